@@ -1,0 +1,21 @@
+//! SeaORM entities of Zygo: plain table models, no GraphQL here.
+//!
+//! Relations between tables are resolved by per-request DataLoaders in the server crate,
+//! so entities declare no `Relation` variants. Tenant-owned entities implement
+//! [`TenantOwned`] so the scoped helpers in `zygo::db` can add the tenant filter.
+
+pub mod mail_outbox;
+pub mod membership;
+pub mod refresh_token;
+pub mod role;
+pub mod role_permission;
+pub mod session;
+pub mod tenant;
+pub mod user;
+pub mod user_token;
+
+/// An entity whose rows belong to one tenant, through its `tenant_id` column.
+pub trait TenantOwned: sea_orm::EntityTrait {
+    /// The column holding the owning tenant's id.
+    fn tenant_column() -> Self::Column;
+}

@@ -1,0 +1,19 @@
+//! Database migrations for Zygo, shared by SQLite (embedded default) and PostgreSQL.
+//!
+//! Every migration must produce the same behaviour on both backends: use the portable
+//! schema helpers of `sea-orm-migration` and no backend-specific SQL unless it is guarded
+//! by `manager.get_database_backend()`. Migrations run on `zygo serve` and `zygo migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_identity_and_tenancy;
+
+/// The ordered list of migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_identity_and_tenancy::Migration)]
+    }
+}

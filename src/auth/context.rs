@@ -1,0 +1,65 @@
+//! Who is calling ([`RequestCtx`]) and as which member of which tenant ([`TenantCtx`]).
+
+use std::collections::HashSet;
+
+use uuid::Uuid;
+
+use super::Permission;
+use crate::{
+    db::TenantScope,
+    error::{AppError, AppResult},
+};
+
+/// The authenticated user behind a request.
+#[derive(Clone, Debug)]
+pub struct Viewer {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+}
+
+/// Built once per HTTP request or WebSocket connection, before any resolver runs.
+#[derive(Clone, Debug, Default)]
+pub struct RequestCtx {
+    pub request_id: String,
+    pub viewer: Option<Viewer>,
+    /// Why a presented credential was refused (expired, revoked, …), reported when an
+    /// operation needs a viewer.
+    pub auth_error: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl RequestCtx {
+    /// The viewer, or UNAUTHENTICATED.
+    pub fn viewer(&self) -> AppResult<&Viewer> {
+        self.viewer.as_ref().ok_or_else(|| {
+            AppError::unauthenticated(self.auth_error.clone().unwrap_or_else(|| "sign in required".into()))
+        })
+    }
+}
+
+/// The viewer acting as an active member of one tenant, with the role's permissions.
+#[derive(Clone, Debug)]
+pub struct TenantCtx {
+    pub user_id: Uuid,
+    pub tenant_id: Uuid,
+    pub membership_id: Uuid,
+    pub role_key: String,
+    pub permissions: HashSet<String>,
+}
+
+impl TenantCtx {
+    pub fn has(&self, permission: Permission) -> bool {
+        self.permissions.contains(permission.key())
+    }
+
+    /// FORBIDDEN naming the permission unless the member's role grants it.
+    pub fn require(&self, permission: Permission) -> AppResult<()> {
+        if self.has(permission) { Ok(()) } else { Err(AppError::Forbidden { permission: permission.key() }) }
+    }
+
+    /// The scoped query helpers for this tenant.
+    pub fn scope(&self) -> TenantScope {
+        TenantScope::new(self.tenant_id)
+    }
+}

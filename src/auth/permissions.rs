@@ -1,0 +1,100 @@
+//! The permission catalog and the grants of the built-in roles.
+//!
+//! Every permission has a stable key (`area.action`), an area and a description. Later
+//! modules add their own entries here; roles store permission keys as data, so a tenant's
+//! custom roles (issue: organisations and access) reuse the same catalog.
+
+/// A permission of the catalog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, async_graphql::Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum Permission {
+    /// See the organisation and its settings.
+    TenantRead,
+    /// Change the organisation's name and settings.
+    TenantUpdate,
+    /// Delete or suspend the organisation.
+    TenantDelete,
+    /// See the member list.
+    MembersRead,
+    /// Invite, remove and change the role of members.
+    MembersManage,
+    /// Create and edit roles.
+    RolesManage,
+}
+
+impl Permission {
+    /// Every permission, in catalog order.
+    pub const ALL: &'static [Permission] = &[
+        Self::TenantRead,
+        Self::TenantUpdate,
+        Self::TenantDelete,
+        Self::MembersRead,
+        Self::MembersManage,
+        Self::RolesManage,
+    ];
+
+    /// The stable key stored in role definitions.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::TenantRead => "tenant.read",
+            Self::TenantUpdate => "tenant.update",
+            Self::TenantDelete => "tenant.delete",
+            Self::MembersRead => "members.read",
+            Self::MembersManage => "members.manage",
+            Self::RolesManage => "roles.manage",
+        }
+    }
+
+    pub fn area(self) -> &'static str {
+        self.key().split('.').next().unwrap_or_default()
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::TenantRead => "See the organisation and its settings",
+            Self::TenantUpdate => "Change the organisation's name and settings",
+            Self::TenantDelete => "Delete or suspend the organisation",
+            Self::MembersRead => "See the organisation's members",
+            Self::MembersManage => "Invite, remove and change the role of members",
+            Self::RolesManage => "Create and edit roles",
+        }
+    }
+}
+
+/// A built-in role every tenant gets when it is created.
+pub struct BuiltinRole {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub permissions: &'static [Permission],
+}
+
+use Permission::*;
+
+/// The built-in roles, from most to least powerful.
+pub const BUILTIN_ROLES: &[BuiltinRole] = &[
+    BuiltinRole {
+        key: "owner",
+        name: "Owner",
+        description: "Full control, including deleting the organisation",
+        permissions: Permission::ALL,
+    },
+    BuiltinRole {
+        key: "admin",
+        name: "Admin",
+        description: "Manages the organisation, its members and roles",
+        permissions: &[TenantRead, TenantUpdate, MembersRead, MembersManage, RolesManage],
+    },
+    BuiltinRole {
+        key: "member",
+        name: "Member",
+        description: "Works inside the organisation",
+        permissions: &[TenantRead, MembersRead],
+    },
+    BuiltinRole {
+        key: "viewer",
+        name: "Viewer",
+        description: "Read-only access",
+        permissions: &[TenantRead, MembersRead],
+    },
+];

@@ -1,0 +1,117 @@
+//! Access JWTs (HS256 pinned, `iss`/`aud`/`exp`/`nbf`/`iat`/`sub`/`typ`) and opaque random
+//! tokens (refresh, e-mail verification) that are stored only as SHA-256 hashes.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+pub const ISSUER: &str = "zygo";
+pub const AUDIENCE: &str = "zygo-api";
+/// The `typ` claim of an access token; other token kinds must never pass as one.
+pub const ACCESS_TYP: &str = "access";
+
+/// Claims of an access token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The user id.
+    pub sub: String,
+    /// The session id.
+    pub sid: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub typ: String,
+}
+
+/// Keys for signing and verifying access tokens.
+#[derive(Clone)]
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &[u8]) -> Self {
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+    }
+
+    /// Signs an access token for `user_id` in `session_id`, valid until `expires_at`.
+    pub fn issue_access(&self, user_id: Uuid, session_id: Uuid, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> anyhow::Result<String> {
+        let claims = AccessClaims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: user_id.to_string(),
+            sid: session_id.to_string(),
+            iat: now.timestamp(),
+            nbf: now.timestamp(),
+            exp: expires_at.timestamp(),
+            jti: Uuid::new_v4().to_string(),
+            typ: ACCESS_TYP.into(),
+        };
+        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+    }
+
+    /// Verifies signature, algorithm, issuer, audience, time claims and `typ`.
+    pub fn verify_access(&self, token: &str) -> Result<(Uuid, Uuid), &'static str> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.validate_nbf = true;
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "sub", "iss", "aud"]);
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &validation).map_err(|e| {
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => "access token expired",
+                _ => "invalid access token",
+            }
+        })?;
+        if data.claims.typ != ACCESS_TYP {
+            return Err("invalid access token");
+        }
+        let user = Uuid::parse_str(&data.claims.sub).map_err(|_| "invalid access token")?;
+        let session = Uuid::parse_str(&data.claims.sid).map_err(|_| "invalid access token")?;
+        Ok((user, session))
+    }
+}
+
+/// A new random opaque token (256 bits, URL-safe).
+pub fn random_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The stored form of an opaque token.
+pub fn hash_token(token: &str) -> String {
+    hex_encode(&Sha256::digest(token.as_bytes()))
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_token_round_trip_and_tamper() {
+        let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef");
+        let (u, s) = (Uuid::new_v4(), Uuid::new_v4());
+        let now = Utc::now();
+        let t = keys.issue_access(u, s, now, now + chrono::Duration::minutes(5)).unwrap();
+        assert_eq!(keys.verify_access(&t).unwrap(), (u, s));
+        let mut tampered = t.clone();
+        tampered.push('x');
+        assert!(keys.verify_access(&tampered).is_err());
+        let other = JwtKeys::new(b"another-secret-another-secret-00");
+        assert!(other.verify_access(&t).is_err());
+        let expired = keys.issue_access(u, s, now - chrono::Duration::hours(2), now - chrono::Duration::hours(1)).unwrap();
+        assert_eq!(keys.verify_access(&expired), Err("access token expired"));
+    }
+}

@@ -1,0 +1,229 @@
+//! Typed configuration, parsed once from `ZYGO_*` environment variables.
+//!
+//! Every setting has a documented default (see the README's configuration table). A bad
+//! value stops start-up with one line naming the variable. Secrets are wrapped in
+//! [`SecretString`] so they never reach a log line or a `Debug` print.
+
+use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+
+use secrecy::SecretString;
+
+/// Where the process runs: development gets generated secrets and friendly defaults,
+/// production refuses to start without explicit secrets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A configuration problem: the variable and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(var: &'static str, message: impl Into<String>) -> Self {
+        Self { var, message: message.into() }
+    }
+}
+
+/// The whole typed configuration of one `zygo` process.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `ZYGO_LISTEN`: socket address to bind.
+    pub listen: SocketAddr,
+    /// `ZYGO_DATA_DIR`: SQLite file, generated secrets and mail files live here.
+    pub data_dir: PathBuf,
+    /// `ZYGO_DATABASE_URL`: `sqlite://…` or `postgres://…`; `None` means the SQLite file in
+    /// the data directory.
+    pub database_url: Option<SecretString>,
+    /// `ZYGO_REDIS_URL`: `None` means the in-process event bus.
+    pub redis_url: Option<SecretString>,
+    /// `ZYGO_ENV`.
+    pub environment: Environment,
+    /// `ZYGO_JWT_SECRET`: `None` in development means "generate once and keep in the data dir".
+    pub jwt_secret: Option<SecretString>,
+    /// `ZYGO_MAIL_URL`: `smtp://…`, `smtps://…` or `file://DIR`; `None` means
+    /// `file://<data dir>/mail`.
+    pub mail_url: Option<SecretString>,
+    /// `ZYGO_MAIL_FROM`: sender address of outgoing mail.
+    pub mail_from: String,
+    /// `ZYGO_PUBLIC_URL`: base URL used in links inside mails.
+    pub public_url: String,
+    /// `ZYGO_LOG`: tracing filter directive.
+    pub log: String,
+    /// `ZYGO_LOG_FORMAT`: `text` or `json`.
+    pub log_format: LogFormat,
+    /// `ZYGO_ACCESS_TOKEN_TTL`: lifetime of an access JWT, in seconds.
+    pub access_token_ttl: Duration,
+    /// `ZYGO_REFRESH_TOKEN_TTL`: lifetime of a session's refresh token, in seconds.
+    pub refresh_token_ttl: Duration,
+    /// `ZYGO_MAX_PAGE_SIZE`: the largest `first`/`last` a connection accepts.
+    pub max_page_size: usize,
+    /// `ZYGO_DB_MAX_CONNECTIONS`: database pool size.
+    pub db_max_connections: u32,
+    /// `ZYGO_REDIS_PREFIX`: prefix of every Redis channel this deployment uses.
+    pub redis_prefix: String,
+    /// `ZYGO_SHUTDOWN_GRACE`: seconds to wait for in-flight requests on SIGTERM/SIGINT.
+    pub shutdown_grace: Duration,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the configuration through `get`, so tests can pass their own values.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let environment = match get("ZYGO_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "ZYGO_ENV",
+                    format!("must be `development` or `production`, got `{other}`"),
+                ));
+            }
+        };
+        let listen = parse("ZYGO_LISTEN", get("ZYGO_LISTEN"), "127.0.0.1:8080")?;
+        let data_dir = PathBuf::from(get("ZYGO_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = get("ZYGO_DATABASE_URL");
+        if let Some(url) = &database_url
+            && !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::new(
+                "ZYGO_DATABASE_URL",
+                "must start with sqlite:, postgres:// or postgresql://",
+            ));
+        }
+        let redis_url = get("ZYGO_REDIS_URL");
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(ConfigError::new("ZYGO_REDIS_URL", "must start with redis:// or rediss://"));
+        }
+        let jwt_secret = get("ZYGO_JWT_SECRET");
+        match (&jwt_secret, environment) {
+            (None, Environment::Production) => {
+                return Err(ConfigError::new("ZYGO_JWT_SECRET", "is required when ZYGO_ENV=production"));
+            }
+            (Some(s), _) if s.len() < 32 => {
+                return Err(ConfigError::new("ZYGO_JWT_SECRET", "must be at least 32 characters long"));
+            }
+            _ => {}
+        }
+        let mail_url = get("ZYGO_MAIL_URL");
+        if let Some(url) = &mail_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://") || url.starts_with("file://"))
+        {
+            return Err(ConfigError::new("ZYGO_MAIL_URL", "must start with smtp://, smtps:// or file://"));
+        }
+        if mail_url.is_none() && environment == Environment::Production {
+            return Err(ConfigError::new("ZYGO_MAIL_URL", "is required when ZYGO_ENV=production"));
+        }
+        let public_url = get("ZYGO_PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::new("ZYGO_PUBLIC_URL", "must start with http:// or https://"));
+        }
+        let log_format = match get("ZYGO_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::new("ZYGO_LOG_FORMAT", format!("must be `text` or `json`, got `{other}`")));
+            }
+        };
+        let secs = |var: &'static str, default: u64| -> Result<Duration, ConfigError> {
+            let v: u64 = parse(var, get(var), &default.to_string())?;
+            if v == 0 {
+                return Err(ConfigError::new(var, "must be greater than 0"));
+            }
+            Ok(Duration::from_secs(v))
+        };
+        let max_page_size: usize = parse("ZYGO_MAX_PAGE_SIZE", get("ZYGO_MAX_PAGE_SIZE"), "100")?;
+        if max_page_size == 0 {
+            return Err(ConfigError::new("ZYGO_MAX_PAGE_SIZE", "must be greater than 0"));
+        }
+        Ok(Self {
+            listen,
+            data_dir,
+            database_url: database_url.map(SecretString::from),
+            redis_url: redis_url.map(SecretString::from),
+            environment,
+            jwt_secret: jwt_secret.map(SecretString::from),
+            mail_url: mail_url.map(SecretString::from),
+            mail_from: get("ZYGO_MAIL_FROM").unwrap_or_else(|| "Zygo <no-reply@zygo.localhost>".into()),
+            public_url,
+            log: get("ZYGO_LOG").unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".into()),
+            log_format,
+            access_token_ttl: secs("ZYGO_ACCESS_TOKEN_TTL", 900)?,
+            refresh_token_ttl: secs("ZYGO_REFRESH_TOKEN_TTL", 30 * 24 * 3600)?,
+            max_page_size,
+            db_max_connections: parse("ZYGO_DB_MAX_CONNECTIONS", get("ZYGO_DB_MAX_CONNECTIONS"), "10")?,
+            redis_prefix: get("ZYGO_REDIS_PREFIX").unwrap_or_else(|| "zygo".into()),
+            shutdown_grace: secs("ZYGO_SHUTDOWN_GRACE", 10)?,
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+}
+
+fn parse<T: FromStr>(var: &'static str, value: Option<String>, default: &str) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    let raw = value.unwrap_or_else(|| default.to_string());
+    raw.trim()
+        .parse()
+        .map_err(|e| ConfigError::new(var, format!("invalid value `{raw}`: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: std::collections::HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_development_setup() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.environment, Environment::Development);
+        assert!(c.database_url.is_none() && c.redis_url.is_none() && c.jwt_secret.is_none());
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn production_requires_a_jwt_secret() {
+        let e = cfg(&[("ZYGO_ENV", "production"), ("ZYGO_MAIL_URL", "smtp://mail")]).unwrap_err();
+        assert_eq!(e.var, "ZYGO_JWT_SECRET");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        assert_eq!(cfg(&[("ZYGO_LISTEN", "nope")]).unwrap_err().var, "ZYGO_LISTEN");
+        assert_eq!(cfg(&[("ZYGO_ENV", "staging")]).unwrap_err().var, "ZYGO_ENV");
+        assert_eq!(cfg(&[("ZYGO_DATABASE_URL", "mysql://x")]).unwrap_err().var, "ZYGO_DATABASE_URL");
+        assert_eq!(cfg(&[("ZYGO_JWT_SECRET", "short")]).unwrap_err().var, "ZYGO_JWT_SECRET");
+    }
+}

@@ -1,0 +1,69 @@
+//! Database access: the connection (SQLite file by default, PostgreSQL when configured),
+//! migrations, and the tenant-scoped helpers that are the only door to tenant rows.
+//!
+//! Services never filter tenant-owned tables by hand: they go through [`TenantScope`],
+//! which adds `tenant_id = …` to every select/update/delete and sets it on every insert.
+
+mod scoped;
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use migration::MigratorTrait;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use secrecy::ExposeSecret;
+
+pub use scoped::{TenantScope, begin_tenant_txn, load_scoped_by_ids};
+
+use crate::{config::Config, telemetry::Metrics};
+
+/// The database URL the configuration resolves to.
+pub fn database_url(config: &Config) -> String {
+    match &config.database_url {
+        Some(url) => url.expose_secret().to_string(),
+        None => format!("sqlite://{}?mode=rwc", config.data_dir.join("zygo.db").display()),
+    }
+}
+
+/// Opens the connection pool and wires statement counting into `metrics`.
+pub async fn connect(config: &Config, metrics: &Metrics) -> anyhow::Result<DatabaseConnection> {
+    let url = database_url(config);
+    let is_sqlite = url.starts_with("sqlite:");
+    let mut opts = ConnectOptions::new(url);
+    opts.max_connections(config.db_max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let mut db = Database::connect(opts)
+        .await
+        .context("cannot connect to the database (ZYGO_DATABASE_URL)")?;
+    if is_sqlite {
+        // WAL lets readers run while one writer commits; the setting is kept in the file.
+        db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+    }
+    let statements = metrics.db_statements.clone();
+    let errors = metrics.db_statement_errors.clone();
+    db.set_metric_callback(move |info| {
+        statements.inc();
+        if info.failed {
+            errors.inc();
+        }
+    });
+    Ok(db)
+}
+
+/// Brings the schema up to date.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    migration::Migrator::up(db, None).await.context("database migration failed")
+}
+
+/// Cheap round trip used by `/readyz`.
+pub async fn ping(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    db.ping().await
+}
+
+/// True on PostgreSQL, where row locks and `SKIP LOCKED` exist.
+pub fn is_postgres(db: &impl ConnectionTrait) -> bool {
+    db.get_database_backend() == DbBackend::Postgres
+}

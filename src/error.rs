@@ -1,0 +1,107 @@
+//! The one error type of Zygo and its conversion into GraphQL errors.
+//!
+//! Services return [`AppError`]; resolvers turn it into an `async_graphql::Error` with
+//! `extensions.code` (and `field` for validation errors). Internal errors reach the client
+//! as a generic message and the log with their whole cause chain. The request id is added
+//! to every error by [`crate::graphql::extensions::ErrorShaping`].
+
+use async_graphql::ErrorExtensions;
+use sea_orm::{DbErr, SqlErr};
+
+/// Every error a service can report.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("missing permission `{permission}`")]
+    Forbidden { permission: &'static str },
+    #[error("{0}")]
+    ForbiddenWith(String),
+    #[error("the e-mail address must be verified first")]
+    EmailNotVerified,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{field}: {message}")]
+    Validation { field: String, message: String },
+    #[error("{message}")]
+    Conflict { field: Option<String>, message: String },
+    #[error("too many requests; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Result alias of the service layer.
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation { field: field.into(), message: message.into() }
+    }
+
+    pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Conflict { field: Some(field.into()), message: message.into() }
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::Unauthenticated(message.into())
+    }
+
+    /// The machine-readable `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden { .. } | Self::ForbiddenWith(_) => "FORBIDDEN",
+            Self::EmailNotVerified => "EMAIL_NOT_VERIFIED",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::Validation { .. } => "BAD_USER_INPUT",
+            Self::Conflict { .. } => "CONFLICT",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// Maps a unique-constraint violation to a CONFLICT on `field`, anything else to INTERNAL.
+    pub fn from_db_unique(err: DbErr, field: &str, message: &str) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::conflict(field, message),
+            _ => Self::Internal(err.into()),
+        }
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        let code = err.code();
+        if let AppError::Internal(cause) = &err {
+            // The client learns nothing about the cause; the log gets all of it, inside the
+            // request's span (request id, operation, user).
+            tracing::error!(error = ?cause, "internal error");
+            return async_graphql::Error::new("Internal server error")
+                .extend_with(|_, e| e.set("code", code));
+        }
+        let message = err.to_string();
+        async_graphql::Error::new(message).extend_with(|_, e| {
+            e.set("code", code);
+            match &err {
+                AppError::Validation { field, .. } => e.set("field", field.as_str()),
+                AppError::Conflict { field: Some(field), .. } => e.set("field", field.as_str()),
+                AppError::Forbidden { permission } => e.set("permission", *permission),
+                AppError::RateLimited { retry_after_secs } => e.set("retryAfter", *retry_after_secs),
+                _ => {}
+            }
+        })
+    }
+}
+
+impl From<crate::config::ConfigError> for AppError {
+    fn from(err: crate::config::ConfigError) -> Self {
+        Self::Internal(err.into())
+    }
+}

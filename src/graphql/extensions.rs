@@ -1,0 +1,148 @@
+//! Schema extensions that run around every operation: error shaping and metrics.
+//!
+//! Every error leaving the server carries `extensions.code` and `extensions.requestId`:
+//! errors raised by services already have a code (see [`crate::error`]); errors raised by
+//! async-graphql itself (syntax, validation, variable coercion) get one here.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Instant,
+};
+
+use async_graphql::{
+    Response, ServerResult, Value, Variables,
+    Request,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
+        NextSubscribe,
+    },
+    parser::types::{ExecutableDocument, OperationType},
+};
+use futures::{StreamExt, stream::BoxStream};
+
+use crate::{auth::RequestCtx, telemetry::Metrics};
+
+/// Factory of [`Observability`]; one instance per operation.
+pub struct ObservabilityFactory {
+    pub metrics: Metrics,
+}
+
+impl ExtensionFactory for ObservabilityFactory {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Observability { metrics: self.metrics.clone(), op_type: Mutex::new(None), request_id: Mutex::new(None) })
+    }
+}
+
+pub struct Observability {
+    metrics: Metrics,
+    op_type: Mutex<Option<&'static str>>,
+    request_id: Mutex<Option<String>>,
+}
+
+fn op_type_name(t: OperationType) -> &'static str {
+    match t {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    }
+}
+
+/// Adds `code` (when missing) and `requestId` to every error of `resp`.
+pub fn shape_errors(resp: &mut Response, request_id: Option<&str>, parse_failed: bool) {
+    for err in &mut resp.errors {
+        let ext = err.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            let code = if parse_failed {
+                "GRAPHQL_PARSE_FAILED"
+            } else if err.message.starts_with("Invalid value for argument")
+                || err.message.starts_with("Failed to parse")
+                || err.message.starts_with("Variable ")
+            {
+                "BAD_USER_INPUT"
+            } else {
+                "GRAPHQL_VALIDATION_FAILED"
+            };
+            ext.set("code", code);
+            if code == "BAD_USER_INPUT"
+                && let Some(field) = argument_name(&err.message)
+            {
+                ext.set("field", field);
+            }
+        }
+        if let Some(id) = request_id {
+            ext.set("requestId", Value::String(id.to_string()));
+        }
+    }
+}
+
+/// `Invalid value for argument "input.email", …` → `input.email`.
+fn argument_name(message: &str) -> Option<String> {
+    let start = message.find('"')? + 1;
+    let len = message[start..].find('"')?;
+    Some(message[start..start + len].to_string())
+}
+
+#[async_trait::async_trait]
+impl Extension for Observability {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let started = Instant::now();
+        let mut resp = next.run(ctx).await;
+        let op_type = *self.op_type.lock().expect("lock");
+        let request_id = self.request_id.lock().expect("lock").clone();
+        shape_errors(&mut resp, request_id.as_deref(), op_type.is_none());
+        let op_type = op_type.unwrap_or("invalid");
+        let outcome = if resp.errors.is_empty() { "ok" } else { "error" };
+        self.metrics.graphql_requests.with_label_values(&[op_type, outcome]).inc();
+        self.metrics
+            .graphql_latency
+            .with_label_values(&[op_type])
+            .observe(started.elapsed().as_secs_f64());
+        resp
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        // Request data is not visible to the `request` hook yet; take the id from here.
+        let id = request
+            .data
+            .get(&std::any::TypeId::of::<RequestCtx>())
+            .and_then(|d| d.downcast_ref::<RequestCtx>())
+            .map(|c| c.request_id.clone());
+        *self.request_id.lock().expect("lock") = id;
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        let ty = doc.operations.iter().next().map(|(_, op)| op_type_name(op.node.ty)).unwrap_or("query");
+        *self.op_type.lock().expect("lock") = Some(ty);
+        Ok(doc)
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let request_id = ctx.data_opt::<RequestCtx>().map(|c| c.request_id.clone());
+        let metrics = self.metrics.clone();
+        metrics.graphql_requests.with_label_values(&["subscription", "ok"]).inc();
+        next.run(ctx, stream)
+            .map(move |mut resp| {
+                shape_errors(&mut resp, request_id.as_deref(), false);
+                resp
+            })
+            .boxed()
+    }
+}

@@ -1,0 +1,66 @@
+//! The GraphQL schema: merged per-module roots, scalars, Relay helpers, loaders and the
+//! extensions that shape errors and count operations.
+//!
+//! The schema holds only process-wide data ([`AppState`]); per-request data — the
+//! [`RequestCtx`] and a fresh [`loaders::Loaders`] — is attached to each request by the
+//! HTTP and WebSocket handlers.
+
+pub mod extensions;
+pub mod loaders;
+pub mod node;
+pub mod relay;
+pub mod scalars;
+
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
+
+use crate::{
+    auth::RequestCtx,
+    modules::{
+        identity::{IdentityMutation, IdentityQuery},
+        tenancy::{TenancyMutation, TenancyQuery, TenancySubscription},
+    },
+    startup::AppState,
+};
+
+/// The root query: every module's queries plus `node`/`nodes`.
+#[derive(MergedObject, Default)]
+pub struct Query(node::NodeQuery, IdentityQuery, TenancyQuery);
+
+/// The root mutation.
+#[derive(MergedObject, Default)]
+pub struct Mutation(IdentityMutation, TenancyMutation);
+
+/// The root subscription.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(TenancySubscription);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
+
+/// The schema without data: enough to print the SDL.
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+}
+
+/// The SDL of the schema, as committed in `schema/schema.graphql`.
+pub fn sdl() -> String {
+    schema_builder().finish().sdl()
+}
+
+/// The serving schema.
+pub fn build_schema(app: AppState) -> AppSchema {
+    schema_builder()
+        .extension(extensions::ObservabilityFactory { metrics: app.metrics.clone() })
+        .data(app)
+        .finish()
+}
+
+/// Process-wide state from a resolver.
+pub fn app<'a>(ctx: &Context<'a>) -> &'a AppState {
+    ctx.data_unchecked::<AppState>()
+}
+
+/// The request context from a resolver (a default, anonymous one if none was attached).
+pub fn rctx<'a>(ctx: &Context<'a>) -> &'a RequestCtx {
+    static ANONYMOUS: std::sync::OnceLock<RequestCtx> = std::sync::OnceLock::new();
+    ctx.data_opt::<RequestCtx>().unwrap_or_else(|| ANONYMOUS.get_or_init(RequestCtx::default))
+}

@@ -1,0 +1,109 @@
+//! The Relay `Node` interface and `node(id:)` / `nodes(ids:)`.
+
+use async_graphql::{Context, ID, Interface, Object, Result};
+
+use super::{app, loaders::loaders, rctx, relay};
+use crate::{
+    error::{AppError, AppResult},
+    modules::{
+        identity::types::User,
+        tenancy::{
+            service as tenancy,
+            types::{Membership, Role, Tenant},
+        },
+    },
+};
+
+/// An object with a global ID.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Global ID"))]
+pub enum Node {
+    User(User),
+    Tenant(Tenant),
+    Membership(Membership),
+    Role(Role),
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+/// Most IDs a `nodes` call takes.
+const MAX_NODES: usize = 100;
+
+async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
+    let viewer = rctx(ctx).viewer()?;
+    let app = app(ctx);
+    let (ty, uuid) = relay::from_global_id(id).ok_or_else(|| AppError::validation("id", "not a valid ID"))?;
+    match ty.as_str() {
+        "User" => {
+            if !tenancy::can_see_user(app, viewer, uuid).await? {
+                return Err(AppError::NotFound("node"));
+            }
+            let user = loaders(ctx).users.load_one(uuid).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(Node::User(User(user.ok_or(AppError::NotFound("node"))?)))
+        }
+        "Tenant" => {
+            let tctx = loaders(ctx).tenant_access(uuid).await?;
+            Ok(Node::Tenant(Tenant(tenancy::get_tenant(app, &tctx).await?)))
+        }
+        "Membership" | "Role" => {
+            // The tenant is not part of the id: try the viewer's tenants that hold it.
+            let m = entity_tenant(app, &ty, uuid).await?.ok_or(AppError::NotFound("node"))?;
+            let tctx = loaders(ctx).tenant_access(m).await.map_err(|_| AppError::NotFound("node"))?;
+            if ty == "Role" {
+                Ok(Node::Role(Role(tenancy::get_role(app, &tctx, uuid).await?)))
+            } else {
+                Ok(Node::Membership(Membership(tenancy::get_membership(app, &tctx, uuid).await?)))
+            }
+        }
+        _ => Err(AppError::NotFound("node")),
+    }
+}
+
+/// The tenant owning a membership or role, looked up only to run the access check.
+async fn entity_tenant(app: &crate::startup::AppState, ty: &str, id: uuid::Uuid) -> AppResult<Option<uuid::Uuid>> {
+    use entity::{membership, role};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    Ok(if ty == "Role" {
+        role::Entity::find()
+            .select_only()
+            .column(role::Column::TenantId)
+            .filter(role::Column::Id.eq(id))
+            .into_tuple()
+            .one(&app.db)
+            .await?
+    } else {
+        membership::Entity::find()
+            .select_only()
+            .column(membership::Column::TenantId)
+            .filter(membership::Column::Id.eq(id))
+            .into_tuple()
+            .one(&app.db)
+            .await?
+    })
+}
+
+#[Object]
+impl NodeQuery {
+    /// Any object by global ID. Objects the viewer may not see are NOT_FOUND.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Node> {
+        Ok(resolve(ctx, &id).await?)
+    }
+
+    /// Several objects by global ID (at most 100); unknown or hidden ones are null.
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
+        if ids.len() > MAX_NODES {
+            return Err(AppError::validation("ids", format!("at most {MAX_NODES} IDs per call")).into());
+        }
+        rctx(ctx).viewer()?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in &ids {
+            out.push(match resolve(ctx, id).await {
+                Ok(node) => Some(node),
+                Err(AppError::NotFound(_)) | Err(AppError::Validation { .. }) => None,
+                Err(e) => return Err(e.into()),
+            });
+        }
+        Ok(out)
+    }
+}

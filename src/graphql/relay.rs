@@ -1,0 +1,159 @@
+//! Relay helpers: opaque global IDs and cursor connections with a maximum page size.
+//!
+//! A global ID is `base64url("Type:uuid")`. Connections page by primary key: every
+//! entity uses time-ordered UUID v7 ids, so id order is creation order and a cursor is
+//! simply an encoded id.
+
+use async_graphql::{
+    ID, SimpleObject,
+    connection::{Connection, Edge, EmptyFields},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
+};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+/// Encodes a global ID.
+pub fn to_global_id(type_name: &str, id: Uuid) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("{type_name}:{id}")))
+}
+
+/// Decodes any global ID into its type name and id.
+pub fn from_global_id(id: &ID) -> Option<(String, Uuid)> {
+    let raw = URL_SAFE_NO_PAD.decode(id.as_str()).ok()?;
+    let raw = String::from_utf8(raw).ok()?;
+    let (ty, uuid) = raw.split_once(':')?;
+    Some((ty.to_string(), Uuid::parse_str(uuid).ok()?))
+}
+
+/// Decodes a global ID that must name `type_name`; `field` names the argument in errors.
+/// An ID of another type is reported as NOT_FOUND, like an id that does not exist.
+pub fn decode_id(field: &str, id: &ID, type_name: &'static str) -> AppResult<Uuid> {
+    match from_global_id(id) {
+        Some((ty, uuid)) if ty == type_name => Ok(uuid),
+        Some(_) => Err(AppError::NotFound(type_name)),
+        None => Err(AppError::validation(field, "not a valid ID")),
+    }
+}
+
+/// Fields every connection carries besides edges and pageInfo.
+#[derive(SimpleObject, Clone, Copy, Debug)]
+pub struct ConnectionFields {
+    /// Number of items in the whole list, across all pages.
+    pub total_count: u64,
+}
+
+/// A Relay connection of `T` with `totalCount`.
+pub type Conn<T> = Connection<String, T, ConnectionFields, EmptyFields>;
+
+/// The four Relay paging arguments.
+#[derive(Clone, Debug, Default)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+impl PageArgs {
+    pub fn new(after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> Self {
+        Self { first, after, last, before }
+    }
+}
+
+/// Page size used when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE_SIZE: usize = 20;
+
+fn decode_cursor(field: &str, cursor: &str) -> AppResult<Uuid> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| Uuid::from_slice(&b).ok())
+        .ok_or_else(|| AppError::validation(field, "not a valid cursor"))
+}
+
+fn encode_cursor(id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+fn page_size(field: &str, value: Option<i32>, max: usize) -> AppResult<Option<usize>> {
+    match value {
+        None => Ok(None),
+        Some(n) if n < 0 => Err(AppError::validation(field, "must not be negative")),
+        Some(n) if n as usize > max => {
+            Err(AppError::validation(field, format!("must be at most {max} (the maximum page size)")))
+        }
+        Some(n) => Ok(Some(n as usize)),
+    }
+}
+
+/// Runs `select` as one page of a connection ordered by `id_col`: one statement for the
+/// page, one for `totalCount`.
+pub async fn paginate<E, C, T>(
+    db: &C,
+    select: Select<E>,
+    id_col: E::Column,
+    id_of: impl Fn(&E::Model) -> Uuid,
+    args: PageArgs,
+    max_page_size: usize,
+    to_node: impl Fn(E::Model) -> T,
+) -> AppResult<Conn<T>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+    T: async_graphql::OutputType,
+{
+    let first = page_size("first", args.first, max_page_size)?;
+    let last = page_size("last", args.last, max_page_size)?;
+    if first.is_some() && last.is_some() {
+        return Err(AppError::validation("last", "cannot be combined with `first`"));
+    }
+    let after = args.after.as_deref().map(|c| decode_cursor("after", c)).transpose()?;
+    let before = args.before.as_deref().map(|c| decode_cursor("before", c)).transpose()?;
+
+    let total_count = select.clone().count(db).await?;
+    let mut page = select;
+    if let Some(a) = after {
+        page = page.filter(id_col.gt(a));
+    }
+    if let Some(b) = before {
+        page = page.filter(id_col.lt(b));
+    }
+    let backward = last.is_some();
+    let limit = last.or(first).unwrap_or(DEFAULT_PAGE_SIZE.min(max_page_size));
+    let mut rows = if backward {
+        page.order_by_desc(id_col).limit(limit as u64 + 1).all(db).await?
+    } else {
+        page.order_by_asc(id_col).limit(limit as u64 + 1).all(db).await?
+    };
+    let has_more = rows.len() > limit;
+    rows.truncate(limit);
+    if backward {
+        rows.reverse();
+    }
+    let (has_previous, has_next) =
+        if backward { (has_more, before.is_some()) } else { (after.is_some(), has_more) };
+    let mut conn = Connection::with_additional_fields(has_previous, has_next, ConnectionFields { total_count });
+    conn.edges.extend(rows.into_iter().map(|row| Edge::new(encode_cursor(id_of(&row)), to_node(row))));
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn global_ids_round_trip_and_check_their_type() {
+        let id = Uuid::now_v7();
+        let gid = to_global_id("Tenant", id);
+        assert_eq!(from_global_id(&gid), Some(("Tenant".into(), id)));
+        assert_eq!(decode_id("id", &gid, "Tenant").unwrap(), id);
+        assert!(matches!(decode_id("id", &gid, "User"), Err(AppError::NotFound(_))));
+        assert!(matches!(decode_id("id", &ID("garbage!".into()), "User"), Err(AppError::Validation { .. })));
+    }
+}

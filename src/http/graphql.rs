@@ -1,0 +1,302 @@
+//! GraphQL over HTTP (`GET`/`POST /graphql`) and over WebSocket (`/graphql/ws`,
+//! `graphql-transport-ws` and the legacy `graphql-ws` subprotocol).
+//!
+//! Both paths authenticate first (bearer token in the `Authorization` header, or in the
+//! `connection_init` payload), build a [`RequestCtx`], and attach fresh per-operation
+//! [`Loaders`] before the schema runs.
+
+use std::{any::TypeId, net::SocketAddr, str::FromStr, sync::Arc};
+
+use async_graphql::{
+    BatchRequest, BatchResponse, Data, Executor, Request, Response,
+    http::{WebSocketProtocols, WsMessage},
+    parser::types::OperationType,
+};
+use async_graphql_axum::{GraphQLBatchRequest, rejection::GraphQLRejection};
+use axum::{
+    body::Body,
+    extract::{
+        ConnectInfo, State, WebSocketUpgrade,
+        ws::{CloseFrame, Message, WebSocket},
+    },
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response as HttpResponse},
+};
+use futures::{SinkExt, StreamExt, future::ready, stream::BoxStream};
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+use tracing::Instrument;
+
+use crate::{
+    auth::RequestCtx,
+    graphql::{AppSchema, loaders::Loaders},
+    modules::identity::service::authenticate,
+    startup::AppState,
+    telemetry::GaugeGuard,
+};
+
+/// Largest WebSocket message accepted.
+pub const MAX_WS_MESSAGE_BYTES: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct GraphqlState {
+    pub app: AppState,
+    pub schema: AppSchema,
+}
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// Builds the request context: request id, client address, and the viewer behind a bearer
+/// token. A refused token does not fail the request; it is reported when an operation
+/// needs a viewer.
+async fn request_ctx(app: &AppState, headers: &HeaderMap, addr: SocketAddr, token: Option<&str>) -> RequestCtx {
+    let mut ctx = RequestCtx {
+        request_id: super::request_id(headers),
+        viewer: None,
+        auth_error: None,
+        ip: Some(addr.ip().to_string()),
+        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(512).collect()),
+    };
+    if let Some(token) = token {
+        match authenticate(app, token).await {
+            Ok(viewer) => ctx.viewer = Some(viewer),
+            Err(why) => ctx.auth_error = Some(why),
+        }
+    }
+    ctx
+}
+
+fn bearer(value: &str) -> &str {
+    let value = value.trim();
+    value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).unwrap_or(value).trim()
+}
+
+fn header_token(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(bearer).filter(|t| !t.is_empty())
+}
+
+/// `POST /graphql`.
+pub async fn http_post(
+    State(s): State<GraphqlState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    req: Result<GraphQLBatchRequest, GraphQLRejection>,
+) -> HttpResponse {
+    execute_http(s, headers, addr, req, false).await
+}
+
+/// `GET /graphql`: queries only; mutations and subscriptions get 405.
+pub async fn http_get(
+    State(s): State<GraphqlState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    req: Result<GraphQLBatchRequest, GraphQLRejection>,
+) -> HttpResponse {
+    execute_http(s, headers, addr, req, true).await
+}
+
+fn request_error(status: StatusCode, headers: &HeaderMap, code: &str, message: String) -> HttpResponse {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code, "requestId": super::request_id(headers) } }] });
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(headers)));
+    resp
+}
+
+/// The media type to answer with: `application/graphql-response+json` when the client
+/// accepts it, else `application/json` (also for clients that send no `Accept`).
+fn content_type(headers: &HeaderMap) -> &'static str {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if accept.contains(GRAPHQL_RESPONSE_JSON) { GRAPHQL_RESPONSE_JSON } else { "application/json" }
+}
+
+fn operation_type(req: &Request) -> Option<OperationType> {
+    let doc = async_graphql::parser::parse_query(&req.query).ok()?;
+    match &req.operation_name {
+        Some(name) => doc.operations.iter().find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())).map(|(_, op)| op.node.ty),
+        None => doc.operations.iter().next().map(|(_, op)| op.node.ty),
+    }
+}
+
+async fn execute_http(
+    s: GraphqlState,
+    headers: HeaderMap,
+    addr: SocketAddr,
+    req: Result<GraphQLBatchRequest, GraphQLRejection>,
+    is_get: bool,
+) -> HttpResponse {
+    let batch = match req {
+        Ok(req) => req.into_inner(),
+        Err(rejection) => {
+            let message = match rejection.0 {
+                async_graphql::ParseRequestError::PayloadTooLarge => "request body too large".to_string(),
+                other => format!("malformed GraphQL request: {other}"),
+            };
+            return request_error(StatusCode::BAD_REQUEST, &headers, "BAD_REQUEST", message);
+        }
+    };
+    if is_get {
+        let requests: Vec<&Request> = match &batch {
+            BatchRequest::Single(r) => vec![r],
+            BatchRequest::Batch(rs) => rs.iter().collect(),
+        };
+        if requests.iter().any(|r| matches!(operation_type(r), Some(OperationType::Mutation | OperationType::Subscription))) {
+            let mut resp = request_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &headers,
+                "METHOD_NOT_ALLOWED",
+                "mutations and subscriptions must use POST (or the WebSocket endpoint)".into(),
+            );
+            resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return resp;
+        }
+    }
+    let ctx = request_ctx(&s.app, &headers, addr, header_token(&headers)).await;
+    let span = tracing::info_span!(
+        "graphql",
+        request_id = %ctx.request_id,
+        user_id = ctx.viewer.as_ref().map(|v| v.user_id.to_string()).unwrap_or_default(),
+    );
+    let loaders = Loaders::new(&s.app.db, ctx.viewer.as_ref().map(|v| v.user_id));
+    let batch = match batch {
+        BatchRequest::Single(r) => BatchRequest::Single(r.data(ctx).data(loaders)),
+        // Each member of a batch gets its own loaders, like separate requests would.
+        BatchRequest::Batch(rs) => BatchRequest::Batch(
+            rs.into_iter()
+                .map(|r| r.data(ctx.clone()).data(Loaders::new(&s.app.db, ctx.viewer.as_ref().map(|v| v.user_id))))
+                .collect(),
+        ),
+    };
+    let resp = s.schema.execute_batch(batch).instrument(span).await;
+    respond(resp, &headers)
+}
+
+fn respond(resp: BatchResponse, headers: &HeaderMap) -> HttpResponse {
+    let ct = content_type(headers);
+    // With the GraphQL media type, a request that never reached execution (no `data`) is a
+    // client error, as GraphQL over HTTP asks; with plain JSON it is always 200.
+    let request_failed = match &resp {
+        BatchResponse::Single(r) => !r.errors.is_empty() && r.data == async_graphql::Value::Null,
+        BatchResponse::Batch(_) => false,
+    };
+    let status = if ct == GRAPHQL_RESPONSE_JSON && request_failed { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let http_headers = resp.http_headers();
+    let body = serde_json::to_string(&resp).unwrap_or_else(|_| "{}".into());
+    let mut out = HttpResponse::new(Body::from(body));
+    *out.status_mut() = status;
+    out.headers_mut().extend(http_headers);
+    out.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    out
+}
+
+/// `GET /graphql/ws`: upgrades to a GraphQL WebSocket.
+pub async fn websocket(
+    State(s): State<GraphqlState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> HttpResponse {
+    let protocol = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|list| list.split(',').find_map(|p| WebSocketProtocols::from_str(p.trim()).ok()))
+        .unwrap_or(WebSocketProtocols::GraphQLWS);
+    let base = request_ctx(&s.app, &headers, addr, None).await;
+    upgrade
+        .protocols(["graphql-transport-ws", "graphql-ws"])
+        .max_message_size(MAX_WS_MESSAGE_BYTES)
+        .on_upgrade(move |socket| serve_websocket(s, socket, protocol, base, header_token(&headers).map(str::to_string)))
+}
+
+/// Runs the schema over one WebSocket once it is initialised; per-operation loaders come
+/// from [`WsExecutor`].
+#[derive(Clone)]
+struct WsExecutor {
+    schema: AppSchema,
+    db: DatabaseConnection,
+}
+
+impl Executor for WsExecutor {
+    async fn execute(&self, request: Request) -> Response {
+        self.schema.execute(request.data(Loaders::new(&self.db, None))).await
+    }
+
+    fn execute_stream(&self, request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
+        let viewer = session_data
+            .as_ref()
+            .and_then(|d| d.get(&TypeId::of::<RequestCtx>()))
+            .and_then(|b| b.downcast_ref::<RequestCtx>())
+            .and_then(|c| c.viewer.as_ref().map(|v| v.user_id));
+        let request = request.data(Loaders::new(&self.db, viewer));
+        self.schema.execute_stream_with_session_data(request, session_data.unwrap_or_default())
+    }
+}
+
+/// Reads the access token from a `connection_init` payload: `Authorization`
+/// (`Bearer …` or bare), `authorization`, `token` or `accessToken`.
+fn init_token(payload: &serde_json::Value) -> Option<String> {
+    ["Authorization", "authorization", "token", "accessToken"]
+        .iter()
+        .find_map(|k| payload.get(k).and_then(|v| v.as_str()))
+        .or_else(|| payload.get("headers").and_then(|h| h.get("Authorization").or_else(|| h.get("authorization"))).and_then(|v| v.as_str()))
+        .map(|v| bearer(v).to_string())
+        .filter(|t| !t.is_empty())
+}
+
+async fn serve_websocket(
+    s: GraphqlState,
+    socket: WebSocket,
+    protocol: WebSocketProtocols,
+    base: RequestCtx,
+    header_token: Option<String>,
+) {
+    let _open = GaugeGuard::new(&s.app.metrics.websockets_open);
+    let (mut sink, stream) = socket.split();
+    let input = stream.take_while(|m| ready(m.is_ok())).filter_map(|m| {
+        ready(match m {
+            Ok(Message::Text(t)) => Some(t.as_bytes().to_vec()),
+            Ok(Message::Binary(b)) => Some(b.to_vec()),
+            _ => None,
+        })
+    });
+    let app = s.app.clone();
+    let executor = WsExecutor { schema: s.schema.clone(), db: s.app.db.clone() };
+    let mut ws = async_graphql::http::WebSocket::new(executor, input, protocol).on_connection_init(
+        move |payload: serde_json::Value| async move {
+            let token = init_token(&payload).or(header_token);
+            let mut ctx = base;
+            if let Some(token) = token {
+                match authenticate(&app, &token).await {
+                    Ok(viewer) => ctx.viewer = Some(viewer),
+                    // A client that presents a bad token is told at once (4403 Forbidden).
+                    Err(why) => return Err(async_graphql::Error::new(why)),
+                }
+            }
+            let mut data = Data::default();
+            data.insert(ctx);
+            Ok(data)
+        },
+    );
+    let shutdown = s.app.shutdown.clone();
+    loop {
+        tokio::select! {
+            msg = ws.next() => match msg {
+                Some(WsMessage::Text(text)) => {
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(WsMessage::Close(code, reason)) => {
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                    break;
+                }
+                None => break,
+            },
+            _ = shutdown.cancelled() => {
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame { code: 1001, reason: "server shutting down".into() })))
+                    .await;
+                break;
+            }
+        }
+    }
+}

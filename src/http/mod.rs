@@ -1,0 +1,58 @@
+//! The axum router: `/graphql` (HTTP), `/graphql/ws` (WebSocket), `/graphiql`, `/healthz`,
+//! `/readyz` and `/metrics`, with request ids, tracing and body limits on every route.
+
+mod graphiql;
+mod graphql;
+mod health;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, Request},
+    routing::get,
+};
+use tower::ServiceBuilder;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+use crate::{graphql::AppSchema, startup::AppState};
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Builds the whole HTTP surface of one instance.
+pub fn router(state: AppState, schema: AppSchema) -> Router {
+    let gql = graphql::GraphqlState { app: state.clone(), schema };
+    Router::new()
+        .route("/graphql", get(graphql::http_get).post(graphql::http_post))
+        .route("/graphql/ws", get(graphql::websocket))
+        .with_state(gql)
+        .route("/graphiql", get(graphiql::page))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                    let request_id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id)
+                }))
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
+        )
+}
+
+/// The request id set by [`SetRequestIdLayer`] (or sent by the client).
+pub(crate) fn request_id(headers: &axum::http::HeaderMap) -> String {
+    headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}

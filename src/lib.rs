@@ -1,0 +1,18 @@
+//! Zygo: a multi-tenant SaaS platform backend exposed as one GraphQL API.
+//!
+//! Layout (see `DESIGN.md` in the shared folder): [`config`] and [`telemetry`] set the
+//! process up, [`startup`] builds an instance, [`http`] is the axum surface, [`graphql`]
+//! the schema, [`modules`] the domain areas, [`db`] the database door, [`pubsub`] the event
+//! bus and [`mail`] the outbox.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod mail;
+pub mod modules;
+pub mod pubsub;
+pub mod startup;
+pub mod telemetry;

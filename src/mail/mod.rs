@@ -1,0 +1,210 @@
+//! Outgoing mail through a durable outbox.
+//!
+//! A service queues a message with [`enqueue`] inside its own transaction, so a mail exists
+//! exactly when the change that caused it committed. The [`run_worker`] task claims queued
+//! messages (a conditional update, safe with many instances), sends them through SMTP or
+//! writes them as `.eml` files, and retries failures with back-off. Nothing here knows what
+//! the mails say.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use chrono::Utc;
+use entity::mail_outbox;
+use lettre::{
+    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::header::ContentType,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, sea_query::Expr,
+};
+use secrecy::ExposeSecret;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::{config::Config, error::AppResult};
+
+const MAX_ATTEMPTS: i32 = 8;
+const LEASE_SECS: i64 = 60;
+const POLL: Duration = Duration::from_secs(5);
+
+/// Where mail goes.
+#[derive(Clone)]
+pub enum Mailer {
+    /// One `.eml` file per message in a directory (development default).
+    File(AsyncFileTransport<Tokio1Executor>, PathBuf),
+    /// A real SMTP relay.
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+impl Mailer {
+    /// Builds the transport from `ZYGO_MAIL_URL` (default `file://<data dir>/mail`).
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let url = config
+            .mail_url
+            .as_ref()
+            .map(|u| u.expose_secret().to_string())
+            .unwrap_or_else(|| format!("file://{}", config.data_dir.join("mail").display()));
+        if let Some(dir) = url.strip_prefix("file://") {
+            let dir = PathBuf::from(dir);
+            std::fs::create_dir_all(&dir).with_context(|| format!("ZYGO_MAIL_URL: cannot create {}", dir.display()))?;
+            Ok(Self::File(AsyncFileTransport::new(&dir), dir))
+        } else {
+            let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+                .context("ZYGO_MAIL_URL: not a valid smtp:// URL")?
+                .build();
+            Ok(Self::Smtp(transport))
+        }
+    }
+
+    async fn send(&self, message: Message) -> anyhow::Result<()> {
+        match self {
+            Self::File(t, _) => {
+                t.send(message).await?;
+            }
+            Self::Smtp(t) => {
+                t.send(message).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Human description for the start-up log.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::File(_, dir) => format!("files in {}", dir.display()),
+            Self::Smtp(_) => "SMTP".into(),
+        }
+    }
+}
+
+/// Wakes the outbox worker after a commit so mail leaves at once instead of on the next poll.
+#[derive(Clone, Default)]
+pub struct MailSignal(Arc<Notify>);
+
+impl MailSignal {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// Queues a plain-text message; call inside the transaction of the change that causes it.
+pub async fn enqueue(db: &impl ConnectionTrait, to: &str, subject: &str, body: &str) -> AppResult<()> {
+    let now = Utc::now();
+    mail_outbox::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        to_address: Set(to.into()),
+        subject: Set(subject.into()),
+        body_text: Set(body.into()),
+        status: Set("pending".into()),
+        attempts: Set(0),
+        last_error: Set(None),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Sends queued mail until `shutdown`.
+pub async fn run_worker(
+    db: DatabaseConnection,
+    mailer: Mailer,
+    from: String,
+    signal: MailSignal,
+    shutdown: CancellationToken,
+) {
+    loop {
+        loop {
+            match deliver_next(&db, &mailer, &from).await {
+                Ok(true) => continue,
+                Ok(false) => break,
+                Err(e) => {
+                    tracing::error!(error = ?e, "mail outbox failed");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = signal.0.notified() => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+/// Claims and sends one due message. `Ok(false)` when none is due.
+async fn deliver_next(db: &DatabaseConnection, mailer: &Mailer, from: &str) -> anyhow::Result<bool> {
+    let now = Utc::now();
+    let due = Condition::any()
+        .add(
+            Condition::all()
+                .add(mail_outbox::Column::Status.eq("pending"))
+                .add(mail_outbox::Column::NextAttemptAt.lte(now)),
+        )
+        // A sender that died mid-send leaves a lapsed lease behind: take it over.
+        .add(
+            Condition::all()
+                .add(mail_outbox::Column::Status.eq("sending"))
+                .add(mail_outbox::Column::LockedUntil.lt(now)),
+        );
+    let candidates = mail_outbox::Entity::find()
+        .filter(due.clone())
+        .order_by_asc(mail_outbox::Column::NextAttemptAt)
+        .limit(10)
+        .all(db)
+        .await?;
+    for row in candidates {
+        let claimed = mail_outbox::Entity::update_many()
+            .col_expr(mail_outbox::Column::Status, Expr::value("sending"))
+            .col_expr(mail_outbox::Column::LockedUntil, Expr::value(now + chrono::Duration::seconds(LEASE_SECS)))
+            .col_expr(mail_outbox::Column::Attempts, Expr::value(row.attempts + 1))
+            .filter(mail_outbox::Column::Id.eq(row.id))
+            .filter(mail_outbox::Column::Attempts.eq(row.attempts))
+            .filter(due.clone())
+            .exec(db)
+            .await?;
+        if claimed.rows_affected != 1 {
+            continue; // another instance took it
+        }
+        let attempts = row.attempts + 1;
+        let result = match build_message(from, &row) {
+            Ok(message) => mailer.send(message).await,
+            Err(e) => Err(e),
+        };
+        let mut am: mail_outbox::ActiveModel = row.into();
+        am.attempts = Set(attempts);
+        am.locked_until = Set(None);
+        match result {
+            Ok(()) => {
+                am.status = Set("sent".into());
+                am.sent_at = Set(Some(Utc::now()));
+                am.last_error = Set(None);
+            }
+            Err(e) => {
+                tracing::warn!(error = ?e, attempts, "mail delivery failed");
+                let give_up = attempts >= MAX_ATTEMPTS;
+                am.status = Set(if give_up { "failed" } else { "pending" }.into());
+                am.last_error = Set(Some(format!("{e:#}")));
+                am.next_attempt_at = Set(Utc::now() + chrono::Duration::seconds(2_i64.pow(attempts as u32).min(3600)));
+            }
+        }
+        am.update(db).await?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+fn build_message(from: &str, row: &mail_outbox::Model) -> anyhow::Result<Message> {
+    Ok(Message::builder()
+        .from(from.parse().context("ZYGO_MAIL_FROM is not a valid mailbox")?)
+        .to(row.to_address.parse().context("recipient is not a valid mailbox")?)
+        .subject(row.subject.clone())
+        .header(ContentType::TEXT_PLAIN)
+        .body(row.body_text.clone())?)
+}

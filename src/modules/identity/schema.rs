@@ -1,0 +1,104 @@
+//! Identity queries and mutations: thin resolvers over [`super::service`].
+
+use async_graphql::{Context, InputObject, Object, Result};
+
+use super::{
+    service::{self, IssuedTokens, SignUp},
+    types::{AuthPayload, LogOutPayload, ResendVerificationPayload, SignUpPayload, User, VerifyEmailPayload, Viewer},
+};
+use crate::{
+    error::{AppError, AppResult},
+    graphql::{app, rctx, scalars::Email},
+};
+
+/// Input e-mail fields are strings validated here, so the error names the field.
+fn parse_email(field: &str, raw: &str) -> AppResult<Email> {
+    Email::parse(raw).map_err(|m| AppError::validation(field, m))
+}
+
+#[derive(Default)]
+pub struct IdentityQuery;
+
+#[Object]
+impl IdentityQuery {
+    /// The signed-in user, or null when the request carries no valid access token.
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<Option<Viewer>> {
+        match &rctx(ctx).viewer {
+            None => Ok(None),
+            Some(v) => Ok(Some(Viewer(service::viewer_user(app(ctx), v).await?))),
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct SignUpInput {
+    /// E-mail address; it becomes the log-in name and must be confirmed.
+    pub email: String,
+    /// 8 to 128 characters.
+    pub password: String,
+    /// Display name, 1 to 100 characters.
+    pub name: String,
+}
+
+#[derive(InputObject)]
+pub struct LogInInput {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Default)]
+pub struct IdentityMutation;
+
+fn auth_payload(t: IssuedTokens) -> AuthPayload {
+    AuthPayload {
+        access_token: t.access_token,
+        access_token_expires_at: t.access_token_expires_at,
+        refresh_token: t.refresh_token,
+        refresh_token_expires_at: t.refresh_token_expires_at,
+        viewer: Viewer(t.user),
+    }
+}
+
+#[Object]
+impl IdentityMutation {
+    /// Creates an account and sends a verification mail. The account can log in at once
+    /// but cannot create an organisation until the address is verified.
+    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> Result<SignUpPayload> {
+        let user = service::sign_up(
+            app(ctx),
+            SignUp { email: parse_email("input.email", &input.email)?, password: input.password, name: input.name },
+        )
+        .await?;
+        Ok(SignUpPayload { user: User(user), verification_mail_sent: true })
+    }
+
+    /// Confirms an e-mail address with the token from the verification mail.
+    async fn verify_email(&self, ctx: &Context<'_>, token: String) -> Result<VerifyEmailPayload> {
+        Ok(VerifyEmailPayload { user: User(service::verify_email(app(ctx), &token).await?) })
+    }
+
+    /// Sends a fresh verification mail if the address belongs to an unverified account.
+    async fn resend_verification(&self, ctx: &Context<'_>, email: String) -> Result<ResendVerificationPayload> {
+        service::resend_verification(app(ctx), parse_email("email", &email)?).await?;
+        Ok(ResendVerificationPayload { accepted: true })
+    }
+
+    /// Opens a session: a short-lived access token and a single-use refresh token.
+    async fn log_in(&self, ctx: &Context<'_>, input: LogInInput) -> Result<AuthPayload> {
+        // A malformed address cannot have an account: same answer as a wrong password.
+        let email = Email::parse(&input.email).map_err(|_| AppError::unauthenticated("invalid e-mail or password"))?;
+        Ok(auth_payload(service::log_in(app(ctx), rctx(ctx), email, input.password).await?))
+    }
+
+    /// Rotates the refresh token. Presenting an already-used refresh token ends the session.
+    async fn refresh_session(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
+        Ok(auth_payload(service::refresh_session(app(ctx), &refresh_token).await?))
+    }
+
+    /// Ends the current session.
+    async fn log_out(&self, ctx: &Context<'_>) -> Result<LogOutPayload> {
+        let viewer = rctx(ctx).viewer()?;
+        service::log_out(app(ctx), viewer).await?;
+        Ok(LogOutPayload { success: true })
+    }
+}

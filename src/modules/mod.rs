@@ -1,0 +1,5 @@
+//! Domain areas, one folder each: `schema.rs` (thin resolvers), `types.rs` (GraphQL types),
+//! `service.rs` (business logic and permission decisions), `loaders.rs`, `events.rs`.
+
+pub mod identity;
+pub mod tenancy;

@@ -1,0 +1,195 @@
+//! GraphQL types of the tenancy module.
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::{membership, role, tenant};
+
+use super::{events::TenantEventKind, service};
+use crate::{
+    auth::Permission,
+    error::AppError,
+    graphql::{app, loaders::loaders, relay},
+    modules::identity::types::User,
+};
+
+/// An organisation: the unit of tenancy. Everything it owns is visible to its members only.
+#[derive(Clone)]
+pub struct Tenant(pub tenant::Model);
+
+#[Object]
+impl Tenant {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        relay::to_global_id("Tenant", self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// URL-friendly unique name.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// `active` or `suspended`.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The viewer's role in this organisation.
+    async fn viewer_role(&self, ctx: &Context<'_>) -> Result<Role> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        let role = loaders(ctx)
+            .roles
+            .load_one((self.0.id, role_id_of(ctx, &tctx).await?))
+            .await
+            .map_err(loader_err)?
+            .ok_or(AppError::NotFound("role"))?;
+        Ok(Role(role))
+    }
+    /// What the viewer may do in this organisation, so a client can render by permission.
+    async fn viewer_permissions(&self, ctx: &Context<'_>) -> Result<Vec<Permission>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        Ok(Permission::ALL.iter().copied().filter(|p| tctx.has(*p)).collect())
+    }
+    /// Members of the organisation (needs `MEMBERS_READ`).
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<Membership>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        Ok(service::list_members(app(ctx), &tctx, relay::PageArgs::new(after, before, first, last)).await?)
+    }
+    /// Roles defined in the organisation, built-in ones first.
+    async fn roles(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<Role>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        Ok(service::list_roles(app(ctx), &tctx, relay::PageArgs::new(after, before, first, last)).await?)
+    }
+}
+
+async fn role_id_of(ctx: &Context<'_>, tctx: &crate::auth::TenantCtx) -> Result<uuid::Uuid> {
+    let m = loaders(ctx)
+        .memberships
+        .load_one((tctx.tenant_id, tctx.membership_id))
+        .await
+        .map_err(loader_err)?
+        .ok_or(AppError::NotFound("membership"))?;
+    Ok(m.role_id)
+}
+
+pub(crate) fn loader_err(e: std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Error {
+    AppError::Internal(anyhow::anyhow!("{e}")).into()
+}
+
+/// A user's membership in an organisation, with their role.
+#[derive(Clone)]
+pub struct Membership(pub membership::Model);
+
+#[Object]
+impl Membership {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        relay::to_global_id("Membership", self.0.id)
+    }
+    /// `active` or `suspended`.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        let user = loaders(ctx).users.load_one(self.0.user_id).await.map_err(loader_err)?;
+        Ok(User(user.ok_or(AppError::NotFound("user"))?))
+    }
+    async fn role(&self, ctx: &Context<'_>) -> Result<Role> {
+        let role = loaders(ctx).roles.load_one((self.0.tenant_id, self.0.role_id)).await.map_err(loader_err)?;
+        Ok(Role(role.ok_or(AppError::NotFound("role"))?))
+    }
+}
+
+/// A role: a named set of permissions inside one organisation.
+#[derive(Clone)]
+pub struct Role(pub role::Model);
+
+#[Object]
+impl Role {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        relay::to_global_id("Role", self.0.id)
+    }
+    /// Stable key: `owner`, `admin`, `member`, `viewer`, or a custom role's key.
+    async fn key(&self) -> &str {
+        &self.0.key
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// Built-in roles cannot be deleted.
+    async fn is_builtin(&self) -> bool {
+        self.0.is_builtin
+    }
+    /// Permissions the role grants.
+    async fn permissions(&self, ctx: &Context<'_>) -> Result<Vec<Permission>> {
+        let keys = loaders(ctx)
+            .role_permissions
+            .load_one((self.0.tenant_id, self.0.id))
+            .await
+            .map_err(loader_err)?
+            .unwrap_or_default();
+        Ok(Permission::ALL.iter().copied().filter(|p| keys.iter().any(|k| k == p.key())).collect())
+    }
+}
+
+/// Something that happened in an organisation, delivered by `tenantEvents`.
+pub struct TenantEvent {
+    pub payload: super::events::TenantEventPayload,
+    pub tctx: crate::auth::TenantCtx,
+}
+
+#[Object]
+impl TenantEvent {
+    async fn kind(&self) -> TenantEventKind {
+        self.payload.kind
+    }
+    async fn tenant_id(&self) -> ID {
+        relay::to_global_id("Tenant", self.payload.tenant_id)
+    }
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.payload.occurred_at
+    }
+    /// Global ID of the user who caused the event, if any.
+    async fn actor_id(&self) -> Option<ID> {
+        self.payload.actor_id.map(|id| relay::to_global_id("User", id))
+    }
+    /// The organisation as it is now.
+    async fn tenant(&self, ctx: &Context<'_>) -> Result<Tenant> {
+        Ok(Tenant(service::get_tenant(app(ctx), &self.tctx).await?))
+    }
+    /// The membership concerned, for member events (null once it no longer exists).
+    async fn membership(&self, ctx: &Context<'_>) -> Result<Option<Membership>> {
+        let Some(id) = self.payload.membership_id else { return Ok(None) };
+        match service::get_membership(app(ctx), &self.tctx, id).await {
+            Ok(m) => Ok(Some(Membership(m))),
+            Err(AppError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Building and running one `zygo` instance: shared state, background workers, the HTTP
+//! server and graceful shutdown. Used by `main.rs` and by the integration tests alike.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context as _;
+use sea_orm::DatabaseConnection;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    auth::tokens::JwtKeys,
+    config::Config,
+    db, graphql,
+    mail::{self, MailSignal, Mailer},
+    pubsub::{EventBus, Topic, memory::MemoryBus, redis::RedisBus},
+    telemetry::Metrics,
+};
+
+/// Process-wide state shared by resolvers, handlers and workers. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub bus: Arc<dyn EventBus>,
+    pub jwt: JwtKeys,
+    pub metrics: Metrics,
+    pub mail: MailSignal,
+    /// Cancelled when the instance starts shutting down: WebSockets close, workers stop.
+    pub shutdown: CancellationToken,
+}
+
+impl AppState {
+    /// Publishes `payload` on `topic`. Call after the transaction has committed.
+    pub async fn publish<T: Serialize>(&self, topic: &Topic, payload: &T) {
+        match serde_json::to_value(payload) {
+            Ok(value) => {
+                self.metrics.events_published.inc();
+                self.bus.publish(topic, value).await;
+            }
+            Err(e) => tracing::error!(error = %e, topic = topic.as_str(), "event not serialisable"),
+        }
+    }
+}
+
+/// A built instance, bound to its port and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    router: axum::Router,
+}
+
+impl Application {
+    /// Prepares everything: data dir, secrets, database (migrated), event bus, mail worker,
+    /// schema and router, and binds the listening socket (port 0 picks a free one).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("ZYGO_DATA_DIR: cannot create {}", config.data_dir.display()))?;
+        let jwt_secret = resolve_jwt_secret(&config)?;
+        let metrics = Metrics::new();
+        let db = db::connect(&config, &metrics).await?;
+        db::migrate(&db).await?;
+        let shutdown = CancellationToken::new();
+        let bus: Arc<dyn EventBus> = match &config.redis_url {
+            Some(url) => Arc::new(
+                RedisBus::start(url.expose_secret(), &config.redis_prefix, shutdown.clone())
+                    .context("ZYGO_REDIS_URL: invalid Redis URL")?,
+            ),
+            None => Arc::new(MemoryBus::default()),
+        };
+        let mailer = Mailer::from_config(&config)?;
+        tracing::info!(
+            database = db_kind(&db),
+            event_bus = bus.kind(),
+            mail = %mailer.describe(),
+            "zygo configured"
+        );
+        let state = AppState {
+            config: Arc::new(config),
+            db,
+            bus,
+            jwt: JwtKeys::new(jwt_secret.expose_secret().as_bytes()),
+            metrics,
+            mail: MailSignal::default(),
+            shutdown,
+        };
+        tokio::spawn(mail::run_worker(
+            state.db.clone(),
+            mailer,
+            state.config.mail_from.clone(),
+            state.mail.clone(),
+            state.shutdown.clone(),
+        ));
+        let schema = graphql::build_schema(state.clone());
+        let router = crate::http::router(state.clone(), schema);
+        let listener = TcpListener::bind(state.config.listen)
+            .await
+            .with_context(|| format!("ZYGO_LISTEN: cannot listen on {}", state.config.listen))?;
+        Ok(Self { listener, state, router })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound socket has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `stop` resolves, then drains: new connections are refused, WebSockets
+    /// close with 1001 (going away), in-flight requests get `ZYGO_SHUTDOWN_GRACE` to finish.
+    pub async fn run(self, stop: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let shutdown = self.state.shutdown.clone();
+        let grace = self.state.config.shutdown_grace;
+        let drained = shutdown.clone();
+        let server = axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            stop.await;
+            tracing::info!("shutting down: draining in-flight requests");
+            drained.cancel();
+        });
+        let server = tokio::spawn(async move { server.await });
+        shutdown.cancelled().await;
+        match tokio::time::timeout(grace, server).await {
+            Ok(joined) => joined.context("server task failed")?.context("server failed")?,
+            Err(_) => tracing::warn!(?grace, "grace period over; closing remaining connections"),
+        }
+        self.state.db.clone().close().await.ok();
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+fn db_kind(db: &DatabaseConnection) -> &'static str {
+    if db::is_postgres(db) { "postgres" } else { "sqlite" }
+}
+
+/// `ZYGO_JWT_SECRET`, or in development a secret generated once and kept in the data dir.
+fn resolve_jwt_secret(config: &Config) -> anyhow::Result<SecretString> {
+    if let Some(secret) = &config.jwt_secret {
+        return Ok(secret.clone());
+    }
+    let path = config.data_dir.join("jwt_secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim().to_string();
+        if existing.len() >= 32 {
+            return Ok(existing.into());
+        }
+    }
+    let secret = crate::auth::tokens::random_token() + &crate::auth::tokens::random_token();
+    write_private(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
+    tracing::info!(path = %path.display(), "ZYGO_JWT_SECRET not set: generated one and kept it in the data dir");
+    Ok(secret.into())
+}
+
+fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(content.as_bytes())
+}
