@@ -76,6 +76,9 @@ pub struct Config {
     pub redis_prefix: String,
     /// `ZYGO_SHUTDOWN_GRACE`: seconds to wait for in-flight requests on SIGTERM/SIGINT.
     pub shutdown_grace: Duration,
+    /// `ZYGO_MAIL_POLL_INTERVAL`: seconds between outbox polls (mail queued by this instance
+    /// is sent at once; the poll picks up retries and other instances' mail).
+    pub mail_poll_interval: Duration,
 }
 
 impl Config {
@@ -176,6 +179,7 @@ impl Config {
             db_max_connections: parse("ZYGO_DB_MAX_CONNECTIONS", get("ZYGO_DB_MAX_CONNECTIONS"), "10")?,
             redis_prefix: get("ZYGO_REDIS_PREFIX").unwrap_or_else(|| "zygo".into()),
             shutdown_grace: secs("ZYGO_SHUTDOWN_GRACE", 10)?,
+            mail_poll_interval: secs("ZYGO_MAIL_POLL_INTERVAL", 5)?,
         })
     }
 

@@ -91,6 +91,7 @@ impl Application {
             mailer,
             state.config.mail_from.clone(),
             state.mail.clone(),
+            state.config.mail_poll_interval,
             state.shutdown.clone(),
         ));
         let schema = graphql::build_schema(state.clone());

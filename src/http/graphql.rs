@@ -5,7 +5,15 @@
 //! `connection_init` payload), build a [`RequestCtx`], and attach fresh per-operation
 //! [`Loaders`] before the schema runs.
 
-use std::{any::TypeId, net::SocketAddr, str::FromStr, sync::Arc};
+use std::{
+    any::TypeId,
+    net::SocketAddr,
+    str::FromStr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
 use async_graphql::{
     BatchRequest, BatchResponse, Data, Executor, Request, Response,
@@ -259,6 +267,8 @@ async fn serve_websocket(
         })
     });
     let app = s.app.clone();
+    let rejected = Arc::new(AtomicBool::new(false));
+    let rejected_in_init = rejected.clone();
     let executor = WsExecutor { schema: s.schema.clone(), db: s.app.db.clone() };
     let mut ws = async_graphql::http::WebSocket::new(executor, input, protocol).on_connection_init(
         move |payload: serde_json::Value| async move {
@@ -268,7 +278,10 @@ async fn serve_websocket(
                 match authenticate(&app, &token).await {
                     Ok(viewer) => ctx.viewer = Some(viewer),
                     // A client that presents a bad token is told at once (4403 Forbidden).
-                    Err(why) => return Err(async_graphql::Error::new(why)),
+                    Err(why) => {
+                        rejected_in_init.store(true, Ordering::Relaxed);
+                        return Err(async_graphql::Error::new(why));
+                    }
                 }
             }
             let mut data = Data::default();
@@ -286,6 +299,13 @@ async fn serve_websocket(
                     }
                 }
                 Some(WsMessage::Close(code, reason)) => {
+                    // async-graphql closes with 1002 for both; graphql-transport-ws asks for
+                    // 4403 (refused connection_init) and 4400 (invalid message).
+                    let code = match code {
+                        1002 if rejected.load(Ordering::Relaxed) => 4403,
+                        1002 if protocol == WebSocketProtocols::GraphQLWS => 4400,
+                        other => other,
+                    };
                     let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
                     break;
                 }

@@ -14,7 +14,7 @@ use axum::{
 use tower::ServiceBuilder;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    trace::TraceLayer,
+    trace::{DefaultOnFailure, TraceLayer},
 };
 
 use crate::{graphql::AppSchema, startup::AppState};
@@ -47,7 +47,9 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or_default();
                     tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id)
-                }))
+                })
+                // A 503 from /readyz is an answer, not a server fault.
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID)),
         )
 }

@@ -8,12 +8,13 @@
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
+
 use anyhow::Context as _;
 use chrono::Utc;
 use entity::mail_outbox;
 use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-    message::header::ContentType,
+    message::{Body, SinglePart, header::{ContentTransferEncoding, ContentType}},
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -28,7 +29,6 @@ use crate::{config::Config, error::AppResult};
 
 const MAX_ATTEMPTS: i32 = 8;
 const LEASE_SECS: i64 = 60;
-const POLL: Duration = Duration::from_secs(5);
 
 /// Where mail goes.
 #[derive(Clone)]
@@ -117,6 +117,7 @@ pub async fn run_worker(
     mailer: Mailer,
     from: String,
     signal: MailSignal,
+    poll: Duration,
     shutdown: CancellationToken,
 ) {
     loop {
@@ -133,7 +134,7 @@ pub async fn run_worker(
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = signal.0.notified() => {}
-            _ = tokio::time::sleep(POLL) => {}
+            _ = tokio::time::sleep(poll) => {}
         }
     }
 }
@@ -205,6 +206,11 @@ fn build_message(from: &str, row: &mail_outbox::Model) -> anyhow::Result<Message
         .from(from.parse().context("ZYGO_MAIL_FROM is not a valid mailbox")?)
         .to(row.to_address.parse().context("recipient is not a valid mailbox")?)
         .subject(row.subject.clone())
-        .header(ContentType::TEXT_PLAIN)
-        .body(row.body_text.clone())?)
+        // 8bit keeps links and tokens readable in the .eml files of the development setup.
+        .singlepart(
+            SinglePart::builder().header(ContentType::TEXT_PLAIN).body(
+                Body::new_with_encoding(row.body_text.clone(), ContentTransferEncoding::EightBit)
+                    .unwrap_or_else(|body| Body::new(body)),
+            ),
+        )?)
 }

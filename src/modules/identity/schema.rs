@@ -21,11 +21,14 @@ pub struct IdentityQuery;
 
 #[Object]
 impl IdentityQuery {
-    /// The signed-in user, or null when the request carries no valid access token.
+    /// The signed-in user; null when the request carries no access token. A token that is
+    /// expired, revoked or forged is UNAUTHENTICATED, so a client knows to refresh.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<Option<Viewer>> {
-        match &rctx(ctx).viewer {
-            None => Ok(None),
-            Some(v) => Ok(Some(Viewer(service::viewer_user(app(ctx), v).await?))),
+        let rctx = rctx(ctx);
+        match (&rctx.viewer, &rctx.auth_error) {
+            (Some(v), _) => Ok(Some(Viewer(service::viewer_user(app(ctx), v).await?))),
+            (None, Some(_)) => Err(rctx.viewer().map(|_| ()).unwrap_err().into()),
+            (None, None) => Ok(None),
         }
     }
 }

@@ -94,7 +94,7 @@ async fn queue_verification_mail(app: &AppState, db: &impl ConnectionTrait, user
     let link = format!("{}/verify-email?token={token}", app.config.public_url);
     let body = format!(
         "Hello {name},\n\nplease confirm your e-mail address for Zygo by opening this link:\n\n{link}\n\n\
-         Or run this mutation, for example in GraphiQL:\n\n  mutation {{ verifyEmail(token: \"{token}\") {{ user {{ email emailVerified }} }} }}\n\n\
+         Or run this mutation, for example in GraphiQL:\n\n  mutation {{\n    verifyEmail(token: \"{token}\") {{ user {{ email emailVerified }} }}\n  }}\n\n\
          The link is valid for {VERIFICATION_TTL_HOURS} hours. If you did not sign up, ignore this mail.\n",
         name = user.name,
     );

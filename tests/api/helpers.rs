@@ -1,0 +1,440 @@
+//! `spawn_app()` and typed helpers: a real zygo instance on port 0 with a fresh database,
+//! spoken to over real HTTP and WebSocket with the documents under `graphql/`.
+//!
+//! Backend: SQLite + in-process bus by default; PostgreSQL and/or Redis when
+//! `ZYGO_TEST_DATABASE_URL` / `ZYGO_TEST_REDIS_URL` are set (each app gets its own fresh
+//! PostgreSQL database and its own Redis channel prefix).
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use futures::{SinkExt, StreamExt};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+use zygo::{config::Config, startup::Application};
+
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Loads a document from `graphql/`, the same file the frontend uses.
+#[macro_export]
+macro_rules! doc {
+    ($path:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/graphql/", $path, ".graphql"))
+    };
+}
+
+/// Where an app keeps its data: a fresh database URL (or a shared one) and a Redis prefix.
+#[derive(Clone, Debug)]
+pub struct Backend {
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
+}
+
+impl Backend {
+    /// A fresh backend as chosen by the environment.
+    pub async fn fresh() -> Self {
+        let database_url = match std::env::var("ZYGO_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty()) {
+            Some(admin) => Some(create_postgres_db(&admin).await),
+            None => None,
+        };
+        Self {
+            database_url,
+            redis_url: std::env::var("ZYGO_TEST_REDIS_URL").ok().filter(|s| !s.is_empty()),
+            redis_prefix: format!("zygo-test-{}", Uuid::new_v4().simple()),
+        }
+    }
+}
+
+static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+/// Creates `zygo_test_<uuid>` on the server of `admin_url` and returns its URL. The first
+/// call of a run drops databases left behind by earlier runs.
+async fn create_postgres_db(admin_url: &str) -> String {
+    let admin = Database::connect(admin_url).await.expect("ZYGO_TEST_DATABASE_URL: PostgreSQL unreachable");
+    CLEANED
+        .get_or_init(|| async {
+            let rows = admin
+                .query_all_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    "SELECT datname FROM pg_database WHERE datname LIKE 'zygo_test_%' \
+                     AND (pg_stat_file('base/'||oid||'/PG_VERSION')).modification < now() - interval '2 hours'",
+                ))
+                .await
+                .unwrap_or_default();
+            for row in rows {
+                if let Ok(name) = row.try_get::<String>("", "datname") {
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                }
+            }
+        })
+        .await;
+    let name = format!("zygo_test_{}", Uuid::new_v4().simple());
+    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
+    format!("{base}/{name}")
+}
+
+/// A running instance.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub data_dir: PathBuf,
+    pub backend: Backend,
+    stop: CancellationToken,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Extra settings for one app.
+#[derive(Default, Clone)]
+pub struct Options {
+    pub env: Vec<(&'static str, String)>,
+    pub data_dir: Option<PathBuf>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_on(Backend::fresh().await, Options::default()).await
+}
+
+pub async fn spawn_app_on(backend: Backend, opts: Options) -> TestApp {
+    let data_dir = opts
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("zygo-test-{}", Uuid::new_v4().simple())));
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("ZYGO_LISTEN".into(), "127.0.0.1:0".into()),
+        ("ZYGO_DATA_DIR".into(), data_dir.display().to_string()),
+        ("ZYGO_JWT_SECRET".into(), JWT_SECRET.into()),
+        ("ZYGO_PUBLIC_URL".into(), "http://zygo.test".into()),
+        ("ZYGO_LOG".into(), std::env::var("ZYGO_TEST_LOG").unwrap_or_else(|_| "error".into())),
+        ("ZYGO_SHUTDOWN_GRACE".into(), "2".into()),
+        ("ZYGO_REDIS_PREFIX".into(), backend.redis_prefix.clone()),
+    ]);
+    if let Some(url) = &backend.database_url {
+        vars.insert("ZYGO_DATABASE_URL".into(), url.clone());
+    }
+    if let Some(url) = &backend.redis_url {
+        vars.insert("ZYGO_REDIS_URL".into(), url.clone());
+    }
+    for (k, v) in &opts.env {
+        vars.insert((*k).into(), v.clone());
+    }
+    let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test configuration");
+    zygo::telemetry::init(&config);
+    let app = Application::build(config).await.expect("app builds");
+    let addr = app.local_addr();
+    let stop = CancellationToken::new();
+    let stopped = stop.clone();
+    let handle = tokio::spawn(app.run(async move { stopped.cancelled().await }));
+    let app = TestApp { addr, http: reqwest::Client::new(), data_dir, backend, stop, handle: Some(handle) };
+    if app.backend.redis_url.is_some() {
+        app.wait_ready().await;
+    }
+    app
+}
+
+/// A GraphQL response.
+#[derive(Debug, Clone)]
+pub struct Gql(pub Value);
+
+impl Gql {
+    pub fn data(&self) -> &Value {
+        assert!(self.0.get("errors").is_none(), "unexpected errors: {}", self.0);
+        &self.0["data"]
+    }
+    /// `extensions.code` of the first error (panics when there is none).
+    pub fn code(&self) -> String {
+        self.0["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {}", self.0)).to_string()
+    }
+    pub fn field(&self) -> String {
+        self.0["errors"][0]["extensions"]["field"].as_str().unwrap_or_default().to_string()
+    }
+    pub fn message(&self) -> String {
+        self.0["errors"][0]["message"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/graphql/ws", self.addr)
+    }
+
+    /// POSTs `query` with `variables`, as the viewer behind `token` if given.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
+        let mut req = self.http.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request sent");
+        assert!(!resp.status().is_server_error(), "server error {}", resp.status());
+        Gql(resp.json().await.expect("JSON body"))
+    }
+
+    pub async fn sign_up(&self, email: &str) -> Gql {
+        self.gql(None, doc!("identity/SignUp"), json!({ "input": { "email": email, "password": PASSWORD, "name": "Test User" } })).await
+    }
+
+    /// Signs up, verifies through the mailed token, logs in: returns the access token.
+    pub async fn verified_user(&self, email: &str) -> Session {
+        self.sign_up(email).await.data();
+        let token = self.mailed_token(email).await;
+        self.gql(None, doc!("identity/VerifyEmail"), json!({ "token": token })).await.data();
+        self.log_in(email).await
+    }
+
+    pub async fn log_in(&self, email: &str) -> Session {
+        let r = self.gql(None, doc!("identity/LogIn"), json!({ "input": { "email": email, "password": PASSWORD } })).await;
+        let d = &r.data()["logIn"];
+        Session {
+            access: d["accessToken"].as_str().unwrap().into(),
+            refresh: d["refreshToken"].as_str().unwrap().into(),
+            user_id: d["viewer"]["id"].as_str().unwrap().into(),
+        }
+    }
+
+    /// Creates an organisation as `session`; returns its global ID.
+    pub async fn create_tenant(&self, session: &Session, slug: &str) -> String {
+        let r = self
+            .gql(Some(&session.access), doc!("tenancy/CreateTenant"), json!({ "input": { "name": format!("Org {slug}"), "slug": slug } }))
+            .await;
+        r.data()["createTenant"]["tenant"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// All mails written to the mail directory for `to`, oldest first.
+    pub fn mails_to(&self, to: &str) -> Vec<String> {
+        let dir = self.data_dir.join("mail");
+        let mut mails: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    .filter_map(|e| {
+                        let body = std::fs::read_to_string(e.path()).ok()?;
+                        let modified = e.metadata().ok()?.modified().ok()?;
+                        body.lines().any(|l| l.eq_ignore_ascii_case(&format!("To: {to}"))).then_some((modified, body))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        mails.sort_by_key(|m| m.0);
+        mails.into_iter().map(|m| m.1).collect()
+    }
+
+    /// Waits for the `n`-th mail to `to` and returns the verification token in it.
+    pub async fn mailed_token_n(&self, to: &str, n: usize) -> String {
+        for _ in 0..100 {
+            let mails = self.mails_to(to);
+            if mails.len() >= n {
+                return extract_token(&mails[n - 1]).unwrap_or_else(|| panic!("no token in mail:\n{}", mails[n - 1]));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no mail #{n} to {to} arrived in 5 s");
+    }
+
+    pub async fn mailed_token(&self, to: &str) -> String {
+        self.mailed_token_n(to, 1).await
+    }
+
+    /// The value of a Prometheus sample (sum over matching label sets).
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self.http.get(self.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter(|l| l.split([' ', '{']).next() == Some(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    pub async fn wait_ready(&self) {
+        for _ in 0..100 {
+            if let Ok(r) = self.http.get(self.url("/readyz")).send().await
+                && r.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("app not ready within 5 s");
+    }
+
+    /// A separate connection to the app's database, for arranging state a test cannot
+    /// reach through the API (expired tokens). Not counted in the app's metrics.
+    pub async fn db(&self) -> DatabaseConnection {
+        let url = self
+            .backend
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("zygo.db").display()));
+        Database::connect(url).await.expect("test database connection")
+    }
+
+    /// Stops the app the way SIGTERM does and waits for it to finish.
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(h) = self.handle.take() {
+            tokio::time::timeout(Duration::from_secs(10), h).await.expect("stopped in time").unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+fn extract_token(mail: &str) -> Option<String> {
+    // Quoted-printable may wrap long lines with a trailing '='.
+    let unwrapped = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+    let start = unwrapped.find("token=")? + "token=".len();
+    Some(unwrapped[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
+}
+
+/// Tokens of a logged-in test user.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub access: String,
+    pub refresh: String,
+    pub user_id: String,
+}
+
+/// A GraphQL WebSocket client speaking `graphql-transport-ws` (or the legacy protocol).
+pub struct WsClient {
+    pub socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
+    pub legacy: bool,
+}
+
+impl WsClient {
+    pub async fn connect(app: &TestApp, protocol: &str) -> Self {
+        let mut req = app.ws_url().into_client_request().unwrap();
+        req.headers_mut().insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
+        let (socket, resp) = tokio_tungstenite::connect_async(req).await.expect("ws connects");
+        assert_eq!(resp.headers()["sec-websocket-protocol"], protocol);
+        Self { socket, legacy: protocol == "graphql-ws" }
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        self.socket.send(Message::Text(v.to_string().into())).await.unwrap();
+    }
+
+    /// The next JSON message, skipping pings/keep-alives; `None` when the socket closed.
+    pub async fn next_json(&mut self) -> Option<Value> {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), self.socket.next()).await.expect("ws message within 10 s")?;
+            match msg.ok()? {
+                Message::Text(t) => {
+                    let v: Value = serde_json::from_str(&t).unwrap();
+                    if matches!(v["type"].as_str(), Some("ping" | "ka")) {
+                        continue;
+                    }
+                    return Some(v);
+                }
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// Waits for the close frame and returns its code.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), self.socket.next()).await.expect("close within 10 s");
+            match msg {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(tungstenite::Error::ConnectionClosed)) | None => return None,
+                Some(Err(e)) => panic!("ws error: {e}"),
+            }
+        }
+    }
+
+    /// `connection_init` with an optional token; returns the server's answer.
+    pub async fn init(&mut self, token: Option<&str>) -> Option<Value> {
+        let payload = match token {
+            Some(t) => json!({ "Authorization": format!("Bearer {t}") }),
+            None => json!({}),
+        };
+        self.send(json!({ "type": "connection_init", "payload": payload })).await;
+        self.next_json().await
+    }
+
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        let ty = if self.legacy { "start" } else { "subscribe" };
+        self.send(json!({ "id": id, "type": ty, "payload": { "query": query, "variables": variables } })).await;
+    }
+}
+
+/// A TCP forwarder to Redis that a test can cut and restore, to play "Redis went away".
+pub struct FlakyProxy {
+    pub port: u16,
+    up: Arc<Mutex<bool>>,
+    cut: Arc<tokio::sync::Notify>,
+}
+
+impl FlakyProxy {
+    pub async fn start(target: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(Mutex::new(true));
+        let cut = Arc::new(tokio::sync::Notify::new());
+        let (up2, cut2) = (up.clone(), cut.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                if !*up2.lock().unwrap() {
+                    drop(inbound);
+                    continue;
+                }
+                let cut = cut2.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(target).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.notified() => {}
+                    }
+                });
+            }
+        });
+        Self { port, up, cut }
+    }
+
+    /// Drops every open connection and refuses new ones.
+    pub fn cut(&self) {
+        *self.up.lock().unwrap() = false;
+        self.cut.notify_waiters();
+    }
+
+    pub fn restore(&self) {
+        *self.up.lock().unwrap() = true;
+    }
+}
+
+/// Polls `f` until it returns `Some`, for up to `secs` seconds.
+pub async fn eventually<T, F, Fut>(secs: u64, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "condition not met within {secs} s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,0 +1,14 @@
+//! Integration tests: one binary, a real server per test on port 0, real HTTP and
+//! WebSocket. Runs on SQLite + in-process bus by default, on PostgreSQL + Redis with
+//! `ZYGO_TEST_DATABASE_URL` and `ZYGO_TEST_REDIS_URL` (see the README).
+
+mod helpers;
+
+mod clients;
+mod event_bus;
+mod http;
+mod identity;
+mod loaders;
+mod schema;
+mod subscriptions;
+mod tenancy;

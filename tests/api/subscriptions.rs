@@ -1,0 +1,92 @@
+use serde_json::json;
+
+use crate::{doc, helpers::*};
+
+/// Renames the tenant until the subscription (registered asynchronously) reports an event.
+pub async fn mutate_until_event(app: &TestApp, s: &Session, id: &str, name: &str, ws: &mut WsClient) -> serde_json::Value {
+    for _ in 0..30 {
+        app.gql(Some(&s.access), doc!("tenancy/UpdateTenant"), json!({ "input": { "id": id, "name": name } })).await.data();
+        if let Ok(Some(v)) = tokio::time::timeout(std::time::Duration::from_millis(300), ws.next_json()).await {
+            return v;
+        }
+    }
+    panic!("no event within 30 attempts");
+}
+
+#[tokio::test]
+async fn tenant_events_reach_members_over_graphql_transport_ws() {
+    let app = spawn_app().await;
+    let s = app.verified_user("live@example.com").await;
+    let id = app.create_tenant(&s, "live-org").await;
+
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
+    assert_eq!(ws.init(Some(&s.access)).await.unwrap()["type"], "connection_ack");
+    ws.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id })).await;
+    // Keep renaming until the subscription (registered asynchronously) sees one.
+    let event = mutate_until_event(&app, &s, &id, "Renamed", &mut ws).await;
+    assert_eq!(event["type"], "next", "{event}");
+    assert_eq!(event["id"], "1");
+    let payload = &event["payload"]["data"]["tenantEvents"];
+    assert_eq!(payload["kind"], "TENANT_UPDATED");
+    assert_eq!(payload["tenantId"], id);
+    assert_eq!(payload["tenant"]["name"], "Renamed");
+    assert_eq!(payload["actorId"], s.user_id);
+
+    ws.send(json!({ "id": "1", "type": "complete" })).await;
+    eventually(5, || async { (app.metric("zygo_subscriptions_active").await == 0.0).then_some(()) }).await;
+}
+
+#[tokio::test]
+async fn outsiders_and_anonymous_clients_cannot_subscribe_to_a_tenant() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("o@example.com").await;
+    let outsider = app.verified_user("x@example.com").await;
+    let id = app.create_tenant(&owner, "closed-org").await;
+
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
+    ws.init(Some(&outsider.access)).await.unwrap();
+    ws.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id })).await;
+    let msg = ws.next_json().await.unwrap();
+    assert_eq!(msg["type"], "next", "{msg}");
+    assert_eq!(msg["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    assert!(msg["payload"]["data"].is_null());
+    assert_eq!(ws.next_json().await.unwrap()["type"], "complete");
+
+    let mut anon = WsClient::connect(&app, "graphql-transport-ws").await;
+    anon.init(None).await.unwrap();
+    anon.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id })).await;
+    let msg = anon.next_json().await.unwrap();
+    assert_eq!(msg["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn a_bad_token_in_connection_init_closes_the_socket_with_4403() {
+    let app = spawn_app().await;
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
+    ws.send(json!({ "type": "connection_init", "payload": { "Authorization": "Bearer nonsense" } })).await;
+    assert_eq!(ws.close_code().await, Some(4403));
+}
+
+#[tokio::test]
+async fn the_legacy_graphql_ws_protocol_works() {
+    let app = spawn_app().await;
+    let s = app.verified_user("legacy@example.com").await;
+    let id = app.create_tenant(&s, "legacy-org").await;
+    let mut ws = WsClient::connect(&app, "graphql-ws").await;
+    assert_eq!(ws.init(Some(&s.access)).await.unwrap()["type"], "connection_ack");
+    ws.subscribe("a", doc!("tenancy/TenantEvents"), json!({ "tenantId": id })).await;
+    let event = mutate_until_event(&app, &s, &id, "Old School", &mut ws).await;
+    assert_eq!(event["type"], "data", "{event}");
+    assert_eq!(event["payload"]["data"]["tenantEvents"]["kind"], "TENANT_UPDATED");
+}
+
+#[tokio::test]
+async fn shutdown_closes_websockets_with_going_away() {
+    let app = spawn_app().await;
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
+    assert_eq!(ws.init(None).await.unwrap()["type"], "connection_ack");
+    assert_eq!(app.metric("zygo_websockets_open").await, 1.0);
+    let closing = tokio::spawn(async move { ws.close_code().await });
+    app.shutdown().await;
+    assert_eq!(closing.await.unwrap(), Some(1001));
+}
