@@ -1,6 +1,7 @@
 //! The event bus across instances and through a Redis outage. These tests always use
-//! Redis (`ZYGO_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`), whatever the database:
-//! crossing instances is what the Redis bus is for.
+//! Redis (`ZYGO_TEST_CROSS_INSTANCE_REDIS_URL`, else `ZYGO_TEST_REDIS_URL`, else
+//! `redis://127.0.0.1:6379`), whatever the database: crossing instances is what the Redis
+//! bus is for.
 
 use std::net::SocketAddr;
 
@@ -9,7 +10,10 @@ use serde_json::{Value, json};
 use crate::{doc, helpers::*, subscriptions::mutate_until_event};
 
 fn redis_url() -> String {
-    std::env::var("ZYGO_TEST_REDIS_URL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "redis://127.0.0.1:6379".into())
+    ["ZYGO_TEST_CROSS_INSTANCE_REDIS_URL", "ZYGO_TEST_REDIS_URL"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".into())
 }
 
 fn redis_addr() -> SocketAddr {

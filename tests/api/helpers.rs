@@ -292,8 +292,25 @@ impl TestApp {
 }
 
 impl Drop for TestApp {
+    /// Stops the app and removes what it left: its data directory and, on PostgreSQL, its
+    /// database.
     fn drop(&mut self) {
         self.stop.cancel();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+        let (Some(url), Ok(admin)) = (self.backend.database_url.clone(), std::env::var("ZYGO_TEST_DATABASE_URL")) else {
+            return;
+        };
+        let Some(name) = url.rsplit('/').next().map(str::to_string) else { return };
+        // Drop runs inside the test's runtime: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(db) = Database::connect(&admin).await {
+                    let _ = db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                }
+            });
+        })
+        .join();
     }
 }
 
