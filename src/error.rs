@@ -24,7 +24,10 @@ pub enum AppError {
     #[error("{field}: {message}")]
     Validation { field: String, message: String },
     #[error("{message}")]
-    Conflict { field: Option<String>, message: String },
+    Conflict {
+        field: Option<String>,
+        message: String,
+    },
     #[error("too many requests; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error(transparent)]
@@ -36,11 +39,17 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Validation { field: field.into(), message: message.into() }
+        Self::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Conflict { field: Some(field.into()), message: message.into() }
+        Self::Conflict {
+            field: Some(field.into()),
+            message: message.into(),
+        }
     }
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
@@ -91,9 +100,13 @@ impl From<AppError> for async_graphql::Error {
             e.set("code", code);
             match &err {
                 AppError::Validation { field, .. } => e.set("field", field.as_str()),
-                AppError::Conflict { field: Some(field), .. } => e.set("field", field.as_str()),
+                AppError::Conflict {
+                    field: Some(field), ..
+                } => e.set("field", field.as_str()),
                 AppError::Forbidden { permission } => e.set("permission", *permission),
-                AppError::RateLimited { retry_after_secs } => e.set("retryAfter", *retry_after_secs),
+                AppError::RateLimited { retry_after_secs } => {
+                    e.set("retryAfter", *retry_after_secs)
+                }
                 _ => {}
             }
         })

@@ -12,17 +12,27 @@ pub const MIN_LEN: usize = 8;
 pub const MAX_LEN: usize = 128;
 
 fn argon2() -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19 * 1024, 2, 1, None).expect("valid params"))
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19 * 1024, 2, 1, None).expect("valid params"),
+    )
 }
 
 /// Checks the password policy; `field` names the input field in the error.
 pub fn validate(field: &str, password: &str) -> AppResult<()> {
     let len = password.chars().count();
     if len < MIN_LEN {
-        return Err(AppError::validation(field, format!("must be at least {MIN_LEN} characters")));
+        return Err(AppError::validation(
+            field,
+            format!("must be at least {MIN_LEN} characters"),
+        ));
     }
     if len > MAX_LEN {
-        return Err(AppError::validation(field, format!("must be at most {MAX_LEN} characters")));
+        return Err(AppError::validation(
+            field,
+            format!("must be at most {MAX_LEN} characters"),
+        ));
     }
     Ok(())
 }
@@ -46,8 +56,11 @@ pub async fn hash(password: String) -> AppResult<String> {
 pub async fn verify(password: String, hash: Option<String>) -> AppResult<bool> {
     tokio::task::spawn_blocking(move || {
         let stored = hash.as_deref().unwrap_or(dummy_hash());
-        let parsed = PasswordHash::new(stored).map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
-        let ok = argon2().verify_password(password.as_bytes(), &parsed).is_ok();
+        let parsed = PasswordHash::new(stored)
+            .map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
+        let ok = argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
         Ok::<_, anyhow::Error>(ok && hash.is_some())
     })
     .await
@@ -59,6 +72,9 @@ fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        argon2().hash_password(b"zygo-dummy-password", &salt).expect("hash").to_string()
+        argon2()
+            .hash_password(b"zygo-dummy-password", &salt)
+            .expect("hash")
+            .to_string()
     })
 }

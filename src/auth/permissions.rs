@@ -83,7 +83,13 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         key: "admin",
         name: "Admin",
         description: "Manages the organisation, its members and roles",
-        permissions: &[TenantRead, TenantUpdate, MembersRead, MembersManage, RolesManage],
+        permissions: &[
+            TenantRead,
+            TenantUpdate,
+            MembersRead,
+            MembersManage,
+            RolesManage,
+        ],
     },
     BuiltinRole {
         key: "member",

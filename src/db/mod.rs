@@ -21,7 +21,10 @@ use crate::{config::Config, telemetry::Metrics};
 pub fn database_url(config: &Config) -> String {
     match &config.database_url {
         Some(url) => url.expose_secret().to_string(),
-        None => format!("sqlite://{}?mode=rwc", config.data_dir.join("zygo.db").display()),
+        None => format!(
+            "sqlite://{}?mode=rwc",
+            config.data_dir.join("zygo.db").display()
+        ),
     }
 }
 
@@ -55,7 +58,9 @@ pub async fn connect(config: &Config, metrics: &Metrics) -> anyhow::Result<Datab
 
 /// Brings the schema up to date.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    migration::Migrator::up(db, None).await.context("database migration failed")
+    migration::Migrator::up(db, None)
+        .await
+        .context("database migration failed")
 }
 
 /// Cheap round trip used by `/readyz`.

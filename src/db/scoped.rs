@@ -3,8 +3,7 @@
 use entity::TenantOwned;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, DeleteMany,
-    IntoActiveModel, PrimaryKeyTrait, QueryFilter, Select, Statement,
-    TransactionTrait, UpdateMany,
+    IntoActiveModel, PrimaryKeyTrait, QueryFilter, Select, Statement, TransactionTrait, UpdateMany,
 };
 use uuid::Uuid;
 

@@ -10,11 +10,10 @@ use std::{
 };
 
 use async_graphql::{
-    Response, ServerResult, Value, Variables,
-    Request,
+    Request, Response, ServerResult, Value, Variables,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
-        NextSubscribe,
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+        NextRequest, NextSubscribe,
     },
     parser::types::{ExecutableDocument, OperationType},
 };
@@ -29,7 +28,11 @@ pub struct ObservabilityFactory {
 
 impl ExtensionFactory for ObservabilityFactory {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Observability { metrics: self.metrics.clone(), op_type: Mutex::new(None), request_id: Mutex::new(None) })
+        Arc::new(Observability {
+            metrics: self.metrics.clone(),
+            op_type: Mutex::new(None),
+            request_id: Mutex::new(None),
+        })
     }
 }
 
@@ -91,8 +94,15 @@ impl Extension for Observability {
         let request_id = self.request_id.lock().expect("lock").clone();
         shape_errors(&mut resp, request_id.as_deref(), op_type.is_none());
         let op_type = op_type.unwrap_or("invalid");
-        let outcome = if resp.errors.is_empty() { "ok" } else { "error" };
-        self.metrics.graphql_requests.with_label_values(&[op_type, outcome]).inc();
+        let outcome = if resp.errors.is_empty() {
+            "ok"
+        } else {
+            "error"
+        };
+        self.metrics
+            .graphql_requests
+            .with_label_values(&[op_type, outcome])
+            .inc();
         self.metrics
             .graphql_latency
             .with_label_values(&[op_type])
@@ -124,7 +134,12 @@ impl Extension for Observability {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
-        let ty = doc.operations.iter().next().map(|(_, op)| op_type_name(op.node.ty)).unwrap_or("query");
+        let ty = doc
+            .operations
+            .iter()
+            .next()
+            .map(|(_, op)| op_type_name(op.node.ty))
+            .unwrap_or("query");
         *self.op_type.lock().expect("lock") = Some(ty);
         Ok(doc)
     }
@@ -137,7 +152,10 @@ impl Extension for Observability {
     ) -> BoxStream<'s, Response> {
         let request_id = ctx.data_opt::<RequestCtx>().map(|c| c.request_id.clone());
         let metrics = self.metrics.clone();
-        metrics.graphql_requests.with_label_values(&["subscription", "ok"]).inc();
+        metrics
+            .graphql_requests
+            .with_label_values(&["subscription", "ok"])
+            .inc();
         next.run(ctx, stream)
             .map(move |mut resp| {
                 shape_errors(&mut resp, request_id.as_deref(), false);

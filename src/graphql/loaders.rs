@@ -16,7 +16,9 @@ use uuid::Uuid;
 use crate::{
     auth::TenantCtx,
     error::{AppError, AppResult},
-    modules::tenancy::loaders::{MembershipLoader, RoleLoader, RolePermissionsLoader, TenantAccessLoader},
+    modules::tenancy::loaders::{
+        MembershipLoader, RoleLoader, RolePermissionsLoader, TenantAccessLoader,
+    },
 };
 
 /// Users by id. Users are not tenant-owned; who may reach a user is decided by the
@@ -54,9 +56,19 @@ impl Loaders {
         Self {
             users: DataLoader::new(UserLoader { db: db.clone() }, tokio::spawn),
             roles: DataLoader::new(RoleLoader { db: db.clone() }, tokio::spawn),
-            role_permissions: DataLoader::new(RolePermissionsLoader { db: db.clone() }, tokio::spawn),
+            role_permissions: DataLoader::new(
+                RolePermissionsLoader { db: db.clone() },
+                tokio::spawn,
+            ),
             memberships: DataLoader::new(MembershipLoader { db: db.clone() }, tokio::spawn),
-            access: DataLoader::with_cache(TenantAccessLoader { db, user_id: viewer }, tokio::spawn, HashMapCache::default()),
+            access: DataLoader::with_cache(
+                TenantAccessLoader {
+                    db,
+                    user_id: viewer,
+                },
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
         }
     }
 

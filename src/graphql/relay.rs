@@ -10,8 +10,8 @@ use async_graphql::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -60,8 +60,18 @@ pub struct PageArgs {
 }
 
 impl PageArgs {
-    pub fn new(after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> Self {
-        Self { first, after, last, before }
+    pub fn new(
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Self {
+        Self {
+            first,
+            after,
+            last,
+            before,
+        }
     }
 }
 
@@ -84,9 +94,10 @@ fn page_size(field: &str, value: Option<i32>, max: usize) -> AppResult<Option<us
     match value {
         None => Ok(None),
         Some(n) if n < 0 => Err(AppError::validation(field, "must not be negative")),
-        Some(n) if n as usize > max => {
-            Err(AppError::validation(field, format!("must be at most {max} (the maximum page size)")))
-        }
+        Some(n) if n as usize > max => Err(AppError::validation(
+            field,
+            format!("must be at most {max} (the maximum page size)"),
+        )),
         Some(n) => Ok(Some(n as usize)),
     }
 }
@@ -111,10 +122,21 @@ where
     let first = page_size("first", args.first, max_page_size)?;
     let last = page_size("last", args.last, max_page_size)?;
     if first.is_some() && last.is_some() {
-        return Err(AppError::validation("last", "cannot be combined with `first`"));
+        return Err(AppError::validation(
+            "last",
+            "cannot be combined with `first`",
+        ));
     }
-    let after = args.after.as_deref().map(|c| decode_cursor("after", c)).transpose()?;
-    let before = args.before.as_deref().map(|c| decode_cursor("before", c)).transpose()?;
+    let after = args
+        .after
+        .as_deref()
+        .map(|c| decode_cursor("after", c))
+        .transpose()?;
+    let before = args
+        .before
+        .as_deref()
+        .map(|c| decode_cursor("before", c))
+        .transpose()?;
 
     let total_count = select.clone().count(db).await?;
     let mut page = select;
@@ -125,21 +147,39 @@ where
         page = page.filter(id_col.lt(b));
     }
     let backward = last.is_some();
-    let limit = last.or(first).unwrap_or(DEFAULT_PAGE_SIZE.min(max_page_size));
+    let limit = last
+        .or(first)
+        .unwrap_or(DEFAULT_PAGE_SIZE.min(max_page_size));
     let mut rows = if backward {
-        page.order_by_desc(id_col).limit(limit as u64 + 1).all(db).await?
+        page.order_by_desc(id_col)
+            .limit(limit as u64 + 1)
+            .all(db)
+            .await?
     } else {
-        page.order_by_asc(id_col).limit(limit as u64 + 1).all(db).await?
+        page.order_by_asc(id_col)
+            .limit(limit as u64 + 1)
+            .all(db)
+            .await?
     };
     let has_more = rows.len() > limit;
     rows.truncate(limit);
     if backward {
         rows.reverse();
     }
-    let (has_previous, has_next) =
-        if backward { (has_more, before.is_some()) } else { (after.is_some(), has_more) };
-    let mut conn = Connection::with_additional_fields(has_previous, has_next, ConnectionFields { total_count });
-    conn.edges.extend(rows.into_iter().map(|row| Edge::new(encode_cursor(id_of(&row)), to_node(row))));
+    let (has_previous, has_next) = if backward {
+        (has_more, before.is_some())
+    } else {
+        (after.is_some(), has_more)
+    };
+    let mut conn = Connection::with_additional_fields(
+        has_previous,
+        has_next,
+        ConnectionFields { total_count },
+    );
+    conn.edges.extend(
+        rows.into_iter()
+            .map(|row| Edge::new(encode_cursor(id_of(&row)), to_node(row))),
+    );
     Ok(conn)
 }
 
@@ -153,7 +193,13 @@ mod tests {
         let gid = to_global_id("Tenant", id);
         assert_eq!(from_global_id(&gid), Some(("Tenant".into(), id)));
         assert_eq!(decode_id("id", &gid, "Tenant").unwrap(), id);
-        assert!(matches!(decode_id("id", &gid, "User"), Err(AppError::NotFound(_))));
-        assert!(matches!(decode_id("id", &ID("garbage!".into()), "User"), Err(AppError::Validation { .. })));
+        assert!(matches!(
+            decode_id("id", &gid, "User"),
+            Err(AppError::NotFound(_))
+        ));
+        assert!(matches!(
+            decode_id("id", &ID("garbage!".into()), "User"),
+            Err(AppError::Validation { .. })
+        ));
     }
 }

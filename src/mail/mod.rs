@@ -8,17 +8,19 @@
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
-
 use anyhow::Context as _;
 use chrono::Utc;
 use entity::mail_outbox;
 use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-    message::{Body, SinglePart, header::{ContentTransferEncoding, ContentType}},
+    message::{
+        Body, SinglePart,
+        header::{ContentTransferEncoding, ContentType},
+    },
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 use secrecy::ExposeSecret;
 use tokio::sync::Notify;
@@ -49,7 +51,8 @@ impl Mailer {
             .unwrap_or_else(|| format!("file://{}", config.data_dir.join("mail").display()));
         if let Some(dir) = url.strip_prefix("file://") {
             let dir = PathBuf::from(dir);
-            std::fs::create_dir_all(&dir).with_context(|| format!("ZYGO_MAIL_URL: cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("ZYGO_MAIL_URL: cannot create {}", dir.display()))?;
             Ok(Self::File(AsyncFileTransport::new(&dir), dir))
         } else {
             let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
@@ -91,7 +94,12 @@ impl MailSignal {
 }
 
 /// Queues a plain-text message; call inside the transaction of the change that causes it.
-pub async fn enqueue(db: &impl ConnectionTrait, to: &str, subject: &str, body: &str) -> AppResult<()> {
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> AppResult<()> {
     let now = Utc::now();
     mail_outbox::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -140,7 +148,11 @@ pub async fn run_worker(
 }
 
 /// Claims and sends one due message. `Ok(false)` when none is due.
-async fn deliver_next(db: &DatabaseConnection, mailer: &Mailer, from: &str) -> anyhow::Result<bool> {
+async fn deliver_next(
+    db: &DatabaseConnection,
+    mailer: &Mailer,
+    from: &str,
+) -> anyhow::Result<bool> {
     let now = Utc::now();
     let due = Condition::any()
         .add(
@@ -163,7 +175,10 @@ async fn deliver_next(db: &DatabaseConnection, mailer: &Mailer, from: &str) -> a
     for row in candidates {
         let claimed = mail_outbox::Entity::update_many()
             .col_expr(mail_outbox::Column::Status, Expr::value("sending"))
-            .col_expr(mail_outbox::Column::LockedUntil, Expr::value(now + chrono::Duration::seconds(LEASE_SECS)))
+            .col_expr(
+                mail_outbox::Column::LockedUntil,
+                Expr::value(now + chrono::Duration::seconds(LEASE_SECS)),
+            )
             .col_expr(mail_outbox::Column::Attempts, Expr::value(row.attempts + 1))
             .filter(mail_outbox::Column::Id.eq(row.id))
             .filter(mail_outbox::Column::Attempts.eq(row.attempts))
@@ -192,7 +207,9 @@ async fn deliver_next(db: &DatabaseConnection, mailer: &Mailer, from: &str) -> a
                 let give_up = attempts >= MAX_ATTEMPTS;
                 am.status = Set(if give_up { "failed" } else { "pending" }.into());
                 am.last_error = Set(Some(format!("{e:#}")));
-                am.next_attempt_at = Set(Utc::now() + chrono::Duration::seconds(2_i64.pow(attempts as u32).min(3600)));
+                am.next_attempt_at =
+                    Set(Utc::now()
+                        + chrono::Duration::seconds(2_i64.pow(attempts as u32).min(3600)));
             }
         }
         am.update(db).await?;
@@ -203,14 +220,20 @@ async fn deliver_next(db: &DatabaseConnection, mailer: &Mailer, from: &str) -> a
 
 fn build_message(from: &str, row: &mail_outbox::Model) -> anyhow::Result<Message> {
     Ok(Message::builder()
-        .from(from.parse().context("ZYGO_MAIL_FROM is not a valid mailbox")?)
-        .to(row.to_address.parse().context("recipient is not a valid mailbox")?)
+        .from(
+            from.parse()
+                .context("ZYGO_MAIL_FROM is not a valid mailbox")?,
+        )
+        .to(row
+            .to_address
+            .parse()
+            .context("recipient is not a valid mailbox")?)
         .subject(row.subject.clone())
         // 8bit keeps links and tokens readable in the .eml files of the development setup.
         .singlepart(
             SinglePart::builder().header(ContentType::TEXT_PLAIN).body(
                 Body::new_with_encoding(row.body_text.clone(), ContentTransferEncoding::EightBit)
-                    .unwrap_or_else(|body| Body::new(body)),
+                    .unwrap_or_else(Body::new),
             ),
         )?)
 }

@@ -12,10 +12,16 @@ use serde_json::{Value, json};
 
 use crate::{doc, helpers::*};
 
-fn spawn_node_subscriber(app: &TestApp, token: &str, variables: Value) -> (std::process::Child, mpsc::Receiver<Value>) {
+fn spawn_node_subscriber(
+    app: &TestApp,
+    token: &str,
+    variables: Value,
+) -> (std::process::Child, mpsc::Receiver<Value>) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients");
     assert!(
-        std::path::Path::new(dir).join("node_modules/graphql-ws").exists(),
+        std::path::Path::new(dir)
+            .join("node_modules/graphql-ws")
+            .exists(),
         "tests/clients has no node_modules: run `npm ci --prefix tests/clients` (the README's test command does)"
     );
     let mut child = Command::new("node")
@@ -24,7 +30,10 @@ fn spawn_node_subscriber(app: &TestApp, token: &str, variables: Value) -> (std::
             "graphql-ws-subscribe.mjs",
             &app.ws_url(),
             token,
-            concat!(env!("CARGO_MANIFEST_DIR"), "/graphql/tenancy/TenantEvents.graphql"),
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/graphql/tenancy/TenantEvents.graphql"
+            ),
             &variables.to_string(),
             "1",
         ])
@@ -53,7 +62,13 @@ async fn the_official_graphql_ws_client_subscribes_and_receives() {
 
     let mut event = None;
     for _ in 0..60 {
-        app.gql(Some(&s.access), doc!("tenancy/UpdateTenant"), json!({ "input": { "id": id, "name": "From Node" } })).await.data();
+        app.gql(
+            Some(&s.access),
+            doc!("tenancy/UpdateTenant"),
+            json!({ "input": { "id": id, "name": "From Node" } }),
+        )
+        .await
+        .data();
         tokio::time::sleep(Duration::from_millis(250)).await;
         while let Ok(v) = rx.try_recv() {
             if v.get("data").is_some() || v.get("error").is_some() {
@@ -65,7 +80,10 @@ async fn the_official_graphql_ws_client_subscribes_and_receives() {
         }
     }
     let event = event.expect("the graphql-ws client received an event");
-    assert_eq!(event["data"]["tenantEvents"]["kind"], "TENANT_UPDATED", "{event}");
+    assert_eq!(
+        event["data"]["tenantEvents"]["kind"], "TENANT_UPDATED",
+        "{event}"
+    );
     assert_eq!(event["data"]["tenantEvents"]["tenant"]["name"], "From Node");
     let status = child.wait().unwrap();
     assert!(status.success(), "client exited cleanly after completing");
@@ -80,7 +98,8 @@ async fn the_official_graphql_ws_client_receives_errors() {
     let (mut child, rx) = spawn_node_subscriber(&app, &outsider.access, json!({ "tenantId": id }));
     // Poll without blocking: the server runs on this test's runtime.
     let msg = eventually(20, || {
-        let found = std::iter::from_fn(|| rx.try_recv().ok()).find(|v| v.get("errors").is_some() || v.get("error").is_some());
+        let found = std::iter::from_fn(|| rx.try_recv().ok())
+            .find(|v| v.get("errors").is_some() || v.get("error").is_some());
         async move { found }
     })
     .await;

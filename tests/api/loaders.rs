@@ -8,7 +8,10 @@ async fn statements_for(n: usize) -> f64 {
     // No background polling while counting: mail is sent on wake-up only.
     let app = spawn_app_on(
         Backend::fresh().await,
-        Options { env: vec![("ZYGO_MAIL_POLL_INTERVAL", "3600".into())], ..Default::default() },
+        Options {
+            env: vec![("ZYGO_MAIL_POLL_INTERVAL", "3600".into())],
+            ..Default::default()
+        },
     )
     .await;
     let s = app.verified_user(&format!("n{n}@example.com")).await;
@@ -18,11 +21,26 @@ async fn statements_for(n: usize) -> f64 {
     // Let the mail worker settle (it only wakes on sign-up/resend).
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let before = app.metric("zygo_db_statements_total").await;
-    let r = app.gql(Some(&s.access), doc!("identity/Viewer"), json!({ "first": 50 })).await;
+    let r = app
+        .gql(
+            Some(&s.access),
+            doc!("identity/Viewer"),
+            json!({ "first": 50 }),
+        )
+        .await;
     let after = app.metric("zygo_db_statements_total").await;
-    let edges = r.data()["viewer"]["tenants"]["edges"].as_array().unwrap().clone();
+    let edges = r.data()["viewer"]["tenants"]["edges"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(edges.len(), n);
-    assert!(edges.iter().all(|e| e["node"]["viewerRole"]["permissions"].as_array().unwrap().len() == 6));
+    assert!(edges.iter().all(|e| {
+        e["node"]["viewerRole"]["permissions"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 6
+    }));
     after - before
 }
 
@@ -30,6 +48,9 @@ async fn statements_for(n: usize) -> f64 {
 async fn a_nested_list_costs_the_same_statements_whatever_its_length() {
     let small = statements_for(2).await;
     let large = statements_for(9).await;
-    assert_eq!(small, large, "statement count grew with the list: {small} for 2, {large} for 9");
+    assert_eq!(
+        small, large,
+        "statement count grew with the list: {small} for 2, {large} for 9"
+    );
     assert!(small <= 12.0, "unexpectedly many statements: {small}");
 }

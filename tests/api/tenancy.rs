@@ -8,7 +8,11 @@ async fn unverified_users_cannot_create_a_tenant() {
     app.sign_up("unverified@example.com").await.data();
     let s = app.log_in("unverified@example.com").await;
     let r = app
-        .gql(Some(&s.access), doc!("tenancy/CreateTenant"), json!({ "input": { "name": "Acme", "slug": "acme" } }))
+        .gql(
+            Some(&s.access),
+            doc!("tenancy/CreateTenant"),
+            json!({ "input": { "name": "Acme", "slug": "acme" } }),
+        )
         .await;
     assert_eq!(r.code(), "EMAIL_NOT_VERIFIED");
     assert!(r.message().contains("verified"));
@@ -19,19 +23,36 @@ async fn creating_a_tenant_makes_the_creator_its_owner() {
     let app = spawn_app().await;
     let s = app.verified_user("owner@example.com").await;
     let r = app
-        .gql(Some(&s.access), doc!("tenancy/CreateTenant"), json!({ "input": { "name": "Acme Inc", "slug": "acme" } }))
+        .gql(
+            Some(&s.access),
+            doc!("tenancy/CreateTenant"),
+            json!({ "input": { "name": "Acme Inc", "slug": "acme" } }),
+        )
         .await;
     let tenant = &r.data()["createTenant"]["tenant"];
     assert_eq!(tenant["slug"], "acme");
     assert_eq!(tenant["status"], "active");
-    assert!(tenant["viewerPermissions"].as_array().unwrap().contains(&json!("TENANT_DELETE")));
+    assert!(
+        tenant["viewerPermissions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("TENANT_DELETE"))
+    );
 
-    let viewer = app.gql(Some(&s.access), doc!("identity/Viewer"), json!({})).await;
+    let viewer = app
+        .gql(Some(&s.access), doc!("identity/Viewer"), json!({}))
+        .await;
     let tenants = &viewer.data()["viewer"]["tenants"];
     assert_eq!(tenants["totalCount"], 1);
     assert_eq!(tenants["edges"][0]["node"]["viewerRole"]["key"], "owner");
 
-    let by_slug = app.gql(Some(&s.access), doc!("tenancy/Tenant"), json!({ "slug": "acme" })).await;
+    let by_slug = app
+        .gql(
+            Some(&s.access),
+            doc!("tenancy/Tenant"),
+            json!({ "slug": "acme" }),
+        )
+        .await;
     let t = &by_slug.data()["tenant"];
     assert_eq!(t["id"], tenant["id"]);
     assert_eq!(t["members"]["totalCount"], 1);
@@ -39,7 +60,12 @@ async fn creating_a_tenant_makes_the_creator_its_owner() {
     assert_eq!(member["user"]["email"], "owner@example.com");
     assert_eq!(member["role"]["key"], "owner");
     assert_eq!(t["roles"]["totalCount"], 4);
-    let keys: Vec<&str> = t["roles"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["key"].as_str().unwrap()).collect();
+    let keys: Vec<&str> = t["roles"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["key"].as_str().unwrap())
+        .collect();
     assert_eq!(keys, ["owner", "admin", "member", "viewer"]);
 }
 
@@ -53,16 +79,34 @@ async fn tenant_input_is_validated_and_slugs_are_unique() {
         (json!({ "name": "X", "slug": "ab" }), "input.slug"),
         (json!({ "name": " ", "slug": "fine-slug" }), "input.name"),
     ] {
-        let r = app.gql(Some(&s.access), doc!("tenancy/CreateTenant"), json!({ "input": input })).await;
+        let r = app
+            .gql(
+                Some(&s.access),
+                doc!("tenancy/CreateTenant"),
+                json!({ "input": input }),
+            )
+            .await;
         assert_eq!(r.code(), "BAD_USER_INPUT", "{input}");
         assert_eq!(r.field(), field);
     }
     app.create_tenant(&s, "taken").await;
-    let r = app.gql(Some(&s.access), doc!("tenancy/CreateTenant"), json!({ "input": { "name": "Again", "slug": "taken" } })).await;
+    let r = app
+        .gql(
+            Some(&s.access),
+            doc!("tenancy/CreateTenant"),
+            json!({ "input": { "name": "Again", "slug": "taken" } }),
+        )
+        .await;
     assert_eq!(r.code(), "CONFLICT");
     assert_eq!(r.field(), "input.slug");
-    let viewer = app.gql(Some(&s.access), doc!("identity/Viewer"), json!({})).await;
-    assert_eq!(viewer.data()["viewer"]["tenants"]["totalCount"], 1, "failed attempts created nothing");
+    let viewer = app
+        .gql(Some(&s.access), doc!("identity/Viewer"), json!({}))
+        .await;
+    assert_eq!(
+        viewer.data()["viewer"]["tenants"]["totalCount"],
+        1,
+        "failed attempts created nothing"
+    );
 }
 
 #[tokio::test]
@@ -72,20 +116,50 @@ async fn a_non_member_gets_not_found_for_another_tenant() {
     let outsider = app.verified_user("b@example.com").await;
     let id = app.create_tenant(&owner, "secret-org").await;
 
-    for vars in [json!({ "id": id }), json!({ "slug": "secret-org" }), json!({ "slug": "does-not-exist" })] {
-        let r = app.gql(Some(&outsider.access), doc!("tenancy/Tenant"), vars.clone()).await;
+    for vars in [
+        json!({ "id": id }),
+        json!({ "slug": "secret-org" }),
+        json!({ "slug": "does-not-exist" }),
+    ] {
+        let r = app
+            .gql(Some(&outsider.access), doc!("tenancy/Tenant"), vars.clone())
+            .await;
         assert_eq!(r.code(), "NOT_FOUND", "{vars}");
         assert!(r.0["data"].is_null() || r.0["data"]["tenant"].is_null());
     }
-    let r = app.gql(Some(&outsider.access), doc!("relay/Node"), json!({ "id": id })).await;
+    let r = app
+        .gql(
+            Some(&outsider.access),
+            doc!("relay/Node"),
+            json!({ "id": id }),
+        )
+        .await;
     assert_eq!(r.code(), "NOT_FOUND");
-    let r = app.gql(Some(&outsider.access), doc!("tenancy/UpdateTenant"), json!({ "input": { "id": id, "name": "Pwned" } })).await;
+    let r = app
+        .gql(
+            Some(&outsider.access),
+            doc!("tenancy/UpdateTenant"),
+            json!({ "input": { "id": id, "name": "Pwned" } }),
+        )
+        .await;
     assert_eq!(r.code(), "NOT_FOUND");
-    let r = app.gql(None, doc!("tenancy/Tenant"), json!({ "id": id })).await;
+    let r = app
+        .gql(None, doc!("tenancy/Tenant"), json!({ "id": id }))
+        .await;
     assert_eq!(r.code(), "UNAUTHENTICATED");
 
-    let t = app.gql(Some(&owner.access), doc!("tenancy/Tenant"), json!({ "id": id })).await;
-    assert_eq!(t.data()["tenant"]["name"], "Org secret-org", "the failed update changed nothing");
+    let t = app
+        .gql(
+            Some(&owner.access),
+            doc!("tenancy/Tenant"),
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        t.data()["tenant"]["name"],
+        "Org secret-org",
+        "the failed update changed nothing"
+    );
 }
 
 #[tokio::test]
@@ -93,18 +167,44 @@ async fn owner_updates_the_tenant_and_node_resolves_it() {
     let app = spawn_app().await;
     let s = app.verified_user("upd@example.com").await;
     let id = app.create_tenant(&s, "renamed").await;
-    let r = app.gql(Some(&s.access), doc!("tenancy/UpdateTenant"), json!({ "input": { "id": id, "name": "New Name" } })).await;
+    let r = app
+        .gql(
+            Some(&s.access),
+            doc!("tenancy/UpdateTenant"),
+            json!({ "input": { "id": id, "name": "New Name" } }),
+        )
+        .await;
     assert_eq!(r.data()["updateTenant"]["tenant"]["name"], "New Name");
-    let r = app.gql(Some(&s.access), doc!("tenancy/UpdateTenant"), json!({ "input": { "id": id, "name": "" } })).await;
+    let r = app
+        .gql(
+            Some(&s.access),
+            doc!("tenancy/UpdateTenant"),
+            json!({ "input": { "id": id, "name": "" } }),
+        )
+        .await;
     assert_eq!(r.code(), "BAD_USER_INPUT");
     assert_eq!(r.field(), "input.name");
 
-    let node = app.gql(Some(&s.access), doc!("relay/Node"), json!({ "id": id })).await;
+    let node = app
+        .gql(Some(&s.access), doc!("relay/Node"), json!({ "id": id }))
+        .await;
     assert_eq!(node.data()["node"]["__typename"], "Tenant");
     assert_eq!(node.data()["node"]["name"], "New Name");
-    let me = app.gql(Some(&s.access), doc!("relay/Node"), json!({ "id": s.user_id })).await;
+    let me = app
+        .gql(
+            Some(&s.access),
+            doc!("relay/Node"),
+            json!({ "id": s.user_id }),
+        )
+        .await;
     assert_eq!(me.data()["node"]["__typename"], "User");
-    let nodes = app.gql(Some(&s.access), doc!("relay/Nodes"), json!({ "ids": [id, "bm9wZQ", s.user_id] })).await;
+    let nodes = app
+        .gql(
+            Some(&s.access),
+            doc!("relay/Nodes"),
+            json!({ "ids": [id, "bm9wZQ", s.user_id] }),
+        )
+        .await;
     let list = nodes.data()["nodes"].as_array().unwrap().clone();
     assert_eq!(list[0]["__typename"], "Tenant");
     assert!(list[1].is_null());
@@ -138,9 +238,17 @@ async fn viewer_tenants_is_a_cursor_connection_with_a_maximum_page_size() {
     assert_eq!(conn2["pageInfo"]["hasPreviousPage"], true);
 
     let last = page(json!({ "last": 1 })).await;
-    assert_eq!(last.data()["viewer"]["tenants"]["edges"][0]["node"]["slug"], "org-three");
+    assert_eq!(
+        last.data()["viewer"]["tenants"]["edges"][0]["node"]["slug"],
+        "org-three"
+    );
     let before = page(json!({ "last": 5, "before": conn2["edges"][0]["cursor"] })).await;
-    let slugs: Vec<_> = before.data()["viewer"]["tenants"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["slug"].clone()).collect();
+    let slugs: Vec<_> = before.data()["viewer"]["tenants"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["slug"].clone())
+        .collect();
     assert_eq!(slugs, [json!("org-one"), json!("org-two")]);
 
     let too_big = page(json!({ "first": 101 })).await;

@@ -4,7 +4,10 @@ use async_graphql::{Context, InputObject, Object, Result};
 
 use super::{
     service::{self, IssuedTokens, SignUp},
-    types::{AuthPayload, LogOutPayload, ResendVerificationPayload, SignUpPayload, User, VerifyEmailPayload, Viewer},
+    types::{
+        AuthPayload, LogOutPayload, ResendVerificationPayload, SignUpPayload, User,
+        VerifyEmailPayload, Viewer,
+    },
 };
 use crate::{
     error::{AppError, AppResult},
@@ -69,19 +72,32 @@ impl IdentityMutation {
     async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> Result<SignUpPayload> {
         let user = service::sign_up(
             app(ctx),
-            SignUp { email: parse_email("input.email", &input.email)?, password: input.password, name: input.name },
+            SignUp {
+                email: parse_email("input.email", &input.email)?,
+                password: input.password,
+                name: input.name,
+            },
         )
         .await?;
-        Ok(SignUpPayload { user: User(user), verification_mail_sent: true })
+        Ok(SignUpPayload {
+            user: User(user),
+            verification_mail_sent: true,
+        })
     }
 
     /// Confirms an e-mail address with the token from the verification mail.
     async fn verify_email(&self, ctx: &Context<'_>, token: String) -> Result<VerifyEmailPayload> {
-        Ok(VerifyEmailPayload { user: User(service::verify_email(app(ctx), &token).await?) })
+        Ok(VerifyEmailPayload {
+            user: User(service::verify_email(app(ctx), &token).await?),
+        })
     }
 
     /// Sends a fresh verification mail if the address belongs to an unverified account.
-    async fn resend_verification(&self, ctx: &Context<'_>, email: String) -> Result<ResendVerificationPayload> {
+    async fn resend_verification(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+    ) -> Result<ResendVerificationPayload> {
         service::resend_verification(app(ctx), parse_email("email", &email)?).await?;
         Ok(ResendVerificationPayload { accepted: true })
     }
@@ -89,13 +105,22 @@ impl IdentityMutation {
     /// Opens a session: a short-lived access token and a single-use refresh token.
     async fn log_in(&self, ctx: &Context<'_>, input: LogInInput) -> Result<AuthPayload> {
         // A malformed address cannot have an account: same answer as a wrong password.
-        let email = Email::parse(&input.email).map_err(|_| AppError::unauthenticated("invalid e-mail or password"))?;
-        Ok(auth_payload(service::log_in(app(ctx), rctx(ctx), email, input.password).await?))
+        let email = Email::parse(&input.email)
+            .map_err(|_| AppError::unauthenticated("invalid e-mail or password"))?;
+        Ok(auth_payload(
+            service::log_in(app(ctx), rctx(ctx), email, input.password).await?,
+        ))
     }
 
     /// Rotates the refresh token. Presenting an already-used refresh token ends the session.
-    async fn refresh_session(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
-        Ok(auth_payload(service::refresh_session(app(ctx), &refresh_token).await?))
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> Result<AuthPayload> {
+        Ok(auth_payload(
+            service::refresh_session(app(ctx), &refresh_token).await?,
+        ))
     }
 
     /// Ends the current session.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::user;
 
 use crate::{
-    graphql::{app, relay, rctx, scalars::Email},
+    graphql::{app, rctx, relay, scalars::Email},
     modules::tenancy::{service as tenancy, types::Tenant},
 };
 
@@ -19,6 +19,10 @@ impl User {
     /// Global ID.
     pub async fn id(&self) -> ID {
         relay::to_global_id("User", self.0.id)
+    }
+    /// The database id (a time-ordered UUID), e.g. for correlating with logs and exports.
+    async fn database_id(&self) -> uuid::Uuid {
+        self.0.id
     }
     async fn name(&self) -> &str {
         &self.0.name
@@ -43,6 +47,10 @@ impl Viewer {
     /// Global ID of the user (the same as `User.id`).
     pub async fn id(&self) -> ID {
         relay::to_global_id("User", self.0.id)
+    }
+    /// The database id (a time-ordered UUID), e.g. for correlating with logs and exports.
+    async fn database_id(&self) -> uuid::Uuid {
+        self.0.id
     }
     async fn name(&self) -> &str {
         &self.0.name
@@ -70,7 +78,12 @@ impl Viewer {
         last: Option<i32>,
     ) -> Result<relay::Conn<Tenant>> {
         let viewer = rctx(ctx).viewer()?;
-        Ok(tenancy::viewer_tenants(app(ctx), viewer, relay::PageArgs::new(after, before, first, last)).await?)
+        Ok(tenancy::viewer_tenants(
+            app(ctx),
+            viewer,
+            relay::PageArgs::new(after, before, first, last),
+        )
+        .await?)
     }
 }
 

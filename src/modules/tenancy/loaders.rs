@@ -24,7 +24,9 @@ impl Loader<Uuid> for TenantAccessLoader {
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, TenantCtx>, Self::Error> {
         match self.user_id {
             None => Ok(HashMap::new()),
-            Some(user) => super::service::access(&self.db, user, keys).await.map_err(Arc::new),
+            Some(user) => super::service::access(&self.db, user, keys)
+                .await
+                .map_err(Arc::new),
         }
     }
 }
@@ -38,8 +40,13 @@ impl Loader<(Uuid, Uuid)> for RoleLoader {
     type Value = role::Model;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), role::Model>, Self::Error> {
-        crate::db::load_scoped_by_ids::<role::Entity, _>(&self.db, role::Column::Id, keys).await.map_err(Arc::new)
+    async fn load(
+        &self,
+        keys: &[(Uuid, Uuid)],
+    ) -> Result<HashMap<(Uuid, Uuid), role::Model>, Self::Error> {
+        crate::db::load_scoped_by_ids::<role::Entity, _>(&self.db, role::Column::Id, keys)
+            .await
+            .map_err(Arc::new)
     }
 }
 
@@ -52,13 +59,17 @@ impl Loader<(Uuid, Uuid)> for RolePermissionsLoader {
     type Value = Vec<String>;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Vec<String>>, Self::Error> {
+    async fn load(
+        &self,
+        keys: &[(Uuid, Uuid)],
+    ) -> Result<HashMap<(Uuid, Uuid), Vec<String>>, Self::Error> {
         let rows = role_permission::Entity::find()
             .filter(role_permission::Column::RoleId.is_in(keys.iter().map(|k| k.1)))
             .all(&self.db)
             .await
             .map_err(Arc::new)?;
-        let mut out: HashMap<(Uuid, Uuid), Vec<String>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        let mut out: HashMap<(Uuid, Uuid), Vec<String>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
         for row in rows {
             // Keyed by the row's own tenant: a key naming another tenant finds nothing.
             if let Some(list) = out.get_mut(&(row.tenant_id, row.role_id)) {
@@ -78,9 +89,16 @@ impl Loader<(Uuid, Uuid)> for MembershipLoader {
     type Value = entity::membership::Model;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        crate::db::load_scoped_by_ids::<entity::membership::Entity, _>(&self.db, entity::membership::Column::Id, keys)
-            .await
-            .map_err(Arc::new)
+    async fn load(
+        &self,
+        keys: &[(Uuid, Uuid)],
+    ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
+        crate::db::load_scoped_by_ids::<entity::membership::Entity, _>(
+            &self.db,
+            entity::membership::Column::Id,
+            keys,
+        )
+        .await
+        .map_err(Arc::new)
     }
 }

@@ -25,12 +25,23 @@ pub struct TenancyQuery;
 impl TenancyQuery {
     /// An organisation the viewer belongs to, by global `id` or by `slug` (exactly one).
     /// Any other organisation is NOT_FOUND, whether or not it exists.
-    async fn tenant(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> Result<Tenant> {
+    async fn tenant(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        slug: Option<String>,
+    ) -> Result<Tenant> {
         rctx(ctx).viewer()?;
         let tenant_id = match (id, slug) {
             (Some(id), None) => relay::decode_id("id", &id, "Tenant")?,
-            (None, Some(slug)) => service::tenant_id_by_slug(app(ctx), &slug).await?.ok_or(AppError::NotFound("tenant"))?,
-            _ => return Err(AppError::validation("id", "give exactly one of `id` and `slug`").into()),
+            (None, Some(slug)) => service::tenant_id_by_slug(app(ctx), &slug)
+                .await?
+                .ok_or(AppError::NotFound("tenant"))?,
+            _ => {
+                return Err(
+                    AppError::validation("id", "give exactly one of `id` and `slug`").into(),
+                );
+            }
         };
         let tctx = loaders(ctx).tenant_access(tenant_id).await?;
         Ok(Tenant(service::get_tenant(app(ctx), &tctx).await?))
@@ -69,19 +80,31 @@ pub struct TenancyMutation;
 #[Object]
 impl TenancyMutation {
     /// Creates an organisation and makes the viewer its owner. Needs a verified e-mail.
-    async fn create_tenant(&self, ctx: &Context<'_>, input: CreateTenantInput) -> Result<CreateTenantPayload> {
+    async fn create_tenant(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTenantInput,
+    ) -> Result<CreateTenantPayload> {
         let viewer = rctx(ctx).viewer()?;
         let tenant = service::create_tenant(app(ctx), viewer, &input.name, &input.slug).await?;
-        Ok(CreateTenantPayload { tenant: Tenant(tenant) })
+        Ok(CreateTenantPayload {
+            tenant: Tenant(tenant),
+        })
     }
 
     /// Changes an organisation's settings (needs `TENANT_UPDATE`).
-    async fn update_tenant(&self, ctx: &Context<'_>, input: UpdateTenantInput) -> Result<UpdateTenantPayload> {
+    async fn update_tenant(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateTenantInput,
+    ) -> Result<UpdateTenantPayload> {
         rctx(ctx).viewer()?;
         let tenant_id = relay::decode_id("input.id", &input.id, "Tenant")?;
         let tctx = loaders(ctx).tenant_access(tenant_id).await?;
         let tenant = service::update_tenant(app(ctx), &tctx, input.name.as_deref()).await?;
-        Ok(UpdateTenantPayload { tenant: Tenant(tenant) })
+        Ok(UpdateTenantPayload {
+            tenant: Tenant(tenant),
+        })
     }
 }
 
@@ -92,27 +115,36 @@ pub struct TenancySubscription;
 impl TenancySubscription {
     /// Live changes of an organisation and its memberships, for its members only. Access
     /// is checked when the subscription starts.
-    async fn tenant_events(&self, ctx: &Context<'_>, tenant_id: ID) -> Result<impl Stream<Item = TenantEvent> + use<>> {
+    async fn tenant_events(
+        &self,
+        ctx: &Context<'_>,
+        tenant_id: ID,
+    ) -> Result<impl Stream<Item = TenantEvent> + use<>> {
         let viewer = rctx(ctx).viewer()?;
         let id = relay::decode_id("tenantId", &tenant_id, "Tenant")?;
         let app = app(ctx).clone();
         let tctx = service::access_one(&app, viewer, id).await?;
         tctx.require(Permission::TenantRead)?;
         let guard = Arc::new(GaugeGuard::new(&app.metrics.subscriptions_active));
-        let stream = app.bus.subscribe(&events::topic(id)).filter_map(move |event: Arc<Event>| {
-            let tctx = tctx.clone();
-            let _alive = guard.clone();
-            async move {
-                match serde_json::from_value::<TenantEventPayload>(event.payload.clone()) {
-                    Ok(payload) if payload.tenant_id == tctx.tenant_id => Some(TenantEvent { payload, tctx }),
-                    Ok(_) => None,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "undecodable tenant event ignored");
-                        None
+        let stream = app
+            .bus
+            .subscribe(&events::topic(id))
+            .filter_map(move |event: Arc<Event>| {
+                let tctx = tctx.clone();
+                let _alive = guard.clone();
+                async move {
+                    match serde_json::from_value::<TenantEventPayload>(event.payload.clone()) {
+                        Ok(payload) if payload.tenant_id == tctx.tenant_id => {
+                            Some(TenantEvent { payload, tctx })
+                        }
+                        Ok(_) => None,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "undecodable tenant event ignored");
+                            None
+                        }
                     }
                 }
-            }
-        });
+            });
         Ok(stream)
     }
 }

@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::Utc;
 use entity::{membership, role, role_permission, tenant};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait, Set,
 };
 use uuid::Uuid;
 
@@ -27,7 +27,11 @@ pub const ACTIVE: &str = "active";
 /// The viewer's access to each of `tenant_ids` they are an active member of: three
 /// statements whatever the number of tenants. Tenants missing from the result are
 /// NOT_FOUND for this user.
-pub async fn access(db: &impl ConnectionTrait, user_id: Uuid, tenant_ids: &[Uuid]) -> Result<HashMap<Uuid, TenantCtx>, DbErr> {
+pub async fn access(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    tenant_ids: &[Uuid],
+) -> Result<HashMap<Uuid, TenantCtx>, DbErr> {
     // The membership lookup *is* the access check, so it filters by user, not by a scope.
     let memberships = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
@@ -38,15 +42,22 @@ pub async fn access(db: &impl ConnectionTrait, user_id: Uuid, tenant_ids: &[Uuid
     if memberships.is_empty() {
         return Ok(HashMap::new());
     }
-    let keys: Vec<(Uuid, Uuid)> = memberships.iter().map(|m| (m.tenant_id, m.role_id)).collect();
-    let roles = crate::db::load_scoped_by_ids::<role::Entity, _>(db, role::Column::Id, &keys).await?;
+    let keys: Vec<(Uuid, Uuid)> = memberships
+        .iter()
+        .map(|m| (m.tenant_id, m.role_id))
+        .collect();
+    let roles =
+        crate::db::load_scoped_by_ids::<role::Entity, _>(db, role::Column::Id, &keys).await?;
     let grants = role_permission::Entity::find()
         .filter(role_permission::Column::RoleId.is_in(keys.iter().map(|k| k.1)))
         .all(db)
         .await?;
     let mut by_role: HashMap<(Uuid, Uuid), HashSet<String>> = HashMap::new();
     for g in grants {
-        by_role.entry((g.tenant_id, g.role_id)).or_default().insert(g.permission);
+        by_role
+            .entry((g.tenant_id, g.role_id))
+            .or_default()
+            .insert(g.permission);
     }
     Ok(memberships
         .into_iter()
@@ -59,7 +70,9 @@ pub async fn access(db: &impl ConnectionTrait, user_id: Uuid, tenant_ids: &[Uuid
                     tenant_id: m.tenant_id,
                     membership_id: m.id,
                     role_key: role.key.clone(),
-                    permissions: by_role.remove(&(m.tenant_id, m.role_id)).unwrap_or_default(),
+                    permissions: by_role
+                        .remove(&(m.tenant_id, m.role_id))
+                        .unwrap_or_default(),
                 },
             ))
         })
@@ -68,7 +81,10 @@ pub async fn access(db: &impl ConnectionTrait, user_id: Uuid, tenant_ids: &[Uuid
 
 /// One tenant's access for `viewer`, or NOT_FOUND.
 pub async fn access_one(app: &AppState, viewer: &Viewer, tenant_id: Uuid) -> AppResult<TenantCtx> {
-    access(&app.db, viewer.user_id, &[tenant_id]).await?.remove(&tenant_id).ok_or(AppError::NotFound("tenant"))
+    access(&app.db, viewer.user_id, &[tenant_id])
+        .await?
+        .remove(&tenant_id)
+        .ok_or(AppError::NotFound("tenant"))
 }
 
 fn validate_tenant_name(field: &str, name: &str) -> AppResult<String> {
@@ -77,7 +93,10 @@ fn validate_tenant_name(field: &str, name: &str) -> AppResult<String> {
         return Err(AppError::validation(field, "must not be empty"));
     }
     if name.chars().count() > 100 {
-        return Err(AppError::validation(field, "must be at most 100 characters"));
+        return Err(AppError::validation(
+            field,
+            "must be at most 100 characters",
+        ));
     }
     Ok(name.to_string())
 }
@@ -85,7 +104,9 @@ fn validate_tenant_name(field: &str, name: &str) -> AppResult<String> {
 /// Slugs: 3–40 characters of `a-z`, `0-9` and `-`, starting and ending with a letter or digit.
 pub fn validate_slug(field: &str, slug: &str) -> AppResult<String> {
     let slug = slug.trim();
-    let ok_chars = slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let ok_chars = slug
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     let ok_ends = !slug.starts_with('-') && !slug.ends_with('-');
     if !(3..=40).contains(&slug.len()) || !ok_chars || !ok_ends {
         return Err(AppError::validation(
@@ -97,20 +118,30 @@ pub fn validate_slug(field: &str, slug: &str) -> AppResult<String> {
 }
 
 /// Creates an organisation with its built-in roles and makes the viewer its owner.
-pub async fn create_tenant(app: &AppState, viewer: &Viewer, name: &str, slug: &str) -> AppResult<tenant::Model> {
+pub async fn create_tenant(
+    app: &AppState,
+    viewer: &Viewer,
+    name: &str,
+    slug: &str,
+) -> AppResult<tenant::Model> {
     let name = validate_tenant_name("input.name", name)?;
     let slug = validate_slug("input.slug", slug)?;
     let user = crate::modules::identity::service::viewer_user(app, viewer).await?;
     if user.email_verified_at.is_none() {
         return Err(AppError::EmailNotVerified);
     }
-    if tenant::Entity::find().filter(tenant::Column::Slug.eq(&slug)).one(&app.db).await?.is_some() {
+    if tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq(&slug))
+        .one(&app.db)
+        .await?
+        .is_some()
+    {
         return Err(AppError::conflict("input.slug", "this slug is taken"));
     }
     let now = Utc::now();
     let tenant_id = Uuid::now_v7();
     let scope = TenantScope::new(tenant_id);
-    let txn = app.db.begin().await?;
+    let txn = begin_tenant_txn(&app.db, scope).await?;
     let tenant = tenant::ActiveModel {
         id: Set(tenant_id),
         name: Set(name),
@@ -138,10 +169,12 @@ pub async fn create_tenant(app: &AppState, viewer: &Viewer, name: &str, slug: &s
                 },
             )
             .await?;
-        role_permission::Entity::insert_many(builtin.permissions.iter().map(|p| role_permission::ActiveModel {
-            tenant_id: Set(tenant_id),
-            role_id: Set(role.id),
-            permission: Set(p.key().into()),
+        role_permission::Entity::insert_many(builtin.permissions.iter().map(|p| {
+            role_permission::ActiveModel {
+                tenant_id: Set(tenant_id),
+                role_id: Set(role.id),
+                permission: Set(p.key().into()),
+            }
         }))
         .exec(&txn)
         .await?;
@@ -164,19 +197,42 @@ pub async fn create_tenant(app: &AppState, viewer: &Viewer, name: &str, slug: &s
         )
         .await?;
     txn.commit().await?;
-    publish(app, TenantEventKind::MemberJoined, tenant_id, Some(membership.id), Some(viewer.user_id)).await;
+    publish(
+        app,
+        TenantEventKind::MemberJoined,
+        tenant_id,
+        Some(membership.id),
+        Some(viewer.user_id),
+    )
+    .await;
     Ok(tenant)
 }
 
-async fn publish(app: &AppState, kind: TenantEventKind, tenant_id: Uuid, membership_id: Option<Uuid>, actor_id: Option<Uuid>) {
-    let payload = TenantEventPayload { kind, tenant_id, membership_id, actor_id, occurred_at: Utc::now() };
+async fn publish(
+    app: &AppState,
+    kind: TenantEventKind,
+    tenant_id: Uuid,
+    membership_id: Option<Uuid>,
+    actor_id: Option<Uuid>,
+) {
+    let payload = TenantEventPayload {
+        kind,
+        tenant_id,
+        membership_id,
+        actor_id,
+        occurred_at: Utc::now(),
+    };
     app.publish(&events::topic(tenant_id), &payload).await;
 }
 
 /// The tenant row, for members with `tenant.read`.
 pub async fn get_tenant(app: &AppState, tctx: &TenantCtx) -> AppResult<tenant::Model> {
     tctx.require(Permission::TenantRead)?;
-    tctx.scope().find::<tenant::Entity>().one(&app.db).await?.ok_or(AppError::NotFound("tenant"))
+    tctx.scope()
+        .find::<tenant::Entity>()
+        .one(&app.db)
+        .await?
+        .ok_or(AppError::NotFound("tenant"))
 }
 
 /// The id behind a slug, if any. Says nothing about access.
@@ -191,12 +247,22 @@ pub async fn tenant_id_by_slug(app: &AppState, slug: &str) -> AppResult<Option<U
 }
 
 /// Renames the organisation (`tenant.update`) and tells its subscribers.
-pub async fn update_tenant(app: &AppState, tctx: &TenantCtx, name: Option<&str>) -> AppResult<tenant::Model> {
+pub async fn update_tenant(
+    app: &AppState,
+    tctx: &TenantCtx,
+    name: Option<&str>,
+) -> AppResult<tenant::Model> {
     tctx.require(Permission::TenantUpdate)?;
-    let name = name.map(|n| validate_tenant_name("input.name", n)).transpose()?;
+    let name = name
+        .map(|n| validate_tenant_name("input.name", n))
+        .transpose()?;
     let scope = tctx.scope();
     let txn = begin_tenant_txn(&app.db, scope).await?;
-    let current = scope.find::<tenant::Entity>().one(&txn).await?.ok_or(AppError::NotFound("tenant"))?;
+    let current = scope
+        .find::<tenant::Entity>()
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("tenant"))?;
     let Some(name) = name else {
         return Ok(current);
     };
@@ -205,12 +271,23 @@ pub async fn update_tenant(app: &AppState, tctx: &TenantCtx, name: Option<&str>)
     am.updated_at = Set(Utc::now());
     let updated = am.update(&txn).await?;
     txn.commit().await?;
-    publish(app, TenantEventKind::TenantUpdated, tctx.tenant_id, None, Some(tctx.user_id)).await;
+    publish(
+        app,
+        TenantEventKind::TenantUpdated,
+        tctx.tenant_id,
+        None,
+        Some(tctx.user_id),
+    )
+    .await;
     Ok(updated)
 }
 
 /// Organisations the viewer is an active member of.
-pub async fn viewer_tenants(app: &AppState, viewer: &Viewer, page: PageArgs) -> AppResult<Conn<Tenant>> {
+pub async fn viewer_tenants(
+    app: &AppState,
+    viewer: &Viewer,
+    page: PageArgs,
+) -> AppResult<Conn<Tenant>> {
     let mine = membership::Entity::find()
         .select_only()
         .column(membership::Column::TenantId)
@@ -218,35 +295,76 @@ pub async fn viewer_tenants(app: &AppState, viewer: &Viewer, page: PageArgs) -> 
         .filter(membership::Column::Status.eq(ACTIVE))
         .into_query();
     let select = tenant::Entity::find().filter(tenant::Column::Id.in_subquery(mine));
-    paginate(&app.db, select, tenant::Column::Id, |t| t.id, page, app.config.max_page_size, Tenant).await
+    paginate(
+        &app.db,
+        select,
+        tenant::Column::Id,
+        |t| t.id,
+        page,
+        app.config.max_page_size,
+        Tenant,
+    )
+    .await
 }
 
 /// The organisation's memberships (`members.read`).
-pub async fn list_members(app: &AppState, tctx: &TenantCtx, page: PageArgs) -> AppResult<Conn<Membership>> {
+pub async fn list_members(
+    app: &AppState,
+    tctx: &TenantCtx,
+    page: PageArgs,
+) -> AppResult<Conn<Membership>> {
     tctx.require(Permission::MembersRead)?;
     let select = tctx.scope().find::<membership::Entity>();
-    paginate(&app.db, select, membership::Column::Id, |m| m.id, page, app.config.max_page_size, Membership).await
+    paginate(
+        &app.db,
+        select,
+        membership::Column::Id,
+        |m| m.id,
+        page,
+        app.config.max_page_size,
+        Membership,
+    )
+    .await
 }
 
 /// The organisation's roles (`tenant.read`).
 pub async fn list_roles(app: &AppState, tctx: &TenantCtx, page: PageArgs) -> AppResult<Conn<Role>> {
     tctx.require(Permission::TenantRead)?;
     let select = tctx.scope().find::<role::Entity>();
-    paginate(&app.db, select, role::Column::Id, |r| r.id, page, app.config.max_page_size, Role).await
+    paginate(
+        &app.db,
+        select,
+        role::Column::Id,
+        |r| r.id,
+        page,
+        app.config.max_page_size,
+        Role,
+    )
+    .await
 }
 
 /// One membership of the tenant (`members.read`, or the viewer's own).
-pub async fn get_membership(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<membership::Model> {
+pub async fn get_membership(
+    app: &AppState,
+    tctx: &TenantCtx,
+    id: Uuid,
+) -> AppResult<membership::Model> {
     if id != tctx.membership_id {
         tctx.require(Permission::MembersRead)?;
     }
-    tctx.scope().find_by_id::<membership::Entity, _>(&app.db, id).await?.ok_or(AppError::NotFound("membership"))
+    tctx.scope()
+        .find_by_id::<membership::Entity, _>(&app.db, id)
+        .await?
+        .ok_or(AppError::NotFound("membership"))
 }
 
 /// One role of the tenant (`tenant.read`).
 pub async fn get_role(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<role::Model> {
     tctx.require(Permission::TenantRead)?;
-    tctx.scope().find_by_id::<role::Entity, _>(&app.db, id).await?.ok_or(AppError::NotFound("role"))
+    tctx.scope()
+        .find_by_id::<role::Entity, _>(&app.db, id)
+        .await?
+        .ok_or(AppError::NotFound("role"))
 }
 
 /// Whether `viewer` may see user `user_id`: themselves, or someone sharing an organisation

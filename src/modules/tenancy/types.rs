@@ -22,6 +22,10 @@ impl Tenant {
     pub async fn id(&self) -> ID {
         relay::to_global_id("Tenant", self.0.id)
     }
+    /// The database id (a time-ordered UUID), e.g. for correlating with logs and exports.
+    async fn database_id(&self) -> uuid::Uuid {
+        self.0.id
+    }
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -53,7 +57,11 @@ impl Tenant {
     /// What the viewer may do in this organisation, so a client can render by permission.
     async fn viewer_permissions(&self, ctx: &Context<'_>) -> Result<Vec<Permission>> {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
-        Ok(Permission::ALL.iter().copied().filter(|p| tctx.has(*p)).collect())
+        Ok(Permission::ALL
+            .iter()
+            .copied()
+            .filter(|p| tctx.has(*p))
+            .collect())
     }
     /// Members of the organisation (needs `MEMBERS_READ`).
     async fn members(
@@ -65,7 +73,12 @@ impl Tenant {
         last: Option<i32>,
     ) -> Result<relay::Conn<Membership>> {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
-        Ok(service::list_members(app(ctx), &tctx, relay::PageArgs::new(after, before, first, last)).await?)
+        Ok(service::list_members(
+            app(ctx),
+            &tctx,
+            relay::PageArgs::new(after, before, first, last),
+        )
+        .await?)
     }
     /// Roles defined in the organisation, built-in ones first.
     async fn roles(
@@ -77,7 +90,12 @@ impl Tenant {
         last: Option<i32>,
     ) -> Result<relay::Conn<Role>> {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
-        Ok(service::list_roles(app(ctx), &tctx, relay::PageArgs::new(after, before, first, last)).await?)
+        Ok(service::list_roles(
+            app(ctx),
+            &tctx,
+            relay::PageArgs::new(after, before, first, last),
+        )
+        .await?)
     }
 }
 
@@ -105,6 +123,10 @@ impl Membership {
     pub async fn id(&self) -> ID {
         relay::to_global_id("Membership", self.0.id)
     }
+    /// The database id (a time-ordered UUID), e.g. for correlating with logs and exports.
+    async fn database_id(&self) -> uuid::Uuid {
+        self.0.id
+    }
     /// `active` or `suspended`.
     async fn status(&self) -> &str {
         &self.0.status
@@ -113,11 +135,19 @@ impl Membership {
         self.0.created_at
     }
     async fn user(&self, ctx: &Context<'_>) -> Result<User> {
-        let user = loaders(ctx).users.load_one(self.0.user_id).await.map_err(loader_err)?;
+        let user = loaders(ctx)
+            .users
+            .load_one(self.0.user_id)
+            .await
+            .map_err(loader_err)?;
         Ok(User(user.ok_or(AppError::NotFound("user"))?))
     }
     async fn role(&self, ctx: &Context<'_>) -> Result<Role> {
-        let role = loaders(ctx).roles.load_one((self.0.tenant_id, self.0.role_id)).await.map_err(loader_err)?;
+        let role = loaders(ctx)
+            .roles
+            .load_one((self.0.tenant_id, self.0.role_id))
+            .await
+            .map_err(loader_err)?;
         Ok(Role(role.ok_or(AppError::NotFound("role"))?))
     }
 }
@@ -131,6 +161,10 @@ impl Role {
     /// Global ID.
     pub async fn id(&self) -> ID {
         relay::to_global_id("Role", self.0.id)
+    }
+    /// The database id (a time-ordered UUID), e.g. for correlating with logs and exports.
+    async fn database_id(&self) -> uuid::Uuid {
+        self.0.id
     }
     /// Stable key: `owner`, `admin`, `member`, `viewer`, or a custom role's key.
     async fn key(&self) -> &str {
@@ -154,7 +188,11 @@ impl Role {
             .await
             .map_err(loader_err)?
             .unwrap_or_default();
-        Ok(Permission::ALL.iter().copied().filter(|p| keys.iter().any(|k| k == p.key())).collect())
+        Ok(Permission::ALL
+            .iter()
+            .copied()
+            .filter(|p| keys.iter().any(|k| k == p.key()))
+            .collect())
     }
 }
 
@@ -177,7 +215,9 @@ impl TenantEvent {
     }
     /// Global ID of the user who caused the event, if any.
     async fn actor_id(&self) -> Option<ID> {
-        self.payload.actor_id.map(|id| relay::to_global_id("User", id))
+        self.payload
+            .actor_id
+            .map(|id| relay::to_global_id("User", id))
     }
     /// The organisation as it is now.
     async fn tenant(&self, ctx: &Context<'_>) -> Result<Tenant> {
@@ -185,7 +225,9 @@ impl TenantEvent {
     }
     /// The membership concerned, for member events (null once it no longer exists).
     async fn membership(&self, ctx: &Context<'_>) -> Result<Option<Membership>> {
-        let Some(id) = self.payload.membership_id else { return Ok(None) };
+        let Some(id) = self.payload.membership_id else {
+            return Ok(None);
+        };
         match service::get_membership(app(ctx), &self.tctx, id).await {
             Ok(m) => Ok(Some(Membership(m))),
             Err(AppError::NotFound(_)) => Ok(None),
