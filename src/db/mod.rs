@@ -3,6 +3,9 @@
 //!
 //! Services never filter tenant-owned tables by hand: they go through [`TenantScope`],
 //! which adds `tenant_id = …` to every select/update/delete and sets it on every insert.
+//! Batch loaders use [`load_scoped_by_ids`] / [`load_scoped_children`], keyed by
+//! `(tenant, id)`. The only reads that precede a tenant decision are the viewer's own
+//! memberships (the access check itself, in the tenancy service) and [`owning_tenant`].
 
 mod scoped;
 
@@ -13,7 +16,9 @@ use migration::MigratorTrait;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 use secrecy::ExposeSecret;
 
-pub use scoped::{TenantScope, begin_tenant_txn, load_scoped_by_ids};
+pub use scoped::{
+    TenantScope, begin_tenant_txn, load_scoped_by_ids, load_scoped_children, owning_tenant,
+};
 
 use crate::{config::Config, telemetry::Metrics};
 

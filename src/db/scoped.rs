@@ -129,3 +129,51 @@ where
         })
         .collect())
 }
+
+/// Loads the child rows of several `(tenant_id, parent id)` keys in one statement, grouped by
+/// key, for DataLoaders. As in [`load_scoped_by_ids`], a row is returned only under a key
+/// naming its own tenant. Every key is present in the result, with an empty list if needed.
+pub async fn load_scoped_children<E, C>(
+    db: &C,
+    parent_col: E::Column,
+    keys: &[(Uuid, Uuid)],
+) -> Result<std::collections::HashMap<(Uuid, Uuid), Vec<E::Model>>, DbErr>
+where
+    E: TenantOwned,
+    E::Model: sea_orm::ModelTrait<Entity = E>,
+    C: ConnectionTrait,
+{
+    use sea_orm::{ModelTrait, sea_query::ValueType};
+    let mut out: std::collections::HashMap<(Uuid, Uuid), Vec<E::Model>> =
+        keys.iter().map(|k| (*k, Vec::new())).collect();
+    let parents: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
+    for m in E::find().filter(parent_col.is_in(parents)).all(db).await? {
+        let (Ok(tenant), Ok(parent)) = (
+            <Uuid as ValueType>::try_from(m.get(E::tenant_column())),
+            <Uuid as ValueType>::try_from(m.get(parent_col)),
+        ) else {
+            continue;
+        };
+        if let Some(list) = out.get_mut(&(tenant, parent)) {
+            list.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// The tenant owning row `id` of `E`, looked up only to run the viewer's access check
+/// before the row itself is read through a [`TenantScope`] (for example by `node(id:)`).
+pub async fn owning_tenant<E, C>(db: &C, id_col: E::Column, id: Uuid) -> Result<Option<Uuid>, DbErr>
+where
+    E: TenantOwned,
+    C: ConnectionTrait,
+{
+    use sea_orm::QuerySelect;
+    E::find()
+        .select_only()
+        .column(E::tenant_column())
+        .filter(id_col.eq(id))
+        .into_tuple()
+        .one(db)
+        .await
+}

@@ -79,22 +79,10 @@ async fn entity_tenant(
     id: uuid::Uuid,
 ) -> AppResult<Option<uuid::Uuid>> {
     use entity::{membership, role};
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
     Ok(if ty == "Role" {
-        role::Entity::find()
-            .select_only()
-            .column(role::Column::TenantId)
-            .filter(role::Column::Id.eq(id))
-            .into_tuple()
-            .one(&app.db)
-            .await?
+        crate::db::owning_tenant::<role::Entity, _>(&app.db, role::Column::Id, id).await?
     } else {
-        membership::Entity::find()
-            .select_only()
-            .column(membership::Column::TenantId)
-            .filter(membership::Column::Id.eq(id))
-            .into_tuple()
-            .one(&app.db)
+        crate::db::owning_tenant::<membership::Entity, _>(&app.db, membership::Column::Id, id)
             .await?
     })
 }

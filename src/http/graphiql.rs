@@ -26,12 +26,19 @@ const PAGE: &str = r#"<!DOCTYPE html>
     const wsUrl = new URL('/graphql/ws', window.location.href);
     wsUrl.protocol = wsUrl.protocol === 'https:' ? 'wss:' : 'ws:';
     // Read the Headers pane at connect time so subscriptions carry the same token.
-    const connectionParams = () => {
+    // GraphiQL keeps the active tab's headers under `graphiql:headers` and every tab's in
+    // `graphiql:tabState`; take the active tab's.
+    const paneHeaders = () => {
       try {
-        const headers = JSON.parse(localStorage.getItem('graphiql:headers') || '{}');
-        const auth = headers.Authorization || headers.authorization;
-        return auth ? { Authorization: auth } : {};
+        const tabs = JSON.parse(localStorage.getItem('graphiql:tabState') || 'null');
+        const active = tabs && tabs.tabs && tabs.tabs[tabs.activeTabIndex];
+        return JSON.parse((active && active.headers) || localStorage.getItem('graphiql:headers') || '{}');
       } catch (_) { return {}; }
+    };
+    const connectionParams = () => {
+      const headers = paneHeaders();
+      const auth = headers.Authorization || headers.authorization;
+      return auth ? { Authorization: auth } : {};
     };
     const fetcher = GraphiQL.createFetcher({
       url: new URL('/graphql', window.location.href).toString(),

@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::Loader;
 use entity::{role, role_permission};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use crate::auth::TenantCtx;
@@ -63,20 +63,17 @@ impl Loader<(Uuid, Uuid)> for RolePermissionsLoader {
         &self,
         keys: &[(Uuid, Uuid)],
     ) -> Result<HashMap<(Uuid, Uuid), Vec<String>>, Self::Error> {
-        let rows = role_permission::Entity::find()
-            .filter(role_permission::Column::RoleId.is_in(keys.iter().map(|k| k.1)))
-            .all(&self.db)
-            .await
-            .map_err(Arc::new)?;
-        let mut out: HashMap<(Uuid, Uuid), Vec<String>> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            // Keyed by the row's own tenant: a key naming another tenant finds nothing.
-            if let Some(list) = out.get_mut(&(row.tenant_id, row.role_id)) {
-                list.push(row.permission);
-            }
-        }
-        Ok(out)
+        let rows = crate::db::load_scoped_children::<role_permission::Entity, _>(
+            &self.db,
+            role_permission::Column::RoleId,
+            keys,
+        )
+        .await
+        .map_err(Arc::new)?;
+        Ok(rows
+            .into_iter()
+            .map(|(k, grants)| (k, grants.into_iter().map(|g| g.permission).collect()))
+            .collect())
     }
 }
 

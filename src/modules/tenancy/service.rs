@@ -48,17 +48,16 @@ pub async fn access(
         .collect();
     let roles =
         crate::db::load_scoped_by_ids::<role::Entity, _>(db, role::Column::Id, &keys).await?;
-    let grants = role_permission::Entity::find()
-        .filter(role_permission::Column::RoleId.is_in(keys.iter().map(|k| k.1)))
-        .all(db)
-        .await?;
-    let mut by_role: HashMap<(Uuid, Uuid), HashSet<String>> = HashMap::new();
-    for g in grants {
-        by_role
-            .entry((g.tenant_id, g.role_id))
-            .or_default()
-            .insert(g.permission);
-    }
+    let mut by_role: HashMap<(Uuid, Uuid), HashSet<String>> =
+        crate::db::load_scoped_children::<role_permission::Entity, _>(
+            db,
+            role_permission::Column::RoleId,
+            &keys,
+        )
+        .await?
+        .into_iter()
+        .map(|(k, grants)| (k, grants.into_iter().map(|g| g.permission).collect()))
+        .collect();
     Ok(memberships
         .into_iter()
         .filter_map(|m| {
