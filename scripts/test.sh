@@ -25,8 +25,14 @@ check_tcp() { # name url
 check_tcp PostgreSQL "$PG_URL"
 check_tcp Redis "$REDIS_URL"
 
-# Real third-party clients used by the tests (the official graphql-ws client).
+# Real third-party clients used by the tests: the official graphql-ws client, and Debian's
+# Chromium driven by playwright-core for the GraphiQL check.
 npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error
+npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+if ! command -v chromium >/dev/null; then
+  echo "test.sh: installing Debian's chromium for the browser tests" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 
 export RUST_BACKTRACE=0
 echo "== SQLite + in-process bus"

@@ -229,11 +229,24 @@ fn build_message(from: &str, row: &mail_outbox::Model) -> anyhow::Result<Message
             .parse()
             .context("recipient is not a valid mailbox")?)
         .subject(row.subject.clone())
-        // 8bit keeps links and tokens readable in the .eml files of the development setup.
         .singlepart(
-            SinglePart::builder().header(ContentType::TEXT_PLAIN).body(
-                Body::new_with_encoding(row.body_text.clone(), ContentTransferEncoding::EightBit)
-                    .unwrap_or_else(Body::new),
-            ),
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(text_body(&row.body_text)),
         )?)
+}
+
+/// Plain ASCII goes out as 7bit so links and tokens stay readable in the `.eml` files of the
+/// development setup (lettre would quoted-print any line over 76 characters; RFC 5322
+/// allows 998). Anything else gets lettre's own choice of encoding.
+fn text_body(text: &str) -> Body {
+    let printable = text
+        .bytes()
+        .all(|b| b.is_ascii() && (b >= 0x20 || matches!(b, b'\n' | b'\r' | b'\t')));
+    if printable && text.lines().all(|l| l.len() <= 998) {
+        let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
+        Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::SevenBit)
+    } else {
+        Body::new(text.to_string())
+    }
 }

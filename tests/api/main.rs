@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod browser;
 mod clients;
 mod event_bus;
 mod http;

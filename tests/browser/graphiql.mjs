@@ -1,0 +1,129 @@
+// Drives /graphiql in real Chromium through the first session of the README:
+// signUp → verifyEmail (token from the mail file) → logIn → createTenant → viewer { tenants }
+// → a tenantEvents subscription that fires.
+//
+// Usage: node graphiql.mjs BASE_URL MAIL_DIR
+// GraphiQL's page loads its scripts from unpkg; this machine has no internet, so the same
+// files are served from this folder's node_modules by request interception.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const [base, mailDir] = process.argv.slice(2);
+const here = dirname(fileURLToPath(import.meta.url));
+const modules = join(here, 'node_modules');
+const cdn = {
+  '/graphiql@3/graphiql.min.css': ['graphiql/graphiql.min.css', 'text/css'],
+  '/graphiql@3/graphiql.min.js': ['graphiql/graphiql.min.js', 'application/javascript'],
+  '/react@18/umd/react.production.min.js': ['react/umd/react.production.min.js', 'application/javascript'],
+  '/react-dom@18/umd/react-dom.production.min.js': ['react-dom/umd/react-dom.production.min.js', 'application/javascript'],
+};
+
+let pageRef;
+const fail = async (msg) => {
+  if (pageRef) await pageRef.screenshot({ path: join(here, 'graphiql-failure.png') }).catch(() => {});
+  console.error(`FAIL: ${msg}`);
+  process.exit(1);
+};
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const consoleErrors = [];
+try {
+  const page = await browser.newPage();
+  pageRef = page;
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  await page.route('https://unpkg.com/**', (route) => {
+    const file = cdn[new URL(route.request().url()).pathname];
+    if (!file) return route.fulfill({ status: 404, body: '' });
+    return route.fulfill({ status: 200, contentType: file[1], body: readFileSync(join(modules, file[0])) });
+  });
+  await page.route('https://graphql.org/**', (route) => route.fulfill({ status: 204, body: '' }));
+
+  const open = async () => {
+    await page.goto(`${base}/graphiql`);
+    await page.waitForSelector('.graphiql-query-editor .CodeMirror', { timeout: 20000 });
+  };
+  // Types into the query editor as a person would, then runs it with Ctrl+Enter.
+  const type = async (query) => {
+    await page.click('.graphiql-query-editor .CodeMirror');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Delete');
+    await page.evaluate((q) => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.replaceSelection(q), query);
+    await page.waitForTimeout(400); // GraphiQL re-parses the operation after a short debounce
+    await page.keyboard.press('Control+Enter');
+  };
+  const run = async (query, until = () => true) => {
+    await type(query);
+    for (let i = 0; i < 100; i++) {
+      await page.waitForTimeout(100);
+      const text = await page.evaluate(() => document.querySelector('.graphiql-response .CodeMirror')?.CodeMirror.getValue() ?? '');
+      if (text.trim().startsWith('{')) {
+        try {
+          const json = JSON.parse(text);
+          if (until(json)) return json;
+        } catch { /* still streaming */ }
+      }
+    }
+    await fail(`no expected response to: ${query}`);
+  };
+
+  await open();
+  const email = `graphiql-${Date.now()}@example.com`;
+  const password = 'correct horse battery';
+  const signUp = await run(`mutation { signUp(input: { email: "${email}", password: "${password}", name: "Ada" }) { user { email emailVerified } } }`,
+    (r) => r.data?.signUp);
+  if (signUp.data.signUp.user.emailVerified !== false) fail('new user already verified');
+
+  let token;
+  for (let i = 0; i < 50 && !token; i++) {
+    for (const f of readdirSync(mailDir)) {
+      const mail = readFileSync(join(mailDir, f), 'utf8');
+      if (mail.includes(`To: ${email}`)) token = mail.match(/verifyEmail\(token: "([^"]+)"/)?.[1];
+    }
+    if (!token) await page.waitForTimeout(100);
+  }
+  if (!token) fail('no verification mail');
+  await run(`mutation { verifyEmail(token: "${token}") { user { emailVerified } } }`, (r) => r.data?.verifyEmail?.user.emailVerified === true);
+  const login = await run(`mutation { logIn(input: { email: "${email}", password: "${password}" }) { accessToken } }`, (r) => r.data?.logIn);
+  const access = login.data.logIn.accessToken;
+
+  // What a person does in the Headers pane, done through GraphiQL's own storage.
+  await page.evaluate((t) => {
+    localStorage.removeItem('graphiql:tabState');
+    localStorage.setItem('graphiql:headers', JSON.stringify({ Authorization: `Bearer ${t}` }));
+  }, access);
+  await open();
+  const slug = `acme-${Date.now()}`;
+  const created = await run(`mutation { createTenant(input: { name: "Acme", slug: "${slug}" }) { tenant { id slug } } }`, (r) => r.data || r.errors);
+  if (!created.data?.createTenant) fail(`createTenant: ${JSON.stringify(created)}`);
+  const tenantId = created.data.createTenant.tenant.id;
+  await run('query { viewer { tenants(first: 10) { totalCount edges { node { slug } } } } }',
+    (r) => r.data?.viewer?.tenants.edges.some((e) => e.node.slug === slug));
+
+  // Start the subscription in GraphiQL, then rename the organisation from outside.
+  await type(`subscription { tenantEvents(tenantId: "${tenantId}") { kind tenant { name } } }`);
+  let seen = false;
+  for (let i = 0; i < 60 && !seen; i++) {
+    await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${access}` },
+      body: JSON.stringify({ query: `mutation { updateTenant(input: { id: "${tenantId}", name: "Live ${i}" }) { tenant { name } } }` }),
+    });
+    await page.waitForTimeout(250);
+    const text = await page.evaluate(() => document.querySelector('.graphiql-response .CodeMirror')?.CodeMirror.getValue() ?? '');
+    seen = text.includes('TENANT_UPDATED');
+  }
+  if (!seen) fail('the subscription in GraphiQL never fired');
+  await page.screenshot({ path: join(here, 'graphiql.png') });
+  const real = consoleErrors.filter((e) => !e.includes('favicon'));
+  if (real.length) fail(`console errors: ${real.join(' | ')}`);
+  console.log('graphiql: sign-up, verification, log-in, organisation, viewer and live subscription all worked');
+} finally {
+  await browser.close();
+}
