@@ -7,6 +7,7 @@
 //! `(tenant, id)`. The only reads that precede a tenant decision are the viewer's own
 //! memberships (the access check itself, in the tenancy service) and [`owning_tenant`].
 
+pub mod page;
 mod scoped;
 
 use std::time::Duration;

@@ -8,13 +8,14 @@ use async_graphql::{
     Context,
     dataloader::{DataLoader, HashMapCache, Loader},
 };
-use entity::user;
+use entity::{TenantOwned, membership, role, user};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::{
     auth::TenantCtx,
+    db::page::{Rows, Window, load_scoped_pages},
     error::{AppError, AppResult},
     modules::tenancy::loaders::{
         MembershipLoader, RoleLoader, RolePermissionsLoader, TenantAccessLoader,
@@ -41,12 +42,54 @@ impl Loader<Uuid> for UserLoader {
     }
 }
 
+/// The same page of one tenant-owned list for many tenants, keyed by `(tenant, window)`:
+/// two statements per distinct window, whatever the number of tenants. Callers check the
+/// viewer's access to each tenant before asking.
+pub struct TenantPagesLoader<E: TenantOwned> {
+    pub db: DatabaseConnection,
+    pub id_col: E::Column,
+}
+
+impl<E> Loader<(Uuid, Window)> for TenantPagesLoader<E>
+where
+    E: TenantOwned + Sync,
+    E::Column: Send + Sync,
+    E::Model: sea_orm::FromQueryResult + sea_orm::ModelTrait<Entity = E> + Clone + Send + Sync,
+{
+    type Value = Rows<E::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, Window)],
+    ) -> Result<HashMap<(Uuid, Window), Self::Value>, Self::Error> {
+        let mut by_window: HashMap<Window, Vec<Uuid>> = HashMap::new();
+        for (tenant, window) in keys {
+            by_window.entry(*window).or_default().push(*tenant);
+        }
+        let mut out = HashMap::new();
+        for (window, tenants) in by_window {
+            let pages = load_scoped_pages(&self.db, E::find(), self.id_col, &tenants, window)
+                .await
+                .map_err(Arc::new)?;
+            out.extend(
+                pages
+                    .into_iter()
+                    .map(|(tenant, rows)| ((tenant, window), rows)),
+            );
+        }
+        Ok(out)
+    }
+}
+
 /// All loaders of one operation.
 pub struct Loaders {
     pub users: DataLoader<UserLoader>,
     pub roles: DataLoader<RoleLoader>,
     pub role_permissions: DataLoader<RolePermissionsLoader>,
     pub memberships: DataLoader<MembershipLoader>,
+    pub member_pages: DataLoader<TenantPagesLoader<membership::Entity>>,
+    pub role_pages: DataLoader<TenantPagesLoader<role::Entity>>,
     access: DataLoader<TenantAccessLoader, HashMapCache>,
 }
 
@@ -61,6 +104,20 @@ impl Loaders {
                 tokio::spawn,
             ),
             memberships: DataLoader::new(MembershipLoader { db: db.clone() }, tokio::spawn),
+            member_pages: DataLoader::new(
+                TenantPagesLoader {
+                    db: db.clone(),
+                    id_col: membership::Column::Id,
+                },
+                tokio::spawn,
+            ),
+            role_pages: DataLoader::new(
+                TenantPagesLoader {
+                    db: db.clone(),
+                    id_col: role::Column::Id,
+                },
+                tokio::spawn,
+            ),
             access: DataLoader::with_cache(
                 TenantAccessLoader {
                     db,

@@ -9,13 +9,13 @@ use async_graphql::{
     connection::{Connection, Edge, EmptyFields},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
-};
+use sea_orm::{ConnectionTrait, EntityTrait, Select};
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    db::page::{Rows, Window},
+    error::{AppError, AppResult},
+};
 
 /// Encodes a global ID.
 pub fn to_global_id(type_name: &str, id: Uuid) -> ID {
@@ -51,7 +51,7 @@ pub struct ConnectionFields {
 pub type Conn<T> = Connection<String, T, ConnectionFields, EmptyFields>;
 
 /// The four Relay paging arguments.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PageArgs {
     pub first: Option<i32>,
     pub after: Option<String>,
@@ -102,6 +102,58 @@ fn page_size(field: &str, value: Option<i32>, max: usize) -> AppResult<Option<us
     }
 }
 
+impl PageArgs {
+    /// Validates the arguments into a [`Window`]: page sizes within `0..=max`, not both
+    /// `first` and `last`, cursors that decode. Errors name the argument.
+    pub fn window(&self, max_page_size: usize) -> AppResult<Window> {
+        let first = page_size("first", self.first, max_page_size)?;
+        let last = page_size("last", self.last, max_page_size)?;
+        if first.is_some() && last.is_some() {
+            return Err(AppError::validation(
+                "last",
+                "cannot be combined with `first`",
+            ));
+        }
+        Ok(Window {
+            limit: last
+                .or(first)
+                .unwrap_or(DEFAULT_PAGE_SIZE.min(max_page_size)),
+            backward: last.is_some(),
+            after: self
+                .after
+                .as_deref()
+                .map(|c| decode_cursor("after", c))
+                .transpose()?,
+            before: self
+                .before
+                .as_deref()
+                .map(|c| decode_cursor("before", c))
+                .transpose()?,
+        })
+    }
+}
+
+/// Turns a page of rows into a Relay connection.
+pub fn to_connection<M, T: async_graphql::OutputType>(
+    rows: Rows<M>,
+    id_of: impl Fn(&M) -> Uuid,
+    to_node: impl Fn(M) -> T,
+) -> Conn<T> {
+    let mut conn = Connection::with_additional_fields(
+        rows.has_previous,
+        rows.has_next,
+        ConnectionFields {
+            total_count: rows.total,
+        },
+    );
+    conn.edges.extend(
+        rows.rows
+            .into_iter()
+            .map(|row| Edge::new(encode_cursor(id_of(&row)), to_node(row))),
+    );
+    conn
+}
+
 /// Runs `select` as one page of a connection ordered by `id_col`: one statement for the
 /// page, one for `totalCount`.
 pub async fn paginate<E, C, T>(
@@ -119,68 +171,9 @@ where
     C: ConnectionTrait,
     T: async_graphql::OutputType,
 {
-    let first = page_size("first", args.first, max_page_size)?;
-    let last = page_size("last", args.last, max_page_size)?;
-    if first.is_some() && last.is_some() {
-        return Err(AppError::validation(
-            "last",
-            "cannot be combined with `first`",
-        ));
-    }
-    let after = args
-        .after
-        .as_deref()
-        .map(|c| decode_cursor("after", c))
-        .transpose()?;
-    let before = args
-        .before
-        .as_deref()
-        .map(|c| decode_cursor("before", c))
-        .transpose()?;
-
-    let total_count = select.clone().count(db).await?;
-    let mut page = select;
-    if let Some(a) = after {
-        page = page.filter(id_col.gt(a));
-    }
-    if let Some(b) = before {
-        page = page.filter(id_col.lt(b));
-    }
-    let backward = last.is_some();
-    let limit = last
-        .or(first)
-        .unwrap_or(DEFAULT_PAGE_SIZE.min(max_page_size));
-    let mut rows = if backward {
-        page.order_by_desc(id_col)
-            .limit(limit as u64 + 1)
-            .all(db)
-            .await?
-    } else {
-        page.order_by_asc(id_col)
-            .limit(limit as u64 + 1)
-            .all(db)
-            .await?
-    };
-    let has_more = rows.len() > limit;
-    rows.truncate(limit);
-    if backward {
-        rows.reverse();
-    }
-    let (has_previous, has_next) = if backward {
-        (has_more, before.is_some())
-    } else {
-        (after.is_some(), has_more)
-    };
-    let mut conn = Connection::with_additional_fields(
-        has_previous,
-        has_next,
-        ConnectionFields { total_count },
-    );
-    conn.edges.extend(
-        rows.into_iter()
-            .map(|row| Edge::new(encode_cursor(id_of(&row)), to_node(row))),
-    );
-    Ok(conn)
+    let window = args.window(max_page_size)?;
+    let rows = crate::db::page::page(db, select, id_col, window).await?;
+    Ok(to_connection(rows, id_of, to_node))
 }
 
 #[cfg(test)]

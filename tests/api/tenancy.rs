@@ -258,3 +258,51 @@ async fn viewer_tenants_is_a_cursor_connection_with_a_maximum_page_size() {
     assert_eq!(bad_cursor.code(), "BAD_USER_INPUT");
     assert_eq!(bad_cursor.field(), "after");
 }
+
+#[tokio::test]
+async fn nested_connections_page_each_parent_separately() {
+    let app = spawn_app().await;
+    let s = app.verified_user("nested@example.com").await;
+    app.create_tenant(&s, "first-org").await;
+    app.create_tenant(&s, "second-org").await;
+    let query = "query($after: String) { viewer { tenants { edges { node { slug \
+        head: roles(first: 2, after: $after) { totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { node { key } } } \
+        tail: roles(last: 1) { pageInfo { hasPreviousPage hasNextPage } edges { node { key } } } } } } } }";
+    let keys = |conn: &serde_json::Value| -> Vec<String> {
+        conn["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["key"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let r = app.gql(Some(&s.access), query, json!({})).await;
+    let tenants = r.data()["viewer"]["tenants"]["edges"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(tenants.len(), 2);
+    for t in &tenants {
+        let head = &t["node"]["head"];
+        assert_eq!(
+            keys(head),
+            ["owner", "admin"],
+            "each organisation gets its own first page"
+        );
+        assert_eq!(head["totalCount"], 4);
+        assert_eq!(head["pageInfo"]["hasNextPage"], true);
+        assert_eq!(head["pageInfo"]["hasPreviousPage"], false);
+        let tail = &t["node"]["tail"];
+        assert_eq!(keys(tail), ["viewer"]);
+        assert_eq!(tail["pageInfo"]["hasPreviousPage"], true);
+    }
+    // The second page of the first organisation, by its cursor.
+    let cursor = tenants[0]["node"]["head"]["pageInfo"]["endCursor"].clone();
+    let r = app
+        .gql(Some(&s.access), query, json!({ "after": cursor }))
+        .await;
+    let next = r.data()["viewer"]["tenants"]["edges"][0]["node"]["head"].clone();
+    assert_eq!(keys(&next), ["member", "viewer"]);
+    assert_eq!(next["pageInfo"]["hasNextPage"], false);
+    assert_eq!(next["pageInfo"]["hasPreviousPage"], true);
+}

@@ -12,10 +12,11 @@ use uuid::Uuid;
 
 use super::{
     events::{self, TenantEventKind, TenantEventPayload},
-    types::{Membership, Role, Tenant},
+    types::Tenant,
 };
 use crate::{
     auth::{Permission, TenantCtx, Viewer, permissions::BUILTIN_ROLES},
+    db::page::Window,
     db::{TenantScope, begin_tenant_txn},
     error::{AppError, AppResult},
     graphql::relay::{Conn, PageArgs, paginate},
@@ -306,40 +307,16 @@ pub async fn viewer_tenants(
     .await
 }
 
-/// The organisation's memberships (`members.read`).
-pub async fn list_members(
-    app: &AppState,
-    tctx: &TenantCtx,
-    page: PageArgs,
-) -> AppResult<Conn<Membership>> {
+/// Validates a page request of the organisation's members (`members.read`).
+pub fn members_window(app: &AppState, tctx: &TenantCtx, args: &PageArgs) -> AppResult<Window> {
     tctx.require(Permission::MembersRead)?;
-    let select = tctx.scope().find::<membership::Entity>();
-    paginate(
-        &app.db,
-        select,
-        membership::Column::Id,
-        |m| m.id,
-        page,
-        app.config.max_page_size,
-        Membership,
-    )
-    .await
+    args.window(app.config.max_page_size)
 }
 
-/// The organisation's roles (`tenant.read`).
-pub async fn list_roles(app: &AppState, tctx: &TenantCtx, page: PageArgs) -> AppResult<Conn<Role>> {
+/// Validates a page request of the organisation's roles (`tenant.read`).
+pub fn roles_window(app: &AppState, tctx: &TenantCtx, args: &PageArgs) -> AppResult<Window> {
     tctx.require(Permission::TenantRead)?;
-    let select = tctx.scope().find::<role::Entity>();
-    paginate(
-        &app.db,
-        select,
-        role::Column::Id,
-        |r| r.id,
-        page,
-        app.config.max_page_size,
-        Role,
-    )
-    .await
+    args.window(app.config.max_page_size)
 }
 
 /// One membership of the tenant (`members.read`, or the viewer's own).

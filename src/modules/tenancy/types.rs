@@ -73,12 +73,18 @@ impl Tenant {
         last: Option<i32>,
     ) -> Result<relay::Conn<Membership>> {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
-        Ok(service::list_members(
-            app(ctx),
-            &tctx,
-            relay::PageArgs::new(after, before, first, last),
-        )
-        .await?)
+        let args = relay::PageArgs::new(after, before, first, last);
+        let window = service::members_window(app(ctx), &tctx, &args)?;
+        let rows = loaders(ctx)
+            .member_pages
+            .load_one((self.0.id, window))
+            .await
+            .map_err(loader_err)?;
+        Ok(relay::to_connection(
+            rows.unwrap_or_else(empty_rows),
+            |r| r.id,
+            Membership,
+        ))
     }
     /// Roles defined in the organisation, built-in ones first.
     async fn roles(
@@ -90,12 +96,18 @@ impl Tenant {
         last: Option<i32>,
     ) -> Result<relay::Conn<Role>> {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
-        Ok(service::list_roles(
-            app(ctx),
-            &tctx,
-            relay::PageArgs::new(after, before, first, last),
-        )
-        .await?)
+        let args = relay::PageArgs::new(after, before, first, last);
+        let window = service::roles_window(app(ctx), &tctx, &args)?;
+        let rows = loaders(ctx)
+            .role_pages
+            .load_one((self.0.id, window))
+            .await
+            .map_err(loader_err)?;
+        Ok(relay::to_connection(
+            rows.unwrap_or_else(empty_rows),
+            |r| r.id,
+            Role,
+        ))
     }
 }
 
@@ -107,6 +119,15 @@ async fn role_id_of(ctx: &Context<'_>, tctx: &crate::auth::TenantCtx) -> Result<
         .map_err(loader_err)?
         .ok_or(AppError::NotFound("membership"))?;
     Ok(m.role_id)
+}
+
+fn empty_rows<M>() -> crate::db::page::Rows<M> {
+    crate::db::page::Rows {
+        rows: Vec::new(),
+        total: 0,
+        has_previous: false,
+        has_next: false,
+    }
 }
 
 pub(crate) fn loader_err(e: std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Error {
