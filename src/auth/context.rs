@@ -48,6 +48,7 @@ pub struct TenantCtx {
     pub user_id: Uuid,
     pub tenant_id: Uuid,
     pub membership_id: Uuid,
+    pub role_id: Uuid,
     pub role_key: String,
     pub permissions: HashSet<String>,
 }

@@ -54,6 +54,7 @@ pub async fn connect(config: &Config, metrics: &Metrics) -> anyhow::Result<Datab
     let statements = metrics.db_statements.clone();
     let errors = metrics.db_statement_errors.clone();
     db.set_metric_callback(move |info| {
+        tracing::debug!(target: "zygo::sql", elapsed = ?info.elapsed, failed = info.failed, "{}", info.statement);
         statements.inc();
         if info.failed {
             errors.inc();

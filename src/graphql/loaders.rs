@@ -17,9 +17,7 @@ use crate::{
     auth::TenantCtx,
     db::page::{Rows, Window, load_scoped_pages},
     error::{AppError, AppResult},
-    modules::tenancy::loaders::{
-        MembershipLoader, RoleLoader, RolePermissionsLoader, TenantAccessLoader,
-    },
+    modules::tenancy::loaders::{RoleLoader, RolePermissionsLoader, TenantAccessLoader},
 };
 
 /// Users by id. Users are not tenant-owned; who may reach a user is decided by the
@@ -87,7 +85,6 @@ pub struct Loaders {
     pub users: DataLoader<UserLoader>,
     pub roles: DataLoader<RoleLoader>,
     pub role_permissions: DataLoader<RolePermissionsLoader>,
-    pub memberships: DataLoader<MembershipLoader>,
     pub member_pages: DataLoader<TenantPagesLoader<membership::Entity>>,
     pub role_pages: DataLoader<TenantPagesLoader<role::Entity>>,
     access: DataLoader<TenantAccessLoader, HashMapCache>,
@@ -103,7 +100,6 @@ impl Loaders {
                 RolePermissionsLoader { db: db.clone() },
                 tokio::spawn,
             ),
-            memberships: DataLoader::new(MembershipLoader { db: db.clone() }, tokio::spawn),
             member_pages: DataLoader::new(
                 TenantPagesLoader {
                     db: db.clone(),

@@ -76,26 +76,3 @@ impl Loader<(Uuid, Uuid)> for RolePermissionsLoader {
             .collect())
     }
 }
-
-/// Memberships by `(tenant, membership id)`.
-pub struct MembershipLoader {
-    pub db: DatabaseConnection,
-}
-
-impl Loader<(Uuid, Uuid)> for MembershipLoader {
-    type Value = entity::membership::Model;
-    type Error = Arc<DbErr>;
-
-    async fn load(
-        &self,
-        keys: &[(Uuid, Uuid)],
-    ) -> Result<HashMap<(Uuid, Uuid), Self::Value>, Self::Error> {
-        crate::db::load_scoped_by_ids::<entity::membership::Entity, _>(
-            &self.db,
-            entity::membership::Column::Id,
-            keys,
-        )
-        .await
-        .map_err(Arc::new)
-    }
-}

@@ -69,6 +69,7 @@ pub async fn access(
                     user_id,
                     tenant_id: m.tenant_id,
                     membership_id: m.id,
+                    role_id: role.id,
                     role_key: role.key.clone(),
                     permissions: by_role
                         .remove(&(m.tenant_id, m.role_id))

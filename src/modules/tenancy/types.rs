@@ -48,7 +48,7 @@ impl Tenant {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         let role = loaders(ctx)
             .roles
-            .load_one((self.0.id, role_id_of(ctx, &tctx).await?))
+            .load_one((self.0.id, tctx.role_id))
             .await
             .map_err(loader_err)?
             .ok_or(AppError::NotFound("role"))?;
@@ -109,16 +109,6 @@ impl Tenant {
             Role,
         ))
     }
-}
-
-async fn role_id_of(ctx: &Context<'_>, tctx: &crate::auth::TenantCtx) -> Result<uuid::Uuid> {
-    let m = loaders(ctx)
-        .memberships
-        .load_one((tctx.tenant_id, tctx.membership_id))
-        .await
-        .map_err(loader_err)?
-        .ok_or(AppError::NotFound("membership"))?;
-    Ok(m.role_id)
 }
 
 fn empty_rows<M>() -> crate::db::page::Rows<M> {
