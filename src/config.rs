@@ -33,10 +33,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(var: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            var,
-            message: message.into(),
-        }
+        Self { var, message: message.into() }
     }
 }
 
@@ -120,53 +117,33 @@ impl Config {
         if let Some(url) = &redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
         {
-            return Err(ConfigError::new(
-                "ZYGO_REDIS_URL",
-                "must start with redis:// or rediss://",
-            ));
+            return Err(ConfigError::new("ZYGO_REDIS_URL", "must start with redis:// or rediss://"));
         }
         let jwt_secret = get("ZYGO_JWT_SECRET");
         match (&jwt_secret, environment) {
             (None, Environment::Production) => {
-                return Err(ConfigError::new(
-                    "ZYGO_JWT_SECRET",
-                    "is required when ZYGO_ENV=production",
-                ));
+                return Err(ConfigError::new("ZYGO_JWT_SECRET", "is required when ZYGO_ENV=production"));
             }
             (Some(s), _) if s.len() < 32 => {
-                return Err(ConfigError::new(
-                    "ZYGO_JWT_SECRET",
-                    "must be at least 32 characters long",
-                ));
+                return Err(ConfigError::new("ZYGO_JWT_SECRET", "must be at least 32 characters long"));
             }
             _ => {}
         }
         let mail_url = get("ZYGO_MAIL_URL");
         if let Some(url) = &mail_url
-            && !(url.starts_with("smtp://")
-                || url.starts_with("smtps://")
-                || url.starts_with("file://"))
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://") || url.starts_with("file://"))
         {
-            return Err(ConfigError::new(
-                "ZYGO_MAIL_URL",
-                "must start with smtp://, smtps:// or file://",
-            ));
+            return Err(ConfigError::new("ZYGO_MAIL_URL", "must start with smtp://, smtps:// or file://"));
         }
         if mail_url.is_none() && environment == Environment::Production {
-            return Err(ConfigError::new(
-                "ZYGO_MAIL_URL",
-                "is required when ZYGO_ENV=production",
-            ));
+            return Err(ConfigError::new("ZYGO_MAIL_URL", "is required when ZYGO_ENV=production"));
         }
         let public_url = get("ZYGO_PUBLIC_URL")
             .unwrap_or_else(|| format!("http://{listen}"))
             .trim_end_matches('/')
             .to_string();
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
-            return Err(ConfigError::new(
-                "ZYGO_PUBLIC_URL",
-                "must start with http:// or https://",
-            ));
+            return Err(ConfigError::new("ZYGO_PUBLIC_URL", "must start with http:// or https://"));
         }
         let log_format = match get("ZYGO_LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
@@ -187,10 +164,7 @@ impl Config {
         };
         let max_page_size: usize = parse("ZYGO_MAX_PAGE_SIZE", get("ZYGO_MAX_PAGE_SIZE"), "100")?;
         if max_page_size == 0 {
-            return Err(ConfigError::new(
-                "ZYGO_MAX_PAGE_SIZE",
-                "must be greater than 0",
-            ));
+            return Err(ConfigError::new("ZYGO_MAX_PAGE_SIZE", "must be greater than 0"));
         }
         Ok(Self {
             listen,
@@ -200,19 +174,14 @@ impl Config {
             environment,
             jwt_secret: jwt_secret.map(SecretString::from),
             mail_url: mail_url.map(SecretString::from),
-            mail_from: get("ZYGO_MAIL_FROM")
-                .unwrap_or_else(|| "Zygo <no-reply@zygo.localhost>".into()),
+            mail_from: get("ZYGO_MAIL_FROM").unwrap_or_else(|| "Zygo <no-reply@zygo.localhost>".into()),
             public_url,
             log: get("ZYGO_LOG").unwrap_or_else(|| "info,sqlx=warn,sea_orm=warn".into()),
             log_format,
             access_token_ttl: secs("ZYGO_ACCESS_TOKEN_TTL", 900)?,
             refresh_token_ttl: secs("ZYGO_REFRESH_TOKEN_TTL", 30 * 24 * 3600)?,
             max_page_size,
-            db_max_connections: parse(
-                "ZYGO_DB_MAX_CONNECTIONS",
-                get("ZYGO_DB_MAX_CONNECTIONS"),
-                "10",
-            )?,
+            db_max_connections: parse("ZYGO_DB_MAX_CONNECTIONS", get("ZYGO_DB_MAX_CONNECTIONS"), "10")?,
             redis_prefix: get("ZYGO_REDIS_PREFIX").unwrap_or_else(|| "zygo".into()),
             shutdown_grace: secs("ZYGO_SHUTDOWN_GRACE", 10)?,
             mail_poll_interval: secs("ZYGO_MAIL_POLL_INTERVAL", 5)?,
@@ -224,18 +193,12 @@ impl Config {
     }
 }
 
-fn parse<T: FromStr>(
-    var: &'static str,
-    value: Option<String>,
-    default: &str,
-) -> Result<T, ConfigError>
+fn parse<T: FromStr>(var: &'static str, value: Option<String>, default: &str) -> Result<T, ConfigError>
 where
     T::Err: std::fmt::Display,
 {
     let raw = value.unwrap_or_else(|| default.to_string());
-    raw.trim()
-        .parse()
-        .map_err(|e| ConfigError::new(var, format!("invalid value `{raw}`: {e}")))
+    raw.trim().parse().map_err(|e| ConfigError::new(var, format!("invalid value `{raw}`: {e}")))
 }
 
 #[cfg(test)]
@@ -243,10 +206,8 @@ mod tests {
     use super::*;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: std::collections::HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: std::collections::HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -267,18 +228,9 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_variable() {
-        assert_eq!(
-            cfg(&[("ZYGO_LISTEN", "nope")]).unwrap_err().var,
-            "ZYGO_LISTEN"
-        );
+        assert_eq!(cfg(&[("ZYGO_LISTEN", "nope")]).unwrap_err().var, "ZYGO_LISTEN");
         assert_eq!(cfg(&[("ZYGO_ENV", "staging")]).unwrap_err().var, "ZYGO_ENV");
-        assert_eq!(
-            cfg(&[("ZYGO_DATABASE_URL", "mysql://x")]).unwrap_err().var,
-            "ZYGO_DATABASE_URL"
-        );
-        assert_eq!(
-            cfg(&[("ZYGO_JWT_SECRET", "short")]).unwrap_err().var,
-            "ZYGO_JWT_SECRET"
-        );
+        assert_eq!(cfg(&[("ZYGO_DATABASE_URL", "mysql://x")]).unwrap_err().var, "ZYGO_DATABASE_URL");
+        assert_eq!(cfg(&[("ZYGO_JWT_SECRET", "short")]).unwrap_err().var, "ZYGO_JWT_SECRET");
     }
 }

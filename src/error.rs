@@ -24,10 +24,10 @@ pub enum AppError {
     #[error("{field}: {message}")]
     Validation { field: String, message: String },
     #[error("{message}")]
-    Conflict {
-        field: Option<String>,
-        message: String,
-    },
+    Conflict { field: Option<String>, message: String },
+    /// A request refused for a domain reason with its own code, e.g. `INVITATION_EXPIRED`.
+    #[error("{message}")]
+    Rejected { code: &'static str, field: Option<String>, message: String },
     #[error("too many requests; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error(transparent)]
@@ -39,17 +39,15 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Validation {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self::Validation { field: field.into(), message: message.into() }
     }
 
     pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Conflict {
-            field: Some(field.into()),
-            message: message.into(),
-        }
+        Self::Conflict { field: Some(field.into()), message: message.into() }
+    }
+
+    pub fn rejected(code: &'static str, field: &str, message: impl Into<String>) -> Self {
+        Self::Rejected { code, field: Some(field.into()), message: message.into() }
     }
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
@@ -65,6 +63,7 @@ impl AppError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::Validation { .. } => "BAD_USER_INPUT",
             Self::Conflict { .. } => "CONFLICT",
+            Self::Rejected { code, .. } => code,
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Internal(_) => "INTERNAL",
         }
@@ -100,13 +99,10 @@ impl From<AppError> for async_graphql::Error {
             e.set("code", code);
             match &err {
                 AppError::Validation { field, .. } => e.set("field", field.as_str()),
-                AppError::Conflict {
-                    field: Some(field), ..
-                } => e.set("field", field.as_str()),
+                AppError::Conflict { field: Some(field), .. } => e.set("field", field.as_str()),
+                AppError::Rejected { field: Some(field), .. } => e.set("field", field.as_str()),
                 AppError::Forbidden { permission } => e.set("permission", *permission),
-                AppError::RateLimited { retry_after_secs } => {
-                    e.set("retryAfter", *retry_after_secs)
-                }
+                AppError::RateLimited { retry_after_secs } => e.set("retryAfter", *retry_after_secs),
                 _ => {}
             }
         })

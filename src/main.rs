@@ -6,11 +6,7 @@ use clap::{Parser, Subcommand};
 use zygo::{config::Config, startup::Application};
 
 #[derive(Parser)]
-#[command(
-    name = "zygo",
-    version,
-    about = "Zygo: a multi-tenant SaaS platform as one GraphQL API"
-)]
+#[command(name = "zygo", version, about = "Zygo: a multi-tenant SaaS platform as one GraphQL API")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -56,9 +56,8 @@ impl Application {
     /// Prepares everything: data dir, secrets, database (migrated), event bus, mail worker,
     /// schema and router, and binds the listening socket (port 0 picks a free one).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!("ZYGO_DATA_DIR: cannot create {}", config.data_dir.display())
-        })?;
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("ZYGO_DATA_DIR: cannot create {}", config.data_dir.display()))?;
         let jwt_secret = resolve_jwt_secret(&config)?;
         let metrics = Metrics::new();
         let db = db::connect(&config, &metrics).await?;
@@ -100,17 +99,11 @@ impl Application {
         let listener = TcpListener::bind(state.config.listen)
             .await
             .with_context(|| format!("ZYGO_LISTEN: cannot listen on {}", state.config.listen))?;
-        Ok(Self {
-            listener,
-            state,
-            router,
-        })
+        Ok(Self { listener, state, router })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("bound socket has an address")
+        self.listener.local_addr().expect("bound socket has an address")
     }
 
     pub fn state(&self) -> &AppState {
@@ -123,22 +116,17 @@ impl Application {
         let shutdown = self.state.shutdown.clone();
         let grace = self.state.config.shutdown_grace;
         let drained = shutdown.clone();
-        let server = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            stop.await;
-            tracing::info!("shutting down: draining in-flight requests");
-            drained.cancel();
-        });
+        let server =
+            axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    stop.await;
+                    tracing::info!("shutting down: draining in-flight requests");
+                    drained.cancel();
+                });
         let server = tokio::spawn(async move { server.await });
         shutdown.cancelled().await;
         match tokio::time::timeout(grace, server).await {
-            Ok(joined) => joined
-                .context("server task failed")?
-                .context("server failed")?,
+            Ok(joined) => joined.context("server task failed")?.context("server failed")?,
             Err(_) => tracing::warn!(?grace, "grace period over; closing remaining connections"),
         }
         self.state.db.clone().close().await.ok();
@@ -148,11 +136,7 @@ impl Application {
 }
 
 fn db_kind(db: &DatabaseConnection) -> &'static str {
-    if db::is_postgres(db) {
-        "postgres"
-    } else {
-        "sqlite"
-    }
+    if db::is_postgres(db) { "postgres" } else { "sqlite" }
 }
 
 /// `ZYGO_JWT_SECRET`, or in development a secret generated once and kept in the data dir.

@@ -6,8 +6,7 @@
 //! recorder), so several instances in one process — as in the tests — keep their own counts.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
@@ -18,14 +17,9 @@ pub fn init(config: &Config) {
     let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match config.log_format {
-        LogFormat::Json => registry
-            .with(
-                fmt::layer()
-                    .json()
-                    .with_current_span(true)
-                    .with_span_list(false),
-            )
-            .try_init(),
+        LogFormat::Json => {
+            registry.with(fmt::layer().json().with_current_span(true).with_span_list(false)).try_init()
+        }
         LogFormat::Text => registry.with(fmt::layer().compact()).try_init(),
     };
 }
@@ -57,30 +51,20 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new_custom(Some("zygo".into()), None).expect("valid registry");
         let graphql_requests = IntCounterVec::new(
-            Opts::new(
-                "graphql_requests_total",
-                "GraphQL operations by type and outcome",
-            ),
+            Opts::new("graphql_requests_total", "GraphQL operations by type and outcome"),
             &["operation_type", "outcome"],
         )
         .unwrap();
         let graphql_latency = HistogramVec::new(
-            HistogramOpts::new(
-                "graphql_request_duration_seconds",
-                "GraphQL operation latency",
-            )
-            .buckets(vec![
-                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-            ]),
+            HistogramOpts::new("graphql_request_duration_seconds", "GraphQL operation latency")
+                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
             &["operation_type"],
         )
         .unwrap();
-        let websockets_open =
-            IntGauge::new("websockets_open", "Open WebSocket connections").unwrap();
+        let websockets_open = IntGauge::new("websockets_open", "Open WebSocket connections").unwrap();
         let subscriptions_active =
             IntGauge::new("subscriptions_active", "Active GraphQL subscriptions").unwrap();
-        let db_statements =
-            IntCounter::new("db_statements_total", "SQL statements executed").unwrap();
+        let db_statements = IntCounter::new("db_statements_total", "SQL statements executed").unwrap();
         let db_statement_errors =
             IntCounter::new("db_statement_errors_total", "SQL statements that failed").unwrap();
         let db_pool_connections = prometheus::IntGaugeVec::new(
@@ -88,11 +72,8 @@ impl Metrics {
             &["state"],
         )
         .unwrap();
-        let events_published = IntCounter::new(
-            "events_published_total",
-            "Events published on the event bus",
-        )
-        .unwrap();
+        let events_published =
+            IntCounter::new("events_published_total", "Events published on the event bus").unwrap();
         for c in [
             Box::new(graphql_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(graphql_latency.clone()),
@@ -121,9 +102,7 @@ impl Metrics {
     /// Renders all metrics in the Prometheus text format.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
-        TextEncoder::new()
-            .encode(&self.registry.gather(), &mut buf)
-            .expect("text encoding cannot fail");
+        TextEncoder::new().encode(&self.registry.gather(), &mut buf).expect("text encoding cannot fail");
         String::from_utf8(buf).expect("prometheus text is UTF-8")
     }
 }

@@ -4,6 +4,8 @@
 //! so entities declare no `Relation` variants. Tenant-owned entities implement
 //! [`TenantOwned`] so the scoped helpers in `zygo::db` can add the tenant filter.
 
+pub mod audit_entry;
+pub mod invitation;
 pub mod mail_outbox;
 pub mod membership;
 pub mod refresh_token;

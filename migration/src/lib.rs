@@ -7,6 +7,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_identity_and_tenancy;
+mod m20261121_000002_audit_and_invitations;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -14,6 +15,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261121_000001_identity_and_tenancy::Migration)]
+        vec![
+            Box::new(m20261121_000001_identity_and_tenancy::Migration),
+            Box::new(m20261121_000002_audit_and_invitations::Migration),
+        ]
     }
 }

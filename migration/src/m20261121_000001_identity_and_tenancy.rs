@@ -170,11 +170,7 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create()
-                .name("idx_sessions_user")
-                .table(Sessions::Table)
-                .col(Sessions::UserId)
-                .to_owned(),
+            Index::create().name("idx_sessions_user").table(Sessions::Table).col(Sessions::UserId).to_owned(),
         )
         .await?;
 
@@ -263,11 +259,7 @@ impl MigrationTrait for Migration {
                 .col(uuid(RolePermissions::TenantId))
                 .col(uuid(RolePermissions::RoleId))
                 .col(string(RolePermissions::Permission))
-                .primary_key(
-                    Index::create()
-                        .col(RolePermissions::RoleId)
-                        .col(RolePermissions::Permission),
-                )
+                .primary_key(Index::create().col(RolePermissions::RoleId).col(RolePermissions::Permission))
                 .foreign_key(&mut fk(
                     "fk_role_permissions_role",
                     (RolePermissions::Table, RolePermissions::RoleId),

@@ -33,11 +33,7 @@ impl RequestCtx {
     /// The viewer, or UNAUTHENTICATED.
     pub fn viewer(&self) -> AppResult<&Viewer> {
         self.viewer.as_ref().ok_or_else(|| {
-            AppError::unauthenticated(
-                self.auth_error
-                    .clone()
-                    .unwrap_or_else(|| "sign in required".into()),
-            )
+            AppError::unauthenticated(self.auth_error.clone().unwrap_or_else(|| "sign in required".into()))
         })
     }
 }
@@ -60,13 +56,7 @@ impl TenantCtx {
 
     /// FORBIDDEN naming the permission unless the member's role grants it.
     pub fn require(&self, permission: Permission) -> AppResult<()> {
-        if self.has(permission) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden {
-                permission: permission.key(),
-            })
-        }
+        if self.has(permission) { Ok(()) } else { Err(AppError::Forbidden { permission: permission.key() }) }
     }
 
     /// The scoped query helpers for this tenant.

@@ -23,16 +23,10 @@ fn argon2() -> Argon2<'static> {
 pub fn validate(field: &str, password: &str) -> AppResult<()> {
     let len = password.chars().count();
     if len < MIN_LEN {
-        return Err(AppError::validation(
-            field,
-            format!("must be at least {MIN_LEN} characters"),
-        ));
+        return Err(AppError::validation(field, format!("must be at least {MIN_LEN} characters")));
     }
     if len > MAX_LEN {
-        return Err(AppError::validation(
-            field,
-            format!("must be at most {MAX_LEN} characters"),
-        ));
+        return Err(AppError::validation(field, format!("must be at most {MAX_LEN} characters")));
     }
     Ok(())
 }
@@ -56,11 +50,8 @@ pub async fn hash(password: String) -> AppResult<String> {
 pub async fn verify(password: String, hash: Option<String>) -> AppResult<bool> {
     tokio::task::spawn_blocking(move || {
         let stored = hash.as_deref().unwrap_or(dummy_hash());
-        let parsed = PasswordHash::new(stored)
-            .map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
-        let ok = argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
+        let parsed = PasswordHash::new(stored).map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
+        let ok = argon2().verify_password(password.as_bytes(), &parsed).is_ok();
         Ok::<_, anyhow::Error>(ok && hash.is_some())
     })
     .await
@@ -72,9 +63,6 @@ fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        argon2()
-            .hash_password(b"zygo-dummy-password", &salt)
-            .expect("hash")
-            .to_string()
+        argon2().hash_password(b"zygo-dummy-password", &salt).expect("hash").to_string()
     })
 }

@@ -20,6 +20,8 @@ pub enum Permission {
     MembersManage,
     /// Create and edit roles.
     RolesManage,
+    /// Read the audit log.
+    AuditRead,
 }
 
 impl Permission {
@@ -31,6 +33,7 @@ impl Permission {
         Self::MembersRead,
         Self::MembersManage,
         Self::RolesManage,
+        Self::AuditRead,
     ];
 
     /// The stable key stored in role definitions.
@@ -42,6 +45,7 @@ impl Permission {
             Self::MembersRead => "members.read",
             Self::MembersManage => "members.manage",
             Self::RolesManage => "roles.manage",
+            Self::AuditRead => "audit.read",
         }
     }
 
@@ -57,6 +61,7 @@ impl Permission {
             Self::MembersRead => "See the organisation's members",
             Self::MembersManage => "Invite, remove and change the role of members",
             Self::RolesManage => "Create and edit roles",
+            Self::AuditRead => "Read the audit log",
         }
     }
 }
@@ -83,13 +88,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         key: "admin",
         name: "Admin",
         description: "Manages the organisation, its members and roles",
-        permissions: &[
-            TenantRead,
-            TenantUpdate,
-            MembersRead,
-            MembersManage,
-            RolesManage,
-        ],
+        permissions: &[TenantRead, TenantUpdate, MembersRead, MembersManage, RolesManage, AuditRead],
     },
     BuiltinRole {
         key: "member",
@@ -104,3 +103,13 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         permissions: &[TenantRead, MembersRead],
     },
 ];
+
+/// Rank of a role in the hierarchy: lower is more powerful. Custom roles rank with members.
+pub fn role_rank(key: &str) -> u8 {
+    match key {
+        "owner" => 0,
+        "admin" => 1,
+        "viewer" => 3,
+        _ => 2,
+    }
+}

@@ -38,10 +38,7 @@ pub struct JwtKeys {
 
 impl JwtKeys {
     pub fn new(secret: &[u8]) -> Self {
-        Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-        }
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
     }
 
     /// Signs an access token for `user_id` in `session_id`, valid until `expires_at`.
@@ -63,11 +60,7 @@ impl JwtKeys {
             jti: Uuid::new_v4().to_string(),
             typ: ACCESS_TYP.into(),
         };
-        Ok(jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &self.encoding,
-        )?)
+        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
 
     /// Verifies signature, algorithm, issuer, audience, time claims and `typ`.
@@ -78,8 +71,10 @@ impl JwtKeys {
         validation.validate_nbf = true;
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "nbf", "iat", "sub", "iss", "aud"]);
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &validation)
-            .map_err(|e| match e.kind() {
+        let data =
+            jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &validation).map_err(|e| match e
+                .kind()
+            {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => "access token expired",
                 _ => "invalid access token",
             })?;
@@ -116,9 +111,7 @@ mod tests {
         let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef");
         let (u, s) = (Uuid::new_v4(), Uuid::new_v4());
         let now = Utc::now();
-        let t = keys
-            .issue_access(u, s, now, now + chrono::Duration::minutes(5))
-            .unwrap();
+        let t = keys.issue_access(u, s, now, now + chrono::Duration::minutes(5)).unwrap();
         assert_eq!(keys.verify_access(&t).unwrap(), (u, s));
         let mut tampered = t.clone();
         tampered.push('x');
@@ -126,12 +119,7 @@ mod tests {
         let other = JwtKeys::new(b"another-secret-another-secret-00");
         assert!(other.verify_access(&t).is_err());
         let expired = keys
-            .issue_access(
-                u,
-                s,
-                now - chrono::Duration::hours(2),
-                now - chrono::Duration::hours(1),
-            )
+            .issue_access(u, s, now - chrono::Duration::hours(2), now - chrono::Duration::hours(1))
             .unwrap();
         assert_eq!(keys.verify_access(&expired), Err("access token expired"));
     }

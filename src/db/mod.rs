@@ -17,9 +17,7 @@ use migration::MigratorTrait;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 use secrecy::ExposeSecret;
 
-pub use scoped::{
-    TenantScope, begin_tenant_txn, load_scoped_by_ids, load_scoped_children, owning_tenant,
-};
+pub use scoped::{TenantScope, begin_tenant_txn, load_scoped_by_ids, load_scoped_children, owning_tenant};
 
 use crate::{config::Config, telemetry::Metrics};
 
@@ -27,10 +25,7 @@ use crate::{config::Config, telemetry::Metrics};
 pub fn database_url(config: &Config) -> String {
     match &config.database_url {
         Some(url) => url.expose_secret().to_string(),
-        None => format!(
-            "sqlite://{}?mode=rwc",
-            config.data_dir.join("zygo.db").display()
-        ),
+        None => format!("sqlite://{}?mode=rwc", config.data_dir.join("zygo.db").display()),
     }
 }
 
@@ -44,9 +39,8 @@ pub async fn connect(config: &Config, metrics: &Metrics) -> anyhow::Result<Datab
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
-    let mut db = Database::connect(opts)
-        .await
-        .context("cannot connect to the database (ZYGO_DATABASE_URL)")?;
+    let mut db =
+        Database::connect(opts).await.context("cannot connect to the database (ZYGO_DATABASE_URL)")?;
     if is_sqlite {
         // WAL lets readers run while one writer commits; the setting is kept in the file.
         db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
@@ -65,9 +59,7 @@ pub async fn connect(config: &Config, metrics: &Metrics) -> anyhow::Result<Datab
 
 /// Brings the schema up to date.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    migration::Migrator::up(db, None)
-        .await
-        .context("database migration failed")
+    migration::Migrator::up(db, None).await.context("database migration failed")
 }
 
 /// Cheap round trip used by `/readyz`.

@@ -54,25 +54,13 @@ impl Window {
         if self.backward {
             rows.reverse();
         }
-        let (has_previous, has_next) = if self.backward {
-            (has_more, self.before.is_some())
-        } else {
-            (self.after.is_some(), has_more)
-        };
-        Rows {
-            rows,
-            total,
-            has_previous,
-            has_next,
-        }
+        let (has_previous, has_next) =
+            if self.backward { (has_more, self.before.is_some()) } else { (self.after.is_some(), has_more) };
+        Rows { rows, total, has_previous, has_next }
     }
 
     fn order(&self) -> Order {
-        if self.backward {
-            Order::Desc
-        } else {
-            Order::Asc
-        }
+        if self.backward { Order::Desc } else { Order::Asc }
     }
 }
 
@@ -147,8 +135,7 @@ where
     let stmt = db.get_database_backend().build(&outer);
     let rows = E::Model::find_by_statement(stmt).all(db).await?;
 
-    let mut grouped: HashMap<Uuid, Vec<E::Model>> =
-        tenants.iter().map(|t| (*t, Vec::new())).collect();
+    let mut grouped: HashMap<Uuid, Vec<E::Model>> = tenants.iter().map(|t| (*t, Vec::new())).collect();
     for row in rows {
         if let Ok(tenant) = <Uuid as ValueType>::try_from(row.get(partition))
             && let Some(list) = grouped.get_mut(&tenant)

@@ -2,8 +2,8 @@
 
 use entity::TenantOwned;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, DeleteMany,
-    IntoActiveModel, PrimaryKeyTrait, QueryFilter, Select, Statement, TransactionTrait, UpdateMany,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, DeleteMany, IntoActiveModel,
+    PrimaryKeyTrait, QueryFilter, Select, Statement, TransactionTrait, UpdateMany,
 };
 use uuid::Uuid;
 
@@ -38,10 +38,7 @@ impl TenantScope {
         E: TenantOwned,
         C: ConnectionTrait,
     {
-        E::find_by_id(id)
-            .filter(E::tenant_column().eq(self.tenant_id))
-            .one(db)
-            .await
+        E::find_by_id(id).filter(E::tenant_column().eq(self.tenant_id)).one(db).await
     }
 
     /// `UPDATE … WHERE tenant_id = ?`.
@@ -169,11 +166,5 @@ where
     C: ConnectionTrait,
 {
     use sea_orm::QuerySelect;
-    E::find()
-        .select_only()
-        .column(E::tenant_column())
-        .filter(id_col.eq(id))
-        .into_tuple()
-        .one(db)
-        .await
+    E::find().select_only().column(E::tenant_column()).filter(id_col.eq(id)).into_tuple().one(db).await
 }

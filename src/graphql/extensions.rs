@@ -12,8 +12,8 @@ use std::{
 use async_graphql::{
     Request, Response, ServerResult, Value, Variables,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-        NextRequest, NextSubscribe,
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
+        NextSubscribe,
     },
     parser::types::{ExecutableDocument, OperationType},
 };
@@ -94,19 +94,9 @@ impl Extension for Observability {
         let request_id = self.request_id.lock().expect("lock").clone();
         shape_errors(&mut resp, request_id.as_deref(), op_type.is_none());
         let op_type = op_type.unwrap_or("invalid");
-        let outcome = if resp.errors.is_empty() {
-            "ok"
-        } else {
-            "error"
-        };
-        self.metrics
-            .graphql_requests
-            .with_label_values(&[op_type, outcome])
-            .inc();
-        self.metrics
-            .graphql_latency
-            .with_label_values(&[op_type])
-            .observe(started.elapsed().as_secs_f64());
+        let outcome = if resp.errors.is_empty() { "ok" } else { "error" };
+        self.metrics.graphql_requests.with_label_values(&[op_type, outcome]).inc();
+        self.metrics.graphql_latency.with_label_values(&[op_type]).observe(started.elapsed().as_secs_f64());
         resp
     }
 
@@ -134,12 +124,7 @@ impl Extension for Observability {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
-        let ty = doc
-            .operations
-            .iter()
-            .next()
-            .map(|(_, op)| op_type_name(op.node.ty))
-            .unwrap_or("query");
+        let ty = doc.operations.iter().next().map(|(_, op)| op_type_name(op.node.ty)).unwrap_or("query");
         *self.op_type.lock().expect("lock") = Some(ty);
         Ok(doc)
     }
@@ -152,10 +137,7 @@ impl Extension for Observability {
     ) -> BoxStream<'s, Response> {
         let request_id = ctx.data_opt::<RequestCtx>().map(|c| c.request_id.clone());
         let metrics = self.metrics.clone();
-        metrics
-            .graphql_requests
-            .with_label_values(&["subscription", "ok"])
-            .inc();
+        metrics.graphql_requests.with_label_values(&["subscription", "ok"]).inc();
         next.run(ctx, stream)
             .map(move |mut resp| {
                 shape_errors(&mut resp, request_id.as_deref(), false);

@@ -70,11 +70,7 @@ where
             let pages = load_scoped_pages(&self.db, E::find(), self.id_col, &tenants, window)
                 .await
                 .map_err(Arc::new)?;
-            out.extend(
-                pages
-                    .into_iter()
-                    .map(|(tenant, rows)| ((tenant, window), rows)),
-            );
+            out.extend(pages.into_iter().map(|(tenant, rows)| ((tenant, window), rows)));
         }
         Ok(out)
     }
@@ -96,29 +92,17 @@ impl Loaders {
         Self {
             users: DataLoader::new(UserLoader { db: db.clone() }, tokio::spawn),
             roles: DataLoader::new(RoleLoader { db: db.clone() }, tokio::spawn),
-            role_permissions: DataLoader::new(
-                RolePermissionsLoader { db: db.clone() },
-                tokio::spawn,
-            ),
+            role_permissions: DataLoader::new(RolePermissionsLoader { db: db.clone() }, tokio::spawn),
             member_pages: DataLoader::new(
-                TenantPagesLoader {
-                    db: db.clone(),
-                    id_col: membership::Column::Id,
-                },
+                TenantPagesLoader { db: db.clone(), id_col: membership::Column::Id },
                 tokio::spawn,
             ),
             role_pages: DataLoader::new(
-                TenantPagesLoader {
-                    db: db.clone(),
-                    id_col: role::Column::Id,
-                },
+                TenantPagesLoader { db: db.clone(), id_col: role::Column::Id },
                 tokio::spawn,
             ),
             access: DataLoader::with_cache(
-                TenantAccessLoader {
-                    db,
-                    user_id: viewer,
-                },
+                TenantAccessLoader { db, user_id: viewer },
                 tokio::spawn,
                 HashMapCache::default(),
             ),

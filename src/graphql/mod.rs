@@ -38,14 +38,10 @@ pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema without data: enough to print the SDL.
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(
-        Query::default(),
-        Mutation::default(),
-        Subscription::default(),
-    )
-    // The `JSON` scalar is part of the foundation's scalar set (free-form settings,
-    // preferences and node configuration use it); registered so clients can rely on it.
-    .register_output_type::<async_graphql::Json<serde_json::Value>>()
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+        // The `JSON` scalar is part of the foundation's scalar set (free-form settings,
+        // preferences and node configuration use it); registered so clients can rely on it.
+        .register_output_type::<async_graphql::Json<serde_json::Value>>()
 }
 
 /// The SDL of the schema, as committed in `schema/schema.graphql`.
@@ -56,9 +52,7 @@ pub fn sdl() -> String {
 /// The serving schema.
 pub fn build_schema(app: AppState) -> AppSchema {
     schema_builder()
-        .extension(extensions::ObservabilityFactory {
-            metrics: app.metrics.clone(),
-        })
+        .extension(extensions::ObservabilityFactory { metrics: app.metrics.clone() })
         .data(app)
         .finish()
 }
@@ -71,6 +65,5 @@ pub fn app<'a>(ctx: &Context<'a>) -> &'a AppState {
 /// The request context from a resolver (a default, anonymous one if none was attached).
 pub fn rctx<'a>(ctx: &Context<'a>) -> &'a RequestCtx {
     static ANONYMOUS: std::sync::OnceLock<RequestCtx> = std::sync::OnceLock::new();
-    ctx.data_opt::<RequestCtx>()
-        .unwrap_or_else(|| ANONYMOUS.get_or_init(RequestCtx::default))
+    ctx.data_opt::<RequestCtx>().unwrap_or_else(|| ANONYMOUS.get_or_init(RequestCtx::default))
 }

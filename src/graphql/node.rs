@@ -33,18 +33,13 @@ const MAX_NODES: usize = 100;
 async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
     let viewer = rctx(ctx).viewer()?;
     let app = app(ctx);
-    let (ty, uuid) =
-        relay::from_global_id(id).ok_or_else(|| AppError::validation("id", "not a valid ID"))?;
+    let (ty, uuid) = relay::from_global_id(id).ok_or_else(|| AppError::validation("id", "not a valid ID"))?;
     match ty.as_str() {
         "User" => {
             if !tenancy::can_see_user(app, viewer, uuid).await? {
                 return Err(AppError::NotFound("node"));
             }
-            let user = loaders(ctx)
-                .users
-                .load_one(uuid)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let user = loaders(ctx).users.load_one(uuid).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             Ok(Node::User(User(user.ok_or(AppError::NotFound("node"))?)))
         }
         "Tenant" => {
@@ -53,19 +48,12 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
         }
         "Membership" | "Role" => {
             // The tenant is not part of the id: try the viewer's tenants that hold it.
-            let m = entity_tenant(app, &ty, uuid)
-                .await?
-                .ok_or(AppError::NotFound("node"))?;
-            let tctx = loaders(ctx)
-                .tenant_access(m)
-                .await
-                .map_err(|_| AppError::NotFound("node"))?;
+            let m = entity_tenant(app, &ty, uuid).await?.ok_or(AppError::NotFound("node"))?;
+            let tctx = loaders(ctx).tenant_access(m).await.map_err(|_| AppError::NotFound("node"))?;
             if ty == "Role" {
                 Ok(Node::Role(Role(tenancy::get_role(app, &tctx, uuid).await?)))
             } else {
-                Ok(Node::Membership(Membership(
-                    tenancy::get_membership(app, &tctx, uuid).await?,
-                )))
+                Ok(Node::Membership(Membership(tenancy::get_membership(app, &tctx, uuid).await?)))
             }
         }
         _ => Err(AppError::NotFound("node")),
@@ -82,8 +70,7 @@ async fn entity_tenant(
     Ok(if ty == "Role" {
         crate::db::owning_tenant::<role::Entity, _>(&app.db, role::Column::Id, id).await?
     } else {
-        crate::db::owning_tenant::<membership::Entity, _>(&app.db, membership::Column::Id, id)
-            .await?
+        crate::db::owning_tenant::<membership::Entity, _>(&app.db, membership::Column::Id, id).await?
     })
 }
 
@@ -97,9 +84,7 @@ impl NodeQuery {
     /// Several objects by global ID (at most 100); unknown or hidden ones are null.
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
-            return Err(
-                AppError::validation("ids", format!("at most {MAX_NODES} IDs per call")).into(),
-            );
+            return Err(AppError::validation("ids", format!("at most {MAX_NODES} IDs per call")).into());
         }
         rctx(ctx).viewer()?;
         let mut out = Vec::with_capacity(ids.len());

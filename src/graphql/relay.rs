@@ -60,18 +60,8 @@ pub struct PageArgs {
 }
 
 impl PageArgs {
-    pub fn new(
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Self {
-        Self {
-            first,
-            after,
-            last,
-            before,
-        }
+    pub fn new(after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> Self {
+        Self { first, after, last, before }
     }
 }
 
@@ -94,10 +84,9 @@ fn page_size(field: &str, value: Option<i32>, max: usize) -> AppResult<Option<us
     match value {
         None => Ok(None),
         Some(n) if n < 0 => Err(AppError::validation(field, "must not be negative")),
-        Some(n) if n as usize > max => Err(AppError::validation(
-            field,
-            format!("must be at most {max} (the maximum page size)"),
-        )),
+        Some(n) if n as usize > max => {
+            Err(AppError::validation(field, format!("must be at most {max} (the maximum page size)")))
+        }
         Some(n) => Ok(Some(n as usize)),
     }
 }
@@ -109,26 +98,13 @@ impl PageArgs {
         let first = page_size("first", self.first, max_page_size)?;
         let last = page_size("last", self.last, max_page_size)?;
         if first.is_some() && last.is_some() {
-            return Err(AppError::validation(
-                "last",
-                "cannot be combined with `first`",
-            ));
+            return Err(AppError::validation("last", "cannot be combined with `first`"));
         }
         Ok(Window {
-            limit: last
-                .or(first)
-                .unwrap_or(DEFAULT_PAGE_SIZE.min(max_page_size)),
+            limit: last.or(first).unwrap_or(DEFAULT_PAGE_SIZE.min(max_page_size)),
             backward: last.is_some(),
-            after: self
-                .after
-                .as_deref()
-                .map(|c| decode_cursor("after", c))
-                .transpose()?,
-            before: self
-                .before
-                .as_deref()
-                .map(|c| decode_cursor("before", c))
-                .transpose()?,
+            after: self.after.as_deref().map(|c| decode_cursor("after", c)).transpose()?,
+            before: self.before.as_deref().map(|c| decode_cursor("before", c)).transpose()?,
         })
     }
 }
@@ -142,15 +118,9 @@ pub fn to_connection<M, T: async_graphql::OutputType>(
     let mut conn = Connection::with_additional_fields(
         rows.has_previous,
         rows.has_next,
-        ConnectionFields {
-            total_count: rows.total,
-        },
+        ConnectionFields { total_count: rows.total },
     );
-    conn.edges.extend(
-        rows.rows
-            .into_iter()
-            .map(|row| Edge::new(encode_cursor(id_of(&row)), to_node(row))),
-    );
+    conn.edges.extend(rows.rows.into_iter().map(|row| Edge::new(encode_cursor(id_of(&row)), to_node(row))));
     conn
 }
 
@@ -186,13 +156,7 @@ mod tests {
         let gid = to_global_id("Tenant", id);
         assert_eq!(from_global_id(&gid), Some(("Tenant".into(), id)));
         assert_eq!(decode_id("id", &gid, "Tenant").unwrap(), id);
-        assert!(matches!(
-            decode_id("id", &gid, "User"),
-            Err(AppError::NotFound(_))
-        ));
-        assert!(matches!(
-            decode_id("id", &ID("garbage!".into()), "User"),
-            Err(AppError::Validation { .. })
-        ));
+        assert!(matches!(decode_id("id", &gid, "User"), Err(AppError::NotFound(_))));
+        assert!(matches!(decode_id("id", &ID("garbage!".into()), "User"), Err(AppError::Validation { .. })));
     }
 }

@@ -15,9 +15,7 @@ impl Email {
         }
         match email_address::EmailAddress::parse_with_options(
             trimmed,
-            email_address::Options::default()
-                .without_display_text()
-                .with_required_tld(),
+            email_address::Options::default().without_display_text().with_required_tld(),
         ) {
             Ok(addr) => Ok(Self(addr.as_str().to_lowercase())),
             Err(e) => Err(format!("not a valid e-mail address ({e})")),
@@ -39,10 +37,7 @@ impl Email {
 }
 
 /// An e-mail address such as `ada@example.com`.
-#[Scalar(
-    name = "Email",
-    specified_by_url = "https://www.rfc-editor.org/rfc/rfc5322#section-3.4.1"
-)]
+#[Scalar(name = "Email", specified_by_url = "https://www.rfc-editor.org/rfc/rfc5322#section-3.4.1")]
 impl ScalarType for Email {
     fn parse(value: Value) -> InputValueResult<Self> {
         match value {
@@ -62,19 +57,10 @@ mod tests {
 
     #[test]
     fn emails_are_validated_and_lowercased() {
-        assert_eq!(
-            Email::parse(" Ada@Example.COM ").unwrap().as_str(),
-            "ada@example.com"
-        );
-        for bad in [
-            "",
-            "ada",
-            "ada@",
-            "@example.com",
-            "ada@example",
-            "a b@example.com",
-            "Ada <ada@example.com>",
-        ] {
+        assert_eq!(Email::parse(" Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        for bad in
+            ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "Ada <ada@example.com>"]
+        {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
     }

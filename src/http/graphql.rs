@@ -84,19 +84,11 @@ async fn request_ctx(
 
 fn bearer(value: &str) -> &str {
     let value = value.trim();
-    value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .unwrap_or(value)
-        .trim()
+    value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).unwrap_or(value).trim()
 }
 
 fn header_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(bearer)
-        .filter(|t| !t.is_empty())
+    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(bearer).filter(|t| !t.is_empty())
 }
 
 /// `POST /graphql`.
@@ -119,33 +111,18 @@ pub async fn http_get(
     execute_http(s, headers, addr, req, true).await
 }
 
-fn request_error(
-    status: StatusCode,
-    headers: &HeaderMap,
-    code: &str,
-    message: String,
-) -> HttpResponse {
+fn request_error(status: StatusCode, headers: &HeaderMap, code: &str, message: String) -> HttpResponse {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code, "requestId": super::request_id(headers) } }] });
     let mut resp = (status, body.to_string()).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(headers)),
-    );
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(headers)));
     resp
 }
 
 /// The media type to answer with: `application/graphql-response+json` when the client
 /// accepts it, else `application/json` (also for clients that send no `Accept`).
 fn content_type(headers: &HeaderMap) -> &'static str {
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if accept.contains(GRAPHQL_RESPONSE_JSON) {
-        GRAPHQL_RESPONSE_JSON
-    } else {
-        "application/json"
-    }
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if accept.contains(GRAPHQL_RESPONSE_JSON) { GRAPHQL_RESPONSE_JSON } else { "application/json" }
 }
 
 fn operation_type(req: &Request) -> Option<OperationType> {
@@ -171,9 +148,7 @@ async fn execute_http(
         Ok(req) => req.into_inner(),
         Err(rejection) => {
             let message = match rejection.0 {
-                async_graphql::ParseRequestError::PayloadTooLarge => {
-                    "request body too large".to_string()
-                }
+                async_graphql::ParseRequestError::PayloadTooLarge => "request body too large".to_string(),
                 other => format!("malformed GraphQL request: {other}"),
             };
             return request_error(StatusCode::BAD_REQUEST, &headers, "BAD_REQUEST", message);
@@ -184,20 +159,17 @@ async fn execute_http(
             BatchRequest::Single(r) => vec![r],
             BatchRequest::Batch(rs) => rs.iter().collect(),
         };
-        if requests.iter().any(|r| {
-            matches!(
-                operation_type(r),
-                Some(OperationType::Mutation | OperationType::Subscription)
-            )
-        }) {
+        if requests
+            .iter()
+            .any(|r| matches!(operation_type(r), Some(OperationType::Mutation | OperationType::Subscription)))
+        {
             let mut resp = request_error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 &headers,
                 "METHOD_NOT_ALLOWED",
                 "mutations and subscriptions must use POST (or the WebSocket endpoint)".into(),
             );
-            resp.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
             return resp;
         }
     }
@@ -214,10 +186,7 @@ async fn execute_http(
         BatchRequest::Batch(rs) => BatchRequest::Batch(
             rs.into_iter()
                 .map(|r| {
-                    r.data(ctx.clone()).data(Loaders::new(
-                        &s.app.db,
-                        ctx.viewer.as_ref().map(|v| v.user_id),
-                    ))
+                    r.data(ctx.clone()).data(Loaders::new(&s.app.db, ctx.viewer.as_ref().map(|v| v.user_id)))
                 })
                 .collect(),
         ),
@@ -234,18 +203,14 @@ fn respond(resp: BatchResponse, headers: &HeaderMap) -> HttpResponse {
         BatchResponse::Single(r) => !r.errors.is_empty() && r.data == async_graphql::Value::Null,
         BatchResponse::Batch(_) => false,
     };
-    let status = if ct == GRAPHQL_RESPONSE_JSON && request_failed {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status =
+        if ct == GRAPHQL_RESPONSE_JSON && request_failed { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let http_headers = resp.http_headers();
     let body = serde_json::to_string(&resp).unwrap_or_else(|_| "{}".into());
     let mut out = HttpResponse::new(Body::from(body));
     *out.status_mut() = status;
     out.headers_mut().extend(http_headers);
-    out.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    out.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
     out
 }
 
@@ -259,23 +224,14 @@ pub async fn websocket(
     let protocol = headers
         .get(header::SEC_WEBSOCKET_PROTOCOL)
         .and_then(|v| v.to_str().ok())
-        .and_then(|list| {
-            list.split(',')
-                .find_map(|p| WebSocketProtocols::from_str(p.trim()).ok())
-        })
+        .and_then(|list| list.split(',').find_map(|p| WebSocketProtocols::from_str(p.trim()).ok()))
         .unwrap_or(WebSocketProtocols::GraphQLWS);
     let base = request_ctx(&s.app, &headers, addr, None).await;
     upgrade
         .protocols(["graphql-transport-ws", "graphql-ws"])
         .max_message_size(MAX_WS_MESSAGE_BYTES)
         .on_upgrade(move |socket| {
-            serve_websocket(
-                s,
-                socket,
-                protocol,
-                base,
-                header_token(&headers).map(str::to_string),
-            )
+            serve_websocket(s, socket, protocol, base, header_token(&headers).map(str::to_string))
         })
 }
 
@@ -289,9 +245,7 @@ struct WsExecutor {
 
 impl Executor for WsExecutor {
     async fn execute(&self, request: Request) -> Response {
-        self.schema
-            .execute(request.data(Loaders::new(&self.db, None)))
-            .await
+        self.schema.execute(request.data(Loaders::new(&self.db, None))).await
     }
 
     fn execute_stream(
@@ -305,8 +259,7 @@ impl Executor for WsExecutor {
             .and_then(|b| b.downcast_ref::<RequestCtx>())
             .and_then(|c| c.viewer.as_ref().map(|v| v.user_id));
         let request = request.data(Loaders::new(&self.db, viewer));
-        self.schema
-            .execute_stream_with_session_data(request, session_data.unwrap_or_default())
+        self.schema.execute_stream_with_session_data(request, session_data.unwrap_or_default())
     }
 }
 
@@ -345,10 +298,7 @@ async fn serve_websocket(
     let app = s.app.clone();
     let rejected = Arc::new(AtomicBool::new(false));
     let rejected_in_init = rejected.clone();
-    let executor = WsExecutor {
-        schema: s.schema.clone(),
-        db: s.app.db.clone(),
-    };
+    let executor = WsExecutor { schema: s.schema.clone(), db: s.app.db.clone() };
     let mut ws = async_graphql::http::WebSocket::new(executor, input, protocol).on_connection_init(
         move |payload: serde_json::Value| async move {
             let token = init_token(&payload).or(header_token);

@@ -44,29 +44,16 @@ pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
         "checks": { "database": database, app.bus.kind(): bus },
         "down": down,
     });
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body))
 }
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     let (size, idle) = pool_usage(&app.db);
-    app.metrics
-        .db_pool_connections
-        .with_label_values(&["in_use"])
-        .set(size.saturating_sub(idle) as i64);
-    app.metrics
-        .db_pool_connections
-        .with_label_values(&["idle"])
-        .set(idle as i64);
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(),
-    )
+    app.metrics.db_pool_connections.with_label_values(&["in_use"]).set(size.saturating_sub(idle) as i64);
+    app.metrics.db_pool_connections.with_label_values(&["idle"]).set(idle as i64);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render())
 }
 
 fn pool_usage(db: &sea_orm::DatabaseConnection) -> (u32, u32) {

@@ -26,10 +26,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Builds the whole HTTP surface of one instance.
 pub fn router(state: AppState, schema: AppSchema) -> Router {
-    let gql = graphql::GraphqlState {
-        app: state.clone(),
-        schema,
-    };
+    let gql = graphql::GraphqlState { app: state.clone(), schema };
     Router::new()
         .route("/graphql", get(graphql::http_get).post(graphql::http_post))
         .route("/graphql/ws", get(graphql::websocket))
@@ -59,9 +56,5 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
 
 /// The request id set by [`SetRequestIdLayer`] (or sent by the client).
 pub(crate) fn request_id(headers: &axum::http::HeaderMap) -> String {
-    headers
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
+    headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
 }

@@ -19,8 +19,8 @@ use lettre::{
     },
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 use secrecy::ExposeSecret;
 use tokio::sync::Notify;
@@ -94,12 +94,7 @@ impl MailSignal {
 }
 
 /// Queues a plain-text message; call inside the transaction of the change that causes it.
-pub async fn enqueue(
-    db: &impl ConnectionTrait,
-    to: &str,
-    subject: &str,
-    body: &str,
-) -> AppResult<()> {
+pub async fn enqueue(db: &impl ConnectionTrait, to: &str, subject: &str, body: &str) -> AppResult<()> {
     let now = Utc::now();
     mail_outbox::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -148,11 +143,7 @@ pub async fn run_worker(
 }
 
 /// Claims and sends one due message. `Ok(false)` when none is due.
-async fn deliver_next(
-    db: &DatabaseConnection,
-    mailer: &Mailer,
-    from: &str,
-) -> anyhow::Result<bool> {
+async fn deliver_next(db: &DatabaseConnection, mailer: &Mailer, from: &str) -> anyhow::Result<bool> {
     let now = Utc::now();
     let due = Condition::any()
         .add(
@@ -208,8 +199,7 @@ async fn deliver_next(
                 am.status = Set(if give_up { "failed" } else { "pending" }.into());
                 am.last_error = Set(Some(format!("{e:#}")));
                 am.next_attempt_at =
-                    Set(Utc::now()
-                        + chrono::Duration::seconds(2_i64.pow(attempts as u32).min(3600)));
+                    Set(Utc::now() + chrono::Duration::seconds(2_i64.pow(attempts as u32).min(3600)));
             }
         }
         am.update(db).await?;
@@ -220,29 +210,17 @@ async fn deliver_next(
 
 fn build_message(from: &str, row: &mail_outbox::Model) -> anyhow::Result<Message> {
     Ok(Message::builder()
-        .from(
-            from.parse()
-                .context("ZYGO_MAIL_FROM is not a valid mailbox")?,
-        )
-        .to(row
-            .to_address
-            .parse()
-            .context("recipient is not a valid mailbox")?)
+        .from(from.parse().context("ZYGO_MAIL_FROM is not a valid mailbox")?)
+        .to(row.to_address.parse().context("recipient is not a valid mailbox")?)
         .subject(row.subject.clone())
-        .singlepart(
-            SinglePart::builder()
-                .header(ContentType::TEXT_PLAIN)
-                .body(text_body(&row.body_text)),
-        )?)
+        .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text_body(&row.body_text)))?)
 }
 
 /// Plain ASCII goes out as 7bit so links and tokens stay readable in the `.eml` files of the
 /// development setup (lettre would quoted-print any line over 76 characters; RFC 5322
 /// allows 998). Anything else gets lettre's own choice of encoding.
 fn text_body(text: &str) -> Body {
-    let printable = text
-        .bytes()
-        .all(|b| b.is_ascii() && (b >= 0x20 || matches!(b, b'\n' | b'\r' | b'\t')));
+    let printable = text.bytes().all(|b| b.is_ascii() && (b >= 0x20 || matches!(b, b'\n' | b'\r' | b'\t')));
     if printable && text.lines().all(|l| l.len() <= 998) {
         let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
         Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::SevenBit)

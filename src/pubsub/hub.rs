@@ -39,11 +39,7 @@ impl Hub {
                 .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
                 .subscribe()
         };
-        let sub = Subscription {
-            rx: Some(rx),
-            topic: topic.to_string(),
-            hub: self.clone(),
-        };
+        let sub = Subscription { rx: Some(rx), topic: topic.to_string(), hub: self.clone() };
         futures::stream::unfold(sub, |mut sub| async move {
             loop {
                 match sub.rx.as_mut()?.recv().await {
@@ -74,10 +70,7 @@ impl Drop for Subscription {
     fn drop(&mut self) {
         drop(self.rx.take());
         let mut topics = self.hub.topics.lock().expect("hub lock");
-        if topics
-            .get(&self.topic)
-            .is_some_and(|tx| tx.receiver_count() == 0)
-        {
+        if topics.get(&self.topic).is_some_and(|tx| tx.receiver_count() == 0) {
             topics.remove(&self.topic);
         }
     }

@@ -15,10 +15,7 @@ pub struct MemoryBus {
 #[async_trait::async_trait]
 impl EventBus for MemoryBus {
     async fn publish(&self, topic: &Topic, payload: serde_json::Value) {
-        self.hub.deliver(Event {
-            topic: topic.as_str().to_string(),
-            payload,
-        });
+        self.hub.deliver(Event { topic: topic.as_str().to_string(), payload });
     }
 
     fn subscribe(&self, topic: &Topic) -> BoxStream<'static, Arc<Event>> {

@@ -56,28 +56,15 @@ impl RedisBus {
             subscribed.clone(),
             shutdown.clone(),
         ));
-        tokio::spawn(publisher_task(
-            manager.clone(),
-            format!("{prefix}:"),
-            rx,
-            shutdown,
-        ));
-        Ok(Self {
-            hub,
-            queue,
-            subscribed,
-            manager,
-        })
+        tokio::spawn(publisher_task(manager.clone(), format!("{prefix}:"), rx, shutdown));
+        Ok(Self { hub, queue, subscribed, manager })
     }
 }
 
 #[async_trait::async_trait]
 impl EventBus for RedisBus {
     async fn publish(&self, topic: &Topic, payload: serde_json::Value) {
-        let event = Event {
-            topic: topic.as_str().to_string(),
-            payload,
-        };
+        let event = Event { topic: topic.as_str().to_string(), payload };
         if let Err(mpsc::error::TrySendError::Full(event)) = self.queue.try_send(event) {
             tracing::error!(topic = %event.topic, "event queue full while Redis is unreachable; event dropped");
         }
@@ -144,18 +131,11 @@ async fn subscriber_task(
                     };
                     let Some(msg) = msg else { break };
                     let channel = msg.get_channel_name();
-                    let Some(topic) = channel.strip_prefix(&prefix).and_then(Topic::from_wire)
-                    else {
+                    let Some(topic) = channel.strip_prefix(&prefix).and_then(Topic::from_wire) else {
                         continue;
                     };
-                    match msg
-                        .get_payload::<String>()
-                        .map(|p| serde_json::from_str(&p))
-                    {
-                        Ok(Ok(payload)) => hub.deliver(Event {
-                            topic: topic.as_str().into(),
-                            payload,
-                        }),
+                    match msg.get_payload::<String>().map(|p| serde_json::from_str(&p)) {
+                        Ok(Ok(payload)) => hub.deliver(Event { topic: topic.as_str().into(), payload }),
                         _ => tracing::warn!(channel, "undecodable event on the bus ignored"),
                     }
                 }
@@ -184,11 +164,8 @@ async fn publisher_task(
         let payload = event.payload.to_string();
         let mut backoff = MIN_BACKOFF;
         loop {
-            let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-                .arg(&channel)
-                .arg(&payload)
-                .query_async(&mut conn)
-                .await;
+            let sent: redis::RedisResult<i64> =
+                redis::cmd("PUBLISH").arg(&channel).arg(&payload).query_async(&mut conn).await;
             match sent {
                 Ok(_) => break,
                 Err(e) => {

@@ -10,9 +10,7 @@ async fn graphiql_runs_the_first_session_with_a_live_subscription() {
     let app = spawn_app().await;
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser");
     assert!(
-        std::path::Path::new(dir)
-            .join("node_modules/playwright-core")
-            .exists(),
+        std::path::Path::new(dir).join("node_modules/playwright-core").exists(),
         "tests/browser has no node_modules: run `npm ci --prefix tests/browser` (the README's test command does)"
     );
     let base = app.url("");
@@ -31,9 +29,6 @@ async fn graphiql_runs_the_first_session_with_a_live_subscription() {
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "GraphiQL check failed:\n{stdout}\n{stderr}"
-    );
+    assert!(out.status.success(), "GraphiQL check failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("live subscription all worked"), "{stdout}");
 }

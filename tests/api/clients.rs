@@ -19,9 +19,7 @@ fn spawn_node_subscriber(
 ) -> (std::process::Child, mpsc::Receiver<Value>) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients");
     assert!(
-        std::path::Path::new(dir)
-            .join("node_modules/graphql-ws")
-            .exists(),
+        std::path::Path::new(dir).join("node_modules/graphql-ws").exists(),
         "tests/clients has no node_modules: run `npm ci --prefix tests/clients` (the README's test command does)"
     );
     let mut child = Command::new("node")
@@ -30,10 +28,7 @@ fn spawn_node_subscriber(
             "graphql-ws-subscribe.mjs",
             &app.ws_url(),
             token,
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/graphql/tenancy/TenantEvents.graphql"
-            ),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/graphql/tenancy/TenantEvents.graphql"),
             &variables.to_string(),
             "1",
         ])
@@ -80,10 +75,7 @@ async fn the_official_graphql_ws_client_subscribes_and_receives() {
         }
     }
     let event = event.expect("the graphql-ws client received an event");
-    assert_eq!(
-        event["data"]["tenantEvents"]["kind"], "TENANT_UPDATED",
-        "{event}"
-    );
+    assert_eq!(event["data"]["tenantEvents"]["kind"], "TENANT_UPDATED", "{event}");
     assert_eq!(event["data"]["tenantEvents"]["tenant"]["name"], "From Node");
     let status = child.wait().unwrap();
     assert!(status.success(), "client exited cleanly after completing");

@@ -18,56 +18,28 @@ fn redis_url() -> String {
 
 fn redis_addr() -> SocketAddr {
     let url = redis_url();
-    let host_port = url
-        .trim_start_matches("redis://")
-        .split('/')
-        .next()
-        .unwrap()
-        .rsplit('@')
-        .next()
-        .unwrap()
-        .to_string();
-    let host_port = if host_port.contains(':') {
-        host_port
-    } else {
-        format!("{host_port}:6379")
-    };
-    host_port
-        .replace("localhost", "127.0.0.1")
-        .parse()
-        .expect("redis address")
+    let host_port =
+        url.trim_start_matches("redis://").split('/').next().unwrap().rsplit('@').next().unwrap().to_string();
+    let host_port = if host_port.contains(':') { host_port } else { format!("{host_port}:6379") };
+    host_port.replace("localhost", "127.0.0.1").parse().expect("redis address")
 }
 
 #[tokio::test]
 async fn a_subscriber_on_one_instance_sees_a_mutation_made_on_another() {
     let mut backend = Backend::fresh().await;
     backend.redis_url = Some(redis_url());
-    let data_dir = std::env::temp_dir().join(format!(
-        "zygo-test-shared-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
-    let opts = Options {
-        data_dir: Some(data_dir),
-        ..Default::default()
-    };
+    let data_dir = std::env::temp_dir().join(format!("zygo-test-shared-{}", uuid::Uuid::new_v4().simple()));
+    let opts = Options { data_dir: Some(data_dir), ..Default::default() };
     let a = spawn_app_on(backend.clone(), opts.clone()).await;
     let b = spawn_app_on(backend, opts).await;
 
     let s = a.verified_user("multi@example.com").await;
     let id = a.create_tenant(&s, "multi-org").await;
     let mut ws = WsClient::connect(&b, "graphql-transport-ws").await;
-    assert_eq!(
-        ws.init(Some(&s.access)).await.unwrap()["type"],
-        "connection_ack",
-        "B accepts A's token"
-    );
-    ws.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id }))
-        .await;
+    assert_eq!(ws.init(Some(&s.access)).await.unwrap()["type"], "connection_ack", "B accepts A's token");
+    ws.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id })).await;
     let event = mutate_until_event(&a, &s, &id, "Made on A", &mut ws).await;
-    assert_eq!(
-        event["payload"]["data"]["tenantEvents"]["tenant"]["name"],
-        "Made on A"
-    );
+    assert_eq!(event["payload"]["data"]["tenantEvents"]["tenant"]["name"], "Made on A");
 }
 
 #[tokio::test]
@@ -80,8 +52,7 @@ async fn when_redis_goes_away_the_api_keeps_serving_and_subscribers_resume() {
     let id = app.create_tenant(&s, "outage-org").await;
     let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
     ws.init(Some(&s.access)).await.unwrap();
-    ws.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id }))
-        .await;
+    ws.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id })).await;
     mutate_until_event(&app, &s, &id, "Before", &mut ws).await;
 
     proxy.cut();
@@ -91,10 +62,7 @@ async fn when_redis_goes_away_the_api_keeps_serving_and_subscribers_resume() {
         r.json().await.ok()
     })
     .await;
-    assert!(
-        body["down"].as_array().unwrap().contains(&json!("redis")),
-        "{body}"
-    );
+    assert!(body["down"].as_array().unwrap().contains(&json!("redis")), "{body}");
     // Queries and mutations go on.
     let r = app
         .gql(
@@ -108,8 +76,5 @@ async fn when_redis_goes_away_the_api_keeps_serving_and_subscribers_resume() {
     proxy.restore();
     app.wait_ready().await;
     let event = mutate_until_event(&app, &s, &id, "After", &mut ws).await;
-    assert_eq!(
-        event["type"], "next",
-        "the same subscription resumed: {event}"
-    );
+    assert_eq!(event["type"], "next", "the same subscription resumed: {event}");
 }

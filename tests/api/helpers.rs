@@ -29,12 +29,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 #[macro_export]
 macro_rules! doc {
     ($path:literal) => {
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/graphql/",
-            $path,
-            ".graphql"
-        ))
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/graphql/", $path, ".graphql"))
     };
 }
 
@@ -49,18 +44,13 @@ pub struct Backend {
 impl Backend {
     /// A fresh backend as chosen by the environment.
     pub async fn fresh() -> Self {
-        let database_url = match std::env::var("ZYGO_TEST_DATABASE_URL")
-            .ok()
-            .filter(|s| !s.is_empty())
-        {
+        let database_url = match std::env::var("ZYGO_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty()) {
             Some(admin) => Some(create_postgres_db(&admin).await),
             None => None,
         };
         Self {
             database_url,
-            redis_url: std::env::var("ZYGO_TEST_REDIS_URL")
-                .ok()
-                .filter(|s| !s.is_empty()),
+            redis_url: std::env::var("ZYGO_TEST_REDIS_URL").ok().filter(|s| !s.is_empty()),
             redis_prefix: format!("zygo-test-{}", Uuid::new_v4().simple()),
         }
     }
@@ -71,9 +61,7 @@ static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
 /// Creates `zygo_test_<uuid>` on the server of `admin_url` and returns its URL. The first
 /// call of a run drops databases left behind by earlier runs.
 async fn create_postgres_db(admin_url: &str) -> String {
-    let admin = Database::connect(admin_url)
-        .await
-        .expect("ZYGO_TEST_DATABASE_URL: PostgreSQL unreachable");
+    let admin = Database::connect(admin_url).await.expect("ZYGO_TEST_DATABASE_URL: PostgreSQL unreachable");
     CLEANED
         .get_or_init(|| async {
             let rows = admin
@@ -92,14 +80,8 @@ async fn create_postgres_db(admin_url: &str) -> String {
         })
         .await;
     let name = format!("zygo_test_{}", Uuid::new_v4().simple());
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .expect("create test database");
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .unwrap_or(admin_url);
+    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
     format!("{base}/{name}")
 }
 
@@ -125,18 +107,16 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_on(backend: Backend, opts: Options) -> TestApp {
-    let data_dir = opts.data_dir.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("zygo-test-{}", Uuid::new_v4().simple()))
-    });
+    let data_dir = opts
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("zygo-test-{}", Uuid::new_v4().simple())));
     let mut vars: HashMap<String, String> = HashMap::from([
         ("ZYGO_LISTEN".into(), "127.0.0.1:0".into()),
         ("ZYGO_DATA_DIR".into(), data_dir.display().to_string()),
         ("ZYGO_JWT_SECRET".into(), JWT_SECRET.into()),
         ("ZYGO_PUBLIC_URL".into(), "http://zygo.test".into()),
-        (
-            "ZYGO_LOG".into(),
-            std::env::var("ZYGO_TEST_LOG").unwrap_or_else(|_| "error".into()),
-        ),
+        ("ZYGO_LOG".into(), std::env::var("ZYGO_TEST_LOG").unwrap_or_else(|_| "error".into())),
         ("ZYGO_SHUTDOWN_GRACE".into(), "2".into()),
         ("ZYGO_REDIS_PREFIX".into(), backend.redis_prefix.clone()),
     ]);
@@ -156,14 +136,7 @@ pub async fn spawn_app_on(backend: Backend, opts: Options) -> TestApp {
     let stop = CancellationToken::new();
     let stopped = stop.clone();
     let handle = tokio::spawn(app.run(async move { stopped.cancelled().await }));
-    let app = TestApp {
-        addr,
-        http: reqwest::Client::new(),
-        data_dir,
-        backend,
-        stop,
-        handle: Some(handle),
-    };
+    let app = TestApp { addr, http: reqwest::Client::new(), data_dir, backend, stop, handle: Some(handle) };
     if app.backend.redis_url.is_some() {
         app.wait_ready().await;
     }
@@ -176,11 +149,7 @@ pub struct Gql(pub Value);
 
 impl Gql {
     pub fn data(&self) -> &Value {
-        assert!(
-            self.0.get("errors").is_none(),
-            "unexpected errors: {}",
-            self.0
-        );
+        assert!(self.0.get("errors").is_none(), "unexpected errors: {}", self.0);
         &self.0["data"]
     }
     /// `extensions.code` of the first error (panics when there is none).
@@ -191,16 +160,10 @@ impl Gql {
             .to_string()
     }
     pub fn field(&self) -> String {
-        self.0["errors"][0]["extensions"]["field"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.0["errors"][0]["extensions"]["field"].as_str().unwrap_or_default().to_string()
     }
     pub fn message(&self) -> String {
-        self.0["errors"][0]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.0["errors"][0]["message"].as_str().unwrap_or_default().to_string()
     }
 }
 
@@ -215,19 +178,13 @@ impl TestApp {
 
     /// POSTs `query` with `variables`, as the viewer behind `token` if given.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Gql {
-        let mut req = self
-            .http
-            .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "variables": variables }));
+        let mut req =
+            self.http.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
         let resp = req.send().await.expect("request sent");
-        assert!(
-            !resp.status().is_server_error(),
-            "server error {}",
-            resp.status()
-        );
+        assert!(!resp.status().is_server_error(), "server error {}", resp.status());
         Gql(resp.json().await.expect("JSON body"))
     }
 
@@ -244,23 +201,13 @@ impl TestApp {
     pub async fn verified_user(&self, email: &str) -> Session {
         self.sign_up(email).await.data();
         let token = self.mailed_token(email).await;
-        self.gql(
-            None,
-            doc!("identity/VerifyEmail"),
-            json!({ "token": token }),
-        )
-        .await
-        .data();
+        self.gql(None, doc!("identity/VerifyEmail"), json!({ "token": token })).await.data();
         self.log_in(email).await
     }
 
     pub async fn log_in(&self, email: &str) -> Session {
         let r = self
-            .gql(
-                None,
-                doc!("identity/LogIn"),
-                json!({ "input": { "email": email, "password": PASSWORD } }),
-            )
+            .gql(None, doc!("identity/LogIn"), json!({ "input": { "email": email, "password": PASSWORD } }))
             .await;
         let d = &r.data()["logIn"];
         Session {
@@ -279,10 +226,7 @@ impl TestApp {
                 json!({ "input": { "name": format!("Org {slug}"), "slug": slug } }),
             )
             .await;
-        r.data()["createTenant"]["tenant"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        r.data()["createTenant"]["tenant"]["id"].as_str().unwrap().to_string()
     }
 
     /// All mails written to the mail directory for `to`, oldest first.
@@ -325,15 +269,7 @@ impl TestApp {
 
     /// The value of a Prometheus sample (sum over matching label sets).
     pub async fn metric(&self, name: &str) -> f64 {
-        let text = self
-            .http
-            .get(self.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = self.http.get(self.url("/metrics")).send().await.unwrap().text().await.unwrap();
         text.lines()
             .filter(|l| !l.starts_with('#'))
             .filter(|l| l.split([' ', '{']).next() == Some(name))
@@ -356,15 +292,12 @@ impl TestApp {
     /// A separate connection to the app's database, for arranging state a test cannot
     /// reach through the API (expired tokens). Not counted in the app's metrics.
     pub async fn db(&self) -> DatabaseConnection {
-        let url = self.backend.database_url.clone().unwrap_or_else(|| {
-            format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("zygo.db").display()
-            )
-        });
-        Database::connect(url)
-            .await
-            .expect("test database connection")
+        let url = self
+            .backend
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("zygo.db").display()));
+        Database::connect(url).await.expect("test database connection")
     }
 
     /// Stops the app the way SIGTERM does and waits for it to finish.
@@ -386,10 +319,9 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop.cancel();
         let _ = std::fs::remove_dir_all(&self.data_dir);
-        let (Some(url), Ok(admin)) = (
-            self.backend.database_url.clone(),
-            std::env::var("ZYGO_TEST_DATABASE_URL"),
-        ) else {
+        let (Some(url), Ok(admin)) =
+            (self.backend.database_url.clone(), std::env::var("ZYGO_TEST_DATABASE_URL"))
+        else {
             return;
         };
         let Some(name) = url.rsplit('/').next().map(str::to_string) else {
@@ -397,16 +329,11 @@ impl Drop for TestApp {
         };
         // Drop runs inside the test's runtime: use a thread with its own.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
                 if let Ok(db) = Database::connect(&admin).await {
                     let _ = db
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                        ))
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                         .await;
                 }
             });
@@ -417,10 +344,7 @@ impl Drop for TestApp {
 
 fn extract_token(mail: &str) -> Option<String> {
     // Quoted-printable may wrap long lines with a trailing '='.
-    let unwrapped = mail
-        .replace("=\r\n", "")
-        .replace("=\n", "")
-        .replace("=3D", "=");
+    let unwrapped = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
     let start = unwrapped.find("token=")? + "token=".len();
     Some(
         unwrapped[start..]
@@ -447,23 +371,14 @@ pub struct WsClient {
 impl WsClient {
     pub async fn connect(app: &TestApp, protocol: &str) -> Self {
         let mut req = app.ws_url().into_client_request().unwrap();
-        req.headers_mut()
-            .insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
-        let (socket, resp) = tokio_tungstenite::connect_async(req)
-            .await
-            .expect("ws connects");
+        req.headers_mut().insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
+        let (socket, resp) = tokio_tungstenite::connect_async(req).await.expect("ws connects");
         assert_eq!(resp.headers()["sec-websocket-protocol"], protocol);
-        Self {
-            socket,
-            legacy: protocol == "graphql-ws",
-        }
+        Self { socket, legacy: protocol == "graphql-ws" }
     }
 
     pub async fn send(&mut self, v: Value) {
-        self.socket
-            .send(Message::Text(v.to_string().into()))
-            .await
-            .unwrap();
+        self.socket.send(Message::Text(v.to_string().into())).await.unwrap();
     }
 
     /// The next JSON message, skipping pings/keep-alives; `None` when the socket closed.
@@ -507,17 +422,14 @@ impl WsClient {
             Some(t) => json!({ "Authorization": format!("Bearer {t}") }),
             None => json!({}),
         };
-        self.send(json!({ "type": "connection_init", "payload": payload }))
-            .await;
+        self.send(json!({ "type": "connection_init", "payload": payload })).await;
         self.next_json().await
     }
 
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
         let ty = if self.legacy { "start" } else { "subscribe" };
-        self.send(
-            json!({ "id": id, "type": ty, "payload": { "query": query, "variables": variables } }),
-        )
-        .await;
+        self.send(json!({ "id": id, "type": ty, "payload": { "query": query, "variables": variables } }))
+            .await;
     }
 }
 
@@ -581,10 +493,7 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "condition not met within {secs} s"
-        );
+        assert!(tokio::time::Instant::now() < deadline, "condition not met within {secs} s");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -13,19 +13,9 @@ async fn health_readiness_and_metrics_endpoints_answer() {
     assert_eq!(body["status"], "ready");
     assert_eq!(body["checks"]["database"], "up");
 
-    app.gql(None, doc!("identity/Viewer"), json!({}))
-        .await
-        .data();
+    app.gql(None, doc!("identity/Viewer"), json!({})).await.data();
     app.gql(None, "{ nope }", json!({})).await;
-    let m = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
     for name in [
         "zygo_graphql_requests_total{operation_type=\"query\",outcome=\"ok\"}",
         "zygo_graphql_requests_total{operation_type=\"query\",outcome=\"error\"}",
@@ -51,13 +41,7 @@ async fn graphiql_is_served() {
 #[tokio::test]
 async fn queries_work_over_get_but_mutations_get_405() {
     let app = spawn_app().await;
-    let r = app
-        .http
-        .get(app.url("/graphql"))
-        .query(&[("query", "{ viewer { id } }")])
-        .send()
-        .await
-        .unwrap();
+    let r = app.http.get(app.url("/graphql")).query(&[("query", "{ viewer { id } }")]).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     assert!(body["data"]["viewer"].is_null());
@@ -92,13 +76,7 @@ async fn garbage_gets_a_graphql_error_never_a_500() {
     assert_eq!(r.code(), "GRAPHQL_PARSE_FAILED");
     let r = app.gql(None, "{ noSuchField }", json!({})).await;
     assert_eq!(r.code(), "GRAPHQL_VALIDATION_FAILED");
-    let r = app
-        .gql(
-            None,
-            doc!("identity/SignUp"),
-            json!({ "input": { "email": 5 } }),
-        )
-        .await;
+    let r = app.gql(None, doc!("identity/SignUp"), json!({ "input": { "email": 5 } })).await;
     assert_eq!(r.code(), "BAD_USER_INPUT");
 }
 
@@ -115,39 +93,24 @@ async fn errors_carry_a_code_and_the_request_id() {
     let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
-    assert_eq!(
-        body["errors"][0]["extensions"]["requestId"],
-        request_id.as_str()
-    );
+    assert_eq!(body["errors"][0]["extensions"]["requestId"], request_id.as_str());
 }
 
 #[tokio::test]
 async fn the_graphql_response_media_type_is_negotiated() {
     let app = spawn_app().await;
     let q = json!({ "query": "{ viewer { id } }" });
-    let plain = app
-        .http
-        .post(app.url("/graphql"))
-        .json(&q)
-        .send()
-        .await
-        .unwrap();
+    let plain = app.http.post(app.url("/graphql")).json(&q).send().await.unwrap();
     assert_eq!(plain.headers()["content-type"], "application/json");
     let gql = app
         .http
         .post(app.url("/graphql"))
-        .header(
-            "accept",
-            "application/graphql-response+json, application/json;q=0.9",
-        )
+        .header("accept", "application/graphql-response+json, application/json;q=0.9")
         .json(&q)
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        gql.headers()["content-type"],
-        "application/graphql-response+json"
-    );
+    assert_eq!(gql.headers()["content-type"], "application/graphql-response+json");
     assert_eq!(gql.status(), 200);
     let invalid = app
         .http
@@ -157,21 +120,14 @@ async fn the_graphql_response_media_type_is_negotiated() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        invalid.status(),
-        400,
-        "a request that cannot execute is a 4xx with the GraphQL media type"
-    );
+    assert_eq!(invalid.status(), 400, "a request that cannot execute is a 4xx with the GraphQL media type");
 }
 
 #[test]
 fn bad_configuration_stops_start_up_naming_the_variable() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_zygo"))
         .env("ZYGO_LISTEN", "not-an-address")
-        .env(
-            "ZYGO_DATA_DIR",
-            std::env::temp_dir().join("zygo-bad-config"),
-        )
+        .env("ZYGO_DATA_DIR", std::env::temp_dir().join("zygo-bad-config"))
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -17,24 +17,13 @@ async fn sign_up_mails_a_link_that_verifies_the_address() {
         app.mailed_token("ada@example.com").await;
         app.mails_to("ada@example.com").remove(0)
     };
-    assert!(
-        mail.contains("http://zygo.test/verify-email?token="),
-        "link uses ZYGO_PUBLIC_URL:\n{mail}"
-    );
+    assert!(mail.contains("http://zygo.test/verify-email?token="), "link uses ZYGO_PUBLIC_URL:\n{mail}");
     let token = app.mailed_token("ada@example.com").await;
-    let r = app
-        .gql(
-            None,
-            doc!("identity/VerifyEmail"),
-            json!({ "token": token }),
-        )
-        .await;
+    let r = app.gql(None, doc!("identity/VerifyEmail"), json!({ "token": token })).await;
     assert_eq!(r.data()["verifyEmail"]["user"]["emailVerified"], true);
 
     let s = app.log_in("ada@example.com").await;
-    let r = app
-        .gql(Some(&s.access), doc!("identity/Viewer"), json!({}))
-        .await;
+    let r = app.gql(Some(&s.access), doc!("identity/Viewer"), json!({})).await;
     assert_eq!(r.data()["viewer"]["emailVerified"], true);
     assert_eq!(r.data()["viewer"]["email"], "ada@example.com");
 }
@@ -44,20 +33,8 @@ async fn verification_token_is_single_use() {
     let app = spawn_app().await;
     app.sign_up("once@example.com").await.data();
     let token = app.mailed_token("once@example.com").await;
-    app.gql(
-        None,
-        doc!("identity/VerifyEmail"),
-        json!({ "token": token }),
-    )
-    .await
-    .data();
-    let again = app
-        .gql(
-            None,
-            doc!("identity/VerifyEmail"),
-            json!({ "token": token }),
-        )
-        .await;
+    app.gql(None, doc!("identity/VerifyEmail"), json!({ "token": token })).await.data();
+    let again = app.gql(None, doc!("identity/VerifyEmail"), json!({ "token": token })).await;
     assert_eq!(again.code(), "BAD_USER_INPUT");
     assert_eq!(again.field(), "token");
 }
@@ -68,13 +45,7 @@ async fn tampered_and_expired_verification_tokens_are_refused() {
     app.sign_up("late@example.com").await.data();
     let token = app.mailed_token("late@example.com").await;
     let tampered = format!("{}x", &token[..token.len() - 1]);
-    let r = app
-        .gql(
-            None,
-            doc!("identity/VerifyEmail"),
-            json!({ "token": tampered }),
-        )
-        .await;
+    let r = app.gql(None, doc!("identity/VerifyEmail"), json!({ "token": tampered })).await;
     assert_eq!(r.code(), "BAD_USER_INPUT");
 
     let db = app.db().await;
@@ -83,20 +54,10 @@ async fn tampered_and_expired_verification_tokens_are_refused() {
         DbBackend::Postgres => "UPDATE user_tokens SET expires_at = $1",
         _ => "UPDATE user_tokens SET expires_at = ?",
     };
-    db.execute_raw(Statement::from_sql_and_values(
-        db.get_database_backend(),
-        sql,
-        [past.into()],
-    ))
-    .await
-    .unwrap();
-    let r = app
-        .gql(
-            None,
-            doc!("identity/VerifyEmail"),
-            json!({ "token": token }),
-        )
-        .await;
+    db.execute_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, [past.into()]))
+        .await
+        .unwrap();
+    let r = app.gql(None, doc!("identity/VerifyEmail"), json!({ "token": token })).await;
     assert_eq!(r.code(), "BAD_USER_INPUT");
     assert!(r.message().contains("expired"));
 }
@@ -106,38 +67,16 @@ async fn resend_verification_answers_the_same_for_unknown_addresses_and_replaces
     let app = spawn_app().await;
     app.sign_up("again@example.com").await.data();
     let first = app.mailed_token_n("again@example.com", 1).await;
-    let known = app
-        .gql(
-            None,
-            doc!("identity/ResendVerification"),
-            json!({ "email": "again@example.com" }),
-        )
-        .await;
-    let unknown = app
-        .gql(
-            None,
-            doc!("identity/ResendVerification"),
-            json!({ "email": "nobody@example.com" }),
-        )
-        .await;
+    let known =
+        app.gql(None, doc!("identity/ResendVerification"), json!({ "email": "again@example.com" })).await;
+    let unknown =
+        app.gql(None, doc!("identity/ResendVerification"), json!({ "email": "nobody@example.com" })).await;
     assert_eq!(known.data(), unknown.data());
     let second = app.mailed_token_n("again@example.com", 2).await;
     assert_ne!(first, second);
-    let old = app
-        .gql(
-            None,
-            doc!("identity/VerifyEmail"),
-            json!({ "token": first }),
-        )
-        .await;
+    let old = app.gql(None, doc!("identity/VerifyEmail"), json!({ "token": first })).await;
     assert_eq!(old.code(), "BAD_USER_INPUT", "the older link stops working");
-    app.gql(
-        None,
-        doc!("identity/VerifyEmail"),
-        json!({ "token": second }),
-    )
-    .await
-    .data();
+    app.gql(None, doc!("identity/VerifyEmail"), json!({ "token": second })).await.data();
     assert!(app.mails_to("nobody@example.com").is_empty());
 }
 
@@ -145,27 +84,13 @@ async fn resend_verification_answers_the_same_for_unknown_addresses_and_replaces
 async fn sign_up_rejects_bad_input_naming_the_field_and_creates_nothing() {
     let app = spawn_app().await;
     let cases = [
-        (
-            json!({ "email": "not-an-email", "password": PASSWORD, "name": "A" }),
-            "input.email",
-        ),
-        (
-            json!({ "email": "a@example.com", "password": "short", "name": "A" }),
-            "input.password",
-        ),
-        (
-            json!({ "email": "a@example.com", "password": "x".repeat(129), "name": "A" }),
-            "input.password",
-        ),
-        (
-            json!({ "email": "a@example.com", "password": PASSWORD, "name": "  " }),
-            "input.name",
-        ),
+        (json!({ "email": "not-an-email", "password": PASSWORD, "name": "A" }), "input.email"),
+        (json!({ "email": "a@example.com", "password": "short", "name": "A" }), "input.password"),
+        (json!({ "email": "a@example.com", "password": "x".repeat(129), "name": "A" }), "input.password"),
+        (json!({ "email": "a@example.com", "password": PASSWORD, "name": "  " }), "input.name"),
     ];
     for (input, field) in cases {
-        let r = app
-            .gql(None, doc!("identity/SignUp"), json!({ "input": input }))
-            .await;
+        let r = app.gql(None, doc!("identity/SignUp"), json!({ "input": input })).await;
         assert_eq!(r.code(), "BAD_USER_INPUT", "{input}");
         assert_eq!(r.field(), field, "{input}");
     }
@@ -210,9 +135,7 @@ async fn unverified_users_can_log_in() {
     let app = spawn_app().await;
     app.sign_up("fresh@example.com").await.data();
     let s = app.log_in("fresh@example.com").await;
-    let r = app
-        .gql(Some(&s.access), doc!("identity/Viewer"), json!({}))
-        .await;
+    let r = app.gql(Some(&s.access), doc!("identity/Viewer"), json!({})).await;
     assert_eq!(r.data()["viewer"]["emailVerified"], false);
 }
 
@@ -230,13 +153,7 @@ async fn expired_and_tampered_access_tokens_are_refused() {
     let mut tampered = s.access.clone();
     tampered.pop();
     tampered.push(if s.access.ends_with('A') { 'B' } else { 'A' });
-    let r = app
-        .gql(
-            Some(&tampered),
-            "mutation { logOut { success } }",
-            json!({}),
-        )
-        .await;
+    let r = app.gql(Some(&tampered), "mutation { logOut { success } }", json!({})).await;
     assert_eq!(r.code(), "UNAUTHENTICATED");
 
     // A correctly signed token whose time is up.
@@ -244,27 +161,16 @@ async fn expired_and_tampered_access_tokens_are_refused() {
     let (user, _) = keys.verify_access(&s.access).unwrap();
     let session = Uuid::now_v7();
     let past = Utc::now() - chrono::Duration::hours(2);
-    let expired = keys
-        .issue_access(user, session, past, past + chrono::Duration::minutes(15))
-        .unwrap();
-    let r = app
-        .gql(Some(&expired), "mutation { logOut { success } }", json!({}))
-        .await;
+    let expired = keys.issue_access(user, session, past, past + chrono::Duration::minutes(15)).unwrap();
+    let r = app.gql(Some(&expired), "mutation { logOut { success } }", json!({})).await;
     assert_eq!(r.code(), "UNAUTHENTICATED");
     assert!(r.message().contains("expired"), "{}", r.message());
 
     // A token signed with another key.
     let forged = zygo::auth::tokens::JwtKeys::new(b"some-other-secret-some-other-secret!")
-        .issue_access(
-            user,
-            session,
-            Utc::now(),
-            Utc::now() + chrono::Duration::minutes(5),
-        )
+        .issue_access(user, session, Utc::now(), Utc::now() + chrono::Duration::minutes(5))
         .unwrap();
-    let r = app
-        .gql(Some(&forged), "mutation { logOut { success } }", json!({}))
-        .await;
+    let r = app.gql(Some(&forged), "mutation { logOut { success } }", json!({})).await;
     assert_eq!(r.code(), "UNAUTHENTICATED");
 }
 
@@ -272,80 +178,31 @@ async fn expired_and_tampered_access_tokens_are_refused() {
 async fn refresh_rotates_and_a_reused_refresh_token_ends_the_session() {
     let app = spawn_app().await;
     let s = app.verified_user("rot@example.com").await;
-    let r = app
-        .gql(
-            None,
-            doc!("identity/RefreshSession"),
-            json!({ "refreshToken": s.refresh }),
-        )
-        .await;
+    let r = app.gql(None, doc!("identity/RefreshSession"), json!({ "refreshToken": s.refresh })).await;
     let next = r.data()["refreshSession"].clone();
-    let (access2, refresh2) = (
-        next["accessToken"].as_str().unwrap(),
-        next["refreshToken"].as_str().unwrap(),
-    );
+    let (access2, refresh2) = (next["accessToken"].as_str().unwrap(), next["refreshToken"].as_str().unwrap());
     assert_ne!(refresh2, s.refresh);
-    app.gql(Some(access2), doc!("identity/Viewer"), json!({}))
-        .await
-        .data();
+    app.gql(Some(access2), doc!("identity/Viewer"), json!({})).await.data();
 
     // The old refresh token again: reuse. The whole session family ends.
-    let reuse = app
-        .gql(
-            None,
-            doc!("identity/RefreshSession"),
-            json!({ "refreshToken": s.refresh }),
-        )
-        .await;
+    let reuse = app.gql(None, doc!("identity/RefreshSession"), json!({ "refreshToken": s.refresh })).await;
     assert_eq!(reuse.code(), "UNAUTHENTICATED");
-    let after = app
-        .gql(
-            None,
-            doc!("identity/RefreshSession"),
-            json!({ "refreshToken": refresh2 }),
-        )
-        .await;
-    assert_eq!(
-        after.code(),
-        "UNAUTHENTICATED",
-        "the rotated-in token dies with the family"
-    );
-    let viewer = app
-        .gql(Some(access2), "mutation { logOut { success } }", json!({}))
-        .await;
-    assert_eq!(
-        viewer.code(),
-        "UNAUTHENTICATED",
-        "access tokens of the session stop working"
-    );
+    let after = app.gql(None, doc!("identity/RefreshSession"), json!({ "refreshToken": refresh2 })).await;
+    assert_eq!(after.code(), "UNAUTHENTICATED", "the rotated-in token dies with the family");
+    let viewer = app.gql(Some(access2), "mutation { logOut { success } }", json!({})).await;
+    assert_eq!(viewer.code(), "UNAUTHENTICATED", "access tokens of the session stop working");
 }
 
 #[tokio::test]
 async fn log_out_ends_the_session() {
     let app = spawn_app().await;
     let s = app.verified_user("bye@example.com").await;
-    let r = app
-        .gql(Some(&s.access), doc!("identity/LogOut"), json!({}))
-        .await;
+    let r = app.gql(Some(&s.access), doc!("identity/LogOut"), json!({})).await;
     assert_eq!(r.data()["logOut"]["success"], true);
-    let r = app
-        .gql(Some(&s.access), doc!("identity/Viewer"), json!({}))
-        .await;
-    assert_eq!(
-        r.code(),
-        "UNAUTHENTICATED",
-        "a revoked session's token no longer identifies anyone"
-    );
-    let r = app
-        .gql(Some(&s.access), doc!("identity/LogOut"), json!({}))
-        .await;
+    let r = app.gql(Some(&s.access), doc!("identity/Viewer"), json!({})).await;
+    assert_eq!(r.code(), "UNAUTHENTICATED", "a revoked session's token no longer identifies anyone");
+    let r = app.gql(Some(&s.access), doc!("identity/LogOut"), json!({})).await;
     assert_eq!(r.code(), "UNAUTHENTICATED");
-    let r = app
-        .gql(
-            None,
-            doc!("identity/RefreshSession"),
-            json!({ "refreshToken": s.refresh }),
-        )
-        .await;
+    let r = app.gql(None, doc!("identity/RefreshSession"), json!({ "refreshToken": s.refresh })).await;
     assert_eq!(r.code(), "UNAUTHENTICATED");
 }

@@ -6,10 +6,7 @@ use crate::{doc, helpers::*};
 /// costs for a user in `n` organisations.
 async fn statements_for(n: usize) -> f64 {
     // No background polling while counting: mail is sent on wake-up only.
-    let opts = Options {
-        env: vec![("ZYGO_MAIL_POLL_INTERVAL", "3600".into())],
-        ..Default::default()
-    };
+    let opts = Options { env: vec![("ZYGO_MAIL_POLL_INTERVAL", "3600".into())], ..Default::default() };
     let app = spawn_app_on(Backend::fresh().await, opts).await;
     let s = app.verified_user(&format!("n{n}@example.com")).await;
     for i in 0..n {
@@ -18,22 +15,13 @@ async fn statements_for(n: usize) -> f64 {
     // Let the mail worker settle (it only wakes on sign-up/resend).
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let before = app.metric("zygo_db_statements_total").await;
-    let r = app
-        .gql(
-            Some(&s.access),
-            doc!("tenancy/MyOrganisations"),
-            json!({ "first": 50 }),
-        )
-        .await;
+    let r = app.gql(Some(&s.access), doc!("tenancy/MyOrganisations"), json!({ "first": 50 })).await;
     let after = app.metric("zygo_db_statements_total").await;
-    let edges = r.data()["viewer"]["tenants"]["edges"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let edges = r.data()["viewer"]["tenants"]["edges"].as_array().unwrap().clone();
     assert_eq!(edges.len(), n);
     for e in &edges {
         let t = &e["node"];
-        assert_eq!(t["viewerRole"]["permissions"].as_array().unwrap().len(), 6);
+        assert_eq!(t["viewerRole"]["permissions"].as_array().unwrap().len(), 7, "the owner holds every permission");
         assert_eq!(t["members"]["totalCount"], 1);
         assert_eq!(t["members"]["edges"][0]["node"]["role"]["key"], "owner");
         assert_eq!(t["roles"]["totalCount"], 4);

@@ -18,8 +18,7 @@ pub async fn mutate_until_event(
         )
         .await
         .data();
-        if let Ok(Some(v)) =
-            tokio::time::timeout(std::time::Duration::from_millis(300), ws.next_json()).await
+        if let Ok(Some(v)) = tokio::time::timeout(std::time::Duration::from_millis(300), ws.next_json()).await
         {
             return v;
         }
@@ -34,12 +33,8 @@ async fn tenant_events_reach_members_over_graphql_transport_ws() {
     let id = app.create_tenant(&s, "live-org").await;
 
     let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
-    assert_eq!(
-        ws.init(Some(&s.access)).await.unwrap()["type"],
-        "connection_ack"
-    );
-    ws.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id }))
-        .await;
+    assert_eq!(ws.init(Some(&s.access)).await.unwrap()["type"], "connection_ack");
+    ws.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id })).await;
     // Keep renaming until the subscription (registered asynchronously) sees one.
     let event = mutate_until_event(&app, &s, &id, "Renamed", &mut ws).await;
     assert_eq!(event["type"], "next", "{event}");
@@ -51,10 +46,7 @@ async fn tenant_events_reach_members_over_graphql_transport_ws() {
     assert_eq!(payload["actorId"], s.user_id);
 
     ws.send(json!({ "id": "1", "type": "complete" })).await;
-    eventually(5, || async {
-        (app.metric("zygo_subscriptions_active").await == 0.0).then_some(())
-    })
-    .await;
+    eventually(5, || async { (app.metric("zygo_subscriptions_active").await == 0.0).then_some(()) }).await;
 }
 
 #[tokio::test]
@@ -64,8 +56,7 @@ async fn a_subscription_ends_cleanly_when_its_client_leaves() {
     let id = app.create_tenant(&s, "leaver-org").await;
     let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
     ws.init(Some(&s.access)).await.unwrap();
-    ws.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id }))
-        .await;
+    ws.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id })).await;
     mutate_until_event(&app, &s, &id, "Seen", &mut ws).await;
     assert_eq!(app.metric("zygo_subscriptions_active").await, 1.0);
     drop(ws); // no complete, no close frame: the TCP connection just goes away
@@ -76,13 +67,9 @@ async fn a_subscription_ends_cleanly_when_its_client_leaves() {
     })
     .await;
     // The server is still fine.
-    app.gql(
-        Some(&s.access),
-        doc!("tenancy/UpdateTenant"),
-        json!({ "input": { "id": id, "name": "After" } }),
-    )
-    .await
-    .data();
+    app.gql(Some(&s.access), doc!("tenancy/UpdateTenant"), json!({ "input": { "id": id, "name": "After" } }))
+        .await
+        .data();
 }
 
 #[tokio::test]
@@ -94,36 +81,25 @@ async fn outsiders_and_anonymous_clients_cannot_subscribe_to_a_tenant() {
 
     let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
     ws.init(Some(&outsider.access)).await.unwrap();
-    ws.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id }))
-        .await;
+    ws.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id })).await;
     let msg = ws.next_json().await.unwrap();
     assert_eq!(msg["type"], "next", "{msg}");
-    assert_eq!(
-        msg["payload"]["errors"][0]["extensions"]["code"],
-        "NOT_FOUND"
-    );
+    assert_eq!(msg["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND");
     assert!(msg["payload"]["data"].is_null());
     assert_eq!(ws.next_json().await.unwrap()["type"], "complete");
 
     let mut anon = WsClient::connect(&app, "graphql-transport-ws").await;
     anon.init(None).await.unwrap();
-    anon.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id }))
-        .await;
+    anon.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id })).await;
     let msg = anon.next_json().await.unwrap();
-    assert_eq!(
-        msg["payload"]["errors"][0]["extensions"]["code"],
-        "UNAUTHENTICATED"
-    );
+    assert_eq!(msg["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
 }
 
 #[tokio::test]
 async fn a_bad_token_in_connection_init_closes_the_socket_with_4403() {
     let app = spawn_app().await;
     let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
-    ws.send(
-        json!({ "type": "connection_init", "payload": { "Authorization": "Bearer nonsense" } }),
-    )
-    .await;
+    ws.send(json!({ "type": "connection_init", "payload": { "Authorization": "Bearer nonsense" } })).await;
     assert_eq!(ws.close_code().await, Some(4403));
 }
 
@@ -133,18 +109,11 @@ async fn the_legacy_graphql_ws_protocol_works() {
     let s = app.verified_user("legacy@example.com").await;
     let id = app.create_tenant(&s, "legacy-org").await;
     let mut ws = WsClient::connect(&app, "graphql-ws").await;
-    assert_eq!(
-        ws.init(Some(&s.access)).await.unwrap()["type"],
-        "connection_ack"
-    );
-    ws.subscribe("a", doc!("tenancy/TenantEvents"), json!({ "tenantId": id }))
-        .await;
+    assert_eq!(ws.init(Some(&s.access)).await.unwrap()["type"], "connection_ack");
+    ws.subscribe("a", doc!("tenancy/TenantEvents"), json!({ "tenantId": id })).await;
     let event = mutate_until_event(&app, &s, &id, "Old School", &mut ws).await;
     assert_eq!(event["type"], "data", "{event}");
-    assert_eq!(
-        event["payload"]["data"]["tenantEvents"]["kind"],
-        "TENANT_UPDATED"
-    );
+    assert_eq!(event["payload"]["data"]["tenantEvents"]["kind"], "TENANT_UPDATED");
 }
 
 #[tokio::test]

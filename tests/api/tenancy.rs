@@ -32,27 +32,14 @@ async fn creating_a_tenant_makes_the_creator_its_owner() {
     let tenant = &r.data()["createTenant"]["tenant"];
     assert_eq!(tenant["slug"], "acme");
     assert_eq!(tenant["status"], "active");
-    assert!(
-        tenant["viewerPermissions"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("TENANT_DELETE"))
-    );
+    assert!(tenant["viewerPermissions"].as_array().unwrap().contains(&json!("TENANT_DELETE")));
 
-    let viewer = app
-        .gql(Some(&s.access), doc!("identity/Viewer"), json!({}))
-        .await;
+    let viewer = app.gql(Some(&s.access), doc!("identity/Viewer"), json!({})).await;
     let tenants = &viewer.data()["viewer"]["tenants"];
     assert_eq!(tenants["totalCount"], 1);
     assert_eq!(tenants["edges"][0]["node"]["viewerRole"]["key"], "owner");
 
-    let by_slug = app
-        .gql(
-            Some(&s.access),
-            doc!("tenancy/Tenant"),
-            json!({ "slug": "acme" }),
-        )
-        .await;
+    let by_slug = app.gql(Some(&s.access), doc!("tenancy/Tenant"), json!({ "slug": "acme" })).await;
     let t = &by_slug.data()["tenant"];
     assert_eq!(t["id"], tenant["id"]);
     assert_eq!(t["members"]["totalCount"], 1);
@@ -60,12 +47,8 @@ async fn creating_a_tenant_makes_the_creator_its_owner() {
     assert_eq!(member["user"]["email"], "owner@example.com");
     assert_eq!(member["role"]["key"], "owner");
     assert_eq!(t["roles"]["totalCount"], 4);
-    let keys: Vec<&str> = t["roles"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["key"].as_str().unwrap())
-        .collect();
+    let keys: Vec<&str> =
+        t["roles"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["key"].as_str().unwrap()).collect();
     assert_eq!(keys, ["owner", "admin", "member", "viewer"]);
 }
 
@@ -79,13 +62,7 @@ async fn tenant_input_is_validated_and_slugs_are_unique() {
         (json!({ "name": "X", "slug": "ab" }), "input.slug"),
         (json!({ "name": " ", "slug": "fine-slug" }), "input.name"),
     ] {
-        let r = app
-            .gql(
-                Some(&s.access),
-                doc!("tenancy/CreateTenant"),
-                json!({ "input": input }),
-            )
-            .await;
+        let r = app.gql(Some(&s.access), doc!("tenancy/CreateTenant"), json!({ "input": input })).await;
         assert_eq!(r.code(), "BAD_USER_INPUT", "{input}");
         assert_eq!(r.field(), field);
     }
@@ -99,14 +76,8 @@ async fn tenant_input_is_validated_and_slugs_are_unique() {
         .await;
     assert_eq!(r.code(), "CONFLICT");
     assert_eq!(r.field(), "input.slug");
-    let viewer = app
-        .gql(Some(&s.access), doc!("identity/Viewer"), json!({}))
-        .await;
-    assert_eq!(
-        viewer.data()["viewer"]["tenants"]["totalCount"],
-        1,
-        "failed attempts created nothing"
-    );
+    let viewer = app.gql(Some(&s.access), doc!("identity/Viewer"), json!({})).await;
+    assert_eq!(viewer.data()["viewer"]["tenants"]["totalCount"], 1, "failed attempts created nothing");
 }
 
 #[tokio::test]
@@ -116,24 +87,12 @@ async fn a_non_member_gets_not_found_for_another_tenant() {
     let outsider = app.verified_user("b@example.com").await;
     let id = app.create_tenant(&owner, "secret-org").await;
 
-    for vars in [
-        json!({ "id": id }),
-        json!({ "slug": "secret-org" }),
-        json!({ "slug": "does-not-exist" }),
-    ] {
-        let r = app
-            .gql(Some(&outsider.access), doc!("tenancy/Tenant"), vars.clone())
-            .await;
+    for vars in [json!({ "id": id }), json!({ "slug": "secret-org" }), json!({ "slug": "does-not-exist" })] {
+        let r = app.gql(Some(&outsider.access), doc!("tenancy/Tenant"), vars.clone()).await;
         assert_eq!(r.code(), "NOT_FOUND", "{vars}");
         assert!(r.0["data"].is_null() || r.0["data"]["tenant"].is_null());
     }
-    let r = app
-        .gql(
-            Some(&outsider.access),
-            doc!("relay/Node"),
-            json!({ "id": id }),
-        )
-        .await;
+    let r = app.gql(Some(&outsider.access), doc!("relay/Node"), json!({ "id": id })).await;
     assert_eq!(r.code(), "NOT_FOUND");
     let r = app
         .gql(
@@ -143,23 +102,11 @@ async fn a_non_member_gets_not_found_for_another_tenant() {
         )
         .await;
     assert_eq!(r.code(), "NOT_FOUND");
-    let r = app
-        .gql(None, doc!("tenancy/Tenant"), json!({ "id": id }))
-        .await;
+    let r = app.gql(None, doc!("tenancy/Tenant"), json!({ "id": id })).await;
     assert_eq!(r.code(), "UNAUTHENTICATED");
 
-    let t = app
-        .gql(
-            Some(&owner.access),
-            doc!("tenancy/Tenant"),
-            json!({ "id": id }),
-        )
-        .await;
-    assert_eq!(
-        t.data()["tenant"]["name"],
-        "Org secret-org",
-        "the failed update changed nothing"
-    );
+    let t = app.gql(Some(&owner.access), doc!("tenancy/Tenant"), json!({ "id": id })).await;
+    assert_eq!(t.data()["tenant"]["name"], "Org secret-org", "the failed update changed nothing");
 }
 
 #[tokio::test]
@@ -176,35 +123,18 @@ async fn owner_updates_the_tenant_and_node_resolves_it() {
         .await;
     assert_eq!(r.data()["updateTenant"]["tenant"]["name"], "New Name");
     let r = app
-        .gql(
-            Some(&s.access),
-            doc!("tenancy/UpdateTenant"),
-            json!({ "input": { "id": id, "name": "" } }),
-        )
+        .gql(Some(&s.access), doc!("tenancy/UpdateTenant"), json!({ "input": { "id": id, "name": "" } }))
         .await;
     assert_eq!(r.code(), "BAD_USER_INPUT");
     assert_eq!(r.field(), "input.name");
 
-    let node = app
-        .gql(Some(&s.access), doc!("relay/Node"), json!({ "id": id }))
-        .await;
+    let node = app.gql(Some(&s.access), doc!("relay/Node"), json!({ "id": id })).await;
     assert_eq!(node.data()["node"]["__typename"], "Tenant");
     assert_eq!(node.data()["node"]["name"], "New Name");
-    let me = app
-        .gql(
-            Some(&s.access),
-            doc!("relay/Node"),
-            json!({ "id": s.user_id }),
-        )
-        .await;
+    let me = app.gql(Some(&s.access), doc!("relay/Node"), json!({ "id": s.user_id })).await;
     assert_eq!(me.data()["node"]["__typename"], "User");
-    let nodes = app
-        .gql(
-            Some(&s.access),
-            doc!("relay/Nodes"),
-            json!({ "ids": [id, "bm9wZQ", s.user_id] }),
-        )
-        .await;
+    let nodes =
+        app.gql(Some(&s.access), doc!("relay/Nodes"), json!({ "ids": [id, "bm9wZQ", s.user_id] })).await;
     let list = nodes.data()["nodes"].as_array().unwrap().clone();
     assert_eq!(list[0]["__typename"], "Tenant");
     assert!(list[1].is_null());
@@ -238,10 +168,7 @@ async fn viewer_tenants_is_a_cursor_connection_with_a_maximum_page_size() {
     assert_eq!(conn2["pageInfo"]["hasPreviousPage"], true);
 
     let last = page(json!({ "last": 1 })).await;
-    assert_eq!(
-        last.data()["viewer"]["tenants"]["edges"][0]["node"]["slug"],
-        "org-three"
-    );
+    assert_eq!(last.data()["viewer"]["tenants"]["edges"][0]["node"]["slug"], "org-three");
     let before = page(json!({ "last": 5, "before": conn2["edges"][0]["cursor"] })).await;
     let slugs: Vec<_> = before.data()["viewer"]["tenants"]["edges"]
         .as_array()
@@ -277,18 +204,11 @@ async fn nested_connections_page_each_parent_separately() {
             .collect()
     };
     let r = app.gql(Some(&s.access), query, json!({})).await;
-    let tenants = r.data()["viewer"]["tenants"]["edges"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let tenants = r.data()["viewer"]["tenants"]["edges"].as_array().unwrap().clone();
     assert_eq!(tenants.len(), 2);
     for t in &tenants {
         let head = &t["node"]["head"];
-        assert_eq!(
-            keys(head),
-            ["owner", "admin"],
-            "each organisation gets its own first page"
-        );
+        assert_eq!(keys(head), ["owner", "admin"], "each organisation gets its own first page");
         assert_eq!(head["totalCount"], 4);
         assert_eq!(head["pageInfo"]["hasNextPage"], true);
         assert_eq!(head["pageInfo"]["hasPreviousPage"], false);
@@ -298,9 +218,7 @@ async fn nested_connections_page_each_parent_separately() {
     }
     // The second page of the first organisation, by its cursor.
     let cursor = tenants[0]["node"]["head"]["pageInfo"]["endCursor"].clone();
-    let r = app
-        .gql(Some(&s.access), query, json!({ "after": cursor }))
-        .await;
+    let r = app.gql(Some(&s.access), query, json!({ "after": cursor })).await;
     let next = r.data()["viewer"]["tenants"]["edges"][0]["node"]["head"].clone();
     assert_eq!(keys(&next), ["member", "viewer"]);
     assert_eq!(next["pageInfo"]["hasNextPage"], false);

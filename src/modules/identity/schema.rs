@@ -5,8 +5,8 @@ use async_graphql::{Context, InputObject, Object, Result};
 use super::{
     service::{self, IssuedTokens, SignUp},
     types::{
-        AuthPayload, LogOutPayload, ResendVerificationPayload, SignUpPayload, User,
-        VerifyEmailPayload, Viewer,
+        AuthPayload, LogOutPayload, ResendVerificationPayload, SignUpPayload, User, VerifyEmailPayload,
+        Viewer,
     },
 };
 use crate::{
@@ -79,17 +79,12 @@ impl IdentityMutation {
             },
         )
         .await?;
-        Ok(SignUpPayload {
-            user: User(user),
-            verification_mail_sent: true,
-        })
+        Ok(SignUpPayload { user: User(user), verification_mail_sent: true })
     }
 
     /// Confirms an e-mail address with the token from the verification mail.
     async fn verify_email(&self, ctx: &Context<'_>, token: String) -> Result<VerifyEmailPayload> {
-        Ok(VerifyEmailPayload {
-            user: User(service::verify_email(app(ctx), &token).await?),
-        })
+        Ok(VerifyEmailPayload { user: User(service::verify_email(app(ctx), &token).await?) })
     }
 
     /// Sends a fresh verification mail if the address belongs to an unverified account.
@@ -107,20 +102,12 @@ impl IdentityMutation {
         // A malformed address cannot have an account: same answer as a wrong password.
         let email = Email::parse(&input.email)
             .map_err(|_| AppError::unauthenticated("invalid e-mail or password"))?;
-        Ok(auth_payload(
-            service::log_in(app(ctx), rctx(ctx), email, input.password).await?,
-        ))
+        Ok(auth_payload(service::log_in(app(ctx), rctx(ctx), email, input.password).await?))
     }
 
     /// Rotates the refresh token. Presenting an already-used refresh token ends the session.
-    async fn refresh_session(
-        &self,
-        ctx: &Context<'_>,
-        refresh_token: String,
-    ) -> Result<AuthPayload> {
-        Ok(auth_payload(
-            service::refresh_session(app(ctx), &refresh_token).await?,
-        ))
+    async fn refresh_session(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
+        Ok(auth_payload(service::refresh_session(app(ctx), &refresh_token).await?))
     }
 
     /// Ends the current session.

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Duration, Utc};
 use entity::{refresh_token, session, user, user_token};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-    TransactionTrait, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -42,10 +42,7 @@ pub fn validate_name(field: &str, name: &str) -> AppResult<String> {
         return Err(AppError::validation(field, "must not be empty"));
     }
     if name.chars().count() > 100 {
-        return Err(AppError::validation(
-            field,
-            "must be at most 100 characters",
-        ));
+        return Err(AppError::validation(field, "must be at most 100 characters"));
     }
     Ok(name.to_string())
 }
@@ -55,16 +52,8 @@ pub async fn sign_up(app: &AppState, input: SignUp) -> AppResult<user::Model> {
     let name = validate_name("input.name", &input.name)?;
     password::validate("input.password", &input.password)?;
     let email = input.email.into_inner();
-    if user::Entity::find()
-        .filter(user::Column::Email.eq(&email))
-        .one(&app.db)
-        .await?
-        .is_some()
-    {
-        return Err(AppError::conflict(
-            "input.email",
-            "an account with this e-mail address already exists",
-        ));
+    if user::Entity::find().filter(user::Column::Email.eq(&email)).one(&app.db).await?.is_some() {
+        return Err(AppError::conflict("input.email", "an account with this e-mail address already exists"));
     }
     let password_hash = password::hash(input.password).await?;
     let now = Utc::now();
@@ -82,11 +71,7 @@ pub async fn sign_up(app: &AppState, input: SignUp) -> AppResult<user::Model> {
     .await
     // Two sign-ups racing for one address: the unique index decides.
     .map_err(|e| {
-        AppError::from_db_unique(
-            e,
-            "input.email",
-            "an account with this e-mail address already exists",
-        )
+        AppError::from_db_unique(e, "input.email", "an account with this e-mail address already exists")
     })?;
     queue_verification_mail(app, &txn, &user).await?;
     txn.commit().await?;
@@ -119,13 +104,7 @@ async fn queue_verification_mail(
          The link is valid for {VERIFICATION_TTL_HOURS} hours. If you did not sign up, ignore this mail.\n",
         name = user.name,
     );
-    mail::enqueue(
-        db,
-        &user.email,
-        "Confirm your e-mail address for Zygo",
-        &body,
-    )
-    .await
+    mail::enqueue(db, &user.email, "Confirm your e-mail address for Zygo", &body).await
 }
 
 /// Marks the token's user as verified. The token is single-use and expires.
@@ -152,10 +131,7 @@ pub async fn verify_email(app: &AppState, token: &str) -> AppResult<user::Model>
     if claimed.rows_affected != 1 {
         return Err(invalid());
     }
-    let user = user::Entity::find_by_id(row.user_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(invalid)?;
+    let user = user::Entity::find_by_id(row.user_id).one(&txn).await?.ok_or_else(invalid)?;
     let user = if user.email_verified_at.is_none() {
         let mut am: user::ActiveModel = user.into();
         am.email_verified_at = Set(Some(now));
@@ -171,10 +147,7 @@ pub async fn verify_email(app: &AppState, token: &str) -> AppResult<user::Model>
 /// Sends a new verification mail when `email` belongs to an unverified account. Answers
 /// the same either way, so it reveals nothing about which addresses have accounts.
 pub async fn resend_verification(app: &AppState, email: Email) -> AppResult<()> {
-    let Some(user) = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(&app.db)
-        .await?
+    let Some(user) = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&app.db).await?
     else {
         return Ok(());
     };
@@ -211,10 +184,7 @@ pub async fn log_in(
     if password.chars().count() > password::MAX_LEN {
         return Err(bad_credentials());
     }
-    let user = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(&app.db)
-        .await?;
+    let user = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&app.db).await?;
     let ok = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,
@@ -262,9 +232,7 @@ async fn issue_tokens(
     .await?;
     let access_expires =
         now + Duration::from_std(app.config.access_token_ttl).map_err(anyhow::Error::from)?;
-    let access = app
-        .jwt
-        .issue_access(user.id, session.id, now, access_expires)?;
+    let access = app.jwt.issue_access(user.id, session.id, now, access_expires)?;
     Ok(IssuedTokens {
         access_token: access,
         access_token_expires_at: access_expires,
@@ -274,11 +242,7 @@ async fn issue_tokens(
     })
 }
 
-async fn revoke_session(
-    db: &impl ConnectionTrait,
-    session_id: Uuid,
-    reason: &str,
-) -> AppResult<()> {
+async fn revoke_session(db: &impl ConnectionTrait, session_id: Uuid, reason: &str) -> AppResult<()> {
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
         .col_expr(session::Column::RevokedReason, Expr::value(reason))
@@ -299,10 +263,7 @@ pub async fn refresh_session(app: &AppState, refresh: &str) -> AppResult<IssuedT
         .one(&app.db)
         .await?
         .ok_or_else(invalid)?;
-    let session = session::Entity::find_by_id(row.session_id)
-        .one(&app.db)
-        .await?
-        .ok_or_else(invalid)?;
+    let session = session::Entity::find_by_id(row.session_id).one(&app.db).await?.ok_or_else(invalid)?;
     if session.revoked_at.is_some() || session.expires_at <= now || row.expires_at <= now {
         return Err(invalid());
     }
@@ -324,10 +285,7 @@ pub async fn refresh_session(app: &AppState, refresh: &str) -> AppResult<IssuedT
         revoke_session(&app.db, session.id, "refresh token reuse").await?;
         return Err(invalid());
     }
-    let user = user::Entity::find_by_id(session.user_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(invalid)?;
+    let user = user::Entity::find_by_id(session.user_id).one(&txn).await?.ok_or_else(invalid)?;
     session::Entity::update_many()
         .col_expr(session::Column::LastUsedAt, Expr::value(now))
         .filter(session::Column::Id.eq(session.id))
@@ -355,22 +313,13 @@ pub async fn authenticate(app: &AppState, token: &str) -> Result<Viewer, String>
             "authentication unavailable".to_string()
         })?
         .ok_or("invalid access token")?;
-    if session.user_id != user_id
-        || session.revoked_at.is_some()
-        || session.expires_at <= Utc::now()
-    {
+    if session.user_id != user_id || session.revoked_at.is_some() || session.expires_at <= Utc::now() {
         return Err("session ended; sign in again".into());
     }
-    Ok(Viewer {
-        user_id,
-        session_id,
-    })
+    Ok(Viewer { user_id, session_id })
 }
 
 /// The viewer's user row.
 pub async fn viewer_user(app: &AppState, viewer: &Viewer) -> AppResult<user::Model> {
-    user::Entity::find_by_id(viewer.user_id)
-        .one(&app.db)
-        .await?
-        .ok_or(AppError::NotFound("user"))
+    user::Entity::find_by_id(viewer.user_id).one(&app.db).await?.ok_or(AppError::NotFound("user"))
 }

@@ -78,12 +78,8 @@ impl Viewer {
         last: Option<i32>,
     ) -> Result<relay::Conn<Tenant>> {
         let viewer = rctx(ctx).viewer()?;
-        Ok(tenancy::viewer_tenants(
-            app(ctx),
-            viewer,
-            relay::PageArgs::new(after, before, first, last),
-        )
-        .await?)
+        Ok(tenancy::viewer_tenants(app(ctx), viewer, relay::PageArgs::new(after, before, first, last))
+            .await?)
     }
 }
 

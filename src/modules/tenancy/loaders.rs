@@ -24,9 +24,7 @@ impl Loader<Uuid> for TenantAccessLoader {
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, TenantCtx>, Self::Error> {
         match self.user_id {
             None => Ok(HashMap::new()),
-            Some(user) => super::service::access(&self.db, user, keys)
-                .await
-                .map_err(Arc::new),
+            Some(user) => super::service::access(&self.db, user, keys).await.map_err(Arc::new),
         }
     }
 }
@@ -40,10 +38,7 @@ impl Loader<(Uuid, Uuid)> for RoleLoader {
     type Value = role::Model;
     type Error = Arc<DbErr>;
 
-    async fn load(
-        &self,
-        keys: &[(Uuid, Uuid)],
-    ) -> Result<HashMap<(Uuid, Uuid), role::Model>, Self::Error> {
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), role::Model>, Self::Error> {
         crate::db::load_scoped_by_ids::<role::Entity, _>(&self.db, role::Column::Id, keys)
             .await
             .map_err(Arc::new)
@@ -59,10 +54,7 @@ impl Loader<(Uuid, Uuid)> for RolePermissionsLoader {
     type Value = Vec<String>;
     type Error = Arc<DbErr>;
 
-    async fn load(
-        &self,
-        keys: &[(Uuid, Uuid)],
-    ) -> Result<HashMap<(Uuid, Uuid), Vec<String>>, Self::Error> {
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Vec<String>>, Self::Error> {
         let rows = crate::db::load_scoped_children::<role_permission::Entity, _>(
             &self.db,
             role_permission::Column::RoleId,

@@ -25,22 +25,15 @@ pub struct TenancyQuery;
 impl TenancyQuery {
     /// An organisation the viewer belongs to, by global `id` or by `slug` (exactly one).
     /// Any other organisation is NOT_FOUND, whether or not it exists.
-    async fn tenant(
-        &self,
-        ctx: &Context<'_>,
-        id: Option<ID>,
-        slug: Option<String>,
-    ) -> Result<Tenant> {
+    async fn tenant(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> Result<Tenant> {
         rctx(ctx).viewer()?;
         let tenant_id = match (id, slug) {
             (Some(id), None) => relay::decode_id("id", &id, "Tenant")?,
-            (None, Some(slug)) => service::tenant_id_by_slug(app(ctx), &slug)
-                .await?
-                .ok_or(AppError::NotFound("tenant"))?,
+            (None, Some(slug)) => {
+                service::tenant_id_by_slug(app(ctx), &slug).await?.ok_or(AppError::NotFound("tenant"))?
+            }
             _ => {
-                return Err(
-                    AppError::validation("id", "give exactly one of `id` and `slug`").into(),
-                );
+                return Err(AppError::validation("id", "give exactly one of `id` and `slug`").into());
             }
         };
         let tctx = loaders(ctx).tenant_access(tenant_id).await?;
@@ -87,9 +80,7 @@ impl TenancyMutation {
     ) -> Result<CreateTenantPayload> {
         let viewer = rctx(ctx).viewer()?;
         let tenant = service::create_tenant(app(ctx), viewer, &input.name, &input.slug).await?;
-        Ok(CreateTenantPayload {
-            tenant: Tenant(tenant),
-        })
+        Ok(CreateTenantPayload { tenant: Tenant(tenant) })
     }
 
     /// Changes an organisation's settings (needs `TENANT_UPDATE`).
@@ -102,9 +93,7 @@ impl TenancyMutation {
         let tenant_id = relay::decode_id("input.id", &input.id, "Tenant")?;
         let tctx = loaders(ctx).tenant_access(tenant_id).await?;
         let tenant = service::update_tenant(app(ctx), &tctx, input.name.as_deref()).await?;
-        Ok(UpdateTenantPayload {
-            tenant: Tenant(tenant),
-        })
+        Ok(UpdateTenantPayload { tenant: Tenant(tenant) })
     }
 }
 
@@ -126,25 +115,20 @@ impl TenancySubscription {
         let tctx = service::access_one(&app, viewer, id).await?;
         tctx.require(Permission::TenantRead)?;
         let guard = Arc::new(GaugeGuard::new(&app.metrics.subscriptions_active));
-        let stream = app
-            .bus
-            .subscribe(&events::topic(id))
-            .filter_map(move |event: Arc<Event>| {
-                let tctx = tctx.clone();
-                let _alive = guard.clone();
-                async move {
-                    match serde_json::from_value::<TenantEventPayload>(event.payload.clone()) {
-                        Ok(payload) if payload.tenant_id == tctx.tenant_id => {
-                            Some(TenantEvent { payload, tctx })
-                        }
-                        Ok(_) => None,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "undecodable tenant event ignored");
-                            None
-                        }
+        let stream = app.bus.subscribe(&events::topic(id)).filter_map(move |event: Arc<Event>| {
+            let tctx = tctx.clone();
+            let _alive = guard.clone();
+            async move {
+                match serde_json::from_value::<TenantEventPayload>(event.payload.clone()) {
+                    Ok(payload) if payload.tenant_id == tctx.tenant_id => Some(TenantEvent { payload, tctx }),
+                    Ok(_) => None,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "undecodable tenant event ignored");
+                        None
                     }
                 }
-            });
+            }
+        });
         Ok(stream)
     }
 }

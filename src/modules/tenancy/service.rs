@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::Utc;
 use entity::{membership, role, role_permission, tenant};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    QueryTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    Set,
 };
 use uuid::Uuid;
 
@@ -43,22 +43,18 @@ pub async fn access(
     if memberships.is_empty() {
         return Ok(HashMap::new());
     }
-    let keys: Vec<(Uuid, Uuid)> = memberships
-        .iter()
-        .map(|m| (m.tenant_id, m.role_id))
-        .collect();
-    let roles =
-        crate::db::load_scoped_by_ids::<role::Entity, _>(db, role::Column::Id, &keys).await?;
-    let mut by_role: HashMap<(Uuid, Uuid), HashSet<String>> =
-        crate::db::load_scoped_children::<role_permission::Entity, _>(
-            db,
-            role_permission::Column::RoleId,
-            &keys,
-        )
-        .await?
-        .into_iter()
-        .map(|(k, grants)| (k, grants.into_iter().map(|g| g.permission).collect()))
-        .collect();
+    let keys: Vec<(Uuid, Uuid)> = memberships.iter().map(|m| (m.tenant_id, m.role_id)).collect();
+    let roles = crate::db::load_scoped_by_ids::<role::Entity, _>(db, role::Column::Id, &keys).await?;
+    let mut by_role: HashMap<(Uuid, Uuid), HashSet<String>> = crate::db::load_scoped_children::<
+        role_permission::Entity,
+        _,
+    >(
+        db, role_permission::Column::RoleId, &keys
+    )
+    .await?
+    .into_iter()
+    .map(|(k, grants)| (k, grants.into_iter().map(|g| g.permission).collect()))
+    .collect();
     Ok(memberships
         .into_iter()
         .filter_map(|m| {
@@ -71,9 +67,7 @@ pub async fn access(
                     membership_id: m.id,
                     role_id: role.id,
                     role_key: role.key.clone(),
-                    permissions: by_role
-                        .remove(&(m.tenant_id, m.role_id))
-                        .unwrap_or_default(),
+                    permissions: by_role.remove(&(m.tenant_id, m.role_id)).unwrap_or_default(),
                 },
             ))
         })
@@ -94,10 +88,7 @@ fn validate_tenant_name(field: &str, name: &str) -> AppResult<String> {
         return Err(AppError::validation(field, "must not be empty"));
     }
     if name.chars().count() > 100 {
-        return Err(AppError::validation(
-            field,
-            "must be at most 100 characters",
-        ));
+        return Err(AppError::validation(field, "must be at most 100 characters"));
     }
     Ok(name.to_string())
 }
@@ -105,9 +96,7 @@ fn validate_tenant_name(field: &str, name: &str) -> AppResult<String> {
 /// Slugs: 3–40 characters of `a-z`, `0-9` and `-`, starting and ending with a letter or digit.
 pub fn validate_slug(field: &str, slug: &str) -> AppResult<String> {
     let slug = slug.trim();
-    let ok_chars = slug
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let ok_chars = slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     let ok_ends = !slug.starts_with('-') && !slug.ends_with('-');
     if !(3..=40).contains(&slug.len()) || !ok_chars || !ok_ends {
         return Err(AppError::validation(
@@ -131,12 +120,7 @@ pub async fn create_tenant(
     if user.email_verified_at.is_none() {
         return Err(AppError::EmailNotVerified);
     }
-    if tenant::Entity::find()
-        .filter(tenant::Column::Slug.eq(&slug))
-        .one(&app.db)
-        .await?
-        .is_some()
-    {
+    if tenant::Entity::find().filter(tenant::Column::Slug.eq(&slug)).one(&app.db).await?.is_some() {
         return Err(AppError::conflict("input.slug", "this slug is taken"));
     }
     let now = Utc::now();
@@ -198,14 +182,7 @@ pub async fn create_tenant(
         )
         .await?;
     txn.commit().await?;
-    publish(
-        app,
-        TenantEventKind::MemberJoined,
-        tenant_id,
-        Some(membership.id),
-        Some(viewer.user_id),
-    )
-    .await;
+    publish(app, TenantEventKind::MemberJoined, tenant_id, Some(membership.id), Some(viewer.user_id)).await;
     Ok(tenant)
 }
 
@@ -216,24 +193,14 @@ async fn publish(
     membership_id: Option<Uuid>,
     actor_id: Option<Uuid>,
 ) {
-    let payload = TenantEventPayload {
-        kind,
-        tenant_id,
-        membership_id,
-        actor_id,
-        occurred_at: Utc::now(),
-    };
+    let payload = TenantEventPayload { kind, tenant_id, membership_id, actor_id, occurred_at: Utc::now() };
     app.publish(&events::topic(tenant_id), &payload).await;
 }
 
 /// The tenant row, for members with `tenant.read`.
 pub async fn get_tenant(app: &AppState, tctx: &TenantCtx) -> AppResult<tenant::Model> {
     tctx.require(Permission::TenantRead)?;
-    tctx.scope()
-        .find::<tenant::Entity>()
-        .one(&app.db)
-        .await?
-        .ok_or(AppError::NotFound("tenant"))
+    tctx.scope().find::<tenant::Entity>().one(&app.db).await?.ok_or(AppError::NotFound("tenant"))
 }
 
 /// The id behind a slug, if any. Says nothing about access.
@@ -248,22 +215,12 @@ pub async fn tenant_id_by_slug(app: &AppState, slug: &str) -> AppResult<Option<U
 }
 
 /// Renames the organisation (`tenant.update`) and tells its subscribers.
-pub async fn update_tenant(
-    app: &AppState,
-    tctx: &TenantCtx,
-    name: Option<&str>,
-) -> AppResult<tenant::Model> {
+pub async fn update_tenant(app: &AppState, tctx: &TenantCtx, name: Option<&str>) -> AppResult<tenant::Model> {
     tctx.require(Permission::TenantUpdate)?;
-    let name = name
-        .map(|n| validate_tenant_name("input.name", n))
-        .transpose()?;
+    let name = name.map(|n| validate_tenant_name("input.name", n)).transpose()?;
     let scope = tctx.scope();
     let txn = begin_tenant_txn(&app.db, scope).await?;
-    let current = scope
-        .find::<tenant::Entity>()
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("tenant"))?;
+    let current = scope.find::<tenant::Entity>().one(&txn).await?.ok_or(AppError::NotFound("tenant"))?;
     let Some(name) = name else {
         return Ok(current);
     };
@@ -272,23 +229,12 @@ pub async fn update_tenant(
     am.updated_at = Set(Utc::now());
     let updated = am.update(&txn).await?;
     txn.commit().await?;
-    publish(
-        app,
-        TenantEventKind::TenantUpdated,
-        tctx.tenant_id,
-        None,
-        Some(tctx.user_id),
-    )
-    .await;
+    publish(app, TenantEventKind::TenantUpdated, tctx.tenant_id, None, Some(tctx.user_id)).await;
     Ok(updated)
 }
 
 /// Organisations the viewer is an active member of.
-pub async fn viewer_tenants(
-    app: &AppState,
-    viewer: &Viewer,
-    page: PageArgs,
-) -> AppResult<Conn<Tenant>> {
+pub async fn viewer_tenants(app: &AppState, viewer: &Viewer, page: PageArgs) -> AppResult<Conn<Tenant>> {
     let mine = membership::Entity::find()
         .select_only()
         .column(membership::Column::TenantId)
@@ -296,16 +242,7 @@ pub async fn viewer_tenants(
         .filter(membership::Column::Status.eq(ACTIVE))
         .into_query();
     let select = tenant::Entity::find().filter(tenant::Column::Id.in_subquery(mine));
-    paginate(
-        &app.db,
-        select,
-        tenant::Column::Id,
-        |t| t.id,
-        page,
-        app.config.max_page_size,
-        Tenant,
-    )
-    .await
+    paginate(&app.db, select, tenant::Column::Id, |t| t.id, page, app.config.max_page_size, Tenant).await
 }
 
 /// Validates a page request of the organisation's members (`members.read`).
@@ -321,11 +258,7 @@ pub fn roles_window(app: &AppState, tctx: &TenantCtx, args: &PageArgs) -> AppRes
 }
 
 /// One membership of the tenant (`members.read`, or the viewer's own).
-pub async fn get_membership(
-    app: &AppState,
-    tctx: &TenantCtx,
-    id: Uuid,
-) -> AppResult<membership::Model> {
+pub async fn get_membership(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<membership::Model> {
     if id != tctx.membership_id {
         tctx.require(Permission::MembersRead)?;
     }
@@ -338,10 +271,7 @@ pub async fn get_membership(
 /// One role of the tenant (`tenant.read`).
 pub async fn get_role(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<role::Model> {
     tctx.require(Permission::TenantRead)?;
-    tctx.scope()
-        .find_by_id::<role::Entity, _>(&app.db, id)
-        .await?
-        .ok_or(AppError::NotFound("role"))
+    tctx.scope().find_by_id::<role::Entity, _>(&app.db, id).await?.ok_or(AppError::NotFound("role"))
 }
 
 /// Whether `viewer` may see user `user_id`: themselves, or someone sharing an organisation

@@ -57,11 +57,7 @@ impl Tenant {
     /// What the viewer may do in this organisation, so a client can render by permission.
     async fn viewer_permissions(&self, ctx: &Context<'_>) -> Result<Vec<Permission>> {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
-        Ok(Permission::ALL
-            .iter()
-            .copied()
-            .filter(|p| tctx.has(*p))
-            .collect())
+        Ok(Permission::ALL.iter().copied().filter(|p| tctx.has(*p)).collect())
     }
     /// Members of the organisation (needs `MEMBERS_READ`).
     async fn members(
@@ -75,16 +71,8 @@ impl Tenant {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         let args = relay::PageArgs::new(after, before, first, last);
         let window = service::members_window(app(ctx), &tctx, &args)?;
-        let rows = loaders(ctx)
-            .member_pages
-            .load_one((self.0.id, window))
-            .await
-            .map_err(loader_err)?;
-        Ok(relay::to_connection(
-            rows.unwrap_or_else(empty_rows),
-            |r| r.id,
-            Membership,
-        ))
+        let rows = loaders(ctx).member_pages.load_one((self.0.id, window)).await.map_err(loader_err)?;
+        Ok(relay::to_connection(rows.unwrap_or_else(empty_rows), |r| r.id, Membership))
     }
     /// Roles defined in the organisation, built-in ones first.
     async fn roles(
@@ -98,26 +86,13 @@ impl Tenant {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         let args = relay::PageArgs::new(after, before, first, last);
         let window = service::roles_window(app(ctx), &tctx, &args)?;
-        let rows = loaders(ctx)
-            .role_pages
-            .load_one((self.0.id, window))
-            .await
-            .map_err(loader_err)?;
-        Ok(relay::to_connection(
-            rows.unwrap_or_else(empty_rows),
-            |r| r.id,
-            Role,
-        ))
+        let rows = loaders(ctx).role_pages.load_one((self.0.id, window)).await.map_err(loader_err)?;
+        Ok(relay::to_connection(rows.unwrap_or_else(empty_rows), |r| r.id, Role))
     }
 }
 
 fn empty_rows<M>() -> crate::db::page::Rows<M> {
-    crate::db::page::Rows {
-        rows: Vec::new(),
-        total: 0,
-        has_previous: false,
-        has_next: false,
-    }
+    crate::db::page::Rows { rows: Vec::new(), total: 0, has_previous: false, has_next: false }
 }
 
 pub(crate) fn loader_err(e: std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Error {
@@ -146,19 +121,12 @@ impl Membership {
         self.0.created_at
     }
     async fn user(&self, ctx: &Context<'_>) -> Result<User> {
-        let user = loaders(ctx)
-            .users
-            .load_one(self.0.user_id)
-            .await
-            .map_err(loader_err)?;
+        let user = loaders(ctx).users.load_one(self.0.user_id).await.map_err(loader_err)?;
         Ok(User(user.ok_or(AppError::NotFound("user"))?))
     }
     async fn role(&self, ctx: &Context<'_>) -> Result<Role> {
-        let role = loaders(ctx)
-            .roles
-            .load_one((self.0.tenant_id, self.0.role_id))
-            .await
-            .map_err(loader_err)?;
+        let role =
+            loaders(ctx).roles.load_one((self.0.tenant_id, self.0.role_id)).await.map_err(loader_err)?;
         Ok(Role(role.ok_or(AppError::NotFound("role"))?))
     }
 }
@@ -199,11 +167,7 @@ impl Role {
             .await
             .map_err(loader_err)?
             .unwrap_or_default();
-        Ok(Permission::ALL
-            .iter()
-            .copied()
-            .filter(|p| keys.iter().any(|k| k == p.key()))
-            .collect())
+        Ok(Permission::ALL.iter().copied().filter(|p| keys.iter().any(|k| k == p.key())).collect())
     }
 }
 
@@ -226,9 +190,7 @@ impl TenantEvent {
     }
     /// Global ID of the user who caused the event, if any.
     async fn actor_id(&self) -> Option<ID> {
-        self.payload
-            .actor_id
-            .map(|id| relay::to_global_id("User", id))
+        self.payload.actor_id.map(|id| relay::to_global_id("User", id))
     }
     /// The organisation as it is now.
     async fn tenant(&self, ctx: &Context<'_>) -> Result<Tenant> {
