@@ -17,7 +17,9 @@ use migration::MigratorTrait;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 use secrecy::ExposeSecret;
 
-pub use scoped::{TenantScope, begin_tenant_txn, load_scoped_by_ids, load_scoped_children, owning_tenant};
+pub use scoped::{
+    TenantScope, begin_tenant_txn, load_scoped_by_ids, load_scoped_children, lock_tenant, owning_tenant,
+};
 
 use crate::{config::Config, telemetry::Metrics};
 

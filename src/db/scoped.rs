@@ -168,3 +168,18 @@ where
     use sea_orm::QuerySelect;
     E::find().select_only().column(E::tenant_column()).filter(id_col.eq(id)).into_tuple().one(db).await
 }
+
+/// Serialises changes to one tenant's memberships and roles: takes the tenant row's write
+/// lock at the start of `txn` (a no-op update). On PostgreSQL a second transaction waits on
+/// the row lock; on SQLite it waits for the database write lock. Call it first in the
+/// transaction, before any read, so the checks that follow see every committed change.
+pub async fn lock_tenant(txn: &DatabaseTransaction, scope: TenantScope) -> Result<(), DbErr> {
+    use entity::tenant;
+    use sea_orm::{EntityTrait, sea_query::Expr};
+    tenant::Entity::update_many()
+        .col_expr(tenant::Column::UpdatedAt, Expr::col(tenant::Column::UpdatedAt).into())
+        .filter(tenant::Column::Id.eq(scope.tenant_id()))
+        .exec(txn)
+        .await?;
+    Ok(())
+}

@@ -8,7 +8,7 @@ use async_graphql::{
     Context,
     dataloader::{DataLoader, HashMapCache, Loader},
 };
-use entity::{TenantOwned, membership, role, user};
+use entity::{TenantOwned, invitation, membership, role, user};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -83,6 +83,7 @@ pub struct Loaders {
     pub role_permissions: DataLoader<RolePermissionsLoader>,
     pub member_pages: DataLoader<TenantPagesLoader<membership::Entity>>,
     pub role_pages: DataLoader<TenantPagesLoader<role::Entity>>,
+    pub invitation_pages: DataLoader<TenantPagesLoader<invitation::Entity>>,
     access: DataLoader<TenantAccessLoader, HashMapCache>,
 }
 
@@ -99,6 +100,10 @@ impl Loaders {
             ),
             role_pages: DataLoader::new(
                 TenantPagesLoader { db: db.clone(), id_col: role::Column::Id },
+                tokio::spawn,
+            ),
+            invitation_pages: DataLoader::new(
+                TenantPagesLoader { db: db.clone(), id_col: invitation::Column::Id },
                 tokio::spawn,
             ),
             access: DataLoader::with_cache(

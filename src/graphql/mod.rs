@@ -16,7 +16,9 @@ use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBui
 use crate::{
     auth::RequestCtx,
     modules::{
+        audit::AuditSubscription,
         identity::{IdentityMutation, IdentityQuery},
+        members::MembersMutation,
         tenancy::{TenancyMutation, TenancyQuery, TenancySubscription},
     },
     startup::AppState,
@@ -28,11 +30,11 @@ pub struct Query(node::NodeQuery, IdentityQuery, TenancyQuery);
 
 /// The root mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation, TenancyMutation);
+pub struct Mutation(IdentityMutation, TenancyMutation, MembersMutation);
 
 /// The root subscription.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(TenancySubscription);
+pub struct Subscription(TenancySubscription, AuditSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -22,6 +22,8 @@ pub enum Node {
     Tenant(Tenant),
     Membership(Membership),
     Role(Role),
+    Invitation(crate::modules::members::types::Invitation),
+    AuditEntry(crate::modules::audit::types::AuditEntry),
 }
 
 #[derive(Default)]
@@ -45,6 +47,32 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
         "Tenant" => {
             let tctx = loaders(ctx).tenant_access(uuid).await?;
             Ok(Node::Tenant(Tenant(tenancy::get_tenant(app, &tctx).await?)))
+        }
+        "Invitation" => {
+            let t = crate::db::owning_tenant::<entity::invitation::Entity, _>(
+                &app.db,
+                entity::invitation::Column::Id,
+                uuid,
+            )
+            .await?
+            .ok_or(AppError::NotFound("node"))?;
+            let tctx = loaders(ctx).tenant_access(t).await.map_err(|_| AppError::NotFound("node"))?;
+            let inv = crate::modules::members::service::get_invitation(app, &tctx, uuid).await?;
+            Ok(Node::Invitation(crate::modules::members::types::Invitation(inv)))
+        }
+        "AuditEntry" => {
+            let t = crate::db::owning_tenant::<entity::audit_entry::Entity, _>(
+                &app.db,
+                entity::audit_entry::Column::Id,
+                uuid,
+            )
+            .await?
+            .ok_or(AppError::NotFound("node"))?;
+            let tctx = loaders(ctx).tenant_access(t).await.map_err(|_| AppError::NotFound("node"))?;
+            let entry = crate::modules::audit::service::get(app, &tctx, uuid)
+                .await?
+                .ok_or(AppError::NotFound("node"))?;
+            Ok(Node::AuditEntry(crate::modules::audit::types::AuditEntry(entry)))
         }
         "Membership" | "Role" => {
             // The tenant is not part of the id: try the viewer's tenants that hold it.

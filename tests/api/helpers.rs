@@ -200,7 +200,7 @@ impl TestApp {
     /// Signs up, verifies through the mailed token, logs in: returns the access token.
     pub async fn verified_user(&self, email: &str) -> Session {
         self.sign_up(email).await.data();
-        let token = self.mailed_token(email).await;
+        let token = self.mailed_token_about(email, "Confirm your e-mail", 1).await;
         self.gql(None, doc!("identity/VerifyEmail"), json!({ "token": token })).await.data();
         self.log_in(email).await
     }
@@ -250,10 +250,20 @@ impl TestApp {
         mails.into_iter().map(|m| m.1).collect()
     }
 
-    /// Waits for the `n`-th mail to `to` and returns the verification token in it.
+    /// Waits for the `n`-th mail to `to` and returns the token in it.
     pub async fn mailed_token_n(&self, to: &str, n: usize) -> String {
+        self.mailed_token_about(to, "", n).await
+    }
+
+    /// Waits for the `n`-th mail to `to` whose subject contains `subject` and returns the
+    /// token in it.
+    pub async fn mailed_token_about(&self, to: &str, subject: &str, n: usize) -> String {
         for _ in 0..100 {
-            let mails = self.mails_to(to);
+            let mails: Vec<String> = self
+                .mails_to(to)
+                .into_iter()
+                .filter(|m| m.lines().any(|l| l.starts_with("Subject: ") && l.contains(subject)))
+                .collect();
             if mails.len() >= n {
                 return extract_token(&mails[n - 1])
                     .unwrap_or_else(|| panic!("no token in mail:\n{}", mails[n - 1]));
@@ -495,5 +505,45 @@ where
         }
         assert!(tokio::time::Instant::now() < deadline, "condition not met within {secs} s");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+impl TestApp {
+    /// Global ID of the built-in role `key` of tenant `tenant_id`.
+    pub async fn role_id(&self, session: &Session, tenant_id: &str, key: &str) -> String {
+        let r = self.gql(Some(&session.access), doc!("tenancy/Tenant"), json!({ "id": tenant_id })).await;
+        let roles = r.data()["tenant"]["roles"]["edges"].as_array().unwrap().clone();
+        roles
+            .iter()
+            .find(|e| e["node"]["key"] == key)
+            .map(|e| e["node"]["id"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no role {key}"))
+    }
+
+    /// Invites `email` as `role` (sent by `owner`), signs the invitee up and accepts: returns
+    /// the invitee's session and membership ID.
+    pub async fn join_as(
+        &self,
+        owner: &Session,
+        tenant_id: &str,
+        email: &str,
+        role: &str,
+    ) -> (Session, String) {
+        let role_id = self.role_id(owner, tenant_id, role).await;
+        self.gql(
+            Some(&owner.access),
+            doc!("members/InviteMember"),
+            json!({ "input": { "tenantId": tenant_id, "email": email, "roleId": role_id } }),
+        )
+        .await
+        .data();
+        let token = self.mailed_token_about(email, "invited", 1).await;
+        self.sign_up(email).await.data();
+        let session = self.log_in(email).await;
+        let r = self
+            .gql(Some(&session.access), doc!("members/AcceptInvitation"), json!({ "token": token }))
+            .await;
+        let membership = r.data()["acceptInvitation"]["membership"]["id"].as_str().unwrap().to_string();
+        (session, membership)
     }
 }

@@ -21,7 +21,11 @@ async fn statements_for(n: usize) -> f64 {
     assert_eq!(edges.len(), n);
     for e in &edges {
         let t = &e["node"];
-        assert_eq!(t["viewerRole"]["permissions"].as_array().unwrap().len(), 7, "the owner holds every permission");
+        assert_eq!(
+            t["viewerRole"]["permissions"].as_array().unwrap().len(),
+            7,
+            "the owner holds every permission"
+        );
         assert_eq!(t["members"]["totalCount"], 1);
         assert_eq!(t["members"]["edges"][0]["node"]["role"]["key"], "owner");
         assert_eq!(t["roles"]["totalCount"], 4);

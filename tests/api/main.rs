@@ -10,6 +10,7 @@ mod event_bus;
 mod http;
 mod identity;
 mod loaders;
+mod members;
 mod schema;
 mod subscriptions;
 mod tenancy;

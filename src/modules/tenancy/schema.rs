@@ -78,8 +78,7 @@ impl TenancyMutation {
         ctx: &Context<'_>,
         input: CreateTenantInput,
     ) -> Result<CreateTenantPayload> {
-        let viewer = rctx(ctx).viewer()?;
-        let tenant = service::create_tenant(app(ctx), viewer, &input.name, &input.slug).await?;
+        let tenant = service::create_tenant(app(ctx), rctx(ctx), &input.name, &input.slug).await?;
         Ok(CreateTenantPayload { tenant: Tenant(tenant) })
     }
 
@@ -92,7 +91,7 @@ impl TenancyMutation {
         rctx(ctx).viewer()?;
         let tenant_id = relay::decode_id("input.id", &input.id, "Tenant")?;
         let tctx = loaders(ctx).tenant_access(tenant_id).await?;
-        let tenant = service::update_tenant(app(ctx), &tctx, input.name.as_deref()).await?;
+        let tenant = service::update_tenant(app(ctx), rctx(ctx), &tctx, input.name.as_deref()).await?;
         Ok(UpdateTenantPayload { tenant: Tenant(tenant) })
     }
 }

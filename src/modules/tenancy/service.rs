@@ -15,11 +15,12 @@ use super::{
     types::Tenant,
 };
 use crate::{
-    auth::{Permission, TenantCtx, Viewer, permissions::BUILTIN_ROLES},
+    auth::{Permission, RequestCtx, TenantCtx, Viewer, permissions::BUILTIN_ROLES},
     db::page::Window,
     db::{TenantScope, begin_tenant_txn},
     error::{AppError, AppResult},
     graphql::relay::{Conn, PageArgs, paginate},
+    modules::audit::service::{self as audit, Actor, Change},
     startup::AppState,
 };
 
@@ -110,10 +111,11 @@ pub fn validate_slug(field: &str, slug: &str) -> AppResult<String> {
 /// Creates an organisation with its built-in roles and makes the viewer its owner.
 pub async fn create_tenant(
     app: &AppState,
-    viewer: &Viewer,
+    rctx: &RequestCtx,
     name: &str,
     slug: &str,
 ) -> AppResult<tenant::Model> {
+    let viewer = rctx.viewer()?;
     let name = validate_tenant_name("input.name", name)?;
     let slug = validate_slug("input.slug", slug)?;
     let user = crate::modules::identity::service::viewer_user(app, viewer).await?;
@@ -181,7 +183,21 @@ pub async fn create_tenant(
             },
         )
         .await?;
+    let entry = audit::record(
+        &txn,
+        scope,
+        &Actor::from_request(rctx),
+        Change {
+            action: "tenant.created",
+            target_type: "Tenant",
+            target_id: Some(tenant_id),
+            before: None,
+            after: Some(tenant_summary(&tenant)),
+        },
+    )
+    .await?;
     txn.commit().await?;
+    audit::publish(app, &[entry]).await;
     publish(app, TenantEventKind::MemberJoined, tenant_id, Some(membership.id), Some(viewer.user_id)).await;
     Ok(tenant)
 }
@@ -195,6 +211,11 @@ async fn publish(
 ) {
     let payload = TenantEventPayload { kind, tenant_id, membership_id, actor_id, occurred_at: Utc::now() };
     app.publish(&events::topic(tenant_id), &payload).await;
+}
+
+/// What the audit log keeps of a tenant.
+fn tenant_summary(t: &tenant::Model) -> serde_json::Value {
+    serde_json::json!({ "name": t.name, "slug": t.slug, "status": t.status })
 }
 
 /// The tenant row, for members with `tenant.read`.
@@ -215,7 +236,12 @@ pub async fn tenant_id_by_slug(app: &AppState, slug: &str) -> AppResult<Option<U
 }
 
 /// Renames the organisation (`tenant.update`) and tells its subscribers.
-pub async fn update_tenant(app: &AppState, tctx: &TenantCtx, name: Option<&str>) -> AppResult<tenant::Model> {
+pub async fn update_tenant(
+    app: &AppState,
+    rctx: &RequestCtx,
+    tctx: &TenantCtx,
+    name: Option<&str>,
+) -> AppResult<tenant::Model> {
     tctx.require(Permission::TenantUpdate)?;
     let name = name.map(|n| validate_tenant_name("input.name", n)).transpose()?;
     let scope = tctx.scope();
@@ -224,11 +250,26 @@ pub async fn update_tenant(app: &AppState, tctx: &TenantCtx, name: Option<&str>)
     let Some(name) = name else {
         return Ok(current);
     };
+    let before = tenant_summary(&current);
     let mut am: tenant::ActiveModel = current.into();
     am.name = Set(name);
     am.updated_at = Set(Utc::now());
     let updated = am.update(&txn).await?;
+    let entry = audit::record(
+        &txn,
+        scope,
+        &Actor::from_request(rctx),
+        Change {
+            action: "tenant.updated",
+            target_type: "Tenant",
+            target_id: Some(updated.id),
+            before: Some(before),
+            after: Some(tenant_summary(&updated)),
+        },
+    )
+    .await?;
     txn.commit().await?;
+    audit::publish(app, &[entry]).await;
     publish(app, TenantEventKind::TenantUpdated, tctx.tenant_id, None, Some(tctx.user_id)).await;
     Ok(updated)
 }

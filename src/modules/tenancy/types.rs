@@ -59,7 +59,7 @@ impl Tenant {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         Ok(Permission::ALL.iter().copied().filter(|p| tctx.has(*p)).collect())
     }
-    /// Members of the organisation (needs `MEMBERS_READ`).
+    /// Members of the organisation (needs `MEMBERS_READ`; null with a FORBIDDEN error otherwise).
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -67,12 +67,49 @@ impl Tenant {
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
-    ) -> Result<relay::Conn<Membership>> {
+    ) -> Result<Option<relay::Conn<Membership>>> {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         let args = relay::PageArgs::new(after, before, first, last);
         let window = service::members_window(app(ctx), &tctx, &args)?;
         let rows = loaders(ctx).member_pages.load_one((self.0.id, window)).await.map_err(loader_err)?;
-        Ok(relay::to_connection(rows.unwrap_or_else(empty_rows), |r| r.id, Membership))
+        Ok(Some(relay::to_connection(rows.unwrap_or_else(empty_rows), |r| r.id, Membership)))
+    }
+    /// Invitations sent by the organisation, oldest first (needs `MEMBERS_MANAGE`; null with a
+    /// FORBIDDEN error otherwise).
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Option<relay::Conn<crate::modules::members::types::Invitation>>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        let args = relay::PageArgs::new(after, before, first, last);
+        let window = crate::modules::members::service::invitations_window(app(ctx), &tctx, &args)?;
+        let rows = loaders(ctx).invitation_pages.load_one((self.0.id, window)).await.map_err(loader_err)?;
+        Ok(Some(relay::to_connection(
+            rows.unwrap_or_else(empty_rows),
+            |r| r.id,
+            crate::modules::members::types::Invitation,
+        )))
+    }
+    /// The organisation's audit log, oldest first (needs `AUDIT_READ`; null with a FORBIDDEN
+    /// error otherwise).
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::modules::audit::types::AuditLogFilter>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Option<relay::Conn<crate::modules::audit::types::AuditEntry>>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        let filter = filter.unwrap_or_default().into_filter()?;
+        let args = relay::PageArgs::new(after, before, first, last);
+        let rows = crate::modules::audit::service::list(app(ctx), &tctx, filter, &args).await?;
+        Ok(Some(relay::to_connection(rows, |e| e.id, crate::modules::audit::types::AuditEntry)))
     }
     /// Roles defined in the organisation, built-in ones first.
     async fn roles(

@@ -1,0 +1,50 @@
+//! `auditLogAdded`: new audit entries of a tenant, live.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Result, Subscription};
+use futures::{Stream, StreamExt};
+use uuid::Uuid;
+
+use super::{service, types::AuditEntry};
+use crate::{
+    auth::Permission,
+    graphql::{app, rctx, relay},
+    modules::tenancy::service as tenancy,
+    pubsub::Event,
+    telemetry::GaugeGuard,
+};
+
+#[derive(Default)]
+pub struct AuditSubscription;
+
+#[Subscription]
+impl AuditSubscription {
+    /// Each new entry of the organisation's audit log (needs `AUDIT_READ`).
+    async fn audit_log_added(
+        &self,
+        ctx: &Context<'_>,
+        tenant_id: ID,
+    ) -> Result<impl Stream<Item = AuditEntry> + use<>> {
+        let viewer = rctx(ctx).viewer()?;
+        let id = relay::decode_id("tenantId", &tenant_id, "Tenant")?;
+        let app = app(ctx).clone();
+        let tctx = tenancy::access_one(&app, viewer, id).await?;
+        tctx.require(Permission::AuditRead)?;
+        let guard = Arc::new(GaugeGuard::new(&app.metrics.subscriptions_active));
+        Ok(app.bus.subscribe(&service::topic(id)).filter_map(move |event: Arc<Event>| {
+            let (app, tctx, _alive) = (app.clone(), tctx.clone(), guard.clone());
+            async move {
+                let entry_id: Uuid = serde_json::from_value(event.payload.clone()).ok()?;
+                match service::get(&app, &tctx, entry_id).await {
+                    Ok(Some(entry)) => Some(AuditEntry(entry)),
+                    Ok(None) => None,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "audit entry not delivered");
+                        None
+                    }
+                }
+            }
+        }))
+    }
+}

@@ -1,0 +1,144 @@
+//! Mutations of the members module: invitations and membership changes.
+
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use entity::{invitation, membership};
+use uuid::Uuid;
+
+use super::{
+    service::{self, MemberChange},
+    types::{AcceptInvitationPayload, Invitation, InvitationPayload, MembershipPayload, RemoveMemberPayload},
+};
+use crate::{
+    auth::TenantCtx,
+    error::{AppError, AppResult},
+    graphql::{app, loaders::loaders, rctx, relay, scalars::Email},
+    modules::tenancy::{
+        service as tenancy,
+        types::{Membership, Tenant},
+    },
+};
+
+#[derive(InputObject)]
+pub struct InviteMemberInput {
+    /// The organisation's global ID.
+    pub tenant_id: ID,
+    /// Address to send the invitation to.
+    pub email: String,
+    /// Global ID of the role the invitee gets.
+    pub role_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct ChangeMemberRoleInput {
+    pub membership_id: ID,
+    /// Global ID of the new role.
+    pub role_id: ID,
+}
+
+#[derive(Default)]
+pub struct MembersMutation;
+
+/// Decodes the global ID of a tenant-owned row and returns it with the viewer's access to
+/// its tenant. A row of a tenant the viewer is not in is NOT_FOUND, like a missing one.
+async fn owned<E: entity::TenantOwned>(
+    ctx: &Context<'_>,
+    field: &str,
+    id: &ID,
+    type_name: &'static str,
+    id_col: E::Column,
+) -> AppResult<(Uuid, TenantCtx)> {
+    rctx(ctx).viewer()?;
+    let uuid = relay::decode_id(field, id, type_name)?;
+    let tenant = crate::db::owning_tenant::<E, _>(&app(ctx).db, id_col, uuid)
+        .await?
+        .ok_or(AppError::NotFound(type_name_lower(type_name)))?;
+    let tctx = loaders(ctx)
+        .tenant_access(tenant)
+        .await
+        .map_err(|_| AppError::NotFound(type_name_lower(type_name)))?;
+    Ok((uuid, tctx))
+}
+
+fn type_name_lower(t: &'static str) -> &'static str {
+    match t {
+        "Invitation" => "invitation",
+        "Membership" => "membership",
+        _ => "object",
+    }
+}
+
+async fn change(ctx: &Context<'_>, id: &ID, field: &str, change: MemberChange) -> Result<membership::Model> {
+    let (uuid, tctx) =
+        owned::<membership::Entity>(ctx, field, id, "Membership", membership::Column::Id).await?;
+    Ok(service::change_member(app(ctx), rctx(ctx), &tctx, uuid, change).await?)
+}
+
+#[Object]
+impl MembersMutation {
+    /// Invites someone by e-mail (needs `MEMBERS_MANAGE`). Inviting a member is a CONFLICT.
+    async fn invite_member(&self, ctx: &Context<'_>, input: InviteMemberInput) -> Result<InvitationPayload> {
+        rctx(ctx).viewer()?;
+        let tenant_id = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
+        let tctx = loaders(ctx).tenant_access(tenant_id).await?;
+        let email = Email::parse(&input.email).map_err(|m| AppError::validation("input.email", m))?;
+        let role_id = relay::decode_id("input.roleId", &input.role_id, "Role")
+            .map_err(|_| AppError::validation("input.roleId", "no such role in this organisation"))?;
+        let inv = service::invite_member(app(ctx), rctx(ctx), &tctx, email, role_id).await?;
+        Ok(InvitationPayload { invitation: Invitation(inv) })
+    }
+
+    /// Sends a pending invitation again with a new link; the old link stops working.
+    async fn resend_invitation(&self, ctx: &Context<'_>, id: ID) -> Result<InvitationPayload> {
+        let (uuid, tctx) =
+            owned::<invitation::Entity>(ctx, "id", &id, "Invitation", invitation::Column::Id).await?;
+        let inv = service::resend_invitation(app(ctx), rctx(ctx), &tctx, uuid).await?;
+        Ok(InvitationPayload { invitation: Invitation(inv) })
+    }
+
+    /// Withdraws a pending invitation.
+    async fn revoke_invitation(&self, ctx: &Context<'_>, id: ID) -> Result<InvitationPayload> {
+        let (uuid, tctx) =
+            owned::<invitation::Entity>(ctx, "id", &id, "Invitation", invitation::Column::Id).await?;
+        let inv = service::revoke_invitation(app(ctx), rctx(ctx), &tctx, uuid).await?;
+        Ok(InvitationPayload { invitation: Invitation(inv) })
+    }
+
+    /// Joins the organisation that sent the invitation. The signed-in user's e-mail must be
+    /// the invited one; a new user signs up with it first.
+    async fn accept_invitation(&self, ctx: &Context<'_>, token: String) -> Result<AcceptInvitationPayload> {
+        let m = service::accept_invitation(app(ctx), rctx(ctx), &token).await?;
+        let tctx = tenancy::access_one(app(ctx), rctx(ctx).viewer()?, m.tenant_id).await?;
+        let tenant = tenancy::get_tenant(app(ctx), &tctx).await?;
+        Ok(AcceptInvitationPayload { membership: Membership(m), tenant: Tenant(tenant) })
+    }
+
+    /// Gives a member another role (needs `MEMBERS_MANAGE` and a rank above theirs).
+    async fn change_member_role(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangeMemberRoleInput,
+    ) -> Result<MembershipPayload> {
+        let role_id = relay::decode_id("input.roleId", &input.role_id, "Role")
+            .map_err(|_| AppError::validation("input.roleId", "no such role in this organisation"))?;
+        let m = change(ctx, &input.membership_id, "input.membershipId", MemberChange::Role(role_id)).await?;
+        Ok(MembershipPayload { membership: Membership(m) })
+    }
+
+    /// Suspends a member: they lose access to the organisation until reactivated.
+    async fn suspend_member(&self, ctx: &Context<'_>, membership_id: ID) -> Result<MembershipPayload> {
+        let m = change(ctx, &membership_id, "membershipId", MemberChange::Suspend).await?;
+        Ok(MembershipPayload { membership: Membership(m) })
+    }
+
+    /// Gives a suspended member their access back.
+    async fn reactivate_member(&self, ctx: &Context<'_>, membership_id: ID) -> Result<MembershipPayload> {
+        let m = change(ctx, &membership_id, "membershipId", MemberChange::Reactivate).await?;
+        Ok(MembershipPayload { membership: Membership(m) })
+    }
+
+    /// Removes a member (or, with one's own membership, leaves the organisation).
+    async fn remove_member(&self, ctx: &Context<'_>, membership_id: ID) -> Result<RemoveMemberPayload> {
+        let m = change(ctx, &membership_id, "membershipId", MemberChange::Remove).await?;
+        Ok(RemoveMemberPayload { removed_membership_id: relay::to_global_id("Membership", m.id) })
+    }
+}

@@ -1,0 +1,511 @@
+//! Business logic of invitations and membership changes.
+
+use chrono::{Duration, Utc};
+use entity::{invitation, membership, role, user};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    auth::{Permission, RequestCtx, TenantCtx, permissions::role_rank, tokens},
+    db::{TenantScope, begin_tenant_txn, lock_tenant, page::Window},
+    error::{AppError, AppResult},
+    graphql::{relay::PageArgs, scalars::Email},
+    mail,
+    modules::{
+        audit::service::{self as audit, Actor, Change},
+        tenancy::{
+            events::{TenantEventKind, TenantEventPayload, topic},
+            service::ACTIVE,
+        },
+    },
+    startup::AppState,
+};
+
+pub const INVITATION_TTL_DAYS: i64 = 7;
+pub const PENDING: &str = "pending";
+pub const ACCEPTED: &str = "accepted";
+pub const REVOKED: &str = "revoked";
+pub const SUSPENDED: &str = "suspended";
+
+async fn publish(app: &AppState, kind: TenantEventKind, tctx: &TenantCtx, membership_id: Uuid) {
+    let payload = TenantEventPayload {
+        kind,
+        tenant_id: tctx.tenant_id,
+        membership_id: Some(membership_id),
+        actor_id: Some(tctx.user_id),
+        occurred_at: Utc::now(),
+    };
+    app.publish(&topic(tctx.tenant_id), &payload).await;
+}
+
+/// A role of this tenant, or BAD_USER_INPUT on `field`.
+async fn tenant_role(
+    db: &impl sea_orm::ConnectionTrait,
+    scope: TenantScope,
+    field: &str,
+    id: Uuid,
+) -> AppResult<role::Model> {
+    scope
+        .find_by_id::<role::Entity, _>(db, id)
+        .await?
+        .ok_or_else(|| AppError::validation(field, "no such role in this organisation"))
+}
+
+/// May the actor hand out `role`? Owners may hand out anything; others only roles below
+/// their own rank, never `owner`.
+fn check_grant(tctx: &TenantCtx, role: &role::Model) -> AppResult<()> {
+    if tctx.role_key == "owner" {
+        return Ok(());
+    }
+    if role.key == "owner" || role_rank(&role.key) <= role_rank(&tctx.role_key) {
+        return Err(AppError::ForbiddenWith(format!(
+            "you cannot grant the role `{}`: it is not below your own",
+            role.key
+        )));
+    }
+    Ok(())
+}
+
+/// May the actor manage a member whose role is `target`? Owners may; others only members
+/// ranked strictly below them.
+fn check_manage(tctx: &TenantCtx, target: &role::Model) -> AppResult<()> {
+    tctx.require(Permission::MembersManage)?;
+    if tctx.role_key == "owner" || role_rank(&target.key) > role_rank(&tctx.role_key) {
+        Ok(())
+    } else {
+        Err(AppError::ForbiddenWith(format!(
+            "you cannot manage a member whose role (`{}`) is not below your own",
+            target.key
+        )))
+    }
+}
+
+fn invitation_summary(i: &invitation::Model, role_key: &str) -> serde_json::Value {
+    json!({ "email": i.email, "role": role_key, "status": i.status, "expiresAt": i.expires_at })
+}
+
+fn membership_summary(m: &membership::Model, role_key: &str) -> serde_json::Value {
+    json!({ "userId": m.user_id, "role": role_key, "status": m.status })
+}
+
+async fn queue_invitation_mail(
+    app: &AppState,
+    db: &impl sea_orm::ConnectionTrait,
+    tenant_name: &str,
+    to: &str,
+    role_name: &str,
+    token: &str,
+) -> AppResult<()> {
+    let link = format!("{}/invitations/accept?token={token}", app.config.public_url);
+    let body = format!(
+        "Hello,\n\nyou are invited to join {tenant_name} on Zygo as {role_name}.\n\n\
+         Open this link to accept (sign up first with this e-mail address if you have no account):\n\n{link}\n\n\
+         Or, signed in, run:\n\n  mutation {{\n    acceptInvitation(token: \"{token}\") {{ membership {{ id }} }}\n  }}\n\n\
+         The invitation is valid for {INVITATION_TTL_DAYS} days.\n"
+    );
+    mail::enqueue(db, to, &format!("You are invited to {tenant_name} on Zygo"), &body).await
+}
+
+/// Invites `email` to the tenant with `role_id` (`members.manage`); mails a token link.
+pub async fn invite_member(
+    app: &AppState,
+    rctx: &RequestCtx,
+    tctx: &TenantCtx,
+    email: Email,
+    role_id: Uuid,
+) -> AppResult<invitation::Model> {
+    tctx.require(Permission::MembersManage)?;
+    let scope = tctx.scope();
+    let role = tenant_role(&app.db, scope, "input.roleId", role_id).await?;
+    check_grant(tctx, &role)?;
+    let email = email.into_inner();
+    let txn = begin_tenant_txn(&app.db, scope).await?;
+    lock_tenant(&txn, scope).await?;
+    if let Some(existing) = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&txn).await?
+        && scope
+            .find::<membership::Entity>()
+            .filter(membership::Column::UserId.eq(existing.id))
+            .one(&txn)
+            .await?
+            .is_some()
+    {
+        return Err(AppError::conflict("input.email", "this person is already a member"));
+    }
+    let now = Utc::now();
+    let pending = scope
+        .find::<invitation::Entity>()
+        .filter(invitation::Column::Email.eq(&email))
+        .filter(invitation::Column::Status.eq(PENDING))
+        .filter(invitation::Column::ExpiresAt.gt(now))
+        .one(&txn)
+        .await?;
+    if pending.is_some() {
+        return Err(AppError::conflict(
+            "input.email",
+            "an invitation to this address is pending; resend or revoke it",
+        ));
+    }
+    let token = tokens::random_token();
+    let inv = scope
+        .insert(
+            &txn,
+            invitation::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tenant_id: Set(scope.tenant_id()),
+                email: Set(email.clone()),
+                role_id: Set(role.id),
+                token_hash: Set(tokens::hash_token(&token)),
+                invited_by: Set(tctx.user_id),
+                status: Set(PENDING.into()),
+                expires_at: Set(now + Duration::days(INVITATION_TTL_DAYS)),
+                created_at: Set(now),
+                accepted_at: Set(None),
+                accepted_by: Set(None),
+            },
+        )
+        .await?;
+    let tenant = crate::modules::tenancy::service::get_tenant(app, tctx).await?;
+    queue_invitation_mail(app, &txn, &tenant.name, &email, &role.name, &token).await?;
+    let entry = audit::record(
+        &txn,
+        scope,
+        &Actor::from_request(rctx),
+        Change {
+            action: "invitation.created",
+            target_type: "Invitation",
+            target_id: Some(inv.id),
+            before: None,
+            after: Some(invitation_summary(&inv, &role.key)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    app.mail.wake();
+    audit::publish(app, &[entry]).await;
+    Ok(inv)
+}
+
+async fn pending_invitation(
+    db: &impl sea_orm::ConnectionTrait,
+    scope: TenantScope,
+    id: Uuid,
+) -> AppResult<invitation::Model> {
+    let inv =
+        scope.find_by_id::<invitation::Entity, _>(db, id).await?.ok_or(AppError::NotFound("invitation"))?;
+    if inv.status != PENDING {
+        return Err(AppError::conflict("id", format!("the invitation is {}", inv.status)));
+    }
+    Ok(inv)
+}
+
+/// Sends a pending invitation again with a fresh token and expiry; the old link stops working.
+pub async fn resend_invitation(
+    app: &AppState,
+    rctx: &RequestCtx,
+    tctx: &TenantCtx,
+    id: Uuid,
+) -> AppResult<invitation::Model> {
+    tctx.require(Permission::MembersManage)?;
+    let scope = tctx.scope();
+    let txn = begin_tenant_txn(&app.db, scope).await?;
+    let inv = pending_invitation(&txn, scope, id).await?;
+    let role = tenant_role(&txn, scope, "id", inv.role_id).await?;
+    check_grant(tctx, &role)?;
+    let token = tokens::random_token();
+    let mut am: invitation::ActiveModel = inv.clone().into();
+    am.token_hash = Set(tokens::hash_token(&token));
+    am.expires_at = Set(Utc::now() + Duration::days(INVITATION_TTL_DAYS));
+    let updated = scope.update(&txn, am).await?;
+    let tenant = crate::modules::tenancy::service::get_tenant(app, tctx).await?;
+    queue_invitation_mail(app, &txn, &tenant.name, &updated.email, &role.name, &token).await?;
+    let entry = audit::record(
+        &txn,
+        scope,
+        &Actor::from_request(rctx),
+        Change {
+            action: "invitation.resent",
+            target_type: "Invitation",
+            target_id: Some(updated.id),
+            before: Some(invitation_summary(&inv, &role.key)),
+            after: Some(invitation_summary(&updated, &role.key)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    app.mail.wake();
+    audit::publish(app, &[entry]).await;
+    Ok(updated)
+}
+
+/// Withdraws a pending invitation; its link stops working.
+pub async fn revoke_invitation(
+    app: &AppState,
+    rctx: &RequestCtx,
+    tctx: &TenantCtx,
+    id: Uuid,
+) -> AppResult<invitation::Model> {
+    tctx.require(Permission::MembersManage)?;
+    let scope = tctx.scope();
+    let txn = begin_tenant_txn(&app.db, scope).await?;
+    let inv = pending_invitation(&txn, scope, id).await?;
+    let role = tenant_role(&txn, scope, "id", inv.role_id).await?;
+    let mut am: invitation::ActiveModel = inv.clone().into();
+    am.status = Set(REVOKED.into());
+    let updated = scope.update(&txn, am).await?;
+    let entry = audit::record(
+        &txn,
+        scope,
+        &Actor::from_request(rctx),
+        Change {
+            action: "invitation.revoked",
+            target_type: "Invitation",
+            target_id: Some(updated.id),
+            before: Some(invitation_summary(&inv, &role.key)),
+            after: Some(invitation_summary(&updated, &role.key)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    audit::publish(app, &[entry]).await;
+    Ok(updated)
+}
+
+/// Joins the viewer to the inviting tenant. The token is single-use, expires, and only
+/// works for the address it was sent to; accepting also confirms that address.
+pub async fn accept_invitation(
+    app: &AppState,
+    rctx: &RequestCtx,
+    token: &str,
+) -> AppResult<membership::Model> {
+    let viewer = rctx.viewer()?;
+    let user = crate::modules::identity::service::viewer_user(app, viewer).await?;
+    // The token is the credential that names the tenant: this lookup precedes, and is, the
+    // tenant decision.
+    let inv = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(tokens::hash_token(token)))
+        .one(&app.db)
+        .await?
+        .ok_or_else(|| AppError::rejected("INVITATION_INVALID", "token", "invalid invitation token"))?;
+    let now = Utc::now();
+    match inv.status.as_str() {
+        REVOKED => {
+            return Err(AppError::rejected("INVITATION_REVOKED", "token", "this invitation was revoked"));
+        }
+        ACCEPTED => {
+            return Err(AppError::rejected(
+                "INVITATION_ALREADY_USED",
+                "token",
+                "this invitation was already used",
+            ));
+        }
+        _ if inv.expires_at <= now => {
+            return Err(AppError::rejected("INVITATION_EXPIRED", "token", "this invitation has expired"));
+        }
+        _ => {}
+    }
+    if !inv.email.eq_ignore_ascii_case(&user.email) {
+        return Err(AppError::rejected(
+            "INVITATION_EMAIL_MISMATCH",
+            "token",
+            "this invitation was sent to another e-mail address",
+        ));
+    }
+    let scope = TenantScope::new(inv.tenant_id);
+    let txn = begin_tenant_txn(&app.db, scope).await?;
+    lock_tenant(&txn, scope).await?;
+    let claimed = invitation::Entity::update_many()
+        .col_expr(invitation::Column::Status, Expr::value(ACCEPTED))
+        .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
+        .col_expr(invitation::Column::AcceptedBy, Expr::value(user.id))
+        .filter(invitation::Column::Id.eq(inv.id))
+        .filter(invitation::Column::TenantId.eq(inv.tenant_id))
+        .filter(invitation::Column::Status.eq(PENDING))
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(AppError::rejected(
+            "INVITATION_ALREADY_USED",
+            "token",
+            "this invitation was already used",
+        ));
+    }
+    if scope
+        .find::<membership::Entity>()
+        .filter(membership::Column::UserId.eq(user.id))
+        .one(&txn)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::conflict("token", "you are already a member of this organisation"));
+    }
+    let role = tenant_role(&txn, scope, "token", inv.role_id).await?;
+    let membership = scope
+        .insert(
+            &txn,
+            membership::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tenant_id: Set(inv.tenant_id),
+                user_id: Set(user.id),
+                role_id: Set(role.id),
+                status: Set(ACTIVE.into()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            },
+        )
+        .await?;
+    if user.email_verified_at.is_none() {
+        // The token reached this address: that confirms it.
+        let mut am: user::ActiveModel = user.clone().into();
+        am.email_verified_at = Set(Some(now));
+        am.update(&txn).await?;
+    }
+    let entry = audit::record(
+        &txn,
+        scope,
+        &Actor::from_request(rctx),
+        Change {
+            action: "member.joined",
+            target_type: "Membership",
+            target_id: Some(membership.id),
+            before: None,
+            after: Some(json!({ "userId": user.id, "role": role.key, "invitationId": inv.id })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    audit::publish(app, &[entry]).await;
+    let tctx = TenantCtx {
+        user_id: user.id,
+        tenant_id: inv.tenant_id,
+        membership_id: membership.id,
+        role_id: role.id,
+        role_key: role.key,
+        permissions: Default::default(),
+    };
+    publish(app, TenantEventKind::MemberJoined, &tctx, membership.id).await;
+    Ok(membership)
+}
+
+/// How a membership changes.
+pub enum MemberChange {
+    Role(Uuid),
+    Suspend,
+    Reactivate,
+    Remove,
+}
+
+/// Applies `change` to membership `id` under the tenant lock. Returns the membership as it
+/// is afterwards (as it was, for a removal).
+pub async fn change_member(
+    app: &AppState,
+    rctx: &RequestCtx,
+    tctx: &TenantCtx,
+    id: Uuid,
+    change: MemberChange,
+) -> AppResult<membership::Model> {
+    let is_self_leave = matches!(change, MemberChange::Remove) && id == tctx.membership_id;
+    if !is_self_leave {
+        tctx.require(Permission::MembersManage)?;
+    }
+    let scope = tctx.scope();
+    let txn = begin_tenant_txn(&app.db, scope).await?;
+    lock_tenant(&txn, scope).await?;
+    let member =
+        scope.find_by_id::<membership::Entity, _>(&txn, id).await?.ok_or(AppError::NotFound("membership"))?;
+    let current_role = tenant_role(&txn, scope, "membershipId", member.role_id).await?;
+    if !is_self_leave {
+        check_manage(tctx, &current_role)?;
+    }
+    let new_role = match &change {
+        MemberChange::Role(role_id) => {
+            let r = tenant_role(&txn, scope, "input.roleId", *role_id).await?;
+            check_grant(tctx, &r)?;
+            Some(r)
+        }
+        _ => None,
+    };
+    let loses_ownership = current_role.key == "owner"
+        && member.status == ACTIVE
+        && match &change {
+            MemberChange::Role(_) => new_role.as_ref().is_some_and(|r| r.key != "owner"),
+            MemberChange::Suspend | MemberChange::Remove => true,
+            MemberChange::Reactivate => false,
+        };
+    if loses_ownership {
+        let other_owners = scope
+            .find::<membership::Entity>()
+            .filter(membership::Column::RoleId.eq(current_role.id))
+            .filter(membership::Column::Status.eq(ACTIVE))
+            .filter(membership::Column::Id.ne(member.id))
+            .all(&txn)
+            .await?;
+        if other_owners.is_empty() {
+            return Err(AppError::conflict(
+                "membershipId",
+                "the last owner cannot be demoted, suspended or removed; make someone else owner first",
+            ));
+        }
+    }
+    let before = membership_summary(&member, &current_role.key);
+    let now = Utc::now();
+    let (action, kind, after, result) = match change {
+        MemberChange::Remove => {
+            scope
+                .delete_many::<membership::Entity>()
+                .filter(membership::Column::Id.eq(member.id))
+                .exec(&txn)
+                .await?;
+            let action = if is_self_leave { "member.left" } else { "member.removed" };
+            (action, TenantEventKind::MemberRemoved, None, member.clone())
+        }
+        other => {
+            let mut am: membership::ActiveModel = member.clone().into();
+            let action = match other {
+                MemberChange::Role(_) => {
+                    am.role_id = Set(new_role.as_ref().expect("role resolved above").id);
+                    "member.role_changed"
+                }
+                MemberChange::Suspend => {
+                    am.status = Set(SUSPENDED.into());
+                    "member.suspended"
+                }
+                _ => {
+                    am.status = Set(ACTIVE.into());
+                    "member.reactivated"
+                }
+            };
+            am.updated_at = Set(now);
+            let updated = scope.update(&txn, am).await?;
+            let role_key = new_role.as_ref().map(|r| r.key.as_str()).unwrap_or(&current_role.key);
+            let after = membership_summary(&updated, role_key);
+            (action, TenantEventKind::MemberUpdated, Some(after), updated)
+        }
+    };
+    let entry = audit::record(
+        &txn,
+        scope,
+        &Actor::from_request(rctx),
+        Change { action, target_type: "Membership", target_id: Some(member.id), before: Some(before), after },
+    )
+    .await?;
+    txn.commit().await?;
+    audit::publish(app, &[entry]).await;
+    publish(app, kind, tctx, member.id).await;
+    Ok(result)
+}
+
+/// Validates a page request of the tenant's invitations (`members.manage`).
+pub fn invitations_window(app: &AppState, tctx: &TenantCtx, args: &PageArgs) -> AppResult<Window> {
+    tctx.require(Permission::MembersManage)?;
+    args.window(app.config.max_page_size)
+}
+
+/// One invitation of the tenant (`members.manage`).
+pub async fn get_invitation(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<invitation::Model> {
+    tctx.require(Permission::MembersManage)?;
+    tctx.scope()
+        .find_by_id::<invitation::Entity, _>(&app.db, id)
+        .await?
+        .ok_or(AppError::NotFound("invitation"))
+}

@@ -1,0 +1,91 @@
+//! GraphQL types of the members module.
+
+use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::invitation;
+
+use super::service::{ACCEPTED, REVOKED};
+use crate::{
+    error::AppError,
+    graphql::{loaders::loaders, relay},
+    modules::{
+        identity::types::User,
+        tenancy::types::{Membership, Role, Tenant, loader_err},
+    },
+};
+
+/// Where an invitation stands.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Revoked,
+    /// Pending past its expiry.
+    Expired,
+}
+
+/// An invitation to join an organisation, sent by e-mail.
+pub struct Invitation(pub invitation::Model);
+
+#[Object]
+impl Invitation {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        relay::to_global_id("Invitation", self.0.id)
+    }
+    /// The address invited.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn status(&self) -> InvitationStatus {
+        match self.0.status.as_str() {
+            ACCEPTED => InvitationStatus::Accepted,
+            REVOKED => InvitationStatus::Revoked,
+            _ if self.0.expires_at <= Utc::now() => InvitationStatus::Expired,
+            _ => InvitationStatus::Pending,
+        }
+    }
+    /// The role the invitee gets.
+    async fn role(&self, ctx: &Context<'_>) -> Result<Role> {
+        let role =
+            loaders(ctx).roles.load_one((self.0.tenant_id, self.0.role_id)).await.map_err(loader_err)?;
+        Ok(Role(role.ok_or(AppError::NotFound("role"))?))
+    }
+    /// Who sent it.
+    async fn invited_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(loaders(ctx).users.load_one(self.0.invited_by).await.map_err(loader_err)?.map(User))
+    }
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn accepted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.accepted_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct InvitationPayload {
+    pub invitation: Invitation,
+}
+
+#[derive(SimpleObject)]
+pub struct AcceptInvitationPayload {
+    /// The new membership.
+    pub membership: Membership,
+    /// The organisation joined.
+    pub tenant: Tenant,
+}
+
+#[derive(SimpleObject)]
+pub struct MembershipPayload {
+    pub membership: Membership,
+}
+
+#[derive(SimpleObject)]
+pub struct RemoveMemberPayload {
+    /// Global ID of the membership that no longer exists.
+    pub removed_membership_id: ID,
+}

@@ -1,0 +1,422 @@
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::json;
+
+use crate::{doc, helpers::*, subscriptions::mutate_until_event};
+
+#[tokio::test]
+async fn an_invitation_mailed_and_accepted_makes_a_member_with_the_role() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("boss@example.com").await;
+    let tenant = app.create_tenant(&owner, "invite-org").await;
+    let member_role = app.role_id(&owner, &tenant, "member").await;
+    let r = app
+        .gql(
+            Some(&owner.access),
+            doc!("members/InviteMember"),
+            json!({ "input": { "tenantId": tenant, "email": "New.Hire@Example.com", "roleId": member_role } }),
+        )
+        .await;
+    let inv = &r.data()["inviteMember"]["invitation"];
+    assert_eq!(inv["email"], "new.hire@example.com");
+    assert_eq!(inv["status"], "PENDING");
+    let list = app.gql(Some(&owner.access), doc!("members/TenantInvitations"), json!({ "id": tenant })).await;
+    assert_eq!(list.data()["tenant"]["invitations"]["totalCount"], 1);
+    assert_eq!(list.data()["tenant"]["invitations"]["edges"][0]["node"]["invitedBy"]["name"], "Test User");
+
+    let mail = {
+        app.mailed_token("new.hire@example.com").await;
+        app.mails_to("new.hire@example.com").remove(0)
+    };
+    assert!(mail.contains("/invitations/accept?token="), "{mail}");
+    assert!(mail.contains("Org invite-org"));
+    let token = app.mailed_token("new.hire@example.com").await;
+
+    // A new user signs up from the link first, then accepts.
+    app.sign_up("new.hire@example.com").await.data();
+    let hire = app.log_in("new.hire@example.com").await;
+    let r = app.gql(Some(&hire.access), doc!("members/AcceptInvitation"), json!({ "token": token })).await;
+    let accepted = &r.data()["acceptInvitation"];
+    assert_eq!(accepted["membership"]["role"]["key"], "member");
+    assert_eq!(accepted["tenant"]["id"], tenant.as_str());
+
+    let viewer = app.gql(Some(&hire.access), doc!("identity/Viewer"), json!({})).await;
+    assert_eq!(viewer.data()["viewer"]["emailVerified"], true, "accepting confirms the address");
+    assert_eq!(viewer.data()["viewer"]["tenants"]["totalCount"], 1);
+    let t = app.gql(Some(&owner.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await;
+    assert_eq!(t.data()["tenant"]["members"]["totalCount"], 2);
+    let list = app.gql(Some(&owner.access), doc!("members/TenantInvitations"), json!({ "id": tenant })).await;
+    assert_eq!(list.data()["tenant"]["invitations"]["edges"][0]["node"]["status"], "ACCEPTED");
+
+    let log = app.gql(Some(&owner.access), doc!("audit/TenantAuditLog"), json!({ "id": tenant })).await;
+    let actions: Vec<String> = log.data()["tenant"]["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(actions, ["tenant.created", "invitation.created", "member.joined"]);
+}
+
+#[tokio::test]
+async fn expired_revoked_reused_and_misaddressed_invitations_fail_with_their_own_codes() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("o@example.com").await;
+    let tenant = app.create_tenant(&owner, "codes-org").await;
+    let role = app.role_id(&owner, &tenant, "viewer").await;
+    let invite = |email: &'static str| {
+        let (app, owner, tenant, role) = (&app, owner.clone(), tenant.clone(), role.clone());
+        async move {
+            let r = app
+                .gql(
+                    Some(&owner.access),
+                    doc!("members/InviteMember"),
+                    json!({ "input": { "tenantId": tenant, "email": email, "roleId": role } }),
+                )
+                .await;
+            let id = r.data()["inviteMember"]["invitation"]["id"].as_str().unwrap().to_string();
+            (id, app.mailed_token(email).await)
+        }
+    };
+    let accept = |token: String, session: Session| {
+        let app = &app;
+        async move {
+            app.gql(Some(&session.access), doc!("members/AcceptInvitation"), json!({ "token": token })).await
+        }
+    };
+
+    // Revoked.
+    let (id, token) = invite("rev@example.com").await;
+    app.gql(Some(&owner.access), doc!("members/RevokeInvitation"), json!({ "id": id })).await.data();
+    let rev = app.verified_user("rev@example.com").await;
+    assert_eq!(accept(token, rev.clone()).await.code(), "INVITATION_REVOKED");
+
+    // Wrong e-mail, then used, then reused.
+    let (_, token) = invite("right@example.com").await;
+    assert_eq!(accept(token.clone(), rev.clone()).await.code(), "INVITATION_EMAIL_MISMATCH");
+    let right = app.verified_user("right@example.com").await;
+    accept(token.clone(), right.clone()).await.data();
+    assert_eq!(accept(token, right).await.code(), "INVITATION_ALREADY_USED");
+
+    // Expired.
+    let (_, token) = invite("late@example.com").await;
+    let db = app.db().await;
+    let past = chrono::Utc::now() - chrono::Duration::hours(1);
+    let sql = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            "UPDATE invitations SET expires_at = $1 WHERE email = 'late@example.com'"
+        }
+        _ => "UPDATE invitations SET expires_at = ? WHERE email = 'late@example.com'",
+    };
+    db.execute_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, [past.into()]))
+        .await
+        .unwrap();
+    let late = app.verified_user("late@example.com").await;
+    let r = accept(token, late.clone()).await;
+    assert_eq!(r.code(), "INVITATION_EXPIRED");
+    assert_eq!(r.field(), "token");
+
+    // Garbage.
+    assert_eq!(accept("nonsense".into(), late).await.code(), "INVITATION_INVALID");
+    let t = app.gql(Some(&owner.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await;
+    assert_eq!(t.data()["tenant"]["members"]["totalCount"], 2, "only the one valid acceptance joined");
+}
+
+#[tokio::test]
+async fn resending_replaces_the_link_and_inviting_a_member_is_a_conflict() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("o2@example.com").await;
+    let tenant = app.create_tenant(&owner, "resend-org").await;
+    let role = app.role_id(&owner, &tenant, "member").await;
+    let vars = json!({ "input": { "tenantId": tenant, "email": "twice@example.com", "roleId": role } });
+    let r = app.gql(Some(&owner.access), doc!("members/InviteMember"), vars.clone()).await;
+    let id = r.data()["inviteMember"]["invitation"]["id"].as_str().unwrap().to_string();
+    let again = app.gql(Some(&owner.access), doc!("members/InviteMember"), vars).await;
+    assert_eq!(again.code(), "CONFLICT", "a pending invitation exists");
+    let first = app.mailed_token_n("twice@example.com", 1).await;
+    app.gql(Some(&owner.access), doc!("members/ResendInvitation"), json!({ "id": id })).await.data();
+    let second = app.mailed_token_n("twice@example.com", 2).await;
+    assert_ne!(first, second);
+    let invitee = app.verified_user("twice@example.com").await;
+    let old =
+        app.gql(Some(&invitee.access), doc!("members/AcceptInvitation"), json!({ "token": first })).await;
+    assert_eq!(old.code(), "INVITATION_INVALID", "the old link stopped working");
+    app.gql(Some(&invitee.access), doc!("members/AcceptInvitation"), json!({ "token": second })).await.data();
+
+    let member = app
+        .gql(
+            Some(&owner.access),
+            doc!("members/InviteMember"),
+            json!({ "input": { "tenantId": tenant, "email": "twice@example.com", "roleId": role } }),
+        )
+        .await;
+    assert_eq!(member.code(), "CONFLICT");
+    assert_eq!(member.field(), "input.email");
+}
+
+#[tokio::test]
+async fn nobody_grants_or_manages_at_or_above_their_own_role() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("own@example.com").await;
+    let tenant = app.create_tenant(&owner, "rank-org").await;
+    let (admin, admin_m) = app.join_as(&owner, &tenant, "admin@example.com", "admin").await;
+    let (member, member_m) = app.join_as(&owner, &tenant, "member@example.com", "member").await;
+    let owner_role = app.role_id(&owner, &tenant, "owner").await;
+    let admin_role = app.role_id(&owner, &tenant, "admin").await;
+    let viewer_role = app.role_id(&owner, &tenant, "viewer").await;
+    let owner_m = {
+        let t = app.gql(Some(&owner.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await;
+        t.data()["tenant"]["members"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["node"]["role"]["key"] == "owner")
+            .unwrap()["node"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let change = |s: &Session, m: &str, role: &str| {
+        let (app, token, vars) =
+            (&app, s.access.clone(), json!({ "input": { "membershipId": m, "roleId": role } }));
+        async move { app.gql(Some(&token), doc!("members/ChangeMemberRole"), vars).await }
+    };
+
+    // A member cannot manage anyone: the permission is named.
+    let r = change(&member, &admin_m, &viewer_role).await;
+    assert_eq!(r.code(), "FORBIDDEN");
+    assert_eq!(r.0["errors"][0]["extensions"]["permission"], "members.manage");
+    // An admin cannot make anyone owner or admin, nor touch the owner.
+    assert_eq!(change(&admin, &member_m, &owner_role).await.code(), "FORBIDDEN");
+    assert_eq!(change(&admin, &member_m, &admin_role).await.code(), "FORBIDDEN");
+    assert_eq!(change(&admin, &owner_m, &viewer_role).await.code(), "FORBIDDEN");
+    let r =
+        app.gql(Some(&admin.access), doc!("members/RemoveMember"), json!({ "membershipId": owner_m })).await;
+    assert_eq!(r.code(), "FORBIDDEN");
+    // But an admin manages a member below them.
+    let r = change(&admin, &member_m, &viewer_role).await;
+    assert_eq!(r.data()["changeMemberRole"]["membership"]["role"]["key"], "viewer");
+    // The owner can promote.
+    let r = change(&owner, &admin_m, &owner_role).await;
+    assert_eq!(r.data()["changeMemberRole"]["membership"]["role"]["key"], "owner");
+}
+
+#[tokio::test]
+async fn the_last_owner_cannot_be_demoted_suspended_or_removed() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("solo@example.com").await;
+    let tenant = app.create_tenant(&owner, "solo-org").await;
+    let t = app.gql(Some(&owner.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await;
+    let me = t.data()["tenant"]["members"]["edges"][0]["node"]["id"].as_str().unwrap().to_string();
+    let viewer_role = app.role_id(&owner, &tenant, "viewer").await;
+    let r = app
+        .gql(
+            Some(&owner.access),
+            doc!("members/ChangeMemberRole"),
+            json!({ "input": { "membershipId": me, "roleId": viewer_role } }),
+        )
+        .await;
+    assert_eq!(r.code(), "CONFLICT");
+    for doc in [doc!("members/SuspendMember"), doc!("members/RemoveMember")] {
+        let r = app.gql(Some(&owner.access), doc, json!({ "membershipId": me })).await;
+        assert_eq!(r.code(), "CONFLICT");
+    }
+    app.gql(Some(&owner.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await.data();
+}
+
+#[tokio::test]
+async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
+    let app = spawn_app().await;
+    let a = app.verified_user("a@example.com").await;
+    let tenant = app.create_tenant(&a, "race-org").await;
+    let (b, b_m) = app.join_as(&a, &tenant, "b@example.com", "owner").await;
+    let t = app.gql(Some(&a.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await;
+    let a_m = t.data()["tenant"]["members"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["user"]["email"] == "a@example.com")
+        .unwrap()["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let viewer_role = app.role_id(&a, &tenant, "viewer").await;
+    for _ in 0..3 {
+        let (r1, r2) = tokio::join!(
+            app.gql(
+                Some(&a.access),
+                doc!("members/ChangeMemberRole"),
+                json!({ "input": { "membershipId": b_m, "roleId": viewer_role } })
+            ),
+            app.gql(
+                Some(&b.access),
+                doc!("members/ChangeMemberRole"),
+                json!({ "input": { "membershipId": a_m, "roleId": viewer_role } })
+            ),
+        );
+        let ok = [&r1, &r2].iter().filter(|r| r.0.get("errors").is_none()).count();
+        assert!(ok <= 1, "both demotions succeeded: {} / {}", r1.0, r2.0);
+        let owners = app
+            .gql(
+                Some(if r1.0.get("errors").is_none() { &a.access } else { &b.access }),
+                doc!("tenancy/Tenant"),
+                json!({ "id": tenant }),
+            )
+            .await;
+        let count = owners.data()["tenant"]["members"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["node"]["role"]["key"] == "owner")
+            .count();
+        assert_eq!(count, 1, "exactly one owner is left");
+        // Restore two owners for the next round.
+        let owner_role = app.role_id(&a, &tenant, "owner").await.clone();
+        let (who, target) = if r1.0.get("errors").is_none() { (&a, &b_m) } else { (&b, &a_m) };
+        app.gql(
+            Some(&who.access),
+            doc!("members/ChangeMemberRole"),
+            json!({ "input": { "membershipId": target, "roleId": owner_role } }),
+        )
+        .await
+        .data();
+    }
+}
+
+#[tokio::test]
+async fn a_suspended_member_loses_access_until_reactivated_and_a_removed_one_for_good() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("s-own@example.com").await;
+    let tenant = app.create_tenant(&owner, "suspend-org").await;
+    let (m, m_id) = app.join_as(&owner, &tenant, "s-mem@example.com", "member").await;
+    app.gql(Some(&m.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await.data();
+
+    let r =
+        app.gql(Some(&owner.access), doc!("members/SuspendMember"), json!({ "membershipId": m_id })).await;
+    assert_eq!(r.data()["suspendMember"]["membership"]["status"], "suspended");
+    assert_eq!(
+        app.gql(Some(&m.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await.code(),
+        "NOT_FOUND"
+    );
+    let v = app.gql(Some(&m.access), doc!("identity/Viewer"), json!({})).await;
+    assert_eq!(v.data()["viewer"]["tenants"]["totalCount"], 0);
+
+    app.gql(Some(&owner.access), doc!("members/ReactivateMember"), json!({ "membershipId": m_id }))
+        .await
+        .data();
+    app.gql(Some(&m.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await.data();
+
+    let r = app.gql(Some(&owner.access), doc!("members/RemoveMember"), json!({ "membershipId": m_id })).await;
+    assert_eq!(r.data()["removeMember"]["removedMembershipId"], m_id.as_str());
+    assert_eq!(
+        app.gql(Some(&m.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await.code(),
+        "NOT_FOUND"
+    );
+    let log = app
+        .gql(
+            Some(&owner.access),
+            doc!("audit/TenantAuditLog"),
+            json!({ "id": tenant, "filter": { "targetId": m_id } }),
+        )
+        .await;
+    let actions: Vec<_> = log.data()["tenant"]["auditLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(actions, ["member.joined", "member.suspended", "member.reactivated", "member.removed"]);
+}
+
+#[tokio::test]
+async fn members_of_another_tenant_get_not_found_for_its_ids_and_change_nothing() {
+    let app = spawn_app().await;
+    let a = app.verified_user("ta@example.com").await;
+    let b = app.verified_user("tb@example.com").await;
+    let ta = app.create_tenant(&a, "tenant-a").await;
+    app.create_tenant(&b, "tenant-b").await;
+    let (_, a_member) = app.join_as(&a, &ta, "am@example.com", "member").await;
+    let a_viewer_role = app.role_id(&a, &ta, "viewer").await;
+    let r = app
+        .gql(
+            Some(&a.access),
+            doc!("members/InviteMember"),
+            json!({ "input": { "tenantId": ta, "email": "pending@example.com", "roleId": a_viewer_role } }),
+        )
+        .await;
+    let a_inv = r.data()["inviteMember"]["invitation"]["id"].as_str().unwrap().to_string();
+
+    let attempts = [
+        (
+            doc!("members/ChangeMemberRole"),
+            json!({ "input": { "membershipId": a_member, "roleId": a_viewer_role } }),
+        ),
+        (doc!("members/SuspendMember"), json!({ "membershipId": a_member })),
+        (doc!("members/RemoveMember"), json!({ "membershipId": a_member })),
+        (doc!("members/RevokeInvitation"), json!({ "id": a_inv })),
+        (doc!("members/ResendInvitation"), json!({ "id": a_inv })),
+        (
+            doc!("members/InviteMember"),
+            json!({ "input": { "tenantId": ta, "email": "x@example.com", "roleId": a_viewer_role } }),
+        ),
+        (doc!("members/TenantInvitations"), json!({ "id": ta })),
+        (doc!("audit/TenantAuditLog"), json!({ "id": ta })),
+        (doc!("relay/Node"), json!({ "id": a_inv })),
+        (doc!("relay/Node"), json!({ "id": a_member })),
+    ];
+    for (doc, vars) in attempts {
+        let r = app.gql(Some(&b.access), doc, vars.clone()).await;
+        assert_eq!(r.code(), "NOT_FOUND", "{vars} → {}", r.0);
+    }
+    let t = app.gql(Some(&a.access), doc!("tenancy/Tenant"), json!({ "id": ta })).await;
+    assert_eq!(t.data()["tenant"]["members"]["totalCount"], 2, "nothing changed");
+    let inv = app.gql(Some(&a.access), doc!("members/TenantInvitations"), json!({ "id": ta })).await;
+    let pending = inv.data()["tenant"]["invitations"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["id"] == a_inv.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(pending["node"]["status"], "PENDING");
+}
+
+#[tokio::test]
+async fn the_audit_log_is_for_audit_readers_filters_and_streams_live() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("aud@example.com").await;
+    let tenant = app.create_tenant(&owner, "audit-org").await;
+    let (viewer, _) = app.join_as(&owner, &tenant, "peek@example.com", "viewer").await;
+    let r = app.gql(Some(&viewer.access), doc!("audit/TenantAuditLog"), json!({ "id": tenant })).await;
+    assert_eq!(r.code(), "FORBIDDEN");
+    assert_eq!(r.0["errors"][0]["extensions"]["permission"], "audit.read");
+    assert_eq!(r.0["errors"][0]["path"], json!(["tenant", "auditLog"]));
+    assert_eq!(r.0["data"]["tenant"]["id"], tenant.as_str(), "the rest of the response still arrives");
+    assert!(r.0["data"]["tenant"]["auditLog"].is_null());
+
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
+    ws.init(Some(&owner.access)).await.unwrap();
+    ws.subscribe("a", doc!("audit/AuditLogAdded"), json!({ "tenantId": tenant })).await;
+    let event = mutate_until_event(&app, &owner, &tenant, "Audited", &mut ws).await;
+    let entry = &event["payload"]["data"]["auditLogAdded"];
+    assert_eq!(entry["action"], "tenant.updated");
+    assert_eq!(entry["after"]["name"], "Audited");
+    assert_eq!(entry["actorId"], owner.user_id.as_str());
+
+    let r = app
+        .gql(
+            Some(&owner.access),
+            doc!("audit/TenantAuditLog"),
+            json!({ "id": tenant, "filter": { "action": "tenant.updated", "actorId": owner.user_id } }),
+        )
+        .await;
+    let log = &r.data()["tenant"]["auditLog"];
+    assert!(log["totalCount"].as_u64().unwrap() >= 1);
+    let first = &log["edges"][0]["node"];
+    assert_eq!(first["action"], "tenant.updated");
+    assert_eq!(first["targetType"], "Tenant");
+    assert_eq!(first["targetId"], tenant.as_str());
+    assert_eq!(first["before"]["name"], "Org audit-org");
+    assert!(first["requestId"].as_str().is_some_and(|s| !s.is_empty()));
+    assert_eq!(first["ip"], "127.0.0.1");
+    assert_eq!(first["actor"]["email"], "aud@example.com");
+}
