@@ -11,6 +11,8 @@ pub struct Model {
     pub name: String,
     pub description: String,
     pub is_builtin: bool,
+    /// A role of the same tenant whose permissions this role inherits.
+    pub parent_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
 }
 

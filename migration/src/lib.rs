@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_identity_and_tenancy;
 mod m20261121_000002_audit_and_invitations;
+mod m20261121_000003_role_inheritance;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261121_000001_identity_and_tenancy::Migration),
             Box::new(m20261121_000002_audit_and_invitations::Migration),
+            Box::new(m20261121_000003_role_inheritance::Migration),
         ]
     }
 }

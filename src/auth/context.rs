@@ -47,6 +47,9 @@ pub struct TenantCtx {
     pub role_id: Uuid,
     pub role_key: String,
     pub permissions: HashSet<String>,
+    /// The tenant's roles and grants, as read for this access check: role lookups of the
+    /// same request use it instead of querying again.
+    pub roles: std::sync::Arc<crate::modules::roles::service::RoleGraph>,
 }
 
 impl TenantCtx {

@@ -18,7 +18,8 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 use secrecy::ExposeSecret;
 
 pub use scoped::{
-    TenantScope, begin_tenant_txn, load_scoped_by_ids, load_scoped_children, lock_tenant, owning_tenant,
+    TenantScope, begin_tenant_txn, load_for_tenants, load_scoped_by_ids, load_scoped_children, lock_tenant,
+    owning_tenant,
 };
 
 use crate::{config::Config, telemetry::Metrics};

@@ -183,3 +183,23 @@ pub async fn lock_tenant(txn: &DatabaseTransaction, scope: TenantScope) -> Resul
         .await?;
     Ok(())
 }
+
+/// All rows of `E` belonging to any of `tenants`, grouped by tenant, in one statement. For
+/// small per-tenant tables (roles, grants) that loaders and access checks read whole.
+pub async fn load_for_tenants<E, C>(
+    db: &C,
+    tenants: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Vec<E::Model>>, DbErr>
+where
+    E: TenantOwned,
+    E::Model: sea_orm::ModelTrait<Entity = E>,
+    C: ConnectionTrait,
+{
+    load_scoped_children::<E, C>(
+        db,
+        E::tenant_column(),
+        &tenants.iter().map(|t| (*t, *t)).collect::<Vec<_>>(),
+    )
+    .await
+    .map(|m| m.into_iter().map(|((t, _), rows)| (t, rows)).collect())
+}

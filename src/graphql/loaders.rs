@@ -17,7 +17,7 @@ use crate::{
     auth::TenantCtx,
     db::page::{Rows, Window, load_scoped_pages},
     error::{AppError, AppResult},
-    modules::tenancy::loaders::{RoleLoader, RolePermissionsLoader, TenantAccessLoader},
+    modules::{roles::service::RoleGraph, tenancy::loaders::TenantAccessLoader},
 };
 
 /// Users by id. Users are not tenant-owned; who may reach a user is decided by the
@@ -79,8 +79,6 @@ where
 /// All loaders of one operation.
 pub struct Loaders {
     pub users: DataLoader<UserLoader>,
-    pub roles: DataLoader<RoleLoader>,
-    pub role_permissions: DataLoader<RolePermissionsLoader>,
     pub member_pages: DataLoader<TenantPagesLoader<membership::Entity>>,
     pub role_pages: DataLoader<TenantPagesLoader<role::Entity>>,
     pub invitation_pages: DataLoader<TenantPagesLoader<invitation::Entity>>,
@@ -92,8 +90,6 @@ impl Loaders {
         let db = db.clone();
         Self {
             users: DataLoader::new(UserLoader { db: db.clone() }, tokio::spawn),
-            roles: DataLoader::new(RoleLoader { db: db.clone() }, tokio::spawn),
-            role_permissions: DataLoader::new(RolePermissionsLoader { db: db.clone() }, tokio::spawn),
             member_pages: DataLoader::new(
                 TenantPagesLoader { db: db.clone(), id_col: membership::Column::Id },
                 tokio::spawn,
@@ -112,6 +108,23 @@ impl Loaders {
                 HashMapCache::default(),
             ),
         }
+    }
+
+    /// Role `role_id` of tenant `tenant_id`, from the role graph read by the viewer's
+    /// (cached) access check: no statement of its own.
+    pub async fn role(&self, tenant_id: Uuid, role_id: Uuid) -> AppResult<Option<entity::role::Model>> {
+        Ok(self.role_graph(tenant_id).await?.roles.get(&role_id).cloned())
+    }
+
+    /// The role graph of `tenant_id`, as read by the viewer's access check.
+    pub async fn role_graph(&self, tenant_id: Uuid) -> AppResult<std::sync::Arc<RoleGraph>> {
+        Ok(self.tenant_access(tenant_id).await?.roles)
+    }
+
+    /// Forgets cached access checks (and the role graphs read with them). Mutations that
+    /// change roles or memberships call it so their payload shows the new state.
+    pub fn forget_access(&self) {
+        self.access.clear::<Uuid>();
     }
 
     /// The viewer's access to `tenant_id`: UNAUTHENTICATED without a viewer (reported by the

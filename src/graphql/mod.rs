@@ -19,6 +19,7 @@ use crate::{
         audit::AuditSubscription,
         identity::{IdentityMutation, IdentityQuery},
         members::MembersMutation,
+        roles::{RolesMutation, RolesQuery},
         tenancy::{TenancyMutation, TenancyQuery, TenancySubscription},
     },
     startup::AppState,
@@ -26,11 +27,11 @@ use crate::{
 
 /// The root query: every module's queries plus `node`/`nodes`.
 #[derive(MergedObject, Default)]
-pub struct Query(node::NodeQuery, IdentityQuery, TenancyQuery);
+pub struct Query(node::NodeQuery, IdentityQuery, TenancyQuery, RolesQuery);
 
 /// The root mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation, TenancyMutation, MembersMutation);
+pub struct Mutation(IdentityMutation, TenancyMutation, MembersMutation, RolesMutation);
 
 /// The root subscription.
 #[derive(MergedSubscription, Default)]

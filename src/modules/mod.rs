@@ -4,4 +4,5 @@
 pub mod audit;
 pub mod identity;
 pub mod members;
+pub mod roles;
 pub mod tenancy;

@@ -11,6 +11,7 @@ mod http;
 mod identity;
 mod loaders;
 mod members;
+mod roles;
 mod schema;
 mod subscriptions;
 mod tenancy;

@@ -68,6 +68,13 @@ impl Viewer {
     async fn user(&self) -> User {
         User(self.0.clone())
     }
+    /// What the viewer may do in organisation `tenantId`, so a client can render by
+    /// permission. NOT_FOUND when the viewer is not a member.
+    async fn permissions(&self, ctx: &Context<'_>, tenant_id: ID) -> Result<Vec<crate::auth::Permission>> {
+        let id = relay::decode_id("tenantId", &tenant_id, "Tenant")?;
+        let tctx = crate::graphql::loaders::loaders(ctx).tenant_access(id).await?;
+        Ok(crate::auth::Permission::ALL.iter().copied().filter(|p| tctx.has(*p)).collect())
+    }
     /// Organisations the viewer is an active member of, oldest membership first.
     async fn tenants(
         &self,

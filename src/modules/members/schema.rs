@@ -70,7 +70,9 @@ fn type_name_lower(t: &'static str) -> &'static str {
 async fn change(ctx: &Context<'_>, id: &ID, field: &str, change: MemberChange) -> Result<membership::Model> {
     let (uuid, tctx) =
         owned::<membership::Entity>(ctx, field, id, "Membership", membership::Column::Id).await?;
-    Ok(service::change_member(app(ctx), rctx(ctx), &tctx, uuid, change).await?)
+    let m = service::change_member(app(ctx), rctx(ctx), &tctx, uuid, change).await?;
+    loaders(ctx).forget_access();
+    Ok(m)
 }
 
 #[Object]
@@ -107,6 +109,7 @@ impl MembersMutation {
     /// the invited one; a new user signs up with it first.
     async fn accept_invitation(&self, ctx: &Context<'_>, token: String) -> Result<AcceptInvitationPayload> {
         let m = service::accept_invitation(app(ctx), rctx(ctx), &token).await?;
+        loaders(ctx).forget_access();
         let tctx = tenancy::access_one(app(ctx), rctx(ctx).viewer()?, m.tenant_id).await?;
         let tenant = tenancy::get_tenant(app(ctx), &tctx).await?;
         Ok(AcceptInvitationPayload { membership: Membership(m), tenant: Tenant(tenant) })

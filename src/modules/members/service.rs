@@ -53,14 +53,27 @@ async fn tenant_role(
 }
 
 /// May the actor hand out `role`? Owners may hand out anything; others only roles below
-/// their own rank, never `owner`.
-fn check_grant(tctx: &TenantCtx, role: &role::Model) -> AppResult<()> {
+/// their own rank, never `owner`, and never a role holding a permission they lack.
+async fn check_grant(
+    db: &impl sea_orm::ConnectionTrait,
+    tctx: &TenantCtx,
+    role: &role::Model,
+) -> AppResult<()> {
     if tctx.role_key == "owner" {
         return Ok(());
     }
     if role.key == "owner" || role_rank(&role.key) <= role_rank(&tctx.role_key) {
         return Err(AppError::ForbiddenWith(format!(
             "you cannot grant the role `{}`: it is not below your own",
+            role.key
+        )));
+    }
+    let graph =
+        crate::modules::roles::service::role_graphs(db, &[tctx.tenant_id]).await?.remove(&tctx.tenant_id);
+    let effective = graph.map(|g| g.effective(role.id)).unwrap_or_default();
+    if effective.iter().any(|p| !tctx.permissions.contains(p)) {
+        return Err(AppError::ForbiddenWith(format!(
+            "you cannot grant the role `{}`: it holds permissions you do not hold",
             role.key
         )));
     }
@@ -118,7 +131,7 @@ pub async fn invite_member(
     tctx.require(Permission::MembersManage)?;
     let scope = tctx.scope();
     let role = tenant_role(&app.db, scope, "input.roleId", role_id).await?;
-    check_grant(tctx, &role)?;
+    check_grant(&app.db, tctx, &role).await?;
     let email = email.into_inner();
     let txn = begin_tenant_txn(&app.db, scope).await?;
     lock_tenant(&txn, scope).await?;
@@ -211,7 +224,7 @@ pub async fn resend_invitation(
     let txn = begin_tenant_txn(&app.db, scope).await?;
     let inv = pending_invitation(&txn, scope, id).await?;
     let role = tenant_role(&txn, scope, "id", inv.role_id).await?;
-    check_grant(tctx, &role)?;
+    check_grant(&txn, tctx, &role).await?;
     let token = tokens::random_token();
     let mut am: invitation::ActiveModel = inv.clone().into();
     am.token_hash = Set(tokens::hash_token(&token));
@@ -382,6 +395,7 @@ pub async fn accept_invitation(
         role_id: role.id,
         role_key: role.key,
         permissions: Default::default(),
+        roles: Default::default(),
     };
     publish(app, TenantEventKind::MemberJoined, &tctx, membership.id).await;
     Ok(membership)
@@ -420,7 +434,7 @@ pub async fn change_member(
     let new_role = match &change {
         MemberChange::Role(role_id) => {
             let r = tenant_role(&txn, scope, "input.roleId", *role_id).await?;
-            check_grant(tctx, &r)?;
+            check_grant(&txn, tctx, &r).await?;
             Some(r)
         }
         _ => None,

@@ -47,8 +47,7 @@ impl Invitation {
     }
     /// The role the invitee gets.
     async fn role(&self, ctx: &Context<'_>) -> Result<Role> {
-        let role =
-            loaders(ctx).roles.load_one((self.0.tenant_id, self.0.role_id)).await.map_err(loader_err)?;
+        let role = loaders(ctx).role(self.0.tenant_id, self.0.role_id).await?;
         Ok(Role(role.ok_or(AppError::NotFound("role"))?))
     }
     /// Who sent it.

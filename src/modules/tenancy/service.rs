@@ -1,6 +1,6 @@
 //! Business logic of organisations, memberships and roles.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::Utc;
 use entity::{membership, role, role_permission, tenant};
@@ -44,22 +44,13 @@ pub async fn access(
     if memberships.is_empty() {
         return Ok(HashMap::new());
     }
-    let keys: Vec<(Uuid, Uuid)> = memberships.iter().map(|m| (m.tenant_id, m.role_id)).collect();
-    let roles = crate::db::load_scoped_by_ids::<role::Entity, _>(db, role::Column::Id, &keys).await?;
-    let mut by_role: HashMap<(Uuid, Uuid), HashSet<String>> = crate::db::load_scoped_children::<
-        role_permission::Entity,
-        _,
-    >(
-        db, role_permission::Column::RoleId, &keys
-    )
-    .await?
-    .into_iter()
-    .map(|(k, grants)| (k, grants.into_iter().map(|g| g.permission).collect()))
-    .collect();
+    let tenants: Vec<Uuid> = memberships.iter().map(|m| m.tenant_id).collect();
+    let mut graphs = crate::modules::roles::service::role_graphs(db, &tenants).await?;
     Ok(memberships
         .into_iter()
         .filter_map(|m| {
-            let role = roles.get(&(m.tenant_id, m.role_id))?;
+            let graph = std::sync::Arc::new(graphs.remove(&m.tenant_id)?);
+            let role = graph.roles.get(&m.role_id)?;
             Some((
                 m.tenant_id,
                 TenantCtx {
@@ -68,7 +59,8 @@ pub async fn access(
                     membership_id: m.id,
                     role_id: role.id,
                     role_key: role.key.clone(),
-                    permissions: by_role.remove(&(m.tenant_id, m.role_id)).unwrap_or_default(),
+                    permissions: graph.effective(role.id),
+                    roles: graph.clone(),
                 },
             ))
         })
@@ -152,6 +144,7 @@ pub async fn create_tenant(
                     name: Set(builtin.name.into()),
                     description: Set(builtin.description.into()),
                     is_builtin: Set(true),
+                    parent_id: Set(None),
                     created_at: Set(now),
                 },
             )

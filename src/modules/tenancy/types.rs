@@ -46,12 +46,7 @@ impl Tenant {
     /// The viewer's role in this organisation.
     async fn viewer_role(&self, ctx: &Context<'_>) -> Result<Role> {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
-        let role = loaders(ctx)
-            .roles
-            .load_one((self.0.id, tctx.role_id))
-            .await
-            .map_err(loader_err)?
-            .ok_or(AppError::NotFound("role"))?;
+        let role = loaders(ctx).role(self.0.id, tctx.role_id).await?.ok_or(AppError::NotFound("role"))?;
         Ok(Role(role))
     }
     /// What the viewer may do in this organisation, so a client can render by permission.
@@ -93,6 +88,26 @@ impl Tenant {
             |r| r.id,
             crate::modules::members::types::Invitation,
         )))
+    }
+    /// Roles × permissions in one query, for the matrix screen.
+    async fn permission_matrix(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<crate::modules::roles::types::PermissionMatrix> {
+        use crate::modules::roles::types::{PermissionMatrix, PermissionMatrixRow, to_permissions};
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        let graph = crate::modules::roles::service::matrix(app(ctx), &tctx).await?;
+        let mut roles: Vec<_> = graph.roles.values().cloned().collect();
+        roles.sort_by_key(|r| (!r.is_builtin, r.id));
+        let rows = roles
+            .into_iter()
+            .map(|r| PermissionMatrixRow {
+                granted: to_permissions(graph.grants.get(&r.id).into_iter().flatten()),
+                effective: to_permissions(&graph.effective(r.id)),
+                role: Role(r),
+            })
+            .collect();
+        Ok(PermissionMatrix { rows })
     }
     /// The organisation's audit log, oldest first (needs `AUDIT_READ`; null with a FORBIDDEN
     /// error otherwise).
@@ -162,8 +177,7 @@ impl Membership {
         Ok(User(user.ok_or(AppError::NotFound("user"))?))
     }
     async fn role(&self, ctx: &Context<'_>) -> Result<Role> {
-        let role =
-            loaders(ctx).roles.load_one((self.0.tenant_id, self.0.role_id)).await.map_err(loader_err)?;
+        let role = loaders(ctx).role(self.0.tenant_id, self.0.role_id).await?;
         Ok(Role(role.ok_or(AppError::NotFound("role"))?))
     }
 }
@@ -196,15 +210,20 @@ impl Role {
     async fn is_builtin(&self) -> bool {
         self.0.is_builtin
     }
-    /// Permissions the role grants.
+    /// Permissions the role holds: its own and those inherited from its parent roles.
     async fn permissions(&self, ctx: &Context<'_>) -> Result<Vec<Permission>> {
-        let keys = loaders(ctx)
-            .role_permissions
-            .load_one((self.0.tenant_id, self.0.id))
-            .await
-            .map_err(loader_err)?
-            .unwrap_or_default();
-        Ok(Permission::ALL.iter().copied().filter(|p| keys.iter().any(|k| k == p.key())).collect())
+        let graph = loaders(ctx).role_graph(self.0.tenant_id).await?;
+        Ok(crate::modules::roles::types::to_permissions(&graph.effective(self.0.id)))
+    }
+    /// Permissions granted to this role directly.
+    async fn granted_permissions(&self, ctx: &Context<'_>) -> Result<Vec<Permission>> {
+        let graph = loaders(ctx).role_graph(self.0.tenant_id).await?;
+        Ok(crate::modules::roles::types::to_permissions(graph.grants.get(&self.0.id).into_iter().flatten()))
+    }
+    /// The role whose permissions this one inherits.
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Role>> {
+        let Some(parent) = self.0.parent_id else { return Ok(None) };
+        Ok(loaders(ctx).role(self.0.tenant_id, parent).await?.map(Role))
     }
 }
 

@@ -1,0 +1,190 @@
+use serde_json::{Value, json};
+
+use crate::{doc, helpers::*};
+
+fn strs(v: &Value) -> Vec<String> {
+    v.as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn the_permission_catalog_has_keys_areas_and_descriptions() {
+    let app = spawn_app().await;
+    let r = app.gql(None, doc!("roles/Permissions"), json!({})).await;
+    let list = r.data()["permissions"].as_array().unwrap().clone();
+    assert!(list.len() >= 7);
+    let audit = list.iter().find(|p| p["key"] == "audit.read").unwrap();
+    assert_eq!(audit["permission"], "AUDIT_READ");
+    assert_eq!(audit["area"], "audit");
+    assert!(!audit["description"].as_str().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_custom_role_inherits_its_parent_and_grants_what_it_says() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("r-own@example.com").await;
+    let tenant = app.create_tenant(&owner, "roles-org").await;
+    let (member, member_m) = app.join_as(&owner, &tenant, "r-mem@example.com", "viewer").await;
+    let viewer_role = app.role_id(&owner, &tenant, "viewer").await;
+    let r = app
+        .gql(
+            Some(&owner.access),
+            doc!("roles/CreateRole"),
+            json!({ "input": { "tenantId": tenant, "key": "auditor", "name": "Auditor", "parentId": viewer_role, "permissions": ["AUDIT_READ"] } }),
+        )
+        .await;
+    let role = r.data()["createRole"]["role"].clone();
+    assert_eq!(strs(&role["grantedPermissions"]), ["AUDIT_READ"]);
+    assert_eq!(strs(&role["permissions"]), ["TENANT_READ", "MEMBERS_READ", "AUDIT_READ"]);
+    assert_eq!(role["parent"]["key"], "viewer");
+    assert_eq!(role["isBuiltin"], false);
+
+    let denied = app.gql(Some(&member.access), doc!("audit/TenantAuditLog"), json!({ "id": tenant })).await;
+    assert_eq!(denied.code(), "FORBIDDEN");
+    app.gql(
+        Some(&owner.access),
+        doc!("members/ChangeMemberRole"),
+        json!({ "input": { "membershipId": member_m, "roleId": role["id"] } }),
+    )
+    .await
+    .data();
+    let perms =
+        app.gql(Some(&member.access), doc!("roles/ViewerPermissions"), json!({ "tenantId": tenant })).await;
+    assert_eq!(strs(&perms.data()["viewer"]["permissions"]), ["TENANT_READ", "MEMBERS_READ", "AUDIT_READ"]);
+    app.gql(Some(&member.access), doc!("audit/TenantAuditLog"), json!({ "id": tenant })).await.data();
+
+    // Granting to the parent reaches the child at once.
+    let r = app
+        .gql(
+            Some(&owner.access),
+            doc!("roles/SetRolePermissions"),
+            json!({ "input": { "roleId": role["id"], "permissions": [] } }),
+        )
+        .await;
+    assert_eq!(strs(&r.data()["setRolePermissions"]["role"]["permissions"]), ["TENANT_READ", "MEMBERS_READ"]);
+    let denied = app.gql(Some(&member.access), doc!("audit/TenantAuditLog"), json!({ "id": tenant })).await;
+    assert_eq!(denied.code(), "FORBIDDEN", "revoked permissions stop working at once");
+
+    let matrix =
+        app.gql(Some(&owner.access), doc!("roles/PermissionMatrix"), json!({ "tenantId": tenant })).await;
+    let m = &matrix.data()["tenant"]["permissionMatrix"];
+    assert!(m["permissions"].as_array().unwrap().len() >= 7);
+    let keys: Vec<_> = m["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["role"]["key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(keys, ["owner", "admin", "member", "viewer", "auditor"]);
+    let auditor = &m["rows"][4];
+    assert_eq!(strs(&auditor["granted"]), Vec::<String>::new());
+    assert_eq!(strs(&auditor["effective"]), ["TENANT_READ", "MEMBERS_READ"]);
+}
+
+#[tokio::test]
+async fn role_rules_hold_cycles_escalation_builtins_and_assigned_roles() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("rr-own@example.com").await;
+    let tenant = app.create_tenant(&owner, "rules-org").await;
+    let (admin, _) = app.join_as(&owner, &tenant, "rr-admin@example.com", "admin").await;
+    let (_, member_m) = app.join_as(&owner, &tenant, "rr-mem@example.com", "member").await;
+    let create = |s: &Session, input: Value| {
+        let (app, token) = (&app, s.access.clone());
+        async move { app.gql(Some(&token), doc!("roles/CreateRole"), json!({ "input": input })).await }
+    };
+
+    // Nobody grants what they do not hold.
+    let r = create(
+        &admin,
+        json!({ "tenantId": tenant, "key": "deleter", "name": "Deleter", "permissions": ["TENANT_DELETE"] }),
+    )
+    .await;
+    assert_eq!(r.code(), "FORBIDDEN");
+    // An owner may; an admin then cannot hand that role out.
+    let r = create(
+        &owner,
+        json!({ "tenantId": tenant, "key": "deleter", "name": "Deleter", "permissions": ["TENANT_DELETE"] }),
+    )
+    .await;
+    let deleter = r.data()["createRole"]["role"]["id"].as_str().unwrap().to_string();
+    let r = app
+        .gql(
+            Some(&admin.access),
+            doc!("members/ChangeMemberRole"),
+            json!({ "input": { "membershipId": member_m, "roleId": deleter } }),
+        )
+        .await;
+    assert_eq!(r.code(), "FORBIDDEN");
+
+    // No cycles.
+    let a = create(&owner, json!({ "tenantId": tenant, "key": "role-a", "name": "A" })).await;
+    let a = a.data()["createRole"]["role"]["id"].as_str().unwrap().to_string();
+    let b = create(&owner, json!({ "tenantId": tenant, "key": "role-b", "name": "B", "parentId": a })).await;
+    let b = b.data()["createRole"]["role"]["id"].as_str().unwrap().to_string();
+    let r = app
+        .gql(Some(&owner.access), doc!("roles/UpdateRole"), json!({ "input": { "id": a, "parentId": b } }))
+        .await;
+    assert_eq!(r.code(), "BAD_USER_INPUT");
+    assert_eq!(r.field(), "input.parentId");
+    let r = app
+        .gql(Some(&owner.access), doc!("roles/UpdateRole"), json!({ "input": { "id": a, "parentId": a } }))
+        .await;
+    assert_eq!(r.code(), "BAD_USER_INPUT");
+
+    // Keys are unique and validated.
+    let r = create(&owner, json!({ "tenantId": tenant, "key": "role-a", "name": "Again" })).await;
+    assert_eq!(r.code(), "CONFLICT");
+    let r = create(&owner, json!({ "tenantId": tenant, "key": "Bad Key", "name": "X" })).await;
+    assert_eq!(r.field(), "input.key");
+
+    // Built-in roles are fixed.
+    let viewer_role = app.role_id(&owner, &tenant, "viewer").await;
+    let r = app
+        .gql(
+            Some(&owner.access),
+            doc!("roles/SetRolePermissions"),
+            json!({ "input": { "roleId": viewer_role, "permissions": ["AUDIT_READ"] } }),
+        )
+        .await;
+    assert_eq!(r.code(), "FORBIDDEN");
+    let r = app.gql(Some(&owner.access), doc!("roles/DeleteRole"), json!({ "id": viewer_role })).await;
+    assert_eq!(r.code(), "FORBIDDEN");
+
+    // A role in use (assigned, or inherited from) cannot be deleted.
+    app.gql(
+        Some(&owner.access),
+        doc!("members/ChangeMemberRole"),
+        json!({ "input": { "membershipId": member_m, "roleId": b } }),
+    )
+    .await
+    .data();
+    assert_eq!(
+        app.gql(Some(&owner.access), doc!("roles/DeleteRole"), json!({ "id": b })).await.code(),
+        "CONFLICT"
+    );
+    assert_eq!(
+        app.gql(Some(&owner.access), doc!("roles/DeleteRole"), json!({ "id": a })).await.code(),
+        "CONFLICT"
+    );
+    let member_role = app.role_id(&owner, &tenant, "member").await;
+    app.gql(
+        Some(&owner.access),
+        doc!("members/ChangeMemberRole"),
+        json!({ "input": { "membershipId": member_m, "roleId": member_role } }),
+    )
+    .await
+    .data();
+    let r = app.gql(Some(&owner.access), doc!("roles/DeleteRole"), json!({ "id": b })).await;
+    assert_eq!(r.data()["deleteRole"]["deletedRoleId"], b.as_str());
+    app.gql(Some(&owner.access), doc!("roles/DeleteRole"), json!({ "id": a })).await.data();
+
+    // Members without ROLES_MANAGE cannot touch roles; outsiders get NOT_FOUND.
+    let outsider = app.verified_user("rr-out@example.com").await;
+    let r = app.gql(Some(&outsider.access), doc!("roles/DeleteRole"), json!({ "id": deleter })).await;
+    assert_eq!(r.code(), "NOT_FOUND");
+    let r =
+        app.gql(Some(&outsider.access), doc!("roles/PermissionMatrix"), json!({ "tenantId": tenant })).await;
+    assert_eq!(r.code(), "NOT_FOUND");
+    let r =
+        app.gql(Some(&outsider.access), doc!("roles/ViewerPermissions"), json!({ "tenantId": tenant })).await;
+    assert_eq!(r.code(), "NOT_FOUND");
+}
