@@ -10,6 +10,13 @@ pub struct Model {
     pub name: String,
     pub password_hash: String,
     pub email_verified_at: Option<DateTimeUtc>,
+    pub avatar_url: Option<String>,
+    /// BCP 47 language tag, e.g. `en-GB`.
+    pub locale: Option<String>,
+    /// IANA time zone, e.g. `Europe/Berlin`.
+    pub time_zone: Option<String>,
+    /// Theme, language, notification choices and dashboard layout, as JSON.
+    pub preferences: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

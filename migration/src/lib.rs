@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_identity_and_tenancy;
 mod m20261121_000002_audit_and_invitations;
 mod m20261121_000003_role_inheritance;
+mod m20261121_000004_profile_and_sessions;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_identity_and_tenancy::Migration),
             Box::new(m20261121_000002_audit_and_invitations::Migration),
             Box::new(m20261121_000003_role_inheritance::Migration),
+            Box::new(m20261121_000004_profile_and_sessions::Migration),
         ]
     }
 }

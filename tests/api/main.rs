@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod account;
 mod browser;
 mod clients;
 mod event_bus;

@@ -1,12 +1,13 @@
 //! Identity queries and mutations: thin resolvers over [`super::service`].
 
-use async_graphql::{Context, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject};
 
 use super::{
+    account::{self, Theme},
     service::{self, IssuedTokens, SignUp},
     types::{
-        AuthPayload, LogOutPayload, ResendVerificationPayload, SignUpPayload, User, VerifyEmailPayload,
-        Viewer,
+        AuthPayload, LogOutPayload, Preferences, ResendVerificationPayload, SignUpPayload, User,
+        VerifyEmailPayload, Viewer,
     },
 };
 use crate::{
@@ -50,6 +51,51 @@ pub struct SignUpInput {
 pub struct LogInInput {
     pub email: String,
     pub password: String,
+}
+
+#[derive(InputObject)]
+pub struct UpdateProfileInput {
+    pub name: Option<String>,
+    /// `null` removes the avatar.
+    pub avatar_url: MaybeUndefined<String>,
+    /// BCP 47 language tag; `null` clears it.
+    pub locale: MaybeUndefined<String>,
+    /// IANA time zone; `null` clears it.
+    pub time_zone: MaybeUndefined<String>,
+}
+
+#[derive(InputObject)]
+pub struct UpdatePreferencesInput {
+    pub theme: Option<Theme>,
+    /// BCP 47 language tag; `null` clears it.
+    pub language: MaybeUndefined<String>,
+    /// Notification choices (a JSON object, at most 64 KiB).
+    pub notifications: Option<Json<serde_json::Value>>,
+    /// Dashboard layout (any JSON, at most 64 KiB).
+    pub dashboard_layout: Option<Json<serde_json::Value>>,
+}
+
+#[derive(SimpleObject)]
+pub struct ViewerPayload {
+    pub viewer: Viewer,
+}
+
+#[derive(SimpleObject)]
+pub struct PreferencesPayload {
+    pub preferences: Preferences,
+}
+
+#[derive(SimpleObject)]
+pub struct SuccessPayload {
+    pub success: bool,
+}
+
+fn maybe(v: MaybeUndefined<String>) -> Option<Option<String>> {
+    match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(s) => Some(Some(s)),
+    }
 }
 
 #[derive(Default)]
@@ -108,6 +154,80 @@ impl IdentityMutation {
     /// Rotates the refresh token. Presenting an already-used refresh token ends the session.
     async fn refresh_session(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
         Ok(auth_payload(service::refresh_session(app(ctx), &refresh_token).await?))
+    }
+
+    /// Changes the viewer's name, avatar, locale or time zone.
+    async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> Result<ViewerPayload> {
+        let viewer = rctx(ctx).viewer()?;
+        let update = account::ProfileUpdate {
+            name: input.name,
+            avatar_url: maybe(input.avatar_url),
+            locale: maybe(input.locale),
+            time_zone: maybe(input.time_zone),
+        };
+        Ok(ViewerPayload { viewer: Viewer(account::update_profile(app(ctx), viewer, update).await?) })
+    }
+
+    /// Changes the password (the current one is needed); every other session ends.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> Result<SuccessPayload> {
+        let viewer = rctx(ctx).viewer()?;
+        account::change_password(app(ctx), viewer, current_password, new_password).await?;
+        Ok(SuccessPayload { success: true })
+    }
+
+    /// Mails a password reset link if the address has an account. Always answers the same.
+    async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<SuccessPayload> {
+        account::request_password_reset(app(ctx), parse_email("email", &email)?).await?;
+        Ok(SuccessPayload { success: true })
+    }
+
+    /// Sets a new password with the token from the reset mail; every session ends.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        new_password: String,
+    ) -> Result<SuccessPayload> {
+        account::reset_password(app(ctx), &token, new_password).await?;
+        Ok(SuccessPayload { success: true })
+    }
+
+    /// Changes the viewer's preferences.
+    async fn update_preferences(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdatePreferencesInput,
+    ) -> Result<PreferencesPayload> {
+        let viewer = rctx(ctx).viewer()?;
+        let update = account::PreferencesUpdate {
+            theme: input.theme,
+            language: maybe(input.language),
+            notifications: input.notifications.map(|j| j.0),
+            dashboard_layout: input.dashboard_layout.map(|j| j.0),
+        };
+        Ok(PreferencesPayload {
+            preferences: Preferences(account::update_preferences(app(ctx), viewer, update).await?),
+        })
+    }
+
+    /// Picks the organisation this session works in (`null` to pick none).
+    async fn set_active_tenant(&self, ctx: &Context<'_>, tenant_id: Option<ID>) -> Result<ViewerPayload> {
+        let viewer = rctx(ctx).viewer()?;
+        let id = match tenant_id {
+            None => None,
+            Some(id) => {
+                let id = crate::graphql::relay::decode_id("tenantId", &id, "Tenant")?;
+                crate::graphql::loaders::loaders(ctx).tenant_access(id).await?;
+                Some(id)
+            }
+        };
+        account::set_active_tenant(app(ctx), viewer, id).await?;
+        Ok(ViewerPayload { viewer: Viewer(service::viewer_user(app(ctx), viewer).await?) })
     }
 
     /// Ends the current session.

@@ -66,6 +66,7 @@ pub async fn sign_up(app: &AppState, input: SignUp) -> AppResult<user::Model> {
         email_verified_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     }
     .insert(&txn)
     .await
@@ -79,7 +80,7 @@ pub async fn sign_up(app: &AppState, input: SignUp) -> AppResult<user::Model> {
     Ok(user)
 }
 
-async fn queue_verification_mail(
+pub(crate) async fn queue_verification_mail(
     app: &AppState,
     db: &impl ConnectionTrait,
     user: &user::Model,
@@ -204,6 +205,7 @@ pub async fn log_in(
         expires_at: Set(session_expires),
         revoked_at: Set(None),
         revoked_reason: Set(None),
+        active_tenant_id: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -242,7 +244,11 @@ async fn issue_tokens(
     })
 }
 
-async fn revoke_session(db: &impl ConnectionTrait, session_id: Uuid, reason: &str) -> AppResult<()> {
+pub(crate) async fn revoke_session(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+    reason: &str,
+) -> AppResult<()> {
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
         .col_expr(session::Column::RevokedReason, Expr::value(reason))

@@ -64,6 +64,31 @@ impl Viewer {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    async fn avatar_url(&self) -> Option<&str> {
+        self.0.avatar_url.as_deref()
+    }
+    /// BCP 47 language tag, e.g. `en-GB`.
+    async fn locale(&self) -> Option<&str> {
+        self.0.locale.as_deref()
+    }
+    /// IANA time zone, e.g. `Europe/Berlin`.
+    async fn time_zone(&self) -> Option<&str> {
+        self.0.time_zone.as_deref()
+    }
+    async fn preferences(&self) -> Preferences {
+        Preferences(super::account::preferences(&self.0))
+    }
+    /// The organisation picked with `setActiveTenant` for this session (null if none, or if
+    /// the viewer is no longer a member).
+    async fn active_tenant(&self, ctx: &Context<'_>) -> Result<Option<Tenant>> {
+        let viewer = rctx(ctx).viewer()?;
+        let Some(id) = super::account::active_tenant(app(ctx), viewer).await? else { return Ok(None) };
+        match crate::graphql::loaders::loaders(ctx).tenant_access(id).await {
+            Ok(tctx) => Ok(Some(Tenant(tenancy::get_tenant(app(ctx), &tctx).await?))),
+            Err(crate::error::AppError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
     /// The viewer as a `User` node.
     async fn user(&self) -> User {
         User(self.0.clone())
@@ -87,6 +112,28 @@ impl Viewer {
         let viewer = rctx(ctx).viewer()?;
         Ok(tenancy::viewer_tenants(app(ctx), viewer, relay::PageArgs::new(after, before, first, last))
             .await?)
+    }
+}
+
+/// How the viewer likes the apps.
+pub struct Preferences(pub super::account::Preferences);
+
+#[Object]
+impl Preferences {
+    async fn theme(&self) -> super::account::Theme {
+        self.0.theme
+    }
+    /// Interface language (BCP 47), if chosen.
+    async fn language(&self) -> Option<&str> {
+        self.0.language.as_deref()
+    }
+    /// Notification choices, as the client stores them (a JSON object).
+    async fn notifications(&self) -> async_graphql::Json<serde_json::Value> {
+        async_graphql::Json(self.0.notifications.clone())
+    }
+    /// Dashboard layout, as the client stores it.
+    async fn dashboard_layout(&self) -> async_graphql::Json<serde_json::Value> {
+        async_graphql::Json(self.0.dashboard_layout.clone())
     }
 }
 

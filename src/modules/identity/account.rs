@@ -1,0 +1,316 @@
+//! The signed-in user's own account: profile, password change and reset, preferences, and
+//! the active organisation kept on the session.
+
+use chrono::{Duration, Utc};
+use entity::{session, user, user_token};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+    sea_query::Expr,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::service::{validate_name, viewer_user};
+use crate::{
+    auth::{Viewer, password, tokens},
+    error::{AppError, AppResult},
+    graphql::scalars::Email,
+    mail,
+    startup::AppState,
+};
+
+const PASSWORD_RESET: &str = "password_reset";
+const RESET_TTL_MINUTES: i64 = 60;
+
+/// Profile changes; `None` keeps a field, `Some(None)` clears an optional one.
+#[derive(Default)]
+pub struct ProfileUpdate {
+    pub name: Option<String>,
+    pub avatar_url: Option<Option<String>>,
+    pub locale: Option<Option<String>>,
+    pub time_zone: Option<Option<String>>,
+}
+
+fn validate_avatar(url: &str) -> AppResult<String> {
+    let url = url.trim();
+    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2048
+        && !url.contains(char::is_whitespace)
+        && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+    if !ok {
+        return Err(AppError::validation(
+            "input.avatarUrl",
+            "must be an http(s) URL of at most 2048 characters",
+        ));
+    }
+    Ok(url.to_string())
+}
+
+/// BCP 47 shape: a 2–3 letter language, then subtags of 2–8 letters or digits.
+pub fn validate_locale(field: &str, locale: &str) -> AppResult<String> {
+    let locale = locale.trim();
+    let mut parts = locale.split('-');
+    let lang_ok =
+        parts.next().is_some_and(|l| (2..=3).contains(&l.len()) && l.chars().all(|c| c.is_ascii_lowercase()));
+    let rest_ok = parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
+    if !(lang_ok && rest_ok) {
+        return Err(AppError::validation(field, "must be a language tag such as `en` or `en-GB`"));
+    }
+    Ok(locale.to_string())
+}
+
+fn validate_time_zone(tz: &str) -> AppResult<String> {
+    let tz = tz.trim();
+    tz.parse::<chrono_tz::Tz>().map(|_| tz.to_string()).map_err(|_| {
+        AppError::validation("input.timeZone", "must be an IANA time zone such as `Europe/Berlin`")
+    })
+}
+
+/// Changes the viewer's profile.
+pub async fn update_profile(
+    app: &AppState,
+    viewer: &Viewer,
+    update: ProfileUpdate,
+) -> AppResult<user::Model> {
+    let user = viewer_user(app, viewer).await?;
+    let mut am: user::ActiveModel = user.into();
+    if let Some(name) = &update.name {
+        am.name = Set(validate_name("input.name", name)?);
+    }
+    if let Some(avatar) = update.avatar_url {
+        am.avatar_url = Set(avatar.as_deref().map(validate_avatar).transpose()?);
+    }
+    if let Some(locale) = update.locale {
+        am.locale = Set(locale.as_deref().map(|l| validate_locale("input.locale", l)).transpose()?);
+    }
+    if let Some(tz) = update.time_zone {
+        am.time_zone = Set(tz.as_deref().map(validate_time_zone).transpose()?);
+    }
+    am.updated_at = Set(Utc::now());
+    Ok(am.update(&app.db).await?)
+}
+
+async fn set_password(db: &impl ConnectionTrait, user: user::Model, hash: String) -> AppResult<user::Model> {
+    let mut am: user::ActiveModel = user.into();
+    am.password_hash = Set(hash);
+    am.updated_at = Set(Utc::now());
+    Ok(am.update(db).await?)
+}
+
+/// Ends every session of `user_id` except `keep`.
+async fn revoke_sessions(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    reason: &str,
+) -> AppResult<()> {
+    let mut q = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(session::Column::RevokedReason, Expr::value(reason))
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null());
+    if let Some(keep) = keep {
+        q = q.filter(session::Column::Id.ne(keep));
+    }
+    q.exec(db).await?;
+    Ok(())
+}
+
+/// Changes the password after checking the current one; every other session ends.
+pub async fn change_password(app: &AppState, viewer: &Viewer, current: String, new: String) -> AppResult<()> {
+    password::validate("newPassword", &new)?;
+    let user = viewer_user(app, viewer).await?;
+    if !password::verify(current, Some(user.password_hash.clone())).await? {
+        return Err(AppError::validation("currentPassword", "the current password is wrong"));
+    }
+    check_not_personal(&user, "newPassword", &new)?;
+    let hash = password::hash(new).await?;
+    let txn = app.db.begin().await?;
+    set_password(&txn, user, hash).await?;
+    revoke_sessions(&txn, viewer.user_id, Some(viewer.session_id), "password changed").await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A password may not be the account's own e-mail or name.
+fn check_not_personal(user: &user::Model, field: &str, password: &str) -> AppResult<()> {
+    let p = password.trim().to_lowercase();
+    if p == user.email.to_lowercase() || p == user.name.trim().to_lowercase() {
+        return Err(AppError::validation(field, "must not be your e-mail address or name"));
+    }
+    Ok(())
+}
+
+/// Mails a reset link when `email` has an account. Answers the same either way.
+pub async fn request_password_reset(app: &AppState, email: Email) -> AppResult<()> {
+    let Some(user) = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&app.db).await?
+    else {
+        return Ok(());
+    };
+    let token = tokens::random_token();
+    let now = Utc::now();
+    let txn = app.db.begin().await?;
+    // Only the newest link works.
+    user_token::Entity::update_many()
+        .col_expr(user_token::Column::UsedAt, Expr::value(now))
+        .filter(user_token::Column::UserId.eq(user.id))
+        .filter(user_token::Column::Kind.eq(PASSWORD_RESET))
+        .filter(user_token::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    user_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        kind: Set(PASSWORD_RESET.into()),
+        token_hash: Set(tokens::hash_token(&token)),
+        created_at: Set(now),
+        expires_at: Set(now + Duration::minutes(RESET_TTL_MINUTES)),
+        used_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    let link = format!("{}/reset-password?token={token}", app.config.public_url);
+    let body = format!(
+        "Hello {name},\n\nsomeone asked to reset the password of your Zygo account.\n\
+         Open this link to choose a new one:\n\n{link}\n\n\
+         Or run:\n\n  mutation {{\n    resetPassword(token: \"{token}\", newPassword: \"...\") {{ success }}\n  }}\n\n\
+         The link is valid for {RESET_TTL_MINUTES} minutes. If it was not you, ignore this mail;\n\
+         your password stays as it is.\n",
+        name = user.name
+    );
+    mail::enqueue(&txn, &user.email, "Reset your Zygo password", &body).await?;
+    txn.commit().await?;
+    app.mail.wake();
+    Ok(())
+}
+
+/// Sets a new password with a reset token (single-use, expiring); every session ends.
+pub async fn reset_password(app: &AppState, token: &str, new: String) -> AppResult<()> {
+    password::validate("newPassword", &new)?;
+    let invalid = || AppError::validation("token", "invalid or expired reset token");
+    let now = Utc::now();
+    let row = user_token::Entity::find()
+        .filter(user_token::Column::TokenHash.eq(tokens::hash_token(token)))
+        .filter(user_token::Column::Kind.eq(PASSWORD_RESET))
+        .one(&app.db)
+        .await?
+        .ok_or_else(invalid)?;
+    if row.used_at.is_some() || row.expires_at <= now {
+        return Err(invalid());
+    }
+    let user = user::Entity::find_by_id(row.user_id).one(&app.db).await?.ok_or_else(invalid)?;
+    check_not_personal(&user, "newPassword", &new)?;
+    let hash = password::hash(new).await?;
+    let txn = app.db.begin().await?;
+    let claimed = user_token::Entity::update_many()
+        .col_expr(user_token::Column::UsedAt, Expr::value(now))
+        .filter(user_token::Column::Id.eq(row.id))
+        .filter(user_token::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(invalid());
+    }
+    let verified = user.email_verified_at.is_some();
+    let user = set_password(&txn, user, hash).await?;
+    if !verified {
+        // The reset link reached the address: that confirms it.
+        let mut am: user::ActiveModel = user.into();
+        am.email_verified_at = Set(Some(now));
+        am.update(&txn).await?;
+    }
+    revoke_sessions(&txn, row.user_id, None, "password reset").await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Appearance of the apps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
+pub enum Theme {
+    Light,
+    Dark,
+    #[default]
+    System,
+}
+
+/// The viewer's preferences as stored.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Preferences {
+    pub theme: Theme,
+    pub language: Option<String>,
+    pub notifications: serde_json::Value,
+    pub dashboard_layout: serde_json::Value,
+}
+
+/// The stored preferences (defaults for a user who set none).
+pub fn preferences(user: &user::Model) -> Preferences {
+    user.preferences.clone().and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default()
+}
+
+/// Preference changes; `None` keeps a field.
+#[derive(Default)]
+pub struct PreferencesUpdate {
+    pub theme: Option<Theme>,
+    pub language: Option<Option<String>>,
+    pub notifications: Option<serde_json::Value>,
+    pub dashboard_layout: Option<serde_json::Value>,
+}
+
+/// Largest stored JSON document of one preference, in bytes.
+const MAX_JSON_BYTES: usize = 64 * 1024;
+
+fn check_json(field: &str, v: &serde_json::Value, object: bool) -> AppResult<()> {
+    if object && !v.is_object() {
+        return Err(AppError::validation(field, "must be a JSON object"));
+    }
+    if v.to_string().len() > MAX_JSON_BYTES {
+        return Err(AppError::validation(field, format!("must be at most {MAX_JSON_BYTES} bytes of JSON")));
+    }
+    Ok(())
+}
+
+/// Changes the viewer's preferences.
+pub async fn update_preferences(
+    app: &AppState,
+    viewer: &Viewer,
+    update: PreferencesUpdate,
+) -> AppResult<Preferences> {
+    let user = viewer_user(app, viewer).await?;
+    let mut prefs = preferences(&user);
+    if let Some(theme) = update.theme {
+        prefs.theme = theme;
+    }
+    if let Some(language) = update.language {
+        prefs.language = language.as_deref().map(|l| validate_locale("input.language", l)).transpose()?;
+    }
+    if let Some(n) = update.notifications {
+        check_json("input.notifications", &n, true)?;
+        prefs.notifications = n;
+    }
+    if let Some(d) = update.dashboard_layout {
+        check_json("input.dashboardLayout", &d, false)?;
+        prefs.dashboard_layout = d;
+    }
+    let mut am: user::ActiveModel = user.into();
+    am.preferences = Set(Some(serde_json::to_value(&prefs).map_err(anyhow::Error::from)?));
+    am.updated_at = Set(Utc::now());
+    am.update(&app.db).await?;
+    Ok(prefs)
+}
+
+/// Keeps `tenant_id` (already access-checked by the caller, or `None`) as the session's
+/// active organisation.
+pub async fn set_active_tenant(app: &AppState, viewer: &Viewer, tenant_id: Option<Uuid>) -> AppResult<()> {
+    session::Entity::update_many()
+        .col_expr(session::Column::ActiveTenantId, Expr::value(tenant_id))
+        .filter(session::Column::Id.eq(viewer.session_id))
+        .exec(&app.db)
+        .await?;
+    Ok(())
+}
+
+/// The session's active organisation id, if one was picked.
+pub async fn active_tenant(app: &AppState, viewer: &Viewer) -> AppResult<Option<Uuid>> {
+    Ok(session::Entity::find_by_id(viewer.session_id).one(&app.db).await?.and_then(|s| s.active_tenant_id))
+}
