@@ -10,6 +10,10 @@ pub struct Model {
     pub slug: String,
     /// `active` or `suspended`.
     pub status: String,
+    /// General, branding and notification-default settings.
+    pub settings: Option<Json>,
+    /// What the plan turns on (`{"feature": true}`); billing fills it.
+    pub features: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

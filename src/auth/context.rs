@@ -47,6 +47,9 @@ pub struct TenantCtx {
     pub role_id: Uuid,
     pub role_key: String,
     pub permissions: HashSet<String>,
+    /// The organisation is suspended: only reading, and the owner's reactivation or
+    /// deletion, remain possible.
+    pub suspended: bool,
     /// The tenant's roles and grants, as read for this access check: role lookups of the
     /// same request use it instead of querying again.
     pub roles: std::sync::Arc<crate::modules::roles::service::RoleGraph>,
@@ -59,7 +62,22 @@ impl TenantCtx {
 
     /// FORBIDDEN naming the permission unless the member's role grants it.
     pub fn require(&self, permission: Permission) -> AppResult<()> {
-        if self.has(permission) { Ok(()) } else { Err(AppError::Forbidden { permission: permission.key() }) }
+        if !self.has(permission) {
+            return Err(AppError::Forbidden { permission: permission.key() });
+        }
+        let allowed_while_suspended = matches!(
+            permission,
+            Permission::TenantRead
+                | Permission::MembersRead
+                | Permission::AuditRead
+                | Permission::TenantDelete
+        );
+        if self.suspended && !allowed_while_suspended {
+            return Err(AppError::ForbiddenWith(
+                "the organisation is suspended; an owner can reactivate it".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// The scoped query helpers for this tenant.

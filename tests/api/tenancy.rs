@@ -224,3 +224,138 @@ async fn nested_connections_page_each_parent_separately() {
     assert_eq!(next["pageInfo"]["hasNextPage"], false);
     assert_eq!(next["pageInfo"]["hasPreviousPage"], true);
 }
+
+#[tokio::test]
+async fn settings_are_validated_and_kept_per_part() {
+    let app = spawn_app().await;
+    let s = app.verified_user("set@example.com").await;
+    let id = app.create_tenant(&s, "settings-org").await;
+    let update = |input: serde_json::Value| {
+        let (app, token) = (&app, s.access.clone());
+        async move { app.gql(Some(&token), doc!("tenancy/UpdateTenantSettings"), json!({ "input": input })).await }
+    };
+    let r = update(json!({ "tenantId": id, "branding": { "logoUrl": "https://cdn.example.com/logo.svg", "primaryColor": "#FF6600" } })).await;
+    assert_eq!(r.data()["updateTenantSettings"]["tenant"]["settings"]["branding"]["primaryColor"], "#ff6600");
+    let r = update(json!({ "tenantId": id, "general": { "website": "https://acme.example", "defaultTimeZone": "America/New_York" } })).await;
+    let settings = &r.data()["updateTenantSettings"]["tenant"]["settings"];
+    assert_eq!(settings["general"]["defaultTimeZone"], "America/New_York");
+    assert_eq!(settings["branding"]["logoUrl"], "https://cdn.example.com/logo.svg", "other parts stay");
+    for (input, field) in [
+        (json!({ "tenantId": id, "branding": { "accentColor": "blue" } }), "input.branding.accentColor"),
+        (json!({ "tenantId": id, "general": { "website": "javascript:alert(1)" } }), "input.general.website"),
+        (
+            json!({ "tenantId": id, "general": { "defaultTimeZone": "Nowhere/Town" } }),
+            "input.general.defaultTimeZone",
+        ),
+        (json!({ "tenantId": id, "notificationDefaults": "loud" }), "input.notificationDefaults"),
+    ] {
+        let r = update(input.clone()).await;
+        assert_eq!(r.code(), "BAD_USER_INPUT", "{input}");
+        assert_eq!(r.field(), field);
+    }
+    let t = app.gql(Some(&s.access), doc!("tenancy/TenantSettings"), json!({ "id": id })).await;
+    assert_eq!(
+        t.data()["tenant"]["settings"]["general"]["website"],
+        "https://acme.example",
+        "bad input changed nothing"
+    );
+    assert_eq!(t.data()["tenant"]["features"], json!({}));
+
+    let r = app
+        .gql(
+            Some(&s.access),
+            doc!("tenancy/UpdateTenant"),
+            json!({ "input": { "id": id, "slug": "renamed-org" } }),
+        )
+        .await;
+    assert_eq!(r.data()["updateTenant"]["tenant"]["slug"], "renamed-org");
+    app.create_tenant(&s, "taken-org").await;
+    let r = app
+        .gql(
+            Some(&s.access),
+            doc!("tenancy/UpdateTenant"),
+            json!({ "input": { "id": id, "slug": "taken-org" } }),
+        )
+        .await;
+    assert_eq!(r.code(), "CONFLICT");
+}
+
+#[tokio::test]
+async fn only_an_owner_typing_the_slug_suspends_reactivates_or_deletes() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("life@example.com").await;
+    let id = app.create_tenant(&owner, "life-org").await;
+    let (admin, _) = app.join_as(&owner, &id, "life-admin@example.com", "admin").await;
+
+    let r = app
+        .gql(
+            Some(&admin.access),
+            doc!("tenancy/SuspendTenant"),
+            json!({ "id": id, "confirmSlug": "life-org" }),
+        )
+        .await;
+    assert_eq!(r.code(), "FORBIDDEN");
+    let r = app
+        .gql(Some(&owner.access), doc!("tenancy/SuspendTenant"), json!({ "id": id, "confirmSlug": "life" }))
+        .await;
+    assert_eq!(r.code(), "BAD_USER_INPUT");
+    assert_eq!(r.field(), "confirmSlug");
+    let r = app
+        .gql(
+            Some(&owner.access),
+            doc!("tenancy/SuspendTenant"),
+            json!({ "id": id, "confirmSlug": "life-org" }),
+        )
+        .await;
+    assert_eq!(r.data()["suspendTenant"]["tenant"]["status"], "suspended");
+
+    // Suspended: reading works, changing does not.
+    app.gql(Some(&admin.access), doc!("tenancy/Tenant"), json!({ "id": id })).await.data();
+    let r = app
+        .gql(
+            Some(&admin.access),
+            doc!("tenancy/UpdateTenant"),
+            json!({ "input": { "id": id, "name": "Nope" } }),
+        )
+        .await;
+    assert_eq!(r.code(), "FORBIDDEN");
+    assert!(r.message().contains("suspended"));
+
+    app.gql(
+        Some(&owner.access),
+        doc!("tenancy/ReactivateTenant"),
+        json!({ "id": id, "confirmSlug": "life-org" }),
+    )
+    .await
+    .data();
+    app.gql(
+        Some(&admin.access),
+        doc!("tenancy/UpdateTenant"),
+        json!({ "input": { "id": id, "name": "Yes" } }),
+    )
+    .await
+    .data();
+
+    let r = app
+        .gql(
+            Some(&admin.access),
+            doc!("tenancy/DeleteTenant"),
+            json!({ "id": id, "confirmSlug": "life-org" }),
+        )
+        .await;
+    assert_eq!(r.code(), "FORBIDDEN");
+    let r = app
+        .gql(
+            Some(&owner.access),
+            doc!("tenancy/DeleteTenant"),
+            json!({ "id": id, "confirmSlug": "life-org" }),
+        )
+        .await;
+    assert_eq!(r.data()["deleteTenant"]["deletedTenantId"], id.as_str());
+    assert_eq!(
+        app.gql(Some(&owner.access), doc!("tenancy/Tenant"), json!({ "id": id })).await.code(),
+        "NOT_FOUND"
+    );
+    let v = app.gql(Some(&admin.access), doc!("identity/Viewer"), json!({})).await;
+    assert_eq!(v.data()["viewer"]["tenants"]["totalCount"], 0);
+}

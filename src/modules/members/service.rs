@@ -395,6 +395,7 @@ pub async fn accept_invitation(
         role_id: role.id,
         role_key: role.key,
         permissions: Default::default(),
+        suspended: false,
         roles: Default::default(),
     };
     publish(app, TenantEventKind::MemberJoined, &tctx, membership.id).await;

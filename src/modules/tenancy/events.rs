@@ -17,6 +17,8 @@ pub enum TenantEventKind {
     MemberUpdated,
     /// A member left or was removed.
     MemberRemoved,
+    /// The organisation was deleted; no further events follow.
+    TenantDeleted,
 }
 
 /// The payload published on [`topic`].

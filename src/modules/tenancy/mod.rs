@@ -6,6 +6,7 @@
 //! [`crate::auth::TenantCtx`] obtained from [`service::access`] — a non-member gets
 //! NOT_FOUND, the same answer as for a tenant that does not exist.
 
+pub mod admin;
 pub mod events;
 pub mod loaders;
 pub mod schema;

@@ -6,6 +6,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject, Subs
 use futures::{Stream, StreamExt};
 
 use super::{
+    admin,
     events::{self, TenantEventPayload},
     service,
     types::{Tenant, TenantEvent},
@@ -60,6 +61,44 @@ pub struct UpdateTenantInput {
     pub id: ID,
     /// New display name.
     pub name: Option<String>,
+    /// New unique URL name.
+    pub slug: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct TenantGeneralSettingsInput {
+    pub description: Option<String>,
+    /// An http(s) URL.
+    pub website: Option<String>,
+    /// BCP 47 language tag for new members.
+    pub default_locale: Option<String>,
+    /// IANA time zone for new members.
+    pub default_time_zone: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct TenantBrandingInput {
+    /// An http(s) URL.
+    pub logo_url: Option<String>,
+    /// `#RRGGBB`.
+    pub primary_color: Option<String>,
+    /// `#RRGGBB`.
+    pub accent_color: Option<String>,
+}
+
+/// Each part given replaces that part of the settings; parts left out stay as they are.
+#[derive(InputObject)]
+pub struct UpdateTenantSettingsInput {
+    pub tenant_id: ID,
+    pub general: Option<TenantGeneralSettingsInput>,
+    pub branding: Option<TenantBrandingInput>,
+    /// Notification defaults for new members (a JSON object).
+    pub notification_defaults: Option<async_graphql::Json<serde_json::Value>>,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteTenantPayload {
+    pub deleted_tenant_id: ID,
 }
 
 #[derive(SimpleObject)]
@@ -69,6 +108,12 @@ pub struct UpdateTenantPayload {
 
 #[derive(Default)]
 pub struct TenancyMutation;
+
+async fn tenant_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<crate::auth::TenantCtx> {
+    rctx(ctx).viewer()?;
+    let tenant_id = relay::decode_id(field, id, "Tenant")?;
+    Ok(loaders(ctx).tenant_access(tenant_id).await?)
+}
 
 #[Object]
 impl TenancyMutation {
@@ -91,8 +136,81 @@ impl TenancyMutation {
         rctx(ctx).viewer()?;
         let tenant_id = relay::decode_id("input.id", &input.id, "Tenant")?;
         let tctx = loaders(ctx).tenant_access(tenant_id).await?;
-        let tenant = service::update_tenant(app(ctx), rctx(ctx), &tctx, input.name.as_deref()).await?;
+        let tenant =
+            service::update_tenant(app(ctx), rctx(ctx), &tctx, input.name.as_deref(), input.slug.as_deref())
+                .await?;
         Ok(UpdateTenantPayload { tenant: Tenant(tenant) })
+    }
+
+    /// Changes the organisation's settings (needs `TENANT_UPDATE`).
+    async fn update_tenant_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateTenantSettingsInput,
+    ) -> Result<UpdateTenantPayload> {
+        let tctx = tenant_ctx(ctx, "input.tenantId", &input.tenant_id).await?;
+        let general = input.general.map(|g| admin::General {
+            description: g.description,
+            website: g.website,
+            default_locale: g.default_locale,
+            default_time_zone: g.default_time_zone,
+        });
+        let branding = input.branding.map(|b| admin::Branding {
+            logo_url: b.logo_url,
+            primary_color: b.primary_color,
+            accent_color: b.accent_color,
+        });
+        let tenant = admin::update_settings(
+            app(ctx),
+            rctx(ctx),
+            &tctx,
+            general,
+            branding,
+            input.notification_defaults.map(|j| j.0),
+        )
+        .await?;
+        Ok(UpdateTenantPayload { tenant: Tenant(tenant) })
+    }
+
+    /// Suspends the organisation: members keep read access only. Owner-only; type the slug
+    /// back as `confirmSlug`.
+    async fn suspend_tenant(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        confirm_slug: String,
+    ) -> Result<UpdateTenantPayload> {
+        let tctx = tenant_ctx(ctx, "id", &id).await?;
+        let tenant = admin::set_suspended(app(ctx), rctx(ctx), &tctx, true, &confirm_slug).await?;
+        loaders(ctx).forget_access();
+        Ok(UpdateTenantPayload { tenant: Tenant(tenant) })
+    }
+
+    /// Lifts a suspension. Owner-only; type the slug back as `confirmSlug`.
+    async fn reactivate_tenant(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        confirm_slug: String,
+    ) -> Result<UpdateTenantPayload> {
+        let tctx = tenant_ctx(ctx, "id", &id).await?;
+        let tenant = admin::set_suspended(app(ctx), rctx(ctx), &tctx, false, &confirm_slug).await?;
+        loaders(ctx).forget_access();
+        Ok(UpdateTenantPayload { tenant: Tenant(tenant) })
+    }
+
+    /// Deletes the organisation and everything it owns. Owner-only; type the slug back as
+    /// `confirmSlug`.
+    async fn delete_tenant(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        confirm_slug: String,
+    ) -> Result<DeleteTenantPayload> {
+        let tctx = tenant_ctx(ctx, "id", &id).await?;
+        let tenant = admin::delete_tenant(app(ctx), &tctx, &confirm_slug).await?;
+        loaders(ctx).forget_access();
+        Ok(DeleteTenantPayload { deleted_tenant_id: relay::to_global_id("Tenant", tenant.id) })
     }
 }
 

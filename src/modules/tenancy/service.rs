@@ -1,6 +1,6 @@
 //! Business logic of organisations, memberships and roles.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use entity::{membership, role, role_permission, tenant};
@@ -25,6 +25,7 @@ use crate::{
 };
 
 pub const ACTIVE: &str = "active";
+pub const SUSPENDED: &str = "suspended";
 
 /// The viewer's access to each of `tenant_ids` they are an active member of: three
 /// statements whatever the number of tenants. Tenants missing from the result are
@@ -46,6 +47,16 @@ pub async fn access(
     }
     let tenants: Vec<Uuid> = memberships.iter().map(|m| m.tenant_id).collect();
     let mut graphs = crate::modules::roles::service::role_graphs(db, &tenants).await?;
+    let suspended: HashSet<Uuid> = tenant::Entity::find()
+        .select_only()
+        .column(tenant::Column::Id)
+        .filter(tenant::Column::Id.is_in(tenants.iter().copied()))
+        .filter(tenant::Column::Status.eq(SUSPENDED))
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
     Ok(memberships
         .into_iter()
         .filter_map(|m| {
@@ -60,6 +71,7 @@ pub async fn access(
                     role_id: role.id,
                     role_key: role.key.clone(),
                     permissions: graph.effective(role.id),
+                    suspended: suspended.contains(&m.tenant_id),
                     roles: graph.clone(),
                 },
             ))
@@ -128,6 +140,8 @@ pub async fn create_tenant(
         status: Set(ACTIVE.into()),
         created_at: Set(now),
         updated_at: Set(now),
+        settings: Set(None),
+        features: Set(None),
     }
     .insert(&txn)
     .await
@@ -195,7 +209,7 @@ pub async fn create_tenant(
     Ok(tenant)
 }
 
-async fn publish(
+pub(crate) async fn publish(
     app: &AppState,
     kind: TenantEventKind,
     tenant_id: Uuid,
@@ -208,7 +222,7 @@ async fn publish(
 
 /// What the audit log keeps of a tenant.
 fn tenant_summary(t: &tenant::Model) -> serde_json::Value {
-    serde_json::json!({ "name": t.name, "slug": t.slug, "status": t.status })
+    serde_json::json!({ "name": t.name, "slug": t.slug, "status": t.status, "settings": t.settings })
 }
 
 /// The tenant row, for members with `tenant.read`.
@@ -228,32 +242,30 @@ pub async fn tenant_id_by_slug(app: &AppState, slug: &str) -> AppResult<Option<U
         .await?)
 }
 
-/// Renames the organisation (`tenant.update`) and tells its subscribers.
-pub async fn update_tenant(
+/// Applies `edit` to the tenant row in one transaction with its audit entry, then tells
+/// subscribers. The shared path of every change to the tenant itself.
+pub(crate) async fn change_tenant(
     app: &AppState,
     rctx: &RequestCtx,
     tctx: &TenantCtx,
-    name: Option<&str>,
+    action: &str,
+    edit: impl FnOnce(&tenant::Model, &mut tenant::ActiveModel) -> AppResult<()>,
 ) -> AppResult<tenant::Model> {
-    tctx.require(Permission::TenantUpdate)?;
-    let name = name.map(|n| validate_tenant_name("input.name", n)).transpose()?;
     let scope = tctx.scope();
     let txn = begin_tenant_txn(&app.db, scope).await?;
     let current = scope.find::<tenant::Entity>().one(&txn).await?.ok_or(AppError::NotFound("tenant"))?;
-    let Some(name) = name else {
-        return Ok(current);
-    };
     let before = tenant_summary(&current);
-    let mut am: tenant::ActiveModel = current.into();
-    am.name = Set(name);
+    let mut am: tenant::ActiveModel = current.clone().into();
+    edit(&current, &mut am)?;
     am.updated_at = Set(Utc::now());
-    let updated = am.update(&txn).await?;
+    let updated =
+        am.update(&txn).await.map_err(|e| AppError::from_db_unique(e, "input.slug", "this slug is taken"))?;
     let entry = audit::record(
         &txn,
         scope,
         &Actor::from_request(rctx),
         Change {
-            action: "tenant.updated",
+            action,
             target_type: "Tenant",
             target_id: Some(updated.id),
             before: Some(before),
@@ -265,6 +277,34 @@ pub async fn update_tenant(
     audit::publish(app, &[entry]).await;
     publish(app, TenantEventKind::TenantUpdated, tctx.tenant_id, None, Some(tctx.user_id)).await;
     Ok(updated)
+}
+
+/// Renames the organisation or changes its slug (`tenant.update`).
+pub async fn update_tenant(
+    app: &AppState,
+    rctx: &RequestCtx,
+    tctx: &TenantCtx,
+    name: Option<&str>,
+    slug: Option<&str>,
+) -> AppResult<tenant::Model> {
+    tctx.require(Permission::TenantUpdate)?;
+    let name = name.map(|n| validate_tenant_name("input.name", n)).transpose()?;
+    let slug = slug.map(|s| validate_slug("input.slug", s)).transpose()?;
+    if let Some(slug) = &slug
+        && tenant_id_by_slug(app, slug).await?.is_some_and(|id| id != tctx.tenant_id)
+    {
+        return Err(AppError::conflict("input.slug", "this slug is taken"));
+    }
+    change_tenant(app, rctx, tctx, "tenant.updated", |_, am| {
+        if let Some(name) = name {
+            am.name = Set(name);
+        }
+        if let Some(slug) = slug {
+            am.slug = Set(slug);
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// Organisations the viewer is an active member of.

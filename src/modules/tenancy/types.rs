@@ -43,6 +43,15 @@ impl Tenant {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// General settings, branding and notification defaults.
+    async fn settings(&self) -> TenantSettings {
+        TenantSettings(super::admin::settings(&self.0))
+    }
+    /// What the organisation's plan turns on (`{"feature": true, …}`; empty until billing
+    /// sets it).
+    async fn features(&self) -> async_graphql::Json<serde_json::Value> {
+        async_graphql::Json(super::admin::features(&self.0))
+    }
     /// The viewer's role in this organisation.
     async fn viewer_role(&self, ctx: &Context<'_>) -> Result<Role> {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
@@ -262,5 +271,61 @@ impl TenantEvent {
             Err(AppError::NotFound(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// An organisation's settings.
+pub struct TenantSettings(pub super::admin::Settings);
+
+#[Object]
+impl TenantSettings {
+    async fn general(&self) -> TenantGeneralSettings {
+        TenantGeneralSettings(self.0.general.clone())
+    }
+    async fn branding(&self) -> TenantBranding {
+        TenantBranding(self.0.branding.clone())
+    }
+    /// Notification defaults for new members (a JSON object).
+    async fn notification_defaults(&self) -> async_graphql::Json<serde_json::Value> {
+        async_graphql::Json(if self.0.notification_defaults.is_null() {
+            serde_json::json!({})
+        } else {
+            self.0.notification_defaults.clone()
+        })
+    }
+}
+
+pub struct TenantGeneralSettings(pub super::admin::General);
+
+#[Object]
+impl TenantGeneralSettings {
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    async fn website(&self) -> Option<&str> {
+        self.0.website.as_deref()
+    }
+    async fn default_locale(&self) -> Option<&str> {
+        self.0.default_locale.as_deref()
+    }
+    async fn default_time_zone(&self) -> Option<&str> {
+        self.0.default_time_zone.as_deref()
+    }
+}
+
+pub struct TenantBranding(pub super::admin::Branding);
+
+#[Object]
+impl TenantBranding {
+    async fn logo_url(&self) -> Option<&str> {
+        self.0.logo_url.as_deref()
+    }
+    /// `#rrggbb`.
+    async fn primary_color(&self) -> Option<&str> {
+        self.0.primary_color.as_deref()
+    }
+    /// `#rrggbb`.
+    async fn accent_color(&self) -> Option<&str> {
+        self.0.accent_color.as_deref()
     }
 }

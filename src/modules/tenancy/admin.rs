@@ -1,0 +1,217 @@
+//! An organisation's settings and lifecycle: general and branding settings, notification
+//! defaults, suspension and deletion (owner-only, confirmed by typing the slug back).
+
+use entity::{audit_entry, invitation, membership, role, role_permission, tenant};
+use sea_orm::{ColumnTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    events::TenantEventKind,
+    service::{ACTIVE, SUSPENDED, change_tenant, publish},
+};
+use crate::{
+    auth::{Permission, RequestCtx, TenantCtx},
+    db::{begin_tenant_txn, lock_tenant},
+    error::{AppError, AppResult},
+    modules::identity::account::validate_locale,
+    startup::AppState,
+};
+
+/// General settings.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct General {
+    pub description: Option<String>,
+    pub website: Option<String>,
+    pub default_locale: Option<String>,
+    pub default_time_zone: Option<String>,
+}
+
+/// Branding shown in the apps and in mails.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Branding {
+    pub logo_url: Option<String>,
+    /// `#RRGGBB`.
+    pub primary_color: Option<String>,
+    /// `#RRGGBB`.
+    pub accent_color: Option<String>,
+}
+
+/// All settings of an organisation, as stored.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Settings {
+    pub general: General,
+    pub branding: Branding,
+    /// Notification defaults for new members (a JSON object the clients define).
+    pub notification_defaults: serde_json::Value,
+}
+
+/// The stored settings (defaults when none were saved).
+pub fn settings(t: &tenant::Model) -> Settings {
+    t.settings.clone().and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default()
+}
+
+/// What the plan turns on, as stored by billing (an empty object until then).
+pub fn features(t: &tenant::Model) -> serde_json::Value {
+    t.features.clone().filter(|f| f.is_object()).unwrap_or_else(|| serde_json::json!({}))
+}
+
+fn check_url(field: &str, url: &str) -> AppResult<String> {
+    let url = url.trim();
+    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2048
+        && !url.contains(char::is_whitespace)
+        && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+    if ok { Ok(url.to_string()) } else { Err(AppError::validation(field, "must be an http(s) URL")) }
+}
+
+fn check_color(field: &str, c: &str) -> AppResult<String> {
+    let c = c.trim();
+    if c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit()) {
+        Ok(c.to_ascii_lowercase())
+    } else {
+        Err(AppError::validation(field, "must be a colour as #RRGGBB"))
+    }
+}
+
+fn check_text(field: &str, s: &str, max: usize) -> AppResult<String> {
+    let s = s.trim();
+    if s.chars().count() > max {
+        return Err(AppError::validation(field, format!("must be at most {max} characters")));
+    }
+    Ok(s.to_string())
+}
+
+/// Validates `new` field by field (errors name `input.general.website` and so on).
+pub fn validate(new: Settings) -> AppResult<Settings> {
+    let g = new.general;
+    let b = new.branding;
+    let opt = |v: Option<String>, f: &dyn Fn(&str) -> AppResult<String>| v.as_deref().map(f).transpose();
+    let tz = |s: &str| {
+        s.trim()
+            .parse::<chrono_tz::Tz>()
+            .map(|_| s.trim().to_string())
+            .map_err(|_| AppError::validation("input.general.defaultTimeZone", "must be an IANA time zone"))
+    };
+    if !(new.notification_defaults.is_null() || new.notification_defaults.is_object()) {
+        return Err(AppError::validation("input.notificationDefaults", "must be a JSON object"));
+    }
+    if new.notification_defaults.to_string().len() > 16 * 1024 {
+        return Err(AppError::validation("input.notificationDefaults", "must be at most 16 KiB of JSON"));
+    }
+    Ok(Settings {
+        general: General {
+            description: opt(g.description, &|s| check_text("input.general.description", s, 500))?,
+            website: opt(g.website, &|s| check_url("input.general.website", s))?,
+            default_locale: opt(g.default_locale, &|s| validate_locale("input.general.defaultLocale", s))?,
+            default_time_zone: opt(g.default_time_zone, &tz)?,
+        },
+        branding: Branding {
+            logo_url: opt(b.logo_url, &|s| check_url("input.branding.logoUrl", s))?,
+            primary_color: opt(b.primary_color, &|s| check_color("input.branding.primaryColor", s))?,
+            accent_color: opt(b.accent_color, &|s| check_color("input.branding.accentColor", s))?,
+        },
+        notification_defaults: new.notification_defaults,
+    })
+}
+
+/// Replaces the parts of the settings given (`tenant.update`).
+pub async fn update_settings(
+    app: &AppState,
+    rctx: &RequestCtx,
+    tctx: &TenantCtx,
+    general: Option<General>,
+    branding: Option<Branding>,
+    notification_defaults: Option<serde_json::Value>,
+) -> AppResult<tenant::Model> {
+    tctx.require(Permission::TenantUpdate)?;
+    change_tenant(app, rctx, tctx, "tenant.settings_updated", |current, am| {
+        let mut s = settings(current);
+        if let Some(g) = general {
+            s.general = g;
+        }
+        if let Some(b) = branding {
+            s.branding = b;
+        }
+        if let Some(n) = notification_defaults {
+            s.notification_defaults = n;
+        }
+        let s = validate(s)?;
+        am.settings = Set(Some(serde_json::to_value(&s).map_err(anyhow::Error::from)?));
+        Ok(())
+    })
+    .await
+}
+
+/// Owner-only, and the slug must be typed back.
+fn check_owner_confirmation(tctx: &TenantCtx, t: &tenant::Model, confirm_slug: &str) -> AppResult<()> {
+    tctx.require(Permission::TenantDelete)?;
+    if tctx.role_key != "owner" {
+        return Err(AppError::ForbiddenWith("only an owner can do this".into()));
+    }
+    if confirm_slug.trim() != t.slug {
+        return Err(AppError::validation("confirmSlug", "type the organisation's slug to confirm"));
+    }
+    Ok(())
+}
+
+/// Suspends (`true`) or reactivates the organisation.
+pub async fn set_suspended(
+    app: &AppState,
+    rctx: &RequestCtx,
+    tctx: &TenantCtx,
+    suspend: bool,
+    confirm_slug: &str,
+) -> AppResult<tenant::Model> {
+    let current = super::service::get_tenant(app, tctx).await?;
+    check_owner_confirmation(tctx, &current, confirm_slug)?;
+    let (action, status) =
+        if suspend { ("tenant.suspended", SUSPENDED) } else { ("tenant.reactivated", ACTIVE) };
+    change_tenant(app, rctx, tctx, action, |_, am| {
+        am.status = Set(status.into());
+        Ok(())
+    })
+    .await
+}
+
+/// Deletes the organisation and everything it owns.
+pub async fn delete_tenant(app: &AppState, tctx: &TenantCtx, confirm_slug: &str) -> AppResult<tenant::Model> {
+    let current = super::service::get_tenant(app, tctx).await?;
+    check_owner_confirmation(tctx, &current, confirm_slug)?;
+    let scope = tctx.scope();
+    let txn = begin_tenant_txn(&app.db, scope).await?;
+    lock_tenant(&txn, scope).await?;
+    // Children first, in an order every backend's foreign keys accept.
+    scope.delete_many::<invitation::Entity>().exec(&txn).await?;
+    scope.delete_many::<membership::Entity>().exec(&txn).await?;
+    scope.delete_many::<role_permission::Entity>().exec(&txn).await?;
+    scope.delete_many::<role::Entity>().exec(&txn).await?;
+    scope.delete_many::<audit_entry::Entity>().exec(&txn).await?;
+    scope.delete_many::<tenant::Entity>().filter(tenant::Column::Id.eq(current.id)).exec(&txn).await?;
+    txn.commit().await?;
+    tracing::info!(tenant_id = %current.id, slug = %current.slug, user_id = %tctx.user_id, "organisation deleted");
+    publish(app, TenantEventKind::TenantDeleted, tctx.tenant_id, None, Some(tctx.user_id)).await;
+    Ok(current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_validated_with_field_paths() {
+        let mut s = Settings::default();
+        s.branding.primary_color = Some("red".into());
+        match validate(s) {
+            Err(AppError::Validation { field, .. }) => assert_eq!(field, "input.branding.primaryColor"),
+            other => panic!("{other:?}"),
+        }
+        let mut s = Settings::default();
+        s.branding.primary_color = Some("#AABBCC".into());
+        s.general.default_time_zone = Some("Europe/Paris".into());
+        let ok = validate(s).unwrap();
+        assert_eq!(ok.branding.primary_color.as_deref(), Some("#aabbcc"));
+    }
+}
