@@ -8,7 +8,7 @@ use async_graphql::{
     Context,
     dataloader::{DataLoader, HashMapCache, Loader},
 };
-use entity::{TenantOwned, invitation, membership, role, user};
+use entity::{TenantOwned, invitation, role, user};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -17,7 +17,10 @@ use crate::{
     auth::TenantCtx,
     db::page::{Rows, Window, load_scoped_pages},
     error::{AppError, AppResult},
-    modules::{roles::service::RoleGraph, tenancy::loaders::TenantAccessLoader},
+    modules::{
+        roles::service::RoleGraph,
+        tenancy::loaders::{MemberPagesLoader, TenantAccessLoader},
+    },
 };
 
 /// Users by id. Users are not tenant-owned; who may reach a user is decided by the
@@ -79,7 +82,7 @@ where
 /// All loaders of one operation.
 pub struct Loaders {
     pub users: DataLoader<UserLoader>,
-    pub member_pages: DataLoader<TenantPagesLoader<membership::Entity>>,
+    pub member_pages: DataLoader<MemberPagesLoader>,
     pub role_pages: DataLoader<TenantPagesLoader<role::Entity>>,
     pub invitation_pages: DataLoader<TenantPagesLoader<invitation::Entity>>,
     access: DataLoader<TenantAccessLoader, HashMapCache>,
@@ -90,10 +93,7 @@ impl Loaders {
         let db = db.clone();
         Self {
             users: DataLoader::new(UserLoader { db: db.clone() }, tokio::spawn),
-            member_pages: DataLoader::new(
-                TenantPagesLoader { db: db.clone(), id_col: membership::Column::Id },
-                tokio::spawn,
-            ),
+            member_pages: DataLoader::new(MemberPagesLoader { db: db.clone() }, tokio::spawn),
             role_pages: DataLoader::new(
                 TenantPagesLoader { db: db.clone(), id_col: role::Column::Id },
                 tokio::spawn,

@@ -292,7 +292,7 @@ async fn a_suspended_member_loses_access_until_reactivated_and_a_removed_one_for
 
     let r =
         app.gql(Some(&owner.access), doc!("members/SuspendMember"), json!({ "membershipId": m_id })).await;
-    assert_eq!(r.data()["suspendMember"]["membership"]["status"], "suspended");
+    assert_eq!(r.data()["suspendMember"]["membership"]["status"], "SUSPENDED");
     assert_eq!(
         app.gql(Some(&m.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await.code(),
         "NOT_FOUND"
@@ -419,4 +419,52 @@ async fn the_audit_log_is_for_audit_readers_filters_and_streams_live() {
     assert!(first["requestId"].as_str().is_some_and(|s| !s.is_empty()));
     assert_eq!(first["ip"], "127.0.0.1");
     assert_eq!(first["actor"]["email"], "aud@example.com");
+}
+
+#[tokio::test]
+async fn members_can_be_searched_and_filtered_by_role_and_status() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("filter-own@example.com").await;
+    let tenant = app.create_tenant(&owner, "filter-org").await;
+    let (_, alice) = app.join_as(&owner, &tenant, "alice.smith@example.com", "member").await;
+    app.join_as(&owner, &tenant, "bob@example.com", "viewer").await;
+    app.join_as(&owner, &tenant, "carol_100%@example.com", "member").await;
+    app.gql(Some(&owner.access), doc!("members/SuspendMember"), json!({ "membershipId": alice }))
+        .await
+        .data();
+    let member_role = app.role_id(&owner, &tenant, "member").await;
+    let emails = |vars: serde_json::Value| {
+        let (app, token, tenant) = (&app, owner.access.clone(), tenant.clone());
+        async move {
+            let mut vars = vars;
+            vars["id"] = json!(tenant);
+            let r = app.gql(Some(&token), doc!("members/TenantMembers"), vars).await;
+            let mut list: Vec<String> = r.data()["tenant"]["members"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["user"]["email"].as_str().unwrap().to_string())
+                .collect();
+            list.sort();
+            list
+        }
+    };
+    assert_eq!(
+        emails(json!({ "search": "SMITH" })).await,
+        ["alice.smith@example.com"],
+        "search ignores case"
+    );
+    assert_eq!(
+        emails(json!({ "search": "100%" })).await,
+        ["carol_100%@example.com"],
+        "wildcards are literal"
+    );
+    assert_eq!(emails(json!({ "search": "%" })).await, ["carol_100%@example.com"]);
+    assert_eq!(emails(json!({ "search": "test user" })).await.len(), 4, "names are searched too");
+    assert_eq!(
+        emails(json!({ "role": member_role })).await,
+        ["alice.smith@example.com", "carol_100%@example.com"]
+    );
+    assert_eq!(emails(json!({ "status": "SUSPENDED" })).await, ["alice.smith@example.com"]);
+    assert_eq!(emails(json!({ "status": "ACTIVE", "role": member_role })).await, ["carol_100%@example.com"]);
 }

@@ -27,3 +27,91 @@ impl Loader<Uuid> for TenantAccessLoader {
         }
     }
 }
+
+/// Narrows `Tenant.members`: a search in names and e-mails, a role, a status.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MemberFilter {
+    /// Lower-cased text to find in the member's name or e-mail.
+    pub search: Option<String>,
+    pub role_id: Option<Uuid>,
+    pub status: Option<String>,
+}
+
+impl MemberFilter {
+    fn apply(
+        &self,
+        mut select: sea_orm::Select<entity::membership::Entity>,
+    ) -> sea_orm::Select<entity::membership::Entity> {
+        use entity::{membership, user};
+        use sea_orm::{
+            ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+            sea_query::{Expr, ExprTrait, Func},
+        };
+        if let Some(q) = &self.search {
+            // LIKE with the wildcards of the search text escaped; lower() on both sides so
+            // SQLite and PostgreSQL match the same rows.
+            let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let pattern = format!("%{escaped}%");
+            let users = user::Entity::find()
+                .select_only()
+                .column(user::Column::Id)
+                .filter(
+                    sea_orm::Condition::any()
+                        .add(
+                            Expr::expr(Func::lower(Expr::col(user::Column::Name)))
+                                .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\')),
+                        )
+                        .add(
+                            Expr::col(user::Column::Email)
+                                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
+                        ),
+                )
+                .into_query();
+            select = select.filter(membership::Column::UserId.in_subquery(users));
+        }
+        if let Some(role) = self.role_id {
+            select = select.filter(membership::Column::RoleId.eq(role));
+        }
+        if let Some(status) = &self.status {
+            select = select.filter(membership::Column::Status.eq(status.clone()));
+        }
+        select
+    }
+}
+
+/// Pages of `Tenant.members` for many tenants, keyed by `(tenant, window, filter)`: two
+/// statements per distinct window and filter, whatever the number of tenants.
+pub struct MemberPagesLoader {
+    pub db: DatabaseConnection,
+}
+
+impl Loader<(Uuid, crate::db::page::Window, MemberFilter)> for MemberPagesLoader {
+    type Value = crate::db::page::Rows<entity::membership::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, crate::db::page::Window, MemberFilter)],
+    ) -> Result<HashMap<(Uuid, crate::db::page::Window, MemberFilter), Self::Value>, Self::Error> {
+        use sea_orm::EntityTrait;
+        let mut groups: HashMap<(crate::db::page::Window, MemberFilter), Vec<Uuid>> = HashMap::new();
+        for (tenant, window, filter) in keys {
+            groups.entry((*window, filter.clone())).or_default().push(*tenant);
+        }
+        let mut out = HashMap::new();
+        for ((window, filter), tenants) in groups {
+            let select = filter.apply(entity::membership::Entity::find());
+            let pages = crate::db::page::load_scoped_pages(
+                &self.db,
+                select,
+                entity::membership::Column::Id,
+                &tenants,
+                window,
+            )
+            .await
+            .map_err(Arc::new)?;
+            out.extend(pages.into_iter().map(|(t, rows)| ((t, window, filter.clone()), rows)));
+        }
+        Ok(out)
+    }
+}

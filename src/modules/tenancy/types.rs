@@ -63,10 +63,15 @@ impl Tenant {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         Ok(Permission::ALL.iter().copied().filter(|p| tctx.has(*p)).collect())
     }
-    /// Members of the organisation (needs `MEMBERS_READ`; null with a FORBIDDEN error otherwise).
+    /// Members of the organisation (needs `MEMBERS_READ`; null with a FORBIDDEN error
+    /// otherwise), narrowed by a `search` in names and e-mails, a `role` and a `status`.
+    #[allow(clippy::too_many_arguments)]
     async fn members(
         &self,
         ctx: &Context<'_>,
+        search: Option<String>,
+        role: Option<ID>,
+        status: Option<MemberStatus>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
@@ -75,7 +80,19 @@ impl Tenant {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         let args = relay::PageArgs::new(after, before, first, last);
         let window = service::members_window(app(ctx), &tctx, &args)?;
-        let rows = loaders(ctx).member_pages.load_one((self.0.id, window)).await.map_err(loader_err)?;
+        let search = search.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
+        if search.as_ref().is_some_and(|s| s.chars().count() > 100) {
+            return Err(AppError::validation("search", "must be at most 100 characters").into());
+        }
+        let role_id = role
+            .as_ref()
+            .map(|r| relay::decode_id("role", r, "Role"))
+            .transpose()
+            .map_err(|_| AppError::validation("role", "not a role of this organisation"))?;
+        let filter =
+            super::loaders::MemberFilter { search, role_id, status: status.map(|s| s.as_str().to_string()) };
+        let rows =
+            loaders(ctx).member_pages.load_one((self.0.id, window, filter)).await.map_err(loader_err)?;
         Ok(Some(relay::to_connection(rows.unwrap_or_else(empty_rows), |r| r.id, Membership)))
     }
     /// Invitations sent by the organisation, oldest first (needs `MEMBERS_MANAGE`; null with a
@@ -160,6 +177,22 @@ pub(crate) fn loader_err(e: std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Er
     AppError::Internal(anyhow::anyhow!("{e}")).into()
 }
 
+/// Whether a member can use the organisation.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+pub enum MemberStatus {
+    Active,
+    Suspended,
+}
+
+impl MemberStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+        }
+    }
+}
+
 /// A user's membership in an organisation, with their role.
 #[derive(Clone)]
 pub struct Membership(pub membership::Model);
@@ -174,9 +207,8 @@ impl Membership {
     async fn database_id(&self) -> uuid::Uuid {
         self.0.id
     }
-    /// `active` or `suspended`.
-    async fn status(&self) -> &str {
-        &self.0.status
+    async fn status(&self) -> MemberStatus {
+        if self.0.status == "suspended" { MemberStatus::Suspended } else { MemberStatus::Active }
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
