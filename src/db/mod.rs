@@ -60,6 +60,19 @@ pub async fn connect(config: &Config, metrics: &Metrics) -> anyhow::Result<Datab
     Ok(db)
 }
 
+/// Starts a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the write lock
+/// is taken at the start (waiting up to the busy timeout) instead of failing with
+/// "database is locked" when a transaction that began by reading later needs to write while
+/// another connection wrote in between. PostgreSQL ignores the option.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
 /// Brings the schema up to date.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     migration::Migrator::up(db, None).await.context("database migration failed")

@@ -3,7 +3,7 @@
 use entity::TenantOwned;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, DeleteMany, IntoActiveModel,
-    PrimaryKeyTrait, QueryFilter, Select, Statement, TransactionTrait, UpdateMany,
+    PrimaryKeyTrait, QueryFilter, Select, Statement, UpdateMany,
 };
 use uuid::Uuid;
 
@@ -88,7 +88,7 @@ pub async fn begin_tenant_txn(
     db: &sea_orm::DatabaseConnection,
     scope: TenantScope,
 ) -> Result<DatabaseTransaction, DbErr> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     if super::is_postgres(&txn) {
         txn.execute_raw(Statement::from_sql_and_values(
             sea_orm::DbBackend::Postgres,

@@ -264,9 +264,11 @@ impl TestApp {
                 .into_iter()
                 .filter(|m| m.lines().any(|l| l.starts_with("Subject: ") && l.contains(subject)))
                 .collect();
-            if mails.len() >= n {
-                return extract_token(&mails[n - 1])
-                    .unwrap_or_else(|| panic!("no token in mail:\n{}", mails[n - 1]));
+            // A mail file may still be being written: wait until its token is complete.
+            if mails.len() >= n
+                && let Some(token) = extract_token(&mails[n - 1])
+            {
+                return token;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -356,12 +358,11 @@ fn extract_token(mail: &str) -> Option<String> {
     // Quoted-printable may wrap long lines with a trailing '='.
     let unwrapped = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
     let start = unwrapped.find("token=")? + "token=".len();
-    Some(
-        unwrapped[start..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-            .collect(),
-    )
+    let rest = &unwrapped[start..];
+    let token: String =
+        rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    // A token at the very end of the text may be cut off by a write in progress.
+    (token.len() >= 40 && rest.len() > token.len()).then_some(token)
 }
 
 /// Tokens of a logged-in test user.

@@ -4,8 +4,7 @@
 use chrono::{Duration, Utc};
 use entity::{session, user, user_token};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -125,7 +124,7 @@ pub async fn change_password(app: &AppState, viewer: &Viewer, current: String, n
     }
     check_not_personal(&user, "newPassword", &new)?;
     let hash = password::hash(new).await?;
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     set_password(&txn, user, hash).await?;
     revoke_sessions(&txn, viewer.user_id, Some(viewer.session_id), "password changed").await?;
     txn.commit().await?;
@@ -149,7 +148,7 @@ pub async fn request_password_reset(app: &AppState, email: Email) -> AppResult<(
     };
     let token = tokens::random_token();
     let now = Utc::now();
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     // Only the newest link works.
     user_token::Entity::update_many()
         .col_expr(user_token::Column::UsedAt, Expr::value(now))
@@ -201,7 +200,7 @@ pub async fn reset_password(app: &AppState, token: &str, new: String) -> AppResu
     let user = user::Entity::find_by_id(row.user_id).one(&app.db).await?.ok_or_else(invalid)?;
     check_not_personal(&user, "newPassword", &new)?;
     let hash = password::hash(new).await?;
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let claimed = user_token::Entity::update_many()
         .col_expr(user_token::Column::UsedAt, Expr::value(now))
         .filter(user_token::Column::Id.eq(row.id))

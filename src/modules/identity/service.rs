@@ -3,8 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use entity::{refresh_token, session, user, user_token};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -57,7 +56,7 @@ pub async fn sign_up(app: &AppState, input: SignUp) -> AppResult<user::Model> {
     }
     let password_hash = password::hash(input.password).await?;
     let now = Utc::now();
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let user = user::ActiveModel {
         id: Set(Uuid::now_v7()),
         email: Set(email),
@@ -112,7 +111,7 @@ pub(crate) async fn queue_verification_mail(
 pub async fn verify_email(app: &AppState, token: &str) -> AppResult<user::Model> {
     let invalid = || AppError::validation("token", "invalid or expired verification token");
     let now = Utc::now();
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let row = user_token::Entity::find()
         .filter(user_token::Column::TokenHash.eq(tokens::hash_token(token)))
         .filter(user_token::Column::Kind.eq(EMAIL_VERIFICATION))
@@ -155,7 +154,7 @@ pub async fn resend_verification(app: &AppState, email: Email) -> AppResult<()> 
     if user.email_verified_at.is_some() {
         return Ok(());
     }
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     // Older links stop working once a new one is sent.
     user_token::Entity::update_many()
         .col_expr(user_token::Column::UsedAt, Expr::value(Utc::now()))
@@ -194,7 +193,7 @@ pub async fn log_in(
     let now = Utc::now();
     let session_expires =
         now + Duration::from_std(app.config.refresh_token_ttl).map_err(anyhow::Error::from)?;
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let session = session::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user.id),
@@ -278,7 +277,7 @@ pub async fn refresh_session(app: &AppState, refresh: &str) -> AppResult<IssuedT
         tracing::warn!(session_id = %session.id, "rotated refresh token presented again; session revoked");
         return Err(invalid());
     }
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let claimed = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
         .filter(refresh_token::Column::Id.eq(row.id))
