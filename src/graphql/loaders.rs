@@ -9,7 +9,7 @@ use async_graphql::{
     dataloader::{DataLoader, HashMapCache, Loader},
 };
 use entity::{TenantOwned, invitation, role, user};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -79,9 +79,40 @@ where
     }
 }
 
+/// The organisations each user belongs to, suspended memberships included (for field guards
+/// on users: a member manager still sees a suspended member's address). A cross-tenant read
+/// by user id that precedes the viewer's own access check, which decides.
+pub struct UserTenantsLoader {
+    pub db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for UserTenantsLoader {
+    type Value = Vec<Uuid>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<Uuid>>, Self::Error> {
+        use entity::membership;
+        let rows: Vec<(Uuid, Uuid)> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::UserId)
+            .column(membership::Column::TenantId)
+            .filter(membership::Column::UserId.is_in(keys.iter().copied()))
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .map_err(Arc::new)?;
+        let mut out: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        for (user, tenant) in rows {
+            out.entry(user).or_default().push(tenant);
+        }
+        Ok(out)
+    }
+}
+
 /// All loaders of one operation.
 pub struct Loaders {
     pub users: DataLoader<UserLoader>,
+    pub user_tenants: DataLoader<UserTenantsLoader>,
     pub member_pages: DataLoader<MemberPagesLoader>,
     pub role_pages: DataLoader<TenantPagesLoader<role::Entity>>,
     pub invitation_pages: DataLoader<TenantPagesLoader<invitation::Entity>>,
@@ -93,6 +124,7 @@ impl Loaders {
         let db = db.clone();
         Self {
             users: DataLoader::new(UserLoader { db: db.clone() }, tokio::spawn),
+            user_tenants: DataLoader::new(UserTenantsLoader { db: db.clone() }, tokio::spawn),
             member_pages: DataLoader::new(MemberPagesLoader { db: db.clone() }, tokio::spawn),
             role_pages: DataLoader::new(
                 TenantPagesLoader { db: db.clone(), id_col: role::Column::Id },

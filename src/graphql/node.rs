@@ -42,7 +42,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
                 return Err(AppError::NotFound("node"));
             }
             let user = loaders(ctx).users.load_one(uuid).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            Ok(Node::User(User(user.ok_or(AppError::NotFound("node"))?)))
+            Ok(Node::User(User::new(user.ok_or(AppError::NotFound("node"))?)))
         }
         "Tenant" => {
             let tctx = loaders(ctx).tenant_access(uuid).await?;

@@ -512,12 +512,13 @@ where
 impl TestApp {
     /// Global ID of the built-in role `key` of tenant `tenant_id`.
     pub async fn role_id(&self, session: &Session, tenant_id: &str, key: &str) -> String {
-        let r = self.gql(Some(&session.access), doc!("tenancy/Tenant"), json!({ "id": tenant_id })).await;
-        let roles = r.data()["tenant"]["roles"]["edges"].as_array().unwrap().clone();
-        roles
-            .iter()
-            .find(|e| e["node"]["key"] == key)
-            .map(|e| e["node"]["id"].as_str().unwrap().to_string())
+        let r = self
+            .gql(Some(&session.access), doc!("roles/PermissionMatrix"), json!({ "tenantId": tenant_id }))
+            .await;
+        let rows = r.data()["tenant"]["permissionMatrix"]["rows"].as_array().unwrap().clone();
+        rows.iter()
+            .find(|row| row["role"]["key"] == key)
+            .map(|row| row["role"]["id"].as_str().unwrap().to_string())
             .unwrap_or_else(|| panic!("no role {key}"))
     }
 

@@ -310,7 +310,7 @@ async fn only_an_owner_typing_the_slug_suspends_reactivates_or_deletes() {
     assert_eq!(r.data()["suspendTenant"]["tenant"]["status"], "suspended");
 
     // Suspended: reading works, changing does not.
-    app.gql(Some(&admin.access), doc!("tenancy/Tenant"), json!({ "id": id })).await.data();
+    app.gql(Some(&admin.access), doc!("tenancy/TenantSettings"), json!({ "id": id })).await.data();
     let r = app
         .gql(
             Some(&admin.access),

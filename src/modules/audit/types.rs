@@ -39,7 +39,7 @@ impl AuditEntry {
             return Ok(None);
         }
         let Some(id) = self.0.actor_id else { return Ok(None) };
-        Ok(loaders(ctx).users.load_one(id).await.map_err(loader_err)?.map(User))
+        Ok(loaders(ctx).users.load_one(id).await.map_err(loader_err)?.map(User::new))
     }
     /// Kind of the changed object, e.g. `Membership`.
     async fn target_type(&self) -> &str {

@@ -10,9 +10,31 @@ use crate::{
 };
 
 /// A person with a Zygo account. Visible to the person and to fellow members of their
-/// organisations.
+/// organisations; the e-mail address only to the person and to those who manage members of
+/// an organisation they share.
 #[derive(Clone)]
-pub struct User(pub user::Model);
+pub struct User(pub user::Model, EmailAccess);
+
+/// Whether `User.email` still needs its guard.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EmailAccess {
+    /// Reached through a relation: the guard decides.
+    Guarded,
+    /// The caller proved they are this user (sign-up, verification token): always visible.
+    Own,
+}
+
+impl User {
+    /// A user reached through a relation; `email` is guarded.
+    pub fn new(model: user::Model) -> Self {
+        Self(model, EmailAccess::Guarded)
+    }
+
+    /// The caller's own account, proven by the operation itself.
+    pub fn own(model: user::Model) -> Self {
+        Self(model, EmailAccess::Own)
+    }
+}
 
 #[Object]
 impl User {
@@ -27,8 +49,28 @@ impl User {
     async fn name(&self) -> &str {
         &self.0.name
     }
-    async fn email(&self) -> Email {
-        Email::from_stored(&self.0.email)
+    /// Visible to the user and to those with `MEMBERS_MANAGE` in an organisation the user
+    /// belongs to; null with a FORBIDDEN error for anyone else.
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<Email>> {
+        if self.1 == EmailAccess::Own || rctx(ctx).viewer.as_ref().is_some_and(|v| v.user_id == self.0.id) {
+            return Ok(Some(Email::from_stored(&self.0.email)));
+        }
+        let loaders = crate::graphql::loaders::loaders(ctx);
+        let tenants = loaders
+            .user_tenants
+            .load_one(self.0.id)
+            .await
+            .map_err(crate::modules::tenancy::types::loader_err)?
+            .unwrap_or_default();
+        for t in tenants {
+            if let Ok(tctx) = loaders.tenant_access(t).await
+                && tctx.has(crate::auth::Permission::MembersManage)
+            {
+                return Ok(Some(Email::from_stored(&self.0.email)));
+            }
+        }
+        Err(crate::error::AppError::Forbidden { permission: crate::auth::Permission::MembersManage.key() }
+            .into())
     }
     /// Whether the e-mail address has been confirmed.
     async fn email_verified(&self) -> bool {
@@ -91,7 +133,7 @@ impl Viewer {
     }
     /// The viewer as a `User` node.
     async fn user(&self) -> User {
-        User(self.0.clone())
+        User::own(self.0.clone())
     }
     /// What the viewer may do in organisation `tenantId`, so a client can render by
     /// permission. NOT_FOUND when the viewer is not a member.

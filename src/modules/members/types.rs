@@ -52,7 +52,7 @@ impl Invitation {
     }
     /// Who sent it.
     async fn invited_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(loaders(ctx).users.load_one(self.0.invited_by).await.map_err(loader_err)?.map(User))
+        Ok(loaders(ctx).users.load_one(self.0.invited_by).await.map_err(loader_err)?.map(User::new))
     }
     async fn expires_at(&self) -> DateTime<Utc> {
         self.0.expires_at

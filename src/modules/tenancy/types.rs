@@ -215,7 +215,7 @@ impl Membership {
     }
     async fn user(&self, ctx: &Context<'_>) -> Result<User> {
         let user = loaders(ctx).users.load_one(self.0.user_id).await.map_err(loader_err)?;
-        Ok(User(user.ok_or(AppError::NotFound("user"))?))
+        Ok(User::new(user.ok_or(AppError::NotFound("user"))?))
     }
     async fn role(&self, ctx: &Context<'_>) -> Result<Role> {
         let role = loaders(ctx).role(self.0.tenant_id, self.0.role_id).await?;
