@@ -4,6 +4,7 @@
 //! so entities declare no `Relation` variants. Tenant-owned entities implement
 //! [`TenantOwned`] so the scoped helpers in `zygo::db` can add the tenant filter.
 
+pub mod api_key;
 pub mod audit_entry;
 pub mod invitation;
 pub mod mail_outbox;

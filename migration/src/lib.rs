@@ -11,6 +11,7 @@ mod m20261121_000002_audit_and_invitations;
 mod m20261121_000003_role_inheritance;
 mod m20261121_000004_profile_and_sessions;
 mod m20261121_000005_tenant_settings;
+mod m20261121_000006_api_keys;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000003_role_inheritance::Migration),
             Box::new(m20261121_000004_profile_and_sessions::Migration),
             Box::new(m20261121_000005_tenant_settings::Migration),
+            Box::new(m20261121_000006_api_keys::Migration),
         ]
     }
 }

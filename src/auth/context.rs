@@ -17,11 +17,23 @@ pub struct Viewer {
     pub session_id: Uuid,
 }
 
+/// A tenant API key presenting itself as `Authorization: Bearer zyk_…`.
+#[derive(Clone, Debug)]
+pub struct ApiKeyPrincipal {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// The member who created the key: the key never holds more than they do now.
+    pub created_by: Uuid,
+    pub permissions: HashSet<String>,
+}
+
 /// Built once per HTTP request or WebSocket connection, before any resolver runs.
 #[derive(Clone, Debug, Default)]
 pub struct RequestCtx {
     pub request_id: String,
     pub viewer: Option<Viewer>,
+    /// Set instead of `viewer` when the request authenticated with an API key.
+    pub api_key: Option<ApiKeyPrincipal>,
     /// Why a presented credential was refused (expired, revoked, …), reported when an
     /// operation needs a viewer.
     pub auth_error: Option<String>,
@@ -30,6 +42,12 @@ pub struct RequestCtx {
 }
 
 impl RequestCtx {
+    /// Ok when a user or an API key authenticated the request, else UNAUTHENTICATED. For
+    /// tenant operations, which either may perform.
+    pub fn require_principal(&self) -> AppResult<()> {
+        if self.api_key.is_some() { Ok(()) } else { self.viewer().map(|_| ()) }
+    }
+
     /// The viewer, or UNAUTHENTICATED.
     pub fn viewer(&self) -> AppResult<&Viewer> {
         self.viewer.as_ref().ok_or_else(|| {

@@ -22,6 +22,8 @@ pub enum Permission {
     RolesManage,
     /// Read the audit log.
     AuditRead,
+    /// Create and revoke API keys.
+    ApiKeysManage,
 }
 
 impl Permission {
@@ -34,6 +36,7 @@ impl Permission {
         Self::MembersManage,
         Self::RolesManage,
         Self::AuditRead,
+        Self::ApiKeysManage,
     ];
 
     /// The stable key stored in role definitions.
@@ -46,6 +49,7 @@ impl Permission {
             Self::MembersManage => "members.manage",
             Self::RolesManage => "roles.manage",
             Self::AuditRead => "audit.read",
+            Self::ApiKeysManage => "api_keys.manage",
         }
     }
 
@@ -62,6 +66,7 @@ impl Permission {
             Self::MembersManage => "Invite, remove and change the role of members",
             Self::RolesManage => "Create and edit roles",
             Self::AuditRead => "Read the audit log",
+            Self::ApiKeysManage => "Create and revoke API keys",
         }
     }
 }
@@ -88,7 +93,15 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         key: "admin",
         name: "Admin",
         description: "Manages the organisation, its members and roles",
-        permissions: &[TenantRead, TenantUpdate, MembersRead, MembersManage, RolesManage, AuditRead],
+        permissions: &[
+            TenantRead,
+            TenantUpdate,
+            MembersRead,
+            MembersManage,
+            RolesManage,
+            AuditRead,
+            ApiKeysManage,
+        ],
     },
     BuiltinRole {
         key: "member",

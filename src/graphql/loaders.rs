@@ -116,11 +116,21 @@ pub struct Loaders {
     pub member_pages: DataLoader<MemberPagesLoader>,
     pub role_pages: DataLoader<TenantPagesLoader<role::Entity>>,
     pub invitation_pages: DataLoader<TenantPagesLoader<invitation::Entity>>,
+    pub api_key_pages: DataLoader<TenantPagesLoader<entity::api_key::Entity>>,
     access: DataLoader<TenantAccessLoader, HashMapCache>,
 }
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection, viewer: Option<Uuid>) -> Self {
+    /// Loaders for the principal of `rctx` (a user, an API key, or nobody).
+    pub fn for_request(db: &DatabaseConnection, rctx: &crate::auth::RequestCtx) -> Self {
+        Self::new(db, rctx.viewer.as_ref().map(|v| v.user_id), rctx.api_key.clone())
+    }
+
+    pub fn new(
+        db: &DatabaseConnection,
+        viewer: Option<Uuid>,
+        api_key: Option<crate::auth::context::ApiKeyPrincipal>,
+    ) -> Self {
         let db = db.clone();
         Self {
             users: DataLoader::new(UserLoader { db: db.clone() }, tokio::spawn),
@@ -134,8 +144,12 @@ impl Loaders {
                 TenantPagesLoader { db: db.clone(), id_col: invitation::Column::Id },
                 tokio::spawn,
             ),
+            api_key_pages: DataLoader::new(
+                TenantPagesLoader { db: db.clone(), id_col: entity::api_key::Column::Id },
+                tokio::spawn,
+            ),
             access: DataLoader::with_cache(
-                TenantAccessLoader { db, user_id: viewer },
+                TenantAccessLoader { db, user_id: viewer, api_key },
                 tokio::spawn,
                 HashMapCache::default(),
             ),

@@ -16,6 +16,7 @@ use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBui
 use crate::{
     auth::RequestCtx,
     modules::{
+        api_keys::ApiKeysMutation,
         audit::AuditSubscription,
         identity::{IdentityMutation, IdentityQuery},
         members::MembersMutation,
@@ -31,7 +32,7 @@ pub struct Query(node::NodeQuery, IdentityQuery, TenancyQuery, RolesQuery);
 
 /// The root mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation, TenancyMutation, MembersMutation, RolesMutation);
+pub struct Mutation(IdentityMutation, TenancyMutation, MembersMutation, RolesMutation, ApiKeysMutation);
 
 /// The root subscription.
 #[derive(MergedSubscription, Default)]

@@ -33,11 +33,13 @@ pub struct NodeQuery;
 const MAX_NODES: usize = 100;
 
 async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
-    let viewer = rctx(ctx).viewer()?;
+    rctx(ctx).require_principal()?;
     let app = app(ctx);
     let (ty, uuid) = relay::from_global_id(id).ok_or_else(|| AppError::validation("id", "not a valid ID"))?;
     match ty.as_str() {
         "User" => {
+            // Users are reachable by users only (an API key acts for a tenant, not a person).
+            let Some(viewer) = rctx(ctx).viewer.as_ref() else { return Err(AppError::NotFound("node")) };
             if !tenancy::can_see_user(app, viewer, uuid).await? {
                 return Err(AppError::NotFound("node"));
             }
@@ -114,7 +116,7 @@ impl NodeQuery {
         if ids.len() > MAX_NODES {
             return Err(AppError::validation("ids", format!("at most {MAX_NODES} IDs per call")).into());
         }
-        rctx(ctx).viewer()?;
+        rctx(ctx).require_principal()?;
         let mut out = Vec::with_capacity(ids.len());
         for id in &ids {
             out.push(match resolve(ctx, id).await {

@@ -66,6 +66,7 @@ async fn request_ctx(
     let mut ctx = RequestCtx {
         request_id: super::request_id(headers),
         viewer: None,
+        api_key: None,
         auth_error: None,
         ip: Some(addr.ip().to_string()),
         user_agent: headers
@@ -74,9 +75,16 @@ async fn request_ctx(
             .map(|s| s.chars().take(512).collect()),
     };
     if let Some(token) = token {
-        match authenticate(app, token).await {
-            Ok(viewer) => ctx.viewer = Some(viewer),
-            Err(why) => ctx.auth_error = Some(why),
+        if token.starts_with(crate::modules::api_keys::service::KEY_PREFIX) {
+            match crate::modules::api_keys::service::authenticate(app, token).await {
+                Ok(key) => ctx.api_key = Some(key),
+                Err(why) => ctx.auth_error = Some(why),
+            }
+        } else {
+            match authenticate(app, token).await {
+                Ok(viewer) => ctx.viewer = Some(viewer),
+                Err(why) => ctx.auth_error = Some(why),
+            }
         }
     }
     ctx
@@ -179,16 +187,12 @@ async fn execute_http(
         request_id = %ctx.request_id,
         user_id = ctx.viewer.as_ref().map(|v| v.user_id.to_string()).unwrap_or_default(),
     );
-    let loaders = Loaders::new(&s.app.db, ctx.viewer.as_ref().map(|v| v.user_id));
+    let loaders = Loaders::for_request(&s.app.db, &ctx);
     let batch = match batch {
         BatchRequest::Single(r) => BatchRequest::Single(r.data(ctx).data(loaders)),
         // Each member of a batch gets its own loaders, like separate requests would.
         BatchRequest::Batch(rs) => BatchRequest::Batch(
-            rs.into_iter()
-                .map(|r| {
-                    r.data(ctx.clone()).data(Loaders::new(&s.app.db, ctx.viewer.as_ref().map(|v| v.user_id)))
-                })
-                .collect(),
+            rs.into_iter().map(|r| r.data(ctx.clone()).data(Loaders::for_request(&s.app.db, &ctx))).collect(),
         ),
     };
     let resp = s.schema.execute_batch(batch).instrument(span).await;
@@ -245,7 +249,7 @@ struct WsExecutor {
 
 impl Executor for WsExecutor {
     async fn execute(&self, request: Request) -> Response {
-        self.schema.execute(request.data(Loaders::new(&self.db, None))).await
+        self.schema.execute(request.data(Loaders::new(&self.db, None, None))).await
     }
 
     fn execute_stream(
@@ -258,7 +262,7 @@ impl Executor for WsExecutor {
             .and_then(|d| d.get(&TypeId::of::<RequestCtx>()))
             .and_then(|b| b.downcast_ref::<RequestCtx>())
             .and_then(|c| c.viewer.as_ref().map(|v| v.user_id));
-        let request = request.data(Loaders::new(&self.db, viewer));
+        let request = request.data(Loaders::new(&self.db, viewer, None));
         self.schema.execute_stream_with_session_data(request, session_data.unwrap_or_default())
     }
 }

@@ -23,7 +23,7 @@ async fn statements_for(n: usize) -> f64 {
         let t = &e["node"];
         assert_eq!(
             t["viewerRole"]["permissions"].as_array().unwrap().len(),
-            7,
+            zygo::auth::Permission::ALL.len(),
             "the owner holds every permission"
         );
         assert_eq!(t["members"]["totalCount"], 1);

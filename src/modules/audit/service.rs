@@ -28,9 +28,14 @@ pub struct Actor {
 impl Actor {
     /// The signed-in user of `rctx` (or `system` when there is none).
     pub fn from_request(rctx: &RequestCtx) -> Self {
+        let (kind, id) = match (&rctx.viewer, &rctx.api_key) {
+            (Some(v), _) => ("user", Some(v.user_id)),
+            (None, Some(k)) => ("api_key", Some(k.id)),
+            (None, None) => ("system", None),
+        };
         Self {
-            kind: if rctx.viewer.is_some() { "user" } else { "system" },
-            id: rctx.viewer.as_ref().map(|v| v.user_id),
+            kind,
+            id,
             ip: rctx.ip.clone(),
             user_agent: rctx.user_agent.clone(),
             request_id: Some(rctx.request_id.clone()).filter(|s| !s.is_empty()),

@@ -27,11 +27,14 @@ impl AuditEntry {
     async fn actor_type(&self) -> &str {
         &self.0.actor_type
     }
-    /// Global ID of the acting user, if a user acted.
+    /// Global ID of the actor: a `User`, or an `ApiKey` when a key acted.
     async fn actor_id(&self) -> Option<ID> {
-        (self.0.actor_type == "user")
-            .then(|| self.0.actor_id.map(|id| relay::to_global_id("User", id)))
-            .flatten()
+        let ty = match self.0.actor_type.as_str() {
+            "user" => "User",
+            "api_key" => "ApiKey",
+            _ => return None,
+        };
+        self.0.actor_id.map(|id| relay::to_global_id(ty, id))
     }
     /// The acting user (null for other actors or a user since deleted).
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {

@@ -47,7 +47,7 @@ async fn owned<E: entity::TenantOwned>(
     type_name: &'static str,
     id_col: E::Column,
 ) -> AppResult<(Uuid, TenantCtx)> {
-    rctx(ctx).viewer()?;
+    rctx(ctx).require_principal()?;
     let uuid = relay::decode_id(field, id, type_name)?;
     let tenant = crate::db::owning_tenant::<E, _>(&app(ctx).db, id_col, uuid)
         .await?
@@ -79,7 +79,7 @@ async fn change(ctx: &Context<'_>, id: &ID, field: &str, change: MemberChange) -
 impl MembersMutation {
     /// Invites someone by e-mail (needs `MEMBERS_MANAGE`). Inviting a member is a CONFLICT.
     async fn invite_member(&self, ctx: &Context<'_>, input: InviteMemberInput) -> Result<InvitationPayload> {
-        rctx(ctx).viewer()?;
+        rctx(ctx).require_principal()?;
         let tenant_id = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
         let tctx = loaders(ctx).tenant_access(tenant_id).await?;
         let email = Email::parse(&input.email).map_err(|m| AppError::validation("input.email", m))?;

@@ -73,7 +73,7 @@ pub struct DeleteRolePayload {
 pub struct RolesMutation;
 
 async fn role_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(uuid::Uuid, crate::auth::TenantCtx)> {
-    rctx(ctx).viewer()?;
+    rctx(ctx).require_principal()?;
     let uuid = relay::decode_id(field, id, "Role")?;
     let tenant = crate::db::owning_tenant::<role::Entity, _>(&app(ctx).db, role::Column::Id, uuid)
         .await
@@ -91,7 +91,7 @@ fn keys(perms: &[Permission]) -> HashSet<String> {
 impl RolesMutation {
     /// Creates a custom role (needs `ROLES_MANAGE`).
     async fn create_role(&self, ctx: &Context<'_>, input: CreateRoleInput) -> Result<RolePayload> {
-        rctx(ctx).viewer()?;
+        rctx(ctx).require_principal()?;
         let tenant = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
         let tctx = loaders(ctx).tenant_access(tenant).await?;
         let parent_id = input

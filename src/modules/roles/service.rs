@@ -73,6 +73,13 @@ pub async fn role_graphs(
             for p in grants.remove(t).unwrap_or_default() {
                 g.grants.entry(p.role_id).or_default().insert(p.permission);
             }
+            // Built-in roles grant what the code says, so a permission added to the catalog
+            // reaches every existing tenant's built-in roles at once.
+            for r in g.roles.values().filter(|r| r.is_builtin) {
+                if let Some(b) = crate::auth::permissions::BUILTIN_ROLES.iter().find(|b| b.key == r.key) {
+                    g.grants.insert(r.id, b.permissions.iter().map(|p| p.key().to_string()).collect());
+                }
+            }
             (*t, g)
         })
         .collect())

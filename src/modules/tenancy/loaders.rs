@@ -14,6 +14,7 @@ use crate::auth::TenantCtx;
 pub struct TenantAccessLoader {
     pub db: DatabaseConnection,
     pub user_id: Option<Uuid>,
+    pub api_key: Option<crate::auth::context::ApiKeyPrincipal>,
 }
 
 impl Loader<Uuid> for TenantAccessLoader {
@@ -21,6 +22,24 @@ impl Loader<Uuid> for TenantAccessLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, TenantCtx>, Self::Error> {
+        if let Some(key) = &self.api_key {
+            // A key reaches its own tenant only, with its permissions cut down to what its
+            // creator holds there now.
+            if !keys.contains(&key.tenant_id) {
+                return Ok(HashMap::new());
+            }
+            let mut creator =
+                super::service::access(&self.db, key.created_by, &[key.tenant_id]).await.map_err(Arc::new)?;
+            return Ok(creator
+                .remove(&key.tenant_id)
+                .map(|mut tctx| {
+                    tctx.permissions.retain(|p| key.permissions.contains(p));
+                    tctx.role_key = "api_key".into();
+                    (key.tenant_id, tctx)
+                })
+                .into_iter()
+                .collect());
+        }
         match self.user_id {
             None => Ok(HashMap::new()),
             Some(user) => super::service::access(&self.db, user, keys).await.map_err(Arc::new),

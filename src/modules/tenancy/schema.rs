@@ -27,7 +27,7 @@ impl TenancyQuery {
     /// An organisation the viewer belongs to, by global `id` or by `slug` (exactly one).
     /// Any other organisation is NOT_FOUND, whether or not it exists.
     async fn tenant(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> Result<Tenant> {
-        rctx(ctx).viewer()?;
+        rctx(ctx).require_principal()?;
         let tenant_id = match (id, slug) {
             (Some(id), None) => relay::decode_id("id", &id, "Tenant")?,
             (None, Some(slug)) => {
@@ -110,7 +110,7 @@ pub struct UpdateTenantPayload {
 pub struct TenancyMutation;
 
 async fn tenant_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<crate::auth::TenantCtx> {
-    rctx(ctx).viewer()?;
+    rctx(ctx).require_principal()?;
     let tenant_id = relay::decode_id(field, id, "Tenant")?;
     Ok(loaders(ctx).tenant_access(tenant_id).await?)
 }
@@ -133,7 +133,7 @@ impl TenancyMutation {
         ctx: &Context<'_>,
         input: UpdateTenantInput,
     ) -> Result<UpdateTenantPayload> {
-        rctx(ctx).viewer()?;
+        rctx(ctx).require_principal()?;
         let tenant_id = relay::decode_id("input.id", &input.id, "Tenant")?;
         let tctx = loaders(ctx).tenant_access(tenant_id).await?;
         let tenant =

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
-use entity::{membership, role, role_permission, tenant};
+use entity::{membership, role, tenant};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
     Set,
@@ -163,15 +163,6 @@ pub async fn create_tenant(
                 },
             )
             .await?;
-        role_permission::Entity::insert_many(builtin.permissions.iter().map(|p| {
-            role_permission::ActiveModel {
-                tenant_id: Set(tenant_id),
-                role_id: Set(role.id),
-                permission: Set(p.key().into()),
-            }
-        }))
-        .exec(&txn)
-        .await?;
         if builtin.key == "owner" {
             owner_role = Some(role.id);
         }

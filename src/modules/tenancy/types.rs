@@ -135,6 +135,26 @@ impl Tenant {
             .collect();
         Ok(PermissionMatrix { rows })
     }
+    /// The organisation's API keys (needs `API_KEYS_MANAGE`; null with a FORBIDDEN error
+    /// otherwise).
+    async fn api_keys(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Option<relay::Conn<crate::modules::api_keys::types::ApiKey>>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        let args = relay::PageArgs::new(after, before, first, last);
+        let window = crate::modules::api_keys::service::keys_window(app(ctx), &tctx, &args)?;
+        let rows = loaders(ctx).api_key_pages.load_one((self.0.id, window)).await.map_err(loader_err)?;
+        Ok(Some(relay::to_connection(
+            rows.unwrap_or_else(empty_rows),
+            |k| k.id,
+            crate::modules::api_keys::types::ApiKey,
+        )))
+    }
     /// The organisation's audit log, oldest first (needs `AUDIT_READ`; null with a FORBIDDEN
     /// error otherwise).
     async fn audit_log(

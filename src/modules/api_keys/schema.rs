@@ -1,0 +1,60 @@
+//! API key mutations.
+
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::api_key;
+
+use super::{
+    service,
+    types::{ApiKey, ApiKeyPayload, CreateApiKeyPayload},
+};
+use crate::{
+    auth::Permission,
+    error::AppError,
+    graphql::{app, loaders::loaders, rctx, relay},
+};
+
+#[derive(InputObject)]
+pub struct CreateApiKeyInput {
+    pub tenant_id: ID,
+    pub name: String,
+    /// What the key may do; you can give only permissions you hold.
+    pub permissions: Vec<Permission>,
+    /// When the key stops working (never, if left out).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Default)]
+pub struct ApiKeysMutation;
+
+#[Object]
+impl ApiKeysMutation {
+    /// Creates an API key (needs `API_KEYS_MANAGE`). The secret is in the payload only.
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiKeyInput,
+    ) -> Result<CreateApiKeyPayload> {
+        rctx(ctx).require_principal()?;
+        let tenant = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
+        let tctx = loaders(ctx).tenant_access(tenant).await?;
+        let perms = input.permissions.iter().map(|p| p.key().to_string()).collect();
+        let (key, secret) =
+            service::create_api_key(app(ctx), rctx(ctx), &tctx, &input.name, perms, input.expires_at).await?;
+        Ok(CreateApiKeyPayload { api_key: ApiKey(key), secret })
+    }
+
+    /// Revokes an API key; it stops working at once.
+    async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> Result<ApiKeyPayload> {
+        rctx(ctx).require_principal()?;
+        let uuid = relay::decode_id("id", &id, "ApiKey")?;
+        let tenant = crate::db::owning_tenant::<api_key::Entity, _>(&app(ctx).db, api_key::Column::Id, uuid)
+            .await
+            .map_err(AppError::from)?
+            .ok_or(AppError::NotFound("API key"))?;
+        let tctx = loaders(ctx).tenant_access(tenant).await.map_err(|_| AppError::NotFound("API key"))?;
+        Ok(ApiKeyPayload {
+            api_key: ApiKey(service::revoke_api_key(app(ctx), rctx(ctx), &tctx, uuid).await?),
+        })
+    }
+}
