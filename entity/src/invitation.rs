@@ -19,6 +19,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub accepted_at: Option<DateTimeUtc>,
     pub accepted_by: Option<Uuid>,
+    /// Teams the invitee joins on acceptance: `[{"teamId": …, "role": "editor"}]`.
+    pub teams: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

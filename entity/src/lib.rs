@@ -13,6 +13,8 @@ pub mod refresh_token;
 pub mod role;
 pub mod role_permission;
 pub mod session;
+pub mod team;
+pub mod team_member;
 pub mod tenant;
 pub mod user;
 pub mod user_token;

@@ -12,6 +12,7 @@ mod m20261121_000003_role_inheritance;
 mod m20261121_000004_profile_and_sessions;
 mod m20261121_000005_tenant_settings;
 mod m20261121_000006_api_keys;
+mod m20261121_000007_teams;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_profile_and_sessions::Migration),
             Box::new(m20261121_000005_tenant_settings::Migration),
             Box::new(m20261121_000006_api_keys::Migration),
+            Box::new(m20261121_000007_teams::Migration),
         ]
     }
 }

@@ -24,6 +24,8 @@ pub enum Permission {
     AuditRead,
     /// Create and revoke API keys.
     ApiKeysManage,
+    /// Create, rename and delete teams and manage their members.
+    TeamsManage,
 }
 
 impl Permission {
@@ -37,6 +39,7 @@ impl Permission {
         Self::RolesManage,
         Self::AuditRead,
         Self::ApiKeysManage,
+        Self::TeamsManage,
     ];
 
     /// The stable key stored in role definitions.
@@ -50,6 +53,7 @@ impl Permission {
             Self::RolesManage => "roles.manage",
             Self::AuditRead => "audit.read",
             Self::ApiKeysManage => "api_keys.manage",
+            Self::TeamsManage => "teams.manage",
         }
     }
 
@@ -67,6 +71,7 @@ impl Permission {
             Self::RolesManage => "Create and edit roles",
             Self::AuditRead => "Read the audit log",
             Self::ApiKeysManage => "Create and revoke API keys",
+            Self::TeamsManage => "Create, rename and delete teams and manage their members",
         }
     }
 }
@@ -101,6 +106,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             RolesManage,
             AuditRead,
             ApiKeysManage,
+            TeamsManage,
         ],
     },
     BuiltinRole {

@@ -101,8 +101,26 @@ where
     E::Model: FromQueryResult + ModelTrait<Entity = E> + Sync,
     C: ConnectionTrait,
 {
-    let partition = E::tenant_column();
-    let base = select.filter(partition.is_in(tenants.iter().copied()));
+    let select = select.filter(E::tenant_column().is_in(tenants.iter().copied()));
+    load_pages_by(db, select, E::tenant_column(), id_col, tenants, window).await
+}
+
+/// The same page of the lists of several parents (rows grouped by `partition`, e.g. a team
+/// id), in two statements. The caller scopes `select` to the tenants concerned.
+pub async fn load_pages_by<E, C>(
+    db: &C,
+    select: Select<E>,
+    partition: E::Column,
+    id_col: E::Column,
+    parents: &[Uuid],
+    window: Window,
+) -> Result<HashMap<Uuid, Rows<E::Model>>, DbErr>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + ModelTrait<Entity = E> + Sync,
+    C: ConnectionTrait,
+{
+    let base = select.filter(partition.is_in(parents.iter().copied()));
     let totals: HashMap<Uuid, i64> = base
         .clone()
         .select_only()
@@ -135,19 +153,19 @@ where
     let stmt = db.get_database_backend().build(&outer);
     let rows = E::Model::find_by_statement(stmt).all(db).await?;
 
-    let mut grouped: HashMap<Uuid, Vec<E::Model>> = tenants.iter().map(|t| (*t, Vec::new())).collect();
+    let mut grouped: HashMap<Uuid, Vec<E::Model>> = parents.iter().map(|t| (*t, Vec::new())).collect();
     for row in rows {
-        if let Ok(tenant) = <Uuid as ValueType>::try_from(row.get(partition))
-            && let Some(list) = grouped.get_mut(&tenant)
+        if let Ok(parent) = <Uuid as ValueType>::try_from(row.get(partition))
+            && let Some(list) = grouped.get_mut(&parent)
         {
             list.push(row);
         }
     }
     Ok(grouped
         .into_iter()
-        .map(|(tenant, rows)| {
-            let total = totals.get(&tenant).copied().unwrap_or(0) as u64;
-            (tenant, window.finish(rows, total))
+        .map(|(parent, rows)| {
+            let total = totals.get(&parent).copied().unwrap_or(0) as u64;
+            (parent, window.finish(rows, total))
         })
         .collect())
 }

@@ -109,6 +109,51 @@ impl Loader<Uuid> for UserTenantsLoader {
     }
 }
 
+/// Pages of team members, keyed by `(tenant, team, window)`: two statements per distinct
+/// window, whatever the number of teams. Rows are kept only under their own tenant's key.
+pub struct TeamMemberPagesLoader {
+    pub db: DatabaseConnection,
+}
+
+impl Loader<(Uuid, Uuid, Window)> for TeamMemberPagesLoader {
+    type Value = Rows<entity::team_member::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, Uuid, Window)],
+    ) -> Result<HashMap<(Uuid, Uuid, Window), Self::Value>, Self::Error> {
+        use entity::team_member;
+        let mut by_window: HashMap<Window, Vec<(Uuid, Uuid)>> = HashMap::new();
+        for (tenant, team, window) in keys {
+            by_window.entry(*window).or_default().push((*tenant, *team));
+        }
+        let mut out = HashMap::new();
+        for (window, pairs) in by_window {
+            let tenants: Vec<Uuid> = pairs.iter().map(|p| p.0).collect();
+            let teams: Vec<Uuid> = pairs.iter().map(|p| p.1).collect();
+            let select = team_member::Entity::find().filter(team_member::Column::TenantId.is_in(tenants));
+            let pages = crate::db::page::load_pages_by(
+                &self.db,
+                select,
+                team_member::Column::TeamId,
+                team_member::Column::Id,
+                &teams,
+                window,
+            )
+            .await
+            .map_err(Arc::new)?;
+            for (tenant, team) in pairs {
+                if let Some(mut rows) = pages.get(&team).cloned() {
+                    rows.rows.retain(|r| r.tenant_id == tenant);
+                    out.insert((tenant, team, window), rows);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// All loaders of one operation.
 pub struct Loaders {
     pub users: DataLoader<UserLoader>,
@@ -117,6 +162,8 @@ pub struct Loaders {
     pub role_pages: DataLoader<TenantPagesLoader<role::Entity>>,
     pub invitation_pages: DataLoader<TenantPagesLoader<invitation::Entity>>,
     pub api_key_pages: DataLoader<TenantPagesLoader<entity::api_key::Entity>>,
+    pub team_pages: DataLoader<TenantPagesLoader<entity::team::Entity>>,
+    pub team_member_pages: DataLoader<TeamMemberPagesLoader>,
     access: DataLoader<TenantAccessLoader, HashMapCache>,
 }
 
@@ -148,6 +195,11 @@ impl Loaders {
                 TenantPagesLoader { db: db.clone(), id_col: entity::api_key::Column::Id },
                 tokio::spawn,
             ),
+            team_pages: DataLoader::new(
+                TenantPagesLoader { db: db.clone(), id_col: entity::team::Column::Id },
+                tokio::spawn,
+            ),
+            team_member_pages: DataLoader::new(TeamMemberPagesLoader { db: db.clone() }, tokio::spawn),
             access: DataLoader::with_cache(
                 TenantAccessLoader { db, user_id: viewer, api_key },
                 tokio::spawn,

@@ -21,6 +21,7 @@ use crate::{
         identity::{IdentityMutation, IdentityQuery},
         members::MembersMutation,
         roles::{RolesMutation, RolesQuery},
+        teams::TeamsMutation,
         tenancy::{TenancyMutation, TenancyQuery, TenancySubscription},
     },
     startup::AppState,
@@ -32,7 +33,14 @@ pub struct Query(node::NodeQuery, IdentityQuery, TenancyQuery, RolesQuery);
 
 /// The root mutation.
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation, TenancyMutation, MembersMutation, RolesMutation, ApiKeysMutation);
+pub struct Mutation(
+    IdentityMutation,
+    TenancyMutation,
+    MembersMutation,
+    RolesMutation,
+    ApiKeysMutation,
+    TeamsMutation,
+);
 
 /// The root subscription.
 #[derive(MergedSubscription, Default)]

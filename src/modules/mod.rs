@@ -6,4 +6,5 @@ pub mod audit;
 pub mod identity;
 pub mod members;
 pub mod roles;
+pub mod teams;
 pub mod tenancy;

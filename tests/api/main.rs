@@ -16,4 +16,5 @@ mod members;
 mod roles;
 mod schema;
 mod subscriptions;
+mod teams;
 mod tenancy;

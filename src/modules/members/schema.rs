@@ -26,6 +26,15 @@ pub struct InviteMemberInput {
     pub email: String,
     /// Global ID of the role the invitee gets.
     pub role_id: ID,
+    /// Teams the invitee joins on acceptance, each with a team role.
+    #[graphql(default)]
+    pub teams: Vec<TeamAssignmentInput>,
+}
+
+#[derive(InputObject)]
+pub struct TeamAssignmentInput {
+    pub team_id: ID,
+    pub role: crate::modules::teams::service::TeamRole,
 }
 
 #[derive(InputObject)]
@@ -85,7 +94,16 @@ impl MembersMutation {
         let email = Email::parse(&input.email).map_err(|m| AppError::validation("input.email", m))?;
         let role_id = relay::decode_id("input.roleId", &input.role_id, "Role")
             .map_err(|_| AppError::validation("input.roleId", "no such role in this organisation"))?;
-        let inv = service::invite_member(app(ctx), rctx(ctx), &tctx, email, role_id).await?;
+        let teams = input
+            .teams
+            .iter()
+            .map(|t| {
+                relay::decode_id("input.teams", &t.team_id, "Team")
+                    .map(|team_id| crate::modules::teams::service::TeamAssignment { team_id, role: t.role })
+                    .map_err(|_| AppError::validation("input.teams", "no such team in this organisation"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let inv = service::invite_member(app(ctx), rctx(ctx), &tctx, email, role_id, teams).await?;
         Ok(InvitationPayload { invitation: Invitation(inv) })
     }
 

@@ -127,9 +127,12 @@ pub async fn invite_member(
     tctx: &TenantCtx,
     email: Email,
     role_id: Uuid,
+    teams: Vec<crate::modules::teams::service::TeamAssignment>,
 ) -> AppResult<invitation::Model> {
     tctx.require(Permission::MembersManage)?;
     let scope = tctx.scope();
+    crate::modules::teams::service::check_assignments(&app.db, scope, "input.teams", &teams).await?;
+    let teams_json = (!teams.is_empty()).then(|| json!(teams));
     let role = tenant_role(&app.db, scope, "input.roleId", role_id).await?;
     check_grant(&app.db, tctx, &role).await?;
     let email = email.into_inner();
@@ -175,6 +178,7 @@ pub async fn invite_member(
                 created_at: Set(now),
                 accepted_at: Set(None),
                 accepted_by: Set(None),
+                teams: Set(teams_json),
             },
         )
         .await?;
@@ -367,6 +371,13 @@ pub async fn accept_invitation(
             },
         )
         .await?;
+    if let Some(teams) = inv
+        .teams
+        .clone()
+        .and_then(|t| serde_json::from_value::<Vec<crate::modules::teams::service::TeamAssignment>>(t).ok())
+    {
+        crate::modules::teams::service::join_teams(&txn, scope, membership.id, &teams).await?;
+    }
     if user.email_verified_at.is_none() {
         // The token reached this address: that confirms it.
         let mut am: user::ActiveModel = user.clone().into();

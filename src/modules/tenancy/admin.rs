@@ -184,6 +184,9 @@ pub async fn delete_tenant(app: &AppState, tctx: &TenantCtx, confirm_slug: &str)
     let txn = begin_tenant_txn(&app.db, scope).await?;
     lock_tenant(&txn, scope).await?;
     // Children first, in an order every backend's foreign keys accept.
+    scope.delete_many::<entity::team_member::Entity>().exec(&txn).await?;
+    scope.delete_many::<entity::team::Entity>().exec(&txn).await?;
+    scope.delete_many::<entity::api_key::Entity>().exec(&txn).await?;
     scope.delete_many::<invitation::Entity>().exec(&txn).await?;
     scope.delete_many::<membership::Entity>().exec(&txn).await?;
     scope.delete_many::<role_permission::Entity>().exec(&txn).await?;

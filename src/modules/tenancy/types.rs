@@ -135,6 +135,25 @@ impl Tenant {
             .collect();
         Ok(PermissionMatrix { rows })
     }
+    /// The organisation's teams.
+    async fn teams(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<crate::modules::teams::types::Team>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        let args = relay::PageArgs::new(after, before, first, last);
+        let window = crate::modules::teams::service::teams_window(app(ctx), &tctx, &args)?;
+        let rows = loaders(ctx).team_pages.load_one((self.0.id, window)).await.map_err(loader_err)?;
+        Ok(relay::to_connection(
+            rows.unwrap_or_else(empty_rows),
+            |t| t.id,
+            crate::modules::teams::types::Team,
+        ))
+    }
     /// The organisation's API keys (needs `API_KEYS_MANAGE`; null with a FORBIDDEN error
     /// otherwise).
     async fn api_keys(

@@ -1,0 +1,89 @@
+//! GraphQL types of teams.
+
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{membership, team, team_member};
+
+use super::service::TeamRole;
+use crate::{
+    error::AppError,
+    graphql::{app, loaders::loaders, relay},
+    modules::tenancy::types::{Membership, loader_err},
+};
+
+/// A group of members inside an organisation.
+pub struct Team(pub team::Model);
+
+#[Object]
+impl Team {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        relay::to_global_id("Team", self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The team's members with their team roles (needs `MEMBERS_READ`).
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<TeamMember>> {
+        let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
+        let args = relay::PageArgs::new(after, before, first, last);
+        let window = super::service::team_members_window(app(ctx), &tctx, &args)?;
+        let rows = loaders(ctx)
+            .team_member_pages
+            .load_one((self.0.tenant_id, self.0.id, window))
+            .await
+            .map_err(loader_err)?
+            .unwrap_or(crate::db::page::Rows {
+                rows: Vec::new(),
+                total: 0,
+                has_previous: false,
+                has_next: false,
+            });
+        Ok(relay::to_connection(rows, |r| r.id, TeamMember))
+    }
+}
+
+/// A member's place in a team.
+pub struct TeamMember(pub team_member::Model);
+
+#[Object]
+impl TeamMember {
+    /// The organisation membership.
+    async fn membership(&self, ctx: &Context<'_>) -> Result<Membership> {
+        let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
+        let m: membership::Model =
+            crate::modules::tenancy::service::get_membership(app(ctx), &tctx, self.0.membership_id)
+                .await
+                .map_err(|_| AppError::NotFound("membership"))?;
+        Ok(Membership(m))
+    }
+    async fn role(&self) -> TeamRole {
+        TeamRole::parse(&self.0.role)
+    }
+    async fn added_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct TeamPayload {
+    pub team: Team,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteTeamPayload {
+    pub deleted_team_id: ID,
+}
