@@ -157,6 +157,18 @@ async fn the_active_tenant_is_kept_on_the_session_for_members_only() {
     let second = app.log_in("act-mem@example.com").await;
     let me = app.gql(Some(&second.access), doc!("identity/ViewerAccount"), json!({})).await;
     assert!(me.data()["viewer"]["activeTenant"].is_null());
+    // Suspended: the session's choice ends, and stays ended after reactivation.
+    app.gql(Some(&owner.access), doc!("members/SuspendMember"), json!({ "membershipId": membership }))
+        .await
+        .data();
+    app.gql(Some(&owner.access), doc!("members/ReactivateMember"), json!({ "membershipId": membership }))
+        .await
+        .data();
+    let me = app.gql(Some(&member.access), doc!("identity/ViewerAccount"), json!({})).await;
+    assert!(me.data()["viewer"]["activeTenant"].is_null(), "suspension ended the session's organisation");
+    app.gql(Some(&member.access), doc!("identity/SetActiveTenant"), json!({ "tenantId": tenant }))
+        .await
+        .data();
     // Removed from the organisation: the choice no longer shows it.
     app.gql(Some(&owner.access), doc!("members/RemoveMember"), json!({ "membershipId": membership }))
         .await

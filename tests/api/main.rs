@@ -13,6 +13,7 @@ mod http;
 mod identity;
 mod loaders;
 mod members;
+mod permissions;
 mod roles;
 mod schema;
 mod subscriptions;

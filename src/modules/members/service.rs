@@ -508,6 +508,15 @@ pub async fn change_member(
             (action, TenantEventKind::MemberUpdated, Some(after), updated)
         }
     };
+    if matches!(kind, TenantEventKind::MemberRemoved) || result.status == SUSPENDED {
+        // Their sessions stop working in this organisation: none keeps it as active.
+        entity::session::Entity::update_many()
+            .col_expr(entity::session::Column::ActiveTenantId, Expr::value(Option::<Uuid>::None))
+            .filter(entity::session::Column::UserId.eq(member.user_id))
+            .filter(entity::session::Column::ActiveTenantId.eq(scope.tenant_id()))
+            .exec(&txn)
+            .await?;
+    }
     let entry = audit::record(
         &txn,
         scope,
