@@ -31,7 +31,6 @@ use axum::{
     response::{IntoResponse, Response as HttpResponse},
 };
 use futures::{SinkExt, StreamExt, future::ready, stream::BoxStream};
-use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tracing::Instrument;
 
@@ -244,12 +243,16 @@ pub async fn websocket(
 #[derive(Clone)]
 struct WsExecutor {
     schema: AppSchema,
-    db: DatabaseConnection,
+    app: AppState,
 }
+
+/// The access token a WebSocket connection authenticated with, kept to check it again for
+/// every operation.
+struct WsToken(String);
 
 impl Executor for WsExecutor {
     async fn execute(&self, request: Request) -> Response {
-        self.schema.execute(request.data(Loaders::new(&self.db, None, None))).await
+        self.schema.execute(request.data(Loaders::new(&self.app.db, None, None))).await
     }
 
     fn execute_stream(
@@ -257,13 +260,37 @@ impl Executor for WsExecutor {
         request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
+        let session_data = session_data.unwrap_or_default();
         let viewer = session_data
-            .as_ref()
-            .and_then(|d| d.get(&TypeId::of::<RequestCtx>()))
+            .get(&TypeId::of::<RequestCtx>())
             .and_then(|b| b.downcast_ref::<RequestCtx>())
             .and_then(|c| c.viewer.as_ref().map(|v| v.user_id));
-        let request = request.data(Loaders::new(&self.db, viewer, None));
-        self.schema.execute_stream_with_session_data(request, session_data.unwrap_or_default())
+        let token = session_data
+            .get(&TypeId::of::<WsToken>())
+            .and_then(|b| b.downcast_ref::<WsToken>())
+            .map(|t| t.0.clone());
+        let mut request = Some(request.data(Loaders::new(&self.app.db, viewer, None)));
+        let (schema, app) = (self.schema.clone(), self.app.clone());
+        // Every operation re-checks the connection's token: an expired token or an ended
+        // session stops new operations at once.
+        futures::stream::once(async move {
+            match token {
+                Some(token) => authenticate(&app, &token).await.map(|_| ()),
+                None => Ok(()),
+            }
+        })
+        .flat_map(move |checked| match (checked, request.take()) {
+            (Ok(()), Some(request)) => schema.execute_stream_with_session_data(request, session_data.clone()),
+            (Ok(()), None) => futures::stream::empty().boxed(),
+            (Err(why), _) => {
+                let mut err = async_graphql::ServerError::new(why, None);
+                let mut ext = async_graphql::ErrorExtensionValues::default();
+                ext.set("code", "UNAUTHENTICATED");
+                err.extensions = Some(ext);
+                futures::stream::once(futures::future::ready(Response::from_errors(vec![err]))).boxed()
+            }
+        })
+        .boxed()
     }
 }
 
@@ -302,14 +329,18 @@ async fn serve_websocket(
     let app = s.app.clone();
     let rejected = Arc::new(AtomicBool::new(false));
     let rejected_in_init = rejected.clone();
-    let executor = WsExecutor { schema: s.schema.clone(), db: s.app.db.clone() };
+    let executor = WsExecutor { schema: s.schema.clone(), app: s.app.clone() };
     let mut ws = async_graphql::http::WebSocket::new(executor, input, protocol).on_connection_init(
         move |payload: serde_json::Value| async move {
             let token = init_token(&payload).or(header_token);
             let mut ctx = base;
+            let mut data = Data::default();
             if let Some(token) = token {
                 match authenticate(&app, &token).await {
-                    Ok(viewer) => ctx.viewer = Some(viewer),
+                    Ok(viewer) => {
+                        ctx.viewer = Some(viewer);
+                        data.insert(WsToken(token));
+                    }
                     // A client that presents a bad token is told at once (4403 Forbidden).
                     Err(why) => {
                         rejected_in_init.store(true, Ordering::Relaxed);
@@ -317,7 +348,6 @@ async fn serve_websocket(
                     }
                 }
             }
-            let mut data = Data::default();
             data.insert(ctx);
             Ok(data)
         },

@@ -117,6 +117,9 @@ async fn a_key_never_holds_more_than_its_creator() {
         .await;
     assert_eq!(r.code(), "FORBIDDEN");
     app.gql(Some(&secret), doc!("tenancy/TenantSettings"), json!({ "id": tenant })).await.data();
+    // A key is not its creator: it cannot "leave" on their behalf.
+    let r = app.gql(Some(&secret), doc!("members/RemoveMember"), json!({ "membershipId": admin_m })).await;
+    assert_eq!(r.code(), "FORBIDDEN");
     // A key cannot mint keys.
     let r = app
         .gql(

@@ -275,6 +275,18 @@ impl TestApp {
         panic!("no mail #{n} to {to} arrived in 5 s");
     }
 
+    /// Waits until the mails to `to` hold a token other than `seen`, and returns it. (File
+    /// times do not order two mails written in the same instant; the new token does.)
+    pub async fn mailed_token_other_than(&self, to: &str, seen: &str) -> String {
+        for _ in 0..100 {
+            if let Some(t) = self.mails_to(to).iter().filter_map(|m| extract_token(m)).find(|t| t != seen) {
+                return t;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no second token mailed to {to} within 5 s");
+    }
+
     pub async fn mailed_token(&self, to: &str) -> String {
         self.mailed_token_n(to, 1).await
     }

@@ -126,3 +126,35 @@ async fn shutdown_closes_websockets_with_going_away() {
     app.shutdown().await;
     assert_eq!(closing.await.unwrap(), Some(1001));
 }
+
+#[tokio::test]
+async fn a_removed_member_stops_receiving_and_an_ended_session_cannot_start_operations() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("sub-own@example.com").await;
+    let id = app.create_tenant(&owner, "sub-org").await;
+    let (member, membership) = app.join_as(&owner, &id, "sub-mem@example.com", "member").await;
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
+    assert_eq!(ws.init(Some(&member.access)).await.unwrap()["type"], "connection_ack");
+    ws.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id })).await;
+    // The member sees events while a member (renames by the owner)...
+    mutate_until_event(&app, &owner, &id, "Still yours", &mut ws).await;
+    // ...and nothing once removed: the subscription completes instead.
+    app.gql(Some(&owner.access), doc!("members/RemoveMember"), json!({ "membershipId": membership }))
+        .await
+        .data();
+    app.gql(
+        Some(&owner.access),
+        doc!("tenancy/UpdateTenant"),
+        json!({ "input": { "id": id, "name": "Not yours" } }),
+    )
+    .await
+    .data();
+    let msg = ws.next_json().await.unwrap();
+    assert_eq!(msg["type"], "complete", "{msg}");
+
+    // The session ends: the same socket can start no new operation.
+    app.gql(Some(&member.access), doc!("identity/LogOut"), json!({})).await.data();
+    ws.subscribe("2", "query { viewer { id } }", json!({})).await;
+    let msg = ws.next_json().await.unwrap();
+    assert_eq!(msg["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{msg}");
+}

@@ -32,9 +32,25 @@ impl AuditSubscription {
         let tctx = tenancy::access_one(&app, viewer, id).await?;
         tctx.require(Permission::AuditRead)?;
         let guard = Arc::new(GaugeGuard::new(&app.metrics.subscriptions_active));
-        Ok(app.bus.subscribe(&service::topic(id)).filter_map(move |event: Arc<Event>| {
-            let (app, tctx, _alive) = (app.clone(), tctx.clone(), guard.clone());
-            async move {
+        let viewer = viewer.clone();
+        drop(tctx);
+        // Access is checked again for every entry: whoever loses AUDIT_READ (or the
+        // membership) stops receiving at once, and the stream ends.
+        Ok(app
+            .bus
+            .subscribe(&service::topic(id))
+            .then(move |event: Arc<Event>| {
+                let (app, viewer, _alive) = (app.clone(), viewer.clone(), guard.clone());
+                async move {
+                    match tenancy::access_one(&app, &viewer, id).await {
+                        Ok(tctx) if tctx.has(Permission::AuditRead) => Some((app, event, tctx)),
+                        _ => None,
+                    }
+                }
+            })
+            .take_while(|allowed| futures::future::ready(allowed.is_some()))
+            .filter_map(|allowed| async move {
+                let (app, event, tctx) = allowed?;
                 let entry_id: Uuid = serde_json::from_value(event.payload.clone()).ok()?;
                 match service::get(&app, &tctx, entry_id).await {
                     Ok(Some(entry)) => Some(AuditEntry(entry)),
@@ -44,7 +60,6 @@ impl AuditSubscription {
                         None
                     }
                 }
-            }
-        }))
+            }))
     }
 }

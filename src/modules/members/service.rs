@@ -131,6 +131,10 @@ pub async fn invite_member(
 ) -> AppResult<invitation::Model> {
     tctx.require(Permission::MembersManage)?;
     let scope = tctx.scope();
+    if !teams.is_empty() {
+        // Placing someone in a team (possibly as its owner) is team management.
+        tctx.require(Permission::TeamsManage)?;
+    }
     crate::modules::teams::service::check_assignments(&app.db, scope, "input.teams", &teams).await?;
     let teams_json = (!teams.is_empty()).then(|| json!(teams));
     let role = tenant_role(&app.db, scope, "input.roleId", role_id).await?;
@@ -226,6 +230,7 @@ pub async fn resend_invitation(
     tctx.require(Permission::MembersManage)?;
     let scope = tctx.scope();
     let txn = begin_tenant_txn(&app.db, scope).await?;
+    lock_tenant(&txn, scope).await?;
     let inv = pending_invitation(&txn, scope, id).await?;
     let role = tenant_role(&txn, scope, "id", inv.role_id).await?;
     check_grant(&txn, tctx, &role).await?;
@@ -265,6 +270,7 @@ pub async fn revoke_invitation(
     tctx.require(Permission::MembersManage)?;
     let scope = tctx.scope();
     let txn = begin_tenant_txn(&app.db, scope).await?;
+    lock_tenant(&txn, scope).await?;
     let inv = pending_invitation(&txn, scope, id).await?;
     let role = tenant_role(&txn, scope, "id", inv.role_id).await?;
     let mut am: invitation::ActiveModel = inv.clone().into();
@@ -337,6 +343,7 @@ pub async fn accept_invitation(
         .col_expr(invitation::Column::AcceptedBy, Expr::value(user.id))
         .filter(invitation::Column::Id.eq(inv.id))
         .filter(invitation::Column::TenantId.eq(inv.tenant_id))
+        .filter(invitation::Column::TokenHash.eq(&inv.token_hash))
         .filter(invitation::Column::Status.eq(PENDING))
         .exec(&txn)
         .await?;

@@ -209,7 +209,10 @@ pub async fn update_team(
         am.description = Set(d.trim().to_string());
     }
     am.updated_at = Set(Utc::now());
-    let updated = scope.update(&txn, am).await?;
+    let updated = scope
+        .update(&txn, am)
+        .await
+        .map_err(|e| AppError::from_db_unique(e, "input.name", "a team with this name exists"))?;
     let entry = audit::record(
         &txn,
         scope,
@@ -302,7 +305,10 @@ pub async fn set_team_member(
                         created_at: Set(Utc::now()),
                     },
                 )
-                .await?;
+                .await
+                .map_err(|e| {
+                    AppError::from_db_unique(e, "input.membershipId", "already in this team; try again")
+                })?;
             (None, row)
         }
     };

@@ -35,6 +35,9 @@ impl Loader<Uuid> for TenantAccessLoader {
                 .map(|mut tctx| {
                     tctx.permissions.retain(|p| key.permissions.contains(p));
                     tctx.role_key = "api_key".into();
+                    // A key is not its creator: no "own membership" shortcut (leaving, team
+                    // ownership, reading one's own membership) may apply to it.
+                    tctx.membership_id = Uuid::nil();
                     (key.tenant_id, tctx)
                 })
                 .into_iter()
@@ -50,8 +53,11 @@ impl Loader<Uuid> for TenantAccessLoader {
 /// Narrows `Tenant.members`: a search in names and e-mails, a role, a status.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct MemberFilter {
-    /// Lower-cased text to find in the member's name or e-mail.
+    /// Lower-cased text to find in the member's name (and e-mail, see `search_emails`).
     pub search: Option<String>,
+    /// Whether the search looks into e-mail addresses too: only for callers allowed to see
+    /// them (`members.manage`), or matching would reveal hidden addresses.
+    pub search_emails: bool,
     pub role_id: Option<Uuid>,
     pub status: Option<String>,
 }
@@ -71,21 +77,18 @@ impl MemberFilter {
             // SQLite and PostgreSQL match the same rows.
             let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             let pattern = format!("%{escaped}%");
-            let users = user::Entity::find()
-                .select_only()
-                .column(user::Column::Id)
-                .filter(
-                    sea_orm::Condition::any()
-                        .add(
-                            Expr::expr(Func::lower(Expr::col(user::Column::Name)))
-                                .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\')),
-                        )
-                        .add(
-                            Expr::col(user::Column::Email)
-                                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
-                        ),
-                )
-                .into_query();
+            let mut matches = sea_orm::Condition::any().add(
+                Expr::expr(Func::lower(Expr::col(user::Column::Name)))
+                    .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\')),
+            );
+            if self.search_emails {
+                matches = matches.add(
+                    Expr::col(user::Column::Email)
+                        .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
+                );
+            }
+            let users =
+                user::Entity::find().select_only().column(user::Column::Id).filter(matches).into_query();
             select = select.filter(membership::Column::UserId.in_subquery(users));
         }
         if let Some(role) = self.role_id {

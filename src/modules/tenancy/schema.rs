@@ -232,10 +232,24 @@ impl TenancySubscription {
         let tctx = service::access_one(&app, viewer, id).await?;
         tctx.require(Permission::TenantRead)?;
         let guard = Arc::new(GaugeGuard::new(&app.metrics.subscriptions_active));
-        let stream = app.bus.subscribe(&events::topic(id)).filter_map(move |event: Arc<Event>| {
-            let tctx = tctx.clone();
-            let _alive = guard.clone();
-            async move {
+        let viewer = viewer.clone();
+        // Access is checked again for every event: a member removed, suspended or stripped
+        // of the permission stops receiving at once, and the stream ends.
+        let stream = app
+            .bus
+            .subscribe(&events::topic(id))
+            .then(move |event: Arc<Event>| {
+                let (app, viewer, _alive) = (app.clone(), viewer.clone(), guard.clone());
+                async move {
+                    match service::access_one(&app, &viewer, id).await {
+                        Ok(tctx) if tctx.has(Permission::TenantRead) => Some((event, tctx)),
+                        _ => None,
+                    }
+                }
+            })
+            .take_while(|allowed| futures::future::ready(allowed.is_some()))
+            .filter_map(|allowed| async move {
+                let (event, tctx) = allowed?;
                 match serde_json::from_value::<TenantEventPayload>(event.payload.clone()) {
                     Ok(payload) if payload.tenant_id == tctx.tenant_id => Some(TenantEvent { payload, tctx }),
                     Ok(_) => None,
@@ -244,8 +258,8 @@ impl TenancySubscription {
                         None
                     }
                 }
-            }
-        });
+            });
+        drop(tctx);
         Ok(stream)
     }
 }

@@ -244,6 +244,8 @@ pub(crate) async fn change_tenant(
 ) -> AppResult<tenant::Model> {
     let scope = tctx.scope();
     let txn = begin_tenant_txn(&app.db, scope).await?;
+    // Read-merge-write of the settings JSON: serialise concurrent changes.
+    crate::db::lock_tenant(&txn, scope).await?;
     let current = scope.find::<tenant::Entity>().one(&txn).await?.ok_or(AppError::NotFound("tenant"))?;
     let before = tenant_summary(&current);
     let mut am: tenant::ActiveModel = current.clone().into();

@@ -89,8 +89,12 @@ impl Tenant {
             .map(|r| relay::decode_id("role", r, "Role"))
             .transpose()
             .map_err(|_| AppError::validation("role", "not a role of this organisation"))?;
-        let filter =
-            super::loaders::MemberFilter { search, role_id, status: status.map(|s| s.as_str().to_string()) };
+        let filter = super::loaders::MemberFilter {
+            search,
+            search_emails: tctx.has(Permission::MembersManage),
+            role_id,
+            status: status.map(|s| s.as_str().to_string()),
+        };
         let rows =
             loaders(ctx).member_pages.load_one((self.0.id, window, filter)).await.map_err(loader_err)?;
         Ok(Some(relay::to_connection(rows.unwrap_or_else(empty_rows), |r| r.id, Membership)))
