@@ -79,6 +79,25 @@ pub struct Config {
     /// `ZYGO_MAIL_POLL_INTERVAL`: seconds between outbox polls (mail queued by this instance
     /// is sent at once; the poll picks up retries and other instances' mail).
     pub mail_poll_interval: Duration,
+    /// Limits every document must keep, checked before execution.
+    pub limits: Limits,
+}
+
+/// Query limits (`ZYGO_MAX_*`), each rejected before execution with its own error code.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// `ZYGO_MAX_QUERY_DEPTH`: deepest selection nesting.
+    pub depth: usize,
+    /// `ZYGO_MAX_QUERY_COMPLEXITY`: fields counted over the whole document.
+    pub complexity: usize,
+    /// `ZYGO_MAX_ALIASES`: aliased fields per document.
+    pub aliases: usize,
+    /// `ZYGO_MAX_DIRECTIVES_PER_FIELD`.
+    pub directives_per_field: usize,
+    /// `ZYGO_MAX_DOCUMENT_BYTES`: size of the query text.
+    pub document_bytes: usize,
+    /// `ZYGO_MAX_BATCH`: operations in one JSON-array batch; 0 turns batching off.
+    pub batch: usize,
 }
 
 impl Config {
@@ -185,12 +204,32 @@ impl Config {
             redis_prefix: get("ZYGO_REDIS_PREFIX").unwrap_or_else(|| "zygo".into()),
             shutdown_grace: secs("ZYGO_SHUTDOWN_GRACE", 10)?,
             mail_poll_interval: secs("ZYGO_MAIL_POLL_INTERVAL", 5)?,
+            limits: Limits {
+                depth: positive("ZYGO_MAX_QUERY_DEPTH", get("ZYGO_MAX_QUERY_DEPTH"), "15")?,
+                complexity: positive("ZYGO_MAX_QUERY_COMPLEXITY", get("ZYGO_MAX_QUERY_COMPLEXITY"), "5000")?,
+                aliases: parse("ZYGO_MAX_ALIASES", get("ZYGO_MAX_ALIASES"), "15")?,
+                directives_per_field: parse(
+                    "ZYGO_MAX_DIRECTIVES_PER_FIELD",
+                    get("ZYGO_MAX_DIRECTIVES_PER_FIELD"),
+                    "10",
+                )?,
+                document_bytes: positive("ZYGO_MAX_DOCUMENT_BYTES", get("ZYGO_MAX_DOCUMENT_BYTES"), "65536")?,
+                batch: parse("ZYGO_MAX_BATCH", get("ZYGO_MAX_BATCH"), "5")?,
+            },
         })
     }
 
     pub fn is_production(&self) -> bool {
         self.environment == Environment::Production
     }
+}
+
+fn positive(var: &'static str, value: Option<String>, default: &str) -> Result<usize, ConfigError> {
+    let v: usize = parse(var, value, default)?;
+    if v == 0 {
+        return Err(ConfigError::new(var, "must be greater than 0"));
+    }
+    Ok(v)
 }
 
 fn parse<T: FromStr>(var: &'static str, value: Option<String>, default: &str) -> Result<T, ConfigError>

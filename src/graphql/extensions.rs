@@ -24,12 +24,14 @@ use crate::{auth::RequestCtx, telemetry::Metrics};
 /// Factory of [`Observability`]; one instance per operation.
 pub struct ObservabilityFactory {
     pub metrics: Metrics,
+    pub limits: crate::config::Limits,
 }
 
 impl ExtensionFactory for ObservabilityFactory {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(Observability {
             metrics: self.metrics.clone(),
+            limits: self.limits,
             op_type: Mutex::new(None),
             request_id: Mutex::new(None),
         })
@@ -38,6 +40,7 @@ impl ExtensionFactory for ObservabilityFactory {
 
 pub struct Observability {
     metrics: Metrics,
+    limits: crate::config::Limits,
     op_type: Mutex<Option<&'static str>>,
     request_id: Mutex<Option<String>>,
 }
@@ -55,7 +58,18 @@ pub fn shape_errors(resp: &mut Response, request_id: Option<&str>, parse_failed:
     for err in &mut resp.errors {
         let ext = err.extensions.get_or_insert_with(Default::default);
         if ext.get("code").is_none() {
-            let code = if parse_failed {
+            let limit_code = if err.message.starts_with("Query is nested too deep") {
+                Some("QUERY_TOO_DEEP")
+            } else if err.message.starts_with("Query is too complex") {
+                Some("QUERY_TOO_COMPLEX")
+            } else if err.message.starts_with("The number of directives") {
+                Some("TOO_MANY_DIRECTIVES")
+            } else {
+                None
+            };
+            let code = if let Some(code) = limit_code {
+                code
+            } else if parse_failed {
                 "GRAPHQL_PARSE_FAILED"
             } else if err.message.starts_with("Invalid value for argument")
                 || err.message.starts_with("Failed to parse")
@@ -123,7 +137,27 @@ impl Extension for Observability {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        if query.len() > self.limits.document_bytes {
+            return Err(limit_error(
+                "DOCUMENT_TOO_LARGE",
+                format!(
+                    "the document is {} bytes; the limit is {} (ZYGO_MAX_DOCUMENT_BYTES)",
+                    query.len(),
+                    self.limits.document_bytes
+                ),
+            ));
+        }
         let doc = next.run(ctx, query, variables).await?;
+        let aliases = count_aliases(&doc);
+        if aliases > self.limits.aliases {
+            return Err(limit_error(
+                "TOO_MANY_ALIASES",
+                format!(
+                    "the document uses {aliases} aliases; the limit is {} (ZYGO_MAX_ALIASES)",
+                    self.limits.aliases
+                ),
+            ));
+        }
         let ty = doc.operations.iter().next().map(|(_, op)| op_type_name(op.node.ty)).unwrap_or("query");
         *self.op_type.lock().expect("lock") = Some(ty);
         Ok(doc)
@@ -145,4 +179,30 @@ impl Extension for Observability {
             })
             .boxed()
     }
+}
+
+fn limit_error(code: &str, message: String) -> async_graphql::ServerError {
+    let mut err = async_graphql::ServerError::new(message, None);
+    let mut ext = async_graphql::ErrorExtensionValues::default();
+    ext.set("code", code);
+    err.extensions = Some(ext);
+    err
+}
+
+/// Aliased fields in all operations and fragments of `doc`.
+fn count_aliases(doc: &ExecutableDocument) -> usize {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    fn walk(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(f) => usize::from(f.node.alias.is_some()) + walk(&f.node.selection_set.node),
+                Selection::InlineFragment(f) => walk(&f.node.selection_set.node),
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    let ops: usize = doc.operations.iter().map(|(_, op)| walk(&op.node.selection_set.node)).sum();
+    let frags: usize = doc.fragments.values().map(|f| walk(&f.node.selection_set.node)).sum();
+    ops + frags
 }

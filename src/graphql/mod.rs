@@ -63,8 +63,12 @@ pub fn sdl() -> String {
 
 /// The serving schema.
 pub fn build_schema(app: AppState) -> AppSchema {
+    let limits = app.config.limits;
     schema_builder()
-        .extension(extensions::ObservabilityFactory { metrics: app.metrics.clone() })
+        .limit_depth(limits.depth)
+        .limit_complexity(limits.complexity)
+        .limit_directives(limits.directives_per_field)
+        .extension(extensions::ObservabilityFactory { metrics: app.metrics.clone(), limits })
         .data(app)
         .finish()
 }

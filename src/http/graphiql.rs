@@ -73,6 +73,11 @@ query Me {
 </html>
 "#;
 
-pub async fn page() -> Html<&'static str> {
-    Html(PAGE)
+/// GraphiQL's own scripts and styles come from unpkg; nothing else may load.
+const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; \
+    style-src 'self' 'unsafe-inline' https://unpkg.com; font-src 'self' data: https://unpkg.com; \
+    img-src 'self' data: https://graphql.org https://unpkg.com; connect-src 'self' ws: wss:; frame-ancestors 'none'";
+
+pub async fn page() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_SECURITY_POLICY, CSP)], Html(PAGE))
 }

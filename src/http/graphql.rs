@@ -98,6 +98,29 @@ fn header_token(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(bearer).filter(|t| !t.is_empty())
 }
 
+/// Refuses a `POST /graphql` whose body is not declared as JSON, before anything parses it:
+/// a cross-site form or `text/plain` POST (which browsers send without a preflight) never runs.
+pub async fn require_json(req: axum::extract::Request, next: axum::middleware::Next) -> HttpResponse {
+    if req.method() == axum::http::Method::POST {
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        if ct != "application/json" && ct != GRAPHQL_RESPONSE_JSON {
+            return request_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                req.headers(),
+                "UNSUPPORTED_MEDIA_TYPE",
+                "POST bodies must be sent as application/json".into(),
+            );
+        }
+    }
+    next.run(req).await
+}
+
 /// `POST /graphql`.
 pub async fn http_post(
     State(s): State<GraphqlState>,
@@ -161,6 +184,20 @@ async fn execute_http(
             return request_error(StatusCode::BAD_REQUEST, &headers, "BAD_REQUEST", message);
         }
     };
+    if let BatchRequest::Batch(list) = &batch {
+        let max = s.app.config.limits.batch;
+        if list.len() > max {
+            let message = if max == 0 {
+                "batched requests are turned off (ZYGO_MAX_BATCH=0)".to_string()
+            } else {
+                format!(
+                    "a batch holds at most {max} operations (ZYGO_MAX_BATCH); this one has {}",
+                    list.len()
+                )
+            };
+            return request_error(StatusCode::BAD_REQUEST, &headers, "BATCH_TOO_LARGE", message);
+        }
+    }
     if is_get {
         let requests: Vec<&Request> = match &batch {
             BatchRequest::Single(r) => vec![r],

@@ -5,6 +5,7 @@ mod graphiql;
 mod graphql;
 mod health;
 
+use axum::http::{HeaderValue, header};
 use axum::{
     Router,
     extract::DefaultBodyLimit,
@@ -14,6 +15,7 @@ use axum::{
 use tower::ServiceBuilder;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    set_header::SetResponseHeaderLayer,
     trace::{DefaultOnFailure, TraceLayer},
 };
 
@@ -28,7 +30,12 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState, schema: AppSchema) -> Router {
     let gql = graphql::GraphqlState { app: state.clone(), schema };
     Router::new()
-        .route("/graphql", get(graphql::http_get).post(graphql::http_post))
+        .route(
+            "/graphql",
+            get(graphql::http_get)
+                .post(graphql::http_post)
+                .route_layer(axum::middleware::from_fn(graphql::require_json)),
+        )
         .route("/graphql/ws", get(graphql::websocket))
         .with_state(gql)
         .route("/graphiql", get(graphiql::page))
@@ -37,6 +44,17 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         .route("/metrics", get(health::metrics))
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Security headers on every response (GraphiQL sets its own CSP, kept by if_not_present).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

@@ -11,6 +11,7 @@ mod clients;
 mod event_bus;
 mod http;
 mod identity;
+mod limits;
 mod loaders;
 mod members;
 mod permissions;

@@ -1,0 +1,112 @@
+//! Query limits, CSRF refusal and security headers: rejected before execution, each with its
+//! own code.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+async fn app_with(env: Vec<(&'static str, String)>) -> TestApp {
+    spawn_app_on(Backend::fresh().await, Options { env, ..Default::default() }).await
+}
+
+#[tokio::test]
+async fn depth_complexity_aliases_and_size_limits_reject_before_execution() {
+    let app = app_with(vec![
+        ("ZYGO_MAX_QUERY_DEPTH", "3".into()),
+        ("ZYGO_MAX_QUERY_COMPLEXITY", "8".into()),
+        ("ZYGO_MAX_ALIASES", "2".into()),
+        ("ZYGO_MAX_DOCUMENT_BYTES", "300".into()),
+    ])
+    .await;
+    let deep = app.gql(None, "{ viewer { tenants { edges { node { id } } } } }", json!({})).await;
+    assert_eq!(deep.code(), "QUERY_TOO_DEEP");
+    let complex = app
+        .gql(
+            None,
+            "{ viewer { id name email emailVerified createdAt avatarUrl locale timeZone } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(complex.code(), "QUERY_TOO_COMPLEX");
+    let aliases = app.gql(None, "{ a: viewer { id } b: viewer { id } c: viewer { id } }", json!({})).await;
+    assert_eq!(aliases.code(), "TOO_MANY_ALIASES");
+    assert!(aliases.message().contains("ZYGO_MAX_ALIASES"));
+    let big = format!("{{ viewer {{ id }} }} # {}", "x".repeat(400));
+    let r = app.gql(None, &big, json!({})).await;
+    assert_eq!(r.code(), "DOCUMENT_TOO_LARGE");
+    // Within the limits, the same server answers.
+    app.gql(None, "{ a: viewer { id } b: viewer { id } }", json!({})).await.data();
+
+    // A mutation over the limit changes nothing.
+    let signup = format!(
+        r#"mutation {{ a: signUp(input: {{ email: "lim@example.com", password: "{PASSWORD}", name: "L" }}) {{ user {{ id }} }} b: resendVerification(email: "x@example.com") {{ accepted }} c: resendVerification(email: "y@example.com") {{ accepted }} }}"#
+    );
+
+    assert_eq!(app.gql(None, &signup, json!({})).await.code(), "TOO_MANY_ALIASES");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(app.mails_to("lim@example.com").is_empty());
+}
+
+#[tokio::test]
+async fn batches_are_capped_and_can_be_turned_off() {
+    let app = spawn_app().await;
+    let one = json!({ "query": "{ viewer { id } }" });
+    let post = |body: Value| {
+        let app = &app;
+        async move { app.http.post(app.url("/graphql")).json(&body).send().await.unwrap() }
+    };
+    let r = post(json!([one, one])).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap().as_array().unwrap().len(), 2);
+    let r = post(Value::Array(vec![one.clone(); 6])).await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["errors"][0]["extensions"]["code"], "BATCH_TOO_LARGE");
+
+    let off = app_with(vec![("ZYGO_MAX_BATCH", "0".into())]).await;
+    let r = off.http.post(off.url("/graphql")).json(&json!([one])).send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["errors"][0]["extensions"]["code"], "BATCH_TOO_LARGE");
+}
+
+#[tokio::test]
+async fn cross_site_form_and_text_posts_are_refused_unparsed_and_headers_are_safe() {
+    let app = spawn_app().await;
+    let query = format!(
+        r#"mutation {{ signUp(input: {{ email: "csrf@example.com", password: "{PASSWORD}", name: "C" }}) {{ user {{ id }} }} }}"#
+    );
+    let body = json!({ "query": query }).to_string();
+
+    for ct in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+        let r = app
+            .http
+            .post(app.url("/graphql"))
+            .header("content-type", ct)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 415, "{ct}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["errors"][0]["extensions"]["code"], "UNSUPPORTED_MEDIA_TYPE");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(app.mails_to("csrf@example.com").is_empty(), "the refused mutation never ran");
+    // The same body as JSON is fine.
+    let r = app
+        .http
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let r = app.http.get(app.url("/graphql")).query(&[("query", "{ viewer { id } }")]).send().await.unwrap();
+    let h = r.headers();
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert!(h["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    let g = app.http.get(app.url("/graphiql")).send().await.unwrap();
+    assert!(g.headers()["content-security-policy"].to_str().unwrap().contains("https://unpkg.com"));
+}
