@@ -81,6 +81,12 @@ pub struct Config {
     pub mail_poll_interval: Duration,
     /// Limits every document must keep, checked before execution.
     pub limits: Limits,
+    /// `ZYGO_INTROSPECTION`: schema introspection (and field suggestions in errors); default
+    /// on in development, off in production.
+    pub introspection: bool,
+    /// `ZYGO_GRAPHIQL`: serve GraphiQL at `/graphiql`; default on in development, off in
+    /// production.
+    pub graphiql: bool,
 }
 
 /// Query limits (`ZYGO_MAX_*`), each rejected before execution with its own error code.
@@ -204,6 +210,12 @@ impl Config {
             redis_prefix: get("ZYGO_REDIS_PREFIX").unwrap_or_else(|| "zygo".into()),
             shutdown_grace: secs("ZYGO_SHUTDOWN_GRACE", 10)?,
             mail_poll_interval: secs("ZYGO_MAIL_POLL_INTERVAL", 5)?,
+            introspection: flag(
+                "ZYGO_INTROSPECTION",
+                get("ZYGO_INTROSPECTION"),
+                environment == Environment::Development,
+            )?,
+            graphiql: flag("ZYGO_GRAPHIQL", get("ZYGO_GRAPHIQL"), environment == Environment::Development)?,
             limits: Limits {
                 depth: positive("ZYGO_MAX_QUERY_DEPTH", get("ZYGO_MAX_QUERY_DEPTH"), "15")?,
                 complexity: positive("ZYGO_MAX_QUERY_COMPLEXITY", get("ZYGO_MAX_QUERY_COMPLEXITY"), "5000")?,
@@ -221,6 +233,15 @@ impl Config {
 
     pub fn is_production(&self) -> bool {
         self.environment == Environment::Production
+    }
+}
+
+fn flag(var: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("true" | "1" | "on") => Ok(true),
+        Some("false" | "0" | "off") => Ok(false),
+        Some(other) => Err(ConfigError::new(var, format!("must be true or false, got `{other}`"))),
     }
 }
 

@@ -64,7 +64,12 @@ pub fn sdl() -> String {
 /// The serving schema.
 pub fn build_schema(app: AppState) -> AppSchema {
     let limits = app.config.limits;
-    schema_builder()
+    let mut builder = schema_builder();
+    if !app.config.introspection {
+        // Off in production by default: no schema dump and no "did you mean …" hints.
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_directives(limits.directives_per_field)

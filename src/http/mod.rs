@@ -29,7 +29,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Builds the whole HTTP surface of one instance.
 pub fn router(state: AppState, schema: AppSchema) -> Router {
     let gql = graphql::GraphqlState { app: state.clone(), schema };
-    Router::new()
+    let graphiql = state.config.graphiql;
+    let router = Router::new()
         .route(
             "/graphql",
             get(graphql::http_get)
@@ -38,10 +39,12 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         )
         .route("/graphql/ws", get(graphql::websocket))
         .with_state(gql)
-        .route("/graphiql", get(graphiql::page))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+        .route("/metrics", get(health::metrics));
+    // GraphiQL is a development tool: off in production unless ZYGO_GRAPHIQL=true.
+    let router = if graphiql { router.route("/graphiql", get(graphiql::page)) } else { router };
+    router
         .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Security headers on every response (GraphiQL sets its own CSP, kept by if_not_present).

@@ -110,3 +110,30 @@ async fn cross_site_form_and_text_posts_are_refused_unparsed_and_headers_are_saf
     let g = app.http.get(app.url("/graphiql")).send().await.unwrap();
     assert!(g.headers()["content-security-policy"].to_str().unwrap().contains("https://unpkg.com"));
 }
+
+#[tokio::test]
+async fn production_turns_introspection_suggestions_and_graphiql_off_unless_enabled() {
+    let prod =
+        app_with(vec![("ZYGO_ENV", "production".into()), ("ZYGO_MAIL_URL", "smtp://127.0.0.1:1".into())])
+            .await;
+    let r = prod.gql(None, "{ __schema { queryType { name } } }", json!({})).await;
+    assert!(r.0["data"]["__schema"].is_null(), "introspection is off: {}", r.0);
+    let r = prod.gql(None, "{ viewr { id } }", json!({})).await;
+    assert!(!r.message().contains("Did you mean"), "no field suggestions: {}", r.message());
+    assert_eq!(prod.http.get(prod.url("/graphiql")).send().await.unwrap().status(), 404);
+
+    let enabled = app_with(vec![
+        ("ZYGO_ENV", "production".into()),
+        ("ZYGO_MAIL_URL", "smtp://127.0.0.1:1".into()),
+        ("ZYGO_INTROSPECTION", "true".into()),
+        ("ZYGO_GRAPHIQL", "true".into()),
+    ])
+    .await;
+    let r = enabled.gql(None, "{ __schema { queryType { name } } }", json!({})).await;
+    assert_eq!(r.data()["__schema"]["queryType"]["name"], "Query");
+    assert_eq!(enabled.http.get(enabled.url("/graphiql")).send().await.unwrap().status(), 200);
+
+    let dev = spawn_app().await;
+    let r = dev.gql(None, "{ viewr { id } }", json!({})).await;
+    assert!(r.message().contains("Did you mean"), "development keeps suggestions: {}", r.message());
+}
