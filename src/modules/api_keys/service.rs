@@ -13,7 +13,7 @@ use crate::{
     db::{begin_tenant_txn, page::Window},
     error::{AppError, AppResult},
     graphql::relay::PageArgs,
-    modules::audit::service::{self as audit, Actor, Change},
+    modules::audit::service::{self as audit, Change},
     startup::AppState,
 };
 
@@ -89,10 +89,11 @@ pub async fn create_api_key(
             },
         )
         .await?;
-    let entry = audit::record(
-        &txn,
+    audit::commit(
+        app,
+        txn,
         scope,
-        &Actor::from_request(rctx),
+        rctx,
         Change {
             action: "api_key.created",
             target_type: "ApiKey",
@@ -102,8 +103,6 @@ pub async fn create_api_key(
         },
     )
     .await?;
-    txn.commit().await?;
-    audit::publish(app, &[entry]).await;
     Ok((key, secret))
 }
 
@@ -125,10 +124,11 @@ pub async fn revoke_api_key(
     let mut am: api_key::ActiveModel = key.into();
     am.revoked_at = Set(Some(Utc::now()));
     let key = scope.update(&txn, am).await?;
-    let entry = audit::record(
-        &txn,
+    audit::commit(
+        app,
+        txn,
         scope,
-        &Actor::from_request(rctx),
+        rctx,
         Change {
             action: "api_key.revoked",
             target_type: "ApiKey",
@@ -138,8 +138,6 @@ pub async fn revoke_api_key(
         },
     )
     .await?;
-    txn.commit().await?;
-    audit::publish(app, &[entry]).await;
     Ok(key)
 }
 

@@ -167,3 +167,18 @@ pub async fn get(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<Option
     tctx.require(Permission::AuditRead)?;
     Ok(tctx.scope().find_by_id::<audit_entry::Entity, _>(&app.db, id).await?)
 }
+
+/// The usual end of a tenant mutation: records `change` in `txn`, commits, and tells live
+/// viewers. The entry exists exactly when the change does.
+pub async fn commit(
+    app: &AppState,
+    txn: sea_orm::DatabaseTransaction,
+    scope: TenantScope,
+    rctx: &RequestCtx,
+    change: Change<'_>,
+) -> AppResult<()> {
+    let entry = record(&txn, scope, &Actor::from_request(rctx), change).await?;
+    txn.commit().await?;
+    publish(app, &[entry]).await;
+    Ok(())
+}

@@ -276,10 +276,11 @@ pub async fn revoke_invitation(
     let mut am: invitation::ActiveModel = inv.clone().into();
     am.status = Set(REVOKED.into());
     let updated = scope.update(&txn, am).await?;
-    let entry = audit::record(
-        &txn,
+    audit::commit(
+        app,
+        txn,
         scope,
-        &Actor::from_request(rctx),
+        rctx,
         Change {
             action: "invitation.revoked",
             target_type: "Invitation",
@@ -289,8 +290,6 @@ pub async fn revoke_invitation(
         },
     )
     .await?;
-    txn.commit().await?;
-    audit::publish(app, &[entry]).await;
     Ok(updated)
 }
 
@@ -391,10 +390,11 @@ pub async fn accept_invitation(
         am.email_verified_at = Set(Some(now));
         am.update(&txn).await?;
     }
-    let entry = audit::record(
-        &txn,
+    audit::commit(
+        app,
+        txn,
         scope,
-        &Actor::from_request(rctx),
+        rctx,
         Change {
             action: "member.joined",
             target_type: "Membership",
@@ -404,8 +404,6 @@ pub async fn accept_invitation(
         },
     )
     .await?;
-    txn.commit().await?;
-    audit::publish(app, &[entry]).await;
     let tctx = TenantCtx {
         user_id: user.id,
         tenant_id: inv.tenant_id,
@@ -524,15 +522,14 @@ pub async fn change_member(
             .exec(&txn)
             .await?;
     }
-    let entry = audit::record(
-        &txn,
+    audit::commit(
+        app,
+        txn,
         scope,
-        &Actor::from_request(rctx),
+        rctx,
         Change { action, target_type: "Membership", target_id: Some(member.id), before: Some(before), after },
     )
     .await?;
-    txn.commit().await?;
-    audit::publish(app, &[entry]).await;
     publish(app, kind, tctx, member.id).await;
     Ok(result)
 }

@@ -12,7 +12,7 @@ use crate::{
     auth::{Permission, RequestCtx, TenantCtx, permissions::role_rank},
     db::{TenantScope, begin_tenant_txn, load_for_tenants, lock_tenant},
     error::{AppError, AppResult},
-    modules::audit::service::{self as audit, Actor, Change},
+    modules::audit::service::{self as audit, Change},
     startup::AppState,
 };
 
@@ -203,10 +203,11 @@ pub async fn create_role(
         )
         .await?;
     write_grants(&txn, scope, role.id, &input.permissions).await?;
-    let entry = audit::record(
-        &txn,
+    audit::commit(
+        app,
+        txn,
         scope,
-        &Actor::from_request(rctx),
+        rctx,
         Change {
             action: "role.created",
             target_type: "Role",
@@ -216,8 +217,6 @@ pub async fn create_role(
         },
     )
     .await?;
-    txn.commit().await?;
-    audit::publish(app, &[entry]).await;
     Ok(role)
 }
 
@@ -290,10 +289,11 @@ pub async fn update_role(
         None => before_perms.clone(),
     };
     let updated = scope.update(&txn, am).await?;
-    let entry = audit::record(
-        &txn,
+    audit::commit(
+        app,
+        txn,
         scope,
-        &Actor::from_request(rctx),
+        rctx,
         Change {
             action: if update.permissions.is_some() && update.name.is_none() && update.parent_id.is_none() {
                 "role.permissions_set"
@@ -307,8 +307,6 @@ pub async fn update_role(
         },
     )
     .await?;
-    txn.commit().await?;
-    audit::publish(app, &[entry]).await;
     Ok(updated)
 }
 
@@ -350,10 +348,11 @@ pub async fn delete_role(
         .exec(&txn)
         .await?;
     scope.delete_many::<role::Entity>().filter(role::Column::Id.eq(id)).exec(&txn).await?;
-    let entry = audit::record(
-        &txn,
+    audit::commit(
+        app,
+        txn,
         scope,
-        &Actor::from_request(rctx),
+        rctx,
         Change {
             action: "role.deleted",
             target_type: "Role",
@@ -363,8 +362,6 @@ pub async fn delete_role(
         },
     )
     .await?;
-    txn.commit().await?;
-    audit::publish(app, &[entry]).await;
     Ok(current)
 }
 

@@ -12,7 +12,7 @@ use crate::{
     db::{TenantScope, begin_tenant_txn, page::Window},
     error::{AppError, AppResult},
     graphql::relay::PageArgs,
-    modules::audit::service::{self as audit, Actor, Change},
+    modules::audit::service::{self as audit, Change},
     startup::AppState,
 };
 
@@ -159,10 +159,11 @@ pub async fn create_team(
         )
         .await
         .map_err(|e| AppError::from_db_unique(e, "input.name", "a team with this name exists"))?;
-    let entry = audit::record(
-        &txn,
+    audit::commit(
+        app,
+        txn,
         scope,
-        &Actor::from_request(rctx),
+        rctx,
         Change {
             action: "team.created",
             target_type: "Team",
@@ -172,8 +173,6 @@ pub async fn create_team(
         },
     )
     .await?;
-    txn.commit().await?;
-    audit::publish(app, &[entry]).await;
     Ok(team)
 }
 
@@ -213,10 +212,11 @@ pub async fn update_team(
         .update(&txn, am)
         .await
         .map_err(|e| AppError::from_db_unique(e, "input.name", "a team with this name exists"))?;
-    let entry = audit::record(
-        &txn,
+    audit::commit(
+        app,
+        txn,
         scope,
-        &Actor::from_request(rctx),
+        rctx,
         Change {
             action: "team.updated",
             target_type: "Team",
@@ -226,8 +226,6 @@ pub async fn update_team(
         },
     )
     .await?;
-    txn.commit().await?;
-    audit::publish(app, &[entry]).await;
     Ok(updated)
 }
 
@@ -244,10 +242,11 @@ pub async fn delete_team(
     let current = team_of(&txn, scope, id).await?;
     scope.delete_many::<team_member::Entity>().filter(team_member::Column::TeamId.eq(id)).exec(&txn).await?;
     scope.delete_many::<team::Entity>().filter(team::Column::Id.eq(id)).exec(&txn).await?;
-    let entry = audit::record(
-        &txn,
+    audit::commit(
+        app,
+        txn,
         scope,
-        &Actor::from_request(rctx),
+        rctx,
         Change {
             action: "team.deleted",
             target_type: "Team",
@@ -257,8 +256,6 @@ pub async fn delete_team(
         },
     )
     .await?;
-    txn.commit().await?;
-    audit::publish(app, &[entry]).await;
     Ok(current)
 }
 
@@ -312,10 +309,11 @@ pub async fn set_team_member(
             (None, row)
         }
     };
-    let entry = audit::record(
-        &txn,
+    audit::commit(
+        app,
+        txn,
         scope,
-        &Actor::from_request(rctx),
+        rctx,
         Change {
             action: if before.is_some() { "team.member_role_changed" } else { "team.member_added" },
             target_type: "Team",
@@ -325,8 +323,6 @@ pub async fn set_team_member(
         },
     )
     .await?;
-    txn.commit().await?;
-    audit::publish(app, &[entry]).await;
     Ok(row)
 }
 
@@ -351,10 +347,11 @@ pub async fn remove_team_member(
     if removed.rows_affected == 0 {
         return Err(AppError::NotFound("team member"));
     }
-    let entry = audit::record(
-        &txn,
+    audit::commit(
+        app,
+        txn,
         scope,
-        &Actor::from_request(rctx),
+        rctx,
         Change {
             action: "team.member_removed",
             target_type: "Team",
@@ -364,8 +361,6 @@ pub async fn remove_team_member(
         },
     )
     .await?;
-    txn.commit().await?;
-    audit::publish(app, &[entry]).await;
     Ok(())
 }
 

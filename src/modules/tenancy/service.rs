@@ -20,7 +20,7 @@ use crate::{
     db::{TenantScope, begin_tenant_txn},
     error::{AppError, AppResult},
     graphql::relay::{Conn, PageArgs, paginate},
-    modules::audit::service::{self as audit, Actor, Change},
+    modules::audit::service::{self as audit, Change},
     startup::AppState,
 };
 
@@ -181,10 +181,11 @@ pub async fn create_tenant(
             },
         )
         .await?;
-    let entry = audit::record(
-        &txn,
+    audit::commit(
+        app,
+        txn,
         scope,
-        &Actor::from_request(rctx),
+        rctx,
         Change {
             action: "tenant.created",
             target_type: "Tenant",
@@ -194,8 +195,6 @@ pub async fn create_tenant(
         },
     )
     .await?;
-    txn.commit().await?;
-    audit::publish(app, &[entry]).await;
     publish(app, TenantEventKind::MemberJoined, tenant_id, Some(membership.id), Some(viewer.user_id)).await;
     Ok(tenant)
 }
@@ -253,10 +252,11 @@ pub(crate) async fn change_tenant(
     am.updated_at = Set(Utc::now());
     let updated =
         am.update(&txn).await.map_err(|e| AppError::from_db_unique(e, "input.slug", "this slug is taken"))?;
-    let entry = audit::record(
-        &txn,
+    audit::commit(
+        app,
+        txn,
         scope,
-        &Actor::from_request(rctx),
+        rctx,
         Change {
             action,
             target_type: "Tenant",
@@ -266,8 +266,6 @@ pub(crate) async fn change_tenant(
         },
     )
     .await?;
-    txn.commit().await?;
-    audit::publish(app, &[entry]).await;
     publish(app, TenantEventKind::TenantUpdated, tctx.tenant_id, None, Some(tctx.user_id)).await;
     Ok(updated)
 }
