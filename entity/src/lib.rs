@@ -6,12 +6,18 @@
 
 pub mod api_key;
 pub mod audit_entry;
+pub mod auth_throttle;
+pub mod backup_code;
 pub mod invitation;
 pub mod mail_outbox;
 pub mod membership;
+pub mod mfa_challenge;
+pub mod oauth_identity;
+pub mod oauth_state;
 pub mod refresh_token;
 pub mod role;
 pub mod role_permission;
+pub mod security_event;
 pub mod session;
 pub mod team;
 pub mod team_member;

@@ -9,6 +9,9 @@ pub struct Model {
     pub subject: String,
     #[sea_orm(column_type = "Text")]
     pub body_text: String,
+    /// The HTML alternative, when the mail has one.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub body_html: Option<String>,
     /// `pending`, `sending`, `sent` or `failed`.
     pub status: String,
     pub attempts: i32,

@@ -8,6 +8,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub email: String,
     pub name: String,
+    /// Argon2id PHC string; empty for an account that signs in only through OAuth/OpenID
+    /// Connect (see [`Model::password_hash`]).
     pub password_hash: String,
     pub email_verified_at: Option<DateTimeUtc>,
     pub avatar_url: Option<String>,
@@ -19,6 +21,24 @@ pub struct Model {
     pub preferences: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Base32 TOTP secret once MFA is on.
+    pub totp_secret: Option<String>,
+    /// Secret of an enrollment started but not yet confirmed.
+    pub totp_pending_secret: Option<String>,
+    pub totp_enabled_at: Option<DateTimeUtc>,
+    /// The last accepted TOTP time step: a code is never accepted twice.
+    pub totp_last_step: Option<i64>,
+}
+
+impl Model {
+    /// The password hash, `None` for an account without a password.
+    pub fn password_hash(&self) -> Option<&str> {
+        (!self.password_hash.is_empty()).then_some(self.password_hash.as_str())
+    }
+
+    pub fn mfa_enabled(&self) -> bool {
+        self.totp_enabled_at.is_some() && self.totp_secret.is_some()
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

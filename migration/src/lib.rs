@@ -13,6 +13,7 @@ mod m20261121_000004_profile_and_sessions;
 mod m20261121_000005_tenant_settings;
 mod m20261121_000006_api_keys;
 mod m20261121_000007_teams;
+mod m20261121_000008_account_security;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_tenant_settings::Migration),
             Box::new(m20261121_000006_api_keys::Migration),
             Box::new(m20261121_000007_teams::Migration),
+            Box::new(m20261121_000008_account_security::Migration),
         ]
     }
 }

@@ -15,6 +15,8 @@ use crate::{
 pub struct Viewer {
     pub user_id: Uuid,
     pub session_id: Uuid,
+    /// When the access token presented expires (Unix seconds).
+    pub token_expires_at: i64,
 }
 
 /// A tenant API key presenting itself as `Authorization: Bearer zyk_…`.
@@ -71,6 +73,9 @@ pub struct TenantCtx {
     /// The tenant's roles and grants, as read for this access check: role lookups of the
     /// same request use it instead of querying again.
     pub roles: std::sync::Arc<crate::modules::roles::service::RoleGraph>,
+    /// The organisation requires two-factor authentication and this user has not turned it
+    /// on: its data answers MFA_REQUIRED until they do.
+    pub mfa_missing: bool,
 }
 
 impl TenantCtx {

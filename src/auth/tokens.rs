@@ -65,6 +65,11 @@ impl JwtKeys {
 
     /// Verifies signature, algorithm, issuer, audience, time claims and `typ`.
     pub fn verify_access(&self, token: &str) -> Result<(Uuid, Uuid), &'static str> {
+        self.verify_access_until(token).map(|(u, s, _)| (u, s))
+    }
+
+    /// [`Self::verify_access`], also returning the token's expiry (Unix seconds).
+    pub fn verify_access_until(&self, token: &str) -> Result<(Uuid, Uuid, i64), &'static str> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
@@ -83,7 +88,7 @@ impl JwtKeys {
         }
         let user = Uuid::parse_str(&data.claims.sub).map_err(|_| "invalid access token")?;
         let session = Uuid::parse_str(&data.claims.sid).map_err(|_| "invalid access token")?;
-        Ok((user, session))
+        Ok((user, session, data.claims.exp))
     }
 }
 

@@ -233,6 +233,7 @@ impl Loaders {
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
             .ok_or(AppError::NotFound("tenant"))
+            .and_then(crate::modules::tenancy::service::require_mfa_met)
     }
 }
 

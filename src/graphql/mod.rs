@@ -21,6 +21,7 @@ use crate::{
         identity::{IdentityMutation, IdentityQuery},
         members::MembersMutation,
         roles::{RolesMutation, RolesQuery},
+        security::schema::{SecurityMutation, SecurityQuery},
         teams::TeamsMutation,
         tenancy::{TenancyMutation, TenancyQuery, TenancySubscription},
     },
@@ -29,7 +30,7 @@ use crate::{
 
 /// The root query: every module's queries plus `node`/`nodes`.
 #[derive(MergedObject, Default)]
-pub struct Query(node::NodeQuery, IdentityQuery, TenancyQuery, RolesQuery);
+pub struct Query(node::NodeQuery, IdentityQuery, TenancyQuery, RolesQuery, SecurityQuery);
 
 /// The root mutation.
 #[derive(MergedObject, Default)]
@@ -40,6 +41,7 @@ pub struct Mutation(
     RolesMutation,
     ApiKeysMutation,
     TeamsMutation,
+    SecurityMutation,
 );
 
 /// The root subscription.

@@ -283,9 +283,16 @@ struct WsExecutor {
     app: AppState,
 }
 
-/// The access token a WebSocket connection authenticated with, kept to check it again for
-/// every operation.
-struct WsToken(String);
+/// The credential a WebSocket connection holds: set by `connection_init`, replaced when the
+/// client re-authenticates (a graphql-transport-ws `ping` whose payload carries a fresh
+/// access token), checked again for every operation.
+#[derive(Default)]
+struct WsAuth {
+    token: Option<String>,
+    viewer: Option<crate::auth::Viewer>,
+}
+
+type SharedAuth = Arc<std::sync::Mutex<WsAuth>>;
 
 impl Executor for WsExecutor {
     async fn execute(&self, request: Request) -> Response {
@@ -303,9 +310,9 @@ impl Executor for WsExecutor {
             .and_then(|b| b.downcast_ref::<RequestCtx>())
             .and_then(|c| c.viewer.as_ref().map(|v| v.user_id));
         let token = session_data
-            .get(&TypeId::of::<WsToken>())
-            .and_then(|b| b.downcast_ref::<WsToken>())
-            .map(|t| t.0.clone());
+            .get(&TypeId::of::<SharedAuth>())
+            .and_then(|b| b.downcast_ref::<SharedAuth>())
+            .and_then(|a| a.lock().unwrap().token.clone());
         let mut request = Some(request.data(Loaders::new(&self.app.db, viewer, None)));
         let (schema, app) = (self.schema.clone(), self.app.clone());
         // Every operation re-checks the connection's token: an expired token or an ended
@@ -347,6 +354,18 @@ fn init_token(payload: &serde_json::Value) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// Reads a fresh access token from a graphql-transport-ws `ping` payload.
+fn reauth_token(frame: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(frame).ok()?;
+    if v.get("type")?.as_str()? != "ping" {
+        return None;
+    }
+    init_token(v.get("payload")?)
+}
+
+/// Close code for a connection whose credential ended (graphql-ws' "Unauthorized").
+const CLOSE_UNAUTHORIZED: u16 = 4401;
+
 async fn serve_websocket(
     s: GraphqlState,
     socket: WebSocket,
@@ -356,16 +375,39 @@ async fn serve_websocket(
 ) {
     let _open = GaugeGuard::new(&s.app.metrics.websockets_open);
     let (mut sink, stream) = socket.split();
-    let input = stream.take_while(|m| ready(m.is_ok())).filter_map(|m| {
-        ready(match m {
-            Ok(Message::Text(t)) => Some(t.as_bytes().to_vec()),
-            Ok(Message::Binary(b)) => Some(b.to_vec()),
-            _ => None,
+    let auth: SharedAuth = Arc::default();
+    let (app, reauth) = (s.app.clone(), auth.clone());
+    let input = stream
+        .take_while(|m| ready(m.is_ok()))
+        .filter_map(|m| {
+            ready(match m {
+                Ok(Message::Text(t)) => Some(t.as_bytes().to_vec()),
+                Ok(Message::Binary(b)) => Some(b.to_vec()),
+                _ => None,
+            })
         })
-    });
+        .then(move |frame| {
+            let (app, auth) = (app.clone(), reauth.clone());
+            async move {
+                // A ping carrying a new access token renews the connection's credential
+                // (same user only); an invalid one is ignored and the old one runs out.
+                if let Some(token) = reauth_token(&frame)
+                    && let Ok(viewer) = authenticate(&app, &token).await
+                {
+                    let mut a = auth.lock().unwrap();
+                    if a.viewer.as_ref().is_some_and(|v| v.user_id == viewer.user_id) {
+                        a.token = Some(token);
+                        a.viewer = Some(viewer);
+                    }
+                }
+                frame
+            }
+        })
+        .boxed();
     let app = s.app.clone();
     let rejected = Arc::new(AtomicBool::new(false));
     let rejected_in_init = rejected.clone();
+    let auth_in_init = auth.clone();
     let executor = WsExecutor { schema: s.schema.clone(), app: s.app.clone() };
     let mut ws = async_graphql::http::WebSocket::new(executor, input, protocol).on_connection_init(
         move |payload: serde_json::Value| async move {
@@ -375,8 +417,8 @@ async fn serve_websocket(
             if let Some(token) = token {
                 match authenticate(&app, &token).await {
                     Ok(viewer) => {
-                        ctx.viewer = Some(viewer);
-                        data.insert(WsToken(token));
+                        ctx.viewer = Some(viewer.clone());
+                        *auth_in_init.lock().unwrap() = WsAuth { token: Some(token), viewer: Some(viewer) };
                     }
                     // A client that presents a bad token is told at once (4403 Forbidden).
                     Err(why) => {
@@ -385,12 +427,26 @@ async fn serve_websocket(
                     }
                 }
             }
+            data.insert(auth_in_init);
             data.insert(ctx);
             Ok(data)
         },
     );
     let shutdown = s.app.shutdown.clone();
+    // Ended sessions and access changes of the connection's user, from every instance.
+    let mut ended: Option<BoxStream<'static, Arc<crate::pubsub::Event>>> = None;
     loop {
+        let viewer = auth.lock().unwrap().viewer.clone();
+        if ended.is_none()
+            && let Some(v) = &viewer
+        {
+            ended = Some(s.app.bus.subscribe(&crate::modules::security::sessions::topic(v.user_id)));
+        }
+        let until_expiry = viewer.as_ref().map(|v| {
+            let secs = v.token_expires_at - chrono::Utc::now().timestamp();
+            std::time::Duration::from_secs(secs.max(0) as u64)
+        });
+        let close = |code: u16, reason: String| Message::Close(Some(CloseFrame { code, reason: reason.into() }));
         tokio::select! {
             msg = ws.next() => match msg {
                 Some(WsMessage::Text(text)) => {
@@ -406,15 +462,42 @@ async fn serve_websocket(
                         1002 if protocol == WebSocketProtocols::GraphQLWS => 4400,
                         other => other,
                     };
-                    let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+                    let _ = sink.send(close(code, reason)).await;
                     break;
                 }
                 None => break,
             },
+            event = async {
+                match ended.as_mut() {
+                    Some(stream) => stream.next().await,
+                    None => futures::future::pending().await,
+                }
+            } => {
+                let ended_event = event.and_then(|e| {
+                    serde_json::from_value::<crate::modules::security::sessions::SessionsEnded>(e.payload.clone()).ok()
+                });
+                if let (Some(ended_event), Some(v)) = (ended_event, &viewer)
+                    && ended_event.covers(v.session_id)
+                {
+                    let _ = sink.send(close(CLOSE_UNAUTHORIZED, ended_event.reason)).await;
+                    break;
+                }
+            }
+            _ = async {
+                match until_expiry {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => futures::future::pending().await,
+                }
+            } => {
+                // Renewed meanwhile? Then the loop goes on with the new expiry.
+                let still = auth.lock().unwrap().viewer.as_ref().map(|v| v.token_expires_at);
+                if still.is_some_and(|exp| exp <= chrono::Utc::now().timestamp()) {
+                    let _ = sink.send(close(CLOSE_UNAUTHORIZED, "access token expired".into())).await;
+                    break;
+                }
+            }
             _ = shutdown.cancelled() => {
-                let _ = sink
-                    .send(Message::Close(Some(CloseFrame { code: 1001, reason: "server shutting down".into() })))
-                    .await;
+                let _ = sink.send(close(1001, "server shutting down".into())).await;
                 break;
             }
         }

@@ -4,6 +4,7 @@
 mod graphiql;
 mod graphql;
 mod health;
+mod oauth;
 
 use axum::http::{HeaderValue, header};
 use axum::{
@@ -39,6 +40,8 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         )
         .route("/graphql/ws", get(graphql::websocket))
         .with_state(gql)
+        .route("/auth/oauth/{provider}", get(oauth::start))
+        .route("/auth/oauth/{provider}/callback", get(oauth::callback_get).post(oauth::callback_post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics));

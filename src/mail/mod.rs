@@ -6,6 +6,10 @@
 //! writes them as `.eml` files, and retries failures with back-off. Nothing here knows what
 //! the mails say.
 
+pub mod templates;
+
+pub use templates::Mail;
+
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
@@ -14,9 +18,10 @@ use entity::mail_outbox;
 use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{
-        Body, SinglePart,
+        Body, MultiPart, SinglePart,
         header::{ContentTransferEncoding, ContentType},
     },
+    transport::smtp::client::{Certificate, Tls, TlsParameters},
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -55,10 +60,33 @@ impl Mailer {
                 .with_context(|| format!("ZYGO_MAIL_URL: cannot create {}", dir.display()))?;
             Ok(Self::File(AsyncFileTransport::new(&dir), dir))
         } else {
-            let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
-                .context("ZYGO_MAIL_URL: not a valid smtp:// URL")?
-                .build();
-            Ok(Self::Smtp(transport))
+            let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+                .context("ZYGO_MAIL_URL: not a valid smtp:// URL")?;
+            // A private relay's certificate authority, trusted besides the public roots.
+            if let Some(ca) = &config.mail_ca_file {
+                let pem = std::fs::read(ca)
+                    .with_context(|| format!("ZYGO_MAIL_CA_FILE: cannot read {}", ca.display()))?;
+                let cert = Certificate::from_pem(&pem).context("ZYGO_MAIL_CA_FILE: not a PEM certificate")?;
+                let host = url
+                    .split("://")
+                    .nth(1)
+                    .and_then(|rest| rest.rsplit('@').next())
+                    .and_then(|hp| hp.split([':', '/', '?']).next())
+                    .context("ZYGO_MAIL_URL: no host")?;
+                let params = TlsParameters::builder(host.to_string())
+                    .add_root_certificate(cert)
+                    .build()
+                    .context("ZYGO_MAIL_CA_FILE: TLS set-up failed")?;
+                let tls = if url.starts_with("smtps://") {
+                    Tls::Wrapper(params)
+                } else if url.contains("tls=opportunistic") {
+                    Tls::Opportunistic(params)
+                } else {
+                    Tls::Required(params)
+                };
+                builder = builder.tls(tls);
+            }
+            Ok(Self::Smtp(builder.build()))
         }
     }
 
@@ -93,14 +121,15 @@ impl MailSignal {
     }
 }
 
-/// Queues a plain-text message; call inside the transaction of the change that causes it.
-pub async fn enqueue(db: &impl ConnectionTrait, to: &str, subject: &str, body: &str) -> AppResult<()> {
+/// Queues a message; call inside the transaction of the change that causes it.
+pub async fn enqueue(db: &impl ConnectionTrait, to: &str, mail: Mail) -> AppResult<()> {
     let now = Utc::now();
     mail_outbox::ActiveModel {
         id: Set(Uuid::now_v7()),
         to_address: Set(to.into()),
-        subject: Set(subject.into()),
-        body_text: Set(body.into()),
+        subject: Set(mail.subject),
+        body_text: Set(mail.text),
+        body_html: Set(Some(mail.html)),
         status: Set("pending".into()),
         attempts: Set(0),
         last_error: Set(None),
@@ -209,11 +238,19 @@ async fn deliver_next(db: &DatabaseConnection, mailer: &Mailer, from: &str) -> a
 }
 
 fn build_message(from: &str, row: &mail_outbox::Model) -> anyhow::Result<Message> {
-    Ok(Message::builder()
+    let builder = Message::builder()
         .from(from.parse().context("ZYGO_MAIL_FROM is not a valid mailbox")?)
         .to(row.to_address.parse().context("recipient is not a valid mailbox")?)
-        .subject(row.subject.clone())
-        .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text_body(&row.body_text)))?)
+        .subject(row.subject.clone());
+    let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text_body(&row.body_text));
+    Ok(match &row.body_html {
+        Some(html) => builder.multipart(
+            MultiPart::alternative()
+                .singlepart(text)
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html.clone())),
+        )?,
+        None => builder.singlepart(text)?,
+    })
 }
 
 /// Plain ASCII goes out as 7bit so links and tokens stay readable in the `.eml` files of the

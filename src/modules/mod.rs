@@ -6,5 +6,6 @@ pub mod audit;
 pub mod identity;
 pub mod members;
 pub mod roles;
+pub mod security;
 pub mod teams;
 pub mod tenancy;

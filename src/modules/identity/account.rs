@@ -11,7 +11,12 @@ use uuid::Uuid;
 
 use super::service::{validate_name, viewer_user};
 use crate::{
-    auth::{Viewer, password, tokens},
+    auth::{RequestCtx, Viewer, password, tokens},
+    modules::security::{
+        events::{self, SecurityEventKind},
+        sessions::{self, SessionsEnded},
+        throttle::{Throttle, keys},
+    },
     error::{AppError, AppResult},
     graphql::scalars::Email,
     mail,
@@ -96,52 +101,51 @@ async fn set_password(db: &impl ConnectionTrait, user: user::Model, hash: String
     Ok(am.update(db).await?)
 }
 
-/// Ends every session of `user_id` except `keep`.
-async fn revoke_sessions(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-    keep: Option<Uuid>,
-    reason: &str,
-) -> AppResult<()> {
-    let mut q = session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
-        .col_expr(session::Column::RevokedReason, Expr::value(reason))
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::RevokedAt.is_null());
-    if let Some(keep) = keep {
-        q = q.filter(session::Column::Id.ne(keep));
-    }
-    q.exec(db).await?;
-    Ok(())
-}
-
 /// Changes the password after checking the current one; every other session ends.
-pub async fn change_password(app: &AppState, viewer: &Viewer, current: String, new: String) -> AppResult<()> {
-    password::validate("newPassword", &new)?;
+///
+/// An account without a password (signed up through OAuth) sets its first one with
+/// `current` empty.
+pub async fn change_password(
+    app: &AppState,
+    rctx: &RequestCtx,
+    viewer: &Viewer,
+    current: String,
+    new: String,
+) -> AppResult<()> {
     let user = viewer_user(app, viewer).await?;
-    if !password::verify(current, Some(user.password_hash.clone())).await? {
+    password::validate("newPassword", &new, &user.email, &user.name)?;
+    if let Some(hash) = user.password_hash()
+        && !password::verify(current, Some(hash.to_string())).await?
+    {
         return Err(AppError::validation("currentPassword", "the current password is wrong"));
     }
-    check_not_personal(&user, "newPassword", &new)?;
     let hash = password::hash(new).await?;
     let txn = crate::db::begin_write(&app.db).await?;
     set_password(&txn, user, hash).await?;
-    revoke_sessions(&txn, viewer.user_id, Some(viewer.session_id), "password changed").await?;
+    sessions::revoke_all(&txn, viewer.user_id, Some(viewer.session_id), "password changed").await?;
+    events::record(&txn, viewer.user_id, SecurityEventKind::PasswordChanged, Some(rctx), Some(viewer.session_id), None)
+        .await?;
     txn.commit().await?;
-    Ok(())
-}
-
-/// A password may not be the account's own e-mail or name.
-fn check_not_personal(user: &user::Model, field: &str, password: &str) -> AppResult<()> {
-    let p = password.trim().to_lowercase();
-    if p == user.email.to_lowercase() || p == user.name.trim().to_lowercase() {
-        return Err(AppError::validation(field, "must not be your e-mail address or name"));
-    }
+    sessions::notify(
+        app,
+        viewer.user_id,
+        SessionsEnded { sessions: None, except: Some(viewer.session_id), reason: "password changed".into() },
+    )
+    .await;
     Ok(())
 }
 
 /// Mails a reset link when `email` has an account. Answers the same either way.
 pub async fn request_password_reset(app: &AppState, email: Email) -> AppResult<()> {
+    // Counted for unknown addresses too, so the answer tells nothing about accounts.
+    Throttle::new(
+        keys::mail_request("password_reset", email.as_str()),
+        app.config.security.mail_requests_per_hour,
+        std::time::Duration::from_secs(3600),
+    )
+    .attempt(app)
+    .await?
+    .into_result()?;
     let Some(user) = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&app.db).await?
     else {
         return Ok(());
@@ -169,23 +173,15 @@ pub async fn request_password_reset(app: &AppState, email: Email) -> AppResult<(
     .insert(&txn)
     .await?;
     let link = format!("{}/reset-password?token={token}", app.config.public_url);
-    let body = format!(
-        "Hello {name},\n\nsomeone asked to reset the password of your Zygo account.\n\
-         Open this link to choose a new one:\n\n{link}\n\n\
-         Or run:\n\n  mutation {{\n    resetPassword(token: \"{token}\", newPassword: \"...\") {{ success }}\n  }}\n\n\
-         The link is valid for {RESET_TTL_MINUTES} minutes. If it was not you, ignore this mail;\n\
-         your password stays as it is.\n",
-        name = user.name
-    );
-    mail::enqueue(&txn, &user.email, "Reset your Zygo password", &body).await?;
+    let mail = mail::templates::password_reset(&user.name, &link, &token, RESET_TTL_MINUTES);
+    mail::enqueue(&txn, &user.email, mail).await?;
     txn.commit().await?;
     app.mail.wake();
     Ok(())
 }
 
 /// Sets a new password with a reset token (single-use, expiring); every session ends.
-pub async fn reset_password(app: &AppState, token: &str, new: String) -> AppResult<()> {
-    password::validate("newPassword", &new)?;
+pub async fn reset_password(app: &AppState, rctx: &RequestCtx, token: &str, new: String) -> AppResult<()> {
     let invalid = || AppError::validation("token", "invalid or expired reset token");
     let now = Utc::now();
     let row = user_token::Entity::find()
@@ -198,7 +194,6 @@ pub async fn reset_password(app: &AppState, token: &str, new: String) -> AppResu
         return Err(invalid());
     }
     let user = user::Entity::find_by_id(row.user_id).one(&app.db).await?.ok_or_else(invalid)?;
-    check_not_personal(&user, "newPassword", &new)?;
     let hash = password::hash(new).await?;
     let txn = crate::db::begin_write(&app.db).await?;
     let claimed = user_token::Entity::update_many()
@@ -218,8 +213,11 @@ pub async fn reset_password(app: &AppState, token: &str, new: String) -> AppResu
         am.email_verified_at = Set(Some(now));
         am.update(&txn).await?;
     }
-    revoke_sessions(&txn, row.user_id, None, "password reset").await?;
+    sessions::revoke_all(&txn, row.user_id, None, "password reset").await?;
+    events::record(&txn, row.user_id, SecurityEventKind::PasswordReset, Some(rctx), None, None).await?;
     txn.commit().await?;
+    sessions::notify(app, row.user_id, SessionsEnded { sessions: None, except: None, reason: "password reset".into() })
+        .await;
     Ok(())
 }
 

@@ -101,7 +101,41 @@ fn maybe(v: MaybeUndefined<String>) -> Option<Option<String>> {
 #[derive(Default)]
 pub struct IdentityMutation;
 
-fn auth_payload(t: IssuedTokens) -> AuthPayload {
+/// What `logIn` and `exchangeOAuthCode` answer: exactly one of the two is set.
+#[derive(SimpleObject)]
+pub struct LogInPayload {
+    /// The session's tokens, when no second factor is due.
+    pub tokens: Option<AuthPayload>,
+    /// The account has two-factor authentication: complete the sign-in with
+    /// `completeMfaChallenge`.
+    pub mfa_challenge: Option<MfaChallenge>,
+}
+
+/// A pending second factor.
+#[derive(SimpleObject)]
+pub struct MfaChallenge {
+    /// Pass to `completeMfaChallenge`.
+    pub challenge: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// Accepted second factors: `totp`, `backup_code`.
+    pub methods: Vec<String>,
+}
+
+pub fn log_in_payload(outcome: service::LogInOutcome) -> LogInPayload {
+    match outcome {
+        service::LogInOutcome::Tokens(t) => LogInPayload { tokens: Some(auth_payload(t)), mfa_challenge: None },
+        service::LogInOutcome::Mfa(c) => LogInPayload {
+            tokens: None,
+            mfa_challenge: Some(MfaChallenge {
+                challenge: c.token,
+                expires_at: c.expires_at,
+                methods: vec!["totp".into(), "backup_code".into()],
+            }),
+        },
+    }
+}
+
+pub fn auth_payload(t: IssuedTokens) -> AuthPayload {
     AuthPayload {
         access_token: t.access_token,
         access_token_expires_at: t.access_token_expires_at,
@@ -143,12 +177,15 @@ impl IdentityMutation {
         Ok(ResendVerificationPayload { accepted: true })
     }
 
-    /// Opens a session: a short-lived access token and a single-use refresh token.
-    async fn log_in(&self, ctx: &Context<'_>, input: LogInInput) -> Result<AuthPayload> {
+    /// Checks e-mail and password. Opens a session (a short-lived access token and a
+    /// single-use refresh token), or, for an account with two-factor authentication,
+    /// returns an MFA challenge. Repeated failures lock the account for a while
+    /// (RATE_LIMITED with `retryAfter`).
+    async fn log_in(&self, ctx: &Context<'_>, input: LogInInput) -> Result<LogInPayload> {
         // A malformed address cannot have an account: same answer as a wrong password.
         let email = Email::parse(&input.email)
             .map_err(|_| AppError::unauthenticated("invalid e-mail or password"))?;
-        Ok(auth_payload(service::log_in(app(ctx), rctx(ctx), email, input.password).await?))
+        Ok(log_in_payload(service::log_in(app(ctx), rctx(ctx), email, input.password).await?))
     }
 
     /// Rotates the refresh token. Presenting an already-used refresh token ends the session.
@@ -168,7 +205,8 @@ impl IdentityMutation {
         Ok(ViewerPayload { viewer: Viewer(account::update_profile(app(ctx), viewer, update).await?) })
     }
 
-    /// Changes the password (the current one is needed); every other session ends.
+    /// Changes the password (the current one is needed, or empty for an account that has
+    /// none yet); every other session ends.
     async fn change_password(
         &self,
         ctx: &Context<'_>,
@@ -176,7 +214,7 @@ impl IdentityMutation {
         new_password: String,
     ) -> Result<SuccessPayload> {
         let viewer = rctx(ctx).viewer()?;
-        account::change_password(app(ctx), viewer, current_password, new_password).await?;
+        account::change_password(app(ctx), rctx(ctx), viewer, current_password, new_password).await?;
         Ok(SuccessPayload { success: true })
     }
 
@@ -193,7 +231,7 @@ impl IdentityMutation {
         token: String,
         new_password: String,
     ) -> Result<SuccessPayload> {
-        account::reset_password(app(ctx), &token, new_password).await?;
+        account::reset_password(app(ctx), rctx(ctx), &token, new_password).await?;
         Ok(SuccessPayload { success: true })
     }
 

@@ -9,6 +9,11 @@ use uuid::Uuid;
 
 use crate::{
     auth::{RequestCtx, Viewer, password, tokens},
+    modules::security::{
+        events::{self, SecurityEventKind},
+        mfa, sessions,
+        throttle::{self, Attempt, Throttle},
+    },
     error::{AppError, AppResult},
     graphql::scalars::Email,
     mail,
@@ -27,6 +32,7 @@ pub struct SignUp {
 
 /// Tokens handed out by [`log_in`] and [`refresh_session`].
 pub struct IssuedTokens {
+    pub session_id: Uuid,
     pub access_token: String,
     pub access_token_expires_at: DateTime<Utc>,
     pub refresh_token: String,
@@ -49,8 +55,8 @@ pub fn validate_name(field: &str, name: &str) -> AppResult<String> {
 /// Creates an unverified user and sends the verification mail.
 pub async fn sign_up(app: &AppState, input: SignUp) -> AppResult<user::Model> {
     let name = validate_name("input.name", &input.name)?;
-    password::validate("input.password", &input.password)?;
     let email = input.email.into_inner();
+    password::validate("input.password", &input.password, &email, &name)?;
     if user::Entity::find().filter(user::Column::Email.eq(&email)).one(&app.db).await?.is_some() {
         return Err(AppError::conflict("input.email", "an account with this e-mail address already exists"));
     }
@@ -98,13 +104,8 @@ pub(crate) async fn queue_verification_mail(
     .insert(db)
     .await?;
     let link = format!("{}/verify-email?token={token}", app.config.public_url);
-    let body = format!(
-        "Hello {name},\n\nplease confirm your e-mail address for Zygo by opening this link:\n\n{link}\n\n\
-         Or run this mutation, for example in GraphiQL:\n\n  mutation {{\n    verifyEmail(token: \"{token}\") {{ user {{ email emailVerified }} }}\n  }}\n\n\
-         The link is valid for {VERIFICATION_TTL_HOURS} hours. If you did not sign up, ignore this mail.\n",
-        name = user.name,
-    );
-    mail::enqueue(db, &user.email, "Confirm your e-mail address for Zygo", &body).await
+    let mail = mail::templates::verification(&user.name, &link, &token, VERIFICATION_TTL_HOURS);
+    mail::enqueue(db, &user.email, mail).await
 }
 
 /// Marks the token's user as verified. The token is single-use and expires.
@@ -147,6 +148,15 @@ pub async fn verify_email(app: &AppState, token: &str) -> AppResult<user::Model>
 /// Sends a new verification mail when `email` belongs to an unverified account. Answers
 /// the same either way, so it reveals nothing about which addresses have accounts.
 pub async fn resend_verification(app: &AppState, email: Email) -> AppResult<()> {
+    // Counted for unknown addresses too, so the answer tells nothing about accounts.
+    Throttle::new(
+        throttle::keys::mail_request("verification", email.as_str()),
+        app.config.security.mail_requests_per_hour,
+        std::time::Duration::from_secs(3600),
+    )
+    .attempt(app)
+    .await?
+    .into_result()?;
     let Some(user) = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&app.db).await?
     else {
         return Ok(());
@@ -173,27 +183,160 @@ fn bad_credentials() -> AppError {
     AppError::unauthenticated("invalid e-mail or password")
 }
 
-/// Checks the password and opens a session. Unknown e-mail and wrong password get the same
-/// answer and cost the same time.
+/// What a correct password leads to.
+pub enum LogInOutcome {
+    /// Signed in.
+    Tokens(IssuedTokens),
+    /// The account has MFA: the second factor is due.
+    Mfa(mfa::Challenge),
+}
+
+const ACCOUNT_UNLOCK: &str = "account_unlock";
+
+/// Checks the password and opens a session, or an MFA challenge for accounts with MFA.
+///
+/// Failed attempts count per account and per IP address before the password is checked
+/// (see [`throttle`]): past the limit the answer is RATE_LIMITED with the retry time, the
+/// same for unknown e-mails, and the account's owner gets an unlock link. Unknown e-mail
+/// and wrong password get the same answer and cost the same time.
 pub async fn log_in(
     app: &AppState,
     rctx: &RequestCtx,
     email: Email,
     password: String,
-) -> AppResult<IssuedTokens> {
-    if password.chars().count() > password::MAX_LEN {
-        return Err(bad_credentials());
-    }
+) -> AppResult<LogInOutcome> {
+    let sec = app.config.security;
+    let ip_throttle = Throttle::new(
+        throttle::keys::login_ip(rctx.ip.as_deref().unwrap_or("unknown")),
+        sec.login_ip_max_failures,
+        sec.login_window,
+    );
+    let account_throttle = Throttle::new(
+        throttle::keys::login_account(email.as_str()),
+        sec.login_max_failures,
+        sec.login_window,
+    )
+    .with_lockout(sec.lockout);
+    ip_throttle.attempt(app).await?.into_result()?;
     let user = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&app.db).await?;
-    let ok = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    match account_throttle.attempt(app).await? {
+        Attempt::Allowed => {}
+        refused @ Attempt::Refused { until, newly_locked } => {
+            ip_throttle.succeeded(app, false).await?;
+            if newly_locked && let Some(user) = &user {
+                account_locked(app, rctx, user, until).await?;
+            }
+            return Err(refused.into_result().unwrap_err());
+        }
+    }
+    let ok = password.chars().count() <= password::MAX_LEN
+        && password::verify(password, user.as_ref().and_then(|u| u.password_hash().map(str::to_string))).await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,
-        _ => return Err(bad_credentials()),
+        (_, user) => {
+            if let Some(user) = &user {
+                events::record(&app.db, user.id, SecurityEventKind::LoginFailed, Some(rctx), None, None).await?;
+            }
+            if let Some(until) = account_throttle.failed(app).await?
+                && let Some(user) = &user
+            {
+                account_locked(app, rctx, user, until).await?;
+            }
+            return Err(bad_credentials());
+        }
     };
+    account_throttle.succeeded(app, true).await?;
+    ip_throttle.succeeded(app, false).await?;
+    if user.mfa_enabled() {
+        return Ok(LogInOutcome::Mfa(mfa::open_challenge(app, rctx, user.id).await?));
+    }
+    let txn = crate::db::begin_write(&app.db).await?;
+    let tokens = open_session(app, &txn, rctx, user, "password").await?;
+    txn.commit().await?;
+    after_sign_in(app, rctx, &tokens).await;
+    Ok(LogInOutcome::Tokens(tokens))
+}
+
+/// Records the lockout and mails the owner an unlock link.
+async fn account_locked(
+    app: &AppState,
+    rctx: &RequestCtx,
+    user: &user::Model,
+    until: DateTime<Utc>,
+) -> AppResult<()> {
+    let token = tokens::random_token();
+    let now = Utc::now();
+    let txn = crate::db::begin_write(&app.db).await?;
+    user_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        kind: Set(ACCOUNT_UNLOCK.into()),
+        token_hash: Set(tokens::hash_token(&token)),
+        created_at: Set(now),
+        expires_at: Set(now + Duration::hours(24)),
+        used_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    events::record(
+        &txn,
+        user.id,
+        SecurityEventKind::AccountLocked,
+        Some(rctx),
+        None,
+        Some(serde_json::json!({ "lockedUntil": until })),
+    )
+    .await?;
+    let link = format!("{}/unlock-account?token={token}", app.config.public_url);
+    mail::enqueue(&txn, &user.email, mail::templates::account_unlock(&user.name, &link, &token, until)).await?;
+    txn.commit().await?;
+    app.mail.wake();
+    Ok(())
+}
+
+/// Lifts a sign-in lockout with the token from the lockout mail (single-use, 24 hours).
+pub async fn unlock_account(app: &AppState, rctx: &RequestCtx, token: &str) -> AppResult<()> {
+    let invalid = || AppError::validation("token", "invalid or expired unlock token");
+    let now = Utc::now();
+    let txn = crate::db::begin_write(&app.db).await?;
+    let row = user_token::Entity::find()
+        .filter(user_token::Column::TokenHash.eq(tokens::hash_token(token)))
+        .filter(user_token::Column::Kind.eq(ACCOUNT_UNLOCK))
+        .one(&txn)
+        .await?
+        .ok_or_else(invalid)?;
+    if row.used_at.is_some() || row.expires_at <= now {
+        return Err(invalid());
+    }
+    let claimed = user_token::Entity::update_many()
+        .col_expr(user_token::Column::UsedAt, Expr::value(now))
+        .filter(user_token::Column::Id.eq(row.id))
+        .filter(user_token::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(invalid());
+    }
+    let user = user::Entity::find_by_id(row.user_id).one(&txn).await?.ok_or_else(invalid)?;
+    events::record(&txn, user.id, SecurityEventKind::AccountUnlocked, Some(rctx), None, None).await?;
+    txn.commit().await?;
+    Throttle::clear(app, &throttle::keys::login_account(&user.email)).await?;
+    Throttle::clear(app, &throttle::keys::mfa_user(user.id)).await?;
+    Ok(())
+}
+
+/// Opens a session for a user who proved who they are (`method`: `password`, `totp`,
+/// `backup_code`, `oauth:{provider}`) and records the sign-in.
+pub(crate) async fn open_session(
+    app: &AppState,
+    txn: &impl ConnectionTrait,
+    rctx: &RequestCtx,
+    user: user::Model,
+    method: &str,
+) -> AppResult<IssuedTokens> {
     let now = Utc::now();
     let session_expires =
         now + Duration::from_std(app.config.refresh_token_ttl).map_err(anyhow::Error::from)?;
-    let txn = crate::db::begin_write(&app.db).await?;
     let session = session::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user.id),
@@ -206,11 +349,43 @@ pub async fn log_in(
         revoked_reason: Set(None),
         active_tenant_id: Set(None),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    let tokens = issue_tokens(app, &txn, &session, user).await?;
-    txn.commit().await?;
-    Ok(tokens)
+    events::record(
+        txn,
+        user.id,
+        SecurityEventKind::LoginSucceeded,
+        Some(rctx),
+        Some(session.id),
+        Some(serde_json::json!({ "method": method })),
+    )
+    .await?;
+    issue_tokens(app, txn, &session, user).await
+}
+
+/// After a sign-in committed: mails the owner when a device signs in for the first time
+/// (not for an account's very first session). Failures are logged, never the caller's.
+pub(crate) async fn after_sign_in(app: &AppState, rctx: &RequestCtx, tokens: &IssuedTokens) {
+    let result: AppResult<()> = async {
+        let previous = session::Entity::find()
+            .filter(session::Column::UserId.eq(tokens.user.id))
+            .filter(session::Column::Id.ne(tokens.session_id))
+            .all(&app.db)
+            .await?;
+        if previous.is_empty() || previous.iter().any(|s| s.user_agent == rctx.user_agent) {
+            return Ok(());
+        }
+        let device = crate::modules::security::sessions::describe_device(rctx.user_agent.as_deref());
+        let link = format!("{}/settings/security", app.config.public_url);
+        let mail = mail::templates::sign_in_alert(&tokens.user.name, Utc::now(), rctx.ip.as_deref(), &device, &link);
+        mail::enqueue(&app.db, &tokens.user.email, mail).await?;
+        app.mail.wake();
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::error!(error = ?e, "sign-in alert failed");
+    }
 }
 
 async fn issue_tokens(
@@ -235,6 +410,7 @@ async fn issue_tokens(
         now + Duration::from_std(app.config.access_token_ttl).map_err(anyhow::Error::from)?;
     let access = app.jwt.issue_access(user.id, session.id, now, access_expires)?;
     Ok(IssuedTokens {
+        session_id: session.id,
         access_token: access,
         access_token_expires_at: access_expires,
         refresh_token: refresh,
@@ -243,18 +419,15 @@ async fn issue_tokens(
     })
 }
 
-pub(crate) async fn revoke_session(
-    db: &impl ConnectionTrait,
-    session_id: Uuid,
-    reason: &str,
-) -> AppResult<()> {
-    session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
-        .col_expr(session::Column::RevokedReason, Expr::value(reason))
-        .filter(session::Column::Id.eq(session_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
+/// Ends a session after its refresh token was presented twice, and closes its WebSockets.
+async fn end_reused_session(app: &AppState, session: &session::Model) -> AppResult<()> {
+    sessions::revoke_one(&app.db, session.id, "refresh token reuse").await?;
+    sessions::notify(
+        app,
+        session.user_id,
+        sessions::SessionsEnded { sessions: Some(vec![session.id]), except: None, reason: "session ended".into() },
+    )
+    .await;
     Ok(())
 }
 
@@ -273,7 +446,7 @@ pub async fn refresh_session(app: &AppState, refresh: &str) -> AppResult<IssuedT
         return Err(invalid());
     }
     if row.rotated_at.is_some() {
-        revoke_session(&app.db, session.id, "refresh token reuse").await?;
+        end_reused_session(app, &session).await?;
         tracing::warn!(session_id = %session.id, "rotated refresh token presented again; session revoked");
         return Err(invalid());
     }
@@ -287,7 +460,7 @@ pub async fn refresh_session(app: &AppState, refresh: &str) -> AppResult<IssuedT
     if claimed.rows_affected != 1 {
         // Lost a race against another use of the same token: that is reuse too.
         txn.rollback().await?;
-        revoke_session(&app.db, session.id, "refresh token reuse").await?;
+        end_reused_session(app, &session).await?;
         return Err(invalid());
     }
     let user = user::Entity::find_by_id(session.user_id).one(&txn).await?.ok_or_else(invalid)?;
@@ -303,13 +476,20 @@ pub async fn refresh_session(app: &AppState, refresh: &str) -> AppResult<IssuedT
 
 /// Ends the viewer's current session; its refresh token and access tokens stop working.
 pub async fn log_out(app: &AppState, viewer: &Viewer) -> AppResult<()> {
-    revoke_session(&app.db, viewer.session_id, "logged out").await
+    sessions::revoke_one(&app.db, viewer.session_id, "logged out").await?;
+    sessions::notify(
+        app,
+        viewer.user_id,
+        sessions::SessionsEnded { sessions: Some(vec![viewer.session_id]), except: None, reason: "logged out".into() },
+    )
+    .await;
+    Ok(())
 }
 
 /// Resolves a bearer access token into a viewer: signature and claims, then the session
 /// must exist, belong to the token's user, and be neither revoked nor expired.
 pub async fn authenticate(app: &AppState, token: &str) -> Result<Viewer, String> {
-    let (user_id, session_id) = app.jwt.verify_access(token).map_err(str::to_string)?;
+    let (user_id, session_id, token_expires_at) = app.jwt.verify_access_until(token).map_err(str::to_string)?;
     let session = session::Entity::find_by_id(session_id)
         .one(&app.db)
         .await
@@ -318,10 +498,23 @@ pub async fn authenticate(app: &AppState, token: &str) -> Result<Viewer, String>
             "authentication unavailable".to_string()
         })?
         .ok_or("invalid access token")?;
-    if session.user_id != user_id || session.revoked_at.is_some() || session.expires_at <= Utc::now() {
+    let now = Utc::now();
+    if session.user_id != user_id || session.revoked_at.is_some() || session.expires_at <= now {
         return Err("session ended; sign in again".into());
     }
-    Ok(Viewer { user_id, session_id })
+    // "Last used" for the sessions list, written at most once a minute per session.
+    if session.last_used_at < now - Duration::seconds(60) {
+        let touched = session::Entity::update_many()
+            .col_expr(session::Column::LastUsedAt, Expr::value(now))
+            .filter(session::Column::Id.eq(session_id))
+            .filter(session::Column::LastUsedAt.lt(now - Duration::seconds(60)))
+            .exec(&app.db)
+            .await;
+        if let Err(e) = touched {
+            tracing::warn!(error = ?e, "session last-used update failed");
+        }
+    }
+    Ok(Viewer { user_id, session_id, token_expires_at })
 }
 
 /// The viewer's user row.

@@ -5,7 +5,12 @@ use chrono::{DateTime, Utc};
 use entity::user;
 
 use crate::{
-    graphql::{app, rctx, relay, scalars::Email},
+    graphql::{
+        app, rctx,
+        relay::{self, Conn, PageArgs},
+        scalars::Email,
+    },
+    modules::security::schema as security,
     modules::tenancy::{service as tenancy, types::Tenant},
 };
 
@@ -119,6 +124,33 @@ impl Viewer {
     }
     async fn preferences(&self) -> Preferences {
         Preferences(super::account::preferences(&self.0))
+    }
+    /// Open sessions (signed-in devices), most recently used first.
+    async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<security::Session>> {
+        security::viewer_sessions(ctx).await
+    }
+    /// The account's security log: sign-ins, failures, lockouts, MFA and session changes.
+    async fn security_events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Conn<security::SecurityEvent>> {
+        security::viewer_security_events(ctx, PageArgs::new(after, before, first, last)).await
+    }
+    /// Two-factor authentication status.
+    async fn mfa(&self, ctx: &Context<'_>) -> Result<security::MfaStatus> {
+        security::viewer_mfa(ctx, &self.0).await
+    }
+    /// The account has a password (accounts made through OAuth may not).
+    async fn has_password(&self) -> bool {
+        self.0.password_hash().is_some()
+    }
+    /// Provider accounts (Google, GitHub, …) linked for signing in.
+    async fn connected_accounts(&self, ctx: &Context<'_>) -> Result<Vec<security::ConnectedAccount>> {
+        security::viewer_connected_accounts(ctx).await
     }
     /// The organisation picked with `setActiveTenant` for this session (null if none, or if
     /// the viewer is no longer a member).

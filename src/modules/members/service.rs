@@ -111,13 +111,8 @@ async fn queue_invitation_mail(
     token: &str,
 ) -> AppResult<()> {
     let link = format!("{}/invitations/accept?token={token}", app.config.public_url);
-    let body = format!(
-        "Hello,\n\nyou are invited to join {tenant_name} on Zygo as {role_name}.\n\n\
-         Open this link to accept (sign up first with this e-mail address if you have no account):\n\n{link}\n\n\
-         Or, signed in, run:\n\n  mutation {{\n    acceptInvitation(token: \"{token}\") {{ membership {{ id }} }}\n  }}\n\n\
-         The invitation is valid for {INVITATION_TTL_DAYS} days.\n"
-    );
-    mail::enqueue(db, to, &format!("You are invited to {tenant_name} on Zygo"), &body).await
+    let mail = mail::templates::invitation(tenant_name, role_name, &link, &token, INVITATION_TTL_DAYS);
+    mail::enqueue(db, to, mail).await
 }
 
 /// Invites `email` to the tenant with `role_id` (`members.manage`); mails a token link.
@@ -413,6 +408,7 @@ pub async fn accept_invitation(
         permissions: Default::default(),
         suspended: false,
         roles: Default::default(),
+        mfa_missing: false,
     };
     publish(app, TenantEventKind::MemberJoined, &tctx, membership.id).await;
     Ok(membership)
@@ -531,6 +527,19 @@ pub async fn change_member(
     )
     .await?;
     publish(app, kind, tctx, member.id).await;
+    if !is_self_leave && (matches!(kind, TenantEventKind::MemberRemoved) || result.status == SUSPENDED) {
+        // Their open WebSockets close (on every instance); reconnecting re-checks access.
+        crate::modules::security::sessions::notify(
+            app,
+            member.user_id,
+            crate::modules::security::sessions::SessionsEnded {
+                sessions: None,
+                except: None,
+                reason: "access to an organisation ended".into(),
+            },
+        )
+        .await;
+    }
     Ok(result)
 }
 

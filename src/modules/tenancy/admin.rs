@@ -46,6 +46,15 @@ pub struct Settings {
     pub branding: Branding,
     /// Notification defaults for new members (a JSON object the clients define).
     pub notification_defaults: serde_json::Value,
+    pub security: SecuritySettings,
+}
+
+/// Security rules for the members.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SecuritySettings {
+    /// Members must have two-factor authentication on to reach the organisation's data.
+    pub require_mfa: bool,
 }
 
 /// The stored settings (defaults when none were saved).
@@ -102,6 +111,7 @@ pub fn validate(new: Settings) -> AppResult<Settings> {
         return Err(AppError::validation("input.notificationDefaults", "must be at most 16 KiB of JSON"));
     }
     Ok(Settings {
+        security: new.security.clone(),
         general: General {
             description: opt(g.description, &|s| check_text("input.general.description", s, 500))?,
             website: opt(g.website, &|s| check_url("input.general.website", s))?,
@@ -125,8 +135,19 @@ pub async fn update_settings(
     general: Option<General>,
     branding: Option<Branding>,
     notification_defaults: Option<serde_json::Value>,
+    security: Option<SecuritySettings>,
 ) -> AppResult<tenant::Model> {
     tctx.require(Permission::TenantUpdate)?;
+    if security.as_ref().is_some_and(|s| s.require_mfa) {
+        // Whoever turns the rule on must meet it, or they would lock themselves out.
+        let me = <entity::user::Entity as sea_orm::EntityTrait>::find_by_id(tctx.user_id).one(&app.db).await?;
+        if !me.is_some_and(|u| u.mfa_enabled()) {
+            return Err(AppError::validation(
+                "input.security.requireMfa",
+                "turn on two-factor authentication for your own account first",
+            ));
+        }
+    }
     change_tenant(app, rctx, tctx, "tenant.settings_updated", |current, am| {
         let mut s = settings(current);
         if let Some(g) = general {
@@ -137,6 +158,9 @@ pub async fn update_settings(
         }
         if let Some(n) = notification_defaults {
             s.notification_defaults = n;
+        }
+        if let Some(sec) = security {
+            s.security = sec;
         }
         let s = validate(s)?;
         am.settings = Set(Some(serde_json::to_value(&s).map_err(anyhow::Error::from)?));

@@ -38,6 +38,8 @@ impl Loader<Uuid> for TenantAccessLoader {
                     // A key is not its creator: no "own membership" shortcut (leaving, team
                     // ownership, reading one's own membership) may apply to it.
                     tctx.membership_id = Uuid::nil();
+                    // Keys are machine credentials: the tenant's MFA rule is for people.
+                    tctx.mfa_missing = false;
                     (key.tenant_id, tctx)
                 })
                 .into_iter()

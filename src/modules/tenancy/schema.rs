@@ -94,6 +94,13 @@ pub struct UpdateTenantSettingsInput {
     pub branding: Option<TenantBrandingInput>,
     /// Notification defaults for new members (a JSON object).
     pub notification_defaults: Option<async_graphql::Json<serde_json::Value>>,
+    pub security: Option<TenantSecuritySettingsInput>,
+}
+
+#[derive(InputObject)]
+pub struct TenantSecuritySettingsInput {
+    /// Require two-factor authentication of every member; you need it on yourself first.
+    pub require_mfa: bool,
 }
 
 #[derive(SimpleObject)]
@@ -167,6 +174,7 @@ impl TenancyMutation {
             general,
             branding,
             input.notification_defaults.map(|j| j.0),
+            input.security.map(|s| admin::SecuritySettings { require_mfa: s.require_mfa }),
         )
         .await?;
         Ok(UpdateTenantPayload { tenant: Tenant(tenant) })

@@ -47,16 +47,31 @@ pub async fn access(
     }
     let tenants: Vec<Uuid> = memberships.iter().map(|m| m.tenant_id).collect();
     let mut graphs = crate::modules::roles::service::role_graphs(db, &tenants).await?;
-    let suspended: HashSet<Uuid> = tenant::Entity::find()
+    let states: Vec<(Uuid, String, Option<serde_json::Value>)> = tenant::Entity::find()
         .select_only()
         .column(tenant::Column::Id)
+        .column(tenant::Column::Status)
+        .column(tenant::Column::Settings)
         .filter(tenant::Column::Id.is_in(tenants.iter().copied()))
-        .filter(tenant::Column::Status.eq(SUSPENDED))
-        .into_tuple::<Uuid>()
+        .into_tuple()
         .all(db)
-        .await?
-        .into_iter()
+        .await?;
+    let suspended: HashSet<Uuid> =
+        states.iter().filter(|(_, status, _)| status == SUSPENDED).map(|(id, _, _)| *id).collect();
+    let requiring_mfa: HashSet<Uuid> = states
+        .iter()
+        .filter(|(_, _, settings)| {
+            settings.as_ref().and_then(|s| s.pointer("/security/requireMfa")).and_then(|v| v.as_bool())
+                == Some(true)
+        })
+        .map(|(id, _, _)| *id)
         .collect();
+    // Only asked when some organisation requires MFA.
+    let has_mfa = if requiring_mfa.is_empty() {
+        true
+    } else {
+        entity::user::Entity::find_by_id(user_id).one(db).await?.is_some_and(|u| u.mfa_enabled())
+    };
     Ok(memberships
         .into_iter()
         .filter_map(|m| {
@@ -73,6 +88,7 @@ pub async fn access(
                     permissions: graph.effective(role.id),
                     suspended: suspended.contains(&m.tenant_id),
                     roles: graph.clone(),
+                    mfa_missing: !has_mfa && requiring_mfa.contains(&m.tenant_id),
                 },
             ))
         })
@@ -85,6 +101,20 @@ pub async fn access_one(app: &AppState, viewer: &Viewer, tenant_id: Uuid) -> App
         .await?
         .remove(&tenant_id)
         .ok_or(AppError::NotFound("tenant"))
+        .and_then(require_mfa_met)
+}
+
+/// MFA_REQUIRED when the organisation requires two-factor authentication the member lacks.
+pub fn require_mfa_met(tctx: TenantCtx) -> AppResult<TenantCtx> {
+    if tctx.mfa_missing {
+        return Err(AppError::rejected(
+            "MFA_REQUIRED",
+            "tenant",
+            "this organisation requires two-factor authentication: turn it on in your account \
+             (startTotpEnrollment) to reach its data",
+        ));
+    }
+    Ok(tctx)
 }
 
 fn validate_tenant_name(field: &str, name: &str) -> AppResult<String> {

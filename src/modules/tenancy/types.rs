@@ -352,6 +352,14 @@ impl TenantEvent {
 /// An organisation's settings.
 pub struct TenantSettings(pub super::admin::Settings);
 
+/// Security rules of an organisation.
+#[derive(async_graphql::SimpleObject)]
+pub struct TenantSecuritySettings {
+    /// Members need two-factor authentication to reach the organisation's data (others get
+    /// MFA_REQUIRED until they turn it on).
+    pub require_mfa: bool,
+}
+
 #[Object]
 impl TenantSettings {
     async fn general(&self) -> TenantGeneralSettings {
@@ -359,6 +367,10 @@ impl TenantSettings {
     }
     async fn branding(&self) -> TenantBranding {
         TenantBranding(self.0.branding.clone())
+    }
+    /// Security rules for the members.
+    async fn security(&self) -> TenantSecuritySettings {
+        TenantSecuritySettings { require_mfa: self.0.security.require_mfa }
     }
     /// Notification defaults for new members (a JSON object).
     async fn notification_defaults(&self) -> async_graphql::Json<serde_json::Value> {

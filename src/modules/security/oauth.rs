@@ -1,0 +1,539 @@
+//! Sign-in with OAuth 2 / OpenID Connect providers (authorization code + PKCE).
+//!
+//! `GET /auth/oauth/{provider}` creates a single-use `state` (stored hashed, with the PKCE
+//! verifier and the OpenID nonce) and redirects to the provider. The provider redirects
+//! back to `/auth/oauth/{provider}/callback`, where the state is claimed, the code is
+//! exchanged (with the verifier), and for OpenID Connect the ID token's signature (against
+//! the provider's published keys), issuer, audience, expiry and nonce are checked; GitHub
+//! users and their verified e-mails come from its REST API. The browser then goes back to
+//! the frontend with a one-time code that `exchangeOAuthCode` trades for tokens, so tokens
+//! never travel in a URL.
+
+use std::{
+    collections::HashMap,
+    sync::{Mutex, OnceLock},
+    time::{Duration as StdDuration, Instant},
+};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{Duration, Utc};
+use entity::{oauth_identity, oauth_state, user, user_token};
+use jsonwebtoken::{DecodingKey, Validation, jwk::JwkSet};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    sea_query::Expr,
+};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::events::{self, SecurityEventKind};
+use crate::{
+    auth::{RequestCtx, Viewer, tokens},
+    config::{OAuthKind, OAuthProvider},
+    error::{AppError, AppResult},
+    modules::identity::service::{self as identity, LogInOutcome},
+    startup::AppState,
+};
+
+const STATE_TTL_MINUTES: i64 = 10;
+const SIGN_IN_CODE: &str = "oauth_sign_in";
+const SIGN_IN_CODE_TTL_SECS: i64 = 120;
+const METADATA_TTL: StdDuration = StdDuration::from_secs(3600);
+
+fn http() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .timeout(StdDuration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("zygo")
+            .build()
+            .expect("HTTP client")
+    })
+}
+
+/// The configured provider called `name`, or NOT_FOUND.
+pub fn provider<'a>(app: &'a AppState, name: &str) -> AppResult<&'a OAuthProvider> {
+    app.config.oauth.iter().find(|p| p.name == name).ok_or(AppError::NotFound("OAuthProvider"))
+}
+
+/// The parts of an OpenID Connect discovery document Zygo uses.
+#[derive(Clone, Debug, Deserialize)]
+struct Discovery {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    jwks_uri: String,
+}
+
+/// Discovery documents and key sets, per issuer, kept for an hour.
+fn cache() -> &'static Mutex<HashMap<String, (Instant, Discovery, Option<JwkSet>)>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, (Instant, Discovery, Option<JwkSet>)>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+async fn discovery(issuer: &str) -> AppResult<Discovery> {
+    if let Some((at, d, _)) = cache().lock().unwrap().get(issuer)
+        && at.elapsed() < METADATA_TTL
+    {
+        return Ok(d.clone());
+    }
+    let url = format!("{issuer}/.well-known/openid-configuration");
+    let d: Discovery = fetch_json(http().get(&url)).await.map_err(|e| provider_error(format!("discovery: {e}")))?;
+    if d.issuer.trim_end_matches('/') != issuer {
+        return Err(provider_error(format!("discovery names issuer {} instead of {issuer}", d.issuer)));
+    }
+    cache().lock().unwrap().insert(issuer.to_string(), (Instant::now(), d.clone(), None));
+    Ok(d)
+}
+
+/// The provider's signing keys; fetched again when a token names a key not in the cache
+/// (the provider rotated its keys).
+async fn jwks(issuer: &str, d: &Discovery, kid: Option<&str>) -> AppResult<JwkSet> {
+    if let Some((_, _, Some(set))) = cache().lock().unwrap().get(issuer)
+        && kid.is_none_or(|k| set.find(k).is_some())
+    {
+        return Ok(set.clone());
+    }
+    let set: JwkSet = fetch_json(http().get(&d.jwks_uri)).await.map_err(|e| provider_error(format!("keys: {e}")))?;
+    if let Some(entry) = cache().lock().unwrap().get_mut(issuer) {
+        entry.2 = Some(set.clone());
+    }
+    Ok(set)
+}
+
+async fn fetch_json<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T, String> {
+    let resp = req.header("Accept", "application/json").send().await.map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let body = resp.text().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("HTTP {status}: {}", body.chars().take(200).collect::<String>()));
+    }
+    serde_json::from_str(&body).map_err(|e| format!("unexpected answer: {e}"))
+}
+
+fn provider_error(message: String) -> AppError {
+    tracing::warn!(%message, "OAuth provider failed");
+    AppError::rejected("OAUTH_FAILED", "provider", message)
+}
+
+fn callback_url(app: &AppState, p: &OAuthProvider) -> String {
+    format!("{}/auth/oauth/{}/callback", app.config.public_url, p.name)
+}
+
+/// Creates the state of a new authorization request and returns the provider's URL to send
+/// the browser to. With `link_user`, the callback links the provider account to that user.
+pub async fn authorization_url(app: &AppState, name: &str, link_user: Option<Uuid>) -> AppResult<String> {
+    let p = provider(app, name)?;
+    let (state, nonce, verifier) = (tokens::random_token(), tokens::random_token(), tokens::random_token());
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let endpoint = match p.kind {
+        OAuthKind::Oidc => discovery(p.issuer.as_deref().unwrap_or_default()).await?.authorization_endpoint,
+        OAuthKind::Github => p.authorize_url.clone().unwrap_or_default(),
+    };
+    let now = Utc::now();
+    oauth_state::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        state_hash: Set(tokens::hash_token(&state)),
+        provider: Set(p.name.clone()),
+        code_verifier: Set(verifier),
+        nonce: Set(nonce.clone()),
+        link_user_id: Set(link_user),
+        created_at: Set(now),
+        expires_at: Set(now + Duration::minutes(STATE_TTL_MINUTES)),
+        used_at: Set(None),
+    }
+    .insert(&app.db)
+    .await?;
+    let mut url = reqwest::Url::parse(&endpoint).map_err(|e| provider_error(format!("authorization URL: {e}")))?;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &p.client_id)
+        .append_pair("redirect_uri", &callback_url(app, p))
+        .append_pair("scope", &p.scopes)
+        .append_pair("state", &state)
+        .append_pair("nonce", &nonce)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    Ok(url.into())
+}
+
+/// Who the provider says signed in.
+#[derive(Debug)]
+struct ExternalUser {
+    subject: String,
+    email: Option<String>,
+    email_verified: bool,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: Option<String>,
+    id_token: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct IdClaims {
+    sub: String,
+    nonce: Option<String>,
+    email: Option<String>,
+    /// A boolean, or the string "true"/"false" (Apple).
+    email_verified: Option<serde_json::Value>,
+    name: Option<String>,
+}
+
+async fn exchange_code(p: &OAuthProvider, token_url: &str, redirect_uri: &str, code: &str, verifier: &str) -> AppResult<TokenResponse> {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("client_id", p.client_id.as_str()),
+        ("client_secret", p.client_secret.expose_secret()),
+        ("code_verifier", verifier),
+    ];
+    let resp = http()
+        .post(token_url)
+        .header("Accept", "application/json")
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| provider_error(format!("token request: {e}")))?;
+    let body = resp.text().await.map_err(|e| provider_error(format!("token request: {e}")))?;
+    let t: TokenResponse =
+        serde_json::from_str(&body).map_err(|e| provider_error(format!("token answer unreadable: {e}")))?;
+    if let Some(err) = &t.error {
+        return Err(provider_error(format!(
+            "the provider refused the code: {err} {}",
+            t.error_description.as_deref().unwrap_or("")
+        )));
+    }
+    Ok(t)
+}
+
+async fn oidc_user(app: &AppState, p: &OAuthProvider, code: &str, state: &oauth_state::Model) -> AppResult<ExternalUser> {
+    let issuer = p.issuer.as_deref().unwrap_or_default();
+    let d = discovery(issuer).await?;
+    let t = exchange_code(p, &d.token_endpoint, &callback_url(app, p), code, &state.code_verifier).await?;
+    let id_token = t.id_token.ok_or_else(|| provider_error("no ID token in the token answer".into()))?;
+    let header = jsonwebtoken::decode_header(&id_token).map_err(|e| provider_error(format!("ID token: {e}")))?;
+    let set = jwks(issuer, &d, header.kid.as_deref()).await?;
+    let jwk = match &header.kid {
+        Some(kid) => set.find(kid),
+        None => set.keys.first(),
+    }
+    .ok_or_else(|| provider_error("ID token signed with an unknown key".into()))?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| provider_error(format!("provider key: {e}")))?;
+    // The algorithm comes from our allow-list, never from the token alone.
+    if !matches!(
+        header.alg,
+        jsonwebtoken::Algorithm::RS256 | jsonwebtoken::Algorithm::ES256 | jsonwebtoken::Algorithm::PS256
+    ) {
+        return Err(provider_error(format!("ID token algorithm {:?} not accepted", header.alg)));
+    }
+    let mut v = Validation::new(header.alg);
+    v.set_issuer(&[issuer]);
+    v.set_audience(&[p.client_id.as_str()]);
+    v.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    v.leeway = 30;
+    let claims = jsonwebtoken::decode::<IdClaims>(&id_token, &key, &v)
+        .map_err(|e| provider_error(format!("ID token rejected: {e}")))?
+        .claims;
+    if claims.nonce.as_deref() != Some(state.nonce.as_str()) {
+        return Err(provider_error("ID token nonce does not match".into()));
+    }
+    let verified = match &claims.email_verified {
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::String(s)) => s == "true",
+        _ => false,
+    };
+    Ok(ExternalUser { subject: claims.sub, email: claims.email, email_verified: verified, name: claims.name })
+}
+
+#[derive(Deserialize)]
+struct GithubUser {
+    id: i64,
+    login: String,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GithubEmail {
+    email: String,
+    primary: bool,
+    verified: bool,
+}
+
+async fn github_user(app: &AppState, p: &OAuthProvider, code: &str, state: &oauth_state::Model) -> AppResult<ExternalUser> {
+    let token_url = p.token_url.clone().unwrap_or_default();
+    let t = exchange_code(p, &token_url, &callback_url(app, p), code, &state.code_verifier).await?;
+    let access = t.access_token.ok_or_else(|| provider_error("no access token in the token answer".into()))?;
+    let api = p.api_url.clone().unwrap_or_default();
+    let get = |path: &str| http().get(format!("{api}{path}")).bearer_auth(&access);
+    let u: GithubUser = fetch_json(get("/user")).await.map_err(|e| provider_error(format!("user: {e}")))?;
+    let emails: Vec<GithubEmail> =
+        fetch_json(get("/user/emails")).await.map_err(|e| provider_error(format!("e-mails: {e}")))?;
+    let primary = emails.iter().find(|e| e.primary && e.verified).or_else(|| emails.iter().find(|e| e.verified));
+    Ok(ExternalUser {
+        subject: u.id.to_string(),
+        email: primary.map(|e| e.email.clone()),
+        email_verified: primary.is_some(),
+        name: u.name.or(Some(u.login)),
+    })
+}
+
+/// Where the callback sends the browser.
+pub enum CallbackResult {
+    /// Sign-in: the frontend trades the code with `exchangeOAuthCode`.
+    SignedIn { code: String },
+    /// A provider account was linked to a signed-in user.
+    Linked,
+}
+
+/// Handles the provider's redirect back: claims the state, checks the answer, and signs in,
+/// creates or links the account.
+pub async fn callback(
+    app: &AppState,
+    rctx: &RequestCtx,
+    name: &str,
+    code: &str,
+    state: &str,
+) -> AppResult<CallbackResult> {
+    let p = provider(app, name)?;
+    let now = Utc::now();
+    let invalid = || AppError::rejected("OAUTH_STATE_INVALID", "state", "unknown, expired or already used state");
+    let row = oauth_state::Entity::find()
+        .filter(oauth_state::Column::StateHash.eq(tokens::hash_token(state)))
+        .one(&app.db)
+        .await?
+        .ok_or_else(invalid)?;
+    if row.provider != p.name || row.used_at.is_some() || row.expires_at <= now {
+        return Err(invalid());
+    }
+    let claimed = oauth_state::Entity::update_many()
+        .col_expr(oauth_state::Column::UsedAt, Expr::value(now))
+        .filter(oauth_state::Column::Id.eq(row.id))
+        .filter(oauth_state::Column::UsedAt.is_null())
+        .exec(&app.db)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(invalid());
+    }
+    let ext = match p.kind {
+        OAuthKind::Oidc => oidc_user(app, p, code, &row).await?,
+        OAuthKind::Github => github_user(app, p, code, &row).await?,
+    };
+    let email = ext.email.as_deref().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty());
+    let txn = crate::db::begin_write(&app.db).await?;
+    let existing = oauth_identity::Entity::find()
+        .filter(oauth_identity::Column::Provider.eq(&p.name))
+        .filter(oauth_identity::Column::Subject.eq(&ext.subject))
+        .one(&txn)
+        .await?;
+    if let Some(link_user) = row.link_user_id {
+        match existing {
+            Some(i) if i.user_id == link_user => {}
+            Some(_) => {
+                return Err(AppError::rejected(
+                    "OAUTH_ACCOUNT_IN_USE",
+                    "provider",
+                    "this provider account already signs in to another Zygo account",
+                ));
+            }
+            None => {
+                insert_identity(&txn, link_user, p, &ext.subject, email.as_deref()).await?;
+                events::record(
+                    &txn,
+                    link_user,
+                    SecurityEventKind::OauthAccountLinked,
+                    Some(rctx),
+                    None,
+                    Some(serde_json::json!({ "provider": p.name })),
+                )
+                .await?;
+            }
+        }
+        txn.commit().await?;
+        return Ok(CallbackResult::Linked);
+    }
+    let user_id = match existing {
+        Some(i) => {
+            oauth_identity::Entity::update_many()
+                .col_expr(oauth_identity::Column::LastUsedAt, Expr::value(now))
+                .filter(oauth_identity::Column::Id.eq(i.id))
+                .exec(&txn)
+                .await?;
+            i.user_id
+        }
+        None => {
+            let Some(email) = email else {
+                return Err(AppError::rejected(
+                    "OAUTH_EMAIL_REQUIRED",
+                    "provider",
+                    "the provider shared no e-mail address; allow it, or sign up with a password",
+                ));
+            };
+            let by_email = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&txn).await?;
+            let user_id = match by_email {
+                // An address the provider has not verified could belong to anyone: linking it
+                // would hand the existing account to whoever typed it in at the provider.
+                Some(_) if !ext.email_verified => {
+                    return Err(AppError::rejected(
+                        "OAUTH_EMAIL_NOT_VERIFIED",
+                        "provider",
+                        "an account with this e-mail exists, and the provider has not verified the \
+                         address; sign in with your password and link the provider from your settings",
+                    ));
+                }
+                Some(u) => u.id,
+                None => {
+                    let name = ext
+                        .name
+                        .clone()
+                        .filter(|n| !n.trim().is_empty())
+                        .unwrap_or_else(|| email.split('@').next().unwrap_or("user").to_string());
+                    let name: String = name.trim().chars().take(100).collect();
+                    let u = user::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        email: Set(email.clone()),
+                        name: Set(name),
+                        password_hash: Set(String::new()),
+                        email_verified_at: Set(ext.email_verified.then_some(now)),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    }
+                    .insert(&txn)
+                    .await?;
+                    u.id
+                }
+            };
+            insert_identity(&txn, user_id, p, &ext.subject, Some(&email)).await?;
+            events::record(
+                &txn,
+                user_id,
+                SecurityEventKind::OauthAccountLinked,
+                Some(rctx),
+                None,
+                Some(serde_json::json!({ "provider": p.name })),
+            )
+            .await?;
+            user_id
+        }
+    };
+    let code = tokens::random_token();
+    user_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        kind: Set(SIGN_IN_CODE.into()),
+        token_hash: Set(tokens::hash_token(&code)),
+        created_at: Set(now),
+        expires_at: Set(now + Duration::seconds(SIGN_IN_CODE_TTL_SECS)),
+        used_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(CallbackResult::SignedIn { code })
+}
+
+async fn insert_identity(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    p: &OAuthProvider,
+    subject: &str,
+    email: Option<&str>,
+) -> AppResult<()> {
+    let now = Utc::now();
+    oauth_identity::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        provider: Set(p.name.clone()),
+        subject: Set(subject.to_string()),
+        email: Set(email.map(str::to_string)),
+        created_at: Set(now),
+        last_used_at: Set(Some(now)),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| AppError::from_db_unique(e, "provider", "this provider account is already linked"))?;
+    Ok(())
+}
+
+/// Trades the one-time code from the callback for tokens (or an MFA challenge).
+pub async fn exchange_sign_in_code(app: &AppState, rctx: &RequestCtx, code: &str) -> AppResult<LogInOutcome> {
+    let invalid = || AppError::unauthenticated("invalid, expired or already used sign-in code");
+    let now = Utc::now();
+    let txn = crate::db::begin_write(&app.db).await?;
+    let row = user_token::Entity::find()
+        .filter(user_token::Column::TokenHash.eq(tokens::hash_token(code)))
+        .filter(user_token::Column::Kind.eq(SIGN_IN_CODE))
+        .one(&txn)
+        .await?
+        .ok_or_else(invalid)?;
+    if row.used_at.is_some() || row.expires_at <= now {
+        return Err(invalid());
+    }
+    let claimed = user_token::Entity::update_many()
+        .col_expr(user_token::Column::UsedAt, Expr::value(now))
+        .filter(user_token::Column::Id.eq(row.id))
+        .filter(user_token::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(invalid());
+    }
+    let user = user::Entity::find_by_id(row.user_id).one(&txn).await?.ok_or_else(invalid)?;
+    if user.mfa_enabled() {
+        txn.commit().await?;
+        return Ok(LogInOutcome::Mfa(super::mfa::open_challenge(app, rctx, user.id).await?));
+    }
+    let tokens = identity::open_session(app, &txn, rctx, user, "oauth").await?;
+    txn.commit().await?;
+    identity::after_sign_in(app, rctx, &tokens).await;
+    Ok(LogInOutcome::Tokens(tokens))
+}
+
+/// The viewer's linked provider accounts.
+pub async fn connected_accounts(app: &AppState, viewer: &Viewer) -> AppResult<Vec<oauth_identity::Model>> {
+    Ok(oauth_identity::Entity::find().filter(oauth_identity::Column::UserId.eq(viewer.user_id)).all(&app.db).await?)
+}
+
+/// Unlinks a provider account; refused when it is the account's last way to sign in.
+pub async fn unlink(app: &AppState, rctx: &RequestCtx, viewer: &Viewer, id: Uuid) -> AppResult<()> {
+    let txn = crate::db::begin_write(&app.db).await?;
+    let identity = oauth_identity::Entity::find_by_id(id)
+        .filter(oauth_identity::Column::UserId.eq(viewer.user_id))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("ConnectedAccount"))?;
+    let user = user::Entity::find_by_id(viewer.user_id).one(&txn).await?.ok_or(AppError::NotFound("user"))?;
+    let others = oauth_identity::Entity::find()
+        .filter(oauth_identity::Column::UserId.eq(viewer.user_id))
+        .filter(oauth_identity::Column::Id.ne(id))
+        .count(&txn)
+        .await?;
+    if user.password_hash().is_none() && others == 0 {
+        return Err(AppError::rejected(
+            "LAST_SIGN_IN_METHOD",
+            "id",
+            "this is your only way to sign in; set a password or link another provider first",
+        ));
+    }
+    oauth_identity::Entity::delete_by_id(identity.id).exec(&txn).await?;
+    events::record(
+        &txn,
+        viewer.user_id,
+        SecurityEventKind::OauthAccountUnlinked,
+        Some(rctx),
+        Some(viewer.session_id),
+        Some(serde_json::json!({ "provider": identity.provider })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
