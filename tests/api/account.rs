@@ -80,7 +80,7 @@ async fn a_password_reset_link_works_once_and_ends_every_session() {
     let r = app
         .gql(None, doc!("identity/ResetPassword"), json!({ "token": token, "newPassword": "short" }))
         .await;
-    assert_eq!(r.field(), "newPassword");
+    assert_eq!(r.field(), "newPassword", "{:?}", r.0);
     app.gql(
         None,
         doc!("identity/ResetPassword"),

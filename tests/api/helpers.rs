@@ -209,7 +209,7 @@ impl TestApp {
         let r = self
             .gql(None, doc!("identity/LogIn"), json!({ "input": { "email": email, "password": PASSWORD } }))
             .await;
-        let d = &r.data()["logIn"];
+        let d = &r.data()["logIn"]["tokens"];
         Session {
             access: d["accessToken"].as_str().unwrap().into(),
             refresh: d["refreshToken"].as_str().unwrap().into(),

@@ -138,23 +138,26 @@ async fn a_removed_member_stops_receiving_and_an_ended_session_cannot_start_oper
     ws.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id })).await;
     // The member sees events while a member (renames by the owner)...
     mutate_until_event(&app, &owner, &id, "Still yours", &mut ws).await;
-    // ...and nothing once removed: the subscription completes instead.
+    // ...and nothing once removed: the member's sockets close at once (4401).
+    let removed_at = std::time::Instant::now();
     app.gql(Some(&owner.access), doc!("members/RemoveMember"), json!({ "membershipId": membership }))
         .await
         .data();
-    app.gql(
-        Some(&owner.access),
-        doc!("tenancy/UpdateTenant"),
-        json!({ "input": { "id": id, "name": "Not yours" } }),
-    )
-    .await
-    .data();
-    let msg = ws.next_json().await.unwrap();
-    assert_eq!(msg["type"], "complete", "{msg}");
+    assert_eq!(ws.close_code().await, Some(4401));
+    assert!(removed_at.elapsed() < std::time::Duration::from_secs(2), "closed within a second or so");
 
-    // The session ends: the same socket can start no new operation.
-    app.gql(Some(&member.access), doc!("identity/LogOut"), json!({})).await.data();
-    ws.subscribe("2", "query { viewer { id } }", json!({})).await;
+    // Reconnected, the member can no longer subscribe to the organisation.
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
+    assert_eq!(ws.init(Some(&member.access)).await.unwrap()["type"], "connection_ack");
+    ws.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id })).await;
     let msg = ws.next_json().await.unwrap();
-    assert_eq!(msg["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{msg}");
+    assert_eq!(msg["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{msg}");
+
+    // The session ends: its socket closes, and its token opens no new one (4403).
+    app.gql(Some(&member.access), doc!("identity/LogOut"), json!({})).await.data();
+    assert_eq!(ws.close_code().await, Some(4401));
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
+    ws.send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", member.access) } }))
+        .await;
+    assert_eq!(ws.close_code().await, Some(4403));
 }

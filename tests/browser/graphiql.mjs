@@ -95,8 +95,8 @@ try {
   }
   if (!token) fail('no verification mail');
   await run(`mutation { verifyEmail(token: "${token}") { user { emailVerified } } }`, (r) => r.data?.verifyEmail?.user.emailVerified === true);
-  const login = await run(`mutation { logIn(input: { email: "${email}", password: "${password}" }) { accessToken } }`, (r) => r.data?.logIn);
-  const access = login.data.logIn.accessToken;
+  const login = await run(`mutation { logIn(input: { email: "${email}", password: "${password}" }) { tokens { accessToken } } }`, (r) => r.data?.logIn);
+  const access = login.data.logIn.tokens.accessToken;
 
   // What a person does in the Headers pane, done through GraphiQL's own storage.
   await page.evaluate((t) => {

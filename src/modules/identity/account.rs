@@ -194,6 +194,7 @@ pub async fn reset_password(app: &AppState, rctx: &RequestCtx, token: &str, new:
         return Err(invalid());
     }
     let user = user::Entity::find_by_id(row.user_id).one(&app.db).await?.ok_or_else(invalid)?;
+    password::validate("newPassword", &new, &user.email, &user.name)?;
     let hash = password::hash(new).await?;
     let txn = crate::db::begin_write(&app.db).await?;
     let claimed = user_token::Entity::update_many()
