@@ -316,15 +316,15 @@ fn oauth_providers(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<OAuthPro
     let Some(list) = get(VAR) else { return Ok(vec![]) };
     let mut out: Vec<OAuthProvider> = vec![];
     for name in list.split(',').map(|n| n.trim().to_ascii_lowercase()).filter(|n| !n.is_empty()) {
-        if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            || name.len() > 32
+        if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') || name.len() > 32
         {
             return Err(ConfigError::new(VAR, format!("`{name}`: names are up to 32 of a-z, 0-9 and -")));
         }
         if out.iter().any(|p| p.name == name) {
             return Err(ConfigError::new(VAR, format!("`{name}` is listed twice")));
         }
-        let key = |suffix: &str| format!("ZYGO_OAUTH_{}_{suffix}", name.to_ascii_uppercase().replace('-', "_"));
+        let key =
+            |suffix: &str| format!("ZYGO_OAUTH_{}_{suffix}", name.to_ascii_uppercase().replace('-', "_"));
         let need = |suffix: &str| {
             get(&key(suffix)).ok_or_else(|| ConfigError::new(VAR, format!("`{name}` needs {}", key(suffix))))
         };
@@ -342,7 +342,10 @@ fn oauth_providers(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<OAuthPro
             Some("oidc") => OAuthKind::Oidc,
             Some("github") => OAuthKind::Github,
             Some(other) => {
-                return Err(ConfigError::new(VAR, format!("{}: `{other}` is not oidc or github", key("TYPE"))));
+                return Err(ConfigError::new(
+                    VAR,
+                    format!("{}: `{other}` is not oidc or github", key("TYPE")),
+                ));
             }
         };
         let issuer = get(&key("ISSUER")).or(preset_issuer.map(str::to_string));

@@ -101,7 +101,11 @@ enum OauthStates {
     UsedAt,
 }
 
-fn user_fk(name: &str, table: impl IntoIden + 'static, col: impl IntoIden + 'static) -> ForeignKeyCreateStatement {
+fn user_fk(
+    name: &str,
+    table: impl IntoIden + 'static,
+    col: impl IntoIden + 'static,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(name)
         .from(table, col)
@@ -123,8 +127,10 @@ impl MigrationTrait for Migration {
             let mut col = col;
             m.alter_table(Table::alter().table(Users::Table).add_column(&mut col).to_owned()).await?;
         }
-        m.alter_table(Table::alter().table(MailOutbox::Table).add_column(text_null(MailOutbox::BodyHtml)).to_owned())
-            .await?;
+        m.alter_table(
+            Table::alter().table(MailOutbox::Table).add_column(text_null(MailOutbox::BodyHtml)).to_owned(),
+        )
+        .await?;
 
         m.create_table(
             Table::create()
@@ -139,7 +145,11 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create().name("ix_backup_codes_user").table(BackupCodes::Table).col(BackupCodes::UserId).to_owned(),
+            Index::create()
+                .name("ix_backup_codes_user")
+                .table(BackupCodes::Table)
+                .col(BackupCodes::UserId)
+                .to_owned(),
         )
         .await?;
 
@@ -155,7 +165,11 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone(MfaChallenges::CreatedAt))
                 .col(timestamp_with_time_zone(MfaChallenges::ExpiresAt))
                 .col(timestamp_with_time_zone_null(MfaChallenges::UsedAt))
-                .foreign_key(&mut user_fk("fk_mfa_challenges_user", MfaChallenges::Table, MfaChallenges::UserId))
+                .foreign_key(&mut user_fk(
+                    "fk_mfa_challenges_user",
+                    MfaChallenges::Table,
+                    MfaChallenges::UserId,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -184,7 +198,11 @@ impl MigrationTrait for Migration {
                 .col(uuid_null(SecurityEvents::SessionId))
                 .col(json_null(SecurityEvents::Details))
                 .col(timestamp_with_time_zone(SecurityEvents::CreatedAt))
-                .foreign_key(&mut user_fk("fk_security_events_user", SecurityEvents::Table, SecurityEvents::UserId))
+                .foreign_key(&mut user_fk(
+                    "fk_security_events_user",
+                    SecurityEvents::Table,
+                    SecurityEvents::UserId,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -208,7 +226,11 @@ impl MigrationTrait for Migration {
                 .col(string_null(OauthIdentities::Email))
                 .col(timestamp_with_time_zone(OauthIdentities::CreatedAt))
                 .col(timestamp_with_time_zone_null(OauthIdentities::LastUsedAt))
-                .foreign_key(&mut user_fk("fk_oauth_identities_user", OauthIdentities::Table, OauthIdentities::UserId))
+                .foreign_key(&mut user_fk(
+                    "fk_oauth_identities_user",
+                    OauthIdentities::Table,
+                    OauthIdentities::UserId,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -251,7 +273,8 @@ impl MigrationTrait for Migration {
         ] {
             m.drop_table(Table::drop().table(t).to_owned()).await?;
         }
-        m.alter_table(Table::alter().table(MailOutbox::Table).drop_column(MailOutbox::BodyHtml).to_owned()).await?;
+        m.alter_table(Table::alter().table(MailOutbox::Table).drop_column(MailOutbox::BodyHtml).to_owned())
+            .await?;
         for col in [Users::TotpSecret, Users::TotpPendingSecret, Users::TotpEnabledAt, Users::TotpLastStep] {
             m.alter_table(Table::alter().table(Users::Table).drop_column(col).to_owned()).await?;
         }

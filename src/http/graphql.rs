@@ -446,7 +446,8 @@ async fn serve_websocket(
             let secs = v.token_expires_at - chrono::Utc::now().timestamp();
             std::time::Duration::from_secs(secs.max(0) as u64)
         });
-        let close = |code: u16, reason: String| Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+        let close =
+            |code: u16, reason: String| Message::Close(Some(CloseFrame { code, reason: reason.into() }));
         tokio::select! {
             msg = ws.next() => match msg {
                 Some(WsMessage::Text(text)) => {

@@ -27,7 +27,8 @@ fn redirect(to: &str) -> Response {
 }
 
 fn frontend_error(app: &AppState, code: &str, message: &str) -> Response {
-    let mut url = reqwest::Url::parse(&format!("{}/oauth/callback", app.config.public_url)).expect("public URL");
+    let mut url =
+        reqwest::Url::parse(&format!("{}/oauth/callback", app.config.public_url)).expect("public URL");
     url.query_pairs_mut().append_pair("error", code).append_pair("message", message);
     redirect(url.as_str())
 }
@@ -96,8 +97,8 @@ async fn callback(
     };
     match oauth::callback(&app, &rctx, &provider, code, state).await {
         Ok(CallbackResult::SignedIn { code }) => {
-            let mut url =
-                reqwest::Url::parse(&format!("{}/oauth/callback", app.config.public_url)).expect("public URL");
+            let mut url = reqwest::Url::parse(&format!("{}/oauth/callback", app.config.public_url))
+                .expect("public URL");
             url.query_pairs_mut().append_pair("code", &code);
             redirect(url.as_str())
         }

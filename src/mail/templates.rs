@@ -81,7 +81,10 @@ impl Layout<'_> {
                 esc(m)
             ));
         }
-        html.push_str(&format!("<p style=\"font-size:12px;color:#52606d\">{}</p>\n</body></html>\n", esc(&self.footer)));
+        html.push_str(&format!(
+            "<p style=\"font-size:12px;color:#52606d\">{}</p>\n</body></html>\n",
+            esc(&self.footer)
+        ));
         Mail { subject: self.subject, text, html }
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::{doc, helpers::*, subscriptions::mutate_until_event};
 
-fn redis_url() -> String {
+pub(crate) fn redis_url() -> String {
     ["ZYGO_TEST_CROSS_INSTANCE_REDIS_URL", "ZYGO_TEST_REDIS_URL"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|s| !s.is_empty()))

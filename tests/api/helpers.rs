@@ -561,3 +561,97 @@ impl TestApp {
         (session, membership)
     }
 }
+
+/// A helper program from `tests/clients` (Node) that announces itself with one JSON line
+/// on stdout; killed when dropped (and it exits by itself when its stdin closes).
+pub struct NodeService {
+    child: std::process::Child,
+    pub info: Value,
+}
+
+impl NodeService {
+    pub fn start(script: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
+        use std::io::BufRead;
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients");
+        assert!(
+            std::path::Path::new(dir).join("node_modules").exists(),
+            "tests/clients has no node_modules: run `npm ci --prefix tests/clients` (the README's test command does)"
+        );
+        let mut cmd = std::process::Command::new("node");
+        cmd.current_dir(dir)
+            .arg(script)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("node runs");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("announcement");
+        let info = serde_json::from_str(&line).unwrap_or_else(|_| panic!("{script} announced {line:?}"));
+        Self { child, info }
+    }
+}
+
+impl Drop for NodeService {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The TOTP code of `secret` at now + `offset_secs`, computed by an independent
+/// implementation (otplib, Node).
+pub fn totp_code(secret: &str, offset_secs: i64) -> String {
+    let out = std::process::Command::new("node")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients"))
+        .args(["totp.mjs", secret, &offset_secs.to_string()])
+        .output()
+        .expect("node runs");
+    assert!(out.status.success(), "totp.mjs failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+impl TestApp {
+    /// Logs in with a user agent; returns the raw response.
+    pub async fn log_in_as(&self, email: &str, password: &str, user_agent: &str) -> Gql {
+        let resp = self
+            .http
+            .post(self.url("/graphql"))
+            .header("User-Agent", user_agent)
+            .json(&json!({
+                "query": crate::doc!("identity/LogIn"),
+                "variables": { "input": { "email": email, "password": password } }
+            }))
+            .send()
+            .await
+            .expect("request sent");
+        assert!(!resp.status().is_server_error(), "server error {}", resp.status());
+        Gql(resp.json().await.unwrap())
+    }
+
+    /// The `n`-th mail to `to` whose subject contains `subject`, waiting up to 5 s.
+    pub async fn mail_about(&self, to: &str, subject: &str, n: usize) -> String {
+        eventually(5, || async {
+            let mails: Vec<String> = self
+                .mails_to(to)
+                .into_iter()
+                .filter(|m| m.lines().any(|l| l.starts_with("Subject: ") && l.contains(subject)))
+                .collect();
+            mails.get(n - 1).cloned()
+        })
+        .await
+    }
+}
+
+impl Session {
+    pub fn from_tokens(tokens: &Value) -> Self {
+        Self {
+            access: tokens["accessToken"].as_str().unwrap().into(),
+            refresh: tokens["refreshToken"].as_str().unwrap().into(),
+            user_id: tokens["viewer"]["id"].as_str().unwrap().into(),
+        }
+    }
+}

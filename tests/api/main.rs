@@ -17,6 +17,7 @@ mod members;
 mod permissions;
 mod roles;
 mod schema;
+mod security;
 mod subscriptions;
 mod teams;
 mod tenancy;

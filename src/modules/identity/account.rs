@@ -12,14 +12,14 @@ use uuid::Uuid;
 use super::service::{validate_name, viewer_user};
 use crate::{
     auth::{RequestCtx, Viewer, password, tokens},
+    error::{AppError, AppResult},
+    graphql::scalars::Email,
+    mail,
     modules::security::{
         events::{self, SecurityEventKind},
         sessions::{self, SessionsEnded},
         throttle::{Throttle, keys},
     },
-    error::{AppError, AppResult},
-    graphql::scalars::Email,
-    mail,
     startup::AppState,
 };
 
@@ -123,8 +123,15 @@ pub async fn change_password(
     let txn = crate::db::begin_write(&app.db).await?;
     set_password(&txn, user, hash).await?;
     sessions::revoke_all(&txn, viewer.user_id, Some(viewer.session_id), "password changed").await?;
-    events::record(&txn, viewer.user_id, SecurityEventKind::PasswordChanged, Some(rctx), Some(viewer.session_id), None)
-        .await?;
+    events::record(
+        &txn,
+        viewer.user_id,
+        SecurityEventKind::PasswordChanged,
+        Some(rctx),
+        Some(viewer.session_id),
+        None,
+    )
+    .await?;
     txn.commit().await?;
     sessions::notify(
         app,
@@ -217,8 +224,12 @@ pub async fn reset_password(app: &AppState, rctx: &RequestCtx, token: &str, new:
     sessions::revoke_all(&txn, row.user_id, None, "password reset").await?;
     events::record(&txn, row.user_id, SecurityEventKind::PasswordReset, Some(rctx), None, None).await?;
     txn.commit().await?;
-    sessions::notify(app, row.user_id, SessionsEnded { sessions: None, except: None, reason: "password reset".into() })
-        .await;
+    sessions::notify(
+        app,
+        row.user_id,
+        SessionsEnded { sessions: None, except: None, reason: "password reset".into() },
+    )
+    .await;
     Ok(())
 }
 

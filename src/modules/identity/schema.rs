@@ -123,7 +123,9 @@ pub struct MfaChallenge {
 
 pub fn log_in_payload(outcome: service::LogInOutcome) -> LogInPayload {
     match outcome {
-        service::LogInOutcome::Tokens(t) => LogInPayload { tokens: Some(auth_payload(t)), mfa_challenge: None },
+        service::LogInOutcome::Tokens(t) => {
+            LogInPayload { tokens: Some(auth_payload(t)), mfa_challenge: None }
+        }
         service::LogInOutcome::Mfa(c) => LogInPayload {
             tokens: None,
             mfa_challenge: Some(MfaChallenge {

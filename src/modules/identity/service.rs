@@ -9,14 +9,14 @@ use uuid::Uuid;
 
 use crate::{
     auth::{RequestCtx, Viewer, password, tokens},
+    error::{AppError, AppResult},
+    graphql::scalars::Email,
+    mail,
     modules::security::{
         events::{self, SecurityEventKind},
         mfa, sessions,
         throttle::{self, Attempt, Throttle},
     },
-    error::{AppError, AppResult},
-    graphql::scalars::Email,
-    mail,
     startup::AppState,
 };
 
@@ -230,12 +230,14 @@ pub async fn log_in(
         }
     }
     let ok = password.chars().count() <= password::MAX_LEN
-        && password::verify(password, user.as_ref().and_then(|u| u.password_hash().map(str::to_string))).await?;
+        && password::verify(password, user.as_ref().and_then(|u| u.password_hash().map(str::to_string)))
+            .await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,
         (_, user) => {
             if let Some(user) = &user {
-                events::record(&app.db, user.id, SecurityEventKind::LoginFailed, Some(rctx), None, None).await?;
+                events::record(&app.db, user.id, SecurityEventKind::LoginFailed, Some(rctx), None, None)
+                    .await?;
             }
             if let Some(until) = account_throttle.failed(app).await?
                 && let Some(user) = &user
@@ -288,7 +290,8 @@ async fn account_locked(
     )
     .await?;
     let link = format!("{}/unlock-account?token={token}", app.config.public_url);
-    mail::enqueue(&txn, &user.email, mail::templates::account_unlock(&user.name, &link, &token, until)).await?;
+    mail::enqueue(&txn, &user.email, mail::templates::account_unlock(&user.name, &link, &token, until))
+        .await?;
     txn.commit().await?;
     app.mail.wake();
     Ok(())
@@ -377,7 +380,8 @@ pub(crate) async fn after_sign_in(app: &AppState, rctx: &RequestCtx, tokens: &Is
         }
         let device = crate::modules::security::sessions::describe_device(rctx.user_agent.as_deref());
         let link = format!("{}/settings/security", app.config.public_url);
-        let mail = mail::templates::sign_in_alert(&tokens.user.name, Utc::now(), rctx.ip.as_deref(), &device, &link);
+        let mail =
+            mail::templates::sign_in_alert(&tokens.user.name, Utc::now(), rctx.ip.as_deref(), &device, &link);
         mail::enqueue(&app.db, &tokens.user.email, mail).await?;
         app.mail.wake();
         Ok(())
@@ -425,7 +429,11 @@ async fn end_reused_session(app: &AppState, session: &session::Model) -> AppResu
     sessions::notify(
         app,
         session.user_id,
-        sessions::SessionsEnded { sessions: Some(vec![session.id]), except: None, reason: "session ended".into() },
+        sessions::SessionsEnded {
+            sessions: Some(vec![session.id]),
+            except: None,
+            reason: "session ended".into(),
+        },
     )
     .await;
     Ok(())
@@ -480,7 +488,11 @@ pub async fn log_out(app: &AppState, viewer: &Viewer) -> AppResult<()> {
     sessions::notify(
         app,
         viewer.user_id,
-        sessions::SessionsEnded { sessions: Some(vec![viewer.session_id]), except: None, reason: "logged out".into() },
+        sessions::SessionsEnded {
+            sessions: Some(vec![viewer.session_id]),
+            except: None,
+            reason: "logged out".into(),
+        },
     )
     .await;
     Ok(())
@@ -489,7 +501,8 @@ pub async fn log_out(app: &AppState, viewer: &Viewer) -> AppResult<()> {
 /// Resolves a bearer access token into a viewer: signature and claims, then the session
 /// must exist, belong to the token's user, and be neither revoked nor expired.
 pub async fn authenticate(app: &AppState, token: &str) -> Result<Viewer, String> {
-    let (user_id, session_id, token_expires_at) = app.jwt.verify_access_until(token).map_err(str::to_string)?;
+    let (user_id, session_id, token_expires_at) =
+        app.jwt.verify_access_until(token).map_err(str::to_string)?;
     let session = session::Entity::find_by_id(session_id)
         .one(&app.db)
         .await

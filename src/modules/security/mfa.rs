@@ -96,8 +96,7 @@ async fn new_backup_codes(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult
     let now = Utc::now();
     let mut codes = Vec::with_capacity(BACKUP_CODES);
     for _ in 0..BACKUP_CODES {
-        let raw: String =
-            (0..10).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect();
+        let raw: String = (0..10).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect();
         backup_code::ActiveModel {
             id: Set(Uuid::now_v7()),
             user_id: Set(user_id),
@@ -166,7 +165,10 @@ pub async fn confirm_enrollment(
 ) -> AppResult<Vec<String>> {
     let user = viewer_user(app, viewer).await?;
     let Some(pending) = user.totp_pending_secret.clone() else {
-        return Err(AppError::validation("code", "no enrollment in progress; call startTotpEnrollment first"));
+        return Err(AppError::validation(
+            "code",
+            "no enrollment in progress; call startTotpEnrollment first",
+        ));
     };
     throttled(app, rctx, user.id).await?;
     let Some(step) = matching_step(&totp(&pending, &user.email)?, code) else {
@@ -214,7 +216,9 @@ pub async fn disable(
             consume_totp(&txn, &user, code).await? || consume_backup_code(&txn, user.id, code).await?
         }
         (None, Some(pw)) => password::verify(pw, user.password_hash().map(str::to_string)).await?,
-        (None, None) => return Err(AppError::validation("code", "give a code from your app or your password")),
+        (None, None) => {
+            return Err(AppError::validation("code", "give a code from your app or your password"));
+        }
     };
     if !ok {
         txn.rollback().await?;
@@ -281,8 +285,15 @@ async fn throttled(app: &AppState, rctx: &RequestCtx, user_id: Uuid) -> AppResul
         Attempt::Allowed => Ok(()),
         refused @ Attempt::Refused { newly_locked, .. } => {
             if newly_locked {
-                events::record(&app.db, user_id, SecurityEventKind::AccountLocked, Some(rctx), None, Some(serde_json::json!({ "by": "mfa" })))
-                    .await?;
+                events::record(
+                    &app.db,
+                    user_id,
+                    SecurityEventKind::AccountLocked,
+                    Some(rctx),
+                    None,
+                    Some(serde_json::json!({ "by": "mfa" })),
+                )
+                .await?;
             }
             refused.into_result()
         }
@@ -292,8 +303,15 @@ async fn throttled(app: &AppState, rctx: &RequestCtx, user_id: Uuid) -> AppResul
 async fn mfa_failed(app: &AppState, rctx: &RequestCtx, user_id: Uuid) -> AppResult<()> {
     events::record(&app.db, user_id, SecurityEventKind::MfaChallengeFailed, Some(rctx), None, None).await?;
     if mfa_throttle(app, user_id).failed(app).await?.is_some() {
-        events::record(&app.db, user_id, SecurityEventKind::AccountLocked, Some(rctx), None, Some(serde_json::json!({ "by": "mfa" })))
-            .await?;
+        events::record(
+            &app.db,
+            user_id,
+            SecurityEventKind::AccountLocked,
+            Some(rctx),
+            None,
+            Some(serde_json::json!({ "by": "mfa" })),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -340,7 +358,10 @@ pub async fn complete_challenge(
         .one(&app.db)
         .await?
         .ok_or_else(invalid)?;
-    if challenge.used_at.is_some() || challenge.expires_at <= now || challenge.attempts >= CHALLENGE_MAX_ATTEMPTS {
+    if challenge.used_at.is_some()
+        || challenge.expires_at <= now
+        || challenge.attempts >= CHALLENGE_MAX_ATTEMPTS
+    {
         return Err(invalid());
     }
     let (field, given) = match (code, backup_code) {

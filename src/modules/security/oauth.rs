@@ -81,7 +81,8 @@ async fn discovery(issuer: &str) -> AppResult<Discovery> {
         return Ok(d.clone());
     }
     let url = format!("{issuer}/.well-known/openid-configuration");
-    let d: Discovery = fetch_json(http().get(&url)).await.map_err(|e| provider_error(format!("discovery: {e}")))?;
+    let d: Discovery =
+        fetch_json(http().get(&url)).await.map_err(|e| provider_error(format!("discovery: {e}")))?;
     if d.issuer.trim_end_matches('/') != issuer {
         return Err(provider_error(format!("discovery names issuer {} instead of {issuer}", d.issuer)));
     }
@@ -97,7 +98,8 @@ async fn jwks(issuer: &str, d: &Discovery, kid: Option<&str>) -> AppResult<JwkSe
     {
         return Ok(set.clone());
     }
-    let set: JwkSet = fetch_json(http().get(&d.jwks_uri)).await.map_err(|e| provider_error(format!("keys: {e}")))?;
+    let set: JwkSet =
+        fetch_json(http().get(&d.jwks_uri)).await.map_err(|e| provider_error(format!("keys: {e}")))?;
     if let Some(entry) = cache().lock().unwrap().get_mut(issuer) {
         entry.2 = Some(set.clone());
     }
@@ -147,7 +149,8 @@ pub async fn authorization_url(app: &AppState, name: &str, link_user: Option<Uui
     }
     .insert(&app.db)
     .await?;
-    let mut url = reqwest::Url::parse(&endpoint).map_err(|e| provider_error(format!("authorization URL: {e}")))?;
+    let mut url =
+        reqwest::Url::parse(&endpoint).map_err(|e| provider_error(format!("authorization URL: {e}")))?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &p.client_id)
@@ -187,7 +190,13 @@ struct IdClaims {
     name: Option<String>,
 }
 
-async fn exchange_code(p: &OAuthProvider, token_url: &str, redirect_uri: &str, code: &str, verifier: &str) -> AppResult<TokenResponse> {
+async fn exchange_code(
+    p: &OAuthProvider,
+    token_url: &str,
+    redirect_uri: &str,
+    code: &str,
+    verifier: &str,
+) -> AppResult<TokenResponse> {
     let form = [
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -215,12 +224,18 @@ async fn exchange_code(p: &OAuthProvider, token_url: &str, redirect_uri: &str, c
     Ok(t)
 }
 
-async fn oidc_user(app: &AppState, p: &OAuthProvider, code: &str, state: &oauth_state::Model) -> AppResult<ExternalUser> {
+async fn oidc_user(
+    app: &AppState,
+    p: &OAuthProvider,
+    code: &str,
+    state: &oauth_state::Model,
+) -> AppResult<ExternalUser> {
     let issuer = p.issuer.as_deref().unwrap_or_default();
     let d = discovery(issuer).await?;
     let t = exchange_code(p, &d.token_endpoint, &callback_url(app, p), code, &state.code_verifier).await?;
     let id_token = t.id_token.ok_or_else(|| provider_error("no ID token in the token answer".into()))?;
-    let header = jsonwebtoken::decode_header(&id_token).map_err(|e| provider_error(format!("ID token: {e}")))?;
+    let header =
+        jsonwebtoken::decode_header(&id_token).map_err(|e| provider_error(format!("ID token: {e}")))?;
     let set = jwks(issuer, &d, header.kid.as_deref()).await?;
     let jwk = match &header.kid {
         Some(kid) => set.find(kid),
@@ -268,16 +283,23 @@ struct GithubEmail {
     verified: bool,
 }
 
-async fn github_user(app: &AppState, p: &OAuthProvider, code: &str, state: &oauth_state::Model) -> AppResult<ExternalUser> {
+async fn github_user(
+    app: &AppState,
+    p: &OAuthProvider,
+    code: &str,
+    state: &oauth_state::Model,
+) -> AppResult<ExternalUser> {
     let token_url = p.token_url.clone().unwrap_or_default();
     let t = exchange_code(p, &token_url, &callback_url(app, p), code, &state.code_verifier).await?;
-    let access = t.access_token.ok_or_else(|| provider_error("no access token in the token answer".into()))?;
+    let access =
+        t.access_token.ok_or_else(|| provider_error("no access token in the token answer".into()))?;
     let api = p.api_url.clone().unwrap_or_default();
     let get = |path: &str| http().get(format!("{api}{path}")).bearer_auth(&access);
     let u: GithubUser = fetch_json(get("/user")).await.map_err(|e| provider_error(format!("user: {e}")))?;
     let emails: Vec<GithubEmail> =
         fetch_json(get("/user/emails")).await.map_err(|e| provider_error(format!("e-mails: {e}")))?;
-    let primary = emails.iter().find(|e| e.primary && e.verified).or_else(|| emails.iter().find(|e| e.verified));
+    let primary =
+        emails.iter().find(|e| e.primary && e.verified).or_else(|| emails.iter().find(|e| e.verified));
     Ok(ExternalUser {
         subject: u.id.to_string(),
         email: primary.map(|e| e.email.clone()),
@@ -305,7 +327,8 @@ pub async fn callback(
 ) -> AppResult<CallbackResult> {
     let p = provider(app, name)?;
     let now = Utc::now();
-    let invalid = || AppError::rejected("OAUTH_STATE_INVALID", "state", "unknown, expired or already used state");
+    let invalid =
+        || AppError::rejected("OAUTH_STATE_INVALID", "state", "unknown, expired or already used state");
     let row = oauth_state::Entity::find()
         .filter(oauth_state::Column::StateHash.eq(tokens::hash_token(state)))
         .one(&app.db)
@@ -500,7 +523,10 @@ pub async fn exchange_sign_in_code(app: &AppState, rctx: &RequestCtx, code: &str
 
 /// The viewer's linked provider accounts.
 pub async fn connected_accounts(app: &AppState, viewer: &Viewer) -> AppResult<Vec<oauth_identity::Model>> {
-    Ok(oauth_identity::Entity::find().filter(oauth_identity::Column::UserId.eq(viewer.user_id)).all(&app.db).await?)
+    Ok(oauth_identity::Entity::find()
+        .filter(oauth_identity::Column::UserId.eq(viewer.user_id))
+        .all(&app.db)
+        .await?)
 }
 
 /// Unlinks a provider account; refused when it is the account's last way to sign in.

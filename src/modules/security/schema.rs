@@ -297,14 +297,21 @@ impl SecurityMutation {
     }
 
     /// Starts linking a provider account to the viewer: send the browser to the returned URL.
-    async fn link_o_auth_account(&self, ctx: &Context<'_>, provider: String) -> Result<AuthorizationUrlPayload> {
+    async fn link_o_auth_account(
+        &self,
+        ctx: &Context<'_>,
+        provider: String,
+    ) -> Result<AuthorizationUrlPayload> {
         let viewer = rctx(ctx).viewer()?;
-        let url = oauth::authorization_url(app(ctx), &provider, Some(viewer.user_id))
-            .await
-            .map_err(|e| match e {
-                AppError::NotFound(_) => AppError::validation("provider", "no such provider is configured"),
-                other => other,
-            })?;
+        let url =
+            oauth::authorization_url(app(ctx), &provider, Some(viewer.user_id)).await.map_err(
+                |e| match e {
+                    AppError::NotFound(_) => {
+                        AppError::validation("provider", "no such provider is configured")
+                    }
+                    other => other,
+                },
+            )?;
         Ok(AuthorizationUrlPayload { authorization_url: url })
     }
 

@@ -3,7 +3,9 @@
 
 use chrono::Utc;
 use entity::session;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -147,7 +149,11 @@ pub fn describe_device(user_agent: Option<&str>) -> String {
     let Some(ua) = user_agent.filter(|u| !u.trim().is_empty()) else { return "Unknown device".into() };
     match woothee::parser::Parser::new().parse(ua) {
         Some(r) if r.name != "UNKNOWN" => {
-            if r.os != "UNKNOWN" { format!("{} on {}", r.name, r.os) } else { r.name.to_string() }
+            if r.os != "UNKNOWN" {
+                format!("{} on {}", r.name, r.os)
+            } else {
+                r.name.to_string()
+            }
         }
         _ => ua.chars().take(60).collect(),
     }

@@ -9,9 +9,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::auth_throttle;
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, EntityTrait, QuerySelect, Set, sea_query::OnConflict,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QuerySelect, Set, sea_query::OnConflict};
 
 use crate::{
     error::{AppError, AppResult},
@@ -69,7 +67,11 @@ impl Throttle {
         self
     }
 
-    async fn locked_row(db: &impl ConnectionTrait, key: &str, now: DateTime<Utc>) -> AppResult<auth_throttle::Model> {
+    async fn locked_row(
+        db: &impl ConnectionTrait,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<auth_throttle::Model> {
         auth_throttle::Entity::insert(auth_throttle::ActiveModel {
             key: Set(key.to_string()),
             failures: Set(0),
@@ -88,7 +90,12 @@ impl Throttle {
         q.one(db).await?.ok_or_else(|| anyhow::anyhow!("throttle row vanished").into())
     }
 
-    fn lock_until(&self, row: &auth_throttle::Model, now: DateTime<Utc>, started: DateTime<Utc>) -> DateTime<Utc> {
+    fn lock_until(
+        &self,
+        row: &auth_throttle::Model,
+        now: DateTime<Utc>,
+        started: DateTime<Utc>,
+    ) -> DateTime<Utc> {
         match self.lockout {
             Some(base) => {
                 let factor = 1_i64 << row.lockouts.clamp(0, 16);

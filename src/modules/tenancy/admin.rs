@@ -140,7 +140,8 @@ pub async fn update_settings(
     tctx.require(Permission::TenantUpdate)?;
     if security.as_ref().is_some_and(|s| s.require_mfa) {
         // Whoever turns the rule on must meet it, or they would lock themselves out.
-        let me = <entity::user::Entity as sea_orm::EntityTrait>::find_by_id(tctx.user_id).one(&app.db).await?;
+        let me =
+            <entity::user::Entity as sea_orm::EntityTrait>::find_by_id(tctx.user_id).one(&app.db).await?;
         if !me.is_some_and(|u| u.mfa_enabled()) {
             return Err(AppError::validation(
                 "input.security.requireMfa",

@@ -1,0 +1,379 @@
+//! Account security: TOTP MFA and backup codes (codes from an independent implementation),
+//! sessions and their WebSockets, lockout and throttling, the password policy, the
+//! security log, and organisations that require MFA.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::{doc, helpers::*};
+
+async fn security(app: &TestApp, s: &Session) -> Value {
+    app.gql(Some(&s.access), doc!("security/ViewerSecurity"), json!({ "eventsLast": 50 })).await.data()["viewer"]
+        .clone()
+}
+
+fn event_kinds(viewer: &Value) -> Vec<String> {
+    viewer["securityEvents"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["kind"].as_str().unwrap_or("?").to_string())
+        .collect()
+}
+
+/// Turns MFA on for `s` with a code for the previous time step (so that the current and
+/// next steps stay free for the test); returns the secret and the backup codes.
+async fn enroll(app: &TestApp, s: &Session) -> (String, Vec<String>) {
+    let e = app.gql(Some(&s.access), doc!("security/StartTotpEnrollment"), json!({})).await;
+    let e = &e.data()["startTotpEnrollment"];
+    let secret = e["secret"].as_str().unwrap().to_string();
+    assert!(e["otpauthUri"].as_str().unwrap().starts_with("otpauth://totp/Zygo:"), "{e}");
+    assert!(e["qrCode"].as_str().unwrap().starts_with("data:image/svg+xml;base64,"));
+    let r = app
+        .gql(
+            Some(&s.access),
+            doc!("security/ConfirmTotpEnrollment"),
+            json!({ "code": totp_code(&secret, -30) }),
+        )
+        .await;
+    let codes: Vec<String> = r.data()["confirmTotpEnrollment"]["backupCodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    (secret, codes)
+}
+
+async fn challenge(app: &TestApp, email: &str) -> String {
+    let r = app.log_in_as(email, PASSWORD, "test").await;
+    let d = &r.data()["logIn"];
+    assert!(d["tokens"].is_null(), "no tokens before the second factor: {d}");
+    d["mfaChallenge"]["challenge"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn totp_codes_from_another_implementation_sign_in_once_each_and_backup_codes_recover() {
+    let app = spawn_app().await;
+    let s = app.verified_user("mfa@example.com").await;
+    let bad =
+        app.gql(Some(&s.access), doc!("security/ConfirmTotpEnrollment"), json!({ "code": "123456" })).await;
+    assert_eq!(bad.field(), "code", "no enrollment started yet");
+    let (secret, codes) = enroll(&app, &s).await;
+    assert_eq!(codes.len(), 10);
+    let v = security(&app, &s).await;
+    assert_eq!(v["mfa"]["totpEnabled"], true);
+    assert_eq!(v["mfa"]["backupCodesRemaining"], 10);
+
+    // The password alone gives a challenge; a wrong code does not pass it.
+    let c = challenge(&app, "mfa@example.com").await;
+    let wrong = app
+        .gql(None, doc!("security/CompleteMfaChallenge"), json!({ "challenge": c, "code": "000000" }))
+        .await;
+    assert_eq!(wrong.field(), "code");
+    // The enrollment's code was used: it never passes again.
+    let replay = app
+        .gql(
+            None,
+            doc!("security/CompleteMfaChallenge"),
+            json!({ "challenge": c, "code": totp_code(&secret, -30) }),
+        )
+        .await;
+    assert_eq!(replay.field(), "code", "{:?}", replay.0);
+    let code = totp_code(&secret, 30);
+    let ok =
+        app.gql(None, doc!("security/CompleteMfaChallenge"), json!({ "challenge": c, "code": code })).await;
+    let signed_in = Session::from_tokens(&ok.data()["completeMfaChallenge"]);
+    assert!(app.gql(Some(&signed_in.access), doc!("identity/Viewer"), json!({})).await.0["errors"].is_null());
+    // A used challenge is gone, and the same code does not open a second one.
+    let again =
+        app.gql(None, doc!("security/CompleteMfaChallenge"), json!({ "challenge": c, "code": code })).await;
+    assert_eq!(again.code(), "UNAUTHENTICATED");
+    let c2 = challenge(&app, "mfa@example.com").await;
+    let reused =
+        app.gql(None, doc!("security/CompleteMfaChallenge"), json!({ "challenge": c2, "code": code })).await;
+    assert_eq!(reused.field(), "code");
+
+    // A backup code works once (any spelling), then never again.
+    let backup = codes[0].to_uppercase().replace('-', " ");
+    let r = app
+        .gql(None, doc!("security/CompleteMfaChallenge"), json!({ "challenge": c2, "backupCode": backup }))
+        .await;
+    r.data();
+    let c3 = challenge(&app, "mfa@example.com").await;
+    let r = app
+        .gql(None, doc!("security/CompleteMfaChallenge"), json!({ "challenge": c3, "backupCode": codes[0] }))
+        .await;
+    assert_eq!(r.field(), "backupCode");
+    let v = security(&app, &s).await;
+    assert_eq!(v["mfa"]["backupCodesRemaining"], 9);
+    let kinds = event_kinds(&v);
+    for k in ["MFA_ENABLED", "MFA_CHALLENGE_FAILED", "BACKUP_CODE_USED", "LOGIN_SUCCEEDED"] {
+        assert!(kinds.contains(&k.to_string()), "{k} in {kinds:?}");
+    }
+
+    // Five wrong codes use a challenge up.
+    let c4 = challenge(&app, "mfa@example.com").await;
+    for _ in 0..5 {
+        app.gql(None, doc!("security/CompleteMfaChallenge"), json!({ "challenge": c4, "code": "111111" }))
+            .await;
+    }
+    let r = app
+        .gql(None, doc!("security/CompleteMfaChallenge"), json!({ "challenge": c4, "backupCode": codes[1] }))
+        .await;
+    assert_eq!(r.code(), "UNAUTHENTICATED");
+
+    // Turning MFA off needs proof; then the password alone signs in again.
+    let r = app
+        .gql(Some(&s.access), doc!("security/DisableTotp"), json!({ "password": "wrong password!" }))
+        .await;
+    assert_eq!(r.field(), "password");
+    app.gql(Some(&s.access), doc!("security/DisableTotp"), json!({ "password": PASSWORD })).await.data();
+    let r = app.log_in_as("mfa@example.com", PASSWORD, "test").await;
+    assert!(r.data()["logIn"]["tokens"]["accessToken"].is_string());
+    assert!(event_kinds(&security(&app, &s).await).contains(&"MFA_DISABLED".to_string()));
+}
+
+#[tokio::test]
+async fn backup_codes_can_be_regenerated_with_a_current_code() {
+    let app = spawn_app().await;
+    let s = app.verified_user("regen@example.com").await;
+    let (secret, old) = enroll(&app, &s).await;
+    let r =
+        app.gql(Some(&s.access), doc!("security/RegenerateBackupCodes"), json!({ "code": "999999" })).await;
+    assert_eq!(r.field(), "code");
+    let r = app
+        .gql(
+            Some(&s.access),
+            doc!("security/RegenerateBackupCodes"),
+            json!({ "code": totp_code(&secret, 0) }),
+        )
+        .await;
+    let new = r.data()["regenerateBackupCodes"]["backupCodes"].as_array().unwrap().clone();
+    assert_eq!(new.len(), 10);
+    let c = challenge(&app, "regen@example.com").await;
+    let r = app
+        .gql(None, doc!("security/CompleteMfaChallenge"), json!({ "challenge": c, "backupCode": old[0] }))
+        .await;
+    assert_eq!(r.field(), "backupCode", "old codes stop working");
+    let r = app
+        .gql(None, doc!("security/CompleteMfaChallenge"), json!({ "challenge": c, "backupCode": new[0] }))
+        .await;
+    r.data();
+}
+
+#[tokio::test]
+async fn an_organisation_can_require_mfa_of_its_members() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("mfa-owner@example.com").await;
+    let id = app.create_tenant(&owner, "mfa-org").await;
+    let (member, _) = app.join_as(&owner, &id, "mfa-member@example.com", "member").await;
+    let require = json!({ "input": { "tenantId": id, "security": { "requireMfa": true } } });
+    let r = app.gql(Some(&owner.access), doc!("tenancy/UpdateTenantSettings"), require.clone()).await;
+    assert_eq!(r.field(), "input.security.requireMfa", "the owner needs MFA first");
+    enroll(&app, &owner).await;
+    let r = app.gql(Some(&owner.access), doc!("tenancy/UpdateTenantSettings"), require).await;
+    assert_eq!(r.data()["updateTenantSettings"]["tenant"]["settings"]["security"]["requireMfa"], true);
+
+    let tenant = |s: &Session| {
+        let token = s.access.clone();
+        let app = &app;
+        let id = id.clone();
+        async move { app.gql(Some(&token), doc!("tenancy/Tenant"), json!({ "id": id })).await }
+    };
+    let r = tenant(&member).await;
+    assert_eq!(r.code(), "MFA_REQUIRED", "{:?}", r.0);
+    assert!(tenant(&owner).await.0["errors"].is_null());
+    enroll(&app, &member).await;
+    let r = tenant(&member).await;
+    assert_eq!(r.0["data"]["tenant"]["slug"], "mfa-org", "enrolled members get through: {:?}", r.0);
+}
+
+#[tokio::test]
+async fn sessions_are_listed_and_revoking_one_closes_its_websockets_at_once() {
+    let app = spawn_app().await;
+    let a = app.verified_user("sess@example.com").await;
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
+    let b = Session::from_tokens(
+        &app.log_in_as("sess@example.com", PASSWORD, firefox).await.data()["logIn"]["tokens"],
+    );
+    let list = security(&app, &a).await["sessions"].as_array().unwrap().clone();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list.iter().filter(|s| s["current"] == true).count(), 1);
+    let b_row = list.iter().find(|s| s["userAgent"] == firefox).expect("B listed").clone();
+    assert_eq!(b_row["device"], "Firefox on Linux");
+    assert_eq!(b_row["ip"], "127.0.0.1");
+
+    // A new device gets a sign-in alert mail.
+    let alert = app.mail_about("sess@example.com", "New sign-in", 1).await;
+    assert!(alert.contains("Firefox on Linux"), "{alert}");
+
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
+    assert_eq!(ws.init(Some(&b.access)).await.unwrap()["type"], "connection_ack");
+    let t = Instant::now();
+    app.gql(Some(&a.access), doc!("security/RevokeSession"), json!({ "id": b_row["id"] })).await.data();
+    assert_eq!(ws.close_code().await, Some(4401));
+    assert!(t.elapsed() < Duration::from_secs(1), "closed within a second: {:?}", t.elapsed());
+    let r = app.gql(Some(&b.access), doc!("identity/Viewer"), json!({})).await;
+    assert_eq!(r.code(), "UNAUTHENTICATED", "the revoked session's access token stops at once");
+
+    // Another user's session id is simply not found.
+    let other = app.verified_user("sess-other@example.com").await;
+    let r =
+        app.gql(Some(&other.access), doc!("security/RevokeSession"), json!({ "id": list[0]["id"] })).await;
+    assert_eq!(r.code(), "NOT_FOUND");
+
+    let c = app.log_in("sess@example.com").await;
+    let r = app.gql(Some(&a.access), doc!("security/RevokeOtherSessions"), json!({})).await;
+    assert_eq!(r.data()["revokeOtherSessions"]["revokedCount"], 1);
+    assert_eq!(app.gql(Some(&c.access), doc!("identity/Viewer"), json!({})).await.code(), "UNAUTHENTICATED");
+    assert!(event_kinds(&security(&app, &a).await).contains(&"SESSION_REVOKED".to_string()));
+}
+
+#[tokio::test]
+async fn a_password_change_on_one_instance_closes_websockets_on_another() {
+    let mut backend = Backend::fresh().await;
+    backend.redis_url = Some(crate::event_bus::redis_url());
+    let data_dir = std::env::temp_dir().join(format!("zygo-test-shared-{}", uuid::Uuid::new_v4().simple()));
+    let opts = Options { data_dir: Some(data_dir), ..Default::default() };
+    let one = spawn_app_on(backend.clone(), opts.clone()).await;
+    let two = spawn_app_on(backend, opts).await;
+    let a = one.verified_user("x-inst@example.com").await;
+    let b = one.log_in("x-inst@example.com").await;
+    let mut ws = WsClient::connect(&two, "graphql-transport-ws").await;
+    assert_eq!(ws.init(Some(&b.access)).await.unwrap()["type"], "connection_ack");
+    let mut own = WsClient::connect(&two, "graphql-transport-ws").await;
+    assert_eq!(own.init(Some(&a.access)).await.unwrap()["type"], "connection_ack");
+    let t = Instant::now();
+    one.gql(
+        Some(&a.access),
+        doc!("identity/ChangePassword"),
+        json!({ "currentPassword": PASSWORD, "newPassword": "a much better secret" }),
+    )
+    .await
+    .data();
+    assert_eq!(ws.close_code().await, Some(4401));
+    assert!(t.elapsed() < Duration::from_secs(1), "closed within a second: {:?}", t.elapsed());
+    // The session that changed the password keeps its socket.
+    own.subscribe("1", "query { viewer { id } }", json!({})).await;
+    assert_eq!(own.next_json().await.unwrap()["type"], "next");
+}
+
+#[tokio::test]
+async fn a_websocket_closes_when_its_token_expires_unless_the_client_reauthenticates() {
+    let app = spawn_app_on(
+        Backend::fresh().await,
+        Options { env: vec![("ZYGO_ACCESS_TOKEN_TTL", "3".into())], ..Default::default() },
+    )
+    .await;
+    let s = app.verified_user("expiry@example.com").await;
+    let mut lapsing = WsClient::connect(&app, "graphql-transport-ws").await;
+    assert_eq!(lapsing.init(Some(&s.access)).await.unwrap()["type"], "connection_ack");
+    let mut renewing = WsClient::connect(&app, "graphql-transport-ws").await;
+    assert_eq!(renewing.init(Some(&s.access)).await.unwrap()["type"], "connection_ack");
+    // Renew before the first token runs out (but late enough for the new one to outlive
+    // it: expiry is in whole seconds), with a refreshed access token in a ping.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let r = app.gql(None, doc!("identity/RefreshSession"), json!({ "refreshToken": s.refresh })).await;
+    let fresh = r.data()["refreshSession"]["accessToken"].as_str().unwrap().to_string();
+    renewing.send(json!({ "type": "ping", "payload": { "accessToken": fresh } })).await;
+    assert_eq!(renewing.next_json().await.unwrap()["type"], "pong");
+
+    assert_eq!(lapsing.close_code().await, Some(4401), "closes when the token expires");
+    renewing.subscribe("1", "query { viewer { email } }", json!({})).await;
+    let msg = renewing.next_json().await.unwrap();
+    assert_eq!(msg["payload"]["data"]["viewer"]["email"], "expiry@example.com", "{msg}");
+}
+
+#[tokio::test]
+async fn parallel_wrong_passwords_cannot_pass_the_lockout_and_unknown_emails_look_the_same() {
+    let app = spawn_app_on(
+        Backend::fresh().await,
+        Options { env: vec![("ZYGO_LOGIN_MAX_FAILURES", "3".into())], ..Default::default() },
+    )
+    .await;
+    let s = app.verified_user("locked@example.com").await;
+    let attempt = |email: &'static str, password: &'static str| {
+        let app = &app;
+        async move { app.log_in_as(email, password, "attacker").await }
+    };
+    let tally = |rs: Vec<Gql>| {
+        let mut wrong = 0;
+        let mut limited = 0;
+        for r in rs {
+            match r.code().as_str() {
+                "UNAUTHENTICATED" => wrong += 1,
+                "RATE_LIMITED" => {
+                    assert!(r.0["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap() > 0);
+                    limited += 1
+                }
+                other => panic!("unexpected {other}"),
+            }
+        }
+        (wrong, limited)
+    };
+    let known =
+        futures::future::join_all((0..12).map(|_| attempt("locked@example.com", "not the password"))).await;
+    assert_eq!(tally(known), (3, 9), "exactly the limit reached the password check");
+    let unknown =
+        futures::future::join_all((0..12).map(|_| attempt("ghost@example.com", "not the password"))).await;
+    assert_eq!(tally(unknown), (3, 9), "an unknown address answers the same");
+    // Locked: even the right password is refused, with the retry time.
+    let r = attempt("locked@example.com", PASSWORD).await;
+    assert_eq!(r.code(), "RATE_LIMITED");
+
+    // The owner got an unlock link; it works once.
+    let token = app.mailed_token_about("locked@example.com", "locked", 1).await;
+    app.gql(None, doc!("security/UnlockAccount"), json!({ "token": token })).await.data();
+    let r = app.gql(None, doc!("security/UnlockAccount"), json!({ "token": token })).await;
+    assert_eq!(r.field(), "token");
+    let r = attempt("locked@example.com", PASSWORD).await;
+    assert!(r.data()["logIn"]["tokens"]["accessToken"].is_string());
+    let kinds = event_kinds(&security(&app, &s).await);
+    for k in ["LOGIN_FAILED", "ACCOUNT_LOCKED", "ACCOUNT_UNLOCKED"] {
+        assert!(kinds.contains(&k.to_string()), "{k} in {kinds:?}");
+    }
+}
+
+#[tokio::test]
+async fn reset_and_verification_mails_are_throttled_alike_for_every_address() {
+    let app = spawn_app().await;
+    app.verified_user("reset-many@example.com").await;
+    for email in ["reset-many@example.com", "nobody-here@example.com"] {
+        for _ in 0..5 {
+            app.gql(None, doc!("identity/RequestPasswordReset"), json!({ "email": email })).await.data();
+        }
+        let r = app.gql(None, doc!("identity/RequestPasswordReset"), json!({ "email": email })).await;
+        assert_eq!(r.code(), "RATE_LIMITED", "{email}");
+    }
+    for _ in 0..5 {
+        app.gql(None, doc!("identity/ResendVerification"), json!({ "email": "someone@example.com" }))
+            .await
+            .data();
+    }
+    let r =
+        app.gql(None, doc!("identity/ResendVerification"), json!({ "email": "someone@example.com" })).await;
+    assert_eq!(r.code(), "RATE_LIMITED");
+}
+
+#[tokio::test]
+async fn the_password_policy_refuses_common_and_personal_passwords() {
+    let app = spawn_app().await;
+    let sign_up = |password: &'static str| {
+        let app = &app;
+        async move {
+            app.gql(
+                None,
+                doc!("identity/SignUp"),
+                json!({ "input": { "email": "grace.hopper@example.com", "password": password, "name": "Grace Hopper" } }),
+            )
+            .await
+        }
+    };
+    for bad in ["1234567", "password1", "BASEBALL", "grace.hopper99", "I am Grace Hopper"] {
+        let r = sign_up(bad).await;
+        assert_eq!((r.code().as_str(), r.field().as_str()), ("BAD_USER_INPUT", "input.password"), "{bad}");
+    }
+    sign_up("compilers and cobol").await.data();
+}
