@@ -1,0 +1,230 @@
+//! OAuth / OpenID Connect sign-in against a real provider on loopback
+//! (`tests/clients/oidc-provider.mjs`: RS256-signed ID tokens, PKCE, single-use codes),
+//! including a wrong state, a replayed code, a bad signature, a wrong audience, an
+//! expired token and a wrong nonce.
+
+use serde_json::{Value, json};
+
+use crate::{doc, helpers::*};
+
+struct Setup {
+    app: TestApp,
+    _provider: NodeService,
+    no_redirects: reqwest::Client,
+}
+
+async fn setup() -> Setup {
+    let provider = NodeService::start("oidc-provider.mjs", &[], &[("OIDC_CLIENT_SECRET", "s3cret")]);
+    let issuer = provider.info["issuer"].as_str().unwrap().to_string();
+    let env = vec![
+        ("ZYGO_OAUTH_PROVIDERS", "corp,github".to_string()),
+        ("ZYGO_OAUTH_CORP_ISSUER", issuer.clone()),
+        ("ZYGO_OAUTH_CORP_CLIENT_ID", "zygo-client".into()),
+        ("ZYGO_OAUTH_CORP_CLIENT_SECRET", "s3cret".into()),
+        ("ZYGO_OAUTH_CORP_DISPLAY_NAME", "Corp SSO".into()),
+        ("ZYGO_OAUTH_GITHUB_CLIENT_ID", "gh-client".into()),
+        ("ZYGO_OAUTH_GITHUB_CLIENT_SECRET", "s3cret".into()),
+        ("ZYGO_OAUTH_GITHUB_AUTHORIZE_URL", format!("{issuer}/login/oauth/authorize")),
+        ("ZYGO_OAUTH_GITHUB_TOKEN_URL", format!("{issuer}/login/oauth/access_token")),
+        ("ZYGO_OAUTH_GITHUB_API_URL", format!("{issuer}/api")),
+    ];
+    let app = spawn_app_on(Backend::fresh().await, Options { env, ..Default::default() }).await;
+    let no_redirects =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    Setup { app, _provider: provider, no_redirects }
+}
+
+impl Setup {
+    async fn location(&self, url: &str) -> String {
+        let r = self.no_redirects.get(url).send().await.unwrap();
+        assert_eq!(r.status(), 302, "{url}: {}", r.text().await.unwrap());
+        r.headers()["location"].to_str().unwrap().to_string()
+    }
+
+    /// Runs the browser's part from `start` (a Zygo or provider URL): the provider "logs
+    /// in" the identity in `user` (query parameters, plus misbehaviour knobs) and comes
+    /// back to Zygo's callback. Returns the callback URL (pointed at the test app) and where
+    /// Zygo sends the browser afterwards.
+    async fn through_provider(&self, authorize: &str, user: &str) -> (String, String) {
+        let callback = self.location(&format!("{authorize}&{user}")).await;
+        let callback = callback.replace("http://zygo.test", &format!("http://{}", self.app.addr));
+        let landing = self.location(&callback).await;
+        (callback, landing)
+    }
+
+    async fn sign_in(&self, provider: &str, user: &str) -> String {
+        let authorize = self.location(&self.app.url(&format!("/auth/oauth/{provider}"))).await;
+        self.through_provider(&authorize, user).await.1
+    }
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    reqwest::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+async fn exchange(app: &TestApp, landing: &str) -> Gql {
+    let code = query_param(landing, "code").unwrap_or_else(|| panic!("no code in {landing}"));
+    app.gql(None, doc!("security/ExchangeOAuthCode"), json!({ "code": code })).await
+}
+
+#[tokio::test]
+async fn openid_connect_sign_in_creates_then_recognises_the_account() {
+    let s = setup().await;
+    let providers = s.app.gql(None, doc!("security/OAuthProviders"), json!({})).await;
+    assert_eq!(providers.data()["oauthProviders"][0]["displayName"], "Corp SSO");
+
+    let user = "sub=u-1&email=Oidc.User%40example.com&email_verified=true&name=Oidc%20User";
+    let landing = s.sign_in("corp", user).await;
+    assert!(landing.starts_with("http://zygo.test/oauth/callback?code="), "{landing}");
+    let r = exchange(&s.app, &landing).await;
+    let tokens = &r.data()["exchangeOAuthCode"]["tokens"];
+    assert_eq!(tokens["viewer"]["email"], "oidc.user@example.com");
+    assert_eq!(tokens["viewer"]["emailVerified"], true);
+    let first = Session::from_tokens(tokens);
+    // The code from the callback works once.
+    let again = s
+        .app
+        .gql(None, doc!("security/ExchangeOAuthCode"), json!({ "code": query_param(&landing, "code") }))
+        .await;
+    assert_eq!(again.code(), "UNAUTHENTICATED");
+
+    // Signing in again finds the same account.
+    let second = exchange(&s.app, &s.sign_in("corp", user).await).await;
+    assert_eq!(second.data()["exchangeOAuthCode"]["tokens"]["viewer"]["id"], first.user_id.as_str());
+    let v = s.app.gql(Some(&first.access), doc!("security/ViewerSecurity"), json!({})).await;
+    let v = &v.data()["viewer"];
+    assert_eq!(v["hasPassword"], false);
+    assert_eq!(v["connectedAccounts"][0]["provider"], "corp");
+
+    // Its only sign-in method cannot be unlinked.
+    let r = s
+        .app
+        .gql(
+            Some(&first.access),
+            doc!("security/UnlinkOAuthAccount"),
+            json!({ "id": v["connectedAccounts"][0]["id"] }),
+        )
+        .await;
+    assert_eq!(r.code(), "LAST_SIGN_IN_METHOD");
+}
+
+#[tokio::test]
+async fn forged_replayed_and_misaddressed_answers_are_refused() {
+    let s = setup().await;
+    let user = "sub=u-2&email=careful%40example.com&email_verified=true";
+    let error_of =
+        |landing: &str| query_param(landing, "error").unwrap_or_else(|| panic!("no error in {landing}"));
+
+    for (knob, why) in [
+        ("bad_signature=1", "signed with another key"),
+        ("aud=someone-else", "another audience"),
+        ("iss=http%3A%2F%2Fevil.test", "another issuer"),
+        ("expired=1", "expired"),
+        ("nonce_override=stale", "another nonce"),
+    ] {
+        let landing = s.sign_in("corp", &format!("{user}&{knob}")).await;
+        assert_eq!(error_of(&landing), "OAUTH_FAILED", "{why}: {landing}");
+    }
+
+    // A callback with a state Zygo never issued.
+    let authorize = s.location(&s.app.url("/auth/oauth/corp")).await;
+    let (callback, _) = s.through_provider(&authorize, user).await;
+    let state = query_param(&callback, "state").unwrap();
+    let forged = callback.replace(&state, "forged-state");
+    assert_eq!(error_of(&s.location(&forged).await), "OAUTH_STATE_INVALID");
+    // The real callback has been used up already (its state is single-use): replaying it,
+    // code and all, fails.
+    assert_eq!(error_of(&s.location(&callback).await), "OAUTH_STATE_INVALID");
+
+    // A fresh state with a code that was already exchanged: the provider refuses it.
+    let authorize = s.location(&s.app.url("/auth/oauth/corp")).await;
+    let first_callback = s.location(&format!("{authorize}&{user}")).await;
+    let used_code = query_param(&first_callback, "code").unwrap();
+    let first_callback = first_callback.replace("http://zygo.test", &format!("http://{}", s.app.addr));
+    assert!(query_param(&s.location(&first_callback).await, "code").is_some());
+    let authorize = s.location(&s.app.url("/auth/oauth/corp")).await;
+    let fresh = s.location(&format!("{authorize}&{user}")).await;
+    let replay = fresh
+        .replace(&query_param(&fresh, "code").unwrap(), &used_code)
+        .replace("http://zygo.test", &format!("http://{}", s.app.addr));
+    assert_eq!(error_of(&s.location(&replay).await), "OAUTH_FAILED", "a replayed code");
+
+    // The provider said no.
+    let landing = s.sign_in("corp", &format!("{user}&deny=1")).await;
+    assert_eq!(error_of(&landing), "OAUTH_ACCESS_DENIED");
+}
+
+#[tokio::test]
+async fn an_existing_account_links_only_through_a_verified_address_and_can_link_more() {
+    let s = setup().await;
+    let owner = s.app.verified_user("owner.of@example.com").await;
+    let unverified = s.sign_in("corp", "sub=u-3&email=owner.of%40example.com&email_verified=false").await;
+    assert_eq!(query_param(&unverified, "error").as_deref(), Some("OAUTH_EMAIL_NOT_VERIFIED"));
+    let verified = s.sign_in("corp", "sub=u-3&email=owner.of%40example.com&email_verified=true").await;
+    let r = exchange(&s.app, &verified).await;
+    assert_eq!(r.data()["exchangeOAuthCode"]["tokens"]["viewer"]["id"], owner.user_id.as_str());
+
+    // Linking GitHub from the signed-in account (GitHub's OAuth 2 flow and REST API).
+    let r = s
+        .app
+        .gql(Some(&owner.access), doc!("security/LinkOAuthAccount"), json!({ "provider": "github" }))
+        .await;
+    let authorize = r.data()["linkOAuthAccount"]["authorizationUrl"].as_str().unwrap().to_string();
+    let (_, landing) = s
+        .through_provider(&authorize, "sub=4242&login=octo&email=octo%40example.com&email_verified=true")
+        .await;
+    assert_eq!(landing, "http://zygo.test/settings/security?linked=github");
+    let v = s.app.gql(Some(&owner.access), doc!("security/ViewerSecurity"), json!({})).await;
+    let accounts = v.data()["viewer"]["connectedAccounts"].as_array().unwrap().clone();
+    let providers: Vec<&str> = accounts.iter().map(|a| a["provider"].as_str().unwrap()).collect();
+    assert_eq!(providers.len(), 2, "{providers:?}");
+    assert!(providers.contains(&"github"));
+    // GitHub now signs in to the same account.
+    let r = exchange(
+        &s.app,
+        &s.sign_in("github", "sub=4242&login=octo&email=octo%40example.com&email_verified=true").await,
+    )
+    .await;
+    assert_eq!(r.data()["exchangeOAuthCode"]["tokens"]["viewer"]["id"], owner.user_id.as_str());
+    // With a password, unlinking is fine.
+    let gh = accounts.iter().find(|a| a["provider"] == "github").unwrap();
+    s.app
+        .gql(Some(&owner.access), doc!("security/UnlinkOAuthAccount"), json!({ "id": gh["id"] }))
+        .await
+        .data();
+    let kinds: Vec<Value> = s
+        .app
+        .gql(Some(&owner.access), doc!("security/ViewerSecurity"), json!({}))
+        .await
+        .data()["viewer"]["securityEvents"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["kind"].clone())
+        .collect();
+    assert!(
+        kinds.contains(&json!("OAUTH_ACCOUNT_LINKED")) && kinds.contains(&json!("OAUTH_ACCOUNT_UNLINKED"))
+    );
+}
+
+#[tokio::test]
+async fn an_oauth_sign_in_still_asks_for_the_second_factor() {
+    let s = setup().await;
+    let user = "sub=u-5&email=two.factor%40example.com&email_verified=true";
+    let r = exchange(&s.app, &s.sign_in("corp", user).await).await;
+    let session = Session::from_tokens(&r.data()["exchangeOAuthCode"]["tokens"]);
+    let e = s.app.gql(Some(&session.access), doc!("security/StartTotpEnrollment"), json!({})).await;
+    let secret = e.data()["startTotpEnrollment"]["secret"].as_str().unwrap().to_string();
+    s.app
+        .gql(
+            Some(&session.access),
+            doc!("security/ConfirmTotpEnrollment"),
+            json!({ "code": totp_code(&secret, 0) }),
+        )
+        .await
+        .data();
+    let r = exchange(&s.app, &s.sign_in("corp", user).await).await;
+    let d = &r.data()["exchangeOAuthCode"];
+    assert!(d["tokens"].is_null());
+    assert!(d["mfaChallenge"]["challenge"].is_string());
+}
