@@ -246,7 +246,16 @@ fn respond(resp: BatchResponse, headers: &HeaderMap) -> HttpResponse {
     let status =
         if ct == GRAPHQL_RESPONSE_JSON && request_failed { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let http_headers = resp.http_headers();
-    let body = serde_json::to_string(&resp).unwrap_or_else(|_| "{}".into());
+    // A request that never executed has no `data` entry at all (GraphQL spec, "Response").
+    let body = match serde_json::to_value(&resp) {
+        Ok(mut v) => {
+            if request_failed && let Some(o) = v.as_object_mut() {
+                o.remove("data");
+            }
+            v.to_string()
+        }
+        Err(_) => "{}".into(),
+    };
     let mut out = HttpResponse::new(Body::from(body));
     *out.status_mut() = status;
     out.headers_mut().extend(http_headers);

@@ -8,6 +8,7 @@ mod account;
 mod api_keys;
 mod browser;
 mod clients;
+mod conformance;
 mod event_bus;
 mod http;
 mod identity;

@@ -83,7 +83,9 @@ async fn discovery(issuer: &str) -> AppResult<Discovery> {
     let url = format!("{issuer}/.well-known/openid-configuration");
     let d: Discovery =
         fetch_json(http().get(&url)).await.map_err(|e| provider_error(format!("discovery: {e}")))?;
-    if d.issuer.trim_end_matches('/') != issuer {
+    // Multi-tenant issuers (Microsoft's `common`) publish a template; the ID token's issuer
+    // is then checked against it with the token's own tenant id.
+    if d.issuer.trim_end_matches('/') != issuer && !d.issuer.contains("{tenantid}") {
         return Err(provider_error(format!("discovery names issuer {} instead of {issuer}", d.issuer)));
     }
     cache().lock().unwrap().insert(issuer.to_string(), (Instant::now(), d.clone(), None));
@@ -160,6 +162,10 @@ pub async fn authorization_url(app: &AppState, name: &str, link_user: Option<Uui
         .append_pair("nonce", &nonce)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
+    if p.name == "apple" {
+        // Apple sends name and e-mail only to a form POST (the callback accepts both).
+        url.query_pairs_mut().append_pair("response_mode", "form_post");
+    }
     Ok(url.into())
 }
 
@@ -183,6 +189,9 @@ struct TokenResponse {
 #[derive(Deserialize)]
 struct IdClaims {
     sub: String,
+    iss: String,
+    /// Microsoft's tenant id, for its multi-tenant issuer template.
+    tid: Option<String>,
     nonce: Option<String>,
     email: Option<String>,
     /// A boolean, or the string "true"/"false" (Apple).
@@ -251,13 +260,22 @@ async fn oidc_user(
         return Err(provider_error(format!("ID token algorithm {:?} not accepted", header.alg)));
     }
     let mut v = Validation::new(header.alg);
-    v.set_issuer(&[issuer]);
+    let templated = d.issuer.contains("{tenantid}");
+    if !templated {
+        v.set_issuer(&[issuer]);
+    }
     v.set_audience(&[p.client_id.as_str()]);
     v.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
     v.leeway = 30;
     let claims = jsonwebtoken::decode::<IdClaims>(&id_token, &key, &v)
         .map_err(|e| provider_error(format!("ID token rejected: {e}")))?
         .claims;
+    if templated {
+        let expected = claims.tid.as_deref().map(|tid| d.issuer.replace("{tenantid}", tid));
+        if expected.as_deref() != Some(claims.iss.as_str()) {
+            return Err(provider_error("ID token issuer does not match the provider".into()));
+        }
+    }
     if claims.nonce.as_deref() != Some(state.nonce.as_str()) {
         return Err(provider_error("ID token nonce does not match".into()));
     }
