@@ -367,6 +367,8 @@ fn oauth_providers(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<OAuthPro
             token_url: github("TOKEN_URL", "https://github.com/login/oauth/access_token"),
             api_url: github("API_URL", "https://api.github.com").map(|u| u.trim_end_matches('/').to_string()),
             scopes: get(&key("SCOPES")).unwrap_or_else(|| match kind {
+                // Apple knows no `profile` scope.
+                OAuthKind::Oidc if name == "apple" => "openid email name".into(),
                 OAuthKind::Oidc => "openid email profile".into(),
                 OAuthKind::Github => "read:user user:email".into(),
             }),

@@ -14,6 +14,15 @@ pub struct Model {
     pub nonce: String,
     /// Set when a signed-in user links this provider instead of signing in.
     pub link_user_id: Option<Uuid>,
+    /// Hash of the cookie set in the browser that started a sign-in: the callback must come
+    /// back to that browser (no login CSRF).
+    pub browser_hash: Option<String>,
+    /// A link answered by the provider, waiting for `completeOAuthLink` from the linking
+    /// user's own session.
+    pub link_code_hash: Option<String>,
+    pub linked_subject: Option<String>,
+    pub linked_email: Option<String>,
+    pub link_completed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,

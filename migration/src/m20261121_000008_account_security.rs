@@ -96,6 +96,11 @@ enum OauthStates {
     CodeVerifier,
     Nonce,
     LinkUserId,
+    BrowserHash,
+    LinkCodeHash,
+    LinkedSubject,
+    LinkedEmail,
+    LinkCompletedAt,
     CreatedAt,
     ExpiresAt,
     UsedAt,
@@ -254,6 +259,11 @@ impl MigrationTrait for Migration {
                 .col(string(OauthStates::CodeVerifier))
                 .col(string(OauthStates::Nonce))
                 .col(uuid_null(OauthStates::LinkUserId))
+                .col(string_null(OauthStates::BrowserHash))
+                .col(string_null(OauthStates::LinkCodeHash))
+                .col(string_null(OauthStates::LinkedSubject))
+                .col(string_null(OauthStates::LinkedEmail))
+                .col(timestamp_with_time_zone_null(OauthStates::LinkCompletedAt))
                 .col(timestamp_with_time_zone(OauthStates::CreatedAt))
                 .col(timestamp_with_time_zone(OauthStates::ExpiresAt))
                 .col(timestamp_with_time_zone_null(OauthStates::UsedAt))

@@ -404,7 +404,8 @@ async fn serve_websocket(
                     && let Ok(viewer) = authenticate(&app, &token).await
                 {
                     let mut a = auth.lock().unwrap();
-                    if a.viewer.as_ref().is_some_and(|v| v.user_id == viewer.user_id) {
+                    // Same session only: a socket never moves to another session.
+                    if a.viewer.as_ref().is_some_and(|v| v.session_id == viewer.session_id) {
                         a.token = Some(token);
                         a.viewer = Some(viewer);
                     }
@@ -450,6 +451,19 @@ async fn serve_websocket(
             && let Some(v) = &viewer
         {
             ended = Some(s.app.bus.subscribe(&crate::modules::security::sessions::topic(v.user_id)));
+            // A session that ended between connection_init and this subscription: close now.
+            let token = auth.lock().unwrap().token.clone();
+            if let Some(token) = token
+                && authenticate(&s.app, &token).await.is_err()
+            {
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code: CLOSE_UNAUTHORIZED,
+                        reason: "session ended".into(),
+                    })))
+                    .await;
+                break;
+            }
         }
         let until_expiry = viewer.as_ref().map(|v| {
             let secs = v.token_expires_at - chrono::Utc::now().timestamp();

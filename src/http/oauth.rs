@@ -41,10 +41,39 @@ fn error_code(e: &AppError) -> &'static str {
     }
 }
 
-/// `GET /auth/oauth/{provider}`: to the provider's sign-in page.
+const BROWSER_COOKIE: &str = "zygo_oauth";
+
+/// The browser-binding cookie sent back to the callback.
+fn browser_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == BROWSER_COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+/// `GET /auth/oauth/{provider}`: to the provider's sign-in page, with a cookie that binds
+/// the sign-in to this browser.
 pub async fn start(State(app): State<AppState>, Path(provider): Path<String>) -> Response {
-    match oauth::authorization_url(&app, &provider, None).await {
-        Ok(url) => redirect(&url),
+    let browser = crate::auth::tokens::random_token();
+    match oauth::authorization_url(&app, &provider, None, Some(&browser)).await {
+        Ok(url) => {
+            let mut resp = redirect(&url);
+            let secure = app.config.public_url.starts_with("https://");
+            // Apple answers with a cross-site form POST, which only carries SameSite=None.
+            let same_site = if provider == "apple" && secure { "None" } else { "Lax" };
+            let cookie = format!(
+                "{BROWSER_COOKIE}={browser}; Path=/auth/oauth; Max-Age=600; HttpOnly; SameSite={same_site}{}",
+                if secure { "; Secure" } else { "" }
+            );
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                resp.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            resp
+        }
         Err(AppError::NotFound(_)) => (StatusCode::NOT_FOUND, "no such sign-in provider").into_response(),
         Err(e) => frontend_error(&app, error_code(&e), &e.to_string()),
     }
@@ -95,15 +124,19 @@ async fn callback(
             .map(|s| s.chars().take(512).collect()),
         ..Default::default()
     };
-    match oauth::callback(&app, &rctx, &provider, code, state).await {
+    let browser = browser_cookie(&headers);
+    match oauth::callback(&app, &rctx, &provider, code, state, browser.as_deref()).await {
         Ok(CallbackResult::SignedIn { code }) => {
             let mut url = reqwest::Url::parse(&format!("{}/oauth/callback", app.config.public_url))
                 .expect("public URL");
             url.query_pairs_mut().append_pair("code", &code);
             redirect(url.as_str())
         }
-        Ok(CallbackResult::Linked) => {
-            redirect(&format!("{}/settings/security?linked={provider}", app.config.public_url))
+        Ok(CallbackResult::LinkPending { code }) => {
+            let mut url = reqwest::Url::parse(&format!("{}/settings/security", app.config.public_url))
+                .expect("public URL");
+            url.query_pairs_mut().append_pair("provider", &provider).append_pair("linkCode", &code);
+            redirect(url.as_str())
         }
         Err(e) => frontend_error(&app, error_code(&e), &e.to_string()),
     }

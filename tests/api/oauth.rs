@@ -35,26 +35,44 @@ async fn setup() -> Setup {
 }
 
 impl Setup {
-    async fn location(&self, url: &str) -> String {
-        let r = self.no_redirects.get(url).send().await.unwrap();
-        assert_eq!(r.status(), 302, "{url}: {}", r.text().await.unwrap());
-        r.headers()["location"].to_str().unwrap().to_string()
+    /// GET without following: the redirect target, and a cookie the answer set (if any).
+    async fn redirect(&self, url: &str, cookie: Option<&str>) -> (String, Option<String>) {
+        let mut req = self.no_redirects.get(url);
+        if let Some(c) = cookie {
+            req = req.header("Cookie", c);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 302, "{url}");
+        let set =
+            r.headers().get("set-cookie").map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string());
+        (r.headers()["location"].to_str().unwrap().to_string(), set)
     }
 
-    /// Runs the browser's part from `start` (a Zygo or provider URL): the provider "logs
-    /// in" the identity in `user` (query parameters, plus misbehaviour knobs) and comes
-    /// back to Zygo's callback. Returns the callback URL (pointed at the test app) and where
-    /// Zygo sends the browser afterwards.
-    async fn through_provider(&self, authorize: &str, user: &str) -> (String, String) {
+    async fn location(&self, url: &str) -> String {
+        self.redirect(url, None).await.0
+    }
+
+    /// The browser's part after the provider's page: the provider "logs in" the identity in
+    /// `user` (query parameters, plus misbehaviour knobs) and sends the browser (carrying
+    /// `cookie`) back to Zygo's callback. Returns the callback URL (pointed at the test app)
+    /// and where Zygo sends the browser afterwards.
+    async fn through_provider(&self, authorize: &str, user: &str, cookie: Option<&str>) -> (String, String) {
         let callback = self.location(&format!("{authorize}&{user}")).await;
         let callback = callback.replace("http://zygo.test", &format!("http://{}", self.app.addr));
-        let landing = self.location(&callback).await;
+        let landing = self.redirect(&callback, cookie).await.0;
         (callback, landing)
     }
 
+    /// Starts a sign-in in a fresh browser: the provider URL and the browser's cookie.
+    async fn start(&self, provider: &str) -> (String, String) {
+        let (authorize, cookie) =
+            self.redirect(&self.app.url(&format!("/auth/oauth/{provider}")), None).await;
+        (authorize, cookie.expect("the sign-in binds the browser with a cookie"))
+    }
+
     async fn sign_in(&self, provider: &str, user: &str) -> String {
-        let authorize = self.location(&self.app.url(&format!("/auth/oauth/{provider}"))).await;
-        self.through_provider(&authorize, user).await.1
+        let (authorize, cookie) = self.start(provider).await;
+        self.through_provider(&authorize, user, Some(&cookie)).await.1
     }
 }
 
@@ -127,27 +145,32 @@ async fn forged_replayed_and_misaddressed_answers_are_refused() {
     }
 
     // A callback with a state Zygo never issued.
-    let authorize = s.location(&s.app.url("/auth/oauth/corp")).await;
-    let (callback, _) = s.through_provider(&authorize, user).await;
+    let (authorize, cookie) = s.start("corp").await;
+    let (callback, _) = s.through_provider(&authorize, user, Some(&cookie)).await;
     let state = query_param(&callback, "state").unwrap();
     let forged = callback.replace(&state, "forged-state");
-    assert_eq!(error_of(&s.location(&forged).await), "OAUTH_STATE_INVALID");
+    assert_eq!(error_of(&s.redirect(&forged, Some(&cookie)).await.0), "OAUTH_STATE_INVALID");
     // The real callback has been used up already (its state is single-use): replaying it,
     // code and all, fails.
-    assert_eq!(error_of(&s.location(&callback).await), "OAUTH_STATE_INVALID");
+    assert_eq!(error_of(&s.redirect(&callback, Some(&cookie)).await.0), "OAUTH_STATE_INVALID");
+
+    // Login CSRF: a callback started in the attacker's browser, opened in another one.
+    let (authorize, _attackers_cookie) = s.start("corp").await;
+    let (_, landing) = s.through_provider(&authorize, user, None).await;
+    assert_eq!(error_of(&landing), "OAUTH_STATE_INVALID", "another browser's callback");
 
     // A fresh state with a code that was already exchanged: the provider refuses it.
-    let authorize = s.location(&s.app.url("/auth/oauth/corp")).await;
+    let (authorize, cookie) = s.start("corp").await;
     let first_callback = s.location(&format!("{authorize}&{user}")).await;
     let used_code = query_param(&first_callback, "code").unwrap();
     let first_callback = first_callback.replace("http://zygo.test", &format!("http://{}", s.app.addr));
-    assert!(query_param(&s.location(&first_callback).await, "code").is_some());
-    let authorize = s.location(&s.app.url("/auth/oauth/corp")).await;
+    assert!(query_param(&s.redirect(&first_callback, Some(&cookie)).await.0, "code").is_some());
+    let (authorize, cookie) = s.start("corp").await;
     let fresh = s.location(&format!("{authorize}&{user}")).await;
     let replay = fresh
         .replace(&query_param(&fresh, "code").unwrap(), &used_code)
         .replace("http://zygo.test", &format!("http://{}", s.app.addr));
-    assert_eq!(error_of(&s.location(&replay).await), "OAUTH_FAILED", "a replayed code");
+    assert_eq!(error_of(&s.redirect(&replay, Some(&cookie)).await.0), "OAUTH_FAILED", "a replayed code");
 
     // The provider said no.
     let landing = s.sign_in("corp", &format!("{user}&deny=1")).await;
@@ -164,16 +187,41 @@ async fn an_existing_account_links_only_through_a_verified_address_and_can_link_
     let r = exchange(&s.app, &verified).await;
     assert_eq!(r.data()["exchangeOAuthCode"]["tokens"]["viewer"]["id"], owner.user_id.as_str());
 
+    // Unverified addresses neither create accounts nor join unverified local ones.
+    let r = s.sign_in("corp", "sub=u-9&email=fresh%40example.com&email_verified=false").await;
+    assert_eq!(query_param(&r, "error").as_deref(), Some("OAUTH_EMAIL_NOT_VERIFIED"));
+    s.app.sign_up("squatted@example.com").await.data();
+    let r = s.sign_in("corp", "sub=u-8&email=squatted%40example.com&email_verified=true").await;
+    assert_eq!(query_param(&r, "error").as_deref(), Some("OAUTH_ACCOUNT_UNVERIFIED"));
+
     // Linking GitHub from the signed-in account (GitHub's OAuth 2 flow and REST API).
+    let github_user = "sub=4242&login=octo&email=octo%40example.com&email_verified=true";
     let r = s
         .app
         .gql(Some(&owner.access), doc!("security/LinkOAuthAccount"), json!({ "provider": "github" }))
         .await;
     let authorize = r.data()["linkOAuthAccount"]["authorizationUrl"].as_str().unwrap().to_string();
-    let (_, landing) = s
-        .through_provider(&authorize, "sub=4242&login=octo&email=octo%40example.com&email_verified=true")
+    let (_, landing) = s.through_provider(&authorize, github_user, None).await;
+    assert!(landing.starts_with("http://zygo.test/settings/security?provider=github&linkCode="), "{landing}");
+    let link_code = query_param(&landing, "linkCode").unwrap();
+    // Only the session that asked can complete it: a link URL sent to someone else does not
+    // attach their provider account to the asker's Zygo account.
+    let victim = s.app.verified_user("victim@example.com").await;
+    let r = s
+        .app
+        .gql(Some(&victim.access), doc!("security/CompleteOAuthLink"), json!({ "code": link_code }))
         .await;
-    assert_eq!(landing, "http://zygo.test/settings/security?linked=github");
+    assert_eq!(r.field(), "code");
+    let r = s
+        .app
+        .gql(Some(&owner.access), doc!("security/CompleteOAuthLink"), json!({ "code": link_code }))
+        .await;
+    assert_eq!(r.data()["completeOAuthLink"]["connectedAccount"]["provider"], "github");
+    let r = s
+        .app
+        .gql(Some(&owner.access), doc!("security/CompleteOAuthLink"), json!({ "code": link_code }))
+        .await;
+    assert_eq!(r.field(), "code", "a link code works once");
     let v = s.app.gql(Some(&owner.access), doc!("security/ViewerSecurity"), json!({})).await;
     let accounts = v.data()["viewer"]["connectedAccounts"].as_array().unwrap().clone();
     let providers: Vec<&str> = accounts.iter().map(|a| a["provider"].as_str().unwrap()).collect();

@@ -114,10 +114,14 @@ pub async fn change_password(
 ) -> AppResult<()> {
     let user = viewer_user(app, viewer).await?;
     password::validate("newPassword", &new, &user.email, &user.name)?;
-    if let Some(hash) = user.password_hash()
-        && !password::verify(current, Some(hash.to_string())).await?
-    {
-        return Err(AppError::validation("currentPassword", "the current password is wrong"));
+    match user.password_hash() {
+        Some(hash) => {
+            if !password::verify(current, Some(hash.to_string())).await? {
+                return Err(AppError::validation("currentPassword", "the current password is wrong"));
+            }
+        }
+        // A first password is proof enough of nothing: it needs a fresh sign-in.
+        None => sessions::require_recent_sign_in(app, viewer, "currentPassword").await?,
     }
     let hash = password::hash(new).await?;
     let txn = crate::db::begin_write(&app.db).await?;
@@ -214,6 +218,7 @@ pub async fn reset_password(app: &AppState, rctx: &RequestCtx, token: &str, new:
         return Err(invalid());
     }
     let verified = user.email_verified_at.is_some();
+    let user_email = user.email.clone();
     let user = set_password(&txn, user, hash).await?;
     if !verified {
         // The reset link reached the address: that confirms it.
@@ -222,6 +227,8 @@ pub async fn reset_password(app: &AppState, rctx: &RequestCtx, token: &str, new:
         am.update(&txn).await?;
     }
     sessions::revoke_all(&txn, row.user_id, None, "password reset").await?;
+    // Whoever holds the reset link holds the mailbox: a sign-in lockout ends too.
+    crate::modules::security::throttle::Throttle::clear_in(&txn, &keys::login_account(&user_email)).await?;
     events::record(&txn, row.user_id, SecurityEventKind::PasswordReset, Some(rctx), None, None).await?;
     txn.commit().await?;
     sessions::notify(

@@ -236,8 +236,22 @@ pub async fn log_in(
         (true, Some(user)) => user,
         (_, user) => {
             if let Some(user) = &user {
-                events::record(&app.db, user.id, SecurityEventKind::LoginFailed, Some(rctx), None, None)
-                    .await?;
+                // Recorded after answering: a known address must not answer slower than an
+                // unknown one.
+                let (app, rctx, user_id) = (app.clone(), rctx.clone(), user.id);
+                tokio::spawn(async move {
+                    let r = events::record(
+                        &app.db,
+                        user_id,
+                        SecurityEventKind::LoginFailed,
+                        Some(&rctx),
+                        None,
+                        None,
+                    );
+                    if let Err(e) = r.await {
+                        tracing::error!(error = ?e, "security event not recorded");
+                    }
+                });
             }
             if let Some(until) = account_throttle.failed(app).await?
                 && let Some(user) = &user

@@ -135,6 +135,9 @@ pub async fn start_enrollment(app: &AppState, viewer: &Viewer) -> AppResult<Enro
     if user.mfa_enabled() {
         return Err(AppError::conflict("", "two-factor authentication is already on; disable it first"));
     }
+    // Someone holding only a stolen access token must not lock the owner out with their
+    // own authenticator.
+    super::sessions::require_recent_sign_in(app, viewer, "").await?;
     let Secret::Encoded(secret) = Secret::generate_secret().to_encoded() else {
         return Err(anyhow::anyhow!("secret encoding failed").into());
     };
@@ -164,6 +167,9 @@ pub async fn confirm_enrollment(
     code: &str,
 ) -> AppResult<Vec<String>> {
     let user = viewer_user(app, viewer).await?;
+    if user.mfa_enabled() {
+        return Err(AppError::conflict("code", "two-factor authentication is already on"));
+    }
     let Some(pending) = user.totp_pending_secret.clone() else {
         return Err(AppError::validation(
             "code",

@@ -85,7 +85,7 @@ async fn discovery(issuer: &str) -> AppResult<Discovery> {
         fetch_json(http().get(&url)).await.map_err(|e| provider_error(format!("discovery: {e}")))?;
     // Multi-tenant issuers (Microsoft's `common`) publish a template; the ID token's issuer
     // is then checked against it with the token's own tenant id.
-    if d.issuer.trim_end_matches('/') != issuer && !d.issuer.contains("{tenantid}") {
+    if d.issuer.trim_end_matches('/') != issuer.trim_end_matches('/') && !d.issuer.contains("{tenantid}") {
         return Err(provider_error(format!("discovery names issuer {} instead of {issuer}", d.issuer)));
     }
     cache().lock().unwrap().insert(issuer.to_string(), (Instant::now(), d.clone(), None));
@@ -129,7 +129,15 @@ fn callback_url(app: &AppState, p: &OAuthProvider) -> String {
 
 /// Creates the state of a new authorization request and returns the provider's URL to send
 /// the browser to. With `link_user`, the callback links the provider account to that user.
-pub async fn authorization_url(app: &AppState, name: &str, link_user: Option<Uuid>) -> AppResult<String> {
+///
+/// `browser` is the value of the cookie the sign-in route sets (its hash is kept with the
+/// state); links, which the linking user completes from their own session, have none.
+pub async fn authorization_url(
+    app: &AppState,
+    name: &str,
+    link_user: Option<Uuid>,
+    browser: Option<&str>,
+) -> AppResult<String> {
     let p = provider(app, name)?;
     let (state, nonce, verifier) = (tokens::random_token(), tokens::random_token(), tokens::random_token());
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
@@ -145,6 +153,11 @@ pub async fn authorization_url(app: &AppState, name: &str, link_user: Option<Uui
         code_verifier: Set(verifier),
         nonce: Set(nonce.clone()),
         link_user_id: Set(link_user),
+        browser_hash: Set(browser.map(tokens::hash_token)),
+        link_code_hash: Set(None),
+        linked_subject: Set(None),
+        linked_email: Set(None),
+        link_completed_at: Set(None),
         created_at: Set(now),
         expires_at: Set(now + Duration::minutes(STATE_TTL_MINUTES)),
         used_at: Set(None),
@@ -262,7 +275,8 @@ async fn oidc_user(
     let mut v = Validation::new(header.alg);
     let templated = d.issuer.contains("{tenantid}");
     if !templated {
-        v.set_issuer(&[issuer]);
+        // The discovered spelling (some issuers end with a slash) is what tokens carry.
+        v.set_issuer(&[d.issuer.as_str()]);
     }
     v.set_audience(&[p.client_id.as_str()]);
     v.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
@@ -330,8 +344,9 @@ async fn github_user(
 pub enum CallbackResult {
     /// Sign-in: the frontend trades the code with `exchangeOAuthCode`.
     SignedIn { code: String },
-    /// A provider account was linked to a signed-in user.
-    Linked,
+    /// A provider account answered a link request: the linking user's session confirms it
+    /// with `completeOAuthLink(code)`.
+    LinkPending { code: String },
 }
 
 /// Handles the provider's redirect back: claims the state, checks the answer, and signs in,
@@ -342,6 +357,7 @@ pub async fn callback(
     name: &str,
     code: &str,
     state: &str,
+    browser: Option<&str>,
 ) -> AppResult<CallbackResult> {
     let p = provider(app, name)?;
     let now = Utc::now();
@@ -354,6 +370,14 @@ pub async fn callback(
         .ok_or_else(invalid)?;
     if row.provider != p.name || row.used_at.is_some() || row.expires_at <= now {
         return Err(invalid());
+    }
+    // A sign-in must come back to the browser that started it.
+    if row.link_user_id.is_none() && row.browser_hash != browser.map(tokens::hash_token) {
+        return Err(AppError::rejected(
+            "OAUTH_STATE_INVALID",
+            "state",
+            "this sign-in was started in another browser; start it again here",
+        ));
     }
     let claimed = oauth_state::Entity::update_many()
         .col_expr(oauth_state::Column::UsedAt, Expr::value(now))
@@ -369,38 +393,25 @@ pub async fn callback(
         OAuthKind::Github => github_user(app, p, code, &row).await?,
     };
     let email = ext.email.as_deref().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty());
+    if row.link_user_id.is_some() {
+        // Not linked yet: the user who asked must confirm from their own session, so a
+        // link URL sent to someone else cannot attach *their* provider account.
+        let link_code = tokens::random_token();
+        oauth_state::Entity::update_many()
+            .col_expr(oauth_state::Column::LinkCodeHash, Expr::value(tokens::hash_token(&link_code)))
+            .col_expr(oauth_state::Column::LinkedSubject, Expr::value(ext.subject.clone()))
+            .col_expr(oauth_state::Column::LinkedEmail, Expr::value(email.clone()))
+            .filter(oauth_state::Column::Id.eq(row.id))
+            .exec(&app.db)
+            .await?;
+        return Ok(CallbackResult::LinkPending { code: link_code });
+    }
     let txn = crate::db::begin_write(&app.db).await?;
     let existing = oauth_identity::Entity::find()
         .filter(oauth_identity::Column::Provider.eq(&p.name))
         .filter(oauth_identity::Column::Subject.eq(&ext.subject))
         .one(&txn)
         .await?;
-    if let Some(link_user) = row.link_user_id {
-        match existing {
-            Some(i) if i.user_id == link_user => {}
-            Some(_) => {
-                return Err(AppError::rejected(
-                    "OAUTH_ACCOUNT_IN_USE",
-                    "provider",
-                    "this provider account already signs in to another Zygo account",
-                ));
-            }
-            None => {
-                insert_identity(&txn, link_user, p, &ext.subject, email.as_deref()).await?;
-                events::record(
-                    &txn,
-                    link_user,
-                    SecurityEventKind::OauthAccountLinked,
-                    Some(rctx),
-                    None,
-                    Some(serde_json::json!({ "provider": p.name })),
-                )
-                .await?;
-            }
-        }
-        txn.commit().await?;
-        return Ok(CallbackResult::Linked);
-    }
     let user_id = match existing {
         Some(i) => {
             oauth_identity::Entity::update_many()
@@ -418,16 +429,26 @@ pub async fn callback(
                     "the provider shared no e-mail address; allow it, or sign up with a password",
                 ));
             };
+            // An address the provider has not verified could belong to anyone: it neither
+            // joins an existing account nor claims the address for a new one.
+            if !ext.email_verified {
+                return Err(AppError::rejected(
+                    "OAUTH_EMAIL_NOT_VERIFIED",
+                    "provider",
+                    "the provider has not verified this e-mail address; verify it there, or sign up \
+                     with a password and link the provider from your settings",
+                ));
+            }
             let by_email = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&txn).await?;
             let user_id = match by_email {
-                // An address the provider has not verified could belong to anyone: linking it
-                // would hand the existing account to whoever typed it in at the provider.
-                Some(_) if !ext.email_verified => {
+                // An unverified local account may have been registered by someone else (who
+                // knows its password): joining it would let them into the new owner's account.
+                Some(u) if u.email_verified_at.is_none() => {
                     return Err(AppError::rejected(
-                        "OAUTH_EMAIL_NOT_VERIFIED",
+                        "OAUTH_ACCOUNT_UNVERIFIED",
                         "provider",
-                        "an account with this e-mail exists, and the provider has not verified the \
-                         address; sign in with your password and link the provider from your settings",
+                        "an unverified account holds this e-mail address; confirm it with the link \
+                         in its verification mail (or reset its password), then sign in",
                     ));
                 }
                 Some(u) => u.id,
@@ -503,6 +524,67 @@ async fn insert_identity(
     .await
     .map_err(|e| AppError::from_db_unique(e, "provider", "this provider account is already linked"))?;
     Ok(())
+}
+
+/// Links the provider account a link request came back with, from the session of the user
+/// who asked for it.
+pub async fn complete_link(
+    app: &AppState,
+    rctx: &RequestCtx,
+    viewer: &Viewer,
+    code: &str,
+) -> AppResult<String> {
+    let invalid = || AppError::validation("code", "invalid, expired or already used link code");
+    let now = Utc::now();
+    let txn = crate::db::begin_write(&app.db).await?;
+    let row = oauth_state::Entity::find()
+        .filter(oauth_state::Column::LinkCodeHash.eq(tokens::hash_token(code)))
+        .one(&txn)
+        .await?
+        .ok_or_else(invalid)?;
+    if row.link_user_id != Some(viewer.user_id) || row.link_completed_at.is_some() || row.expires_at <= now {
+        return Err(invalid());
+    }
+    let claimed = oauth_state::Entity::update_many()
+        .col_expr(oauth_state::Column::LinkCompletedAt, Expr::value(now))
+        .filter(oauth_state::Column::Id.eq(row.id))
+        .filter(oauth_state::Column::LinkCompletedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(invalid());
+    }
+    let p = provider(app, &row.provider)?;
+    let subject = row.linked_subject.clone().ok_or_else(invalid)?;
+    let existing = oauth_identity::Entity::find()
+        .filter(oauth_identity::Column::Provider.eq(&p.name))
+        .filter(oauth_identity::Column::Subject.eq(&subject))
+        .one(&txn)
+        .await?;
+    match existing {
+        Some(i) if i.user_id == viewer.user_id => {}
+        Some(_) => {
+            return Err(AppError::rejected(
+                "OAUTH_ACCOUNT_IN_USE",
+                "code",
+                "this provider account already signs in to another Zygo account",
+            ));
+        }
+        None => {
+            insert_identity(&txn, viewer.user_id, p, &subject, row.linked_email.as_deref()).await?;
+            events::record(
+                &txn,
+                viewer.user_id,
+                SecurityEventKind::OauthAccountLinked,
+                Some(rctx),
+                Some(viewer.session_id),
+                Some(serde_json::json!({ "provider": p.name })),
+            )
+            .await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(p.name.clone())
 }
 
 /// Trades the one-time code from the callback for tokens (or an MFA challenge).

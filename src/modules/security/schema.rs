@@ -220,6 +220,11 @@ pub struct AuthorizationUrlPayload {
     pub authorization_url: String,
 }
 
+#[derive(SimpleObject)]
+pub struct ConnectedAccountPayload {
+    pub connected_account: Option<ConnectedAccount>,
+}
+
 #[derive(Default)]
 pub struct SecurityMutation;
 
@@ -296,7 +301,8 @@ impl SecurityMutation {
         Ok(log_in_payload(oauth::exchange_sign_in_code(app(ctx), rctx(ctx), &code).await?))
     }
 
-    /// Starts linking a provider account to the viewer: send the browser to the returned URL.
+    /// Starts linking a provider account to the viewer: send the browser to the returned URL;
+    /// it comes back to `/settings/security?provider=…&linkCode=…` for `completeOAuthLink`.
     async fn link_o_auth_account(
         &self,
         ctx: &Context<'_>,
@@ -304,15 +310,28 @@ impl SecurityMutation {
     ) -> Result<AuthorizationUrlPayload> {
         let viewer = rctx(ctx).viewer()?;
         let url =
-            oauth::authorization_url(app(ctx), &provider, Some(viewer.user_id)).await.map_err(
-                |e| match e {
+            oauth::authorization_url(app(ctx), &provider, Some(viewer.user_id), None).await.map_err(|e| {
+                match e {
                     AppError::NotFound(_) => {
                         AppError::validation("provider", "no such provider is configured")
                     }
                     other => other,
-                },
-            )?;
+                }
+            })?;
         Ok(AuthorizationUrlPayload { authorization_url: url })
+    }
+
+    /// Finishes linking: the provider sent the browser back to the frontend with
+    /// `linkCode`, which only the session that asked for the link can redeem.
+    async fn complete_o_auth_link(&self, ctx: &Context<'_>, code: String) -> Result<ConnectedAccountPayload> {
+        let viewer = rctx(ctx).viewer()?;
+        let provider = oauth::complete_link(app(ctx), rctx(ctx), viewer, &code).await?;
+        let account = oauth::connected_accounts(app(ctx), viewer)
+            .await?
+            .into_iter()
+            .find(|a| a.provider == provider)
+            .map(ConnectedAccount);
+        Ok(ConnectedAccountPayload { connected_account: account })
     }
 
     /// Unlinks a provider account; refused when it is the last way to sign in.

@@ -144,6 +144,25 @@ pub async fn revoke_others(app: &AppState, rctx: &RequestCtx, viewer: &Viewer) -
     Ok(n)
 }
 
+/// How recent a sign-in must be for changes that could lock the owner out (a first
+/// password, turning on MFA): a stolen access token alone must not be enough.
+const RECENT_SIGN_IN_MINUTES: i64 = 10;
+
+/// REAUTHENTICATION_REQUIRED unless the viewer's session began within the last minutes.
+pub async fn require_recent_sign_in(app: &AppState, viewer: &Viewer, field: &str) -> AppResult<()> {
+    let session = session::Entity::find_by_id(viewer.session_id).one(&app.db).await?;
+    let recent = session
+        .is_some_and(|s| s.created_at > Utc::now() - chrono::Duration::minutes(RECENT_SIGN_IN_MINUTES));
+    if !recent {
+        return Err(AppError::rejected(
+            "REAUTHENTICATION_REQUIRED",
+            field,
+            format!("sign in again (within {RECENT_SIGN_IN_MINUTES} minutes) to make this change"),
+        ));
+    }
+    Ok(())
+}
+
 /// "Firefox on Linux"-style description of a user agent.
 pub fn describe_device(user_agent: Option<&str>) -> String {
     let Some(ua) = user_agent.filter(|u| !u.trim().is_empty()) else { return "Unknown device".into() };

@@ -188,9 +188,22 @@ impl Throttle {
         Ok(())
     }
 
-    /// Lifts a lock (the owner followed the unlock link).
+    /// Lifts a lock (the owner followed the unlock link). The row stays (reset), so an
+    /// attempt that already inserted it still finds it to lock.
     pub async fn clear(app: &AppState, key: &str) -> AppResult<()> {
-        auth_throttle::Entity::delete_by_id(key.to_string()).exec(&app.db).await?;
+        Self::clear_in(&app.db, key).await
+    }
+
+    pub async fn clear_in(db: &impl ConnectionTrait, key: &str) -> AppResult<()> {
+        use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+        auth_throttle::Entity::update_many()
+            .col_expr(auth_throttle::Column::Failures, Expr::value(0))
+            .col_expr(auth_throttle::Column::Lockouts, Expr::value(0))
+            .col_expr(auth_throttle::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(auth_throttle::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(auth_throttle::Column::Key.eq(key))
+            .exec(db)
+            .await?;
         Ok(())
     }
 }
