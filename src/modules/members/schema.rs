@@ -128,7 +128,13 @@ impl MembersMutation {
     async fn accept_invitation(&self, ctx: &Context<'_>, token: String) -> Result<AcceptInvitationPayload> {
         let m = service::accept_invitation(app(ctx), rctx(ctx), &token).await?;
         loaders(ctx).forget_access();
-        let tctx = tenancy::access_one(app(ctx), rctx(ctx).viewer()?, m.tenant_id).await?;
+        // The organisation just joined is shown even when it requires MFA the new member has
+        // not turned on yet (its data then answers MFA_REQUIRED).
+        let tctx = tenancy::access(&app(ctx).db, rctx(ctx).viewer()?.user_id, &[m.tenant_id])
+            .await
+            .map_err(AppError::from)?
+            .remove(&m.tenant_id)
+            .ok_or(AppError::NotFound("tenant"))?;
         let tenant = tenancy::get_tenant(app(ctx), &tctx).await?;
         Ok(AcceptInvitationPayload { membership: Membership(m), tenant: Tenant(tenant) })
     }

@@ -384,5 +384,5 @@ pub async fn can_see_user(app: &AppState, viewer: &Viewer, user_id: Uuid) -> App
         .all(&app.db)
         .await?;
     let access = access(&app.db, viewer.user_id, &theirs).await?;
-    Ok(access.values().any(|t| t.has(Permission::MembersRead)))
+    Ok(access.values().any(|t| !t.mfa_missing && t.has(Permission::MembersRead)))
 }
