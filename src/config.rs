@@ -92,6 +92,17 @@ pub struct Config {
     pub graphiql: bool,
     /// Lockout and throttling of sign-in, MFA codes and mail-sending requests.
     pub security: Security,
+    /// `ZYGO_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser;
+    /// empty means same-origin only.
+    pub cors_origins: Vec<String>,
+    /// `ZYGO_REQUEST_TIMEOUT`: seconds one HTTP GraphQL request may run.
+    pub request_timeout: Duration,
+    /// `ZYGO_WS_INIT_TIMEOUT`: seconds a WebSocket may take to send `connection_init`.
+    pub ws_init_timeout: Duration,
+    /// `ZYGO_WS_MAX_SUBSCRIPTIONS`: operations one WebSocket may run at once.
+    pub ws_max_subscriptions: usize,
+    /// `ZYGO_WS_PING_INTERVAL`: seconds between the server's keep-alive pings.
+    pub ws_ping_interval: Duration,
     /// OAuth / OpenID Connect providers (`ZYGO_OAUTH_PROVIDERS`), in the order listed.
     pub oauth: Vec<OAuthProvider>,
 }
@@ -244,7 +255,34 @@ impl Config {
             return Err(ConfigError::new("ZYGO_MAX_PAGE_SIZE", "must be greater than 0"));
         }
         let oauth = oauth_providers(&get)?;
+        let cors_origins: Vec<String> = get("ZYGO_CORS_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(bad) = cors_origins.iter().find(|o| {
+            !(o.starts_with("http://") || o.starts_with("https://"))
+                || o.contains('*')
+                || o.matches('/').count() > 2
+        }) {
+            return Err(ConfigError::new(
+                "ZYGO_CORS_ORIGINS",
+                format!("`{bad}` is not an origin like https://app.example.com (no paths, no wildcards)"),
+            ));
+        }
         Ok(Self {
+            cors_origins,
+            request_timeout: secs("ZYGO_REQUEST_TIMEOUT", 30)?,
+            ws_init_timeout: secs("ZYGO_WS_INIT_TIMEOUT", 10)?,
+            ws_max_subscriptions: positive(
+                "ZYGO_WS_MAX_SUBSCRIPTIONS",
+                get("ZYGO_WS_MAX_SUBSCRIPTIONS"),
+                "100",
+            )?,
+            ws_ping_interval: secs("ZYGO_WS_PING_INTERVAL", 30)?,
             oauth,
             mail_ca_file: get("ZYGO_MAIL_CA_FILE").map(PathBuf::from),
             security: Security {

@@ -231,8 +231,17 @@ async fn execute_http(
             rs.into_iter().map(|r| r.data(ctx.clone()).data(Loaders::for_request(&s.app.db, &ctx))).collect(),
         ),
     };
-    let resp = s.schema.execute_batch(batch).instrument(span).await;
-    respond(resp, &headers)
+    let limit = s.app.config.request_timeout;
+    match tokio::time::timeout(limit, s.schema.execute_batch(batch).instrument(span)).await {
+        Ok(resp) => respond(resp, &headers),
+        // Dropping the future cancels the work; a transaction in flight rolls back.
+        Err(_) => request_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &headers,
+            "REQUEST_TIMEOUT",
+            format!("the request ran longer than {} s (ZYGO_REQUEST_TIMEOUT)", limit.as_secs()),
+        ),
+    }
 }
 
 fn respond(resp: BatchResponse, headers: &HeaderMap) -> HttpResponse {
@@ -372,6 +381,19 @@ fn reauth_token(frame: &[u8]) -> Option<String> {
     init_token(v.get("payload")?)
 }
 
+/// The `type` and `id` of an operation message (`subscribe`, `start`, `complete`, `stop`,
+/// `error`, `next`, `data`); `None` for messages without an id.
+fn frame_type_and_id(frame: &[u8]) -> Option<(String, String)> {
+    #[derive(serde::Deserialize)]
+    struct Frame {
+        #[serde(rename = "type")]
+        ty: String,
+        id: Option<String>,
+    }
+    let f: Frame = serde_json::from_slice(frame).ok()?;
+    Some((f.ty, f.id?))
+}
+
 /// Close code for a connection whose credential ended (graphql-ws' "Unauthorized").
 const CLOSE_UNAUTHORIZED: u16 = 4401;
 
@@ -386,6 +408,10 @@ async fn serve_websocket(
     let (mut sink, stream) = socket.split();
     let auth: SharedAuth = Arc::default();
     let (app, reauth) = (s.app.clone(), auth.clone());
+    let max_subscriptions = s.app.config.ws_max_subscriptions;
+    let active: Arc<std::sync::Mutex<std::collections::HashSet<String>>> = Arc::default();
+    let active_in = active.clone();
+    let (refused_tx, mut refused_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let input = stream
         .take_while(|m| ready(m.is_ok()))
         .filter_map(|m| {
@@ -395,11 +421,12 @@ async fn serve_websocket(
                 _ => None,
             })
         })
-        .then(move |frame| {
-            let (app, auth) = (app.clone(), reauth.clone());
+        .filter_map(move |frame| {
+            let (app, auth, active, refused) =
+                (app.clone(), reauth.clone(), active_in.clone(), refused_tx.clone());
             async move {
                 // A ping carrying a new access token renews the connection's credential
-                // (same user only); an invalid one is ignored and the old one runs out.
+                // (same session only); an invalid one is ignored and the old one runs out.
                 if let Some(token) = reauth_token(&frame)
                     && let Ok(viewer) = authenticate(&app, &token).await
                 {
@@ -410,7 +437,24 @@ async fn serve_websocket(
                         a.viewer = Some(viewer);
                     }
                 }
-                frame
+                // At most `ws_max_subscriptions` operations run at once on one socket.
+                if let Some((ty, id)) = frame_type_and_id(&frame) {
+                    let mut running = active.lock().unwrap();
+                    match ty.as_str() {
+                        "subscribe" | "start" if !running.contains(&id) => {
+                            if running.len() >= max_subscriptions {
+                                let _ = refused.send(id);
+                                return None;
+                            }
+                            running.insert(id);
+                        }
+                        "complete" | "stop" => {
+                            running.remove(&id);
+                        }
+                        _ => {}
+                    }
+                }
+                Some(frame)
             }
         })
         .boxed();
@@ -443,6 +487,10 @@ async fn serve_websocket(
         },
     );
     let shutdown = s.app.shutdown.clone();
+    let init_deadline = tokio::time::Instant::now() + s.app.config.ws_init_timeout;
+    let mut acked = false;
+    let mut keepalive = tokio::time::interval(s.app.config.ws_ping_interval);
+    keepalive.tick().await;
     // Ended sessions and access changes of the connection's user, from every instance.
     let mut ended: Option<BoxStream<'static, Arc<crate::pubsub::Event>>> = None;
     loop {
@@ -474,6 +522,13 @@ async fn serve_websocket(
         tokio::select! {
             msg = ws.next() => match msg {
                 Some(WsMessage::Text(text)) => {
+                    if let Some((ty, id)) = frame_type_and_id(text.as_bytes()) {
+                        if matches!(ty.as_str(), "complete" | "error") {
+                            active.lock().unwrap().remove(&id);
+                        }
+                    } else if text.contains("\"connection_ack\"") {
+                        acked = true;
+                    }
                     if sink.send(Message::Text(text.into())).await.is_err() {
                         break;
                     }
@@ -517,6 +572,27 @@ async fn serve_websocket(
                 let still = auth.lock().unwrap().viewer.as_ref().map(|v| v.token_expires_at);
                 if still.is_some_and(|exp| exp <= chrono::Utc::now().timestamp()) {
                     let _ = sink.send(close(CLOSE_UNAUTHORIZED, "access token expired".into())).await;
+                    break;
+                }
+            }
+            Some(id) = refused_rx.recv() => {
+                let message = format!(
+                    "this connection already runs {max_subscriptions} operations (ZYGO_WS_MAX_SUBSCRIPTIONS)"
+                );
+                let payload = json!([{ "message": message, "extensions": { "code": "TOO_MANY_SUBSCRIPTIONS" } }]);
+                let frame = json!({ "id": id, "type": "error", "payload": payload });
+                if sink.send(Message::Text(frame.to_string().into())).await.is_err() {
+                    break;
+                }
+            }
+            _ = tokio::time::sleep_until(init_deadline), if !acked => {
+                // graphql-transport-ws: 4408 Connection initialisation timeout.
+                let _ = sink.send(close(4408, "connection initialisation timeout".into())).await;
+                break;
+            }
+            _ = keepalive.tick(), if acked => {
+                let ping = if protocol == WebSocketProtocols::GraphQLWS { r#"{"type":"ping"}"# } else { r#"{"type":"ka"}"# };
+                if sink.send(Message::Text(ping.into())).await.is_err() {
                     break;
                 }
             }

@@ -47,8 +47,24 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         .route("/metrics", get(health::metrics));
     // GraphiQL is a development tool: off in production unless ZYGO_GRAPHIQL=true.
     let router = if graphiql { router.route("/graphiql", get(graphiql::page)) } else { router };
+    // Browsers on other origins only where configured (ZYGO_CORS_ORIGINS); credentials are
+    // bearer tokens, never cookies, so none are allowed.
+    let origins: Vec<HeaderValue> =
+        state.config.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let router = router.with_state(state);
+    let router = if origins.is_empty() {
+        router
+    } else {
+        router.layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(tower_http::cors::AllowOrigin::list(origins))
+                .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, REQUEST_ID])
+                .expose_headers([REQUEST_ID])
+                .max_age(std::time::Duration::from_secs(600)),
+        )
+    };
     router
-        .with_state(state)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Security headers on every response (GraphiQL sets its own CSP, kept by if_not_present).
         .layer(SetResponseHeaderLayer::if_not_present(

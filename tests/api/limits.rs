@@ -137,3 +137,98 @@ async fn production_turns_introspection_suggestions_and_graphiql_off_unless_enab
     let r = dev.gql(None, "{ viewr { id } }", json!({})).await;
     assert!(r.message().contains("Did you mean"), "development keeps suggestions: {}", r.message());
 }
+
+#[tokio::test]
+async fn cors_answers_only_the_configured_origins() {
+    let app = spawn_app_on(
+        Backend::fresh().await,
+        Options { env: vec![("ZYGO_CORS_ORIGINS", "https://app.example.com".into())], ..Default::default() },
+    )
+    .await;
+    let preflight = |origin: &'static str| {
+        let app = &app;
+        async move {
+            app.http
+                .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+                .header("Origin", origin)
+                .header("Access-Control-Request-Method", "POST")
+                .header("Access-Control-Request-Headers", "authorization, content-type")
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let ok = preflight("https://app.example.com").await;
+    assert_eq!(ok.headers()["access-control-allow-origin"], "https://app.example.com");
+    assert!(ok.headers()["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
+    let evil = preflight("https://evil.example.com").await;
+    assert!(evil.headers().get("access-control-allow-origin").is_none());
+    // Unconfigured: no cross-origin access at all.
+    let plain = spawn_app().await;
+    let r = plain
+        .http
+        .post(plain.url("/graphql"))
+        .header("Origin", "https://app.example.com")
+        .json(&serde_json::json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn websockets_must_initialise_in_time_get_pinged_and_run_a_bounded_number_of_operations() {
+    let app = spawn_app_on(
+        Backend::fresh().await,
+        Options {
+            env: vec![
+                ("ZYGO_WS_INIT_TIMEOUT", "1".into()),
+                ("ZYGO_WS_MAX_SUBSCRIPTIONS", "2".into()),
+                ("ZYGO_WS_PING_INTERVAL", "1".into()),
+            ],
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut silent = WsClient::connect(&app, "graphql-transport-ws").await;
+    assert_eq!(silent.close_code().await, Some(4408), "no connection_init within the timeout");
+
+    let s = app.verified_user("ws-cap@example.com").await;
+    let id = app.create_tenant(&s, "ws-cap-org").await;
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
+    assert_eq!(ws.init(Some(&s.access)).await.unwrap()["type"], "connection_ack");
+    for n in ["1", "2", "3"] {
+        ws.subscribe(n, crate::doc!("tenancy/TenantEvents"), serde_json::json!({ "tenantId": id })).await;
+    }
+    let refused = ws.next_json().await.unwrap();
+    assert_eq!(refused["id"], "3", "{refused}");
+    assert_eq!(refused["type"], "error");
+    assert_eq!(refused["payload"][0]["extensions"]["code"], "TOO_MANY_SUBSCRIPTIONS");
+    // Completing one frees a place.
+    ws.send(serde_json::json!({ "id": "1", "type": "complete" })).await;
+    ws.subscribe("4", "query { viewer { email } }", serde_json::json!({})).await;
+    let answer = loop {
+        let m = ws.next_json().await.unwrap();
+        if m["id"] == "4" {
+            break m;
+        }
+        assert_eq!(m["id"], "1", "only the completion of 1 comes between: {m}");
+    };
+    assert_eq!(answer["payload"]["data"]["viewer"]["email"], "ws-cap@example.com");
+
+    // The server pings an idle, initialised connection.
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match futures::StreamExt::next(&mut ws.socket).await {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) if t.contains("\"ping\"") => {
+                    return t;
+                }
+                Some(Ok(_)) => continue,
+                other => panic!("socket ended: {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("a ping within 5 s");
+    assert_eq!(ping.as_str(), r#"{"type":"ping"}"#);
+}
