@@ -95,6 +95,11 @@ pub struct Config {
     /// `ZYGO_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser;
     /// empty means same-origin only.
     pub cors_origins: Vec<String>,
+    /// `ZYGO_RATE_LIMIT_PER_MINUTE`: operations (root fields) per minute per user, API key
+    /// and tenant of an API key; also the burst.
+    pub rate_limit_per_minute: u32,
+    /// `ZYGO_RATE_LIMIT_ANONYMOUS_PER_MINUTE`: the same per IP address for anonymous calls.
+    pub rate_limit_anonymous_per_minute: u32,
     /// `ZYGO_REQUEST_TIMEOUT`: seconds one HTTP GraphQL request may run.
     pub request_timeout: Duration,
     /// `ZYGO_WS_INIT_TIMEOUT`: seconds a WebSocket may take to send `connection_init`.
@@ -276,6 +281,16 @@ impl Config {
         Ok(Self {
             cors_origins,
             request_timeout: secs("ZYGO_REQUEST_TIMEOUT", 30)?,
+            rate_limit_per_minute: positive(
+                "ZYGO_RATE_LIMIT_PER_MINUTE",
+                get("ZYGO_RATE_LIMIT_PER_MINUTE"),
+                "600",
+            )? as u32,
+            rate_limit_anonymous_per_minute: positive(
+                "ZYGO_RATE_LIMIT_ANONYMOUS_PER_MINUTE",
+                get("ZYGO_RATE_LIMIT_ANONYMOUS_PER_MINUTE"),
+                "300",
+            )? as u32,
             ws_init_timeout: secs("ZYGO_WS_INIT_TIMEOUT", 10)?,
             ws_max_subscriptions: positive(
                 "ZYGO_WS_MAX_SUBSCRIPTIONS",

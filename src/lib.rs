@@ -14,5 +14,6 @@ pub mod http;
 pub mod mail;
 pub mod modules;
 pub mod pubsub;
+pub mod ratelimit;
 pub mod startup;
 pub mod telemetry;

@@ -28,6 +28,7 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub metrics: Metrics,
     pub mail: MailSignal,
+    pub rate_limiter: crate::ratelimit::RateLimiter,
     /// Cancelled when the instance starts shutting down: WebSockets close, workers stop.
     pub shutdown: CancellationToken,
 }
@@ -77,7 +78,10 @@ impl Application {
             mail = %mailer.describe(),
             "zygo configured"
         );
+        let rate_limiter =
+            crate::ratelimit::RateLimiter::new(&config).context("ZYGO_REDIS_URL: invalid Redis URL")?;
         let state = AppState {
+            rate_limiter,
             config: Arc::new(config),
             db,
             bus,

@@ -98,6 +98,19 @@ fn header_token(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(bearer).filter(|t| !t.is_empty())
 }
 
+/// The rate-limit buckets a request draws from: its API key and the key's tenant, its user,
+/// or (anonymous) its IP address.
+fn principals(ctx: &RequestCtx) -> Vec<crate::ratelimit::Principal> {
+    use crate::ratelimit::Principal;
+    if let Some(key) = &ctx.api_key {
+        vec![Principal::ApiKey(key.id), Principal::Tenant(key.tenant_id)]
+    } else if let Some(v) = &ctx.viewer {
+        vec![Principal::User(v.user_id)]
+    } else {
+        vec![Principal::Ip(ctx.ip.clone().unwrap_or_default())]
+    }
+}
+
 /// Refuses a `POST /graphql` whose body is not declared as JSON, before anything parses it:
 /// a cross-site form or `text/plain` POST (which browsers send without a preflight) never runs.
 pub async fn require_json(req: axum::extract::Request, next: axum::middleware::Next) -> HttpResponse {
@@ -218,6 +231,28 @@ async fn execute_http(
         }
     }
     let ctx = request_ctx(&s.app, &headers, addr, header_token(&headers)).await;
+    let cost: u32 = match &batch {
+        BatchRequest::Single(r) => crate::ratelimit::cost(&r.query, r.operation_name.as_deref()),
+        BatchRequest::Batch(rs) => {
+            rs.iter().map(|r| crate::ratelimit::cost(&r.query, r.operation_name.as_deref())).sum()
+        }
+    };
+    if let Err(retry_after) = s.app.rate_limiter.take(&principals(&ctx), cost).await {
+        let mut resp = request_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers,
+            "RATE_LIMITED",
+            format!("too many requests; retry in {retry_after} s"),
+        );
+        // The same retry time in the body, for GraphQL clients that never see headers.
+        let body = json!({ "errors": [{
+            "message": format!("too many requests; retry in {retry_after} s"),
+            "extensions": { "code": "RATE_LIMITED", "retryAfter": retry_after, "requestId": super::request_id(&headers) }
+        }] });
+        *resp.body_mut() = Body::from(body.to_string());
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        return resp;
+    }
     let span = tracing::info_span!(
         "graphql",
         request_id = %ctx.request_id,
@@ -331,23 +366,34 @@ impl Executor for WsExecutor {
             .get(&TypeId::of::<SharedAuth>())
             .and_then(|b| b.downcast_ref::<SharedAuth>())
             .and_then(|a| a.lock().unwrap().token.clone());
+        let principals = session_data
+            .get(&TypeId::of::<RequestCtx>())
+            .and_then(|b| b.downcast_ref::<RequestCtx>())
+            .map(principals)
+            .unwrap_or_default();
+        let cost = crate::ratelimit::cost(&request.query, request.operation_name.as_deref());
         let mut request = Some(request.data(Loaders::new(&self.app.db, viewer, None)));
         let (schema, app) = (self.schema.clone(), self.app.clone());
-        // Every operation re-checks the connection's token: an expired token or an ended
-        // session stops new operations at once.
+        // Every operation re-checks the connection's token (an expired token or an ended
+        // session stops new operations at once) and draws from the same rate limits as HTTP.
         futures::stream::once(async move {
-            match token {
-                Some(token) => authenticate(&app, &token).await.map(|_| ()),
-                None => Ok(()),
+            if let Some(token) = token {
+                authenticate(&app, &token).await.map_err(|why| ("UNAUTHENTICATED", why, None))?;
             }
+            app.rate_limiter.take(&principals, cost).await.map_err(|retry| {
+                ("RATE_LIMITED", format!("too many requests; retry in {retry} s"), Some(retry))
+            })
         })
         .flat_map(move |checked| match (checked, request.take()) {
             (Ok(()), Some(request)) => schema.execute_stream_with_session_data(request, session_data.clone()),
             (Ok(()), None) => futures::stream::empty().boxed(),
-            (Err(why), _) => {
+            (Err((code, why, retry)), _) => {
                 let mut err = async_graphql::ServerError::new(why, None);
                 let mut ext = async_graphql::ErrorExtensionValues::default();
-                ext.set("code", "UNAUTHENTICATED");
+                ext.set("code", code);
+                if let Some(retry) = retry {
+                    ext.set("retryAfter", retry);
+                }
                 err.extensions = Some(ext);
                 futures::stream::once(futures::future::ready(Response::from_errors(vec![err]))).boxed()
             }

@@ -232,3 +232,54 @@ async fn websockets_must_initialise_in_time_get_pinged_and_run_a_bounded_number_
     .expect("a ping within 5 s");
     assert_eq!(ping.as_str(), r#"{"type":"ping"}"#);
 }
+
+async fn viewer_status(app: &TestApp, token: &str, query: &str) -> reqwest::Response {
+    app.http
+        .post(app.url("/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn each_user_gets_its_own_token_bucket_and_aliases_count_separately() {
+    let app = spawn_app_on(
+        Backend::fresh().await,
+        Options { env: vec![("ZYGO_RATE_LIMIT_PER_MINUTE", "5".into())], ..Default::default() },
+    )
+    .await;
+    let a = app.verified_user("bucket-a@example.com").await;
+    let b = app.verified_user("bucket-b@example.com").await;
+    for _ in 0..5 {
+        assert_eq!(viewer_status(&app, &a.access, "{ viewer { id } }").await.status(), 200);
+    }
+    let refused = viewer_status(&app, &a.access, "{ viewer { id } }").await;
+    assert_eq!(refused.status(), 429);
+    let retry: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+    assert_eq!(body["errors"][0]["extensions"]["retryAfter"], retry);
+    // Someone else is not affected, but six aliases cost six.
+    let six = "{ a: viewer { id } b: viewer { id } c: viewer { id } d: viewer { id } e: viewer { id } f: viewer { id } }";
+    assert_eq!(viewer_status(&app, &b.access, six).await.status(), 429);
+    assert_eq!(viewer_status(&app, &b.access, "{ viewer { id } }").await.status(), 200);
+}
+
+#[tokio::test]
+async fn instances_sharing_redis_enforce_one_limit() {
+    let mut backend = Backend::fresh().await;
+    backend.redis_url = Some(crate::event_bus::redis_url());
+    let data_dir = std::env::temp_dir().join(format!("zygo-test-shared-{}", uuid::Uuid::new_v4().simple()));
+    let opts = Options { env: vec![("ZYGO_RATE_LIMIT_PER_MINUTE", "4".into())], data_dir: Some(data_dir) };
+    let one = spawn_app_on(backend.clone(), opts.clone()).await;
+    let two = spawn_app_on(backend, opts).await;
+    let s = one.verified_user("shared-bucket@example.com").await;
+    for app in [&one, &two, &one, &two] {
+        assert_eq!(viewer_status(app, &s.access, "{ viewer { id } }").await.status(), 200);
+    }
+    assert_eq!(viewer_status(&two, &s.access, "{ viewer { id } }").await.status(), 429);
+    assert_eq!(viewer_status(&one, &s.access, "{ viewer { id } }").await.status(), 429);
+}

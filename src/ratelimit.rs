@@ -1,0 +1,204 @@
+//! Per-principal rate limits: token buckets counted per GraphQL operation (each root field,
+//! aliases included, and each member of a batch costs one token).
+//!
+//! Buckets live in Redis when it is configured — one atomic script per take, timed by the
+//! Redis server's clock, so any number of instances enforce one limit — and in process
+//! memory otherwise. A Redis outage lets requests through (logged): availability first.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
+
+use tokio::sync::OnceCell;
+
+/// Who a bucket belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Principal {
+    User(uuid::Uuid),
+    ApiKey(uuid::Uuid),
+    Tenant(uuid::Uuid),
+    Ip(String),
+}
+
+impl Principal {
+    fn key(&self) -> String {
+        match self {
+            Principal::User(id) => format!("user:{id}"),
+            Principal::ApiKey(id) => format!("key:{id}"),
+            Principal::Tenant(id) => format!("tenant:{id}"),
+            Principal::Ip(ip) => format!("ip:{ip}"),
+        }
+    }
+}
+
+const SCRIPT: &str = r#"
+local cap = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(b[1]) or cap
+local ts = tonumber(b[2]) or now
+tokens = math.min(cap, tokens + math.max(0, now - ts) * rate)
+local retry = 0
+local allowed = 0
+if tokens >= cost then
+  tokens = tokens - cost
+  allowed = 1
+else
+  retry = math.ceil((cost - tokens) / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(cap / rate) + 1)
+return {allowed, retry}
+"#;
+
+enum Store {
+    Memory(Mutex<HashMap<String, (f64, Instant)>>),
+    Redis { client: redis::Client, conn: OnceCell<redis::aio::ConnectionManager>, prefix: String },
+}
+
+/// The limiter of one instance. Cheap to clone.
+#[derive(Clone)]
+pub struct RateLimiter {
+    store: Arc<Store>,
+    /// Tokens a bucket holds (a burst).
+    capacity: f64,
+    /// Tokens added per second.
+    rate: f64,
+    anonymous_capacity: f64,
+    anonymous_rate: f64,
+}
+
+impl RateLimiter {
+    pub fn new(config: &crate::config::Config) -> anyhow::Result<Self> {
+        use secrecy::ExposeSecret;
+        let store = match &config.redis_url {
+            Some(url) => Store::Redis {
+                client: redis::Client::open(url.expose_secret())?,
+                conn: OnceCell::new(),
+                prefix: format!("{}:rl:", config.redis_prefix),
+            },
+            None => Store::Memory(Mutex::default()),
+        };
+        let per_min = config.rate_limit_per_minute as f64;
+        let anon = config.rate_limit_anonymous_per_minute as f64;
+        Ok(Self {
+            store: Arc::new(store),
+            capacity: per_min,
+            rate: per_min / 60.0,
+            anonymous_capacity: anon,
+            anonymous_rate: anon / 60.0,
+        })
+    }
+
+    /// Takes `cost` tokens from every bucket of `principals`; `Err(retry_after_secs)` when
+    /// one of them is short (what the others gave is not returned: a refused burst still
+    /// counts, as the attempt did reach us).
+    pub async fn take(&self, principals: &[Principal], cost: u32) -> Result<(), u64> {
+        let mut worst = 0;
+        for p in principals {
+            let (cap, rate) = match p {
+                Principal::Ip(_) => (self.anonymous_capacity, self.anonymous_rate),
+                _ => (self.capacity, self.rate),
+            };
+            if let Err(retry) = self.take_one(&p.key(), cap, rate, cost as f64).await {
+                worst = worst.max(retry);
+            }
+        }
+        if worst > 0 { Err(worst) } else { Ok(()) }
+    }
+
+    async fn take_one(&self, key: &str, cap: f64, rate: f64, cost: f64) -> Result<(), u64> {
+        match &*self.store {
+            Store::Memory(buckets) => {
+                let mut buckets = buckets.lock().unwrap();
+                let now = Instant::now();
+                let (tokens, ts) = buckets.entry(key.to_string()).or_insert((cap, now));
+                *tokens = (*tokens + now.duration_since(*ts).as_secs_f64() * rate).min(cap);
+                *ts = now;
+                if *tokens >= cost {
+                    *tokens -= cost;
+                    Ok(())
+                } else {
+                    Err(((cost - *tokens) / rate).ceil().max(1.0) as u64)
+                }
+            }
+            Store::Redis { client, conn, prefix } => {
+                let conn = match conn.get_or_try_init(|| client.get_connection_manager()).await {
+                    Ok(c) => c.clone(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "rate limiter: Redis unreachable; letting the request through");
+                        return Ok(());
+                    }
+                };
+                let mut conn = conn;
+                let result: redis::RedisResult<(i64, i64)> = redis::Script::new(SCRIPT)
+                    .key(format!("{prefix}{key}"))
+                    .arg(cap)
+                    .arg(rate)
+                    .arg(cost)
+                    .invoke_async(&mut conn)
+                    .await;
+                match result {
+                    Ok((1, _)) => Ok(()),
+                    Ok((_, retry)) => Err(retry.max(1) as u64),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "rate limiter: Redis failed; letting the request through");
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What an operation costs: its root fields (each alias counts), at least one.
+pub fn cost(query: &str, operation_name: Option<&str>) -> u32 {
+    use async_graphql::parser::types::Selection;
+    let Ok(doc) = async_graphql::parser::parse_query(query) else { return 1 };
+    let op = match operation_name {
+        Some(name) => {
+            doc.operations.iter().find(|(n, _)| n.map(|n| n.as_str()) == Some(name)).map(|(_, o)| o)
+        }
+        None => doc.operations.iter().next().map(|(_, o)| o),
+    };
+    let Some(op) = op else { return 1 };
+    let n = op
+        .node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .map(|s| match &s.node {
+            Selection::Field(_) => 1,
+            // Fragments at the root: count their fields too.
+            Selection::InlineFragment(f) => f.node.selection_set.node.items.len(),
+            Selection::FragmentSpread(spread) => doc
+                .fragments
+                .get(&spread.node.fragment_name.node)
+                .map(|f| f.node.selection_set.node.items.len())
+                .unwrap_or(1),
+        })
+        .sum::<usize>();
+    n.max(1) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cost;
+
+    #[test]
+    fn aliases_and_fragments_count() {
+        assert_eq!(cost("{ viewer { id } }", None), 1);
+        assert_eq!(cost("{ a: viewer { id } b: viewer { id } c: __typename }", None), 3);
+        assert_eq!(
+            cost("query Q { ...F } fragment F on Query { a: __typename b: __typename }", Some("Q")),
+            2
+        );
+        assert_eq!(cost("not graphql", None), 1);
+    }
+}
