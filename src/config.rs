@@ -100,6 +100,8 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// `ZYGO_RATE_LIMIT_ANONYMOUS_PER_MINUTE`: the same per IP address for anonymous calls.
     pub rate_limit_anonymous_per_minute: u32,
+    /// `ZYGO_PERSISTED_QUERIES_ONLY`: run only the operation documents shipped in `graphql/`.
+    pub persisted_queries_only: bool,
     /// `ZYGO_REQUEST_TIMEOUT`: seconds one HTTP GraphQL request may run.
     pub request_timeout: Duration,
     /// `ZYGO_WS_INIT_TIMEOUT`: seconds a WebSocket may take to send `connection_init`.
@@ -281,6 +283,11 @@ impl Config {
         Ok(Self {
             cors_origins,
             request_timeout: secs("ZYGO_REQUEST_TIMEOUT", 30)?,
+            persisted_queries_only: flag(
+                "ZYGO_PERSISTED_QUERIES_ONLY",
+                get("ZYGO_PERSISTED_QUERIES_ONLY"),
+                false,
+            )?,
             rate_limit_per_minute: positive(
                 "ZYGO_RATE_LIMIT_PER_MINUTE",
                 get("ZYGO_RATE_LIMIT_PER_MINUTE"),

@@ -29,6 +29,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pub mail: MailSignal,
     pub rate_limiter: crate::ratelimit::RateLimiter,
+    pub persisted: crate::http::persisted::PersistedQueries,
     /// Cancelled when the instance starts shutting down: WebSockets close, workers stop.
     pub shutdown: CancellationToken,
 }
@@ -80,7 +81,9 @@ impl Application {
         );
         let rate_limiter =
             crate::ratelimit::RateLimiter::new(&config).context("ZYGO_REDIS_URL: invalid Redis URL")?;
+        let persisted = crate::http::persisted::PersistedQueries::new(&config)?;
         let state = AppState {
+            persisted,
             rate_limiter,
             config: Arc::new(config),
             db,

@@ -211,6 +211,19 @@ async fn execute_http(
             return request_error(StatusCode::BAD_REQUEST, &headers, "BATCH_TOO_LARGE", message);
         }
     }
+    // Persisted queries: hashes become texts (and the persisted-only mode refuses others).
+    let mut batch = batch;
+    let members: Vec<&mut Request> = match &mut batch {
+        BatchRequest::Single(r) => vec![r],
+        BatchRequest::Batch(rs) => rs.iter_mut().collect(),
+    };
+    for r in members {
+        if let Err((code, message)) = s.app.persisted.resolve(r).await {
+            let status =
+                if code == "PERSISTED_QUERY_NOT_FOUND" { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+            return request_error(status, &headers, code, message);
+        }
+    }
     if is_get {
         let requests: Vec<&Request> = match &batch {
             BatchRequest::Single(r) => vec![r],
@@ -371,23 +384,26 @@ impl Executor for WsExecutor {
             .and_then(|b| b.downcast_ref::<RequestCtx>())
             .map(principals)
             .unwrap_or_default();
-        let cost = crate::ratelimit::cost(&request.query, request.operation_name.as_deref());
-        let mut request = Some(request.data(Loaders::new(&self.app.db, viewer, None)));
+        let request = request.data(Loaders::new(&self.app.db, viewer, None));
         let (schema, app) = (self.schema.clone(), self.app.clone());
-        // Every operation re-checks the connection's token (an expired token or an ended
-        // session stops new operations at once) and draws from the same rate limits as HTTP.
+        // Every operation resolves persisted queries, re-checks the connection's token (an
+        // expired token or an ended session stops new operations at once) and draws from the
+        // same rate limits as HTTP.
         futures::stream::once(async move {
+            let mut request = request;
+            app.persisted.resolve(&mut request).await.map_err(|(code, why)| (code, why, None))?;
             if let Some(token) = token {
                 authenticate(&app, &token).await.map_err(|why| ("UNAUTHENTICATED", why, None))?;
             }
+            let cost = crate::ratelimit::cost(&request.query, request.operation_name.as_deref());
             app.rate_limiter.take(&principals, cost).await.map_err(|retry| {
                 ("RATE_LIMITED", format!("too many requests; retry in {retry} s"), Some(retry))
-            })
+            })?;
+            Ok(request)
         })
-        .flat_map(move |checked| match (checked, request.take()) {
-            (Ok(()), Some(request)) => schema.execute_stream_with_session_data(request, session_data.clone()),
-            (Ok(()), None) => futures::stream::empty().boxed(),
-            (Err((code, why, retry)), _) => {
+        .flat_map(move |checked| match checked {
+            Ok(request) => schema.execute_stream_with_session_data(request, session_data.clone()),
+            Err((code, why, retry)) => {
                 let mut err = async_graphql::ServerError::new(why, None);
                 let mut ext = async_graphql::ErrorExtensionValues::default();
                 ext.set("code", code);

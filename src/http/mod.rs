@@ -5,6 +5,7 @@ mod graphiql;
 mod graphql;
 mod health;
 mod oauth;
+pub mod persisted;
 
 use axum::http::{HeaderValue, header};
 use axum::{

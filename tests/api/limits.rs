@@ -283,3 +283,83 @@ async fn instances_sharing_redis_enforce_one_limit() {
     assert_eq!(viewer_status(&two, &s.access, "{ viewer { id } }").await.status(), 429);
     assert_eq!(viewer_status(&one, &s.access, "{ viewer { id } }").await.status(), 429);
 }
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(text.as_bytes()))
+}
+
+#[tokio::test]
+async fn automatic_persisted_queries_register_once_and_run_by_hash() {
+    let app = spawn_app().await;
+    let query = "query Typename { __typename }";
+    let hash = sha256_hex(query);
+    let pq = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let post = |body: Value| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.url("/graphql"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let miss = post(json!({ "extensions": pq })).await;
+    assert_eq!(miss["errors"][0]["message"], "PersistedQueryNotFound", "{miss}");
+    assert_eq!(miss["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND");
+    let wrong = post(json!({ "query": "{ __typename }", "extensions": pq })).await;
+    assert_eq!(wrong["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{wrong}");
+    let registered = post(json!({ "query": query, "extensions": pq })).await;
+    assert_eq!(registered["data"]["__typename"], "Query", "{registered}");
+    let by_hash = post(json!({ "extensions": pq })).await;
+    assert_eq!(by_hash["data"]["__typename"], "Query", "{by_hash}");
+    // And over GET, as CDNs like it.
+    let url = format!("{}?extensions={}", app.url("/graphql"), pq);
+    let got: Value = app.http.get(url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(got["data"]["__typename"], "Query", "{got}");
+}
+
+#[tokio::test]
+async fn persisted_only_mode_runs_the_shipped_documents_and_nothing_else() {
+    let app = spawn_app_on(
+        Backend::fresh().await,
+        Options { env: vec![("ZYGO_PERSISTED_QUERIES_ONLY", "true".into())], ..Default::default() },
+    )
+    .await;
+    // The shipped documents run by text (the helpers use them)...
+    let s = app.verified_user("persisted@example.com").await;
+    // ...and by hash alone.
+    let viewer = crate::doc!("identity/Viewer");
+    let r: Value = app
+        .http
+        .post(app.url("/graphql"))
+        .bearer_auth(&s.access)
+        .json(&json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(viewer) } } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["data"]["viewer"]["email"], "persisted@example.com", "{r}");
+    // Anything else is refused, with or without a hash.
+    let adhoc = app.gql(Some(&s.access), "{ viewer { id email } }", json!({})).await;
+    assert_eq!(adhoc.code(), "PERSISTED_QUERY_NOT_ALLOWED");
+    let q = "{ __typename }";
+    let r: Value = app
+        .http
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": q, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(q) } } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_ALLOWED", "{r}");
+}
