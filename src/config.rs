@@ -100,6 +100,8 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// `ZYGO_RATE_LIMIT_ANONYMOUS_PER_MINUTE`: the same per IP address for anonymous calls.
     pub rate_limit_anonymous_per_minute: u32,
+    /// `ZYGO_MAX_STRING_LENGTH`: the longest string any variable may hold.
+    pub max_string_length: usize,
     /// `ZYGO_PERSISTED_QUERIES_ONLY`: run only the operation documents shipped in `graphql/`.
     pub persisted_queries_only: bool,
     /// `ZYGO_REQUEST_TIMEOUT`: seconds one HTTP GraphQL request may run.
@@ -283,6 +285,7 @@ impl Config {
         Ok(Self {
             cors_origins,
             request_timeout: secs("ZYGO_REQUEST_TIMEOUT", 30)?,
+            max_string_length: positive("ZYGO_MAX_STRING_LENGTH", get("ZYGO_MAX_STRING_LENGTH"), "10000")?,
             persisted_queries_only: flag(
                 "ZYGO_PERSISTED_QUERIES_ONLY",
                 get("ZYGO_PERSISTED_QUERIES_ONLY"),

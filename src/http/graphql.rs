@@ -98,6 +98,37 @@ fn header_token(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(bearer).filter(|t| !t.is_empty())
 }
 
+/// Finds a string longer than `max` characters in the request's variables; the error names
+/// its path (e.g. `input.description`).
+fn check_strings(req: &Request, max: usize) -> Result<(), (String, String)> {
+    fn walk(v: &serde_json::Value, path: &mut Vec<String>, max: usize) -> Result<(), (String, String)> {
+        match v {
+            serde_json::Value::String(s) if s.chars().count() > max => {
+                let field = path.join(".");
+                Err((
+                    field.clone(),
+                    format!("`{field}` is longer than {max} characters (ZYGO_MAX_STRING_LENGTH)"),
+                ))
+            }
+            serde_json::Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+                path.push(i.to_string());
+                let r = walk(item, path, max);
+                path.pop();
+                r
+            }),
+            serde_json::Value::Object(fields) => fields.iter().try_for_each(|(k, item)| {
+                path.push(k.clone());
+                let r = walk(item, path, max);
+                path.pop();
+                r
+            }),
+            _ => Ok(()),
+        }
+    }
+    let vars = serde_json::to_value(&req.variables).unwrap_or_default();
+    walk(&vars, &mut vec![], max)
+}
+
 /// The rate-limit buckets a request draws from: its API key and the key's tenant, its user,
 /// or (anonymous) its IP address.
 fn principals(ctx: &RequestCtx) -> Vec<crate::ratelimit::Principal> {
@@ -222,6 +253,22 @@ async fn execute_http(
             let status =
                 if code == "PERSISTED_QUERY_NOT_FOUND" { StatusCode::OK } else { StatusCode::BAD_REQUEST };
             return request_error(status, &headers, code, message);
+        }
+    }
+    // No string anywhere in the variables may exceed the global cap; fields have tighter
+    // limits of their own.
+    let members: Vec<&Request> = match &batch {
+        BatchRequest::Single(r) => vec![r],
+        BatchRequest::Batch(rs) => rs.iter().collect(),
+    };
+    for r in members {
+        if let Err((field, message)) = check_strings(r, s.app.config.max_string_length) {
+            let mut resp =
+                request_error(StatusCode::BAD_REQUEST, &headers, "BAD_USER_INPUT", message.clone());
+            let body = json!({ "errors": [{ "message": message, "extensions": {
+                "code": "BAD_USER_INPUT", "field": field, "requestId": super::request_id(&headers) } }] });
+            *resp.body_mut() = Body::from(body.to_string());
+            return resp;
         }
     }
     if is_get {

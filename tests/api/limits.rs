@@ -363,3 +363,19 @@ async fn persisted_only_mode_runs_the_shipped_documents_and_nothing_else() {
         .unwrap();
     assert_eq!(r["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_ALLOWED", "{r}");
 }
+
+#[tokio::test]
+async fn no_variable_string_may_exceed_the_global_cap() {
+    let app = spawn_app().await;
+    let r = app
+        .gql(
+            None,
+            crate::doc!("identity/SignUp"),
+            json!({ "input": { "email": "long@example.com", "password": "x".repeat(10_001), "name": "Long" } }),
+        )
+        .await;
+    assert_eq!((r.code().as_str(), r.field().as_str()), ("BAD_USER_INPUT", "input.password"));
+    // Nothing was created.
+    let again = app.sign_up("long@example.com").await;
+    again.data();
+}
