@@ -11,7 +11,7 @@ use std::{
     time::Instant,
 };
 
-use tokio::sync::OnceCell;
+use crate::pubsub::redis::SharedRedis;
 
 /// Who a bucket belongs to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -58,7 +58,7 @@ return {allowed, retry}
 
 enum Store {
     Memory(Mutex<HashMap<String, (f64, Instant)>>),
-    Redis { client: redis::Client, conn: OnceCell<redis::aio::ConnectionManager>, prefix: String },
+    Redis(SharedRedis),
 }
 
 /// The limiter of one instance. Cheap to clone.
@@ -74,25 +74,20 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    pub fn new(config: &crate::config::Config) -> anyhow::Result<Self> {
-        use secrecy::ExposeSecret;
-        let store = match &config.redis_url {
-            Some(url) => Store::Redis {
-                client: redis::Client::open(url.expose_secret())?,
-                conn: OnceCell::new(),
-                prefix: format!("{}:rl:", config.redis_prefix),
-            },
+    pub fn new(config: &crate::config::Config, redis: Option<SharedRedis>) -> Self {
+        let store = match redis {
+            Some(r) => Store::Redis(r),
             None => Store::Memory(Mutex::default()),
         };
         let per_min = config.rate_limit_per_minute as f64;
         let anon = config.rate_limit_anonymous_per_minute as f64;
-        Ok(Self {
+        Self {
             store: Arc::new(store),
             capacity: per_min,
             rate: per_min / 60.0,
             anonymous_capacity: anon,
             anonymous_rate: anon / 60.0,
-        })
+        }
     }
 
     /// Takes `cost` tokens from every bucket of `principals`; `Err(retry_after_secs)` when
@@ -127,17 +122,11 @@ impl RateLimiter {
                     Err(((cost - *tokens) / rate).ceil().max(1.0) as u64)
                 }
             }
-            Store::Redis { client, conn, prefix } => {
-                let conn = match conn.get_or_try_init(|| client.get_connection_manager()).await {
-                    Ok(c) => c.clone(),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "rate limiter: Redis unreachable; letting the request through");
-                        return Ok(());
-                    }
-                };
-                let mut conn = conn;
+            Store::Redis(redis) => {
+                // Unreachable: the request goes through.
+                let Some(mut conn) = redis.connection("rate limiter").await else { return Ok(()) };
                 let result: redis::RedisResult<(i64, i64)> = redis::Script::new(SCRIPT)
-                    .key(format!("{prefix}{key}"))
+                    .key(format!("{}:rl:{key}", redis.prefix))
                     .arg(cap)
                     .arg(rate)
                     .arg(cost)

@@ -79,9 +79,14 @@ impl Application {
             mail = %mailer.describe(),
             "zygo configured"
         );
-        let rate_limiter =
-            crate::ratelimit::RateLimiter::new(&config).context("ZYGO_REDIS_URL: invalid Redis URL")?;
-        let persisted = crate::http::persisted::PersistedQueries::new(&config)?;
+        let shared_redis = config
+            .redis_url
+            .as_ref()
+            .map(|url| crate::pubsub::redis::SharedRedis::open(url.expose_secret(), &config.redis_prefix))
+            .transpose()
+            .context("ZYGO_REDIS_URL: invalid Redis URL")?;
+        let rate_limiter = crate::ratelimit::RateLimiter::new(&config, shared_redis.clone());
+        let persisted = crate::http::persisted::PersistedQueries::new(&config, shared_redis);
         let state = AppState {
             persisted,
             rate_limiter,

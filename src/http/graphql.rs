@@ -631,11 +631,14 @@ async fn serve_websocket(
         tokio::select! {
             msg = ws.next() => match msg {
                 Some(WsMessage::Text(text)) => {
-                    if let Some((ty, id)) = frame_type_and_id(text.as_bytes()) {
+                    // Only frames that can end an operation or acknowledge the connection are
+                    // parsed; the stream of results passes untouched.
+                    let may_end = text.contains("\"complete\"") || text.contains("\"error\"");
+                    if may_end && let Some((ty, id)) = frame_type_and_id(text.as_bytes()) {
                         if matches!(ty.as_str(), "complete" | "error") {
                             active.lock().unwrap().remove(&id);
                         }
-                    } else if text.contains("\"connection_ack\"") {
+                    } else if !acked && text.contains("\"connection_ack\"") {
                         acked = true;
                     }
                     if sink.send(Message::Text(text.into())).await.is_err() {

@@ -10,9 +10,9 @@ use std::{
     sync::{Arc, Mutex, OnceLock},
 };
 
+use crate::pubsub::redis::SharedRedis;
 use async_graphql::Request;
 use sha2::{Digest, Sha256};
-use tokio::sync::OnceCell;
 
 static DOCUMENTS: include_dir::Dir<'_> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/graphql");
 
@@ -49,7 +49,7 @@ const REDIS_TTL_SECS: u64 = 7 * 24 * 3600;
 
 enum Store {
     Memory(Mutex<HashMap<String, String>>),
-    Redis { client: redis::Client, conn: OnceCell<redis::aio::ConnectionManager>, prefix: String },
+    Redis(SharedRedis),
 }
 
 /// The persisted-query registry of one instance. Cheap to clone.
@@ -63,28 +63,17 @@ pub struct PersistedQueries {
 pub type Refusal = (&'static str, String);
 
 impl PersistedQueries {
-    pub fn new(config: &crate::config::Config) -> anyhow::Result<Self> {
-        use secrecy::ExposeSecret;
-        let store = match &config.redis_url {
-            Some(url) => Store::Redis {
-                client: redis::Client::open(url.expose_secret())?,
-                conn: OnceCell::new(),
-                prefix: format!("{}:apq:", config.redis_prefix),
-            },
+    pub fn new(config: &crate::config::Config, redis: Option<SharedRedis>) -> Self {
+        let store = match redis {
+            Some(r) => Store::Redis(r),
             None => Store::Memory(Mutex::default()),
         };
-        Ok(Self { store: Arc::new(store), only: config.persisted_queries_only })
+        Self { store: Arc::new(store), only: config.persisted_queries_only }
     }
 
-    async fn redis(&self) -> Option<(redis::aio::ConnectionManager, &str)> {
-        let Store::Redis { client, conn, prefix } = &*self.store else { return None };
-        match conn.get_or_try_init(|| client.get_connection_manager()).await {
-            Ok(c) => Some((c.clone(), prefix.as_str())),
-            Err(e) => {
-                tracing::warn!(error = %e, "persisted queries: Redis unreachable");
-                None
-            }
-        }
+    async fn redis(&self) -> Option<(redis::aio::ConnectionManager, String)> {
+        let Store::Redis(redis) = &*self.store else { return None };
+        Some((redis.connection("persisted queries").await?, format!("{}:apq:", redis.prefix)))
     }
 
     async fn get(&self, hash: &str) -> Option<String> {

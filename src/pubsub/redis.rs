@@ -181,3 +181,32 @@ async fn publisher_task(
         }
     }
 }
+
+/// One lazily opened Redis connection (multiplexed, reconnecting) for the features that
+/// keep shared state in Redis — rate limits, persisted queries. Connecting waits until
+/// first use, so an instance starts while Redis is still coming up; an unreachable Redis
+/// is logged and reported as `None`, and each caller decides how to carry on without it.
+#[derive(Clone)]
+pub struct SharedRedis {
+    client: redis::Client,
+    conn: std::sync::Arc<tokio::sync::OnceCell<redis::aio::ConnectionManager>>,
+    /// The deployment's key prefix (`ZYGO_REDIS_PREFIX`).
+    pub prefix: String,
+}
+
+impl SharedRedis {
+    pub fn open(url: &str, prefix: &str) -> redis::RedisResult<Self> {
+        Ok(Self { client: redis::Client::open(url)?, conn: Default::default(), prefix: prefix.to_string() })
+    }
+
+    /// The connection, or `None` (logged for `what`) while Redis cannot be reached.
+    pub async fn connection(&self, what: &str) -> Option<redis::aio::ConnectionManager> {
+        match self.conn.get_or_try_init(|| self.client.get_connection_manager()).await {
+            Ok(c) => Some(c.clone()),
+            Err(e) => {
+                tracing::warn!(error = %e, "{what}: Redis unreachable");
+                None
+            }
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! the active organisation kept on the session.
 
 use chrono::{Duration, Utc};
-use entity::{session, user, user_token};
+use entity::{session, user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
 };
@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::service::{validate_name, viewer_user};
+use super::user_tokens;
 use crate::{
-    auth::{RequestCtx, Viewer, password, tokens},
+    auth::{RequestCtx, Viewer, password},
     error::{AppError, AppResult},
     graphql::scalars::Email,
     mail,
@@ -161,28 +162,11 @@ pub async fn request_password_reset(app: &AppState, email: Email) -> AppResult<(
     else {
         return Ok(());
     };
-    let token = tokens::random_token();
-    let now = Utc::now();
     let txn = crate::db::begin_write(&app.db).await?;
     // Only the newest link works.
-    user_token::Entity::update_many()
-        .col_expr(user_token::Column::UsedAt, Expr::value(now))
-        .filter(user_token::Column::UserId.eq(user.id))
-        .filter(user_token::Column::Kind.eq(PASSWORD_RESET))
-        .filter(user_token::Column::UsedAt.is_null())
-        .exec(&txn)
-        .await?;
-    user_token::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user.id),
-        kind: Set(PASSWORD_RESET.into()),
-        token_hash: Set(tokens::hash_token(&token)),
-        created_at: Set(now),
-        expires_at: Set(now + Duration::minutes(RESET_TTL_MINUTES)),
-        used_at: Set(None),
-    }
-    .insert(&txn)
-    .await?;
+    user_tokens::supersede(&txn, user.id, PASSWORD_RESET).await?;
+    let token =
+        user_tokens::issue(&txn, user.id, PASSWORD_RESET, Duration::minutes(RESET_TTL_MINUTES)).await?;
     let link = format!("{}/reset-password?token={token}", app.config.public_url);
     let mail = mail::templates::password_reset(&user.name, &link, &token, RESET_TTL_MINUTES);
     mail::enqueue(&txn, &user.email, mail).await?;
@@ -194,29 +178,17 @@ pub async fn request_password_reset(app: &AppState, email: Email) -> AppResult<(
 /// Sets a new password with a reset token (single-use, expiring); every session ends.
 pub async fn reset_password(app: &AppState, rctx: &RequestCtx, token: &str, new: String) -> AppResult<()> {
     let invalid = || AppError::validation("token", "invalid or expired reset token");
-    let now = Utc::now();
-    let row = user_token::Entity::find()
-        .filter(user_token::Column::TokenHash.eq(tokens::hash_token(token)))
-        .filter(user_token::Column::Kind.eq(PASSWORD_RESET))
-        .one(&app.db)
-        .await?
-        .ok_or_else(invalid)?;
-    if row.used_at.is_some() || row.expires_at <= now {
-        return Err(invalid());
-    }
+    // Looked up first (the policy needs the user, and hashing must not hold the write
+    // lock), claimed in the transaction.
+    let row = user_tokens::find_valid(&app.db, token, PASSWORD_RESET).await?.ok_or_else(invalid)?;
     let user = user::Entity::find_by_id(row.user_id).one(&app.db).await?.ok_or_else(invalid)?;
     password::validate("newPassword", &new, &user.email, &user.name)?;
     let hash = password::hash(new).await?;
     let txn = crate::db::begin_write(&app.db).await?;
-    let claimed = user_token::Entity::update_many()
-        .col_expr(user_token::Column::UsedAt, Expr::value(now))
-        .filter(user_token::Column::Id.eq(row.id))
-        .filter(user_token::Column::UsedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if claimed.rows_affected != 1 {
+    if user_tokens::claim(&txn, token, PASSWORD_RESET).await?.map(|r| r.id) != Some(row.id) {
         return Err(invalid());
     }
+    let now = Utc::now();
     let verified = user.email_verified_at.is_some();
     let user_email = user.email.clone();
     let user = set_password(&txn, user, hash).await?;

@@ -7,5 +7,6 @@ pub mod account;
 pub mod schema;
 pub mod service;
 pub mod types;
+pub mod user_tokens;
 
 pub use schema::{IdentityMutation, IdentityQuery};

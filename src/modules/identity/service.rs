@@ -1,12 +1,13 @@
 //! Business logic of sign-up, verification, log-in, refresh and log-out.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{refresh_token, session, user, user_token};
+use entity::{refresh_token, session, user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
+use super::user_tokens;
 use crate::{
     auth::{RequestCtx, Viewer, password, tokens},
     error::{AppError, AppResult},
@@ -90,19 +91,8 @@ pub(crate) async fn queue_verification_mail(
     db: &impl ConnectionTrait,
     user: &user::Model,
 ) -> AppResult<()> {
-    let token = tokens::random_token();
-    let now = Utc::now();
-    user_token::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user.id),
-        kind: Set(EMAIL_VERIFICATION.into()),
-        token_hash: Set(tokens::hash_token(&token)),
-        created_at: Set(now),
-        expires_at: Set(now + Duration::hours(VERIFICATION_TTL_HOURS)),
-        used_at: Set(None),
-    }
-    .insert(db)
-    .await?;
+    let token =
+        user_tokens::issue(db, user.id, EMAIL_VERIFICATION, Duration::hours(VERIFICATION_TTL_HOURS)).await?;
     let link = format!("{}/verify-email?token={token}", app.config.public_url);
     let mail = mail::templates::verification(&user.name, &link, &token, VERIFICATION_TTL_HOURS);
     mail::enqueue(db, &user.email, mail).await
@@ -113,25 +103,7 @@ pub async fn verify_email(app: &AppState, token: &str) -> AppResult<user::Model>
     let invalid = || AppError::validation("token", "invalid or expired verification token");
     let now = Utc::now();
     let txn = crate::db::begin_write(&app.db).await?;
-    let row = user_token::Entity::find()
-        .filter(user_token::Column::TokenHash.eq(tokens::hash_token(token)))
-        .filter(user_token::Column::Kind.eq(EMAIL_VERIFICATION))
-        .one(&txn)
-        .await?
-        .ok_or_else(invalid)?;
-    if row.used_at.is_some() || row.expires_at <= now {
-        return Err(invalid());
-    }
-    // Conditional update: of two concurrent uses of one token, only one wins.
-    let claimed = user_token::Entity::update_many()
-        .col_expr(user_token::Column::UsedAt, Expr::value(now))
-        .filter(user_token::Column::Id.eq(row.id))
-        .filter(user_token::Column::UsedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if claimed.rows_affected != 1 {
-        return Err(invalid());
-    }
+    let row = user_tokens::claim(&txn, token, EMAIL_VERIFICATION).await?.ok_or_else(invalid)?;
     let user = user::Entity::find_by_id(row.user_id).one(&txn).await?.ok_or_else(invalid)?;
     let user = if user.email_verified_at.is_none() {
         let mut am: user::ActiveModel = user.into();
@@ -166,13 +138,7 @@ pub async fn resend_verification(app: &AppState, email: Email) -> AppResult<()> 
     }
     let txn = crate::db::begin_write(&app.db).await?;
     // Older links stop working once a new one is sent.
-    user_token::Entity::update_many()
-        .col_expr(user_token::Column::UsedAt, Expr::value(Utc::now()))
-        .filter(user_token::Column::UserId.eq(user.id))
-        .filter(user_token::Column::Kind.eq(EMAIL_VERIFICATION))
-        .filter(user_token::Column::UsedAt.is_null())
-        .exec(&txn)
-        .await?;
+    user_tokens::supersede(&txn, user.id, EMAIL_VERIFICATION).await?;
     queue_verification_mail(app, &txn, &user).await?;
     txn.commit().await?;
     app.mail.wake();
@@ -280,20 +246,8 @@ async fn account_locked(
     user: &user::Model,
     until: DateTime<Utc>,
 ) -> AppResult<()> {
-    let token = tokens::random_token();
-    let now = Utc::now();
     let txn = crate::db::begin_write(&app.db).await?;
-    user_token::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user.id),
-        kind: Set(ACCOUNT_UNLOCK.into()),
-        token_hash: Set(tokens::hash_token(&token)),
-        created_at: Set(now),
-        expires_at: Set(now + Duration::hours(24)),
-        used_at: Set(None),
-    }
-    .insert(&txn)
-    .await?;
+    let token = user_tokens::issue(&txn, user.id, ACCOUNT_UNLOCK, Duration::hours(24)).await?;
     events::record(
         &txn,
         user.id,
@@ -314,26 +268,8 @@ async fn account_locked(
 /// Lifts a sign-in lockout with the token from the lockout mail (single-use, 24 hours).
 pub async fn unlock_account(app: &AppState, rctx: &RequestCtx, token: &str) -> AppResult<()> {
     let invalid = || AppError::validation("token", "invalid or expired unlock token");
-    let now = Utc::now();
     let txn = crate::db::begin_write(&app.db).await?;
-    let row = user_token::Entity::find()
-        .filter(user_token::Column::TokenHash.eq(tokens::hash_token(token)))
-        .filter(user_token::Column::Kind.eq(ACCOUNT_UNLOCK))
-        .one(&txn)
-        .await?
-        .ok_or_else(invalid)?;
-    if row.used_at.is_some() || row.expires_at <= now {
-        return Err(invalid());
-    }
-    let claimed = user_token::Entity::update_many()
-        .col_expr(user_token::Column::UsedAt, Expr::value(now))
-        .filter(user_token::Column::Id.eq(row.id))
-        .filter(user_token::Column::UsedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if claimed.rows_affected != 1 {
-        return Err(invalid());
-    }
+    let row = user_tokens::claim(&txn, token, ACCOUNT_UNLOCK).await?.ok_or_else(invalid)?;
     let user = user::Entity::find_by_id(row.user_id).one(&txn).await?.ok_or_else(invalid)?;
     events::record(&txn, user.id, SecurityEventKind::AccountUnlocked, Some(rctx), None, None).await?;
     txn.commit().await?;

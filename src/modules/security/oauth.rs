@@ -17,7 +17,7 @@ use std::{
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{Duration, Utc};
-use entity::{oauth_identity, oauth_state, user, user_token};
+use entity::{oauth_identity, oauth_state, user};
 use jsonwebtoken::{DecodingKey, Validation, jwk::JwkSet};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
@@ -33,7 +33,10 @@ use crate::{
     auth::{RequestCtx, Viewer, tokens},
     config::{OAuthKind, OAuthProvider},
     error::{AppError, AppResult},
-    modules::identity::service::{self as identity, LogInOutcome},
+    modules::identity::{
+        service::{self as identity, LogInOutcome},
+        user_tokens,
+    },
     startup::AppState,
 };
 
@@ -487,18 +490,8 @@ pub async fn callback(
             user_id
         }
     };
-    let code = tokens::random_token();
-    user_token::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user_id),
-        kind: Set(SIGN_IN_CODE.into()),
-        token_hash: Set(tokens::hash_token(&code)),
-        created_at: Set(now),
-        expires_at: Set(now + Duration::seconds(SIGN_IN_CODE_TTL_SECS)),
-        used_at: Set(None),
-    }
-    .insert(&txn)
-    .await?;
+    let code =
+        user_tokens::issue(&txn, user_id, SIGN_IN_CODE, Duration::seconds(SIGN_IN_CODE_TTL_SECS)).await?;
     txn.commit().await?;
     Ok(CallbackResult::SignedIn { code })
 }
@@ -590,26 +583,8 @@ pub async fn complete_link(
 /// Trades the one-time code from the callback for tokens (or an MFA challenge).
 pub async fn exchange_sign_in_code(app: &AppState, rctx: &RequestCtx, code: &str) -> AppResult<LogInOutcome> {
     let invalid = || AppError::unauthenticated("invalid, expired or already used sign-in code");
-    let now = Utc::now();
     let txn = crate::db::begin_write(&app.db).await?;
-    let row = user_token::Entity::find()
-        .filter(user_token::Column::TokenHash.eq(tokens::hash_token(code)))
-        .filter(user_token::Column::Kind.eq(SIGN_IN_CODE))
-        .one(&txn)
-        .await?
-        .ok_or_else(invalid)?;
-    if row.used_at.is_some() || row.expires_at <= now {
-        return Err(invalid());
-    }
-    let claimed = user_token::Entity::update_many()
-        .col_expr(user_token::Column::UsedAt, Expr::value(now))
-        .filter(user_token::Column::Id.eq(row.id))
-        .filter(user_token::Column::UsedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if claimed.rows_affected != 1 {
-        return Err(invalid());
-    }
+    let row = user_tokens::claim(&txn, code, SIGN_IN_CODE).await?.ok_or_else(invalid)?;
     let user = user::Entity::find_by_id(row.user_id).one(&txn).await?.ok_or_else(invalid)?;
     if user.mfa_enabled() {
         txn.commit().await?;
