@@ -186,7 +186,20 @@ pub async fn http_get(
 }
 
 fn request_error(status: StatusCode, headers: &HeaderMap, code: &str, message: String) -> HttpResponse {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code, "requestId": super::request_id(headers) } }] });
+    request_error_with(status, headers, code, message, serde_json::Map::new())
+}
+
+/// [`request_error`] with more `extensions` (`field`, `retryAfter`, …).
+fn request_error_with(
+    status: StatusCode,
+    headers: &HeaderMap,
+    code: &str,
+    message: String,
+    mut extensions: serde_json::Map<String, serde_json::Value>,
+) -> HttpResponse {
+    extensions.insert("code".into(), code.into());
+    extensions.insert("requestId".into(), super::request_id(headers).into());
+    let body = json!({ "errors": [{ "message": message, "extensions": extensions }] });
     let mut resp = (status, body.to_string()).into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(headers)));
     resp
@@ -263,12 +276,9 @@ async fn execute_http(
     };
     for r in members {
         if let Err((field, message)) = check_strings(r, s.app.config.max_string_length) {
-            let mut resp =
-                request_error(StatusCode::BAD_REQUEST, &headers, "BAD_USER_INPUT", message.clone());
-            let body = json!({ "errors": [{ "message": message, "extensions": {
-                "code": "BAD_USER_INPUT", "field": field, "requestId": super::request_id(&headers) } }] });
-            *resp.body_mut() = Body::from(body.to_string());
-            return resp;
+            let mut ext = serde_json::Map::new();
+            ext.insert("field".into(), field.into());
+            return request_error_with(StatusCode::BAD_REQUEST, &headers, "BAD_USER_INPUT", message, ext);
         }
     }
     if is_get {
@@ -298,18 +308,16 @@ async fn execute_http(
         }
     };
     if let Err(retry_after) = s.app.rate_limiter.take(&principals(&ctx), cost).await {
-        let mut resp = request_error(
+        // The retry time also in the body, for GraphQL clients that never see headers.
+        let mut ext = serde_json::Map::new();
+        ext.insert("retryAfter".into(), retry_after.into());
+        let mut resp = request_error_with(
             StatusCode::TOO_MANY_REQUESTS,
             &headers,
             "RATE_LIMITED",
             format!("too many requests; retry in {retry_after} s"),
+            ext,
         );
-        // The same retry time in the body, for GraphQL clients that never see headers.
-        let body = json!({ "errors": [{
-            "message": format!("too many requests; retry in {retry_after} s"),
-            "extensions": { "code": "RATE_LIMITED", "retryAfter": retry_after, "requestId": super::request_id(&headers) }
-        }] });
-        *resp.body_mut() = Body::from(body.to_string());
         resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         return resp;
     }
