@@ -28,6 +28,9 @@ pub enum AppError {
     /// A request refused for a domain reason with its own code, e.g. `INVITATION_EXPIRED`.
     #[error("{message}")]
     Rejected { code: &'static str, field: Option<String>, message: String },
+    /// A workflow that cannot run or be published, with every problem found.
+    #[error("{message}")]
+    WorkflowInvalid { message: String, problems: serde_json::Value },
     #[error("too many requests; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error(transparent)]
@@ -65,6 +68,7 @@ impl AppError {
             Self::Conflict { .. } => "CONFLICT",
             Self::Rejected { code, .. } => code,
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::WorkflowInvalid { .. } => "WORKFLOW_INVALID",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -103,6 +107,11 @@ impl From<AppError> for async_graphql::Error {
                 AppError::Rejected { field: Some(field), .. } => e.set("field", field.as_str()),
                 AppError::Forbidden { permission } => e.set("permission", *permission),
                 AppError::RateLimited { retry_after_secs } => e.set("retryAfter", *retry_after_secs),
+                AppError::WorkflowInvalid { problems, .. } => {
+                    if let Ok(v) = async_graphql::Value::from_json(problems.clone()) {
+                        e.set("problems", v);
+                    }
+                }
                 _ => {}
             }
         })

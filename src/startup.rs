@@ -32,6 +32,10 @@ pub struct AppState {
     pub persisted: crate::http::persisted::PersistedQueries,
     /// Cancelled when the instance starts shutting down: WebSockets close, workers stop.
     pub shutdown: CancellationToken,
+    /// The master key tenant secrets are encrypted under.
+    pub keys: Arc<crate::modules::secrets::crypto::MasterKey>,
+    /// The workflow engine of this instance.
+    pub engine: crate::modules::workflows::engine::Engine,
 }
 
 impl AppState {
@@ -61,6 +65,7 @@ impl Application {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("ZYGO_DATA_DIR: cannot create {}", config.data_dir.display()))?;
         let jwt_secret = resolve_jwt_secret(&config)?;
+        let keys = Arc::new(crate::modules::secrets::crypto::MasterKey::resolve(&config)?);
         let metrics = Metrics::new();
         let db = db::connect(&config, &metrics).await?;
         db::migrate(&db).await?;
@@ -87,7 +92,10 @@ impl Application {
             .context("ZYGO_REDIS_URL: invalid Redis URL")?;
         let rate_limiter = crate::ratelimit::RateLimiter::new(&config, shared_redis.clone());
         let persisted = crate::http::persisted::PersistedQueries::new(&config, shared_redis);
+        let engine = crate::modules::workflows::engine::Engine::new(config.workflows.http_allow_private);
         let state = AppState {
+            keys,
+            engine,
             persisted,
             rate_limiter,
             config: Arc::new(config),
@@ -106,6 +114,8 @@ impl Application {
             state.config.mail_poll_interval,
             state.shutdown.clone(),
         ));
+        tokio::spawn(crate::modules::workflows::engine::run_workers(state.clone()));
+        tokio::spawn(crate::modules::workflows::service::run_scheduler(state.clone()));
         let schema = graphql::build_schema(state.clone());
         let router = crate::http::router(state.clone(), schema);
         let listener = TcpListener::bind(state.config.listen)
@@ -163,13 +173,13 @@ fn resolve_jwt_secret(config: &Config) -> anyhow::Result<SecretString> {
             return Ok(existing.into());
         }
     }
-    let secret = crate::auth::tokens::random_token() + &crate::auth::tokens::random_token();
+    let secret = format!("{}{}", crate::auth::tokens::random_token(), crate::auth::tokens::random_token());
     write_private(&path, &secret).with_context(|| format!("cannot write {}", path.display()))?;
     tracing::info!(path = %path.display(), "ZYGO_JWT_SECRET not set: generated one and kept it in the data dir");
     Ok(secret.into())
 }
 
-fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &std::path::Path, content: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);

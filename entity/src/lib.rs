@@ -8,15 +8,22 @@ pub mod api_key;
 pub mod audit_entry;
 pub mod auth_throttle;
 pub mod backup_code;
+pub mod environment_variable;
+pub mod execution;
+pub mod execution_log;
 pub mod invitation;
 pub mod mail_outbox;
 pub mod membership;
+pub mod memory_record;
 pub mod mfa_challenge;
+pub mod node_execution;
 pub mod oauth_identity;
 pub mod oauth_state;
 pub mod refresh_token;
 pub mod role;
 pub mod role_permission;
+pub mod secret;
+pub mod secret_access;
 pub mod security_event;
 pub mod session;
 pub mod team;
@@ -24,6 +31,9 @@ pub mod team_member;
 pub mod tenant;
 pub mod user;
 pub mod user_token;
+pub mod workflow;
+pub mod workflow_template;
+pub mod workflow_version;
 
 /// An entity whose rows belong to one tenant, through its `tenant_id` column.
 pub trait TenantOwned: sea_orm::EntityTrait {

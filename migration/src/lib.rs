@@ -14,6 +14,7 @@ mod m20261121_000005_tenant_settings;
 mod m20261121_000006_api_keys;
 mod m20261121_000007_teams;
 mod m20261121_000008_account_security;
+mod m20261121_000009_workflows;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000006_api_keys::Migration),
             Box::new(m20261121_000007_teams::Migration),
             Box::new(m20261121_000008_account_security::Migration),
+            Box::new(m20261121_000009_workflows::Migration),
         ]
     }
 }

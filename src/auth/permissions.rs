@@ -26,6 +26,14 @@ pub enum Permission {
     ApiKeysManage,
     /// Create, rename and delete teams and manage their members.
     TeamsManage,
+    /// See workflows, their versions, executions and logs, and environment variables.
+    WorkflowRead,
+    /// Create, edit, publish and archive workflows and templates.
+    WorkflowEdit,
+    /// Run, cancel and retry workflows.
+    WorkflowExecute,
+    /// Create, change and delete secrets and environment variables; read secret access logs.
+    SecretManage,
 }
 
 impl Permission {
@@ -40,6 +48,10 @@ impl Permission {
         Self::AuditRead,
         Self::ApiKeysManage,
         Self::TeamsManage,
+        Self::WorkflowRead,
+        Self::WorkflowEdit,
+        Self::WorkflowExecute,
+        Self::SecretManage,
     ];
 
     /// The stable key stored in role definitions.
@@ -54,6 +66,10 @@ impl Permission {
             Self::AuditRead => "audit.read",
             Self::ApiKeysManage => "api_keys.manage",
             Self::TeamsManage => "teams.manage",
+            Self::WorkflowRead => "workflow.read",
+            Self::WorkflowEdit => "workflow.edit",
+            Self::WorkflowExecute => "workflow.execute",
+            Self::SecretManage => "secret.manage",
         }
     }
 
@@ -72,6 +88,10 @@ impl Permission {
             Self::AuditRead => "Read the audit log",
             Self::ApiKeysManage => "Create and revoke API keys",
             Self::TeamsManage => "Create, rename and delete teams and manage their members",
+            Self::WorkflowRead => "See workflows, their executions and logs, and environment variables",
+            Self::WorkflowEdit => "Create, edit, publish and archive workflows and templates",
+            Self::WorkflowExecute => "Run, cancel and retry workflows",
+            Self::SecretManage => "Manage secrets and environment variables and read secret access logs",
         }
     }
 }
@@ -107,19 +127,23 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             AuditRead,
             ApiKeysManage,
             TeamsManage,
+            WorkflowRead,
+            WorkflowEdit,
+            WorkflowExecute,
+            SecretManage,
         ],
     },
     BuiltinRole {
         key: "member",
         name: "Member",
         description: "Works inside the organisation",
-        permissions: &[TenantRead, MembersRead],
+        permissions: &[TenantRead, MembersRead, WorkflowRead, WorkflowEdit, WorkflowExecute],
     },
     BuiltinRole {
         key: "viewer",
         name: "Viewer",
         description: "Read-only access",
-        permissions: &[TenantRead, MembersRead],
+        permissions: &[TenantRead, MembersRead, WorkflowRead],
     },
 ];
 

@@ -21,16 +21,18 @@ use crate::{
         identity::{IdentityMutation, IdentityQuery},
         members::MembersMutation,
         roles::{RolesMutation, RolesQuery},
+        secrets::SecretsMutation,
         security::schema::{SecurityMutation, SecurityQuery},
         teams::TeamsMutation,
         tenancy::{TenancyMutation, TenancyQuery, TenancySubscription},
+        workflows::{WorkflowsMutation, WorkflowsQuery, WorkflowsSubscription},
     },
     startup::AppState,
 };
 
 /// The root query: every module's queries plus `node`/`nodes`.
 #[derive(MergedObject, Default)]
-pub struct Query(node::NodeQuery, IdentityQuery, TenancyQuery, RolesQuery, SecurityQuery);
+pub struct Query(node::NodeQuery, IdentityQuery, TenancyQuery, RolesQuery, SecurityQuery, WorkflowsQuery);
 
 /// The root mutation.
 #[derive(MergedObject, Default)]
@@ -42,11 +44,13 @@ pub struct Mutation(
     ApiKeysMutation,
     TeamsMutation,
     SecurityMutation,
+    SecretsMutation,
+    WorkflowsMutation,
 );
 
 /// The root subscription.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(TenancySubscription, AuditSubscription);
+pub struct Subscription(TenancySubscription, AuditSubscription, WorkflowsSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
@@ -89,4 +93,26 @@ pub fn app<'a>(ctx: &Context<'a>) -> &'a AppState {
 pub fn rctx<'a>(ctx: &Context<'a>) -> &'a RequestCtx {
     static ANONYMOUS: std::sync::OnceLock<RequestCtx> = std::sync::OnceLock::new();
     ctx.data_opt::<RequestCtx>().unwrap_or_else(|| ANONYMOUS.get_or_init(RequestCtx::default))
+}
+
+/// Decodes `id` (a global ID of `type_name`, from argument `field`), finds the tenant that
+/// owns that row of `E` and runs the viewer's access check there. A row that does not exist,
+/// or that the viewer cannot reach, is NOT_FOUND (`what`) alike.
+pub async fn owned_row<E: entity::TenantOwned>(
+    ctx: &Context<'_>,
+    field: &str,
+    id: &async_graphql::ID,
+    type_name: &'static str,
+    what: &'static str,
+    id_col: E::Column,
+) -> async_graphql::Result<(uuid::Uuid, crate::auth::TenantCtx)> {
+    use crate::error::AppError;
+    rctx(ctx).require_principal()?;
+    let uuid = relay::decode_id(field, id, type_name)?;
+    let tenant = crate::db::owning_tenant::<E, _>(&app(ctx).db, id_col, uuid)
+        .await
+        .map_err(AppError::from)?
+        .ok_or(AppError::NotFound(what))?;
+    let tctx = loaders::loaders(ctx).tenant_access(tenant).await.map_err(|_| AppError::NotFound(what))?;
+    Ok((uuid, tctx))
 }

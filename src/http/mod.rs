@@ -43,6 +43,11 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         .with_state(gql)
         .route("/auth/oauth/{provider}", get(oauth::start))
         .route("/auth/oauth/{provider}/callback", get(oauth::callback_get).post(oauth::callback_post))
+        .route(
+            "/hooks/{workflow}/{token}",
+            axum::routing::post(crate::modules::workflows::webhook::receive)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::modules::workflows::webhook::MAX_BODY)),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics));

@@ -6,6 +6,8 @@ pub mod audit;
 pub mod identity;
 pub mod members;
 pub mod roles;
+pub mod secrets;
 pub mod security;
 pub mod teams;
 pub mod tenancy;
+pub mod workflows;

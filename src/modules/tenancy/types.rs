@@ -158,6 +158,95 @@ impl Tenant {
             crate::modules::teams::types::Team,
         ))
     }
+    /// The organisation's workflows, oldest first (needs `WORKFLOW_READ`). `search` matches
+    /// names; archived ones only with `includeArchived`.
+    #[allow(clippy::too_many_arguments)]
+    async fn workflows(
+        &self,
+        ctx: &Context<'_>,
+        search: Option<String>,
+        #[graphql(default)] include_archived: bool,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<crate::modules::workflows::types::Workflow>> {
+        use entity::workflow;
+        use sea_orm::{ColumnTrait, QueryFilter, sea_query::ExprTrait};
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        tctx.require(crate::auth::Permission::WorkflowRead)?;
+        let mut select = tctx.scope().find::<workflow::Entity>();
+        if !include_archived {
+            select = select.filter(workflow::Column::Status.eq(crate::modules::workflows::service::ACTIVE));
+        }
+        if let Some(s) = search.filter(|s| !s.trim().is_empty()) {
+            if s.chars().count() > 100 {
+                return Err(
+                    crate::error::AppError::validation("search", "must be at most 100 characters").into()
+                );
+            }
+            let pattern = format!("%{}%", s.trim().to_lowercase().replace('%', "\\%").replace('_', "\\_"));
+            select = select.filter(
+                sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
+                    sea_orm::sea_query::Expr::col(workflow::Column::Name),
+                ))
+                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
+            );
+        }
+        Ok(relay::paginate(
+            &app(ctx).db,
+            select,
+            workflow::Column::Id,
+            |w| w.id,
+            relay::PageArgs::new(after, before, first, last),
+            app(ctx).config.max_page_size,
+            crate::modules::workflows::types::Workflow,
+        )
+        .await?)
+    }
+    /// The organisation's secrets: names and metadata, never values (needs `WORKFLOW_READ`
+    /// or `SECRET_MANAGE`).
+    async fn secrets(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<crate::modules::secrets::types::Secret>> {
+        use crate::auth::Permission;
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        if !tctx.has(Permission::SecretManage) {
+            tctx.require(Permission::WorkflowRead)?;
+        }
+        Ok(relay::paginate(
+            &app(ctx).db,
+            tctx.scope().find::<entity::secret::Entity>(),
+            entity::secret::Column::Id,
+            |s| s.id,
+            relay::PageArgs::new(after, before, first, last),
+            app(ctx).config.max_page_size,
+            crate::modules::secrets::types::Secret,
+        )
+        .await?)
+    }
+    /// The organisation's environment variables by name (needs `WORKFLOW_READ`).
+    async fn environment_variables(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::modules::secrets::types::EnvironmentVariable>> {
+        use sea_orm::QueryOrder;
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        tctx.require(crate::auth::Permission::WorkflowRead)?;
+        let rows = tctx
+            .scope()
+            .find::<entity::environment_variable::Entity>()
+            .order_by_asc(entity::environment_variable::Column::Name)
+            .all(&app(ctx).db)
+            .await
+            .map_err(crate::error::AppError::from)?;
+        Ok(rows.into_iter().map(crate::modules::secrets::types::EnvironmentVariable).collect())
+    }
     /// The organisation's API keys (needs `API_KEYS_MANAGE`; null with a FORBIDDEN error
     /// otherwise).
     async fn api_keys(

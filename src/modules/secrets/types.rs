@@ -1,0 +1,124 @@
+//! GraphQL types of secrets and environment variables.
+
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{environment_variable, secret, secret_access};
+use sea_orm::{ColumnTrait, QueryFilter};
+
+use crate::{
+    auth::Permission,
+    graphql::{app, loaders::loaders, relay},
+};
+
+/// A secret's name and metadata. Its value is write-only: no field returns it.
+pub struct Secret(pub secret::Model);
+
+#[Object]
+impl Secret {
+    pub async fn id(&self) -> ID {
+        relay::to_global_id("Secret", self.0.id)
+    }
+    /// How expressions refer to it: `{{ secrets.NAME }}`.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// When a workflow run last read it.
+    async fn last_accessed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_accessed_at
+    }
+    /// Every read by a workflow run, oldest first (needs `SECRET_MANAGE`).
+    async fn access_log(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<SecretAccess>> {
+        let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
+        tctx.require(Permission::SecretManage)?;
+        let select = tctx
+            .scope()
+            .find::<secret_access::Entity>()
+            .filter(secret_access::Column::SecretId.eq(self.0.id));
+        Ok(relay::paginate(
+            &app(ctx).db,
+            select,
+            secret_access::Column::Id,
+            |a| a.id,
+            relay::PageArgs::new(after, before, first, last),
+            app(ctx).config.max_page_size,
+            SecretAccess,
+        )
+        .await?)
+    }
+}
+
+/// One read of a secret's value.
+pub struct SecretAccess(pub secret_access::Model);
+
+#[Object]
+impl SecretAccess {
+    async fn accessed_at(&self) -> DateTime<Utc> {
+        self.0.accessed_at
+    }
+    /// The execution that read it.
+    async fn execution_id(&self) -> Option<ID> {
+        self.0.execution_id.map(|id| relay::to_global_id("Execution", id))
+    }
+    /// The node of that execution.
+    async fn node_id(&self) -> Option<&str> {
+        self.0.node_id.as_deref()
+    }
+}
+
+/// A plain configuration value of the tenant's workflows: `{{ env.NAME }}`.
+pub struct EnvironmentVariable(pub environment_variable::Model);
+
+#[Object]
+impl EnvironmentVariable {
+    async fn id(&self) -> ID {
+        relay::to_global_id("EnvironmentVariable", self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn value(&self) -> &str {
+        &self.0.value
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct SecretPayload {
+    pub secret: Secret,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteSecretPayload {
+    pub deleted_secret_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct EnvironmentVariablePayload {
+    pub environment_variable: EnvironmentVariable,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteEnvironmentVariablePayload {
+    pub deleted_environment_variable_id: ID,
+}

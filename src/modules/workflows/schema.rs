@@ -1,0 +1,770 @@
+//! Workflow queries, mutations and subscriptions.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Json, Object, Result, Subscription};
+use entity::{execution, workflow, workflow_template};
+use futures::{Stream, StreamExt};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::{
+    catalog,
+    engine::{self, ExecutionEvent, LogEvent},
+    graph::{EdgeSpec, NodeSpec, Position, RetryPolicy, Settings},
+    service, templates,
+    types::*,
+};
+use crate::{
+    auth::{Permission, TenantCtx},
+    error::AppError,
+    graphql::{app, loaders::loaders, owned_row, rctx, relay},
+    modules::tenancy::service as tenancy,
+    pubsub::Event,
+    telemetry::GaugeGuard,
+};
+
+async fn workflow_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+    owned_row::<workflow::Entity>(ctx, field, id, "Workflow", "workflow", workflow::Column::Id).await
+}
+
+async fn execution_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+    owned_row::<execution::Entity>(ctx, field, id, "Execution", "execution", execution::Column::Id).await
+}
+
+#[derive(InputObject)]
+pub struct WorkflowSettingsInput {
+    /// Longest a run may take, in seconds (1–604800; default 3600).
+    pub timeout_seconds: Option<i64>,
+    /// A workflow of the same organisation to start when a run fails.
+    pub error_workflow_id: Option<ID>,
+}
+
+fn settings_input(field: &str, s: Option<WorkflowSettingsInput>) -> Result<Option<Settings>> {
+    let Some(s) = s else { return Ok(None) };
+    let error_workflow_id = s
+        .error_workflow_id
+        .map(|id| relay::decode_id(&format!("{field}.errorWorkflowId"), &id, "Workflow"))
+        .transpose()?;
+    Ok(Some(Settings { timeout_seconds: s.timeout_seconds, error_workflow_id }))
+}
+
+#[derive(InputObject)]
+pub struct CreateWorkflowInput {
+    pub tenant_id: ID,
+    pub name: String,
+    #[graphql(default)]
+    pub description: String,
+    /// The whole graph (`{ nodes, edges }`); default: one manual trigger.
+    pub graph: Option<Json<Value>>,
+    pub settings: Option<WorkflowSettingsInput>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateWorkflowInput {
+    pub id: ID,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub settings: Option<WorkflowSettingsInput>,
+}
+
+#[derive(InputObject)]
+pub struct DuplicateWorkflowInput {
+    pub id: ID,
+    /// Default: "<name> (copy)".
+    pub name: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct SaveWorkflowGraphInput {
+    pub id: ID,
+    /// The revision the graph was edited from; a stale one gets CONFLICT.
+    pub expected_revision: i32,
+    pub graph: Json<Value>,
+}
+
+#[derive(InputObject)]
+pub struct NodeInput {
+    /// Key inside the workflow: letters, digits and `_`, starting with a letter.
+    pub id: String,
+    #[graphql(name = "type")]
+    pub node_type: String,
+    #[graphql(default)]
+    pub name: String,
+    pub position: Option<Position>,
+    pub config: Option<Json<Value>>,
+    pub retry: Option<RetryPolicy>,
+    pub timeout_ms: Option<i64>,
+    pub safe_to_repeat: Option<bool>,
+}
+
+#[derive(InputObject)]
+pub struct AddNodeInput {
+    pub workflow_id: ID,
+    pub expected_revision: i32,
+    pub node: NodeInput,
+}
+
+#[derive(InputObject)]
+pub struct UpdateNodeInput {
+    pub workflow_id: ID,
+    pub expected_revision: i32,
+    pub node_id: String,
+    pub name: Option<String>,
+    pub position: Option<Position>,
+    pub config: Option<Json<Value>>,
+    pub retry: Option<RetryPolicy>,
+    /// Remove the node's retry policy.
+    #[graphql(default)]
+    pub clear_retry: bool,
+    pub timeout_ms: Option<i64>,
+    pub safe_to_repeat: Option<bool>,
+}
+
+#[derive(InputObject)]
+pub struct RemoveNodeInput {
+    pub workflow_id: ID,
+    pub expected_revision: i32,
+    pub node_id: String,
+}
+
+#[derive(InputObject)]
+pub struct ConnectNodesInput {
+    pub workflow_id: ID,
+    pub expected_revision: i32,
+    pub source: String,
+    #[graphql(default_with = "\"main\".to_string()")]
+    pub source_port: String,
+    pub target: String,
+    #[graphql(default_with = "\"main\".to_string()")]
+    pub target_port: String,
+}
+
+#[derive(InputObject)]
+pub struct DisconnectInput {
+    pub workflow_id: ID,
+    pub expected_revision: i32,
+    pub edge_id: String,
+}
+
+#[derive(InputObject)]
+pub struct PublishWorkflowVersionInput {
+    pub workflow_id: ID,
+    #[graphql(default)]
+    pub note: String,
+}
+
+#[derive(InputObject)]
+pub struct ExecuteWorkflowInput {
+    pub workflow_id: ID,
+    /// A published version; default: the draft.
+    pub version: Option<i32>,
+    /// The run's input (the trigger's output).
+    pub input: Option<Json<Value>>,
+}
+
+#[derive(InputObject)]
+pub struct RetryExecutionInput {
+    pub id: ID,
+    /// Keep the results of the nodes that succeeded and start at the one that failed.
+    #[graphql(default)]
+    pub from_failed_node: bool,
+    /// Run the workflow's latest version (its draft if none) instead of the graph that failed.
+    #[graphql(default)]
+    pub use_latest_version: bool,
+}
+
+#[derive(InputObject)]
+pub struct SaveWorkflowAsTemplateInput {
+    pub workflow_id: ID,
+    pub name: String,
+    #[graphql(default)]
+    pub description: String,
+    #[graphql(default)]
+    pub category: String,
+}
+
+#[derive(InputObject)]
+pub struct CreateWorkflowFromTemplateInput {
+    pub tenant_id: ID,
+    /// `builtin:<key>` or the ID of one of the organisation's templates.
+    pub template_id: String,
+    /// Default: the template's name.
+    pub name: Option<String>,
+}
+
+fn node_from_input(field: &str, n: NodeInput) -> Result<NodeSpec> {
+    let config = n.config.map(|c| c.0).unwrap_or_else(|| Value::Object(Default::default()));
+    if !config.is_object() {
+        return Err(AppError::validation(format!("{field}.config"), "must be a JSON object").into());
+    }
+    Ok(NodeSpec {
+        id: n.id,
+        node_type: n.node_type,
+        name: n.name,
+        position: n.position.unwrap_or_default(),
+        config,
+        retry: n.retry,
+        timeout_ms: n.timeout_ms,
+        safe_to_repeat: n.safe_to_repeat,
+    })
+}
+
+#[derive(Default)]
+pub struct WorkflowsQuery;
+
+#[Object]
+impl WorkflowsQuery {
+    /// The node types workflows can use, with their ports and configuration schemas.
+    async fn node_types(&self, ctx: &Context<'_>) -> Result<Vec<NodeType>> {
+        rctx(ctx).require_principal()?;
+        Ok(catalog::all().iter().map(NodeType).collect())
+    }
+
+    /// A workflow by ID (needs `WORKFLOW_READ`).
+    async fn workflow(&self, ctx: &Context<'_>, id: ID) -> Result<Workflow> {
+        let (uuid, tctx) = workflow_ctx(ctx, "id", &id).await?;
+        Ok(Workflow(service::get_workflow(app(ctx), &tctx, uuid).await?))
+    }
+
+    /// An execution by ID (needs `WORKFLOW_READ`).
+    async fn execution(&self, ctx: &Context<'_>, id: ID) -> Result<Execution> {
+        let (uuid, tctx) = execution_ctx(ctx, "id", &id).await?;
+        Ok(Execution(service::get_execution(app(ctx), &tctx, uuid).await?))
+    }
+
+    /// Zygo's starter templates and the organisation's saved ones (needs `WORKFLOW_READ`).
+    async fn workflow_templates(&self, ctx: &Context<'_>, tenant_id: ID) -> Result<Vec<WorkflowTemplate>> {
+        rctx(ctx).require_principal()?;
+        let tenant = relay::decode_id("tenantId", &tenant_id, "Tenant")?;
+        let tctx = loaders(ctx).tenant_access(tenant).await?;
+        tctx.require(Permission::WorkflowRead)?;
+        use sea_orm::QueryOrder;
+        let own = tctx
+            .scope()
+            .find::<workflow_template::Entity>()
+            .order_by_asc(workflow_template::Column::Name)
+            .all(&app(ctx).db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(templates::builtin()
+            .into_iter()
+            .chain(own.into_iter().map(templates::Template::from_row))
+            .map(WorkflowTemplate)
+            .collect())
+    }
+
+    /// Checks a workflow's draft (or one of its versions): unknown node types, invalid
+    /// configuration, cycles, unconnected inputs, broken expression references and unknown
+    /// secrets, each with its node (needs `WORKFLOW_READ`).
+    async fn validate_workflow(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: Option<i32>,
+    ) -> Result<WorkflowValidation> {
+        let (uuid, tctx) = workflow_ctx(ctx, "id", &id).await?;
+        let w = service::get_workflow(app(ctx), &tctx, uuid).await?;
+        let g = match version {
+            None => service::graph_of(&w),
+            Some(v) => {
+                let ver = service::get_version(&app(ctx).db, tctx.scope(), uuid, v).await.map_err(|_| {
+                    AppError::validation("version", format!("the workflow has no version {v}"))
+                })?;
+                serde_json::from_value(ver.graph).unwrap_or_default()
+            }
+        };
+        let problems = service::validate_graph(app(ctx), tctx.scope(), &g).await?;
+        Ok(WorkflowValidation { valid: problems.is_empty(), problems })
+    }
+}
+
+#[derive(Default)]
+pub struct WorkflowsMutation;
+
+#[Object]
+impl WorkflowsMutation {
+    /// Creates a workflow (needs `WORKFLOW_EDIT`).
+    async fn create_workflow(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateWorkflowInput,
+    ) -> Result<WorkflowPayload> {
+        rctx(ctx).require_principal()?;
+        let tenant = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
+        let tctx = loaders(ctx).tenant_access(tenant).await?;
+        let graph = input.graph.map(|g| service::parse_graph("input.graph", &g.0)).transpose()?;
+        let settings = settings_input("input.settings", input.settings)?;
+        let w = service::create_workflow(
+            app(ctx),
+            rctx(ctx),
+            &tctx,
+            &input.name,
+            &input.description,
+            graph,
+            settings,
+            "workflow.created",
+        )
+        .await?;
+        Ok(WorkflowPayload { workflow: Workflow(w) })
+    }
+
+    /// Renames a workflow or changes its description or settings (needs `WORKFLOW_EDIT`).
+    async fn update_workflow(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateWorkflowInput,
+    ) -> Result<WorkflowPayload> {
+        let (id, tctx) = workflow_ctx(ctx, "input.id", &input.id).await?;
+        let settings = settings_input("input.settings", input.settings)?;
+        let w = service::update_workflow(
+            app(ctx),
+            rctx(ctx),
+            &tctx,
+            id,
+            input.name.as_deref(),
+            input.description.as_deref(),
+            settings,
+        )
+        .await?;
+        Ok(WorkflowPayload { workflow: Workflow(w) })
+    }
+
+    /// Copies a workflow's draft into a new workflow (needs `WORKFLOW_EDIT`).
+    async fn duplicate_workflow(
+        &self,
+        ctx: &Context<'_>,
+        input: DuplicateWorkflowInput,
+    ) -> Result<WorkflowPayload> {
+        let (id, tctx) = workflow_ctx(ctx, "input.id", &input.id).await?;
+        let w = service::duplicate_workflow(app(ctx), rctx(ctx), &tctx, id, input.name.as_deref()).await?;
+        Ok(WorkflowPayload { workflow: Workflow(w) })
+    }
+
+    /// Archives a workflow: it no longer runs or changes (needs `WORKFLOW_EDIT`).
+    async fn archive_workflow(&self, ctx: &Context<'_>, id: ID) -> Result<WorkflowPayload> {
+        let (uuid, tctx) = workflow_ctx(ctx, "id", &id).await?;
+        Ok(WorkflowPayload {
+            workflow: Workflow(service::set_archived(app(ctx), rctx(ctx), &tctx, uuid, true).await?),
+        })
+    }
+
+    /// Restores an archived workflow (needs `WORKFLOW_EDIT`).
+    async fn restore_workflow(&self, ctx: &Context<'_>, id: ID) -> Result<WorkflowPayload> {
+        let (uuid, tctx) = workflow_ctx(ctx, "id", &id).await?;
+        Ok(WorkflowPayload {
+            workflow: Workflow(service::set_archived(app(ctx), rctx(ctx), &tctx, uuid, false).await?),
+        })
+    }
+
+    /// Deletes a workflow with its versions and executions (needs `WORKFLOW_EDIT`).
+    async fn delete_workflow(&self, ctx: &Context<'_>, id: ID) -> Result<DeleteWorkflowPayload> {
+        let (uuid, tctx) = workflow_ctx(ctx, "id", &id).await?;
+        service::delete_workflow(app(ctx), rctx(ctx), &tctx, uuid).await?;
+        Ok(DeleteWorkflowPayload { deleted_workflow_id: id })
+    }
+
+    /// Replaces the whole draft graph, e.g. a canvas autosave (needs `WORKFLOW_EDIT`).
+    async fn save_workflow_graph(
+        &self,
+        ctx: &Context<'_>,
+        input: SaveWorkflowGraphInput,
+    ) -> Result<WorkflowPayload> {
+        let (id, tctx) = workflow_ctx(ctx, "input.id", &input.id).await?;
+        let g = service::parse_graph("input.graph", &input.graph.0)?;
+        let w = service::edit_graph(
+            app(ctx),
+            rctx(ctx),
+            &tctx,
+            id,
+            input.expected_revision,
+            "saveWorkflowGraph",
+            |graph| {
+                *graph = g;
+                Ok(())
+            },
+        )
+        .await?;
+        Ok(WorkflowPayload { workflow: Workflow(w) })
+    }
+
+    /// Adds a node to the draft (needs `WORKFLOW_EDIT`).
+    async fn add_node(&self, ctx: &Context<'_>, input: AddNodeInput) -> Result<WorkflowPayload> {
+        let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
+        let node = node_from_input("input.node", input.node)?;
+        let w =
+            service::edit_graph(app(ctx), rctx(ctx), &tctx, id, input.expected_revision, "addNode", |g| {
+                if g.node(&node.id).is_some() {
+                    return Err(AppError::conflict("input.node.id", format!("a node `{}` exists", node.id)));
+                }
+                g.nodes.push(node);
+                Ok(())
+            })
+            .await?;
+        Ok(WorkflowPayload { workflow: Workflow(w) })
+    }
+
+    /// Changes a node's name, position, configuration, retry policy or timeout (needs
+    /// `WORKFLOW_EDIT`).
+    async fn update_node(&self, ctx: &Context<'_>, input: UpdateNodeInput) -> Result<WorkflowPayload> {
+        let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
+        if input.config.as_ref().is_some_and(|c| !c.0.is_object()) {
+            return Err(AppError::validation("input.config", "must be a JSON object").into());
+        }
+        let w =
+            service::edit_graph(app(ctx), rctx(ctx), &tctx, id, input.expected_revision, "updateNode", |g| {
+                let n =
+                    g.nodes.iter_mut().find(|n| n.id == input.node_id).ok_or_else(|| {
+                        AppError::validation("input.nodeId", "no such node in this workflow")
+                    })?;
+                if let Some(name) = input.name {
+                    n.name = name;
+                }
+                if let Some(p) = input.position {
+                    n.position = p;
+                }
+                if let Some(c) = input.config {
+                    n.config = c.0;
+                }
+                if input.clear_retry {
+                    n.retry = None;
+                }
+                if let Some(r) = input.retry {
+                    n.retry = Some(r);
+                }
+                if let Some(t) = input.timeout_ms {
+                    n.timeout_ms = Some(t);
+                }
+                if let Some(s) = input.safe_to_repeat {
+                    n.safe_to_repeat = Some(s);
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(WorkflowPayload { workflow: Workflow(w) })
+    }
+
+    /// Removes a node and its edges (needs `WORKFLOW_EDIT`).
+    async fn remove_node(&self, ctx: &Context<'_>, input: RemoveNodeInput) -> Result<WorkflowPayload> {
+        let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
+        let w =
+            service::edit_graph(app(ctx), rctx(ctx), &tctx, id, input.expected_revision, "removeNode", |g| {
+                let before = g.nodes.len();
+                g.nodes.retain(|n| n.id != input.node_id);
+                if g.nodes.len() == before {
+                    return Err(AppError::validation("input.nodeId", "no such node in this workflow"));
+                }
+                g.edges.retain(|e| e.source != input.node_id && e.target != input.node_id);
+                Ok(())
+            })
+            .await?;
+        Ok(WorkflowPayload { workflow: Workflow(w) })
+    }
+
+    /// Connects an output port to an input port (needs `WORKFLOW_EDIT`).
+    async fn connect_nodes(&self, ctx: &Context<'_>, input: ConnectNodesInput) -> Result<WorkflowPayload> {
+        let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
+        let w = service::edit_graph(
+            app(ctx),
+            rctx(ctx),
+            &tctx,
+            id,
+            input.expected_revision,
+            "connectNodes",
+            |g| {
+                for (field, node) in [("input.source", &input.source), ("input.target", &input.target)] {
+                    if g.node(node).is_none() {
+                        return Err(AppError::validation(field, "no such node in this workflow"));
+                    }
+                }
+                if g.edges.iter().any(|e| {
+                    e.source == input.source
+                        && e.source_port == input.source_port
+                        && e.target == input.target
+                        && e.target_port == input.target_port
+                }) {
+                    return Err(AppError::conflict("input.target", "these ports are already connected"));
+                }
+                let mut n = g.edges.len() + 1;
+                while g.edges.iter().any(|e| e.id == format!("e{n}")) {
+                    n += 1;
+                }
+                g.edges.push(EdgeSpec {
+                    id: format!("e{n}"),
+                    source: input.source,
+                    source_port: input.source_port,
+                    target: input.target,
+                    target_port: input.target_port,
+                });
+                Ok(())
+            },
+        )
+        .await?;
+        Ok(WorkflowPayload { workflow: Workflow(w) })
+    }
+
+    /// Removes an edge (needs `WORKFLOW_EDIT`).
+    async fn disconnect(&self, ctx: &Context<'_>, input: DisconnectInput) -> Result<WorkflowPayload> {
+        let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
+        let w =
+            service::edit_graph(app(ctx), rctx(ctx), &tctx, id, input.expected_revision, "disconnect", |g| {
+                let before = g.edges.len();
+                g.edges.retain(|e| e.id != input.edge_id);
+                if g.edges.len() == before {
+                    return Err(AppError::validation("input.edgeId", "no such edge in this workflow"));
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(WorkflowPayload { workflow: Workflow(w) })
+    }
+
+    /// Freezes the draft as the next immutable version; refused (WORKFLOW_INVALID, with the
+    /// problems) when it does not validate (needs `WORKFLOW_EDIT`).
+    async fn publish_workflow_version(
+        &self,
+        ctx: &Context<'_>,
+        input: PublishWorkflowVersionInput,
+    ) -> Result<PublishWorkflowVersionPayload> {
+        let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
+        let v = service::publish_version(app(ctx), rctx(ctx), &tctx, id, &input.note).await?;
+        let w = service::get_workflow(app(ctx), &tctx, id).await?;
+        Ok(PublishWorkflowVersionPayload { workflow: Workflow(w), version: WorkflowVersion(v) })
+    }
+
+    /// Gives the workflow a new webhook URL; the old one stops working (needs `WORKFLOW_EDIT`).
+    async fn rotate_workflow_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<WorkflowPayload> {
+        let (uuid, tctx) = workflow_ctx(ctx, "id", &id).await?;
+        Ok(WorkflowPayload {
+            workflow: Workflow(service::rotate_webhook(app(ctx), rctx(ctx), &tctx, uuid).await?),
+        })
+    }
+
+    /// Queues a run and returns it at once; refused with WORKFLOW_INVALID and the problems
+    /// when the graph does not validate (needs `WORKFLOW_EXECUTE`).
+    async fn execute_workflow(
+        &self,
+        ctx: &Context<'_>,
+        input: ExecuteWorkflowInput,
+    ) -> Result<ExecutionPayload> {
+        let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
+        let run_input = input.input.map(|j| j.0).unwrap_or(Value::Object(Default::default()));
+        let e = service::execute(app(ctx), rctx(ctx), &tctx, id, input.version, run_input).await?;
+        Ok(ExecutionPayload { execution: Execution(e) })
+    }
+
+    /// Cancels a queued or running execution; its final state is `CANCELLED` (needs
+    /// `WORKFLOW_EXECUTE`).
+    async fn cancel_execution(&self, ctx: &Context<'_>, id: ID) -> Result<ExecutionPayload> {
+        let (uuid, tctx) = execution_ctx(ctx, "id", &id).await?;
+        Ok(ExecutionPayload {
+            execution: Execution(service::cancel_execution(app(ctx), rctx(ctx), &tctx, uuid).await?),
+        })
+    }
+
+    /// Runs a finished execution again as a new one (needs `WORKFLOW_EXECUTE`).
+    async fn retry_execution(
+        &self,
+        ctx: &Context<'_>,
+        input: RetryExecutionInput,
+    ) -> Result<ExecutionPayload> {
+        let (uuid, tctx) = execution_ctx(ctx, "input.id", &input.id).await?;
+        let e = service::retry_execution(
+            app(ctx),
+            rctx(ctx),
+            &tctx,
+            uuid,
+            input.from_failed_node,
+            input.use_latest_version,
+        )
+        .await?;
+        Ok(ExecutionPayload { execution: Execution(e) })
+    }
+
+    /// Saves a workflow's draft as a template of the organisation (needs `WORKFLOW_EDIT`).
+    async fn save_workflow_as_template(
+        &self,
+        ctx: &Context<'_>,
+        input: SaveWorkflowAsTemplateInput,
+    ) -> Result<WorkflowTemplatePayload> {
+        let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
+        let t = service::save_template(
+            app(ctx),
+            rctx(ctx),
+            &tctx,
+            id,
+            &input.name,
+            &input.description,
+            &input.category,
+        )
+        .await?;
+        Ok(WorkflowTemplatePayload { template: WorkflowTemplate(templates::Template::from_row(t)) })
+    }
+
+    /// Deletes one of the organisation's templates (needs `WORKFLOW_EDIT`).
+    async fn delete_workflow_template(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<DeleteWorkflowTemplatePayload> {
+        let (uuid, tctx) = owned_row::<workflow_template::Entity>(
+            ctx,
+            "id",
+            &id,
+            "WorkflowTemplate",
+            "template",
+            workflow_template::Column::Id,
+        )
+        .await?;
+        service::delete_template(app(ctx), rctx(ctx), &tctx, uuid).await?;
+        Ok(DeleteWorkflowTemplatePayload { deleted_template_id: id.to_string() })
+    }
+
+    /// Creates a workflow from a template (needs `WORKFLOW_EDIT`).
+    async fn create_workflow_from_template(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateWorkflowFromTemplateInput,
+    ) -> Result<WorkflowPayload> {
+        rctx(ctx).require_principal()?;
+        let tenant = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
+        let tctx = loaders(ctx).tenant_access(tenant).await?;
+        tctx.require(Permission::WorkflowRead)?;
+        let t = service::find_template(app(ctx), &tctx, &input.template_id).await?;
+        let graph = service::parse_graph("input.templateId", &t.graph)?;
+        let w = service::create_workflow(
+            app(ctx),
+            rctx(ctx),
+            &tctx,
+            input.name.as_deref().unwrap_or(&t.name),
+            &t.description,
+            Some(graph),
+            Some(service::settings_of(&t.settings)),
+            "workflow.created_from_template",
+        )
+        .await?;
+        Ok(WorkflowPayload { workflow: Workflow(w) })
+    }
+}
+
+#[derive(Default)]
+pub struct WorkflowsSubscription;
+
+/// Events of `topic` while the viewer keeps `WORKFLOW_READ` in `tenant` (checked per event;
+/// the stream ends when they lose it).
+fn guarded<T: Send + 'static, F: Fn(&Event) -> Option<T> + Send + Sync + 'static>(
+    app: crate::startup::AppState,
+    viewer: crate::auth::Viewer,
+    tenant: Uuid,
+    topic: crate::pubsub::Topic,
+    map: F,
+) -> impl Stream<Item = T> + use<T, F> {
+    let guard = Arc::new(GaugeGuard::new(&app.metrics.subscriptions_active));
+    let map = Arc::new(map);
+    app.bus
+        .subscribe(&topic)
+        .then(move |event: Arc<Event>| {
+            let (app, viewer, _alive) = (app.clone(), viewer.clone(), guard.clone());
+            async move {
+                match tenancy::access_one(&app, &viewer, tenant).await.and_then(tenancy::require_mfa_met) {
+                    Ok(t) if t.has(Permission::WorkflowRead) => Some(event),
+                    _ => None,
+                }
+            }
+        })
+        .take_while(|allowed| futures::future::ready(allowed.is_some()))
+        .filter_map(move |event| {
+            let map = map.clone();
+            async move { event.and_then(|e| map(&e)) }
+        })
+}
+
+async fn subscription_access(ctx: &Context<'_>, tenant: Uuid) -> Result<crate::auth::Viewer> {
+    let viewer = rctx(ctx).viewer()?.clone();
+    let tctx = tenancy::access_one(app(ctx), &viewer, tenant).await.and_then(tenancy::require_mfa_met)?;
+    tctx.require(Permission::WorkflowRead)?;
+    Ok(viewer)
+}
+
+/// The tenant owning a row, or NOT_FOUND.
+async fn owner<E: entity::TenantOwned>(
+    ctx: &Context<'_>,
+    col: E::Column,
+    id: Uuid,
+    what: &'static str,
+) -> Result<Uuid> {
+    Ok(crate::db::owning_tenant::<E, _>(&app(ctx).db, col, id)
+        .await
+        .map_err(AppError::from)?
+        .ok_or(AppError::NotFound(what))?)
+}
+
+#[Subscription]
+impl WorkflowsSubscription {
+    /// The execution's status and every node's state change, as they happen. The first
+    /// event is the current status (needs `WORKFLOW_READ`).
+    async fn execution_updated(
+        &self,
+        ctx: &Context<'_>,
+        execution_id: ID,
+    ) -> Result<impl Stream<Item = ExecutionUpdate> + use<>> {
+        let id = relay::decode_id("executionId", &execution_id, "Execution")?;
+        let tenant = owner::<execution::Entity>(ctx, execution::Column::Id, id, "execution").await?;
+        let viewer = subscription_access(ctx, tenant).await.map_err(|_| AppError::NotFound("execution"))?;
+        let app = app(ctx).clone();
+        let live = guarded(app.clone(), viewer, tenant, engine::execution_topic(tenant, id), |e| {
+            serde_json::from_value::<ExecutionEvent>(e.payload.clone()).ok().map(ExecutionUpdate)
+        });
+        // Subscribed first, then the current state: nothing falls in between.
+        let current = crate::db::TenantScope::new(tenant)
+            .find_by_id::<execution::Entity, _>(&app.db, id)
+            .await
+            .map_err(AppError::from)?
+            .ok_or(AppError::NotFound("execution"))?;
+        let first = ExecutionUpdate(ExecutionEvent {
+            seq: 0,
+            execution_id: id,
+            workflow_id: current.workflow_id,
+            status: engine::ExecutionStatus::parse(&current.status),
+            node: None,
+            error: current.error.clone(),
+            at: chrono::Utc::now(),
+        });
+        Ok(futures::stream::once(async move { first }).chain(live))
+    }
+
+    /// Status and node changes of every execution of a workflow (needs `WORKFLOW_READ`).
+    async fn workflow_executions(
+        &self,
+        ctx: &Context<'_>,
+        workflow_id: ID,
+    ) -> Result<impl Stream<Item = ExecutionUpdate> + use<>> {
+        let id = relay::decode_id("workflowId", &workflow_id, "Workflow")?;
+        let tenant = owner::<workflow::Entity>(ctx, workflow::Column::Id, id, "workflow").await?;
+        let viewer = subscription_access(ctx, tenant).await.map_err(|_| AppError::NotFound("workflow"))?;
+        Ok(guarded(app(ctx).clone(), viewer, tenant, engine::workflow_topic(tenant, id), |e| {
+            serde_json::from_value::<ExecutionEvent>(e.payload.clone()).ok().map(ExecutionUpdate)
+        }))
+    }
+
+    /// The execution's log lines as they are written (needs `WORKFLOW_READ`).
+    async fn execution_logs(
+        &self,
+        ctx: &Context<'_>,
+        execution_id: ID,
+    ) -> Result<impl Stream<Item = ExecutionLog> + use<>> {
+        let id = relay::decode_id("executionId", &execution_id, "Execution")?;
+        let tenant = owner::<execution::Entity>(ctx, execution::Column::Id, id, "execution").await?;
+        let viewer = subscription_access(ctx, tenant).await.map_err(|_| AppError::NotFound("execution"))?;
+        Ok(guarded(app(ctx).clone(), viewer, tenant, engine::logs_topic(tenant, id), |e| {
+            let l: LogEvent = serde_json::from_value(e.payload.clone()).ok()?;
+            Some(ExecutionLog {
+                id: relay::to_global_id("ExecutionLog", l.id),
+                node_id: l.node_id,
+                level: l.level,
+                message: l.message,
+                at: l.at,
+            })
+        }))
+    }
+}

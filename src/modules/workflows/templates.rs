@@ -1,0 +1,139 @@
+//! Starter templates shipped with Zygo, and the shape tenant-saved templates share.
+
+use serde_json::{Value, json};
+
+/// A template: built-in (`builtin:<key>`) or saved by a tenant (its global id).
+#[derive(Clone, Debug)]
+pub struct Template {
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub graph: Value,
+    pub settings: Value,
+    pub builtin: bool,
+}
+
+impl Template {
+    pub fn from_row(t: entity::workflow_template::Model) -> Self {
+        Self {
+            key: crate::graphql::relay::to_global_id("WorkflowTemplate", t.id).to_string(),
+            name: t.name,
+            description: t.description,
+            category: t.category,
+            graph: t.graph,
+            settings: t.settings,
+            builtin: false,
+        }
+    }
+}
+
+fn node(id: &str, ty: &str, name: &str, x: f64, config: Value) -> Value {
+    json!({ "id": id, "type": ty, "name": name, "position": { "x": x, "y": 0 }, "config": config })
+}
+
+fn edge(id: &str, source: &str, port: &str, target: &str) -> Value {
+    json!({ "id": id, "source": source, "sourcePort": port, "target": target, "targetPort": "main" })
+}
+
+fn builtin_one(
+    key: &str,
+    name: &str,
+    description: &str,
+    category: &str,
+    nodes: Vec<Value>,
+    edges: Vec<Value>,
+) -> Template {
+    Template {
+        key: format!("builtin:{key}"),
+        name: name.into(),
+        description: description.into(),
+        category: category.into(),
+        graph: json!({ "nodes": nodes, "edges": edges }),
+        settings: json!({}),
+        builtin: true,
+    }
+}
+
+/// The starter templates.
+pub fn builtin() -> Vec<Template> {
+    vec![
+        builtin_one(
+            "fetch-and-transform",
+            "Fetch and transform",
+            "Calls an HTTP API and reshapes its answer with a script.",
+            "integration",
+            vec![
+                node("start", "trigger.manual", "Start", 0.0, json!({})),
+                node(
+                    "fetch",
+                    "http.request",
+                    "Fetch",
+                    250.0,
+                    json!({ "method": "GET", "url": "{{ trigger.url }}" }),
+                ),
+                node(
+                    "shape",
+                    "code",
+                    "Shape",
+                    500.0,
+                    json!({ "source": "#{ status: input.status, body: input.body }" }),
+                ),
+            ],
+            vec![edge("e1", "start", "main", "fetch"), edge("e2", "fetch", "main", "shape")],
+        ),
+        builtin_one(
+            "webhook-to-email",
+            "Webhook to e-mail",
+            "Mails the payload of every webhook call.",
+            "notification",
+            vec![
+                node("hook", "trigger.webhook", "Webhook", 0.0, json!({})),
+                node(
+                    "mail",
+                    "email.send",
+                    "Notify",
+                    250.0,
+                    json!({ "to": "{{ env.NOTIFY_EMAIL }}", "subject": "Webhook received", "body": "{{ input.body | tojson }}" }),
+                ),
+            ],
+            vec![edge("e1", "hook", "main", "mail")],
+        ),
+        builtin_one(
+            "rag-answer",
+            "Answer from memory",
+            "Retrieves matching records from a memory store and asks the model with them.",
+            "ai",
+            vec![
+                node("start", "trigger.manual", "Question", 0.0, json!({})),
+                node(
+                    "context",
+                    "ai.rag",
+                    "Retrieve",
+                    250.0,
+                    json!({ "store": "knowledge", "query": "{{ trigger.question }}" }),
+                ),
+                node("answer", "ai.llm", "Answer", 500.0, json!({ "prompt": "{{ input.prompt }}" })),
+            ],
+            vec![edge("e1", "start", "main", "context"), edge("e2", "context", "main", "answer")],
+        ),
+        builtin_one(
+            "daily-digest",
+            "Daily digest",
+            "Every morning, lists the organisation's members and mails a digest.",
+            "schedule",
+            vec![
+                node("tick", "trigger.schedule", "Every day at 8", 0.0, json!({ "cron": "0 8 * * *" })),
+                node("members", "data.source", "Members", 250.0, json!({ "source": "members" })),
+                node(
+                    "mail",
+                    "email.send",
+                    "Digest",
+                    500.0,
+                    json!({ "to": "{{ env.NOTIFY_EMAIL }}", "subject": "Daily digest", "body": "{{ input.count }} members" }),
+                ),
+            ],
+            vec![edge("e1", "tick", "main", "members"), edge("e2", "members", "main", "mail")],
+        ),
+    ]
+}

@@ -1,0 +1,565 @@
+//! GraphQL types of workflows and executions.
+
+use async_graphql::{Context, ID, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{execution, execution_log, node_execution, workflow, workflow_version};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+use serde_json::Value;
+
+use super::{
+    catalog,
+    engine::{ExecutionEvent, ExecutionStatus, NodeStatus},
+    graph::{Graph, RetryPolicy},
+    service, templates,
+};
+use crate::{
+    auth::Permission,
+    graphql::{app, loaders::loaders, relay},
+    modules::{identity::types::User, tenancy::types::loader_err},
+};
+
+/// A node type of the catalog.
+pub struct NodeType(pub &'static catalog::NodeType);
+
+#[Object]
+impl NodeType {
+    /// The key used in a node's `type`, e.g. `http.request`.
+    async fn key(&self) -> &str {
+        self.0.key
+    }
+    /// `trigger`, `action`, `transform`, `logic`, `flow`, `data` or `ai`.
+    async fn category(&self) -> &str {
+        self.0.category
+    }
+    async fn name(&self) -> &str {
+        self.0.name
+    }
+    async fn description(&self) -> &str {
+        self.0.description
+    }
+    async fn input_ports(&self) -> Vec<&str> {
+        self.0.inputs.to_vec()
+    }
+    async fn output_ports(&self) -> Vec<&str> {
+        self.0.outputs.to_vec()
+    }
+    /// Whether an interrupted attempt may run again after a crash (a node can override it).
+    async fn safe_to_repeat(&self) -> bool {
+        self.0.safe_to_repeat
+    }
+    async fn default_timeout_ms(&self) -> i64 {
+        self.0.default_timeout_ms as i64
+    }
+    /// JSON Schema (2020-12) of the node's `config`.
+    async fn config_schema(&self) -> Json<Value> {
+        Json(self.0.schema.clone())
+    }
+}
+
+/// A node of a workflow graph.
+pub struct WorkflowNode(pub super::graph::NodeSpec);
+
+#[Object]
+impl WorkflowNode {
+    /// Key inside the workflow (edges and expressions use it).
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    #[graphql(name = "type")]
+    async fn node_type(&self) -> &str {
+        &self.0.node_type
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn position(&self) -> &super::graph::Position {
+        &self.0.position
+    }
+    async fn config(&self) -> Json<Value> {
+        Json(self.0.config.clone())
+    }
+    async fn retry(&self) -> Option<&RetryPolicy> {
+        self.0.retry.as_ref()
+    }
+    async fn timeout_ms(&self) -> Option<i64> {
+        self.0.timeout_ms
+    }
+    async fn safe_to_repeat(&self) -> bool {
+        self.0.safe_to_repeat()
+    }
+}
+
+/// An edge from a node's output port to another node's input port.
+#[derive(SimpleObject)]
+pub struct WorkflowEdge {
+    pub id: String,
+    pub source: String,
+    pub source_port: String,
+    pub target: String,
+    pub target_port: String,
+}
+
+/// A graph: nodes and edges.
+pub struct WorkflowGraph(pub Graph);
+
+#[Object]
+impl WorkflowGraph {
+    async fn nodes(&self) -> Vec<WorkflowNode> {
+        self.0.nodes.iter().cloned().map(WorkflowNode).collect()
+    }
+    async fn edges(&self) -> Vec<WorkflowEdge> {
+        self.0
+            .edges
+            .iter()
+            .map(|e| WorkflowEdge {
+                id: e.id.clone(),
+                source: e.source.clone(),
+                source_port: e.source_port.clone(),
+                target: e.target.clone(),
+                target_port: e.target_port.clone(),
+            })
+            .collect()
+    }
+    /// The whole graph as JSON, in the shape `saveWorkflowGraph` takes.
+    async fn json(&self) -> Json<Value> {
+        Json(serde_json::to_value(&self.0).unwrap_or_default())
+    }
+}
+
+/// Workflow-wide settings.
+#[derive(SimpleObject)]
+pub struct WorkflowSettings {
+    /// Longest a run may take, in seconds.
+    pub timeout_seconds: i64,
+    /// Workflow started when a run fails.
+    pub error_workflow_id: Option<ID>,
+}
+
+fn settings(v: &Value) -> WorkflowSettings {
+    let s = service::settings_of(v);
+    WorkflowSettings {
+        timeout_seconds: s.run_timeout().as_secs() as i64,
+        error_workflow_id: s.error_workflow_id.map(|id| relay::to_global_id("Workflow", id)),
+    }
+}
+
+/// A workflow: its editable draft and its published versions.
+pub struct Workflow(pub workflow::Model);
+
+#[Object]
+impl Workflow {
+    pub async fn id(&self) -> ID {
+        relay::to_global_id("Workflow", self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// Increases with every change of the draft; pass it back as `expectedRevision`.
+    async fn revision(&self) -> i32 {
+        self.0.revision
+    }
+    async fn archived(&self) -> bool {
+        self.0.status == service::ARCHIVED
+    }
+    /// The draft graph.
+    async fn graph(&self) -> WorkflowGraph {
+        WorkflowGraph(service::graph_of(&self.0))
+    }
+    async fn settings(&self) -> WorkflowSettings {
+        settings(&self.0.settings)
+    }
+    /// Number of the latest published version.
+    async fn latest_version(&self) -> Option<i32> {
+        self.0.latest_version
+    }
+    /// Next scheduled run, when a schedule trigger is set.
+    async fn next_scheduled_run(&self) -> Option<DateTime<Utc>> {
+        self.0.schedule_next_at
+    }
+    /// POST here to start it (needs `WORKFLOW_EDIT` to see; the URL holds its secret).
+    async fn webhook_url(&self, ctx: &Context<'_>) -> Result<String> {
+        let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
+        tctx.require(Permission::WorkflowEdit)?;
+        Ok(service::webhook_url(app(ctx), &self.0)?)
+    }
+    async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.0.created_by else { return Ok(None) };
+        Ok(loaders(ctx).users.load_one(id).await.map_err(loader_err)?.map(User::new))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// The problems that would stop the draft from running (empty when it can run).
+    async fn problems(&self, ctx: &Context<'_>) -> Result<Vec<super::graph::ValidationProblem>> {
+        let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
+        Ok(service::validate_graph(app(ctx), tctx.scope(), &service::graph_of(&self.0)).await?)
+    }
+    /// Published versions, oldest first.
+    async fn versions(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<WorkflowVersion>> {
+        let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
+        tctx.require(Permission::WorkflowRead)?;
+        let select = tctx
+            .scope()
+            .find::<workflow_version::Entity>()
+            .filter(workflow_version::Column::WorkflowId.eq(self.0.id));
+        Ok(relay::paginate(
+            &app(ctx).db,
+            select,
+            workflow_version::Column::Id,
+            |v| v.id,
+            relay::PageArgs::new(after, before, first, last),
+            app(ctx).config.max_page_size,
+            WorkflowVersion,
+        )
+        .await?)
+    }
+    /// Its executions, oldest first (`last: n` for the newest).
+    async fn executions(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<ExecutionStatus>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<Execution>> {
+        let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
+        tctx.require(Permission::WorkflowRead)?;
+        let mut select =
+            tctx.scope().find::<execution::Entity>().filter(execution::Column::WorkflowId.eq(self.0.id));
+        if let Some(s) = status {
+            select = select.filter(execution::Column::Status.eq(s.as_str()));
+        }
+        Ok(relay::paginate(
+            &app(ctx).db,
+            select,
+            execution::Column::Id,
+            |e| e.id,
+            relay::PageArgs::new(after, before, first, last),
+            app(ctx).config.max_page_size,
+            Execution,
+        )
+        .await?)
+    }
+}
+
+/// An immutable published version.
+pub struct WorkflowVersion(pub workflow_version::Model);
+
+#[Object]
+impl WorkflowVersion {
+    async fn id(&self) -> ID {
+        relay::to_global_id("WorkflowVersion", self.0.id)
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn note(&self) -> &str {
+        &self.0.note
+    }
+    async fn graph(&self) -> WorkflowGraph {
+        WorkflowGraph(serde_json::from_value(self.0.graph.clone()).unwrap_or_default())
+    }
+    async fn settings(&self) -> WorkflowSettings {
+        settings(&self.0.settings)
+    }
+    async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.0.created_by else { return Ok(None) };
+        Ok(loaders(ctx).users.load_one(id).await.map_err(loader_err)?.map(User::new))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A template to start a workflow from.
+pub struct WorkflowTemplate(pub templates::Template);
+
+#[Object]
+impl WorkflowTemplate {
+    /// `builtin:<key>` for Zygo's templates, a global ID for the organisation's own.
+    async fn id(&self) -> &str {
+        &self.0.key
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn category(&self) -> &str {
+        &self.0.category
+    }
+    async fn builtin(&self) -> bool {
+        self.0.builtin
+    }
+    async fn graph(&self) -> WorkflowGraph {
+        WorkflowGraph(serde_json::from_value(self.0.graph.clone()).unwrap_or_default())
+    }
+}
+
+/// One run of a workflow.
+pub struct Execution(pub execution::Model);
+
+#[Object]
+impl Execution {
+    pub async fn id(&self) -> ID {
+        relay::to_global_id("Execution", self.0.id)
+    }
+    async fn workflow(&self, ctx: &Context<'_>) -> Result<Option<Workflow>> {
+        let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
+        Ok(tctx
+            .scope()
+            .find_by_id::<workflow::Entity, _>(&app(ctx).db, self.0.workflow_id)
+            .await
+            .map_err(crate::error::AppError::from)?
+            .map(Workflow))
+    }
+    /// The version it ran (null: the draft at the time).
+    async fn version(&self) -> Option<i32> {
+        self.0.version
+    }
+    async fn status(&self) -> ExecutionStatus {
+        ExecutionStatus::parse(&self.0.status)
+    }
+    /// `manual`, `webhook`, `schedule`, `retry` or `error`.
+    async fn trigger(&self) -> &str {
+        &self.0.trigger
+    }
+    async fn input(&self) -> Json<Value> {
+        Json(self.0.input.clone())
+    }
+    /// The output of the last node that ran (secret values redacted).
+    async fn output(&self) -> Option<Json<Value>> {
+        self.0.output.clone().map(Json)
+    }
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    /// The execution this one retries.
+    async fn retry_of(&self) -> Option<ID> {
+        self.0.retry_of.map(|id| relay::to_global_id("Execution", id))
+    }
+    /// How many times a worker claimed it (more than one: it was resumed).
+    async fn claims(&self) -> i32 {
+        self.0.claims
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.0.started_at
+    }
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+    /// The graph it ran.
+    async fn graph(&self) -> WorkflowGraph {
+        WorkflowGraph(serde_json::from_value(self.0.graph.clone()).unwrap_or_default())
+    }
+    /// Every node's state, in the order they started.
+    async fn nodes(&self, ctx: &Context<'_>) -> Result<Vec<NodeExecution>> {
+        let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
+        tctx.require(Permission::WorkflowRead)?;
+        let rows = tctx
+            .scope()
+            .find::<node_execution::Entity>()
+            .filter(node_execution::Column::ExecutionId.eq(self.0.id))
+            .order_by_asc(node_execution::Column::StartedAt)
+            .order_by_asc(node_execution::Column::Id)
+            .all(&app(ctx).db)
+            .await
+            .map_err(crate::error::AppError::from)?;
+        Ok(rows.into_iter().map(NodeExecution).collect())
+    }
+    /// Log lines, oldest first.
+    async fn logs(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<ExecutionLog>> {
+        let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
+        tctx.require(Permission::WorkflowRead)?;
+        let select = tctx
+            .scope()
+            .find::<execution_log::Entity>()
+            .filter(execution_log::Column::ExecutionId.eq(self.0.id));
+        Ok(relay::paginate(
+            &app(ctx).db,
+            select,
+            execution_log::Column::Id,
+            |l| l.id,
+            relay::PageArgs::new(after, before, first, last),
+            app(ctx).config.max_page_size,
+            ExecutionLog,
+        )
+        .await?)
+    }
+}
+
+/// The state of one node in one execution (one row per Loop iteration or agent tool call).
+pub struct NodeExecution(pub node_execution::Model);
+
+#[Object]
+impl NodeExecution {
+    async fn node_id(&self) -> &str {
+        &self.0.node_id
+    }
+    /// Empty for the main flow; `loop:2` for the third item of Loop `loop`, nested with `/`.
+    async fn iteration(&self) -> &str {
+        &self.0.iteration
+    }
+    async fn status(&self) -> NodeStatus {
+        NodeStatus::parse(&self.0.status)
+    }
+    /// The output port it emitted on.
+    async fn port(&self) -> Option<&str> {
+        self.0.port.as_deref()
+    }
+    async fn input(&self) -> Option<Json<Value>> {
+        self.0.input.clone().map(Json)
+    }
+    async fn output(&self) -> Option<Json<Value>> {
+        self.0.output.clone().map(Json)
+    }
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    async fn attempt(&self) -> i32 {
+        self.0.attempt
+    }
+    /// Carried over from the execution this one retries, not run again.
+    async fn reused(&self) -> bool {
+        self.0.reused
+    }
+    async fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.0.started_at
+    }
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+}
+
+/// A log line of an execution.
+#[derive(SimpleObject)]
+pub struct ExecutionLog {
+    pub id: ID,
+    pub node_id: Option<String>,
+    /// `info`, `warn` or `error`.
+    pub level: String,
+    pub message: String,
+    pub at: DateTime<Utc>,
+}
+
+#[allow(non_snake_case)]
+pub fn ExecutionLog(l: execution_log::Model) -> ExecutionLog {
+    ExecutionLog {
+        id: relay::to_global_id("ExecutionLog", l.id),
+        node_id: l.node_id,
+        level: l.level,
+        message: l.message,
+        at: l.created_at,
+    }
+}
+
+/// A node's state change inside an [`ExecutionUpdate`].
+#[derive(SimpleObject)]
+pub struct NodeUpdate {
+    pub node_id: String,
+    pub iteration: String,
+    pub status: NodeStatus,
+    pub attempt: i32,
+    pub port: Option<String>,
+    pub error: Option<String>,
+}
+
+/// A change of an execution: its status, or one node's state.
+pub struct ExecutionUpdate(pub ExecutionEvent);
+
+#[Object]
+impl ExecutionUpdate {
+    /// Order of the events of one worker's run (resets when another worker resumes it).
+    async fn sequence(&self) -> i64 {
+        self.0.seq as i64
+    }
+    async fn execution_id(&self) -> ID {
+        relay::to_global_id("Execution", self.0.execution_id)
+    }
+    async fn workflow_id(&self) -> ID {
+        relay::to_global_id("Workflow", self.0.workflow_id)
+    }
+    async fn status(&self) -> ExecutionStatus {
+        self.0.status
+    }
+    /// Set when a node changed.
+    async fn node(&self) -> Option<NodeUpdate> {
+        self.0.node.as_ref().map(|n| NodeUpdate {
+            node_id: n.node_id.clone(),
+            iteration: n.iteration.clone(),
+            status: n.status,
+            attempt: n.attempt,
+            port: n.port.clone(),
+            error: n.error.clone(),
+        })
+    }
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct WorkflowPayload {
+    pub workflow: Workflow,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteWorkflowPayload {
+    pub deleted_workflow_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct PublishWorkflowVersionPayload {
+    pub workflow: Workflow,
+    pub version: WorkflowVersion,
+}
+
+#[derive(SimpleObject)]
+pub struct ExecutionPayload {
+    pub execution: Execution,
+}
+
+#[derive(SimpleObject)]
+pub struct WorkflowTemplatePayload {
+    pub template: WorkflowTemplate,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteWorkflowTemplatePayload {
+    pub deleted_template_id: String,
+}
+
+/// The result of `validateWorkflow`.
+#[derive(SimpleObject)]
+pub struct WorkflowValidation {
+    pub valid: bool,
+    pub problems: Vec<super::graph::ValidationProblem>,
+}
