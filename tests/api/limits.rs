@@ -113,9 +113,12 @@ async fn cross_site_form_and_text_posts_are_refused_unparsed_and_headers_are_saf
 
 #[tokio::test]
 async fn production_turns_introspection_suggestions_and_graphiql_off_unless_enabled() {
-    let prod =
-        app_with(vec![("ZYGO_ENV", "production".into()), ("ZYGO_MAIL_URL", "smtp://127.0.0.1:1".into())])
-            .await;
+    let prod = app_with(vec![
+        ("ZYGO_ENV", "production".into()),
+        ("ZYGO_MAIL_URL", "smtp://127.0.0.1:1".into()),
+        ("ZYGO_MASTER_KEY", "ab".repeat(32)),
+    ])
+    .await;
     let r = prod.gql(None, "{ __schema { queryType { name } } }", json!({})).await;
     assert!(r.0["data"]["__schema"].is_null(), "introspection is off: {}", r.0);
     let r = prod.gql(None, "{ viewr { id } }", json!({})).await;
@@ -125,6 +128,7 @@ async fn production_turns_introspection_suggestions_and_graphiql_off_unless_enab
     let enabled = app_with(vec![
         ("ZYGO_ENV", "production".into()),
         ("ZYGO_MAIL_URL", "smtp://127.0.0.1:1".into()),
+        ("ZYGO_MASTER_KEY", "ab".repeat(32)),
         ("ZYGO_INTROSPECTION", "true".into()),
         ("ZYGO_GRAPHIQL", "true".into()),
     ])

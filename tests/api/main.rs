@@ -24,3 +24,4 @@ mod security;
 mod subscriptions;
 mod teams;
 mod tenancy;
+mod workflows;

@@ -34,7 +34,7 @@ async fn a_custom_role_inherits_its_parent_and_grants_what_it_says() {
         .await;
     let role = r.data()["createRole"]["role"].clone();
     assert_eq!(strs(&role["grantedPermissions"]), ["AUDIT_READ"]);
-    assert_eq!(strs(&role["permissions"]), ["TENANT_READ", "MEMBERS_READ", "AUDIT_READ"]);
+    assert_eq!(strs(&role["permissions"]), ["TENANT_READ", "MEMBERS_READ", "AUDIT_READ", "WORKFLOW_READ"]);
     assert_eq!(role["parent"]["key"], "viewer");
     assert_eq!(role["isBuiltin"], false);
 

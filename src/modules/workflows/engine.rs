@@ -917,6 +917,14 @@ impl Runner {
                     error: None,
                 })
                 .await;
+                if safe
+                    && spec.node_type == "flow.delay"
+                    && !self.pending_nodes.lock().expect("lock").is_empty()
+                {
+                    // Before a wait, what finished so far is written: a crash during the
+                    // wait resumes after those nodes.
+                    self.flush(None).await?;
+                }
                 if !safe {
                     // A durability point: everything before is written, and this node is
                     // known to be in flight if the worker dies now.

@@ -59,7 +59,7 @@ impl NodeType {
 /// A node of a workflow graph.
 pub struct WorkflowNode(pub super::graph::NodeSpec);
 
-#[Object]
+#[Object(name = "WorkflowGraphNode")]
 impl WorkflowNode {
     /// Key inside the workflow (edges and expressions use it).
     async fn id(&self) -> &str {
@@ -91,6 +91,7 @@ impl WorkflowNode {
 
 /// An edge from a node's output port to another node's input port.
 #[derive(SimpleObject)]
+#[graphql(name = "WorkflowGraphEdge")]
 pub struct WorkflowEdge {
     pub id: String,
     pub source: String,
