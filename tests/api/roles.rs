@@ -49,7 +49,10 @@ async fn a_custom_role_inherits_its_parent_and_grants_what_it_says() {
     .data();
     let perms =
         app.gql(Some(&member.access), doc!("roles/ViewerPermissions"), json!({ "tenantId": tenant })).await;
-    assert_eq!(strs(&perms.data()["viewer"]["permissions"]), ["TENANT_READ", "MEMBERS_READ", "AUDIT_READ"]);
+    assert_eq!(
+        strs(&perms.data()["viewer"]["permissions"]),
+        ["TENANT_READ", "MEMBERS_READ", "AUDIT_READ", "WORKFLOW_READ"]
+    );
     let log = app.gql(Some(&member.access), doc!("audit/TenantAuditLog"), json!({ "id": tenant })).await;
     assert!(
         log.0["data"]["tenant"]["auditLog"]["totalCount"].as_u64().unwrap() > 0,
@@ -64,7 +67,10 @@ async fn a_custom_role_inherits_its_parent_and_grants_what_it_says() {
             json!({ "input": { "roleId": role["id"], "permissions": [] } }),
         )
         .await;
-    assert_eq!(strs(&r.data()["setRolePermissions"]["role"]["permissions"]), ["TENANT_READ", "MEMBERS_READ"]);
+    assert_eq!(
+        strs(&r.data()["setRolePermissions"]["role"]["permissions"]),
+        ["TENANT_READ", "MEMBERS_READ", "WORKFLOW_READ"]
+    );
     let denied = app.gql(Some(&member.access), doc!("audit/TenantAuditLog"), json!({ "id": tenant })).await;
     assert_eq!(denied.code(), "FORBIDDEN", "revoked permissions stop working at once");
 
@@ -81,7 +87,7 @@ async fn a_custom_role_inherits_its_parent_and_grants_what_it_says() {
     assert_eq!(keys, ["owner", "admin", "member", "viewer", "auditor"]);
     let auditor = &m["rows"][4];
     assert_eq!(strs(&auditor["granted"]), Vec::<String>::new());
-    assert_eq!(strs(&auditor["effective"]), ["TENANT_READ", "MEMBERS_READ"]);
+    assert_eq!(strs(&auditor["effective"]), ["TENANT_READ", "MEMBERS_READ", "WORKFLOW_READ"]);
 }
 
 #[tokio::test]

@@ -114,6 +114,9 @@ pub fn eval_str(source: &str, ctx: &minijinja::Value) -> Result<Value, String> {
     if let Some(inner) = single_expression(source) {
         let expr = env().compile_expression(inner).map_err(|e| describe(&e))?;
         let v = expr.eval(ctx).map_err(|e| describe(&e))?;
+        if v.is_undefined() {
+            return Err(format!("undefined value: `{inner}` names nothing"));
+        }
         return serde_json::to_value(&v).map_err(|e| e.to_string());
     }
     env().render_str(source, ctx).map(Value::String).map_err(|e| describe(&e))
