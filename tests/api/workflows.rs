@@ -1089,3 +1089,73 @@ async fn a_run_whose_server_is_killed_resumes_after_the_last_finished_node() {
     assert_eq!(effects.len(), 1, "the node that finished before the crash did not run again");
     assert!(e["logs"].to_string().contains("resumed by"));
 }
+
+#[tokio::test]
+async fn data_source_and_email_nodes_run_and_failures_start_the_error_workflow() {
+    let app = spawn_app().await;
+    let o = org(&app, "digest").await;
+    let t = o.owner.access.clone();
+    // The error workflow records what failed.
+    let (handler, _) = create(
+        &app,
+        &o,
+        "On failure",
+        vec![
+            node("start", "trigger.manual", json!({})),
+            node("note", "memory.store", json!({ "store": "failures", "content": "{{ trigger.error }}" })),
+        ],
+        vec![edge("e1", "start", "main", "note")],
+    )
+    .await;
+    let (id, _) = create(
+        &app,
+        &o,
+        "Digest",
+        vec![
+            node("start", "trigger.manual", json!({})),
+            node("members", "data.source", json!({ "source": "members" })),
+            node(
+                "mail",
+                "email.send",
+                json!({ "to": "{{ trigger.to }}", "subject": "Digest", "body": "{{ input.count }} member(s): {{ input.items[0].email }}" }),
+            ),
+            node("slow", "flow.delay", json!({ "milliseconds": 10000 })),
+        ],
+        vec![edge("e1", "start", "main", "members"), edge("e2", "members", "main", "mail"), edge("e3", "mail", "main", "slow")],
+    )
+    .await;
+    // The run times out in the delay (a run timeout of 1 s) after the mail went out.
+    let r = app
+        .gql(
+            Some(&t),
+            doc!("workflows/UpdateWorkflow"),
+            json!({ "input": { "id": id, "settings": { "timeoutSeconds": 1, "errorWorkflowId": handler } } }),
+        )
+        .await;
+    assert_eq!(r.data()["updateWorkflow"]["workflow"]["settings"]["timeoutSeconds"], 1);
+    let exec = execute(&app, &t, &id, json!({ "to": "team@digest.test" })).await;
+    let e = finished(&app, &t, &exec).await;
+    assert_eq!(e["status"], "FAILED");
+    assert!(e["error"].as_str().unwrap().contains("exceeded its timeout"), "{e}");
+    assert_eq!(node_state(&e, "members")["output"]["items"][0]["email"], "owner@digest.test");
+    let mail = eventually(10, || async { app.mails_to("team@digest.test").into_iter().next() }).await;
+    assert!(mail.contains("Subject: Digest") && mail.contains("1 member(s): owner@digest.test"), "{mail}");
+    // The error workflow ran with the failure.
+    let runs = eventually(10, || async {
+        let r = app
+            .gql(
+                Some(&t),
+                doc!("workflows/WorkflowExecutions"),
+                json!({ "id": handler, "status": "SUCCEEDED", "last": 5 }),
+            )
+            .await;
+        let edges = r.data()["workflow"]["executions"]["edges"].as_array().unwrap().clone();
+        (!edges.is_empty()).then_some(edges)
+    })
+    .await;
+    assert_eq!(runs[0]["node"]["trigger"], "error");
+    // An invalid address fails the node, naming it.
+    let exec = execute(&app, &t, &id, json!({ "to": "not-an-address" })).await;
+    let e = finished(&app, &t, &exec).await;
+    assert!(e["error"].as_str().unwrap().contains("`not-an-address` is not an e-mail address"), "{e}");
+}
