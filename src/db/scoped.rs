@@ -64,6 +64,19 @@ impl TenantScope {
         model.insert(db).await
     }
 
+    /// `INSERT` of several rows, each with its tenant column set to this tenant; the caller
+    /// may add `on_conflict` before `exec`.
+    pub fn insert_many<E, A>(&self, models: impl IntoIterator<Item = A>) -> sea_orm::InsertMany<A>
+    where
+        E: TenantOwned,
+        A: ActiveModelTrait<Entity = E>,
+    {
+        E::insert_many(models.into_iter().map(|mut m| {
+            m.set(E::tenant_column(), self.tenant_id.into());
+            m
+        }))
+    }
+
     /// Updates `model` (which must already carry this tenant's id) and refuses a row of
     /// another tenant.
     pub async fn update<E, A, C>(&self, db: &C, model: A) -> Result<E::Model, DbErr>

@@ -50,12 +50,10 @@ fn matching_step(t: &TOTP, code: &str) -> Option<i64> {
     let current = now / STEP_SECS;
     [current.saturating_sub(1), current, current + 1]
         .into_iter()
-        .find(|step| constant_time_eq(t.generate(step * STEP_SECS).as_bytes(), code.as_bytes()))
+        .find(|step| {
+            crate::auth::tokens::constant_time_eq(t.generate(step * STEP_SECS).as_bytes(), code.as_bytes())
+        })
         .map(|s| s as i64)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Checks a TOTP code of an enrolled user and uses it up: the same code (or an older one)

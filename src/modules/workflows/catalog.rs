@@ -21,6 +21,24 @@ pub struct NodeType {
     pub schema: Value,
     /// Compiled `schema`.
     pub validator: jsonschema::Validator,
+    /// Configuration keys the node evaluates itself, once per item (with `item` and `index`),
+    /// instead of the engine evaluating them once before the node runs.
+    pub per_item: &'static [&'static str],
+    /// Before it starts, what finished so far is written, so a crash while it runs (a long
+    /// wait) resumes after those nodes.
+    pub checkpoint_before: bool,
+}
+
+impl NodeType {
+    fn per_item(mut self, keys: &'static [&'static str]) -> Self {
+        self.per_item = keys;
+        self
+    }
+
+    fn checkpoint_before(mut self) -> Self {
+        self.checkpoint_before = true;
+        self
+    }
 }
 
 const MAIN: &[&str] = &["main"];
@@ -61,6 +79,8 @@ fn def(
         default_timeout_ms,
         schema,
         validator,
+        per_item: &[],
+        checkpoint_before: false,
     }
 }
 
@@ -175,7 +195,8 @@ pub fn all() -> &'static [NodeType] {
                     "condition": expr("Expression over `item`, e.g. `{{ item.active }}`"),
                 }),
                 &["condition"],
-            ),
+            )
+            .per_item(&["condition"]),
             def(
                 "flow.delay",
                 "flow",
@@ -186,7 +207,8 @@ pub fn all() -> &'static [NodeType] {
                 86_400_000,
                 json!({ "milliseconds": { "type": "integer", "minimum": 0, "maximum": 86400000 } }),
                 &["milliseconds"],
-            ),
+            )
+            .checkpoint_before(),
             def(
                 "email.send",
                 "action",

@@ -33,7 +33,7 @@ use chrono::Utc;
 use entity::{execution, execution_log, node_execution};
 use futures::StreamExt;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
     sea_query::{Expr, Func, LockBehavior, LockType, OnConflict, Query},
 };
 use serde::{Deserialize, Serialize};
@@ -172,6 +172,21 @@ pub struct ExecutionEvent {
     pub at: chrono::DateTime<Utc>,
 }
 
+impl ExecutionEvent {
+    /// The run's current status, as a stored row says it.
+    pub fn status_of(e: &execution::Model) -> Self {
+        Self {
+            seq: 0,
+            execution_id: e.id,
+            workflow_id: e.workflow_id,
+            status: ExecutionStatus::parse(&e.status),
+            node: None,
+            error: e.error.clone(),
+            at: Utc::now(),
+        }
+    }
+}
+
 /// One log line as streamed by `executionLogs`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -242,7 +257,9 @@ pub async fn run_workers(app: AppState) {
     }
 }
 
-/// Claims up to `n` runnable executions for this instance.
+/// Claims up to `n` runnable executions for this instance. The queue is shared by every
+/// tenant, so these statements are the engine's only ones outside a [`TenantScope`]; each
+/// claimed run is then worked on through its own tenant's scope.
 async fn claim(app: &AppState, n: usize) -> Result<Vec<execution::Model>, sea_orm::DbErr> {
     use execution::Column as C;
     use sea_orm::sea_query::ExprTrait;
@@ -316,8 +333,6 @@ async fn claim(app: &AppState, n: usize) -> Result<Vec<execution::Model>, sea_or
     Ok(keep)
 }
 
-use sea_orm::QuerySelect;
-
 /// Why a run stopped before its end.
 #[derive(Debug)]
 pub(crate) enum Stop {
@@ -370,9 +385,7 @@ pub(crate) struct Runner {
 async fn run_execution(app: AppState, exec: execution::Model) {
     let id = exec.id;
     let span = tracing::info_span!("execution", execution = %id, tenant = %exec.tenant_id, workflow = %exec.workflow_id);
-    let _enter = span.enter();
-    drop(_enter);
-    if let Err(e) = run_claimed(app, exec).await {
+    if let Err(e) = tracing::Instrument::instrument(run_claimed(app, exec), span).await {
         tracing::error!(execution = %id, error = %e, "workflow execution failed inside the engine");
     }
 }
@@ -479,7 +492,7 @@ async fn run_claimed(app: AppState, exec: execution::Model) -> anyhow::Result<()
     };
     runner.cancel.cancel();
     let _ = watcher.await;
-    runner.finish(outcome, &settings).await;
+    runner.finish(outcome).await;
     Ok(())
 }
 
@@ -548,15 +561,25 @@ impl Runner {
         tokio::spawn(async move { app.publish(&topic, &event).await });
     }
 
-    /// Renews the lease; `false` when the run is no longer ours (cancelled or taken over).
-    async fn heartbeat(&self) -> Result<bool, sea_orm::DbErr> {
-        let until =
-            Utc::now() + chrono::Duration::from_std(self.app.config.workflows.lease).unwrap_or_default();
-        let r = execution::Entity::update_many()
-            .col_expr(execution::Column::LeaseExpiresAt, Expr::value(until))
+    /// An update of this run that applies only while it is `running` under this worker's
+    /// lease: the compare-and-set every write of the runner goes through.
+    fn while_ours(&self) -> sea_orm::UpdateMany<execution::Entity> {
+        self.scope
+            .update_many::<execution::Entity>()
             .filter(execution::Column::Id.eq(self.exec.id))
             .filter(execution::Column::Status.eq("running"))
             .filter(execution::Column::LeaseOwner.eq(self.app.engine.instance.to_string()))
+    }
+
+    fn lease_until(&self) -> chrono::DateTime<Utc> {
+        Utc::now() + chrono::Duration::from_std(self.app.config.workflows.lease).unwrap_or_default()
+    }
+
+    /// Renews the lease; `false` when the run is no longer ours (cancelled or taken over).
+    async fn heartbeat(&self) -> Result<bool, sea_orm::DbErr> {
+        let r = self
+            .while_ours()
+            .col_expr(execution::Column::LeaseExpiresAt, Expr::value(self.lease_until()))
             .exec(&self.app.db)
             .await?;
         Ok(r.rows_affected == 1)
@@ -612,10 +635,7 @@ impl Runner {
         let logs = std::mem::take(&mut *self.pending_logs.lock().expect("lock"));
         *self.last_flush.lock().expect("lock") = Instant::now();
         let txn = crate::db::begin_tenant_txn(&self.app.db, self.scope).await?;
-        let mut cas = execution::Entity::update_many()
-            .filter(execution::Column::Id.eq(self.exec.id))
-            .filter(execution::Column::Status.eq("running"))
-            .filter(execution::Column::LeaseOwner.eq(self.app.engine.instance.to_string()));
+        let mut cas = self.while_ours();
         match &fin {
             Some((status, output, error)) => {
                 cas = cas
@@ -625,18 +645,15 @@ impl Runner {
                     .col_expr(execution::Column::FinishedAt, Expr::value(Utc::now()))
                     .col_expr(execution::Column::LeaseOwner, Expr::value(Option::<String>::None));
             }
-            None => {
-                let until = Utc::now()
-                    + chrono::Duration::from_std(self.app.config.workflows.lease).unwrap_or_default();
-                cas = cas.col_expr(execution::Column::LeaseExpiresAt, Expr::value(until));
-            }
+            None => cas = cas.col_expr(execution::Column::LeaseExpiresAt, Expr::value(self.lease_until())),
         }
         if cas.exec(&txn).await?.rows_affected != 1 {
             return Err(Stop::Lost);
         }
         if !nodes.is_empty() {
             use node_execution::Column as N;
-            node_execution::Entity::insert_many(nodes)
+            self.scope
+                .insert_many(nodes)
                 .on_conflict(
                     OnConflict::columns([N::ExecutionId, N::NodeId, N::Iteration])
                         .update_columns([
@@ -655,7 +672,7 @@ impl Runner {
                 .await?;
         }
         if !logs.is_empty() {
-            execution_log::Entity::insert_many(logs).exec(&txn).await?;
+            self.scope.insert_many(logs).exec(&txn).await?;
         }
         if let Some((ExecutionStatus::Failed, _, Some(error))) = &fin
             && self.exec.trigger != "error"
@@ -666,11 +683,7 @@ impl Runner {
         Ok(())
     }
 
-    async fn start_error_workflow(
-        &self,
-        txn: &impl ConnectionTrait,
-        error: &str,
-    ) -> Result<(), sea_orm::DbErr> {
+    async fn start_error_workflow(&self, txn: &impl ConnectionTrait, error: &str) -> Result<(), Stop> {
         let settings: Settings = serde_json::from_value(self.exec.settings.clone()).unwrap_or_default();
         let Some(target) = settings.error_workflow_id else { return Ok(()) };
         let Some(wf) = self.scope.find_by_id::<entity::workflow::Entity, _>(txn, target).await? else {
@@ -680,16 +693,25 @@ impl Runner {
             "execution": { "id": self.exec.id, "workflowId": self.exec.workflow_id },
             "error": error,
         });
-        super::service::enqueue(txn, self.scope, &wf, None, input, "error", None, None)
-            .await
-            .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+        super::service::enqueue(
+            txn,
+            self.scope,
+            wf.id,
+            super::service::Snapshot::of(&wf, None),
+            input,
+            "error",
+            None,
+            None,
+        )
+        .await
+        .map_err(|e| Stop::Internal(e.to_string()))?;
         self.app.engine.wake();
         Ok(())
     }
 
     /// Writes the final state (unless the run was cancelled or taken over) and tells
     /// subscribers.
-    async fn finish(&self, outcome: Result<Value, Stop>, _settings: &Settings) {
+    async fn finish(&self, outcome: Result<Value, Stop>) {
         let (status, output, error) = match outcome {
             Ok(output) => (ExecutionStatus::Succeeded, Some(output), None),
             Err(Stop::Lost) => {
@@ -729,7 +751,7 @@ impl Runner {
     async fn flush_cancelled(&self) {
         let logs = std::mem::take(&mut *self.pending_logs.lock().expect("lock"));
         if !logs.is_empty() {
-            let _ = execution_log::Entity::insert_many(logs).exec(&self.app.db).await;
+            let _ = self.scope.insert_many(logs).exec(&self.app.db).await;
         }
     }
 
@@ -903,6 +925,16 @@ impl Runner {
                 self.secrets.lock().expect("lock").extend(s.iter().map(|(k, v)| (k.clone(), v.clone())));
                 s
             };
+            let kind = spec.kind();
+            // The configuration the engine evaluates: without the keys the node evaluates
+            // per item, and not evaluated at all when it holds no expression.
+            let mut base_config = spec.config.clone();
+            if let (Some(k), Some(o)) = (kind, base_config.as_object_mut()) {
+                for key in k.per_item {
+                    o.remove(*key);
+                }
+            }
+            let templated = expr::has_templates(&base_config);
             let policy = spec.retry.clone();
             let max_attempts = policy.as_ref().map(|p| p.max_attempts.clamp(1, 10)).unwrap_or(1);
             let mut attempt = 1;
@@ -918,11 +950,9 @@ impl Runner {
                 })
                 .await;
                 if safe
-                    && spec.node_type == "flow.delay"
+                    && kind.is_some_and(|k| k.checkpoint_before)
                     && !self.pending_nodes.lock().expect("lock").is_empty()
                 {
-                    // Before a wait, what finished so far is written: a crash during the
-                    // wait resumes after those nodes.
                     self.flush(None).await?;
                 }
                 if !safe {
@@ -941,16 +971,10 @@ impl Runner {
                     )
                     .await?;
                 }
-                let ctx = self.context(&input, outputs, &secrets, item, index);
-                // A Filter's condition is evaluated per item by the node itself.
-                let config = if spec.node_type == "logic.filter" {
-                    let mut c = spec.config.clone();
-                    if let Some(o) = c.as_object_mut() {
-                        o.remove("condition");
-                    }
-                    expr::render(&c, &ctx)
+                let config = if templated {
+                    expr::render(&base_config, &self.context(&input, outputs, &secrets, item, index))
                 } else {
-                    expr::render(&spec.config, &ctx)
+                    Ok(base_config.clone())
                 };
                 let timeout = spec.timeout().min(self.deadline.saturating_duration_since(Instant::now()));
                 let result = match config {
@@ -1124,7 +1148,9 @@ impl Runner {
             started_at: Set(None),
             finished_at: Set(Some(Utc::now())),
         };
-        let _ = node_execution::Entity::insert(row)
+        let _ = self
+            .scope
+            .insert_many([row])
             .on_conflict(
                 OnConflict::columns([N::ExecutionId, N::NodeId, N::Iteration])
                     .update_columns([N::Status, N::Error, N::FinishedAt])

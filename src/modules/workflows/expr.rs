@@ -51,6 +51,16 @@ fn single_expression(s: &str) -> Option<&str> {
     (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then_some(inner.trim())
 }
 
+/// Does any string of `value` hold a template?
+pub fn has_templates(value: &Value) -> bool {
+    match value {
+        Value::String(s) => has_template(s),
+        Value::Array(items) => items.iter().any(has_templates),
+        Value::Object(map) => map.values().any(has_templates),
+        _ => false,
+    }
+}
+
 /// Every string with a template in `value`, with its path (`.url`, `.headers.Accept`, `.0`).
 pub fn strings(value: &Value) -> Vec<(String, String)> {
     fn walk(v: &Value, path: String, out: &mut Vec<(String, String)>) {

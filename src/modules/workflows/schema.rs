@@ -28,6 +28,21 @@ async fn workflow_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, 
     owned_row::<workflow::Entity>(ctx, field, id, "Workflow", "workflow", workflow::Column::Id).await
 }
 
+/// A change of a workflow's draft graph through [`service::edit_graph`], answered with the
+/// workflow.
+async fn edit_graph(
+    ctx: &Context<'_>,
+    field: &str,
+    id: &ID,
+    expected_revision: i32,
+    what: &str,
+    edit: impl FnOnce(&mut super::graph::Graph) -> crate::error::AppResult<()>,
+) -> Result<WorkflowPayload> {
+    let (uuid, tctx) = workflow_ctx(ctx, field, id).await?;
+    let w = service::edit_graph(app(ctx), rctx(ctx), &tctx, uuid, expected_revision, what, edit).await?;
+    Ok(WorkflowPayload { workflow: Workflow(w) })
+}
+
 async fn execution_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
     owned_row::<execution::Entity>(ctx, field, id, "Execution", "execution", execution::Column::Id).await
 }
@@ -370,105 +385,85 @@ impl WorkflowsMutation {
         ctx: &Context<'_>,
         input: SaveWorkflowGraphInput,
     ) -> Result<WorkflowPayload> {
-        let (id, tctx) = workflow_ctx(ctx, "input.id", &input.id).await?;
         let g = service::parse_graph("input.graph", &input.graph.0)?;
-        let w = service::edit_graph(
-            app(ctx),
-            rctx(ctx),
-            &tctx,
-            id,
-            input.expected_revision,
-            "saveWorkflowGraph",
-            |graph| {
-                *graph = g;
-                Ok(())
-            },
-        )
-        .await?;
-        Ok(WorkflowPayload { workflow: Workflow(w) })
+        edit_graph(ctx, "input.id", &input.id, input.expected_revision, "saveWorkflowGraph", |graph| {
+            *graph = g;
+            Ok(())
+        })
+        .await
     }
 
     /// Adds a node to the draft (needs `WORKFLOW_EDIT`).
     async fn add_node(&self, ctx: &Context<'_>, input: AddNodeInput) -> Result<WorkflowPayload> {
-        let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
         let node = node_from_input("input.node", input.node)?;
-        let w =
-            service::edit_graph(app(ctx), rctx(ctx), &tctx, id, input.expected_revision, "addNode", |g| {
-                if g.node(&node.id).is_some() {
-                    return Err(AppError::conflict("input.node.id", format!("a node `{}` exists", node.id)));
-                }
-                g.nodes.push(node);
-                Ok(())
-            })
-            .await?;
-        Ok(WorkflowPayload { workflow: Workflow(w) })
+        edit_graph(ctx, "input.workflowId", &input.workflow_id, input.expected_revision, "addNode", |g| {
+            if g.node(&node.id).is_some() {
+                return Err(AppError::conflict("input.node.id", format!("a node `{}` exists", node.id)));
+            }
+            g.nodes.push(node);
+            Ok(())
+        })
+        .await
     }
 
     /// Changes a node's name, position, configuration, retry policy or timeout (needs
     /// `WORKFLOW_EDIT`).
     async fn update_node(&self, ctx: &Context<'_>, input: UpdateNodeInput) -> Result<WorkflowPayload> {
-        let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
         if input.config.as_ref().is_some_and(|c| !c.0.is_object()) {
             return Err(AppError::validation("input.config", "must be a JSON object").into());
         }
-        let w =
-            service::edit_graph(app(ctx), rctx(ctx), &tctx, id, input.expected_revision, "updateNode", |g| {
-                let n =
-                    g.nodes.iter_mut().find(|n| n.id == input.node_id).ok_or_else(|| {
-                        AppError::validation("input.nodeId", "no such node in this workflow")
-                    })?;
-                if let Some(name) = input.name {
-                    n.name = name;
-                }
-                if let Some(p) = input.position {
-                    n.position = p;
-                }
-                if let Some(c) = input.config {
-                    n.config = c.0;
-                }
-                if input.clear_retry {
-                    n.retry = None;
-                }
-                if let Some(r) = input.retry {
-                    n.retry = Some(r);
-                }
-                if let Some(t) = input.timeout_ms {
-                    n.timeout_ms = Some(t);
-                }
-                if let Some(s) = input.safe_to_repeat {
-                    n.safe_to_repeat = Some(s);
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(WorkflowPayload { workflow: Workflow(w) })
+        edit_graph(ctx, "input.workflowId", &input.workflow_id, input.expected_revision, "updateNode", |g| {
+            let n = g
+                .nodes
+                .iter_mut()
+                .find(|n| n.id == input.node_id)
+                .ok_or_else(|| AppError::validation("input.nodeId", "no such node in this workflow"))?;
+            if let Some(name) = input.name {
+                n.name = name;
+            }
+            if let Some(p) = input.position {
+                n.position = p;
+            }
+            if let Some(c) = input.config {
+                n.config = c.0;
+            }
+            if input.clear_retry {
+                n.retry = None;
+            }
+            if let Some(r) = input.retry {
+                n.retry = Some(r);
+            }
+            if let Some(t) = input.timeout_ms {
+                n.timeout_ms = Some(t);
+            }
+            if let Some(s) = input.safe_to_repeat {
+                n.safe_to_repeat = Some(s);
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Removes a node and its edges (needs `WORKFLOW_EDIT`).
     async fn remove_node(&self, ctx: &Context<'_>, input: RemoveNodeInput) -> Result<WorkflowPayload> {
-        let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
-        let w =
-            service::edit_graph(app(ctx), rctx(ctx), &tctx, id, input.expected_revision, "removeNode", |g| {
-                let before = g.nodes.len();
-                g.nodes.retain(|n| n.id != input.node_id);
-                if g.nodes.len() == before {
-                    return Err(AppError::validation("input.nodeId", "no such node in this workflow"));
-                }
-                g.edges.retain(|e| e.source != input.node_id && e.target != input.node_id);
-                Ok(())
-            })
-            .await?;
-        Ok(WorkflowPayload { workflow: Workflow(w) })
+        edit_graph(ctx, "input.workflowId", &input.workflow_id, input.expected_revision, "removeNode", |g| {
+            let before = g.nodes.len();
+            g.nodes.retain(|n| n.id != input.node_id);
+            if g.nodes.len() == before {
+                return Err(AppError::validation("input.nodeId", "no such node in this workflow"));
+            }
+            g.edges.retain(|e| e.source != input.node_id && e.target != input.node_id);
+            Ok(())
+        })
+        .await
     }
 
     /// Connects an output port to an input port (needs `WORKFLOW_EDIT`).
     async fn connect_nodes(&self, ctx: &Context<'_>, input: ConnectNodesInput) -> Result<WorkflowPayload> {
-        let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
-        let w = service::edit_graph(
-            app(ctx),
-            rctx(ctx),
-            &tctx,
-            id,
+        edit_graph(
+            ctx,
+            "input.workflowId",
+            &input.workflow_id,
             input.expected_revision,
             "connectNodes",
             |g| {
@@ -499,24 +494,20 @@ impl WorkflowsMutation {
                 Ok(())
             },
         )
-        .await?;
-        Ok(WorkflowPayload { workflow: Workflow(w) })
+        .await
     }
 
     /// Removes an edge (needs `WORKFLOW_EDIT`).
     async fn disconnect(&self, ctx: &Context<'_>, input: DisconnectInput) -> Result<WorkflowPayload> {
-        let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
-        let w =
-            service::edit_graph(app(ctx), rctx(ctx), &tctx, id, input.expected_revision, "disconnect", |g| {
-                let before = g.edges.len();
-                g.edges.retain(|e| e.id != input.edge_id);
-                if g.edges.len() == before {
-                    return Err(AppError::validation("input.edgeId", "no such edge in this workflow"));
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(WorkflowPayload { workflow: Workflow(w) })
+        edit_graph(ctx, "input.workflowId", &input.workflow_id, input.expected_revision, "disconnect", |g| {
+            let before = g.edges.len();
+            g.edges.retain(|e| e.id != input.edge_id);
+            if g.edges.len() == before {
+                return Err(AppError::validation("input.edgeId", "no such edge in this workflow"));
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Freezes the draft as the next immutable version; refused (WORKFLOW_INVALID, with the
@@ -679,11 +670,12 @@ fn guarded<T: Send + 'static, F: Fn(&Event) -> Option<T> + Send + Sync + 'static
         })
 }
 
-async fn subscription_access(ctx: &Context<'_>, tenant: Uuid) -> Result<crate::auth::Viewer> {
+/// The viewer and their access to `tenant`, which must grant `WORKFLOW_READ`.
+async fn subscription_access(ctx: &Context<'_>, tenant: Uuid) -> Result<(crate::auth::Viewer, TenantCtx)> {
     let viewer = rctx(ctx).viewer()?.clone();
     let tctx = tenancy::access_one(app(ctx), &viewer, tenant).await.and_then(tenancy::require_mfa_met)?;
     tctx.require(Permission::WorkflowRead)?;
-    Ok(viewer)
+    Ok((viewer, tctx))
 }
 
 /// The tenant owning a row, or NOT_FOUND.
@@ -710,26 +702,20 @@ impl WorkflowsSubscription {
     ) -> Result<impl Stream<Item = ExecutionUpdate> + use<>> {
         let id = relay::decode_id("executionId", &execution_id, "Execution")?;
         let tenant = owner::<execution::Entity>(ctx, execution::Column::Id, id, "execution").await?;
-        let viewer = subscription_access(ctx, tenant).await.map_err(|_| AppError::NotFound("execution"))?;
+        let (viewer, tctx) =
+            subscription_access(ctx, tenant).await.map_err(|_| AppError::NotFound("execution"))?;
         let app = app(ctx).clone();
         let live = guarded(app.clone(), viewer, tenant, engine::execution_topic(tenant, id), |e| {
             serde_json::from_value::<ExecutionEvent>(e.payload.clone()).ok().map(ExecutionUpdate)
         });
         // Subscribed first, then the current state: nothing falls in between.
-        let current = crate::db::TenantScope::new(tenant)
+        let current = tctx
+            .scope()
             .find_by_id::<execution::Entity, _>(&app.db, id)
             .await
             .map_err(AppError::from)?
             .ok_or(AppError::NotFound("execution"))?;
-        let first = ExecutionUpdate(ExecutionEvent {
-            seq: 0,
-            execution_id: id,
-            workflow_id: current.workflow_id,
-            status: engine::ExecutionStatus::parse(&current.status),
-            node: None,
-            error: current.error.clone(),
-            at: chrono::Utc::now(),
-        });
+        let first = ExecutionUpdate(ExecutionEvent::status_of(&current));
         Ok(futures::stream::once(async move { first }).chain(live))
     }
 
@@ -741,7 +727,8 @@ impl WorkflowsSubscription {
     ) -> Result<impl Stream<Item = ExecutionUpdate> + use<>> {
         let id = relay::decode_id("workflowId", &workflow_id, "Workflow")?;
         let tenant = owner::<workflow::Entity>(ctx, workflow::Column::Id, id, "workflow").await?;
-        let viewer = subscription_access(ctx, tenant).await.map_err(|_| AppError::NotFound("workflow"))?;
+        let (viewer, _) =
+            subscription_access(ctx, tenant).await.map_err(|_| AppError::NotFound("workflow"))?;
         Ok(guarded(app(ctx).clone(), viewer, tenant, engine::workflow_topic(tenant, id), |e| {
             serde_json::from_value::<ExecutionEvent>(e.payload.clone()).ok().map(ExecutionUpdate)
         }))
@@ -755,16 +742,10 @@ impl WorkflowsSubscription {
     ) -> Result<impl Stream<Item = ExecutionLog> + use<>> {
         let id = relay::decode_id("executionId", &execution_id, "Execution")?;
         let tenant = owner::<execution::Entity>(ctx, execution::Column::Id, id, "execution").await?;
-        let viewer = subscription_access(ctx, tenant).await.map_err(|_| AppError::NotFound("execution"))?;
+        let (viewer, _) =
+            subscription_access(ctx, tenant).await.map_err(|_| AppError::NotFound("execution"))?;
         Ok(guarded(app(ctx).clone(), viewer, tenant, engine::logs_topic(tenant, id), |e| {
-            let l: LogEvent = serde_json::from_value(e.payload.clone()).ok()?;
-            Some(ExecutionLog {
-                id: relay::to_global_id("ExecutionLog", l.id),
-                node_id: l.node_id,
-                level: l.level,
-                message: l.message,
-                at: l.at,
-            })
+            serde_json::from_value::<LogEvent>(e.payload.clone()).ok().map(ExecutionLog::from)
         }))
     }
 }

@@ -514,30 +514,46 @@ pub async fn get_version(
         .ok_or(AppError::NotFound("workflow version"))
 }
 
-/// Inserts a queued execution of `w` (its `version`, or the draft) inside `db`.
+/// What a run executes: the graph and settings of a version, or of the draft.
+pub struct Snapshot {
+    pub version: Option<i32>,
+    pub graph: Value,
+    pub settings: Value,
+}
+
+impl Snapshot {
+    /// `version` of `w`, or its draft.
+    pub fn of(w: &workflow::Model, version: Option<&workflow_version::Model>) -> Self {
+        match version {
+            Some(v) => {
+                Self { version: Some(v.version), graph: v.graph.clone(), settings: v.settings.clone() }
+            }
+            None => Self { version: None, graph: w.graph.clone(), settings: w.settings.clone() },
+        }
+    }
+}
+
+/// Inserts a queued execution of `workflow_id` running `snapshot` inside `db`.
 #[allow(clippy::too_many_arguments)]
 pub async fn enqueue(
     db: &impl ConnectionTrait,
     scope: TenantScope,
-    w: &workflow::Model,
-    version: Option<&workflow_version::Model>,
+    workflow_id: Uuid,
+    snapshot: Snapshot,
     input: Value,
     trigger: &str,
     created_by: Option<Uuid>,
     retry_of: Option<Uuid>,
 ) -> AppResult<execution::Model> {
     let now = Utc::now();
-    let (graph, settings, v) = match version {
-        Some(v) => (v.graph.clone(), v.settings.clone(), Some(v.version)),
-        None => (w.graph.clone(), w.settings.clone(), None),
-    };
+    let Snapshot { version: v, graph, settings } = snapshot;
     Ok(scope
         .insert(
             db,
             execution::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 tenant_id: Set(scope.tenant_id()),
-                workflow_id: Set(w.id),
+                workflow_id: Set(workflow_id),
                 version: Set(v),
                 graph: Set(graph),
                 settings: Set(settings),
@@ -562,16 +578,7 @@ pub async fn enqueue(
 
 async fn announce(app: &AppState, e: &execution::Model) {
     app.engine.wake();
-    let event = ExecutionEvent {
-        seq: 0,
-        execution_id: e.id,
-        workflow_id: e.workflow_id,
-        status: ExecutionStatus::parse(&e.status),
-        node: None,
-        error: e.error.clone(),
-        at: Utc::now(),
-    };
-    engine::publish(app, e.tenant_id, &event).await;
+    engine::publish(app, e.tenant_id, &ExecutionEvent::status_of(e)).await;
 }
 
 /// Queues a run (`workflow.execute`) of `version`, or of the draft, and returns at once.
@@ -609,8 +616,8 @@ pub async fn execute(
     let e = enqueue(
         &txn,
         scope,
-        &w,
-        ver.as_ref(),
+        w.id,
+        Snapshot::of(&w, ver.as_ref()),
         input,
         "manual",
         rctx.viewer.as_ref().map(|v| v.user_id),
@@ -719,51 +726,34 @@ pub async fn retry_execution(
     if !ExecutionStatus::parse(&old.status).is_final() {
         return Err(AppError::rejected("EXECUTION_NOT_FINISHED", "id", "the execution has not ended yet"));
     }
-    let w = scope
-        .find_by_id::<workflow::Entity, _>(&app.db, old.workflow_id)
-        .await?
-        .ok_or(AppError::NotFound("workflow"))?;
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    let mut e = if use_latest_version {
-        let (ver, g) = live_graph(&txn, scope, &w).await?;
-        drop(g);
-        enqueue(
-            &txn,
-            scope,
-            &w,
-            ver.as_ref(),
-            old.input.clone(),
-            "retry",
-            rctx.viewer.as_ref().map(|v| v.user_id),
-            Some(id),
-        )
-        .await?
+    let snapshot = if use_latest_version {
+        let w = scope
+            .find_by_id::<workflow::Entity, _>(&app.db, old.workflow_id)
+            .await?
+            .ok_or(AppError::NotFound("workflow"))?;
+        let (ver, _) = live_graph(&app.db, scope, &w).await?;
+        Snapshot::of(&w, ver.as_ref())
     } else {
-        let e = enqueue(
-            &txn,
-            scope,
-            &w,
-            None,
-            old.input.clone(),
-            "retry",
-            rctx.viewer.as_ref().map(|v| v.user_id),
-            Some(id),
-        )
-        .await?;
-        let mut m: execution::ActiveModel = e.into();
-        m.graph = Set(old.graph.clone());
-        m.settings = Set(old.settings.clone());
-        m.version = Set(old.version);
-        scope.update(&txn, m).await?
+        Snapshot { version: old.version, graph: old.graph.clone(), settings: old.settings.clone() }
     };
-    if !use_latest_version {
-        e.graph = old.graph.clone();
-    }
-    let new_graph: Graph = serde_json::from_value(e.graph.clone()).unwrap_or_default();
+    let new_graph: Graph = serde_json::from_value(snapshot.graph.clone()).unwrap_or_default();
     let problems = validate_graph(app, scope, &new_graph).await?;
     if !problems.is_empty() {
         return Err(refuse_invalid("the workflow cannot run", &problems));
     }
+    let old_graph: Graph = serde_json::from_value(old.graph.clone()).unwrap_or_default();
+    let txn = begin_tenant_txn(&app.db, scope).await?;
+    let e = enqueue(
+        &txn,
+        scope,
+        old.workflow_id,
+        snapshot,
+        old.input.clone(),
+        "retry",
+        rctx.viewer.as_ref().map(|v| v.user_id),
+        Some(id),
+    )
+    .await?;
     if from_failed_node {
         let kept = scope
             .find::<node_execution::Entity>()
@@ -772,41 +762,32 @@ pub async fn retry_execution(
             .order_by_asc(node_execution::Column::Id)
             .all(&txn)
             .await?;
-        for n in kept {
-            // Reused only if the node still exists with the same type and configuration.
-            let same = match (
-                serde_json::from_value::<Graph>(old.graph.clone())
-                    .ok()
-                    .and_then(|g| g.node(&n.node_id).cloned()),
-                new_graph.node(&n.node_id),
-            ) {
+        // Reused only if the node still exists with the same type and configuration.
+        let reused: Vec<node_execution::ActiveModel> = kept
+            .into_iter()
+            .filter(|n| match (old_graph.node(&n.node_id), new_graph.node(&n.node_id)) {
                 (Some(a), Some(b)) => a.node_type == b.node_type && a.config == b.config,
                 _ => false,
-            };
-            if !same {
-                continue;
-            }
-            scope
-                .insert(
-                    &txn,
-                    node_execution::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        tenant_id: Set(scope.tenant_id()),
-                        execution_id: Set(e.id),
-                        node_id: Set(n.node_id),
-                        iteration: Set(n.iteration),
-                        status: Set(n.status),
-                        port: Set(n.port),
-                        input: Set(n.input),
-                        output: Set(n.output),
-                        error: Set(None),
-                        attempt: Set(n.attempt),
-                        reused: Set(true),
-                        started_at: Set(n.started_at),
-                        finished_at: Set(n.finished_at),
-                    },
-                )
-                .await?;
+            })
+            .map(|n| node_execution::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tenant_id: Set(scope.tenant_id()),
+                execution_id: Set(e.id),
+                node_id: Set(n.node_id),
+                iteration: Set(n.iteration),
+                status: Set(n.status),
+                port: Set(n.port),
+                input: Set(n.input),
+                output: Set(n.output),
+                error: Set(None),
+                attempt: Set(n.attempt),
+                reused: Set(true),
+                started_at: Set(n.started_at),
+                finished_at: Set(n.finished_at),
+            })
+            .collect();
+        if !reused.is_empty() {
+            scope.insert_many(reused).exec(&txn).await?;
         }
     }
     audit::commit(
@@ -980,8 +961,8 @@ async fn schedule_due(app: &AppState) -> AppResult<()> {
             let e = enqueue(
                 &txn,
                 scope,
-                &w,
-                ver.as_ref(),
+                w.id,
+                Snapshot::of(&w, ver.as_ref()),
                 json!({ "scheduledAt": w.schedule_next_at }),
                 "schedule",
                 None,
@@ -1013,26 +994,26 @@ pub async fn trigger_webhook(
     token: &str,
     input: Value,
 ) -> AppResult<Option<execution::Model>> {
-    use sea_orm::EntityTrait;
-    use sha2::{Digest, Sha256};
-    // The workflow decides the tenant: looked up by id before any tenant scope exists.
-    let Some(w) = workflow::Entity::find_by_id(workflow_id).one(&app.db).await? else { return Ok(None) };
+    // The workflow decides the tenant: its owner is looked up before any scope exists.
+    let owner =
+        crate::db::owning_tenant::<workflow::Entity, _>(&app.db, workflow::Column::Id, workflow_id).await?;
+    let Some(scope) = owner.map(TenantScope::new) else { return Ok(None) };
+    let Some(w) = scope.find_by_id::<workflow::Entity, _>(&app.db, workflow_id).await? else {
+        return Ok(None);
+    };
     let expected = app
         .keys
         .decrypt(w.tenant_id, &format!("webhook:{}", w.id), &w.webhook_token)
         .map_err(AppError::Internal)?;
-    // Constant-time comparison of the digests.
-    let (a, b) = (Sha256::digest(expected.as_bytes()), Sha256::digest(token.as_bytes()));
-    if a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) != 0 || w.status != ACTIVE {
+    if !crate::auth::tokens::constant_time_eq(expected.as_bytes(), token.as_bytes()) || w.status != ACTIVE {
         return Ok(None);
     }
-    let scope = TenantScope::new(w.tenant_id);
     let txn = begin_tenant_txn(&app.db, scope).await?;
     let (ver, g) = live_graph(&txn, scope, &w).await?;
     if !g.nodes.iter().any(|n| n.node_type == "trigger.webhook") {
         return Ok(None);
     }
-    let e = enqueue(&txn, scope, &w, ver.as_ref(), input, "webhook", None, None).await?;
+    let e = enqueue(&txn, scope, w.id, Snapshot::of(&w, ver.as_ref()), input, "webhook", None, None).await?;
     txn.commit().await?;
     announce(app, &e).await;
     Ok(Some(e))

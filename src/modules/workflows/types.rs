@@ -479,6 +479,18 @@ pub fn ExecutionLog(l: execution_log::Model) -> ExecutionLog {
     }
 }
 
+impl From<super::engine::LogEvent> for ExecutionLog {
+    fn from(l: super::engine::LogEvent) -> Self {
+        Self {
+            id: relay::to_global_id("ExecutionLog", l.id),
+            node_id: l.node_id,
+            level: l.level,
+            message: l.message,
+            at: l.at,
+        }
+    }
+}
+
 /// A node's state change inside an [`ExecutionUpdate`].
 #[derive(SimpleObject)]
 pub struct NodeUpdate {
