@@ -5,8 +5,12 @@ use crate::{doc, helpers::*};
 /// Statements the nested `viewer.tenants { viewerRole, members { user role }, roles }` query
 /// costs for a user in `n` organisations.
 async fn statements_for(n: usize) -> f64 {
-    // No background polling while counting: mail is sent on wake-up only.
-    let opts = Options { env: vec![("ZYGO_MAIL_POLL_INTERVAL", "3600".into())], ..Default::default() };
+    // No background polling while counting: mail is sent on wake-up only, and this instance
+    // runs no workflow workers or scheduler (they poll the queue).
+    let opts = Options {
+        env: vec![("ZYGO_MAIL_POLL_INTERVAL", "3600".into()), ("ZYGO_WORKFLOW_WORKERS", "0".into())],
+        ..Default::default()
+    };
     let app = spawn_app_on(Backend::fresh().await, opts).await;
     let s = app.verified_user(&format!("n{n}@example.com")).await;
     for i in 0..n {
