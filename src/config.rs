@@ -90,6 +90,9 @@ pub struct Config {
     /// `ZYGO_GRAPHIQL`: serve GraphiQL at `/graphiql`; default on in development, off in
     /// production.
     pub graphiql: bool,
+    /// `ZYGO_FRONTEND_DIR`: the built single-page app served at `/` (default `frontend/dist`,
+    /// the output of `npm run build` in `frontend/`).
+    pub frontend_dir: PathBuf,
     /// Lockout and throttling of sign-in, MFA codes and mail-sending requests.
     pub security: Security,
     /// `ZYGO_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser;
@@ -379,6 +382,7 @@ impl Config {
                 environment == Environment::Development,
             )?,
             graphiql: flag("ZYGO_GRAPHIQL", get("ZYGO_GRAPHIQL"), environment == Environment::Development)?,
+            frontend_dir: PathBuf::from(get("ZYGO_FRONTEND_DIR").unwrap_or_else(|| "frontend/dist".into())),
             workflows: WorkflowSettings {
                 master_key: {
                     let key = get("ZYGO_MASTER_KEY");

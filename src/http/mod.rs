@@ -1,11 +1,13 @@
 //! The axum router: `/graphql` (HTTP), `/graphql/ws` (WebSocket), `/graphiql`, `/healthz`,
-//! `/readyz` and `/metrics`, with request ids, tracing and body limits on every route.
+//! `/readyz`, `/metrics`, OAuth and webhook routes, and the web app at every other path, with
+//! request ids, tracing and body limits on every route.
 
 mod graphiql;
 mod graphql;
 mod health;
 mod oauth;
 pub mod persisted;
+mod spa;
 
 use axum::http::{HeaderValue, header};
 use axum::{
@@ -57,7 +59,8 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
     // bearer tokens, never cookies, so none are allowed.
     let origins: Vec<HeaderValue> =
         state.config.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
-    let router = router.with_state(state);
+    let frontend = spa::router(&state.config.frontend_dir);
+    let router = router.with_state(state).merge(frontend);
     let router = if origins.is_empty() {
         router
     } else {

@@ -119,6 +119,7 @@ pub async fn spawn_app_on(backend: Backend, opts: Options) -> TestApp {
         ("ZYGO_LOG".into(), std::env::var("ZYGO_TEST_LOG").unwrap_or_else(|_| "error".into())),
         ("ZYGO_SHUTDOWN_GRACE".into(), "2".into()),
         ("ZYGO_REDIS_PREFIX".into(), backend.redis_prefix.clone()),
+        ("ZYGO_FRONTEND_DIR".into(), concat!(env!("CARGO_MANIFEST_DIR"), "/frontend/dist").into()),
     ]);
     if let Some(url) = &backend.database_url {
         vars.insert("ZYGO_DATABASE_URL".into(), url.clone());

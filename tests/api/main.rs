@@ -10,6 +10,7 @@ mod browser;
 mod clients;
 mod conformance;
 mod event_bus;
+mod frontend;
 mod http;
 mod identity;
 mod limits;
