@@ -26,9 +26,16 @@ check_tcp PostgreSQL "$PG_URL"
 check_tcp Redis "$REDIS_URL"
 
 # Real third-party clients used by the tests: the official graphql-ws client, and Debian's
-# Chromium driven by playwright-core for the GraphiQL check.
+# Chromium driven by playwright-core for the GraphiQL check and the web app's journey.
 npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error
 npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+# The web app: typed operations regenerated from graphql/ against schema/schema.graphql and
+# type-checked (drift between them fails here), built for the end-to-end test, and its
+# component tests.
+npm ci --prefix frontend --no-audit --no-fund --loglevel=error
+echo "== frontend: build and component tests"
+npm run build --prefix frontend --silent
+npm test --prefix frontend --silent
 if ! command -v chromium >/dev/null; then
   echo "test.sh: installing Debian's chromium for the browser tests" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null

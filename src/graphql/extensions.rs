@@ -10,10 +10,10 @@ use std::{
 };
 
 use async_graphql::{
-    Request, Response, ServerResult, Value, Variables,
+    Request, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
-        NextSubscribe,
+        NextSubscribe, NextValidation,
     },
     parser::types::{ExecutableDocument, OperationType},
 };
@@ -58,11 +58,7 @@ pub fn shape_errors(resp: &mut Response, request_id: Option<&str>, parse_failed:
     for err in &mut resp.errors {
         let ext = err.extensions.get_or_insert_with(Default::default);
         if ext.get("code").is_none() {
-            let limit_code = if err.message.starts_with("Query is nested too deep") {
-                Some("QUERY_TOO_DEEP")
-            } else if err.message.starts_with("Query is too complex") {
-                Some("QUERY_TOO_COMPLEX")
-            } else if err.message.starts_with("The number of directives") {
+            let limit_code = if err.message.starts_with("The number of directives") {
                 Some("TOO_MANY_DIRECTIVES")
             } else {
                 None
@@ -163,6 +159,40 @@ impl Extension for Observability {
         Ok(doc)
     }
 
+    /// Depth and cost are measured by async-graphql's validation; the limits are checked here so
+    /// the error can say what the document measured. A list field costs its page size
+    /// (`first`/`last`, or the default page) times its selection (see `relay::cost`).
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let measured = next.run(ctx).await?;
+        if measured.depth > self.limits.depth {
+            return Err(vec![limit_error(
+                "QUERY_TOO_DEEP",
+                format!(
+                    "the document nests {} levels deep; the limit is {} (ZYGO_MAX_QUERY_DEPTH)",
+                    measured.depth, self.limits.depth
+                ),
+            )]);
+        }
+        if measured.complexity > self.limits.complexity {
+            return Err(vec![limit_error(
+                "QUERY_TOO_COMPLEX",
+                format!(
+                    "the document costs {}; the limit is {} (ZYGO_MAX_QUERY_COMPLEXITY). Every field \
+                     costs 1 and a connection costs its page size (first/last, default {}) times its \
+                     selection: ask for smaller pages or fewer nested lists",
+                    measured.complexity,
+                    self.limits.complexity,
+                    crate::graphql::relay::DEFAULT_PAGE_SIZE
+                ),
+            )]);
+        }
+        Ok(measured)
+    }
+
     fn subscribe<'s>(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -181,8 +211,8 @@ impl Extension for Observability {
     }
 }
 
-fn limit_error(code: &str, message: String) -> async_graphql::ServerError {
-    let mut err = async_graphql::ServerError::new(message, None);
+fn limit_error(code: &str, message: String) -> ServerError {
+    let mut err = ServerError::new(message, None);
     let mut ext = async_graphql::ErrorExtensionValues::default();
     ext.set("code", code);
     err.extensions = Some(ext);

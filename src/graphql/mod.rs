@@ -76,8 +76,7 @@ pub fn build_schema(app: AppState) -> AppSchema {
         builder = builder.disable_introspection().disable_suggestions();
     }
     builder
-        .limit_depth(limits.depth)
-        .limit_complexity(limits.complexity)
+        // Depth and cost limits: checked by the Observability extension after validation.
         .limit_directives(limits.directives_per_field)
         .extension(extensions::ObservabilityFactory { metrics: app.metrics.clone(), limits })
         .data(app)

@@ -68,6 +68,14 @@ impl PageArgs {
 /// Page size used when neither `first` nor `last` is given.
 pub const DEFAULT_PAGE_SIZE: usize = 20;
 
+/// The query cost of a connection field: its page (`last` or `first`, else the default page)
+/// times the cost of its selection, plus one for the field itself. Checked against
+/// `ZYGO_MAX_QUERY_COMPLEXITY` before anything runs.
+pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let page = last.or(first).map_or(DEFAULT_PAGE_SIZE, |n| n.max(0) as usize);
+    page.saturating_mul(child_complexity).saturating_add(1)
+}
+
 fn decode_cursor(field: &str, cursor: &str) -> AppResult<Uuid> {
     URL_SAFE_NO_PAD
         .decode(cursor)

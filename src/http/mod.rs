@@ -54,7 +54,12 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics));
     // GraphiQL is a development tool: off in production unless ZYGO_GRAPHIQL=true.
-    let router = if graphiql { router.route("/graphiql", get(graphiql::page)) } else { router };
+    // When off, the path is a plain 404 rather than the web app's index page.
+    let router = if graphiql {
+        router.route("/graphiql", get(graphiql::page))
+    } else {
+        router.route("/graphiql", get(|| async { axum::http::StatusCode::NOT_FOUND }))
+    };
     // Browsers on other origins only where configured (ZYGO_CORS_ORIGINS); credentials are
     // bearer tokens, never cookies, so none are allowed.
     let origins: Vec<HeaderValue> =

@@ -383,3 +383,57 @@ async fn no_variable_string_may_exceed_the_global_cap() {
     let again = app.sign_up("long@example.com").await;
     again.data();
 }
+
+#[tokio::test]
+async fn a_request_running_past_its_time_is_cancelled_with_request_timeout() {
+    let app = app_with(vec![("ZYGO_REQUEST_TIMEOUT", "1".into())]).await;
+    // Mutations run one after another, and every sign-in attempt hashes a password (also for
+    // unknown addresses, so both answer alike): 5 × 15 of them take well over a second.
+    let attempts: String = (0..15)
+        .map(|i| format!(r#"a{i}: logIn(input: {{ email: "slow{i}@example.com", password: "wrong-password" }}) {{ tokens {{ accessToken }} }} "#))
+        .collect();
+    let op = json!({ "query": format!("mutation {{ {attempts} }}") });
+    let started = std::time::Instant::now();
+    let r = app.http.post(app.url("/graphql")).json(&Value::Array(vec![op; 5])).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "REQUEST_TIMEOUT", "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("ZYGO_REQUEST_TIMEOUT"), "{body}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "answered when the limit struck");
+    // The instance goes on serving.
+    app.gql(None, "{ __typename }", json!({})).await.data();
+}
+
+#[tokio::test]
+async fn an_over_long_string_anywhere_in_the_variables_is_refused_naming_the_field() {
+    let app = app_with(vec![("ZYGO_MAX_STRING_LENGTH", "200".into())]).await;
+    let long = "x".repeat(201);
+    let r = app
+        .gql(
+            None,
+            "mutation($input: SignUpInput!) { signUp(input: $input) { user { id } } }",
+            json!({ "input": { "email": "long@example.com", "password": long, "name": "L" } }),
+        )
+        .await;
+    assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.0);
+    assert_eq!(r.0["errors"][0]["extensions"]["field"], "input.password", "{}", r.0);
+    // Nothing was created: the same address signs up afterwards.
+    let ok = app
+        .gql(
+            None,
+            "mutation($input: SignUpInput!) { signUp(input: $input) { user { id } } }",
+            json!({ "input": { "email": "long@example.com", "password": PASSWORD, "name": "L" } }),
+        )
+        .await;
+    ok.data();
+    // Fields keep tighter limits of their own, also named.
+    let r = app
+        .gql(
+            None,
+            "mutation($input: SignUpInput!) { signUp(input: $input) { user { id } } }",
+            json!({ "input": { "email": "long2@example.com", "password": PASSWORD, "name": "n".repeat(150) } }),
+        )
+        .await;
+    assert_eq!(r.code(), "BAD_USER_INPUT", "{}", r.0);
+    assert_eq!(r.0["errors"][0]["extensions"]["field"], "input.name", "{}", r.0);
+}

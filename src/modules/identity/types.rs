@@ -130,6 +130,7 @@ impl Viewer {
         security::viewer_sessions(ctx).await
     }
     /// The account's security log: sign-ins, failures, lockouts, MFA and session changes.
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
     async fn security_events(
         &self,
         ctx: &Context<'_>,
@@ -175,6 +176,7 @@ impl Viewer {
         Ok(crate::auth::Permission::ALL.iter().copied().filter(|p| tctx.has(*p)).collect())
     }
     /// Organisations the viewer is an active member of, oldest membership first.
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
     async fn tenants(
         &self,
         ctx: &Context<'_>,

@@ -36,6 +36,7 @@ impl Secret {
         self.0.last_accessed_at
     }
     /// Every read by a workflow run, oldest first (needs `SECRET_MANAGE`).
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
     async fn access_log(
         &self,
         ctx: &Context<'_>,

@@ -30,6 +30,7 @@ impl Team {
         self.0.created_at
     }
     /// The team's members with their team roles (needs `MEMBERS_READ`).
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,

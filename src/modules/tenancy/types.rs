@@ -66,6 +66,7 @@ impl Tenant {
     /// Members of the organisation (needs `MEMBERS_READ`; null with a FORBIDDEN error
     /// otherwise), narrowed by a `search` in names and e-mails, a `role` and a `status`.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -101,6 +102,7 @@ impl Tenant {
     }
     /// Invitations sent by the organisation, oldest first (needs `MEMBERS_MANAGE`; null with a
     /// FORBIDDEN error otherwise).
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
     async fn invitations(
         &self,
         ctx: &Context<'_>,
@@ -140,6 +142,7 @@ impl Tenant {
         Ok(PermissionMatrix { rows })
     }
     /// The organisation's teams.
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
     async fn teams(
         &self,
         ctx: &Context<'_>,
@@ -161,6 +164,7 @@ impl Tenant {
     /// The organisation's workflows, oldest first (needs `WORKFLOW_READ`). `search` matches
     /// names; archived ones only with `includeArchived`.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
     async fn workflows(
         &self,
         ctx: &Context<'_>,
@@ -206,6 +210,7 @@ impl Tenant {
     }
     /// The organisation's secrets: names and metadata, never values (needs `WORKFLOW_READ`
     /// or `SECRET_MANAGE`).
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
     async fn secrets(
         &self,
         ctx: &Context<'_>,
@@ -249,6 +254,7 @@ impl Tenant {
     }
     /// The organisation's API keys (needs `API_KEYS_MANAGE`; null with a FORBIDDEN error
     /// otherwise).
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
     async fn api_keys(
         &self,
         ctx: &Context<'_>,
@@ -269,6 +275,7 @@ impl Tenant {
     }
     /// The organisation's audit log, oldest first (needs `AUDIT_READ`; null with a FORBIDDEN
     /// error otherwise).
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
@@ -285,6 +292,7 @@ impl Tenant {
         Ok(Some(relay::to_connection(rows, |e| e.id, crate::modules::audit::types::AuditEntry)))
     }
     /// Roles defined in the organisation, built-in ones first.
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
     async fn roles(
         &self,
         ctx: &Context<'_>,

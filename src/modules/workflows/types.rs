@@ -202,6 +202,7 @@ impl Workflow {
         Ok(service::validate_graph(app(ctx), tctx.scope(), &service::graph_of(&self.0)).await?)
     }
     /// Published versions, oldest first.
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
     async fn versions(
         &self,
         ctx: &Context<'_>,
@@ -228,6 +229,7 @@ impl Workflow {
         .await?)
     }
     /// Its executions, oldest first (`last: n` for the newest).
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
     async fn executions(
         &self,
         ctx: &Context<'_>,
@@ -387,6 +389,7 @@ impl Execution {
         Ok(rows.into_iter().map(NodeExecution).collect())
     }
     /// Log lines, oldest first.
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
     async fn logs(
         &self,
         ctx: &Context<'_>,
