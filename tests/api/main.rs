@@ -11,6 +11,7 @@ mod clients;
 mod conformance;
 mod event_bus;
 mod frontend;
+mod fuzz;
 mod http;
 mod identity;
 mod limits;
