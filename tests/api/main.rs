@@ -24,6 +24,7 @@ mod roles;
 mod schema;
 mod security;
 mod subscriptions;
+mod sweep;
 mod teams;
 mod tenancy;
 mod workflows;

@@ -670,10 +670,19 @@ fn guarded<T: Send + 'static, F: Fn(&Event) -> Option<T> + Send + Sync + 'static
         })
 }
 
-/// The viewer and their access to `tenant`, which must grant `WORKFLOW_READ`.
-async fn subscription_access(ctx: &Context<'_>, tenant: Uuid) -> Result<(crate::auth::Viewer, TenantCtx)> {
+/// The viewer and their access to `tenant`, which must grant `WORKFLOW_READ`. Not being a
+/// member is NOT_FOUND (`what`), as if the row did not exist; a member lacking the
+/// permission is FORBIDDEN, as for queries.
+async fn subscription_access(
+    ctx: &Context<'_>,
+    tenant: Uuid,
+    what: &'static str,
+) -> Result<(crate::auth::Viewer, TenantCtx)> {
     let viewer = rctx(ctx).viewer()?.clone();
-    let tctx = tenancy::access_one(app(ctx), &viewer, tenant).await.and_then(tenancy::require_mfa_met)?;
+    let tctx = tenancy::access_one(app(ctx), &viewer, tenant)
+        .await
+        .map_err(|e| if matches!(e, AppError::NotFound(_)) { AppError::NotFound(what) } else { e })
+        .and_then(tenancy::require_mfa_met)?;
     tctx.require(Permission::WorkflowRead)?;
     Ok((viewer, tctx))
 }
@@ -700,10 +709,11 @@ impl WorkflowsSubscription {
         ctx: &Context<'_>,
         execution_id: ID,
     ) -> Result<impl Stream<Item = ExecutionUpdate> + use<>> {
+        // Signed in first: an anonymous caller learns nothing about the id.
+        rctx(ctx).viewer()?;
         let id = relay::decode_id("executionId", &execution_id, "Execution")?;
         let tenant = owner::<execution::Entity>(ctx, execution::Column::Id, id, "execution").await?;
-        let (viewer, tctx) =
-            subscription_access(ctx, tenant).await.map_err(|_| AppError::NotFound("execution"))?;
+        let (viewer, tctx) = subscription_access(ctx, tenant, "execution").await?;
         let app = app(ctx).clone();
         let live = guarded(app.clone(), viewer, tenant, engine::execution_topic(tenant, id), |e| {
             serde_json::from_value::<ExecutionEvent>(e.payload.clone()).ok().map(ExecutionUpdate)
@@ -725,10 +735,11 @@ impl WorkflowsSubscription {
         ctx: &Context<'_>,
         workflow_id: ID,
     ) -> Result<impl Stream<Item = ExecutionUpdate> + use<>> {
+        // Signed in first: an anonymous caller learns nothing about the id.
+        rctx(ctx).viewer()?;
         let id = relay::decode_id("workflowId", &workflow_id, "Workflow")?;
         let tenant = owner::<workflow::Entity>(ctx, workflow::Column::Id, id, "workflow").await?;
-        let (viewer, _) =
-            subscription_access(ctx, tenant).await.map_err(|_| AppError::NotFound("workflow"))?;
+        let (viewer, _) = subscription_access(ctx, tenant, "workflow").await?;
         Ok(guarded(app(ctx).clone(), viewer, tenant, engine::workflow_topic(tenant, id), |e| {
             serde_json::from_value::<ExecutionEvent>(e.payload.clone()).ok().map(ExecutionUpdate)
         }))
@@ -740,10 +751,11 @@ impl WorkflowsSubscription {
         ctx: &Context<'_>,
         execution_id: ID,
     ) -> Result<impl Stream<Item = ExecutionLog> + use<>> {
+        // Signed in first: an anonymous caller learns nothing about the id.
+        rctx(ctx).viewer()?;
         let id = relay::decode_id("executionId", &execution_id, "Execution")?;
         let tenant = owner::<execution::Entity>(ctx, execution::Column::Id, id, "execution").await?;
-        let (viewer, _) =
-            subscription_access(ctx, tenant).await.map_err(|_| AppError::NotFound("execution"))?;
+        let (viewer, _) = subscription_access(ctx, tenant, "execution").await?;
         Ok(guarded(app(ctx).clone(), viewer, tenant, engine::logs_topic(tenant, id), |e| {
             serde_json::from_value::<LogEvent>(e.payload.clone()).ok().map(ExecutionLog::from)
         }))
