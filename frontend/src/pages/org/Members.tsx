@@ -1,0 +1,337 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { useMutation, useQuery } from 'urql';
+import {
+  ChangeMemberRoleDocument,
+  InviteMemberDocument,
+  ReactivateMemberDocument,
+  RemoveMemberDocument,
+  ResendInvitationDocument,
+  RevokeInvitationDocument,
+  SuspendMemberDocument,
+  TenantInvitationsDocument,
+  TenantMembersDocument,
+  type MemberStatus,
+} from '../../gql/graphql';
+import { errorMessage, fieldErrors } from '../../app/client';
+import { useTenant } from '../../app/tenant';
+import { useViewer } from '../../app/viewer';
+import { useDocumentTitle } from '../../app/theme';
+import { Alert, Button, ConfirmButton, Empty, Field, formatDate, Loading, PageHeader, SelectField } from '../../ui';
+import { useDebounced, useTenantRoles } from './hooks';
+
+export default function Members() {
+  const tenant = useTenant();
+  useDocumentTitle(`Members · ${tenant.name}`);
+  const canManage = tenant.can('members.manage');
+  const { viewer } = useViewer();
+  const { roles } = useTenantRoles(tenant.id);
+  const [search, setSearch] = useState('');
+  const [roleFilter, setRoleFilter] = useState('');
+  const [statusFilter, setStatusFilter] = useState('');
+  const q = useDebounced(search.trim());
+  const [members, refetchMembers] = useQuery({
+    query: TenantMembersDocument,
+    variables: {
+      id: tenant.id,
+      search: q || null,
+      role: roleFilter || null,
+      status: (statusFilter || null) as MemberStatus | null,
+      first: 100,
+    },
+    requestPolicy: 'cache-and-network',
+  });
+  const [notice, setNotice] = useState<{ kind: 'success' | 'error'; text: string } | null>(null);
+  const reload = () => refetchMembers({ requestPolicy: 'network-only' });
+
+  const [changeRes, changeRole] = useMutation(ChangeMemberRoleDocument);
+  const [suspendRes, suspend] = useMutation(SuspendMemberDocument);
+  const [reactivateRes, reactivate] = useMutation(ReactivateMemberDocument);
+  const [removeRes, remove] = useMutation(RemoveMemberDocument);
+  const [pendingId, setPendingId] = useState<string | null>(null);
+  const [invites, setInvites] = useState(0);
+
+  async function act(id: string, label: string, run: () => Promise<{ error?: Parameters<typeof errorMessage>[0] }>) {
+    setPendingId(id);
+    setNotice(null);
+    const r = await run();
+    setPendingId(null);
+    if (r.error) setNotice({ kind: 'error', text: errorMessage(r.error) ?? 'Failed.' });
+    else {
+      setNotice({ kind: 'success', text: label });
+      reload();
+    }
+  }
+
+  const list = members.data?.tenant.members?.edges.map((e) => e.node) ?? [];
+  const busy = changeRes.fetching || suspendRes.fetching || reactivateRes.fetching || removeRes.fetching;
+
+  return (
+    <section className="page">
+      <PageHeader title="Members" />
+      {canManage && <InviteForm tenantId={tenant.id} roles={roles} onSent={() => setInvites((v) => v + 1)} />}
+
+      <h2>People</h2>
+      <div className="filters" role="search">
+        <Field label="Search" type="search" placeholder="Name or e-mail" value={search} onChange={(e) => setSearch(e.target.value)} />
+        <SelectField label="Role" value={roleFilter} onChange={(e) => setRoleFilter(e.target.value)}>
+          <option value="">All roles</option>
+          {roles.map((r) => (
+            <option key={r.id} value={r.id}>
+              {r.name}
+            </option>
+          ))}
+        </SelectField>
+        <SelectField label="Status" value={statusFilter} onChange={(e) => setStatusFilter(e.target.value)}>
+          <option value="">Any status</option>
+          <option value="ACTIVE">Active</option>
+          <option value="SUSPENDED">Suspended</option>
+        </SelectField>
+      </div>
+      {notice && <Alert kind={notice.kind}>{notice.text}</Alert>}
+      {members.error && !members.data && <Alert>{errorMessage(members.error)}</Alert>}
+      {members.fetching && !members.data ? (
+        <Loading label="Loading members…" />
+      ) : list.length === 0 ? (
+        <Empty>{q || roleFilter || statusFilter ? 'No member matches these filters.' : 'No members yet.'}</Empty>
+      ) : (
+        <div className="table-wrap">
+          <table className="table">
+            <caption className="sr-only">Members of {tenant.name}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">E-mail</th>
+                <th scope="col">Role</th>
+                <th scope="col">Status</th>
+                <th scope="col">Joined</th>
+                {canManage && <th scope="col">Actions</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((m) => {
+                const self = m.user.id === viewer?.id;
+                const rowBusy = busy && pendingId === m.id;
+                return (
+                  <tr key={m.id}>
+                    <th scope="row">
+                      {m.user.name}
+                      {self && <span className="badge">you</span>}
+                    </th>
+                    <td>{m.user.email ?? '—'}</td>
+                    <td>
+                      {canManage && !self ? (
+                        <>
+                          <label className="sr-only" htmlFor={`role-${m.id}`}>
+                            Role of {m.user.name}
+                          </label>
+                          <select
+                            id={`role-${m.id}`}
+                            value={m.role.id}
+                            disabled={rowBusy}
+                            onChange={(e) => {
+                              const role = roles.find((r) => r.id === e.target.value);
+                              void act(m.id, `${m.user.name} is now ${role?.name ?? 'changed'}.`, () =>
+                                changeRole({ input: { membershipId: m.id, roleId: e.target.value } }),
+                              );
+                            }}
+                          >
+                            {roles.map((r) => (
+                              <option key={r.id} value={r.id}>
+                                {r.name}
+                              </option>
+                            ))}
+                          </select>
+                        </>
+                      ) : (
+                        m.role.name
+                      )}
+                    </td>
+                    <td>
+                      <span className={`status status-${m.status.toLowerCase()}`}>{m.status === 'ACTIVE' ? 'Active' : 'Suspended'}</span>
+                    </td>
+                    <td>{formatDate(m.createdAt, false)}</td>
+                    {canManage && (
+                      <td className="actions">
+                        {!self &&
+                          (m.status === 'ACTIVE' ? (
+                            <Button
+                              variant="secondary"
+                              busy={rowBusy && suspendRes.fetching}
+                              disabled={busy}
+                              onClick={() => act(m.id, `${m.user.name} is suspended.`, () => suspend({ membershipId: m.id }))}
+                            >
+                              Suspend<span className="sr-only"> {m.user.name}</span>
+                            </Button>
+                          ) : (
+                            <Button
+                              variant="secondary"
+                              busy={rowBusy && reactivateRes.fetching}
+                              disabled={busy}
+                              onClick={() => act(m.id, `${m.user.name} is active again.`, () => reactivate({ membershipId: m.id }))}
+                            >
+                              Reactivate<span className="sr-only"> {m.user.name}</span>
+                            </Button>
+                          ))}
+                        <ConfirmButton
+                          busy={rowBusy && removeRes.fetching}
+                          disabled={busy}
+                          confirmLabel={self ? 'Leave' : 'Remove'}
+                          onConfirm={() =>
+                            act(m.id, self ? 'You left the organisation.' : `${m.user.name} was removed.`, () => remove({ membershipId: m.id }))
+                          }
+                        >
+                          {self ? 'Leave' : 'Remove'}
+                          <span className="sr-only"> {m.user.name}</span>
+                        </ConfirmButton>
+                      </td>
+                    )}
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {members.data?.tenant.members && (
+        <p className="muted">
+          {members.data.tenant.members.totalCount} member{members.data.tenant.members.totalCount === 1 ? '' : 's'}
+        </p>
+      )}
+      {canManage && <Invitations tenantId={tenant.id} version={invites} />}
+    </section>
+  );
+}
+
+function InviteForm({
+  tenantId,
+  roles,
+  onSent,
+}: {
+  tenantId: string;
+  roles: { id: string; key: string; name: string }[];
+  onSent: () => void;
+}) {
+  const [email, setEmail] = useState('');
+  const [roleId, setRoleId] = useState('');
+  const [res, invite] = useMutation(InviteMemberDocument);
+  const [sent, setSent] = useState<string | null>(null);
+  const errs = fieldErrors(res.error);
+  const effectiveRole = roleId || roles.find((r) => r.key === 'member')?.id || '';
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setSent(null);
+    const r = await invite({ input: { tenantId, email: email.trim(), roleId: effectiveRole } });
+    if (r.data) {
+      setSent(r.data.inviteMember.invitation.email);
+      setEmail('');
+      onSent();
+    }
+  }
+  return (
+    <form className="card inline-form" onSubmit={submit} noValidate aria-labelledby="invite-title">
+      <h2 id="invite-title">Invite someone</h2>
+      <div className="row">
+        <Field label="E-mail address" type="email" name="email" required value={email} onChange={(e) => setEmail(e.target.value)} error={errs.email} />
+        <SelectField label="Role" name="role" value={effectiveRole} onChange={(e) => setRoleId(e.target.value)} error={errs.roleId}>
+          {roles.map((r) => (
+            <option key={r.id} value={r.id}>
+              {r.name}
+            </option>
+          ))}
+        </SelectField>
+        <Button type="submit" busy={res.fetching} busyLabel="Sending…" disabled={!effectiveRole}>
+          Send invitation
+        </Button>
+      </div>
+      <Alert>{errs['']}</Alert>
+      {sent && <Alert kind="success">Invitation sent to {sent}.</Alert>}
+    </form>
+  );
+}
+
+function Invitations({ tenantId, version }: { tenantId: string; version: number }) {
+  const [res, reexecute] = useQuery({
+    query: TenantInvitationsDocument,
+    variables: { id: tenantId, first: 100 },
+    requestPolicy: 'cache-and-network',
+  });
+  useEffect(() => {
+    if (version > 0) reexecute({ requestPolicy: 'network-only' });
+  }, [version, reexecute]);
+  const [resendRes, resend] = useMutation(ResendInvitationDocument);
+  const [revokeRes, revoke] = useMutation(RevokeInvitationDocument);
+  const [message, setMessage] = useState<{ kind: 'success' | 'error'; text: string } | null>(null);
+  const [pendingId, setPendingId] = useState<string | null>(null);
+  const all = res.data?.tenant.invitations?.edges.map((e) => e.node) ?? [];
+  const list = [...all].reverse(); // newest first
+
+  async function run(id: string, ok: string, op: () => Promise<{ error?: Parameters<typeof errorMessage>[0] }>) {
+    setPendingId(id);
+    const r = await op();
+    setPendingId(null);
+    setMessage(r.error ? { kind: 'error', text: errorMessage(r.error) ?? 'Failed.' } : { kind: 'success', text: ok });
+    reexecute({ requestPolicy: 'network-only' });
+  }
+
+  return (
+    <>
+      <h2>Invitations</h2>
+      {message && <Alert kind={message.kind}>{message.text}</Alert>}
+      {res.fetching && !res.data ? (
+        <Loading label="Loading invitations…" />
+      ) : list.length === 0 ? (
+        <Empty>No invitations sent yet.</Empty>
+      ) : (
+        <div className="table-wrap">
+          <table className="table">
+            <caption className="sr-only">Invitations</caption>
+            <thead>
+              <tr>
+                <th scope="col">E-mail</th>
+                <th scope="col">Role</th>
+                <th scope="col">Status</th>
+                <th scope="col">Invited by</th>
+                <th scope="col">Expires</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((i) => (
+                <tr key={i.id}>
+                  <th scope="row">{i.email}</th>
+                  <td>{i.role.name}</td>
+                  <td>
+                    <span className={`status status-${i.status.toLowerCase()}`}>{i.status.toLowerCase()}</span>
+                  </td>
+                  <td>{i.invitedBy?.name ?? '—'}</td>
+                  <td>{formatDate(i.expiresAt)}</td>
+                  <td className="actions">
+                    {(i.status === 'PENDING' || i.status === 'EXPIRED') && (
+                      <Button
+                        variant="secondary"
+                        busy={pendingId === i.id && resendRes.fetching}
+                        onClick={() => run(i.id, `Invitation to ${i.email} sent again.`, () => resend({ id: i.id }))}
+                      >
+                        Resend<span className="sr-only"> to {i.email}</span>
+                      </Button>
+                    )}
+                    {i.status === 'PENDING' && (
+                      <ConfirmButton
+                        busy={pendingId === i.id && revokeRes.fetching}
+                        confirmLabel="Revoke"
+                        onConfirm={() => run(i.id, `Invitation to ${i.email} revoked.`, () => revoke({ id: i.id }))}
+                      >
+                        Revoke<span className="sr-only"> invitation to {i.email}</span>
+                      </ConfirmButton>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
