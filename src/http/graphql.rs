@@ -350,9 +350,15 @@ async fn execute_http(
 fn respond(resp: BatchResponse, headers: &HeaderMap) -> HttpResponse {
     let ct = content_type(headers);
     // With the GraphQL media type, a request that never reached execution (no `data`) is a
-    // client error, as GraphQL over HTTP asks; with plain JSON it is always 200.
+    // client error, as GraphQL over HTTP asks; with plain JSON it is always 200. Errors of an
+    // execution carry the path of their field: a root field that failed leaves `data: null`
+    // and the answer is a 200, as for any other field error.
     let request_failed = match &resp {
-        BatchResponse::Single(r) => !r.errors.is_empty() && r.data == async_graphql::Value::Null,
+        BatchResponse::Single(r) => {
+            !r.errors.is_empty()
+                && r.data == async_graphql::Value::Null
+                && r.errors.iter().all(|e| e.path.is_empty())
+        }
         BatchResponse::Batch(_) => false,
     };
     let status =

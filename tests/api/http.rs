@@ -121,6 +121,23 @@ async fn the_graphql_response_media_type_is_negotiated() {
         .await
         .unwrap();
     assert_eq!(invalid.status(), 400, "a request that cannot execute is a 4xx with the GraphQL media type");
+    let body: serde_json::Value = invalid.json().await.unwrap();
+    assert!(body.get("data").is_none(), "it never executed: no data entry: {body}");
+    // A root field that executed and failed is a field error: 200 with `data: null`.
+    let failed = app
+        .http
+        .post(app.url("/graphql"))
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({
+            "query": "mutation { logIn(input: { email: \"nobody@example.com\", password: \"wrong password\" }) { tokens { accessToken } } }"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), 200);
+    let body: serde_json::Value = failed.json().await.unwrap();
+    assert!(body["data"].is_null() && body.get("data").is_some(), "{body}");
+    assert_eq!(body["errors"][0]["path"][0], "logIn", "{body}");
 }
 
 #[test]

@@ -19,7 +19,7 @@ async fn statements_for(n: usize) -> f64 {
     // Let the mail worker settle (it only wakes on sign-up/resend).
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let before = app.metric("zygo_db_statements_total").await;
-    let r = app.gql(Some(&s.access), doc!("tenancy/MyOrganisations"), json!({ "first": 50 })).await;
+    let r = app.gql(Some(&s.access), doc!("tenancy/MyOrganisations"), json!({ "first": 25 })).await;
     let after = app.metric("zygo_db_statements_total").await;
     let edges = r.data()["viewer"]["tenants"]["edges"].as_array().unwrap().clone();
     assert_eq!(edges.len(), n);

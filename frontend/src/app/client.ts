@@ -19,7 +19,7 @@ function messageOf(g: { message: string; extensions?: Record<string, unknown> })
     const after = g.extensions?.retryAfter;
     return `Too many attempts. Try again${after ? ` in ${after} s` : ' later'}.`;
   }
-  return g.message;
+  return g.message.charAt(0).toUpperCase() + g.message.slice(1);
 }
 
 /** A human-readable message for a failed operation (first GraphQL error, else the network error). */

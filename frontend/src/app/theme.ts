@@ -14,7 +14,14 @@ export function applyTheme(choice: ThemeChoice) {
 }
 
 export function initTheme() {
-  applyTheme((localStorage.getItem(KEY) as ThemeChoice | null) ?? 'SYSTEM');
+  const stored = () => (localStorage.getItem(KEY) as ThemeChoice | null) ?? 'SYSTEM';
+  applyTheme(stored());
+  // "Same as the system" follows the system when it changes.
+  if (typeof matchMedia === 'function') {
+    matchMedia('(prefers-color-scheme: dark)').addEventListener?.('change', () => {
+      if (stored() === 'SYSTEM') applyTheme('SYSTEM');
+    });
+  }
 }
 
 export function useDocumentTitle(title: string) {
