@@ -670,34 +670,31 @@ fn guarded<T: Send + 'static, F: Fn(&Event) -> Option<T> + Send + Sync + 'static
         })
 }
 
-/// The viewer and their access to `tenant`, which must grant `WORKFLOW_READ`. Not being a
-/// member is NOT_FOUND (`what`), as if the row did not exist; a member lacking the
-/// permission is FORBIDDEN, as for queries.
-async fn subscription_access(
+/// What a workflow subscription opens on: the row `id` (a global ID of `type_name` from
+/// argument `field`) of `E`, its tenant, and the signed-in viewer's access there, which must
+/// grant `WORKFLOW_READ`. Anonymous is UNAUTHENTICATED before the id is looked at; a row that
+/// does not exist or whose tenant the viewer is not a member of is NOT_FOUND (`what`) alike;
+/// a member lacking the permission is FORBIDDEN, as for queries.
+async fn subscription_row<E: entity::TenantOwned>(
     ctx: &Context<'_>,
-    tenant: Uuid,
+    field: &str,
+    id: &ID,
+    type_name: &'static str,
     what: &'static str,
-) -> Result<(crate::auth::Viewer, TenantCtx)> {
+    col: E::Column,
+) -> Result<(Uuid, crate::auth::Viewer, TenantCtx)> {
     let viewer = rctx(ctx).viewer()?.clone();
+    let uuid = relay::decode_id(field, id, type_name)?;
+    let tenant = crate::db::owning_tenant::<E, _>(&app(ctx).db, col, uuid)
+        .await
+        .map_err(AppError::from)?
+        .ok_or(AppError::NotFound(what))?;
     let tctx = tenancy::access_one(app(ctx), &viewer, tenant)
         .await
         .map_err(|e| if matches!(e, AppError::NotFound(_)) { AppError::NotFound(what) } else { e })
         .and_then(tenancy::require_mfa_met)?;
     tctx.require(Permission::WorkflowRead)?;
-    Ok((viewer, tctx))
-}
-
-/// The tenant owning a row, or NOT_FOUND.
-async fn owner<E: entity::TenantOwned>(
-    ctx: &Context<'_>,
-    col: E::Column,
-    id: Uuid,
-    what: &'static str,
-) -> Result<Uuid> {
-    Ok(crate::db::owning_tenant::<E, _>(&app(ctx).db, col, id)
-        .await
-        .map_err(AppError::from)?
-        .ok_or(AppError::NotFound(what))?)
+    Ok((uuid, viewer, tctx))
 }
 
 #[Subscription]
@@ -709,11 +706,16 @@ impl WorkflowsSubscription {
         ctx: &Context<'_>,
         execution_id: ID,
     ) -> Result<impl Stream<Item = ExecutionUpdate> + use<>> {
-        // Signed in first: an anonymous caller learns nothing about the id.
-        rctx(ctx).viewer()?;
-        let id = relay::decode_id("executionId", &execution_id, "Execution")?;
-        let tenant = owner::<execution::Entity>(ctx, execution::Column::Id, id, "execution").await?;
-        let (viewer, tctx) = subscription_access(ctx, tenant, "execution").await?;
+        let (id, viewer, tctx) = subscription_row::<execution::Entity>(
+            ctx,
+            "executionId",
+            &execution_id,
+            "Execution",
+            "execution",
+            execution::Column::Id,
+        )
+        .await?;
+        let tenant = tctx.tenant_id;
         let app = app(ctx).clone();
         let live = guarded(app.clone(), viewer, tenant, engine::execution_topic(tenant, id), |e| {
             serde_json::from_value::<ExecutionEvent>(e.payload.clone()).ok().map(ExecutionUpdate)
@@ -735,11 +737,16 @@ impl WorkflowsSubscription {
         ctx: &Context<'_>,
         workflow_id: ID,
     ) -> Result<impl Stream<Item = ExecutionUpdate> + use<>> {
-        // Signed in first: an anonymous caller learns nothing about the id.
-        rctx(ctx).viewer()?;
-        let id = relay::decode_id("workflowId", &workflow_id, "Workflow")?;
-        let tenant = owner::<workflow::Entity>(ctx, workflow::Column::Id, id, "workflow").await?;
-        let (viewer, _) = subscription_access(ctx, tenant, "workflow").await?;
+        let (id, viewer, tctx) = subscription_row::<workflow::Entity>(
+            ctx,
+            "workflowId",
+            &workflow_id,
+            "Workflow",
+            "workflow",
+            workflow::Column::Id,
+        )
+        .await?;
+        let tenant = tctx.tenant_id;
         Ok(guarded(app(ctx).clone(), viewer, tenant, engine::workflow_topic(tenant, id), |e| {
             serde_json::from_value::<ExecutionEvent>(e.payload.clone()).ok().map(ExecutionUpdate)
         }))
@@ -751,11 +758,16 @@ impl WorkflowsSubscription {
         ctx: &Context<'_>,
         execution_id: ID,
     ) -> Result<impl Stream<Item = ExecutionLog> + use<>> {
-        // Signed in first: an anonymous caller learns nothing about the id.
-        rctx(ctx).viewer()?;
-        let id = relay::decode_id("executionId", &execution_id, "Execution")?;
-        let tenant = owner::<execution::Entity>(ctx, execution::Column::Id, id, "execution").await?;
-        let (viewer, _) = subscription_access(ctx, tenant, "execution").await?;
+        let (id, viewer, tctx) = subscription_row::<execution::Entity>(
+            ctx,
+            "executionId",
+            &execution_id,
+            "Execution",
+            "execution",
+            execution::Column::Id,
+        )
+        .await?;
+        let tenant = tctx.tenant_id;
         Ok(guarded(app(ctx).clone(), viewer, tenant, engine::logs_topic(tenant, id), |e| {
             serde_json::from_value::<LogEvent>(e.payload.clone()).ok().map(ExecutionLog::from)
         }))
