@@ -374,8 +374,11 @@ fn extract_token(mail: &str) -> Option<String> {
     let rest = &unwrapped[start..];
     let token: String =
         rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
-    // A token at the very end of the text may be cut off by a write in progress.
-    (token.len() >= 40 && rest.len() > token.len()).then_some(token)
+    // A token at the very end of the text may be cut off by a write in progress, also right
+    // after the `=` of a soft line break whose newline is not written yet.
+    let after = &rest[token.len()..];
+    let cut = matches!(after, "" | "=" | "=\r");
+    (token.len() >= 40 && !cut).then_some(token)
 }
 
 /// Tokens of a logged-in test user.
