@@ -52,9 +52,8 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Some(Command::Migrate) => {
-                let metrics = zygo::telemetry::Metrics::new();
                 std::fs::create_dir_all(&config.data_dir)?;
-                let db = zygo::db::connect(&config, &metrics).await?;
+                let db = zygo::db::connect_owner(&config).await?;
                 zygo::db::migrate(&db).await?;
                 tracing::info!("migrations applied");
                 Ok(())

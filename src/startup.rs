@@ -67,8 +67,7 @@ impl Application {
         let jwt_secret = resolve_jwt_secret(&config)?;
         let keys = Arc::new(crate::modules::secrets::crypto::MasterKey::resolve(&config)?);
         let metrics = Metrics::new();
-        let db = db::connect(&config, &metrics).await?;
-        db::migrate(&db).await?;
+        let db = db::connect_and_migrate(&config, &metrics).await?;
         let shutdown = CancellationToken::new();
         let bus: Arc<dyn EventBus> = match &config.redis_url {
             Some(url) => Arc::new(

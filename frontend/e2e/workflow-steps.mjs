@@ -160,16 +160,27 @@ async function fitView(page) {
 async function connect(page, source, sourcePort, target, targetPort) {
   const from = page.locator(`.react-flow__handle.source[data-nodeid="${source}"][data-handleid="${sourcePort}"]`);
   const to = page.locator(`.react-flow__handle.target[data-nodeid="${target}"][data-handleid="${targetPort}"]`);
-  const a = await from.boundingBox();
-  const b = await to.boundingBox();
-  if (!a || !b) throw new Error(`handle of ${source}.${sourcePort} or ${target}.${targetPort} not visible`);
   const edgesBefore = await page.locator('.react-flow__edge').count();
-  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
-  await page.mouse.down();
-  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2 + 10, { steps: 8 });
-  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 8 });
-  await page.mouse.up();
-  await page.waitForFunction((n) => document.querySelectorAll('.react-flow__edge').length > n, edgesBefore, { timeout: 5000 });
+  // The handles are measured right before each attempt: on a loaded machine the canvas may
+  // still be settling (fit-view animation, layout) when the first drag starts, and a drop
+  // that misses the port makes no edge. The edge itself appears client-side on drop.
+  for (let attempt = 1; ; attempt++) {
+    const a = await from.boundingBox();
+    const b = await to.boundingBox();
+    if (!a || !b) throw new Error(`handle of ${source}.${sourcePort} or ${target}.${targetPort} not visible`);
+    await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+    await page.mouse.down();
+    await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2 + 10, { steps: 8 });
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 8 });
+    await page.mouse.up();
+    try {
+      await page.waitForFunction((n) => document.querySelectorAll('.react-flow__edge').length > n, edgesBefore, { timeout: 5000 });
+      return;
+    } catch (e) {
+      if (attempt === 3) throw e;
+      await page.waitForTimeout(500);
+    }
+  }
 }
 
 async function waitSaved(page) {

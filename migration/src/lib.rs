@@ -15,6 +15,13 @@ mod m20261121_000006_api_keys;
 mod m20261121_000007_teams;
 mod m20261121_000008_account_security;
 mod m20261121_000009_workflows;
+mod m20261121_000010_row_level_security;
+
+pub use m20261121_000010_row_level_security::TENANT_TABLES;
+
+/// The PostgreSQL role the server's connections switch to so row-level security applies
+/// (created by the migrations, `NOLOGIN`).
+pub const APP_ROLE: &str = "zygo_app";
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -32,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000007_teams::Migration),
             Box::new(m20261121_000008_account_security::Migration),
             Box::new(m20261121_000009_workflows::Migration),
+            Box::new(m20261121_000010_row_level_security::Migration),
         ]
     }
 }

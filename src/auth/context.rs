@@ -107,4 +107,9 @@ impl TenantCtx {
     pub fn scope(&self) -> TenantScope {
         TenantScope::new(self.tenant_id)
     }
+
+    /// `db` behind this tenant's row-level security wall (see [`TenantScope::on`]).
+    pub fn on<'a>(&self, db: &'a sea_orm::DatabaseConnection) -> crate::db::ScopedConn<'a> {
+        self.scope().on(db)
+    }
 }

@@ -6,6 +6,13 @@
 //! Batch loaders use [`load_scoped_by_ids`] / [`load_scoped_children`], keyed by
 //! `(tenant, id)`. The only reads that precede a tenant decision are the viewer's own
 //! memberships (the access check itself, in the tenancy service) and [`owning_tenant`].
+//!
+//! On PostgreSQL a second wall backs this up: row-level security on every tenant-owned
+//! table, with the server's connections switched to the non-superuser role
+//! [`migration::APP_ROLE`]. Statements run through a [`ScopedConn`] ([`TenantScope::on`],
+//! [`tenants_conn`]) or a transaction from [`begin_tenant_txn`], which set the tenant with
+//! `SET LOCAL`; a statement sent to the bare pool sees no tenant row at all. The few
+//! cross-tenant reads use [`across_tenants`], each with its reason.
 
 pub mod page;
 mod scoped;
@@ -18,8 +25,8 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 use secrecy::ExposeSecret;
 
 pub use scoped::{
-    TenantScope, begin_tenant_txn, load_for_tenants, load_scoped_by_ids, load_scoped_children, lock_tenant,
-    owning_tenant,
+    ScopedConn, TenantScope, across_tenants, begin_tenant_txn, load_for_tenants, load_scoped_by_ids,
+    load_scoped_children, lock_tenant, owning_tenant, tenants_conn,
 };
 
 use crate::{config::Config, telemetry::Metrics};
@@ -32,31 +39,80 @@ pub fn database_url(config: &Config) -> String {
     }
 }
 
-/// Opens the connection pool and wires statement counting into `metrics`.
+/// Opens the server's connection pool and wires statement counting into `metrics`. On
+/// PostgreSQL every connection switches to [`migration::APP_ROLE`] at start-up, so
+/// row-level security applies to everything the server sends; run [`migrate`] on a pool
+/// from [`connect_owner`] first, which creates that role.
 pub async fn connect(config: &Config, metrics: &Metrics) -> anyhow::Result<DatabaseConnection> {
+    open(config, Some(metrics), config.db_max_connections, true).await
+}
+
+/// One connection as the configured database user (the schema's owner), for migrations.
+pub async fn connect_owner(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    open(config, None, 1, false).await
+}
+
+/// Migrates with an owner connection, then opens the server's pool.
+pub async fn connect_and_migrate(config: &Config, metrics: &Metrics) -> anyhow::Result<DatabaseConnection> {
+    let owner = connect_owner(config).await?;
+    migrate(&owner).await?;
+    owner.close().await.context("closing the migration connection")?;
+    connect(config, metrics).await
+}
+
+async fn open(
+    config: &Config,
+    metrics: Option<&Metrics>,
+    max_connections: u32,
+    as_app_role: bool,
+) -> anyhow::Result<DatabaseConnection> {
     let url = database_url(config);
     let is_sqlite = url.starts_with("sqlite:");
     let mut opts = ConnectOptions::new(url);
-    opts.max_connections(config.db_max_connections)
+    opts.max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
+        // A ping before handing out a connection costs a round trip on every statement; only
+        // connections idle long enough to have been dropped by a proxy or firewall are pinged.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false);
+    if as_app_role {
+        // The startup parameter `role` is `SET ROLE` for the whole session: the same
+        // non-superuser role on every connection, never a per-tenant session setting.
+        opts.map_sqlx_postgres_opts(|o| o.options([("role", migration::APP_ROLE)]));
+    }
     let mut db =
         Database::connect(opts).await.context("cannot connect to the database (ZYGO_DATABASE_URL)")?;
     if is_sqlite {
         // WAL lets readers run while one writer commits; the setting is kept in the file.
         db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
     }
-    let statements = metrics.db_statements.clone();
-    let errors = metrics.db_statement_errors.clone();
-    db.set_metric_callback(move |info| {
-        tracing::debug!(target: "zygo::sql", elapsed = ?info.elapsed, failed = info.failed, "{}", info.statement);
-        statements.inc();
-        if info.failed {
-            errors.inc();
-        }
-    });
+    if as_app_role && !is_sqlite {
+        // Fail closed: a server whose connections bypassed row-level security (as a
+        // superuser or the tables' owner would) must not start.
+        let role: Option<String> = db
+            .query_one_raw(sea_orm::Statement::from_string(DbBackend::Postgres, "SELECT current_user::text"))
+            .await?
+            .map(|row| row.try_get_by_index(0))
+            .transpose()?;
+        anyhow::ensure!(
+            role.as_deref() == Some(migration::APP_ROLE),
+            "the database connections run as {role:?}, not as the role {}: row-level security would not apply",
+            migration::APP_ROLE
+        );
+    }
+    if let Some(metrics) = metrics {
+        let statements = metrics.db_statements.clone();
+        let errors = metrics.db_statement_errors.clone();
+        db.set_metric_callback(move |info| {
+            tracing::debug!(target: "zygo::sql", elapsed = ?info.elapsed, failed = info.failed, "{}", info.statement);
+            statements.inc();
+            if info.failed {
+                errors.inc();
+            }
+        });
+    }
     Ok(db)
 }
 

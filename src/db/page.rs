@@ -88,9 +88,10 @@ where
 
 /// The same page of the lists of several tenants, in two statements. `select` may carry
 /// further filters; it is restricted here to `tenants`, and every row is returned under its
-/// own tenant, so no list ever holds another tenant's rows.
-pub async fn load_scoped_pages<E, C>(
-    db: &C,
+/// own tenant, so no list ever holds another tenant's rows. The statements run behind the
+/// wall of exactly those tenants.
+pub async fn load_scoped_pages<E>(
+    db: &sea_orm::DatabaseConnection,
     select: Select<E>,
     id_col: E::Column,
     tenants: &[Uuid],
@@ -99,9 +100,9 @@ pub async fn load_scoped_pages<E, C>(
 where
     E: TenantOwned,
     E::Model: FromQueryResult + ModelTrait<Entity = E> + Sync,
-    C: ConnectionTrait,
 {
     let select = select.filter(E::tenant_column().is_in(tenants.iter().copied()));
+    let db = &super::tenants_conn(db, tenants.iter().copied());
     load_pages_by(db, select, E::tenant_column(), id_col, tenants, window).await
 }
 

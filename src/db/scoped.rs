@@ -2,8 +2,9 @@
 
 use entity::TenantOwned;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, DeleteMany, IntoActiveModel,
-    PrimaryKeyTrait, QueryFilter, Select, Statement, UpdateMany,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    DeleteMany, ExecResult, IntoActiveModel, PrimaryKeyTrait, QueryFilter, QueryResult, Select, Statement,
+    TransactionTrait, UpdateMany,
 };
 use uuid::Uuid;
 
@@ -21,6 +22,12 @@ impl TenantScope {
 
     pub fn tenant_id(&self) -> Uuid {
         self.tenant_id
+    }
+
+    /// `db` behind this tenant's wall: on PostgreSQL its statements run with
+    /// `zygo.tenant_ids` set to this tenant (see [`ScopedConn`]).
+    pub fn on<'a>(&self, db: &'a DatabaseConnection) -> ScopedConn<'a> {
+        ScopedConn::new(db, Wall::tenants([self.tenant_id]))
     }
 
     /// `SELECT … WHERE tenant_id = ?`.
@@ -94,28 +101,181 @@ impl TenantScope {
     }
 }
 
-/// Starts a transaction for work inside one tenant. On PostgreSQL the tenant is also set
-/// as the transaction-local setting `zygo.tenant_id`, so row-level security policies can
-/// use it as a second wall.
+/// What a connection may see under PostgreSQL row-level security (migration
+/// `m20261121_000010`): the rows of some tenants, or every tenant's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Wall {
+    /// `zygo.tenant_ids`: one or more tenant ids, comma-separated.
+    Tenants(String),
+    /// `zygo.across_tenants = on`.
+    AcrossTenants,
+}
+
+impl Wall {
+    fn tenants(ids: impl IntoIterator<Item = Uuid>) -> Self {
+        let mut ids: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Wall::Tenants(ids.join(","))
+    }
+
+    /// Sets the wall for the rest of `txn` (`set_config(…, true)` is `SET LOCAL`: it ends
+    /// with the transaction, so nothing stays on the pooled connection). No-op on SQLite.
+    async fn raise(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        if !super::is_postgres(txn) {
+            return Ok(());
+        }
+        let (name, value) = match self {
+            Wall::Tenants(ids) => ("zygo.tenant_ids", ids.clone()),
+            Wall::AcrossTenants => ("zygo.across_tenants", "on".to_string()),
+        };
+        txn.execute_raw(Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT set_config($1, $2, true)",
+            [name.into(), value.into()],
+        ))
+        .await?;
+        Ok(())
+    }
+}
+
+/// A connection whose statements run behind a [`Wall`]. On PostgreSQL the first statement
+/// opens a transaction that sets the wall with `SET LOCAL` semantics; the reads that follow
+/// through the same `ScopedConn` reuse it (one `BEGIN` and one `set_config` for all of them),
+/// a statement that is not a plain `SELECT` commits it, and dropping the `ScopedConn` rolls
+/// back what is left (nothing but reads; the rollback travels with the pool's release instead
+/// of costing a round trip). On SQLite it is the pool itself.
+///
+/// While a read transaction is open it holds a pooled connection: keep a named `ScopedConn`
+/// only as long as its statements need, and do not open a second connection meanwhile.
+///
+/// Obtain one from [`TenantScope::on`], [`tenants_conn`] or [`across_tenants`]; several
+/// writes that belong together go in [`begin_tenant_txn`] instead.
+pub struct ScopedConn<'a> {
+    db: &'a DatabaseConnection,
+    wall: Wall,
+    open: tokio::sync::Mutex<Option<DatabaseTransaction>>,
+}
+
+impl<'a> ScopedConn<'a> {
+    fn new(db: &'a DatabaseConnection, wall: Wall) -> Self {
+        Self { db, wall, open: tokio::sync::Mutex::new(None) }
+    }
+
+    fn walled(&self) -> bool {
+        super::is_postgres(self.db)
+    }
+
+    /// The open transaction (begun and walled if needed).
+    async fn txn(&self) -> Result<tokio::sync::MutexGuard<'_, Option<DatabaseTransaction>>, DbErr> {
+        let mut open = self.open.lock().await;
+        if open.is_none() {
+            let txn = self.db.begin().await?;
+            self.wall.raise(&txn).await?;
+            *open = Some(txn);
+        }
+        Ok(open)
+    }
+}
+
+/// Runs `$call` on the walled transaction: a plain `SELECT` leaves it open for the next
+/// statement, anything else commits it; an error ends it (PostgreSQL refuses every further
+/// statement of a failed transaction).
+macro_rules! walled {
+    ($self:ident, $select:expr, |$txn:ident| $call:expr) => {{
+        let mut open = $self.txn().await?;
+        let result = {
+            let $txn = open.as_ref().expect("an open transaction");
+            $call.await
+        };
+        match result {
+            Ok(value) if $select => Ok(value),
+            Ok(value) => {
+                open.take().expect("an open transaction").commit().await?;
+                Ok(value)
+            }
+            Err(e) => {
+                open.take();
+                Err(e)
+            }
+        }
+    }};
+}
+
+fn is_plain_select(sql: &str) -> bool {
+    let head = sql.trim_start();
+    head.len() >= 6 && head[..6].eq_ignore_ascii_case("SELECT")
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for ScopedConn<'_> {
+    fn get_database_backend(&self) -> sea_orm::DbBackend {
+        self.db.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        if !self.walled() {
+            return self.db.execute_raw(stmt).await;
+        }
+        walled!(self, false, |txn| txn.execute_raw(stmt))
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        if !self.walled() {
+            return self.db.execute_unprepared(sql).await;
+        }
+        walled!(self, false, |txn| txn.execute_unprepared(sql))
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        if !self.walled() {
+            return self.db.query_one_raw(stmt).await;
+        }
+        let select = is_plain_select(&stmt.sql);
+        walled!(self, select, |txn| txn.query_one_raw(stmt))
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        if !self.walled() {
+            return self.db.query_all_raw(stmt).await;
+        }
+        let select = is_plain_select(&stmt.sql);
+        walled!(self, select, |txn| txn.query_all_raw(stmt))
+    }
+
+    fn support_returning(&self) -> bool {
+        self.db.support_returning()
+    }
+}
+
+/// A connection that sees the rows of `tenants` (for loaders whose keys name several
+/// tenants, each already cleared by the viewer's access check).
+pub fn tenants_conn(db: &DatabaseConnection, tenants: impl IntoIterator<Item = Uuid>) -> ScopedConn<'_> {
+    ScopedConn::new(db, Wall::tenants(tenants))
+}
+
+/// A connection that sees every tenant's rows. Only for what must look before (or without)
+/// a tenant decision: the viewer's own memberships (the access check itself),
+/// [`owning_tenant`], lookups by secret (API key, invitation token), slug uniqueness, and
+/// the workflow workers' queue. Each caller says why in a comment.
+pub fn across_tenants(db: &DatabaseConnection) -> ScopedConn<'_> {
+    ScopedConn::new(db, Wall::AcrossTenants)
+}
+
+/// Starts a transaction for work inside one tenant. On PostgreSQL the tenant is set as the
+/// transaction-local setting `zygo.tenant_ids`, which the row-level security policies check.
 pub async fn begin_tenant_txn(
-    db: &sea_orm::DatabaseConnection,
+    db: &DatabaseConnection,
     scope: TenantScope,
 ) -> Result<DatabaseTransaction, DbErr> {
     let txn = super::begin_write(db).await?;
-    if super::is_postgres(&txn) {
-        txn.execute_raw(Statement::from_sql_and_values(
-            sea_orm::DbBackend::Postgres,
-            "SELECT set_config('zygo.tenant_id', $1, true)",
-            [scope.tenant_id.to_string().into()],
-        ))
-        .await?;
-    }
+    Wall::tenants([scope.tenant_id]).raise(&txn).await?;
     Ok(txn)
 }
 
 /// Loads rows of several tenants by `(tenant_id, id)` keys in one statement, for
 /// DataLoaders. A row whose tenant differs from its key's tenant is left out, so a key
-/// never yields another tenant's row.
+/// never yields another tenant's row. `db` must see the keys' tenants ([`tenants_conn`]).
 pub async fn load_scoped_by_ids<E, C>(
     db: &C,
     id_col: E::Column,
@@ -173,13 +333,23 @@ where
 
 /// The tenant owning row `id` of `E`, looked up only to run the viewer's access check
 /// before the row itself is read through a [`TenantScope`] (for example by `node(id:)`).
-pub async fn owning_tenant<E, C>(db: &C, id_col: E::Column, id: Uuid) -> Result<Option<Uuid>, DbErr>
+pub async fn owning_tenant<E>(
+    db: &DatabaseConnection,
+    id_col: E::Column,
+    id: Uuid,
+) -> Result<Option<Uuid>, DbErr>
 where
     E: TenantOwned,
-    C: ConnectionTrait,
 {
     use sea_orm::QuerySelect;
-    E::find().select_only().column(E::tenant_column()).filter(id_col.eq(id)).into_tuple().one(db).await
+    // Across tenants by design: this is the lookup that precedes the access check.
+    E::find()
+        .select_only()
+        .column(E::tenant_column())
+        .filter(id_col.eq(id))
+        .into_tuple()
+        .one(&across_tenants(db))
+        .await
 }
 
 /// Serialises changes to one tenant's memberships and roles: takes the tenant row's write

@@ -98,7 +98,8 @@ impl Loader<Uuid> for UserTenantsLoader {
             .column(membership::Column::TenantId)
             .filter(membership::Column::UserId.is_in(keys.iter().copied()))
             .into_tuple()
-            .all(&self.db)
+            // By user, across tenants: the viewer's access check that follows decides.
+            .all(&crate::db::across_tenants(&self.db))
             .await
             .map_err(Arc::new)?;
         let mut out: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
@@ -132,9 +133,10 @@ impl Loader<(Uuid, Uuid, Window)> for TeamMemberPagesLoader {
         for (window, pairs) in by_window {
             let tenants: Vec<Uuid> = pairs.iter().map(|p| p.0).collect();
             let teams: Vec<Uuid> = pairs.iter().map(|p| p.1).collect();
+            let db = crate::db::tenants_conn(&self.db, tenants.iter().copied());
             let select = team_member::Entity::find().filter(team_member::Column::TenantId.is_in(tenants));
             let pages = crate::db::page::load_pages_by(
-                &self.db,
+                &db,
                 select,
                 team_member::Column::TeamId,
                 team_member::Column::Id,

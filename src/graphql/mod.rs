@@ -108,7 +108,7 @@ pub async fn owned_row<E: entity::TenantOwned>(
     use crate::error::AppError;
     rctx(ctx).require_principal()?;
     let uuid = relay::decode_id(field, id, type_name)?;
-    let tenant = crate::db::owning_tenant::<E, _>(&app(ctx).db, id_col, uuid)
+    let tenant = crate::db::owning_tenant::<E>(&app(ctx).db, id_col, uuid)
         .await
         .map_err(AppError::from)?
         .ok_or(AppError::NotFound(what))?;

@@ -51,7 +51,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
             Ok(Node::Tenant(Tenant(tenancy::get_tenant(app, &tctx).await?)))
         }
         "Invitation" => {
-            let t = crate::db::owning_tenant::<entity::invitation::Entity, _>(
+            let t = crate::db::owning_tenant::<entity::invitation::Entity>(
                 &app.db,
                 entity::invitation::Column::Id,
                 uuid,
@@ -63,7 +63,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
             Ok(Node::Invitation(crate::modules::members::types::Invitation(inv)))
         }
         "AuditEntry" => {
-            let t = crate::db::owning_tenant::<entity::audit_entry::Entity, _>(
+            let t = crate::db::owning_tenant::<entity::audit_entry::Entity>(
                 &app.db,
                 entity::audit_entry::Column::Id,
                 uuid,
@@ -98,9 +98,9 @@ async fn entity_tenant(
 ) -> AppResult<Option<uuid::Uuid>> {
     use entity::{membership, role};
     Ok(if ty == "Role" {
-        crate::db::owning_tenant::<role::Entity, _>(&app.db, role::Column::Id, id).await?
+        crate::db::owning_tenant::<role::Entity>(&app.db, role::Column::Id, id).await?
     } else {
-        crate::db::owning_tenant::<membership::Entity, _>(&app.db, membership::Column::Id, id).await?
+        crate::db::owning_tenant::<membership::Entity>(&app.db, membership::Column::Id, id).await?
     })
 }
 

@@ -100,7 +100,24 @@ pub struct TestApp {
 pub struct Options {
     pub env: Vec<(&'static str, String)>,
     pub data_dir: Option<PathBuf>,
+    /// Keep PostgreSQL's row-level security as shipped: a statement that skips the tenant
+    /// setting sees no row. By default tests make such a statement fail instead (see
+    /// [`STRICT_WALL`]), so a code path that forgot the wall cannot pass on empty results.
+    pub shipped_wall: bool,
 }
+
+/// Replaces the policies' `zygo_tenant_ids()` in a test database by one that raises when a
+/// statement on a tenant table runs with neither the tenant setting nor the across-tenants
+/// one: the whole PostgreSQL suite then proves every statement it causes is walled.
+const STRICT_WALL: &str = r#"CREATE OR REPLACE FUNCTION zygo_tenant_ids() RETURNS uuid[]
+    LANGUAGE plpgsql STABLE AS $$
+    BEGIN
+        IF NULLIF(current_setting('zygo.tenant_ids', true), '') IS NULL
+           AND coalesce(current_setting('zygo.across_tenants', true), '') <> 'on' THEN
+            RAISE EXCEPTION 'unwalled statement: a tenant table was read or written without the tenant setting (see src/db/scoped.rs)';
+        END IF;
+        RETURN string_to_array(NULLIF(current_setting('zygo.tenant_ids', true), ''), ',')::uuid[];
+    END $$"#;
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_on(Backend::fresh().await, Options::default()).await
@@ -133,6 +150,11 @@ pub async fn spawn_app_on(backend: Backend, opts: Options) -> TestApp {
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test configuration");
     zygo::telemetry::init(&config);
     let app = Application::build(config).await.expect("app builds");
+    if let Some(url) = backend.database_url.as_ref().filter(|_| !opts.shipped_wall) {
+        let admin = Database::connect(url.as_str()).await.expect("test database connection");
+        admin.execute_unprepared(STRICT_WALL).await.expect("strict wall installed");
+        admin.close().await.ok();
+    }
     let addr = app.local_addr();
     let stop = CancellationToken::new();
     let stopped = stop.clone();
@@ -430,12 +452,19 @@ impl WsClient {
 
     /// Waits for the close frame and returns its code.
     pub async fn close_code(&mut self) -> Option<u16> {
+        self.close_frame().await.map(|(code, _)| code)
+    }
+
+    /// The close frame's code and reason (waits up to 10 s).
+    pub async fn close_frame(&mut self) -> Option<(u16, String)> {
         loop {
             let msg = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
                 .await
                 .expect("close within 10 s");
             match msg {
-                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(Message::Close(frame))) => {
+                    return frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+                }
                 Some(Ok(_)) => continue,
                 Some(Err(tungstenite::Error::ConnectionClosed)) | None => return None,
                 Some(Err(e)) => panic!("ws error: {e}"),

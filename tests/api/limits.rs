@@ -277,7 +277,11 @@ async fn instances_sharing_redis_enforce_one_limit() {
     let mut backend = Backend::fresh().await;
     backend.redis_url = Some(crate::event_bus::redis_url());
     let data_dir = std::env::temp_dir().join(format!("zygo-test-shared-{}", uuid::Uuid::new_v4().simple()));
-    let opts = Options { env: vec![("ZYGO_RATE_LIMIT_PER_MINUTE", "4".into())], data_dir: Some(data_dir) };
+    let opts = Options {
+        env: vec![("ZYGO_RATE_LIMIT_PER_MINUTE", "4".into())],
+        data_dir: Some(data_dir),
+        ..Default::default()
+    };
     let one = spawn_app_on(backend.clone(), opts.clone()).await;
     let two = spawn_app_on(backend, opts).await;
     let s = one.verified_user("shared-bucket@example.com").await;

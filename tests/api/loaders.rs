@@ -46,10 +46,19 @@ async fn statements_for(n: usize) -> f64 {
 /// would cost well over a hundred.
 const EXPECTED: f64 = 13.0;
 
+/// On PostgreSQL the reads of tenant-owned rows run behind the row-level security wall, one
+/// transaction per group of reads, each costing one more statement (`set_config` of the
+/// tenant setting): the tenants page (across tenants, by the viewer's memberships), the
+/// access check's memberships, the access check's roles, grants and tenant states, the
+/// members pages and the roles pages.
+const WALLED: f64 = 5.0;
+
 #[tokio::test]
 async fn a_nested_list_costs_the_same_statements_whatever_its_length() {
     let small = statements_for(2).await;
     let large = statements_for(25).await;
     eprintln!("nested organisations query: {small} statements for 2 organisations, {large} for 25");
-    assert_eq!((small, large), (EXPECTED, EXPECTED), "statement count changed with the list length");
+    let on_postgres = std::env::var("ZYGO_TEST_DATABASE_URL").is_ok_and(|s| !s.is_empty());
+    let expected = if on_postgres { EXPECTED + WALLED } else { EXPECTED };
+    assert_eq!((small, large), (expected, expected), "statement count changed with the list length");
 }

@@ -20,6 +20,7 @@ mod mail;
 mod members;
 mod oauth;
 mod permissions;
+mod rls;
 mod roles;
 mod schema;
 mod security;

@@ -2,7 +2,7 @@
 //! sessions and their WebSockets, lockout and throttling, the password policy, the
 //! security log, and organisations that require MFA.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -212,9 +212,9 @@ async fn sessions_are_listed_and_revoking_one_closes_its_websockets_at_once() {
     let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
     assert_eq!(ws.init(Some(&b.access)).await.unwrap()["type"], "connection_ack");
     app.gql(Some(&a.access), doc!("security/RevokeSession"), json!({ "id": b_row["id"] })).await.data();
-    let t = Instant::now();
-    assert_eq!(ws.close_code().await, Some(4401));
-    assert!(t.elapsed() < Duration::from_secs(1), "closed within a second: {:?}", t.elapsed());
+    // Closed by the revocation itself (pushed over the event bus), not by the token running
+    // out (15 minutes away, reason "access token expired"): no wall-clock bound needed.
+    assert_eq!(ws.close_frame().await, Some((4401, "session revoked".to_string())));
     let r = app.gql(Some(&b.access), doc!("identity/Viewer"), json!({})).await;
     assert_eq!(r.code(), "UNAUTHENTICATED", "the revoked session's access token stops at once");
 
@@ -252,10 +252,10 @@ async fn a_password_change_on_one_instance_closes_websockets_on_another() {
     )
     .await
     .data();
-    // Measured from the answer: the change has committed and been announced by then.
-    let t = Instant::now();
-    assert_eq!(ws.close_code().await, Some(4401));
-    assert!(t.elapsed() < Duration::from_secs(1), "closed within a second: {:?}", t.elapsed());
+    // Closed by the password change, pushed over the shared event bus from the other
+    // instance, not by the token running out (15 minutes away, reason "access token
+    // expired"): no wall-clock bound needed.
+    assert_eq!(ws.close_frame().await, Some((4401, "password changed".to_string())));
     // The session that changed the password keeps its socket.
     own.subscribe("1", "query { viewer { id } }", json!({})).await;
     assert_eq!(own.next_json().await.unwrap()["type"], "next");

@@ -324,8 +324,8 @@ fn overrides(doc: &str) -> Vec<(&'static str, Value)> {
 // ---------------------------------------------------------------------------------------
 
 #[derive(Clone, Debug)]
-struct Fixture {
-    tenant: String,
+pub(crate) struct Fixture {
+    pub(crate) tenant: String,
     slug: String,
     /// The built-in `member` role (a filter that still lists other people).
     member_role: String,
@@ -338,7 +338,7 @@ struct Fixture {
     api_key: String,
     secret: String,
     env_var: String,
-    workflow: String,
+    pub(crate) workflow: String,
     revision: i64,
     execution: String,
     template: String,
@@ -1124,13 +1124,16 @@ fn id_at(v: &Value, pointer: &str) -> String {
     v.pointer(pointer).and_then(Value::as_str).unwrap_or_else(|| panic!("no {pointer} in {v}")).to_string()
 }
 
-struct World {
-    fixture: Fixture,
+pub(crate) struct World {
+    pub(crate) fixture: Fixture,
     principals: Vec<Principal>,
-    owner: String,
+    pub(crate) owner: String,
 }
 
-async fn build_world(app: &TestApp) -> World {
+/// Two organisations: `sweep-a` with a row in every tenant-owned table the API fills when
+/// used (members of each role, a custom role, a team, an invitation, an API key, a secret,
+/// a variable, a workflow with a finished run, a template), and the outsider's `sweep-b`.
+pub(crate) async fn build_world(app: &TestApp) -> World {
     let owner = app.verified_user("sweep-owner@example.com").await;
     let tenant = app.create_tenant(&owner, "sweep-a").await;
     let outsider = app.verified_user("sweep-outsider@example.com").await;

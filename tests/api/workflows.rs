@@ -1038,6 +1038,7 @@ async fn a_run_whose_server_is_killed_resumes_after_the_last_finished_node() {
         Options {
             data_dir: Some(data_dir.clone()),
             env: vec![("ZYGO_WORKFLOW_WORKERS", "0".into()), ("ZYGO_WORKFLOW_LEASE", "2".into())],
+            ..Default::default()
         },
     )
     .await;

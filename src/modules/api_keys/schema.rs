@@ -48,7 +48,7 @@ impl ApiKeysMutation {
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> Result<ApiKeyPayload> {
         rctx(ctx).require_principal()?;
         let uuid = relay::decode_id("id", &id, "ApiKey")?;
-        let tenant = crate::db::owning_tenant::<api_key::Entity, _>(&app(ctx).db, api_key::Column::Id, uuid)
+        let tenant = crate::db::owning_tenant::<api_key::Entity>(&app(ctx).db, api_key::Column::Id, uuid)
             .await
             .map_err(AppError::from)?
             .ok_or(AppError::NotFound("API key"))?;

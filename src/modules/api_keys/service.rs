@@ -153,7 +153,7 @@ pub async fn authenticate(app: &AppState, secret: &str) -> Result<ApiKeyPrincipa
     // The secret names its tenant: this lookup is the tenant decision.
     let key = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(tokens::hash_token(secret)))
-        .one(&app.db)
+        .one(&crate::db::across_tenants(&app.db))
         .await
         .map_err(|e| {
             tracing::error!(error = ?e, "API key lookup failed");
@@ -168,7 +168,7 @@ pub async fn authenticate(app: &AppState, secret: &str) -> Result<ApiKeyPrincipa
         let touched = api_key::Entity::update_many()
             .col_expr(api_key::Column::LastUsedAt, Expr::value(now))
             .filter(api_key::Column::Id.eq(key.id))
-            .exec(&app.db)
+            .exec(&crate::db::TenantScope::new(key.tenant_id).on(&app.db))
             .await;
         if let Err(e) = touched {
             tracing::warn!(error = %e, "could not record API key use");

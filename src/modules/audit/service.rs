@@ -159,13 +159,13 @@ pub async fn list(
     if let Some(to) = filter.to {
         select = select.filter(audit_entry::Column::CreatedAt.lt(to));
     }
-    Ok(crate::db::page::page(&app.db, select, audit_entry::Column::Id, window).await?)
+    Ok(crate::db::page::page(&tctx.on(&app.db), select, audit_entry::Column::Id, window).await?)
 }
 
 /// One entry of the tenant's log (`audit.read`).
 pub async fn get(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<Option<audit_entry::Model>> {
     tctx.require(Permission::AuditRead)?;
-    Ok(tctx.scope().find_by_id::<audit_entry::Entity, _>(&app.db, id).await?)
+    Ok(tctx.scope().find_by_id::<audit_entry::Entity, _>(&tctx.on(&app.db), id).await?)
 }
 
 /// The usual end of a tenant mutation: records `change` in `txn`, commits, and tells live

@@ -58,7 +58,7 @@ async fn owned<E: entity::TenantOwned>(
 ) -> AppResult<(Uuid, TenantCtx)> {
     rctx(ctx).require_principal()?;
     let uuid = relay::decode_id(field, id, type_name)?;
-    let tenant = crate::db::owning_tenant::<E, _>(&app(ctx).db, id_col, uuid)
+    let tenant = crate::db::owning_tenant::<E>(&app(ctx).db, id_col, uuid)
         .await?
         .ok_or(AppError::NotFound(type_name_lower(type_name)))?;
     let tctx = loaders(ctx)

@@ -130,10 +130,15 @@ pub async fn invite_member(
         // Placing someone in a team (possibly as its owner) is team management.
         tctx.require(Permission::TeamsManage)?;
     }
-    crate::modules::teams::service::check_assignments(&app.db, scope, "input.teams", &teams).await?;
+    let role = {
+        // The checks read through one walled transaction, ended before the write below.
+        let db = &scope.on(&app.db);
+        crate::modules::teams::service::check_assignments(db, scope, "input.teams", &teams).await?;
+        let role = tenant_role(db, scope, "input.roleId", role_id).await?;
+        check_grant(db, tctx, &role).await?;
+        role
+    };
     let teams_json = (!teams.is_empty()).then(|| json!(teams));
-    let role = tenant_role(&app.db, scope, "input.roleId", role_id).await?;
-    check_grant(&app.db, tctx, &role).await?;
     let email = email.into_inner();
     let txn = begin_tenant_txn(&app.db, scope).await?;
     lock_tenant(&txn, scope).await?;
@@ -301,7 +306,7 @@ pub async fn accept_invitation(
     // tenant decision.
     let inv = invitation::Entity::find()
         .filter(invitation::Column::TokenHash.eq(tokens::hash_token(token)))
-        .one(&app.db)
+        .one(&crate::db::across_tenants(&app.db))
         .await?
         .ok_or_else(|| AppError::rejected("INVITATION_INVALID", "token", "invalid invitation token"))?;
     let now = Utc::now();
@@ -553,7 +558,7 @@ pub fn invitations_window(app: &AppState, tctx: &TenantCtx, args: &PageArgs) -> 
 pub async fn get_invitation(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<invitation::Model> {
     tctx.require(Permission::MembersManage)?;
     tctx.scope()
-        .find_by_id::<invitation::Entity, _>(&app.db, id)
+        .find_by_id::<invitation::Entity, _>(&tctx.on(&app.db), id)
         .await?
         .ok_or(AppError::NotFound("invitation"))
 }

@@ -75,7 +75,7 @@ pub struct RolesMutation;
 async fn role_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(uuid::Uuid, crate::auth::TenantCtx)> {
     rctx(ctx).require_principal()?;
     let uuid = relay::decode_id(field, id, "Role")?;
-    let tenant = crate::db::owning_tenant::<role::Entity, _>(&app(ctx).db, role::Column::Id, uuid)
+    let tenant = crate::db::owning_tenant::<role::Entity>(&app(ctx).db, role::Column::Id, uuid)
         .await
         .map_err(AppError::from)?
         .ok_or(AppError::NotFound("role"))?;

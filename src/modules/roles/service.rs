@@ -368,5 +368,5 @@ pub async fn delete_role(
 /// The tenant's role graph for the matrix screen (`tenant.read`).
 pub async fn matrix(app: &AppState, tctx: &TenantCtx) -> AppResult<RoleGraph> {
     tctx.require(Permission::TenantRead)?;
-    graph(&app.db, tctx.tenant_id).await
+    graph(&tctx.on(&app.db), tctx.tenant_id).await
 }

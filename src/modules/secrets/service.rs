@@ -48,7 +48,10 @@ fn aad(id: Uuid) -> String {
 }
 
 pub async fn get_secret(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<secret::Model> {
-    tctx.scope().find_by_id::<secret::Entity, _>(&app.db, id).await?.ok_or(AppError::NotFound("secret"))
+    tctx.scope()
+        .find_by_id::<secret::Entity, _>(&tctx.on(&app.db), id)
+        .await?
+        .ok_or(AppError::NotFound("secret"))
 }
 
 /// Creates a secret (`secret.manage`). The value is encrypted before it is written.
@@ -207,7 +210,7 @@ pub async fn resolve_for_run(
     let rows = scope
         .find::<secret::Entity>()
         .filter(secret::Column::Name.is_in(names.iter().cloned()))
-        .all(&app.db)
+        .all(&scope.on(&app.db))
         .await?;
     let now = Utc::now();
     let txn = begin_tenant_txn(&app.db, scope).await?;

@@ -52,7 +52,7 @@ impl Secret {
             .find::<secret_access::Entity>()
             .filter(secret_access::Column::SecretId.eq(self.0.id));
         Ok(relay::paginate(
-            &app(ctx).db,
+            &tctx.on(&app(ctx).db),
             select,
             secret_access::Column::Id,
             |a| a.id,

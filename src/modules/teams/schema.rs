@@ -49,7 +49,7 @@ pub struct TeamsMutation;
 async fn team_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
     rctx(ctx).require_principal()?;
     let uuid = relay::decode_id(field, id, "Team")?;
-    let tenant = crate::db::owning_tenant::<team::Entity, _>(&app(ctx).db, team::Column::Id, uuid)
+    let tenant = crate::db::owning_tenant::<team::Entity>(&app(ctx).db, team::Column::Id, uuid)
         .await
         .map_err(AppError::from)?
         .ok_or(AppError::NotFound("team"))?;
@@ -58,7 +58,11 @@ async fn team_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, Tena
 }
 
 async fn reload(ctx: &Context<'_>, tctx: &TenantCtx, id: Uuid) -> Result<Team> {
-    let t = tctx.scope().find_by_id::<team::Entity, _>(&app(ctx).db, id).await.map_err(AppError::from)?;
+    let t = tctx
+        .scope()
+        .find_by_id::<team::Entity, _>(&tctx.on(&app(ctx).db), id)
+        .await
+        .map_err(AppError::from)?;
     Ok(Team(t.ok_or(AppError::NotFound("team"))?))
 }
 

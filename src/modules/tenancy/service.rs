@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::Utc;
 use entity::{membership, role, tenant};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-    Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait, Set,
 };
 use uuid::Uuid;
 
@@ -31,21 +31,24 @@ pub const SUSPENDED: &str = "suspended";
 /// statements whatever the number of tenants. Tenants missing from the result are
 /// NOT_FOUND for this user.
 pub async fn access(
-    db: &impl ConnectionTrait,
+    pool: &DatabaseConnection,
     user_id: Uuid,
     tenant_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, TenantCtx>, DbErr> {
-    // The membership lookup *is* the access check, so it filters by user, not by a scope.
+    // The membership lookup *is* the access check, so it filters by user, not by a scope,
+    // and looks across tenants.
     let memberships = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
         .filter(membership::Column::TenantId.is_in(tenant_ids.iter().copied()))
         .filter(membership::Column::Status.eq(ACTIVE))
-        .all(db)
+        .all(&crate::db::across_tenants(pool))
         .await?;
     if memberships.is_empty() {
         return Ok(HashMap::new());
     }
     let tenants: Vec<Uuid> = memberships.iter().map(|m| m.tenant_id).collect();
+    // From here on only the tenants the user is a member of.
+    let db = &crate::db::tenants_conn(pool, tenants.iter().copied());
     let mut graphs = crate::modules::roles::service::role_graphs(db, &tenants).await?;
     let states: Vec<(Uuid, String, Option<serde_json::Value>)> = tenant::Entity::find()
         .select_only()
@@ -156,7 +159,13 @@ pub async fn create_tenant(
     if user.email_verified_at.is_none() {
         return Err(AppError::EmailNotVerified);
     }
-    if tenant::Entity::find().filter(tenant::Column::Slug.eq(&slug)).one(&app.db).await?.is_some() {
+    // Slugs are unique across all organisations.
+    if tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq(&slug))
+        .one(&crate::db::across_tenants(&app.db))
+        .await?
+        .is_some()
+    {
         return Err(AppError::conflict("input.slug", "this slug is taken"));
     }
     let now = Utc::now();
@@ -248,17 +257,19 @@ fn tenant_summary(t: &tenant::Model) -> serde_json::Value {
 /// The tenant row, for members with `tenant.read`.
 pub async fn get_tenant(app: &AppState, tctx: &TenantCtx) -> AppResult<tenant::Model> {
     tctx.require(Permission::TenantRead)?;
-    tctx.scope().find::<tenant::Entity>().one(&app.db).await?.ok_or(AppError::NotFound("tenant"))
+    let scope = tctx.scope();
+    scope.find::<tenant::Entity>().one(&scope.on(&app.db)).await?.ok_or(AppError::NotFound("tenant"))
 }
 
-/// The id behind a slug, if any. Says nothing about access.
+/// The id behind a slug, if any. Says nothing about access: a lookup across tenants that
+/// precedes the access check (and the slug uniqueness check).
 pub async fn tenant_id_by_slug(app: &AppState, slug: &str) -> AppResult<Option<Uuid>> {
     Ok(tenant::Entity::find()
         .select_only()
         .column(tenant::Column::Id)
         .filter(tenant::Column::Slug.eq(slug.trim()))
         .into_tuple::<Uuid>()
-        .one(&app.db)
+        .one(&crate::db::across_tenants(&app.db))
         .await?)
 }
 
@@ -337,7 +348,17 @@ pub async fn viewer_tenants(app: &AppState, viewer: &Viewer, page: PageArgs) -> 
         .filter(membership::Column::Status.eq(ACTIVE))
         .into_query();
     let select = tenant::Entity::find().filter(tenant::Column::Id.in_subquery(mine));
-    paginate(&app.db, select, tenant::Column::Id, |t| t.id, page, app.config.max_page_size, Tenant).await
+    // The viewer's own memberships, across tenants, decide which organisations are listed.
+    paginate(
+        &crate::db::across_tenants(&app.db),
+        select,
+        tenant::Column::Id,
+        |t| t.id,
+        page,
+        app.config.max_page_size,
+        Tenant,
+    )
+    .await
 }
 
 /// Validates a page request of the organisation's members (`members.read`).
@@ -357,8 +378,9 @@ pub async fn get_membership(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppRe
     if id != tctx.membership_id {
         tctx.require(Permission::MembersRead)?;
     }
-    tctx.scope()
-        .find_by_id::<membership::Entity, _>(&app.db, id)
+    let scope = tctx.scope();
+    scope
+        .find_by_id::<membership::Entity, _>(&scope.on(&app.db), id)
         .await?
         .ok_or(AppError::NotFound("membership"))
 }
@@ -366,7 +388,8 @@ pub async fn get_membership(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppRe
 /// One role of the tenant (`tenant.read`).
 pub async fn get_role(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<role::Model> {
     tctx.require(Permission::TenantRead)?;
-    tctx.scope().find_by_id::<role::Entity, _>(&app.db, id).await?.ok_or(AppError::NotFound("role"))
+    let scope = tctx.scope();
+    scope.find_by_id::<role::Entity, _>(&scope.on(&app.db), id).await?.ok_or(AppError::NotFound("role"))
 }
 
 /// Whether `viewer` may see user `user_id`: themselves, or someone sharing an organisation
@@ -375,13 +398,14 @@ pub async fn can_see_user(app: &AppState, viewer: &Viewer, user_id: Uuid) -> App
     if viewer.user_id == user_id {
         return Ok(true);
     }
+    // Their organisations, across tenants; the viewer's access to each then decides.
     let theirs: Vec<Uuid> = membership::Entity::find()
         .select_only()
         .column(membership::Column::TenantId)
         .filter(membership::Column::UserId.eq(user_id))
         .filter(membership::Column::Status.eq(ACTIVE))
         .into_tuple()
-        .all(&app.db)
+        .all(&crate::db::across_tenants(&app.db))
         .await?;
     let access = access(&app.db, viewer.user_id, &theirs).await?;
     Ok(access.values().any(|t| !t.mfa_missing && t.has(Permission::MembersRead)))

@@ -198,7 +198,7 @@ impl Tenant {
             );
         }
         Ok(relay::paginate(
-            &app(ctx).db,
+            &tctx.on(&app(ctx).db),
             select,
             workflow::Column::Id,
             |w| w.id,
@@ -225,7 +225,7 @@ impl Tenant {
             tctx.require(Permission::WorkflowRead)?;
         }
         Ok(relay::paginate(
-            &app(ctx).db,
+            &tctx.on(&app(ctx).db),
             tctx.scope().find::<entity::secret::Entity>(),
             entity::secret::Column::Id,
             |s| s.id,
@@ -247,7 +247,7 @@ impl Tenant {
             .scope()
             .find::<entity::environment_variable::Entity>()
             .order_by_asc(entity::environment_variable::Column::Name)
-            .all(&app(ctx).db)
+            .all(&tctx.on(&app(ctx).db))
             .await
             .map_err(crate::error::AppError::from)?;
         Ok(rows.into_iter().map(crate::modules::secrets::types::EnvironmentVariable).collect())

@@ -278,6 +278,9 @@ async fn claim(app: &AppState, n: usize) -> Result<Vec<execution::Model>, sea_or
     if crate::db::is_postgres(&app.db) {
         due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
+    // The queue is shared by every tenant: the workers claim across tenants, then run each
+    // execution behind its own tenant's wall.
+    let queue = crate::db::across_tenants(&app.db);
     let claimed = execution::Entity::update_many()
         .col_expr(C::Status, Expr::value("running"))
         .col_expr(C::LeaseOwner, Expr::value(app.engine.instance.to_string()))
@@ -285,7 +288,7 @@ async fn claim(app: &AppState, n: usize) -> Result<Vec<execution::Model>, sea_or
         .col_expr(C::Claims, Expr::col(C::Claims).add(1))
         .col_expr(C::StartedAt, Func::coalesce([Expr::col(C::StartedAt).into(), Expr::value(now)]).into())
         .filter(C::Id.in_subquery(due))
-        .exec_with_returning(&app.db)
+        .exec_with_returning(&queue)
         .await?;
     if claimed.is_empty() {
         return Ok(claimed);
@@ -302,7 +305,7 @@ async fn claim(app: &AppState, n: usize) -> Result<Vec<execution::Model>, sea_or
         .filter(C::TenantId.is_in(tenants))
         .group_by(C::TenantId)
         .into_tuple()
-        .all(&app.db)
+        .all(&queue)
         .await?;
     let cap = app.config.workflows.tenant_concurrency as i64;
     let mut over: HashMap<Uuid, i64> =
@@ -326,7 +329,7 @@ async fn claim(app: &AppState, n: usize) -> Result<Vec<execution::Model>, sea_or
             .col_expr(C::RunAfter, Expr::value(now + chrono::Duration::milliseconds(200)))
             .filter(C::Id.is_in(give_back))
             .filter(C::LeaseOwner.eq(app.engine.instance.to_string()))
-            .exec(&app.db)
+            .exec(&queue)
             .await?;
     }
     keep.reverse();
@@ -398,7 +401,7 @@ async fn run_claimed(app: AppState, exec: execution::Model) -> anyhow::Result<()
     let rows = scope
         .find::<node_execution::Entity>()
         .filter(node_execution::Column::ExecutionId.eq(exec.id))
-        .all(&app.db)
+        .all(&scope.on(&app.db))
         .await?;
     let mut done = HashMap::new();
     let mut interrupted = BTreeSet::new();
@@ -423,7 +426,7 @@ async fn run_claimed(app: AppState, exec: execution::Model) -> anyhow::Result<()
             _ => {}
         }
     }
-    let env = crate::modules::secrets::service::env_map(&app.db, scope).await.unwrap_or_default();
+    let env = crate::modules::secrets::service::env_map(&scope.on(&app.db), scope).await.unwrap_or_default();
     let elapsed = exec.started_at.map(|s| (Utc::now() - s).to_std().unwrap_or_default()).unwrap_or_default();
     let deadline = Instant::now() + settings.run_timeout().saturating_sub(elapsed);
     let runner = Arc::new(Runner {
@@ -580,7 +583,7 @@ impl Runner {
         let r = self
             .while_ours()
             .col_expr(execution::Column::LeaseExpiresAt, Expr::value(self.lease_until()))
-            .exec(&self.app.db)
+            .exec(&self.scope.on(&self.app.db))
             .await?;
         Ok(r.rows_affected == 1)
     }
@@ -751,7 +754,7 @@ impl Runner {
     async fn flush_cancelled(&self) {
         let logs = std::mem::take(&mut *self.pending_logs.lock().expect("lock"));
         if !logs.is_empty() {
-            let _ = self.scope.insert_many(logs).exec(&self.app.db).await;
+            let _ = self.scope.insert_many(logs).exec(&self.scope.on(&self.app.db)).await;
         }
     }
 
@@ -1156,7 +1159,7 @@ impl Runner {
                     .update_columns([N::Status, N::Error, N::FinishedAt])
                     .to_owned(),
             )
-            .exec(&self.app.db)
+            .exec(&self.scope.on(&self.app.db))
             .await;
         self.publish_node(NodeEvent {
             node_id: spec.id.clone(),

@@ -450,7 +450,7 @@ async fn email(runner: &Runner, config: &Value) -> Out {
 
 async fn data_source(runner: &Runner, config: &Value) -> Out {
     let scope = runner.scope;
-    let db = &runner.app.db;
+    let db = &scope.on(&runner.app.db);
     let limit = config.get("limit").and_then(Value::as_u64).unwrap_or(100).min(1000);
     let rows: Vec<Value> = match str_of(config, "source").unwrap_or_default() {
         "members" => {
@@ -527,7 +527,7 @@ async fn memory_store(runner: &Runner, spec: &NodeSpec, config: &Value) -> Out {
     runner
         .scope
         .insert(
-            &runner.app.db,
+            &runner.scope.on(&runner.app.db),
             memory_record::ActiveModel {
                 id: Set(id),
                 tenant_id: Set(runner.scope.tenant_id()),
@@ -584,7 +584,7 @@ async fn memory_search(runner: &Runner, config: &Value) -> Result<Vec<Value>, No
         .filter(lower_cond)
         .order_by_desc(memory_record::Column::Id)
         .limit(2000)
-        .all(&runner.app.db)
+        .all(&runner.scope.on(&runner.app.db))
         .await?;
     let mut scored: Vec<(usize, usize, memory_record::Model)> = rows
         .into_iter()

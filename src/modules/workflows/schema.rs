@@ -259,7 +259,7 @@ impl WorkflowsQuery {
             .scope()
             .find::<workflow_template::Entity>()
             .order_by_asc(workflow_template::Column::Name)
-            .all(&app(ctx).db)
+            .all(&tctx.on(&app(ctx).db))
             .await
             .map_err(AppError::from)?;
         Ok(templates::builtin()
@@ -283,9 +283,9 @@ impl WorkflowsQuery {
         let g = match version {
             None => service::graph_of(&w),
             Some(v) => {
-                let ver = service::get_version(&app(ctx).db, tctx.scope(), uuid, v).await.map_err(|_| {
-                    AppError::validation("version", format!("the workflow has no version {v}"))
-                })?;
+                let ver = service::get_version(&tctx.on(&app(ctx).db), tctx.scope(), uuid, v).await.map_err(
+                    |_| AppError::validation("version", format!("the workflow has no version {v}")),
+                )?;
                 serde_json::from_value(ver.graph).unwrap_or_default()
             }
         };
@@ -685,7 +685,7 @@ async fn subscription_row<E: entity::TenantOwned>(
 ) -> Result<(Uuid, crate::auth::Viewer, TenantCtx)> {
     let viewer = rctx(ctx).viewer()?.clone();
     let uuid = relay::decode_id(field, id, type_name)?;
-    let tenant = crate::db::owning_tenant::<E, _>(&app(ctx).db, col, uuid)
+    let tenant = crate::db::owning_tenant::<E>(&app(ctx).db, col, uuid)
         .await
         .map_err(AppError::from)?
         .ok_or(AppError::NotFound(what))?;
@@ -723,7 +723,7 @@ impl WorkflowsSubscription {
         // Subscribed first, then the current state: nothing falls in between.
         let current = tctx
             .scope()
-            .find_by_id::<execution::Entity, _>(&app.db, id)
+            .find_by_id::<execution::Entity, _>(&tctx.on(&app.db), id)
             .await
             .map_err(AppError::from)?
             .ok_or(AppError::NotFound("execution"))?;

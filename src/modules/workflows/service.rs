@@ -75,7 +75,10 @@ pub fn settings_of(v: &Value) -> Settings {
 /// A workflow of the tenant (`workflow.read`).
 pub async fn get_workflow(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<workflow::Model> {
     tctx.require(Permission::WorkflowRead)?;
-    tctx.scope().find_by_id::<workflow::Entity, _>(&app.db, id).await?.ok_or(AppError::NotFound("workflow"))
+    tctx.scope()
+        .find_by_id::<workflow::Entity, _>(&tctx.on(&app.db), id)
+        .await?
+        .ok_or(AppError::NotFound("workflow"))
 }
 
 async fn locked(txn: &DatabaseTransaction, scope: TenantScope, id: Uuid) -> AppResult<workflow::Model> {
@@ -231,7 +234,7 @@ pub async fn update_workflow(
     if let Some(s) = &settings {
         check_settings("input.settings", s)?;
         if let Some(target) = s.error_workflow_id
-            && tctx.scope().find_by_id::<workflow::Entity, _>(&app.db, target).await?.is_none()
+            && tctx.scope().find_by_id::<workflow::Entity, _>(&tctx.on(&app.db), target).await?.is_none()
         {
             return Err(AppError::validation(
                 "input.settings.errorWorkflowId",
@@ -421,8 +424,9 @@ pub async fn validate_graph(
     scope: TenantScope,
     g: &Graph,
 ) -> AppResult<Vec<ValidationProblem>> {
-    let secret_names = secrets::secret_names(&app.db, scope).await?;
-    let env: BTreeSet<String> = secrets::env_map(&app.db, scope).await?.into_keys().collect();
+    let db = &scope.on(&app.db);
+    let secret_names = secrets::secret_names(db, scope).await?;
+    let env: BTreeSet<String> = secrets::env_map(db, scope).await?.into_keys().collect();
     Ok(graph::validate(g, &secret_names, &env))
 }
 
@@ -593,13 +597,15 @@ pub async fn execute(
 ) -> AppResult<execution::Model> {
     tctx.require(Permission::WorkflowExecute)?;
     let scope = tctx.scope();
-    let w =
-        scope.find_by_id::<workflow::Entity, _>(&app.db, id).await?.ok_or(AppError::NotFound("workflow"))?;
+    let w = scope
+        .find_by_id::<workflow::Entity, _>(&scope.on(&app.db), id)
+        .await?
+        .ok_or(AppError::NotFound("workflow"))?;
     if w.status == ARCHIVED {
         return Err(AppError::rejected("WORKFLOW_ARCHIVED", "input.workflowId", "the workflow is archived"));
     }
     let ver = match version {
-        Some(v) => Some(get_version(&app.db, scope, id, v).await.map_err(|_| {
+        Some(v) => Some(get_version(&scope.on(&app.db), scope, id, v).await.map_err(|_| {
             AppError::validation("input.version", format!("the workflow has no version {v}"))
         })?),
         None => None,
@@ -645,7 +651,10 @@ pub async fn execute(
 /// An execution of the tenant (`workflow.read`).
 pub async fn get_execution(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<execution::Model> {
     tctx.require(Permission::WorkflowRead)?;
-    tctx.scope().find_by_id::<execution::Entity, _>(&app.db, id).await?.ok_or(AppError::NotFound("execution"))
+    tctx.scope()
+        .find_by_id::<execution::Entity, _>(&tctx.on(&app.db), id)
+        .await?
+        .ok_or(AppError::NotFound("execution"))
 }
 
 /// Cancels a queued or running execution (`workflow.execute`). The state is `cancelled`
@@ -720,18 +729,19 @@ pub async fn retry_execution(
     tctx.require(Permission::WorkflowExecute)?;
     let scope = tctx.scope();
     let old = scope
-        .find_by_id::<execution::Entity, _>(&app.db, id)
+        .find_by_id::<execution::Entity, _>(&scope.on(&app.db), id)
         .await?
         .ok_or(AppError::NotFound("execution"))?;
     if !ExecutionStatus::parse(&old.status).is_final() {
         return Err(AppError::rejected("EXECUTION_NOT_FINISHED", "id", "the execution has not ended yet"));
     }
     let snapshot = if use_latest_version {
+        let db = &scope.on(&app.db);
         let w = scope
-            .find_by_id::<workflow::Entity, _>(&app.db, old.workflow_id)
+            .find_by_id::<workflow::Entity, _>(db, old.workflow_id)
             .await?
             .ok_or(AppError::NotFound("workflow"))?;
-        let (ver, _) = live_graph(&app.db, scope, &w).await?;
+        let (ver, _) = live_graph(db, scope, &w).await?;
         Snapshot::of(&w, ver.as_ref())
     } else {
         Snapshot { version: old.version, graph: old.graph.clone(), settings: old.settings.clone() }
@@ -907,7 +917,7 @@ pub async fn find_template(app: &AppState, tctx: &TenantCtx, key: &str) -> AppRe
         .ok_or_else(|| AppError::validation("input.templateId", "no such template"))?;
     let t = tctx
         .scope()
-        .find_by_id::<workflow_template::Entity, _>(&app.db, id)
+        .find_by_id::<workflow_template::Entity, _>(&tctx.on(&app.db), id)
         .await?
         .ok_or_else(|| AppError::validation("input.templateId", "no such template"))?;
     Ok(templates::Template::from_row(t))
@@ -943,7 +953,7 @@ async fn schedule_due(app: &AppState) -> AppResult<()> {
         .filter(workflow::Column::ScheduleNextAt.lte(now))
         .filter(workflow::Column::Status.eq(ACTIVE))
         .limit(50)
-        .all(&app.db)
+        .all(&crate::db::across_tenants(&app.db))
         .await?;
     for w in due {
         let scope = TenantScope::new(w.tenant_id);
@@ -996,9 +1006,9 @@ pub async fn trigger_webhook(
 ) -> AppResult<Option<execution::Model>> {
     // The workflow decides the tenant: its owner is looked up before any scope exists.
     let owner =
-        crate::db::owning_tenant::<workflow::Entity, _>(&app.db, workflow::Column::Id, workflow_id).await?;
+        crate::db::owning_tenant::<workflow::Entity>(&app.db, workflow::Column::Id, workflow_id).await?;
     let Some(scope) = owner.map(TenantScope::new) else { return Ok(None) };
-    let Some(w) = scope.find_by_id::<workflow::Entity, _>(&app.db, workflow_id).await? else {
+    let Some(w) = scope.find_by_id::<workflow::Entity, _>(&scope.on(&app.db), workflow_id).await? else {
         return Ok(None);
     };
     let expected = app

@@ -218,7 +218,7 @@ impl Workflow {
             .find::<workflow_version::Entity>()
             .filter(workflow_version::Column::WorkflowId.eq(self.0.id));
         Ok(relay::paginate(
-            &app(ctx).db,
+            &tctx.on(&app(ctx).db),
             select,
             workflow_version::Column::Id,
             |v| v.id,
@@ -247,7 +247,7 @@ impl Workflow {
             select = select.filter(execution::Column::Status.eq(s.as_str()));
         }
         Ok(relay::paginate(
-            &app(ctx).db,
+            &tctx.on(&app(ctx).db),
             select,
             execution::Column::Id,
             |e| e.id,
@@ -326,7 +326,7 @@ impl Execution {
         let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
         Ok(tctx
             .scope()
-            .find_by_id::<workflow::Entity, _>(&app(ctx).db, self.0.workflow_id)
+            .find_by_id::<workflow::Entity, _>(&tctx.on(&app(ctx).db), self.0.workflow_id)
             .await
             .map_err(crate::error::AppError::from)?
             .map(Workflow))
@@ -383,7 +383,7 @@ impl Execution {
             .filter(node_execution::Column::ExecutionId.eq(self.0.id))
             .order_by_asc(node_execution::Column::StartedAt)
             .order_by_asc(node_execution::Column::Id)
-            .all(&app(ctx).db)
+            .all(&tctx.on(&app(ctx).db))
             .await
             .map_err(crate::error::AppError::from)?;
         Ok(rows.into_iter().map(NodeExecution).collect())
@@ -405,7 +405,7 @@ impl Execution {
             .find::<execution_log::Entity>()
             .filter(execution_log::Column::ExecutionId.eq(self.0.id));
         Ok(relay::paginate(
-            &app(ctx).db,
+            &tctx.on(&app(ctx).db),
             select,
             execution_log::Column::Id,
             |l| l.id,
