@@ -135,6 +135,46 @@ async fn totp_codes_from_another_implementation_sign_in_once_each_and_backup_cod
     assert!(event_kinds(&security(&app, &s).await).contains(&"MFA_DISABLED".to_string()));
 }
 
+/// The stored TOTP seed of `email`.
+async fn stored_seed(app: &TestApp, email: &str) -> Option<String> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let db = app.db().await;
+    let user = entity::user::Entity::find().filter(entity::user::Column::Email.eq(email)).one(&db).await;
+    user.unwrap().unwrap().totp_secret
+}
+
+#[tokio::test]
+async fn totp_seeds_are_sealed_at_rest_and_one_stored_in_clear_before_is_sealed_on_use() {
+    let app = spawn_app().await;
+    let s = app.verified_user("seed@example.com").await;
+    let (secret, _) = enroll(&app, &s).await;
+    let sealed = stored_seed(&app, "seed@example.com").await.unwrap();
+    assert!(sealed.starts_with("v1:") && !sealed.contains(&secret), "sealed at rest: {sealed}");
+
+    // A seed written in clear (as before seeds were sealed) still signs in, and is sealed then.
+    {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        let db = app.db().await;
+        entity::user::Entity::update_many()
+            .col_expr(entity::user::Column::TotpSecret, Expr::value(secret.clone()))
+            .filter(entity::user::Column::Email.eq("seed@example.com"))
+            .exec(&db)
+            .await
+            .unwrap();
+    }
+    let c = challenge(&app, "seed@example.com").await;
+    let ok = app
+        .gql(
+            None,
+            doc!("security/CompleteMfaChallenge"),
+            json!({ "challenge": c, "code": totp_code(&secret, 30) }),
+        )
+        .await;
+    ok.data();
+    let resealed = stored_seed(&app, "seed@example.com").await.unwrap();
+    assert!(resealed.starts_with("v1:") && resealed != sealed && !resealed.contains(&secret), "{resealed}");
+}
+
 #[tokio::test]
 async fn backup_codes_can_be_regenerated_with_a_current_code() {
     let app = spawn_app().await;

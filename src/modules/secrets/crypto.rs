@@ -1,4 +1,5 @@
-//! AES-256-GCM with a key per tenant, derived from the master key by HKDF-SHA256.
+//! AES-256-GCM with a key per tenant (workflow secrets) or per user (TOTP seeds), derived from
+//! the master key by HKDF-SHA256 with a salt per purpose.
 //!
 //! A ciphertext is `v1:` + base64(nonce ‖ ciphertext ‖ tag) with a fresh random 96-bit nonce
 //! per value. The associated data binds it to its row (`secret:{id}`), so a ciphertext copied
@@ -62,39 +63,60 @@ impl MasterKey {
         Self(key)
     }
 
-    fn cipher(&self, tenant_id: Uuid) -> Aes256Gcm {
-        let hk = Hkdf::<Sha256>::new(Some(b"zygo-tenant-secrets-v1"), &self.0);
+    /// The key of one subject (a tenant, or a user) within one purpose (`salt`).
+    fn cipher(&self, salt: &[u8], subject: Uuid) -> Aes256Gcm {
+        let hk = Hkdf::<Sha256>::new(Some(salt), &self.0);
         let mut key = [0u8; 32];
-        hk.expand(tenant_id.as_bytes(), &mut key).expect("32 bytes is a valid HKDF output length");
+        hk.expand(subject.as_bytes(), &mut key).expect("32 bytes is a valid HKDF output length");
         Aes256Gcm::new(&key.into())
     }
 
     /// Encrypts `plaintext` for `tenant_id`, bound to `aad`.
     pub fn encrypt(&self, tenant_id: Uuid, aad: &str, plaintext: &str) -> String {
-        let mut nonce = [0u8; 12];
-        rand::rng().fill_bytes(&mut nonce);
-        let ct = self
-            .cipher(tenant_id)
-            .encrypt(&Nonce::from(nonce), Payload { msg: plaintext.as_bytes(), aad: aad.as_bytes() })
-            .expect("AES-GCM encryption of an in-memory buffer does not fail");
-        let mut out = nonce.to_vec();
-        out.extend(ct);
-        format!("v1:{}", STANDARD.encode(out))
+        seal(&self.cipher(TENANT_SALT, tenant_id), aad, plaintext)
     }
 
     /// Decrypts what [`Self::encrypt`] produced for the same tenant and `aad`.
     pub fn decrypt(&self, tenant_id: Uuid, aad: &str, stored: &str) -> anyhow::Result<String> {
-        let raw = stored.strip_prefix("v1:").context("unknown ciphertext version")?;
-        let raw = STANDARD.decode(raw).context("ciphertext is not base64")?;
-        anyhow::ensure!(raw.len() > 12, "ciphertext too short");
-        let (nonce, ct) = raw.split_at(12);
-        let nonce: [u8; 12] = nonce.try_into().expect("split at 12");
-        let pt = self
-            .cipher(tenant_id)
-            .decrypt(&Nonce::from(nonce), Payload { msg: ct, aad: aad.as_bytes() })
-            .map_err(|_| anyhow::anyhow!("ciphertext does not decrypt (wrong key, tenant or row)"))?;
-        String::from_utf8(pt).context("plaintext is not UTF-8")
+        open(&self.cipher(TENANT_SALT, tenant_id), aad, stored)
     }
+
+    /// Encrypts a user's own secret (a TOTP seed) under that user's key, bound to `aad`.
+    pub fn encrypt_for_user(&self, user_id: Uuid, aad: &str, plaintext: &str) -> String {
+        seal(&self.cipher(USER_SALT, user_id), aad, plaintext)
+    }
+
+    /// Decrypts what [`Self::encrypt_for_user`] produced for the same user and `aad`.
+    pub fn decrypt_for_user(&self, user_id: Uuid, aad: &str, stored: &str) -> anyhow::Result<String> {
+        open(&self.cipher(USER_SALT, user_id), aad, stored)
+    }
+}
+
+/// HKDF salts: tenants' workflow secrets and users' own secrets never share a key.
+const TENANT_SALT: &[u8] = b"zygo-tenant-secrets-v1";
+const USER_SALT: &[u8] = b"zygo-user-secrets-v1";
+
+fn seal(cipher: &Aes256Gcm, aad: &str, plaintext: &str) -> String {
+    let mut nonce = [0u8; 12];
+    rand::rng().fill_bytes(&mut nonce);
+    let ct = cipher
+        .encrypt(&Nonce::from(nonce), Payload { msg: plaintext.as_bytes(), aad: aad.as_bytes() })
+        .expect("AES-GCM encryption of an in-memory buffer does not fail");
+    let mut out = nonce.to_vec();
+    out.extend(ct);
+    format!("v1:{}", STANDARD.encode(out))
+}
+
+fn open(cipher: &Aes256Gcm, aad: &str, stored: &str) -> anyhow::Result<String> {
+    let raw = stored.strip_prefix("v1:").context("unknown ciphertext version")?;
+    let raw = STANDARD.decode(raw).context("ciphertext is not base64")?;
+    anyhow::ensure!(raw.len() > 12, "ciphertext too short");
+    let (nonce, ct) = raw.split_at(12);
+    let nonce: [u8; 12] = nonce.try_into().expect("split at 12");
+    let pt = cipher
+        .decrypt(&Nonce::from(nonce), Payload { msg: ct, aad: aad.as_bytes() })
+        .map_err(|_| anyhow::anyhow!("ciphertext does not decrypt (wrong key, subject or row)"))?;
+    String::from_utf8(pt).context("plaintext is not UTF-8")
 }
 
 #[cfg(test)]
@@ -112,6 +134,16 @@ mod tests {
         assert!(key.decrypt(b, "secret:1", &ct).is_err(), "another tenant's key");
         assert!(key.decrypt(a, "secret:2", &ct).is_err(), "another row");
         assert!(MasterKey([8; 32]).decrypt(a, "secret:1", &ct).is_err(), "another master key");
+    }
+
+    #[test]
+    fn a_users_key_is_not_the_tenant_key_of_the_same_id() {
+        let key = MasterKey([7; 32]);
+        let id = Uuid::now_v7();
+        let ct = key.encrypt_for_user(id, "totp:1", "JBSWY3DP");
+        assert_eq!(key.decrypt_for_user(id, "totp:1", &ct).unwrap(), "JBSWY3DP");
+        assert!(key.decrypt(id, "totp:1", &ct).is_err(), "purposes never share a key");
+        assert!(key.decrypt_for_user(Uuid::now_v7(), "totp:1", &ct).is_err(), "another user");
     }
 
     #[test]

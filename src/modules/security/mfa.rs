@@ -56,13 +56,40 @@ fn matching_step(t: &TOTP, code: &str) -> Option<i64> {
         .map(|s| s as i64)
 }
 
+/// A TOTP seed as stored: encrypted under the user's key, bound to the user, so the table alone
+/// (a backup, a read replica, an SQL injection) does not give anyone's second factor.
+fn seal_seed(app: &AppState, user_id: Uuid, secret: &str) -> String {
+    app.keys.encrypt_for_user(user_id, &format!("totp:{user_id}"), secret)
+}
+
+/// The seed back from [`seal_seed`]'s form. A seed stored before seeds were sealed is plain
+/// base32 (which has no `:`), read as it is so that nobody enrolled then is locked out.
+fn unseal_seed(app: &AppState, user_id: Uuid, stored: &str) -> AppResult<String> {
+    if !stored.starts_with("v1:") {
+        return Ok(stored.to_string());
+    }
+    app.keys.decrypt_for_user(user_id, &format!("totp:{user_id}"), stored).map_err(|e| {
+        AppError::Internal(e.context("TOTP seed does not decrypt (was ZYGO_MASTER_KEY changed?)"))
+    })
+}
+
 /// Checks a TOTP code of an enrolled user and uses it up: the same code (or an older one)
 /// never passes twice, even from two requests at once.
-async fn consume_totp(db: &impl ConnectionTrait, user: &user::Model, code: &str) -> AppResult<bool> {
-    let Some(secret) = &user.totp_secret else { return Ok(false) };
-    let Some(step) = matching_step(&totp(secret, &user.email)?, code) else { return Ok(false) };
-    let claimed = user::Entity::update_many()
-        .col_expr(user::Column::TotpLastStep, Expr::value(step))
+async fn consume_totp(
+    app: &AppState,
+    db: &impl ConnectionTrait,
+    user: &user::Model,
+    code: &str,
+) -> AppResult<bool> {
+    let Some(stored) = &user.totp_secret else { return Ok(false) };
+    let secret = unseal_seed(app, user.id, stored)?;
+    let Some(step) = matching_step(&totp(&secret, &user.email)?, code) else { return Ok(false) };
+    let mut claim = user::Entity::update_many().col_expr(user::Column::TotpLastStep, Expr::value(step));
+    if !stored.starts_with("v1:") {
+        // A seed from before seeds were sealed is sealed on its first use.
+        claim = claim.col_expr(user::Column::TotpSecret, Expr::value(seal_seed(app, user.id, &secret)));
+    }
+    let claimed = claim
         .filter(user::Column::Id.eq(user.id))
         .filter(user::Column::TotpLastStep.is_null().or(user::Column::TotpLastStep.lt(step)))
         .exec(db)
@@ -146,8 +173,9 @@ pub async fn start_enrollment(app: &AppState, viewer: &Viewer) -> AppResult<Enro
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(200, 200)
         .build();
+    let sealed = seal_seed(app, user.id, &secret);
     let mut am: user::ActiveModel = user.into();
-    am.totp_pending_secret = Set(Some(secret.clone()));
+    am.totp_pending_secret = Set(Some(sealed));
     am.updated_at = Set(Utc::now());
     am.update(&app.db).await?;
     Ok(Enrollment {
@@ -175,7 +203,7 @@ pub async fn confirm_enrollment(
         ));
     };
     throttled(app, rctx, user.id).await?;
-    let Some(step) = matching_step(&totp(&pending, &user.email)?, code) else {
+    let Some(step) = matching_step(&totp(&unseal_seed(app, user.id, &pending)?, &user.email)?, code) else {
         mfa_failed(app, rctx, user.id).await?;
         return Err(AppError::validation("code", "the code is wrong or expired"));
     };
@@ -217,7 +245,7 @@ pub async fn disable(
     let txn = crate::db::begin_write(&app.db).await?;
     let ok = match (&code, password_input) {
         (Some(code), _) => {
-            consume_totp(&txn, &user, code).await? || consume_backup_code(&txn, user.id, code).await?
+            consume_totp(app, &txn, &user, code).await? || consume_backup_code(&txn, user.id, code).await?
         }
         (None, Some(pw)) => password::verify(pw, user.password_hash().map(str::to_string)).await?,
         (None, None) => {
@@ -259,7 +287,7 @@ pub async fn regenerate_backup_codes(
     }
     throttled(app, rctx, user.id).await?;
     let txn = crate::db::begin_write(&app.db).await?;
-    if !consume_totp(&txn, &user, code).await? {
+    if !consume_totp(app, &txn, &user, code).await? {
         txn.rollback().await?;
         mfa_failed(app, rctx, user.id).await?;
         return Err(AppError::validation("code", "the code is wrong or expired"));
@@ -377,7 +405,7 @@ pub async fn complete_challenge(
     let user = user::Entity::find_by_id(challenge.user_id).one(&app.db).await?.ok_or_else(invalid)?;
     let txn = crate::db::begin_write(&app.db).await?;
     let ok = match field {
-        "code" => consume_totp(&txn, &user, &given).await?,
+        "code" => consume_totp(app, &txn, &user, &given).await?,
         _ => consume_backup_code(&txn, user.id, &given).await?,
     };
     if !ok {
