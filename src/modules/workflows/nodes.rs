@@ -3,7 +3,7 @@
 
 use std::{
     collections::{BTreeSet, HashMap},
-    net::IpAddr,
+    net::{IpAddr, SocketAddr},
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -116,54 +116,94 @@ pub(crate) async fn execute(
 // ---------------------------------------------------------------------------------------
 // HTTP
 
-/// The shared HTTP client of HTTP Request and LLM nodes. Without `allow_private`, redirects
-/// are followed only to hosts that are not private IP literals or `localhost` (names are
-/// checked before each request by [`check_url`]).
+/// The shared HTTP client of HTTP Request and LLM nodes. Without `allow_private`, every name is
+/// resolved by [`PublicOnlyResolver`] when the connection is made, and redirects are followed
+/// only to hosts that are not private IP literals or `localhost` (IP literals never reach a
+/// resolver; [`check_url`] refuses them before the first request).
 pub fn http_client(allow_private: bool) -> reqwest::Client {
-    let policy = if allow_private {
-        reqwest::redirect::Policy::limited(5)
-    } else {
-        reqwest::redirect::Policy::custom(|attempt| {
-            if attempt.previous().len() >= 5 {
-                return attempt.error("too many redirects");
-            }
-            let blocked = match attempt.url().host() {
-                Some(url::Host::Ipv4(ip)) => !is_public(IpAddr::V4(ip)),
-                Some(url::Host::Ipv6(ip)) => !is_public(IpAddr::V6(ip)),
-                Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
-                None => true,
-            };
-            if blocked { attempt.error("redirect to a private address refused") } else { attempt.follow() }
-        })
-    };
-    reqwest::Client::builder()
-        .redirect(policy)
+    let builder = reqwest::Client::builder()
         .user_agent(concat!("zygo-workflows/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .expect("HTTP client builds")
+        .connect_timeout(Duration::from_secs(10));
+    let builder = if allow_private {
+        builder.redirect(reqwest::redirect::Policy::limited(5))
+    } else {
+        builder.dns_resolver(Arc::new(PublicOnlyResolver)).redirect(reqwest::redirect::Policy::custom(
+            |attempt| {
+                if attempt.previous().len() >= 5 {
+                    return attempt.error("too many redirects");
+                }
+                let blocked = match attempt.url().host() {
+                    Some(url::Host::Ipv4(ip)) => !is_public(IpAddr::V4(ip)),
+                    Some(url::Host::Ipv6(ip)) => !is_public(IpAddr::V6(ip)),
+                    Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+                    None => true,
+                };
+                if blocked {
+                    attempt.error("redirect to a private address refused")
+                } else {
+                    attempt.follow()
+                }
+            },
+        ))
+    };
+    builder.build().expect("HTTP client builds")
 }
 
+/// Name resolution for HTTP nodes that may reach only public hosts: resolves as the system
+/// does, then refuses a name with any internal address. The connection goes to exactly the
+/// addresses checked here, so neither a name that answers a public address to [`check_url`]
+/// and an internal one a moment later (DNS rebinding), nor a redirect to a name pointing
+/// inside, reaches an internal service.
+struct PublicOnlyResolver;
+
+impl reqwest::dns::Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if addrs.is_empty() || addrs.iter().any(|a| !is_public(a.ip())) {
+                return Err(format!("{host} resolves to a private or internal address").into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Whether `ip` is a globally routable address: not loopback, private (RFC 1918, unique
+/// local), link-local, shared (CGNAT), "this network", benchmarking, reserved, multicast or
+/// broadcast — and, for IPv6 forms that carry an IPv4 address (mapped, compatible, NAT64),
+/// whether that address is.
 fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
             !(v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
                 || v4.is_unspecified()
                 || v4.is_broadcast()
                 || v4.is_multicast()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+                || a == 0
+                || a >= 240
+                || a == 100 && (b & 0xc0) == 64
+                || a == 198 && (b & 0xfe) == 18
+                || a == 192 && b == 0 && c == 0)
         }
         IpAddr::V6(v6) => {
+            let seg = v6.segments();
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
+            }
+            // NAT64 (64:ff9b::/96) and the deprecated IPv4-compatible form (::a.b.c.d).
+            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || (seg[..6] == [0; 6] && !v6.is_loopback()) {
+                let [a, b] = [seg[6].to_be_bytes(), seg[7].to_be_bytes()];
+                return is_public(IpAddr::V4([a[0], a[1], b[0], b[1]].into()));
             }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80)
+                || (seg[0] & 0xfe00) == 0xfc00
+                || (seg[0] & 0xffc0) == 0xfe80)
         }
     }
 }
@@ -204,11 +244,16 @@ fn status_error(status: reqwest::StatusCode, what: &str, body: &str) -> NodeErro
 }
 
 fn send_error(e: reqwest::Error) -> NodeError {
-    if e.is_timeout() {
-        NodeError::new("timeout", e.to_string())
-    } else {
-        NodeError::new("network", e.to_string())
+    // reqwest's own message names only the URL; the cause (refused address, TLS, reset) is in
+    // the source chain.
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
     }
+    NodeError::new(if e.is_timeout() { "timeout" } else { "network" }, message)
 }
 
 /// Largest response body read, in bytes.
@@ -769,4 +814,61 @@ async fn agent(
         }
     }
     Err(NodeError::new("model", format!("the agent did not finish within maxSteps ({max_steps}) steps")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_globally_routable_addresses_are_public() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.1.2.3",
+            "198.18.0.1",
+            "192.0.0.8",
+            "240.0.0.1",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip} is internal");
+        }
+        for ip in ["1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "64:ff9b::101:101", "::ffff:8.8.8.8"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip} is public");
+        }
+    }
+
+    /// The check happens when the connection is made, not only before the request: a client
+    /// for public hosts cannot connect to a name that resolves to loopback, even if nothing
+    /// checked the URL first (a redirect, or a name re-resolved after `check_url`).
+    #[tokio::test]
+    async fn a_public_only_client_does_not_connect_to_a_name_resolving_inside() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let _ = sock.read(&mut [0u8; 4096]).await;
+                let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
+            }
+        });
+        let url = format!("http://localhost:{port}/");
+        let open = http_client(true).get(&url).send().await.expect("the open client connects");
+        assert_eq!(open.status(), 200);
+        let err = http_client(false).get(&url).send().await.expect_err("refused at resolution");
+        let message = send_error(err).message;
+        assert!(message.contains("localhost resolves to a private or internal address"), "{message}");
+    }
 }
