@@ -11,6 +11,7 @@ use crate::{
             service as tenancy,
             types::{Membership, Role, Tenant},
         },
+        workflows::service as workflows,
     },
 };
 
@@ -24,6 +25,8 @@ pub enum Node {
     Role(Role),
     Invitation(crate::modules::members::types::Invitation),
     AuditEntry(crate::modules::audit::types::AuditEntry),
+    Workflow(crate::modules::workflows::types::Workflow),
+    Execution(crate::modules::workflows::types::Execution),
 }
 
 #[derive(Default)]
@@ -51,57 +54,54 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
             Ok(Node::Tenant(Tenant(tenancy::get_tenant(app, &tctx).await?)))
         }
         "Invitation" => {
-            let t = crate::db::owning_tenant::<entity::invitation::Entity>(
-                &app.db,
-                entity::invitation::Column::Id,
-                uuid,
-            )
-            .await?
-            .ok_or(AppError::NotFound("node"))?;
-            let tctx = loaders(ctx).tenant_access(t).await.map_err(|_| AppError::NotFound("node"))?;
+            let tctx =
+                row_access::<entity::invitation::Entity>(ctx, entity::invitation::Column::Id, uuid).await?;
             let inv = crate::modules::members::service::get_invitation(app, &tctx, uuid).await?;
             Ok(Node::Invitation(crate::modules::members::types::Invitation(inv)))
         }
         "AuditEntry" => {
-            let t = crate::db::owning_tenant::<entity::audit_entry::Entity>(
-                &app.db,
-                entity::audit_entry::Column::Id,
-                uuid,
-            )
-            .await?
-            .ok_or(AppError::NotFound("node"))?;
-            let tctx = loaders(ctx).tenant_access(t).await.map_err(|_| AppError::NotFound("node"))?;
+            let tctx =
+                row_access::<entity::audit_entry::Entity>(ctx, entity::audit_entry::Column::Id, uuid).await?;
             let entry = crate::modules::audit::service::get(app, &tctx, uuid)
                 .await?
                 .ok_or(AppError::NotFound("node"))?;
             Ok(Node::AuditEntry(crate::modules::audit::types::AuditEntry(entry)))
         }
-        "Membership" | "Role" => {
-            // The tenant is not part of the id: try the viewer's tenants that hold it.
-            let m = entity_tenant(app, &ty, uuid).await?.ok_or(AppError::NotFound("node"))?;
-            let tctx = loaders(ctx).tenant_access(m).await.map_err(|_| AppError::NotFound("node"))?;
-            if ty == "Role" {
-                Ok(Node::Role(Role(tenancy::get_role(app, &tctx, uuid).await?)))
-            } else {
-                Ok(Node::Membership(Membership(tenancy::get_membership(app, &tctx, uuid).await?)))
-            }
+        "Workflow" => {
+            let tctx =
+                row_access::<entity::workflow::Entity>(ctx, entity::workflow::Column::Id, uuid).await?;
+            let w = workflows::get_workflow(app, &tctx, uuid).await?;
+            Ok(Node::Workflow(crate::modules::workflows::types::Workflow(w)))
+        }
+        "Execution" => {
+            let tctx =
+                row_access::<entity::execution::Entity>(ctx, entity::execution::Column::Id, uuid).await?;
+            let e = workflows::get_execution(app, &tctx, uuid).await?;
+            Ok(Node::Execution(crate::modules::workflows::types::Execution(e)))
+        }
+        "Membership" => {
+            let tctx =
+                row_access::<entity::membership::Entity>(ctx, entity::membership::Column::Id, uuid).await?;
+            Ok(Node::Membership(Membership(tenancy::get_membership(app, &tctx, uuid).await?)))
+        }
+        "Role" => {
+            let tctx = row_access::<entity::role::Entity>(ctx, entity::role::Column::Id, uuid).await?;
+            Ok(Node::Role(Role(tenancy::get_role(app, &tctx, uuid).await?)))
         }
         _ => Err(AppError::NotFound("node")),
     }
 }
 
-/// The tenant owning a membership or role, looked up only to run the access check.
-async fn entity_tenant(
-    app: &crate::startup::AppState,
-    ty: &str,
+/// The viewer's access to the tenant owning row `id` of `E`; NOT_FOUND when there is no such
+/// row or the viewer is not in its tenant (the two look alike).
+async fn row_access<E: entity::TenantOwned>(
+    ctx: &Context<'_>,
+    id_col: E::Column,
     id: uuid::Uuid,
-) -> AppResult<Option<uuid::Uuid>> {
-    use entity::{membership, role};
-    Ok(if ty == "Role" {
-        crate::db::owning_tenant::<role::Entity>(&app.db, role::Column::Id, id).await?
-    } else {
-        crate::db::owning_tenant::<membership::Entity>(&app.db, membership::Column::Id, id).await?
-    })
+) -> AppResult<crate::auth::TenantCtx> {
+    let tenant =
+        crate::db::owning_tenant::<E>(&app(ctx).db, id_col, id).await?.ok_or(AppError::NotFound("node"))?;
+    loaders(ctx).tenant_access(tenant).await.map_err(|_| AppError::NotFound("node"))
 }
 
 #[Object]

@@ -948,10 +948,21 @@ async fn another_tenant_cannot_read_run_cancel_or_watch_and_roles_decide_the_res
         (doc!("workflows/RetryExecution"), json!({ "input": { "id": exec } })),
         (doc!("workflows/ValidateWorkflow"), json!({ "id": id })),
         (doc!("workflows/DeleteWorkflow"), json!({ "id": id })),
+        (doc!("relay/Node"), json!({ "id": id })),
+        (doc!("relay/Node"), json!({ "id": exec })),
     ] {
         let r = app.gql(Some(&bt), doc, vars.clone()).await;
         assert_eq!(r.code(), "NOT_FOUND", "{doc} {vars}");
     }
+    let r = app.gql(Some(&bt), doc!("relay/Nodes"), json!({ "ids": [id, exec] })).await;
+    assert_eq!(r.data()["nodes"], json!([null, null]), "hidden from another tenant");
+    // Members refetch both by global ID (Relay's `node`).
+    let r = app.gql(Some(&a.owner.access), doc!("relay/Nodes"), json!({ "ids": [id, exec] })).await;
+    let list = r.data()["nodes"].clone();
+    assert_eq!((&list[0]["__typename"], &list[0]["id"]), (&json!("Workflow"), &json!(id)));
+    assert_eq!((&list[1]["__typename"], &list[1]["id"]), (&json!("Execution"), &json!(exec)));
+    let r = app.gql(Some(&a.owner.access), doc!("relay/Node"), json!({ "id": id })).await;
+    assert_eq!(r.data()["node"]["name"], "Private");
     let r = app.gql(Some(&bt), doc!("workflows/Workflows"), json!({ "tenantId": a.tenant })).await;
     assert_eq!(r.code(), "NOT_FOUND");
     let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
