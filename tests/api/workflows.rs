@@ -170,6 +170,28 @@ async fn a_graph_is_built_validated_run_and_watched_live() {
     assert_eq!(node_state(&e, "check")["port"], "true");
     assert_eq!(node_state(&e, "double")["output"], json!(42));
 
+    // Subscribing after the run: the current state is replayed, status first, then each node.
+    ws.subscribe("2", doc!("workflows/ExecutionUpdated"), json!({ "executionId": exec })).await;
+    let mut replayed = Vec::new();
+    while replayed.len() < 4 {
+        let msg = ws.next_json().await.expect("event");
+        if msg["id"] != "2" {
+            continue;
+        }
+        let ev = msg["payload"]["data"]["executionUpdated"].clone();
+        assert_eq!((&ev["executionId"], &ev["sequence"]), (&json!(exec), &json!(0)), "{ev}");
+        replayed.push(match ev["node"].as_object() {
+            Some(n) => {
+                format!("{}:{}:{}", n["nodeId"].as_str().unwrap(), n["status"].as_str().unwrap(), n["port"])
+            }
+            None => ev["status"].as_str().unwrap().to_string(),
+        });
+    }
+    assert_eq!(
+        replayed,
+        ["SUCCEEDED", "start:SUCCEEDED:\"main\"", "double:SUCCEEDED:\"main\"", "check:SUCCEEDED:\"true\""]
+    );
+
     // Removing a node removes its edges; the change is audited.
     let r = app
         .gql(

@@ -185,6 +185,22 @@ impl ExecutionEvent {
             at: Utc::now(),
         }
     }
+
+    /// One node's state as a stored row says it, within the run `e`.
+    pub fn node_state_of(e: &execution::Model, n: &node_execution::Model) -> Self {
+        Self {
+            node: Some(NodeEvent {
+                node_id: n.node_id.clone(),
+                iteration: n.iteration.clone(),
+                status: NodeStatus::parse(&n.status),
+                attempt: n.attempt,
+                port: n.port.clone(),
+                error: n.error.clone(),
+            }),
+            at: n.finished_at.or(n.started_at).unwrap_or_else(Utc::now),
+            ..Self::status_of(e)
+        }
+    }
 }
 
 /// One log line as streamed by `executionLogs`.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, InputObject, Json, Object, Result, Subscription};
-use entity::{execution, workflow, workflow_template};
+use entity::{execution, node_execution, workflow, workflow_template};
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 use uuid::Uuid;
@@ -697,10 +697,16 @@ async fn subscription_row<E: entity::TenantOwned>(
     Ok((uuid, viewer, tctx))
 }
 
+/// Most node states `executionUpdated` replays when it starts.
+const REPLAYED_NODE_STATES: u64 = 1000;
+
 #[Subscription]
 impl WorkflowsSubscription {
-    /// The execution's status and every node's state change, as they happen. The first
-    /// event is the current status (needs `WORKFLOW_READ`).
+    /// The execution's status and every node's state change, as they happen (needs
+    /// `WORKFLOW_READ`). It starts with the current state, each with `sequence` 0: the status,
+    /// then the latest saved state of each node that has run (in the order they first ran; at
+    /// most 1,000; saved states may trail a running node by about a second, which the live
+    /// events that follow make up).
     async fn execution_updated(
         &self,
         ctx: &Context<'_>,
@@ -721,14 +727,29 @@ impl WorkflowsSubscription {
             serde_json::from_value::<ExecutionEvent>(e.payload.clone()).ok().map(ExecutionUpdate)
         });
         // Subscribed first, then the current state: nothing falls in between.
-        let current = tctx
-            .scope()
-            .find_by_id::<execution::Entity, _>(&tctx.on(&app.db), id)
-            .await
-            .map_err(AppError::from)?
-            .ok_or(AppError::NotFound("execution"))?;
-        let first = ExecutionUpdate(ExecutionEvent::status_of(&current));
-        Ok(futures::stream::once(async move { first }).chain(live))
+        let (current, nodes) = {
+            use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+            let conn = tctx.on(&app.db);
+            let current = tctx
+                .scope()
+                .find_by_id::<execution::Entity, _>(&conn, id)
+                .await
+                .map_err(AppError::from)?
+                .ok_or(AppError::NotFound("execution"))?;
+            let nodes = tctx
+                .scope()
+                .find::<node_execution::Entity>()
+                .filter(node_execution::Column::ExecutionId.eq(id))
+                .order_by_asc(node_execution::Column::Id)
+                .limit(REPLAYED_NODE_STATES)
+                .all(&conn)
+                .await
+                .map_err(AppError::from)?;
+            (current, nodes)
+        };
+        let mut state = vec![ExecutionUpdate(ExecutionEvent::status_of(&current))];
+        state.extend(nodes.iter().map(|n| ExecutionUpdate(ExecutionEvent::node_state_of(&current, n))));
+        Ok(futures::stream::iter(state).chain(live))
     }
 
     /// Status and node changes of every execution of a workflow (needs `WORKFLOW_READ`).
