@@ -216,6 +216,8 @@ try {
   const page2 = await inviteeCtx.newPage();
   await page2.goto(inviteLink);
   await page2.getByRole('heading', { name: 'You are invited' }).waitFor();
+  // Before signing in, the page says who invites whom where (invitationPreview).
+  await page2.getByText(`invited ${invitee.email} to join ${orgName} as Member`).waitFor();
   await shot('invitation', page2);
   await page2.getByRole('link', { name: 'Create an account' }).click();
   await page2.waitForURL(/\/signup\?next=/);

@@ -19,7 +19,7 @@ use crate::{
         api_keys::ApiKeysMutation,
         audit::AuditSubscription,
         identity::{IdentityMutation, IdentityQuery},
-        members::MembersMutation,
+        members::{MembersMutation, MembersQuery},
         roles::{RolesMutation, RolesQuery},
         secrets::SecretsMutation,
         security::schema::{SecurityMutation, SecurityQuery},
@@ -32,7 +32,15 @@ use crate::{
 
 /// The root query: every module's queries plus `node`/`nodes`.
 #[derive(MergedObject, Default)]
-pub struct Query(node::NodeQuery, IdentityQuery, TenancyQuery, RolesQuery, SecurityQuery, WorkflowsQuery);
+pub struct Query(
+    node::NodeQuery,
+    IdentityQuery,
+    TenancyQuery,
+    MembersQuery,
+    RolesQuery,
+    SecurityQuery,
+    WorkflowsQuery,
+);
 
 /// The root mutation.
 #[derive(MergedObject, Default)]

@@ -31,6 +31,22 @@ async fn an_invitation_mailed_and_accepted_makes_a_member_with_the_role() {
     assert!(mail.contains("Org invite-org"));
     let token = app.mailed_token("new.hire@example.com").await;
 
+    // The link's page, signed out, shows who invites whom where; an unknown token shows nothing.
+    let preview = app.gql(None, doc!("members/InvitationPreview"), json!({ "token": token })).await;
+    assert_eq!(
+        preview.data()["invitationPreview"],
+        json!({
+            "status": "PENDING",
+            "email": "new.hire@example.com",
+            "organisationName": "Org invite-org",
+            "roleName": "Member",
+            "invitedByName": "Test User",
+            "expiresAt": inv["expiresAt"],
+        })
+    );
+    let unknown = app.gql(None, doc!("members/InvitationPreview"), json!({ "token": "no-such-token" })).await;
+    assert!(unknown.data()["invitationPreview"].is_null());
+
     // A new user signs up from the link first, then accepts.
     app.sign_up("new.hire@example.com").await.data();
     let hire = app.log_in("new.hire@example.com").await;
@@ -46,6 +62,13 @@ async fn an_invitation_mailed_and_accepted_makes_a_member_with_the_role() {
     assert_eq!(t.data()["tenant"]["members"]["totalCount"], 2);
     let list = app.gql(Some(&owner.access), doc!("members/TenantInvitations"), json!({ "id": tenant })).await;
     assert_eq!(list.data()["tenant"]["invitations"]["edges"][0]["node"]["status"], "ACCEPTED");
+    // Once used, the link tells only that.
+    let preview = app.gql(None, doc!("members/InvitationPreview"), json!({ "token": token })).await;
+    let preview = &preview.data()["invitationPreview"];
+    assert_eq!(
+        (&preview["status"], &preview["organisationName"], &preview["email"]),
+        (&json!("ACCEPTED"), &json!(null), &json!(null))
+    );
 
     let log = app.gql(Some(&owner.access), doc!("audit/TenantAuditLog"), json!({ "id": tenant })).await;
     let actions: Vec<String> = log.data()["tenant"]["auditLog"]["edges"]

@@ -185,6 +185,7 @@ const ROOT: &[(&str, Rule)] = &[
     ("viewer", ViewerOrNull),
     ("tenant", Tenant(&[TENANT_READ])),
     ("permissions", Public),
+    ("invitationPreview", Public), // by token alone; an unknown token is null
     ("oauthProviders", Public),
     ("nodeTypes", SignedIn),
     ("workflow", Tenant(&[WORKFLOW_READ])),

@@ -10,4 +10,4 @@ pub mod schema;
 pub mod service;
 pub mod types;
 
-pub use schema::MembersMutation;
+pub use schema::{MembersMutation, MembersQuery};

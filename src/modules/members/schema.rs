@@ -6,7 +6,10 @@ use uuid::Uuid;
 
 use super::{
     service::{self, MemberChange},
-    types::{AcceptInvitationPayload, Invitation, InvitationPayload, MembershipPayload, RemoveMemberPayload},
+    types::{
+        AcceptInvitationPayload, Invitation, InvitationPayload, InvitationPreview, MembershipPayload,
+        RemoveMemberPayload,
+    },
 };
 use crate::{
     auth::TenantCtx,
@@ -46,6 +49,23 @@ pub struct ChangeMemberRoleInput {
 
 #[derive(Default)]
 pub struct MembersMutation;
+
+#[derive(Default)]
+pub struct MembersQuery;
+
+#[Object]
+impl MembersQuery {
+    /// The invitation behind an invitation link's token, as the link's page shows it before
+    /// anyone signs in: its status and, while pending, the organisation, role, inviter and
+    /// invited address. Null for a token that names no invitation.
+    async fn invitation_preview(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+    ) -> Result<Option<InvitationPreview>> {
+        Ok(service::preview_invitation(app(ctx), &token).await?.map(InvitationPreview))
+    }
+}
 
 /// Decodes the global ID of a tenant-owned row and returns it with the viewer's access to
 /// its tenant. A row of a tenant the viewer is not in is NOT_FOUND, like a missing one.

@@ -293,6 +293,44 @@ pub async fn revoke_invitation(
     Ok(updated)
 }
 
+/// What an invitation link shows before it is accepted, found by its token alone.
+pub struct InvitationPreview {
+    pub invitation: invitation::Model,
+    pub tenant_name: String,
+    pub role_name: String,
+    pub invited_by: Option<String>,
+}
+
+/// The invitation behind `token`, for the page its link opens — callable signed out, since
+/// the invitee may not have an account yet. The token is the credential (like
+/// [`accept_invitation`]'s), so the lookup crosses tenants; an unknown token is `None`.
+pub async fn preview_invitation(app: &AppState, token: &str) -> AppResult<Option<InvitationPreview>> {
+    if token.is_empty() || token.len() > 200 {
+        return Ok(None);
+    }
+    let Some(inv) = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(tokens::hash_token(token)))
+        .one(&crate::db::across_tenants(&app.db))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let scope = TenantScope::new(inv.tenant_id);
+    let (tenant, role) = {
+        let conn = scope.on(&app.db);
+        let tenant = scope.find::<entity::tenant::Entity>().one(&conn).await?;
+        let role = scope.find_by_id::<role::Entity, _>(&conn, inv.role_id).await?;
+        (tenant, role)
+    };
+    let invited_by = user::Entity::find_by_id(inv.invited_by).one(&app.db).await?.map(|u| u.name);
+    Ok(Some(InvitationPreview {
+        tenant_name: tenant.map(|t| t.name).unwrap_or_default(),
+        role_name: role.map(|r| r.name).unwrap_or_default(),
+        invited_by,
+        invitation: inv,
+    }))
+}
+
 /// Joins the viewer to the inviting tenant. The token is single-use, expires, and only
 /// works for the address it was sent to; accepting also confirms that address.
 pub async fn accept_invitation(

@@ -27,6 +27,17 @@ pub enum InvitationStatus {
 /// An invitation to join an organisation, sent by e-mail.
 pub struct Invitation(pub invitation::Model);
 
+impl InvitationStatus {
+    pub fn of(inv: &invitation::Model) -> Self {
+        match inv.status.as_str() {
+            ACCEPTED => Self::Accepted,
+            REVOKED => Self::Revoked,
+            _ if inv.expires_at <= Utc::now() => Self::Expired,
+            _ => Self::Pending,
+        }
+    }
+}
+
 #[Object]
 impl Invitation {
     /// Global ID.
@@ -38,12 +49,7 @@ impl Invitation {
         &self.0.email
     }
     async fn status(&self) -> InvitationStatus {
-        match self.0.status.as_str() {
-            ACCEPTED => InvitationStatus::Accepted,
-            REVOKED => InvitationStatus::Revoked,
-            _ if self.0.expires_at <= Utc::now() => InvitationStatus::Expired,
-            _ => InvitationStatus::Pending,
-        }
+        InvitationStatus::of(&self.0)
     }
     /// The role the invitee gets.
     async fn role(&self, ctx: &Context<'_>) -> Result<Role> {
@@ -87,4 +93,40 @@ pub struct MembershipPayload {
 pub struct RemoveMemberPayload {
     /// Global ID of the membership that no longer exists.
     pub removed_membership_id: ID,
+}
+
+/// An invitation as its link shows it, before anyone signs in: where it stands and, while it
+/// is pending, who invites whom into which organisation with which role.
+pub struct InvitationPreview(pub super::service::InvitationPreview);
+
+impl InvitationPreview {
+    fn pending(&self) -> bool {
+        InvitationStatus::of(&self.0.invitation) == InvitationStatus::Pending
+    }
+}
+
+#[Object]
+impl InvitationPreview {
+    async fn status(&self) -> InvitationStatus {
+        InvitationStatus::of(&self.0.invitation)
+    }
+    /// The address invited (pending invitations only): sign up or sign in with it to accept.
+    async fn email(&self) -> Option<&str> {
+        self.pending().then_some(self.0.invitation.email.as_str())
+    }
+    /// The inviting organisation's name (pending invitations only).
+    async fn organisation_name(&self) -> Option<&str> {
+        self.pending().then_some(self.0.tenant_name.as_str())
+    }
+    /// The name of the role the invitee gets (pending invitations only).
+    async fn role_name(&self) -> Option<&str> {
+        self.pending().then_some(self.0.role_name.as_str())
+    }
+    /// The name of who sent it (pending invitations only; null once their account is gone).
+    async fn invited_by_name(&self) -> Option<&str> {
+        self.0.invited_by.as_deref().filter(|_| self.pending())
+    }
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.invitation.expires_at
+    }
 }

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Link, useLocation, useNavigate, useSearchParams } from 'react-router';
 import { useMutation, useQuery } from 'urql';
-import { JoinOrganisationDocument, ViewerAccountDocument } from '../../gql/graphql';
+import { InvitationPreviewDocument, JoinOrganisationDocument, ViewerAccountDocument } from '../../gql/graphql';
 import { errorCode, errorMessage } from '../../app/client';
 import { isSignedIn, saveTokens } from '../../app/session';
 import { Alert, Button, Loading } from '../../ui';
@@ -16,6 +16,7 @@ export default function AcceptInvitation() {
   const [signedIn] = useState(isSignedIn);
   const [viewer] = useQuery({ query: ViewerAccountDocument, pause: !signedIn });
   const [res, accept] = useMutation(JoinOrganisationDocument);
+  const [preview] = useQuery({ query: InvitationPreviewDocument, variables: { token }, pause: !token });
 
   if (!token)
     return (
@@ -24,10 +25,39 @@ export default function AcceptInvitation() {
       </AuthLayout>
     );
 
+  const invitation = preview.data?.invitationPreview;
+  const joined = res.data?.acceptInvitation;
+  if (preview.fetching && !preview.data) return <Loading />;
+  if (!joined && preview.data && invitation?.status !== 'PENDING')
+    return (
+      <AuthLayout title="Invitation">
+        <Alert>
+          {!invitation
+            ? 'This invitation link is not valid. If you were sent a newer one, use that; otherwise ask for a new invitation.'
+            : invitation.status === 'ACCEPTED'
+              ? 'This invitation was already used.'
+              : invitation.status === 'REVOKED'
+                ? 'This invitation was withdrawn. Ask the organisation for a new one.'
+                : 'This invitation has expired. Ask the organisation for a new one.'}
+        </Alert>
+        <Link className="btn btn-secondary wide" to="/">
+          Go to Zygo
+        </Link>
+      </AuthLayout>
+    );
+  const who = invitation ? (
+    <p>
+      {invitation.invitedByName ? <strong>{invitation.invitedByName}</strong> : 'Someone'} invited{' '}
+      <strong>{invitation.email}</strong> to join <strong>{invitation.organisationName}</strong> as{' '}
+      <strong>{invitation.roleName}</strong>.
+    </p>
+  ) : null;
+
   if (!signedIn)
     return (
       <AuthLayout title="You are invited">
-        <p>You have been invited to join an organisation on Zygo. Log in, or create an account with the address the invitation was sent to, to accept it.</p>
+        {who}
+        <p>Log in, or create an account with the address the invitation was sent to, to accept it.</p>
         <div className="stack">
           <Link className="btn btn-primary wide" to={`/signup?next=${encodeURIComponent(here)}`}>
             Create an account
@@ -39,15 +69,20 @@ export default function AcceptInvitation() {
       </AuthLayout>
     );
 
-  const joined = res.data?.acceptInvitation;
   const code = errorCode(res.error);
+  const signedInAs = viewer.data?.viewer?.email;
+  const otherAddress = !!(signedInAs && invitation?.email && signedInAs.toLowerCase() !== invitation.email);
   return (
     <AuthLayout title={joined ? `Welcome to ${joined.tenant.name}` : 'Accept the invitation'}>
       {viewer.fetching && <Loading />}
+      {!joined && who}
       {viewer.data?.viewer && !joined && (
         <p>
           You are signed in as <strong>{viewer.data.viewer.email}</strong>.
         </p>
+      )}
+      {otherAddress && !joined && !res.error && (
+        <Alert>The invitation was sent to another address: log in with {invitation?.email} to accept it.</Alert>
       )}
       {res.error && (
         <Alert>
