@@ -670,7 +670,9 @@ async fn llm_rag_and_agent_nodes_talk_to_an_openai_compatible_model() {
         Backend::fresh().await,
         Options {
             env: vec![
-                ("ZYGO_LLM_BASE_URL", format!("http://127.0.0.1:{port}/v1")),
+                // A name resolving to loopback, with private addresses not allowed: the
+                // operator's own model server is not held to the graphs' public-only rule.
+                ("ZYGO_LLM_BASE_URL", format!("http://localhost:{port}/v1")),
                 ("ZYGO_LLM_MODEL", "test-model".into()),
             ],
             ..Default::default()

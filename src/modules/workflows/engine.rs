@@ -58,7 +58,11 @@ pub struct Engine {
     wake: Arc<Notify>,
     /// This instance's name in `lease_owner`.
     pub instance: Arc<str>,
+    /// For URLs a tenant's graph names: public hosts only unless the operator allows more.
     pub http: reqwest::Client,
+    /// For URLs the operator configured (`ZYGO_LLM_BASE_URL`, often a local model server):
+    /// unrestricted, and through the environment's proxy if one is set.
+    pub operator_http: reqwest::Client,
 }
 
 impl Engine {
@@ -67,6 +71,7 @@ impl Engine {
             wake: Arc::new(Notify::new()),
             instance: format!("{}-{}", std::process::id(), Uuid::new_v4().simple()).into(),
             http: nodes::http_client(allow_private),
+            operator_http: nodes::http_client(true),
         }
     }
 

@@ -127,8 +127,10 @@ pub fn http_client(allow_private: bool) -> reqwest::Client {
     let builder = if allow_private {
         builder.redirect(reqwest::redirect::Policy::limited(5))
     } else {
-        builder.dns_resolver(Arc::new(PublicOnlyResolver)).redirect(reqwest::redirect::Policy::custom(
-            |attempt| {
+        // No proxy from the environment: a proxy would resolve the name itself, out of the
+        // resolver's reach.
+        builder.no_proxy().dns_resolver(Arc::new(PublicOnlyResolver)).redirect(
+            reqwest::redirect::Policy::custom(|attempt| {
                 if attempt.previous().len() >= 5 {
                     return attempt.error("too many redirects");
                 }
@@ -143,8 +145,8 @@ pub fn http_client(allow_private: bool) -> reqwest::Client {
                 } else {
                     attempt.follow()
                 }
-            },
-        ))
+            }),
+        )
     };
     builder.build().expect("HTTP client builds")
 }
@@ -194,16 +196,29 @@ fn is_public(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            // NAT64 (64:ff9b::/96) and the deprecated IPv4-compatible form (::a.b.c.d).
-            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || (seg[..6] == [0; 6] && !v6.is_loopback()) {
-                let [a, b] = [seg[6].to_be_bytes(), seg[7].to_be_bytes()];
-                return is_public(IpAddr::V4([a[0], a[1], b[0], b[1]].into()));
+            let v4_in = |hi: u16, lo: u16| {
+                let [a, b] = [hi.to_be_bytes(), lo.to_be_bytes()];
+                IpAddr::V4([a[0], a[1], b[0], b[1]].into())
+            };
+            // Forms that carry an IPv4 address: NAT64 (64:ff9b::/96), IPv4-translated
+            // (::ffff:0:a.b.c.d), the deprecated IPv4-compatible form (::a.b.c.d), and 6to4
+            // (2002:aabb:ccdd::/48).
+            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+                || seg[..6] == [0, 0, 0, 0, 0xffff, 0]
+                || (seg[..6] == [0; 6] && !v6.is_loopback())
+            {
+                return is_public(v4_in(seg[6], seg[7]));
+            }
+            if seg[0] == 0x2002 {
+                return is_public(v4_in(seg[1], seg[2]));
             }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (seg[0] & 0xfe00) == 0xfc00
-                || (seg[0] & 0xffc0) == 0xfe80)
+                || (seg[0] & 0xfe00) == 0xfc00 // unique local
+                || (seg[0] & 0xffc0) == 0xfe80 // link-local
+                || (seg[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+                || (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1)) // local-use NAT64
         }
     }
 }
@@ -662,16 +677,18 @@ struct Model {
     url: String,
     model: String,
     key: Option<String>,
+    /// The URL is the operator's (`ZYGO_LLM_BASE_URL`), not the graph's.
+    operator: bool,
 }
 
 async fn model_of(runner: &Runner, config: &Value) -> Result<Model, NodeError> {
     let cfg = &runner.app.config.workflows;
-    let base = match str_of(config, "baseUrl") {
+    let (base, operator) = match str_of(config, "baseUrl") {
         Some(u) => {
             check_url(runner, u).await?;
-            Some(u.trim_end_matches('/').to_string())
+            (Some(u.trim_end_matches('/').to_string()), false)
         }
-        None => cfg.llm_base_url.clone(),
+        None => (cfg.llm_base_url.clone(), true),
     };
     let model = str_of(config, "model").map(str::to_string).or(cfg.llm_model.clone());
     let (Some(base), Some(model)) = (base, model) else {
@@ -684,7 +701,7 @@ async fn model_of(runner: &Runner, config: &Value) -> Result<Model, NodeError> {
         .filter(|k| !k.is_empty())
         .map(str::to_string)
         .or_else(|| cfg.llm_api_key.as_ref().map(|k| k.expose_secret().to_string()));
-    Ok(Model { url: format!("{base}/chat/completions"), model, key })
+    Ok(Model { url: format!("{base}/chat/completions"), model, key, operator })
 }
 
 /// One chat-completions call; returns the assistant message and the usage.
@@ -702,7 +719,9 @@ async fn chat(
     if let Some(t) = temperature {
         body["temperature"] = json!(t);
     }
-    let mut req = runner.app.engine.http.post(&m.url).json(&body);
+    let engine = &runner.app.engine;
+    let http = if m.operator { &engine.operator_http } else { &engine.http };
+    let mut req = http.post(&m.url).json(&body);
     if let Some(k) = &m.key {
         req = req.bearer_auth(k);
     }
@@ -842,10 +861,21 @@ mod tests {
             "::ffff:127.0.0.1",
             "::10.0.0.1",
             "64:ff9b::a9fe:a9fe",
+            "::ffff:0:7f00:1",
+            "2002:a00:1::1",
+            "fec0::1",
+            "64:ff9b:1::1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip} is internal");
         }
-        for ip in ["1.1.1.1", "93.184.216.34", "2606:4700:4700::1111", "64:ff9b::101:101", "::ffff:8.8.8.8"] {
+        for ip in [
+            "1.1.1.1",
+            "93.184.216.34",
+            "2606:4700:4700::1111",
+            "64:ff9b::101:101",
+            "::ffff:8.8.8.8",
+            "2002:808:808::1",
+        ] {
             assert!(is_public(ip.parse().unwrap()), "{ip} is public");
         }
     }
