@@ -105,6 +105,7 @@ impl Application {
             mail: MailSignal::default(),
             shutdown,
         };
+        crate::modules::security::mfa::seal_stored_seeds(&state).await?;
         tokio::spawn(mail::run_worker(
             state.db.clone(),
             mailer,

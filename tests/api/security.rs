@@ -144,14 +144,17 @@ async fn stored_seed(app: &TestApp, email: &str) -> Option<String> {
 }
 
 #[tokio::test]
-async fn totp_seeds_are_sealed_at_rest_and_one_stored_in_clear_before_is_sealed_on_use() {
-    let app = spawn_app().await;
+async fn totp_seeds_are_sealed_at_rest_and_ones_stored_in_clear_are_sealed_at_startup() {
+    let backend = Backend::fresh().await;
+    let data_dir = std::env::temp_dir().join(format!("zygo-test-seeds-{}", uuid::Uuid::new_v4().simple()));
+    let opts = Options { data_dir: Some(data_dir), ..Default::default() };
+    let app = spawn_app_on(backend.clone(), opts.clone()).await;
     let s = app.verified_user("seed@example.com").await;
-    let (secret, _) = enroll(&app, &s).await;
+    let (secret, codes) = enroll(&app, &s).await;
     let sealed = stored_seed(&app, "seed@example.com").await.unwrap();
     assert!(sealed.starts_with("v1:") && !sealed.contains(&secret), "sealed at rest: {sealed}");
 
-    // A seed written in clear (as before seeds were sealed) still signs in, and is sealed then.
+    // A seed in clear, as an earlier version stored it, still signs in...
     {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
         let db = app.db().await;
@@ -171,8 +174,41 @@ async fn totp_seeds_are_sealed_at_rest_and_one_stored_in_clear_before_is_sealed_
         )
         .await;
     ok.data();
-    let resealed = stored_seed(&app, "seed@example.com").await.unwrap();
+    // ...and the next start seals it.
+    let again = spawn_app_on(backend.clone(), opts.clone()).await;
+    let resealed = stored_seed(&again, "seed@example.com").await.unwrap();
     assert!(resealed.starts_with("v1:") && resealed != sealed && !resealed.contains(&secret), "{resealed}");
+    let c = challenge(&again, "seed@example.com").await;
+    let wrong = again
+        .gql(None, doc!("security/CompleteMfaChallenge"), json!({ "challenge": c, "code": "000000" }))
+        .await;
+    assert_eq!(wrong.field(), "code");
+
+    // A seed that no longer decrypts (say the master key was replaced) fails codes, not the
+    // sign-in: a backup code still gets in.
+    {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        let db = app.db().await;
+        entity::user::Entity::update_many()
+            .col_expr(entity::user::Column::TotpSecret, Expr::value(sealed.replace("v1:", "v1:AAAA")))
+            .filter(entity::user::Column::Email.eq("seed@example.com"))
+            .exec(&db)
+            .await
+            .unwrap();
+    }
+    let c = challenge(&again, "seed@example.com").await;
+    let r = again
+        .gql(
+            None,
+            doc!("security/CompleteMfaChallenge"),
+            json!({ "challenge": c.clone(), "code": totp_code(&secret, 0) }),
+        )
+        .await;
+    assert_eq!(r.field(), "code", "{:?}", r.0);
+    let r = again
+        .gql(None, doc!("security/CompleteMfaChallenge"), json!({ "challenge": c, "backupCode": codes[0] }))
+        .await;
+    r.data();
 }
 
 #[tokio::test]

@@ -62,8 +62,8 @@ fn seal_seed(app: &AppState, user_id: Uuid, secret: &str) -> String {
     app.keys.encrypt_for_user(user_id, &format!("totp:{user_id}"), secret)
 }
 
-/// The seed back from [`seal_seed`]'s form. A seed stored before seeds were sealed is plain
-/// base32 (which has no `:`), read as it is so that nobody enrolled then is locked out.
+/// The seed back from [`seal_seed`]'s form. A seed stored in clear by an earlier version is
+/// plain base32 (which has no `:`), read as it is until [`seal_stored_seeds`] seals it.
 fn unseal_seed(app: &AppState, user_id: Uuid, stored: &str) -> AppResult<String> {
     if !stored.starts_with("v1:") {
         return Ok(stored.to_string());
@@ -71,6 +71,39 @@ fn unseal_seed(app: &AppState, user_id: Uuid, stored: &str) -> AppResult<String>
     app.keys.decrypt_for_user(user_id, &format!("totp:{user_id}"), stored).map_err(|e| {
         AppError::Internal(e.context("TOTP seed does not decrypt (was ZYGO_MASTER_KEY changed?)"))
     })
+}
+
+/// Seals the TOTP seeds an earlier version stored in clear (run at startup, before serving;
+/// a no-op once done). Each row is changed only if it still holds the value read.
+pub async fn seal_stored_seeds(app: &AppState) -> anyhow::Result<u64> {
+    use sea_orm::Condition;
+    let clear = |c: user::Column| c.is_not_null().and(c.not_like("v1:%"));
+    let rows = user::Entity::find()
+        .filter(
+            Condition::any().add(clear(user::Column::TotpSecret)).add(clear(user::Column::TotpPendingSecret)),
+        )
+        .all(&app.db)
+        .await?;
+    let mut sealed = 0;
+    for u in rows {
+        for (col, value) in [
+            (user::Column::TotpSecret, &u.totp_secret),
+            (user::Column::TotpPendingSecret, &u.totp_pending_secret),
+        ] {
+            let Some(value) = value.as_deref().filter(|v| !v.starts_with("v1:")) else { continue };
+            sealed += user::Entity::update_many()
+                .col_expr(col, Expr::value(seal_seed(app, u.id, value)))
+                .filter(user::Column::Id.eq(u.id))
+                .filter(col.eq(value))
+                .exec(&app.db)
+                .await?
+                .rows_affected;
+        }
+    }
+    if sealed > 0 {
+        tracing::info!(sealed, "sealed TOTP seeds stored in clear by an earlier version");
+    }
+    Ok(sealed)
 }
 
 /// Checks a TOTP code of an enrolled user and uses it up: the same code (or an older one)
@@ -82,14 +115,17 @@ async fn consume_totp(
     code: &str,
 ) -> AppResult<bool> {
     let Some(stored) = &user.totp_secret else { return Ok(false) };
-    let secret = unseal_seed(app, user.id, stored)?;
+    let secret = match unseal_seed(app, user.id, stored) {
+        Ok(secret) => secret,
+        Err(e) => {
+            // No code can match a seed that does not decrypt; a backup code still may.
+            tracing::error!(user = %user.id, error = %e, "TOTP seed unreadable");
+            return Ok(false);
+        }
+    };
     let Some(step) = matching_step(&totp(&secret, &user.email)?, code) else { return Ok(false) };
-    let mut claim = user::Entity::update_many().col_expr(user::Column::TotpLastStep, Expr::value(step));
-    if !stored.starts_with("v1:") {
-        // A seed from before seeds were sealed is sealed on its first use.
-        claim = claim.col_expr(user::Column::TotpSecret, Expr::value(seal_seed(app, user.id, &secret)));
-    }
-    let claimed = claim
+    let claimed = user::Entity::update_many()
+        .col_expr(user::Column::TotpLastStep, Expr::value(step))
         .filter(user::Column::Id.eq(user.id))
         .filter(user::Column::TotpLastStep.is_null().or(user::Column::TotpLastStep.lt(step)))
         .exec(db)
