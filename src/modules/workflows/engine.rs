@@ -163,6 +163,19 @@ pub struct NodeEvent {
     pub error: Option<String>,
 }
 
+/// A node's saved state: node id, iteration, status, attempt, port, error, started and
+/// finished times (the columns of `node_executions` an event carries).
+pub type SavedNodeState = (
+    String,
+    String,
+    String,
+    i32,
+    Option<String>,
+    Option<String>,
+    Option<chrono::DateTime<Utc>>,
+    Option<chrono::DateTime<Utc>>,
+);
+
 /// One event of `executionUpdated` / `workflowExecutions`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -191,18 +204,19 @@ impl ExecutionEvent {
         }
     }
 
-    /// One node's state as a stored row says it, within the run `e`.
-    pub fn node_state_of(e: &execution::Model, n: &node_execution::Model) -> Self {
+    /// One node's state as saved, within the run `e`.
+    pub fn node_state_of(e: &execution::Model, n: SavedNodeState) -> Self {
+        let (node_id, iteration, status, attempt, port, error, started_at, finished_at) = n;
         Self {
             node: Some(NodeEvent {
-                node_id: n.node_id.clone(),
-                iteration: n.iteration.clone(),
-                status: NodeStatus::parse(&n.status),
-                attempt: n.attempt,
-                port: n.port.clone(),
-                error: n.error.clone(),
+                node_id,
+                iteration,
+                status: NodeStatus::parse(&status),
+                attempt,
+                port,
+                error,
             }),
-            at: n.finished_at.or(n.started_at).unwrap_or_else(Utc::now),
+            at: finished_at.or(started_at).unwrap_or_else(Utc::now),
             ..Self::status_of(e)
         }
     }

@@ -703,10 +703,11 @@ const REPLAYED_NODE_STATES: u64 = 1000;
 #[Subscription]
 impl WorkflowsSubscription {
     /// The execution's status and every node's state change, as they happen (needs
-    /// `WORKFLOW_READ`). It starts with the current state, each with `sequence` 0: the status,
-    /// then the latest saved state of each node that has run (in the order they first ran; at
-    /// most 1,000; saved states may trail a running node by about a second, which the live
-    /// events that follow make up).
+    /// `WORKFLOW_READ`). It starts with the current state, each event with `sequence` 0: the
+    /// status, then the saved state of each node that has run (in the order they first ran;
+    /// at most 1,000). Node states are saved in batches about a second apart, so a change from
+    /// the second before subscribing can be missing from both the replay and the live events;
+    /// `execution(id:)` has it once saved, and the run's end is always reported.
     async fn execution_updated(
         &self,
         ctx: &Context<'_>,
@@ -736,19 +737,25 @@ impl WorkflowsSubscription {
                 .await
                 .map_err(AppError::from)?
                 .ok_or(AppError::NotFound("execution"))?;
-            let nodes = tctx
+            use node_execution::Column as N;
+            // Only what an event carries: not the nodes' inputs and outputs.
+            let nodes: Vec<engine::SavedNodeState> = tctx
                 .scope()
                 .find::<node_execution::Entity>()
-                .filter(node_execution::Column::ExecutionId.eq(id))
-                .order_by_asc(node_execution::Column::Id)
+                .select_only()
+                .columns([N::NodeId, N::Iteration, N::Status, N::Attempt, N::Port, N::Error, N::StartedAt])
+                .column(N::FinishedAt)
+                .filter(N::ExecutionId.eq(id))
+                .order_by_asc(N::Id)
                 .limit(REPLAYED_NODE_STATES)
+                .into_tuple()
                 .all(&conn)
                 .await
                 .map_err(AppError::from)?;
             (current, nodes)
         };
         let mut state = vec![ExecutionUpdate(ExecutionEvent::status_of(&current))];
-        state.extend(nodes.iter().map(|n| ExecutionUpdate(ExecutionEvent::node_state_of(&current, n))));
+        state.extend(nodes.into_iter().map(|n| ExecutionUpdate(ExecutionEvent::node_state_of(&current, n))));
         Ok(futures::stream::iter(state).chain(live))
     }
 
