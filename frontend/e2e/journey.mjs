@@ -217,7 +217,8 @@ try {
   await page2.goto(inviteLink);
   await page2.getByRole('heading', { name: 'You are invited' }).waitFor();
   // Before signing in, the page says who invites whom where (invitationPreview).
-  await page2.getByText(`invited ${invitee.email} to join ${orgName} as Member`).waitFor();
+  const emailHint = `${invitee.email[0]}•••@${invitee.email.split('@')[1]}`;
+  await page2.getByText(`invited ${emailHint} to join ${orgName} as Member`).waitFor();
   await shot('invitation', page2);
   await page2.getByRole('link', { name: 'Create an account' }).click();
   await page2.waitForURL(/\/signup\?next=/);

@@ -37,7 +37,8 @@ async fn an_invitation_mailed_and_accepted_makes_a_member_with_the_role() {
         preview.data()["invitationPreview"],
         json!({
             "status": "PENDING",
-            "email": "new.hire@example.com",
+            "invitedEmailHint": "n•••@example.com",
+            "forViewer": null,
             "organisationName": "Org invite-org",
             "roleName": "Member",
             "invitedByName": "Test User",
@@ -50,6 +51,12 @@ async fn an_invitation_mailed_and_accepted_makes_a_member_with_the_role() {
     // A new user signs up from the link first, then accepts.
     app.sign_up("new.hire@example.com").await.data();
     let hire = app.log_in("new.hire@example.com").await;
+    let preview =
+        app.gql(Some(&hire.access), doc!("members/InvitationPreview"), json!({ "token": token })).await;
+    assert_eq!(preview.data()["invitationPreview"]["forViewer"], true);
+    let preview =
+        app.gql(Some(&owner.access), doc!("members/InvitationPreview"), json!({ "token": token })).await;
+    assert_eq!(preview.data()["invitationPreview"]["forViewer"], false);
     let r = app.gql(Some(&hire.access), doc!("members/AcceptInvitation"), json!({ "token": token })).await;
     let accepted = &r.data()["acceptInvitation"];
     assert_eq!(accepted["membership"]["role"]["key"], "member");
@@ -66,7 +73,7 @@ async fn an_invitation_mailed_and_accepted_makes_a_member_with_the_role() {
     let preview = app.gql(None, doc!("members/InvitationPreview"), json!({ "token": token })).await;
     let preview = &preview.data()["invitationPreview"];
     assert_eq!(
-        (&preview["status"], &preview["organisationName"], &preview["email"]),
+        (&preview["status"], &preview["organisationName"], &preview["invitedEmailHint"]),
         (&json!("ACCEPTED"), &json!(null), &json!(null))
     );
 

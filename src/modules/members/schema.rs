@@ -56,8 +56,8 @@ pub struct MembersQuery;
 #[Object]
 impl MembersQuery {
     /// The invitation behind an invitation link's token, as the link's page shows it before
-    /// anyone signs in: its status and, while pending, the organisation, role, inviter and
-    /// invited address. Null for a token that names no invitation.
+    /// anyone signs in: its status and, while pending, the organisation, role, inviter and a
+    /// hint of the invited address. Null for a token that names no invitation.
     async fn invitation_preview(
         &self,
         ctx: &Context<'_>,

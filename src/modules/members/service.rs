@@ -308,6 +308,8 @@ pub async fn preview_invitation(app: &AppState, token: &str) -> AppResult<Option
     if token.is_empty() || token.len() > 200 {
         return Ok(None);
     }
+    // The token is the credential that names the tenant (as in `accept_invitation`): this
+    // lookup by its hash precedes, and is, the tenant decision; what follows is walled to it.
     let Some(inv) = invitation::Entity::find()
         .filter(invitation::Column::TokenHash.eq(tokens::hash_token(token)))
         .one(&crate::db::across_tenants(&app.db))

@@ -110,9 +110,17 @@ impl InvitationPreview {
     async fn status(&self) -> InvitationStatus {
         InvitationStatus::of(&self.0.invitation)
     }
-    /// The address invited (pending invitations only): sign up or sign in with it to accept.
-    async fn email(&self) -> Option<&str> {
-        self.pending().then_some(self.0.invitation.email.as_str())
+    /// The address invited, masked (`a•••@example.com`; pending invitations only): a link
+    /// that leaked does not tell which account to create.
+    async fn invited_email_hint(&self) -> Option<String> {
+        self.pending().then(|| mask_email(&self.0.invitation.email))
+    }
+    /// Whether the signed-in user is the one invited (their address is the invited one); null
+    /// when signed out. Only the invited address can accept.
+    async fn for_viewer(&self, ctx: &Context<'_>) -> Result<Option<bool>> {
+        let Some(viewer) = crate::graphql::rctx(ctx).viewer.as_ref() else { return Ok(None) };
+        let user = loaders(ctx).users.load_one(viewer.user_id).await.map_err(loader_err)?;
+        Ok(user.map(|u| u.email.eq_ignore_ascii_case(&self.0.invitation.email)))
     }
     /// The inviting organisation's name (pending invitations only).
     async fn organisation_name(&self) -> Option<&str> {
@@ -129,4 +137,11 @@ impl InvitationPreview {
     async fn expires_at(&self) -> DateTime<Utc> {
         self.0.invitation.expires_at
     }
+}
+
+/// `ada@example.com` → `a•••@example.com`.
+fn mask_email(email: &str) -> String {
+    let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
+    let first: String = local.chars().take(1).collect();
+    format!("{first}•••@{domain}")
 }

@@ -48,7 +48,7 @@ export default function AcceptInvitation() {
   const who = invitation ? (
     <p>
       {invitation.invitedByName ? <strong>{invitation.invitedByName}</strong> : 'Someone'} invited{' '}
-      <strong>{invitation.email}</strong> to join <strong>{invitation.organisationName}</strong> as{' '}
+      <strong>{invitation.invitedEmailHint}</strong> to join <strong>{invitation.organisationName}</strong> as{' '}
       <strong>{invitation.roleName}</strong>.
     </p>
   ) : null;
@@ -70,8 +70,7 @@ export default function AcceptInvitation() {
     );
 
   const code = errorCode(res.error);
-  const signedInAs = viewer.data?.viewer?.email;
-  const otherAddress = !!(signedInAs && invitation?.email && signedInAs.toLowerCase() !== invitation.email);
+  const otherAddress = invitation?.forViewer === false;
   return (
     <AuthLayout title={joined ? `Welcome to ${joined.tenant.name}` : 'Accept the invitation'}>
       {viewer.fetching && <Loading />}
@@ -82,7 +81,7 @@ export default function AcceptInvitation() {
         </p>
       )}
       {otherAddress && !joined && !res.error && (
-        <Alert>The invitation was sent to another address: log in with {invitation?.email} to accept it.</Alert>
+        <Alert>The invitation was sent to another address ({invitation?.invitedEmailHint}): log in with it to accept.</Alert>
       )}
       {res.error && (
         <Alert>
