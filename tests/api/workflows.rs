@@ -409,26 +409,27 @@ async fn cancel_stops_a_running_delay_at_once_and_stays_cancelled() {
         vec![edge("e1", "start", "main", "wait"), edge("e2", "wait", "main", "after")],
     )
     .await;
+    let exec = execute(&app, &t, &id, json!({})).await;
     let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
     ws.init(Some(&t)).await.unwrap();
-    ws.subscribe("1", doc!("workflows/WorkflowExecutionsUpdated"), json!({ "workflowId": id })).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let exec = execute(&app, &t, &id, json!({})).await;
-    // Wait for the delay to be running.
+    ws.subscribe("1", doc!("workflows/ExecutionUpdated"), json!({ "executionId": exec })).await;
+    // Its first event is the current status: from then on no event is missed (a sleep after
+    // subscribing is no such guarantee on a loaded machine with Redis in between).
     loop {
         let ev = ws.next_json().await.unwrap();
-        let n = &ev["payload"]["data"]["workflowExecutions"]["node"];
-        if n["nodeId"] == "wait" && n["status"] == "RUNNING" {
+        if ev["payload"]["data"]["executionUpdated"]["status"] == "RUNNING" {
             break;
         }
     }
+    // The trigger is instant: a moment later the delay is running.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     let started = std::time::Instant::now();
     let r = app.gql(Some(&t), doc!("workflows/CancelExecution"), json!({ "id": exec })).await;
     assert_eq!(r.data()["cancelExecution"]["execution"]["status"], "CANCELLED");
     // The worker hears it and interrupts the delay.
     loop {
         let ev = ws.next_json().await.unwrap();
-        let n = &ev["payload"]["data"]["workflowExecutions"]["node"];
+        let n = &ev["payload"]["data"]["executionUpdated"]["node"];
         if n["nodeId"] == "wait" && n["status"] == "CANCELLED" {
             break;
         }
