@@ -113,13 +113,21 @@ pub async fn owned_row<E: entity::TenantOwned>(
     what: &'static str,
     id_col: E::Column,
 ) -> async_graphql::Result<(uuid::Uuid, crate::auth::TenantCtx)> {
-    use crate::error::AppError;
     rctx(ctx).require_principal()?;
     let uuid = relay::decode_id(field, id, type_name)?;
-    let tenant = crate::db::owning_tenant::<E>(&app(ctx).db, id_col, uuid)
-        .await
-        .map_err(AppError::from)?
-        .ok_or(AppError::NotFound(what))?;
-    let tctx = loaders::loaders(ctx).tenant_access(tenant).await.map_err(|_| AppError::NotFound(what))?;
-    Ok((uuid, tctx))
+    Ok((uuid, row_access::<E>(ctx, id_col, uuid, what).await?))
+}
+
+/// The viewer's access to the tenant owning row `id` of `E`: NOT_FOUND (`what`) when there
+/// is no such row or the viewer is not in its tenant (the two look alike).
+pub async fn row_access<E: entity::TenantOwned>(
+    ctx: &Context<'_>,
+    id_col: E::Column,
+    id: uuid::Uuid,
+    what: &'static str,
+) -> crate::error::AppResult<crate::auth::TenantCtx> {
+    use crate::error::AppError;
+    let tenant =
+        crate::db::owning_tenant::<E>(&app(ctx).db, id_col, id).await?.ok_or(AppError::NotFound(what))?;
+    loaders::loaders(ctx).tenant_access(tenant).await.map_err(|_| AppError::NotFound(what))
 }

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, Interface, Object, Result};
 
-use super::{app, loaders::loaders, rctx, relay};
+use super::{app, loaders::loaders, rctx, relay, row_access};
 use crate::{
     error::{AppError, AppResult},
     modules::{
@@ -55,13 +55,15 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
         }
         "Invitation" => {
             let tctx =
-                row_access::<entity::invitation::Entity>(ctx, entity::invitation::Column::Id, uuid).await?;
+                row_access::<entity::invitation::Entity>(ctx, entity::invitation::Column::Id, uuid, "node")
+                    .await?;
             let inv = crate::modules::members::service::get_invitation(app, &tctx, uuid).await?;
             Ok(Node::Invitation(crate::modules::members::types::Invitation(inv)))
         }
         "AuditEntry" => {
             let tctx =
-                row_access::<entity::audit_entry::Entity>(ctx, entity::audit_entry::Column::Id, uuid).await?;
+                row_access::<entity::audit_entry::Entity>(ctx, entity::audit_entry::Column::Id, uuid, "node")
+                    .await?;
             let entry = crate::modules::audit::service::get(app, &tctx, uuid)
                 .await?
                 .ok_or(AppError::NotFound("node"))?;
@@ -69,39 +71,31 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
         }
         "Workflow" => {
             let tctx =
-                row_access::<entity::workflow::Entity>(ctx, entity::workflow::Column::Id, uuid).await?;
+                row_access::<entity::workflow::Entity>(ctx, entity::workflow::Column::Id, uuid, "node")
+                    .await?;
             let w = workflows::get_workflow(app, &tctx, uuid).await?;
             Ok(Node::Workflow(crate::modules::workflows::types::Workflow(w)))
         }
         "Execution" => {
             let tctx =
-                row_access::<entity::execution::Entity>(ctx, entity::execution::Column::Id, uuid).await?;
+                row_access::<entity::execution::Entity>(ctx, entity::execution::Column::Id, uuid, "node")
+                    .await?;
             let e = workflows::get_execution(app, &tctx, uuid).await?;
             Ok(Node::Execution(crate::modules::workflows::types::Execution(e)))
         }
         "Membership" => {
             let tctx =
-                row_access::<entity::membership::Entity>(ctx, entity::membership::Column::Id, uuid).await?;
+                row_access::<entity::membership::Entity>(ctx, entity::membership::Column::Id, uuid, "node")
+                    .await?;
             Ok(Node::Membership(Membership(tenancy::get_membership(app, &tctx, uuid).await?)))
         }
         "Role" => {
-            let tctx = row_access::<entity::role::Entity>(ctx, entity::role::Column::Id, uuid).await?;
+            let tctx =
+                row_access::<entity::role::Entity>(ctx, entity::role::Column::Id, uuid, "node").await?;
             Ok(Node::Role(Role(tenancy::get_role(app, &tctx, uuid).await?)))
         }
         _ => Err(AppError::NotFound("node")),
     }
-}
-
-/// The viewer's access to the tenant owning row `id` of `E`; NOT_FOUND when there is no such
-/// row or the viewer is not in its tenant (the two look alike).
-async fn row_access<E: entity::TenantOwned>(
-    ctx: &Context<'_>,
-    id_col: E::Column,
-    id: uuid::Uuid,
-) -> AppResult<crate::auth::TenantCtx> {
-    let tenant =
-        crate::db::owning_tenant::<E>(&app(ctx).db, id_col, id).await?.ok_or(AppError::NotFound("node"))?;
-    loaders(ctx).tenant_access(tenant).await.map_err(|_| AppError::NotFound("node"))
 }
 
 #[Object]

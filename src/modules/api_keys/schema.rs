@@ -10,7 +10,6 @@ use super::{
 };
 use crate::{
     auth::Permission,
-    error::AppError,
     graphql::{app, loaders::loaders, rctx, relay},
 };
 
@@ -46,13 +45,15 @@ impl ApiKeysMutation {
 
     /// Revokes an API key; it stops working at once.
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> Result<ApiKeyPayload> {
-        rctx(ctx).require_principal()?;
-        let uuid = relay::decode_id("id", &id, "ApiKey")?;
-        let tenant = crate::db::owning_tenant::<api_key::Entity>(&app(ctx).db, api_key::Column::Id, uuid)
-            .await
-            .map_err(AppError::from)?
-            .ok_or(AppError::NotFound("API key"))?;
-        let tctx = loaders(ctx).tenant_access(tenant).await.map_err(|_| AppError::NotFound("API key"))?;
+        let (uuid, tctx) = crate::graphql::owned_row::<api_key::Entity>(
+            ctx,
+            "id",
+            &id,
+            "ApiKey",
+            "API key",
+            api_key::Column::Id,
+        )
+        .await?;
         Ok(ApiKeyPayload {
             api_key: ApiKey(service::revoke_api_key(app(ctx), rctx(ctx), &tctx, uuid).await?),
         })

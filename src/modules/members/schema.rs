@@ -2,7 +2,6 @@
 
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use entity::{invitation, membership};
-use uuid::Uuid;
 
 use super::{
     service::{self, MemberChange},
@@ -12,9 +11,8 @@ use super::{
     },
 };
 use crate::{
-    auth::TenantCtx,
-    error::{AppError, AppResult},
-    graphql::{app, loaders::loaders, rctx, relay, scalars::Email},
+    error::AppError,
+    graphql::{app, loaders::loaders, owned_row, rctx, relay, scalars::Email},
     modules::tenancy::{
         service as tenancy,
         types::{Membership, Tenant},
@@ -67,38 +65,10 @@ impl MembersQuery {
     }
 }
 
-/// Decodes the global ID of a tenant-owned row and returns it with the viewer's access to
-/// its tenant. A row of a tenant the viewer is not in is NOT_FOUND, like a missing one.
-async fn owned<E: entity::TenantOwned>(
-    ctx: &Context<'_>,
-    field: &str,
-    id: &ID,
-    type_name: &'static str,
-    id_col: E::Column,
-) -> AppResult<(Uuid, TenantCtx)> {
-    rctx(ctx).require_principal()?;
-    let uuid = relay::decode_id(field, id, type_name)?;
-    let tenant = crate::db::owning_tenant::<E>(&app(ctx).db, id_col, uuid)
-        .await?
-        .ok_or(AppError::NotFound(type_name_lower(type_name)))?;
-    let tctx = loaders(ctx)
-        .tenant_access(tenant)
-        .await
-        .map_err(|_| AppError::NotFound(type_name_lower(type_name)))?;
-    Ok((uuid, tctx))
-}
-
-fn type_name_lower(t: &'static str) -> &'static str {
-    match t {
-        "Invitation" => "invitation",
-        "Membership" => "membership",
-        _ => "object",
-    }
-}
-
 async fn change(ctx: &Context<'_>, id: &ID, field: &str, change: MemberChange) -> Result<membership::Model> {
     let (uuid, tctx) =
-        owned::<membership::Entity>(ctx, field, id, "Membership", membership::Column::Id).await?;
+        owned_row::<membership::Entity>(ctx, field, id, "Membership", "membership", membership::Column::Id)
+            .await?;
     let m = service::change_member(app(ctx), rctx(ctx), &tctx, uuid, change).await?;
     loaders(ctx).forget_access();
     Ok(m)
@@ -129,16 +99,30 @@ impl MembersMutation {
 
     /// Sends a pending invitation again with a new link; the old link stops working.
     async fn resend_invitation(&self, ctx: &Context<'_>, id: ID) -> Result<InvitationPayload> {
-        let (uuid, tctx) =
-            owned::<invitation::Entity>(ctx, "id", &id, "Invitation", invitation::Column::Id).await?;
+        let (uuid, tctx) = owned_row::<invitation::Entity>(
+            ctx,
+            "id",
+            &id,
+            "Invitation",
+            "invitation",
+            invitation::Column::Id,
+        )
+        .await?;
         let inv = service::resend_invitation(app(ctx), rctx(ctx), &tctx, uuid).await?;
         Ok(InvitationPayload { invitation: Invitation(inv) })
     }
 
     /// Withdraws a pending invitation.
     async fn revoke_invitation(&self, ctx: &Context<'_>, id: ID) -> Result<InvitationPayload> {
-        let (uuid, tctx) =
-            owned::<invitation::Entity>(ctx, "id", &id, "Invitation", invitation::Column::Id).await?;
+        let (uuid, tctx) = owned_row::<invitation::Entity>(
+            ctx,
+            "id",
+            &id,
+            "Invitation",
+            "invitation",
+            invitation::Column::Id,
+        )
+        .await?;
         let inv = service::revoke_invitation(app(ctx), rctx(ctx), &tctx, uuid).await?;
         Ok(InvitationPayload { invitation: Invitation(inv) })
     }

@@ -73,14 +73,7 @@ pub struct DeleteRolePayload {
 pub struct RolesMutation;
 
 async fn role_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(uuid::Uuid, crate::auth::TenantCtx)> {
-    rctx(ctx).require_principal()?;
-    let uuid = relay::decode_id(field, id, "Role")?;
-    let tenant = crate::db::owning_tenant::<role::Entity>(&app(ctx).db, role::Column::Id, uuid)
-        .await
-        .map_err(AppError::from)?
-        .ok_or(AppError::NotFound("role"))?;
-    let tctx = loaders(ctx).tenant_access(tenant).await.map_err(|_| AppError::NotFound("role"))?;
-    Ok((uuid, tctx))
+    crate::graphql::owned_row::<role::Entity>(ctx, field, id, "Role", "role", role::Column::Id).await
 }
 
 fn keys(perms: &[Permission]) -> HashSet<String> {

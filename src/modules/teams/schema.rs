@@ -11,7 +11,7 @@ use super::{
 use crate::{
     auth::TenantCtx,
     error::AppError,
-    graphql::{app, loaders::loaders, rctx, relay},
+    graphql::{app, loaders::loaders, owned_row, rctx, relay},
 };
 
 #[derive(InputObject)]
@@ -47,14 +47,7 @@ pub struct RemoveTeamMemberInput {
 pub struct TeamsMutation;
 
 async fn team_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
-    rctx(ctx).require_principal()?;
-    let uuid = relay::decode_id(field, id, "Team")?;
-    let tenant = crate::db::owning_tenant::<team::Entity>(&app(ctx).db, team::Column::Id, uuid)
-        .await
-        .map_err(AppError::from)?
-        .ok_or(AppError::NotFound("team"))?;
-    let tctx = loaders(ctx).tenant_access(tenant).await.map_err(|_| AppError::NotFound("team"))?;
-    Ok((uuid, tctx))
+    owned_row::<team::Entity>(ctx, field, id, "Team", "team", team::Column::Id).await
 }
 
 async fn reload(ctx: &Context<'_>, tctx: &TenantCtx, id: Uuid) -> Result<Team> {
