@@ -433,11 +433,17 @@ async fn run_claimed(app: AppState, exec: execution::Model) -> anyhow::Result<()
     let graph: Graph = serde_json::from_value(exec.graph.clone())?;
     let settings: Settings = serde_json::from_value(exec.settings.clone()).unwrap_or_default();
     let layout = graph.layout();
-    let rows = scope
-        .find::<node_execution::Entity>()
-        .filter(node_execution::Column::ExecutionId.eq(exec.id))
-        .all(&scope.on(&app.db))
-        .await?;
+    // What the run resumes from and the tenant's variables: one walled read transaction,
+    // ended before the run starts.
+    let (rows, env) = {
+        let db = &scope.on(&app.db);
+        let rows = scope
+            .find::<node_execution::Entity>()
+            .filter(node_execution::Column::ExecutionId.eq(exec.id))
+            .all(db)
+            .await?;
+        (rows, crate::modules::secrets::service::env_map(db, scope).await.unwrap_or_default())
+    };
     let mut done = HashMap::new();
     let mut interrupted = BTreeSet::new();
     for r in rows {
@@ -461,7 +467,6 @@ async fn run_claimed(app: AppState, exec: execution::Model) -> anyhow::Result<()
             _ => {}
         }
     }
-    let env = crate::modules::secrets::service::env_map(&scope.on(&app.db), scope).await.unwrap_or_default();
     let elapsed = exec.started_at.map(|s| (Utc::now() - s).to_std().unwrap_or_default()).unwrap_or_default();
     let deadline = Instant::now() + settings.run_timeout().saturating_sub(elapsed);
     let runner = Arc::new(Runner {

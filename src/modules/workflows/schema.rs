@@ -697,6 +697,27 @@ async fn subscription_row<E: entity::TenantOwned>(
     Ok((uuid, viewer, tctx))
 }
 
+/// [`subscription_row`] for an execution named by argument `executionId`.
+async fn execution_subscription(
+    ctx: &Context<'_>,
+    id: &ID,
+) -> Result<(Uuid, crate::auth::Viewer, TenantCtx)> {
+    subscription_row::<execution::Entity>(
+        ctx,
+        "executionId",
+        id,
+        "Execution",
+        "execution",
+        execution::Column::Id,
+    )
+    .await
+}
+
+/// A bus event of an execution or workflow topic as a GraphQL update.
+fn execution_update(e: &Event) -> Option<ExecutionUpdate> {
+    serde_json::from_value::<ExecutionEvent>(e.payload.clone()).ok().map(ExecutionUpdate)
+}
+
 /// Most node states `executionUpdated` replays when it starts.
 const REPLAYED_NODE_STATES: u64 = 1000;
 
@@ -713,20 +734,11 @@ impl WorkflowsSubscription {
         ctx: &Context<'_>,
         execution_id: ID,
     ) -> Result<impl Stream<Item = ExecutionUpdate> + use<>> {
-        let (id, viewer, tctx) = subscription_row::<execution::Entity>(
-            ctx,
-            "executionId",
-            &execution_id,
-            "Execution",
-            "execution",
-            execution::Column::Id,
-        )
-        .await?;
+        let (id, viewer, tctx) = execution_subscription(ctx, &execution_id).await?;
         let tenant = tctx.tenant_id;
         let app = app(ctx).clone();
-        let live = guarded(app.clone(), viewer, tenant, engine::execution_topic(tenant, id), |e| {
-            serde_json::from_value::<ExecutionEvent>(e.payload.clone()).ok().map(ExecutionUpdate)
-        });
+        let live =
+            guarded(app.clone(), viewer, tenant, engine::execution_topic(tenant, id), execution_update);
         // Subscribed first, then the current state: nothing falls in between.
         let (current, nodes) = {
             use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -775,9 +787,7 @@ impl WorkflowsSubscription {
         )
         .await?;
         let tenant = tctx.tenant_id;
-        Ok(guarded(app(ctx).clone(), viewer, tenant, engine::workflow_topic(tenant, id), |e| {
-            serde_json::from_value::<ExecutionEvent>(e.payload.clone()).ok().map(ExecutionUpdate)
-        }))
+        Ok(guarded(app(ctx).clone(), viewer, tenant, engine::workflow_topic(tenant, id), execution_update))
     }
 
     /// The execution's log lines as they are written (needs `WORKFLOW_READ`).
@@ -786,15 +796,7 @@ impl WorkflowsSubscription {
         ctx: &Context<'_>,
         execution_id: ID,
     ) -> Result<impl Stream<Item = ExecutionLog> + use<>> {
-        let (id, viewer, tctx) = subscription_row::<execution::Entity>(
-            ctx,
-            "executionId",
-            &execution_id,
-            "Execution",
-            "execution",
-            execution::Column::Id,
-        )
-        .await?;
+        let (id, viewer, tctx) = execution_subscription(ctx, &execution_id).await?;
         let tenant = tctx.tenant_id;
         Ok(guarded(app(ctx).clone(), viewer, tenant, engine::logs_topic(tenant, id), |e| {
             serde_json::from_value::<LogEvent>(e.payload.clone()).ok().map(ExecutionLog::from)

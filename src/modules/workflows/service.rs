@@ -424,7 +424,16 @@ pub async fn validate_graph(
     scope: TenantScope,
     g: &Graph,
 ) -> AppResult<Vec<ValidationProblem>> {
-    let db = &scope.on(&app.db);
+    validate_graph_on(&scope.on(&app.db), scope, g).await
+}
+
+/// [`validate_graph`] on a connection already walled to `scope`'s tenant (sharing its reads'
+/// transaction).
+async fn validate_graph_on(
+    db: &impl ConnectionTrait,
+    scope: TenantScope,
+    g: &Graph,
+) -> AppResult<Vec<ValidationProblem>> {
     let secret_names = secrets::secret_names(db, scope).await?;
     let env: BTreeSet<String> = secrets::env_map(db, scope).await?.into_keys().collect();
     Ok(graph::validate(g, &secret_names, &env))
@@ -597,27 +606,35 @@ pub async fn execute(
 ) -> AppResult<execution::Model> {
     tctx.require(Permission::WorkflowExecute)?;
     let scope = tctx.scope();
-    let w = scope
-        .find_by_id::<workflow::Entity, _>(&scope.on(&app.db), id)
-        .await?
-        .ok_or(AppError::NotFound("workflow"))?;
-    if w.status == ARCHIVED {
-        return Err(AppError::rejected("WORKFLOW_ARCHIVED", "input.workflowId", "the workflow is archived"));
-    }
-    let ver = match version {
-        Some(v) => Some(get_version(&scope.on(&app.db), scope, id, v).await.map_err(|_| {
-            AppError::validation("input.version", format!("the workflow has no version {v}"))
-        })?),
-        None => None,
+    // The workflow, the version and what validation reads share one walled transaction,
+    // ended before the write transaction opens.
+    let (w, ver) = {
+        let db = &scope.on(&app.db);
+        let w =
+            scope.find_by_id::<workflow::Entity, _>(db, id).await?.ok_or(AppError::NotFound("workflow"))?;
+        if w.status == ARCHIVED {
+            return Err(AppError::rejected(
+                "WORKFLOW_ARCHIVED",
+                "input.workflowId",
+                "the workflow is archived",
+            ));
+        }
+        let ver = match version {
+            Some(v) => Some(get_version(db, scope, id, v).await.map_err(|_| {
+                AppError::validation("input.version", format!("the workflow has no version {v}"))
+            })?),
+            None => None,
+        };
+        let g: Graph = match &ver {
+            Some(v) => serde_json::from_value(v.graph.clone()).unwrap_or_default(),
+            None => graph_of(&w),
+        };
+        let problems = validate_graph_on(db, scope, &g).await?;
+        if !problems.is_empty() {
+            return Err(refuse_invalid("the workflow cannot run", &problems));
+        }
+        (w, ver)
     };
-    let g: Graph = match &ver {
-        Some(v) => serde_json::from_value(v.graph.clone()).unwrap_or_default(),
-        None => graph_of(&w),
-    };
-    let problems = validate_graph(app, scope, &g).await?;
-    if !problems.is_empty() {
-        return Err(refuse_invalid("the workflow cannot run", &problems));
-    }
     let txn = begin_tenant_txn(&app.db, scope).await?;
     let e = enqueue(
         &txn,
@@ -728,29 +745,35 @@ pub async fn retry_execution(
 ) -> AppResult<execution::Model> {
     tctx.require(Permission::WorkflowExecute)?;
     let scope = tctx.scope();
-    let old = scope
-        .find_by_id::<execution::Entity, _>(&scope.on(&app.db), id)
-        .await?
-        .ok_or(AppError::NotFound("execution"))?;
-    if !ExecutionStatus::parse(&old.status).is_final() {
-        return Err(AppError::rejected("EXECUTION_NOT_FINISHED", "id", "the execution has not ended yet"));
-    }
-    let snapshot = if use_latest_version {
+    // The reads share one walled transaction, ended before the write transaction opens.
+    let (old, snapshot, new_graph) = {
         let db = &scope.on(&app.db);
-        let w = scope
-            .find_by_id::<workflow::Entity, _>(db, old.workflow_id)
-            .await?
-            .ok_or(AppError::NotFound("workflow"))?;
-        let (ver, _) = live_graph(db, scope, &w).await?;
-        Snapshot::of(&w, ver.as_ref())
-    } else {
-        Snapshot { version: old.version, graph: old.graph.clone(), settings: old.settings.clone() }
+        let old =
+            scope.find_by_id::<execution::Entity, _>(db, id).await?.ok_or(AppError::NotFound("execution"))?;
+        if !ExecutionStatus::parse(&old.status).is_final() {
+            return Err(AppError::rejected(
+                "EXECUTION_NOT_FINISHED",
+                "id",
+                "the execution has not ended yet",
+            ));
+        }
+        let snapshot = if use_latest_version {
+            let w = scope
+                .find_by_id::<workflow::Entity, _>(db, old.workflow_id)
+                .await?
+                .ok_or(AppError::NotFound("workflow"))?;
+            let (ver, _) = live_graph(db, scope, &w).await?;
+            Snapshot::of(&w, ver.as_ref())
+        } else {
+            Snapshot { version: old.version, graph: old.graph.clone(), settings: old.settings.clone() }
+        };
+        let new_graph: Graph = serde_json::from_value(snapshot.graph.clone()).unwrap_or_default();
+        let problems = validate_graph_on(db, scope, &new_graph).await?;
+        if !problems.is_empty() {
+            return Err(refuse_invalid("the workflow cannot run", &problems));
+        }
+        (old, snapshot, new_graph)
     };
-    let new_graph: Graph = serde_json::from_value(snapshot.graph.clone()).unwrap_or_default();
-    let problems = validate_graph(app, scope, &new_graph).await?;
-    if !problems.is_empty() {
-        return Err(refuse_invalid("the workflow cannot run", &problems));
-    }
     let old_graph: Graph = serde_json::from_value(old.graph.clone()).unwrap_or_default();
     let txn = begin_tenant_txn(&app.db, scope).await?;
     let e = enqueue(
