@@ -121,12 +121,36 @@ async fn open(
 /// "database is locked" when a transaction that began by reading later needs to write while
 /// another connection wrote in between. PostgreSQL ignores the option.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
-    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
+    use sea_orm::{SqliteTransactionMode, TransactionOptions};
+    begin(
+        db,
+        TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        },
+    )
     .await
+}
+
+/// Starts a transaction; every transaction of the server begins here.
+///
+/// `BEGIN` runs to its end in a task of its own, so the caller's cancellation (a client that
+/// hangs up, the request timeout) cannot interrupt it. sqlx 0.9.0 on PostgreSQL counts a
+/// transaction only once `BEGIN`'s answer is read (sqlx issues #4385 and #4393, fixed by
+/// PR #4394 in no release yet): a future dropped in between left the pooled connection
+/// inside a transaction that nothing would end, and the next borrower's statements ran in
+/// it — an autocommit write there was rolled back later. Begun in its own task, the
+/// transaction is always counted; if the caller is gone by then, dropping it queues the
+/// `ROLLBACK` that travels with the connection's release, as for any dropped transaction.
+pub async fn begin(
+    db: &DatabaseConnection,
+    options: sea_orm::TransactionOptions,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::TransactionTrait;
+    let db = db.clone();
+    tokio::spawn(async move { db.begin_with_options(options).await })
+        .await
+        .map_err(|e| sea_orm::DbErr::Custom(format!("beginning a transaction: {e}")))?
 }
 
 /// Brings the schema up to date.

@@ -4,7 +4,7 @@ use entity::TenantOwned;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
     DeleteMany, ExecResult, IntoActiveModel, PrimaryKeyTrait, QueryFilter, QueryResult, Select, Statement,
-    TransactionTrait, UpdateMany,
+    UpdateMany,
 };
 use uuid::Uuid;
 
@@ -170,7 +170,7 @@ impl<'a> ScopedConn<'a> {
     async fn txn(&self) -> Result<tokio::sync::MutexGuard<'_, Option<DatabaseTransaction>>, DbErr> {
         let mut open = self.open.lock().await;
         if open.is_none() {
-            let txn = self.db.begin().await?;
+            let txn = super::begin(self.db, Default::default()).await?;
             self.wall.raise(&txn).await?;
             *open = Some(txn);
         }

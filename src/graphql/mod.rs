@@ -8,6 +8,7 @@
 pub mod extensions;
 pub mod loaders;
 pub mod node;
+pub mod nulls;
 pub mod relay;
 pub mod scalars;
 
@@ -87,6 +88,8 @@ pub fn build_schema(app: AppState) -> AppSchema {
         // Depth and cost limits: checked by the Observability extension after validation.
         .limit_directives(limits.directives_per_field)
         .extension(extensions::ObservabilityFactory { metrics: app.metrics.clone(), limits })
+        // After Observability, so the errors it brings back get their codes and request id.
+        .extension(nulls::FieldErrorsFactory)
         .data(app)
         .finish()
 }

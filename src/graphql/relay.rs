@@ -31,11 +31,15 @@ pub fn from_global_id(id: &ID) -> Option<(String, Uuid)> {
 }
 
 /// Decodes a global ID that must name `type_name`; `field` names the argument in errors.
-/// An ID of another type is reported as NOT_FOUND, like an id that does not exist.
+/// An ID of another type (a User's ID given where a Tenant's belongs) is BAD_USER_INPUT
+/// naming the argument, like a string that is not an ID at all: it is a caller's mistake,
+/// not a missing row. Saying which type it named reveals nothing the ID does not carry.
 pub fn decode_id(field: &str, id: &ID, type_name: &'static str) -> AppResult<Uuid> {
     match from_global_id(id) {
         Some((ty, uuid)) if ty == type_name => Ok(uuid),
-        Some(_) => Err(AppError::NotFound(type_name)),
+        Some((ty, _)) => {
+            Err(AppError::validation(field, format!("is the ID of a {ty}, not of a {type_name}")))
+        }
         None => Err(AppError::validation(field, "not a valid ID")),
     }
 }

@@ -183,6 +183,26 @@ pub fn sign_in_alert(
     .render()
 }
 
+/// To the owner of an address someone tried to sign up with: `signUp` answers such an
+/// attempt exactly as a new sign-up, so only the address's owner learns of it.
+pub fn sign_up_attempt(name: &str, login_link: &str, reset_link: &str) -> Mail {
+    Layout {
+        subject: "Someone tried to sign up to Zygo with your address".into(),
+        greeting: format!("Hello {name},"),
+        paragraphs: vec![
+            "someone just tried to create a Zygo account with this e-mail address, which already has one. \
+             No new account was created and nothing about yours changed."
+                .into(),
+            format!("If it was you, sign in instead. Forgot your password? Reset it here: {reset_link}"),
+            "If it was not you, there is nothing to do.".into(),
+        ],
+        action: Some(("Sign in", login_link)),
+        mutation: None,
+        footer: "You get this mail whenever a sign-up names your address.".into(),
+    }
+    .render()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -206,3 +206,46 @@ async fn log_out_ends_the_session() {
     let r = app.gql(None, doc!("identity/RefreshSession"), json!({ "refreshToken": s.refresh })).await;
     assert_eq!(r.code(), "UNAUTHENTICATED");
 }
+
+#[tokio::test]
+async fn sign_up_answers_a_taken_address_like_a_new_one_and_tells_only_its_owner() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("taken@example.com").await;
+    let attempt = |email: &'static str| {
+        let app = &app;
+        async move {
+            app.gql(
+                None,
+                doc!("identity/SignUp"),
+                json!({ "input": { "email": email, "password": "another long passphrase 42", "name": "Mallory" } }),
+            )
+            .await
+        }
+    };
+    let taken = attempt("Taken@Example.com").await;
+    let fresh = attempt("fresh@example.com").await;
+
+    // The same answer, field for field, but for the address itself and the opaque id.
+    assert!(taken.0.get("errors").is_none(), "{:?}", taken.0);
+    let (t, f) = (&taken.data()["signUp"], &fresh.data()["signUp"]);
+    assert_eq!(t["verificationMailSent"], f["verificationMailSent"]);
+    assert_eq!(t["user"]["email"], "taken@example.com");
+    assert_eq!(t["user"]["name"], f["user"]["name"]);
+    assert_eq!(t["user"]["emailVerified"], false);
+    assert_ne!(t["user"]["id"], owner.user_id, "the existing account's id is not revealed");
+    let keys = |v: &serde_json::Value| v["user"].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(t), keys(f));
+
+    // The owner is told; the account is unchanged: its password still works, the new one not.
+    let notice = app.mail_about("taken@example.com", "tried to sign up", 1).await;
+    assert!(notice.contains("http://zygo.test/forgot-password"), "{notice}");
+    app.mail_about("fresh@example.com", "Confirm your e-mail", 1).await;
+    assert_eq!(
+        app.mails_to("taken@example.com").len(),
+        2,
+        "verification of the real sign-up + the notice only"
+    );
+    app.log_in("taken@example.com").await;
+    let wrong = app.log_in_as("taken@example.com", "another long passphrase 42", "test").await;
+    assert_eq!(wrong.code(), "UNAUTHENTICATED");
+}

@@ -14,6 +14,7 @@ mod frontend;
 mod fuzz;
 mod http;
 mod identity;
+mod integrity;
 mod limits;
 mod loaders;
 mod mail;

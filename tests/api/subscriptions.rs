@@ -160,3 +160,29 @@ async fn a_removed_member_stops_receiving_and_an_ended_session_cannot_start_oper
         .await;
     assert_eq!(ws.close_code().await, Some(4403));
 }
+
+#[tokio::test]
+async fn members_watching_an_organisation_receive_its_deletion_and_then_the_stream_completes() {
+    let app = spawn_app().await;
+    let s = app.verified_user("deleter@example.com").await;
+    let id = app.create_tenant(&s, "doomed-org").await;
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
+    ws.init(Some(&s.access)).await.unwrap();
+    ws.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": id })).await;
+    mutate_until_event(&app, &s, &id, "Doomed", &mut ws).await;
+
+    app.gql(Some(&s.access), doc!("tenancy/DeleteTenant"), json!({ "id": id, "confirmSlug": "doomed-org" }))
+        .await
+        .data();
+    let event = ws.next_json().await.expect("the deletion event");
+    assert_eq!(event["type"], "next", "{event}");
+    let payload = &event["payload"];
+    assert!(payload.get("errors").is_none(), "{event}");
+    let deleted = &payload["data"]["tenantEvents"];
+    assert_eq!(deleted["kind"], "TENANT_DELETED", "{event}");
+    assert_eq!(deleted["tenantId"], id);
+    assert_eq!(deleted["actorId"], s.user_id);
+    assert!(deleted.as_object().unwrap().contains_key("tenant") && deleted["tenant"].is_null(), "{event}");
+    let end = ws.next_json().await.expect("the end of the stream");
+    assert_eq!(end, json!({ "id": "1", "type": "complete" }));
+}

@@ -359,3 +359,26 @@ async fn only_an_owner_typing_the_slug_suspends_reactivates_or_deletes() {
     let v = app.gql(Some(&admin.access), doc!("identity/Viewer"), json!({})).await;
     assert_eq!(v.data()["viewer"]["tenants"]["totalCount"], 0);
 }
+
+#[tokio::test]
+async fn an_id_of_the_wrong_type_is_bad_user_input_naming_the_argument() {
+    let app = spawn_app().await;
+    let s = app.verified_user("types@example.com").await;
+    let tenant = app.create_tenant(&s, "types-org").await;
+
+    // A User's ID where a Tenant's belongs.
+    let r = app.gql(Some(&s.access), doc!("tenancy/Tenant"), json!({ "id": s.user_id })).await;
+    assert_eq!(r.code(), "BAD_USER_INPUT", "{:?}", r.0);
+    assert_eq!(r.field(), "id");
+    assert!(r.message().contains("User") && r.message().contains("Tenant"), "{}", r.message());
+
+    // A Tenant's ID where a Workflow's belongs.
+    let r = app.gql(Some(&s.access), doc!("workflows/Workflow"), json!({ "id": tenant })).await;
+    assert_eq!(r.code(), "BAD_USER_INPUT", "{:?}", r.0);
+    assert_eq!(r.field(), "id");
+
+    // An ID of the right type that names nothing stays NOT_FOUND.
+    let missing = zygo::graphql::relay::to_global_id("Tenant", uuid::Uuid::now_v7()).0;
+    let r = app.gql(Some(&s.access), doc!("tenancy/Tenant"), json!({ "id": missing })).await;
+    assert_eq!(r.code(), "NOT_FOUND", "{:?}", r.0);
+}

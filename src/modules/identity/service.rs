@@ -54,20 +54,44 @@ pub fn validate_name(field: &str, name: &str) -> AppResult<String> {
 }
 
 /// Creates an unverified user and sends the verification mail.
+///
+/// An address that already has an account gets the same answer — a not yet verified user
+/// (whose id names no row) and the same hashing work — so `signUp` does not tell which
+/// addresses have accounts, as password reset and resend do not; the address's owner is
+/// mailed a notice instead.
 pub async fn sign_up(app: &AppState, input: SignUp) -> AppResult<user::Model> {
     let name = validate_name("input.name", &input.name)?;
     let email = input.email.into_inner();
     password::validate("input.password", &input.password, &email, &name)?;
-    if user::Entity::find().filter(user::Column::Email.eq(&email)).one(&app.db).await?.is_some() {
-        return Err(AppError::conflict("input.email", "an account with this e-mail address already exists"));
-    }
-    let password_hash = password::hash(input.password).await?;
     let now = Utc::now();
+    let new = user::Model {
+        id: Uuid::now_v7(),
+        email,
+        name,
+        password_hash: String::new(),
+        email_verified_at: None,
+        avatar_url: None,
+        locale: None,
+        time_zone: None,
+        preferences: None,
+        created_at: now,
+        updated_at: now,
+        totp_secret: None,
+        totp_pending_secret: None,
+        totp_enabled_at: None,
+        totp_last_step: None,
+    };
+    let existing = user::Entity::find().filter(user::Column::Email.eq(&new.email)).one(&app.db).await?;
+    let password_hash = password::hash(input.password).await?;
+    if let Some(existing) = existing {
+        notify_sign_up_attempt(app, &existing).await?;
+        return Ok(new);
+    }
     let txn = crate::db::begin_write(&app.db).await?;
-    let user = user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        email: Set(email),
-        name: Set(name),
+    let inserted = user::ActiveModel {
+        id: Set(new.id),
+        email: Set(new.email.clone()),
+        name: Set(new.name.clone()),
         password_hash: Set(password_hash),
         email_verified_at: Set(None),
         created_at: Set(now),
@@ -75,15 +99,41 @@ pub async fn sign_up(app: &AppState, input: SignUp) -> AppResult<user::Model> {
         ..Default::default()
     }
     .insert(&txn)
-    .await
-    // Two sign-ups racing for one address: the unique index decides.
-    .map_err(|e| {
-        AppError::from_db_unique(e, "input.email", "an account with this e-mail address already exists")
-    })?;
+    .await;
+    let user = match inserted {
+        Ok(user) => user,
+        // Two sign-ups racing for one address: the unique index decides, and the loser is
+        // answered like any other attempt on a taken address.
+        Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
+            drop(txn);
+            let existing =
+                user::Entity::find().filter(user::Column::Email.eq(&new.email)).one(&app.db).await?;
+            if let Some(existing) = existing {
+                notify_sign_up_attempt(app, &existing).await?;
+            }
+            return Ok(new);
+        }
+        Err(e) => return Err(e.into()),
+    };
     queue_verification_mail(app, &txn, &user).await?;
     txn.commit().await?;
     app.mail.wake();
     Ok(user)
+}
+
+/// Mails the owner of `existing` that someone tried to sign up with the address.
+async fn notify_sign_up_attempt(app: &AppState, existing: &user::Model) -> AppResult<()> {
+    let base = &app.config.public_url;
+    let mail = mail::templates::sign_up_attempt(
+        &existing.name,
+        &format!("{base}/login"),
+        &format!("{base}/forgot-password"),
+    );
+    let txn = crate::db::begin_write(&app.db).await?;
+    mail::enqueue(&txn, &existing.email, mail).await?;
+    txn.commit().await?;
+    app.mail.wake();
+    Ok(())
 }
 
 pub(crate) async fn queue_verification_mail(

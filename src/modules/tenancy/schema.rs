@@ -7,7 +7,7 @@ use futures::{Stream, StreamExt};
 
 use super::{
     admin,
-    events::{self, TenantEventPayload},
+    events::{self, TenantEventKind, TenantEventPayload},
     service,
     types::{Tenant, TenantEvent},
 };
@@ -225,6 +225,17 @@ impl TenancyMutation {
 #[derive(Default)]
 pub struct TenancySubscription;
 
+/// What becomes of one event on a `tenantEvents` stream.
+enum Decided {
+    Deliver(TenantEvent),
+    /// Delivered, then the stream ends (the organisation was deleted).
+    Last(TenantEvent),
+    /// Not for this stream.
+    Skip,
+    /// The subscriber may no longer see the organisation: the stream ends.
+    AccessLost,
+}
+
 #[Subscription]
 impl TenancySubscription {
     /// Live changes of an organisation and its memberships, for its members only. Access
@@ -241,32 +252,51 @@ impl TenancySubscription {
         tctx.require(Permission::TenantRead)?;
         let guard = Arc::new(GaugeGuard::new(&app.metrics.subscriptions_active));
         let viewer = viewer.clone();
+        let at_start = tctx.clone();
         // Access is checked again for every event: a member removed, suspended or stripped
-        // of the permission stops receiving at once, and the stream ends.
-        let stream = app
+        // of the permission stops receiving at once, and the stream ends. The organisation's
+        // deletion ends everyone's access, so that one event cannot pass the check: it is
+        // delivered under the access the subscriber held until then, and the stream ends.
+        let decided = app
             .bus
             .subscribe(&events::topic(id))
             .then(move |event: Arc<Event>| {
-                let (app, viewer, _alive) = (app.clone(), viewer.clone(), guard.clone());
+                let (app, viewer, at_start, _alive) =
+                    (app.clone(), viewer.clone(), at_start.clone(), guard.clone());
                 async move {
+                    let payload = match serde_json::from_value::<TenantEventPayload>(event.payload.clone()) {
+                        Ok(payload) => payload,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "undecodable tenant event ignored");
+                            return Decided::Skip;
+                        }
+                    };
+                    if payload.tenant_id != id {
+                        return Decided::Skip;
+                    }
+                    if payload.kind == TenantEventKind::TenantDeleted {
+                        return Decided::Last(TenantEvent { payload, tctx: at_start });
+                    }
                     match service::access_one(&app, &viewer, id).await {
-                        Ok(tctx) if tctx.has(Permission::TenantRead) => Some((event, tctx)),
-                        _ => None,
+                        Ok(tctx) if tctx.has(Permission::TenantRead) => {
+                            Decided::Deliver(TenantEvent { payload, tctx })
+                        }
+                        _ => Decided::AccessLost,
                     }
                 }
             })
-            .take_while(|allowed| futures::future::ready(allowed.is_some()))
-            .filter_map(|allowed| async move {
-                let (event, tctx) = allowed?;
-                match serde_json::from_value::<TenantEventPayload>(event.payload.clone()) {
-                    Ok(payload) if payload.tenant_id == tctx.tenant_id => Some(TenantEvent { payload, tctx }),
-                    Ok(_) => None,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "undecodable tenant event ignored");
-                        None
-                    }
+            .boxed();
+        let stream = futures::stream::unfold(Some(decided), |decided| async move {
+            let mut decided = decided?;
+            loop {
+                match decided.next().await? {
+                    Decided::Skip => continue,
+                    Decided::AccessLost => return None,
+                    Decided::Deliver(event) => return Some((event, Some(decided))),
+                    Decided::Last(event) => return Some((event, None)),
                 }
-            });
+            }
+        });
         drop(tctx);
         Ok(stream)
     }

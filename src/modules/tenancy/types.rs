@@ -429,9 +429,12 @@ impl TenantEvent {
     async fn actor_id(&self) -> Option<ID> {
         self.payload.actor_id.map(|id| relay::to_global_id("User", id))
     }
-    /// The organisation as it is now.
-    async fn tenant(&self, ctx: &Context<'_>) -> Result<Tenant> {
-        Ok(Tenant(service::get_tenant(app(ctx), &self.tctx).await?))
+    /// The organisation as it is now; null in the `TENANT_DELETED` event.
+    async fn tenant(&self, ctx: &Context<'_>) -> Result<Option<Tenant>> {
+        if self.payload.kind == TenantEventKind::TenantDeleted {
+            return Ok(None);
+        }
+        Ok(Some(Tenant(service::get_tenant(app(ctx), &self.tctx).await?)))
     }
     /// The membership concerned, for member events (null once it no longer exists).
     async fn membership(&self, ctx: &Context<'_>) -> Result<Option<Membership>> {
