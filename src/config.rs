@@ -163,6 +163,18 @@ pub struct Security {
     /// `ZYGO_MAIL_REQUESTS_PER_HOUR`: password-reset and verification mails one address can
     /// ask for per hour.
     pub mail_requests_per_hour: u32,
+    /// `ZYGO_TENANT_MAIL_PER_HOUR` / `ZYGO_TENANT_MAIL_PER_DAY`: mails one organisation's
+    /// workflows may send through the platform's sender.
+    pub tenant_mail: MailBudget,
+}
+
+/// How much mail one tenant may send through the platform's sender.
+#[derive(Clone, Copy, Debug)]
+pub struct MailBudget {
+    /// `ZYGO_TENANT_MAIL_PER_HOUR`.
+    pub per_hour: u32,
+    /// `ZYGO_TENANT_MAIL_PER_DAY`.
+    pub per_day: u32,
 }
 
 /// How a provider signs users in.
@@ -357,6 +369,12 @@ impl Config {
                     get("ZYGO_MAIL_REQUESTS_PER_HOUR"),
                     "5",
                 )? as u32,
+                tenant_mail: MailBudget {
+                    per_hour: positive("ZYGO_TENANT_MAIL_PER_HOUR", get("ZYGO_TENANT_MAIL_PER_HOUR"), "100")?
+                        as u32,
+                    per_day: positive("ZYGO_TENANT_MAIL_PER_DAY", get("ZYGO_TENANT_MAIL_PER_DAY"), "1000")?
+                        as u32,
+                },
             },
             listen,
             data_dir,

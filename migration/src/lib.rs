@@ -16,6 +16,7 @@ mod m20261121_000007_teams;
 mod m20261121_000008_account_security;
 mod m20261121_000009_workflows;
 mod m20261121_000010_row_level_security;
+mod m20261203_000011_mail_origin;
 
 pub use m20261121_000010_row_level_security::TENANT_TABLES;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000008_account_security::Migration),
             Box::new(m20261121_000009_workflows::Migration),
             Box::new(m20261121_000010_row_level_security::Migration),
+            Box::new(m20261203_000011_mail_origin::Migration),
         ]
     }
 }

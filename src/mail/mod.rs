@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use chrono::Utc;
 use entity::mail_outbox;
 use lettre::{
-    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{
         Body, MultiPart, SinglePart,
         header::{ContentTransferEncoding, ContentType},
@@ -32,7 +32,10 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{config::Config, error::AppResult};
+use crate::{
+    config::{Config, MailBudget},
+    error::AppResult,
+};
 
 const MAX_ATTEMPTS: i32 = 8;
 const LEASE_SECS: i64 = 60;
@@ -41,7 +44,7 @@ const LEASE_SECS: i64 = 60;
 #[derive(Clone)]
 pub enum Mailer {
     /// One `.eml` file per message in a directory (development default).
-    File(AsyncFileTransport<Tokio1Executor>, PathBuf),
+    File(PathBuf),
     /// A real SMTP relay.
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
@@ -58,7 +61,7 @@ impl Mailer {
             let dir = PathBuf::from(dir);
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("ZYGO_MAIL_URL: cannot create {}", dir.display()))?;
-            Ok(Self::File(AsyncFileTransport::new(&dir), dir))
+            Ok(Self::File(dir))
         } else {
             let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
                 .context("ZYGO_MAIL_URL: not a valid smtp:// URL")?;
@@ -92,8 +95,13 @@ impl Mailer {
 
     async fn send(&self, message: Message) -> anyhow::Result<()> {
         match self {
-            Self::File(t, _) => {
-                t.send(message).await?;
+            // Written under a temporary name and renamed: whoever reads the directory (a
+            // developer's mail viewer, the tests) never sees half a message.
+            Self::File(dir) => {
+                let id = Uuid::new_v4();
+                let partial = dir.join(format!(".{id}.eml.partial"));
+                tokio::fs::write(&partial, message.formatted()).await?;
+                tokio::fs::rename(&partial, dir.join(format!("{id}.eml"))).await?;
             }
             Self::Smtp(t) => {
                 t.send(message).await?;
@@ -105,7 +113,7 @@ impl Mailer {
     /// Human description for the start-up log.
     pub fn describe(&self) -> String {
         match self {
-            Self::File(_, dir) => format!("files in {}", dir.display()),
+            Self::File(dir) => format!("files in {}", dir.display()),
             Self::Smtp(_) => "SMTP".into(),
         }
     }
@@ -137,10 +145,108 @@ pub async fn enqueue(db: &impl ConnectionTrait, to: &str, mail: Mail) -> AppResu
         locked_until: Set(None),
         created_at: Set(now),
         sent_at: Set(None),
+        tenant_id: Set(None),
+        tenant_label: Set(None),
+        reply_to: Set(None),
     }
     .insert(db)
     .await?;
     Ok(())
+}
+
+/// A tenant that sends mail through the platform (from a workflow), and where replies go.
+#[derive(Clone, Debug)]
+pub struct TenantSender {
+    pub tenant_id: Uuid,
+    /// Names the tenant in the `X-Zygo-Tenant` header, e.g. `Acme (acme; <id>)`.
+    pub label: String,
+    /// A verified address of the tenant's (the user the run acts for), as `Reply-To`.
+    pub reply_to: Option<String>,
+}
+
+/// Queues a tenant's mail if its budget allows: at most `per_hour` in the last hour and
+/// `per_day` in the last day. The platform's From is never a tenant's to spend freely — a
+/// self-registered organisation would otherwise turn it into an open relay. The count and
+/// the insert run in one write transaction (on PostgreSQL under a per-tenant advisory lock,
+/// on SQLite under the database's write lock), so parallel senders cannot overshoot.
+pub async fn enqueue_for_tenant(
+    db: &DatabaseConnection,
+    budget: MailBudget,
+    sender: &TenantSender,
+    to: &str,
+    mail: Mail,
+) -> AppResult<()> {
+    use sea_orm::PaginatorTrait;
+    let now = Utc::now();
+    let txn = crate::db::begin_write(db).await?;
+    if crate::db::is_postgres(&txn) {
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            [format!("mail:{}", sender.tenant_id).into()],
+        ))
+        .await?;
+    }
+    for (limit, window, name, variable) in [
+        (budget.per_hour, chrono::Duration::hours(1), "hour", "ZYGO_TENANT_MAIL_PER_HOUR"),
+        (budget.per_day, chrono::Duration::days(1), "day", "ZYGO_TENANT_MAIL_PER_DAY"),
+    ] {
+        let sent = mail_outbox::Entity::find()
+            .filter(mail_outbox::Column::TenantId.eq(sender.tenant_id))
+            .filter(mail_outbox::Column::CreatedAt.gt(now - window))
+            .count(&txn)
+            .await?;
+        if sent >= u64::from(limit) {
+            return Err(crate::error::AppError::rejected(
+                "MAIL_BUDGET_EXCEEDED",
+                "to",
+                format!(
+                    "the organisation has sent its {limit} mails of this {name} through the platform ({variable})"
+                ),
+            ));
+        }
+    }
+    mail_outbox::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        to_address: Set(to.into()),
+        subject: Set(mail.subject),
+        body_text: Set(mail.text),
+        body_html: Set(Some(mail.html)),
+        status: Set("pending".into()),
+        attempts: Set(0),
+        last_error: Set(None),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        created_at: Set(now),
+        sent_at: Set(None),
+        tenant_id: Set(Some(sender.tenant_id)),
+        tenant_label: Set(Some(sender.label.clone())),
+        reply_to: Set(sender.reply_to.clone()),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// `X-Zygo-Tenant`: which tenant a mail sent from the platform's address came from, for
+/// recipients and abuse desks.
+#[derive(Clone)]
+struct TenantHeader(String);
+
+impl lettre::message::header::Header for TenantHeader {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("X-Zygo-Tenant")
+    }
+
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_string()))
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        // Encoded (RFC 2047) and folded by lettre: a tenant's name cannot inject headers.
+        lettre::message::header::HeaderValue::new(Self::name(), self.0.clone())
+    }
 }
 
 /// Sends queued mail until `shutdown`.
@@ -238,10 +344,16 @@ async fn deliver_next(db: &DatabaseConnection, mailer: &Mailer, from: &str) -> a
 }
 
 fn build_message(from: &str, row: &mail_outbox::Model) -> anyhow::Result<Message> {
-    let builder = Message::builder()
+    let mut builder = Message::builder()
         .from(from.parse().context("ZYGO_MAIL_FROM is not a valid mailbox")?)
         .to(row.to_address.parse().context("recipient is not a valid mailbox")?)
         .subject(row.subject.clone());
+    if let Some(label) = &row.tenant_label {
+        builder = builder.header(TenantHeader(label.clone()));
+    }
+    if let Some(reply_to) = &row.reply_to {
+        builder = builder.reply_to(reply_to.parse().context("Reply-To is not a valid mailbox")?);
+    }
     let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text_body(&row.body_text));
     Ok(match &row.body_html {
         Some(html) => builder.multipart(

@@ -475,3 +475,33 @@ async fn turning_on_mfa_or_setting_a_first_password_needs_a_recent_sign_in() {
     let fresh = app.log_in("stale@example.com").await;
     app.gql(Some(&fresh.access), doc!("security/StartTotpEnrollment"), json!({})).await.data();
 }
+
+#[tokio::test]
+async fn parallel_wrong_codes_cannot_pass_a_challenges_attempt_cap() {
+    let app = spawn_app().await;
+    let s = app.verified_user("mfa-race@example.com").await;
+    let (secret, _) = enroll(&app, &s).await;
+    let c = challenge(&app, "mfa-race@example.com").await;
+    let answers = futures::future::join_all((0..30).map(|i| {
+        let (app, c) = (&app, c.clone());
+        async move {
+            let code = format!("{:06}", 100_000 + i);
+            app.gql(None, doc!("security/CompleteMfaChallenge"), json!({ "challenge": c, "code": code }))
+                .await
+        }
+    }))
+    .await;
+    let checked = answers.iter().filter(|a| a.code() == "BAD_USER_INPUT").count();
+    let refused = answers.iter().filter(|a| a.code() == "UNAUTHENTICATED").count();
+    assert!(checked <= 5, "{checked} codes were checked against a cap of 5");
+    assert_eq!(checked + refused, 30, "every other attempt is refused as a used-up challenge");
+    // The used-up challenge takes no more codes, the right one included.
+    let right = app
+        .gql(
+            None,
+            doc!("security/CompleteMfaChallenge"),
+            json!({ "challenge": c, "code": totp_code(&secret, 0) }),
+        )
+        .await;
+    assert_eq!(right.code(), "UNAUTHENTICATED");
+}

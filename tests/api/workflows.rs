@@ -1197,3 +1197,40 @@ async fn data_source_and_email_nodes_run_and_failures_start_the_error_workflow()
     let e = finished(&app, &t, &exec).await;
     assert!(e["error"].as_str().unwrap().contains("`not-an-address` is not an e-mail address"), "{e}");
 }
+
+/// A workflow that mails `trigger.to`.
+async fn mailer(app: &TestApp, o: &Org) -> String {
+    let nodes = vec![
+        node("start", "trigger.manual", json!({})),
+        node("mail", "email.send", json!({ "to": "{{ trigger.to }}", "subject": "Hello", "body": "hi" })),
+    ];
+    create(app, o, "Mailer", nodes, vec![edge("e1", "start", "main", "mail")]).await.0
+}
+
+#[tokio::test]
+async fn workflow_mail_is_budgeted_per_organisation_and_names_it() {
+    let opts = Options { env: vec![("ZYGO_TENANT_MAIL_PER_HOUR", "3".into())], ..Default::default() };
+    let app = spawn_app_on(Backend::fresh().await, opts).await;
+    let a = org(&app, "budget").await;
+    let flow = mailer(&app, &a).await;
+    for i in 0..3 {
+        let exec = execute(&app, &a.owner.access, &flow, json!({ "to": format!("r{i}@budget.test") })).await;
+        assert_eq!(finished(&app, &a.owner.access, &exec).await["status"], "SUCCEEDED");
+    }
+    // The fourth mail of the hour is refused: the run fails, naming the node and the limit.
+    let exec = execute(&app, &a.owner.access, &flow, json!({ "to": "r3@budget.test" })).await;
+    let e = finished(&app, &a.owner.access, &exec).await;
+    assert_eq!(e["status"], "FAILED");
+    let error = e["error"].as_str().unwrap();
+    assert!(error.contains("mail") && error.contains("ZYGO_TENANT_MAIL_PER_HOUR"), "{error}");
+    // Mail that went out names the organisation and replies go to the member who ran it.
+    let sent = eventually(10, || async { app.mails_to("r0@budget.test").into_iter().next() }).await;
+    assert!(sent.contains("X-Zygo-Tenant: Org budget (budget; "), "{sent}");
+    assert!(sent.contains("Reply-To: owner@budget.test"), "{sent}");
+    assert!(app.mails_to("r3@budget.test").is_empty());
+    // Another organisation's budget is its own.
+    let b = org(&app, "other-budget").await;
+    let flow = mailer(&app, &b).await;
+    let exec = execute(&app, &b.owner.access, &flow, json!({ "to": "x@other.test" })).await;
+    assert_eq!(finished(&app, &b.owner.access, &exec).await["status"], "SUCCEEDED");
+}

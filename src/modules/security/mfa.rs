@@ -426,10 +426,7 @@ pub async fn complete_challenge(
         .one(&app.db)
         .await?
         .ok_or_else(invalid)?;
-    if challenge.used_at.is_some()
-        || challenge.expires_at <= now
-        || challenge.attempts >= CHALLENGE_MAX_ATTEMPTS
-    {
+    if challenge.used_at.is_some() || challenge.expires_at <= now {
         return Err(invalid());
     }
     let (field, given) = match (code, backup_code) {
@@ -437,6 +434,18 @@ pub async fn complete_challenge(
         (None, Some(b)) => ("backupCode", b),
         _ => return Err(AppError::validation("code", "give exactly one of `code` and `backupCode`")),
     };
+    // The attempt is counted before the code is checked, in one conditional update: parallel
+    // requests cannot all read a count under the cap and then each check a code.
+    let reserved = mfa_challenge::Entity::update_many()
+        .col_expr(mfa_challenge::Column::Attempts, Expr::col(mfa_challenge::Column::Attempts).add(1))
+        .filter(mfa_challenge::Column::Id.eq(challenge.id))
+        .filter(mfa_challenge::Column::Attempts.lt(CHALLENGE_MAX_ATTEMPTS))
+        .filter(mfa_challenge::Column::UsedAt.is_null())
+        .exec(&app.db)
+        .await?;
+    if reserved.rows_affected != 1 {
+        return Err(invalid());
+    }
     throttled(app, rctx, challenge.user_id).await?;
     let user = user::Entity::find_by_id(challenge.user_id).one(&app.db).await?.ok_or_else(invalid)?;
     let txn = crate::db::begin_write(&app.db).await?;
@@ -446,11 +455,6 @@ pub async fn complete_challenge(
     };
     if !ok {
         txn.rollback().await?;
-        mfa_challenge::Entity::update_many()
-            .col_expr(mfa_challenge::Column::Attempts, Expr::col(mfa_challenge::Column::Attempts).add(1))
-            .filter(mfa_challenge::Column::Id.eq(challenge.id))
-            .exec(&app.db)
-            .await?;
         mfa_failed(app, rctx, user.id).await?;
         return Err(AppError::validation(field, "the code is wrong, expired or already used"));
     }

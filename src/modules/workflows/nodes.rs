@@ -501,11 +501,40 @@ async fn email(runner: &Runner, config: &Value) -> Out {
         "<pre style=\"font-family:inherit;white-space:pre-wrap\">{}</pre>",
         crate::mail::templates::esc(&text)
     );
-    crate::mail::enqueue(&runner.app.db, &to, crate::mail::Mail { subject: subject.clone(), text, html })
-        .await
-        .map_err(|e| NodeError::new("internal", e.to_string()))?;
+    let sender = mail_sender(runner).await?;
+    let budget = runner.app.config.security.tenant_mail;
+    let mail = crate::mail::Mail { subject: subject.clone(), text, html };
+    crate::mail::enqueue_for_tenant(&runner.app.db, budget, &sender, &to, mail).await.map_err(
+        |e| match e {
+            crate::error::AppError::Rejected { message, .. } => NodeError::new("mail_budget", message),
+            e => NodeError::new("internal", e.to_string()),
+        },
+    )?;
     runner.app.mail.wake();
     main(json!({ "to": to, "subject": subject, "queued": true }))
+}
+
+/// Who a workflow's mail comes from: the tenant (named in the `X-Zygo-Tenant` header) and,
+/// as `Reply-To`, the verified address of the user who started the run, if any.
+async fn mail_sender(runner: &Runner) -> Result<crate::mail::TenantSender, NodeError> {
+    let scope = runner.scope;
+    let tenant = entity::tenant::Entity::find_by_id(scope.tenant_id())
+        .one(&scope.on(&runner.app.db))
+        .await?
+        .ok_or_else(|| NodeError::new("internal", "the run's organisation is gone"))?;
+    let reply_to = match runner.exec.created_by {
+        Some(user_id) => user::Entity::find_by_id(user_id)
+            .one(&runner.app.db)
+            .await?
+            .filter(|u| u.email_verified_at.is_some())
+            .map(|u| u.email),
+        None => None,
+    };
+    Ok(crate::mail::TenantSender {
+        tenant_id: tenant.id,
+        label: format!("{} ({}; {})", tenant.name, tenant.slug, tenant.id),
+        reply_to,
+    })
 }
 
 async fn data_source(runner: &Runner, config: &Value) -> Out {
