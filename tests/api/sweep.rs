@@ -1003,6 +1003,33 @@ fn at<'a>(data: &'a Value, path: &[String]) -> &'a Value {
     path.iter().fold(data, |v, k| &v[k.as_str()])
 }
 
+/// Walks an error's path (names and list indices) from the response's `data`: the first
+/// key that is absent before a `null` is reached, if any.
+fn missing_key(resp: &Value, path: &Value) -> Option<String> {
+    let obj = resp.as_object()?;
+    if !obj.contains_key("data") {
+        return Some("data".into());
+    }
+    let mut here = &obj["data"];
+    for step in path.as_array()? {
+        if here.is_null() {
+            return None;
+        }
+        here = match (step, here) {
+            (Value::String(k), Value::Object(o)) => match o.get(k) {
+                Some(v) => v,
+                None => return Some(k.clone()),
+            },
+            (Value::Number(i), Value::Array(a)) => match a.get(i.as_u64()? as usize) {
+                Some(v) => v,
+                None => return Some(i.to_string()),
+            },
+            _ => return Some(step.to_string()),
+        };
+    }
+    (!here.is_null()).then(|| format!("{path} (present but not null)"))
+}
+
 /// Checks one answer (`data` and `errors`) against the table.
 fn check(op: &Operation, p: &Principal, resp: &Value) -> Result<(), String> {
     let errors: Vec<Value> = resp["errors"].as_array().cloned().unwrap_or_default();
@@ -1029,6 +1056,13 @@ fn check(op: &Operation, p: &Principal, resp: &Value) -> Result<(), String> {
     for (path, code, key) in &expected {
         if !errors.iter().any(|e| e["extensions"]["code"] == *code && error_path(e) == *path) {
             problems.push(format!("expected {code} at {} (`{key}`)", path.join(".")));
+        }
+    }
+    // GraphQL §6.4.4: a failed field is present and null (or, if non-null, its nearest
+    // nullable ancestor is), never a missing key — normalised client caches rely on it.
+    for e in &errors {
+        if let Some(missing) = missing_key(resp, &e["path"]) {
+            problems.push(format!("the failed field's key `{missing}` is missing instead of null"));
         }
     }
     for e in &errors {
