@@ -79,6 +79,29 @@ where
     }
 }
 
+/// Rows of one tenant-owned table by `(tenant, id)`, for single rows a list reaches by id
+/// (each team member's membership, …): one statement for all of them. A key never yields
+/// another tenant's row; callers check the viewer's access to each tenant first.
+pub struct TenantRowsLoader<E: TenantOwned> {
+    pub db: DatabaseConnection,
+    pub id_col: E::Column,
+}
+
+impl<E> Loader<(Uuid, Uuid)> for TenantRowsLoader<E>
+where
+    E: TenantOwned + Sync,
+    E::Column: Send + Sync,
+    E::Model: sea_orm::FromQueryResult + sea_orm::ModelTrait<Entity = E> + Clone + Send + Sync,
+{
+    type Value = E::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), E::Model>, Self::Error> {
+        let conn = crate::db::tenants_conn(&self.db, keys.iter().map(|k| k.0));
+        crate::db::load_scoped_by_ids::<E, _>(&conn, self.id_col, keys).await.map_err(Arc::new)
+    }
+}
+
 /// The organisations each user belongs to, suspended memberships included (for field guards
 /// on users: a member manager still sees a suspended member's address). A cross-tenant read
 /// by user id that precedes the viewer's own access check, which decides.
@@ -159,6 +182,7 @@ impl Loader<(Uuid, Uuid, Window)> for TeamMemberPagesLoader {
 /// All loaders of one operation.
 pub struct Loaders {
     pub users: DataLoader<UserLoader>,
+    pub memberships: DataLoader<TenantRowsLoader<entity::membership::Entity>>,
     pub user_tenants: DataLoader<UserTenantsLoader>,
     pub member_pages: DataLoader<MemberPagesLoader>,
     pub role_pages: DataLoader<TenantPagesLoader<role::Entity>>,
@@ -183,6 +207,10 @@ impl Loaders {
         let db = db.clone();
         Self {
             users: DataLoader::new(UserLoader { db: db.clone() }, tokio::spawn),
+            memberships: DataLoader::new(
+                TenantRowsLoader { db: db.clone(), id_col: entity::membership::Column::Id },
+                tokio::spawn,
+            ),
             user_tenants: DataLoader::new(UserTenantsLoader { db: db.clone() }, tokio::spawn),
             member_pages: DataLoader::new(MemberPagesLoader { db: db.clone() }, tokio::spawn),
             role_pages: DataLoader::new(
@@ -219,6 +247,19 @@ impl Loaders {
     /// The role graph of `tenant_id`, as read by the viewer's access check.
     pub async fn role_graph(&self, tenant_id: Uuid) -> AppResult<std::sync::Arc<RoleGraph>> {
         Ok(self.tenant_access(tenant_id).await?.roles)
+    }
+
+    /// Membership `id` of the tenant of `tctx`, batched with every other one this operation
+    /// asks for: the viewer's own, or any with `MEMBERS_READ`; NOT_FOUND otherwise.
+    pub async fn membership(&self, tctx: &TenantCtx, id: Uuid) -> AppResult<entity::membership::Model> {
+        if id != tctx.membership_id && !tctx.has(crate::auth::Permission::MembersRead) {
+            return Err(AppError::NotFound("membership"));
+        }
+        self.memberships
+            .load_one((tctx.tenant_id, id))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
+            .ok_or(AppError::NotFound("membership"))
     }
 
     /// Forgets cached access checks (and the role graphs read with them). Mutations that

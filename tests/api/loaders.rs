@@ -62,3 +62,55 @@ async fn a_nested_list_costs_the_same_statements_whatever_its_length() {
     let expected = if on_postgres { EXPECTED + WALLED } else { EXPECTED };
     assert_eq!((small, large), (expected, expected), "statement count changed with the list length");
 }
+
+/// Statements of `TenantTeams` (tenant → teams → members → membership → user) for an
+/// organisation of three members and `n` teams, each holding all three.
+async fn team_statements_for(n: usize) -> f64 {
+    let opts = Options {
+        env: vec![("ZYGO_MAIL_POLL_INTERVAL", "3600".into()), ("ZYGO_WORKFLOW_WORKERS", "0".into())],
+        ..Default::default()
+    };
+    let app = spawn_app_on(Backend::fresh().await, opts).await;
+    let owner = app.verified_user(&format!("teams{n}@example.com")).await;
+    let tenant = app.create_tenant(&owner, &format!("teams-{n}")).await;
+    let (_, m1) = app.join_as(&owner, &tenant, &format!("a{n}@example.com"), "member").await;
+    let (_, m2) = app.join_as(&owner, &tenant, &format!("b{n}@example.com"), "viewer").await;
+    for i in 0..n {
+        let r = app
+            .gql(
+                Some(&owner.access),
+                doc!("teams/CreateTeam"),
+                json!({ "input": { "tenantId": tenant, "name": format!("Team {i}") } }),
+            )
+            .await;
+        let team = r.data()["createTeam"]["team"]["id"].as_str().unwrap().to_string();
+        for m in [&m1, &m2] {
+            app.gql(
+                Some(&owner.access),
+                doc!("teams/SetTeamMember"),
+                json!({ "input": { "teamId": team, "membershipId": m, "role": "EDITOR" } }),
+            )
+            .await
+            .data();
+        }
+    }
+    let before = app.metric("zygo_db_statements_total").await;
+    let r = app.gql(Some(&owner.access), doc!("teams/TenantTeams"), json!({ "id": tenant })).await;
+    let after = app.metric("zygo_db_statements_total").await;
+    let teams = r.data()["tenant"]["teams"]["edges"].as_array().unwrap().clone();
+    assert_eq!(teams.len(), n);
+    for t in &teams {
+        let members = t["node"]["members"]["edges"].as_array().unwrap();
+        assert_eq!(members.len(), 2);
+        assert!(members.iter().all(|m| m["node"]["membership"]["user"]["name"].is_string()));
+    }
+    after - before
+}
+
+#[tokio::test]
+async fn teams_with_their_members_and_users_cost_the_same_statements_whatever_their_number() {
+    let small = team_statements_for(2).await;
+    let large = team_statements_for(8).await;
+    eprintln!("nested teams query: {small} statements for 2 teams, {large} for 8");
+    assert_eq!(small, large, "statement count changed with the number of teams");
+}

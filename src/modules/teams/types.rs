@@ -2,11 +2,10 @@
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{membership, team, team_member};
+use entity::{team, team_member};
 
 use super::service::TeamRole;
 use crate::{
-    error::AppError,
     graphql::{app, loaders::loaders, relay},
     modules::tenancy::types::{Membership, loader_err},
 };
@@ -65,11 +64,7 @@ impl TeamMember {
     /// The organisation membership.
     async fn membership(&self, ctx: &Context<'_>) -> Result<Membership> {
         let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
-        let m: membership::Model =
-            crate::modules::tenancy::service::get_membership(app(ctx), &tctx, self.0.membership_id)
-                .await
-                .map_err(|_| AppError::NotFound("membership"))?;
-        Ok(Membership(m))
+        Ok(Membership(loaders(ctx).membership(&tctx, self.0.membership_id).await?))
     }
     async fn role(&self) -> TeamRole {
         TeamRole::parse(&self.0.role)
