@@ -71,6 +71,10 @@ pub struct Config {
     pub access_token_ttl: Duration,
     /// `ZYGO_REFRESH_TOKEN_TTL`: lifetime of a session's refresh token, in seconds.
     pub refresh_token_ttl: Duration,
+    /// `ZYGO_SESSION_CACHE_TTL`: seconds an instance trusts a session it found open without
+    /// reading it again (ended sessions are dropped at once through the event bus); 0 reads
+    /// it on every request.
+    pub session_cache_ttl: Duration,
     /// `ZYGO_MAX_PAGE_SIZE`: the largest `first`/`last` a connection accepts.
     pub max_page_size: usize,
     /// `ZYGO_DB_MAX_CONNECTIONS`: database pool size.
@@ -329,6 +333,11 @@ impl Config {
         Ok(Self {
             cors_origins,
             request_timeout: secs("ZYGO_REQUEST_TIMEOUT", 30)?,
+            session_cache_ttl: Duration::from_secs(parse(
+                "ZYGO_SESSION_CACHE_TTL",
+                get("ZYGO_SESSION_CACHE_TTL"),
+                "30",
+            )?),
             max_string_length: positive("ZYGO_MAX_STRING_LENGTH", get("ZYGO_MAX_STRING_LENGTH"), "10000")?,
             persisted_queries_only: flag(
                 "ZYGO_PERSISTED_QUERIES_ONLY",

@@ -36,6 +36,8 @@ pub struct AppState {
     pub keys: Arc<crate::modules::secrets::crypto::MasterKey>,
     /// The workflow engine of this instance.
     pub engine: crate::modules::workflows::engine::Engine,
+    /// Sessions this instance recently found open (see `auth::session_cache`).
+    pub sessions: Arc<crate::auth::session_cache::SessionCache>,
 }
 
 impl AppState {
@@ -92,6 +94,7 @@ impl Application {
         let rate_limiter = crate::ratelimit::RateLimiter::new(&config, shared_redis.clone());
         let persisted = crate::http::persisted::PersistedQueries::new(&config, shared_redis);
         let engine = crate::modules::workflows::engine::Engine::new(config.workflows.http_allow_private);
+        let config_session_ttl = config.session_cache_ttl;
         let state = AppState {
             keys,
             engine,
@@ -103,8 +106,19 @@ impl Application {
             jwt: JwtKeys::new(jwt_secret.expose_secret().as_bytes()),
             metrics,
             mail: MailSignal::default(),
+            sessions: Arc::new(crate::auth::session_cache::SessionCache::new(config_session_ttl)),
             shutdown,
         };
+        // Ended sessions, announced by any instance, leave this one's cache at once.
+        {
+            let (sessions, bus, stop) = (state.sessions.clone(), state.bus.clone(), state.shutdown.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = sessions.follow(bus.as_ref()) => {}
+                    _ = stop.cancelled() => {}
+                }
+            });
+        }
         crate::modules::security::mfa::seal_stored_seeds(&state).await?;
         tokio::spawn(mail::run_worker(
             state.db.clone(),

@@ -7,6 +7,7 @@
 pub mod context;
 pub mod password;
 pub mod permissions;
+pub mod session_cache;
 pub mod tokens;
 
 pub use context::{RequestCtx, TenantCtx, Viewer};

@@ -18,7 +18,8 @@ use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// A topic name. Always scoped to a tenant (`t:{tenant}:…`) or a user (`u:{user}:…`).
+/// A topic name. Always scoped to a tenant (`t:{tenant}:…`) or a user (`u:{user}:…`), or
+/// the platform's own (`p:…`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Topic(String);
 
@@ -33,14 +34,22 @@ impl Topic {
         Self(format!("u:{user_id}:{name}"))
     }
 
+    /// A topic of the platform itself (`p:{name}`), for the server's own coordination
+    /// between instances (e.g. ended sessions); no tenant data travels on it and no client
+    /// subscription can name it.
+    pub fn platform(name: &str) -> Self {
+        Self(format!("p:{name}"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// Rebuilds a topic received from another instance. Only names of the two scoped shapes
+    /// Rebuilds a topic received from another instance. Only names of the three shapes
     /// are accepted.
     pub(crate) fn from_wire(name: &str) -> Option<Self> {
-        (name.starts_with("t:") || name.starts_with("u:")).then(|| Self(name.to_string()))
+        (name.starts_with("t:") || name.starts_with("u:") || name.starts_with("p:"))
+            .then(|| Self(name.to_string()))
     }
 }
 

@@ -505,3 +505,30 @@ async fn parallel_wrong_codes_cannot_pass_a_challenges_attempt_cap() {
         .await;
     assert_eq!(right.code(), "UNAUTHENTICATED");
 }
+
+#[tokio::test]
+async fn a_session_ended_on_one_instance_is_refused_by_another_that_had_it_cached() {
+    let mut backend = Backend::fresh().await;
+    backend.redis_url = Some(crate::event_bus::redis_url());
+    let data_dir = std::env::temp_dir().join(format!("zygo-test-shared-{}", uuid::Uuid::new_v4().simple()));
+    // An hour of trust: only the end announced over the bus can make instance two refuse.
+    let opts = Options {
+        data_dir: Some(data_dir),
+        env: vec![("ZYGO_SESSION_CACHE_TTL", "3600".into())],
+        ..Default::default()
+    };
+    let one = spawn_app_on(backend.clone(), opts.clone()).await;
+    let two = spawn_app_on(backend, opts).await;
+    let s = one.verified_user("cached@example.com").await;
+    // Instance two finds the session open and caches it.
+    assert!(two.gql(Some(&s.access), doc!("identity/Viewer"), json!({})).await.0["errors"].is_null());
+    one.gql(Some(&s.access), doc!("identity/LogOut"), json!({})).await.data();
+    // The same instance refuses at once; the other as soon as the end reaches it.
+    let here = one.gql(Some(&s.access), doc!("identity/Viewer"), json!({})).await;
+    assert_eq!(here.code(), "UNAUTHENTICATED");
+    eventually(10, || async {
+        let r = two.gql(Some(&s.access), doc!("identity/Viewer"), json!({})).await;
+        (r.code() == "UNAUTHENTICATED").then_some(())
+    })
+    .await;
+}

@@ -503,6 +503,13 @@ pub async fn log_out(app: &AppState, viewer: &Viewer) -> AppResult<()> {
 pub async fn authenticate(app: &AppState, token: &str) -> Result<Viewer, String> {
     let (user_id, session_id, token_expires_at) =
         app.jwt.verify_access_until(token).map_err(str::to_string)?;
+    let now = Utc::now();
+    // The hot path: a session this instance found open moments ago (an ended one has been
+    // evicted through the bus already).
+    if app.sessions.is_open(session_id, user_id, now) {
+        return Ok(Viewer { user_id, session_id, token_expires_at });
+    }
+    let read_at = std::time::Instant::now();
     let session = session::Entity::find_by_id(session_id)
         .one(&app.db)
         .await
@@ -511,10 +518,10 @@ pub async fn authenticate(app: &AppState, token: &str) -> Result<Viewer, String>
             "authentication unavailable".to_string()
         })?
         .ok_or("invalid access token")?;
-    let now = Utc::now();
     if session.user_id != user_id || session.revoked_at.is_some() || session.expires_at <= now {
         return Err("session ended; sign in again".into());
     }
+    app.sessions.remember(session_id, user_id, session.expires_at, read_at);
     // "Last used" for the sessions list, written at most once a minute per session.
     if session.last_used_at < now - Duration::seconds(60) {
         let touched = session::Entity::update_many()

@@ -42,8 +42,13 @@ impl SessionsEnded {
     }
 }
 
-/// Tells every instance to close the covered WebSockets. Call after commit.
+/// Tells every instance to close the covered WebSockets and to forget the covered sessions
+/// (this instance's cache at once, the others' through the bus). Call after commit.
 pub async fn notify(app: &AppState, user_id: Uuid, ended: SessionsEnded) {
+    let forget =
+        crate::auth::session_cache::Ended { user_id, sessions: ended.sessions.clone(), except: ended.except };
+    app.sessions.forget(&forget);
+    app.publish(&crate::auth::session_cache::topic(), &forget).await;
     app.publish(&topic(user_id), &ended).await;
 }
 
