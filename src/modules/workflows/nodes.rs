@@ -450,6 +450,14 @@ pub fn run_script(
         rhai::EvalAltResult::ErrorTerminated(..) => {
             NodeError::new("timeout", format!("timed out after {} ms", timeout.as_millis()))
         }
+        // Rhai's own size checks: say which of our limits they are.
+        e @ rhai::EvalAltResult::ErrorDataTooLarge(..) => NodeError::new(
+            "script",
+            format!(
+                "{e} (ZYGO_WORKFLOW_MAX_VALUE_BYTES: {} bytes, ZYGO_WORKFLOW_MAX_ITEMS: {} items)",
+                budget.max_bytes, budget.max_items
+            ),
+        ),
         e => NodeError::new("script", e.to_string()),
     };
     let mut scope = rhai::Scope::new();
