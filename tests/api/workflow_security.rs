@@ -355,6 +355,48 @@ async fn a_data_source_node_shows_only_the_member_fields_the_api_shows_the_user_
     let seen = crate::workflows::execution(&app, &viewer.access, &exec).await;
     assert!(!seen.to_string().contains("owner@directory.test"), "{seen}");
 
+    // A webhook run has no user: it acts for the workflow's creator, here the member.
+    let r = app
+        .gql(
+            Some(&member.access),
+            doc!("workflows/CreateWorkflow"),
+            json!({ "input": { "tenantId": o.tenant, "name": "Hooked directory", "graph": {
+                "nodes": [
+                    node("hook", "trigger.webhook", json!({})),
+                    node("people", "data.source", json!({ "source": "members" })),
+                ],
+                "edges": [edge("e1", "hook", "main", "people")],
+            } } }),
+        )
+        .await;
+    let hooked = r.data()["createWorkflow"]["workflow"]["id"].as_str().unwrap().to_string();
+    app.gql(
+        Some(&member.access),
+        doc!("workflows/PublishWorkflowVersion"),
+        json!({ "input": { "workflowId": hooked, "note": "v1" } }),
+    )
+    .await
+    .data();
+    let url = app
+        .gql(Some(&member.access), doc!("workflows/WorkflowWebhook"), json!({ "id": hooked }))
+        .await
+        .data()["workflow"]["webhookUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resp = app
+        .http
+        .post(app.url(url.strip_prefix("http://zygo.test").unwrap()))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let exec = resp.json::<Value>().await.unwrap()["executionId"].as_str().unwrap().to_string();
+    let e = finished(&app, &o.owner.access, &exec).await;
+    assert_eq!(e["status"], "SUCCEEDED", "{e}");
+    assert_eq!(emails(&e), api, "a trigger acts for the workflow's creator");
+
     // Run by the owner (MEMBERS_MANAGE): every address.
     let t = o.owner.access.clone();
     let e = finished(&app, &t, &execute(&app, &t, &id, json!({})).await).await;
