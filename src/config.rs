@@ -435,7 +435,7 @@ impl Config {
                 max_value_bytes: positive(
                     "ZYGO_WORKFLOW_MAX_VALUE_BYTES",
                     get("ZYGO_WORKFLOW_MAX_VALUE_BYTES"),
-                    "1048576",
+                    "5242880",
                 )?,
                 max_items: positive("ZYGO_WORKFLOW_MAX_ITEMS", get("ZYGO_WORKFLOW_MAX_ITEMS"), "100000")?,
                 max_output_bytes: positive(

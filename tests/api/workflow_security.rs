@@ -198,6 +198,24 @@ async fn a_node_output_over_the_output_budget_fails_the_node() {
     let err = e["error"].as_str().unwrap();
     assert!(err.contains("`big`") && err.contains("ZYGO_WORKFLOW_MAX_OUTPUT_BYTES"), "{err}");
     assert!(node_state(&e, "big")["output"].is_null());
+
+    // Twenty loop iterations of 20 KB each: every one within the budget, together not.
+    let (id, _) = create(
+        &app,
+        &o,
+        "Piling up",
+        vec![
+            node("start", "trigger.manual", json!({})),
+            node("each", "logic.loop", json!({ "items": "{{ range(20) | list }}" })),
+            node("chunk", "code", json!({ "source": "let s = \"x\"; for i in 0..14 { s += s; } s + input" })),
+        ],
+        vec![edge("e1", "start", "main", "each"), edge("e2", "each", "body", "chunk")],
+    )
+    .await;
+    let e = finished(&app, &t, &execute(&app, &t, &id, json!({})).await).await;
+    assert_eq!(e["status"], "FAILED", "{e}");
+    let err = e["error"].as_str().unwrap();
+    assert!(err.contains("`each`") && err.contains("ZYGO_WORKFLOW_MAX_OUTPUT_BYTES"), "{err}");
 }
 
 /// `{{ secrets.X }}` is a marker in expressions and scripts: reversing, slicing, joining,

@@ -54,7 +54,7 @@ impl Budget {
 
 impl Default for Budget {
     fn default() -> Self {
-        Self { max_bytes: 1 << 20, max_items: 100_000, max_output: 16 << 20 }
+        Self { max_bytes: 5 << 20, max_items: 100_000, max_output: 16 << 20 }
     }
 }
 
@@ -497,7 +497,10 @@ fn rewrite<'s>(old: &Instructions<'s>) -> Result<Instructions<'s>, Error> {
 /// is bounded: its string and bracket bytes times the product of its numbers.
 fn precheck_constants(source: &str, in_expr: bool, max: usize) -> Result<(), Error> {
     use minijinja::machinery::Token;
+    // `bytes`: string and bracket bytes of the run; `product`: the numbers it multiplies by
+    // (operands of `*`, counted generously; any `**` could be anything).
     let (mut bytes, mut product) = (0usize, 1usize);
+    let (mut last_int, mut after_mul) = (None::<usize>, false);
     let check = |bytes: &mut usize, product: &mut usize| {
         let over = *bytes > 0 && bytes.saturating_mul(*product) > max;
         (*bytes, *product) = (0, 1);
@@ -506,27 +509,59 @@ fn precheck_constants(source: &str, in_expr: bool, max: usize) -> Result<(), Err
     for token in minijinja::machinery::tokenize(source, in_expr, Default::default(), Default::default()) {
         let (token, _) = token?;
         match token {
-            Token::Str(s) => bytes = bytes.saturating_add(s.len().max(1)),
-            Token::String(s) => bytes = bytes.saturating_add(s.len().max(1)),
             Token::Int(n) => {
-                product = product.saturating_mul(usize::try_from(n).unwrap_or(usize::MAX).max(1))
+                let n = usize::try_from(n).unwrap_or(usize::MAX).max(1);
+                if after_mul {
+                    product = product.saturating_mul(n);
+                }
+                last_int = Some(n);
+                after_mul = false;
             }
-            Token::Int128(_) | Token::Pow => product = usize::MAX,
-            Token::Float(f) => product = product.saturating_mul(if f >= 1.0 { f as usize } else { 1 }),
+            Token::Float(f) => {
+                let n = if f >= 1.0 { f as usize } else { 1 };
+                if after_mul {
+                    product = product.saturating_mul(n);
+                }
+                last_int = Some(n);
+                after_mul = false;
+            }
+            Token::Mul => {
+                if let Some(n) = last_int {
+                    product = product.saturating_mul(n);
+                }
+                after_mul = true;
+            }
+            Token::ParenOpen => {}
+            Token::ParenClose => after_mul = false,
+            Token::Int128(_) | Token::Pow => {
+                product = usize::MAX;
+                (last_int, after_mul) = (None, false);
+            }
+            Token::Str(s) => {
+                bytes = bytes.saturating_add(s.len().max(1));
+                (last_int, after_mul) = (None, false);
+            }
+            Token::String(s) => {
+                bytes = bytes.saturating_add(s.len().max(1));
+                (last_int, after_mul) = (None, false);
+            }
             Token::BracketOpen | Token::BracketClose | Token::BraceOpen | Token::BraceClose => {
-                bytes = bytes.saturating_add(1)
+                bytes = bytes.saturating_add(1);
+                (last_int, after_mul) = (None, false);
             }
             Token::Plus
             | Token::Minus
-            | Token::Mul
             | Token::Div
             | Token::FloorDiv
             | Token::Mod
             | Token::Tilde
-            | Token::ParenOpen
-            | Token::ParenClose
-            | Token::Colon => {}
-            _ => check(&mut bytes, &mut product)?,
+            | Token::Colon => {
+                (last_int, after_mul) = (None, false);
+            }
+            _ => {
+                (last_int, after_mul) = (None, false);
+                check(&mut bytes, &mut product)?;
+            }
         }
     }
     check(&mut bytes, &mut product)

@@ -364,6 +364,8 @@ mod tests {
             "{{ ('x' * 99999999) | length }}",
             "{{ ([1] * 1000000000) ~ '' }}",
             "{{ 'x' * (10 ** 8) }}",
+            "{{ ('x' * 1000) * 1000 * 1000 }}",
+            "{{ 1000000 * ('ab' ~ 'cd') }}",
         ] {
             let started = std::time::Instant::now();
             let err = match eval_str(source, &ctx, B) {

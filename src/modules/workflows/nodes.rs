@@ -504,6 +504,10 @@ async fn run_loop(
     }
     let body: BTreeSet<String> = runner.layout.loop_bodies.get(&spec.id).cloned().unwrap_or_default();
     let mut results = Vec::with_capacity(items.len());
+    // The results pile up into this node's output: bounded as they come, not once all
+    // iterations have each added their (individually bounded) output.
+    let max_output = expr::Budget::of(&runner.app.config.workflows).max_output;
+    let mut total = 0usize;
     for (i, item) in items.iter().enumerate() {
         let it = if iteration.is_empty() {
             format!("{}:{i}", spec.id)
@@ -517,7 +521,17 @@ async fn run_loop(
             .run_flow(&body, &it, Some((&spec.id, item)), &mut scoped, item, &index)
             .await
             .map_err(stop_to_error)?;
-        results.push(r.unwrap_or(Value::Null));
+        let r = r.unwrap_or(Value::Null);
+        total = total.saturating_add(super::budget::json_len(&r, max_output).unwrap_or(usize::MAX));
+        if total > max_output {
+            return Err(NodeError::new(
+                "config",
+                format!(
+                    "the loop's results are larger than {max_output} bytes (ZYGO_WORKFLOW_MAX_OUTPUT_BYTES)"
+                ),
+            ));
+        }
+        results.push(r);
     }
     Ok(("done".into(), Value::Array(results)))
 }
