@@ -99,6 +99,31 @@ async fn an_llm_node_with_its_own_base_url_never_gets_the_platform_key() {
     assert_eq!(seen[0]["authorization"], "Bearer own-key-123");
     assert!(!seen.iter().any(|r| r.to_string().contains("platform-key-777")));
 
+    // A node's own base URL goes through the public-only client: on a default server,
+    // loopback is refused even with a key of its own.
+    let public_only = spawn_app().await;
+    let p = org(&public_only, "llm-public").await;
+    let (id, _) = create(
+        &public_only,
+        &p,
+        "Internal model",
+        vec![
+            node("start", "trigger.manual", json!({})),
+            node(
+                "ask",
+                "ai.llm",
+                json!({ "prompt": "hi", "model": "m", "baseUrl": base, "apiKey": "some-key" }),
+            ),
+        ],
+        vec![edge("e1", "start", "main", "ask")],
+    )
+    .await;
+    let pt = p.owner.access.clone();
+    let e = finished(&public_only, &pt, &execute(&public_only, &pt, &id, json!({})).await).await;
+    assert_eq!(e["status"], "FAILED", "{e}");
+    assert!(e["error"].as_str().unwrap().contains("private or internal address"), "{e}");
+    assert_eq!(requests().await.len(), 1, "nothing more reached the graph's server");
+
     // Without a baseUrl the platform's endpoint gets the platform's key, as before.
     let (id, _) = create(
         &app,

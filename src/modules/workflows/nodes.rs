@@ -754,6 +754,7 @@ fn keywords(s: &str) -> Vec<String> {
 /// how often), newest first on ties.
 async fn memory_search(runner: &Runner, config: &Value) -> Result<Vec<Value>, NodeError> {
     use sea_orm::sea_query::ExprTrait;
+    require(&acting_access(runner).await?, crate::auth::Permission::WorkflowRead, "memory")?;
     let store = need_str(config, "store")?;
     let query = need_str(config, "query")?;
     let limit = Ord::min(config.get("limit").and_then(Value::as_u64).unwrap_or(5), 100) as usize;
