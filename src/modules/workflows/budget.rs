@@ -194,6 +194,13 @@ fn is_seq(v: &Value) -> bool {
     matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable)
 }
 
+/// Entries of a list or map, counted up to `max + 1` when it does not know its length: a
+/// lazy chain (`+`, `chain`, `zip` of lazy values) can stand for billions of entries that
+/// the next `list` or `length` would produce.
+fn items(v: &Value, max: usize) -> usize {
+    v.len().unwrap_or_else(|| v.try_iter().map(|i| i.take(max.saturating_add(1)).count()).unwrap_or(0))
+}
+
 /// Refuses a value over the budget (applied to every filter's and function's result).
 fn check(v: Value) -> Result<Value, Error> {
     let b = budget();
@@ -202,7 +209,7 @@ fn check(v: Value) -> Result<Value, Error> {
             return Err(too_long(b.max_bytes));
         }
     } else if matches!(v.kind(), ValueKind::Seq | ValueKind::Iterable | ValueKind::Map)
-        && v.len().is_some_and(|n| n > b.max_items)
+        && items(&v, b.max_items) > b.max_items
     {
         return Err(too_many(b.max_items));
     }
@@ -241,7 +248,10 @@ fn add(a: Value, b: Value) -> Result<Value, Error> {
     {
         return Err(too_long(bud.max_bytes));
     }
-    if is_seq(&a) && is_seq(&b) && a.len().unwrap_or(0).saturating_add(b.len().unwrap_or(0)) > bud.max_items {
+    if is_seq(&a)
+        && is_seq(&b)
+        && items(&a, bud.max_items).saturating_add(items(&b, bud.max_items)) > bud.max_items
+    {
         return Err(too_many(bud.max_items));
     }
     builtin_op("+", a, b)

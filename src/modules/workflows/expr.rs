@@ -365,6 +365,8 @@ mod tests {
             "{{ ([1] * 1000000000) ~ '' }}",
             "{{ 'x' * (10 ** 8) }}",
             "{{ ('x' * 1000) * 1000 * 1000 }}",
+            "{% set ns = namespace(l=range(1000)) %}{% for i in range(40) %}{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l | list | length }}",
+            "{% set ns = namespace(l=range(1000)) %}{% for i in range(40) %}{% set ns.l = ns.l | chain(ns.l) %}{% endfor %}{{ ns.l | list | length }}",
             "{{ 1000000 * ('ab' ~ 'cd') }}",
         ] {
             let started = std::time::Instant::now();
