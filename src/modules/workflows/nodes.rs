@@ -993,6 +993,28 @@ async fn agent(
 mod tests {
     use super::*;
 
+    /// A script stopped by its own deadline says "timed out after N ms" (it said "Script
+    /// terminated (line 1, position 6)" when it noticed before the engine's timer did, which
+    /// under CPU load it often does); one stopped by a cancel says so.
+    #[test]
+    fn a_script_past_its_deadline_reports_a_timeout_not_a_termination() {
+        let limits = || ScriptLimits {
+            max_ops: 1_000_000_000,
+            deadline: Instant::now(),
+            timeout: Duration::from_millis(250),
+            budget: expr::Budget::default(),
+        };
+        let err =
+            run_script("loop { }", Value::Null, Value::Null, limits(), Arc::new(AtomicBool::new(false)))
+                .expect_err("stopped");
+        assert_eq!((err.kind, err.message.as_str()), ("timeout", "timed out after 250 ms"));
+        let mut later = limits();
+        later.deadline = Instant::now() + Duration::from_secs(3600);
+        let err = run_script("loop { }", Value::Null, Value::Null, later, Arc::new(AtomicBool::new(true)))
+            .expect_err("stopped");
+        assert_eq!(err.message, "cancelled");
+    }
+
     #[test]
     fn only_globally_routable_addresses_are_public() {
         for ip in [
