@@ -148,8 +148,17 @@ pub struct WorkflowSettings {
     pub llm_base_url: Option<String>,
     /// `ZYGO_LLM_MODEL`: the default model of LLM and AI Agent nodes.
     pub llm_model: Option<String>,
-    /// `ZYGO_LLM_API_KEY`: the default key (a node may use a secret instead).
+    /// `ZYGO_LLM_API_KEY`: the default key (a node may use a secret instead). Sent only to
+    /// `llm_base_url`, never to a node's own base URL.
     pub llm_api_key: Option<SecretString>,
+    /// `ZYGO_WORKFLOW_MAX_VALUE_BYTES`: the longest string an expression or a Code node may
+    /// build, and the most text one node's expressions may render.
+    pub max_value_bytes: usize,
+    /// `ZYGO_WORKFLOW_MAX_ITEMS`: the most entries of a list or map an expression or a Code
+    /// node may build.
+    pub max_items: usize,
+    /// `ZYGO_WORKFLOW_MAX_OUTPUT_BYTES`: the largest node output (as JSON) a run keeps.
+    pub max_output_bytes: usize,
 }
 
 /// Thresholds of the throttles in `modules::security::throttle`.
@@ -450,6 +459,17 @@ impl Config {
                 llm_base_url: get("ZYGO_LLM_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
                 llm_model: get("ZYGO_LLM_MODEL"),
                 llm_api_key: get("ZYGO_LLM_API_KEY").map(SecretString::from),
+                max_value_bytes: positive(
+                    "ZYGO_WORKFLOW_MAX_VALUE_BYTES",
+                    get("ZYGO_WORKFLOW_MAX_VALUE_BYTES"),
+                    "5242880",
+                )?,
+                max_items: positive("ZYGO_WORKFLOW_MAX_ITEMS", get("ZYGO_WORKFLOW_MAX_ITEMS"), "100000")?,
+                max_output_bytes: positive(
+                    "ZYGO_WORKFLOW_MAX_OUTPUT_BYTES",
+                    get("ZYGO_WORKFLOW_MAX_OUTPUT_BYTES"),
+                    "16777216",
+                )?,
             },
             limits: Limits {
                 depth: positive("ZYGO_MAX_QUERY_DEPTH", get("ZYGO_MAX_QUERY_DEPTH"), "15")?,
@@ -598,5 +618,14 @@ mod tests {
         assert_eq!(cfg(&[("ZYGO_ENV", "staging")]).unwrap_err().var, "ZYGO_ENV");
         assert_eq!(cfg(&[("ZYGO_DATABASE_URL", "mysql://x")]).unwrap_err().var, "ZYGO_DATABASE_URL");
         assert_eq!(cfg(&[("ZYGO_JWT_SECRET", "short")]).unwrap_err().var, "ZYGO_JWT_SECRET");
+        assert_eq!(
+            cfg(&[("ZYGO_WORKFLOW_MAX_VALUE_BYTES", "0")]).unwrap_err().var,
+            "ZYGO_WORKFLOW_MAX_VALUE_BYTES"
+        );
+        assert_eq!(cfg(&[("ZYGO_WORKFLOW_MAX_ITEMS", "many")]).unwrap_err().var, "ZYGO_WORKFLOW_MAX_ITEMS");
+        assert_eq!(
+            cfg(&[("ZYGO_WORKFLOW_MAX_OUTPUT_BYTES", "-1")]).unwrap_err().var,
+            "ZYGO_WORKFLOW_MAX_OUTPUT_BYTES"
+        );
     }
 }

@@ -29,4 +29,5 @@ mod subscriptions;
 mod sweep;
 mod teams;
 mod tenancy;
+mod workflow_security;
 mod workflows;

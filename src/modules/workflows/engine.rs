@@ -951,9 +951,10 @@ impl Runner {
                 let msg = "interrupted while running when its worker stopped; not run again because it is not safe to repeat".to_string();
                 return self.node_failed(spec, iteration, 1, &input, msg, started, has_error_edge).await;
             }
-            // Secrets this node refers to: read (and logged) once per node run.
+            // Secrets this node refers to: read (and logged) once per node run; expressions
+            // see only their markers (see `expr::SecretSet`).
             let names = expr::secret_names(&spec.config);
-            let secrets = if names.is_empty() {
+            let secrets = expr::SecretSet::new(if names.is_empty() {
                 HashMap::new()
             } else {
                 let s = crate::modules::secrets::service::resolve_for_run(
@@ -967,7 +968,7 @@ impl Runner {
                 .map_err(|e| Stop::Internal(e.to_string()))?;
                 self.secrets.lock().expect("lock").extend(s.iter().map(|(k, v)| (k.clone(), v.clone())));
                 s
-            };
+            });
             let kind = spec.kind();
             // The configuration the engine evaluates: without the keys the node evaluates
             // per item, and not evaluated at all when it holds no expression.
@@ -1015,7 +1016,11 @@ impl Runner {
                     .await?;
                 }
                 let config = if templated {
-                    expr::render(&base_config, &self.context(&input, outputs, &secrets, item, index))
+                    expr::render(
+                        &base_config,
+                        &self.context(&input, outputs, &secrets.markers(), item, index),
+                        expr::Budget::of(&self.app.config.workflows),
+                    )
                 } else {
                     Ok(base_config.clone())
                 };
@@ -1029,6 +1034,7 @@ impl Runner {
                             iteration,
                             &input,
                             &config,
+                            &secrets,
                             outputs,
                             item,
                             index,

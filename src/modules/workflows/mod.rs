@@ -11,6 +11,7 @@
 //! * Webhooks arrive at `POST /hooks/{workflow}/{token}` ([`webhook`]); schedules are
 //!   started by [`service::run_scheduler`].
 
+pub mod budget;
 pub mod catalog;
 pub mod engine;
 pub mod expr;

@@ -63,7 +63,10 @@ fn need_str<'a>(config: &'a Value, key: &str) -> Result<&'a str, NodeError> {
     str_of(config, key).ok_or_else(|| NodeError::new("config", format!("config.{key} must be a string")))
 }
 
-/// Runs one attempt of `spec`.
+/// Runs one attempt of `spec`. `secrets` puts the values of the node's secret markers into
+/// what an HTTP, LLM, AI Agent or Email node sends (and nowhere else). The output is
+/// refused when larger than `ZYGO_WORKFLOW_MAX_OUTPUT_BYTES` as JSON (measured without
+/// copying it), before the run stores or passes it on.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn execute(
     runner: Arc<Runner>,
@@ -71,13 +74,37 @@ pub(crate) async fn execute(
     iteration: &str,
     input: &Value,
     config: &Value,
+    secrets: &expr::SecretSet,
+    outputs: &mut HashMap<String, Value>,
+    item: &Value,
+    index: &Value,
+) -> Out {
+    let max = expr::Budget::of(&runner.app.config.workflows).max_output;
+    let (port, output) = run(runner, spec, iteration, input, config, secrets, outputs, item, index).await?;
+    if super::budget::json_len(&output, max).is_err() {
+        return Err(NodeError::new(
+            "config",
+            format!("the node's output is larger than {max} bytes (ZYGO_WORKFLOW_MAX_OUTPUT_BYTES)"),
+        ));
+    }
+    Ok((port, output))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    runner: Arc<Runner>,
+    spec: &NodeSpec,
+    iteration: &str,
+    input: &Value,
+    config: &Value,
+    secrets: &expr::SecretSet,
     outputs: &mut HashMap<String, Value>,
     item: &Value,
     index: &Value,
 ) -> Out {
     match spec.node_type.as_str() {
         t if t.starts_with("trigger.") => main(input.clone()),
-        "http.request" => http_request(&runner, config).await,
+        "http.request" => http_request(&runner, &secrets.reveal(config)).await,
         "code" => code(&runner, spec, input, config).await,
         "logic.conditional" => {
             let v = config.get("condition").cloned().unwrap_or(Value::Null);
@@ -90,9 +117,9 @@ pub(crate) async fn execute(
             tokio::time::sleep(Duration::from_millis(ms)).await;
             main(input.clone())
         }
-        "email.send" => email(&runner, config).await,
+        "email.send" => email(&runner, &secrets.reveal(config)).await,
         "data.source" => data_source(&runner, config).await,
-        "ai.llm" => llm(&runner, config).await,
+        "ai.llm" => llm(&runner, &secrets.reveal(config)).await,
         "memory.store" => memory_store(&runner, spec, config).await,
         "memory.search" => {
             let docs = memory_search(&runner, config).await?;
@@ -108,7 +135,7 @@ pub(crate) async fn execute(
             prompt.push_str(&format!("\nQuestion: {question}"));
             main(json!({ "prompt": prompt, "documents": docs }))
         }
-        "ai.agent" => agent(runner, spec, iteration, config, outputs, item, index).await,
+        "ai.agent" => agent(runner, spec, iteration, &secrets.reveal(config), outputs, item, index).await,
         other => Err(NodeError::new("config", format!("unknown node type `{other}`"))),
     }
 }
@@ -338,12 +365,17 @@ async fn code(runner: &Runner, spec: &NodeSpec, input: &Value, config: &Value) -
     let max_ops = config.get("maxOperations").and_then(Value::as_u64).unwrap_or(1_000_000);
     let stop = Arc::new(AtomicBool::new(false));
     let _guard = StopOnDrop(stop.clone());
-    let deadline = Instant::now() + spec.timeout();
+    let timeout = spec.timeout();
+    let limits = ScriptLimits {
+        max_ops,
+        deadline: Instant::now() + timeout,
+        timeout,
+        budget: expr::Budget::of(&runner.app.config.workflows),
+    };
     let (input, trigger) = (input.clone(), runner.exec.input.clone());
-    let result =
-        tokio::task::spawn_blocking(move || run_script(&source, input, trigger, max_ops, stop, deadline))
-            .await
-            .map_err(|e| NodeError::new("internal", e.to_string()))?;
+    let result = tokio::task::spawn_blocking(move || run_script(&source, input, trigger, limits, stop))
+        .await
+        .map_err(|e| NodeError::new("internal", e.to_string()))?;
     let (value, printed) = result?;
     for line in printed {
         runner.log(Some(&spec.id), "info", line);
@@ -351,30 +383,44 @@ async fn code(runner: &Runner, spec: &NodeSpec, input: &Value, config: &Value) -
     main(value)
 }
 
+/// The limits of one Code node run.
+pub struct ScriptLimits {
+    /// `config.maxOperations`.
+    pub max_ops: u64,
+    /// When the node's timeout is up, and that timeout (for the message).
+    pub deadline: Instant,
+    pub timeout: Duration,
+    /// The same byte and item budget as expressions: the script's strings, arrays and maps,
+    /// and its result (`max_output` as JSON).
+    pub budget: expr::Budget,
+}
+
 /// Runs a Rhai script with no access to files, network or the host: only the language's
 /// core packages, with caps on operations, call depth and the size of strings, arrays and
-/// maps (the script's memory), and a wall-clock deadline.
+/// maps (the script's memory), and a wall-clock deadline. Running out of time is "timed out
+/// after N ms", whichever of the script's own check or the engine's timer notices first.
 pub fn run_script(
     source: &str,
     input: Value,
     trigger: Value,
-    max_ops: u64,
+    limits: ScriptLimits,
     stop: Arc<AtomicBool>,
-    deadline: Instant,
 ) -> Result<(Value, Vec<String>), NodeError> {
+    let ScriptLimits { max_ops, deadline, timeout, budget } = limits;
     let mut engine = rhai::Engine::new();
     engine
         .set_max_operations(max_ops)
         .set_max_call_levels(32)
         .set_max_expr_depths(64, 32)
-        .set_max_string_size(1 << 20)
-        .set_max_array_size(100_000)
-        .set_max_map_size(100_000)
+        .set_max_string_size(budget.max_bytes)
+        .set_max_array_size(budget.max_items)
+        .set_max_map_size(budget.max_items)
         .set_max_variables(1_000)
         .set_max_functions(100);
+    let cancelled = stop.clone();
     engine.on_progress(move |_| {
         if stop.load(Ordering::Relaxed) || Instant::now() >= deadline {
-            Some(rhai::Dynamic::from("stopped: the node timed out or was cancelled"))
+            Some(rhai::Dynamic::UNIT)
         } else {
             None
         }
@@ -396,11 +442,39 @@ pub fn run_script(
             }
         });
     }
-    let script_err = |e: Box<rhai::EvalAltResult>| NodeError::new("script", e.to_string());
+    let script_err = |e: Box<rhai::EvalAltResult>| match *e {
+        // Stopped by `on_progress`: the deadline passed, or the node was cancelled.
+        rhai::EvalAltResult::ErrorTerminated(..) if cancelled.load(Ordering::Relaxed) => {
+            NodeError::new("internal", "cancelled")
+        }
+        rhai::EvalAltResult::ErrorTerminated(..) => {
+            NodeError::new("timeout", format!("timed out after {} ms", timeout.as_millis()))
+        }
+        // Rhai's own size checks: say which of our limits they are.
+        e @ rhai::EvalAltResult::ErrorDataTooLarge(..) => NodeError::new(
+            "script",
+            format!(
+                "{e} (ZYGO_WORKFLOW_MAX_VALUE_BYTES: {} bytes, ZYGO_WORKFLOW_MAX_ITEMS: {} items)",
+                budget.max_bytes, budget.max_items
+            ),
+        ),
+        e => NodeError::new("script", e.to_string()),
+    };
     let mut scope = rhai::Scope::new();
     scope.push_dynamic("input", rhai::serde::to_dynamic(&input).map_err(script_err)?);
     scope.push_dynamic("trigger", rhai::serde::to_dynamic(&trigger).map_err(script_err)?);
     let result: rhai::Dynamic = engine.eval_with_scope(&mut scope, source).map_err(script_err)?;
+    // A small script can return one string many times over (an array of shared strings):
+    // measured as JSON, without copying, before it is converted.
+    if super::budget::json_len(&result, budget.max_output).is_err() {
+        return Err(NodeError::new(
+            "script",
+            format!(
+                "the script's result is larger than {} bytes (ZYGO_WORKFLOW_MAX_OUTPUT_BYTES)",
+                budget.max_output
+            ),
+        ));
+    }
     let value: Value = if result.is_unit() {
         Value::Null
     } else {
@@ -430,6 +504,10 @@ async fn run_loop(
     }
     let body: BTreeSet<String> = runner.layout.loop_bodies.get(&spec.id).cloned().unwrap_or_default();
     let mut results = Vec::with_capacity(items.len());
+    // The results pile up into this node's output: bounded as they come, not once all
+    // iterations have each added their (individually bounded) output.
+    let max_output = expr::Budget::of(&runner.app.config.workflows).max_output;
+    let mut total = 0usize;
     for (i, item) in items.iter().enumerate() {
         let it = if iteration.is_empty() {
             format!("{}:{i}", spec.id)
@@ -443,7 +521,17 @@ async fn run_loop(
             .run_flow(&body, &it, Some((&spec.id, item)), &mut scoped, item, &index)
             .await
             .map_err(stop_to_error)?;
-        results.push(r.unwrap_or(Value::Null));
+        let r = r.unwrap_or(Value::Null);
+        total = total.saturating_add(super::budget::json_len(&r, max_output).unwrap_or(usize::MAX));
+        if total > max_output {
+            return Err(NodeError::new(
+                "config",
+                format!(
+                    "the loop's results are larger than {max_output} bytes (ZYGO_WORKFLOW_MAX_OUTPUT_BYTES)"
+                ),
+            ));
+        }
+        results.push(r);
     }
     Ok(("done".into(), Value::Array(results)))
 }
@@ -478,7 +566,7 @@ fn filter(
     let mut kept = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
         let ctx = runner.context(input, outputs, &HashMap::new(), &item, &json!(i));
-        let v = expr::eval_str(condition, &ctx)
+        let v = expr::eval_str(condition, &ctx, expr::Budget::of(&runner.app.config.workflows))
             .map_err(|e| NodeError::new("expression", format!("config.condition: {e}")))?;
         if expr::truthy(&v) {
             kept.push(item);
@@ -537,12 +625,58 @@ async fn mail_sender(runner: &Runner) -> Result<crate::mail::TenantSender, NodeE
     })
 }
 
+/// The access of the user a run acts for: who started it, or for runs started by a webhook,
+/// a schedule or an error (no user) the workflow's creator. A node reading tenant data shows
+/// only what the GraphQL API shows that user.
+async fn acting_access(runner: &Runner) -> Result<crate::auth::TenantCtx, NodeError> {
+    let user = match runner.exec.created_by {
+        Some(u) => Some(u),
+        None => runner
+            .scope
+            .find_by_id::<entity::workflow::Entity, _>(
+                &runner.scope.on(&runner.app.db),
+                runner.exec.workflow_id,
+            )
+            .await?
+            .and_then(|w| w.created_by),
+    };
+    let forbidden =
+        || NodeError::new("config", "the user this run acts for is no longer a member of the organisation");
+    let user = user.ok_or_else(forbidden)?;
+    crate::modules::tenancy::service::access(&runner.app.db, user, &[runner.scope.tenant_id()])
+        .await?
+        .remove(&runner.scope.tenant_id())
+        .ok_or_else(forbidden)
+}
+
+/// FORBIDDEN-like refusal of a source the acting user may not read.
+fn require(tctx: &crate::auth::TenantCtx, p: crate::auth::Permission, source: &str) -> Result<(), NodeError> {
+    if tctx.has(p) {
+        Ok(())
+    } else {
+        Err(NodeError::new(
+            "config",
+            format!(
+                "config.source: reading `{source}` needs the permission `{}`, which the user this run acts for lacks",
+                p.key()
+            ),
+        ))
+    }
+}
+
 async fn data_source(runner: &Runner, config: &Value) -> Out {
+    use crate::auth::Permission;
     let scope = runner.scope;
-    let db = &scope.on(&runner.app.db);
     let limit = config.get("limit").and_then(Value::as_u64).unwrap_or(100).min(1000);
-    let rows: Vec<Value> = match str_of(config, "source").unwrap_or_default() {
+    let source = str_of(config, "source").unwrap_or_default();
+    // The same permissions as the GraphQL fields that show this data, for the acting user.
+    let tctx = acting_access(runner).await?;
+    let db = &scope.on(&runner.app.db);
+    let rows: Vec<Value> = match source {
         "members" => {
+            require(&tctx, Permission::MembersRead, source)?;
+            // `User.email`: the user's own, or everyone's with MEMBERS_MANAGE.
+            let all_emails = tctx.has(Permission::MembersManage);
             let members = scope
                 .find::<membership::Entity>()
                 .order_by_asc(membership::Column::Id)
@@ -563,7 +697,7 @@ async fn data_source(runner: &Runner, config: &Value) -> Out {
                 .map(|m| {
                     let u = users.get(&m.user_id);
                     json!({
-                        "email": u.map(|u| u.email.clone()),
+                        "email": u.filter(|u| all_emails || u.id == tctx.user_id).map(|u| u.email.clone()),
                         "name": u.map(|u| u.name.clone()),
                         "role": roles.get(&m.role_id),
                         "status": m.status,
@@ -572,19 +706,24 @@ async fn data_source(runner: &Runner, config: &Value) -> Out {
                 })
                 .collect()
         }
-        "teams" => scope
-            .find::<team::Entity>()
-            .order_by_asc(team::Column::Name)
-            .limit(limit)
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|t| json!({ "name": t.name, "description": t.description }))
-            .collect(),
+        "teams" => {
+            require(&tctx, Permission::TenantRead, source)?;
+            scope
+                .find::<team::Entity>()
+                .order_by_asc(team::Column::Name)
+                .limit(limit)
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|t| json!({ "name": t.name, "description": t.description }))
+                .collect()
+        }
         "environment" => {
+            require(&tctx, Permission::WorkflowRead, source)?;
             runner.env.iter().map(|(k, v)| json!({ "name": k, "value": v })).take(limit as usize).collect()
         }
         "memory" => {
+            require(&tctx, Permission::WorkflowRead, source)?;
             let store = need_str(config, "store")?;
             scope
                 .find::<memory_record::Entity>()
@@ -644,6 +783,7 @@ fn keywords(s: &str) -> Vec<String> {
 /// how often), newest first on ties.
 async fn memory_search(runner: &Runner, config: &Value) -> Result<Vec<Value>, NodeError> {
     use sea_orm::sea_query::ExprTrait;
+    require(&acting_access(runner).await?, crate::auth::Permission::WorkflowRead, "memory")?;
     let store = need_str(config, "store")?;
     let query = need_str(config, "query")?;
     let limit = Ord::min(config.get("limit").and_then(Value::as_u64).unwrap_or(5), 100) as usize;
@@ -710,14 +850,27 @@ struct Model {
     operator: bool,
 }
 
+/// The endpoint, model and key of an LLM or AI Agent node. The platform's key
+/// (`ZYGO_LLM_API_KEY`) goes only to the platform's endpoint (`ZYGO_LLM_BASE_URL`): a node
+/// that names another base URL brings its own key (`{{ secrets.NAME }}`) and reaches it
+/// through the public-only client, like an HTTP Request node.
 async fn model_of(runner: &Runner, config: &Value) -> Result<Model, NodeError> {
     let cfg = &runner.app.config.workflows;
-    let (base, operator) = match str_of(config, "baseUrl") {
-        Some(u) => {
-            check_url(runner, u).await?;
-            (Some(u.trim_end_matches('/').to_string()), false)
+    let own_key = str_of(config, "apiKey").filter(|k| !k.is_empty()).map(str::to_string);
+    let node_base = str_of(config, "baseUrl").map(|u| u.trim_end_matches('/').to_string());
+    let (base, operator) = match node_base {
+        Some(u) if Some(&u) != cfg.llm_base_url.as_ref() => {
+            if own_key.is_none() {
+                return Err(NodeError::new(
+                    "config",
+                    "config.apiKey: a node with its own baseUrl must bring its own key (e.g. `{{ secrets.NAME }}`); \
+                     the platform's key is only sent to ZYGO_LLM_BASE_URL",
+                ));
+            }
+            check_url(runner, &u).await?;
+            (Some(u), false)
         }
-        None => (cfg.llm_base_url.clone(), true),
+        _ => (cfg.llm_base_url.clone(), true),
     };
     let model = str_of(config, "model").map(str::to_string).or(cfg.llm_model.clone());
     let (Some(base), Some(model)) = (base, model) else {
@@ -726,10 +879,11 @@ async fn model_of(runner: &Runner, config: &Value) -> Result<Model, NodeError> {
             "no model configured: set ZYGO_LLM_BASE_URL and ZYGO_LLM_MODEL (or the node's baseUrl and model)",
         ));
     };
-    let key = str_of(config, "apiKey")
-        .filter(|k| !k.is_empty())
-        .map(str::to_string)
-        .or_else(|| cfg.llm_api_key.as_ref().map(|k| k.expose_secret().to_string()));
+    let key = match own_key {
+        Some(k) => Some(k),
+        None if operator => cfg.llm_api_key.as_ref().map(|k| k.expose_secret().to_string()),
+        None => None,
+    };
     Ok(Model { url: format!("{base}/chat/completions"), model, key, operator })
 }
 
@@ -867,6 +1021,28 @@ async fn agent(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A script stopped by its own deadline says "timed out after N ms" (it said "Script
+    /// terminated (line 1, position 6)" when it noticed before the engine's timer did, which
+    /// under CPU load it often does); one stopped by a cancel says so.
+    #[test]
+    fn a_script_past_its_deadline_reports_a_timeout_not_a_termination() {
+        let limits = || ScriptLimits {
+            max_ops: 1_000_000_000,
+            deadline: Instant::now(),
+            timeout: Duration::from_millis(250),
+            budget: expr::Budget::default(),
+        };
+        let err =
+            run_script("loop { }", Value::Null, Value::Null, limits(), Arc::new(AtomicBool::new(false)))
+                .expect_err("stopped");
+        assert_eq!((err.kind, err.message.as_str()), ("timeout", "timed out after 250 ms"));
+        let mut later = limits();
+        later.deadline = Instant::now() + Duration::from_secs(3600);
+        let err = run_script("loop { }", Value::Null, Value::Null, later, Arc::new(AtomicBool::new(true)))
+            .expect_err("stopped");
+        assert_eq!(err.message, "cancelled");
+    }
 
     #[test]
     fn only_globally_routable_addresses_are_public() {
