@@ -61,7 +61,7 @@ pub async fn sign_up(app: &AppState, input: SignUp) -> AppResult<user::Model> {
     if user::Entity::find().filter(user::Column::Email.eq(&email)).one(&app.db).await?.is_some() {
         return Err(AppError::conflict("input.email", "an account with this e-mail address already exists"));
     }
-    let password_hash = password::hash(input.password).await?;
+    let password_hash = app.passwords.hash(input.password).await?;
     let now = Utc::now();
     let txn = crate::db::begin_write(&app.db).await?;
     let user = user::ActiveModel {
@@ -196,7 +196,9 @@ pub async fn log_in(
         }
     }
     let ok = password.chars().count() <= password::MAX_LEN
-        && password::verify(password, user.as_ref().and_then(|u| u.password_hash().map(str::to_string)))
+        && app
+            .passwords
+            .verify(password, user.as_ref().and_then(|u| u.password_hash().map(str::to_string)))
             .await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,

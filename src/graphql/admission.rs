@@ -1,0 +1,287 @@
+//! Admission: the one path every GraphQL operation takes before it runs, over HTTP and
+//! WebSocket alike. The transports only frame requests and answers; what may run is decided
+//! here, in this order:
+//!
+//! 1. [`admit`], before the schema sees the request: persisted queries are looked up (never
+//!    stored yet) and the persisted-only mode enforced, every variable string is held to
+//!    `ZYGO_MAX_STRING_LENGTH`, and a [`Ticket`] naming the caller's rate-limit buckets is
+//!    attached. The caller's credential (bearer JWT, API key, or `connection_init`) was
+//!    resolved by the transport into the [`RequestCtx`] passed in.
+//! 2. In the schema's [`Observability`](super::extensions::Observability) extension: the
+//!    document size, the parse, the alias count (fragments expanded, see [`measure`]), then
+//!    async-graphql's validation with depth, directive and cost limits.
+//! 3. [`charge`], from the same extension once every limit passed: the rate limiter takes
+//!    the operation's cost (root fields with fragments expanded), and only then is a new
+//!    persisted-query text stored. A refused document therefore costs nothing and leaves
+//!    nothing behind.
+//!
+//! This module decides and measures; it does not execute, and it does not know about HTTP
+//! status codes or WebSocket frames.
+
+use std::collections::{HashMap, HashSet};
+
+use async_graphql::{
+    Request, ServerError,
+    parser::types::{ExecutableDocument, FragmentDefinition, OperationDefinition, Selection, SelectionSet},
+};
+
+use crate::{auth::RequestCtx, http::persisted::Registration, ratelimit::Principal, startup::AppState};
+
+/// Why an operation may not run: its `extensions.code`, a message, and the offending field
+/// or the seconds to wait where they apply.
+#[derive(Clone, Debug)]
+pub struct Refusal {
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    pub retry_after: Option<u64>,
+}
+
+impl Refusal {
+    fn new(code: &'static str, message: String) -> Self {
+        Self { code, message, field: None, retry_after: None }
+    }
+
+    /// The refusal as a GraphQL error with `extensions.code` (and `field` / `retryAfter`).
+    pub fn into_server_error(self) -> ServerError {
+        let mut err = ServerError::new(self.message, None);
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", self.code);
+        if let Some(field) = self.field {
+            ext.set("field", field);
+        }
+        if let Some(retry) = self.retry_after {
+            ext.set("retryAfter", retry);
+        }
+        err.extensions = Some(ext);
+        err
+    }
+}
+
+/// What [`admit`] hands to the second stage through the request's data: whose buckets the
+/// operation draws from, and the persisted-query text to keep once it is admitted.
+#[derive(Clone, Debug)]
+pub struct Ticket {
+    principals: Vec<Principal>,
+    /// The budget a new persisted text draws from (`user:…`, `tenant:…`, `anonymous`).
+    owner: String,
+    registration: Option<Registration>,
+}
+
+/// The rate-limit buckets a request draws from: its API key and the key's tenant, its user,
+/// or (anonymous) its IP address.
+pub fn principals(ctx: &RequestCtx) -> Vec<Principal> {
+    if let Some(key) = &ctx.api_key {
+        vec![Principal::ApiKey(key.id), Principal::Tenant(key.tenant_id)]
+    } else if let Some(v) = &ctx.viewer {
+        vec![Principal::User(v.user_id)]
+    } else {
+        vec![Principal::Ip(ctx.ip.clone().unwrap_or_default())]
+    }
+}
+
+/// Stage one of admission (see the module docs): resolves persisted queries, enforces the
+/// string cap and attaches the [`Ticket`] for [`charge`]. `ctx` is the caller as the
+/// transport authenticated it.
+pub async fn admit(app: &AppState, ctx: &RequestCtx, req: &mut Request) -> Result<(), Refusal> {
+    let mut registration = app.persisted.resolve(req).await.map_err(|(code, why)| Refusal::new(code, why))?;
+    // No string anywhere in the variables may exceed the global cap; fields have tighter
+    // limits of their own.
+    check_strings(req, app.config.max_string_length)?;
+    let anonymous = ctx.api_key.is_none() && ctx.viewer.is_none();
+    if anonymous && !app.persisted.anonymous_may_register() {
+        // The operation still runs with its text; it is only not kept.
+        registration = None;
+    }
+    let owner = match (&ctx.api_key, &ctx.viewer) {
+        (Some(key), _) => format!("tenant:{}", key.tenant_id),
+        (None, Some(v)) => format!("user:{}", v.user_id),
+        (None, None) => "anonymous".to_string(),
+    };
+    req.data.insert(Ticket { principals: principals(ctx), owner, registration });
+    Ok(())
+}
+
+/// Stage three of admission, run by the schema extension after every validation limit
+/// passed: takes `cost` tokens from the ticket's buckets, then keeps a new persisted text.
+pub async fn charge(app: &AppState, ticket: &Ticket, cost: u32) -> Result<(), Refusal> {
+    app.rate_limiter.take(&ticket.principals, cost).await.map_err(|retry| Refusal {
+        retry_after: Some(retry),
+        ..Refusal::new("RATE_LIMITED", format!("too many requests; retry in {retry} s"))
+    })?;
+    if let Some(registration) = &ticket.registration {
+        app.persisted.store(registration, &ticket.owner).await;
+    }
+    Ok(())
+}
+
+/// Finds a string longer than `max` characters in the request's variables; the refusal names
+/// its path (e.g. `input.description`).
+pub fn check_strings(req: &Request, max: usize) -> Result<(), Refusal> {
+    fn walk(v: &serde_json::Value, path: &mut Vec<String>, max: usize) -> Result<(), Refusal> {
+        match v {
+            serde_json::Value::String(s) if s.chars().count() > max => {
+                let field = path.join(".");
+                Err(Refusal {
+                    field: Some(field.clone()),
+                    ..Refusal::new(
+                        "BAD_USER_INPUT",
+                        format!("`{field}` is longer than {max} characters (ZYGO_MAX_STRING_LENGTH)"),
+                    )
+                })
+            }
+            serde_json::Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+                path.push(i.to_string());
+                let r = walk(item, path, max);
+                path.pop();
+                r
+            }),
+            serde_json::Value::Object(fields) => fields.iter().try_for_each(|(k, item)| {
+                path.push(k.clone());
+                let r = walk(item, path, max);
+                path.pop();
+                r
+            }),
+            _ => Ok(()),
+        }
+    }
+    let vars = serde_json::to_value(&req.variables).unwrap_or_default();
+    walk(&vars, &mut vec![], max)
+}
+
+/// What the executor will run of one operation, counted with every fragment expanded where
+/// it is used (a fragment spread three times counts three times, nested inline fragments
+/// count their fields).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Measure {
+    /// Aliased fields.
+    pub aliases: usize,
+    /// Root fields (aliases included): the operation's rate-limit cost.
+    pub root_fields: usize,
+}
+
+impl Measure {
+    /// The rate-limit cost: the root fields, at least one.
+    pub fn cost(&self) -> u32 {
+        self.root_fields.clamp(1, u32::MAX as usize) as u32
+    }
+}
+
+/// Measures the operation `operation_name` (or the first one) of `doc`. Each fragment is
+/// measured once and its counts reused, so a document cannot make this walk expensive;
+/// counts saturate instead of overflowing. A fragment cycle counts nothing here (validation
+/// refuses it).
+pub fn measure(doc: &ExecutableDocument, operation_name: Option<&str>) -> Measure {
+    let op = match operation_name {
+        Some(name) => {
+            doc.operations.iter().find(|(n, _)| n.map(|n| n.as_str()) == Some(name)).map(|(_, o)| o)
+        }
+        None => doc.operations.iter().next().map(|(_, o)| o),
+    };
+    let Some(op) = op else { return Measure { aliases: 0, root_fields: 0 } };
+    let mut walker = Walker { fragments: &doc.fragments, memo: HashMap::new(), visiting: HashSet::new() };
+    let op: &OperationDefinition = &op.node;
+    let (aliases, root_fields) = walker.set(&op.selection_set.node);
+    Measure { aliases, root_fields }
+}
+
+type Fragments = HashMap<async_graphql::Name, async_graphql::Positioned<FragmentDefinition>>;
+
+struct Walker<'a> {
+    fragments: &'a Fragments,
+    /// Fragment name → (aliases in its whole tree, fields at its top level).
+    memo: HashMap<&'a str, (usize, usize)>,
+    visiting: HashSet<&'a str>,
+}
+
+impl<'a> Walker<'a> {
+    /// (aliases in the tree below `set`, fields at the level of `set`).
+    fn set(&mut self, set: &'a SelectionSet) -> (usize, usize) {
+        let (mut aliases, mut fields) = (0usize, 0usize);
+        for item in &set.items {
+            let (a, f) = match &item.node {
+                Selection::Field(field) => {
+                    let (below, _) = self.set(&field.node.selection_set.node);
+                    (below.saturating_add(usize::from(field.node.alias.is_some())), 1)
+                }
+                Selection::InlineFragment(fragment) => self.set(&fragment.node.selection_set.node),
+                Selection::FragmentSpread(spread) => self.fragment(spread.node.fragment_name.node.as_str()),
+            };
+            aliases = aliases.saturating_add(a);
+            fields = fields.saturating_add(f);
+        }
+        (aliases, fields)
+    }
+
+    fn fragment(&mut self, name: &'a str) -> (usize, usize) {
+        if let Some(counts) = self.memo.get(name) {
+            return *counts;
+        }
+        let Some(fragment) = self.fragments.get(name) else { return (0, 0) };
+        if !self.visiting.insert(name) {
+            return (0, 0);
+        }
+        let counts = self.set(&fragment.node.selection_set.node);
+        self.visiting.remove(name);
+        self.memo.insert(name, counts);
+        counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Measure, measure};
+
+    fn m(query: &str, op: Option<&str>) -> Measure {
+        measure(&async_graphql::parser::parse_query(query).unwrap(), op)
+    }
+
+    #[test]
+    fn plain_fields_and_aliases() {
+        assert_eq!(m("{ viewer { id } }", None), Measure { aliases: 0, root_fields: 1 });
+        assert_eq!(
+            m("{ a: viewer { id } b: viewer { id } c: __typename }", None),
+            Measure { aliases: 3, root_fields: 3 }
+        );
+        assert_eq!(m("{ viewer { a: id b: id } }", None), Measure { aliases: 2, root_fields: 1 });
+    }
+
+    #[test]
+    fn nested_inline_fragments_count_their_fields() {
+        let q = "{ ... { ... { ... { a: __typename b: __typename c: __typename } } } }";
+        assert_eq!(m(q, None), Measure { aliases: 3, root_fields: 3 });
+    }
+
+    #[test]
+    fn a_fragment_counts_every_time_it_is_spread() {
+        let q = "query Q { x: viewer { ...F } y: viewer { ...F } z: viewer { ...F } }
+                 fragment F on User { a: id b: id c: id }";
+        assert_eq!(m(q, Some("Q")), Measure { aliases: 12, root_fields: 3 });
+        let q = "mutation { ...G } fragment G on Mutation { ...H ...I } fragment H on Mutation { a: x b: x }
+                 fragment I on Mutation { c: x d: x e: x }";
+        assert_eq!(m(q, None), Measure { aliases: 5, root_fields: 5 });
+    }
+
+    #[test]
+    fn only_the_chosen_operation_counts() {
+        let q = "query A { a: __typename b: __typename } query B { __typename }";
+        assert_eq!(m(q, Some("B")), Measure { aliases: 0, root_fields: 1 });
+        assert_eq!(m(q, Some("A")).cost(), 2);
+        assert_eq!(m(q, Some("C")).cost(), 1);
+    }
+
+    #[test]
+    fn fragment_cycles_and_blow_ups_stay_cheap() {
+        assert_eq!(m("{ ...A } fragment A on Query { ...A x: __typename }", None).aliases, 1);
+        // Ten levels each spreading the next one ten times: 10^10 fields, counted at once.
+        let mut q = String::from("{ ...F0 }");
+        for i in 0..10 {
+            let spreads: String = (0..10).map(|j| format!(" a{j}: t {{ ...F{} }}", i + 1)).collect();
+            q.push_str(&format!(" fragment F{i} on T {{{spreads} }}"));
+        }
+        q.push_str(" fragment F10 on T { x }");
+        let measured = m(&q, None);
+        assert!(measured.aliases > 10_000_000_000, "{measured:?}");
+        assert_eq!(measured.root_fields, 10);
+    }
+}
