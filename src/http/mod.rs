@@ -70,6 +70,9 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
     } else {
         router.route("/graphiql", get(|| async { axum::http::StatusCode::NOT_FOUND }))
     };
+    // The built page is served at /graphiql only (so "off" stays off), never as a static file.
+    let router =
+        router.route(&format!("/{}", graphiql::PAGE), get(|| async { axum::http::StatusCode::NOT_FOUND }));
     // Browsers on other origins only where configured (ZYGO_CORS_ORIGINS); credentials are
     // bearer tokens, never cookies, so none are allowed.
     let origins: Vec<HeaderValue> =
@@ -90,7 +93,8 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
     };
     router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // Security headers on every response (GraphiQL sets its own CSP, kept by if_not_present).
+        // Security headers on every response (the app's pages and GraphiQL set their own CSP,
+        // kept by if_not_present).
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
