@@ -179,52 +179,159 @@ pub fn measure(doc: &ExecutableDocument, operation_name: Option<&str>) -> Measur
         None => doc.operations.iter().next().map(|(_, o)| o),
     };
     let Some(op) = op else { return Measure { aliases: 0, root_fields: 0 } };
-    let mut walker = Walker { fragments: &doc.fragments, memo: HashMap::new(), visiting: HashSet::new() };
+    let mut walker = Walker::new(&doc.fragments);
     let op: &OperationDefinition = &op.node;
-    let (aliases, root_fields) = walker.set(&op.selection_set.node);
-    Measure { aliases, root_fields }
+    let counts = walker.set(&op.selection_set.node);
+    Measure { aliases: counts.aliases, root_fields: counts.top }
 }
 
 type Fragments = HashMap<async_graphql::Name, async_graphql::Positioned<FragmentDefinition>>;
 
+/// Counts of a selection set with its fragments expanded.
+#[derive(Clone, Copy, Default)]
+struct Counts {
+    /// Aliased fields in the whole tree.
+    aliases: usize,
+    /// Fields at the set's own level (fragments looked through).
+    top: usize,
+    /// Fields in the whole tree.
+    fields: usize,
+}
+
 struct Walker<'a> {
     fragments: &'a Fragments,
-    /// Fragment name → (aliases in its whole tree, fields at its top level).
-    memo: HashMap<&'a str, (usize, usize)>,
+    memo: HashMap<&'a str, Counts>,
     visiting: HashSet<&'a str>,
+    /// A spread named an unknown fragment or closed a cycle (validation will refuse it).
+    broken: bool,
 }
 
 impl<'a> Walker<'a> {
-    /// (aliases in the tree below `set`, fields at the level of `set`).
-    fn set(&mut self, set: &'a SelectionSet) -> (usize, usize) {
-        let (mut aliases, mut fields) = (0usize, 0usize);
+    fn new(fragments: &'a Fragments) -> Self {
+        Self { fragments, memo: HashMap::new(), visiting: HashSet::new(), broken: false }
+    }
+
+    fn set(&mut self, set: &'a SelectionSet) -> Counts {
+        let mut out = Counts::default();
         for item in &set.items {
-            let (a, f) = match &item.node {
+            let c = match &item.node {
                 Selection::Field(field) => {
-                    let (below, _) = self.set(&field.node.selection_set.node);
-                    (below.saturating_add(usize::from(field.node.alias.is_some())), 1)
+                    let below = self.set(&field.node.selection_set.node);
+                    Counts {
+                        aliases: below.aliases.saturating_add(usize::from(field.node.alias.is_some())),
+                        top: 1,
+                        fields: below.fields.saturating_add(1),
+                    }
                 }
                 Selection::InlineFragment(fragment) => self.set(&fragment.node.selection_set.node),
                 Selection::FragmentSpread(spread) => self.fragment(spread.node.fragment_name.node.as_str()),
             };
-            aliases = aliases.saturating_add(a);
-            fields = fields.saturating_add(f);
+            out.aliases = out.aliases.saturating_add(c.aliases);
+            out.top = out.top.saturating_add(c.top);
+            out.fields = out.fields.saturating_add(c.fields);
         }
-        (aliases, fields)
+        out
     }
 
-    fn fragment(&mut self, name: &'a str) -> (usize, usize) {
+    fn fragment(&mut self, name: &'a str) -> Counts {
         if let Some(counts) = self.memo.get(name) {
             return *counts;
         }
-        let Some(fragment) = self.fragments.get(name) else { return (0, 0) };
+        let Some(fragment) = self.fragments.get(name) else {
+            self.broken = true;
+            return Counts::default();
+        };
         if !self.visiting.insert(name) {
-            return (0, 0);
+            self.broken = true;
+            return Counts::default();
         }
         let counts = self.set(&fragment.node.selection_set.node);
         self.visiting.remove(name);
         self.memo.insert(name, counts);
         counts
+    }
+}
+
+/// Rewrites every fragment spread reachable from the operations of `doc` into an inline
+/// fragment with the fragment's type condition, and drops the fragments so inlined (unused
+/// ones stay, for validation to refuse).
+///
+/// Why: async-graphql's cost visitor looks through a spread without entering the fragment's
+/// type, so under an interface-typed field (`node(id:)`) a connection inside a spread lost
+/// its page multiplier. Inline fragments carry their type, and the executor runs them alike.
+///
+/// `Err(fields)` when the expanded document would hold more than `max_fields` fields — every
+/// field costs at least 1, so such a document is over the cost limit anyway, and inlining it
+/// would be the blow-up it asks for. A document with an unknown fragment or a cycle is
+/// returned unchanged: validation names the problem.
+pub fn inline_fragments(mut doc: ExecutableDocument, max_fields: usize) -> Result<ExecutableDocument, usize> {
+    use async_graphql::parser::types::DocumentOperations;
+    if doc.fragments.is_empty() {
+        return Ok(doc);
+    }
+    let (fields, broken) = {
+        let mut walker = Walker::new(&doc.fragments);
+        let fields = doc
+            .operations
+            .iter()
+            .fold(0usize, |n, (_, op)| n.saturating_add(walker.set(&op.node.selection_set.node).fields));
+        (fields, walker.broken)
+    };
+    if broken {
+        return Ok(doc);
+    }
+    if fields > max_fields {
+        return Err(fields);
+    }
+    let fragments = std::mem::take(&mut doc.fragments);
+    let mut used = HashSet::new();
+    match &mut doc.operations {
+        DocumentOperations::Single(op) => inline_set(&mut op.node.selection_set.node, &fragments, &mut used),
+        DocumentOperations::Multiple(ops) => {
+            for op in ops.values_mut() {
+                inline_set(&mut op.node.selection_set.node, &fragments, &mut used);
+            }
+        }
+    }
+    doc.fragments = fragments.into_iter().filter(|(name, _)| !used.contains(name)).collect();
+    Ok(doc)
+}
+
+fn inline_set(set: &mut SelectionSet, fragments: &Fragments, used: &mut HashSet<async_graphql::Name>) {
+    use async_graphql::{Positioned, parser::types::InlineFragment};
+    for item in &mut set.items {
+        let inlined = match &mut item.node {
+            Selection::Field(field) => {
+                inline_set(&mut field.node.selection_set.node, fragments, used);
+                None
+            }
+            Selection::InlineFragment(fragment) => {
+                inline_set(&mut fragment.node.selection_set.node, fragments, used);
+                None
+            }
+            Selection::FragmentSpread(spread) => {
+                // Known and acyclic: checked by `inline_fragments` before.
+                let name = &spread.node.fragment_name.node;
+                fragments.get(name).map(|fragment| {
+                    used.insert(name.clone());
+                    let mut selection_set = fragment.node.selection_set.clone();
+                    inline_set(&mut selection_set.node, fragments, used);
+                    let mut directives = spread.node.directives.clone();
+                    directives.extend(fragment.node.directives.iter().cloned());
+                    Positioned::new(
+                        InlineFragment {
+                            type_condition: Some(fragment.node.type_condition.clone()),
+                            directives,
+                            selection_set,
+                        },
+                        spread.pos,
+                    )
+                })
+            }
+        };
+        if let Some(inline) = inlined {
+            item.node = Selection::InlineFragment(inline);
+        }
     }
 }
 
@@ -268,6 +375,39 @@ mod tests {
         assert_eq!(m(q, Some("B")), Measure { aliases: 0, root_fields: 1 });
         assert_eq!(m(q, Some("A")).cost(), 2);
         assert_eq!(m(q, Some("C")).cost(), 1);
+    }
+
+    #[test]
+    fn spreads_become_inline_fragments_with_their_type() {
+        let q = "query { node(id: \"x\") { ...T @include(if: true) } } fragment T on Tenant { a: id ...N }
+                 fragment N on Tenant { name } fragment Unused on Tenant { id }";
+        let doc = super::inline_fragments(async_graphql::parser::parse_query(q).unwrap(), 100).unwrap();
+        // Only the unused fragment is left, for validation to refuse.
+        assert_eq!(doc.fragments.keys().map(|k| k.as_str()).collect::<Vec<_>>(), vec!["Unused"]);
+        let printed = format!("{:?}", doc.operations);
+        assert!(!printed.contains("FragmentSpread"), "{printed}");
+        assert_eq!(printed.matches("InlineFragment {").count(), 2, "{printed}");
+        assert!(printed.contains("Tenant") && printed.contains("include"), "{printed}");
+        // Measured alike before and after.
+        assert_eq!(super::measure(&doc, None), m(q, None));
+    }
+
+    #[test]
+    fn inlining_refuses_blow_ups_and_leaves_broken_documents_to_validation() {
+        let mut q = String::from("{ ...F0 }");
+        for i in 0..10 {
+            let spreads: String = (0..10).map(|j| format!(" a{j}: t {{ ...F{} }}", i + 1)).collect();
+            q.push_str(&format!(" fragment F{i} on T {{{spreads} }}"));
+        }
+        q.push_str(" fragment F10 on T { x }");
+        let fields =
+            super::inline_fragments(async_graphql::parser::parse_query(&q).unwrap(), 5000).unwrap_err();
+        assert!(fields > 10_000_000_000, "{fields}");
+        for broken in ["{ ...A } fragment A on Query { ...A }", "{ ...Missing } fragment B on Query { x }"] {
+            let doc =
+                super::inline_fragments(async_graphql::parser::parse_query(broken).unwrap(), 100).unwrap();
+            assert!(!doc.fragments.is_empty(), "{broken} left as it was");
+        }
     }
 
     #[test]

@@ -160,6 +160,17 @@ impl Extension for Observability {
         let doc = next.run(ctx, query, variables).await?;
         // Counted as the executor will run the operation: every fragment expanded where used.
         let measured = admission::measure(&doc, self.operation_name.lock().expect("lock").as_deref());
+        // Spreads become typed inline fragments, so the cost visitor prices what they hold.
+        let doc = admission::inline_fragments(doc, self.limits.complexity).map_err(|fields| {
+            limit_error(
+                "QUERY_TOO_COMPLEX",
+                format!(
+                    "the document holds {fields} fields once its fragments are spread; the limit is {} \
+                     (ZYGO_MAX_QUERY_COMPLEXITY)",
+                    self.limits.complexity
+                ),
+            )
+        })?;
         *self.cost.lock().expect("lock") = measured.cost();
         let aliases = measured.aliases;
         if aliases > self.limits.aliases {

@@ -110,10 +110,25 @@ async fn anonymous_registration_of_new_texts_can_be_switched_off() {
 async fn aliases_count_every_time_their_fragment_is_spread() {
     let app = app_with(vec![("ZYGO_MAX_ALIASES", "5".into())]).await;
     // Two aliases written, six run (the fragment's two under each of two aliased fields).
-    let q = "query { a: viewer { ...F } b: viewer { ...F } } fragment F on User { x: id y: id }";
+    let q = "query { a: viewer { ...F } b: viewer { ...F } } fragment F on Viewer { x: id y: id }";
     let r = app.gql(None, q, json!({})).await;
     assert_eq!(r.code(), "TOO_MANY_ALIASES", "{}", r.0);
     assert!(r.message().contains("6 aliases"), "{}", r.message());
+}
+
+#[tokio::test]
+async fn the_cost_limit_counts_fields_behind_fragments() {
+    let app = app_with(vec![("ZYGO_MAX_QUERY_COMPLEXITY", "60".into())]).await;
+    let nested = "{ ... { ... { viewer { ... { id name email emailVerified createdAt avatarUrl } } } } }";
+    app.gql(None, nested, json!({})).await.data();
+    let wide: String = (0..8).map(|i| format!(" v{i}: viewer {{ ... {{ ... {{ id name email emailVerified createdAt avatarUrl locale }} }} }}")).collect();
+    let r = app.gql(None, &format!("{{{wide} }}"), json!({})).await;
+    assert_eq!(r.code(), "QUERY_TOO_COMPLEX", "{}", r.0);
+    // A connection's page multiplies its selection also when it sits in a fragment spread
+    // under an interface-typed field.
+    let spread = r#"{ node(id: "VGVuYW50OjA") { ...T } } fragment T on Tenant { members(first: 100) { edges { node { id } } } }"#;
+    let r = app.gql(None, spread, json!({})).await;
+    assert_eq!(r.code(), "QUERY_TOO_COMPLEX", "{}", r.0);
 }
 
 #[tokio::test]
