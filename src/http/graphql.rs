@@ -386,9 +386,10 @@ struct WsExecutor {
     app: AppState,
 }
 
-/// The credential a WebSocket connection holds: set by `connection_init`, replaced when the
-/// client re-authenticates (a graphql-transport-ws `ping` whose payload carries a fresh
-/// access token), checked again for every operation.
+/// The credential a WebSocket connection holds: set by `connection_init` (an access token or
+/// an API key, whose `viewer` stays empty), replaced when the client re-authenticates (a
+/// graphql-transport-ws `ping` whose payload carries a fresh access token), checked again
+/// for every operation.
 #[derive(Default)]
 struct WsAuth {
     token: Option<String>,
