@@ -14,7 +14,12 @@ export default defineConfig({
       '/hooks': api,
     },
   },
-  build: { outDir: 'dist', sourcemap: true },
+  build: {
+    outDir: 'dist',
+    sourcemap: true,
+    // Two pages: the app, and GraphiQL bundled from npm (served by zygo at /graphiql).
+    rollupOptions: { input: { app: 'index.html', graphiql: 'graphiql.html' } },
+  },
   test: {
     environment: 'jsdom',
     setupFiles: ['./src/test-setup.ts'],

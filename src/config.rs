@@ -111,6 +111,18 @@ pub struct Config {
     pub max_string_length: usize,
     /// `ZYGO_PERSISTED_QUERIES_ONLY`: run only the operation documents shipped in `graphql/`.
     pub persisted_queries_only: bool,
+    /// Bounds of the automatic-persisted-query store (`ZYGO_PERSISTED_QUERIES_*`).
+    pub persisted: PersistedSettings,
+    /// `ZYGO_METRICS_LISTEN`: serve `/metrics` on this address only (not on `ZYGO_LISTEN`).
+    pub metrics_listen: Option<SocketAddr>,
+    /// `ZYGO_METRICS_TOKEN`: `/metrics` answers only requests bearing this token. Without it
+    /// (and without `ZYGO_METRICS_LISTEN`) production serves no metrics on the public port.
+    pub metrics_token: Option<SecretString>,
+    /// `ZYGO_PASSWORD_HASH_CONCURRENCY`: Argon2 hashes and checks running at once.
+    pub password_hash_concurrency: usize,
+    /// `ZYGO_PASSWORD_HASH_QUEUE`: Argon2 jobs that may wait for a slot; beyond that a
+    /// sign-in, sign-up or password change is refused with RATE_LIMITED.
+    pub password_hash_queue: usize,
     /// `ZYGO_REQUEST_TIMEOUT`: seconds one HTTP GraphQL request may run.
     pub request_timeout: Duration,
     /// `ZYGO_WS_INIT_TIMEOUT`: seconds a WebSocket may take to send `connection_init`.
@@ -159,6 +171,25 @@ pub struct WorkflowSettings {
     pub max_items: usize,
     /// `ZYGO_WORKFLOW_MAX_OUTPUT_BYTES`: the largest node output (as JSON) a run keeps.
     pub max_output_bytes: usize,
+}
+
+/// Bounds of the automatic-persisted-query store: a text is kept only after its request
+/// passed every limit, and the store cannot grow without bound.
+#[derive(Clone, Copy, Debug)]
+pub struct PersistedSettings {
+    /// `ZYGO_PERSISTED_QUERIES_MAX_ENTRIES`: texts the in-memory store keeps (least recently
+    /// used ones go first).
+    pub max_entries: usize,
+    /// `ZYGO_PERSISTED_QUERIES_MAX_BYTES`: bytes of text the in-memory store keeps.
+    pub max_bytes: usize,
+    /// `ZYGO_PERSISTED_QUERIES_TTL`: seconds Redis keeps a text after its last registration.
+    pub ttl: Duration,
+    /// `ZYGO_PERSISTED_QUERIES_BUDGET`: new texts one owner (a user, an API key's tenant, or
+    /// all anonymous callers together) may add to Redis per TTL window.
+    pub budget: usize,
+    /// `ZYGO_PERSISTED_QUERIES_ANONYMOUS`: anonymous callers may register new texts (off:
+    /// their hash-and-text requests still run, but nothing is stored).
+    pub anonymous: bool,
 }
 
 /// Thresholds of the throttles in `modules::security::throttle`.
@@ -353,6 +384,47 @@ impl Config {
                 get("ZYGO_PERSISTED_QUERIES_ONLY"),
                 false,
             )?,
+            persisted: PersistedSettings {
+                max_entries: positive(
+                    "ZYGO_PERSISTED_QUERIES_MAX_ENTRIES",
+                    get("ZYGO_PERSISTED_QUERIES_MAX_ENTRIES"),
+                    "5000",
+                )?,
+                max_bytes: positive(
+                    "ZYGO_PERSISTED_QUERIES_MAX_BYTES",
+                    get("ZYGO_PERSISTED_QUERIES_MAX_BYTES"),
+                    "33554432",
+                )?,
+                ttl: secs("ZYGO_PERSISTED_QUERIES_TTL", 24 * 3600)?,
+                budget: positive(
+                    "ZYGO_PERSISTED_QUERIES_BUDGET",
+                    get("ZYGO_PERSISTED_QUERIES_BUDGET"),
+                    "1000",
+                )?,
+                anonymous: flag(
+                    "ZYGO_PERSISTED_QUERIES_ANONYMOUS",
+                    get("ZYGO_PERSISTED_QUERIES_ANONYMOUS"),
+                    true,
+                )?,
+            },
+            metrics_listen: get("ZYGO_METRICS_LISTEN")
+                .map(|v| parse("ZYGO_METRICS_LISTEN", Some(v), ""))
+                .transpose()?,
+            metrics_token: match get("ZYGO_METRICS_TOKEN") {
+                Some(t) if t.trim().len() < 16 => {
+                    return Err(ConfigError::new(
+                        "ZYGO_METRICS_TOKEN",
+                        "must be at least 16 characters long",
+                    ));
+                }
+                t => t.map(|t| SecretString::from(t.trim().to_string())),
+            },
+            password_hash_concurrency: positive(
+                "ZYGO_PASSWORD_HASH_CONCURRENCY",
+                get("ZYGO_PASSWORD_HASH_CONCURRENCY"),
+                "4",
+            )?,
+            password_hash_queue: parse("ZYGO_PASSWORD_HASH_QUEUE", get("ZYGO_PASSWORD_HASH_QUEUE"), "32")?,
             rate_limit_per_minute: positive(
                 "ZYGO_RATE_LIMIT_PER_MINUTE",
                 get("ZYGO_RATE_LIMIT_PER_MINUTE"),
@@ -626,6 +698,20 @@ mod tests {
         assert_eq!(
             cfg(&[("ZYGO_WORKFLOW_MAX_OUTPUT_BYTES", "-1")]).unwrap_err().var,
             "ZYGO_WORKFLOW_MAX_OUTPUT_BYTES"
+        );
+        assert_eq!(cfg(&[("ZYGO_METRICS_LISTEN", "nope")]).unwrap_err().var, "ZYGO_METRICS_LISTEN");
+        assert_eq!(cfg(&[("ZYGO_METRICS_TOKEN", "short")]).unwrap_err().var, "ZYGO_METRICS_TOKEN");
+        assert_eq!(
+            cfg(&[("ZYGO_PERSISTED_QUERIES_MAX_ENTRIES", "0")]).unwrap_err().var,
+            "ZYGO_PERSISTED_QUERIES_MAX_ENTRIES"
+        );
+        assert_eq!(
+            cfg(&[("ZYGO_PERSISTED_QUERIES_ANONYMOUS", "maybe")]).unwrap_err().var,
+            "ZYGO_PERSISTED_QUERIES_ANONYMOUS"
+        );
+        assert_eq!(
+            cfg(&[("ZYGO_PASSWORD_HASH_CONCURRENCY", "0")]).unwrap_err().var,
+            "ZYGO_PASSWORD_HASH_CONCURRENCY"
         );
     }
 }

@@ -1,5 +1,7 @@
 //! Per-principal rate limits: token buckets counted per GraphQL operation (each root field,
-//! aliases included, and each member of a batch costs one token).
+//! aliases included and fragments expanded, and each member of a batch costs one token; see
+//! `graphql::admission::measure`). Admission takes tokens only after a document passed every
+//! validation limit, so a refused document costs nothing.
 //!
 //! Buckets live in Redis when it is configured — one atomic script per take, timed by the
 //! Redis server's clock, so any number of instances enforce one limit — and in process
@@ -142,52 +144,5 @@ impl RateLimiter {
                 }
             }
         }
-    }
-}
-
-/// What an operation costs: its root fields (each alias counts), at least one.
-pub fn cost(query: &str, operation_name: Option<&str>) -> u32 {
-    use async_graphql::parser::types::Selection;
-    let Ok(doc) = async_graphql::parser::parse_query(query) else { return 1 };
-    let op = match operation_name {
-        Some(name) => {
-            doc.operations.iter().find(|(n, _)| n.map(|n| n.as_str()) == Some(name)).map(|(_, o)| o)
-        }
-        None => doc.operations.iter().next().map(|(_, o)| o),
-    };
-    let Some(op) = op else { return 1 };
-    let n = op
-        .node
-        .selection_set
-        .node
-        .items
-        .iter()
-        .map(|s| match &s.node {
-            Selection::Field(_) => 1,
-            // Fragments at the root: count their fields too.
-            Selection::InlineFragment(f) => f.node.selection_set.node.items.len(),
-            Selection::FragmentSpread(spread) => doc
-                .fragments
-                .get(&spread.node.fragment_name.node)
-                .map(|f| f.node.selection_set.node.items.len())
-                .unwrap_or(1),
-        })
-        .sum::<usize>();
-    n.max(1) as u32
-}
-
-#[cfg(test)]
-mod tests {
-    use super::cost;
-
-    #[test]
-    fn aliases_and_fragments_count() {
-        assert_eq!(cost("{ viewer { id } }", None), 1);
-        assert_eq!(cost("{ a: viewer { id } b: viewer { id } c: __typename }", None), 3);
-        assert_eq!(
-            cost("query Q { ...F } fragment F on Query { a: __typename b: __typename }", Some("Q")),
-            2
-        );
-        assert_eq!(cost("not graphql", None), 1);
     }
 }

@@ -30,6 +30,8 @@ pub struct AppState {
     pub mail: MailSignal,
     pub rate_limiter: crate::ratelimit::RateLimiter,
     pub persisted: crate::http::persisted::PersistedQueries,
+    /// The bound on concurrent Argon2 work (`ZYGO_PASSWORD_HASH_*`).
+    pub passwords: crate::auth::password::Gate,
     /// Cancelled when the instance starts shutting down: WebSockets close, workers stop.
     pub shutdown: CancellationToken,
     /// The master key tenant secrets are encrypted under.
@@ -56,6 +58,8 @@ impl AppState {
 /// A built instance, bound to its port and ready to serve.
 pub struct Application {
     listener: TcpListener,
+    /// `ZYGO_METRICS_LISTEN`: the separate listener serving `/metrics`.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     router: axum::Router,
 }
@@ -95,7 +99,10 @@ impl Application {
         let persisted = crate::http::persisted::PersistedQueries::new(&config, shared_redis);
         let engine = crate::modules::workflows::engine::Engine::new(config.workflows.http_allow_private);
         let config_session_ttl = config.session_cache_ttl;
+        let passwords =
+            crate::auth::password::Gate::new(config.password_hash_concurrency, config.password_hash_queue);
         let state = AppState {
+            passwords,
             keys,
             engine,
             persisted,
@@ -135,11 +142,24 @@ impl Application {
         let listener = TcpListener::bind(state.config.listen)
             .await
             .with_context(|| format!("ZYGO_LISTEN: cannot listen on {}", state.config.listen))?;
-        Ok(Self { listener, state, router })
+        let metrics_listener = match state.config.metrics_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("ZYGO_METRICS_LISTEN: cannot listen on {addr}"))?,
+            ),
+            None => None,
+        };
+        Ok(Self { listener, metrics_listener, state, router })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("bound socket has an address")
+    }
+
+    /// Where `/metrics` is served when it has its own listener.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn state(&self) -> &AppState {
@@ -160,6 +180,16 @@ impl Application {
                     drained.cancel();
                 });
         let server = tokio::spawn(async move { server.await });
+        if let Some(listener) = self.metrics_listener {
+            let stopped = shutdown.clone();
+            let metrics = axum::serve(listener, crate::http::metrics_router(self.state.clone()))
+                .with_graceful_shutdown(async move { stopped.cancelled().await });
+            tokio::spawn(async move {
+                if let Err(e) = metrics.await {
+                    tracing::error!(error = %e, "metrics listener failed");
+                }
+            });
+        }
         shutdown.cancelled().await;
         match tokio::time::timeout(grace, server).await {
             Ok(joined) => joined.context("server task failed")?.context("server failed")?,

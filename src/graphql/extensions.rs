@@ -1,4 +1,6 @@
-//! Schema extensions that run around every operation: error shaping and metrics.
+//! Schema extensions that run around every operation: error shaping, metrics, and the
+//! schema-side stages of admission (document size, aliases, depth and cost limits, then the
+//! rate limit and persisted-query storage through [`admission::charge`]).
 //!
 //! Every error leaving the server carries `extensions.code` and `extensions.requestId`:
 //! errors raised by services already have a code (see [`crate::error`]); errors raised by
@@ -19,7 +21,12 @@ use async_graphql::{
 };
 use futures::{StreamExt, stream::BoxStream};
 
-use crate::{auth::RequestCtx, telemetry::Metrics};
+use crate::{
+    auth::RequestCtx,
+    graphql::admission::{self, Ticket},
+    startup::AppState,
+    telemetry::Metrics,
+};
 
 /// Factory of [`Observability`]; one instance per operation.
 pub struct ObservabilityFactory {
@@ -34,6 +41,8 @@ impl ExtensionFactory for ObservabilityFactory {
             limits: self.limits,
             op_type: Mutex::new(None),
             request_id: Mutex::new(None),
+            operation_name: Mutex::new(None),
+            cost: Mutex::new(1),
         })
     }
 }
@@ -43,6 +52,10 @@ pub struct Observability {
     limits: crate::config::Limits,
     op_type: Mutex<Option<&'static str>>,
     request_id: Mutex<Option<String>>,
+    /// The operation the request names, for measuring the right one.
+    operation_name: Mutex<Option<String>>,
+    /// The rate-limit cost measured at parse time, charged after validation.
+    cost: Mutex<u32>,
 }
 
 fn op_type_name(t: OperationType) -> &'static str {
@@ -123,6 +136,7 @@ impl Extension for Observability {
             .and_then(|d| d.downcast_ref::<RequestCtx>())
             .map(|c| c.request_id.clone());
         *self.request_id.lock().expect("lock") = id;
+        *self.operation_name.lock().expect("lock") = request.operation_name.clone();
         next.run(ctx, request).await
     }
 
@@ -144,7 +158,21 @@ impl Extension for Observability {
             ));
         }
         let doc = next.run(ctx, query, variables).await?;
-        let aliases = count_aliases(&doc);
+        // Counted as the executor will run the operation: every fragment expanded where used.
+        let measured = admission::measure(&doc, self.operation_name.lock().expect("lock").as_deref());
+        // Spreads become typed inline fragments, so the cost visitor prices what they hold.
+        let doc = admission::inline_fragments(doc, self.limits.complexity).map_err(|fields| {
+            limit_error(
+                "QUERY_TOO_COMPLEX",
+                format!(
+                    "the document holds {fields} fields once its fragments are spread; the limit is {} \
+                     (ZYGO_MAX_QUERY_COMPLEXITY)",
+                    self.limits.complexity
+                ),
+            )
+        })?;
+        *self.cost.lock().expect("lock") = measured.cost();
+        let aliases = measured.aliases;
         if aliases > self.limits.aliases {
             return Err(limit_error(
                 "TOO_MANY_ALIASES",
@@ -190,6 +218,14 @@ impl Extension for Observability {
                 ),
             )]);
         }
+        // Every limit passed: only now does the operation draw from the rate limits (and a
+        // new persisted text get stored), so a refused document costs nothing.
+        if let (Some(ticket), Some(app)) = (ctx.data_opt::<Ticket>(), ctx.data_opt::<AppState>()) {
+            let cost = *self.cost.lock().expect("lock");
+            admission::charge(app, ticket, cost)
+                .await
+                .map_err(|refusal| vec![refusal.into_server_error()])?;
+        }
         Ok(measured)
     }
 
@@ -217,22 +253,4 @@ fn limit_error(code: &str, message: String) -> ServerError {
     ext.set("code", code);
     err.extensions = Some(ext);
     err
-}
-
-/// Aliased fields in all operations and fragments of `doc`.
-fn count_aliases(doc: &ExecutableDocument) -> usize {
-    use async_graphql::parser::types::{Selection, SelectionSet};
-    fn walk(set: &SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|item| match &item.node {
-                Selection::Field(f) => usize::from(f.node.alias.is_some()) + walk(&f.node.selection_set.node),
-                Selection::InlineFragment(f) => walk(&f.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
-    }
-    let ops: usize = doc.operations.iter().map(|(_, op)| walk(&op.node.selection_set.node)).sum();
-    let frags: usize = doc.fragments.values().map(|f| walk(&f.node.selection_set.node)).sum();
-    ops + frags
 }

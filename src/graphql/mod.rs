@@ -5,6 +5,7 @@
 //! [`RequestCtx`] and a fresh [`loaders::Loaders`] — is attached to each request by the
 //! HTTP and WebSocket handlers.
 
+pub mod admission;
 pub mod extensions;
 pub mod loaders;
 pub mod node;

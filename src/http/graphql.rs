@@ -1,9 +1,11 @@
 //! GraphQL over HTTP (`GET`/`POST /graphql`) and over WebSocket (`/graphql/ws`,
 //! `graphql-transport-ws` and the legacy `graphql-ws` subprotocol).
 //!
-//! Both paths authenticate first (bearer token in the `Authorization` header, or in the
-//! `connection_init` payload), build a [`RequestCtx`], and attach fresh per-operation
-//! [`Loaders`] before the schema runs.
+//! Both paths authenticate first (a bearer JWT or API key in the `Authorization` header, or
+//! the same forms in the `connection_init` payload), build a [`RequestCtx`], pass every
+//! operation through the one admission path ([`crate::graphql::admission`]: persisted
+//! queries, caps, limits, rate limits) and attach fresh per-operation [`Loaders`] before the
+//! schema runs. This file only frames requests and answers for its transport.
 
 use std::{
     any::TypeId,
@@ -36,7 +38,7 @@ use tracing::Instrument;
 
 use crate::{
     auth::RequestCtx,
-    graphql::{AppSchema, loaders::Loaders},
+    graphql::{AppSchema, admission, loaders::Loaders},
     modules::identity::service::authenticate,
     startup::AppState,
     telemetry::GaugeGuard,
@@ -74,19 +76,29 @@ async fn request_ctx(
             .map(|s| s.chars().take(512).collect()),
     };
     if let Some(token) = token {
-        if token.starts_with(crate::modules::api_keys::service::KEY_PREFIX) {
-            match crate::modules::api_keys::service::authenticate(app, token).await {
-                Ok(key) => ctx.api_key = Some(key),
-                Err(why) => ctx.auth_error = Some(why),
-            }
-        } else {
-            match authenticate(app, token).await {
-                Ok(viewer) => ctx.viewer = Some(viewer),
-                Err(why) => ctx.auth_error = Some(why),
-            }
+        match credential(app, token).await {
+            Ok(Credential::User(viewer)) => ctx.viewer = Some(viewer),
+            Ok(Credential::ApiKey(key)) => ctx.api_key = Some(key),
+            Err(why) => ctx.auth_error = Some(why),
         }
     }
     ctx
+}
+
+/// Who a bearer token stands for: a user's session (access JWT) or an API key.
+enum Credential {
+    User(crate::auth::Viewer),
+    ApiKey(crate::auth::context::ApiKeyPrincipal),
+}
+
+/// Checks a bearer token of either kind, the same way for HTTP requests, `connection_init`
+/// and every WebSocket operation: `zygo_…` tokens are API keys, anything else an access JWT.
+async fn credential(app: &AppState, token: &str) -> Result<Credential, String> {
+    if token.starts_with(crate::modules::api_keys::service::KEY_PREFIX) {
+        crate::modules::api_keys::service::authenticate(app, token).await.map(Credential::ApiKey)
+    } else {
+        authenticate(app, token).await.map(Credential::User)
+    }
 }
 
 fn bearer(value: &str) -> &str {
@@ -96,50 +108,6 @@ fn bearer(value: &str) -> &str {
 
 fn header_token(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(bearer).filter(|t| !t.is_empty())
-}
-
-/// Finds a string longer than `max` characters in the request's variables; the error names
-/// its path (e.g. `input.description`).
-fn check_strings(req: &Request, max: usize) -> Result<(), (String, String)> {
-    fn walk(v: &serde_json::Value, path: &mut Vec<String>, max: usize) -> Result<(), (String, String)> {
-        match v {
-            serde_json::Value::String(s) if s.chars().count() > max => {
-                let field = path.join(".");
-                Err((
-                    field.clone(),
-                    format!("`{field}` is longer than {max} characters (ZYGO_MAX_STRING_LENGTH)"),
-                ))
-            }
-            serde_json::Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
-                path.push(i.to_string());
-                let r = walk(item, path, max);
-                path.pop();
-                r
-            }),
-            serde_json::Value::Object(fields) => fields.iter().try_for_each(|(k, item)| {
-                path.push(k.clone());
-                let r = walk(item, path, max);
-                path.pop();
-                r
-            }),
-            _ => Ok(()),
-        }
-    }
-    let vars = serde_json::to_value(&req.variables).unwrap_or_default();
-    walk(&vars, &mut vec![], max)
-}
-
-/// The rate-limit buckets a request draws from: its API key and the key's tenant, its user,
-/// or (anonymous) its IP address.
-fn principals(ctx: &RequestCtx) -> Vec<crate::ratelimit::Principal> {
-    use crate::ratelimit::Principal;
-    if let Some(key) = &ctx.api_key {
-        vec![Principal::ApiKey(key.id), Principal::Tenant(key.tenant_id)]
-    } else if let Some(v) = &ctx.viewer {
-        vec![Principal::User(v.user_id)]
-    } else {
-        vec![Principal::Ip(ctx.ip.clone().unwrap_or_default())]
-    }
 }
 
 /// Refuses a `POST /graphql` whose body is not declared as JSON, before anything parses it:
@@ -255,32 +223,29 @@ async fn execute_http(
             return request_error(StatusCode::BAD_REQUEST, &headers, "BATCH_TOO_LARGE", message);
         }
     }
-    // Persisted queries: hashes become texts (and the persisted-only mode refuses others).
+    let ctx = request_ctx(&s.app, &headers, addr, header_token(&headers)).await;
+    // Every member goes through the one admission path (persisted queries, string caps; the
+    // limits and the rate limit follow in the schema, after parsing and validation).
     let mut batch = batch;
     let members: Vec<&mut Request> = match &mut batch {
         BatchRequest::Single(r) => vec![r],
         BatchRequest::Batch(rs) => rs.iter_mut().collect(),
     };
     for r in members {
-        if let Err((code, message)) = s.app.persisted.resolve(r).await {
-            let status =
-                if code == "PERSISTED_QUERY_NOT_FOUND" { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-            return request_error(status, &headers, code, message);
-        }
-    }
-    // No string anywhere in the variables may exceed the global cap; fields have tighter
-    // limits of their own.
-    let members: Vec<&Request> = match &batch {
-        BatchRequest::Single(r) => vec![r],
-        BatchRequest::Batch(rs) => rs.iter().collect(),
-    };
-    for r in members {
-        if let Err((field, message)) = check_strings(r, s.app.config.max_string_length) {
+        if let Err(refusal) = admission::admit(&s.app, &ctx, r).await {
+            let status = match refusal.code {
+                "PERSISTED_QUERY_NOT_FOUND" => StatusCode::OK,
+                _ => StatusCode::BAD_REQUEST,
+            };
             let mut ext = serde_json::Map::new();
-            ext.insert("field".into(), field.into());
-            return request_error_with(StatusCode::BAD_REQUEST, &headers, "BAD_USER_INPUT", message, ext);
+            if let Some(field) = refusal.field {
+                ext.insert("field".into(), field.into());
+            }
+            return request_error_with(status, &headers, refusal.code, refusal.message, ext);
         }
     }
+    // After admission, which turned persisted hashes into texts: a mutation sent by hash
+    // alone is still a mutation.
     if is_get {
         let requests: Vec<&Request> = match &batch {
             BatchRequest::Single(r) => vec![r],
@@ -299,27 +264,6 @@ async fn execute_http(
             resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
             return resp;
         }
-    }
-    let ctx = request_ctx(&s.app, &headers, addr, header_token(&headers)).await;
-    let cost: u32 = match &batch {
-        BatchRequest::Single(r) => crate::ratelimit::cost(&r.query, r.operation_name.as_deref()),
-        BatchRequest::Batch(rs) => {
-            rs.iter().map(|r| crate::ratelimit::cost(&r.query, r.operation_name.as_deref())).sum()
-        }
-    };
-    if let Err(retry_after) = s.app.rate_limiter.take(&principals(&ctx), cost).await {
-        // The retry time also in the body, for GraphQL clients that never see headers.
-        let mut ext = serde_json::Map::new();
-        ext.insert("retryAfter".into(), retry_after.into());
-        let mut resp = request_error_with(
-            StatusCode::TOO_MANY_REQUESTS,
-            &headers,
-            "RATE_LIMITED",
-            format!("too many requests; retry in {retry_after} s"),
-            ext,
-        );
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-        return resp;
     }
     let span = tracing::info_span!(
         "graphql",
@@ -347,6 +291,22 @@ async fn execute_http(
     }
 }
 
+/// `extensions.retryAfter` of a single response refused by the rate limiter before it ran.
+fn rate_limited(resp: &BatchResponse) -> Option<u64> {
+    let BatchResponse::Single(r) = resp else { return None };
+    if r.data != async_graphql::Value::Null {
+        return None;
+    }
+    let ext = r.errors.first()?.extensions.as_ref()?;
+    if ext.get("code") != Some(&async_graphql::Value::from("RATE_LIMITED")) {
+        return None;
+    }
+    match ext.get("retryAfter") {
+        Some(async_graphql::Value::Number(n)) => n.as_u64(),
+        _ => None,
+    }
+}
+
 fn respond(resp: BatchResponse, headers: &HeaderMap) -> HttpResponse {
     let ct = content_type(headers);
     // With the GraphQL media type, a request that never reached execution (no `data`) is a
@@ -361,23 +321,39 @@ fn respond(resp: BatchResponse, headers: &HeaderMap) -> HttpResponse {
         }
         BatchResponse::Batch(_) => false,
     };
-    let status =
-        if ct == GRAPHQL_RESPONSE_JSON && request_failed { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let http_headers = resp.http_headers();
-    // A request that never executed has no `data` entry at all (GraphQL spec, "Response").
-    let body = match serde_json::to_value(&resp) {
-        Ok(mut v) => {
-            if request_failed && let Some(o) = v.as_object_mut() {
-                o.remove("data");
-            }
-            v.to_string()
-        }
-        Err(_) => "{}".into(),
+    // Refused by the rate limiter (after validation, in the schema): 429 with Retry-After.
+    let retry_after = rate_limited(&resp);
+    let status = if retry_after.is_some() {
+        StatusCode::TOO_MANY_REQUESTS
+    } else if ct == GRAPHQL_RESPONSE_JSON && request_failed {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
     };
+    let http_headers = resp.http_headers();
+    // Serialised straight from async-graphql's values, whose objects keep the order of the
+    // selection set (a detour through `serde_json::Value` would sort the keys). A request
+    // that never executed has no `data` entry at all (GraphQL spec, "Response").
+    #[derive(serde::Serialize)]
+    struct NotExecuted<'a> {
+        errors: &'a [async_graphql::ServerError],
+        #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
+    }
+    let body = match &resp {
+        BatchResponse::Single(r) if request_failed => {
+            serde_json::to_string(&NotExecuted { errors: &r.errors, extensions: &r.extensions })
+        }
+        _ => serde_json::to_string(&resp),
+    }
+    .unwrap_or_else(|_| "{}".into());
     let mut out = HttpResponse::new(Body::from(body));
     *out.status_mut() = status;
     out.headers_mut().extend(http_headers);
     out.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    if let Some(retry) = retry_after {
+        out.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry));
+    }
     out
 }
 
@@ -410,9 +386,10 @@ struct WsExecutor {
     app: AppState,
 }
 
-/// The credential a WebSocket connection holds: set by `connection_init`, replaced when the
-/// client re-authenticates (a graphql-transport-ws `ping` whose payload carries a fresh
-/// access token), checked again for every operation.
+/// The credential a WebSocket connection holds: set by `connection_init` (an access token or
+/// an API key, whose `viewer` stays empty), replaced when the client re-authenticates (a
+/// graphql-transport-ws `ping` whose payload carries a fresh access token), checked again
+/// for every operation.
 #[derive(Default)]
 struct WsAuth {
     token: Option<String>,
@@ -423,7 +400,8 @@ type SharedAuth = Arc<std::sync::Mutex<WsAuth>>;
 
 impl Executor for WsExecutor {
     async fn execute(&self, request: Request) -> Response {
-        self.schema.execute(request.data(Loaders::new(&self.app.db, None, None))).await
+        // Same admission as every other operation (async-graphql streams all of ours).
+        self.execute_stream(request, None).next().await.unwrap_or_default()
     }
 
     fn execute_stream(
@@ -432,46 +410,36 @@ impl Executor for WsExecutor {
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
         let session_data = session_data.unwrap_or_default();
-        let viewer = session_data
+        let ctx = session_data
             .get(&TypeId::of::<RequestCtx>())
             .and_then(|b| b.downcast_ref::<RequestCtx>())
-            .and_then(|c| c.viewer.as_ref().map(|v| v.user_id));
+            .cloned()
+            .unwrap_or_default();
         let token = session_data
             .get(&TypeId::of::<SharedAuth>())
             .and_then(|b| b.downcast_ref::<SharedAuth>())
             .and_then(|a| a.lock().unwrap().token.clone());
-        let principals = session_data
-            .get(&TypeId::of::<RequestCtx>())
-            .and_then(|b| b.downcast_ref::<RequestCtx>())
-            .map(principals)
-            .unwrap_or_default();
-        let request = request.data(Loaders::new(&self.app.db, viewer, None));
         let (schema, app) = (self.schema.clone(), self.app.clone());
-        // Every operation resolves persisted queries, re-checks the connection's token (an
-        // expired token or an ended session stops new operations at once) and draws from the
-        // same rate limits as HTTP.
+        // Every operation re-checks the connection's credential (an expired token, an ended
+        // session or a revoked API key stops new operations at once), then takes the same
+        // admission path as an HTTP request: persisted queries, caps, limits, rate limits.
         futures::stream::once(async move {
             let mut request = request;
-            app.persisted.resolve(&mut request).await.map_err(|(code, why)| (code, why, None))?;
             if let Some(token) = token {
-                authenticate(&app, &token).await.map_err(|why| ("UNAUTHENTICATED", why, None))?;
+                credential(&app, &token).await.map_err(|why| admission::Refusal {
+                    code: "UNAUTHENTICATED",
+                    message: why,
+                    field: None,
+                    retry_after: None,
+                })?;
             }
-            let cost = crate::ratelimit::cost(&request.query, request.operation_name.as_deref());
-            app.rate_limiter.take(&principals, cost).await.map_err(|retry| {
-                ("RATE_LIMITED", format!("too many requests; retry in {retry} s"), Some(retry))
-            })?;
-            Ok(request)
+            admission::admit(&app, &ctx, &mut request).await?;
+            Ok::<_, admission::Refusal>(request.data(Loaders::for_request(&app.db, &ctx)))
         })
         .flat_map(move |checked| match checked {
             Ok(request) => schema.execute_stream_with_session_data(request, session_data.clone()),
-            Err((code, why, retry)) => {
-                let mut err = async_graphql::ServerError::new(why, None);
-                let mut ext = async_graphql::ErrorExtensionValues::default();
-                ext.set("code", code);
-                if let Some(retry) = retry {
-                    ext.set("retryAfter", retry);
-                }
-                err.extensions = Some(ext);
+            Err(refusal) => {
+                let err = refusal.into_server_error();
                 futures::stream::once(futures::future::ready(Response::from_errors(vec![err]))).boxed()
             }
         })
@@ -592,10 +560,15 @@ async fn serve_websocket(
             let mut ctx = base;
             let mut data = Data::default();
             if let Some(token) = token {
-                match authenticate(&app, &token).await {
-                    Ok(viewer) => {
+                // The same credentials as over HTTP: an access JWT or an API key.
+                match credential(&app, &token).await {
+                    Ok(Credential::User(viewer)) => {
                         ctx.viewer = Some(viewer.clone());
                         *auth_in_init.lock().unwrap() = WsAuth { token: Some(token), viewer: Some(viewer) };
+                    }
+                    Ok(Credential::ApiKey(key)) => {
+                        ctx.api_key = Some(key);
+                        *auth_in_init.lock().unwrap() = WsAuth { token: Some(token), viewer: None };
                     }
                     // A client that presents a bad token is told at once (4403 Forbidden).
                     Err(why) => {

@@ -48,12 +48,40 @@ pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
     (status, Json(body))
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+/// `GET /metrics`: Prometheus text format. With `ZYGO_METRICS_TOKEN` set, only for requests
+/// bearing that token (401 otherwise), wherever it is served.
+pub async fn metrics(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    if let Some(expected) = &app.config.metrics_token {
+        use secrecy::ExposeSecret;
+        use sha2::{Digest, Sha256};
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().strip_prefix("Bearer "))
+            .unwrap_or_default()
+            .trim();
+        // Compared as digests: the time taken says nothing about the token.
+        if Sha256::digest(given.as_bytes()) != Sha256::digest(expected.expose_secret().as_bytes()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "metrics need a token\n",
+            )
+                .into_response();
+        }
+    }
     let (size, idle) = pool_usage(&app.db);
     app.metrics.db_pool_connections.with_label_values(&["in_use"]).set(size.saturating_sub(idle) as i64);
     app.metrics.db_pool_connections.with_label_values(&["idle"]).set(idle as i64);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render())
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render()).into_response()
+}
+
+/// The router of the separate metrics listener (`ZYGO_METRICS_LISTEN`): `/metrics` only.
+pub fn metrics_router(state: AppState) -> axum::Router {
+    axum::Router::new().route("/metrics", axum::routing::get(metrics)).with_state(state)
 }
 
 fn pool_usage(db: &sea_orm::DatabaseConnection) -> (u32, u32) {

@@ -1,10 +1,11 @@
 //! The axum router: `/graphql` (HTTP), `/graphql/ws` (WebSocket), `/graphiql`, `/healthz`,
-//! `/readyz`, `/metrics`, OAuth and webhook routes, and the web app at every other path, with
+//! `/readyz`, `/metrics` (unless served on its own listener), OAuth and webhook routes, and the web app at every other path, with
 //! request ids, tracing and body limits on every route.
 
 mod graphiql;
 mod graphql;
 mod health;
+pub use health::metrics_router;
 mod oauth;
 pub mod persisted;
 mod spa;
@@ -51,8 +52,17 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(crate::modules::workflows::webhook::MAX_BODY)),
         )
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics));
+        .route("/readyz", get(health::readyz));
+    // Metrics tell a lot about a deployment: on their own listener when ZYGO_METRICS_LISTEN is
+    // set, behind ZYGO_METRICS_TOKEN when that is set, public only in development. Elsewhere
+    // the path is a plain 404 rather than the web app's index page.
+    let config = &state.config;
+    let router =
+        if config.metrics_listen.is_none() && (config.metrics_token.is_some() || !config.is_production()) {
+            router.route("/metrics", get(health::metrics))
+        } else {
+            router.route("/metrics", get(|| async { axum::http::StatusCode::NOT_FOUND }))
+        };
     // GraphiQL is a development tool: off in production unless ZYGO_GRAPHIQL=true.
     // When off, the path is a plain 404 rather than the web app's index page.
     let router = if graphiql {
@@ -60,6 +70,9 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
     } else {
         router.route("/graphiql", get(|| async { axum::http::StatusCode::NOT_FOUND }))
     };
+    // The built page is served at /graphiql only (so "off" stays off), never as a static file.
+    let router =
+        router.route(&format!("/{}", graphiql::PAGE), get(|| async { axum::http::StatusCode::NOT_FOUND }));
     // Browsers on other origins only where configured (ZYGO_CORS_ORIGINS); credentials are
     // bearer tokens, never cookies, so none are allowed.
     let origins: Vec<HeaderValue> =
@@ -80,7 +93,8 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
     };
     router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // Security headers on every response (GraphiQL sets its own CSP, kept by if_not_present).
+        // Security headers on every response (the app's pages and GraphiQL set their own CSP,
+        // kept by if_not_present).
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -13,10 +13,12 @@ use axum::{
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
-/// The policy of the app's pages: scripts and styles from this origin only (React Flow and
-/// the app set inline `style` attributes), API calls and the WebSocket to this origin.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-                   img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+/// The policy of the app's pages (GraphiQL's too): scripts and styles from this origin only
+/// (React Flow, GraphiQL and the app set inline `style` attributes), API calls and the
+/// WebSocket to this origin. Fonts may also be `data:` URIs: GraphiQL's own stylesheet, served
+/// from here, embeds its fonts that way (no other origin is involved).
+pub(super) const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                   img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; object-src 'none'; \
                    base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 /// A fallback router serving `dir`; when the app is not built, a page saying how to build it.

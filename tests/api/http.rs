@@ -34,8 +34,28 @@ async fn graphiql_is_served() {
     let app = spawn_app().await;
     let page = app.http.get(app.url("/graphiql")).send().await.unwrap();
     assert_eq!(page.status(), 200);
+    // Bundled with the web app and served under its strict policy: no third-party origin.
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unpkg") && !csp.contains("https:"), "{csp}");
     let html = page.text().await.unwrap();
     assert!(html.contains("graphiql") && html.contains("/graphql/ws"));
+    assert!(!html.contains("unpkg") && !html.contains("https://"), "{html}");
+    // The built page is only served at /graphiql.
+    assert_eq!(app.http.get(app.url("/graphiql.html")).send().await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn graphiql_without_a_built_frontend_says_how_to_build_it() {
+    let empty = std::env::temp_dir().join(format!("zygo-no-frontend-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let app = spawn_app_on(
+        Backend::fresh().await,
+        Options { env: vec![("ZYGO_FRONTEND_DIR", empty.display().to_string())], ..Default::default() },
+    )
+    .await;
+    let page = app.http.get(app.url("/graphiql")).send().await.unwrap();
+    assert_eq!(page.status(), 503);
+    assert!(page.text().await.unwrap().contains("npm run build --prefix frontend"));
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod account;
+mod admission;
 mod api_keys;
 mod browser;
 mod clients;

@@ -3,8 +3,8 @@
 // → a tenantEvents subscription that fires.
 //
 // Usage: node graphiql.mjs BASE_URL MAIL_DIR
-// GraphiQL's page loads its scripts from unpkg; this machine has no internet, so the same
-// files are served from this folder's node_modules by request interception.
+// GraphiQL is bundled with the web app and served by zygo itself: the page must work with no
+// network at all. Any request to another origin is aborted and fails the check.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,13 +12,7 @@ import { chromium } from 'playwright-core';
 
 const [base, mailDir] = process.argv.slice(2);
 const here = dirname(fileURLToPath(import.meta.url));
-const modules = join(here, 'node_modules');
-const cdn = {
-  '/graphiql@3/graphiql.min.css': ['graphiql/graphiql.min.css', 'text/css'],
-  '/graphiql@3/graphiql.min.js': ['graphiql/graphiql.min.js', 'application/javascript'],
-  '/react@18/umd/react.production.min.js': ['react/umd/react.production.min.js', 'application/javascript'],
-  '/react-dom@18/umd/react-dom.production.min.js': ['react-dom/umd/react-dom.production.min.js', 'application/javascript'],
-};
+const origin = new URL(base).origin;
 
 let pageRef;
 const fail = async (msg) => {
@@ -38,12 +32,19 @@ try {
   pageRef = page;
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
-  await page.route('https://unpkg.com/**', (route) => {
-    const file = cdn[new URL(route.request().url()).pathname];
-    if (!file) return route.fulfill({ status: 404, body: '' });
-    return route.fulfill({ status: 200, contentType: file[1], body: readFileSync(join(modules, file[0])) });
+  // No network but zygo: every request (and WebSocket) to another origin is refused and noted.
+  const foreign = [];
+  const local = (url) => url.startsWith('data:') || url.startsWith('blob:') || new URL(url).hostname === '127.0.0.1';
+  await page.route('**/*', (route) => {
+    const url = route.request().url();
+    if (local(url)) return route.continue();
+    foreign.push(url);
+    return route.abort('internetdisconnected');
   });
-  await page.route('https://graphql.org/**', (route) => route.fulfill({ status: 204, body: '' }));
+  page.on('websocket', (ws) => { if (!local(ws.url().replace(/^ws/, 'http'))) foreign.push(ws.url()); });
+  page.on('request', (req) => { if (!local(req.url())) foreign.push(req.url()); });
+  const policy = (await page.request.get(`${base}/graphiql`)).headers()['content-security-policy'] ?? '';
+  if (!policy.includes("script-src 'self'") || /https?:/.test(policy)) fail(`not the app's strict policy: ${policy}`);
 
   const open = async () => {
     await page.goto(`${base}/graphiql`);
@@ -125,10 +126,11 @@ try {
     seen = text.includes('TENANT_UPDATED');
   }
   if (!seen) fail('the subscription in GraphiQL never fired');
+  if (foreign.length) fail(`requests left for other origins: ${[...new Set(foreign)].join(', ')}`);
   await page.screenshot({ path: join(here, 'graphiql.png') });
   const real = consoleErrors.filter((e) => !e.includes('favicon'));
   if (real.length) fail(`console errors: ${real.join(' | ')}`);
-  console.log('graphiql: sign-up, verification, log-in, organisation, viewer and live subscription all worked');
+  console.log(`graphiql (bundled, served from ${origin}, no other origin contacted): sign-up, verification, log-in, organisation, viewer and live subscription all worked`);
 } finally {
   await browser.close();
 }

@@ -117,14 +117,14 @@ pub async fn change_password(
     password::validate("newPassword", &new, &user.email, &user.name)?;
     match user.password_hash() {
         Some(hash) => {
-            if !password::verify(current, Some(hash.to_string())).await? {
+            if !app.passwords.verify(current, Some(hash.to_string())).await? {
                 return Err(AppError::validation("currentPassword", "the current password is wrong"));
             }
         }
         // A first password is proof enough of nothing: it needs a fresh sign-in.
         None => sessions::require_recent_sign_in(app, viewer, "currentPassword").await?,
     }
-    let hash = password::hash(new).await?;
+    let hash = app.passwords.hash(new).await?;
     let txn = crate::db::begin_write(&app.db).await?;
     set_password(&txn, user, hash).await?;
     sessions::revoke_all(&txn, viewer.user_id, Some(viewer.session_id), "password changed").await?;
@@ -183,7 +183,7 @@ pub async fn reset_password(app: &AppState, rctx: &RequestCtx, token: &str, new:
     let row = user_tokens::find_valid(&app.db, token, PASSWORD_RESET).await?.ok_or_else(invalid)?;
     let user = user::Entity::find_by_id(row.user_id).one(&app.db).await?.ok_or_else(invalid)?;
     password::validate("newPassword", &new, &user.email, &user.name)?;
-    let hash = password::hash(new).await?;
+    let hash = app.passwords.hash(new).await?;
     let txn = crate::db::begin_write(&app.db).await?;
     if user_tokens::claim(&txn, token, PASSWORD_RESET).await?.map(|r| r.id) != Some(row.id) {
         return Err(invalid());

@@ -82,7 +82,7 @@ pub async fn sign_up(app: &AppState, input: SignUp) -> AppResult<user::Model> {
         totp_last_step: None,
     };
     let existing = user::Entity::find().filter(user::Column::Email.eq(&new.email)).one(&app.db).await?;
-    let password_hash = password::hash(input.password).await?;
+    let password_hash = app.passwords.hash(input.password).await?;
     if let Some(existing) = existing {
         notify_sign_up_attempt(app, &existing).await?;
         return Ok(new);
@@ -246,7 +246,9 @@ pub async fn log_in(
         }
     }
     let ok = password.chars().count() <= password::MAX_LEN
-        && password::verify(password, user.as_ref().and_then(|u| u.password_hash().map(str::to_string)))
+        && app
+            .passwords
+            .verify(password, user.as_ref().and_then(|u| u.password_hash().map(str::to_string)))
             .await?;
     let user = match (ok, user) {
         (true, Some(user)) => user,

@@ -16,7 +16,7 @@ use super::{
     throttle::{Attempt, Throttle, keys},
 };
 use crate::{
-    auth::{RequestCtx, Viewer, password, tokens},
+    auth::{RequestCtx, Viewer, tokens},
     error::{AppError, AppResult},
     modules::identity::service::{self as identity, IssuedTokens, viewer_user},
     startup::AppState,
@@ -283,7 +283,7 @@ pub async fn disable(
         (Some(code), _) => {
             consume_totp(app, &txn, &user, code).await? || consume_backup_code(&txn, user.id, code).await?
         }
-        (None, Some(pw)) => password::verify(pw, user.password_hash().map(str::to_string)).await?,
+        (None, Some(pw)) => app.passwords.verify(pw, user.password_hash().map(str::to_string)).await?,
         (None, None) => {
             return Err(AppError::validation("code", "give a code from your app or your password"));
         }
