@@ -22,7 +22,7 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
     /// The tenant whose workflow sent the mail; `None` for the platform's own mail.
-    pub tenant_id: Option<Uuid>,
+    pub sender_tenant_id: Option<Uuid>,
     /// How the `X-Zygo-Tenant` header names that tenant: `Name (slug; id)`.
     pub tenant_label: Option<String>,
     /// Where replies go (the verified address of the user the sending run acts for).

