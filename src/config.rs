@@ -501,7 +501,7 @@ impl Config {
                                 "is required when ZYGO_ENV=production",
                             ));
                         }
-                        (Some(k), _) if crate::modules::secrets::crypto::parse_key(k).is_none() => {
+                        (Some(k), _) if crate::crypto::parse_key(k).is_none() => {
                             return Err(ConfigError::new(
                                 "ZYGO_MASTER_KEY",
                                 "must be 32 bytes as 64 hex digits or base64",

@@ -2,11 +2,13 @@
 //!
 //! Layout (see `DESIGN.md` in the shared folder): [`config`] and [`telemetry`] set the
 //! process up, [`startup`] builds an instance, [`http`] is the axum surface, [`graphql`]
-//! the schema, [`modules`] the domain areas, [`db`] the database door, [`pubsub`] the event
+//! the schema, [`modules`] the domain areas, [`crypto`] the keys secrets are sealed with, [`db`] the database door, [`pubsub`] the event
 //! bus and [`mail`] the outbox.
 
+pub mod access;
 pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod graphql;

@@ -35,7 +35,7 @@ pub struct AppState {
     /// Cancelled when the instance starts shutting down: WebSockets close, workers stop.
     pub shutdown: CancellationToken,
     /// The master key tenant secrets are encrypted under.
-    pub keys: Arc<crate::modules::secrets::crypto::MasterKey>,
+    pub keys: Arc<crate::crypto::MasterKey>,
     /// The workflow engine of this instance.
     pub engine: crate::modules::workflows::engine::Engine,
     /// Sessions this instance recently found open (see `auth::session_cache`).
@@ -71,7 +71,7 @@ impl Application {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("ZYGO_DATA_DIR: cannot create {}", config.data_dir.display()))?;
         let jwt_secret = resolve_jwt_secret(&config)?;
-        let keys = Arc::new(crate::modules::secrets::crypto::MasterKey::resolve(&config)?);
+        let keys = Arc::new(crate::crypto::MasterKey::resolve(&config)?);
         let metrics = Metrics::new();
         let db = db::connect_and_migrate(&config, &metrics).await?;
         let shutdown = CancellationToken::new();

@@ -72,7 +72,7 @@ pub struct TenantCtx {
     pub suspended: bool,
     /// The tenant's roles and grants, as read for this access check: role lookups of the
     /// same request use it instead of querying again.
-    pub roles: std::sync::Arc<crate::modules::roles::service::RoleGraph>,
+    pub roles: std::sync::Arc<crate::access::RoleGraph>,
     /// The organisation requires two-factor authentication and this user has not turned it
     /// on: its data answers MFA_REQUIRED until they do.
     pub mfa_missing: bool,

@@ -7,6 +7,7 @@ mod helpers;
 mod account;
 mod admission;
 mod api_keys;
+mod architecture;
 mod browser;
 mod clients;
 mod conformance;

@@ -1,89 +1,23 @@
-//! Business logic of roles: the role graph, custom role changes and the matrix.
+//! Business logic of roles: custom role changes and the matrix. The role graph itself is
+//! [`crate::access::role_graph`], below every module.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::Utc;
 use entity::{invitation, membership, role, role_permission};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
     auth::{Permission, RequestCtx, TenantCtx, permissions::role_rank},
-    db::{TenantScope, begin_tenant_txn, load_for_tenants, lock_tenant},
+    db::{TenantScope, begin_tenant_txn, lock_tenant},
     error::{AppError, AppResult},
     modules::audit::service::{self as audit, Change},
     startup::AppState,
 };
 
-/// The roles of one tenant with their direct grants.
-#[derive(Clone, Debug, Default)]
-pub struct RoleGraph {
-    pub roles: HashMap<Uuid, role::Model>,
-    pub grants: HashMap<Uuid, HashSet<String>>,
-}
-
-impl RoleGraph {
-    /// Own grants plus every ancestor's. A cycle (which the service never lets in) stops the
-    /// walk instead of looping.
-    pub fn effective(&self, role_id: Uuid) -> HashSet<String> {
-        let mut out = HashSet::new();
-        let mut seen = HashSet::new();
-        let mut next = Some(role_id);
-        while let Some(id) = next {
-            if !seen.insert(id) {
-                break;
-            }
-            if let Some(g) = self.grants.get(&id) {
-                out.extend(g.iter().cloned());
-            }
-            next = self.roles.get(&id).and_then(|r| r.parent_id);
-        }
-        out
-    }
-
-    /// Would `role_id` get `parent` as parent without a cycle?
-    fn creates_cycle(&self, role_id: Uuid, parent: Uuid) -> bool {
-        let mut next = Some(parent);
-        let mut seen = HashSet::new();
-        while let Some(id) = next {
-            if id == role_id || !seen.insert(id) {
-                return true;
-            }
-            next = self.roles.get(&id).and_then(|r| r.parent_id);
-        }
-        false
-    }
-}
-
-/// The role graphs of `tenants`: two statements whatever their number.
-pub async fn role_graphs(
-    db: &impl ConnectionTrait,
-    tenants: &[Uuid],
-) -> Result<HashMap<Uuid, RoleGraph>, DbErr> {
-    let mut roles = load_for_tenants::<role::Entity, _>(db, tenants).await?;
-    let mut grants = load_for_tenants::<role_permission::Entity, _>(db, tenants).await?;
-    Ok(tenants
-        .iter()
-        .map(|t| {
-            let mut g = RoleGraph::default();
-            for r in roles.remove(t).unwrap_or_default() {
-                g.roles.insert(r.id, r);
-            }
-            for p in grants.remove(t).unwrap_or_default() {
-                g.grants.entry(p.role_id).or_default().insert(p.permission);
-            }
-            // Built-in roles grant what the code says, so a permission added to the catalog
-            // reaches every existing tenant's built-in roles at once.
-            for r in g.roles.values().filter(|r| r.is_builtin) {
-                if let Some(b) = crate::auth::permissions::BUILTIN_ROLES.iter().find(|b| b.key == r.key) {
-                    g.grants.insert(r.id, b.permissions.iter().map(|p| p.key().to_string()).collect());
-                }
-            }
-            (*t, g)
-        })
-        .collect())
-}
+pub use crate::access::role_graph::{RoleGraph, role_graphs};
 
 async fn graph(db: &impl ConnectionTrait, tenant: Uuid) -> AppResult<RoleGraph> {
     Ok(role_graphs(db, &[tenant]).await?.remove(&tenant).unwrap_or_default())

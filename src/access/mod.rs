@@ -1,0 +1,6 @@
+//! Access decisions below the modules: the role graph every tenant context carries. Nothing
+//! here imports `crate::modules`; the architecture test in the suite keeps it so.
+
+pub mod role_graph;
+
+pub use role_graph::RoleGraph;
