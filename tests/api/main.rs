@@ -28,4 +28,5 @@ mod subscriptions;
 mod sweep;
 mod teams;
 mod tenancy;
+mod workflow_queue;
 mod workflows;
