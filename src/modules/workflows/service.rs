@@ -597,7 +597,9 @@ impl Refusal {
 
     /// The refusal of a run of `workflow` (status column) in a tenant of status `tenant`.
     pub fn of(tenant: &str, workflow: &str) -> Option<Self> {
-        if tenant == crate::modules::tenancy::service::SUSPENDED {
+        // `tenants.status` of a suspended organisation (tenancy's `SUSPENDED`; spelled out
+        // here because tenancy's types already use this module: no import both ways).
+        if tenant == "suspended" {
             Some(Self::TenantSuspended)
         } else if workflow == ARCHIVED {
             Some(Self::WorkflowArchived)
