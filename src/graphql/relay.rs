@@ -169,7 +169,9 @@ mod tests {
         assert_eq!(from_global_id(&gid), Some(("Tenant".into(), id)));
         assert_eq!(decode_id("id", &gid, "Tenant").unwrap(), id);
         // An ID of another type is the caller's mistake, named like a malformed one.
-        assert!(matches!(decode_id("id", &gid, "User"), Err(AppError::Validation { field, .. }) if field == "id"));
+        assert!(
+            matches!(decode_id("id", &gid, "User"), Err(AppError::Validation { field, .. }) if field == "id")
+        );
         assert!(matches!(decode_id("id", &ID("garbage!".into()), "User"), Err(AppError::Validation { .. })));
     }
 }

@@ -31,5 +31,6 @@ mod subscriptions;
 mod sweep;
 mod teams;
 mod tenancy;
+mod workflow_queue;
 mod workflow_security;
 mod workflows;

@@ -1058,6 +1058,7 @@ impl Process {
             .env("ZYGO_LOG", "error")
             .env("ZYGO_WORKFLOW_LEASE", "2")
             .env("ZYGO_WORKFLOW_POLL_INTERVAL_MS", "200")
+            .env("ZYGO_WORKFLOW_HTTP_ALLOW_PRIVATE", "true")
             .env("ZYGO_REDIS_PREFIX", &backend.redis_prefix)
             .stdout(std::process::Stdio::null());
         if let Some(url) = &backend.database_url {
@@ -1094,6 +1095,31 @@ async fn a_run_whose_server_is_killed_resumes_after_the_last_finished_node() {
     .await;
     let o = org(&app, "crash").await;
     let t = o.owner.access.clone();
+    // A call that holds its worker (a Delay would park the run and free it): the first
+    // request never gets an answer, the one after the takeover does.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let api = {
+        use axum::{Router, routing::get};
+        let calls = calls.clone();
+        let router = Router::new().route(
+            "/hold",
+            get(move || {
+                let calls = calls.clone();
+                async move {
+                    if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                        std::future::pending::<()>().await;
+                    }
+                    "answered"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        format!("http://{addr}/hold")
+    };
+    let mut wait = node("wait", "http.request", json!({ "url": api }));
+    wait["safeToRepeat"] = json!(true);
     let (id, _) = create(
         &app,
         &o,
@@ -1101,7 +1127,7 @@ async fn a_run_whose_server_is_killed_resumes_after_the_last_finished_node() {
         vec![
             node("start", "trigger.manual", json!({})),
             node("record", "memory.store", json!({ "store": "effects", "content": "charged the card" })),
-            node("wait", "flow.delay", json!({ "milliseconds": 4000 })),
+            wait,
             node("finish", "code", json!({ "source": "\"done\"" })),
         ],
         vec![
@@ -1113,17 +1139,11 @@ async fn a_run_whose_server_is_killed_resumes_after_the_last_finished_node() {
     .await;
     let exec = execute(&app, &t, &id, json!({})).await;
     let first = Process::start(&data_dir, &backend);
-    // Wait until the worker process is inside the delay (the memory write is committed).
-    eventually(30, || async {
-        let e = execution(&app, &t, &exec).await;
-        let stored = e["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n["nodeId"] == "record" && n["status"] == "SUCCEEDED");
-        (stored && e["status"] == "RUNNING").then_some(())
-    })
-    .await;
+    // Wait until the worker process is inside the call (the memory write is committed).
+    eventually(30, || async { (calls.load(Ordering::SeqCst) >= 1).then_some(()) }).await;
+    let e = execution(&app, &t, &exec).await;
+    assert_eq!(e["status"], "RUNNING");
+    assert_eq!(node_state(&e, "record")["status"], "SUCCEEDED");
     drop(first); // SIGKILL: no shutdown, the lease is left behind.
     assert_eq!(execution(&app, &t, &exec).await["status"], "RUNNING");
     let _second = Process::start(&data_dir, &backend);

@@ -1,10 +1,20 @@
 //! The execution engine: a durable queue in the `executions` table and the workers that
 //! run it.
 //!
-//! * **Claim.** A worker claims due queued runs, and running ones whose lease expired, with
-//!   one `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING *` (SQLite has
-//!   one writer, so the same statement without the lock clause is atomic there). Claims over
-//!   the tenant's concurrency cap are handed back at once.
+//! * **Claim.** A worker claims due queued runs, parked runs whose wake-up time came, and
+//!   running ones whose lease expired, with one `UPDATE … WHERE id IN (SELECT … FOR UPDATE
+//!   SKIP LOCKED) RETURNING *` (SQLite has one writer, so the same statement without the
+//!   lock clause is atomic there). Which runs it asks for is decided fairly: every waiting
+//!   tenant's oldest runs are read and no tenant gets more than its share of this instance's
+//!   workers while another one waits ([`fair_pick`]). Claims over the tenant's concurrency
+//!   cap are handed back at once; runs of a suspended organisation or an archived workflow
+//!   fail at claim, and so does a run whose worker was lost [`MAX_CLAIMS`] times
+//!   (quarantined: a node that kills its process does not take down one worker after
+//!   another).
+//! * **Park.** Waiting does not hold a worker: a Delay longer than [`PARK_AFTER`] writes its
+//!   `running` row, then parks the run — still `running` for clients, with no lease owner and
+//!   `run_after` at its wake-up time — and frees the slot. The claim that wakes it resumes it
+//!   like a crashed run (finished nodes are rows), without counting as a lost worker.
 //! * **Lease.** While it runs, the worker renews the lease (a heartbeat every third of it).
 //!   If the instance dies, another one — or the restarted one — claims the run when the
 //!   lease has expired and continues from the last completed node: finished nodes are rows
@@ -49,8 +59,17 @@ use super::{
 };
 use crate::{db::TenantScope, pubsub::Topic, startup::AppState};
 
-/// Runs that may be claimed this many times (crash loops) before they are failed.
-const MAX_CLAIMS: i32 = 5;
+/// Claims of one run (its first one included) after which a lost worker quarantines it: a
+/// run whose lease expired again is failed with [`WORKER_LOST`] at its next claim instead of
+/// being run once more. Waking a parked run is not a claim of a lost run and does not count.
+pub const MAX_CLAIMS: i32 = 3;
+
+/// The error of a quarantined run.
+pub const WORKER_LOST: &str = "worker lost repeatedly";
+
+/// A Delay whose rest of the wait is longer than this parks the run instead of holding its
+/// worker; a shorter one waits in place (a park costs two writes and a claim).
+pub const PARK_AFTER: Duration = Duration::from_secs(1);
 
 /// Process-wide handle of the engine: wakes this instance's workers.
 #[derive(Clone)]
@@ -260,19 +279,33 @@ pub async fn run_workers(app: AppState) {
     }
     let slots = Arc::new(Semaphore::new(cfg.workers));
     let engine = app.engine.clone();
+    // Runs in progress on this instance per tenant: what fairness weighs claims against.
+    let active: Arc<std::sync::Mutex<HashMap<Uuid, usize>>> = Default::default();
     loop {
         let free = slots.available_permits();
         let mut full_batch = false;
         if free > 0 {
             let want = free.min(64);
-            match claim(&app, want).await {
+            let busy = active.lock().expect("lock").clone();
+            match claim(&app, want, &busy).await {
                 Ok(runs) => {
                     full_batch = runs.len() == want;
                     for run in runs {
                         let permit = slots.clone().acquire_owned().await.expect("semaphore is never closed");
-                        let (app, wake) = (app.clone(), engine.wake.clone());
+                        let (app, wake, active) = (app.clone(), engine.wake.clone(), active.clone());
+                        let tenant = run.tenant_id;
+                        *active.lock().expect("lock").entry(tenant).or_default() += 1;
                         tokio::spawn(async move {
                             run_execution(app, run).await;
+                            {
+                                let mut a = active.lock().expect("lock");
+                                if let Some(n) = a.get_mut(&tenant) {
+                                    *n -= 1;
+                                    if *n == 0 {
+                                        a.remove(&tenant);
+                                    }
+                                }
+                            }
                             drop(permit);
                             wake.notify_one();
                         });
@@ -292,39 +325,142 @@ pub async fn run_workers(app: AppState) {
     }
 }
 
-/// Claims up to `n` runnable executions for this instance. The queue is shared by every
-/// tenant, so these statements are the engine's only ones outside a [`TenantScope`]; each
-/// claimed run is then worked on through its own tenant's scope.
-async fn claim(app: &AppState, n: usize) -> Result<Vec<execution::Model>, sea_orm::DbErr> {
+/// Which of the due runs `candidates` (id, tenant; oldest first) this instance claims with
+/// `free` slots, given the runs it already has per tenant (`active`) and its `workers`.
+///
+/// Each step gives a slot to the waiting tenant with the fewest runs here (ties: the one
+/// whose run waits longest). While more than one tenant waits, none goes beyond its share,
+/// `ceil(workers / waiting tenants)`; slots no one else waits for go to whoever still has
+/// runs, so the pool is never left idle for fairness' sake.
+pub(crate) fn fair_pick(
+    candidates: &[(Uuid, Uuid)],
+    active: &HashMap<Uuid, usize>,
+    workers: usize,
+    free: usize,
+) -> Vec<Uuid> {
+    // Per tenant, in the order its oldest run appears: its runs, oldest first.
+    let mut order: Vec<Uuid> = Vec::new();
+    let mut queues: HashMap<Uuid, std::collections::VecDeque<Uuid>> = HashMap::new();
+    for (id, tenant) in candidates {
+        queues
+            .entry(*tenant)
+            .or_insert_with(|| {
+                order.push(*tenant);
+                Default::default()
+            })
+            .push_back(*id);
+    }
+    if order.is_empty() {
+        return Vec::new();
+    }
+    let share = workers.div_ceil(order.len()).max(1);
+    let mut held: HashMap<Uuid, usize> =
+        order.iter().map(|t| (*t, active.get(t).copied().unwrap_or(0))).collect();
+    let mut picked = Vec::with_capacity(free);
+    for capped in [true, false] {
+        while picked.len() < free {
+            let next = order
+                .iter()
+                .filter(|t| !queues[*t].is_empty())
+                .filter(|t| !capped || held[*t] < share)
+                .min_by_key(|t| held[*t]);
+            let Some(&tenant) = next else { break };
+            picked.push(queues.get_mut(&tenant).and_then(|q| q.pop_front()).expect("non-empty queue"));
+            *held.get_mut(&tenant).expect("known tenant") += 1;
+        }
+    }
+    picked
+}
+
+/// Due runs: queued ones whose time came, parked ones whose wake-up time came, and running
+/// ones whose lease expired (their worker was lost).
+fn due(now: chrono::DateTime<Utc>) -> sea_orm::Condition {
     use execution::Column as C;
-    use sea_orm::sea_query::ExprTrait;
+    sea_orm::Condition::any()
+        .add(sea_orm::Condition::all().add(C::Status.eq("queued")).add(C::RunAfter.lte(now)))
+        .add(
+            sea_orm::Condition::all()
+                .add(C::Status.eq("running"))
+                .add(C::LeaseOwner.is_null())
+                .add(C::RunAfter.lte(now)),
+        )
+        .add(sea_orm::Condition::all().add(C::Status.eq("running")).add(C::LeaseExpiresAt.lt(now)))
+}
+
+/// Claims up to `n` runnable executions for this instance, `active` being the runs it has per
+/// tenant. The queue is shared by every tenant, so these statements are the engine's only
+/// ones outside a [`TenantScope`]; each claimed run is then worked on through its own
+/// tenant's scope.
+async fn claim(
+    app: &AppState,
+    n: usize,
+    active: &HashMap<Uuid, usize>,
+) -> Result<Vec<execution::Model>, sea_orm::DbErr> {
+    use execution::Column as C;
+    use sea_orm::sea_query::{Alias, ExprTrait, WindowStatement};
     let now = Utc::now();
     let lease = chrono::Duration::from_std(app.config.workflows.lease).unwrap_or_default();
-    let mut due = Query::select();
-    due.column(C::Id)
-        .from(execution::Entity)
-        .cond_where(
-            sea_orm::Condition::any()
-                .add(sea_orm::Condition::all().add(C::Status.eq("queued")).add(C::RunAfter.lte(now)))
-                .add(sea_orm::Condition::all().add(C::Status.eq("running")).add(C::LeaseExpiresAt.lt(now))),
-        )
-        .order_by(C::RunAfter, sea_orm::Order::Asc)
-        .limit(n as u64);
-    if crate::db::is_postgres(&app.db) {
-        due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
     // The queue is shared by every tenant: the workers claim across tenants, then run each
     // execution behind its own tenant's wall.
     let queue = crate::db::across_tenants(&app.db);
+    // Candidates: the `n` oldest due runs of each waiting tenant, so one tenant's backlog
+    // cannot hide another tenant's run from the fair choice.
+    let mut ranked = Query::select();
+    ranked
+        .columns([C::Id, C::TenantId, C::Status, C::RunAfter])
+        .expr_window_as(
+            Expr::cust("ROW_NUMBER()"),
+            WindowStatement::partition_by(C::TenantId).order_by(C::RunAfter, sea_orm::Order::Asc).to_owned(),
+            Alias::new("rn"),
+        )
+        .from(execution::Entity)
+        .cond_where(due(now));
+    let mut waiting = Query::select();
+    waiting
+        .columns([Alias::new("id"), Alias::new("tenant_id"), Alias::new("status")])
+        .from_subquery(ranked, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("rn")).lte(n as i64))
+        .order_by(Alias::new("run_after"), sea_orm::Order::Asc)
+        .limit((n * 64).min(4096) as u64);
+    let rows: Vec<(Uuid, Uuid, String)> = {
+        let stmt = queue.get_database_backend().build(&waiting);
+        let mut out = Vec::new();
+        for row in queue.query_all_raw(stmt).await? {
+            out.push((row.try_get("", "id")?, row.try_get("", "tenant_id")?, row.try_get("", "status")?));
+        }
+        out
+    };
+    let was_running: BTreeSet<Uuid> = rows.iter().filter(|r| r.2 == "running").map(|r| r.0).collect();
+    let candidates: Vec<(Uuid, Uuid)> = rows.iter().map(|r| (r.0, r.1)).collect();
+    let picked = fair_pick(&candidates, active, app.config.workflows.workers, n);
+    if picked.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The claim itself re-checks that each picked run is still due: another instance may
+    // have taken it since it was read.
+    let mut still_due = Query::select();
+    still_due.column(C::Id).from(execution::Entity).and_where(C::Id.is_in(picked)).cond_where(due(now));
+    if crate::db::is_postgres(&app.db) {
+        still_due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    // Waking a parked run (running, no lease owner) is not a new claim; anything else is.
+    let woken = sea_orm::Condition::all().add(C::Status.eq("running")).add(C::LeaseOwner.is_null());
     let claimed = execution::Entity::update_many()
         .col_expr(C::Status, Expr::value("running"))
         .col_expr(C::LeaseOwner, Expr::value(app.engine.instance.to_string()))
         .col_expr(C::LeaseExpiresAt, Expr::value(now + lease))
-        .col_expr(C::Claims, Expr::col(C::Claims).add(1))
+        .col_expr(
+            C::Claims,
+            Expr::case(woken, Expr::col(C::Claims)).finally(Expr::col(C::Claims).add(1)).into(),
+        )
         .col_expr(C::StartedAt, Func::coalesce([Expr::col(C::StartedAt).into(), Expr::value(now)]).into())
-        .filter(C::Id.in_subquery(due))
+        .filter(C::Id.in_subquery(still_due))
         .exec_with_returning(&queue)
         .await?;
+    if claimed.is_empty() {
+        return Ok(claimed);
+    }
+    let claimed = refuse_at_claim(app, &queue, claimed).await?;
     if claimed.is_empty() {
         return Ok(claimed);
     }
@@ -346,29 +482,152 @@ async fn claim(app: &AppState, n: usize) -> Result<Vec<execution::Model>, sea_or
     let mut over: HashMap<Uuid, i64> =
         running.into_iter().filter(|(_, n)| *n > cap).map(|(t, n)| (t, n - cap)).collect();
     let mut keep = Vec::with_capacity(claimed.len());
-    let mut give_back = Vec::new();
+    let (mut back_queued, mut back_parked) = (Vec::new(), Vec::new());
     for e in claimed.into_iter().rev() {
         match over.get_mut(&e.tenant_id) {
             Some(n) if *n > 0 => {
                 *n -= 1;
-                give_back.push(e.id);
+                if was_running.contains(&e.id) { back_parked.push(e.id) } else { back_queued.push(e.id) }
             }
             _ => keep.push(e),
         }
     }
-    if !give_back.is_empty() {
+    let retry_at = now + chrono::Duration::milliseconds(200);
+    if !back_queued.is_empty() {
         execution::Entity::update_many()
             .col_expr(C::Status, Expr::value("queued"))
             .col_expr(C::LeaseOwner, Expr::value(Option::<String>::None))
             .col_expr(C::Claims, Expr::col(C::Claims).sub(1))
-            .col_expr(C::RunAfter, Expr::value(now + chrono::Duration::milliseconds(200)))
-            .filter(C::Id.is_in(give_back))
+            .col_expr(C::RunAfter, Expr::value(retry_at))
+            .filter(C::Id.is_in(back_queued))
+            .filter(C::LeaseOwner.eq(app.engine.instance.to_string()))
+            .exec(&queue)
+            .await?;
+    }
+    if !back_parked.is_empty() {
+        // A run that was already running goes back parked: clients keep seeing it running,
+        // and its next claim does not count as one more lost worker.
+        execution::Entity::update_many()
+            .col_expr(C::LeaseOwner, Expr::value(Option::<String>::None))
+            .col_expr(C::LeaseExpiresAt, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+            .col_expr(C::RunAfter, Expr::value(retry_at))
+            .filter(C::Id.is_in(back_parked))
             .filter(C::LeaseOwner.eq(app.engine.instance.to_string()))
             .exec(&queue)
             .await?;
     }
     keep.reverse();
     Ok(keep)
+}
+
+/// Fails the claimed runs that must not run — quarantined ones (a worker lost
+/// [`MAX_CLAIMS`] times) and those of a suspended organisation or an archived workflow — and
+/// returns the others.
+async fn refuse_at_claim(
+    app: &AppState,
+    queue: &impl ConnectionTrait,
+    claimed: Vec<execution::Model>,
+) -> Result<Vec<execution::Model>, sea_orm::DbErr> {
+    use entity::{tenant, workflow};
+    let tenants: BTreeSet<Uuid> = claimed.iter().map(|e| e.tenant_id).collect();
+    let workflows: BTreeSet<Uuid> = claimed.iter().map(|e| e.workflow_id).collect();
+    let tenant_status: HashMap<Uuid, String> = tenant::Entity::find()
+        .select_only()
+        .column(tenant::Column::Id)
+        .column(tenant::Column::Status)
+        .filter(tenant::Column::Id.is_in(tenants))
+        .into_tuple()
+        .all(queue)
+        .await?
+        .into_iter()
+        .collect();
+    let workflow_status: HashMap<Uuid, String> = workflow::Entity::find()
+        .select_only()
+        .column(workflow::Column::Id)
+        .column(workflow::Column::Status)
+        .filter(workflow::Column::Id.is_in(workflows))
+        .into_tuple()
+        .all(queue)
+        .await?
+        .into_iter()
+        .collect();
+    let mut keep = Vec::with_capacity(claimed.len());
+    for e in claimed {
+        let refusal = super::service::Refusal::of(
+            tenant_status.get(&e.tenant_id).map_or("", String::as_str),
+            workflow_status.get(&e.workflow_id).map_or("", String::as_str),
+        );
+        let error = if e.claims > MAX_CLAIMS {
+            format!(
+                "{WORKER_LOST}: its worker stopped {} times while running it (a node may crash the server); quarantined, it is not run again",
+                e.claims - 1
+            )
+        } else if let Some(r) = refusal {
+            format!("not run: {}", r.message())
+        } else {
+            keep.push(e);
+            continue;
+        };
+        if let Err(err) = fail_claimed(app, &e, &error).await {
+            tracing::warn!(execution = %e.id, error = %err, "failing a refused run failed; its lease will expire");
+        }
+    }
+    Ok(keep)
+}
+
+/// Ends a run this instance just claimed as failed with `error`, without running anything:
+/// the node that was in flight (if any) fails with the same error, a log line says why, and
+/// subscribers hear it.
+async fn fail_claimed(app: &AppState, e: &execution::Model, error: &str) -> Result<(), sea_orm::DbErr> {
+    use node_execution::Column as N;
+    let scope = TenantScope::new(e.tenant_id);
+    let now = Utc::now();
+    let txn = crate::db::begin_tenant_txn(&app.db, scope).await?;
+    let ended = scope
+        .update_many::<execution::Entity>()
+        .col_expr(execution::Column::Status, Expr::value(ExecutionStatus::Failed.as_str()))
+        .col_expr(execution::Column::Error, Expr::value(error))
+        .col_expr(execution::Column::FinishedAt, Expr::value(now))
+        .col_expr(execution::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .filter(execution::Column::Id.eq(e.id))
+        .filter(execution::Column::Status.eq("running"))
+        .filter(execution::Column::LeaseOwner.eq(app.engine.instance.to_string()))
+        .exec(&txn)
+        .await?;
+    if ended.rows_affected != 1 {
+        return Ok(());
+    }
+    scope
+        .update_many::<node_execution::Entity>()
+        .col_expr(N::Status, Expr::value(NodeStatus::Failed.as_str()))
+        .col_expr(N::Error, Expr::value(error))
+        .col_expr(N::FinishedAt, Expr::value(now))
+        .filter(N::ExecutionId.eq(e.id))
+        .filter(N::Status.is_in([NodeStatus::Running.as_str(), NodeStatus::Retrying.as_str()]))
+        .exec(&txn)
+        .await?;
+    scope
+        .insert_many([execution_log::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(e.tenant_id),
+            execution_id: Set(e.id),
+            node_id: Set(None),
+            level: Set("error".into()),
+            message: Set(error.to_string()),
+            created_at: Set(now),
+        }])
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    tracing::warn!(execution = %e.id, tenant = %e.tenant_id, error, "run refused at claim");
+    let event = ExecutionEvent {
+        seq: 1,
+        status: ExecutionStatus::Failed,
+        error: Some(error.to_string()),
+        ..ExecutionEvent::status_of(e)
+    };
+    publish(app, e.tenant_id, &event).await;
+    Ok(())
 }
 
 /// Why a run stopped before its end.
@@ -382,12 +641,24 @@ pub(crate) enum Stop {
     NodeFailed { node: String, error: String },
     /// The database failed under the runner.
     Internal(String),
+    /// A node waits until this time: the run parks and its worker is freed.
+    Parked(chrono::DateTime<Utc>),
 }
 
 impl From<sea_orm::DbErr> for Stop {
     fn from(e: sea_orm::DbErr) -> Self {
         Stop::Internal(e.to_string())
     }
+}
+
+/// What a flush writes about the run besides its buffered rows.
+enum Write {
+    /// Progress only: the lease is renewed.
+    Progress,
+    /// The run's final state.
+    Finish(ExecutionStatus, Option<Value>, Option<String>),
+    /// The run waits until then without a worker.
+    Park(chrono::DateTime<Utc>),
 }
 
 /// What is known about one node (in one iteration) of the run.
@@ -409,8 +680,14 @@ pub(crate) struct Runner {
     pub env: HashMap<String, String>,
     /// Results already recorded (from earlier claims, or reused by a retry).
     pub done: HashMap<(String, String), Done>,
-    /// Interrupted nodes found on resume: (node, iteration) that were `running`.
-    pub interrupted: BTreeSet<(String, String)>,
+    /// Interrupted nodes found on resume: (node, iteration) that were `running`, with the
+    /// time they started (a parked Delay counts its wait from there).
+    pub interrupted: HashMap<(String, String), chrono::DateTime<Utc>>,
+    /// Set by a Delay that parks the run: its wake-up time.
+    park: std::sync::Mutex<Option<chrono::DateTime<Utc>>>,
+    /// Nodes in flight that cannot be resumed (not safe to repeat, such as an AI agent
+    /// calling a Delay as a tool): while there is one, a Delay waits in place.
+    holds: std::sync::atomic::AtomicUsize,
     pending_nodes: std::sync::Mutex<Vec<node_execution::ActiveModel>>,
     pending_logs: std::sync::Mutex<Vec<execution_log::ActiveModel>>,
     last_flush: std::sync::Mutex<Instant>,
@@ -445,7 +722,7 @@ async fn run_claimed(app: AppState, exec: execution::Model) -> anyhow::Result<()
         (rows, crate::modules::secrets::service::env_map(db, scope).await.unwrap_or_default())
     };
     let mut done = HashMap::new();
-    let mut interrupted = BTreeSet::new();
+    let mut interrupted = HashMap::new();
     for r in rows {
         let status = NodeStatus::parse(&r.status);
         match status {
@@ -462,7 +739,7 @@ async fn run_claimed(app: AppState, exec: execution::Model) -> anyhow::Result<()
                 );
             }
             NodeStatus::Running | NodeStatus::Retrying => {
-                interrupted.insert((r.node_id, r.iteration));
+                interrupted.insert((r.node_id, r.iteration), r.started_at.unwrap_or_else(Utc::now));
             }
             _ => {}
         }
@@ -478,6 +755,8 @@ async fn run_claimed(app: AppState, exec: execution::Model) -> anyhow::Result<()
         env,
         done,
         interrupted,
+        park: Default::default(),
+        holds: Default::default(),
         pending_nodes: Default::default(),
         pending_logs: Default::default(),
         last_flush: std::sync::Mutex::new(Instant::now()),
@@ -524,15 +803,9 @@ async fn run_claimed(app: AppState, exec: execution::Model) -> anyhow::Result<()
             format!("resumed by {} after the previous worker stopped", app.engine.instance),
         );
     }
-    let outcome = if runner.exec.claims > MAX_CLAIMS {
-        Err(Stop::NodeFailed {
-            node: String::new(),
-            error: format!("abandoned after {MAX_CLAIMS} attempts to run it"),
-        })
-    } else {
-        runner.publish_status(ExecutionStatus::Running, None).await;
-        runner.clone().run_main().await
-    };
+    // Quarantined runs (too many lost workers) never get here: the claim failed them.
+    runner.publish_status(ExecutionStatus::Running, None).await;
+    let outcome = runner.clone().run_main().await;
     runner.cancel.cancel();
     let _ = watcher.await;
     runner.finish(outcome).await;
@@ -668,19 +941,19 @@ impl Runner {
         };
         self.pending_nodes.lock().expect("lock").push(row);
         let due = self.last_flush.lock().expect("lock").elapsed() > Duration::from_secs(1);
-        if durable || due { self.flush(None).await } else { Ok(()) }
+        if durable || due { self.flush(Write::Progress).await } else { Ok(()) }
     }
 
-    /// Writes buffered node rows and logs, if the run is still ours. With `fin`, also sets
-    /// the run's final state in the same transaction.
-    async fn flush(&self, fin: Option<(ExecutionStatus, Option<Value>, Option<String>)>) -> Result<(), Stop> {
+    /// Writes buffered node rows and logs, if the run is still ours, with what `write` says
+    /// about the run itself, in one transaction.
+    async fn flush(&self, write: Write) -> Result<(), Stop> {
         let nodes = std::mem::take(&mut *self.pending_nodes.lock().expect("lock"));
         let logs = std::mem::take(&mut *self.pending_logs.lock().expect("lock"));
         *self.last_flush.lock().expect("lock") = Instant::now();
         let txn = crate::db::begin_tenant_txn(&self.app.db, self.scope).await?;
         let mut cas = self.while_ours();
-        match &fin {
-            Some((status, output, error)) => {
+        match &write {
+            Write::Finish(status, output, error) => {
                 cas = cas
                     .col_expr(execution::Column::Status, Expr::value(status.as_str()))
                     .col_expr(execution::Column::Output, Expr::value(output.clone()))
@@ -688,7 +961,20 @@ impl Runner {
                     .col_expr(execution::Column::FinishedAt, Expr::value(Utc::now()))
                     .col_expr(execution::Column::LeaseOwner, Expr::value(Option::<String>::None));
             }
-            None => cas = cas.col_expr(execution::Column::LeaseExpiresAt, Expr::value(self.lease_until())),
+            Write::Park(until) => {
+                // Still `running` for clients; no owner and no lease, so only the claim of
+                // its wake-up time (or a cancel) touches it next.
+                cas = cas
+                    .col_expr(execution::Column::LeaseOwner, Expr::value(Option::<String>::None))
+                    .col_expr(
+                        execution::Column::LeaseExpiresAt,
+                        Expr::value(Option::<chrono::DateTime<Utc>>::None),
+                    )
+                    .col_expr(execution::Column::RunAfter, Expr::value(*until));
+            }
+            Write::Progress => {
+                cas = cas.col_expr(execution::Column::LeaseExpiresAt, Expr::value(self.lease_until()))
+            }
         }
         if cas.exec(&txn).await?.rows_affected != 1 {
             return Err(Stop::Lost);
@@ -714,13 +1000,16 @@ impl Runner {
                 .exec(&txn)
                 .await?;
         }
-        if !logs.is_empty() {
-            self.scope.insert_many(logs).exec(&txn).await?;
-        }
-        if let Some((ExecutionStatus::Failed, _, Some(error))) = &fin
+        let mut logs = logs;
+        if let Write::Finish(ExecutionStatus::Failed, _, Some(error)) = &write
             && self.exec.trigger != "error"
         {
             self.start_error_workflow(&txn, error).await?;
+            // What it logged goes with this last write.
+            logs.append(&mut self.pending_logs.lock().expect("lock"));
+        }
+        if !logs.is_empty() {
+            self.scope.insert_many(logs).exec(&txn).await?;
         }
         txn.commit().await?;
         Ok(())
@@ -736,7 +1025,7 @@ impl Runner {
             "execution": { "id": self.exec.id, "workflowId": self.exec.workflow_id },
             "error": error,
         });
-        super::service::enqueue(
+        let queued = super::service::enqueue(
             txn,
             self.scope,
             wf.id,
@@ -748,7 +1037,11 @@ impl Runner {
         )
         .await
         .map_err(|e| Stop::Internal(e.to_string()))?;
-        self.app.engine.wake();
+        match queued {
+            Ok(_) => self.app.engine.wake(),
+            // Written with the flush that ends the run (the caller's transaction).
+            Err(r) => self.log(None, "warn", format!("error workflow not started: {}", r.message())),
+        }
         Ok(())
     }
 
@@ -759,6 +1052,10 @@ impl Runner {
             Ok(output) => (ExecutionStatus::Succeeded, Some(output), None),
             Err(Stop::Lost) => {
                 self.flush_cancelled().await;
+                return;
+            }
+            Err(Stop::Parked(until)) => {
+                self.park(until).await;
                 return;
             }
             Err(Stop::TimedOut) => {
@@ -783,11 +1080,68 @@ impl Runner {
         if let Some(e) = &error {
             self.log(None, "error", e.clone());
         }
-        match self.flush(Some((status, output, error.clone()))).await {
+        match self.flush(Write::Finish(status, output, error.clone())).await {
             Ok(()) => self.publish_status(status, error).await,
             Err(Stop::Lost) => self.flush_cancelled().await,
             Err(e) => tracing::error!(error = ?e, "final state not written; the run will be resumed"),
         }
+    }
+
+    /// Parks the run until `until` and frees its worker; this instance's workers are woken
+    /// then (any instance's poll also finds it).
+    async fn park(&self, until: chrono::DateTime<Utc>) {
+        self.log(
+            None,
+            "info",
+            format!("waiting until {}; the run holds no worker meanwhile", until.to_rfc3339()),
+        );
+        match self.flush(Write::Park(until)).await {
+            Ok(()) => {
+                let (engine, shutdown) = (self.app.engine.clone(), self.app.shutdown.clone());
+                let wait = (until - Utc::now()).to_std().unwrap_or_default();
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => engine.wake(),
+                        _ = shutdown.cancelled() => {}
+                    }
+                });
+            }
+            Err(Stop::Lost) => self.flush_cancelled().await,
+            Err(e) => {
+                tracing::error!(error = ?e, "parking failed; the run will be resumed when its lease expires")
+            }
+        }
+    }
+
+    /// The Delay node: waits `config.milliseconds` from the node's start (the first start,
+    /// when a parked run wakes). The rest of a long wait parks the run instead of holding
+    /// the worker ([`PARK_AFTER`]); a short one, one longer than the node's own timeout, or
+    /// one inside a node that cannot be resumed waits in place, interrupted by a cancel.
+    pub(crate) async fn delay(
+        &self,
+        spec: &NodeSpec,
+        iteration: &str,
+        input: &Value,
+        config: &Value,
+    ) -> Result<(String, Value), NodeError> {
+        let ms = config.get("milliseconds").and_then(Value::as_u64).unwrap_or(0).min(86_400_000);
+        let key = (spec.id.clone(), iteration.to_string());
+        let started = self.interrupted.get(&key).copied().unwrap_or_else(Utc::now);
+        let wake = started + chrono::Duration::milliseconds(ms as i64);
+        let rest = (wake - Utc::now()).to_std().unwrap_or_default();
+        let parkable = rest > PARK_AFTER
+            && u128::from(ms) <= spec.timeout().as_millis()
+            && self.holds.load(Ordering::SeqCst) == 0;
+        if parkable {
+            // Never past the run's own deadline: it times out when it wakes.
+            let deadline = Utc::now()
+                + chrono::Duration::from_std(self.deadline.saturating_duration_since(Instant::now()))
+                    .unwrap_or_default();
+            *self.park.lock().expect("lock") = Some(wake.min(deadline));
+            return Err(NodeError::new("internal", "parked"));
+        }
+        tokio::time::sleep(rest).await;
+        Ok(("main".into(), input.clone()))
     }
 
     /// After a cancel: log lines are kept, nothing else is written.
@@ -945,9 +1299,10 @@ impl Runner {
         Box::pin(async move {
             let key = (spec.id.clone(), iteration.to_string());
             let safe = spec.safe_to_repeat();
-            let started = Utc::now();
+            // A resumed node keeps its first start (a parked Delay, say).
+            let started = self.interrupted.get(&key).copied().unwrap_or_else(Utc::now);
             let has_error_edge = self.graph.outgoing(&spec.id).any(|e| e.source_port == "error");
-            if self.interrupted.contains(&key) && !safe {
+            if self.interrupted.contains_key(&key) && !safe {
                 let msg = "interrupted while running when its worker stopped; not run again because it is not safe to repeat".to_string();
                 return self.node_failed(spec, iteration, 1, &input, msg, started, has_error_edge).await;
             }
@@ -984,6 +1339,30 @@ impl Runner {
             let mut attempt = 1;
             loop {
                 self.check()?;
+                if !safe || kind.is_some_and(|k| k.checkpoint_before) {
+                    // A durability point: everything before is written, and this node is
+                    // known to be in flight — with its start time — if the worker dies now,
+                    // while it waits (a parked run), and for anyone who looks meanwhile.
+                    // Written before it is announced, so a client that hears RUNNING finds
+                    // the row.
+                    let written = self
+                        .record_node(
+                            spec,
+                            iteration,
+                            NodeStatus::Running,
+                            attempt,
+                            Some(&input),
+                            None,
+                            None,
+                            started,
+                            true,
+                        )
+                        .await;
+                    if let Err(Stop::Lost) = written {
+                        self.node_cancelled(spec, iteration, attempt).await;
+                    }
+                    written?;
+                }
                 self.publish_node(NodeEvent {
                     node_id: spec.id.clone(),
                     iteration: iteration.to_string(),
@@ -993,28 +1372,6 @@ impl Runner {
                     error: None,
                 })
                 .await;
-                if safe
-                    && kind.is_some_and(|k| k.checkpoint_before)
-                    && !self.pending_nodes.lock().expect("lock").is_empty()
-                {
-                    self.flush(None).await?;
-                }
-                if !safe {
-                    // A durability point: everything before is written, and this node is
-                    // known to be in flight if the worker dies now.
-                    self.record_node(
-                        spec,
-                        iteration,
-                        NodeStatus::Running,
-                        attempt,
-                        Some(&input),
-                        None,
-                        None,
-                        started,
-                        true,
-                    )
-                    .await?;
-                }
                 let config = if templated {
                     expr::render(
                         &base_config,
@@ -1028,6 +1385,8 @@ impl Runner {
                 let result = match config {
                     Err(e) => Err(NodeError::new("expression", e)),
                     Ok(config) => {
+                        // A node that cannot be resumed keeps the run from parking under it.
+                        let _hold = (!safe).then(|| Hold::new(&self.holds));
                         let fut = nodes::execute(
                             self.clone(),
                             spec,
@@ -1052,6 +1411,13 @@ impl Runner {
                         }
                     }
                 };
+                // A Delay in this node (itself, or in a loop body under it) parked the run:
+                // nothing is recorded, the run resumes here when it wakes.
+                if result.is_err()
+                    && let Some(until) = *self.park.lock().expect("lock")
+                {
+                    return Err(Stop::Parked(until));
+                }
                 match result {
                     Ok((port, mut output)) => {
                         self.redact_value(&mut output);
@@ -1120,6 +1486,22 @@ impl Runner {
                 }
             }
         })
+    }
+}
+
+/// Counts a node in flight that cannot be resumed, for as long as it lives.
+struct Hold<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Hold<'a> {
+    fn new(count: &'a std::sync::atomic::AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -1216,5 +1598,74 @@ impl Runner {
             error: None,
         })
         .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    /// `count` due runs of `tenant`, numbered from `first`.
+    fn runs(tenant: Uuid, first: u128, count: u128) -> Vec<(Uuid, Uuid)> {
+        (first..first + count).map(|i| (ids(i), tenant)).collect()
+    }
+
+    fn tenant_of(picked: &[Uuid], candidates: &[(Uuid, Uuid)], tenant: Uuid) -> usize {
+        picked.iter().filter(|id| candidates.iter().any(|(c, t)| c == *id && *t == tenant)).count()
+    }
+
+    #[test]
+    fn a_tenant_alone_may_use_every_free_worker() {
+        let a = ids(1_000);
+        let c = runs(a, 1, 10);
+        let picked = fair_pick(&c, &HashMap::new(), 4, 4);
+        assert_eq!(picked, vec![ids(1), ids(2), ids(3), ids(4)], "oldest first");
+    }
+
+    #[test]
+    fn a_waiting_tenant_gets_the_next_free_worker_whatever_the_others_backlog() {
+        let (a, b) = (ids(1_000), ids(2_000));
+        // A's backlog is older than B's one run; A already holds 3 of 4 workers here.
+        let mut c = runs(a, 1, 50);
+        c.extend(runs(b, 100, 1));
+        let active = HashMap::from([(a, 3)]);
+        assert_eq!(fair_pick(&c, &active, 4, 1), vec![ids(100)]);
+    }
+
+    #[test]
+    fn while_others_wait_no_tenant_goes_beyond_its_share() {
+        let (a, b, c_) = (ids(1_000), ids(2_000), ids(3_000));
+        let mut c = runs(a, 1, 20);
+        c.extend(runs(b, 100, 20));
+        c.extend(runs(c_, 200, 20));
+        // 16 workers, 3 waiting tenants: a share of 6, so 6 + 6 + 4 of 16 free slots.
+        let picked = fair_pick(&c, &HashMap::new(), 16, 16);
+        assert_eq!(picked.len(), 16);
+        for t in [a, b, c_] {
+            let n = tenant_of(&picked, &c, t);
+            assert!((5..=6).contains(&n), "{n} slots for one tenant");
+        }
+        // One that already holds its share gets nothing while the others wait.
+        let active = HashMap::from([(a, 6)]);
+        let picked = fair_pick(&c, &active, 16, 10);
+        assert_eq!(tenant_of(&picked, &c, a), 0);
+        assert_eq!(picked.len(), 10);
+    }
+
+    #[test]
+    fn slots_nobody_else_waits_for_are_not_left_idle() {
+        let (a, b) = (ids(1_000), ids(2_000));
+        let mut c = runs(a, 1, 10);
+        c.extend(runs(b, 100, 1));
+        // Share 2, but B has only one run waiting: A takes the rest.
+        let picked = fair_pick(&c, &HashMap::new(), 4, 4);
+        assert_eq!(picked.len(), 4);
+        assert_eq!(tenant_of(&picked, &c, b), 1);
+        assert_eq!(tenant_of(&picked, &c, a), 3);
+        assert!(fair_pick(&[], &HashMap::new(), 4, 4).is_empty());
     }
 }

@@ -112,11 +112,8 @@ async fn run(
         }
         "logic.loop" => run_loop(runner, spec, iteration, config, outputs).await,
         "logic.filter" => filter(&runner, spec, input, config, outputs, index),
-        "flow.delay" => {
-            let ms = config.get("milliseconds").and_then(Value::as_u64).unwrap_or(0).min(86_400_000);
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-            main(input.clone())
-        }
+        // Waits in place or parks the run: the engine's business (see `Runner::delay`).
+        "flow.delay" => runner.delay(spec, iteration, input, config).await,
         "email.send" => email(&runner, &secrets.reveal(config)).await,
         "data.source" => data_source(&runner, config).await,
         "ai.llm" => llm(&runner, &secrets.reveal(config)).await,
@@ -543,6 +540,8 @@ fn stop_to_error(stop: super::engine::Stop) -> NodeError {
         Stop::TimedOut => NodeError::new("timeout", "the run exceeded its timeout"),
         Stop::Lost => NodeError::new("internal", "cancelled"),
         Stop::Internal(e) => NodeError::new("internal", e),
+        // The engine sees the park request itself and stops the enclosing node.
+        Stop::Parked(_) => NodeError::new("internal", "parked"),
     }
 }
 

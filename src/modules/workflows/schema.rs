@@ -623,6 +623,7 @@ impl WorkflowsMutation {
         tctx.require(Permission::WorkflowRead)?;
         let t = service::find_template(app(ctx), &tctx, &input.template_id).await?;
         let graph = service::parse_graph("input.templateId", &t.graph)?;
+        let settings = service::settings_for_copy(app(ctx), &tctx, service::settings_of(&t.settings)).await?;
         let w = service::create_workflow(
             app(ctx),
             rctx(ctx),
@@ -630,7 +631,7 @@ impl WorkflowsMutation {
             input.name.as_deref().unwrap_or(&t.name),
             &t.description,
             Some(graph),
-            Some(service::settings_of(&t.settings)),
+            Some(settings),
             "workflow.created_from_template",
         )
         .await?;

@@ -60,6 +60,32 @@ fn check_settings(field: &str, s: &Settings) -> AppResult<()> {
     Ok(())
 }
 
+/// BAD_USER_INPUT naming `field` unless the settings' error workflow is a workflow of this
+/// organisation: another tenant's id, or an unknown one, is never stored (the lookup goes
+/// through the tenant's wall, so a foreign id looks exactly like a missing one).
+async fn check_error_workflow(
+    db: &impl ConnectionTrait,
+    scope: TenantScope,
+    field: &str,
+    s: &Settings,
+) -> AppResult<()> {
+    if let Some(target) = s.error_workflow_id
+        && scope.find_by_id::<workflow::Entity, _>(db, target).await?.is_none()
+    {
+        return Err(AppError::validation(field, "no such workflow in this organisation"));
+    }
+    Ok(())
+}
+
+/// Settings copied from a template or another workflow, without an error workflow that is
+/// not (or no longer) one of this organisation: a copy does not fail on a dangling link.
+pub async fn settings_for_copy(app: &AppState, tctx: &TenantCtx, mut s: Settings) -> AppResult<Settings> {
+    if check_error_workflow(&tctx.on(&app.db), tctx.scope(), "", &s).await.is_err() {
+        s.error_workflow_id = None;
+    }
+    Ok(s)
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).expect("graph types serialise")
 }
@@ -176,6 +202,7 @@ pub async fn create_workflow(
     let settings = settings.unwrap_or_default();
     check_settings("input.settings", &settings)?;
     let scope = tctx.scope();
+    check_error_workflow(&tctx.on(&app.db), scope, "input.settings.errorWorkflowId", &settings).await?;
     let txn = begin_tenant_txn(&app.db, scope).await?;
     let id = Uuid::now_v7();
     let now = Utc::now();
@@ -233,14 +260,7 @@ pub async fn update_workflow(
     let description = description.map(|d| validate_description("input.description", d)).transpose()?;
     if let Some(s) = &settings {
         check_settings("input.settings", s)?;
-        if let Some(target) = s.error_workflow_id
-            && tctx.scope().find_by_id::<workflow::Entity, _>(&tctx.on(&app.db), target).await?.is_none()
-        {
-            return Err(AppError::validation(
-                "input.settings.errorWorkflowId",
-                "no such workflow in this organisation",
-            ));
-        }
+        check_error_workflow(&tctx.on(&app.db), tctx.scope(), "input.settings.errorWorkflowId", s).await?;
     }
     let scope = tctx.scope();
     let txn = begin_tenant_txn(&app.db, scope).await?;
@@ -405,6 +425,7 @@ pub async fn duplicate_workflow(
 ) -> AppResult<workflow::Model> {
     let w = get_workflow(app, tctx, id).await?;
     let name = name.map(str::to_string).unwrap_or_else(|| format!("{} (copy)", w.name));
+    let settings = settings_for_copy(app, tctx, settings_of(&w.settings)).await?;
     create_workflow(
         app,
         rctx,
@@ -412,7 +433,7 @@ pub async fn duplicate_workflow(
         &name,
         &w.description,
         Some(graph_of(&w)),
-        Some(settings_of(&w.settings)),
+        Some(settings),
         "workflow.duplicated",
     )
     .await
@@ -546,7 +567,50 @@ impl Snapshot {
     }
 }
 
-/// Inserts a queued execution of `workflow_id` running `snapshot` inside `db`.
+/// Why a run of a workflow may not enter the queue, or leave it for a worker. [`enqueue`]
+/// checks it for every trigger (manual, retry, webhook, schedule, error workflow) and the
+/// engine again when it claims a run, so a run queued before the change does not start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The organisation is suspended: nothing of it runs until an owner reactivates it.
+    TenantSuspended,
+    /// The workflow is archived: it neither runs nor changes until it is restored.
+    WorkflowArchived,
+}
+
+impl Refusal {
+    /// The reason, as a run's error and a client's message say it.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::TenantSuspended => "the organisation is suspended; an owner can reactivate it",
+            Self::WorkflowArchived => "the workflow is archived; restore it to run it",
+        }
+    }
+
+    /// The refusal as a client sees it; `field` names the input that chose the workflow.
+    pub fn error(self, field: &str) -> AppError {
+        match self {
+            Self::TenantSuspended => AppError::ForbiddenWith(self.message().into()),
+            Self::WorkflowArchived => AppError::rejected("WORKFLOW_ARCHIVED", field, self.message()),
+        }
+    }
+
+    /// The refusal of a run of `workflow` (status column) in a tenant of status `tenant`.
+    pub fn of(tenant: &str, workflow: &str) -> Option<Self> {
+        // `tenants.status` of a suspended organisation (tenancy's `SUSPENDED`; spelled out
+        // here because tenancy's types already use this module: no import both ways).
+        if tenant == "suspended" {
+            Some(Self::TenantSuspended)
+        } else if workflow == ARCHIVED {
+            Some(Self::WorkflowArchived)
+        } else {
+            None
+        }
+    }
+}
+
+/// Inserts a queued execution of `workflow_id` running `snapshot` inside `db`, unless the
+/// organisation is suspended or the workflow archived (`Ok(Err(refusal))`, nothing written).
 #[allow(clippy::too_many_arguments)]
 pub async fn enqueue(
     db: &impl ConnectionTrait,
@@ -557,10 +621,32 @@ pub async fn enqueue(
     trigger: &str,
     created_by: Option<Uuid>,
     retry_of: Option<Uuid>,
-) -> AppResult<execution::Model> {
+) -> AppResult<Result<execution::Model, Refusal>> {
+    use sea_orm::{EntityTrait, QuerySelect};
+    // The queue's one entry check, read in the caller's transaction so that it sees the
+    // same state the insert commits with.
+    let tenant: Option<String> = entity::tenant::Entity::find()
+        .select_only()
+        .column(entity::tenant::Column::Status)
+        .filter(entity::tenant::Column::Id.eq(scope.tenant_id()))
+        .into_tuple()
+        .one(db)
+        .await?;
+    let status: Option<String> = scope
+        .find::<workflow::Entity>()
+        .select_only()
+        .column(workflow::Column::Status)
+        .filter(workflow::Column::Id.eq(workflow_id))
+        .into_tuple()
+        .one(db)
+        .await?;
+    let (Some(tenant), Some(status)) = (tenant, status) else { return Err(AppError::NotFound("workflow")) };
+    if let Some(refusal) = Refusal::of(&tenant, &status) {
+        return Ok(Err(refusal));
+    }
     let now = Utc::now();
     let Snapshot { version: v, graph, settings } = snapshot;
-    Ok(scope
+    Ok(Ok(scope
         .insert(
             db,
             execution::ActiveModel {
@@ -586,7 +672,7 @@ pub async fn enqueue(
                 finished_at: Set(None),
             },
         )
-        .await?)
+        .await?))
 }
 
 async fn announce(app: &AppState, e: &execution::Model) {
@@ -646,7 +732,8 @@ pub async fn execute(
         rctx.viewer.as_ref().map(|v| v.user_id),
         None,
     )
-    .await?;
+    .await?
+    .map_err(|r| r.error("input.workflowId"))?;
     audit::commit(
         app,
         txn,
@@ -705,6 +792,22 @@ pub async fn cancel_execution(
             format!("the execution already ended ({})", e.status),
         ));
     }
+    // The nodes in flight end with the run; their rows keep when they started. A parked run
+    // has no worker to say so: subscribers hear it from here.
+    let in_flight: Vec<(String, String, i32)> = {
+        use sea_orm::QuerySelect;
+        scope
+            .find::<node_execution::Entity>()
+            .select_only()
+            .column(node_execution::Column::NodeId)
+            .column(node_execution::Column::Iteration)
+            .column(node_execution::Column::Attempt)
+            .filter(node_execution::Column::ExecutionId.eq(id))
+            .filter(node_execution::Column::Status.is_in(["running", "retrying"]))
+            .into_tuple()
+            .all(&txn)
+            .await?
+    };
     scope
         .update_many::<node_execution::Entity>()
         .col_expr(node_execution::Column::Status, Expr::value("cancelled"))
@@ -728,6 +831,21 @@ pub async fn cancel_execution(
     )
     .await?;
     announce(app, &e).await;
+    for (node_id, iteration, attempt) in in_flight {
+        let event = ExecutionEvent {
+            node: Some(engine::NodeEvent {
+                node_id,
+                iteration,
+                status: engine::NodeStatus::Cancelled,
+                attempt,
+                port: None,
+                error: Some("cancelled".into()),
+            }),
+            at: now,
+            ..ExecutionEvent::status_of(&e)
+        };
+        engine::publish(app, e.tenant_id, &event).await;
+    }
     Ok(e)
 }
 
@@ -786,7 +904,8 @@ pub async fn retry_execution(
         rctx.viewer.as_ref().map(|v| v.user_id),
         Some(id),
     )
-    .await?;
+    .await?
+    .map_err(|r| r.error("input.id"))?;
     if from_failed_node {
         let kept = scope
             .find::<node_execution::Entity>()
@@ -991,7 +1110,7 @@ async fn schedule_due(app: &AppState) -> AppResult<()> {
             .exec(&txn)
             .await?;
         if claimed.rows_affected == 1 {
-            let e = enqueue(
+            let queued = enqueue(
                 &txn,
                 scope,
                 w.id,
@@ -1002,8 +1121,13 @@ async fn schedule_due(app: &AppState) -> AppResult<()> {
                 None,
             )
             .await?;
+            // A refused tick is skipped, not kept for later: the schedule moves on either
+            // way, so a reactivated organisation does not get a burst of old ticks.
             txn.commit().await?;
-            announce(app, &e).await;
+            match queued {
+                Ok(e) => announce(app, &e).await,
+                Err(r) => tracing::debug!(workflow = %w.id, reason = r.message(), "scheduled run refused"),
+            }
         }
     }
     Ok(())
@@ -1046,7 +1170,12 @@ pub async fn trigger_webhook(
     if !g.nodes.iter().any(|n| n.node_type == "trigger.webhook") {
         return Ok(None);
     }
-    let e = enqueue(&txn, scope, w.id, Snapshot::of(&w, ver.as_ref()), input, "webhook", None, None).await?;
+    // A refused run (suspended organisation) is "not found" like any other reason.
+    let Ok(e) =
+        enqueue(&txn, scope, w.id, Snapshot::of(&w, ver.as_ref()), input, "webhook", None, None).await?
+    else {
+        return Ok(None);
+    };
     txn.commit().await?;
     announce(app, &e).await;
     Ok(Some(e))
