@@ -13,7 +13,7 @@ pub use templates::Mail;
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::mail_outbox;
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
@@ -131,7 +131,17 @@ impl MailSignal {
 
 /// Queues a message; call inside the transaction of the change that causes it.
 pub async fn enqueue(db: &impl ConnectionTrait, to: &str, mail: Mail) -> AppResult<()> {
-    let now = Utc::now();
+    outbox_row(to, mail, None, Utc::now()).insert(db).await?;
+    Ok(())
+}
+
+/// A pending outbox row for `to`, from the platform or from `sender`.
+fn outbox_row(
+    to: &str,
+    mail: Mail,
+    sender: Option<&TenantSender>,
+    now: DateTime<Utc>,
+) -> mail_outbox::ActiveModel {
     mail_outbox::ActiveModel {
         id: Set(Uuid::now_v7()),
         to_address: Set(to.into()),
@@ -145,13 +155,10 @@ pub async fn enqueue(db: &impl ConnectionTrait, to: &str, mail: Mail) -> AppResu
         locked_until: Set(None),
         created_at: Set(now),
         sent_at: Set(None),
-        sender_tenant_id: Set(None),
-        tenant_label: Set(None),
-        reply_to: Set(None),
+        sender_tenant_id: Set(sender.map(|s| s.tenant_id)),
+        tenant_label: Set(sender.map(|s| s.label.clone())),
+        reply_to: Set(sender.and_then(|s| s.reply_to.clone())),
     }
-    .insert(db)
-    .await?;
-    Ok(())
 }
 
 /// A tenant that sends mail through the platform (from a workflow), and where replies go.
@@ -206,25 +213,7 @@ pub async fn enqueue_for_tenant(
             ));
         }
     }
-    mail_outbox::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        to_address: Set(to.into()),
-        subject: Set(mail.subject),
-        body_text: Set(mail.text),
-        body_html: Set(Some(mail.html)),
-        status: Set("pending".into()),
-        attempts: Set(0),
-        last_error: Set(None),
-        next_attempt_at: Set(now),
-        locked_until: Set(None),
-        created_at: Set(now),
-        sent_at: Set(None),
-        sender_tenant_id: Set(Some(sender.tenant_id)),
-        tenant_label: Set(Some(sender.label.clone())),
-        reply_to: Set(sender.reply_to.clone()),
-    }
-    .insert(&txn)
-    .await?;
+    outbox_row(to, mail, Some(sender), now).insert(&txn).await?;
     txn.commit().await?;
     Ok(())
 }
