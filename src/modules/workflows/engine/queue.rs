@@ -1,0 +1,436 @@
+//! The queue: this instance's workers, fair claiming, refusals and quarantine at claim.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// Runs the workers of this instance until shutdown.
+pub async fn run_workers(app: AppState) {
+    let cfg = app.config.workflows.clone();
+    if cfg.workers == 0 {
+        return;
+    }
+    let slots = Arc::new(Semaphore::new(cfg.workers));
+    let engine = app.engine.clone();
+    // Runs in progress on this instance per tenant: what fairness weighs claims against.
+    let active: Arc<std::sync::Mutex<HashMap<Uuid, usize>>> = Default::default();
+    loop {
+        let free = slots.available_permits();
+        let mut full_batch = false;
+        if free > 0 {
+            let want = free.min(64);
+            let busy = active.lock().expect("lock").clone();
+            match claim(&app, want, &busy).await {
+                Ok(runs) => {
+                    full_batch = runs.len() == want;
+                    for run in runs {
+                        let permit = slots.clone().acquire_owned().await.expect("semaphore is never closed");
+                        let (app, wake, active) = (app.clone(), engine.wake.clone(), active.clone());
+                        let tenant = run.tenant_id;
+                        *active.lock().expect("lock").entry(tenant).or_default() += 1;
+                        tokio::spawn(async move {
+                            run_execution(app, run).await;
+                            {
+                                let mut a = active.lock().expect("lock");
+                                if let Some(n) = a.get_mut(&tenant) {
+                                    *n -= 1;
+                                    if *n == 0 {
+                                        a.remove(&tenant);
+                                    }
+                                }
+                            }
+                            drop(permit);
+                            wake.notify_one();
+                        });
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "claiming workflow executions failed"),
+            }
+        }
+        if full_batch {
+            continue;
+        }
+        tokio::select! {
+            _ = app.shutdown.cancelled() => return,
+            _ = engine.wake.notified() => {}
+            _ = tokio::time::sleep(cfg.poll_interval) => {}
+        }
+    }
+}
+
+/// Which of the due runs `candidates` (id, tenant; oldest first) this instance claims with
+/// `free` slots, given the runs it already has per tenant (`active`) and its `workers`.
+///
+/// Each step gives a slot to the waiting tenant with the fewest runs here (ties: the one
+/// whose run waits longest). While more than one tenant waits, none goes beyond its share,
+/// `ceil(workers / waiting tenants)`; slots no one else waits for go to whoever still has
+/// runs, so the pool is never left idle for fairness' sake.
+pub(crate) fn fair_pick(
+    candidates: &[(Uuid, Uuid)],
+    active: &HashMap<Uuid, usize>,
+    workers: usize,
+    free: usize,
+) -> Vec<Uuid> {
+    // Per tenant, in the order its oldest run appears: its runs, oldest first.
+    let mut order: Vec<Uuid> = Vec::new();
+    let mut queues: HashMap<Uuid, std::collections::VecDeque<Uuid>> = HashMap::new();
+    for (id, tenant) in candidates {
+        queues
+            .entry(*tenant)
+            .or_insert_with(|| {
+                order.push(*tenant);
+                Default::default()
+            })
+            .push_back(*id);
+    }
+    if order.is_empty() {
+        return Vec::new();
+    }
+    let share = workers.div_ceil(order.len()).max(1);
+    let mut held: HashMap<Uuid, usize> =
+        order.iter().map(|t| (*t, active.get(t).copied().unwrap_or(0))).collect();
+    let mut picked = Vec::with_capacity(free);
+    for capped in [true, false] {
+        while picked.len() < free {
+            let next = order
+                .iter()
+                .filter(|t| !queues[*t].is_empty())
+                .filter(|t| !capped || held[*t] < share)
+                .min_by_key(|t| held[*t]);
+            let Some(&tenant) = next else { break };
+            picked.push(queues.get_mut(&tenant).and_then(|q| q.pop_front()).expect("non-empty queue"));
+            *held.get_mut(&tenant).expect("known tenant") += 1;
+        }
+    }
+    picked
+}
+
+/// Due runs: queued ones whose time came, parked ones whose wake-up time came, and running
+/// ones whose lease expired (their worker was lost).
+pub(super) fn due(now: chrono::DateTime<Utc>) -> sea_orm::Condition {
+    use execution::Column as C;
+    sea_orm::Condition::any()
+        .add(sea_orm::Condition::all().add(C::Status.eq("queued")).add(C::RunAfter.lte(now)))
+        .add(
+            sea_orm::Condition::all()
+                .add(C::Status.eq("running"))
+                .add(C::LeaseOwner.is_null())
+                .add(C::RunAfter.lte(now)),
+        )
+        .add(sea_orm::Condition::all().add(C::Status.eq("running")).add(C::LeaseExpiresAt.lt(now)))
+}
+
+/// Claims up to `n` runnable executions for this instance, `active` being the runs it has per
+/// tenant. The queue is shared by every tenant, so these statements are the engine's only
+/// ones outside a [`TenantScope`]; each claimed run is then worked on through its own
+/// tenant's scope.
+pub(super) async fn claim(
+    app: &AppState,
+    n: usize,
+    active: &HashMap<Uuid, usize>,
+) -> Result<Vec<execution::Model>, sea_orm::DbErr> {
+    use execution::Column as C;
+    use sea_orm::sea_query::{Alias, ExprTrait, WindowStatement};
+    let now = Utc::now();
+    let lease = chrono::Duration::from_std(app.config.workflows.lease).unwrap_or_default();
+    // The queue is shared by every tenant: the workers claim across tenants, then run each
+    // execution behind its own tenant's wall.
+    let queue = crate::db::across_tenants(&app.db);
+    // Candidates: the `n` oldest due runs of each waiting tenant, so one tenant's backlog
+    // cannot hide another tenant's run from the fair choice.
+    let mut ranked = Query::select();
+    ranked
+        .columns([C::Id, C::TenantId, C::Status, C::RunAfter])
+        .expr_window_as(
+            Expr::cust("ROW_NUMBER()"),
+            WindowStatement::partition_by(C::TenantId).order_by(C::RunAfter, sea_orm::Order::Asc).to_owned(),
+            Alias::new("rn"),
+        )
+        .from(execution::Entity)
+        .cond_where(due(now));
+    let mut waiting = Query::select();
+    waiting
+        .columns([Alias::new("id"), Alias::new("tenant_id"), Alias::new("status")])
+        .from_subquery(ranked, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("rn")).lte(n as i64))
+        .order_by(Alias::new("run_after"), sea_orm::Order::Asc)
+        .limit((n * 64).min(4096) as u64);
+    let rows: Vec<(Uuid, Uuid, String)> = {
+        let stmt = queue.get_database_backend().build(&waiting);
+        let mut out = Vec::new();
+        for row in queue.query_all_raw(stmt).await? {
+            out.push((row.try_get("", "id")?, row.try_get("", "tenant_id")?, row.try_get("", "status")?));
+        }
+        out
+    };
+    let was_running: BTreeSet<Uuid> = rows.iter().filter(|r| r.2 == "running").map(|r| r.0).collect();
+    let candidates: Vec<(Uuid, Uuid)> = rows.iter().map(|r| (r.0, r.1)).collect();
+    let picked = fair_pick(&candidates, active, app.config.workflows.workers, n);
+    if picked.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The claim itself re-checks that each picked run is still due: another instance may
+    // have taken it since it was read.
+    let mut still_due = Query::select();
+    still_due.column(C::Id).from(execution::Entity).and_where(C::Id.is_in(picked)).cond_where(due(now));
+    if crate::db::is_postgres(&app.db) {
+        still_due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    // Waking a parked run (running, no lease owner) is not a new claim; anything else is.
+    let woken = sea_orm::Condition::all().add(C::Status.eq("running")).add(C::LeaseOwner.is_null());
+    let claimed = execution::Entity::update_many()
+        .col_expr(C::Status, Expr::value("running"))
+        .col_expr(C::LeaseOwner, Expr::value(app.engine.instance.to_string()))
+        .col_expr(C::LeaseExpiresAt, Expr::value(now + lease))
+        .col_expr(
+            C::Claims,
+            Expr::case(woken, Expr::col(C::Claims)).finally(Expr::col(C::Claims).add(1)).into(),
+        )
+        .col_expr(C::StartedAt, Func::coalesce([Expr::col(C::StartedAt).into(), Expr::value(now)]).into())
+        .filter(C::Id.in_subquery(still_due))
+        .exec_with_returning(&queue)
+        .await?;
+    if claimed.is_empty() {
+        return Ok(claimed);
+    }
+    let claimed = refuse_at_claim(app, &queue, claimed).await?;
+    if claimed.is_empty() {
+        return Ok(claimed);
+    }
+    // The tenant cap: count what runs per tenant now (this claim included) and hand back
+    // the newest claims of tenants over it.
+    let tenants: BTreeSet<Uuid> = claimed.iter().map(|e| e.tenant_id).collect();
+    let running: Vec<(Uuid, i64)> = execution::Entity::find()
+        .select_only()
+        .column(C::TenantId)
+        .column_as(C::Id.count(), "n")
+        .filter(C::Status.eq("running"))
+        .filter(C::LeaseExpiresAt.gte(now))
+        .filter(C::TenantId.is_in(tenants))
+        .group_by(C::TenantId)
+        .into_tuple()
+        .all(&queue)
+        .await?;
+    let cap = app.config.workflows.tenant_concurrency as i64;
+    let mut over: HashMap<Uuid, i64> =
+        running.into_iter().filter(|(_, n)| *n > cap).map(|(t, n)| (t, n - cap)).collect();
+    let mut keep = Vec::with_capacity(claimed.len());
+    let (mut back_queued, mut back_parked) = (Vec::new(), Vec::new());
+    for e in claimed.into_iter().rev() {
+        match over.get_mut(&e.tenant_id) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                if was_running.contains(&e.id) { back_parked.push(e.id) } else { back_queued.push(e.id) }
+            }
+            _ => keep.push(e),
+        }
+    }
+    let retry_at = now + chrono::Duration::milliseconds(200);
+    if !back_queued.is_empty() {
+        execution::Entity::update_many()
+            .col_expr(C::Status, Expr::value("queued"))
+            .col_expr(C::LeaseOwner, Expr::value(Option::<String>::None))
+            .col_expr(C::Claims, Expr::col(C::Claims).sub(1))
+            .col_expr(C::RunAfter, Expr::value(retry_at))
+            .filter(C::Id.is_in(back_queued))
+            .filter(C::LeaseOwner.eq(app.engine.instance.to_string()))
+            .exec(&queue)
+            .await?;
+    }
+    if !back_parked.is_empty() {
+        // A run that was already running goes back parked: clients keep seeing it running,
+        // and its next claim does not count as one more lost worker.
+        execution::Entity::update_many()
+            .col_expr(C::LeaseOwner, Expr::value(Option::<String>::None))
+            .col_expr(C::LeaseExpiresAt, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+            .col_expr(C::RunAfter, Expr::value(retry_at))
+            .filter(C::Id.is_in(back_parked))
+            .filter(C::LeaseOwner.eq(app.engine.instance.to_string()))
+            .exec(&queue)
+            .await?;
+    }
+    keep.reverse();
+    Ok(keep)
+}
+
+/// Fails the claimed runs that must not run — quarantined ones (a worker lost
+/// [`MAX_CLAIMS`] times) and those of a suspended organisation or an archived workflow — and
+/// returns the others.
+pub(super) async fn refuse_at_claim(
+    app: &AppState,
+    queue: &impl ConnectionTrait,
+    claimed: Vec<execution::Model>,
+) -> Result<Vec<execution::Model>, sea_orm::DbErr> {
+    use entity::{tenant, workflow};
+    let tenants: BTreeSet<Uuid> = claimed.iter().map(|e| e.tenant_id).collect();
+    let workflows: BTreeSet<Uuid> = claimed.iter().map(|e| e.workflow_id).collect();
+    let tenant_status: HashMap<Uuid, String> = tenant::Entity::find()
+        .select_only()
+        .column(tenant::Column::Id)
+        .column(tenant::Column::Status)
+        .filter(tenant::Column::Id.is_in(tenants))
+        .into_tuple()
+        .all(queue)
+        .await?
+        .into_iter()
+        .collect();
+    let workflow_status: HashMap<Uuid, String> = workflow::Entity::find()
+        .select_only()
+        .column(workflow::Column::Id)
+        .column(workflow::Column::Status)
+        .filter(workflow::Column::Id.is_in(workflows))
+        .into_tuple()
+        .all(queue)
+        .await?
+        .into_iter()
+        .collect();
+    let mut keep = Vec::with_capacity(claimed.len());
+    for e in claimed {
+        let refusal = super::super::service::Refusal::of(
+            tenant_status.get(&e.tenant_id).map_or("", String::as_str),
+            workflow_status.get(&e.workflow_id).map_or("", String::as_str),
+        );
+        let error = if e.claims > MAX_CLAIMS {
+            format!(
+                "{WORKER_LOST}: its worker stopped {} times while running it (a node may crash the server); quarantined, it is not run again",
+                e.claims - 1
+            )
+        } else if let Some(r) = refusal {
+            format!("not run: {}", r.message())
+        } else {
+            keep.push(e);
+            continue;
+        };
+        if let Err(err) = fail_claimed(app, &e, &error).await {
+            tracing::warn!(execution = %e.id, error = %err, "failing a refused run failed; its lease will expire");
+        }
+    }
+    Ok(keep)
+}
+
+/// Ends a run this instance just claimed as failed with `error`, without running anything:
+/// the node that was in flight (if any) fails with the same error, a log line says why, and
+/// subscribers hear it.
+pub(super) async fn fail_claimed(
+    app: &AppState,
+    e: &execution::Model,
+    error: &str,
+) -> Result<(), sea_orm::DbErr> {
+    use node_execution::Column as N;
+    let scope = TenantScope::new(e.tenant_id);
+    let now = Utc::now();
+    let txn = crate::db::begin_tenant_txn(&app.db, scope).await?;
+    let ended = scope
+        .update_many::<execution::Entity>()
+        .col_expr(execution::Column::Status, Expr::value(ExecutionStatus::Failed.as_str()))
+        .col_expr(execution::Column::Error, Expr::value(error))
+        .col_expr(execution::Column::FinishedAt, Expr::value(now))
+        .col_expr(execution::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .filter(execution::Column::Id.eq(e.id))
+        .filter(execution::Column::Status.eq("running"))
+        .filter(execution::Column::LeaseOwner.eq(app.engine.instance.to_string()))
+        .exec(&txn)
+        .await?;
+    if ended.rows_affected != 1 {
+        return Ok(());
+    }
+    scope
+        .update_many::<node_execution::Entity>()
+        .col_expr(N::Status, Expr::value(NodeStatus::Failed.as_str()))
+        .col_expr(N::Error, Expr::value(error))
+        .col_expr(N::FinishedAt, Expr::value(now))
+        .filter(N::ExecutionId.eq(e.id))
+        .filter(N::Status.is_in([NodeStatus::Running.as_str(), NodeStatus::Retrying.as_str()]))
+        .exec(&txn)
+        .await?;
+    scope
+        .insert_many([execution_log::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(e.tenant_id),
+            execution_id: Set(e.id),
+            node_id: Set(None),
+            level: Set("error".into()),
+            message: Set(error.to_string()),
+            created_at: Set(now),
+        }])
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    tracing::warn!(execution = %e.id, tenant = %e.tenant_id, error, "run refused at claim");
+    let event = ExecutionEvent {
+        seq: 1,
+        status: ExecutionStatus::Failed,
+        error: Some(error.to_string()),
+        ..ExecutionEvent::status_of(e)
+    };
+    publish(app, e.tenant_id, &event).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    /// `count` due runs of `tenant`, numbered from `first`.
+    fn runs(tenant: Uuid, first: u128, count: u128) -> Vec<(Uuid, Uuid)> {
+        (first..first + count).map(|i| (ids(i), tenant)).collect()
+    }
+
+    fn tenant_of(picked: &[Uuid], candidates: &[(Uuid, Uuid)], tenant: Uuid) -> usize {
+        picked.iter().filter(|id| candidates.iter().any(|(c, t)| c == *id && *t == tenant)).count()
+    }
+
+    #[test]
+    fn a_tenant_alone_may_use_every_free_worker() {
+        let a = ids(1_000);
+        let c = runs(a, 1, 10);
+        let picked = fair_pick(&c, &HashMap::new(), 4, 4);
+        assert_eq!(picked, vec![ids(1), ids(2), ids(3), ids(4)], "oldest first");
+    }
+
+    #[test]
+    fn a_waiting_tenant_gets_the_next_free_worker_whatever_the_others_backlog() {
+        let (a, b) = (ids(1_000), ids(2_000));
+        // A's backlog is older than B's one run; A already holds 3 of 4 workers here.
+        let mut c = runs(a, 1, 50);
+        c.extend(runs(b, 100, 1));
+        let active = HashMap::from([(a, 3)]);
+        assert_eq!(fair_pick(&c, &active, 4, 1), vec![ids(100)]);
+    }
+
+    #[test]
+    fn while_others_wait_no_tenant_goes_beyond_its_share() {
+        let (a, b, c_) = (ids(1_000), ids(2_000), ids(3_000));
+        let mut c = runs(a, 1, 20);
+        c.extend(runs(b, 100, 20));
+        c.extend(runs(c_, 200, 20));
+        // 16 workers, 3 waiting tenants: a share of 6, so 6 + 6 + 4 of 16 free slots.
+        let picked = fair_pick(&c, &HashMap::new(), 16, 16);
+        assert_eq!(picked.len(), 16);
+        for t in [a, b, c_] {
+            let n = tenant_of(&picked, &c, t);
+            assert!((5..=6).contains(&n), "{n} slots for one tenant");
+        }
+        // One that already holds its share gets nothing while the others wait.
+        let active = HashMap::from([(a, 6)]);
+        let picked = fair_pick(&c, &active, 16, 10);
+        assert_eq!(tenant_of(&picked, &c, a), 0);
+        assert_eq!(picked.len(), 10);
+    }
+
+    #[test]
+    fn slots_nobody_else_waits_for_are_not_left_idle() {
+        let (a, b) = (ids(1_000), ids(2_000));
+        let mut c = runs(a, 1, 10);
+        c.extend(runs(b, 100, 1));
+        // Share 2, but B has only one run waiting: A takes the rest.
+        let picked = fair_pick(&c, &HashMap::new(), 4, 4);
+        assert_eq!(picked.len(), 4);
+        assert_eq!(tenant_of(&picked, &c, b), 1);
+        assert_eq!(tenant_of(&picked, &c, a), 3);
+        assert!(fair_pick(&[], &HashMap::new(), 4, 4).is_empty());
+    }
+}

@@ -1,0 +1,541 @@
+//! One claimed run: its state, durability points, leases, and the walk of its graph.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// Why a run stopped before its end.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// Cancelled, or the lease went to another worker: write nothing more.
+    Lost,
+    /// The run took longer than its timeout.
+    TimedOut,
+    /// A node failed and had no error branch.
+    NodeFailed { node: String, error: String },
+    /// The database failed under the runner.
+    Internal(String),
+    /// A node waits until this time: the run parks and its worker is freed.
+    Parked(chrono::DateTime<Utc>),
+}
+
+impl From<sea_orm::DbErr> for Stop {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Stop::Internal(e.to_string())
+    }
+}
+
+/// What a flush writes about the run besides its buffered rows.
+pub(super) enum Write {
+    /// Progress only: the lease is renewed.
+    Progress,
+    /// The run's final state.
+    Finish(ExecutionStatus, Option<Value>, Option<String>),
+    /// The run waits until then without a worker.
+    Park(chrono::DateTime<Utc>),
+}
+
+/// What is known about one node (in one iteration) of the run.
+#[derive(Clone, Debug)]
+pub(crate) struct Done {
+    pub status: NodeStatus,
+    pub port: Option<String>,
+    pub output: Value,
+}
+
+/// One run in progress on this worker.
+pub(crate) struct Runner {
+    pub app: AppState,
+    pub exec: execution::Model,
+    pub graph: Graph,
+    pub layout: Layout,
+    pub scope: TenantScope,
+    pub cancel: CancellationToken,
+    pub env: HashMap<String, String>,
+    /// Results already recorded (from earlier claims, or reused by a retry).
+    pub done: HashMap<(String, String), Done>,
+    /// Interrupted nodes found on resume: (node, iteration) that were `running`, with the
+    /// time they started (a parked Delay counts its wait from there).
+    pub interrupted: HashMap<(String, String), chrono::DateTime<Utc>>,
+    /// Set by a Delay that parks the run: its wake-up time.
+    pub(super) park: std::sync::Mutex<Option<chrono::DateTime<Utc>>>,
+    /// Nodes in flight that cannot be resumed (not safe to repeat, such as an AI agent
+    /// calling a Delay as a tool): while there is one, a Delay waits in place.
+    pub(super) holds: std::sync::atomic::AtomicUsize,
+    pub(super) pending_nodes: std::sync::Mutex<Vec<node_execution::ActiveModel>>,
+    pub(super) pending_logs: std::sync::Mutex<Vec<execution_log::ActiveModel>>,
+    pub(super) last_flush: std::sync::Mutex<Instant>,
+    /// Secret values read by this run, for redaction.
+    pub secrets: std::sync::Mutex<Vec<(String, String)>>,
+    pub(super) seq: AtomicU64,
+    pub deadline: Instant,
+}
+
+pub(super) async fn run_execution(app: AppState, exec: execution::Model) {
+    let id = exec.id;
+    let span = tracing::info_span!("execution", execution = %id, tenant = %exec.tenant_id, workflow = %exec.workflow_id);
+    if let Err(e) = tracing::Instrument::instrument(run_claimed(app, exec), span).await {
+        tracing::error!(execution = %id, error = %e, "workflow execution failed inside the engine");
+    }
+}
+
+pub(super) async fn run_claimed(app: AppState, exec: execution::Model) -> anyhow::Result<()> {
+    let scope = TenantScope::new(exec.tenant_id);
+    let graph: Graph = serde_json::from_value(exec.graph.clone())?;
+    let settings: Settings = serde_json::from_value(exec.settings.clone()).unwrap_or_default();
+    let layout = graph.layout();
+    // What the run resumes from and the tenant's variables: one walled read transaction,
+    // ended before the run starts.
+    let (rows, env) = {
+        let db = &scope.on(&app.db);
+        let rows = scope
+            .find::<node_execution::Entity>()
+            .filter(node_execution::Column::ExecutionId.eq(exec.id))
+            .all(db)
+            .await?;
+        (rows, crate::modules::secrets::service::env_map(db, scope).await.unwrap_or_default())
+    };
+    let mut done = HashMap::new();
+    let mut interrupted = HashMap::new();
+    for r in rows {
+        let status = NodeStatus::parse(&r.status);
+        match status {
+            NodeStatus::Succeeded | NodeStatus::Skipped => {
+                done.insert(
+                    (r.node_id, r.iteration),
+                    Done { status, port: r.port, output: r.output.unwrap_or(Value::Null) },
+                );
+            }
+            NodeStatus::Failed if r.port.as_deref() == Some("error") => {
+                done.insert(
+                    (r.node_id, r.iteration),
+                    Done { status, port: r.port, output: r.output.unwrap_or(Value::Null) },
+                );
+            }
+            NodeStatus::Running | NodeStatus::Retrying => {
+                interrupted.insert((r.node_id, r.iteration), r.started_at.unwrap_or_else(Utc::now));
+            }
+            _ => {}
+        }
+    }
+    let elapsed = exec.started_at.map(|s| (Utc::now() - s).to_std().unwrap_or_default()).unwrap_or_default();
+    let deadline = Instant::now() + settings.run_timeout().saturating_sub(elapsed);
+    let runner = Arc::new(Runner {
+        cancel: CancellationToken::new(),
+        app: app.clone(),
+        scope,
+        graph,
+        layout,
+        env,
+        done,
+        interrupted,
+        park: Default::default(),
+        holds: Default::default(),
+        pending_nodes: Default::default(),
+        pending_logs: Default::default(),
+        last_flush: std::sync::Mutex::new(Instant::now()),
+        secrets: Default::default(),
+        seq: AtomicU64::new(0),
+        deadline,
+        exec,
+    });
+    // Watch for cancellation (from any instance) and keep the lease alive.
+    let watcher = {
+        let r = runner.clone();
+        let mut events = app.bus.subscribe(&execution_topic(r.exec.tenant_id, r.exec.id));
+        tokio::spawn(async move {
+            let mut beat = tokio::time::interval(r.app.config.workflows.lease / 3);
+            beat.tick().await;
+            loop {
+                tokio::select! {
+                    _ = r.cancel.cancelled() => return,
+                    _ = r.app.shutdown.cancelled() => { r.cancel.cancel(); return }
+                    ev = events.next() => match ev {
+                        Some(ev) => {
+                            if ev.payload.get("status").and_then(Value::as_str) == Some("cancelled") {
+                                r.cancel.cancel();
+                                return;
+                            }
+                        }
+                        None => return,
+                    },
+                    _ = beat.tick() => {
+                        match r.heartbeat().await {
+                            Ok(true) => {}
+                            Ok(false) => { r.cancel.cancel(); return }
+                            Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+                        }
+                    }
+                }
+            }
+        })
+    };
+    if runner.exec.claims > 1 {
+        runner.log(
+            None,
+            "warn",
+            format!("resumed by {} after the previous worker stopped", app.engine.instance),
+        );
+    }
+    // Quarantined runs (too many lost workers) never get here: the claim failed them.
+    runner.publish_status(ExecutionStatus::Running, None).await;
+    let outcome = runner.clone().run_main().await;
+    runner.cancel.cancel();
+    let _ = watcher.await;
+    runner.finish(outcome).await;
+    Ok(())
+}
+
+impl Runner {
+    pub(super) fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub fn redact(&self, s: &str) -> String {
+        expr::redact_str(s, &self.secrets.lock().expect("lock"))
+    }
+
+    pub fn redact_value(&self, v: &mut Value) {
+        expr::redact(v, &self.secrets.lock().expect("lock"));
+    }
+
+    pub(super) async fn publish_status(&self, status: ExecutionStatus, error: Option<String>) {
+        let event = ExecutionEvent {
+            seq: self.next_seq(),
+            execution_id: self.exec.id,
+            workflow_id: self.exec.workflow_id,
+            status,
+            node: None,
+            error,
+            at: Utc::now(),
+        };
+        publish(&self.app, self.exec.tenant_id, &event).await;
+    }
+
+    pub async fn publish_node(&self, node: NodeEvent) {
+        let event = ExecutionEvent {
+            seq: self.next_seq(),
+            execution_id: self.exec.id,
+            workflow_id: self.exec.workflow_id,
+            status: ExecutionStatus::Running,
+            node: Some(node),
+            error: None,
+            at: Utc::now(),
+        };
+        publish(&self.app, self.exec.tenant_id, &event).await;
+    }
+
+    /// Buffers a log line (written with the next flush) and streams it at once.
+    pub fn log(&self, node: Option<&str>, level: &str, message: String) {
+        let message = self.redact(&message);
+        let now = Utc::now();
+        let id = Uuid::now_v7();
+        self.pending_logs.lock().expect("lock").push(execution_log::ActiveModel {
+            id: Set(id),
+            tenant_id: Set(self.exec.tenant_id),
+            execution_id: Set(self.exec.id),
+            node_id: Set(node.map(str::to_string)),
+            level: Set(level.into()),
+            message: Set(message.clone()),
+            created_at: Set(now),
+        });
+        let event = LogEvent {
+            id,
+            execution_id: self.exec.id,
+            node_id: node.map(str::to_string),
+            level: level.into(),
+            message,
+            at: now,
+        };
+        let (app, topic) = (self.app.clone(), logs_topic(self.exec.tenant_id, self.exec.id));
+        tokio::spawn(async move { app.publish(&topic, &event).await });
+    }
+
+    /// An update of this run that applies only while it is `running` under this worker's
+    /// lease: the compare-and-set every write of the runner goes through.
+    pub(super) fn while_ours(&self) -> sea_orm::UpdateMany<execution::Entity> {
+        self.scope
+            .update_many::<execution::Entity>()
+            .filter(execution::Column::Id.eq(self.exec.id))
+            .filter(execution::Column::Status.eq("running"))
+            .filter(execution::Column::LeaseOwner.eq(self.app.engine.instance.to_string()))
+    }
+
+    pub(super) fn lease_until(&self) -> chrono::DateTime<Utc> {
+        Utc::now() + chrono::Duration::from_std(self.app.config.workflows.lease).unwrap_or_default()
+    }
+
+    /// Renews the lease; `false` when the run is no longer ours (cancelled or taken over).
+    pub(super) async fn heartbeat(&self) -> Result<bool, sea_orm::DbErr> {
+        let r = self
+            .while_ours()
+            .col_expr(execution::Column::LeaseExpiresAt, Expr::value(self.lease_until()))
+            .exec(&self.scope.on(&self.app.db))
+            .await?;
+        Ok(r.rows_affected == 1)
+    }
+
+    /// Records a node's state: buffered, or written now when `durable`.
+    pub async fn record_node(
+        &self,
+        node: &NodeSpec,
+        iteration: &str,
+        status: NodeStatus,
+        attempt: i32,
+        input: Option<&Value>,
+        result: Option<(&str, &Value)>,
+        error: Option<&str>,
+        started: chrono::DateTime<Utc>,
+        durable: bool,
+    ) -> Result<(), Stop> {
+        let finished = !matches!(status, NodeStatus::Running | NodeStatus::Retrying);
+        let mut input = input.cloned();
+        if let Some(i) = input.as_mut() {
+            self.redact_value(i);
+        }
+        let mut output = result.map(|(_, v)| v.clone());
+        if let Some(o) = output.as_mut() {
+            self.redact_value(o);
+        }
+        let row = node_execution::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(self.exec.tenant_id),
+            execution_id: Set(self.exec.id),
+            node_id: Set(node.id.clone()),
+            iteration: Set(iteration.to_string()),
+            status: Set(status.as_str().into()),
+            port: Set(result.map(|(p, _)| p.to_string())),
+            input: Set(input),
+            output: Set(output),
+            error: Set(error.map(|e| self.redact(e))),
+            attempt: Set(attempt),
+            reused: Set(false),
+            started_at: Set(Some(started)),
+            finished_at: Set(finished.then(Utc::now)),
+        };
+        self.pending_nodes.lock().expect("lock").push(row);
+        let due = self.last_flush.lock().expect("lock").elapsed() > Duration::from_secs(1);
+        if durable || due { self.flush(Write::Progress).await } else { Ok(()) }
+    }
+
+    /// Writes buffered node rows and logs, if the run is still ours, with what `write` says
+    /// about the run itself, in one transaction.
+    pub(super) async fn flush(&self, write: Write) -> Result<(), Stop> {
+        let nodes = std::mem::take(&mut *self.pending_nodes.lock().expect("lock"));
+        let logs = std::mem::take(&mut *self.pending_logs.lock().expect("lock"));
+        *self.last_flush.lock().expect("lock") = Instant::now();
+        let txn = crate::db::begin_tenant_txn(&self.app.db, self.scope).await?;
+        let mut cas = self.while_ours();
+        match &write {
+            Write::Finish(status, output, error) => {
+                cas = cas
+                    .col_expr(execution::Column::Status, Expr::value(status.as_str()))
+                    .col_expr(execution::Column::Output, Expr::value(output.clone()))
+                    .col_expr(execution::Column::Error, Expr::value(error.clone()))
+                    .col_expr(execution::Column::FinishedAt, Expr::value(Utc::now()))
+                    .col_expr(execution::Column::LeaseOwner, Expr::value(Option::<String>::None));
+            }
+            Write::Park(until) => {
+                // Still `running` for clients; no owner and no lease, so only the claim of
+                // its wake-up time (or a cancel) touches it next.
+                cas = cas
+                    .col_expr(execution::Column::LeaseOwner, Expr::value(Option::<String>::None))
+                    .col_expr(
+                        execution::Column::LeaseExpiresAt,
+                        Expr::value(Option::<chrono::DateTime<Utc>>::None),
+                    )
+                    .col_expr(execution::Column::RunAfter, Expr::value(*until));
+            }
+            Write::Progress => {
+                cas = cas.col_expr(execution::Column::LeaseExpiresAt, Expr::value(self.lease_until()))
+            }
+        }
+        if cas.exec(&txn).await?.rows_affected != 1 {
+            return Err(Stop::Lost);
+        }
+        if !nodes.is_empty() {
+            use node_execution::Column as N;
+            self.scope
+                .insert_many(nodes)
+                .on_conflict(
+                    OnConflict::columns([N::ExecutionId, N::NodeId, N::Iteration])
+                        .update_columns([
+                            N::Status,
+                            N::Port,
+                            N::Input,
+                            N::Output,
+                            N::Error,
+                            N::Attempt,
+                            N::StartedAt,
+                            N::FinishedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec(&txn)
+                .await?;
+        }
+        let mut logs = logs;
+        if let Write::Finish(ExecutionStatus::Failed, _, Some(error)) = &write
+            && self.exec.trigger != "error"
+        {
+            self.start_error_workflow(&txn, error).await?;
+            // What it logged goes with this last write.
+            logs.append(&mut self.pending_logs.lock().expect("lock"));
+        }
+        if !logs.is_empty() {
+            self.scope.insert_many(logs).exec(&txn).await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn start_error_workflow(
+        &self,
+        txn: &impl ConnectionTrait,
+        error: &str,
+    ) -> Result<(), Stop> {
+        let settings: Settings = serde_json::from_value(self.exec.settings.clone()).unwrap_or_default();
+        let Some(target) = settings.error_workflow_id else { return Ok(()) };
+        let Some(wf) = self.scope.find_by_id::<entity::workflow::Entity, _>(txn, target).await? else {
+            return Ok(());
+        };
+        let input = json!({
+            "execution": { "id": self.exec.id, "workflowId": self.exec.workflow_id },
+            "error": error,
+        });
+        let queued = super::super::service::enqueue(
+            txn,
+            self.scope,
+            wf.id,
+            super::super::service::Snapshot::of(&wf, None),
+            input,
+            "error",
+            None,
+            None,
+        )
+        .await
+        .map_err(|e| Stop::Internal(e.to_string()))?;
+        match queued {
+            Ok(_) => self.app.engine.wake(),
+            // Written with the flush that ends the run (the caller's transaction).
+            Err(r) => self.log(None, "warn", format!("error workflow not started: {}", r.message())),
+        }
+        Ok(())
+    }
+
+    /// Writes the final state (unless the run was cancelled or taken over) and tells
+    /// subscribers.
+    pub(super) async fn finish(&self, outcome: Result<Value, Stop>) {
+        let (status, output, error) = match outcome {
+            Ok(output) => (ExecutionStatus::Succeeded, Some(output), None),
+            Err(Stop::Lost) => {
+                self.flush_cancelled().await;
+                return;
+            }
+            Err(Stop::Parked(until)) => {
+                self.park(until).await;
+                return;
+            }
+            Err(Stop::TimedOut) => {
+                (ExecutionStatus::Failed, None, Some("the run exceeded its timeout".to_string()))
+            }
+            Err(Stop::NodeFailed { node, error }) if node.is_empty() => {
+                (ExecutionStatus::Failed, None, Some(error))
+            }
+            Err(Stop::NodeFailed { node, error }) => {
+                (ExecutionStatus::Failed, None, Some(format!("node `{node}` failed: {error}")))
+            }
+            Err(Stop::Internal(e)) => {
+                tracing::error!(error = %e, "database error while running");
+                (ExecutionStatus::Failed, None, Some("internal error while running".to_string()))
+            }
+        };
+        let mut output = output;
+        if let Some(o) = output.as_mut() {
+            self.redact_value(o);
+        }
+        let error = error.map(|e| self.redact(&e));
+        if let Some(e) = &error {
+            self.log(None, "error", e.clone());
+        }
+        match self.flush(Write::Finish(status, output, error.clone())).await {
+            Ok(()) => self.publish_status(status, error).await,
+            Err(Stop::Lost) => self.flush_cancelled().await,
+            Err(e) => tracing::error!(error = ?e, "final state not written; the run will be resumed"),
+        }
+    }
+
+    /// Parks the run until `until` and frees its worker; this instance's workers are woken
+    /// then (any instance's poll also finds it).
+    pub(super) async fn park(&self, until: chrono::DateTime<Utc>) {
+        self.log(
+            None,
+            "info",
+            format!("waiting until {}; the run holds no worker meanwhile", until.to_rfc3339()),
+        );
+        match self.flush(Write::Park(until)).await {
+            Ok(()) => {
+                let (engine, shutdown) = (self.app.engine.clone(), self.app.shutdown.clone());
+                let wait = (until - Utc::now()).to_std().unwrap_or_default();
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => engine.wake(),
+                        _ = shutdown.cancelled() => {}
+                    }
+                });
+            }
+            Err(Stop::Lost) => self.flush_cancelled().await,
+            Err(e) => {
+                tracing::error!(error = ?e, "parking failed; the run will be resumed when its lease expires")
+            }
+        }
+    }
+
+    /// The Delay node: waits `config.milliseconds` from the node's start (the first start,
+    /// when a parked run wakes). The rest of a long wait parks the run instead of holding
+    /// the worker ([`PARK_AFTER`]); a short one, one longer than the node's own timeout, or
+    /// one inside a node that cannot be resumed waits in place, interrupted by a cancel.
+    pub(crate) async fn delay(
+        &self,
+        spec: &NodeSpec,
+        iteration: &str,
+        input: &Value,
+        config: &Value,
+    ) -> Result<(String, Value), NodeError> {
+        let ms = config.get("milliseconds").and_then(Value::as_u64).unwrap_or(0).min(86_400_000);
+        let key = (spec.id.clone(), iteration.to_string());
+        let started = self.interrupted.get(&key).copied().unwrap_or_else(Utc::now);
+        let wake = started + chrono::Duration::milliseconds(ms as i64);
+        let rest = (wake - Utc::now()).to_std().unwrap_or_default();
+        let parkable = rest > PARK_AFTER
+            && u128::from(ms) <= spec.timeout().as_millis()
+            && self.holds.load(Ordering::SeqCst) == 0;
+        if parkable {
+            // Never past the run's own deadline: it times out when it wakes.
+            let deadline = Utc::now()
+                + chrono::Duration::from_std(self.deadline.saturating_duration_since(Instant::now()))
+                    .unwrap_or_default();
+            *self.park.lock().expect("lock") = Some(wake.min(deadline));
+            return Err(NodeError::new("internal", "parked"));
+        }
+        tokio::time::sleep(rest).await;
+        Ok(("main".into(), input.clone()))
+    }
+
+    /// After a cancel: log lines are kept, nothing else is written.
+    pub(super) async fn flush_cancelled(&self) {
+        let logs = std::mem::take(&mut *self.pending_logs.lock().expect("lock"));
+        if !logs.is_empty() {
+            let _ = self.scope.insert_many(logs).exec(&self.scope.on(&self.app.db)).await;
+        }
+    }
+
+    pub(super) fn check(&self) -> Result<(), Stop> {
+        if self.cancel.is_cancelled() {
+            return Err(Stop::Lost);
+        }
+        if Instant::now() >= self.deadline {
+            return Err(Stop::TimedOut);
+        }
+        Ok(())
+    }
+}
