@@ -1,5 +1,5 @@
 //! Access decisions below the modules: the role graph every tenant context carries. Nothing
-//! here imports `crate::modules`; the architecture test in the suite keeps it so.
+//! here imports the domain modules; the architecture test in the suite keeps it so.
 
 pub mod role_graph;
 
