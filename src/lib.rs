@@ -9,6 +9,7 @@ pub mod access;
 pub mod auth;
 pub mod config;
 pub mod crypto;
+pub mod ctx;
 pub mod db;
 pub mod error;
 pub mod graphql;

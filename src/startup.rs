@@ -6,52 +6,43 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 use anyhow::Context as _;
 use sea_orm::DatabaseConnection;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     auth::tokens::JwtKeys,
     config::Config,
+    ctx::{Clock, Ctx},
     db, graphql,
     mail::{self, MailSignal, Mailer},
-    pubsub::{EventBus, Topic, memory::MemoryBus, redis::RedisBus},
+    pubsub::{EventBus, memory::MemoryBus, redis::RedisBus},
     telemetry::Metrics,
 };
 
-/// Process-wide state shared by resolvers, handlers and workers. Cheap to clone.
+/// Process-wide state shared by resolvers, handlers and workers. Cheap to clone. It
+/// dereferences to the services' narrow [`Ctx`] (database, bus, configuration, clock, …);
+/// the fields here belong to the layers above the services.
 #[derive(Clone)]
 pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: DatabaseConnection,
-    pub bus: Arc<dyn EventBus>,
+    pub ctx: Ctx,
     pub jwt: JwtKeys,
-    pub metrics: Metrics,
-    pub mail: MailSignal,
     pub rate_limiter: crate::ratelimit::RateLimiter,
     pub persisted: crate::http::persisted::PersistedQueries,
     /// The bound on concurrent Argon2 work (`ZYGO_PASSWORD_HASH_*`).
     pub passwords: crate::auth::password::Gate,
     /// Cancelled when the instance starts shutting down: WebSockets close, workers stop.
     pub shutdown: CancellationToken,
-    /// The master key tenant secrets are encrypted under.
-    pub keys: Arc<crate::crypto::MasterKey>,
     /// The workflow engine of this instance.
     pub engine: crate::modules::workflows::engine::Engine,
     /// Sessions this instance recently found open (see `auth::session_cache`).
     pub sessions: Arc<crate::auth::session_cache::SessionCache>,
 }
 
-impl AppState {
-    /// Publishes `payload` on `topic`. Call after the transaction has committed.
-    pub async fn publish<T: Serialize>(&self, topic: &Topic, payload: &T) {
-        match serde_json::to_value(payload) {
-            Ok(value) => {
-                self.metrics.events_published.inc();
-                self.bus.publish(topic, value).await;
-            }
-            Err(e) => tracing::error!(error = %e, topic = topic.as_str(), "event not serialisable"),
-        }
+impl std::ops::Deref for AppState {
+    type Target = Ctx;
+
+    fn deref(&self) -> &Ctx {
+        &self.ctx
     }
 }
 
@@ -68,6 +59,11 @@ impl Application {
     /// Prepares everything: data dir, secrets, database (migrated), event bus, mail worker,
     /// schema and router, and binds the listening socket (port 0 picks a free one).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Clock::system()).await
+    }
+
+    /// [`Application::build`] with the given clock (tests pass a manual one to move time).
+    pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("ZYGO_DATA_DIR: cannot create {}", config.data_dir.display()))?;
         let jwt_secret = resolve_jwt_secret(&config)?;
@@ -102,17 +98,20 @@ impl Application {
         let passwords =
             crate::auth::password::Gate::new(config.password_hash_concurrency, config.password_hash_queue);
         let state = AppState {
+            ctx: Ctx {
+                config: Arc::new(config),
+                db,
+                bus,
+                clock,
+                metrics,
+                mail: MailSignal::default(),
+                keys,
+            },
             passwords,
-            keys,
             engine,
             persisted,
             rate_limiter,
-            config: Arc::new(config),
-            db,
-            bus,
             jwt: JwtKeys::new(jwt_secret.expose_secret().as_bytes()),
-            metrics,
-            mail: MailSignal::default(),
             sessions: Arc::new(crate::auth::session_cache::SessionCache::new(config_session_ttl)),
             shutdown,
         };

@@ -10,5 +10,5 @@ pub mod permissions;
 pub mod session_cache;
 pub mod tokens;
 
-pub use context::{RequestCtx, TenantCtx, Viewer};
+pub use context::{RequestCtx, Viewer};
 pub use permissions::Permission;

@@ -9,7 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 /// A proof that the caller acts inside one tenant. Obtained only from a
-/// [`crate::auth::TenantCtx`] (after the membership check) or by internal workers.
+/// [`crate::access::TenantCtx`] (after the membership check) or by internal workers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TenantScope {
     tenant_id: Uuid,

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::{
-    auth::TenantCtx,
+    access::TenantCtx,
     db::page::{Rows, Window, load_scoped_pages},
     error::{AppError, AppResult},
     modules::{
@@ -196,13 +196,19 @@ pub struct Loaders {
 impl Loaders {
     /// Loaders for the principal of `rctx` (a user, an API key, or nobody).
     pub fn for_request(db: &DatabaseConnection, rctx: &crate::auth::RequestCtx) -> Self {
-        Self::new(db, rctx.viewer.as_ref().map(|v| v.user_id), rctx.api_key.clone())
+        Self::new(
+            db,
+            rctx.viewer.as_ref().map(|v| v.user_id),
+            rctx.api_key.clone(),
+            crate::access::Actor::from_request(rctx),
+        )
     }
 
     pub fn new(
         db: &DatabaseConnection,
         viewer: Option<Uuid>,
         api_key: Option<crate::auth::context::ApiKeyPrincipal>,
+        actor: crate::access::Actor,
     ) -> Self {
         let db = db.clone();
         Self {
@@ -231,7 +237,7 @@ impl Loaders {
             ),
             team_member_pages: DataLoader::new(TeamMemberPagesLoader { db: db.clone() }, tokio::spawn),
             access: DataLoader::with_cache(
-                TenantAccessLoader { db, user_id: viewer, api_key },
+                TenantAccessLoader { db, user_id: viewer, api_key, actor: Arc::new(actor) },
                 tokio::spawn,
                 HashMapCache::default(),
             ),

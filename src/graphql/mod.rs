@@ -116,7 +116,7 @@ pub async fn owned_row<E: entity::TenantOwned>(
     type_name: &'static str,
     what: &'static str,
     id_col: E::Column,
-) -> async_graphql::Result<(uuid::Uuid, crate::auth::TenantCtx)> {
+) -> async_graphql::Result<(uuid::Uuid, crate::access::TenantCtx)> {
     rctx(ctx).require_principal()?;
     let uuid = relay::decode_id(field, id, type_name)?;
     Ok((uuid, row_access::<E>(ctx, id_col, uuid, what).await?))
@@ -129,7 +129,7 @@ pub async fn row_access<E: entity::TenantOwned>(
     id_col: E::Column,
     id: uuid::Uuid,
     what: &'static str,
-) -> crate::error::AppResult<crate::auth::TenantCtx> {
+) -> crate::error::AppResult<crate::access::TenantCtx> {
     use crate::error::AppError;
     let tenant =
         crate::db::owning_tenant::<E>(&app(ctx).db, id_col, id).await?.ok_or(AppError::NotFound(what))?;

@@ -9,7 +9,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    auth::{Permission, RequestCtx, TenantCtx, context::ApiKeyPrincipal, tokens},
+    access::TenantCtx,
+    auth::{Permission, RequestCtx, context::ApiKeyPrincipal, tokens},
     db::{begin_tenant_txn, page::Window},
     error::{AppError, AppResult},
     graphql::relay::PageArgs,

@@ -2,116 +2,19 @@
 
 use chrono::{DateTime, Utc};
 use entity::audit_entry;
-use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, Set};
-use serde_json::Value;
+use sea_orm::{ColumnTrait, QueryFilter};
 use uuid::Uuid;
 
+pub use crate::access::audit::{Actor, Change, record, topic};
+
 use crate::{
-    auth::{Permission, RequestCtx, TenantCtx},
+    access::TenantCtx,
+    auth::{Permission, RequestCtx},
     db::{TenantScope, page::Window},
     error::AppResult,
     graphql::relay::PageArgs,
-    pubsub::Topic,
     startup::AppState,
 };
-
-/// Who acted, and from where: taken from the request.
-#[derive(Clone, Debug)]
-pub struct Actor {
-    pub kind: &'static str,
-    pub id: Option<Uuid>,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub request_id: Option<String>,
-}
-
-impl Actor {
-    /// The signed-in user of `rctx` (or `system` when there is none).
-    pub fn from_request(rctx: &RequestCtx) -> Self {
-        let (kind, id) = match (&rctx.viewer, &rctx.api_key) {
-            (Some(v), _) => ("user", Some(v.user_id)),
-            (None, Some(k)) => ("api_key", Some(k.id)),
-            (None, None) => ("system", None),
-        };
-        Self {
-            kind,
-            id,
-            ip: rctx.ip.clone(),
-            user_agent: rctx.user_agent.clone(),
-            request_id: Some(rctx.request_id.clone()).filter(|s| !s.is_empty()),
-        }
-    }
-}
-
-/// One change to record.
-pub struct Change<'a> {
-    /// `area.verb`, e.g. `member.role_changed`.
-    pub action: &'a str,
-    pub target_type: &'a str,
-    pub target_id: Option<Uuid>,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-}
-
-/// Keys whose values never enter the log.
-const SECRET_KEYS: &[&str] = &["password", "secret", "token", "key_hash", "token_hash", "password_hash"];
-
-fn redact(value: Option<Value>) -> Option<Value> {
-    fn walk(v: &mut Value) {
-        match v {
-            Value::Object(map) => {
-                for (k, v) in map.iter_mut() {
-                    let lower = k.to_lowercase();
-                    if SECRET_KEYS.iter().any(|s| lower.contains(s)) {
-                        *v = Value::String("[redacted]".into());
-                    } else {
-                        walk(v);
-                    }
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(walk),
-            _ => {}
-        }
-    }
-    value.map(|mut v| {
-        walk(&mut v);
-        v
-    })
-}
-
-/// Writes an entry in `db` (the caller's transaction).
-pub async fn record(
-    db: &impl ConnectionTrait,
-    scope: TenantScope,
-    actor: &Actor,
-    change: Change<'_>,
-) -> AppResult<audit_entry::Model> {
-    Ok(scope
-        .insert(
-            db,
-            audit_entry::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                tenant_id: Set(scope.tenant_id()),
-                actor_type: Set(actor.kind.into()),
-                actor_id: Set(actor.id),
-                action: Set(change.action.into()),
-                target_type: Set(change.target_type.into()),
-                target_id: Set(change.target_id.map(|id| id.to_string())),
-                before: Set(redact(change.before)),
-                after: Set(redact(change.after)),
-                ip: Set(actor.ip.clone()),
-                user_agent: Set(actor.user_agent.clone()),
-                request_id: Set(actor.request_id.clone()),
-                created_at: Set(Utc::now()),
-            },
-        )
-        .await?)
-}
-
-/// `t:{tenant}:audit`.
-pub fn topic(tenant_id: Uuid) -> Topic {
-    Topic::tenant(tenant_id, "audit")
-}
 
 /// Tells live viewers about entries; call after the commit.
 pub async fn publish(app: &AppState, entries: &[audit_entry::Model]) {

@@ -7,7 +7,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    auth::{Permission, RequestCtx, TenantCtx, permissions::role_rank, tokens},
+    access::TenantCtx,
+    auth::{Permission, RequestCtx, permissions::role_rank, tokens},
     db::{TenantScope, begin_tenant_txn, lock_tenant, page::Window},
     error::{AppError, AppResult},
     graphql::{relay::PageArgs, scalars::Email},
@@ -454,6 +455,7 @@ pub async fn accept_invitation(
         suspended: false,
         roles: Default::default(),
         mfa_missing: false,
+        actor: std::sync::Arc::new(crate::access::Actor::user(user.id)),
     };
     publish(app, TenantEventKind::MemberJoined, &tctx, membership.id).await;
     Ok(membership)

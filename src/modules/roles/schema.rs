@@ -72,7 +72,7 @@ pub struct DeleteRolePayload {
 #[derive(Default)]
 pub struct RolesMutation;
 
-async fn role_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(uuid::Uuid, crate::auth::TenantCtx)> {
+async fn role_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(uuid::Uuid, crate::access::TenantCtx)> {
     crate::graphql::owned_row::<role::Entity>(ctx, field, id, "Role", "role", role::Column::Id).await
 }
 

@@ -10,7 +10,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    auth::{Permission, RequestCtx, TenantCtx, permissions::role_rank},
+    access::TenantCtx,
+    auth::{Permission, RequestCtx, permissions::role_rank},
     db::{TenantScope, begin_tenant_txn, lock_tenant},
     error::{AppError, AppResult},
     modules::audit::service::{self as audit, Change},

@@ -9,7 +9,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    auth::{Permission, RequestCtx, TenantCtx},
+    access::TenantCtx,
+    auth::{Permission, RequestCtx},
     db::{TenantScope, begin_tenant_txn},
     error::{AppError, AppResult},
     modules::audit::service::{self as audit, Change},

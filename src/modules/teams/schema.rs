@@ -9,7 +9,7 @@ use super::{
     types::{DeleteTeamPayload, Team, TeamPayload},
 };
 use crate::{
-    auth::TenantCtx,
+    access::TenantCtx,
     error::AppError,
     graphql::{app, loaders::loaders, owned_row, rctx, relay},
 };
@@ -66,7 +66,7 @@ impl TeamsMutation {
         rctx(ctx).require_principal()?;
         let tenant = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
         let tctx = loaders(ctx).tenant_access(tenant).await?;
-        let team = service::create_team(app(ctx), rctx(ctx), &tctx, &input.name, &input.description).await?;
+        let team = service::create_team(app(ctx), &tctx, &input.name, &input.description).await?;
         Ok(TeamPayload { team: Team(team) })
     }
 
@@ -75,7 +75,6 @@ impl TeamsMutation {
         let (id, tctx) = team_ctx(ctx, "input.id", &input.id).await?;
         let team = service::update_team(
             app(ctx),
-            rctx(ctx),
             &tctx,
             id,
             input.name.as_deref(),
@@ -88,7 +87,7 @@ impl TeamsMutation {
     /// Deletes a team (needs `TEAMS_MANAGE`); its members stay in the organisation.
     async fn delete_team(&self, ctx: &Context<'_>, id: ID) -> Result<DeleteTeamPayload> {
         let (uuid, tctx) = team_ctx(ctx, "id", &id).await?;
-        let team = service::delete_team(app(ctx), rctx(ctx), &tctx, uuid).await?;
+        let team = service::delete_team(app(ctx), &tctx, uuid).await?;
         Ok(DeleteTeamPayload { deleted_team_id: relay::to_global_id("Team", team.id) })
     }
 
@@ -97,7 +96,7 @@ impl TeamsMutation {
         let (id, tctx) = team_ctx(ctx, "input.teamId", &input.team_id).await?;
         let membership = relay::decode_id("input.membershipId", &input.membership_id, "Membership")
             .map_err(|_| AppError::validation("input.membershipId", "no such member in this organisation"))?;
-        service::set_team_member(app(ctx), rctx(ctx), &tctx, id, membership, input.role).await?;
+        service::set_team_member(app(ctx), &tctx, id, membership, input.role).await?;
         Ok(TeamPayload { team: reload(ctx, &tctx, id).await? })
     }
 
@@ -110,7 +109,7 @@ impl TeamsMutation {
         let (id, tctx) = team_ctx(ctx, "input.teamId", &input.team_id).await?;
         let membership = relay::decode_id("input.membershipId", &input.membership_id, "Membership")
             .map_err(|_| AppError::NotFound("team member"))?;
-        service::remove_team_member(app(ctx), rctx(ctx), &tctx, id, membership).await?;
+        service::remove_team_member(app(ctx), &tctx, id, membership).await?;
         Ok(TeamPayload { team: reload(ctx, &tctx, id).await? })
     }
 }

@@ -8,12 +8,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    auth::{Permission, RequestCtx, TenantCtx},
-    db::{TenantScope, begin_tenant_txn, page::Window},
+    access::{Change, TenantCtx, TenantTx},
+    auth::Permission,
+    ctx::Ctx,
+    db::{TenantScope, page::Window},
     error::{AppError, AppResult},
     graphql::relay::PageArgs,
-    modules::audit::service::{self as audit, Change},
-    startup::AppState,
 };
 
 /// A member's role inside a team, for the team's resources.
@@ -131,23 +131,21 @@ pub async fn join_teams(
 
 /// Creates a team (`teams.manage`).
 pub async fn create_team(
-    app: &AppState,
-    rctx: &RequestCtx,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     name: &str,
     description: &str,
 ) -> AppResult<team::Model> {
-    tctx.require(Permission::TeamsManage)?;
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::TeamsManage).await?;
     let name = validate_name("input.name", name)?;
-    let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    if scope.find::<team::Entity>().filter(team::Column::Name.eq(&name)).one(&txn).await?.is_some() {
+    let scope = tx.scope();
+    if scope.find::<team::Entity>().filter(team::Column::Name.eq(&name)).one(&tx).await?.is_some() {
         return Err(AppError::conflict("input.name", "a team with this name exists"));
     }
-    let now = Utc::now();
+    let now = ctx.now();
     let team = scope
         .insert(
-            &txn,
+            &tx,
             team::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 tenant_id: Set(scope.tenant_id()),
@@ -159,36 +157,30 @@ pub async fn create_team(
         )
         .await
         .map_err(|e| AppError::from_db_unique(e, "input.name", "a team with this name exists"))?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "team.created",
-            target_type: "Team",
-            target_id: Some(team.id),
-            before: None,
-            after: Some(summary(&team)),
-        },
-    )
-    .await?;
+    tx.audit(Change {
+        action: "team.created",
+        target_type: "Team",
+        target_id: Some(team.id),
+        before: None,
+        after: Some(summary(&team)),
+    }).await?;
+    tx.commit().await?;
     Ok(team)
 }
 
 /// Renames a team or changes its description.
 pub async fn update_team(
-    app: &AppState,
-    rctx: &RequestCtx,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     id: Uuid,
     name: Option<&str>,
     description: Option<&str>,
 ) -> AppResult<team::Model> {
-    let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    let current = team_of(&txn, scope, id).await?;
-    check_manage(&txn, tctx, id).await?;
+    // The rule depends on the row (a team's own owner may edit it): checked below.
+    let mut tx = TenantTx::open(ctx, tctx).await?;
+    let scope = tx.scope();
+    let current = team_of(&tx, scope, id).await?;
+    check_manage(&tx, tctx, id).await?;
     let mut am: team::ActiveModel = current.clone().into();
     if let Some(n) = name {
         let n = validate_name("input.name", n)?;
@@ -196,7 +188,7 @@ pub async fn update_team(
             .find::<team::Entity>()
             .filter(team::Column::Name.eq(&n))
             .filter(team::Column::Id.ne(id))
-            .one(&txn)
+            .one(&tx)
             .await?
             .is_some()
         {
@@ -207,99 +199,85 @@ pub async fn update_team(
     if let Some(d) = description {
         am.description = Set(d.trim().to_string());
     }
-    am.updated_at = Set(Utc::now());
+    am.updated_at = Set(ctx.now());
     let updated = scope
-        .update(&txn, am)
+        .update(&tx, am)
         .await
         .map_err(|e| AppError::from_db_unique(e, "input.name", "a team with this name exists"))?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "team.updated",
-            target_type: "Team",
-            target_id: Some(id),
-            before: Some(summary(&current)),
-            after: Some(summary(&updated)),
-        },
-    )
-    .await?;
+    tx.audit(Change {
+        action: "team.updated",
+        target_type: "Team",
+        target_id: Some(id),
+        before: Some(summary(&current)),
+        after: Some(summary(&updated)),
+    }).await?;
+    tx.commit().await?;
     Ok(updated)
 }
 
 /// Deletes a team and its memberships (`teams.manage`).
 pub async fn delete_team(
-    app: &AppState,
-    rctx: &RequestCtx,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     id: Uuid,
 ) -> AppResult<team::Model> {
-    tctx.require(Permission::TeamsManage)?;
-    let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    let current = team_of(&txn, scope, id).await?;
-    scope.delete_many::<team_member::Entity>().filter(team_member::Column::TeamId.eq(id)).exec(&txn).await?;
-    scope.delete_many::<team::Entity>().filter(team::Column::Id.eq(id)).exec(&txn).await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "team.deleted",
-            target_type: "Team",
-            target_id: Some(id),
-            before: Some(summary(&current)),
-            after: None,
-        },
-    )
-    .await?;
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::TeamsManage).await?;
+    let scope = tx.scope();
+    let current = team_of(&tx, scope, id).await?;
+    scope.delete_many::<team_member::Entity>().filter(team_member::Column::TeamId.eq(id)).exec(&tx).await?;
+    scope.delete_many::<team::Entity>().filter(team::Column::Id.eq(id)).exec(&tx).await?;
+    tx.audit(Change {
+        action: "team.deleted",
+        target_type: "Team",
+        target_id: Some(id),
+        before: Some(summary(&current)),
+        after: None,
+    }).await?;
+    tx.commit().await?;
     Ok(current)
 }
 
 /// Adds a member to a team with `role`, or changes their team role if already in it.
 pub async fn set_team_member(
-    app: &AppState,
-    rctx: &RequestCtx,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     team_id: Uuid,
     membership_id: Uuid,
     role: TeamRole,
 ) -> AppResult<team_member::Model> {
-    let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    team_of(&txn, scope, team_id).await?;
-    check_manage(&txn, tctx, team_id).await?;
+    // The rule depends on the row (a team's own owner may manage it): checked below.
+    let mut tx = TenantTx::open(ctx, tctx).await?;
+    let scope = tx.scope();
+    team_of(&tx, scope, team_id).await?;
+    check_manage(&tx, tctx, team_id).await?;
     scope
-        .find_by_id::<membership::Entity, _>(&txn, membership_id)
+        .find_by_id::<membership::Entity, _>(&tx, membership_id)
         .await?
         .ok_or_else(|| AppError::validation("input.membershipId", "no such member in this organisation"))?;
     let existing = scope
         .find::<team_member::Entity>()
         .filter(team_member::Column::TeamId.eq(team_id))
         .filter(team_member::Column::MembershipId.eq(membership_id))
-        .one(&txn)
+        .one(&tx)
         .await?;
     let (before, row) = match existing {
         Some(tm) => {
             let before = json!({ "membershipId": membership_id, "role": tm.role });
             let mut am: team_member::ActiveModel = tm.into();
             am.role = Set(role.as_str().into());
-            (Some(before), scope.update(&txn, am).await?)
+            (Some(before), scope.update(&tx, am).await?)
         }
         None => {
             let row = scope
                 .insert(
-                    &txn,
+                    &tx,
                     team_member::ActiveModel {
                         id: Set(Uuid::now_v7()),
                         tenant_id: Set(scope.tenant_id()),
                         team_id: Set(team_id),
                         membership_id: Set(membership_id),
                         role: Set(role.as_str().into()),
-                        created_at: Set(Utc::now()),
+                        created_at: Set(ctx.now()),
                     },
                 )
                 .await
@@ -309,69 +287,57 @@ pub async fn set_team_member(
             (None, row)
         }
     };
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: if before.is_some() { "team.member_role_changed" } else { "team.member_added" },
-            target_type: "Team",
-            target_id: Some(team_id),
-            before,
-            after: Some(json!({ "membershipId": membership_id, "role": role.as_str() })),
-        },
-    )
-    .await?;
+    tx.audit(Change {
+        action: if before.is_some() { "team.member_role_changed" } else { "team.member_added" },
+        target_type: "Team",
+        target_id: Some(team_id),
+        before,
+        after: Some(json!({ "membershipId": membership_id, "role": role.as_str() })),
+    }).await?;
+    tx.commit().await?;
     Ok(row)
 }
 
 /// Removes a member from a team.
 pub async fn remove_team_member(
-    app: &AppState,
-    rctx: &RequestCtx,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     team_id: Uuid,
     membership_id: Uuid,
 ) -> AppResult<()> {
-    let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    team_of(&txn, scope, team_id).await?;
-    check_manage(&txn, tctx, team_id).await?;
+    // The rule depends on the row (a team's own owner may manage it): checked below.
+    let mut tx = TenantTx::open(ctx, tctx).await?;
+    let scope = tx.scope();
+    team_of(&tx, scope, team_id).await?;
+    check_manage(&tx, tctx, team_id).await?;
     let removed = scope
         .delete_many::<team_member::Entity>()
         .filter(team_member::Column::TeamId.eq(team_id))
         .filter(team_member::Column::MembershipId.eq(membership_id))
-        .exec(&txn)
+        .exec(&tx)
         .await?;
     if removed.rows_affected == 0 {
         return Err(AppError::NotFound("team member"));
     }
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "team.member_removed",
-            target_type: "Team",
-            target_id: Some(team_id),
-            before: Some(json!({ "membershipId": membership_id })),
-            after: None,
-        },
-    )
-    .await?;
+    tx.audit(Change {
+        action: "team.member_removed",
+        target_type: "Team",
+        target_id: Some(team_id),
+        before: Some(json!({ "membershipId": membership_id })),
+        after: None,
+    }).await?;
+    tx.commit().await?;
     Ok(())
 }
 
 /// Validates a page request of teams (`tenant.read`).
-pub fn teams_window(app: &AppState, tctx: &TenantCtx, args: &PageArgs) -> AppResult<Window> {
+pub fn teams_window(ctx: &Ctx, tctx: &TenantCtx, args: &PageArgs) -> AppResult<Window> {
     tctx.require(Permission::TenantRead)?;
-    args.window(app.config.max_page_size)
+    args.window(ctx.config.max_page_size)
 }
 
 /// Validates a page request of a team's members (`members.read`).
-pub fn team_members_window(app: &AppState, tctx: &TenantCtx, args: &PageArgs) -> AppResult<Window> {
+pub fn team_members_window(ctx: &Ctx, tctx: &TenantCtx, args: &PageArgs) -> AppResult<Window> {
     tctx.require(Permission::MembersRead)?;
-    args.window(app.config.max_page_size)
+    args.window(ctx.config.max_page_size)
 }

@@ -10,7 +10,8 @@ use super::{
     service::{ACTIVE, SUSPENDED, change_tenant, publish},
 };
 use crate::{
-    auth::{Permission, RequestCtx, TenantCtx},
+    access::TenantCtx,
+    auth::{Permission, RequestCtx},
     db::{begin_tenant_txn, lock_tenant},
     error::{AppError, AppResult},
     modules::identity::account::validate_locale,

@@ -7,7 +7,7 @@ use async_graphql::dataloader::Loader;
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
-use crate::auth::TenantCtx;
+use crate::access::TenantCtx;
 
 /// The viewer's [`TenantCtx`] per tenant id (cached for the request: permission checks of
 /// many fields cost one batch).
@@ -15,6 +15,8 @@ pub struct TenantAccessLoader {
     pub db: DatabaseConnection,
     pub user_id: Option<Uuid>,
     pub api_key: Option<crate::auth::context::ApiKeyPrincipal>,
+    /// The request's actor, carried by every [`TenantCtx`] this loader returns.
+    pub actor: Arc<crate::access::Actor>,
 }
 
 impl Loader<Uuid> for TenantAccessLoader {
@@ -40,6 +42,7 @@ impl Loader<Uuid> for TenantAccessLoader {
                     tctx.membership_id = Uuid::nil();
                     // Keys are machine credentials: the tenant's MFA rule is for people.
                     tctx.mfa_missing = false;
+                    tctx.actor = self.actor.clone();
                     (key.tenant_id, tctx)
                 })
                 .into_iter()
@@ -47,7 +50,13 @@ impl Loader<Uuid> for TenantAccessLoader {
         }
         match self.user_id {
             None => Ok(HashMap::new()),
-            Some(user) => super::service::access(&self.db, user, keys).await.map_err(Arc::new),
+            Some(user) => {
+                let mut found = super::service::access(&self.db, user, keys).await.map_err(Arc::new)?;
+                for tctx in found.values_mut() {
+                    tctx.actor = self.actor.clone();
+                }
+                Ok(found)
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! Owns the `tenants`, `roles`, `role_permissions` and `memberships` tables. Every read or
 //! write of a tenant's rows goes through the scoped helpers of [`crate::db`] with a
-//! [`crate::auth::TenantCtx`] obtained from [`service::access`] — a non-member gets
+//! [`crate::access::TenantCtx`] obtained from [`service::access`] — a non-member gets
 //! NOT_FOUND, the same answer as for a tenant that does not exist.
 
 pub mod admin;

@@ -116,7 +116,7 @@ pub struct UpdateTenantPayload {
 #[derive(Default)]
 pub struct TenancyMutation;
 
-async fn tenant_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<crate::auth::TenantCtx> {
+async fn tenant_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<crate::access::TenantCtx> {
     rctx(ctx).require_principal()?;
     let tenant_id = relay::decode_id(field, id, "Tenant")?;
     Ok(loaders(ctx).tenant_access(tenant_id).await?)

@@ -15,7 +15,8 @@ use super::{
     types::Tenant,
 };
 use crate::{
-    auth::{Permission, RequestCtx, TenantCtx, Viewer, permissions::BUILTIN_ROLES},
+    access::TenantCtx,
+    auth::{Permission, RequestCtx, Viewer, permissions::BUILTIN_ROLES},
     db::page::Window,
     db::{TenantScope, begin_tenant_txn},
     error::{AppError, AppResult},
@@ -92,6 +93,7 @@ pub async fn access(
                     suspended: suspended.contains(&m.tenant_id),
                     roles: graph.clone(),
                     mfa_missing: !has_mfa && requiring_mfa.contains(&m.tenant_id),
+                    actor: std::sync::Arc::new(crate::access::Actor::user(user_id)),
                 },
             ))
         })

@@ -411,7 +411,7 @@ impl Role {
 /// Something that happened in an organisation, delivered by `tenantEvents`.
 pub struct TenantEvent {
     pub payload: super::events::TenantEventPayload,
-    pub tctx: crate::auth::TenantCtx,
+    pub tctx: crate::access::TenantCtx,
 }
 
 #[Object]

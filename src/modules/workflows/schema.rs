@@ -16,7 +16,8 @@ use super::{
     types::*,
 };
 use crate::{
-    auth::{Permission, TenantCtx},
+    access::TenantCtx,
+    auth::Permission,
     error::AppError,
     graphql::{app, loaders::loaders, owned_row, rctx, relay},
     modules::tenancy::service as tenancy,

@@ -16,7 +16,8 @@ use super::{
     templates,
 };
 use crate::{
-    auth::{Permission, RequestCtx, TenantCtx},
+    access::TenantCtx,
+    auth::{Permission, RequestCtx},
     db::{TenantScope, begin_tenant_txn},
     error::{AppError, AppResult},
     modules::{

@@ -53,7 +53,7 @@ pub(super) async fn mail_sender(runner: &Runner) -> Result<crate::mail::TenantSe
 /// The access of the user a run acts for: who started it, or for runs started by a webhook,
 /// a schedule or an error (no user) the workflow's creator. A node reading tenant data shows
 /// only what the GraphQL API shows that user.
-pub(super) async fn acting_access(runner: &Runner) -> Result<crate::auth::TenantCtx, NodeError> {
+pub(super) async fn acting_access(runner: &Runner) -> Result<crate::access::TenantCtx, NodeError> {
     let user = match runner.exec.created_by {
         Some(u) => Some(u),
         None => runner
@@ -76,7 +76,7 @@ pub(super) async fn acting_access(runner: &Runner) -> Result<crate::auth::Tenant
 
 /// FORBIDDEN-like refusal of a source the acting user may not read.
 pub(super) fn require(
-    tctx: &crate::auth::TenantCtx,
+    tctx: &crate::access::TenantCtx,
     p: crate::auth::Permission,
     source: &str,
 ) -> Result<(), NodeError> {
