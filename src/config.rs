@@ -75,6 +75,10 @@ pub struct Config {
     /// reading it again (ended sessions are dropped at once through the event bus); 0 reads
     /// it on every request.
     pub session_cache_ttl: Duration,
+    /// `ZYGO_ACCESS_CACHE_TTL`: seconds an instance trusts an access check (membership, role,
+    /// permissions, organisation state) without reading it again (changes are dropped at once
+    /// through the event bus); 0 reads it on every request.
+    pub access_cache_ttl: Duration,
     /// `ZYGO_MAX_PAGE_SIZE`: the largest `first`/`last` a connection accepts.
     pub max_page_size: usize,
     /// `ZYGO_DB_MAX_CONNECTIONS`: database pool size.
@@ -376,6 +380,11 @@ impl Config {
             session_cache_ttl: Duration::from_secs(parse(
                 "ZYGO_SESSION_CACHE_TTL",
                 get("ZYGO_SESSION_CACHE_TTL"),
+                "30",
+            )?),
+            access_cache_ttl: Duration::from_secs(parse(
+                "ZYGO_ACCESS_CACHE_TTL",
+                get("ZYGO_ACCESS_CACHE_TTL"),
                 "30",
             )?),
             max_string_length: positive("ZYGO_MAX_STRING_LENGTH", get("ZYGO_MAX_STRING_LENGTH"), "10000")?,

@@ -29,6 +29,8 @@ pub struct Ctx {
     pub mail: MailSignal,
     /// The master key tenant secrets are encrypted under.
     pub keys: Arc<crate::crypto::MasterKey>,
+    /// Recent access checks of this instance (see [`crate::access::cache`]).
+    pub access: Arc<crate::access::AccessCache>,
 }
 
 impl Ctx {
@@ -45,6 +47,13 @@ impl Ctx {
             Ok(value) => self.publish_value(topic, value).await,
             Err(e) => tracing::error!(error = %e, topic = topic.as_str(), "event not serialisable"),
         }
+    }
+
+    /// Forgets cached access that `change` may affect, here at once and on every other
+    /// instance through the bus. Call after the change has committed.
+    pub async fn access_changed(&self, change: crate::access::AccessChanged) {
+        self.access.forget(change);
+        self.publish(&crate::access::cache::topic(), &change).await;
     }
 
     /// Publishes an already serialised payload.

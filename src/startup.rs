@@ -95,6 +95,7 @@ impl Application {
         let persisted = crate::http::persisted::PersistedQueries::new(&config, shared_redis);
         let engine = crate::modules::workflows::engine::Engine::new(config.workflows.http_allow_private);
         let config_session_ttl = config.session_cache_ttl;
+        let config_access_ttl = config.access_cache_ttl;
         let passwords =
             crate::auth::password::Gate::new(config.password_hash_concurrency, config.password_hash_queue);
         let state = AppState {
@@ -106,6 +107,7 @@ impl Application {
                 metrics,
                 mail: MailSignal::default(),
                 keys,
+                access: Arc::new(crate::access::AccessCache::new(config_access_ttl)),
             },
             passwords,
             engine,
@@ -121,6 +123,16 @@ impl Application {
             tokio::spawn(async move {
                 tokio::select! {
                     _ = sessions.follow(bus.as_ref()) => {}
+                    _ = stop.cancelled() => {}
+                }
+            });
+        }
+        // Access changes, announced by any instance, leave this one's cache at once.
+        {
+            let (access, bus, stop) = (state.access.clone(), state.bus.clone(), state.shutdown.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = access.follow(bus.as_ref()) => {}
                     _ = stop.cancelled() => {}
                 }
             });

@@ -103,6 +103,24 @@ pub async fn record(
         .await?)
 }
 
+/// Announces committed entries: live viewers of each tenant's log hear of them, and an entry
+/// of a change of access ([`super::cache::changes_access`]) makes every instance forget the
+/// tenant's cached access. Call after the commit ([`super::TenantTx::commit`] does).
+pub async fn announce(ctx: &crate::ctx::Ctx, entries: &[audit_entry::Model]) {
+    let mut changed: Vec<Uuid> = entries
+        .iter()
+        .filter(|e| super::cache::changes_access(&e.action))
+        .map(|e| e.tenant_id)
+        .collect();
+    changed.dedup();
+    for tenant in changed {
+        ctx.access_changed(super::AccessChanged::Tenant(tenant)).await;
+    }
+    for e in entries {
+        ctx.publish(&topic(e.tenant_id), &e.id).await;
+    }
+}
+
 /// `t:{tenant}:audit`.
 pub fn topic(tenant_id: Uuid) -> Topic {
     Topic::tenant(tenant_id, "audit")

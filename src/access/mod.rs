@@ -4,11 +4,16 @@
 //! modules; the architecture test in the suite keeps it so.
 
 pub mod audit;
+pub mod cache;
+pub mod check;
+pub mod loader;
 pub mod role_graph;
 pub mod tenant_ctx;
 pub mod tx;
 
 pub use audit::{Actor, Change};
+pub use cache::{AccessCache, AccessChanged};
+pub use check::{access, access_one, require_mfa_met};
 pub use role_graph::RoleGraph;
 pub use tenant_ctx::TenantCtx;
 pub use tx::TenantTx;

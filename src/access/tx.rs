@@ -97,7 +97,7 @@ impl<'c> TenantTx<'c> {
         self.wake_mail = true;
     }
 
-    /// Commits; then tells live viewers of the audit log, publishes the queued events in
+    /// Commits; then announces the audit entries (see [`audit::announce`]), publishes the queued events in
     /// order, and wakes the mail worker if asked.
     pub async fn commit(self) -> AppResult<()> {
         let Self { ctx, txn, entries, events, wake_mail, .. } = self;
@@ -105,9 +105,7 @@ impl<'c> TenantTx<'c> {
         if wake_mail {
             ctx.mail.wake();
         }
-        for e in &entries {
-            ctx.publish(&audit::topic(e.tenant_id), &e.id).await;
-        }
+        audit::announce(ctx, &entries).await;
         for (topic, value) in events {
             ctx.publish_value(&topic, value).await;
         }

@@ -17,10 +17,9 @@ use crate::{
     access::TenantCtx,
     db::page::{Rows, Window, load_scoped_pages},
     error::{AppError, AppResult},
-    modules::{
-        roles::service::RoleGraph,
-        tenancy::loaders::{MemberPagesLoader, TenantAccessLoader},
-    },
+    access::{RoleGraph, loader::TenantAccessLoader},
+    ctx::Ctx,
+    modules::tenancy::loaders::MemberPagesLoader,
 };
 
 /// Users by id. Users are not tenant-owned; who may reach a user is decided by the
@@ -195,9 +194,9 @@ pub struct Loaders {
 
 impl Loaders {
     /// Loaders for the principal of `rctx` (a user, an API key, or nobody).
-    pub fn for_request(db: &DatabaseConnection, rctx: &crate::auth::RequestCtx) -> Self {
+    pub fn for_request(ctx: &Ctx, rctx: &crate::auth::RequestCtx) -> Self {
         Self::new(
-            db,
+            ctx,
             rctx.viewer.as_ref().map(|v| v.user_id),
             rctx.api_key.clone(),
             crate::access::Actor::from_request(rctx),
@@ -205,12 +204,12 @@ impl Loaders {
     }
 
     pub fn new(
-        db: &DatabaseConnection,
+        ctx: &Ctx,
         viewer: Option<Uuid>,
         api_key: Option<crate::auth::context::ApiKeyPrincipal>,
         actor: crate::access::Actor,
     ) -> Self {
-        let db = db.clone();
+        let db = ctx.db.clone();
         Self {
             users: DataLoader::new(UserLoader { db: db.clone() }, tokio::spawn),
             memberships: DataLoader::new(
@@ -237,7 +236,7 @@ impl Loaders {
             ),
             team_member_pages: DataLoader::new(TeamMemberPagesLoader { db: db.clone() }, tokio::spawn),
             access: DataLoader::with_cache(
-                TenantAccessLoader { db, user_id: viewer, api_key, actor: Arc::new(actor) },
+                TenantAccessLoader { ctx: ctx.clone(), user_id: viewer, api_key, actor: Arc::new(actor) },
                 tokio::spawn,
                 HashMapCache::default(),
             ),
@@ -282,7 +281,7 @@ impl Loaders {
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
             .ok_or(AppError::NotFound("tenant"))
-            .and_then(crate::modules::tenancy::service::require_mfa_met)
+            .and_then(crate::access::require_mfa_met)
     }
 }
 

@@ -279,12 +279,12 @@ async fn execute_http(
         request_id = %ctx.request_id,
         user_id = ctx.viewer.as_ref().map(|v| v.user_id.to_string()).unwrap_or_default(),
     );
-    let loaders = Loaders::for_request(&s.app.db, &ctx);
+    let loaders = Loaders::for_request(&s.app, &ctx);
     let batch = match batch {
         BatchRequest::Single(r) => BatchRequest::Single(r.data(ctx).data(loaders)),
         // Each member of a batch gets its own loaders, like separate requests would.
         BatchRequest::Batch(rs) => BatchRequest::Batch(
-            rs.into_iter().map(|r| r.data(ctx.clone()).data(Loaders::for_request(&s.app.db, &ctx))).collect(),
+            rs.into_iter().map(|r| r.data(ctx.clone()).data(Loaders::for_request(&s.app, &ctx))).collect(),
         ),
     };
     let limit = s.app.config.request_timeout;
@@ -445,7 +445,7 @@ impl Executor for WsExecutor {
                 })?;
             }
             admission::admit(&app, &ctx, &mut request).await?;
-            Ok::<_, admission::Refusal>(request.data(Loaders::for_request(&app.db, &ctx)))
+            Ok::<_, admission::Refusal>(request.data(Loaders::for_request(&app, &ctx)))
         })
         .flat_map(move |checked| match checked {
             Ok(request) => schema.execute_stream_with_session_data(request, session_data.clone()),

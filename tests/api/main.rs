@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod access_cache;
 mod account;
 mod admission;
 mod api_keys;

@@ -10,7 +10,6 @@ use super::{service, types::AuditEntry};
 use crate::{
     auth::Permission,
     graphql::{app, rctx, relay},
-    modules::tenancy::service as tenancy,
     pubsub::Event,
     telemetry::GaugeGuard,
 };
@@ -29,7 +28,7 @@ impl AuditSubscription {
         let viewer = rctx(ctx).viewer()?;
         let id = relay::decode_id("tenantId", &tenant_id, "Tenant")?;
         let app = app(ctx).clone();
-        let tctx = tenancy::access_one(&app, viewer, id).await?;
+        let tctx = crate::access::access_one(&app, viewer.user_id, id).await?;
         tctx.require(Permission::AuditRead)?;
         let guard = Arc::new(GaugeGuard::new(&app.metrics.subscriptions_active));
         let viewer = viewer.clone();
@@ -42,7 +41,7 @@ impl AuditSubscription {
             .then(move |event: Arc<Event>| {
                 let (app, viewer, _alive) = (app.clone(), viewer.clone(), guard.clone());
                 async move {
-                    match tenancy::access_one(&app, &viewer, id).await {
+                    match crate::access::access_one(&app, viewer.user_id, id).await {
                         Ok(tctx) if tctx.has(Permission::AuditRead) => Some((app, event, tctx)),
                         _ => None,
                     }

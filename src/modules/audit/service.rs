@@ -16,11 +16,9 @@ use crate::{
     startup::AppState,
 };
 
-/// Tells live viewers about entries; call after the commit.
+/// Announces entries (see [`crate::access::audit::announce`]); call after the commit.
 pub async fn publish(app: &AppState, entries: &[audit_entry::Model]) {
-    for e in entries {
-        app.publish(&topic(e.tenant_id), &e.id).await;
-    }
+    crate::access::audit::announce(app, entries).await;
 }
 
 /// Filters of `Tenant.auditLog`.

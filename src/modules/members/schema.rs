@@ -134,7 +134,7 @@ impl MembersMutation {
         loaders(ctx).forget_access();
         // The organisation just joined is shown even when it requires MFA the new member has
         // not turned on yet (its data then answers MFA_REQUIRED).
-        let tctx = tenancy::access(&app(ctx).db, rctx(ctx).viewer()?.user_id, &[m.tenant_id])
+        let tctx = crate::access::access(app(ctx), rctx(ctx).viewer()?.user_id, &[m.tenant_id])
             .await
             .map_err(AppError::from)?
             .remove(&m.tenant_id)

@@ -262,6 +262,8 @@ pub async fn confirm_enrollment(
     events::record(&txn, user.id, SecurityEventKind::MfaEnabled, Some(rctx), Some(viewer.session_id), None)
         .await?;
     txn.commit().await?;
+    // An organisation's MFA rule reads this setting.
+    app.access_changed(crate::access::AccessChanged::User(user.id)).await;
     Ok(codes)
 }
 
@@ -307,6 +309,8 @@ pub async fn disable(
     events::record(&txn, user.id, SecurityEventKind::MfaDisabled, Some(rctx), Some(viewer.session_id), None)
         .await?;
     txn.commit().await?;
+    // An organisation's MFA rule reads this setting.
+    app.access_changed(crate::access::AccessChanged::User(user.id)).await;
     Ok(())
 }
 

@@ -220,6 +220,7 @@ pub async fn delete_tenant(app: &AppState, tctx: &TenantCtx, confirm_slug: &str)
     scope.delete_many::<audit_entry::Entity>().exec(&txn).await?;
     scope.delete_many::<tenant::Entity>().filter(tenant::Column::Id.eq(current.id)).exec(&txn).await?;
     txn.commit().await?;
+    app.access_changed(crate::access::AccessChanged::Tenant(current.id)).await;
     tracing::info!(tenant_id = %current.id, slug = %current.slug, user_id = %tctx.user_id, "organisation deleted");
     publish(app, TenantEventKind::TenantDeleted, tctx.tenant_id, None, Some(tctx.user_id)).await;
     Ok(current)

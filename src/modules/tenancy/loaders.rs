@@ -7,59 +7,6 @@ use async_graphql::dataloader::Loader;
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
-use crate::access::TenantCtx;
-
-/// The viewer's [`TenantCtx`] per tenant id (cached for the request: permission checks of
-/// many fields cost one batch).
-pub struct TenantAccessLoader {
-    pub db: DatabaseConnection,
-    pub user_id: Option<Uuid>,
-    pub api_key: Option<crate::auth::context::ApiKeyPrincipal>,
-    /// The request's actor, carried by every [`TenantCtx`] this loader returns.
-    pub actor: Arc<crate::access::Actor>,
-}
-
-impl Loader<Uuid> for TenantAccessLoader {
-    type Value = TenantCtx;
-    type Error = Arc<DbErr>;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, TenantCtx>, Self::Error> {
-        if let Some(key) = &self.api_key {
-            // A key reaches its own tenant only, with its permissions cut down to what its
-            // creator holds there now.
-            if !keys.contains(&key.tenant_id) {
-                return Ok(HashMap::new());
-            }
-            let mut creator =
-                super::service::access(&self.db, key.created_by, &[key.tenant_id]).await.map_err(Arc::new)?;
-            return Ok(creator
-                .remove(&key.tenant_id)
-                .map(|mut tctx| {
-                    tctx.permissions.retain(|p| key.permissions.contains(p));
-                    tctx.role_key = "api_key".into();
-                    // A key is not its creator: no "own membership" shortcut (leaving, team
-                    // ownership, reading one's own membership) may apply to it.
-                    tctx.membership_id = Uuid::nil();
-                    // Keys are machine credentials: the tenant's MFA rule is for people.
-                    tctx.mfa_missing = false;
-                    tctx.actor = self.actor.clone();
-                    (key.tenant_id, tctx)
-                })
-                .into_iter()
-                .collect());
-        }
-        match self.user_id {
-            None => Ok(HashMap::new()),
-            Some(user) => {
-                let mut found = super::service::access(&self.db, user, keys).await.map_err(Arc::new)?;
-                for tctx in found.values_mut() {
-                    tctx.actor = self.actor.clone();
-                }
-                Ok(found)
-            }
-        }
-    }
-}
 
 /// Narrows `Tenant.members`: a search in names and e-mails, a role, a status.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]

@@ -248,7 +248,7 @@ impl TenancySubscription {
         let viewer = rctx(ctx).viewer()?;
         let id = relay::decode_id("tenantId", &tenant_id, "Tenant")?;
         let app = app(ctx).clone();
-        let tctx = service::access_one(&app, viewer, id).await?;
+        let tctx = crate::access::access_one(&app, viewer.user_id, id).await?;
         tctx.require(Permission::TenantRead)?;
         let guard = Arc::new(GaugeGuard::new(&app.metrics.subscriptions_active));
         let viewer = viewer.clone();
@@ -277,7 +277,7 @@ impl TenancySubscription {
                     if payload.kind == TenantEventKind::TenantDeleted {
                         return Decided::Last(TenantEvent { payload, tctx: at_start });
                     }
-                    match service::access_one(&app, &viewer, id).await {
+                    match crate::access::access_one(&app, viewer.user_id, id).await {
                         Ok(tctx) if tctx.has(Permission::TenantRead) => {
                             Decided::Deliver(TenantEvent { payload, tctx })
                         }

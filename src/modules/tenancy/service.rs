@@ -1,11 +1,9 @@
 //! Business logic of organisations, memberships and roles.
 
-use std::collections::{HashMap, HashSet};
-
 use chrono::Utc;
 use entity::{membership, role, tenant};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
     QueryTrait, Set,
 };
 use uuid::Uuid;
@@ -25,102 +23,7 @@ use crate::{
     startup::AppState,
 };
 
-pub const ACTIVE: &str = "active";
-pub const SUSPENDED: &str = "suspended";
-
-/// The viewer's access to each of `tenant_ids` they are an active member of: three
-/// statements whatever the number of tenants. Tenants missing from the result are
-/// NOT_FOUND for this user.
-pub async fn access(
-    pool: &DatabaseConnection,
-    user_id: Uuid,
-    tenant_ids: &[Uuid],
-) -> Result<HashMap<Uuid, TenantCtx>, DbErr> {
-    // The membership lookup *is* the access check, so it filters by user, not by a scope,
-    // and looks across tenants.
-    let memberships = membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::TenantId.is_in(tenant_ids.iter().copied()))
-        .filter(membership::Column::Status.eq(ACTIVE))
-        .all(&crate::db::across_tenants(pool))
-        .await?;
-    if memberships.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let tenants: Vec<Uuid> = memberships.iter().map(|m| m.tenant_id).collect();
-    // From here on only the tenants the user is a member of.
-    let db = &crate::db::tenants_conn(pool, tenants.iter().copied());
-    let mut graphs = crate::modules::roles::service::role_graphs(db, &tenants).await?;
-    let states: Vec<(Uuid, String, Option<serde_json::Value>)> = tenant::Entity::find()
-        .select_only()
-        .column(tenant::Column::Id)
-        .column(tenant::Column::Status)
-        .column(tenant::Column::Settings)
-        .filter(tenant::Column::Id.is_in(tenants.iter().copied()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let suspended: HashSet<Uuid> =
-        states.iter().filter(|(_, status, _)| status == SUSPENDED).map(|(id, _, _)| *id).collect();
-    let requiring_mfa: HashSet<Uuid> = states
-        .iter()
-        .filter(|(_, _, settings)| {
-            settings.as_ref().and_then(|s| s.pointer("/security/requireMfa")).and_then(|v| v.as_bool())
-                == Some(true)
-        })
-        .map(|(id, _, _)| *id)
-        .collect();
-    // Only asked when some organisation requires MFA.
-    let has_mfa = if requiring_mfa.is_empty() {
-        true
-    } else {
-        entity::user::Entity::find_by_id(user_id).one(db).await?.is_some_and(|u| u.mfa_enabled())
-    };
-    Ok(memberships
-        .into_iter()
-        .filter_map(|m| {
-            let graph = std::sync::Arc::new(graphs.remove(&m.tenant_id)?);
-            let role = graph.roles.get(&m.role_id)?;
-            Some((
-                m.tenant_id,
-                TenantCtx {
-                    user_id,
-                    tenant_id: m.tenant_id,
-                    membership_id: m.id,
-                    role_id: role.id,
-                    role_key: role.key.clone(),
-                    permissions: graph.effective(role.id),
-                    suspended: suspended.contains(&m.tenant_id),
-                    roles: graph.clone(),
-                    mfa_missing: !has_mfa && requiring_mfa.contains(&m.tenant_id),
-                    actor: std::sync::Arc::new(crate::access::Actor::user(user_id)),
-                },
-            ))
-        })
-        .collect())
-}
-
-/// One tenant's access for `viewer`, or NOT_FOUND.
-pub async fn access_one(app: &AppState, viewer: &Viewer, tenant_id: Uuid) -> AppResult<TenantCtx> {
-    access(&app.db, viewer.user_id, &[tenant_id])
-        .await?
-        .remove(&tenant_id)
-        .ok_or(AppError::NotFound("tenant"))
-        .and_then(require_mfa_met)
-}
-
-/// MFA_REQUIRED when the organisation requires two-factor authentication the member lacks.
-pub fn require_mfa_met(tctx: TenantCtx) -> AppResult<TenantCtx> {
-    if tctx.mfa_missing {
-        return Err(AppError::rejected(
-            "MFA_REQUIRED",
-            "tenant",
-            "this organisation requires two-factor authentication: turn it on in your account \
-             (startTotpEnrollment) to reach its data",
-        ));
-    }
-    Ok(tctx)
-}
+pub use crate::access::check::{ACTIVE, SUSPENDED};
 
 fn validate_tenant_name(field: &str, name: &str) -> AppResult<String> {
     let name = name.trim();
@@ -409,6 +312,6 @@ pub async fn can_see_user(app: &AppState, viewer: &Viewer, user_id: Uuid) -> App
         .into_tuple()
         .all(&crate::db::across_tenants(&app.db))
         .await?;
-    let access = access(&app.db, viewer.user_id, &theirs).await?;
+    let access = crate::access::access(app, viewer.user_id, &theirs).await?;
     Ok(access.values().any(|t| !t.mfa_missing && t.has(Permission::MembersRead)))
 }

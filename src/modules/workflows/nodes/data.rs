@@ -68,7 +68,7 @@ pub(super) async fn acting_access(runner: &Runner) -> Result<crate::access::Tena
     let forbidden =
         || NodeError::new("config", "the user this run acts for is no longer a member of the organisation");
     let user = user.ok_or_else(forbidden)?;
-    crate::modules::tenancy::service::access(&runner.app.db, user, &[runner.scope.tenant_id()])
+    crate::access::access(&runner.app, user, &[runner.scope.tenant_id()])
         .await?
         .remove(&runner.scope.tenant_id())
         .ok_or_else(forbidden)

@@ -1,0 +1,141 @@
+//! The access check: is this user an active member of these tenants, with which role and
+//! permissions, is the organisation suspended, does its MFA rule hold for them. Answers come
+//! from the instance's [`AccessCache`](super::cache::AccessCache) when it has them, else from
+//! three to five statements whatever the number of tenants.
+
+use std::collections::{HashMap, HashSet};
+
+use entity::{membership, tenant};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use uuid::Uuid;
+
+use super::{Actor, TenantCtx};
+use crate::{
+    ctx::Ctx,
+    error::{AppError, AppResult},
+};
+
+/// `memberships.status` and `tenants.status` of a member or organisation in good standing.
+pub const ACTIVE: &str = "active";
+/// `memberships.status` and `tenants.status` of a suspended member or organisation.
+pub const SUSPENDED: &str = "suspended";
+
+/// The user's access to each of `tenant_ids` they are an active member of. Tenants missing
+/// from the result are NOT_FOUND for this user.
+pub async fn access(ctx: &Ctx, user_id: Uuid, tenant_ids: &[Uuid]) -> Result<HashMap<Uuid, TenantCtx>, DbErr> {
+    let mut out = HashMap::new();
+    let mut missing = Vec::new();
+    for &tenant in tenant_ids {
+        match ctx.access.get(user_id, tenant) {
+            Some(Some(tctx)) => {
+                out.insert(tenant, tctx);
+            }
+            Some(None) => {}
+            None => missing.push(tenant),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(out);
+    }
+    let ticket = ctx.access.ticket();
+    let found = read(&ctx.db, user_id, &missing).await?;
+    ctx.access.store(ticket, user_id, missing.iter().map(|t| (*t, found.get(t).cloned())));
+    out.extend(found);
+    Ok(out)
+}
+
+/// One tenant's access for `user_id`, or NOT_FOUND; MFA_REQUIRED when the organisation's
+/// rule is not met.
+pub async fn access_one(ctx: &Ctx, user_id: Uuid, tenant_id: Uuid) -> AppResult<TenantCtx> {
+    access(ctx, user_id, &[tenant_id])
+        .await?
+        .remove(&tenant_id)
+        .ok_or(AppError::NotFound("tenant"))
+        .and_then(require_mfa_met)
+}
+
+/// MFA_REQUIRED when the organisation requires two-factor authentication the member lacks.
+pub fn require_mfa_met(tctx: TenantCtx) -> AppResult<TenantCtx> {
+    if tctx.mfa_missing {
+        return Err(AppError::rejected(
+            "MFA_REQUIRED",
+            "tenant",
+            "this organisation requires two-factor authentication: turn it on in your account \
+             (startTotpEnrollment) to reach its data",
+        ));
+    }
+    Ok(tctx)
+}
+
+/// The access check from the database: the active memberships, then (behind the wall of
+/// those tenants only) their role graphs and states, and the user's two-factor setting when
+/// some organisation requires it.
+async fn read(
+    pool: &sea_orm::DatabaseConnection,
+    user_id: Uuid,
+    tenant_ids: &[Uuid],
+) -> Result<HashMap<Uuid, TenantCtx>, DbErr> {
+    // The membership lookup *is* the access check, so it filters by user, not by a scope,
+    // and looks across tenants.
+    let memberships = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::TenantId.is_in(tenant_ids.iter().copied()))
+        .filter(membership::Column::Status.eq(ACTIVE))
+        .all(&crate::db::across_tenants(pool))
+        .await?;
+    if memberships.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let tenants: Vec<Uuid> = memberships.iter().map(|m| m.tenant_id).collect();
+    // From here on only the tenants the user is a member of.
+    let db = &crate::db::tenants_conn(pool, tenants.iter().copied());
+    let mut graphs = super::role_graph::role_graphs(db, &tenants).await?;
+    let states: Vec<(Uuid, String, Option<serde_json::Value>)> = tenant::Entity::find()
+        .select_only()
+        .column(tenant::Column::Id)
+        .column(tenant::Column::Status)
+        .column(tenant::Column::Settings)
+        .filter(tenant::Column::Id.is_in(tenants.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let suspended: HashSet<Uuid> =
+        states.iter().filter(|(_, status, _)| status == SUSPENDED).map(|(id, _, _)| *id).collect();
+    let requiring_mfa: HashSet<Uuid> = states
+        .iter()
+        .filter(|(_, _, settings)| {
+            settings.as_ref().and_then(|s| s.pointer("/security/requireMfa")).and_then(|v| v.as_bool())
+                == Some(true)
+        })
+        .map(|(id, _, _)| *id)
+        .collect();
+    // Only asked when some organisation requires MFA.
+    let has_mfa = if requiring_mfa.is_empty() {
+        true
+    } else {
+        entity::user::Entity::find_by_id(user_id).one(db).await?.is_some_and(|u| u.mfa_enabled())
+    };
+    let actor = std::sync::Arc::new(Actor::user(user_id));
+    Ok(memberships
+        .into_iter()
+        .filter_map(|m| {
+            let graph = std::sync::Arc::new(graphs.remove(&m.tenant_id)?);
+            let role = graph.roles.get(&m.role_id)?;
+            Some((
+                m.tenant_id,
+                TenantCtx {
+                    user_id,
+                    tenant_id: m.tenant_id,
+                    membership_id: m.id,
+                    role_id: role.id,
+                    role_key: role.key.clone(),
+                    permissions: graph.effective(role.id),
+                    suspended: suspended.contains(&m.tenant_id),
+                    roles: graph.clone(),
+                    mfa_missing: !has_mfa && requiring_mfa.contains(&m.tenant_id),
+                    actor: actor.clone(),
+                },
+            ))
+        })
+        .collect())
+}
