@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// One recorded change of tenant state. Append-only: nothing updates or deletes entries.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "audit_entries")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -117,7 +117,8 @@ pub async fn announce(ctx: &crate::ctx::Ctx, entries: &[audit_entry::Model]) {
         ctx.access_changed(super::AccessChanged::Tenant(tenant)).await;
     }
     for e in entries {
-        ctx.publish(&topic(e.tenant_id), &e.id).await;
+        // The whole entry, so live viewers need no read of their own.
+        ctx.publish(&topic(e.tenant_id), e).await;
     }
 }
 

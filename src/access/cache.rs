@@ -134,10 +134,22 @@ impl AccessCache {
         state.entries.retain(|(user, tenant), _| !change.covers(*user, *tenant));
     }
 
-    /// Applies every change announced on the bus (by any instance) until the bus stops.
+    /// Forgets everything (the bus may have lost announcements).
+    pub fn clear(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.generation += 1;
+        state.entries.clear();
+    }
+
+    /// Applies every change announced on the bus (by any instance) until the bus stops, and
+    /// starts afresh whenever the bus reconnects.
     pub async fn follow(&self, bus: &dyn EventBus) {
-        let mut events = bus.subscribe(&topic());
+        let mut events = futures::stream::select(bus.subscribe(&topic()), bus.subscribe(&Topic::bus_resumed()));
         while let Some(event) = events.next().await {
+            if event.topic == Topic::bus_resumed().as_str() {
+                self.clear();
+                continue;
+            }
             match serde_json::from_value::<AccessChanged>(event.payload.clone()) {
                 Ok(change) => self.forget(change),
                 Err(e) => tracing::warn!(error = %e, "undecodable access change ignored"),

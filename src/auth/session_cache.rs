@@ -119,10 +119,15 @@ impl SessionCache {
         }
     }
 
-    /// Applies every end announced on the bus (by any instance) until the bus stops.
+    /// Applies every end announced on the bus (by any instance) until the bus stops, and
+    /// starts afresh whenever the bus reconnects (ends may have been missed meanwhile).
     pub async fn follow(&self, bus: &dyn EventBus) {
-        let mut events = bus.subscribe(&topic());
+        let mut events = futures::stream::select(bus.subscribe(&topic()), bus.subscribe(&Topic::bus_resumed()));
         while let Some(event) = events.next().await {
+            if event.topic == Topic::bus_resumed().as_str() {
+                self.entries.lock().unwrap().clear();
+                continue;
+            }
             match serde_json::from_value::<Ended>(event.payload.clone()) {
                 Ok(ended) => self.forget(&ended),
                 Err(e) => tracing::warn!(error = %e, "undecodable session end ignored"),

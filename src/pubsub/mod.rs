@@ -41,6 +41,13 @@ impl Topic {
         Self(format!("p:{name}"))
     }
 
+    /// Delivered on this instance (never published) each time the bus (re)connects: events
+    /// may have been missed meanwhile, so whatever keeps a cache by following the bus starts
+    /// afresh when it hears this.
+    pub fn bus_resumed() -> Self {
+        Self::platform("bus-resumed")
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

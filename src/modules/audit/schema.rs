@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use async_graphql::{Context, ID, Result, Subscription};
 use futures::{Stream, StreamExt};
-use uuid::Uuid;
 
 use super::{service, types::AuditEntry};
 use crate::{
@@ -48,14 +47,14 @@ impl AuditSubscription {
                 }
             })
             .take_while(|allowed| futures::future::ready(allowed.is_some()))
-            .filter_map(|allowed| async move {
-                let (app, event, tctx) = allowed?;
-                let entry_id: Uuid = serde_json::from_value(event.payload.clone()).ok()?;
-                match service::get(&app, &tctx, entry_id).await {
-                    Ok(Some(entry)) => Some(AuditEntry(entry)),
-                    Ok(None) => None,
+            .filter_map(move |allowed| async move {
+                // The event carries the committed entry itself (see `access::audit::announce`).
+                let (_, event, _) = allowed?;
+                match serde_json::from_value::<entity::audit_entry::Model>(event.payload.clone()) {
+                    Ok(entry) if entry.tenant_id == id => Some(AuditEntry(entry)),
+                    Ok(_) => None,
                     Err(e) => {
-                        tracing::warn!(error = %e, "audit entry not delivered");
+                        tracing::warn!(error = %e, "undecodable audit entry not delivered");
                         None
                     }
                 }
