@@ -174,6 +174,7 @@ mod tests {
             roles: Default::default(),
             mfa_missing: false,
             actor: std::sync::Arc::new(crate::access::Actor::user(user)),
+            reads: Default::default(),
         }
     }
 

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::{Actor, TenantCtx};
 use crate::{
     ctx::Ctx,
+    db::Reads,
     error::{AppError, AppResult},
 };
 
@@ -23,6 +24,16 @@ pub const SUSPENDED: &str = "suspended";
 /// The user's access to each of `tenant_ids` they are an active member of. Tenants missing
 /// from the result are NOT_FOUND for this user.
 pub async fn access(ctx: &Ctx, user_id: Uuid, tenant_ids: &[Uuid]) -> Result<HashMap<Uuid, TenantCtx>, DbErr> {
+    access_in(ctx, &Reads::default(), user_id, tenant_ids).await
+}
+
+/// [`access`], reading (when the cache does not answer) through `reads`.
+pub async fn access_in(
+    ctx: &Ctx,
+    reads: &Reads,
+    user_id: Uuid,
+    tenant_ids: &[Uuid],
+) -> Result<HashMap<Uuid, TenantCtx>, DbErr> {
     let mut out = HashMap::new();
     let mut missing = Vec::new();
     for &tenant in tenant_ids {
@@ -38,7 +49,7 @@ pub async fn access(ctx: &Ctx, user_id: Uuid, tenant_ids: &[Uuid]) -> Result<Has
         return Ok(out);
     }
     let ticket = ctx.access.ticket();
-    let found = read(&ctx.db, user_id, &missing).await?;
+    let found = read(&ctx.db, reads, user_id, &missing).await?;
     ctx.access.store(ticket, user_id, missing.iter().map(|t| (*t, found.get(t).cloned())));
     out.extend(found);
     Ok(out)
@@ -72,6 +83,7 @@ pub fn require_mfa_met(tctx: TenantCtx) -> AppResult<TenantCtx> {
 /// some organisation requires it.
 async fn read(
     pool: &sea_orm::DatabaseConnection,
+    reads: &Reads,
     user_id: Uuid,
     tenant_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, TenantCtx>, DbErr> {
@@ -81,14 +93,14 @@ async fn read(
         .filter(membership::Column::UserId.eq(user_id))
         .filter(membership::Column::TenantId.is_in(tenant_ids.iter().copied()))
         .filter(membership::Column::Status.eq(ACTIVE))
-        .all(&crate::db::across_tenants(pool))
+        .all(&reads.across(pool))
         .await?;
     if memberships.is_empty() {
         return Ok(HashMap::new());
     }
     let tenants: Vec<Uuid> = memberships.iter().map(|m| m.tenant_id).collect();
     // From here on only the tenants the user is a member of.
-    let db = &crate::db::tenants_conn(pool, tenants.iter().copied());
+    let db = &reads.tenants(pool, tenants.iter().copied());
     let mut graphs = super::role_graph::role_graphs(db, &tenants).await?;
     let states: Vec<(Uuid, String, Option<serde_json::Value>)> = tenant::Entity::find()
         .select_only()
@@ -134,6 +146,7 @@ async fn read(
                     roles: graph.clone(),
                     mfa_missing: !has_mfa && requiring_mfa.contains(&m.tenant_id),
                     actor: actor.clone(),
+                    reads: Reads::default(),
                 },
             ))
         })

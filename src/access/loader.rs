@@ -18,6 +18,8 @@ pub struct TenantAccessLoader {
     pub api_key: Option<crate::auth::context::ApiKeyPrincipal>,
     /// The request's actor, carried by every [`TenantCtx`] this loader returns.
     pub actor: Arc<crate::access::Actor>,
+    /// The operation's reads, which the returned [`TenantCtx`]s read through.
+    pub reads: crate::db::Reads,
 }
 
 impl Loader<Uuid> for TenantAccessLoader {
@@ -32,7 +34,7 @@ impl Loader<Uuid> for TenantAccessLoader {
                 return Ok(HashMap::new());
             }
             let mut creator =
-                super::check::access(&self.ctx, key.created_by, &[key.tenant_id]).await.map_err(Arc::new)?;
+                super::check::access_in(&self.ctx, &self.reads, key.created_by, &[key.tenant_id]).await.map_err(Arc::new)?;
             return Ok(creator
                 .remove(&key.tenant_id)
                 .map(|mut tctx| {
@@ -44,6 +46,7 @@ impl Loader<Uuid> for TenantAccessLoader {
                     // Keys are machine credentials: the tenant's MFA rule is for people.
                     tctx.mfa_missing = false;
                     tctx.actor = self.actor.clone();
+                    tctx.reads = self.reads.clone();
                     (key.tenant_id, tctx)
                 })
                 .into_iter()
@@ -52,9 +55,10 @@ impl Loader<Uuid> for TenantAccessLoader {
         match self.user_id {
             None => Ok(HashMap::new()),
             Some(user) => {
-                let mut found = super::check::access(&self.ctx, user, keys).await.map_err(Arc::new)?;
+                let mut found = super::check::access_in(&self.ctx, &self.reads, user, keys).await.map_err(Arc::new)?;
                 for tctx in found.values_mut() {
                     tctx.actor = self.actor.clone();
+                    tctx.reads = self.reads.clone();
                 }
                 Ok(found)
             }

@@ -34,6 +34,9 @@ pub struct TenantCtx {
     /// Who acts, as audit entries record it (the request's user or API key, address and
     /// request id; `system` for workers).
     pub actor: std::sync::Arc<Actor>,
+    /// The operation's shared read transaction ([`crate::db::Reads`]) that [`TenantCtx::on`]
+    /// reads through; separate transactions outside a GraphQL operation over HTTP.
+    pub reads: crate::db::Reads,
 }
 
 impl TenantCtx {
@@ -68,6 +71,6 @@ impl TenantCtx {
 
     /// `db` behind this tenant's row-level security wall (see [`TenantScope::on`]).
     pub fn on<'a>(&self, db: &'a sea_orm::DatabaseConnection) -> crate::db::ScopedConn<'a> {
-        self.scope().on(db)
+        self.reads.tenant(db, self.scope())
     }
 }

@@ -49,6 +49,9 @@ impl<'c> TenantTx<'c> {
     /// on the rows (a team's own owner, one's own membership): the caller checks inside the
     /// transaction, before any write, and says so where it calls this.
     pub async fn open(ctx: &'c Ctx, tctx: &'c TenantCtx) -> AppResult<Self> {
+        // The operation's read transaction gives its connection back first: a request
+        // never holds one connection while waiting for another.
+        tctx.reads.release().await;
         let txn = begin_tenant_txn(&ctx.db, tctx.scope()).await?;
         Ok(Self { ctx, tctx, txn, entries: Vec::new(), events: Vec::new(), wake_mail: false })
     }

@@ -25,7 +25,7 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 use secrecy::ExposeSecret;
 
 pub use scoped::{
-    ScopedConn, TenantScope, across_tenants, begin_tenant_txn, load_for_tenants, load_scoped_by_ids,
+    Reads, ScopedConn, TenantScope, across_tenants, begin_tenant_txn, load_for_tenants, load_scoped_by_ids,
     load_scoped_children, lock_tenant, owning_tenant, tenants_conn,
 };
 

@@ -92,6 +92,7 @@ where
 /// wall of exactly those tenants.
 pub async fn load_scoped_pages<E>(
     db: &sea_orm::DatabaseConnection,
+    reads: &super::Reads,
     select: Select<E>,
     id_col: E::Column,
     tenants: &[Uuid],
@@ -102,7 +103,7 @@ where
     E::Model: FromQueryResult + ModelTrait<Entity = E> + Sync,
 {
     let select = select.filter(E::tenant_column().is_in(tenants.iter().copied()));
-    let db = &super::tenants_conn(db, tenants.iter().copied());
+    let db = &reads.tenants(db, tenants.iter().copied());
     load_pages_by(db, select, E::tenant_column(), id_col, tenants, window).await
 }
 

@@ -6,6 +6,8 @@ use sea_orm::{
     DeleteMany, ExecResult, IntoActiveModel, PrimaryKeyTrait, QueryFilter, QueryResult, Select, Statement,
     UpdateMany,
 };
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 /// A proof that the caller acts inside one tenant. Obtained only from a
@@ -109,6 +111,9 @@ enum Wall {
     Tenants(String),
     /// `zygo.across_tenants = on`.
     AcrossTenants,
+    /// Statements on tables outside row-level security (users): they run in whatever
+    /// transaction is open, behind whatever wall it has.
+    Outside,
 }
 
 impl Wall {
@@ -119,20 +124,23 @@ impl Wall {
         Wall::Tenants(ids.join(","))
     }
 
-    /// Sets the wall for the rest of `txn` (`set_config(…, true)` is `SET LOCAL`: it ends
-    /// with the transaction, so nothing stays on the pooled connection). No-op on SQLite.
+    /// Sets the wall for the rest of `txn`, or until it is moved to another wall
+    /// (`set_config(…, true)` is `SET LOCAL`: it ends with the transaction, so nothing stays
+    /// on the pooled connection). Both settings are set every time, so moving from the
+    /// across-tenants wall to a tenant's never leaves the former on. No-op on SQLite.
     async fn raise(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
         if !super::is_postgres(txn) {
             return Ok(());
         }
-        let (name, value) = match self {
-            Wall::Tenants(ids) => ("zygo.tenant_ids", ids.clone()),
-            Wall::AcrossTenants => ("zygo.across_tenants", "on".to_string()),
+        let (ids, across) = match self {
+            Wall::Tenants(ids) => (ids.clone(), "off"),
+            Wall::AcrossTenants => (String::new(), "on"),
+            Wall::Outside => return Ok(()),
         };
         txn.execute_raw(Statement::from_sql_and_values(
             sea_orm::DbBackend::Postgres,
-            "SELECT set_config($1, $2, true)",
-            [name.into(), value.into()],
+            "SELECT set_config('zygo.tenant_ids', $1, true), set_config('zygo.across_tenants', $2, true)",
+            [ids.into(), across.into()],
         ))
         .await?;
         Ok(())
@@ -149,32 +157,119 @@ impl Wall {
 /// While a read transaction is open it holds a pooled connection: keep a named `ScopedConn`
 /// only as long as its statements need, and do not open a second connection meanwhile.
 ///
-/// Obtain one from [`TenantScope::on`], [`tenants_conn`] or [`across_tenants`]; several
-/// writes that belong together go in [`begin_tenant_txn`] instead.
+/// `ScopedConn`s made from one shared [`Reads`] (one per GraphQL operation over HTTP) use
+/// one transaction between them, moved from wall to wall with one `set_config` when they
+/// differ: a request's reads cost one `BEGIN`, however many loaders and services read.
+///
+/// Obtain one from [`TenantScope::on`], [`tenants_conn`], [`across_tenants`] or a
+/// [`Reads`]; several writes that belong together go in [`begin_tenant_txn`] instead.
 pub struct ScopedConn<'a> {
     db: &'a DatabaseConnection,
     wall: Wall,
-    open: tokio::sync::Mutex<Option<DatabaseTransaction>>,
+    slot: Arc<Slot>,
+}
+
+/// Where an open read transaction lives, with the wall it is behind.
+type Slot = tokio::sync::Mutex<Option<Open>>;
+
+struct Open {
+    txn: DatabaseTransaction,
+    wall: Wall,
 }
 
 impl<'a> ScopedConn<'a> {
     fn new(db: &'a DatabaseConnection, wall: Wall) -> Self {
-        Self { db, wall, open: tokio::sync::Mutex::new(None) }
+        Self { db, wall, slot: Arc::default() }
     }
 
     fn walled(&self) -> bool {
         super::is_postgres(self.db)
     }
 
-    /// The open transaction (begun and walled if needed).
-    async fn txn(&self) -> Result<tokio::sync::MutexGuard<'_, Option<DatabaseTransaction>>, DbErr> {
-        let mut open = self.open.lock().await;
-        if open.is_none() {
-            let txn = super::begin(self.db, Default::default()).await?;
-            self.wall.raise(&txn).await?;
-            *open = Some(txn);
+    /// The open transaction, begun if needed and behind this connection's wall.
+    async fn txn(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Open>>, DbErr> {
+        let mut open = self.slot.lock().await;
+        match open.as_mut() {
+            Some(o) if o.wall == self.wall || self.wall == Wall::Outside => {}
+            Some(o) => {
+                if let Err(e) = self.wall.raise(&o.txn).await {
+                    open.take();
+                    return Err(e);
+                }
+                o.wall = self.wall.clone();
+            }
+            None => {
+                let txn = super::begin(self.db, Default::default()).await?;
+                self.wall.raise(&txn).await?;
+                *open = Some(Open { txn, wall: self.wall.clone() });
+            }
         }
         Ok(open)
+    }
+}
+
+/// How the reads of one unit of work share a transaction (PostgreSQL; on SQLite there is
+/// none to share). `Reads::default()` shares nothing: every [`ScopedConn`] opens its own.
+/// [`Reads::shared`] is one per GraphQL operation over HTTP: every walled read of the
+/// operation — loaders, access-checked service reads through [`crate::access::TenantCtx::on`]
+/// — goes through one transaction, opened lazily by the first of them and rolled back when
+/// the operation's last handle is dropped, so a request holds at most one pooled connection
+/// for its reads. A write transaction ([`crate::access::TenantTx`]) first
+/// [`releases`](Reads::release) it, so a request never waits for a second connection while
+/// holding one.
+#[derive(Clone, Default)]
+pub struct Reads(Option<Arc<Slot>>);
+
+impl Reads {
+    /// Reads that share one transaction.
+    pub fn shared() -> Self {
+        Self(Some(Arc::default()))
+    }
+
+    fn conn<'a>(&self, db: &'a DatabaseConnection, wall: Wall) -> ScopedConn<'a> {
+        match &self.0 {
+            Some(slot) => ScopedConn { db, wall, slot: slot.clone() },
+            None => ScopedConn::new(db, wall),
+        }
+    }
+
+    /// `db` behind `scope`'s wall.
+    pub fn tenant<'a>(&self, db: &'a DatabaseConnection, scope: TenantScope) -> ScopedConn<'a> {
+        self.conn(db, Wall::tenants([scope.tenant_id]))
+    }
+
+    /// `db` behind the wall of `tenants` (see [`tenants_conn`]).
+    pub fn tenants<'a>(&self, db: &'a DatabaseConnection, tenants: impl IntoIterator<Item = Uuid>) -> ScopedConn<'a> {
+        self.conn(db, Wall::tenants(tenants))
+    }
+
+    /// `db` for tables outside row-level security (users), in the shared transaction when
+    /// one is open.
+    pub fn outside<'a>(&self, db: &'a DatabaseConnection) -> ScopedConn<'a> {
+        self.conn(db, Wall::Outside)
+    }
+
+    /// `db` seeing every tenant's rows (see [`across_tenants`]).
+    pub fn across<'a>(&self, db: &'a DatabaseConnection) -> ScopedConn<'a> {
+        self.conn(db, Wall::AcrossTenants)
+    }
+
+    /// Ends the shared read transaction, if one is open, and gives its connection back to
+    /// the pool (the next read opens another).
+    pub async fn release(&self) {
+        if let Some(slot) = &self.0 {
+            if let Some(open) = slot.lock().await.take() {
+                if let Err(e) = open.txn.rollback().await {
+                    tracing::warn!(error = %e, "ending a request's read transaction failed");
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Reads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Reads::shared" } else { "Reads::separate" })
     }
 }
 
@@ -185,13 +280,13 @@ macro_rules! walled {
     ($self:ident, $select:expr, |$txn:ident| $call:expr) => {{
         let mut open = $self.txn().await?;
         let result = {
-            let $txn = open.as_ref().expect("an open transaction");
+            let $txn = &open.as_ref().expect("an open transaction").txn;
             $call.await
         };
         match result {
             Ok(value) if $select => Ok(value),
             Ok(value) => {
-                open.take().expect("an open transaction").commit().await?;
+                open.take().expect("an open transaction").txn.commit().await?;
                 Ok(value)
             }
             Err(e) => {
@@ -333,8 +428,10 @@ where
 
 /// The tenant owning row `id` of `E`, looked up only to run the viewer's access check
 /// before the row itself is read through a [`TenantScope`] (for example by `node(id:)`).
+/// `across` sees every tenant ([`across_tenants`] or [`Reads::across`]): this is the lookup
+/// that precedes the access check.
 pub async fn owning_tenant<E>(
-    db: &DatabaseConnection,
+    across: &ScopedConn<'_>,
     id_col: E::Column,
     id: Uuid,
 ) -> Result<Option<Uuid>, DbErr>
@@ -342,14 +439,7 @@ where
     E: TenantOwned,
 {
     use sea_orm::QuerySelect;
-    // Across tenants by design: this is the lookup that precedes the access check.
-    E::find()
-        .select_only()
-        .column(E::tenant_column())
-        .filter(id_col.eq(id))
-        .into_tuple()
-        .one(&across_tenants(db))
-        .await
+    E::find().select_only().column(E::tenant_column()).filter(id_col.eq(id)).into_tuple().one(across).await
 }
 
 /// Serialises changes to one tenant's memberships and roles: takes the tenant row's write

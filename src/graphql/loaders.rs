@@ -19,6 +19,7 @@ use crate::{
     error::{AppError, AppResult},
     access::{RoleGraph, loader::TenantAccessLoader},
     ctx::Ctx,
+    db::Reads,
     modules::tenancy::loaders::MemberPagesLoader,
 };
 
@@ -26,6 +27,7 @@ use crate::{
 /// relation that leads to it (a membership of a tenant the viewer can read).
 pub struct UserLoader {
     pub db: DatabaseConnection,
+    pub reads: Reads,
 }
 
 impl Loader<Uuid> for UserLoader {
@@ -35,7 +37,7 @@ impl Loader<Uuid> for UserLoader {
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, user::Model>, Self::Error> {
         let rows = user::Entity::find()
             .filter(user::Column::Id.is_in(keys.iter().copied()))
-            .all(&self.db)
+            .all(&self.reads.outside(&self.db))
             .await
             .map_err(Arc::new)?;
         Ok(rows.into_iter().map(|u| (u.id, u)).collect())
@@ -47,6 +49,7 @@ impl Loader<Uuid> for UserLoader {
 /// viewer's access to each tenant before asking.
 pub struct TenantPagesLoader<E: TenantOwned> {
     pub db: DatabaseConnection,
+    pub reads: Reads,
     pub id_col: E::Column,
 }
 
@@ -69,7 +72,7 @@ where
         }
         let mut out = HashMap::new();
         for (window, tenants) in by_window {
-            let pages = load_scoped_pages(&self.db, E::find(), self.id_col, &tenants, window)
+            let pages = load_scoped_pages(&self.db, &self.reads, E::find(), self.id_col, &tenants, window)
                 .await
                 .map_err(Arc::new)?;
             out.extend(pages.into_iter().map(|(tenant, rows)| ((tenant, window), rows)));
@@ -83,6 +86,7 @@ where
 /// another tenant's row; callers check the viewer's access to each tenant first.
 pub struct TenantRowsLoader<E: TenantOwned> {
     pub db: DatabaseConnection,
+    pub reads: Reads,
     pub id_col: E::Column,
 }
 
@@ -96,7 +100,7 @@ where
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), E::Model>, Self::Error> {
-        let conn = crate::db::tenants_conn(&self.db, keys.iter().map(|k| k.0));
+        let conn = self.reads.tenants(&self.db, keys.iter().map(|k| k.0));
         crate::db::load_scoped_by_ids::<E, _>(&conn, self.id_col, keys).await.map_err(Arc::new)
     }
 }
@@ -106,6 +110,7 @@ where
 /// by user id that precedes the viewer's own access check, which decides.
 pub struct UserTenantsLoader {
     pub db: DatabaseConnection,
+    pub reads: Reads,
 }
 
 impl Loader<Uuid> for UserTenantsLoader {
@@ -121,7 +126,7 @@ impl Loader<Uuid> for UserTenantsLoader {
             .filter(membership::Column::UserId.is_in(keys.iter().copied()))
             .into_tuple()
             // By user, across tenants: the viewer's access check that follows decides.
-            .all(&crate::db::across_tenants(&self.db))
+            .all(&self.reads.across(&self.db))
             .await
             .map_err(Arc::new)?;
         let mut out: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
@@ -136,6 +141,7 @@ impl Loader<Uuid> for UserTenantsLoader {
 /// window, whatever the number of teams. Rows are kept only under their own tenant's key.
 pub struct TeamMemberPagesLoader {
     pub db: DatabaseConnection,
+    pub reads: Reads,
 }
 
 impl Loader<(Uuid, Uuid, Window)> for TeamMemberPagesLoader {
@@ -155,7 +161,7 @@ impl Loader<(Uuid, Uuid, Window)> for TeamMemberPagesLoader {
         for (window, pairs) in by_window {
             let tenants: Vec<Uuid> = pairs.iter().map(|p| p.0).collect();
             let teams: Vec<Uuid> = pairs.iter().map(|p| p.1).collect();
-            let db = crate::db::tenants_conn(&self.db, tenants.iter().copied());
+            let db = self.reads.tenants(&self.db, tenants.iter().copied());
             let select = team_member::Entity::find().filter(team_member::Column::TenantId.is_in(tenants));
             let pages = crate::db::page::load_pages_by(
                 &db,
@@ -190,13 +196,20 @@ pub struct Loaders {
     pub team_pages: DataLoader<TenantPagesLoader<entity::team::Entity>>,
     pub team_member_pages: DataLoader<TeamMemberPagesLoader>,
     access: DataLoader<TenantAccessLoader, HashMapCache>,
+    /// The operation's reads (see [`Reads`]): every loader, and every access-checked read of
+    /// a service through [`TenantCtx::on`], goes through them.
+    pub reads: Reads,
 }
 
 impl Loaders {
-    /// Loaders for the principal of `rctx` (a user, an API key, or nobody).
-    pub fn for_request(ctx: &Ctx, rctx: &crate::auth::RequestCtx) -> Self {
+    /// Loaders for the principal of `rctx` (a user, an API key, or nobody), reading through
+    /// `reads` ([`Reads::shared`] for a query or mutation over HTTP, which ends with its
+    /// response; separate for WebSocket operations, which may live for hours and must not
+    /// hold a connection meanwhile).
+    pub fn for_request(ctx: &Ctx, rctx: &crate::auth::RequestCtx, reads: Reads) -> Self {
         Self::new(
             ctx,
+            reads,
             rctx.viewer.as_ref().map(|v| v.user_id),
             rctx.api_key.clone(),
             crate::access::Actor::from_request(rctx),
@@ -205,41 +218,49 @@ impl Loaders {
 
     pub fn new(
         ctx: &Ctx,
+        reads: Reads,
         viewer: Option<Uuid>,
         api_key: Option<crate::auth::context::ApiKeyPrincipal>,
         actor: crate::access::Actor,
     ) -> Self {
         let db = ctx.db.clone();
         Self {
-            users: DataLoader::new(UserLoader { db: db.clone() }, tokio::spawn),
+            users: DataLoader::new(UserLoader { db: db.clone(), reads: reads.clone() }, tokio::spawn),
             memberships: DataLoader::new(
-                TenantRowsLoader { db: db.clone(), id_col: entity::membership::Column::Id },
+                TenantRowsLoader { db: db.clone(), reads: reads.clone(), id_col: entity::membership::Column::Id },
                 tokio::spawn,
             ),
-            user_tenants: DataLoader::new(UserTenantsLoader { db: db.clone() }, tokio::spawn),
-            member_pages: DataLoader::new(MemberPagesLoader { db: db.clone() }, tokio::spawn),
+            user_tenants: DataLoader::new(UserTenantsLoader { db: db.clone(), reads: reads.clone() }, tokio::spawn),
+            member_pages: DataLoader::new(MemberPagesLoader { db: db.clone(), reads: reads.clone() }, tokio::spawn),
             role_pages: DataLoader::new(
-                TenantPagesLoader { db: db.clone(), id_col: role::Column::Id },
+                TenantPagesLoader { db: db.clone(), reads: reads.clone(), id_col: role::Column::Id },
                 tokio::spawn,
             ),
             invitation_pages: DataLoader::new(
-                TenantPagesLoader { db: db.clone(), id_col: invitation::Column::Id },
+                TenantPagesLoader { db: db.clone(), reads: reads.clone(), id_col: invitation::Column::Id },
                 tokio::spawn,
             ),
             api_key_pages: DataLoader::new(
-                TenantPagesLoader { db: db.clone(), id_col: entity::api_key::Column::Id },
+                TenantPagesLoader { db: db.clone(), reads: reads.clone(), id_col: entity::api_key::Column::Id },
                 tokio::spawn,
             ),
             team_pages: DataLoader::new(
-                TenantPagesLoader { db: db.clone(), id_col: entity::team::Column::Id },
+                TenantPagesLoader { db: db.clone(), reads: reads.clone(), id_col: entity::team::Column::Id },
                 tokio::spawn,
             ),
-            team_member_pages: DataLoader::new(TeamMemberPagesLoader { db: db.clone() }, tokio::spawn),
+            team_member_pages: DataLoader::new(TeamMemberPagesLoader { db: db.clone(), reads: reads.clone() }, tokio::spawn),
             access: DataLoader::with_cache(
-                TenantAccessLoader { ctx: ctx.clone(), user_id: viewer, api_key, actor: Arc::new(actor) },
+                TenantAccessLoader {
+                    ctx: ctx.clone(),
+                    user_id: viewer,
+                    api_key,
+                    actor: Arc::new(actor),
+                    reads: reads.clone(),
+                },
                 tokio::spawn,
                 HashMapCache::default(),
             ),
+            reads,
         }
     }
 

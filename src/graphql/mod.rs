@@ -131,7 +131,9 @@ pub async fn row_access<E: entity::TenantOwned>(
     what: &'static str,
 ) -> crate::error::AppResult<crate::access::TenantCtx> {
     use crate::error::AppError;
-    let tenant =
-        crate::db::owning_tenant::<E>(&app(ctx).db, id_col, id).await?.ok_or(AppError::NotFound(what))?;
-    loaders::loaders(ctx).tenant_access(tenant).await.map_err(|_| AppError::NotFound(what))
+    let loaders = loaders::loaders(ctx);
+    let tenant = crate::db::owning_tenant::<E>(&loaders.reads.across(&app(ctx).db), id_col, id)
+        .await?
+        .ok_or(AppError::NotFound(what))?;
+    loaders.tenant_access(tenant).await.map_err(|_| AppError::NotFound(what))
 }

@@ -38,6 +38,7 @@ use tracing::Instrument;
 
 use crate::{
     auth::RequestCtx,
+    db::Reads,
     graphql::{AppSchema, admission, loaders::Loaders},
     modules::identity::service::authenticate,
     startup::AppState,
@@ -279,12 +280,12 @@ async fn execute_http(
         request_id = %ctx.request_id,
         user_id = ctx.viewer.as_ref().map(|v| v.user_id.to_string()).unwrap_or_default(),
     );
-    let loaders = Loaders::for_request(&s.app, &ctx);
+    let loaders = Loaders::for_request(&s.app, &ctx, Reads::shared());
     let batch = match batch {
         BatchRequest::Single(r) => BatchRequest::Single(r.data(ctx).data(loaders)),
         // Each member of a batch gets its own loaders, like separate requests would.
         BatchRequest::Batch(rs) => BatchRequest::Batch(
-            rs.into_iter().map(|r| r.data(ctx.clone()).data(Loaders::for_request(&s.app, &ctx))).collect(),
+            rs.into_iter().map(|r| r.data(ctx.clone()).data(Loaders::for_request(&s.app, &ctx, Reads::shared()))).collect(),
         ),
     };
     let limit = s.app.config.request_timeout;
@@ -445,7 +446,7 @@ impl Executor for WsExecutor {
                 })?;
             }
             admission::admit(&app, &ctx, &mut request).await?;
-            Ok::<_, admission::Refusal>(request.data(Loaders::for_request(&app, &ctx)))
+            Ok::<_, admission::Refusal>(request.data(Loaders::for_request(&app, &ctx, Reads::default())))
         })
         .flat_map(move |checked| match checked {
             Ok(request) => schema.execute_stream_with_session_data(request, session_data.clone()),

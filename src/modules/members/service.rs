@@ -456,6 +456,7 @@ pub async fn accept_invitation(
         roles: Default::default(),
         mfa_missing: false,
         actor: std::sync::Arc::new(crate::access::Actor::user(user.id)),
+        reads: Default::default(),
     };
     publish(app, TenantEventKind::MemberJoined, &tctx, membership.id).await;
     Ok(membership)

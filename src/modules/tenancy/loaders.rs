@@ -63,6 +63,7 @@ impl MemberFilter {
 /// statements per distinct window and filter, whatever the number of tenants.
 pub struct MemberPagesLoader {
     pub db: DatabaseConnection,
+    pub reads: crate::db::Reads,
 }
 
 impl Loader<(Uuid, crate::db::page::Window, MemberFilter)> for MemberPagesLoader {
@@ -83,6 +84,7 @@ impl Loader<(Uuid, crate::db::page::Window, MemberFilter)> for MemberPagesLoader
             let select = filter.apply(entity::membership::Entity::find());
             let pages = crate::db::page::load_scoped_pages(
                 &self.db,
+                &self.reads,
                 select,
                 entity::membership::Column::Id,
                 &tenants,

@@ -163,7 +163,7 @@ fn tenant_summary(t: &tenant::Model) -> serde_json::Value {
 pub async fn get_tenant(app: &AppState, tctx: &TenantCtx) -> AppResult<tenant::Model> {
     tctx.require(Permission::TenantRead)?;
     let scope = tctx.scope();
-    scope.find::<tenant::Entity>().one(&scope.on(&app.db)).await?.ok_or(AppError::NotFound("tenant"))
+    scope.find::<tenant::Entity>().one(&tctx.on(&app.db)).await?.ok_or(AppError::NotFound("tenant"))
 }
 
 /// The id behind a slug, if any. Says nothing about access: a lookup across tenants that
@@ -285,7 +285,7 @@ pub async fn get_membership(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppRe
     }
     let scope = tctx.scope();
     scope
-        .find_by_id::<membership::Entity, _>(&scope.on(&app.db), id)
+        .find_by_id::<membership::Entity, _>(&tctx.on(&app.db), id)
         .await?
         .ok_or(AppError::NotFound("membership"))
 }
@@ -294,7 +294,7 @@ pub async fn get_membership(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppRe
 pub async fn get_role(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<role::Model> {
     tctx.require(Permission::TenantRead)?;
     let scope = tctx.scope();
-    scope.find_by_id::<role::Entity, _>(&scope.on(&app.db), id).await?.ok_or(AppError::NotFound("role"))
+    scope.find_by_id::<role::Entity, _>(&tctx.on(&app.db), id).await?.ok_or(AppError::NotFound("role"))
 }
 
 /// Whether `viewer` may see user `user_id`: themselves, or someone sharing an organisation

@@ -686,7 +686,7 @@ async fn subscription_row<E: entity::TenantOwned>(
 ) -> Result<(Uuid, crate::auth::Viewer, TenantCtx)> {
     let viewer = rctx(ctx).viewer()?.clone();
     let uuid = relay::decode_id(field, id, type_name)?;
-    let tenant = crate::db::owning_tenant::<E>(&app(ctx).db, col, uuid)
+    let tenant = crate::db::owning_tenant::<E>(&crate::db::across_tenants(&app(ctx).db), col, uuid)
         .await
         .map_err(AppError::from)?
         .ok_or(AppError::NotFound(what))?;
