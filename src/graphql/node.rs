@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, Interface, Object, Result};
 
-use super::{app, loaders::loaders, rctx, relay, row_access};
+use super::{app, loaders::loaders, rctx, relay, row_access, row_with_access};
 use crate::{
     error::{AppError, AppResult},
     modules::{
@@ -84,15 +84,17 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
             Ok(Node::Execution(crate::modules::workflows::types::Execution(e)))
         }
         "Membership" => {
-            let tctx =
-                row_access::<entity::membership::Entity>(ctx, entity::membership::Column::Id, uuid, "node")
+            let (m, tctx) =
+                row_with_access::<entity::membership::Entity>(ctx, entity::membership::Column::Id, uuid, "node")
                     .await?;
-            Ok(Node::Membership(Membership(tenancy::get_membership(app, &tctx, uuid).await?)))
+            tenancy::may_read_membership(&tctx, &m)?;
+            Ok(Node::Membership(Membership(m)))
         }
         "Role" => {
-            let tctx =
-                row_access::<entity::role::Entity>(ctx, entity::role::Column::Id, uuid, "node").await?;
-            Ok(Node::Role(Role(tenancy::get_role(app, &tctx, uuid).await?)))
+            let (role, tctx) =
+                row_with_access::<entity::role::Entity>(ctx, entity::role::Column::Id, uuid, "node").await?;
+            tctx.require(crate::auth::Permission::TenantRead)?;
+            Ok(Node::Role(Role(role)))
         }
         _ => Err(AppError::NotFound("node")),
     }

@@ -279,6 +279,15 @@ pub fn roles_window(app: &AppState, tctx: &TenantCtx, args: &PageArgs) -> AppRes
 }
 
 /// One membership of the tenant (`members.read`, or the viewer's own).
+/// Whether the viewer may read membership `m` of their tenant: their own, or any with
+/// `members.read`.
+pub fn may_read_membership(tctx: &TenantCtx, m: &membership::Model) -> AppResult<()> {
+    if m.id != tctx.membership_id {
+        tctx.require(Permission::MembersRead)?;
+    }
+    Ok(())
+}
+
 pub async fn get_membership(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<membership::Model> {
     if id != tctx.membership_id {
         tctx.require(Permission::MembersRead)?;
