@@ -330,6 +330,20 @@ pub async fn delete_env_var(app: &AppState, rctx: &RequestCtx, tctx: &TenantCtx,
     .await
 }
 
+/// The environment variables of each of `tenants` by name, in one statement: for the
+/// workflow engine's claim, which reads across tenants for the runs it claimed.
+pub async fn env_maps(
+    db: &impl ConnectionTrait,
+    tenants: &[Uuid],
+) -> Result<HashMap<Uuid, HashMap<String, String>>, sea_orm::DbErr> {
+    let mut out: HashMap<Uuid, HashMap<String, String>> = HashMap::new();
+    use sea_orm::EntityTrait;
+    for v in env_var::Entity::find().filter(env_var::Column::TenantId.is_in(tenants.iter().copied())).all(db).await? {
+        out.entry(v.tenant_id).or_default().insert(v.name, v.value);
+    }
+    Ok(out)
+}
+
 /// The tenant's environment variables by name.
 pub async fn env_map(db: &impl ConnectionTrait, scope: TenantScope) -> AppResult<HashMap<String, String>> {
     Ok(scope

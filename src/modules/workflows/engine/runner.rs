@@ -70,30 +70,32 @@ pub(crate) struct Runner {
     pub deadline: Instant,
 }
 
-pub(super) async fn run_execution(app: AppState, exec: execution::Model) {
+/// A claimed run with what it starts from, read for the whole claim at once (see
+/// [`super::queue::claim`]), so starting a run reads nothing.
+pub(crate) struct Claimed {
+    pub exec: execution::Model,
+    /// Its recorded node states: none at a first start; on resume, the finished nodes (not
+    /// run again) and the interrupted ones.
+    pub rows: Vec<node_execution::Model>,
+    /// Its tenant's environment variables by name.
+    pub env: HashMap<String, String>,
+}
+
+pub(super) async fn run_execution(app: AppState, run: Claimed) {
+    let exec = &run.exec;
     let id = exec.id;
     let span = tracing::info_span!("execution", execution = %id, tenant = %exec.tenant_id, workflow = %exec.workflow_id);
-    if let Err(e) = tracing::Instrument::instrument(run_claimed(app, exec), span).await {
+    if let Err(e) = tracing::Instrument::instrument(run_claimed(app, run), span).await {
         tracing::error!(execution = %id, error = %e, "workflow execution failed inside the engine");
     }
 }
 
-pub(super) async fn run_claimed(app: AppState, exec: execution::Model) -> anyhow::Result<()> {
+pub(super) async fn run_claimed(app: AppState, run: Claimed) -> anyhow::Result<()> {
+    let Claimed { exec, rows, env } = run;
     let scope = TenantScope::new(exec.tenant_id);
     let graph: Graph = serde_json::from_value(exec.graph.clone())?;
     let settings: Settings = serde_json::from_value(exec.settings.clone()).unwrap_or_default();
     let layout = graph.layout();
-    // What the run resumes from and the tenant's variables: one walled read transaction,
-    // ended before the run starts.
-    let (rows, env) = {
-        let db = &scope.on(&app.db);
-        let rows = scope
-            .find::<node_execution::Entity>()
-            .filter(node_execution::Column::ExecutionId.eq(exec.id))
-            .all(db)
-            .await?;
-        (rows, crate::modules::secrets::service::env_map(db, scope).await.unwrap_or_default())
-    };
     let mut done = HashMap::new();
     let mut interrupted = HashMap::new();
     for r in rows {
