@@ -107,11 +107,8 @@ pub async fn record(
 /// of a change of access ([`super::cache::changes_access`]) makes every instance forget the
 /// tenant's cached access. Call after the commit ([`super::TenantTx::commit`] does).
 pub async fn announce(ctx: &crate::ctx::Ctx, entries: &[audit_entry::Model]) {
-    let mut changed: Vec<Uuid> = entries
-        .iter()
-        .filter(|e| super::cache::changes_access(&e.action))
-        .map(|e| e.tenant_id)
-        .collect();
+    let mut changed: Vec<Uuid> =
+        entries.iter().filter(|e| super::cache::changes_access(&e.action)).map(|e| e.tenant_id).collect();
     changed.dedup();
     for tenant in changed {
         ctx.access_changed(super::AccessChanged::Tenant(tenant)).await;
@@ -138,4 +135,3 @@ impl Actor {
         Self { kind: "system", id: None, ip: None, user_agent: None, request_id: None }
     }
 }
-

@@ -110,7 +110,12 @@ impl AccessCache {
     }
 
     /// Stores what a read begun at `ticket` found for `user` — unless access changed since.
-    pub fn store(&self, ticket: ReadTicket, user: Uuid, found: impl IntoIterator<Item = (Uuid, Option<TenantCtx>)>) {
+    pub fn store(
+        &self,
+        ticket: ReadTicket,
+        user: Uuid,
+        found: impl IntoIterator<Item = (Uuid, Option<TenantCtx>)>,
+    ) {
         if self.ttl.is_zero() {
             return;
         }
@@ -144,7 +149,8 @@ impl AccessCache {
     /// Applies every change announced on the bus (by any instance) until the bus stops, and
     /// starts afresh whenever the bus reconnects.
     pub async fn follow(&self, bus: &dyn EventBus) {
-        let mut events = futures::stream::select(bus.subscribe(&topic()), bus.subscribe(&Topic::bus_resumed()));
+        let mut events =
+            futures::stream::select(bus.subscribe(&topic()), bus.subscribe(&Topic::bus_resumed()));
         while let Some(event) = events.next().await {
             if event.topic == Topic::bus_resumed().as_str() {
                 self.clear();

@@ -23,7 +23,11 @@ pub const SUSPENDED: &str = "suspended";
 
 /// The user's access to each of `tenant_ids` they are an active member of. Tenants missing
 /// from the result are NOT_FOUND for this user.
-pub async fn access(ctx: &Ctx, user_id: Uuid, tenant_ids: &[Uuid]) -> Result<HashMap<Uuid, TenantCtx>, DbErr> {
+pub async fn access(
+    ctx: &Ctx,
+    user_id: Uuid,
+    tenant_ids: &[Uuid],
+) -> Result<HashMap<Uuid, TenantCtx>, DbErr> {
     access_in(ctx, &Reads::default(), user_id, tenant_ids).await
 }
 

@@ -34,7 +34,9 @@ impl Loader<Uuid> for TenantAccessLoader {
                 return Ok(HashMap::new());
             }
             let mut creator =
-                super::check::access_in(&self.ctx, &self.reads, key.created_by, &[key.tenant_id]).await.map_err(Arc::new)?;
+                super::check::access_in(&self.ctx, &self.reads, key.created_by, &[key.tenant_id])
+                    .await
+                    .map_err(Arc::new)?;
             return Ok(creator
                 .remove(&key.tenant_id)
                 .map(|mut tctx| {
@@ -55,7 +57,8 @@ impl Loader<Uuid> for TenantAccessLoader {
         match self.user_id {
             None => Ok(HashMap::new()),
             Some(user) => {
-                let mut found = super::check::access_in(&self.ctx, &self.reads, user, keys).await.map_err(Arc::new)?;
+                let mut found =
+                    super::check::access_in(&self.ctx, &self.reads, user, keys).await.map_err(Arc::new)?;
                 for tctx in found.values_mut() {
                     tctx.actor = self.actor.clone();
                     tctx.reads = self.reads.clone();

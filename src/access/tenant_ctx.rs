@@ -40,6 +40,12 @@ pub struct TenantCtx {
 }
 
 impl TenantCtx {
+    /// The user acting, when a user acts (not an API key, not a worker): who a created row
+    /// records as its creator.
+    pub fn acting_user(&self) -> Option<Uuid> {
+        (self.actor.kind == "user").then_some(self.actor.id).flatten()
+    }
+
     pub fn has(&self, permission: Permission) -> bool {
         self.permissions.contains(permission.key())
     }

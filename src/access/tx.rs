@@ -13,9 +13,7 @@
 //! ```
 
 use entity::audit_entry;
-use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement,
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement};
 use serde::Serialize;
 
 use super::{Change, TenantCtx, audit};

@@ -122,7 +122,8 @@ impl SessionCache {
     /// Applies every end announced on the bus (by any instance) until the bus stops, and
     /// starts afresh whenever the bus reconnects (ends may have been missed meanwhile).
     pub async fn follow(&self, bus: &dyn EventBus) {
-        let mut events = futures::stream::select(bus.subscribe(&topic()), bus.subscribe(&Topic::bus_resumed()));
+        let mut events =
+            futures::stream::select(bus.subscribe(&topic()), bus.subscribe(&Topic::bus_resumed()));
         while let Some(event) = events.next().await {
             if event.topic == Topic::bus_resumed().as_str() {
                 self.entries.lock().unwrap().clear();

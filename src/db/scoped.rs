@@ -239,7 +239,11 @@ impl Reads {
     }
 
     /// `db` behind the wall of `tenants` (see [`tenants_conn`]).
-    pub fn tenants<'a>(&self, db: &'a DatabaseConnection, tenants: impl IntoIterator<Item = Uuid>) -> ScopedConn<'a> {
+    pub fn tenants<'a>(
+        &self,
+        db: &'a DatabaseConnection,
+        tenants: impl IntoIterator<Item = Uuid>,
+    ) -> ScopedConn<'a> {
         self.conn(db, Wall::tenants(tenants))
     }
 

@@ -15,11 +15,11 @@ use uuid::Uuid;
 
 use crate::{
     access::TenantCtx,
-    db::page::{Rows, Window, load_scoped_pages},
-    error::{AppError, AppResult},
     access::{RoleGraph, loader::TenantAccessLoader},
     ctx::Ctx,
     db::Reads,
+    db::page::{Rows, Window, load_scoped_pages},
+    error::{AppError, AppResult},
     modules::tenancy::loaders::MemberPagesLoader,
 };
 
@@ -227,11 +227,21 @@ impl Loaders {
         Self {
             users: DataLoader::new(UserLoader { db: db.clone(), reads: reads.clone() }, tokio::spawn),
             memberships: DataLoader::new(
-                TenantRowsLoader { db: db.clone(), reads: reads.clone(), id_col: entity::membership::Column::Id },
+                TenantRowsLoader {
+                    db: db.clone(),
+                    reads: reads.clone(),
+                    id_col: entity::membership::Column::Id,
+                },
                 tokio::spawn,
             ),
-            user_tenants: DataLoader::new(UserTenantsLoader { db: db.clone(), reads: reads.clone() }, tokio::spawn),
-            member_pages: DataLoader::new(MemberPagesLoader { db: db.clone(), reads: reads.clone() }, tokio::spawn),
+            user_tenants: DataLoader::new(
+                UserTenantsLoader { db: db.clone(), reads: reads.clone() },
+                tokio::spawn,
+            ),
+            member_pages: DataLoader::new(
+                MemberPagesLoader { db: db.clone(), reads: reads.clone() },
+                tokio::spawn,
+            ),
             role_pages: DataLoader::new(
                 TenantPagesLoader { db: db.clone(), reads: reads.clone(), id_col: role::Column::Id },
                 tokio::spawn,
@@ -241,14 +251,21 @@ impl Loaders {
                 tokio::spawn,
             ),
             api_key_pages: DataLoader::new(
-                TenantPagesLoader { db: db.clone(), reads: reads.clone(), id_col: entity::api_key::Column::Id },
+                TenantPagesLoader {
+                    db: db.clone(),
+                    reads: reads.clone(),
+                    id_col: entity::api_key::Column::Id,
+                },
                 tokio::spawn,
             ),
             team_pages: DataLoader::new(
                 TenantPagesLoader { db: db.clone(), reads: reads.clone(), id_col: entity::team::Column::Id },
                 tokio::spawn,
             ),
-            team_member_pages: DataLoader::new(TeamMemberPagesLoader { db: db.clone(), reads: reads.clone() }, tokio::spawn),
+            team_member_pages: DataLoader::new(
+                TeamMemberPagesLoader { db: db.clone(), reads: reads.clone() },
+                tokio::spawn,
+            ),
             access: DataLoader::with_cache(
                 TenantAccessLoader {
                     ctx: ctx.clone(),

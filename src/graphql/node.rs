@@ -84,9 +84,13 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
             Ok(Node::Execution(crate::modules::workflows::types::Execution(e)))
         }
         "Membership" => {
-            let (m, tctx) =
-                row_with_access::<entity::membership::Entity>(ctx, entity::membership::Column::Id, uuid, "node")
-                    .await?;
+            let (m, tctx) = row_with_access::<entity::membership::Entity>(
+                ctx,
+                entity::membership::Column::Id,
+                uuid,
+                "node",
+            )
+            .await?;
             tenancy::may_read_membership(&tctx, &m)?;
             Ok(Node::Membership(Membership(m)))
         }

@@ -285,7 +285,9 @@ async fn execute_http(
         BatchRequest::Single(r) => BatchRequest::Single(r.data(ctx).data(loaders)),
         // Each member of a batch gets its own loaders, like separate requests would.
         BatchRequest::Batch(rs) => BatchRequest::Batch(
-            rs.into_iter().map(|r| r.data(ctx.clone()).data(Loaders::for_request(&s.app, &ctx, Reads::shared()))).collect(),
+            rs.into_iter()
+                .map(|r| r.data(ctx.clone()).data(Loaders::for_request(&s.app, &ctx, Reads::shared())))
+                .collect(),
         ),
     };
     let limit = s.app.config.request_timeout;

@@ -123,7 +123,10 @@ async fn subscriber_task(
                 }
                 backoff = MIN_BACKOFF;
                 subscribed.store(true, Ordering::Relaxed);
-                hub.deliver(Event { topic: Topic::bus_resumed().as_str().into(), payload: serde_json::Value::Null });
+                hub.deliver(Event {
+                    topic: Topic::bus_resumed().as_str().into(),
+                    payload: serde_json::Value::Null,
+                });
                 let mut messages = pubsub.into_on_message();
                 loop {
                     let msg = tokio::select! {

@@ -39,7 +39,7 @@ impl ApiKeysMutation {
         let tctx = loaders(ctx).tenant_access(tenant).await?;
         let perms = input.permissions.iter().map(|p| p.key().to_string()).collect();
         let (key, secret) =
-            service::create_api_key(app(ctx), rctx(ctx), &tctx, &input.name, perms, input.expires_at).await?;
+            service::create_api_key(app(ctx), &tctx, &input.name, perms, input.expires_at).await?;
         Ok(CreateApiKeyPayload { api_key: ApiKey(key), secret })
     }
 
@@ -54,8 +54,6 @@ impl ApiKeysMutation {
             api_key::Column::Id,
         )
         .await?;
-        Ok(ApiKeyPayload {
-            api_key: ApiKey(service::revoke_api_key(app(ctx), rctx(ctx), &tctx, uuid).await?),
-        })
+        Ok(ApiKeyPayload { api_key: ApiKey(service::revoke_api_key(app(ctx), &tctx, uuid).await?) })
     }
 }

@@ -9,12 +9,12 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    access::TenantCtx,
-    auth::{Permission, RequestCtx, context::ApiKeyPrincipal, tokens},
-    db::{begin_tenant_txn, page::Window},
+    access::{Change, TenantCtx, TenantTx},
+    auth::{Permission, context::ApiKeyPrincipal, tokens},
+    ctx::Ctx,
+    db::page::Window,
     error::{AppError, AppResult},
     graphql::relay::PageArgs,
-    modules::audit::service::{self as audit, Change},
     startup::AppState,
 };
 
@@ -35,15 +35,14 @@ pub fn key_permissions(k: &api_key::Model) -> HashSet<String> {
 /// Creates a key (`api_keys.manage`) holding `permissions`, all of which the creator must
 /// hold. Returns the stored key and the secret, which is never shown again.
 pub async fn create_api_key(
-    app: &AppState,
-    rctx: &RequestCtx,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     name: &str,
     permissions: HashSet<String>,
     expires_at: Option<DateTime<Utc>>,
 ) -> AppResult<(api_key::Model, String)> {
     tctx.require(Permission::ApiKeysManage)?;
-    if rctx.api_key.is_some() {
+    if tctx.actor.kind == "api_key" {
         return Err(AppError::ForbiddenWith("an API key cannot create API keys".into()));
     }
     let name = name.trim();
@@ -61,20 +60,20 @@ pub async fn create_api_key(
             missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
         )));
     }
-    let now = Utc::now();
+    let now = ctx.now();
     if let Some(at) = expires_at
         && at <= now + Duration::minutes(1)
     {
         return Err(AppError::validation("input.expiresAt", "must be in the future"));
     }
     let secret = format!("{KEY_PREFIX}{}", tokens::random_token());
-    let scope = tctx.scope();
     let mut perms: Vec<&String> = permissions.iter().collect();
     perms.sort();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::ApiKeysManage).await?;
+    let scope = tx.scope();
     let key = scope
         .insert(
-            &txn,
+            &tx,
             api_key::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 tenant_id: Set(scope.tenant_id()),
@@ -90,55 +89,39 @@ pub async fn create_api_key(
             },
         )
         .await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "api_key.created",
-            target_type: "ApiKey",
-            target_id: Some(key.id),
-            before: None,
-            after: Some(summary(&key)),
-        },
-    )
+    tx.audit(Change {
+        action: "api_key.created",
+        target_type: "ApiKey",
+        target_id: Some(key.id),
+        before: None,
+        after: Some(summary(&key)),
+    })
     .await?;
+    tx.commit().await?;
     Ok((key, secret))
 }
 
 /// Revokes a key at once (`api_keys.manage`).
-pub async fn revoke_api_key(
-    app: &AppState,
-    rctx: &RequestCtx,
-    tctx: &TenantCtx,
-    id: Uuid,
-) -> AppResult<api_key::Model> {
-    tctx.require(Permission::ApiKeysManage)?;
-    let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    let key = scope.find_by_id::<api_key::Entity, _>(&txn, id).await?.ok_or(AppError::NotFound("API key"))?;
+pub async fn revoke_api_key(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<api_key::Model> {
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::ApiKeysManage).await?;
+    let scope = tx.scope();
+    let key = scope.find_by_id::<api_key::Entity, _>(&tx, id).await?.ok_or(AppError::NotFound("API key"))?;
     if key.revoked_at.is_some() {
         return Ok(key);
     }
     let before = summary(&key);
     let mut am: api_key::ActiveModel = key.into();
-    am.revoked_at = Set(Some(Utc::now()));
-    let key = scope.update(&txn, am).await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "api_key.revoked",
-            target_type: "ApiKey",
-            target_id: Some(id),
-            before: Some(before),
-            after: Some(summary(&key)),
-        },
-    )
+    am.revoked_at = Set(Some(ctx.now()));
+    let key = scope.update(&tx, am).await?;
+    tx.audit(Change {
+        action: "api_key.revoked",
+        target_type: "ApiKey",
+        target_id: Some(id),
+        before: Some(before),
+        after: Some(summary(&key)),
+    })
     .await?;
+    tx.commit().await?;
     Ok(key)
 }
 

@@ -95,7 +95,6 @@ impl RolesMutation {
             .map_err(|_| AppError::validation("input.parentId", "no such role in this organisation"))?;
         let role = service::create_role(
             app(ctx),
-            rctx(ctx),
             &tctx,
             NewRole {
                 key: input.key,
@@ -124,7 +123,7 @@ impl RolesMutation {
         };
         let update =
             RoleUpdate { name: input.name, description: input.description, parent_id, permissions: None };
-        let role = service::update_role(app(ctx), rctx(ctx), &tctx, id, update).await?;
+        let role = service::update_role(app(ctx), &tctx, id, update).await?;
         loaders(ctx).forget_access();
         Ok(RolePayload { role: Role(role) })
     }
@@ -137,7 +136,7 @@ impl RolesMutation {
     ) -> Result<RolePayload> {
         let (id, tctx) = role_ctx(ctx, "input.roleId", &input.role_id).await?;
         let update = RoleUpdate { permissions: Some(keys(&input.permissions)), ..Default::default() };
-        let role = service::update_role(app(ctx), rctx(ctx), &tctx, id, update).await?;
+        let role = service::update_role(app(ctx), &tctx, id, update).await?;
         loaders(ctx).forget_access();
         Ok(RolePayload { role: Role(role) })
     }
@@ -145,7 +144,7 @@ impl RolesMutation {
     /// Deletes a custom role; a role still assigned, invited to or inherited from is a CONFLICT.
     async fn delete_role(&self, ctx: &Context<'_>, id: ID) -> Result<DeleteRolePayload> {
         let (uuid, tctx) = role_ctx(ctx, "id", &id).await?;
-        let role = service::delete_role(app(ctx), rctx(ctx), &tctx, uuid).await?;
+        let role = service::delete_role(app(ctx), &tctx, uuid).await?;
         Ok(DeleteRolePayload { deleted_role_id: relay::to_global_id("Role", role.id) })
     }
 }

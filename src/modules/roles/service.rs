@@ -3,19 +3,17 @@
 
 use std::collections::HashSet;
 
-use chrono::Utc;
 use entity::{invitation, membership, role, role_permission};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    access::TenantCtx,
-    auth::{Permission, RequestCtx, permissions::role_rank},
-    db::{TenantScope, begin_tenant_txn, lock_tenant},
+    access::{Change, TenantCtx, TenantTx},
+    auth::{Permission, permissions::role_rank},
+    ctx::Ctx,
+    db::TenantScope,
     error::{AppError, AppResult},
-    modules::audit::service::{self as audit, Change},
-    startup::AppState,
 };
 
 pub use crate::access::role_graph::{RoleGraph, role_graphs};
@@ -103,20 +101,13 @@ fn check_parent(g: &RoleGraph, tctx: &TenantCtx, role_id: Uuid, parent: Option<U
 }
 
 /// Creates a custom role (`roles.manage`).
-pub async fn create_role(
-    app: &AppState,
-    rctx: &RequestCtx,
-    tctx: &TenantCtx,
-    input: NewRole,
-) -> AppResult<role::Model> {
-    tctx.require(Permission::RolesManage)?;
+pub async fn create_role(ctx: &Ctx, tctx: &TenantCtx, input: NewRole) -> AppResult<role::Model> {
+    let mut tx = TenantTx::begin_locked(ctx, tctx, Permission::RolesManage).await?;
     let key = validate_key("input.key", &input.key)?;
     let name = validate_name("input.name", &input.name)?;
     check_held(tctx, "input.permissions", &input.permissions)?;
-    let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    lock_tenant(&txn, scope).await?;
-    let g = graph(&txn, scope.tenant_id()).await?;
+    let scope = tx.scope();
+    let g = graph(&tx, scope.tenant_id()).await?;
     if g.roles.values().any(|r| r.key == key) {
         return Err(AppError::conflict("input.key", "a role with this key exists"));
     }
@@ -124,7 +115,7 @@ pub async fn create_role(
     check_parent(&g, tctx, id, input.parent_id)?;
     let role = scope
         .insert(
-            &txn,
+            &tx,
             role::ActiveModel {
                 id: Set(id),
                 tenant_id: Set(scope.tenant_id()),
@@ -133,25 +124,20 @@ pub async fn create_role(
                 description: Set(input.description.trim().to_string()),
                 is_builtin: Set(false),
                 parent_id: Set(input.parent_id),
-                created_at: Set(Utc::now()),
+                created_at: Set(ctx.now()),
             },
         )
         .await?;
-    write_grants(&txn, scope, role.id, &input.permissions).await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "role.created",
-            target_type: "Role",
-            target_id: Some(role.id),
-            before: None,
-            after: Some(role_summary(&role, &input.permissions)),
-        },
-    )
+    write_grants(&tx, scope, role.id, &input.permissions).await?;
+    tx.audit(Change {
+        action: "role.created",
+        target_type: "Role",
+        target_id: Some(role.id),
+        before: None,
+        after: Some(role_summary(&role, &input.permissions)),
+    })
     .await?;
+    tx.commit().await?;
     Ok(role)
 }
 
@@ -190,17 +176,14 @@ pub struct RoleUpdate {
 
 /// Updates a custom role (`roles.manage`).
 pub async fn update_role(
-    app: &AppState,
-    rctx: &RequestCtx,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     id: Uuid,
     update: RoleUpdate,
 ) -> AppResult<role::Model> {
-    tctx.require(Permission::RolesManage)?;
-    let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    lock_tenant(&txn, scope).await?;
-    let g = graph(&txn, scope.tenant_id()).await?;
+    let mut tx = TenantTx::begin_locked(ctx, tctx, Permission::RolesManage).await?;
+    let scope = tx.scope();
+    let g = graph(&tx, scope.tenant_id()).await?;
     let current = g.roles.get(&id).cloned().ok_or(AppError::NotFound("role"))?;
     check_editable(tctx, &current)?;
     let before_perms = g.grants.get(&id).cloned().unwrap_or_default();
@@ -218,49 +201,37 @@ pub async fn update_role(
     let perms = match &update.permissions {
         Some(p) => {
             check_held(tctx, "input.permissions", p)?;
-            write_grants(&txn, scope, id, p).await?;
+            write_grants(&tx, scope, id, p).await?;
             p.clone()
         }
         None => before_perms.clone(),
     };
-    let updated = scope.update(&txn, am).await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: if update.permissions.is_some() && update.name.is_none() && update.parent_id.is_none() {
-                "role.permissions_set"
-            } else {
-                "role.updated"
-            },
-            target_type: "Role",
-            target_id: Some(id),
-            before: Some(role_summary(&current, &before_perms)),
-            after: Some(role_summary(&updated, &perms)),
+    let updated = scope.update(&tx, am).await?;
+    tx.audit(Change {
+        action: if update.permissions.is_some() && update.name.is_none() && update.parent_id.is_none() {
+            "role.permissions_set"
+        } else {
+            "role.updated"
         },
-    )
+        target_type: "Role",
+        target_id: Some(id),
+        before: Some(role_summary(&current, &before_perms)),
+        after: Some(role_summary(&updated, &perms)),
+    })
     .await?;
+    tx.commit().await?;
     Ok(updated)
 }
 
 /// Deletes a custom role that nobody holds, nobody is invited to and no role inherits from.
-pub async fn delete_role(
-    app: &AppState,
-    rctx: &RequestCtx,
-    tctx: &TenantCtx,
-    id: Uuid,
-) -> AppResult<role::Model> {
-    tctx.require(Permission::RolesManage)?;
-    let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    lock_tenant(&txn, scope).await?;
-    let g = graph(&txn, scope.tenant_id()).await?;
+pub async fn delete_role(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<role::Model> {
+    let mut tx = TenantTx::begin_locked(ctx, tctx, Permission::RolesManage).await?;
+    let scope = tx.scope();
+    let g = graph(&tx, scope.tenant_id()).await?;
     let current = g.roles.get(&id).cloned().ok_or(AppError::NotFound("role"))?;
     check_editable(tctx, &current)?;
     let holders =
-        scope.find::<membership::Entity>().filter(membership::Column::RoleId.eq(id)).count(&txn).await?;
+        scope.find::<membership::Entity>().filter(membership::Column::RoleId.eq(id)).count(&tx).await?;
     if holders > 0 {
         return Err(AppError::conflict("id", format!("the role is assigned to {holders} member(s)")));
     }
@@ -268,7 +239,7 @@ pub async fn delete_role(
         .find::<invitation::Entity>()
         .filter(invitation::Column::RoleId.eq(id))
         .filter(invitation::Column::Status.eq("pending"))
-        .count(&txn)
+        .count(&tx)
         .await?;
     if invited > 0 {
         return Err(AppError::conflict("id", format!("{invited} pending invitation(s) grant this role")));
@@ -280,28 +251,23 @@ pub async fn delete_role(
     scope
         .delete_many::<role_permission::Entity>()
         .filter(role_permission::Column::RoleId.eq(id))
-        .exec(&txn)
+        .exec(&tx)
         .await?;
-    scope.delete_many::<role::Entity>().filter(role::Column::Id.eq(id)).exec(&txn).await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "role.deleted",
-            target_type: "Role",
-            target_id: Some(id),
-            before: Some(before),
-            after: None,
-        },
-    )
+    scope.delete_many::<role::Entity>().filter(role::Column::Id.eq(id)).exec(&tx).await?;
+    tx.audit(Change {
+        action: "role.deleted",
+        target_type: "Role",
+        target_id: Some(id),
+        before: Some(before),
+        after: None,
+    })
     .await?;
+    tx.commit().await?;
     Ok(current)
 }
 
 /// The tenant's role graph for the matrix screen (`tenant.read`).
-pub async fn matrix(app: &AppState, tctx: &TenantCtx) -> AppResult<RoleGraph> {
+pub async fn matrix(ctx: &Ctx, tctx: &TenantCtx) -> AppResult<RoleGraph> {
     tctx.require(Permission::TenantRead)?;
-    graph(&tctx.on(&app.db), tctx.tenant_id).await
+    graph(&tctx.on(&ctx.db), tctx.tenant_id).await
 }

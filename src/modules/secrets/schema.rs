@@ -42,8 +42,7 @@ impl SecretsMutation {
         let tenant = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
         let tctx = loaders(ctx).tenant_access(tenant).await?;
         let s =
-            service::create_secret(app(ctx), rctx(ctx), &tctx, &input.name, &input.value, &input.description)
-                .await?;
+            service::create_secret(app(ctx), &tctx, &input.name, &input.value, &input.description).await?;
         Ok(SecretPayload { secret: Secret(s) })
     }
 
@@ -58,15 +57,9 @@ impl SecretsMutation {
             secret::Column::Id,
         )
         .await?;
-        let s = service::update_secret(
-            app(ctx),
-            rctx(ctx),
-            &tctx,
-            id,
-            input.value.as_deref(),
-            input.description.as_deref(),
-        )
-        .await?;
+        let s =
+            service::update_secret(app(ctx), &tctx, id, input.value.as_deref(), input.description.as_deref())
+                .await?;
         Ok(SecretPayload { secret: Secret(s) })
     }
 
@@ -81,7 +74,7 @@ impl SecretsMutation {
             secret::Column::Id,
         )
         .await?;
-        service::delete_secret(app(ctx), rctx(ctx), &tctx, uuid).await?;
+        service::delete_secret(app(ctx), &tctx, uuid).await?;
         Ok(DeleteSecretPayload { deleted_secret_id: id })
     }
 
@@ -94,7 +87,7 @@ impl SecretsMutation {
         rctx(ctx).require_principal()?;
         let tenant = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
         let tctx = loaders(ctx).tenant_access(tenant).await?;
-        let v = service::set_env_var(app(ctx), rctx(ctx), &tctx, &input.name, &input.value).await?;
+        let v = service::set_env_var(app(ctx), &tctx, &input.name, &input.value).await?;
         Ok(EnvironmentVariablePayload { environment_variable: EnvironmentVariable(v) })
     }
 
@@ -113,7 +106,7 @@ impl SecretsMutation {
             environment_variable::Column::Id,
         )
         .await?;
-        service::delete_env_var(app(ctx), rctx(ctx), &tctx, uuid).await?;
+        service::delete_env_var(app(ctx), &tctx, uuid).await?;
         Ok(DeleteEnvironmentVariablePayload { deleted_environment_variable_id: id })
     }
 }

@@ -9,11 +9,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    access::TenantCtx,
-    auth::{Permission, RequestCtx},
+    access::{Change, TenantCtx, TenantTx},
+    auth::Permission,
+    ctx::Ctx,
     db::{TenantScope, begin_tenant_txn},
     error::{AppError, AppResult},
-    modules::audit::service::{self as audit, Change},
     startup::AppState,
 };
 
@@ -57,8 +57,7 @@ pub async fn get_secret(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult
 
 /// Creates a secret (`secret.manage`). The value is encrypted before it is written.
 pub async fn create_secret(
-    app: &AppState,
-    rctx: &RequestCtx,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     name: &str,
     value: &str,
@@ -71,22 +70,22 @@ pub async fn create_secret(
         return Err(AppError::validation("input.description", "must be at most 500 characters"));
     }
     let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    if scope.find::<secret::Entity>().filter(secret::Column::Name.eq(&name)).one(&txn).await?.is_some() {
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::SecretManage).await?;
+    if scope.find::<secret::Entity>().filter(secret::Column::Name.eq(&name)).one(&tx).await?.is_some() {
         return Err(AppError::conflict("input.name", "a secret with this name exists"));
     }
     let id = Uuid::now_v7();
-    let now = Utc::now();
+    let now = ctx.now();
     let row = scope
         .insert(
-            &txn,
+            &tx,
             secret::ActiveModel {
                 id: Set(id),
                 tenant_id: Set(scope.tenant_id()),
                 name: Set(name.clone()),
                 description: Set(description.trim().to_string()),
-                ciphertext: Set(app.keys.encrypt(scope.tenant_id(), &aad(id), value)),
-                created_by: Set(rctx.viewer.as_ref().map(|v| v.user_id)),
+                ciphertext: Set(ctx.keys.encrypt(scope.tenant_id(), &aad(id), value)),
+                created_by: Set(tctx.acting_user()),
                 created_at: Set(now),
                 updated_at: Set(now),
                 last_accessed_at: Set(None),
@@ -94,27 +93,21 @@ pub async fn create_secret(
         )
         .await
         .map_err(|e| AppError::from_db_unique(e, "input.name", "a secret with this name exists"))?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "secret.created",
-            target_type: "secret",
-            target_id: Some(id),
-            before: None,
-            after: Some(json!({ "name": name })),
-        },
-    )
+    tx.audit(Change {
+        action: "secret.created",
+        target_type: "secret",
+        target_id: Some(id),
+        before: None,
+        after: Some(json!({ "name": name })),
+    })
     .await?;
+    tx.commit().await?;
     Ok(row)
 }
 
 /// Replaces a secret's value and/or description (`secret.manage`).
 pub async fn update_secret(
-    app: &AppState,
-    rctx: &RequestCtx,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     id: Uuid,
     value: Option<&str>,
@@ -128,59 +121,49 @@ pub async fn update_secret(
         return Err(AppError::validation("input.description", "must be at most 500 characters"));
     }
     let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    let row = scope.find_by_id::<secret::Entity, _>(&txn, id).await?.ok_or(AppError::NotFound("secret"))?;
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::SecretManage).await?;
+    let row = scope.find_by_id::<secret::Entity, _>(&tx, id).await?.ok_or(AppError::NotFound("secret"))?;
     let mut m: secret::ActiveModel = row.clone().into();
     if let Some(v) = value {
-        m.ciphertext = Set(app.keys.encrypt(scope.tenant_id(), &aad(id), v));
+        m.ciphertext = Set(ctx.keys.encrypt(scope.tenant_id(), &aad(id), v));
     }
     if let Some(d) = description {
         m.description = Set(d.trim().to_string());
     }
-    m.updated_at = Set(Utc::now());
-    let updated = scope.update(&txn, m).await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "secret.updated",
-            target_type: "secret",
-            target_id: Some(id),
-            before: Some(json!({ "name": row.name, "description": row.description })),
-            after: Some(json!({
-                "name": updated.name,
-                "description": updated.description,
-                "valueChanged": value.is_some(),
-            })),
-        },
-    )
+    m.updated_at = Set(ctx.now());
+    let updated = scope.update(&tx, m).await?;
+    tx.audit(Change {
+        action: "secret.updated",
+        target_type: "secret",
+        target_id: Some(id),
+        before: Some(json!({ "name": row.name, "description": row.description })),
+        after: Some(json!({
+            "name": updated.name,
+            "description": updated.description,
+            "valueChanged": value.is_some(),
+        })),
+    })
     .await?;
+    tx.commit().await?;
     Ok(updated)
 }
 
 /// Deletes a secret (`secret.manage`); workflows that use it then fail validation.
-pub async fn delete_secret(app: &AppState, rctx: &RequestCtx, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
+pub async fn delete_secret(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
     tctx.require(Permission::SecretManage)?;
     let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    let row = scope.find_by_id::<secret::Entity, _>(&txn, id).await?.ok_or(AppError::NotFound("secret"))?;
-    scope.delete_many::<secret::Entity>().filter(secret::Column::Id.eq(id)).exec(&txn).await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "secret.deleted",
-            target_type: "secret",
-            target_id: Some(id),
-            before: Some(json!({ "name": row.name })),
-            after: None,
-        },
-    )
-    .await
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::SecretManage).await?;
+    let row = scope.find_by_id::<secret::Entity, _>(&tx, id).await?.ok_or(AppError::NotFound("secret"))?;
+    scope.delete_many::<secret::Entity>().filter(secret::Column::Id.eq(id)).exec(&tx).await?;
+    tx.audit(Change {
+        action: "secret.deleted",
+        target_type: "secret",
+        target_id: Some(id),
+        before: Some(json!({ "name": row.name })),
+        after: None,
+    })
+    .await?;
+    tx.commit().await
 }
 
 /// The names of the tenant's secrets, for validation.
@@ -247,34 +230,28 @@ pub async fn resolve_for_run(
 }
 
 /// Sets (creates or replaces) an environment variable (`secret.manage`).
-pub async fn set_env_var(
-    app: &AppState,
-    rctx: &RequestCtx,
-    tctx: &TenantCtx,
-    name: &str,
-    value: &str,
-) -> AppResult<env_var::Model> {
+pub async fn set_env_var(ctx: &Ctx, tctx: &TenantCtx, name: &str, value: &str) -> AppResult<env_var::Model> {
     tctx.require(Permission::SecretManage)?;
     let name = validate_name("input.name", name)?;
     if value.len() > MAX_VALUE_BYTES {
         return Err(AppError::validation("input.value", format!("must be at most {MAX_VALUE_BYTES} bytes")));
     }
     let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    let now = Utc::now();
-    let existing = scope.find::<env_var::Entity>().filter(env_var::Column::Name.eq(&name)).one(&txn).await?;
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::SecretManage).await?;
+    let now = ctx.now();
+    let existing = scope.find::<env_var::Entity>().filter(env_var::Column::Name.eq(&name)).one(&tx).await?;
     let before = existing.as_ref().map(|e| json!({ "name": e.name, "value": e.value }));
     let row = match existing {
         Some(e) => {
             let mut m: env_var::ActiveModel = e.into();
             m.value = Set(value.to_string());
             m.updated_at = Set(now);
-            scope.update(&txn, m).await?
+            scope.update(&tx, m).await?
         }
         None => {
             scope
                 .insert(
-                    &txn,
+                    &tx,
                     env_var::ActiveModel {
                         id: Set(Uuid::now_v7()),
                         tenant_id: Set(scope.tenant_id()),
@@ -287,47 +264,37 @@ pub async fn set_env_var(
                 .await?
         }
     };
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "environment_variable.set",
-            target_type: "environment_variable",
-            target_id: Some(row.id),
-            before,
-            after: Some(json!({ "name": row.name, "value": row.value })),
-        },
-    )
+    tx.audit(Change {
+        action: "environment_variable.set",
+        target_type: "environment_variable",
+        target_id: Some(row.id),
+        before,
+        after: Some(json!({ "name": row.name, "value": row.value })),
+    })
     .await?;
+    tx.commit().await?;
     Ok(row)
 }
 
 /// Deletes an environment variable (`secret.manage`).
-pub async fn delete_env_var(app: &AppState, rctx: &RequestCtx, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
+pub async fn delete_env_var(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
     tctx.require(Permission::SecretManage)?;
     let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::SecretManage).await?;
     let row = scope
-        .find_by_id::<env_var::Entity, _>(&txn, id)
+        .find_by_id::<env_var::Entity, _>(&tx, id)
         .await?
         .ok_or(AppError::NotFound("environment variable"))?;
-    scope.delete_many::<env_var::Entity>().filter(env_var::Column::Id.eq(id)).exec(&txn).await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "environment_variable.deleted",
-            target_type: "environment_variable",
-            target_id: Some(id),
-            before: Some(json!({ "name": row.name, "value": row.value })),
-            after: None,
-        },
-    )
-    .await
+    scope.delete_many::<env_var::Entity>().filter(env_var::Column::Id.eq(id)).exec(&tx).await?;
+    tx.audit(Change {
+        action: "environment_variable.deleted",
+        target_type: "environment_variable",
+        target_id: Some(id),
+        before: Some(json!({ "name": row.name, "value": row.value })),
+        after: None,
+    })
+    .await?;
+    tx.commit().await
 }
 
 /// The environment variables of each of `tenants` by name, in one statement: for the
@@ -338,7 +305,11 @@ pub async fn env_maps(
 ) -> Result<HashMap<Uuid, HashMap<String, String>>, sea_orm::DbErr> {
     let mut out: HashMap<Uuid, HashMap<String, String>> = HashMap::new();
     use sea_orm::EntityTrait;
-    for v in env_var::Entity::find().filter(env_var::Column::TenantId.is_in(tenants.iter().copied())).all(db).await? {
+    for v in env_var::Entity::find()
+        .filter(env_var::Column::TenantId.is_in(tenants.iter().copied()))
+        .all(db)
+        .await?
+    {
         out.entry(v.tenant_id).or_default().insert(v.name, v.value);
     }
     Ok(out)

@@ -73,14 +73,9 @@ impl TeamsMutation {
     /// Renames a team or changes its description (`TEAMS_MANAGE` or team owner).
     async fn update_team(&self, ctx: &Context<'_>, input: UpdateTeamInput) -> Result<TeamPayload> {
         let (id, tctx) = team_ctx(ctx, "input.id", &input.id).await?;
-        let team = service::update_team(
-            app(ctx),
-            &tctx,
-            id,
-            input.name.as_deref(),
-            input.description.as_deref(),
-        )
-        .await?;
+        let team =
+            service::update_team(app(ctx), &tctx, id, input.name.as_deref(), input.description.as_deref())
+                .await?;
         Ok(TeamPayload { team: Team(team) })
     }
 

@@ -163,7 +163,8 @@ pub async fn create_team(
         target_id: Some(team.id),
         before: None,
         after: Some(summary(&team)),
-    }).await?;
+    })
+    .await?;
     tx.commit().await?;
     Ok(team)
 }
@@ -210,17 +211,14 @@ pub async fn update_team(
         target_id: Some(id),
         before: Some(summary(&current)),
         after: Some(summary(&updated)),
-    }).await?;
+    })
+    .await?;
     tx.commit().await?;
     Ok(updated)
 }
 
 /// Deletes a team and its memberships (`teams.manage`).
-pub async fn delete_team(
-    ctx: &Ctx,
-    tctx: &TenantCtx,
-    id: Uuid,
-) -> AppResult<team::Model> {
+pub async fn delete_team(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<team::Model> {
     let mut tx = TenantTx::begin(ctx, tctx, Permission::TeamsManage).await?;
     let scope = tx.scope();
     let current = team_of(&tx, scope, id).await?;
@@ -232,7 +230,8 @@ pub async fn delete_team(
         target_id: Some(id),
         before: Some(summary(&current)),
         after: None,
-    }).await?;
+    })
+    .await?;
     tx.commit().await?;
     Ok(current)
 }
@@ -293,7 +292,8 @@ pub async fn set_team_member(
         target_id: Some(team_id),
         before,
         after: Some(json!({ "membershipId": membership_id, "role": role.as_str() })),
-    }).await?;
+    })
+    .await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -325,7 +325,8 @@ pub async fn remove_team_member(
         target_id: Some(team_id),
         before: Some(json!({ "membershipId": membership_id })),
         after: None,
-    }).await?;
+    })
+    .await?;
     tx.commit().await?;
     Ok(())
 }

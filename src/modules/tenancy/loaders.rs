@@ -7,7 +7,6 @@ use async_graphql::dataloader::Loader;
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
-
 /// Narrows `Tenant.members`: a search in names and e-mails, a role, a status.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct MemberFilter {

@@ -1153,8 +1153,12 @@ pub async fn trigger_webhook(
     input: Value,
 ) -> AppResult<Option<execution::Model>> {
     // The workflow decides the tenant: its owner is looked up before any scope exists.
-    let owner =
-        crate::db::owning_tenant::<workflow::Entity>(&crate::db::across_tenants(&app.db), workflow::Column::Id, workflow_id).await?;
+    let owner = crate::db::owning_tenant::<workflow::Entity>(
+        &crate::db::across_tenants(&app.db),
+        workflow::Column::Id,
+        workflow_id,
+    )
+    .await?;
     let Some(scope) = owner.map(TenantScope::new) else { return Ok(None) };
     let Some(w) = scope.find_by_id::<workflow::Entity, _>(&scope.on(&app.db), workflow_id).await? else {
         return Ok(None);

@@ -266,7 +266,11 @@ async fn with_start_state(
     let ids: Vec<Uuid> = runs.iter().map(|e| e.id).collect();
     let tenants: Vec<Uuid> = runs.iter().map(|e| e.tenant_id).collect::<BTreeSet<_>>().into_iter().collect();
     let mut rows: HashMap<Uuid, Vec<node_execution::Model>> = HashMap::new();
-    for r in node_execution::Entity::find().filter(node_execution::Column::ExecutionId.is_in(ids)).all(queue).await? {
+    for r in node_execution::Entity::find()
+        .filter(node_execution::Column::ExecutionId.is_in(ids))
+        .all(queue)
+        .await?
+    {
         rows.entry(r.execution_id).or_default().push(r);
     }
     let env = crate::modules::secrets::service::env_maps(queue, &tenants).await?;
