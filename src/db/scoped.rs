@@ -450,7 +450,7 @@ where
 /// lock at the start of `txn` (a no-op update). On PostgreSQL a second transaction waits on
 /// the row lock; on SQLite it waits for the database write lock. Call it first in the
 /// transaction, before any read, so the checks that follow see every committed change.
-pub async fn lock_tenant(txn: &DatabaseTransaction, scope: TenantScope) -> Result<(), DbErr> {
+pub async fn lock_tenant(txn: &impl ConnectionTrait, scope: TenantScope) -> Result<(), DbErr> {
     use entity::tenant;
     use sea_orm::{EntityTrait, sea_query::Expr};
     tenant::Entity::update_many()

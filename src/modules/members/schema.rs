@@ -69,7 +69,7 @@ async fn change(ctx: &Context<'_>, id: &ID, field: &str, change: MemberChange) -
     let (uuid, tctx) =
         owned_row::<membership::Entity>(ctx, field, id, "Membership", "membership", membership::Column::Id)
             .await?;
-    let m = service::change_member(app(ctx), rctx(ctx), &tctx, uuid, change).await?;
+    let m = service::change_member(app(ctx), &tctx, uuid, change).await?;
     loaders(ctx).forget_access();
     Ok(m)
 }
@@ -93,7 +93,7 @@ impl MembersMutation {
                     .map_err(|_| AppError::validation("input.teams", "no such team in this organisation"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let inv = service::invite_member(app(ctx), rctx(ctx), &tctx, email, role_id, teams).await?;
+        let inv = service::invite_member(app(ctx), &tctx, email, role_id, teams).await?;
         Ok(InvitationPayload { invitation: Invitation(inv) })
     }
 
@@ -108,7 +108,7 @@ impl MembersMutation {
             invitation::Column::Id,
         )
         .await?;
-        let inv = service::resend_invitation(app(ctx), rctx(ctx), &tctx, uuid).await?;
+        let inv = service::resend_invitation(app(ctx), &tctx, uuid).await?;
         Ok(InvitationPayload { invitation: Invitation(inv) })
     }
 
@@ -123,7 +123,7 @@ impl MembersMutation {
             invitation::Column::Id,
         )
         .await?;
-        let inv = service::revoke_invitation(app(ctx), rctx(ctx), &tctx, uuid).await?;
+        let inv = service::revoke_invitation(app(ctx), &tctx, uuid).await?;
         Ok(InvitationPayload { invitation: Invitation(inv) })
     }
 

@@ -7,18 +7,16 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    access::TenantCtx,
+    access::{Actor, Change, TenantCtx, TenantTx},
     auth::{Permission, RequestCtx, permissions::role_rank, tokens},
-    db::{TenantScope, begin_tenant_txn, lock_tenant, page::Window},
+    ctx::Ctx,
+    db::{TenantScope, page::Window},
     error::{AppError, AppResult},
     graphql::{relay::PageArgs, scalars::Email},
     mail,
-    modules::{
-        audit::service::{self as audit, Actor, Change},
-        tenancy::{
-            events::{TenantEventKind, TenantEventPayload, topic},
-            service::ACTIVE,
-        },
+    modules::tenancy::{
+        events::{TenantEventKind, TenantEventPayload, topic},
+        service::ACTIVE,
     },
     startup::AppState,
 };
@@ -29,15 +27,17 @@ pub const ACCEPTED: &str = "accepted";
 pub const REVOKED: &str = "revoked";
 pub const SUSPENDED: &str = "suspended";
 
-async fn publish(app: &AppState, kind: TenantEventKind, tctx: &TenantCtx, membership_id: Uuid) {
+/// Queues the tenant event of a membership change on `tx`, published after its commit.
+fn emit_member_event(tx: &mut TenantTx<'_>, kind: TenantEventKind, membership_id: Uuid) {
+    let tctx = tx.tctx();
     let payload = TenantEventPayload {
         kind,
         tenant_id: tctx.tenant_id,
         membership_id: Some(membership_id),
         actor_id: Some(tctx.user_id),
-        occurred_at: Utc::now(),
+        occurred_at: tx.ctx().now(),
     };
-    app.publish(&topic(tctx.tenant_id), &payload).await;
+    tx.emit(topic(tctx.tenant_id), &payload);
 }
 
 /// A role of this tenant, or BAD_USER_INPUT on `field`.
@@ -104,22 +104,21 @@ fn membership_summary(m: &membership::Model, role_key: &str) -> serde_json::Valu
 }
 
 async fn queue_invitation_mail(
-    app: &AppState,
+    ctx: &Ctx,
     db: &impl sea_orm::ConnectionTrait,
     tenant_name: &str,
     to: &str,
     role_name: &str,
     token: &str,
 ) -> AppResult<()> {
-    let link = format!("{}/invitations/accept?token={token}", app.config.public_url);
+    let link = format!("{}/invitations/accept?token={token}", ctx.config.public_url);
     let mail = mail::templates::invitation(tenant_name, role_name, &link, &token, INVITATION_TTL_DAYS);
     mail::enqueue(db, to, mail).await
 }
 
 /// Invites `email` to the tenant with `role_id` (`members.manage`); mails a token link.
 pub async fn invite_member(
-    app: &AppState,
-    rctx: &RequestCtx,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     email: Email,
     role_id: Uuid,
@@ -133,7 +132,7 @@ pub async fn invite_member(
     }
     let role = {
         // The checks read through one walled transaction, ended before the write below.
-        let db = &scope.on(&app.db);
+        let db = &scope.on(&ctx.db);
         crate::modules::teams::service::check_assignments(db, scope, "input.teams", &teams).await?;
         let role = tenant_role(db, scope, "input.roleId", role_id).await?;
         check_grant(db, tctx, &role).await?;
@@ -141,25 +140,24 @@ pub async fn invite_member(
     };
     let teams_json = (!teams.is_empty()).then(|| json!(teams));
     let email = email.into_inner();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    lock_tenant(&txn, scope).await?;
-    if let Some(existing) = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&txn).await?
+    let mut tx = TenantTx::begin_locked(ctx, tctx, Permission::MembersManage).await?;
+    if let Some(existing) = user::Entity::find().filter(user::Column::Email.eq(&email)).one(&tx).await?
         && scope
             .find::<membership::Entity>()
             .filter(membership::Column::UserId.eq(existing.id))
-            .one(&txn)
+            .one(&tx)
             .await?
             .is_some()
     {
         return Err(AppError::conflict("input.email", "this person is already a member"));
     }
-    let now = Utc::now();
+    let now = ctx.now();
     let pending = scope
         .find::<invitation::Entity>()
         .filter(invitation::Column::Email.eq(&email))
         .filter(invitation::Column::Status.eq(PENDING))
         .filter(invitation::Column::ExpiresAt.gt(now))
-        .one(&txn)
+        .one(&tx)
         .await?;
     if pending.is_some() {
         return Err(AppError::conflict(
@@ -170,7 +168,7 @@ pub async fn invite_member(
     let token = tokens::random_token();
     let inv = scope
         .insert(
-            &txn,
+            &tx,
             invitation::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 tenant_id: Set(scope.tenant_id()),
@@ -187,24 +185,18 @@ pub async fn invite_member(
             },
         )
         .await?;
-    let tenant = crate::modules::tenancy::service::get_tenant(app, tctx).await?;
-    queue_invitation_mail(app, &txn, &tenant.name, &email, &role.name, &token).await?;
-    let entry = audit::record(
-        &txn,
-        scope,
-        &Actor::from_request(rctx),
-        Change {
-            action: "invitation.created",
-            target_type: "Invitation",
-            target_id: Some(inv.id),
-            before: None,
-            after: Some(invitation_summary(&inv, &role.key)),
-        },
-    )
+    let tenant = tenant_name(&tx, scope).await?;
+    queue_invitation_mail(ctx, &tx, &tenant, &email, &role.name, &token).await?;
+    tx.wake_mail();
+    tx.audit(Change {
+        action: "invitation.created",
+        target_type: "Invitation",
+        target_id: Some(inv.id),
+        before: None,
+        after: Some(invitation_summary(&inv, &role.key)),
+    })
     .await?;
-    txn.commit().await?;
-    app.mail.wake();
-    audit::publish(app, &[entry]).await;
+    tx.commit().await?;
     Ok(inv)
 }
 
@@ -222,75 +214,50 @@ async fn pending_invitation(
 }
 
 /// Sends a pending invitation again with a fresh token and expiry; the old link stops working.
-pub async fn resend_invitation(
-    app: &AppState,
-    rctx: &RequestCtx,
-    tctx: &TenantCtx,
-    id: Uuid,
-) -> AppResult<invitation::Model> {
-    tctx.require(Permission::MembersManage)?;
-    let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    lock_tenant(&txn, scope).await?;
-    let inv = pending_invitation(&txn, scope, id).await?;
-    let role = tenant_role(&txn, scope, "id", inv.role_id).await?;
-    check_grant(&txn, tctx, &role).await?;
+pub async fn resend_invitation(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<invitation::Model> {
+    let mut tx = TenantTx::begin_locked(ctx, tctx, Permission::MembersManage).await?;
+    let scope = tx.scope();
+    let inv = pending_invitation(&tx, scope, id).await?;
+    let role = tenant_role(&tx, scope, "id", inv.role_id).await?;
+    check_grant(&tx, tctx, &role).await?;
     let token = tokens::random_token();
     let mut am: invitation::ActiveModel = inv.clone().into();
     am.token_hash = Set(tokens::hash_token(&token));
-    am.expires_at = Set(Utc::now() + Duration::days(INVITATION_TTL_DAYS));
-    let updated = scope.update(&txn, am).await?;
-    let tenant = crate::modules::tenancy::service::get_tenant(app, tctx).await?;
-    queue_invitation_mail(app, &txn, &tenant.name, &updated.email, &role.name, &token).await?;
-    let entry = audit::record(
-        &txn,
-        scope,
-        &Actor::from_request(rctx),
-        Change {
-            action: "invitation.resent",
-            target_type: "Invitation",
-            target_id: Some(updated.id),
-            before: Some(invitation_summary(&inv, &role.key)),
-            after: Some(invitation_summary(&updated, &role.key)),
-        },
-    )
+    am.expires_at = Set(ctx.now() + Duration::days(INVITATION_TTL_DAYS));
+    let updated = scope.update(&tx, am).await?;
+    let tenant = tenant_name(&tx, scope).await?;
+    queue_invitation_mail(ctx, &tx, &tenant, &updated.email, &role.name, &token).await?;
+    tx.wake_mail();
+    tx.audit(Change {
+        action: "invitation.resent",
+        target_type: "Invitation",
+        target_id: Some(updated.id),
+        before: Some(invitation_summary(&inv, &role.key)),
+        after: Some(invitation_summary(&updated, &role.key)),
+    })
     .await?;
-    txn.commit().await?;
-    app.mail.wake();
-    audit::publish(app, &[entry]).await;
+    tx.commit().await?;
     Ok(updated)
 }
 
 /// Withdraws a pending invitation; its link stops working.
-pub async fn revoke_invitation(
-    app: &AppState,
-    rctx: &RequestCtx,
-    tctx: &TenantCtx,
-    id: Uuid,
-) -> AppResult<invitation::Model> {
-    tctx.require(Permission::MembersManage)?;
-    let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    lock_tenant(&txn, scope).await?;
-    let inv = pending_invitation(&txn, scope, id).await?;
-    let role = tenant_role(&txn, scope, "id", inv.role_id).await?;
+pub async fn revoke_invitation(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<invitation::Model> {
+    let mut tx = TenantTx::begin_locked(ctx, tctx, Permission::MembersManage).await?;
+    let scope = tx.scope();
+    let inv = pending_invitation(&tx, scope, id).await?;
+    let role = tenant_role(&tx, scope, "id", inv.role_id).await?;
     let mut am: invitation::ActiveModel = inv.clone().into();
     am.status = Set(REVOKED.into());
-    let updated = scope.update(&txn, am).await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "invitation.revoked",
-            target_type: "Invitation",
-            target_id: Some(updated.id),
-            before: Some(invitation_summary(&inv, &role.key)),
-            after: Some(invitation_summary(&updated, &role.key)),
-        },
-    )
+    let updated = scope.update(&tx, am).await?;
+    tx.audit(Change {
+        action: "invitation.revoked",
+        target_type: "Invitation",
+        target_id: Some(updated.id),
+        before: Some(invitation_summary(&inv, &role.key)),
+        after: Some(invitation_summary(&updated, &role.key)),
+    })
     .await?;
+    tx.commit().await?;
     Ok(updated)
 }
 
@@ -374,9 +341,31 @@ pub async fn accept_invitation(
             "this invitation was sent to another e-mail address",
         ));
     }
-    let scope = TenantScope::new(inv.tenant_id);
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    lock_tenant(&txn, scope).await?;
+    let role = tenant_role(
+        &crate::db::TenantScope::new(inv.tenant_id).on(&app.db),
+        TenantScope::new(inv.tenant_id),
+        "token",
+        inv.role_id,
+    )
+    .await?;
+    // The joining member acts; the audit entry records the request they sent.
+    let tctx = TenantCtx {
+        user_id: user.id,
+        tenant_id: inv.tenant_id,
+        membership_id: Uuid::now_v7(),
+        role_id: role.id,
+        role_key: role.key.clone(),
+        permissions: Default::default(),
+        suspended: false,
+        roles: Default::default(),
+        mfa_missing: false,
+        actor: std::sync::Arc::new(Actor::from_request(rctx)),
+        reads: Default::default(),
+    };
+    // Joining needs no permission: the unused, unexpired invitation to this address is it.
+    let mut tx = TenantTx::open(app, &tctx).await?;
+    let scope = tx.scope();
+    crate::db::lock_tenant(&tx, scope).await?;
     let claimed = invitation::Entity::update_many()
         .col_expr(invitation::Column::Status, Expr::value(ACCEPTED))
         .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
@@ -385,7 +374,7 @@ pub async fn accept_invitation(
         .filter(invitation::Column::TenantId.eq(inv.tenant_id))
         .filter(invitation::Column::TokenHash.eq(&inv.token_hash))
         .filter(invitation::Column::Status.eq(PENDING))
-        .exec(&txn)
+        .exec(&tx)
         .await?;
     if claimed.rows_affected != 1 {
         return Err(AppError::rejected(
@@ -397,18 +386,17 @@ pub async fn accept_invitation(
     if scope
         .find::<membership::Entity>()
         .filter(membership::Column::UserId.eq(user.id))
-        .one(&txn)
+        .one(&tx)
         .await?
         .is_some()
     {
         return Err(AppError::conflict("token", "you are already a member of this organisation"));
     }
-    let role = tenant_role(&txn, scope, "token", inv.role_id).await?;
     let membership = scope
         .insert(
-            &txn,
+            &tx,
             membership::ActiveModel {
-                id: Set(Uuid::now_v7()),
+                id: Set(tctx.membership_id),
                 tenant_id: Set(inv.tenant_id),
                 user_id: Set(user.id),
                 role_id: Set(role.id),
@@ -423,42 +411,24 @@ pub async fn accept_invitation(
         .clone()
         .and_then(|t| serde_json::from_value::<Vec<crate::modules::teams::service::TeamAssignment>>(t).ok())
     {
-        crate::modules::teams::service::join_teams(&txn, scope, membership.id, &teams).await?;
+        crate::modules::teams::service::join_teams(&tx, scope, membership.id, &teams).await?;
     }
     if user.email_verified_at.is_none() {
         // The token reached this address: that confirms it.
         let mut am: user::ActiveModel = user.clone().into();
         am.email_verified_at = Set(Some(now));
-        am.update(&txn).await?;
+        am.update(&tx).await?;
     }
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "member.joined",
-            target_type: "Membership",
-            target_id: Some(membership.id),
-            before: None,
-            after: Some(json!({ "userId": user.id, "role": role.key, "invitationId": inv.id })),
-        },
-    )
+    tx.audit(Change {
+        action: "member.joined",
+        target_type: "Membership",
+        target_id: Some(membership.id),
+        before: None,
+        after: Some(json!({ "userId": user.id, "role": role.key, "invitationId": inv.id })),
+    })
     .await?;
-    let tctx = TenantCtx {
-        user_id: user.id,
-        tenant_id: inv.tenant_id,
-        membership_id: membership.id,
-        role_id: role.id,
-        role_key: role.key,
-        permissions: Default::default(),
-        suspended: false,
-        roles: Default::default(),
-        mfa_missing: false,
-        actor: std::sync::Arc::new(crate::access::Actor::user(user.id)),
-        reads: Default::default(),
-    };
-    publish(app, TenantEventKind::MemberJoined, &tctx, membership.id).await;
+    emit_member_event(&mut tx, TenantEventKind::MemberJoined, membership.id);
+    tx.commit().await?;
     Ok(membership)
 }
 
@@ -474,28 +444,29 @@ pub enum MemberChange {
 /// is afterwards (as it was, for a removal).
 pub async fn change_member(
     app: &AppState,
-    rctx: &RequestCtx,
     tctx: &TenantCtx,
     id: Uuid,
     change: MemberChange,
 ) -> AppResult<membership::Model> {
+    let ctx: &Ctx = app;
     let is_self_leave = matches!(change, MemberChange::Remove) && id == tctx.membership_id;
     if !is_self_leave {
         tctx.require(Permission::MembersManage)?;
     }
-    let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    lock_tenant(&txn, scope).await?;
+    // Leaving needs no permission; anything else was checked above.
+    let mut tx = TenantTx::open(ctx, tctx).await?;
+    let scope = tx.scope();
+    crate::db::lock_tenant(&tx, scope).await?;
     let member =
-        scope.find_by_id::<membership::Entity, _>(&txn, id).await?.ok_or(AppError::NotFound("membership"))?;
-    let current_role = tenant_role(&txn, scope, "membershipId", member.role_id).await?;
+        scope.find_by_id::<membership::Entity, _>(&tx, id).await?.ok_or(AppError::NotFound("membership"))?;
+    let current_role = tenant_role(&tx, scope, "membershipId", member.role_id).await?;
     if !is_self_leave {
         check_manage(tctx, &current_role)?;
     }
     let new_role = match &change {
         MemberChange::Role(role_id) => {
-            let r = tenant_role(&txn, scope, "input.roleId", *role_id).await?;
-            check_grant(&txn, tctx, &r).await?;
+            let r = tenant_role(&tx, scope, "input.roleId", *role_id).await?;
+            check_grant(&tx, tctx, &r).await?;
             Some(r)
         }
         _ => None,
@@ -513,7 +484,7 @@ pub async fn change_member(
             .filter(membership::Column::RoleId.eq(current_role.id))
             .filter(membership::Column::Status.eq(ACTIVE))
             .filter(membership::Column::Id.ne(member.id))
-            .all(&txn)
+            .all(&tx)
             .await?;
         if other_owners.is_empty() {
             return Err(AppError::conflict(
@@ -523,13 +494,13 @@ pub async fn change_member(
         }
     }
     let before = membership_summary(&member, &current_role.key);
-    let now = Utc::now();
+    let now = ctx.now();
     let (action, kind, after, result) = match change {
         MemberChange::Remove => {
             scope
                 .delete_many::<membership::Entity>()
                 .filter(membership::Column::Id.eq(member.id))
-                .exec(&txn)
+                .exec(&tx)
                 .await?;
             let action = if is_self_leave { "member.left" } else { "member.removed" };
             (action, TenantEventKind::MemberRemoved, None, member.clone())
@@ -551,7 +522,7 @@ pub async fn change_member(
                 }
             };
             am.updated_at = Set(now);
-            let updated = scope.update(&txn, am).await?;
+            let updated = scope.update(&tx, am).await?;
             let role_key = new_role.as_ref().map(|r| r.key.as_str()).unwrap_or(&current_role.key);
             let after = membership_summary(&updated, role_key);
             (action, TenantEventKind::MemberUpdated, Some(after), updated)
@@ -563,18 +534,19 @@ pub async fn change_member(
             .col_expr(entity::session::Column::ActiveTenantId, Expr::value(Option::<Uuid>::None))
             .filter(entity::session::Column::UserId.eq(member.user_id))
             .filter(entity::session::Column::ActiveTenantId.eq(scope.tenant_id()))
-            .exec(&txn)
+            .exec(&tx)
             .await?;
     }
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change { action, target_type: "Membership", target_id: Some(member.id), before: Some(before), after },
-    )
+    tx.audit(Change {
+        action,
+        target_type: "Membership",
+        target_id: Some(member.id),
+        before: Some(before),
+        after,
+    })
     .await?;
-    publish(app, kind, tctx, member.id).await;
+    emit_member_event(&mut tx, kind, member.id);
+    tx.commit().await?;
     if !is_self_leave && (matches!(kind, TenantEventKind::MemberRemoved) || result.status == SUSPENDED) {
         // Their open WebSockets close (on every instance); reconnecting re-checks access.
         crate::modules::security::sessions::notify(
@@ -604,4 +576,9 @@ pub async fn get_invitation(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppRe
         .find_by_id::<invitation::Entity, _>(&tctx.on(&app.db), id)
         .await?
         .ok_or(AppError::NotFound("invitation"))
+}
+
+/// The tenant's name, for the invitation mail, read in the mutation's own transaction.
+async fn tenant_name(db: &impl sea_orm::ConnectionTrait, scope: TenantScope) -> AppResult<String> {
+    Ok(scope.find::<entity::tenant::Entity>().one(db).await?.ok_or(AppError::NotFound("tenant"))?.name)
 }

@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     events::TenantEventKind,
-    service::{ACTIVE, SUSPENDED, change_tenant, publish},
+    service::{ACTIVE, SUSPENDED, change_tenant, event},
 };
 use crate::{
     access::TenantCtx,
-    auth::{Permission, RequestCtx},
-    db::{begin_tenant_txn, lock_tenant},
+    access::TenantTx,
+    auth::Permission,
+    db::lock_tenant,
     error::{AppError, AppResult},
     modules::identity::account::validate_locale,
     startup::AppState,
@@ -131,7 +132,6 @@ pub fn validate(new: Settings) -> AppResult<Settings> {
 /// Replaces the parts of the settings given (`tenant.update`).
 pub async fn update_settings(
     app: &AppState,
-    rctx: &RequestCtx,
     tctx: &TenantCtx,
     general: Option<General>,
     branding: Option<Branding>,
@@ -150,7 +150,7 @@ pub async fn update_settings(
             ));
         }
     }
-    change_tenant(app, rctx, tctx, "tenant.settings_updated", |current, am| {
+    change_tenant(app, tctx, "tenant.settings_updated", |current, am| {
         let mut s = settings(current);
         if let Some(g) = general {
             s.general = g;
@@ -186,7 +186,6 @@ fn check_owner_confirmation(tctx: &TenantCtx, t: &tenant::Model, confirm_slug: &
 /// Suspends (`true`) or reactivates the organisation.
 pub async fn set_suspended(
     app: &AppState,
-    rctx: &RequestCtx,
     tctx: &TenantCtx,
     suspend: bool,
     confirm_slug: &str,
@@ -195,7 +194,7 @@ pub async fn set_suspended(
     check_owner_confirmation(tctx, &current, confirm_slug)?;
     let (action, status) =
         if suspend { ("tenant.suspended", SUSPENDED) } else { ("tenant.reactivated", ACTIVE) };
-    change_tenant(app, rctx, tctx, action, |_, am| {
+    change_tenant(app, tctx, action, |_, am| {
         am.status = Set(status.into());
         Ok(())
     })
@@ -206,23 +205,27 @@ pub async fn set_suspended(
 pub async fn delete_tenant(app: &AppState, tctx: &TenantCtx, confirm_slug: &str) -> AppResult<tenant::Model> {
     let current = super::service::get_tenant(app, tctx).await?;
     check_owner_confirmation(tctx, &current, confirm_slug)?;
-    let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    lock_tenant(&txn, scope).await?;
+    // The owner's confirmation above is the rule.
+    let mut tx = TenantTx::open(app, tctx).await?;
+    let scope = tx.scope();
+    lock_tenant(&tx, scope).await?;
     // Children first, in an order every backend's foreign keys accept.
-    scope.delete_many::<entity::team_member::Entity>().exec(&txn).await?;
-    scope.delete_many::<entity::team::Entity>().exec(&txn).await?;
-    scope.delete_many::<entity::api_key::Entity>().exec(&txn).await?;
-    scope.delete_many::<invitation::Entity>().exec(&txn).await?;
-    scope.delete_many::<membership::Entity>().exec(&txn).await?;
-    scope.delete_many::<role_permission::Entity>().exec(&txn).await?;
-    scope.delete_many::<role::Entity>().exec(&txn).await?;
-    scope.delete_many::<audit_entry::Entity>().exec(&txn).await?;
-    scope.delete_many::<tenant::Entity>().filter(tenant::Column::Id.eq(current.id)).exec(&txn).await?;
-    txn.commit().await?;
+    scope.delete_many::<entity::team_member::Entity>().exec(&tx).await?;
+    scope.delete_many::<entity::team::Entity>().exec(&tx).await?;
+    scope.delete_many::<entity::api_key::Entity>().exec(&tx).await?;
+    scope.delete_many::<invitation::Entity>().exec(&tx).await?;
+    scope.delete_many::<membership::Entity>().exec(&tx).await?;
+    scope.delete_many::<role_permission::Entity>().exec(&tx).await?;
+    scope.delete_many::<role::Entity>().exec(&tx).await?;
+    scope.delete_many::<audit_entry::Entity>().exec(&tx).await?;
+    scope.delete_many::<tenant::Entity>().filter(tenant::Column::Id.eq(current.id)).exec(&tx).await?;
+    tx.emit(
+        super::events::topic(tctx.tenant_id),
+        &event(TenantEventKind::TenantDeleted, tctx.tenant_id, None, Some(tctx.user_id), app.now()),
+    );
+    tx.commit().await?;
     app.access_changed(crate::access::AccessChanged::Tenant(current.id)).await;
     tracing::info!(tenant_id = %current.id, slug = %current.slug, user_id = %tctx.user_id, "organisation deleted");
-    publish(app, TenantEventKind::TenantDeleted, tctx.tenant_id, None, Some(tctx.user_id)).await;
     Ok(current)
 }
 

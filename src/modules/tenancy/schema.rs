@@ -144,8 +144,7 @@ impl TenancyMutation {
         let tenant_id = relay::decode_id("input.id", &input.id, "Tenant")?;
         let tctx = loaders(ctx).tenant_access(tenant_id).await?;
         let tenant =
-            service::update_tenant(app(ctx), rctx(ctx), &tctx, input.name.as_deref(), input.slug.as_deref())
-                .await?;
+            service::update_tenant(app(ctx), &tctx, input.name.as_deref(), input.slug.as_deref()).await?;
         Ok(UpdateTenantPayload { tenant: Tenant(tenant) })
     }
 
@@ -169,7 +168,6 @@ impl TenancyMutation {
         });
         let tenant = admin::update_settings(
             app(ctx),
-            rctx(ctx),
             &tctx,
             general,
             branding,
@@ -189,7 +187,7 @@ impl TenancyMutation {
         confirm_slug: String,
     ) -> Result<UpdateTenantPayload> {
         let tctx = tenant_ctx(ctx, "id", &id).await?;
-        let tenant = admin::set_suspended(app(ctx), rctx(ctx), &tctx, true, &confirm_slug).await?;
+        let tenant = admin::set_suspended(app(ctx), &tctx, true, &confirm_slug).await?;
         loaders(ctx).forget_access();
         Ok(UpdateTenantPayload { tenant: Tenant(tenant) })
     }
@@ -202,7 +200,7 @@ impl TenancyMutation {
         confirm_slug: String,
     ) -> Result<UpdateTenantPayload> {
         let tctx = tenant_ctx(ctx, "id", &id).await?;
-        let tenant = admin::set_suspended(app(ctx), rctx(ctx), &tctx, false, &confirm_slug).await?;
+        let tenant = admin::set_suspended(app(ctx), &tctx, false, &confirm_slug).await?;
         loaders(ctx).forget_access();
         Ok(UpdateTenantPayload { tenant: Tenant(tenant) })
     }

@@ -1,6 +1,5 @@
 //! Business logic of organisations, memberships and roles.
 
-use chrono::Utc;
 use entity::{membership, role, tenant};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Set};
 use uuid::Uuid;
@@ -10,13 +9,13 @@ use super::{
     types::Tenant,
 };
 use crate::{
-    access::TenantCtx,
+    access::Change,
+    access::{TenantCtx, TenantTx},
     auth::{Permission, RequestCtx, Viewer, permissions::BUILTIN_ROLES},
+    ctx::Ctx,
     db::page::Window,
-    db::{TenantScope, begin_tenant_txn},
     error::{AppError, AppResult},
     graphql::relay::{Conn, PageArgs, paginate},
-    modules::audit::service::{self as audit, Change},
     startup::AppState,
 };
 
@@ -70,10 +69,28 @@ pub async fn create_tenant(
     {
         return Err(AppError::conflict("input.slug", "this slug is taken"));
     }
-    let now = Utc::now();
+    let now = app.now();
     let tenant_id = Uuid::now_v7();
-    let scope = TenantScope::new(tenant_id);
-    let txn = begin_tenant_txn(&app.db, scope).await?;
+    let roles: Vec<(Uuid, &crate::auth::permissions::BuiltinRole)> =
+        BUILTIN_ROLES.iter().map(|b| (Uuid::now_v7(), b)).collect();
+    let owner_role = roles.iter().find(|(_, b)| b.key == "owner").map(|(id, _)| *id);
+    // The founder acts as the owner they are about to become.
+    let founder = TenantCtx {
+        user_id: viewer.user_id,
+        tenant_id,
+        membership_id: Uuid::now_v7(),
+        role_id: owner_role.ok_or_else(|| anyhow::anyhow!("no owner role defined"))?,
+        role_key: "owner".into(),
+        permissions: Default::default(),
+        suspended: false,
+        roles: Default::default(),
+        mfa_missing: false,
+        actor: std::sync::Arc::new(crate::access::Actor::from_request(rctx)),
+        reads: Default::default(),
+    };
+    // Creating an organisation needs no permission in it: any verified user may.
+    let mut tx = TenantTx::open(app, &founder).await?;
+    let scope = tx.scope();
     let tenant = tenant::ActiveModel {
         id: Set(tenant_id),
         name: Set(name),
@@ -84,16 +101,15 @@ pub async fn create_tenant(
         settings: Set(None),
         features: Set(None),
     }
-    .insert(&txn)
+    .insert(&tx)
     .await
     .map_err(|e| AppError::from_db_unique(e, "input.slug", "this slug is taken"))?;
-    let mut owner_role = None;
-    for builtin in BUILTIN_ROLES {
-        let role = scope
+    for (id, builtin) in roles {
+        scope
             .insert(
-                &txn,
+                &tx,
                 role::ActiveModel {
-                    id: Set(Uuid::now_v7()),
+                    id: Set(id),
                     tenant_id: Set(tenant_id),
                     key: Set(builtin.key.into()),
                     name: Set(builtin.name.into()),
@@ -104,51 +120,46 @@ pub async fn create_tenant(
                 },
             )
             .await?;
-        if builtin.key == "owner" {
-            owner_role = Some(role.id);
-        }
     }
     let membership = scope
         .insert(
-            &txn,
+            &tx,
             membership::ActiveModel {
-                id: Set(Uuid::now_v7()),
+                id: Set(founder.membership_id),
                 tenant_id: Set(tenant_id),
                 user_id: Set(viewer.user_id),
-                role_id: Set(owner_role.ok_or_else(|| anyhow::anyhow!("no owner role defined"))?),
+                role_id: Set(founder.role_id),
                 status: Set(ACTIVE.into()),
                 created_at: Set(now),
                 updated_at: Set(now),
             },
         )
         .await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "tenant.created",
-            target_type: "Tenant",
-            target_id: Some(tenant_id),
-            before: None,
-            after: Some(tenant_summary(&tenant)),
-        },
-    )
+    tx.audit(Change {
+        action: "tenant.created",
+        target_type: "Tenant",
+        target_id: Some(tenant_id),
+        before: None,
+        after: Some(tenant_summary(&tenant)),
+    })
     .await?;
-    publish(app, TenantEventKind::MemberJoined, tenant_id, Some(membership.id), Some(viewer.user_id)).await;
+    tx.emit(
+        events::topic(tenant_id),
+        &event(TenantEventKind::MemberJoined, tenant_id, Some(membership.id), Some(viewer.user_id), now),
+    );
+    tx.commit().await?;
     Ok(tenant)
 }
 
-pub(crate) async fn publish(
-    app: &AppState,
+/// A tenant event, for [`TenantTx::emit`] on [`events::topic`].
+pub(crate) fn event(
     kind: TenantEventKind,
     tenant_id: Uuid,
     membership_id: Option<Uuid>,
     actor_id: Option<Uuid>,
-) {
-    let payload = TenantEventPayload { kind, tenant_id, membership_id, actor_id, occurred_at: Utc::now() };
-    app.publish(&events::topic(tenant_id), &payload).await;
+    occurred_at: chrono::DateTime<chrono::Utc>,
+) -> TenantEventPayload {
+    TenantEventPayload { kind, tenant_id, membership_id, actor_id, occurred_at }
 }
 
 /// What the audit log keeps of a tenant.
@@ -178,45 +189,43 @@ pub async fn tenant_id_by_slug(app: &AppState, slug: &str) -> AppResult<Option<U
 /// Applies `edit` to the tenant row in one transaction with its audit entry, then tells
 /// subscribers. The shared path of every change to the tenant itself.
 pub(crate) async fn change_tenant(
-    app: &AppState,
-    rctx: &RequestCtx,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     action: &str,
     edit: impl FnOnce(&tenant::Model, &mut tenant::ActiveModel) -> AppResult<()>,
 ) -> AppResult<tenant::Model> {
-    let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
+    // The callers checked the permission each change needs.
+    let mut tx = TenantTx::open(ctx, tctx).await?;
+    let scope = tx.scope();
     // Read-merge-write of the settings JSON: serialise concurrent changes.
-    crate::db::lock_tenant(&txn, scope).await?;
-    let current = scope.find::<tenant::Entity>().one(&txn).await?.ok_or(AppError::NotFound("tenant"))?;
+    crate::db::lock_tenant(&tx, scope).await?;
+    let current = scope.find::<tenant::Entity>().one(&tx).await?.ok_or(AppError::NotFound("tenant"))?;
     let before = tenant_summary(&current);
     let mut am: tenant::ActiveModel = current.clone().into();
     edit(&current, &mut am)?;
-    am.updated_at = Set(Utc::now());
+    let now = ctx.now();
+    am.updated_at = Set(now);
     let updated =
-        am.update(&txn).await.map_err(|e| AppError::from_db_unique(e, "input.slug", "this slug is taken"))?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action,
-            target_type: "Tenant",
-            target_id: Some(updated.id),
-            before: Some(before),
-            after: Some(tenant_summary(&updated)),
-        },
-    )
+        am.update(&tx).await.map_err(|e| AppError::from_db_unique(e, "input.slug", "this slug is taken"))?;
+    tx.audit(Change {
+        action,
+        target_type: "Tenant",
+        target_id: Some(updated.id),
+        before: Some(before),
+        after: Some(tenant_summary(&updated)),
+    })
     .await?;
-    publish(app, TenantEventKind::TenantUpdated, tctx.tenant_id, None, Some(tctx.user_id)).await;
+    tx.emit(
+        events::topic(tctx.tenant_id),
+        &event(TenantEventKind::TenantUpdated, tctx.tenant_id, None, Some(tctx.user_id), now),
+    );
+    tx.commit().await?;
     Ok(updated)
 }
 
 /// Renames the organisation or changes its slug (`tenant.update`).
 pub async fn update_tenant(
     app: &AppState,
-    rctx: &RequestCtx,
     tctx: &TenantCtx,
     name: Option<&str>,
     slug: Option<&str>,
@@ -229,7 +238,7 @@ pub async fn update_tenant(
     {
         return Err(AppError::conflict("input.slug", "this slug is taken"));
     }
-    change_tenant(app, rctx, tctx, "tenant.updated", |_, am| {
+    change_tenant(app, tctx, "tenant.updated", |_, am| {
         if let Some(name) = name {
             am.name = Set(name);
         }
