@@ -9,17 +9,12 @@ pub use crate::access::audit::{Actor, Change, record, topic};
 
 use crate::{
     access::TenantCtx,
-    auth::{Permission, RequestCtx},
-    db::{TenantScope, page::Window},
+    auth::Permission,
+    db::page::Window,
     error::AppResult,
     graphql::relay::PageArgs,
     startup::AppState,
 };
-
-/// Announces entries (see [`crate::access::audit::announce`]); call after the commit.
-pub async fn publish(app: &AppState, entries: &[audit_entry::Model]) {
-    crate::access::audit::announce(app, entries).await;
-}
 
 /// Filters of `Tenant.auditLog`.
 #[derive(Clone, Debug, Default)]
@@ -69,17 +64,3 @@ pub async fn get(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<Option
     Ok(tctx.scope().find_by_id::<audit_entry::Entity, _>(&tctx.on(&app.db), id).await?)
 }
 
-/// The usual end of a tenant mutation: records `change` in `txn`, commits, and tells live
-/// viewers. The entry exists exactly when the change does.
-pub async fn commit(
-    app: &AppState,
-    txn: sea_orm::DatabaseTransaction,
-    scope: TenantScope,
-    rctx: &RequestCtx,
-    change: Change<'_>,
-) -> AppResult<()> {
-    let entry = record(&txn, scope, &Actor::from_request(rctx), change).await?;
-    txn.commit().await?;
-    publish(app, &[entry]).await;
-    Ok(())
-}

@@ -39,7 +39,7 @@ async fn edit_graph(
     edit: impl FnOnce(&mut super::graph::Graph) -> crate::error::AppResult<()>,
 ) -> Result<WorkflowPayload> {
     let (uuid, tctx) = workflow_ctx(ctx, field, id).await?;
-    let w = service::edit_graph(app(ctx), rctx(ctx), &tctx, uuid, expected_revision, what, edit).await?;
+    let w = service::edit_graph(app(ctx), &tctx, uuid, expected_revision, what, edit).await?;
     Ok(WorkflowPayload { workflow: Workflow(w) })
 }
 
@@ -312,7 +312,6 @@ impl WorkflowsMutation {
         let settings = settings_input("input.settings", input.settings)?;
         let w = service::create_workflow(
             app(ctx),
-            rctx(ctx),
             &tctx,
             &input.name,
             &input.description,
@@ -334,7 +333,6 @@ impl WorkflowsMutation {
         let settings = settings_input("input.settings", input.settings)?;
         let w = service::update_workflow(
             app(ctx),
-            rctx(ctx),
             &tctx,
             id,
             input.name.as_deref(),
@@ -352,30 +350,26 @@ impl WorkflowsMutation {
         input: DuplicateWorkflowInput,
     ) -> Result<WorkflowPayload> {
         let (id, tctx) = workflow_ctx(ctx, "input.id", &input.id).await?;
-        let w = service::duplicate_workflow(app(ctx), rctx(ctx), &tctx, id, input.name.as_deref()).await?;
+        let w = service::duplicate_workflow(app(ctx), &tctx, id, input.name.as_deref()).await?;
         Ok(WorkflowPayload { workflow: Workflow(w) })
     }
 
     /// Archives a workflow: it no longer runs or changes (needs `WORKFLOW_EDIT`).
     async fn archive_workflow(&self, ctx: &Context<'_>, id: ID) -> Result<WorkflowPayload> {
         let (uuid, tctx) = workflow_ctx(ctx, "id", &id).await?;
-        Ok(WorkflowPayload {
-            workflow: Workflow(service::set_archived(app(ctx), rctx(ctx), &tctx, uuid, true).await?),
-        })
+        Ok(WorkflowPayload { workflow: Workflow(service::set_archived(app(ctx), &tctx, uuid, true).await?) })
     }
 
     /// Restores an archived workflow (needs `WORKFLOW_EDIT`).
     async fn restore_workflow(&self, ctx: &Context<'_>, id: ID) -> Result<WorkflowPayload> {
         let (uuid, tctx) = workflow_ctx(ctx, "id", &id).await?;
-        Ok(WorkflowPayload {
-            workflow: Workflow(service::set_archived(app(ctx), rctx(ctx), &tctx, uuid, false).await?),
-        })
+        Ok(WorkflowPayload { workflow: Workflow(service::set_archived(app(ctx), &tctx, uuid, false).await?) })
     }
 
     /// Deletes a workflow with its versions and executions (needs `WORKFLOW_EDIT`).
     async fn delete_workflow(&self, ctx: &Context<'_>, id: ID) -> Result<DeleteWorkflowPayload> {
         let (uuid, tctx) = workflow_ctx(ctx, "id", &id).await?;
-        service::delete_workflow(app(ctx), rctx(ctx), &tctx, uuid).await?;
+        service::delete_workflow(app(ctx), &tctx, uuid).await?;
         Ok(DeleteWorkflowPayload { deleted_workflow_id: id })
     }
 
@@ -518,7 +512,7 @@ impl WorkflowsMutation {
         input: PublishWorkflowVersionInput,
     ) -> Result<PublishWorkflowVersionPayload> {
         let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
-        let v = service::publish_version(app(ctx), rctx(ctx), &tctx, id, &input.note).await?;
+        let v = service::publish_version(app(ctx), &tctx, id, &input.note).await?;
         let w = service::get_workflow(app(ctx), &tctx, id).await?;
         Ok(PublishWorkflowVersionPayload { workflow: Workflow(w), version: WorkflowVersion(v) })
     }
@@ -526,9 +520,7 @@ impl WorkflowsMutation {
     /// Gives the workflow a new webhook URL; the old one stops working (needs `WORKFLOW_EDIT`).
     async fn rotate_workflow_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<WorkflowPayload> {
         let (uuid, tctx) = workflow_ctx(ctx, "id", &id).await?;
-        Ok(WorkflowPayload {
-            workflow: Workflow(service::rotate_webhook(app(ctx), rctx(ctx), &tctx, uuid).await?),
-        })
+        Ok(WorkflowPayload { workflow: Workflow(service::rotate_webhook(app(ctx), &tctx, uuid).await?) })
     }
 
     /// Queues a run and returns it at once; refused with WORKFLOW_INVALID and the problems
@@ -540,7 +532,7 @@ impl WorkflowsMutation {
     ) -> Result<ExecutionPayload> {
         let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
         let run_input = input.input.map(|j| j.0).unwrap_or(Value::Object(Default::default()));
-        let e = service::execute(app(ctx), rctx(ctx), &tctx, id, input.version, run_input).await?;
+        let e = service::execute(app(ctx), &tctx, id, input.version, run_input).await?;
         Ok(ExecutionPayload { execution: Execution(e) })
     }
 
@@ -548,9 +540,7 @@ impl WorkflowsMutation {
     /// `WORKFLOW_EXECUTE`).
     async fn cancel_execution(&self, ctx: &Context<'_>, id: ID) -> Result<ExecutionPayload> {
         let (uuid, tctx) = execution_ctx(ctx, "id", &id).await?;
-        Ok(ExecutionPayload {
-            execution: Execution(service::cancel_execution(app(ctx), rctx(ctx), &tctx, uuid).await?),
-        })
+        Ok(ExecutionPayload { execution: Execution(service::cancel_execution(app(ctx), &tctx, uuid).await?) })
     }
 
     /// Runs a finished execution again as a new one (needs `WORKFLOW_EXECUTE`).
@@ -560,15 +550,9 @@ impl WorkflowsMutation {
         input: RetryExecutionInput,
     ) -> Result<ExecutionPayload> {
         let (uuid, tctx) = execution_ctx(ctx, "input.id", &input.id).await?;
-        let e = service::retry_execution(
-            app(ctx),
-            rctx(ctx),
-            &tctx,
-            uuid,
-            input.from_failed_node,
-            input.use_latest_version,
-        )
-        .await?;
+        let e =
+            service::retry_execution(app(ctx), &tctx, uuid, input.from_failed_node, input.use_latest_version)
+                .await?;
         Ok(ExecutionPayload { execution: Execution(e) })
     }
 
@@ -579,16 +563,8 @@ impl WorkflowsMutation {
         input: SaveWorkflowAsTemplateInput,
     ) -> Result<WorkflowTemplatePayload> {
         let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
-        let t = service::save_template(
-            app(ctx),
-            rctx(ctx),
-            &tctx,
-            id,
-            &input.name,
-            &input.description,
-            &input.category,
-        )
-        .await?;
+        let t = service::save_template(app(ctx), &tctx, id, &input.name, &input.description, &input.category)
+            .await?;
         Ok(WorkflowTemplatePayload { template: WorkflowTemplate(templates::Template::from_row(t)) })
     }
 
@@ -607,7 +583,7 @@ impl WorkflowsMutation {
             workflow_template::Column::Id,
         )
         .await?;
-        service::delete_template(app(ctx), rctx(ctx), &tctx, uuid).await?;
+        service::delete_template(app(ctx), &tctx, uuid).await?;
         Ok(DeleteWorkflowTemplatePayload { deleted_template_id: id.to_string() })
     }
 
@@ -626,7 +602,6 @@ impl WorkflowsMutation {
         let settings = service::settings_for_copy(app(ctx), &tctx, service::settings_of(&t.settings)).await?;
         let w = service::create_workflow(
             app(ctx),
-            rctx(ctx),
             &tctx,
             input.name.as_deref().unwrap_or(&t.name),
             &t.description,

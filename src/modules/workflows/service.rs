@@ -4,9 +4,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use entity::{execution, node_execution, workflow, workflow_template, workflow_version};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, QueryFilter, QueryOrder, Set, sea_query::Expr,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, Set, sea_query::Expr};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -16,14 +14,11 @@ use super::{
     templates,
 };
 use crate::{
-    access::TenantCtx,
-    auth::{Permission, RequestCtx},
+    access::{Change, TenantCtx, TenantTx},
+    auth::Permission,
     db::{TenantScope, begin_tenant_txn},
     error::{AppError, AppResult},
-    modules::{
-        audit::service::{self as audit, Change},
-        secrets::service as secrets,
-    },
+    modules::secrets::service as secrets,
     startup::AppState,
 };
 
@@ -108,7 +103,7 @@ pub async fn get_workflow(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResu
         .ok_or(AppError::NotFound("workflow"))
 }
 
-async fn locked(txn: &DatabaseTransaction, scope: TenantScope, id: Uuid) -> AppResult<workflow::Model> {
+async fn locked(txn: &impl ConnectionTrait, scope: TenantScope, id: Uuid) -> AppResult<workflow::Model> {
     // A no-op update takes the row lock (PostgreSQL) before the read, so concurrent edits
     // serialise and the revision check below sees the latest one.
     scope
@@ -187,7 +182,6 @@ fn default_graph() -> Graph {
 #[allow(clippy::too_many_arguments)]
 pub async fn create_workflow(
     app: &AppState,
-    rctx: &RequestCtx,
     tctx: &TenantCtx,
     name: &str,
     description: &str,
@@ -204,13 +198,13 @@ pub async fn create_workflow(
     check_settings("input.settings", &settings)?;
     let scope = tctx.scope();
     check_error_workflow(&tctx.on(&app.db), scope, "input.settings.errorWorkflowId", &settings).await?;
-    let txn = begin_tenant_txn(&app.db, scope).await?;
+    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
     let id = Uuid::now_v7();
-    let now = Utc::now();
+    let now = app.now();
     let token = crate::auth::tokens::random_token();
     let w = scope
         .insert(
-            &txn,
+            &tx,
             workflow::ActiveModel {
                 id: Set(id),
                 tenant_id: Set(scope.tenant_id()),
@@ -223,33 +217,27 @@ pub async fn create_workflow(
                 latest_version: Set(None),
                 webhook_token: Set(app.keys.encrypt(scope.tenant_id(), &format!("webhook:{id}"), &token)),
                 schedule_next_at: Set(next_schedule(&graph, now)),
-                created_by: Set(rctx.viewer.as_ref().map(|v| v.user_id)),
+                created_by: Set(tctx.acting_user()),
                 created_at: Set(now),
                 updated_at: Set(now),
             },
         )
         .await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action,
-            target_type: "workflow",
-            target_id: Some(id),
-            before: None,
-            after: Some(json!({ "name": name, "nodes": graph.nodes.len() })),
-        },
-    )
+    tx.audit(Change {
+        action,
+        target_type: "workflow",
+        target_id: Some(id),
+        before: None,
+        after: Some(json!({ "name": name, "nodes": graph.nodes.len() })),
+    })
     .await?;
+    tx.commit().await?;
     Ok(w)
 }
 
 /// Renames, re-describes or changes settings (`workflow.edit`).
 pub async fn update_workflow(
     app: &AppState,
-    rctx: &RequestCtx,
     tctx: &TenantCtx,
     id: Uuid,
     name: Option<&str>,
@@ -264,8 +252,8 @@ pub async fn update_workflow(
         check_error_workflow(&tctx.on(&app.db), tctx.scope(), "input.settings.errorWorkflowId", s).await?;
     }
     let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    let w = locked(&txn, scope, id).await?;
+    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
+    let w = locked(&tx, scope, id).await?;
     let before = json!({ "name": w.name, "description": w.description, "settings": w.settings });
     let mut m: workflow::ActiveModel = w.into();
     if let Some(n) = name {
@@ -277,22 +265,17 @@ pub async fn update_workflow(
     if let Some(s) = settings {
         m.settings = Set(to_json(&s));
     }
-    m.updated_at = Set(Utc::now());
-    let w = scope.update(&txn, m).await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "workflow.updated",
-            target_type: "workflow",
-            target_id: Some(id),
-            before: Some(before),
-            after: Some(json!({ "name": w.name, "description": w.description, "settings": w.settings })),
-        },
-    )
+    m.updated_at = Set(app.now());
+    let w = scope.update(&tx, m).await?;
+    tx.audit(Change {
+        action: "workflow.updated",
+        target_type: "workflow",
+        target_id: Some(id),
+        before: Some(before),
+        after: Some(json!({ "name": w.name, "description": w.description, "settings": w.settings })),
+    })
     .await?;
+    tx.commit().await?;
     Ok(w)
 }
 
@@ -300,7 +283,6 @@ pub async fn update_workflow(
 /// (else CONFLICT), and bumps the revision (`workflow.edit`).
 pub async fn edit_graph(
     app: &AppState,
-    rctx: &RequestCtx,
     tctx: &TenantCtx,
     id: Uuid,
     expected_revision: i32,
@@ -309,8 +291,8 @@ pub async fn edit_graph(
 ) -> AppResult<workflow::Model> {
     tctx.require(Permission::WorkflowEdit)?;
     let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    let w = locked(&txn, scope, id).await?;
+    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
+    let w = locked(&tx, scope, id).await?;
     if w.status == ARCHIVED {
         return Err(AppError::rejected(
             "WORKFLOW_ARCHIVED",
@@ -334,27 +316,22 @@ pub async fn edit_graph(
     let mut m: workflow::ActiveModel = w.into();
     m.graph = Set(to_json(&g));
     m.revision = Set(revision);
-    m.updated_at = Set(Utc::now());
-    let w = scope.update(&txn, m).await?;
+    m.updated_at = Set(app.now());
+    let w = scope.update(&tx, m).await?;
     if w.latest_version.is_none() {
-        reschedule(&txn, scope, &w).await?;
+        reschedule(&tx, scope, &w).await?;
     }
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "workflow.graph_edited",
-            target_type: "workflow",
-            target_id: Some(id),
-            before: None,
-            after: Some(
-                json!({ "edit": what, "revision": revision, "nodes": g.nodes.len(), "edges": g.edges.len() }),
-            ),
-        },
-    )
+    tx.audit(Change {
+        action: "workflow.graph_edited",
+        target_type: "workflow",
+        target_id: Some(id),
+        before: None,
+        after: Some(
+            json!({ "edit": what, "revision": revision, "nodes": g.nodes.len(), "edges": g.edges.len() }),
+        ),
+    })
     .await?;
+    tx.commit().await?;
     Ok(w)
 }
 
@@ -362,64 +339,52 @@ pub async fn edit_graph(
 /// change; their schedule stops.
 pub async fn set_archived(
     app: &AppState,
-    rctx: &RequestCtx,
     tctx: &TenantCtx,
     id: Uuid,
     archived: bool,
 ) -> AppResult<workflow::Model> {
     tctx.require(Permission::WorkflowEdit)?;
     let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    let w = locked(&txn, scope, id).await?;
+    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
+    let w = locked(&tx, scope, id).await?;
     let mut m: workflow::ActiveModel = w.into();
     m.status = Set(if archived { ARCHIVED } else { ACTIVE }.into());
-    m.updated_at = Set(Utc::now());
-    let w = scope.update(&txn, m).await?;
-    reschedule(&txn, scope, &w).await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: if archived { "workflow.archived" } else { "workflow.restored" },
-            target_type: "workflow",
-            target_id: Some(id),
-            before: None,
-            after: None,
-        },
-    )
+    m.updated_at = Set(app.now());
+    let w = scope.update(&tx, m).await?;
+    reschedule(&tx, scope, &w).await?;
+    tx.audit(Change {
+        action: if archived { "workflow.archived" } else { "workflow.restored" },
+        target_type: "workflow",
+        target_id: Some(id),
+        before: None,
+        after: None,
+    })
     .await?;
+    tx.commit().await?;
     Ok(w)
 }
 
 /// Deletes a workflow with its versions and executions (`workflow.edit`).
-pub async fn delete_workflow(app: &AppState, rctx: &RequestCtx, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
+pub async fn delete_workflow(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
     tctx.require(Permission::WorkflowEdit)?;
     let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    let w = locked(&txn, scope, id).await?;
-    scope.delete_many::<workflow::Entity>().filter(workflow::Column::Id.eq(id)).exec(&txn).await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "workflow.deleted",
-            target_type: "workflow",
-            target_id: Some(id),
-            before: Some(json!({ "name": w.name })),
-            after: None,
-        },
-    )
-    .await
+    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
+    let w = locked(&tx, scope, id).await?;
+    scope.delete_many::<workflow::Entity>().filter(workflow::Column::Id.eq(id)).exec(&tx).await?;
+    tx.audit(Change {
+        action: "workflow.deleted",
+        target_type: "workflow",
+        target_id: Some(id),
+        before: Some(json!({ "name": w.name })),
+        after: None,
+    })
+    .await?;
+    tx.commit().await
 }
 
 /// A copy of a workflow's draft (and settings) under a new name (`workflow.edit`).
 pub async fn duplicate_workflow(
     app: &AppState,
-    rctx: &RequestCtx,
     tctx: &TenantCtx,
     id: Uuid,
     name: Option<&str>,
@@ -429,7 +394,6 @@ pub async fn duplicate_workflow(
     let settings = settings_for_copy(app, tctx, settings_of(&w.settings)).await?;
     create_workflow(
         app,
-        rctx,
         tctx,
         &name,
         &w.description,
@@ -472,7 +436,6 @@ fn refuse_invalid(what: &str, problems: &[ValidationProblem]) -> AppError {
 /// not validate.
 pub async fn publish_version(
     app: &AppState,
-    rctx: &RequestCtx,
     tctx: &TenantCtx,
     id: Uuid,
     note: &str,
@@ -487,8 +450,8 @@ pub async fn publish_version(
     if !problems.is_empty() {
         return Err(refuse_invalid("the workflow cannot be published", &problems));
     }
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    let w = locked(&txn, scope, id).await?;
+    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
+    let w = locked(&tx, scope, id).await?;
     if w.revision != current.revision {
         return Err(AppError::Conflict {
             field: None,
@@ -498,7 +461,7 @@ pub async fn publish_version(
     let version = w.latest_version.unwrap_or(0) + 1;
     let v = scope
         .insert(
-            &txn,
+            &tx,
             workflow_version::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 tenant_id: Set(scope.tenant_id()),
@@ -507,30 +470,25 @@ pub async fn publish_version(
                 graph: Set(w.graph.clone()),
                 settings: Set(w.settings.clone()),
                 note: Set(note.trim().to_string()),
-                created_by: Set(rctx.viewer.as_ref().map(|v| v.user_id)),
-                created_at: Set(Utc::now()),
+                created_by: Set(tctx.acting_user()),
+                created_at: Set(app.now()),
             },
         )
         .await?;
     let mut m: workflow::ActiveModel = w.into();
     m.latest_version = Set(Some(version));
-    m.updated_at = Set(Utc::now());
-    let w = scope.update(&txn, m).await?;
-    reschedule(&txn, scope, &w).await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "workflow.version_published",
-            target_type: "workflow",
-            target_id: Some(id),
-            before: None,
-            after: Some(json!({ "version": version, "note": v.note })),
-        },
-    )
+    m.updated_at = Set(app.now());
+    let w = scope.update(&tx, m).await?;
+    reschedule(&tx, scope, &w).await?;
+    tx.audit(Change {
+        action: "workflow.version_published",
+        target_type: "workflow",
+        target_id: Some(id),
+        before: None,
+        after: Some(json!({ "version": version, "note": v.note })),
+    })
     .await?;
+    tx.commit().await?;
     Ok(v)
 }
 
@@ -685,7 +643,6 @@ async fn announce(app: &AppState, e: &execution::Model) {
 /// A workflow that does not validate is refused with its problems.
 pub async fn execute(
     app: &AppState,
-    rctx: &RequestCtx,
     tctx: &TenantCtx,
     id: Uuid,
     version: Option<i32>,
@@ -722,33 +679,20 @@ pub async fn execute(
         }
         (w, ver)
     };
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    let e = enqueue(
-        &txn,
-        scope,
-        w.id,
-        Snapshot::of(&w, ver.as_ref()),
-        input,
-        "manual",
-        rctx.viewer.as_ref().map(|v| v.user_id),
-        None,
-    )
-    .await?
-    .map_err(|r| r.error("input.workflowId"))?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "execution.started",
-            target_type: "execution",
-            target_id: Some(e.id),
-            before: None,
-            after: Some(json!({ "workflowId": id, "version": version })),
-        },
-    )
+    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowExecute).await?;
+    let e =
+        enqueue(&tx, scope, w.id, Snapshot::of(&w, ver.as_ref()), input, "manual", tctx.acting_user(), None)
+            .await?
+            .map_err(|r| r.error("input.workflowId"))?;
+    tx.audit(Change {
+        action: "execution.started",
+        target_type: "execution",
+        target_id: Some(e.id),
+        before: None,
+        after: Some(json!({ "workflowId": id, "version": version })),
+    })
     .await?;
+    tx.commit().await?;
     announce(app, &e).await;
     Ok(e)
 }
@@ -764,16 +708,11 @@ pub async fn get_execution(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppRes
 
 /// Cancels a queued or running execution (`workflow.execute`). The state is `cancelled`
 /// at once and for good; the worker running it stops the node in flight.
-pub async fn cancel_execution(
-    app: &AppState,
-    rctx: &RequestCtx,
-    tctx: &TenantCtx,
-    id: Uuid,
-) -> AppResult<execution::Model> {
+pub async fn cancel_execution(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<execution::Model> {
     tctx.require(Permission::WorkflowExecute)?;
     let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    let now = Utc::now();
+    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowExecute).await?;
+    let now = app.now();
     let changed = scope
         .update_many::<execution::Entity>()
         .col_expr(execution::Column::Status, Expr::value("cancelled"))
@@ -782,10 +721,10 @@ pub async fn cancel_execution(
         .col_expr(execution::Column::Error, Expr::value("cancelled"))
         .filter(execution::Column::Id.eq(id))
         .filter(execution::Column::Status.is_in(["queued", "running"]))
-        .exec(&txn)
+        .exec(&tx)
         .await?;
     let e =
-        scope.find_by_id::<execution::Entity, _>(&txn, id).await?.ok_or(AppError::NotFound("execution"))?;
+        scope.find_by_id::<execution::Entity, _>(&tx, id).await?.ok_or(AppError::NotFound("execution"))?;
     if changed.rows_affected == 0 {
         return Err(AppError::rejected(
             "EXECUTION_FINISHED",
@@ -806,7 +745,7 @@ pub async fn cancel_execution(
             .filter(node_execution::Column::ExecutionId.eq(id))
             .filter(node_execution::Column::Status.is_in(["running", "retrying"]))
             .into_tuple()
-            .all(&txn)
+            .all(&tx)
             .await?
     };
     scope
@@ -815,22 +754,17 @@ pub async fn cancel_execution(
         .col_expr(node_execution::Column::FinishedAt, Expr::value(now))
         .filter(node_execution::Column::ExecutionId.eq(id))
         .filter(node_execution::Column::Status.is_in(["running", "retrying"]))
-        .exec(&txn)
+        .exec(&tx)
         .await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "execution.cancelled",
-            target_type: "execution",
-            target_id: Some(id),
-            before: None,
-            after: None,
-        },
-    )
+    tx.audit(Change {
+        action: "execution.cancelled",
+        target_type: "execution",
+        target_id: Some(id),
+        before: None,
+        after: None,
+    })
     .await?;
+    tx.commit().await?;
     announce(app, &e).await;
     for (node_id, iteration, attempt) in in_flight {
         let event = ExecutionEvent {
@@ -856,7 +790,6 @@ pub async fn cancel_execution(
 /// run again), else from the start.
 pub async fn retry_execution(
     app: &AppState,
-    rctx: &RequestCtx,
     tctx: &TenantCtx,
     id: Uuid,
     from_failed_node: bool,
@@ -894,15 +827,15 @@ pub async fn retry_execution(
         (old, snapshot, new_graph)
     };
     let old_graph: Graph = serde_json::from_value(old.graph.clone()).unwrap_or_default();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
+    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowExecute).await?;
     let e = enqueue(
-        &txn,
+        &tx,
         scope,
         old.workflow_id,
         snapshot,
         old.input.clone(),
         "retry",
-        rctx.viewer.as_ref().map(|v| v.user_id),
+        tctx.acting_user(),
         Some(id),
     )
     .await?
@@ -913,7 +846,7 @@ pub async fn retry_execution(
             .filter(node_execution::Column::ExecutionId.eq(id))
             .filter(node_execution::Column::Status.is_in(["succeeded", "skipped"]))
             .order_by_asc(node_execution::Column::Id)
-            .all(&txn)
+            .all(&tx)
             .await?;
         // Reused only if the node still exists with the same type and configuration.
         let reused: Vec<node_execution::ActiveModel> = kept
@@ -940,23 +873,17 @@ pub async fn retry_execution(
             })
             .collect();
         if !reused.is_empty() {
-            scope.insert_many(reused).exec(&txn).await?;
+            scope.insert_many(reused).exec(&tx).await?;
         }
     }
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "execution.retried",
-            target_type: "execution",
-            target_id: Some(e.id),
-            before: None,
-            after: Some(json!({ "retryOf": id, "fromFailedNode": from_failed_node, "useLatestVersion": use_latest_version })),
-        },
-    )
-    .await?;
+    tx.audit(Change {
+        action: "execution.retried",
+        target_type: "execution",
+        target_id: Some(e.id),
+        before: None,
+        after: Some(json!({ "retryOf": id, "fromFailedNode": from_failed_node, "useLatestVersion": use_latest_version })),
+    }).await?;
+    tx.commit().await?;
     announce(app, &e).await;
     Ok(e)
 }
@@ -967,7 +894,6 @@ pub async fn retry_execution(
 /// Saves a workflow's draft as a template of the tenant (`workflow.edit`).
 pub async fn save_template(
     app: &AppState,
-    rctx: &RequestCtx,
     tctx: &TenantCtx,
     workflow_id: Uuid,
     name: &str,
@@ -984,11 +910,11 @@ pub async fn save_template(
     };
     let w = get_workflow(app, tctx, workflow_id).await?;
     let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
+    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
     let id = Uuid::now_v7();
     let t = scope
         .insert(
-            &txn,
+            &tx,
             workflow_template::ActiveModel {
                 id: Set(id),
                 tenant_id: Set(scope.tenant_id()),
@@ -997,56 +923,46 @@ pub async fn save_template(
                 category: Set(category),
                 graph: Set(w.graph.clone()),
                 settings: Set(w.settings.clone()),
-                created_by: Set(rctx.viewer.as_ref().map(|v| v.user_id)),
-                created_at: Set(Utc::now()),
+                created_by: Set(tctx.acting_user()),
+                created_at: Set(app.now()),
             },
         )
         .await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "workflow_template.saved",
-            target_type: "workflow_template",
-            target_id: Some(id),
-            before: None,
-            after: Some(json!({ "name": name, "workflowId": workflow_id })),
-        },
-    )
+    tx.audit(Change {
+        action: "workflow_template.saved",
+        target_type: "workflow_template",
+        target_id: Some(id),
+        before: None,
+        after: Some(json!({ "name": name, "workflowId": workflow_id })),
+    })
     .await?;
+    tx.commit().await?;
     Ok(t)
 }
 
 /// Deletes a tenant template (`workflow.edit`).
-pub async fn delete_template(app: &AppState, rctx: &RequestCtx, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
+pub async fn delete_template(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
     tctx.require(Permission::WorkflowEdit)?;
     let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
+    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
     let t = scope
-        .find_by_id::<workflow_template::Entity, _>(&txn, id)
+        .find_by_id::<workflow_template::Entity, _>(&tx, id)
         .await?
         .ok_or(AppError::NotFound("template"))?;
     scope
         .delete_many::<workflow_template::Entity>()
         .filter(workflow_template::Column::Id.eq(id))
-        .exec(&txn)
+        .exec(&tx)
         .await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "workflow_template.deleted",
-            target_type: "workflow_template",
-            target_id: Some(id),
-            before: Some(json!({ "name": t.name })),
-            after: None,
-        },
-    )
-    .await
+    tx.audit(Change {
+        action: "workflow_template.deleted",
+        target_type: "workflow_template",
+        target_id: Some(id),
+        before: Some(json!({ "name": t.name })),
+        after: None,
+    })
+    .await?;
+    tx.commit().await
 }
 
 /// A template by key: `builtin:<key>` or a tenant template's id.
@@ -1187,33 +1103,23 @@ pub async fn trigger_webhook(
 }
 
 /// Replaces a workflow's webhook token (`workflow.edit`); the old URL stops working.
-pub async fn rotate_webhook(
-    app: &AppState,
-    rctx: &RequestCtx,
-    tctx: &TenantCtx,
-    id: Uuid,
-) -> AppResult<workflow::Model> {
+pub async fn rotate_webhook(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<workflow::Model> {
     tctx.require(Permission::WorkflowEdit)?;
     let scope = tctx.scope();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
-    let w = locked(&txn, scope, id).await?;
+    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
+    let w = locked(&tx, scope, id).await?;
     let token = crate::auth::tokens::random_token();
     let mut m: workflow::ActiveModel = w.into();
     m.webhook_token = Set(app.keys.encrypt(scope.tenant_id(), &format!("webhook:{id}"), &token));
-    let w = scope.update(&txn, m).await?;
-    audit::commit(
-        app,
-        txn,
-        scope,
-        rctx,
-        Change {
-            action: "workflow.webhook_rotated",
-            target_type: "workflow",
-            target_id: Some(id),
-            before: None,
-            after: None,
-        },
-    )
+    let w = scope.update(&tx, m).await?;
+    tx.audit(Change {
+        action: "workflow.webhook_rotated",
+        target_type: "workflow",
+        target_id: Some(id),
+        before: None,
+        after: None,
+    })
     .await?;
+    tx.commit().await?;
     Ok(w)
 }
