@@ -158,3 +158,65 @@ async fn a_lookup_by_id_costs_at_most_two_statements() {
     let (n, node) = node_statements(&app, &member, &membership).await;
     assert_eq!((n, node["id"].as_str()), (expected, Some(membership.as_str())), "own membership by ID");
 }
+
+/// An operation's reads share one connection, and a mutation gives it back before taking
+/// its write connection: no request ever holds one connection while waiting for another,
+/// which under load (more concurrent requests than connections) would leave every request
+/// waiting on the others until the pool times out. With a pool of one connection, any
+/// such wait fails at once into INTERNAL after the acquire timeout; these mutations must
+/// all go through, each on a cold access cache.
+#[tokio::test]
+async fn a_mutation_never_holds_two_connections() {
+    let opts = Options {
+        env: vec![
+            ("ZYGO_MAIL_POLL_INTERVAL", "3600".into()),
+            ("ZYGO_WORKFLOW_WORKERS", "0".into()),
+            ("ZYGO_DB_MAX_CONNECTIONS", "1".into()),
+            ("ZYGO_ACCESS_CACHE_TTL", "0".into()),
+        ],
+        ..Default::default()
+    };
+    let app = spawn_app_on(Backend::fresh().await, opts).await;
+    let owner = app.verified_user("onepool@example.com").await;
+    let tenant = app.create_tenant(&owner, "onepool").await;
+    let graph = json!({
+        "nodes": [
+            { "id": "start", "type": "trigger.manual", "name": "start", "config": {} },
+            { "id": "out", "type": "code", "name": "out", "config": { "source": "1 + 1" } },
+        ],
+        "edges": [{ "id": "e1", "source": "start", "sourcePort": "main", "target": "out", "targetPort": "main" }],
+    });
+    let r = app
+        .gql(
+            Some(&owner.access),
+            doc!("workflows/CreateWorkflow"),
+            json!({ "input": { "tenantId": tenant, "name": "one pool", "graph": graph } }),
+        )
+        .await;
+    let workflow = r.data()["createWorkflow"]["workflow"]["id"].as_str().unwrap().to_string();
+    let r = app
+        .gql(
+            Some(&owner.access),
+            doc!("workflows/ExecuteWorkflow"),
+            json!({ "input": { "workflowId": workflow } }),
+        )
+        .await;
+    assert_eq!(r.data()["executeWorkflow"]["execution"]["status"], "QUEUED");
+    let r = app
+        .gql(
+            Some(&owner.access),
+            doc!("workflows/PublishWorkflowVersion"),
+            json!({ "input": { "workflowId": workflow, "note": "first" } }),
+        )
+        .await;
+    r.data();
+    let r = app
+        .gql(
+            Some(&owner.access),
+            doc!("tenancy/UpdateTenant"),
+            json!({ "input": { "id": tenant, "slug": "onepool-renamed" } }),
+        )
+        .await;
+    assert_eq!(r.data()["updateTenant"]["tenant"]["slug"], "onepool-renamed");
+    let (_, _) = app.join_as(&owner, &tenant, "onepool-m@example.com", "member").await;
+}

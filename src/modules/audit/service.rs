@@ -8,11 +8,7 @@ use uuid::Uuid;
 pub use crate::access::audit::{Actor, Change, record, topic};
 
 use crate::{
-    access::TenantCtx,
-    auth::Permission,
-    db::page::Window,
-    error::AppResult,
-    graphql::relay::PageArgs,
+    access::TenantCtx, auth::Permission, db::page::Window, error::AppResult, graphql::relay::PageArgs,
     startup::AppState,
 };
 
@@ -63,4 +59,3 @@ pub async fn get(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<Option
     tctx.require(Permission::AuditRead)?;
     Ok(tctx.scope().find_by_id::<audit_entry::Entity, _>(&tctx.on(&app.db), id).await?)
 }
-

@@ -132,7 +132,7 @@ pub async fn invite_member(
     }
     let role = {
         // The checks read through one walled transaction, ended before the write below.
-        let db = &scope.on(&ctx.db);
+        let db = &tctx.on(&ctx.db);
         crate::modules::teams::service::check_assignments(db, scope, "input.teams", &teams).await?;
         let role = tenant_role(db, scope, "input.roleId", role_id).await?;
         check_grant(db, tctx, &role).await?;

@@ -30,9 +30,9 @@ impl TenancyQuery {
         rctx(ctx).require_principal()?;
         let tenant_id = match (id, slug) {
             (Some(id), None) => relay::decode_id("id", &id, "Tenant")?,
-            (None, Some(slug)) => {
-                service::tenant_id_by_slug(app(ctx), &slug).await?.ok_or(AppError::NotFound("tenant"))?
-            }
+            (None, Some(slug)) => service::tenant_id_by_slug(&loaders(ctx).reads.across(&app(ctx).db), &slug)
+                .await?
+                .ok_or(AppError::NotFound("tenant"))?,
             _ => {
                 return Err(AppError::validation("id", "give exactly one of `id` and `slug`").into());
             }

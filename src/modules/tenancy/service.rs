@@ -176,13 +176,16 @@ pub async fn get_tenant(app: &AppState, tctx: &TenantCtx) -> AppResult<tenant::M
 
 /// The id behind a slug, if any. Says nothing about access: a lookup across tenants that
 /// precedes the access check (and the slug uniqueness check).
-pub async fn tenant_id_by_slug(app: &AppState, slug: &str) -> AppResult<Option<Uuid>> {
+pub async fn tenant_id_by_slug(
+    across: &impl sea_orm::ConnectionTrait,
+    slug: &str,
+) -> AppResult<Option<Uuid>> {
     Ok(tenant::Entity::find()
         .select_only()
         .column(tenant::Column::Id)
         .filter(tenant::Column::Slug.eq(slug.trim()))
         .into_tuple::<Uuid>()
-        .one(&crate::db::across_tenants(&app.db))
+        .one(across)
         .await?)
 }
 
@@ -234,7 +237,7 @@ pub async fn update_tenant(
     let name = name.map(|n| validate_tenant_name("input.name", n)).transpose()?;
     let slug = slug.map(|s| validate_slug("input.slug", s)).transpose()?;
     if let Some(slug) = &slug
-        && tenant_id_by_slug(app, slug).await?.is_some_and(|id| id != tctx.tenant_id)
+        && tenant_id_by_slug(&tctx.reads.across(&app.db), slug).await?.is_some_and(|id| id != tctx.tenant_id)
     {
         return Err(AppError::conflict("input.slug", "this slug is taken"));
     }

@@ -289,7 +289,7 @@ impl WorkflowsQuery {
                 serde_json::from_value(ver.graph).unwrap_or_default()
             }
         };
-        let problems = service::validate_graph(app(ctx), tctx.scope(), &g).await?;
+        let problems = service::validate_graph(app(ctx), &tctx, &g).await?;
         Ok(WorkflowValidation { valid: problems.is_empty(), problems })
     }
 }

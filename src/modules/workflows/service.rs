@@ -405,12 +405,14 @@ pub async fn duplicate_workflow(
 }
 
 /// Problems of `g` for running it in this tenant.
+/// Reads through the operation's shared read transaction: a request never holds one
+/// connection while waiting for another.
 pub async fn validate_graph(
     app: &AppState,
-    scope: TenantScope,
+    tctx: &TenantCtx,
     g: &Graph,
 ) -> AppResult<Vec<ValidationProblem>> {
-    validate_graph_on(&scope.on(&app.db), scope, g).await
+    validate_graph_on(&tctx.on(&app.db), tctx.scope(), g).await
 }
 
 /// [`validate_graph`] on a connection already walled to `scope`'s tenant (sharing its reads'
@@ -446,7 +448,7 @@ pub async fn publish_version(
     }
     let scope = tctx.scope();
     let current = get_workflow(app, tctx, id).await?;
-    let problems = validate_graph(app, scope, &graph_of(&current)).await?;
+    let problems = validate_graph(app, tctx, &graph_of(&current)).await?;
     if !problems.is_empty() {
         return Err(refuse_invalid("the workflow cannot be published", &problems));
     }
@@ -653,7 +655,7 @@ pub async fn execute(
     // The workflow, the version and what validation reads share one walled transaction,
     // ended before the write transaction opens.
     let (w, ver) = {
-        let db = &scope.on(&app.db);
+        let db = &tctx.on(&app.db);
         let w =
             scope.find_by_id::<workflow::Entity, _>(db, id).await?.ok_or(AppError::NotFound("workflow"))?;
         if w.status == ARCHIVED {
@@ -799,7 +801,7 @@ pub async fn retry_execution(
     let scope = tctx.scope();
     // The reads share one walled transaction, ended before the write transaction opens.
     let (old, snapshot, new_graph) = {
-        let db = &scope.on(&app.db);
+        let db = &tctx.on(&app.db);
         let old =
             scope.find_by_id::<execution::Entity, _>(db, id).await?.ok_or(AppError::NotFound("execution"))?;
         if !ExecutionStatus::parse(&old.status).is_final() {

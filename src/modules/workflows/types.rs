@@ -199,7 +199,7 @@ impl Workflow {
     /// The problems that would stop the draft from running (empty when it can run).
     async fn problems(&self, ctx: &Context<'_>) -> Result<Vec<super::graph::ValidationProblem>> {
         let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
-        Ok(service::validate_graph(app(ctx), tctx.scope(), &service::graph_of(&self.0)).await?)
+        Ok(service::validate_graph(app(ctx), &tctx, &service::graph_of(&self.0)).await?)
     }
     /// Published versions, oldest first.
     #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
