@@ -15,7 +15,8 @@ async fn typename() -> ([(header::HeaderName, &'static str); 1], &'static str) {
 async fn main() {
     let app = Router::new().route("/graphql", post(typename));
     let listen = std::env::var("FLOOR_LISTEN").ok();
-    let listener = tokio::net::TcpListener::bind(listen.as_deref().unwrap_or("127.0.0.1:0")).await.expect("bind");
+    let listener =
+        tokio::net::TcpListener::bind(listen.as_deref().unwrap_or("127.0.0.1:0")).await.expect("bind");
     if listen.is_some() {
         axum::serve(listener, app).await.expect("serve");
         return;
