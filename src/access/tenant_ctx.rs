@@ -40,6 +40,25 @@ pub struct TenantCtx {
 }
 
 impl TenantCtx {
+    /// Someone becoming a member (founding the organisation, or accepting an invitation) as
+    /// membership `membership_id` with role `role_id`: the context their joining runs in,
+    /// holding no permission, with `actor` as its audit entries record it.
+    pub fn joining(user_id: Uuid, tenant_id: Uuid, membership_id: Uuid, role_id: Uuid, actor: Actor) -> Self {
+        Self {
+            user_id,
+            tenant_id,
+            membership_id,
+            role_id,
+            role_key: String::new(),
+            permissions: Default::default(),
+            suspended: false,
+            roles: Default::default(),
+            mfa_missing: false,
+            actor: std::sync::Arc::new(actor),
+            reads: Default::default(),
+        }
+    }
+
     /// The user acting, when a user acts (not an API key, not a worker): who a created row
     /// records as its creator.
     pub fn acting_user(&self) -> Option<Uuid> {

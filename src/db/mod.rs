@@ -26,7 +26,7 @@ use secrecy::ExposeSecret;
 
 pub use scoped::{
     Reads, ScopedConn, TenantScope, across_tenants, begin_tenant_txn, load_for_tenants, load_scoped_by_ids,
-    load_scoped_children, lock_tenant, owning_tenant, tenants_conn,
+    load_scoped_children, lock_tenant, owned_by_id, owning_tenant, tenants_conn,
 };
 
 use crate::{config::Config, telemetry::Metrics};

@@ -446,6 +446,25 @@ where
     E::find().select_only().column(E::tenant_column()).filter(id_col.eq(id)).into_tuple().one(across).await
 }
 
+/// Row `id` of `E` with the tenant owning it: like [`owning_tenant`], a lookup by ID that
+/// precedes the access check, through `across` (which sees every tenant). The caller returns
+/// the row only when the viewer's access to that tenant passes.
+pub async fn owned_by_id<E>(
+    across: &ScopedConn<'_>,
+    id_col: E::Column,
+    id: Uuid,
+) -> Result<Option<(Uuid, E::Model)>, DbErr>
+where
+    E: TenantOwned,
+    E::Model: sea_orm::ModelTrait<Entity = E>,
+{
+    use sea_orm::{ModelTrait, sea_query::ValueType};
+    let Some(row) = E::find().filter(id_col.eq(id)).one(across).await? else { return Ok(None) };
+    let tenant = <Uuid as ValueType>::try_from(row.get(E::tenant_column()))
+        .map_err(|_| DbErr::Type("the tenant column is not a UUID".into()))?;
+    Ok(Some((tenant, row)))
+}
+
 /// Serialises changes to one tenant's memberships and roles: takes the tenant row's write
 /// lock at the start of `txn` (a no-op update). On PostgreSQL a second transaction waits on
 /// the row lock; on SQLite it waits for the database write lock. Call it first in the

@@ -137,17 +137,11 @@ where
     E: entity::TenantOwned,
     E::Model: sea_orm::ModelTrait<Entity = E>,
 {
-    use sea_orm::{ColumnTrait, ModelTrait, QueryFilter, sea_query::ValueType};
-
     use crate::error::AppError;
     let loaders = loaders::loaders(ctx);
-    let row = E::find()
-        .filter(id_col.eq(id))
-        .one(&loaders.reads.across(&app(ctx).db))
+    let (tenant, row) = crate::db::owned_by_id::<E>(&loaders.reads.across(&app(ctx).db), id_col, id)
         .await?
         .ok_or(AppError::NotFound(what))?;
-    let tenant = <uuid::Uuid as ValueType>::try_from(row.get(E::tenant_column()))
-        .map_err(|_| anyhow::anyhow!("{what}: tenant column is not a UUID"))?;
     let tctx = loaders.tenant_access(tenant).await.map_err(|_| AppError::NotFound(what))?;
     Ok((row, tctx))
 }

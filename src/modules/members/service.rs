@@ -341,27 +341,9 @@ pub async fn accept_invitation(
             "this invitation was sent to another e-mail address",
         ));
     }
-    let role = tenant_role(
-        &crate::db::TenantScope::new(inv.tenant_id).on(&app.db),
-        TenantScope::new(inv.tenant_id),
-        "token",
-        inv.role_id,
-    )
-    .await?;
     // The joining member acts; the audit entry records the request they sent.
-    let tctx = TenantCtx {
-        user_id: user.id,
-        tenant_id: inv.tenant_id,
-        membership_id: Uuid::now_v7(),
-        role_id: role.id,
-        role_key: role.key.clone(),
-        permissions: Default::default(),
-        suspended: false,
-        roles: Default::default(),
-        mfa_missing: false,
-        actor: std::sync::Arc::new(Actor::from_request(rctx)),
-        reads: Default::default(),
-    };
+    let tctx =
+        TenantCtx::joining(user.id, inv.tenant_id, Uuid::now_v7(), inv.role_id, Actor::from_request(rctx));
     // Joining needs no permission: the unused, unexpired invitation to this address is it.
     let mut tx = TenantTx::open(app, &tctx).await?;
     let scope = tx.scope();
@@ -392,6 +374,7 @@ pub async fn accept_invitation(
     {
         return Err(AppError::conflict("token", "you are already a member of this organisation"));
     }
+    let role = tenant_role(&tx, scope, "token", inv.role_id).await?;
     let membership = scope
         .insert(
             &tx,

@@ -303,16 +303,11 @@ pub async fn env_maps(
     db: &impl ConnectionTrait,
     tenants: &[Uuid],
 ) -> Result<HashMap<Uuid, HashMap<String, String>>, sea_orm::DbErr> {
-    let mut out: HashMap<Uuid, HashMap<String, String>> = HashMap::new();
-    use sea_orm::EntityTrait;
-    for v in env_var::Entity::find()
-        .filter(env_var::Column::TenantId.is_in(tenants.iter().copied()))
-        .all(db)
+    Ok(crate::db::load_for_tenants::<env_var::Entity, _>(db, tenants)
         .await?
-    {
-        out.entry(v.tenant_id).or_default().insert(v.name, v.value);
-    }
-    Ok(out)
+        .into_iter()
+        .map(|(tenant, vars)| (tenant, vars.into_iter().map(|v| (v.name, v.value)).collect()))
+        .collect())
 }
 
 /// The tenant's environment variables by name.

@@ -75,19 +75,13 @@ pub async fn create_tenant(
         BUILTIN_ROLES.iter().map(|b| (Uuid::now_v7(), b)).collect();
     let owner_role = roles.iter().find(|(_, b)| b.key == "owner").map(|(id, _)| *id);
     // The founder acts as the owner they are about to become.
-    let founder = TenantCtx {
-        user_id: viewer.user_id,
+    let founder = TenantCtx::joining(
+        viewer.user_id,
         tenant_id,
-        membership_id: Uuid::now_v7(),
-        role_id: owner_role.ok_or_else(|| anyhow::anyhow!("no owner role defined"))?,
-        role_key: "owner".into(),
-        permissions: Default::default(),
-        suspended: false,
-        roles: Default::default(),
-        mfa_missing: false,
-        actor: std::sync::Arc::new(crate::access::Actor::from_request(rctx)),
-        reads: Default::default(),
-    };
+        Uuid::now_v7(),
+        owner_role.ok_or_else(|| anyhow::anyhow!("no owner role defined"))?,
+        crate::access::Actor::from_request(rctx),
+    );
     // Creating an organisation needs no permission in it: any verified user may.
     let mut tx = TenantTx::open(app, &founder).await?;
     let scope = tx.scope();

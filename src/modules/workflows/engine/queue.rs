@@ -263,21 +263,19 @@ async fn with_start_state(
     if runs.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<Uuid> = runs.iter().map(|e| e.id).collect();
+    let keys: Vec<(Uuid, Uuid)> = runs.iter().map(|e| (e.tenant_id, e.id)).collect();
+    let mut rows = crate::db::load_scoped_children::<node_execution::Entity, _>(
+        queue,
+        node_execution::Column::ExecutionId,
+        &keys,
+    )
+    .await?;
     let tenants: Vec<Uuid> = runs.iter().map(|e| e.tenant_id).collect::<BTreeSet<_>>().into_iter().collect();
-    let mut rows: HashMap<Uuid, Vec<node_execution::Model>> = HashMap::new();
-    for r in node_execution::Entity::find()
-        .filter(node_execution::Column::ExecutionId.is_in(ids))
-        .all(queue)
-        .await?
-    {
-        rows.entry(r.execution_id).or_default().push(r);
-    }
     let env = crate::modules::secrets::service::env_maps(queue, &tenants).await?;
     Ok(runs
         .into_iter()
         .map(|exec| Claimed {
-            rows: rows.remove(&exec.id).unwrap_or_default(),
+            rows: rows.remove(&(exec.tenant_id, exec.id)).unwrap_or_default(),
             env: env.get(&exec.tenant_id).cloned().unwrap_or_default(),
             exec,
         })
