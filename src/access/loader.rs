@@ -40,7 +40,7 @@ impl Loader<Uuid> for TenantAccessLoader {
             return Ok(creator
                 .remove(&key.tenant_id)
                 .map(|mut tctx| {
-                    tctx.permissions.retain(|p| key.permissions.contains(p));
+                    tctx.permissions = tctx.permissions.and(key.permissions);
                     tctx.role_key = "api_key".into();
                     // A key is not its creator: no "own membership" shortcut (leaving, team
                     // ownership, reading one's own membership) may apply to it.

@@ -4,6 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::auth::Permissions;
+
 use entity::{role, role_permission};
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
@@ -14,14 +16,14 @@ use crate::db::load_for_tenants;
 #[derive(Clone, Debug, Default)]
 pub struct RoleGraph {
     pub roles: HashMap<Uuid, role::Model>,
-    pub grants: HashMap<Uuid, HashSet<String>>,
+    pub grants: HashMap<Uuid, Permissions>,
 }
 
 impl RoleGraph {
     /// Own grants plus every ancestor's. A cycle (which the service never lets in) stops the
     /// walk instead of looping.
-    pub fn effective(&self, role_id: Uuid) -> HashSet<String> {
-        let mut out = HashSet::new();
+    pub fn effective(&self, role_id: Uuid) -> Permissions {
+        let mut out = Permissions::EMPTY;
         let mut seen = HashSet::new();
         let mut next = Some(role_id);
         while let Some(id) = next {
@@ -29,7 +31,7 @@ impl RoleGraph {
                 break;
             }
             if let Some(g) = self.grants.get(&id) {
-                out.extend(g.iter().cloned());
+                out = out | *g;
             }
             next = self.roles.get(&id).and_then(|r| r.parent_id);
         }
@@ -65,13 +67,16 @@ pub async fn role_graphs(
                 g.roles.insert(r.id, r);
             }
             for p in grants.remove(t).unwrap_or_default() {
-                g.grants.entry(p.role_id).or_default().insert(p.permission);
+                // A key the catalog no longer has grants nothing.
+                if let Some(permission) = crate::auth::Permission::from_key(&p.permission) {
+                    g.grants.entry(p.role_id).or_default().insert(permission);
+                }
             }
             // Built-in roles grant what the code says, so a permission added to the catalog
             // reaches every existing tenant's built-in roles at once.
             for r in g.roles.values().filter(|r| r.is_builtin) {
                 if let Some(b) = crate::auth::permissions::BUILTIN_ROLES.iter().find(|b| b.key == r.key) {
-                    g.grants.insert(r.id, b.permissions.iter().map(|p| p.key().to_string()).collect());
+                    g.grants.insert(r.id, b.permissions.iter().collect());
                 }
             }
             (*t, g)

@@ -2,13 +2,11 @@
 //! tenant, with the role's permissions — the result of the access check, and the only way
 //! to a [`TenantScope`] outside the workers.
 
-use std::collections::HashSet;
-
 use uuid::Uuid;
 
 use super::audit::Actor;
 use crate::{
-    auth::Permission,
+    auth::{Permission, Permissions},
     db::TenantScope,
     error::{AppError, AppResult},
 };
@@ -21,7 +19,7 @@ pub struct TenantCtx {
     pub membership_id: Uuid,
     pub role_id: Uuid,
     pub role_key: String,
-    pub permissions: HashSet<String>,
+    pub permissions: Permissions,
     /// The organisation is suspended: only reading, and the owner's reactivation or
     /// deletion, remain possible.
     pub suspended: bool,
@@ -66,7 +64,7 @@ impl TenantCtx {
     }
 
     pub fn has(&self, permission: Permission) -> bool {
-        self.permissions.contains(permission.key())
+        self.permissions.contains(permission)
     }
 
     /// FORBIDDEN naming the permission unless the member's role grants it.

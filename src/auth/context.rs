@@ -1,8 +1,6 @@
 //! Who is calling ([`RequestCtx`]); as which member of which tenant is
 //! [`crate::access::TenantCtx`].
 
-use std::collections::HashSet;
-
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -23,7 +21,7 @@ pub struct ApiKeyPrincipal {
     pub tenant_id: Uuid,
     /// The member who created the key: the key never holds more than they do now.
     pub created_by: Uuid,
-    pub permissions: HashSet<String>,
+    pub permissions: crate::auth::Permissions,
 }
 
 /// Built once per HTTP request or WebSocket connection, before any resolver runs.

@@ -11,4 +11,4 @@ pub mod session_cache;
 pub mod tokens;
 
 pub use context::{RequestCtx, Viewer};
-pub use permissions::Permission;
+pub use permissions::{Permission, Permissions};

@@ -156,3 +156,106 @@ pub fn role_rank(key: &str) -> u8 {
         _ => 2,
     }
 }
+
+impl Permission {
+    /// The permission stored under `key`, if the catalog still has it.
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|p| p.key() == key)
+    }
+
+    const fn bit(self) -> u32 {
+        1 << self as u32
+    }
+}
+
+/// A set of permissions (a bit per catalog entry): what a role grants, a member holds or a
+/// key may do. Copying it costs nothing, so every field's access check can carry one.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Permissions(u32);
+
+impl Permissions {
+    pub const EMPTY: Self = Self(0);
+
+    pub fn contains(self, p: Permission) -> bool {
+        self.0 & p.bit() != 0
+    }
+    pub fn insert(&mut self, p: Permission) {
+        self.0 |= p.bit();
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    /// Those of `self` that `other` does not hold.
+    pub fn without(self, other: Self) -> Self {
+        Self(self.0 & !other.0)
+    }
+    /// Those both hold.
+    pub fn and(self, other: Self) -> Self {
+        Self(self.0 & other.0)
+    }
+    /// Every permission of `self` is in `other`.
+    pub fn is_subset(self, other: Self) -> bool {
+        self.without(other).is_empty()
+    }
+    /// In catalog order.
+    pub fn iter(self) -> impl Iterator<Item = Permission> {
+        Permission::ALL.iter().copied().filter(move |p| self.contains(*p))
+    }
+    /// The stable keys, sorted (as stored and audited).
+    pub fn keys(self) -> Vec<&'static str> {
+        let mut keys: Vec<&'static str> = self.iter().map(Permission::key).collect();
+        keys.sort_unstable();
+        keys
+    }
+    /// The set named by stored `keys`; a key the catalog no longer has grants nothing.
+    pub fn from_keys<S: AsRef<str>>(keys: impl IntoIterator<Item = S>) -> Self {
+        keys.into_iter().filter_map(|k| Permission::from_key(k.as_ref())).collect()
+    }
+}
+
+impl FromIterator<Permission> for Permissions {
+    fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
+        let mut s = Self::EMPTY;
+        for p in iter {
+            s.insert(p);
+        }
+        s
+    }
+}
+
+impl<'a> FromIterator<&'a Permission> for Permissions {
+    fn from_iter<I: IntoIterator<Item = &'a Permission>>(iter: I) -> Self {
+        iter.into_iter().copied().collect()
+    }
+}
+
+impl std::ops::BitOr for Permissions {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
+impl std::fmt::Debug for Permissions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.iter().map(Permission::key)).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_holds_exactly_what_was_put_in_and_reads_back_its_keys() {
+        let s = Permissions::from_keys(["members.read", "tenant.read", "no.such"]);
+        assert!(s.contains(Permission::MembersRead) && s.contains(Permission::TenantRead));
+        assert_eq!(s.iter().count(), 2);
+        assert_eq!(s.keys(), vec!["members.read", "tenant.read"]);
+        let all: Permissions = Permission::ALL.iter().collect();
+        assert!(s.is_subset(all) && !all.is_subset(s));
+        assert_eq!(all.without(s).iter().count(), Permission::ALL.len() - 2);
+        assert_eq!(all.and(s), s);
+        assert_eq!(Permission::ALL.len(), all.iter().count(), "every catalog entry has its own bit");
+    }
+}

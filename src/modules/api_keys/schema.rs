@@ -37,7 +37,7 @@ impl ApiKeysMutation {
         rctx(ctx).require_principal()?;
         let tenant = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
         let tctx = loaders(ctx).tenant_access(tenant).await?;
-        let perms = input.permissions.iter().map(|p| p.key().to_string()).collect();
+        let perms = input.permissions.iter().collect();
         let (key, secret) =
             service::create_api_key(app(ctx), &tctx, &input.name, perms, input.expires_at).await?;
         Ok(CreateApiKeyPayload { api_key: ApiKey(key), secret })

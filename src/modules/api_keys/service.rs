@@ -1,7 +1,5 @@
 //! Creating, listing, revoking and authenticating API keys.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Duration, Utc};
 use entity::api_key;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
@@ -10,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     access::{Change, TenantCtx, TenantTx},
-    auth::{Permission, context::ApiKeyPrincipal, tokens},
+    auth::{Permission, Permissions, context::ApiKeyPrincipal, tokens},
     ctx::Ctx,
     db::page::Window,
     error::{AppError, AppResult},
@@ -27,9 +25,10 @@ fn summary(k: &api_key::Model) -> serde_json::Value {
     json!({ "name": k.name, "prefix": k.prefix, "permissions": k.permissions, "expiresAt": k.expires_at, "revoked": k.revoked_at.is_some() })
 }
 
-/// Permission keys a stored key holds.
-pub fn key_permissions(k: &api_key::Model) -> HashSet<String> {
-    serde_json::from_value(k.permissions.clone()).unwrap_or_default()
+/// The permissions a stored key holds.
+pub fn key_permissions(k: &api_key::Model) -> Permissions {
+    let keys: Vec<String> = serde_json::from_value(k.permissions.clone()).unwrap_or_default();
+    Permissions::from_keys(keys)
 }
 
 /// Creates a key (`api_keys.manage`) holding `permissions`, all of which the creator must
@@ -38,7 +37,7 @@ pub async fn create_api_key(
     ctx: &Ctx,
     tctx: &TenantCtx,
     name: &str,
-    permissions: HashSet<String>,
+    permissions: Permissions,
     expires_at: Option<DateTime<Utc>>,
 ) -> AppResult<(api_key::Model, String)> {
     tctx.require(Permission::ApiKeysManage)?;
@@ -52,12 +51,11 @@ pub async fn create_api_key(
     if permissions.is_empty() {
         return Err(AppError::validation("input.permissions", "give the key at least one permission"));
     }
-    let mut missing: Vec<&String> = permissions.iter().filter(|p| !tctx.permissions.contains(*p)).collect();
+    let missing = permissions.without(tctx.permissions);
     if !missing.is_empty() {
-        missing.sort();
         return Err(AppError::ForbiddenWith(format!(
             "input.permissions: a key cannot hold permissions you do not hold: {}",
-            missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            missing.keys().join(", ")
         )));
     }
     let now = ctx.now();
@@ -67,8 +65,7 @@ pub async fn create_api_key(
         return Err(AppError::validation("input.expiresAt", "must be in the future"));
     }
     let secret = format!("{KEY_PREFIX}{}", tokens::random_token());
-    let mut perms: Vec<&String> = permissions.iter().collect();
-    perms.sort();
+    let perms = permissions.keys();
     let mut tx = TenantTx::begin(ctx, tctx, Permission::ApiKeysManage).await?;
     let scope = tx.scope();
     let key = scope

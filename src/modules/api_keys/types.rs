@@ -27,7 +27,7 @@ impl ApiKey {
         &self.0.prefix
     }
     async fn permissions(&self) -> Vec<Permission> {
-        to_permissions(&super::service::key_permissions(&self.0))
+        to_permissions(super::service::key_permissions(&self.0))
     }
     /// Who created it.
     async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {

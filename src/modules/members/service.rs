@@ -72,7 +72,7 @@ async fn check_grant(
     let graph =
         crate::modules::roles::service::role_graphs(db, &[tctx.tenant_id]).await?.remove(&tctx.tenant_id);
     let effective = graph.map(|g| g.effective(role.id)).unwrap_or_default();
-    if effective.iter().any(|p| !tctx.permissions.contains(p)) {
+    if !effective.is_subset(tctx.permissions) {
         return Err(AppError::ForbiddenWith(format!(
             "you cannot grant the role `{}`: it holds permissions you do not hold",
             role.key

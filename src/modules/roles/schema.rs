@@ -1,7 +1,5 @@
 //! Roles queries and mutations: the catalog, custom roles and their permissions.
 
-use std::collections::HashSet;
-
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use entity::role;
 
@@ -76,8 +74,8 @@ async fn role_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(uuid::Uuid
     crate::graphql::owned_row::<role::Entity>(ctx, field, id, "Role", "role", role::Column::Id).await
 }
 
-fn keys(perms: &[Permission]) -> HashSet<String> {
-    perms.iter().map(|p| p.key().to_string()).collect()
+fn keys(perms: &[Permission]) -> crate::auth::Permissions {
+    perms.iter().collect()
 }
 
 #[Object]

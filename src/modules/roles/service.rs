@@ -1,8 +1,6 @@
 //! Business logic of roles: custom role changes and the matrix. The role graph itself is
 //! [`crate::access::role_graph`], below every module.
 
-use std::collections::HashSet;
-
 use entity::{invitation, membership, role, role_permission};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::json;
@@ -10,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     access::{Change, TenantCtx, TenantTx},
-    auth::{Permission, permissions::role_rank},
+    auth::{Permission, Permissions, permissions::role_rank},
     ctx::Ctx,
     db::TenantScope,
     error::{AppError, AppResult},
@@ -42,16 +40,14 @@ fn validate_name(field: &str, name: &str) -> AppResult<String> {
 }
 
 /// Nobody grants what they do not hold.
-fn check_held(tctx: &TenantCtx, field: &str, wanted: &HashSet<String>) -> AppResult<()> {
-    let missing: Vec<&String> = wanted.iter().filter(|p| !tctx.permissions.contains(*p)).collect();
+fn check_held(tctx: &TenantCtx, field: &str, wanted: Permissions) -> AppResult<()> {
+    let missing = wanted.without(tctx.permissions);
     if missing.is_empty() {
         Ok(())
     } else {
-        let mut names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-        names.sort();
         Err(AppError::ForbiddenWith(format!(
             "{field}: you cannot grant permissions you do not hold: {}",
-            names.join(", ")
+            missing.keys().join(", ")
         )))
     }
 }
@@ -67,9 +63,8 @@ fn check_editable(tctx: &TenantCtx, role: &role::Model) -> AppResult<()> {
     Ok(())
 }
 
-fn role_summary(r: &role::Model, perms: &HashSet<String>) -> serde_json::Value {
-    let mut perms: Vec<&String> = perms.iter().collect();
-    perms.sort();
+fn role_summary(r: &role::Model, perms: Permissions) -> serde_json::Value {
+    let perms = perms.keys();
     json!({ "key": r.key, "name": r.name, "description": r.description, "parentId": r.parent_id, "permissions": perms })
 }
 
@@ -79,7 +74,7 @@ pub struct NewRole {
     pub name: String,
     pub description: String,
     pub parent_id: Option<Uuid>,
-    pub permissions: HashSet<String>,
+    pub permissions: Permissions,
 }
 
 fn check_parent(g: &RoleGraph, tctx: &TenantCtx, role_id: Uuid, parent: Option<Uuid>) -> AppResult<()> {
@@ -97,7 +92,7 @@ fn check_parent(g: &RoleGraph, tctx: &TenantCtx, role_id: Uuid, parent: Option<U
             "this parent would make the role inherit from itself",
         ));
     }
-    check_held(tctx, "input.parentId", &g.effective(parent))
+    check_held(tctx, "input.parentId", g.effective(parent))
 }
 
 /// Creates a custom role (`roles.manage`).
@@ -105,7 +100,7 @@ pub async fn create_role(ctx: &Ctx, tctx: &TenantCtx, input: NewRole) -> AppResu
     let mut tx = TenantTx::begin_locked(ctx, tctx, Permission::RolesManage).await?;
     let key = validate_key("input.key", &input.key)?;
     let name = validate_name("input.name", &input.name)?;
-    check_held(tctx, "input.permissions", &input.permissions)?;
+    check_held(tctx, "input.permissions", input.permissions)?;
     let scope = tx.scope();
     let g = graph(&tx, scope.tenant_id()).await?;
     if g.roles.values().any(|r| r.key == key) {
@@ -128,13 +123,13 @@ pub async fn create_role(ctx: &Ctx, tctx: &TenantCtx, input: NewRole) -> AppResu
             },
         )
         .await?;
-    write_grants(&tx, scope, role.id, &input.permissions).await?;
+    write_grants(&tx, scope, role.id, input.permissions).await?;
     tx.audit(Change {
         action: "role.created",
         target_type: "Role",
         target_id: Some(role.id),
         before: None,
-        after: Some(role_summary(&role, &input.permissions)),
+        after: Some(role_summary(&role, input.permissions)),
     })
     .await?;
     tx.commit().await?;
@@ -145,7 +140,7 @@ async fn write_grants(
     db: &impl ConnectionTrait,
     scope: TenantScope,
     role_id: Uuid,
-    perms: &HashSet<String>,
+    perms: Permissions,
 ) -> AppResult<()> {
     scope
         .delete_many::<role_permission::Entity>()
@@ -156,7 +151,7 @@ async fn write_grants(
         role_permission::Entity::insert_many(perms.iter().map(|p| role_permission::ActiveModel {
             tenant_id: Set(scope.tenant_id()),
             role_id: Set(role_id),
-            permission: Set(p.clone()),
+            permission: Set(p.key().to_string()),
         }))
         .exec(db)
         .await?;
@@ -171,7 +166,7 @@ pub struct RoleUpdate {
     pub description: Option<String>,
     /// `Some(None)` removes the parent.
     pub parent_id: Option<Option<Uuid>>,
-    pub permissions: Option<HashSet<String>>,
+    pub permissions: Option<Permissions>,
 }
 
 /// Updates a custom role (`roles.manage`).
@@ -198,13 +193,13 @@ pub async fn update_role(
         check_parent(&g, tctx, id, parent)?;
         am.parent_id = Set(parent);
     }
-    let perms = match &update.permissions {
+    let perms = match update.permissions {
         Some(p) => {
             check_held(tctx, "input.permissions", p)?;
             write_grants(&tx, scope, id, p).await?;
-            p.clone()
+            p
         }
-        None => before_perms.clone(),
+        None => before_perms,
     };
     let updated = scope.update(&tx, am).await?;
     tx.audit(Change {
@@ -215,8 +210,8 @@ pub async fn update_role(
         },
         target_type: "Role",
         target_id: Some(id),
-        before: Some(role_summary(&current, &before_perms)),
-        after: Some(role_summary(&updated, &perms)),
+        before: Some(role_summary(&current, before_perms)),
+        after: Some(role_summary(&updated, perms)),
     })
     .await?;
     tx.commit().await?;
@@ -247,7 +242,7 @@ pub async fn delete_role(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<rol
     if g.roles.values().any(|r| r.parent_id == Some(id)) {
         return Err(AppError::conflict("id", "other roles inherit from this role"));
     }
-    let before = role_summary(&current, &g.grants.get(&id).cloned().unwrap_or_default());
+    let before = role_summary(&current, g.grants.get(&id).copied().unwrap_or_default());
     scope
         .delete_many::<role_permission::Entity>()
         .filter(role_permission::Column::RoleId.eq(id))

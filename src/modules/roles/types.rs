@@ -53,8 +53,7 @@ impl PermissionMatrix {
     }
 }
 
-/// Permissions of the catalog present in `keys`, in catalog order.
-pub fn to_permissions<'a>(keys: impl IntoIterator<Item = &'a String>) -> Vec<Permission> {
-    let keys: std::collections::HashSet<&String> = keys.into_iter().collect();
-    Permission::ALL.iter().copied().filter(|p| keys.iter().any(|k| k.as_str() == p.key())).collect()
+/// The permissions of `set`, in catalog order.
+pub fn to_permissions(set: crate::auth::Permissions) -> Vec<Permission> {
+    set.iter().collect()
 }

@@ -134,8 +134,8 @@ impl Tenant {
         let rows = roles
             .into_iter()
             .map(|r| PermissionMatrixRow {
-                granted: to_permissions(graph.grants.get(&r.id).into_iter().flatten()),
-                effective: to_permissions(&graph.effective(r.id)),
+                granted: to_permissions(graph.grants.get(&r.id).copied().unwrap_or_default()),
+                effective: to_permissions(graph.effective(r.id)),
                 role: Role(r),
             })
             .collect();
@@ -394,12 +394,14 @@ impl Role {
     /// Permissions the role holds: its own and those inherited from its parent roles.
     async fn permissions(&self, ctx: &Context<'_>) -> Result<Vec<Permission>> {
         let graph = loaders(ctx).role_graph(self.0.tenant_id).await?;
-        Ok(crate::modules::roles::types::to_permissions(&graph.effective(self.0.id)))
+        Ok(crate::modules::roles::types::to_permissions(graph.effective(self.0.id)))
     }
     /// Permissions granted to this role directly.
     async fn granted_permissions(&self, ctx: &Context<'_>) -> Result<Vec<Permission>> {
         let graph = loaders(ctx).role_graph(self.0.tenant_id).await?;
-        Ok(crate::modules::roles::types::to_permissions(graph.grants.get(&self.0.id).into_iter().flatten()))
+        Ok(crate::modules::roles::types::to_permissions(
+            graph.grants.get(&self.0.id).copied().unwrap_or_default(),
+        ))
     }
     /// The role whose permissions this one inherits.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Role>> {
