@@ -4,6 +4,8 @@
 # handler as the floor for `{ __typename }`. wrk -c16, interleaved rounds, medians.
 #
 #   bash benches/api/run.sh            (BENCH_SECONDS per run, default 10; BENCH_ROUNDS, default 3)
+#   BENCH_HOLD=1 bash benches/api/run.sh   seeds, starts both servers, prints where, and waits
+#                                          (for profiling; BENCH_ZYGO_LOG sets Zygo's ZYGO_LOG)
 #
 # Needs target/release/zygo (cargo build --release), wrk, node/npm, PostgreSQL
 # (BENCH_PG, default postgres://postgres@127.0.0.1:5432) and Redis (BENCH_REDIS).
@@ -26,7 +28,7 @@ trap cleanup EXIT
 psql "$PG/postgres" -qc "CREATE DATABASE $DB" >/dev/null
 ZP=$((20000 + RANDOM % 10000)); GP=$((ZP + 1)); FP=$((ZP + 2))
 ZYGO_DATABASE_URL="$PG/$DB" ZYGO_REDIS_URL="$REDIS" ZYGO_LISTEN="127.0.0.1:$ZP" ZYGO_DATA_DIR="$WORK/data" \
-  ZYGO_WORKFLOW_WORKERS=0 ZYGO_LOG=error ZYGO_RATE_LIMIT_PER_MINUTE=100000000 ZYGO_RATE_LIMIT_ANONYMOUS_PER_MINUTE=100000000 ZYGO_MAX_PAGE_SIZE=100 ZYGO_MAX_QUERY_COMPLEXITY=20000 \
+  ZYGO_WORKFLOW_WORKERS=0 ZYGO_LOG="${BENCH_ZYGO_LOG:-error}" ZYGO_RATE_LIMIT_PER_MINUTE=100000000 ZYGO_RATE_LIMIT_ANONYMOUS_PER_MINUTE=100000000 ZYGO_MAX_PAGE_SIZE=100 ZYGO_MAX_QUERY_COMPLEXITY=20000 \
   "$BIN" >"$WORK/zygo.log" 2>&1 & PIDS+=($!)
 for _ in $(seq 1 150); do curl -sf "127.0.0.1:$ZP/readyz" >/dev/null && break; sleep 0.2; done
 gql() { # token body-json → response
@@ -61,6 +63,12 @@ body z_membership "{\"query\":\"query(\$id:ID!){node(id:\$id){id ... on Membersh
 body g_membership "{\"query\":\"query(\$id:UUID!){membershipById(id:\$id){id status}}\",\"variables\":{\"id\":\"$MEMBERSHIP_UUID\"}}"
 body typename '{"query":"{__typename}"}'
 
+if [ -n "${BENCH_HOLD:-}" ]; then # keep the seeded servers up for profiling, until interrupted
+  echo "Zygo http://127.0.0.1:$ZP/graphql (pid ${PIDS[0]}, log $WORK/zygo.log), PostGraphile http://127.0.0.1:$GP/graphql"
+  echo "bodies in $WORK/*.json; token: $TOKEN"
+  sleep infinity
+fi
+
 # Sanity: every document answers without errors, and the nested one holds 50 × 20 members.
 check() { local out; out=$(curl -s "$1" -H 'content-type: application/json' ${3:+-H "authorization: Bearer $3"} -d @"$WORK/$2.json")
   case "$out" in *'"errors"'*|'') echo "$2 failed: ${out:0:400}" >&2; exit 1;; esac; echo "$out"; }
@@ -70,12 +78,16 @@ m=$(check "127.0.0.1:$GP/graphql" g_nested | grep -o '"membershipByMembershipId"
 for d in z_tenant z_membership; do check "127.0.0.1:$ZP/graphql" $d "$TOKEN" >/dev/null; done
 for d in g_tenant g_membership; do check "127.0.0.1:$GP/graphql" $d >/dev/null; done
 
-statements() { # document → SQL statements Zygo sends for one request (after a warm-up one)
+statements() { # document → SQL statements Zygo sends per request (after a warm-up one), as
+  # the mean of 20 requests: the workers' polling statements fall into the same counter, and
+  # spread over 20 requests they add a fraction, not a whole statement, to the figure.
   curl -s "127.0.0.1:$ZP/graphql" -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" -d @"$WORK/$1.json" >/dev/null
   local a b; a=$(curl -s "127.0.0.1:$ZP/metrics" | awk '/^zygo_db_statements_total/{s+=$NF} END{print s}')
-  curl -s "127.0.0.1:$ZP/graphql" -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" -d @"$WORK/$1.json" >/dev/null
+  for _ in $(seq 1 20); do
+    curl -s "127.0.0.1:$ZP/graphql" -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" -d @"$WORK/$1.json" >/dev/null
+  done
   b=$(curl -s "127.0.0.1:$ZP/metrics" | awk '/^zygo_db_statements_total/{s+=$NF} END{print s}')
-  echo $((b - a)); }
+  awk -v d=$((b - a)) 'BEGIN{printf "%.1f", d / 20}'; }
 
 run() { # name url body token → "rps p50 p99 errors"
   BODY_FILE="$WORK/$3.json" TOKEN="${4:-}" wrk -t2 -c16 -d"${SECS}s" -s benches/api/post.lua "$2" 2>/dev/null | awk '/^RESULT/{print $2, $3, $4, $5}'; }

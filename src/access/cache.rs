@@ -35,10 +35,13 @@ pub fn topic() -> Topic {
 /// Whether a committed audit entry of `action` may change who reaches the tenant or with
 /// which permissions: memberships (`member.*`: joined, left, removed, role changed,
 /// suspended, reactivated), roles and their grants (`role.*`), and the organisation itself
-/// (`tenant.*`: status, settings such as the MFA rule, deletion). A new action that changes
-/// access must be named under one of these nouns.
+/// (`tenant.*`: status, settings such as the MFA rule, deletion) — except a rename
+/// (`tenant.updated`: name and slug, which no access check reads), so renaming an
+/// organisation does not make every member's next read, and every subscriber's next event,
+/// go back to the database. A new action that changes access must be named under one of
+/// these nouns.
 pub fn changes_access(action: &str) -> bool {
-    ["member.", "role.", "tenant."].iter().any(|p| action.starts_with(p))
+    action != "tenant.updated" && ["member.", "role.", "tenant."].iter().any(|p| action.starts_with(p))
 }
 
 /// What may have changed, as announced on [`topic`].
@@ -226,7 +229,9 @@ mod tests {
         for a in ["member.joined", "member.role_changed", "role.permissions_set", "tenant.suspended"] {
             assert!(changes_access(a), "{a}");
         }
-        for a in ["team.created", "workflow.updated", "secret.deleted", "invitation.created"] {
+        for a in
+            ["team.created", "workflow.updated", "secret.deleted", "invitation.created", "tenant.updated"]
+        {
             assert!(!changes_access(a), "{a}");
         }
     }

@@ -20,7 +20,8 @@ use crate::{
     db::Reads,
     db::page::{Rows, Window, load_scoped_pages},
     error::{AppError, AppResult},
-    modules::tenancy::loaders::MemberPagesLoader,
+    graphql::batch::{Batched, Dispatcher},
+    modules::tenancy::loaders::{MemberFilter, MemberPagesLoader},
 };
 
 /// Users by id. Users are not tenant-owned; who may reach a user is decided by the
@@ -186,15 +187,15 @@ impl Loader<(Uuid, Uuid, Window)> for TeamMemberPagesLoader {
 
 /// All loaders of one operation.
 pub struct Loaders {
-    pub users: DataLoader<UserLoader>,
-    pub memberships: DataLoader<TenantRowsLoader<entity::membership::Entity>>,
-    pub user_tenants: DataLoader<UserTenantsLoader>,
-    pub member_pages: DataLoader<MemberPagesLoader>,
-    pub role_pages: DataLoader<TenantPagesLoader<role::Entity>>,
-    pub invitation_pages: DataLoader<TenantPagesLoader<invitation::Entity>>,
-    pub api_key_pages: DataLoader<TenantPagesLoader<entity::api_key::Entity>>,
-    pub team_pages: DataLoader<TenantPagesLoader<entity::team::Entity>>,
-    pub team_member_pages: DataLoader<TeamMemberPagesLoader>,
+    pub users: Batched<Uuid, UserLoader>,
+    pub memberships: Batched<(Uuid, Uuid), TenantRowsLoader<entity::membership::Entity>>,
+    pub user_tenants: Batched<Uuid, UserTenantsLoader>,
+    pub member_pages: Batched<(Uuid, Window, MemberFilter), MemberPagesLoader>,
+    pub role_pages: Batched<(Uuid, Window), TenantPagesLoader<role::Entity>>,
+    pub invitation_pages: Batched<(Uuid, Window), TenantPagesLoader<invitation::Entity>>,
+    pub api_key_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::api_key::Entity>>,
+    pub team_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::team::Entity>>,
+    pub team_member_pages: Batched<(Uuid, Uuid, Window), TeamMemberPagesLoader>,
     access: DataLoader<TenantAccessLoader, HashMapCache>,
     /// The operation's reads (see [`Reads`]): every loader, and every access-checked read of
     /// a service through [`TenantCtx::on`], goes through them.
@@ -205,11 +206,20 @@ impl Loaders {
     /// Loaders for the principal of `rctx` (a user, an API key, or nobody), reading through
     /// `reads` ([`Reads::shared`] for a query or mutation over HTTP, which ends with its
     /// response; separate for WebSocket operations, which may live for hours and must not
-    /// hold a connection meanwhile).
-    pub fn for_request(ctx: &Ctx, rctx: &crate::auth::RequestCtx, reads: Reads) -> Self {
+    /// hold a connection meanwhile). With a `dispatcher` the operation runs [`Driven`]
+    /// by it and its batches are sent per turn (HTTP); without, by timer (WebSocket).
+    ///
+    /// [`Driven`]: super::batch::Driven
+    pub fn for_request(
+        ctx: &Ctx,
+        rctx: &crate::auth::RequestCtx,
+        reads: Reads,
+        dispatcher: Option<Arc<Dispatcher>>,
+    ) -> Self {
         Self::new(
             ctx,
             reads,
+            dispatcher,
             rctx.viewer.as_ref().map(|v| v.user_id),
             rctx.api_key.clone(),
             crate::access::Actor::from_request(rctx),
@@ -219,52 +229,48 @@ impl Loaders {
     pub fn new(
         ctx: &Ctx,
         reads: Reads,
+        dispatcher: Option<Arc<Dispatcher>>,
         viewer: Option<Uuid>,
         api_key: Option<crate::auth::context::ApiKeyPrincipal>,
         actor: crate::access::Actor,
     ) -> Self {
         let db = ctx.db.clone();
+        let d = || dispatcher.clone();
         Self {
-            users: DataLoader::new(UserLoader { db: db.clone(), reads: reads.clone() }, tokio::spawn),
-            memberships: DataLoader::new(
+            users: Batched::new(UserLoader { db: db.clone(), reads: reads.clone() }, d()),
+            memberships: Batched::new(
                 TenantRowsLoader {
                     db: db.clone(),
                     reads: reads.clone(),
                     id_col: entity::membership::Column::Id,
                 },
-                tokio::spawn,
+                d(),
             ),
-            user_tenants: DataLoader::new(
-                UserTenantsLoader { db: db.clone(), reads: reads.clone() },
-                tokio::spawn,
-            ),
-            member_pages: DataLoader::new(
-                MemberPagesLoader { db: db.clone(), reads: reads.clone() },
-                tokio::spawn,
-            ),
-            role_pages: DataLoader::new(
+            user_tenants: Batched::new(UserTenantsLoader { db: db.clone(), reads: reads.clone() }, d()),
+            member_pages: Batched::new(MemberPagesLoader { db: db.clone(), reads: reads.clone() }, d()),
+            role_pages: Batched::new(
                 TenantPagesLoader { db: db.clone(), reads: reads.clone(), id_col: role::Column::Id },
-                tokio::spawn,
+                d(),
             ),
-            invitation_pages: DataLoader::new(
+            invitation_pages: Batched::new(
                 TenantPagesLoader { db: db.clone(), reads: reads.clone(), id_col: invitation::Column::Id },
-                tokio::spawn,
+                d(),
             ),
-            api_key_pages: DataLoader::new(
+            api_key_pages: Batched::new(
                 TenantPagesLoader {
                     db: db.clone(),
                     reads: reads.clone(),
                     id_col: entity::api_key::Column::Id,
                 },
-                tokio::spawn,
+                d(),
             ),
-            team_pages: DataLoader::new(
+            team_pages: Batched::new(
                 TenantPagesLoader { db: db.clone(), reads: reads.clone(), id_col: entity::team::Column::Id },
-                tokio::spawn,
+                d(),
             ),
-            team_member_pages: DataLoader::new(
+            team_member_pages: Batched::new(
                 TeamMemberPagesLoader { db: db.clone(), reads: reads.clone() },
-                tokio::spawn,
+                d(),
             ),
             access: DataLoader::with_cache(
                 TenantAccessLoader {

@@ -6,6 +6,7 @@
 //! HTTP and WebSocket handlers.
 
 pub mod admission;
+pub mod batch;
 pub mod extensions;
 pub mod loaders;
 pub mod node;

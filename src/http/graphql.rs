@@ -39,7 +39,11 @@ use tracing::Instrument;
 use crate::{
     auth::RequestCtx,
     db::Reads,
-    graphql::{AppSchema, admission, loaders::Loaders},
+    graphql::{
+        AppSchema, admission,
+        batch::{Dispatcher, Driven},
+        loaders::Loaders,
+    },
     modules::identity::service::authenticate,
     startup::AppState,
     telemetry::GaugeGuard,
@@ -280,18 +284,23 @@ async fn execute_http(
         request_id = %ctx.request_id,
         user_id = ctx.viewer.as_ref().map(|v| v.user_id.to_string()).unwrap_or_default(),
     );
-    let loaders = Loaders::for_request(&s.app, &ctx, Reads::shared());
+    // Every load of the request is batched per turn of its execution (see `graphql::batch`).
+    let dispatcher = Arc::new(Dispatcher::default());
+    let loaders =
+        |ctx: &RequestCtx| Loaders::for_request(&s.app, ctx, Reads::shared(), Some(dispatcher.clone()));
     let batch = match batch {
-        BatchRequest::Single(r) => BatchRequest::Single(r.data(ctx).data(loaders)),
+        BatchRequest::Single(r) => {
+            let loaders = loaders(&ctx);
+            BatchRequest::Single(r.data(ctx).data(loaders))
+        }
         // Each member of a batch gets its own loaders, like separate requests would.
-        BatchRequest::Batch(rs) => BatchRequest::Batch(
-            rs.into_iter()
-                .map(|r| r.data(ctx.clone()).data(Loaders::for_request(&s.app, &ctx, Reads::shared())))
-                .collect(),
-        ),
+        BatchRequest::Batch(rs) => {
+            BatchRequest::Batch(rs.into_iter().map(|r| r.data(ctx.clone()).data(loaders(&ctx))).collect())
+        }
     };
     let limit = s.app.config.request_timeout;
-    match tokio::time::timeout(limit, s.schema.execute_batch(batch).instrument(span)).await {
+    let execution = Driven::new(dispatcher, s.schema.execute_batch(batch));
+    match tokio::time::timeout(limit, execution.instrument(span)).await {
         Ok(resp) => respond(resp, &headers),
         // Dropping the future cancels the work; a transaction in flight rolls back.
         Err(_) => request_error(
@@ -448,7 +457,12 @@ impl Executor for WsExecutor {
                 })?;
             }
             admission::admit(&app, &ctx, &mut request).await?;
-            Ok::<_, admission::Refusal>(request.data(Loaders::for_request(&app, &ctx, Reads::default())))
+            Ok::<_, admission::Refusal>(request.data(Loaders::for_request(
+                &app,
+                &ctx,
+                Reads::default(),
+                None,
+            )))
         })
         .flat_map(move |checked| match checked {
             Ok(request) => schema.execute_stream_with_session_data(request, session_data.clone()),

@@ -1,0 +1,224 @@
+//! Batching of an operation's loads by the executor's turns instead of by a timer.
+//!
+//! async-graphql's `DataLoader` gathers keys for a fixed delay (1 ms) after the first one and
+//! then loads what it has. Resolving a long list takes longer than that on a busy machine,
+//! so the 1,000 memberships of "50 teams × 20 members" arrived in six batches, the users in
+//! seven, and the statement count of a request grew with its length and with the load.
+//!
+//! Here an HTTP operation's execution is [`Driven`]: every time its future has polled all
+//! it can and waits, the batches its resolvers filled in that turn are sent, each as one
+//! load. Keys asked for in the same turn (all items of a list reach their field in one
+//! turn) therefore always share a batch, however many there are and however slow the
+//! machine. WebSocket operations, whose execution async-graphql drives itself, keep the
+//! timer ([`TIMER`]).
+
+use std::{
+    collections::{HashMap, HashSet},
+    future::Future,
+    hash::Hash,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use async_graphql::dataloader::Loader;
+use tokio::sync::oneshot;
+
+/// How long a batch of an operation that is not [`Driven`] gathers keys.
+pub const TIMER: Duration = Duration::from_millis(1);
+
+/// Keys per load at most; a larger batch is loaded in parts of this size (bound parameters
+/// stay far below PostgreSQL's and SQLite's limits).
+pub const MAX_BATCH: usize = 5_000;
+
+type Dispatch = Box<dyn FnOnce() + Send>;
+
+/// The batches of one operation waiting for its turn to end.
+#[derive(Default)]
+pub struct Dispatcher {
+    ready: Mutex<Vec<Dispatch>>,
+}
+
+impl Dispatcher {
+    fn schedule(&self, send: Dispatch) {
+        self.ready.lock().unwrap().push(send);
+    }
+
+    fn send_all(&self) {
+        let ready = std::mem::take(&mut *self.ready.lock().unwrap());
+        for send in ready {
+            send();
+        }
+    }
+}
+
+/// An operation's execution that sends its batches whenever it waits.
+pub struct Driven<F> {
+    execution: Pin<Box<F>>,
+    dispatcher: Arc<Dispatcher>,
+}
+
+impl<F: Future> Driven<F> {
+    pub fn new(dispatcher: Arc<Dispatcher>, execution: F) -> Self {
+        Self { execution: Box::pin(execution), dispatcher }
+    }
+}
+
+impl<F: Future> Future for Driven<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let polled = this.execution.as_mut().poll(cx);
+        if polled.is_pending() {
+            // The loads run as their own tasks and wake the execution when they answer.
+            this.dispatcher.send_all();
+        }
+        polled
+    }
+}
+
+type Answer<K, V, E> = Result<Arc<HashMap<K, V>>, E>;
+
+struct Waiting<K, V, E> {
+    keys: HashSet<K>,
+    waiters: Vec<oneshot::Sender<Answer<K, V, E>>>,
+}
+
+/// A loader whose keys are gathered per turn of a [`Driven`] operation (or for [`TIMER`]
+/// otherwise) and loaded together. Nothing is cached: each batch reads afresh.
+pub struct Batched<K, L: Loader<K>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+{
+    loader: Arc<L>,
+    waiting: Arc<Mutex<Waiting<K, L::Value, L::Error>>>,
+    dispatcher: Option<Arc<Dispatcher>>,
+}
+
+impl<K, L> Batched<K, L>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K>,
+{
+    pub fn new(loader: L, dispatcher: Option<Arc<Dispatcher>>) -> Self {
+        Self {
+            loader: Arc::new(loader),
+            waiting: Arc::new(Mutex::new(Waiting { keys: HashSet::new(), waiters: Vec::new() })),
+            dispatcher,
+        }
+    }
+
+    /// The value of `key`, loaded with every other key asked for in the same turn.
+    pub async fn load_one(&self, key: K) -> Result<Option<L::Value>, L::Error> {
+        let (tx, rx) = oneshot::channel();
+        let first = {
+            let mut waiting = self.waiting.lock().unwrap();
+            waiting.keys.insert(key.clone());
+            waiting.waiters.push(tx);
+            waiting.waiters.len() == 1
+        };
+        if first {
+            let (loader, waiting) = (self.loader.clone(), self.waiting.clone());
+            match &self.dispatcher {
+                Some(dispatcher) => dispatcher.schedule(Box::new(move || {
+                    tokio::spawn(load(loader, waiting));
+                })),
+                None => {
+                    tokio::spawn(async move {
+                        tokio::time::sleep(TIMER).await;
+                        load(loader, waiting).await;
+                    });
+                }
+            }
+        }
+        let answer = rx.await.expect("a batch answers each of its waiters, or its task panicked")?;
+        Ok(answer.get(&key).cloned())
+    }
+}
+
+/// Loads the keys waiting now and answers their waiters.
+async fn load<K, L>(loader: Arc<L>, waiting: Arc<Mutex<Waiting<K, L::Value, L::Error>>>)
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K>,
+{
+    let (keys, waiters) = {
+        let mut w = waiting.lock().unwrap();
+        (std::mem::take(&mut w.keys), std::mem::take(&mut w.waiters))
+    };
+    if waiters.is_empty() {
+        return;
+    }
+    let keys: Vec<K> = keys.into_iter().collect();
+    let mut found = HashMap::with_capacity(keys.len());
+    let mut answer = Ok(());
+    for part in keys.chunks(MAX_BATCH) {
+        match loader.load(part).await {
+            Ok(rows) => found.extend(rows),
+            Err(e) => {
+                answer = Err(e);
+                break;
+            }
+        }
+    }
+    let answer = answer.map(|()| Arc::new(found));
+    for waiter in waiters {
+        let _ = waiter.send(answer.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    struct Doubling {
+        loads: Arc<AtomicUsize>,
+    }
+
+    impl Loader<u32> for Doubling {
+        type Value = u32;
+        type Error = Arc<String>;
+
+        async fn load(&self, keys: &[u32]) -> Result<HashMap<u32, u32>, Self::Error> {
+            self.loads.fetch_add(1, Ordering::SeqCst);
+            // Slow enough that a 1 ms timer would have split the batch.
+            std::thread::sleep(Duration::from_millis(2));
+            Ok(keys.iter().filter(|k| **k != 7).map(|k| (*k, k * 2)).collect())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn keys_asked_for_in_one_turn_are_one_load_whatever_their_number_and_speed() {
+        let loads = Arc::new(AtomicUsize::new(0));
+        let dispatcher = Arc::new(Dispatcher::default());
+        let batched = Arc::new(Batched::new(Doubling { loads: loads.clone() }, Some(dispatcher.clone())));
+        let work = {
+            let batched = batched.clone();
+            async move {
+                // Each item burns CPU before asking, as resolving a list's fields does.
+                let first = futures::future::join_all((0..3_000u32).map(|k| {
+                    let b = batched.clone();
+                    async move {
+                        std::thread::sleep(Duration::from_micros(2));
+                        b.load_one(k).await.unwrap()
+                    }
+                }))
+                .await;
+                // A second level, asked for once the first answered: a second load.
+                let second =
+                    futures::future::join_all(first.iter().map(|v| batched.load_one(v.unwrap_or(0) + 1)))
+                        .await;
+                (first, second.len())
+            }
+        };
+        let (first, n) = Driven::new(dispatcher, work).await;
+        assert_eq!(first[3], Some(6));
+        assert_eq!(first[7], None, "a key the loader does not find answers None");
+        assert_eq!(n, 3_000);
+        assert_eq!(loads.load(Ordering::SeqCst), 2, "one load per turn");
+    }
+}
