@@ -5,6 +5,12 @@ use std::{path::PathBuf, process::ExitCode};
 use clap::{Parser, Subcommand};
 use zygo::{config::Config, startup::Application};
 
+/// mimalloc instead of glibc's allocator: resolving a GraphQL response allocates a few small
+/// objects per field from many tasks at once, and glibc's arenas spent a third of a nested
+/// list's time in malloc, free and their lock (perf, `benches/api/run.sh` with BENCH_HOLD).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "zygo", version, about = "Zygo: a multi-tenant SaaS platform as one GraphQL API")]
 struct Cli {

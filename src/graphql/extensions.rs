@@ -14,8 +14,8 @@ use std::{
 use async_graphql::{
     Request, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
-        NextSubscribe, NextValidation,
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
+        NextRequest, NextResolve, NextSubscribe, NextValidation, ResolveInfo,
     },
     parser::types::{ExecutableDocument, OperationType},
 };
@@ -43,6 +43,7 @@ impl ExtensionFactory for ObservabilityFactory {
             request_id: Mutex::new(None),
             operation_name: Mutex::new(None),
             cost: Mutex::new(1),
+            fields: Default::default(),
         })
     }
 }
@@ -56,6 +57,8 @@ pub struct Observability {
     operation_name: Mutex<Option<String>>,
     /// The rate-limit cost measured at parse time, charged after validation.
     cost: Mutex<u32>,
+    /// Failed fields answer `null` (see [`super::nulls`]).
+    fields: super::nulls::FieldErrors,
 }
 
 fn op_type_name(t: OperationType) -> &'static str {
@@ -229,6 +232,24 @@ impl Extension for Observability {
         Ok(measured)
     }
 
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        self.fields.execute(ctx, operation_name, next).await
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        self.fields.resolve(ctx, info, next).await
+    }
+
     fn subscribe<'s>(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -238,7 +259,8 @@ impl Extension for Observability {
         let request_id = ctx.data_opt::<RequestCtx>().map(|c| c.request_id.clone());
         let metrics = self.metrics.clone();
         metrics.graphql_requests.with_label_values(&["subscription", "ok"]).inc();
-        next.run(ctx, stream)
+        self.fields
+            .subscribe(ctx, stream, next)
             .map(move |mut resp| {
                 shape_errors(&mut resp, request_id.as_deref(), false);
                 resp

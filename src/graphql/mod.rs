@@ -89,9 +89,9 @@ pub fn build_schema(app: AppState) -> AppSchema {
     builder
         // Depth and cost limits: checked by the Observability extension after validation.
         .limit_directives(limits.directives_per_field)
+        // The one extension: with any extension async-graphql wraps every field's resolution
+        // in each, so error shaping, limits, metrics and field errors share one.
         .extension(extensions::ObservabilityFactory { metrics: app.metrics.clone(), limits })
-        // After Observability, so the errors it brings back get their codes and request id.
-        .extension(nulls::FieldErrorsFactory)
         .data(app)
         .finish()
 }

@@ -16,20 +16,9 @@ use std::sync::{
 
 use async_graphql::{
     Response, ServerError, ServerResult, Value,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, NextSubscribe, ResolveInfo,
-    },
+    extensions::{Extension, ExtensionContext, NextExecute, NextResolve, NextSubscribe, ResolveInfo},
 };
 use futures::{StreamExt, stream::BoxStream};
-
-/// Factory of [`FieldErrors`]; one instance per operation.
-pub struct FieldErrorsFactory;
-
-impl ExtensionFactory for FieldErrorsFactory {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(FieldErrors { state: Arc::default() })
-    }
-}
 
 /// What one operation's failed fields left to do.
 #[derive(Default)]
@@ -63,6 +52,11 @@ impl State {
     }
 }
 
+/// One operation's field errors. Not an extension of its own: the schema's one extension
+/// ([`super::extensions::Observability`]) runs its `execute`, `subscribe` and `resolve`, since
+/// async-graphql runs every extension's `resolve` for every field and a second extension
+/// doubled that cost.
+#[derive(Default)]
 pub struct FieldErrors {
     state: Arc<State>,
 }
