@@ -5,12 +5,17 @@
 //! so the 1,000 memberships of "50 teams × 20 members" arrived in six batches, the users in
 //! seven, and the statement count of a request grew with its length and with the load.
 //!
-//! Here an HTTP operation's execution is [`Driven`]: every time its future has polled all
-//! it can and waits, the batches its resolvers filled in that turn are sent, each as one
-//! load. Keys asked for in the same turn (all items of a list reach their field in one
-//! turn) therefore always share a batch, however many there are and however slow the
-//! machine. WebSocket operations, whose execution async-graphql drives itself, keep the
-//! timer ([`TIMER`]).
+//! Here an HTTP operation's execution is [`Driven`]: the batches its resolvers fill are sent
+//! only when its future waits *and* none of its loads is still running or answering. A
+//! load answers its waiters one by one, and on a multi-threaded runtime the execution may
+//! already run between two answers; waiting for the last answer means that every key the
+//! answers lead to (all items of a list reach their next field) shares one batch, however
+//! many there are and however slow the machine. WebSocket operations, whose execution
+//! async-graphql drives itself, keep the timer ([`TIMER`]).
+//!
+//! A load's answers come through channels outside tokio's cooperative budget, which would
+//! otherwise make the execution wait after 128 answers in one poll, as if it had run out
+//! of work, and send a partial batch.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -23,7 +28,11 @@ use std::{
 };
 
 use async_graphql::dataloader::Loader;
-use tokio::sync::oneshot;
+use futures::task::AtomicWaker;
+use std::sync::atomic::{AtomicUsize, Ordering};
+// Not tokio's: its channels count against a task's cooperative budget (128 per poll), so the
+// execution would stop taking answers after the 128th and send a partial batch.
+use futures::channel::oneshot;
 
 /// How long a batch of an operation that is not [`Driven`] gathers keys.
 pub const TIMER: Duration = Duration::from_millis(1);
@@ -34,10 +43,14 @@ pub const MAX_BATCH: usize = 5_000;
 
 type Dispatch = Box<dyn FnOnce() + Send>;
 
-/// The batches of one operation waiting for its turn to end.
+/// The batches of one operation waiting to be sent, and its loads under way.
 #[derive(Default)]
 pub struct Dispatcher {
     ready: Mutex<Vec<Dispatch>>,
+    /// Loads sent and not yet done answering.
+    running: AtomicUsize,
+    /// The execution, woken when a load has answered all its waiters.
+    execution: AtomicWaker,
 }
 
 impl Dispatcher {
@@ -47,9 +60,17 @@ impl Dispatcher {
 
     fn send_all(&self) {
         let ready = std::mem::take(&mut *self.ready.lock().unwrap());
+        self.running.fetch_add(ready.len(), Ordering::SeqCst);
         for send in ready {
             send();
         }
+    }
+
+    /// A load has answered every waiter: when it was the last one running, the execution's
+    /// next wait sends what the answers asked for.
+    fn done(&self) {
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        self.execution.wake();
     }
 }
 
@@ -57,11 +78,32 @@ impl Dispatcher {
 pub struct Driven<F> {
     execution: Pin<Box<F>>,
     dispatcher: Arc<Dispatcher>,
+    woken: Arc<Woken>,
+}
+
+/// The waker the execution runs with: it notes that something woke the execution during
+/// (or just after) a poll. A poll that ends Pending but was woken meanwhile has not run out
+/// of work — a `FuturesUnordered` yielding after a run of ready items, or an answer coming
+/// in — and it is polled again at once; sending the batches then would split them.
+struct Woken {
+    flag: std::sync::atomic::AtomicBool,
+    task: AtomicWaker,
+}
+
+impl std::task::Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.task.wake();
+    }
 }
 
 impl<F: Future> Driven<F> {
     pub fn new(dispatcher: Arc<Dispatcher>, execution: F) -> Self {
-        Self { execution: Box::pin(execution), dispatcher }
+        let woken = Arc::new(Woken { flag: false.into(), task: AtomicWaker::new() });
+        Self { execution: Box::pin(execution), dispatcher, woken }
     }
 }
 
@@ -70,8 +112,15 @@ impl<F: Future> Future for Driven<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.get_mut();
-        let polled = this.execution.as_mut().poll(cx);
-        if polled.is_pending() {
+        this.dispatcher.execution.register(cx.waker());
+        this.woken.task.register(cx.waker());
+        this.woken.flag.store(false, Ordering::SeqCst);
+        let waker = std::task::Waker::from(this.woken.clone());
+        let polled = this.execution.as_mut().poll(&mut Context::from_waker(&waker));
+        if polled.is_pending()
+            && !this.woken.flag.load(Ordering::SeqCst)
+            && this.dispatcher.running.load(Ordering::SeqCst) == 0
+        {
             // The loads run as their own tasks and wake the execution when they answer.
             this.dispatcher.send_all();
         }
@@ -122,9 +171,19 @@ where
         if first {
             let (loader, waiting) = (self.loader.clone(), self.waiting.clone());
             match &self.dispatcher {
-                Some(dispatcher) => dispatcher.schedule(Box::new(move || {
-                    tokio::spawn(load(loader, waiting));
-                })),
+                Some(dispatcher) => {
+                    // Weak: a batch never sent (the operation was cancelled) must not keep
+                    // its dispatcher alive through the dispatcher's own list.
+                    let weak = Arc::downgrade(dispatcher);
+                    dispatcher.schedule(Box::new(move || {
+                        tokio::spawn(async move {
+                            load(loader, waiting).await;
+                            if let Some(dispatcher) = weak.upgrade() {
+                                dispatcher.done();
+                            }
+                        });
+                    }))
+                }
                 None => {
                     tokio::spawn(async move {
                         tokio::time::sleep(TIMER).await;
@@ -171,8 +230,6 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
     use super::*;
 
     struct Doubling {
@@ -208,10 +265,17 @@ mod tests {
                     }
                 }))
                 .await;
-                // A second level, asked for once the first answered: a second load.
-                let second =
-                    futures::future::join_all(first.iter().map(|v| batched.load_one(v.unwrap_or(0) + 1)))
-                        .await;
+                // A second level, asked for by each item once the first answered (with work
+                // in between, so the execution runs while answers are still being sent): a
+                // second load.
+                let second = futures::future::join_all(first.iter().map(|v| {
+                    let b = batched.clone();
+                    async move {
+                        std::thread::sleep(Duration::from_micros(2));
+                        b.load_one(v.unwrap_or(0) + 1).await.unwrap()
+                    }
+                }))
+                .await;
                 (first, second.len())
             }
         };
