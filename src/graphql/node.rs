@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Interface, Object, Result};
 
 use super::{app, loaders::loaders, rctx, relay, row_access, row_with_access};
 use crate::{
+    auth::Permission,
     error::{AppError, AppResult},
     modules::{
         identity::types::User,
@@ -26,7 +27,11 @@ pub enum Node {
     Invitation(crate::modules::members::types::Invitation),
     AuditEntry(crate::modules::audit::types::AuditEntry),
     Workflow(crate::modules::workflows::types::Workflow),
+    WorkflowVersion(crate::modules::workflows::types::WorkflowVersion),
     Execution(crate::modules::workflows::types::Execution),
+    Team(crate::modules::teams::types::Team),
+    ApiKey(crate::modules::api_keys::types::ApiKey),
+    Secret(crate::modules::secrets::types::Secret),
 }
 
 #[derive(Default)]
@@ -94,10 +99,45 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
             tenancy::may_read_membership(&tctx, &m)?;
             Ok(Node::Membership(Membership(m)))
         }
+        // The rest are read as their lists are: the row once, then the permission its list
+        // needs (`Tenant.teams`, `Tenant.apiKeys`, `Tenant.secrets`, `Workflow.versions`).
+        "Team" => {
+            let (team, tctx) =
+                row_with_access::<entity::team::Entity>(ctx, entity::team::Column::Id, uuid, "node").await?;
+            tctx.require(Permission::TenantRead)?;
+            Ok(Node::Team(crate::modules::teams::types::Team(team)))
+        }
+        "ApiKey" => {
+            let (key, tctx) =
+                row_with_access::<entity::api_key::Entity>(ctx, entity::api_key::Column::Id, uuid, "node")
+                    .await?;
+            tctx.require(Permission::ApiKeysManage)?;
+            Ok(Node::ApiKey(crate::modules::api_keys::types::ApiKey(key)))
+        }
+        "Secret" => {
+            let (secret, tctx) =
+                row_with_access::<entity::secret::Entity>(ctx, entity::secret::Column::Id, uuid, "node")
+                    .await?;
+            if !tctx.has(Permission::SecretManage) {
+                tctx.require(Permission::WorkflowRead)?;
+            }
+            Ok(Node::Secret(crate::modules::secrets::types::Secret(secret)))
+        }
+        "WorkflowVersion" => {
+            let (version, tctx) = row_with_access::<entity::workflow_version::Entity>(
+                ctx,
+                entity::workflow_version::Column::Id,
+                uuid,
+                "node",
+            )
+            .await?;
+            tctx.require(Permission::WorkflowRead)?;
+            Ok(Node::WorkflowVersion(crate::modules::workflows::types::WorkflowVersion(version)))
+        }
         "Role" => {
             let (role, tctx) =
                 row_with_access::<entity::role::Entity>(ctx, entity::role::Column::Id, uuid, "node").await?;
-            tctx.require(crate::auth::Permission::TenantRead)?;
+            tctx.require(Permission::TenantRead)?;
             Ok(Node::Role(Role(role)))
         }
         _ => Err(AppError::NotFound("node")),

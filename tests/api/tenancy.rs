@@ -382,3 +382,89 @@ async fn an_id_of_the_wrong_type_is_bad_user_input_naming_the_argument() {
     let r = app.gql(Some(&s.access), doc!("tenancy/Tenant"), json!({ "id": missing })).await;
     assert_eq!(r.code(), "NOT_FOUND", "{:?}", r.0);
 }
+
+/// Teams, API keys, secrets and workflow versions are nodes: `node(id:)` finds each for a
+/// member with the permission its list needs, answers FORBIDDEN naming the permission to a
+/// member without it, and NOT_FOUND to anyone outside the organisation.
+#[tokio::test]
+async fn every_organisation_object_is_a_node_within_its_lists_permission() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("nodes@example.com").await;
+    let tenant = app.create_tenant(&owner, "nodes").await;
+    let (viewer, _) = app.join_as(&owner, &tenant, "nodes-viewer@example.com", "viewer").await;
+    let outsider = app.verified_user("nodes-outsider@example.com").await;
+    app.create_tenant(&outsider, "elsewhere").await;
+    let made = |r: Gql, path: &[&str]| {
+        let mut v = r.data().clone();
+        for p in path {
+            v = v[*p].clone();
+        }
+        v.as_str().unwrap().to_string()
+    };
+    let o = Some(owner.access.as_str());
+    let team = made(
+        app.gql(o, doc!("teams/CreateTeam"), json!({ "input": { "tenantId": tenant, "name": "Ops" } })).await,
+        &["createTeam", "team", "id"],
+    );
+    let key = made(
+        app.gql(
+            o,
+            doc!("api_keys/CreateApiKey"),
+            json!({ "input": { "tenantId": tenant, "name": "Deploy", "permissions": ["TENANT_READ"] } }),
+        )
+        .await,
+        &["createApiKey", "apiKey", "id"],
+    );
+    let secret = made(
+        app.gql(
+            o,
+            doc!("secrets/CreateSecret"),
+            json!({ "input": { "tenantId": tenant, "name": "TOKEN", "value": "s3cret" } }),
+        )
+        .await,
+        &["createSecret", "secret", "id"],
+    );
+    let graph = json!({
+        "nodes": [{ "id": "start", "type": "trigger.manual", "name": "start", "config": {} }],
+        "edges": [],
+    });
+    let workflow = made(
+        app.gql(
+            o,
+            doc!("workflows/CreateWorkflow"),
+            json!({ "input": { "tenantId": tenant, "name": "Nodes", "graph": graph } }),
+        )
+        .await,
+        &["createWorkflow", "workflow", "id"],
+    );
+    let version = made(
+        app.gql(o, doc!("workflows/PublishWorkflowVersion"), json!({ "input": { "workflowId": workflow } }))
+            .await,
+        &["publishWorkflowVersion", "version", "id"],
+    );
+    let node = |s: &Session, id: &str| {
+        let (token, id) = (s.access.clone(), id.to_string());
+        let app = &app;
+        async move { app.gql(Some(&token), doc!("relay/Node"), json!({ "id": id })).await }
+    };
+    for (id, ty, field, value) in [
+        (&team, "Team", "name", json!("Ops")),
+        (&key, "ApiKey", "name", json!("Deploy")),
+        (&secret, "Secret", "name", json!("TOKEN")),
+        (&version, "WorkflowVersion", "version", json!(1)),
+    ] {
+        let r = node(&owner, id).await;
+        assert_eq!(r.data()["node"]["__typename"], ty, "{r:?}");
+        assert_eq!(r.data()["node"]["id"], json!(id));
+        assert_eq!(r.data()["node"][field], value, "{ty}");
+        let r = node(&outsider, id).await;
+        assert_eq!(r.code(), "NOT_FOUND", "an outsider looks up a {ty}: {r:?}");
+    }
+    // The viewer role reads teams, secret names and versions, but not API keys.
+    for id in [&team, &secret, &version] {
+        node(&viewer, id).await.data();
+    }
+    let r = node(&viewer, &key).await;
+    assert_eq!(r.code(), "FORBIDDEN", "{r:?}");
+    assert!(r.message().contains("API_KEYS_MANAGE") || r.message().contains("api_keys.manage"), "{r:?}");
+}

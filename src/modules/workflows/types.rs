@@ -264,7 +264,7 @@ pub struct WorkflowVersion(pub workflow_version::Model);
 
 #[Object]
 impl WorkflowVersion {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id("WorkflowVersion", self.0.id)
     }
     async fn version(&self) -> i32 {
