@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, Interface, Object, Result};
 
-use super::{app, loaders::loaders, rctx, relay, row_access, row_with_access};
+use super::{app, loaders::loaders, rctx, relay, relay::kind, row_access, row_with_access};
 use crate::{
     auth::Permission,
     error::{AppError, AppResult},
@@ -45,7 +45,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
     let app = app(ctx);
     let (ty, uuid) = relay::from_global_id(id).ok_or_else(|| AppError::validation("id", "not a valid ID"))?;
     match ty.as_str() {
-        "User" => {
+        kind::USER => {
             // Users are reachable by users only (an API key acts for a tenant, not a person).
             let Some(viewer) = rctx(ctx).viewer.as_ref() else { return Err(AppError::NotFound("node")) };
             if !tenancy::can_see_user(app, viewer, uuid).await? {
@@ -54,18 +54,18 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
             let user = loaders(ctx).users.load_one(uuid).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             Ok(Node::User(User::new(user.ok_or(AppError::NotFound("node"))?)))
         }
-        "Tenant" => {
+        kind::TENANT => {
             let tctx = loaders(ctx).tenant_access(uuid).await?;
             Ok(Node::Tenant(Tenant(tenancy::get_tenant(app, &tctx).await?)))
         }
-        "Invitation" => {
+        kind::INVITATION => {
             let tctx =
                 row_access::<entity::invitation::Entity>(ctx, entity::invitation::Column::Id, uuid, "node")
                     .await?;
             let inv = crate::modules::members::service::get_invitation(app, &tctx, uuid).await?;
             Ok(Node::Invitation(crate::modules::members::types::Invitation(inv)))
         }
-        "AuditEntry" => {
+        kind::AUDIT_ENTRY => {
             let tctx =
                 row_access::<entity::audit_entry::Entity>(ctx, entity::audit_entry::Column::Id, uuid, "node")
                     .await?;
@@ -74,21 +74,21 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
                 .ok_or(AppError::NotFound("node"))?;
             Ok(Node::AuditEntry(crate::modules::audit::types::AuditEntry(entry)))
         }
-        "Workflow" => {
+        kind::WORKFLOW => {
             let tctx =
                 row_access::<entity::workflow::Entity>(ctx, entity::workflow::Column::Id, uuid, "node")
                     .await?;
             let w = workflows::get_workflow(app, &tctx, uuid).await?;
             Ok(Node::Workflow(crate::modules::workflows::types::Workflow(w)))
         }
-        "Execution" => {
+        kind::EXECUTION => {
             let tctx =
                 row_access::<entity::execution::Entity>(ctx, entity::execution::Column::Id, uuid, "node")
                     .await?;
             let e = workflows::get_execution(app, &tctx, uuid).await?;
             Ok(Node::Execution(crate::modules::workflows::types::Execution(e)))
         }
-        "Membership" => {
+        kind::MEMBERSHIP => {
             let (m, tctx) = row_with_access::<entity::membership::Entity>(
                 ctx,
                 entity::membership::Column::Id,
@@ -101,20 +101,20 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
         }
         // The rest are read as their lists are: the row once, then the permission its list
         // needs (`Tenant.teams`, `Tenant.apiKeys`, `Tenant.secrets`, `Workflow.versions`).
-        "Team" => {
+        kind::TEAM => {
             let (team, tctx) =
                 row_with_access::<entity::team::Entity>(ctx, entity::team::Column::Id, uuid, "node").await?;
             tctx.require(Permission::TenantRead)?;
             Ok(Node::Team(crate::modules::teams::types::Team(team)))
         }
-        "ApiKey" => {
+        kind::API_KEY => {
             let (key, tctx) =
                 row_with_access::<entity::api_key::Entity>(ctx, entity::api_key::Column::Id, uuid, "node")
                     .await?;
             tctx.require(Permission::ApiKeysManage)?;
             Ok(Node::ApiKey(crate::modules::api_keys::types::ApiKey(key)))
         }
-        "Secret" => {
+        kind::SECRET => {
             let (secret, tctx) =
                 row_with_access::<entity::secret::Entity>(ctx, entity::secret::Column::Id, uuid, "node")
                     .await?;
@@ -123,7 +123,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
             }
             Ok(Node::Secret(crate::modules::secrets::types::Secret(secret)))
         }
-        "WorkflowVersion" => {
+        kind::WORKFLOW_VERSION => {
             let (version, tctx) = row_with_access::<entity::workflow_version::Entity>(
                 ctx,
                 entity::workflow_version::Column::Id,
@@ -134,7 +134,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
             tctx.require(Permission::WorkflowRead)?;
             Ok(Node::WorkflowVersion(crate::modules::workflows::types::WorkflowVersion(version)))
         }
-        "Role" => {
+        kind::ROLE => {
             let (role, tctx) =
                 row_with_access::<entity::role::Entity>(ctx, entity::role::Column::Id, uuid, "node").await?;
             tctx.require(Permission::TenantRead)?;

@@ -17,6 +17,29 @@ use crate::{
     error::{AppError, AppResult},
 };
 
+/// The type names global IDs carry, one constant per type: an ID's type is written and
+/// checked through these, never as a string literal.
+pub mod kind {
+    pub const API_KEY: &str = "ApiKey";
+    pub const AUDIT_ENTRY: &str = "AuditEntry";
+    pub const CONNECTED_ACCOUNT: &str = "ConnectedAccount";
+    pub const ENVIRONMENT_VARIABLE: &str = "EnvironmentVariable";
+    pub const EXECUTION: &str = "Execution";
+    pub const EXECUTION_LOG: &str = "ExecutionLog";
+    pub const INVITATION: &str = "Invitation";
+    pub const MEMBERSHIP: &str = "Membership";
+    pub const ROLE: &str = "Role";
+    pub const SECRET: &str = "Secret";
+    pub const SECURITY_EVENT: &str = "SecurityEvent";
+    pub const SESSION: &str = "Session";
+    pub const TEAM: &str = "Team";
+    pub const TENANT: &str = "Tenant";
+    pub const USER: &str = "User";
+    pub const WORKFLOW: &str = "Workflow";
+    pub const WORKFLOW_TEMPLATE: &str = "WorkflowTemplate";
+    pub const WORKFLOW_VERSION: &str = "WorkflowVersion";
+}
+
 /// Encodes a global ID.
 pub fn to_global_id(type_name: &str, id: Uuid) -> ID {
     ID(URL_SAFE_NO_PAD.encode(format!("{type_name}:{id}")))

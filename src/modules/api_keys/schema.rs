@@ -35,7 +35,7 @@ impl ApiKeysMutation {
         input: CreateApiKeyInput,
     ) -> Result<CreateApiKeyPayload> {
         rctx(ctx).require_principal()?;
-        let tenant = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
+        let tenant = relay::decode_id("input.tenantId", &input.tenant_id, relay::kind::TENANT)?;
         let tctx = loaders(ctx).tenant_access(tenant).await?;
         let perms = input.permissions.iter().collect();
         let (key, secret) =
@@ -49,7 +49,7 @@ impl ApiKeysMutation {
             ctx,
             "id",
             &id,
-            "ApiKey",
+            crate::graphql::relay::kind::API_KEY,
             "API key",
             api_key::Column::Id,
         )

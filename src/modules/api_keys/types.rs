@@ -17,7 +17,7 @@ pub struct ApiKey(pub api_key::Model);
 impl ApiKey {
     /// Global ID.
     pub async fn id(&self) -> ID {
-        relay::to_global_id("ApiKey", self.0.id)
+        relay::to_global_id(relay::kind::API_KEY, self.0.id)
     }
     async fn name(&self) -> &str {
         &self.0.name

@@ -25,7 +25,7 @@ impl AuditSubscription {
         tenant_id: ID,
     ) -> Result<impl Stream<Item = AuditEntry> + use<>> {
         let viewer = rctx(ctx).viewer()?;
-        let id = relay::decode_id("tenantId", &tenant_id, "Tenant")?;
+        let id = relay::decode_id("tenantId", &tenant_id, relay::kind::TENANT)?;
         let app = app(ctx).clone();
         let tctx = crate::access::access_one(&app, viewer.user_id, id).await?;
         tctx.require(Permission::AuditRead)?;

@@ -17,7 +17,7 @@ pub struct AuditEntry(pub audit_entry::Model);
 impl AuditEntry {
     /// Global ID.
     pub async fn id(&self) -> ID {
-        relay::to_global_id("AuditEntry", self.0.id)
+        relay::to_global_id(relay::kind::AUDIT_ENTRY, self.0.id)
     }
     /// `area.verb`, e.g. `member.role_changed`.
     async fn action(&self) -> &str {
@@ -30,8 +30,8 @@ impl AuditEntry {
     /// Global ID of the actor: a `User`, or an `ApiKey` when a key acted.
     async fn actor_id(&self) -> Option<ID> {
         let ty = match self.0.actor_type.as_str() {
-            "user" => "User",
-            "api_key" => "ApiKey",
+            "user" => relay::kind::USER,
+            "api_key" => relay::kind::API_KEY,
             _ => return None,
         };
         self.0.actor_id.map(|id| relay::to_global_id(ty, id))
@@ -95,8 +95,11 @@ pub struct AuditLogFilter {
 
 impl AuditLogFilter {
     pub fn into_filter(self) -> Result<super::service::Filter, AppError> {
-        let actor_id =
-            self.actor_id.as_ref().map(|id| relay::decode_id("filter.actorId", id, "User")).transpose()?;
+        let actor_id = self
+            .actor_id
+            .as_ref()
+            .map(|id| relay::decode_id("filter.actorId", id, relay::kind::USER))
+            .transpose()?;
         let target_id = match &self.target_id {
             None => None,
             Some(id) => Some(

@@ -261,7 +261,8 @@ impl IdentityMutation {
         let id = match tenant_id {
             None => None,
             Some(id) => {
-                let id = crate::graphql::relay::decode_id("tenantId", &id, "Tenant")?;
+                let id =
+                    crate::graphql::relay::decode_id("tenantId", &id, crate::graphql::relay::kind::TENANT)?;
                 crate::graphql::loaders::loaders(ctx).tenant_access(id).await?;
                 Some(id)
             }

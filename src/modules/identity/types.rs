@@ -45,7 +45,7 @@ impl User {
 impl User {
     /// Global ID.
     pub async fn id(&self) -> ID {
-        relay::to_global_id("User", self.0.id)
+        relay::to_global_id(relay::kind::USER, self.0.id)
     }
     /// The database id (a time-ordered UUID), e.g. for correlating with logs and exports.
     async fn database_id(&self) -> uuid::Uuid {
@@ -93,7 +93,7 @@ pub struct Viewer(pub user::Model);
 impl Viewer {
     /// Global ID of the user (the same as `User.id`).
     pub async fn id(&self) -> ID {
-        relay::to_global_id("User", self.0.id)
+        relay::to_global_id(relay::kind::USER, self.0.id)
     }
     /// The database id (a time-ordered UUID), e.g. for correlating with logs and exports.
     async fn database_id(&self) -> uuid::Uuid {
@@ -171,7 +171,7 @@ impl Viewer {
     /// What the viewer may do in organisation `tenantId`, so a client can render by
     /// permission. NOT_FOUND when the viewer is not a member.
     async fn permissions(&self, ctx: &Context<'_>, tenant_id: ID) -> Result<Vec<crate::auth::Permission>> {
-        let id = relay::decode_id("tenantId", &tenant_id, "Tenant")?;
+        let id = relay::decode_id("tenantId", &tenant_id, relay::kind::TENANT)?;
         let tctx = crate::graphql::loaders::loaders(ctx).tenant_access(id).await?;
         Ok(crate::auth::Permission::ALL.iter().copied().filter(|p| tctx.has(*p)).collect())
     }

@@ -66,9 +66,15 @@ impl MembersQuery {
 }
 
 async fn change(ctx: &Context<'_>, id: &ID, field: &str, change: MemberChange) -> Result<membership::Model> {
-    let (uuid, tctx) =
-        owned_row::<membership::Entity>(ctx, field, id, "Membership", "membership", membership::Column::Id)
-            .await?;
+    let (uuid, tctx) = owned_row::<membership::Entity>(
+        ctx,
+        field,
+        id,
+        crate::graphql::relay::kind::MEMBERSHIP,
+        "membership",
+        membership::Column::Id,
+    )
+    .await?;
     let m = service::change_member(app(ctx), &tctx, uuid, change).await?;
     loaders(ctx).forget_access();
     Ok(m)
@@ -79,16 +85,16 @@ impl MembersMutation {
     /// Invites someone by e-mail (needs `MEMBERS_MANAGE`). Inviting a member is a CONFLICT.
     async fn invite_member(&self, ctx: &Context<'_>, input: InviteMemberInput) -> Result<InvitationPayload> {
         rctx(ctx).require_principal()?;
-        let tenant_id = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
+        let tenant_id = relay::decode_id("input.tenantId", &input.tenant_id, relay::kind::TENANT)?;
         let tctx = loaders(ctx).tenant_access(tenant_id).await?;
         let email = Email::parse(&input.email).map_err(|m| AppError::validation("input.email", m))?;
-        let role_id = relay::decode_id("input.roleId", &input.role_id, "Role")
+        let role_id = relay::decode_id("input.roleId", &input.role_id, relay::kind::ROLE)
             .map_err(|_| AppError::validation("input.roleId", "no such role in this organisation"))?;
         let teams = input
             .teams
             .iter()
             .map(|t| {
-                relay::decode_id("input.teams", &t.team_id, "Team")
+                relay::decode_id("input.teams", &t.team_id, relay::kind::TEAM)
                     .map(|team_id| crate::modules::teams::service::TeamAssignment { team_id, role: t.role })
                     .map_err(|_| AppError::validation("input.teams", "no such team in this organisation"))
             })
@@ -103,7 +109,7 @@ impl MembersMutation {
             ctx,
             "id",
             &id,
-            "Invitation",
+            crate::graphql::relay::kind::INVITATION,
             "invitation",
             invitation::Column::Id,
         )
@@ -118,7 +124,7 @@ impl MembersMutation {
             ctx,
             "id",
             &id,
-            "Invitation",
+            crate::graphql::relay::kind::INVITATION,
             "invitation",
             invitation::Column::Id,
         )
@@ -149,7 +155,7 @@ impl MembersMutation {
         ctx: &Context<'_>,
         input: ChangeMemberRoleInput,
     ) -> Result<MembershipPayload> {
-        let role_id = relay::decode_id("input.roleId", &input.role_id, "Role")
+        let role_id = relay::decode_id("input.roleId", &input.role_id, relay::kind::ROLE)
             .map_err(|_| AppError::validation("input.roleId", "no such role in this organisation"))?;
         let m = change(ctx, &input.membership_id, "input.membershipId", MemberChange::Role(role_id)).await?;
         Ok(MembershipPayload { membership: Membership(m) })
@@ -170,6 +176,6 @@ impl MembersMutation {
     /// Removes a member (or, with one's own membership, leaves the organisation).
     async fn remove_member(&self, ctx: &Context<'_>, membership_id: ID) -> Result<RemoveMemberPayload> {
         let m = change(ctx, &membership_id, "membershipId", MemberChange::Remove).await?;
-        Ok(RemoveMemberPayload { removed_membership_id: relay::to_global_id("Membership", m.id) })
+        Ok(RemoveMemberPayload { removed_membership_id: relay::to_global_id(relay::kind::MEMBERSHIP, m.id) })
     }
 }

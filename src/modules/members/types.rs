@@ -42,7 +42,7 @@ impl InvitationStatus {
 impl Invitation {
     /// Global ID.
     pub async fn id(&self) -> ID {
-        relay::to_global_id("Invitation", self.0.id)
+        relay::to_global_id(relay::kind::INVITATION, self.0.id)
     }
     /// The address invited.
     async fn email(&self) -> &str {

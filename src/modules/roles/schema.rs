@@ -71,7 +71,15 @@ pub struct DeleteRolePayload {
 pub struct RolesMutation;
 
 async fn role_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(uuid::Uuid, crate::access::TenantCtx)> {
-    crate::graphql::owned_row::<role::Entity>(ctx, field, id, "Role", "role", role::Column::Id).await
+    crate::graphql::owned_row::<role::Entity>(
+        ctx,
+        field,
+        id,
+        crate::graphql::relay::kind::ROLE,
+        "role",
+        role::Column::Id,
+    )
+    .await
 }
 
 fn keys(perms: &[Permission]) -> crate::auth::Permissions {
@@ -83,12 +91,12 @@ impl RolesMutation {
     /// Creates a custom role (needs `ROLES_MANAGE`).
     async fn create_role(&self, ctx: &Context<'_>, input: CreateRoleInput) -> Result<RolePayload> {
         rctx(ctx).require_principal()?;
-        let tenant = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
+        let tenant = relay::decode_id("input.tenantId", &input.tenant_id, relay::kind::TENANT)?;
         let tctx = loaders(ctx).tenant_access(tenant).await?;
         let parent_id = input
             .parent_id
             .as_ref()
-            .map(|p| relay::decode_id("input.parentId", p, "Role"))
+            .map(|p| relay::decode_id("input.parentId", p, relay::kind::ROLE))
             .transpose()
             .map_err(|_| AppError::validation("input.parentId", "no such role in this organisation"))?;
         let role = service::create_role(
@@ -114,7 +122,7 @@ impl RolesMutation {
             MaybeUndefined::Undefined => None,
             MaybeUndefined::Null => Some(None),
             MaybeUndefined::Value(p) => {
-                Some(Some(relay::decode_id("input.parentId", &p, "Role").map_err(|_| {
+                Some(Some(relay::decode_id("input.parentId", &p, relay::kind::ROLE).map_err(|_| {
                     AppError::validation("input.parentId", "no such role in this organisation")
                 })?))
             }
@@ -143,6 +151,6 @@ impl RolesMutation {
     async fn delete_role(&self, ctx: &Context<'_>, id: ID) -> Result<DeleteRolePayload> {
         let (uuid, tctx) = role_ctx(ctx, "id", &id).await?;
         let role = service::delete_role(app(ctx), &tctx, uuid).await?;
-        Ok(DeleteRolePayload { deleted_role_id: relay::to_global_id("Role", role.id) })
+        Ok(DeleteRolePayload { deleted_role_id: relay::to_global_id(relay::kind::ROLE, role.id) })
     }
 }

@@ -39,7 +39,7 @@ impl SecretsMutation {
     /// Stores a secret for workflows (needs `SECRET_MANAGE`).
     async fn create_secret(&self, ctx: &Context<'_>, input: CreateSecretInput) -> Result<SecretPayload> {
         rctx(ctx).require_principal()?;
-        let tenant = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
+        let tenant = relay::decode_id("input.tenantId", &input.tenant_id, relay::kind::TENANT)?;
         let tctx = loaders(ctx).tenant_access(tenant).await?;
         let s =
             service::create_secret(app(ctx), &tctx, &input.name, &input.value, &input.description).await?;
@@ -52,7 +52,7 @@ impl SecretsMutation {
             ctx,
             "input.id",
             &input.id,
-            "Secret",
+            crate::graphql::relay::kind::SECRET,
             "secret",
             secret::Column::Id,
         )
@@ -69,7 +69,7 @@ impl SecretsMutation {
             ctx,
             "id",
             &id,
-            "Secret",
+            crate::graphql::relay::kind::SECRET,
             "secret",
             secret::Column::Id,
         )
@@ -85,7 +85,7 @@ impl SecretsMutation {
         input: SetEnvironmentVariableInput,
     ) -> Result<EnvironmentVariablePayload> {
         rctx(ctx).require_principal()?;
-        let tenant = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
+        let tenant = relay::decode_id("input.tenantId", &input.tenant_id, relay::kind::TENANT)?;
         let tctx = loaders(ctx).tenant_access(tenant).await?;
         let v = service::set_env_var(app(ctx), &tctx, &input.name, &input.value).await?;
         Ok(EnvironmentVariablePayload { environment_variable: EnvironmentVariable(v) })
@@ -101,7 +101,7 @@ impl SecretsMutation {
             ctx,
             "id",
             &id,
-            "EnvironmentVariable",
+            crate::graphql::relay::kind::ENVIRONMENT_VARIABLE,
             "environment variable",
             environment_variable::Column::Id,
         )

@@ -16,7 +16,7 @@ pub struct Secret(pub secret::Model);
 #[Object]
 impl Secret {
     pub async fn id(&self) -> ID {
-        relay::to_global_id("Secret", self.0.id)
+        relay::to_global_id(relay::kind::SECRET, self.0.id)
     }
     /// How expressions refer to it: `{{ secrets.NAME }}`.
     async fn name(&self) -> &str {
@@ -74,7 +74,7 @@ impl SecretAccess {
     }
     /// The execution that read it.
     async fn execution_id(&self) -> Option<ID> {
-        self.0.execution_id.map(|id| relay::to_global_id("Execution", id))
+        self.0.execution_id.map(|id| relay::to_global_id(relay::kind::EXECUTION, id))
     }
     /// The node of that execution.
     async fn node_id(&self) -> Option<&str> {
@@ -88,7 +88,7 @@ pub struct EnvironmentVariable(pub environment_variable::Model);
 #[Object]
 impl EnvironmentVariable {
     async fn id(&self) -> ID {
-        relay::to_global_id("EnvironmentVariable", self.0.id)
+        relay::to_global_id(relay::kind::ENVIRONMENT_VARIABLE, self.0.id)
     }
     async fn name(&self) -> &str {
         &self.0.name

@@ -26,7 +26,7 @@ pub struct Session(pub session::Model, pub bool);
 #[Object]
 impl Session {
     async fn id(&self) -> ID {
-        relay::to_global_id("Session", self.0.id)
+        relay::to_global_id(relay::kind::SESSION, self.0.id)
     }
     /// "Firefox on Linux"-style description of the user agent.
     async fn device(&self) -> String {
@@ -61,7 +61,7 @@ pub struct SecurityEvent(pub security_event::Model);
 #[Object]
 impl SecurityEvent {
     async fn id(&self) -> ID {
-        relay::to_global_id("SecurityEvent", self.0.id)
+        relay::to_global_id(relay::kind::SECURITY_EVENT, self.0.id)
     }
     async fn kind(&self) -> Option<SecurityEventKind> {
         SecurityEventKind::from_key(&self.0.kind)
@@ -100,7 +100,7 @@ pub struct ConnectedAccount(pub oauth_identity::Model);
 #[Object]
 impl ConnectedAccount {
     async fn id(&self) -> ID {
-        relay::to_global_id("ConnectedAccount", self.0.id)
+        relay::to_global_id(relay::kind::CONNECTED_ACCOUNT, self.0.id)
     }
     /// Provider name, e.g. `google`.
     async fn provider(&self) -> &str {
@@ -278,7 +278,7 @@ impl SecurityMutation {
 
     /// Ends one of the viewer's sessions; its WebSockets close within a second.
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> Result<SuccessPayload> {
-        let id = relay::decode_id("id", &id, "Session")?;
+        let id = relay::decode_id("id", &id, relay::kind::SESSION)?;
         sessions::revoke(app(ctx), rctx(ctx), rctx(ctx).viewer()?, id).await?;
         Ok(SuccessPayload { success: true })
     }
@@ -336,7 +336,7 @@ impl SecurityMutation {
 
     /// Unlinks a provider account; refused when it is the last way to sign in.
     async fn unlink_o_auth_account(&self, ctx: &Context<'_>, id: ID) -> Result<SuccessPayload> {
-        let id = relay::decode_id("id", &id, "ConnectedAccount")?;
+        let id = relay::decode_id("id", &id, relay::kind::CONNECTED_ACCOUNT)?;
         oauth::unlink(app(ctx), rctx(ctx), rctx(ctx).viewer()?, id).await?;
         Ok(SuccessPayload { success: true })
     }

@@ -47,7 +47,8 @@ pub struct RemoveTeamMemberInput {
 pub struct TeamsMutation;
 
 async fn team_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
-    owned_row::<team::Entity>(ctx, field, id, "Team", "team", team::Column::Id).await
+    owned_row::<team::Entity>(ctx, field, id, crate::graphql::relay::kind::TEAM, "team", team::Column::Id)
+        .await
 }
 
 async fn reload(ctx: &Context<'_>, tctx: &TenantCtx, id: Uuid) -> Result<Team> {
@@ -64,7 +65,7 @@ impl TeamsMutation {
     /// Creates a team (needs `TEAMS_MANAGE`).
     async fn create_team(&self, ctx: &Context<'_>, input: CreateTeamInput) -> Result<TeamPayload> {
         rctx(ctx).require_principal()?;
-        let tenant = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
+        let tenant = relay::decode_id("input.tenantId", &input.tenant_id, relay::kind::TENANT)?;
         let tctx = loaders(ctx).tenant_access(tenant).await?;
         let team = service::create_team(app(ctx), &tctx, &input.name, &input.description).await?;
         Ok(TeamPayload { team: Team(team) })
@@ -83,14 +84,16 @@ impl TeamsMutation {
     async fn delete_team(&self, ctx: &Context<'_>, id: ID) -> Result<DeleteTeamPayload> {
         let (uuid, tctx) = team_ctx(ctx, "id", &id).await?;
         let team = service::delete_team(app(ctx), &tctx, uuid).await?;
-        Ok(DeleteTeamPayload { deleted_team_id: relay::to_global_id("Team", team.id) })
+        Ok(DeleteTeamPayload { deleted_team_id: relay::to_global_id(relay::kind::TEAM, team.id) })
     }
 
     /// Adds a member to a team, or changes their team role (`TEAMS_MANAGE` or team owner).
     async fn set_team_member(&self, ctx: &Context<'_>, input: SetTeamMemberInput) -> Result<TeamPayload> {
         let (id, tctx) = team_ctx(ctx, "input.teamId", &input.team_id).await?;
-        let membership = relay::decode_id("input.membershipId", &input.membership_id, "Membership")
-            .map_err(|_| AppError::validation("input.membershipId", "no such member in this organisation"))?;
+        let membership =
+            relay::decode_id("input.membershipId", &input.membership_id, relay::kind::MEMBERSHIP).map_err(
+                |_| AppError::validation("input.membershipId", "no such member in this organisation"),
+            )?;
         service::set_team_member(app(ctx), &tctx, id, membership, input.role).await?;
         Ok(TeamPayload { team: reload(ctx, &tctx, id).await? })
     }
@@ -102,8 +105,9 @@ impl TeamsMutation {
         input: RemoveTeamMemberInput,
     ) -> Result<TeamPayload> {
         let (id, tctx) = team_ctx(ctx, "input.teamId", &input.team_id).await?;
-        let membership = relay::decode_id("input.membershipId", &input.membership_id, "Membership")
-            .map_err(|_| AppError::NotFound("team member"))?;
+        let membership =
+            relay::decode_id("input.membershipId", &input.membership_id, relay::kind::MEMBERSHIP)
+                .map_err(|_| AppError::NotFound("team member"))?;
         service::remove_team_member(app(ctx), &tctx, id, membership).await?;
         Ok(TeamPayload { team: reload(ctx, &tctx, id).await? })
     }

@@ -17,7 +17,7 @@ pub struct Team(pub team::Model);
 impl Team {
     /// Global ID.
     pub async fn id(&self) -> ID {
-        relay::to_global_id("Team", self.0.id)
+        relay::to_global_id(relay::kind::TEAM, self.0.id)
     }
     async fn name(&self) -> &str {
         &self.0.name

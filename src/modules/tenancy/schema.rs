@@ -29,7 +29,7 @@ impl TenancyQuery {
     async fn tenant(&self, ctx: &Context<'_>, id: Option<ID>, slug: Option<String>) -> Result<Tenant> {
         rctx(ctx).require_principal()?;
         let tenant_id = match (id, slug) {
-            (Some(id), None) => relay::decode_id("id", &id, "Tenant")?,
+            (Some(id), None) => relay::decode_id("id", &id, relay::kind::TENANT)?,
             (None, Some(slug)) => service::tenant_id_by_slug(&loaders(ctx).reads.across(&app(ctx).db), &slug)
                 .await?
                 .ok_or(AppError::NotFound("tenant"))?,
@@ -118,7 +118,7 @@ pub struct TenancyMutation;
 
 async fn tenant_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<crate::access::TenantCtx> {
     rctx(ctx).require_principal()?;
-    let tenant_id = relay::decode_id(field, id, "Tenant")?;
+    let tenant_id = relay::decode_id(field, id, relay::kind::TENANT)?;
     Ok(loaders(ctx).tenant_access(tenant_id).await?)
 }
 
@@ -141,7 +141,7 @@ impl TenancyMutation {
         input: UpdateTenantInput,
     ) -> Result<UpdateTenantPayload> {
         rctx(ctx).require_principal()?;
-        let tenant_id = relay::decode_id("input.id", &input.id, "Tenant")?;
+        let tenant_id = relay::decode_id("input.id", &input.id, relay::kind::TENANT)?;
         let tctx = loaders(ctx).tenant_access(tenant_id).await?;
         let tenant =
             service::update_tenant(app(ctx), &tctx, input.name.as_deref(), input.slug.as_deref()).await?;
@@ -216,7 +216,7 @@ impl TenancyMutation {
         let tctx = tenant_ctx(ctx, "id", &id).await?;
         let tenant = admin::delete_tenant(app(ctx), &tctx, &confirm_slug).await?;
         loaders(ctx).forget_access();
-        Ok(DeleteTenantPayload { deleted_tenant_id: relay::to_global_id("Tenant", tenant.id) })
+        Ok(DeleteTenantPayload { deleted_tenant_id: relay::to_global_id(relay::kind::TENANT, tenant.id) })
     }
 }
 
@@ -244,7 +244,7 @@ impl TenancySubscription {
         tenant_id: ID,
     ) -> Result<impl Stream<Item = TenantEvent> + use<>> {
         let viewer = rctx(ctx).viewer()?;
-        let id = relay::decode_id("tenantId", &tenant_id, "Tenant")?;
+        let id = relay::decode_id("tenantId", &tenant_id, relay::kind::TENANT)?;
         let app = app(ctx).clone();
         let tctx = crate::access::access_one(&app, viewer.user_id, id).await?;
         tctx.require(Permission::TenantRead)?;

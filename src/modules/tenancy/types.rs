@@ -20,7 +20,7 @@ pub struct Tenant(pub tenant::Model);
 impl Tenant {
     /// Global ID.
     pub async fn id(&self) -> ID {
-        relay::to_global_id("Tenant", self.0.id)
+        relay::to_global_id(relay::kind::TENANT, self.0.id)
     }
     /// The database id (a time-ordered UUID), e.g. for correlating with logs and exports.
     async fn database_id(&self) -> uuid::Uuid {
@@ -87,7 +87,7 @@ impl Tenant {
         }
         let role_id = role
             .as_ref()
-            .map(|r| relay::decode_id("role", r, "Role"))
+            .map(|r| relay::decode_id("role", r, relay::kind::ROLE))
             .transpose()
             .map_err(|_| AppError::validation("role", "not a role of this organisation"))?;
         let filter = super::loaders::MemberFilter {
@@ -341,7 +341,7 @@ pub struct Membership(pub membership::Model);
 impl Membership {
     /// Global ID.
     pub async fn id(&self) -> ID {
-        relay::to_global_id("Membership", self.0.id)
+        relay::to_global_id(relay::kind::MEMBERSHIP, self.0.id)
     }
     /// The database id (a time-ordered UUID), e.g. for correlating with logs and exports.
     async fn database_id(&self) -> uuid::Uuid {
@@ -371,7 +371,7 @@ pub struct Role(pub role::Model);
 impl Role {
     /// Global ID.
     pub async fn id(&self) -> ID {
-        relay::to_global_id("Role", self.0.id)
+        relay::to_global_id(relay::kind::ROLE, self.0.id)
     }
     /// The database id (a time-ordered UUID), e.g. for correlating with logs and exports.
     async fn database_id(&self) -> uuid::Uuid {
@@ -422,14 +422,14 @@ impl TenantEvent {
         self.payload.kind
     }
     async fn tenant_id(&self) -> ID {
-        relay::to_global_id("Tenant", self.payload.tenant_id)
+        relay::to_global_id(relay::kind::TENANT, self.payload.tenant_id)
     }
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.payload.occurred_at
     }
     /// Global ID of the user who caused the event, if any.
     async fn actor_id(&self) -> Option<ID> {
-        self.payload.actor_id.map(|id| relay::to_global_id("User", id))
+        self.payload.actor_id.map(|id| relay::to_global_id(relay::kind::USER, id))
     }
     /// The organisation as it is now; null in the `TENANT_DELETED` event.
     async fn tenant(&self, ctx: &Context<'_>) -> Result<Option<Tenant>> {

@@ -25,7 +25,15 @@ use crate::{
 };
 
 async fn workflow_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
-    owned_row::<workflow::Entity>(ctx, field, id, "Workflow", "workflow", workflow::Column::Id).await
+    owned_row::<workflow::Entity>(
+        ctx,
+        field,
+        id,
+        crate::graphql::relay::kind::WORKFLOW,
+        "workflow",
+        workflow::Column::Id,
+    )
+    .await
 }
 
 /// A change of a workflow's draft graph through [`service::edit_graph`], answered with the
@@ -44,7 +52,15 @@ async fn edit_graph(
 }
 
 async fn execution_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
-    owned_row::<execution::Entity>(ctx, field, id, "Execution", "execution", execution::Column::Id).await
+    owned_row::<execution::Entity>(
+        ctx,
+        field,
+        id,
+        crate::graphql::relay::kind::EXECUTION,
+        "execution",
+        execution::Column::Id,
+    )
+    .await
 }
 
 #[derive(InputObject)]
@@ -59,7 +75,7 @@ fn settings_input(field: &str, s: Option<WorkflowSettingsInput>) -> Result<Optio
     let Some(s) = s else { return Ok(None) };
     let error_workflow_id = s
         .error_workflow_id
-        .map(|id| relay::decode_id(&format!("{field}.errorWorkflowId"), &id, "Workflow"))
+        .map(|id| relay::decode_id(&format!("{field}.errorWorkflowId"), &id, relay::kind::WORKFLOW))
         .transpose()?;
     Ok(Some(Settings { timeout_seconds: s.timeout_seconds, error_workflow_id }))
 }
@@ -251,7 +267,7 @@ impl WorkflowsQuery {
     /// Zygo's starter templates and the organisation's saved ones (needs `WORKFLOW_READ`).
     async fn workflow_templates(&self, ctx: &Context<'_>, tenant_id: ID) -> Result<Vec<WorkflowTemplate>> {
         rctx(ctx).require_principal()?;
-        let tenant = relay::decode_id("tenantId", &tenant_id, "Tenant")?;
+        let tenant = relay::decode_id("tenantId", &tenant_id, relay::kind::TENANT)?;
         let tctx = loaders(ctx).tenant_access(tenant).await?;
         tctx.require(Permission::WorkflowRead)?;
         use sea_orm::QueryOrder;
@@ -306,7 +322,7 @@ impl WorkflowsMutation {
         input: CreateWorkflowInput,
     ) -> Result<WorkflowPayload> {
         rctx(ctx).require_principal()?;
-        let tenant = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
+        let tenant = relay::decode_id("input.tenantId", &input.tenant_id, relay::kind::TENANT)?;
         let tctx = loaders(ctx).tenant_access(tenant).await?;
         let graph = input.graph.map(|g| service::parse_graph("input.graph", &g.0)).transpose()?;
         let settings = settings_input("input.settings", input.settings)?;
@@ -578,7 +594,7 @@ impl WorkflowsMutation {
             ctx,
             "id",
             &id,
-            "WorkflowTemplate",
+            crate::graphql::relay::kind::WORKFLOW_TEMPLATE,
             "template",
             workflow_template::Column::Id,
         )
@@ -594,7 +610,7 @@ impl WorkflowsMutation {
         input: CreateWorkflowFromTemplateInput,
     ) -> Result<WorkflowPayload> {
         rctx(ctx).require_principal()?;
-        let tenant = relay::decode_id("input.tenantId", &input.tenant_id, "Tenant")?;
+        let tenant = relay::decode_id("input.tenantId", &input.tenant_id, relay::kind::TENANT)?;
         let tctx = loaders(ctx).tenant_access(tenant).await?;
         tctx.require(Permission::WorkflowRead)?;
         let t = service::find_template(app(ctx), &tctx, &input.template_id).await?;
@@ -681,7 +697,7 @@ async fn execution_subscription(
         ctx,
         "executionId",
         id,
-        "Execution",
+        crate::graphql::relay::kind::EXECUTION,
         "execution",
         execution::Column::Id,
     )
@@ -756,7 +772,7 @@ impl WorkflowsSubscription {
             ctx,
             "workflowId",
             &workflow_id,
-            "Workflow",
+            crate::graphql::relay::kind::WORKFLOW,
             "workflow",
             workflow::Column::Id,
         )

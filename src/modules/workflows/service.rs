@@ -973,7 +973,7 @@ pub async fn find_template(app: &AppState, tctx: &TenantCtx, key: &str) -> AppRe
         return Ok(t);
     }
     let id = crate::graphql::relay::from_global_id(&async_graphql::ID(key.to_string()))
-        .filter(|(ty, _)| ty == "WorkflowTemplate")
+        .filter(|(ty, _)| ty == crate::graphql::relay::kind::WORKFLOW_TEMPLATE)
         .map(|(_, id)| id)
         .ok_or_else(|| AppError::validation("input.templateId", "no such template"))?;
     let t = tctx

@@ -17,7 +17,8 @@ pub struct Template {
 impl Template {
     pub fn from_row(t: entity::workflow_template::Model) -> Self {
         Self {
-            key: crate::graphql::relay::to_global_id("WorkflowTemplate", t.id).to_string(),
+            key: crate::graphql::relay::to_global_id(crate::graphql::relay::kind::WORKFLOW_TEMPLATE, t.id)
+                .to_string(),
             name: t.name,
             description: t.description,
             category: t.category,

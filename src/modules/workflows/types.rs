@@ -140,7 +140,7 @@ fn settings(v: &Value) -> WorkflowSettings {
     let s = service::settings_of(v);
     WorkflowSettings {
         timeout_seconds: s.run_timeout().as_secs() as i64,
-        error_workflow_id: s.error_workflow_id.map(|id| relay::to_global_id("Workflow", id)),
+        error_workflow_id: s.error_workflow_id.map(|id| relay::to_global_id(relay::kind::WORKFLOW, id)),
     }
 }
 
@@ -150,7 +150,7 @@ pub struct Workflow(pub workflow::Model);
 #[Object]
 impl Workflow {
     pub async fn id(&self) -> ID {
-        relay::to_global_id("Workflow", self.0.id)
+        relay::to_global_id(relay::kind::WORKFLOW, self.0.id)
     }
     async fn name(&self) -> &str {
         &self.0.name
@@ -265,7 +265,7 @@ pub struct WorkflowVersion(pub workflow_version::Model);
 #[Object]
 impl WorkflowVersion {
     pub async fn id(&self) -> ID {
-        relay::to_global_id("WorkflowVersion", self.0.id)
+        relay::to_global_id(relay::kind::WORKFLOW_VERSION, self.0.id)
     }
     async fn version(&self) -> i32 {
         self.0.version
@@ -320,7 +320,7 @@ pub struct Execution(pub execution::Model);
 #[Object]
 impl Execution {
     pub async fn id(&self) -> ID {
-        relay::to_global_id("Execution", self.0.id)
+        relay::to_global_id(relay::kind::EXECUTION, self.0.id)
     }
     async fn workflow(&self, ctx: &Context<'_>) -> Result<Option<Workflow>> {
         let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
@@ -354,7 +354,7 @@ impl Execution {
     }
     /// The execution this one retries.
     async fn retry_of(&self) -> Option<ID> {
-        self.0.retry_of.map(|id| relay::to_global_id("Execution", id))
+        self.0.retry_of.map(|id| relay::to_global_id(relay::kind::EXECUTION, id))
     }
     /// How many times a worker claimed it (more than one: it was resumed).
     async fn claims(&self) -> i32 {
@@ -474,7 +474,7 @@ pub struct ExecutionLog {
 #[allow(non_snake_case)]
 pub fn ExecutionLog(l: execution_log::Model) -> ExecutionLog {
     ExecutionLog {
-        id: relay::to_global_id("ExecutionLog", l.id),
+        id: relay::to_global_id(relay::kind::EXECUTION_LOG, l.id),
         node_id: l.node_id,
         level: l.level,
         message: l.message,
@@ -485,7 +485,7 @@ pub fn ExecutionLog(l: execution_log::Model) -> ExecutionLog {
 impl From<super::engine::LogEvent> for ExecutionLog {
     fn from(l: super::engine::LogEvent) -> Self {
         Self {
-            id: relay::to_global_id("ExecutionLog", l.id),
+            id: relay::to_global_id(relay::kind::EXECUTION_LOG, l.id),
             node_id: l.node_id,
             level: l.level,
             message: l.message,
@@ -515,10 +515,10 @@ impl ExecutionUpdate {
         self.0.seq as i64
     }
     async fn execution_id(&self) -> ID {
-        relay::to_global_id("Execution", self.0.execution_id)
+        relay::to_global_id(relay::kind::EXECUTION, self.0.execution_id)
     }
     async fn workflow_id(&self) -> ID {
-        relay::to_global_id("Workflow", self.0.workflow_id)
+        relay::to_global_id(relay::kind::WORKFLOW, self.0.workflow_id)
     }
     async fn status(&self) -> ExecutionStatus {
         self.0.status

@@ -46,7 +46,7 @@ pub async fn receive(
         Ok(Some(e)) => (
             StatusCode::ACCEPTED,
             Json(
-                json!({ "executionId": crate::graphql::relay::to_global_id("Execution", e.id).to_string() }),
+                json!({ "executionId": crate::graphql::relay::to_global_id(crate::graphql::relay::kind::EXECUTION, e.id).to_string() }),
             ),
         )
             .into_response(),
