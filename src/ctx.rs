@@ -17,9 +17,27 @@ use crate::{
     telemetry::Metrics,
 };
 
-/// The narrow context of services. Cheap to clone.
+/// The narrow context of services. Cheap to clone: one reference count (every request
+/// clones it, and cloning eight shared handles on every request showed in the profile).
 #[derive(Clone)]
-pub struct Ctx {
+pub struct Ctx(Arc<CtxParts>);
+
+impl Ctx {
+    pub fn new(parts: CtxParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for Ctx {
+    type Target = CtxParts;
+
+    fn deref(&self) -> &CtxParts {
+        &self.0
+    }
+}
+
+/// What a [`Ctx`] holds.
+pub struct CtxParts {
     pub config: Arc<Config>,
     pub db: DatabaseConnection,
     pub bus: Arc<dyn EventBus>,
@@ -33,7 +51,7 @@ pub struct Ctx {
     pub access: Arc<crate::access::AccessCache>,
 }
 
-impl Ctx {
+impl CtxParts {
     /// Now, by this instance's [`Clock`]. Services ask here, never `Utc::now()`, for anything
     /// with a period, an expiry or a schedule.
     pub fn now(&self) -> DateTime<Utc> {

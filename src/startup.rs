@@ -23,7 +23,18 @@ use crate::{
 /// dereferences to the services' narrow [`Ctx`] (database, bus, configuration, clock, …);
 /// the fields here belong to the layers above the services.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateParts>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateParts;
+
+    fn deref(&self) -> &AppStateParts {
+        &self.0
+    }
+}
+
+/// What an [`AppState`] holds (one reference count to clone per request, not a dozen).
+pub struct AppStateParts {
     pub ctx: Ctx,
     pub jwt: JwtKeys,
     pub rate_limiter: crate::ratelimit::RateLimiter,
@@ -38,7 +49,7 @@ pub struct AppState {
     pub sessions: Arc<crate::auth::session_cache::SessionCache>,
 }
 
-impl std::ops::Deref for AppState {
+impl std::ops::Deref for AppStateParts {
     type Target = Ctx;
 
     fn deref(&self) -> &Ctx {
@@ -98,8 +109,8 @@ impl Application {
         let config_access_ttl = config.access_cache_ttl;
         let passwords =
             crate::auth::password::Gate::new(config.password_hash_concurrency, config.password_hash_queue);
-        let state = AppState {
-            ctx: Ctx {
+        let state = AppState(Arc::new(AppStateParts {
+            ctx: Ctx::new(crate::ctx::CtxParts {
                 config: Arc::new(config),
                 db,
                 bus,
@@ -108,7 +119,7 @@ impl Application {
                 mail: MailSignal::default(),
                 keys,
                 access: Arc::new(crate::access::AccessCache::new(config_access_ttl)),
-            },
+            }),
             passwords,
             engine,
             persisted,
@@ -116,7 +127,7 @@ impl Application {
             jwt: JwtKeys::new(jwt_secret.expose_secret().as_bytes()),
             sessions: Arc::new(crate::auth::session_cache::SessionCache::new(config_session_ttl)),
             shutdown,
-        };
+        }));
         // Ended sessions, announced by any instance, leave this one's cache at once.
         {
             let (sessions, bus, stop) = (state.sessions.clone(), state.bus.clone(), state.shutdown.clone());

@@ -24,9 +24,20 @@ pub fn init(config: &Config) {
     };
 }
 
-/// The Prometheus metrics of one application instance.
+/// The Prometheus metrics of one application instance. Cheap to clone (one reference count).
 #[derive(Clone)]
-pub struct Metrics {
+pub struct Metrics(std::sync::Arc<MetricSet>);
+
+impl std::ops::Deref for Metrics {
+    type Target = MetricSet;
+
+    fn deref(&self) -> &MetricSet {
+        &self.0
+    }
+}
+
+/// The metrics a [`Metrics`] holds.
+pub struct MetricSet {
     registry: Registry,
     /// GraphQL operations by `operation_type` (query, mutation, subscription) and `outcome`
     /// (ok, error).
@@ -86,7 +97,7 @@ impl Metrics {
         ] {
             registry.register(c).expect("metric registered once");
         }
-        Self {
+        Self(std::sync::Arc::new(MetricSet {
             registry,
             graphql_requests,
             graphql_latency,
@@ -96,7 +107,7 @@ impl Metrics {
             db_statement_errors,
             db_pool_connections,
             events_published,
-        }
+        }))
     }
 
     /// Renders all metrics in the Prometheus text format.
