@@ -47,13 +47,13 @@ export async function workflowJourney({ page, base, slug, shot = async () => {} 
   });
 
   await step('configuring the Code node in the settings panel', async () => {
-    await page.locator('.react-flow__node[data-id="code"]').click();
+    await selectNode(page, 'code');
     const source = page.locator('#node-code-source');
     await source.waitFor({ timeout: STEP_TIMEOUT });
     await source.fill('let answer = 21 * 2;\n#{ answer: answer }');
   });
   await step('configuring the Delay node in the settings panel', async () => {
-    await page.locator('.react-flow__node[data-id="delay"]').click();
+    await selectNode(page, 'delay');
     const ms = page.locator('#node-delay-milliseconds');
     await ms.waitFor({ timeout: STEP_TIMEOUT });
     await ms.fill('1500');
@@ -97,7 +97,7 @@ export async function workflowJourney({ page, base, slug, shot = async () => {} 
     await fitView(page);
     await connect(page, 'start', 'main', 'delay', 'main');
     await page.waitForFunction(() => document.querySelectorAll('.react-flow__edge').length === 1, null, { timeout: STEP_TIMEOUT });
-    await page.locator('.react-flow__node[data-id="delay"]').click();
+    await selectNode(page, 'delay');
     await page.locator('#node-delay-milliseconds').fill('600000');
     await waitSaved(page);
     await page.locator('.wf-node-invalid').first().waitFor({ state: 'detached', timeout: STEP_TIMEOUT });
@@ -149,6 +149,24 @@ async function dragFromPalette(page, typeKey, fx, fy) {
   const before = await page.locator('.react-flow__node').count();
   await item.dragTo(canvas, { targetPosition: { x: Math.round(box.width * fx), y: Math.round(box.height * fy) } });
   await page.waitForFunction((n) => document.querySelectorAll('.react-flow__node').length > n, before, { timeout: STEP_TIMEOUT });
+}
+
+// Selects a node on the canvas by clicking near its top-left corner. Opening the settings
+// panel narrows the canvas, and the minimap covers its bottom-right corner, so the node last
+// dropped bottom-right may be under either: the click is retried after fitting the view
+// again until the node takes it.
+async function selectNode(page, id) {
+  const node = page.locator(`.react-flow__node[data-id="${id}"]`);
+  const deadline = Date.now() + STEP_TIMEOUT;
+  for (;;) {
+    try {
+      await node.click({ position: { x: 12, y: 8 }, timeout: 3_000 });
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await fitView(page);
+    }
+  }
 }
 
 async function fitView(page) {
