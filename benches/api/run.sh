@@ -31,13 +31,8 @@ ZYGO_DATABASE_URL="$PG/$DB" ZYGO_REDIS_URL="$REDIS" ZYGO_LISTEN="127.0.0.1:$ZP" 
   ZYGO_WORKFLOW_WORKERS=0 ZYGO_LOG="${BENCH_ZYGO_LOG:-error}" ZYGO_RATE_LIMIT_PER_MINUTE=100000000 ZYGO_RATE_LIMIT_ANONYMOUS_PER_MINUTE=100000000 ZYGO_MAX_PAGE_SIZE=100 ZYGO_MAX_QUERY_COMPLEXITY=20000 \
   "$BIN" >"$WORK/zygo.log" 2>&1 & PIDS+=($!)
 for _ in $(seq 1 150); do curl -sf "127.0.0.1:$ZP/readyz" >/dev/null && break; sleep 0.2; done
-gql() { # token body-json → response
-  curl -sf "127.0.0.1:$ZP/graphql" -H 'content-type: application/json' ${1:+-H "authorization: Bearer $1"} -d "$2"; }
-jq_() { node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const v=JSON.parse(s);console.log(($1))})"; }
-gql "" '{"query":"mutation($i:SignUpInput!){signUp(input:$i){user{id}}}","variables":{"i":{"email":"owner@bench.example.org","password":"correct horse battery staple","name":"Owner"}}}' >/dev/null
-psql "$PG/$DB" -qc "UPDATE users SET email_verified_at = now()" >/dev/null
-TOKEN=$(gql "" '{"query":"mutation($i:LogInInput!){logIn(input:$i){tokens{accessToken}}}","variables":{"i":{"email":"owner@bench.example.org","password":"correct horse battery staple"}}}' | jq_ 'v.data.logIn.tokens.accessToken')
-TENANT=$(gql "$TOKEN" '{"query":"mutation($i:CreateTenantInput!){createTenant(input:$i){tenant{id}}}","variables":{"i":{"name":"Bench","slug":"bench"}}}' | jq_ 'v.data.createTenant.tenant.id')
+source benches/owner.sh
+owner_with_organisation Bench bench
 TENANT_UUID=$(psql "$PG/$DB" -tAc "SELECT id FROM tenants WHERE slug = 'bench'")
 psql "$PG/$DB" -q -v tenant="$TENANT_UUID" -f benches/api/seed.sql >/dev/null
 MEMBERSHIP=$(gql "$TOKEN" "{\"query\":\"{tenant(id:\\\"$TENANT\\\"){members(first:1){totalCount edges{node{id}}}}}\"}" | jq_ 'v.data.tenant.members.edges[0].node.id')

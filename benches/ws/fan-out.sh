@@ -32,13 +32,9 @@ start() { # port
   for _ in $(seq 1 150); do curl -sf "127.0.0.1:$1/readyz" >/dev/null && return; sleep 0.2; done
   cat "$WORK/zygo-$1.log" >&2; exit 1; }
 start "$A"; start "$B" # one after the other: the first runs the migrations
-gql() { # token body-json → response
-  curl -sf "127.0.0.1:$A/graphql" -H 'content-type: application/json' ${1:+-H "authorization: Bearer $1"} -d "$2"; }
-jq_() { node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const v=JSON.parse(s);console.log(($1))})"; }
-gql "" '{"query":"mutation($i:SignUpInput!){signUp(input:$i){user{id}}}","variables":{"i":{"email":"owner@bench.example.org","password":"correct horse battery staple","name":"Owner"}}}' >/dev/null
-psql "$PG/$DB" -qc "UPDATE users SET email_verified_at = now()" >/dev/null
-TOKEN=$(gql "" '{"query":"mutation($i:LogInInput!){logIn(input:$i){tokens{accessToken}}}","variables":{"i":{"email":"owner@bench.example.org","password":"correct horse battery staple"}}}' | jq_ 'v.data.logIn.tokens.accessToken')
-TENANT=$(gql "$TOKEN" '{"query":"mutation($i:CreateTenantInput!){createTenant(input:$i){tenant{id}}}","variables":{"i":{"name":"Fan-out","slug":"fan-out"}}}' | jq_ 'v.data.createTenant.tenant.id')
+ZP=$A # the helpers talk to the first instance
+source benches/owner.sh
+owner_with_organisation Fan-out fan-out
 
 for N in "${@:-1000 5000}"; do
   for where in one two; do

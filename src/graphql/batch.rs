@@ -29,7 +29,7 @@ use std::{
 
 use async_graphql::dataloader::Loader;
 use futures::task::AtomicWaker;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 // Not tokio's: its channels count against a task's cooperative budget (128 per poll), so the
 // execution would stop taking answers after the 128th and send a partial batch.
 use futures::channel::oneshot;
@@ -43,13 +43,19 @@ pub const MAX_BATCH: usize = 5_000;
 
 type Dispatch = Box<dyn FnOnce() + Send>;
 
-/// The batches of one operation waiting to be sent, and its loads under way.
+/// The batches of one operation waiting to be sent, and its loads under way. It is also the
+/// waker the execution runs with, so it knows whether anything woke the execution during (or
+/// just after) a poll: a poll that ends Pending but was woken meanwhile has not run out of
+/// work — a `FuturesUnordered` yielding after a run of ready items, or an answer coming in —
+/// and is polled again at once; sending the batches then would split them.
 #[derive(Default)]
 pub struct Dispatcher {
     ready: Mutex<Vec<Dispatch>>,
     /// Loads sent and not yet done answering.
     running: AtomicUsize,
-    /// The execution, woken when a load has answered all its waiters.
+    /// Something woke the execution since its last poll began.
+    woken: AtomicBool,
+    /// The execution's own waker.
     execution: AtomicWaker,
 }
 
@@ -70,7 +76,21 @@ impl Dispatcher {
     /// next wait sends what the answers asked for.
     fn done(&self) {
         self.running.fetch_sub(1, Ordering::SeqCst);
+        self.wake_execution();
+    }
+
+    fn wake_execution(&self) {
+        self.woken.store(true, Ordering::SeqCst);
         self.execution.wake();
+    }
+}
+
+impl std::task::Wake for Dispatcher {
+    fn wake(self: Arc<Self>) {
+        self.wake_execution();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wake_execution();
     }
 }
 
@@ -78,32 +98,11 @@ impl Dispatcher {
 pub struct Driven<F> {
     execution: Pin<Box<F>>,
     dispatcher: Arc<Dispatcher>,
-    woken: Arc<Woken>,
-}
-
-/// The waker the execution runs with: it notes that something woke the execution during
-/// (or just after) a poll. A poll that ends Pending but was woken meanwhile has not run out
-/// of work — a `FuturesUnordered` yielding after a run of ready items, or an answer coming
-/// in — and it is polled again at once; sending the batches then would split them.
-struct Woken {
-    flag: std::sync::atomic::AtomicBool,
-    task: AtomicWaker,
-}
-
-impl std::task::Wake for Woken {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.flag.store(true, Ordering::SeqCst);
-        self.task.wake();
-    }
 }
 
 impl<F: Future> Driven<F> {
     pub fn new(dispatcher: Arc<Dispatcher>, execution: F) -> Self {
-        let woken = Arc::new(Woken { flag: false.into(), task: AtomicWaker::new() });
-        Self { execution: Box::pin(execution), dispatcher, woken }
+        Self { execution: Box::pin(execution), dispatcher }
     }
 }
 
@@ -112,17 +111,17 @@ impl<F: Future> Future for Driven<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.get_mut();
-        this.dispatcher.execution.register(cx.waker());
-        this.woken.task.register(cx.waker());
-        this.woken.flag.store(false, Ordering::SeqCst);
-        let waker = std::task::Waker::from(this.woken.clone());
+        let dispatcher = &this.dispatcher;
+        dispatcher.execution.register(cx.waker());
+        dispatcher.woken.store(false, Ordering::SeqCst);
+        let waker = std::task::Waker::from(dispatcher.clone());
         let polled = this.execution.as_mut().poll(&mut Context::from_waker(&waker));
         if polled.is_pending()
-            && !this.woken.flag.load(Ordering::SeqCst)
-            && this.dispatcher.running.load(Ordering::SeqCst) == 0
+            && !dispatcher.woken.load(Ordering::SeqCst)
+            && dispatcher.running.load(Ordering::SeqCst) == 0
         {
             // The loads run as their own tasks and wake the execution when they answer.
-            this.dispatcher.send_all();
+            dispatcher.send_all();
         }
         polled
     }

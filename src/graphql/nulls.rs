@@ -16,7 +16,7 @@ use std::sync::{
 
 use async_graphql::{
     Response, ServerError, ServerResult, Value,
-    extensions::{Extension, ExtensionContext, NextExecute, NextResolve, NextSubscribe, ResolveInfo},
+    extensions::{ExtensionContext, NextExecute, NextResolve, NextSubscribe, ResolveInfo},
 };
 use futures::{StreamExt, stream::BoxStream};
 
@@ -53,9 +53,9 @@ impl State {
 }
 
 /// One operation's field errors. Not an extension of its own: the schema's one extension
-/// ([`super::extensions::Observability`]) runs its `execute`, `subscribe` and `resolve`, since
-/// async-graphql runs every extension's `resolve` for every field and a second extension
-/// doubled that cost.
+/// ([`super::extensions::Observability`]) calls its `execute`, `subscribe` and `resolve`,
+/// since async-graphql runs every extension's `resolve` for every field and a second
+/// extension doubled that cost.
 #[derive(Default)]
 pub struct FieldErrors {
     state: Arc<State>,
@@ -69,9 +69,10 @@ fn shape(return_type: &str) -> (bool, Option<bool>) {
     (nullable, element)
 }
 
-#[async_trait::async_trait]
-impl Extension for FieldErrors {
-    async fn execute(
+/// The hooks [`super::extensions::Observability`] forwards to: plain methods, so a field's
+/// resolution is wrapped in one boxed future (the extension's), not two.
+impl FieldErrors {
+    pub async fn execute(
         &self,
         ctx: &ExtensionContext<'_>,
         operation_name: Option<&str>,
@@ -82,7 +83,7 @@ impl Extension for FieldErrors {
         resp
     }
 
-    fn subscribe<'s>(
+    pub fn subscribe<'s>(
         &self,
         ctx: &ExtensionContext<'_>,
         stream: BoxStream<'s, Response>,
@@ -97,7 +98,7 @@ impl Extension for FieldErrors {
             .boxed()
     }
 
-    async fn resolve(
+    pub async fn resolve(
         &self,
         ctx: &ExtensionContext<'_>,
         info: ResolveInfo<'_>,

@@ -49,7 +49,7 @@ impl ApiKeysMutation {
             ctx,
             "id",
             &id,
-            crate::graphql::relay::kind::API_KEY,
+            relay::kind::API_KEY,
             "API key",
             api_key::Column::Id,
         )

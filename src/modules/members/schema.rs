@@ -70,7 +70,7 @@ async fn change(ctx: &Context<'_>, id: &ID, field: &str, change: MemberChange) -
         ctx,
         field,
         id,
-        crate::graphql::relay::kind::MEMBERSHIP,
+        relay::kind::MEMBERSHIP,
         "membership",
         membership::Column::Id,
     )
@@ -109,7 +109,7 @@ impl MembersMutation {
             ctx,
             "id",
             &id,
-            crate::graphql::relay::kind::INVITATION,
+            relay::kind::INVITATION,
             "invitation",
             invitation::Column::Id,
         )
@@ -124,7 +124,7 @@ impl MembersMutation {
             ctx,
             "id",
             &id,
-            crate::graphql::relay::kind::INVITATION,
+            relay::kind::INVITATION,
             "invitation",
             invitation::Column::Id,
         )

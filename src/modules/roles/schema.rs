@@ -71,15 +71,8 @@ pub struct DeleteRolePayload {
 pub struct RolesMutation;
 
 async fn role_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(uuid::Uuid, crate::access::TenantCtx)> {
-    crate::graphql::owned_row::<role::Entity>(
-        ctx,
-        field,
-        id,
-        crate::graphql::relay::kind::ROLE,
-        "role",
-        role::Column::Id,
-    )
-    .await
+    crate::graphql::owned_row::<role::Entity>(ctx, field, id, relay::kind::ROLE, "role", role::Column::Id)
+        .await
 }
 
 fn keys(perms: &[Permission]) -> crate::auth::Permissions {

@@ -52,7 +52,7 @@ impl SecretsMutation {
             ctx,
             "input.id",
             &input.id,
-            crate::graphql::relay::kind::SECRET,
+            relay::kind::SECRET,
             "secret",
             secret::Column::Id,
         )
@@ -69,7 +69,7 @@ impl SecretsMutation {
             ctx,
             "id",
             &id,
-            crate::graphql::relay::kind::SECRET,
+            relay::kind::SECRET,
             "secret",
             secret::Column::Id,
         )
@@ -101,7 +101,7 @@ impl SecretsMutation {
             ctx,
             "id",
             &id,
-            crate::graphql::relay::kind::ENVIRONMENT_VARIABLE,
+            relay::kind::ENVIRONMENT_VARIABLE,
             "environment variable",
             environment_variable::Column::Id,
         )

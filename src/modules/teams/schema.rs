@@ -47,8 +47,7 @@ pub struct RemoveTeamMemberInput {
 pub struct TeamsMutation;
 
 async fn team_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
-    owned_row::<team::Entity>(ctx, field, id, crate::graphql::relay::kind::TEAM, "team", team::Column::Id)
-        .await
+    owned_row::<team::Entity>(ctx, field, id, relay::kind::TEAM, "team", team::Column::Id).await
 }
 
 async fn reload(ctx: &Context<'_>, tctx: &TenantCtx, id: Uuid) -> Result<Team> {

@@ -25,15 +25,8 @@ use crate::{
 };
 
 async fn workflow_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
-    owned_row::<workflow::Entity>(
-        ctx,
-        field,
-        id,
-        crate::graphql::relay::kind::WORKFLOW,
-        "workflow",
-        workflow::Column::Id,
-    )
-    .await
+    owned_row::<workflow::Entity>(ctx, field, id, relay::kind::WORKFLOW, "workflow", workflow::Column::Id)
+        .await
 }
 
 /// A change of a workflow's draft graph through [`service::edit_graph`], answered with the
@@ -52,15 +45,8 @@ async fn edit_graph(
 }
 
 async fn execution_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
-    owned_row::<execution::Entity>(
-        ctx,
-        field,
-        id,
-        crate::graphql::relay::kind::EXECUTION,
-        "execution",
-        execution::Column::Id,
-    )
-    .await
+    owned_row::<execution::Entity>(ctx, field, id, relay::kind::EXECUTION, "execution", execution::Column::Id)
+        .await
 }
 
 #[derive(InputObject)]
@@ -594,7 +580,7 @@ impl WorkflowsMutation {
             ctx,
             "id",
             &id,
-            crate::graphql::relay::kind::WORKFLOW_TEMPLATE,
+            relay::kind::WORKFLOW_TEMPLATE,
             "template",
             workflow_template::Column::Id,
         )
@@ -697,7 +683,7 @@ async fn execution_subscription(
         ctx,
         "executionId",
         id,
-        crate::graphql::relay::kind::EXECUTION,
+        relay::kind::EXECUTION,
         "execution",
         execution::Column::Id,
     )
@@ -772,7 +758,7 @@ impl WorkflowsSubscription {
             ctx,
             "workflowId",
             &workflow_id,
-            crate::graphql::relay::kind::WORKFLOW,
+            relay::kind::WORKFLOW,
             "workflow",
             workflow::Column::Id,
         )
