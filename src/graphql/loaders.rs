@@ -333,3 +333,13 @@ impl Loaders {
 pub fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
     ctx.data_unchecked::<Loaders>()
 }
+
+/// A loader's shared database error as the field's error.
+pub(crate) fn loader_err(e: std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Error {
+    crate::error::AppError::Internal(anyhow::anyhow!("{e}")).into()
+}
+
+/// The page of a parent the loader found no rows for.
+pub(crate) fn empty_rows<M>() -> crate::db::page::Rows<M> {
+    crate::db::page::Rows { rows: Vec::new(), total: 0, has_previous: false, has_next: false }
+}

@@ -13,6 +13,7 @@ pub mod node;
 pub mod nulls;
 pub mod relay;
 pub mod scalars;
+pub mod tenant;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
 

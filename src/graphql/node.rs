@@ -2,16 +2,12 @@
 
 use async_graphql::{Context, ID, Interface, Object, Result};
 
-use super::{app, loaders::loaders, rctx, relay, relay::kind, row_access, row_with_access};
+use super::{app, loaders::loaders, rctx, relay, relay::kind, row_access, row_with_access, tenant::Tenant};
 use crate::{
     auth::Permission,
     error::{AppError, AppResult},
     modules::{
-        identity::types::User,
-        tenancy::{
-            service as tenancy,
-            types::{Membership, Role, Tenant},
-        },
+        identity::types::User, members::types::Membership, roles::types::Role, tenancy::service as tenancy,
         workflows::service as workflows,
     },
 };
@@ -56,7 +52,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
         }
         kind::TENANT => {
             let tctx = loaders(ctx).tenant_access(uuid).await?;
-            Ok(Node::Tenant(Tenant(tenancy::get_tenant(app, &tctx).await?)))
+            Ok(Node::Tenant(Tenant::new(tenancy::get_tenant(app, &tctx).await?)))
         }
         kind::INVITATION => {
             let tctx =

@@ -20,11 +20,10 @@ const LOWER: &[&str] = &[
     "crypto.rs",
 ];
 
-/// Module pairs that still import each other's `schema`/`types` (the `Tenant` object hosts
-/// every area's fields in `tenancy`; the core redesign splits it into merged parts). This
-/// list may only shrink: a pair not on it fails the test.
-const KNOWN_CYCLES: &[(&str, &str)] =
-    &[("identity", "security"), ("identity", "tenancy"), ("roles", "tenancy"), ("teams", "tenancy")];
+/// Module pairs that still import each other's `schema`/`types` (identity's `User` shows
+/// security's sessions and factors, which show their user). This list may only shrink: a pair
+/// not on it fails the test.
+const KNOWN_CYCLES: &[(&str, &str)] = &[("identity", "security")];
 
 fn rust_files(path: &Path, out: &mut Vec<std::path::PathBuf>) {
     if path.is_file() {

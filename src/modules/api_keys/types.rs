@@ -6,8 +6,12 @@ use entity::api_key;
 
 use crate::{
     auth::Permission,
-    graphql::{loaders::loaders, relay},
-    modules::{identity::types::User, roles::types::to_permissions, tenancy::types::loader_err},
+    graphql::{
+        app,
+        loaders::{empty_rows, loader_err, loaders},
+        relay,
+    },
+    modules::{identity::types::User, roles::types::to_permissions},
 };
 
 /// A tenant API key's metadata; the secret is never shown after creation.
@@ -58,4 +62,33 @@ pub struct CreateApiKeyPayload {
 #[derive(SimpleObject)]
 pub struct ApiKeyPayload {
     pub api_key: ApiKey,
+}
+
+/// The API-keys part of `Tenant`.
+#[derive(Clone)]
+pub struct TenantApiKeys(pub crate::graphql::tenant::TenantRow);
+
+#[Object]
+impl TenantApiKeys {
+    /// The organisation's API keys (needs `API_KEYS_MANAGE`; null with a FORBIDDEN error
+    /// otherwise).
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
+    async fn api_keys(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Option<relay::Conn<crate::modules::api_keys::types::ApiKey>>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        let args = relay::PageArgs::new(after, before, first, last);
+        let window = crate::modules::api_keys::service::keys_window(app(ctx), &tctx, &args)?;
+        let rows = loaders(ctx).api_key_pages.load_one((self.0.id, window)).await.map_err(loader_err)?;
+        Ok(Some(relay::to_connection(
+            rows.unwrap_or_else(empty_rows),
+            |k| k.id,
+            crate::modules::api_keys::types::ApiKey,
+        )))
+    }
 }

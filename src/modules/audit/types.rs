@@ -6,8 +6,12 @@ use entity::audit_entry;
 
 use crate::{
     error::AppError,
-    graphql::{loaders::loaders, relay},
-    modules::{identity::types::User, tenancy::types::loader_err},
+    graphql::{
+        app,
+        loaders::{loader_err, loaders},
+        relay,
+    },
+    modules::identity::types::User,
 };
 
 /// One recorded change of tenant state.
@@ -117,5 +121,31 @@ impl AuditLogFilter {
             from: self.from,
             to: self.to,
         })
+    }
+}
+
+/// The audit part of `Tenant`.
+#[derive(Clone)]
+pub struct TenantAuditLog(pub crate::graphql::tenant::TenantRow);
+
+#[Object]
+impl TenantAuditLog {
+    /// The organisation's audit log, oldest first (needs `AUDIT_READ`; null with a FORBIDDEN
+    /// error otherwise).
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<crate::modules::audit::types::AuditLogFilter>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Option<relay::Conn<crate::modules::audit::types::AuditEntry>>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        let filter = filter.unwrap_or_default().into_filter()?;
+        let args = relay::PageArgs::new(after, before, first, last);
+        let rows = crate::modules::audit::service::list(app(ctx), &tctx, filter, &args).await?;
+        Ok(Some(relay::to_connection(rows, |e| e.id, crate::modules::audit::types::AuditEntry)))
     }
 }

@@ -5,13 +5,14 @@ use chrono::{DateTime, Utc};
 use entity::user;
 
 use crate::{
+    graphql::tenant::Tenant,
     graphql::{
         app, rctx,
         relay::{self, Conn, PageArgs},
         scalars::Email,
     },
     modules::security::schema as security,
-    modules::tenancy::{service as tenancy, types::Tenant},
+    modules::tenancy::service as tenancy,
 };
 
 /// A person with a Zygo account. Visible to the person and to fellow members of their
@@ -65,7 +66,7 @@ impl User {
             .user_tenants
             .load_one(self.0.id)
             .await
-            .map_err(crate::modules::tenancy::types::loader_err)?
+            .map_err(crate::graphql::loaders::loader_err)?
             .unwrap_or_default();
         for t in tenants {
             if let Ok(tctx) = loaders.tenant_access(t).await
@@ -159,7 +160,7 @@ impl Viewer {
         let viewer = rctx(ctx).viewer()?;
         let Some(id) = super::account::active_tenant(app(ctx), viewer).await? else { return Ok(None) };
         match crate::graphql::loaders::loaders(ctx).tenant_access(id).await {
-            Ok(tctx) => Ok(Some(Tenant(tenancy::get_tenant(app(ctx), &tctx).await?))),
+            Ok(tctx) => Ok(Some(Tenant::new(tenancy::get_tenant(app(ctx), &tctx).await?))),
             Err(crate::error::AppError::NotFound(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }

@@ -6,17 +6,15 @@ use entity::{invitation, membership};
 use super::{
     service::{self, MemberChange},
     types::{
-        AcceptInvitationPayload, Invitation, InvitationPayload, InvitationPreview, MembershipPayload,
-        RemoveMemberPayload,
+        AcceptInvitationPayload, Invitation, InvitationPayload, InvitationPreview, Membership,
+        MembershipPayload, RemoveMemberPayload,
     },
 };
 use crate::{
     error::AppError,
+    graphql::tenant::Tenant,
     graphql::{app, loaders::loaders, owned_row, rctx, relay, scalars::Email},
-    modules::tenancy::{
-        service as tenancy,
-        types::{Membership, Tenant},
-    },
+    modules::tenancy::service as tenancy,
 };
 
 #[derive(InputObject)]
@@ -146,7 +144,7 @@ impl MembersMutation {
             .remove(&m.tenant_id)
             .ok_or(AppError::NotFound("tenant"))?;
         let tenant = tenancy::get_tenant(app(ctx), &tctx).await?;
-        Ok(AcceptInvitationPayload { membership: Membership(m), tenant: Tenant(tenant) })
+        Ok(AcceptInvitationPayload { membership: Membership(m), tenant: Tenant::new(tenant) })
     }
 
     /// Gives a member another role (needs `MEMBERS_MANAGE` and a rank above theirs).

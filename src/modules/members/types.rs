@@ -2,16 +2,19 @@
 
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::invitation;
+use entity::{invitation, membership};
 
 use super::service::{ACCEPTED, REVOKED};
 use crate::{
+    auth::Permission,
     error::AppError,
-    graphql::{loaders::loaders, relay},
-    modules::{
-        identity::types::User,
-        tenancy::types::{Membership, Role, Tenant, loader_err},
+    graphql::{
+        app,
+        loaders::{empty_rows, loader_err, loaders},
+        relay,
+        tenant::Tenant,
     },
+    modules::{identity::types::User, roles::types::Role, tenancy::service as tenancy},
 };
 
 /// Where an invitation stands.
@@ -144,4 +147,116 @@ fn mask_email(email: &str) -> String {
     let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
     let first: String = local.chars().take(1).collect();
     format!("{first}•••@{domain}")
+}
+
+/// Whether a member can use the organisation.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+pub enum MemberStatus {
+    Active,
+    Suspended,
+}
+
+impl MemberStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+        }
+    }
+}
+
+/// A user's membership in an organisation, with their role.
+#[derive(Clone)]
+pub struct Membership(pub membership::Model);
+
+#[Object]
+impl Membership {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        relay::to_global_id(relay::kind::MEMBERSHIP, self.0.id)
+    }
+    /// The database id (a time-ordered UUID), e.g. for correlating with logs and exports.
+    async fn database_id(&self) -> uuid::Uuid {
+        self.0.id
+    }
+    async fn status(&self) -> MemberStatus {
+        if self.0.status == "suspended" { MemberStatus::Suspended } else { MemberStatus::Active }
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        let user = loaders(ctx).users.load_one(self.0.user_id).await.map_err(loader_err)?;
+        Ok(User::new(user.ok_or(AppError::NotFound("user"))?))
+    }
+    async fn role(&self, ctx: &Context<'_>) -> Result<Role> {
+        let role = loaders(ctx).role(self.0.tenant_id, self.0.role_id).await?;
+        Ok(Role(role.ok_or(AppError::NotFound("role"))?))
+    }
+}
+
+/// The members part of `Tenant`: its members and invitations.
+#[derive(Clone)]
+pub struct TenantMembers(pub crate::graphql::tenant::TenantRow);
+
+#[Object]
+impl TenantMembers {
+    /// Members of the organisation (needs `MEMBERS_READ`; null with a FORBIDDEN error
+    /// otherwise), narrowed by a `search` in names and e-mails, a `role` and a `status`.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        search: Option<String>,
+        role: Option<ID>,
+        status: Option<MemberStatus>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Option<relay::Conn<Membership>>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        let args = relay::PageArgs::new(after, before, first, last);
+        let window = tenancy::members_window(app(ctx), &tctx, &args)?;
+        let search = search.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
+        if search.as_ref().is_some_and(|s| s.chars().count() > 100) {
+            return Err(AppError::validation("search", "must be at most 100 characters").into());
+        }
+        let role_id = role
+            .as_ref()
+            .map(|r| relay::decode_id("role", r, relay::kind::ROLE))
+            .transpose()
+            .map_err(|_| AppError::validation("role", "not a role of this organisation"))?;
+        let filter = crate::modules::tenancy::loaders::MemberFilter {
+            search,
+            search_emails: tctx.has(Permission::MembersManage),
+            role_id,
+            status: status.map(|s| s.as_str().to_string()),
+        };
+        let rows =
+            loaders(ctx).member_pages.load_one((self.0.id, window, filter)).await.map_err(loader_err)?;
+        Ok(Some(relay::to_connection(rows.unwrap_or_else(empty_rows), |r| r.id, Membership)))
+    }
+    /// Invitations sent by the organisation, oldest first (needs `MEMBERS_MANAGE`; null with a
+    /// FORBIDDEN error otherwise).
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Option<relay::Conn<crate::modules::members::types::Invitation>>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        let args = relay::PageArgs::new(after, before, first, last);
+        let window = crate::modules::members::service::invitations_window(app(ctx), &tctx, &args)?;
+        let rows = loaders(ctx).invitation_pages.load_one((self.0.id, window)).await.map_err(loader_err)?;
+        Ok(Some(relay::to_connection(
+            rows.unwrap_or_else(empty_rows),
+            |r| r.id,
+            crate::modules::members::types::Invitation,
+        )))
+    }
 }

@@ -5,13 +5,12 @@ use entity::role;
 
 use super::{
     service::{self, NewRole, RoleUpdate},
-    types::PermissionInfo,
+    types::{PermissionInfo, Role},
 };
 use crate::{
     auth::Permission,
     error::AppError,
     graphql::{app, loaders::loaders, rctx, relay},
-    modules::tenancy::types::Role,
 };
 
 #[derive(Default)]

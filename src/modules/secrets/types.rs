@@ -123,3 +123,55 @@ pub struct EnvironmentVariablePayload {
 pub struct DeleteEnvironmentVariablePayload {
     pub deleted_environment_variable_id: ID,
 }
+
+/// The secrets part of `Tenant`: secrets and environment variables.
+#[derive(Clone)]
+pub struct TenantSecrets(pub crate::graphql::tenant::TenantRow);
+
+#[Object]
+impl TenantSecrets {
+    /// The organisation's secrets: names and metadata, never values (needs `WORKFLOW_READ`
+    /// or `SECRET_MANAGE`).
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
+    async fn secrets(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<crate::modules::secrets::types::Secret>> {
+        use crate::auth::Permission;
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        if !tctx.has(Permission::SecretManage) {
+            tctx.require(Permission::WorkflowRead)?;
+        }
+        Ok(relay::paginate(
+            &tctx.on(&app(ctx).db),
+            tctx.scope().find::<entity::secret::Entity>(),
+            entity::secret::Column::Id,
+            |s| s.id,
+            relay::PageArgs::new(after, before, first, last),
+            app(ctx).config.max_page_size,
+            crate::modules::secrets::types::Secret,
+        )
+        .await?)
+    }
+    /// The organisation's environment variables by name (needs `WORKFLOW_READ`).
+    async fn environment_variables(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::modules::secrets::types::EnvironmentVariable>> {
+        use sea_orm::QueryOrder;
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        tctx.require(crate::auth::Permission::WorkflowRead)?;
+        let rows = tctx
+            .scope()
+            .find::<entity::environment_variable::Entity>()
+            .order_by_asc(entity::environment_variable::Column::Name)
+            .all(&tctx.on(&app(ctx).db))
+            .await
+            .map_err(crate::error::AppError::from)?;
+        Ok(rows.into_iter().map(crate::modules::secrets::types::EnvironmentVariable).collect())
+    }
+}

@@ -6,8 +6,12 @@ use entity::{team, team_member};
 
 use super::service::TeamRole;
 use crate::{
-    graphql::{app, loaders::loaders, relay},
-    modules::tenancy::types::{Membership, loader_err},
+    graphql::{
+        app,
+        loaders::{empty_rows, loader_err, loaders},
+        relay,
+    },
+    modules::members::types::Membership,
 };
 
 /// A group of members inside an organisation.
@@ -82,4 +86,32 @@ pub struct TeamPayload {
 #[derive(SimpleObject)]
 pub struct DeleteTeamPayload {
     pub deleted_team_id: ID,
+}
+
+/// The teams part of `Tenant`.
+#[derive(Clone)]
+pub struct TenantTeams(pub crate::graphql::tenant::TenantRow);
+
+#[Object]
+impl TenantTeams {
+    /// The organisation's teams.
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
+    async fn teams(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<crate::modules::teams::types::Team>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        let args = relay::PageArgs::new(after, before, first, last);
+        let window = crate::modules::teams::service::teams_window(app(ctx), &tctx, &args)?;
+        let rows = loaders(ctx).team_pages.load_one((self.0.id, window)).await.map_err(loader_err)?;
+        Ok(relay::to_connection(
+            rows.unwrap_or_else(empty_rows),
+            |t| t.id,
+            crate::modules::teams::types::Team,
+        ))
+    }
 }

@@ -9,12 +9,12 @@ use super::{
     admin,
     events::{self, TenantEventKind, TenantEventPayload},
     service,
-    types::{Tenant, TenantEvent},
+    types::TenantEvent,
 };
 use crate::{
     auth::Permission,
     error::AppError,
-    graphql::{app, loaders::loaders, rctx, relay},
+    graphql::{app, loaders::loaders, rctx, relay, tenant::Tenant},
     pubsub::Event,
     telemetry::GaugeGuard,
 };
@@ -38,7 +38,7 @@ impl TenancyQuery {
             }
         };
         let tctx = loaders(ctx).tenant_access(tenant_id).await?;
-        Ok(Tenant(service::get_tenant(app(ctx), &tctx).await?))
+        Ok(Tenant::new(service::get_tenant(app(ctx), &tctx).await?))
     }
 }
 
@@ -131,7 +131,7 @@ impl TenancyMutation {
         input: CreateTenantInput,
     ) -> Result<CreateTenantPayload> {
         let tenant = service::create_tenant(app(ctx), rctx(ctx), &input.name, &input.slug).await?;
-        Ok(CreateTenantPayload { tenant: Tenant(tenant) })
+        Ok(CreateTenantPayload { tenant: Tenant::new(tenant) })
     }
 
     /// Changes an organisation's settings (needs `TENANT_UPDATE`).
@@ -145,7 +145,7 @@ impl TenancyMutation {
         let tctx = loaders(ctx).tenant_access(tenant_id).await?;
         let tenant =
             service::update_tenant(app(ctx), &tctx, input.name.as_deref(), input.slug.as_deref()).await?;
-        Ok(UpdateTenantPayload { tenant: Tenant(tenant) })
+        Ok(UpdateTenantPayload { tenant: Tenant::new(tenant) })
     }
 
     /// Changes the organisation's settings (needs `TENANT_UPDATE`).
@@ -175,7 +175,7 @@ impl TenancyMutation {
             input.security.map(|s| admin::SecuritySettings { require_mfa: s.require_mfa }),
         )
         .await?;
-        Ok(UpdateTenantPayload { tenant: Tenant(tenant) })
+        Ok(UpdateTenantPayload { tenant: Tenant::new(tenant) })
     }
 
     /// Suspends the organisation: members keep read access only. Owner-only; type the slug
@@ -189,7 +189,7 @@ impl TenancyMutation {
         let tctx = tenant_ctx(ctx, "id", &id).await?;
         let tenant = admin::set_suspended(app(ctx), &tctx, true, &confirm_slug).await?;
         loaders(ctx).forget_access();
-        Ok(UpdateTenantPayload { tenant: Tenant(tenant) })
+        Ok(UpdateTenantPayload { tenant: Tenant::new(tenant) })
     }
 
     /// Lifts a suspension. Owner-only; type the slug back as `confirmSlug`.
@@ -202,7 +202,7 @@ impl TenancyMutation {
         let tctx = tenant_ctx(ctx, "id", &id).await?;
         let tenant = admin::set_suspended(app(ctx), &tctx, false, &confirm_slug).await?;
         loaders(ctx).forget_access();
-        Ok(UpdateTenantPayload { tenant: Tenant(tenant) })
+        Ok(UpdateTenantPayload { tenant: Tenant::new(tenant) })
     }
 
     /// Deletes the organisation and everything it owns. Owner-only; type the slug back as

@@ -4,10 +4,7 @@ use entity::{membership, role, tenant};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Set};
 use uuid::Uuid;
 
-use super::{
-    events::{self, TenantEventKind, TenantEventPayload},
-    types::Tenant,
-};
+use super::events::{self, TenantEventKind, TenantEventPayload};
 use crate::{
     access::Change,
     access::{TenantCtx, TenantTx},
@@ -248,7 +245,11 @@ pub async fn update_tenant(
 }
 
 /// Organisations the viewer is an active member of.
-pub async fn viewer_tenants(app: &AppState, viewer: &Viewer, page: PageArgs) -> AppResult<Conn<Tenant>> {
+pub async fn viewer_tenants(
+    app: &AppState,
+    viewer: &Viewer,
+    page: PageArgs,
+) -> AppResult<Conn<crate::graphql::tenant::Tenant>> {
     let mine = membership::Entity::find()
         .select_only()
         .column(membership::Column::TenantId)
@@ -264,7 +265,7 @@ pub async fn viewer_tenants(app: &AppState, viewer: &Viewer, page: PageArgs) -> 
         |t| t.id,
         page,
         app.config.max_page_size,
-        Tenant,
+        crate::graphql::tenant::Tenant::new,
     )
     .await
 }

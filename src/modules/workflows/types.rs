@@ -14,8 +14,9 @@ use super::{
 };
 use crate::{
     auth::Permission,
+    graphql::loaders::loader_err,
     graphql::{app, loaders::loaders, relay},
-    modules::{identity::types::User, tenancy::types::loader_err},
+    modules::identity::types::User,
 };
 
 /// A node type of the catalog.
@@ -578,4 +579,59 @@ pub struct DeleteWorkflowTemplatePayload {
 pub struct WorkflowValidation {
     pub valid: bool,
     pub problems: Vec<super::graph::ValidationProblem>,
+}
+
+/// The workflows part of `Tenant`.
+#[derive(Clone)]
+pub struct TenantWorkflows(pub crate::graphql::tenant::TenantRow);
+
+#[Object]
+impl TenantWorkflows {
+    /// The organisation's workflows, oldest first (needs `WORKFLOW_READ`). `search` matches
+    /// names; archived ones only with `includeArchived`.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
+    async fn workflows(
+        &self,
+        ctx: &Context<'_>,
+        search: Option<String>,
+        #[graphql(default)] include_archived: bool,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<crate::modules::workflows::types::Workflow>> {
+        use entity::workflow;
+        use sea_orm::{ColumnTrait, QueryFilter, sea_query::ExprTrait};
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        tctx.require(crate::auth::Permission::WorkflowRead)?;
+        let mut select = tctx.scope().find::<workflow::Entity>();
+        if !include_archived {
+            select = select.filter(workflow::Column::Status.eq(crate::modules::workflows::service::ACTIVE));
+        }
+        if let Some(s) = search.filter(|s| !s.trim().is_empty()) {
+            if s.chars().count() > 100 {
+                return Err(
+                    crate::error::AppError::validation("search", "must be at most 100 characters").into()
+                );
+            }
+            let pattern = format!("%{}%", s.trim().to_lowercase().replace('%', "\\%").replace('_', "\\_"));
+            select = select.filter(
+                sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
+                    sea_orm::sea_query::Expr::col(workflow::Column::Name),
+                ))
+                .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
+            );
+        }
+        Ok(relay::paginate(
+            &tctx.on(&app(ctx).db),
+            select,
+            workflow::Column::Id,
+            |w| w.id,
+            relay::PageArgs::new(after, before, first, last),
+            app(ctx).config.max_page_size,
+            crate::modules::workflows::types::Workflow,
+        )
+        .await?)
+    }
 }
