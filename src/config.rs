@@ -103,6 +103,11 @@ pub struct Config {
     pub frontend_dir: PathBuf,
     /// Lockout and throttling of sign-in, MFA codes and mail-sending requests.
     pub security: Security,
+    /// Plans, invoices and dunning.
+    pub billing: Billing,
+    /// `ZYGO_PLATFORM_ADMINS`: e-mail addresses (comma-separated) of the platform's
+    /// administrators (mark invoices paid).
+    pub platform_admins: Vec<String>,
     /// `ZYGO_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser;
     /// empty means same-origin only.
     pub cors_origins: Vec<String>,
@@ -214,6 +219,23 @@ pub struct Security {
     /// `ZYGO_TENANT_MAIL_PER_HOUR` / `ZYGO_TENANT_MAIL_PER_DAY`: mails one organisation's
     /// workflows may send through the platform's sender.
     pub tenant_mail: MailBudget,
+}
+
+/// Billing settings (`modules::billing`).
+#[derive(Clone, Debug)]
+pub struct Billing {
+    /// `ZYGO_BILLING_PLANS_FILE`: a JSON array of plans replacing the shipped catalog (unset
+    /// or empty: the shipped plans).
+    pub plans_file: Option<PathBuf>,
+    /// `ZYGO_BILLING_CURRENCY`: an organisation's currency until it picks one (ISO 4217).
+    pub currency: String,
+    /// `ZYGO_INVOICE_PREFIX`: the issuer part of invoice numbers (`ZYG-2026-000042`).
+    pub invoice_prefix: String,
+    /// `ZYGO_BILLING_INTERVAL`: seconds between the billing worker's looks for due renewals.
+    pub worker_interval: Duration,
+    /// `ZYGO_DUNNING_RETRY_DAYS`: days after a failed renewal at which it is tried again
+    /// (comma-separated, e.g. `1,3,7`); after the last failure the subscription is canceled.
+    pub retry_days: Vec<u32>,
 }
 
 /// How much mail one tenant may send through the platform's sender.
@@ -473,6 +495,46 @@ impl Config {
                         as u32,
                     per_day: positive("ZYGO_TENANT_MAIL_PER_DAY", get("ZYGO_TENANT_MAIL_PER_DAY"), "1000")?
                         as u32,
+                },
+            },
+            platform_admins: get("ZYGO_PLATFORM_ADMINS")
+                .map(|v| v.split(',').map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()).collect())
+                .unwrap_or_default(),
+            billing: Billing {
+                plans_file: get("ZYGO_BILLING_PLANS_FILE").filter(|v| !v.is_empty()).map(PathBuf::from),
+                currency: {
+                    let c = get("ZYGO_BILLING_CURRENCY").unwrap_or_else(|| "EUR".into());
+                    if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
+                        return Err(ConfigError::new(
+                            "ZYGO_BILLING_CURRENCY",
+                            "must be an ISO 4217 code such as EUR",
+                        ));
+                    }
+                    c
+                },
+                invoice_prefix: {
+                    let p = get("ZYGO_INVOICE_PREFIX").unwrap_or_else(|| "ZYG".into());
+                    if p.is_empty() || p.len() > 10 || !p.chars().all(|ch| ch.is_ascii_alphanumeric()) {
+                        return Err(ConfigError::new(
+                            "ZYGO_INVOICE_PREFIX",
+                            "must be 1 to 10 letters or digits",
+                        ));
+                    }
+                    p
+                },
+                worker_interval: secs("ZYGO_BILLING_INTERVAL", 60)?,
+                retry_days: {
+                    let raw = get("ZYGO_DUNNING_RETRY_DAYS").unwrap_or_else(|| "1,3,7".into());
+                    let days: Result<Vec<u32>, _> = raw.split(',').map(|d| d.trim().parse::<u32>()).collect();
+                    match days {
+                        Ok(d) if !d.is_empty() && d.windows(2).all(|w| w[0] < w[1]) => d,
+                        _ => {
+                            return Err(ConfigError::new(
+                                "ZYGO_DUNNING_RETRY_DAYS",
+                                "must be increasing whole days, comma-separated (e.g. 1,3,7)",
+                            ));
+                        }
+                    }
                 },
             },
             listen,

@@ -31,6 +31,12 @@ pub enum AppError {
     /// A workflow that cannot run or be published, with every problem found.
     #[error("{message}")]
     WorkflowInvalid { message: String, problems: serde_json::Value },
+    /// Beyond what the organisation's plan allows: `PLAN_REQUIRED` (a feature),
+    /// `QUOTA_EXCEEDED` (a limit) or `OVER_PLAN_LIMITS` (a downgrade that would not fit);
+    /// `details` become the error's extensions (the feature and cheapest plan, or the limit,
+    /// use and reset time).
+    #[error("{message}")]
+    Plan { code: &'static str, message: String, details: serde_json::Value },
     #[error("too many requests; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error(transparent)]
@@ -67,6 +73,7 @@ impl AppError {
             Self::Validation { .. } => "BAD_USER_INPUT",
             Self::Conflict { .. } => "CONFLICT",
             Self::Rejected { code, .. } => code,
+            Self::Plan { code, .. } => code,
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::WorkflowInvalid { .. } => "WORKFLOW_INVALID",
             Self::Internal(_) => "INTERNAL",
@@ -107,6 +114,13 @@ impl From<AppError> for async_graphql::Error {
                 AppError::Rejected { field: Some(field), .. } => e.set("field", field.as_str()),
                 AppError::Forbidden { permission } => e.set("permission", *permission),
                 AppError::RateLimited { retry_after_secs } => e.set("retryAfter", *retry_after_secs),
+                AppError::Plan { details: serde_json::Value::Object(map), .. } => {
+                    for (k, v) in map {
+                        if let Ok(v) = async_graphql::Value::from_json(v.clone()) {
+                            e.set(k.as_str(), v);
+                        }
+                    }
+                }
                 AppError::WorkflowInvalid { problems, .. } => {
                     if let Ok(v) = async_graphql::Value::from_json(problems.clone()) {
                         e.set("problems", v);

@@ -159,6 +159,13 @@ impl Application {
         ));
         tokio::spawn(crate::modules::workflows::engine::run_workers(state.clone()));
         tokio::spawn(crate::modules::workflows::service::run_scheduler(state.clone()));
+        // A bad plan catalog stops start-up here, naming the file.
+        crate::modules::billing::plans::catalog(&state.config)
+            .map_err(|e| anyhow::anyhow!("ZYGO_BILLING_PLANS_FILE: {e}"))?;
+        tokio::spawn(crate::modules::billing::renewals::run_worker(
+            state.ctx.clone(),
+            state.shutdown.clone(),
+        ));
         let schema = graphql::build_schema(state.clone());
         let router = crate::http::router(state.clone(), schema);
         let listener = TcpListener::bind(state.config.listen)

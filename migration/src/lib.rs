@@ -17,8 +17,12 @@ mod m20261121_000008_account_security;
 mod m20261121_000009_workflows;
 mod m20261121_000010_row_level_security;
 mod m20261203_000011_mail_origin;
+mod m20261204_000012_billing;
 
-pub use m20261121_000010_row_level_security::TENANT_TABLES;
+/// Every tenant-owned table with the column naming its tenant, across the migrations.
+pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
+    [m20261121_000010_row_level_security::TENANT_TABLES, m20261204_000012_billing::TENANT_TABLES].concat()
+}
 
 /// The PostgreSQL role the server's connections switch to so row-level security applies
 /// (created by the migrations, `NOLOGIN`).
@@ -42,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000009_workflows::Migration),
             Box::new(m20261121_000010_row_level_security::Migration),
             Box::new(m20261203_000011_mail_origin::Migration),
+            Box::new(m20261204_000012_billing::Migration),
         ]
     }
 }

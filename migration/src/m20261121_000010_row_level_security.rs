@@ -50,6 +50,25 @@ fn wall(column: &str) -> String {
     format!("(\"{column}\" = ANY ((SELECT zygo_tenant_ids())::uuid[]) OR (SELECT zygo_across_tenants()))")
 }
 
+/// Walls `tables` on PostgreSQL (no-op elsewhere): row-level security, forced, with the
+/// tenant policy. Later migrations call it for the tenant tables they add.
+pub async fn wall_tables(manager: &SchemaManager<'_>, tables: &[(&str, &str)]) -> Result<(), DbErr> {
+    if manager.get_database_backend() != sea_orm_migration::sea_orm::DbBackend::Postgres {
+        return Ok(());
+    }
+    let db = manager.get_connection();
+    for (table, column) in tables {
+        let wall = wall(column);
+        db.execute_unprepared(&format!(
+            r#"ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY;
+            ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY;
+            CREATE POLICY tenant_wall ON "{table}" USING {wall} WITH CHECK {wall};"#
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -91,16 +110,7 @@ impl MigrationTrait for Migration {
                 AS $$ SELECT coalesce(current_setting('zygo.across_tenants', true) = 'on', false) $$;"#,
         )
         .await?;
-        for (table, column) in TENANT_TABLES {
-            let wall = wall(column);
-            db.execute_unprepared(&format!(
-                r#"ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY;
-                ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY;
-                CREATE POLICY tenant_wall ON "{table}" USING {wall} WITH CHECK {wall};"#
-            ))
-            .await?;
-        }
-        Ok(())
+        wall_tables(manager, TENANT_TABLES).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -57,6 +57,18 @@ impl TenantCtx {
         }
     }
 
+    /// A worker acting for the platform in `tenant_id` (renewals, dunning): no member, no
+    /// permission, audit entries by `system`. Open its work with [`crate::access::TenantTx::open`].
+    pub fn system(tenant_id: Uuid) -> Self {
+        Self::joining(
+            Uuid::nil(),
+            tenant_id,
+            Uuid::nil(),
+            Uuid::nil(),
+            Actor { kind: "system", id: None, ip: None, user_agent: None, request_id: None },
+        )
+    }
+
     /// The user acting, when a user acts (not an API key, not a worker): who a created row
     /// records as its creator.
     pub fn acting_user(&self) -> Option<Uuid> {

@@ -34,6 +34,10 @@ pub enum Permission {
     WorkflowExecute,
     /// Create, change and delete secrets and environment variables; read secret access logs.
     SecretManage,
+    /// See the plan, usage, invoices and billing settings.
+    BillingRead,
+    /// Change the plan, cancel or resume it, and change billing settings.
+    BillingManage,
 }
 
 impl Permission {
@@ -52,6 +56,8 @@ impl Permission {
         Self::WorkflowEdit,
         Self::WorkflowExecute,
         Self::SecretManage,
+        Self::BillingRead,
+        Self::BillingManage,
     ];
 
     /// The stable key stored in role definitions.
@@ -70,6 +76,8 @@ impl Permission {
             Self::WorkflowEdit => "workflow.edit",
             Self::WorkflowExecute => "workflow.execute",
             Self::SecretManage => "secret.manage",
+            Self::BillingRead => "billing.read",
+            Self::BillingManage => "billing.manage",
         }
     }
 
@@ -92,6 +100,8 @@ impl Permission {
             Self::WorkflowEdit => "Create, edit, publish and archive workflows and templates",
             Self::WorkflowExecute => "Run, cancel and retry workflows",
             Self::SecretManage => "Manage secrets and environment variables and read secret access logs",
+            Self::BillingRead => "See the plan, usage, invoices and billing settings",
+            Self::BillingManage => "Change, cancel or resume the plan and change billing settings",
         }
     }
 }
@@ -131,6 +141,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             WorkflowEdit,
             WorkflowExecute,
             SecretManage,
+            BillingRead,
         ],
     },
     BuiltinRole {

@@ -329,6 +329,14 @@ impl Loaders {
     }
 }
 
+/// The caller's access to the organisation named by the argument `field`: UNAUTHENTICATED
+/// without a principal, BAD_USER_INPUT for an ID of another kind, NOT_FOUND unless a member.
+pub async fn tenant_arg(ctx: &Context<'_>, field: &str, id: &async_graphql::ID) -> AppResult<TenantCtx> {
+    super::rctx(ctx).require_principal()?;
+    let tenant = super::relay::decode_id(field, id, super::relay::kind::TENANT)?;
+    loaders(ctx).tenant_access(tenant).await
+}
+
 /// The operation's loaders.
 pub fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
     ctx.data_unchecked::<Loaders>()

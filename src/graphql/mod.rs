@@ -22,6 +22,7 @@ use crate::{
     modules::{
         api_keys::ApiKeysMutation,
         audit::AuditSubscription,
+        billing::{BillingMutation, BillingQuery, BillingSubscription},
         identity::{IdentityMutation, IdentityQuery},
         members::{MembersMutation, MembersQuery},
         roles::{RolesMutation, RolesQuery},
@@ -44,6 +45,7 @@ pub struct Query(
     RolesQuery,
     SecurityQuery,
     WorkflowsQuery,
+    BillingQuery,
 );
 
 /// The root mutation.
@@ -58,11 +60,12 @@ pub struct Mutation(
     SecurityMutation,
     SecretsMutation,
     WorkflowsMutation,
+    BillingMutation,
 );
 
 /// The root subscription.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(TenancySubscription, AuditSubscription, WorkflowsSubscription);
+pub struct Subscription(TenancySubscription, AuditSubscription, WorkflowsSubscription, BillingSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -27,11 +27,13 @@ pub mod kind {
     pub const EXECUTION: &str = "Execution";
     pub const EXECUTION_LOG: &str = "ExecutionLog";
     pub const INVITATION: &str = "Invitation";
+    pub const INVOICE: &str = "Invoice";
     pub const MEMBERSHIP: &str = "Membership";
     pub const ROLE: &str = "Role";
     pub const SECRET: &str = "Secret";
     pub const SECURITY_EVENT: &str = "SecurityEvent";
     pub const SESSION: &str = "Session";
+    pub const SUBSCRIPTION: &str = "Subscription";
     pub const TEAM: &str = "Team";
     pub const TENANT: &str = "Tenant";
     pub const USER: &str = "User";

@@ -9,9 +9,9 @@ use entity::tenant;
 
 use super::relay;
 use crate::modules::{
-    api_keys::types::TenantApiKeys, audit::types::TenantAuditLog, members::types::TenantMembers,
-    roles::types::TenantRoles, secrets::types::TenantSecrets, teams::types::TenantTeams,
-    tenancy::types::TenantCore, workflows::types::TenantWorkflows,
+    api_keys::types::TenantApiKeys, audit::types::TenantAuditLog, billing::types::TenantBilling,
+    members::types::TenantMembers, roles::types::TenantRoles, secrets::types::TenantSecrets,
+    teams::types::TenantTeams, tenancy::types::TenantCore, workflows::types::TenantWorkflows,
 };
 
 /// The organisation row every part reads (one allocation shared by the parts).
@@ -29,6 +29,7 @@ pub struct Tenant(
     TenantSecrets,
     TenantApiKeys,
     TenantAuditLog,
+    TenantBilling,
 );
 
 impl Tenant {
@@ -42,7 +43,8 @@ impl Tenant {
             TenantWorkflows(row.clone()),
             TenantSecrets(row.clone()),
             TenantApiKeys(row.clone()),
-            TenantAuditLog(row),
+            TenantAuditLog(row.clone()),
+            TenantBilling(row),
         )
     }
 

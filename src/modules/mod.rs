@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod billing;
 pub mod identity;
 pub mod members;
 pub mod roles;

@@ -91,6 +91,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub data_dir: PathBuf,
     pub backend: Backend,
+    /// The instance's service context (its workers' entry points take it).
+    pub ctx: zygo::ctx::Ctx,
     stop: CancellationToken,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -104,6 +106,8 @@ pub struct Options {
     /// setting sees no row. By default tests make such a statement fail instead (see
     /// [`STRICT_WALL`]), so a code path that forgot the wall cannot pass on empty results.
     pub shipped_wall: bool,
+    /// A manual clock the test moves (billing periods, expiries); the system clock if none.
+    pub clock: Option<zygo::ctx::Clock>,
 }
 
 /// Replaces the policies' `zygo_tenant_ids()` in a test database by one that raises when a
@@ -149,7 +153,12 @@ pub async fn spawn_app_on(backend: Backend, opts: Options) -> TestApp {
     }
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test configuration");
     zygo::telemetry::init(&config);
-    let app = Application::build(config).await.expect("app builds");
+    let app = match opts.clock.clone() {
+        Some(clock) => Application::build_with_clock(config, clock).await,
+        None => Application::build(config).await,
+    }
+    .expect("app builds");
+    let ctx = app.state().ctx.clone();
     if let Some(url) = backend.database_url.as_ref().filter(|_| !opts.shipped_wall) {
         let admin = Database::connect(url.as_str()).await.expect("test database connection");
         admin.execute_unprepared(STRICT_WALL).await.expect("strict wall installed");
@@ -159,7 +168,8 @@ pub async fn spawn_app_on(backend: Backend, opts: Options) -> TestApp {
     let stop = CancellationToken::new();
     let stopped = stop.clone();
     let handle = tokio::spawn(app.run(async move { stopped.cancelled().await }));
-    let app = TestApp { addr, http: reqwest::Client::new(), data_dir, backend, stop, handle: Some(handle) };
+    let app =
+        TestApp { addr, http: reqwest::Client::new(), data_dir, backend, ctx, stop, handle: Some(handle) };
     if app.backend.redis_url.is_some() {
         app.wait_ready().await;
     }

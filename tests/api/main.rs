@@ -9,6 +9,7 @@ mod account;
 mod admission;
 mod api_keys;
 mod architecture;
+mod billing;
 mod browser;
 mod clients;
 mod conformance;

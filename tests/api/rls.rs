@@ -65,7 +65,7 @@ async fn tables_with_tenant_column(db: &DatabaseConnection) -> BTreeSet<String> 
 async fn every_table_with_a_tenant_column_is_walled() {
     let app = spawn_app().await;
     let db = app.db().await;
-    let listed: BTreeSet<String> = migration::TENANT_TABLES
+    let listed: BTreeSet<String> = migration::tenant_tables()
         .iter()
         .filter(|(t, _)| *t != "tenants")
         .map(|(t, _)| t.to_string())
@@ -73,7 +73,7 @@ async fn every_table_with_a_tenant_column_is_walled() {
     assert_eq!(
         tables_with_tenant_column(&db).await,
         listed,
-        "migration::TENANT_TABLES must name every table that has a tenant_id column (and no other)"
+        "migration::tenant_tables() must name every table that has a tenant_id column (and no other)"
     );
     if db.get_database_backend() != DbBackend::Postgres {
         // SQLite has no row-level security: the list above is all there is to check here.
@@ -92,7 +92,7 @@ async fn every_table_with_a_tenant_column_is_walled() {
          AND policyname = 'tenant_wall' AND cmd = 'ALL'",
     )
     .await;
-    let all: BTreeSet<String> = migration::TENANT_TABLES.iter().map(|(t, _)| t.to_string()).collect();
+    let all: BTreeSet<String> = migration::tenant_tables().iter().map(|(t, _)| t.to_string()).collect();
     assert_eq!(forced, all, "row-level security enabled and forced on exactly the tenant tables");
     assert_eq!(with_policy, all, "each tenant table has its tenant_wall policy");
 }
@@ -162,7 +162,7 @@ async fn raw_sql_that_skips_the_helpers_sees_no_tenant_row() {
     let (a, b) = (tenant("sweep-a").await, tenant("sweep-b").await);
     let mut of_a = BTreeMap::new();
     let mut of_b = BTreeMap::new();
-    for (table, col) in migration::TENANT_TABLES {
+    for (table, col) in migration::tenant_tables().iter() {
         let in_a = count(&admin, &format!(r#"SELECT count(*) FROM "{table}" WHERE "{col}" = '{a}'"#)).await;
         let in_b = count(&admin, &format!(r#"SELECT count(*) FROM "{table}" WHERE "{col}" = '{b}'"#)).await;
         assert!(in_a > 0, "the fixture leaves {table} empty for tenant A, so the wall would prove nothing");
@@ -178,7 +178,7 @@ async fn raw_sql_that_skips_the_helpers_sees_no_tenant_row() {
     let app_role = Database::connect(opts).await.expect("connects as the server's role");
     let who = strings(&app_role, "SELECT current_user::text").await;
     assert_eq!(who, BTreeSet::from([migration::APP_ROLE.to_string()]));
-    for (table, _) in migration::TENANT_TABLES {
+    for (table, _) in migration::tenant_tables().iter() {
         assert_eq!(
             count(&app_role, &format!(r#"SELECT count(*) FROM "{table}""#)).await,
             0,
@@ -195,7 +195,7 @@ async fn raw_sql_that_skips_the_helpers_sees_no_tenant_row() {
     ))
     .await
     .unwrap();
-    for (table, col) in migration::TENANT_TABLES {
+    for (table, col) in migration::tenant_tables().iter() {
         assert_eq!(
             count(&txn, &format!(r#"SELECT count(*) FROM "{table}""#)).await,
             of_a[table],
@@ -229,7 +229,7 @@ async fn raw_sql_that_skips_the_helpers_sees_no_tenant_row() {
 
     // The setting ends with its transaction: nothing stays on the pooled connection.
     assert_eq!(count(&app_role, "SELECT count(*) FROM workflows").await, 0);
-    for (table, col) in migration::TENANT_TABLES {
+    for (table, col) in migration::tenant_tables().iter() {
         let in_b = count(&admin, &format!(r#"SELECT count(*) FROM "{table}" WHERE "{col}" = '{b}'"#)).await;
         assert_eq!(in_b, of_b[table], "{table}: tenant B's rows changed");
     }

@@ -56,6 +56,8 @@ const WORKFLOW_READ: &str = "WORKFLOW_READ";
 const WORKFLOW_EDIT: &str = "WORKFLOW_EDIT";
 const WORKFLOW_EXECUTE: &str = "WORKFLOW_EXECUTE";
 const SECRET_MANAGE: &str = "SECRET_MANAGE";
+const BILLING_READ: &str = "BILLING_READ";
+const BILLING_MANAGE: &str = "BILLING_MANAGE";
 
 /// What each built-in role holds, as the README's catalog says (checked against the
 /// server's permission matrix at the start of the sweep).
@@ -76,6 +78,8 @@ const CATALOG: &[(&str, &[&str])] = &[
             WORKFLOW_EDIT,
             WORKFLOW_EXECUTE,
             SECRET_MANAGE,
+            BILLING_READ,
+            BILLING_MANAGE,
         ],
     ),
     (
@@ -93,6 +97,7 @@ const CATALOG: &[(&str, &[&str])] = &[
             WORKFLOW_EDIT,
             WORKFLOW_EXECUTE,
             SECRET_MANAGE,
+            BILLING_READ,
         ],
     ),
     ("member", &[TENANT_READ, MEMBERS_READ, WORKFLOW_READ, WORKFLOW_EDIT, WORKFLOW_EXECUTE]),
@@ -163,6 +168,9 @@ enum Rule {
     /// Like `Tenant(permission)`, but an object the caller cannot reach is a `null` entry
     /// without an error (`nodes`).
     HiddenAsNull(&'static str),
+    /// A platform administrator (`ZYGO_PLATFORM_ADMINS`; none of the sweep's callers is):
+    /// anonymous UNAUTHENTICATED, anyone else FORBIDDEN.
+    PlatformAdmin,
 }
 
 use Rule::*;
@@ -192,6 +200,8 @@ const ROOT: &[(&str, Rule)] = &[
     ("execution", Tenant(&[WORKFLOW_READ])),
     ("workflowTemplates", Tenant(&[WORKFLOW_READ])),
     ("validateWorkflow", Tenant(&[WORKFLOW_READ])),
+    ("plans", Public),
+    ("previewPlanChange", Tenant(&[BILLING_READ])),
     // Mutation: identity and account security
     ("signUp", Public),
     ("verifyEmail", Public),
@@ -269,12 +279,19 @@ const ROOT: &[(&str, Rule)] = &[
     ("saveWorkflowAsTemplate", Tenant(&[WORKFLOW_EDIT])),
     ("deleteWorkflowTemplate", Tenant(&[WORKFLOW_EDIT])),
     ("createWorkflowFromTemplate", Tenant(&[WORKFLOW_READ, WORKFLOW_EDIT])),
+    // Mutation: billing
+    ("changePlan", Tenant(&[BILLING_MANAGE])),
+    ("cancelSubscription", Tenant(&[BILLING_MANAGE])),
+    ("resumeSubscription", Tenant(&[BILLING_MANAGE])),
+    ("updateBillingSettings", Tenant(&[BILLING_MANAGE])),
+    ("markInvoicePaid", PlatformAdmin),
     // Subscription (users only; checked when the subscription starts)
     ("tenantEvents", Tenant(&[TENANT_READ])),
     ("auditLogAdded", Tenant(&[AUDIT_READ])),
     ("executionUpdated", Tenant(&[WORKFLOW_READ])),
     ("workflowExecutions", Tenant(&[WORKFLOW_READ])),
     ("executionLogs", Tenant(&[WORKFLOW_READ])),
+    ("billingEvents", Tenant(&[BILLING_READ])),
 ];
 
 /// Guarded fields below the root, as `Type.field`.
@@ -292,6 +309,10 @@ const NESTED: &[(&str, Rule, Scope)] = &[
     ("Tenant.environmentVariables", Tenant(&[WORKFLOW_READ]), Scope::Ctx),
     ("Tenant.apiKeys", Tenant(&[API_KEYS_MANAGE]), Scope::Ctx),
     ("Tenant.auditLog", Tenant(&[AUDIT_READ]), Scope::Ctx),
+    ("Tenant.subscription", Tenant(&[BILLING_READ]), Scope::Ctx),
+    ("Tenant.billingAccount", Tenant(&[BILLING_READ]), Scope::Ctx),
+    ("Tenant.usage", Tenant(&[BILLING_READ]), Scope::Ctx),
+    ("Tenant.invoices", Tenant(&[BILLING_READ]), Scope::Ctx),
     ("TenantEvent.tenant", Tenant(&[TENANT_READ]), Scope::Ctx),
     ("TenantEvent.membership", Tenant(&[MEMBERS_READ]), Scope::Ctx),
     ("Team.members", Tenant(&[MEMBERS_READ]), Scope::Ctx),
@@ -347,6 +368,8 @@ pub(crate) struct Fixture {
     session: String,
     /// No provider is configured, so no account is linked: a well-formed ID of nothing.
     connected_account: String,
+    /// Marking paid is refused before the lookup: a well-formed ID of nothing.
+    invoice: String,
 }
 
 fn global_id(ty: &str, id: uuid::Uuid) -> String {
@@ -374,6 +397,7 @@ impl Fixture {
             template: id("WorkflowTemplate"),
             session: id("Session"),
             connected_account: id("ConnectedAccount"),
+            invoice: id("Invoice"),
         }
     }
 
@@ -382,6 +406,7 @@ impl Fixture {
     fn id(&self, root: &str, name: &str) -> Option<String> {
         let v = match name {
             "tenantId" => &self.tenant,
+            "invoiceId" => &self.invoice,
             "workflowId" | "errorWorkflowId" => &self.workflow,
             "executionId" => &self.execution,
             "roleId" | "parentId" => &self.role,
@@ -430,6 +455,7 @@ impl Fixture {
             "source" => "start".into(),
             "nodeId" | "target" => "step".into(),
             "edgeId" => "e1".into(),
+            "plan" => "pro".into(),
             _ => "sweep".into(),
         }
     }
@@ -920,6 +946,7 @@ fn verdict(rule: Rule, scope: Scope, p: &Principal) -> Verdict {
         Kind::Outsider => {
             return match rule {
                 Public | SignedIn | ViewerOrNull => Allow,
+                PlatformAdmin => Deny("FORBIDDEN"),
                 HiddenAsNull(_) => NullEntries,
                 // Reached only through their own organisation (B, which they own).
                 _ if scope == Scope::Ctx => Allow,
@@ -936,6 +963,7 @@ fn verdict(rule: Rule, scope: Scope, p: &Principal) -> Verdict {
         Owner => role == "owner" && p.has(TENANT_DELETE),
         TeamManager => p.has(TEAMS_MANAGE) || p.team_owner,
         HiddenAsNull(perm) => p.has(perm),
+        PlatformAdmin => false,
     };
     if ok { Allow } else { Deny("FORBIDDEN") }
 }
@@ -1307,6 +1335,7 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         template: id_at(&template, "/saveWorkflowAsTemplate/template/id"),
         session: id_at(&security, "/viewer/sessions/0/id"),
         connected_account: global_id("ConnectedAccount", uuid::Uuid::new_v4()),
+        invoice: global_id("Invoice", uuid::Uuid::new_v4()),
     };
     let perms = |role: &str| -> HashSet<&'static str> {
         CATALOG.iter().find(|(r, _)| *r == role).unwrap().1.iter().copied().collect()

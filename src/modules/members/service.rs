@@ -165,6 +165,9 @@ pub async fn invite_member(
             "an invitation to this address is pending; resend or revoke it",
         ));
     }
+    // A pending invitation holds a seat of the plan.
+    crate::modules::billing::usage::require_room(&tx, crate::modules::billing::plans::Limit::Members, 1)
+        .await?;
     let token = tokens::random_token();
     let inv = scope
         .insert(

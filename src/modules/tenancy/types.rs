@@ -49,11 +49,6 @@ impl TenantCore {
     async fn settings(&self) -> TenantSettings {
         TenantSettings(super::admin::settings(&self.0))
     }
-    /// What the organisation's plan turns on (`{"feature": true, …}`; empty until billing
-    /// sets it).
-    async fn features(&self) -> async_graphql::Json<serde_json::Value> {
-        async_graphql::Json(super::admin::features(&self.0))
-    }
 }
 
 /// Something that happened in an organisation, delivered by `tenantEvents`.

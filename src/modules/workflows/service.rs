@@ -199,6 +199,8 @@ pub async fn create_workflow(
     let scope = tctx.scope();
     check_error_workflow(&tctx.on(&app.db), scope, "input.settings.errorWorkflowId", &settings).await?;
     let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
+    crate::modules::billing::usage::require_room(&tx, crate::modules::billing::plans::Limit::Workflows, 1)
+        .await?;
     let id = Uuid::now_v7();
     let now = app.now();
     let token = crate::auth::tokens::random_token();
@@ -537,6 +539,8 @@ pub enum Refusal {
     TenantSuspended,
     /// The workflow is archived: it neither runs nor changes until it is restored.
     WorkflowArchived,
+    /// The plan's executions for this month are used up.
+    QuotaExceeded(crate::modules::billing::usage::Exceeded),
 }
 
 impl Refusal {
@@ -545,6 +549,7 @@ impl Refusal {
         match self {
             Self::TenantSuspended => "the organisation is suspended; an owner can reactivate it",
             Self::WorkflowArchived => "the workflow is archived; restore it to run it",
+            Self::QuotaExceeded(_) => "the plan's executions for this month are used up",
         }
     }
 
@@ -553,6 +558,7 @@ impl Refusal {
         match self {
             Self::TenantSuspended => AppError::ForbiddenWith(self.message().into()),
             Self::WorkflowArchived => AppError::rejected("WORKFLOW_ARCHIVED", field, self.message()),
+            Self::QuotaExceeded(e) => e.error(),
         }
     }
 
@@ -575,6 +581,7 @@ impl Refusal {
 #[allow(clippy::too_many_arguments)]
 pub async fn enqueue(
     db: &impl ConnectionTrait,
+    config: &crate::config::Config,
     scope: TenantScope,
     workflow_id: Uuid,
     snapshot: Snapshot,
@@ -606,6 +613,19 @@ pub async fn enqueue(
         return Ok(Err(refusal));
     }
     let now = Utc::now();
+    // Counted at the one door every run comes through; refused runs write nothing.
+    if let Err(exceeded) = crate::modules::billing::usage::record(
+        db,
+        config,
+        scope,
+        crate::modules::billing::plans::Limit::ExecutionsPerMonth,
+        1,
+        now,
+    )
+    .await?
+    {
+        return Ok(Err(Refusal::QuotaExceeded(exceeded)));
+    }
     let Snapshot { version: v, graph, settings } = snapshot;
     Ok(Ok(scope
         .insert(
@@ -682,10 +702,19 @@ pub async fn execute(
         (w, ver)
     };
     let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowExecute).await?;
-    let e =
-        enqueue(&tx, scope, w.id, Snapshot::of(&w, ver.as_ref()), input, "manual", tctx.acting_user(), None)
-            .await?
-            .map_err(|r| r.error("input.workflowId"))?;
+    let e = enqueue(
+        &tx,
+        &app.config,
+        scope,
+        w.id,
+        Snapshot::of(&w, ver.as_ref()),
+        input,
+        "manual",
+        tctx.acting_user(),
+        None,
+    )
+    .await?
+    .map_err(|r| r.error("input.workflowId"))?;
     tx.audit(Change {
         action: "execution.started",
         target_type: "execution",
@@ -832,6 +861,7 @@ pub async fn retry_execution(
     let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowExecute).await?;
     let e = enqueue(
         &tx,
+        &app.config,
         scope,
         old.workflow_id,
         snapshot,
@@ -1031,6 +1061,7 @@ async fn schedule_due(app: &AppState) -> AppResult<()> {
         if claimed.rows_affected == 1 {
             let queued = enqueue(
                 &txn,
+                &app.config,
                 scope,
                 w.id,
                 Snapshot::of(&w, ver.as_ref()),
@@ -1095,7 +1126,8 @@ pub async fn trigger_webhook(
     }
     // A refused run (suspended organisation) is "not found" like any other reason.
     let Ok(e) =
-        enqueue(&txn, scope, w.id, Snapshot::of(&w, ver.as_ref()), input, "webhook", None, None).await?
+        enqueue(&txn, &app.config, scope, w.id, Snapshot::of(&w, ver.as_ref()), input, "webhook", None, None)
+            .await?
     else {
         return Ok(None);
     };

@@ -406,6 +406,7 @@ impl Runner {
         });
         let queued = super::super::service::enqueue(
             txn,
+            &self.app.config,
             self.scope,
             wf.id,
             super::super::service::Snapshot::of(&wf, None),

@@ -1,0 +1,20 @@
+//! Billing: the plan catalog, each organisation's subscription (proration, trials,
+//! cancellation, scheduled downgrades), invoices with gapless numbers, renewals and dunning
+//! on the instance's clock, usage metering and the plan gates other modules call
+//! (`usage::require_room`, `usage::record`, `usage::require_feature`).
+//!
+//! Owns the `billing_accounts`, `subscriptions`, `invoices`, `invoice_sequences` and
+//! `usage_counters` tables. Reading needs `billing.read`, changing `billing.manage`; marking
+//! an invoice paid is for platform administrators.
+
+pub mod invoices;
+pub mod plans;
+pub mod proration;
+pub mod providers;
+pub mod renewals;
+pub mod schema;
+pub mod service;
+pub mod types;
+pub mod usage;
+
+pub use schema::{BillingMutation, BillingQuery, BillingSubscription};

@@ -1,0 +1,260 @@
+//! Billing queries, mutations and the `billingEvents` subscription.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    Context, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject, Subscription,
+};
+use futures::{Stream, StreamExt};
+
+use super::{
+    invoices, plans,
+    service::{self, BillingEvent, BillingEventKind, SettingsUpdate},
+    types::{BillingAccount, BillingInterval, Invoice, Plan, PlanChangePreview, PlanSubscription as Sub},
+};
+use crate::{
+    auth::Permission,
+    error::AppError,
+    graphql::{
+        app,
+        loaders::{loaders, tenant_arg},
+        rctx, relay,
+    },
+    pubsub::Event,
+    telemetry::GaugeGuard,
+};
+
+#[derive(Default)]
+pub struct BillingQuery;
+
+#[Object]
+impl BillingQuery {
+    /// The plan catalog, cheapest first (public: the pricing page reads it).
+    async fn plans(&self, ctx: &Context<'_>) -> Result<Vec<Plan>> {
+        let catalog = plans::catalog(&app(ctx).config)?;
+        Ok(catalog.plans.iter().map(Plan).collect())
+    }
+
+    /// What changing the organisation's plan would cost now, before `changePlan` commits it
+    /// (needs `BILLING_READ`).
+    async fn preview_plan_change(
+        &self,
+        ctx: &Context<'_>,
+        tenant_id: ID,
+        plan: String,
+        interval: BillingInterval,
+    ) -> Result<PlanChangePreview> {
+        let tctx = tenant_arg(ctx, "tenantId", &tenant_id).await?;
+        Ok(PlanChangePreview(service::preview_plan_change(app(ctx), &tctx, &plan, interval.into()).await?))
+    }
+}
+
+#[derive(InputObject)]
+pub struct ChangePlanInput {
+    pub tenant_id: ID,
+    /// The plan's key (`plans`).
+    pub plan: String,
+    pub interval: BillingInterval,
+    /// Start the plan's trial instead of paying (from Free, once per organisation).
+    #[graphql(default)]
+    pub trial: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct ChangePlanPayload {
+    pub subscription: Sub,
+    /// The proration invoice of an upgrade.
+    pub invoice: Option<Invoice>,
+}
+
+#[derive(InputObject)]
+pub struct CancelSubscriptionInput {
+    pub tenant_id: ID,
+    /// End with the current period (default) or now.
+    #[graphql(default = true)]
+    pub at_period_end: bool,
+}
+
+#[derive(InputObject)]
+pub struct ResumeSubscriptionInput {
+    pub tenant_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct SubscriptionPayload {
+    pub subscription: Sub,
+}
+
+#[derive(InputObject)]
+pub struct UpdateBillingSettingsInput {
+    pub tenant_id: ID,
+    /// ISO 4217; changes only on the Free plan.
+    pub currency: Option<String>,
+    /// 0 to 10000 basis points.
+    pub tax_rate_bps: Option<i32>,
+    /// Null clears it.
+    pub tax_id: MaybeUndefined<String>,
+    /// `name`, `line1`, `line2`, `city`, `postalCode`, `region`, `country`.
+    pub billing_address: Option<Json<serde_json::Value>>,
+}
+
+#[derive(SimpleObject)]
+pub struct BillingAccountPayload {
+    pub billing_account: BillingAccount,
+}
+
+#[derive(InputObject)]
+pub struct MarkInvoicePaidInput {
+    pub invoice_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct InvoicePayload {
+    pub invoice: Invoice,
+}
+
+#[derive(Default)]
+pub struct BillingMutation;
+
+#[Object]
+impl BillingMutation {
+    /// Changes the plan (needs `BILLING_MANAGE`): an upgrade at once with the prorated
+    /// amount invoiced, a downgrade at the period end (refused with `OVER_PLAN_LIMITS` while
+    /// the organisation uses more than the new plan allows).
+    async fn change_plan(&self, ctx: &Context<'_>, input: ChangePlanInput) -> Result<ChangePlanPayload> {
+        let tctx = tenant_arg(ctx, "input.tenantId", &input.tenant_id).await?;
+        let out =
+            service::change_plan(app(ctx), &tctx, &input.plan, input.interval.into(), input.trial).await?;
+        Ok(ChangePlanPayload { subscription: Sub(out.subscription), invoice: out.invoice.map(Invoice) })
+    }
+
+    /// Cancels the paid plan at the period end or now (needs `BILLING_MANAGE`).
+    async fn cancel_subscription(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelSubscriptionInput,
+    ) -> Result<SubscriptionPayload> {
+        let tctx = tenant_arg(ctx, "input.tenantId", &input.tenant_id).await?;
+        let sub = service::cancel_subscription(app(ctx), &tctx, input.at_period_end).await?;
+        Ok(SubscriptionPayload { subscription: Sub(sub) })
+    }
+
+    /// Takes back a scheduled cancellation or downgrade (needs `BILLING_MANAGE`).
+    async fn resume_subscription(
+        &self,
+        ctx: &Context<'_>,
+        input: ResumeSubscriptionInput,
+    ) -> Result<SubscriptionPayload> {
+        let tctx = tenant_arg(ctx, "input.tenantId", &input.tenant_id).await?;
+        let sub = service::resume_subscription(app(ctx), &tctx).await?;
+        Ok(SubscriptionPayload { subscription: Sub(sub) })
+    }
+
+    /// Changes currency, tax rate, tax ID or billing address (needs `BILLING_MANAGE`).
+    async fn update_billing_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateBillingSettingsInput,
+    ) -> Result<BillingAccountPayload> {
+        let tctx = tenant_arg(ctx, "input.tenantId", &input.tenant_id).await?;
+        let update = SettingsUpdate {
+            currency: input.currency,
+            tax_rate_bps: input.tax_rate_bps,
+            tax_id: match input.tax_id {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(v) => Some(Some(v)),
+            },
+            billing_address: input.billing_address.map(|j| j.0),
+        };
+        let account = service::update_settings(app(ctx), &tctx, update).await?;
+        Ok(BillingAccountPayload { billing_account: BillingAccount(account) })
+    }
+
+    /// Marks an open invoice paid, for invoices paid by transfer (platform administrators
+    /// only: `ZYGO_PLATFORM_ADMINS`).
+    async fn mark_invoice_paid(
+        &self,
+        ctx: &Context<'_>,
+        input: MarkInvoicePaidInput,
+    ) -> Result<InvoicePayload> {
+        let viewer = rctx(ctx).viewer()?;
+        let id = relay::decode_id("input.invoiceId", &input.invoice_id, relay::kind::INVOICE)?;
+        let app = app(ctx);
+        let user = loaders(ctx)
+            .users
+            .load_one(viewer.user_id)
+            .await
+            .map_err(crate::graphql::loaders::loader_err)?
+            .ok_or(AppError::NotFound("user"))?;
+        if !app.config.platform_admins.iter().any(|a| a.eq_ignore_ascii_case(&user.email)) {
+            return Err(AppError::ForbiddenWith("platform administrators only".into()).into());
+        }
+        let tenant = invoices::owner_of(&app.db, id).await?.ok_or(AppError::NotFound("invoice"))?;
+        let tctx = crate::access::TenantCtx::system(tenant);
+        Ok(InvoicePayload { invoice: Invoice(invoices::mark_invoice_paid(app, &tctx, id).await?) })
+    }
+}
+
+/// A billing change of an organisation, delivered by `billingEvents`.
+pub struct BillingEventObject(BillingEvent);
+
+#[Object(name = "BillingEvent")]
+impl BillingEventObject {
+    async fn kind(&self) -> BillingEventKind {
+        self.0.kind
+    }
+    async fn tenant_id(&self) -> ID {
+        relay::to_global_id(relay::kind::TENANT, self.0.tenant_id)
+    }
+    /// The invoice concerned, for invoice and payment events.
+    async fn invoice_id(&self) -> Option<ID> {
+        self.0.invoice_id.map(|id| relay::to_global_id(relay::kind::INVOICE, id))
+    }
+    async fn occurred_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.occurred_at
+    }
+}
+
+#[derive(Default)]
+pub struct BillingSubscription;
+
+#[Subscription]
+impl BillingSubscription {
+    /// The organisation's billing events: subscription changed, invoice issued or paid,
+    /// payment failed (needs `BILLING_READ`, checked again on every event).
+    async fn billing_events(
+        &self,
+        ctx: &Context<'_>,
+        tenant_id: ID,
+    ) -> Result<impl Stream<Item = BillingEventObject> + use<>> {
+        let viewer = rctx(ctx).viewer()?;
+        let id = relay::decode_id("tenantId", &tenant_id, relay::kind::TENANT)?;
+        let app = app(ctx).clone();
+        let tctx = crate::access::access_one(&app, viewer.user_id, id).await?;
+        tctx.require(Permission::BillingRead)?;
+        let guard = Arc::new(GaugeGuard::new(&app.metrics.subscriptions_active));
+        let viewer = viewer.clone();
+        drop(tctx);
+        Ok(app
+            .bus
+            .subscribe(&service::topic(id))
+            .then(move |event: Arc<Event>| {
+                let (app, viewer, _alive) = (app.clone(), viewer.clone(), guard.clone());
+                async move {
+                    match crate::access::access_one(&app, viewer.user_id, id).await {
+                        Ok(tctx) if tctx.has(Permission::BillingRead) => Some(event),
+                        _ => None,
+                    }
+                }
+            })
+            .take_while(|allowed| futures::future::ready(allowed.is_some()))
+            .filter_map(move |allowed| async move {
+                let event = allowed?;
+                serde_json::from_value::<BillingEvent>(event.payload.clone())
+                    .ok()
+                    .filter(|e| e.tenant_id == id)
+                    .map(BillingEventObject)
+            }))
+    }
+}

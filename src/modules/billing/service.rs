@@ -1,0 +1,647 @@
+//! Subscriptions: the current one (a Free subscription until the organisation pays), plan
+//! changes with proration, cancellation and resumption, and billing settings.
+//!
+//! Every change takes the tenant's write lock first, so two concurrent plan changes run one
+//! after the other and the second sees the first (and is refused if it asks for the same).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use entity::{
+    billing_account, invoice,
+    subscription::{self, BillingInterval, SubscriptionStatus},
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::OnConflict};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    invoices::{self, Line, LineKind},
+    plans::{self, Catalog, Plan},
+    proration::{self, ChangeKind, Quote},
+    usage,
+};
+use crate::{
+    access::{Change, TenantCtx, TenantTx},
+    auth::Permission,
+    ctx::Ctx,
+    db::{TenantScope, lock_tenant},
+    error::{AppError, AppResult},
+    pubsub::Topic,
+};
+
+/// The topic of an organisation's billing events.
+pub fn topic(tenant_id: Uuid) -> Topic {
+    Topic::tenant(tenant_id, "billing")
+}
+
+/// What `billingEvents` delivers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, async_graphql::Enum)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BillingEventKind {
+    SubscriptionChanged,
+    InvoiceIssued,
+    InvoicePaid,
+    PaymentFailed,
+}
+
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BillingEvent {
+    pub kind: BillingEventKind,
+    pub tenant_id: Uuid,
+    pub invoice_id: Option<Uuid>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+pub(super) fn event(tx: &mut TenantTx<'_>, kind: BillingEventKind, invoice_id: Option<Uuid>) {
+    let tenant_id = tx.scope().tenant_id();
+    let occurred_at = tx.ctx().now();
+    tx.emit(topic(tenant_id), &BillingEvent { kind, tenant_id, invoice_id, occurred_at });
+}
+
+/// The organisation's current subscription row, if it has one (an organisation that never
+/// changed plan is on Free without a row until its first billing change).
+pub async fn current(
+    db: &impl ConnectionTrait,
+    scope: TenantScope,
+) -> AppResult<Option<subscription::Model>> {
+    Ok(scope
+        .find::<subscription::Entity>()
+        .filter(subscription::Column::CurrentFor.eq(scope.tenant_id()))
+        .one(db)
+        .await?)
+}
+
+/// The plan a subscription grants now: Free when there is none or it was canceled, and for
+/// a plan the catalog no longer has.
+pub fn effective_plan(catalog: &'static Catalog, sub: Option<&subscription::Model>) -> &'static Plan {
+    sub.filter(|s| s.status != SubscriptionStatus::Canceled)
+        .and_then(|s| catalog.plan(&s.plan_key))
+        .unwrap_or_else(|| catalog.free())
+}
+
+/// The plan's features with the organisation's own overrides (`tenants.features`, set by the
+/// platform) on top.
+pub fn features_with(plan: &Plan, overrides: Option<&serde_json::Value>) -> BTreeMap<String, bool> {
+    let mut out = plan.features.clone();
+    if let Some(serde_json::Value::Object(map)) = overrides {
+        for (k, v) in map {
+            if let Some(b) = v.as_bool() {
+                out.insert(k.clone(), b);
+            }
+        }
+    }
+    out
+}
+
+/// [`features_with`] for the organisation of `scope`.
+pub async fn features_of(
+    plan: &Plan,
+    db: &impl ConnectionTrait,
+    scope: TenantScope,
+) -> AppResult<BTreeMap<String, bool>> {
+    let tenant = scope.find_by_id::<entity::tenant::Entity, _>(db, scope.tenant_id()).await?;
+    Ok(features_with(plan, tenant.and_then(|t| t.features).as_ref()))
+}
+
+/// A Free subscription starting at `start` (not saved).
+fn free_row(ctx: &Ctx, tenant_id: Uuid, start: DateTime<Utc>, currency: &str) -> subscription::Model {
+    subscription::Model {
+        id: Uuid::now_v7(),
+        tenant_id,
+        current_for: Some(tenant_id),
+        plan_key: plans::FREE.into(),
+        plan_version: plans::catalog(&ctx.config).map(|c| c.free().version).unwrap_or(1),
+        status: SubscriptionStatus::Active,
+        interval: BillingInterval::Month,
+        currency: currency.into(),
+        unit_amount: 0,
+        current_period_start: start,
+        current_period_end: proration::period_end(start, BillingInterval::Month),
+        trial_end: None,
+        cancel_at_period_end: false,
+        canceled_at: None,
+        scheduled_plan_key: None,
+        scheduled_interval: None,
+        failed_renewals: 0,
+        next_retry_at: None,
+        past_due_since: None,
+        revision: 0,
+        created_at: start,
+        updated_at: start,
+    }
+}
+
+/// For reads: the current subscription, or the Free one the organisation is on without a row.
+pub async fn subscription_view(
+    ctx: &Ctx,
+    db: &impl ConnectionTrait,
+    scope: TenantScope,
+) -> AppResult<subscription::Model> {
+    match current(db, scope).await? {
+        Some(s) => Ok(s),
+        None => {
+            let mut free = free_row(ctx, scope.tenant_id(), ctx.now(), &ctx.config.billing.currency);
+            free.id = Uuid::nil();
+            Ok(free)
+        }
+    }
+}
+
+/// The billing account, created with the instance's defaults on first use.
+pub async fn ensure_account(
+    db: &impl ConnectionTrait,
+    ctx: &Ctx,
+    scope: TenantScope,
+) -> AppResult<billing_account::Model> {
+    let now = ctx.now();
+    billing_account::Entity::insert(billing_account::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(scope.tenant_id()),
+        provider: Set("manual".into()),
+        provider_customer_id: Set(None),
+        currency: Set(ctx.config.billing.currency.clone()),
+        tax_rate_bps: Set(0),
+        tax_id: Set(None),
+        billing_address: Set("{}".into()),
+        credit_balance: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(OnConflict::column(billing_account::Column::TenantId).do_nothing().to_owned())
+    .exec_without_returning(db)
+    .await?;
+    scope
+        .find::<billing_account::Entity>()
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("billing account missing after insert")))
+}
+
+/// For reads: the account, or its defaults when the organisation has none yet.
+pub async fn account_view(
+    ctx: &Ctx,
+    db: &impl ConnectionTrait,
+    scope: TenantScope,
+) -> AppResult<billing_account::Model> {
+    let found = scope.find::<billing_account::Entity>().one(db).await?;
+    Ok(found.unwrap_or_else(|| billing_account::Model {
+        id: Uuid::nil(),
+        tenant_id: scope.tenant_id(),
+        provider: "manual".into(),
+        provider_customer_id: None,
+        currency: ctx.config.billing.currency.clone(),
+        tax_rate_bps: 0,
+        tax_id: None,
+        billing_address: "{}".into(),
+        credit_balance: 0,
+        created_at: ctx.now(),
+        updated_at: ctx.now(),
+    }))
+}
+
+/// The current subscription, saving the Free one first if the organisation has none.
+pub async fn ensure_current(
+    db: &impl ConnectionTrait,
+    ctx: &Ctx,
+    scope: TenantScope,
+    currency: &str,
+) -> AppResult<subscription::Model> {
+    if let Some(s) = current(db, scope).await? {
+        return Ok(s);
+    }
+    let free: subscription::ActiveModel = free_row(ctx, scope.tenant_id(), ctx.now(), currency).into();
+    subscription::Entity::insert(free)
+        .on_conflict(OnConflict::column(subscription::Column::CurrentFor).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    current(db, scope)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("subscription missing after insert")))
+}
+
+/// What the current period was paid: nothing on Free or in a trial.
+fn paid_amount(sub: &subscription::Model) -> i64 {
+    if sub.status == SubscriptionStatus::Trialing { 0 } else { sub.unit_amount }
+}
+
+fn plan_and_price<'a>(
+    catalog: &'a Catalog,
+    plan_key: &str,
+    interval: BillingInterval,
+    currency: &str,
+) -> AppResult<(&'a Plan, i64)> {
+    let plan = catalog.plan(plan_key).ok_or_else(|| AppError::validation("input.plan", "no such plan"))?;
+    if plan.contact_sales {
+        return Err(AppError::validation("input.plan", "this plan is sold by our sales team: contact sales"));
+    }
+    let price = plan.price(currency, interval).ok_or_else(|| {
+        AppError::validation(
+            "input.interval",
+            format!("the {} plan has no {} price in {currency}", plan.name, interval_word(interval)),
+        )
+    })?;
+    Ok((plan, price.amount))
+}
+
+fn interval_word(i: BillingInterval) -> &'static str {
+    match i {
+        BillingInterval::Month => "monthly",
+        BillingInterval::Year => "yearly",
+    }
+}
+
+/// A plan change as it would be made now.
+pub struct ChangePreview {
+    pub plan: &'static Plan,
+    pub interval: BillingInterval,
+    pub currency: String,
+    pub quote: Quote,
+    /// For a downgrade: the limits the organisation is over on the new plan (it is refused
+    /// until they fit).
+    pub over_limits: Vec<usage::LimitUse>,
+}
+
+async fn preview_in(
+    db: &impl ConnectionTrait,
+    ctx: &Ctx,
+    scope: TenantScope,
+    account: &billing_account::Model,
+    sub: &subscription::Model,
+    plan_key: &str,
+    interval: BillingInterval,
+) -> AppResult<ChangePreview> {
+    let catalog = plans::catalog(&ctx.config)?;
+    let (plan, amount) = plan_and_price(catalog, plan_key, interval, &account.currency)?;
+    let held = effective_plan(catalog, Some(sub));
+    let current = proration::Current {
+        rank: held.rank,
+        amount: paid_amount(sub),
+        interval: sub.interval,
+        period_start: sub.current_period_start,
+        period_end: sub.current_period_end,
+    };
+    let target = proration::Target { rank: plan.rank, amount, interval };
+    let now = ctx.now();
+    let quote = proration::quote(now, &current, &target, account.tax_rate_bps, account.credit_balance);
+    let over_limits = if quote.kind == ChangeKind::Downgrade {
+        usage::over_limits(db, scope, plan, now).await?
+    } else {
+        Vec::new()
+    };
+    Ok(ChangePreview { plan, interval, currency: account.currency.clone(), quote, over_limits })
+}
+
+/// What changing to `plan_key` billed every `interval` would cost now (`billing.read`).
+pub async fn preview_plan_change(
+    ctx: &Ctx,
+    tctx: &TenantCtx,
+    plan_key: &str,
+    interval: BillingInterval,
+) -> AppResult<ChangePreview> {
+    tctx.require(Permission::BillingRead)?;
+    let db = tctx.on(&ctx.db);
+    let scope = tctx.scope();
+    let account = account_view(ctx, &db, scope).await?;
+    let sub = subscription_view(ctx, &db, scope).await?;
+    preview_in(&db, ctx, scope, &account, &sub, plan_key, interval).await
+}
+
+/// The result of a plan change.
+pub struct PlanChange {
+    pub subscription: subscription::Model,
+    /// The proration invoice of an upgrade.
+    pub invoice: Option<invoice::Model>,
+}
+
+fn summary(s: &subscription::Model) -> serde_json::Value {
+    json!({
+        "plan": s.plan_key, "interval": s.interval, "status": s.status, "unitAmount": s.unit_amount,
+        "currency": s.currency, "scheduledPlan": s.scheduled_plan_key, "cancelAtPeriodEnd": s.cancel_at_period_end,
+    })
+}
+
+/// Saves `am` over `before` (bumping the revision) and records the change.
+async fn save(
+    tx: &mut TenantTx<'_>,
+    before: &subscription::Model,
+    mut am: subscription::ActiveModel,
+    action: &str,
+) -> AppResult<subscription::Model> {
+    am.revision = Set(before.revision + 1);
+    am.updated_at = Set(tx.ctx().now());
+    let after = tx.scope().update(&*tx, am).await?;
+    tx.audit(Change {
+        action,
+        target_type: "Subscription",
+        target_id: Some(after.id),
+        before: Some(summary(before)),
+        after: Some(summary(&after)),
+    })
+    .await?;
+    event(tx, BillingEventKind::SubscriptionChanged, None);
+    Ok(after)
+}
+
+/// Changes the plan (`billing.manage`): an upgrade at once, charging the prorated amount; a
+/// downgrade at the period end, refused while the organisation is over the new plan's
+/// limits. `trial` starts the plan's trial instead of charging (from Free, once per
+/// organisation).
+pub async fn change_plan(
+    ctx: &Ctx,
+    tctx: &TenantCtx,
+    plan_key: &str,
+    interval: BillingInterval,
+    trial: bool,
+) -> AppResult<PlanChange> {
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::BillingManage).await?;
+    let scope = tx.scope();
+    lock_tenant(&tx, scope).await?;
+    let account = ensure_account(&tx, ctx, scope).await?;
+    let sub = ensure_current(&tx, ctx, scope, &account.currency).await?;
+    let preview = preview_in(&tx, ctx, scope, &account, &sub, plan_key, interval).await?;
+    let now = ctx.now();
+    let plan = preview.plan;
+    let price = plan.price(&account.currency, interval).map_or(0, |p| p.amount);
+    let mut am: subscription::ActiveModel = sub.clone().into();
+    let mut issued = None;
+    let action = match preview.quote.kind {
+        ChangeKind::Same => {
+            return Err(AppError::validation("input.plan", "the organisation is already on this plan"));
+        }
+        ChangeKind::Downgrade => {
+            if !preview.over_limits.is_empty() {
+                return Err(over_limits_error(plan, &preview.over_limits));
+            }
+            am.scheduled_plan_key = Set(Some(plan.key.clone()));
+            am.scheduled_interval = Set(Some(interval));
+            "billing.downgrade_scheduled"
+        }
+        ChangeKind::Upgrade if trial => {
+            if sub.plan_key != plans::FREE || plan.trial_days <= 0 {
+                return Err(AppError::validation(
+                    "input.trial",
+                    "a trial starts from the Free plan, on a plan that has one",
+                ));
+            }
+            let tried = scope
+                .find::<subscription::Entity>()
+                .filter(subscription::Column::TrialEnd.is_not_null())
+                .one(&tx)
+                .await?
+                .is_some();
+            if tried {
+                return Err(AppError::validation("input.trial", "the organisation has had its trial"));
+            }
+            let trial_end = now + chrono::Duration::days(plan.trial_days as i64);
+            am.plan_key = Set(plan.key.clone());
+            am.plan_version = Set(plan.version);
+            am.status = Set(SubscriptionStatus::Trialing);
+            am.interval = Set(interval);
+            am.currency = Set(account.currency.clone());
+            am.unit_amount = Set(price);
+            am.current_period_start = Set(now);
+            am.current_period_end = Set(trial_end);
+            am.trial_end = Set(Some(trial_end));
+            "billing.trial_started"
+        }
+        ChangeKind::Upgrade => {
+            let q = &preview.quote;
+            let mut lines = Vec::new();
+            if q.credit > 0 {
+                lines.push(Line::new(
+                    LineKind::ProrationCredit,
+                    format!(
+                        "Unused time on {}",
+                        effective_plan(plans::catalog(&ctx.config)?, Some(&sub)).name
+                    ),
+                    -q.credit,
+                ));
+            }
+            lines.push(Line::new(
+                LineKind::Plan,
+                format!(
+                    "{} ({}), {} – {}",
+                    plan.name,
+                    interval_word(interval),
+                    q.period_start.date_naive(),
+                    q.period_end.date_naive()
+                ),
+                q.charge,
+            ));
+            let inv = invoices::issue(
+                &mut tx,
+                Some(sub.id),
+                invoices::Amounts::from_quote(q, &account.currency),
+                lines,
+                (q.period_start, q.period_end),
+                &format!("change:{}:{}", sub.id, sub.revision),
+            )
+            .await?;
+            let mut acc: billing_account::ActiveModel = account.clone().into();
+            acc.credit_balance = Set(q.credit_balance_after);
+            acc.updated_at = Set(now);
+            scope.update(&tx, acc).await?;
+            am.plan_key = Set(plan.key.clone());
+            am.plan_version = Set(plan.version);
+            am.status = Set(SubscriptionStatus::Active);
+            am.interval = Set(interval);
+            am.currency = Set(account.currency.clone());
+            am.unit_amount = Set(price);
+            am.current_period_start = Set(q.period_start);
+            am.current_period_end = Set(q.period_end);
+            am.trial_end = Set(sub.trial_end.filter(|_| sub.status != SubscriptionStatus::Trialing));
+            am.scheduled_plan_key = Set(None);
+            am.scheduled_interval = Set(None);
+            am.cancel_at_period_end = Set(false);
+            issued = Some(inv);
+            "billing.plan_changed"
+        }
+    };
+    let after = save(&mut tx, &sub, am, action).await?;
+    let invoice = match issued {
+        Some(inv) => Some(invoices::collect(&mut tx, &account, inv).await?.0),
+        None => None,
+    };
+    tx.commit().await?;
+    Ok(PlanChange { subscription: after, invoice })
+}
+
+fn over_limits_error(plan: &Plan, over: &[usage::LimitUse]) -> AppError {
+    let list: Vec<_> = over
+        .iter()
+        .map(|u| json!({ "limit": u.limit.key(), "used": u.used, "allowed": u.allowed }))
+        .collect();
+    let names: Vec<String> = over
+        .iter()
+        .map(|u| format!("{} ({} of {})", u.limit.key(), u.used, u.allowed.unwrap_or(0)))
+        .collect();
+    AppError::Plan {
+        code: "OVER_PLAN_LIMITS",
+        message: format!(
+            "the organisation uses more than the {} plan allows: {}",
+            plan.name,
+            names.join(", ")
+        ),
+        details: json!({ "field": "input.plan", "over": list }),
+    }
+}
+
+/// Cancels the paid plan (`billing.manage`): at the period end, or at once (back to Free now,
+/// no refund).
+pub async fn cancel_subscription(
+    ctx: &Ctx,
+    tctx: &TenantCtx,
+    at_period_end: bool,
+) -> AppResult<subscription::Model> {
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::BillingManage).await?;
+    let scope = tx.scope();
+    lock_tenant(&tx, scope).await?;
+    let account = ensure_account(&tx, ctx, scope).await?;
+    let sub = ensure_current(&tx, ctx, scope, &account.currency).await?;
+    if sub.plan_key == plans::FREE {
+        return Err(AppError::validation("input", "the Free plan has nothing to cancel"));
+    }
+    let out = if at_period_end {
+        if sub.cancel_at_period_end {
+            return Err(AppError::validation(
+                "input.atPeriodEnd",
+                "the subscription already ends with its period",
+            ));
+        }
+        let mut am: subscription::ActiveModel = sub.clone().into();
+        am.cancel_at_period_end = Set(true);
+        am.scheduled_plan_key = Set(None);
+        am.scheduled_interval = Set(None);
+        save(&mut tx, &sub, am, "billing.cancel_scheduled").await?
+    } else {
+        end_and_start_free(&mut tx, &sub, ctx.now(), &account.currency, "billing.canceled").await?
+    };
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Ends `sub` (CANCELED, no longer current) and starts a Free subscription at `start`.
+pub(super) async fn end_and_start_free(
+    tx: &mut TenantTx<'_>,
+    sub: &subscription::Model,
+    start: DateTime<Utc>,
+    currency: &str,
+    action: &str,
+) -> AppResult<subscription::Model> {
+    let mut am: subscription::ActiveModel = sub.clone().into();
+    am.status = Set(SubscriptionStatus::Canceled);
+    am.current_for = Set(None);
+    am.canceled_at = Set(Some(tx.ctx().now()));
+    am.cancel_at_period_end = Set(false);
+    am.next_retry_at = Set(None);
+    save(tx, sub, am, action).await?;
+    let free: subscription::ActiveModel = free_row(tx.ctx(), sub.tenant_id, start, currency).into();
+    Ok(tx.scope().insert(&*tx, free).await?)
+}
+
+/// Takes back a cancellation or a scheduled downgrade, or resumes a paused subscription
+/// (`billing.manage`).
+pub async fn resume_subscription(ctx: &Ctx, tctx: &TenantCtx) -> AppResult<subscription::Model> {
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::BillingManage).await?;
+    let scope = tx.scope();
+    lock_tenant(&tx, scope).await?;
+    let sub = current(&tx, scope).await?.ok_or_else(|| AppError::validation("input", "nothing to resume"))?;
+    if !sub.cancel_at_period_end
+        && sub.scheduled_plan_key.is_none()
+        && sub.status != SubscriptionStatus::Paused
+    {
+        return Err(AppError::validation(
+            "input",
+            "nothing to resume: no cancellation or plan change is scheduled",
+        ));
+    }
+    let mut am: subscription::ActiveModel = sub.clone().into();
+    am.cancel_at_period_end = Set(false);
+    am.scheduled_plan_key = Set(None);
+    am.scheduled_interval = Set(None);
+    if sub.status == SubscriptionStatus::Paused {
+        am.status = Set(SubscriptionStatus::Active);
+    }
+    let out = save(&mut tx, &sub, am, "billing.resumed").await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Billing settings an organisation may change.
+pub struct SettingsUpdate {
+    pub currency: Option<String>,
+    pub tax_rate_bps: Option<i32>,
+    pub tax_id: Option<Option<String>>,
+    pub billing_address: Option<serde_json::Value>,
+}
+
+/// Changes the billing settings (`billing.manage`). The currency changes only while on Free
+/// (a paid subscription keeps the currency it pays in).
+pub async fn update_settings(
+    ctx: &Ctx,
+    tctx: &TenantCtx,
+    update: SettingsUpdate,
+) -> AppResult<billing_account::Model> {
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::BillingManage).await?;
+    let scope = tx.scope();
+    lock_tenant(&tx, scope).await?;
+    let account = ensure_account(&tx, ctx, scope).await?;
+    let mut am: billing_account::ActiveModel = account.clone().into();
+    if let Some(c) = update.currency {
+        let c = c.trim().to_uppercase();
+        let catalog = plans::catalog(&ctx.config)?;
+        if !catalog.plans.iter().any(|p| p.prices.iter().any(|pr| pr.currency == c)) {
+            return Err(AppError::validation("input.currency", "no plan is priced in this currency"));
+        }
+        let sub = current(&tx, scope).await?;
+        if sub.as_ref().is_some_and(|s| s.plan_key != plans::FREE && s.currency != c) {
+            return Err(AppError::validation("input.currency", "the currency changes only on the Free plan"));
+        }
+        am.currency = Set(c);
+    }
+    if let Some(bps) = update.tax_rate_bps {
+        if !(0..=10_000).contains(&bps) {
+            return Err(AppError::validation("input.taxRateBps", "must be 0 to 10000 basis points"));
+        }
+        am.tax_rate_bps = Set(bps);
+    }
+    if let Some(tax_id) = update.tax_id {
+        let tax_id = tax_id.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+        if tax_id.as_ref().is_some_and(|t| t.chars().count() > 40) {
+            return Err(AppError::validation("input.taxId", "must be at most 40 characters"));
+        }
+        am.tax_id = Set(tax_id);
+    }
+    if let Some(addr) = update.billing_address {
+        let serde_json::Value::Object(map) = &addr else {
+            return Err(AppError::validation("input.billingAddress", "must be an object"));
+        };
+        const KEYS: &[&str] = &["name", "line1", "line2", "city", "postalCode", "region", "country"];
+        for (k, v) in map {
+            if !KEYS.contains(&k.as_str()) {
+                return Err(AppError::validation(format!("input.billingAddress.{k}"), "unknown field"));
+            }
+            if !v.is_string() || v.as_str().is_some_and(|s| s.chars().count() > 200) {
+                return Err(AppError::validation(
+                    format!("input.billingAddress.{k}"),
+                    "must be text of at most 200 characters",
+                ));
+            }
+        }
+        am.billing_address = Set(addr.to_string());
+    }
+    am.updated_at = Set(ctx.now());
+    let after = scope.update(&tx, am).await?;
+    tx.audit(Change {
+        action: "billing.settings_updated",
+        target_type: "BillingAccount",
+        target_id: Some(after.id),
+        before: Some(json!({ "currency": account.currency, "taxRateBps": account.tax_rate_bps, "taxId": account.tax_id })),
+        after: Some(json!({ "currency": after.currency, "taxRateBps": after.tax_rate_bps, "taxId": after.tax_id })),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}

@@ -1,0 +1,275 @@
+//! Usage metering and plan gates: what an organisation uses of each limit of its plan, the
+//! check before a use (`QUOTA_EXCEEDED`, naming the limit, the use and the reset time), the
+//! feature gate (`PLAN_REQUIRED`, naming the feature and the cheapest plan that has it),
+//! and the counters of per-period limits.
+//!
+//! Counts are exact under concurrency and across instances: rows that exist now are counted
+//! under the tenant's write lock, per-period uses are one counter row per period, incremented
+//! and checked in the caller's transaction (a refused use rolls back with it).
+
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use entity::{invitation, membership, team, usage_counter, workflow};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    sea_query::{ExprTrait, OnConflict},
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    plans::{Catalog, Limit, Period, Plan},
+    service,
+};
+use crate::{
+    access::TenantTx,
+    ctx::Ctx,
+    db::{TenantScope, lock_tenant},
+    error::{AppError, AppResult},
+};
+
+/// The counter key of `limit`'s period containing `now`, and when that period ends.
+pub fn period_of(limit: Limit, now: DateTime<Utc>) -> Option<(String, DateTime<Utc>)> {
+    match limit.period() {
+        Period::Current => None,
+        Period::Month => {
+            let start = Utc.with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0).single()?;
+            let end = start.checked_add_months(chrono::Months::new(1))?;
+            Some((now.format("%Y-%m").to_string(), end))
+        }
+        Period::Day => {
+            let start = Utc.with_ymd_and_hms(now.year(), now.month(), now.day(), 0, 0, 0).single()?;
+            Some((now.format("%Y-%m-%d").to_string(), start + chrono::Duration::days(1)))
+        }
+    }
+}
+
+/// Whether Zygo counts `limit` yet (servers, storage and collected records belong to areas
+/// still to come; their use reads 0 and is reported as not metered).
+pub fn metered(limit: Limit) -> bool {
+    matches!(limit, Limit::Members | Limit::Teams | Limit::Workflows | Limit::ExecutionsPerMonth)
+}
+
+/// What the organisation uses of `limit` now (members: active and suspended memberships).
+pub async fn used(
+    db: &impl ConnectionTrait,
+    scope: TenantScope,
+    limit: Limit,
+    now: DateTime<Utc>,
+) -> AppResult<i64> {
+    let n = match limit {
+        Limit::Members => scope.find::<membership::Entity>().count(db).await?,
+        Limit::Teams => scope.find::<team::Entity>().count(db).await?,
+        Limit::Workflows => scope.find::<workflow::Entity>().count(db).await?,
+        _ => match period_of(limit, now) {
+            Some((period, _)) => {
+                return Ok(scope
+                    .find::<usage_counter::Entity>()
+                    .filter(usage_counter::Column::Metric.eq(limit.key()))
+                    .filter(usage_counter::Column::Period.eq(period))
+                    .one(db)
+                    .await?
+                    .map_or(0, |c| c.value));
+            }
+            None => 0,
+        },
+    };
+    Ok(n as i64)
+}
+
+/// Pending invitations hold a seat until they are accepted or revoked.
+async fn pending_invitations(
+    db: &impl ConnectionTrait,
+    scope: TenantScope,
+    now: DateTime<Utc>,
+) -> AppResult<i64> {
+    Ok(scope
+        .find::<invitation::Entity>()
+        .filter(invitation::Column::Status.eq("pending"))
+        .filter(invitation::Column::ExpiresAt.gt(now))
+        .count(db)
+        .await? as i64)
+}
+
+fn quota_exceeded(limit: Limit, used: i64, allowed: i64, resets_at: Option<DateTime<Utc>>) -> AppError {
+    AppError::Plan {
+        code: "QUOTA_EXCEEDED",
+        message: format!("the plan allows {allowed} {} and {used} are used", limit.key()),
+        details: json!({ "limit": limit.key(), "used": used, "allowed": allowed, "resetsAt": resets_at }),
+    }
+}
+
+/// The plan the organisation's limits come from now.
+pub async fn plan_of(db: &impl ConnectionTrait, ctx: &Ctx, scope: TenantScope) -> AppResult<&'static Plan> {
+    let catalog: &'static Catalog = super::plans::catalog(&ctx.config)?;
+    let sub = service::current(db, scope).await?;
+    Ok(service::effective_plan(catalog, sub.as_ref()))
+}
+
+/// Refuses with `QUOTA_EXCEEDED` unless `adding` more of a counted-now `limit` fit the plan.
+/// Takes the tenant's write lock first, so two concurrent creations cannot both take the
+/// last place.
+pub async fn require_room(tx: &TenantTx<'_>, limit: Limit, adding: i64) -> AppResult<()> {
+    let scope = tx.scope();
+    lock_tenant(tx, scope).await?;
+    let plan = plan_of(tx, tx.ctx(), scope).await?;
+    let Some(allowed) = plan.limit(limit) else { return Ok(()) };
+    let now = tx.ctx().now();
+    let mut used = used(tx, scope, limit, now).await?;
+    if limit == Limit::Members {
+        used += pending_invitations(tx, scope, now).await?;
+    }
+    if used + adding > allowed {
+        return Err(quota_exceeded(limit, used, allowed, None));
+    }
+    Ok(())
+}
+
+/// A per-period use refused: the plan's allowance is used up until `resets_at`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exceeded {
+    pub limit: Limit,
+    pub used: i64,
+    pub allowed: i64,
+    pub resets_at: DateTime<Utc>,
+}
+
+impl Exceeded {
+    pub fn error(self) -> AppError {
+        quota_exceeded(self.limit, self.used, self.allowed, Some(self.resets_at))
+    }
+}
+
+/// Counts `n` uses of a per-period `limit` in `db`'s transaction, unless the plan's allowance
+/// for the period would be passed: then nothing is counted and `Exceeded` says why. One
+/// conditional increment: concurrent uses queue on the counter row, and each sees the
+/// others' counts.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    config: &crate::config::Config,
+    scope: TenantScope,
+    limit: Limit,
+    n: i64,
+    now: DateTime<Utc>,
+) -> AppResult<Result<(), Exceeded>> {
+    let Some((period, resets_at)) = period_of(limit, now) else { return Ok(Ok(())) };
+    usage_counter::Entity::insert(usage_counter::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(scope.tenant_id()),
+        metric: Set(limit.key().into()),
+        period: Set(period.clone()),
+        value: Set(0),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            usage_counter::Column::TenantId,
+            usage_counter::Column::Metric,
+            usage_counter::Column::Period,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    let sub = service::current(db, scope).await?;
+    let allowed = service::effective_plan(super::plans::catalog(config)?, sub.as_ref()).limit(limit);
+    let mut update = scope
+        .update_many::<usage_counter::Entity>()
+        .col_expr(
+            usage_counter::Column::Value,
+            sea_orm::sea_query::Expr::col(usage_counter::Column::Value).add(n),
+        )
+        .col_expr(usage_counter::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(usage_counter::Column::Metric.eq(limit.key()))
+        .filter(usage_counter::Column::Period.eq(&period));
+    if let Some(allowed) = allowed {
+        update = update.filter(usage_counter::Column::Value.lte(allowed - n));
+    }
+    if update.exec(db).await?.rows_affected == 1 {
+        return Ok(Ok(()));
+    }
+    let used = used(db, scope, limit, now).await?;
+    Ok(Err(Exceeded { limit, used, allowed: allowed.unwrap_or(0), resets_at }))
+}
+
+/// Refuses with `PLAN_REQUIRED` unless the organisation's plan has `feature`.
+pub async fn require_feature(
+    db: &impl ConnectionTrait,
+    ctx: &Ctx,
+    scope: TenantScope,
+    feature: &str,
+) -> AppResult<()> {
+    let plan = plan_of(db, ctx, scope).await?;
+    if service::features_of(plan, db, scope).await?.get(feature).copied().unwrap_or(false) {
+        return Ok(());
+    }
+    let catalog = super::plans::catalog(&ctx.config)?;
+    let cheapest = catalog.cheapest_with(feature);
+    Err(AppError::Plan {
+        code: "PLAN_REQUIRED",
+        message: match cheapest {
+            Some(p) => format!("`{feature}` needs the {} plan or higher", p.name),
+            None => format!("`{feature}` is not available on any plan"),
+        },
+        details: json!({ "feature": feature, "plan": cheapest.map(|p| p.key.clone()) }),
+    })
+}
+
+/// Use of every limit of the plan, for `Tenant.usage`.
+pub struct LimitUse {
+    pub limit: Limit,
+    pub used: i64,
+    pub allowed: Option<i64>,
+    pub metered: bool,
+    pub resets_at: Option<DateTime<Utc>>,
+}
+
+pub async fn usage(db: &impl ConnectionTrait, ctx: &Ctx, scope: TenantScope) -> AppResult<Vec<LimitUse>> {
+    let plan = plan_of(db, ctx, scope).await?;
+    let now = ctx.now();
+    let mut out = Vec::new();
+    for &limit in Limit::ALL {
+        out.push(LimitUse {
+            limit,
+            used: used(db, scope, limit, now).await?,
+            allowed: plan.limit(limit),
+            metered: metered(limit),
+            resets_at: period_of(limit, now).map(|(_, end)| end),
+        });
+    }
+    Ok(out)
+}
+
+/// The counted-now limits `plan` would be exceeded on, for a downgrade.
+pub async fn over_limits(
+    db: &impl ConnectionTrait,
+    scope: TenantScope,
+    plan: &Plan,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<LimitUse>> {
+    let mut out = Vec::new();
+    for &limit in Limit::ALL.iter().filter(|l| l.period() == Period::Current && metered(**l)) {
+        let used = used(db, scope, limit, now).await?;
+        if let Some(allowed) = plan.limit(limit).filter(|a| used > *a) {
+            out.push(LimitUse { limit, used, allowed: Some(allowed), metered: true, resets_at: None });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_are_calendar_months_and_days_in_utc() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 0).unwrap();
+        let (key, end) = period_of(Limit::ExecutionsPerMonth, now).unwrap();
+        assert_eq!(key, "2026-12");
+        assert_eq!(end, Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap());
+        let (key, end) = period_of(Limit::OutboundMailsPerDay, now).unwrap();
+        assert_eq!(key, "2026-12-31");
+        assert_eq!(end, Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap());
+        assert!(period_of(Limit::Teams, now).is_none());
+    }
+}

@@ -1,0 +1,346 @@
+//! Billing: plans, plan changes with proration, invoices with gapless numbers, renewals and
+//! dunning on a clock the tests move, and the plan's quotas.
+
+use chrono::{Duration, TimeZone, Utc};
+use serde_json::{Value, json};
+use zygo::{ctx::Clock, modules::billing::renewals::run_due};
+
+use crate::{doc, helpers::*};
+
+const ADMIN: &str = "ops@zygo.example";
+
+/// An app on a manual clock standing at 1 December 2026, noon, with a platform administrator.
+async fn app_at_dec_1() -> (TestApp, Clock) {
+    let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap());
+    let opts = Options {
+        clock: Some(clock.clone()),
+        env: vec![("ZYGO_PLATFORM_ADMINS", ADMIN.to_string())],
+        ..Default::default()
+    };
+    (spawn_app_on(Backend::fresh().await, opts).await, clock)
+}
+
+async fn billing(app: &TestApp, s: &Session, tenant: &str) -> Value {
+    app.gql(Some(&s.access), doc!("billing/TenantBilling"), json!({ "id": tenant })).await.data()["tenant"]
+        .clone()
+}
+
+async fn change(app: &TestApp, s: &Session, tenant: &str, plan: &str, interval: &str) -> Gql {
+    app.gql(
+        Some(&s.access),
+        doc!("billing/ChangePlan"),
+        json!({ "input": { "tenantId": tenant, "plan": plan, "interval": interval } }),
+    )
+    .await
+}
+
+/// Runs the billing worker's pass until nothing is due.
+async fn settle(app: &TestApp) {
+    while run_due(&app.ctx).await.unwrap() > 0 {}
+}
+
+#[tokio::test]
+async fn plans_are_public_and_a_new_organisation_is_on_free_with_its_limits() {
+    let app = spawn_app().await;
+    let plans = app.gql(None, doc!("billing/Plans"), json!({})).await;
+    let keys: Vec<&str> =
+        plans.data()["plans"].as_array().unwrap().iter().map(|p| p["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["free", "pro", "business", "enterprise"]);
+    let pro = &plans.data()["plans"][1];
+    assert!(
+        pro["prices"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({ "currency": "EUR", "interval": "MONTH", "amount": 2900 }))
+    );
+    assert_eq!(plans.data()["plans"][3]["contactSales"], true);
+
+    let owner = app.verified_user("b-free@example.com").await;
+    let tenant = app.create_tenant(&owner, "b-free").await;
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["subscription"]["plan"]["key"], "free");
+    assert_eq!(b["subscription"]["status"], "ACTIVE");
+    assert_eq!(b["subscription"]["id"], Value::Null, "no row until the first billing change");
+    let teams = b["usage"].as_array().unwrap().iter().find(|u| u["limit"] == "TEAMS").unwrap().clone();
+    assert_eq!(
+        (teams["used"].clone(), teams["allowed"].clone(), teams["metered"].clone()),
+        (json!(0), json!(3), json!(true))
+    );
+    let members = b["usage"].as_array().unwrap().iter().find(|u| u["limit"] == "MEMBERS").unwrap().clone();
+    assert_eq!(members["used"], 1);
+    assert_eq!(b["invoices"]["totalCount"], 0);
+}
+
+#[tokio::test]
+async fn an_upgrade_charges_the_prorated_amount_on_a_numbered_invoice_with_tax() {
+    let (app, clock) = app_at_dec_1().await;
+    let owner = app.verified_user("b-up@example.com").await;
+    let tenant = app.create_tenant(&owner, "b-up").await;
+    let r = app
+        .gql(
+            Some(&owner.access),
+            doc!("billing/UpdateBillingSettings"),
+            json!({ "input": { "tenantId": tenant, "taxRateBps": 2000, "taxId": "DE123456789",
+                "billingAddress": { "line1": "1 Main St", "city": "Berlin", "country": "DE" } } }),
+        )
+        .await;
+    assert_eq!(r.data()["updateBillingSettings"]["billingAccount"]["taxRateBps"], 2000);
+    let bad = app
+        .gql(
+            Some(&owner.access),
+            doc!("billing/UpdateBillingSettings"),
+            json!({ "input": { "tenantId": tenant, "taxRateBps": 20000 } }),
+        )
+        .await;
+    assert_eq!((bad.code().as_str(), bad.field().as_str()), ("BAD_USER_INPUT", "input.taxRateBps"));
+
+    // Free → Pro monthly: a new period from now, the whole price, 20 % tax.
+    let r = change(&app, &owner, &tenant, "pro", "MONTH").await;
+    let inv = &r.data()["changePlan"]["invoice"];
+    assert_eq!(inv["number"], "ZYG-2026-000001");
+    assert_eq!(
+        (inv["subtotal"].clone(), inv["tax"].clone(), inv["total"].clone()),
+        (json!(2900), json!(580), json!(3480))
+    );
+    assert_eq!(inv["status"], "OPEN", "manual billing: paid by transfer");
+    let sub = &r.data()["changePlan"]["subscription"];
+    assert_eq!(sub["plan"]["key"], "pro");
+    assert_eq!(sub["currentPeriodEnd"], "2027-01-01T12:00:00+00:00");
+    // The same again is refused and changes nothing.
+    let again = change(&app, &owner, &tenant, "pro", "MONTH").await;
+    assert_eq!(again.field(), "input.plan");
+
+    // Half of the 31-day period later, Pro → Business: credit 2900/2, charge 9900/2, 20 % tax.
+    clock.advance(Duration::hours(31 * 12));
+    let owner = app.log_in("b-up@example.com").await;
+    let p = app
+        .gql(
+            Some(&owner.access),
+            doc!("billing/PreviewPlanChange"),
+            json!({ "tenantId": tenant, "plan": "business", "interval": "MONTH" }),
+        )
+        .await;
+    let p = &p.data()["previewPlanChange"];
+    assert_eq!(p["kind"], "UPGRADE");
+    let got: Vec<i64> = ["prorationCredit", "charge", "subtotal", "tax", "total", "amountDue"]
+        .iter()
+        .map(|k| p[k].as_i64().unwrap())
+        .collect();
+    assert_eq!(got, [1450, 4950, 3500, 700, 4200, 4200]);
+    let r = change(&app, &owner, &tenant, "business", "MONTH").await;
+    let inv = &r.data()["changePlan"]["invoice"];
+    assert_eq!(inv["number"], "ZYG-2026-000002");
+    assert_eq!(inv["total"], 4200);
+    assert_eq!(
+        inv["lines"],
+        json!([{ "kind": "PRORATION_CREDIT", "amount": -1450 }, { "kind": "PLAN", "amount": 4950 }])
+    );
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["subscription"]["plan"]["key"], "business");
+    assert_eq!(
+        b["subscription"]["currentPeriodEnd"], "2027-01-01T12:00:00+00:00",
+        "same interval: same period"
+    );
+    assert_eq!(b["invoices"]["totalCount"], 2);
+
+    // A member cannot change the plan; a viewer of billing cannot either.
+    let (member, _) = app.join_as(&owner, &tenant, "b-up-m@example.com", "admin").await;
+    assert_eq!(change(&app, &member, &tenant, "pro", "MONTH").await.code(), "FORBIDDEN");
+    assert_eq!(billing(&app, &member, &tenant).await["subscription"]["plan"]["key"], "business");
+}
+
+#[tokio::test]
+async fn a_downgrade_is_refused_while_over_the_new_limits_and_otherwise_waits_for_the_period_end() {
+    let (app, clock) = app_at_dec_1().await;
+    let owner = app.verified_user("b-down@example.com").await;
+    let tenant = app.create_tenant(&owner, "b-down").await;
+    change(&app, &owner, &tenant, "pro", "MONTH").await.data();
+    let mut teams = Vec::new();
+    for name in ["A", "B", "C", "D"] {
+        let r = app
+            .gql(
+                Some(&owner.access),
+                doc!("teams/CreateTeam"),
+                json!({ "input": { "tenantId": tenant, "name": name } }),
+            )
+            .await;
+        teams.push(r.data()["createTeam"]["team"]["id"].as_str().unwrap().to_string());
+    }
+    let p = app
+        .gql(
+            Some(&owner.access),
+            doc!("billing/PreviewPlanChange"),
+            json!({ "tenantId": tenant, "plan": "free", "interval": "MONTH" }),
+        )
+        .await;
+    assert_eq!(p.data()["previewPlanChange"]["allowed"], false);
+    assert_eq!(
+        p.data()["previewPlanChange"]["overLimits"],
+        json!([{ "limit": "TEAMS", "used": 4, "allowed": 3 }])
+    );
+    let r = change(&app, &owner, &tenant, "free", "MONTH").await;
+    assert_eq!(r.code(), "OVER_PLAN_LIMITS");
+    assert_eq!(
+        r.0["errors"][0]["extensions"]["over"],
+        json!([{ "limit": "teams", "used": 4, "allowed": 3 }])
+    );
+    app.gql(Some(&owner.access), doc!("teams/DeleteTeam"), json!({ "id": teams[3] })).await.data();
+
+    let r = change(&app, &owner, &tenant, "free", "MONTH").await;
+    let sub = &r.data()["changePlan"]["subscription"];
+    assert_eq!(
+        (sub["plan"]["key"].clone(), sub["scheduledPlan"]["key"].clone()),
+        (json!("pro"), json!("free"))
+    );
+    assert_eq!(r.data()["changePlan"]["invoice"], Value::Null, "nothing is charged for a downgrade");
+
+    clock.advance(Duration::days(31));
+    settle(&app).await;
+    let owner = app.log_in("b-down@example.com").await;
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["subscription"]["plan"]["key"], "free");
+    assert_eq!(b["subscription"]["scheduledPlan"], Value::Null);
+    assert_eq!(b["invoices"]["totalCount"], 1, "a free period issues no invoice");
+}
+
+#[tokio::test]
+async fn an_unpaid_renewal_goes_past_due_is_restored_by_payment_and_after_the_last_retry_ends_on_free() {
+    let (app, clock) = app_at_dec_1().await;
+    let owner = app.verified_user("b-dun@example.com").await;
+    let tenant = app.create_tenant(&owner, "b-dun").await;
+    let admin = app.verified_user(ADMIN).await;
+    change(&app, &owner, &tenant, "pro", "MONTH").await.data();
+    let first = billing(&app, &owner, &tenant).await["invoices"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let paid = app
+        .gql(Some(&admin.access), doc!("billing/MarkInvoicePaid"), json!({ "input": { "invoiceId": first } }))
+        .await;
+    assert_eq!(paid.data()["markInvoicePaid"]["invoice"]["status"], "PAID");
+    // Only platform administrators mark invoices paid.
+    let r = app
+        .gql(Some(&owner.access), doc!("billing/MarkInvoicePaid"), json!({ "input": { "invoiceId": first } }))
+        .await;
+    assert_eq!(r.code(), "FORBIDDEN");
+
+    // The renewal: a second invoice, due 14 days later.
+    clock.advance(Duration::days(31));
+    settle(&app).await;
+    settle(&app).await; // idempotent: a second pass issues nothing
+    let owner = app.log_in("b-dun@example.com").await;
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["invoices"]["totalCount"], 2);
+    let renewal = b["invoices"]["edges"][1]["node"].clone();
+    assert_eq!((renewal["status"].clone(), renewal["total"].clone()), (json!("OPEN"), json!(2900)));
+    assert_eq!(b["subscription"]["status"], "ACTIVE");
+
+    // Unpaid at its due date: PAST_DUE, retried after 1, 3 and 7 days.
+    clock.advance(Duration::days(14));
+    settle(&app).await;
+    let owner = app.log_in("b-dun@example.com").await;
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["subscription"]["status"], "PAST_DUE");
+    // Paying restores it.
+    let admin = app.log_in(ADMIN).await;
+    app.gql(
+        Some(&admin.access),
+        doc!("billing/MarkInvoicePaid"),
+        json!({ "input": { "invoiceId": renewal["id"] } }),
+    )
+    .await
+    .data();
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["subscription"]["status"], "ACTIVE");
+    assert_eq!(b["subscription"]["nextRetryAt"], Value::Null);
+
+    // The next renewal is never paid: after the last retry the organisation is on Free.
+    clock.set(Utc.with_ymd_and_hms(2027, 2, 1, 13, 0, 0).unwrap());
+    settle(&app).await;
+    for days in [14, 1, 2, 4] {
+        clock.advance(Duration::days(days));
+        settle(&app).await;
+    }
+    let owner = app.log_in("b-dun@example.com").await;
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["subscription"]["plan"]["key"], "free");
+    assert_eq!(b["subscription"]["status"], "ACTIVE");
+    let statuses: Vec<&str> = b["invoices"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["PAID", "PAID", "UNCOLLECTIBLE"]);
+}
+
+#[tokio::test]
+async fn the_plan_refuses_the_next_team_with_the_limit_named_and_changes_nothing() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("b-quota@example.com").await;
+    let tenant = app.create_tenant(&owner, "b-quota").await;
+    let create = |name: &'static str| {
+        let (app, token, tenant) = (&app, owner.access.clone(), tenant.clone());
+        async move {
+            app.gql(
+                Some(&token),
+                doc!("teams/CreateTeam"),
+                json!({ "input": { "tenantId": tenant, "name": name } }),
+            )
+            .await
+        }
+    };
+    for name in ["A", "B", "C"] {
+        create(name).await.data();
+    }
+    let r = create("D").await;
+    assert_eq!(r.code(), "QUOTA_EXCEEDED");
+    let ext = &r.0["errors"][0]["extensions"];
+    assert_eq!(
+        (ext["limit"].clone(), ext["used"].clone(), ext["allowed"].clone()),
+        (json!("teams"), json!(3), json!(3))
+    );
+    let b = billing(&app, &owner, &tenant).await;
+    let teams = b["usage"].as_array().unwrap().iter().find(|u| u["limit"] == "TEAMS").unwrap().clone();
+    assert_eq!(teams["used"], 3);
+    assert_eq!(teams["percentage"], 100.0);
+    // On Pro the fourth fits.
+    change(&app, &owner, &tenant, "pro", "MONTH").await.data();
+    create("D").await.data();
+}
+
+#[tokio::test]
+async fn invoice_numbers_have_no_gaps_and_no_repeats_under_twenty_concurrent_upgrades() {
+    let app = spawn_app().await;
+    let mut orgs = Vec::new();
+    for i in 0..20 {
+        let owner = app.verified_user(&format!("b-seq{i}@example.com")).await;
+        let tenant = app.create_tenant(&owner, &format!("b-seq{i}")).await;
+        orgs.push((owner, tenant));
+    }
+    let results =
+        futures::future::join_all(orgs.iter().map(|(o, t)| change(&app, o, t, "pro", "MONTH"))).await;
+    let mut numbers: Vec<String> = results
+        .iter()
+        .map(|r| r.data()["changePlan"]["invoice"]["number"].as_str().unwrap().to_string())
+        .collect();
+    numbers.sort();
+    let year = Utc::now().format("%Y");
+    let expected: Vec<String> = (1..=20).map(|n| format!("ZYG-{year}-{n:06}")).collect();
+    assert_eq!(numbers, expected);
+}
+
+#[tokio::test]
+async fn two_concurrent_plan_changes_leave_one() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("b-race@example.com").await;
+    let tenant = app.create_tenant(&owner, "b-race").await;
+    let (a, b) = tokio::join!(
+        change(&app, &owner, &tenant, "pro", "MONTH"),
+        change(&app, &owner, &tenant, "pro", "MONTH")
+    );
+    let ok = [&a, &b].iter().filter(|r| r.0.get("errors").is_none()).count();
+    assert_eq!(ok, 1, "one change wins, the other is refused: {} / {}", a.0, b.0);
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["invoices"]["totalCount"], 1, "charged once");
+}
