@@ -92,6 +92,38 @@ impl MasterKey {
     }
 }
 
+impl MasterKey {
+    /// The signature of `message` for `purpose` (a short-lived download link, say): HMAC-SHA256
+    /// under a key derived for the purpose, base64url without padding.
+    pub fn sign(&self, purpose: &str, message: &str) -> String {
+        let hk = Hkdf::<Sha256>::new(Some(SIGNING_SALT), &self.0);
+        let mut key = [0u8; 32];
+        hk.expand(purpose.as_bytes(), &mut key).expect("32 bytes is a valid HKDF output length");
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hmac_sha256(&key, message.as_bytes()))
+    }
+
+    /// Whether `signature` is [`Self::sign`]'s for `purpose` and `message` (constant time).
+    pub fn verify(&self, purpose: &str, message: &str, signature: &str) -> bool {
+        constant_time_eq(self.sign(purpose, message).as_bytes(), signature.as_bytes())
+    }
+}
+
+/// HMAC-SHA256 (webhook signatures of payment providers, signed links).
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::Mac;
+    let mut mac = <hmac::Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
+/// Compares two byte strings in time independent of where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// HKDF salt of signing keys.
+const SIGNING_SALT: &[u8] = b"zygo-signing-v1";
+
 /// HKDF salts: tenants' workflow secrets and users' own secrets never share a key.
 const TENANT_SALT: &[u8] = b"zygo-tenant-secrets-v1";
 const USER_SALT: &[u8] = b"zygo-user-secrets-v1";

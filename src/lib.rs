@@ -16,6 +16,7 @@ pub mod graphql;
 pub mod http;
 pub mod mail;
 pub mod modules;
+pub mod pdf;
 pub mod pubsub;
 pub mod ratelimit;
 pub mod startup;

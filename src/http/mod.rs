@@ -51,6 +51,7 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
             axum::routing::post(crate::modules::workflows::webhook::receive)
                 .layer(axum::extract::DefaultBodyLimit::max(crate::modules::workflows::webhook::MAX_BODY)),
         )
+        .route("/billing/invoices/{id}/pdf", get(crate::modules::billing::http::invoice_pdf))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     // Metrics tell a lot about a deployment: on their own listener when ZYGO_METRICS_LISTEN is

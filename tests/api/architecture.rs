@@ -18,6 +18,7 @@ const LOWER: &[&str] = &[
     "telemetry.rs",
     "ratelimit.rs",
     "crypto.rs",
+    "pdf.rs",
 ];
 
 /// Module pairs that still import each other's `schema`/`types` (identity's `User` shows

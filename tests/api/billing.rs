@@ -14,7 +14,10 @@ async fn app_at_dec_1() -> (TestApp, Clock) {
     let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap());
     let opts = Options {
         clock: Some(clock.clone()),
-        env: vec![("ZYGO_PLATFORM_ADMINS", ADMIN.to_string())],
+        env: vec![
+            ("ZYGO_PLATFORM_ADMINS", ADMIN.to_string()),
+            (SHIPPED_PLANS.0, SHIPPED_PLANS.1.to_string()),
+        ],
         ..Default::default()
     };
     (spawn_app_on(Backend::fresh().await, opts).await, clock)
@@ -34,6 +37,24 @@ async fn change(app: &TestApp, s: &Session, tenant: &str, plan: &str, interval: 
     .await
 }
 
+/// An app with the shipped plan catalog.
+async fn shipped() -> TestApp {
+    let opts = Options { env: vec![(SHIPPED_PLANS.0, SHIPPED_PLANS.1.to_string())], ..Default::default() };
+    spawn_app_on(Backend::fresh().await, opts).await
+}
+
+/// The strings a PDF shows (`(…) Tj`; the renderer writes uncompressed Latin-1 streams).
+fn pdf_text(bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while let Some(start) = rest.iter().position(|b| *b == b'(') {
+        let Some(len) = rest[start..].windows(4).position(|w| w == b") Tj") else { break };
+        out.push(rest[start + 1..start + len].iter().map(|b| *b as char).collect());
+        rest = &rest[start + len..];
+    }
+    out
+}
+
 /// Runs the billing worker's pass until nothing is due.
 async fn settle(app: &TestApp) {
     while run_due(&app.ctx).await.unwrap() > 0 {}
@@ -41,7 +62,7 @@ async fn settle(app: &TestApp) {
 
 #[tokio::test]
 async fn plans_are_public_and_a_new_organisation_is_on_free_with_its_limits() {
-    let app = spawn_app().await;
+    let app = shipped().await;
     let plans = app.gql(None, doc!("billing/Plans"), json!({})).await;
     let keys: Vec<&str> =
         plans.data()["plans"].as_array().unwrap().iter().map(|p| p["key"].as_str().unwrap()).collect();
@@ -142,6 +163,33 @@ async fn an_upgrade_charges_the_prorated_amount_on_a_numbered_invoice_with_tax()
         "same interval: same period"
     );
     assert_eq!(b["invoices"]["totalCount"], 2);
+
+    // The first invoice's PDF, by its signed link: the text is there; an altered or expired
+    // link is a 404.
+    let url = b["invoices"]["edges"][0]["node"]["pdfUrl"]
+        .as_str()
+        .unwrap()
+        .replace("http://zygo.test", &app.url(""));
+    let res = app.http.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    let text = pdf_text(&res.bytes().await.unwrap());
+    for expected in [
+        "Invoice ZYG-2026-000001",
+        "DE123456789",
+        "1 Main St",
+        "Berlin",
+        "29.00 EUR",
+        "5.80 EUR",
+        "34.80 EUR",
+        "Amount due",
+    ] {
+        assert!(text.iter().any(|t| t.contains(expected)), "{expected:?} not in {text:?}");
+    }
+    let altered = url.replace("sig=", "sig=x");
+    assert_eq!(app.http.get(&altered).send().await.unwrap().status(), 404);
+    clock.advance(Duration::minutes(16));
+    assert_eq!(app.http.get(&url).send().await.unwrap().status(), 404, "the link expired");
 
     // A member cannot change the plan; a viewer of billing cannot either.
     let (member, _) = app.join_as(&owner, &tenant, "b-up-m@example.com", "admin").await;
@@ -276,7 +324,7 @@ async fn an_unpaid_renewal_goes_past_due_is_restored_by_payment_and_after_the_la
 
 #[tokio::test]
 async fn the_plan_refuses_the_next_team_with_the_limit_named_and_changes_nothing() {
-    let app = spawn_app().await;
+    let app = shipped().await;
     let owner = app.verified_user("b-quota@example.com").await;
     let tenant = app.create_tenant(&owner, "b-quota").await;
     let create = |name: &'static str| {
@@ -311,7 +359,7 @@ async fn the_plan_refuses_the_next_team_with_the_limit_named_and_changes_nothing
 
 #[tokio::test]
 async fn invoice_numbers_have_no_gaps_and_no_repeats_under_twenty_concurrent_upgrades() {
-    let app = spawn_app().await;
+    let app = shipped().await;
     let mut orgs = Vec::new();
     for i in 0..20 {
         let owner = app.verified_user(&format!("b-seq{i}@example.com")).await;
@@ -332,7 +380,7 @@ async fn invoice_numbers_have_no_gaps_and_no_repeats_under_twenty_concurrent_upg
 
 #[tokio::test]
 async fn two_concurrent_plan_changes_leave_one() {
-    let app = spawn_app().await;
+    let app = shipped().await;
     let owner = app.verified_user("b-race@example.com").await;
     let tenant = app.create_tenant(&owner, "b-race").await;
     let (a, b) = tokio::join!(

@@ -97,6 +97,9 @@ pub struct TestApp {
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
+/// `ZYGO_BILLING_PLANS_FILE` for the shipped plan catalog.
+pub const SHIPPED_PLANS: (&str, &str) = ("ZYGO_BILLING_PLANS_FILE", "");
+
 /// Extra settings for one app.
 #[derive(Default, Clone)]
 pub struct Options {
@@ -141,6 +144,12 @@ pub async fn spawn_app_on(backend: Backend, opts: Options) -> TestApp {
         ("ZYGO_SHUTDOWN_GRACE".into(), "2".into()),
         ("ZYGO_REDIS_PREFIX".into(), backend.redis_prefix.clone()),
         ("ZYGO_FRONTEND_DIR".into(), concat!(env!("CARGO_MANIFEST_DIR"), "/frontend/dist").into()),
+        // Plans without limits, so tests of other areas never meet a quota; the billing
+        // tests run the shipped catalog (`SHIPPED_PLANS`).
+        (
+            "ZYGO_BILLING_PLANS_FILE".into(),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/plans-roomy.json").into(),
+        ),
     ]);
     if let Some(url) = &backend.database_url {
         vars.insert("ZYGO_DATABASE_URL".into(), url.clone());

@@ -1310,6 +1310,14 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         json!({ "input": { "workflowId": workflow, "name": "Sweep template" } }),
     )
     .await;
+    // A paid plan: a billing account, a subscription and an invoice of A.
+    data(
+        app,
+        &o,
+        doc!("billing/ChangePlan"),
+        json!({ "input": { "tenantId": tenant, "plan": "pro", "interval": "MONTH" } }),
+    )
+    .await;
     let security = data(app, &outsider.access, doc!("security/ViewerSecurity"), json!({})).await;
     // The run must be over before the snapshot.
     eventually(30, || async {

@@ -259,8 +259,11 @@ pub async fn mark_paid_in(
         .one(&*tx)
         .await?
         .is_some();
-    if let Some(sub) = service::current(&*tx, scope).await? {
-        if !still_open && (sub.status == SubscriptionStatus::PastDue || sub.next_retry_at.is_some()) {
+    if let Some(sub) = service::current(&*tx, scope).await?
+        && !still_open
+        && (sub.status == SubscriptionStatus::PastDue || sub.next_retry_at.is_some())
+    {
+        {
             let mut am: subscription::ActiveModel = sub.clone().into();
             am.status = Set(if sub.status == SubscriptionStatus::PastDue {
                 SubscriptionStatus::Active

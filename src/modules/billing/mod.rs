@@ -7,6 +7,8 @@
 //! `usage_counters` tables. Reading needs `billing.read`, changing `billing.manage`; marking
 //! an invoice paid is for platform administrators.
 
+pub mod documents;
+pub mod http;
 pub mod invoices;
 pub mod plans;
 pub mod proration;

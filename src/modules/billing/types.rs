@@ -254,6 +254,11 @@ impl Invoice {
     async fn paid_at(&self) -> Option<DateTime<Utc>> {
         self.0.paid_at
     }
+    /// A download link of the invoice's PDF, valid for 15 minutes.
+    async fn pdf_url(&self, ctx: &Context<'_>) -> String {
+        let app = app(ctx);
+        super::documents::link(app, self.0.id, app.now())
+    }
 }
 
 /// Use of one limit of the plan.

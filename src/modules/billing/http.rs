@@ -1,0 +1,65 @@
+//! `GET /billing/invoices/{id}/pdf?expires=…&sig=…`: an invoice's PDF by its signed link
+//! (`Invoice.pdfUrl`). The signature is the authorization: an expired or altered link is a
+//! 404, like an unknown invoice.
+
+use axum::{
+    extract::{Path, Query, State},
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use entity::{billing_account, invoice, tenant};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::documents;
+use crate::startup::AppState;
+
+#[derive(Deserialize)]
+pub struct LinkQuery {
+    expires: i64,
+    sig: String,
+}
+
+pub async fn invoice_pdf(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<LinkQuery>,
+) -> Response {
+    let not_found = || (StatusCode::NOT_FOUND, "no such invoice link").into_response();
+    let Ok(id) = Uuid::parse_str(&id) else { return not_found() };
+    if !documents::link_valid(&app, id, q.expires, &q.sig, app.now()) {
+        return not_found();
+    }
+    // Across tenants: the signed link names the invoice, and its signature was just checked.
+    let db = crate::db::across_tenants(&app.db);
+    let loaded = async {
+        let Some(inv) = invoice::Entity::find_by_id(id).one(&db).await? else { return Ok(None) };
+        let org = tenant::Entity::find_by_id(inv.tenant_id).one(&db).await?;
+        let account = billing_account::Entity::find()
+            .filter(billing_account::Column::TenantId.eq(inv.tenant_id))
+            .one(&db)
+            .await?;
+        Ok::<_, sea_orm::DbErr>(org.zip(account).map(|(o, a)| (inv, o, a)))
+    }
+    .await;
+    match loaded {
+        Ok(Some((inv, org, account))) => {
+            let bytes = documents::invoice_pdf(&inv, &org, &account, "Zygo");
+            (
+                [
+                    (header::CONTENT_TYPE, "application/pdf".to_string()),
+                    (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.pdf\"", inv.number)),
+                    (header::CACHE_CONTROL, "private, no-store".to_string()),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Ok(None) => not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "invoice PDF");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
