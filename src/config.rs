@@ -236,6 +236,19 @@ pub struct Billing {
     /// `ZYGO_DUNNING_RETRY_DAYS`: days after a failed renewal at which it is tried again
     /// (comma-separated, e.g. `1,3,7`); after the last failure the subscription is canceled.
     pub retry_days: Vec<u32>,
+    /// Stripe, when `ZYGO_STRIPE_SECRET_KEY` and `ZYGO_STRIPE_WEBHOOK_SECRET` are set.
+    pub stripe: Option<StripeConfig>,
+}
+
+/// Stripe's API and webhook settings.
+#[derive(Clone, Debug)]
+pub struct StripeConfig {
+    /// `ZYGO_STRIPE_API_BASE` (default `https://api.stripe.com`).
+    pub api_base: String,
+    /// `ZYGO_STRIPE_SECRET_KEY`: `sk_live_…` or `sk_test_…`.
+    pub secret_key: SecretString,
+    /// `ZYGO_STRIPE_WEBHOOK_SECRET`: the endpoint's signing secret (`whsec_…`).
+    pub webhook_secret: SecretString,
 }
 
 /// How much mail one tenant may send through the platform's sender.
@@ -523,6 +536,23 @@ impl Config {
                     p
                 },
                 worker_interval: secs("ZYGO_BILLING_INTERVAL", 60)?,
+                stripe: match (get("ZYGO_STRIPE_SECRET_KEY"), get("ZYGO_STRIPE_WEBHOOK_SECRET")) {
+                    (None, None) => None,
+                    (Some(key), Some(hook)) if !key.is_empty() && !hook.is_empty() => Some(StripeConfig {
+                        api_base: get("ZYGO_STRIPE_API_BASE")
+                            .unwrap_or_else(|| "https://api.stripe.com".into())
+                            .trim_end_matches('/')
+                            .to_string(),
+                        secret_key: SecretString::from(key),
+                        webhook_secret: SecretString::from(hook),
+                    }),
+                    (None, _) | (Some(_), _) => {
+                        return Err(ConfigError::new(
+                            "ZYGO_STRIPE_SECRET_KEY",
+                            "Stripe needs both ZYGO_STRIPE_SECRET_KEY and ZYGO_STRIPE_WEBHOOK_SECRET",
+                        ));
+                    }
+                },
                 retry_days: {
                     let raw = get("ZYGO_DUNNING_RETRY_DAYS").unwrap_or_else(|| "1,3,7".into());
                     let days: Result<Vec<u32>, _> = raw.split(',').map(|d| d.trim().parse::<u32>()).collect();

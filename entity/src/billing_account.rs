@@ -11,6 +11,8 @@ pub struct Model {
     /// `manual`, `stripe`, `paypal`, `revolut`.
     pub provider: String,
     pub provider_customer_id: Option<String>,
+    /// The saved payment method charged for renewals (a provider token, never a card number).
+    pub provider_payment_method_id: Option<String>,
     /// ISO 4217.
     pub currency: String,
     /// Tax rate in basis points (2000 = 20 %).

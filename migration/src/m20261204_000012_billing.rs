@@ -2,8 +2,9 @@
 //! credit balance), its subscriptions (one current row per organisation; ended ones are
 //! kept), invoices with gapless per-issuer numbers, and usage counters per period.
 //!
-//! `invoice_sequences` is the platform's own table (one row per issuer and year, numbers
-//! handed out inside the invoice's transaction), outside row-level security.
+//! `invoice_sequences` and `payment_webhook_events` are the platform's own tables (one row per
+//! issuer and year, numbers handed out inside the invoice's transaction; provider events by
+//! id), outside row-level security.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -30,6 +31,7 @@ enum BillingAccounts {
     TenantId,
     Provider,
     ProviderCustomerId,
+    ProviderPaymentMethodId,
     Currency,
     TaxRateBps,
     TaxId,
@@ -110,6 +112,18 @@ enum UsageCounters {
 }
 
 #[derive(DeriveIden)]
+enum PaymentWebhookEvents {
+    Table,
+    Id,
+    Provider,
+    EventId,
+    EventType,
+    ForTenantId,
+    Outcome,
+    ReceivedAt,
+}
+
+#[derive(DeriveIden)]
 enum Tenants {
     Table,
     Id,
@@ -134,6 +148,7 @@ impl MigrationTrait for Migration {
                 .col(uuid_uniq(BillingAccounts::TenantId))
                 .col(string(BillingAccounts::Provider))
                 .col(string_null(BillingAccounts::ProviderCustomerId))
+                .col(string_null(BillingAccounts::ProviderPaymentMethodId))
                 .col(string_len(BillingAccounts::Currency, 3))
                 .col(integer(BillingAccounts::TaxRateBps).default(0))
                 .col(string_null(BillingAccounts::TaxId))
@@ -281,11 +296,43 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // Provider webhook events by their provider's id: applied exactly once, replays ignored.
+        // The platform's own table (the tenant is known only after the event is read).
+        m.create_table(
+            Table::create()
+                .table(PaymentWebhookEvents::Table)
+                .col(pk_uuid(PaymentWebhookEvents::Id))
+                .col(string(PaymentWebhookEvents::Provider))
+                .col(string(PaymentWebhookEvents::EventId))
+                .col(string(PaymentWebhookEvents::EventType))
+                .col(uuid_null(PaymentWebhookEvents::ForTenantId))
+                .col(string(PaymentWebhookEvents::Outcome))
+                .col(timestamp_with_time_zone(PaymentWebhookEvents::ReceivedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("uq_payment_webhook_events")
+                .table(PaymentWebhookEvents::Table)
+                .col(PaymentWebhookEvents::Provider)
+                .col(PaymentWebhookEvents::EventId)
+                .unique()
+                .to_owned(),
+        )
+        .await?;
         crate::m20261121_000010_row_level_security::wall_tables(m, TENANT_TABLES).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for t in ["usage_counters", "invoice_sequences", "invoices", "subscriptions", "billing_accounts"] {
+        for t in [
+            "payment_webhook_events",
+            "usage_counters",
+            "invoice_sequences",
+            "invoices",
+            "subscriptions",
+            "billing_accounts",
+        ] {
             m.drop_table(Table::drop().table(Alias::new(t)).to_owned()).await?;
         }
         Ok(())

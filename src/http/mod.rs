@@ -52,6 +52,11 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(crate::modules::workflows::webhook::MAX_BODY)),
         )
         .route("/billing/invoices/{id}/pdf", get(crate::modules::billing::http::invoice_pdf))
+        .route(
+            "/billing/webhooks/{provider}",
+            axum::routing::post(crate::modules::billing::http::provider_webhook)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::modules::billing::http::MAX_WEBHOOK_BODY)),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     // Metrics tell a lot about a deployment: on their own listener when ZYGO_METRICS_LISTEN is

@@ -10,6 +10,7 @@ mod admission;
 mod api_keys;
 mod architecture;
 mod billing;
+mod billing_providers;
 mod browser;
 mod clients;
 mod conformance;

@@ -281,6 +281,7 @@ const ROOT: &[(&str, Rule)] = &[
     ("createWorkflowFromTemplate", Tenant(&[WORKFLOW_READ, WORKFLOW_EDIT])),
     // Mutation: billing
     ("changePlan", Tenant(&[BILLING_MANAGE])),
+    ("startCheckout", Tenant(&[BILLING_MANAGE])),
     ("cancelSubscription", Tenant(&[BILLING_MANAGE])),
     ("resumeSubscription", Tenant(&[BILLING_MANAGE])),
     ("updateBillingSettings", Tenant(&[BILLING_MANAGE])),

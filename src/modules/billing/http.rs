@@ -1,10 +1,15 @@
-//! `GET /billing/invoices/{id}/pdf?expires=…&sig=…`: an invoice's PDF by its signed link
-//! (`Invoice.pdfUrl`). The signature is the authorization: an expired or altered link is a
-//! 404, like an unknown invoice.
+//! Billing's HTTP endpoints beside GraphQL:
+//! - `GET /billing/invoices/{id}/pdf?expires=…&sig=…`: an invoice's PDF by its signed link
+//!   (`Invoice.pdfUrl`). The signature is the authorization: an expired or altered link is a
+//!   404, like an unknown invoice.
+//! - `POST /billing/webhooks/{provider}`: a payment provider's webhook (400 when its signature
+//!   does not verify; 200 once applied or recorded, also for a replay).
 
 use axum::{
+    Json,
+    body::Bytes,
     extract::{Path, Query, State},
-    http::{StatusCode, header},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use entity::{billing_account, invoice, tenant};
@@ -60,6 +65,36 @@ pub async fn invoice_pdf(
         Err(e) => {
             tracing::error!(error = %e, "invoice PDF");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// Largest webhook body, in bytes.
+pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;
+
+pub async fn provider_webhook(
+    State(app): State<AppState>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    use super::checkout::{Receipt, receive_webhook};
+    match receive_webhook(&app, &provider, &headers, &body).await {
+        Err(reason) => {
+            (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": reason }))).into_response()
+        }
+        Ok(Ok(Receipt::Applied)) => Json(serde_json::json!({ "received": true })).into_response(),
+        Ok(Ok(Receipt::Duplicate)) => {
+            Json(serde_json::json!({ "received": true, "duplicate": true })).into_response()
+        }
+        Ok(Ok(Receipt::Recorded(outcome))) => {
+            Json(serde_json::json!({ "received": true, "outcome": outcome })).into_response()
+        }
+        Ok(Err(e)) => {
+            // The provider retries a 5xx; nothing was recorded, so the retry applies it.
+            tracing::error!(error = %e, provider, "payment webhook failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": "internal error" })))
+                .into_response()
         }
     }
 }

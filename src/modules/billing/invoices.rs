@@ -198,34 +198,39 @@ pub async fn issue(
 }
 
 /// Tries to collect an open invoice through the account's provider. Paid: the invoice is
-/// PAID. Refused: it stays OPEN and `PAYMENT_FAILED` is announced (dunning decides what
-/// follows). Paid by transfer: nothing happens until it is marked paid.
+/// PAID. Refused: it stays OPEN, `PAYMENT_FAILED` is announced and the reason returned
+/// (dunning decides what follows). Paid by transfer: nothing happens until it is marked paid.
+/// Each `attempt` has its own idempotency key (the invoice's, numbered): repeating an attempt
+/// never charges twice, and a retry after a decline is a new charge.
 pub async fn collect(
     tx: &mut TenantTx<'_>,
     account: &billing_account::Model,
     inv: invoice::Model,
-) -> AppResult<(invoice::Model, bool)> {
+    attempt: i32,
+) -> AppResult<(invoice::Model, Option<String>)> {
     if inv.status != InvoiceStatus::Open {
-        return Ok((inv, true));
+        return Ok((inv, None));
     }
-    let provider = providers::provider(&account.provider);
+    let provider = providers::provider(tx.ctx(), &account.provider)?;
     let outcome = provider
         .charge(Charge {
             customer_id: account.provider_customer_id.as_deref(),
+            payment_method_id: account.provider_payment_method_id.as_deref(),
+            invoice_id: inv.id,
             amount: inv.amount_due,
             currency: &inv.currency,
             description: &inv.number,
-            idempotency_key: &inv.idempotency_key,
+            idempotency_key: &format!("{}:{attempt}", inv.idempotency_key),
         })
         .await?;
     match outcome {
-        ChargeOutcome::Paid { payment_id } => Ok((mark_paid_in(tx, inv, Some(payment_id)).await?, true)),
+        ChargeOutcome::Paid { payment_id } => Ok((mark_paid_in(tx, inv, Some(payment_id)).await?, None)),
         ChargeOutcome::Failed { reason } => {
             tracing::info!(invoice = %inv.number, %reason, "charge refused");
             service::event(tx, BillingEventKind::PaymentFailed, Some(inv.id));
-            Ok((inv, false))
+            Ok((inv, Some(reason)))
         }
-        ChargeOutcome::AwaitingPayment => Ok((inv, true)),
+        ChargeOutcome::AwaitingPayment => Ok((inv, None)),
     }
 }
 
@@ -263,21 +268,19 @@ pub async fn mark_paid_in(
         && !still_open
         && (sub.status == SubscriptionStatus::PastDue || sub.next_retry_at.is_some())
     {
-        {
-            let mut am: subscription::ActiveModel = sub.clone().into();
-            am.status = Set(if sub.status == SubscriptionStatus::PastDue {
-                SubscriptionStatus::Active
-            } else {
-                sub.status
-            });
-            am.failed_renewals = Set(0);
-            am.next_retry_at = Set(None);
-            am.past_due_since = Set(None);
-            am.revision = Set(sub.revision + 1);
-            am.updated_at = Set(now);
-            scope.update(&*tx, am).await?;
-            service::event(tx, BillingEventKind::SubscriptionChanged, None);
-        }
+        let mut am: subscription::ActiveModel = sub.clone().into();
+        am.status = Set(if sub.status == SubscriptionStatus::PastDue {
+            SubscriptionStatus::Active
+        } else {
+            sub.status
+        });
+        am.failed_renewals = Set(0);
+        am.next_retry_at = Set(None);
+        am.past_due_since = Set(None);
+        am.revision = Set(sub.revision + 1);
+        am.updated_at = Set(now);
+        scope.update(&*tx, am).await?;
+        service::event(tx, BillingEventKind::SubscriptionChanged, None);
     }
     Ok(paid)
 }

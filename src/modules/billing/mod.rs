@@ -7,6 +7,7 @@
 //! `usage_counters` tables. Reading needs `billing.read`, changing `billing.manage`; marking
 //! an invoice paid is for platform administrators.
 
+pub mod checkout;
 pub mod documents;
 pub mod http;
 pub mod invoices;

@@ -155,7 +155,8 @@ async fn period_end(
             &format!("renewal:{}:{}", sub.id, start.timestamp()),
         )
         .await?;
-        let (inv, ok) = invoices::collect(tx, account, inv).await?;
+        let (inv, declined) = invoices::collect(tx, account, inv, 0).await?;
+        let ok = declined.is_none();
         if inv.status == InvoiceStatus::Open {
             // Collected later: dunning looks again at the due date (a transfer) or after the
             // first retry interval (a refused charge).
@@ -199,7 +200,7 @@ async fn retry(
         save(tx, &sub, am).await?;
         return Ok(true);
     }
-    let (inv, _) = invoices::collect(tx, account, inv).await?;
+    let (inv, _) = invoices::collect(tx, account, inv, sub.failed_renewals + 1).await?;
     if inv.status == InvoiceStatus::Paid {
         return Ok(true);
     }

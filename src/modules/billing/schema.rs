@@ -103,6 +103,31 @@ pub struct BillingAccountPayload {
     pub billing_account: BillingAccount,
 }
 
+/// A payment provider with a hosted checkout.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentProviderKind {
+    Stripe,
+}
+
+#[derive(InputObject)]
+pub struct StartCheckoutInput {
+    pub tenant_id: ID,
+    pub provider: PaymentProviderKind,
+    /// The plan that applies once the payment method is saved.
+    pub plan: String,
+    pub interval: BillingInterval,
+    /// Where the provider sends the customer back (under this instance's public URL; default
+    /// `/billing?checkout=success` and `…=cancel`).
+    pub success_url: Option<String>,
+    pub cancel_url: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct StartCheckoutPayload {
+    /// The provider's hosted page to send the customer to.
+    pub checkout_url: String,
+}
+
 #[derive(InputObject)]
 pub struct MarkInvoicePaidInput {
     pub invoice_id: ID,
@@ -126,6 +151,31 @@ impl BillingMutation {
         let out =
             service::change_plan(app(ctx), &tctx, &input.plan, input.interval.into(), input.trial).await?;
         Ok(ChangePlanPayload { subscription: Sub(out.subscription), invoice: out.invoice.map(Invoice) })
+    }
+
+    /// Opens a provider's hosted checkout where the organisation saves a payment method; the
+    /// plan applies, and its first invoice is charged, when the provider confirms (needs
+    /// `BILLING_MANAGE`). Zygo never sees the card.
+    async fn start_checkout(
+        &self,
+        ctx: &Context<'_>,
+        input: StartCheckoutInput,
+    ) -> Result<StartCheckoutPayload> {
+        let tctx = tenant_arg(ctx, "input.tenantId", &input.tenant_id).await?;
+        let provider = match input.provider {
+            PaymentProviderKind::Stripe => "stripe",
+        };
+        let url = super::checkout::start_checkout(
+            app(ctx),
+            &tctx,
+            provider,
+            &input.plan,
+            input.interval.into(),
+            input.success_url.as_deref(),
+            input.cancel_url.as_deref(),
+        )
+        .await?;
+        Ok(StartCheckoutPayload { checkout_url: url })
     }
 
     /// Cancels the paid plan at the period end or now (needs `BILLING_MANAGE`).

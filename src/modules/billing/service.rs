@@ -161,6 +161,7 @@ pub async fn ensure_account(
         tenant_id: Set(scope.tenant_id()),
         provider: Set("manual".into()),
         provider_customer_id: Set(None),
+        provider_payment_method_id: Set(None),
         currency: Set(ctx.config.billing.currency.clone()),
         tax_rate_bps: Set(0),
         tax_id: Set(None),
@@ -191,6 +192,7 @@ pub async fn account_view(
         tenant_id: scope.tenant_id(),
         provider: "manual".into(),
         provider_customer_id: None,
+        provider_payment_method_id: None,
         currency: ctx.config.billing.currency.clone(),
         tax_rate_bps: 0,
         tax_id: None,
@@ -226,7 +228,7 @@ fn paid_amount(sub: &subscription::Model) -> i64 {
     if sub.status == SubscriptionStatus::Trialing { 0 } else { sub.unit_amount }
 }
 
-fn plan_and_price<'a>(
+pub(super) fn plan_and_price<'a>(
     catalog: &'a Catalog,
     plan_key: &str,
     interval: BillingInterval,
@@ -356,11 +358,25 @@ pub async fn change_plan(
     trial: bool,
 ) -> AppResult<PlanChange> {
     let mut tx = TenantTx::begin(ctx, tctx, Permission::BillingManage).await?;
+    lock_tenant(&tx, tx.scope()).await?;
+    let out = apply_plan_change(&mut tx, plan_key, interval, trial).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// [`change_plan`]'s work inside `tx` (whose caller checked the permission and took the
+/// tenant's lock): also run when a provider's checkout completes.
+pub async fn apply_plan_change(
+    tx: &mut TenantTx<'_>,
+    plan_key: &str,
+    interval: BillingInterval,
+    trial: bool,
+) -> AppResult<PlanChange> {
+    let ctx = tx.ctx();
     let scope = tx.scope();
-    lock_tenant(&tx, scope).await?;
-    let account = ensure_account(&tx, ctx, scope).await?;
-    let sub = ensure_current(&tx, ctx, scope, &account.currency).await?;
-    let preview = preview_in(&tx, ctx, scope, &account, &sub, plan_key, interval).await?;
+    let account = ensure_account(&*tx, ctx, scope).await?;
+    let sub = ensure_current(&*tx, ctx, scope, &account.currency).await?;
+    let preview = preview_in(&*tx, ctx, scope, &account, &sub, plan_key, interval).await?;
     let now = ctx.now();
     let plan = preview.plan;
     let price = plan.price(&account.currency, interval).map_or(0, |p| p.amount);
@@ -388,7 +404,7 @@ pub async fn change_plan(
             let tried = scope
                 .find::<subscription::Entity>()
                 .filter(subscription::Column::TrialEnd.is_not_null())
-                .one(&tx)
+                .one(&*tx)
                 .await?
                 .is_some();
             if tried {
@@ -431,7 +447,7 @@ pub async fn change_plan(
                 q.charge,
             ));
             let inv = invoices::issue(
-                &mut tx,
+                tx,
                 Some(sub.id),
                 invoices::Amounts::from_quote(q, &account.currency),
                 lines,
@@ -442,7 +458,7 @@ pub async fn change_plan(
             let mut acc: billing_account::ActiveModel = account.clone().into();
             acc.credit_balance = Set(q.credit_balance_after);
             acc.updated_at = Set(now);
-            scope.update(&tx, acc).await?;
+            scope.update(&*tx, acc).await?;
             am.plan_key = Set(plan.key.clone());
             am.plan_version = Set(plan.version);
             am.status = Set(SubscriptionStatus::Active);
@@ -459,12 +475,21 @@ pub async fn change_plan(
             "billing.plan_changed"
         }
     };
-    let after = save(&mut tx, &sub, am, action).await?;
+    let after = save(tx, &sub, am, action).await?;
     let invoice = match issued {
-        Some(inv) => Some(invoices::collect(&mut tx, &account, inv).await?.0),
+        Some(inv) => match invoices::collect(tx, &account, inv, 0).await? {
+            // The upgrade is not made: the caller's transaction rolls back with this error.
+            (_, Some(reason)) => {
+                return Err(AppError::Plan {
+                    code: "PAYMENT_FAILED",
+                    message: format!("the payment was declined: {reason}"),
+                    details: json!({ "field": "input.plan", "reason": reason }),
+                });
+            }
+            (inv, None) => Some(inv),
+        },
         None => None,
     };
-    tx.commit().await?;
     Ok(PlanChange { subscription: after, invoice })
 }
 

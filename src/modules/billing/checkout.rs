@@ -1,0 +1,241 @@
+//! Paying through a provider: the hosted checkout where an organisation saves a payment
+//! method for the plan it picked, and the provider's webhooks — verified, stored by event id
+//! in the same transaction that applies them (so each applies once, and a replay is
+//! answered without effect), in any order.
+
+use axum::http::HeaderMap;
+use entity::{
+    billing_account,
+    invoice::{self, InvoiceStatus},
+    payment_webhook_event, subscription,
+};
+use sea_orm::{ConnectionTrait, EntityTrait, Set, sea_query::OnConflict};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    invoices,
+    providers::{self, CheckoutRequest, Delivery, ProviderEvent},
+    service,
+};
+use crate::{
+    access::{Change, TenantCtx, TenantTx},
+    auth::Permission,
+    ctx::Ctx,
+    db::lock_tenant,
+    error::{AppError, AppResult},
+};
+
+fn return_url(ctx: &Ctx, field: &str, given: Option<&str>, outcome: &str) -> AppResult<String> {
+    let base = ctx.config.public_url.trim_end_matches('/');
+    match given {
+        None => Ok(format!("{base}/billing?checkout={outcome}")),
+        // Only back to Zygo: a checkout must not become an open redirect.
+        Some(url) if url.starts_with(&format!("{base}/")) && url.len() <= 2048 => Ok(url.to_string()),
+        Some(_) => Err(AppError::validation(field, format!("must be a URL under {base}/"))),
+    }
+}
+
+/// Opens the provider's hosted checkout for `plan` billed every `interval` (`billing.manage`);
+/// the plan applies when the provider reports the payment method saved.
+pub async fn start_checkout(
+    ctx: &Ctx,
+    tctx: &TenantCtx,
+    provider_key: &str,
+    plan: &str,
+    interval: subscription::BillingInterval,
+    success_url: Option<&str>,
+    cancel_url: Option<&str>,
+) -> AppResult<String> {
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::BillingManage).await?;
+    let success = return_url(ctx, "input.successUrl", success_url, "success")?;
+    let cancel = return_url(ctx, "input.cancelUrl", cancel_url, "cancel")?;
+    let provider = providers::provider(ctx, provider_key)?;
+    let scope = tx.scope();
+    lock_tenant(&tx, scope).await?;
+    let account = service::ensure_account(&tx, ctx, scope).await?;
+    let catalog = super::plans::catalog(&ctx.config)?;
+    let (target, _) = service::plan_and_price(catalog, plan, interval, &account.currency)?;
+    if target.key == super::plans::FREE {
+        return Err(AppError::validation("input.plan", "the Free plan needs no checkout"));
+    }
+    let customer = match (&account.provider_customer_id, account.provider.as_str() == provider_key) {
+        (Some(c), true) => c.clone(),
+        _ => {
+            let org = scope
+                .find_by_id::<entity::tenant::Entity, _>(&tx, scope.tenant_id())
+                .await?
+                .ok_or(AppError::NotFound("tenant"))?;
+            let customer = provider
+                .create_customer(scope.tenant_id(), &org.name, &format!("customer:{}", account.id))
+                .await?;
+            let mut am: billing_account::ActiveModel = account.clone().into();
+            am.provider_customer_id = Set(Some(customer.clone()));
+            am.updated_at = Set(ctx.now());
+            scope.update(&tx, am).await?;
+            customer
+        }
+    };
+    let interval_key = match interval {
+        subscription::BillingInterval::Month => "month",
+        subscription::BillingInterval::Year => "year",
+    };
+    let url = provider
+        .checkout(CheckoutRequest {
+            tenant_id: scope.tenant_id(),
+            customer_id: &customer,
+            currency: &account.currency,
+            plan: &target.key,
+            interval: interval_key,
+            success_url: &success,
+            cancel_url: &cancel,
+        })
+        .await?;
+    tx.audit(Change {
+        action: "billing.checkout_started",
+        target_type: "BillingAccount",
+        target_id: Some(account.id),
+        before: None,
+        after: Some(json!({ "provider": provider_key, "plan": target.key, "interval": interval_key })),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(url)
+}
+
+/// What a webhook delivery came to, for the provider's answer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Receipt {
+    Applied,
+    /// Seen before: nothing done again.
+    Duplicate,
+    /// Verified and recorded; nothing to do (or it could not apply: the outcome says why).
+    Recorded(String),
+}
+
+/// Records `delivery` in `db` (inside the transaction that applies it); false when it was
+/// recorded before.
+async fn record(
+    db: &impl ConnectionTrait,
+    ctx: &Ctx,
+    provider: &str,
+    delivery: &Delivery,
+    tenant: Option<Uuid>,
+    outcome: &str,
+) -> AppResult<bool> {
+    let res = payment_webhook_event::Entity::insert(payment_webhook_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        provider: Set(provider.into()),
+        event_id: Set(delivery.id.clone()),
+        event_type: Set(delivery.event_type.clone()),
+        for_tenant_id: Set(tenant),
+        outcome: Set(outcome.into()),
+        received_at: Set(ctx.now()),
+    })
+    .on_conflict(
+        OnConflict::columns([
+            payment_webhook_event::Column::Provider,
+            payment_webhook_event::Column::EventId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(res == 1)
+}
+
+/// Verifies and applies a webhook of `provider_key`. `Err(reason)` when it is refused (a
+/// bad signature: logged as a security event).
+pub async fn receive_webhook(
+    ctx: &Ctx,
+    provider_key: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<AppResult<Receipt>, String> {
+    let provider = providers::provider(ctx, provider_key).map_err(|e| e.to_string())?;
+    let delivery = match provider.webhook(headers, body, ctx.now()).await {
+        Ok(d) => d,
+        Err(reason) => {
+            tracing::warn!(target: "zygo::security", provider = provider_key, %reason, "payment webhook refused");
+            return Err(reason);
+        }
+    };
+    Ok(apply(ctx, provider_key, delivery).await)
+}
+
+async fn apply(ctx: &Ctx, provider_key: &str, delivery: Delivery) -> AppResult<Receipt> {
+    let tenant = match &delivery.event {
+        ProviderEvent::CheckoutCompleted { tenant_id, .. } => Some(*tenant_id),
+        ProviderEvent::PaymentSucceeded { invoice_id, .. }
+        | ProviderEvent::PaymentFailed { invoice_id, .. } => invoices::owner_of(&ctx.db, *invoice_id).await?,
+        ProviderEvent::Other => None,
+    };
+    let Some(tenant) = tenant else {
+        let recorded = record(&ctx.db, ctx, provider_key, &delivery, None, "ignored").await?;
+        return Ok(if recorded { Receipt::Recorded("ignored".into()) } else { Receipt::Duplicate });
+    };
+    let tctx = TenantCtx::system(tenant);
+    let mut tx = TenantTx::open(ctx, &tctx).await?;
+    lock_tenant(&tx, tx.scope()).await?;
+    if !record(&tx, ctx, provider_key, &delivery, Some(tenant), "applied").await? {
+        return Ok(Receipt::Duplicate);
+    }
+    let outcome = match &delivery.event {
+        ProviderEvent::CheckoutCompleted { customer_id, payment_method_id, plan, interval, .. } => {
+            let interval = match interval.as_str() {
+                "year" => subscription::BillingInterval::Year,
+                _ => subscription::BillingInterval::Month,
+            };
+            let scope = tx.scope();
+            let account = service::ensure_account(&tx, ctx, scope).await?;
+            let mut am: billing_account::ActiveModel = account.clone().into();
+            am.provider = Set(provider_key.into());
+            am.provider_customer_id = Set(Some(customer_id.clone()));
+            am.provider_payment_method_id = Set(Some(payment_method_id.clone()));
+            am.updated_at = Set(ctx.now());
+            scope.update(&tx, am).await?;
+            tx.audit(Change {
+                action: "billing.payment_method_saved",
+                target_type: "BillingAccount",
+                target_id: Some(account.id),
+                before: Some(json!({ "provider": account.provider })),
+                after: Some(json!({ "provider": provider_key })),
+            })
+            .await?;
+            match service::apply_plan_change(&mut tx, plan, interval, false).await {
+                Ok(_) => None,
+                // The card is saved; the plan change itself did not happen (declined, already
+                // on the plan, over the limits): recorded with the reason, nothing else kept.
+                Err(e @ (AppError::Plan { .. } | AppError::Validation { .. })) => {
+                    Some(format!("not applied: {e}"))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        ProviderEvent::PaymentSucceeded { invoice_id, payment_id } => {
+            let found = tx.scope().find_by_id::<invoice::Entity, _>(&tx, *invoice_id).await?;
+            match found {
+                Some(inv) if inv.status == InvoiceStatus::Open => {
+                    invoices::mark_paid_in(&mut tx, inv, Some(payment_id.clone())).await?;
+                    None
+                }
+                _ => Some("ignored: the invoice is not open".to_string()),
+            }
+        }
+        ProviderEvent::PaymentFailed { reason, .. } => Some(format!("noted: {reason}")),
+        ProviderEvent::Other => Some("ignored".to_string()),
+    };
+    match outcome {
+        None => {
+            tx.commit().await?;
+            Ok(Receipt::Applied)
+        }
+        Some(outcome) => {
+            // Keep only the record of the event (and, for a checkout, nothing else).
+            drop(tx);
+            let recorded = record(&ctx.db, ctx, provider_key, &delivery, Some(tenant), &outcome).await?;
+            Ok(if recorded { Receipt::Recorded(outcome) } else { Receipt::Duplicate })
+        }
+    }
+}

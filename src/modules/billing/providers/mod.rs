@@ -1,0 +1,148 @@
+//! Payment providers behind one interface. Zygo never sees a card number: a provider takes
+//! the card on its hosted page and Zygo keeps only the provider's customer and payment-method
+//! ids.
+//!
+//! - **Manual** (the embedded default and Enterprise invoicing): no payment step; an invoice
+//!   stays open until a platform administrator marks it paid.
+//! - **Stripe** ([`stripe`]): Checkout Sessions in setup mode save a card, PaymentIntents
+//!   charge it off-session with the invoice's idempotency key, webhooks are verified by the
+//!   `Stripe-Signature` scheme.
+//!
+//! PayPal and Revolut are still to come behind the same trait.
+
+pub mod stripe;
+
+use async_trait::async_trait;
+use axum::http::HeaderMap;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::{
+    ctx::Ctx,
+    error::{AppError, AppResult},
+};
+
+/// What a charge attempt came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    /// Paid; the provider's payment id.
+    Paid { payment_id: String },
+    /// Refused (card declined, insufficient funds…): dunning retries later.
+    Failed { reason: String },
+    /// Nothing to do now: the invoice is paid outside the provider (bank transfer) and
+    /// marked paid by an administrator.
+    AwaitingPayment,
+}
+
+/// A charge of an invoice.
+pub struct Charge<'a> {
+    pub customer_id: Option<&'a str>,
+    pub payment_method_id: Option<&'a str>,
+    pub invoice_id: Uuid,
+    pub amount: i64,
+    pub currency: &'a str,
+    pub description: &'a str,
+    /// Sent with the request: the provider performs a repeated request once.
+    pub idempotency_key: &'a str,
+}
+
+/// A hosted checkout to send the customer to.
+pub struct CheckoutRequest<'a> {
+    pub tenant_id: Uuid,
+    pub customer_id: &'a str,
+    pub currency: &'a str,
+    pub plan: &'a str,
+    pub interval: &'a str,
+    pub success_url: &'a str,
+    pub cancel_url: &'a str,
+}
+
+/// What a verified webhook tells.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProviderEvent {
+    /// The customer saved a payment method on the hosted page; the plan they chose applies.
+    CheckoutCompleted {
+        tenant_id: Uuid,
+        customer_id: String,
+        payment_method_id: String,
+        plan: String,
+        interval: String,
+    },
+    /// A charge of an invoice succeeded (also confirmed synchronously; applied if still open).
+    PaymentSucceeded { invoice_id: Uuid, payment_id: String },
+    /// A charge of an invoice failed.
+    PaymentFailed { invoice_id: Uuid, reason: String },
+    /// Something Zygo does not act on.
+    Other,
+}
+
+/// A verified webhook delivery.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// The provider's event id (applied once).
+    pub id: String,
+    pub event_type: String,
+    pub event: ProviderEvent,
+}
+
+#[async_trait]
+pub trait PaymentProvider: Send + Sync {
+    /// The key stored on the billing account (`manual`, `stripe`, …).
+    fn key(&self) -> &'static str;
+    /// Creates the provider's customer for an organisation; `idempotency_key` makes a retry
+    /// return the same one.
+    async fn create_customer(&self, tenant_id: Uuid, name: &str, idempotency_key: &str) -> AppResult<String>;
+    /// Opens a hosted page where the customer saves a payment method; returns its URL.
+    async fn checkout(&self, req: CheckoutRequest<'_>) -> AppResult<String>;
+    /// Charges `charge` to the customer's saved payment method.
+    async fn charge(&self, charge: Charge<'_>) -> AppResult<ChargeOutcome>;
+    /// Verifies and reads a webhook delivery (`Err`: refused, with the reason to log).
+    async fn webhook(&self, headers: &HeaderMap, body: &[u8], now: DateTime<Utc>)
+    -> Result<Delivery, String>;
+}
+
+/// Invoices paid by bank transfer and marked paid by an administrator.
+pub struct Manual;
+
+#[async_trait]
+impl PaymentProvider for Manual {
+    fn key(&self) -> &'static str {
+        "manual"
+    }
+
+    async fn create_customer(&self, tenant_id: Uuid, _name: &str, _key: &str) -> AppResult<String> {
+        Ok(format!("manual_{tenant_id}"))
+    }
+
+    async fn checkout(&self, _req: CheckoutRequest<'_>) -> AppResult<String> {
+        Err(AppError::validation(
+            "input.provider",
+            "manual billing has no checkout: change the plan directly",
+        ))
+    }
+
+    async fn charge(&self, _charge: Charge<'_>) -> AppResult<ChargeOutcome> {
+        Ok(ChargeOutcome::AwaitingPayment)
+    }
+
+    async fn webhook(
+        &self,
+        _headers: &HeaderMap,
+        _body: &[u8],
+        _now: DateTime<Utc>,
+    ) -> Result<Delivery, String> {
+        Err("manual billing receives no webhooks".into())
+    }
+}
+
+/// The provider named `key`, configured from the instance's settings.
+pub fn provider(ctx: &Ctx, key: &str) -> AppResult<Box<dyn PaymentProvider>> {
+    match key {
+        "manual" => Ok(Box::new(Manual)),
+        "stripe" => match &ctx.config.billing.stripe {
+            Some(config) => Ok(Box::new(stripe::Stripe::new(config.clone()))),
+            None => Err(AppError::validation("input.provider", "Stripe is not configured on this instance")),
+        },
+        _ => Err(AppError::validation("input.provider", format!("unknown payment provider `{key}`"))),
+    }
+}

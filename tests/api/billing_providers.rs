@@ -1,0 +1,250 @@
+//! Billing through Stripe, against `tests/clients/stripe-fake.mjs` (Stripe's request, answer
+//! and webhook shapes): the hosted checkout saves a card and the plan is charged once; webhooks
+//! are verified, applied once, replays and forgeries change nothing; declined renewals go
+//! through dunning and a late confirmation settles them.
+
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+use zygo::{ctx::Clock, modules::billing::renewals::run_due};
+
+use crate::{doc, helpers::*};
+
+const KEY: &str = "sk_test_zygo";
+const SECRET: &str = "whsec_zygo";
+
+struct Stripe {
+    _fake: NodeService,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Stripe {
+    async fn get(&self, path: &str) -> Value {
+        self.http.get(format!("{}{path}", self.base)).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// The fake's API requests to `path`.
+    async fn requests(&self, path: &str) -> Vec<Value> {
+        self.get("/_requests")
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["path"] == path)
+            .cloned()
+            .collect()
+    }
+}
+
+async fn stripe_app() -> (TestApp, Stripe, Clock) {
+    let fake = NodeService::start("stripe-fake.mjs", &["--key", KEY, "--webhook-secret", SECRET], &[]);
+    let base = format!("http://127.0.0.1:{}", fake.info["port"]);
+    let clock = Clock::manual(Utc::now());
+    let opts = Options {
+        clock: Some(clock.clone()),
+        env: vec![
+            (SHIPPED_PLANS.0, SHIPPED_PLANS.1.to_string()),
+            ("ZYGO_STRIPE_API_BASE", base.clone()),
+            ("ZYGO_STRIPE_SECRET_KEY", KEY.to_string()),
+            ("ZYGO_STRIPE_WEBHOOK_SECRET", SECRET.to_string()),
+        ],
+        ..Default::default()
+    };
+    let app = spawn_app_on(Backend::fresh().await, opts).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    http.post(format!("{base}/_config"))
+        .json(&json!({ "webhookUrl": app.url("/billing/webhooks/stripe") }))
+        .send()
+        .await
+        .unwrap();
+    (app, Stripe { _fake: fake, base, http }, clock)
+}
+
+/// Starts a checkout for Pro monthly and saves `card` on the fake's hosted page; returns the
+/// page's redirect.
+async fn checkout(app: &TestApp, stripe: &Stripe, owner: &Session, tenant: &str, card: &str) -> String {
+    let r = app
+        .gql(
+            Some(&owner.access),
+            doc!("billing/StartCheckout"),
+            json!({ "input": { "tenantId": tenant, "provider": "STRIPE", "plan": "pro", "interval": "MONTH" } }),
+        )
+        .await;
+    let url = r.data()["startCheckout"]["checkoutUrl"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&stripe.base), "the customer goes to Stripe's page: {url}");
+    let page = stripe.http.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Card number"));
+    // The fake delivers the signed webhook and waits for Zygo's answer before redirecting.
+    let res = stripe.http.post(&url).form(&[("card", card)]).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    res.headers()["location"].to_str().unwrap().to_string()
+}
+
+async fn billing(app: &TestApp, s: &Session, tenant: &str) -> Value {
+    app.gql(Some(&s.access), doc!("billing/TenantBilling"), json!({ "id": tenant })).await.data()["tenant"]
+        .clone()
+}
+
+/// A webhook as Stripe signs it, at `t`, with `secret`.
+async fn deliver(app: &TestApp, event: &Value, secret: &str, t: i64) -> reqwest::Response {
+    let body = event.to_string();
+    let sig =
+        zygo::crypto::to_hex(&zygo::crypto::hmac_sha256(secret.as_bytes(), format!("{t}.{body}").as_bytes()));
+    app.http
+        .post(app.url("/billing/webhooks/stripe"))
+        .header("content-type", "application/json")
+        .header("stripe-signature", format!("t={t},v1={sig}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_stripe_checkout_saves_the_card_and_the_plan_is_charged_once_with_an_idempotency_key() {
+    let (app, stripe, clock) = stripe_app().await;
+    let owner = app.verified_user("s-pay@example.com").await;
+    let tenant = app.create_tenant(&owner, "s-pay").await;
+    let back = checkout(&app, &stripe, &owner, &tenant, "4242424242424242").await;
+    assert_eq!(back, "http://zygo.test/billing?checkout=success");
+    assert_eq!(stripe.get("/_events").await[0]["status"], 200);
+
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(
+        (b["subscription"]["plan"]["key"].clone(), b["subscription"]["status"].clone()),
+        (json!("pro"), json!("ACTIVE"))
+    );
+    assert_eq!(b["billingAccount"]["provider"], "stripe");
+    let inv = &b["invoices"]["edges"][0]["node"];
+    assert_eq!((inv["status"].clone(), inv["total"].clone()), (json!("PAID"), json!(2900)));
+    let charges = stripe.requests("/v1/payment_intents").await;
+    assert_eq!(charges.len(), 1, "charged once");
+    assert_eq!(charges[0]["body"]["amount"], "2900");
+    assert_eq!(charges[0]["body"]["currency"], "eur");
+    assert_eq!(charges[0]["body"]["off_session"], "true");
+    assert!(charges[0]["idempotencyKey"].as_str().unwrap().starts_with("change:"));
+    assert_eq!(stripe.requests("/v1/customers").await.len(), 1);
+
+    // The renewal a month later is charged the same way, once even if the worker runs twice.
+    clock.advance(Duration::days(32));
+    while run_due(&app.ctx).await.unwrap() > 0 {}
+    while run_due(&app.ctx).await.unwrap() > 0 {}
+    let charges = stripe.requests("/v1/payment_intents").await;
+    assert_eq!(charges.len(), 2);
+    assert!(charges[1]["idempotencyKey"].as_str().unwrap().starts_with("renewal:"));
+    let owner = app.log_in("s-pay@example.com").await;
+    let b = billing(&app, &owner, &tenant).await;
+    let statuses: Vec<&str> = b["invoices"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["PAID", "PAID"]);
+}
+
+#[tokio::test]
+async fn stripe_webhooks_are_verified_applied_once_and_replays_and_forgeries_change_nothing() {
+    let (app, stripe, _clock) = stripe_app().await;
+    let owner = app.verified_user("s-hook@example.com").await;
+    let tenant = app.create_tenant(&owner, "s-hook").await;
+    checkout(&app, &stripe, &owner, &tenant, "4242424242424242").await;
+    let invoice_id = {
+        let b = billing(&app, &owner, &tenant).await;
+        let gid = b["invoices"]["edges"][0]["node"]["id"].as_str().unwrap().to_string();
+        let raw = String::from_utf8(
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, gid).unwrap(),
+        )
+        .unwrap();
+        raw.split_once(':').unwrap().1.to_string()
+    };
+    let event = json!({
+        "id": "evt_confirm_1", "object": "event", "type": "payment_intent.succeeded",
+        "data": { "object": { "id": "pi_x", "object": "payment_intent", "status": "succeeded", "metadata": { "invoice_id": invoice_id } } }
+    });
+    let now = Utc::now().timestamp();
+
+    // Forged (another secret) and stale (older than five minutes): refused, nothing recorded.
+    assert_eq!(deliver(&app, &event, "whsec_other", now).await.status(), 400);
+    assert_eq!(deliver(&app, &event, SECRET, now - 301).await.status(), 400);
+    let unsigned =
+        app.http.post(app.url("/billing/webhooks/stripe")).body(event.to_string()).send().await.unwrap();
+    assert_eq!(unsigned.status(), 400);
+
+    // Genuine: recorded (the invoice is already paid, so nothing to do); the same event
+    // again is a replay.
+    let first: Value = deliver(&app, &event, SECRET, now).await.json().await.unwrap();
+    assert_eq!(first["received"], true);
+    assert_eq!(first.get("duplicate"), None);
+    let again: Value = deliver(&app, &event, SECRET, now).await.json().await.unwrap();
+    assert_eq!(again["duplicate"], true);
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["invoices"]["totalCount"], 1);
+    assert_eq!(b["invoices"]["edges"][0]["node"]["status"], "PAID");
+
+    // An event Zygo does not act on is accepted and recorded.
+    let other =
+        json!({ "id": "evt_other", "object": "event", "type": "customer.updated", "data": { "object": {} } });
+    assert_eq!(deliver(&app, &other, SECRET, now).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_declined_card_changes_no_plan_and_declined_renewals_are_dunned_until_a_late_confirmation_settles_them()
+ {
+    let (app, stripe, clock) = stripe_app().await;
+    let owner = app.verified_user("s-dun@example.com").await;
+    let tenant = app.create_tenant(&owner, "s-dun").await;
+
+    // A card that saves but declines every charge: the upgrade is not made.
+    checkout(&app, &stripe, &owner, &tenant, "4000000000000341").await;
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["subscription"]["plan"]["key"], "free");
+    assert_eq!(b["invoices"]["totalCount"], 0, "the declined upgrade left no invoice");
+
+    // A good card: Pro. Then the customer's cards start declining.
+    checkout(&app, &stripe, &owner, &tenant, "4242424242424242").await;
+    let customer_id =
+        stripe.requests("/v1/payment_intents").await.last().unwrap()["body"]["customer"].clone();
+    stripe
+        .http
+        .post(format!("{}/_decline", stripe.base))
+        .json(&json!({ "customer": customer_id }))
+        .send()
+        .await
+        .unwrap();
+
+    clock.advance(Duration::days(32));
+    while run_due(&app.ctx).await.unwrap() > 0 {}
+    let owner = app.log_in("s-dun@example.com").await;
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["subscription"]["status"], "PAST_DUE");
+    let renewal = b["invoices"]["edges"][1]["node"].clone();
+    assert_eq!(renewal["status"], "OPEN");
+    // The retry a day later is a new charge (its own idempotency key), declined again.
+    clock.advance(Duration::days(1));
+    while run_due(&app.ctx).await.unwrap() > 0 {}
+    let keys: Vec<String> = stripe
+        .requests("/v1/payment_intents")
+        .await
+        .iter()
+        .map(|r| r["idempotencyKey"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(keys.len(), 4, "declined upgrade, upgrade, renewal, retry: {keys:?}");
+    assert_ne!(keys[2], keys[3]);
+
+    // Stripe later reports the renewal paid (say, the customer paid it on a Stripe page):
+    // the invoice is paid and the subscription active again.
+    let gid = renewal["id"].as_str().unwrap();
+    let raw = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, gid).unwrap(),
+    )
+    .unwrap();
+    let event = json!({
+        "id": "evt_late", "object": "event", "type": "payment_intent.succeeded",
+        "data": { "object": { "id": "pi_late", "object": "payment_intent", "status": "succeeded", "metadata": { "invoice_id": raw.split_once(':').unwrap().1 } } }
+    });
+    assert_eq!(deliver(&app, &event, SECRET, clock.now().timestamp()).await.status(), 200);
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["subscription"]["status"], "ACTIVE");
+    assert_eq!(b["invoices"]["edges"][1]["node"]["status"], "PAID");
+}
