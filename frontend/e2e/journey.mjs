@@ -339,6 +339,14 @@ try {
   await shot('audit-log-live');
   checkProblems();
 
+  // Billing: subscribe, upgrade with the preview, download an invoice.
+  step('billing');
+  {
+    const { billingJourney } = await import('./billing-steps.mjs');
+    await billingJourney({ page, base, slug, shot });
+    checkProblems();
+  }
+
   // 10. The dashboard at 375 px.
   step('dashboard at 375 px');
   const mobile = await browser.newContext({

@@ -23,6 +23,7 @@ const orgRoutes: RouteObject[] = [
   { path: 'roles/:roleKey', lazy: page(() => import('./pages/org/RoleDetail')) },
   { path: 'api-keys', lazy: page(() => import('./pages/org/ApiKeys')) },
   { path: 'audit', lazy: page(() => import('./pages/org/AuditLog')) },
+  { path: 'billing', lazy: page(() => import('./features/billing/Billing')) },
 ];
 
 const appRoutes: RouteObject[] = [

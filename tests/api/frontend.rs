@@ -54,7 +54,9 @@ async fn the_whole_journey_works_in_a_real_browser() {
         Path::new(FRONTEND).join("node_modules/playwright-core").exists(),
         "frontend has no node_modules: run `npm ci --prefix frontend` (the README's test command does)"
     );
-    let app = spawn_app().await;
+    // The shipped plans: the journey subscribes and upgrades.
+    let opts = Options { env: vec![(SHIPPED_PLANS.0, SHIPPED_PLANS.1.to_string())], ..Default::default() };
+    let app = spawn_app_on(Backend::fresh().await, opts).await;
     let base = app.url("");
     let mail_dir = app.data_dir.join("mail");
     let backend = if std::env::var("ZYGO_TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty()) {

@@ -201,6 +201,7 @@ const ROOT: &[(&str, Rule)] = &[
     ("workflowTemplates", Tenant(&[WORKFLOW_READ])),
     ("validateWorkflow", Tenant(&[WORKFLOW_READ])),
     ("plans", Public),
+    ("paymentProviders", Public),
     ("previewPlanChange", Tenant(&[BILLING_READ])),
     // Mutation: identity and account security
     ("signUp", Public),

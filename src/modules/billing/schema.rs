@@ -35,6 +35,16 @@ impl BillingQuery {
         Ok(catalog.plans.iter().map(Plan).collect())
     }
 
+    /// The payment providers of this instance: `MANUAL` (invoices paid by transfer) always,
+    /// `STRIPE` when configured (public: the billing page offers what exists).
+    async fn payment_providers(&self, ctx: &Context<'_>) -> Vec<PaymentProviderKind> {
+        let mut out = vec![PaymentProviderKind::Manual];
+        if app(ctx).config.billing.stripe.is_some() {
+            out.push(PaymentProviderKind::Stripe);
+        }
+        out
+    }
+
     /// What changing the organisation's plan would cost now, before `changePlan` commits it
     /// (needs `BILLING_READ`).
     async fn preview_plan_change(
@@ -103,9 +113,12 @@ pub struct BillingAccountPayload {
     pub billing_account: BillingAccount,
 }
 
-/// A payment provider with a hosted checkout.
+/// A payment provider.
 #[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
 pub enum PaymentProviderKind {
+    /// Invoices paid by transfer, marked paid by a platform administrator (no checkout).
+    Manual,
+    /// Stripe's hosted checkout and card payments.
     Stripe,
 }
 
@@ -163,6 +176,7 @@ impl BillingMutation {
     ) -> Result<StartCheckoutPayload> {
         let tctx = tenant_arg(ctx, "input.tenantId", &input.tenant_id).await?;
         let provider = match input.provider {
+            PaymentProviderKind::Manual => "manual",
             PaymentProviderKind::Stripe => "stripe",
         };
         let url = super::checkout::start_checkout(

@@ -138,6 +138,11 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
                     <NavLink to={`/o/${slug}/audit`}>Audit log</NavLink>
                   </li>
                 )}
+                {current && can(current, 'billing.read') && (
+                  <li>
+                    <NavLink to={`/o/${slug}/billing`}>Billing</NavLink>
+                  </li>
+                )}
                 <li>
                   <NavLink to={`/o/${slug}/settings`}>Settings</NavLink>
                 </li>
