@@ -392,3 +392,105 @@ async fn two_concurrent_plan_changes_leave_one() {
     let b = billing(&app, &owner, &tenant).await;
     assert_eq!(b["invoices"]["totalCount"], 1, "charged once");
 }
+
+#[tokio::test]
+async fn a_trial_becomes_the_paid_plan_at_its_end_and_a_cancellation_takes_effect_at_the_period_end_unless_resumed() {
+    let (app, clock) = app_at_dec_1().await;
+    let owner = app.verified_user("b-trial@example.com").await;
+    let tenant = app.create_tenant(&owner, "b-trial").await;
+    let r = app
+        .gql(
+            Some(&owner.access),
+            doc!("billing/ChangePlan"),
+            json!({ "input": { "tenantId": tenant, "plan": "pro", "interval": "MONTH", "trial": true } }),
+        )
+        .await;
+    let sub = &r.data()["changePlan"]["subscription"];
+    assert_eq!(sub["status"], "TRIALING");
+    assert_eq!(sub["trialEnd"], "2026-12-15T12:00:00+00:00");
+    assert_eq!(r.data()["changePlan"]["invoice"], Value::Null, "a trial charges nothing");
+
+    // The trial ends: Pro, paid from the trial's end for a month.
+    clock.advance(Duration::days(14));
+    settle(&app).await;
+    let owner = app.log_in("b-trial@example.com").await;
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!((b["subscription"]["status"].clone(), b["subscription"]["plan"]["key"].clone()), (json!("ACTIVE"), json!("pro")));
+    assert_eq!(b["subscription"]["currentPeriodEnd"], "2027-01-15T12:00:00+00:00");
+    assert_eq!(b["invoices"]["edges"][0]["node"]["total"], 2900);
+    let admin = app.verified_user(ADMIN).await;
+    let first = b["invoices"]["edges"][0]["node"]["id"].clone();
+    app.gql(Some(&admin.access), doc!("billing/MarkInvoicePaid"), json!({ "input": { "invoiceId": first } })).await.data();
+
+    // Cancelled at the period end, then kept: nothing changes at the period end.
+    let cancel = |at_end: bool| {
+        let (app, token, tenant) = (&app, owner.access.clone(), tenant.clone());
+        async move {
+            app.gql(
+                Some(&token),
+                doc!("billing/CancelSubscription"),
+                json!({ "input": { "tenantId": tenant, "atPeriodEnd": at_end } }),
+            )
+            .await
+        }
+    };
+    assert_eq!(cancel(true).await.data()["cancelSubscription"]["subscription"]["cancelAtPeriodEnd"], true);
+    let resume = app
+        .gql(Some(&owner.access), doc!("billing/ResumeSubscription"), json!({ "input": { "tenantId": tenant } }))
+        .await;
+    assert_eq!(resume.data()["resumeSubscription"]["subscription"]["cancelAtPeriodEnd"], false);
+    let nothing = app
+        .gql(Some(&owner.access), doc!("billing/ResumeSubscription"), json!({ "input": { "tenantId": tenant } }))
+        .await;
+    assert_eq!(nothing.code(), "BAD_USER_INPUT");
+
+    // Cancelled again and not resumed: at the period end the organisation is on Free.
+    cancel(true).await.data();
+    clock.set(Utc.with_ymd_and_hms(2027, 1, 15, 12, 0, 1).unwrap());
+    settle(&app).await;
+    let owner = app.log_in("b-trial@example.com").await;
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["subscription"]["plan"]["key"], "free");
+    assert_eq!(b["invoices"]["totalCount"], 1, "no renewal after a cancellation");
+
+    // A second trial is refused.
+    let again = app
+        .gql(
+            Some(&owner.access),
+            doc!("billing/ChangePlan"),
+            json!({ "input": { "tenantId": tenant, "plan": "business", "interval": "MONTH", "trial": true } }),
+        )
+        .await;
+    assert_eq!((again.code().as_str(), again.field().as_str()), ("BAD_USER_INPUT", "input.trial"));
+}
+
+#[tokio::test]
+async fn two_instances_sharing_the_database_never_let_more_teams_in_than_the_plan_allows() {
+    let backend = Backend::fresh().await;
+    let data_dir = std::env::temp_dir().join(format!("zygo-test-quota-{}", uuid::Uuid::new_v4().simple()));
+    let opts = Options {
+        data_dir: Some(data_dir),
+        env: vec![(SHIPPED_PLANS.0, SHIPPED_PLANS.1.to_string())],
+        ..Default::default()
+    };
+    let a = spawn_app_on(backend.clone(), opts.clone()).await;
+    let b = spawn_app_on(backend, opts).await;
+    let owner = a.verified_user("b-two@example.com").await;
+    let tenant = a.create_tenant(&owner, "b-two").await;
+    // Ten creations at once, alternating instances, for three places on Free.
+    let tries = (0..10).map(|i| {
+        let (app, token, tenant) = (if i % 2 == 0 { &a } else { &b }, owner.access.clone(), tenant.clone());
+        async move {
+            app.gql(Some(&token), doc!("teams/CreateTeam"), json!({ "input": { "tenantId": tenant, "name": format!("T{i}") } }))
+                .await
+        }
+    });
+    let results = futures::future::join_all(tries).await;
+    let created = results.iter().filter(|r| r.0.get("errors").is_none()).count();
+    let refused: Vec<String> = results.iter().filter(|r| r.0.get("errors").is_some()).map(|r| r.code()).collect();
+    assert_eq!(created, 3, "exactly the plan's three teams: {refused:?}");
+    assert!(refused.iter().all(|c| c == "QUOTA_EXCEEDED"), "{refused:?}");
+    let usage = billing(&b, &owner, &tenant).await;
+    let teams = usage["usage"].as_array().unwrap().iter().find(|u| u["limit"] == "TEAMS").unwrap().clone();
+    assert_eq!(teams["used"], 3);
+}
