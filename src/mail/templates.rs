@@ -89,6 +89,27 @@ impl Layout<'_> {
     }
 }
 
+/// An organisation's owners: a limit of the plan is `percent` % used.
+pub fn usage_threshold(org: &str, what: &str, used: i64, allowed: i64, percent: i64, link: &str) -> Mail {
+    Layout {
+        subject: format!("{org} has used {percent} % of its {what}"),
+        greeting: "Hello,".into(),
+        paragraphs: vec![
+            format!("{org} now uses {used} of the {allowed} {what} its plan allows."),
+            if percent >= 100 {
+                "Further use is refused until the period resets or the plan changes.".into()
+            } else {
+                "When the allowance is used up, further use is refused until the period resets or the plan changes."
+                    .into()
+            },
+        ],
+        action: Some(("See usage and plans", link)),
+        mutation: None,
+        footer: "You receive this as an owner of the organisation.".into(),
+    }
+    .render()
+}
+
 pub fn verification(name: &str, link: &str, token: &str, ttl_hours: i64) -> Mail {
     Layout {
         subject: "Confirm your e-mail address for Zygo".into(),

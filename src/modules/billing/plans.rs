@@ -66,6 +66,21 @@ impl Limit {
         }
     }
 
+    /// What the limit counts, in words (mails to owners).
+    pub fn label(self) -> &'static str {
+        match self {
+            Limit::Members => "member seats",
+            Limit::Teams => "teams",
+            Limit::Workflows => "workflows",
+            Limit::ExecutionsPerMonth => "workflow executions this month",
+            Limit::ApiOperationsPerMonth => "API operations this month",
+            Limit::StorageBytes => "storage",
+            Limit::CollectedRecordsPerMonth => "collected records this month",
+            Limit::Servers => "servers",
+            Limit::OutboundMailsPerDay => "outbound mails today",
+        }
+    }
+
     pub fn period(self) -> Period {
         match self {
             Limit::ExecutionsPerMonth | Limit::ApiOperationsPerMonth | Limit::CollectedRecordsPerMonth => {

@@ -108,20 +108,64 @@ pub async fn plan_of(db: &impl ConnectionTrait, ctx: &Ctx, scope: TenantScope) -
 /// Refuses with `QUOTA_EXCEEDED` unless `adding` more of a counted-now `limit` fit the plan.
 /// Takes the tenant's write lock first, so two concurrent creations cannot both take the
 /// last place.
-pub async fn require_room(tx: &TenantTx<'_>, limit: Limit, adding: i64) -> AppResult<()> {
+pub async fn require_room(tx: &mut TenantTx<'_>, limit: Limit, adding: i64) -> AppResult<()> {
     let scope = tx.scope();
-    lock_tenant(tx, scope).await?;
-    let plan = plan_of(tx, tx.ctx(), scope).await?;
+    lock_tenant(&*tx, scope).await?;
+    let plan = plan_of(&*tx, tx.ctx(), scope).await?;
     let Some(allowed) = plan.limit(limit) else { return Ok(()) };
     let now = tx.ctx().now();
-    let mut used = used(tx, scope, limit, now).await?;
+    let mut used = used(&*tx, scope, limit, now).await?;
     if limit == Limit::Members {
-        used += pending_invitations(tx, scope, now).await?;
+        used += pending_invitations(&*tx, scope, now).await?;
     }
     if used + adding > allowed {
         return Err(quota_exceeded(limit, used, allowed, None));
     }
+    if notify_owners(&*tx, &tx.ctx().config, scope, limit, used, used + adding, allowed).await? {
+        tx.wake_mail();
+    }
     Ok(())
+}
+
+/// The thresholds owners hear about, in per cent of a limit.
+const THRESHOLDS: &[i64] = &[100, 80];
+
+/// Queues a mail to the organisation's owners (in `db`'s transaction: it is sent only if the
+/// use commits) when going from `before` to `after` crosses 80 % or 100 % of `allowed` (the
+/// highest threshold crossed). Returns whether a mail was queued.
+async fn notify_owners(
+    db: &impl ConnectionTrait,
+    config: &crate::config::Config,
+    scope: TenantScope,
+    limit: Limit,
+    before: i64,
+    after: i64,
+    allowed: i64,
+) -> AppResult<bool> {
+    let crossed =
+        THRESHOLDS.iter().copied().find(|t| before * 100 < t * allowed && after * 100 >= t * allowed);
+    let Some(percent) = crossed.filter(|_| allowed > 0) else { return Ok(false) };
+    let Some(org) = scope.find_by_id::<entity::tenant::Entity, _>(db, scope.tenant_id()).await? else {
+        return Ok(false);
+    };
+    let owners =
+        scope.find::<entity::role::Entity>().filter(entity::role::Column::Key.eq("owner")).one(db).await?;
+    let Some(owner_role) = owners else { return Ok(false) };
+    let members = scope
+        .find::<membership::Entity>()
+        .filter(membership::Column::RoleId.eq(owner_role.id))
+        .filter(membership::Column::Status.eq("active"))
+        .all(db)
+        .await?;
+    let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
+    let users = entity::user::Entity::find().filter(entity::user::Column::Id.is_in(ids)).all(db).await?;
+    let what = limit.label();
+    let link = format!("{}/o/{}/billing", config.public_url, org.slug);
+    for u in &users {
+        let mail = crate::mail::templates::usage_threshold(&org.name, what, after, allowed, percent, &link);
+        crate::mail::enqueue(db, &u.email, mail).await?;
+    }
+    Ok(!users.is_empty())
 }
 
 /// A per-period use refused: the plan's allowance is used up until `resets_at`.
@@ -186,6 +230,10 @@ pub async fn record(
         update = update.filter(usage_counter::Column::Value.lte(allowed - n));
     }
     if update.exec(db).await?.rows_affected == 1 {
+        if let Some(allowed) = allowed {
+            let after = used(db, scope, limit, now).await?;
+            notify_owners(db, config, scope, limit, after - n, after, allowed).await?;
+        }
         return Ok(Ok(()));
     }
     let used = used(db, scope, limit, now).await?;

@@ -166,7 +166,7 @@ pub async fn invite_member(
         ));
     }
     // A pending invitation holds a seat of the plan.
-    crate::modules::billing::usage::require_room(&tx, crate::modules::billing::plans::Limit::Members, 1)
+    crate::modules::billing::usage::require_room(&mut tx, crate::modules::billing::plans::Limit::Members, 1)
         .await?;
     let token = tokens::random_token();
     let inv = scope

@@ -138,7 +138,7 @@ pub async fn create_team(
 ) -> AppResult<team::Model> {
     let mut tx = TenantTx::begin(ctx, tctx, Permission::TeamsManage).await?;
     let name = validate_name("input.name", name)?;
-    crate::modules::billing::usage::require_room(&tx, crate::modules::billing::plans::Limit::Teams, 1)
+    crate::modules::billing::usage::require_room(&mut tx, crate::modules::billing::plans::Limit::Teams, 1)
         .await?;
     let scope = tx.scope();
     if scope.find::<team::Entity>().filter(team::Column::Name.eq(&name)).one(&tx).await?.is_some() {

@@ -199,8 +199,12 @@ pub async fn create_workflow(
     let scope = tctx.scope();
     check_error_workflow(&tctx.on(&app.db), scope, "input.settings.errorWorkflowId", &settings).await?;
     let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
-    crate::modules::billing::usage::require_room(&tx, crate::modules::billing::plans::Limit::Workflows, 1)
-        .await?;
+    crate::modules::billing::usage::require_room(
+        &mut tx,
+        crate::modules::billing::plans::Limit::Workflows,
+        1,
+    )
+    .await?;
     let id = Uuid::now_v7();
     let now = app.now();
     let token = crate::auth::tokens::random_token();
