@@ -517,3 +517,63 @@ async fn two_instances_sharing_the_database_never_let_more_teams_in_than_the_pla
     let teams = usage["usage"].as_array().unwrap().iter().find(|u| u["limit"] == "TEAMS").unwrap().clone();
     assert_eq!(teams["used"], 3);
 }
+
+#[tokio::test]
+async fn billing_events_stream_plan_changes_and_invoices_to_holders_of_billing_read() {
+    let app = shipped().await;
+    let owner = app.verified_user("b-live@example.com").await;
+    let tenant = app.create_tenant(&owner, "b-live").await;
+    change(&app, &owner, &tenant, "pro", "MONTH").await.data();
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
+    assert_eq!(ws.init(Some(&owner.access)).await.unwrap()["type"], "connection_ack");
+    ws.subscribe("1", doc!("billing/BillingEvents"), json!({ "tenantId": tenant })).await;
+    // The subscription registers asynchronously: schedule and take back a cancellation until
+    // one of those changes arrives.
+    let mut cancel = true;
+    let first = loop {
+        let (document, input) = if cancel {
+            (
+                doc!("billing/CancelSubscription"),
+                json!({ "input": { "tenantId": tenant, "atPeriodEnd": true } }),
+            )
+        } else {
+            (doc!("billing/ResumeSubscription"), json!({ "input": { "tenantId": tenant } }))
+        };
+        app.gql(Some(&owner.access), document, input).await.data();
+        cancel = !cancel;
+        if let Ok(Some(v)) = tokio::time::timeout(std::time::Duration::from_millis(300), ws.next_json()).await
+        {
+            break v;
+        }
+    };
+    assert_eq!(first["payload"]["data"]["billingEvents"]["kind"], "SUBSCRIPTION_CHANGED", "{first}");
+    assert_eq!(first["payload"]["data"]["billingEvents"]["tenantId"], tenant);
+    if !cancel {
+        // The last call scheduled a cancellation: take it back (one more event).
+        app.gql(
+            Some(&owner.access),
+            doc!("billing/ResumeSubscription"),
+            json!({ "input": { "tenantId": tenant } }),
+        )
+        .await
+        .data();
+        ws.next_json().await.unwrap();
+    }
+    // An upgrade: its invoice and the subscription change, in the order they were made.
+    change(&app, &owner, &tenant, "business", "MONTH").await.data();
+    let mut kinds = Vec::new();
+    while kinds.len() < 2 {
+        let v = ws.next_json().await.unwrap();
+        kinds.push(v["payload"]["data"]["billingEvents"]["kind"].as_str().unwrap().to_string());
+    }
+    assert_eq!(kinds, ["INVOICE_ISSUED", "SUBSCRIPTION_CHANGED"]);
+
+    // A member without BILLING_READ cannot subscribe.
+    let (member, _) = app.join_as(&owner, &tenant, "b-live-m@example.com", "member").await;
+    let mut ws2 = WsClient::connect(&app, "graphql-transport-ws").await;
+    ws2.init(Some(&member.access)).await.unwrap();
+    ws2.subscribe("1", doc!("billing/BillingEvents"), json!({ "tenantId": tenant })).await;
+    let refused = ws2.next_json().await.unwrap();
+    assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused}");
+    assert_eq!(refused["payload"]["data"], Value::Null);
+}
