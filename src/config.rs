@@ -238,6 +238,20 @@ pub struct Billing {
     pub retry_days: Vec<u32>,
     /// Stripe, when `ZYGO_STRIPE_SECRET_KEY` and `ZYGO_STRIPE_WEBHOOK_SECRET` are set.
     pub stripe: Option<StripeConfig>,
+    /// Revolut, when `ZYGO_REVOLUT_SECRET_KEY` and `ZYGO_REVOLUT_WEBHOOK_SECRET` are set.
+    pub revolut: Option<RevolutConfig>,
+}
+
+/// Revolut Merchant API settings.
+#[derive(Clone, Debug)]
+pub struct RevolutConfig {
+    /// `ZYGO_REVOLUT_API_BASE` (default `https://merchant.revolut.com`; the sandbox is
+    /// `https://sandbox-merchant.revolut.com`).
+    pub api_base: String,
+    /// `ZYGO_REVOLUT_SECRET_KEY`: the Merchant API secret key.
+    pub secret_key: SecretString,
+    /// `ZYGO_REVOLUT_WEBHOOK_SECRET`: the webhook's signing secret (`wsk_…`).
+    pub webhook_secret: SecretString,
 }
 
 /// Stripe's API and webhook settings.
@@ -536,6 +550,23 @@ impl Config {
                     p
                 },
                 worker_interval: secs("ZYGO_BILLING_INTERVAL", 60)?,
+                revolut: match (get("ZYGO_REVOLUT_SECRET_KEY"), get("ZYGO_REVOLUT_WEBHOOK_SECRET")) {
+                    (None, None) => None,
+                    (Some(key), Some(hook)) if !key.is_empty() && !hook.is_empty() => Some(RevolutConfig {
+                        api_base: get("ZYGO_REVOLUT_API_BASE")
+                            .unwrap_or_else(|| "https://merchant.revolut.com".into())
+                            .trim_end_matches('/')
+                            .to_string(),
+                        secret_key: SecretString::from(key),
+                        webhook_secret: SecretString::from(hook),
+                    }),
+                    _ => {
+                        return Err(ConfigError::new(
+                            "ZYGO_REVOLUT_SECRET_KEY",
+                            "Revolut needs both ZYGO_REVOLUT_SECRET_KEY and ZYGO_REVOLUT_WEBHOOK_SECRET",
+                        ));
+                    }
+                },
                 stripe: match (get("ZYGO_STRIPE_SECRET_KEY"), get("ZYGO_STRIPE_WEBHOOK_SECRET")) {
                     (None, None) => None,
                     (Some(key), Some(hook)) if !key.is_empty() && !hook.is_empty() => Some(StripeConfig {

@@ -12,13 +12,14 @@ use crate::{doc, helpers::*};
 const KEY: &str = "sk_test_zygo";
 const SECRET: &str = "whsec_zygo";
 
-struct Stripe {
+/// A provider fake and an HTTP client that does not follow redirects.
+struct Fake {
     _fake: NodeService,
     base: String,
     http: reqwest::Client,
 }
 
-impl Stripe {
+impl Fake {
     async fn get(&self, path: &str) -> Value {
         self.http.get(format!("{}{path}", self.base)).send().await.unwrap().json().await.unwrap()
     }
@@ -36,7 +37,7 @@ impl Stripe {
     }
 }
 
-async fn stripe_app() -> (TestApp, Stripe, Clock) {
+async fn stripe_app() -> (TestApp, Fake, Clock) {
     let fake = NodeService::start("stripe-fake.mjs", &["--key", KEY, "--webhook-secret", SECRET], &[]);
     let base = format!("http://127.0.0.1:{}", fake.info["port"]);
     let clock = Clock::manual(Utc::now());
@@ -57,12 +58,12 @@ async fn stripe_app() -> (TestApp, Stripe, Clock) {
         .send()
         .await
         .unwrap();
-    (app, Stripe { _fake: fake, base, http }, clock)
+    (app, Fake { _fake: fake, base, http }, clock)
 }
 
 /// Starts a checkout for Pro monthly and saves `card` on the fake's hosted page; returns the
 /// page's redirect.
-async fn checkout(app: &TestApp, stripe: &Stripe, owner: &Session, tenant: &str, card: &str) -> String {
+async fn checkout(app: &TestApp, stripe: &Fake, owner: &Session, tenant: &str, card: &str) -> String {
     let r = app
         .gql(
             Some(&owner.access),
@@ -248,4 +249,151 @@ async fn a_declined_card_changes_no_plan_and_declined_renewals_are_dunned_until_
     let b = billing(&app, &owner, &tenant).await;
     assert_eq!(b["subscription"]["status"], "ACTIVE");
     assert_eq!(b["invoices"]["edges"][1]["node"]["status"], "PAID");
+}
+
+// --------------------------------------------------------------------------------------
+// Revolut
+// --------------------------------------------------------------------------------------
+
+const REVOLUT_KEY: &str = "sk_revolut_zygo";
+const REVOLUT_SECRET: &str = "wsk_revolut_zygo";
+
+async fn revolut_app() -> (TestApp, Fake) {
+    let fake = NodeService::start(
+        "revolut-fake.mjs",
+        &["--key", REVOLUT_KEY, "--webhook-secret", REVOLUT_SECRET],
+        &[],
+    );
+    let base = format!("http://127.0.0.1:{}", fake.info["port"]);
+    let opts = Options {
+        env: vec![
+            (SHIPPED_PLANS.0, SHIPPED_PLANS.1.to_string()),
+            ("ZYGO_REVOLUT_API_BASE", base.clone()),
+            ("ZYGO_REVOLUT_SECRET_KEY", REVOLUT_KEY.to_string()),
+            ("ZYGO_REVOLUT_WEBHOOK_SECRET", REVOLUT_SECRET.to_string()),
+        ],
+        ..Default::default()
+    };
+    let app = spawn_app_on(Backend::fresh().await, opts).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    http.post(format!("{base}/_config"))
+        .json(&json!({ "webhookUrl": app.url("/billing/webhooks/revolut") }))
+        .send()
+        .await
+        .unwrap();
+    (app, Fake { _fake: fake, base, http })
+}
+
+/// Starts a Revolut checkout for Pro monthly and pays the card check with `card`.
+async fn revolut_checkout(app: &TestApp, fake: &Fake, owner: &Session, tenant: &str, card: &str) {
+    let r = app
+        .gql(
+            Some(&owner.access),
+            doc!("billing/StartCheckout"),
+            json!({ "input": { "tenantId": tenant, "provider": "REVOLUT", "plan": "pro", "interval": "MONTH" } }),
+        )
+        .await;
+    let url = r.data()["startCheckout"]["checkoutUrl"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&fake.base), "{url}");
+    let res = fake.http.post(&url).form(&[("card", card)]).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+}
+
+/// A webhook as Revolut signs it.
+async fn revolut_deliver(app: &TestApp, body: &Value, secret: &str, ts_ms: i64) -> reqwest::Response {
+    let body = body.to_string();
+    let sig = zygo::crypto::to_hex(&zygo::crypto::hmac_sha256(
+        secret.as_bytes(),
+        format!("v1.{ts_ms}.{body}").as_bytes(),
+    ));
+    app.http
+        .post(app.url("/billing/webhooks/revolut"))
+        .header("content-type", "application/json")
+        .header("revolut-signature", format!("v1={sig}"))
+        .header("revolut-request-timestamp", ts_ms.to_string())
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_revolut_card_check_saves_the_card_uncharged_and_the_plan_is_paid_by_a_merchant_initiated_payment()
+{
+    let (app, revolut) = revolut_app().await;
+    let providers = app.gql(None, doc!("billing/PaymentProviders"), json!({})).await;
+    assert_eq!(providers.data()["paymentProviders"], json!(["MANUAL", "REVOLUT"]));
+    let owner = app.verified_user("r-pay@example.com").await;
+    let tenant = app.create_tenant(&owner, "r-pay").await;
+    revolut_checkout(&app, &revolut, &owner, &tenant, "4929420573595709").await;
+    assert_eq!(revolut.get("/_events").await[0]["status"], 200);
+
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["subscription"]["plan"]["key"], "pro");
+    assert_eq!(b["billingAccount"]["provider"], "revolut");
+    assert_eq!(b["invoices"]["edges"][0]["node"]["status"], "PAID");
+    let orders = revolut.get("/_orders").await;
+    let orders = orders.as_array().unwrap();
+    assert_eq!(orders.len(), 2);
+    assert_eq!(
+        (orders[0]["capture_mode"].clone(), orders[0]["state"].clone()),
+        (json!("manual"), json!("cancelled")),
+        "the card check is voided"
+    );
+    assert_eq!((orders[1]["amount"].clone(), orders[1]["state"].clone()), (json!(2900), json!("completed")));
+    let requests = revolut.get("/_requests").await;
+    let pays: Vec<&Value> = requests
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap().ends_with("/payments"))
+        .collect();
+    assert_eq!(pays.len(), 1, "paid once");
+    assert_eq!(pays[0]["body"]["saved_payment_method"]["initiator"], "merchant");
+    assert!(
+        requests
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["path"].as_str().unwrap().starts_with("/api/orders"))
+            .all(|r| r["apiVersion"] == "2024-09-01")
+    );
+    let customers: Vec<&Value> =
+        requests.as_array().unwrap().iter().filter(|r| r["path"] == "/api/1.0/customers").collect();
+    assert_eq!(customers[0]["body"]["email"], "r-pay@example.com");
+
+    // Revolut's confirmation of that payment: recorded once, a replay changes nothing, a
+    // forged or stale one is refused.
+    let event =
+        json!({ "event": "ORDER_COMPLETED", "order_id": orders[1]["id"], "merchant_order_ext_ref": null });
+    let now = Utc::now().timestamp_millis();
+    assert_eq!(revolut_deliver(&app, &event, "wsk_other", now).await.status(), 400);
+    assert_eq!(
+        revolut_deliver(&app, &event, REVOLUT_SECRET, now - 5 * 60 * 1000 - 1_000).await.status(),
+        400
+    );
+    let first: Value = revolut_deliver(&app, &event, REVOLUT_SECRET, now).await.json().await.unwrap();
+    assert_eq!(first["received"], true);
+    assert_eq!(first.get("duplicate"), None);
+    let again: Value = revolut_deliver(&app, &event, REVOLUT_SECRET, now).await.json().await.unwrap();
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(billing(&app, &owner, &tenant).await["invoices"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn a_revolut_card_that_declines_changes_no_plan() {
+    let (app, revolut) = revolut_app().await;
+    let owner = app.verified_user("r-dec@example.com").await;
+    let tenant = app.create_tenant(&owner, "r-dec").await;
+    revolut_checkout(&app, &revolut, &owner, &tenant, "4000000000000002").await;
+    assert_eq!(
+        revolut.get("/_events").await[0]["status"],
+        200,
+        "the webhook is answered: the decline is recorded"
+    );
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["subscription"]["plan"]["key"], "free");
+    assert_eq!(b["invoices"]["totalCount"], 0);
+    let orders = revolut.get("/_orders").await;
+    assert_eq!(orders[1]["payments"][0]["state"], "declined");
 }

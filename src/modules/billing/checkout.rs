@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{
     invoices,
-    providers::{self, CheckoutRequest, Delivery, ProviderEvent},
+    providers::{self, CheckoutRequest, Delivery, NewCustomer, ProviderEvent},
     service,
 };
 use crate::{
@@ -55,7 +55,7 @@ pub async fn start_checkout(
     lock_tenant(&tx, scope).await?;
     let account = service::ensure_account(&tx, ctx, scope).await?;
     let catalog = super::plans::catalog(&ctx.config)?;
-    let (target, _) = service::plan_and_price(catalog, plan, interval, &account.currency)?;
+    let (target, price) = service::plan_and_price(catalog, plan, interval, &account.currency)?;
     if target.key == super::plans::FREE {
         return Err(AppError::validation("input.plan", "the Free plan needs no checkout"));
     }
@@ -66,8 +66,17 @@ pub async fn start_checkout(
                 .find_by_id::<entity::tenant::Entity, _>(&tx, scope.tenant_id())
                 .await?
                 .ok_or(AppError::NotFound("tenant"))?;
+            let email = match tctx.acting_user() {
+                Some(user) => entity::user::Entity::find_by_id(user).one(&tx).await?.map(|u| u.email),
+                None => None,
+            };
             let customer = provider
-                .create_customer(scope.tenant_id(), &org.name, &format!("customer:{}", account.id))
+                .create_customer(NewCustomer {
+                    tenant_id: scope.tenant_id(),
+                    name: &org.name,
+                    email: email.as_deref(),
+                    idempotency_key: &format!("customer:{}:{provider_key}", account.id),
+                })
                 .await?;
             let mut am: billing_account::ActiveModel = account.clone().into();
             am.provider_customer_id = Set(Some(customer.clone()));
@@ -85,6 +94,7 @@ pub async fn start_checkout(
             tenant_id: scope.tenant_id(),
             customer_id: &customer,
             currency: &account.currency,
+            amount: price,
             plan: &target.key,
             interval: interval_key,
             success_url: &success,

@@ -36,11 +36,14 @@ impl BillingQuery {
     }
 
     /// The payment providers of this instance: `MANUAL` (invoices paid by transfer) always,
-    /// `STRIPE` when configured (public: the billing page offers what exists).
+    /// `STRIPE` and `REVOLUT` when configured (public: the billing page offers what exists).
     async fn payment_providers(&self, ctx: &Context<'_>) -> Vec<PaymentProviderKind> {
         let mut out = vec![PaymentProviderKind::Manual];
         if app(ctx).config.billing.stripe.is_some() {
             out.push(PaymentProviderKind::Stripe);
+        }
+        if app(ctx).config.billing.revolut.is_some() {
+            out.push(PaymentProviderKind::Revolut);
         }
         out
     }
@@ -120,6 +123,8 @@ pub enum PaymentProviderKind {
     Manual,
     /// Stripe's hosted checkout and card payments.
     Stripe,
+    /// Revolut's hosted checkout and card payments.
+    Revolut,
 }
 
 #[derive(InputObject)]
@@ -178,6 +183,7 @@ impl BillingMutation {
         let provider = match input.provider {
             PaymentProviderKind::Manual => "manual",
             PaymentProviderKind::Stripe => "stripe",
+            PaymentProviderKind::Revolut => "revolut",
         };
         let url = super::checkout::start_checkout(
             app(ctx),

@@ -8,8 +8,13 @@
 //!   charge it off-session with the invoice's idempotency key, webhooks are verified by the
 //!   `Stripe-Signature` scheme.
 //!
-//! PayPal and Revolut are still to come behind the same trait.
+//! - **Revolut** ([`revolut`]): a hosted order authorises (and then voids) the plan's price
+//!   with the card saved for merchant-initiated payments, later orders are paid with it, and
+//!   webhooks are verified by `Revolut-Signature` (`v1=`, HMAC-SHA256 of `v1.timestamp.body`).
+//!
+//! PayPal is still to come behind the same trait.
 
+pub mod revolut;
 pub mod stripe;
 
 use async_trait::async_trait;
@@ -46,11 +51,24 @@ pub struct Charge<'a> {
     pub idempotency_key: &'a str,
 }
 
+/// An organisation as a provider's customer.
+pub struct NewCustomer<'a> {
+    pub tenant_id: Uuid,
+    pub name: &'a str,
+    /// Where the provider sends receipts (the member who starts the checkout).
+    pub email: Option<&'a str>,
+    /// A retry returns the same customer.
+    pub idempotency_key: &'a str,
+}
+
 /// A hosted checkout to send the customer to.
 pub struct CheckoutRequest<'a> {
     pub tenant_id: Uuid,
     pub customer_id: &'a str,
     pub currency: &'a str,
+    /// The plan's price: a provider that checks a card by authorising an amount (and voiding
+    /// it) uses this one.
+    pub amount: i64,
     pub plan: &'a str,
     pub interval: &'a str,
     pub success_url: &'a str,
@@ -91,7 +109,7 @@ pub trait PaymentProvider: Send + Sync {
     fn key(&self) -> &'static str;
     /// Creates the provider's customer for an organisation; `idempotency_key` makes a retry
     /// return the same one.
-    async fn create_customer(&self, tenant_id: Uuid, name: &str, idempotency_key: &str) -> AppResult<String>;
+    async fn create_customer(&self, customer: NewCustomer<'_>) -> AppResult<String>;
     /// Opens a hosted page where the customer saves a payment method; returns its URL.
     async fn checkout(&self, req: CheckoutRequest<'_>) -> AppResult<String>;
     /// Charges `charge` to the customer's saved payment method.
@@ -110,8 +128,8 @@ impl PaymentProvider for Manual {
         "manual"
     }
 
-    async fn create_customer(&self, tenant_id: Uuid, _name: &str, _key: &str) -> AppResult<String> {
-        Ok(format!("manual_{tenant_id}"))
+    async fn create_customer(&self, customer: NewCustomer<'_>) -> AppResult<String> {
+        Ok(format!("manual_{}", customer.tenant_id))
     }
 
     async fn checkout(&self, _req: CheckoutRequest<'_>) -> AppResult<String> {
@@ -142,6 +160,10 @@ pub fn provider(ctx: &Ctx, key: &str) -> AppResult<Box<dyn PaymentProvider>> {
         "stripe" => match &ctx.config.billing.stripe {
             Some(config) => Ok(Box::new(stripe::Stripe::new(config.clone()))),
             None => Err(AppError::validation("input.provider", "Stripe is not configured on this instance")),
+        },
+        "revolut" => match &ctx.config.billing.revolut {
+            Some(config) => Ok(Box::new(revolut::Revolut::new(config.clone()))),
+            None => Err(AppError::validation("input.provider", "Revolut is not configured on this instance")),
         },
         _ => Err(AppError::validation("input.provider", format!("unknown payment provider `{key}`"))),
     }

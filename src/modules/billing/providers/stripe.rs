@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{Charge, ChargeOutcome, CheckoutRequest, Delivery, PaymentProvider, ProviderEvent};
+use super::{Charge, ChargeOutcome, CheckoutRequest, Delivery, NewCustomer, PaymentProvider, ProviderEvent};
 use crate::{
     config::StripeConfig,
     error::{AppError, AppResult},
@@ -122,9 +122,15 @@ impl PaymentProvider for Stripe {
         "stripe"
     }
 
-    async fn create_customer(&self, tenant_id: Uuid, name: &str, idempotency_key: &str) -> AppResult<String> {
-        let form = [("name", name.to_string()), ("metadata[tenant_id]", tenant_id.to_string())];
-        match self.post("/v1/customers", &form, Some(idempotency_key)).await? {
+    async fn create_customer(&self, customer: NewCustomer<'_>) -> AppResult<String> {
+        let mut form = vec![
+            ("name", customer.name.to_string()),
+            ("metadata[tenant_id]", customer.tenant_id.to_string()),
+        ];
+        if let Some(email) = customer.email {
+            form.push(("email", email.to_string()));
+        }
+        match self.post("/v1/customers", &form, Some(customer.idempotency_key)).await? {
             Ok(v) => id_of(&v),
             Err(body) => Err(AppError::Internal(anyhow::anyhow!("Stripe refused the customer: {body}"))),
         }
