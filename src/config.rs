@@ -240,6 +240,23 @@ pub struct Billing {
     pub stripe: Option<StripeConfig>,
     /// Revolut, when `ZYGO_REVOLUT_SECRET_KEY` and `ZYGO_REVOLUT_WEBHOOK_SECRET` are set.
     pub revolut: Option<RevolutConfig>,
+    /// PayPal, when `ZYGO_PAYPAL_CLIENT_ID`, `ZYGO_PAYPAL_CLIENT_SECRET` and
+    /// `ZYGO_PAYPAL_WEBHOOK_ID` are set.
+    pub paypal: Option<PaypalConfig>,
+}
+
+/// PayPal REST API settings.
+#[derive(Clone, Debug)]
+pub struct PaypalConfig {
+    /// `ZYGO_PAYPAL_API_BASE` (default `https://api-m.paypal.com`; the sandbox is
+    /// `https://api-m.sandbox.paypal.com`).
+    pub api_base: String,
+    /// `ZYGO_PAYPAL_CLIENT_ID`.
+    pub client_id: String,
+    /// `ZYGO_PAYPAL_CLIENT_SECRET`.
+    pub client_secret: SecretString,
+    /// `ZYGO_PAYPAL_WEBHOOK_ID`: the webhook's id, which PayPal's signature check names.
+    pub webhook_id: String,
 }
 
 /// Revolut Merchant API settings.
@@ -550,6 +567,32 @@ impl Config {
                     p
                 },
                 worker_interval: secs("ZYGO_BILLING_INTERVAL", 60)?,
+                paypal: match (
+                    get("ZYGO_PAYPAL_CLIENT_ID"),
+                    get("ZYGO_PAYPAL_CLIENT_SECRET"),
+                    get("ZYGO_PAYPAL_WEBHOOK_ID"),
+                ) {
+                    (None, None, None) => None,
+                    (Some(id), Some(secret), Some(hook))
+                        if !id.is_empty() && !secret.is_empty() && !hook.is_empty() =>
+                    {
+                        Some(PaypalConfig {
+                            api_base: get("ZYGO_PAYPAL_API_BASE")
+                                .unwrap_or_else(|| "https://api-m.paypal.com".into())
+                                .trim_end_matches('/')
+                                .to_string(),
+                            client_id: id,
+                            client_secret: SecretString::from(secret),
+                            webhook_id: hook,
+                        })
+                    }
+                    _ => {
+                        return Err(ConfigError::new(
+                            "ZYGO_PAYPAL_CLIENT_ID",
+                            "PayPal needs ZYGO_PAYPAL_CLIENT_ID, ZYGO_PAYPAL_CLIENT_SECRET and ZYGO_PAYPAL_WEBHOOK_ID",
+                        ));
+                    }
+                },
                 revolut: match (get("ZYGO_REVOLUT_SECRET_KEY"), get("ZYGO_REVOLUT_WEBHOOK_SECRET")) {
                     (None, None) => None,
                     (Some(key), Some(hook)) if !key.is_empty() && !hook.is_empty() => Some(RevolutConfig {

@@ -52,6 +52,7 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(crate::modules::workflows::webhook::MAX_BODY)),
         )
         .route("/billing/invoices/{id}/pdf", get(crate::modules::billing::http::invoice_pdf))
+        .route("/billing/return/{provider}", get(crate::modules::billing::http::provider_return))
         .route(
             "/billing/webhooks/{provider}",
             axum::routing::post(crate::modules::billing::http::provider_webhook)

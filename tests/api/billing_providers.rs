@@ -397,3 +397,146 @@ async fn a_revolut_card_that_declines_changes_no_plan() {
     let orders = revolut.get("/_orders").await;
     assert_eq!(orders[1]["payments"][0]["state"], "declined");
 }
+
+// --------------------------------------------------------------------------------------
+// PayPal
+// --------------------------------------------------------------------------------------
+
+async fn paypal_app() -> (TestApp, Fake) {
+    let fake = NodeService::start(
+        "paypal-fake.mjs",
+        &["--client-id", "zygo-client", "--client-secret", "zygo-secret", "--webhook-id", "WH-ZYGO"],
+        &[],
+    );
+    let base = format!("http://127.0.0.1:{}", fake.info["port"]);
+    let opts = Options {
+        env: vec![
+            (SHIPPED_PLANS.0, SHIPPED_PLANS.1.to_string()),
+            ("ZYGO_PAYPAL_API_BASE", base.clone()),
+            ("ZYGO_PAYPAL_CLIENT_ID", "zygo-client".to_string()),
+            ("ZYGO_PAYPAL_CLIENT_SECRET", "zygo-secret".to_string()),
+            ("ZYGO_PAYPAL_WEBHOOK_ID", "WH-ZYGO".to_string()),
+        ],
+        ..Default::default()
+    };
+    let app = spawn_app_on(Backend::fresh().await, opts).await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    http.post(format!("{base}/_config"))
+        .json(&json!({ "webhookUrl": app.url("/billing/webhooks/paypal") }))
+        .send()
+        .await
+        .unwrap();
+    (app, Fake { _fake: fake, base, http })
+}
+
+/// Starts a PayPal checkout for Pro monthly, approves it as `account` and follows the return
+/// leg into Zygo; returns Zygo's return URL and where Zygo sent the browser.
+async fn paypal_checkout(
+    app: &TestApp,
+    fake: &Fake,
+    owner: &Session,
+    tenant: &str,
+    account: &str,
+) -> (String, String) {
+    let r = app
+        .gql(
+            Some(&owner.access),
+            doc!("billing/StartCheckout"),
+            json!({ "input": { "tenantId": tenant, "provider": "PAYPAL", "plan": "pro", "interval": "MONTH" } }),
+        )
+        .await;
+    let approve = r.data()["startCheckout"]["checkoutUrl"].as_str().unwrap().to_string();
+    assert!(approve.starts_with(&fake.base), "{approve}");
+    assert!(fake.http.get(&approve).send().await.unwrap().text().await.unwrap().contains("Log in to PayPal"));
+    let res = fake.http.post(&approve).form(&[("account", account)]).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let back = res.headers()["location"].to_str().unwrap().replace("http://zygo.test", &app.url(""));
+    assert!(back.contains("/billing/return/paypal?state=") && back.contains("approval_token_id="), "{back}");
+    let res = fake.http.get(&back).send().await.unwrap();
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap_or_default());
+    (back, res.headers()["location"].to_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn a_paypal_approval_vaults_the_payer_and_the_plan_is_paid_with_the_vault_id_once() {
+    let (app, paypal) = paypal_app().await;
+    let owner = app.verified_user("p-pay@example.com").await;
+    let tenant = app.create_tenant(&owner, "p-pay").await;
+    let (back, to) = paypal_checkout(&app, &paypal, &owner, &tenant, "payer@example.com").await;
+    assert_eq!(to, "http://zygo.test/billing?checkout=success");
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["subscription"]["plan"]["key"], "pro");
+    assert_eq!(b["billingAccount"]["provider"], "paypal");
+    assert_eq!(b["invoices"]["edges"][0]["node"]["status"], "PAID");
+    let orders: Vec<Value> = paypal
+        .get("/_requests")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"] == "/v2/checkout/orders")
+        .cloned()
+        .collect();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(
+        orders[0]["body"]["purchase_units"][0]["amount"],
+        json!({ "currency_code": "EUR", "value": "29.00" })
+    );
+    assert!(orders[0]["requestId"].as_str().unwrap().starts_with("change:"));
+
+    // Coming back a second time (a reload) changes nothing; a state Zygo did not sign is refused.
+    let again = paypal.http.get(&back).send().await.unwrap();
+    assert_eq!(again.status(), 303);
+    assert_eq!(billing(&app, &owner, &tenant).await["invoices"]["totalCount"], 1);
+    let forged = back.replacen("state=", "state=x", 1);
+    assert_eq!(paypal.http.get(&forged).send().await.unwrap().status(), 400);
+
+    // Webhooks: verified by PayPal's own call; a redelivery is a replay; a made-up one is refused.
+    let gid = b["invoices"]["edges"][0]["node"]["id"].as_str().unwrap().to_string();
+    let raw = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, gid).unwrap(),
+    )
+    .unwrap();
+    let invoice_id = raw.split_once(':').unwrap().1.to_string();
+    let sent = paypal
+        .http
+        .post(format!("{}/_deliver", paypal.base))
+        .json(&json!({ "event_type": "PAYMENT.CAPTURE.COMPLETED", "resource": { "id": "3CAPTURE", "status": "COMPLETED", "custom_id": invoice_id } }))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(sent["status"], 200);
+    let replay: Value =
+        paypal.http.post(format!("{}/_redeliver", paypal.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(replay["status"], 200);
+    let forged = app
+        .http
+        .post(app.url("/billing/webhooks/paypal"))
+        .header("content-type", "application/json")
+        .header("paypal-auth-algo", "SHA256withRSA")
+        .header("paypal-cert-url", "https://example.com/cert")
+        .header("paypal-transmission-id", "T-MADE-UP")
+        .header("paypal-transmission-sig", "c2ln")
+        .header("paypal-transmission-time", "2026-12-04T00:00:00Z")
+        .body(json!({ "id": "WH-X", "event_type": "PAYMENT.CAPTURE.COMPLETED", "resource": { "custom_id": invoice_id } }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+    assert_eq!(billing(&app, &owner, &tenant).await["invoices"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn a_paypal_payer_whose_payment_declines_goes_back_to_the_cancel_page_with_no_plan_change() {
+    let (app, paypal) = paypal_app().await;
+    let owner = app.verified_user("p-dec@example.com").await;
+    let tenant = app.create_tenant(&owner, "p-dec").await;
+    let (_, to) = paypal_checkout(&app, &paypal, &owner, &tenant, "declines@example.com").await;
+    assert_eq!(to, "http://zygo.test/billing?checkout=cancel");
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["subscription"]["plan"]["key"], "free");
+    assert_eq!(b["invoices"]["totalCount"], 0);
+}

@@ -89,8 +89,11 @@ pub async fn start_checkout(
         subscription::BillingInterval::Month => "month",
         subscription::BillingInterval::Year => "year",
     };
+    let return_url =
+        signed_return(ctx, provider_key, scope.tenant_id(), &target.key, interval_key, &success, &cancel);
     let url = provider
         .checkout(CheckoutRequest {
+            return_url: &return_url,
             tenant_id: scope.tenant_id(),
             customer_id: &customer,
             currency: &account.currency,
@@ -111,6 +114,93 @@ pub async fn start_checkout(
     .await?;
     tx.commit().await?;
     Ok(url)
+}
+
+/// How long a checkout's return link works.
+const RETURN_TTL_SECS: i64 = 3600;
+const RETURN_PURPOSE: &str = "checkout-return";
+
+/// What a checkout's return leg must know, carried (signed) in its URL.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ReturnState {
+    tenant: Uuid,
+    plan: String,
+    interval: String,
+    success: String,
+    cancel: String,
+    expires: i64,
+}
+
+fn signed_return(
+    ctx: &Ctx,
+    provider: &str,
+    tenant: Uuid,
+    plan: &str,
+    interval: &str,
+    success: &str,
+    cancel: &str,
+) -> String {
+    use base64::Engine as _;
+    let state = ReturnState {
+        tenant,
+        plan: plan.into(),
+        interval: interval.into(),
+        success: success.into(),
+        cancel: cancel.into(),
+        expires: ctx.now().timestamp() + RETURN_TTL_SECS,
+    };
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(&state).expect("state serialises"));
+    let sig = ctx.keys.sign(RETURN_PURPOSE, &format!("{provider}.{payload}"));
+    format!("{}/billing/return/{provider}?state={payload}.{sig}", ctx.config.public_url.trim_end_matches('/'))
+}
+
+/// The customer is back from a provider's page (`GET /billing/return/{provider}`): completes
+/// the checkout it signed and returns where to send the browser. `Err` for a return link that
+/// is not Zygo's or has expired.
+pub async fn complete_return(
+    ctx: &Ctx,
+    provider_key: &str,
+    query: &std::collections::BTreeMap<String, String>,
+) -> Result<AppResult<String>, String> {
+    use base64::Engine as _;
+    let raw = query.get("state").ok_or("no state")?;
+    let (payload, sig) = raw.split_once('.').ok_or("a malformed state")?;
+    if !ctx.keys.verify(RETURN_PURPOSE, &format!("{provider_key}.{payload}"), sig) {
+        return Err("a state Zygo did not sign".into());
+    }
+    let state: ReturnState = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or("a malformed state")?;
+    if state.expires < ctx.now().timestamp() {
+        return Err("the checkout expired".into());
+    }
+    let provider = providers::provider(ctx, provider_key).map_err(|e| e.to_string())?;
+    let returned = match provider.complete_return(query).await {
+        Ok(r) => r,
+        Err(reason) => {
+            tracing::warn!(provider = provider_key, %reason, "checkout return refused");
+            return Ok(Ok(state.cancel));
+        }
+    };
+    let delivery = Delivery {
+        id: returned.id,
+        event_type: "checkout.returned".into(),
+        event: ProviderEvent::CheckoutCompleted {
+            tenant_id: state.tenant,
+            customer_id: returned.customer_id,
+            payment_method_id: returned.payment_method_id,
+            plan: state.plan,
+            interval: state.interval,
+        },
+    };
+    Ok(match apply(ctx, provider_key, delivery).await {
+        Ok(Receipt::Applied | Receipt::Duplicate) => Ok(state.success),
+        Ok(Receipt::Recorded(_)) => Ok(state.cancel),
+        Err(e) => Err(e),
+    })
 }
 
 /// What a webhook delivery came to, for the provider's answer.

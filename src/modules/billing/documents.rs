@@ -17,20 +17,30 @@ pub const LINK_TTL_SECS: i64 = 15 * 60;
 
 const PURPOSE: &str = "invoice-pdf";
 
-/// `amount` minor units of `currency` as text, e.g. `29.00 EUR`.
-pub fn money(amount: i64, currency: &str) -> String {
-    let digits = match currency {
+/// Digits after the decimal point of `currency` (ISO 4217 minor units).
+pub fn minor_digits(currency: &str) -> u32 {
+    match currency {
         "JPY" | "KRW" | "VND" | "CLP" | "ISK" => 0,
         "BHD" | "KWD" | "OMR" | "JOD" | "TND" => 3,
         _ => 2,
-    };
+    }
+}
+
+/// `amount` minor units of `currency` as a decimal, e.g. `29.00` (what PayPal's API takes).
+pub fn decimal(amount: i64, currency: &str) -> String {
+    let digits = minor_digits(currency);
     let sign = if amount < 0 { "-" } else { "" };
     let a = amount.unsigned_abs();
     if digits == 0 {
-        return format!("{sign}{a} {currency}");
+        return format!("{sign}{a}");
     }
     let unit = 10u64.pow(digits);
-    format!("{sign}{}.{:0width$} {currency}", a / unit, a % unit, width = digits as usize)
+    format!("{sign}{}.{:0width$}", a / unit, a % unit, width = digits as usize)
+}
+
+/// `amount` minor units of `currency` as text, e.g. `29.00 EUR`.
+pub fn money(amount: i64, currency: &str) -> String {
+    format!("{} {currency}", decimal(amount, currency))
 }
 
 /// The path and query of a download link of invoice `id` valid until `now` + the TTL.

@@ -2,6 +2,8 @@
 //! - `GET /billing/invoices/{id}/pdf?expires=…&sig=…`: an invoice's PDF by its signed link
 //!   (`Invoice.pdfUrl`). The signature is the authorization: an expired or altered link is a
 //!   404, like an unknown invoice.
+//! - `GET /billing/return/{provider}?state=…`: the customer back from a provider's page (a
+//!   checkout signed by Zygo; completed, then redirected to the app).
 //! - `POST /billing/webhooks/{provider}`: a payment provider's webhook (400 when its signature
 //!   does not verify; 200 once applied or recorded, also for a replay).
 
@@ -95,6 +97,22 @@ pub async fn provider_webhook(
             tracing::error!(error = %e, provider, "payment webhook failed");
             (StatusCode::INTERNAL_SERVER_ERROR, Json(serde_json::json!({ "error": "internal error" })))
                 .into_response()
+        }
+    }
+}
+
+/// `GET /billing/return/{provider}?state=…&…`: the customer back from a provider's page.
+pub async fn provider_return(
+    State(app): State<AppState>,
+    Path(provider): Path<String>,
+    Query(query): Query<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    match super::checkout::complete_return(&app, &provider, &query).await {
+        Err(reason) => (StatusCode::BAD_REQUEST, reason).into_response(),
+        Ok(Ok(to)) => axum::response::Redirect::to(&to).into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, provider, "checkout return failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }
     }
 }

@@ -36,7 +36,7 @@ impl BillingQuery {
     }
 
     /// The payment providers of this instance: `MANUAL` (invoices paid by transfer) always,
-    /// `STRIPE` and `REVOLUT` when configured (public: the billing page offers what exists).
+    /// `STRIPE`, `REVOLUT` and `PAYPAL` when configured (public: the billing page offers what exists).
     async fn payment_providers(&self, ctx: &Context<'_>) -> Vec<PaymentProviderKind> {
         let mut out = vec![PaymentProviderKind::Manual];
         if app(ctx).config.billing.stripe.is_some() {
@@ -44,6 +44,9 @@ impl BillingQuery {
         }
         if app(ctx).config.billing.revolut.is_some() {
             out.push(PaymentProviderKind::Revolut);
+        }
+        if app(ctx).config.billing.paypal.is_some() {
+            out.push(PaymentProviderKind::Paypal);
         }
         out
     }
@@ -125,6 +128,8 @@ pub enum PaymentProviderKind {
     Stripe,
     /// Revolut's hosted checkout and card payments.
     Revolut,
+    /// PayPal's approval page and vaulted PayPal payments.
+    Paypal,
 }
 
 #[derive(InputObject)]
@@ -184,6 +189,7 @@ impl BillingMutation {
             PaymentProviderKind::Manual => "manual",
             PaymentProviderKind::Stripe => "stripe",
             PaymentProviderKind::Revolut => "revolut",
+            PaymentProviderKind::Paypal => "paypal",
         };
         let url = super::checkout::start_checkout(
             app(ctx),

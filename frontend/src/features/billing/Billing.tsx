@@ -14,6 +14,7 @@ import {
   TenantBillingDocument,
   UpdateBillingSettingsDocument,
   type BillingInterval,
+  type PaymentProviderKind,
   type TenantBillingQuery,
 } from '../../gql/graphql';
 import { errorMessage, fieldErrors } from '../../app/client';
@@ -35,6 +36,13 @@ function sameOrigin(url: string): string {
   const u = new URL(url, window.location.origin);
   return `${u.pathname}${u.search}`;
 }
+
+type HostedProvider = Exclude<PaymentProviderKind, 'MANUAL'>;
+const PROVIDER_LABELS: Record<HostedProvider, string> = {
+  STRIPE: 'Pay by card (Stripe)',
+  REVOLUT: 'Pay by card (Revolut)',
+  PAYPAL: 'Pay with PayPal',
+};
 
 const LIMIT_NAMES: Record<string, string> = {
   MEMBERS: 'Members',
@@ -187,7 +195,7 @@ function ChangePlan({ billing, onChanged }: { billing: Billing; onChanged: () =>
   const [picked, setPicked] = useState<string | null>(null);
   const currency = billing.billingAccount?.currency ?? 'EUR';
   const current = billing.subscription;
-  const stripe = providers.data?.paymentProviders.includes('STRIPE') ?? false;
+  const hosted = (providers.data?.paymentProviders ?? []).filter((p): p is HostedProvider => p !== 'MANUAL');
   return (
     <div className="card">
       <h2>Plans</h2>
@@ -238,7 +246,7 @@ function ChangePlan({ billing, onChanged }: { billing: Billing; onChanged: () =>
           key={`${picked}-${interval}`}
           plan={picked}
           interval={interval}
-          stripe={stripe}
+          providers={hosted}
           tenantSlug={tenant.slug}
           onDone={() => {
             setPicked(null);
@@ -254,14 +262,14 @@ function ChangePlan({ billing, onChanged }: { billing: Billing; onChanged: () =>
 function Preview({
   plan,
   interval,
-  stripe,
+  providers,
   tenantSlug,
   onDone,
   onCancel,
 }: {
   plan: string;
   interval: BillingInterval;
-  stripe: boolean;
+  providers: HostedProvider[];
   tenantSlug: string;
   onDone: () => void;
   onCancel: () => void;
@@ -321,30 +329,32 @@ function Preview({
         >
           Confirm {p.kind === 'UPGRADE' ? 'upgrade' : 'downgrade'}
         </Button>
-        {stripe && p.kind === 'UPGRADE' && (
-          <Button
-            variant="secondary"
-            disabled={!p.allowed}
-            busy={checkoutRes.fetching}
-            onClick={async () => {
-              const origin = window.location.origin;
-              const r = await checkout({
-                input: {
-                  tenantId: tenant.id,
-                  provider: 'STRIPE',
-                  plan,
-                  interval,
-                  successUrl: `${origin}/o/${tenantSlug}/billing?checkout=success`,
-                  cancelUrl: `${origin}/o/${tenantSlug}/billing?checkout=cancel`,
-                },
-              });
-              const url = r.data?.startCheckout.checkoutUrl;
-              if (url) window.location.assign(url);
-            }}
-          >
-            Pay by card
-          </Button>
-        )}
+        {p.kind === 'UPGRADE' &&
+          providers.map((provider) => (
+            <Button
+              key={provider}
+              variant="secondary"
+              disabled={!p.allowed}
+              busy={checkoutRes.fetching}
+              onClick={async () => {
+                const origin = window.location.origin;
+                const r = await checkout({
+                  input: {
+                    tenantId: tenant.id,
+                    provider,
+                    plan,
+                    interval,
+                    successUrl: `${origin}/o/${tenantSlug}/billing?checkout=success`,
+                    cancelUrl: `${origin}/o/${tenantSlug}/billing?checkout=cancel`,
+                  },
+                });
+                const url = r.data?.startCheckout.checkoutUrl;
+                if (url) window.location.assign(url);
+              }}
+            >
+              {PROVIDER_LABELS[provider]}
+            </Button>
+          ))}
         <Button variant="ghost" onClick={onCancel}>
           Not now
         </Button>

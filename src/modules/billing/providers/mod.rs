@@ -12,8 +12,11 @@
 //!   with the card saved for merchant-initiated payments, later orders are paid with it, and
 //!   webhooks are verified by `Revolut-Signature` (`v1=`, HMAC-SHA256 of `v1.timestamp.body`).
 //!
-//! PayPal is still to come behind the same trait.
+//! - **PayPal** ([`paypal`]): a vault setup token approved on PayPal's page saves the payer's
+//!   PayPal for merchant-initiated payments (completed on the return leg), Orders v2 with the
+//!   vault id charge it, and webhooks are verified by PayPal's verify-webhook-signature call.
 
+pub mod paypal;
 pub mod revolut;
 pub mod stripe;
 
@@ -69,6 +72,9 @@ pub struct CheckoutRequest<'a> {
     /// The plan's price: a provider that checks a card by authorising an amount (and voiding
     /// it) uses this one.
     pub amount: i64,
+    /// Zygo's return endpoint for this checkout (`/billing/return/{provider}?state=…`, signed),
+    /// for providers whose completion comes back with the customer rather than by webhook.
+    pub return_url: &'a str,
     pub plan: &'a str,
     pub interval: &'a str,
     pub success_url: &'a str,
@@ -117,6 +123,22 @@ pub trait PaymentProvider: Send + Sync {
     /// Verifies and reads a webhook delivery (`Err`: refused, with the reason to log).
     async fn webhook(&self, headers: &HeaderMap, body: &[u8], now: DateTime<Utc>)
     -> Result<Delivery, String>;
+    /// Completes a checkout when the customer comes back to `return_url` with the provider's
+    /// query parameters: the saved payment method, and an id naming the completion once.
+    async fn complete_return(
+        &self,
+        _query: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Returned, String> {
+        Err("this provider completes checkouts by webhook".into())
+    }
+}
+
+/// A checkout completed on the return leg.
+pub struct Returned {
+    /// Names the completion (applied once).
+    pub id: String,
+    pub customer_id: String,
+    pub payment_method_id: String,
 }
 
 /// Invoices paid by bank transfer and marked paid by an administrator.
@@ -160,6 +182,10 @@ pub fn provider(ctx: &Ctx, key: &str) -> AppResult<Box<dyn PaymentProvider>> {
         "stripe" => match &ctx.config.billing.stripe {
             Some(config) => Ok(Box::new(stripe::Stripe::new(config.clone()))),
             None => Err(AppError::validation("input.provider", "Stripe is not configured on this instance")),
+        },
+        "paypal" => match &ctx.config.billing.paypal {
+            Some(config) => Ok(Box::new(paypal::Paypal::new(config.clone()))),
+            None => Err(AppError::validation("input.provider", "PayPal is not configured on this instance")),
         },
         "revolut" => match &ctx.config.billing.revolut {
             Some(config) => Ok(Box::new(revolut::Revolut::new(config.clone()))),
