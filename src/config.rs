@@ -236,6 +236,9 @@ pub struct Billing {
     /// `ZYGO_DUNNING_RETRY_DAYS`: days after a failed renewal at which it is tried again
     /// (comma-separated, e.g. `1,3,7`); after the last failure the subscription is canceled.
     pub retry_days: Vec<u32>,
+    /// `ZYGO_BILLING_GRACE_DAYS`: days a PAST_DUE organisation keeps its paid plan's limits and
+    /// features; after them it has Free's (its data stays) until it pays or is canceled.
+    pub grace_days: u32,
     /// Stripe, when `ZYGO_STRIPE_SECRET_KEY` and `ZYGO_STRIPE_WEBHOOK_SECRET` are set.
     pub stripe: Option<StripeConfig>,
     /// Revolut, when `ZYGO_REVOLUT_SECRET_KEY` and `ZYGO_REVOLUT_WEBHOOK_SECRET` are set.
@@ -567,6 +570,7 @@ impl Config {
                     p
                 },
                 worker_interval: secs("ZYGO_BILLING_INTERVAL", 60)?,
+                grace_days: parse("ZYGO_BILLING_GRACE_DAYS", get("ZYGO_BILLING_GRACE_DAYS"), "7")?,
                 paypal: match (
                     get("ZYGO_PAYPAL_CLIENT_ID"),
                     get("ZYGO_PAYPAL_CLIENT_SECRET"),

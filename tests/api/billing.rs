@@ -9,7 +9,8 @@ use crate::{doc, helpers::*};
 
 const ADMIN: &str = "ops@zygo.example";
 
-/// An app on a manual clock standing at 1 December 2026, noon, with a platform administrator.
+/// An app on a manual clock standing at 1 December 2026, noon, with a platform administrator
+/// and two days of grace for unpaid subscriptions.
 async fn app_at_dec_1() -> (TestApp, Clock) {
     let clock = Clock::manual(Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap());
     let opts = Options {
@@ -17,6 +18,7 @@ async fn app_at_dec_1() -> (TestApp, Clock) {
         env: vec![
             ("ZYGO_PLATFORM_ADMINS", ADMIN.to_string()),
             (SHIPPED_PLANS.0, SHIPPED_PLANS.1.to_string()),
+            ("ZYGO_BILLING_GRACE_DAYS", "2".to_string()),
         ],
         ..Default::default()
     };
@@ -305,10 +307,28 @@ async fn an_unpaid_renewal_goes_past_due_is_restored_by_payment_and_after_the_la
     // The next renewal is never paid: after the last retry the organisation is on Free.
     clock.set(Utc.with_ymd_and_hms(2027, 2, 1, 13, 0, 0).unwrap());
     settle(&app).await;
-    for days in [14, 1, 2, 4] {
+    let teams_allowed = |b: &Value| {
+        b["limits"].as_array().unwrap().iter().find(|l| l["limit"] == "TEAMS").unwrap()["value"].clone()
+    };
+    for days in [14, 1] {
         clock.advance(Duration::days(days));
         settle(&app).await;
     }
+    let owner = app.log_in("b-dun@example.com").await;
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["subscription"]["status"], "PAST_DUE");
+    assert_eq!(teams_allowed(&b), 10, "within the grace period: Pro's limits");
+    clock.advance(Duration::days(2));
+    settle(&app).await;
+    let owner = app.log_in("b-dun@example.com").await;
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(
+        (b["subscription"]["status"].clone(), b["subscription"]["plan"]["key"].clone()),
+        (json!("PAST_DUE"), json!("pro"))
+    );
+    assert_eq!(teams_allowed(&b), 3, "after the grace period: Free's limits until it pays");
+    clock.advance(Duration::days(4));
+    settle(&app).await;
     let owner = app.log_in("b-dun@example.com").await;
     let b = billing(&app, &owner, &tenant).await;
     assert_eq!(b["subscription"]["plan"]["key"], "free");

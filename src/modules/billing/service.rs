@@ -81,6 +81,23 @@ pub fn effective_plan(catalog: &'static Catalog, sub: Option<&subscription::Mode
         .unwrap_or_else(|| catalog.free())
 }
 
+/// The plan whose limits and features the organisation has at `now`: [`effective_plan`],
+/// except that a subscription PAST_DUE for longer than the grace period has Free's (its
+/// paid features become read-only: nothing beyond Free can be added until it pays).
+pub fn granted_plan(
+    catalog: &'static Catalog,
+    sub: Option<&subscription::Model>,
+    now: DateTime<Utc>,
+    config: &crate::config::Config,
+) -> &'static Plan {
+    let lapsed = sub.is_some_and(|s| {
+        s.status == SubscriptionStatus::PastDue
+            && s.past_due_since
+                .is_some_and(|since| since + chrono::Duration::days(config.billing.grace_days as i64) <= now)
+    });
+    if lapsed { catalog.free() } else { effective_plan(catalog, sub) }
+}
+
 /// The plan's features with the organisation's own overrides (`tenants.features`, set by the
 /// platform) on top.
 pub fn features_with(plan: &Plan, overrides: Option<&serde_json::Value>) -> BTreeMap<String, bool> {

@@ -409,7 +409,7 @@ impl TenantBilling {
         let db = tctx.on(&app.db);
         let catalog = plans::catalog(&app.config)?;
         let sub = service::current(&db, tctx.scope()).await?;
-        let plan = service::effective_plan(catalog, sub.as_ref());
+        let plan = service::granted_plan(catalog, sub.as_ref(), app.now(), &app.config);
         let features = service::features_with(plan, self.0.features.as_ref());
         Ok(Json(serde_json::Value::Object(features.into_iter().map(|(k, v)| (k, v.into())).collect())))
     }

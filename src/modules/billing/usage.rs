@@ -102,7 +102,7 @@ fn quota_exceeded(limit: Limit, used: i64, allowed: i64, resets_at: Option<DateT
 pub async fn plan_of(db: &impl ConnectionTrait, ctx: &Ctx, scope: TenantScope) -> AppResult<&'static Plan> {
     let catalog: &'static Catalog = super::plans::catalog(&ctx.config)?;
     let sub = service::current(db, scope).await?;
-    Ok(service::effective_plan(catalog, sub.as_ref()))
+    Ok(service::granted_plan(catalog, sub.as_ref(), ctx.now(), &ctx.config))
 }
 
 /// Refuses with `QUOTA_EXCEEDED` unless `adding` more of a counted-now `limit` fit the plan.
@@ -216,7 +216,8 @@ pub async fn record(
     .exec_without_returning(db)
     .await?;
     let sub = service::current(db, scope).await?;
-    let allowed = service::effective_plan(super::plans::catalog(config)?, sub.as_ref()).limit(limit);
+    let allowed =
+        service::granted_plan(super::plans::catalog(config)?, sub.as_ref(), now, config).limit(limit);
     let mut update = scope
         .update_many::<usage_counter::Entity>()
         .col_expr(
