@@ -27,6 +27,10 @@ pub struct Model {
     pub tenant_label: Option<String>,
     /// Where replies go (the verified address of the user the sending run acts for).
     pub reply_to: Option<String>,
+    /// One attachment: file name, media type and base64 bytes.
+    pub attachment_name: Option<String>,
+    pub attachment_type: Option<String>,
+    pub attachment: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,7 @@ mod m20261121_000009_workflows;
 mod m20261121_000010_row_level_security;
 mod m20261203_000011_mail_origin;
 mod m20261204_000012_billing;
+mod m20261204_000013_mail_attachments;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000010_row_level_security::Migration),
             Box::new(m20261203_000011_mail_origin::Migration),
             Box::new(m20261204_000012_billing::Migration),
+            Box::new(m20261204_000013_mail_attachments::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ pub use templates::Mail;
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
+use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use entity::mail_outbox;
 use lettre::{
@@ -158,6 +159,12 @@ fn outbox_row(
         sender_tenant_id: Set(sender.map(|s| s.tenant_id)),
         tenant_label: Set(sender.map(|s| s.label.clone())),
         reply_to: Set(sender.and_then(|s| s.reply_to.clone())),
+        attachment_name: Set(mail.attachment.as_ref().map(|a| a.name.clone())),
+        attachment_type: Set(mail.attachment.as_ref().map(|a| a.content_type.clone())),
+        attachment: Set(mail
+            .attachment
+            .as_ref()
+            .map(|a| base64::engine::general_purpose::STANDARD.encode(&a.bytes))),
     }
 }
 
@@ -344,13 +351,25 @@ fn build_message(from: &str, row: &mail_outbox::Model) -> anyhow::Result<Message
         builder = builder.reply_to(reply_to.parse().context("Reply-To is not a valid mailbox")?);
     }
     let text = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(text_body(&row.body_text));
-    Ok(match &row.body_html {
-        Some(html) => builder.multipart(
-            MultiPart::alternative()
+    let attachment = match (&row.attachment_name, &row.attachment_type, &row.attachment) {
+        (Some(name), Some(kind), Some(data)) => Some(lettre::message::Attachment::new(name.clone()).body(
+            base64::engine::general_purpose::STANDARD.decode(data).context("attachment is not base64")?,
+            ContentType::parse(kind).context("attachment media type")?,
+        )),
+        _ => None,
+    };
+    Ok(match (&row.body_html, attachment) {
+        (Some(html), attachment) => {
+            let body = MultiPart::alternative()
                 .singlepart(text)
-                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html.clone())),
-        )?,
-        None => builder.singlepart(text)?,
+                .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html.clone()));
+            match attachment {
+                Some(a) => builder.multipart(MultiPart::mixed().multipart(body).singlepart(a))?,
+                None => builder.multipart(body)?,
+            }
+        }
+        (None, Some(a)) => builder.multipart(MultiPart::mixed().singlepart(text).singlepart(a))?,
+        (None, None) => builder.singlepart(text)?,
     })
 }
 

@@ -10,6 +10,15 @@ pub struct Mail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    pub attachment: Option<Attachment>,
+}
+
+/// A file sent with a mail.
+pub struct Attachment {
+    pub name: String,
+    /// Media type, e.g. `application/pdf`.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -85,7 +94,7 @@ impl Layout<'_> {
             "<p style=\"font-size:12px;color:#52606d\">{}</p>\n</body></html>\n",
             esc(&self.footer)
         ));
-        Mail { subject: self.subject, text, html }
+        Mail { subject: self.subject, text, html, attachment: None }
     }
 }
 
@@ -108,6 +117,37 @@ pub fn usage_threshold(org: &str, what: &str, used: i64, allowed: i64, percent: 
         footer: "You receive this as an owner of the organisation.".into(),
     }
     .render()
+}
+
+/// An organisation's owners: an invoice was issued (its PDF attached).
+pub fn invoice_issued(
+    org: &str,
+    number: &str,
+    total: &str,
+    due: &str,
+    paid: bool,
+    link: &str,
+    pdf: Vec<u8>,
+) -> Mail {
+    let mut mail = Layout {
+        subject: format!("Invoice {number} for {org}"),
+        greeting: "Hello,".into(),
+        paragraphs: vec![
+            format!("invoice {number} for {org} totals {total}."),
+            if paid { "It is paid: nothing to do.".into() } else { format!("It is due on {due}.") },
+            "The invoice is attached as a PDF.".into(),
+        ],
+        action: Some(("See billing", link)),
+        mutation: None,
+        footer: "You receive this as an owner of the organisation.".into(),
+    }
+    .render();
+    mail.attachment = Some(Attachment {
+        name: format!("{number}.pdf"),
+        content_type: "application/pdf".into(),
+        bytes: pdf,
+    });
+    mail
 }
 
 pub fn verification(name: &str, link: &str, token: &str, ttl_hours: i64) -> Mail {

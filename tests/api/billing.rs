@@ -129,6 +129,12 @@ async fn an_upgrade_charges_the_prorated_amount_on_a_numbered_invoice_with_tax()
     let sub = &r.data()["changePlan"]["subscription"];
     assert_eq!(sub["plan"]["key"], "pro");
     assert_eq!(sub["currentPeriodEnd"], "2027-01-01T12:00:00+00:00");
+    // The owner gets the invoice by mail, its PDF attached.
+    let mail = app.mail_about("b-up@example.com", "Invoice ZYG-2026-000001", 1).await;
+    assert!(mail.contains("totals 34.80 EUR"), "{mail}");
+    assert!(mail.contains("attachment; filename=\"ZYG-2026-000001.pdf\""), "{mail}");
+    assert!(mail.contains("Content-Type: application/pdf"), "{mail}");
+    assert!(mail.contains("JVBERi0"), "the attachment is a PDF (base64 of %PDF-)");
     // The same again is refused and changes nothing.
     let again = change(&app, &owner, &tenant, "pro", "MONTH").await;
     assert_eq!(again.field(), "input.plan");

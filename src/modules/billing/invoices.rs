@@ -194,7 +194,39 @@ pub async fn issue(
     })
     .await?;
     service::event(tx, BillingEventKind::InvoiceIssued, Some(inv.id));
+    mail_to_owners(tx, &inv).await?;
     Ok(inv)
+}
+
+/// Queues the invoice, its PDF attached, to the organisation's owners (sent once `tx` commits).
+async fn mail_to_owners(tx: &mut TenantTx<'_>, inv: &invoice::Model) -> AppResult<()> {
+    let scope = tx.scope();
+    let ctx = tx.ctx();
+    let emails = service::owner_emails(&*tx, scope).await?;
+    let Some(org) = scope.find_by_id::<entity::tenant::Entity, _>(&*tx, scope.tenant_id()).await? else {
+        return Ok(());
+    };
+    let account = service::account_view(ctx, &*tx, scope).await?;
+    let pdf = super::documents::invoice_pdf(inv, &org, &account, "Zygo");
+    let link = format!("{}/o/{}/billing", ctx.config.public_url, org.slug);
+    let total = super::documents::money(inv.total, &inv.currency);
+    let due = inv.due_at.format("%Y-%m-%d").to_string();
+    for email in &emails {
+        let mail = crate::mail::templates::invoice_issued(
+            &org.name,
+            &inv.number,
+            &total,
+            &due,
+            inv.status == InvoiceStatus::Paid,
+            &link,
+            pdf.clone(),
+        );
+        crate::mail::enqueue(&*tx, email, mail).await?;
+    }
+    if !emails.is_empty() {
+        tx.wake_mail();
+    }
+    Ok(())
 }
 
 /// Tries to collect an open invoice through the account's provider. Paid: the invoice is

@@ -122,6 +122,24 @@ pub async fn features_of(
     Ok(features_with(plan, tenant.and_then(|t| t.features).as_ref()))
 }
 
+/// The e-mail addresses of the organisation's active owners (billing mail goes to them).
+pub async fn owner_emails(db: &impl ConnectionTrait, scope: TenantScope) -> AppResult<Vec<String>> {
+    let Some(owner) =
+        scope.find::<entity::role::Entity>().filter(entity::role::Column::Key.eq("owner")).one(db).await?
+    else {
+        return Ok(Vec::new());
+    };
+    let members = scope
+        .find::<entity::membership::Entity>()
+        .filter(entity::membership::Column::RoleId.eq(owner.id))
+        .filter(entity::membership::Column::Status.eq("active"))
+        .all(db)
+        .await?;
+    let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
+    let users = entity::user::Entity::find().filter(entity::user::Column::Id.is_in(ids)).all(db).await?;
+    Ok(users.into_iter().map(|u| u.email).collect())
+}
+
 /// A Free subscription starting at `start` (not saved).
 fn free_row(ctx: &Ctx, tenant_id: Uuid, start: DateTime<Utc>, currency: &str) -> subscription::Model {
     subscription::Model {

@@ -148,24 +148,14 @@ async fn notify_owners(
     let Some(org) = scope.find_by_id::<entity::tenant::Entity, _>(db, scope.tenant_id()).await? else {
         return Ok(false);
     };
-    let owners =
-        scope.find::<entity::role::Entity>().filter(entity::role::Column::Key.eq("owner")).one(db).await?;
-    let Some(owner_role) = owners else { return Ok(false) };
-    let members = scope
-        .find::<membership::Entity>()
-        .filter(membership::Column::RoleId.eq(owner_role.id))
-        .filter(membership::Column::Status.eq("active"))
-        .all(db)
-        .await?;
-    let ids: Vec<Uuid> = members.iter().map(|m| m.user_id).collect();
-    let users = entity::user::Entity::find().filter(entity::user::Column::Id.is_in(ids)).all(db).await?;
+    let emails = service::owner_emails(db, scope).await?;
     let what = limit.label();
     let link = format!("{}/o/{}/billing", config.public_url, org.slug);
-    for u in &users {
+    for email in &emails {
         let mail = crate::mail::templates::usage_threshold(&org.name, what, after, allowed, percent, &link);
-        crate::mail::enqueue(db, &u.email, mail).await?;
+        crate::mail::enqueue(db, email, mail).await?;
     }
-    Ok(!users.is_empty())
+    Ok(!emails.is_empty())
 }
 
 /// A per-period use refused: the plan's allowance is used up until `resets_at`.

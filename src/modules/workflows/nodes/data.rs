@@ -16,7 +16,7 @@ pub(super) async fn email(runner: &Runner, config: &Value) -> Out {
     );
     let sender = mail_sender(runner).await?;
     let budget = runner.app.config.security.tenant_mail;
-    let mail = crate::mail::Mail { subject: subject.clone(), text, html };
+    let mail = crate::mail::Mail { subject: subject.clone(), text, html, attachment: None };
     crate::mail::enqueue_for_tenant(&runner.app.db, budget, &sender, &to, mail).await.map_err(
         |e| match e {
             crate::error::AppError::Rejected { message, .. } => NodeError::new("mail_budget", message),
