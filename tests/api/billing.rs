@@ -45,14 +45,21 @@ async fn shipped() -> TestApp {
     spawn_app_on(Backend::fresh().await, opts).await
 }
 
-/// The strings a PDF shows (`(…) Tj`; the renderer writes uncompressed Latin-1 streams).
+/// The strings a PDF shows: `(…) Tj` literals and `<hex> Tj` strings (the renderer writes
+/// uncompressed Latin-1 streams).
 fn pdf_text(bytes: &[u8]) -> Vec<String> {
+    let text: String = bytes.iter().map(|b| *b as char).collect();
     let mut out = Vec::new();
-    let mut rest = bytes;
-    while let Some(start) = rest.iter().position(|b| *b == b'(') {
-        let Some(len) = rest[start..].windows(4).position(|w| w == b") Tj") else { break };
-        out.push(rest[start + 1..start + len].iter().map(|b| *b as char).collect());
-        rest = &rest[start + len..];
+    for line in text.split('\n') {
+        let Some(shown) = line.trim().strip_suffix(" Tj") else { continue };
+        if let Some(lit) = shown.strip_prefix('(').and_then(|l| l.strip_suffix(')')) {
+            out.push(lit.replace("\\(", "(").replace("\\)", ")"));
+        } else if let Some(hex) = shown.strip_prefix('<').and_then(|h| h.strip_suffix('>')) {
+            let bytes: Vec<u8> = (0..hex.len() / 2)
+                .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
+                .collect();
+            out.push(bytes.iter().map(|b| *b as char).collect());
+        }
     }
     out
 }
