@@ -106,6 +106,42 @@ where
     }
 }
 
+/// Each tenant's one row of `E` among those `current` keeps (its current subscription, its
+/// billing account), for a list of organisations in one statement.
+pub struct PerTenantLoader<E: TenantOwned> {
+    pub db: DatabaseConnection,
+    pub reads: Reads,
+    /// Keeps only the row that counts per tenant (e.g. `current_for IS NOT NULL`).
+    pub current: Option<sea_orm::Condition>,
+    pub _entity: std::marker::PhantomData<E>,
+}
+
+impl<E> Loader<Uuid> for PerTenantLoader<E>
+where
+    E: TenantOwned + Sync,
+    E::Model: sea_orm::FromQueryResult + sea_orm::ModelTrait<Entity = E> + Clone + Send + Sync,
+{
+    type Value = E::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, Self::Error> {
+        use sea_orm::ModelTrait;
+        let conn = self.reads.tenants(&self.db, keys.iter().copied());
+        let mut q = E::find().filter(E::tenant_column().is_in(keys.iter().copied()));
+        if let Some(c) = &self.current {
+            q = q.filter(c.clone());
+        }
+        let rows = q.all(&conn).await.map_err(Arc::new)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| match r.get(E::tenant_column()) {
+                sea_orm::Value::Uuid(Some(t)) => Some((t, r)),
+                _ => None,
+            })
+            .collect())
+    }
+}
+
 /// The organisations each user belongs to, suspended memberships included (for field guards
 /// on users: a member manager still sees a suspended member's address). A cross-tenant read
 /// by user id that precedes the viewer's own access check, which decides.
@@ -196,6 +232,9 @@ pub struct Loaders {
     pub api_key_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::api_key::Entity>>,
     pub team_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::team::Entity>>,
     pub team_member_pages: Batched<(Uuid, Uuid, Window), TeamMemberPagesLoader>,
+    pub subscriptions: Batched<Uuid, PerTenantLoader<entity::subscription::Entity>>,
+    pub billing_accounts: Batched<Uuid, PerTenantLoader<entity::billing_account::Entity>>,
+    pub invoice_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::invoice::Entity>>,
     access: DataLoader<TenantAccessLoader, HashMapCache>,
     /// The operation's reads (see [`Reads`]): every loader, and every access-checked read of
     /// a service through [`TenantCtx::on`], goes through them.
@@ -270,6 +309,34 @@ impl Loaders {
             ),
             team_member_pages: Batched::new(
                 TeamMemberPagesLoader { db: db.clone(), reads: reads.clone() },
+                d(),
+            ),
+            subscriptions: Batched::new(
+                PerTenantLoader {
+                    db: db.clone(),
+                    reads: reads.clone(),
+                    current: Some(
+                        sea_orm::Condition::all().add(entity::subscription::Column::CurrentFor.is_not_null()),
+                    ),
+                    _entity: std::marker::PhantomData,
+                },
+                d(),
+            ),
+            billing_accounts: Batched::new(
+                PerTenantLoader {
+                    db: db.clone(),
+                    reads: reads.clone(),
+                    current: None,
+                    _entity: std::marker::PhantomData,
+                },
+                d(),
+            ),
+            invoice_pages: Batched::new(
+                TenantPagesLoader {
+                    db: db.clone(),
+                    reads: reads.clone(),
+                    id_col: entity::invoice::Column::Id,
+                },
                 d(),
             ),
             access: DataLoader::with_cache(

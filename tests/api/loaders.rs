@@ -220,3 +220,47 @@ async fn a_mutation_never_holds_two_connections() {
     assert_eq!(r.data()["updateTenant"]["tenant"]["slug"], "onepool-renamed");
     let (_, _) = app.join_as(&owner, &tenant, "onepool-m@example.com", "member").await;
 }
+
+/// Statements of the billing fields (plan, limits, features, subscription, account,
+/// invoices) of a user's `n` organisations, each on Pro with one invoice.
+async fn billing_statements_for(n: usize) -> f64 {
+    let opts = Options {
+        env: vec![
+            ("ZYGO_MAIL_POLL_INTERVAL", "3600".into()),
+            ("ZYGO_WORKFLOW_WORKERS", "0".into()),
+            (SHIPPED_PLANS.0, SHIPPED_PLANS.1.into()),
+        ],
+        ..Default::default()
+    };
+    let app = spawn_app_on(Backend::fresh().await, opts).await;
+    let s = app.verified_user(&format!("bn{n}@example.com")).await;
+    for i in 0..n {
+        let t = app.create_tenant(&s, &format!("borg-{n}-{i}")).await;
+        app.gql(
+            Some(&s.access),
+            doc!("billing/ChangePlan"),
+            json!({ "input": { "tenantId": t, "plan": "pro", "interval": "MONTH" } }),
+        )
+        .await
+        .data();
+    }
+    app.gql(Some(&s.access), doc!("billing/MyOrganisationsBilling"), json!({ "first": 25 })).await.data();
+    let before = app.metric("zygo_db_statements_total").await;
+    let r = app.gql(Some(&s.access), doc!("billing/MyOrganisationsBilling"), json!({ "first": 25 })).await;
+    let after = app.metric("zygo_db_statements_total").await;
+    let edges = r.data()["viewer"]["tenants"]["edges"].as_array().unwrap().clone();
+    assert_eq!(edges.len(), n);
+    for e in &edges {
+        assert_eq!(e["node"]["subscription"]["plan"]["key"], "pro");
+        assert_eq!(e["node"]["invoices"]["totalCount"], 1);
+    }
+    after - before
+}
+
+#[tokio::test]
+async fn billing_fields_of_many_organisations_cost_the_same_statements_as_of_two() {
+    let small = billing_statements_for(2).await;
+    let large = billing_statements_for(6).await;
+    eprintln!("organisations' billing: {small} statements for 2 organisations, {large} for 6");
+    assert_eq!(small, large, "a billing field costs a statement per organisation");
+}

@@ -174,14 +174,17 @@ pub async fn subscription_view(
     db: &impl ConnectionTrait,
     scope: TenantScope,
 ) -> AppResult<subscription::Model> {
-    match current(db, scope).await? {
-        Some(s) => Ok(s),
-        None => {
-            let mut free = free_row(ctx, scope.tenant_id(), ctx.now(), &ctx.config.billing.currency);
-            free.id = Uuid::nil();
-            Ok(free)
-        }
-    }
+    Ok(match current(db, scope).await? {
+        Some(s) => s,
+        None => free_view(ctx, scope.tenant_id()),
+    })
+}
+
+/// The Free subscription an organisation without a row is on (id nil: not saved).
+pub fn free_view(ctx: &Ctx, tenant_id: Uuid) -> subscription::Model {
+    let mut free = free_row(ctx, tenant_id, ctx.now(), &ctx.config.billing.currency);
+    free.id = Uuid::nil();
+    free
 }
 
 /// The billing account, created with the instance's defaults on first use.
@@ -222,9 +225,14 @@ pub async fn account_view(
     scope: TenantScope,
 ) -> AppResult<billing_account::Model> {
     let found = scope.find::<billing_account::Entity>().one(db).await?;
-    Ok(found.unwrap_or_else(|| billing_account::Model {
+    Ok(found.unwrap_or_else(|| default_account(ctx, scope.tenant_id())))
+}
+
+/// The billing account an organisation without a row has (id nil: not saved).
+pub fn default_account(ctx: &Ctx, tenant_id: Uuid) -> billing_account::Model {
+    billing_account::Model {
         id: Uuid::nil(),
-        tenant_id: scope.tenant_id(),
+        tenant_id,
         provider: "manual".into(),
         provider_customer_id: None,
         provider_payment_method_id: None,
@@ -235,7 +243,7 @@ pub async fn account_view(
         credit_balance: 0,
         created_at: ctx.now(),
         updated_at: ctx.now(),
-    }))
+    }
 }
 
 /// The current subscription, saving the Free one first if the organisation has none.

@@ -13,7 +13,12 @@ use super::{
 };
 use crate::{
     auth::Permission,
-    graphql::{app, loaders::loaders, relay, tenant::TenantRow},
+    graphql::{
+        app,
+        loaders::{empty_rows, loader_err, loaders},
+        relay,
+        tenant::TenantRow,
+    },
 };
 
 /// How often a price is charged.
@@ -404,12 +409,7 @@ impl TenantBilling {
     /// What the organisation's plan turns on, with the platform's overrides
     /// (`{"feature": true, …}`); any member may read it, to render by plan.
     async fn features(&self, ctx: &Context<'_>) -> Result<Json<serde_json::Value>> {
-        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
-        let app = app(ctx);
-        let db = tctx.on(&app.db);
-        let catalog = plans::catalog(&app.config)?;
-        let sub = service::current(&db, tctx.scope()).await?;
-        let plan = service::granted_plan(catalog, sub.as_ref(), app.now(), &app.config);
+        let plan = self.plan(ctx).await?;
         let features = service::features_with(plan, self.0.features.as_ref());
         Ok(Json(serde_json::Value::Object(features.into_iter().map(|(k, v)| (k, v.into())).collect())))
     }
@@ -417,21 +417,19 @@ impl TenantBilling {
     async fn subscription(&self, ctx: &Context<'_>) -> Result<Option<PlanSubscription>> {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         tctx.require(Permission::BillingRead)?;
-        let app = app(ctx);
-        Ok(Some(PlanSubscription(service::subscription_view(app, &tctx.on(&app.db), tctx.scope()).await?)))
+        let sub = loaders(ctx).subscriptions.load_one(self.0.id).await.map_err(loader_err)?;
+        Ok(Some(PlanSubscription(sub.unwrap_or_else(|| service::free_view(app(ctx), self.0.id)))))
     }
     /// Billing settings (needs `BILLING_READ`).
     async fn billing_account(&self, ctx: &Context<'_>) -> Result<Option<BillingAccount>> {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         tctx.require(Permission::BillingRead)?;
-        let app = app(ctx);
-        Ok(Some(BillingAccount(service::account_view(app, &tctx.on(&app.db), tctx.scope()).await?)))
+        let account = loaders(ctx).billing_accounts.load_one(self.0.id).await.map_err(loader_err)?;
+        Ok(Some(BillingAccount(account.unwrap_or_else(|| service::default_account(app(ctx), self.0.id)))))
     }
     /// The plan's limits (any member).
     async fn limits(&self, ctx: &Context<'_>) -> Result<Vec<PlanLimit>> {
-        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
-        let app = app(ctx);
-        let plan = usage::plan_of(&tctx.on(&app.db), app, tctx.scope()).await?;
+        let plan = self.plan(ctx).await?;
         Ok(Limit::ALL.iter().map(|&limit| PlanLimit { limit, value: plan.limit(limit) }).collect())
     }
     /// Use of each limit now (needs `BILLING_READ`).
@@ -454,18 +452,20 @@ impl TenantBilling {
     ) -> Result<Option<relay::Conn<Invoice>>> {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         tctx.require(Permission::BillingRead)?;
+        let window =
+            relay::PageArgs::new(after, before, first, last).window(app(ctx).config.max_page_size)?;
+        let rows = loaders(ctx).invoice_pages.load_one((self.0.id, window)).await.map_err(loader_err)?;
+        Ok(Some(relay::to_connection(rows.unwrap_or_else(empty_rows), |i| i.id, Invoice)))
+    }
+}
+
+impl TenantBilling {
+    /// The plan the organisation's limits and features come from now (any member).
+    async fn plan(&self, ctx: &Context<'_>) -> Result<&'static CatalogPlan> {
+        loaders(ctx).tenant_access(self.0.id).await?;
         let app = app(ctx);
-        Ok(Some(
-            relay::paginate(
-                &tctx.on(&app.db),
-                tctx.scope().find::<invoice::Entity>(),
-                invoice::Column::Id,
-                |i| i.id,
-                relay::PageArgs::new(after, before, first, last),
-                app.config.max_page_size,
-                Invoice,
-            )
-            .await?,
-        ))
+        let catalog = plans::catalog(&app.config)?;
+        let sub = loaders(ctx).subscriptions.load_one(self.0.id).await.map_err(loader_err)?;
+        Ok(service::granted_plan(catalog, sub.as_ref(), app.now(), &app.config))
     }
 }
