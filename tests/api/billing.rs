@@ -610,3 +610,27 @@ async fn billing_events_stream_plan_changes_and_invoices_to_holders_of_billing_r
     assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused}");
     assert_eq!(refused["payload"]["data"], Value::Null);
 }
+
+#[tokio::test]
+async fn api_keys_need_a_plan_with_api_access_and_the_refusal_names_the_cheapest() {
+    let app = shipped().await;
+    let owner = app.verified_user("b-feat@example.com").await;
+    let tenant = app.create_tenant(&owner, "b-feat").await;
+    let create = || {
+        app.gql(
+            Some(&owner.access),
+            doc!("api_keys/CreateApiKey"),
+            json!({ "input": { "tenantId": tenant, "name": "ci", "permissions": ["TENANT_READ"] } }),
+        )
+    };
+    let r = create().await;
+    assert_eq!(r.code(), "PLAN_REQUIRED");
+    let ext = &r.0["errors"][0]["extensions"];
+    assert_eq!((ext["feature"].clone(), ext["plan"].clone()), (json!("apiKeys"), json!("pro")));
+    assert!(r.message().contains("Pro"), "{}", r.message());
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b["features"].get("apiKeys"), None, "Free has no API access");
+    change(&app, &owner, &tenant, "pro", "MONTH").await.data();
+    assert_eq!(billing(&app, &owner, &tenant).await["features"]["apiKeys"], true);
+    create().await.data();
+}

@@ -68,6 +68,8 @@ pub async fn create_api_key(
     let perms = permissions.keys();
     let mut tx = TenantTx::begin(ctx, tctx, Permission::ApiKeysManage).await?;
     let scope = tx.scope();
+    // API access is a feature of the paid plans (PLAN_REQUIRED names the cheapest).
+    crate::modules::billing::usage::require_feature(&tx, ctx, scope, "apiKeys").await?;
     let key = scope
         .insert(
             &tx,
