@@ -634,3 +634,34 @@ async fn api_keys_need_a_plan_with_api_access_and_the_refusal_names_the_cheapest
     assert_eq!(billing(&app, &owner, &tenant).await["features"]["apiKeys"], true);
     create().await.data();
 }
+
+#[tokio::test]
+async fn usage_updated_streams_the_new_use_when_a_team_is_added() {
+    let app = shipped().await;
+    let owner = app.verified_user("b-use@example.com").await;
+    let tenant = app.create_tenant(&owner, "b-use").await;
+    change(&app, &owner, &tenant, "pro", "MONTH").await.data();
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
+    assert_eq!(ws.init(Some(&owner.access)).await.unwrap()["type"], "connection_ack");
+    ws.subscribe("1", doc!("billing/UsageUpdated"), json!({ "tenantId": tenant })).await;
+    // The subscription registers asynchronously: add teams until a change arrives.
+    let mut added = 0;
+    let first = loop {
+        added += 1;
+        app.gql(
+            Some(&owner.access),
+            doc!("teams/CreateTeam"),
+            json!({ "input": { "tenantId": tenant, "name": format!("T{added}") } }),
+        )
+        .await
+        .data();
+        if let Ok(Some(v)) = tokio::time::timeout(std::time::Duration::from_millis(300), ws.next_json()).await
+        {
+            break v;
+        }
+        assert!(added < 9, "no usage change arrived");
+    };
+    let uses = first["payload"]["data"]["usageUpdated"].as_array().unwrap().clone();
+    let teams = uses.iter().find(|u| u["limit"] == "TEAMS").unwrap();
+    assert_eq!((teams["used"].clone(), teams["allowed"].clone()), (json!(added), json!(10)));
+}

@@ -294,6 +294,7 @@ const ROOT: &[(&str, Rule)] = &[
     ("workflowExecutions", Tenant(&[WORKFLOW_READ])),
     ("executionLogs", Tenant(&[WORKFLOW_READ])),
     ("billingEvents", Tenant(&[BILLING_READ])),
+    ("usageUpdated", Tenant(&[BILLING_READ])),
 ];
 
 /// Guarded fields below the root, as `Type.field`.

@@ -297,6 +297,45 @@ pub struct BillingSubscription;
 
 #[Subscription]
 impl BillingSubscription {
+    /// The organisation's use of each limit, again each time a use changes it (needs
+    /// `BILLING_READ`, checked again on every change): the billing page's live bars.
+    async fn usage_updated(
+        &self,
+        ctx: &Context<'_>,
+        tenant_id: ID,
+    ) -> Result<impl Stream<Item = Vec<super::types::LimitUsage>> + use<>> {
+        let viewer = rctx(ctx).viewer()?;
+        let id = relay::decode_id("tenantId", &tenant_id, relay::kind::TENANT)?;
+        let app = app(ctx).clone();
+        let tctx = crate::access::access_one(&app, viewer.user_id, id).await?;
+        tctx.require(Permission::BillingRead)?;
+        let guard = Arc::new(GaugeGuard::new(&app.metrics.subscriptions_active));
+        let viewer = viewer.clone();
+        drop(tctx);
+        Ok(app
+            .bus
+            .subscribe(&service::topic(id))
+            .filter(|event: &Arc<Event>| {
+                let usage = serde_json::from_value::<BillingEvent>(event.payload.clone())
+                    .is_ok_and(|e| e.kind == BillingEventKind::UsageUpdated);
+                futures::future::ready(usage)
+            })
+            .then(move |_| {
+                let (app, viewer, _alive) = (app.clone(), viewer.clone(), guard.clone());
+                async move {
+                    let tctx = crate::access::access_one(&app, viewer.user_id, id).await.ok()?;
+                    if !tctx.has(Permission::BillingRead) {
+                        return None;
+                    }
+                    let uses = super::usage::usage(&tctx.on(&app.db), &app, tctx.scope()).await.ok()?;
+                    tctx.reads.release().await;
+                    Some(uses.into_iter().map(super::types::LimitUsage::from).collect::<Vec<_>>())
+                }
+            })
+            .take_while(|allowed| futures::future::ready(allowed.is_some()))
+            .filter_map(|u| async move { u }))
+    }
+
     /// The organisation's billing events: subscription changed, invoice issued or paid,
     /// payment failed (needs `BILLING_READ`, checked again on every event).
     async fn billing_events(

@@ -43,6 +43,8 @@ pub enum BillingEventKind {
     InvoiceIssued,
     InvoicePaid,
     PaymentFailed,
+    /// Use of a limit changed (a member, team or workflow added).
+    UsageUpdated,
 }
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]

@@ -124,6 +124,8 @@ pub async fn require_room(tx: &mut TenantTx<'_>, limit: Limit, adding: i64) -> A
     if notify_owners(&*tx, &tx.ctx().config, scope, limit, used, used + adding, allowed).await? {
         tx.wake_mail();
     }
+    // Published only if the use commits.
+    service::event(tx, service::BillingEventKind::UsageUpdated, None);
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 // exact amounts before anything is charged), cancellation and resumption, invoices with their
 // PDFs, and billing settings. Reading needs `billing.read`; changing needs `billing.manage`.
 import { useState, type FormEvent } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useMutation, useQuery, useSubscription } from 'urql';
 import {
   CancelSubscriptionDocument,
   ChangePlanDocument,
@@ -13,6 +13,7 @@ import {
   StartCheckoutDocument,
   TenantBillingDocument,
   UpdateBillingSettingsDocument,
+  UsageUpdatedDocument,
   type BillingInterval,
   type PaymentProviderKind,
   type TenantBillingQuery,
@@ -152,7 +153,10 @@ function CurrentPlan({ billing, onChanged }: { billing: Billing; onChanged: () =
 }
 
 function Usage({ billing }: { billing: Billing }) {
-  const uses = (billing.usage ?? []).filter((u) => u.metered);
+  const tenant = useTenant();
+  // Live: each added member, team or workflow sends the new use.
+  const [live] = useSubscription({ query: UsageUpdatedDocument, variables: { tenantId: tenant.id } });
+  const uses = (live.data?.usageUpdated ?? billing.usage ?? []).filter((u) => u.metered);
   return (
     <div className="card">
       <h2>Usage</h2>
