@@ -259,7 +259,8 @@ async fn settings_are_validated_and_kept_per_part() {
         "https://acme.example",
         "bad input changed nothing"
     );
-    assert_eq!(t.data()["tenant"]["features"], json!({}));
+    // The plan's features (the tests' Free plan, tests/api/plans-roomy.json), set by billing.
+    assert_eq!(t.data()["tenant"]["features"], json!({ "apiKeys": true, "customRoles": true, "webhooks": true }));
 
     let r = app
         .gql(
