@@ -14,6 +14,7 @@ pub mod nulls;
 pub mod relay;
 pub mod scalars;
 pub mod tenant;
+pub mod viewer;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
 

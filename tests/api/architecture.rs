@@ -21,10 +21,10 @@ const LOWER: &[&str] = &[
     "pdf.rs",
 ];
 
-/// Module pairs that still import each other's `schema`/`types` (identity's `User` shows
-/// security's sessions and factors, which show their user). This list may only shrink: a pair
-/// not on it fails the test.
-const KNOWN_CYCLES: &[(&str, &str)] = &[("identity", "security")];
+/// Module pairs that still import each other's `schema`/`types`: none (`Tenant` and `Viewer`
+/// are merged from module parts in `src/graphql/`). This list may only shrink: a pair not on it
+/// fails the test.
+const KNOWN_CYCLES: &[(&str, &str)] = &[];
 
 fn rust_files(path: &Path, out: &mut Vec<std::path::PathBuf>) {
     if path.is_file() {

@@ -260,7 +260,10 @@ async fn settings_are_validated_and_kept_per_part() {
         "bad input changed nothing"
     );
     // The plan's features (the tests' Free plan, tests/api/plans-roomy.json), set by billing.
-    assert_eq!(t.data()["tenant"]["features"], json!({ "apiKeys": true, "customRoles": true, "webhooks": true }));
+    assert_eq!(
+        t.data()["tenant"]["features"],
+        json!({ "apiKeys": true, "customRoles": true, "webhooks": true })
+    );
 
     let r = app
         .gql(

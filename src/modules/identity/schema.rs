@@ -2,12 +2,14 @@
 
 use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject};
 
+use crate::graphql::viewer::Viewer;
+
 use super::{
     account::{self, Theme},
     service::{self, IssuedTokens, SignUp},
     types::{
         AuthPayload, LogOutPayload, Preferences, ResendVerificationPayload, SignUpPayload, User,
-        VerifyEmailPayload, Viewer,
+        VerifyEmailPayload,
     },
 };
 use crate::{
@@ -30,7 +32,7 @@ impl IdentityQuery {
     async fn viewer(&self, ctx: &Context<'_>) -> Result<Option<Viewer>> {
         let rctx = rctx(ctx);
         match (&rctx.viewer, &rctx.auth_error) {
-            (Some(v), _) => Ok(Some(Viewer(service::viewer_user(app(ctx), v).await?))),
+            (Some(v), _) => Ok(Some(Viewer::new(service::viewer_user(app(ctx), v).await?))),
             (None, Some(_)) => Err(rctx.viewer().map(|_| ()).unwrap_err().into()),
             (None, None) => Ok(None),
         }
@@ -143,7 +145,7 @@ pub fn auth_payload(t: IssuedTokens) -> AuthPayload {
         access_token_expires_at: t.access_token_expires_at,
         refresh_token: t.refresh_token,
         refresh_token_expires_at: t.refresh_token_expires_at,
-        viewer: Viewer(t.user),
+        viewer: Viewer::new(t.user),
     }
 }
 
@@ -204,7 +206,7 @@ impl IdentityMutation {
             locale: maybe(input.locale),
             time_zone: maybe(input.time_zone),
         };
-        Ok(ViewerPayload { viewer: Viewer(account::update_profile(app(ctx), viewer, update).await?) })
+        Ok(ViewerPayload { viewer: Viewer::new(account::update_profile(app(ctx), viewer, update).await?) })
     }
 
     /// Changes the password (the current one is needed, or empty for an account that has
@@ -268,7 +270,7 @@ impl IdentityMutation {
             }
         };
         account::set_active_tenant(app(ctx), viewer, id).await?;
-        Ok(ViewerPayload { viewer: Viewer(service::viewer_user(app(ctx), viewer).await?) })
+        Ok(ViewerPayload { viewer: Viewer::new(service::viewer_user(app(ctx), viewer).await?) })
     }
 
     /// Ends the current session.

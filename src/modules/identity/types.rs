@@ -5,13 +5,12 @@ use chrono::{DateTime, Utc};
 use entity::user;
 
 use crate::{
-    graphql::tenant::Tenant,
     graphql::{
         app, rctx,
-        relay::{self, Conn, PageArgs},
+        relay::{self},
         scalars::Email,
     },
-    modules::security::schema as security,
+    graphql::{tenant::Tenant, viewer::Viewer},
     modules::tenancy::service as tenancy,
 };
 
@@ -87,11 +86,13 @@ impl User {
     }
 }
 
-/// The signed-in user, with what only they may see.
-pub struct Viewer(pub user::Model);
+/// The identity part of `Viewer` (the signed-in user, with what only they may see; merged in
+/// [`crate::graphql::viewer::Viewer`] with the other modules' parts).
+#[derive(Clone)]
+pub struct ViewerCore(pub std::sync::Arc<user::Model>);
 
 #[Object]
-impl Viewer {
+impl ViewerCore {
     /// Global ID of the user (the same as `User.id`).
     pub async fn id(&self) -> ID {
         relay::to_global_id(relay::kind::USER, self.0.id)
@@ -126,33 +127,9 @@ impl Viewer {
     async fn preferences(&self) -> Preferences {
         Preferences(super::account::preferences(&self.0))
     }
-    /// Open sessions (signed-in devices), most recently used first.
-    async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<security::Session>> {
-        security::viewer_sessions(ctx).await
-    }
-    /// The account's security log: sign-ins, failures, lockouts, MFA and session changes.
-    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
-    async fn security_events(
-        &self,
-        ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Conn<security::SecurityEvent>> {
-        security::viewer_security_events(ctx, PageArgs::new(after, before, first, last)).await
-    }
-    /// Two-factor authentication status.
-    async fn mfa(&self, ctx: &Context<'_>) -> Result<security::MfaStatus> {
-        security::viewer_mfa(ctx, &self.0).await
-    }
     /// The account has a password (accounts made through OAuth may not).
     async fn has_password(&self) -> bool {
         self.0.password_hash().is_some()
-    }
-    /// Provider accounts (Google, GitHub, …) linked for signing in.
-    async fn connected_accounts(&self, ctx: &Context<'_>) -> Result<Vec<security::ConnectedAccount>> {
-        security::viewer_connected_accounts(ctx).await
     }
     /// The organisation picked with `setActiveTenant` for this session (null if none, or if
     /// the viewer is no longer a member).
@@ -167,7 +144,7 @@ impl Viewer {
     }
     /// The viewer as a `User` node.
     async fn user(&self) -> User {
-        User::own(self.0.clone())
+        User::own((*self.0).clone())
     }
     /// What the viewer may do in organisation `tenantId`, so a client can render by
     /// permission. NOT_FOUND when the viewer is not a member.

@@ -7,3 +7,4 @@ pub mod oauth;
 pub mod schema;
 pub mod sessions;
 pub mod throttle;
+pub mod types;

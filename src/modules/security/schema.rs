@@ -1,5 +1,5 @@
 //! GraphQL surface of account security: the viewer's sessions, security log, MFA and
-//! connected accounts (fields of `Viewer`, see `identity::types`), and their mutations.
+//! connected accounts (fields of `Viewer`, see `types::ViewerSecurity`), and their mutations.
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -126,7 +126,7 @@ pub struct OAuthProviderInfo {
     pub sign_in_url: String,
 }
 
-/// Fields of `Viewer` about account security (called from `identity::types::Viewer`).
+/// Fields of `Viewer` about account security (called from [`super::types::ViewerSecurity`]).
 pub async fn viewer_sessions(ctx: &Context<'_>) -> Result<Vec<Session>> {
     let viewer = rctx(ctx).viewer()?;
     Ok(sessions::list(app(ctx), viewer)
