@@ -164,8 +164,10 @@ impl ViewerCore {
         last: Option<i32>,
     ) -> Result<relay::Conn<Tenant>> {
         let viewer = rctx(ctx).viewer()?;
-        Ok(tenancy::viewer_tenants(app(ctx), viewer, relay::PageArgs::new(after, before, first, last))
-            .await?)
+        let rows =
+            tenancy::viewer_tenants(app(ctx), viewer, relay::PageArgs::new(after, before, first, last))
+                .await?;
+        Ok(relay::to_connection(rows, |t| t.id, Tenant::new))
     }
 }
 

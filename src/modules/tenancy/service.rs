@@ -12,7 +12,7 @@ use crate::{
     ctx::Ctx,
     db::page::Window,
     error::{AppError, AppResult},
-    graphql::relay::{Conn, PageArgs, paginate},
+    graphql::relay::PageArgs,
     startup::AppState,
 };
 
@@ -244,12 +244,12 @@ pub async fn update_tenant(
     .await
 }
 
-/// Organisations the viewer is an active member of.
+/// A page of the organisations the viewer is an active member of.
 pub async fn viewer_tenants(
     app: &AppState,
     viewer: &Viewer,
     page: PageArgs,
-) -> AppResult<Conn<crate::graphql::tenant::Tenant>> {
+) -> AppResult<crate::db::page::Rows<tenant::Model>> {
     let mine = membership::Entity::find()
         .select_only()
         .column(membership::Column::TenantId)
@@ -258,16 +258,8 @@ pub async fn viewer_tenants(
         .into_query();
     let select = tenant::Entity::find().filter(tenant::Column::Id.in_subquery(mine));
     // The viewer's own memberships, across tenants, decide which organisations are listed.
-    paginate(
-        &crate::db::across_tenants(&app.db),
-        select,
-        tenant::Column::Id,
-        |t| t.id,
-        page,
-        app.config.max_page_size,
-        crate::graphql::tenant::Tenant::new,
-    )
-    .await
+    let window = page.window(app.config.max_page_size)?;
+    Ok(crate::db::page::page(&crate::db::across_tenants(&app.db), select, tenant::Column::Id, window).await?)
 }
 
 /// Validates a page request of the organisation's members (`members.read`).
