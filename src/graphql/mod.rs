@@ -8,6 +8,7 @@
 pub mod admission;
 pub mod batch;
 pub mod extensions;
+pub mod live;
 pub mod loaders;
 pub mod node;
 pub mod nulls;

@@ -25,7 +25,8 @@ async fn app_at_dec_1() -> (TestApp, Clock) {
     (spawn_app_on(Backend::fresh().await, opts).await, clock)
 }
 
-async fn billing(app: &TestApp, s: &Session, tenant: &str) -> Value {
+/// The organisation's billing as its `TenantBilling` document shows it.
+pub(crate) async fn billing(app: &TestApp, s: &Session, tenant: &str) -> Value {
     app.gql(Some(&s.access), doc!("billing/TenantBilling"), json!({ "id": tenant })).await.data()["tenant"]
         .clone()
 }

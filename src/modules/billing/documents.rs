@@ -55,13 +55,11 @@ pub fn link_valid(ctx: &Ctx, id: Uuid, expires: i64, sig: &str, now: DateTime<Ut
     expires >= now.timestamp() && ctx.keys.verify(PURPOSE, &format!("{id}:{expires}"), sig)
 }
 
+/// Who issues the invoices.
+pub const ISSUER: &str = "Zygo";
+
 /// The invoice as a PDF.
-pub fn invoice_pdf(
-    inv: &invoice::Model,
-    org: &tenant::Model,
-    account: &billing_account::Model,
-    issuer: &str,
-) -> Vec<u8> {
+pub fn invoice_pdf(inv: &invoice::Model, org: &tenant::Model, account: &billing_account::Model) -> Vec<u8> {
     let c = inv.currency.as_str();
     let lines: Vec<Line> = serde_json::from_str(&inv.lines).unwrap_or_default();
     let address: serde_json::Map<String, serde_json::Value> =
@@ -103,7 +101,7 @@ pub fn invoice_pdf(
         title: format!("Invoice {}", inv.number),
         blocks: vec![
             Block::Fields(vec![
-                ("Issuer".into(), issuer.to_string()),
+                ("Issuer".into(), ISSUER.to_string()),
                 ("Invoice number".into(), inv.number.clone()),
                 ("Status".into(), status),
                 ("Issued".into(), inv.issued_at.format("%Y-%m-%d").to_string()),

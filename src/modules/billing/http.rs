@@ -14,8 +14,7 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use entity::{billing_account, invoice, tenant};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use entity::{invoice, tenant};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -38,21 +37,22 @@ pub async fn invoice_pdf(
     if !documents::link_valid(&app, id, q.expires, &q.sig, app.now()) {
         return not_found();
     }
-    // Across tenants: the signed link names the invoice, and its signature was just checked.
-    let db = crate::db::across_tenants(&app.db);
     let loaded = async {
-        let Some(inv) = invoice::Entity::find_by_id(id).one(&db).await? else { return Ok(None) };
-        let org = tenant::Entity::find_by_id(inv.tenant_id).one(&db).await?;
-        let account = billing_account::Entity::find()
-            .filter(billing_account::Column::TenantId.eq(inv.tenant_id))
-            .one(&db)
-            .await?;
-        Ok::<_, sea_orm::DbErr>(org.zip(account).map(|(o, a)| (inv, o, a)))
+        // The signed link names the invoice (its signature was just checked); its
+        // organisation is found across tenants, then read through its own wall.
+        let Some(tenant) = super::invoices::owner_of(&app.db, id).await? else { return Ok(None) };
+        let tctx = crate::access::TenantCtx::system(tenant);
+        let (db, scope) = (tctx.on(&app.db), tctx.scope());
+        let inv = scope.find_by_id::<invoice::Entity, _>(&db, id).await?;
+        let org = scope.find_by_id::<tenant::Entity, _>(&db, tenant).await?;
+        let account = super::service::account_view(&app, &db, scope).await?;
+        tctx.reads.release().await;
+        Ok::<_, crate::error::AppError>(inv.zip(org).map(|(i, o)| (i, o, account)))
     }
     .await;
     match loaded {
         Ok(Some((inv, org, account))) => {
-            let bytes = documents::invoice_pdf(&inv, &org, &account, "Zygo");
+            let bytes = documents::invoice_pdf(&inv, &org, &account);
             (
                 [
                     (header::CONTENT_TYPE, "application/pdf".to_string()),

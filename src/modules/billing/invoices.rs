@@ -207,7 +207,7 @@ async fn mail_to_owners(tx: &mut TenantTx<'_>, inv: &invoice::Model) -> AppResul
         return Ok(());
     };
     let account = service::account_view(ctx, &*tx, scope).await?;
-    let pdf = super::documents::invoice_pdf(inv, &org, &account, "Zygo");
+    let pdf = super::documents::invoice_pdf(inv, &org, &account);
     let link = format!("{}/o/{}/billing", ctx.config.public_url, org.slug);
     let total = super::documents::money(inv.total, &inv.currency);
     let due = inv.due_at.format("%Y-%m-%d").to_string();
@@ -309,10 +309,7 @@ pub async fn mark_paid_in(
         am.failed_renewals = Set(0);
         am.next_retry_at = Set(None);
         am.past_due_since = Set(None);
-        am.revision = Set(sub.revision + 1);
-        am.updated_at = Set(now);
-        scope.update(&*tx, am).await?;
-        service::event(tx, BillingEventKind::SubscriptionChanged, None);
+        service::save(tx, &sub, am, Some("billing.payment_recovered")).await?;
     }
     Ok(paid)
 }

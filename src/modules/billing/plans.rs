@@ -4,7 +4,7 @@
 //! keep the price and plan version they signed up for, so changing the catalog never
 //! changes what an existing subscription pays.
 
-use std::{collections::BTreeMap, path::PathBuf, sync::Mutex};
+use std::{collections::BTreeMap, path::PathBuf, sync::RwLock};
 
 use entity::subscription::BillingInterval;
 use serde::{Deserialize, Serialize};
@@ -303,12 +303,16 @@ impl Catalog {
 
 /// Catalogs loaded by this process, by file (`None`: the shipped defaults). Loaded once and
 /// kept for the process's life; tests run instances with different catalogs side by side.
-static CATALOGS: Mutex<BTreeMap<Option<PathBuf>, &'static Catalog>> = Mutex::new(BTreeMap::new());
+static CATALOGS: RwLock<BTreeMap<Option<PathBuf>, &'static Catalog>> = RwLock::new(BTreeMap::new());
 
 /// The instance's catalog: the file named by `ZYGO_BILLING_PLANS_FILE`, or the defaults.
 pub fn catalog(config: &crate::config::Config) -> AppResult<&'static Catalog> {
+    // Read on every gate and plan field: a shared lock, taken for writing only to load.
+    if let Some(c) = CATALOGS.read().expect("catalog lock").get(&config.billing.plans_file) {
+        return Ok(c);
+    }
     let key = config.billing.plans_file.clone();
-    let mut loaded = CATALOGS.lock().expect("catalog lock");
+    let mut loaded = CATALOGS.write().expect("catalog lock");
     if let Some(c) = loaded.get(&key) {
         return Ok(c);
     }

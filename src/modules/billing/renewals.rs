@@ -82,18 +82,6 @@ async fn step(ctx: &Ctx, tenant_id: Uuid, id: Uuid, now: DateTime<Utc>) -> AppRe
     Ok(did)
 }
 
-async fn save(
-    tx: &mut TenantTx<'_>,
-    sub: &subscription::Model,
-    mut am: subscription::ActiveModel,
-) -> AppResult<subscription::Model> {
-    am.revision = Set(sub.revision + 1);
-    am.updated_at = Set(tx.ctx().now());
-    let out = tx.scope().update(&*tx, am).await?;
-    service::event(tx, service::BillingEventKind::SubscriptionChanged, None);
-    Ok(out)
-}
-
 /// The period has ended: a scheduled cancellation ends the subscription; otherwise the next
 /// period starts (with a scheduled downgrade applied, a trial turned into the paid plan) and
 /// its invoice is issued and collected.
@@ -123,14 +111,6 @@ async fn period_end(
         am.unit_amount = Set(amount);
         am.scheduled_plan_key = Set(None);
         am.scheduled_interval = Set(None);
-        tx.audit(crate::access::Change {
-            action: "billing.plan_changed",
-            target_type: "Subscription",
-            target_id: Some(sub.id),
-            before: Some(serde_json::json!({ "plan": sub.plan_key })),
-            after: Some(serde_json::json!({ "plan": plan_key })),
-        })
-        .await?;
     }
     let end = proration::period_end(start, interval);
     am.current_period_start = Set(start);
@@ -138,7 +118,9 @@ async fn period_end(
     if sub.status == SubscriptionStatus::Trialing {
         am.status = Set(SubscriptionStatus::Active);
     }
-    let mut sub = save(tx, &sub, am).await?;
+    // A scheduled change taking effect is audited; a plain new period is not.
+    let action = sub.scheduled_plan_key.is_some().then_some("billing.plan_changed");
+    let mut sub = service::save(tx, &sub, am, action).await?;
     if amount > 0 {
         let plan_name = catalog.plan(&plan_key).map_or(plan_key.clone(), |p| p.name.clone());
         let line = Line::new(
@@ -163,7 +145,7 @@ async fn period_end(
             let at = if ok { inv.due_at } else { tx.ctx().now() };
             let mut am: subscription::ActiveModel = sub.clone().into();
             am.next_retry_at = Set(Some(at));
-            sub = save(tx, &sub, am).await?;
+            sub = service::save(tx, &sub, am, None).await?;
             if !ok {
                 fail(tx, sub, inv).await?;
             }
@@ -190,14 +172,14 @@ async fn retry(
     let Some(inv) = open else {
         let mut am: subscription::ActiveModel = sub.clone().into();
         am.next_retry_at = Set(None);
-        save(tx, &sub, am).await?;
+        service::save(tx, &sub, am, None).await?;
         return Ok(true);
     };
     // A transfer not yet due is not a failure.
     if inv.due_at > now && sub.status != SubscriptionStatus::PastDue {
         let mut am: subscription::ActiveModel = sub.clone().into();
         am.next_retry_at = Set(Some(inv.due_at));
-        save(tx, &sub, am).await?;
+        service::save(tx, &sub, am, None).await?;
         return Ok(true);
     }
     let (inv, _) = invoices::collect(tx, account, inv, sub.failed_renewals + 1).await?;
@@ -230,7 +212,7 @@ async fn fail(tx: &mut TenantTx<'_>, sub: subscription::Model, inv: invoice::Mod
     am.failed_renewals = Set(failures);
     am.past_due_since = Set(Some(since));
     am.next_retry_at = Set(Some(next));
-    save(tx, &sub, am).await?;
+    service::save(tx, &sub, am, None).await?;
     if failures == 1 {
         tx.audit(crate::access::Change {
             action: "billing.past_due",

@@ -1,7 +1,5 @@
 //! Billing queries, mutations and the `billingEvents` subscription.
 
-use std::sync::Arc;
-
 use async_graphql::{
     Context, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject, Subscription,
 };
@@ -16,12 +14,10 @@ use crate::{
     auth::Permission,
     error::AppError,
     graphql::{
-        app,
+        app, live,
         loaders::{loaders, tenant_arg},
         rctx, relay,
     },
-    pubsub::Event,
-    telemetry::GaugeGuard,
 };
 
 #[derive(Default)]
@@ -304,36 +300,30 @@ impl BillingSubscription {
         ctx: &Context<'_>,
         tenant_id: ID,
     ) -> Result<impl Stream<Item = Vec<super::types::LimitUsage>> + use<>> {
-        let viewer = rctx(ctx).viewer()?;
-        let id = relay::decode_id("tenantId", &tenant_id, relay::kind::TENANT)?;
-        let app = app(ctx).clone();
-        let tctx = crate::access::access_one(&app, viewer.user_id, id).await?;
-        tctx.require(Permission::BillingRead)?;
-        let guard = Arc::new(GaugeGuard::new(&app.metrics.subscriptions_active));
-        let viewer = viewer.clone();
-        drop(tctx);
-        Ok(app
-            .bus
-            .subscribe(&service::topic(id))
-            .filter(|event: &Arc<Event>| {
+        let (app, viewer, id) = live::open(ctx, "tenantId", &tenant_id, Permission::BillingRead).await?;
+        let db = app.ctx.clone();
+        Ok(live::guarded(app, viewer, id, Permission::BillingRead, service::topic(id))
+            .filter(|(event, _)| {
                 let usage = serde_json::from_value::<BillingEvent>(event.payload.clone())
                     .is_ok_and(|e| e.kind == BillingEventKind::UsageUpdated);
                 futures::future::ready(usage)
             })
-            .then(move |_| {
-                let (app, viewer, _alive) = (app.clone(), viewer.clone(), guard.clone());
+            .filter_map(move |(_, tctx)| {
+                let ctx = db.clone();
                 async move {
-                    let tctx = crate::access::access_one(&app, viewer.user_id, id).await.ok()?;
-                    if !tctx.has(Permission::BillingRead) {
-                        return None;
-                    }
-                    let uses = super::usage::usage(&tctx.on(&app.db), &app, tctx.scope()).await.ok()?;
+                    let uses = super::usage::usage(&tctx.on(&ctx.db), &ctx, tctx.scope()).await;
                     tctx.reads.release().await;
-                    Some(uses.into_iter().map(super::types::LimitUsage::from).collect::<Vec<_>>())
+                    match uses {
+                        Ok(uses) => {
+                            Some(uses.into_iter().map(super::types::LimitUsage::from).collect::<Vec<_>>())
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "usage not delivered");
+                            None
+                        }
+                    }
                 }
-            })
-            .take_while(|allowed| futures::future::ready(allowed.is_some()))
-            .filter_map(|u| async move { u }))
+            }))
     }
 
     /// The organisation's billing events: subscription changed, invoice issued or paid,
@@ -343,33 +333,14 @@ impl BillingSubscription {
         ctx: &Context<'_>,
         tenant_id: ID,
     ) -> Result<impl Stream<Item = BillingEventObject> + use<>> {
-        let viewer = rctx(ctx).viewer()?;
-        let id = relay::decode_id("tenantId", &tenant_id, relay::kind::TENANT)?;
-        let app = app(ctx).clone();
-        let tctx = crate::access::access_one(&app, viewer.user_id, id).await?;
-        tctx.require(Permission::BillingRead)?;
-        let guard = Arc::new(GaugeGuard::new(&app.metrics.subscriptions_active));
-        let viewer = viewer.clone();
-        drop(tctx);
-        Ok(app
-            .bus
-            .subscribe(&service::topic(id))
-            .then(move |event: Arc<Event>| {
-                let (app, viewer, _alive) = (app.clone(), viewer.clone(), guard.clone());
-                async move {
-                    match crate::access::access_one(&app, viewer.user_id, id).await {
-                        Ok(tctx) if tctx.has(Permission::BillingRead) => Some(event),
-                        _ => None,
-                    }
-                }
-            })
-            .take_while(|allowed| futures::future::ready(allowed.is_some()))
-            .filter_map(move |allowed| async move {
-                let event = allowed?;
+        let (app, viewer, id) = live::open(ctx, "tenantId", &tenant_id, Permission::BillingRead).await?;
+        Ok(live::guarded(app, viewer, id, Permission::BillingRead, service::topic(id)).filter_map(
+            move |(event, _)| async move {
                 serde_json::from_value::<BillingEvent>(event.payload.clone())
                     .ok()
                     .filter(|e| e.tenant_id == id)
                     .map(BillingEventObject)
-            }))
+            },
+        ))
     }
 }

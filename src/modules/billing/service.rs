@@ -195,24 +195,13 @@ pub async fn ensure_account(
     ctx: &Ctx,
     scope: TenantScope,
 ) -> AppResult<billing_account::Model> {
-    let now = ctx.now();
-    billing_account::Entity::insert(billing_account::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(scope.tenant_id()),
-        provider: Set("manual".into()),
-        provider_customer_id: Set(None),
-        provider_payment_method_id: Set(None),
-        currency: Set(ctx.config.billing.currency.clone()),
-        tax_rate_bps: Set(0),
-        tax_id: Set(None),
-        billing_address: Set("{}".into()),
-        credit_balance: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .on_conflict(OnConflict::column(billing_account::Column::TenantId).do_nothing().to_owned())
-    .exec_without_returning(db)
-    .await?;
+    let mut account: billing_account::ActiveModel = default_account(ctx, scope.tenant_id()).into();
+    account.id = Set(Uuid::now_v7());
+    scope
+        .insert_many([account])
+        .on_conflict(OnConflict::column(billing_account::Column::TenantId).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
     scope
         .find::<billing_account::Entity>()
         .one(db)
@@ -259,7 +248,8 @@ pub async fn ensure_current(
         return Ok(s);
     }
     let free: subscription::ActiveModel = free_row(ctx, scope.tenant_id(), ctx.now(), currency).into();
-    subscription::Entity::insert(free)
+    scope
+        .insert_many([free])
         .on_conflict(OnConflict::column(subscription::Column::CurrentFor).do_nothing().to_owned())
         .exec_without_returning(db)
         .await?;
@@ -369,24 +359,27 @@ fn summary(s: &subscription::Model) -> serde_json::Value {
     })
 }
 
-/// Saves `am` over `before` (bumping the revision) and records the change.
-async fn save(
+/// Saves `am` over `before` (bumping the revision), records the change as `action` (the
+/// worker's routine steps — a new period, a retry date — are not audited) and announces it.
+pub(super) async fn save(
     tx: &mut TenantTx<'_>,
     before: &subscription::Model,
     mut am: subscription::ActiveModel,
-    action: &str,
+    action: Option<&str>,
 ) -> AppResult<subscription::Model> {
     am.revision = Set(before.revision + 1);
     am.updated_at = Set(tx.ctx().now());
     let after = tx.scope().update(&*tx, am).await?;
-    tx.audit(Change {
-        action,
-        target_type: "Subscription",
-        target_id: Some(after.id),
-        before: Some(summary(before)),
-        after: Some(summary(&after)),
-    })
-    .await?;
+    if let Some(action) = action {
+        tx.audit(Change {
+            action,
+            target_type: "Subscription",
+            target_id: Some(after.id),
+            before: Some(summary(before)),
+            after: Some(summary(&after)),
+        })
+        .await?;
+    }
     event(tx, BillingEventKind::SubscriptionChanged, None);
     Ok(after)
 }
@@ -520,7 +513,7 @@ pub async fn apply_plan_change(
             "billing.plan_changed"
         }
     };
-    let after = save(tx, &sub, am, action).await?;
+    let after = save(tx, &sub, am, Some(action)).await?;
     let invoice = match issued {
         Some(inv) => match invoices::collect(tx, &account, inv, 0).await? {
             // The upgrade is not made: the caller's transaction rolls back with this error.
@@ -584,7 +577,7 @@ pub async fn cancel_subscription(
         am.cancel_at_period_end = Set(true);
         am.scheduled_plan_key = Set(None);
         am.scheduled_interval = Set(None);
-        save(&mut tx, &sub, am, "billing.cancel_scheduled").await?
+        save(&mut tx, &sub, am, Some("billing.cancel_scheduled")).await?
     } else {
         end_and_start_free(&mut tx, &sub, ctx.now(), &account.currency, "billing.canceled").await?
     };
@@ -606,7 +599,7 @@ pub(super) async fn end_and_start_free(
     am.canceled_at = Set(Some(tx.ctx().now()));
     am.cancel_at_period_end = Set(false);
     am.next_retry_at = Set(None);
-    save(tx, sub, am, action).await?;
+    save(tx, sub, am, Some(action)).await?;
     let free: subscription::ActiveModel = free_row(tx.ctx(), sub.tenant_id, start, currency).into();
     Ok(tx.scope().insert(&*tx, free).await?)
 }
@@ -634,7 +627,7 @@ pub async fn resume_subscription(ctx: &Ctx, tctx: &TenantCtx) -> AppResult<subsc
     if sub.status == SubscriptionStatus::Paused {
         am.status = Set(SubscriptionStatus::Active);
     }
-    let out = save(&mut tx, &sub, am, "billing.resumed").await?;
+    let out = save(&mut tx, &sub, am, Some("billing.resumed")).await?;
     tx.commit().await?;
     Ok(out)
 }

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use entity::{invitation, membership, team, usage_counter, workflow};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    ColumnTrait, ConnectionTrait, PaginatorTrait, QueryFilter, Set,
     sea_query::{ExprTrait, OnConflict},
 };
 use serde_json::json;
@@ -177,8 +177,8 @@ impl Exceeded {
 
 /// Counts `n` uses of a per-period `limit` in `db`'s transaction, unless the plan's allowance
 /// for the period would be passed: then nothing is counted and `Exceeded` says why. One
-/// conditional increment: concurrent uses queue on the counter row, and each sees the
-/// others' counts.
+/// conditional increment returning the new count: concurrent uses queue on the counter row,
+/// and each sees the others' counts.
 pub async fn record(
     db: &impl ConnectionTrait,
     config: &crate::config::Config,
@@ -188,49 +188,61 @@ pub async fn record(
     now: DateTime<Utc>,
 ) -> AppResult<Result<(), Exceeded>> {
     let Some((period, resets_at)) = period_of(limit, now) else { return Ok(Ok(())) };
-    usage_counter::Entity::insert(usage_counter::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(scope.tenant_id()),
-        metric: Set(limit.key().into()),
-        period: Set(period.clone()),
-        value: Set(0),
-        updated_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            usage_counter::Column::TenantId,
-            usage_counter::Column::Metric,
-            usage_counter::Column::Period,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
     let sub = service::current(db, scope).await?;
     let allowed =
         service::granted_plan(super::plans::catalog(config)?, sub.as_ref(), now, config).limit(limit);
-    let mut update = scope
-        .update_many::<usage_counter::Entity>()
-        .col_expr(
-            usage_counter::Column::Value,
-            sea_orm::sea_query::Expr::col(usage_counter::Column::Value).add(n),
-        )
-        .col_expr(usage_counter::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
-        .filter(usage_counter::Column::Metric.eq(limit.key()))
-        .filter(usage_counter::Column::Period.eq(&period));
-    if let Some(allowed) = allowed {
-        update = update.filter(usage_counter::Column::Value.lte(allowed - n));
-    }
-    if update.exec(db).await?.rows_affected == 1 {
+    let increment = || {
+        let mut update = scope
+            .update_many::<usage_counter::Entity>()
+            .col_expr(
+                usage_counter::Column::Value,
+                sea_orm::sea_query::Expr::col(usage_counter::Column::Value).add(n),
+            )
+            .col_expr(usage_counter::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+            .filter(usage_counter::Column::Metric.eq(limit.key()))
+            .filter(usage_counter::Column::Period.eq(&period));
         if let Some(allowed) = allowed {
-            let after = used(db, scope, limit, now).await?;
-            notify_owners(db, config, scope, limit, after - n, after, allowed).await?;
+            update = update.filter(usage_counter::Column::Value.lte(allowed - n));
         }
-        return Ok(Ok(()));
+        update
+    };
+    let mut counted = increment().exec_with_returning(db).await?;
+    if counted.is_empty() {
+        // The period's first use (no counter yet), or the allowance is used up: create the
+        // counter (nothing happens if it exists) and try once more.
+        scope
+            .insert_many([usage_counter::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tenant_id: Set(scope.tenant_id()),
+                metric: Set(limit.key().into()),
+                period: Set(period.clone()),
+                value: Set(0),
+                updated_at: Set(now),
+            }])
+            .on_conflict(
+                OnConflict::columns([
+                    usage_counter::Column::TenantId,
+                    usage_counter::Column::Metric,
+                    usage_counter::Column::Period,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+        counted = increment().exec_with_returning(db).await?;
     }
-    let used = used(db, scope, limit, now).await?;
-    Ok(Err(Exceeded { limit, used, allowed: allowed.unwrap_or(0), resets_at }))
+    match (counted.first(), allowed) {
+        (Some(counter), Some(allowed)) => {
+            notify_owners(db, config, scope, limit, counter.value - n, counter.value, allowed).await?;
+            Ok(Ok(()))
+        }
+        (Some(_), None) => Ok(Ok(())),
+        (None, _) => {
+            let used = used(db, scope, limit, now).await?;
+            Ok(Err(Exceeded { limit, used, allowed: allowed.unwrap_or(0), resets_at }))
+        }
+    }
 }
 
 /// Refuses with `PLAN_REQUIRED` unless the organisation's plan has `feature`.

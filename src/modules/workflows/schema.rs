@@ -1,7 +1,5 @@
 //! Workflow queries, mutations and subscriptions.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, ID, InputObject, Json, Object, Result, Subscription};
 use entity::{execution, node_execution, workflow, workflow_template};
 use futures::{Stream, StreamExt};
@@ -21,7 +19,6 @@ use crate::{
     error::AppError,
     graphql::{app, loaders::loaders, owned_row, rctx, relay},
     pubsub::Event,
-    telemetry::GaugeGuard,
 };
 
 async fn workflow_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
@@ -620,7 +617,7 @@ impl WorkflowsMutation {
 pub struct WorkflowsSubscription;
 
 /// Events of `topic` while the viewer keeps `WORKFLOW_READ` in `tenant` (checked per event;
-/// the stream ends when they lose it).
+/// the stream ends when they lose it), mapped by `map`.
 fn guarded<T: Send + 'static, F: Fn(&Event) -> Option<T> + Send + Sync + 'static>(
     app: crate::startup::AppState,
     viewer: crate::auth::Viewer,
@@ -628,24 +625,8 @@ fn guarded<T: Send + 'static, F: Fn(&Event) -> Option<T> + Send + Sync + 'static
     topic: crate::pubsub::Topic,
     map: F,
 ) -> impl Stream<Item = T> + use<T, F> {
-    let guard = Arc::new(GaugeGuard::new(&app.metrics.subscriptions_active));
-    let map = Arc::new(map);
-    app.bus
-        .subscribe(&topic)
-        .then(move |event: Arc<Event>| {
-            let (app, viewer, _alive) = (app.clone(), viewer.clone(), guard.clone());
-            async move {
-                match crate::access::access_one(&app, viewer.user_id, tenant).await {
-                    Ok(t) if t.has(Permission::WorkflowRead) => Some(event),
-                    _ => None,
-                }
-            }
-        })
-        .take_while(|allowed| futures::future::ready(allowed.is_some()))
-        .filter_map(move |event| {
-            let map = map.clone();
-            async move { event.and_then(|e| map(&e)) }
-        })
+    crate::graphql::live::guarded(app, viewer, tenant, Permission::WorkflowRead, topic)
+        .filter_map(move |(event, _)| futures::future::ready(map(&event)))
 }
 
 /// What a workflow subscription opens on: the row `id` (a global ID of `type_name` from

@@ -175,6 +175,46 @@ impl PaymentProvider for Manual {
     }
 }
 
+/// The HTTP client of the providers' APIs (30 seconds at most per call), one per process so
+/// its connections are reused across calls.
+fn http_client() -> reqwest::Client {
+    static CLIENT: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(|| {
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("an HTTP client with a timeout")
+    });
+    CLIENT.clone()
+}
+
+/// A provider's JSON answer to `what`: `Ok(Ok(body))` on success; `Ok(Err(body))` for a 4xx
+/// that is the provider's verdict (a declined card, a refused request); `Err` for what is not
+/// (unreachable, bad credentials, rate limited, a 5xx), which the caller's retry repeats.
+async fn answer(
+    provider: &str,
+    what: &str,
+    res: reqwest::Result<reqwest::Response>,
+) -> AppResult<Result<serde_json::Value, serde_json::Value>> {
+    let res = res.map_err(|e| AppError::Internal(anyhow::anyhow!("{provider} unreachable: {e}")))?;
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.unwrap_or(serde_json::Value::Null);
+    if status.is_success() {
+        Ok(Ok(body))
+    } else if status.is_client_error() && status.as_u16() != 401 && status.as_u16() != 429 {
+        Ok(Err(body))
+    } else {
+        Err(AppError::Internal(anyhow::anyhow!("{provider} answered {status} to {what}: {body}")))
+    }
+}
+
+/// The `id` of a provider's answer.
+fn id_of(provider: &str, v: &serde_json::Value) -> AppResult<String> {
+    v["id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("{provider} answer without an id: {v}")))
+}
+
 /// The provider named `key`, configured from the instance's settings.
 pub fn provider(ctx: &Ctx, key: &str) -> AppResult<Box<dyn PaymentProvider>> {
     match key {

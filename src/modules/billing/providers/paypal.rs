@@ -5,7 +5,10 @@
 //! (`PayPal-Request-Id` is the attempt's idempotency key); webhooks are verified by PayPal's
 //! own `/v1/notifications/verify-webhook-signature` call.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use axum::http::HeaderMap;
@@ -22,6 +25,11 @@ use crate::{
     error::{AppError, AppResult},
 };
 
+/// Access tokens by API base and client id, with when to stop using them.
+static TOKENS: std::sync::LazyLock<
+    std::sync::Mutex<HashMap<(String, String), (String, std::time::Instant)>>,
+> = std::sync::LazyLock::new(Default::default);
+
 pub struct Paypal {
     config: PaypalConfig,
     http: reqwest::Client,
@@ -29,14 +37,18 @@ pub struct Paypal {
 
 impl Paypal {
     pub fn new(config: PaypalConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("an HTTP client with a timeout");
-        Self { config, http }
+        Self { config, http: super::http_client() }
     }
 
+    /// An access token, reused until a minute before it expires (every call needs one).
     async fn token(&self) -> AppResult<String> {
+        let key = (self.config.api_base.clone(), self.config.client_id.clone());
+        let now = std::time::Instant::now();
+        if let Some((token, until)) = TOKENS.lock().expect("token cache").get(&key)
+            && *until > now
+        {
+            return Ok(token.clone());
+        }
         let res = self
             .http
             .post(format!("{}/v1/oauth2/token", self.config.api_base))
@@ -47,9 +59,12 @@ impl Paypal {
             .map_err(|e| AppError::Internal(anyhow::anyhow!("PayPal unreachable: {e}")))?;
         let status = res.status();
         let body: Value = res.json().await.unwrap_or(Value::Null);
-        body["access_token"].as_str().map(str::to_string).ok_or_else(|| {
+        let token = body["access_token"].as_str().map(str::to_string).ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("PayPal refused the credentials ({status}): {body}"))
-        })
+        })?;
+        let lifetime = body["expires_in"].as_u64().unwrap_or(0).saturating_sub(60);
+        TOKENS.lock().expect("token cache").insert(key, (token.clone(), now + Duration::from_secs(lifetime)));
+        Ok(token)
     }
 
     async fn post(
@@ -78,17 +93,7 @@ impl Paypal {
         if let Some(id) = request_id {
             req = req.header("PayPal-Request-Id", id);
         }
-        let res =
-            req.send().await.map_err(|e| AppError::Internal(anyhow::anyhow!("PayPal unreachable: {e}")))?;
-        let status = res.status();
-        let body: Value = res.json().await.unwrap_or(Value::Null);
-        if status.is_success() {
-            Ok(Ok(body))
-        } else if status.is_client_error() && status.as_u16() != 401 && status.as_u16() != 429 {
-            Ok(Err(body))
-        } else {
-            Err(AppError::Internal(anyhow::anyhow!("PayPal answered {status} to {path}: {body}")))
-        }
+        super::answer("PayPal", path, req.send().await).await
     }
 }
 

@@ -7,8 +7,6 @@
 //! Charging is idempotent whatever the network does: the order is created with the attempt's
 //! `Idempotency-Key`, and an order that is already completed is not paid again.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
@@ -36,11 +34,7 @@ pub struct Revolut {
 
 impl Revolut {
     pub fn new(config: RevolutConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("an HTTP client with a timeout");
-        Self { config, http }
+        Self { config, http: super::http_client() }
     }
 
     async fn call(
@@ -61,17 +55,7 @@ impl Revolut {
         if let Some(k) = idempotency_key {
             req = req.header("Idempotency-Key", k);
         }
-        let res =
-            req.send().await.map_err(|e| AppError::Internal(anyhow::anyhow!("Revolut unreachable: {e}")))?;
-        let status = res.status();
-        let body: Value = res.json().await.unwrap_or(Value::Null);
-        if status.is_success() {
-            Ok(Ok(body))
-        } else if status.is_client_error() && status.as_u16() != 401 && status.as_u16() != 429 {
-            Ok(Err(body))
-        } else {
-            Err(AppError::Internal(anyhow::anyhow!("Revolut answered {status} to {method} {path}: {body}")))
-        }
+        super::answer("Revolut", &format!("{method} {path}"), req.send().await).await
     }
 
     async fn order(&self, id: &str) -> AppResult<Value> {
@@ -82,10 +66,7 @@ impl Revolut {
 }
 
 fn id_of(v: &Value) -> AppResult<String> {
-    v["id"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("Revolut answer without an id: {v}")))
+    super::id_of("Revolut", v)
 }
 
 /// Checks `Revolut-Signature` (one or more `v1=` values) over `v1.{timestamp}.{body}` at `now`.

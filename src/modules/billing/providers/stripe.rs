@@ -5,8 +5,6 @@
 //!
 //! A small form-encoded HTTP client instead of an SDK: four calls are needed.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
@@ -30,11 +28,7 @@ pub struct Stripe {
 
 impl Stripe {
     pub fn new(config: StripeConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("an HTTP client with a timeout");
-        Self { config, http }
+        Self { config, http: super::http_client() }
     }
 
     /// POSTs `form` to `path`; `Ok(Err(body))` for Stripe's 4xx answers (card errors).
@@ -52,7 +46,7 @@ impl Stripe {
         if let Some(key) = idempotency_key {
             req = req.header("Idempotency-Key", key);
         }
-        Self::answer(req.send().await).await
+        super::answer("Stripe", path, req.send().await).await
     }
 
     async fn get(&self, path: &str) -> AppResult<Value> {
@@ -62,33 +56,14 @@ impl Stripe {
             .bearer_auth(self.config.secret_key.expose_secret())
             .send()
             .await;
-        Self::answer(res)
+        super::answer("Stripe", path, res)
             .await?
             .map_err(|body| AppError::Internal(anyhow::anyhow!("Stripe refused GET {path}: {body}")))
-    }
-
-    async fn answer(res: reqwest::Result<reqwest::Response>) -> AppResult<Result<Value, Value>> {
-        let res = res.map_err(|e| AppError::Internal(anyhow::anyhow!("Stripe unreachable: {e}")))?;
-        let status = res.status();
-        let body: Value = res
-            .json()
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("Stripe answer unreadable: {e}")))?;
-        if status.is_success() {
-            Ok(Ok(body))
-        } else if status.is_client_error() && status.as_u16() != 401 && status.as_u16() != 429 {
-            Ok(Err(body))
-        } else {
-            Err(AppError::Internal(anyhow::anyhow!("Stripe answered {status}: {body}")))
-        }
     }
 }
 
 fn id_of(v: &Value) -> AppResult<String> {
-    v["id"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("Stripe answer without an id: {v}")))
+    super::id_of("Stripe", v)
 }
 
 /// Checks a `Stripe-Signature` header over `body` at `now`.
