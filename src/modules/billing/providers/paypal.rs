@@ -25,10 +25,11 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-/// Access tokens by API base and client id, with when to stop using them.
-static TOKENS: std::sync::LazyLock<
-    std::sync::Mutex<HashMap<(String, String), (String, std::time::Instant)>>,
-> = std::sync::LazyLock::new(Default::default);
+/// An access token and when to stop using it, by API base and client id.
+type TokenCache = HashMap<(String, String), (String, std::time::Instant)>;
+
+/// The access tokens of this process.
+static TOKENS: std::sync::LazyLock<std::sync::Mutex<TokenCache>> = std::sync::LazyLock::new(Default::default);
 
 pub struct Paypal {
     config: PaypalConfig,
