@@ -1,5 +1,39 @@
 use sea_orm::entity::prelude::*;
 
+/// Status of an execution.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl ExecutionStatus {
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
+    }
+}
+
+/// What started an execution.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionTrigger {
+    Manual,
+    Webhook,
+    Schedule,
+    Retry,
+    Error,
+}
+
 /// One run of a workflow, and its place in the durable queue.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "executions")]
@@ -11,8 +45,8 @@ pub struct Model {
     pub version: Option<i32>,
     pub graph: Json,
     pub settings: Json,
-    pub status: String,
-    pub trigger: String,
+    pub status: ExecutionStatus,
+    pub trigger: ExecutionTrigger,
     pub input: Json,
     pub output: Option<Json>,
     pub error: Option<String>,

@@ -1,5 +1,17 @@
 use sea_orm::entity::prelude::*;
 
+/// Where an invitation stands (a pending one past its expiry is shown as expired).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationState {
+    Pending,
+    Accepted,
+    Revoked,
+}
+
 /// An invitation to join a tenant with a role, sent by e-mail as a single-use token link.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invitations")]
@@ -14,7 +26,7 @@ pub struct Model {
     pub token_hash: String,
     pub invited_by: Uuid,
     /// `pending`, `accepted` or `revoked` (expiry is read from `expires_at`).
-    pub status: String,
+    pub status: InvitationState,
     pub expires_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub accepted_at: Option<DateTimeUtc>,

@@ -1,5 +1,18 @@
 use sea_orm::entity::prelude::*;
 
+/// Where a queued mail stands.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum MailStatus {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "mail_outbox")]
 pub struct Model {
@@ -13,7 +26,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub body_html: Option<String>,
     /// `pending`, `sending`, `sent` or `failed`.
-    pub status: String,
+    pub status: MailStatus,
     pub attempts: i32,
     #[sea_orm(column_type = "Text", nullable)]
     pub last_error: Option<String>,

@@ -1,5 +1,20 @@
 use sea_orm::entity::prelude::*;
 
+/// Status of one node of an execution.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum NodeStatus {
+    Running,
+    Retrying,
+    Succeeded,
+    Failed,
+    Skipped,
+    Cancelled,
+}
+
 /// The state of one node (in one loop iteration) of an execution.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "node_executions")]
@@ -10,7 +25,7 @@ pub struct Model {
     pub execution_id: Uuid,
     pub node_id: String,
     pub iteration: String,
-    pub status: String,
+    pub status: NodeStatus,
     /// The output port the node emitted on (`main`, `true`, `error`, …).
     pub port: Option<String>,
     pub input: Option<Json>,

@@ -1,5 +1,17 @@
 use sea_orm::entity::prelude::*;
 
+/// A member's role inside a team, for the team's resources.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum TeamRole {
+    Owner,
+    Editor,
+    Viewer,
+}
+
 /// A member of a team with a team-scoped role: `owner`, `editor` or `viewer`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "team_members")]
@@ -9,7 +21,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub team_id: Uuid,
     pub membership_id: Uuid,
-    pub role: String,
+    pub role: TeamRole,
     pub created_at: DateTimeUtc,
 }
 

@@ -1,5 +1,16 @@
 use sea_orm::entity::prelude::*;
 
+/// Whether an organisation can be used.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum TenantStatus {
+    Active,
+    Suspended,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "tenants")]
 pub struct Model {
@@ -9,7 +20,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub slug: String,
     /// `active` or `suspended`.
-    pub status: String,
+    pub status: TenantStatus,
     /// General, branding and notification-default settings.
     pub settings: Option<Json>,
     /// What the plan turns on (`{"feature": true}`); billing fills it.

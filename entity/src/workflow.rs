@@ -1,5 +1,16 @@
 use sea_orm::entity::prelude::*;
 
+/// Whether a workflow is in use or archived.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum WorkflowStatus {
+    Active,
+    Archived,
+}
+
 /// A workflow: its editable draft graph and the pointer to its latest version.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "workflows")]
@@ -12,7 +23,7 @@ pub struct Model {
     pub graph: Json,
     pub settings: Json,
     pub revision: i32,
-    pub status: String,
+    pub status: WorkflowStatus,
     pub latest_version: Option<i32>,
     pub webhook_token: String,
     pub schedule_next_at: Option<DateTimeUtc>,

@@ -16,11 +16,6 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-/// `memberships.status` and `tenants.status` of a member or organisation in good standing.
-pub const ACTIVE: &str = "active";
-/// `memberships.status` and `tenants.status` of a suspended member or organisation.
-pub const SUSPENDED: &str = "suspended";
-
 /// The user's access to each of `tenant_ids` they are an active member of. Tenants missing
 /// from the result are NOT_FOUND for this user.
 pub async fn access(
@@ -96,7 +91,7 @@ async fn read(
     let memberships = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
         .filter(membership::Column::TenantId.is_in(tenant_ids.iter().copied()))
-        .filter(membership::Column::Status.eq(ACTIVE))
+        .filter(membership::Column::Status.eq(membership::MembershipStatus::Active))
         .all(&reads.across(pool))
         .await?;
     if memberships.is_empty() {
@@ -106,7 +101,7 @@ async fn read(
     // From here on only the tenants the user is a member of.
     let db = &reads.tenants(pool, tenants.iter().copied());
     let mut graphs = super::role_graph::role_graphs(db, &tenants).await?;
-    let states: Vec<(Uuid, String, Option<serde_json::Value>)> = tenant::Entity::find()
+    let states: Vec<(Uuid, tenant::TenantStatus, Option<serde_json::Value>)> = tenant::Entity::find()
         .select_only()
         .column(tenant::Column::Id)
         .column(tenant::Column::Status)
@@ -115,8 +110,11 @@ async fn read(
         .into_tuple()
         .all(db)
         .await?;
-    let suspended: HashSet<Uuid> =
-        states.iter().filter(|(_, status, _)| status == SUSPENDED).map(|(id, _, _)| *id).collect();
+    let suspended: HashSet<Uuid> = states
+        .iter()
+        .filter(|(_, status, _)| *status == tenant::TenantStatus::Suspended)
+        .map(|(id, _, _)| *id)
+        .collect();
     let requiring_mfa: HashSet<Uuid> = states
         .iter()
         .filter(|(_, _, settings)| {

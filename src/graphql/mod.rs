@@ -7,6 +7,7 @@
 
 pub mod admission;
 pub mod batch;
+pub mod enums;
 pub mod extensions;
 pub mod live;
 pub mod loaders;

@@ -15,7 +15,7 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use anyhow::Context as _;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use entity::mail_outbox;
+use entity::mail_outbox::{self, MailStatus};
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{
@@ -149,7 +149,7 @@ fn outbox_row(
         subject: Set(mail.subject),
         body_text: Set(mail.text),
         body_html: Set(Some(mail.html)),
-        status: Set("pending".into()),
+        status: Set(MailStatus::Pending),
         attempts: Set(0),
         last_error: Set(None),
         next_attempt_at: Set(now),
@@ -279,13 +279,13 @@ async fn deliver_next(db: &DatabaseConnection, mailer: &Mailer, from: &str) -> a
     let due = Condition::any()
         .add(
             Condition::all()
-                .add(mail_outbox::Column::Status.eq("pending"))
+                .add(mail_outbox::Column::Status.eq(MailStatus::Pending))
                 .add(mail_outbox::Column::NextAttemptAt.lte(now)),
         )
         // A sender that died mid-send leaves a lapsed lease behind: take it over.
         .add(
             Condition::all()
-                .add(mail_outbox::Column::Status.eq("sending"))
+                .add(mail_outbox::Column::Status.eq(MailStatus::Sending))
                 .add(mail_outbox::Column::LockedUntil.lt(now)),
         );
     let candidates = mail_outbox::Entity::find()
@@ -296,7 +296,7 @@ async fn deliver_next(db: &DatabaseConnection, mailer: &Mailer, from: &str) -> a
         .await?;
     for row in candidates {
         let claimed = mail_outbox::Entity::update_many()
-            .col_expr(mail_outbox::Column::Status, Expr::value("sending"))
+            .col_expr(mail_outbox::Column::Status, Expr::value(MailStatus::Sending))
             .col_expr(
                 mail_outbox::Column::LockedUntil,
                 Expr::value(now + chrono::Duration::seconds(LEASE_SECS)),
@@ -320,14 +320,14 @@ async fn deliver_next(db: &DatabaseConnection, mailer: &Mailer, from: &str) -> a
         am.locked_until = Set(None);
         match result {
             Ok(()) => {
-                am.status = Set("sent".into());
+                am.status = Set(MailStatus::Sent);
                 am.sent_at = Set(Some(Utc::now()));
                 am.last_error = Set(None);
             }
             Err(e) => {
                 tracing::warn!(error = ?e, attempts, "mail delivery failed");
                 let give_up = attempts >= MAX_ATTEMPTS;
-                am.status = Set(if give_up { "failed" } else { "pending" }.into());
+                am.status = Set(if give_up { MailStatus::Failed } else { MailStatus::Pending });
                 am.last_error = Set(Some(format!("{e:#}")));
                 am.next_attempt_at =
                     Set(Utc::now() + chrono::Duration::seconds(2_i64.pow(attempts as u32).min(3600)));

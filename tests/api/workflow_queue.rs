@@ -6,6 +6,10 @@
 //! that came) is arranged through the test's own database handle.
 
 use chrono::Utc;
+use entity::{
+    execution::{ExecutionStatus, ExecutionTrigger},
+    node_execution::NodeStatus,
+};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -133,7 +137,7 @@ async fn row(app: &TestApp, id: &str) -> entity::execution::Model {
 async fn parked(app: &TestApp, id: &str) -> entity::execution::Model {
     eventually(30, || async {
         let e = row(app, id).await;
-        (e.status == "running" && e.lease_owner.is_none()).then_some(e)
+        (e.status == ExecutionStatus::Running && e.lease_owner.is_none()).then_some(e)
     })
     .await
 }
@@ -269,7 +273,8 @@ async fn a_parked_run_wakes_and_finishes_without_counting_as_a_lost_worker() {
     // wait is not over and parks again; once more, with its start moved back, it is over.
     let e = eventually(30, || async {
         let e = row(&app, &exec).await;
-        (e.status == "running" && e.lease_owner.is_none() && e.run_after > Utc::now()).then_some(e)
+        (e.status == ExecutionStatus::Running && e.lease_owner.is_none() && e.run_after > Utc::now())
+            .then_some(e)
     })
     .await;
     assert_eq!(e.claims, 1, "a wake-up is not a lost worker");
@@ -308,8 +313,8 @@ async fn abandoned_run(app: &TestApp, o: &Org, workflow: &str, claims: i32) -> S
         version: Set(None),
         graph: Set(w.graph.clone()),
         settings: Set(json!({})),
-        status: Set("running".into()),
-        trigger: Set("manual".into()),
+        status: Set(ExecutionStatus::Running),
+        trigger: Set(ExecutionTrigger::Manual),
         input: Set(json!({})),
         output: Set(None),
         error: Set(None),
@@ -332,7 +337,7 @@ async fn abandoned_run(app: &TestApp, o: &Org, workflow: &str, claims: i32) -> S
         execution_id: Set(id),
         node_id: Set("work".into()),
         iteration: Set(String::new()),
-        status: Set("running".into()),
+        status: Set(NodeStatus::Running),
         port: Set(None),
         input: Set(None),
         output: Set(None),
@@ -470,10 +475,10 @@ async fn a_suspended_organisation_runs_nothing_from_webhooks_schedules_or_its_qu
     m.update(&app.db().await).await.unwrap();
     let e = eventually(30, || async {
         let e = row(&app, &parked_run).await;
-        (e.status != "running").then_some(e)
+        (e.status != ExecutionStatus::Running).then_some(e)
     })
     .await;
-    assert_eq!(e.status, "failed");
+    assert_eq!(e.status, ExecutionStatus::Failed);
     assert!(e.error.as_deref().unwrap().contains("the organisation is suspended"), "{:?}", e.error);
     let done = entity::node_execution::Entity::find()
         .filter(entity::node_execution::Column::ExecutionId.eq(e.id))

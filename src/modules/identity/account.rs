@@ -2,6 +2,7 @@
 //! the active organisation kept on the session.
 
 use chrono::{Duration, Utc};
+use entity::user_token::TokenKind;
 use entity::{session, user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
@@ -24,7 +25,7 @@ use crate::{
     startup::AppState,
 };
 
-const PASSWORD_RESET: &str = "password_reset";
+const PASSWORD_RESET: TokenKind = TokenKind::PasswordReset;
 const RESET_TTL_MINUTES: i64 = 60;
 
 /// Profile changes; `None` keeps a field, `Some(None)` clears an optional one.

@@ -1,6 +1,7 @@
 //! Business logic of sign-up, verification, log-in, refresh and log-out.
 
 use chrono::{DateTime, Duration, Utc};
+use entity::user_token::TokenKind;
 use entity::{refresh_token, session, user};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
@@ -21,7 +22,7 @@ use crate::{
     startup::AppState,
 };
 
-const EMAIL_VERIFICATION: &str = "email_verification";
+const EMAIL_VERIFICATION: TokenKind = TokenKind::EmailVerification;
 const VERIFICATION_TTL_HOURS: i64 = 24;
 
 /// Input of [`sign_up`].
@@ -207,7 +208,7 @@ pub enum LogInOutcome {
     Mfa(mfa::Challenge),
 }
 
-const ACCOUNT_UNLOCK: &str = "account_unlock";
+const ACCOUNT_UNLOCK: TokenKind = TokenKind::AccountUnlock;
 
 /// Checks the password and opens a session, or an MFA challenge for accounts with MFA.
 ///

@@ -5,6 +5,7 @@
 
 use chrono::{Duration, Utc};
 use entity::user_token;
+use entity::user_token::TokenKind;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
 };
@@ -13,13 +14,18 @@ use uuid::Uuid;
 use crate::{auth::tokens, error::AppResult};
 
 /// Stores a new token of `kind` for `user_id`, valid for `ttl`; returns it in clear.
-pub async fn issue(db: &impl ConnectionTrait, user_id: Uuid, kind: &str, ttl: Duration) -> AppResult<String> {
+pub async fn issue(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    kind: TokenKind,
+    ttl: Duration,
+) -> AppResult<String> {
     let token = tokens::random_token();
     let now = Utc::now();
     user_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
-        kind: Set(kind.into()),
+        kind: Set(kind),
         token_hash: Set(tokens::hash_token(&token)),
         created_at: Set(now),
         expires_at: Set(now + ttl),
@@ -31,7 +37,7 @@ pub async fn issue(db: &impl ConnectionTrait, user_id: Uuid, kind: &str, ttl: Du
 }
 
 /// Makes the user's unused tokens of `kind` unusable (only the newest link works).
-pub async fn supersede(db: &impl ConnectionTrait, user_id: Uuid, kind: &str) -> AppResult<()> {
+pub async fn supersede(db: &impl ConnectionTrait, user_id: Uuid, kind: TokenKind) -> AppResult<()> {
     user_token::Entity::update_many()
         .col_expr(user_token::Column::UsedAt, Expr::value(Utc::now()))
         .filter(user_token::Column::UserId.eq(user_id))
@@ -46,7 +52,7 @@ pub async fn supersede(db: &impl ConnectionTrait, user_id: Uuid, kind: &str) -> 
 pub async fn find_valid(
     db: &impl ConnectionTrait,
     token: &str,
-    kind: &str,
+    kind: TokenKind,
 ) -> AppResult<Option<user_token::Model>> {
     let row = user_token::Entity::find()
         .filter(user_token::Column::TokenHash.eq(tokens::hash_token(token)))
@@ -61,7 +67,7 @@ pub async fn find_valid(
 pub async fn claim(
     db: &impl ConnectionTrait,
     token: &str,
-    kind: &str,
+    kind: TokenKind,
 ) -> AppResult<Option<user_token::Model>> {
     let Some(row) = find_valid(db, token, kind).await? else { return Ok(None) };
     let claimed = user_token::Entity::update_many()

@@ -33,7 +33,7 @@ pub struct InviteMemberInput {
 #[derive(InputObject)]
 pub struct TeamAssignmentInput {
     pub team_id: ID,
-    pub role: crate::modules::teams::service::TeamRole,
+    pub role: crate::graphql::enums::TeamRole,
 }
 
 #[derive(InputObject)]
@@ -93,7 +93,10 @@ impl MembersMutation {
             .iter()
             .map(|t| {
                 relay::decode_id("input.teams", &t.team_id, relay::kind::TEAM)
-                    .map(|team_id| crate::modules::teams::service::TeamAssignment { team_id, role: t.role })
+                    .map(|team_id| crate::modules::teams::service::TeamAssignment {
+                        team_id,
+                        role: t.role.into(),
+                    })
                     .map_err(|_| AppError::validation("input.teams", "no such team in this organisation"))
             })
             .collect::<Result<Vec<_>, _>>()?;

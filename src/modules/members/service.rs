@@ -1,8 +1,12 @@
 //! Business logic of invitations and membership changes.
 
 use chrono::{Duration, Utc};
-use entity::{invitation, membership, role, user};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
+use entity::{
+    invitation::{self, InvitationState},
+    membership::{self, MembershipStatus},
+    role, user,
+};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -14,18 +18,11 @@ use crate::{
     error::{AppError, AppResult},
     graphql::{relay::PageArgs, scalars::Email},
     mail,
-    modules::tenancy::{
-        events::{TenantEventKind, TenantEventPayload, topic},
-        service::ACTIVE,
-    },
+    modules::tenancy::events::{TenantEventKind, TenantEventPayload, topic},
     startup::AppState,
 };
 
 pub const INVITATION_TTL_DAYS: i64 = 7;
-pub const PENDING: &str = "pending";
-pub const ACCEPTED: &str = "accepted";
-pub const REVOKED: &str = "revoked";
-pub const SUSPENDED: &str = "suspended";
 
 /// Queues the tenant event of a membership change on `tx`, published after its commit.
 fn emit_member_event(tx: &mut TenantTx<'_>, kind: TenantEventKind, membership_id: Uuid) {
@@ -155,7 +152,7 @@ pub async fn invite_member(
     let pending = scope
         .find::<invitation::Entity>()
         .filter(invitation::Column::Email.eq(&email))
-        .filter(invitation::Column::Status.eq(PENDING))
+        .filter(invitation::Column::Status.eq(InvitationState::Pending))
         .filter(invitation::Column::ExpiresAt.gt(now))
         .one(&tx)
         .await?;
@@ -179,7 +176,7 @@ pub async fn invite_member(
                 role_id: Set(role.id),
                 token_hash: Set(tokens::hash_token(&token)),
                 invited_by: Set(tctx.user_id),
-                status: Set(PENDING.into()),
+                status: Set(InvitationState::Pending),
                 expires_at: Set(now + Duration::days(INVITATION_TTL_DAYS)),
                 created_at: Set(now),
                 accepted_at: Set(None),
@@ -210,8 +207,8 @@ async fn pending_invitation(
 ) -> AppResult<invitation::Model> {
     let inv =
         scope.find_by_id::<invitation::Entity, _>(db, id).await?.ok_or(AppError::NotFound("invitation"))?;
-    if inv.status != PENDING {
-        return Err(AppError::conflict("id", format!("the invitation is {}", inv.status)));
+    if inv.status != InvitationState::Pending {
+        return Err(AppError::conflict("id", format!("the invitation is {}", inv.status.to_value())));
     }
     Ok(inv)
 }
@@ -250,7 +247,7 @@ pub async fn revoke_invitation(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResu
     let inv = pending_invitation(&tx, scope, id).await?;
     let role = tenant_role(&tx, scope, "id", inv.role_id).await?;
     let mut am: invitation::ActiveModel = inv.clone().into();
-    am.status = Set(REVOKED.into());
+    am.status = Set(InvitationState::Revoked);
     let updated = scope.update(&tx, am).await?;
     tx.audit(Change {
         action: "invitation.revoked",
@@ -321,11 +318,11 @@ pub async fn accept_invitation(
         .await?
         .ok_or_else(|| AppError::rejected("INVITATION_INVALID", "token", "invalid invitation token"))?;
     let now = Utc::now();
-    match inv.status.as_str() {
-        REVOKED => {
+    match inv.status {
+        InvitationState::Revoked => {
             return Err(AppError::rejected("INVITATION_REVOKED", "token", "this invitation was revoked"));
         }
-        ACCEPTED => {
+        InvitationState::Accepted => {
             return Err(AppError::rejected(
                 "INVITATION_ALREADY_USED",
                 "token",
@@ -352,13 +349,13 @@ pub async fn accept_invitation(
     let scope = tx.scope();
     crate::db::lock_tenant(&tx, scope).await?;
     let claimed = invitation::Entity::update_many()
-        .col_expr(invitation::Column::Status, Expr::value(ACCEPTED))
+        .col_expr(invitation::Column::Status, Expr::value(InvitationState::Accepted))
         .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
         .col_expr(invitation::Column::AcceptedBy, Expr::value(user.id))
         .filter(invitation::Column::Id.eq(inv.id))
         .filter(invitation::Column::TenantId.eq(inv.tenant_id))
         .filter(invitation::Column::TokenHash.eq(&inv.token_hash))
-        .filter(invitation::Column::Status.eq(PENDING))
+        .filter(invitation::Column::Status.eq(InvitationState::Pending))
         .exec(&tx)
         .await?;
     if claimed.rows_affected != 1 {
@@ -386,7 +383,7 @@ pub async fn accept_invitation(
                 tenant_id: Set(inv.tenant_id),
                 user_id: Set(user.id),
                 role_id: Set(role.id),
-                status: Set(ACTIVE.into()),
+                status: Set(MembershipStatus::Active),
                 created_at: Set(now),
                 updated_at: Set(now),
             },
@@ -458,7 +455,7 @@ pub async fn change_member(
         _ => None,
     };
     let loses_ownership = current_role.key == "owner"
-        && member.status == ACTIVE
+        && member.status == MembershipStatus::Active
         && match &change {
             MemberChange::Role(_) => new_role.as_ref().is_some_and(|r| r.key != "owner"),
             MemberChange::Suspend | MemberChange::Remove => true,
@@ -468,7 +465,7 @@ pub async fn change_member(
         let other_owners = scope
             .find::<membership::Entity>()
             .filter(membership::Column::RoleId.eq(current_role.id))
-            .filter(membership::Column::Status.eq(ACTIVE))
+            .filter(membership::Column::Status.eq(MembershipStatus::Active))
             .filter(membership::Column::Id.ne(member.id))
             .all(&tx)
             .await?;
@@ -499,11 +496,11 @@ pub async fn change_member(
                     "member.role_changed"
                 }
                 MemberChange::Suspend => {
-                    am.status = Set(SUSPENDED.into());
+                    am.status = Set(MembershipStatus::Suspended);
                     "member.suspended"
                 }
                 _ => {
-                    am.status = Set(ACTIVE.into());
+                    am.status = Set(MembershipStatus::Active);
                     "member.reactivated"
                 }
             };
@@ -514,7 +511,7 @@ pub async fn change_member(
             (action, TenantEventKind::MemberUpdated, Some(after), updated)
         }
     };
-    if matches!(kind, TenantEventKind::MemberRemoved) || result.status == SUSPENDED {
+    if matches!(kind, TenantEventKind::MemberRemoved) || result.status == MembershipStatus::Suspended {
         // Their sessions stop working in this organisation: none keeps it as active.
         entity::session::Entity::update_many()
             .col_expr(entity::session::Column::ActiveTenantId, Expr::value(Option::<Uuid>::None))
@@ -533,7 +530,9 @@ pub async fn change_member(
     .await?;
     emit_member_event(&mut tx, kind, member.id);
     tx.commit().await?;
-    if !is_self_leave && (matches!(kind, TenantEventKind::MemberRemoved) || result.status == SUSPENDED) {
+    if !is_self_leave
+        && (matches!(kind, TenantEventKind::MemberRemoved) || result.status == MembershipStatus::Suspended)
+    {
         // Their open WebSockets close (on every instance); reconnecting re-checks access.
         crate::modules::security::sessions::notify(
             app,

@@ -4,7 +4,6 @@ use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{invitation, membership};
 
-use super::service::{ACCEPTED, REVOKED};
 use crate::{
     auth::Permission,
     error::AppError,
@@ -32,9 +31,9 @@ pub struct Invitation(pub invitation::Model);
 
 impl InvitationStatus {
     pub fn of(inv: &invitation::Model) -> Self {
-        match inv.status.as_str() {
-            ACCEPTED => Self::Accepted,
-            REVOKED => Self::Revoked,
+        match inv.status {
+            invitation::InvitationState::Accepted => Self::Accepted,
+            invitation::InvitationState::Revoked => Self::Revoked,
             _ if inv.expires_at <= Utc::now() => Self::Expired,
             _ => Self::Pending,
         }
@@ -180,7 +179,11 @@ impl Membership {
         self.0.id
     }
     async fn status(&self) -> MemberStatus {
-        if self.0.status == "suspended" { MemberStatus::Suspended } else { MemberStatus::Active }
+        if self.0.status == membership::MembershipStatus::Suspended {
+            MemberStatus::Suspended
+        } else {
+            MemberStatus::Active
+        }
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

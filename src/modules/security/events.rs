@@ -11,67 +11,7 @@ use uuid::Uuid;
 
 use crate::{auth::RequestCtx, error::AppResult};
 
-/// What happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
-pub enum SecurityEventKind {
-    LoginSucceeded,
-    LoginFailed,
-    AccountLocked,
-    AccountUnlocked,
-    MfaEnabled,
-    MfaDisabled,
-    MfaChallengeFailed,
-    BackupCodeUsed,
-    BackupCodesRegenerated,
-    SessionRevoked,
-    PasswordChanged,
-    PasswordReset,
-    OauthAccountLinked,
-    OauthAccountUnlinked,
-}
-
-impl SecurityEventKind {
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::LoginSucceeded => "login_succeeded",
-            Self::LoginFailed => "login_failed",
-            Self::AccountLocked => "account_locked",
-            Self::AccountUnlocked => "account_unlocked",
-            Self::MfaEnabled => "mfa_enabled",
-            Self::MfaDisabled => "mfa_disabled",
-            Self::MfaChallengeFailed => "mfa_challenge_failed",
-            Self::BackupCodeUsed => "backup_code_used",
-            Self::BackupCodesRegenerated => "backup_codes_regenerated",
-            Self::SessionRevoked => "session_revoked",
-            Self::PasswordChanged => "password_changed",
-            Self::PasswordReset => "password_reset",
-            Self::OauthAccountLinked => "oauth_account_linked",
-            Self::OauthAccountUnlinked => "oauth_account_unlinked",
-        }
-    }
-
-    pub fn from_key(key: &str) -> Option<Self> {
-        use SecurityEventKind::*;
-        [
-            LoginSucceeded,
-            LoginFailed,
-            AccountLocked,
-            AccountUnlocked,
-            MfaEnabled,
-            MfaDisabled,
-            MfaChallengeFailed,
-            BackupCodeUsed,
-            BackupCodesRegenerated,
-            SessionRevoked,
-            PasswordChanged,
-            PasswordReset,
-            OauthAccountLinked,
-            OauthAccountUnlinked,
-        ]
-        .into_iter()
-        .find(|k| k.key() == key)
-    }
-}
+pub use entity::security_event::SecurityEventKind;
 
 /// Records an event for `user_id`; `rctx` supplies IP and user agent.
 pub async fn record(
@@ -87,7 +27,7 @@ pub async fn record(
     tracing::info!(
         target: "zygo::audit",
         user_id = %user_id,
-        event = kind.key(),
+        event = sea_orm::ActiveEnum::to_value(&kind),
         ip = ip.as_deref().unwrap_or(""),
         session_id = session_id.map(|s| s.to_string()).unwrap_or_default(),
         "security event"
@@ -95,7 +35,7 @@ pub async fn record(
     security_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
-        kind: Set(kind.key().into()),
+        kind: Set(kind),
         ip: Set(ip),
         user_agent: Set(user_agent),
         session_id: Set(session_id),

@@ -9,6 +9,7 @@
 //! the frontend with a one-time code that `exchangeOAuthCode` trades for tokens, so tokens
 //! never travel in a URL.
 
+use entity::user_token::TokenKind;
 use std::{
     collections::HashMap,
     sync::{Mutex, OnceLock},
@@ -41,7 +42,7 @@ use crate::{
 };
 
 const STATE_TTL_MINUTES: i64 = 10;
-const SIGN_IN_CODE: &str = "oauth_sign_in";
+const SIGN_IN_CODE: TokenKind = TokenKind::OauthSignIn;
 const SIGN_IN_CODE_TTL_SECS: i64 = 120;
 const METADATA_TTL: StdDuration = StdDuration::from_secs(3600);
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::{oauth_identity, security_event, session};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use super::{events::SecurityEventKind, mfa, oauth, sessions};
+use super::{mfa, oauth, sessions};
 use crate::{
     error::AppError,
     graphql::{
@@ -64,7 +64,7 @@ impl SecurityEvent {
         relay::to_global_id(relay::kind::SECURITY_EVENT, self.0.id)
     }
     async fn kind(&self) -> Option<SecurityEventKind> {
-        SecurityEventKind::from_key(&self.0.kind)
+        Some(self.0.kind.into())
     }
     async fn ip(&self) -> Option<&str> {
         self.0.ip.as_deref()
@@ -340,4 +340,24 @@ impl SecurityMutation {
         oauth::unlink(app(ctx), rctx(ctx), rctx(ctx).viewer()?, id).await?;
         Ok(SuccessPayload { success: true })
     }
+}
+
+/// What happened.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::security_event::SecurityEventKind")]
+pub enum SecurityEventKind {
+    LoginSucceeded,
+    LoginFailed,
+    AccountLocked,
+    AccountUnlocked,
+    MfaEnabled,
+    MfaDisabled,
+    MfaChallengeFailed,
+    BackupCodeUsed,
+    BackupCodesRegenerated,
+    SessionRevoked,
+    PasswordChanged,
+    PasswordReset,
+    OauthAccountLinked,
+    OauthAccountUnlinked,
 }

@@ -5,12 +5,13 @@ use entity::team;
 use uuid::Uuid;
 
 use super::{
-    service::{self, TeamRole},
+    service,
     types::{DeleteTeamPayload, Team, TeamPayload},
 };
 use crate::{
     access::TenantCtx,
     error::AppError,
+    graphql::enums::TeamRole,
     graphql::{app, loaders::loaders, owned_row, rctx, relay},
 };
 
@@ -93,7 +94,7 @@ impl TeamsMutation {
             relay::decode_id("input.membershipId", &input.membership_id, relay::kind::MEMBERSHIP).map_err(
                 |_| AppError::validation("input.membershipId", "no such member in this organisation"),
             )?;
-        service::set_team_member(app(ctx), &tctx, id, membership, input.role).await?;
+        service::set_team_member(app(ctx), &tctx, id, membership, input.role.into()).await?;
         Ok(TeamPayload { team: reload(ctx, &tctx, id).await? })
     }
 

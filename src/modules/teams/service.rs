@@ -16,32 +16,7 @@ use crate::{
     graphql::relay::PageArgs,
 };
 
-/// A member's role inside a team, for the team's resources.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, async_graphql::Enum)]
-#[serde(rename_all = "lowercase")]
-pub enum TeamRole {
-    Owner,
-    Editor,
-    Viewer,
-}
-
-impl TeamRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Owner => "owner",
-            Self::Editor => "editor",
-            Self::Viewer => "viewer",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "owner" => Self::Owner,
-            "editor" => Self::Editor,
-            _ => Self::Viewer,
-        }
-    }
-}
+pub use entity::team_member::TeamRole;
 
 /// A team to join, as carried by an invitation.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -73,7 +48,7 @@ async fn check_manage(db: &impl ConnectionTrait, tctx: &TenantCtx, team_id: Uuid
         .find::<team_member::Entity>()
         .filter(team_member::Column::TeamId.eq(team_id))
         .filter(team_member::Column::MembershipId.eq(tctx.membership_id))
-        .filter(team_member::Column::Role.eq(TeamRole::Owner.as_str()))
+        .filter(team_member::Column::Role.eq(TeamRole::Owner))
         .one(db)
         .await?;
     match owner {
@@ -120,7 +95,7 @@ pub async fn join_teams(
                     tenant_id: Set(scope.tenant_id()),
                     team_id: Set(a.team_id),
                     membership_id: Set(membership_id),
-                    role: Set(a.role.as_str().into()),
+                    role: Set(a.role),
                     created_at: Set(Utc::now()),
                 },
             )
@@ -265,7 +240,7 @@ pub async fn set_team_member(
         Some(tm) => {
             let before = json!({ "membershipId": membership_id, "role": tm.role });
             let mut am: team_member::ActiveModel = tm.into();
-            am.role = Set(role.as_str().into());
+            am.role = Set(role);
             (Some(before), scope.update(&tx, am).await?)
         }
         None => {
@@ -277,7 +252,7 @@ pub async fn set_team_member(
                         tenant_id: Set(scope.tenant_id()),
                         team_id: Set(team_id),
                         membership_id: Set(membership_id),
-                        role: Set(role.as_str().into()),
+                        role: Set(role),
                         created_at: Set(ctx.now()),
                     },
                 )
@@ -293,7 +268,7 @@ pub async fn set_team_member(
         target_type: "Team",
         target_id: Some(team_id),
         before,
-        after: Some(json!({ "membershipId": membership_id, "role": role.as_str() })),
+        after: Some(json!({ "membershipId": membership_id, "role": role })),
     })
     .await?;
     tx.commit().await?;

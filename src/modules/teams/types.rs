@@ -4,7 +4,6 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{team, team_member};
 
-use super::service::TeamRole;
 use crate::{
     graphql::{
         app,
@@ -70,8 +69,8 @@ impl TeamMember {
         let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
         Ok(Membership(loaders(ctx).membership(&tctx, self.0.membership_id).await?))
     }
-    async fn role(&self) -> TeamRole {
-        TeamRole::parse(&self.0.role)
+    async fn role(&self) -> crate::graphql::enums::TeamRole {
+        self.0.role.into()
     }
     async fn added_at(&self) -> DateTime<Utc> {
         self.0.created_at

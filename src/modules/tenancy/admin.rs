@@ -1,13 +1,13 @@
 //! An organisation's settings and lifecycle: general and branding settings, notification
 //! defaults, suspension and deletion (owner-only, confirmed by typing the slug back).
 
-use entity::{audit_entry, invitation, membership, role, role_permission, tenant};
+use entity::{audit_entry, invitation, membership, role, role_permission, tenant, tenant::TenantStatus};
 use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 
 use super::{
     events::TenantEventKind,
-    service::{ACTIVE, SUSPENDED, change_tenant, event},
+    service::{change_tenant, event},
 };
 use crate::{
     access::TenantCtx,
@@ -192,10 +192,13 @@ pub async fn set_suspended(
 ) -> AppResult<tenant::Model> {
     let current = super::service::get_tenant(app, tctx).await?;
     check_owner_confirmation(tctx, &current, confirm_slug)?;
-    let (action, status) =
-        if suspend { ("tenant.suspended", SUSPENDED) } else { ("tenant.reactivated", ACTIVE) };
+    let (action, status) = if suspend {
+        ("tenant.suspended", TenantStatus::Suspended)
+    } else {
+        ("tenant.reactivated", TenantStatus::Active)
+    };
     change_tenant(app, tctx, action, |_, am| {
-        am.status = Set(status.into());
+        am.status = Set(status);
         Ok(())
     })
     .await

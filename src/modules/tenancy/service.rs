@@ -16,7 +16,7 @@ use crate::{
     startup::AppState,
 };
 
-pub use crate::access::check::{ACTIVE, SUSPENDED};
+use entity::{membership::MembershipStatus, tenant::TenantStatus};
 
 fn validate_tenant_name(field: &str, name: &str) -> AppResult<String> {
     let name = name.trim();
@@ -86,7 +86,7 @@ pub async fn create_tenant(
         id: Set(tenant_id),
         name: Set(name),
         slug: Set(slug),
-        status: Set(ACTIVE.into()),
+        status: Set(TenantStatus::Active),
         created_at: Set(now),
         updated_at: Set(now),
         settings: Set(None),
@@ -120,7 +120,7 @@ pub async fn create_tenant(
                 tenant_id: Set(tenant_id),
                 user_id: Set(viewer.user_id),
                 role_id: Set(founder.role_id),
-                status: Set(ACTIVE.into()),
+                status: Set(MembershipStatus::Active),
                 created_at: Set(now),
                 updated_at: Set(now),
             },
@@ -254,7 +254,7 @@ pub async fn viewer_tenants(
         .select_only()
         .column(membership::Column::TenantId)
         .filter(membership::Column::UserId.eq(viewer.user_id))
-        .filter(membership::Column::Status.eq(ACTIVE))
+        .filter(membership::Column::Status.eq(MembershipStatus::Active))
         .into_query();
     let select = tenant::Entity::find().filter(tenant::Column::Id.in_subquery(mine));
     // The viewer's own memberships, across tenants, decide which organisations are listed.
@@ -313,7 +313,7 @@ pub async fn can_see_user(app: &AppState, viewer: &Viewer, user_id: Uuid) -> App
         .select_only()
         .column(membership::Column::TenantId)
         .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::Status.eq(ACTIVE))
+        .filter(membership::Column::Status.eq(MembershipStatus::Active))
         .into_tuple()
         .all(&crate::db::across_tenants(&app.db))
         .await?;

@@ -36,8 +36,8 @@ impl TenantCore {
         &self.0.slug
     }
     /// `active` or `suspended`.
-    async fn status(&self) -> &str {
-        &self.0.status
+    async fn status(&self) -> String {
+        sea_orm::ActiveEnum::to_value(&self.0.status)
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

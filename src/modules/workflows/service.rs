@@ -3,8 +3,14 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use entity::{execution, node_execution, workflow, workflow_template, workflow_version};
-use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, Set, sea_query::Expr};
+use entity::{
+    execution::{self, ExecutionTrigger},
+    node_execution::{self, NodeStatus},
+    tenant::TenantStatus,
+    workflow::{self, WorkflowStatus},
+    workflow_template, workflow_version,
+};
+use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, Set, sea_query::Expr};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -21,9 +27,6 @@ use crate::{
     modules::secrets::service as secrets,
     startup::AppState,
 };
-
-pub const ACTIVE: &str = "active";
-pub const ARCHIVED: &str = "archived";
 
 fn validate_name(field: &str, name: &str) -> AppResult<String> {
     let name = name.trim();
@@ -152,7 +155,7 @@ async fn live_graph(
 
 async fn reschedule(txn: &impl ConnectionTrait, scope: TenantScope, w: &workflow::Model) -> AppResult<()> {
     let (_, g) = live_graph(txn, scope, w).await?;
-    let next = if w.status == ACTIVE { next_schedule(&g, Utc::now()) } else { None };
+    let next = if w.status == WorkflowStatus::Active { next_schedule(&g, Utc::now()) } else { None };
     scope
         .update_many::<workflow::Entity>()
         .col_expr(workflow::Column::ScheduleNextAt, Expr::value(next))
@@ -219,7 +222,7 @@ pub async fn create_workflow(
                 graph: Set(to_json(&graph)),
                 settings: Set(to_json(&settings)),
                 revision: Set(1),
-                status: Set(ACTIVE.into()),
+                status: Set(WorkflowStatus::Active),
                 latest_version: Set(None),
                 webhook_token: Set(app.keys.encrypt(scope.tenant_id(), &format!("webhook:{id}"), &token)),
                 schedule_next_at: Set(next_schedule(&graph, now)),
@@ -299,7 +302,7 @@ pub async fn edit_graph(
     let scope = tctx.scope();
     let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
     let w = locked(&tx, scope, id).await?;
-    if w.status == ARCHIVED {
+    if w.status == WorkflowStatus::Archived {
         return Err(AppError::rejected(
             "WORKFLOW_ARCHIVED",
             "id",
@@ -354,7 +357,7 @@ pub async fn set_archived(
     let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
     let w = locked(&tx, scope, id).await?;
     let mut m: workflow::ActiveModel = w.into();
-    m.status = Set(if archived { ARCHIVED } else { ACTIVE }.into());
+    m.status = Set(if archived { WorkflowStatus::Archived } else { WorkflowStatus::Active });
     m.updated_at = Set(app.now());
     let w = scope.update(&tx, m).await?;
     reschedule(&tx, scope, &w).await?;
@@ -567,12 +570,10 @@ impl Refusal {
     }
 
     /// The refusal of a run of `workflow` (status column) in a tenant of status `tenant`.
-    pub fn of(tenant: &str, workflow: &str) -> Option<Self> {
-        // `tenants.status` of a suspended organisation (tenancy's `SUSPENDED`; spelled out
-        // here because tenancy's types already use this module: no import both ways).
-        if tenant == "suspended" {
+    pub fn of(tenant: TenantStatus, workflow: WorkflowStatus) -> Option<Self> {
+        if tenant == TenantStatus::Suspended {
             Some(Self::TenantSuspended)
-        } else if workflow == ARCHIVED {
+        } else if workflow == WorkflowStatus::Archived {
             Some(Self::WorkflowArchived)
         } else {
             None
@@ -590,21 +591,21 @@ pub async fn enqueue(
     workflow_id: Uuid,
     snapshot: Snapshot,
     input: Value,
-    trigger: &str,
+    trigger: ExecutionTrigger,
     created_by: Option<Uuid>,
     retry_of: Option<Uuid>,
 ) -> AppResult<Result<execution::Model, Refusal>> {
     use sea_orm::{EntityTrait, QuerySelect};
     // The queue's one entry check, read in the caller's transaction so that it sees the
     // same state the insert commits with.
-    let tenant: Option<String> = entity::tenant::Entity::find()
+    let tenant: Option<TenantStatus> = entity::tenant::Entity::find()
         .select_only()
         .column(entity::tenant::Column::Status)
         .filter(entity::tenant::Column::Id.eq(scope.tenant_id()))
         .into_tuple()
         .one(db)
         .await?;
-    let status: Option<String> = scope
+    let status: Option<WorkflowStatus> = scope
         .find::<workflow::Entity>()
         .select_only()
         .column(workflow::Column::Status)
@@ -613,7 +614,7 @@ pub async fn enqueue(
         .one(db)
         .await?;
     let (Some(tenant), Some(status)) = (tenant, status) else { return Err(AppError::NotFound("workflow")) };
-    if let Some(refusal) = Refusal::of(&tenant, &status) {
+    if let Some(refusal) = Refusal::of(tenant, status) {
         return Ok(Err(refusal));
     }
     let now = Utc::now();
@@ -641,8 +642,8 @@ pub async fn enqueue(
                 version: Set(v),
                 graph: Set(graph),
                 settings: Set(settings),
-                status: Set("queued".into()),
-                trigger: Set(trigger.into()),
+                status: Set(ExecutionStatus::Queued),
+                trigger: Set(trigger),
                 input: Set(input),
                 output: Set(None),
                 error: Set(None),
@@ -682,7 +683,7 @@ pub async fn execute(
         let db = &tctx.on(&app.db);
         let w =
             scope.find_by_id::<workflow::Entity, _>(db, id).await?.ok_or(AppError::NotFound("workflow"))?;
-        if w.status == ARCHIVED {
+        if w.status == WorkflowStatus::Archived {
             return Err(AppError::rejected(
                 "WORKFLOW_ARCHIVED",
                 "input.workflowId",
@@ -713,7 +714,7 @@ pub async fn execute(
         w.id,
         Snapshot::of(&w, ver.as_ref()),
         input,
-        "manual",
+        ExecutionTrigger::Manual,
         tctx.acting_user(),
         None,
     )
@@ -750,12 +751,12 @@ pub async fn cancel_execution(app: &AppState, tctx: &TenantCtx, id: Uuid) -> App
     let now = app.now();
     let changed = scope
         .update_many::<execution::Entity>()
-        .col_expr(execution::Column::Status, Expr::value("cancelled"))
+        .col_expr(execution::Column::Status, Expr::value(ExecutionStatus::Cancelled))
         .col_expr(execution::Column::FinishedAt, Expr::value(now))
         .col_expr(execution::Column::LeaseOwner, Expr::value(Option::<String>::None))
         .col_expr(execution::Column::Error, Expr::value("cancelled"))
         .filter(execution::Column::Id.eq(id))
-        .filter(execution::Column::Status.is_in(["queued", "running"]))
+        .filter(execution::Column::Status.is_in([ExecutionStatus::Queued, ExecutionStatus::Running]))
         .exec(&tx)
         .await?;
     let e =
@@ -764,7 +765,7 @@ pub async fn cancel_execution(app: &AppState, tctx: &TenantCtx, id: Uuid) -> App
         return Err(AppError::rejected(
             "EXECUTION_FINISHED",
             "id",
-            format!("the execution already ended ({})", e.status),
+            format!("the execution already ended ({})", e.status.to_value()),
         ));
     }
     // The nodes in flight end with the run; their rows keep when they started. A parked run
@@ -785,7 +786,7 @@ pub async fn cancel_execution(app: &AppState, tctx: &TenantCtx, id: Uuid) -> App
     };
     scope
         .update_many::<node_execution::Entity>()
-        .col_expr(node_execution::Column::Status, Expr::value("cancelled"))
+        .col_expr(node_execution::Column::Status, Expr::value(NodeStatus::Cancelled))
         .col_expr(node_execution::Column::FinishedAt, Expr::value(now))
         .filter(node_execution::Column::ExecutionId.eq(id))
         .filter(node_execution::Column::Status.is_in(["running", "retrying"]))
@@ -837,7 +838,7 @@ pub async fn retry_execution(
         let db = &tctx.on(&app.db);
         let old =
             scope.find_by_id::<execution::Entity, _>(db, id).await?.ok_or(AppError::NotFound("execution"))?;
-        if !ExecutionStatus::parse(&old.status).is_final() {
+        if !old.status.is_final() {
             return Err(AppError::rejected(
                 "EXECUTION_NOT_FINISHED",
                 "id",
@@ -870,7 +871,7 @@ pub async fn retry_execution(
         old.workflow_id,
         snapshot,
         old.input.clone(),
-        "retry",
+        ExecutionTrigger::Retry,
         tctx.acting_user(),
         Some(id),
     )
@@ -1046,7 +1047,7 @@ async fn schedule_due(app: &AppState) -> AppResult<()> {
     // acts for each of them through its own scope below.
     let due = workflow::Entity::find()
         .filter(workflow::Column::ScheduleNextAt.lte(now))
-        .filter(workflow::Column::Status.eq(ACTIVE))
+        .filter(workflow::Column::Status.eq(WorkflowStatus::Active))
         .limit(50)
         .all(&crate::db::across_tenants(&app.db))
         .await?;
@@ -1070,7 +1071,7 @@ async fn schedule_due(app: &AppState) -> AppResult<()> {
                 w.id,
                 Snapshot::of(&w, ver.as_ref()),
                 json!({ "scheduledAt": w.schedule_next_at }),
-                "schedule",
+                ExecutionTrigger::Schedule,
                 None,
                 None,
             )
@@ -1120,7 +1121,9 @@ pub async fn trigger_webhook(
         .keys
         .decrypt(w.tenant_id, &format!("webhook:{}", w.id), &w.webhook_token)
         .map_err(AppError::Internal)?;
-    if !crate::auth::tokens::constant_time_eq(expected.as_bytes(), token.as_bytes()) || w.status != ACTIVE {
+    if !crate::auth::tokens::constant_time_eq(expected.as_bytes(), token.as_bytes())
+        || w.status != WorkflowStatus::Active
+    {
         return Ok(None);
     }
     let txn = begin_tenant_txn(&app.db, scope).await?;
@@ -1129,9 +1132,18 @@ pub async fn trigger_webhook(
         return Ok(None);
     }
     // A refused run (suspended organisation) is "not found" like any other reason.
-    let Ok(e) =
-        enqueue(&txn, &app.config, scope, w.id, Snapshot::of(&w, ver.as_ref()), input, "webhook", None, None)
-            .await?
+    let Ok(e) = enqueue(
+        &txn,
+        &app.config,
+        scope,
+        w.id,
+        Snapshot::of(&w, ver.as_ref()),
+        input,
+        ExecutionTrigger::Webhook,
+        None,
+        None,
+    )
+    .await?
     else {
         return Ok(None);
     };

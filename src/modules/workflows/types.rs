@@ -3,12 +3,12 @@
 use async_graphql::{Context, ID, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{execution, execution_log, node_execution, workflow, workflow_version};
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveEnum, ColumnTrait, QueryFilter, QueryOrder};
 use serde_json::Value;
 
 use super::{
     catalog,
-    engine::{ExecutionEvent, ExecutionStatus, NodeStatus},
+    engine::ExecutionEvent,
     graph::{Graph, RetryPolicy},
     service, templates,
 };
@@ -18,6 +18,29 @@ use crate::{
     graphql::{app, loaders::loaders, relay},
     modules::identity::types::User,
 };
+
+/// Status of an execution.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::execution::ExecutionStatus")]
+pub enum ExecutionStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+/// Status of one node of an execution.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::node_execution::NodeStatus")]
+pub enum NodeStatus {
+    Running,
+    Retrying,
+    Succeeded,
+    Failed,
+    Skipped,
+    Cancelled,
+}
 
 /// A node type of the catalog.
 pub struct NodeType(pub &'static catalog::NodeType);
@@ -164,7 +187,7 @@ impl Workflow {
         self.0.revision
     }
     async fn archived(&self) -> bool {
-        self.0.status == service::ARCHIVED
+        self.0.status == workflow::WorkflowStatus::Archived
     }
     /// The draft graph.
     async fn graph(&self) -> WorkflowGraph {
@@ -245,7 +268,7 @@ impl Workflow {
         let mut select =
             tctx.scope().find::<execution::Entity>().filter(execution::Column::WorkflowId.eq(self.0.id));
         if let Some(s) = status {
-            select = select.filter(execution::Column::Status.eq(s.as_str()));
+            select = select.filter(execution::Column::Status.eq(execution::ExecutionStatus::from(s)));
         }
         Ok(relay::paginate(
             &tctx.on(&app(ctx).db),
@@ -337,11 +360,11 @@ impl Execution {
         self.0.version
     }
     async fn status(&self) -> ExecutionStatus {
-        ExecutionStatus::parse(&self.0.status)
+        self.0.status.into()
     }
     /// `manual`, `webhook`, `schedule`, `retry` or `error`.
-    async fn trigger(&self) -> &str {
-        &self.0.trigger
+    async fn trigger(&self) -> String {
+        self.0.trigger.to_value()
     }
     async fn input(&self) -> Json<Value> {
         Json(self.0.input.clone())
@@ -431,7 +454,7 @@ impl NodeExecution {
         &self.0.iteration
     }
     async fn status(&self) -> NodeStatus {
-        NodeStatus::parse(&self.0.status)
+        self.0.status.into()
     }
     /// The output port it emitted on.
     async fn port(&self) -> Option<&str> {
@@ -522,14 +545,14 @@ impl ExecutionUpdate {
         relay::to_global_id(relay::kind::WORKFLOW, self.0.workflow_id)
     }
     async fn status(&self) -> ExecutionStatus {
-        self.0.status
+        self.0.status.into()
     }
     /// Set when a node changed.
     async fn node(&self) -> Option<NodeUpdate> {
         self.0.node.as_ref().map(|n| NodeUpdate {
             node_id: n.node_id.clone(),
             iteration: n.iteration.clone(),
-            status: n.status,
+            status: n.status.into(),
             attempt: n.attempt,
             port: n.port.clone(),
             error: n.error.clone(),
@@ -607,7 +630,7 @@ impl TenantWorkflows {
         tctx.require(crate::auth::Permission::WorkflowRead)?;
         let mut select = tctx.scope().find::<workflow::Entity>();
         if !include_archived {
-            select = select.filter(workflow::Column::Status.eq(crate::modules::workflows::service::ACTIVE));
+            select = select.filter(workflow::Column::Status.eq(workflow::WorkflowStatus::Active));
         }
         if let Some(s) = search.filter(|s| !s.trim().is_empty()) {
             if s.chars().count() > 100 {

@@ -3,75 +3,7 @@
 #[allow(unused_imports)]
 use super::*;
 
-/// Status of an execution.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
-#[serde(rename_all = "lowercase")]
-pub enum ExecutionStatus {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-    Cancelled,
-}
-
-impl ExecutionStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Running => "running",
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-            Self::Cancelled => "cancelled",
-        }
-    }
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "queued" => Self::Queued,
-            "running" => Self::Running,
-            "succeeded" => Self::Succeeded,
-            "cancelled" => Self::Cancelled,
-            _ => Self::Failed,
-        }
-    }
-    pub fn is_final(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
-    }
-}
-
-/// Status of one node of an execution.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
-#[serde(rename_all = "lowercase")]
-pub enum NodeStatus {
-    Running,
-    Retrying,
-    Succeeded,
-    Failed,
-    Skipped,
-    Cancelled,
-}
-
-impl NodeStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Running => "running",
-            Self::Retrying => "retrying",
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-            Self::Skipped => "skipped",
-            Self::Cancelled => "cancelled",
-        }
-    }
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "running" => Self::Running,
-            "retrying" => Self::Retrying,
-            "succeeded" => Self::Succeeded,
-            "skipped" => Self::Skipped,
-            "cancelled" => Self::Cancelled,
-            _ => Self::Failed,
-        }
-    }
-}
+pub use entity::{execution::ExecutionStatus, node_execution::NodeStatus};
 
 /// A change of a node's state, as carried by events.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -90,7 +22,7 @@ pub struct NodeEvent {
 pub type SavedNodeState = (
     String,
     String,
-    String,
+    NodeStatus,
     i32,
     Option<String>,
     Option<String>,
@@ -119,7 +51,7 @@ impl ExecutionEvent {
             seq: 0,
             execution_id: e.id,
             workflow_id: e.workflow_id,
-            status: ExecutionStatus::parse(&e.status),
+            status: e.status,
             node: None,
             error: e.error.clone(),
             at: Utc::now(),
@@ -130,14 +62,7 @@ impl ExecutionEvent {
     pub fn node_state_of(e: &execution::Model, n: SavedNodeState) -> Self {
         let (node_id, iteration, status, attempt, port, error, started_at, finished_at) = n;
         Self {
-            node: Some(NodeEvent {
-                node_id,
-                iteration,
-                status: NodeStatus::parse(&status),
-                attempt,
-                port,
-                error,
-            }),
+            node: Some(NodeEvent { node_id, iteration, status, attempt, port, error }),
             at: finished_at.or(started_at).unwrap_or_else(Utc::now),
             ..Self::status_of(e)
         }

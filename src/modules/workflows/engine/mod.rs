@@ -44,10 +44,13 @@ use std::{
 };
 
 use chrono::Utc;
-use entity::{execution, execution_log, node_execution};
+use entity::{
+    execution::{self, ExecutionTrigger},
+    execution_log, node_execution,
+};
 use futures::StreamExt;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
     sea_query::{Expr, Func, LockBehavior, LockType, OnConflict, Query},
 };
 use serde::{Deserialize, Serialize};

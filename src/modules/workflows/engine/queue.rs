@@ -109,14 +109,18 @@ pub(crate) fn fair_pick(
 pub(super) fn due(now: chrono::DateTime<Utc>) -> sea_orm::Condition {
     use execution::Column as C;
     sea_orm::Condition::any()
-        .add(sea_orm::Condition::all().add(C::Status.eq("queued")).add(C::RunAfter.lte(now)))
+        .add(sea_orm::Condition::all().add(C::Status.eq(ExecutionStatus::Queued)).add(C::RunAfter.lte(now)))
         .add(
             sea_orm::Condition::all()
-                .add(C::Status.eq("running"))
+                .add(C::Status.eq(ExecutionStatus::Running))
                 .add(C::LeaseOwner.is_null())
                 .add(C::RunAfter.lte(now)),
         )
-        .add(sea_orm::Condition::all().add(C::Status.eq("running")).add(C::LeaseExpiresAt.lt(now)))
+        .add(
+            sea_orm::Condition::all()
+                .add(C::Status.eq(ExecutionStatus::Running))
+                .add(C::LeaseExpiresAt.lt(now)),
+        )
 }
 
 /// Claims up to `n` runnable executions for this instance, `active` being the runs it has per
@@ -162,7 +166,8 @@ pub(super) async fn claim(
         }
         out
     };
-    let was_running: BTreeSet<Uuid> = rows.iter().filter(|r| r.2 == "running").map(|r| r.0).collect();
+    let was_running: BTreeSet<Uuid> =
+        rows.iter().filter(|r| r.2 == ExecutionStatus::Running.to_value()).map(|r| r.0).collect();
     let candidates: Vec<(Uuid, Uuid)> = rows.iter().map(|r| (r.0, r.1)).collect();
     let picked = fair_pick(&candidates, active, app.config.workflows.workers, n);
     if picked.is_empty() {
@@ -176,9 +181,10 @@ pub(super) async fn claim(
         still_due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     // Waking a parked run (running, no lease owner) is not a new claim; anything else is.
-    let woken = sea_orm::Condition::all().add(C::Status.eq("running")).add(C::LeaseOwner.is_null());
+    let woken =
+        sea_orm::Condition::all().add(C::Status.eq(ExecutionStatus::Running)).add(C::LeaseOwner.is_null());
     let claimed = execution::Entity::update_many()
-        .col_expr(C::Status, Expr::value("running"))
+        .col_expr(C::Status, Expr::value(ExecutionStatus::Running))
         .col_expr(C::LeaseOwner, Expr::value(app.engine.instance.to_string()))
         .col_expr(C::LeaseExpiresAt, Expr::value(now + lease))
         .col_expr(
@@ -203,7 +209,7 @@ pub(super) async fn claim(
         .select_only()
         .column(C::TenantId)
         .column_as(C::Id.count(), "n")
-        .filter(C::Status.eq("running"))
+        .filter(C::Status.eq(ExecutionStatus::Running))
         .filter(C::LeaseExpiresAt.gte(now))
         .filter(C::TenantId.is_in(tenants))
         .group_by(C::TenantId)
@@ -227,7 +233,7 @@ pub(super) async fn claim(
     let retry_at = now + chrono::Duration::milliseconds(200);
     if !back_queued.is_empty() {
         execution::Entity::update_many()
-            .col_expr(C::Status, Expr::value("queued"))
+            .col_expr(C::Status, Expr::value(ExecutionStatus::Queued))
             .col_expr(C::LeaseOwner, Expr::value(Option::<String>::None))
             .col_expr(C::Claims, Expr::col(C::Claims).sub(1))
             .col_expr(C::RunAfter, Expr::value(retry_at))
@@ -293,7 +299,7 @@ pub(super) async fn refuse_at_claim(
     use entity::{tenant, workflow};
     let tenants: BTreeSet<Uuid> = claimed.iter().map(|e| e.tenant_id).collect();
     let workflows: BTreeSet<Uuid> = claimed.iter().map(|e| e.workflow_id).collect();
-    let tenant_status: HashMap<Uuid, String> = tenant::Entity::find()
+    let tenant_status: HashMap<Uuid, tenant::TenantStatus> = tenant::Entity::find()
         .select_only()
         .column(tenant::Column::Id)
         .column(tenant::Column::Status)
@@ -303,7 +309,7 @@ pub(super) async fn refuse_at_claim(
         .await?
         .into_iter()
         .collect();
-    let workflow_status: HashMap<Uuid, String> = workflow::Entity::find()
+    let workflow_status: HashMap<Uuid, workflow::WorkflowStatus> = workflow::Entity::find()
         .select_only()
         .column(workflow::Column::Id)
         .column(workflow::Column::Status)
@@ -316,8 +322,8 @@ pub(super) async fn refuse_at_claim(
     let mut keep = Vec::with_capacity(claimed.len());
     for e in claimed {
         let refusal = super::super::service::Refusal::of(
-            tenant_status.get(&e.tenant_id).map_or("", String::as_str),
-            workflow_status.get(&e.workflow_id).map_or("", String::as_str),
+            tenant_status.get(&e.tenant_id).copied().unwrap_or(tenant::TenantStatus::Active),
+            workflow_status.get(&e.workflow_id).copied().unwrap_or(workflow::WorkflowStatus::Active),
         );
         let error = if e.claims > MAX_CLAIMS {
             format!(
@@ -351,12 +357,12 @@ pub(super) async fn fail_claimed(
     let txn = crate::db::begin_tenant_txn(&app.db, scope).await?;
     let ended = scope
         .update_many::<execution::Entity>()
-        .col_expr(execution::Column::Status, Expr::value(ExecutionStatus::Failed.as_str()))
+        .col_expr(execution::Column::Status, Expr::value(ExecutionStatus::Failed))
         .col_expr(execution::Column::Error, Expr::value(error))
         .col_expr(execution::Column::FinishedAt, Expr::value(now))
         .col_expr(execution::Column::LeaseOwner, Expr::value(Option::<String>::None))
         .filter(execution::Column::Id.eq(e.id))
-        .filter(execution::Column::Status.eq("running"))
+        .filter(execution::Column::Status.eq(ExecutionStatus::Running))
         .filter(execution::Column::LeaseOwner.eq(app.engine.instance.to_string()))
         .exec(&txn)
         .await?;
@@ -365,11 +371,11 @@ pub(super) async fn fail_claimed(
     }
     scope
         .update_many::<node_execution::Entity>()
-        .col_expr(N::Status, Expr::value(NodeStatus::Failed.as_str()))
+        .col_expr(N::Status, Expr::value(NodeStatus::Failed))
         .col_expr(N::Error, Expr::value(error))
         .col_expr(N::FinishedAt, Expr::value(now))
         .filter(N::ExecutionId.eq(e.id))
-        .filter(N::Status.is_in([NodeStatus::Running.as_str(), NodeStatus::Retrying.as_str()]))
+        .filter(N::Status.is_in([NodeStatus::Running, NodeStatus::Retrying]))
         .exec(&txn)
         .await?;
     scope

@@ -99,7 +99,7 @@ pub(super) async fn run_claimed(app: AppState, run: Claimed) -> anyhow::Result<(
     let mut done = HashMap::new();
     let mut interrupted = HashMap::new();
     for r in rows {
-        let status = NodeStatus::parse(&r.status);
+        let status = r.status;
         match status {
             NodeStatus::Succeeded | NodeStatus::Skipped => {
                 done.insert(
@@ -258,7 +258,7 @@ impl Runner {
         self.scope
             .update_many::<execution::Entity>()
             .filter(execution::Column::Id.eq(self.exec.id))
-            .filter(execution::Column::Status.eq("running"))
+            .filter(execution::Column::Status.eq(ExecutionStatus::Running))
             .filter(execution::Column::LeaseOwner.eq(self.app.engine.instance.to_string()))
     }
 
@@ -304,7 +304,7 @@ impl Runner {
             execution_id: Set(self.exec.id),
             node_id: Set(node.id.clone()),
             iteration: Set(iteration.to_string()),
-            status: Set(status.as_str().into()),
+            status: Set(status),
             port: Set(result.map(|(p, _)| p.to_string())),
             input: Set(input),
             output: Set(output),
@@ -330,7 +330,7 @@ impl Runner {
         match &write {
             Write::Finish(status, output, error) => {
                 cas = cas
-                    .col_expr(execution::Column::Status, Expr::value(status.as_str()))
+                    .col_expr(execution::Column::Status, Expr::value(*status))
                     .col_expr(execution::Column::Output, Expr::value(output.clone()))
                     .col_expr(execution::Column::Error, Expr::value(error.clone()))
                     .col_expr(execution::Column::FinishedAt, Expr::value(Utc::now()))
@@ -377,7 +377,7 @@ impl Runner {
         }
         let mut logs = logs;
         if let Write::Finish(ExecutionStatus::Failed, _, Some(error)) = &write
-            && self.exec.trigger != "error"
+            && self.exec.trigger != ExecutionTrigger::Error
         {
             self.start_error_workflow(&txn, error).await?;
             // What it logged goes with this last write.
@@ -411,7 +411,7 @@ impl Runner {
             wf.id,
             super::super::service::Snapshot::of(&wf, None),
             input,
-            "error",
+            ExecutionTrigger::Error,
             None,
             None,
         )

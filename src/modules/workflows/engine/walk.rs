@@ -31,9 +31,9 @@ impl Runner {
                 .map_err(|n| Stop::NodeFailed { node: n, error: "the node is on a cycle".into() })?;
             let mut emitted: HashMap<String, (String, Value)> = HashMap::new();
             let mut last = None;
-            let trigger_kind = match self.exec.trigger.as_str() {
-                "webhook" => "trigger.webhook",
-                "schedule" => "trigger.schedule",
+            let trigger_kind = match self.exec.trigger {
+                ExecutionTrigger::Webhook => "trigger.webhook",
+                ExecutionTrigger::Schedule => "trigger.schedule",
                 _ => "trigger.manual",
             };
             let any_matching = self.graph.nodes.iter().any(|n| n.node_type == trigger_kind);
@@ -412,7 +412,7 @@ impl Runner {
             execution_id: Set(self.exec.id),
             node_id: Set(spec.id.clone()),
             iteration: Set(iteration.to_string()),
-            status: Set(NodeStatus::Cancelled.as_str().into()),
+            status: Set(NodeStatus::Cancelled),
             port: Set(None),
             input: Set(None),
             output: Set(None),
