@@ -13,7 +13,6 @@ use crate::{
     db::page::Window,
     error::{AppError, AppResult},
     graphql::relay::PageArgs,
-    startup::AppState,
 };
 
 /// Every key starts with this, so the server can tell a key from an access token.
@@ -125,18 +124,18 @@ pub async fn revoke_api_key(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<
 }
 
 /// Validates a page request of the tenant's keys (`api_keys.manage`).
-pub fn keys_window(app: &AppState, tctx: &TenantCtx, args: &PageArgs) -> AppResult<Window> {
+pub fn keys_window(ctx: &Ctx, tctx: &TenantCtx, args: &PageArgs) -> AppResult<Window> {
     tctx.require(Permission::ApiKeysManage)?;
-    args.window(app.config.max_page_size)
+    args.window(ctx.config.max_page_size)
 }
 
 /// Resolves a presented key. Unknown, revoked and expired keys are refused alike.
-pub async fn authenticate(app: &AppState, secret: &str) -> Result<ApiKeyPrincipal, String> {
+pub async fn authenticate(ctx: &Ctx, secret: &str) -> Result<ApiKeyPrincipal, String> {
     let invalid = || "invalid, revoked or expired API key".to_string();
     // The secret names its tenant: this lookup is the tenant decision.
     let key = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(tokens::hash_token(secret)))
-        .one(&crate::db::across_tenants(&app.db))
+        .one(&crate::db::across_tenants(&ctx.db))
         .await
         .map_err(|e| {
             tracing::error!(error = ?e, "API key lookup failed");
@@ -151,7 +150,7 @@ pub async fn authenticate(app: &AppState, secret: &str) -> Result<ApiKeyPrincipa
         let touched = api_key::Entity::update_many()
             .col_expr(api_key::Column::LastUsedAt, Expr::value(now))
             .filter(api_key::Column::Id.eq(key.id))
-            .exec(&crate::db::TenantScope::new(key.tenant_id).on(&app.db))
+            .exec(&crate::db::TenantScope::new(key.tenant_id).on(&ctx.db))
             .await;
         if let Err(e) = touched {
             tracing::warn!(error = %e, "could not record API key use");

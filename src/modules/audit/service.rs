@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 pub use crate::access::audit::{Actor, Change, record, topic};
 
+use crate::ctx::Ctx;
 use crate::{
     access::TenantCtx, auth::Permission, db::page::Window, error::AppResult, graphql::relay::PageArgs,
-    startup::AppState,
 };
 
 /// Filters of `Tenant.auditLog`.
@@ -25,13 +25,13 @@ pub struct Filter {
 
 /// A page of the tenant's audit log, newest last (`audit.read`).
 pub async fn list(
-    app: &AppState,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     filter: Filter,
     args: &PageArgs,
 ) -> AppResult<crate::db::page::Rows<audit_entry::Model>> {
     tctx.require(Permission::AuditRead)?;
-    let window: Window = args.window(app.config.max_page_size)?;
+    let window: Window = args.window(ctx.config.max_page_size)?;
     let mut select = tctx.scope().find::<audit_entry::Entity>();
     if let Some(a) = filter.actor_id {
         select = select.filter(audit_entry::Column::ActorId.eq(a));
@@ -51,11 +51,11 @@ pub async fn list(
     if let Some(to) = filter.to {
         select = select.filter(audit_entry::Column::CreatedAt.lt(to));
     }
-    Ok(crate::db::page::page(&tctx.on(&app.db), select, audit_entry::Column::Id, window).await?)
+    Ok(crate::db::page::page(&tctx.on(&ctx.db), select, audit_entry::Column::Id, window).await?)
 }
 
 /// One entry of the tenant's log (`audit.read`).
-pub async fn get(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<Option<audit_entry::Model>> {
+pub async fn get(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<Option<audit_entry::Model>> {
     tctx.require(Permission::AuditRead)?;
-    Ok(tctx.scope().find_by_id::<audit_entry::Entity, _>(&tctx.on(&app.db), id).await?)
+    Ok(tctx.scope().find_by_id::<audit_entry::Entity, _>(&tctx.on(&ctx.db), id).await?)
 }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::service::{validate_name, viewer_user};
 use super::user_tokens;
+use crate::ctx::Ctx;
 use crate::{
     auth::{RequestCtx, Viewer, password},
     error::{AppError, AppResult},
@@ -73,12 +74,8 @@ fn validate_time_zone(tz: &str) -> AppResult<String> {
 }
 
 /// Changes the viewer's profile.
-pub async fn update_profile(
-    app: &AppState,
-    viewer: &Viewer,
-    update: ProfileUpdate,
-) -> AppResult<user::Model> {
-    let user = viewer_user(app, viewer).await?;
+pub async fn update_profile(ctx: &Ctx, viewer: &Viewer, update: ProfileUpdate) -> AppResult<user::Model> {
+    let user = viewer_user(ctx, viewer).await?;
     let mut am: user::ActiveModel = user.into();
     if let Some(name) = &update.name {
         am.name = Set(validate_name("input.name", name)?);
@@ -93,7 +90,7 @@ pub async fn update_profile(
         am.time_zone = Set(tz.as_deref().map(validate_time_zone).transpose()?);
     }
     am.updated_at = Set(Utc::now());
-    Ok(am.update(&app.db).await?)
+    Ok(am.update(&ctx.db).await?)
 }
 
 async fn set_password(db: &impl ConnectionTrait, user: user::Model, hash: String) -> AppResult<user::Model> {
@@ -149,30 +146,30 @@ pub async fn change_password(
 }
 
 /// Mails a reset link when `email` has an account. Answers the same either way.
-pub async fn request_password_reset(app: &AppState, email: Email) -> AppResult<()> {
+pub async fn request_password_reset(ctx: &Ctx, email: Email) -> AppResult<()> {
     // Counted for unknown addresses too, so the answer tells nothing about accounts.
     Throttle::new(
         keys::mail_request("password_reset", email.as_str()),
-        app.config.security.mail_requests_per_hour,
+        ctx.config.security.mail_requests_per_hour,
         std::time::Duration::from_secs(3600),
     )
-    .attempt(app)
+    .attempt(ctx)
     .await?
     .into_result()?;
-    let Some(user) = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&app.db).await?
+    let Some(user) = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&ctx.db).await?
     else {
         return Ok(());
     };
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = crate::db::begin_write(&ctx.db).await?;
     // Only the newest link works.
     user_tokens::supersede(&txn, user.id, PASSWORD_RESET).await?;
     let token =
         user_tokens::issue(&txn, user.id, PASSWORD_RESET, Duration::minutes(RESET_TTL_MINUTES)).await?;
-    let link = format!("{}/reset-password?token={token}", app.config.public_url);
+    let link = format!("{}/reset-password?token={token}", ctx.config.public_url);
     let mail = mail::templates::password_reset(&user.name, &link, &token, RESET_TTL_MINUTES);
     mail::enqueue(&txn, &user.email, mail).await?;
     txn.commit().await?;
-    app.mail.wake();
+    ctx.mail.wake();
     Ok(())
 }
 
@@ -261,11 +258,11 @@ fn check_json(field: &str, v: &serde_json::Value, object: bool) -> AppResult<()>
 
 /// Changes the viewer's preferences.
 pub async fn update_preferences(
-    app: &AppState,
+    ctx: &Ctx,
     viewer: &Viewer,
     update: PreferencesUpdate,
 ) -> AppResult<Preferences> {
-    let user = viewer_user(app, viewer).await?;
+    let user = viewer_user(ctx, viewer).await?;
     let mut prefs = preferences(&user);
     if let Some(theme) = update.theme {
         prefs.theme = theme;
@@ -284,22 +281,22 @@ pub async fn update_preferences(
     let mut am: user::ActiveModel = user.into();
     am.preferences = Set(Some(serde_json::to_value(&prefs).map_err(anyhow::Error::from)?));
     am.updated_at = Set(Utc::now());
-    am.update(&app.db).await?;
+    am.update(&ctx.db).await?;
     Ok(prefs)
 }
 
 /// Keeps `tenant_id` (already access-checked by the caller, or `None`) as the session's
 /// active organisation.
-pub async fn set_active_tenant(app: &AppState, viewer: &Viewer, tenant_id: Option<Uuid>) -> AppResult<()> {
+pub async fn set_active_tenant(ctx: &Ctx, viewer: &Viewer, tenant_id: Option<Uuid>) -> AppResult<()> {
     session::Entity::update_many()
         .col_expr(session::Column::ActiveTenantId, Expr::value(tenant_id))
         .filter(session::Column::Id.eq(viewer.session_id))
-        .exec(&app.db)
+        .exec(&ctx.db)
         .await?;
     Ok(())
 }
 
 /// The session's active organisation id, if one was picked.
-pub async fn active_tenant(app: &AppState, viewer: &Viewer) -> AppResult<Option<Uuid>> {
-    Ok(session::Entity::find_by_id(viewer.session_id).one(&app.db).await?.and_then(|s| s.active_tenant_id))
+pub async fn active_tenant(ctx: &Ctx, viewer: &Viewer) -> AppResult<Option<Uuid>> {
+    Ok(session::Entity::find_by_id(viewer.session_id).one(&ctx.db).await?.and_then(|s| s.active_tenant_id))
 }

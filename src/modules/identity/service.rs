@@ -9,6 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::user_tokens;
+use crate::ctx::Ctx;
 use crate::{
     auth::{RequestCtx, Viewer, password, tokens},
     error::{AppError, AppResult},
@@ -123,37 +124,37 @@ pub async fn sign_up(app: &AppState, input: SignUp) -> AppResult<user::Model> {
 }
 
 /// Mails the owner of `existing` that someone tried to sign up with the address.
-async fn notify_sign_up_attempt(app: &AppState, existing: &user::Model) -> AppResult<()> {
-    let base = &app.config.public_url;
+async fn notify_sign_up_attempt(ctx: &Ctx, existing: &user::Model) -> AppResult<()> {
+    let base = &ctx.config.public_url;
     let mail = mail::templates::sign_up_attempt(
         &existing.name,
         &format!("{base}/login"),
         &format!("{base}/forgot-password"),
     );
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = crate::db::begin_write(&ctx.db).await?;
     mail::enqueue(&txn, &existing.email, mail).await?;
     txn.commit().await?;
-    app.mail.wake();
+    ctx.mail.wake();
     Ok(())
 }
 
 pub(crate) async fn queue_verification_mail(
-    app: &AppState,
+    ctx: &Ctx,
     db: &impl ConnectionTrait,
     user: &user::Model,
 ) -> AppResult<()> {
     let token =
         user_tokens::issue(db, user.id, EMAIL_VERIFICATION, Duration::hours(VERIFICATION_TTL_HOURS)).await?;
-    let link = format!("{}/verify-email?token={token}", app.config.public_url);
+    let link = format!("{}/verify-email?token={token}", ctx.config.public_url);
     let mail = mail::templates::verification(&user.name, &link, &token, VERIFICATION_TTL_HOURS);
     mail::enqueue(db, &user.email, mail).await
 }
 
 /// Marks the token's user as verified. The token is single-use and expires.
-pub async fn verify_email(app: &AppState, token: &str) -> AppResult<user::Model> {
+pub async fn verify_email(ctx: &Ctx, token: &str) -> AppResult<user::Model> {
     let invalid = || AppError::validation("token", "invalid or expired verification token");
     let now = Utc::now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = crate::db::begin_write(&ctx.db).await?;
     let row = user_tokens::claim(&txn, token, EMAIL_VERIFICATION).await?.ok_or_else(invalid)?;
     let user = user::Entity::find_by_id(row.user_id).one(&txn).await?.ok_or_else(invalid)?;
     let user = if user.email_verified_at.is_none() {
@@ -170,29 +171,29 @@ pub async fn verify_email(app: &AppState, token: &str) -> AppResult<user::Model>
 
 /// Sends a new verification mail when `email` belongs to an unverified account. Answers
 /// the same either way, so it reveals nothing about which addresses have accounts.
-pub async fn resend_verification(app: &AppState, email: Email) -> AppResult<()> {
+pub async fn resend_verification(ctx: &Ctx, email: Email) -> AppResult<()> {
     // Counted for unknown addresses too, so the answer tells nothing about accounts.
     Throttle::new(
         throttle::keys::mail_request("verification", email.as_str()),
-        app.config.security.mail_requests_per_hour,
+        ctx.config.security.mail_requests_per_hour,
         std::time::Duration::from_secs(3600),
     )
-    .attempt(app)
+    .attempt(ctx)
     .await?
     .into_result()?;
-    let Some(user) = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&app.db).await?
+    let Some(user) = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&ctx.db).await?
     else {
         return Ok(());
     };
     if user.email_verified_at.is_some() {
         return Ok(());
     }
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = crate::db::begin_write(&ctx.db).await?;
     // Older links stop working once a new one is sent.
     user_tokens::supersede(&txn, user.id, EMAIL_VERIFICATION).await?;
-    queue_verification_mail(app, &txn, &user).await?;
+    queue_verification_mail(ctx, &txn, &user).await?;
     txn.commit().await?;
-    app.mail.wake();
+    ctx.mail.wake();
     Ok(())
 }
 
@@ -294,12 +295,12 @@ pub async fn log_in(
 
 /// Records the lockout and mails the owner an unlock link.
 async fn account_locked(
-    app: &AppState,
+    ctx: &Ctx,
     rctx: &RequestCtx,
     user: &user::Model,
     until: DateTime<Utc>,
 ) -> AppResult<()> {
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = crate::db::begin_write(&ctx.db).await?;
     let token = user_tokens::issue(&txn, user.id, ACCOUNT_UNLOCK, Duration::hours(24)).await?;
     events::record(
         &txn,
@@ -310,24 +311,24 @@ async fn account_locked(
         Some(serde_json::json!({ "lockedUntil": until })),
     )
     .await?;
-    let link = format!("{}/unlock-account?token={token}", app.config.public_url);
+    let link = format!("{}/unlock-account?token={token}", ctx.config.public_url);
     mail::enqueue(&txn, &user.email, mail::templates::account_unlock(&user.name, &link, &token, until))
         .await?;
     txn.commit().await?;
-    app.mail.wake();
+    ctx.mail.wake();
     Ok(())
 }
 
 /// Lifts a sign-in lockout with the token from the lockout mail (single-use, 24 hours).
-pub async fn unlock_account(app: &AppState, rctx: &RequestCtx, token: &str) -> AppResult<()> {
+pub async fn unlock_account(ctx: &Ctx, rctx: &RequestCtx, token: &str) -> AppResult<()> {
     let invalid = || AppError::validation("token", "invalid or expired unlock token");
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = crate::db::begin_write(&ctx.db).await?;
     let row = user_tokens::claim(&txn, token, ACCOUNT_UNLOCK).await?.ok_or_else(invalid)?;
     let user = user::Entity::find_by_id(row.user_id).one(&txn).await?.ok_or_else(invalid)?;
     events::record(&txn, user.id, SecurityEventKind::AccountUnlocked, Some(rctx), None, None).await?;
     txn.commit().await?;
-    Throttle::clear(app, &throttle::keys::login_account(&user.email)).await?;
-    Throttle::clear(app, &throttle::keys::mfa_user(user.id)).await?;
+    Throttle::clear(ctx, &throttle::keys::login_account(&user.email)).await?;
+    Throttle::clear(ctx, &throttle::keys::mfa_user(user.id)).await?;
     Ok(())
 }
 
@@ -371,22 +372,22 @@ pub(crate) async fn open_session(
 
 /// After a sign-in committed: mails the owner when a device signs in for the first time
 /// (not for an account's very first session). Failures are logged, never the caller's.
-pub(crate) async fn after_sign_in(app: &AppState, rctx: &RequestCtx, tokens: &IssuedTokens) {
+pub(crate) async fn after_sign_in(ctx: &Ctx, rctx: &RequestCtx, tokens: &IssuedTokens) {
     let result: AppResult<()> = async {
         let previous = session::Entity::find()
             .filter(session::Column::UserId.eq(tokens.user.id))
             .filter(session::Column::Id.ne(tokens.session_id))
-            .all(&app.db)
+            .all(&ctx.db)
             .await?;
         if previous.is_empty() || previous.iter().any(|s| s.user_agent == rctx.user_agent) {
             return Ok(());
         }
         let device = crate::modules::security::sessions::describe_device(rctx.user_agent.as_deref());
-        let link = format!("{}/settings/security", app.config.public_url);
+        let link = format!("{}/settings/security", ctx.config.public_url);
         let mail =
             mail::templates::sign_in_alert(&tokens.user.name, Utc::now(), rctx.ip.as_deref(), &device, &link);
-        mail::enqueue(&app.db, &tokens.user.email, mail).await?;
-        app.mail.wake();
+        mail::enqueue(&ctx.db, &tokens.user.email, mail).await?;
+        ctx.mail.wake();
         Ok(())
     }
     .await;
@@ -541,6 +542,6 @@ pub async fn authenticate(app: &AppState, token: &str) -> Result<Viewer, String>
 }
 
 /// The viewer's user row.
-pub async fn viewer_user(app: &AppState, viewer: &Viewer) -> AppResult<user::Model> {
-    user::Entity::find_by_id(viewer.user_id).one(&app.db).await?.ok_or(AppError::NotFound("user"))
+pub async fn viewer_user(ctx: &Ctx, viewer: &Viewer) -> AppResult<user::Model> {
+    user::Entity::find_by_id(viewer.user_id).one(&ctx.db).await?.ok_or(AppError::NotFound("user"))
 }

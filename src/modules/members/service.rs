@@ -272,7 +272,7 @@ pub struct InvitationPreview {
 /// The invitation behind `token`, for the page its link opens — callable signed out, since
 /// the invitee may not have an account yet. The token is the credential (like
 /// [`accept_invitation`]'s), so the lookup crosses tenants; an unknown token is `None`.
-pub async fn preview_invitation(app: &AppState, token: &str) -> AppResult<Option<InvitationPreview>> {
+pub async fn preview_invitation(ctx: &Ctx, token: &str) -> AppResult<Option<InvitationPreview>> {
     if token.is_empty() || token.len() > 200 {
         return Ok(None);
     }
@@ -280,19 +280,19 @@ pub async fn preview_invitation(app: &AppState, token: &str) -> AppResult<Option
     // lookup by its hash precedes, and is, the tenant decision; what follows is walled to it.
     let Some(inv) = invitation::Entity::find()
         .filter(invitation::Column::TokenHash.eq(tokens::hash_token(token)))
-        .one(&crate::db::across_tenants(&app.db))
+        .one(&crate::db::across_tenants(&ctx.db))
         .await?
     else {
         return Ok(None);
     };
     let scope = TenantScope::new(inv.tenant_id);
     let (tenant, role) = {
-        let conn = scope.on(&app.db);
+        let conn = scope.on(&ctx.db);
         let tenant = scope.find::<entity::tenant::Entity>().one(&conn).await?;
         let role = scope.find_by_id::<role::Entity, _>(&conn, inv.role_id).await?;
         (tenant, role)
     };
-    let invited_by = user::Entity::find_by_id(inv.invited_by).one(&app.db).await?.map(|u| u.name);
+    let invited_by = user::Entity::find_by_id(inv.invited_by).one(&ctx.db).await?.map(|u| u.name);
     Ok(Some(InvitationPreview {
         tenant_name: tenant.map(|t| t.name).unwrap_or_default(),
         role_name: role.map(|r| r.name).unwrap_or_default(),
@@ -303,18 +303,14 @@ pub async fn preview_invitation(app: &AppState, token: &str) -> AppResult<Option
 
 /// Joins the viewer to the inviting tenant. The token is single-use, expires, and only
 /// works for the address it was sent to; accepting also confirms that address.
-pub async fn accept_invitation(
-    app: &AppState,
-    rctx: &RequestCtx,
-    token: &str,
-) -> AppResult<membership::Model> {
+pub async fn accept_invitation(ctx: &Ctx, rctx: &RequestCtx, token: &str) -> AppResult<membership::Model> {
     let viewer = rctx.viewer()?;
-    let user = crate::modules::identity::service::viewer_user(app, viewer).await?;
+    let user = crate::modules::identity::service::viewer_user(ctx, viewer).await?;
     // The token is the credential that names the tenant: this lookup precedes, and is, the
     // tenant decision.
     let inv = invitation::Entity::find()
         .filter(invitation::Column::TokenHash.eq(tokens::hash_token(token)))
-        .one(&crate::db::across_tenants(&app.db))
+        .one(&crate::db::across_tenants(&ctx.db))
         .await?
         .ok_or_else(|| AppError::rejected("INVITATION_INVALID", "token", "invalid invitation token"))?;
     let now = Utc::now();
@@ -345,7 +341,7 @@ pub async fn accept_invitation(
     let tctx =
         TenantCtx::joining(user.id, inv.tenant_id, Uuid::now_v7(), inv.role_id, Actor::from_request(rctx));
     // Joining needs no permission: the unused, unexpired invitation to this address is it.
-    let mut tx = TenantTx::open(app, &tctx).await?;
+    let mut tx = TenantTx::open(ctx, &tctx).await?;
     let scope = tx.scope();
     crate::db::lock_tenant(&tx, scope).await?;
     let claimed = invitation::Entity::update_many()
@@ -549,16 +545,16 @@ pub async fn change_member(
 }
 
 /// Validates a page request of the tenant's invitations (`members.manage`).
-pub fn invitations_window(app: &AppState, tctx: &TenantCtx, args: &PageArgs) -> AppResult<Window> {
+pub fn invitations_window(ctx: &Ctx, tctx: &TenantCtx, args: &PageArgs) -> AppResult<Window> {
     tctx.require(Permission::MembersManage)?;
-    args.window(app.config.max_page_size)
+    args.window(ctx.config.max_page_size)
 }
 
 /// One invitation of the tenant (`members.manage`).
-pub async fn get_invitation(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<invitation::Model> {
+pub async fn get_invitation(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<invitation::Model> {
     tctx.require(Permission::MembersManage)?;
     tctx.scope()
-        .find_by_id::<invitation::Entity, _>(&tctx.on(&app.db), id)
+        .find_by_id::<invitation::Entity, _>(&tctx.on(&ctx.db), id)
         .await?
         .ok_or(AppError::NotFound("invitation"))
 }

@@ -14,7 +14,6 @@ use crate::{
     ctx::Ctx,
     db::{TenantScope, begin_tenant_txn},
     error::{AppError, AppResult},
-    startup::AppState,
 };
 
 /// Longest secret value or environment variable value, in bytes.
@@ -48,9 +47,9 @@ fn aad(id: Uuid) -> String {
     format!("secret:{id}")
 }
 
-pub async fn get_secret(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<secret::Model> {
+pub async fn get_secret(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<secret::Model> {
     tctx.scope()
-        .find_by_id::<secret::Entity, _>(&tctx.on(&app.db), id)
+        .find_by_id::<secret::Entity, _>(&tctx.on(&ctx.db), id)
         .await?
         .ok_or(AppError::NotFound("secret"))
 }
@@ -182,7 +181,7 @@ pub async fn secret_names(db: &impl ConnectionTrait, scope: TenantScope) -> AppR
 /// Decrypts the secrets `names` for a workflow run and logs each read (one access row per
 /// secret, with the execution and node). Unknown names are left out.
 pub async fn resolve_for_run(
-    app: &AppState,
+    ctx: &Ctx,
     scope: TenantScope,
     names: &BTreeSet<String>,
     execution_id: Uuid,
@@ -194,13 +193,13 @@ pub async fn resolve_for_run(
     let rows = scope
         .find::<secret::Entity>()
         .filter(secret::Column::Name.is_in(names.iter().cloned()))
-        .all(&scope.on(&app.db))
+        .all(&scope.on(&ctx.db))
         .await?;
     let now = Utc::now();
-    let txn = begin_tenant_txn(&app.db, scope).await?;
+    let txn = begin_tenant_txn(&ctx.db, scope).await?;
     let mut out = HashMap::new();
     for row in rows {
-        let value = app
+        let value = ctx
             .keys
             .decrypt(scope.tenant_id(), &aad(row.id), &row.ciphertext)
             .map_err(|e| AppError::Internal(anyhow::anyhow!("secret {}: {e}", row.name)))?;

@@ -15,6 +15,7 @@ use super::{
     events::{self, SecurityEventKind},
     throttle::{Attempt, Throttle, keys},
 };
+use crate::ctx::Ctx;
 use crate::{
     auth::{RequestCtx, Viewer, tokens},
     error::{AppError, AppResult},
@@ -58,31 +59,31 @@ fn matching_step(t: &TOTP, code: &str) -> Option<i64> {
 
 /// A TOTP seed as stored: encrypted under the user's key, bound to the user, so the table alone
 /// (a backup, a read replica, an SQL injection) does not give anyone's second factor.
-fn seal_seed(app: &AppState, user_id: Uuid, secret: &str) -> String {
-    app.keys.encrypt_for_user(user_id, &format!("totp:{user_id}"), secret)
+fn seal_seed(ctx: &Ctx, user_id: Uuid, secret: &str) -> String {
+    ctx.keys.encrypt_for_user(user_id, &format!("totp:{user_id}"), secret)
 }
 
 /// The seed back from [`seal_seed`]'s form. A seed stored in clear by an earlier version is
 /// plain base32 (which has no `:`), read as it is until [`seal_stored_seeds`] seals it.
-fn unseal_seed(app: &AppState, user_id: Uuid, stored: &str) -> AppResult<String> {
+fn unseal_seed(ctx: &Ctx, user_id: Uuid, stored: &str) -> AppResult<String> {
     if !stored.starts_with("v1:") {
         return Ok(stored.to_string());
     }
-    app.keys.decrypt_for_user(user_id, &format!("totp:{user_id}"), stored).map_err(|e| {
+    ctx.keys.decrypt_for_user(user_id, &format!("totp:{user_id}"), stored).map_err(|e| {
         AppError::Internal(e.context("TOTP seed does not decrypt (was ZYGO_MASTER_KEY changed?)"))
     })
 }
 
 /// Seals the TOTP seeds an earlier version stored in clear (run at startup, before serving;
 /// a no-op once done). Each row is changed only if it still holds the value read.
-pub async fn seal_stored_seeds(app: &AppState) -> anyhow::Result<u64> {
+pub async fn seal_stored_seeds(ctx: &Ctx) -> anyhow::Result<u64> {
     use sea_orm::Condition;
     let clear = |c: user::Column| c.is_not_null().and(c.not_like("v1:%"));
     let rows = user::Entity::find()
         .filter(
             Condition::any().add(clear(user::Column::TotpSecret)).add(clear(user::Column::TotpPendingSecret)),
         )
-        .all(&app.db)
+        .all(&ctx.db)
         .await?;
     let mut sealed = 0;
     for u in rows {
@@ -92,10 +93,10 @@ pub async fn seal_stored_seeds(app: &AppState) -> anyhow::Result<u64> {
         ] {
             let Some(value) = value.as_deref().filter(|v| !v.starts_with("v1:")) else { continue };
             sealed += user::Entity::update_many()
-                .col_expr(col, Expr::value(seal_seed(app, u.id, value)))
+                .col_expr(col, Expr::value(seal_seed(ctx, u.id, value)))
                 .filter(user::Column::Id.eq(u.id))
                 .filter(col.eq(value))
-                .exec(&app.db)
+                .exec(&ctx.db)
                 .await?
                 .rows_affected;
         }
@@ -109,13 +110,13 @@ pub async fn seal_stored_seeds(app: &AppState) -> anyhow::Result<u64> {
 /// Checks a TOTP code of an enrolled user and uses it up: the same code (or an older one)
 /// never passes twice, even from two requests at once.
 async fn consume_totp(
-    app: &AppState,
+    ctx: &Ctx,
     db: &impl ConnectionTrait,
     user: &user::Model,
     code: &str,
 ) -> AppResult<bool> {
     let Some(stored) = &user.totp_secret else { return Ok(false) };
-    let secret = match unseal_seed(app, user.id, stored) {
+    let secret = match unseal_seed(ctx, user.id, stored) {
         Ok(secret) => secret,
         Err(e) => {
             // No code can match a seed that does not decrypt; a backup code still may.
@@ -173,12 +174,12 @@ async fn new_backup_codes(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult
 }
 
 /// Backup codes not used yet.
-pub async fn remaining_backup_codes(app: &AppState, user_id: Uuid) -> AppResult<u64> {
+pub async fn remaining_backup_codes(ctx: &Ctx, user_id: Uuid) -> AppResult<u64> {
     use sea_orm::PaginatorTrait;
     Ok(backup_code::Entity::find()
         .filter(backup_code::Column::UserId.eq(user_id))
         .filter(backup_code::Column::UsedAt.is_null())
-        .count(&app.db)
+        .count(&ctx.db)
         .await?)
 }
 
@@ -191,14 +192,14 @@ pub struct Enrollment {
 
 /// Starts (or restarts) TOTP enrollment with a new secret; MFA is on only after
 /// [`confirm_enrollment`].
-pub async fn start_enrollment(app: &AppState, viewer: &Viewer) -> AppResult<Enrollment> {
-    let user = viewer_user(app, viewer).await?;
+pub async fn start_enrollment(ctx: &Ctx, viewer: &Viewer) -> AppResult<Enrollment> {
+    let user = viewer_user(ctx, viewer).await?;
     if user.mfa_enabled() {
         return Err(AppError::conflict("", "two-factor authentication is already on; disable it first"));
     }
     // Someone holding only a stolen access token must not lock the owner out with their
     // own authenticator.
-    super::sessions::require_recent_sign_in(app, viewer, "").await?;
+    super::sessions::require_recent_sign_in(ctx, viewer, "").await?;
     let Secret::Encoded(secret) = Secret::generate_secret().to_encoded() else {
         return Err(anyhow::anyhow!("secret encoding failed").into());
     };
@@ -209,11 +210,11 @@ pub async fn start_enrollment(app: &AppState, viewer: &Viewer) -> AppResult<Enro
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(200, 200)
         .build();
-    let sealed = seal_seed(app, user.id, &secret);
+    let sealed = seal_seed(ctx, user.id, &secret);
     let mut am: user::ActiveModel = user.into();
     am.totp_pending_secret = Set(Some(sealed));
     am.updated_at = Set(Utc::now());
-    am.update(&app.db).await?;
+    am.update(&ctx.db).await?;
     Ok(Enrollment {
         secret,
         otpauth_uri: uri,
@@ -223,12 +224,12 @@ pub async fn start_enrollment(app: &AppState, viewer: &Viewer) -> AppResult<Enro
 
 /// Turns MFA on with a code from the app; returns the ten backup codes (shown once).
 pub async fn confirm_enrollment(
-    app: &AppState,
+    ctx: &Ctx,
     rctx: &RequestCtx,
     viewer: &Viewer,
     code: &str,
 ) -> AppResult<Vec<String>> {
-    let user = viewer_user(app, viewer).await?;
+    let user = viewer_user(ctx, viewer).await?;
     if user.mfa_enabled() {
         return Err(AppError::conflict("code", "two-factor authentication is already on"));
     }
@@ -238,12 +239,12 @@ pub async fn confirm_enrollment(
             "no enrollment in progress; call startTotpEnrollment first",
         ));
     };
-    throttled(app, rctx, user.id).await?;
-    let Some(step) = matching_step(&totp(&unseal_seed(app, user.id, &pending)?, &user.email)?, code) else {
-        mfa_failed(app, rctx, user.id).await?;
+    throttled(ctx, rctx, user.id).await?;
+    let Some(step) = matching_step(&totp(&unseal_seed(ctx, user.id, &pending)?, &user.email)?, code) else {
+        mfa_failed(ctx, rctx, user.id).await?;
         return Err(AppError::validation("code", "the code is wrong or expired"));
     };
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = crate::db::begin_write(&ctx.db).await?;
     let now = Utc::now();
     let claimed = user::Entity::update_many()
         .col_expr(user::Column::TotpSecret, Expr::value(pending.clone()))
@@ -263,7 +264,7 @@ pub async fn confirm_enrollment(
         .await?;
     txn.commit().await?;
     // An organisation's MFA rule reads this setting.
-    app.access_changed(crate::access::AccessChanged::User(user.id)).await;
+    ctx.access_changed(crate::access::AccessChanged::User(user.id)).await;
     Ok(codes)
 }
 
@@ -316,20 +317,20 @@ pub async fn disable(
 
 /// New backup codes (the old ones stop working); needs a current TOTP code.
 pub async fn regenerate_backup_codes(
-    app: &AppState,
+    ctx: &Ctx,
     rctx: &RequestCtx,
     viewer: &Viewer,
     code: &str,
 ) -> AppResult<Vec<String>> {
-    let user = viewer_user(app, viewer).await?;
+    let user = viewer_user(ctx, viewer).await?;
     if !user.mfa_enabled() {
         return Err(AppError::conflict("", "two-factor authentication is not on"));
     }
-    throttled(app, rctx, user.id).await?;
-    let txn = crate::db::begin_write(&app.db).await?;
-    if !consume_totp(app, &txn, &user, code).await? {
+    throttled(ctx, rctx, user.id).await?;
+    let txn = crate::db::begin_write(&ctx.db).await?;
+    if !consume_totp(ctx, &txn, &user, code).await? {
         txn.rollback().await?;
-        mfa_failed(app, rctx, user.id).await?;
+        mfa_failed(ctx, rctx, user.id).await?;
         return Err(AppError::validation("code", "the code is wrong or expired"));
     }
     let codes = new_backup_codes(&txn, user.id).await?;
@@ -346,19 +347,19 @@ pub async fn regenerate_backup_codes(
     Ok(codes)
 }
 
-fn mfa_throttle(app: &AppState, user_id: Uuid) -> Throttle {
-    Throttle::new(keys::mfa_user(user_id), MFA_MAX_FAILURES, app.config.security.login_window)
-        .with_lockout(app.config.security.lockout)
+fn mfa_throttle(ctx: &Ctx, user_id: Uuid) -> Throttle {
+    Throttle::new(keys::mfa_user(user_id), MFA_MAX_FAILURES, ctx.config.security.login_window)
+        .with_lockout(ctx.config.security.lockout)
 }
 
 /// Refuses while the user's MFA codes are locked; counts this attempt.
-async fn throttled(app: &AppState, rctx: &RequestCtx, user_id: Uuid) -> AppResult<()> {
-    match mfa_throttle(app, user_id).attempt(app).await? {
+async fn throttled(ctx: &Ctx, rctx: &RequestCtx, user_id: Uuid) -> AppResult<()> {
+    match mfa_throttle(ctx, user_id).attempt(ctx).await? {
         Attempt::Allowed => Ok(()),
         refused @ Attempt::Refused { newly_locked, .. } => {
             if newly_locked {
                 events::record(
-                    &app.db,
+                    &ctx.db,
                     user_id,
                     SecurityEventKind::AccountLocked,
                     Some(rctx),
@@ -372,11 +373,11 @@ async fn throttled(app: &AppState, rctx: &RequestCtx, user_id: Uuid) -> AppResul
     }
 }
 
-async fn mfa_failed(app: &AppState, rctx: &RequestCtx, user_id: Uuid) -> AppResult<()> {
-    events::record(&app.db, user_id, SecurityEventKind::MfaChallengeFailed, Some(rctx), None, None).await?;
-    if mfa_throttle(app, user_id).failed(app).await?.is_some() {
+async fn mfa_failed(ctx: &Ctx, rctx: &RequestCtx, user_id: Uuid) -> AppResult<()> {
+    events::record(&ctx.db, user_id, SecurityEventKind::MfaChallengeFailed, Some(rctx), None, None).await?;
+    if mfa_throttle(ctx, user_id).failed(ctx).await?.is_some() {
         events::record(
-            &app.db,
+            &ctx.db,
             user_id,
             SecurityEventKind::AccountLocked,
             Some(rctx),
@@ -395,7 +396,7 @@ pub struct Challenge {
 }
 
 /// Opens an MFA challenge for a user whose password was right.
-pub async fn open_challenge(app: &AppState, rctx: &RequestCtx, user_id: Uuid) -> AppResult<Challenge> {
+pub async fn open_challenge(ctx: &Ctx, rctx: &RequestCtx, user_id: Uuid) -> AppResult<Challenge> {
     let token = tokens::random_token();
     let now = Utc::now();
     let expires_at = now + Duration::minutes(CHALLENGE_TTL_MINUTES);
@@ -410,7 +411,7 @@ pub async fn open_challenge(app: &AppState, rctx: &RequestCtx, user_id: Uuid) ->
         expires_at: Set(expires_at),
         used_at: Set(None),
     }
-    .insert(&app.db)
+    .insert(&ctx.db)
     .await?;
     Ok(Challenge { token, expires_at })
 }

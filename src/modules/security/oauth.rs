@@ -30,6 +30,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::events::{self, SecurityEventKind};
+use crate::ctx::Ctx;
 use crate::{
     auth::{RequestCtx, Viewer, tokens},
     config::{OAuthKind, OAuthProvider},
@@ -59,8 +60,8 @@ fn http() -> &'static reqwest::Client {
 }
 
 /// The configured provider called `name`, or NOT_FOUND.
-pub fn provider<'a>(app: &'a AppState, name: &str) -> AppResult<&'a OAuthProvider> {
-    app.config.oauth.iter().find(|p| p.name == name).ok_or(AppError::NotFound("OAuthProvider"))
+pub fn provider<'a>(ctx: &'a Ctx, name: &str) -> AppResult<&'a OAuthProvider> {
+    ctx.config.oauth.iter().find(|p| p.name == name).ok_or(AppError::NotFound("OAuthProvider"))
 }
 
 /// The parts of an OpenID Connect discovery document Zygo uses.
@@ -127,8 +128,8 @@ fn provider_error(message: String) -> AppError {
     AppError::rejected("OAUTH_FAILED", "provider", message)
 }
 
-fn callback_url(app: &AppState, p: &OAuthProvider) -> String {
-    format!("{}/auth/oauth/{}/callback", app.config.public_url, p.name)
+fn callback_url(ctx: &Ctx, p: &OAuthProvider) -> String {
+    format!("{}/auth/oauth/{}/callback", ctx.config.public_url, p.name)
 }
 
 /// Creates the state of a new authorization request and returns the provider's URL to send
@@ -137,12 +138,12 @@ fn callback_url(app: &AppState, p: &OAuthProvider) -> String {
 /// `browser` is the value of the cookie the sign-in route sets (its hash is kept with the
 /// state); links, which the linking user completes from their own session, have none.
 pub async fn authorization_url(
-    app: &AppState,
+    ctx: &Ctx,
     name: &str,
     link_user: Option<Uuid>,
     browser: Option<&str>,
 ) -> AppResult<String> {
-    let p = provider(app, name)?;
+    let p = provider(ctx, name)?;
     let (state, nonce, verifier) = (tokens::random_token(), tokens::random_token(), tokens::random_token());
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     let endpoint = match p.kind {
@@ -166,14 +167,14 @@ pub async fn authorization_url(
         expires_at: Set(now + Duration::minutes(STATE_TTL_MINUTES)),
         used_at: Set(None),
     }
-    .insert(&app.db)
+    .insert(&ctx.db)
     .await?;
     let mut url =
         reqwest::Url::parse(&endpoint).map_err(|e| provider_error(format!("authorization URL: {e}")))?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &p.client_id)
-        .append_pair("redirect_uri", &callback_url(app, p))
+        .append_pair("redirect_uri", &callback_url(ctx, p))
         .append_pair("scope", &p.scopes)
         .append_pair("state", &state)
         .append_pair("nonce", &nonce)
@@ -251,14 +252,14 @@ async fn exchange_code(
 }
 
 async fn oidc_user(
-    app: &AppState,
+    ctx: &Ctx,
     p: &OAuthProvider,
     code: &str,
     state: &oauth_state::Model,
 ) -> AppResult<ExternalUser> {
     let issuer = p.issuer.as_deref().unwrap_or_default();
     let d = discovery(issuer).await?;
-    let t = exchange_code(p, &d.token_endpoint, &callback_url(app, p), code, &state.code_verifier).await?;
+    let t = exchange_code(p, &d.token_endpoint, &callback_url(ctx, p), code, &state.code_verifier).await?;
     let id_token = t.id_token.ok_or_else(|| provider_error("no ID token in the token answer".into()))?;
     let header =
         jsonwebtoken::decode_header(&id_token).map_err(|e| provider_error(format!("ID token: {e}")))?;
@@ -320,13 +321,13 @@ struct GithubEmail {
 }
 
 async fn github_user(
-    app: &AppState,
+    ctx: &Ctx,
     p: &OAuthProvider,
     code: &str,
     state: &oauth_state::Model,
 ) -> AppResult<ExternalUser> {
     let token_url = p.token_url.clone().unwrap_or_default();
-    let t = exchange_code(p, &token_url, &callback_url(app, p), code, &state.code_verifier).await?;
+    let t = exchange_code(p, &token_url, &callback_url(ctx, p), code, &state.code_verifier).await?;
     let access =
         t.access_token.ok_or_else(|| provider_error("no access token in the token answer".into()))?;
     let api = p.api_url.clone().unwrap_or_default();
@@ -356,20 +357,20 @@ pub enum CallbackResult {
 /// Handles the provider's redirect back: claims the state, checks the answer, and signs in,
 /// creates or links the account.
 pub async fn callback(
-    app: &AppState,
+    ctx: &Ctx,
     rctx: &RequestCtx,
     name: &str,
     code: &str,
     state: &str,
     browser: Option<&str>,
 ) -> AppResult<CallbackResult> {
-    let p = provider(app, name)?;
+    let p = provider(ctx, name)?;
     let now = Utc::now();
     let invalid =
         || AppError::rejected("OAUTH_STATE_INVALID", "state", "unknown, expired or already used state");
     let row = oauth_state::Entity::find()
         .filter(oauth_state::Column::StateHash.eq(tokens::hash_token(state)))
-        .one(&app.db)
+        .one(&ctx.db)
         .await?
         .ok_or_else(invalid)?;
     if row.provider != p.name || row.used_at.is_some() || row.expires_at <= now {
@@ -387,14 +388,14 @@ pub async fn callback(
         .col_expr(oauth_state::Column::UsedAt, Expr::value(now))
         .filter(oauth_state::Column::Id.eq(row.id))
         .filter(oauth_state::Column::UsedAt.is_null())
-        .exec(&app.db)
+        .exec(&ctx.db)
         .await?;
     if claimed.rows_affected != 1 {
         return Err(invalid());
     }
     let ext = match p.kind {
-        OAuthKind::Oidc => oidc_user(app, p, code, &row).await?,
-        OAuthKind::Github => github_user(app, p, code, &row).await?,
+        OAuthKind::Oidc => oidc_user(ctx, p, code, &row).await?,
+        OAuthKind::Github => github_user(ctx, p, code, &row).await?,
     };
     let email = ext.email.as_deref().map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty());
     if row.link_user_id.is_some() {
@@ -406,11 +407,11 @@ pub async fn callback(
             .col_expr(oauth_state::Column::LinkedSubject, Expr::value(ext.subject.clone()))
             .col_expr(oauth_state::Column::LinkedEmail, Expr::value(email.clone()))
             .filter(oauth_state::Column::Id.eq(row.id))
-            .exec(&app.db)
+            .exec(&ctx.db)
             .await?;
         return Ok(CallbackResult::LinkPending { code: link_code });
     }
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = crate::db::begin_write(&ctx.db).await?;
     let existing = oauth_identity::Entity::find()
         .filter(oauth_identity::Column::Provider.eq(&p.name))
         .filter(oauth_identity::Column::Subject.eq(&ext.subject))
@@ -522,15 +523,10 @@ async fn insert_identity(
 
 /// Links the provider account a link request came back with, from the session of the user
 /// who asked for it.
-pub async fn complete_link(
-    app: &AppState,
-    rctx: &RequestCtx,
-    viewer: &Viewer,
-    code: &str,
-) -> AppResult<String> {
+pub async fn complete_link(ctx: &Ctx, rctx: &RequestCtx, viewer: &Viewer, code: &str) -> AppResult<String> {
     let invalid = || AppError::validation("code", "invalid, expired or already used link code");
     let now = Utc::now();
-    let txn = crate::db::begin_write(&app.db).await?;
+    let txn = crate::db::begin_write(&ctx.db).await?;
     let row = oauth_state::Entity::find()
         .filter(oauth_state::Column::LinkCodeHash.eq(tokens::hash_token(code)))
         .one(&txn)
@@ -548,7 +544,7 @@ pub async fn complete_link(
     if claimed.rows_affected != 1 {
         return Err(invalid());
     }
-    let p = provider(app, &row.provider)?;
+    let p = provider(ctx, &row.provider)?;
     let subject = row.linked_subject.clone().ok_or_else(invalid)?;
     let existing = oauth_identity::Entity::find()
         .filter(oauth_identity::Column::Provider.eq(&p.name))
@@ -598,16 +594,16 @@ pub async fn exchange_sign_in_code(app: &AppState, rctx: &RequestCtx, code: &str
 }
 
 /// The viewer's linked provider accounts.
-pub async fn connected_accounts(app: &AppState, viewer: &Viewer) -> AppResult<Vec<oauth_identity::Model>> {
+pub async fn connected_accounts(ctx: &Ctx, viewer: &Viewer) -> AppResult<Vec<oauth_identity::Model>> {
     Ok(oauth_identity::Entity::find()
         .filter(oauth_identity::Column::UserId.eq(viewer.user_id))
-        .all(&app.db)
+        .all(&ctx.db)
         .await?)
 }
 
 /// Unlinks a provider account; refused when it is the account's last way to sign in.
-pub async fn unlink(app: &AppState, rctx: &RequestCtx, viewer: &Viewer, id: Uuid) -> AppResult<()> {
-    let txn = crate::db::begin_write(&app.db).await?;
+pub async fn unlink(ctx: &Ctx, rctx: &RequestCtx, viewer: &Viewer, id: Uuid) -> AppResult<()> {
+    let txn = crate::db::begin_write(&ctx.db).await?;
     let identity = oauth_identity::Entity::find_by_id(id)
         .filter(oauth_identity::Column::UserId.eq(viewer.user_id))
         .one(&txn)

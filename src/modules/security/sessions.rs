@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::events::{self, SecurityEventKind};
+use crate::ctx::Ctx;
 use crate::{
     auth::{RequestCtx, Viewer},
     error::{AppError, AppResult},
@@ -83,14 +84,14 @@ pub async fn revoke_all(
 }
 
 /// The viewer's open sessions, most recently used first.
-pub async fn list(app: &AppState, viewer: &Viewer) -> AppResult<Vec<session::Model>> {
+pub async fn list(ctx: &Ctx, viewer: &Viewer) -> AppResult<Vec<session::Model>> {
     Ok(session::Entity::find()
         .filter(session::Column::UserId.eq(viewer.user_id))
         .filter(session::Column::RevokedAt.is_null())
         .filter(session::Column::ExpiresAt.gt(Utc::now()))
         .order_by_desc(session::Column::LastUsedAt)
         .limit(LIST_LIMIT)
-        .all(&app.db)
+        .all(&ctx.db)
         .await?)
 }
 
@@ -154,8 +155,8 @@ pub async fn revoke_others(app: &AppState, rctx: &RequestCtx, viewer: &Viewer) -
 const RECENT_SIGN_IN_MINUTES: i64 = 10;
 
 /// REAUTHENTICATION_REQUIRED unless the viewer's session began within the last minutes.
-pub async fn require_recent_sign_in(app: &AppState, viewer: &Viewer, field: &str) -> AppResult<()> {
-    let session = session::Entity::find_by_id(viewer.session_id).one(&app.db).await?;
+pub async fn require_recent_sign_in(ctx: &Ctx, viewer: &Viewer, field: &str) -> AppResult<()> {
+    let session = session::Entity::find_by_id(viewer.session_id).one(&ctx.db).await?;
     let recent = session
         .is_some_and(|s| s.created_at > Utc::now() - chrono::Duration::minutes(RECENT_SIGN_IN_MINUTES));
     if !recent {

@@ -11,10 +11,8 @@ use chrono::{DateTime, Duration, Utc};
 use entity::auth_throttle;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QuerySelect, Set, sea_query::OnConflict};
 
-use crate::{
-    error::{AppError, AppResult},
-    startup::AppState,
-};
+use crate::ctx::Ctx;
+use crate::error::{AppError, AppResult};
 
 /// The longest lockout.
 const MAX_LOCKOUT_SECS: i64 = 24 * 3600;
@@ -107,9 +105,9 @@ impl Throttle {
 
     /// Counts one attempt, atomically; refuses it when the key is locked or when attempts
     /// still in flight already fill the limit (which locks the key).
-    pub async fn attempt(&self, app: &AppState) -> AppResult<Attempt> {
+    pub async fn attempt(&self, ctx: &Ctx) -> AppResult<Attempt> {
         let now = Utc::now();
-        let txn = crate::db::begin_write(&app.db).await?;
+        let txn = crate::db::begin_write(&ctx.db).await?;
         let row = Self::locked_row(&txn, &self.key, now).await?;
         if let Some(until) = row.locked_until
             && until > now
@@ -146,9 +144,9 @@ impl Throttle {
 
     /// The counted attempt failed. When that makes the limit full, the key locks now (so the
     /// owner hears about it at once): returns the lock's end in that case.
-    pub async fn failed(&self, app: &AppState) -> AppResult<Option<DateTime<Utc>>> {
+    pub async fn failed(&self, ctx: &Ctx) -> AppResult<Option<DateTime<Utc>>> {
         let now = Utc::now();
-        let txn = crate::db::begin_write(&app.db).await?;
+        let txn = crate::db::begin_write(&ctx.db).await?;
         let row = Self::locked_row(&txn, &self.key, now).await?;
         let already_locked = row.locked_until.is_some_and(|u| u > now);
         if already_locked || (row.failures as u32) < self.limit {
@@ -170,9 +168,9 @@ impl Throttle {
     /// Takes back the count of an attempt that succeeded. With `reset`, the whole key
     /// starts afresh (an account whose owner just proved who they are); without, only this
     /// attempt's count goes (an IP address, where one success says nothing about the rest).
-    pub async fn succeeded(&self, app: &AppState, reset: bool) -> AppResult<()> {
+    pub async fn succeeded(&self, ctx: &Ctx, reset: bool) -> AppResult<()> {
         let now = Utc::now();
-        let txn = crate::db::begin_write(&app.db).await?;
+        let txn = crate::db::begin_write(&ctx.db).await?;
         let row = Self::locked_row(&txn, &self.key, now).await?;
         let mut am: auth_throttle::ActiveModel = row.clone().into();
         if reset {
@@ -190,8 +188,8 @@ impl Throttle {
 
     /// Lifts a lock (the owner followed the unlock link). The row stays (reset), so an
     /// attempt that already inserted it still finds it to lock.
-    pub async fn clear(app: &AppState, key: &str) -> AppResult<()> {
-        Self::clear_in(&app.db, key).await
+    pub async fn clear(ctx: &Ctx, key: &str) -> AppResult<()> {
+        Self::clear_in(&ctx.db, key).await
     }
 
     pub async fn clear_in(db: &impl ConnectionTrait, key: &str) -> AppResult<()> {

@@ -9,6 +9,7 @@ use super::{
     events::TenantEventKind,
     service::{change_tenant, event},
 };
+use crate::ctx::Ctx;
 use crate::{
     access::TenantCtx,
     access::TenantTx,
@@ -16,7 +17,6 @@ use crate::{
     db::lock_tenant,
     error::{AppError, AppResult},
     modules::identity::account::validate_locale,
-    startup::AppState,
 };
 
 /// General settings.
@@ -131,7 +131,7 @@ pub fn validate(new: Settings) -> AppResult<Settings> {
 
 /// Replaces the parts of the settings given (`tenant.update`).
 pub async fn update_settings(
-    app: &AppState,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     general: Option<General>,
     branding: Option<Branding>,
@@ -142,7 +142,7 @@ pub async fn update_settings(
     if security.as_ref().is_some_and(|s| s.require_mfa) {
         // Whoever turns the rule on must meet it, or they would lock themselves out.
         let me =
-            <entity::user::Entity as sea_orm::EntityTrait>::find_by_id(tctx.user_id).one(&app.db).await?;
+            <entity::user::Entity as sea_orm::EntityTrait>::find_by_id(tctx.user_id).one(&ctx.db).await?;
         if !me.is_some_and(|u| u.mfa_enabled()) {
             return Err(AppError::validation(
                 "input.security.requireMfa",
@@ -150,7 +150,7 @@ pub async fn update_settings(
             ));
         }
     }
-    change_tenant(app, tctx, "tenant.settings_updated", |current, am| {
+    change_tenant(ctx, tctx, "tenant.settings_updated", |current, am| {
         let mut s = settings(current);
         if let Some(g) = general {
             s.general = g;
@@ -185,19 +185,19 @@ fn check_owner_confirmation(tctx: &TenantCtx, t: &tenant::Model, confirm_slug: &
 
 /// Suspends (`true`) or reactivates the organisation.
 pub async fn set_suspended(
-    app: &AppState,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     suspend: bool,
     confirm_slug: &str,
 ) -> AppResult<tenant::Model> {
-    let current = super::service::get_tenant(app, tctx).await?;
+    let current = super::service::get_tenant(ctx, tctx).await?;
     check_owner_confirmation(tctx, &current, confirm_slug)?;
     let (action, status) = if suspend {
         ("tenant.suspended", TenantStatus::Suspended)
     } else {
         ("tenant.reactivated", TenantStatus::Active)
     };
-    change_tenant(app, tctx, action, |_, am| {
+    change_tenant(ctx, tctx, action, |_, am| {
         am.status = Set(status);
         Ok(())
     })
@@ -205,11 +205,11 @@ pub async fn set_suspended(
 }
 
 /// Deletes the organisation and everything it owns.
-pub async fn delete_tenant(app: &AppState, tctx: &TenantCtx, confirm_slug: &str) -> AppResult<tenant::Model> {
-    let current = super::service::get_tenant(app, tctx).await?;
+pub async fn delete_tenant(ctx: &Ctx, tctx: &TenantCtx, confirm_slug: &str) -> AppResult<tenant::Model> {
+    let current = super::service::get_tenant(ctx, tctx).await?;
     check_owner_confirmation(tctx, &current, confirm_slug)?;
     // The owner's confirmation above is the rule.
-    let mut tx = TenantTx::open(app, tctx).await?;
+    let mut tx = TenantTx::open(ctx, tctx).await?;
     let scope = tx.scope();
     lock_tenant(&tx, scope).await?;
     // Children first, in an order every backend's foreign keys accept.
@@ -224,10 +224,10 @@ pub async fn delete_tenant(app: &AppState, tctx: &TenantCtx, confirm_slug: &str)
     scope.delete_many::<tenant::Entity>().filter(tenant::Column::Id.eq(current.id)).exec(&tx).await?;
     tx.emit(
         super::events::topic(tctx.tenant_id),
-        &event(TenantEventKind::TenantDeleted, tctx.tenant_id, None, Some(tctx.user_id), app.now()),
+        &event(TenantEventKind::TenantDeleted, tctx.tenant_id, None, Some(tctx.user_id), ctx.now()),
     );
     tx.commit().await?;
-    app.access_changed(crate::access::AccessChanged::Tenant(current.id)).await;
+    ctx.access_changed(crate::access::AccessChanged::Tenant(current.id)).await;
     tracing::info!(tenant_id = %current.id, slug = %current.slug, user_id = %tctx.user_id, "organisation deleted");
     Ok(current)
 }

@@ -13,7 +13,6 @@ use crate::{
     db::page::Window,
     error::{AppError, AppResult},
     graphql::relay::PageArgs,
-    startup::AppState,
 };
 
 use entity::{membership::MembershipStatus, tenant::TenantStatus};
@@ -44,29 +43,24 @@ pub fn validate_slug(field: &str, slug: &str) -> AppResult<String> {
 }
 
 /// Creates an organisation with its built-in roles and makes the viewer its owner.
-pub async fn create_tenant(
-    app: &AppState,
-    rctx: &RequestCtx,
-    name: &str,
-    slug: &str,
-) -> AppResult<tenant::Model> {
+pub async fn create_tenant(ctx: &Ctx, rctx: &RequestCtx, name: &str, slug: &str) -> AppResult<tenant::Model> {
     let viewer = rctx.viewer()?;
     let name = validate_tenant_name("input.name", name)?;
     let slug = validate_slug("input.slug", slug)?;
-    let user = crate::modules::identity::service::viewer_user(app, viewer).await?;
+    let user = crate::modules::identity::service::viewer_user(ctx, viewer).await?;
     if user.email_verified_at.is_none() {
         return Err(AppError::EmailNotVerified);
     }
     // Slugs are unique across all organisations.
     if tenant::Entity::find()
         .filter(tenant::Column::Slug.eq(&slug))
-        .one(&crate::db::across_tenants(&app.db))
+        .one(&crate::db::across_tenants(&ctx.db))
         .await?
         .is_some()
     {
         return Err(AppError::conflict("input.slug", "this slug is taken"));
     }
-    let now = app.now();
+    let now = ctx.now();
     let tenant_id = Uuid::now_v7();
     let roles: Vec<(Uuid, &crate::auth::permissions::BuiltinRole)> =
         BUILTIN_ROLES.iter().map(|b| (Uuid::now_v7(), b)).collect();
@@ -80,7 +74,7 @@ pub async fn create_tenant(
         crate::access::Actor::from_request(rctx),
     );
     // Creating an organisation needs no permission in it: any verified user may.
-    let mut tx = TenantTx::open(app, &founder).await?;
+    let mut tx = TenantTx::open(ctx, &founder).await?;
     let scope = tx.scope();
     let tenant = tenant::ActiveModel {
         id: Set(tenant_id),
@@ -159,10 +153,10 @@ fn tenant_summary(t: &tenant::Model) -> serde_json::Value {
 }
 
 /// The tenant row, for members with `tenant.read`.
-pub async fn get_tenant(app: &AppState, tctx: &TenantCtx) -> AppResult<tenant::Model> {
+pub async fn get_tenant(ctx: &Ctx, tctx: &TenantCtx) -> AppResult<tenant::Model> {
     tctx.require(Permission::TenantRead)?;
     let scope = tctx.scope();
-    scope.find::<tenant::Entity>().one(&tctx.on(&app.db)).await?.ok_or(AppError::NotFound("tenant"))
+    scope.find::<tenant::Entity>().one(&tctx.on(&ctx.db)).await?.ok_or(AppError::NotFound("tenant"))
 }
 
 /// The id behind a slug, if any. Says nothing about access: a lookup across tenants that
@@ -219,7 +213,7 @@ pub(crate) async fn change_tenant(
 
 /// Renames the organisation or changes its slug (`tenant.update`).
 pub async fn update_tenant(
-    app: &AppState,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     name: Option<&str>,
     slug: Option<&str>,
@@ -228,11 +222,11 @@ pub async fn update_tenant(
     let name = name.map(|n| validate_tenant_name("input.name", n)).transpose()?;
     let slug = slug.map(|s| validate_slug("input.slug", s)).transpose()?;
     if let Some(slug) = &slug
-        && tenant_id_by_slug(&tctx.reads.across(&app.db), slug).await?.is_some_and(|id| id != tctx.tenant_id)
+        && tenant_id_by_slug(&tctx.reads.across(&ctx.db), slug).await?.is_some_and(|id| id != tctx.tenant_id)
     {
         return Err(AppError::conflict("input.slug", "this slug is taken"));
     }
-    change_tenant(app, tctx, "tenant.updated", |_, am| {
+    change_tenant(ctx, tctx, "tenant.updated", |_, am| {
         if let Some(name) = name {
             am.name = Set(name);
         }
@@ -246,7 +240,7 @@ pub async fn update_tenant(
 
 /// A page of the organisations the viewer is an active member of.
 pub async fn viewer_tenants(
-    app: &AppState,
+    ctx: &Ctx,
     viewer: &Viewer,
     page: PageArgs,
 ) -> AppResult<crate::db::page::Rows<tenant::Model>> {
@@ -258,20 +252,20 @@ pub async fn viewer_tenants(
         .into_query();
     let select = tenant::Entity::find().filter(tenant::Column::Id.in_subquery(mine));
     // The viewer's own memberships, across tenants, decide which organisations are listed.
-    let window = page.window(app.config.max_page_size)?;
-    Ok(crate::db::page::page(&crate::db::across_tenants(&app.db), select, tenant::Column::Id, window).await?)
+    let window = page.window(ctx.config.max_page_size)?;
+    Ok(crate::db::page::page(&crate::db::across_tenants(&ctx.db), select, tenant::Column::Id, window).await?)
 }
 
 /// Validates a page request of the organisation's members (`members.read`).
-pub fn members_window(app: &AppState, tctx: &TenantCtx, args: &PageArgs) -> AppResult<Window> {
+pub fn members_window(ctx: &Ctx, tctx: &TenantCtx, args: &PageArgs) -> AppResult<Window> {
     tctx.require(Permission::MembersRead)?;
-    args.window(app.config.max_page_size)
+    args.window(ctx.config.max_page_size)
 }
 
 /// Validates a page request of the organisation's roles (`tenant.read`).
-pub fn roles_window(app: &AppState, tctx: &TenantCtx, args: &PageArgs) -> AppResult<Window> {
+pub fn roles_window(ctx: &Ctx, tctx: &TenantCtx, args: &PageArgs) -> AppResult<Window> {
     tctx.require(Permission::TenantRead)?;
-    args.window(app.config.max_page_size)
+    args.window(ctx.config.max_page_size)
 }
 
 /// One membership of the tenant (`members.read`, or the viewer's own).
@@ -284,27 +278,27 @@ pub fn may_read_membership(tctx: &TenantCtx, m: &membership::Model) -> AppResult
     Ok(())
 }
 
-pub async fn get_membership(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<membership::Model> {
+pub async fn get_membership(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<membership::Model> {
     if id != tctx.membership_id {
         tctx.require(Permission::MembersRead)?;
     }
     let scope = tctx.scope();
     scope
-        .find_by_id::<membership::Entity, _>(&tctx.on(&app.db), id)
+        .find_by_id::<membership::Entity, _>(&tctx.on(&ctx.db), id)
         .await?
         .ok_or(AppError::NotFound("membership"))
 }
 
 /// One role of the tenant (`tenant.read`).
-pub async fn get_role(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<role::Model> {
+pub async fn get_role(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<role::Model> {
     tctx.require(Permission::TenantRead)?;
     let scope = tctx.scope();
-    scope.find_by_id::<role::Entity, _>(&tctx.on(&app.db), id).await?.ok_or(AppError::NotFound("role"))
+    scope.find_by_id::<role::Entity, _>(&tctx.on(&ctx.db), id).await?.ok_or(AppError::NotFound("role"))
 }
 
 /// Whether `viewer` may see user `user_id`: themselves, or someone sharing an organisation
 /// in which the viewer may read members.
-pub async fn can_see_user(app: &AppState, viewer: &Viewer, user_id: Uuid) -> AppResult<bool> {
+pub async fn can_see_user(ctx: &Ctx, viewer: &Viewer, user_id: Uuid) -> AppResult<bool> {
     if viewer.user_id == user_id {
         return Ok(true);
     }
@@ -315,8 +309,8 @@ pub async fn can_see_user(app: &AppState, viewer: &Viewer, user_id: Uuid) -> App
         .filter(membership::Column::UserId.eq(user_id))
         .filter(membership::Column::Status.eq(MembershipStatus::Active))
         .into_tuple()
-        .all(&crate::db::across_tenants(&app.db))
+        .all(&crate::db::across_tenants(&ctx.db))
         .await?;
-    let access = crate::access::access(app, viewer.user_id, &theirs).await?;
+    let access = crate::access::access(ctx, viewer.user_id, &theirs).await?;
     Ok(access.values().any(|t| !t.mfa_missing && t.has(Permission::MembersRead)))
 }

@@ -19,6 +19,7 @@ use super::{
     graph::{self, Graph, Settings, ValidationProblem},
     templates,
 };
+use crate::ctx::Ctx;
 use crate::{
     access::{Change, TenantCtx, TenantTx},
     auth::Permission,
@@ -78,8 +79,8 @@ async fn check_error_workflow(
 
 /// Settings copied from a template or another workflow, without an error workflow that is
 /// not (or no longer) one of this organisation: a copy does not fail on a dangling link.
-pub async fn settings_for_copy(app: &AppState, tctx: &TenantCtx, mut s: Settings) -> AppResult<Settings> {
-    if check_error_workflow(&tctx.on(&app.db), tctx.scope(), "", &s).await.is_err() {
+pub async fn settings_for_copy(ctx: &Ctx, tctx: &TenantCtx, mut s: Settings) -> AppResult<Settings> {
+    if check_error_workflow(&tctx.on(&ctx.db), tctx.scope(), "", &s).await.is_err() {
         s.error_workflow_id = None;
     }
     Ok(s)
@@ -98,10 +99,10 @@ pub fn settings_of(v: &Value) -> Settings {
 }
 
 /// A workflow of the tenant (`workflow.read`).
-pub async fn get_workflow(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<workflow::Model> {
+pub async fn get_workflow(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<workflow::Model> {
     tctx.require(Permission::WorkflowRead)?;
     tctx.scope()
-        .find_by_id::<workflow::Entity, _>(&tctx.on(&app.db), id)
+        .find_by_id::<workflow::Entity, _>(&tctx.on(&ctx.db), id)
         .await?
         .ok_or(AppError::NotFound("workflow"))
 }
@@ -184,7 +185,7 @@ fn default_graph() -> Graph {
 /// Creates a workflow (`workflow.edit`); without a graph it starts with a manual trigger.
 #[allow(clippy::too_many_arguments)]
 pub async fn create_workflow(
-    app: &AppState,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     name: &str,
     description: &str,
@@ -200,8 +201,8 @@ pub async fn create_workflow(
     let settings = settings.unwrap_or_default();
     check_settings("input.settings", &settings)?;
     let scope = tctx.scope();
-    check_error_workflow(&tctx.on(&app.db), scope, "input.settings.errorWorkflowId", &settings).await?;
-    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
+    check_error_workflow(&tctx.on(&ctx.db), scope, "input.settings.errorWorkflowId", &settings).await?;
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
     crate::modules::billing::usage::require_room(
         &mut tx,
         crate::modules::billing::plans::Limit::Workflows,
@@ -209,7 +210,7 @@ pub async fn create_workflow(
     )
     .await?;
     let id = Uuid::now_v7();
-    let now = app.now();
+    let now = ctx.now();
     let token = crate::auth::tokens::random_token();
     let w = scope
         .insert(
@@ -224,7 +225,7 @@ pub async fn create_workflow(
                 revision: Set(1),
                 status: Set(WorkflowStatus::Active),
                 latest_version: Set(None),
-                webhook_token: Set(app.keys.encrypt(scope.tenant_id(), &format!("webhook:{id}"), &token)),
+                webhook_token: Set(ctx.keys.encrypt(scope.tenant_id(), &format!("webhook:{id}"), &token)),
                 schedule_next_at: Set(next_schedule(&graph, now)),
                 created_by: Set(tctx.acting_user()),
                 created_at: Set(now),
@@ -246,7 +247,7 @@ pub async fn create_workflow(
 
 /// Renames, re-describes or changes settings (`workflow.edit`).
 pub async fn update_workflow(
-    app: &AppState,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     id: Uuid,
     name: Option<&str>,
@@ -258,10 +259,10 @@ pub async fn update_workflow(
     let description = description.map(|d| validate_description("input.description", d)).transpose()?;
     if let Some(s) = &settings {
         check_settings("input.settings", s)?;
-        check_error_workflow(&tctx.on(&app.db), tctx.scope(), "input.settings.errorWorkflowId", s).await?;
+        check_error_workflow(&tctx.on(&ctx.db), tctx.scope(), "input.settings.errorWorkflowId", s).await?;
     }
     let scope = tctx.scope();
-    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
     let w = locked(&tx, scope, id).await?;
     let before = json!({ "name": w.name, "description": w.description, "settings": w.settings });
     let mut m: workflow::ActiveModel = w.into();
@@ -274,7 +275,7 @@ pub async fn update_workflow(
     if let Some(s) = settings {
         m.settings = Set(to_json(&s));
     }
-    m.updated_at = Set(app.now());
+    m.updated_at = Set(ctx.now());
     let w = scope.update(&tx, m).await?;
     tx.audit(Change {
         action: "workflow.updated",
@@ -291,7 +292,7 @@ pub async fn update_workflow(
 /// Changes the draft graph with `edit`, if `expected_revision` is still the current one
 /// (else CONFLICT), and bumps the revision (`workflow.edit`).
 pub async fn edit_graph(
-    app: &AppState,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     id: Uuid,
     expected_revision: i32,
@@ -300,7 +301,7 @@ pub async fn edit_graph(
 ) -> AppResult<workflow::Model> {
     tctx.require(Permission::WorkflowEdit)?;
     let scope = tctx.scope();
-    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
     let w = locked(&tx, scope, id).await?;
     if w.status == WorkflowStatus::Archived {
         return Err(AppError::rejected(
@@ -325,7 +326,7 @@ pub async fn edit_graph(
     let mut m: workflow::ActiveModel = w.into();
     m.graph = Set(to_json(&g));
     m.revision = Set(revision);
-    m.updated_at = Set(app.now());
+    m.updated_at = Set(ctx.now());
     let w = scope.update(&tx, m).await?;
     if w.latest_version.is_none() {
         reschedule(&tx, scope, &w).await?;
@@ -347,18 +348,18 @@ pub async fn edit_graph(
 /// Archives or restores a workflow (`workflow.edit`). Archived workflows neither run nor
 /// change; their schedule stops.
 pub async fn set_archived(
-    app: &AppState,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     id: Uuid,
     archived: bool,
 ) -> AppResult<workflow::Model> {
     tctx.require(Permission::WorkflowEdit)?;
     let scope = tctx.scope();
-    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
     let w = locked(&tx, scope, id).await?;
     let mut m: workflow::ActiveModel = w.into();
     m.status = Set(if archived { WorkflowStatus::Archived } else { WorkflowStatus::Active });
-    m.updated_at = Set(app.now());
+    m.updated_at = Set(ctx.now());
     let w = scope.update(&tx, m).await?;
     reschedule(&tx, scope, &w).await?;
     tx.audit(Change {
@@ -374,10 +375,10 @@ pub async fn set_archived(
 }
 
 /// Deletes a workflow with its versions and executions (`workflow.edit`).
-pub async fn delete_workflow(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
+pub async fn delete_workflow(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
     tctx.require(Permission::WorkflowEdit)?;
     let scope = tctx.scope();
-    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
     let w = locked(&tx, scope, id).await?;
     scope.delete_many::<workflow::Entity>().filter(workflow::Column::Id.eq(id)).exec(&tx).await?;
     tx.audit(Change {
@@ -393,16 +394,16 @@ pub async fn delete_workflow(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppR
 
 /// A copy of a workflow's draft (and settings) under a new name (`workflow.edit`).
 pub async fn duplicate_workflow(
-    app: &AppState,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     id: Uuid,
     name: Option<&str>,
 ) -> AppResult<workflow::Model> {
-    let w = get_workflow(app, tctx, id).await?;
+    let w = get_workflow(ctx, tctx, id).await?;
     let name = name.map(str::to_string).unwrap_or_else(|| format!("{} (copy)", w.name));
-    let settings = settings_for_copy(app, tctx, settings_of(&w.settings)).await?;
+    let settings = settings_for_copy(ctx, tctx, settings_of(&w.settings)).await?;
     create_workflow(
-        app,
+        ctx,
         tctx,
         &name,
         &w.description,
@@ -416,12 +417,8 @@ pub async fn duplicate_workflow(
 /// Problems of `g` for running it in this tenant.
 /// Reads through the operation's shared read transaction: a request never holds one
 /// connection while waiting for another.
-pub async fn validate_graph(
-    app: &AppState,
-    tctx: &TenantCtx,
-    g: &Graph,
-) -> AppResult<Vec<ValidationProblem>> {
-    validate_graph_on(&tctx.on(&app.db), tctx.scope(), g).await
+pub async fn validate_graph(ctx: &Ctx, tctx: &TenantCtx, g: &Graph) -> AppResult<Vec<ValidationProblem>> {
+    validate_graph_on(&tctx.on(&ctx.db), tctx.scope(), g).await
 }
 
 /// [`validate_graph`] on a connection already walled to `scope`'s tenant (sharing its reads'
@@ -446,7 +443,7 @@ fn refuse_invalid(what: &str, problems: &[ValidationProblem]) -> AppError {
 /// Freezes the draft as the next immutable version (`workflow.edit`); refused when it does
 /// not validate.
 pub async fn publish_version(
-    app: &AppState,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     id: Uuid,
     note: &str,
@@ -456,12 +453,12 @@ pub async fn publish_version(
         return Err(AppError::validation("input.note", "must be at most 500 characters"));
     }
     let scope = tctx.scope();
-    let current = get_workflow(app, tctx, id).await?;
-    let problems = validate_graph(app, tctx, &graph_of(&current)).await?;
+    let current = get_workflow(ctx, tctx, id).await?;
+    let problems = validate_graph(ctx, tctx, &graph_of(&current)).await?;
     if !problems.is_empty() {
         return Err(refuse_invalid("the workflow cannot be published", &problems));
     }
-    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
     let w = locked(&tx, scope, id).await?;
     if w.revision != current.revision {
         return Err(AppError::Conflict {
@@ -482,13 +479,13 @@ pub async fn publish_version(
                 settings: Set(w.settings.clone()),
                 note: Set(note.trim().to_string()),
                 created_by: Set(tctx.acting_user()),
-                created_at: Set(app.now()),
+                created_at: Set(ctx.now()),
             },
         )
         .await?;
     let mut m: workflow::ActiveModel = w.into();
     m.latest_version = Set(Some(version));
-    m.updated_at = Set(app.now());
+    m.updated_at = Set(ctx.now());
     let w = scope.update(&tx, m).await?;
     reschedule(&tx, scope, &w).await?;
     tx.audit(Change {
@@ -734,10 +731,10 @@ pub async fn execute(
 }
 
 /// An execution of the tenant (`workflow.read`).
-pub async fn get_execution(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<execution::Model> {
+pub async fn get_execution(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<execution::Model> {
     tctx.require(Permission::WorkflowRead)?;
     tctx.scope()
-        .find_by_id::<execution::Entity, _>(&tctx.on(&app.db), id)
+        .find_by_id::<execution::Entity, _>(&tctx.on(&ctx.db), id)
         .await?
         .ok_or(AppError::NotFound("execution"))
 }
@@ -930,7 +927,7 @@ pub async fn retry_execution(
 
 /// Saves a workflow's draft as a template of the tenant (`workflow.edit`).
 pub async fn save_template(
-    app: &AppState,
+    ctx: &Ctx,
     tctx: &TenantCtx,
     workflow_id: Uuid,
     name: &str,
@@ -945,9 +942,9 @@ pub async fn save_template(
     } else {
         validate_name("input.category", category)?
     };
-    let w = get_workflow(app, tctx, workflow_id).await?;
+    let w = get_workflow(ctx, tctx, workflow_id).await?;
     let scope = tctx.scope();
-    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
     let id = Uuid::now_v7();
     let t = scope
         .insert(
@@ -961,7 +958,7 @@ pub async fn save_template(
                 graph: Set(w.graph.clone()),
                 settings: Set(w.settings.clone()),
                 created_by: Set(tctx.acting_user()),
-                created_at: Set(app.now()),
+                created_at: Set(ctx.now()),
             },
         )
         .await?;
@@ -978,10 +975,10 @@ pub async fn save_template(
 }
 
 /// Deletes a tenant template (`workflow.edit`).
-pub async fn delete_template(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
+pub async fn delete_template(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
     tctx.require(Permission::WorkflowEdit)?;
     let scope = tctx.scope();
-    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
     let t = scope
         .find_by_id::<workflow_template::Entity, _>(&tx, id)
         .await?
@@ -1003,7 +1000,7 @@ pub async fn delete_template(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppR
 }
 
 /// A template by key: `builtin:<key>` or a tenant template's id.
-pub async fn find_template(app: &AppState, tctx: &TenantCtx, key: &str) -> AppResult<templates::Template> {
+pub async fn find_template(ctx: &Ctx, tctx: &TenantCtx, key: &str) -> AppResult<templates::Template> {
     if let Some(t) = templates::builtin().into_iter().find(|t| t.key == key) {
         return Ok(t);
     }
@@ -1013,7 +1010,7 @@ pub async fn find_template(app: &AppState, tctx: &TenantCtx, key: &str) -> AppRe
         .ok_or_else(|| AppError::validation("input.templateId", "no such template"))?;
     let t = tctx
         .scope()
-        .find_by_id::<workflow_template::Entity, _>(&tctx.on(&app.db), id)
+        .find_by_id::<workflow_template::Entity, _>(&tctx.on(&ctx.db), id)
         .await?
         .ok_or_else(|| AppError::validation("input.templateId", "no such template"))?;
     Ok(templates::Template::from_row(t))
@@ -1089,12 +1086,12 @@ async fn schedule_due(app: &AppState) -> AppResult<()> {
 }
 
 /// The webhook URL of a workflow.
-pub fn webhook_url(app: &AppState, w: &workflow::Model) -> AppResult<String> {
-    let token = app
+pub fn webhook_url(ctx: &Ctx, w: &workflow::Model) -> AppResult<String> {
+    let token = ctx
         .keys
         .decrypt(w.tenant_id, &format!("webhook:{}", w.id), &w.webhook_token)
         .map_err(AppError::Internal)?;
-    Ok(format!("{}/hooks/{}/{}", app.config.public_url, w.id, token))
+    Ok(format!("{}/hooks/{}/{}", ctx.config.public_url, w.id, token))
 }
 
 /// A POST to a workflow's webhook: queues a run of its latest version (or draft) when the
@@ -1153,14 +1150,14 @@ pub async fn trigger_webhook(
 }
 
 /// Replaces a workflow's webhook token (`workflow.edit`); the old URL stops working.
-pub async fn rotate_webhook(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<workflow::Model> {
+pub async fn rotate_webhook(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<workflow::Model> {
     tctx.require(Permission::WorkflowEdit)?;
     let scope = tctx.scope();
-    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowEdit).await?;
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
     let w = locked(&tx, scope, id).await?;
     let token = crate::auth::tokens::random_token();
     let mut m: workflow::ActiveModel = w.into();
-    m.webhook_token = Set(app.keys.encrypt(scope.tenant_id(), &format!("webhook:{id}"), &token));
+    m.webhook_token = Set(ctx.keys.encrypt(scope.tenant_id(), &format!("webhook:{id}"), &token));
     let w = scope.update(&tx, m).await?;
     tx.audit(Change {
         action: "workflow.webhook_rotated",

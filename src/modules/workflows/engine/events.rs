@@ -94,7 +94,7 @@ pub fn logs_topic(tenant: Uuid, execution: Uuid) -> Topic {
 }
 
 /// Publishes `event` to the run's topic and its workflow's topic.
-pub async fn publish(app: &AppState, tenant: Uuid, event: &ExecutionEvent) {
-    app.publish(&execution_topic(tenant, event.execution_id), event).await;
-    app.publish(&workflow_topic(tenant, event.workflow_id), event).await;
+pub async fn publish(ctx: &Ctx, tenant: Uuid, event: &ExecutionEvent) {
+    ctx.publish(&execution_topic(tenant, event.execution_id), event).await;
+    ctx.publish(&workflow_topic(tenant, event.workflow_id), event).await;
 }

@@ -64,7 +64,7 @@ use super::{
     graph::{Backoff, Graph, Layout, NodeSpec, Settings},
     nodes::{self, NodeError},
 };
-use crate::{db::TenantScope, pubsub::Topic, startup::AppState};
+use crate::{ctx::Ctx, db::TenantScope, pubsub::Topic, startup::AppState};
 
 /// Claims of one run (its first one included) after which a lost worker quarantines it: a
 /// run whose lease expired again is failed with [`WORKER_LOST`] at its next claim instead of
