@@ -44,7 +44,7 @@ pub struct AppStateParts {
     /// Cancelled when the instance starts shutting down: WebSockets close, workers stop.
     pub shutdown: CancellationToken,
     /// The workflow engine of this instance.
-    pub engine: crate::modules::workflows::engine::Engine,
+    pub engine: crate::modules::workflows::runtime::Engine,
     /// Sessions this instance recently found open (see `auth::session_cache`).
     pub sessions: Arc<crate::auth::session_cache::SessionCache>,
 }
@@ -104,7 +104,7 @@ impl Application {
             .context("ZYGO_REDIS_URL: invalid Redis URL")?;
         let rate_limiter = crate::ratelimit::RateLimiter::new(&config, shared_redis.clone());
         let persisted = crate::http::persisted::PersistedQueries::new(&config, shared_redis);
-        let engine = crate::modules::workflows::engine::Engine::new(config.workflows.http_allow_private);
+        let engine = crate::modules::workflows::runtime::Engine::new(config.workflows.http_allow_private);
         let config_session_ttl = config.session_cache_ttl;
         let config_access_ttl = config.access_cache_ttl;
         let passwords =
@@ -157,8 +157,8 @@ impl Application {
             state.config.mail_poll_interval,
             state.shutdown.clone(),
         ));
-        tokio::spawn(crate::modules::workflows::engine::run_workers(state.clone()));
-        tokio::spawn(crate::modules::workflows::service::run_scheduler(state.clone()));
+        tokio::spawn(crate::modules::workflows::runtime::run_workers(state.clone()));
+        tokio::spawn(crate::modules::workflows::triggers::schedule::run_scheduler(state.clone()));
         // A bad plan catalog stops start-up here, naming the file.
         crate::modules::billing::plans::catalog(&state.config)
             .map_err(|e| anyhow::anyhow!("ZYGO_BILLING_PLANS_FILE: {e}"))?;

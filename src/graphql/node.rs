@@ -7,8 +7,11 @@ use crate::{
     auth::Permission,
     error::{AppError, AppResult},
     modules::{
-        identity::types::User, members::types::Membership, roles::types::Role, tenancy::service as tenancy,
-        workflows::service as workflows,
+        identity::types::User,
+        members::types::Membership,
+        roles::types::Role,
+        tenancy::service as tenancy,
+        workflows::{definition::workflows, runtime::executions},
     },
 };
 
@@ -81,7 +84,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
             let tctx =
                 row_access::<entity::execution::Entity>(ctx, entity::execution::Column::Id, uuid, "node")
                     .await?;
-            let e = workflows::get_execution(app, &tctx, uuid).await?;
+            let e = executions::get_execution(app, &tctx, uuid).await?;
             Ok(Node::Execution(crate::modules::workflows::types::Execution(e)))
         }
         kind::MEMBERSHIP => {

@@ -48,8 +48,9 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         .route("/auth/oauth/{provider}/callback", get(oauth::callback_get).post(oauth::callback_post))
         .route(
             "/hooks/{workflow}/{token}",
-            axum::routing::post(crate::modules::workflows::webhook::receive)
-                .layer(axum::extract::DefaultBodyLimit::max(crate::modules::workflows::webhook::MAX_BODY)),
+            axum::routing::post(crate::modules::workflows::triggers::webhook::receive).layer(
+                axum::extract::DefaultBodyLimit::max(crate::modules::workflows::triggers::webhook::MAX_BODY),
+            ),
         )
         .route("/billing/invoices/{id}/pdf", get(crate::modules::billing::http::invoice_pdf))
         .route("/billing/return/{provider}", get(crate::modules::billing::http::provider_return))

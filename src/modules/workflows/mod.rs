@@ -2,26 +2,25 @@
 //! execution engine with retries, cancel, live updates and encrypted secrets.
 //!
 //! Owns `workflows`, `workflow_versions`, `workflow_templates`, `executions`,
-//! `node_executions`, `execution_logs` and `memory_records`.
+//! `node_executions`, `execution_logs` and `memory_records`. By responsibility:
 //!
-//! * [`graph`] — the graph model and validation; [`catalog`] — node types and the JSON
-//!   Schemas of their configuration; [`expr`] — expressions (MiniJinja).
-//! * [`engine`] — the queue and its workers; [`nodes`] — what each node type does.
-//! * [`service`] — everything the API does; [`schema`] / [`types`] — the GraphQL surface.
-//! * Webhooks arrive at `POST /hooks/{workflow}/{token}` ([`webhook`]); schedules are
-//!   started by [`service::run_scheduler`].
+//! * [`definition`] — what a workflow is: the graph model and its validation, the draft's
+//!   edits, immutable versions, templates.
+//! * [`runtime`] — running it: the durable queue and its workers, leases, the runner, the
+//!   graph interpreter, events, expressions (MiniJinja) and resource budgets; executions as
+//!   the API sees them.
+//! * [`nodes`] — what each node type does; [`catalog`] — the node types and the JSON Schemas
+//!   of their configuration.
+//! * [`triggers`] — what starts a run: manual (`executeWorkflow`), webhook
+//!   (`POST /hooks/{workflow}/{token}`) and schedule (cron).
+//! * [`schema`] / [`types`] — the GraphQL surface.
 
-pub mod budget;
 pub mod catalog;
-pub mod engine;
-pub mod expr;
-pub mod graph;
+pub mod definition;
 pub mod nodes;
-pub mod schedule;
+pub mod runtime;
 pub mod schema;
-pub mod service;
-pub mod templates;
+pub mod triggers;
 pub mod types;
-pub mod webhook;
 
 pub use schema::{WorkflowsMutation, WorkflowsQuery, WorkflowsSubscription};

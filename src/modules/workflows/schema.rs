@@ -8,9 +8,13 @@ use uuid::Uuid;
 
 use super::{
     catalog,
-    engine::{self, ExecutionEvent, LogEvent},
-    graph::{EdgeSpec, NodeSpec, Position, RetryPolicy, Settings},
-    service, templates,
+    definition::{
+        self,
+        graph::{EdgeSpec, NodeSpec, Position, RetryPolicy, Settings},
+        templates,
+    },
+    runtime::{self, ExecutionEvent, LogEvent},
+    triggers,
     types::*,
 };
 use crate::{
@@ -26,7 +30,7 @@ async fn workflow_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, 
         .await
 }
 
-/// A change of a workflow's draft graph through [`service::edit_graph`], answered with the
+/// A change of a workflow's draft graph through [`definition::workflows::edit_graph`], answered with the
 /// workflow.
 async fn edit_graph(
     ctx: &Context<'_>,
@@ -34,10 +38,10 @@ async fn edit_graph(
     id: &ID,
     expected_revision: i32,
     what: &str,
-    edit: impl FnOnce(&mut super::graph::Graph) -> crate::error::AppResult<()>,
+    edit: impl FnOnce(&mut definition::graph::Graph) -> crate::error::AppResult<()>,
 ) -> Result<WorkflowPayload> {
     let (uuid, tctx) = workflow_ctx(ctx, field, id).await?;
-    let w = service::edit_graph(app(ctx), &tctx, uuid, expected_revision, what, edit).await?;
+    let w = definition::workflows::edit_graph(app(ctx), &tctx, uuid, expected_revision, what, edit).await?;
     Ok(WorkflowPayload { workflow: Workflow(w) })
 }
 
@@ -238,13 +242,13 @@ impl WorkflowsQuery {
     /// A workflow by ID (needs `WORKFLOW_READ`).
     async fn workflow(&self, ctx: &Context<'_>, id: ID) -> Result<Workflow> {
         let (uuid, tctx) = workflow_ctx(ctx, "id", &id).await?;
-        Ok(Workflow(service::get_workflow(app(ctx), &tctx, uuid).await?))
+        Ok(Workflow(definition::workflows::get_workflow(app(ctx), &tctx, uuid).await?))
     }
 
     /// An execution by ID (needs `WORKFLOW_READ`).
     async fn execution(&self, ctx: &Context<'_>, id: ID) -> Result<Execution> {
         let (uuid, tctx) = execution_ctx(ctx, "id", &id).await?;
-        Ok(Execution(service::get_execution(app(ctx), &tctx, uuid).await?))
+        Ok(Execution(runtime::executions::get_execution(app(ctx), &tctx, uuid).await?))
     }
 
     /// Zygo's starter templates and the organisation's saved ones (needs `WORKFLOW_READ`).
@@ -278,17 +282,19 @@ impl WorkflowsQuery {
         version: Option<i32>,
     ) -> Result<WorkflowValidation> {
         let (uuid, tctx) = workflow_ctx(ctx, "id", &id).await?;
-        let w = service::get_workflow(app(ctx), &tctx, uuid).await?;
+        let w = definition::workflows::get_workflow(app(ctx), &tctx, uuid).await?;
         let g = match version {
-            None => service::graph_of(&w),
+            None => definition::workflows::graph_of(&w),
             Some(v) => {
-                let ver = service::get_version(&tctx.on(&app(ctx).db), tctx.scope(), uuid, v).await.map_err(
-                    |_| AppError::validation("version", format!("the workflow has no version {v}")),
-                )?;
+                let ver = definition::versions::get_version(&tctx.on(&app(ctx).db), tctx.scope(), uuid, v)
+                    .await
+                    .map_err(|_| {
+                        AppError::validation("version", format!("the workflow has no version {v}"))
+                    })?;
                 serde_json::from_value(ver.graph).unwrap_or_default()
             }
         };
-        let problems = service::validate_graph(app(ctx), &tctx, &g).await?;
+        let problems = definition::workflows::validate_graph(app(ctx), &tctx, &g).await?;
         Ok(WorkflowValidation { valid: problems.is_empty(), problems })
     }
 }
@@ -307,9 +313,10 @@ impl WorkflowsMutation {
         rctx(ctx).require_principal()?;
         let tenant = relay::decode_id("input.tenantId", &input.tenant_id, relay::kind::TENANT)?;
         let tctx = loaders(ctx).tenant_access(tenant).await?;
-        let graph = input.graph.map(|g| service::parse_graph("input.graph", &g.0)).transpose()?;
+        let graph =
+            input.graph.map(|g| definition::workflows::parse_graph("input.graph", &g.0)).transpose()?;
         let settings = settings_input("input.settings", input.settings)?;
-        let w = service::create_workflow(
+        let w = definition::workflows::create_workflow(
             app(ctx),
             &tctx,
             &input.name,
@@ -330,7 +337,7 @@ impl WorkflowsMutation {
     ) -> Result<WorkflowPayload> {
         let (id, tctx) = workflow_ctx(ctx, "input.id", &input.id).await?;
         let settings = settings_input("input.settings", input.settings)?;
-        let w = service::update_workflow(
+        let w = definition::workflows::update_workflow(
             app(ctx),
             &tctx,
             id,
@@ -349,26 +356,30 @@ impl WorkflowsMutation {
         input: DuplicateWorkflowInput,
     ) -> Result<WorkflowPayload> {
         let (id, tctx) = workflow_ctx(ctx, "input.id", &input.id).await?;
-        let w = service::duplicate_workflow(app(ctx), &tctx, id, input.name.as_deref()).await?;
+        let w = definition::workflows::duplicate_workflow(app(ctx), &tctx, id, input.name.as_deref()).await?;
         Ok(WorkflowPayload { workflow: Workflow(w) })
     }
 
     /// Archives a workflow: it no longer runs or changes (needs `WORKFLOW_EDIT`).
     async fn archive_workflow(&self, ctx: &Context<'_>, id: ID) -> Result<WorkflowPayload> {
         let (uuid, tctx) = workflow_ctx(ctx, "id", &id).await?;
-        Ok(WorkflowPayload { workflow: Workflow(service::set_archived(app(ctx), &tctx, uuid, true).await?) })
+        Ok(WorkflowPayload {
+            workflow: Workflow(definition::workflows::set_archived(app(ctx), &tctx, uuid, true).await?),
+        })
     }
 
     /// Restores an archived workflow (needs `WORKFLOW_EDIT`).
     async fn restore_workflow(&self, ctx: &Context<'_>, id: ID) -> Result<WorkflowPayload> {
         let (uuid, tctx) = workflow_ctx(ctx, "id", &id).await?;
-        Ok(WorkflowPayload { workflow: Workflow(service::set_archived(app(ctx), &tctx, uuid, false).await?) })
+        Ok(WorkflowPayload {
+            workflow: Workflow(definition::workflows::set_archived(app(ctx), &tctx, uuid, false).await?),
+        })
     }
 
     /// Deletes a workflow with its versions and executions (needs `WORKFLOW_EDIT`).
     async fn delete_workflow(&self, ctx: &Context<'_>, id: ID) -> Result<DeleteWorkflowPayload> {
         let (uuid, tctx) = workflow_ctx(ctx, "id", &id).await?;
-        service::delete_workflow(app(ctx), &tctx, uuid).await?;
+        definition::workflows::delete_workflow(app(ctx), &tctx, uuid).await?;
         Ok(DeleteWorkflowPayload { deleted_workflow_id: id })
     }
 
@@ -378,7 +389,7 @@ impl WorkflowsMutation {
         ctx: &Context<'_>,
         input: SaveWorkflowGraphInput,
     ) -> Result<WorkflowPayload> {
-        let g = service::parse_graph("input.graph", &input.graph.0)?;
+        let g = definition::workflows::parse_graph("input.graph", &input.graph.0)?;
         edit_graph(ctx, "input.id", &input.id, input.expected_revision, "saveWorkflowGraph", |graph| {
             *graph = g;
             Ok(())
@@ -511,15 +522,17 @@ impl WorkflowsMutation {
         input: PublishWorkflowVersionInput,
     ) -> Result<PublishWorkflowVersionPayload> {
         let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
-        let v = service::publish_version(app(ctx), &tctx, id, &input.note).await?;
-        let w = service::get_workflow(app(ctx), &tctx, id).await?;
+        let v = definition::versions::publish_version(app(ctx), &tctx, id, &input.note).await?;
+        let w = definition::workflows::get_workflow(app(ctx), &tctx, id).await?;
         Ok(PublishWorkflowVersionPayload { workflow: Workflow(w), version: WorkflowVersion(v) })
     }
 
     /// Gives the workflow a new webhook URL; the old one stops working (needs `WORKFLOW_EDIT`).
     async fn rotate_workflow_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<WorkflowPayload> {
         let (uuid, tctx) = workflow_ctx(ctx, "id", &id).await?;
-        Ok(WorkflowPayload { workflow: Workflow(service::rotate_webhook(app(ctx), &tctx, uuid).await?) })
+        Ok(WorkflowPayload {
+            workflow: Workflow(triggers::webhook::rotate_webhook(app(ctx), &tctx, uuid).await?),
+        })
     }
 
     /// Queues a run and returns it at once; refused with WORKFLOW_INVALID and the problems
@@ -531,7 +544,7 @@ impl WorkflowsMutation {
     ) -> Result<ExecutionPayload> {
         let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
         let run_input = input.input.map(|j| j.0).unwrap_or(Value::Object(Default::default()));
-        let e = service::execute(app(ctx), &tctx, id, input.version, run_input).await?;
+        let e = triggers::manual::execute(app(ctx), &tctx, id, input.version, run_input).await?;
         Ok(ExecutionPayload { execution: Execution(e) })
     }
 
@@ -539,7 +552,9 @@ impl WorkflowsMutation {
     /// `WORKFLOW_EXECUTE`).
     async fn cancel_execution(&self, ctx: &Context<'_>, id: ID) -> Result<ExecutionPayload> {
         let (uuid, tctx) = execution_ctx(ctx, "id", &id).await?;
-        Ok(ExecutionPayload { execution: Execution(service::cancel_execution(app(ctx), &tctx, uuid).await?) })
+        Ok(ExecutionPayload {
+            execution: Execution(runtime::executions::cancel_execution(app(ctx), &tctx, uuid).await?),
+        })
     }
 
     /// Runs a finished execution again as a new one (needs `WORKFLOW_EXECUTE`).
@@ -549,9 +564,14 @@ impl WorkflowsMutation {
         input: RetryExecutionInput,
     ) -> Result<ExecutionPayload> {
         let (uuid, tctx) = execution_ctx(ctx, "input.id", &input.id).await?;
-        let e =
-            service::retry_execution(app(ctx), &tctx, uuid, input.from_failed_node, input.use_latest_version)
-                .await?;
+        let e = runtime::executions::retry_execution(
+            app(ctx),
+            &tctx,
+            uuid,
+            input.from_failed_node,
+            input.use_latest_version,
+        )
+        .await?;
         Ok(ExecutionPayload { execution: Execution(e) })
     }
 
@@ -562,8 +582,15 @@ impl WorkflowsMutation {
         input: SaveWorkflowAsTemplateInput,
     ) -> Result<WorkflowTemplatePayload> {
         let (id, tctx) = workflow_ctx(ctx, "input.workflowId", &input.workflow_id).await?;
-        let t = service::save_template(app(ctx), &tctx, id, &input.name, &input.description, &input.category)
-            .await?;
+        let t = definition::templates::save_template(
+            app(ctx),
+            &tctx,
+            id,
+            &input.name,
+            &input.description,
+            &input.category,
+        )
+        .await?;
         Ok(WorkflowTemplatePayload { template: WorkflowTemplate(templates::Template::from_row(t)) })
     }
 
@@ -582,7 +609,7 @@ impl WorkflowsMutation {
             workflow_template::Column::Id,
         )
         .await?;
-        service::delete_template(app(ctx), &tctx, uuid).await?;
+        definition::templates::delete_template(app(ctx), &tctx, uuid).await?;
         Ok(DeleteWorkflowTemplatePayload { deleted_template_id: id.to_string() })
     }
 
@@ -596,10 +623,15 @@ impl WorkflowsMutation {
         let tenant = relay::decode_id("input.tenantId", &input.tenant_id, relay::kind::TENANT)?;
         let tctx = loaders(ctx).tenant_access(tenant).await?;
         tctx.require(Permission::WorkflowRead)?;
-        let t = service::find_template(app(ctx), &tctx, &input.template_id).await?;
-        let graph = service::parse_graph("input.templateId", &t.graph)?;
-        let settings = service::settings_for_copy(app(ctx), &tctx, service::settings_of(&t.settings)).await?;
-        let w = service::create_workflow(
+        let t = definition::templates::find_template(app(ctx), &tctx, &input.template_id).await?;
+        let graph = definition::workflows::parse_graph("input.templateId", &t.graph)?;
+        let settings = definition::workflows::settings_for_copy(
+            app(ctx),
+            &tctx,
+            definition::workflows::settings_of(&t.settings),
+        )
+        .await?;
+        let w = definition::workflows::create_workflow(
             app(ctx),
             &tctx,
             input.name.as_deref().unwrap_or(&t.name),
@@ -696,7 +728,7 @@ impl WorkflowsSubscription {
         let tenant = tctx.tenant_id;
         let app = app(ctx).clone();
         let live =
-            guarded(app.clone(), viewer, tenant, engine::execution_topic(tenant, id), execution_update);
+            guarded(app.clone(), viewer, tenant, runtime::execution_topic(tenant, id), execution_update);
         // Subscribed first, then the current state: nothing falls in between.
         let (current, nodes) = {
             use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -709,7 +741,7 @@ impl WorkflowsSubscription {
                 .ok_or(AppError::NotFound("execution"))?;
             use node_execution::Column as N;
             // Only what an event carries: not the nodes' inputs and outputs.
-            let nodes: Vec<engine::SavedNodeState> = tctx
+            let nodes: Vec<runtime::SavedNodeState> = tctx
                 .scope()
                 .find::<node_execution::Entity>()
                 .select_only()
@@ -745,7 +777,7 @@ impl WorkflowsSubscription {
         )
         .await?;
         let tenant = tctx.tenant_id;
-        Ok(guarded(app(ctx).clone(), viewer, tenant, engine::workflow_topic(tenant, id), execution_update))
+        Ok(guarded(app(ctx).clone(), viewer, tenant, runtime::workflow_topic(tenant, id), execution_update))
     }
 
     /// The execution's log lines as they are written (needs `WORKFLOW_READ`).
@@ -756,7 +788,7 @@ impl WorkflowsSubscription {
     ) -> Result<impl Stream<Item = ExecutionLog> + use<>> {
         let (id, viewer, tctx) = execution_subscription(ctx, &execution_id).await?;
         let tenant = tctx.tenant_id;
-        Ok(guarded(app(ctx).clone(), viewer, tenant, engine::logs_topic(tenant, id), |e| {
+        Ok(guarded(app(ctx).clone(), viewer, tenant, runtime::logs_topic(tenant, id), |e| {
             serde_json::from_value::<LogEvent>(e.payload.clone()).ok().map(ExecutionLog::from)
         }))
     }

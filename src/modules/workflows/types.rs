@@ -8,9 +8,13 @@ use serde_json::Value;
 
 use super::{
     catalog,
-    engine::ExecutionEvent,
-    graph::{Graph, RetryPolicy},
-    service, templates,
+    definition::{
+        self,
+        graph::{Graph, RetryPolicy},
+        templates,
+    },
+    runtime::{self, ExecutionEvent},
+    triggers,
 };
 use crate::{
     auth::Permission,
@@ -81,7 +85,7 @@ impl NodeType {
 }
 
 /// A node of a workflow graph.
-pub struct WorkflowNode(pub super::graph::NodeSpec);
+pub struct WorkflowNode(pub definition::graph::NodeSpec);
 
 #[Object(name = "WorkflowGraphNode")]
 impl WorkflowNode {
@@ -96,7 +100,7 @@ impl WorkflowNode {
     async fn name(&self) -> &str {
         &self.0.name
     }
-    async fn position(&self) -> &super::graph::Position {
+    async fn position(&self) -> &definition::graph::Position {
         &self.0.position
     }
     async fn config(&self) -> Json<Value> {
@@ -161,7 +165,7 @@ pub struct WorkflowSettings {
 }
 
 fn settings(v: &Value) -> WorkflowSettings {
-    let s = service::settings_of(v);
+    let s = definition::workflows::settings_of(v);
     WorkflowSettings {
         timeout_seconds: s.run_timeout().as_secs() as i64,
         error_workflow_id: s.error_workflow_id.map(|id| relay::to_global_id(relay::kind::WORKFLOW, id)),
@@ -191,7 +195,7 @@ impl Workflow {
     }
     /// The draft graph.
     async fn graph(&self) -> WorkflowGraph {
-        WorkflowGraph(service::graph_of(&self.0))
+        WorkflowGraph(definition::workflows::graph_of(&self.0))
     }
     async fn settings(&self) -> WorkflowSettings {
         settings(&self.0.settings)
@@ -208,7 +212,7 @@ impl Workflow {
     async fn webhook_url(&self, ctx: &Context<'_>) -> Result<String> {
         let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
         tctx.require(Permission::WorkflowEdit)?;
-        Ok(service::webhook_url(app(ctx), &self.0)?)
+        Ok(triggers::webhook::webhook_url(app(ctx), &self.0)?)
     }
     async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let Some(id) = self.0.created_by else { return Ok(None) };
@@ -221,9 +225,10 @@ impl Workflow {
         self.0.updated_at
     }
     /// The problems that would stop the draft from running (empty when it can run).
-    async fn problems(&self, ctx: &Context<'_>) -> Result<Vec<super::graph::ValidationProblem>> {
+    async fn problems(&self, ctx: &Context<'_>) -> Result<Vec<definition::graph::ValidationProblem>> {
         let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
-        Ok(service::validate_graph(app(ctx), &tctx, &service::graph_of(&self.0)).await?)
+        Ok(definition::workflows::validate_graph(app(ctx), &tctx, &definition::workflows::graph_of(&self.0))
+            .await?)
     }
     /// Published versions, oldest first.
     #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
@@ -506,8 +511,8 @@ pub fn ExecutionLog(l: execution_log::Model) -> ExecutionLog {
     }
 }
 
-impl From<super::engine::LogEvent> for ExecutionLog {
-    fn from(l: super::engine::LogEvent) -> Self {
+impl From<runtime::LogEvent> for ExecutionLog {
+    fn from(l: runtime::LogEvent) -> Self {
         Self {
             id: relay::to_global_id(relay::kind::EXECUTION_LOG, l.id),
             node_id: l.node_id,
@@ -601,7 +606,7 @@ pub struct DeleteWorkflowTemplatePayload {
 #[derive(SimpleObject)]
 pub struct WorkflowValidation {
     pub valid: bool,
-    pub problems: Vec<super::graph::ValidationProblem>,
+    pub problems: Vec<definition::graph::ValidationProblem>,
 }
 
 /// The workflows part of `Tenant`.

@@ -119,7 +119,7 @@ pub fn run_script(
     let result: rhai::Dynamic = engine.eval_with_scope(&mut scope, source).map_err(script_err)?;
     // A small script can return one string many times over (an array of shared strings):
     // measured as JSON, without copying, before it is converted.
-    if super::super::budget::json_len(&result, budget.max_output).is_err() {
+    if crate::modules::workflows::runtime::budget::json_len(&result, budget.max_output).is_err() {
         return Err(NodeError::new(
             "script",
             format!(

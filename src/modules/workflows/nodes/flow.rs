@@ -38,7 +38,9 @@ pub(super) async fn run_loop(
             .await
             .map_err(stop_to_error)?;
         let r = r.unwrap_or(Value::Null);
-        total = total.saturating_add(super::super::budget::json_len(&r, max_output).unwrap_or(usize::MAX));
+        total = total.saturating_add(
+            crate::modules::workflows::runtime::budget::json_len(&r, max_output).unwrap_or(usize::MAX),
+        );
         if total > max_output {
             return Err(NodeError::new(
                 "config",
@@ -52,8 +54,8 @@ pub(super) async fn run_loop(
     Ok(("done".into(), Value::Array(results)))
 }
 
-pub(super) fn stop_to_error(stop: super::super::engine::Stop) -> NodeError {
-    use super::super::engine::Stop;
+pub(super) fn stop_to_error(stop: crate::modules::workflows::runtime::Stop) -> NodeError {
+    use crate::modules::workflows::runtime::Stop;
     match stop {
         Stop::NodeFailed { node, error } => NodeError::new("any", format!("`{node}` failed: {error}")),
         Stop::TimedOut => NodeError::new("timeout", "the run exceeded its timeout"),

@@ -18,7 +18,10 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{engine::Runner, expr, graph::NodeSpec};
+use super::{
+    definition::graph::NodeSpec,
+    runtime::{Runner, expr},
+};
 
 /// A node's failure, with the kind retry policies match on.
 #[derive(Debug)]
@@ -81,7 +84,7 @@ pub(crate) async fn execute(
 ) -> Out {
     let max = expr::Budget::of(&runner.app.config.workflows).max_output;
     let (port, output) = run(runner, spec, iteration, input, config, secrets, outputs, item, index).await?;
-    if super::budget::json_len(&output, max).is_err() {
+    if crate::modules::workflows::runtime::budget::json_len(&output, max).is_err() {
         return Err(NodeError::new(
             "config",
             format!("the node's output is larger than {max} bytes (ZYGO_WORKFLOW_MAX_OUTPUT_BYTES)"),

@@ -4,7 +4,7 @@
 //! its JSON type (`{{ nodes.fetch.output.body.items }}` is a list); any other string with
 //! `{{`/`{%` renders as a template to a string. Undefined names are errors, and evaluation
 //! runs on a fuel budget so no expression can spin forever, and on a byte and item budget
-//! ([`super::budget`]) so none can fill the server's memory.
+//! ([`crate::modules::workflows::runtime::budget`]) so none can fill the server's memory.
 //!
 //! `secrets.<NAME>` is never the secret's value: it is a marker ([`SecretSet`]) that only
 //! the outgoing request of an HTTP, LLM, AI Agent or Email node replaces by the value, when
@@ -19,8 +19,8 @@ use std::sync::OnceLock;
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value;
 
-use super::budget;
-pub use super::budget::Budget;
+use crate::modules::workflows::runtime::budget;
+pub use crate::modules::workflows::runtime::budget::Budget;
 
 /// The names an expression may use.
 pub const VARIABLES: &[&str] = &["input", "trigger", "nodes", "secrets", "env", "item", "index", "execution"];

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{catalog, expr};
+use crate::modules::workflows::{catalog, runtime::expr};
 
 /// Most nodes in one workflow.
 pub const MAX_NODES: usize = 200;
@@ -461,7 +461,10 @@ pub fn validate(graph: &Graph, secrets: &BTreeSet<String>, env: &BTreeSet<String
         }
         if n.node_type == "trigger.schedule"
             && let Some(cron) = n.config.get("cron").and_then(Value::as_str)
-            && let Err(e) = super::schedule::parse(cron, n.config.get("timezone").and_then(Value::as_str))
+            && let Err(e) = crate::modules::workflows::triggers::schedule::parse(
+                cron,
+                n.config.get("timezone").and_then(Value::as_str),
+            )
         {
             out.push(problem("invalid_config", Some(&n.id), None, format!("config.cron: {e}")));
         }

@@ -321,7 +321,7 @@ pub(super) async fn refuse_at_claim(
         .collect();
     let mut keep = Vec::with_capacity(claimed.len());
     for e in claimed {
-        let refusal = super::super::service::Refusal::of(
+        let refusal = crate::modules::workflows::runtime::executions::Refusal::of(
             tenant_status.get(&e.tenant_id).copied().unwrap_or(tenant::TenantStatus::Active),
             workflow_status.get(&e.workflow_id).copied().unwrap_or(workflow::WorkflowStatus::Active),
         );

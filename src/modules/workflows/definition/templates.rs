@@ -1,6 +1,17 @@
 //! Starter templates shipped with Zygo, and the shape tenant-saved templates share.
 
+use entity::workflow_template;
+use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{
+    access::{Change, TenantCtx, TenantTx},
+    auth::Permission,
+    ctx::Ctx,
+    error::{AppError, AppResult},
+    modules::workflows::definition::{templates, workflows::*},
+};
 
 /// A template: built-in (`builtin:<key>`) or saved by a tenant (its global id).
 #[derive(Clone, Debug)]
@@ -137,4 +148,95 @@ pub fn builtin() -> Vec<Template> {
             vec![edge("e1", "tick", "main", "members"), edge("e2", "members", "main", "mail")],
         ),
     ]
+}
+
+/// Saves a workflow's draft as a template of the tenant (`workflow.edit`).
+pub async fn save_template(
+    ctx: &Ctx,
+    tctx: &TenantCtx,
+    workflow_id: Uuid,
+    name: &str,
+    description: &str,
+    category: &str,
+) -> AppResult<workflow_template::Model> {
+    tctx.require(Permission::WorkflowEdit)?;
+    let name = validate_name("input.name", name)?;
+    let description = validate_description("input.description", description)?;
+    let category = if category.trim().is_empty() {
+        "custom".to_string()
+    } else {
+        validate_name("input.category", category)?
+    };
+    let w = get_workflow(ctx, tctx, workflow_id).await?;
+    let scope = tctx.scope();
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
+    let id = Uuid::now_v7();
+    let t = scope
+        .insert(
+            &tx,
+            workflow_template::ActiveModel {
+                id: Set(id),
+                tenant_id: Set(scope.tenant_id()),
+                name: Set(name.clone()),
+                description: Set(description),
+                category: Set(category),
+                graph: Set(w.graph.clone()),
+                settings: Set(w.settings.clone()),
+                created_by: Set(tctx.acting_user()),
+                created_at: Set(ctx.now()),
+            },
+        )
+        .await?;
+    tx.audit(Change {
+        action: "workflow_template.saved",
+        target_type: "workflow_template",
+        target_id: Some(id),
+        before: None,
+        after: Some(json!({ "name": name, "workflowId": workflow_id })),
+    })
+    .await?;
+    tx.commit().await?;
+    Ok(t)
+}
+
+/// Deletes a tenant template (`workflow.edit`).
+pub async fn delete_template(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
+    tctx.require(Permission::WorkflowEdit)?;
+    let scope = tctx.scope();
+    let mut tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
+    let t = scope
+        .find_by_id::<workflow_template::Entity, _>(&tx, id)
+        .await?
+        .ok_or(AppError::NotFound("template"))?;
+    scope
+        .delete_many::<workflow_template::Entity>()
+        .filter(workflow_template::Column::Id.eq(id))
+        .exec(&tx)
+        .await?;
+    tx.audit(Change {
+        action: "workflow_template.deleted",
+        target_type: "workflow_template",
+        target_id: Some(id),
+        before: Some(json!({ "name": t.name })),
+        after: None,
+    })
+    .await?;
+    tx.commit().await
+}
+
+/// A template by key: `builtin:<key>` or a tenant template's id.
+pub async fn find_template(ctx: &Ctx, tctx: &TenantCtx, key: &str) -> AppResult<templates::Template> {
+    if let Some(t) = templates::builtin().into_iter().find(|t| t.key == key) {
+        return Ok(t);
+    }
+    let id = crate::graphql::relay::from_global_id(&async_graphql::ID(key.to_string()))
+        .filter(|(ty, _)| ty == crate::graphql::relay::kind::WORKFLOW_TEMPLATE)
+        .map(|(_, id)| id)
+        .ok_or_else(|| AppError::validation("input.templateId", "no such template"))?;
+    let t = tctx
+        .scope()
+        .find_by_id::<workflow_template::Entity, _>(&tctx.on(&ctx.db), id)
+        .await?
+        .ok_or_else(|| AppError::validation("input.templateId", "no such template"))?;
+    Ok(templates::Template::from_row(t))
 }

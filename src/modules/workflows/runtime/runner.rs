@@ -404,12 +404,12 @@ impl Runner {
             "execution": { "id": self.exec.id, "workflowId": self.exec.workflow_id },
             "error": error,
         });
-        let queued = super::super::service::enqueue(
+        let queued = crate::modules::workflows::runtime::executions::enqueue(
             txn,
             &self.app.config,
             self.scope,
             wf.id,
-            super::super::service::Snapshot::of(&wf, None),
+            crate::modules::workflows::runtime::executions::Snapshot::of(&wf, None),
             input,
             ExecutionTrigger::Error,
             None,

@@ -31,7 +31,7 @@
 //!   agent nodes are interrupted, not waited for.
 //!
 //! Files: `events` (statuses, events and topics), `queue` (workers, fair claims, refusals at
-//! claim), `runner` (one run's state, durability points, leases, parking), `walk` (the
+//! claim), `runner` (one run's state, durability points, leases, parking), `interpreter` (the
 //! graph's flows, loops and branches, one node's attempts).
 
 use std::{
@@ -60,8 +60,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{
-    expr,
-    graph::{Backoff, Graph, Layout, NodeSpec, Settings},
+    definition::graph::{Backoff, Graph, Layout, NodeSpec, Settings},
     nodes::{self, NodeError},
 };
 use crate::{ctx::Ctx, db::TenantScope, pubsub::Topic, startup::AppState};
@@ -107,13 +106,16 @@ impl Engine {
     }
 }
 
+pub mod budget;
 mod events;
+pub mod executions;
+pub mod expr;
+mod interpreter;
 mod queue;
 mod runner;
-mod walk;
 
 pub use events::*;
+#[allow(unused_imports)]
+pub(crate) use interpreter::*;
 pub use queue::*;
 pub(crate) use runner::*;
-#[allow(unused_imports)]
-pub(crate) use walk::*;

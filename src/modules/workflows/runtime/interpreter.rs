@@ -349,7 +349,10 @@ impl Drop for Hold<'_> {
 }
 
 /// Wait before attempt `attempt + 1`.
-pub(super) fn backoff_delay(policy: &super::super::graph::RetryPolicy, attempt: i32) -> Duration {
+pub(super) fn backoff_delay(
+    policy: &crate::modules::workflows::definition::graph::RetryPolicy,
+    attempt: i32,
+) -> Duration {
     let base = policy.delay_ms.clamp(0, 3_600_000) as u64;
     let ms = match policy.backoff {
         Backoff::Fixed => base,
