@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::{
     engine::{self, ExecutionEvent, ExecutionStatus},
     graph::{self, Graph, Settings, ValidationProblem},
+    nodes::{ManualTrigger, NodeKind, ScheduleTrigger, WebhookTrigger},
     templates,
 };
 use crate::{
@@ -122,7 +123,7 @@ async fn locked(txn: &impl ConnectionTrait, scope: TenantScope, id: Uuid) -> App
 pub fn next_schedule(g: &Graph, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
     g.nodes
         .iter()
-        .filter(|n| n.node_type == "trigger.schedule")
+        .filter(|n| n.node_type == ScheduleTrigger::KEY)
         .filter_map(|n| {
             let cron = n.config.get("cron")?.as_str()?;
             super::schedule::parse(cron, n.config.get("timezone").and_then(Value::as_str))
@@ -169,7 +170,7 @@ fn default_graph() -> Graph {
     Graph {
         nodes: vec![graph::NodeSpec {
             id: "start".into(),
-            node_type: "trigger.manual".into(),
+            node_type: ManualTrigger::KEY.into(),
             name: "Start".into(),
             position: graph::Position { x: 0.0, y: 0.0 },
             config: json!({}),
@@ -1128,7 +1129,7 @@ pub async fn trigger_webhook(
     }
     let txn = begin_tenant_txn(&app.db, scope).await?;
     let (ver, g) = live_graph(&txn, scope, &w).await?;
-    if !g.nodes.iter().any(|n| n.node_type == "trigger.webhook") {
+    if !g.nodes.iter().any(|n| n.node_type == WebhookTrigger::KEY) {
         return Ok(None);
     }
     // A refused run (suspended organisation) is "not found" like any other reason.
