@@ -80,10 +80,7 @@ impl<'de> Deserializer<'de> for Fields<'de> {
     type Error = FieldError;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, FieldError> {
-        static EMPTY: std::sync::LazyLock<serde_json::Map<String, Value>> =
-            std::sync::LazyLock::new(serde_json::Map::new);
-        let map = self.0.as_object().unwrap_or(&EMPTY);
-        visitor.visit_map(Entries { iter: map.iter(), value: None })
+        visitor.visit_map(Entries { iter: self.0.as_object().into_iter().flatten(), value: None })
     }
 
     serde::forward_to_deserialize_any! {
@@ -93,13 +90,14 @@ impl<'de> Deserializer<'de> for Fields<'de> {
     }
 }
 
-/// The entries of the configuration object; a value's error is prefixed with its key.
-struct Entries<'de> {
-    iter: serde_json::map::Iter<'de>,
+/// The entries of the configuration object (none if it is not one); a value's error is
+/// prefixed with its key.
+struct Entries<'de, I> {
+    iter: I,
     value: Option<(&'de str, &'de Value)>,
 }
 
-impl<'de> MapAccess<'de> for Entries<'de> {
+impl<'de, I: Iterator<Item = (&'de String, &'de Value)>> MapAccess<'de> for Entries<'de, I> {
     type Error = FieldError;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, FieldError> {
@@ -122,10 +120,6 @@ impl<'de> MapAccess<'de> for Entries<'de> {
                 format!("config.{key}: {e}")
             })
         })
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.iter.len())
     }
 }
 

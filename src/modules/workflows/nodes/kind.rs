@@ -25,9 +25,9 @@ pub(crate) struct NodeCtx<'a> {
     pub index: &'a Value,
 }
 
-/// One node type. Its constants and schema are its entry in the catalog ([`crate::modules::
-/// workflows::catalog`]), which is made of the registry [`super::KINDS`]; `run` is one
-/// attempt of a node of the type.
+/// One node type. Its constants and schema are its entry in the catalog
+/// ([`NodeType::of`]), which is made of the registry [`super::KINDS`]; `run` is one attempt
+/// of a node of the type.
 pub(crate) trait NodeKind: Send + Sync + 'static {
     /// The key in a node's `type`, e.g. `http.request`.
     const KEY: &'static str;
