@@ -5,7 +5,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::modules::workflows::{catalog, runtime::expr};
+use crate::modules::workflows::{
+    catalog,
+    nodes::{Agent, HttpRequest, Loop, NodeKind, ScheduleTrigger, trigger},
+    runtime::expr,
+};
 
 /// Most nodes in one workflow.
 pub const MAX_NODES: usize = 200;
@@ -131,14 +135,14 @@ impl NodeSpec {
     }
 
     pub fn is_trigger(&self) -> bool {
-        self.node_type.starts_with("trigger.")
+        self.node_type.starts_with(trigger::PREFIX)
     }
 
     pub fn safe_to_repeat(&self) -> bool {
         if let Some(s) = self.safe_to_repeat {
             return s;
         }
-        if self.node_type == "http.request" {
+        if self.node_type == HttpRequest::KEY {
             let method = self.config.get("method").and_then(Value::as_str).unwrap_or("GET");
             return matches!(method, "GET" | "HEAD");
         }
@@ -222,7 +226,7 @@ impl Graph {
     pub fn layout(&self) -> Layout {
         let mut layout = Layout::default();
         for n in &self.nodes {
-            if n.node_type == "ai.agent" {
+            if n.node_type == Agent::KEY {
                 let tools: Vec<String> = self
                     .outgoing(&n.id)
                     .filter(|e| e.source_port == "tools")
@@ -233,7 +237,7 @@ impl Graph {
             }
         }
         for n in &self.nodes {
-            if n.node_type == "logic.loop" {
+            if n.node_type == Loop::KEY {
                 let mut body = BTreeSet::new();
                 let mut stack: Vec<String> = self
                     .outgoing(&n.id)
@@ -459,7 +463,7 @@ pub fn validate(graph: &Graph, secrets: &BTreeSet<String>, env: &BTreeSet<String
                 ));
             }
         }
-        if n.node_type == "trigger.schedule"
+        if n.node_type == ScheduleTrigger::KEY
             && let Some(cron) = n.config.get("cron").and_then(Value::as_str)
             && let Err(e) = crate::modules::workflows::triggers::schedule::parse(
                 cron,

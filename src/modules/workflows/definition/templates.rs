@@ -13,6 +13,11 @@ use crate::{
     modules::workflows::definition::{templates, workflows::*},
 };
 
+use crate::modules::workflows::nodes::{
+    Code, DataSource, HttpRequest, Llm, ManualTrigger, NodeKind, RagContext, ScheduleTrigger, SendEmail,
+    WebhookTrigger,
+};
+
 /// A template: built-in (`builtin:<key>`) or saved by a tenant (its global id).
 #[derive(Clone, Debug)]
 pub struct Template {
@@ -76,17 +81,17 @@ pub fn builtin() -> Vec<Template> {
             "Calls an HTTP API and reshapes its answer with a script.",
             "integration",
             vec![
-                node("start", "trigger.manual", "Start", 0.0, json!({})),
+                node("start", ManualTrigger::KEY, "Start", 0.0, json!({})),
                 node(
                     "fetch",
-                    "http.request",
+                    HttpRequest::KEY,
                     "Fetch",
                     250.0,
                     json!({ "method": "GET", "url": "{{ trigger.url }}" }),
                 ),
                 node(
                     "shape",
-                    "code",
+                    Code::KEY,
                     "Shape",
                     500.0,
                     json!({ "source": "#{ status: input.status, body: input.body }" }),
@@ -100,10 +105,10 @@ pub fn builtin() -> Vec<Template> {
             "Mails the payload of every webhook call.",
             "notification",
             vec![
-                node("hook", "trigger.webhook", "Webhook", 0.0, json!({})),
+                node("hook", WebhookTrigger::KEY, "Webhook", 0.0, json!({})),
                 node(
                     "mail",
-                    "email.send",
+                    SendEmail::KEY,
                     "Notify",
                     250.0,
                     json!({ "to": "{{ env.NOTIFY_EMAIL }}", "subject": "Webhook received", "body": "{{ input.body | tojson }}" }),
@@ -117,15 +122,15 @@ pub fn builtin() -> Vec<Template> {
             "Retrieves matching records from a memory store and asks the model with them.",
             "ai",
             vec![
-                node("start", "trigger.manual", "Question", 0.0, json!({})),
+                node("start", ManualTrigger::KEY, "Question", 0.0, json!({})),
                 node(
                     "context",
-                    "ai.rag",
+                    RagContext::KEY,
                     "Retrieve",
                     250.0,
                     json!({ "store": "knowledge", "query": "{{ trigger.question }}" }),
                 ),
-                node("answer", "ai.llm", "Answer", 500.0, json!({ "prompt": "{{ input.prompt }}" })),
+                node("answer", Llm::KEY, "Answer", 500.0, json!({ "prompt": "{{ input.prompt }}" })),
             ],
             vec![edge("e1", "start", "main", "context"), edge("e2", "context", "main", "answer")],
         ),
@@ -135,11 +140,11 @@ pub fn builtin() -> Vec<Template> {
             "Every morning, lists the organisation's members and mails a digest.",
             "schedule",
             vec![
-                node("tick", "trigger.schedule", "Every day at 8", 0.0, json!({ "cron": "0 8 * * *" })),
-                node("members", "data.source", "Members", 250.0, json!({ "source": "members" })),
+                node("tick", ScheduleTrigger::KEY, "Every day at 8", 0.0, json!({ "cron": "0 8 * * *" })),
+                node("members", DataSource::KEY, "Members", 250.0, json!({ "source": "members" })),
                 node(
                     "mail",
-                    "email.send",
+                    SendEmail::KEY,
                     "Digest",
                     500.0,
                     json!({ "to": "{{ env.NOTIFY_EMAIL }}", "subject": "Daily digest", "body": "{{ input.count }} members" }),

@@ -12,6 +12,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, Set, sea_query::Expr};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::modules::workflows::nodes::{ManualTrigger, NodeKind};
 use crate::{
     access::{Change, TenantCtx, TenantTx},
     auth::Permission,
@@ -162,7 +163,7 @@ pub(in crate::modules::workflows) fn default_graph() -> Graph {
     Graph {
         nodes: vec![graph::NodeSpec {
             id: "start".into(),
-            node_type: "trigger.manual".into(),
+            node_type: ManualTrigger::KEY.into(),
             name: "Start".into(),
             position: graph::Position { x: 0.0, y: 0.0 },
             config: json!({}),

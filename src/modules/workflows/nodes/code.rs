@@ -1,138 +1,71 @@
-//! The Code node: Rhai scripts in a sandbox with operation, size and time limits.
+//! Code: a Rhai script in the sandbox of `support::script`.
 
-#[allow(unused_imports)]
-use super::*;
+use std::{
+    sync::{Arc, atomic::AtomicBool},
+    time::Instant,
+};
 
-/// Sets the flag when dropped: a script whose node timed out or was cancelled stops at its
-/// next operation.
-pub(super) struct StopOnDrop(Arc<AtomicBool>);
+use serde::Deserialize;
+use serde_json::{Value, json};
 
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
+use super::{
+    NodeError, Out, config,
+    kind::{MAIN, MAIN_ERR, NodeCtx, NodeKind},
+    main,
+    support::script::{ScriptLimits, StopOnDrop, run_script},
+};
+use crate::modules::workflows::runtime::expr;
+
+pub(crate) struct Code;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CodeConfig {
+    #[serde(deserialize_with = "config::string")]
+    source: String,
+    #[serde(default, deserialize_with = "config::lenient")]
+    max_operations: Option<u64>,
 }
 
-pub(super) async fn code(runner: &Runner, spec: &NodeSpec, input: &Value, config: &Value) -> Out {
-    let source = need_str(config, "source")?.to_string();
-    let max_ops = config.get("maxOperations").and_then(Value::as_u64).unwrap_or(1_000_000);
-    let stop = Arc::new(AtomicBool::new(false));
-    let _guard = StopOnDrop(stop.clone());
-    let timeout = spec.timeout();
-    let limits = ScriptLimits {
-        max_ops,
-        deadline: Instant::now() + timeout,
-        timeout,
-        budget: expr::Budget::of(&runner.app.config.workflows),
-    };
-    let (input, trigger) = (input.clone(), runner.exec.input.clone());
-    let result = tokio::task::spawn_blocking(move || run_script(&source, input, trigger, limits, stop))
-        .await
-        .map_err(|e| NodeError::new("internal", e.to_string()))?;
-    let (value, printed) = result?;
-    for line in printed {
-        runner.log(Some(&spec.id), "info", line);
-    }
-    main(value)
-}
+impl NodeKind for Code {
+    const KEY: &'static str = "code";
+    const CATEGORY: &'static str = "transform";
+    const NAME: &'static str = "Code";
+    const DESCRIPTION: &'static str = "Runs a Rhai script with `input` (this node's input) and `trigger` (the run's input); the script's value is the output. No file or network access; operation, size and time limits.";
+    const INPUTS: &'static [&'static str] = MAIN;
+    const OUTPUTS: &'static [&'static str] = MAIN_ERR;
+    const SAFE_TO_REPEAT: bool = true;
+    const DEFAULT_TIMEOUT_MS: u64 = 5_000;
+    const REQUIRED: &'static [&'static str] = &["source"];
+    type Config = CodeConfig;
 
-/// The limits of one Code node run.
-pub struct ScriptLimits {
-    /// `config.maxOperations`.
-    pub max_ops: u64,
-    /// When the node's timeout is up, and that timeout (for the message).
-    pub deadline: Instant,
-    pub timeout: Duration,
-    /// The same byte and item budget as expressions: the script's strings, arrays and maps,
-    /// and its result (`max_output` as JSON).
-    pub budget: expr::Budget,
-}
+    fn properties() -> Value {
+        json!({
+            "source": { "type": "string", "minLength": 1, "maxLength": 20000, "description": "Rhai script" },
+            "maxOperations": { "type": "integer", "minimum": 1000, "maximum": 10000000, "default": 1000000 },
+        })
+    }
 
-/// Runs a Rhai script with no access to files, network or the host: only the language's
-/// core packages, with caps on operations, call depth and the size of strings, arrays and
-/// maps (the script's memory), and a wall-clock deadline. Running out of time is "timed out
-/// after N ms", whichever of the script's own check or the engine's timer notices first.
-pub fn run_script(
-    source: &str,
-    input: Value,
-    trigger: Value,
-    limits: ScriptLimits,
-    stop: Arc<AtomicBool>,
-) -> Result<(Value, Vec<String>), NodeError> {
-    let ScriptLimits { max_ops, deadline, timeout, budget } = limits;
-    let mut engine = rhai::Engine::new();
-    engine
-        .set_max_operations(max_ops)
-        .set_max_call_levels(32)
-        .set_max_expr_depths(64, 32)
-        .set_max_string_size(budget.max_bytes)
-        .set_max_array_size(budget.max_items)
-        .set_max_map_size(budget.max_items)
-        .set_max_variables(1_000)
-        .set_max_functions(100);
-    let cancelled = stop.clone();
-    engine.on_progress(move |_| {
-        if stop.load(Ordering::Relaxed) || Instant::now() >= deadline {
-            Some(rhai::Dynamic::UNIT)
-        } else {
-            None
+    async fn run(&self, ctx: NodeCtx<'_>, config: CodeConfig) -> Out {
+        let NodeCtx { runner, spec, input, .. } = ctx;
+        let stop = Arc::new(AtomicBool::new(false));
+        let _guard = StopOnDrop(stop.clone());
+        let timeout = spec.timeout();
+        let limits = ScriptLimits {
+            max_ops: config.max_operations.unwrap_or(1_000_000),
+            deadline: Instant::now() + timeout,
+            timeout,
+            budget: expr::Budget::of(&runner.app.config.workflows),
+        };
+        let (input, trigger) = (input.clone(), runner.exec.input.clone());
+        let source = config.source;
+        let result = tokio::task::spawn_blocking(move || run_script(&source, input, trigger, limits, stop))
+            .await
+            .map_err(|e| NodeError::new("internal", e.to_string()))?;
+        let (value, printed) = result?;
+        for line in printed {
+            runner.log(Some(&spec.id), "info", line);
         }
-    });
-    let printed = Arc::new(std::sync::Mutex::new(Vec::new()));
-    {
-        let p = printed.clone();
-        engine.on_print(move |s| {
-            let mut p = p.lock().expect("lock");
-            if p.len() < 1000 {
-                p.push(s.chars().take(2000).collect());
-            }
-        });
-        let p = printed.clone();
-        engine.on_debug(move |s, _, _| {
-            let mut p = p.lock().expect("lock");
-            if p.len() < 1000 {
-                p.push(s.chars().take(2000).collect());
-            }
-        });
+        main(value)
     }
-    let script_err = |e: Box<rhai::EvalAltResult>| match *e {
-        // Stopped by `on_progress`: the deadline passed, or the node was cancelled.
-        rhai::EvalAltResult::ErrorTerminated(..) if cancelled.load(Ordering::Relaxed) => {
-            NodeError::new("internal", "cancelled")
-        }
-        rhai::EvalAltResult::ErrorTerminated(..) => {
-            NodeError::new("timeout", format!("timed out after {} ms", timeout.as_millis()))
-        }
-        // Rhai's own size checks: say which of our limits they are.
-        e @ rhai::EvalAltResult::ErrorDataTooLarge(..) => NodeError::new(
-            "script",
-            format!(
-                "{e} (ZYGO_WORKFLOW_MAX_VALUE_BYTES: {} bytes, ZYGO_WORKFLOW_MAX_ITEMS: {} items)",
-                budget.max_bytes, budget.max_items
-            ),
-        ),
-        e => NodeError::new("script", e.to_string()),
-    };
-    let mut scope = rhai::Scope::new();
-    scope.push_dynamic("input", rhai::serde::to_dynamic(&input).map_err(script_err)?);
-    scope.push_dynamic("trigger", rhai::serde::to_dynamic(&trigger).map_err(script_err)?);
-    let result: rhai::Dynamic = engine.eval_with_scope(&mut scope, source).map_err(script_err)?;
-    // A small script can return one string many times over (an array of shared strings):
-    // measured as JSON, without copying, before it is converted.
-    if crate::modules::workflows::runtime::budget::json_len(&result, budget.max_output).is_err() {
-        return Err(NodeError::new(
-            "script",
-            format!(
-                "the script's result is larger than {} bytes (ZYGO_WORKFLOW_MAX_OUTPUT_BYTES)",
-                budget.max_output
-            ),
-        ));
-    }
-    let value: Value = if result.is_unit() {
-        Value::Null
-    } else {
-        rhai::serde::from_dynamic(&result).map_err(script_err)?
-    };
-    let printed = std::mem::take(&mut *printed.lock().expect("lock"));
-    Ok((value, printed))
 }

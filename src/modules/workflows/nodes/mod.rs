@@ -1,27 +1,77 @@
-//! What each node type does. Every executor gets its configuration with expressions already
-//! evaluated and returns the output port it emits on and its output.
+//! What each node type does: one [`NodeKind`] per type, one file per kind (the triggers
+//! share one), listed in [`KINDS`] — the registry the catalog is made of. A node runs with
+//! its configuration's expressions already evaluated and returns the output port it emits
+//! on and its output. Helpers several kinds share (the public-only HTTP client, the script
+//! sandbox, the model client, access checks, memory search) are in `support`.
+//!
+//! Adding a node type: a file implementing [`NodeKind`], and its line in [`KINDS`].
 
-use std::{
-    collections::{BTreeSet, HashMap},
-    net::{IpAddr, SocketAddr},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::{Duration, Instant},
-};
+use std::{collections::HashMap, sync::Arc};
 
-use chrono::Utc;
-use entity::{membership, memory_record, role, team, user};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
-use secrecy::ExposeSecret;
-use serde_json::{Value, json};
-use uuid::Uuid;
+use serde_json::Value;
 
 use super::{
     definition::graph::NodeSpec,
     runtime::{Runner, expr},
 };
+
+mod agent;
+mod code;
+mod conditional;
+mod config;
+mod data_source;
+mod delay;
+mod email;
+mod filter;
+mod http_request;
+mod kind;
+mod llm;
+mod loops;
+mod memory_search;
+mod memory_store;
+mod rag;
+mod support;
+pub mod trigger;
+
+pub(crate) use agent::Agent;
+pub(crate) use code::Code;
+pub(crate) use conditional::Conditional;
+pub(crate) use data_source::DataSource;
+pub(crate) use delay::Delay;
+pub(crate) use email::SendEmail;
+pub(crate) use filter::Filter;
+pub(crate) use http_request::HttpRequest;
+pub(crate) use kind::{DynNodeKind, NodeCtx, NodeKind};
+pub(crate) use llm::Llm;
+pub(crate) use loops::Loop;
+pub(crate) use memory_search::MemorySearch;
+pub(crate) use memory_store::MemoryStore;
+pub(crate) use rag::RagContext;
+pub use support::{
+    net::http_client,
+    script::{ScriptLimits, run_script},
+};
+pub(crate) use trigger::{ManualTrigger, ScheduleTrigger, WebhookTrigger};
+
+/// Every node type, in palette order.
+pub(crate) static KINDS: &[&dyn DynNodeKind] = &[
+    &ManualTrigger,
+    &WebhookTrigger,
+    &ScheduleTrigger,
+    &HttpRequest,
+    &Code,
+    &Conditional,
+    &Loop,
+    &Filter,
+    &Delay,
+    &SendEmail,
+    &DataSource,
+    &Llm,
+    &MemoryStore,
+    &MemorySearch,
+    &RagContext,
+    &Agent,
+];
 
 /// A node's failure, with the kind retry policies match on.
 #[derive(Debug)]
@@ -52,18 +102,12 @@ impl From<sea_orm::DbErr> for NodeError {
     }
 }
 
-type Out = Result<(String, Value), NodeError>;
+/// The port a node emits on and its output.
+pub(crate) type Out = Result<(String, Value), NodeError>;
 
+/// Emits `v` on `main`.
 fn main(v: Value) -> Out {
     Ok(("main".into(), v))
-}
-
-fn str_of<'a>(config: &'a Value, key: &str) -> Option<&'a str> {
-    config.get(key).and_then(Value::as_str)
-}
-
-fn need_str<'a>(config: &'a Value, key: &str) -> Result<&'a str, NodeError> {
-    str_of(config, key).ok_or_else(|| NodeError::new("config", format!("config.{key} must be a string")))
 }
 
 /// Runs one attempt of `spec`. `secrets` puts the values of the node's secret markers into
@@ -83,7 +127,11 @@ pub(crate) async fn execute(
     index: &Value,
 ) -> Out {
     let max = expr::Budget::of(&runner.app.config.workflows).max_output;
-    let (port, output) = run(runner, spec, iteration, input, config, secrets, outputs, item, index).await?;
+    let Some(node_type) = spec.kind() else {
+        return Err(NodeError::new("config", format!("unknown node type `{}`", spec.node_type)));
+    };
+    let ctx = NodeCtx { runner, spec, iteration, input, secrets, outputs, item, index };
+    let (port, output) = node_type.kind.run_json(ctx, config).await?;
     if crate::modules::workflows::runtime::budget::json_len(&output, max).is_err() {
         return Err(NodeError::new(
             "config",
@@ -93,158 +141,23 @@ pub(crate) async fn execute(
     Ok((port, output))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run(
-    runner: Arc<Runner>,
-    spec: &NodeSpec,
-    iteration: &str,
-    input: &Value,
-    config: &Value,
-    secrets: &expr::SecretSet,
-    outputs: &mut HashMap<String, Value>,
-    item: &Value,
-    index: &Value,
-) -> Out {
-    match spec.node_type.as_str() {
-        t if t.starts_with("trigger.") => main(input.clone()),
-        "http.request" => http_request(&runner, &secrets.reveal(config)).await,
-        "code" => code(&runner, spec, input, config).await,
-        "logic.conditional" => {
-            let v = config.get("condition").cloned().unwrap_or(Value::Null);
-            Ok((if expr::truthy(&v) { "true" } else { "false" }.into(), input.clone()))
-        }
-        "logic.loop" => run_loop(runner, spec, iteration, config, outputs).await,
-        "logic.filter" => filter(&runner, spec, input, config, outputs, index),
-        // Waits in place or parks the run: the engine's business (see `Runner::delay`).
-        "flow.delay" => runner.delay(spec, iteration, input, config).await,
-        "email.send" => email(&runner, &secrets.reveal(config)).await,
-        "data.source" => data_source(&runner, config).await,
-        "ai.llm" => llm(&runner, &secrets.reveal(config)).await,
-        "memory.store" => memory_store(&runner, spec, config).await,
-        "memory.search" => {
-            let docs = memory_search(&runner, config).await?;
-            main(json!({ "documents": docs }))
-        }
-        "ai.rag" => {
-            let docs = memory_search(&runner, config).await?;
-            let question = str_of(config, "query").unwrap_or_default();
-            let mut prompt = String::from("Answer using only the context below.\n\nContext:\n");
-            for d in &docs {
-                prompt.push_str(&format!("- {}\n", d["content"].as_str().unwrap_or_default()));
-            }
-            prompt.push_str(&format!("\nQuestion: {question}"));
-            main(json!({ "prompt": prompt, "documents": docs }))
-        }
-        "ai.agent" => agent(runner, spec, iteration, &secrets.reveal(config), outputs, item, index).await,
-        other => Err(NodeError::new("config", format!("unknown node type `{other}`"))),
-    }
-}
-
-mod ai;
-mod code;
-mod data;
-mod flow;
-mod http;
-
-#[allow(unused_imports)]
-use ai::*;
-#[allow(unused_imports)]
-use code::*;
-pub use code::{ScriptLimits, run_script};
-#[allow(unused_imports)]
-use data::*;
-#[allow(unused_imports)]
-use flow::*;
-pub use http::http_client;
-#[allow(unused_imports)]
-use http::*;
-
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
-    /// A script stopped by its own deadline says "timed out after N ms" (it said "Script
-    /// terminated (line 1, position 6)" when it noticed before the engine's timer did, which
-    /// under CPU load it often does); one stopped by a cancel says so.
+    /// Keys are unique, and every kind is found by its own key.
     #[test]
-    fn a_script_past_its_deadline_reports_a_timeout_not_a_termination() {
-        let limits = || ScriptLimits {
-            max_ops: 1_000_000_000,
-            deadline: Instant::now(),
-            timeout: Duration::from_millis(250),
-            budget: expr::Budget::default(),
-        };
-        let err =
-            run_script("loop { }", Value::Null, Value::Null, limits(), Arc::new(AtomicBool::new(false)))
-                .expect_err("stopped");
-        assert_eq!((err.kind, err.message.as_str()), ("timeout", "timed out after 250 ms"));
-        let mut later = limits();
-        later.deadline = Instant::now() + Duration::from_secs(3600);
-        let err = run_script("loop { }", Value::Null, Value::Null, later, Arc::new(AtomicBool::new(true)))
-            .expect_err("stopped");
-        assert_eq!(err.message, "cancelled");
-    }
-
-    #[test]
-    fn only_globally_routable_addresses_are_public() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.1.2.3",
-            "198.18.0.1",
-            "192.0.0.8",
-            "240.0.0.1",
-            "255.255.255.255",
-            "224.0.0.1",
-            "::1",
-            "::",
-            "fc00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-            "::10.0.0.1",
-            "64:ff9b::a9fe:a9fe",
-            "::ffff:0:7f00:1",
-            "2002:a00:1::1",
-            "fec0::1",
-            "64:ff9b:1::1",
-        ] {
-            assert!(!is_public(ip.parse().unwrap()), "{ip} is internal");
+    fn the_registry_is_the_catalog() {
+        let catalog = super::super::catalog::all();
+        assert_eq!(catalog.len(), KINDS.len());
+        assert_eq!(catalog.iter().map(|t| t.key).collect::<HashSet<_>>().len(), KINDS.len());
+        for t in catalog {
+            let found = super::super::catalog::get(t.key).expect("found by its key");
+            assert!(std::ptr::eq(found, t));
         }
-        for ip in [
-            "1.1.1.1",
-            "93.184.216.34",
-            "2606:4700:4700::1111",
-            "64:ff9b::101:101",
-            "::ffff:8.8.8.8",
-            "2002:808:808::1",
-        ] {
-            assert!(is_public(ip.parse().unwrap()), "{ip} is public");
-        }
-    }
-
-    /// The check happens when the connection is made, not only before the request: a client
-    /// for public hosts cannot connect to a name that resolves to loopback, even if nothing
-    /// checked the URL first (a redirect, or a name re-resolved after `check_url`).
-    #[tokio::test]
-    async fn a_public_only_client_does_not_connect_to_a_name_resolving_inside() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            while let Ok((mut sock, _)) = listener.accept().await {
-                use tokio::io::{AsyncReadExt, AsyncWriteExt};
-                let _ = sock.read(&mut [0u8; 4096]).await;
-                let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
-            }
-        });
-        let url = format!("http://localhost:{port}/");
-        let open = http_client(true).get(&url).send().await.expect("the open client connects");
-        assert_eq!(open.status(), 200);
-        let err = http_client(false).get(&url).send().await.expect_err("refused at resolution");
-        let message = send_error(err).message;
-        assert!(message.contains("localhost resolves to a private or internal address"), "{message}");
+        assert_eq!(catalog[0].key, ManualTrigger::KEY);
+        assert_eq!(catalog.last().map(|t| t.key), Some(Agent::KEY));
     }
 }

@@ -3,6 +3,7 @@
 
 #[allow(unused_imports)]
 use super::*;
+use crate::modules::workflows::nodes::{ManualTrigger, NodeKind, ScheduleTrigger, WebhookTrigger};
 
 impl Runner {
     /// Runs the main flow; the run's output is the output of its last node.
@@ -32,9 +33,9 @@ impl Runner {
             let mut emitted: HashMap<String, (String, Value)> = HashMap::new();
             let mut last = None;
             let trigger_kind = match self.exec.trigger {
-                ExecutionTrigger::Webhook => "trigger.webhook",
-                ExecutionTrigger::Schedule => "trigger.schedule",
-                _ => "trigger.manual",
+                ExecutionTrigger::Webhook => WebhookTrigger::KEY,
+                ExecutionTrigger::Schedule => ScheduleTrigger::KEY,
+                _ => ManualTrigger::KEY,
             };
             let any_matching = self.graph.nodes.iter().any(|n| n.node_type == trigger_kind);
             for id in order {

@@ -8,6 +8,7 @@ use entity::{
 use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
 
+use crate::modules::workflows::nodes::{NodeKind, ScheduleTrigger};
 use crate::{
     db::{TenantScope, begin_tenant_txn},
     error::AppResult,
@@ -64,7 +65,7 @@ mod tests {
 pub fn next_schedule(g: &Graph, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
     g.nodes
         .iter()
-        .filter(|n| n.node_type == "trigger.schedule")
+        .filter(|n| n.node_type == ScheduleTrigger::KEY)
         .filter_map(|n| {
             let cron = n.config.get("cron")?.as_str()?;
             crate::modules::workflows::triggers::schedule::parse(

@@ -8,6 +8,7 @@ use sea_orm::Set;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use crate::modules::workflows::nodes::{NodeKind, WebhookTrigger};
 use crate::{
     access::{Change, TenantCtx, TenantTx},
     auth::Permission,
@@ -112,7 +113,7 @@ pub async fn trigger_webhook(
     }
     let txn = begin_tenant_txn(&app.db, scope).await?;
     let (ver, g) = live_graph(&txn, scope, &w).await?;
-    if !g.nodes.iter().any(|n| n.node_type == "trigger.webhook") {
+    if !g.nodes.iter().any(|n| n.node_type == WebhookTrigger::KEY) {
         return Ok(None);
     }
     // A refused run (suspended organisation) is "not found" like any other reason.

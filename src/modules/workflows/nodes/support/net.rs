@@ -1,7 +1,13 @@
-//! The HTTP Request node and the public-only client every URL a graph names goes through.
+//! The public-only HTTP client every URL a graph names goes through (HTTP Request, and LLM
+//! and AI Agent nodes with a base URL of their own), and HTTP errors as node errors.
 
-#[allow(unused_imports)]
-use super::*;
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
+
+use crate::modules::workflows::{nodes::NodeError, runtime::Runner};
 
 /// The shared HTTP client of HTTP Request and LLM nodes. Without `allow_private`, every name is
 /// resolved by [`PublicOnlyResolver`] when the connection is made, and redirects are followed
@@ -43,7 +49,7 @@ pub fn http_client(allow_private: bool) -> reqwest::Client {
 /// addresses checked here, so neither a name that answers a public address to [`check_url`]
 /// and an internal one a moment later (DNS rebinding), nor a redirect to a name pointing
 /// inside, reaches an internal service.
-pub(super) struct PublicOnlyResolver;
+struct PublicOnlyResolver;
 
 impl reqwest::dns::Resolve for PublicOnlyResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
@@ -62,7 +68,7 @@ impl reqwest::dns::Resolve for PublicOnlyResolver {
 /// local), link-local, shared (CGNAT), "this network", benchmarking, reserved, multicast or
 /// broadcast — and, for IPv6 forms that carry an IPv4 address (mapped, compatible, NAT64),
 /// whether that address is.
-pub(super) fn is_public(ip: IpAddr) -> bool {
+fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
@@ -112,7 +118,7 @@ pub(super) fn is_public(ip: IpAddr) -> bool {
 
 /// Parses `raw` as an http(s) URL and, unless private addresses are allowed, refuses one
 /// whose host resolves to a loopback, private, link-local or otherwise internal address.
-pub(super) async fn check_url(runner: &Runner, raw: &str) -> Result<reqwest::Url, NodeError> {
+pub(crate) async fn check_url(runner: &Runner, raw: &str) -> Result<reqwest::Url, NodeError> {
     let url = reqwest::Url::parse(raw).map_err(|e| NodeError::new("config", format!("config.url: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(NodeError::new("config", "config.url: only http and https URLs"));
@@ -135,7 +141,7 @@ pub(super) async fn check_url(runner: &Runner, raw: &str) -> Result<reqwest::Url
     Ok(url)
 }
 
-pub(super) fn status_error(status: reqwest::StatusCode, what: &str, body: &str) -> NodeError {
+pub(crate) fn status_error(status: reqwest::StatusCode, what: &str, body: &str) -> NodeError {
     let kind = match status.as_u16() {
         429 => "http_429",
         400..=499 => "http_4xx",
@@ -145,7 +151,7 @@ pub(super) fn status_error(status: reqwest::StatusCode, what: &str, body: &str) 
     NodeError::new(kind, format!("{what} answered HTTP {}: {body}", status.as_u16()))
 }
 
-pub(super) fn send_error(e: reqwest::Error) -> NodeError {
+pub(crate) fn send_error(e: reqwest::Error) -> NodeError {
     // reqwest's own message names only the URL; the cause (refused address, TLS, reset) is in
     // the source chain.
     let mut message = e.to_string();
@@ -158,51 +164,70 @@ pub(super) fn send_error(e: reqwest::Error) -> NodeError {
     NodeError::new(if e.is_timeout() { "timeout" } else { "network" }, message)
 }
 
-/// Largest response body read, in bytes.
-pub(super) const MAX_BODY: usize = 5 * 1024 * 1024;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-pub(super) async fn http_request(runner: &Runner, config: &Value) -> Out {
-    let url = check_url(runner, need_str(config, "url")?).await?;
-    let method = reqwest::Method::from_bytes(str_of(config, "method").unwrap_or("GET").as_bytes())
-        .map_err(|_| NodeError::new("config", "config.method is not an HTTP method"))?;
-    let mut req = runner.app.engine.http.request(method, url.clone());
-    if let Some(headers) = config.get("headers").and_then(Value::as_object) {
-        for (k, v) in headers {
-            req = req.header(k.as_str(), v.as_str().unwrap_or_default());
+    #[test]
+    fn only_globally_routable_addresses_are_public() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.1.2.3",
+            "198.18.0.1",
+            "192.0.0.8",
+            "240.0.0.1",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "::ffff:0:7f00:1",
+            "2002:a00:1::1",
+            "fec0::1",
+            "64:ff9b:1::1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip} is internal");
+        }
+        for ip in [
+            "1.1.1.1",
+            "93.184.216.34",
+            "2606:4700:4700::1111",
+            "64:ff9b::101:101",
+            "::ffff:8.8.8.8",
+            "2002:808:808::1",
+        ] {
+            assert!(is_public(ip.parse().unwrap()), "{ip} is public");
         }
     }
-    if let Some(query) = config.get("query").and_then(Value::as_object) {
-        let pairs: Vec<(String, String)> = query
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or(v.to_string())))
-            .collect();
-        req = req.query(&pairs);
+
+    /// The check happens when the connection is made, not only before the request: a client
+    /// for public hosts cannot connect to a name that resolves to loopback, even if nothing
+    /// checked the URL first (a redirect, or a name re-resolved after `check_url`).
+    #[tokio::test]
+    async fn a_public_only_client_does_not_connect_to_a_name_resolving_inside() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let _ = sock.read(&mut [0u8; 4096]).await;
+                let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
+            }
+        });
+        let url = format!("http://localhost:{port}/");
+        let open = http_client(true).get(&url).send().await.expect("the open client connects");
+        assert_eq!(open.status(), 200);
+        let err = http_client(false).get(&url).send().await.expect_err("refused at resolution");
+        let message = send_error(err).message;
+        assert!(message.contains("localhost resolves to a private or internal address"), "{message}");
     }
-    match config.get("body") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) => req = req.body(s.clone()),
-        Some(v) => req = req.json(v),
-    }
-    let resp = req.send().await.map_err(send_error)?;
-    let status = resp.status();
-    let headers: serde_json::Map<String, Value> = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), Value::String(v.to_str().unwrap_or_default().to_string())))
-        .collect();
-    let mut bytes = Vec::new();
-    let mut resp = resp;
-    while let Some(chunk) = resp.chunk().await.map_err(send_error)? {
-        if bytes.len() + chunk.len() > MAX_BODY {
-            return Err(NodeError::new("network", format!("response body larger than {MAX_BODY} bytes")));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    let text = String::from_utf8_lossy(&bytes).to_string();
-    let fail = config.get("failOnHttpError").and_then(Value::as_bool).unwrap_or(true);
-    if fail && (status.is_client_error() || status.is_server_error()) {
-        return Err(status_error(status, url.host_str().unwrap_or("the server"), &text));
-    }
-    let body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
-    main(json!({ "status": status.as_u16(), "headers": headers, "body": body }))
 }
