@@ -8,9 +8,9 @@ import {
   DeleteWorkflowTemplateDocument,
   WorkflowTemplatesDocument,
   type WorkflowTemplatesQuery,
-} from '../gql/graphql';
-import { useTenant } from '../app/tenant';
-import { useDocumentTitle } from '../app/theme';
+} from '../../gql/graphql';
+import { useTenant } from '../../app/tenant';
+import { useDocumentTitle } from '../../app/theme';
 import { EmptyState, ErrorNotice, Loading, apiError, useNodeTypes } from './common';
 import { WorkflowTabs } from './WorkflowTabs';
 import './workflows.css';

@@ -2,7 +2,7 @@
 // dates and durations, the node catalog.
 import { useMemo, type ReactNode } from 'react';
 import { useQuery, type CombinedError } from 'urql';
-import { NodeTypesDocument, type NodeTypesQuery } from '../gql/graphql';
+import { NodeTypesDocument, type NodeTypesQuery } from '../../gql/graphql';
 import type { JsonSchema } from './jsonSchema';
 import './workflows.css';
 

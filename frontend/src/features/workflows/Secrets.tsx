@@ -8,9 +8,9 @@ import {
   SecretsDocument,
   UpdateSecretDocument,
   type SecretsQuery,
-} from '../gql/graphql';
-import { useTenant } from '../app/tenant';
-import { useDocumentTitle } from '../app/theme';
+} from '../../gql/graphql';
+import { useTenant } from '../../app/tenant';
+import { useDocumentTitle } from '../../app/theme';
 import { EmptyState, ErrorNotice, Loading, apiError, formatDate } from './common';
 import { WorkflowTabs } from './WorkflowTabs';
 import './workflows.css';

@@ -1,4 +1,3 @@
-import { useEffect, useState } from 'react';
 import { useQuery } from 'urql';
 import { PermissionsDocument, TenantRolesDocument } from '../../gql/graphql';
 
@@ -20,14 +19,4 @@ export function useTenantRoles(tenantId: string) {
 export function usePermissionCatalog() {
   const [res] = useQuery({ query: PermissionsDocument });
   return { permissions: res.data?.permissions ?? [], fetching: res.fetching, error: res.error };
-}
-
-/** `value`, once it has stopped changing for `ms`. */
-export function useDebounced<T>(value: T, ms = 300): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const t = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(t);
-  }, [value, ms]);
-  return v;
 }

@@ -27,9 +27,9 @@ import {
   ValidateWorkflowDocument,
   WorkflowBuilderDocument,
   type WorkflowBuilderQuery,
-} from '../gql/graphql';
-import { useTenant } from '../app/tenant';
-import { useDocumentTitle } from '../app/theme';
+} from '../../gql/graphql';
+import { useTenant } from '../../app/tenant';
+import { useDocumentTitle } from '../../app/theme';
 import {
   canRedo,
   canUndo,

@@ -1,6 +1,6 @@
 // Sub-navigation of the workflow area: workflows, templates, secrets, environment.
 import { NavLink } from 'react-router';
-import { useTenant } from '../app/tenant';
+import { useTenant } from '../../app/tenant';
 
 export function WorkflowTabs() {
   const { slug } = useTenant();

@@ -2,9 +2,9 @@
 // `{{ env.NAME }}`; setting and deleting them needs secret.manage (README permission table).
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { DeleteEnvironmentVariableDocument, SecretsDocument, SetEnvironmentVariableDocument } from '../gql/graphql';
-import { useTenant } from '../app/tenant';
-import { useDocumentTitle } from '../app/theme';
+import { DeleteEnvironmentVariableDocument, SecretsDocument, SetEnvironmentVariableDocument } from '../../gql/graphql';
+import { useTenant } from '../../app/tenant';
+import { useDocumentTitle } from '../../app/theme';
 import { EmptyState, ErrorNotice, Loading, apiError, formatDate } from './common';
 import { Field } from './Secrets';
 import { WorkflowTabs } from './WorkflowTabs';

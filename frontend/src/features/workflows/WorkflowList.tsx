@@ -11,9 +11,9 @@ import {
   RestoreWorkflowDocument,
   WorkflowsDocument,
   type WorkflowsQuery,
-} from '../gql/graphql';
-import { useTenant } from '../app/tenant';
-import { useDocumentTitle } from '../app/theme';
+} from '../../gql/graphql';
+import { useTenant } from '../../app/tenant';
+import { useDocumentTitle } from '../../app/theme';
 import { EmptyState, ErrorNotice, Loading, apiError, formatDate } from './common';
 import { WorkflowTabs } from './WorkflowTabs';
 import './workflows.css';

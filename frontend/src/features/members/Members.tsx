@@ -16,8 +16,8 @@ import { errorMessage, fieldErrors } from '../../app/client';
 import { useTenant } from '../../app/tenant';
 import { useViewer } from '../../app/viewer';
 import { useDocumentTitle } from '../../app/theme';
-import { Alert, Button, ConfirmButton, Empty, Field, formatDate, Loading, PageHeader, SelectField } from '../../ui';
-import { useDebounced, useTenantRoles } from './hooks';
+import { Alert, Button, ConfirmButton, Empty, Field, formatDate, Loading, PageHeader, SelectField, useDebounced } from '../../ui';
+import { useTenantRoles } from '../roles/hooks';
 
 export default function Members() {
   const tenant = useTenant();

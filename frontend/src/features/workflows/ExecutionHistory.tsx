@@ -10,10 +10,10 @@ import {
   WorkflowExecutionsUpdatedDocument,
   type ExecutionStatus,
   type WorkflowExecutionsUpdatedSubscription,
-} from '../gql/graphql';
+} from '../../gql/graphql';
 import { useNavigate } from 'react-router';
-import { useTenant } from '../app/tenant';
-import { useDocumentTitle } from '../app/theme';
+import { useTenant } from '../../app/tenant';
+import { useDocumentTitle } from '../../app/theme';
 import { EmptyState, ErrorNotice, Loading, StatusBadge, apiError, formatDate, formatDuration } from './common';
 import './workflows.css';
 

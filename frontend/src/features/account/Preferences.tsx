@@ -3,8 +3,7 @@ import { useMutation, useQuery } from 'urql';
 import { UpdatePreferencesDocument, UpdateProfileDocument, ViewerAccountDocument, type Theme } from '../../gql/graphql';
 import { errorMessage, fieldErrors } from '../../app/client';
 import { applyTheme, useDocumentTitle } from '../../app/theme';
-import { Alert, Button, Field, Loading, PageHeader, SelectField } from '../../ui';
-import { TimeZoneList } from '../org/GeneralSettings';
+import { Alert, Button, Field, Loading, PageHeader, SelectField, TimeZoneList } from '../../ui';
 import { SettingsNav } from './SettingsNav';
 
 const LANGUAGES = [

@@ -3,8 +3,7 @@ import { useMutation, useQuery } from 'urql';
 import { UpdateProfileDocument, ViewerAccountDocument } from '../../gql/graphql';
 import { errorMessage, fieldErrors } from '../../app/client';
 import { useDocumentTitle } from '../../app/theme';
-import { Alert, Button, Field, Loading, PageHeader } from '../../ui';
-import { TimeZoneList } from '../org/GeneralSettings';
+import { Alert, Button, Field, Loading, PageHeader, TimeZoneList } from '../../ui';
 import { SettingsNav } from './SettingsNav';
 
 export default function Profile() {

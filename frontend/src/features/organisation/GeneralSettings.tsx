@@ -13,7 +13,7 @@ import { errorMessage, fieldErrors } from '../../app/client';
 import { useTenant } from '../../app/tenant';
 import { useViewer } from '../../app/viewer';
 import { useDocumentTitle } from '../../app/theme';
-import { Alert, Button, Field, Loading, PageHeader, TextAreaField } from '../../ui';
+import { Alert, Button, Field, Loading, PageHeader, TextAreaField, TimeZoneList } from '../../ui';
 
 type Settings = NonNullable<ReturnType<typeof useSettings>['settings']>;
 
@@ -133,20 +133,6 @@ function GeneralForm({ settings, disabled }: { settings: Settings; disabled: boo
         </Button>
       </fieldset>
     </form>
-  );
-}
-
-export function TimeZoneList() {
-  const zones: string[] =
-    typeof Intl !== 'undefined' && 'supportedValuesOf' in Intl
-      ? (Intl as unknown as { supportedValuesOf: (k: string) => string[] }).supportedValuesOf('timeZone')
-      : [];
-  return (
-    <datalist id="time-zones">
-      {zones.map((z) => (
-        <option key={z} value={z} />
-      ))}
-    </datalist>
   );
 }
 

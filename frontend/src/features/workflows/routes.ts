@@ -1,9 +1,6 @@
-// Routes mounted under /o/:slug (owned by the workflows pages). Every page loads on demand.
-import type { ComponentType } from 'react';
+// Workflows, their runs, secrets and environment variables, under /o/:slug.
 import type { RouteObject } from 'react-router';
-
-type PageModule = { default: ComponentType };
-const page = (load: () => Promise<PageModule>) => () => load().then((m) => ({ Component: m.default }));
+import { page } from '../../app/lazyPage';
 
 export const workflowRoutes: RouteObject[] = [
   { path: 'workflows', lazy: page(() => import('./WorkflowList')) },

@@ -14,9 +14,9 @@ import {
   RetryExecutionDocument,
   type ExecutionLogsSubscription,
   type ExecutionUpdatedSubscription,
-} from '../gql/graphql';
-import { useTenant } from '../app/tenant';
-import { useDocumentTitle } from '../app/theme';
+} from '../../gql/graphql';
+import { useTenant } from '../../app/tenant';
+import { useDocumentTitle } from '../../app/theme';
 import { graphFromJson } from './canvasReducer';
 import {
   ErrorNotice,

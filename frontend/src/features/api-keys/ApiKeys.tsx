@@ -5,8 +5,8 @@ import { errorMessage, fieldErrors } from '../../app/client';
 import { RequirePermission, useTenant } from '../../app/tenant';
 import { useDocumentTitle } from '../../app/theme';
 import { Alert, Button, ConfirmButton, CopyButton, Empty, Field, formatDate, Loading, PageHeader } from '../../ui';
-import { usePermissionCatalog } from './hooks';
-import { PermissionMatrix } from './PermissionMatrix';
+import { usePermissionCatalog } from '../roles/hooks';
+import { PermissionMatrix } from '../roles/PermissionMatrix';
 
 export default function ApiKeys() {
   const tenant = useTenant();
