@@ -3,9 +3,9 @@
 // flight are saved right after it. A CONFLICT stops autosaving until the page reloads the draft.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useMutation } from 'urql';
-import { SaveCanvasDocument } from '../../gql/graphql';
-import type { CanvasState, Graph } from './canvasReducer';
-import { apiError, type ApiError, type Problem } from './common';
+import { SaveCanvasDocument } from '../../../gql/graphql';
+import type { CanvasState, Graph } from '../canvasReducer';
+import { apiError, type ApiError, type Problem } from '../common';
 
 export type SaveStatus = 'saved' | 'pending' | 'saving' | 'error' | 'conflict';
 
