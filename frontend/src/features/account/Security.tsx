@@ -20,6 +20,7 @@ import { errorCode, errorMessage, fieldErrors } from '../../app/client';
 import { saveTokens } from '../../app/session';
 import { useDocumentTitle } from '../../app/theme';
 import { Alert, Button, ConfirmButton, CopyButton, Empty, Field, formatDate, Loading, PageHeader } from '../../ui';
+import { ConnectionTable } from '../../ui/ConnectionTable';
 import { SettingsNav } from './SettingsNav';
 
 type Sec = NonNullable<ViewerSecurityQuery['viewer']>;
@@ -320,56 +321,49 @@ function SessionsCard({ sessions, onChanged }: { sessions: Sec['sessions']; onCh
       </div>
       {message && <Alert kind="success">{message}</Alert>}
       {(revokeRes.error || othersRes.error) && <Alert>{errorMessage(revokeRes.error ?? othersRes.error)}</Alert>}
-      {sessions.length === 0 ? (
-        <Empty>No open sessions.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <caption className="sr-only">Open sessions</caption>
-            <thead>
-              <tr>
-                <th scope="col">Device</th>
-                <th scope="col">IP</th>
-                <th scope="col">Signed in</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {sessions.map((s) => (
-                <tr key={s.id}>
-                  <th scope="row">
-                    {s.device}
-                    {s.current && <span className="badge badge-accent">this device</span>}
-                  </th>
-                  <td>{s.ip ?? '—'}</td>
-                  <td>{formatDate(s.createdAt)}</td>
-                  <td>{formatDate(s.lastUsedAt)}</td>
-                  <td className="actions">
-                    {!s.current && (
-                      <ConfirmButton
-                        busy={revokeRes.fetching && pending === s.id}
-                        confirmLabel="Sign out"
-                        onConfirm={async () => {
-                          setPending(s.id);
-                          const r = await revoke({ id: s.id });
-                          setPending(null);
-                          if (r.data) {
-                            setMessage('Session signed out.');
-                            onChanged();
-                          }
-                        }}
-                      >
-                        Sign out<span className="sr-only"> {s.device}</span>
-                      </ConfirmButton>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ConnectionTable
+        caption="Open sessions"
+        rows={sessions}
+        rowKey={(s) => s.id}
+        empty="No open sessions."
+        columns={[
+          {
+            header: 'Device',
+            rowHeader: true,
+            cell: (s) => (
+              <>
+                {s.device}
+                {s.current && <span className="badge badge-accent">this device</span>}
+              </>
+            ),
+          },
+          { header: 'IP', cell: (s) => s.ip ?? '—' },
+          { header: 'Signed in', cell: (s) => formatDate(s.createdAt) },
+          { header: 'Last used', cell: (s) => formatDate(s.lastUsedAt) },
+          {
+            header: 'Actions',
+            className: 'actions',
+            cell: (s) =>
+              !s.current && (
+                <ConfirmButton
+                  busy={revokeRes.fetching && pending === s.id}
+                  confirmLabel="Sign out"
+                  onConfirm={async () => {
+                    setPending(s.id);
+                    const r = await revoke({ id: s.id });
+                    setPending(null);
+                    if (r.data) {
+                      setMessage('Session signed out.');
+                      onChanged();
+                    }
+                  }}
+                >
+                  Sign out<span className="sr-only"> {s.device}</span>
+                </ConfirmButton>
+              ),
+          },
+        ]}
+      />
     </section>
   );
 }

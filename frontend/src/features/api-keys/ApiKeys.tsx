@@ -4,7 +4,8 @@ import { CreateApiKeyDocument, RevokeApiKeyDocument, TenantApiKeysDocument, type
 import { errorMessage, fieldErrors } from '../../app/client';
 import { RequirePermission, useTenant } from '../../app/tenant';
 import { useDocumentTitle } from '../../app/theme';
-import { Alert, Button, ConfirmButton, CopyButton, Empty, Field, formatDate, Loading, PageHeader } from '../../ui';
+import { Alert, Button, ConfirmButton, CopyButton, Field, formatDate, PageHeader } from '../../ui';
+import { ConnectionTable } from '../../ui/ConnectionTable';
 import { usePermissionCatalog } from '../roles/hooks';
 import { PermissionMatrix } from '../roles/PermissionMatrix';
 
@@ -24,7 +25,6 @@ export default function ApiKeys() {
 function ApiKeysView() {
   const tenant = useTenant();
   const [res, reexecute] = useQuery({ query: TenantApiKeysDocument, variables: { id: tenant.id }, requestPolicy: 'cache-and-network' });
-  const keys = res.data?.tenant.apiKeys?.edges.map((e) => e.node) ?? [];
   const [revokeRes, revoke] = useMutation(RevokeApiKeyDocument);
   const [revoking, setRevoking] = useState<string | null>(null);
   const reload = () => reexecute({ requestPolicy: 'network-only' });
@@ -39,74 +39,61 @@ function ApiKeysView() {
       <h2>Keys</h2>
       {revokeRes.error && <Alert>{errorMessage(revokeRes.error)}</Alert>}
       {res.error && !res.data && <Alert>{errorMessage(res.error)}</Alert>}
-      {res.fetching && !res.data ? (
-        <Loading label="Loading API keys…" />
-      ) : keys.length === 0 ? (
-        <Empty>No API keys yet.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <caption className="sr-only">API keys</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Prefix</th>
-                <th scope="col">Permissions</th>
-                <th scope="col">Created</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Status</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {[...keys].reverse().map((k) => {
-                const expired = k.expiresAt != null && new Date(k.expiresAt) < new Date();
-                return (
-                  <tr key={k.id}>
-                    <th scope="row">{k.name}</th>
-                    <td>
-                      <code>{k.prefix}…</code>
-                    </td>
-                    <td title={k.permissions.join(', ')}>{k.permissions.length}</td>
-                    <td>
-                      {formatDate(k.createdAt, false)}
-                      {k.createdBy && <div className="muted small">by {k.createdBy.name}</div>}
-                    </td>
-                    <td>{k.lastUsedAt ? formatDate(k.lastUsedAt) : 'never'}</td>
-                    <td>{k.expiresAt ? formatDate(k.expiresAt, false) : 'never'}</td>
-                    <td>
-                      {k.revokedAt ? (
-                        <span className="status status-revoked">revoked</span>
-                      ) : expired ? (
-                        <span className="status status-expired">expired</span>
-                      ) : (
-                        <span className="status status-active">active</span>
-                      )}
-                    </td>
-                    <td className="actions">
-                      {!k.revokedAt && (
-                        <ConfirmButton
-                          busy={revokeRes.fetching && revoking === k.id}
-                          confirmLabel="Revoke"
-                          onConfirm={async () => {
-                            setRevoking(k.id);
-                            await revoke({ id: k.id });
-                            setRevoking(null);
-                            reload();
-                          }}
-                        >
-                          Revoke<span className="sr-only"> {k.name}</span>
-                        </ConfirmButton>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ConnectionTable
+        caption="API keys"
+        connection={res.data?.tenant.apiKeys}
+        newestFirst
+        rowKey={(k) => k.id}
+        loading={res.fetching && !res.data}
+        loadingLabel="Loading API keys…"
+        empty="No API keys yet."
+        columns={[
+          { header: 'Name', rowHeader: true, cell: (k) => k.name },
+          { header: 'Prefix', cell: (k) => <code>{k.prefix}…</code> },
+          { header: 'Permissions', cell: (k) => k.permissions.length, cellProps: (k) => ({ title: k.permissions.join(', ') }) },
+          {
+            header: 'Created',
+            cell: (k) => (
+              <>
+                {formatDate(k.createdAt, false)}
+                {k.createdBy && <div className="muted small">by {k.createdBy.name}</div>}
+              </>
+            ),
+          },
+          { header: 'Last used', cell: (k) => (k.lastUsedAt ? formatDate(k.lastUsedAt) : 'never') },
+          { header: 'Expires', cell: (k) => (k.expiresAt ? formatDate(k.expiresAt, false) : 'never') },
+          {
+            header: 'Status',
+            cell: (k) =>
+              k.revokedAt ? (
+                <span className="status status-revoked">revoked</span>
+              ) : k.expiresAt != null && new Date(k.expiresAt) < new Date() ? (
+                <span className="status status-expired">expired</span>
+              ) : (
+                <span className="status status-active">active</span>
+              ),
+          },
+          {
+            header: 'Actions',
+            className: 'actions',
+            cell: (k) =>
+              !k.revokedAt && (
+                <ConfirmButton
+                  busy={revokeRes.fetching && revoking === k.id}
+                  confirmLabel="Revoke"
+                  onConfirm={async () => {
+                    setRevoking(k.id);
+                    await revoke({ id: k.id });
+                    setRevoking(null);
+                    reload();
+                  }}
+                >
+                  Revoke<span className="sr-only"> {k.name}</span>
+                </ConfirmButton>
+              ),
+          },
+        ]}
+      />
     </>
   );
 }

@@ -4,7 +4,8 @@ import { AuditLogAddedDocument, AuditLogPageDocument, type AuditLogFilter } from
 import { errorMessage } from '../../app/client';
 import { RequirePermission, useTenant } from '../../app/tenant';
 import { useDocumentTitle } from '../../app/theme';
-import { Alert, Button, Empty, Field, formatDate, Loading, PageHeader } from '../../ui';
+import { Alert, Button, Field, formatDate, PageHeader } from '../../ui';
+import { ConnectionTable } from '../../ui/ConnectionTable';
 
 interface Entry {
   id: string;
@@ -152,55 +153,41 @@ function AuditLogView({ tenantId }: { tenantId: string }) {
         {sub.error && <span className="field-error"> Live updates unavailable: {errorMessage(sub.error)}</span>}
       </p>
       {latest.error && !conn && <Alert>{errorMessage(latest.error)}</Alert>}
-      {latest.fetching && rows.length === 0 ? (
-        <Loading label="Loading the audit log…" />
-      ) : rows.length === 0 ? (
-        <Empty>{filter ? 'No entry matches these filters.' : 'Nothing recorded yet.'}</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table className="table audit">
-            <caption className="sr-only">Audit log entries, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Action</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Target</th>
-                <th scope="col">Details</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((e) => (
-                <tr key={e.id} className={e.fresh ? 'fresh' : undefined}>
-                  <td>
-                    <time dateTime={e.createdAt}>{formatDate(e.createdAt)}</time>
-                  </td>
-                  <th scope="row">
-                    <code>{e.action}</code>
-                    {e.fresh && <span className="badge badge-accent">new</span>}
-                  </th>
-                  <td>{e.actor?.name ?? (e.actorId && names.get(e.actorId)) ?? e.actorType ?? '—'}</td>
-                  <td>{e.targetType}</td>
-                  <td>
-                    <Details entry={e} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {conn && (
-        <p className="muted" aria-live="polite">
-          {conn.totalCount + live.filter((l) => !newest.some((n) => n.id === l.id) && matches(l, filter)).length} entries
-          {live.length > 0 && ` · ${live.length} new since you opened this page`}
-        </p>
-      )}
-      {hasOlder && (
-        <Button variant="secondary" busy={olderRes.fetching} onClick={() => setOlderCursor(nextCursor)}>
-          Load older entries
-        </Button>
-      )}
+      <ConnectionTable
+        caption="Audit log entries, newest first"
+        className="audit"
+        rows={rows}
+        rowKey={(e) => e.id}
+        rowProps={(e) => ({ className: e.fresh ? 'fresh' : undefined })}
+        loading={latest.fetching && rows.length === 0}
+        loadingLabel="Loading the audit log…"
+        empty={filter ? 'No entry matches these filters.' : 'Nothing recorded yet.'}
+        columns={[
+          { header: 'When', cell: (e) => <time dateTime={e.createdAt}>{formatDate(e.createdAt)}</time> },
+          {
+            header: 'Action',
+            rowHeader: true,
+            cell: (e) => (
+              <>
+                <code>{e.action}</code>
+                {e.fresh && <span className="badge badge-accent">new</span>}
+              </>
+            ),
+          },
+          { header: 'Actor', cell: (e) => e.actor?.name ?? (e.actorId && names.get(e.actorId)) ?? e.actorType ?? '—' },
+          { header: 'Target', cell: (e) => e.targetType },
+          { header: 'Details', cell: (e) => <Details entry={e} /> },
+        ]}
+        footer={
+          conn && (
+            <p className="muted" aria-live="polite">
+              {conn.totalCount + live.filter((l) => !newest.some((n) => n.id === l.id) && matches(l, filter)).length} entries
+              {live.length > 0 && ` · ${live.length} new since you opened this page`}
+            </p>
+          )
+        }
+        more={{ hasMore: hasOlder, busy: olderRes.fetching, label: 'Load older entries', onMore: () => setOlderCursor(nextCursor) }}
+      />
     </>
   );
 }

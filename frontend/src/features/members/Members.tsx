@@ -16,7 +16,8 @@ import { errorMessage, fieldErrors } from '../../app/client';
 import { useTenant } from '../../app/tenant';
 import { useViewer } from '../../app/viewer';
 import { useDocumentTitle } from '../../app/theme';
-import { Alert, Button, ConfirmButton, Empty, Field, formatDate, Loading, PageHeader, SelectField, useDebounced } from '../../ui';
+import { Alert, Button, ConfirmButton, Field, formatDate, PageHeader, SelectField, useDebounced } from '../../ui';
+import { ConnectionTable } from '../../ui/ConnectionTable';
 import { useTenantRoles } from '../roles/hooks';
 
 export default function Members() {
@@ -62,7 +63,6 @@ export default function Members() {
     }
   }
 
-  const list = members.data?.tenant.members?.edges.map((e) => e.node) ?? [];
   const busy = changeRes.fetching || suspendRes.fetching || reactivateRes.fetching || removeRes.fetching;
 
   return (
@@ -89,109 +89,105 @@ export default function Members() {
       </div>
       {notice && <Alert kind={notice.kind}>{notice.text}</Alert>}
       {members.error && !members.data && <Alert>{errorMessage(members.error)}</Alert>}
-      {members.fetching && !members.data ? (
-        <Loading label="Loading members…" />
-      ) : list.length === 0 ? (
-        <Empty>{q || roleFilter || statusFilter ? 'No member matches these filters.' : 'No members yet.'}</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <caption className="sr-only">Members of {tenant.name}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">E-mail</th>
-                <th scope="col">Role</th>
-                <th scope="col">Status</th>
-                <th scope="col">Joined</th>
-                {canManage && <th scope="col">Actions</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((m) => {
-                const self = m.user.id === viewer?.id;
-                const rowBusy = busy && pendingId === m.id;
-                return (
-                  <tr key={m.id}>
-                    <th scope="row">
-                      {m.user.name}
-                      {self && <span className="badge">you</span>}
-                    </th>
-                    <td>{m.user.email ?? '—'}</td>
-                    <td>
-                      {canManage && !self ? (
-                        <>
-                          <label className="sr-only" htmlFor={`role-${m.id}`}>
-                            Role of {m.user.name}
-                          </label>
-                          <select
-                            id={`role-${m.id}`}
-                            value={m.role.id}
-                            disabled={rowBusy}
-                            onChange={(e) => {
-                              const role = roles.find((r) => r.id === e.target.value);
-                              void act(m.id, `${m.user.name} is now ${role?.name ?? 'changed'}.`, () =>
-                                changeRole({ input: { membershipId: m.id, roleId: e.target.value } }),
-                              );
-                            }}
-                          >
-                            {roles.map((r) => (
-                              <option key={r.id} value={r.id}>
-                                {r.name}
-                              </option>
-                            ))}
-                          </select>
-                        </>
-                      ) : (
-                        m.role.name
-                      )}
-                    </td>
-                    <td>
-                      <span className={`status status-${m.status.toLowerCase()}`}>{m.status === 'ACTIVE' ? 'Active' : 'Suspended'}</span>
-                    </td>
-                    <td>{formatDate(m.createdAt, false)}</td>
-                    {canManage && (
-                      <td className="actions">
-                        {!self &&
-                          (m.status === 'ACTIVE' ? (
-                            <Button
-                              variant="secondary"
-                              busy={rowBusy && suspendRes.fetching}
-                              disabled={busy}
-                              onClick={() => act(m.id, `${m.user.name} is suspended.`, () => suspend({ membershipId: m.id }))}
-                            >
-                              Suspend<span className="sr-only"> {m.user.name}</span>
-                            </Button>
-                          ) : (
-                            <Button
-                              variant="secondary"
-                              busy={rowBusy && reactivateRes.fetching}
-                              disabled={busy}
-                              onClick={() => act(m.id, `${m.user.name} is active again.`, () => reactivate({ membershipId: m.id }))}
-                            >
-                              Reactivate<span className="sr-only"> {m.user.name}</span>
-                            </Button>
-                          ))}
-                        <ConfirmButton
-                          busy={rowBusy && removeRes.fetching}
-                          disabled={busy}
-                          confirmLabel={self ? 'Leave' : 'Remove'}
-                          onConfirm={() =>
-                            act(m.id, self ? 'You left the organisation.' : `${m.user.name} was removed.`, () => remove({ membershipId: m.id }))
-                          }
-                        >
-                          {self ? 'Leave' : 'Remove'}
-                          <span className="sr-only"> {m.user.name}</span>
-                        </ConfirmButton>
-                      </td>
-                    )}
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ConnectionTable
+        caption={`Members of ${tenant.name}`}
+        connection={members.data?.tenant.members}
+        rowKey={(m) => m.id}
+        loading={members.fetching && !members.data}
+        loadingLabel="Loading members…"
+        empty={q || roleFilter || statusFilter ? 'No member matches these filters.' : 'No members yet.'}
+        columns={[
+          {
+            header: 'Name',
+            rowHeader: true,
+            cell: (m) => (
+              <>
+                {m.user.name}
+                {m.user.id === viewer?.id && <span className="badge">you</span>}
+              </>
+            ),
+          },
+          { header: 'E-mail', cell: (m) => m.user.email ?? '—' },
+          {
+            header: 'Role',
+            cell: (m) =>
+              canManage && m.user.id !== viewer?.id ? (
+                <>
+                  <label className="sr-only" htmlFor={`role-${m.id}`}>
+                    Role of {m.user.name}
+                  </label>
+                  <select
+                    id={`role-${m.id}`}
+                    value={m.role.id}
+                    disabled={busy && pendingId === m.id}
+                    onChange={(e) => {
+                      const role = roles.find((r) => r.id === e.target.value);
+                      void act(m.id, `${m.user.name} is now ${role?.name ?? 'changed'}.`, () =>
+                        changeRole({ input: { membershipId: m.id, roleId: e.target.value } }),
+                      );
+                    }}
+                  >
+                    {roles.map((r) => (
+                      <option key={r.id} value={r.id}>
+                        {r.name}
+                      </option>
+                    ))}
+                  </select>
+                </>
+              ) : (
+                m.role.name
+              ),
+          },
+          {
+            header: 'Status',
+            cell: (m) => <span className={`status status-${m.status.toLowerCase()}`}>{m.status === 'ACTIVE' ? 'Active' : 'Suspended'}</span>,
+          },
+          { header: 'Joined', cell: (m) => formatDate(m.createdAt, false) },
+          canManage && {
+            header: 'Actions',
+            className: 'actions',
+            cell: (m) => {
+              const self = m.user.id === viewer?.id;
+              const rowBusy = busy && pendingId === m.id;
+              return (
+                <>
+                  {!self &&
+                    (m.status === 'ACTIVE' ? (
+                      <Button
+                        variant="secondary"
+                        busy={rowBusy && suspendRes.fetching}
+                        disabled={busy}
+                        onClick={() => act(m.id, `${m.user.name} is suspended.`, () => suspend({ membershipId: m.id }))}
+                      >
+                        Suspend<span className="sr-only"> {m.user.name}</span>
+                      </Button>
+                    ) : (
+                      <Button
+                        variant="secondary"
+                        busy={rowBusy && reactivateRes.fetching}
+                        disabled={busy}
+                        onClick={() => act(m.id, `${m.user.name} is active again.`, () => reactivate({ membershipId: m.id }))}
+                      >
+                        Reactivate<span className="sr-only"> {m.user.name}</span>
+                      </Button>
+                    ))}
+                  <ConfirmButton
+                    busy={rowBusy && removeRes.fetching}
+                    disabled={busy}
+                    confirmLabel={self ? 'Leave' : 'Remove'}
+                    onConfirm={() =>
+                      act(m.id, self ? 'You left the organisation.' : `${m.user.name} was removed.`, () => remove({ membershipId: m.id }))
+                    }
+                  >
+                    {self ? 'Leave' : 'Remove'}
+                    <span className="sr-only"> {m.user.name}</span>
+                  </ConfirmButton>
+                </>
+              );
+            },
+          },
+        ]}
+      />
       {members.data?.tenant.members && (
         <p className="muted">
           {members.data.tenant.members.totalCount} member{members.data.tenant.members.totalCount === 1 ? '' : 's'}
@@ -263,8 +259,6 @@ function Invitations({ tenantId, version }: { tenantId: string; version: number 
   const [revokeRes, revoke] = useMutation(RevokeInvitationDocument);
   const [message, setMessage] = useState<{ kind: 'success' | 'error'; text: string } | null>(null);
   const [pendingId, setPendingId] = useState<string | null>(null);
-  const all = res.data?.tenant.invitations?.edges.map((e) => e.node) ?? [];
-  const list = [...all].reverse(); // newest first
 
   async function run(id: string, ok: string, op: () => Promise<{ error?: Parameters<typeof errorMessage>[0] }>) {
     setPendingId(id);
@@ -278,60 +272,48 @@ function Invitations({ tenantId, version }: { tenantId: string; version: number 
     <>
       <h2>Invitations</h2>
       {message && <Alert kind={message.kind}>{message.text}</Alert>}
-      {res.fetching && !res.data ? (
-        <Loading label="Loading invitations…" />
-      ) : list.length === 0 ? (
-        <Empty>No invitations sent yet.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <caption className="sr-only">Invitations</caption>
-            <thead>
-              <tr>
-                <th scope="col">E-mail</th>
-                <th scope="col">Role</th>
-                <th scope="col">Status</th>
-                <th scope="col">Invited by</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((i) => (
-                <tr key={i.id}>
-                  <th scope="row">{i.email}</th>
-                  <td>{i.role.name}</td>
-                  <td>
-                    <span className={`status status-${i.status.toLowerCase()}`}>{i.status.toLowerCase()}</span>
-                  </td>
-                  <td>{i.invitedBy?.name ?? '—'}</td>
-                  <td>{formatDate(i.expiresAt)}</td>
-                  <td className="actions">
-                    {(i.status === 'PENDING' || i.status === 'EXPIRED') && (
-                      <Button
-                        variant="secondary"
-                        busy={pendingId === i.id && resendRes.fetching}
-                        onClick={() => run(i.id, `Invitation to ${i.email} sent again.`, () => resend({ id: i.id }))}
-                      >
-                        Resend<span className="sr-only"> to {i.email}</span>
-                      </Button>
-                    )}
-                    {i.status === 'PENDING' && (
-                      <ConfirmButton
-                        busy={pendingId === i.id && revokeRes.fetching}
-                        confirmLabel="Revoke"
-                        onConfirm={() => run(i.id, `Invitation to ${i.email} revoked.`, () => revoke({ id: i.id }))}
-                      >
-                        Revoke<span className="sr-only"> invitation to {i.email}</span>
-                      </ConfirmButton>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ConnectionTable
+        caption="Invitations"
+        connection={res.data?.tenant.invitations}
+        newestFirst
+        rowKey={(i) => i.id}
+        loading={res.fetching && !res.data}
+        loadingLabel="Loading invitations…"
+        empty="No invitations sent yet."
+        columns={[
+          { header: 'E-mail', rowHeader: true, cell: (i) => i.email },
+          { header: 'Role', cell: (i) => i.role.name },
+          { header: 'Status', cell: (i) => <span className={`status status-${i.status.toLowerCase()}`}>{i.status.toLowerCase()}</span> },
+          { header: 'Invited by', cell: (i) => i.invitedBy?.name ?? '—' },
+          { header: 'Expires', cell: (i) => formatDate(i.expiresAt) },
+          {
+            header: 'Actions',
+            className: 'actions',
+            cell: (i) => (
+              <>
+                {(i.status === 'PENDING' || i.status === 'EXPIRED') && (
+                  <Button
+                    variant="secondary"
+                    busy={pendingId === i.id && resendRes.fetching}
+                    onClick={() => run(i.id, `Invitation to ${i.email} sent again.`, () => resend({ id: i.id }))}
+                  >
+                    Resend<span className="sr-only"> to {i.email}</span>
+                  </Button>
+                )}
+                {i.status === 'PENDING' && (
+                  <ConfirmButton
+                    busy={pendingId === i.id && revokeRes.fetching}
+                    confirmLabel="Revoke"
+                    onConfirm={() => run(i.id, `Invitation to ${i.email} revoked.`, () => revoke({ id: i.id }))}
+                  >
+                    Revoke<span className="sr-only"> invitation to {i.email}</span>
+                  </ConfirmButton>
+                )}
+              </>
+            ),
+          },
+        ]}
+      />
     </>
   );
 }

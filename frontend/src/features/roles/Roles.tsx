@@ -4,7 +4,8 @@ import { PermissionMatrixDocument } from '../../gql/graphql';
 import { errorMessage } from '../../app/client';
 import { useTenant } from '../../app/tenant';
 import { useDocumentTitle } from '../../app/theme';
-import { Alert, Empty, Loading, PageHeader } from '../../ui';
+import { Alert, Loading, PageHeader } from '../../ui';
+import { ConnectionTable } from '../../ui/ConnectionTable';
 import { useTenantRoles } from './hooks';
 
 export default function Roles() {
@@ -25,42 +26,30 @@ export default function Roles() {
         Built-in roles are defined by Zygo and cannot change. Custom roles grant what you choose and may inherit from another role.
       </p>
       {error && !roles.length && <Alert>{errorMessage(error)}</Alert>}
-      {fetching && !roles.length ? (
-        <Loading label="Loading roles…" />
-      ) : roles.length === 0 ? (
-        <Empty>No roles.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <caption className="sr-only">Roles of {tenant.name}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Role</th>
-                <th scope="col">Key</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Inherits from</th>
-                <th scope="col">Permissions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {roles.map((r) => (
-                <tr key={r.id}>
-                  <th scope="row">
-                    <Link to={encodeURIComponent(r.key)}>{r.name}</Link>
-                    {r.description && <div className="muted small">{r.description}</div>}
-                  </th>
-                  <td>
-                    <code>{r.key}</code>
-                  </td>
-                  <td>{r.isBuiltin ? <span className="badge">built-in</span> : <span className="badge badge-accent">custom</span>}</td>
-                  <td>{r.parent?.name ?? '—'}</td>
-                  <td>{r.permissions.length}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ConnectionTable
+        caption={`Roles of ${tenant.name}`}
+        rows={roles}
+        rowKey={(r) => r.id}
+        loading={fetching && !roles.length}
+        loadingLabel="Loading roles…"
+        empty="No roles."
+        columns={[
+          {
+            header: 'Role',
+            rowHeader: true,
+            cell: (r) => (
+              <>
+                <Link to={encodeURIComponent(r.key)}>{r.name}</Link>
+                {r.description && <div className="muted small">{r.description}</div>}
+              </>
+            ),
+          },
+          { header: 'Key', cell: (r) => <code>{r.key}</code> },
+          { header: 'Kind', cell: (r) => (r.isBuiltin ? <span className="badge">built-in</span> : <span className="badge badge-accent">custom</span>) },
+          { header: 'Inherits from', cell: (r) => r.parent?.name ?? '—' },
+          { header: 'Permissions', cell: (r) => r.permissions.length },
+        ]}
+      />
       <MatrixOverview tenantId={tenant.id} />
     </section>
   );

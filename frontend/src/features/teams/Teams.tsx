@@ -16,6 +16,7 @@ import { useTenant } from '../../app/tenant';
 import { useViewer } from '../../app/viewer';
 import { useDocumentTitle } from '../../app/theme';
 import { Alert, Button, ConfirmButton, Empty, Field, Loading, PageHeader, SelectField, TextAreaField } from '../../ui';
+import { ConnectionTable } from '../../ui/ConnectionTable';
 
 type Team = TenantTeamsQuery['tenant']['teams']['edges'][number]['node'];
 const TEAM_ROLES: { value: TeamRole; label: string }[] = [
@@ -161,69 +162,59 @@ function TeamCard({
         </div>
       )}
       {opError && <Alert>{errorMessage(opError)}</Alert>}
-      {teamMembers.length === 0 ? (
-        <Empty>No members in this team.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <caption className="sr-only">Members of {team.name}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Member</th>
-                <th scope="col">Team role</th>
-                {canManage && <th scope="col">Actions</th>}
-              </tr>
-            </thead>
-            <tbody>
-              {teamMembers.map((m) => (
-                <tr key={m.membership.id}>
-                  <th scope="row">{m.membership.user.name}</th>
-                  <td>
-                    {canManage ? (
-                      <>
-                        <label className="sr-only" htmlFor={`tr-${team.id}-${m.membership.id}`}>
-                          Team role of {m.membership.user.name}
-                        </label>
-                        <select
-                          id={`tr-${team.id}-${m.membership.id}`}
-                          value={m.role}
-                          disabled={setRes.fetching}
-                          onChange={async (e) => {
-                            const r = await setMember({ input: { teamId: team.id, membershipId: m.membership.id, role: e.target.value as TeamRole } });
-                            if (r.data) onChanged();
-                          }}
-                        >
-                          {TEAM_ROLES.map((r) => (
-                            <option key={r.value} value={r.value}>
-                              {r.label}
-                            </option>
-                          ))}
-                        </select>
-                      </>
-                    ) : (
-                      TEAM_ROLES.find((r) => r.value === m.role)?.label
-                    )}
-                  </td>
-                  {canManage && (
-                    <td className="actions">
-                      <ConfirmButton
-                        busy={removeRes.fetching}
-                        confirmLabel="Remove"
-                        onConfirm={async () => {
-                          const r = await remove({ input: { teamId: team.id, membershipId: m.membership.id } });
-                          if (r.data) onChanged();
-                        }}
-                      >
-                        Remove<span className="sr-only"> {m.membership.user.name} from {team.name}</span>
-                      </ConfirmButton>
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ConnectionTable
+        caption={`Members of ${team.name}`}
+        connection={team.members}
+        rowKey={(m) => m.membership.id}
+        empty="No members in this team."
+        columns={[
+          { header: 'Member', rowHeader: true, cell: (m) => m.membership.user.name },
+          {
+            header: 'Team role',
+            cell: (m) =>
+              canManage ? (
+                <>
+                  <label className="sr-only" htmlFor={`tr-${team.id}-${m.membership.id}`}>
+                    Team role of {m.membership.user.name}
+                  </label>
+                  <select
+                    id={`tr-${team.id}-${m.membership.id}`}
+                    value={m.role}
+                    disabled={setRes.fetching}
+                    onChange={async (e) => {
+                      const r = await setMember({ input: { teamId: team.id, membershipId: m.membership.id, role: e.target.value as TeamRole } });
+                      if (r.data) onChanged();
+                    }}
+                  >
+                    {TEAM_ROLES.map((r) => (
+                      <option key={r.value} value={r.value}>
+                        {r.label}
+                      </option>
+                    ))}
+                  </select>
+                </>
+              ) : (
+                TEAM_ROLES.find((r) => r.value === m.role)?.label
+              ),
+          },
+          canManage && {
+            header: 'Actions',
+            className: 'actions',
+            cell: (m) => (
+              <ConfirmButton
+                busy={removeRes.fetching}
+                confirmLabel="Remove"
+                onConfirm={async () => {
+                  const r = await remove({ input: { teamId: team.id, membershipId: m.membership.id } });
+                  if (r.data) onChanged();
+                }}
+              >
+                Remove<span className="sr-only"> {m.membership.user.name} from {team.name}</span>
+              </ConfirmButton>
+            ),
+          },
+        ]}
+      />
       {canManage && candidates.length > 0 && (
         <form
           className="row"

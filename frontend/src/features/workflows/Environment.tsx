@@ -5,7 +5,8 @@ import { useMutation, useQuery } from 'urql';
 import { DeleteEnvironmentVariableDocument, SecretsDocument, SetEnvironmentVariableDocument } from '../../gql/graphql';
 import { useTenant } from '../../app/tenant';
 import { useDocumentTitle } from '../../app/theme';
-import { EmptyState, ErrorNotice, Loading, apiError, formatDate } from './common';
+import { ConnectionTable } from '../../ui/ConnectionTable';
+import { ErrorNotice, apiError, formatDate, workflowTable } from './common';
 import { Field } from './Secrets';
 import { WorkflowTabs } from './WorkflowTabs';
 import './workflows.css';
@@ -80,92 +81,80 @@ export default function Environment() {
       )}
       <ErrorNotice error={actionError} />
       {error && !data && <ErrorNotice error={error} onRetry={refresh} />}
-      {!data && fetching && <Loading label="Loading variables…" />}
-      {data && vars.length === 0 && <EmptyState title="No environment variables yet." />}
-      {vars.length > 0 && (
-        <div className="wf-table-wrap">
-          <table className="wf-table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Value</th>
-                <th scope="col">Updated</th>
-                {canManage && (
-                  <th scope="col">
-                    <span className="wf-sr-only">Actions</span>
-                  </th>
-                )}
-              </tr>
-            </thead>
-            <tbody>
-              {vars.map((v) => (
-                <tr key={v.id} data-env={v.name}>
-                  <td className="wf-mono">{v.name}</td>
-                  <td>
-                    {editing === v.id ? (
-                      <form
-                        className="wf-row"
-                        onSubmit={async (e) => {
-                          e.preventDefault();
-                          const r = await setVar({ input: { tenantId: tenant.id, name: v.name, value: editValue } });
-                          if (r.error) return setActionError(apiError(r.error)!.message);
-                          setEditing(null);
-                          refresh();
-                        }}
-                      >
-                        <label className="wf-sr-only" htmlFor={`env-edit-${v.id}`}>
-                          Value of {v.name}
-                        </label>
-                        <input id={`env-edit-${v.id}`} value={editValue} autoFocus onChange={(e) => setEditValue(e.target.value)} style={{ flex: 1 }} />
-                        <button type="submit" className="wf-btn wf-btn-small wf-btn-primary">
-                          Save
-                        </button>
-                        <button type="button" className="wf-btn wf-btn-small" onClick={() => setEditing(null)}>
-                          Cancel
-                        </button>
-                      </form>
-                    ) : (
-                      <code style={{ wordBreak: 'break-all' }}>{v.value}</code>
-                    )}
-                  </td>
-                  <td>{formatDate(v.updatedAt)}</td>
-                  {canManage && (
-                    <td>
-                      <div className="wf-row">
-                        <button
-                          type="button"
-                          className="wf-btn wf-btn-small"
-                          aria-label={`Edit ${v.name}`}
-                          onClick={() => {
-                            setEditing(v.id);
-                            setEditValue(v.value);
-                          }}
-                        >
-                          Edit
-                        </button>
-                        <button
-                          type="button"
-                          className="wf-btn wf-btn-small wf-btn-danger"
-                          aria-label={`Delete ${v.name}`}
-                          onClick={async () => {
-                            if (!window.confirm(`Delete ${v.name}?`)) return;
-                            setActionError(null);
-                            const r = await remove({ id: v.id });
-                            if (r.error) setActionError(apiError(r.error)!.message);
-                            refresh();
-                          }}
-                        >
-                          Delete
-                        </button>
-                      </div>
-                    </td>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ConnectionTable
+        look={workflowTable}
+        rows={vars}
+        rowKey={(v) => v.id}
+        rowProps={(v) => ({ 'data-env': v.name })}
+        loading={!data && fetching}
+        loadingLabel="Loading variables…"
+        empty={data ? 'No environment variables yet.' : null}
+        columns={[
+          { header: 'Name', className: 'wf-mono', cell: (v) => v.name },
+          {
+            header: 'Value',
+            cell: (v) =>
+              editing === v.id ? (
+                <form
+                  className="wf-row"
+                  onSubmit={async (e) => {
+                    e.preventDefault();
+                    const r = await setVar({ input: { tenantId: tenant.id, name: v.name, value: editValue } });
+                    if (r.error) return setActionError(apiError(r.error)!.message);
+                    setEditing(null);
+                    refresh();
+                  }}
+                >
+                  <label className="wf-sr-only" htmlFor={`env-edit-${v.id}`}>
+                    Value of {v.name}
+                  </label>
+                  <input id={`env-edit-${v.id}`} value={editValue} autoFocus onChange={(e) => setEditValue(e.target.value)} style={{ flex: 1 }} />
+                  <button type="submit" className="wf-btn wf-btn-small wf-btn-primary">
+                    Save
+                  </button>
+                  <button type="button" className="wf-btn wf-btn-small" onClick={() => setEditing(null)}>
+                    Cancel
+                  </button>
+                </form>
+              ) : (
+                <code style={{ wordBreak: 'break-all' }}>{v.value}</code>
+              ),
+          },
+          { header: 'Updated', cell: (v) => formatDate(v.updatedAt) },
+          canManage && {
+            header: <span className="wf-sr-only">Actions</span>,
+            cell: (v) => (
+              <div className="wf-row">
+                <button
+                  type="button"
+                  className="wf-btn wf-btn-small"
+                  aria-label={`Edit ${v.name}`}
+                  onClick={() => {
+                    setEditing(v.id);
+                    setEditValue(v.value);
+                  }}
+                >
+                  Edit
+                </button>
+                <button
+                  type="button"
+                  className="wf-btn wf-btn-small wf-btn-danger"
+                  aria-label={`Delete ${v.name}`}
+                  onClick={async () => {
+                    if (!window.confirm(`Delete ${v.name}?`)) return;
+                    setActionError(null);
+                    const r = await remove({ id: v.id });
+                    if (r.error) setActionError(apiError(r.error)!.message);
+                    refresh();
+                  }}
+                >
+                  Delete
+                </button>
+              </div>
+            ),
+          },
+        ]}
+      />
     </section>
   );
 }

@@ -14,7 +14,8 @@ import {
 import { useNavigate } from 'react-router';
 import { useTenant } from '../../app/tenant';
 import { useDocumentTitle } from '../../app/theme';
-import { EmptyState, ErrorNotice, Loading, StatusBadge, apiError, formatDate, formatDuration } from './common';
+import { ConnectionTable } from '../../ui/ConnectionTable';
+import { ErrorNotice, StatusBadge, apiError, formatDate, formatDuration, workflowTable } from './common';
 import './workflows.css';
 
 const STATUSES: ExecutionStatus[] = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
@@ -66,7 +67,6 @@ export default function ExecutionHistory() {
   };
 
   const list = data?.workflow.executions;
-  const rows = list ? [...list.edges].reverse() : [];
   const base = `/o/${tenant.slug}`;
   return (
     <section className="wf-page">
@@ -104,59 +104,42 @@ export default function ExecutionHistory() {
         </select>
       </div>
       {error && !data && <ErrorNotice error={error} onRetry={() => reexecute({ requestPolicy: 'network-only' })} />}
-      {!list && fetching && <Loading label="Loading runs…" />}
-      {list && rows.length === 0 && <EmptyState title={status ? 'No runs with this status.' : 'This workflow has not run yet.'} />}
-      {list && rows.length > 0 && (
-        <>
-          <p className="wf-muted" aria-live="polite">
-            {list.totalCount} run{list.totalCount === 1 ? '' : 's'}
-          </p>
-          <div className="wf-table-wrap">
-            <table className="wf-table">
-              <caption className="wf-sr-only">Runs, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Status</th>
-                  <th scope="col">Trigger</th>
-                  <th scope="col">Version</th>
-                  <th scope="col">Started</th>
-                  <th scope="col">Finished</th>
-                  <th scope="col">Duration</th>
-                  <th scope="col">
-                    <span className="wf-sr-only">Details</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map(({ node: x }) => {
-                  const st = live.data?.[x.id] ?? x.status;
-                  return (
-                    <tr key={x.id} data-execution-id={x.id}>
-                      <td>
-                        <StatusBadge status={st} />
-                        {x.error && <div className="wf-small wf-muted" title={x.error}>{x.error.length > 80 ? `${x.error.slice(0, 80)}…` : x.error}</div>}
-                      </td>
-                      <td>{x.trigger}</td>
-                      <td>{x.version ?? 'draft'}</td>
-                      <td>{formatDate(x.startedAt ?? x.createdAt)}</td>
-                      <td>{formatDate(x.finishedAt)}</td>
-                      <td>{formatDuration(x.startedAt, x.finishedAt)}</td>
-                      <td>
-                        <Link to={`${base}/executions/${x.id}`}>View</Link>
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-          {list.pageInfo.hasPreviousPage && (
-            <button type="button" className="wf-btn" onClick={() => setLast((l) => l + PAGE)} disabled={fetching}>
-              {fetching ? 'Loading…' : 'Show older runs'}
-            </button>
-          )}
-        </>
-      )}
+      <ConnectionTable
+        look={workflowTable}
+        caption="Runs, newest first"
+        connection={list}
+        newestFirst
+        rowKey={(x) => x.id}
+        rowProps={(x) => ({ 'data-execution-id': x.id })}
+        loading={!list && fetching}
+        loadingLabel="Loading runs…"
+        empty={list ? (status ? 'No runs with this status.' : 'This workflow has not run yet.') : null}
+        summary={
+          list && (
+            <p className="wf-muted" aria-live="polite">
+              {list.totalCount} run{list.totalCount === 1 ? '' : 's'}
+            </p>
+          )
+        }
+        columns={[
+          {
+            header: 'Status',
+            cell: (x) => (
+              <>
+                <StatusBadge status={live.data?.[x.id] ?? x.status} />
+                {x.error && <div className="wf-small wf-muted" title={x.error}>{x.error.length > 80 ? `${x.error.slice(0, 80)}…` : x.error}</div>}
+              </>
+            ),
+          },
+          { header: 'Trigger', cell: (x) => x.trigger },
+          { header: 'Version', cell: (x) => x.version ?? 'draft' },
+          { header: 'Started', cell: (x) => formatDate(x.startedAt ?? x.createdAt) },
+          { header: 'Finished', cell: (x) => formatDate(x.finishedAt) },
+          { header: 'Duration', cell: (x) => formatDuration(x.startedAt, x.finishedAt) },
+          { header: <span className="wf-sr-only">Details</span>, cell: (x) => <Link to={`${base}/executions/${x.id}`}>View</Link> },
+        ]}
+        more={list && { hasMore: list.pageInfo.hasPreviousPage, busy: fetching, label: 'Show older runs', onMore: () => setLast((l) => l + PAGE) }}
+      />
     </section>
   );
 }

@@ -3,6 +3,7 @@
 import { useMemo, type ReactNode } from 'react';
 import { useQuery, type CombinedError } from 'urql';
 import { NodeTypesDocument, type NodeTypesQuery } from '../../gql/graphql';
+import type { TableLook } from '../../ui/ConnectionTable';
 import type { JsonSchema } from './jsonSchema';
 import './workflows.css';
 
@@ -70,6 +71,20 @@ export function ErrorNotice({ error, onRetry }: { error: CombinedError | ApiErro
     </div>
   );
 }
+
+/** The shared connection table (`ui/ConnectionTable`) in the workflow pages' own look. */
+export const workflowTable: TableLook = {
+  table: 'wf-table',
+  wrap: 'wf-table-wrap',
+  srOnly: 'wf-sr-only',
+  loading: (label) => <Loading label={label} />,
+  empty: (text) => <EmptyState title={text} />,
+  more: ({ label, busy, onMore }) => (
+    <button type="button" className="wf-btn" onClick={onMore} disabled={busy}>
+      {busy ? 'Loading…' : label}
+    </button>
+  ),
+};
 
 const STATUS_LABEL: Record<string, string> = {
   QUEUED: 'Queued',
