@@ -1,55 +1,16 @@
-// Routes of the single-page app. Organisation pages live under /o/:slug; the workflow pages
-// come from `workflows/routes.tsx`.
-import { useEffect, useMemo, useRef, useState, type ComponentType } from 'react';
-import { createBrowserRouter, redirect, RouterProvider, type RouteObject } from 'react-router';
+// Routes of the single-page app, gathered from the features: the signed-out pages
+// (`features/auth`), and the signed-in shell with the account settings and the organisation
+// pages under /o/:slug (`features/shell/routes.ts`).
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { createBrowserRouter, RouterProvider, type RouteObject } from 'react-router';
 import { Provider } from 'urql';
 import { createClient, type ZygoClient } from './app/client';
 import { loadTokens, onTokens } from './app/session';
-import { TenantRoute } from './app/tenant';
-import { workflowRoutes } from './workflows/routes';
-import { RouteError, RouteLoading } from './pages/shell/RouteStates';
+import { authRoutes, isPublicPath } from './features/auth/routes';
+import { shellRoutes } from './features/shell/routes';
+import { RouteError, RouteLoading } from './features/shell/RouteStates';
 
-type PageModule = { default: ComponentType };
-const page = (load: () => Promise<PageModule>) => () => load().then((m) => ({ Component: m.default }));
-
-/** Pages of one organisation, under /o/:slug. */
-const orgRoutes: RouteObject[] = [
-  { index: true, lazy: page(() => import('./pages/org/Overview')) },
-  { path: 'settings', lazy: page(() => import('./pages/org/GeneralSettings')) },
-  { path: 'members', lazy: page(() => import('./pages/org/Members')) },
-  { path: 'teams', lazy: page(() => import('./pages/org/Teams')) },
-  { path: 'roles', lazy: page(() => import('./pages/org/Roles')) },
-  { path: 'roles/new', lazy: page(() => import('./pages/org/RoleCreate')) },
-  { path: 'roles/:roleKey', lazy: page(() => import('./pages/org/RoleDetail')) },
-  { path: 'api-keys', lazy: page(() => import('./pages/org/ApiKeys')) },
-  { path: 'audit', lazy: page(() => import('./pages/org/AuditLog')) },
-  { path: 'billing', lazy: page(() => import('./features/billing/Billing')) },
-];
-
-const appRoutes: RouteObject[] = [
-  { path: '/login', lazy: page(() => import('./pages/auth/Login')) },
-  { path: '/signup', lazy: page(() => import('./pages/auth/Signup')) },
-  { path: '/verify-email', lazy: page(() => import('./pages/auth/VerifyEmail')) },
-  { path: '/forgot-password', lazy: page(() => import('./pages/auth/ForgotPassword')) },
-  { path: '/reset-password', lazy: page(() => import('./pages/auth/ResetPassword')) },
-  { path: '/unlock-account', lazy: page(() => import('./pages/auth/UnlockAccount')) },
-  { path: '/oauth/callback', lazy: page(() => import('./pages/auth/OAuthCallback')) },
-  { path: '/invitations/accept', lazy: page(() => import('./pages/auth/AcceptInvitation')) },
-  {
-    path: '/',
-    lazy: page(() => import('./pages/shell/Shell')),
-    children: [
-      { index: true, lazy: page(() => import('./pages/shell/Dashboard')) },
-      { path: 'organisations/new', lazy: page(() => import('./pages/shell/CreateOrganisation')) },
-      { path: 'settings', loader: () => redirect('/settings/profile') },
-      { path: 'settings/profile', lazy: page(() => import('./pages/settings/Profile')) },
-      { path: 'settings/security', lazy: page(() => import('./pages/settings/Security')) },
-      { path: 'settings/preferences', lazy: page(() => import('./pages/settings/Preferences')) },
-      { path: 'o/:slug', Component: TenantRoute, ErrorBoundary: RouteError, children: [...orgRoutes, ...workflowRoutes] },
-      { path: '*', lazy: page(() => import('./pages/shell/NotFound')) },
-    ],
-  },
-];
+const appRoutes: RouteObject[] = [...authRoutes, ...shellRoutes];
 
 export const routes: RouteObject[] = [{ HydrateFallback: RouteLoading, ErrorBoundary: RouteError, children: appRoutes }];
 
@@ -89,9 +50,4 @@ export function App() {
       <RouterProvider router={router} />
     </Provider>
   );
-}
-
-const PUBLIC = ['/login', '/signup', '/verify-email', '/forgot-password', '/reset-password', '/unlock-account', '/oauth/callback', '/invitations/accept'];
-export function isPublicPath(path: string) {
-  return PUBLIC.some((p) => path === p || path.startsWith(p + '/'));
 }

@@ -225,3 +225,20 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
     </Button>
   );
 }
+
+/** The browser's time zones, as a datalist (`list="time-zones"`) for time-zone fields. */
+export function TimeZoneList() {
+  const zones: string[] =
+    typeof Intl !== 'undefined' && 'supportedValuesOf' in Intl
+      ? (Intl as unknown as { supportedValuesOf: (k: string) => string[] }).supportedValuesOf('timeZone')
+      : [];
+  return (
+    <datalist id="time-zones">
+      {zones.map((z) => (
+        <option key={z} value={z} />
+      ))}
+    </datalist>
+  );
+}
+
+export { useDebounced } from './hooks';

@@ -21,7 +21,8 @@ import {
 import { errorMessage, fieldErrors } from '../../app/client';
 import { RequirePermission, useTenant } from '../../app/tenant';
 import { useDocumentTitle } from '../../app/theme';
-import { Alert, Button, ConfirmButton, Empty, Field, formatDate, Loading, PageHeader } from '../../ui';
+import { Alert, Button, ConfirmButton, Field, formatDate, Loading, PageHeader } from '../../ui';
+import { ConnectionTable } from '../../ui/ConnectionTable';
 import './billing.css';
 
 type Billing = NonNullable<TenantBillingQuery['tenant']>;
@@ -368,49 +369,38 @@ function Preview({
 }
 
 function Invoices({ billing }: { billing: Billing }) {
-  const invoices = [...(billing.invoices?.edges ?? [])].map((e) => e.node).reverse();
   return (
     <div className="card">
       <h2>Invoices</h2>
-      {invoices.length === 0 ? (
-        <Empty>No invoices yet.</Empty>
-      ) : (
-        <div className="table-wrap">
-          <table className="table">
-            <caption className="sr-only">Invoices</caption>
-            <thead>
-              <tr>
-                <th scope="col">Number</th>
-                <th scope="col">Issued</th>
-                <th scope="col">Period</th>
-                <th scope="col">Total</th>
-                <th scope="col">Status</th>
-                <th scope="col">PDF</th>
-              </tr>
-            </thead>
-            <tbody>
-              {invoices.map((i) => (
-                <tr key={i.id}>
-                  <th scope="row">{i.number}</th>
-                  <td>{formatDate(i.issuedAt, false)}</td>
-                  <td>
-                    {formatDate(i.periodStart, false)} – {formatDate(i.periodEnd, false)}
-                  </td>
-                  <td>{money(i.total, i.currency)}</td>
-                  <td>
-                    <span className={`status status-${i.status.toLowerCase()}`}>{i.status.toLowerCase()}</span>
-                  </td>
-                  <td>
-                    <a href={sameOrigin(i.pdfUrl)} download={`${i.number}.pdf`}>
-                      Download<span className="sr-only"> {i.number}</span>
-                    </a>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ConnectionTable
+        caption="Invoices"
+        connection={billing.invoices}
+        newestFirst
+        rowKey={(i) => i.id}
+        empty="No invoices yet."
+        columns={[
+          { header: 'Number', rowHeader: true, cell: (i) => i.number },
+          { header: 'Issued', cell: (i) => formatDate(i.issuedAt, false) },
+          {
+            header: 'Period',
+            cell: (i) => (
+              <>
+                {formatDate(i.periodStart, false)} – {formatDate(i.periodEnd, false)}
+              </>
+            ),
+          },
+          { header: 'Total', cell: (i) => money(i.total, i.currency) },
+          { header: 'Status', cell: (i) => <span className={`status status-${i.status.toLowerCase()}`}>{i.status.toLowerCase()}</span> },
+          {
+            header: 'PDF',
+            cell: (i) => (
+              <a href={sameOrigin(i.pdfUrl)} download={`${i.number}.pdf`}>
+                Download<span className="sr-only"> {i.number}</span>
+              </a>
+            ),
+          },
+        ]}
+      />
     </div>
   );
 }

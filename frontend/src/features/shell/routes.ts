@@ -1,0 +1,41 @@
+// The signed-in frame at / (top bar, navigation) and what hangs under it: the dashboard, creating
+// an organisation, the account settings and every organisation's pages under /o/:slug.
+import type { RouteObject } from 'react-router';
+import { page } from '../../app/lazyPage';
+import { TenantRoute } from '../../app/tenant';
+import { accountRoutes } from '../account/routes';
+import { apiKeyRoutes } from '../api-keys/routes';
+import { auditRoutes } from '../audit/routes';
+import { billingRoutes } from '../billing/routes';
+import { memberRoutes } from '../members/routes';
+import { organisationRoutes } from '../organisation/routes';
+import { roleRoutes } from '../roles/routes';
+import { teamRoutes } from '../teams/routes';
+import { workflowRoutes } from '../workflows/routes';
+import { RouteError } from './RouteStates';
+
+/** Pages of one organisation, under /o/:slug. */
+export const orgRoutes: RouteObject[] = [
+  ...organisationRoutes,
+  ...memberRoutes,
+  ...teamRoutes,
+  ...roleRoutes,
+  ...apiKeyRoutes,
+  ...auditRoutes,
+  ...billingRoutes,
+  ...workflowRoutes,
+];
+
+export const shellRoutes: RouteObject[] = [
+  {
+    path: '/',
+    lazy: page(() => import('./Shell')),
+    children: [
+      { index: true, lazy: page(() => import('./Dashboard')) },
+      { path: 'organisations/new', lazy: page(() => import('./CreateOrganisation')) },
+      ...accountRoutes,
+      { path: 'o/:slug', Component: TenantRoute, ErrorBoundary: RouteError, children: orgRoutes },
+      { path: '*', lazy: page(() => import('./NotFound')) },
+    ],
+  },
+];
