@@ -303,7 +303,7 @@ async fn apply(ctx: &Ctx, provider_key: &str, delivery: Delivery) -> AppResult<R
                 after: Some(json!({ "provider": provider_key })),
             })
             .await?;
-            match service::apply_plan_change(&mut tx, plan, interval, false).await {
+            match super::plan_changes::apply_plan_change(&mut tx, plan, interval, false).await {
                 Ok(_) => None,
                 // The card is saved; the plan change itself did not happen (declined, already
                 // on the plan, over the limits): recorded with the reason, nothing else kept.

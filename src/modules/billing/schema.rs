@@ -6,7 +6,7 @@ use async_graphql::{
 use futures::{Stream, StreamExt};
 
 use super::{
-    invoices, plans,
+    invoices, plan_changes, plans,
     service::{self, BillingEvent, BillingEventKind, SettingsUpdate},
     types::{BillingAccount, BillingInterval, Invoice, Plan, PlanChangePreview, PlanSubscription as Sub},
 };
@@ -57,7 +57,9 @@ impl BillingQuery {
         interval: BillingInterval,
     ) -> Result<PlanChangePreview> {
         let tctx = tenant_arg(ctx, "tenantId", &tenant_id).await?;
-        Ok(PlanChangePreview(service::preview_plan_change(app(ctx), &tctx, &plan, interval.into()).await?))
+        Ok(PlanChangePreview(
+            plan_changes::preview_plan_change(app(ctx), &tctx, &plan, interval.into()).await?,
+        ))
     }
 }
 
@@ -167,8 +169,8 @@ impl BillingMutation {
     /// the organisation uses more than the new plan allows).
     async fn change_plan(&self, ctx: &Context<'_>, input: ChangePlanInput) -> Result<ChangePlanPayload> {
         let tctx = tenant_arg(ctx, "input.tenantId", &input.tenant_id).await?;
-        let out =
-            service::change_plan(app(ctx), &tctx, &input.plan, input.interval.into(), input.trial).await?;
+        let out = plan_changes::change_plan(app(ctx), &tctx, &input.plan, input.interval.into(), input.trial)
+            .await?;
         Ok(ChangePlanPayload { subscription: Sub(out.subscription), invoice: out.invoice.map(Invoice) })
     }
 
@@ -207,7 +209,7 @@ impl BillingMutation {
         input: CancelSubscriptionInput,
     ) -> Result<SubscriptionPayload> {
         let tctx = tenant_arg(ctx, "input.tenantId", &input.tenant_id).await?;
-        let sub = service::cancel_subscription(app(ctx), &tctx, input.at_period_end).await?;
+        let sub = plan_changes::cancel_subscription(app(ctx), &tctx, input.at_period_end).await?;
         Ok(SubscriptionPayload { subscription: Sub(sub) })
     }
 
@@ -218,7 +220,7 @@ impl BillingMutation {
         input: ResumeSubscriptionInput,
     ) -> Result<SubscriptionPayload> {
         let tctx = tenant_arg(ctx, "input.tenantId", &input.tenant_id).await?;
-        let sub = service::resume_subscription(app(ctx), &tctx).await?;
+        let sub = plan_changes::resume_subscription(app(ctx), &tctx).await?;
         Ok(SubscriptionPayload { subscription: Sub(sub) })
     }
 

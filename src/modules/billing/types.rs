@@ -325,7 +325,7 @@ impl BillingAccount {
 }
 
 /// What a plan change would cost now.
-pub struct PlanChangePreview(pub service::ChangePreview);
+pub struct PlanChangePreview(pub super::plan_changes::ChangePreview);
 
 #[Object]
 impl PlanChangePreview {
