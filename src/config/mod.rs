@@ -8,6 +8,18 @@ use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
 use secrecy::SecretString;
 
+mod billing;
+mod oauth;
+mod workflows;
+
+pub use billing::{Billing, PaypalConfig, RevolutConfig, StripeConfig};
+use oauth::oauth_providers;
+pub use oauth::{OAuthKind, OAuthProvider};
+pub use workflows::WorkflowSettings;
+
+/// How settings are looked up: the process environment, or a test's map.
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// Where the process runs: development gets generated secrets and friendly defaults,
 /// production refuses to start without explicit secrets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,42 +158,6 @@ pub struct Config {
     pub workflows: WorkflowSettings,
 }
 
-/// Settings of the workflow engine (`ZYGO_WORKFLOW_*`, `ZYGO_MASTER_KEY`, `ZYGO_LLM_*`).
-#[derive(Clone, Debug)]
-pub struct WorkflowSettings {
-    /// `ZYGO_MASTER_KEY`: 32 bytes as 64 hex digits or base64; each tenant's secret key is
-    /// derived from it. `None` in development means "generate once and keep in the data dir".
-    pub master_key: Option<SecretString>,
-    /// `ZYGO_WORKFLOW_WORKERS`: executions one instance runs at once; 0 runs none here.
-    pub workers: usize,
-    /// `ZYGO_WORKFLOW_TENANT_CONCURRENCY`: running executions of one tenant, all instances.
-    pub tenant_concurrency: usize,
-    /// `ZYGO_WORKFLOW_LEASE`: seconds a claimed execution stays with its worker without a
-    /// heartbeat before another instance takes it over.
-    pub lease: Duration,
-    /// `ZYGO_WORKFLOW_POLL_INTERVAL_MS`: how often an idle worker looks for queued runs
-    /// (runs queued on the same instance start at once).
-    pub poll_interval: Duration,
-    /// `ZYGO_WORKFLOW_HTTP_ALLOW_PRIVATE`: let HTTP Request nodes reach loopback, private and
-    /// link-local addresses (off: only public addresses).
-    pub http_allow_private: bool,
-    /// `ZYGO_LLM_BASE_URL`: an OpenAI-compatible API (`…/v1`); `None` means no model.
-    pub llm_base_url: Option<String>,
-    /// `ZYGO_LLM_MODEL`: the default model of LLM and AI Agent nodes.
-    pub llm_model: Option<String>,
-    /// `ZYGO_LLM_API_KEY`: the default key (a node may use a secret instead). Sent only to
-    /// `llm_base_url`, never to a node's own base URL.
-    pub llm_api_key: Option<SecretString>,
-    /// `ZYGO_WORKFLOW_MAX_VALUE_BYTES`: the longest string an expression or a Code node may
-    /// build, and the most text one node's expressions may render.
-    pub max_value_bytes: usize,
-    /// `ZYGO_WORKFLOW_MAX_ITEMS`: the most entries of a list or map an expression or a Code
-    /// node may build.
-    pub max_items: usize,
-    /// `ZYGO_WORKFLOW_MAX_OUTPUT_BYTES`: the largest node output (as JSON) a run keeps.
-    pub max_output_bytes: usize,
-}
-
 /// Bounds of the automatic-persisted-query store: a text is kept only after its request
 /// passed every limit, and the store cannot grow without bound.
 #[derive(Clone, Copy, Debug)]
@@ -221,70 +197,6 @@ pub struct Security {
     pub tenant_mail: MailBudget,
 }
 
-/// Billing settings (`modules::billing`).
-#[derive(Clone, Debug)]
-pub struct Billing {
-    /// `ZYGO_BILLING_PLANS_FILE`: a JSON array of plans replacing the shipped catalog (unset
-    /// or empty: the shipped plans).
-    pub plans_file: Option<PathBuf>,
-    /// `ZYGO_BILLING_CURRENCY`: an organisation's currency until it picks one (ISO 4217).
-    pub currency: String,
-    /// `ZYGO_INVOICE_PREFIX`: the issuer part of invoice numbers (`ZYG-2026-000042`).
-    pub invoice_prefix: String,
-    /// `ZYGO_BILLING_INTERVAL`: seconds between the billing worker's looks for due renewals.
-    pub worker_interval: Duration,
-    /// `ZYGO_DUNNING_RETRY_DAYS`: days after a failed renewal at which it is tried again
-    /// (comma-separated, e.g. `1,3,7`); after the last failure the subscription is canceled.
-    pub retry_days: Vec<u32>,
-    /// `ZYGO_BILLING_GRACE_DAYS`: days a PAST_DUE organisation keeps its paid plan's limits and
-    /// features; after them it has Free's (its data stays) until it pays or is canceled.
-    pub grace_days: u32,
-    /// Stripe, when `ZYGO_STRIPE_SECRET_KEY` and `ZYGO_STRIPE_WEBHOOK_SECRET` are set.
-    pub stripe: Option<StripeConfig>,
-    /// Revolut, when `ZYGO_REVOLUT_SECRET_KEY` and `ZYGO_REVOLUT_WEBHOOK_SECRET` are set.
-    pub revolut: Option<RevolutConfig>,
-    /// PayPal, when `ZYGO_PAYPAL_CLIENT_ID`, `ZYGO_PAYPAL_CLIENT_SECRET` and
-    /// `ZYGO_PAYPAL_WEBHOOK_ID` are set.
-    pub paypal: Option<PaypalConfig>,
-}
-
-/// PayPal REST API settings.
-#[derive(Clone, Debug)]
-pub struct PaypalConfig {
-    /// `ZYGO_PAYPAL_API_BASE` (default `https://api-m.paypal.com`; the sandbox is
-    /// `https://api-m.sandbox.paypal.com`).
-    pub api_base: String,
-    /// `ZYGO_PAYPAL_CLIENT_ID`.
-    pub client_id: String,
-    /// `ZYGO_PAYPAL_CLIENT_SECRET`.
-    pub client_secret: SecretString,
-    /// `ZYGO_PAYPAL_WEBHOOK_ID`: the webhook's id, which PayPal's signature check names.
-    pub webhook_id: String,
-}
-
-/// Revolut Merchant API settings.
-#[derive(Clone, Debug)]
-pub struct RevolutConfig {
-    /// `ZYGO_REVOLUT_API_BASE` (default `https://merchant.revolut.com`; the sandbox is
-    /// `https://sandbox-merchant.revolut.com`).
-    pub api_base: String,
-    /// `ZYGO_REVOLUT_SECRET_KEY`: the Merchant API secret key.
-    pub secret_key: SecretString,
-    /// `ZYGO_REVOLUT_WEBHOOK_SECRET`: the webhook's signing secret (`wsk_…`).
-    pub webhook_secret: SecretString,
-}
-
-/// Stripe's API and webhook settings.
-#[derive(Clone, Debug)]
-pub struct StripeConfig {
-    /// `ZYGO_STRIPE_API_BASE` (default `https://api.stripe.com`).
-    pub api_base: String,
-    /// `ZYGO_STRIPE_SECRET_KEY`: `sk_live_…` or `sk_test_…`.
-    pub secret_key: SecretString,
-    /// `ZYGO_STRIPE_WEBHOOK_SECRET`: the endpoint's signing secret (`whsec_…`).
-    pub webhook_secret: SecretString,
-}
-
 /// How much mail one tenant may send through the platform's sender.
 #[derive(Clone, Copy, Debug)]
 pub struct MailBudget {
@@ -292,34 +204,6 @@ pub struct MailBudget {
     pub per_hour: u32,
     /// `ZYGO_TENANT_MAIL_PER_DAY`.
     pub per_day: u32,
-}
-
-/// How a provider signs users in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OAuthKind {
-    /// OpenID Connect: discovery document, ID token checked against the provider's keys.
-    Oidc,
-    /// GitHub's OAuth 2 flow: the user and their verified e-mails come from its REST API.
-    Github,
-}
-
-/// One configured sign-in provider.
-#[derive(Clone, Debug)]
-pub struct OAuthProvider {
-    /// Lower-case name used in URLs (`/auth/oauth/{name}`) and the API.
-    pub name: String,
-    /// Shown on buttons.
-    pub display_name: String,
-    pub kind: OAuthKind,
-    pub client_id: String,
-    pub client_secret: SecretString,
-    /// OpenID Connect issuer (the discovery document is `{issuer}/.well-known/openid-configuration`).
-    pub issuer: Option<String>,
-    /// GitHub endpoints (overridable for GitHub Enterprise).
-    pub authorize_url: Option<String>,
-    pub token_url: Option<String>,
-    pub api_url: Option<String>,
-    pub scopes: String,
 }
 
 /// Query limits (`ZYGO_MAX_*`), each rejected before execution with its own error code.
@@ -413,13 +297,7 @@ impl Config {
                 ));
             }
         };
-        let secs = |var: &'static str, default: u64| -> Result<Duration, ConfigError> {
-            let v: u64 = parse(var, get(var), &default.to_string())?;
-            if v == 0 {
-                return Err(ConfigError::new(var, "must be greater than 0"));
-            }
-            Ok(Duration::from_secs(v))
-        };
+        let secs = |var: &'static str, default: u64| secs(&get, var, default);
         let max_page_size: usize = parse("ZYGO_MAX_PAGE_SIZE", get("ZYGO_MAX_PAGE_SIZE"), "100")?;
         if max_page_size == 0 {
             return Err(ConfigError::new("ZYGO_MAX_PAGE_SIZE", "must be greater than 0"));
@@ -547,104 +425,7 @@ impl Config {
             platform_admins: get("ZYGO_PLATFORM_ADMINS")
                 .map(|v| v.split(',').map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()).collect())
                 .unwrap_or_default(),
-            billing: Billing {
-                plans_file: get("ZYGO_BILLING_PLANS_FILE").filter(|v| !v.is_empty()).map(PathBuf::from),
-                currency: {
-                    let c = get("ZYGO_BILLING_CURRENCY").unwrap_or_else(|| "EUR".into());
-                    if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
-                        return Err(ConfigError::new(
-                            "ZYGO_BILLING_CURRENCY",
-                            "must be an ISO 4217 code such as EUR",
-                        ));
-                    }
-                    c
-                },
-                invoice_prefix: {
-                    let p = get("ZYGO_INVOICE_PREFIX").unwrap_or_else(|| "ZYG".into());
-                    if p.is_empty() || p.len() > 10 || !p.chars().all(|ch| ch.is_ascii_alphanumeric()) {
-                        return Err(ConfigError::new(
-                            "ZYGO_INVOICE_PREFIX",
-                            "must be 1 to 10 letters or digits",
-                        ));
-                    }
-                    p
-                },
-                worker_interval: secs("ZYGO_BILLING_INTERVAL", 60)?,
-                grace_days: parse("ZYGO_BILLING_GRACE_DAYS", get("ZYGO_BILLING_GRACE_DAYS"), "7")?,
-                paypal: match (
-                    get("ZYGO_PAYPAL_CLIENT_ID"),
-                    get("ZYGO_PAYPAL_CLIENT_SECRET"),
-                    get("ZYGO_PAYPAL_WEBHOOK_ID"),
-                ) {
-                    (None, None, None) => None,
-                    (Some(id), Some(secret), Some(hook))
-                        if !id.is_empty() && !secret.is_empty() && !hook.is_empty() =>
-                    {
-                        Some(PaypalConfig {
-                            api_base: get("ZYGO_PAYPAL_API_BASE")
-                                .unwrap_or_else(|| "https://api-m.paypal.com".into())
-                                .trim_end_matches('/')
-                                .to_string(),
-                            client_id: id,
-                            client_secret: SecretString::from(secret),
-                            webhook_id: hook,
-                        })
-                    }
-                    _ => {
-                        return Err(ConfigError::new(
-                            "ZYGO_PAYPAL_CLIENT_ID",
-                            "PayPal needs ZYGO_PAYPAL_CLIENT_ID, ZYGO_PAYPAL_CLIENT_SECRET and ZYGO_PAYPAL_WEBHOOK_ID",
-                        ));
-                    }
-                },
-                revolut: match (get("ZYGO_REVOLUT_SECRET_KEY"), get("ZYGO_REVOLUT_WEBHOOK_SECRET")) {
-                    (None, None) => None,
-                    (Some(key), Some(hook)) if !key.is_empty() && !hook.is_empty() => Some(RevolutConfig {
-                        api_base: get("ZYGO_REVOLUT_API_BASE")
-                            .unwrap_or_else(|| "https://merchant.revolut.com".into())
-                            .trim_end_matches('/')
-                            .to_string(),
-                        secret_key: SecretString::from(key),
-                        webhook_secret: SecretString::from(hook),
-                    }),
-                    _ => {
-                        return Err(ConfigError::new(
-                            "ZYGO_REVOLUT_SECRET_KEY",
-                            "Revolut needs both ZYGO_REVOLUT_SECRET_KEY and ZYGO_REVOLUT_WEBHOOK_SECRET",
-                        ));
-                    }
-                },
-                stripe: match (get("ZYGO_STRIPE_SECRET_KEY"), get("ZYGO_STRIPE_WEBHOOK_SECRET")) {
-                    (None, None) => None,
-                    (Some(key), Some(hook)) if !key.is_empty() && !hook.is_empty() => Some(StripeConfig {
-                        api_base: get("ZYGO_STRIPE_API_BASE")
-                            .unwrap_or_else(|| "https://api.stripe.com".into())
-                            .trim_end_matches('/')
-                            .to_string(),
-                        secret_key: SecretString::from(key),
-                        webhook_secret: SecretString::from(hook),
-                    }),
-                    (None, _) | (Some(_), _) => {
-                        return Err(ConfigError::new(
-                            "ZYGO_STRIPE_SECRET_KEY",
-                            "Stripe needs both ZYGO_STRIPE_SECRET_KEY and ZYGO_STRIPE_WEBHOOK_SECRET",
-                        ));
-                    }
-                },
-                retry_days: {
-                    let raw = get("ZYGO_DUNNING_RETRY_DAYS").unwrap_or_else(|| "1,3,7".into());
-                    let days: Result<Vec<u32>, _> = raw.split(',').map(|d| d.trim().parse::<u32>()).collect();
-                    match days {
-                        Ok(d) if !d.is_empty() && d.windows(2).all(|w| w[0] < w[1]) => d,
-                        _ => {
-                            return Err(ConfigError::new(
-                                "ZYGO_DUNNING_RETRY_DAYS",
-                                "must be increasing whole days, comma-separated (e.g. 1,3,7)",
-                            ));
-                        }
-                    }
-                },
-            },
+            billing: billing::read(&get)?,
             listen,
             data_dir,
             database_url: database_url.map(SecretString::from),
@@ -670,58 +451,7 @@ impl Config {
             )?,
             graphiql: flag("ZYGO_GRAPHIQL", get("ZYGO_GRAPHIQL"), environment == Environment::Development)?,
             frontend_dir: PathBuf::from(get("ZYGO_FRONTEND_DIR").unwrap_or_else(|| "frontend/dist".into())),
-            workflows: WorkflowSettings {
-                master_key: {
-                    let key = get("ZYGO_MASTER_KEY");
-                    match (&key, environment) {
-                        (None, Environment::Production) => {
-                            return Err(ConfigError::new(
-                                "ZYGO_MASTER_KEY",
-                                "is required when ZYGO_ENV=production",
-                            ));
-                        }
-                        (Some(k), _) if crate::crypto::parse_key(k).is_none() => {
-                            return Err(ConfigError::new(
-                                "ZYGO_MASTER_KEY",
-                                "must be 32 bytes as 64 hex digits or base64",
-                            ));
-                        }
-                        _ => {}
-                    }
-                    key.map(SecretString::from)
-                },
-                workers: parse("ZYGO_WORKFLOW_WORKERS", get("ZYGO_WORKFLOW_WORKERS"), "16")?,
-                tenant_concurrency: positive(
-                    "ZYGO_WORKFLOW_TENANT_CONCURRENCY",
-                    get("ZYGO_WORKFLOW_TENANT_CONCURRENCY"),
-                    "32",
-                )?,
-                lease: secs("ZYGO_WORKFLOW_LEASE", 30)?,
-                poll_interval: Duration::from_millis(positive(
-                    "ZYGO_WORKFLOW_POLL_INTERVAL_MS",
-                    get("ZYGO_WORKFLOW_POLL_INTERVAL_MS"),
-                    "1000",
-                )? as u64),
-                http_allow_private: flag(
-                    "ZYGO_WORKFLOW_HTTP_ALLOW_PRIVATE",
-                    get("ZYGO_WORKFLOW_HTTP_ALLOW_PRIVATE"),
-                    false,
-                )?,
-                llm_base_url: get("ZYGO_LLM_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
-                llm_model: get("ZYGO_LLM_MODEL"),
-                llm_api_key: get("ZYGO_LLM_API_KEY").map(SecretString::from),
-                max_value_bytes: positive(
-                    "ZYGO_WORKFLOW_MAX_VALUE_BYTES",
-                    get("ZYGO_WORKFLOW_MAX_VALUE_BYTES"),
-                    "5242880",
-                )?,
-                max_items: positive("ZYGO_WORKFLOW_MAX_ITEMS", get("ZYGO_WORKFLOW_MAX_ITEMS"), "100000")?,
-                max_output_bytes: positive(
-                    "ZYGO_WORKFLOW_MAX_OUTPUT_BYTES",
-                    get("ZYGO_WORKFLOW_MAX_OUTPUT_BYTES"),
-                    "16777216",
-                )?,
-            },
+            workflows: workflows::read(&get, environment)?,
             limits: Limits {
                 depth: positive("ZYGO_MAX_QUERY_DEPTH", get("ZYGO_MAX_QUERY_DEPTH"), "15")?,
                 complexity: positive("ZYGO_MAX_QUERY_COMPLEXITY", get("ZYGO_MAX_QUERY_COMPLEXITY"), "5000")?,
@@ -740,77 +470,6 @@ impl Config {
     pub fn is_production(&self) -> bool {
         self.environment == Environment::Production
     }
-}
-
-/// Reads `ZYGO_OAUTH_PROVIDERS` (comma-separated names) and, for each name,
-/// `ZYGO_OAUTH_{NAME}_CLIENT_ID`, `_CLIENT_SECRET`, `_ISSUER`, `_TYPE` (`oidc` or `github`),
-/// `_DISPLAY_NAME`, `_SCOPES` and, for GitHub, `_AUTHORIZE_URL`, `_TOKEN_URL`, `_API_URL`.
-/// `google`, `microsoft`, `apple` and `github` come with their issuers and endpoints preset.
-fn oauth_providers(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<OAuthProvider>, ConfigError> {
-    const VAR: &str = "ZYGO_OAUTH_PROVIDERS";
-    let Some(list) = get(VAR) else { return Ok(vec![]) };
-    let mut out: Vec<OAuthProvider> = vec![];
-    for name in list.split(',').map(|n| n.trim().to_ascii_lowercase()).filter(|n| !n.is_empty()) {
-        if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') || name.len() > 32
-        {
-            return Err(ConfigError::new(VAR, format!("`{name}`: names are up to 32 of a-z, 0-9 and -")));
-        }
-        if out.iter().any(|p| p.name == name) {
-            return Err(ConfigError::new(VAR, format!("`{name}` is listed twice")));
-        }
-        let key =
-            |suffix: &str| format!("ZYGO_OAUTH_{}_{suffix}", name.to_ascii_uppercase().replace('-', "_"));
-        let need = |suffix: &str| {
-            get(&key(suffix)).ok_or_else(|| ConfigError::new(VAR, format!("`{name}` needs {}", key(suffix))))
-        };
-        let (preset_kind, preset_issuer, preset_display) = match name.as_str() {
-            "google" => (OAuthKind::Oidc, Some("https://accounts.google.com"), "Google"),
-            "microsoft" => {
-                (OAuthKind::Oidc, Some("https://login.microsoftonline.com/common/v2.0"), "Microsoft")
-            }
-            "apple" => (OAuthKind::Oidc, Some("https://appleid.apple.com"), "Apple"),
-            "github" => (OAuthKind::Github, None, "GitHub"),
-            _ => (OAuthKind::Oidc, None, ""),
-        };
-        let kind = match get(&key("TYPE")).as_deref() {
-            None => preset_kind,
-            Some("oidc") => OAuthKind::Oidc,
-            Some("github") => OAuthKind::Github,
-            Some(other) => {
-                return Err(ConfigError::new(
-                    VAR,
-                    format!("{}: `{other}` is not oidc or github", key("TYPE")),
-                ));
-            }
-        };
-        let issuer = get(&key("ISSUER")).or(preset_issuer.map(str::to_string));
-        if kind == OAuthKind::Oidc && issuer.is_none() {
-            need("ISSUER")?;
-        }
-        let github = |suffix: &str, default: &str| {
-            (kind == OAuthKind::Github).then(|| get(&key(suffix)).unwrap_or_else(|| default.to_string()))
-        };
-        out.push(OAuthProvider {
-            display_name: get(&key("DISPLAY_NAME")).unwrap_or_else(|| {
-                if preset_display.is_empty() { name.clone() } else { preset_display.to_string() }
-            }),
-            kind,
-            client_id: need("CLIENT_ID")?,
-            client_secret: SecretString::from(need("CLIENT_SECRET")?),
-            issuer: issuer.map(|i| i.trim_end_matches('/').to_string()),
-            authorize_url: github("AUTHORIZE_URL", "https://github.com/login/oauth/authorize"),
-            token_url: github("TOKEN_URL", "https://github.com/login/oauth/access_token"),
-            api_url: github("API_URL", "https://api.github.com").map(|u| u.trim_end_matches('/').to_string()),
-            scopes: get(&key("SCOPES")).unwrap_or_else(|| match kind {
-                // Apple knows no `profile` scope.
-                OAuthKind::Oidc if name == "apple" => "openid email name".into(),
-                OAuthKind::Oidc => "openid email profile".into(),
-                OAuthKind::Github => "read:user user:email".into(),
-            }),
-            name,
-        });
-    }
-    Ok(out)
 }
 
 fn flag(var: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
@@ -838,59 +497,14 @@ where
     raw.trim().parse().map_err(|e| ConfigError::new(var, format!("invalid value `{raw}`: {e}")))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: std::collections::HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_lookup(|k| map.get(k).cloned())
+/// A duration in whole seconds, greater than 0.
+fn secs(get: Lookup<'_>, var: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    let v: u64 = parse(var, get(var), &default.to_string())?;
+    if v == 0 {
+        return Err(ConfigError::new(var, "must be greater than 0"));
     }
-
-    #[test]
-    fn defaults_are_the_embedded_development_setup() {
-        let c = cfg(&[]).unwrap();
-        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.environment, Environment::Development);
-        assert!(c.database_url.is_none() && c.redis_url.is_none() && c.jwt_secret.is_none());
-        assert_eq!(c.public_url, "http://127.0.0.1:8080");
-    }
-
-    #[test]
-    fn production_requires_a_jwt_secret() {
-        let e = cfg(&[("ZYGO_ENV", "production"), ("ZYGO_MAIL_URL", "smtp://mail")]).unwrap_err();
-        assert_eq!(e.var, "ZYGO_JWT_SECRET");
-    }
-
-    #[test]
-    fn bad_values_name_their_variable() {
-        assert_eq!(cfg(&[("ZYGO_LISTEN", "nope")]).unwrap_err().var, "ZYGO_LISTEN");
-        assert_eq!(cfg(&[("ZYGO_ENV", "staging")]).unwrap_err().var, "ZYGO_ENV");
-        assert_eq!(cfg(&[("ZYGO_DATABASE_URL", "mysql://x")]).unwrap_err().var, "ZYGO_DATABASE_URL");
-        assert_eq!(cfg(&[("ZYGO_JWT_SECRET", "short")]).unwrap_err().var, "ZYGO_JWT_SECRET");
-        assert_eq!(
-            cfg(&[("ZYGO_WORKFLOW_MAX_VALUE_BYTES", "0")]).unwrap_err().var,
-            "ZYGO_WORKFLOW_MAX_VALUE_BYTES"
-        );
-        assert_eq!(cfg(&[("ZYGO_WORKFLOW_MAX_ITEMS", "many")]).unwrap_err().var, "ZYGO_WORKFLOW_MAX_ITEMS");
-        assert_eq!(
-            cfg(&[("ZYGO_WORKFLOW_MAX_OUTPUT_BYTES", "-1")]).unwrap_err().var,
-            "ZYGO_WORKFLOW_MAX_OUTPUT_BYTES"
-        );
-        assert_eq!(cfg(&[("ZYGO_METRICS_LISTEN", "nope")]).unwrap_err().var, "ZYGO_METRICS_LISTEN");
-        assert_eq!(cfg(&[("ZYGO_METRICS_TOKEN", "short")]).unwrap_err().var, "ZYGO_METRICS_TOKEN");
-        assert_eq!(
-            cfg(&[("ZYGO_PERSISTED_QUERIES_MAX_ENTRIES", "0")]).unwrap_err().var,
-            "ZYGO_PERSISTED_QUERIES_MAX_ENTRIES"
-        );
-        assert_eq!(
-            cfg(&[("ZYGO_PERSISTED_QUERIES_ANONYMOUS", "maybe")]).unwrap_err().var,
-            "ZYGO_PERSISTED_QUERIES_ANONYMOUS"
-        );
-        assert_eq!(
-            cfg(&[("ZYGO_PASSWORD_HASH_CONCURRENCY", "0")]).unwrap_err().var,
-            "ZYGO_PASSWORD_HASH_CONCURRENCY"
-        );
-    }
+    Ok(Duration::from_secs(v))
 }
+
+#[cfg(test)]
+mod tests;
