@@ -98,6 +98,13 @@ impl<'c> TenantTx<'c> {
         self.wake_mail = true;
     }
 
+    /// Records `change` (the mutation's one audit entry) and commits: the usual end of a
+    /// mutation, [`Self::audit`] then [`Self::commit`].
+    pub async fn commit_with(mut self, change: Change<'_>) -> AppResult<()> {
+        self.audit(change).await?;
+        self.commit().await
+    }
+
     /// Commits; then announces the audit entries (see [`audit::announce`]), publishes the queued events in
     /// order, and wakes the mail worker if asked.
     pub async fn commit(self) -> AppResult<()> {

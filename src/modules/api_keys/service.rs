@@ -65,7 +65,7 @@ pub async fn create_api_key(
     }
     let secret = format!("{KEY_PREFIX}{}", tokens::random_token());
     let perms = permissions.keys();
-    let mut tx = TenantTx::begin(ctx, tctx, Permission::ApiKeysManage).await?;
+    let tx = TenantTx::begin(ctx, tctx, Permission::ApiKeysManage).await?;
     let scope = tx.scope();
     // API access is a feature of the paid plans (PLAN_REQUIRED names the cheapest).
     crate::modules::billing::usage::require_feature(&tx, ctx, scope, "apiKeys").await?;
@@ -87,7 +87,7 @@ pub async fn create_api_key(
             },
         )
         .await?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "api_key.created",
         target_type: "ApiKey",
         target_id: Some(key.id),
@@ -95,13 +95,12 @@ pub async fn create_api_key(
         after: Some(summary(&key)),
     })
     .await?;
-    tx.commit().await?;
     Ok((key, secret))
 }
 
 /// Revokes a key at once (`api_keys.manage`).
 pub async fn revoke_api_key(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<api_key::Model> {
-    let mut tx = TenantTx::begin(ctx, tctx, Permission::ApiKeysManage).await?;
+    let tx = TenantTx::begin(ctx, tctx, Permission::ApiKeysManage).await?;
     let scope = tx.scope();
     let key = scope.find_by_id::<api_key::Entity, _>(&tx, id).await?.ok_or(AppError::NotFound("API key"))?;
     if key.revoked_at.is_some() {
@@ -111,7 +110,7 @@ pub async fn revoke_api_key(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<
     let mut am: api_key::ActiveModel = key.into();
     am.revoked_at = Set(Some(ctx.now()));
     let key = scope.update(&tx, am).await?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "api_key.revoked",
         target_type: "ApiKey",
         target_id: Some(id),
@@ -119,7 +118,6 @@ pub async fn revoke_api_key(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<
         after: Some(summary(&key)),
     })
     .await?;
-    tx.commit().await?;
     Ok(key)
 }
 

@@ -47,7 +47,7 @@ pub async fn start_checkout(
     success_url: Option<&str>,
     cancel_url: Option<&str>,
 ) -> AppResult<String> {
-    let mut tx = TenantTx::begin(ctx, tctx, Permission::BillingManage).await?;
+    let tx = TenantTx::begin(ctx, tctx, Permission::BillingManage).await?;
     let success = return_url(ctx, "input.successUrl", success_url, "success")?;
     let cancel = return_url(ctx, "input.cancelUrl", cancel_url, "cancel")?;
     let provider = providers::provider(ctx, provider_key)?;
@@ -104,7 +104,7 @@ pub async fn start_checkout(
             cancel_url: &cancel,
         })
         .await?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "billing.checkout_started",
         target_type: "BillingAccount",
         target_id: Some(account.id),
@@ -112,7 +112,6 @@ pub async fn start_checkout(
         after: Some(json!({ "provider": provider_key, "plan": target.key, "interval": interval_key })),
     })
     .await?;
-    tx.commit().await?;
     Ok(url)
 }
 

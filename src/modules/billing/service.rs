@@ -271,7 +271,7 @@ pub async fn update_settings(
     tctx: &TenantCtx,
     update: SettingsUpdate,
 ) -> AppResult<billing_account::Model> {
-    let mut tx = TenantTx::begin(ctx, tctx, Permission::BillingManage).await?;
+    let tx = TenantTx::begin(ctx, tctx, Permission::BillingManage).await?;
     let scope = tx.scope();
     lock_tenant(&tx, scope).await?;
     let account = ensure_account(&tx, ctx, scope).await?;
@@ -321,7 +321,7 @@ pub async fn update_settings(
     }
     am.updated_at = Set(ctx.now());
     let after = scope.update(&tx, am).await?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "billing.settings_updated",
         target_type: "BillingAccount",
         target_id: Some(after.id),
@@ -329,7 +329,6 @@ pub async fn update_settings(
         after: Some(json!({ "currency": after.currency, "taxRateBps": after.tax_rate_bps, "taxId": after.tax_id })),
     })
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 

@@ -188,7 +188,7 @@ pub async fn invite_member(
     let tenant = tenant_name(&tx, scope).await?;
     queue_invitation_mail(ctx, &tx, &tenant, &email, &role.name, &token).await?;
     tx.wake_mail();
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "invitation.created",
         target_type: "Invitation",
         target_id: Some(inv.id),
@@ -196,7 +196,6 @@ pub async fn invite_member(
         after: Some(invitation_summary(&inv, &role.key)),
     })
     .await?;
-    tx.commit().await?;
     Ok(inv)
 }
 
@@ -228,7 +227,7 @@ pub async fn resend_invitation(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResu
     let tenant = tenant_name(&tx, scope).await?;
     queue_invitation_mail(ctx, &tx, &tenant, &updated.email, &role.name, &token).await?;
     tx.wake_mail();
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "invitation.resent",
         target_type: "Invitation",
         target_id: Some(updated.id),
@@ -236,20 +235,19 @@ pub async fn resend_invitation(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResu
         after: Some(invitation_summary(&updated, &role.key)),
     })
     .await?;
-    tx.commit().await?;
     Ok(updated)
 }
 
 /// Withdraws a pending invitation; its link stops working.
 pub async fn revoke_invitation(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<invitation::Model> {
-    let mut tx = TenantTx::begin_locked(ctx, tctx, Permission::MembersManage).await?;
+    let tx = TenantTx::begin_locked(ctx, tctx, Permission::MembersManage).await?;
     let scope = tx.scope();
     let inv = pending_invitation(&tx, scope, id).await?;
     let role = tenant_role(&tx, scope, "id", inv.role_id).await?;
     let mut am: invitation::ActiveModel = inv.clone().into();
     am.status = Set(InvitationState::Revoked);
     let updated = scope.update(&tx, am).await?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "invitation.revoked",
         target_type: "Invitation",
         target_id: Some(updated.id),
@@ -257,7 +255,6 @@ pub async fn revoke_invitation(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResu
         after: Some(invitation_summary(&updated, &role.key)),
     })
     .await?;
-    tx.commit().await?;
     Ok(updated)
 }
 

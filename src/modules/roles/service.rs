@@ -97,7 +97,7 @@ fn check_parent(g: &RoleGraph, tctx: &TenantCtx, role_id: Uuid, parent: Option<U
 
 /// Creates a custom role (`roles.manage`).
 pub async fn create_role(ctx: &Ctx, tctx: &TenantCtx, input: NewRole) -> AppResult<role::Model> {
-    let mut tx = TenantTx::begin_locked(ctx, tctx, Permission::RolesManage).await?;
+    let tx = TenantTx::begin_locked(ctx, tctx, Permission::RolesManage).await?;
     let key = validate_key("input.key", &input.key)?;
     let name = validate_name("input.name", &input.name)?;
     check_held(tctx, "input.permissions", input.permissions)?;
@@ -124,7 +124,7 @@ pub async fn create_role(ctx: &Ctx, tctx: &TenantCtx, input: NewRole) -> AppResu
         )
         .await?;
     write_grants(&tx, scope, role.id, input.permissions).await?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "role.created",
         target_type: "Role",
         target_id: Some(role.id),
@@ -132,7 +132,6 @@ pub async fn create_role(ctx: &Ctx, tctx: &TenantCtx, input: NewRole) -> AppResu
         after: Some(role_summary(&role, input.permissions)),
     })
     .await?;
-    tx.commit().await?;
     Ok(role)
 }
 
@@ -176,7 +175,7 @@ pub async fn update_role(
     id: Uuid,
     update: RoleUpdate,
 ) -> AppResult<role::Model> {
-    let mut tx = TenantTx::begin_locked(ctx, tctx, Permission::RolesManage).await?;
+    let tx = TenantTx::begin_locked(ctx, tctx, Permission::RolesManage).await?;
     let scope = tx.scope();
     let g = graph(&tx, scope.tenant_id()).await?;
     let current = g.roles.get(&id).cloned().ok_or(AppError::NotFound("role"))?;
@@ -202,7 +201,7 @@ pub async fn update_role(
         None => before_perms,
     };
     let updated = scope.update(&tx, am).await?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: if update.permissions.is_some() && update.name.is_none() && update.parent_id.is_none() {
             "role.permissions_set"
         } else {
@@ -214,13 +213,12 @@ pub async fn update_role(
         after: Some(role_summary(&updated, perms)),
     })
     .await?;
-    tx.commit().await?;
     Ok(updated)
 }
 
 /// Deletes a custom role that nobody holds, nobody is invited to and no role inherits from.
 pub async fn delete_role(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<role::Model> {
-    let mut tx = TenantTx::begin_locked(ctx, tctx, Permission::RolesManage).await?;
+    let tx = TenantTx::begin_locked(ctx, tctx, Permission::RolesManage).await?;
     let scope = tx.scope();
     let g = graph(&tx, scope.tenant_id()).await?;
     let current = g.roles.get(&id).cloned().ok_or(AppError::NotFound("role"))?;
@@ -249,7 +247,7 @@ pub async fn delete_role(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<rol
         .exec(&tx)
         .await?;
     scope.delete_many::<role::Entity>().filter(role::Column::Id.eq(id)).exec(&tx).await?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "role.deleted",
         target_type: "Role",
         target_id: Some(id),
@@ -257,7 +255,6 @@ pub async fn delete_role(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<rol
         after: None,
     })
     .await?;
-    tx.commit().await?;
     Ok(current)
 }
 

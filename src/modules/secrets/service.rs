@@ -69,7 +69,7 @@ pub async fn create_secret(
         return Err(AppError::validation("input.description", "must be at most 500 characters"));
     }
     let scope = tctx.scope();
-    let mut tx = TenantTx::begin(ctx, tctx, Permission::SecretManage).await?;
+    let tx = TenantTx::begin(ctx, tctx, Permission::SecretManage).await?;
     if scope.find::<secret::Entity>().filter(secret::Column::Name.eq(&name)).one(&tx).await?.is_some() {
         return Err(AppError::conflict("input.name", "a secret with this name exists"));
     }
@@ -92,7 +92,7 @@ pub async fn create_secret(
         )
         .await
         .map_err(|e| AppError::from_db_unique(e, "input.name", "a secret with this name exists"))?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "secret.created",
         target_type: "secret",
         target_id: Some(id),
@@ -100,7 +100,6 @@ pub async fn create_secret(
         after: Some(json!({ "name": name })),
     })
     .await?;
-    tx.commit().await?;
     Ok(row)
 }
 
@@ -120,7 +119,7 @@ pub async fn update_secret(
         return Err(AppError::validation("input.description", "must be at most 500 characters"));
     }
     let scope = tctx.scope();
-    let mut tx = TenantTx::begin(ctx, tctx, Permission::SecretManage).await?;
+    let tx = TenantTx::begin(ctx, tctx, Permission::SecretManage).await?;
     let row = scope.find_by_id::<secret::Entity, _>(&tx, id).await?.ok_or(AppError::NotFound("secret"))?;
     let mut m: secret::ActiveModel = row.clone().into();
     if let Some(v) = value {
@@ -131,7 +130,7 @@ pub async fn update_secret(
     }
     m.updated_at = Set(ctx.now());
     let updated = scope.update(&tx, m).await?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "secret.updated",
         target_type: "secret",
         target_id: Some(id),
@@ -143,7 +142,6 @@ pub async fn update_secret(
         })),
     })
     .await?;
-    tx.commit().await?;
     Ok(updated)
 }
 

@@ -134,7 +134,7 @@ pub async fn create_team(
         )
         .await
         .map_err(|e| AppError::from_db_unique(e, "input.name", "a team with this name exists"))?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "team.created",
         target_type: "Team",
         target_id: Some(team.id),
@@ -142,7 +142,6 @@ pub async fn create_team(
         after: Some(summary(&team)),
     })
     .await?;
-    tx.commit().await?;
     Ok(team)
 }
 
@@ -155,7 +154,7 @@ pub async fn update_team(
     description: Option<&str>,
 ) -> AppResult<team::Model> {
     // The rule depends on the row (a team's own owner may edit it): checked below.
-    let mut tx = TenantTx::open(ctx, tctx).await?;
+    let tx = TenantTx::open(ctx, tctx).await?;
     let scope = tx.scope();
     let current = team_of(&tx, scope, id).await?;
     check_manage(&tx, tctx, id).await?;
@@ -182,7 +181,7 @@ pub async fn update_team(
         .update(&tx, am)
         .await
         .map_err(|e| AppError::from_db_unique(e, "input.name", "a team with this name exists"))?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "team.updated",
         target_type: "Team",
         target_id: Some(id),
@@ -190,18 +189,17 @@ pub async fn update_team(
         after: Some(summary(&updated)),
     })
     .await?;
-    tx.commit().await?;
     Ok(updated)
 }
 
 /// Deletes a team and its memberships (`teams.manage`).
 pub async fn delete_team(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<team::Model> {
-    let mut tx = TenantTx::begin(ctx, tctx, Permission::TeamsManage).await?;
+    let tx = TenantTx::begin(ctx, tctx, Permission::TeamsManage).await?;
     let scope = tx.scope();
     let current = team_of(&tx, scope, id).await?;
     scope.delete_many::<team_member::Entity>().filter(team_member::Column::TeamId.eq(id)).exec(&tx).await?;
     scope.delete_many::<team::Entity>().filter(team::Column::Id.eq(id)).exec(&tx).await?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "team.deleted",
         target_type: "Team",
         target_id: Some(id),
@@ -209,7 +207,6 @@ pub async fn delete_team(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<tea
         after: None,
     })
     .await?;
-    tx.commit().await?;
     Ok(current)
 }
 
@@ -222,7 +219,7 @@ pub async fn set_team_member(
     role: TeamRole,
 ) -> AppResult<team_member::Model> {
     // The rule depends on the row (a team's own owner may manage it): checked below.
-    let mut tx = TenantTx::open(ctx, tctx).await?;
+    let tx = TenantTx::open(ctx, tctx).await?;
     let scope = tx.scope();
     team_of(&tx, scope, team_id).await?;
     check_manage(&tx, tctx, team_id).await?;
@@ -263,7 +260,7 @@ pub async fn set_team_member(
             (None, row)
         }
     };
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: if before.is_some() { "team.member_role_changed" } else { "team.member_added" },
         target_type: "Team",
         target_id: Some(team_id),
@@ -271,7 +268,6 @@ pub async fn set_team_member(
         after: Some(json!({ "membershipId": membership_id, "role": role })),
     })
     .await?;
-    tx.commit().await?;
     Ok(row)
 }
 
@@ -283,7 +279,7 @@ pub async fn remove_team_member(
     membership_id: Uuid,
 ) -> AppResult<()> {
     // The rule depends on the row (a team's own owner may manage it): checked below.
-    let mut tx = TenantTx::open(ctx, tctx).await?;
+    let tx = TenantTx::open(ctx, tctx).await?;
     let scope = tx.scope();
     team_of(&tx, scope, team_id).await?;
     check_manage(&tx, tctx, team_id).await?;
@@ -296,7 +292,7 @@ pub async fn remove_team_member(
     if removed.rows_affected == 0 {
         return Err(AppError::NotFound("team member"));
     }
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "team.member_removed",
         target_type: "Team",
         target_id: Some(team_id),
@@ -304,7 +300,6 @@ pub async fn remove_team_member(
         after: None,
     })
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -174,7 +174,7 @@ pub async fn save_template(
     };
     let w = get_workflow(ctx, tctx, workflow_id).await?;
     let scope = tctx.scope();
-    let mut tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
+    let tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
     let id = Uuid::now_v7();
     let t = scope
         .insert(
@@ -192,7 +192,7 @@ pub async fn save_template(
             },
         )
         .await?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "workflow_template.saved",
         target_type: "workflow_template",
         target_id: Some(id),
@@ -200,7 +200,6 @@ pub async fn save_template(
         after: Some(json!({ "name": name, "workflowId": workflow_id })),
     })
     .await?;
-    tx.commit().await?;
     Ok(t)
 }
 

@@ -35,7 +35,7 @@ pub async fn publish_version(
     if !problems.is_empty() {
         return Err(refuse_invalid("the workflow cannot be published", &problems));
     }
-    let mut tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
+    let tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
     let w = locked(&tx, scope, id).await?;
     if w.revision != current.revision {
         return Err(AppError::Conflict {
@@ -65,7 +65,7 @@ pub async fn publish_version(
     m.updated_at = Set(ctx.now());
     let w = scope.update(&tx, m).await?;
     reschedule(&tx, scope, &w).await?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "workflow.version_published",
         target_type: "workflow",
         target_id: Some(id),
@@ -73,7 +73,6 @@ pub async fn publish_version(
         after: Some(json!({ "version": version, "note": v.note })),
     })
     .await?;
-    tx.commit().await?;
     Ok(v)
 }
 

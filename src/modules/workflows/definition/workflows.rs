@@ -226,7 +226,7 @@ pub async fn create_workflow(
             },
         )
         .await?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action,
         target_type: "workflow",
         target_id: Some(id),
@@ -234,7 +234,6 @@ pub async fn create_workflow(
         after: Some(json!({ "name": name, "nodes": graph.nodes.len() })),
     })
     .await?;
-    tx.commit().await?;
     Ok(w)
 }
 
@@ -255,7 +254,7 @@ pub async fn update_workflow(
         check_error_workflow(&tctx.on(&ctx.db), tctx.scope(), "input.settings.errorWorkflowId", s).await?;
     }
     let scope = tctx.scope();
-    let mut tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
+    let tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
     let w = locked(&tx, scope, id).await?;
     let before = json!({ "name": w.name, "description": w.description, "settings": w.settings });
     let mut m: workflow::ActiveModel = w.into();
@@ -270,7 +269,7 @@ pub async fn update_workflow(
     }
     m.updated_at = Set(ctx.now());
     let w = scope.update(&tx, m).await?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "workflow.updated",
         target_type: "workflow",
         target_id: Some(id),
@@ -278,7 +277,6 @@ pub async fn update_workflow(
         after: Some(json!({ "name": w.name, "description": w.description, "settings": w.settings })),
     })
     .await?;
-    tx.commit().await?;
     Ok(w)
 }
 
@@ -294,7 +292,7 @@ pub async fn edit_graph(
 ) -> AppResult<workflow::Model> {
     tctx.require(Permission::WorkflowEdit)?;
     let scope = tctx.scope();
-    let mut tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
+    let tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
     let w = locked(&tx, scope, id).await?;
     if w.status == WorkflowStatus::Archived {
         return Err(AppError::rejected(
@@ -324,7 +322,7 @@ pub async fn edit_graph(
     if w.latest_version.is_none() {
         reschedule(&tx, scope, &w).await?;
     }
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "workflow.graph_edited",
         target_type: "workflow",
         target_id: Some(id),
@@ -334,7 +332,6 @@ pub async fn edit_graph(
         ),
     })
     .await?;
-    tx.commit().await?;
     Ok(w)
 }
 
@@ -348,14 +345,14 @@ pub async fn set_archived(
 ) -> AppResult<workflow::Model> {
     tctx.require(Permission::WorkflowEdit)?;
     let scope = tctx.scope();
-    let mut tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
+    let tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
     let w = locked(&tx, scope, id).await?;
     let mut m: workflow::ActiveModel = w.into();
     m.status = Set(if archived { WorkflowStatus::Archived } else { WorkflowStatus::Active });
     m.updated_at = Set(ctx.now());
     let w = scope.update(&tx, m).await?;
     reschedule(&tx, scope, &w).await?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: if archived { "workflow.archived" } else { "workflow.restored" },
         target_type: "workflow",
         target_id: Some(id),
@@ -363,7 +360,6 @@ pub async fn set_archived(
         after: None,
     })
     .await?;
-    tx.commit().await?;
     Ok(w)
 }
 

@@ -18,6 +18,10 @@
 //!
 //! The budget of the evaluation in progress lives in a thread-local: evaluations are
 //! synchronous and never nest.
+//!
+//! One file (about 600 lines) on purpose: the bytecode rewrite, the checking operators and
+//! the filter prechecks must cover the same amplifying operations, and a reader auditing the
+//! budget should see all of them together.
 
 use std::{
     cell::RefCell,

@@ -188,7 +188,7 @@ pub async fn get_execution(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<e
 pub async fn cancel_execution(app: &AppState, tctx: &TenantCtx, id: Uuid) -> AppResult<execution::Model> {
     tctx.require(Permission::WorkflowExecute)?;
     let scope = tctx.scope();
-    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowExecute).await?;
+    let tx = TenantTx::begin(app, tctx, Permission::WorkflowExecute).await?;
     let now = app.now();
     let changed = scope
         .update_many::<execution::Entity>()
@@ -233,7 +233,7 @@ pub async fn cancel_execution(app: &AppState, tctx: &TenantCtx, id: Uuid) -> App
         .filter(node_execution::Column::Status.is_in(["running", "retrying"]))
         .exec(&tx)
         .await?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "execution.cancelled",
         target_type: "execution",
         target_id: Some(id),
@@ -241,7 +241,6 @@ pub async fn cancel_execution(app: &AppState, tctx: &TenantCtx, id: Uuid) -> App
         after: None,
     })
     .await?;
-    tx.commit().await?;
     announce(app, &e).await;
     for (node_id, iteration, attempt) in in_flight {
         let event = ExecutionEvent {

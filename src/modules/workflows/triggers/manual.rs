@@ -58,7 +58,7 @@ pub async fn execute(
         }
         (w, ver)
     };
-    let mut tx = TenantTx::begin(app, tctx, Permission::WorkflowExecute).await?;
+    let tx = TenantTx::begin(app, tctx, Permission::WorkflowExecute).await?;
     let e = enqueue(
         &tx,
         &app.config,
@@ -72,7 +72,7 @@ pub async fn execute(
     )
     .await?
     .map_err(|r| r.error("input.workflowId"))?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "execution.started",
         target_type: "execution",
         target_id: Some(e.id),
@@ -80,7 +80,6 @@ pub async fn execute(
         after: Some(json!({ "workflowId": id, "version": version })),
     })
     .await?;
-    tx.commit().await?;
     announce(app, &e).await;
     Ok(e)
 }

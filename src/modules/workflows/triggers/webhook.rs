@@ -141,13 +141,13 @@ pub async fn trigger_webhook(
 pub async fn rotate_webhook(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<workflow::Model> {
     tctx.require(Permission::WorkflowEdit)?;
     let scope = tctx.scope();
-    let mut tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
+    let tx = TenantTx::begin(ctx, tctx, Permission::WorkflowEdit).await?;
     let w = locked(&tx, scope, id).await?;
     let token = crate::auth::tokens::random_token();
     let mut m: workflow::ActiveModel = w.into();
     m.webhook_token = Set(ctx.keys.encrypt(scope.tenant_id(), &format!("webhook:{id}"), &token));
     let w = scope.update(&tx, m).await?;
-    tx.audit(Change {
+    tx.commit_with(Change {
         action: "workflow.webhook_rotated",
         target_type: "workflow",
         target_id: Some(id),
@@ -155,6 +155,5 @@ pub async fn rotate_webhook(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<
         after: None,
     })
     .await?;
-    tx.commit().await?;
     Ok(w)
 }
