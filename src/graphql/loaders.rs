@@ -9,7 +9,10 @@ use async_graphql::{
     dataloader::{DataLoader, HashMapCache, Loader},
 };
 use entity::{TenantOwned, invitation, role, user};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, ModelTrait, QueryFilter,
+    QuerySelect, Select,
+};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -174,52 +177,78 @@ impl Loader<Uuid> for UserTenantsLoader {
     }
 }
 
-/// Pages of team members, keyed by `(tenant, team, window)`: two statements per distinct
-/// window, whatever the number of teams. Rows are kept only under their own tenant's key.
-pub struct TeamMemberPagesLoader {
+/// A filter of a child list, by its key (e.g. an execution status).
+pub type ChildFilter<E> = fn(Select<E>, &str) -> Select<E>;
+
+/// Pages of a child list of many parents — a team's members, a workflow's versions or runs,
+/// a run's log lines, a secret's reads — keyed by `(tenant, parent, window, filter)`: two
+/// statements per distinct window and filter, whatever the number of parents. Rows are kept
+/// only under their own tenant's key.
+pub struct ChildPagesLoader<E: TenantOwned> {
     pub db: DatabaseConnection,
     pub reads: Reads,
+    /// The column naming the parent (`team_id`, `workflow_id`, …).
+    pub parent: E::Column,
+    pub id_col: E::Column,
+    /// Applies a key's filter; `None` when the list has none.
+    pub filter: Option<ChildFilter<E>>,
 }
 
-impl Loader<(Uuid, Uuid, Window)> for TeamMemberPagesLoader {
-    type Value = Rows<entity::team_member::Model>;
+/// The key of one page of a child list: tenant, parent, window and the filter's value.
+pub type ChildKey = (Uuid, Uuid, Window, Option<Arc<str>>);
+
+impl<E> Loader<ChildKey> for ChildPagesLoader<E>
+where
+    E: TenantOwned + Send + Sync,
+    E::Model: FromQueryResult + ModelTrait<Entity = E> + Clone + Send + Sync + TenantRow,
+    E::Column: Send + Sync,
+{
+    type Value = Rows<E::Model>;
     type Error = Arc<DbErr>;
 
-    async fn load(
-        &self,
-        keys: &[(Uuid, Uuid, Window)],
-    ) -> Result<HashMap<(Uuid, Uuid, Window), Self::Value>, Self::Error> {
-        use entity::team_member;
-        let mut by_window: HashMap<Window, Vec<(Uuid, Uuid)>> = HashMap::new();
-        for (tenant, team, window) in keys {
-            by_window.entry(*window).or_default().push((*tenant, *team));
+    async fn load(&self, keys: &[ChildKey]) -> Result<HashMap<ChildKey, Self::Value>, Self::Error> {
+        let mut groups: HashMap<(Window, Option<Arc<str>>), Vec<(Uuid, Uuid)>> = HashMap::new();
+        for (tenant, parent, window, filter) in keys {
+            groups.entry((*window, filter.clone())).or_default().push((*tenant, *parent));
         }
         let mut out = HashMap::new();
-        for (window, pairs) in by_window {
+        for ((window, filter), pairs) in groups {
             let tenants: Vec<Uuid> = pairs.iter().map(|p| p.0).collect();
-            let teams: Vec<Uuid> = pairs.iter().map(|p| p.1).collect();
+            let parents: Vec<Uuid> = pairs.iter().map(|p| p.1).collect();
             let db = self.reads.tenants(&self.db, tenants.iter().copied());
-            let select = team_member::Entity::find().filter(team_member::Column::TenantId.is_in(tenants));
-            let pages = crate::db::page::load_pages_by(
-                &db,
-                select,
-                team_member::Column::TeamId,
-                team_member::Column::Id,
-                &teams,
-                window,
-            )
-            .await
-            .map_err(Arc::new)?;
-            for (tenant, team) in pairs {
-                if let Some(mut rows) = pages.get(&team).cloned() {
-                    rows.rows.retain(|r| r.tenant_id == tenant);
-                    out.insert((tenant, team, window), rows);
-                }
+            let mut select = E::find().filter(E::tenant_column().is_in(tenants));
+            if let (Some(apply), Some(value)) = (self.filter, filter.as_deref()) {
+                select = apply(select, value);
+            }
+            let pages =
+                crate::db::page::load_pages_by(&db, select, self.parent, self.id_col, &parents, window)
+                    .await
+                    .map_err(Arc::new)?;
+            for (tenant, parent) in pairs {
+                let mut rows = pages.get(&parent).cloned().unwrap_or_else(empty_rows);
+                rows.rows.retain(|r| r.tenant_id() == tenant);
+                out.insert((tenant, parent, window, filter.clone()), rows);
             }
         }
         Ok(out)
     }
 }
+
+/// A row that knows its tenant (to keep rows under their own tenant's key).
+pub trait TenantRow {
+    fn tenant_id(&self) -> Uuid;
+}
+
+macro_rules! tenant_rows {
+    ($($m:ident),*) => {
+        $(impl TenantRow for entity::$m::Model {
+            fn tenant_id(&self) -> Uuid {
+                self.tenant_id
+            }
+        })*
+    };
+}
+tenant_rows!(team_member, workflow_version, execution, execution_log, secret_access);
 
 /// All loaders of one operation.
 pub struct Loaders {
@@ -231,7 +260,12 @@ pub struct Loaders {
     pub invitation_pages: Batched<(Uuid, Window), TenantPagesLoader<invitation::Entity>>,
     pub api_key_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::api_key::Entity>>,
     pub team_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::team::Entity>>,
-    pub team_member_pages: Batched<(Uuid, Uuid, Window), TeamMemberPagesLoader>,
+    pub team_member_pages: Batched<ChildKey, ChildPagesLoader<entity::team_member::Entity>>,
+    pub version_pages: Batched<ChildKey, ChildPagesLoader<entity::workflow_version::Entity>>,
+    pub execution_pages: Batched<ChildKey, ChildPagesLoader<entity::execution::Entity>>,
+    pub execution_log_pages: Batched<ChildKey, ChildPagesLoader<entity::execution_log::Entity>>,
+    pub secret_access_pages: Batched<ChildKey, ChildPagesLoader<entity::secret_access::Entity>>,
+    pub secret_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::secret::Entity>>,
     pub subscriptions: Batched<Uuid, PerTenantLoader<entity::subscription::Entity>>,
     pub billing_accounts: Batched<Uuid, PerTenantLoader<entity::billing_account::Entity>>,
     pub invoice_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::invoice::Entity>>,
@@ -308,7 +342,63 @@ impl Loaders {
                 d(),
             ),
             team_member_pages: Batched::new(
-                TeamMemberPagesLoader { db: db.clone(), reads: reads.clone() },
+                ChildPagesLoader {
+                    db: db.clone(),
+                    reads: reads.clone(),
+                    parent: entity::team_member::Column::TeamId,
+                    id_col: entity::team_member::Column::Id,
+                    filter: None,
+                },
+                d(),
+            ),
+            version_pages: Batched::new(
+                ChildPagesLoader {
+                    db: db.clone(),
+                    reads: reads.clone(),
+                    parent: entity::workflow_version::Column::WorkflowId,
+                    id_col: entity::workflow_version::Column::Id,
+                    filter: None,
+                },
+                d(),
+            ),
+            execution_pages: Batched::new(
+                ChildPagesLoader {
+                    db: db.clone(),
+                    reads: reads.clone(),
+                    parent: entity::execution::Column::WorkflowId,
+                    id_col: entity::execution::Column::Id,
+                    filter: Some(|select, status| {
+                        select.filter(entity::execution::Column::Status.eq(status.to_string()))
+                    }),
+                },
+                d(),
+            ),
+            execution_log_pages: Batched::new(
+                ChildPagesLoader {
+                    db: db.clone(),
+                    reads: reads.clone(),
+                    parent: entity::execution_log::Column::ExecutionId,
+                    id_col: entity::execution_log::Column::Id,
+                    filter: None,
+                },
+                d(),
+            ),
+            secret_access_pages: Batched::new(
+                ChildPagesLoader {
+                    db: db.clone(),
+                    reads: reads.clone(),
+                    parent: entity::secret_access::Column::SecretId,
+                    id_col: entity::secret_access::Column::Id,
+                    filter: None,
+                },
+                d(),
+            ),
+            secret_pages: Batched::new(
+                TenantPagesLoader {
+                    db: db.clone(),
+                    reads: reads.clone(),
+                    id_col: entity::secret::Column::Id,
+                },
                 d(),
             ),
             subscriptions: Batched::new(
@@ -415,6 +505,27 @@ pub(crate) fn loader_err(e: std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Er
 }
 
 /// The page of a parent the loader found no rows for.
+/// One page of a child list of `parent` (see [`ChildPagesLoader`]), batched with the same
+/// list of the other parents the operation resolves.
+pub async fn child_page<E>(
+    loader: &Batched<ChildKey, ChildPagesLoader<E>>,
+    tenant: Uuid,
+    parent: Uuid,
+    window: Window,
+    filter: Option<Arc<str>>,
+) -> async_graphql::Result<Rows<E::Model>>
+where
+    E: TenantOwned + Send + Sync,
+    E::Model: FromQueryResult + ModelTrait<Entity = E> + Clone + Send + Sync + TenantRow,
+    E::Column: Send + Sync,
+{
+    Ok(loader
+        .load_one((tenant, parent, window, filter))
+        .await
+        .map_err(loader_err)?
+        .unwrap_or_else(empty_rows))
+}
+
 pub(crate) fn empty_rows<M>() -> crate::db::page::Rows<M> {
     crate::db::page::Rows { rows: Vec::new(), total: 0, has_previous: false, has_next: false }
 }

@@ -267,3 +267,59 @@ async fn billing_fields_of_many_organisations_cost_the_same_statements_as_of_two
     eprintln!("organisations' billing: {small} statements for 2 organisations, {large} for 6");
     assert_eq!(small, large, "a billing field costs a statement per organisation");
 }
+
+/// Statements of a workflow list with each workflow's versions and newest runs, for `n`
+/// workflows of one published version and two queued runs each (no workers, so the runs
+/// stay queued and nothing else reads the database meanwhile).
+async fn workflow_statements_for(n: usize) -> f64 {
+    let opts = Options {
+        env: vec![("ZYGO_MAIL_POLL_INTERVAL", "3600".into()), ("ZYGO_WORKFLOW_WORKERS", "0".into())],
+        ..Default::default()
+    };
+    let app = spawn_app_on(Backend::fresh().await, opts).await;
+    let owner = app.verified_user(&format!("wf{n}@example.com")).await;
+    let tenant = app.create_tenant(&owner, &format!("wf-{n}")).await;
+    for i in 0..n {
+        let r = app
+            .gql(
+                Some(&owner.access),
+                doc!("workflows/CreateWorkflow"),
+                json!({ "input": { "tenantId": tenant, "name": format!("Flow {i}") } }),
+            )
+            .await;
+        let id = r.data()["createWorkflow"]["workflow"]["id"].as_str().unwrap().to_string();
+        app.gql(
+            Some(&owner.access),
+            doc!("workflows/PublishWorkflowVersion"),
+            json!({ "input": { "workflowId": id } }),
+        )
+        .await
+        .data();
+        for _ in 0..2 {
+            crate::workflows::execute(&app, &owner.access, &id, json!({})).await;
+        }
+    }
+    const QUERY: &str = "query($id: ID!) { tenant(id: $id) { workflows(first: 10) { edges { node { id \
+        versions(first: 5) { totalCount edges { node { version } } } \
+        executions(last: 5, status: QUEUED) { totalCount edges { node { id status } } } } } } } }";
+    app.gql(Some(&owner.access), QUERY, json!({ "id": tenant })).await.data();
+    let before = app.metric("zygo_db_statements_total").await;
+    let r = app.gql(Some(&owner.access), QUERY, json!({ "id": tenant })).await;
+    let after = app.metric("zygo_db_statements_total").await;
+    let workflows = r.data()["tenant"]["workflows"]["edges"].as_array().unwrap().clone();
+    assert_eq!(workflows.len(), n);
+    for w in &workflows {
+        assert_eq!(w["node"]["versions"]["totalCount"], 1);
+        assert_eq!(w["node"]["executions"]["totalCount"], 2);
+        assert_eq!(w["node"]["executions"]["edges"].as_array().unwrap().len(), 2);
+    }
+    after - before
+}
+
+#[tokio::test]
+async fn workflows_with_their_versions_and_runs_cost_the_same_statements_whatever_their_number() {
+    let small = workflow_statements_for(2).await;
+    let large = workflow_statements_for(6).await;
+    eprintln!("workflows with versions and runs: {small} statements for 2 workflows, {large} for 6");
+    assert_eq!(small, large, "statement count changed with the number of workflows");
+}

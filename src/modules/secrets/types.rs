@@ -3,7 +3,6 @@
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{environment_variable, secret, secret_access};
-use sea_orm::{ColumnTrait, QueryFilter};
 
 use crate::{
     auth::Permission,
@@ -47,20 +46,17 @@ impl Secret {
     ) -> Result<relay::Conn<SecretAccess>> {
         let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
         tctx.require(Permission::SecretManage)?;
-        let select = tctx
-            .scope()
-            .find::<secret_access::Entity>()
-            .filter(secret_access::Column::SecretId.eq(self.0.id));
-        Ok(relay::paginate(
-            &tctx.on(&app(ctx).db),
-            select,
-            secret_access::Column::Id,
-            |a| a.id,
-            relay::PageArgs::new(after, before, first, last),
-            app(ctx).config.max_page_size,
-            SecretAccess,
+        let window =
+            relay::PageArgs::new(after, before, first, last).window(app(ctx).config.max_page_size)?;
+        let rows = crate::graphql::loaders::child_page(
+            &loaders(ctx).secret_access_pages,
+            self.0.tenant_id,
+            self.0.id,
+            window,
+            None,
         )
-        .await?)
+        .await?;
+        Ok(relay::to_connection(rows, |a| a.id, SecretAccess))
     }
 }
 
@@ -146,16 +142,15 @@ impl TenantSecrets {
         if !tctx.has(Permission::SecretManage) {
             tctx.require(Permission::WorkflowRead)?;
         }
-        Ok(relay::paginate(
-            &tctx.on(&app(ctx).db),
-            tctx.scope().find::<entity::secret::Entity>(),
-            entity::secret::Column::Id,
-            |s| s.id,
-            relay::PageArgs::new(after, before, first, last),
-            app(ctx).config.max_page_size,
-            crate::modules::secrets::types::Secret,
-        )
-        .await?)
+        let window =
+            relay::PageArgs::new(after, before, first, last).window(app(ctx).config.max_page_size)?;
+        let rows = loaders(ctx)
+            .secret_pages
+            .load_one((self.0.id, window))
+            .await
+            .map_err(crate::graphql::loaders::loader_err)?
+            .unwrap_or_else(crate::graphql::loaders::empty_rows);
+        Ok(relay::to_connection(rows, |s| s.id, crate::modules::secrets::types::Secret))
     }
     /// The organisation's environment variables by name (needs `WORKFLOW_READ`).
     async fn environment_variables(

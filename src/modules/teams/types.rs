@@ -1,5 +1,6 @@
 //! GraphQL types of teams.
 
+use crate::graphql::loaders::child_page;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{team, team_member};
@@ -44,17 +45,8 @@ impl Team {
         let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
         let args = relay::PageArgs::new(after, before, first, last);
         let window = super::service::team_members_window(app(ctx), &tctx, &args)?;
-        let rows = loaders(ctx)
-            .team_member_pages
-            .load_one((self.0.tenant_id, self.0.id, window))
-            .await
-            .map_err(loader_err)?
-            .unwrap_or(crate::db::page::Rows {
-                rows: Vec::new(),
-                total: 0,
-                has_previous: false,
-                has_next: false,
-            });
+        let rows =
+            child_page(&loaders(ctx).team_member_pages, self.0.tenant_id, self.0.id, window, None).await?;
         Ok(relay::to_connection(rows, |r| r.id, TeamMember))
     }
 }

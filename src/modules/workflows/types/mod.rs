@@ -1,10 +1,12 @@
 //! GraphQL types of workflows and executions.
 
+use crate::graphql::loaders::child_page;
 use async_graphql::{Context, ID, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{execution, execution_log, node_execution, workflow, workflow_version};
 use sea_orm::{ActiveEnum, ColumnTrait, QueryFilter, QueryOrder};
 use serde_json::Value;
+use std::sync::Arc;
 
 use super::{
     catalog,
@@ -222,20 +224,10 @@ impl Workflow {
     ) -> Result<relay::Conn<WorkflowVersion>> {
         let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
         tctx.require(Permission::WorkflowRead)?;
-        let select = tctx
-            .scope()
-            .find::<workflow_version::Entity>()
-            .filter(workflow_version::Column::WorkflowId.eq(self.0.id));
-        Ok(relay::paginate(
-            &tctx.on(&app(ctx).db),
-            select,
-            workflow_version::Column::Id,
-            |v| v.id,
-            relay::PageArgs::new(after, before, first, last),
-            app(ctx).config.max_page_size,
-            WorkflowVersion,
-        )
-        .await?)
+        let window =
+            relay::PageArgs::new(after, before, first, last).window(app(ctx).config.max_page_size)?;
+        let rows = child_page(&loaders(ctx).version_pages, self.0.tenant_id, self.0.id, window, None).await?;
+        Ok(relay::to_connection(rows, |v| v.id, WorkflowVersion))
     }
     /// Its executions, oldest first (`last: n` for the newest).
     #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
@@ -250,21 +242,12 @@ impl Workflow {
     ) -> Result<relay::Conn<Execution>> {
         let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
         tctx.require(Permission::WorkflowRead)?;
-        let mut select =
-            tctx.scope().find::<execution::Entity>().filter(execution::Column::WorkflowId.eq(self.0.id));
-        if let Some(s) = status {
-            select = select.filter(execution::Column::Status.eq(execution::ExecutionStatus::from(s)));
-        }
-        Ok(relay::paginate(
-            &tctx.on(&app(ctx).db),
-            select,
-            execution::Column::Id,
-            |e| e.id,
-            relay::PageArgs::new(after, before, first, last),
-            app(ctx).config.max_page_size,
-            Execution,
-        )
-        .await?)
+        let window =
+            relay::PageArgs::new(after, before, first, last).window(app(ctx).config.max_page_size)?;
+        let status = status.map(|s| Arc::from(execution::ExecutionStatus::from(s).to_value()));
+        let rows =
+            child_page(&loaders(ctx).execution_pages, self.0.tenant_id, self.0.id, window, status).await?;
+        Ok(relay::to_connection(rows, |e| e.id, Execution))
     }
 }
 

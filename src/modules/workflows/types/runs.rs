@@ -112,20 +112,11 @@ impl Execution {
     ) -> Result<relay::Conn<ExecutionLog>> {
         let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
         tctx.require(Permission::WorkflowRead)?;
-        let select = tctx
-            .scope()
-            .find::<execution_log::Entity>()
-            .filter(execution_log::Column::ExecutionId.eq(self.0.id));
-        Ok(relay::paginate(
-            &tctx.on(&app(ctx).db),
-            select,
-            execution_log::Column::Id,
-            |l| l.id,
-            relay::PageArgs::new(after, before, first, last),
-            app(ctx).config.max_page_size,
-            ExecutionLog,
-        )
-        .await?)
+        let window =
+            relay::PageArgs::new(after, before, first, last).window(app(ctx).config.max_page_size)?;
+        let rows =
+            child_page(&loaders(ctx).execution_log_pages, self.0.tenant_id, self.0.id, window, None).await?;
+        Ok(relay::to_connection(rows, |l| l.id, ExecutionLog))
     }
 }
 
