@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use entity::TenantOwned;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, ModelTrait,
@@ -15,6 +16,11 @@ use sea_orm::{
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, ValueType},
 };
 use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+/// Page size used when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE_SIZE: usize = 20;
 
 /// One validated page request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -170,4 +176,63 @@ where
             (parent, window.finish(rows, total))
         })
         .collect())
+}
+
+// Relay paging arguments, validated into a [`Window`] (the GraphQL layer passes them through;
+// services and loaders take them from here).
+
+/// The four Relay paging arguments.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+impl PageArgs {
+    pub fn new(after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> Self {
+        Self { first, after, last, before }
+    }
+}
+
+pub fn decode_cursor(field: &str, cursor: &str) -> AppResult<Uuid> {
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| Uuid::from_slice(&b).ok())
+        .ok_or_else(|| AppError::validation(field, "not a valid cursor"))
+}
+
+pub fn encode_cursor(id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(id.as_bytes())
+}
+
+fn page_size(field: &str, value: Option<i32>, max: usize) -> AppResult<Option<usize>> {
+    match value {
+        None => Ok(None),
+        Some(n) if n < 0 => Err(AppError::validation(field, "must not be negative")),
+        Some(n) if n as usize > max => {
+            Err(AppError::validation(field, format!("must be at most {max} (the maximum page size)")))
+        }
+        Some(n) => Ok(Some(n as usize)),
+    }
+}
+
+impl PageArgs {
+    /// Validates the arguments into a [`Window`]: page sizes within `0..=max`, not both
+    /// `first` and `last`, cursors that decode. Errors name the argument.
+    pub fn window(&self, max_page_size: usize) -> AppResult<Window> {
+        let first = page_size("first", self.first, max_page_size)?;
+        let last = page_size("last", self.last, max_page_size)?;
+        if first.is_some() && last.is_some() {
+            return Err(AppError::validation("last", "cannot be combined with `first`"));
+        }
+        Ok(Window {
+            limit: last.or(first).unwrap_or(DEFAULT_PAGE_SIZE.min(max_page_size)),
+            backward: last.is_some(),
+            after: self.after.as_deref().map(|c| decode_cursor("after", c)).transpose()?,
+            before: self.before.as_deref().map(|c| decode_cursor("before", c)).transpose()?,
+        })
+    }
 }

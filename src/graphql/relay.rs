@@ -13,7 +13,7 @@ use sea_orm::{ConnectionTrait, EntityTrait, Select};
 use uuid::Uuid;
 
 use crate::{
-    db::page::{Rows, Window},
+    db::page::Rows,
     error::{AppError, AppResult},
 };
 
@@ -77,25 +77,12 @@ pub struct ConnectionFields {
 }
 
 /// A Relay connection of `T` with `totalCount`.
+pub use crate::db::page::PageArgs;
+use crate::db::page::encode_cursor;
+
 pub type Conn<T> = Connection<String, T, ConnectionFields, EmptyFields>;
 
-/// The four Relay paging arguments.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct PageArgs {
-    pub first: Option<i32>,
-    pub after: Option<String>,
-    pub last: Option<i32>,
-    pub before: Option<String>,
-}
-
-impl PageArgs {
-    pub fn new(after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> Self {
-        Self { first, after, last, before }
-    }
-}
-
-/// Page size used when neither `first` nor `last` is given.
-pub const DEFAULT_PAGE_SIZE: usize = 20;
+pub use crate::db::page::DEFAULT_PAGE_SIZE;
 
 /// The query cost of a connection field: its page (`last` or `first`, else the default page)
 /// times the cost of its selection, plus one for the field itself. Checked against
@@ -103,47 +90,6 @@ pub const DEFAULT_PAGE_SIZE: usize = 20;
 pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
     let page = last.or(first).map_or(DEFAULT_PAGE_SIZE, |n| n.max(0) as usize);
     page.saturating_mul(child_complexity).saturating_add(1)
-}
-
-fn decode_cursor(field: &str, cursor: &str) -> AppResult<Uuid> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|b| Uuid::from_slice(&b).ok())
-        .ok_or_else(|| AppError::validation(field, "not a valid cursor"))
-}
-
-fn encode_cursor(id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(id.as_bytes())
-}
-
-fn page_size(field: &str, value: Option<i32>, max: usize) -> AppResult<Option<usize>> {
-    match value {
-        None => Ok(None),
-        Some(n) if n < 0 => Err(AppError::validation(field, "must not be negative")),
-        Some(n) if n as usize > max => {
-            Err(AppError::validation(field, format!("must be at most {max} (the maximum page size)")))
-        }
-        Some(n) => Ok(Some(n as usize)),
-    }
-}
-
-impl PageArgs {
-    /// Validates the arguments into a [`Window`]: page sizes within `0..=max`, not both
-    /// `first` and `last`, cursors that decode. Errors name the argument.
-    pub fn window(&self, max_page_size: usize) -> AppResult<Window> {
-        let first = page_size("first", self.first, max_page_size)?;
-        let last = page_size("last", self.last, max_page_size)?;
-        if first.is_some() && last.is_some() {
-            return Err(AppError::validation("last", "cannot be combined with `first`"));
-        }
-        Ok(Window {
-            limit: last.or(first).unwrap_or(DEFAULT_PAGE_SIZE.min(max_page_size)),
-            backward: last.is_some(),
-            after: self.after.as_deref().map(|c| decode_cursor("after", c)).transpose()?,
-            before: self.before.as_deref().map(|c| decode_cursor("before", c)).transpose()?,
-        })
-    }
 }
 
 /// Turns a page of rows into a Relay connection.

@@ -10,9 +10,9 @@ use crate::{
     access::{Change, TenantCtx, TenantTx},
     auth::{Permission, Permissions, context::ApiKeyPrincipal, tokens},
     ctx::Ctx,
+    db::page::PageArgs,
     db::page::Window,
     error::{AppError, AppResult},
-    graphql::relay::PageArgs,
 };
 
 /// Every key starts with this, so the server can tell a key from an access token.

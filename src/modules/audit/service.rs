@@ -8,9 +8,7 @@ use uuid::Uuid;
 pub use crate::access::audit::{Actor, Change, record, topic};
 
 use crate::ctx::Ctx;
-use crate::{
-    access::TenantCtx, auth::Permission, db::page::Window, error::AppResult, graphql::relay::PageArgs,
-};
+use crate::{access::TenantCtx, auth::Permission, db::page::PageArgs, db::page::Window, error::AppResult};
 
 /// Filters of `Tenant.auditLog`.
 #[derive(Clone, Debug, Default)]

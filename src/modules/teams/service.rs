@@ -11,9 +11,9 @@ use crate::{
     access::{Change, TenantCtx, TenantTx},
     auth::Permission,
     ctx::Ctx,
+    db::page::PageArgs,
     db::{TenantScope, page::Window},
     error::{AppError, AppResult},
-    graphql::relay::PageArgs,
 };
 
 pub use entity::team_member::TeamRole;

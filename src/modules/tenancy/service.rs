@@ -10,9 +10,9 @@ use crate::{
     access::{TenantCtx, TenantTx},
     auth::{Permission, RequestCtx, Viewer, permissions::BUILTIN_ROLES},
     ctx::Ctx,
+    db::page::PageArgs,
     db::page::Window,
     error::{AppError, AppResult},
-    graphql::relay::PageArgs,
 };
 
 use entity::{membership::MembershipStatus, tenant::TenantStatus};

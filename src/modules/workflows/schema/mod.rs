@@ -10,7 +10,7 @@ use super::{
     catalog,
     definition::{
         self,
-        graph::{EdgeSpec, NodeSpec, Position, RetryPolicy, Settings},
+        graph::{NodeSpec, Position, RetryPolicy, Settings},
         templates,
     },
     runtime::{self, ExecutionEvent, LogEvent},

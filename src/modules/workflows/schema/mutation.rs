@@ -105,11 +105,7 @@ impl WorkflowsMutation {
     async fn add_node(&self, ctx: &Context<'_>, input: AddNodeInput) -> Result<WorkflowPayload> {
         let node = node_from_input("input.node", input.node)?;
         edit_graph(ctx, "input.workflowId", &input.workflow_id, input.expected_revision, "addNode", |g| {
-            if g.node(&node.id).is_some() {
-                return Err(AppError::conflict("input.node.id", format!("a node `{}` exists", node.id)));
-            }
-            g.nodes.push(node);
-            Ok(())
+            g.add_node(node)
         })
         .await
     }
@@ -120,34 +116,18 @@ impl WorkflowsMutation {
         if input.config.as_ref().is_some_and(|c| !c.0.is_object()) {
             return Err(AppError::validation("input.config", "must be a JSON object").into());
         }
+        let change = definition::edits::NodeChange {
+            name: input.name,
+            position: input.position,
+            config: input.config.map(|c| c.0),
+            retry: input.retry,
+            clear_retry: input.clear_retry,
+            timeout_ms: input.timeout_ms,
+            safe_to_repeat: input.safe_to_repeat,
+        };
+        let id = input.node_id;
         edit_graph(ctx, "input.workflowId", &input.workflow_id, input.expected_revision, "updateNode", |g| {
-            let n = g
-                .nodes
-                .iter_mut()
-                .find(|n| n.id == input.node_id)
-                .ok_or_else(|| AppError::validation("input.nodeId", "no such node in this workflow"))?;
-            if let Some(name) = input.name {
-                n.name = name;
-            }
-            if let Some(p) = input.position {
-                n.position = p;
-            }
-            if let Some(c) = input.config {
-                n.config = c.0;
-            }
-            if input.clear_retry {
-                n.retry = None;
-            }
-            if let Some(r) = input.retry {
-                n.retry = Some(r);
-            }
-            if let Some(t) = input.timeout_ms {
-                n.timeout_ms = Some(t);
-            }
-            if let Some(s) = input.safe_to_repeat {
-                n.safe_to_repeat = Some(s);
-            }
-            Ok(())
+            g.update_node(&id, change)
         })
         .await
     }
@@ -155,65 +135,25 @@ impl WorkflowsMutation {
     /// Removes a node and its edges (needs `WORKFLOW_EDIT`).
     async fn remove_node(&self, ctx: &Context<'_>, input: RemoveNodeInput) -> Result<WorkflowPayload> {
         edit_graph(ctx, "input.workflowId", &input.workflow_id, input.expected_revision, "removeNode", |g| {
-            let before = g.nodes.len();
-            g.nodes.retain(|n| n.id != input.node_id);
-            if g.nodes.len() == before {
-                return Err(AppError::validation("input.nodeId", "no such node in this workflow"));
-            }
-            g.edges.retain(|e| e.source != input.node_id && e.target != input.node_id);
-            Ok(())
+            g.remove_node(&input.node_id)
         })
         .await
     }
 
     /// Connects an output port to an input port (needs `WORKFLOW_EDIT`).
     async fn connect_nodes(&self, ctx: &Context<'_>, input: ConnectNodesInput) -> Result<WorkflowPayload> {
-        edit_graph(
-            ctx,
-            "input.workflowId",
-            &input.workflow_id,
-            input.expected_revision,
-            "connectNodes",
-            |g| {
-                for (field, node) in [("input.source", &input.source), ("input.target", &input.target)] {
-                    if g.node(node).is_none() {
-                        return Err(AppError::validation(field, "no such node in this workflow"));
-                    }
-                }
-                if g.edges.iter().any(|e| {
-                    e.source == input.source
-                        && e.source_port == input.source_port
-                        && e.target == input.target
-                        && e.target_port == input.target_port
-                }) {
-                    return Err(AppError::conflict("input.target", "these ports are already connected"));
-                }
-                let mut n = g.edges.len() + 1;
-                while g.edges.iter().any(|e| e.id == format!("e{n}")) {
-                    n += 1;
-                }
-                g.edges.push(EdgeSpec {
-                    id: format!("e{n}"),
-                    source: input.source,
-                    source_port: input.source_port,
-                    target: input.target,
-                    target_port: input.target_port,
-                });
-                Ok(())
-            },
-        )
+        let ConnectNodesInput { workflow_id, expected_revision, source, source_port, target, target_port } =
+            input;
+        edit_graph(ctx, "input.workflowId", &workflow_id, expected_revision, "connectNodes", |g| {
+            g.connect(source, source_port, target, target_port)
+        })
         .await
     }
 
     /// Removes an edge (needs `WORKFLOW_EDIT`).
     async fn disconnect(&self, ctx: &Context<'_>, input: DisconnectInput) -> Result<WorkflowPayload> {
         edit_graph(ctx, "input.workflowId", &input.workflow_id, input.expected_revision, "disconnect", |g| {
-            let before = g.edges.len();
-            g.edges.retain(|e| e.id != input.edge_id);
-            if g.edges.len() == before {
-                return Err(AppError::validation("input.edgeId", "no such edge in this workflow"));
-            }
-            Ok(())
+            g.disconnect(&input.edge_id)
         })
         .await
     }
