@@ -646,6 +646,18 @@ where
 }
 
 impl TestApp {
+    /// The organisation `id` as `tenancy/Tenant` shows it to the viewer behind `token`.
+    pub async fn tenant(&self, token: &str, id: &str) -> tenant::TenantTenant {
+        let vars = tenant::Variables { id: Some(id.into()), slug: None };
+        self.op::<Tenant>(Some(token), vars).await.into_data().tenant
+    }
+
+    /// The signed-in viewer behind `token` (`identity/Viewer`, first page of organisations).
+    pub async fn viewer(&self, token: &str) -> viewer::ViewerViewer {
+        let vars = viewer::Variables { first: None, after: None, last: None, before: None };
+        self.op::<Viewer>(Some(token), vars).await.into_data().viewer.expect("a signed-in viewer")
+    }
+
     /// Global ID of the built-in role `key` of tenant `tenant_id`.
     pub async fn role_id(&self, session: &Session, tenant_id: &str, key: &str) -> String {
         let vars = permission_matrix::Variables { tenant_id: tenant_id.into() };
