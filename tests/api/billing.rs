@@ -5,7 +5,7 @@ use chrono::{Duration, TimeZone, Utc};
 use serde_json::{Value, json};
 use zygo::{ctx::Clock, modules::billing::renewals::run_due};
 
-use crate::{doc, helpers::*};
+use crate::{doc, gql::*, helpers::*};
 
 const ADMIN: &str = "ops@zygo.example";
 
@@ -27,14 +27,20 @@ async fn app_at_dec_1() -> (TestApp, Clock) {
 
 /// The organisation's billing as its `TenantBilling` document shows it.
 pub(crate) async fn billing(app: &TestApp, s: &Session, tenant: &str) -> Value {
-    app.gql(Some(&s.access), doc!("billing/TenantBilling"), json!({ "id": tenant })).await.data()["tenant"]
-        .clone()
+    let vars = tenant_billing::Variables { id: tenant.into() };
+    let b = app.op::<TenantBilling>(Some(&s.access), vars).await.into_data().tenant;
+    serde_json::to_value(b).expect("the billing answer")
 }
 
-async fn change(app: &TestApp, s: &Session, tenant: &str, plan: &str, interval: &str) -> Gql {
-    app.gql(
+async fn change(
+    app: &TestApp,
+    s: &Session,
+    tenant: &str,
+    plan: &str,
+    interval: &str,
+) -> Op<change_plan::ResponseData> {
+    app.op_json::<ChangePlan>(
         Some(&s.access),
-        doc!("billing/ChangePlan"),
         json!({ "input": { "tenantId": tenant, "plan": plan, "interval": interval } }),
     )
     .await
@@ -73,18 +79,18 @@ async fn settle(app: &TestApp) {
 #[tokio::test]
 async fn plans_are_public_and_a_new_organisation_is_on_free_with_its_limits() {
     let app = shipped().await;
-    let plans = app.gql(None, doc!("billing/Plans"), json!({})).await;
-    let keys: Vec<&str> =
-        plans.data()["plans"].as_array().unwrap().iter().map(|p| p["key"].as_str().unwrap()).collect();
+    let plans = app.op::<Plans>(None, plans::Variables).await.into_data().plans;
+    let keys: Vec<&str> = plans.iter().map(|p| p.key.as_str()).collect();
     assert_eq!(keys, ["free", "pro", "business", "enterprise"]);
-    let pro = &plans.data()["plans"][1];
+    let pro = &plans[1];
     assert!(
-        pro["prices"]
+        serde_json::to_value(&pro.prices)
+            .unwrap()
             .as_array()
             .unwrap()
             .contains(&json!({ "currency": "EUR", "interval": "MONTH", "amount": 2900 }))
     );
-    assert_eq!(plans.data()["plans"][3]["contactSales"], true);
+    assert!(plans[3].contact_sales);
 
     let owner = app.verified_user("b-free@example.com").await;
     let tenant = app.create_tenant(&owner, "b-free").await;
@@ -108,14 +114,13 @@ async fn an_upgrade_charges_the_prorated_amount_on_a_numbered_invoice_with_tax()
     let owner = app.verified_user("b-up@example.com").await;
     let tenant = app.create_tenant(&owner, "b-up").await;
     let r = app
-        .gql(
+        .op_json::<UpdateBillingSettings>(
             Some(&owner.access),
-            doc!("billing/UpdateBillingSettings"),
             json!({ "input": { "tenantId": tenant, "taxRateBps": 2000, "taxId": "DE123456789",
                 "billingAddress": { "line1": "1 Main St", "city": "Berlin", "country": "DE" } } }),
         )
         .await;
-    assert_eq!(r.data()["updateBillingSettings"]["billingAccount"]["taxRateBps"], 2000);
+    assert_eq!(r.data().update_billing_settings.billing_account.tax_rate_bps, 2000);
     let bad = app
         .gql(
             Some(&owner.access),
@@ -127,16 +132,13 @@ async fn an_upgrade_charges_the_prorated_amount_on_a_numbered_invoice_with_tax()
 
     // Free → Pro monthly: a new period from now, the whole price, 20 % tax.
     let r = change(&app, &owner, &tenant, "pro", "MONTH").await;
-    let inv = &r.data()["changePlan"]["invoice"];
-    assert_eq!(inv["number"], "ZYG-2026-000001");
-    assert_eq!(
-        (inv["subtotal"].clone(), inv["tax"].clone(), inv["total"].clone()),
-        (json!(2900), json!(580), json!(3480))
-    );
-    assert_eq!(inv["status"], "OPEN", "manual billing: paid by transfer");
-    let sub = &r.data()["changePlan"]["subscription"];
-    assert_eq!(sub["plan"]["key"], "pro");
-    assert_eq!(sub["currentPeriodEnd"], "2027-01-01T12:00:00+00:00");
+    let inv = r.data().change_plan.invoice.as_ref().expect("an invoice");
+    assert_eq!(inv.number, "ZYG-2026-000001");
+    assert_eq!((inv.subtotal, inv.tax, inv.total), (2900, 580, 3480));
+    assert_eq!(inv.status, change_plan::InvoiceStatus::OPEN, "manual billing: paid by transfer");
+    let sub = &r.data().change_plan.subscription;
+    assert_eq!(sub.plan.key, "pro");
+    assert_eq!(sub.current_period_end, "2027-01-01T12:00:00+00:00");
     // The owner gets the invoice by mail, its PDF attached.
     let mail = app.mail_about("b-up@example.com", "Invoice ZYG-2026-000001", 1).await;
     assert!(mail.contains("totals 34.80 EUR"), "{mail}");
@@ -151,25 +153,21 @@ async fn an_upgrade_charges_the_prorated_amount_on_a_numbered_invoice_with_tax()
     clock.advance(Duration::hours(31 * 12));
     let owner = app.log_in("b-up@example.com").await;
     let p = app
-        .gql(
+        .op_json::<PreviewPlanChange>(
             Some(&owner.access),
-            doc!("billing/PreviewPlanChange"),
             json!({ "tenantId": tenant, "plan": "business", "interval": "MONTH" }),
         )
         .await;
-    let p = &p.data()["previewPlanChange"];
-    assert_eq!(p["kind"], "UPGRADE");
-    let got: Vec<i64> = ["prorationCredit", "charge", "subtotal", "tax", "total", "amountDue"]
-        .iter()
-        .map(|k| p[k].as_i64().unwrap())
-        .collect();
+    let p = &p.data().preview_plan_change;
+    assert_eq!(p.kind, preview_plan_change::PlanChangeKind::UPGRADE);
+    let got = [p.proration_credit, p.charge, p.subtotal, p.tax, p.total, p.amount_due];
     assert_eq!(got, [1450, 4950, 3500, 700, 4200, 4200]);
     let r = change(&app, &owner, &tenant, "business", "MONTH").await;
-    let inv = &r.data()["changePlan"]["invoice"];
-    assert_eq!(inv["number"], "ZYG-2026-000002");
-    assert_eq!(inv["total"], 4200);
+    let inv = r.data().change_plan.invoice.as_ref().expect("an invoice");
+    assert_eq!(inv.number, "ZYG-2026-000002");
+    assert_eq!(inv.total, 4200);
     assert_eq!(
-        inv["lines"],
+        serde_json::to_value(&inv.lines).unwrap(),
         json!([{ "kind": "PRORATION_CREDIT", "amount": -1450 }, { "kind": "PLAN", "amount": 4950 }])
     );
     let b = billing(&app, &owner, &tenant).await;
@@ -221,42 +219,41 @@ async fn a_downgrade_is_refused_while_over_the_new_limits_and_otherwise_waits_fo
     change(&app, &owner, &tenant, "pro", "MONTH").await.data();
     let mut teams = Vec::new();
     for name in ["A", "B", "C", "D"] {
-        let r = app
-            .gql(
-                Some(&owner.access),
-                doc!("teams/CreateTeam"),
-                json!({ "input": { "tenantId": tenant, "name": name } }),
-            )
-            .await;
-        teams.push(r.data()["createTeam"]["team"]["id"].as_str().unwrap().to_string());
+        let input = create_team::CreateTeamInput {
+            tenant_id: tenant.clone(),
+            name: name.into(),
+            description: String::new(),
+        };
+        let r = app.op::<CreateTeam>(Some(&owner.access), create_team::Variables { input }).await;
+        teams.push(r.into_data().create_team.team.id);
     }
     let p = app
-        .gql(
+        .op_json::<PreviewPlanChange>(
             Some(&owner.access),
-            doc!("billing/PreviewPlanChange"),
             json!({ "tenantId": tenant, "plan": "free", "interval": "MONTH" }),
         )
         .await;
-    assert_eq!(p.data()["previewPlanChange"]["allowed"], false);
+    let p = &p.data().preview_plan_change;
+    assert!(!p.allowed);
     assert_eq!(
-        p.data()["previewPlanChange"]["overLimits"],
+        serde_json::to_value(&p.over_limits).unwrap(),
         json!([{ "limit": "TEAMS", "used": 4, "allowed": 3 }])
     );
     let r = change(&app, &owner, &tenant, "free", "MONTH").await;
     assert_eq!(r.code(), "OVER_PLAN_LIMITS");
     assert_eq!(
-        r.0["errors"][0]["extensions"]["over"],
+        r.raw.0["errors"][0]["extensions"]["over"],
         json!([{ "limit": "teams", "used": 4, "allowed": 3 }])
     );
     app.gql(Some(&owner.access), doc!("teams/DeleteTeam"), json!({ "id": teams[3] })).await.data();
 
     let r = change(&app, &owner, &tenant, "free", "MONTH").await;
-    let sub = &r.data()["changePlan"]["subscription"];
+    let sub = &r.data().change_plan.subscription;
     assert_eq!(
-        (sub["plan"]["key"].clone(), sub["scheduledPlan"]["key"].clone()),
-        (json!("pro"), json!("free"))
+        (sub.plan.key.as_str(), sub.scheduled_plan.as_ref().map(|p| p.key.as_str())),
+        ("pro", Some("free"))
     );
-    assert_eq!(r.data()["changePlan"]["invoice"], Value::Null, "nothing is charged for a downgrade");
+    assert_eq!(r.data().change_plan.invoice, None, "nothing is charged for a downgrade");
 
     clock.advance(Duration::days(31));
     settle(&app).await;
@@ -278,10 +275,9 @@ async fn an_unpaid_renewal_goes_past_due_is_restored_by_payment_and_after_the_la
         .as_str()
         .unwrap()
         .to_string();
-    let paid = app
-        .gql(Some(&admin.access), doc!("billing/MarkInvoicePaid"), json!({ "input": { "invoiceId": first } }))
-        .await;
-    assert_eq!(paid.data()["markInvoicePaid"]["invoice"]["status"], "PAID");
+    let paid =
+        app.op_json::<MarkInvoicePaid>(Some(&admin.access), json!({ "input": { "invoiceId": first } })).await;
+    assert_eq!(paid.data().mark_invoice_paid.invoice.status, mark_invoice_paid::InvoiceStatus::PAID);
     // Only platform administrators mark invoices paid.
     let r = app
         .gql(Some(&owner.access), doc!("billing/MarkInvoicePaid"), json!({ "input": { "invoiceId": first } }))
@@ -408,7 +404,7 @@ async fn invoice_numbers_have_no_gaps_and_no_repeats_under_twenty_concurrent_upg
         futures::future::join_all(orgs.iter().map(|(o, t)| change(&app, o, t, "pro", "MONTH"))).await;
     let mut numbers: Vec<String> = results
         .iter()
-        .map(|r| r.data()["changePlan"]["invoice"]["number"].as_str().unwrap().to_string())
+        .map(|r| r.data().change_plan.invoice.as_ref().expect("an invoice").number.clone())
         .collect();
     numbers.sort();
     let year = Utc::now().format("%Y");
@@ -425,8 +421,8 @@ async fn two_concurrent_plan_changes_leave_one() {
         change(&app, &owner, &tenant, "pro", "MONTH"),
         change(&app, &owner, &tenant, "pro", "MONTH")
     );
-    let ok = [&a, &b].iter().filter(|r| r.0.get("errors").is_none()).count();
-    assert_eq!(ok, 1, "one change wins, the other is refused: {} / {}", a.0, b.0);
+    let ok = [&a, &b].iter().filter(|r| !r.has_errors()).count();
+    assert_eq!(ok, 1, "one change wins, the other is refused: {} / {}", a.raw.0, b.raw.0);
     let b = billing(&app, &owner, &tenant).await;
     assert_eq!(b["invoices"]["totalCount"], 1, "charged once");
 }
@@ -438,16 +434,15 @@ async fn a_trial_becomes_the_paid_plan_at_its_end_and_a_cancellation_takes_effec
     let owner = app.verified_user("b-trial@example.com").await;
     let tenant = app.create_tenant(&owner, "b-trial").await;
     let r = app
-        .gql(
+        .op_json::<ChangePlan>(
             Some(&owner.access),
-            doc!("billing/ChangePlan"),
             json!({ "input": { "tenantId": tenant, "plan": "pro", "interval": "MONTH", "trial": true } }),
         )
         .await;
-    let sub = &r.data()["changePlan"]["subscription"];
-    assert_eq!(sub["status"], "TRIALING");
-    assert_eq!(sub["trialEnd"], "2026-12-15T12:00:00+00:00");
-    assert_eq!(r.data()["changePlan"]["invoice"], Value::Null, "a trial charges nothing");
+    let sub = &r.data().change_plan.subscription;
+    assert_eq!(sub.status, change_plan::SubscriptionStatus::TRIALING);
+    assert_eq!(sub.trial_end.as_deref(), Some("2026-12-15T12:00:00+00:00"));
+    assert_eq!(r.data().change_plan.invoice, None, "a trial charges nothing");
 
     // The trial ends: Pro, paid from the trial's end for a month.
     clock.advance(Duration::days(14));
@@ -470,23 +465,18 @@ async fn a_trial_becomes_the_paid_plan_at_its_end_and_a_cancellation_takes_effec
     let cancel = |at_end: bool| {
         let (app, token, tenant) = (&app, owner.access.clone(), tenant.clone());
         async move {
-            app.gql(
+            app.op_json::<CancelSubscription>(
                 Some(&token),
-                doc!("billing/CancelSubscription"),
                 json!({ "input": { "tenantId": tenant, "atPeriodEnd": at_end } }),
             )
             .await
         }
     };
-    assert_eq!(cancel(true).await.data()["cancelSubscription"]["subscription"]["cancelAtPeriodEnd"], true);
+    assert!(cancel(true).await.data().cancel_subscription.subscription.cancel_at_period_end);
     let resume = app
-        .gql(
-            Some(&owner.access),
-            doc!("billing/ResumeSubscription"),
-            json!({ "input": { "tenantId": tenant } }),
-        )
+        .op_json::<ResumeSubscription>(Some(&owner.access), json!({ "input": { "tenantId": tenant } }))
         .await;
-    assert_eq!(resume.data()["resumeSubscription"]["subscription"]["cancelAtPeriodEnd"], false);
+    assert!(!resume.data().resume_subscription.subscription.cancel_at_period_end);
     let nothing = app
         .gql(
             Some(&owner.access),
