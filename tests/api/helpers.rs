@@ -780,13 +780,3 @@ impl TestApp {
         .await
     }
 }
-
-impl Session {
-    pub fn from_tokens(tokens: &Value) -> Self {
-        Self {
-            access: tokens["accessToken"].as_str().unwrap().into(),
-            refresh: tokens["refreshToken"].as_str().unwrap().into(),
-            user_id: tokens["viewer"]["id"].as_str().unwrap().into(),
-        }
-    }
-}
