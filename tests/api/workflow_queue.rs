@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::{
     doc,
+    gql::{self, *},
     helpers::{Backend, Options, Session, TestApp, WsClient, eventually, spawn_app, spawn_app_on},
 };
 
@@ -68,30 +69,28 @@ async fn trivial_workflow(app: &TestApp, o: &Org) -> String {
 
 async fn create(app: &TestApp, o: &Org, name: &str, nodes: Vec<Value>, edges: Vec<Value>) -> String {
     let r = app
-        .gql(
+        .op_json::<CreateWorkflow>(
             Some(&o.owner.access),
-            doc!("workflows/CreateWorkflow"),
             json!({ "input": { "tenantId": o.tenant, "name": name, "graph": { "nodes": nodes, "edges": edges } } }),
         )
         .await;
-    r.data()["createWorkflow"]["workflow"]["id"].as_str().unwrap().to_string()
+    r.into_data().create_workflow.workflow.id
 }
 
 async fn execute(app: &TestApp, o: &Org, workflow: &str) -> String {
     let r = app
-        .gql(
+        .op_json::<ExecuteWorkflow>(
             Some(&o.owner.access),
-            doc!("workflows/ExecuteWorkflow"),
             json!({ "input": { "workflowId": workflow, "input": {} } }),
         )
         .await;
-    r.data()["executeWorkflow"]["execution"]["id"].as_str().unwrap().to_string()
+    r.into_data().execute_workflow.execution.id
 }
 
 async fn execution(app: &TestApp, o: &Org, id: &str) -> Value {
-    app.gql(Some(&o.owner.access), doc!("workflows/Execution"), json!({ "id": id, "logs": 100 })).await.data()
-        ["execution"]
-        .clone()
+    let vars = gql::execution::Variables { id: id.into(), logs: Some(100) };
+    let e = app.op::<gql::Execution>(Some(&o.owner.access), vars).await.into_data().execution;
+    serde_json::to_value(e).expect("an execution")
 }
 
 async fn finished(app: &TestApp, o: &Org, id: &str) -> Value {
@@ -190,8 +189,10 @@ async fn one_tenants_waits_do_not_hold_the_workers_another_tenant_needs() {
         assert_eq!(execution(&app, &a, run).await["status"], "RUNNING");
     }
     for run in &runs {
-        let r = app.gql(Some(&a.owner.access), doc!("workflows/CancelExecution"), json!({ "id": run })).await;
-        assert_eq!(r.data()["cancelExecution"]["execution"]["status"], "CANCELLED");
+        let r = app
+            .op::<CancelExecution>(Some(&a.owner.access), cancel_execution::Variables { id: run.clone() })
+            .await;
+        assert_eq!(r.data().cancel_execution.execution.status, cancel_execution::ExecutionStatus::CANCELLED);
     }
     for run in &runs {
         let e = execution(&app, &a, run).await;
@@ -237,8 +238,10 @@ async fn a_waiting_node_is_saved_running_with_its_start_which_a_cancel_keeps() {
         }
     }
     // Cancelled, the node ends CANCELLED and keeps its start.
-    let r = app.gql(Some(&o.owner.access), doc!("workflows/CancelExecution"), json!({ "id": exec })).await;
-    assert_eq!(r.data()["cancelExecution"]["execution"]["status"], "CANCELLED");
+    let r = app
+        .op::<CancelExecution>(Some(&o.owner.access), cancel_execution::Variables { id: exec.clone() })
+        .await;
+    assert_eq!(r.data().cancel_execution.execution.status, cancel_execution::ExecutionStatus::CANCELLED);
     loop {
         let ev = ws.next_json().await.expect("subscription open");
         let n = &ev["payload"]["data"]["executionUpdated"]["node"];
@@ -385,14 +388,9 @@ async fn a_run_whose_worker_keeps_dying_is_quarantined_instead_of_claimed_again(
 }
 
 async fn suspend(app: &TestApp, o: &Org) {
-    let r = app
-        .gql(
-            Some(&o.owner.access),
-            doc!("tenancy/SuspendTenant"),
-            json!({ "id": o.tenant, "confirmSlug": o.slug }),
-        )
-        .await;
-    assert_eq!(r.data()["suspendTenant"]["tenant"]["status"], "suspended");
+    let vars = suspend_tenant::Variables { id: o.tenant.clone(), confirm_slug: o.slug.clone() };
+    let r = app.op::<SuspendTenant>(Some(&o.owner.access), vars).await;
+    assert_eq!(r.data().suspend_tenant.tenant.status, "suspended");
 }
 
 #[tokio::test]
@@ -411,12 +409,11 @@ async fn a_suspended_organisation_runs_nothing_from_webhooks_schedules_or_its_qu
     )
     .await;
     let url = app
-        .gql(Some(&o.owner.access), doc!("workflows/WorkflowWebhook"), json!({ "id": hooked }))
+        .op::<WorkflowWebhook>(Some(&o.owner.access), workflow_webhook::Variables { id: hooked.clone() })
         .await
-        .data()["workflow"]["webhookUrl"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .into_data()
+        .workflow
+        .webhook_url;
     let path = url.strip_prefix("http://zygo.test").unwrap().to_string();
     let ticker = create(
         &app,
@@ -536,15 +533,12 @@ async fn an_error_workflow_of_another_organisation_is_refused_and_not_stored() {
     let count = |o: &Org| {
         let (app, t, tenant) = (&app, o.owner.access.clone(), o.tenant.clone());
         async move {
-            app.gql(
-                Some(&t),
-                doc!("workflows/Workflows"),
-                json!({ "tenantId": tenant, "includeArchived": true }),
-            )
-            .await
-            .data()["tenant"]["workflows"]["totalCount"]
-                .as_i64()
-                .unwrap()
+            app.op_json::<Workflows>(Some(&t), json!({ "tenantId": tenant, "includeArchived": true }))
+                .await
+                .into_data()
+                .tenant
+                .workflows
+                .total_count
         }
     };
     let before = count(&a).await;
@@ -586,11 +580,10 @@ async fn an_error_workflow_of_another_organisation_is_refused_and_not_stored() {
     );
     // The organisation's own workflow is accepted.
     let r = app
-        .gql(
+        .op_json::<CreateWorkflow>(
             Some(&a.owner.access),
-            doc!("workflows/CreateWorkflow"),
             json!({ "input": { "tenantId": a.tenant, "name": "Guarded", "settings": { "errorWorkflowId": own } } }),
         )
         .await;
-    assert_eq!(r.data()["createWorkflow"]["workflow"]["settings"]["errorWorkflowId"], own);
+    assert_eq!(r.data().create_workflow.workflow.settings.error_workflow_id.as_deref(), Some(own.as_str()));
 }
