@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use zygo::{ctx::Clock, modules::billing::renewals::run_due};
 
-use crate::{billing::billing, doc, helpers::*};
+use crate::{billing::billing, doc, gql::*, helpers::*};
 
 const KEY: &str = "sk_test_zygo";
 const SECRET: &str = "whsec_zygo";
@@ -87,7 +87,7 @@ async fn checkout(app: &TestApp, stripe: &Fake, owner: &Session, tenant: &str, c
             json!({ "input": { "tenantId": tenant, "provider": "STRIPE", "plan": "pro", "interval": "MONTH" } }),
         )
         .await;
-    let url = r.data()["startCheckout"]["checkoutUrl"].as_str().unwrap().to_string();
+    let url = r.typed::<StartCheckout>().into_data().start_checkout.checkout_url;
     assert!(url.starts_with(&stripe.base), "the customer goes to Stripe's page: {url}");
     let page = stripe.http.get(&url).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Card number"));
@@ -289,7 +289,7 @@ async fn revolut_checkout(app: &TestApp, fake: &Fake, owner: &Session, tenant: &
             json!({ "input": { "tenantId": tenant, "provider": "REVOLUT", "plan": "pro", "interval": "MONTH" } }),
         )
         .await;
-    let url = r.data()["startCheckout"]["checkoutUrl"].as_str().unwrap().to_string();
+    let url = r.typed::<StartCheckout>().into_data().start_checkout.checkout_url;
     assert!(url.starts_with(&fake.base), "{url}");
     let res = fake.http.post(&url).form(&[("card", card)]).send().await.unwrap();
     assert_eq!(res.status(), 303);
@@ -317,8 +317,11 @@ async fn revolut_deliver(app: &TestApp, body: &Value, secret: &str, ts_ms: i64) 
 async fn a_revolut_card_check_saves_the_card_uncharged_and_the_plan_is_paid_by_a_merchant_initiated_payment()
 {
     let (app, revolut) = revolut_app().await;
-    let providers = app.gql(None, doc!("billing/PaymentProviders"), json!({})).await;
-    assert_eq!(providers.data()["paymentProviders"], json!(["MANUAL", "REVOLUT"]));
+    let providers = app.op::<PaymentProviders>(None, payment_providers::Variables).await;
+    assert_eq!(
+        serde_json::to_value(&providers.data().payment_providers).unwrap(),
+        json!(["MANUAL", "REVOLUT"])
+    );
     let owner = app.verified_user("r-pay@example.com").await;
     let tenant = app.create_tenant(&owner, "r-pay").await;
     revolut_checkout(&app, &revolut, &owner, &tenant, "4929420573595709").await;
@@ -426,7 +429,7 @@ async fn paypal_checkout(
             json!({ "input": { "tenantId": tenant, "provider": "PAYPAL", "plan": "pro", "interval": "MONTH" } }),
         )
         .await;
-    let approve = r.data()["startCheckout"]["checkoutUrl"].as_str().unwrap().to_string();
+    let approve = r.typed::<StartCheckout>().into_data().start_checkout.checkout_url;
     assert!(approve.starts_with(&fake.base), "{approve}");
     assert!(fake.http.get(&approve).send().await.unwrap().text().await.unwrap().contains("Log in to PayPal"));
     let res = fake.http.post(&approve).form(&[("account", account)]).send().await.unwrap();

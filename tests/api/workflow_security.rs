@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::{
     doc,
+    gql::{CreateWorkflow, WorkflowWebhook, workflow_webhook},
     helpers::{Backend, NodeService, Options, spawn_app, spawn_app_on},
     workflows::{create, edge, execute, finished, node, node_state, org},
 };
@@ -400,9 +401,8 @@ async fn a_data_source_node_shows_only_the_member_fields_the_api_shows_the_user_
 
     // A webhook run has no user: it acts for the workflow's creator, here the member.
     let r = app
-        .gql(
+        .op_json::<CreateWorkflow>(
             Some(&member.access),
-            doc!("workflows/CreateWorkflow"),
             json!({ "input": { "tenantId": o.tenant, "name": "Hooked directory", "graph": {
                 "nodes": [
                     node("hook", "trigger.webhook", json!({})),
@@ -412,7 +412,7 @@ async fn a_data_source_node_shows_only_the_member_fields_the_api_shows_the_user_
             } } }),
         )
         .await;
-    let hooked = r.data()["createWorkflow"]["workflow"]["id"].as_str().unwrap().to_string();
+    let hooked = r.into_data().create_workflow.workflow.id;
     app.gql(
         Some(&member.access),
         doc!("workflows/PublishWorkflowVersion"),
@@ -421,12 +421,11 @@ async fn a_data_source_node_shows_only_the_member_fields_the_api_shows_the_user_
     .await
     .data();
     let url = app
-        .gql(Some(&member.access), doc!("workflows/WorkflowWebhook"), json!({ "id": hooked }))
+        .op::<WorkflowWebhook>(Some(&member.access), workflow_webhook::Variables { id: hooked.clone() })
         .await
-        .data()["workflow"]["webhookUrl"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .into_data()
+        .workflow
+        .webhook_url;
     let resp = app
         .http
         .post(app.url(url.strip_prefix("http://zygo.test").unwrap()))
