@@ -42,7 +42,11 @@ use verdict::*;
 
 use crate::{
     doc,
-    gql::{PermissionMatrix, permission_matrix},
+    gql::{
+        ChangePlan, CreateApiKey, CreateRole, CreateSecret, CreateTeam, CreateWorkflow, ExecuteWorkflow,
+        Execution, InviteMember, PermissionMatrix, SaveWorkflowAsTemplate, SetEnvironmentVariable,
+        SetTeamMember, ViewerSecurity, execution, permission_matrix, viewer_security,
+    },
     helpers::*,
 };
 
@@ -113,12 +117,9 @@ fn every_root_field_has_a_document_and_an_access_rule() {
 // The sweep.
 // ---------------------------------------------------------------------------------------
 
+/// An answer's `data` as JSON, for comparing whole answers before and after.
 async fn data(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
     app.gql(Some(token), query, variables).await.data().clone()
-}
-
-fn id_at(v: &Value, pointer: &str) -> String {
-    v.pointer(pointer).and_then(Value::as_str).unwrap_or_else(|| panic!("no {pointer} in {v}")).to_string()
 }
 
 pub(crate) struct World {
@@ -177,62 +178,76 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
          which the README does not tick; the README ticks {listed_not_granted:?}, which the server does not grant"
     );
 
-    let role = data(
-        app,
-        &o,
-        doc!("roles/CreateRole"),
-        json!({ "input": {
-            "tenantId": tenant, "key": "sweep-custom", "name": "Sweep custom", "permissions": [WORKFLOW_READ],
-        } }),
-    )
-    .await;
-    let team = data(
-        app,
-        &o,
-        doc!("teams/CreateTeam"),
-        json!({ "input": { "tenantId": tenant, "name": "Sweep team" } }),
-    )
-    .await;
-    let team = id_at(&team, "/createTeam/team/id");
+    let owner = Some(o.as_str());
+    let role = app
+        .op_json::<CreateRole>(
+            owner,
+            json!({ "input": {
+                "tenantId": tenant, "key": "sweep-custom", "name": "Sweep custom", "permissions": [WORKFLOW_READ],
+            } }),
+        )
+        .await
+        .into_data()
+        .create_role
+        .role
+        .id;
+    let team = app
+        .op_json::<CreateTeam>(owner, json!({ "input": { "tenantId": tenant, "name": "Sweep team" } }))
+        .await
+        .into_data()
+        .create_team
+        .team
+        .id;
     for (who, team_role) in [("member", "OWNER"), ("target", "EDITOR")] {
-        data(
-            app,
-            &o,
-            doc!("teams/SetTeamMember"),
+        app.op_json::<SetTeamMember>(
+            owner,
             json!({ "input": { "teamId": team, "membershipId": joined[who].1, "role": team_role } }),
         )
-        .await;
+        .await
+        .data();
     }
-    let invitation = data(
-        app,
-        &o,
-        doc!("members/InviteMember"),
-        json!({ "input": {
-            "tenantId": tenant, "email": "sweep-pending@example.com", "roleId": member_role,
-        } }),
-    )
-    .await;
-    let key = data(
-        app,
-        &o,
-        doc!("api_keys/CreateApiKey"),
-        json!({ "input": { "tenantId": tenant, "name": "sweep", "permissions": [TENANT_READ] } }),
-    )
-    .await;
-    let secret = data(
-        app,
-        &o,
-        doc!("secrets/CreateSecret"),
-        json!({ "input": { "tenantId": tenant, "name": "SWEEP_SECRET", "value": "s3cret" } }),
-    )
-    .await;
-    let env_var = data(
-        app,
-        &o,
-        doc!("secrets/SetEnvironmentVariable"),
-        json!({ "input": { "tenantId": tenant, "name": "SWEEP_VAR", "value": "v" } }),
-    )
-    .await;
+    let invitation = app
+        .op_json::<InviteMember>(
+            owner,
+            json!({ "input": {
+                "tenantId": tenant, "email": "sweep-pending@example.com", "roleId": member_role,
+            } }),
+        )
+        .await
+        .into_data()
+        .invite_member
+        .invitation
+        .id;
+    let api_key = app
+        .op_json::<CreateApiKey>(
+            owner,
+            json!({ "input": { "tenantId": tenant, "name": "sweep", "permissions": [TENANT_READ] } }),
+        )
+        .await
+        .into_data()
+        .create_api_key
+        .api_key
+        .id;
+    let secret = app
+        .op_json::<CreateSecret>(
+            owner,
+            json!({ "input": { "tenantId": tenant, "name": "SWEEP_SECRET", "value": "s3cret" } }),
+        )
+        .await
+        .into_data()
+        .create_secret
+        .secret
+        .id;
+    let env_var = app
+        .op_json::<SetEnvironmentVariable>(
+            owner,
+            json!({ "input": { "tenantId": tenant, "name": "SWEEP_VAR", "value": "v" } }),
+        )
+        .await
+        .into_data()
+        .set_environment_variable
+        .environment_variable
+        .id;
     let graph = json!({
         "nodes": [
             { "id": "start", "type": "trigger.manual", "name": "start", "config": {} },
@@ -242,39 +257,55 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
             { "id": "e1", "source": "start", "sourcePort": "main", "target": "step", "targetPort": "main" },
         ],
     });
-    let workflow = data(
-        app,
-        &o,
-        doc!("workflows/CreateWorkflow"),
-        json!({ "input": { "tenantId": tenant, "name": "Sweep flow", "graph": graph } }),
-    )
-    .await;
-    let revision = workflow["createWorkflow"]["workflow"]["revision"].as_i64().unwrap();
-    let workflow = id_at(&workflow, "/createWorkflow/workflow/id");
-    let execution =
-        data(app, &o, doc!("workflows/ExecuteWorkflow"), json!({ "input": { "workflowId": workflow } }))
-            .await;
-    let execution = id_at(&execution, "/executeWorkflow/execution/id");
-    let template = data(
-        app,
-        &o,
-        doc!("workflows/SaveWorkflowAsTemplate"),
-        json!({ "input": { "workflowId": workflow, "name": "Sweep template" } }),
-    )
-    .await;
+    let workflow = app
+        .op_json::<CreateWorkflow>(
+            owner,
+            json!({ "input": { "tenantId": tenant, "name": "Sweep flow", "graph": graph } }),
+        )
+        .await
+        .into_data()
+        .create_workflow
+        .workflow;
+    let (workflow, revision) = (workflow.id, workflow.revision);
+    let execution = app
+        .op_json::<ExecuteWorkflow>(owner, json!({ "input": { "workflowId": workflow } }))
+        .await
+        .into_data()
+        .execute_workflow
+        .execution
+        .id;
+    let template = app
+        .op_json::<SaveWorkflowAsTemplate>(
+            owner,
+            json!({ "input": { "workflowId": workflow, "name": "Sweep template" } }),
+        )
+        .await
+        .into_data()
+        .save_workflow_as_template
+        .template
+        .id;
     // A paid plan: a billing account, a subscription and an invoice of A.
-    data(
-        app,
-        &o,
-        doc!("billing/ChangePlan"),
+    app.op_json::<ChangePlan>(
+        owner,
         json!({ "input": { "tenantId": tenant, "plan": "pro", "interval": "MONTH" } }),
     )
-    .await;
-    let security = data(app, &outsider.access, doc!("security/ViewerSecurity"), json!({})).await;
+    .await
+    .data();
+    let outsiders_session = app
+        .op::<ViewerSecurity>(Some(&outsider.access), viewer_security::Variables { events_last: None })
+        .await
+        .into_data()
+        .viewer
+        .expect("the outsider")
+        .sessions
+        .remove(0)
+        .id;
     // The run must be over before the snapshot.
     eventually(30, || async {
-        let e = data(app, &o, doc!("workflows/Execution"), json!({ "id": execution })).await;
-        matches!(e["execution"]["status"].as_str(), Some("SUCCEEDED" | "FAILED" | "CANCELLED")).then_some(())
+        let vars = execution::Variables { id: execution.clone(), logs: None };
+        let status = app.op::<Execution>(owner, vars).await.into_data().execution.status;
+        use execution::ExecutionStatus::*;
+        matches!(status, SUCCEEDED | FAILED | CANCELLED).then_some(())
     })
     .await;
 
@@ -282,18 +313,18 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         tenant,
         slug: "sweep-a".into(),
         member_role,
-        role: id_at(&role, "/createRole/role/id"),
+        role,
         team,
         target_membership: joined["target"].1.clone(),
-        invitation: id_at(&invitation, "/inviteMember/invitation/id"),
-        api_key: id_at(&key, "/createApiKey/apiKey/id"),
-        secret: id_at(&secret, "/createSecret/secret/id"),
-        env_var: id_at(&env_var, "/setEnvironmentVariable/environmentVariable/id"),
+        invitation,
+        api_key,
+        secret,
+        env_var,
         workflow,
         revision,
         execution,
-        template: id_at(&template, "/saveWorkflowAsTemplate/template/id"),
-        session: id_at(&security, "/viewer/sessions/0/id"),
+        template,
+        session: outsiders_session,
         connected_account: global_id("ConnectedAccount", uuid::Uuid::new_v4()),
         invoice: global_id("Invoice", uuid::Uuid::new_v4()),
     };
