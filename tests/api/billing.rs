@@ -26,10 +26,46 @@ async fn app_at_dec_1() -> (TestApp, Clock) {
 }
 
 /// The organisation's billing as its `TenantBilling` document shows it.
-pub(crate) async fn billing(app: &TestApp, s: &Session, tenant: &str) -> Value {
+pub(crate) async fn billing(app: &TestApp, s: &Session, tenant: &str) -> Billing {
     let vars = tenant_billing::Variables { id: tenant.into() };
-    let b = app.op::<TenantBilling>(Some(&s.access), vars).await.into_data().tenant;
-    serde_json::to_value(b).expect("the billing answer")
+    app.op::<TenantBilling>(Some(&s.access), vars).await.into_data().tenant
+}
+
+pub(crate) type Billing = tenant_billing::TenantBillingTenant;
+pub(crate) use tenant_billing::{InvoiceStatus, Limit, SubscriptionStatus};
+
+/// The parts of `TenantBilling` that need BILLING_READ (every caller here holds it).
+pub(crate) trait BillingRead {
+    fn sub(&self) -> &tenant_billing::TenantBillingTenantSubscription;
+    fn account(&self) -> &tenant_billing::TenantBillingTenantBillingAccount;
+    fn invoices(&self) -> &tenant_billing::TenantBillingTenantInvoices;
+    /// The `i`-th invoice, oldest first.
+    fn invoice(&self, i: usize) -> &tenant_billing::TenantBillingTenantInvoicesEdgesNode;
+    fn usage_of(&self, limit: Limit) -> &tenant_billing::TenantBillingTenantUsage;
+}
+
+impl BillingRead for Billing {
+    fn sub(&self) -> &tenant_billing::TenantBillingTenantSubscription {
+        self.subscription.as_ref().expect("a subscription")
+    }
+    fn account(&self) -> &tenant_billing::TenantBillingTenantBillingAccount {
+        self.billing_account.as_ref().expect("a billing account")
+    }
+    fn invoices(&self) -> &tenant_billing::TenantBillingTenantInvoices {
+        self.invoices.as_ref().expect("invoices")
+    }
+    fn invoice(&self, i: usize) -> &tenant_billing::TenantBillingTenantInvoicesEdgesNode {
+        &self.invoices().edges.get(i).unwrap_or_else(|| panic!("no invoice #{i}")).node
+    }
+    fn usage_of(&self, limit: Limit) -> &tenant_billing::TenantBillingTenantUsage {
+        let usage = self.usage.as_ref().expect("usage");
+        usage.iter().find(|u| u.limit == limit).unwrap_or_else(|| panic!("no usage of {limit:?}"))
+    }
+}
+
+/// An enum value's API name (`PAID`).
+pub(crate) fn enum_name<E: serde::Serialize>(e: &E) -> String {
+    serde_json::to_value(e).ok().and_then(|v| v.as_str().map(str::to_string)).expect("an enum value")
 }
 
 async fn change(
@@ -95,17 +131,14 @@ async fn plans_are_public_and_a_new_organisation_is_on_free_with_its_limits() {
     let owner = app.verified_user("b-free@example.com").await;
     let tenant = app.create_tenant(&owner, "b-free").await;
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["subscription"]["plan"]["key"], "free");
-    assert_eq!(b["subscription"]["status"], "ACTIVE");
-    assert_eq!(b["subscription"]["id"], Value::Null, "no row until the first billing change");
-    let teams = b["usage"].as_array().unwrap().iter().find(|u| u["limit"] == "TEAMS").unwrap().clone();
-    assert_eq!(
-        (teams["used"].clone(), teams["allowed"].clone(), teams["metered"].clone()),
-        (json!(0), json!(3), json!(true))
-    );
-    let members = b["usage"].as_array().unwrap().iter().find(|u| u["limit"] == "MEMBERS").unwrap().clone();
-    assert_eq!(members["used"], 1);
-    assert_eq!(b["invoices"]["totalCount"], 0);
+    assert_eq!(b.sub().plan.key, "free");
+    assert_eq!(b.sub().status, SubscriptionStatus::ACTIVE);
+    assert_eq!(b.sub().id, None, "no row until the first billing change");
+    let teams = b.usage_of(Limit::TEAMS).clone();
+    assert_eq!((teams.used, teams.allowed, teams.metered), (0, Some(3), true));
+    let members = b.usage_of(Limit::MEMBERS).clone();
+    assert_eq!(members.used, 1);
+    assert_eq!(b.invoices().total_count, 0);
 }
 
 #[tokio::test]
@@ -171,19 +204,13 @@ async fn an_upgrade_charges_the_prorated_amount_on_a_numbered_invoice_with_tax()
         json!([{ "kind": "PRORATION_CREDIT", "amount": -1450 }, { "kind": "PLAN", "amount": 4950 }])
     );
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["subscription"]["plan"]["key"], "business");
-    assert_eq!(
-        b["subscription"]["currentPeriodEnd"], "2027-01-01T12:00:00+00:00",
-        "same interval: same period"
-    );
-    assert_eq!(b["invoices"]["totalCount"], 2);
+    assert_eq!(b.sub().plan.key, "business");
+    assert_eq!(b.sub().current_period_end, "2027-01-01T12:00:00+00:00", "same interval: same period");
+    assert_eq!(b.invoices().total_count, 2);
 
     // The first invoice's PDF, by its signed link: the text is there; an altered or expired
     // link is a 404.
-    let url = b["invoices"]["edges"][0]["node"]["pdfUrl"]
-        .as_str()
-        .unwrap()
-        .replace("http://zygo.test", &app.url(""));
+    let url = b.invoice(0).pdf_url.replace("http://zygo.test", &app.url(""));
     let res = app.http.get(&url).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "application/pdf");
@@ -208,7 +235,7 @@ async fn an_upgrade_charges_the_prorated_amount_on_a_numbered_invoice_with_tax()
     // A member cannot change the plan; a viewer of billing cannot either.
     let (member, _) = app.join_as(&owner, &tenant, "b-up-m@example.com", "admin").await;
     assert_eq!(change(&app, &member, &tenant, "pro", "MONTH").await.code(), "FORBIDDEN");
-    assert_eq!(billing(&app, &member, &tenant).await["subscription"]["plan"]["key"], "business");
+    assert_eq!(billing(&app, &member, &tenant).await.sub().plan.key, "business");
 }
 
 #[tokio::test]
@@ -259,9 +286,9 @@ async fn a_downgrade_is_refused_while_over_the_new_limits_and_otherwise_waits_fo
     settle(&app).await;
     let owner = app.log_in("b-down@example.com").await;
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["subscription"]["plan"]["key"], "free");
-    assert_eq!(b["subscription"]["scheduledPlan"], Value::Null);
-    assert_eq!(b["invoices"]["totalCount"], 1, "a free period issues no invoice");
+    assert_eq!(b.sub().plan.key, "free");
+    assert_eq!(b.sub().scheduled_plan, None);
+    assert_eq!(b.invoices().total_count, 1, "a free period issues no invoice");
 }
 
 #[tokio::test]
@@ -271,10 +298,7 @@ async fn an_unpaid_renewal_goes_past_due_is_restored_by_payment_and_after_the_la
     let tenant = app.create_tenant(&owner, "b-dun").await;
     let admin = app.verified_user(ADMIN).await;
     change(&app, &owner, &tenant, "pro", "MONTH").await.data();
-    let first = billing(&app, &owner, &tenant).await["invoices"]["edges"][0]["node"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first = billing(&app, &owner, &tenant).await.invoice(0).id.clone();
     let paid =
         app.op_json::<MarkInvoicePaid>(Some(&admin.access), json!({ "input": { "invoiceId": first } })).await;
     assert_eq!(paid.data().mark_invoice_paid.invoice.status, mark_invoice_paid::InvoiceStatus::PAID);
@@ -290,65 +314,55 @@ async fn an_unpaid_renewal_goes_past_due_is_restored_by_payment_and_after_the_la
     settle(&app).await; // idempotent: a second pass issues nothing
     let owner = app.log_in("b-dun@example.com").await;
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["invoices"]["totalCount"], 2);
-    let renewal = b["invoices"]["edges"][1]["node"].clone();
-    assert_eq!((renewal["status"].clone(), renewal["total"].clone()), (json!("OPEN"), json!(2900)));
-    assert_eq!(b["subscription"]["status"], "ACTIVE");
+    assert_eq!(b.invoices().total_count, 2);
+    let renewal = b.invoice(1).clone();
+    assert_eq!((enum_name(&renewal.status).as_str(), renewal.total), ("OPEN", 2900));
+    assert_eq!(b.sub().status, SubscriptionStatus::ACTIVE);
 
     // Unpaid at its due date: PAST_DUE, retried after 1, 3 and 7 days.
     clock.advance(Duration::days(14));
     settle(&app).await;
     let owner = app.log_in("b-dun@example.com").await;
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["subscription"]["status"], "PAST_DUE");
+    assert_eq!(b.sub().status, SubscriptionStatus::PAST_DUE);
     // Paying restores it.
     let admin = app.log_in(ADMIN).await;
     app.gql(
         Some(&admin.access),
         doc!("billing/MarkInvoicePaid"),
-        json!({ "input": { "invoiceId": renewal["id"] } }),
+        json!({ "input": { "invoiceId": renewal.id } }),
     )
     .await
     .data();
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["subscription"]["status"], "ACTIVE");
-    assert_eq!(b["subscription"]["nextRetryAt"], Value::Null);
+    assert_eq!(b.sub().status, SubscriptionStatus::ACTIVE);
+    assert_eq!(b.sub().next_retry_at, None);
 
     // The next renewal is never paid: after the last retry the organisation is on Free.
     clock.set(Utc.with_ymd_and_hms(2027, 2, 1, 13, 0, 0).unwrap());
     settle(&app).await;
-    let teams_allowed = |b: &Value| {
-        b["limits"].as_array().unwrap().iter().find(|l| l["limit"] == "TEAMS").unwrap()["value"].clone()
-    };
+    let teams_allowed = |b: &Billing| b.limits.iter().find(|l| l.limit == Limit::TEAMS).unwrap().value;
     for days in [14, 1] {
         clock.advance(Duration::days(days));
         settle(&app).await;
     }
     let owner = app.log_in("b-dun@example.com").await;
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["subscription"]["status"], "PAST_DUE");
-    assert_eq!(teams_allowed(&b), 10, "within the grace period: Pro's limits");
+    assert_eq!(b.sub().status, SubscriptionStatus::PAST_DUE);
+    assert_eq!(teams_allowed(&b), Some(10), "within the grace period: Pro's limits");
     clock.advance(Duration::days(2));
     settle(&app).await;
     let owner = app.log_in("b-dun@example.com").await;
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(
-        (b["subscription"]["status"].clone(), b["subscription"]["plan"]["key"].clone()),
-        (json!("PAST_DUE"), json!("pro"))
-    );
-    assert_eq!(teams_allowed(&b), 3, "after the grace period: Free's limits until it pays");
+    assert_eq!((enum_name(&b.sub().status).as_str(), b.sub().plan.key.as_str()), ("PAST_DUE", "pro"));
+    assert_eq!(teams_allowed(&b), Some(3), "after the grace period: Free's limits until it pays");
     clock.advance(Duration::days(4));
     settle(&app).await;
     let owner = app.log_in("b-dun@example.com").await;
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["subscription"]["plan"]["key"], "free");
-    assert_eq!(b["subscription"]["status"], "ACTIVE");
-    let statuses: Vec<&str> = b["invoices"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["status"].as_str().unwrap())
-        .collect();
+    assert_eq!(b.sub().plan.key, "free");
+    assert_eq!(b.sub().status, SubscriptionStatus::ACTIVE);
+    let statuses: Vec<String> = b.invoices().edges.iter().map(|e| enum_name(&e.node.status)).collect();
     assert_eq!(statuses, ["PAID", "PAID", "UNCOLLECTIBLE"]);
 }
 
@@ -383,9 +397,9 @@ async fn the_plan_refuses_the_next_team_with_the_limit_named_and_changes_nothing
         (json!("teams"), json!(3), json!(3))
     );
     let b = billing(&app, &owner, &tenant).await;
-    let teams = b["usage"].as_array().unwrap().iter().find(|u| u["limit"] == "TEAMS").unwrap().clone();
-    assert_eq!(teams["used"], 3);
-    assert_eq!(teams["percentage"], 100.0);
+    let teams = b.usage_of(Limit::TEAMS).clone();
+    assert_eq!(teams.used, 3);
+    assert_eq!(teams.percentage, Some(100.0));
     // On Pro the fourth fits.
     change(&app, &owner, &tenant, "pro", "MONTH").await.data();
     create("D").await.data();
@@ -424,7 +438,7 @@ async fn two_concurrent_plan_changes_leave_one() {
     let ok = [&a, &b].iter().filter(|r| !r.has_errors()).count();
     assert_eq!(ok, 1, "one change wins, the other is refused: {} / {}", a.raw.0, b.raw.0);
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["invoices"]["totalCount"], 1, "charged once");
+    assert_eq!(b.invoices().total_count, 1, "charged once");
 }
 
 #[tokio::test]
@@ -449,14 +463,11 @@ async fn a_trial_becomes_the_paid_plan_at_its_end_and_a_cancellation_takes_effec
     settle(&app).await;
     let owner = app.log_in("b-trial@example.com").await;
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(
-        (b["subscription"]["status"].clone(), b["subscription"]["plan"]["key"].clone()),
-        (json!("ACTIVE"), json!("pro"))
-    );
-    assert_eq!(b["subscription"]["currentPeriodEnd"], "2027-01-15T12:00:00+00:00");
-    assert_eq!(b["invoices"]["edges"][0]["node"]["total"], 2900);
+    assert_eq!((enum_name(&b.sub().status).as_str(), b.sub().plan.key.as_str()), ("ACTIVE", "pro"));
+    assert_eq!(b.sub().current_period_end, "2027-01-15T12:00:00+00:00");
+    assert_eq!(b.invoice(0).total, 2900);
     let admin = app.verified_user(ADMIN).await;
-    let first = b["invoices"]["edges"][0]["node"]["id"].clone();
+    let first = b.invoice(0).id.clone();
     app.gql(Some(&admin.access), doc!("billing/MarkInvoicePaid"), json!({ "input": { "invoiceId": first } }))
         .await
         .data();
@@ -492,8 +503,8 @@ async fn a_trial_becomes_the_paid_plan_at_its_end_and_a_cancellation_takes_effec
     settle(&app).await;
     let owner = app.log_in("b-trial@example.com").await;
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["subscription"]["plan"]["key"], "free");
-    assert_eq!(b["invoices"]["totalCount"], 1, "no renewal after a cancellation");
+    assert_eq!(b.sub().plan.key, "free");
+    assert_eq!(b.invoices().total_count, 1, "no renewal after a cancellation");
 
     // A second trial is refused.
     let again = app
@@ -538,8 +549,8 @@ async fn two_instances_sharing_the_database_never_let_more_teams_in_than_the_pla
     assert_eq!(created, 3, "exactly the plan's three teams: {refused:?}");
     assert!(refused.iter().all(|c| c == "QUOTA_EXCEEDED"), "{refused:?}");
     let usage = billing(&b, &owner, &tenant).await;
-    let teams = usage["usage"].as_array().unwrap().iter().find(|u| u["limit"] == "TEAMS").unwrap().clone();
-    assert_eq!(teams["used"], 3);
+    let teams = usage.usage_of(Limit::TEAMS).clone();
+    assert_eq!(teams.used, 3);
 }
 
 #[tokio::test]
@@ -620,9 +631,9 @@ async fn api_keys_need_a_plan_with_api_access_and_the_refusal_names_the_cheapest
     assert_eq!((ext["feature"].clone(), ext["plan"].clone()), (json!("apiKeys"), json!("pro")));
     assert!(r.message().contains("Pro"), "{}", r.message());
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["features"].get("apiKeys"), None, "Free has no API access");
+    assert_eq!(b.features.get("apiKeys"), None, "Free has no API access");
     change(&app, &owner, &tenant, "pro", "MONTH").await.data();
-    assert_eq!(billing(&app, &owner, &tenant).await["features"]["apiKeys"], true);
+    assert_eq!(billing(&app, &owner, &tenant).await.features["apiKeys"], true);
     create().await.data();
 }
 

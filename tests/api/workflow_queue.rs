@@ -14,6 +14,7 @@ use crate::{
     doc,
     gql::{self, *},
     helpers::{Backend, Options, Session, TestApp, WsClient, eventually, spawn_app, spawn_app_on},
+    workflows::{ExecutionStatus, NodeRun, NodeStatus, Run},
 };
 
 struct Org {
@@ -87,30 +88,30 @@ async fn execute(app: &TestApp, o: &Org, workflow: &str) -> String {
     r.into_data().execute_workflow.execution.id
 }
 
-async fn execution(app: &TestApp, o: &Org, id: &str) -> Value {
+async fn execution(app: &TestApp, o: &Org, id: &str) -> Run {
     let vars = gql::execution::Variables { id: id.into(), logs: Some(100) };
-    let e = app.op::<gql::Execution>(Some(&o.owner.access), vars).await.into_data().execution;
-    serde_json::to_value(e).expect("an execution")
+    app.op::<gql::Execution>(Some(&o.owner.access), vars).await.into_data().execution
 }
 
-async fn finished(app: &TestApp, o: &Org, id: &str) -> Value {
+async fn finished(app: &TestApp, o: &Org, id: &str) -> Run {
     eventually(30, || async {
         let e = execution(app, o, id).await;
-        matches!(e["status"].as_str(), Some("SUCCEEDED" | "FAILED" | "CANCELLED")).then_some(e)
+        use ExecutionStatus::*;
+        matches!(e.status, SUCCEEDED | FAILED | CANCELLED).then_some(e)
     })
     .await
 }
 
-fn node_state(e: &Value, id: &str) -> Option<Value> {
-    e["nodes"].as_array().unwrap().iter().find(|n| n["nodeId"] == id && n["iteration"] == "").cloned()
+fn node_state(e: &Run, id: &str) -> Option<NodeRun> {
+    e.nodes.iter().find(|n| n.node_id == id && n.iteration.is_empty()).cloned()
 }
 
 /// Waits until the run's `wait` node is saved RUNNING and returns the run.
-async fn waiting(app: &TestApp, o: &Org, id: &str) -> Value {
+async fn waiting(app: &TestApp, o: &Org, id: &str) -> Run {
     eventually(30, || async {
         let e = execution(app, o, id).await;
-        let running = node_state(&e, "wait").is_some_and(|n| n["status"] == "RUNNING");
-        (running && e["status"] == "RUNNING").then_some(e)
+        let running = node_state(&e, "wait").is_some_and(|n| n.status == NodeStatus::RUNNING);
+        (running && e.status == ExecutionStatus::RUNNING).then_some(e)
     })
     .await
 }
@@ -183,10 +184,10 @@ async fn one_tenants_waits_do_not_hold_the_workers_another_tenant_needs() {
     ws.init(Some(&b.owner.access)).await.unwrap();
     ws.subscribe("1", doc!("workflows/ExecutionUpdated"), json!({ "executionId": exec })).await;
     status_event(&mut ws, "SUCCEEDED").await;
-    assert_eq!(execution(&app, &b, &exec).await["output"], "done");
+    assert_eq!(execution(&app, &b, &exec).await.output, Some(json!("done")));
     // A's runs still wait, RUNNING for clients, and cancel at once.
     for run in &runs {
-        assert_eq!(execution(&app, &a, run).await["status"], "RUNNING");
+        assert_eq!(execution(&app, &a, run).await.status, ExecutionStatus::RUNNING);
     }
     for run in &runs {
         let r = app
@@ -196,8 +197,8 @@ async fn one_tenants_waits_do_not_hold_the_workers_another_tenant_needs() {
     }
     for run in &runs {
         let e = execution(&app, &a, run).await;
-        assert_eq!(e["status"], "CANCELLED");
-        assert_eq!(node_state(&e, "wait").unwrap()["status"], "CANCELLED");
+        assert_eq!(e.status, ExecutionStatus::CANCELLED);
+        assert_eq!(node_state(&e, "wait").unwrap().status, NodeStatus::CANCELLED);
         assert!(node_state(&e, "done").is_none(), "nothing ran after the cancel");
     }
 }
@@ -222,9 +223,9 @@ async fn a_waiting_node_is_saved_running_with_its_start_which_a_cancel_keeps() {
     // …means its row says so, with when it started.
     let e = execution(&app, &o, &exec).await;
     let wait = node_state(&e, "wait").expect("the waiting node is saved");
-    assert_eq!(wait["status"], "RUNNING", "{e}");
-    let started = wait["startedAt"].as_str().expect("startedAt saved").to_string();
-    assert!(wait["finishedAt"].is_null());
+    assert_eq!(wait.status, NodeStatus::RUNNING, "{e:?}");
+    let started = wait.started_at.as_deref().expect("startedAt saved").to_string();
+    assert!(wait.finished_at.is_none());
     // A subscriber that comes later gets it in its replay.
     let mut late = WsClient::connect(&app, "graphql-transport-ws").await;
     late.init(Some(&o.owner.access)).await.unwrap();
@@ -251,9 +252,9 @@ async fn a_waiting_node_is_saved_running_with_its_start_which_a_cancel_keeps() {
     }
     let e = execution(&app, &o, &exec).await;
     let wait = node_state(&e, "wait").unwrap();
-    assert_eq!(wait["status"], "CANCELLED");
-    assert_eq!(wait["startedAt"].as_str(), Some(started.as_str()), "the start is kept");
-    assert!(wait["finishedAt"].is_string());
+    assert_eq!(wait.status, NodeStatus::CANCELLED);
+    assert_eq!(wait.started_at.as_deref(), Some(started.as_str()), "the start is kept");
+    assert!(wait.finished_at.is_some());
 }
 
 #[tokio::test]
@@ -289,12 +290,12 @@ async fn a_parked_run_wakes_and_finishes_without_counting_as_a_lost_worker() {
     m.run_after = Set(Utc::now() - chrono::Duration::seconds(1));
     m.update(&db).await.unwrap();
     let e = finished(&app, &o, &exec).await;
-    assert_eq!(e["status"], "SUCCEEDED", "{e}");
-    assert_eq!(e["output"], "done");
-    assert_eq!(e["claims"], 1);
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED, "{e:?}");
+    assert_eq!(e.output, Some(json!("done")));
+    assert_eq!(e.claims, 1);
     let wait = node_state(&e, "wait").unwrap();
-    assert_eq!(wait["status"], "SUCCEEDED");
-    assert!(wait["startedAt"].as_str().unwrap().starts_with(&long_ago.format("%Y-%m-%dT%H").to_string()));
+    assert_eq!(wait.status, NodeStatus::SUCCEEDED);
+    assert!(wait.started_at.as_deref().unwrap().starts_with(&long_ago.format("%Y-%m-%dT%H").to_string()));
 }
 
 /// Inserts a run of `workflow` as a worker that died left it: running, its lease expired,
@@ -371,17 +372,17 @@ async fn a_run_whose_worker_keeps_dying_is_quarantined_instead_of_claimed_again(
     // Its worker died three times: quarantined at claim, nothing runs.
     let crasher = abandoned_run(&app, &o, &w, 3).await;
     let e = finished(&app, &o, &survivor).await;
-    assert_eq!((e["status"].as_str(), e["output"].as_str()), (Some("SUCCEEDED"), Some("ran")), "{e}");
-    assert_eq!(e["claims"], 3);
+    assert_eq!((&e.status, &e.output), (&ExecutionStatus::SUCCEEDED, &Some(json!("ran"))), "{e:?}");
+    assert_eq!(e.claims, 3);
     let e = finished(&app, &o, &crasher).await;
-    assert_eq!(e["status"], "FAILED", "{e}");
-    let error = e["error"].as_str().unwrap();
+    assert_eq!(e.status, ExecutionStatus::FAILED, "{e:?}");
+    let error = e.error.as_deref().unwrap();
     assert!(error.starts_with("worker lost repeatedly"), "{error}");
-    assert!(e["output"].is_null());
+    assert!(e.output.is_none());
     let work = node_state(&e, "work").unwrap();
-    assert_eq!(work["status"], "FAILED", "the node in flight is not run again");
-    assert!(work["error"].as_str().unwrap().contains("worker lost repeatedly"));
-    assert!(e["logs"].to_string().contains("worker lost repeatedly"));
+    assert_eq!(work.status, NodeStatus::FAILED, "the node in flight is not run again");
+    assert!(work.error.as_deref().unwrap().contains("worker lost repeatedly"));
+    assert!(serde_json::to_string(&e.logs).unwrap().contains("worker lost repeatedly"));
     // And it stays failed: no later claim revives it.
     let r = app.gql(Some(&o.owner.access), doc!("workflows/CancelExecution"), json!({ "id": crasher })).await;
     assert_eq!(r.code(), "EXECUTION_FINISHED");
@@ -496,7 +497,7 @@ async fn an_archived_workflow_is_not_run_again_by_a_retry() {
     let o = org(&app, "archivist").await;
     let w = trivial_workflow(&app, &o).await;
     let exec = execute(&app, &o, &w).await;
-    assert_eq!(finished(&app, &o, &exec).await["status"], "SUCCEEDED");
+    assert_eq!(finished(&app, &o, &exec).await.status, ExecutionStatus::SUCCEEDED);
     app.gql(Some(&o.owner.access), doc!("workflows/ArchiveWorkflow"), json!({ "id": w })).await.data();
     for (from_failed, latest) in [(false, false), (false, true), (true, false)] {
         let r = app
@@ -518,8 +519,8 @@ async fn an_archived_workflow_is_not_run_again_by_a_retry() {
     m.run_after = Set(Utc::now() - chrono::Duration::seconds(1));
     m.update(&app.db().await).await.unwrap();
     let e = finished(&app, &o, &run).await;
-    assert_eq!(e["status"], "FAILED");
-    assert!(e["error"].as_str().unwrap().contains("the workflow is archived"), "{e}");
+    assert_eq!(e.status, ExecutionStatus::FAILED);
+    assert!(e.error.as_deref().unwrap().contains("the workflow is archived"), "{e:?}");
     assert!(node_state(&e, "done").is_none());
 }
 

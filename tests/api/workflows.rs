@@ -66,28 +66,33 @@ pub(crate) async fn execute(app: &TestApp, token: &str, workflow: &str, input: V
     r.into_data().execute_workflow.execution.id
 }
 
-pub(crate) async fn execution(app: &TestApp, token: &str, id: &str) -> Value {
+/// An execution with every node's state and its logs (`workflows/Execution`).
+pub(crate) type Run = execution::ExecutionExecution;
+/// The saved state of one node of a run.
+pub(crate) type NodeRun = execution::ExecutionExecutionNodes;
+pub(crate) use execution::{ExecutionStatus, NodeStatus};
+
+pub(crate) async fn execution(app: &TestApp, token: &str, id: &str) -> Run {
     let vars = execution::Variables { id: id.into(), logs: Some(100) };
-    let e = app.op::<Execution>(Some(token), vars).await.into_data().execution;
-    serde_json::to_value(e).expect("an execution")
+    app.op::<Execution>(Some(token), vars).await.into_data().execution
 }
 
 /// Waits until the execution is in a final state and returns it.
-pub(crate) async fn finished(app: &TestApp, token: &str, id: &str) -> Value {
+pub(crate) async fn finished(app: &TestApp, token: &str, id: &str) -> Run {
     eventually(30, || async {
         let e = execution(app, token, id).await;
-        matches!(e["status"].as_str(), Some("SUCCEEDED" | "FAILED" | "CANCELLED")).then_some(e)
+        use ExecutionStatus::*;
+        matches!(e.status, SUCCEEDED | FAILED | CANCELLED).then_some(e)
     })
     .await
 }
 
-pub(crate) fn node_state<'a>(e: &'a Value, id: &str) -> &'a Value {
-    e["nodes"]
-        .as_array()
-        .unwrap()
+/// The state of node `id` outside any loop iteration.
+pub(crate) fn node_state<'a>(e: &'a Run, id: &str) -> &'a NodeRun {
+    e.nodes
         .iter()
-        .find(|n| n["nodeId"] == id && n["iteration"] == "")
-        .unwrap_or_else(|| panic!("no node {id} in {e}"))
+        .find(|n| n.node_id == id && n.iteration.is_empty())
+        .unwrap_or_else(|| panic!("no node {id} in {e:?}"))
 }
 
 #[tokio::test]
@@ -173,10 +178,10 @@ async fn a_graph_is_built_validated_run_and_watched_live() {
         "every state, in order"
     );
     let e = finished(&app, &t, &exec).await;
-    assert_eq!(e["status"], "SUCCEEDED");
-    assert_eq!(e["output"], json!(42));
-    assert_eq!(node_state(&e, "check")["port"], "true");
-    assert_eq!(node_state(&e, "double")["output"], json!(42));
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED);
+    assert_eq!(e.output, Some(json!(42)));
+    assert_eq!(node_state(&e, "check").port.as_deref(), Some("true"));
+    assert_eq!(node_state(&e, "double").output, Some(json!(42)));
 
     // Subscribing after the run: the current state is replayed, status first, then each node.
     ws.subscribe("2", doc!("workflows/ExecutionUpdated"), json!({ "executionId": exec })).await;
@@ -347,9 +352,12 @@ async fn secrets_are_encrypted_never_returned_logged_when_read_and_redacted_from
     .await;
     let exec = execute(&app, &t, &id, json!({})).await;
     let e = finished(&app, &t, &exec).await;
-    assert_eq!(e["status"], "FAILED");
-    assert_eq!(node_state(&e, "echo")["output"], json!({ "region": "eu-north", "key": "[secret:API_KEY]" }));
-    let all = e.to_string();
+    assert_eq!(e.status, ExecutionStatus::FAILED);
+    assert_eq!(
+        node_state(&e, "echo").output,
+        Some(json!({ "region": "eu-north", "key": "[secret:API_KEY]" }))
+    );
+    let all = serde_json::to_string(&e).unwrap();
     assert!(!all.contains(value), "secret value leaked: {all}");
     assert!(all.contains("leaked [secret:API_KEY]"), "{all}");
     assert!(all.contains("key=[secret:API_KEY]"), "the script's print is logged, redacted: {all}");
@@ -443,11 +451,8 @@ async fn cancel_stops_a_running_delay_at_once_and_stays_cancelled() {
     assert!(started.elapsed() < Duration::from_secs(15), "the delay was interrupted");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let e = execution(&app, &t, &exec).await;
-    assert_eq!(e["status"], "CANCELLED");
-    assert!(
-        e["nodes"].as_array().unwrap().iter().all(|n| n["nodeId"] != "after"),
-        "nothing ran after the cancel"
-    );
+    assert_eq!(e.status, ExecutionStatus::CANCELLED);
+    assert!(e.nodes.iter().all(|n| n.node_id != "after"), "nothing ran after the cancel");
     // Cancelling again: it already ended.
     let r = app.gql(Some(&t), doc!("workflows/CancelExecution"), json!({ "id": exec })).await;
     assert_eq!(r.code(), "EXECUTION_FINISHED");
@@ -458,7 +463,7 @@ async fn cancel_stops_a_running_delay_at_once_and_stays_cancelled() {
     let r = app.op::<CancelExecution>(Some(&t), cancel_execution::Variables { id: exec2.clone() }).await;
     assert_eq!(r.data().cancel_execution.execution.status, cancel_execution::ExecutionStatus::CANCELLED);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(execution(&app, &t, &exec2).await["status"], "CANCELLED");
+    assert_eq!(execution(&app, &t, &exec2).await.status, ExecutionStatus::CANCELLED);
 }
 
 #[tokio::test]
@@ -480,8 +485,8 @@ async fn retry_from_the_failed_node_keeps_finished_results_and_can_use_the_fixed
     .await;
     let exec = execute(&app, &t, &id, json!({})).await;
     let e = finished(&app, &t, &exec).await;
-    assert_eq!(e["status"], "FAILED");
-    assert!(e["error"].as_str().unwrap().contains("bug"));
+    assert_eq!(e.status, ExecutionStatus::FAILED);
+    assert!(e.error.as_deref().unwrap().contains("bug"));
     // Fix the draft, then retry from the failed node with the latest version.
     let w = app.op::<Workflow>(Some(&t), workflow::Variables { id: id.clone() }).await;
     let rev = w.data().workflow.revision;
@@ -504,17 +509,17 @@ async fn retry_from_the_failed_node_keeps_finished_results_and_can_use_the_fixed
     let retry = r.id;
     assert_eq!(r.retry_of.as_deref(), Some(exec.as_str()));
     let e = finished(&app, &t, &retry).await;
-    assert_eq!(e["status"], "SUCCEEDED", "{e}");
-    assert_eq!(e["output"], "fixed");
-    assert_eq!(node_state(&e, "remember")["reused"], true);
-    assert_eq!(node_state(&e, "compute")["reused"], false);
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED, "{e:?}");
+    assert_eq!(e.output, Some(json!("fixed")));
+    assert_eq!(node_state(&e, "remember").reused, true);
+    assert_eq!(node_state(&e, "compute").reused, false);
     // The side effect of the node that had finished happened once.
     use sea_orm::EntityTrait;
     assert_eq!(entity::memory_record::Entity::find().all(&app.db().await).await.unwrap().len(), 1);
     // A retry from the start with the old graph fails again, and reruns everything.
     let r = app.op_json::<RetryExecution>(Some(&t), json!({ "input": { "id": exec } })).await;
     let again = r.into_data().retry_execution.execution.id;
-    assert_eq!(finished(&app, &t, &again).await["status"], "FAILED");
+    assert_eq!(finished(&app, &t, &again).await.status, ExecutionStatus::FAILED);
     assert_eq!(entity::memory_record::Entity::find().all(&app.db().await).await.unwrap().len(), 2);
 }
 
@@ -589,25 +594,20 @@ async fn http_nodes_retry_with_backoff_and_feed_loops_filters_and_conditionals()
     .await;
     let exec = execute(&app, &t, &id, json!({})).await;
     let e = finished(&app, &t, &exec).await;
-    assert_eq!(e["status"], "SUCCEEDED", "{e}");
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED, "{e:?}");
     assert_eq!(hits.load(Ordering::SeqCst), 3);
-    assert_eq!(node_state(&e, "fetch")["attempt"], 3);
+    assert_eq!(node_state(&e, "fetch").attempt, 3);
     assert_eq!(
-        node_state(&e, "active")["output"],
-        json!([{ "name": "a", "active": true }, { "name": "c", "active": true }])
+        node_state(&e, "active").output,
+        Some(json!([{ "name": "a", "active": true }, { "name": "c", "active": true }]))
     );
-    assert_eq!(node_state(&e, "each")["output"], json!(["A", "C"]));
-    let iterations: Vec<&str> = e["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["nodeId"] == "shout")
-        .map(|n| n["iteration"].as_str().unwrap())
-        .collect();
+    assert_eq!(node_state(&e, "each").output, Some(json!(["A", "C"])));
+    let iterations: Vec<&str> =
+        e.nodes.iter().filter(|n| n.node_id == "shout").map(|n| n.iteration.as_str()).collect();
     assert_eq!(iterations, ["each:0", "each:1"]);
-    assert_eq!(node_state(&e, "no")["status"], "SKIPPED");
-    assert_eq!(e["output"], "plenty: 2");
-    let logs = e["logs"].to_string();
+    assert_eq!(node_state(&e, "no").status, NodeStatus::SKIPPED);
+    assert_eq!(e.output, Some(json!("plenty: 2")));
+    let logs = serde_json::to_string(&e.logs).unwrap();
     assert!(logs.contains("attempt 1 failed (http_5xx)") && logs.contains("attempt 2 failed"), "{logs}");
 
     // Not retried when the error kind is not listed; an error branch catches the failure.
@@ -628,8 +628,15 @@ async fn http_nodes_retry_with_backoff_and_feed_loops_filters_and_conditionals()
     .await;
     let e = finished(&app, &t, &execute(&app, &t, &id, json!({})).await).await;
     assert_eq!(hits2.load(Ordering::SeqCst), 1);
-    assert_eq!(e["status"], "SUCCEEDED");
-    assert!(e["output"].as_str().unwrap().starts_with("handled: 127.0.0.1 answered HTTP 503"), "{e}");
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED);
+    assert!(
+        e.output
+            .as_ref()
+            .and_then(|o| o.as_str())
+            .unwrap()
+            .starts_with("handled: 127.0.0.1 answered HTTP 503"),
+        "{e:?}"
+    );
 
     // A node timeout interrupts a slow request.
     let mut slow = node("slow", "http.request", json!({ "url": format!("{base}/slow") }));
@@ -643,8 +650,8 @@ async fn http_nodes_retry_with_backoff_and_feed_loops_filters_and_conditionals()
     )
     .await;
     let e = finished(&app, &t, &execute(&app, &t, &id, json!({})).await).await;
-    assert_eq!(e["status"], "FAILED");
-    assert!(e["error"].as_str().unwrap().contains("timed out after 300 ms"), "{e}");
+    assert_eq!(e.status, ExecutionStatus::FAILED);
+    assert!(e.error.as_deref().unwrap().contains("timed out after 300 ms"), "{e:?}");
 }
 
 #[tokio::test]
@@ -665,8 +672,8 @@ async fn http_nodes_cannot_reach_private_addresses_by_default() {
     )
     .await;
     let e = finished(&app, &t, &execute(&app, &t, &id, json!({})).await).await;
-    assert_eq!(e["status"], "FAILED");
-    assert!(e["error"].as_str().unwrap().contains("private or internal address"), "{e}");
+    assert_eq!(e.status, ExecutionStatus::FAILED);
+    assert!(e.error.as_deref().unwrap().contains("private or internal address"), "{e:?}");
     assert_eq!(hits.load(Ordering::SeqCst), 0);
 }
 
@@ -725,24 +732,24 @@ async fn llm_rag_and_agent_nodes_talk_to_an_openai_compatible_model() {
     .await;
     let exec = execute(&app, &t, &id, json!({ "fact": "The office is in Oslo" })).await;
     let e = finished(&app, &t, &exec).await;
-    assert_eq!(e["status"], "SUCCEEDED", "{e}");
-    let ctx = &node_state(&e, "context")["output"];
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED, "{e:?}");
+    let ctx = node_state(&e, "context").output.as_ref().unwrap();
     assert_eq!(ctx["documents"][0]["content"], "The office is in Oslo", "best match first");
     assert!(ctx["prompt"].as_str().unwrap().contains("- The office is in Oslo"));
-    let answer = node_state(&e, "answer")["output"]["text"].as_str().unwrap().to_string();
+    let answer = node_state(&e, "answer").output.as_ref().unwrap()["text"].as_str().unwrap().to_string();
     assert!(answer.starts_with("ECHO: Answer using only the context below."), "{answer}");
-    let agent = &node_state(&e, "agent")["output"];
+    let agent = node_state(&e, "agent").output.as_ref().unwrap();
     assert_eq!(agent["text"], "TOOL RESULT: \"weather in Oslo: sunny\"");
     assert_eq!(agent["toolCalls"][0]["tool"], "lookup");
     // The tool node ran as part of the agent's step, with the call's arguments.
-    let tool_run = e["nodes"].as_array().unwrap().iter().find(|n| n["nodeId"] == "lookup").unwrap();
-    assert_eq!(tool_run["iteration"], "agent:1.0");
-    assert_eq!(tool_run["input"], json!({ "city": "Oslo" }));
+    let tool_run = e.nodes.iter().find(|n| n.node_id == "lookup").unwrap();
+    assert_eq!(tool_run.iteration, "agent:1.0");
+    assert_eq!(tool_run.input, Some(json!({ "city": "Oslo" })));
     // The key reached the model (from the secret), and never the run's record.
     let reqs: Value =
         reqwest::get(format!("http://127.0.0.1:{port}/requests")).await.unwrap().json().await.unwrap();
     assert!(reqs.as_array().unwrap().iter().all(|r| r["authorization"] == "Bearer model-key-123"));
-    assert!(!e.to_string().contains("model-key-123"));
+    assert!(!serde_json::to_string(&e).unwrap().contains("model-key-123"));
 
     // The step limit stops an agent that never finishes.
     let (id, _) = create(
@@ -762,8 +769,8 @@ async fn llm_rag_and_agent_nodes_talk_to_an_openai_compatible_model() {
     )
     .await;
     let e = finished(&app, &t, &execute(&app, &t, &id, json!({})).await).await;
-    assert_eq!(e["status"], "FAILED");
-    assert!(e["error"].as_str().unwrap().contains("maxSteps (3)"), "{e}");
+    assert_eq!(e.status, ExecutionStatus::FAILED);
+    assert!(e.error.as_deref().unwrap().contains("maxSteps (3)"), "{e:?}");
 }
 
 #[tokio::test]
@@ -780,8 +787,8 @@ async fn llm_nodes_without_a_model_fail_with_a_clear_error() {
     )
     .await;
     let e = finished(&app, &t, &execute(&app, &t, &id, json!({})).await).await;
-    assert_eq!(e["status"], "FAILED");
-    assert!(e["error"].as_str().unwrap().contains("no model configured"), "{e}");
+    assert_eq!(e.status, ExecutionStatus::FAILED);
+    assert!(e.error.as_deref().unwrap().contains("no model configured"), "{e:?}");
 }
 
 #[tokio::test]
@@ -815,8 +822,8 @@ async fn code_nodes_are_sandboxed_and_limited() {
         )
         .await;
         let e = finished(&app, &t, &execute(&app, &t, &id, json!({})).await).await;
-        assert_eq!(e["status"], "FAILED", "{source}");
-        let err = e["error"].as_str().unwrap();
+        assert_eq!(e.status, ExecutionStatus::FAILED, "{source}");
+        let err = e.error.as_deref().unwrap();
         assert!(err.to_lowercase().contains(&expected.to_lowercase()), "{source}: {err}");
         assert!(!err.contains("Script terminated"), "{source}: {err}");
     }
@@ -861,7 +868,7 @@ async fn versions_templates_webhooks_and_schedules_start_runs() {
     let exec = resp.json::<Value>().await.unwrap()["executionId"].as_str().unwrap().to_string();
     let e = finished(&app, &t, &exec).await;
     assert_eq!(
-        (e["output"].as_str(), e["trigger"].as_str(), e["version"].as_i64()),
+        (e.output.as_ref().and_then(|o| o.as_str()), Some(e.trigger.as_str()), e.version),
         (Some("v1:ada"), Some("webhook"), Some(1))
     );
     // A wrong token is just "not found".
@@ -875,9 +882,9 @@ async fn versions_templates_webhooks_and_schedules_start_runs() {
         )
         .await;
     let e = finished(&app, &t, &r.data().execute_workflow.execution.id).await;
-    assert_eq!(e["output"], "v1:v");
+    assert_eq!(e.output, Some(json!("v1:v")));
     let e = finished(&app, &t, &execute(&app, &t, &id, json!({ "body": { "name": "d" } })).await).await;
-    assert_eq!(e["output"], "draft:d");
+    assert_eq!(e.output, Some(json!("draft:d")));
     let r = app
         .gql(
             Some(&t),
@@ -1025,7 +1032,7 @@ async fn another_tenant_cannot_read_run_cancel_or_watch_and_roles_decide_the_res
     assert_eq!(r.code(), "FORBIDDEN");
     // B's failed attempts changed nothing.
     let e = finished(&app, &a.owner.access, &exec).await;
-    assert_eq!(e["status"], "SUCCEEDED");
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED);
 }
 
 /// Runs the real `zygo` binary as a separate process, so a test can kill it.
@@ -1127,23 +1134,23 @@ async fn a_run_whose_server_is_killed_resumes_after_the_last_finished_node() {
     // Wait until the worker process is inside the call (the memory write is committed).
     eventually(30, || async { (calls.load(Ordering::SeqCst) >= 1).then_some(()) }).await;
     let e = execution(&app, &t, &exec).await;
-    assert_eq!(e["status"], "RUNNING");
-    assert_eq!(node_state(&e, "record")["status"], "SUCCEEDED");
+    assert_eq!(e.status, ExecutionStatus::RUNNING);
+    assert_eq!(node_state(&e, "record").status, NodeStatus::SUCCEEDED);
     drop(first); // SIGKILL: no shutdown, the lease is left behind.
-    assert_eq!(execution(&app, &t, &exec).await["status"], "RUNNING");
+    assert_eq!(execution(&app, &t, &exec).await.status, ExecutionStatus::RUNNING);
     let _second = Process::start(&data_dir, &backend);
     let e = eventually(40, || async {
         let e = execution(&app, &t, &exec).await;
-        (e["status"] != "RUNNING").then_some(e)
+        (e.status != ExecutionStatus::RUNNING).then_some(e)
     })
     .await;
-    assert_eq!(e["status"], "SUCCEEDED", "{e}");
-    assert_eq!(e["output"], "done");
-    assert_eq!(e["claims"], 2, "taken over once");
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED, "{e:?}");
+    assert_eq!(e.output, Some(json!("done")));
+    assert_eq!(e.claims, 2, "taken over once");
     use sea_orm::EntityTrait;
     let effects = entity::memory_record::Entity::find().all(&app.db().await).await.unwrap();
     assert_eq!(effects.len(), 1, "the node that finished before the crash did not run again");
-    assert!(e["logs"].to_string().contains("resumed by"));
+    assert!(serde_json::to_string(&e.logs).unwrap().contains("resumed by"));
 }
 
 #[tokio::test]
@@ -1190,9 +1197,9 @@ async fn data_source_and_email_nodes_run_and_failures_start_the_error_workflow()
     assert_eq!(r.data().update_workflow.workflow.settings.timeout_seconds, 1);
     let exec = execute(&app, &t, &id, json!({ "to": "team@digest.test" })).await;
     let e = finished(&app, &t, &exec).await;
-    assert_eq!(e["status"], "FAILED");
-    assert!(e["error"].as_str().unwrap().contains("exceeded its timeout"), "{e}");
-    assert_eq!(node_state(&e, "members")["output"]["items"][0]["email"], "owner@digest.test");
+    assert_eq!(e.status, ExecutionStatus::FAILED);
+    assert!(e.error.as_deref().unwrap().contains("exceeded its timeout"), "{e:?}");
+    assert_eq!(node_state(&e, "members").output.as_ref().unwrap()["items"][0]["email"], "owner@digest.test");
     let mail = eventually(10, || async { app.mails_to("team@digest.test").into_iter().next() }).await;
     assert!(mail.contains("Subject: Digest") && mail.contains("1 member(s): owner@digest.test"), "{mail}");
     // The error workflow ran with the failure.
@@ -1211,7 +1218,7 @@ async fn data_source_and_email_nodes_run_and_failures_start_the_error_workflow()
     // An invalid address fails the node, naming it.
     let exec = execute(&app, &t, &id, json!({ "to": "not-an-address" })).await;
     let e = finished(&app, &t, &exec).await;
-    assert!(e["error"].as_str().unwrap().contains("`not-an-address` is not an e-mail address"), "{e}");
+    assert!(e.error.as_deref().unwrap().contains("`not-an-address` is not an e-mail address"), "{e:?}");
 }
 
 /// A workflow that mails `trigger.to`.
@@ -1231,13 +1238,13 @@ async fn workflow_mail_is_budgeted_per_organisation_and_names_it() {
     let flow = mailer(&app, &a).await;
     for i in 0..3 {
         let exec = execute(&app, &a.owner.access, &flow, json!({ "to": format!("r{i}@budget.test") })).await;
-        assert_eq!(finished(&app, &a.owner.access, &exec).await["status"], "SUCCEEDED");
+        assert_eq!(finished(&app, &a.owner.access, &exec).await.status, ExecutionStatus::SUCCEEDED);
     }
     // The fourth mail of the hour is refused: the run fails, naming the node and the limit.
     let exec = execute(&app, &a.owner.access, &flow, json!({ "to": "r3@budget.test" })).await;
     let e = finished(&app, &a.owner.access, &exec).await;
-    assert_eq!(e["status"], "FAILED");
-    let error = e["error"].as_str().unwrap();
+    assert_eq!(e.status, ExecutionStatus::FAILED);
+    let error = e.error.as_deref().unwrap();
     assert!(error.contains("mail") && error.contains("ZYGO_TENANT_MAIL_PER_HOUR"), "{error}");
     // Mail that went out names the organisation and replies go to the member who ran it.
     let sent = eventually(10, || async { app.mails_to("r0@budget.test").into_iter().next() }).await;
@@ -1248,5 +1255,5 @@ async fn workflow_mail_is_budgeted_per_organisation_and_names_it() {
     let b = org(&app, "other-budget").await;
     let flow = mailer(&app, &b).await;
     let exec = execute(&app, &b.owner.access, &flow, json!({ "to": "x@other.test" })).await;
-    assert_eq!(finished(&app, &b.owner.access, &exec).await["status"], "SUCCEEDED");
+    assert_eq!(finished(&app, &b.owner.access, &exec).await.status, ExecutionStatus::SUCCEEDED);
 }
