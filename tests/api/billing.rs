@@ -63,11 +63,6 @@ impl BillingRead for Billing {
     }
 }
 
-/// An enum value's API name (`PAID`).
-pub(crate) fn enum_name<E: serde::Serialize>(e: &E) -> String {
-    serde_json::to_value(e).ok().and_then(|v| v.as_str().map(str::to_string)).expect("an enum value")
-}
-
 async fn change(
     app: &TestApp,
     s: &Session,
@@ -581,8 +576,10 @@ async fn billing_events_stream_plan_changes_and_invoices_to_holders_of_billing_r
             break v;
         }
     };
-    assert_eq!(first["payload"]["data"]["billingEvents"]["kind"], "SUBSCRIPTION_CHANGED", "{first}");
-    assert_eq!(first["payload"]["data"]["billingEvents"]["tenantId"], tenant);
+    let event =
+        event_data::<BillingEvents>(&first).unwrap_or_else(|| panic!("an event: {first}")).billing_events;
+    assert_eq!(enum_name(&event.kind), "SUBSCRIPTION_CHANGED", "{first}");
+    assert_eq!(event.tenant_id, tenant);
     if !cancel {
         // The last call scheduled a cancellation: take it back (one more event).
         app.gql(
@@ -599,7 +596,8 @@ async fn billing_events_stream_plan_changes_and_invoices_to_holders_of_billing_r
     let mut kinds = Vec::new();
     while kinds.len() < 2 {
         let v = ws.next_json().await.unwrap();
-        kinds.push(v["payload"]["data"]["billingEvents"]["kind"].as_str().unwrap().to_string());
+        let event = event_data::<BillingEvents>(&v).unwrap_or_else(|| panic!("an event: {v}")).billing_events;
+        kinds.push(enum_name(&event.kind));
     }
     assert_eq!(kinds, ["INVOICE_ISSUED", "SUBSCRIPTION_CHANGED"]);
 
@@ -663,7 +661,8 @@ async fn usage_updated_streams_the_new_use_when_a_team_is_added() {
         }
         assert!(added < 9, "no usage change arrived");
     };
-    let uses = first["payload"]["data"]["usageUpdated"].as_array().unwrap().clone();
-    let teams = uses.iter().find(|u| u["limit"] == "TEAMS").unwrap();
-    assert_eq!((teams["used"].clone(), teams["allowed"].clone()), (json!(added), json!(10)));
+    let uses =
+        event_data::<UsageUpdated>(&first).unwrap_or_else(|| panic!("an event: {first}")).usage_updated;
+    let teams = uses.iter().find(|u| u.limit == usage_updated::Limit::TEAMS).unwrap();
+    assert_eq!((teams.used, teams.allowed), (added, Some(10)));
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use zygo::{ctx::Clock, modules::billing::renewals::run_due};
 
 use crate::{
-    billing::{BillingRead, InvoiceStatus, SubscriptionStatus, billing, enum_name},
+    billing::{BillingRead, InvoiceStatus, SubscriptionStatus, billing},
     doc,
     gql::*,
     helpers::*,

@@ -16,7 +16,7 @@ use std::{
 use futures::{SinkExt, StreamExt};
 use graphql_client::GraphQLQuery;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
-use serde::de::DeserializeOwned;
+use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
@@ -578,6 +578,21 @@ impl WsClient {
         self.send(json!({ "id": id, "type": ty, "payload": { "query": query, "variables": variables } }))
             .await;
     }
+}
+
+/// An enum value's API name (`PAID`), for any document's enum types.
+pub fn enum_name<E: serde::Serialize>(e: &E) -> String {
+    serde_json::to_value(e).ok().and_then(|v| v.as_str().map(str::to_string)).expect("an enum value")
+}
+
+/// The data of a subscription message (`next`, or the legacy protocol's `data`) decoded as
+/// `Q`'s response; `None` for any other message and for one whose data is null.
+pub fn event_data<Q: GraphQLQuery>(msg: &Value) -> Option<Q::ResponseData> {
+    if !matches!(msg["type"].as_str(), Some("next" | "data")) || msg["payload"]["data"].is_null() {
+        return None;
+    }
+    let data = Q::ResponseData::deserialize(&msg["payload"]["data"]);
+    Some(data.unwrap_or_else(|e| panic!("the event does not decode: {e}: {msg}")))
 }
 
 /// A TCP forwarder to Redis that a test can cut and restore, to play "Redis went away".

@@ -427,10 +427,11 @@ async fn the_audit_log_is_for_audit_readers_filters_and_streams_live() {
     ws.init(Some(&owner.access)).await.unwrap();
     ws.subscribe("a", doc!("audit/AuditLogAdded"), json!({ "tenantId": tenant })).await;
     let event = mutate_until_event(&app, &owner, &tenant, "Audited", &mut ws).await;
-    let entry = &event["payload"]["data"]["auditLogAdded"];
-    assert_eq!(entry["action"], "tenant.updated");
-    assert_eq!(entry["after"]["name"], "Audited");
-    assert_eq!(entry["actorId"], owner.user_id.as_str());
+    let entry =
+        event_data::<AuditLogAdded>(&event).unwrap_or_else(|| panic!("an entry: {event}")).audit_log_added;
+    assert_eq!(entry.action, "tenant.updated");
+    assert_eq!(entry.after.as_ref().map(|a| &a["name"]), Some(&json!("Audited")));
+    assert_eq!(entry.actor_id.as_deref(), Some(owner.user_id.as_str()));
 
     let r = app
         .op_json::<TenantAuditLog>(

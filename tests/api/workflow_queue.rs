@@ -13,7 +13,9 @@ use uuid::Uuid;
 use crate::{
     doc,
     gql::{self, *},
-    helpers::{Backend, Options, Session, TestApp, WsClient, eventually, spawn_app, spawn_app_on},
+    helpers::{
+        Backend, Options, Session, TestApp, WsClient, event_data, eventually, spawn_app, spawn_app_on,
+    },
     workflows::{ExecutionStatus, NodeRun, NodeStatus, Run},
 };
 
@@ -147,15 +149,23 @@ async fn executions_of(app: &TestApp, workflow: &str) -> u64 {
 }
 
 /// Waits for the run's status `status` on `executionUpdated` and returns the event.
-async fn status_event(ws: &mut WsClient, status: &str) -> Value {
+async fn status_event(
+    ws: &mut WsClient,
+    status: execution_updated::ExecutionStatus,
+) -> execution_updated::ExecutionUpdatedExecutionUpdated {
     loop {
         let ev = ws.next_json().await.expect("subscription open");
-        let u = &ev["payload"]["data"]["executionUpdated"];
         assert!(ev["type"] == "next", "{ev}");
-        if u["status"] == status && u["node"].is_null() {
-            return u.clone();
+        let u = event_data::<ExecutionUpdated>(&ev).expect("an update").execution_updated;
+        if u.status == status && u.node.is_none() {
+            return u;
         }
     }
+}
+
+/// The node part of an `executionUpdated` event, if the message is one.
+fn node_event(ev: &Value) -> Option<execution_updated::ExecutionUpdatedExecutionUpdatedNode> {
+    event_data::<ExecutionUpdated>(ev)?.execution_updated.node
 }
 
 #[tokio::test]
@@ -183,7 +193,7 @@ async fn one_tenants_waits_do_not_hold_the_workers_another_tenant_needs() {
     let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
     ws.init(Some(&b.owner.access)).await.unwrap();
     ws.subscribe("1", doc!("workflows/ExecutionUpdated"), json!({ "executionId": exec })).await;
-    status_event(&mut ws, "SUCCEEDED").await;
+    status_event(&mut ws, execution_updated::ExecutionStatus::SUCCEEDED).await;
     assert_eq!(execution(&app, &b, &exec).await.output, Some(json!("done")));
     // A's runs still wait, RUNNING for clients, and cancel at once.
     for run in &runs {
@@ -215,8 +225,10 @@ async fn a_waiting_node_is_saved_running_with_its_start_which_a_cancel_keeps() {
     // The delay's RUNNING event (live, or replayed from its saved row)…
     loop {
         let ev = ws.next_json().await.expect("subscription open");
-        let n = &ev["payload"]["data"]["executionUpdated"]["node"];
-        if n["nodeId"] == "wait" && n["status"] == "RUNNING" {
+        if let Some(n) = node_event(&ev)
+            && n.node_id == "wait"
+            && n.status == execution_updated::NodeStatus::RUNNING
+        {
             break;
         }
     }
@@ -232,9 +244,10 @@ async fn a_waiting_node_is_saved_running_with_its_start_which_a_cancel_keeps() {
     late.subscribe("1", doc!("workflows/ExecutionUpdated"), json!({ "executionId": exec })).await;
     loop {
         let ev = late.next_json().await.expect("subscription open");
-        let n = &ev["payload"]["data"]["executionUpdated"]["node"];
-        if n["nodeId"] == "wait" {
-            assert_eq!(n["status"], "RUNNING");
+        if let Some(n) = node_event(&ev)
+            && n.node_id == "wait"
+        {
+            assert_eq!(n.status, execution_updated::NodeStatus::RUNNING);
             break;
         }
     }
@@ -245,8 +258,10 @@ async fn a_waiting_node_is_saved_running_with_its_start_which_a_cancel_keeps() {
     assert_eq!(r.data().cancel_execution.execution.status, cancel_execution::ExecutionStatus::CANCELLED);
     loop {
         let ev = ws.next_json().await.expect("subscription open");
-        let n = &ev["payload"]["data"]["executionUpdated"]["node"];
-        if n["nodeId"] == "wait" && n["status"] == "CANCELLED" {
+        if let Some(n) = node_event(&ev)
+            && n.node_id == "wait"
+            && n.status == execution_updated::NodeStatus::CANCELLED
+        {
             break;
         }
     }

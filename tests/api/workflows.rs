@@ -16,7 +16,8 @@ use crate::{
     doc,
     gql::*,
     helpers::{
-        Backend, NodeService, Options, Session, TestApp, WsClient, eventually, spawn_app, spawn_app_on,
+        Backend, NodeService, Options, Session, TestApp, WsClient, enum_name, event_data, eventually,
+        spawn_app, spawn_app_on,
     },
 };
 
@@ -150,11 +151,12 @@ async fn a_graph_is_built_validated_run_and_watched_live() {
     let mut seen = Vec::new();
     loop {
         let msg = ws.next_json().await.expect("event");
-        let ev = msg["payload"]["data"]["workflowExecutions"].clone();
-        assert_eq!(ev["executionId"], exec.as_str());
-        let label = match ev["node"].as_object() {
-            Some(n) => format!("{}:{}", n["nodeId"].as_str().unwrap(), n["status"].as_str().unwrap()),
-            None => ev["status"].as_str().unwrap().to_string(),
+        let ev = event_data::<WorkflowExecutionsUpdated>(&msg).unwrap_or_else(|| panic!("an event: {msg}"));
+        let ev = ev.workflow_executions;
+        assert_eq!(ev.execution_id, exec);
+        let label = match &ev.node {
+            Some(n) => format!("{}:{}", n.node_id, enum_name(&n.status)),
+            None => enum_name(&ev.status),
         };
         let done = label == "SUCCEEDED";
         seen.push(label);
@@ -191,13 +193,13 @@ async fn a_graph_is_built_validated_run_and_watched_live() {
         if msg["id"] != "2" {
             continue;
         }
-        let ev = msg["payload"]["data"]["executionUpdated"].clone();
-        assert_eq!((&ev["executionId"], &ev["sequence"]), (&json!(exec), &json!(0)), "{ev}");
-        replayed.push(match ev["node"].as_object() {
-            Some(n) => {
-                format!("{}:{}:{}", n["nodeId"].as_str().unwrap(), n["status"].as_str().unwrap(), n["port"])
-            }
-            None => ev["status"].as_str().unwrap().to_string(),
+        let ev = event_data::<ExecutionUpdated>(&msg).unwrap_or_else(|| panic!("an event: {msg}"));
+        let ev = ev.execution_updated;
+        assert_eq!((ev.execution_id.as_str(), ev.sequence), (exec.as_str(), 0), "{ev:?}");
+        replayed.push(match &ev.node {
+            // The port as JSON (`"main"`), as the event carries it.
+            Some(n) => format!("{}:{}:{}", n.node_id, enum_name(&n.status), json!(n.port)),
+            None => enum_name(&ev.status),
         });
     }
     assert_eq!(
@@ -430,7 +432,8 @@ async fn cancel_stops_a_running_delay_at_once_and_stays_cancelled() {
     // subscribing is no such guarantee on a loaded machine with Redis in between).
     loop {
         let ev = ws.next_json().await.unwrap();
-        if ev["payload"]["data"]["executionUpdated"]["status"] == "RUNNING" {
+        let update = event_data::<ExecutionUpdated>(&ev).map(|d| d.execution_updated);
+        if update.is_some_and(|u| u.status == execution_updated::ExecutionStatus::RUNNING) {
             break;
         }
     }
@@ -442,8 +445,8 @@ async fn cancel_stops_a_running_delay_at_once_and_stays_cancelled() {
     // The worker hears it and interrupts the delay.
     loop {
         let ev = ws.next_json().await.unwrap();
-        let n = &ev["payload"]["data"]["executionUpdated"]["node"];
-        if n["nodeId"] == "wait" && n["status"] == "CANCELLED" {
+        let node = event_data::<ExecutionUpdated>(&ev).and_then(|d| d.execution_updated.node);
+        if node.is_some_and(|n| n.node_id == "wait" && n.status == execution_updated::NodeStatus::CANCELLED) {
             break;
         }
     }
