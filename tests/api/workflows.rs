@@ -832,8 +832,10 @@ async fn code_nodes_are_sandboxed_and_limited() {
     }
 }
 
-#[tokio::test]
-async fn versions_templates_webhooks_and_schedules_start_runs() {
+/// The shared fixture of the trigger tests: an organisation with a draft "Hooked" workflow
+/// (a webhook trigger and a code node); returns the app, the organisation, the owner's token,
+/// the workflow and its revision.
+async fn hooked() -> (TestApp, Org, String, String, i64) {
     let app = spawn_app().await;
     let o = org(&app, "triggers").await;
     let t = o.owner.access.clone();
@@ -848,6 +850,12 @@ async fn versions_templates_webhooks_and_schedules_start_runs() {
         vec![edge("e1", "hook", "main", "out")],
     )
     .await;
+    (app, o, t, id, rev)
+}
+
+#[tokio::test]
+async fn webhooks_run_the_published_version_and_a_run_can_pick_a_version_or_the_draft() {
+    let (app, _o, t, id, rev) = hooked().await;
     let r = app
         .op_json::<PublishWorkflowVersion>(
             Some(&t),
@@ -896,7 +904,11 @@ async fn versions_templates_webhooks_and_schedules_start_runs() {
         )
         .await;
     assert_eq!((r.code().as_str(), r.field().as_str()), ("BAD_USER_INPUT", "input.version"));
+}
 
+#[tokio::test]
+async fn templates_are_listed_instantiated_saved_from_a_workflow_and_duplicated() {
+    let (app, o, t, id, _) = hooked().await;
     // Templates: a built-in one, and one saved from this workflow.
     let r = app
         .op::<WorkflowTemplates>(Some(&t), workflow_templates::Variables { tenant_id: o.tenant.clone() })
@@ -925,7 +937,11 @@ async fn versions_templates_webhooks_and_schedules_start_runs() {
     assert_eq!(r.data().create_workflow_from_template.workflow.name, "From mine");
     let r = app.op_json::<DuplicateWorkflow>(Some(&t), json!({ "input": { "id": id } })).await;
     assert_eq!(r.data().duplicate_workflow.workflow.name, "Hooked (copy)");
+}
 
+#[tokio::test]
+async fn a_schedule_starts_runs_by_itself_until_the_workflow_is_archived() {
+    let (app, o, t, _, _) = hooked().await;
     // A schedule every second starts runs by itself; archiving stops it.
     let (sid, _) = create(
         &app,
