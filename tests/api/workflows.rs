@@ -969,8 +969,9 @@ async fn a_schedule_starts_runs_by_itself_until_the_workflow_is_archived() {
     assert_eq!(r.code(), "WORKFLOW_ARCHIVED");
 }
 
-#[tokio::test]
-async fn another_tenant_cannot_read_run_cancel_or_watch_and_roles_decide_the_rest() {
+/// The shared fixture of the isolation tests: organisations A and B, and a run of A's
+/// "Private" workflow (a 5 s delay: still running while the tests knock).
+async fn private_run() -> (TestApp, Org, Org, String, String) {
     let app = spawn_app().await;
     let a = org(&app, "tenant-a").await;
     let b = org(&app, "tenant-b").await;
@@ -986,6 +987,12 @@ async fn another_tenant_cannot_read_run_cancel_or_watch_and_roles_decide_the_res
     )
     .await;
     let exec = execute(&app, &a.owner.access, &id, json!({})).await;
+    (app, a, b, id, exec)
+}
+
+#[tokio::test]
+async fn another_tenant_cannot_read_run_cancel_or_watch_and_changes_nothing() {
+    let (app, a, b, id, exec) = private_run().await;
     let bt = b.owner.access.clone();
     for (doc, vars) in [
         (doc!("workflows/Workflow"), json!({ "id": id })),
@@ -1029,10 +1036,22 @@ async fn another_tenant_cannot_read_run_cancel_or_watch_and_roles_decide_the_res
             break;
         }
     }
+    // B's failed attempts changed nothing.
+    let e = finished(&app, &a.owner.access, &exec).await;
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED);
+}
+
+#[tokio::test]
+async fn anonymous_callers_are_asked_to_sign_in_for_a_workflow() {
+    let (app, _a, _b, id, _exec) = private_run().await;
     // Anonymous callers are asked to sign in.
     let r = app.gql(None, doc!("workflows/Workflow"), json!({ "id": id })).await;
     assert_eq!(r.code(), "UNAUTHENTICATED");
+}
 
+#[tokio::test]
+async fn a_viewer_reads_a_workflow_but_neither_edits_nor_runs_it() {
+    let (app, a, _b, id, exec) = private_run().await;
     // A viewer reads but neither edits nor runs.
     let (viewer, _) = app.join_as(&a.owner, &a.tenant, "viewer@tenant-a.test", "viewer").await;
     let r = app.op::<Workflow>(Some(&viewer.access), workflow::Variables { id: id.clone() }).await;
@@ -1049,9 +1068,6 @@ async fn another_tenant_cannot_read_run_cancel_or_watch_and_roles_decide_the_res
     assert_eq!(r.code(), "FORBIDDEN");
     let r = app.gql(Some(&viewer.access), doc!("workflows/WorkflowWebhook"), json!({ "id": id })).await;
     assert_eq!(r.code(), "FORBIDDEN");
-    // B's failed attempts changed nothing.
-    let e = finished(&app, &a.owner.access, &exec).await;
-    assert_eq!(e.status, ExecutionStatus::SUCCEEDED);
 }
 
 /// Runs the real `zygo` binary as a separate process, so a test can kill it.
