@@ -287,7 +287,13 @@ async fn settings_are_validated_and_kept_per_part() {
     );
     // The plan's features (the tests' Free plan, tests/api/plans-roomy.json), set by billing.
     assert_eq!(t.features, json!({ "apiKeys": true, "customRoles": true, "webhooks": true }));
+}
 
+#[tokio::test]
+async fn the_slug_can_be_changed_but_not_to_a_taken_one() {
+    let app = spawn_app().await;
+    let s = app.verified_user("set@example.com").await;
+    let id = app.create_tenant(&s, "settings-org").await;
     let r = app
         .op_json::<UpdateTenant>(Some(&s.access), json!({ "input": { "id": id, "slug": "renamed-org" } }))
         .await;
