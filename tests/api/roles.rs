@@ -82,32 +82,46 @@ async fn a_custom_role_inherits_its_parent_and_grants_what_it_says() {
     assert_eq!(strs(&auditor.effective), ["TENANT_READ", "MEMBERS_READ", "WORKFLOW_READ"]);
 }
 
-#[tokio::test]
-async fn role_rules_hold_cycles_escalation_builtins_and_assigned_roles() {
+/// The shared fixture of the role-rule tests: an organisation with an admin, a member, and
+/// two custom roles, `role-b` inheriting from `role-a`.
+struct Rules {
+    app: TestApp,
+    owner: Session,
+    admin: Session,
+    tenant: String,
+    member_m: String,
+    a: String,
+    b: String,
+}
+
+async fn create_role(app: &TestApp, s: &Session, input: Value) -> Op<create_role::ResponseData> {
+    app.op_json::<CreateRole>(Some(&s.access), json!({ "input": input })).await
+}
+
+async fn rules() -> Rules {
     let app = spawn_app().await;
     let owner = app.verified_user("rr-own@example.com").await;
     let tenant = app.create_tenant(&owner, "rules-org").await;
     let (admin, _) = app.join_as(&owner, &tenant, "rr-admin@example.com", "admin").await;
     let (_, member_m) = app.join_as(&owner, &tenant, "rr-mem@example.com", "member").await;
-    let create = |s: &Session, input: Value| {
-        let (app, token) = (&app, s.access.clone());
-        async move { app.op_json::<CreateRole>(Some(&token), json!({ "input": input })).await }
-    };
+    let a = create_role(&app, &owner, json!({ "tenantId": tenant, "key": "role-a", "name": "A" })).await;
+    let a = a.into_data().create_role.role.id;
+    let b =
+        create_role(&app, &owner, json!({ "tenantId": tenant, "key": "role-b", "name": "B", "parentId": a }))
+            .await;
+    let b = b.into_data().create_role.role.id;
+    Rules { app, owner, admin, tenant, member_m, a, b }
+}
 
-    // Nobody grants what they do not hold.
-    let r = create(
-        &admin,
-        json!({ "tenantId": tenant, "key": "deleter", "name": "Deleter", "permissions": ["TENANT_DELETE"] }),
-    )
-    .await;
+#[tokio::test]
+async fn nobody_grants_what_they_do_not_hold_nor_hands_out_a_role_holding_more() {
+    let Rules { app, owner, admin, tenant, member_m, .. } = rules().await;
+    let deleter =
+        json!({ "tenantId": tenant, "key": "deleter", "name": "Deleter", "permissions": ["TENANT_DELETE"] });
+    let r = create_role(&app, &admin, deleter.clone()).await;
     assert_eq!(r.code(), "FORBIDDEN");
     // An owner may; an admin then cannot hand that role out.
-    let r = create(
-        &owner,
-        json!({ "tenantId": tenant, "key": "deleter", "name": "Deleter", "permissions": ["TENANT_DELETE"] }),
-    )
-    .await;
-    let deleter = r.into_data().create_role.role.id;
+    let deleter = create_role(&app, &owner, deleter).await.into_data().create_role.role.id;
     let r = app
         .gql(
             Some(&admin.access),
@@ -116,12 +130,11 @@ async fn role_rules_hold_cycles_escalation_builtins_and_assigned_roles() {
         )
         .await;
     assert_eq!(r.code(), "FORBIDDEN");
+}
 
-    // No cycles.
-    let a = create(&owner, json!({ "tenantId": tenant, "key": "role-a", "name": "A" })).await;
-    let a = a.into_data().create_role.role.id;
-    let b = create(&owner, json!({ "tenantId": tenant, "key": "role-b", "name": "B", "parentId": a })).await;
-    let b = b.into_data().create_role.role.id;
+#[tokio::test]
+async fn a_role_cannot_inherit_from_itself_or_from_its_own_child() {
+    let Rules { app, owner, a, b, .. } = rules().await;
     let r = app
         .gql(Some(&owner.access), doc!("roles/UpdateRole"), json!({ "input": { "id": a, "parentId": b } }))
         .await;
@@ -131,14 +144,20 @@ async fn role_rules_hold_cycles_escalation_builtins_and_assigned_roles() {
         .gql(Some(&owner.access), doc!("roles/UpdateRole"), json!({ "input": { "id": a, "parentId": a } }))
         .await;
     assert_eq!(r.code(), "BAD_USER_INPUT");
+}
 
-    // Keys are unique and validated.
-    let r = create(&owner, json!({ "tenantId": tenant, "key": "role-a", "name": "Again" })).await;
+#[tokio::test]
+async fn role_keys_are_unique_and_validated() {
+    let Rules { app, owner, tenant, .. } = rules().await;
+    let r = create_role(&app, &owner, json!({ "tenantId": tenant, "key": "role-a", "name": "Again" })).await;
     assert_eq!(r.code(), "CONFLICT");
-    let r = create(&owner, json!({ "tenantId": tenant, "key": "Bad Key", "name": "X" })).await;
+    let r = create_role(&app, &owner, json!({ "tenantId": tenant, "key": "Bad Key", "name": "X" })).await;
     assert_eq!(r.field(), "input.key");
+}
 
-    // Built-in roles are fixed.
+#[tokio::test]
+async fn built_in_roles_are_fixed() {
+    let Rules { app, owner, tenant, .. } = rules().await;
     let viewer_role = app.role_id(&owner, &tenant, "viewer").await;
     let r = app
         .gql(
@@ -150,8 +169,11 @@ async fn role_rules_hold_cycles_escalation_builtins_and_assigned_roles() {
     assert_eq!(r.code(), "FORBIDDEN");
     let r = app.gql(Some(&owner.access), doc!("roles/DeleteRole"), json!({ "id": viewer_role })).await;
     assert_eq!(r.code(), "FORBIDDEN");
+}
 
-    // A role in use (assigned, or inherited from) cannot be deleted.
+#[tokio::test]
+async fn a_role_in_use_assigned_or_inherited_from_cannot_be_deleted() {
+    let Rules { app, owner, tenant, member_m, a, b, .. } = rules().await;
     app.gql(
         Some(&owner.access),
         doc!("members/ChangeMemberRole"),
@@ -178,10 +200,13 @@ async fn role_rules_hold_cycles_escalation_builtins_and_assigned_roles() {
     let r = app.op::<DeleteRole>(Some(&owner.access), delete_role::Variables { id: b.clone() }).await;
     assert_eq!(r.data().delete_role.deleted_role_id, b);
     app.gql(Some(&owner.access), doc!("roles/DeleteRole"), json!({ "id": a })).await.data();
+}
 
-    // Members without ROLES_MANAGE cannot touch roles; outsiders get NOT_FOUND.
+#[tokio::test]
+async fn outsiders_get_not_found_for_an_organisations_roles() {
+    let Rules { app, tenant, a, .. } = rules().await;
     let outsider = app.verified_user("rr-out@example.com").await;
-    let r = app.gql(Some(&outsider.access), doc!("roles/DeleteRole"), json!({ "id": deleter })).await;
+    let r = app.gql(Some(&outsider.access), doc!("roles/DeleteRole"), json!({ "id": a })).await;
     assert_eq!(r.code(), "NOT_FOUND");
     let r =
         app.gql(Some(&outsider.access), doc!("roles/PermissionMatrix"), json!({ "tenantId": tenant })).await;
