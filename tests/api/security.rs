@@ -30,15 +30,23 @@ fn session(access: &str, refresh: &str, user_id: &str) -> Session {
 /// Turns MFA on for `s` with a code for the previous time step (so that the current and
 /// next steps stay free for the test); returns the secret and the backup codes.
 async fn enroll(app: &TestApp, s: &Session) -> (String, Vec<String>) {
+    let (secret, codes, _) = enroll_with_code(app, s).await;
+    (secret, codes)
+}
+
+/// `enroll`, also returning the code the enrollment used (recomputing "the previous step"
+/// later may name the next step if a 30 s boundary passed in between).
+async fn enroll_with_code(app: &TestApp, s: &Session) -> (String, Vec<String>, String) {
     let e = app.op::<StartTotpEnrollment>(Some(&s.access), start_totp_enrollment::Variables).await;
     let e = e.into_data().start_totp_enrollment;
     let secret = e.secret.clone();
     assert!(e.otpauth_uri.starts_with("otpauth://totp/Zygo:"), "{e:?}");
     assert!(e.qr_code.starts_with("data:image/svg+xml;base64,"));
-    let vars = confirm_totp_enrollment::Variables { code: totp_code(&secret, -30) };
+    let used = totp_code(&secret, -30);
+    let vars = confirm_totp_enrollment::Variables { code: used.clone() };
     let r = app.op::<ConfirmTotpEnrollment>(Some(&s.access), vars).await;
     let codes: Vec<String> = r.into_data().confirm_totp_enrollment.backup_codes;
-    (secret, codes)
+    (secret, codes, used)
 }
 
 async fn challenge(app: &TestApp, email: &str) -> String {
@@ -55,7 +63,7 @@ async fn totp_codes_from_another_implementation_sign_in_once_each_and_backup_cod
     let bad =
         app.gql(Some(&s.access), doc!("security/ConfirmTotpEnrollment"), json!({ "code": "123456" })).await;
     assert_eq!(bad.field(), "code", "no enrollment started yet");
-    let (secret, codes) = enroll(&app, &s).await;
+    let (secret, codes, enrollment_code) = enroll_with_code(&app, &s).await;
     assert_eq!(codes.len(), 10);
     let v = security(&app, &s).await;
     assert!(v.mfa.totp_enabled);
@@ -69,11 +77,7 @@ async fn totp_codes_from_another_implementation_sign_in_once_each_and_backup_cod
     assert_eq!(wrong.field(), "code");
     // The enrollment's code was used: it never passes again.
     let replay = app
-        .gql(
-            None,
-            doc!("security/CompleteMfaChallenge"),
-            json!({ "challenge": c, "code": totp_code(&secret, -30) }),
-        )
+        .gql(None, doc!("security/CompleteMfaChallenge"), json!({ "challenge": c, "code": enrollment_code }))
         .await;
     assert_eq!(replay.field(), "code", "{:?}", replay.0);
     let code = totp_code(&secret, 30);
