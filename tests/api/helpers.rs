@@ -481,17 +481,98 @@ impl Drop for TestApp {
 }
 
 fn extract_token(mail: &str) -> Option<String> {
-    // Quoted-printable may wrap long lines with a trailing '='.
-    let unwrapped = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
-    let start = unwrapped.find("token=")? + "token=".len();
-    let rest = &unwrapped[start..];
+    let text = decoded_text(mail);
+    let start = text.find("token=")? + "token=".len();
+    let rest = &text[start..];
     let token: String =
         rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
-    // A token at the very end of the text may be cut off by a write in progress, also right
-    // after the `=` of a soft line break whose newline is not written yet.
-    let after = &rest[token.len()..];
-    let cut = matches!(after, "" | "=" | "=\r");
+    // A token that ends the text may be cut off (a file still being written; the mail
+    // writer renames whole files into place, so this is only a guard).
+    let cut = rest.len() == token.len();
     (token.len() >= 40 && !cut).then_some(token)
+}
+
+/// The mail with each quoted-printable part decoded (soft line breaks joined, `=XX` escapes
+/// replaced) and every other part as it is. Decoding only what is declared quoted-printable
+/// matters: a 7bit link `token=3Dab…` is a token that starts with `3D`, which a blanket
+/// `=3D` → `=` replacement would cut (one token in 4096).
+fn decoded_text(mail: &str) -> String {
+    let boundaries: Vec<String> = mail
+        .lines()
+        .filter_map(|l| l.split_once("boundary=").map(|(_, b)| b.trim().trim_matches('"').to_string()))
+        .collect();
+    let mut out = String::new();
+    let mut qp = false;
+    let lines: Vec<&str> = mail.split('\n').collect();
+    for (n, line) in lines.iter().enumerate() {
+        // No newline after the last line: a file still being written ends mid-line.
+        let newline = if n + 1 < lines.len() { "\n" } else { "" };
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let lower = line.to_ascii_lowercase();
+        if let Some(encoding) = lower.strip_prefix("content-transfer-encoding:") {
+            qp = encoding.trim() == "quoted-printable";
+        } else if boundaries
+            .iter()
+            .any(|b| line.strip_prefix("--").is_some_and(|r| r.trim_end_matches('-') == b))
+        {
+            // The next part declares its own encoding.
+            qp = false;
+        } else if qp {
+            match line.strip_suffix('=') {
+                Some(soft) => out.push_str(&quoted_printable(soft)),
+                None => {
+                    out.push_str(&quoted_printable(line));
+                    out.push_str(newline);
+                }
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push_str(newline);
+    }
+    out
+}
+
+/// `=XX` escapes of one quoted-printable line replaced by their bytes.
+fn quoted_printable(line: &str) -> String {
+    let bytes = line.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn mailed_tokens_are_read_whole_from_7bit_and_quoted_printable_parts() {
+    let token = format!("3D{}", "a".repeat(41));
+    let seven_bit = format!(
+        "To: a@example.com\r\nContent-Transfer-Encoding: 7bit\r\n\r\nhttp://zygo.test/x?token={token}\r\n"
+    );
+    assert_eq!(extract_token(&seven_bit).as_deref(), Some(token.as_str()), "a token starting with 3D");
+    let qp = format!(
+        "Content-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n--b1\r\n\
+         Content-Transfer-Encoding: quoted-printable\r\n\r\nhttp://zygo.test/x?token=3D{}=\r\n{}\r\n--b1--\r\n",
+        &token[..20],
+        &token[20..]
+    );
+    assert_eq!(extract_token(&qp).as_deref(), Some(token.as_str()), "soft line break and =3D decoded");
+    assert_eq!(
+        extract_token(&seven_bit[..seven_bit.len() - 5]),
+        None,
+        "a token cut off by a write in progress"
+    );
 }
 
 /// Tokens of a logged-in test user.
