@@ -3,9 +3,9 @@
 //! the instance that made the change and, through the event bus, on every other one — even
 //! with entries trusted for an hour.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::{doc, event_bus::redis_url, helpers::*};
+use crate::{doc, event_bus::redis_url, gql::Tenant, helpers::*};
 
 /// Trust cached access for an hour: only an announced change can end an entry early.
 fn long_cache() -> Vec<(&'static str, String)> {
@@ -20,10 +20,8 @@ async fn permissions(app: &TestApp, s: &Session, tenant: &str) -> Gql {
 /// also asks for members' addresses, which only member managers may read: those fields
 /// answer FORBIDDEN on their own).
 fn holds(r: &Gql, permission: &str) -> bool {
-    r.0["data"]["tenant"]["viewerPermissions"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no organisation in {}", r.0))
-        .contains(&Value::from(permission))
+    let typed = r.clone().typed::<Tenant>();
+    typed.partial().tenant.viewer_permissions.iter().any(|p| serde_json::to_value(p).unwrap() == permission)
 }
 
 #[tokio::test]

@@ -1,6 +1,15 @@
 use serde_json::json;
 
-use crate::{doc, helpers::*};
+use crate::{doc, gql::*, helpers::*};
+
+/// The account page of the viewer behind `s`.
+async fn account(app: &TestApp, s: &Session) -> viewer_account::ViewerAccountViewer {
+    app.op::<ViewerAccount>(Some(&s.access), viewer_account::Variables)
+        .await
+        .into_data()
+        .viewer
+        .expect("a viewer")
+}
 
 #[tokio::test]
 async fn the_profile_is_validated_field_by_field_and_can_be_cleared() {
@@ -8,12 +17,13 @@ async fn the_profile_is_validated_field_by_field_and_can_be_cleared() {
     let s = app.verified_user("prof@example.com").await;
     let update = |input: serde_json::Value| {
         let (app, token) = (&app, s.access.clone());
-        async move { app.gql(Some(&token), doc!("identity/UpdateProfile"), json!({ "input": input })).await }
+        // JSON variables: clearing a field sends an explicit `null`.
+        async move { app.op_json::<UpdateProfile>(Some(&token), json!({ "input": input })).await }
     };
     let r = update(json!({ "name": "Ada L.", "avatarUrl": "https://cdn.example.com/a.png", "locale": "en-GB", "timeZone": "Europe/Berlin" })).await;
-    let v = &r.data()["updateProfile"]["viewer"];
-    assert_eq!(v["name"], "Ada L.");
-    assert_eq!(v["timeZone"], "Europe/Berlin");
+    let v = &r.data().update_profile.viewer;
+    assert_eq!(v.name, "Ada L.");
+    assert_eq!(v.time_zone.as_deref(), Some("Europe/Berlin"));
     for (input, field) in [
         (json!({ "avatarUrl": "ftp://example.com/a.png" }), "input.avatarUrl"),
         (json!({ "timeZone": "Mars/Olympus" }), "input.timeZone"),
@@ -25,9 +35,9 @@ async fn the_profile_is_validated_field_by_field_and_can_be_cleared() {
         assert_eq!(r.field(), field);
     }
     let r = update(json!({ "avatarUrl": null })).await;
-    assert!(r.data()["updateProfile"]["viewer"]["avatarUrl"].is_null());
-    let me = app.gql(Some(&s.access), doc!("identity/ViewerAccount"), json!({})).await;
-    assert_eq!(me.data()["viewer"]["locale"], "en-GB", "failed updates changed nothing");
+    assert!(r.data().update_profile.viewer.avatar_url.is_none());
+    let me = account(&app, &s).await;
+    assert_eq!(me.locale.as_deref(), Some("en-GB"), "failed updates changed nothing");
 }
 
 #[tokio::test]
@@ -71,10 +81,10 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
 async fn a_password_reset_link_works_once_and_ends_every_session() {
     let app = spawn_app().await;
     let s = app.verified_user("forgot@example.com").await;
-    let known =
-        app.gql(None, doc!("identity/RequestPasswordReset"), json!({ "email": "forgot@example.com" })).await;
-    let unknown =
-        app.gql(None, doc!("identity/RequestPasswordReset"), json!({ "email": "nobody@example.com" })).await;
+    let reset = |email: &str| {
+        app.op::<RequestPasswordReset>(None, request_password_reset::Variables { email: email.into() })
+    };
+    let (known, unknown) = (reset("forgot@example.com").await, reset("nobody@example.com").await);
     assert_eq!(known.data(), unknown.data(), "the answer does not reveal accounts");
     let token = app.mailed_token_about("forgot@example.com", "Reset your Zygo password", 1).await;
     let r = app
@@ -113,19 +123,17 @@ async fn a_password_reset_link_works_once_and_ends_every_session() {
 async fn preferences_have_defaults_and_keep_what_the_client_stores() {
     let app = spawn_app().await;
     let s = app.verified_user("prefs@example.com").await;
-    let me = app.gql(Some(&s.access), doc!("identity/ViewerAccount"), json!({})).await;
-    assert_eq!(me.data()["viewer"]["preferences"]["theme"], "SYSTEM");
+    assert_eq!(account(&app, &s).await.preferences.theme, viewer_account::Theme::SYSTEM);
     let layout = json!([{ "widget": "workflows", "x": 0, "y": 0, "w": 6 }]);
     let r = app
-        .gql(
+        .op_json::<UpdatePreferences>(
             Some(&s.access),
-            doc!("identity/UpdatePreferences"),
             json!({ "input": { "theme": "DARK", "language": "de", "dashboardLayout": layout, "notifications": { "weeklyDigest": false } } }),
         )
         .await;
-    let p = &r.data()["updatePreferences"]["preferences"];
-    assert_eq!(p["theme"], "DARK");
-    assert_eq!(p["dashboardLayout"], layout);
+    let p = &r.data().update_preferences.preferences;
+    assert_eq!(p.theme, update_preferences::Theme::DARK);
+    assert_eq!(p.dashboard_layout, layout);
     let r = app
         .gql(
             Some(&s.access),
@@ -134,10 +142,9 @@ async fn preferences_have_defaults_and_keep_what_the_client_stores() {
         )
         .await;
     assert_eq!(r.field(), "input.notifications");
-    let me = app.gql(Some(&s.access), doc!("identity/ViewerAccount"), json!({})).await;
-    let p = &me.data()["viewer"]["preferences"];
-    assert_eq!((p["theme"].clone(), p["language"].clone()), (json!("DARK"), json!("de")));
-    assert_eq!(p["notifications"]["weeklyDigest"], false);
+    let p = account(&app, &s).await.preferences;
+    assert_eq!((p.theme, p.language.as_deref()), (viewer_account::Theme::DARK, Some("de")));
+    assert_eq!(p.notifications["weeklyDigest"], false);
 }
 
 #[tokio::test]
@@ -146,17 +153,19 @@ async fn the_active_tenant_is_kept_on_the_session_for_members_only() {
     let owner = app.verified_user("act-own@example.com").await;
     let tenant = app.create_tenant(&owner, "active-org").await;
     let (member, membership) = app.join_as(&owner, &tenant, "act-mem@example.com", "member").await;
-    let r =
-        app.gql(Some(&member.access), doc!("identity/SetActiveTenant"), json!({ "tenantId": tenant })).await;
-    assert_eq!(r.data()["setActiveTenant"]["viewer"]["activeTenant"]["id"], tenant.as_str());
+    let vars = set_active_tenant::Variables { tenant_id: Some(tenant.clone()) };
+    let r = app.op::<SetActiveTenant>(Some(&member.access), vars).await;
+    assert_eq!(
+        r.data().set_active_tenant.viewer.active_tenant.as_ref().map(|t| t.id.as_str()),
+        Some(tenant.as_str())
+    );
     let other = app.create_tenant(&owner, "not-yours").await;
     let r =
         app.gql(Some(&member.access), doc!("identity/SetActiveTenant"), json!({ "tenantId": other })).await;
     assert_eq!(r.code(), "NOT_FOUND");
     // Another session of the same user has its own choice.
     let second = app.log_in("act-mem@example.com").await;
-    let me = app.gql(Some(&second.access), doc!("identity/ViewerAccount"), json!({})).await;
-    assert!(me.data()["viewer"]["activeTenant"].is_null());
+    assert!(account(&app, &second).await.active_tenant.is_none());
     // Suspended: the session's choice ends, and stays ended after reactivation.
     app.gql(Some(&owner.access), doc!("members/SuspendMember"), json!({ "membershipId": membership }))
         .await
@@ -164,8 +173,8 @@ async fn the_active_tenant_is_kept_on_the_session_for_members_only() {
     app.gql(Some(&owner.access), doc!("members/ReactivateMember"), json!({ "membershipId": membership }))
         .await
         .data();
-    let me = app.gql(Some(&member.access), doc!("identity/ViewerAccount"), json!({})).await;
-    assert!(me.data()["viewer"]["activeTenant"].is_null(), "suspension ended the session's organisation");
+    let me = account(&app, &member).await;
+    assert!(me.active_tenant.is_none(), "suspension ended the session's organisation");
     app.gql(Some(&member.access), doc!("identity/SetActiveTenant"), json!({ "tenantId": tenant }))
         .await
         .data();
@@ -173,6 +182,5 @@ async fn the_active_tenant_is_kept_on_the_session_for_members_only() {
     app.gql(Some(&owner.access), doc!("members/RemoveMember"), json!({ "membershipId": membership }))
         .await
         .data();
-    let me = app.gql(Some(&member.access), doc!("identity/ViewerAccount"), json!({})).await;
-    assert!(me.data()["viewer"]["activeTenant"].is_null());
+    assert!(account(&app, &member).await.active_tenant.is_none());
 }

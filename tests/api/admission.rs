@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{doc, helpers::*};
+use crate::{doc, gql::*, helpers::*};
 
 async fn app_with(env: Vec<(&'static str, String)>) -> TestApp {
     spawn_app_on(Backend::fresh().await, Options { env, ..Default::default() }).await
@@ -225,13 +225,12 @@ async fn an_api_key_authenticates_a_websocket_like_an_http_request() {
     let owner = app.verified_user("ws-key@example.com").await;
     let tenant = app.create_tenant(&owner, "ws-key-org").await;
     let r = app
-        .gql(
+        .op_json::<CreateApiKey>(
             Some(&owner.access),
-            doc!("api_keys/CreateApiKey"),
             json!({ "input": { "tenantId": tenant, "name": "WS", "permissions": ["TENANT_READ"] } }),
         )
         .await;
-    let secret = r.data()["createApiKey"]["secret"].as_str().unwrap().to_string();
+    let secret = r.into_data().create_api_key.secret;
     let http = app.gql(Some(&secret), doc!("tenancy/TenantSettings"), json!({ "id": tenant })).await;
     let ws = ws_run(&app, Some(&secret), doc!("tenancy/TenantSettings"), json!({ "id": tenant })).await;
     assert!(ws.get("errors").is_none(), "{ws}");
@@ -239,11 +238,9 @@ async fn an_api_key_authenticates_a_websocket_like_an_http_request() {
     // A revoked key stops new operations on a connection it opened.
     let mut socket = WsClient::connect(&app, "graphql-transport-ws").await;
     assert_eq!(socket.init(Some(&secret)).await.unwrap()["type"], "connection_ack");
-    let key_id = app
-        .gql(Some(&owner.access), doc!("api_keys/TenantApiKeys"), json!({ "id": tenant }))
-        .await
-        .data()["tenant"]["apiKeys"]["edges"][0]["node"]["id"]
-        .clone();
+    let keys =
+        app.op::<TenantApiKeys>(Some(&owner.access), tenant_api_keys::Variables { id: tenant.clone() }).await;
+    let key_id = keys.into_data().tenant.api_keys.expect("API keys").edges.remove(0).node.id;
     app.gql(Some(&owner.access), doc!("api_keys/RevokeApiKey"), json!({ "id": key_id })).await.data();
     socket.subscribe("2", doc!("tenancy/TenantSettings"), json!({ "id": tenant })).await;
     let msg = socket.next_json().await.expect("an answer");

@@ -1,14 +1,23 @@
 use serde_json::json;
 
-use crate::{doc, helpers::*};
+use crate::{doc, gql::*, helpers::*};
 
-async fn create_key(app: &TestApp, s: &Session, tenant: &str, perms: serde_json::Value) -> Gql {
-    app.gql(
+async fn create_key(
+    app: &TestApp,
+    s: &Session,
+    tenant: &str,
+    perms: serde_json::Value,
+) -> Op<create_api_key::ResponseData> {
+    app.op_json::<CreateApiKey>(
         Some(&s.access),
-        doc!("api_keys/CreateApiKey"),
         json!({ "input": { "tenantId": tenant, "name": "CI deploy", "permissions": perms } }),
     )
     .await
+}
+
+/// The organisation's API keys as its owner lists them.
+async fn keys(app: &TestApp, s: &Session, tenant: &str) -> Op<tenant_api_keys::ResponseData> {
+    app.op::<TenantApiKeys>(Some(&s.access), tenant_api_keys::Variables { id: tenant.into() }).await
 }
 
 #[tokio::test]
@@ -18,27 +27,23 @@ async fn an_api_key_acts_for_its_tenant_within_its_permissions_and_is_named_in_t
     let tenant = app.create_tenant(&owner, "keys-org").await;
     let other = app.create_tenant(&owner, "other-org").await;
     let r = create_key(&app, &owner, &tenant, json!(["TENANT_READ", "TENANT_UPDATE", "AUDIT_READ"])).await;
-    let created = r.data()["createApiKey"].clone();
-    let secret = created["secret"].as_str().unwrap().to_string();
+    let created = r.into_data().create_api_key;
+    let secret = created.secret.clone();
     assert!(secret.starts_with("zyk_") && secret.len() > 40);
-    assert!(secret.starts_with(created["apiKey"]["prefix"].as_str().unwrap()));
+    assert!(secret.starts_with(&created.api_key.prefix));
 
     // Listed without its secret.
-    let list = app.gql(Some(&owner.access), doc!("api_keys/TenantApiKeys"), json!({ "id": tenant })).await;
-    let listed = list.data()["tenant"]["apiKeys"]["edges"][0]["node"].clone();
-    assert_eq!(listed["name"], "CI deploy");
-    assert!(!list.0.to_string().contains(&secret), "the secret is shown once only");
+    let list = keys(&app, &owner, &tenant).await;
+    let listed = &list.data().tenant.api_keys.as_ref().expect("API keys").edges[0].node;
+    assert_eq!(listed.name, "CI deploy");
+    assert!(!list.raw.0.to_string().contains(&secret), "the secret is shown once only");
 
     // It works as a bearer token, for its tenant and permissions only.
     app.gql(Some(&secret), doc!("tenancy/TenantSettings"), json!({ "id": tenant })).await.data();
     let r = app
-        .gql(
-            Some(&secret),
-            doc!("tenancy/UpdateTenant"),
-            json!({ "input": { "id": tenant, "name": "By key" } }),
-        )
+        .op_json::<UpdateTenant>(Some(&secret), json!({ "input": { "id": tenant, "name": "By key" } }))
         .await;
-    assert_eq!(r.data()["updateTenant"]["tenant"]["name"], "By key");
+    assert_eq!(r.data().update_tenant.tenant.name, "By key");
     assert_eq!(
         app.gql(Some(&secret), doc!("tenancy/TenantSettings"), json!({ "id": other })).await.code(),
         "NOT_FOUND"
@@ -52,25 +57,25 @@ async fn an_api_key_acts_for_its_tenant_within_its_permissions_and_is_named_in_t
         )
         .await;
     assert_eq!(r.code(), "FORBIDDEN");
-    let r = app.gql(Some(&secret), doc!("identity/Viewer"), json!({})).await;
-    assert!(r.data()["viewer"].is_null(), "a key is not a person");
+    let vars = viewer::Variables { first: None, after: None, last: None, before: None };
+    let r = app.op::<Viewer>(Some(&secret), vars).await;
+    assert!(r.data().viewer.is_none(), "a key is not a person");
 
     let log = app
-        .gql(
+        .op_json::<TenantAuditLog>(
             Some(&owner.access),
-            doc!("audit/TenantAuditLog"),
             json!({ "id": tenant, "filter": { "action": "tenant.updated" } }),
         )
         .await;
-    let entry = log.0["data"]["tenant"]["auditLog"]["edges"][0]["node"].clone();
-    assert_eq!(entry["actorType"], "api_key");
-    assert_eq!(entry["actorId"], created["apiKey"]["id"]);
+    let entry = &log.partial().tenant.audit_log.as_ref().expect("the audit log").edges[0].node;
+    assert_eq!(entry.actor_type, "api_key");
+    assert_eq!(entry.actor_id.as_deref(), Some(created.api_key.id.as_str()));
 
-    let used = app.gql(Some(&owner.access), doc!("api_keys/TenantApiKeys"), json!({ "id": tenant })).await;
-    assert!(used.data()["tenant"]["apiKeys"]["edges"][0]["node"]["lastUsedAt"].is_string());
+    let used = keys(&app, &owner, &tenant).await;
+    assert!(used.data().tenant.api_keys.as_ref().expect("API keys").edges[0].node.last_used_at.is_some());
 
     // Revoked: it stops at once.
-    app.gql(Some(&owner.access), doc!("api_keys/RevokeApiKey"), json!({ "id": created["apiKey"]["id"] }))
+    app.gql(Some(&owner.access), doc!("api_keys/RevokeApiKey"), json!({ "id": created.api_key.id }))
         .await
         .data();
     let r = app.gql(Some(&secret), doc!("tenancy/TenantSettings"), json!({ "id": tenant })).await;
@@ -90,7 +95,7 @@ async fn a_key_never_holds_more_than_its_creator() {
     let r = create_key(&app, &admin, &tenant, json!([])).await;
     assert_eq!(r.field(), "input.permissions");
     let r = create_key(&app, &admin, &tenant, json!(["TENANT_READ", "TENANT_UPDATE"])).await;
-    let secret = r.data()["createApiKey"]["secret"].as_str().unwrap().to_string();
+    let secret = r.into_data().create_api_key.secret;
     app.gql(
         Some(&secret),
         doc!("tenancy/UpdateTenant"),

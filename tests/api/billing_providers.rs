@@ -7,7 +7,12 @@ use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use zygo::{ctx::Clock, modules::billing::renewals::run_due};
 
-use crate::{billing::billing, doc, helpers::*};
+use crate::{
+    billing::{BillingRead, InvoiceStatus, SubscriptionStatus, billing},
+    doc,
+    gql::*,
+    helpers::*,
+};
 
 const KEY: &str = "sk_test_zygo";
 const SECRET: &str = "whsec_zygo";
@@ -87,7 +92,7 @@ async fn checkout(app: &TestApp, stripe: &Fake, owner: &Session, tenant: &str, c
             json!({ "input": { "tenantId": tenant, "provider": "STRIPE", "plan": "pro", "interval": "MONTH" } }),
         )
         .await;
-    let url = r.data()["startCheckout"]["checkoutUrl"].as_str().unwrap().to_string();
+    let url = r.typed::<StartCheckout>().into_data().start_checkout.checkout_url;
     assert!(url.starts_with(&stripe.base), "the customer goes to Stripe's page: {url}");
     let page = stripe.http.get(&url).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Card number"));
@@ -122,13 +127,10 @@ async fn a_stripe_checkout_saves_the_card_and_the_plan_is_charged_once_with_an_i
     assert_eq!(stripe.get("/_events").await[0]["status"], 200);
 
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(
-        (b["subscription"]["plan"]["key"].clone(), b["subscription"]["status"].clone()),
-        (json!("pro"), json!("ACTIVE"))
-    );
-    assert_eq!(b["billingAccount"]["provider"], "stripe");
-    let inv = &b["invoices"]["edges"][0]["node"];
-    assert_eq!((inv["status"].clone(), inv["total"].clone()), (json!("PAID"), json!(2900)));
+    assert_eq!((b.sub().plan.key.as_str(), enum_name(&b.sub().status).as_str()), ("pro", "ACTIVE"));
+    assert_eq!(b.account().provider, "stripe");
+    let inv = b.invoice(0);
+    assert_eq!((enum_name(&inv.status).as_str(), inv.total), ("PAID", 2900));
     let charges = stripe.requests("/v1/payment_intents").await;
     assert_eq!(charges.len(), 1, "charged once");
     assert_eq!(charges[0]["body"]["amount"], "2900");
@@ -146,12 +148,7 @@ async fn a_stripe_checkout_saves_the_card_and_the_plan_is_charged_once_with_an_i
     assert!(charges[1]["idempotencyKey"].as_str().unwrap().starts_with("renewal:"));
     let owner = app.log_in("s-pay@example.com").await;
     let b = billing(&app, &owner, &tenant).await;
-    let statuses: Vec<&str> = b["invoices"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["status"].as_str().unwrap())
-        .collect();
+    let statuses: Vec<String> = b.invoices().edges.iter().map(|e| enum_name(&e.node.status)).collect();
     assert_eq!(statuses, ["PAID", "PAID"]);
 }
 
@@ -163,7 +160,7 @@ async fn stripe_webhooks_are_verified_applied_once_and_replays_and_forgeries_cha
     checkout(&app, &stripe, &owner, &tenant, "4242424242424242").await;
     let invoice_id = {
         let b = billing(&app, &owner, &tenant).await;
-        let gid = b["invoices"]["edges"][0]["node"]["id"].as_str().unwrap().to_string();
+        let gid = b.invoice(0).id.clone();
         let raw = String::from_utf8(
             base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, gid).unwrap(),
         )
@@ -192,8 +189,8 @@ async fn stripe_webhooks_are_verified_applied_once_and_replays_and_forgeries_cha
     let again: Value = deliver(&app, &event, SECRET, now).await.json().await.unwrap();
     assert_eq!(again["duplicate"], true);
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["invoices"]["totalCount"], 1);
-    assert_eq!(b["invoices"]["edges"][0]["node"]["status"], "PAID");
+    assert_eq!(b.invoices().total_count, 1);
+    assert_eq!(b.invoice(0).status, InvoiceStatus::PAID);
 
     // An event Zygo does not act on is accepted and recorded.
     let other =
@@ -211,8 +208,8 @@ async fn a_declined_card_changes_no_plan_and_declined_renewals_are_dunned_until_
     // A card that saves but declines every charge: the upgrade is not made.
     checkout(&app, &stripe, &owner, &tenant, "4000000000000341").await;
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["subscription"]["plan"]["key"], "free");
-    assert_eq!(b["invoices"]["totalCount"], 0, "the declined upgrade left no invoice");
+    assert_eq!(b.sub().plan.key, "free");
+    assert_eq!(b.invoices().total_count, 0, "the declined upgrade left no invoice");
 
     // A good card: Pro. Then the customer's cards start declining.
     checkout(&app, &stripe, &owner, &tenant, "4242424242424242").await;
@@ -230,9 +227,9 @@ async fn a_declined_card_changes_no_plan_and_declined_renewals_are_dunned_until_
     while run_due(&app.ctx).await.unwrap() > 0 {}
     let owner = app.log_in("s-dun@example.com").await;
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["subscription"]["status"], "PAST_DUE");
-    let renewal = b["invoices"]["edges"][1]["node"].clone();
-    assert_eq!(renewal["status"], "OPEN");
+    assert_eq!(b.sub().status, SubscriptionStatus::PAST_DUE);
+    let renewal = b.invoice(1).clone();
+    assert_eq!(renewal.status, InvoiceStatus::OPEN);
     // The retry a day later is a new charge (its own idempotency key), declined again.
     clock.advance(Duration::days(1));
     while run_due(&app.ctx).await.unwrap() > 0 {}
@@ -247,7 +244,7 @@ async fn a_declined_card_changes_no_plan_and_declined_renewals_are_dunned_until_
 
     // Stripe later reports the renewal paid (say, the customer paid it on a Stripe page):
     // the invoice is paid and the subscription active again.
-    let gid = renewal["id"].as_str().unwrap();
+    let gid = renewal.id.as_str();
     let raw = String::from_utf8(
         base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, gid).unwrap(),
     )
@@ -258,8 +255,8 @@ async fn a_declined_card_changes_no_plan_and_declined_renewals_are_dunned_until_
     });
     assert_eq!(deliver(&app, &event, SECRET, clock.now().timestamp()).await.status(), 200);
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["subscription"]["status"], "ACTIVE");
-    assert_eq!(b["invoices"]["edges"][1]["node"]["status"], "PAID");
+    assert_eq!(b.sub().status, SubscriptionStatus::ACTIVE);
+    assert_eq!(b.invoice(1).status, InvoiceStatus::PAID);
 }
 
 // --------------------------------------------------------------------------------------
@@ -289,7 +286,7 @@ async fn revolut_checkout(app: &TestApp, fake: &Fake, owner: &Session, tenant: &
             json!({ "input": { "tenantId": tenant, "provider": "REVOLUT", "plan": "pro", "interval": "MONTH" } }),
         )
         .await;
-    let url = r.data()["startCheckout"]["checkoutUrl"].as_str().unwrap().to_string();
+    let url = r.typed::<StartCheckout>().into_data().start_checkout.checkout_url;
     assert!(url.starts_with(&fake.base), "{url}");
     let res = fake.http.post(&url).form(&[("card", card)]).send().await.unwrap();
     assert_eq!(res.status(), 303);
@@ -317,17 +314,20 @@ async fn revolut_deliver(app: &TestApp, body: &Value, secret: &str, ts_ms: i64) 
 async fn a_revolut_card_check_saves_the_card_uncharged_and_the_plan_is_paid_by_a_merchant_initiated_payment()
 {
     let (app, revolut) = revolut_app().await;
-    let providers = app.gql(None, doc!("billing/PaymentProviders"), json!({})).await;
-    assert_eq!(providers.data()["paymentProviders"], json!(["MANUAL", "REVOLUT"]));
+    let providers = app.op::<PaymentProviders>(None, payment_providers::Variables).await;
+    assert_eq!(
+        serde_json::to_value(&providers.data().payment_providers).unwrap(),
+        json!(["MANUAL", "REVOLUT"])
+    );
     let owner = app.verified_user("r-pay@example.com").await;
     let tenant = app.create_tenant(&owner, "r-pay").await;
     revolut_checkout(&app, &revolut, &owner, &tenant, "4929420573595709").await;
     assert_eq!(revolut.get("/_events").await[0]["status"], 200);
 
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["subscription"]["plan"]["key"], "pro");
-    assert_eq!(b["billingAccount"]["provider"], "revolut");
-    assert_eq!(b["invoices"]["edges"][0]["node"]["status"], "PAID");
+    assert_eq!(b.sub().plan.key, "pro");
+    assert_eq!(b.account().provider, "revolut");
+    assert_eq!(b.invoice(0).status, InvoiceStatus::PAID);
     let orders = revolut.get("/_orders").await;
     let orders = orders.as_array().unwrap();
     assert_eq!(orders.len(), 2);
@@ -370,7 +370,7 @@ async fn a_revolut_card_check_saves_the_card_uncharged_and_the_plan_is_paid_by_a
     assert_eq!(first.get("duplicate"), None);
     let again: Value = revolut_deliver(&app, &event, REVOLUT_SECRET, now).await.json().await.unwrap();
     assert_eq!(again["duplicate"], true);
-    assert_eq!(billing(&app, &owner, &tenant).await["invoices"]["totalCount"], 1);
+    assert_eq!(billing(&app, &owner, &tenant).await.invoices().total_count, 1);
 }
 
 #[tokio::test]
@@ -385,8 +385,8 @@ async fn a_revolut_card_that_declines_changes_no_plan() {
         "the webhook is answered: the decline is recorded"
     );
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["subscription"]["plan"]["key"], "free");
-    assert_eq!(b["invoices"]["totalCount"], 0);
+    assert_eq!(b.sub().plan.key, "free");
+    assert_eq!(b.invoices().total_count, 0);
     let orders = revolut.get("/_orders").await;
     assert_eq!(orders[1]["payments"][0]["state"], "declined");
 }
@@ -426,7 +426,7 @@ async fn paypal_checkout(
             json!({ "input": { "tenantId": tenant, "provider": "PAYPAL", "plan": "pro", "interval": "MONTH" } }),
         )
         .await;
-    let approve = r.data()["startCheckout"]["checkoutUrl"].as_str().unwrap().to_string();
+    let approve = r.typed::<StartCheckout>().into_data().start_checkout.checkout_url;
     assert!(approve.starts_with(&fake.base), "{approve}");
     assert!(fake.http.get(&approve).send().await.unwrap().text().await.unwrap().contains("Log in to PayPal"));
     let res = fake.http.post(&approve).form(&[("account", account)]).send().await.unwrap();
@@ -446,9 +446,9 @@ async fn a_paypal_approval_vaults_the_payer_and_the_plan_is_paid_with_the_vault_
     let (back, to) = paypal_checkout(&app, &paypal, &owner, &tenant, "payer@example.com").await;
     assert_eq!(to, "http://zygo.test/billing?checkout=success");
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["subscription"]["plan"]["key"], "pro");
-    assert_eq!(b["billingAccount"]["provider"], "paypal");
-    assert_eq!(b["invoices"]["edges"][0]["node"]["status"], "PAID");
+    assert_eq!(b.sub().plan.key, "pro");
+    assert_eq!(b.account().provider, "paypal");
+    assert_eq!(b.invoice(0).status, InvoiceStatus::PAID);
     let orders: Vec<Value> = paypal
         .get("/_requests")
         .await
@@ -468,12 +468,12 @@ async fn a_paypal_approval_vaults_the_payer_and_the_plan_is_paid_with_the_vault_
     // Coming back a second time (a reload) changes nothing; a state Zygo did not sign is refused.
     let again = paypal.http.get(&back).send().await.unwrap();
     assert_eq!(again.status(), 303);
-    assert_eq!(billing(&app, &owner, &tenant).await["invoices"]["totalCount"], 1);
+    assert_eq!(billing(&app, &owner, &tenant).await.invoices().total_count, 1);
     let forged = back.replacen("state=", "state=x", 1);
     assert_eq!(paypal.http.get(&forged).send().await.unwrap().status(), 400);
 
     // Webhooks: verified by PayPal's own call; a redelivery is a replay; a made-up one is refused.
-    let gid = b["invoices"]["edges"][0]["node"]["id"].as_str().unwrap().to_string();
+    let gid = b.invoice(0).id.clone();
     let raw = String::from_utf8(
         base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, gid).unwrap(),
     )
@@ -507,7 +507,7 @@ async fn a_paypal_approval_vaults_the_payer_and_the_plan_is_paid_with_the_vault_
         .await
         .unwrap();
     assert_eq!(forged.status(), 400);
-    assert_eq!(billing(&app, &owner, &tenant).await["invoices"]["totalCount"], 1);
+    assert_eq!(billing(&app, &owner, &tenant).await.invoices().total_count, 1);
 }
 
 #[tokio::test]
@@ -518,6 +518,6 @@ async fn a_paypal_payer_whose_payment_declines_goes_back_to_the_cancel_page_with
     let (_, to) = paypal_checkout(&app, &paypal, &owner, &tenant, "declines@example.com").await;
     assert_eq!(to, "http://zygo.test/billing?checkout=cancel");
     let b = billing(&app, &owner, &tenant).await;
-    assert_eq!(b["subscription"]["plan"]["key"], "free");
-    assert_eq!(b["invoices"]["totalCount"], 0);
+    assert_eq!(b.sub().plan.key, "free");
+    assert_eq!(b.invoices().total_count, 0);
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{doc, helpers::*};
+use crate::{doc, gql::*, helpers::*};
 
 /// Runs a script of `tests/clients` without blocking the runtime the server runs on.
 async fn node_json(args: &[&str]) -> Value {
@@ -98,7 +98,7 @@ async fn a_failed_non_null_field_nulls_its_nearest_nullable_parent() {
             json!({ "input": { "tenantId": tenant, "key": "reader", "name": "Reader", "permissions": ["TENANT_READ"] } }),
         )
         .await;
-    let role = r.data()["createRole"]["role"]["id"].clone();
+    let role = r.typed::<CreateRole>().into_data().create_role.role.id;
     app.gql(
         Some(&owner.access),
         doc!("members/ChangeMemberRole"),
@@ -121,5 +121,15 @@ async fn a_failed_non_null_field_nulls_its_nearest_nullable_parent() {
     let r = app
         .gql(Some(&member.access), "query($id: ID!) { tenant(id: $id) { name } }", json!({ "id": tenant }))
         .await;
-    assert_eq!(r.data()["tenant"]["name"], "Org bubble-org");
+    // Not one of graphql/'s documents: its answer is typed here.
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        tenant: Named,
+    }
+    #[derive(serde::Deserialize)]
+    struct Named {
+        name: String,
+    }
+    let answer: Answer = serde_json::from_value(r.data().clone()).expect("the answer's shape");
+    assert_eq!(answer.tenant.name, "Org bubble-org");
 }

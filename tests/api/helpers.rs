@@ -14,13 +14,17 @@ use std::{
 };
 
 use futures::{SinkExt, StreamExt};
+use graphql_client::GraphQLQuery;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use zygo::{config::Config, startup::Application};
+
+use crate::gql::*;
 
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -209,6 +213,87 @@ impl Gql {
     }
 }
 
+/// A GraphQL response decoded into the typed `ResponseData` of a document (see `gql`).
+/// `data()` panics with the errors when there are any; `code()`, `field()` and `message()`
+/// read the first error as [`Gql`] does.
+#[derive(Debug, Clone)]
+pub struct Op<D> {
+    pub raw: Gql,
+    data: Result<D, String>,
+}
+
+impl<D: DeserializeOwned> Op<D> {
+    pub fn new(raw: Gql) -> Self {
+        let data = match raw.0.get("data") {
+            None | Some(Value::Null) => Err("no data".to_string()),
+            Some(d) => D::deserialize(d).map_err(|e| format!("data does not decode: {e}")),
+        };
+        Self { raw, data }
+    }
+}
+
+#[allow(dead_code)] // not every test file uses every reader
+impl<D> Op<D> {
+    /// The typed data of an answer without errors.
+    pub fn data(&self) -> &D {
+        assert!(self.raw.0.get("errors").is_none(), "unexpected errors: {}", self.raw.0);
+        self.data.as_ref().unwrap_or_else(|e| panic!("{e}: {}", self.raw.0))
+    }
+    pub fn into_data(self) -> D {
+        self.data();
+        self.data.unwrap_or_else(|_| unreachable!())
+    }
+    /// The typed data of an answer with or without errors (a refused field is `None`).
+    pub fn partial(&self) -> &D {
+        self.data.as_ref().unwrap_or_else(|e| panic!("{e}: {}", self.raw.0))
+    }
+    pub fn has_errors(&self) -> bool {
+        self.raw.0.get("errors").is_some()
+    }
+    pub fn code(&self) -> String {
+        self.raw.code()
+    }
+    pub fn field(&self) -> String {
+        self.raw.field()
+    }
+    pub fn message(&self) -> String {
+        self.raw.message()
+    }
+}
+
+impl Gql {
+    /// This answer decoded as `Q`'s response.
+    pub fn typed<Q: GraphQLQuery>(self) -> Op<Q::ResponseData> {
+        Op::new(self)
+    }
+}
+
+impl TestApp {
+    /// Sends the document of `Q` with typed variables, as the viewer behind `token` if
+    /// given, and decodes the answer: `app.op::<CreateTeam>(Some(&t), create_team::Variables
+    /// { … }).await.data().create_team.team.id`.
+    pub async fn op<Q: GraphQLQuery>(
+        &self,
+        token: Option<&str>,
+        variables: Q::Variables,
+    ) -> Op<Q::ResponseData> {
+        let body = Q::build_query(variables);
+        let variables = serde_json::to_value(&body.variables).expect("variables serialise");
+        self.gql(token, body.query, variables).await.typed::<Q>()
+    }
+
+    /// `Q`'s document with variables given as JSON (values its typed `Variables` cannot
+    /// express, such as a malformed input or an explicit `null`), decoded as `Q`'s response.
+    #[allow(dead_code)]
+    pub async fn op_json<Q: crate::gql::Document>(
+        &self,
+        token: Option<&str>,
+        variables: Value,
+    ) -> Op<Q::ResponseData> {
+        self.gql(token, Q::TEXT, variables).await.typed::<Q>()
+    }
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
@@ -230,45 +315,32 @@ impl TestApp {
         Gql(resp.json().await.expect("JSON body"))
     }
 
-    pub async fn sign_up(&self, email: &str) -> Gql {
-        self.gql(
-            None,
-            doc!("identity/SignUp"),
-            json!({ "input": { "email": email, "password": PASSWORD, "name": "Test User" } }),
-        )
-        .await
+    pub async fn sign_up(&self, email: &str) -> Op<sign_up::ResponseData> {
+        let input =
+            sign_up::SignUpInput { email: email.into(), password: PASSWORD.into(), name: "Test User".into() };
+        self.op::<SignUp>(None, sign_up::Variables { input }).await
     }
 
     /// Signs up, verifies through the mailed token, logs in: returns the access token.
     pub async fn verified_user(&self, email: &str) -> Session {
         self.sign_up(email).await.data();
         let token = self.mailed_token_about(email, "Confirm your e-mail", 1).await;
-        self.gql(None, doc!("identity/VerifyEmail"), json!({ "token": token })).await.data();
+        self.op::<VerifyEmail>(None, verify_email::Variables { token }).await.data();
         self.log_in(email).await
     }
 
     pub async fn log_in(&self, email: &str) -> Session {
-        let r = self
-            .gql(None, doc!("identity/LogIn"), json!({ "input": { "email": email, "password": PASSWORD } }))
-            .await;
-        let d = &r.data()["logIn"]["tokens"];
-        Session {
-            access: d["accessToken"].as_str().unwrap().into(),
-            refresh: d["refreshToken"].as_str().unwrap().into(),
-            user_id: d["viewer"]["id"].as_str().unwrap().into(),
-        }
+        let input = log_in::LogInInput { email: email.into(), password: PASSWORD.into() };
+        let tokens = self.op::<LogIn>(None, log_in::Variables { input }).await.into_data().log_in.tokens;
+        let tokens = tokens.unwrap_or_else(|| panic!("{email} logs in without a second factor"));
+        Session { access: tokens.access_token, refresh: tokens.refresh_token, user_id: tokens.viewer.id }
     }
 
     /// Creates an organisation as `session`; returns its global ID.
     pub async fn create_tenant(&self, session: &Session, slug: &str) -> String {
-        let r = self
-            .gql(
-                Some(&session.access),
-                doc!("tenancy/CreateTenant"),
-                json!({ "input": { "name": format!("Org {slug}"), "slug": slug } }),
-            )
-            .await;
-        r.data()["createTenant"]["tenant"]["id"].as_str().unwrap().to_string()
+        let input = create_tenant::CreateTenantInput { name: format!("Org {slug}"), slug: slug.into() };
+        let r = self.op::<CreateTenant>(Some(&session.access), create_tenant::Variables { input }).await;
+        r.into_data().create_tenant.tenant.id
     }
 
     /// All mails written to the mail directory for `to`, oldest first.
@@ -409,17 +481,98 @@ impl Drop for TestApp {
 }
 
 fn extract_token(mail: &str) -> Option<String> {
-    // Quoted-printable may wrap long lines with a trailing '='.
-    let unwrapped = mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
-    let start = unwrapped.find("token=")? + "token=".len();
-    let rest = &unwrapped[start..];
+    let text = decoded_text(mail);
+    let start = text.find("token=")? + "token=".len();
+    let rest = &text[start..];
     let token: String =
         rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
-    // A token at the very end of the text may be cut off by a write in progress, also right
-    // after the `=` of a soft line break whose newline is not written yet.
-    let after = &rest[token.len()..];
-    let cut = matches!(after, "" | "=" | "=\r");
+    // A token that ends the text may be cut off (a file still being written; the mail
+    // writer renames whole files into place, so this is only a guard).
+    let cut = rest.len() == token.len();
     (token.len() >= 40 && !cut).then_some(token)
+}
+
+/// The mail with each quoted-printable part decoded (soft line breaks joined, `=XX` escapes
+/// replaced) and every other part as it is. Decoding only what is declared quoted-printable
+/// matters: a 7bit link `token=3Dab…` is a token that starts with `3D`, which a blanket
+/// `=3D` → `=` replacement would cut (one token in 4096).
+fn decoded_text(mail: &str) -> String {
+    let boundaries: Vec<String> = mail
+        .lines()
+        .filter_map(|l| l.split_once("boundary=").map(|(_, b)| b.trim().trim_matches('"').to_string()))
+        .collect();
+    let mut out = String::new();
+    let mut qp = false;
+    let lines: Vec<&str> = mail.split('\n').collect();
+    for (n, line) in lines.iter().enumerate() {
+        // No newline after the last line: a file still being written ends mid-line.
+        let newline = if n + 1 < lines.len() { "\n" } else { "" };
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let lower = line.to_ascii_lowercase();
+        if let Some(encoding) = lower.strip_prefix("content-transfer-encoding:") {
+            qp = encoding.trim() == "quoted-printable";
+        } else if boundaries
+            .iter()
+            .any(|b| line.strip_prefix("--").is_some_and(|r| r.trim_end_matches('-') == b))
+        {
+            // The next part declares its own encoding.
+            qp = false;
+        } else if qp {
+            match line.strip_suffix('=') {
+                Some(soft) => out.push_str(&quoted_printable(soft)),
+                None => {
+                    out.push_str(&quoted_printable(line));
+                    out.push_str(newline);
+                }
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push_str(newline);
+    }
+    out
+}
+
+/// `=XX` escapes of one quoted-printable line replaced by their bytes.
+fn quoted_printable(line: &str) -> String {
+    let bytes = line.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn mailed_tokens_are_read_whole_from_7bit_and_quoted_printable_parts() {
+    let token = format!("3D{}", "a".repeat(41));
+    let seven_bit = format!(
+        "To: a@example.com\r\nContent-Transfer-Encoding: 7bit\r\n\r\nhttp://zygo.test/x?token={token}\r\n"
+    );
+    assert_eq!(extract_token(&seven_bit).as_deref(), Some(token.as_str()), "a token starting with 3D");
+    let qp = format!(
+        "Content-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n--b1\r\n\
+         Content-Transfer-Encoding: quoted-printable\r\n\r\nhttp://zygo.test/x?token=3D{}=\r\n{}\r\n--b1--\r\n",
+        &token[..20],
+        &token[20..]
+    );
+    assert_eq!(extract_token(&qp).as_deref(), Some(token.as_str()), "soft line break and =3D decoded");
+    assert_eq!(
+        extract_token(&seven_bit[..seven_bit.len() - 5]),
+        None,
+        "a token cut off by a write in progress"
+    );
 }
 
 /// Tokens of a logged-in test user.
@@ -508,6 +661,21 @@ impl WsClient {
     }
 }
 
+/// An enum value's API name (`PAID`), for any document's enum types.
+pub fn enum_name<E: serde::Serialize>(e: &E) -> String {
+    serde_json::to_value(e).ok().and_then(|v| v.as_str().map(str::to_string)).expect("an enum value")
+}
+
+/// The data of a subscription message (`next`, or the legacy protocol's `data`) decoded as
+/// `Q`'s response; `None` for any other message and for one whose data is null.
+pub fn event_data<Q: GraphQLQuery>(msg: &Value) -> Option<Q::ResponseData> {
+    if !matches!(msg["type"].as_str(), Some("next" | "data")) || msg["payload"]["data"].is_null() {
+        return None;
+    }
+    let data = Q::ResponseData::deserialize(&msg["payload"]["data"]);
+    Some(data.unwrap_or_else(|e| panic!("the event does not decode: {e}: {msg}")))
+}
+
 /// A TCP forwarder to Redis that a test can cut and restore, to play "Redis went away".
 pub struct FlakyProxy {
     pub port: u16,
@@ -574,15 +742,28 @@ where
 }
 
 impl TestApp {
+    /// The organisation `id` as `tenancy/Tenant` shows it to the viewer behind `token`.
+    pub async fn tenant(&self, token: &str, id: &str) -> tenant::TenantTenant {
+        let vars = tenant::Variables { id: Some(id.into()), slug: None };
+        self.op::<Tenant>(Some(token), vars).await.into_data().tenant
+    }
+
+    /// The signed-in viewer behind `token` (`identity/Viewer`, first page of organisations).
+    pub async fn viewer(&self, token: &str) -> viewer::ViewerViewer {
+        let vars = viewer::Variables { first: None, after: None, last: None, before: None };
+        self.op::<Viewer>(Some(token), vars).await.into_data().viewer.expect("a signed-in viewer")
+    }
+
     /// Global ID of the built-in role `key` of tenant `tenant_id`.
     pub async fn role_id(&self, session: &Session, tenant_id: &str, key: &str) -> String {
-        let r = self
-            .gql(Some(&session.access), doc!("roles/PermissionMatrix"), json!({ "tenantId": tenant_id }))
-            .await;
-        let rows = r.data()["tenant"]["permissionMatrix"]["rows"].as_array().unwrap().clone();
-        rows.iter()
-            .find(|row| row["role"]["key"] == key)
-            .map(|row| row["role"]["id"].as_str().unwrap().to_string())
+        let vars = permission_matrix::Variables { tenant_id: tenant_id.into() };
+        let r = self.op::<PermissionMatrix>(Some(&session.access), vars).await.into_data();
+        r.tenant
+            .permission_matrix
+            .rows
+            .into_iter()
+            .find(|row| row.role.key == key)
+            .map(|row| row.role.id)
             .unwrap_or_else(|| panic!("no role {key}"))
     }
 
@@ -596,21 +777,19 @@ impl TestApp {
         role: &str,
     ) -> (Session, String) {
         let role_id = self.role_id(owner, tenant_id, role).await;
-        self.gql(
-            Some(&owner.access),
-            doc!("members/InviteMember"),
-            json!({ "input": { "tenantId": tenant_id, "email": email, "roleId": role_id } }),
-        )
-        .await
-        .data();
+        let input = invite_member::InviteMemberInput {
+            tenant_id: tenant_id.into(),
+            email: email.into(),
+            role_id,
+            teams: vec![],
+        };
+        self.op::<InviteMember>(Some(&owner.access), invite_member::Variables { input }).await.data();
         let token = self.mailed_token_about(email, "invited", 1).await;
         self.sign_up(email).await.data();
         let session = self.log_in(email).await;
-        let r = self
-            .gql(Some(&session.access), doc!("members/AcceptInvitation"), json!({ "token": token }))
-            .await;
-        let membership = r.data()["acceptInvitation"]["membership"]["id"].as_str().unwrap().to_string();
-        (session, membership)
+        let r =
+            self.op::<AcceptInvitation>(Some(&session.access), accept_invitation::Variables { token }).await;
+        (session, r.into_data().accept_invitation.membership.id)
     }
 }
 
@@ -695,15 +874,5 @@ impl TestApp {
             mails.get(n - 1).cloned()
         })
         .await
-    }
-}
-
-impl Session {
-    pub fn from_tokens(tokens: &Value) -> Self {
-        Self {
-            access: tokens["accessToken"].as_str().unwrap().into(),
-            refresh: tokens["refreshToken"].as_str().unwrap().into(),
-            user_id: tokens["viewer"]["id"].as_str().unwrap().into(),
-        }
     }
 }

@@ -3,15 +3,19 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::{doc, helpers::*};
+use crate::{doc, gql::*, helpers::*};
+
+/// The viewer without paging arguments.
+fn viewer_vars() -> viewer::Variables {
+    viewer::Variables { first: None, after: None, last: None, before: None }
+}
 
 #[tokio::test]
 async fn sign_up_mails_a_link_that_verifies_the_address() {
     let app = spawn_app().await;
-    let r = app.sign_up("Ada@Example.com").await;
-    let user = &r.data()["signUp"]["user"];
-    assert_eq!(user["email"], "ada@example.com");
-    assert_eq!(user["emailVerified"], false);
+    let user = app.sign_up("Ada@Example.com").await.into_data().sign_up.user;
+    assert_eq!(user.email.as_deref(), Some("ada@example.com"));
+    assert!(!user.email_verified);
 
     let mail = {
         app.mailed_token("ada@example.com").await;
@@ -19,13 +23,13 @@ async fn sign_up_mails_a_link_that_verifies_the_address() {
     };
     assert!(mail.contains("http://zygo.test/verify-email?token="), "link uses ZYGO_PUBLIC_URL:\n{mail}");
     let token = app.mailed_token("ada@example.com").await;
-    let r = app.gql(None, doc!("identity/VerifyEmail"), json!({ "token": token })).await;
-    assert_eq!(r.data()["verifyEmail"]["user"]["emailVerified"], true);
+    let r = app.op::<VerifyEmail>(None, verify_email::Variables { token }).await;
+    assert!(r.data().verify_email.user.email_verified);
 
     let s = app.log_in("ada@example.com").await;
-    let r = app.gql(Some(&s.access), doc!("identity/Viewer"), json!({})).await;
-    assert_eq!(r.data()["viewer"]["emailVerified"], true);
-    assert_eq!(r.data()["viewer"]["email"], "ada@example.com");
+    let viewer = app.op::<Viewer>(Some(&s.access), viewer_vars()).await.into_data().viewer.expect("a viewer");
+    assert!(viewer.email_verified);
+    assert_eq!(viewer.email, "ada@example.com");
 }
 
 #[tokio::test]
@@ -67,10 +71,10 @@ async fn resend_verification_answers_the_same_for_unknown_addresses_and_replaces
     let app = spawn_app().await;
     app.sign_up("again@example.com").await.data();
     let first = app.mailed_token_n("again@example.com", 1).await;
-    let known =
-        app.gql(None, doc!("identity/ResendVerification"), json!({ "email": "again@example.com" })).await;
-    let unknown =
-        app.gql(None, doc!("identity/ResendVerification"), json!({ "email": "nobody@example.com" })).await;
+    let resend = |email: &str| {
+        app.op::<ResendVerification>(None, resend_verification::Variables { email: email.into() })
+    };
+    let (known, unknown) = (resend("again@example.com").await, resend("nobody@example.com").await);
     assert_eq!(known.data(), unknown.data());
     let second = app.mailed_token_other_than("again@example.com", &first).await;
     assert_ne!(first, second);
@@ -126,15 +130,15 @@ async fn unverified_users_can_log_in() {
     let app = spawn_app().await;
     app.sign_up("fresh@example.com").await.data();
     let s = app.log_in("fresh@example.com").await;
-    let r = app.gql(Some(&s.access), doc!("identity/Viewer"), json!({})).await;
-    assert_eq!(r.data()["viewer"]["emailVerified"], false);
+    let viewer = app.op::<Viewer>(Some(&s.access), viewer_vars()).await.into_data().viewer.expect("a viewer");
+    assert!(!viewer.email_verified);
 }
 
 #[tokio::test]
 async fn viewer_is_null_without_a_token() {
     let app = spawn_app().await;
-    let r = app.gql(None, doc!("identity/Viewer"), json!({})).await;
-    assert!(r.data()["viewer"].is_null());
+    let r = app.op::<Viewer>(None, viewer_vars()).await;
+    assert!(r.data().viewer.is_none());
 }
 
 #[tokio::test]
@@ -169,16 +173,18 @@ async fn expired_and_tampered_access_tokens_are_refused() {
 async fn refresh_rotates_and_a_reused_refresh_token_ends_the_session() {
     let app = spawn_app().await;
     let s = app.verified_user("rot@example.com").await;
-    let r = app.gql(None, doc!("identity/RefreshSession"), json!({ "refreshToken": s.refresh })).await;
-    let next = r.data()["refreshSession"].clone();
-    let (access2, refresh2) = (next["accessToken"].as_str().unwrap(), next["refreshToken"].as_str().unwrap());
+    let refresh = |token: &str| {
+        app.op::<RefreshSession>(None, refresh_session::Variables { refresh_token: token.into() })
+    };
+    let next = refresh(&s.refresh).await.into_data().refresh_session;
+    let (access2, refresh2) = (next.access_token.as_str(), next.refresh_token.as_str());
     assert_ne!(refresh2, s.refresh);
-    app.gql(Some(access2), doc!("identity/Viewer"), json!({})).await.data();
+    app.op::<Viewer>(Some(access2), viewer_vars()).await.data();
 
     // The old refresh token again: reuse. The whole session family ends.
-    let reuse = app.gql(None, doc!("identity/RefreshSession"), json!({ "refreshToken": s.refresh })).await;
+    let reuse = refresh(&s.refresh).await;
     assert_eq!(reuse.code(), "UNAUTHENTICATED");
-    let after = app.gql(None, doc!("identity/RefreshSession"), json!({ "refreshToken": refresh2 })).await;
+    let after = refresh(refresh2).await;
     assert_eq!(after.code(), "UNAUTHENTICATED", "the rotated-in token dies with the family");
     let viewer = app.gql(Some(access2), "mutation { logOut { success } }", json!({})).await;
     assert_eq!(viewer.code(), "UNAUTHENTICATED", "access tokens of the session stop working");
@@ -188,8 +194,8 @@ async fn refresh_rotates_and_a_reused_refresh_token_ends_the_session() {
 async fn log_out_ends_the_session() {
     let app = spawn_app().await;
     let s = app.verified_user("bye@example.com").await;
-    let r = app.gql(Some(&s.access), doc!("identity/LogOut"), json!({})).await;
-    assert_eq!(r.data()["logOut"]["success"], true);
+    let r = app.op::<LogOut>(Some(&s.access), log_out::Variables).await;
+    assert!(r.data().log_out.success);
     let r = app.gql(Some(&s.access), doc!("identity/Viewer"), json!({})).await;
     assert_eq!(r.code(), "UNAUTHENTICATED", "a revoked session's token no longer identifies anyone");
     let r = app.gql(Some(&s.access), doc!("identity/LogOut"), json!({})).await;
@@ -203,29 +209,29 @@ async fn sign_up_answers_a_taken_address_like_a_new_one_and_tells_only_its_owner
     let app = spawn_app().await;
     let owner = app.verified_user("taken@example.com").await;
     let attempt = |email: &'static str| {
-        let app = &app;
-        async move {
-            app.gql(
-                None,
-                doc!("identity/SignUp"),
-                json!({ "input": { "email": email, "password": "another long passphrase 42", "name": "Mallory" } }),
-            )
-            .await
-        }
+        let input = sign_up::SignUpInput {
+            email: email.into(),
+            password: "another long passphrase 42".into(),
+            name: "Mallory".into(),
+        };
+        app.op::<SignUp>(None, sign_up::Variables { input })
     };
     let taken = attempt("Taken@Example.com").await;
     let fresh = attempt("fresh@example.com").await;
 
     // The same answer, field for field, but for the address itself and the opaque id.
-    assert!(taken.0.get("errors").is_none(), "{:?}", taken.0);
-    let (t, f) = (&taken.data()["signUp"], &fresh.data()["signUp"]);
-    assert_eq!(t["verificationMailSent"], f["verificationMailSent"]);
-    assert_eq!(t["user"]["email"], "taken@example.com");
-    assert_eq!(t["user"]["name"], f["user"]["name"]);
-    assert_eq!(t["user"]["emailVerified"], false);
-    assert_ne!(t["user"]["id"], owner.user_id, "the existing account's id is not revealed");
-    let keys = |v: &serde_json::Value| v["user"].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
-    assert_eq!(keys(t), keys(f));
+    assert!(!taken.has_errors(), "{:?}", taken.raw.0);
+    let (t, f) = (&taken.data().sign_up, &fresh.data().sign_up);
+    assert_eq!(t.verification_mail_sent, f.verification_mail_sent);
+    assert_eq!(t.user.email.as_deref(), Some("taken@example.com"));
+    assert_eq!(t.user.name, f.user.name);
+    assert!(!t.user.email_verified);
+    assert_ne!(t.user.id, owner.user_id, "the existing account's id is not revealed");
+    // The same keys on the wire (a typed decode would accept a missing nullable one).
+    let keys = |r: &Op<sign_up::ResponseData>| {
+        r.raw.0["data"]["signUp"]["user"].as_object().unwrap().keys().cloned().collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&taken), keys(&fresh));
 
     // The owner is told; the account is unchanged: its password still works, the new one not.
     let notice = app.mail_about("taken@example.com", "tried to sign up", 1).await;

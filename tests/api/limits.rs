@@ -136,7 +136,23 @@ async fn production_turns_introspection_suggestions_and_graphiql_off_unless_enab
     ])
     .await;
     let r = enabled.gql(None, "{ __schema { queryType { name } } }", json!({})).await;
-    assert_eq!(r.data()["__schema"]["queryType"]["name"], "Query");
+    // An introspection query, typed here.
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        #[serde(rename = "__schema")]
+        schema: Schema,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Schema {
+        query_type: Named,
+    }
+    #[derive(serde::Deserialize)]
+    struct Named {
+        name: String,
+    }
+    let answer: Answer = serde_json::from_value(r.data().clone()).expect("the answer's shape");
+    assert_eq!(answer.schema.query_type.name, "Query");
     assert_eq!(enabled.http.get(enabled.url("/graphiql")).send().await.unwrap().status(), 200);
 
     let dev = spawn_app().await;

@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::{doc, helpers::*};
+use crate::{doc, gql::*, helpers::*};
 
 /// Statements the nested `viewer.tenants { viewerRole, members { user role }, roles }` query
 /// costs for a user in `n` organisations.
@@ -25,19 +25,20 @@ async fn statements_for(n: usize) -> f64 {
     let before = app.metric("zygo_db_statements_total").await;
     let r = app.gql(Some(&s.access), doc!("tenancy/MyOrganisations"), json!({ "first": 25 })).await;
     let after = app.metric("zygo_db_statements_total").await;
-    let edges = r.data()["viewer"]["tenants"]["edges"].as_array().unwrap().clone();
+    let edges = r.typed::<MyOrganisations>().into_data().viewer.expect("a viewer").tenants.edges;
     assert_eq!(edges.len(), n);
     for e in &edges {
-        let t = &e["node"];
+        let t = &e.node;
         assert_eq!(
-            t["viewerRole"]["permissions"].as_array().unwrap().len(),
+            t.viewer_role.permissions.len(),
             zygo::auth::Permission::ALL.len(),
             "the owner holds every permission"
         );
-        assert_eq!(t["members"]["totalCount"], 1);
-        assert_eq!(t["members"]["edges"][0]["node"]["role"]["key"], "owner");
-        assert_eq!(t["roles"]["totalCount"], 4);
-        assert_eq!(t["roles"]["edges"].as_array().unwrap().len(), 4);
+        let members = t.members.as_ref().expect("members");
+        assert_eq!(members.total_count, 1);
+        assert_eq!(members.edges[0].node.role.key, "owner");
+        assert_eq!(t.roles.total_count, 4);
+        assert_eq!(t.roles.edges.len(), 4);
     }
     after - before
 }
@@ -79,13 +80,12 @@ async fn team_statements_for(n: usize) -> f64 {
     let (_, m2) = app.join_as(&owner, &tenant, &format!("b{n}@example.com"), "viewer").await;
     for i in 0..n {
         let r = app
-            .gql(
+            .op_json::<CreateTeam>(
                 Some(&owner.access),
-                doc!("teams/CreateTeam"),
                 json!({ "input": { "tenantId": tenant, "name": format!("Team {i}") } }),
             )
             .await;
-        let team = r.data()["createTeam"]["team"]["id"].as_str().unwrap().to_string();
+        let team = r.into_data().create_team.team.id;
         for m in [&m1, &m2] {
             app.gql(
                 Some(&owner.access),
@@ -101,12 +101,12 @@ async fn team_statements_for(n: usize) -> f64 {
     let before = app.metric("zygo_db_statements_total").await;
     let r = app.gql(Some(&owner.access), doc!("teams/TenantTeams"), json!({ "id": tenant })).await;
     let after = app.metric("zygo_db_statements_total").await;
-    let teams = r.data()["tenant"]["teams"]["edges"].as_array().unwrap().clone();
+    let teams = r.typed::<TenantTeams>().into_data().tenant.teams.edges;
     assert_eq!(teams.len(), n);
     for t in &teams {
-        let members = t["node"]["members"]["edges"].as_array().unwrap();
+        let members = &t.node.members.edges;
         assert_eq!(members.len(), 2);
-        assert!(members.iter().all(|m| m["node"]["membership"]["user"]["name"].is_string()));
+        assert!(members.iter().all(|m| !m.node.membership.user.name.is_empty()), "{members:?}");
     }
     after - before
 }
@@ -126,12 +126,12 @@ async fn teams_with_their_members_and_users_cost_the_same_statements_whatever_th
 
 /// Statements of one `node(id:)` lookup, counted after a first lookup has warmed the
 /// instance's access cache.
-async fn node_statements(app: &TestApp, s: &Session, id: &str) -> (f64, serde_json::Value) {
+async fn node_statements(app: &TestApp, s: &Session, id: &str) -> (f64, node::NodeNode) {
     app.gql(Some(&s.access), doc!("relay/Node"), json!({ "id": id })).await.data();
     let before = app.metric("zygo_db_statements_total").await;
     let r = app.gql(Some(&s.access), doc!("relay/Node"), json!({ "id": id })).await;
     let after = app.metric("zygo_db_statements_total").await;
-    (after - before, r.data()["node"].clone())
+    (after - before, r.typed::<Node>().into_data().node)
 }
 
 #[tokio::test]
@@ -151,12 +151,14 @@ async fn a_lookup_by_id_costs_at_most_two_statements() {
     // passes (that check comes from the warmed access cache).
     let on_postgres = std::env::var("ZYGO_TEST_DATABASE_URL").is_ok_and(|s| !s.is_empty());
     let expected = if on_postgres { 2.0 } else { 1.0 };
-    let (n, node) = node_statements(&app, &owner, &tenant).await;
-    assert_eq!((n, node["slug"].as_str()), (expected, Some("lookup")), "tenant by ID");
-    let (n, node) = node_statements(&app, &owner, &membership).await;
-    assert_eq!((n, node["status"].as_str()), (expected, Some("ACTIVE")), "membership by ID");
-    let (n, node) = node_statements(&app, &member, &membership).await;
-    assert_eq!((n, node["id"].as_str()), (expected, Some(membership.as_str())), "own membership by ID");
+    let (n, found) = node_statements(&app, &owner, &tenant).await;
+    let node::NodeNodeOn::Tenant(t) = &found.on else { panic!("not a tenant: {found:?}") };
+    assert_eq!((n, t.slug.as_str()), (expected, "lookup"), "tenant by ID");
+    let (n, found) = node_statements(&app, &owner, &membership).await;
+    let node::NodeNodeOn::Membership(m) = &found.on else { panic!("not a membership: {found:?}") };
+    assert_eq!((n, &m.status), (expected, &node::MemberStatus::ACTIVE), "membership by ID");
+    let (n, found) = node_statements(&app, &member, &membership).await;
+    assert_eq!((n, found.id.as_str()), (expected, membership.as_str()), "own membership by ID");
 }
 
 /// An operation's reads share one connection, and a mutation gives it back before taking
@@ -187,21 +189,16 @@ async fn a_mutation_never_holds_two_connections() {
         "edges": [{ "id": "e1", "source": "start", "sourcePort": "main", "target": "out", "targetPort": "main" }],
     });
     let r = app
-        .gql(
+        .op_json::<CreateWorkflow>(
             Some(&owner.access),
-            doc!("workflows/CreateWorkflow"),
             json!({ "input": { "tenantId": tenant, "name": "one pool", "graph": graph } }),
         )
         .await;
-    let workflow = r.data()["createWorkflow"]["workflow"]["id"].as_str().unwrap().to_string();
+    let workflow = r.into_data().create_workflow.workflow.id;
     let r = app
-        .gql(
-            Some(&owner.access),
-            doc!("workflows/ExecuteWorkflow"),
-            json!({ "input": { "workflowId": workflow } }),
-        )
+        .op_json::<ExecuteWorkflow>(Some(&owner.access), json!({ "input": { "workflowId": workflow } }))
         .await;
-    assert_eq!(r.data()["executeWorkflow"]["execution"]["status"], "QUEUED");
+    assert_eq!(r.data().execute_workflow.execution.status, execute_workflow::ExecutionStatus::QUEUED);
     let r = app
         .gql(
             Some(&owner.access),
@@ -211,13 +208,12 @@ async fn a_mutation_never_holds_two_connections() {
         .await;
     r.data();
     let r = app
-        .gql(
+        .op_json::<UpdateTenant>(
             Some(&owner.access),
-            doc!("tenancy/UpdateTenant"),
             json!({ "input": { "id": tenant, "slug": "onepool-renamed" } }),
         )
         .await;
-    assert_eq!(r.data()["updateTenant"]["tenant"]["slug"], "onepool-renamed");
+    assert_eq!(r.data().update_tenant.tenant.slug, "onepool-renamed");
     let (_, _) = app.join_as(&owner, &tenant, "onepool-m@example.com", "member").await;
 }
 
@@ -251,11 +247,11 @@ async fn billing_statements_for(n: usize) -> f64 {
     let before = app.metric("zygo_db_statements_total").await;
     let r = app.gql(Some(&s.access), doc!("billing/MyOrganisationsBilling"), json!({ "first": 25 })).await;
     let after = app.metric("zygo_db_statements_total").await;
-    let edges = r.data()["viewer"]["tenants"]["edges"].as_array().unwrap().clone();
+    let edges = r.typed::<MyOrganisationsBilling>().into_data().viewer.expect("a viewer").tenants.edges;
     assert_eq!(edges.len(), n);
     for e in &edges {
-        assert_eq!(e["node"]["subscription"]["plan"]["key"], "pro");
-        assert_eq!(e["node"]["invoices"]["totalCount"], 1);
+        assert_eq!(e.node.subscription.as_ref().map(|s| s.plan.key.as_str()), Some("pro"));
+        assert_eq!(e.node.invoices.as_ref().map(|i| i.total_count), Some(1));
     }
     after - before
 }

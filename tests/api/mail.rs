@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{doc, helpers::*};
+use crate::{gql::*, helpers::*};
 
 async fn messages(http_port: u64) -> Vec<Value> {
     reqwest::get(format!("http://127.0.0.1:{http_port}/messages")).await.unwrap().json().await.unwrap()
@@ -34,8 +34,8 @@ async fn mail_goes_out_over_starttls_with_text_and_html() {
     assert!(html.contains("<a href=\"http://zygo.test/verify-email?token="), "{html}");
     // The token in the mail verifies the address.
     let token = text.split("token=").nth(1).unwrap().split_whitespace().next().unwrap();
-    let r = app.gql(None, doc!("identity/VerifyEmail"), json!({ "token": token })).await;
-    assert_eq!(r.data()["verifyEmail"]["user"]["emailVerified"], true);
+    let r = app.op::<VerifyEmail>(None, verify_email::Variables { token: token.into() }).await;
+    assert!(r.data().verify_email.user.email_verified);
     let _ = std::fs::remove_file(ca);
 }
 

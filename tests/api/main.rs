@@ -2,6 +2,7 @@
 //! WebSocket. Runs on SQLite + in-process bus by default, on PostgreSQL + Redis with
 //! `ZYGO_TEST_DATABASE_URL` and `ZYGO_TEST_REDIS_URL` (see the README).
 
+mod gql;
 mod helpers;
 
 mod access_cache;

@@ -1,7 +1,30 @@
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
-use crate::{doc, helpers::*, subscriptions::mutate_until_event};
+use crate::{doc, gql::*, helpers::*, subscriptions::mutate_until_event};
+
+async fn invitations(
+    app: &TestApp,
+    s: &Session,
+    tenant: &str,
+) -> tenant_invitations::TenantInvitationsTenantInvitations {
+    let vars = tenant_invitations::Variables { id: tenant.into(), first: None, after: None };
+    app.op::<TenantInvitations>(Some(&s.access), vars)
+        .await
+        .into_data()
+        .tenant
+        .invitations
+        .expect("invitations")
+}
+
+async fn invitation_preview(
+    app: &TestApp,
+    s: Option<&Session>,
+    token: &str,
+) -> Option<invitation_preview::InvitationPreviewInvitationPreview> {
+    let vars = invitation_preview::Variables { token: token.into() };
+    app.op::<InvitationPreview>(s.map(|s| s.access.as_str()), vars).await.into_data().invitation_preview
+}
 
 #[tokio::test]
 async fn an_invitation_mailed_and_accepted_makes_a_member_with_the_role() {
@@ -10,18 +33,17 @@ async fn an_invitation_mailed_and_accepted_makes_a_member_with_the_role() {
     let tenant = app.create_tenant(&owner, "invite-org").await;
     let member_role = app.role_id(&owner, &tenant, "member").await;
     let r = app
-        .gql(
+        .op_json::<InviteMember>(
             Some(&owner.access),
-            doc!("members/InviteMember"),
             json!({ "input": { "tenantId": tenant, "email": "New.Hire@Example.com", "roleId": member_role } }),
         )
         .await;
-    let inv = &r.data()["inviteMember"]["invitation"];
-    assert_eq!(inv["email"], "new.hire@example.com");
-    assert_eq!(inv["status"], "PENDING");
-    let list = app.gql(Some(&owner.access), doc!("members/TenantInvitations"), json!({ "id": tenant })).await;
-    assert_eq!(list.data()["tenant"]["invitations"]["totalCount"], 1);
-    assert_eq!(list.data()["tenant"]["invitations"]["edges"][0]["node"]["invitedBy"]["name"], "Test User");
+    let inv = r.into_data().invite_member.invitation;
+    assert_eq!(inv.email, "new.hire@example.com");
+    assert_eq!(inv.status, invite_member::InvitationStatus::PENDING);
+    let list = invitations(&app, &owner, &tenant).await;
+    assert_eq!(list.total_count, 1);
+    assert_eq!(list.edges[0].node.invited_by.as_ref().map(|u| u.name.as_str()), Some("Test User"));
 
     let mail = {
         app.mailed_token("new.hire@example.com").await;
@@ -32,9 +54,9 @@ async fn an_invitation_mailed_and_accepted_makes_a_member_with_the_role() {
     let token = app.mailed_token("new.hire@example.com").await;
 
     // The link's page, signed out, shows who invites whom where; an unknown token shows nothing.
-    let preview = app.gql(None, doc!("members/InvitationPreview"), json!({ "token": token })).await;
+    let preview = invitation_preview(&app, None, &token).await;
     assert_eq!(
-        preview.data()["invitationPreview"],
+        serde_json::to_value(preview).unwrap(),
         json!({
             "status": "PENDING",
             "invitedEmailHint": "n•••@example.com",
@@ -42,48 +64,52 @@ async fn an_invitation_mailed_and_accepted_makes_a_member_with_the_role() {
             "organisationName": "Org invite-org",
             "roleName": "Member",
             "invitedByName": "Test User",
-            "expiresAt": inv["expiresAt"],
+            "expiresAt": inv.expires_at,
         })
     );
-    let unknown = app.gql(None, doc!("members/InvitationPreview"), json!({ "token": "no-such-token" })).await;
-    assert!(unknown.data()["invitationPreview"].is_null());
+    assert!(invitation_preview(&app, None, "no-such-token").await.is_none());
 
     // A new user signs up from the link first, then accepts.
     app.sign_up("new.hire@example.com").await.data();
     let hire = app.log_in("new.hire@example.com").await;
-    let preview =
-        app.gql(Some(&hire.access), doc!("members/InvitationPreview"), json!({ "token": token })).await;
-    assert_eq!(preview.data()["invitationPreview"]["forViewer"], true);
-    let preview =
-        app.gql(Some(&owner.access), doc!("members/InvitationPreview"), json!({ "token": token })).await;
-    assert_eq!(preview.data()["invitationPreview"]["forViewer"], false);
-    let r = app.gql(Some(&hire.access), doc!("members/AcceptInvitation"), json!({ "token": token })).await;
-    let accepted = &r.data()["acceptInvitation"];
-    assert_eq!(accepted["membership"]["role"]["key"], "member");
-    assert_eq!(accepted["tenant"]["id"], tenant.as_str());
+    let preview = invitation_preview(&app, Some(&hire), &token).await.expect("a preview");
+    assert_eq!(preview.for_viewer, Some(true));
+    let preview = invitation_preview(&app, Some(&owner), &token).await.expect("a preview");
+    assert_eq!(preview.for_viewer, Some(false));
+    let r = app
+        .op::<AcceptInvitation>(Some(&hire.access), accept_invitation::Variables { token: token.clone() })
+        .await;
+    let accepted = &r.data().accept_invitation;
+    assert_eq!(accepted.membership.role.key, "member");
+    assert_eq!(accepted.tenant.id, tenant);
 
-    let viewer = app.gql(Some(&hire.access), doc!("identity/Viewer"), json!({})).await;
-    assert_eq!(viewer.data()["viewer"]["emailVerified"], true, "accepting confirms the address");
-    assert_eq!(viewer.data()["viewer"]["tenants"]["totalCount"], 1);
-    let t = app.gql(Some(&owner.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await;
-    assert_eq!(t.data()["tenant"]["members"]["totalCount"], 2);
-    let list = app.gql(Some(&owner.access), doc!("members/TenantInvitations"), json!({ "id": tenant })).await;
-    assert_eq!(list.data()["tenant"]["invitations"]["edges"][0]["node"]["status"], "ACCEPTED");
+    let viewer = app.viewer(&hire.access).await;
+    assert!(viewer.email_verified, "accepting confirms the address");
+    assert_eq!(viewer.tenants.total_count, 1);
+    assert_eq!(app.tenant(&owner.access, &tenant).await.members.unwrap().total_count, 2);
+    let list = invitations(&app, &owner, &tenant).await;
+    assert_eq!(list.edges[0].node.status, tenant_invitations::InvitationStatus::ACCEPTED);
     // Once used, the link tells only that.
-    let preview = app.gql(None, doc!("members/InvitationPreview"), json!({ "token": token })).await;
-    let preview = &preview.data()["invitationPreview"];
+    let preview = invitation_preview(&app, None, &token).await.expect("a preview");
     assert_eq!(
-        (&preview["status"], &preview["organisationName"], &preview["invitedEmailHint"]),
-        (&json!("ACCEPTED"), &json!(null), &json!(null))
+        (preview.status, preview.organisation_name, preview.invited_email_hint),
+        (invitation_preview::InvitationStatus::ACCEPTED, None, None)
     );
 
-    let log = app.gql(Some(&owner.access), doc!("audit/TenantAuditLog"), json!({ "id": tenant })).await;
-    let actions: Vec<String> = log.data()["tenant"]["auditLog"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["action"].as_str().unwrap().to_string())
-        .collect();
+    let log = app
+        .op::<TenantAuditLog>(
+            Some(&owner.access),
+            tenant_audit_log::Variables {
+                id: tenant.clone(),
+                filter: None,
+                first: None,
+                after: None,
+                last: None,
+            },
+        )
+        .await;
+    let actions: Vec<String> =
+        log.into_data().tenant.audit_log.unwrap().edges.into_iter().map(|e| e.node.action).collect();
     assert_eq!(actions, ["tenant.created", "invitation.created", "member.joined"]);
 }
 
@@ -97,13 +123,12 @@ async fn expired_revoked_reused_and_misaddressed_invitations_fail_with_their_own
         let (app, owner, tenant, role) = (&app, owner.clone(), tenant.clone(), role.clone());
         async move {
             let r = app
-                .gql(
+                .op_json::<InviteMember>(
                     Some(&owner.access),
-                    doc!("members/InviteMember"),
                     json!({ "input": { "tenantId": tenant, "email": email, "roleId": role } }),
                 )
                 .await;
-            let id = r.data()["inviteMember"]["invitation"]["id"].as_str().unwrap().to_string();
+            let id = r.into_data().invite_member.invitation.id;
             (id, app.mailed_token(email).await)
         }
     };
@@ -147,8 +172,8 @@ async fn expired_revoked_reused_and_misaddressed_invitations_fail_with_their_own
 
     // Garbage.
     assert_eq!(accept("nonsense".into(), late).await.code(), "INVITATION_INVALID");
-    let t = app.gql(Some(&owner.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await;
-    assert_eq!(t.data()["tenant"]["members"]["totalCount"], 2, "only the one valid acceptance joined");
+    let t = app.tenant(&owner.access, &tenant).await;
+    assert_eq!(t.members.unwrap().total_count, 2, "only the one valid acceptance joined");
 }
 
 #[tokio::test]
@@ -158,8 +183,8 @@ async fn resending_replaces_the_link_and_inviting_a_member_is_a_conflict() {
     let tenant = app.create_tenant(&owner, "resend-org").await;
     let role = app.role_id(&owner, &tenant, "member").await;
     let vars = json!({ "input": { "tenantId": tenant, "email": "twice@example.com", "roleId": role } });
-    let r = app.gql(Some(&owner.access), doc!("members/InviteMember"), vars.clone()).await;
-    let id = r.data()["inviteMember"]["invitation"]["id"].as_str().unwrap().to_string();
+    let r = app.op_json::<InviteMember>(Some(&owner.access), vars.clone()).await;
+    let id = r.into_data().invite_member.invitation.id;
     let again = app.gql(Some(&owner.access), doc!("members/InviteMember"), vars).await;
     assert_eq!(again.code(), "CONFLICT", "a pending invitation exists");
     let first = app.mailed_token_n("twice@example.com", 1).await;
@@ -194,27 +219,19 @@ async fn nobody_grants_or_manages_at_or_above_their_own_role() {
     let admin_role = app.role_id(&owner, &tenant, "admin").await;
     let viewer_role = app.role_id(&owner, &tenant, "viewer").await;
     let owner_m = {
-        let t = app.gql(Some(&owner.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await;
-        t.data()["tenant"]["members"]["edges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["node"]["role"]["key"] == "owner")
-            .unwrap()["node"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        let t = app.tenant(&owner.access, &tenant).await;
+        t.members.unwrap().edges.into_iter().find(|e| e.node.role.key == "owner").unwrap().node.id
     };
     let change = |s: &Session, m: &str, role: &str| {
         let (app, token, vars) =
             (&app, s.access.clone(), json!({ "input": { "membershipId": m, "roleId": role } }));
-        async move { app.gql(Some(&token), doc!("members/ChangeMemberRole"), vars).await }
+        async move { app.op_json::<ChangeMemberRole>(Some(&token), vars).await }
     };
 
     // A member cannot manage anyone: the permission is named.
     let r = change(&member, &admin_m, &viewer_role).await;
     assert_eq!(r.code(), "FORBIDDEN");
-    assert_eq!(r.0["errors"][0]["extensions"]["permission"], "members.manage");
+    assert_eq!(r.raw.0["errors"][0]["extensions"]["permission"], "members.manage");
     // An admin cannot make anyone owner or admin, nor touch the owner.
     assert_eq!(change(&admin, &member_m, &owner_role).await.code(), "FORBIDDEN");
     assert_eq!(change(&admin, &member_m, &admin_role).await.code(), "FORBIDDEN");
@@ -224,10 +241,10 @@ async fn nobody_grants_or_manages_at_or_above_their_own_role() {
     assert_eq!(r.code(), "FORBIDDEN");
     // But an admin manages a member below them.
     let r = change(&admin, &member_m, &viewer_role).await;
-    assert_eq!(r.data()["changeMemberRole"]["membership"]["role"]["key"], "viewer");
+    assert_eq!(r.data().change_member_role.membership.role.key, "viewer");
     // The owner can promote.
     let r = change(&owner, &admin_m, &owner_role).await;
-    assert_eq!(r.data()["changeMemberRole"]["membership"]["role"]["key"], "owner");
+    assert_eq!(r.data().change_member_role.membership.role.key, "owner");
 }
 
 #[tokio::test]
@@ -235,8 +252,7 @@ async fn the_last_owner_cannot_be_demoted_suspended_or_removed() {
     let app = spawn_app().await;
     let owner = app.verified_user("solo@example.com").await;
     let tenant = app.create_tenant(&owner, "solo-org").await;
-    let t = app.gql(Some(&owner.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await;
-    let me = t.data()["tenant"]["members"]["edges"][0]["node"]["id"].as_str().unwrap().to_string();
+    let me = app.tenant(&owner.access, &tenant).await.members.unwrap().edges.remove(0).node.id;
     let viewer_role = app.role_id(&owner, &tenant, "viewer").await;
     let r = app
         .gql(
@@ -259,16 +275,10 @@ async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
     let a = app.verified_user("a@example.com").await;
     let tenant = app.create_tenant(&a, "race-org").await;
     let (b, b_m) = app.join_as(&a, &tenant, "b@example.com", "owner").await;
-    let t = app.gql(Some(&a.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await;
-    let a_m = t.data()["tenant"]["members"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["node"]["user"]["email"] == "a@example.com")
-        .unwrap()["node"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let t = app.tenant(&a.access, &tenant).await;
+    let a_m =
+        t.members.unwrap().edges.into_iter().find(|e| e.node.user.email.as_deref() == Some("a@example.com"));
+    let a_m = a_m.unwrap().node.id;
     let viewer_role = app.role_id(&a, &tenant, "viewer").await;
     for _ in 0..3 {
         let (r1, r2) = tokio::join!(
@@ -285,19 +295,9 @@ async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
         );
         let ok = [&r1, &r2].iter().filter(|r| r.0.get("errors").is_none()).count();
         assert!(ok <= 1, "both demotions succeeded: {} / {}", r1.0, r2.0);
-        let owners = app
-            .gql(
-                Some(if r1.0.get("errors").is_none() { &a.access } else { &b.access }),
-                doc!("tenancy/Tenant"),
-                json!({ "id": tenant }),
-            )
-            .await;
-        let count = owners.0["data"]["tenant"]["members"]["edges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["node"]["role"]["key"] == "owner")
-            .count();
+        let owners =
+            app.tenant(if r1.0.get("errors").is_none() { &a.access } else { &b.access }, &tenant).await;
+        let count = owners.members.unwrap().edges.iter().filter(|e| e.node.role.key == "owner").count();
         assert_eq!(count, 1, "exactly one owner is left");
         // Restore two owners for the next round.
         let owner_role = app.role_id(&a, &tenant, "owner").await.clone();
@@ -320,41 +320,46 @@ async fn a_suspended_member_loses_access_until_reactivated_and_a_removed_one_for
     let (m, m_id) = app.join_as(&owner, &tenant, "s-mem@example.com", "member").await;
     app.gql(Some(&m.access), doc!("tenancy/TenantSettings"), json!({ "id": tenant })).await.data();
 
-    let r =
-        app.gql(Some(&owner.access), doc!("members/SuspendMember"), json!({ "membershipId": m_id })).await;
-    assert_eq!(r.data()["suspendMember"]["membership"]["status"], "SUSPENDED");
+    let r = app
+        .op::<SuspendMember>(Some(&owner.access), suspend_member::Variables { membership_id: m_id.clone() })
+        .await;
+    assert_eq!(r.data().suspend_member.membership.status, suspend_member::MemberStatus::SUSPENDED);
     assert_eq!(
         app.gql(Some(&m.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await.code(),
         "NOT_FOUND"
     );
-    let v = app.gql(Some(&m.access), doc!("identity/Viewer"), json!({})).await;
-    assert_eq!(v.data()["viewer"]["tenants"]["totalCount"], 0);
+    assert_eq!(app.viewer(&m.access).await.tenants.total_count, 0);
 
     app.gql(Some(&owner.access), doc!("members/ReactivateMember"), json!({ "membershipId": m_id }))
         .await
         .data();
     app.gql(Some(&m.access), doc!("tenancy/TenantSettings"), json!({ "id": tenant })).await.data();
 
-    let r = app.gql(Some(&owner.access), doc!("members/RemoveMember"), json!({ "membershipId": m_id })).await;
-    assert_eq!(r.data()["removeMember"]["removedMembershipId"], m_id.as_str());
+    let r = app
+        .op::<RemoveMember>(Some(&owner.access), remove_member::Variables { membership_id: m_id.clone() })
+        .await;
+    assert_eq!(r.data().remove_member.removed_membership_id, m_id);
     assert_eq!(
         app.gql(Some(&m.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await.code(),
         "NOT_FOUND"
     );
     let log = app
-        .gql(
+        .op_json::<TenantAuditLog>(
             Some(&owner.access),
-            doc!("audit/TenantAuditLog"),
             json!({ "id": tenant, "filter": { "targetId": m_id } }),
         )
         .await;
     // The removed member shares no organisation with the owner any more, so their address
     // (`actor.email`) is hidden; the entries themselves are all there.
-    let actions: Vec<_> = log.0["data"]["tenant"]["auditLog"]["edges"]
-        .as_array()
+    let actions: Vec<_> = log
+        .partial()
+        .tenant
+        .audit_log
+        .as_ref()
         .unwrap()
+        .edges
         .iter()
-        .map(|e| e["node"]["action"].as_str().unwrap().to_string())
+        .map(|e| e.node.action.clone())
         .collect();
     assert_eq!(actions, ["member.joined", "member.suspended", "member.reactivated", "member.removed"]);
 }
@@ -369,13 +374,12 @@ async fn members_of_another_tenant_get_not_found_for_its_ids_and_change_nothing(
     let (_, a_member) = app.join_as(&a, &ta, "am@example.com", "member").await;
     let a_viewer_role = app.role_id(&a, &ta, "viewer").await;
     let r = app
-        .gql(
+        .op_json::<InviteMember>(
             Some(&a.access),
-            doc!("members/InviteMember"),
             json!({ "input": { "tenantId": ta, "email": "pending@example.com", "roleId": a_viewer_role } }),
         )
         .await;
-    let a_inv = r.data()["inviteMember"]["invitation"]["id"].as_str().unwrap().to_string();
+    let a_inv = r.into_data().invite_member.invitation.id;
 
     let attempts = [
         (
@@ -399,17 +403,10 @@ async fn members_of_another_tenant_get_not_found_for_its_ids_and_change_nothing(
         let r = app.gql(Some(&b.access), doc, vars.clone()).await;
         assert_eq!(r.code(), "NOT_FOUND", "{vars} → {}", r.0);
     }
-    let t = app.gql(Some(&a.access), doc!("tenancy/Tenant"), json!({ "id": ta })).await;
-    assert_eq!(t.data()["tenant"]["members"]["totalCount"], 2, "nothing changed");
-    let inv = app.gql(Some(&a.access), doc!("members/TenantInvitations"), json!({ "id": ta })).await;
-    let pending = inv.data()["tenant"]["invitations"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["node"]["id"] == a_inv.as_str())
-        .unwrap()
-        .clone();
-    assert_eq!(pending["node"]["status"], "PENDING");
+    assert_eq!(app.tenant(&a.access, &ta).await.members.unwrap().total_count, 2, "nothing changed");
+    let inv = invitations(&app, &a, &ta).await;
+    let pending = inv.edges.into_iter().find(|e| e.node.id == a_inv).unwrap();
+    assert_eq!(pending.node.status, tenant_invitations::InvitationStatus::PENDING);
 }
 
 #[tokio::test]
@@ -422,35 +419,36 @@ async fn the_audit_log_is_for_audit_readers_filters_and_streams_live() {
     assert_eq!(r.code(), "FORBIDDEN");
     assert_eq!(r.0["errors"][0]["extensions"]["permission"], "audit.read");
     assert_eq!(r.0["errors"][0]["path"], json!(["tenant", "auditLog"]));
-    assert_eq!(r.0["data"]["tenant"]["id"], tenant.as_str(), "the rest of the response still arrives");
-    assert!(r.0["data"]["tenant"]["auditLog"].is_null());
+    let partial = r.clone().typed::<TenantAuditLog>();
+    assert_eq!(partial.partial().tenant.id, tenant, "the rest of the response still arrives");
+    assert!(partial.partial().tenant.audit_log.is_none());
 
     let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
     ws.init(Some(&owner.access)).await.unwrap();
     ws.subscribe("a", doc!("audit/AuditLogAdded"), json!({ "tenantId": tenant })).await;
     let event = mutate_until_event(&app, &owner, &tenant, "Audited", &mut ws).await;
-    let entry = &event["payload"]["data"]["auditLogAdded"];
-    assert_eq!(entry["action"], "tenant.updated");
-    assert_eq!(entry["after"]["name"], "Audited");
-    assert_eq!(entry["actorId"], owner.user_id.as_str());
+    let entry =
+        event_data::<AuditLogAdded>(&event).unwrap_or_else(|| panic!("an entry: {event}")).audit_log_added;
+    assert_eq!(entry.action, "tenant.updated");
+    assert_eq!(entry.after.as_ref().map(|a| &a["name"]), Some(&json!("Audited")));
+    assert_eq!(entry.actor_id.as_deref(), Some(owner.user_id.as_str()));
 
     let r = app
-        .gql(
+        .op_json::<TenantAuditLog>(
             Some(&owner.access),
-            doc!("audit/TenantAuditLog"),
             json!({ "id": tenant, "filter": { "action": "tenant.updated", "actorId": owner.user_id } }),
         )
         .await;
-    let log = &r.data()["tenant"]["auditLog"];
-    assert!(log["totalCount"].as_u64().unwrap() >= 1);
-    let first = &log["edges"][0]["node"];
-    assert_eq!(first["action"], "tenant.updated");
-    assert_eq!(first["targetType"], "Tenant");
-    assert_eq!(first["targetId"], tenant.as_str());
-    assert_eq!(first["before"]["name"], "Org audit-org");
-    assert!(first["requestId"].as_str().is_some_and(|s| !s.is_empty()));
-    assert_eq!(first["ip"], "127.0.0.1");
-    assert_eq!(first["actor"]["email"], "aud@example.com");
+    let log = r.data().tenant.audit_log.as_ref().expect("the audit log");
+    assert!(log.total_count >= 1);
+    let first = &log.edges[0].node;
+    assert_eq!(first.action, "tenant.updated");
+    assert_eq!(first.target_type, "Tenant");
+    assert_eq!(first.target_id.as_deref(), Some(tenant.as_str()));
+    assert_eq!(first.before.as_ref().map(|b| &b["name"]), Some(&json!("Org audit-org")));
+    assert!(first.request_id.as_deref().is_some_and(|s| !s.is_empty()));
+    assert_eq!(first.ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(first.actor.as_ref().and_then(|a| a.email.as_deref()), Some("aud@example.com"));
 }
 
 #[tokio::test]
@@ -470,13 +468,9 @@ async fn members_can_be_searched_and_filtered_by_role_and_status() {
         async move {
             let mut vars = vars;
             vars["id"] = json!(tenant);
-            let r = app.gql(Some(&token), doc!("members/TenantMembers"), vars).await;
-            let mut list: Vec<String> = r.data()["tenant"]["members"]["edges"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["node"]["user"]["email"].as_str().unwrap().to_string())
-                .collect();
+            let r = app.op_json::<TenantMembers>(Some(&token), vars).await.into_data();
+            let mut list: Vec<String> =
+                r.tenant.members.unwrap().edges.into_iter().map(|e| e.node.user.email.unwrap()).collect();
             list.sort();
             list
         }
@@ -502,14 +496,16 @@ async fn members_can_be_searched_and_filtered_by_role_and_status() {
 
     // Without MEMBERS_MANAGE the search looks at names only: it cannot probe hidden addresses.
     let (viewer, _) = app.join_as(&owner, &tenant, "dave@example.com", "viewer").await;
-    let r = app
-        .gql(Some(&viewer.access), doc!("members/TenantMembers"), json!({ "id": tenant, "search": "smith" }))
-        .await;
-    assert_eq!(r.0["data"]["tenant"]["members"]["totalCount"], 0);
-    let r = app
-        .gql(Some(&viewer.access), doc!("members/TenantMembers"), json!({ "id": tenant, "search": "test" }))
-        .await;
-    assert_eq!(r.0["data"]["tenant"]["members"]["totalCount"], 5);
+    let found = |search: &'static str| {
+        let (app, token, tenant) = (&app, viewer.access.clone(), tenant.clone());
+        async move {
+            let r =
+                app.op_json::<TenantMembers>(Some(&token), json!({ "id": tenant, "search": search })).await;
+            r.partial().tenant.members.as_ref().expect("members").total_count
+        }
+    };
+    assert_eq!(found("smith").await, 0);
+    assert_eq!(found("test").await, 5);
 }
 
 #[tokio::test]
@@ -518,29 +514,29 @@ async fn emails_are_visible_to_their_owner_and_to_member_managers_only() {
     let owner = app.verified_user("guard-own@example.com").await;
     let tenant = app.create_tenant(&owner, "guard-org").await;
     let (viewer, _) = app.join_as(&owner, &tenant, "guard-viewer@example.com", "viewer").await;
-    let r = app.gql(Some(&viewer.access), doc!("members/TenantMembers"), json!({ "id": tenant })).await;
-    let edges = r.0["data"]["tenant"]["members"]["edges"].as_array().unwrap().clone();
+    let r = app.op_json::<TenantMembers>(Some(&viewer.access), json!({ "id": tenant })).await;
+    let edges = &r.partial().tenant.members.as_ref().expect("members").edges;
     assert_eq!(edges.len(), 2, "the rest of the response still arrives");
-    for e in &edges {
-        let user = &e["node"]["user"];
-        if user["id"] == viewer.user_id.as_str() {
-            assert_eq!(user["email"], "guard-viewer@example.com", "one's own address is visible");
+    for e in edges {
+        let user = &e.node.user;
+        if user.id == viewer.user_id {
+            assert_eq!(
+                user.email.as_deref(),
+                Some("guard-viewer@example.com"),
+                "one's own address is visible"
+            );
         } else {
-            assert!(user["email"].is_null(), "another member's address is hidden");
-            assert!(!user["name"].is_null());
+            assert!(user.email.is_none(), "another member's address is hidden");
+            assert!(!user.name.is_empty());
         }
     }
-    let errors = r.0["errors"].as_array().unwrap();
+    let errors = r.raw.0["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0]["extensions"]["code"], "FORBIDDEN");
     assert_eq!(errors[0]["path"].as_array().unwrap().last().unwrap(), "email");
 
-    let r = app.gql(Some(&owner.access), doc!("members/TenantMembers"), json!({ "id": tenant })).await;
-    let emails: Vec<_> = r.data()["tenant"]["members"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["user"]["email"].as_str().unwrap().to_string())
-        .collect();
+    let r = app.op_json::<TenantMembers>(Some(&owner.access), json!({ "id": tenant })).await.into_data();
+    let emails: Vec<_> =
+        r.tenant.members.unwrap().edges.into_iter().map(|e| e.node.user.email.unwrap()).collect();
     assert_eq!(emails.len(), 2, "a member manager sees every address");
 }

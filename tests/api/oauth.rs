@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{doc, helpers::*};
+use crate::{doc, gql::*, helpers::*};
 
 struct Setup {
     app: TestApp,
@@ -80,25 +80,36 @@ fn query_param(url: &str, name: &str) -> Option<String> {
     reqwest::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
-async fn exchange(app: &TestApp, landing: &str) -> Gql {
+async fn exchange(app: &TestApp, landing: &str) -> Op<exchange_o_auth_code::ResponseData> {
     let code = query_param(landing, "code").unwrap_or_else(|| panic!("no code in {landing}"));
-    app.gql(None, doc!("security/ExchangeOAuthCode"), json!({ "code": code })).await
+    app.op::<ExchangeOAuthCode>(None, exchange_o_auth_code::Variables { code }).await
+}
+
+/// The session an exchange signed in to (no second factor due).
+fn signed_in(r: Op<exchange_o_auth_code::ResponseData>) -> Session {
+    let t = r.into_data().exchange_o_auth_code.tokens.expect("tokens, no second factor");
+    Session { access: t.access_token, refresh: t.refresh_token, user_id: t.viewer.id }
+}
+
+async fn viewer_security(app: &TestApp, s: &Session) -> viewer_security::ViewerSecurityViewer {
+    let vars = viewer_security::Variables { events_last: None };
+    app.op::<ViewerSecurity>(Some(&s.access), vars).await.into_data().viewer.expect("a signed-in viewer")
 }
 
 #[tokio::test]
 async fn openid_connect_sign_in_creates_then_recognises_the_account() {
     let s = setup().await;
-    let providers = s.app.gql(None, doc!("security/OAuthProviders"), json!({})).await;
-    assert_eq!(providers.data()["oauthProviders"][0]["displayName"], "Corp SSO");
+    let providers = s.app.op::<OAuthProviders>(None, o_auth_providers::Variables).await;
+    assert_eq!(providers.data().oauth_providers[0].display_name, "Corp SSO");
 
     let user = "sub=u-1&email=Oidc.User%40example.com&email_verified=true&name=Oidc%20User";
     let landing = s.sign_in("corp", user).await;
     assert!(landing.starts_with("http://zygo.test/oauth/callback?code="), "{landing}");
     let r = exchange(&s.app, &landing).await;
-    let tokens = &r.data()["exchangeOAuthCode"]["tokens"];
-    assert_eq!(tokens["viewer"]["email"], "oidc.user@example.com");
-    assert_eq!(tokens["viewer"]["emailVerified"], true);
-    let first = Session::from_tokens(tokens);
+    let tokens = r.data().exchange_o_auth_code.tokens.as_ref().expect("tokens");
+    assert_eq!(tokens.viewer.email, "oidc.user@example.com");
+    assert!(tokens.viewer.email_verified);
+    let first = signed_in(r);
     // The code from the callback works once.
     let again = s
         .app
@@ -108,11 +119,10 @@ async fn openid_connect_sign_in_creates_then_recognises_the_account() {
 
     // Signing in again finds the same account.
     let second = exchange(&s.app, &s.sign_in("corp", user).await).await;
-    assert_eq!(second.data()["exchangeOAuthCode"]["tokens"]["viewer"]["id"], first.user_id.as_str());
-    let v = s.app.gql(Some(&first.access), doc!("security/ViewerSecurity"), json!({})).await;
-    let v = &v.data()["viewer"];
-    assert_eq!(v["hasPassword"], false);
-    assert_eq!(v["connectedAccounts"][0]["provider"], "corp");
+    assert_eq!(signed_in(second).user_id, first.user_id);
+    let v = viewer_security(&s.app, &first).await;
+    assert!(!v.has_password);
+    assert_eq!(v.connected_accounts[0].provider, "corp");
 
     // Its only sign-in method cannot be unlinked.
     let r = s
@@ -120,7 +130,7 @@ async fn openid_connect_sign_in_creates_then_recognises_the_account() {
         .gql(
             Some(&first.access),
             doc!("security/UnlinkOAuthAccount"),
-            json!({ "id": v["connectedAccounts"][0]["id"] }),
+            json!({ "id": v.connected_accounts[0].id }),
         )
         .await;
     assert_eq!(r.code(), "LAST_SIGN_IN_METHOD");
@@ -185,7 +195,7 @@ async fn an_existing_account_links_only_through_a_verified_address_and_can_link_
     assert_eq!(query_param(&unverified, "error").as_deref(), Some("OAUTH_EMAIL_NOT_VERIFIED"));
     let verified = s.sign_in("corp", "sub=u-3&email=owner.of%40example.com&email_verified=true").await;
     let r = exchange(&s.app, &verified).await;
-    assert_eq!(r.data()["exchangeOAuthCode"]["tokens"]["viewer"]["id"], owner.user_id.as_str());
+    assert_eq!(signed_in(r).user_id, owner.user_id);
 
     // Unverified addresses neither create accounts nor join unverified local ones.
     let r = s.sign_in("corp", "sub=u-9&email=fresh%40example.com&email_verified=false").await;
@@ -196,11 +206,9 @@ async fn an_existing_account_links_only_through_a_verified_address_and_can_link_
 
     // Linking GitHub from the signed-in account (GitHub's OAuth 2 flow and REST API).
     let github_user = "sub=4242&login=octo&email=octo%40example.com&email_verified=true";
-    let r = s
-        .app
-        .gql(Some(&owner.access), doc!("security/LinkOAuthAccount"), json!({ "provider": "github" }))
-        .await;
-    let authorize = r.data()["linkOAuthAccount"]["authorizationUrl"].as_str().unwrap().to_string();
+    let vars = link_o_auth_account::Variables { provider: "github".into() };
+    let r = s.app.op::<LinkOAuthAccount>(Some(&owner.access), vars).await;
+    let authorize = r.into_data().link_o_auth_account.authorization_url;
     let (_, landing) = s.through_provider(&authorize, github_user, None).await;
     assert!(landing.starts_with("http://zygo.test/settings/security?provider=github&linkCode="), "{landing}");
     let link_code = query_param(&landing, "linkCode").unwrap();
@@ -212,19 +220,16 @@ async fn an_existing_account_links_only_through_a_verified_address_and_can_link_
         .gql(Some(&victim.access), doc!("security/CompleteOAuthLink"), json!({ "code": link_code }))
         .await;
     assert_eq!(r.field(), "code");
-    let r = s
-        .app
-        .gql(Some(&owner.access), doc!("security/CompleteOAuthLink"), json!({ "code": link_code }))
-        .await;
-    assert_eq!(r.data()["completeOAuthLink"]["connectedAccount"]["provider"], "github");
+    let vars = complete_o_auth_link::Variables { code: link_code.clone() };
+    let r = s.app.op::<CompleteOAuthLink>(Some(&owner.access), vars).await;
+    assert_eq!(r.data().complete_o_auth_link.connected_account.as_ref().unwrap().provider, "github");
     let r = s
         .app
         .gql(Some(&owner.access), doc!("security/CompleteOAuthLink"), json!({ "code": link_code }))
         .await;
     assert_eq!(r.field(), "code", "a link code works once");
-    let v = s.app.gql(Some(&owner.access), doc!("security/ViewerSecurity"), json!({})).await;
-    let accounts = v.data()["viewer"]["connectedAccounts"].as_array().unwrap().clone();
-    let providers: Vec<&str> = accounts.iter().map(|a| a["provider"].as_str().unwrap()).collect();
+    let accounts = viewer_security(&s.app, &owner).await.connected_accounts;
+    let providers: Vec<&str> = accounts.iter().map(|a| a.provider.as_str()).collect();
     assert_eq!(providers.len(), 2, "{providers:?}");
     assert!(providers.contains(&"github"));
     // GitHub now signs in to the same account.
@@ -233,22 +238,16 @@ async fn an_existing_account_links_only_through_a_verified_address_and_can_link_
         &s.sign_in("github", "sub=4242&login=octo&email=octo%40example.com&email_verified=true").await,
     )
     .await;
-    assert_eq!(r.data()["exchangeOAuthCode"]["tokens"]["viewer"]["id"], owner.user_id.as_str());
+    assert_eq!(signed_in(r).user_id, owner.user_id);
     // With a password, unlinking is fine.
-    let gh = accounts.iter().find(|a| a["provider"] == "github").unwrap();
-    s.app
-        .gql(Some(&owner.access), doc!("security/UnlinkOAuthAccount"), json!({ "id": gh["id"] }))
+    let gh = accounts.iter().find(|a| a.provider == "github").unwrap();
+    s.app.gql(Some(&owner.access), doc!("security/UnlinkOAuthAccount"), json!({ "id": gh.id })).await.data();
+    let kinds: Vec<Value> = viewer_security(&s.app, &owner)
         .await
-        .data();
-    let kinds: Vec<Value> = s
-        .app
-        .gql(Some(&owner.access), doc!("security/ViewerSecurity"), json!({}))
-        .await
-        .data()["viewer"]["securityEvents"]["edges"]
-        .as_array()
-        .unwrap()
+        .security_events
+        .edges
         .iter()
-        .map(|e| e["node"]["kind"].clone())
+        .map(|e| serde_json::to_value(&e.node.kind).unwrap())
         .collect();
     assert!(
         kinds.contains(&json!("OAUTH_ACCOUNT_LINKED")) && kinds.contains(&json!("OAUTH_ACCOUNT_UNLINKED"))
@@ -260,9 +259,9 @@ async fn an_oauth_sign_in_still_asks_for_the_second_factor() {
     let s = setup().await;
     let user = "sub=u-5&email=two.factor%40example.com&email_verified=true";
     let r = exchange(&s.app, &s.sign_in("corp", user).await).await;
-    let session = Session::from_tokens(&r.data()["exchangeOAuthCode"]["tokens"]);
-    let e = s.app.gql(Some(&session.access), doc!("security/StartTotpEnrollment"), json!({})).await;
-    let secret = e.data()["startTotpEnrollment"]["secret"].as_str().unwrap().to_string();
+    let session = signed_in(r);
+    let e = s.app.op::<StartTotpEnrollment>(Some(&session.access), start_totp_enrollment::Variables).await;
+    let secret = e.into_data().start_totp_enrollment.secret;
     s.app
         .gql(
             Some(&session.access),
@@ -272,7 +271,7 @@ async fn an_oauth_sign_in_still_asks_for_the_second_factor() {
         .await
         .data();
     let r = exchange(&s.app, &s.sign_in("corp", user).await).await;
-    let d = &r.data()["exchangeOAuthCode"];
-    assert!(d["tokens"].is_null());
-    assert!(d["mfaChallenge"]["challenge"].is_string());
+    let d = &r.data().exchange_o_auth_code;
+    assert!(d.tokens.is_none());
+    assert!(d.mfa_challenge.is_some());
 }

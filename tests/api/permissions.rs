@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{doc, helpers::*};
+use crate::{doc, gql::*, helpers::*};
 
 /// One guarded field or mutation: the permission it needs and how to try it.
 struct Op {
@@ -90,18 +90,19 @@ async fn each_built_in_role_can_do_exactly_what_the_catalog_grants() {
         let (s, _) = app.join_as(&owner, &tenant, &format!("mx-{role}@example.com"), role).await;
         people.push((role.to_string(), s));
     }
-    let matrix =
-        app.gql(Some(&owner.access), doc!("roles/PermissionMatrix"), json!({ "tenantId": tenant })).await;
-    let rows = matrix.data()["tenant"]["permissionMatrix"]["rows"].as_array().unwrap().clone();
+    let vars = permission_matrix::Variables { tenant_id: tenant.clone() };
+    let rows =
+        app.op::<PermissionMatrix>(Some(&owner.access), vars).await.into_data().tenant.permission_matrix.rows;
     let mut checked = 0;
     for (role, session) in &people {
-        let granted: Vec<String> =
-            rows.iter().find(|r| r["role"]["key"] == role.as_str()).unwrap()["effective"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p.as_str().unwrap().to_string())
-                .collect();
+        let granted: Vec<String> = rows
+            .iter()
+            .find(|r| r.role.key == *role)
+            .unwrap()
+            .effective
+            .iter()
+            .map(|p| serde_json::to_value(p).unwrap().as_str().unwrap().to_string())
+            .collect();
         for op in ops(&tenant, &member_role, role) {
             let r = app.gql(Some(&session.access), op.doc, op.vars.clone()).await;
             let allowed = granted.iter().any(|g| g == op.permission);
@@ -130,38 +131,32 @@ async fn a_member_of_another_tenant_gets_not_found_for_every_operation_and_chang
     let member_role = app.role_id(&a, &ta, "member").await;
     let (_, a_member) = app.join_as(&a, &ta, "sw-m@example.com", "member").await;
     let team = app
-        .gql(
-            Some(&a.access),
-            doc!("teams/CreateTeam"),
-            json!({ "input": { "tenantId": ta, "name": "A team" } }),
-        )
+        .op_json::<CreateTeam>(Some(&a.access), json!({ "input": { "tenantId": ta, "name": "A team" } }))
         .await
-        .data()["createTeam"]["team"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .into_data()
+        .create_team
+        .team
+        .id;
     let key = app
-        .gql(
+        .op_json::<CreateApiKey>(
             Some(&a.access),
-            doc!("api_keys/CreateApiKey"),
             json!({ "input": { "tenantId": ta, "name": "k", "permissions": ["TENANT_READ"] } }),
         )
         .await
-        .data()["createApiKey"]["apiKey"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .into_data()
+        .create_api_key
+        .api_key
+        .id;
     let role = app
-        .gql(
+        .op_json::<CreateRole>(
             Some(&a.access),
-            doc!("roles/CreateRole"),
             json!({ "input": { "tenantId": ta, "key": "custom", "name": "C" } }),
         )
         .await
-        .data()["createRole"]["role"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .into_data()
+        .create_role
+        .role
+        .id;
 
     let mut attempts: Vec<(&str, Value)> =
         ops(&ta, &member_role, "intruder").into_iter().map(|o| (o.doc, o.vars)).collect();
@@ -189,10 +184,10 @@ async fn a_member_of_another_tenant_gets_not_found_for_every_operation_and_chang
         let r = app.gql(Some(&b.access), doc, vars.clone()).await;
         assert_eq!(r.code(), "NOT_FOUND", "{} {vars} → {}", doc.lines().next().unwrap_or_default(), r.0);
     }
-    let t = app.gql(Some(&a.access), doc!("tenancy/TenantSettings"), json!({ "id": ta })).await;
-    assert_eq!(t.data()["tenant"]["name"], "Org sweep-a", "nothing changed");
-    let teams = app.gql(Some(&a.access), doc!("teams/TenantTeams"), json!({ "id": ta })).await;
-    assert_eq!(teams.data()["tenant"]["teams"]["totalCount"], 1);
-    let keys = app.gql(Some(&a.access), doc!("api_keys/TenantApiKeys"), json!({ "id": ta })).await;
-    assert!(keys.data()["tenant"]["apiKeys"]["edges"][0]["node"]["revokedAt"].is_null());
+    let t = app.op::<TenantSettings>(Some(&a.access), tenant_settings::Variables { id: ta.clone() }).await;
+    assert_eq!(t.data().tenant.name, "Org sweep-a", "nothing changed");
+    let teams = app.op::<TenantTeams>(Some(&a.access), tenant_teams::Variables { id: ta.clone() }).await;
+    assert_eq!(teams.data().tenant.teams.total_count, 1);
+    let keys = app.op::<TenantApiKeys>(Some(&a.access), tenant_api_keys::Variables { id: ta.clone() }).await;
+    assert!(keys.data().tenant.api_keys.as_ref().expect("API keys").edges[0].node.revoked_at.is_none());
 }

@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use crate::{doc, helpers::*, sweep::build_world};
+use crate::{gql::*, helpers::*, sweep::build_world};
 
 fn on_postgres() -> bool {
     std::env::var("ZYGO_TEST_DATABASE_URL").is_ok_and(|s| !s.is_empty())
@@ -123,23 +123,20 @@ async fn raw_sql_that_skips_the_helpers_sees_no_tenant_row() {
         ],
     });
     let w = app
-        .gql(
+        .op_json::<CreateWorkflow>(
             Some(o),
-            doc!("workflows/CreateWorkflow"),
             json!({ "input": { "tenantId": world.fixture.tenant, "name": "Wall", "graph": graph } }),
         )
         .await;
-    let w = w.data()["createWorkflow"]["workflow"]["id"].as_str().unwrap().to_string();
-    let published = app
-        .gql(Some(o), doc!("workflows/PublishWorkflowVersion"), json!({ "input": { "workflowId": w } }))
-        .await;
-    assert!(published.data()["publishWorkflowVersion"]["version"]["id"].is_string(), "{published:?}");
-    let e =
-        app.gql(Some(o), doc!("workflows/ExecuteWorkflow"), json!({ "input": { "workflowId": w } })).await;
-    let e = e.data()["executeWorkflow"]["execution"]["id"].as_str().unwrap().to_string();
+    let w = w.into_data().create_workflow.workflow.id;
+    let published =
+        app.op_json::<PublishWorkflowVersion>(Some(o), json!({ "input": { "workflowId": w } })).await;
+    assert!(!published.data().publish_workflow_version.version.id.is_empty(), "{published:?}");
+    let e = app.op_json::<ExecuteWorkflow>(Some(o), json!({ "input": { "workflowId": w } })).await;
+    let e = e.into_data().execute_workflow.execution.id;
     eventually(30, || async {
-        let r = app.gql(Some(o), doc!("workflows/Execution"), json!({ "id": e })).await;
-        (r.data()["execution"]["status"] == "SUCCEEDED").then_some(())
+        let r = app.op::<Execution>(Some(o), execution::Variables { id: e.clone(), logs: None }).await;
+        (r.data().execution.status == execution::ExecutionStatus::SUCCEEDED).then_some(())
     })
     .await;
 

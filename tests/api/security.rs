@@ -4,53 +4,56 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::{doc, helpers::*};
+use crate::{doc, gql::*, helpers::*};
 
-async fn security(app: &TestApp, s: &Session) -> Value {
-    app.gql(Some(&s.access), doc!("security/ViewerSecurity"), json!({ "eventsLast": 50 })).await.data()["viewer"]
-        .clone()
+async fn security(app: &TestApp, s: &Session) -> viewer_security::ViewerSecurityViewer {
+    let vars = viewer_security::Variables { events_last: Some(50) };
+    app.op::<ViewerSecurity>(Some(&s.access), vars).await.into_data().viewer.expect("a signed-in viewer")
 }
 
-fn event_kinds(viewer: &Value) -> Vec<String> {
-    viewer["securityEvents"]["edges"]
-        .as_array()
-        .unwrap()
+fn event_kinds(viewer: &viewer_security::ViewerSecurityViewer) -> Vec<String> {
+    viewer
+        .security_events
+        .edges
         .iter()
-        .map(|e| e["node"]["kind"].as_str().unwrap_or("?").to_string())
+        .map(|e| serde_json::to_value(&e.node.kind).unwrap().as_str().unwrap_or("?").to_string())
         .collect()
+}
+
+/// The session of a sign-in's tokens.
+fn session(access: &str, refresh: &str, user_id: &str) -> Session {
+    Session { access: access.into(), refresh: refresh.into(), user_id: user_id.into() }
 }
 
 /// Turns MFA on for `s` with a code for the previous time step (so that the current and
 /// next steps stay free for the test); returns the secret and the backup codes.
 async fn enroll(app: &TestApp, s: &Session) -> (String, Vec<String>) {
-    let e = app.gql(Some(&s.access), doc!("security/StartTotpEnrollment"), json!({})).await;
-    let e = &e.data()["startTotpEnrollment"];
-    let secret = e["secret"].as_str().unwrap().to_string();
-    assert!(e["otpauthUri"].as_str().unwrap().starts_with("otpauth://totp/Zygo:"), "{e}");
-    assert!(e["qrCode"].as_str().unwrap().starts_with("data:image/svg+xml;base64,"));
-    let r = app
-        .gql(
-            Some(&s.access),
-            doc!("security/ConfirmTotpEnrollment"),
-            json!({ "code": totp_code(&secret, -30) }),
-        )
-        .await;
-    let codes: Vec<String> = r.data()["confirmTotpEnrollment"]["backupCodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
+    let (secret, codes, _) = enroll_with_code(app, s).await;
     (secret, codes)
 }
 
+/// `enroll`, also returning the code the enrollment used (recomputing "the previous step"
+/// later may name the next step if a 30 s boundary passed in between).
+async fn enroll_with_code(app: &TestApp, s: &Session) -> (String, Vec<String>, String) {
+    let e = app.op::<StartTotpEnrollment>(Some(&s.access), start_totp_enrollment::Variables).await;
+    let e = e.into_data().start_totp_enrollment;
+    let secret = e.secret.clone();
+    assert!(e.otpauth_uri.starts_with("otpauth://totp/Zygo:"), "{e:?}");
+    assert!(e.qr_code.starts_with("data:image/svg+xml;base64,"));
+    let used = totp_code(&secret, -30);
+    let vars = confirm_totp_enrollment::Variables { code: used.clone() };
+    let r = app.op::<ConfirmTotpEnrollment>(Some(&s.access), vars).await;
+    let codes: Vec<String> = r.into_data().confirm_totp_enrollment.backup_codes;
+    (secret, codes, used)
+}
+
 async fn challenge(app: &TestApp, email: &str) -> String {
-    let r = app.log_in_as(email, PASSWORD, "test").await;
-    let d = &r.data()["logIn"];
-    assert!(d["tokens"].is_null(), "no tokens before the second factor: {d}");
-    d["mfaChallenge"]["challenge"].as_str().unwrap().to_string()
+    let r = app.log_in_as(email, PASSWORD, "test").await.typed::<LogIn>();
+    let d = r.into_data().log_in;
+    assert!(d.tokens.is_none(), "no tokens before the second factor: {d:?}");
+    d.mfa_challenge.expect("a challenge").challenge
 }
 
 #[tokio::test]
@@ -60,11 +63,11 @@ async fn totp_codes_from_another_implementation_sign_in_once_each_and_backup_cod
     let bad =
         app.gql(Some(&s.access), doc!("security/ConfirmTotpEnrollment"), json!({ "code": "123456" })).await;
     assert_eq!(bad.field(), "code", "no enrollment started yet");
-    let (secret, codes) = enroll(&app, &s).await;
+    let (secret, codes, enrollment_code) = enroll_with_code(&app, &s).await;
     assert_eq!(codes.len(), 10);
     let v = security(&app, &s).await;
-    assert_eq!(v["mfa"]["totpEnabled"], true);
-    assert_eq!(v["mfa"]["backupCodesRemaining"], 10);
+    assert!(v.mfa.totp_enabled);
+    assert_eq!(v.mfa.backup_codes_remaining, 10);
 
     // The password alone gives a challenge; a wrong code does not pass it.
     let c = challenge(&app, "mfa@example.com").await;
@@ -74,17 +77,16 @@ async fn totp_codes_from_another_implementation_sign_in_once_each_and_backup_cod
     assert_eq!(wrong.field(), "code");
     // The enrollment's code was used: it never passes again.
     let replay = app
-        .gql(
-            None,
-            doc!("security/CompleteMfaChallenge"),
-            json!({ "challenge": c, "code": totp_code(&secret, -30) }),
-        )
+        .gql(None, doc!("security/CompleteMfaChallenge"), json!({ "challenge": c, "code": enrollment_code }))
         .await;
     assert_eq!(replay.field(), "code", "{:?}", replay.0);
     let code = totp_code(&secret, 30);
-    let ok =
-        app.gql(None, doc!("security/CompleteMfaChallenge"), json!({ "challenge": c, "code": code })).await;
-    let signed_in = Session::from_tokens(&ok.data()["completeMfaChallenge"]);
+    let ok = app
+        .op_json::<CompleteMfaChallenge>(None, json!({ "challenge": c, "code": code }))
+        .await
+        .into_data()
+        .complete_mfa_challenge;
+    let signed_in = session(&ok.access_token, &ok.refresh_token, &ok.viewer.id);
     assert!(app.gql(Some(&signed_in.access), doc!("identity/Viewer"), json!({})).await.0["errors"].is_null());
     // A used challenge is gone, and the same code does not open a second one.
     let again =
@@ -107,7 +109,7 @@ async fn totp_codes_from_another_implementation_sign_in_once_each_and_backup_cod
         .await;
     assert_eq!(r.field(), "backupCode");
     let v = security(&app, &s).await;
-    assert_eq!(v["mfa"]["backupCodesRemaining"], 9);
+    assert_eq!(v.mfa.backup_codes_remaining, 9);
     let kinds = event_kinds(&v);
     for k in ["MFA_ENABLED", "MFA_CHALLENGE_FAILED", "BACKUP_CODE_USED", "LOGIN_SUCCEEDED"] {
         assert!(kinds.contains(&k.to_string()), "{k} in {kinds:?}");
@@ -130,8 +132,8 @@ async fn totp_codes_from_another_implementation_sign_in_once_each_and_backup_cod
         .await;
     assert_eq!(r.field(), "password");
     app.gql(Some(&s.access), doc!("security/DisableTotp"), json!({ "password": PASSWORD })).await.data();
-    let r = app.log_in_as("mfa@example.com", PASSWORD, "test").await;
-    assert!(r.data()["logIn"]["tokens"]["accessToken"].is_string());
+    let r = app.log_in_as("mfa@example.com", PASSWORD, "test").await.typed::<LogIn>();
+    assert!(r.data().log_in.tokens.as_ref().is_some_and(|t| !t.access_token.is_empty()));
     assert!(event_kinds(&security(&app, &s).await).contains(&"MFA_DISABLED".to_string()));
 }
 
@@ -226,7 +228,7 @@ async fn backup_codes_can_be_regenerated_with_a_current_code() {
             json!({ "code": totp_code(&secret, 0) }),
         )
         .await;
-    let new = r.data()["regenerateBackupCodes"]["backupCodes"].as_array().unwrap().clone();
+    let new = r.typed::<RegenerateBackupCodes>().into_data().regenerate_backup_codes.backup_codes;
     assert_eq!(new.len(), 10);
     let c = challenge(&app, "regen@example.com").await;
     let r = app
@@ -249,8 +251,8 @@ async fn an_organisation_can_require_mfa_of_its_members() {
     let r = app.gql(Some(&owner.access), doc!("tenancy/UpdateTenantSettings"), require.clone()).await;
     assert_eq!(r.field(), "input.security.requireMfa", "the owner needs MFA first");
     enroll(&app, &owner).await;
-    let r = app.gql(Some(&owner.access), doc!("tenancy/UpdateTenantSettings"), require).await;
-    assert_eq!(r.data()["updateTenantSettings"]["tenant"]["settings"]["security"]["requireMfa"], true);
+    let r = app.op_json::<UpdateTenantSettings>(Some(&owner.access), require).await;
+    assert!(r.data().update_tenant_settings.tenant.settings.security.require_mfa);
 
     let tenant = |s: &Session| {
         let token = s.access.clone();
@@ -263,7 +265,8 @@ async fn an_organisation_can_require_mfa_of_its_members() {
     assert!(tenant(&owner).await.0["errors"].is_null());
     enroll(&app, &member).await;
     let r = tenant(&member).await;
-    assert_eq!(r.0["data"]["tenant"]["slug"], "mfa-org", "enrolled members get through: {:?}", r.0);
+    let through = r.clone().typed::<Tenant>();
+    assert_eq!(through.partial().tenant.slug, "mfa-org", "enrolled members get through: {:?}", r.0);
 }
 
 #[tokio::test]
@@ -271,15 +274,15 @@ async fn sessions_are_listed_and_revoking_one_closes_its_websockets_at_once() {
     let app = spawn_app().await;
     let a = app.verified_user("sess@example.com").await;
     let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0";
-    let b = Session::from_tokens(
-        &app.log_in_as("sess@example.com", PASSWORD, firefox).await.data()["logIn"]["tokens"],
-    );
-    let list = security(&app, &a).await["sessions"].as_array().unwrap().clone();
+    let b = app.log_in_as("sess@example.com", PASSWORD, firefox).await.typed::<LogIn>();
+    let b = b.into_data().log_in.tokens.expect("tokens");
+    let b = session(&b.access_token, &b.refresh_token, &b.viewer.id);
+    let list = security(&app, &a).await.sessions;
     assert_eq!(list.len(), 2);
-    assert_eq!(list.iter().filter(|s| s["current"] == true).count(), 1);
-    let b_row = list.iter().find(|s| s["userAgent"] == firefox).expect("B listed").clone();
-    assert_eq!(b_row["device"], "Firefox on Linux");
-    assert_eq!(b_row["ip"], "127.0.0.1");
+    assert_eq!(list.iter().filter(|s| s.current).count(), 1);
+    let b_row = list.iter().find(|s| s.user_agent.as_deref() == Some(firefox)).expect("B listed").clone();
+    assert_eq!(b_row.device, "Firefox on Linux");
+    assert_eq!(b_row.ip.as_deref(), Some("127.0.0.1"));
 
     // A new device gets a sign-in alert mail.
     let alert = app.mail_about("sess@example.com", "New sign-in", 1).await;
@@ -287,7 +290,7 @@ async fn sessions_are_listed_and_revoking_one_closes_its_websockets_at_once() {
 
     let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
     assert_eq!(ws.init(Some(&b.access)).await.unwrap()["type"], "connection_ack");
-    app.gql(Some(&a.access), doc!("security/RevokeSession"), json!({ "id": b_row["id"] })).await.data();
+    app.gql(Some(&a.access), doc!("security/RevokeSession"), json!({ "id": b_row.id })).await.data();
     // Closed by the revocation itself (pushed over the event bus), not by the token running
     // out (15 minutes away, reason "access token expired"): no wall-clock bound needed.
     assert_eq!(ws.close_frame().await, Some((4401, "session revoked".to_string())));
@@ -296,13 +299,12 @@ async fn sessions_are_listed_and_revoking_one_closes_its_websockets_at_once() {
 
     // Another user's session id is simply not found.
     let other = app.verified_user("sess-other@example.com").await;
-    let r =
-        app.gql(Some(&other.access), doc!("security/RevokeSession"), json!({ "id": list[0]["id"] })).await;
+    let r = app.gql(Some(&other.access), doc!("security/RevokeSession"), json!({ "id": list[0].id })).await;
     assert_eq!(r.code(), "NOT_FOUND");
 
     let c = app.log_in("sess@example.com").await;
-    let r = app.gql(Some(&a.access), doc!("security/RevokeOtherSessions"), json!({})).await;
-    assert_eq!(r.data()["revokeOtherSessions"]["revokedCount"], 1);
+    let r = app.op::<RevokeOtherSessions>(Some(&a.access), revoke_other_sessions::Variables).await;
+    assert_eq!(r.data().revoke_other_sessions.revoked_count, 1);
     assert_eq!(app.gql(Some(&c.access), doc!("identity/Viewer"), json!({})).await.code(), "UNAUTHENTICATED");
     assert!(event_kinds(&security(&app, &a).await).contains(&"SESSION_REVOKED".to_string()));
 }
@@ -352,8 +354,8 @@ async fn a_websocket_closes_when_its_token_expires_unless_the_client_reauthentic
     // Renew before the first token runs out (but late enough for the new one to outlive
     // it: expiry is in whole seconds), with a refreshed access token in a ping.
     tokio::time::sleep(Duration::from_millis(2000)).await;
-    let r = app.gql(None, doc!("identity/RefreshSession"), json!({ "refreshToken": s.refresh })).await;
-    let fresh = r.data()["refreshSession"]["accessToken"].as_str().unwrap().to_string();
+    let vars = refresh_session::Variables { refresh_token: s.refresh.clone() };
+    let fresh = app.op::<RefreshSession>(None, vars).await.into_data().refresh_session.access_token;
     renewing.send(json!({ "type": "ping", "payload": { "accessToken": fresh } })).await;
     assert_eq!(renewing.next_json().await.unwrap()["type"], "pong");
 
@@ -405,8 +407,8 @@ async fn parallel_wrong_passwords_cannot_pass_the_lockout_and_unknown_emails_loo
     app.gql(None, doc!("security/UnlockAccount"), json!({ "token": token })).await.data();
     let r = app.gql(None, doc!("security/UnlockAccount"), json!({ "token": token })).await;
     assert_eq!(r.field(), "token");
-    let r = attempt("locked@example.com", PASSWORD).await;
-    assert!(r.data()["logIn"]["tokens"]["accessToken"].is_string());
+    let r = attempt("locked@example.com", PASSWORD).await.typed::<LogIn>();
+    assert!(r.data().log_in.tokens.as_ref().is_some_and(|t| !t.access_token.is_empty()));
     let kinds = event_kinds(&security(&app, &s).await);
     for k in ["LOGIN_FAILED", "ACCOUNT_LOCKED", "ACCOUNT_UNLOCKED"] {
         assert!(kinds.contains(&k.to_string()), "{k} in {kinds:?}");

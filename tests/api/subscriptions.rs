@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::{doc, helpers::*};
+use crate::{doc, gql::*, helpers::*};
 
 /// Renames the tenant until the subscription (registered asynchronously) reports an event.
 pub async fn mutate_until_event(
@@ -39,11 +39,12 @@ async fn tenant_events_reach_members_over_graphql_transport_ws() {
     let event = mutate_until_event(&app, &s, &id, "Renamed", &mut ws).await;
     assert_eq!(event["type"], "next", "{event}");
     assert_eq!(event["id"], "1");
-    let payload = &event["payload"]["data"]["tenantEvents"];
-    assert_eq!(payload["kind"], "TENANT_UPDATED");
-    assert_eq!(payload["tenantId"], id);
-    assert_eq!(payload["tenant"]["name"], "Renamed");
-    assert_eq!(payload["actorId"], s.user_id);
+    let payload =
+        event_data::<TenantEvents>(&event).unwrap_or_else(|| panic!("an event: {event}")).tenant_events;
+    assert_eq!(enum_name(&payload.kind), "TENANT_UPDATED");
+    assert_eq!(payload.tenant_id, id);
+    assert_eq!(payload.tenant.as_ref().map(|t| t.name.as_str()), Some("Renamed"));
+    assert_eq!(payload.actor_id.as_deref(), Some(s.user_id.as_str()));
 
     ws.send(json!({ "id": "1", "type": "complete" })).await;
     eventually(5, || async { (app.metric("zygo_subscriptions_active").await == 0.0).then_some(()) }).await;
@@ -113,7 +114,9 @@ async fn the_legacy_graphql_ws_protocol_works() {
     ws.subscribe("a", doc!("tenancy/TenantEvents"), json!({ "tenantId": id })).await;
     let event = mutate_until_event(&app, &s, &id, "Old School", &mut ws).await;
     assert_eq!(event["type"], "data", "{event}");
-    assert_eq!(event["payload"]["data"]["tenantEvents"]["kind"], "TENANT_UPDATED");
+    let payload =
+        event_data::<TenantEvents>(&event).unwrap_or_else(|| panic!("an event: {event}")).tenant_events;
+    assert_eq!(enum_name(&payload.kind), "TENANT_UPDATED");
 }
 
 #[tokio::test]

@@ -1,19 +1,19 @@
 use serde_json::json;
 
-use crate::{doc, helpers::*};
+use crate::{doc, gql::*, helpers::*};
 
-fn team_roles(r: &Gql, team: &str) -> Vec<(String, String)> {
-    let teams = r.0["data"]["tenant"]["teams"]["edges"].as_array().unwrap().clone();
-    let t = teams.iter().find(|t| t["node"]["id"] == team).unwrap();
-    let mut out: Vec<(String, String)> = t["node"]["members"]["edges"]
-        .as_array()
-        .unwrap()
+/// `(membership, team role)` of each member of `team`, sorted.
+async fn team_roles(app: &TestApp, s: &Session, tenant: &str, team: &str) -> Vec<(String, String)> {
+    let r = app.op::<TenantTeams>(Some(&s.access), tenant_teams::Variables { id: tenant.into() }).await;
+    let t = r.partial().tenant.teams.edges.iter().find(|t| t.node.id == team).unwrap();
+    let mut out: Vec<(String, String)> = t
+        .node
+        .members
+        .edges
         .iter()
         .map(|e| {
-            (
-                e["node"]["membership"]["id"].as_str().unwrap().to_string(),
-                e["node"]["role"].as_str().unwrap().to_string(),
-            )
+            let role = serde_json::to_value(&e.node.role).unwrap().as_str().unwrap().to_string();
+            (e.node.membership.id.clone(), role)
         })
         .collect();
     out.sort();
@@ -32,9 +32,9 @@ async fn teams_group_members_with_team_roles_and_invitations_can_place_people_in
             owner.access.clone(),
             json!({ "input": { "tenantId": tenant, "name": name, "description": "d" } }),
         );
-        async move { app.gql(Some(&token), doc!("teams/CreateTeam"), vars).await }
+        async move { app.op_json::<CreateTeam>(Some(&token), vars).await }
     };
-    let design = create("Design").await.data()["createTeam"]["team"]["id"].as_str().unwrap().to_string();
+    let design = create("Design").await.into_data().create_team.team.id;
     assert_eq!(create("Design").await.code(), "CONFLICT");
     assert_eq!(create(" ").await.field(), "input.name");
 
@@ -60,13 +60,12 @@ async fn teams_group_members_with_team_roles_and_invitations_can_place_people_in
 
     // As the team's owner, Alice now manages it (but cannot delete it).
     let r = app
-        .gql(
+        .op_json::<UpdateTeam>(
             Some(&alice.access),
-            doc!("teams/UpdateTeam"),
             json!({ "input": { "id": design, "name": "Design & UX" } }),
         )
         .await;
-    assert_eq!(r.data()["updateTeam"]["team"]["name"], "Design & UX");
+    assert_eq!(r.data().update_team.team.name, "Design & UX");
     assert_eq!(
         app.gql(Some(&alice.access), doc!("teams/DeleteTeam"), json!({ "id": design })).await.code(),
         "FORBIDDEN"
@@ -84,22 +83,20 @@ async fn teams_group_members_with_team_roles_and_invitations_can_place_people_in
     let token = app.mailed_token_about("t-bob@example.com", "invited", 1).await;
     app.sign_up("t-bob@example.com").await.data();
     let bob = app.log_in("t-bob@example.com").await;
-    let r = app.gql(Some(&bob.access), doc!("members/AcceptInvitation"), json!({ "token": token })).await;
-    let bob_m = r.data()["acceptInvitation"]["membership"]["id"].as_str().unwrap().to_string();
+    let r = app.op::<AcceptInvitation>(Some(&bob.access), accept_invitation::Variables { token }).await;
+    let bob_m = r.into_data().accept_invitation.membership.id;
 
-    let teams = app.gql(Some(&owner.access), doc!("teams/TenantTeams"), json!({ "id": tenant })).await;
     let mut expected = vec![(alice_m.clone(), "OWNER".to_string()), (bob_m.clone(), "EDITOR".to_string())];
     expected.sort();
-    assert_eq!(team_roles(&teams, &design), expected);
+    assert_eq!(team_roles(&app, &owner, &tenant, &design).await, expected);
 
     let r = app
-        .gql(
+        .op_json::<RemoveTeamMember>(
             Some(&alice.access),
-            doc!("teams/RemoveTeamMember"),
             json!({ "input": { "teamId": design, "membershipId": bob_m } }),
         )
         .await;
-    assert_eq!(r.data()["removeTeamMember"]["team"]["members"]["totalCount"], 1);
+    assert_eq!(r.data().remove_team_member.team.members.total_count, 1);
 
     // Outsiders see nothing; the owner can delete.
     let outsider = app.verified_user("t-out@example.com").await;
@@ -107,8 +104,9 @@ async fn teams_group_members_with_team_roles_and_invitations_can_place_people_in
         app.gql(Some(&outsider.access), doc!("teams/DeleteTeam"), json!({ "id": design })).await.code(),
         "NOT_FOUND"
     );
-    let r = app.gql(Some(&owner.access), doc!("teams/DeleteTeam"), json!({ "id": design })).await;
-    assert_eq!(r.data()["deleteTeam"]["deletedTeamId"], design.as_str());
-    let teams = app.gql(Some(&owner.access), doc!("teams/TenantTeams"), json!({ "id": tenant })).await;
-    assert_eq!(teams.data()["tenant"]["teams"]["totalCount"], 0);
+    let r = app.op::<DeleteTeam>(Some(&owner.access), delete_team::Variables { id: design.clone() }).await;
+    assert_eq!(r.data().delete_team.deleted_team_id, design);
+    let teams =
+        app.op::<TenantTeams>(Some(&owner.access), tenant_teams::Variables { id: tenant.clone() }).await;
+    assert_eq!(teams.data().tenant.teams.total_count, 0);
 }

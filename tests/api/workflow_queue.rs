@@ -16,7 +16,11 @@ use uuid::Uuid;
 
 use crate::{
     doc,
-    helpers::{Backend, Options, Session, TestApp, WsClient, eventually, spawn_app, spawn_app_on},
+    gql::{self, *},
+    helpers::{
+        Backend, Options, Session, TestApp, WsClient, event_data, eventually, spawn_app, spawn_app_on,
+    },
+    workflows::{ExecutionStatus, NodeRun, NodeStatus, Run},
 };
 
 struct Org {
@@ -72,50 +76,48 @@ async fn trivial_workflow(app: &TestApp, o: &Org) -> String {
 
 async fn create(app: &TestApp, o: &Org, name: &str, nodes: Vec<Value>, edges: Vec<Value>) -> String {
     let r = app
-        .gql(
+        .op_json::<CreateWorkflow>(
             Some(&o.owner.access),
-            doc!("workflows/CreateWorkflow"),
             json!({ "input": { "tenantId": o.tenant, "name": name, "graph": { "nodes": nodes, "edges": edges } } }),
         )
         .await;
-    r.data()["createWorkflow"]["workflow"]["id"].as_str().unwrap().to_string()
+    r.into_data().create_workflow.workflow.id
 }
 
 async fn execute(app: &TestApp, o: &Org, workflow: &str) -> String {
     let r = app
-        .gql(
+        .op_json::<ExecuteWorkflow>(
             Some(&o.owner.access),
-            doc!("workflows/ExecuteWorkflow"),
             json!({ "input": { "workflowId": workflow, "input": {} } }),
         )
         .await;
-    r.data()["executeWorkflow"]["execution"]["id"].as_str().unwrap().to_string()
+    r.into_data().execute_workflow.execution.id
 }
 
-async fn execution(app: &TestApp, o: &Org, id: &str) -> Value {
-    app.gql(Some(&o.owner.access), doc!("workflows/Execution"), json!({ "id": id, "logs": 100 })).await.data()
-        ["execution"]
-        .clone()
+async fn execution(app: &TestApp, o: &Org, id: &str) -> Run {
+    let vars = gql::execution::Variables { id: id.into(), logs: Some(100) };
+    app.op::<gql::Execution>(Some(&o.owner.access), vars).await.into_data().execution
 }
 
-async fn finished(app: &TestApp, o: &Org, id: &str) -> Value {
+async fn finished(app: &TestApp, o: &Org, id: &str) -> Run {
     eventually(30, || async {
         let e = execution(app, o, id).await;
-        matches!(e["status"].as_str(), Some("SUCCEEDED" | "FAILED" | "CANCELLED")).then_some(e)
+        use ExecutionStatus::*;
+        matches!(e.status, SUCCEEDED | FAILED | CANCELLED).then_some(e)
     })
     .await
 }
 
-fn node_state(e: &Value, id: &str) -> Option<Value> {
-    e["nodes"].as_array().unwrap().iter().find(|n| n["nodeId"] == id && n["iteration"] == "").cloned()
+fn node_state(e: &Run, id: &str) -> Option<NodeRun> {
+    e.nodes.iter().find(|n| n.node_id == id && n.iteration.is_empty()).cloned()
 }
 
 /// Waits until the run's `wait` node is saved RUNNING and returns the run.
-async fn waiting(app: &TestApp, o: &Org, id: &str) -> Value {
+async fn waiting(app: &TestApp, o: &Org, id: &str) -> Run {
     eventually(30, || async {
         let e = execution(app, o, id).await;
-        let running = node_state(&e, "wait").is_some_and(|n| n["status"] == "RUNNING");
-        (running && e["status"] == "RUNNING").then_some(e)
+        let running = node_state(&e, "wait").is_some_and(|n| n.status == NodeStatus::RUNNING);
+        (running && e.status == ExecutionStatus::RUNNING).then_some(e)
     })
     .await
 }
@@ -151,15 +153,23 @@ async fn executions_of(app: &TestApp, workflow: &str) -> u64 {
 }
 
 /// Waits for the run's status `status` on `executionUpdated` and returns the event.
-async fn status_event(ws: &mut WsClient, status: &str) -> Value {
+async fn status_event(
+    ws: &mut WsClient,
+    status: execution_updated::ExecutionStatus,
+) -> execution_updated::ExecutionUpdatedExecutionUpdated {
     loop {
         let ev = ws.next_json().await.expect("subscription open");
-        let u = &ev["payload"]["data"]["executionUpdated"];
         assert!(ev["type"] == "next", "{ev}");
-        if u["status"] == status && u["node"].is_null() {
-            return u.clone();
+        let u = event_data::<ExecutionUpdated>(&ev).expect("an update").execution_updated;
+        if u.status == status && u.node.is_none() {
+            return u;
         }
     }
+}
+
+/// The node part of an `executionUpdated` event, if the message is one.
+fn node_event(ev: &Value) -> Option<execution_updated::ExecutionUpdatedExecutionUpdatedNode> {
+    event_data::<ExecutionUpdated>(ev)?.execution_updated.node
 }
 
 #[tokio::test]
@@ -187,20 +197,22 @@ async fn one_tenants_waits_do_not_hold_the_workers_another_tenant_needs() {
     let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
     ws.init(Some(&b.owner.access)).await.unwrap();
     ws.subscribe("1", doc!("workflows/ExecutionUpdated"), json!({ "executionId": exec })).await;
-    status_event(&mut ws, "SUCCEEDED").await;
-    assert_eq!(execution(&app, &b, &exec).await["output"], "done");
+    status_event(&mut ws, execution_updated::ExecutionStatus::SUCCEEDED).await;
+    assert_eq!(execution(&app, &b, &exec).await.output, Some(json!("done")));
     // A's runs still wait, RUNNING for clients, and cancel at once.
     for run in &runs {
-        assert_eq!(execution(&app, &a, run).await["status"], "RUNNING");
+        assert_eq!(execution(&app, &a, run).await.status, ExecutionStatus::RUNNING);
     }
     for run in &runs {
-        let r = app.gql(Some(&a.owner.access), doc!("workflows/CancelExecution"), json!({ "id": run })).await;
-        assert_eq!(r.data()["cancelExecution"]["execution"]["status"], "CANCELLED");
+        let r = app
+            .op::<CancelExecution>(Some(&a.owner.access), cancel_execution::Variables { id: run.clone() })
+            .await;
+        assert_eq!(r.data().cancel_execution.execution.status, cancel_execution::ExecutionStatus::CANCELLED);
     }
     for run in &runs {
         let e = execution(&app, &a, run).await;
-        assert_eq!(e["status"], "CANCELLED");
-        assert_eq!(node_state(&e, "wait").unwrap()["status"], "CANCELLED");
+        assert_eq!(e.status, ExecutionStatus::CANCELLED);
+        assert_eq!(node_state(&e, "wait").unwrap().status, NodeStatus::CANCELLED);
         assert!(node_state(&e, "done").is_none(), "nothing ran after the cancel");
     }
 }
@@ -217,44 +229,51 @@ async fn a_waiting_node_is_saved_running_with_its_start_which_a_cancel_keeps() {
     // The delay's RUNNING event (live, or replayed from its saved row)…
     loop {
         let ev = ws.next_json().await.expect("subscription open");
-        let n = &ev["payload"]["data"]["executionUpdated"]["node"];
-        if n["nodeId"] == "wait" && n["status"] == "RUNNING" {
+        if let Some(n) = node_event(&ev)
+            && n.node_id == "wait"
+            && n.status == execution_updated::NodeStatus::RUNNING
+        {
             break;
         }
     }
     // …means its row says so, with when it started.
     let e = execution(&app, &o, &exec).await;
     let wait = node_state(&e, "wait").expect("the waiting node is saved");
-    assert_eq!(wait["status"], "RUNNING", "{e}");
-    let started = wait["startedAt"].as_str().expect("startedAt saved").to_string();
-    assert!(wait["finishedAt"].is_null());
+    assert_eq!(wait.status, NodeStatus::RUNNING, "{e:?}");
+    let started = wait.started_at.as_deref().expect("startedAt saved").to_string();
+    assert!(wait.finished_at.is_none());
     // A subscriber that comes later gets it in its replay.
     let mut late = WsClient::connect(&app, "graphql-transport-ws").await;
     late.init(Some(&o.owner.access)).await.unwrap();
     late.subscribe("1", doc!("workflows/ExecutionUpdated"), json!({ "executionId": exec })).await;
     loop {
         let ev = late.next_json().await.expect("subscription open");
-        let n = &ev["payload"]["data"]["executionUpdated"]["node"];
-        if n["nodeId"] == "wait" {
-            assert_eq!(n["status"], "RUNNING");
+        if let Some(n) = node_event(&ev)
+            && n.node_id == "wait"
+        {
+            assert_eq!(n.status, execution_updated::NodeStatus::RUNNING);
             break;
         }
     }
     // Cancelled, the node ends CANCELLED and keeps its start.
-    let r = app.gql(Some(&o.owner.access), doc!("workflows/CancelExecution"), json!({ "id": exec })).await;
-    assert_eq!(r.data()["cancelExecution"]["execution"]["status"], "CANCELLED");
+    let r = app
+        .op::<CancelExecution>(Some(&o.owner.access), cancel_execution::Variables { id: exec.clone() })
+        .await;
+    assert_eq!(r.data().cancel_execution.execution.status, cancel_execution::ExecutionStatus::CANCELLED);
     loop {
         let ev = ws.next_json().await.expect("subscription open");
-        let n = &ev["payload"]["data"]["executionUpdated"]["node"];
-        if n["nodeId"] == "wait" && n["status"] == "CANCELLED" {
+        if let Some(n) = node_event(&ev)
+            && n.node_id == "wait"
+            && n.status == execution_updated::NodeStatus::CANCELLED
+        {
             break;
         }
     }
     let e = execution(&app, &o, &exec).await;
     let wait = node_state(&e, "wait").unwrap();
-    assert_eq!(wait["status"], "CANCELLED");
-    assert_eq!(wait["startedAt"].as_str(), Some(started.as_str()), "the start is kept");
-    assert!(wait["finishedAt"].is_string());
+    assert_eq!(wait.status, NodeStatus::CANCELLED);
+    assert_eq!(wait.started_at.as_deref(), Some(started.as_str()), "the start is kept");
+    assert!(wait.finished_at.is_some());
 }
 
 #[tokio::test]
@@ -291,12 +310,12 @@ async fn a_parked_run_wakes_and_finishes_without_counting_as_a_lost_worker() {
     m.run_after = Set(Utc::now() - chrono::Duration::seconds(1));
     m.update(&db).await.unwrap();
     let e = finished(&app, &o, &exec).await;
-    assert_eq!(e["status"], "SUCCEEDED", "{e}");
-    assert_eq!(e["output"], "done");
-    assert_eq!(e["claims"], 1);
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED, "{e:?}");
+    assert_eq!(e.output, Some(json!("done")));
+    assert_eq!(e.claims, 1);
     let wait = node_state(&e, "wait").unwrap();
-    assert_eq!(wait["status"], "SUCCEEDED");
-    assert!(wait["startedAt"].as_str().unwrap().starts_with(&long_ago.format("%Y-%m-%dT%H").to_string()));
+    assert_eq!(wait.status, NodeStatus::SUCCEEDED);
+    assert!(wait.started_at.as_deref().unwrap().starts_with(&long_ago.format("%Y-%m-%dT%H").to_string()));
 }
 
 /// Inserts a run of `workflow` as a worker that died left it: running, its lease expired,
@@ -373,31 +392,26 @@ async fn a_run_whose_worker_keeps_dying_is_quarantined_instead_of_claimed_again(
     // Its worker died three times: quarantined at claim, nothing runs.
     let crasher = abandoned_run(&app, &o, &w, 3).await;
     let e = finished(&app, &o, &survivor).await;
-    assert_eq!((e["status"].as_str(), e["output"].as_str()), (Some("SUCCEEDED"), Some("ran")), "{e}");
-    assert_eq!(e["claims"], 3);
+    assert_eq!((&e.status, &e.output), (&ExecutionStatus::SUCCEEDED, &Some(json!("ran"))), "{e:?}");
+    assert_eq!(e.claims, 3);
     let e = finished(&app, &o, &crasher).await;
-    assert_eq!(e["status"], "FAILED", "{e}");
-    let error = e["error"].as_str().unwrap();
+    assert_eq!(e.status, ExecutionStatus::FAILED, "{e:?}");
+    let error = e.error.as_deref().unwrap();
     assert!(error.starts_with("worker lost repeatedly"), "{error}");
-    assert!(e["output"].is_null());
+    assert!(e.output.is_none());
     let work = node_state(&e, "work").unwrap();
-    assert_eq!(work["status"], "FAILED", "the node in flight is not run again");
-    assert!(work["error"].as_str().unwrap().contains("worker lost repeatedly"));
-    assert!(e["logs"].to_string().contains("worker lost repeatedly"));
+    assert_eq!(work.status, NodeStatus::FAILED, "the node in flight is not run again");
+    assert!(work.error.as_deref().unwrap().contains("worker lost repeatedly"));
+    assert!(serde_json::to_string(&e.logs).unwrap().contains("worker lost repeatedly"));
     // And it stays failed: no later claim revives it.
     let r = app.gql(Some(&o.owner.access), doc!("workflows/CancelExecution"), json!({ "id": crasher })).await;
     assert_eq!(r.code(), "EXECUTION_FINISHED");
 }
 
 async fn suspend(app: &TestApp, o: &Org) {
-    let r = app
-        .gql(
-            Some(&o.owner.access),
-            doc!("tenancy/SuspendTenant"),
-            json!({ "id": o.tenant, "confirmSlug": o.slug }),
-        )
-        .await;
-    assert_eq!(r.data()["suspendTenant"]["tenant"]["status"], "suspended");
+    let vars = suspend_tenant::Variables { id: o.tenant.clone(), confirm_slug: o.slug.clone() };
+    let r = app.op::<SuspendTenant>(Some(&o.owner.access), vars).await;
+    assert_eq!(r.data().suspend_tenant.tenant.status, "suspended");
 }
 
 #[tokio::test]
@@ -416,12 +430,11 @@ async fn a_suspended_organisation_runs_nothing_from_webhooks_schedules_or_its_qu
     )
     .await;
     let url = app
-        .gql(Some(&o.owner.access), doc!("workflows/WorkflowWebhook"), json!({ "id": hooked }))
+        .op::<WorkflowWebhook>(Some(&o.owner.access), workflow_webhook::Variables { id: hooked.clone() })
         .await
-        .data()["workflow"]["webhookUrl"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .into_data()
+        .workflow
+        .webhook_url;
     let path = url.strip_prefix("http://zygo.test").unwrap().to_string();
     let ticker = create(
         &app,
@@ -504,7 +517,7 @@ async fn an_archived_workflow_is_not_run_again_by_a_retry() {
     let o = org(&app, "archivist").await;
     let w = trivial_workflow(&app, &o).await;
     let exec = execute(&app, &o, &w).await;
-    assert_eq!(finished(&app, &o, &exec).await["status"], "SUCCEEDED");
+    assert_eq!(finished(&app, &o, &exec).await.status, ExecutionStatus::SUCCEEDED);
     app.gql(Some(&o.owner.access), doc!("workflows/ArchiveWorkflow"), json!({ "id": w })).await.data();
     for (from_failed, latest) in [(false, false), (false, true), (true, false)] {
         let r = app
@@ -526,8 +539,8 @@ async fn an_archived_workflow_is_not_run_again_by_a_retry() {
     m.run_after = Set(Utc::now() - chrono::Duration::seconds(1));
     m.update(&app.db().await).await.unwrap();
     let e = finished(&app, &o, &run).await;
-    assert_eq!(e["status"], "FAILED");
-    assert!(e["error"].as_str().unwrap().contains("the workflow is archived"), "{e}");
+    assert_eq!(e.status, ExecutionStatus::FAILED);
+    assert!(e.error.as_deref().unwrap().contains("the workflow is archived"), "{e:?}");
     assert!(node_state(&e, "done").is_none());
 }
 
@@ -541,15 +554,12 @@ async fn an_error_workflow_of_another_organisation_is_refused_and_not_stored() {
     let count = |o: &Org| {
         let (app, t, tenant) = (&app, o.owner.access.clone(), o.tenant.clone());
         async move {
-            app.gql(
-                Some(&t),
-                doc!("workflows/Workflows"),
-                json!({ "tenantId": tenant, "includeArchived": true }),
-            )
-            .await
-            .data()["tenant"]["workflows"]["totalCount"]
-                .as_i64()
-                .unwrap()
+            app.op_json::<Workflows>(Some(&t), json!({ "tenantId": tenant, "includeArchived": true }))
+                .await
+                .into_data()
+                .tenant
+                .workflows
+                .total_count
         }
     };
     let before = count(&a).await;
@@ -591,11 +601,10 @@ async fn an_error_workflow_of_another_organisation_is_refused_and_not_stored() {
     );
     // The organisation's own workflow is accepted.
     let r = app
-        .gql(
+        .op_json::<CreateWorkflow>(
             Some(&a.owner.access),
-            doc!("workflows/CreateWorkflow"),
             json!({ "input": { "tenantId": a.tenant, "name": "Guarded", "settings": { "errorWorkflowId": own } } }),
         )
         .await;
-    assert_eq!(r.data()["createWorkflow"]["workflow"]["settings"]["errorWorkflowId"], own);
+    assert_eq!(r.data().create_workflow.workflow.settings.error_workflow_id.as_deref(), Some(own.as_str()));
 }

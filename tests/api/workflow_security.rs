@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 
 use crate::{
     doc,
+    gql::{CreateWorkflow, TenantMembers, WorkflowWebhook, workflow_webhook},
     helpers::{Backend, NodeService, Options, spawn_app, spawn_app_on},
-    workflows::{create, edge, execute, finished, node, node_state, org},
+    workflows::{ExecutionStatus, NodeStatus, Run, create, edge, execute, finished, node, node_state, org},
 };
 
 /// An LLM node naming its own `baseUrl` and no key used to send `ZYGO_LLM_API_KEY` there.
@@ -60,8 +61,8 @@ async fn an_llm_node_with_its_own_base_url_never_gets_the_platform_key() {
         )
         .await;
         let e = finished(&app, &t, &execute(&app, &t, &id, json!({})).await).await;
-        assert_eq!(e["status"], "FAILED", "{ty}: {e}");
-        let err = e["error"].as_str().unwrap();
+        assert_eq!(e.status, ExecutionStatus::FAILED, "{ty}: {e:?}");
+        let err = e.error.as_deref().unwrap();
         assert!(
             err.contains("`ask`") && err.contains("config.apiKey") && err.contains("ZYGO_LLM_BASE_URL"),
             "{err}"
@@ -93,7 +94,7 @@ async fn an_llm_node_with_its_own_base_url_never_gets_the_platform_key() {
     )
     .await;
     let e = finished(&app, &t, &execute(&app, &t, &id, json!({})).await).await;
-    assert_eq!(e["status"], "SUCCEEDED", "{e}");
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED, "{e:?}");
     let seen = requests().await;
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0]["authorization"], "Bearer own-key-123");
@@ -120,8 +121,8 @@ async fn an_llm_node_with_its_own_base_url_never_gets_the_platform_key() {
     .await;
     let pt = p.owner.access.clone();
     let e = finished(&public_only, &pt, &execute(&public_only, &pt, &id, json!({})).await).await;
-    assert_eq!(e["status"], "FAILED", "{e}");
-    assert!(e["error"].as_str().unwrap().contains("private or internal address"), "{e}");
+    assert_eq!(e.status, ExecutionStatus::FAILED, "{e:?}");
+    assert!(e.error.as_deref().unwrap().contains("private or internal address"), "{e:?}");
     assert_eq!(requests().await.len(), 1, "nothing more reached the graph's server");
 
     // Without a baseUrl the platform's endpoint gets the platform's key, as before.
@@ -134,7 +135,7 @@ async fn an_llm_node_with_its_own_base_url_never_gets_the_platform_key() {
     )
     .await;
     let e = finished(&app, &t, &execute(&app, &t, &id, json!({})).await).await;
-    assert_eq!(e["status"], "SUCCEEDED", "{e}");
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED, "{e:?}");
 }
 
 /// Expressions and scripts that would build a gigabyte or more in the server's memory fail
@@ -174,10 +175,10 @@ async fn expressions_and_scripts_that_would_fill_memory_fail_their_node_and_the_
         )
         .await;
         let e = finished(&app, &t, &execute(&app, &t, &id, json!({})).await).await;
-        assert_eq!(e["status"], "FAILED", "{config}");
-        let err = e["error"].as_str().unwrap();
+        assert_eq!(e.status, ExecutionStatus::FAILED, "{config}");
+        let err = e.error.as_deref().unwrap();
         assert!(err.contains("`bomb`") && err.contains(limit), "{config}: {err}");
-        assert_eq!(node_state(&e, "bomb")["status"], "FAILED");
+        assert_eq!(node_state(&e, "bomb").status, NodeStatus::FAILED);
     }
     // Still serving: an ordinary run succeeds.
     let (id, _) = create(
@@ -192,8 +193,8 @@ async fn expressions_and_scripts_that_would_fill_memory_fail_their_node_and_the_
     )
     .await;
     let e = finished(&app, &t, &execute(&app, &t, &id, json!({})).await).await;
-    assert_eq!(e["status"], "SUCCEEDED", "{e}");
-    assert_eq!(node_state(&e, "add")["output"], "abc");
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED, "{e:?}");
+    assert_eq!(node_state(&e, "add").output, Some(json!("abc")));
 }
 
 /// A node's output larger than `ZYGO_WORKFLOW_MAX_OUTPUT_BYTES` is not stored: the node
@@ -219,10 +220,10 @@ async fn a_node_output_over_the_output_budget_fails_the_node() {
     )
     .await;
     let e = finished(&app, &t, &execute(&app, &t, &id, json!({})).await).await;
-    assert_eq!(e["status"], "FAILED", "{e}");
-    let err = e["error"].as_str().unwrap();
+    assert_eq!(e.status, ExecutionStatus::FAILED, "{e:?}");
+    let err = e.error.as_deref().unwrap();
     assert!(err.contains("`big`") && err.contains("ZYGO_WORKFLOW_MAX_OUTPUT_BYTES"), "{err}");
-    assert!(node_state(&e, "big")["output"].is_null());
+    assert!(node_state(&e, "big").output.is_none());
 
     // Twenty loop iterations of 20 KB each: every one within the budget, together not.
     let (id, _) = create(
@@ -238,8 +239,8 @@ async fn a_node_output_over_the_output_budget_fails_the_node() {
     )
     .await;
     let e = finished(&app, &t, &execute(&app, &t, &id, json!({})).await).await;
-    assert_eq!(e["status"], "FAILED", "{e}");
-    let err = e["error"].as_str().unwrap();
+    assert_eq!(e.status, ExecutionStatus::FAILED, "{e:?}");
+    let err = e.error.as_deref().unwrap();
     assert!(err.contains("`each`") && err.contains("ZYGO_WORKFLOW_MAX_OUTPUT_BYTES"), "{err}");
 }
 
@@ -313,9 +314,9 @@ async fn secret_values_cannot_be_read_back_through_filters_slices_or_code() {
     let (id, _) = create(&app, &o, "Leaks", nodes, edges).await;
     let exec = execute(&app, &t, &id, json!({})).await;
     let e = finished(&app, &t, &exec).await;
-    assert_eq!(e["status"], "SUCCEEDED", "{e}");
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED, "{e:?}");
     // The comparison saw a marker, not the value.
-    assert_eq!(node_state(&e, "oracle")["port"], "false");
+    assert_eq!(node_state(&e, "oracle").port.as_deref(), Some("false"));
     // The request carried the value.
     let reqs: Value =
         reqwest::get(format!("http://127.0.0.1:{port}/requests")).await.unwrap().json().await.unwrap();
@@ -337,8 +338,8 @@ async fn secret_values_cannot_be_read_back_through_filters_slices_or_code() {
     let (viewer, _) = app.join_as(&o.owner, &o.tenant, "viewer@secret-leaks.test", "viewer").await;
     for (who, token) in [("owner", t.as_str()), ("viewer", viewer.access.as_str())] {
         let seen = crate::workflows::execution(&app, token, &exec).await;
-        assert_eq!(seen["status"], "SUCCEEDED");
-        let text = seen.to_string();
+        assert_eq!(seen.status, ExecutionStatus::SUCCEEDED);
+        let text = serde_json::to_string(&seen).unwrap();
         for form in &forms {
             assert!(!text.contains(form.as_str()), "{who} can read `{form}` in the run: {text}");
         }
@@ -366,8 +367,8 @@ async fn a_data_source_node_shows_only_the_member_fields_the_api_shows_the_user_
         vec![edge("e1", "start", "main", "people")],
     )
     .await;
-    let emails = |e: &Value| -> Vec<String> {
-        let mut v: Vec<String> = node_state(e, "people")["output"]["items"]
+    let emails = |e: &Run| -> Vec<String> {
+        let mut v: Vec<String> = node_state(e, "people").output.as_ref().unwrap()["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -377,32 +378,34 @@ async fn a_data_source_node_shows_only_the_member_fields_the_api_shows_the_user_
         v
     };
     // What the API shows the member: `User.email` non-null only where allowed.
-    let r = app
-        .gql(Some(&member.access), doc!("members/TenantMembers"), json!({ "id": o.tenant, "first": 50 }))
-        .await;
-    let mut api: Vec<String> = r.0["data"]["tenant"]["members"]["edges"]
-        .as_array()
-        .unwrap()
+    let r = app.op_json::<TenantMembers>(Some(&member.access), json!({ "id": o.tenant, "first": 50 })).await;
+    let mut api: Vec<String> = r
+        .partial()
+        .tenant
+        .members
+        .as_ref()
+        .expect("members")
+        .edges
         .iter()
-        .filter_map(|e| e["node"]["user"]["email"].as_str().map(str::to_string))
+        .filter_map(|e| e.node.user.email.clone())
         .collect();
     api.sort();
     assert_eq!(api, vec!["member@directory.test".to_string()]);
 
     let exec = execute(&app, &member.access, &id, json!({})).await;
     let e = finished(&app, &member.access, &exec).await;
-    assert_eq!(e["status"], "SUCCEEDED", "{e}");
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED, "{e:?}");
     assert_eq!(emails(&e), api, "the node shows what the API shows the member");
-    assert_eq!(node_state(&e, "people")["output"]["count"], 3, "every member is listed");
+    assert_eq!(node_state(&e, "people").output.as_ref().unwrap()["count"], 3, "every member is listed");
     // A viewer reading the run sees no more.
     let seen = crate::workflows::execution(&app, &viewer.access, &exec).await;
-    assert!(!seen.to_string().contains("owner@directory.test"), "{seen}");
+    let seen = serde_json::to_string(&seen).unwrap();
+    assert!(!seen.contains("owner@directory.test"), "{seen}");
 
     // A webhook run has no user: it acts for the workflow's creator, here the member.
     let r = app
-        .gql(
+        .op_json::<CreateWorkflow>(
             Some(&member.access),
-            doc!("workflows/CreateWorkflow"),
             json!({ "input": { "tenantId": o.tenant, "name": "Hooked directory", "graph": {
                 "nodes": [
                     node("hook", "trigger.webhook", json!({})),
@@ -412,7 +415,7 @@ async fn a_data_source_node_shows_only_the_member_fields_the_api_shows_the_user_
             } } }),
         )
         .await;
-    let hooked = r.data()["createWorkflow"]["workflow"]["id"].as_str().unwrap().to_string();
+    let hooked = r.into_data().create_workflow.workflow.id;
     app.gql(
         Some(&member.access),
         doc!("workflows/PublishWorkflowVersion"),
@@ -421,12 +424,11 @@ async fn a_data_source_node_shows_only_the_member_fields_the_api_shows_the_user_
     .await
     .data();
     let url = app
-        .gql(Some(&member.access), doc!("workflows/WorkflowWebhook"), json!({ "id": hooked }))
+        .op::<WorkflowWebhook>(Some(&member.access), workflow_webhook::Variables { id: hooked.clone() })
         .await
-        .data()["workflow"]["webhookUrl"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .into_data()
+        .workflow
+        .webhook_url;
     let resp = app
         .http
         .post(app.url(url.strip_prefix("http://zygo.test").unwrap()))
@@ -437,7 +439,7 @@ async fn a_data_source_node_shows_only_the_member_fields_the_api_shows_the_user_
     assert_eq!(resp.status(), 202);
     let exec = resp.json::<Value>().await.unwrap()["executionId"].as_str().unwrap().to_string();
     let e = finished(&app, &o.owner.access, &exec).await;
-    assert_eq!(e["status"], "SUCCEEDED", "{e}");
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED, "{e:?}");
     assert_eq!(emails(&e), api, "a trigger acts for the workflow's creator");
 
     // Run by the owner (MEMBERS_MANAGE): every address.

@@ -1,0 +1,258 @@
+//! The oracle: what each root field and each guarded nested field demands of its caller,
+//! read off the resolvers and services by hand (it must not be derived from the server it
+//! judges). Permissions are the `Permission` enum generated from the committed SDL; what
+//! each built-in role holds is read from the server (`PermissionMatrix`) and checked
+//! against the README's catalog.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+pub(super) use crate::gql::permission_matrix::Permission::{self, *};
+
+/// Rank in the role hierarchy (lower is more powerful); custom roles rank with members.
+pub(super) fn rank(role_key: &str) -> u8 {
+    match role_key {
+        "owner" => 0,
+        "admin" => 1,
+        "viewer" => 3,
+        _ => 2,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The access table, read off the code: `rctx.require_principal()` / `rctx.viewer()` (signed
+// in), `loaders.tenant_access` / `owned_row` (membership, else NOT_FOUND), `tctx.require(…)`
+// and `tctx.has(…)` (FORBIDDEN), `check_owner_confirmation`, `check_manage`, `check_grant`,
+// `check_editable` (owner-only and rank checks).
+// ---------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Rule {
+    /// Anyone, signed in or not.
+    Public,
+    /// The signed-in user acting on themself; anonymous callers get `null` and no error.
+    ViewerOrNull,
+    /// Any signed-in caller acting on themself; anonymous: UNAUTHENTICATED.
+    SignedIn,
+    /// An active member of the organisation holding every listed permission (none listed:
+    /// membership alone). Anonymous: UNAUTHENTICATED; anyone else: NOT_FOUND.
+    Tenant(&'static [Permission]),
+    /// Like `Tenant`, holding at least one of the listed permissions.
+    TenantAny(&'static [Permission]),
+    /// Like `Tenant(permission)`, and ranked strictly above the target's role (the fixture
+    /// points these at a target whose role is the second field), unless an owner.
+    Outranks(&'static Permission, &'static str),
+    /// `TENANT_DELETE` and the owner role ("owners only, slug typed back").
+    Owner,
+    /// `TEAMS_MANAGE`, or an owner of the team itself (`teams::service::check_manage`).
+    TeamManager,
+    /// Like `Tenant(permission)`, but an object the caller cannot reach is a `null` entry
+    /// without an error (`nodes`).
+    HiddenAsNull(&'static Permission),
+    /// A platform administrator (`ZYGO_PLATFORM_ADMINS`; none of the sweep's callers is):
+    /// anonymous UNAUTHENTICATED, anyone else FORBIDDEN.
+    PlatformAdmin,
+}
+
+pub(super) use Rule::*;
+
+/// Where a rule looks for its organisation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Scope {
+    /// The organisation named by the field's arguments: an outsider gets NOT_FOUND.
+    Arg,
+    /// The organisation of the object the field is on: reached only through a root field
+    /// that already checked access (for an outsider, through `viewer` into their own B).
+    Ctx,
+}
+
+/// Every root field of Query, Mutation and Subscription.
+pub(super) const ROOT: &[(&str, Rule)] = &[
+    // Query
+    ("node", Tenant(&[TENANT_READ])), // the sweep points it at tenant A: `tenancy::get_tenant`
+    ("nodes", HiddenAsNull(&TENANT_READ)), // likewise; hidden ones are null (node.rs)
+    ("viewer", ViewerOrNull),
+    ("tenant", Tenant(&[TENANT_READ])),
+    ("permissions", Public),
+    ("invitationPreview", Public), // by token alone; an unknown token is null
+    ("oauthProviders", Public),
+    ("nodeTypes", SignedIn),
+    ("workflow", Tenant(&[WORKFLOW_READ])),
+    ("execution", Tenant(&[WORKFLOW_READ])),
+    ("workflowTemplates", Tenant(&[WORKFLOW_READ])),
+    ("validateWorkflow", Tenant(&[WORKFLOW_READ])),
+    ("plans", Public),
+    ("paymentProviders", Public),
+    ("previewPlanChange", Tenant(&[BILLING_READ])),
+    // Mutation: identity and account security
+    ("signUp", Public),
+    ("verifyEmail", Public),
+    ("resendVerification", Public),
+    ("logIn", Public),
+    ("refreshSession", Public),
+    ("requestPasswordReset", Public),
+    ("resetPassword", Public),
+    ("completeMfaChallenge", Public),
+    ("unlockAccount", Public),
+    ("exchangeOAuthCode", Public),
+    ("updateProfile", SignedIn),
+    ("changePassword", SignedIn),
+    ("updatePreferences", SignedIn),
+    ("setActiveTenant", Tenant(&[])), // signed in, and a member of the organisation picked
+    ("logOut", SignedIn),
+    ("startTotpEnrollment", SignedIn),
+    ("confirmTotpEnrollment", SignedIn),
+    ("disableTotp", SignedIn),
+    ("regenerateBackupCodes", SignedIn),
+    ("revokeSession", SignedIn),
+    ("revokeOtherSessions", SignedIn),
+    ("linkOAuthAccount", SignedIn),
+    ("completeOAuthLink", SignedIn),
+    ("unlinkOAuthAccount", SignedIn),
+    // Mutation: organisations, members, roles, keys, teams
+    ("createTenant", SignedIn),
+    ("updateTenant", Tenant(&[TENANT_UPDATE])),
+    ("updateTenantSettings", Tenant(&[TENANT_UPDATE])),
+    ("suspendTenant", Owner),
+    ("reactivateTenant", Owner),
+    ("deleteTenant", Owner),
+    ("inviteMember", Outranks(&MEMBERS_MANAGE, "sweep-custom")), // check_grant of the role invited to
+    ("resendInvitation", Outranks(&MEMBERS_MANAGE, "member")),   // check_grant of the invitation's role
+    ("revokeInvitation", Tenant(&[MEMBERS_MANAGE])),
+    ("acceptInvitation", SignedIn),
+    ("changeMemberRole", Outranks(&MEMBERS_MANAGE, "member")),
+    ("suspendMember", Outranks(&MEMBERS_MANAGE, "member")),
+    ("reactivateMember", Outranks(&MEMBERS_MANAGE, "member")),
+    ("removeMember", Outranks(&MEMBERS_MANAGE, "member")), // or one's own membership (leaving)
+    ("createRole", Tenant(&[ROLES_MANAGE])),
+    ("updateRole", Outranks(&ROLES_MANAGE, "sweep-custom")), // check_editable
+    ("setRolePermissions", Outranks(&ROLES_MANAGE, "sweep-custom")),
+    ("deleteRole", Outranks(&ROLES_MANAGE, "sweep-custom")),
+    ("createApiKey", Tenant(&[API_KEYS_MANAGE])),
+    ("revokeApiKey", Tenant(&[API_KEYS_MANAGE])),
+    ("createTeam", Tenant(&[TEAMS_MANAGE])),
+    ("updateTeam", TeamManager),
+    ("deleteTeam", Tenant(&[TEAMS_MANAGE])),
+    ("setTeamMember", TeamManager),
+    ("removeTeamMember", TeamManager),
+    // Mutation: secrets and workflows
+    ("createSecret", Tenant(&[SECRET_MANAGE])),
+    ("updateSecret", Tenant(&[SECRET_MANAGE])),
+    ("deleteSecret", Tenant(&[SECRET_MANAGE])),
+    ("setEnvironmentVariable", Tenant(&[SECRET_MANAGE])),
+    ("deleteEnvironmentVariable", Tenant(&[SECRET_MANAGE])),
+    ("createWorkflow", Tenant(&[WORKFLOW_EDIT])),
+    ("updateWorkflow", Tenant(&[WORKFLOW_EDIT])),
+    ("duplicateWorkflow", Tenant(&[WORKFLOW_READ, WORKFLOW_EDIT])),
+    ("archiveWorkflow", Tenant(&[WORKFLOW_EDIT])),
+    ("restoreWorkflow", Tenant(&[WORKFLOW_EDIT])),
+    ("deleteWorkflow", Tenant(&[WORKFLOW_EDIT])),
+    ("saveWorkflowGraph", Tenant(&[WORKFLOW_EDIT])),
+    ("addNode", Tenant(&[WORKFLOW_EDIT])),
+    ("updateNode", Tenant(&[WORKFLOW_EDIT])),
+    ("removeNode", Tenant(&[WORKFLOW_EDIT])),
+    ("connectNodes", Tenant(&[WORKFLOW_EDIT])),
+    ("disconnect", Tenant(&[WORKFLOW_EDIT])),
+    ("publishWorkflowVersion", Tenant(&[WORKFLOW_EDIT])),
+    ("rotateWorkflowWebhook", Tenant(&[WORKFLOW_EDIT])),
+    ("executeWorkflow", Tenant(&[WORKFLOW_EXECUTE])),
+    ("cancelExecution", Tenant(&[WORKFLOW_EXECUTE])),
+    ("retryExecution", Tenant(&[WORKFLOW_EXECUTE])),
+    ("saveWorkflowAsTemplate", Tenant(&[WORKFLOW_EDIT])),
+    ("deleteWorkflowTemplate", Tenant(&[WORKFLOW_EDIT])),
+    ("createWorkflowFromTemplate", Tenant(&[WORKFLOW_READ, WORKFLOW_EDIT])),
+    // Mutation: billing
+    ("changePlan", Tenant(&[BILLING_MANAGE])),
+    ("startCheckout", Tenant(&[BILLING_MANAGE])),
+    ("cancelSubscription", Tenant(&[BILLING_MANAGE])),
+    ("resumeSubscription", Tenant(&[BILLING_MANAGE])),
+    ("updateBillingSettings", Tenant(&[BILLING_MANAGE])),
+    ("markInvoicePaid", PlatformAdmin),
+    // Subscription (users only; checked when the subscription starts)
+    ("tenantEvents", Tenant(&[TENANT_READ])),
+    ("auditLogAdded", Tenant(&[AUDIT_READ])),
+    ("executionUpdated", Tenant(&[WORKFLOW_READ])),
+    ("workflowExecutions", Tenant(&[WORKFLOW_READ])),
+    ("executionLogs", Tenant(&[WORKFLOW_READ])),
+    ("billingEvents", Tenant(&[BILLING_READ])),
+    ("usageUpdated", Tenant(&[BILLING_READ])),
+];
+
+/// Guarded fields below the root, as `Type.field`.
+pub(super) const NESTED: &[(&str, Rule, Scope)] = &[
+    ("Viewer.permissions", Tenant(&[]), Scope::Arg), // NOT_FOUND unless a member of `tenantId`
+    ("Tenant.viewerRole", Tenant(&[]), Scope::Ctx),
+    ("Tenant.viewerPermissions", Tenant(&[]), Scope::Ctx),
+    ("Tenant.members", Tenant(&[MEMBERS_READ]), Scope::Ctx),
+    ("Tenant.invitations", Tenant(&[MEMBERS_MANAGE]), Scope::Ctx),
+    ("Tenant.permissionMatrix", Tenant(&[TENANT_READ]), Scope::Ctx),
+    ("Tenant.teams", Tenant(&[TENANT_READ]), Scope::Ctx),
+    ("Tenant.roles", Tenant(&[TENANT_READ]), Scope::Ctx),
+    ("Tenant.workflows", Tenant(&[WORKFLOW_READ]), Scope::Ctx),
+    ("Tenant.secrets", TenantAny(&[WORKFLOW_READ, SECRET_MANAGE]), Scope::Ctx),
+    ("Tenant.environmentVariables", Tenant(&[WORKFLOW_READ]), Scope::Ctx),
+    ("Tenant.apiKeys", Tenant(&[API_KEYS_MANAGE]), Scope::Ctx),
+    ("Tenant.auditLog", Tenant(&[AUDIT_READ]), Scope::Ctx),
+    ("Tenant.subscription", Tenant(&[BILLING_READ]), Scope::Ctx),
+    ("Tenant.billingAccount", Tenant(&[BILLING_READ]), Scope::Ctx),
+    ("Tenant.usage", Tenant(&[BILLING_READ]), Scope::Ctx),
+    ("Tenant.invoices", Tenant(&[BILLING_READ]), Scope::Ctx),
+    ("TenantEvent.tenant", Tenant(&[TENANT_READ]), Scope::Ctx),
+    ("TenantEvent.membership", Tenant(&[MEMBERS_READ]), Scope::Ctx),
+    ("Team.members", Tenant(&[MEMBERS_READ]), Scope::Ctx),
+    ("TeamMember.membership", Tenant(&[MEMBERS_READ]), Scope::Ctx), // one's own: always
+    // Other people's addresses (the fixture's lists always hold someone else); one's own
+    // address is always visible.
+    ("User.email", Tenant(&[MEMBERS_MANAGE]), Scope::Ctx),
+    ("Secret.accessLog", Tenant(&[SECRET_MANAGE]), Scope::Ctx),
+    ("Workflow.webhookUrl", Tenant(&[WORKFLOW_EDIT]), Scope::Ctx),
+    ("Workflow.versions", Tenant(&[WORKFLOW_READ]), Scope::Ctx),
+    ("Workflow.executions", Tenant(&[WORKFLOW_READ]), Scope::Ctx),
+    ("Execution.nodes", Tenant(&[WORKFLOW_READ]), Scope::Ctx),
+    ("Execution.logs", Tenant(&[WORKFLOW_READ]), Scope::Ctx),
+];
+
+/// Documents the sweep cannot run, with the reason. None so far: only refused calls of
+/// mutations are made, and every refusal comes before any one-time token is looked at.
+pub(super) const EXCLUDED: &[(&str, &str)] = &[];
+
+/// Values that must be specific to reach the permission check, by document.
+pub(super) fn overrides(doc: &str) -> Vec<(&'static str, Value)> {
+    match doc {
+        // The access log is the guarded part of this document.
+        "secrets/Secrets" => vec![("withAccessLog", json!(true))],
+        _ => vec![],
+    }
+}
+
+/// The built-in roles.
+pub(super) const BUILT_IN_ROLES: [&str; 4] = ["owner", "admin", "member", "viewer"];
+
+/// What the README's "Permission catalog" table grants each built-in role, as
+/// `(role, permission)` pairs of the enum names it lists (`TENANT_READ`); and every
+/// permission it lists.
+pub(super) fn readme_catalog() -> (BTreeSet<(String, String)>, BTreeSet<String>) {
+    let readme = include_str!("../../../README.md");
+    let section = readme
+        .split("### Permission catalog")
+        .nth(1)
+        .expect("the README has a \"Permission catalog\" section");
+    let mut grants = BTreeSet::new();
+    let mut listed = BTreeSet::new();
+    // | permission | key | owner | admin | member | viewer | what it allows |
+    for line in section.lines().skip_while(|l| !l.starts_with('|')).take_while(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let Some(name) = cells.get(1).and_then(|c| c.strip_prefix('`')).and_then(|c| c.strip_suffix('`'))
+        else {
+            continue;
+        };
+        listed.insert(name.to_string());
+        for (i, role) in BUILT_IN_ROLES.iter().enumerate() {
+            if cells.get(3 + i) == Some(&"✓") {
+                grants.insert((role.to_string(), name.to_string()));
+            }
+        }
+    }
+    (grants, listed)
+}
