@@ -31,6 +31,12 @@ pub enum Node {
     Team(crate::modules::teams::types::Team),
     ApiKey(crate::modules::api_keys::types::ApiKey),
     Secret(crate::modules::secrets::types::Secret),
+    EnvironmentVariable(crate::modules::secrets::types::EnvironmentVariable),
+    ExecutionLog(crate::modules::workflows::types::ExecutionLog),
+    Invoice(crate::modules::billing::types::Invoice),
+    Session(crate::modules::security::schema::Session),
+    SecurityEvent(crate::modules::security::schema::SecurityEvent),
+    ConnectedAccount(crate::modules::security::schema::ConnectedAccount),
 }
 
 #[derive(Default)]
@@ -139,8 +145,78 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
             tctx.require(Permission::TenantRead)?;
             Ok(Node::Role(Role(role)))
         }
+        kind::ENVIRONMENT_VARIABLE => {
+            let (var, tctx) = row_with_access::<entity::environment_variable::Entity>(
+                ctx,
+                entity::environment_variable::Column::Id,
+                uuid,
+                "node",
+            )
+            .await?;
+            tctx.require(Permission::WorkflowRead)?;
+            Ok(Node::EnvironmentVariable(crate::modules::secrets::types::EnvironmentVariable(var)))
+        }
+        kind::EXECUTION_LOG => {
+            let (line, tctx) = row_with_access::<entity::execution_log::Entity>(
+                ctx,
+                entity::execution_log::Column::Id,
+                uuid,
+                "node",
+            )
+            .await?;
+            tctx.require(Permission::WorkflowRead)?;
+            Ok(Node::ExecutionLog(crate::modules::workflows::types::ExecutionLog(line)))
+        }
+        kind::INVOICE => {
+            let (invoice, tctx) =
+                row_with_access::<entity::invoice::Entity>(ctx, entity::invoice::Column::Id, uuid, "node")
+                    .await?;
+            tctx.require(Permission::BillingRead)?;
+            Ok(Node::Invoice(crate::modules::billing::types::Invoice(invoice)))
+        }
+        // The viewer's own account records: another user's look exactly like missing ones.
+        kind::SESSION | kind::SECURITY_EVENT | kind::CONNECTED_ACCOUNT => {
+            let Some(viewer) = rctx(ctx).viewer.as_ref() else { return Err(AppError::NotFound("node")) };
+            own_record(app, viewer, ty.as_str(), uuid).await?.ok_or(AppError::NotFound("node"))
+        }
         _ => Err(AppError::NotFound("node")),
     }
+}
+
+/// A session (open, as `viewer.sessions` lists them), security event or connected account
+/// of the viewer, by id.
+async fn own_record(
+    app: &crate::startup::AppState,
+    viewer: &crate::auth::Viewer,
+    ty: &str,
+    id: uuid::Uuid,
+) -> AppResult<Option<Node>> {
+    use entity::{oauth_identity, security_event, session};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    use crate::modules::security::schema::{ConnectedAccount, SecurityEvent, Session};
+    Ok(match ty {
+        kind::SESSION => session::Entity::find_by_id(id)
+            .filter(session::Column::UserId.eq(viewer.user_id))
+            .filter(session::Column::RevokedAt.is_null())
+            .filter(session::Column::ExpiresAt.gt(chrono::Utc::now()))
+            .one(&app.db)
+            .await?
+            .map(|s| {
+                let current = s.id == viewer.session_id;
+                Node::Session(Session(s, current))
+            }),
+        kind::SECURITY_EVENT => security_event::Entity::find_by_id(id)
+            .filter(security_event::Column::UserId.eq(viewer.user_id))
+            .one(&app.db)
+            .await?
+            .map(|e| Node::SecurityEvent(SecurityEvent(e))),
+        _ => oauth_identity::Entity::find_by_id(id)
+            .filter(oauth_identity::Column::UserId.eq(viewer.user_id))
+            .one(&app.db)
+            .await?
+            .map(|a| Node::ConnectedAccount(ConnectedAccount(a))),
+    })
 }
 
 #[Object]

@@ -12,7 +12,6 @@ const LOWER: &[&str] = &[
     "db",
     "pubsub",
     "mail",
-    "jobs",
     "config",
     "error.rs",
     "telemetry.rs",

@@ -277,13 +277,12 @@ async fn workflow_statements_for(n: usize) -> f64 {
     let tenant = app.create_tenant(&owner, &format!("wf-{n}")).await;
     for i in 0..n {
         let r = app
-            .gql(
+            .op_json::<CreateWorkflow>(
                 Some(&owner.access),
-                doc!("workflows/CreateWorkflow"),
                 json!({ "input": { "tenantId": tenant, "name": format!("Flow {i}") } }),
             )
             .await;
-        let id = r.data()["createWorkflow"]["workflow"]["id"].as_str().unwrap().to_string();
+        let id = r.into_data().create_workflow.workflow.id;
         app.gql(
             Some(&owner.access),
             doc!("workflows/PublishWorkflowVersion"),
@@ -298,16 +297,42 @@ async fn workflow_statements_for(n: usize) -> f64 {
     const QUERY: &str = "query($id: ID!) { tenant(id: $id) { workflows(first: 10) { edges { node { id \
         versions(first: 5) { totalCount edges { node { version } } } \
         executions(last: 5, status: QUEUED) { totalCount edges { node { id status } } } } } } } }";
+    #[derive(serde::Deserialize)]
+    struct Data {
+        tenant: Tenant,
+    }
+    #[derive(serde::Deserialize)]
+    struct Tenant {
+        workflows: Conn<Workflow>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Workflow {
+        versions: Conn<serde_json::Value>,
+        executions: Conn<serde_json::Value>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Conn<T> {
+        #[serde(default)]
+        total_count: i64,
+        edges: Vec<Edge<T>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Edge<T> {
+        node: T,
+    }
     app.gql(Some(&owner.access), QUERY, json!({ "id": tenant })).await.data();
     let before = app.metric("zygo_db_statements_total").await;
     let r = app.gql(Some(&owner.access), QUERY, json!({ "id": tenant })).await;
     let after = app.metric("zygo_db_statements_total").await;
-    let workflows = r.data()["tenant"]["workflows"]["edges"].as_array().unwrap().clone();
+    let data: Data = serde_json::from_value(r.data().clone()).expect("the answer's shape");
+    let workflows = data.tenant.workflows.edges;
     assert_eq!(workflows.len(), n);
     for w in &workflows {
-        assert_eq!(w["node"]["versions"]["totalCount"], 1);
-        assert_eq!(w["node"]["executions"]["totalCount"], 2);
-        assert_eq!(w["node"]["executions"]["edges"].as_array().unwrap().len(), 2);
+        assert_eq!(w.node.versions.total_count, 1);
+        assert_eq!(w.node.versions.edges.len(), 1);
+        assert_eq!(w.node.executions.total_count, 2);
+        assert_eq!(w.node.executions.edges.len(), 2);
     }
     after - before
 }

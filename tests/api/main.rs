@@ -25,6 +25,7 @@ mod limits;
 mod loaders;
 mod mail;
 mod members;
+mod nodes;
 mod oauth;
 mod permissions;
 mod rls;

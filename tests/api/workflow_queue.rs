@@ -7,8 +7,8 @@
 
 use chrono::Utc;
 use entity::{
-    execution::{ExecutionStatus, ExecutionTrigger},
-    node_execution::NodeStatus,
+    execution::{ExecutionStatus as Stored, ExecutionTrigger},
+    node_execution::NodeStatus as StoredNode,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
@@ -139,7 +139,7 @@ async fn row(app: &TestApp, id: &str) -> entity::execution::Model {
 async fn parked(app: &TestApp, id: &str) -> entity::execution::Model {
     eventually(30, || async {
         let e = row(app, id).await;
-        (e.status == ExecutionStatus::Running && e.lease_owner.is_none()).then_some(e)
+        (e.status == Stored::Running && e.lease_owner.is_none()).then_some(e)
     })
     .await
 }
@@ -292,8 +292,7 @@ async fn a_parked_run_wakes_and_finishes_without_counting_as_a_lost_worker() {
     // wait is not over and parks again; once more, with its start moved back, it is over.
     let e = eventually(30, || async {
         let e = row(&app, &exec).await;
-        (e.status == ExecutionStatus::Running && e.lease_owner.is_none() && e.run_after > Utc::now())
-            .then_some(e)
+        (e.status == Stored::Running && e.lease_owner.is_none() && e.run_after > Utc::now()).then_some(e)
     })
     .await;
     assert_eq!(e.claims, 1, "a wake-up is not a lost worker");
@@ -332,7 +331,7 @@ async fn abandoned_run(app: &TestApp, o: &Org, workflow: &str, claims: i32) -> S
         version: Set(None),
         graph: Set(w.graph.clone()),
         settings: Set(json!({})),
-        status: Set(ExecutionStatus::Running),
+        status: Set(Stored::Running),
         trigger: Set(ExecutionTrigger::Manual),
         input: Set(json!({})),
         output: Set(None),
@@ -356,7 +355,7 @@ async fn abandoned_run(app: &TestApp, o: &Org, workflow: &str, claims: i32) -> S
         execution_id: Set(id),
         node_id: Set("work".into()),
         iteration: Set(String::new()),
-        status: Set(NodeStatus::Running),
+        status: Set(StoredNode::Running),
         port: Set(None),
         input: Set(None),
         output: Set(None),
@@ -488,10 +487,10 @@ async fn a_suspended_organisation_runs_nothing_from_webhooks_schedules_or_its_qu
     m.update(&app.db().await).await.unwrap();
     let e = eventually(30, || async {
         let e = row(&app, &parked_run).await;
-        (e.status != ExecutionStatus::Running).then_some(e)
+        (e.status != Stored::Running).then_some(e)
     })
     .await;
-    assert_eq!(e.status, ExecutionStatus::Failed);
+    assert_eq!(e.status, Stored::Failed);
     assert!(e.error.as_deref().unwrap().contains("the organisation is suspended"), "{:?}", e.error);
     let done = entity::node_execution::Entity::find()
         .filter(entity::node_execution::Column::ExecutionId.eq(e.id))

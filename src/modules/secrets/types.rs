@@ -83,7 +83,7 @@ pub struct EnvironmentVariable(pub environment_variable::Model);
 
 #[Object]
 impl EnvironmentVariable {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id(relay::kind::ENVIRONMENT_VARIABLE, self.0.id)
     }
     async fn name(&self) -> &str {

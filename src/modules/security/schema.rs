@@ -25,7 +25,7 @@ pub struct Session(pub session::Model, pub bool);
 
 #[Object]
 impl Session {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id(relay::kind::SESSION, self.0.id)
     }
     /// "Firefox on Linux"-style description of the user agent.
@@ -60,7 +60,7 @@ pub struct SecurityEvent(pub security_event::Model);
 
 #[Object]
 impl SecurityEvent {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id(relay::kind::SECURITY_EVENT, self.0.id)
     }
     async fn kind(&self) -> Option<SecurityEventKind> {
@@ -99,7 +99,7 @@ pub struct ConnectedAccount(pub oauth_identity::Model);
 
 #[Object]
 impl ConnectedAccount {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id(relay::kind::CONNECTED_ACCOUNT, self.0.id)
     }
     /// Provider name, e.g. `google`.

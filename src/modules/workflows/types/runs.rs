@@ -166,6 +166,7 @@ impl NodeExecution {
 /// A log line of an execution.
 #[derive(SimpleObject)]
 pub struct ExecutionLog {
+    #[graphql(owned)]
     pub id: ID,
     pub node_id: Option<String>,
     /// `info`, `warn` or `error`.
