@@ -1,5 +1,17 @@
 use sea_orm::entity::prelude::*;
 
+/// How serious a log line is.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum LogLevel {
+    Info,
+    Warn,
+    Error,
+}
+
 /// A log line of an execution.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "execution_logs")]
@@ -9,7 +21,7 @@ pub struct Model {
     pub tenant_id: Uuid,
     pub execution_id: Uuid,
     pub node_id: Option<String>,
-    pub level: String,
+    pub level: LogLevel,
     pub message: String,
     pub created_at: DateTimeUtc,
 }

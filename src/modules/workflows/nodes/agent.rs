@@ -92,7 +92,11 @@ impl NodeKind for Agent {
                         } else {
                             format!("{iteration}/{}:{step}.{k}", spec.id)
                         };
-                        runner.log(Some(&spec.id), "info", format!("step {step}: calling tool `{name}`"));
+                        runner.log(
+                            Some(&spec.id),
+                            entity::execution_log::LogLevel::Info,
+                            format!("step {step}: calling tool `{name}`"),
+                        );
                         let r = runner.clone().run_node(tool, &it, args.clone(), outputs, item, index).await;
                         match r {
                             Ok((_, out)) => out,

@@ -64,7 +64,7 @@ impl NodeKind for Code {
             .map_err(|e| NodeError::new("internal", e.to_string()))?;
         let (value, printed) = result?;
         for line in printed {
-            runner.log(Some(&spec.id), "info", line);
+            runner.log(Some(&spec.id), entity::execution_log::LogLevel::Info, line);
         }
         main(value)
     }

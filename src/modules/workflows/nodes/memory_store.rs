@@ -73,7 +73,11 @@ impl NodeKind for MemoryStore {
                 },
             )
             .await?;
-        runner.log(Some(&spec.id), "info", format!("stored a record in memory `{store}`"));
+        runner.log(
+            Some(&spec.id),
+            entity::execution_log::LogLevel::Info,
+            format!("stored a record in memory `{store}`"),
+        );
         main(json!({ "id": id, "store": store }))
     }
 }

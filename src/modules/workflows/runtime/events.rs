@@ -76,7 +76,7 @@ pub struct LogEvent {
     pub id: Uuid,
     pub execution_id: Uuid,
     pub node_id: Option<String>,
-    pub level: String,
+    pub level: LogLevel,
     pub message: String,
     pub at: chrono::DateTime<Utc>,
 }

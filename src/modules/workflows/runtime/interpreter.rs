@@ -297,7 +297,7 @@ impl Runner {
                                 backoff_delay(policy.as_ref().expect("retryable has a policy"), attempt);
                             self.log(
                                 Some(&spec.id),
-                                "warn",
+                                LogLevel::Warn,
                                 format!(
                                     "attempt {attempt} failed ({}): {message}; retrying in {} ms",
                                     err.kind,
@@ -376,7 +376,7 @@ impl Runner {
         started: chrono::DateTime<Utc>,
         has_error_edge: bool,
     ) -> Result<(String, Value), Stop> {
-        self.log(Some(&spec.id), "error", format!("failed: {message}"));
+        self.log(Some(&spec.id), LogLevel::Error, format!("failed: {message}"));
         let routed = json!({ "error": message, "nodeId": spec.id });
         self.record_node(
             spec,

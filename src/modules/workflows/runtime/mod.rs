@@ -46,7 +46,8 @@ use std::{
 use chrono::Utc;
 use entity::{
     execution::{self, ExecutionTrigger},
-    execution_log, node_execution,
+    execution_log::{self, LogLevel},
+    node_execution,
 };
 use futures::StreamExt;
 use sea_orm::{

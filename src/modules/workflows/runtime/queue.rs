@@ -384,7 +384,7 @@ pub(super) async fn fail_claimed(
             tenant_id: Set(e.tenant_id),
             execution_id: Set(e.id),
             node_id: Set(None),
-            level: Set("error".into()),
+            level: Set(LogLevel::Error),
             message: Set(error.to_string()),
             created_at: Set(now),
         }])

@@ -174,7 +174,7 @@ pub(super) async fn run_claimed(app: AppState, run: Claimed) -> anyhow::Result<(
     if runner.exec.claims > 1 {
         runner.log(
             None,
-            "warn",
+            LogLevel::Warn,
             format!("resumed by {} after the previous worker stopped", app.engine.instance),
         );
     }
@@ -227,7 +227,7 @@ impl Runner {
     }
 
     /// Buffers a log line (written with the next flush) and streams it at once.
-    pub fn log(&self, node: Option<&str>, level: &str, message: String) {
+    pub fn log(&self, node: Option<&str>, level: LogLevel, message: String) {
         let message = self.redact(&message);
         let now = Utc::now();
         let id = Uuid::now_v7();
@@ -236,7 +236,7 @@ impl Runner {
             tenant_id: Set(self.exec.tenant_id),
             execution_id: Set(self.exec.id),
             node_id: Set(node.map(str::to_string)),
-            level: Set(level.into()),
+            level: Set(level),
             message: Set(message.clone()),
             created_at: Set(now),
         });
@@ -244,7 +244,7 @@ impl Runner {
             id,
             execution_id: self.exec.id,
             node_id: node.map(str::to_string),
-            level: level.into(),
+            level,
             message,
             at: now,
         };
@@ -420,7 +420,7 @@ impl Runner {
         match queued {
             Ok(_) => self.app.engine.wake(),
             // Written with the flush that ends the run (the caller's transaction).
-            Err(r) => self.log(None, "warn", format!("error workflow not started: {}", r.message())),
+            Err(r) => self.log(None, LogLevel::Warn, format!("error workflow not started: {}", r.message())),
         }
         Ok(())
     }
@@ -458,7 +458,7 @@ impl Runner {
         }
         let error = error.map(|e| self.redact(&e));
         if let Some(e) = &error {
-            self.log(None, "error", e.clone());
+            self.log(None, LogLevel::Error, e.clone());
         }
         match self.flush(Write::Finish(status, output, error.clone())).await {
             Ok(()) => self.publish_status(status, error).await,
@@ -472,7 +472,7 @@ impl Runner {
     pub(super) async fn park(&self, until: chrono::DateTime<Utc>) {
         self.log(
             None,
-            "info",
+            LogLevel::Info,
             format!("waiting until {}; the run holds no worker meanwhile", until.to_rfc3339()),
         );
         match self.flush(Write::Park(until)).await {

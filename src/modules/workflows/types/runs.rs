@@ -180,7 +180,7 @@ pub fn ExecutionLog(l: execution_log::Model) -> ExecutionLog {
     ExecutionLog {
         id: relay::to_global_id(relay::kind::EXECUTION_LOG, l.id),
         node_id: l.node_id,
-        level: l.level,
+        level: l.level.to_value(),
         message: l.message,
         at: l.created_at,
     }
@@ -191,7 +191,7 @@ impl From<runtime::LogEvent> for ExecutionLog {
         Self {
             id: relay::to_global_id(relay::kind::EXECUTION_LOG, l.id),
             node_id: l.node_id,
-            level: l.level,
+            level: l.level.to_value(),
             message: l.message,
             at: l.at,
         }
