@@ -62,7 +62,7 @@ impl NodeKind for WebhookTrigger {
     }
 }
 
-/// Its `cron` and `timezone` are read by the scheduler (`service::next_schedule`).
+/// Its `cron` and `timezone` are read by the scheduler (`triggers::schedule::next_schedule`).
 pub(crate) struct ScheduleTrigger;
 
 impl NodeKind for ScheduleTrigger {
