@@ -473,7 +473,7 @@ pub async fn lock_tenant(txn: &impl ConnectionTrait, scope: TenantScope) -> Resu
     use entity::tenant;
     use sea_orm::{EntityTrait, sea_query::Expr};
     tenant::Entity::update_many()
-        .col_expr(tenant::Column::UpdatedAt, Expr::col(tenant::Column::UpdatedAt).into())
+        .col_expr(tenant::Column::UpdatedAt, Expr::col(tenant::Column::UpdatedAt))
         .filter(tenant::Column::Id.eq(scope.tenant_id()))
         .exec(txn)
         .await?;

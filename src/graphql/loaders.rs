@@ -207,7 +207,9 @@ where
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[ChildKey]) -> Result<HashMap<ChildKey, Self::Value>, Self::Error> {
-        let mut groups: HashMap<(Window, Option<Arc<str>>), Vec<(Uuid, Uuid)>> = HashMap::new();
+        // (tenant, parent) pairs by the window and filter they ask for.
+        type Pairs = Vec<(Uuid, Uuid)>;
+        let mut groups: HashMap<(Window, Option<Arc<str>>), Pairs> = HashMap::new();
         for (tenant, parent, window, filter) in keys {
             groups.entry((*window, filter.clone())).or_default().push((*tenant, *parent));
         }

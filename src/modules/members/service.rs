@@ -110,7 +110,7 @@ async fn queue_invitation_mail(
     token: &str,
 ) -> AppResult<()> {
     let link = format!("{}/invitations/accept?token={token}", ctx.config.public_url);
-    let mail = mail::templates::invitation(tenant_name, role_name, &link, &token, INVITATION_TTL_DAYS);
+    let mail = mail::templates::invitation(tenant_name, role_name, &link, token, INVITATION_TTL_DAYS);
     mail::enqueue(db, to, mail).await
 }
 

@@ -115,7 +115,7 @@ pub(in crate::modules::workflows) async fn locked(
     // serialise and the revision check below sees the latest one.
     scope
         .update_many::<workflow::Entity>()
-        .col_expr(workflow::Column::Revision, Expr::col(workflow::Column::Revision).into())
+        .col_expr(workflow::Column::Revision, Expr::col(workflow::Column::Revision))
         .filter(workflow::Column::Id.eq(id))
         .exec(txn)
         .await?;

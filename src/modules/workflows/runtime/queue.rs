@@ -191,7 +191,7 @@ pub(super) async fn claim(
             C::Claims,
             Expr::case(woken, Expr::col(C::Claims)).finally(Expr::col(C::Claims).add(1)).into(),
         )
-        .col_expr(C::StartedAt, Func::coalesce([Expr::col(C::StartedAt).into(), Expr::value(now)]).into())
+        .col_expr(C::StartedAt, Func::coalesce([Expr::col(C::StartedAt), Expr::value(now)]).into())
         .filter(C::Id.in_subquery(still_due))
         .exec_with_returning(&queue)
         .await?;

@@ -45,22 +45,6 @@ impl Schedule {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_occurrences() {
-        let s = parse("*/15 * * * *", None).unwrap();
-        let t = DateTime::parse_from_rfc3339("2026-11-21T10:07:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(s.next_after(t).unwrap().to_rfc3339(), "2026-11-21T10:15:00+00:00");
-        let oslo = parse("0 9 * * *", Some("Europe/Oslo")).unwrap();
-        assert_eq!(oslo.next_after(t).unwrap().to_rfc3339(), "2026-11-22T08:00:00+00:00");
-        assert!(parse("not a cron", None).is_err());
-        assert!(parse("* * * * *", Some("Mars/Base")).is_err());
-    }
-}
-
 /// The next run time of the graph's schedule trigger, if it has one.
 pub fn next_schedule(g: &Graph, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
     g.nodes
@@ -142,4 +126,20 @@ pub(in crate::modules::workflows) async fn schedule_due(app: &AppState) -> AppRe
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_occurrences() {
+        let s = parse("*/15 * * * *", None).unwrap();
+        let t = DateTime::parse_from_rfc3339("2026-11-21T10:07:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(s.next_after(t).unwrap().to_rfc3339(), "2026-11-21T10:15:00+00:00");
+        let oslo = parse("0 9 * * *", Some("Europe/Oslo")).unwrap();
+        assert_eq!(oslo.next_after(t).unwrap().to_rfc3339(), "2026-11-22T08:00:00+00:00");
+        assert!(parse("not a cron", None).is_err());
+        assert!(parse("* * * * *", Some("Mars/Base")).is_err());
+    }
 }
