@@ -49,6 +49,8 @@ pub struct CtxParts {
     pub keys: Arc<crate::crypto::MasterKey>,
     /// Recent access checks of this instance (see [`crate::access::cache`]).
     pub access: Arc<crate::access::AccessCache>,
+    /// The background job machinery's handlers and this instance's wake-up signal.
+    pub jobs: Arc<crate::jobs::Jobs>,
 }
 
 impl CtxParts {

@@ -109,6 +109,7 @@ impl Application {
         let config_access_ttl = config.access_cache_ttl;
         let passwords =
             crate::auth::password::Gate::new(config.password_hash_concurrency, config.password_hash_queue);
+        let jobs = Arc::new(crate::jobs::Jobs::new(crate::modules::jobs(&config)));
         let state = AppState(Arc::new(AppStateParts {
             ctx: Ctx::new(crate::ctx::CtxParts {
                 config: Arc::new(config),
@@ -119,6 +120,7 @@ impl Application {
                 mail: MailSignal::default(),
                 keys,
                 access: Arc::new(crate::access::AccessCache::new(config_access_ttl)),
+                jobs,
             }),
             passwords,
             engine,
@@ -162,10 +164,7 @@ impl Application {
         // A bad plan catalog stops start-up here, naming the file.
         crate::modules::billing::plans::catalog(&state.config)
             .map_err(|e| anyhow::anyhow!("ZYGO_BILLING_PLANS_FILE: {e}"))?;
-        tokio::spawn(crate::modules::billing::renewals::run_worker(
-            state.ctx.clone(),
-            state.shutdown.clone(),
-        ));
+        tokio::spawn(crate::jobs::run_workers(state.ctx.clone(), state.shutdown.clone()));
         let schema = graphql::build_schema(state.clone());
         let router = crate::http::router(state.clone(), schema);
         let listener = TcpListener::bind(state.config.listen)

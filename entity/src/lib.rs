@@ -15,6 +15,7 @@ pub mod execution_log;
 pub mod invitation;
 pub mod invoice;
 pub mod invoice_sequence;
+pub mod job;
 pub mod mail_outbox;
 pub mod membership;
 pub mod memory_record;

@@ -33,6 +33,7 @@ pub struct TenantTx<'c> {
     entries: Vec<audit_entry::Model>,
     events: Vec<(Topic, serde_json::Value)>,
     wake_mail: bool,
+    wake_jobs: bool,
 }
 
 impl<'c> TenantTx<'c> {
@@ -51,7 +52,15 @@ impl<'c> TenantTx<'c> {
         // never holds one connection while waiting for another.
         tctx.reads.release().await;
         let txn = begin_tenant_txn(&ctx.db, tctx.scope()).await?;
-        Ok(Self { ctx, tctx, txn, entries: Vec::new(), events: Vec::new(), wake_mail: false })
+        Ok(Self {
+            ctx,
+            tctx,
+            txn,
+            entries: Vec::new(),
+            events: Vec::new(),
+            wake_mail: false,
+            wake_jobs: false,
+        })
     }
 
     /// [`TenantTx::begin`], then the tenant's write lock (see [`lock_tenant`]): for changes
@@ -98,6 +107,16 @@ impl<'c> TenantTx<'c> {
         self.wake_mail = true;
     }
 
+    /// Adds `job` for this tenant in this transaction (see [`crate::jobs::enqueue`]): it exists
+    /// exactly when the change commits, and the workers of every instance are woken then.
+    /// `Ok(false)`: a job of that kind and key exists already.
+    pub async fn enqueue(&mut self, job: crate::jobs::NewJob) -> AppResult<bool> {
+        let added =
+            crate::jobs::enqueue(&self.txn, self.ctx.now(), Some(self.scope().tenant_id()), job).await?;
+        self.wake_jobs |= added;
+        Ok(added)
+    }
+
     /// Records `change` (the mutation's one audit entry) and commits: the usual end of a
     /// mutation, [`Self::audit`] then [`Self::commit`].
     pub async fn commit_with(mut self, change: Change<'_>) -> AppResult<()> {
@@ -106,12 +125,15 @@ impl<'c> TenantTx<'c> {
     }
 
     /// Commits; then announces the audit entries (see [`audit::announce`]), publishes the queued events in
-    /// order, and wakes the mail worker if asked.
+    /// order, and wakes the mail and job workers if asked.
     pub async fn commit(self) -> AppResult<()> {
-        let Self { ctx, txn, entries, events, wake_mail, .. } = self;
+        let Self { ctx, txn, entries, events, wake_mail, wake_jobs, .. } = self;
         txn.commit().await?;
         if wake_mail {
             ctx.mail.wake();
+        }
+        if wake_jobs {
+            crate::jobs::wake(ctx).await;
         }
         audit::announce(ctx, &entries).await;
         for (topic, value) in events {

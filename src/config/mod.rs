@@ -9,10 +9,12 @@ use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 use secrecy::SecretString;
 
 mod billing;
+mod jobs;
 mod oauth;
 mod workflows;
 
 pub use billing::{Billing, PaypalConfig, RevolutConfig, StripeConfig};
+pub use jobs::JobSettings;
 use oauth::oauth_providers;
 pub use oauth::{OAuthKind, OAuthProvider};
 pub use workflows::WorkflowSettings;
@@ -156,6 +158,8 @@ pub struct Config {
     pub oauth: Vec<OAuthProvider>,
     /// The workflow engine, its secrets and its model endpoint.
     pub workflows: WorkflowSettings,
+    /// The background job machinery.
+    pub jobs: JobSettings,
 }
 
 /// Bounds of the automatic-persisted-query store: a text is kept only after its request
@@ -452,6 +456,7 @@ impl Config {
             graphiql: flag("ZYGO_GRAPHIQL", get("ZYGO_GRAPHIQL"), environment == Environment::Development)?,
             frontend_dir: PathBuf::from(get("ZYGO_FRONTEND_DIR").unwrap_or_else(|| "frontend/dist".into())),
             workflows: workflows::read(&get, environment)?,
+            jobs: jobs::read(&get)?,
             limits: Limits {
                 depth: positive("ZYGO_MAX_QUERY_DEPTH", get("ZYGO_MAX_QUERY_DEPTH"), "15")?,
                 complexity: positive("ZYGO_MAX_QUERY_COMPLEXITY", get("ZYGO_MAX_QUERY_COMPLEXITY"), "5000")?,

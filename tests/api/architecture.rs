@@ -12,6 +12,7 @@ const LOWER: &[&str] = &[
     "db",
     "pubsub",
     "mail",
+    "jobs",
     "config",
     "error.rs",
     "telemetry.rs",

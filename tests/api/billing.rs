@@ -3,7 +3,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::{Value, json};
-use zygo::{ctx::Clock, modules::billing::renewals::run_due};
+use zygo::{ctx::Clock, jobs::drain};
 
 use crate::{doc, gql::*, helpers::*};
 
@@ -104,7 +104,7 @@ fn pdf_text(bytes: &[u8]) -> Vec<String> {
 
 /// Runs the billing worker's pass until nothing is due.
 async fn settle(app: &TestApp) {
-    while run_due(&app.ctx).await.unwrap() > 0 {}
+    drain(&app.ctx).await.unwrap();
 }
 
 #[tokio::test]

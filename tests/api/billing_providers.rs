@@ -5,7 +5,7 @@
 
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
-use zygo::{ctx::Clock, modules::billing::renewals::run_due};
+use zygo::{ctx::Clock, jobs::drain};
 
 use crate::{
     billing::{BillingRead, InvoiceStatus, SubscriptionStatus, billing},
@@ -18,19 +18,19 @@ const KEY: &str = "sk_test_zygo";
 const SECRET: &str = "whsec_zygo";
 
 /// A provider fake and an HTTP client that does not follow redirects.
-struct Fake {
+pub(crate) struct Fake {
     _fake: NodeService,
-    base: String,
-    http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
 }
 
 impl Fake {
-    async fn get(&self, path: &str) -> Value {
+    pub(crate) async fn get(&self, path: &str) -> Value {
         self.http.get(format!("{}{path}", self.base)).send().await.unwrap().json().await.unwrap()
     }
 
     /// The fake's API requests to `path`.
-    async fn requests(&self, path: &str) -> Vec<Value> {
+    pub(crate) async fn requests(&self, path: &str) -> Vec<Value> {
         self.get("/_requests")
             .await
             .as_array()
@@ -72,7 +72,7 @@ async fn app_with_fake(
     (app, Fake { _fake: fake, base, http }, clock)
 }
 
-async fn stripe_app() -> (TestApp, Fake, Clock) {
+pub(crate) async fn stripe_app() -> (TestApp, Fake, Clock) {
     app_with_fake(
         "stripe",
         "stripe-fake.mjs",
@@ -84,7 +84,13 @@ async fn stripe_app() -> (TestApp, Fake, Clock) {
 
 /// Starts a checkout for Pro monthly and saves `card` on the fake's hosted page; returns the
 /// page's redirect.
-async fn checkout(app: &TestApp, stripe: &Fake, owner: &Session, tenant: &str, card: &str) -> String {
+pub(crate) async fn checkout(
+    app: &TestApp,
+    stripe: &Fake,
+    owner: &Session,
+    tenant: &str,
+    card: &str,
+) -> String {
     let r = app
         .gql(
             Some(&owner.access),
@@ -141,8 +147,7 @@ async fn a_stripe_checkout_saves_the_card_and_the_plan_is_charged_once_with_an_i
 
     // The renewal a month later is charged the same way, once even if the worker runs twice.
     clock.advance(Duration::days(32));
-    while run_due(&app.ctx).await.unwrap() > 0 {}
-    while run_due(&app.ctx).await.unwrap() > 0 {}
+    drain(&app.ctx).await.unwrap();
     let charges = stripe.requests("/v1/payment_intents").await;
     assert_eq!(charges.len(), 2);
     assert!(charges[1]["idempotencyKey"].as_str().unwrap().starts_with("renewal:"));
@@ -224,7 +229,7 @@ async fn a_declined_card_changes_no_plan_and_declined_renewals_are_dunned_until_
         .unwrap();
 
     clock.advance(Duration::days(32));
-    while run_due(&app.ctx).await.unwrap() > 0 {}
+    drain(&app.ctx).await.unwrap();
     let owner = app.log_in("s-dun@example.com").await;
     let b = billing(&app, &owner, &tenant).await;
     assert_eq!(b.sub().status, SubscriptionStatus::PAST_DUE);
@@ -232,7 +237,7 @@ async fn a_declined_card_changes_no_plan_and_declined_renewals_are_dunned_until_
     assert_eq!(renewal.status, InvoiceStatus::OPEN);
     // The retry a day later is a new charge (its own idempotency key), declined again.
     clock.advance(Duration::days(1));
-    while run_due(&app.ctx).await.unwrap() > 0 {}
+    drain(&app.ctx).await.unwrap();
     let keys: Vec<String> = stripe
         .requests("/v1/payment_intents")
         .await

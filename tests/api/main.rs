@@ -21,6 +21,7 @@ mod fuzz;
 mod http;
 mod identity;
 mod integrity;
+mod jobs;
 mod limits;
 mod loaders;
 mod mail;

@@ -157,6 +157,13 @@ async fn raw_sql_that_skips_the_helpers_sees_no_tenant_row() {
         }
     };
     let (a, b) = (tenant("sweep-a").await, tenant("sweep-b").await);
+    // Each tenant has a background job queued (its area's work would enqueue it).
+    for t in [&a, &b] {
+        let job = zygo::jobs::NewJob::new("billing.sweep", &json!(null))
+            .key(format!("rls:{t}"))
+            .at(app.ctx.now() + chrono::Duration::days(1));
+        zygo::jobs::enqueue(&admin, app.ctx.now(), Some(t.parse().unwrap()), job).await.unwrap();
+    }
     let mut of_a = BTreeMap::new();
     let mut of_b = BTreeMap::new();
     for (table, col) in migration::tenant_tables().iter() {

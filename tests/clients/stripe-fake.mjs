@@ -28,6 +28,8 @@
 // Test controls:
 //   POST /_config   {"webhookUrl": "..."}    where events are delivered
 //   POST /_decline  {"customer": "cus_…"}    later charges of this customer's cards decline
+//   POST /_outage   {"requests": n}          the next n API requests answer 500 {error:{type:"api_error"}}
+//                                            (recorded, nothing done: Stripe's own outage answer)
 //   GET  /_requests                          every API request: {method, path, idempotencyKey, body}
 //   GET  /_events                            every delivered event with the answer's status
 import { createServer } from 'node:http';
@@ -51,6 +53,7 @@ const state = {
   paymentIntents: new Map(),
   idempotent: new Map(),
   declining: new Set(),
+  outage: 0,
   requests: [],
   events: [],
 };
@@ -183,6 +186,10 @@ const server = createServer(async (req, res) => {
     state.declining.add(JSON.parse(text).customer);
     return send(res, 200, { ok: true });
   }
+  if (url.pathname === '/_outage' && req.method === 'POST') {
+    state.outage = JSON.parse(text).requests;
+    return send(res, 200, { ok: true });
+  }
   if (url.pathname === '/_requests') return send(res, 200, state.requests);
   if (url.pathname === '/_events') return send(res, 200, state.events);
   if ((m = url.pathname.match(/^\/pay\/([\w-]+)$/))) {
@@ -209,6 +216,10 @@ const server = createServer(async (req, res) => {
     state.requests.push({ method: req.method, path: url.pathname, idempotencyKey: idem, body: form });
     if (req.headers.authorization !== `Bearer ${KEY}`) {
       return send(res, 401, { error: { type: 'invalid_request_error', code: 'api_key_invalid', message: 'Invalid API Key provided' } });
+    }
+    if (state.outage > 0) {
+      state.outage -= 1;
+      return send(res, 500, { error: { type: 'api_error', message: 'An unknown error occurred' } });
     }
     const cacheKey = idem && `${req.method} ${url.pathname} ${idem}`;
     if (cacheKey && state.idempotent.has(cacheKey)) {

@@ -229,11 +229,10 @@ async fn mail_to_owners(tx: &mut TenantTx<'_>, inv: &invoice::Model) -> AppResul
     Ok(())
 }
 
-/// Tries to collect an open invoice through the account's provider. Paid: the invoice is
-/// PAID. Refused: it stays OPEN, `PAYMENT_FAILED` is announced and the reason returned
-/// (dunning decides what follows). Paid by transfer: nothing happens until it is marked paid.
-/// Each `attempt` has its own idempotency key (the invoice's, numbered): repeating an attempt
-/// never charges twice, and a retry after a decline is a new charge.
+/// Tries to collect an open invoice through the account's provider, inside `tx` (a plan
+/// change, whose upgrade stands or falls with its payment): [`charge`] then [`apply_charge`].
+/// Renewals and dunning charge outside any transaction instead, as a job
+/// (`super::jobs::Collect`).
 pub async fn collect(
     tx: &mut TenantTx<'_>,
     account: &billing_account::Model,
@@ -243,8 +242,21 @@ pub async fn collect(
     if inv.status != InvoiceStatus::Open {
         return Ok((inv, None));
     }
-    let provider = providers::provider(tx.ctx(), &account.provider)?;
-    let outcome = provider
+    let outcome = charge(tx.ctx(), account, &inv, attempt).await?;
+    apply_charge(tx, inv, outcome).await
+}
+
+/// Charges open invoice `inv` through the account's provider. Each `attempt` has its own
+/// idempotency key (the invoice's, numbered): repeating an attempt never charges twice, and a
+/// retry after a decline is a new charge.
+pub async fn charge(
+    ctx: &crate::ctx::Ctx,
+    account: &billing_account::Model,
+    inv: &invoice::Model,
+    attempt: i32,
+) -> AppResult<ChargeOutcome> {
+    let provider = providers::provider(ctx, &account.provider)?;
+    provider
         .charge(Charge {
             customer_id: account.provider_customer_id.as_deref(),
             payment_method_id: account.provider_payment_method_id.as_deref(),
@@ -254,7 +266,17 @@ pub async fn collect(
             description: &inv.number,
             idempotency_key: &format!("{}:{attempt}", inv.idempotency_key),
         })
-        .await?;
+        .await
+}
+
+/// Records what a charge of `inv` came to, in `tx`. Paid: the invoice is PAID. Refused: it
+/// stays OPEN, `PAYMENT_FAILED` is announced and the reason returned (dunning decides what
+/// follows). Paid by transfer: nothing happens until it is marked paid.
+pub async fn apply_charge(
+    tx: &mut TenantTx<'_>,
+    inv: invoice::Model,
+    outcome: ChargeOutcome,
+) -> AppResult<(invoice::Model, Option<String>)> {
     match outcome {
         ChargeOutcome::Paid { payment_id } => Ok((mark_paid_in(tx, inv, Some(payment_id)).await?, None)),
         ChargeOutcome::Failed { reason } => {

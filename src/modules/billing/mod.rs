@@ -11,6 +11,7 @@ pub mod checkout;
 pub mod documents;
 pub mod http;
 pub mod invoices;
+pub mod jobs;
 pub mod plan_changes;
 pub mod plans;
 pub mod proration;

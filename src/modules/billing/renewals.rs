@@ -1,15 +1,16 @@
-//! Renewals, trial ends, scheduled changes and dunning, run for every organisation whose
-//! subscription is due by the instance's clock. Each subscription is handled in its own
-//! tenant transaction under the tenant's write lock; the invoice of a renewal carries the
-//! key `renewal:<subscription>:<period start>`, so running twice (two instances, a retry)
-//! never issues or charges twice.
+//! Renewals, trial ends, scheduled changes and dunning, run on the job machinery for every
+//! organisation whose subscription is due by the instance's clock: the `billing.sweep`
+//! schedule finds due subscriptions and enqueues one `billing.step` job each (keyed by the
+//! due point, so a step is taken once); a step runs in the tenant's transaction under its
+//! write lock and enqueues the `billing.collect` job of the invoice it issues, which charges
+//! the provider outside any transaction (see `super::jobs`). The invoice of a renewal carries
+//! the key `renewal:<subscription>:<period start>` and each charge attempt its own idempotency
+//! key, so running twice (two instances, a retry) never issues or charges twice.
 //!
 //! Dunning: a renewal that cannot be collected (a refused charge, or a transfer unpaid at its
 //! due date) makes the subscription PAST_DUE; it is tried again after each of
 //! `ZYGO_DUNNING_RETRY_DAYS` (counted from the first failure); after the last one the
 //! subscription is CANCELED (its invoice UNCOLLECTIBLE) and the organisation is on Free.
-
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::{
@@ -28,18 +29,16 @@ use crate::{
     ctx::Ctx,
     db::lock_tenant,
     error::AppResult,
+    jobs::NewJob,
 };
 
-/// Handles every subscription due now; returns how many steps were taken. Call until it
-/// returns 0 to catch up several periods.
-pub async fn run_due(ctx: &Ctx) -> AppResult<usize> {
+/// Enqueues a `billing.step` job for every subscription due now; returns how many were new.
+pub async fn sweep(ctx: &Ctx) -> AppResult<usize> {
     let now = ctx.now();
-    // Across tenants: the worker looks for due subscriptions of every organisation, then
-    // works inside each one's own transaction.
-    let due: Vec<(Uuid, Uuid)> = subscription::Entity::find()
-        .select_only()
-        .column(subscription::Column::Id)
-        .column(subscription::Column::TenantId)
+    // Across tenants: the sweep looks for due subscriptions of every organisation; each step
+    // then works inside that organisation's own transaction.
+    let queue = crate::db::across_tenants(&ctx.db);
+    let due: Vec<subscription::Model> = subscription::Entity::find()
         .filter(subscription::Column::CurrentFor.is_not_null())
         .filter(
             Condition::any()
@@ -47,23 +46,32 @@ pub async fn run_due(ctx: &Ctx) -> AppResult<usize> {
                 .add(subscription::Column::NextRetryAt.lte(now)),
         )
         .order_by_asc(subscription::Column::CurrentPeriodEnd)
-        .limit(100)
-        .into_tuple()
-        .all(&crate::db::across_tenants(&ctx.db))
+        .limit(500)
+        .all(&queue)
         .await?;
-    let mut steps = 0;
-    for (id, tenant_id) in due {
-        match step(ctx, tenant_id, id, now).await {
-            Ok(true) => steps += 1,
-            Ok(false) => {}
-            Err(e) => tracing::error!(error = ?e, %tenant_id, subscription = %id, "billing step failed"),
+    let mut added = 0;
+    for sub in due {
+        // The due point names the step: the same one is never taken twice, the next one is new.
+        let key = format!(
+            "step:{}:{}:{}:{}",
+            sub.id,
+            sub.current_period_end.timestamp(),
+            sub.next_retry_at.map_or(0, |t| t.timestamp()),
+            sub.failed_renewals
+        );
+        let job = NewJob::new(super::jobs::STEP, &super::jobs::StepJob { subscription: sub.id }).key(key);
+        if crate::jobs::enqueue(&queue, now, Some(sub.tenant_id), job).await? {
+            added += 1;
         }
     }
-    Ok(steps)
+    if added > 0 {
+        crate::jobs::wake(ctx).await;
+    }
+    Ok(added)
 }
 
 /// One step for one subscription: dunning if a retry is due, else the period end.
-async fn step(ctx: &Ctx, tenant_id: Uuid, id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
+pub(super) async fn step(ctx: &Ctx, tenant_id: Uuid, id: Uuid, now: DateTime<Utc>) -> AppResult<bool> {
     let tctx = TenantCtx::system(tenant_id);
     let mut tx = TenantTx::open(ctx, &tctx).await?;
     let scope = tx.scope();
@@ -72,7 +80,7 @@ async fn step(ctx: &Ctx, tenant_id: Uuid, id: Uuid, now: DateTime<Utc>) -> AppRe
     let Some(sub) = service::current(&tx, scope).await?.filter(|s| s.id == id) else { return Ok(false) };
     let account = service::ensure_account(&tx, ctx, scope).await?;
     let did = if sub.next_retry_at.is_some_and(|t| t <= now) {
-        retry(&mut tx, &account, sub, now).await?
+        retry(&mut tx, sub, now).await?
     } else if sub.current_period_end <= now && sub.status != SubscriptionStatus::PastDue {
         period_end(&mut tx, &account, sub).await?
     } else {
@@ -120,7 +128,7 @@ async fn period_end(
     }
     // A scheduled change taking effect is audited; a plain new period is not.
     let action = sub.scheduled_plan_key.is_some().then_some("billing.plan_changed");
-    let mut sub = service::save(tx, &sub, am, action).await?;
+    let sub = service::save(tx, &sub, am, action).await?;
     if amount > 0 {
         let plan_name = catalog.plan(&plan_key).map_or(plan_key.clone(), |p| p.name.clone());
         let line = Line::new(
@@ -137,30 +145,20 @@ async fn period_end(
             &format!("renewal:{}:{}", sub.id, start.timestamp()),
         )
         .await?;
-        let (inv, declined) = invoices::collect(tx, account, inv, 0).await?;
-        let ok = declined.is_none();
         if inv.status == InvoiceStatus::Open {
-            // Collected later: dunning looks again at the due date (a transfer) or after the
-            // first retry interval (a refused charge).
-            let at = if ok { inv.due_at } else { tx.ctx().now() };
+            // Collected by a job, outside this transaction: until it answers, dunning looks
+            // again at the due date (a transfer); a refused charge moves that to the first retry.
             let mut am: subscription::ActiveModel = sub.clone().into();
-            am.next_retry_at = Set(Some(at));
-            sub = service::save(tx, &sub, am, None).await?;
-            if !ok {
-                fail(tx, sub, inv).await?;
-            }
+            am.next_retry_at = Set(Some(inv.due_at));
+            service::save(tx, &sub, am, None).await?;
+            enqueue_collect(tx, &inv, 0).await?;
         }
     }
     Ok(true)
 }
 
 /// A retry is due: collect the oldest open invoice again; failing that, count a failure.
-async fn retry(
-    tx: &mut TenantTx<'_>,
-    account: &entity::billing_account::Model,
-    sub: subscription::Model,
-    now: DateTime<Utc>,
-) -> AppResult<bool> {
+async fn retry(tx: &mut TenantTx<'_>, sub: subscription::Model, now: DateTime<Utc>) -> AppResult<bool> {
     let scope = tx.scope();
     let open = scope
         .find::<invoice::Entity>()
@@ -182,17 +180,34 @@ async fn retry(
         service::save(tx, &sub, am, None).await?;
         return Ok(true);
     }
-    let (inv, _) = invoices::collect(tx, account, inv, sub.failed_renewals + 1).await?;
-    if inv.status == InvoiceStatus::Paid {
+    // The previous attempt's charge has not answered yet (a provider slow or down): a new
+    // attempt now could charge twice; look again later.
+    if super::jobs::collect_pending(&*tx, inv.id).await? {
+        let mut am: subscription::ActiveModel = sub.clone().into();
+        am.next_retry_at = Set(Some(now + chrono::Duration::hours(1)));
+        service::save(tx, &sub, am, None).await?;
         return Ok(true);
     }
-    fail(tx, sub, inv).await?;
+    enqueue_collect(tx, &inv, sub.failed_renewals + 1).await?;
     Ok(true)
+}
+
+/// Enqueues the charge of `inv` (attempt `attempt`; 0 at the period end, n for the n-th
+/// retry) in `tx`: one job per invoice and attempt, whatever repeats.
+async fn enqueue_collect(tx: &mut TenantTx<'_>, inv: &invoice::Model, attempt: i32) -> AppResult<()> {
+    let job = NewJob::new(super::jobs::COLLECT, &super::jobs::CollectJob { invoice: inv.id, attempt })
+        .key(format!("collect:{}:{attempt}", inv.id));
+    tx.enqueue(job).await?;
+    Ok(())
 }
 
 /// Counts a failed collection: PAST_DUE with the next retry, or, after the last retry,
 /// CANCELED with the invoice UNCOLLECTIBLE and the organisation back on Free.
-async fn fail(tx: &mut TenantTx<'_>, sub: subscription::Model, inv: invoice::Model) -> AppResult<()> {
+pub(super) async fn fail(
+    tx: &mut TenantTx<'_>,
+    sub: subscription::Model,
+    inv: invoice::Model,
+) -> AppResult<()> {
     let ctx = tx.ctx();
     let now = ctx.now();
     let failures = sub.failed_renewals + 1;
@@ -225,28 +240,4 @@ async fn fail(tx: &mut TenantTx<'_>, sub: subscription::Model, inv: invoice::Mod
     }
     service::event(tx, service::BillingEventKind::PaymentFailed, Some(inv.id));
     Ok(())
-}
-
-/// The billing worker: looks for due subscriptions every `ZYGO_BILLING_INTERVAL` until
-/// `stop`. Several instances may run it: every step is taken under the tenant's lock and
-/// checked again there.
-pub async fn run_worker(ctx: Ctx, stop: tokio_util::sync::CancellationToken) {
-    let every = ctx.config.billing.worker_interval.max(Duration::from_secs(1));
-    loop {
-        // Catch up several periods at once (bounded, in case a step keeps finding work).
-        for _ in 0..1_000 {
-            match run_due(&ctx).await {
-                Ok(0) => break,
-                Ok(_) => continue,
-                Err(e) => {
-                    tracing::error!(error = ?e, "billing worker");
-                    break;
-                }
-            }
-        }
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
 }

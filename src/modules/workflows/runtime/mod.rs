@@ -6,7 +6,7 @@
 //!   SKIP LOCKED) RETURNING *` (SQLite has one writer, so the same statement without the
 //!   lock clause is atomic there). Which runs it asks for is decided fairly: every waiting
 //!   tenant's oldest runs are read and no tenant gets more than its share of this instance's
-//!   workers while another one waits ([`fair_pick`]). Claims over the tenant's concurrency
+//!   workers while another one waits ([`crate::jobs::fair_pick`]). Claims over the tenant's concurrency
 //!   cap are handed back at once; runs of a suspended organisation or an archived workflow
 //!   fail at claim, and so does a run whose worker was lost [`MAX_CLAIMS`] times
 //!   (quarantined: a node that kills its process does not take down one worker after
