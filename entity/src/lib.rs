@@ -38,6 +38,8 @@ pub mod tenant;
 pub mod usage_counter;
 pub mod user;
 pub mod user_token;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 pub mod workflow;
 pub mod workflow_template;
 pub mod workflow_version;

@@ -124,10 +124,15 @@ impl<'c> TenantTx<'c> {
         self.commit().await
     }
 
-    /// Commits; then announces the audit entries (see [`audit::announce`]), publishes the queued events in
+    /// Runs the areas' commit hooks ([`crate::jobs::CommitHook`]) and commits; then announces the audit entries (see [`audit::announce`]), publishes the queued events in
     /// order, and wakes the mail and job workers if asked.
     pub async fn commit(self) -> AppResult<()> {
-        let Self { ctx, txn, entries, events, wake_mail, wake_jobs, .. } = self;
+        let Self { ctx, tctx, txn, entries, events, wake_mail, mut wake_jobs } = self;
+        if !entries.is_empty() {
+            for hook in ctx.jobs.hooks() {
+                wake_jobs |= hook.committing(ctx, &txn, tctx.scope().tenant_id(), &entries).await?;
+            }
+        }
         txn.commit().await?;
         if wake_mail {
             ctx.mail.wake();

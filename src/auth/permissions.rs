@@ -38,6 +38,8 @@ pub enum Permission {
     BillingRead,
     /// Change the plan, cancel or resume it, and change billing settings.
     BillingManage,
+    /// Manage outbound webhook endpoints, their secrets and deliveries.
+    WebhooksManage,
 }
 
 impl Permission {
@@ -58,6 +60,7 @@ impl Permission {
         Self::SecretManage,
         Self::BillingRead,
         Self::BillingManage,
+        Self::WebhooksManage,
     ];
 
     /// The stable key stored in role definitions.
@@ -78,6 +81,7 @@ impl Permission {
             Self::SecretManage => "secret.manage",
             Self::BillingRead => "billing.read",
             Self::BillingManage => "billing.manage",
+            Self::WebhooksManage => "webhooks.manage",
         }
     }
 
@@ -102,6 +106,7 @@ impl Permission {
             Self::SecretManage => "Manage secrets and environment variables and read secret access logs",
             Self::BillingRead => "See the plan, usage, invoices and billing settings",
             Self::BillingManage => "Change, cancel or resume the plan and change billing settings",
+            Self::WebhooksManage => "Manage webhook endpoints, their secrets and deliveries",
         }
     }
 }
@@ -142,6 +147,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             WorkflowExecute,
             SecretManage,
             BillingRead,
+            WebhooksManage,
         ],
     },
     BuiltinRole {

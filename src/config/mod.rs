@@ -11,12 +11,14 @@ use secrecy::SecretString;
 mod billing;
 mod jobs;
 mod oauth;
+mod webhooks;
 mod workflows;
 
 pub use billing::{Billing, PaypalConfig, RevolutConfig, StripeConfig};
 pub use jobs::JobSettings;
 use oauth::oauth_providers;
 pub use oauth::{OAuthKind, OAuthProvider};
+pub use webhooks::WebhookSettings;
 pub use workflows::WorkflowSettings;
 
 /// How settings are looked up: the process environment, or a test's map.
@@ -160,6 +162,8 @@ pub struct Config {
     pub workflows: WorkflowSettings,
     /// The background job machinery.
     pub jobs: JobSettings,
+    /// Outbound webhooks.
+    pub webhooks: WebhookSettings,
 }
 
 /// Bounds of the automatic-persisted-query store: a text is kept only after its request
@@ -457,6 +461,7 @@ impl Config {
             frontend_dir: PathBuf::from(get("ZYGO_FRONTEND_DIR").unwrap_or_else(|| "frontend/dist".into())),
             workflows: workflows::read(&get, environment)?,
             jobs: jobs::read(&get)?,
+            webhooks: webhooks::read(&get)?,
             limits: Limits {
                 depth: positive("ZYGO_MAX_QUERY_DEPTH", get("ZYGO_MAX_QUERY_DEPTH"), "15")?,
                 complexity: positive("ZYGO_MAX_QUERY_COMPLEXITY", get("ZYGO_MAX_QUERY_COMPLEXITY"), "5000")?,

@@ -250,7 +250,7 @@ macro_rules! tenant_rows {
         })*
     };
 }
-tenant_rows!(team_member, workflow_version, execution, execution_log, secret_access);
+tenant_rows!(team_member, workflow_version, execution, execution_log, secret_access, webhook_delivery);
 
 /// All loaders of one operation.
 pub struct Loaders {
@@ -271,6 +271,8 @@ pub struct Loaders {
     pub subscriptions: Batched<Uuid, PerTenantLoader<entity::subscription::Entity>>,
     pub billing_accounts: Batched<Uuid, PerTenantLoader<entity::billing_account::Entity>>,
     pub invoice_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::invoice::Entity>>,
+    pub webhook_endpoint_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::webhook_endpoint::Entity>>,
+    pub webhook_delivery_pages: Batched<ChildKey, ChildPagesLoader<entity::webhook_delivery::Entity>>,
     access: DataLoader<TenantAccessLoader, HashMapCache>,
     /// The operation's reads (see [`Reads`]): every loader, and every access-checked read of
     /// a service through [`TenantCtx::on`], goes through them.
@@ -428,6 +430,24 @@ impl Loaders {
                     db: db.clone(),
                     reads: reads.clone(),
                     id_col: entity::invoice::Column::Id,
+                },
+                d(),
+            ),
+            webhook_endpoint_pages: Batched::new(
+                TenantPagesLoader {
+                    db: db.clone(),
+                    reads: reads.clone(),
+                    id_col: entity::webhook_endpoint::Column::Id,
+                },
+                d(),
+            ),
+            webhook_delivery_pages: Batched::new(
+                ChildPagesLoader {
+                    db: db.clone(),
+                    reads: reads.clone(),
+                    parent: entity::webhook_delivery::Column::EndpointId,
+                    id_col: entity::webhook_delivery::Column::Id,
+                    filter: None,
                 },
                 d(),
             ),

@@ -33,6 +33,7 @@ use crate::{
         security::schema::{SecurityMutation, SecurityQuery},
         teams::TeamsMutation,
         tenancy::{TenancyMutation, TenancyQuery, TenancySubscription},
+        webhooks::{WebhooksMutation, WebhooksQuery},
         workflows::{WorkflowsMutation, WorkflowsQuery, WorkflowsSubscription},
     },
     startup::AppState,
@@ -49,6 +50,7 @@ pub struct Query(
     SecurityQuery,
     WorkflowsQuery,
     BillingQuery,
+    WebhooksQuery,
 );
 
 /// The root mutation.
@@ -64,6 +66,7 @@ pub struct Mutation(
     SecretsMutation,
     WorkflowsMutation,
     BillingMutation,
+    WebhooksMutation,
 );
 
 /// The root subscription.

@@ -37,6 +37,8 @@ pub enum Node {
     Session(crate::modules::security::schema::Session),
     SecurityEvent(crate::modules::security::schema::SecurityEvent),
     ConnectedAccount(crate::modules::security::schema::ConnectedAccount),
+    WebhookEndpoint(crate::modules::webhooks::types::WebhookEndpoint),
+    WebhookDelivery(crate::modules::webhooks::types::WebhookDelivery),
 }
 
 #[derive(Default)]
@@ -111,6 +113,28 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
                 row_with_access::<entity::team::Entity>(ctx, entity::team::Column::Id, uuid, "node").await?;
             tctx.require(Permission::TenantRead)?;
             Ok(Node::Team(crate::modules::teams::types::Team(team)))
+        }
+        kind::WEBHOOK_ENDPOINT => {
+            let (e, tctx) = row_with_access::<entity::webhook_endpoint::Entity>(
+                ctx,
+                entity::webhook_endpoint::Column::Id,
+                uuid,
+                "node",
+            )
+            .await?;
+            tctx.require(Permission::WebhooksManage)?;
+            Ok(Node::WebhookEndpoint(crate::modules::webhooks::types::WebhookEndpoint(e)))
+        }
+        kind::WEBHOOK_DELIVERY => {
+            let (d, tctx) = row_with_access::<entity::webhook_delivery::Entity>(
+                ctx,
+                entity::webhook_delivery::Column::Id,
+                uuid,
+                "node",
+            )
+            .await?;
+            tctx.require(Permission::WebhooksManage)?;
+            Ok(Node::WebhookDelivery(crate::modules::webhooks::types::WebhookDelivery(d)))
         }
         kind::API_KEY => {
             let (key, tctx) =

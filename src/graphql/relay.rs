@@ -40,6 +40,8 @@ pub mod kind {
     pub const WORKFLOW: &str = "Workflow";
     pub const WORKFLOW_TEMPLATE: &str = "WorkflowTemplate";
     pub const WORKFLOW_VERSION: &str = "WorkflowVersion";
+    pub const WEBHOOK_DELIVERY: &str = "WebhookDelivery";
+    pub const WEBHOOK_ENDPOINT: &str = "WebhookEndpoint";
 }
 
 /// Encodes a global ID.

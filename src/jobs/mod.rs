@@ -86,6 +86,8 @@ pub enum JobError {
     /// Worth another attempt (a provider unreachable, a conflict): tried again later, until the
     /// job's attempts are spent.
     Retry(String),
+    /// Worth another attempt after the handler's own delay (its retry schedule).
+    RetryAfter(chrono::Duration, String),
     /// Never worth another attempt (the payload names nothing that exists): the job fails now.
     Fail(String),
 }
@@ -117,6 +119,23 @@ pub trait Handler: Send + Sync + 'static {
     async fn run(&self, ctx: &Ctx, job: &job::Model) -> JobResult;
 }
 
+/// What an area adds to a tenant transaction as it commits, from the transaction's audit
+/// entries (webhooks: a delivery job per interested endpoint), in that same transaction — so
+/// the follow-up exists exactly when the change does, even if the instance dies right after.
+#[async_trait::async_trait]
+pub trait CommitHook: Send + Sync + 'static {
+    /// Called by [`crate::access::TenantTx::commit`] before the commit, with the entries the
+    /// transaction recorded; `Ok(true)` when it enqueued jobs (the workers are woken after the
+    /// commit). An error rolls the whole transaction back.
+    async fn committing(
+        &self,
+        ctx: &Ctx,
+        txn: &sea_orm::DatabaseTransaction,
+        tenant: Uuid,
+        entries: &[entity::audit_entry::Model],
+    ) -> Result<bool, AppError>;
+}
+
 /// A system job enqueued every `every`, once per slot whatever the number of instances.
 #[derive(Clone)]
 pub struct Schedule {
@@ -129,6 +148,7 @@ pub struct Schedule {
 pub struct Registry {
     handlers: HashMap<&'static str, Arc<dyn Handler>>,
     schedules: Vec<Schedule>,
+    hooks: Vec<Arc<dyn CommitHook>>,
 }
 
 impl Registry {
@@ -148,6 +168,12 @@ impl Registry {
     /// Runs a system job of `kind` (whose handler must be registered) every `every`.
     pub fn every(mut self, kind: &'static str, every: Duration) -> Self {
         self.schedules.push(Schedule { kind, every: every.max(Duration::from_secs(1)) });
+        self
+    }
+
+    /// Adds `hook` to every tenant transaction's commit.
+    pub fn on_commit(mut self, hook: impl CommitHook) -> Self {
+        self.hooks.push(Arc::new(hook));
         self
     }
 
@@ -196,6 +222,11 @@ impl Jobs {
             );
         }
         Self { registry, instance: format!("jobs-{}", Uuid::now_v7()), wake: Notify::new() }
+    }
+
+    /// The areas' commit hooks.
+    pub fn hooks(&self) -> &[Arc<dyn CommitHook>] {
+        &self.registry.hooks
     }
 
     /// Wakes the workers of this instance (after a commit that enqueued jobs); see [`wake`]

@@ -145,10 +145,11 @@ async fn run_one(ctx: &Ctx, job: entity::job::Model) {
     let ending = match error {
         None => Ending::Succeeded,
         Some(JobError::Fail(e)) => Ending::Failed(e),
-        Some(JobError::Retry(e)) if job.attempts >= job.max_attempts => {
+        Some(JobError::Retry(e) | JobError::RetryAfter(_, e)) if job.attempts >= job.max_attempts => {
             Ending::Failed(format!("{e} (attempt {} of {})", job.attempts, job.max_attempts))
         }
         Some(JobError::Retry(e)) => Ending::RetryAt(ctx.now() + backoff(job.attempts), e),
+        Some(JobError::RetryAfter(delay, e)) => Ending::RetryAt(ctx.now() + delay, e),
     };
     match &ending {
         Ending::Succeeded => {

@@ -119,6 +119,22 @@ pub fn usage_threshold(org: &str, what: &str, used: i64, allowed: i64, percent: 
     .render()
 }
 
+/// An organisation's owners: a webhook endpoint was switched off after repeated failures.
+pub fn webhook_disabled(org: &str, url: &str, failures: i32, link: &str) -> Mail {
+    Layout {
+        subject: format!("A webhook endpoint of {org} was disabled"),
+        greeting: "Hello,".into(),
+        paragraphs: vec![
+            format!("Zygo stopped sending events to {url}: its last {failures} deliveries failed after every retry."),
+            "Fix the receiver, then enable the endpoint again; the delivery log shows what it answered.".into(),
+        ],
+        action: Some(("Open webhook settings", link)),
+        mutation: Some("mutation { updateWebhookEndpoint(input: { endpointId: \"…\", enabled: true }) { endpoint { enabled } } }".into()),
+        footer: "You receive this as an owner of the organisation.".into(),
+    }
+    .render()
+}
+
 /// An organisation's owners: an invoice was issued (its PDF attached).
 pub fn invoice_issued(
     org: &str,

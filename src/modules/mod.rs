@@ -11,9 +11,11 @@ pub mod secrets;
 pub mod security;
 pub mod teams;
 pub mod tenancy;
+pub mod webhooks;
 pub mod workflows;
 
 /// Every area's background job handlers and schedules (see [`crate::jobs`]).
 pub fn jobs(config: &crate::config::Config) -> crate::jobs::Registry {
-    billing::jobs::register(crate::jobs::Registry::new(), config.billing.worker_interval)
+    let registry = billing::jobs::register(crate::jobs::Registry::new(), config.billing.worker_interval);
+    webhooks::register(registry)
 }

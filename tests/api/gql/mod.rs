@@ -173,4 +173,12 @@ documents! {
     WorkflowTemplates = "graphql/workflows/WorkflowTemplates.graphql";
     WorkflowWebhook = "graphql/workflows/WorkflowWebhook.graphql";
     Workflows = "graphql/workflows/Workflows.graphql";
+    CreateWebhookEndpoint = "graphql/webhooks/CreateWebhookEndpoint.graphql";
+    DeleteWebhookEndpoint = "graphql/webhooks/DeleteWebhookEndpoint.graphql";
+    ReplayWebhookDelivery = "graphql/webhooks/ReplayWebhookDelivery.graphql";
+    RotateWebhookEndpointSecret = "graphql/webhooks/RotateWebhookEndpointSecret.graphql";
+    SendTestWebhookEvent = "graphql/webhooks/SendTestWebhookEvent.graphql";
+    TenantWebhookEndpoints = "graphql/webhooks/TenantWebhookEndpoints.graphql";
+    UpdateWebhookEndpoint = "graphql/webhooks/UpdateWebhookEndpoint.graphql";
+    WebhookEventTypes = "graphql/webhooks/WebhookEventTypes.graphql";
 }

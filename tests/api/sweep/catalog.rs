@@ -85,6 +85,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("plans", Public),
     ("paymentProviders", Public),
     ("previewPlanChange", Tenant(&[BILLING_READ])),
+    ("webhookEventTypes", Public),
     // Mutation: identity and account security
     ("signUp", Public),
     ("verifyEmail", Public),
@@ -169,6 +170,13 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("resumeSubscription", Tenant(&[BILLING_MANAGE])),
     ("updateBillingSettings", Tenant(&[BILLING_MANAGE])),
     ("markInvoicePaid", PlatformAdmin),
+    // Mutation: webhooks
+    ("createWebhookEndpoint", Tenant(&[WEBHOOKS_MANAGE])),
+    ("updateWebhookEndpoint", Tenant(&[WEBHOOKS_MANAGE])),
+    ("deleteWebhookEndpoint", Tenant(&[WEBHOOKS_MANAGE])),
+    ("rotateWebhookEndpointSecret", Tenant(&[WEBHOOKS_MANAGE])),
+    ("sendTestWebhookEvent", Tenant(&[WEBHOOKS_MANAGE])),
+    ("replayWebhookDelivery", Tenant(&[WEBHOOKS_MANAGE])),
     // Subscription (users only; checked when the subscription starts)
     ("tenantEvents", Tenant(&[TENANT_READ])),
     ("auditLogAdded", Tenant(&[AUDIT_READ])),
@@ -198,6 +206,7 @@ pub(super) const NESTED: &[(&str, Rule, Scope)] = &[
     ("Tenant.billingAccount", Tenant(&[BILLING_READ]), Scope::Ctx),
     ("Tenant.usage", Tenant(&[BILLING_READ]), Scope::Ctx),
     ("Tenant.invoices", Tenant(&[BILLING_READ]), Scope::Ctx),
+    ("Tenant.webhookEndpoints", Tenant(&[WEBHOOKS_MANAGE]), Scope::Ctx),
     ("TenantEvent.tenant", Tenant(&[TENANT_READ]), Scope::Ctx),
     ("TenantEvent.membership", Tenant(&[MEMBERS_READ]), Scope::Ctx),
     ("Team.members", Tenant(&[MEMBERS_READ]), Scope::Ctx),

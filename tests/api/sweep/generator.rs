@@ -52,6 +52,9 @@ pub(crate) struct Fixture {
     pub(super) connected_account: String,
     /// Marking paid is refused before the lookup: a well-formed ID of nothing.
     pub(super) invoice: String,
+    pub(super) webhook_endpoint: String,
+    /// A logged delivery (a test event) of `webhook_endpoint`.
+    pub(super) webhook_delivery: String,
 }
 
 pub(super) fn global_id(ty: &str, id: uuid::Uuid) -> String {
@@ -80,6 +83,8 @@ impl Fixture {
             session: id("Session"),
             connected_account: id("ConnectedAccount"),
             invoice: id("Invoice"),
+            webhook_endpoint: id("WebhookEndpoint"),
+            webhook_delivery: id("WebhookDelivery"),
         }
     }
 
@@ -96,6 +101,7 @@ impl Fixture {
             "teamId" => &self.team,
             "membershipId" => &self.target_membership,
             "secretId" => &self.secret,
+            "endpointId" => &self.webhook_endpoint,
             "id" | "ids" => match root {
                 "node" | "nodes" | "tenant" | "updateTenant" | "suspendTenant" | "reactivateTenant"
                 | "deleteTenant" => &self.tenant,
@@ -118,6 +124,10 @@ impl Fixture {
                 "deleteWorkflowTemplate" => &self.template,
                 "revokeSession" => &self.session,
                 "unlinkOAuthAccount" => &self.connected_account,
+                "deleteWebhookEndpoint" | "rotateWebhookEndpointSecret" | "sendTestWebhookEvent" => {
+                    &self.webhook_endpoint
+                }
+                "replayWebhookDelivery" => &self.webhook_delivery,
                 _ => return None,
             },
             _ => return None,

@@ -43,9 +43,10 @@ use verdict::*;
 use crate::{
     doc,
     gql::{
-        ChangePlan, CreateApiKey, CreateRole, CreateSecret, CreateTeam, CreateWorkflow, ExecuteWorkflow,
-        Execution, InviteMember, PermissionMatrix, SaveWorkflowAsTemplate, SetEnvironmentVariable,
-        SetTeamMember, ViewerSecurity, execution, permission_matrix, viewer_security,
+        ChangePlan, CreateApiKey, CreateRole, CreateSecret, CreateTeam, CreateWebhookEndpoint,
+        CreateWorkflow, ExecuteWorkflow, Execution, InviteMember, PermissionMatrix, SaveWorkflowAsTemplate,
+        SendTestWebhookEvent, SetEnvironmentVariable, SetTeamMember, TenantWebhookEndpoints, ViewerSecurity,
+        execution, permission_matrix, viewer_security,
     },
     helpers::*,
 };
@@ -300,6 +301,35 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         .sessions
         .remove(0)
         .id;
+    // A webhook endpoint with one logged delivery (a test event to a closed local port: the
+    // delivery is refused as private and logged).
+    let webhook_endpoint = app
+        .op_json::<CreateWebhookEndpoint>(
+            owner,
+            json!({ "input": { "tenantId": tenant, "url": "http://127.0.0.1:9/hook", "eventTypes": ["team.created"] } }),
+        )
+        .await
+        .into_data()
+        .create_webhook_endpoint
+        .endpoint
+        .id;
+    app.op_json::<SendTestWebhookEvent>(owner, json!({ "id": webhook_endpoint })).await.data();
+    zygo::jobs::drain(&app.ctx).await.unwrap();
+    let webhook_delivery = app
+        .op_json::<TenantWebhookEndpoints>(owner, json!({ "id": tenant }))
+        .await
+        .into_data()
+        .tenant
+        .webhook_endpoints
+        .expect("its endpoints")
+        .edges
+        .remove(0)
+        .node
+        .deliveries
+        .edges
+        .remove(0)
+        .node
+        .id;
     // The run must be over before the snapshot.
     eventually(30, || async {
         let vars = execution::Variables { id: execution.clone(), logs: None };
@@ -327,6 +357,8 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         session: outsiders_session,
         connected_account: global_id("ConnectedAccount", uuid::Uuid::new_v4()),
         invoice: global_id("Invoice", uuid::Uuid::new_v4()),
+        webhook_endpoint,
+        webhook_delivery,
     };
     let principals = vec![
         Principal {
@@ -397,6 +429,7 @@ async fn snapshot(app: &TestApp, owner: &str, fx: &Fixture) -> BTreeMap<&'static
         ("templates", doc!("workflows/WorkflowTemplates"), json!({ "tenantId": t })),
         ("secrets and environment", doc!("secrets/Secrets"), json!({ "tenantId": t, "withAccessLog": true })),
         ("audit log", doc!("audit/TenantAuditLog"), json!({ "id": t, "first": 100 })),
+        ("webhook endpoints", doc!("webhooks/TenantWebhookEndpoints"), json!({ "id": t, "deliveries": 20 })),
     ];
     let mut out = BTreeMap::new();
     for (name, query, vars) in reads {

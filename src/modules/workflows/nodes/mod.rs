@@ -30,7 +30,7 @@ mod loops;
 mod memory_search;
 mod memory_store;
 mod rag;
-mod support;
+pub(crate) mod support;
 pub mod trigger;
 
 pub(crate) use agent::Agent;

@@ -49,7 +49,13 @@ pub fn http_client(allow_private: bool) -> reqwest::Client {
 /// addresses checked here, so neither a name that answers a public address to [`check_url`]
 /// and an internal one a moment later (DNS rebinding), nor a redirect to a name pointing
 /// inside, reaches an internal service.
-struct PublicOnlyResolver;
+pub(crate) struct PublicOnlyResolver;
+
+/// The public-only resolver, for other clients that send to addresses tenants choose
+/// (outbound webhooks).
+pub(crate) fn public_only_resolver() -> Arc<PublicOnlyResolver> {
+    Arc::new(PublicOnlyResolver)
+}
 
 impl reqwest::dns::Resolve for PublicOnlyResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
@@ -68,7 +74,7 @@ impl reqwest::dns::Resolve for PublicOnlyResolver {
 /// local), link-local, shared (CGNAT), "this network", benchmarking, reserved, multicast or
 /// broadcast — and, for IPv6 forms that carry an IPv4 address (mapped, compatible, NAT64),
 /// whether that address is.
-fn is_public(ip: IpAddr) -> bool {
+pub(crate) fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
