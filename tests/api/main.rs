@@ -37,6 +37,7 @@ mod subscriptions;
 mod sweep;
 mod teams;
 mod tenancy;
+mod webhooks;
 mod workflow_queue;
 mod workflow_security;
 mod workflows;
