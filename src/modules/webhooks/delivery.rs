@@ -218,8 +218,9 @@ impl Handler for Deliver {
         let allow_private = ctx.config.webhooks.allow_private;
         let started = Instant::now();
         let sent = async {
-            let url = reqwest::Url::parse(&ep.url).map_err(|e| format!("bad URL: {e}"))?;
-            check_host(&url, allow_private)?;
+            // An address that can never be called is not tried again.
+            let url = reqwest::Url::parse(&ep.url).map_err(|e| (format!("bad URL: {e}"), true))?;
+            check_host(&url, allow_private).map_err(|e| (e, true))?;
             let res = client(allow_private)
                 .post(url)
                 .header("content-type", "application/json")
@@ -229,19 +230,19 @@ impl Handler for Deliver {
                 .body(body.clone())
                 .send()
                 .await
-                .map_err(|e| format!("not delivered: {}", without_url(&e)))?;
+                .map_err(|e| (format!("not delivered: {}", without_url(&e)), false))?;
             let status = res.status().as_u16();
             let text = res.text().await.unwrap_or_default();
-            Ok::<_, String>((status, excerpt(&text)))
+            Ok::<_, (String, bool)>((status, excerpt(&text)))
         }
         .await;
         let duration_ms = started.elapsed().as_millis() as i64;
-        let (status, answer, error) = match sent {
-            Ok((status, answer)) => (Some(status as i32), Some(answer), None),
-            Err(e) => (None, None, Some(e)),
+        let (status, answer, error, permanent) = match sent {
+            Ok((status, answer)) => (Some(status as i32), Some(answer), None, false),
+            Err((e, permanent)) => (None, None, Some(e), permanent),
         };
         let succeeded = status.is_some_and(|s| (200..300).contains(&s));
-        let last = job.attempts >= job.max_attempts;
+        let last = permanent || job.attempts >= job.max_attempts;
         record(
             ctx,
             &tctx,
