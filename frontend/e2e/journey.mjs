@@ -347,6 +347,26 @@ try {
     checkProblems();
   }
 
+  // Webhooks: add an endpoint (its secret shown once), send a test event, see it in the log.
+  step('webhooks');
+  await page.goto(`${base}/o/${slug}/webhooks`);
+  await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+  await page.getByText('Add an endpoint').click();
+  await page.getByLabel('Endpoint URL').fill('http://127.0.0.1:9/journey-hook');
+  await page.getByLabel('team.created').check();
+  await page.getByRole('button', { name: 'Add endpoint' }).click();
+  const hookSecret = (await page.getByLabel('Webhook signing secret').textContent()) ?? '';
+  assert(hookSecret.startsWith('whsec_'), `the signing secret is shown once: ${hookSecret}`);
+  const card = page.getByRole('article', { name: 'Endpoint http://127.0.0.1:9/journey-hook' });
+  await card.getByRole('button', { name: 'Send test event' }).click();
+  // The worker tries at once; this server refuses private addresses, so the log shows why.
+  await waitUntil(async () => {
+    await page.reload();
+    return (await card.getByRole('row').filter({ hasText: 'webhook.test' }).count()) > 0 ? true : null;
+  }, 'the test event to appear in the delivery log');
+  await shot('webhooks');
+  checkProblems();
+
   // 10. The dashboard at 375 px.
   step('dashboard at 375 px');
   const mobile = await browser.newContext({

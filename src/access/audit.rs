@@ -74,12 +74,13 @@ fn redact(value: Option<Value>) -> Option<Value> {
     })
 }
 
-/// Writes an entry in `db` (the caller's transaction).
+/// Writes an entry in `db` (the caller's transaction), dated `at` (the instance's clock).
 pub async fn record(
     db: &impl ConnectionTrait,
     scope: TenantScope,
     actor: &Actor,
     change: Change<'_>,
+    at: chrono::DateTime<Utc>,
 ) -> AppResult<audit_entry::Model> {
     Ok(scope
         .insert(
@@ -97,7 +98,7 @@ pub async fn record(
                 ip: Set(actor.ip.clone()),
                 user_agent: Set(actor.user_agent.clone()),
                 request_id: Set(actor.request_id.clone()),
-                created_at: Set(Utc::now()),
+                created_at: Set(at),
             },
         )
         .await?)

@@ -88,7 +88,7 @@ impl<'c> TenantTx<'c> {
 
     /// Records `change` as an audit entry of this transaction, by the acting member.
     pub async fn audit(&mut self, change: Change<'_>) -> AppResult<()> {
-        let entry = audit::record(&self.txn, self.scope(), &self.tctx.actor, change).await?;
+        let entry = audit::record(&self.txn, self.scope(), &self.tctx.actor, change, self.ctx.now()).await?;
         self.entries.push(entry);
         Ok(())
     }

@@ -11,6 +11,7 @@ use secrecy::SecretString;
 mod billing;
 mod jobs;
 mod oauth;
+mod retention;
 mod webhooks;
 mod workflows;
 
@@ -18,6 +19,7 @@ pub use billing::{Billing, PaypalConfig, RevolutConfig, StripeConfig};
 pub use jobs::JobSettings;
 use oauth::oauth_providers;
 pub use oauth::{OAuthKind, OAuthProvider};
+pub use retention::RetentionSettings;
 pub use webhooks::WebhookSettings;
 pub use workflows::WorkflowSettings;
 
@@ -164,6 +166,8 @@ pub struct Config {
     pub jobs: JobSettings,
     /// Outbound webhooks.
     pub webhooks: WebhookSettings,
+    /// Data retention maxima.
+    pub retention: RetentionSettings,
 }
 
 /// Bounds of the automatic-persisted-query store: a text is kept only after its request
@@ -462,6 +466,7 @@ impl Config {
             workflows: workflows::read(&get, environment)?,
             jobs: jobs::read(&get)?,
             webhooks: webhooks::read(&get)?,
+            retention: retention::read(&get)?,
             limits: Limits {
                 depth: positive("ZYGO_MAX_QUERY_DEPTH", get("ZYGO_MAX_QUERY_DEPTH"), "15")?,
                 complexity: positive("ZYGO_MAX_QUERY_COMPLEXITY", get("ZYGO_MAX_QUERY_COMPLEXITY"), "5000")?,

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod billing;
 pub mod identity;
 pub mod members;
+pub mod retention;
 pub mod roles;
 pub mod secrets;
 pub mod security;
@@ -17,5 +18,6 @@ pub mod workflows;
 /// Every area's background job handlers and schedules (see [`crate::jobs`]).
 pub fn jobs(config: &crate::config::Config) -> crate::jobs::Registry {
     let registry = billing::jobs::register(crate::jobs::Registry::new(), config.billing.worker_interval);
+    let registry = retention::register(registry, config.retention.interval);
     webhooks::register(registry)
 }

@@ -29,6 +29,7 @@ mod members;
 mod nodes;
 mod oauth;
 mod permissions;
+mod retention;
 mod rls;
 mod roles;
 mod schema;

@@ -49,6 +49,48 @@ pub struct Settings {
     /// Notification defaults for new members (a JSON object the clients define).
     pub notification_defaults: serde_json::Value,
     pub security: SecuritySettings,
+    pub retention: Retention,
+}
+
+/// Days the organisation keeps what accumulates; `None`: the platform's maximum. Never more
+/// than the platform allows (`ZYGO_RETENTION_*`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Retention {
+    pub audit_days: Option<u32>,
+    pub execution_days: Option<u32>,
+    pub webhook_delivery_days: Option<u32>,
+}
+
+impl Retention {
+    /// The days in force: the organisation's choice within the platform's maxima.
+    pub fn effective(&self, max: &crate::config::RetentionSettings) -> (u32, u32, u32) {
+        let pick = |mine: Option<u32>, max: u32| mine.map_or(max, |d| d.min(max));
+        (
+            pick(self.audit_days, max.audit_days),
+            pick(self.execution_days, max.execution_days),
+            pick(self.webhook_delivery_days, max.webhook_delivery_days),
+        )
+    }
+
+    /// Refuses a period outside 1 day..the platform's maximum, naming the field.
+    fn check(&self, max: &crate::config::RetentionSettings) -> AppResult<()> {
+        for (field, mine, max) in [
+            ("input.retention.auditDays", self.audit_days, max.audit_days),
+            ("input.retention.executionDays", self.execution_days, max.execution_days),
+            ("input.retention.webhookDeliveryDays", self.webhook_delivery_days, max.webhook_delivery_days),
+        ] {
+            if let Some(d) = mine
+                && (d == 0 || d > max)
+            {
+                return Err(AppError::validation(
+                    field,
+                    format!("must be 1 to {max} days (the platform's maximum)"),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Security rules for the members.
@@ -114,6 +156,7 @@ pub fn validate(new: Settings) -> AppResult<Settings> {
     }
     Ok(Settings {
         security: new.security.clone(),
+        retention: new.retention.clone(),
         general: General {
             description: opt(g.description, &|s| check_text("input.general.description", s, 500))?,
             website: opt(g.website, &|s| check_url("input.general.website", s))?,
@@ -137,8 +180,12 @@ pub async fn update_settings(
     branding: Option<Branding>,
     notification_defaults: Option<serde_json::Value>,
     security: Option<SecuritySettings>,
+    retention: Option<Retention>,
 ) -> AppResult<tenant::Model> {
     tctx.require(Permission::TenantUpdate)?;
+    if let Some(r) = &retention {
+        r.check(&ctx.config.retention)?;
+    }
     if security.as_ref().is_some_and(|s| s.require_mfa) {
         // Whoever turns the rule on must meet it, or they would lock themselves out.
         let me =
@@ -163,6 +210,9 @@ pub async fn update_settings(
         }
         if let Some(sec) = security {
             s.security = sec;
+        }
+        if let Some(r) = retention {
+            s.retention = r;
         }
         let s = validate(s)?;
         am.settings = Set(Some(serde_json::to_value(&s).map_err(anyhow::Error::from)?));

@@ -95,6 +95,15 @@ pub struct UpdateTenantSettingsInput {
     /// Notification defaults for new members (a JSON object).
     pub notification_defaults: Option<async_graphql::Json<serde_json::Value>>,
     pub security: Option<TenantSecuritySettingsInput>,
+    pub retention: Option<TenantRetentionSettingsInput>,
+}
+
+/// Days to keep; left out or null: the platform's maximum.
+#[derive(InputObject)]
+pub struct TenantRetentionSettingsInput {
+    pub audit_days: Option<u32>,
+    pub execution_days: Option<u32>,
+    pub webhook_delivery_days: Option<u32>,
 }
 
 #[derive(InputObject)]
@@ -173,6 +182,11 @@ impl TenancyMutation {
             branding,
             input.notification_defaults.map(|j| j.0),
             input.security.map(|s| admin::SecuritySettings { require_mfa: s.require_mfa }),
+            input.retention.map(|r| admin::Retention {
+                audit_days: r.audit_days,
+                execution_days: r.execution_days,
+                webhook_delivery_days: r.webhook_delivery_days,
+            }),
         )
         .await?;
         Ok(UpdateTenantPayload { tenant: Tenant::new(tenant) })

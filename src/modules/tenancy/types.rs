@@ -115,6 +115,20 @@ impl TenantSettings {
     async fn security(&self) -> TenantSecuritySettings {
         TenantSecuritySettings { require_mfa: self.0.security.require_mfa }
     }
+    /// Days kept of what accumulates, as in force (the organisation's choice within the
+    /// platform's maxima); older rows are removed by the hourly cleanup.
+    async fn retention(&self, ctx: &async_graphql::Context<'_>) -> TenantRetentionSettings {
+        let max = &crate::graphql::app(ctx).config.retention;
+        let (audit_days, execution_days, webhook_delivery_days) = self.0.retention.effective(max);
+        TenantRetentionSettings {
+            audit_days,
+            execution_days,
+            webhook_delivery_days,
+            max_audit_days: max.audit_days,
+            max_execution_days: max.execution_days,
+            max_webhook_delivery_days: max.webhook_delivery_days,
+        }
+    }
     /// Notification defaults for new members (a JSON object).
     async fn notification_defaults(&self) -> async_graphql::Json<serde_json::Value> {
         async_graphql::Json(if self.0.notification_defaults.is_null() {
@@ -123,6 +137,17 @@ impl TenantSettings {
             self.0.notification_defaults.clone()
         })
     }
+}
+
+/// Retention in force, and the platform's maxima it may not exceed.
+#[derive(async_graphql::SimpleObject)]
+pub struct TenantRetentionSettings {
+    pub audit_days: u32,
+    pub execution_days: u32,
+    pub webhook_delivery_days: u32,
+    pub max_audit_days: u32,
+    pub max_execution_days: u32,
+    pub max_webhook_delivery_days: u32,
 }
 
 pub struct TenantGeneralSettings(pub super::admin::General);

@@ -11,6 +11,7 @@ import { memberRoutes } from '../members/routes';
 import { organisationRoutes } from '../organisation/routes';
 import { roleRoutes } from '../roles/routes';
 import { teamRoutes } from '../teams/routes';
+import { webhookRoutes } from '../webhooks/routes';
 import { workflowRoutes } from '../workflows/routes';
 import { RouteError } from './RouteStates';
 
@@ -23,6 +24,7 @@ export const orgRoutes: RouteObject[] = [
   ...apiKeyRoutes,
   ...auditRoutes,
   ...billingRoutes,
+  ...webhookRoutes,
   ...workflowRoutes,
 ];
 
