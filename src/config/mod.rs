@@ -12,7 +12,7 @@ mod billing;
 mod oauth;
 mod workflows;
 
-pub use billing::{Billing, PaypalConfig, RevolutConfig, StripeConfig};
+pub use billing::{Billing, PaypalConfig, PaypalMode, RevolutConfig, StripeConfig};
 use oauth::oauth_providers;
 pub use oauth::{OAuthKind, OAuthProvider};
 pub use workflows::WorkflowSettings;

@@ -18,19 +18,19 @@ const KEY: &str = "sk_test_zygo";
 const SECRET: &str = "whsec_zygo";
 
 /// A provider fake and an HTTP client that does not follow redirects.
-struct Fake {
+pub(crate) struct Fake {
     _fake: NodeService,
-    base: String,
-    http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
 }
 
 impl Fake {
-    async fn get(&self, path: &str) -> Value {
+    pub(crate) async fn get(&self, path: &str) -> Value {
         self.http.get(format!("{}{path}", self.base)).send().await.unwrap().json().await.unwrap()
     }
 
     /// The fake's API requests to `path`.
-    async fn requests(&self, path: &str) -> Vec<Value> {
+    pub(crate) async fn requests(&self, path: &str) -> Vec<Value> {
         self.get("/_requests")
             .await
             .as_array()
@@ -45,7 +45,7 @@ impl Fake {
 /// An app on a manual clock with the shipped plans and `provider` configured by `env` (its
 /// `ZYGO_<PROVIDER>_API_BASE` pointed at the fake), and the fake started by `script` with `args`
 /// delivering its webhooks to the app.
-async fn app_with_fake(
+pub(crate) async fn app_with_fake(
     provider: &str,
     script: &str,
     args: &[&str],
@@ -72,7 +72,7 @@ async fn app_with_fake(
     (app, Fake { _fake: fake, base, http }, clock)
 }
 
-async fn stripe_app() -> (TestApp, Fake, Clock) {
+pub(crate) async fn stripe_app() -> (TestApp, Fake, Clock) {
     app_with_fake(
         "stripe",
         "stripe-fake.mjs",
@@ -84,7 +84,13 @@ async fn stripe_app() -> (TestApp, Fake, Clock) {
 
 /// Starts a checkout for Pro monthly and saves `card` on the fake's hosted page; returns the
 /// page's redirect.
-async fn checkout(app: &TestApp, stripe: &Fake, owner: &Session, tenant: &str, card: &str) -> String {
+pub(crate) async fn checkout(
+    app: &TestApp,
+    stripe: &Fake,
+    owner: &Session,
+    tenant: &str,
+    card: &str,
+) -> String {
     let r = app
         .gql(
             Some(&owner.access),
@@ -266,7 +272,7 @@ async fn a_declined_card_changes_no_plan_and_declined_renewals_are_dunned_until_
 const REVOLUT_KEY: &str = "sk_revolut_zygo";
 const REVOLUT_SECRET: &str = "wsk_revolut_zygo";
 
-async fn revolut_app() -> (TestApp, Fake) {
+pub(crate) async fn revolut_app() -> (TestApp, Fake) {
     let (app, fake, _) = app_with_fake(
         "revolut",
         "revolut-fake.mjs",
@@ -278,7 +284,7 @@ async fn revolut_app() -> (TestApp, Fake) {
 }
 
 /// Starts a Revolut checkout for Pro monthly and pays the card check with `card`.
-async fn revolut_checkout(app: &TestApp, fake: &Fake, owner: &Session, tenant: &str, card: &str) {
+pub(crate) async fn revolut_checkout(app: &TestApp, fake: &Fake, owner: &Session, tenant: &str, card: &str) {
     let r = app
         .gql(
             Some(&owner.access),
@@ -395,7 +401,7 @@ async fn a_revolut_card_that_declines_changes_no_plan() {
 // PayPal
 // --------------------------------------------------------------------------------------
 
-async fn paypal_app() -> (TestApp, Fake) {
+pub(crate) async fn paypal_app() -> (TestApp, Fake) {
     let (app, fake, _) = app_with_fake(
         "paypal",
         "paypal-fake.mjs",
@@ -412,7 +418,7 @@ async fn paypal_app() -> (TestApp, Fake) {
 
 /// Starts a PayPal checkout for Pro monthly, approves it as `account` and follows the return
 /// leg into Zygo; returns Zygo's return URL and where Zygo sent the browser.
-async fn paypal_checkout(
+pub(crate) async fn paypal_checkout(
     app: &TestApp,
     fake: &Fake,
     owner: &Session,

@@ -169,6 +169,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("resumeSubscription", Tenant(&[BILLING_MANAGE])),
     ("updateBillingSettings", Tenant(&[BILLING_MANAGE])),
     ("markInvoicePaid", PlatformAdmin),
+    ("refundInvoice", Tenant(&[BILLING_MANAGE])),
     // Subscription (users only; checked when the subscription starts)
     ("tenantEvents", Tenant(&[TENANT_READ])),
     ("auditLogAdded", Tenant(&[AUDIT_READ])),
