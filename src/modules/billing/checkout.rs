@@ -311,13 +311,6 @@ async fn apply(ctx: &Ctx, provider_key: &str, delivery: Delivery) -> AppResult<R
             am.provider_payment_method_id = Set(Some(payment_method_id.clone()));
             am.updated_at = Set(ctx.now());
             scope.update(&tx, am).await?;
-            // A provider subscription this checkout replaces stops collecting.
-            if account.provider == provider_key
-                && account.provider_payment_method_id.as_ref().is_some_and(|old| old != payment_method_id)
-                && let Some(sub) = service::current(&tx, scope).await?
-            {
-                super::recurring::cancelled(ctx, &account, &sub, false).await?;
-            }
             tx.audit(Change {
                 action: "billing.payment_method_saved",
                 target_type: "BillingAccount",
@@ -327,10 +320,27 @@ async fn apply(ctx: &Ctx, provider_key: &str, delivery: Delivery) -> AppResult<R
             })
             .await?;
             match super::plan_changes::apply_plan_change(&mut tx, plan, interval, false).await {
-                Ok(_) => None,
+                Ok(change) => {
+                    // A provider subscription this checkout replaces stops collecting.
+                    if account.provider == provider_key
+                        && account
+                            .provider_payment_method_id
+                            .as_ref()
+                            .is_some_and(|old| old != payment_method_id)
+                    {
+                        super::recurring::cancelled(ctx, &account, &change.subscription, false).await?;
+                    }
+                    None
+                }
                 // The card is saved; the plan change itself did not happen (declined, already
                 // on the plan, over the limits): recorded with the reason, nothing else kept.
                 Err(e @ (AppError::Plan { .. } | AppError::Validation { .. })) => {
+                    // A provider subscription made for it must not go on collecting.
+                    let mut unused = account.clone();
+                    unused.provider = provider_key.into();
+                    unused.provider_payment_method_id = Some(payment_method_id.clone());
+                    let current = service::ensure_current(&tx, ctx, scope, &account.currency).await?;
+                    super::recurring::cancelled(ctx, &unused, &current, false).await?;
                     Some(format!("not applied: {e}"))
                 }
                 Err(e) => return Err(e),
