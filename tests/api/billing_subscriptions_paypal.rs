@@ -189,6 +189,9 @@ async fn a_paypal_subscription_renewal_is_paid_by_the_sale_webhook_and_a_failed_
     let bad_sub = subscribed(&app, &fake, &bad, &tenant2, "declines@example.com").await;
 
     clock.advance(Duration::days(32));
+    // PayPal collects the good one before Zygo's worker issued the renewal: the sale waits.
+    let early = control(&fake, "/_bill", json!({ "subscription_id": good_sub })).await;
+    assert_eq!(early["status"], 503, "{early}");
     while run_due(&app.ctx).await.unwrap() > 0 {}
     let good = app.log_in("ps-good@example.com").await;
     let bad = app.log_in("ps-bad@example.com").await;
@@ -201,8 +204,8 @@ async fn a_paypal_subscription_renewal_is_paid_by_the_sale_webhook_and_a_failed_
     assert_eq!(b.sub().status, SubscriptionStatus::ACTIVE);
     assert!(fake.requests("/v2/checkout/orders").await.is_empty(), "Zygo charges nothing itself");
 
-    // PayPal collects the period: the renewal is paid.
-    assert_eq!(control(&fake, "/_bill", json!({ "subscription_id": good_sub })).await["status"], 200);
+    // PayPal's redelivery of that sale pays the renewal.
+    assert_eq!(control(&fake, "/_redeliver", json!({ "id": early["id"] })).await["status"], 200);
     let b = billing(&app, &good, &tenant).await;
     assert_eq!(
         (b.invoice(1).status.clone(), b.sub().status.clone()),
@@ -294,4 +297,28 @@ async fn a_payer_who_cancels_at_paypal_keeps_the_paid_period_and_nothing_renews_
     assert_eq!((b.sub().plan.key.as_str(), b.sub().cancel_at_period_end), ("pro", true));
     assert_eq!(control(&fake, "/_redeliver", json!({ "id": cancelled["id"] })).await["status"], 200);
     assert!(billing(&app, &owner, &tenant).await.sub().cancel_at_period_end);
+}
+
+#[tokio::test]
+async fn a_paypal_subscription_whose_plan_change_cannot_apply_is_cancelled_at_paypal_and_the_old_one_kept() {
+    let (app, fake, _) = subscriptions_app().await;
+    let owner = app.verified_user("ps-again@example.com").await;
+    let tenant = app.create_tenant(&owner, "ps-again").await;
+    let first = subscribed(&app, &fake, &owner, &tenant, "payer@example.com").await;
+
+    // A second checkout for the plan it is already on: approved at PayPal, not applied in Zygo.
+    let (second, back) = approve(&app, &fake, &owner, &tenant, "payer@example.com").await;
+    assert_eq!(come_back(&fake, &back).await, "http://zygo.test/billing?checkout=cancel");
+    assert_eq!(fake_subscription(&fake, &second).await["status"], "CANCELLED", "it must not collect");
+    assert_eq!(fake_subscription(&fake, &first).await["status"], "ACTIVE");
+    // Its events change nothing: the organisation keeps the first subscription.
+    assert_eq!(flush(&fake, "BILLING.SUBSCRIPTION.ACTIVATED").await["status"], 200);
+    let sale = flush(&fake, "PAYMENT.SALE.COMPLETED").await;
+    assert_eq!(sale["status"], 200, "{sale}");
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!((b.sub().plan.key.as_str(), b.invoices().total_count), ("pro", 1));
+    // A sale of the first one before Zygo issued the invoice it pays waits for redelivery.
+    let early = control(&fake, "/_bill", json!({ "subscription_id": first })).await;
+    assert_eq!(early["status"], 503, "{early}");
+    assert_eq!(billing(&app, &owner, &tenant).await.invoices().total_count, 1);
 }

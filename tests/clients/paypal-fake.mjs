@@ -227,9 +227,11 @@ function api(method, path, body, requestId) {
 }
 
 let last = null;
+let lastAnswer = null;
 async function post(body, headers) {
   try {
     const r = await fetch(state.webhookUrl, { method: 'POST', headers, body });
+    lastAnswer = await r.text();
     return r.status;
   } catch {
     return -1;
@@ -254,7 +256,8 @@ async function deliver(eventType, resource) {
   };
   last = { body, headers };
   state.deliveries.set(event.id, last);
-  return { status: await post(body, headers), id: event.id };
+  const status = await post(body, headers);
+  return { status, id: event.id, answer: lastAnswer };
 }
 
 const server = createServer(async (req, res) => {
