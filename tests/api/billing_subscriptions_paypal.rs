@@ -223,6 +223,18 @@ async fn a_paypal_subscription_renewal_is_paid_by_the_sale_webhook_and_a_failed_
     assert_eq!(control(&fake, "/_redeliver", json!({ "id": failed["id"] })).await["status"], 200);
     let again = billing(&app, &bad, &tenant2).await;
     assert_eq!(again.sub().next_retry_at, b.sub().next_retry_at);
+
+    // Dunning runs out: Zygo puts the organisation on Free; PayPal's next attempt finds the
+    // subscription orphaned and Zygo cancels it there.
+    for _ in 0..4 {
+        clock.advance(Duration::days(4));
+        while run_due(&app.ctx).await.unwrap() > 0 {}
+    }
+    let bad = app.log_in("ps-bad@example.com").await;
+    assert_eq!(billing(&app, &bad, &tenant2).await.sub().plan.key, "free");
+    assert_eq!(fake_subscription(&fake, &bad_sub).await["status"], "ACTIVE");
+    assert_eq!(control(&fake, "/_bill", json!({ "subscription_id": bad_sub })).await["status"], 200);
+    assert_eq!(fake_subscription(&fake, &bad_sub).await["status"], "CANCELLED");
 }
 
 #[tokio::test]

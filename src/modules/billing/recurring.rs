@@ -195,6 +195,14 @@ pub(super) async fn apply(
     let Some(sub) = service::current(&*tx, scope).await? else {
         return Ok(Applied::Noted("ignored: no subscription".into()));
     };
+    if sub.plan_key == plans::FREE && !matches!(event, ProviderEvent::RecurringCanceled { .. }) {
+        // Zygo ended the paid subscription (after dunning, say) while the provider's still
+        // collects: it is cancelled there now.
+        cancelled(ctx, &account, &sub, false).await?;
+        return Ok(Applied::Noted(
+            "ignored: the organisation is on Free; the provider subscription is cancelled".into(),
+        ));
+    }
     let open = scope
         .find::<invoice::Entity>()
         .filter(invoice::Column::Status.eq(InvoiceStatus::Open))
