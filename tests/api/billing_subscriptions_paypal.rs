@@ -334,3 +334,34 @@ async fn a_paypal_subscription_whose_plan_change_cannot_apply_is_cancelled_at_pa
     assert_eq!(early["status"], 503, "{early}");
     assert_eq!(billing(&app, &owner, &tenant).await.invoices().total_count, 1);
 }
+
+#[tokio::test]
+async fn a_paypal_subscription_sale_is_refunded_through_the_sale_api_once() {
+    let (app, fake, _) = subscriptions_app().await;
+    let owner = app.verified_user("ps-ref@example.com").await;
+    let tenant = app.create_tenant(&owner, "ps-ref").await;
+    subscribed(&app, &fake, &owner, &tenant, "payer@example.com").await;
+    let invoice = billing(&app, &owner, &tenant).await.invoice(0).id.clone();
+    let input = json!({ "input": { "tenantId": tenant, "invoiceId": invoice } });
+
+    // The answer is lost; the retry carries the same PayPal-Request-Id and refunds nothing more.
+    control(&fake, "/_lose_next", json!({ "path": "/v1/payments/sale/" })).await;
+    assert_eq!(app.op_json::<RefundInvoice>(Some(&owner.access), input.clone()).await.code(), "INTERNAL");
+    let r = app.op_json::<RefundInvoice>(Some(&owner.access), input.clone()).await.into_data().refund_invoice;
+    assert_eq!(r.total_refunded, 2900);
+    let refunds = fake.get("/_refunds").await;
+    assert_eq!(refunds.as_array().unwrap().len(), 1, "{refunds}");
+    assert_eq!(refunds[0]["amount"], json!({ "total": "29.00", "currency": "EUR" }));
+    assert_eq!(r.refund.provider_refund_id.as_deref(), refunds[0]["id"].as_str());
+    let sent: Vec<Value> = fake
+        .get("/_requests")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["path"].as_str().unwrap().starts_with("/v1/payments/sale/"))
+        .cloned()
+        .collect();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0]["requestId"], sent[1]["requestId"]);
+}
