@@ -362,6 +362,7 @@ try {
   // The worker tries at once; this server refuses private addresses, so the log shows why.
   await waitUntil(async () => {
     await page.reload();
+    await card.getByRole('table').waitFor();
     return (await card.getByRole('row').filter({ hasText: 'webhook.test' }).count()) > 0 ? true : null;
   }, 'the test event to appear in the delivery log');
   await shot('webhooks');

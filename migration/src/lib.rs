@@ -20,6 +20,7 @@ mod m20261203_000011_mail_origin;
 mod m20261204_000012_billing;
 mod m20261204_000013_mail_attachments;
 mod m20261204_000014_jobs;
+mod m20261204_000017_refunds_and_provider_plans;
 mod m20261204_000018_webhooks;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
@@ -28,6 +29,7 @@ pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
         m20261121_000010_row_level_security::TENANT_TABLES,
         m20261204_000012_billing::TENANT_TABLES,
         m20261204_000014_jobs::TENANT_TABLES,
+        m20261204_000017_refunds_and_provider_plans::TENANT_TABLES,
         m20261204_000018_webhooks::TENANT_TABLES,
     ]
     .concat()
@@ -58,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000012_billing::Migration),
             Box::new(m20261204_000013_mail_attachments::Migration),
             Box::new(m20261204_000014_jobs::Migration),
+            Box::new(m20261204_000017_refunds_and_provider_plans::Migration),
             Box::new(m20261204_000018_webhooks::Migration),
         ]
     }

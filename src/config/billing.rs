@@ -46,6 +46,18 @@ pub struct PaypalConfig {
     pub client_secret: SecretString,
     /// `ZYGO_PAYPAL_WEBHOOK_ID`: the webhook's id, which PayPal's signature check names.
     pub webhook_id: String,
+    /// `ZYGO_PAYPAL_MODE`: `vault` (default) or `subscriptions`.
+    pub mode: PaypalMode,
+}
+
+/// How PayPal collects renewals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaypalMode {
+    /// The payer's PayPal is vaulted and Zygo charges each invoice (Orders v2).
+    Vault,
+    /// A PayPal subscription (Subscriptions v1) per organisation: PayPal collects each period
+    /// and reports it by webhook; Zygo's invoices wait for that payment.
+    Subscriptions,
 }
 
 /// Revolut Merchant API settings.
@@ -111,6 +123,16 @@ pub(super) fn read(get: Lookup<'_>) -> Result<Billing, ConfigError> {
                     client_id: id,
                     client_secret: SecretString::from(secret),
                     webhook_id: hook,
+                    mode: match get("ZYGO_PAYPAL_MODE").as_deref() {
+                        None | Some("") | Some("vault") => PaypalMode::Vault,
+                        Some("subscriptions") => PaypalMode::Subscriptions,
+                        Some(_) => {
+                            return Err(ConfigError::new(
+                                "ZYGO_PAYPAL_MODE",
+                                "must be `vault` or `subscriptions`",
+                            ));
+                        }
+                    },
                 })
             }
             _ => {

@@ -15,7 +15,7 @@ mod retention;
 mod webhooks;
 mod workflows;
 
-pub use billing::{Billing, PaypalConfig, RevolutConfig, StripeConfig};
+pub use billing::{Billing, PaypalConfig, PaypalMode, RevolutConfig, StripeConfig};
 pub use jobs::JobSettings;
 use oauth::oauth_providers;
 pub use oauth::{OAuthKind, OAuthProvider};

@@ -51,3 +51,20 @@ fn bad_values_name_their_variable() {
         "ZYGO_PASSWORD_HASH_CONCURRENCY"
     );
 }
+
+#[test]
+fn paypal_collects_by_vault_unless_subscriptions_mode_is_asked_for() {
+    let paypal = [
+        ("ZYGO_PAYPAL_CLIENT_ID", "id"),
+        ("ZYGO_PAYPAL_CLIENT_SECRET", "secret"),
+        ("ZYGO_PAYPAL_WEBHOOK_ID", "WH-1"),
+    ];
+    let mode = |extra: &[(&'static str, &'static str)]| {
+        let mut pairs = paypal.to_vec();
+        pairs.extend_from_slice(extra);
+        cfg(&pairs).map(|c| c.billing.paypal.expect("PayPal configured").mode)
+    };
+    assert_eq!(mode(&[]).unwrap(), PaypalMode::Vault);
+    assert_eq!(mode(&[("ZYGO_PAYPAL_MODE", "subscriptions")]).unwrap(), PaypalMode::Subscriptions);
+    assert_eq!(mode(&[("ZYGO_PAYPAL_MODE", "monthly")]).unwrap_err().var, "ZYGO_PAYPAL_MODE");
+}

@@ -45,7 +45,7 @@ impl Fake {
 /// An app on a manual clock with the shipped plans and `provider` configured by `env` (its
 /// `ZYGO_<PROVIDER>_API_BASE` pointed at the fake), and the fake started by `script` with `args`
 /// delivering its webhooks to the app.
-async fn app_with_fake(
+pub(crate) async fn app_with_fake(
     provider: &str,
     script: &str,
     args: &[&str],
@@ -271,7 +271,7 @@ async fn a_declined_card_changes_no_plan_and_declined_renewals_are_dunned_until_
 const REVOLUT_KEY: &str = "sk_revolut_zygo";
 const REVOLUT_SECRET: &str = "wsk_revolut_zygo";
 
-async fn revolut_app() -> (TestApp, Fake) {
+pub(crate) async fn revolut_app() -> (TestApp, Fake) {
     let (app, fake, _) = app_with_fake(
         "revolut",
         "revolut-fake.mjs",
@@ -283,7 +283,7 @@ async fn revolut_app() -> (TestApp, Fake) {
 }
 
 /// Starts a Revolut checkout for Pro monthly and pays the card check with `card`.
-async fn revolut_checkout(app: &TestApp, fake: &Fake, owner: &Session, tenant: &str, card: &str) {
+pub(crate) async fn revolut_checkout(app: &TestApp, fake: &Fake, owner: &Session, tenant: &str, card: &str) {
     let r = app
         .gql(
             Some(&owner.access),
@@ -400,7 +400,7 @@ async fn a_revolut_card_that_declines_changes_no_plan() {
 // PayPal
 // --------------------------------------------------------------------------------------
 
-async fn paypal_app() -> (TestApp, Fake) {
+pub(crate) async fn paypal_app() -> (TestApp, Fake) {
     let (app, fake, _) = app_with_fake(
         "paypal",
         "paypal-fake.mjs",
@@ -417,7 +417,7 @@ async fn paypal_app() -> (TestApp, Fake) {
 
 /// Starts a PayPal checkout for Pro monthly, approves it as `account` and follows the return
 /// leg into Zygo; returns Zygo's return URL and where Zygo sent the browser.
-async fn paypal_checkout(
+pub(crate) async fn paypal_checkout(
     app: &TestApp,
     fake: &Fake,
     owner: &Session,

@@ -12,6 +12,8 @@ mod api_keys;
 mod architecture;
 mod billing;
 mod billing_providers;
+mod billing_refunds;
+mod billing_subscriptions_paypal;
 mod browser;
 mod clients;
 mod conformance;

@@ -140,6 +140,32 @@ async fn raw_sql_that_skips_the_helpers_sees_no_tenant_row() {
     })
     .await;
 
+    // A's upgrade invoice, paid by transfer and partly refunded, so refunds hold a row too.
+    let invoices = app
+        .op::<TenantBilling>(Some(o), tenant_billing::Variables { id: world.fixture.tenant.clone() })
+        .await
+        .into_data()
+        .tenant
+        .invoices
+        .expect("A's invoices");
+    let invoice = invoices.edges[0].node.id.clone();
+    let raw = |gid: &str| {
+        let text = String::from_utf8(
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, gid).unwrap(),
+        )
+        .unwrap();
+        uuid::Uuid::parse_str(text.split_once(':').unwrap().1).unwrap()
+    };
+    let tctx = zygo::access::TenantCtx::system(raw(&world.fixture.tenant));
+    zygo::modules::billing::invoices::mark_invoice_paid(&app.ctx, &tctx, raw(&invoice)).await.unwrap();
+    let refunded = app
+        .op_json::<RefundInvoice>(
+            Some(o),
+            json!({ "input": { "tenantId": world.fixture.tenant, "invoiceId": invoice, "amount": 100 } }),
+        )
+        .await;
+    assert_eq!(refunded.data().refund_invoice.total_refunded, 100);
+
     // The superuser (policies bypassed) sees what is there.
     let admin = app.db().await;
     let tenant = |slug: &'static str| {

@@ -309,3 +309,20 @@ async fn bad_endpoints_are_refused_naming_the_field_and_private_addresses_are_no
     assert!(!d.succeeded);
     assert!(d.error.as_deref().unwrap().contains("private"), "{:?}", d.error);
 }
+
+#[tokio::test]
+async fn the_background_workers_deliver_without_being_asked() {
+    let app = spawn_app_on(
+        Backend::fresh().await,
+        Options { env: vec![("ZYGO_WEBHOOK_ALLOW_PRIVATE", "true".into())], ..Default::default() },
+    )
+    .await;
+    let receiver = Receiver::start();
+    let owner = app.verified_user("hooks-bg@example.com").await;
+    let tenant = app.create_tenant(&owner, "hooks-bg").await;
+    let (id, _) = create_endpoint(&app, &owner, &tenant, &format!("{}/in", receiver.base), &[]).await;
+    app.op_json::<SendTestWebhookEvent>(Some(&owner.access), json!({ "id": id })).await.data();
+    // Woken by the enqueue, not by a poll: the event is there well before the poll interval.
+    let got = eventually(4, || async { receiver.received().await.into_iter().next() }).await;
+    assert_eq!(got["type"], "webhook.test");
+}

@@ -16,7 +16,10 @@
 //   POST /api/orders/:id/payments          {saved_payment_method:{type:"card", id, initiator:"merchant"}}
 //                                          -> {id, order_id, state:"completed"} or, for a card that
 //                                             declines, {id, order_id, state:"declined", decline_reason:"do_not_honour"}
-//   `Idempotency-Key` on POST /api/orders: a repeated request answers the same order.
+//   POST /api/orders/:id/refund            {amount, currency, description, metadata} on a completed order
+//                                          -> 201 {id, type:"refund", state:"completed", amount, currency,
+//                                             related_order_id}; 422 {code:"invalid_amount"} beyond what is left
+//   `Idempotency-Key` on POST /api/orders and …/refund: a repeated request answers the same order.
 // Hosted page:
 //   GET  /pay/:order   an HTML form asking for a card number
 //   POST /pay/:order   card=<number>: pays (authorised for capture_mode manual, else completed), saves the
@@ -24,7 +27,8 @@
 //                      ({"event":…,"order_id":…}) signed `Revolut-Signature: v1=HMAC-SHA256(secret,
 //                      "v1.<ms timestamp>.<body>")` with `Revolut-Request-Timestamp`, waits for the answer,
 //                      then 303 to redirect_url. 4000000000000002 saves but every later payment declines.
-// Test controls: POST /_config {"webhookUrl"}, GET /_requests, GET /_events, GET /_orders.
+// Test controls: POST /_config {"webhookUrl"}, GET /_requests, GET /_events, GET /_orders, GET /_refunds,
+//   POST /_lose_next {"path"}: the next request to that path is performed, its connection dropped unanswered.
 import { createServer } from 'node:http';
 import { createHmac, randomUUID } from 'node:crypto';
 
@@ -36,8 +40,13 @@ const KEY = arg('--key') ?? 'sk_fake';
 const SECRET = arg('--webhook-secret') ?? 'wsk_fake';
 const port = Number(arg('--port') ?? 0);
 
-const state = { webhookUrl: null, customers: new Map(), orders: new Map(), methods: new Map(), idempotent: new Map(), requests: [], events: [] };
+const state = { webhookUrl: null, customers: new Map(), orders: new Map(), methods: new Map(), idempotent: new Map(), requests: [], events: [], refunds: [], lose: new Set() };
 let base = '';
+/** Whether a lost answer was asked for this path (`_lose_next` names a path or its prefix); forgets it. */
+const loses = (path) => {
+  const hit = [...state.lose].find((p) => path.startsWith(p));
+  return hit !== undefined && state.lose.delete(hit);
+};
 
 const readBody = (req) =>
   new Promise((resolve) => {
@@ -131,6 +140,23 @@ function api(method, path, body, idem) {
     o.payments.push(p);
     return [200, p];
   }
+  if ((m = path.match(/^\/api\/orders\/([\w-]+)\/refund$/)) && method === 'POST') {
+    const key = idem && `refund ${idem}`;
+    if (key && state.idempotent.has(key)) return [201, state.orders.get(state.idempotent.get(key))];
+    const o = state.orders.get(m[1]);
+    if (!o) return [404, { code: 'not_found', message: 'Order not found' }];
+    if (o.state !== 'completed') return [422, { code: 'invalid_state', message: `Order in state ${o.state}` }];
+    const left = o.amount - (o.refunded_amount ?? 0);
+    if (!Number.isInteger(body.amount) || body.amount <= 0 || body.amount > left) {
+      return [422, { code: 'invalid_amount', message: `Refund amount must be 1 to ${left}` }];
+    }
+    o.refunded_amount = (o.refunded_amount ?? 0) + body.amount;
+    const r = { id: randomUUID(), token: randomUUID(), type: 'refund', state: 'completed', created_at: new Date().toISOString(), amount: body.amount, currency: body.currency ?? o.currency, description: body.description ?? null, metadata: body.metadata ?? {}, related_order_id: o.id };
+    state.orders.set(r.id, r);
+    state.refunds.push(r);
+    if (key) state.idempotent.set(key, r.id);
+    return [201, r];
+  }
   return [404, { code: 'not_found', message: `No route ${method} ${path}` }];
 }
 
@@ -148,7 +174,12 @@ const server = createServer(async (req, res) => {
   }
   if (url.pathname === '/_requests') return send(res, 200, state.requests);
   if (url.pathname === '/_events') return send(res, 200, state.events);
-  if (url.pathname === '/_orders') return send(res, 200, [...state.orders.values()]);
+  if (url.pathname === '/_orders') return send(res, 200, [...state.orders.values()].filter((o) => o.type !== 'refund'));
+  if (url.pathname === '/_refunds') return send(res, 200, state.refunds);
+  if (url.pathname === '/_lose_next' && req.method === 'POST') {
+    state.lose.add(JSON.parse(text).path);
+    return send(res, 200, { ok: true });
+  }
   if ((m = url.pathname.match(/^\/pay\/([\w-]+)$/))) {
     const o = state.orders.get(m[1]);
     if (!o) return send(res, 404, { code: 'not_found' });
@@ -176,6 +207,8 @@ const server = createServer(async (req, res) => {
       return send(res, 400, { code: 'missing_header', message: 'Revolut-Api-Version header is required' });
     }
     const [status, out] = api(req.method, url.pathname, body, idem);
+    // Done, and the answer lost on the way back.
+    if (loses(url.pathname)) return req.socket.destroy();
     return send(res, status, out);
   }
   send(res, 404, { code: 'not_found' });

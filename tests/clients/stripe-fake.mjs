@@ -15,6 +15,10 @@
 //                                 or, for a card that declines, 402 {error:{type:"card_error",
 //                                   code:"card_declined", decline_code:"generic_decline", message,
 //                                   payment_intent:{…status:"requires_payment_method"}}}
+//   POST /v1/refunds              payment_intent, amount (default: what is left) -> 200 {id:"re_…",
+//                                   object:"refund", amount, currency, payment_intent, status:"succeeded"};
+//                                 400 {error:{type:"invalid_request_error", code:"charge_already_refunded"}}
+//                                   when nothing is left, code "amount_too_large" beyond what is left
 //   `Idempotency-Key`: a repeated POST with the same key answers the first answer again, and
 //   does nothing twice (Stripe's idempotency).
 // Hosted page:
@@ -32,6 +36,9 @@
 //                                            (recorded, nothing done: Stripe's own outage answer)
 //   GET  /_requests                          every API request: {method, path, idempotencyKey, body}
 //   GET  /_events                            every delivered event with the answer's status
+//   GET  /_refunds                           every refund made
+//   POST /_lose_next {"path": "/v1/refunds"} the next request to that path is performed but its
+//                                            connection dropped instead of answered (a lost answer)
 import { createServer } from 'node:http';
 import { createHmac, randomBytes } from 'node:crypto';
 
@@ -56,6 +63,8 @@ const state = {
   outage: 0,
   requests: [],
   events: [],
+  refunds: [],
+  lose: new Set(),
 };
 
 /** Stripe's bracket notation: a[b]=1&c[0]=x -> {a:{b:"1"}, c:{0:"x"}}. */
@@ -165,6 +174,20 @@ function api(method, path, form) {
     state.paymentIntents.set(pi.id, pi);
     return [200, pi];
   }
+  if (method === 'POST' && path === '/v1/refunds') {
+    const pi = state.paymentIntents.get(form.payment_intent);
+    if (!pi || pi.status !== 'succeeded') {
+      return [400, { error: { type: 'invalid_request_error', code: 'resource_missing', param: 'payment_intent', message: `No such payment_intent: '${form.payment_intent}'` } }];
+    }
+    const left = pi.amount - (pi.amount_refunded ?? 0);
+    const amount = form.amount ? Number(form.amount) : left;
+    if (left <= 0) return [400, { error: { type: 'invalid_request_error', code: 'charge_already_refunded', message: 'Charge has already been refunded.' } }];
+    if (!(amount > 0) || amount > left) return [400, { error: { type: 'invalid_request_error', code: 'amount_too_large', param: 'amount', message: `Refund amount (${amount}) is greater than unrefunded amount on charge (${left})` } }];
+    pi.amount_refunded = (pi.amount_refunded ?? 0) + amount;
+    const r = { id: rid('re'), object: 'refund', amount, currency: pi.currency, payment_intent: pi.id, reason: form.reason ?? null, metadata: form.metadata ?? {}, status: 'succeeded', created: now() };
+    state.refunds.push(r);
+    return [200, r];
+  }
   return [404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path})` } }];
 }
 
@@ -174,6 +197,11 @@ const page = (s) => `<!doctype html><html><head><title>Stripe Checkout (fake)</t
 <button type="submit">Save card</button></form><a href="${s.cancel_url}">Cancel</a></body></html>`;
 
 let base = '';
+/** Whether a lost answer was asked for this path (`_lose_next` names a path or its prefix); forgets it. */
+const loses = (path) => {
+  const hit = [...state.lose].find((p) => path.startsWith(p));
+  return hit !== undefined && state.lose.delete(hit);
+};
 const server = createServer(async (req, res) => {
   const url = new URL(req.url, 'http://x');
   const text = await readBody(req);
@@ -192,6 +220,11 @@ const server = createServer(async (req, res) => {
   }
   if (url.pathname === '/_requests') return send(res, 200, state.requests);
   if (url.pathname === '/_events') return send(res, 200, state.events);
+  if (url.pathname === '/_refunds') return send(res, 200, state.refunds);
+  if (url.pathname === '/_lose_next' && req.method === 'POST') {
+    state.lose.add(JSON.parse(text).path);
+    return send(res, 200, { ok: true });
+  }
   if ((m = url.pathname.match(/^\/pay\/([\w-]+)$/))) {
     const s = state.sessions.get(m[1]);
     if (!s) return send(res, 404, { error: 'no such session' });
@@ -228,6 +261,8 @@ const server = createServer(async (req, res) => {
     }
     const [status, body] = api(req.method, url.pathname, form);
     if (cacheKey) state.idempotent.set(cacheKey, [status, body]);
+    // Done, and the answer lost on the way back.
+    if (loses(url.pathname)) return req.socket.destroy();
     return send(res, status, body);
   }
   send(res, 404, { error: 'not found' });

@@ -85,9 +85,14 @@ pub async fn start_checkout(
             customer
         }
     };
-    let interval_key = match interval {
-        subscription::BillingInterval::Month => "month",
-        subscription::BillingInterval::Year => "year",
+    let interval_key = super::recurring::interval_key(interval);
+    // A provider that collects renewals itself subscribes the customer to its own plan.
+    let provider_plan = match provider.recurring() {
+        true => Some(
+            super::recurring::provider_plan(&tx, ctx, &*provider, target, interval, &account.currency, price)
+                .await?,
+        ),
+        false => None,
     };
     let return_url =
         signed_return(ctx, provider_key, scope.tenant_id(), &target.key, interval_key, &success, &cancel);
@@ -102,6 +107,8 @@ pub async fn start_checkout(
             interval: interval_key,
             success_url: &success,
             cancel_url: &cancel,
+            provider_plan_id: provider_plan.as_deref(),
+            tax_rate_bps: account.tax_rate_bps,
         })
         .await?;
     tx.commit_with(Change {
@@ -178,6 +185,10 @@ pub async fn complete_return(
     }
     let provider = providers::provider(ctx, provider_key).map_err(|e| e.to_string())?;
     let returned = match provider.complete_return(query).await {
+        Ok(r) if r.for_tenant.is_some_and(|t| t != state.tenant) => {
+            tracing::warn!(target: "zygo::security", provider = provider_key, "a return leg naming another organisation's checkout");
+            return Ok(Ok(state.cancel));
+        }
         Ok(r) => r,
         Err(reason) => {
             tracing::warn!(provider = provider_key, %reason, "checkout return refused");
@@ -197,7 +208,7 @@ pub async fn complete_return(
     };
     Ok(match apply(ctx, provider_key, delivery).await {
         Ok(Receipt::Applied | Receipt::Duplicate) => Ok(state.success),
-        Ok(Receipt::Recorded(_)) => Ok(state.cancel),
+        Ok(Receipt::Recorded(_) | Receipt::Later(_)) => Ok(state.cancel),
         Err(e) => Err(e),
     })
 }
@@ -210,6 +221,9 @@ pub enum Receipt {
     Duplicate,
     /// Verified and recorded; nothing to do (or it could not apply: the outcome says why).
     Recorded(String),
+    /// Verified but not applicable yet (what it pays or follows has not arrived): not
+    /// recorded, so the provider's redelivery applies it.
+    Later(String),
 }
 
 /// Records `delivery` in `db` (inside the transaction that applies it); false when it was
@@ -268,6 +282,9 @@ async fn apply(ctx: &Ctx, provider_key: &str, delivery: Delivery) -> AppResult<R
         ProviderEvent::CheckoutCompleted { tenant_id, .. } => Some(*tenant_id),
         ProviderEvent::PaymentSucceeded { invoice_id, .. }
         | ProviderEvent::PaymentFailed { invoice_id, .. } => invoices::owner_of(&ctx.db, *invoice_id).await?,
+        ProviderEvent::RecurringPaid { tenant_id, .. }
+        | ProviderEvent::RecurringFailed { tenant_id, .. }
+        | ProviderEvent::RecurringCanceled { tenant_id, .. } => Some(*tenant_id),
         ProviderEvent::Other => None,
     };
     let Some(tenant) = tenant else {
@@ -303,10 +320,27 @@ async fn apply(ctx: &Ctx, provider_key: &str, delivery: Delivery) -> AppResult<R
             })
             .await?;
             match super::plan_changes::apply_plan_change(&mut tx, plan, interval, false).await {
-                Ok(_) => None,
+                Ok(change) => {
+                    // A provider subscription this checkout replaces stops collecting.
+                    if account.provider == provider_key
+                        && account
+                            .provider_payment_method_id
+                            .as_ref()
+                            .is_some_and(|old| old != payment_method_id)
+                    {
+                        super::recurring::cancelled(ctx, &account, &change.subscription, false).await?;
+                    }
+                    None
+                }
                 // The card is saved; the plan change itself did not happen (declined, already
                 // on the plan, over the limits): recorded with the reason, nothing else kept.
                 Err(e @ (AppError::Plan { .. } | AppError::Validation { .. })) => {
+                    // A provider subscription made for it must not go on collecting.
+                    let mut unused = account.clone();
+                    unused.provider = provider_key.into();
+                    unused.provider_payment_method_id = Some(payment_method_id.clone());
+                    let current = service::ensure_current(&tx, ctx, scope, &account.currency).await?;
+                    super::recurring::cancelled(ctx, &unused, &current, false).await?;
                     Some(format!("not applied: {e}"))
                 }
                 Err(e) => return Err(e),
@@ -323,6 +357,19 @@ async fn apply(ctx: &Ctx, provider_key: &str, delivery: Delivery) -> AppResult<R
             }
         }
         ProviderEvent::PaymentFailed { reason, .. } => Some(format!("noted: {reason}")),
+        ProviderEvent::RecurringPaid { .. }
+        | ProviderEvent::RecurringFailed { .. }
+        | ProviderEvent::RecurringCanceled { .. } => {
+            match super::recurring::apply(&mut tx, provider_key, &delivery.event).await? {
+                super::recurring::Applied::Done => None,
+                super::recurring::Applied::Noted(outcome) => Some(outcome),
+                super::recurring::Applied::Later(why) => {
+                    // Not recorded: the provider delivers it again later.
+                    drop(tx);
+                    return Ok(Receipt::Later(why));
+                }
+            }
+        }
         ProviderEvent::Other => Some("ignored".to_string()),
     };
     match outcome {

@@ -5,7 +5,8 @@
 //! - `GET /billing/return/{provider}?state=…`: the customer back from a provider's page (a
 //!   checkout signed by Zygo; completed, then redirected to the app).
 //! - `POST /billing/webhooks/{provider}`: a payment provider's webhook (400 when its signature
-//!   does not verify; 200 once applied or recorded, also for a replay).
+//!   does not verify; 200 once applied or recorded, also for a replay; 503 for one that cannot
+//!   apply yet, such as a PayPal sale before its subscription's activation: PayPal redelivers).
 
 use axum::{
     Json,
@@ -91,6 +92,11 @@ pub async fn provider_webhook(
         }
         Ok(Ok(Receipt::Recorded(outcome))) => {
             Json(serde_json::json!({ "received": true, "outcome": outcome })).into_response()
+        }
+        // Verified, not applicable yet: the provider retries a 503 later.
+        Ok(Ok(Receipt::Later(why))) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "received": false, "retry": why })))
+                .into_response()
         }
         Ok(Err(e)) => {
             // The provider retries a 5xx; nothing was recorded, so the retry applies it.

@@ -107,6 +107,9 @@ pub async fn change_plan(
     let mut tx = TenantTx::begin(ctx, tctx, Permission::BillingManage).await?;
     lock_tenant(&tx, tx.scope()).await?;
     let out = apply_plan_change(&mut tx, plan_key, interval, trial).await?;
+    // A provider subscription (PayPal's subscriptions mode) moves to the new plan too.
+    let account = ensure_account(&tx, ctx, tx.scope()).await?;
+    super::recurring::revised(&tx, ctx, &account, &out.subscription).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -260,8 +263,9 @@ pub(super) fn over_limits_error(plan: &Plan, over: &[usage::LimitUse]) -> AppErr
     }
 }
 
-/// Cancels the paid plan (`billing.manage`): at the period end, or at once (back to Free now,
-/// no refund).
+/// Cancels the paid plan (`billing.manage`): at the period end, or at once (back to Free now;
+/// a refund is `refundInvoice`'s). What recurs at the provider stops too (a PayPal
+/// subscription is suspended, or cancelled when Zygo's ends now).
 pub async fn cancel_subscription(
     ctx: &Ctx,
     tctx: &TenantCtx,
@@ -290,6 +294,7 @@ pub async fn cancel_subscription(
     } else {
         end_and_start_free(&mut tx, &sub, ctx.now(), &account.currency, "billing.canceled").await?
     };
+    super::recurring::cancelled(ctx, &account, &sub, at_period_end).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -318,6 +323,10 @@ pub async fn resume_subscription(ctx: &Ctx, tctx: &TenantCtx) -> AppResult<subsc
         am.status = Set(SubscriptionStatus::Active);
     }
     let out = save(&mut tx, &sub, am, Some("billing.resumed")).await?;
+    if sub.cancel_at_period_end {
+        let account = ensure_account(&tx, ctx, scope).await?;
+        super::recurring::resumed(ctx, &account, &sub).await?;
+    }
     tx.commit().await?;
     Ok(out)
 }

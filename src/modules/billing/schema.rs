@@ -159,6 +159,34 @@ pub struct InvoicePayload {
     pub invoice: Invoice,
 }
 
+#[derive(InputObject)]
+pub struct RefundInvoiceInput {
+    pub tenant_id: ID,
+    /// A paid invoice of the organisation.
+    pub invoice_id: ID,
+    /// Minor units to pay back (default: all that is paid and not refunded yet).
+    pub amount: Option<i64>,
+}
+
+/// A refund of (part of) an invoice.
+#[derive(SimpleObject)]
+pub struct InvoiceRefund {
+    /// Minor units.
+    pub amount: i64,
+    pub currency: String,
+    /// The provider's refund id (none when the money went back outside a provider).
+    pub provider_refund_id: Option<String>,
+    pub refunded_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(SimpleObject)]
+pub struct RefundInvoicePayload {
+    pub invoice: Invoice,
+    pub refund: InvoiceRefund,
+    /// Everything refunded of the invoice so far, in minor units.
+    pub total_refunded: i64,
+}
+
 #[derive(Default)]
 pub struct BillingMutation;
 
@@ -222,6 +250,28 @@ impl BillingMutation {
         let tctx = tenant_arg(ctx, "input.tenantId", &input.tenant_id).await?;
         let sub = plan_changes::resume_subscription(app(ctx), &tctx).await?;
         Ok(SubscriptionPayload { subscription: Sub(sub) })
+    }
+
+    /// Pays (part of) a paid invoice back through the provider that took the payment (needs
+    /// `BILLING_MANAGE`; audited). Sent with an idempotency key: a retried request refunds once.
+    async fn refund_invoice(
+        &self,
+        ctx: &Context<'_>,
+        input: RefundInvoiceInput,
+    ) -> Result<RefundInvoicePayload> {
+        let tctx = tenant_arg(ctx, "input.tenantId", &input.tenant_id).await?;
+        let id = relay::decode_id("input.invoiceId", &input.invoice_id, relay::kind::INVOICE)?;
+        let out = super::refunds::refund_invoice(app(ctx), &tctx, id, input.amount).await?;
+        Ok(RefundInvoicePayload {
+            invoice: Invoice(out.invoice),
+            refund: InvoiceRefund {
+                amount: out.refund.amount,
+                currency: out.refund.currency,
+                provider_refund_id: out.refund.provider_refund_id,
+                refunded_at: out.refund.created_at,
+            },
+            total_refunded: out.total_refunded,
+        })
     }
 
     /// Changes currency, tax rate, tax ID or billing address (needs `BILLING_MANAGE`).

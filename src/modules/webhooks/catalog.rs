@@ -63,6 +63,7 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("billing.settings_updated", "Billing details changed"),
     ("billing.invoice_issued", "An invoice was issued"),
     ("billing.invoice_paid", "An invoice was paid"),
+    ("billing.invoice_refunded", "An invoice was refunded (in part or in full)"),
     ("billing.past_due", "A renewal could not be collected"),
     ("billing.payment_recovered", "An overdue payment was made"),
     ("webhook_endpoint.created", "A webhook endpoint was created"),

@@ -60,6 +60,7 @@ documents! {
     PaymentProviders = "graphql/billing/PaymentProviders.graphql";
     Plans = "graphql/billing/Plans.graphql";
     PreviewPlanChange = "graphql/billing/PreviewPlanChange.graphql";
+    RefundInvoice = "graphql/billing/RefundInvoice.graphql";
     ResumeSubscription = "graphql/billing/ResumeSubscription.graphql";
     StartCheckout = "graphql/billing/StartCheckout.graphql";
     TenantBilling = "graphql/billing/TenantBilling.graphql";

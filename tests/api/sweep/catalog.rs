@@ -177,6 +177,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("rotateWebhookEndpointSecret", Tenant(&[WEBHOOKS_MANAGE])),
     ("sendTestWebhookEvent", Tenant(&[WEBHOOKS_MANAGE])),
     ("replayWebhookDelivery", Tenant(&[WEBHOOKS_MANAGE])),
+    ("refundInvoice", Tenant(&[BILLING_MANAGE])),
     // Subscription (users only; checked when the subscription starts)
     ("tenantEvents", Tenant(&[TENANT_READ])),
     ("auditLogAdded", Tenant(&[AUDIT_READ])),

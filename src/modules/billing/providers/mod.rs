@@ -15,6 +15,14 @@
 //! - **PayPal** ([`paypal`]): a vault setup token approved on PayPal's page saves the payer's
 //!   PayPal for merchant-initiated payments (completed on the return leg), Orders v2 with the
 //!   vault id charge it, and webhooks are verified by PayPal's verify-webhook-signature call.
+//!   With `ZYGO_PAYPAL_MODE=subscriptions` PayPal collects renewals itself instead: checkout
+//!   approves a PayPal subscription (Subscriptions v1) to a PayPal billing plan mirroring
+//!   Zygo's, and PayPal's sale webhooks pay Zygo's invoices.
+//!
+//! Refunds go back through the provider that took the payment, with an idempotency key.
+//! Cancelling: only a PayPal subscription recurs at the provider; Stripe, Revolut and Manual
+//! keep nothing recurring in Zygo's design (Zygo charges each invoice itself), so their
+//! `cancel` has nothing to call.
 
 pub mod paypal;
 pub mod revolut;
@@ -79,6 +87,10 @@ pub struct CheckoutRequest<'a> {
     pub interval: &'a str,
     pub success_url: &'a str,
     pub cancel_url: &'a str,
+    /// The provider's own plan, for a provider that collects renewals itself.
+    pub provider_plan_id: Option<&'a str>,
+    /// The organisation's tax rate (basis points), for a provider that bills by itself.
+    pub tax_rate_bps: i32,
 }
 
 /// What a verified webhook tells.
@@ -96,6 +108,14 @@ pub enum ProviderEvent {
     PaymentSucceeded { invoice_id: Uuid, payment_id: String },
     /// A charge of an invoice failed.
     PaymentFailed { invoice_id: Uuid, reason: String },
+    /// The provider collected a period of its subscription `reference` (PayPal's
+    /// subscriptions mode): pays the organisation's open invoice for it.
+    RecurringPaid { tenant_id: Uuid, reference: String, payment_id: String, amount: i64, currency: String },
+    /// The provider could not collect a period of `reference`: dunning starts.
+    RecurringFailed { tenant_id: Uuid, reference: String, reason: String },
+    /// The subscription `reference` was cancelled at the provider (by the payer): Zygo's
+    /// subscription ends with its paid period.
+    RecurringCanceled { tenant_id: Uuid, reference: String },
     /// Something Zygo does not act on.
     Other,
 }
@@ -131,6 +151,33 @@ pub trait PaymentProvider: Send + Sync {
     ) -> Result<Returned, String> {
         Err("this provider completes checkouts by webhook".into())
     }
+    /// Pays (part of) a paid invoice back with `refund.idempotency_key`.
+    async fn refund(&self, refund: Refund<'_>) -> AppResult<RefundOutcome>;
+    /// Stops what recurs at the provider when Zygo's subscription is cancelled.
+    async fn cancel(&self, cancel: Cancel<'_>) -> AppResult<()>;
+    /// Takes back a cancellation at the period end (what `cancel` stopped starts again).
+    async fn resume(&self, _reference: &str, _idempotency_key: &str) -> AppResult<()> {
+        Ok(())
+    }
+    /// Whether the provider collects renewals itself (a subscription at the provider, to a
+    /// provider plan made by [`PaymentProvider::create_plan`]): Zygo's invoices then wait for
+    /// the provider's payment webhooks.
+    fn recurring(&self) -> bool {
+        false
+    }
+    /// Creates the provider's plan for `spec` (idempotently) and returns its id.
+    async fn create_plan(&self, _spec: PlanSpec<'_>) -> AppResult<String> {
+        Err(AppError::Internal(anyhow::anyhow!("{} has no plans of its own", self.key())))
+    }
+    /// Moves the provider's subscription `reference` to the provider plan `provider_plan_id`.
+    async fn revise(
+        &self,
+        _reference: &str,
+        _provider_plan_id: &str,
+        _idempotency_key: &str,
+    ) -> AppResult<()> {
+        Ok(())
+    }
 }
 
 /// A checkout completed on the return leg.
@@ -139,6 +186,54 @@ pub struct Returned {
     pub id: String,
     pub customer_id: String,
     pub payment_method_id: String,
+    /// The organisation the provider's object was made for, when it names one: the return leg
+    /// is refused when it is not the one Zygo signed the checkout for.
+    pub for_tenant: Option<Uuid>,
+}
+
+/// A refund of (part of) a paid invoice.
+pub struct Refund<'a> {
+    /// The provider's id of the payment (what [`ChargeOutcome::Paid`] or a payment webhook
+    /// gave).
+    pub payment_id: &'a str,
+    pub invoice_id: Uuid,
+    /// Minor units, at most what was paid and not yet refunded.
+    pub amount: i64,
+    pub currency: &'a str,
+    /// Sent with the request: the provider refunds a repeated request once.
+    pub idempotency_key: &'a str,
+}
+
+/// What a refund came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RefundOutcome {
+    /// Refunded; the provider's refund id (none for a manual refund).
+    Refunded { refund_id: Option<String> },
+    /// The provider refused (already refunded, too old…): nothing was refunded.
+    Refused { reason: String },
+}
+
+/// What Zygo's cancellation asks of the provider.
+pub struct Cancel<'a> {
+    /// The account's saved payment method (for PayPal's subscriptions mode, the subscription).
+    pub reference: Option<&'a str>,
+    /// The subscription ends with its period (stop future collections, keep the way back) or
+    /// now.
+    pub at_period_end: bool,
+    pub reason: &'a str,
+    pub idempotency_key: &'a str,
+}
+
+/// A Zygo plan price as a provider's own recurring plan.
+pub struct PlanSpec<'a> {
+    /// Names the plan, its version, interval, currency and amount (the mapping's key).
+    pub key: &'a str,
+    pub plan: &'a str,
+    pub name: &'a str,
+    /// `month` or `year`.
+    pub interval: &'a str,
+    pub currency: &'a str,
+    pub amount: i64,
 }
 
 /// Invoices paid by bank transfer and marked paid by an administrator.
@@ -172,6 +267,16 @@ impl PaymentProvider for Manual {
         _now: DateTime<Utc>,
     ) -> Result<Delivery, String> {
         Err("manual billing receives no webhooks".into())
+    }
+
+    /// The money went back outside Zygo (a transfer): the refund is only recorded.
+    async fn refund(&self, _refund: Refund<'_>) -> AppResult<RefundOutcome> {
+        Ok(RefundOutcome::Refunded { refund_id: None })
+    }
+
+    /// Nothing recurs: Zygo issues each invoice itself.
+    async fn cancel(&self, _cancel: Cancel<'_>) -> AppResult<()> {
+        Ok(())
     }
 }
 

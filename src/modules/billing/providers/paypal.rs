@@ -4,6 +4,21 @@
 //! (`/v3/vault/payment-tokens`); invoices are charged by **Orders v2** with that vault id
 //! (`PayPal-Request-Id` is the attempt's idempotency key); webhooks are verified by PayPal's
 //! own `/v1/notifications/verify-webhook-signature` call.
+//!
+//! With `ZYGO_PAYPAL_MODE=subscriptions` PayPal collects renewals itself (Subscriptions v1):
+//! each Zygo plan price is a PayPal **billing plan** (`/v1/billing/plans`, under a product made
+//! by `/v1/catalogs/products`), checkout creates a **subscription** (`/v1/billing/subscriptions`,
+//! `custom_id` naming the organisation, plan and interval) whose approve link the payer follows,
+//! and the subscription id (`I-…`) is the account's payment method. Activation comes back on the
+//! return leg or as `BILLING.SUBSCRIPTION.ACTIVATED` (either order, applied once);
+//! `PAYMENT.SALE.COMPLETED` (with `billing_agreement_id`) pays Zygo's open invoice;
+//! `BILLING.SUBSCRIPTION.PAYMENT.FAILED` starts dunning; `BILLING.SUBSCRIPTION.CANCELLED` ends the
+//! subscription with its period. A plan change is `/revise`; Zygo's cancellation is `/cancel`
+//! (now) or `/suspend` (at the period end; `/activate` takes it back). The Subscriptions v1
+//! calls and events live in `paypal/subscriptions.rs`.
+//!
+//! Refunds: a capture by `/v2/payments/captures/{id}/refund`, a subscription's sale (stored as
+//! `sale:<id>`) by `/v1/payments/sale/{id}/refund`, both with `PayPal-Request-Id`.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -18,12 +33,28 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
-    Charge, ChargeOutcome, CheckoutRequest, Delivery, NewCustomer, PaymentProvider, ProviderEvent, Returned,
+    Cancel, Charge, ChargeOutcome, CheckoutRequest, Delivery, NewCustomer, PaymentProvider, PlanSpec,
+    ProviderEvent, Refund, RefundOutcome, Returned,
 };
 use crate::{
-    config::PaypalConfig,
+    config::{PaypalConfig, PaypalMode},
     error::{AppError, AppResult},
+    modules::billing::documents::decimal,
 };
+
+mod subscriptions;
+
+pub use subscriptions::minor_units;
+use subscriptions::{approve_link, custom};
+
+/// Marks a payment id that is a subscription's sale (refunded through the v1 sale API).
+const SALE: &str = "sale:";
+
+/// Whether an account's payment method is a PayPal subscription (`I-…`) rather than a vault
+/// payment token.
+pub fn is_subscription(reference: &str) -> bool {
+    reference.starts_with("I-")
+}
 
 /// An access token and when to stop using it, by API base and client id.
 type TokenCache = HashMap<(String, String), (String, std::time::Instant)>;
@@ -96,6 +127,12 @@ impl Paypal {
         }
         super::answer("PayPal", path, req.send().await).await
     }
+
+    async fn get(&self, path: &str) -> AppResult<Result<Value, Value>> {
+        let token = self.token().await?;
+        let req = self.http.get(format!("{}{path}", self.config.api_base)).bearer_auth(token);
+        super::answer("PayPal", path, req.send().await).await
+    }
 }
 
 #[async_trait]
@@ -110,6 +147,9 @@ impl PaymentProvider for Paypal {
     }
 
     async fn checkout(&self, req: CheckoutRequest<'_>) -> AppResult<String> {
+        if let Some(plan_id) = req.provider_plan_id {
+            return self.subscribe(&req, plan_id).await;
+        }
         let body = json!({
             "customer": { "id": req.customer_id },
             "payment_source": { "paypal": {
@@ -132,6 +172,19 @@ impl PaymentProvider for Paypal {
     }
 
     async fn complete_return(&self, query: &BTreeMap<String, String>) -> Result<Returned, String> {
+        if let Some(id) = query.get("subscription_id") {
+            // Approved: PayPal shows the subscription active (its first period collected).
+            let v = self.subscription(id).await?;
+            if !matches!(v["status"].as_str(), Some("ACTIVE" | "APPROVED")) {
+                return Err(format!("the subscription is {}", v["status"]));
+            }
+            return Ok(Returned {
+                id: format!("activated:{id}"),
+                customer_id: v["subscriber"]["payer_id"].as_str().unwrap_or_default().to_string(),
+                payment_method_id: id.clone(),
+                for_tenant: Some(custom(&v).ok_or("a subscription without Zygo's custom_id")?.0),
+            });
+        }
         let setup = query.get("approval_token_id").ok_or("no approval_token_id on the return")?;
         let body = json!({ "payment_source": { "token": { "id": setup, "type": "SETUP_TOKEN" } } });
         // The setup token names the request: coming back twice makes one payment token.
@@ -144,6 +197,7 @@ impl PaymentProvider for Paypal {
             id: format!("setup:{setup}"),
             customer_id: v["customer"]["id"].as_str().unwrap_or_default().to_string(),
             payment_method_id: v["id"].as_str().ok_or("a payment token without an id")?.to_string(),
+            for_tenant: None,
         })
     }
 
@@ -151,6 +205,10 @@ impl PaymentProvider for Paypal {
         let Some(vault_id) = charge.payment_method_id else {
             return Ok(ChargeOutcome::Failed { reason: "no saved payment method".into() });
         };
+        if is_subscription(vault_id) {
+            // PayPal collects each period of the subscription; its sale webhook pays this.
+            return Ok(ChargeOutcome::AwaitingPayment);
+        }
         let body = json!({
             "intent": "CAPTURE",
             "purchase_units": [{
@@ -159,7 +217,7 @@ impl PaymentProvider for Paypal {
                 "description": charge.description,
                 "amount": {
                     "currency_code": charge.currency,
-                    "value": crate::modules::billing::documents::decimal(charge.amount, charge.currency),
+                    "value": decimal(charge.amount, charge.currency),
                 },
             }],
             "payment_source": { "paypal": { "vault_id": vault_id } },
@@ -225,9 +283,13 @@ impl PaymentProvider for Paypal {
         if verdict["verification_status"] != "SUCCESS" {
             return Err(format!("PayPal says the signature is {}", verdict["verification_status"]));
         }
-        let id = event["id"].as_str().ok_or("an event without an id")?.to_string();
+        let mut id = event["id"].as_str().ok_or("an event without an id")?.to_string();
         let event_type = event["event_type"].as_str().unwrap_or_default().to_string();
         let r = &event["resource"];
+        if let Some((delivery_id, provider_event)) = self.subscription_event(&event_type, r).await? {
+            id = delivery_id.unwrap_or(id);
+            return Ok(Delivery { id, event_type, event: provider_event });
+        }
         let invoice = r["custom_id"].as_str().and_then(|s| Uuid::parse_str(s).ok());
         let provider_event = match (event_type.as_str(), invoice) {
             ("PAYMENT.CAPTURE.COMPLETED", Some(invoice_id)) => ProviderEvent::PaymentSucceeded {
@@ -240,5 +302,82 @@ impl PaymentProvider for Paypal {
             _ => ProviderEvent::Other,
         };
         Ok(Delivery { id, event_type, event: provider_event })
+    }
+
+    async fn refund(&self, refund: Refund<'_>) -> AppResult<RefundOutcome> {
+        let value = decimal(refund.amount, refund.currency);
+        let (path, body) = match refund.payment_id.strip_prefix(SALE) {
+            Some(sale) => (
+                format!("/v1/payments/sale/{sale}/refund"),
+                json!({ "amount": { "total": value, "currency": refund.currency }, "invoice_number": refund.invoice_id.to_string() }),
+            ),
+            None => (
+                format!("/v2/payments/captures/{}/refund", refund.payment_id),
+                json!({ "amount": { "value": value, "currency_code": refund.currency }, "custom_id": refund.invoice_id.to_string() }),
+            ),
+        };
+        match self.post(&path, body, Some(refund.idempotency_key)).await? {
+            Ok(v)
+                if matches!(
+                    v["status"].as_str().or(v["state"].as_str()),
+                    Some("COMPLETED" | "PENDING" | "completed" | "pending")
+                ) =>
+            {
+                Ok(RefundOutcome::Refunded { refund_id: Some(super::id_of("PayPal", &v)?) })
+            }
+            Ok(v) => Ok(RefundOutcome::Refused {
+                reason: format!(
+                    "refund {}",
+                    v["status"].as_str().or(v["state"].as_str()).unwrap_or("not completed")
+                ),
+            }),
+            Err(b) => Ok(RefundOutcome::Refused {
+                reason: b["details"][0]["issue"]
+                    .as_str()
+                    .or(b["name"].as_str())
+                    .unwrap_or("refused")
+                    .to_string(),
+            }),
+        }
+    }
+
+    /// A subscription stops collecting: `/suspend` for a cancellation at the period end (taken
+    /// back by `/activate`), `/cancel` for one now. A vault token recurs nothing: no call.
+    async fn cancel(&self, cancel: Cancel<'_>) -> AppResult<()> {
+        let Some(id) = cancel.reference.filter(|r| is_subscription(r)) else { return Ok(()) };
+        let action = if cancel.at_period_end { "suspend" } else { "cancel" };
+        self.subscription_action(id, action, json!({ "reason": cancel.reason }), cancel.idempotency_key)
+            .await?;
+        Ok(())
+    }
+
+    async fn resume(&self, reference: &str, idempotency_key: &str) -> AppResult<()> {
+        if is_subscription(reference) {
+            let body = json!({ "reason": "Resumed in Zygo" });
+            self.subscription_action(reference, "activate", body, idempotency_key).await?;
+        }
+        Ok(())
+    }
+
+    fn recurring(&self) -> bool {
+        self.config.mode == PaypalMode::Subscriptions
+    }
+
+    /// A product per Zygo plan and a billing plan per price; `PayPal-Request-Id` names both, so
+    /// a repeated creation answers the first one.
+    async fn create_plan(&self, spec: PlanSpec<'_>) -> AppResult<String> {
+        self.billing_plan(spec).await
+    }
+    async fn revise(&self, reference: &str, provider_plan_id: &str, idempotency_key: &str) -> AppResult<()> {
+        if is_subscription(reference) {
+            let body = json!({ "plan_id": provider_plan_id });
+            let v = self.subscription_action(reference, "revise", body, idempotency_key).await?;
+            if approve_link(&v).is_some() {
+                // PayPal asks the payer to consent to a new price on its page; until then it
+                // keeps collecting the old one.
+                tracing::info!(subscription = reference, "PayPal asks the payer to approve the revision");
+            }
+        }
+        Ok(())
     }
 }

@@ -5,7 +5,9 @@
 //! (`v1=` HMAC-SHA256 of `v1.{Revolut-Request-Timestamp}.{body}`, five minutes of tolerance).
 //!
 //! Charging is idempotent whatever the network does: the order is created with the attempt's
-//! `Idempotency-Key`, and an order that is already completed is not paid again.
+//! `Idempotency-Key`, and an order that is already completed is not paid again. Refunds are
+//! `POST /api/orders/{id}/refund` with an `Idempotency-Key`. Nothing recurs at Revolut (Zygo
+//! pays each invoice with a merchant-initiated payment), so cancelling has nothing to call.
 
 use async_trait::async_trait;
 use axum::http::HeaderMap;
@@ -14,7 +16,10 @@ use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Charge, ChargeOutcome, CheckoutRequest, Delivery, NewCustomer, PaymentProvider, ProviderEvent};
+use super::{
+    Cancel, Charge, ChargeOutcome, CheckoutRequest, Delivery, NewCustomer, PaymentProvider, ProviderEvent,
+    Refund, RefundOutcome,
+};
 use crate::{
     config::RevolutConfig,
     error::{AppError, AppResult},
@@ -181,6 +186,32 @@ impl PaymentProvider for Revolut {
                 reason: b["code"].as_str().or(b["message"].as_str()).unwrap_or("declined").to_string(),
             }),
         }
+    }
+
+    async fn refund(&self, refund: Refund<'_>) -> AppResult<RefundOutcome> {
+        let body = json!({
+            "amount": refund.amount,
+            "currency": refund.currency,
+            "description": format!("Refund of invoice {}", refund.invoice_id),
+            "metadata": { "invoice_id": refund.invoice_id.to_string() },
+        });
+        let path = format!("/api/orders/{}/refund", refund.payment_id);
+        match self.call(reqwest::Method::POST, &path, Some(body), Some(refund.idempotency_key)).await? {
+            Ok(v) if matches!(v["state"].as_str(), Some("completed" | "processing" | "pending")) => {
+                Ok(RefundOutcome::Refunded { refund_id: Some(id_of(&v)?) })
+            }
+            Ok(v) => Ok(RefundOutcome::Refused {
+                reason: format!("refund {}", v["state"].as_str().unwrap_or("not completed")),
+            }),
+            Err(b) => Ok(RefundOutcome::Refused {
+                reason: b["code"].as_str().or(b["message"].as_str()).unwrap_or("refused").to_string(),
+            }),
+        }
+    }
+
+    /// Nothing recurs at Revolut in Zygo's design: no call.
+    async fn cancel(&self, _cancel: Cancel<'_>) -> AppResult<()> {
+        Ok(())
     }
 
     async fn webhook(

@@ -3,7 +3,11 @@
 //! idempotency key, and webhooks verified by the `Stripe-Signature` scheme (`t=…,v1=…`,
 //! HMAC-SHA256 of `t.body` under the endpoint's secret, five minutes of tolerance).
 //!
-//! A small form-encoded HTTP client instead of an SDK: four calls are needed.
+//! Refunds are `/v1/refunds` of the invoice's PaymentIntent with an `Idempotency-Key`. Nothing
+//! recurs at Stripe (Zygo charges each invoice with a PaymentIntent, no Stripe Subscription), so
+//! cancelling has nothing to call.
+//!
+//! A small form-encoded HTTP client instead of an SDK: five calls are needed.
 
 use async_trait::async_trait;
 use axum::http::HeaderMap;
@@ -12,7 +16,10 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{Charge, ChargeOutcome, CheckoutRequest, Delivery, NewCustomer, PaymentProvider, ProviderEvent};
+use super::{
+    Cancel, Charge, ChargeOutcome, CheckoutRequest, Delivery, NewCustomer, PaymentProvider, ProviderEvent,
+    Refund, RefundOutcome,
+};
 use crate::{
     config::StripeConfig,
     error::{AppError, AppResult},
@@ -158,6 +165,31 @@ impl PaymentProvider for Stripe {
                 Ok(ChargeOutcome::Failed { reason: reason.to_string() })
             }
         }
+    }
+
+    async fn refund(&self, refund: Refund<'_>) -> AppResult<RefundOutcome> {
+        let form = [
+            ("payment_intent", refund.payment_id.to_string()),
+            ("amount", refund.amount.to_string()),
+            ("reason", "requested_by_customer".to_string()),
+            ("metadata[invoice_id]", refund.invoice_id.to_string()),
+        ];
+        match self.post("/v1/refunds", &form, Some(refund.idempotency_key)).await? {
+            Ok(v) if matches!(v["status"].as_str(), Some("succeeded" | "pending")) => {
+                Ok(RefundOutcome::Refunded { refund_id: Some(id_of(&v)?) })
+            }
+            Ok(v) => Ok(RefundOutcome::Refused {
+                reason: format!("refund {}", v["status"].as_str().unwrap_or("not completed")),
+            }),
+            Err(body) => Ok(RefundOutcome::Refused {
+                reason: body["error"]["code"].as_str().unwrap_or("refused").to_string(),
+            }),
+        }
+    }
+
+    /// Nothing recurs at Stripe in Zygo's design: no call.
+    async fn cancel(&self, _cancel: Cancel<'_>) -> AppResult<()> {
+        Ok(())
     }
 
     async fn webhook(
