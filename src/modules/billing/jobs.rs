@@ -7,6 +7,9 @@
 //!   (a provider may take seconds; no lock or connection is held meanwhile), then records the
 //!   outcome under the tenant's lock: PAID, or a refusal counted by dunning. The attempt's
 //!   idempotency key makes a repeated run (a lost worker, a retry) charge once.
+//! - `billing.cancel_recurring`: a subscription that ended in a renewal step (its cancellation
+//!   took effect, or dunning ran out) stops recurring at the provider (PayPal's subscriptions
+//!   mode), outside the step's transaction.
 
 use entity::{
     invoice::{self, InvoiceStatus},
@@ -28,10 +31,11 @@ use crate::{
 pub const SWEEP: &str = "billing.sweep";
 pub const STEP: &str = "billing.step";
 pub const COLLECT: &str = "billing.collect";
+pub const CANCEL_RECURRING: &str = "billing.cancel_recurring";
 
 /// Billing's handlers and its schedule.
 pub fn register(registry: Registry, ctx_interval: std::time::Duration) -> Registry {
-    registry.handler(Sweep).handler(Step).handler(Collect).every(SWEEP, ctx_interval)
+    registry.handler(Sweep).handler(Step).handler(Collect).handler(CancelRecurring).every(SWEEP, ctx_interval)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -109,6 +113,30 @@ impl Handler for Collect {
         }
         let outcome = invoices::charge(ctx, &account, &inv, p.attempt).await?;
         apply(ctx, &tctx, p, outcome).await?;
+        Ok(())
+    }
+}
+
+struct CancelRecurring;
+
+#[async_trait::async_trait]
+impl Handler for CancelRecurring {
+    fn kind(&self) -> &'static str {
+        CANCEL_RECURRING
+    }
+
+    async fn run(&self, ctx: &Ctx, job: &job::Model) -> JobResult {
+        let (tenant, p): (Uuid, StepJob) = payload(job)?;
+        let tctx = TenantCtx::system(tenant);
+        let tx = TenantTx::open(ctx, &tctx).await?;
+        let scope = tx.scope();
+        let Some(sub) = scope.find_by_id::<entity::subscription::Entity, _>(&tx, p.subscription).await?
+        else {
+            return Err(JobError::Fail(format!("subscription {} does not exist", p.subscription)));
+        };
+        let account = service::ensure_account(&tx, ctx, scope).await?;
+        tx.commit().await?;
+        super::recurring::cancelled(ctx, &account, &sub, false).await?;
         Ok(())
     }
 }

@@ -102,6 +102,7 @@ async fn period_end(
     let start = sub.current_period_end;
     if sub.cancel_at_period_end {
         service::end_and_start_free(tx, &sub, start, &account.currency, "billing.canceled").await?;
+        enqueue_cancel_recurring(tx, &sub).await?;
         return Ok(true);
     }
     let catalog = plans::catalog(&ctx.config)?;
@@ -192,6 +193,15 @@ async fn retry(tx: &mut TenantTx<'_>, sub: subscription::Model, now: DateTime<Ut
     Ok(true)
 }
 
+/// Enqueues stopping what recurs at the provider for `sub`, which ended here (PayPal's
+/// subscriptions mode; nothing to call for the others), after this transaction commits.
+async fn enqueue_cancel_recurring(tx: &mut TenantTx<'_>, sub: &subscription::Model) -> AppResult<()> {
+    let job = NewJob::new(super::jobs::CANCEL_RECURRING, &super::jobs::StepJob { subscription: sub.id })
+        .key(format!("cancel-recurring:{}", sub.id));
+    tx.enqueue(job).await?;
+    Ok(())
+}
+
 /// Enqueues the charge of `inv` (attempt `attempt`; 0 at the period end, n for the n-th
 /// retry) in `tx`: one job per invoice and attempt, whatever repeats.
 async fn enqueue_collect(tx: &mut TenantTx<'_>, inv: &invoice::Model, attempt: i32) -> AppResult<()> {
@@ -219,6 +229,7 @@ pub(super) async fn fail(
         tx.scope().update(&*tx, am).await?;
         let currency = sub.currency.clone();
         service::end_and_start_free(tx, &sub, now, &currency, "billing.canceled_unpaid").await?;
+        enqueue_cancel_recurring(tx, &sub).await?;
         return Ok(());
     }
     let next = since + chrono::Duration::days(retry_days[failures as usize - 1] as i64);
