@@ -19,10 +19,16 @@ mod m20261121_000010_row_level_security;
 mod m20261203_000011_mail_origin;
 mod m20261204_000012_billing;
 mod m20261204_000013_mail_attachments;
+mod m20261204_000015_studio;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
-    [m20261121_000010_row_level_security::TENANT_TABLES, m20261204_000012_billing::TENANT_TABLES].concat()
+    [
+        m20261121_000010_row_level_security::TENANT_TABLES,
+        m20261204_000012_billing::TENANT_TABLES,
+        m20261204_000015_studio::TENANT_TABLES,
+    ]
+    .concat()
 }
 
 /// The PostgreSQL role the server's connections switch to so row-level security applies
@@ -49,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_mail_origin::Migration),
             Box::new(m20261204_000012_billing::Migration),
             Box::new(m20261204_000013_mail_attachments::Migration),
+            Box::new(m20261204_000015_studio::Migration),
         ]
     }
 }

@@ -271,6 +271,8 @@ pub struct Loaders {
     pub subscriptions: Batched<Uuid, PerTenantLoader<entity::subscription::Entity>>,
     pub billing_accounts: Batched<Uuid, PerTenantLoader<entity::billing_account::Entity>>,
     pub invoice_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::invoice::Entity>>,
+    /// The studio's documents, pages, sections, versions and their teams.
+    pub studio: crate::modules::studio::loaders::StudioLoaders,
     access: DataLoader<TenantAccessLoader, HashMapCache>,
     /// The operation's reads (see [`Reads`]): every loader, and every access-checked read of
     /// a service through [`TenantCtx::on`], goes through them.
@@ -431,6 +433,7 @@ impl Loaders {
                 },
                 d(),
             ),
+            studio: crate::modules::studio::loaders::StudioLoaders::new(&db, &reads, &dispatcher),
             access: DataLoader::with_cache(
                 TenantAccessLoader {
                     ctx: ctx.clone(),

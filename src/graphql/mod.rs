@@ -31,6 +31,7 @@ use crate::{
         roles::{RolesMutation, RolesQuery},
         secrets::SecretsMutation,
         security::schema::{SecurityMutation, SecurityQuery},
+        studio::{StudioMutation, StudioQuery, StudioSubscription},
         teams::TeamsMutation,
         tenancy::{TenancyMutation, TenancyQuery, TenancySubscription},
         workflows::{WorkflowsMutation, WorkflowsQuery, WorkflowsSubscription},
@@ -49,6 +50,7 @@ pub struct Query(
     SecurityQuery,
     WorkflowsQuery,
     BillingQuery,
+    StudioQuery,
 );
 
 /// The root mutation.
@@ -64,11 +66,18 @@ pub struct Mutation(
     SecretsMutation,
     WorkflowsMutation,
     BillingMutation,
+    StudioMutation,
 );
 
 /// The root subscription.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(TenancySubscription, AuditSubscription, WorkflowsSubscription, BillingSubscription);
+pub struct Subscription(
+    TenancySubscription,
+    AuditSubscription,
+    WorkflowsSubscription,
+    BillingSubscription,
+    StudioSubscription,
+);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -11,7 +11,8 @@ use super::relay;
 use crate::modules::{
     api_keys::types::TenantApiKeys, audit::types::TenantAuditLog, billing::types::TenantBilling,
     members::types::TenantMembers, roles::types::TenantRoles, secrets::types::TenantSecrets,
-    teams::types::TenantTeams, tenancy::types::TenantCore, workflows::types::TenantWorkflows,
+    studio::types::TenantDocuments, teams::types::TenantTeams, tenancy::types::TenantCore,
+    workflows::types::TenantWorkflows,
 };
 
 /// The organisation row every part reads (one allocation shared by the parts).
@@ -30,6 +31,7 @@ pub struct Tenant(
     TenantApiKeys,
     TenantAuditLog,
     TenantBilling,
+    TenantDocuments,
 );
 
 impl Tenant {
@@ -44,7 +46,8 @@ impl Tenant {
             TenantSecrets(row.clone()),
             TenantApiKeys(row.clone()),
             TenantAuditLog(row.clone()),
-            TenantBilling(row),
+            TenantBilling(row.clone()),
+            TenantDocuments(row),
         )
     }
 

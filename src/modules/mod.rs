@@ -9,6 +9,7 @@ pub mod members;
 pub mod roles;
 pub mod secrets;
 pub mod security;
+pub mod studio;
 pub mod teams;
 pub mod tenancy;
 pub mod workflows;

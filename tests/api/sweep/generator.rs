@@ -52,6 +52,11 @@ pub(crate) struct Fixture {
     pub(super) connected_account: String,
     /// Marking paid is refused before the lookup: a well-formed ID of nothing.
     pub(super) invoice: String,
+    /// A document of the team, with a page, a section and a published version.
+    pub(super) document: String,
+    pub(super) page: String,
+    pub(super) section: String,
+    pub(super) version: String,
 }
 
 pub(super) fn global_id(ty: &str, id: uuid::Uuid) -> String {
@@ -80,6 +85,10 @@ impl Fixture {
             session: id("Session"),
             connected_account: id("ConnectedAccount"),
             invoice: id("Invoice"),
+            document: id("Document"),
+            page: id("DocumentPage"),
+            section: id("DocumentSection"),
+            version: id("DocumentVersion"),
         }
     }
 
@@ -96,6 +105,10 @@ impl Fixture {
             "teamId" => &self.team,
             "membershipId" => &self.target_membership,
             "secretId" => &self.secret,
+            "documentId" => &self.document,
+            "pageId" => &self.page,
+            "sectionId" => &self.section,
+            "versionId" | "a" | "b" => &self.version,
             "id" | "ids" => match root {
                 "node" | "nodes" | "tenant" | "updateTenant" | "suspendTenant" | "reactivateTenant"
                 | "deleteTenant" => &self.tenant,
@@ -118,6 +131,9 @@ impl Fixture {
                 "deleteWorkflowTemplate" => &self.template,
                 "revokeSession" => &self.session,
                 "unlinkOAuthAccount" => &self.connected_account,
+                "document" | "updateDocument" | "deleteDocument" | "publishDocument" => &self.document,
+                "updatePage" | "movePage" | "duplicatePage" | "deletePage" => &self.page,
+                "updateSection" | "moveSection" | "duplicateSection" | "deleteSection" => &self.section,
                 _ => return None,
             },
             _ => return None,

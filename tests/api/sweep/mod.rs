@@ -291,6 +291,29 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
     )
     .await
     .data();
+    // A document of the team with a section, published once.
+    let created = app
+        .gql(
+            owner,
+            doc!("studio/CreateDocument"),
+            json!({ "input": { "teamId": team, "title": "Sweep document" } }),
+        )
+        .await;
+    let document = created.data()["createDocument"]["document"].clone();
+    let page = document["pages"][0]["id"].as_str().expect("a first page").to_string();
+    let document = document["id"].as_str().unwrap().to_string();
+    let added = app
+        .gql(
+            owner,
+            doc!("studio/AddSection"),
+            json!({ "input": { "pageId": page, "baseRevision": 1, "kind": "TEXT" } }),
+        )
+        .await;
+    let section = added.data()["addSection"]["section"]["id"].as_str().unwrap().to_string();
+    let published = app
+        .gql(owner, doc!("studio/PublishDocument"), json!({ "input": { "id": document, "baseRevision": 2 } }))
+        .await;
+    let version = published.data()["publishDocument"]["version"]["id"].as_str().unwrap().to_string();
     let outsiders_session = app
         .op::<ViewerSecurity>(Some(&outsider.access), viewer_security::Variables { events_last: None })
         .await
@@ -327,6 +350,10 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         session: outsiders_session,
         connected_account: global_id("ConnectedAccount", uuid::Uuid::new_v4()),
         invoice: global_id("Invoice", uuid::Uuid::new_v4()),
+        document,
+        page,
+        section,
+        version,
     };
     let principals = vec![
         Principal {
@@ -397,6 +424,8 @@ async fn snapshot(app: &TestApp, owner: &str, fx: &Fixture) -> BTreeMap<&'static
         ("templates", doc!("workflows/WorkflowTemplates"), json!({ "tenantId": t })),
         ("secrets and environment", doc!("secrets/Secrets"), json!({ "tenantId": t, "withAccessLog": true })),
         ("audit log", doc!("audit/TenantAuditLog"), json!({ "id": t, "first": 100 })),
+        ("documents", doc!("studio/Documents"), json!({ "tenantId": t, "first": 100 })),
+        ("document", doc!("studio/Document"), json!({ "id": fx.document })),
     ];
     let mut out = BTreeMap::new();
     for (name, query, vars) in reads {
