@@ -37,6 +37,11 @@ pub enum AppError {
     /// use and reset time).
     #[error("{message}")]
     Plan { code: &'static str, message: String, details: serde_json::Value },
+    /// A request refused for a domain reason with its own code and what the client needs to
+    /// recover as the error's extensions: `CONFLICT` for a stale edit (with the current
+    /// revision and content), `LOCKED` for a section someone else holds (holder and expiry).
+    #[error("{message}")]
+    RejectedWith { code: &'static str, message: String, details: serde_json::Value },
     #[error("too many requests; retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error(transparent)]
@@ -74,6 +79,7 @@ impl AppError {
             Self::Conflict { .. } => "CONFLICT",
             Self::Rejected { code, .. } => code,
             Self::Plan { code, .. } => code,
+            Self::RejectedWith { code, .. } => code,
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::WorkflowInvalid { .. } => "WORKFLOW_INVALID",
             Self::Internal(_) => "INTERNAL",
@@ -114,7 +120,8 @@ impl From<AppError> for async_graphql::Error {
                 AppError::Rejected { field: Some(field), .. } => e.set("field", field.as_str()),
                 AppError::Forbidden { permission } => e.set("permission", *permission),
                 AppError::RateLimited { retry_after_secs } => e.set("retryAfter", *retry_after_secs),
-                AppError::Plan { details: serde_json::Value::Object(map), .. } => {
+                AppError::Plan { details: serde_json::Value::Object(map), .. }
+                | AppError::RejectedWith { details: serde_json::Value::Object(map), .. } => {
                     for (k, v) in map {
                         if let Ok(v) = async_graphql::Value::from_json(v.clone()) {
                             e.set(k.as_str(), v);

@@ -20,6 +20,7 @@ mod m20261203_000011_mail_origin;
 mod m20261204_000012_billing;
 mod m20261204_000013_mail_attachments;
 mod m20261204_000014_jobs;
+mod m20261204_000015_studio;
 mod m20261204_000017_refunds_and_provider_plans;
 mod m20261204_000018_webhooks;
 
@@ -31,6 +32,7 @@ pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
         m20261204_000014_jobs::TENANT_TABLES,
         m20261204_000017_refunds_and_provider_plans::TENANT_TABLES,
         m20261204_000018_webhooks::TENANT_TABLES,
+        m20261204_000015_studio::TENANT_TABLES,
     ]
     .concat()
 }
@@ -62,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000014_jobs::Migration),
             Box::new(m20261204_000017_refunds_and_provider_plans::Migration),
             Box::new(m20261204_000018_webhooks::Migration),
+            Box::new(m20261204_000015_studio::Migration),
         ]
     }
 }

@@ -40,6 +40,15 @@ pub enum Permission {
     BillingManage,
     /// Manage outbound webhook endpoints, their secrets and deliveries.
     WebhooksManage,
+    /// See the studio's documents, their versions and comparisons.
+    DocumentsRead,
+    /// Create and edit documents, their pages and sections, and take section locks (in teams
+    /// where the member is an owner or editor).
+    DocumentsWrite,
+    /// Publish documents and restore versions (in teams where the member is an owner or editor).
+    DocumentsPublish,
+    /// Any team's documents: edit, publish, delete them and force-release section locks.
+    DocumentsManage,
 }
 
 impl Permission {
@@ -61,6 +70,10 @@ impl Permission {
         Self::BillingRead,
         Self::BillingManage,
         Self::WebhooksManage,
+        Self::DocumentsRead,
+        Self::DocumentsWrite,
+        Self::DocumentsPublish,
+        Self::DocumentsManage,
     ];
 
     /// The stable key stored in role definitions.
@@ -82,6 +95,10 @@ impl Permission {
             Self::BillingRead => "billing.read",
             Self::BillingManage => "billing.manage",
             Self::WebhooksManage => "webhooks.manage",
+            Self::DocumentsRead => "documents.read",
+            Self::DocumentsWrite => "documents.write",
+            Self::DocumentsPublish => "documents.publish",
+            Self::DocumentsManage => "documents.manage",
         }
     }
 
@@ -107,6 +124,10 @@ impl Permission {
             Self::BillingRead => "See the plan, usage, invoices and billing settings",
             Self::BillingManage => "Change, cancel or resume the plan and change billing settings",
             Self::WebhooksManage => "Manage webhook endpoints, their secrets and deliveries",
+            Self::DocumentsRead => "See documents, their versions and comparisons",
+            Self::DocumentsWrite => "Create and edit documents of one's teams and take section locks",
+            Self::DocumentsPublish => "Publish documents of one's teams and restore their versions",
+            Self::DocumentsManage => "Edit, publish and delete any team's documents and force-release locks",
         }
     }
 }
@@ -148,19 +169,32 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             SecretManage,
             BillingRead,
             WebhooksManage,
+            DocumentsRead,
+            DocumentsWrite,
+            DocumentsPublish,
+            DocumentsManage,
         ],
     },
     BuiltinRole {
         key: "member",
         name: "Member",
         description: "Works inside the organisation",
-        permissions: &[TenantRead, MembersRead, WorkflowRead, WorkflowEdit, WorkflowExecute],
+        permissions: &[
+            TenantRead,
+            MembersRead,
+            WorkflowRead,
+            WorkflowEdit,
+            WorkflowExecute,
+            DocumentsRead,
+            DocumentsWrite,
+            DocumentsPublish,
+        ],
     },
     BuiltinRole {
         key: "viewer",
         name: "Viewer",
         description: "Read-only access",
-        permissions: &[TenantRead, MembersRead, WorkflowRead],
+        permissions: &[TenantRead, MembersRead, WorkflowRead, DocumentsRead],
     },
 ];
 

@@ -123,6 +123,9 @@ pub struct Config {
     pub security: Security,
     /// Plans, invoices and dunning.
     pub billing: Billing,
+    /// `ZYGO_STUDIO_LOCK_SECONDS`: how long a studio section lock is held without a heartbeat
+    /// (`renewSectionLock`); default 60.
+    pub studio_lock_ttl: Duration,
     /// `ZYGO_PLATFORM_ADMINS`: e-mail addresses (comma-separated) of the platform's
     /// administrators (mark invoices paid).
     pub platform_admins: Vec<String>,
@@ -438,6 +441,7 @@ impl Config {
                 .map(|v| v.split(',').map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()).collect())
                 .unwrap_or_default(),
             billing: billing::read(&get)?,
+            studio_lock_ttl: secs("ZYGO_STUDIO_LOCK_SECONDS", 60)?,
             listen,
             data_dir,
             database_url: database_url.map(SecretString::from),

@@ -273,6 +273,8 @@ pub struct Loaders {
     pub invoice_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::invoice::Entity>>,
     pub webhook_endpoint_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::webhook_endpoint::Entity>>,
     pub webhook_delivery_pages: Batched<ChildKey, ChildPagesLoader<entity::webhook_delivery::Entity>>,
+    /// The studio's documents, pages, sections, versions and their teams.
+    pub studio: crate::modules::studio::loaders::StudioLoaders,
     access: DataLoader<TenantAccessLoader, HashMapCache>,
     /// The operation's reads (see [`Reads`]): every loader, and every access-checked read of
     /// a service through [`TenantCtx::on`], goes through them.
@@ -451,6 +453,7 @@ impl Loaders {
                 },
                 d(),
             ),
+            studio: crate::modules::studio::loaders::StudioLoaders::new(&db, &reads, &dispatcher),
             access: DataLoader::with_cache(
                 TenantAccessLoader {
                     ctx: ctx.clone(),

@@ -31,6 +31,7 @@ use crate::{
         roles::{RolesMutation, RolesQuery},
         secrets::SecretsMutation,
         security::schema::{SecurityMutation, SecurityQuery},
+        studio::{StudioMutation, StudioQuery, StudioSubscription},
         teams::TeamsMutation,
         tenancy::{TenancyMutation, TenancyQuery, TenancySubscription},
         webhooks::{WebhooksMutation, WebhooksQuery},
@@ -51,6 +52,7 @@ pub struct Query(
     WorkflowsQuery,
     BillingQuery,
     WebhooksQuery,
+    StudioQuery,
 );
 
 /// The root mutation.
@@ -67,11 +69,18 @@ pub struct Mutation(
     WorkflowsMutation,
     BillingMutation,
     WebhooksMutation,
+    StudioMutation,
 );
 
 /// The root subscription.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(TenancySubscription, AuditSubscription, WorkflowsSubscription, BillingSubscription);
+pub struct Subscription(
+    TenancySubscription,
+    AuditSubscription,
+    WorkflowsSubscription,
+    BillingSubscription,
+    StudioSubscription,
+);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -39,10 +39,52 @@ pub enum Node {
     ConnectedAccount(crate::modules::security::schema::ConnectedAccount),
     WebhookEndpoint(crate::modules::webhooks::types::WebhookEndpoint),
     WebhookDelivery(crate::modules::webhooks::types::WebhookDelivery),
+    Document(crate::modules::studio::types::Document),
+    DocumentPage(crate::modules::studio::types::DocumentPage),
+    DocumentSection(crate::modules::studio::types::DocumentSection),
+    DocumentVersion(crate::modules::studio::types::DocumentVersion),
 }
 
 #[derive(Default)]
 pub struct NodeQuery;
+
+/// A studio object by ID: the row once, the viewer's access to its tenant, `documents.read`,
+/// and its document not deleted (which [`studio::get_document`] checks).
+async fn studio_node(ctx: &Context<'_>, ty: &str, uuid: uuid::Uuid) -> AppResult<Node> {
+    use crate::modules::studio::{service as studio, types};
+    use entity::{document, document_page, document_section, document_version};
+    let app = app(ctx);
+    let hidden =
+        |e: AppError| if matches!(e, AppError::NotFound(_)) { AppError::NotFound("node") } else { e };
+    Ok(match ty {
+        kind::DOCUMENT => {
+            let (_, tctx) =
+                row_with_access::<document::Entity>(ctx, document::Column::Id, uuid, "node").await?;
+            Node::Document(types::Document(studio::get_document(app, &tctx, uuid).await.map_err(hidden)?))
+        }
+        kind::DOCUMENT_PAGE => {
+            let (page, tctx) =
+                row_with_access::<document_page::Entity>(ctx, document_page::Column::Id, uuid, "node")
+                    .await?;
+            studio::get_document(app, &tctx, page.document_id).await.map_err(hidden)?;
+            Node::DocumentPage(types::DocumentPage(page))
+        }
+        kind::DOCUMENT_SECTION => {
+            let (section, tctx) =
+                row_with_access::<document_section::Entity>(ctx, document_section::Column::Id, uuid, "node")
+                    .await?;
+            studio::get_document(app, &tctx, section.document_id).await.map_err(hidden)?;
+            Node::DocumentSection(types::DocumentSection(section))
+        }
+        _ => {
+            let tctx =
+                row_access::<document_version::Entity>(ctx, document_version::Column::Id, uuid, "node")
+                    .await?;
+            let v = studio::versions::get_version(app, &tctx, uuid).await.map_err(hidden)?;
+            Node::DocumentVersion(types::DocumentVersion(v))
+        }
+    })
+}
 
 /// Most IDs a `nodes` call takes.
 const MAX_NODES: usize = 100;
@@ -197,6 +239,10 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
                     .await?;
             tctx.require(Permission::BillingRead)?;
             Ok(Node::Invoice(crate::modules::billing::types::Invoice(invoice)))
+        }
+        // Studio objects need `documents.read`, and a deleted document's parts are gone too.
+        kind::DOCUMENT | kind::DOCUMENT_PAGE | kind::DOCUMENT_SECTION | kind::DOCUMENT_VERSION => {
+            studio_node(ctx, ty.as_str(), uuid).await
         }
         // The viewer's own account records: another user's look exactly like missing ones.
         kind::SESSION | kind::SECURITY_EVENT | kind::CONNECTED_ACCOUNT => {

@@ -23,6 +23,10 @@ pub mod kind {
     pub const API_KEY: &str = "ApiKey";
     pub const AUDIT_ENTRY: &str = "AuditEntry";
     pub const CONNECTED_ACCOUNT: &str = "ConnectedAccount";
+    pub const DOCUMENT: &str = "Document";
+    pub const DOCUMENT_PAGE: &str = "DocumentPage";
+    pub const DOCUMENT_SECTION: &str = "DocumentSection";
+    pub const DOCUMENT_VERSION: &str = "DocumentVersion";
     pub const ENVIRONMENT_VARIABLE: &str = "EnvironmentVariable";
     pub const EXECUTION: &str = "Execution";
     pub const EXECUTION_LOG: &str = "ExecutionLog";

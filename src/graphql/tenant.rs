@@ -11,8 +11,8 @@ use super::relay;
 use crate::modules::{
     api_keys::types::TenantApiKeys, audit::types::TenantAuditLog, billing::types::TenantBilling,
     members::types::TenantMembers, roles::types::TenantRoles, secrets::types::TenantSecrets,
-    teams::types::TenantTeams, tenancy::types::TenantCore, webhooks::types::TenantWebhooks,
-    workflows::types::TenantWorkflows,
+    studio::types::TenantDocuments, teams::types::TenantTeams, tenancy::types::TenantCore,
+    webhooks::types::TenantWebhooks, workflows::types::TenantWorkflows,
 };
 
 /// The organisation row every part reads (one allocation shared by the parts).
@@ -32,6 +32,7 @@ pub struct Tenant(
     TenantAuditLog,
     TenantBilling,
     TenantWebhooks,
+    TenantDocuments,
 );
 
 impl Tenant {
@@ -47,7 +48,8 @@ impl Tenant {
             TenantApiKeys(row.clone()),
             TenantAuditLog(row.clone()),
             TenantBilling(row.clone()),
-            TenantWebhooks(row),
+            TenantWebhooks(row.clone()),
+            TenantDocuments(row),
         )
     }
 

@@ -10,6 +10,7 @@ pub mod retention;
 pub mod roles;
 pub mod secrets;
 pub mod security;
+pub mod studio;
 pub mod teams;
 pub mod tenancy;
 pub mod webhooks;

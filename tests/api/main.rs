@@ -36,6 +36,7 @@ mod rls;
 mod roles;
 mod schema;
 mod security;
+mod studio;
 mod subscriptions;
 mod sweep;
 mod teams;

@@ -86,6 +86,9 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("paymentProviders", Public),
     ("previewPlanChange", Tenant(&[BILLING_READ])),
     ("webhookEventTypes", Public),
+    ("document", Tenant(&[DOCUMENTS_READ])),
+    ("documentVersions", Tenant(&[DOCUMENTS_READ])),
+    ("compareDocumentVersions", Tenant(&[DOCUMENTS_READ])),
     // Mutation: identity and account security
     ("signUp", Public),
     ("verifyEmail", Public),
@@ -178,6 +181,30 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("sendTestWebhookEvent", Tenant(&[WEBHOOKS_MANAGE])),
     ("replayWebhookDelivery", Tenant(&[WEBHOOKS_MANAGE])),
     ("refundInvoice", Tenant(&[BILLING_MANAGE])),
+    // Mutation: studio. Writing needs the permission and a team role of owner or editor, or
+    // DOCUMENTS_MANAGE (`studio::service::require_team_edit`); the fixture's document is in
+    // the sweep team, of which `member` is an owner, so for the sweep's callers the rule is
+    // the permission alone.
+    ("createDocument", Tenant(&[DOCUMENTS_WRITE])),
+    ("updateDocument", Tenant(&[DOCUMENTS_WRITE])),
+    ("deleteDocument", Tenant(&[DOCUMENTS_MANAGE])),
+    ("addPage", Tenant(&[DOCUMENTS_WRITE])),
+    ("updatePage", Tenant(&[DOCUMENTS_WRITE])),
+    ("movePage", Tenant(&[DOCUMENTS_WRITE])),
+    ("duplicatePage", Tenant(&[DOCUMENTS_WRITE])),
+    ("deletePage", Tenant(&[DOCUMENTS_WRITE])),
+    ("addSection", Tenant(&[DOCUMENTS_WRITE])),
+    ("updateSection", Tenant(&[DOCUMENTS_WRITE])),
+    ("moveSection", Tenant(&[DOCUMENTS_WRITE])),
+    ("duplicateSection", Tenant(&[DOCUMENTS_WRITE])),
+    ("deleteSection", Tenant(&[DOCUMENTS_WRITE])),
+    ("publishDocument", Tenant(&[DOCUMENTS_PUBLISH])),
+    ("restoreDocumentVersion", Tenant(&[DOCUMENTS_PUBLISH])),
+    ("acquireSectionLock", Tenant(&[DOCUMENTS_WRITE])),
+    ("renewSectionLock", Tenant(&[DOCUMENTS_WRITE])),
+    ("releaseSectionLock", Tenant(&[DOCUMENTS_WRITE])),
+    // The document's creator (the fixture's owner, who holds it anyway) or DOCUMENTS_MANAGE.
+    ("forceReleaseSectionLock", Tenant(&[DOCUMENTS_MANAGE])),
     // Subscription (users only; checked when the subscription starts)
     ("tenantEvents", Tenant(&[TENANT_READ])),
     ("auditLogAdded", Tenant(&[AUDIT_READ])),
@@ -186,6 +213,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("executionLogs", Tenant(&[WORKFLOW_READ])),
     ("billingEvents", Tenant(&[BILLING_READ])),
     ("usageUpdated", Tenant(&[BILLING_READ])),
+    ("documentEvents", Tenant(&[DOCUMENTS_READ])),
 ];
 
 /// Guarded fields below the root, as `Type.field`.
@@ -208,6 +236,7 @@ pub(super) const NESTED: &[(&str, Rule, Scope)] = &[
     ("Tenant.usage", Tenant(&[BILLING_READ]), Scope::Ctx),
     ("Tenant.invoices", Tenant(&[BILLING_READ]), Scope::Ctx),
     ("Tenant.webhookEndpoints", Tenant(&[WEBHOOKS_MANAGE]), Scope::Ctx),
+    ("Tenant.documents", Tenant(&[DOCUMENTS_READ]), Scope::Ctx),
     ("TenantEvent.tenant", Tenant(&[TENANT_READ]), Scope::Ctx),
     ("TenantEvent.membership", Tenant(&[MEMBERS_READ]), Scope::Ctx),
     ("Team.members", Tenant(&[MEMBERS_READ]), Scope::Ctx),

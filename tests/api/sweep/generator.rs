@@ -55,6 +55,11 @@ pub(crate) struct Fixture {
     pub(super) webhook_endpoint: String,
     /// A logged delivery (a test event) of `webhook_endpoint`.
     pub(super) webhook_delivery: String,
+    /// A document of the team, with a page, a section and a published version.
+    pub(super) document: String,
+    pub(super) page: String,
+    pub(super) section: String,
+    pub(super) version: String,
 }
 
 pub(super) fn global_id(ty: &str, id: uuid::Uuid) -> String {
@@ -85,6 +90,10 @@ impl Fixture {
             invoice: id("Invoice"),
             webhook_endpoint: id("WebhookEndpoint"),
             webhook_delivery: id("WebhookDelivery"),
+            document: id("Document"),
+            page: id("DocumentPage"),
+            section: id("DocumentSection"),
+            version: id("DocumentVersion"),
         }
     }
 
@@ -102,6 +111,10 @@ impl Fixture {
             "membershipId" => &self.target_membership,
             "secretId" => &self.secret,
             "endpointId" => &self.webhook_endpoint,
+            "documentId" => &self.document,
+            "pageId" => &self.page,
+            "sectionId" => &self.section,
+            "versionId" | "a" | "b" => &self.version,
             "id" | "ids" => match root {
                 "node" | "nodes" | "tenant" | "updateTenant" | "suspendTenant" | "reactivateTenant"
                 | "deleteTenant" => &self.tenant,
@@ -128,6 +141,9 @@ impl Fixture {
                     &self.webhook_endpoint
                 }
                 "replayWebhookDelivery" => &self.webhook_delivery,
+                "document" | "updateDocument" | "deleteDocument" | "publishDocument" => &self.document,
+                "updatePage" | "movePage" | "duplicatePage" | "deletePage" => &self.page,
+                "updateSection" | "moveSection" | "duplicateSection" | "deleteSection" => &self.section,
                 _ => return None,
             },
             _ => return None,

@@ -292,6 +292,29 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
     )
     .await
     .data();
+    // A document of the team with a section, published once.
+    let created = app
+        .gql(
+            owner,
+            doc!("studio/CreateDocument"),
+            json!({ "input": { "teamId": team, "title": "Sweep document" } }),
+        )
+        .await;
+    let document = created.data()["createDocument"]["document"].clone();
+    let page = document["pages"][0]["id"].as_str().expect("a first page").to_string();
+    let document = document["id"].as_str().unwrap().to_string();
+    let added = app
+        .gql(
+            owner,
+            doc!("studio/AddSection"),
+            json!({ "input": { "pageId": page, "baseRevision": 1, "kind": "TEXT" } }),
+        )
+        .await;
+    let section = added.data()["addSection"]["section"]["id"].as_str().unwrap().to_string();
+    let published = app
+        .gql(owner, doc!("studio/PublishDocument"), json!({ "input": { "id": document, "baseRevision": 2 } }))
+        .await;
+    let version = published.data()["publishDocument"]["version"]["id"].as_str().unwrap().to_string();
     let outsiders_session = app
         .op::<ViewerSecurity>(Some(&outsider.access), viewer_security::Variables { events_last: None })
         .await
@@ -359,6 +382,10 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         invoice: global_id("Invoice", uuid::Uuid::new_v4()),
         webhook_endpoint,
         webhook_delivery,
+        document,
+        page,
+        section,
+        version,
     };
     let principals = vec![
         Principal {
@@ -430,6 +457,8 @@ async fn snapshot(app: &TestApp, owner: &str, fx: &Fixture) -> BTreeMap<&'static
         ("secrets and environment", doc!("secrets/Secrets"), json!({ "tenantId": t, "withAccessLog": true })),
         ("audit log", doc!("audit/TenantAuditLog"), json!({ "id": t, "first": 100 })),
         ("webhook endpoints", doc!("webhooks/TenantWebhookEndpoints"), json!({ "id": t, "deliveries": 20 })),
+        ("documents", doc!("studio/Documents"), json!({ "tenantId": t, "first": 100 })),
+        ("document", doc!("studio/Document"), json!({ "id": fx.document })),
     ];
     let mut out = BTreeMap::new();
     for (name, query, vars) in reads {
