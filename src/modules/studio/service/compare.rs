@@ -64,12 +64,22 @@ fn body(s: &Value) -> Value {
 /// `b`'s order followed by the removed ones in `a`'s.
 pub fn compare(a: &Value, b: &Value) -> Comparison {
     let (before, after) = (sections(a), sections(b));
-    // Places are compared among the sections both have, so one insertion does not mark every
-    // later section as moved.
-    let common_a: Vec<&str> =
-        before.iter().map(|(s, _, _)| id(s)).filter(|i| after.iter().any(|(t, _, _)| id(t) == *i)).collect();
-    let common_b: Vec<&str> =
-        after.iter().map(|(s, _, _)| id(s)).filter(|i| before.iter().any(|(t, _, _)| id(t) == *i)).collect();
+    // A section's place is compared among the sections on the same page in both snapshots,
+    // so one insertion, removal or move elsewhere does not mark its neighbours as moved.
+    let stayed = |page: &str| -> Vec<&str> {
+        before
+            .iter()
+            .filter(|(s, p, _)| p == page && after.iter().any(|(t, q, _)| id(t) == id(s) && q == page))
+            .map(|(s, _, _)| id(s))
+            .collect()
+    };
+    let stayed_after = |page: &str| -> Vec<&str> {
+        after
+            .iter()
+            .filter(|(s, p, _)| p == page && before.iter().any(|(t, q, _)| id(t) == id(s) && q == page))
+            .map(|(s, _, _)| id(s))
+            .collect()
+    };
     let mut out = Vec::new();
     for (s, page, _) in &after {
         let Some((old, old_page, _)) = before.iter().find(|(t, _, _)| id(t) == id(s)) else {
@@ -85,7 +95,8 @@ pub fn compare(a: &Value, b: &Value) -> Comparison {
         let change = if body(old) != body(s) {
             SectionChangeKind::Changed
         } else if old_page != page
-            || common_a.iter().position(|i| *i == id(s)) != common_b.iter().position(|i| *i == id(s))
+            || stayed(page).iter().position(|i| *i == id(s))
+                != stayed_after(page).iter().position(|i| *i == id(s))
         {
             SectionChangeKind::Moved
         } else {
