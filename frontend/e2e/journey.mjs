@@ -358,7 +358,10 @@ try {
   const hookSecret = (await page.getByLabel('Webhook signing secret').textContent()) ?? '';
   assert(hookSecret.startsWith('whsec_'), `the signing secret is shown once: ${hookSecret}`);
   const card = page.getByRole('article', { name: 'Endpoint http://127.0.0.1:9/journey-hook' });
+  const sent = page.waitForResponse((r) => r.url().includes('/graphql') && (r.request().postData() ?? '').includes('sendTestWebhookEvent'));
   await card.getByRole('button', { name: 'Send test event' }).click();
+  const sentBody = await (await sent).json();
+  assert(!sentBody.errors, `sendTestWebhookEvent answered ${JSON.stringify(sentBody)}`);
   // The worker tries at once; this server refuses private addresses, so the log shows why.
   await waitUntil(async () => {
     await page.reload();
@@ -366,6 +369,18 @@ try {
     return (await card.getByRole('row').filter({ hasText: 'webhook.test' }).count()) > 0 ? true : null;
   }, 'the test event to appear in the delivery log');
   await shot('webhooks');
+  checkProblems();
+
+  // Retention: beyond the platform's maximum is refused with the reason; within it, saved.
+  step('retention');
+  await page.goto(`${base}/o/${slug}/settings`);
+  const retention = page.getByRole('form', { name: 'Data retention' });
+  await retention.getByLabel('Audit log (days)').fill('400');
+  await retention.getByRole('button', { name: 'Save retention' }).click();
+  await retention.getByText('must be 1 to 365 days').waitFor();
+  await retention.getByLabel('Audit log (days)').fill('90');
+  await retention.getByRole('button', { name: 'Save retention' }).click();
+  await retention.getByText('Saved.').waitFor();
   checkProblems();
 
   // 10. The dashboard at 375 px.

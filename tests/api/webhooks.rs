@@ -326,3 +326,18 @@ async fn the_background_workers_deliver_without_being_asked() {
     let got = eventually(4, || async { receiver.received().await.into_iter().next() }).await;
     assert_eq!(got["type"], "webhook.test");
 }
+
+#[tokio::test]
+async fn the_background_workers_log_a_refused_private_address() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("hooks-bg2@example.com").await;
+    let tenant = app.create_tenant(&owner, "hooks-bg2").await;
+    let (id, _) = create_endpoint(&app, &owner, &tenant, "http://127.0.0.1:9/x", &[]).await;
+    app.op_json::<SendTestWebhookEvent>(Some(&owner.access), json!({ "id": id })).await.data();
+    let d = eventually(4, || async {
+        let ep = endpoint(&app, &owner, &tenant).await;
+        ep.deliveries.edges.into_iter().next()
+    })
+    .await;
+    assert!(d.node.error.unwrap().contains("private"));
+}

@@ -38,6 +38,7 @@ export default function GeneralSettings() {
         <>
           <GeneralForm settings={settings} disabled={!canEdit} />
           <BrandingForm settings={settings} disabled={!canEdit} />
+          <RetentionForm settings={settings} disabled={!canEdit} />
           {tenant.can('tenant.delete') && <DangerZone status={settings.status} />}
         </>
       )}
@@ -174,6 +175,60 @@ function BrandingForm({ settings, disabled }: { settings: Settings; disabled: bo
         {saved && <Alert kind="success">Saved.</Alert>}
         <Button type="submit" busy={res.fetching} busyLabel="Saving…">
           Save branding
+        </Button>
+      </fieldset>
+    </form>
+  );
+}
+
+function RetentionForm({ settings, disabled }: { settings: Settings; disabled: boolean }) {
+  const r = settings.settings.retention;
+  const [form, setForm] = useState({
+    auditDays: String(r.auditDays),
+    executionDays: String(r.executionDays),
+    webhookDeliveryDays: String(r.webhookDeliveryDays),
+  });
+  const [res, update] = useMutation(UpdateTenantSettingsDocument);
+  const [saved, setSaved] = useState(false);
+  const errs = fieldErrors(res.error);
+  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => {
+    setSaved(false);
+    setForm({ ...form, [k]: e.target.value });
+  };
+  const days = (v: string) => (v.trim() === '' ? null : Number(v));
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const result = await update({
+      input: {
+        tenantId: settings.id,
+        retention: { auditDays: days(form.auditDays), executionDays: days(form.executionDays), webhookDeliveryDays: days(form.webhookDeliveryDays) },
+      },
+    });
+    if (!result.error) setSaved(true);
+  }
+  return (
+    <form className="card" onSubmit={submit} noValidate aria-labelledby="retention-title">
+      <h2 id="retention-title">Data retention</h2>
+      <p className="muted">Older entries are removed every hour. Leave a field empty for the platform's maximum.</p>
+      <fieldset disabled={disabled} className="plain">
+        <div className="row">
+          <Field label="Audit log (days)" type="number" min={1} max={r.maxAuditDays} value={form.auditDays} onChange={set('auditDays')} error={errs.auditDays} hint={`At most ${r.maxAuditDays}.`} />
+          <Field label="Workflow runs (days)" type="number" min={1} max={r.maxExecutionDays} value={form.executionDays} onChange={set('executionDays')} error={errs.executionDays} hint={`At most ${r.maxExecutionDays}.`} />
+          <Field
+            label="Webhook deliveries (days)"
+            type="number"
+            min={1}
+            max={r.maxWebhookDeliveryDays}
+            value={form.webhookDeliveryDays}
+            onChange={set('webhookDeliveryDays')}
+            error={errs.webhookDeliveryDays}
+            hint={`At most ${r.maxWebhookDeliveryDays}.`}
+          />
+        </div>
+        <Alert>{errs['']}</Alert>
+        {saved && <Alert kind="success">Saved.</Alert>}
+        <Button type="submit" busy={res.fetching} busyLabel="Saving…">
+          Save retention
         </Button>
       </fieldset>
     </form>
