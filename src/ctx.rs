@@ -49,6 +49,8 @@ pub struct CtxParts {
     pub keys: Arc<crate::crypto::MasterKey>,
     /// Recent access checks of this instance (see [`crate::access::cache`]).
     pub access: Arc<crate::access::AccessCache>,
+    /// The shared Redis connection when `ZYGO_REDIS_URL` is set (usage counters).
+    pub redis: Option<crate::pubsub::redis::SharedRedis>,
 }
 
 impl CtxParts {

@@ -19,6 +19,7 @@ mod m20261121_000010_row_level_security;
 mod m20261203_000011_mail_origin;
 mod m20261204_000012_billing;
 mod m20261204_000013_mail_attachments;
+mod m20261204_000016_platform_security_events;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_mail_origin::Migration),
             Box::new(m20261204_000012_billing::Migration),
             Box::new(m20261204_000013_mail_attachments::Migration),
+            Box::new(m20261204_000016_platform_security_events::Migration),
         ]
     }
 }

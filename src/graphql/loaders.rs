@@ -272,6 +272,9 @@ pub struct Loaders {
     pub billing_accounts: Batched<Uuid, PerTenantLoader<entity::billing_account::Entity>>,
     pub invoice_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::invoice::Entity>>,
     access: DataLoader<TenantAccessLoader, HashMapCache>,
+    /// Counts the operation once per organisation it is served for (see
+    /// `modules::billing::metering`); `None` outside a request.
+    meter: Option<OperationMeter>,
     /// The operation's reads (see [`Reads`]): every loader, and every access-checked read of
     /// a service through [`TenantCtx::on`], goes through them.
     pub reads: Reads,
@@ -291,14 +294,16 @@ impl Loaders {
         reads: Reads,
         dispatcher: Option<Arc<Dispatcher>>,
     ) -> Self {
-        Self::new(
+        let mut loaders = Self::new(
             ctx,
             reads,
             dispatcher,
             rctx.viewer.as_ref().map(|v| v.user_id),
             rctx.api_key.clone(),
             crate::access::Actor::from_request(rctx),
-        )
+        );
+        loaders.meter = Some(OperationMeter { ctx: ctx.clone(), counted: Default::default() });
+        loaders
     }
 
     pub fn new(
@@ -442,6 +447,7 @@ impl Loaders {
                 tokio::spawn,
                 HashMapCache::default(),
             ),
+            meter: None,
             reads,
         }
     }
@@ -478,7 +484,31 @@ impl Loaders {
 
     /// The viewer's access to `tenant_id`: UNAUTHENTICATED without a viewer (reported by the
     /// caller), NOT_FOUND when not an active member.
+    /// The operation is counted for the organisation the first time (see [`OperationMeter`]):
+    /// QUOTA_EXCEEDED once the plan's API operations of the month are used up.
     pub async fn tenant_access(&self, tenant_id: Uuid) -> AppResult<TenantCtx> {
+        let tctx = self.tenant_access_unmetered(tenant_id).await?;
+        if let Some(meter) = &self.meter {
+            meter.count(&tctx).await?;
+        }
+        Ok(tctx)
+    }
+
+    /// Marks `tenants` as reached by listing them (the viewer's organisations): their fields
+    /// in this operation neither count nor are refused by the metering.
+    pub fn unmetered(&self, tenants: impl IntoIterator<Item = Uuid>) {
+        if let Some(meter) = &self.meter {
+            let mut counted = meter.counted.lock().expect("meter lock");
+            for t in tenants {
+                counted.entry(t).or_insert_with(|| Arc::new(tokio::sync::OnceCell::new_with(Some(None))));
+            }
+        }
+    }
+
+    /// [`Self::tenant_access`] without counting the operation or refusing it over the plan's
+    /// allowance: for the billing operations that are the way out of a quota (changing the
+    /// plan, paying for it).
+    pub async fn tenant_access_unmetered(&self, tenant_id: Uuid) -> AppResult<TenantCtx> {
         self.access
             .load_one(tenant_id)
             .await
@@ -488,12 +518,47 @@ impl Loaders {
     }
 }
 
+/// One operation's metering: counted once per organisation however many fields reach it;
+/// a refusal is remembered, so every field of that organisation is refused alike.
+pub struct OperationMeter {
+    ctx: Ctx,
+    counted: std::sync::Mutex<
+        HashMap<Uuid, Arc<tokio::sync::OnceCell<Option<crate::modules::billing::usage::Exceeded>>>>,
+    >,
+}
+
+impl OperationMeter {
+    async fn count(&self, tctx: &TenantCtx) -> AppResult<()> {
+        let cell = self.counted.lock().expect("meter lock").entry(tctx.tenant_id).or_default().clone();
+        let outcome = cell
+            .get_or_try_init(|| async {
+                crate::modules::billing::metering::count_operation(&self.ctx, tctx).await.map(|r| r.err())
+            })
+            .await?;
+        match outcome {
+            Some(exceeded) => Err(exceeded.error()),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The caller's access to the organisation named by the argument `field`: UNAUTHENTICATED
 /// without a principal, BAD_USER_INPUT for an ID of another kind, NOT_FOUND unless a member.
 pub async fn tenant_arg(ctx: &Context<'_>, field: &str, id: &async_graphql::ID) -> AppResult<TenantCtx> {
     super::rctx(ctx).require_principal()?;
     let tenant = super::relay::decode_id(field, id, super::relay::kind::TENANT)?;
     loaders(ctx).tenant_access(tenant).await
+}
+
+/// [`tenant_arg`] without metering (see [`Loaders::tenant_access_unmetered`]).
+pub async fn tenant_arg_unmetered(
+    ctx: &Context<'_>,
+    field: &str,
+    id: &async_graphql::ID,
+) -> AppResult<TenantCtx> {
+    super::rctx(ctx).require_principal()?;
+    let tenant = super::relay::decode_id(field, id, super::relay::kind::TENANT)?;
+    loaders(ctx).tenant_access_unmetered(tenant).await
 }
 
 /// The operation's loaders.

@@ -30,7 +30,10 @@ use crate::{
         members::{MembersMutation, MembersQuery},
         roles::{RolesMutation, RolesQuery},
         secrets::SecretsMutation,
-        security::schema::{SecurityMutation, SecurityQuery},
+        security::{
+            platform::PlatformSecurityQuery,
+            schema::{SecurityMutation, SecurityQuery},
+        },
         teams::TeamsMutation,
         tenancy::{TenancyMutation, TenancyQuery, TenancySubscription},
         workflows::{WorkflowsMutation, WorkflowsQuery, WorkflowsSubscription},
@@ -49,6 +52,7 @@ pub struct Query(
     SecurityQuery,
     WorkflowsQuery,
     BillingQuery,
+    PlatformSecurityQuery,
 );
 
 /// The root mutation.

@@ -59,6 +59,11 @@ pub async fn run_due(ctx: &Ctx) -> AppResult<usize> {
             Err(e) => tracing::error!(error = ?e, %tenant_id, subscription = %id, "billing step failed"),
         }
     }
+    // Yesterday's usage figures, once per organisation and day (see `history`).
+    match super::history::take_daily(ctx).await {
+        Ok(n) => steps += n,
+        Err(e) => tracing::error!(error = ?e, "usage history failed"),
+    }
     Ok(steps)
 }
 

@@ -15,7 +15,7 @@ use crate::{
     error::AppError,
     graphql::{
         app, live,
-        loaders::{loaders, tenant_arg},
+        loaders::{loaders, tenant_arg, tenant_arg_unmetered},
         rctx, relay,
     },
 };
@@ -56,7 +56,7 @@ impl BillingQuery {
         plan: String,
         interval: BillingInterval,
     ) -> Result<PlanChangePreview> {
-        let tctx = tenant_arg(ctx, "tenantId", &tenant_id).await?;
+        let tctx = tenant_arg_unmetered(ctx, "tenantId", &tenant_id).await?;
         Ok(PlanChangePreview(
             plan_changes::preview_plan_change(app(ctx), &tctx, &plan, interval.into()).await?,
         ))
@@ -168,7 +168,7 @@ impl BillingMutation {
     /// amount invoiced, a downgrade at the period end (refused with `OVER_PLAN_LIMITS` while
     /// the organisation uses more than the new plan allows).
     async fn change_plan(&self, ctx: &Context<'_>, input: ChangePlanInput) -> Result<ChangePlanPayload> {
-        let tctx = tenant_arg(ctx, "input.tenantId", &input.tenant_id).await?;
+        let tctx = tenant_arg_unmetered(ctx, "input.tenantId", &input.tenant_id).await?;
         let out = plan_changes::change_plan(app(ctx), &tctx, &input.plan, input.interval.into(), input.trial)
             .await?;
         Ok(ChangePlanPayload { subscription: Sub(out.subscription), invoice: out.invoice.map(Invoice) })
@@ -182,7 +182,7 @@ impl BillingMutation {
         ctx: &Context<'_>,
         input: StartCheckoutInput,
     ) -> Result<StartCheckoutPayload> {
-        let tctx = tenant_arg(ctx, "input.tenantId", &input.tenant_id).await?;
+        let tctx = tenant_arg_unmetered(ctx, "input.tenantId", &input.tenant_id).await?;
         let provider = match input.provider {
             PaymentProviderKind::Manual => "manual",
             PaymentProviderKind::Stripe => "stripe",

@@ -57,6 +57,12 @@ pub struct BillingEvent {
 pub(super) fn event(tx: &mut TenantTx<'_>, kind: BillingEventKind, invoice_id: Option<Uuid>) {
     let tenant_id = tx.scope().tenant_id();
     let occurred_at = tx.ctx().now();
+    if kind == BillingEventKind::SubscriptionChanged {
+        // The metering's plan cache: forgotten here before the commit, and on every
+        // instance once the commit is announced.
+        super::metering::forget_plan(tenant_id);
+        tx.emit(super::metering::plan_topic(), &tenant_id);
+    }
     tx.emit(topic(tenant_id), &BillingEvent { kind, tenant_id, invoice_id, occurred_at });
 }
 

@@ -169,6 +169,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("resumeSubscription", Tenant(&[BILLING_MANAGE])),
     ("updateBillingSettings", Tenant(&[BILLING_MANAGE])),
     ("markInvoicePaid", PlatformAdmin),
+    ("platformSecurityEvents", PlatformAdmin),
     // Subscription (users only; checked when the subscription starts)
     ("tenantEvents", Tenant(&[TENANT_READ])),
     ("auditLogAdded", Tenant(&[AUDIT_READ])),
@@ -197,6 +198,7 @@ pub(super) const NESTED: &[(&str, Rule, Scope)] = &[
     ("Tenant.subscription", Tenant(&[BILLING_READ]), Scope::Ctx),
     ("Tenant.billingAccount", Tenant(&[BILLING_READ]), Scope::Ctx),
     ("Tenant.usage", Tenant(&[BILLING_READ]), Scope::Ctx),
+    ("Tenant.usageHistory", Tenant(&[BILLING_READ]), Scope::Ctx),
     ("Tenant.invoices", Tenant(&[BILLING_READ]), Scope::Ctx),
     ("TenantEvent.tenant", Tenant(&[TENANT_READ]), Scope::Ctx),
     ("TenantEvent.membership", Tenant(&[MEMBERS_READ]), Scope::Ctx),
