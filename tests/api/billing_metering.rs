@@ -276,3 +276,57 @@ async fn the_billing_worker_stores_each_days_closing_use_once_and_the_history_en
     let r = history(&app, &owner, &tenant, "MEMBERS", "yesterday", "2026-12-01").await;
     assert_eq!((r.code().as_str(), r.field().as_str()), ("BAD_USER_INPUT", "from"));
 }
+
+#[tokio::test]
+async fn the_renewal_invoice_bills_the_api_operations_over_the_plan_in_the_month_that_ended() {
+    let (app, clock) = metered_app().await;
+    let owner = app.verified_user("m-over@example.com").await;
+    let tenant = app.create_tenant(&owner, "m-over").await;
+    // Pro from 1 December, noon: 20 operations a month, then 7 cents each (not refused).
+    app.gql(
+        Some(&owner.access),
+        doc!("billing/ChangePlan"),
+        json!({ "input": { "tenantId": tenant, "plan": "pro", "interval": "MONTH" } }),
+    )
+    .await
+    .data();
+    for _ in 0..24 {
+        settings(&app, &owner.access, &tenant).await.data();
+    }
+    let used = operations_used(&app, &owner, &tenant).await;
+    assert!(used > 20, "past the allowance without a refusal: {used}");
+    let over = used - 20;
+
+    // The renewal on 1 January, noon, bills the plan and December's overage.
+    clock.set(Utc.with_ymd_and_hms(2027, 1, 1, 12, 0, 1).unwrap());
+    settle(&app).await;
+    let b = billing(&app, &owner, &tenant).await;
+    let renewal = b.invoice(b.invoices().edges.len() - 1).clone();
+    let lines: Vec<(String, i64, i64, i64)> =
+        renewal.lines.iter().map(|l| (enum_name(&l.kind), l.quantity, l.unit_amount, l.amount)).collect();
+    assert_eq!(lines, [("PLAN".into(), 1, 2900, 2900), ("USAGE_OVERAGE".into(), over, 7, over * 7)]);
+    assert!(renewal.lines[1].description.contains("2026-12"), "{:?}", renewal.lines[1]);
+    assert_eq!(renewal.subtotal, 2900 + over * 7);
+    assert_eq!(renewal.total, renewal.subtotal + renewal.tax);
+
+    // Paid by transfer (a platform administrator marks it), the next renewal bills January
+    // only, where nothing was over: the plan alone.
+    let admin = app.verified_user(ADMIN).await;
+    for e in &b.invoices().edges {
+        if enum_name(&e.node.status) == "OPEN" {
+            app.gql(
+                Some(&admin.access),
+                doc!("billing/MarkInvoicePaid"),
+                json!({ "input": { "invoiceId": e.node.id } }),
+            )
+            .await
+            .data();
+        }
+    }
+    clock.set(Utc.with_ymd_and_hms(2027, 2, 1, 12, 0, 1).unwrap());
+    settle(&app).await;
+    let b = billing(&app, &owner, &tenant).await;
+    let next = b.invoice(b.invoices().edges.len() - 1);
+    assert_ne!(next.id, renewal.id, "February's renewal was issued");
+    assert_eq!(next.lines.iter().map(|l| enum_name(&l.kind)).collect::<Vec<_>>(), ["PLAN"]);
+}

@@ -3,7 +3,7 @@
 //! units, collection through the account's payment provider with the invoice's idempotency
 //! key, and marking paid.
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use entity::{
     billing_account,
     invoice::{self, InvoiceStatus},
@@ -123,6 +123,53 @@ pub async fn next_number(db: &impl ConnectionTrait, prefix: &str, year: i32) -> 
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("invoice sequence {series} missing")))?;
     Ok(format!("{series}-{:06}", row.last_number))
+}
+
+/// The `usage overage` lines of the billing period `sub` has just ended: for each
+/// per-month limit its plan prices beyond the allowance (in the subscription's currency),
+/// one line per calendar month that ended within the period (`start < month end ≤ end`, so
+/// consecutive periods bill each month once), for the units over the allowance at the
+/// plan's price ([`super::plans::OveragePrice::charge`], integer minor units).
+pub async fn overage_lines(tx: &TenantTx<'_>, sub: &subscription::Model) -> AppResult<Vec<Line>> {
+    let ctx = tx.ctx();
+    let catalog = super::plans::catalog(&ctx.config)?;
+    let Some(plan) = catalog.plan(&sub.plan_key) else { return Ok(Vec::new()) };
+    let (start, end) = (sub.current_period_start, sub.current_period_end);
+    let mut out = Vec::new();
+    for price in plan.overage.iter().filter(|o| o.currency == sub.currency) {
+        let Some(allowed) = plan.limit(price.limit) else { continue };
+        let mut month = chrono::Utc
+            .with_ymd_and_hms(start.year(), start.month(), 1, 0, 0, 0)
+            .single()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no month start for {start}")))?;
+        while month < end {
+            let next = month + chrono::Months::new(1);
+            if next > start && next <= end {
+                let used = super::usage::used_at(tx, ctx, tx.scope(), price.limit, month).await?;
+                let over = used - allowed;
+                if over > 0 {
+                    let each = super::documents::money(price.amount, &price.currency);
+                    let rate = match price.per_units {
+                        1 => format!("{each} each"),
+                        n => format!("{each} per {n}"),
+                    };
+                    out.push(Line {
+                        kind: LineKind::UsageOverage,
+                        description: format!(
+                            "Usage overage, {}: {over} {} over the {allowed} included, at {rate}",
+                            month.format("%Y-%m"),
+                            price.limit.label(),
+                        ),
+                        quantity: over,
+                        unit_amount: price.amount,
+                        amount: price.charge(over),
+                    });
+                }
+            }
+            month = next;
+        }
+    }
+    Ok(out)
 }
 
 /// Issues an OPEN invoice (PAID at once when nothing is due) in `tx`. An invoice with the

@@ -8,7 +8,8 @@
 //! NOT_FOUND), subscription streams, and the billing operations that are the way out of a
 //! quota (`changePlan`, `startCheckout`, `previewPlanChange`). Past the plan's allowance the
 //! operation is refused with `QUOTA_EXCEEDED` (the limit, the use, the reset time) and
-//! counts nothing.
+//! counts nothing — unless the plan prices overage for it: then it is served, counted and
+//! billed on the next renewal.
 //!
 //! The count is one atomic step per operation and organisation, never an instance's memory:
 //! with Redis, one script (`INCR`, undone when over the allowance) on a key per
@@ -134,7 +135,9 @@ pub async fn count_operation(ctx: &Ctx, tctx: &TenantCtx) -> AppResult<Result<()
     let limit = Limit::ApiOperationsPerMonth;
     let now = ctx.now();
     let Some((period, resets_at)) = period_of(limit, now) else { return Ok(Ok(())) };
-    let allowed = granted_plan_cached(ctx, tctx).await?.limit(limit);
+    let sub = current_cached(ctx, tctx).await?;
+    let plan = service::granted_plan(plans::catalog(&ctx.config)?, sub.as_ref(), now, &ctx.config);
+    let allowed = super::usage::hard_limit(plan, sub.as_ref(), limit);
     let counted = match &ctx.redis {
         Some(redis) => redis_count(redis, tctx.tenant_id, limit, &period, allowed, resets_at, now).await,
         None => db_count(&tctx.on(&ctx.db), tctx.scope(), limit, &period, allowed, now).await?,

@@ -225,9 +225,9 @@ impl Catalog {
                 }
             }
             for o in &p.overage {
-                if o.limit.period() == Period::Current {
+                if o.limit.period() != Period::Month {
                     return Err(format!(
-                        "plan `{}`: overage is for per-period limits, not `{}`",
+                        "plan `{}`: overage is for per-month limits, not `{}`",
                         p.key,
                         o.limit.key()
                     ));
@@ -451,7 +451,7 @@ mod tests {
             amount: 1,
             per_units: 1,
         });
-        assert!(c.validate().unwrap_err().contains("per-period"));
+        assert!(c.validate().unwrap_err().contains("per-month"));
     }
 
     #[test]

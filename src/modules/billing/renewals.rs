@@ -102,6 +102,9 @@ async fn period_end(
         return Ok(true);
     }
     let catalog = plans::catalog(&ctx.config)?;
+    // Use beyond the allowance in the period that ended, billed with the next one.
+    let overage = invoices::overage_lines(tx, &sub).await?;
+    let overage_total: i64 = overage.iter().map(|l| l.amount).sum();
     let mut am: subscription::ActiveModel = sub.clone().into();
     let (mut plan_key, mut interval, mut amount) = (sub.plan_key.clone(), sub.interval, sub.unit_amount);
     if let Some(next) = &sub.scheduled_plan_key {
@@ -126,18 +129,19 @@ async fn period_end(
     // A scheduled change taking effect is audited; a plain new period is not.
     let action = sub.scheduled_plan_key.is_some().then_some("billing.plan_changed");
     let mut sub = service::save(tx, &sub, am, action).await?;
-    if amount > 0 {
+    if amount + overage_total > 0 {
         let plan_name = catalog.plan(&plan_key).map_or(plan_key.clone(), |p| p.name.clone());
         let line = Line::new(
             LineKind::Plan,
             format!("{plan_name}, {} – {}", start.date_naive(), end.date_naive()),
             amount,
         );
+        let lines = std::iter::once(line).filter(|l| l.amount > 0).chain(overage).collect();
         let inv = invoices::issue(
             tx,
             Some(sub.id),
-            Amounts::renewal(amount, account),
-            vec![line],
+            Amounts::renewal(amount + overage_total, account),
+            lines,
             (start, end),
             &format!("renewal:{}:{}", sub.id, start.timestamp()),
         )

@@ -111,6 +111,14 @@ pub async fn used_at(
     }
 }
 
+/// The allowance of `limit` past which a use is refused: the plan's limit, unless the plan
+/// sells use beyond it in the subscription's currency (then it is billed as overage on the
+/// next renewal instead, see `invoices::overage_lines`).
+pub fn hard_limit(plan: &Plan, sub: Option<&entity::subscription::Model>, limit: Limit) -> Option<i64> {
+    let priced = sub.is_some_and(|s| plan.overage_price(limit, &s.currency).is_some());
+    plan.limit(limit).filter(|_| !priced)
+}
+
 /// Pending invitations hold a seat until they are accepted or revoked.
 async fn pending_invitations(
     db: &impl ConnectionTrait,
@@ -224,8 +232,8 @@ pub async fn record(
 ) -> AppResult<Result<(), Exceeded>> {
     let Some((period, resets_at)) = period_of(limit, now) else { return Ok(Ok(())) };
     let sub = service::current(db, scope).await?;
-    let allowed =
-        service::granted_plan(super::plans::catalog(config)?, sub.as_ref(), now, config).limit(limit);
+    let plan = service::granted_plan(super::plans::catalog(config)?, sub.as_ref(), now, config);
+    let allowed = hard_limit(plan, sub.as_ref(), limit);
     let increment = || {
         let mut update = scope
             .update_many::<usage_counter::Entity>()
