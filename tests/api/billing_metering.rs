@@ -330,3 +330,147 @@ async fn the_renewal_invoice_bills_the_api_operations_over_the_plan_in_the_month
     assert_ne!(next.id, renewal.id, "February's renewal was issued");
     assert_eq!(next.lines.iter().map(|l| enum_name(&l.kind)).collect::<Vec<_>>(), ["PLAN"]);
 }
+
+#[tokio::test]
+async fn an_open_invoice_is_voided_once_audited_and_announced() {
+    let (app, _clock) = metered_app().await;
+    let owner = app.verified_user("m-void@example.com").await;
+    let tenant = app.create_tenant(&owner, "m-void").await;
+    let r = app
+        .op_json::<ChangePlan>(
+            Some(&owner.access),
+            json!({ "input": { "tenantId": tenant, "plan": "pro", "interval": "MONTH" } }),
+        )
+        .await;
+    let invoice = r.into_data().change_plan.invoice.expect("the upgrade's invoice");
+    assert_eq!(enum_name(&invoice.status), "OPEN", "paid by transfer: open until paid");
+
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
+    assert_eq!(ws.init(Some(&owner.access)).await.unwrap()["type"], "connection_ack");
+    ws.subscribe("1", doc!("billing/BillingEvents"), json!({ "tenantId": tenant })).await;
+    // The subscription registers asynchronously: schedule and take back a cancellation
+    // until one of those changes arrives, then let the rest drain.
+    let mut cancel = true;
+    loop {
+        let (document, input) = if cancel {
+            (
+                doc!("billing/CancelSubscription"),
+                json!({ "input": { "tenantId": tenant, "atPeriodEnd": true } }),
+            )
+        } else {
+            (doc!("billing/ResumeSubscription"), json!({ "input": { "tenantId": tenant } }))
+        };
+        app.gql(Some(&owner.access), document, input).await.data();
+        cancel = !cancel;
+        if let Ok(Some(_)) = tokio::time::timeout(std::time::Duration::from_millis(300), ws.next_json()).await
+        {
+            break;
+        }
+    }
+    if !cancel {
+        app.gql(
+            Some(&owner.access),
+            doc!("billing/ResumeSubscription"),
+            json!({ "input": { "tenantId": tenant } }),
+        )
+        .await
+        .data();
+    }
+    while let Ok(Some(_)) = tokio::time::timeout(std::time::Duration::from_millis(1500), ws.next_json()).await
+    {
+    }
+
+    let void = |id: String| {
+        let (app, token) = (&app, owner.access.clone());
+        async move { app.op_json::<VoidInvoice>(Some(&token), json!({ "input": { "invoiceId": id } })).await }
+    };
+    let voided = void(invoice.id.clone()).await.into_data().void_invoice.invoice;
+    assert_eq!(
+        (enum_name(&voided.status).as_str(), voided.number.as_str()),
+        ("VOID", invoice.number.as_str())
+    );
+    let msg = ws.next_json().await.unwrap();
+    let event = event_data::<BillingEvents>(&msg).unwrap_or_else(|| panic!("an event: {msg}")).billing_events;
+    assert_eq!(
+        (enum_name(&event.kind).as_str(), event.invoice_id.as_deref()),
+        ("INVOICE_VOIDED", Some(invoice.id.as_str()))
+    );
+
+    // Once only: a void invoice is not open.
+    let again = void(invoice.id.clone()).await;
+    assert_eq!((again.code().as_str(), again.field().as_str()), ("BAD_USER_INPUT", "input.invoiceId"));
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(enum_name(&b.invoice(0).status), "VOID");
+    let log = app
+        .gql(
+            Some(&owner.access),
+            doc!("audit/TenantAuditLog"),
+            json!({ "id": tenant, "filter": { "action": "billing.invoice_voided" }, "first": 5 }),
+        )
+        .await;
+    assert_eq!(log.data()["tenant"]["auditLog"]["totalCount"], 1, "{}", log.0);
+}
+
+/// An app that takes cards (Stripe configured; nothing here reaches it).
+async fn card_app() -> (TestApp, Clock) {
+    let clock = dec_1();
+    let mut opts = metered_opts(&clock);
+    opts.env.push(("ZYGO_STRIPE_SECRET_KEY", "sk_test_metering".into()));
+    opts.env.push(("ZYGO_STRIPE_WEBHOOK_SECRET", "whsec_metering".into()));
+    (spawn_app_on(Backend::fresh().await, opts).await, clock)
+}
+
+#[tokio::test]
+async fn a_trial_that_ends_without_a_payment_method_pauses_and_resumes_with_a_new_paid_period() {
+    let (app, clock) = card_app().await;
+    let owner = app.verified_user("m-pause@example.com").await;
+    let tenant = app.create_tenant(&owner, "m-pause").await;
+    let other = app.create_tenant(&owner, "m-pause-2").await;
+    trial(&app, &owner, &tenant, "pro").await;
+    trial(&app, &owner, &other, "pro").await;
+
+    clock.set(Utc.with_ymd_and_hms(2026, 12, 15, 12, 0, 1).unwrap());
+    settle(&app).await;
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b.sub().status, SubscriptionStatus::PAUSED);
+    assert_eq!(b.sub().plan.key, "pro", "the plan it will resume on");
+    assert_eq!(b.invoices().total_count, 0, "nothing is charged without a payment method");
+    let ops = b.limits.iter().find(|l| l.limit == Limit::API_OPERATIONS_PER_MONTH).unwrap().value;
+    assert_eq!(ops, Some(12), "paused: Free's limits");
+    // Paused is not due: later passes leave it alone.
+    clock.set(Utc.with_ymd_and_hms(2027, 1, 20, 12, 0, 0).unwrap());
+    settle(&app).await;
+    assert_eq!(billing(&app, &owner, &tenant).await.sub().status, SubscriptionStatus::PAUSED);
+
+    // resumeSubscription: a new period from now, invoiced at once.
+    app.gql(
+        Some(&owner.access),
+        doc!("billing/ResumeSubscription"),
+        json!({ "input": { "tenantId": tenant } }),
+    )
+    .await
+    .data();
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!((b.sub().status.clone(), b.sub().plan.key.as_str()), (SubscriptionStatus::ACTIVE, "pro"));
+    assert!(b.sub().current_period_start.starts_with("2027-01-20T12:00:00"), "{:?}", b.sub());
+    assert!(b.sub().current_period_end.starts_with("2027-02-20T12:00:00"), "{:?}", b.sub());
+    assert_eq!((b.invoices().total_count, b.invoice(0).total), (1, 2900));
+
+    // A plan change (what a checkout that saves a payment method applies) resumes the other,
+    // on the plan and interval asked for; no second trial.
+    let b = billing(&app, &owner, &other).await;
+    assert_eq!(b.sub().status, SubscriptionStatus::PAUSED);
+    app.gql(
+        Some(&owner.access),
+        doc!("billing/ChangePlan"),
+        json!({ "input": { "tenantId": other, "plan": "pro", "interval": "YEAR" } }),
+    )
+    .await
+    .data();
+    let b = billing(&app, &owner, &other).await;
+    assert_eq!(
+        (b.sub().status.clone(), enum_name(&b.sub().interval)),
+        (SubscriptionStatus::ACTIVE, "YEAR".into())
+    );
+    assert_eq!(b.invoice(0).total, 29000);
+}

@@ -336,6 +336,15 @@ pub async fn mark_paid_in(
     })
     .await?;
     service::event(tx, BillingEventKind::InvoicePaid, Some(paid.id));
+    settle_dunning(tx, "billing.payment_recovered").await?;
+    Ok(paid)
+}
+
+/// Once no open invoice is overdue any more, a subscription in dunning is ACTIVE again with
+/// its retries cleared (recorded as `action`).
+async fn settle_dunning(tx: &mut TenantTx<'_>, action: &str) -> AppResult<()> {
+    let scope = tx.scope();
+    let now = tx.ctx().now();
     let still_open = scope
         .find::<invoice::Entity>()
         .filter(invoice::Column::Status.eq(InvoiceStatus::Open))
@@ -356,9 +365,51 @@ pub async fn mark_paid_in(
         am.failed_renewals = Set(0);
         am.next_retry_at = Set(None);
         am.past_due_since = Set(None);
-        service::save(tx, &sub, am, Some("billing.payment_recovered")).await?;
+        service::save(tx, &sub, am, Some(action)).await?;
     }
-    Ok(paid)
+    Ok(())
+}
+
+/// Voids an OPEN invoice (`billing.manage`): it is no longer owed, the credit it used goes
+/// back to the account, and dunning for it ends (the subscription is ACTIVE again when no
+/// other open invoice is overdue). Audited; `billingEvents` delivers `INVOICE_VOIDED`.
+pub async fn void_invoice(
+    ctx: &crate::ctx::Ctx,
+    tctx: &crate::access::TenantCtx,
+    id: Uuid,
+) -> AppResult<invoice::Model> {
+    let mut tx = TenantTx::begin(ctx, tctx, crate::auth::Permission::BillingManage).await?;
+    let scope = tx.scope();
+    crate::db::lock_tenant(&tx, scope).await?;
+    let inv = scope.find_by_id::<invoice::Entity, _>(&tx, id).await?.ok_or(AppError::NotFound("invoice"))?;
+    if inv.status != InvoiceStatus::Open {
+        return Err(AppError::validation("input.invoiceId", "only an open invoice can be voided"));
+    }
+    let mut am: invoice::ActiveModel = inv.clone().into();
+    am.status = Set(InvoiceStatus::Void);
+    let voided = scope.update(&tx, am).await?;
+    if inv.credit_applied > 0 {
+        scope
+            .update_many::<billing_account::Entity>()
+            .col_expr(
+                billing_account::Column::CreditBalance,
+                Expr::col(billing_account::Column::CreditBalance).add(inv.credit_applied),
+            )
+            .exec(&tx)
+            .await?;
+    }
+    tx.audit(Change {
+        action: "billing.invoice_voided",
+        target_type: "Invoice",
+        target_id: Some(voided.id),
+        before: Some(json!({ "status": inv.status, "number": inv.number })),
+        after: Some(json!({ "status": voided.status, "creditReturned": inv.credit_applied })),
+    })
+    .await?;
+    service::event(&mut tx, BillingEventKind::InvoiceVoided, Some(voided.id));
+    settle_dunning(&mut tx, "billing.dunning_ended").await?;
+    tx.commit().await?;
+    Ok(voided)
 }
 
 /// An open invoice of any organisation, by id (for a platform administrator marking it paid:

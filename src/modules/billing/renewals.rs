@@ -4,6 +4,9 @@
 //! key `renewal:<subscription>:<period start>`, so running twice (two instances, a retry)
 //! never issues or charges twice.
 //!
+//! A trial that ends without a saved payment method on an instance that takes cards pauses
+//! instead of renewing (Stripe's `missing_payment_method: pause`; see `plan_changes::pause`).
+//!
 //! Dunning: a renewal that cannot be collected (a refused charge, or a transfer unpaid at its
 //! due date) makes the subscription PAST_DUE; it is tried again after each of
 //! `ZYGO_DUNNING_RETRY_DAYS` (counted from the first failure); after the last one the
@@ -41,6 +44,8 @@ pub async fn run_due(ctx: &Ctx) -> AppResult<usize> {
         .column(subscription::Column::Id)
         .column(subscription::Column::TenantId)
         .filter(subscription::Column::CurrentFor.is_not_null())
+        // A paused subscription waits for its resumption, not for the clock.
+        .filter(subscription::Column::Status.ne(SubscriptionStatus::Paused))
         .filter(
             Condition::any()
                 .add(subscription::Column::CurrentPeriodEnd.lte(now))
@@ -99,6 +104,10 @@ async fn period_end(
     let start = sub.current_period_end;
     if sub.cancel_at_period_end {
         service::end_and_start_free(tx, &sub, start, &account.currency, "billing.canceled").await?;
+        return Ok(true);
+    }
+    if sub.status == SubscriptionStatus::Trialing && super::plan_changes::lacks_payment_method(ctx, account) {
+        super::plan_changes::pause(tx, &sub).await?;
         return Ok(true);
     }
     let catalog = plans::catalog(&ctx.config)?;

@@ -154,6 +154,11 @@ pub struct MarkInvoicePaidInput {
     pub invoice_id: ID,
 }
 
+#[derive(InputObject)]
+pub struct VoidInvoiceInput {
+    pub invoice_id: ID,
+}
+
 #[derive(SimpleObject)]
 pub struct InvoicePayload {
     pub invoice: Invoice,
@@ -243,6 +248,21 @@ impl BillingMutation {
         };
         let account = service::update_settings(app(ctx), &tctx, update).await?;
         Ok(BillingAccountPayload { billing_account: BillingAccount(account) })
+    }
+
+    /// Voids an open invoice: no longer owed, its credit returned, its dunning ended (needs
+    /// `BILLING_MANAGE`).
+    async fn void_invoice(&self, ctx: &Context<'_>, input: VoidInvoiceInput) -> Result<InvoicePayload> {
+        let (id, tctx) = crate::graphql::owned_row::<entity::invoice::Entity>(
+            ctx,
+            "input.invoiceId",
+            &input.invoice_id,
+            relay::kind::INVOICE,
+            "invoice",
+            entity::invoice::Column::Id,
+        )
+        .await?;
+        Ok(InvoicePayload { invoice: Invoice(invoices::void_invoice(app(ctx), &tctx, id).await?) })
     }
 
     /// Marks an open invoice paid, for invoices paid by transfer (platform administrators

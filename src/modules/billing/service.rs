@@ -41,6 +41,8 @@ pub enum BillingEventKind {
     InvoiceIssued,
     InvoicePaid,
     PaymentFailed,
+    /// An open invoice was voided.
+    InvoiceVoided,
     /// Use of a limit changed (a member, team or workflow added).
     UsageUpdated,
 }
@@ -79,10 +81,10 @@ pub async fn current(
         .await?)
 }
 
-/// The plan a subscription grants now: Free when there is none or it was canceled, and for
-/// a plan the catalog no longer has.
+/// The plan a subscription grants now: Free when there is none or it was canceled or is
+/// paused, and for a plan the catalog no longer has.
 pub fn effective_plan(catalog: &'static Catalog, sub: Option<&subscription::Model>) -> &'static Plan {
-    sub.filter(|s| s.status != SubscriptionStatus::Canceled)
+    sub.filter(|s| !matches!(s.status, SubscriptionStatus::Canceled | SubscriptionStatus::Paused))
         .and_then(|s| catalog.plan(&s.plan_key))
         .unwrap_or_else(|| catalog.free())
 }

@@ -65,6 +65,7 @@ documents! {
     TenantBilling = "graphql/billing/TenantBilling.graphql";
     UpdateBillingSettings = "graphql/billing/UpdateBillingSettings.graphql";
     UsageHistory = "graphql/billing/UsageHistory.graphql";
+    VoidInvoice = "graphql/billing/VoidInvoice.graphql";
     UsageUpdated = "graphql/billing/UsageUpdated.graphql";
     ChangePassword = "graphql/identity/ChangePassword.graphql";
     LogIn = "graphql/identity/LogIn.graphql";

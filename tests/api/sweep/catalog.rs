@@ -168,6 +168,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("cancelSubscription", Tenant(&[BILLING_MANAGE])),
     ("resumeSubscription", Tenant(&[BILLING_MANAGE])),
     ("updateBillingSettings", Tenant(&[BILLING_MANAGE])),
+    ("voidInvoice", Tenant(&[BILLING_MANAGE])),
     ("markInvoicePaid", PlatformAdmin),
     ("platformSecurityEvents", PlatformAdmin),
     // Subscription (users only; checked when the subscription starts)
