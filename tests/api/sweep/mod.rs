@@ -284,13 +284,18 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         .save_workflow_as_template
         .template
         .id;
-    // A paid plan: a billing account, a subscription and an invoice of A.
-    app.op_json::<ChangePlan>(
-        owner,
-        json!({ "input": { "tenantId": tenant, "plan": "pro", "interval": "MONTH" } }),
-    )
-    .await
-    .data();
+    // A paid plan: a billing account, a subscription and an (open) invoice of A.
+    let invoice = app
+        .op_json::<ChangePlan>(
+            owner,
+            json!({ "input": { "tenantId": tenant, "plan": "pro", "interval": "MONTH" } }),
+        )
+        .await
+        .into_data()
+        .change_plan
+        .invoice
+        .expect("the upgrade's invoice")
+        .id;
     let outsiders_session = app
         .op::<ViewerSecurity>(Some(&outsider.access), viewer_security::Variables { events_last: None })
         .await
@@ -326,7 +331,7 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         template,
         session: outsiders_session,
         connected_account: global_id("ConnectedAccount", uuid::Uuid::new_v4()),
-        invoice: global_id("Invoice", uuid::Uuid::new_v4()),
+        invoice,
     };
     let principals = vec![
         Principal {
