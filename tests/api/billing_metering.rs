@@ -435,6 +435,7 @@ async fn a_trial_that_ends_without_a_payment_method_pauses_and_resumes_with_a_ne
     assert_eq!(b.sub().status, SubscriptionStatus::PAUSED);
     assert_eq!(b.sub().plan.key, "pro", "the plan it will resume on");
     assert_eq!(b.invoices().total_count, 0, "nothing is charged without a payment method");
+    assert!(!b.account().payment_method_saved);
     let ops = b.limits.iter().find(|l| l.limit == Limit::API_OPERATIONS_PER_MONTH).unwrap().value;
     assert_eq!(ops, Some(12), "paused: Free's limits");
     // Paused is not due: later passes leave it alone.

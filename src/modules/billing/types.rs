@@ -327,6 +327,11 @@ impl BillingAccount {
     async fn credit_balance(&self) -> i64 {
         self.0.credit_balance
     }
+    /// A payment method is saved with the provider (renewals are charged to it); Zygo keeps
+    /// only the provider's reference, never the card.
+    async fn payment_method_saved(&self) -> bool {
+        self.0.provider_payment_method_id.is_some()
+    }
 }
 
 /// What a plan change would cost now.
