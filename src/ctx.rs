@@ -51,6 +51,8 @@ pub struct CtxParts {
     pub access: Arc<crate::access::AccessCache>,
     /// The background job machinery's handlers and this instance's wake-up signal.
     pub jobs: Arc<crate::jobs::Jobs>,
+    /// The shared Redis connection when `ZYGO_REDIS_URL` is set (usage counters).
+    pub redis: Option<crate::pubsub::redis::SharedRedis>,
 }
 
 impl CtxParts {

@@ -1,6 +1,7 @@
 //! Per-principal rate limits: token buckets counted per GraphQL operation (each root field,
 //! aliases included and fragments expanded, and each member of a batch costs one token; see
-//! `graphql::admission::measure`). Admission takes tokens only after a document passed every
+//! `graphql::admission::measure`). The bucket an organisation's API keys share holds its
+//! plan's `requestsPerMinute` (the caller passes it; the instance's default otherwise). Admission takes tokens only after a document passed every
 //! validation limit, so a refused document costs nothing.
 //!
 //! Buckets live in Redis when it is configured — one atomic script per take, timed by the
@@ -96,10 +97,22 @@ impl RateLimiter {
     /// one of them is short (what the others gave is not returned: a refused burst still
     /// counts, as the attempt did reach us).
     pub async fn take(&self, principals: &[Principal], cost: u32) -> Result<(), u64> {
+        self.take_with(principals, cost, None).await
+    }
+
+    /// [`Self::take`], with the tenant's bucket holding `tenant_per_minute` (its plan's
+    /// allowance) instead of the instance's default when given.
+    pub async fn take_with(
+        &self,
+        principals: &[Principal],
+        cost: u32,
+        tenant_per_minute: Option<u32>,
+    ) -> Result<(), u64> {
         let mut worst = 0;
         for p in principals {
-            let (cap, rate) = match p {
-                Principal::Ip(_) => (self.anonymous_capacity, self.anonymous_rate),
+            let (cap, rate) = match (p, tenant_per_minute) {
+                (Principal::Ip(_), _) => (self.anonymous_capacity, self.anonymous_rate),
+                (Principal::Tenant(_), Some(per_min)) => (per_min as f64, per_min as f64 / 60.0),
                 _ => (self.capacity, self.rate),
             };
             if let Err(retry) = self.take_one(&p.key(), cap, rate, cost as f64).await {

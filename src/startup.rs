@@ -103,7 +103,7 @@ impl Application {
             .transpose()
             .context("ZYGO_REDIS_URL: invalid Redis URL")?;
         let rate_limiter = crate::ratelimit::RateLimiter::new(&config, shared_redis.clone());
-        let persisted = crate::http::persisted::PersistedQueries::new(&config, shared_redis);
+        let persisted = crate::http::persisted::PersistedQueries::new(&config, shared_redis.clone());
         let engine = crate::modules::workflows::runtime::Engine::new(config.workflows.http_allow_private);
         let config_session_ttl = config.session_cache_ttl;
         let config_access_ttl = config.access_cache_ttl;
@@ -121,6 +121,7 @@ impl Application {
                 keys,
                 access: Arc::new(crate::access::AccessCache::new(config_access_ttl)),
                 jobs,
+                redis: shared_redis,
             }),
             passwords,
             engine,
@@ -164,6 +165,16 @@ impl Application {
         // A bad plan catalog stops start-up here, naming the file.
         crate::modules::billing::plans::catalog(&state.config)
             .map_err(|e| anyhow::anyhow!("ZYGO_BILLING_PLANS_FILE: {e}"))?;
+        // Subscription changes, announced by any instance, leave the metering's plan cache.
+        {
+            let (bus, stop) = (state.bus.clone(), state.shutdown.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = crate::modules::billing::metering::follow_plan_changes(bus) => {}
+                    _ = stop.cancelled() => {}
+                }
+            });
+        }
         tokio::spawn(crate::jobs::run_workers(state.ctx.clone(), state.shutdown.clone()));
         let schema = graphql::build_schema(state.clone());
         let router = crate::http::router(state.clone(), schema);

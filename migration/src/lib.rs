@@ -21,6 +21,7 @@ mod m20261204_000012_billing;
 mod m20261204_000013_mail_attachments;
 mod m20261204_000014_jobs;
 mod m20261204_000015_studio;
+mod m20261204_000016_platform_security_events;
 mod m20261204_000017_refunds_and_provider_plans;
 mod m20261204_000018_webhooks;
 
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000017_refunds_and_provider_plans::Migration),
             Box::new(m20261204_000018_webhooks::Migration),
             Box::new(m20261204_000015_studio::Migration),
+            Box::new(m20261204_000016_platform_security_events::Migration),
         ]
     }
 }

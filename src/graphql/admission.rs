@@ -105,9 +105,24 @@ pub async fn admit(app: &AppState, ctx: &RequestCtx, req: &mut Request) -> Resul
 /// Stage three of admission, run by the schema extension after every validation limit
 /// passed: takes `cost` tokens from the ticket's buckets, then keeps a new persisted text.
 pub async fn charge(app: &AppState, ticket: &Ticket, cost: u32) -> Result<(), Refusal> {
-    app.rate_limiter.take(&ticket.principals, cost).await.map_err(|retry| Refusal {
-        retry_after: Some(retry),
-        ..Refusal::new("RATE_LIMITED", format!("too many requests; retry in {retry} s"))
+    // A tenant's bucket (its API keys') holds what its plan allows per minute.
+    let tenant_per_minute = match ticket.principals.iter().find_map(|p| match p {
+        Principal::Tenant(t) => Some(*t),
+        _ => None,
+    }) {
+        Some(tenant) => crate::modules::billing::metering::requests_per_minute(&app.ctx, tenant)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "plan's rate limit unknown; the instance's default applies");
+                None
+            }),
+        None => None,
+    };
+    app.rate_limiter.take_with(&ticket.principals, cost, tenant_per_minute).await.map_err(|retry| {
+        Refusal {
+            retry_after: Some(retry),
+            ..Refusal::new("RATE_LIMITED", format!("too many requests; retry in {retry} s"))
+        }
     })?;
     if let Some(registration) = &ticket.registration {
         app.persisted.store(registration, &ticket.owner).await;

@@ -271,11 +271,14 @@ pub struct Loaders {
     pub subscriptions: Batched<Uuid, PerTenantLoader<entity::subscription::Entity>>,
     pub billing_accounts: Batched<Uuid, PerTenantLoader<entity::billing_account::Entity>>,
     pub invoice_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::invoice::Entity>>,
-    pub webhook_endpoint_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::webhook_endpoint::Entity>>,
-    pub webhook_delivery_pages: Batched<ChildKey, ChildPagesLoader<entity::webhook_delivery::Entity>>,
+    /// Webhook endpoints and their deliveries.
+    pub webhooks: crate::modules::webhooks::loaders::WebhookLoaders,
     /// The studio's documents, pages, sections, versions and their teams.
     pub studio: crate::modules::studio::loaders::StudioLoaders,
     access: DataLoader<TenantAccessLoader, HashMapCache>,
+    /// Counts the operation once per organisation it is served for (see
+    /// `modules::billing::metering`); `None` outside a request.
+    meter: Option<crate::modules::billing::metering::OperationMeter>,
     /// The operation's reads (see [`Reads`]): every loader, and every access-checked read of
     /// a service through [`TenantCtx::on`], goes through them.
     pub reads: Reads,
@@ -295,14 +298,16 @@ impl Loaders {
         reads: Reads,
         dispatcher: Option<Arc<Dispatcher>>,
     ) -> Self {
-        Self::new(
+        let mut loaders = Self::new(
             ctx,
             reads,
             dispatcher,
             rctx.viewer.as_ref().map(|v| v.user_id),
             rctx.api_key.clone(),
             crate::access::Actor::from_request(rctx),
-        )
+        );
+        loaders.meter = Some(crate::modules::billing::metering::OperationMeter::new(ctx.clone()));
+        loaders
     }
 
     pub fn new(
@@ -435,24 +440,7 @@ impl Loaders {
                 },
                 d(),
             ),
-            webhook_endpoint_pages: Batched::new(
-                TenantPagesLoader {
-                    db: db.clone(),
-                    reads: reads.clone(),
-                    id_col: entity::webhook_endpoint::Column::Id,
-                },
-                d(),
-            ),
-            webhook_delivery_pages: Batched::new(
-                ChildPagesLoader {
-                    db: db.clone(),
-                    reads: reads.clone(),
-                    parent: entity::webhook_delivery::Column::EndpointId,
-                    id_col: entity::webhook_delivery::Column::Id,
-                    filter: None,
-                },
-                d(),
-            ),
+            webhooks: crate::modules::webhooks::loaders::WebhookLoaders::new(&db, &reads, &dispatcher),
             studio: crate::modules::studio::loaders::StudioLoaders::new(&db, &reads, &dispatcher),
             access: DataLoader::with_cache(
                 TenantAccessLoader {
@@ -465,6 +453,7 @@ impl Loaders {
                 tokio::spawn,
                 HashMapCache::default(),
             ),
+            meter: None,
             reads,
         }
     }
@@ -501,7 +490,31 @@ impl Loaders {
 
     /// The viewer's access to `tenant_id`: UNAUTHENTICATED without a viewer (reported by the
     /// caller), NOT_FOUND when not an active member.
+    /// The operation is counted for the organisation the first time (see [`crate::modules::billing::metering::OperationMeter`]):
+    /// QUOTA_EXCEEDED once the plan's API operations of the month are used up.
     pub async fn tenant_access(&self, tenant_id: Uuid) -> AppResult<TenantCtx> {
+        let tctx = self.tenant_access_unmetered(tenant_id).await?;
+        if let Some(meter) = &self.meter {
+            meter.count(&tctx).await?;
+        }
+        Ok(tctx)
+    }
+
+    /// Marks `tenants` as reached by listing them (the viewer's organisations): their fields
+    /// in this operation neither count nor are refused by the metering.
+    pub fn unmetered(&self, tenants: impl IntoIterator<Item = Uuid>) {
+        if let Some(meter) = &self.meter {
+            let mut counted = meter.counted.lock().expect("meter lock");
+            for t in tenants {
+                counted.entry(t).or_insert_with(|| Arc::new(tokio::sync::OnceCell::new_with(Some(None))));
+            }
+        }
+    }
+
+    /// [`Self::tenant_access`] without counting the operation or refusing it over the plan's
+    /// allowance: for the billing operations that are the way out of a quota (changing the
+    /// plan, paying for it).
+    pub async fn tenant_access_unmetered(&self, tenant_id: Uuid) -> AppResult<TenantCtx> {
         self.access
             .load_one(tenant_id)
             .await
@@ -517,6 +530,17 @@ pub async fn tenant_arg(ctx: &Context<'_>, field: &str, id: &async_graphql::ID) 
     super::rctx(ctx).require_principal()?;
     let tenant = super::relay::decode_id(field, id, super::relay::kind::TENANT)?;
     loaders(ctx).tenant_access(tenant).await
+}
+
+/// [`tenant_arg`] without metering (see [`Loaders::tenant_access_unmetered`]).
+pub async fn tenant_arg_unmetered(
+    ctx: &Context<'_>,
+    field: &str,
+    id: &async_graphql::ID,
+) -> AppResult<TenantCtx> {
+    super::rctx(ctx).require_principal()?;
+    let tenant = super::relay::decode_id(field, id, super::relay::kind::TENANT)?;
+    loaders(ctx).tenant_access_unmetered(tenant).await
 }
 
 /// The operation's loaders.

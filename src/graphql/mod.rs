@@ -30,7 +30,10 @@ use crate::{
         members::{MembersMutation, MembersQuery},
         roles::{RolesMutation, RolesQuery},
         secrets::SecretsMutation,
-        security::schema::{SecurityMutation, SecurityQuery},
+        security::{
+            platform::PlatformSecurityQuery,
+            schema::{SecurityMutation, SecurityQuery},
+        },
         studio::{StudioMutation, StudioQuery, StudioSubscription},
         teams::TeamsMutation,
         tenancy::{TenancyMutation, TenancyQuery, TenancySubscription},
@@ -53,6 +56,7 @@ pub struct Query(
     BillingQuery,
     WebhooksQuery,
     StudioQuery,
+    PlatformSecurityQuery,
 );
 
 /// The root mutation.

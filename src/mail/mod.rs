@@ -192,7 +192,8 @@ pub async fn enqueue_for_tenant(
 ) -> AppResult<()> {
     use sea_orm::PaginatorTrait;
     let now = Utc::now();
-    let txn = crate::db::begin_write(db).await?;
+    // Behind the tenant's wall: the day's usage counter below is the tenant's row.
+    let txn = crate::db::begin_tenant_txn(db, crate::db::TenantScope::new(sender.tenant_id)).await?;
     if crate::db::is_postgres(&txn) {
         txn.execute_raw(sea_orm::Statement::from_sql_and_values(
             sea_orm::DbBackend::Postgres,
@@ -221,7 +222,36 @@ pub async fn enqueue_for_tenant(
         }
     }
     outbox_row(to, mail, Some(sender), now).insert(&txn).await?;
+    count_outbound(&txn, sender.tenant_id, now).await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// The usage metric of an organisation's outbound mails per day (billing's
+/// `Limit::OutboundMailsPerDay`, which the plan's limit and the billing page read).
+pub const OUTBOUND_MAILS_METRIC: &str = "outboundMailsPerDay";
+
+/// Counts one queued mail in the organisation's counter of the UTC day of `now`, in the
+/// transaction that queues it (a rolled-back mail is not counted).
+async fn count_outbound(txn: &impl ConnectionTrait, tenant: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    use entity::usage_counter::{self, Column as C};
+    use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+    usage_counter::Entity::insert(usage_counter::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant),
+        metric: Set(OUTBOUND_MAILS_METRIC.into()),
+        period: Set(now.format("%Y-%m-%d").to_string()),
+        value: Set(1),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([C::TenantId, C::Metric, C::Period])
+            .value(C::Value, Expr::col((usage_counter::Entity, C::Value)).add(1))
+            .value(C::UpdatedAt, Expr::val(now))
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await?;
     Ok(())
 }
 

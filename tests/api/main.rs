@@ -11,6 +11,7 @@ mod admission;
 mod api_keys;
 mod architecture;
 mod billing;
+mod billing_metering;
 mod billing_providers;
 mod billing_refunds;
 mod billing_subscriptions_paypal;

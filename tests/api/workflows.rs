@@ -1291,4 +1291,10 @@ async fn workflow_mail_is_budgeted_per_organisation_and_names_it() {
     let flow = mailer(&app, &b).await;
     let exec = execute(&app, &b.owner.access, &flow, json!({ "to": "x@other.test" })).await;
     assert_eq!(finished(&app, &b.owner.access, &exec).await.status, ExecutionStatus::SUCCEEDED);
+    // Billing meters each organisation's queued mails of the day (the refused one is not).
+    use crate::billing::{BillingRead, Limit, billing};
+    for (o, sent) in [(&a, 3), (&b, 1)] {
+        let mails = billing(&app, &o.owner, &o.tenant).await.usage_of(Limit::OUTBOUND_MAILS_PER_DAY).clone();
+        assert_eq!((mails.used, mails.metered), (sent, true));
+    }
 }

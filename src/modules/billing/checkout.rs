@@ -258,19 +258,33 @@ async fn record(
     Ok(res == 1)
 }
 
-/// Verifies and applies a webhook of `provider_key`. `Err(reason)` when it is refused (a
-/// bad signature: logged as a security event).
+/// Verifies and applies a webhook of `provider_key` sent from `ip`. `Err(reason)` when it is
+/// refused; a bad signature is also recorded in the platform's security log
+/// (`platformSecurityEvents`), since it belongs to no user or organisation.
 pub async fn receive_webhook(
     ctx: &Ctx,
     provider_key: &str,
     headers: &HeaderMap,
     body: &[u8],
+    ip: Option<String>,
 ) -> Result<AppResult<Receipt>, String> {
     let provider = providers::provider(ctx, provider_key).map_err(|e| e.to_string())?;
     let delivery = match provider.webhook(headers, body, ctx.now()).await {
         Ok(d) => d,
         Err(reason) => {
-            tracing::warn!(target: "zygo::security", provider = provider_key, %reason, "payment webhook refused");
+            let recorded = crate::modules::security::platform::record(
+                &ctx.db,
+                crate::modules::security::platform::PlatformSecurityEventKind::WebhookSignatureRejected,
+                &format!("billing.webhook.{provider_key}"),
+                ip,
+                json!({ "provider": provider_key, "reason": reason, "bytes": body.len() }),
+                ctx.now(),
+            )
+            .await;
+            if let Err(e) = recorded {
+                // The refusal stands either way; only its record is missing.
+                tracing::error!(error = %e, provider = provider_key, "refused webhook not recorded");
+            }
             return Err(reason);
         }
     };

@@ -78,11 +78,12 @@ pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;
 pub async fn provider_webhook(
     State(app): State<AppState>,
     Path(provider): Path<String>,
+    axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     use super::checkout::{Receipt, receive_webhook};
-    match receive_webhook(&app, &provider, &headers, &body).await {
+    match receive_webhook(&app, &provider, &headers, &body, Some(addr.ip().to_string())).await {
         Err(reason) => {
             (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": reason }))).into_response()
         }

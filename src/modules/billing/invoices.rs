@@ -3,7 +3,7 @@
 //! units, collection through the account's payment provider with the invoice's idempotency
 //! key, and marking paid.
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use entity::{
     billing_account,
     invoice::{self, InvoiceStatus},
@@ -123,6 +123,53 @@ pub async fn next_number(db: &impl ConnectionTrait, prefix: &str, year: i32) -> 
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("invoice sequence {series} missing")))?;
     Ok(format!("{series}-{:06}", row.last_number))
+}
+
+/// The `usage overage` lines of the billing period `sub` has just ended: for each
+/// per-month limit its plan prices beyond the allowance (in the subscription's currency),
+/// one line per calendar month that ended within the period (`start < month end ≤ end`, so
+/// consecutive periods bill each month once), for the units over the allowance at the
+/// plan's price ([`super::plans::OveragePrice::charge`], integer minor units).
+pub async fn overage_lines(tx: &TenantTx<'_>, sub: &subscription::Model) -> AppResult<Vec<Line>> {
+    let ctx = tx.ctx();
+    let catalog = super::plans::catalog(&ctx.config)?;
+    let Some(plan) = catalog.plan(&sub.plan_key) else { return Ok(Vec::new()) };
+    let (start, end) = (sub.current_period_start, sub.current_period_end);
+    let mut out = Vec::new();
+    for price in plan.overage.iter().filter(|o| o.currency == sub.currency) {
+        let Some(allowed) = plan.limit(price.limit) else { continue };
+        let mut month = chrono::Utc
+            .with_ymd_and_hms(start.year(), start.month(), 1, 0, 0, 0)
+            .single()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no month start for {start}")))?;
+        while month < end {
+            let next = month + chrono::Months::new(1);
+            if next > start && next <= end {
+                let used = super::usage::used_at(tx, ctx, tx.scope(), price.limit, month).await?;
+                let over = used - allowed;
+                if over > 0 {
+                    let each = super::documents::money(price.amount, &price.currency);
+                    let rate = match price.per_units {
+                        1 => format!("{each} each"),
+                        n => format!("{each} per {n}"),
+                    };
+                    out.push(Line {
+                        kind: LineKind::UsageOverage,
+                        description: format!(
+                            "Usage overage, {}: {over} {} over the {allowed} included, at {rate}",
+                            month.format("%Y-%m"),
+                            price.limit.label(),
+                        ),
+                        quantity: over,
+                        unit_amount: price.amount,
+                        amount: price.charge(over),
+                    });
+                }
+            }
+            month = next;
+        }
+    }
+    Ok(out)
 }
 
 /// Issues an OPEN invoice (PAID at once when nothing is due) in `tx`. An invoice with the
@@ -311,6 +358,15 @@ pub async fn mark_paid_in(
     })
     .await?;
     service::event(tx, BillingEventKind::InvoicePaid, Some(paid.id));
+    settle_dunning(tx, "billing.payment_recovered").await?;
+    Ok(paid)
+}
+
+/// Once no open invoice is overdue any more, a subscription in dunning is ACTIVE again with
+/// its retries cleared (recorded as `action`).
+async fn settle_dunning(tx: &mut TenantTx<'_>, action: &str) -> AppResult<()> {
+    let scope = tx.scope();
+    let now = tx.ctx().now();
     let still_open = scope
         .find::<invoice::Entity>()
         .filter(invoice::Column::Status.eq(InvoiceStatus::Open))
@@ -331,9 +387,51 @@ pub async fn mark_paid_in(
         am.failed_renewals = Set(0);
         am.next_retry_at = Set(None);
         am.past_due_since = Set(None);
-        service::save(tx, &sub, am, Some("billing.payment_recovered")).await?;
+        service::save(tx, &sub, am, Some(action)).await?;
     }
-    Ok(paid)
+    Ok(())
+}
+
+/// Voids an OPEN invoice (`billing.manage`): it is no longer owed, the credit it used goes
+/// back to the account, and dunning for it ends (the subscription is ACTIVE again when no
+/// other open invoice is overdue). Audited; `billingEvents` delivers `INVOICE_VOIDED`.
+pub async fn void_invoice(
+    ctx: &crate::ctx::Ctx,
+    tctx: &crate::access::TenantCtx,
+    id: Uuid,
+) -> AppResult<invoice::Model> {
+    let mut tx = TenantTx::begin(ctx, tctx, crate::auth::Permission::BillingManage).await?;
+    let scope = tx.scope();
+    crate::db::lock_tenant(&tx, scope).await?;
+    let inv = scope.find_by_id::<invoice::Entity, _>(&tx, id).await?.ok_or(AppError::NotFound("invoice"))?;
+    if inv.status != InvoiceStatus::Open {
+        return Err(AppError::validation("input.invoiceId", "only an open invoice can be voided"));
+    }
+    let mut am: invoice::ActiveModel = inv.clone().into();
+    am.status = Set(InvoiceStatus::Void);
+    let voided = scope.update(&tx, am).await?;
+    if inv.credit_applied > 0 {
+        scope
+            .update_many::<billing_account::Entity>()
+            .col_expr(
+                billing_account::Column::CreditBalance,
+                Expr::col(billing_account::Column::CreditBalance).add(inv.credit_applied),
+            )
+            .exec(&tx)
+            .await?;
+    }
+    tx.audit(Change {
+        action: "billing.invoice_voided",
+        target_type: "Invoice",
+        target_id: Some(voided.id),
+        before: Some(json!({ "status": inv.status, "number": inv.number })),
+        after: Some(json!({ "status": voided.status, "creditReturned": inv.credit_applied })),
+    })
+    .await?;
+    service::event(&mut tx, BillingEventKind::InvoiceVoided, Some(voided.id));
+    settle_dunning(&mut tx, "billing.dunning_ended").await?;
+    tx.commit().await?;
+    Ok(voided)
 }
 
 /// An open invoice of any organisation, by id (for a platform administrator marking it paid:

@@ -10,9 +10,11 @@
 
 pub mod checkout;
 pub mod documents;
+pub mod history;
 pub mod http;
 pub mod invoices;
 pub mod jobs;
+pub mod metering;
 pub mod plan_changes;
 pub mod plans;
 pub mod proration;

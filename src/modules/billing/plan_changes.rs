@@ -126,6 +126,13 @@ pub async fn apply_plan_change(
     let scope = tx.scope();
     let account = ensure_account(&*tx, ctx, scope).await?;
     let sub = ensure_current(&*tx, ctx, scope, &account.currency).await?;
+    if sub.status == SubscriptionStatus::Paused && !trial {
+        // A paused subscription resumes on the plan asked for (a checkout that saved a
+        // payment method for it, or a plan change).
+        let catalog = plans::catalog(&ctx.config)?;
+        let (plan, _) = super::service::plan_and_price(catalog, plan_key, interval, &account.currency)?;
+        return resume_paused(tx, &account, &sub, plan, interval).await;
+    }
     let preview = preview_in(&*tx, ctx, scope, &account, &sub, plan_key, interval).await?;
     let now = ctx.now();
     let plan = preview.plan;
@@ -315,13 +322,18 @@ pub async fn resume_subscription(ctx: &Ctx, tctx: &TenantCtx) -> AppResult<subsc
             "nothing to resume: no cancellation or plan change is scheduled",
         ));
     }
+    if sub.status == SubscriptionStatus::Paused {
+        let account = ensure_account(&tx, ctx, scope).await?;
+        let catalog = plans::catalog(&ctx.config)?;
+        let plan = catalog.plan(&sub.plan_key).unwrap_or_else(|| catalog.free());
+        let out = resume_paused(&mut tx, &account, &sub, plan, sub.interval).await?;
+        tx.commit().await?;
+        return Ok(out.subscription);
+    }
     let mut am: subscription::ActiveModel = sub.clone().into();
     am.cancel_at_period_end = Set(false);
     am.scheduled_plan_key = Set(None);
     am.scheduled_interval = Set(None);
-    if sub.status == SubscriptionStatus::Paused {
-        am.status = Set(SubscriptionStatus::Active);
-    }
     let out = save(&mut tx, &sub, am, Some("billing.resumed")).await?;
     if sub.cancel_at_period_end {
         let account = ensure_account(&tx, ctx, scope).await?;
@@ -329,4 +341,75 @@ pub async fn resume_subscription(ctx: &Ctx, tctx: &TenantCtx) -> AppResult<subsc
     }
     tx.commit().await?;
     Ok(out)
+}
+
+/// Whether a trial ending now would have nothing to charge: the instance takes cards (a
+/// payment provider is configured) and the organisation saved no payment method. Without
+/// any provider (invoices paid by transfer) a trial renews into an invoice as before.
+pub fn lacks_payment_method(ctx: &Ctx, account: &billing_account::Model) -> bool {
+    let b = &ctx.config.billing;
+    let takes_cards = b.stripe.is_some() || b.revolut.is_some() || b.paypal.is_some();
+    takes_cards && account.provider_payment_method_id.is_none()
+}
+
+/// Pauses `sub` (its trial ended without a payment method): nothing is invoiced, the
+/// organisation has Free's limits and features until it resumes.
+pub async fn pause(tx: &mut TenantTx<'_>, sub: &subscription::Model) -> AppResult<subscription::Model> {
+    let mut am: subscription::ActiveModel = sub.clone().into();
+    am.status = Set(SubscriptionStatus::Paused);
+    am.next_retry_at = Set(None);
+    save(tx, sub, am, Some("billing.paused")).await
+}
+
+/// Resumes a PAUSED subscription on `plan` billed every `interval`: a new period starts now
+/// and is invoiced and collected at once (declined: refused with PAYMENT_FAILED, nothing
+/// kept). The trial is not given again.
+async fn resume_paused(
+    tx: &mut TenantTx<'_>,
+    account: &billing_account::Model,
+    sub: &subscription::Model,
+    plan: &'static Plan,
+    interval: BillingInterval,
+) -> AppResult<PlanChange> {
+    let now = tx.ctx().now();
+    let price = plan.price(&account.currency, interval).map_or(0, |p| p.amount);
+    let end = super::proration::period_end(now, interval);
+    let mut am: subscription::ActiveModel = sub.clone().into();
+    am.plan_key = Set(plan.key.clone());
+    am.plan_version = Set(plan.version);
+    am.status = Set(SubscriptionStatus::Active);
+    am.interval = Set(interval);
+    am.currency = Set(account.currency.clone());
+    am.unit_amount = Set(price);
+    am.current_period_start = Set(now);
+    am.current_period_end = Set(end);
+    am.cancel_at_period_end = Set(false);
+    am.scheduled_plan_key = Set(None);
+    am.scheduled_interval = Set(None);
+    let after = save(tx, sub, am, Some("billing.resumed")).await?;
+    if price == 0 {
+        return Ok(PlanChange { subscription: after, invoice: None });
+    }
+    let line = Line::new(
+        LineKind::Plan,
+        format!("{} ({}), {} – {}", plan.name, interval_word(interval), now.date_naive(), end.date_naive()),
+        price,
+    );
+    let inv = invoices::issue(
+        tx,
+        Some(sub.id),
+        invoices::Amounts::renewal(price, account),
+        vec![line],
+        (now, end),
+        &format!("resume:{}:{}", sub.id, sub.revision),
+    )
+    .await?;
+    match invoices::collect(tx, account, inv, 0).await? {
+        (_, Some(reason)) => Err(AppError::Plan {
+            code: "PAYMENT_FAILED",
+            message: format!("the payment was declined: {reason}"),
+            details: json!({ "field": "input.plan", "reason": reason }),
+        }),
+        (inv, None) => Ok(PlanChange { subscription: after, invoice: Some(inv) }),
+    }
 }

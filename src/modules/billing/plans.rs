@@ -123,6 +123,42 @@ pub struct Plan {
     /// Sold by the sales team (no self-serve checkout).
     #[serde(default)]
     pub contact_sales: bool,
+    /// Operations per minute (and burst) an organisation's API keys share; `None`: the
+    /// instance's `ZYGO_RATE_LIMIT_PER_MINUTE`.
+    #[serde(default)]
+    pub requests_per_minute: Option<u32>,
+    /// Prices of use beyond a per-period limit, billed on the renewal after the period.
+    #[serde(default)]
+    pub overage: Vec<OveragePrice>,
+}
+
+/// What use beyond a per-period limit costs: `amount` minor units of `currency` per
+/// `per_units` units over the allowance (e.g. 10 cents per 1000 API operations). A part of
+/// `per_units` is charged pro rata, rounded half up to the minor unit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OveragePrice {
+    pub limit: Limit,
+    pub currency: String,
+    pub amount: i64,
+    #[serde(default = "one")]
+    pub per_units: i64,
+}
+
+fn one() -> i64 {
+    1
+}
+
+impl OveragePrice {
+    /// The charge for `units` over the allowance, in minor units.
+    pub fn charge(&self, units: i64) -> i64 {
+        if units <= 0 {
+            return 0;
+        }
+        let n = units as i128 * self.amount as i128;
+        let d = self.per_units.max(1) as i128;
+        ((2 * n + d) / (2 * d)) as i64
+    }
 }
 
 impl Plan {
@@ -137,6 +173,11 @@ impl Plan {
 
     pub fn has_feature(&self, feature: &str) -> bool {
         self.features.get(feature).copied().unwrap_or(false)
+    }
+
+    /// The overage price of `limit` in `currency`, if the plan sells use beyond it.
+    pub fn overage_price(&self, limit: Limit, currency: &str) -> Option<&OveragePrice> {
+        self.overage.iter().find(|o| o.limit == limit && o.currency == currency)
     }
 }
 
@@ -183,6 +224,22 @@ impl Catalog {
                     return Err(format!("plan `{}`: a negative price", p.key));
                 }
             }
+            for o in &p.overage {
+                if o.limit.period() != Period::Month {
+                    return Err(format!(
+                        "plan `{}`: overage is for per-month limits, not `{}`",
+                        p.key,
+                        o.limit.key()
+                    ));
+                }
+                if o.amount < 0 || o.per_units < 1 {
+                    return Err(format!(
+                        "plan `{}`: overage of `{}` needs amount ≥ 0 and perUnits ≥ 1",
+                        p.key,
+                        o.limit.key()
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -215,6 +272,25 @@ impl Catalog {
         };
         let limits = |l: [Option<i64>; 9]| Limit::ALL.iter().copied().zip(l).collect();
         let features = |f: &[&str]| f.iter().map(|k| (k.to_string(), true)).collect();
+        // Per 1000 API operations and per 100 executions beyond the allowance, in each currency.
+        let overage = |per_thousand_ops: i64, per_hundred_runs: i64| {
+            let mut out = Vec::new();
+            for currency in ["EUR", "USD", "GBP"] {
+                out.push(OveragePrice {
+                    limit: Limit::ApiOperationsPerMonth,
+                    currency: currency.into(),
+                    amount: per_thousand_ops,
+                    per_units: 1_000,
+                });
+                out.push(OveragePrice {
+                    limit: Limit::ExecutionsPerMonth,
+                    currency: currency.into(),
+                    amount: per_hundred_runs,
+                    per_units: 100,
+                });
+            }
+            out
+        };
         const GIB: i64 = 1 << 30;
         Self {
             plans: vec![
@@ -239,6 +315,8 @@ impl Catalog {
                     ]),
                     features: features(&[]),
                     contact_sales: false,
+                    requests_per_minute: Some(120),
+                    overage: vec![],
                 },
                 Plan {
                     key: "pro".into(),
@@ -261,6 +339,8 @@ impl Catalog {
                     ]),
                     features: features(&["apiKeys", "webhooks", "customRoles"]),
                     contact_sales: false,
+                    requests_per_minute: Some(600),
+                    overage: overage(10, 2),
                 },
                 Plan {
                     key: "business".into(),
@@ -283,6 +363,8 @@ impl Catalog {
                     ]),
                     features: features(&["apiKeys", "webhooks", "customRoles", "auditExport", "sso"]),
                     contact_sales: false,
+                    requests_per_minute: Some(3_000),
+                    overage: overage(5, 1),
                 },
                 Plan {
                     key: "enterprise".into(),
@@ -295,6 +377,8 @@ impl Catalog {
                     limits: limits([None, None, None, None, None, None, None, None, None]),
                     features: features(&["apiKeys", "webhooks", "customRoles", "auditExport", "sso", "sla"]),
                     contact_sales: true,
+                    requests_per_minute: None,
+                    overage: vec![],
                 },
             ],
         }
@@ -337,6 +421,37 @@ mod tests {
         assert_eq!(c.plan("enterprise").unwrap().limit(Limit::Members), None);
         assert_eq!(c.cheapest_with("sso").unwrap().key, "business");
         assert_eq!(c.plan("pro").unwrap().price("EUR", BillingInterval::Year).unwrap().amount, 29_000);
+    }
+
+    #[test]
+    fn overage_is_charged_pro_rata_rounded_half_up_to_the_minor_unit() {
+        let o = OveragePrice {
+            limit: Limit::ApiOperationsPerMonth,
+            currency: "EUR".into(),
+            amount: 10,
+            per_units: 1_000,
+        };
+        assert_eq!(o.charge(0), 0);
+        assert_eq!(o.charge(-5), 0);
+        assert_eq!(o.charge(1_000), 10);
+        assert_eq!(o.charge(2_549), 25); // 25.49
+        assert_eq!(o.charge(2_550), 26); // 25.5 rounds up
+        assert_eq!(o.charge(49), 0); // 0.49
+        assert_eq!(o.charge(50), 1);
+        let per_unit = OveragePrice { per_units: 1, amount: 3, ..o };
+        assert_eq!(per_unit.charge(7), 21);
+    }
+
+    #[test]
+    fn a_catalog_with_overage_on_a_counted_now_limit_is_refused() {
+        let mut c = Catalog::defaults();
+        c.plans[1].overage.push(OveragePrice {
+            limit: Limit::Teams,
+            currency: "EUR".into(),
+            amount: 1,
+            per_units: 1,
+        });
+        assert!(c.validate().unwrap_err().contains("per-month"));
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //! the key `renewal:<subscription>:<period start>` and each charge attempt its own idempotency
 //! key, so running twice (two instances, a retry) never issues or charges twice.
 //!
+//! A trial that ends without a saved payment method on an instance that takes cards pauses
+//! instead of renewing (Stripe's `missing_payment_method: pause`; see `plan_changes::pause`).
+//!
 //! Dunning: a renewal that cannot be collected (a refused charge, or a transfer unpaid at its
 //! due date) makes the subscription PAST_DUE; it is tried again after each of
 //! `ZYGO_DUNNING_RETRY_DAYS` (counted from the first failure); after the last one the
@@ -40,6 +43,8 @@ pub async fn sweep(ctx: &Ctx) -> AppResult<usize> {
     let queue = crate::db::across_tenants(&ctx.db);
     let due: Vec<subscription::Model> = subscription::Entity::find()
         .filter(subscription::Column::CurrentFor.is_not_null())
+        // A paused subscription waits for its resumption, not for the clock.
+        .filter(subscription::Column::Status.ne(SubscriptionStatus::Paused))
         .filter(
             Condition::any()
                 .add(subscription::Column::CurrentPeriodEnd.lte(now))
@@ -63,6 +68,10 @@ pub async fn sweep(ctx: &Ctx) -> AppResult<usize> {
         if crate::jobs::enqueue(&queue, now, Some(sub.tenant_id), job).await? {
             added += 1;
         }
+    }
+    // Yesterday's usage figures, once per organisation and day (see `history`).
+    if let Err(e) = super::history::take_daily(ctx).await {
+        tracing::error!(error = ?e, "usage history failed");
     }
     if added > 0 {
         crate::jobs::wake(ctx).await;
@@ -105,7 +114,14 @@ async fn period_end(
         enqueue_cancel_recurring(tx, &sub).await?;
         return Ok(true);
     }
+    if sub.status == SubscriptionStatus::Trialing && super::plan_changes::lacks_payment_method(ctx, account) {
+        super::plan_changes::pause(tx, &sub).await?;
+        return Ok(true);
+    }
     let catalog = plans::catalog(&ctx.config)?;
+    // Use beyond the allowance in the period that ended, billed with the next one.
+    let overage = invoices::overage_lines(tx, &sub).await?;
+    let overage_total: i64 = overage.iter().map(|l| l.amount).sum();
     let mut am: subscription::ActiveModel = sub.clone().into();
     let (mut plan_key, mut interval, mut amount) = (sub.plan_key.clone(), sub.interval, sub.unit_amount);
     if let Some(next) = &sub.scheduled_plan_key {
@@ -130,18 +146,19 @@ async fn period_end(
     // A scheduled change taking effect is audited; a plain new period is not.
     let action = sub.scheduled_plan_key.is_some().then_some("billing.plan_changed");
     let sub = service::save(tx, &sub, am, action).await?;
-    if amount > 0 {
+    if amount + overage_total > 0 {
         let plan_name = catalog.plan(&plan_key).map_or(plan_key.clone(), |p| p.name.clone());
         let line = Line::new(
             LineKind::Plan,
             format!("{plan_name}, {} – {}", start.date_naive(), end.date_naive()),
             amount,
         );
+        let lines = std::iter::once(line).filter(|l| l.amount > 0).chain(overage).collect();
         let inv = invoices::issue(
             tx,
             Some(sub.id),
-            Amounts::renewal(amount, account),
-            vec![line],
+            Amounts::renewal(amount + overage_total, account),
+            lines,
             (start, end),
             &format!("renewal:{}:{}", sub.id, start.timestamp()),
         )

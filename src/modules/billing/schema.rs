@@ -15,7 +15,7 @@ use crate::{
     error::AppError,
     graphql::{
         app, live,
-        loaders::{loaders, tenant_arg},
+        loaders::{loaders, tenant_arg, tenant_arg_unmetered},
         rctx, relay,
     },
 };
@@ -56,7 +56,7 @@ impl BillingQuery {
         plan: String,
         interval: BillingInterval,
     ) -> Result<PlanChangePreview> {
-        let tctx = tenant_arg(ctx, "tenantId", &tenant_id).await?;
+        let tctx = tenant_arg_unmetered(ctx, "tenantId", &tenant_id).await?;
         Ok(PlanChangePreview(
             plan_changes::preview_plan_change(app(ctx), &tctx, &plan, interval.into()).await?,
         ))
@@ -154,6 +154,11 @@ pub struct MarkInvoicePaidInput {
     pub invoice_id: ID,
 }
 
+#[derive(InputObject)]
+pub struct VoidInvoiceInput {
+    pub invoice_id: ID,
+}
+
 #[derive(SimpleObject)]
 pub struct InvoicePayload {
     pub invoice: Invoice,
@@ -196,7 +201,7 @@ impl BillingMutation {
     /// amount invoiced, a downgrade at the period end (refused with `OVER_PLAN_LIMITS` while
     /// the organisation uses more than the new plan allows).
     async fn change_plan(&self, ctx: &Context<'_>, input: ChangePlanInput) -> Result<ChangePlanPayload> {
-        let tctx = tenant_arg(ctx, "input.tenantId", &input.tenant_id).await?;
+        let tctx = tenant_arg_unmetered(ctx, "input.tenantId", &input.tenant_id).await?;
         let out = plan_changes::change_plan(app(ctx), &tctx, &input.plan, input.interval.into(), input.trial)
             .await?;
         Ok(ChangePlanPayload { subscription: Sub(out.subscription), invoice: out.invoice.map(Invoice) })
@@ -210,7 +215,7 @@ impl BillingMutation {
         ctx: &Context<'_>,
         input: StartCheckoutInput,
     ) -> Result<StartCheckoutPayload> {
-        let tctx = tenant_arg(ctx, "input.tenantId", &input.tenant_id).await?;
+        let tctx = tenant_arg_unmetered(ctx, "input.tenantId", &input.tenant_id).await?;
         let provider = match input.provider {
             PaymentProviderKind::Manual => "manual",
             PaymentProviderKind::Stripe => "stripe",
@@ -293,6 +298,21 @@ impl BillingMutation {
         };
         let account = service::update_settings(app(ctx), &tctx, update).await?;
         Ok(BillingAccountPayload { billing_account: BillingAccount(account) })
+    }
+
+    /// Voids an open invoice: no longer owed, its credit returned, its dunning ended (needs
+    /// `BILLING_MANAGE`).
+    async fn void_invoice(&self, ctx: &Context<'_>, input: VoidInvoiceInput) -> Result<InvoicePayload> {
+        let (id, tctx) = crate::graphql::owned_row::<entity::invoice::Entity>(
+            ctx,
+            "input.invoiceId",
+            &input.invoice_id,
+            relay::kind::INVOICE,
+            "invoice",
+            entity::invoice::Column::Id,
+        )
+        .await?;
+        Ok(InvoicePayload { invoice: Invoice(invoices::void_invoice(app(ctx), &tctx, id).await?) })
     }
 
     /// Marks an open invoice paid, for invoices paid by transfer (platform administrators

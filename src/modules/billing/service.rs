@@ -41,6 +41,8 @@ pub enum BillingEventKind {
     InvoiceIssued,
     InvoicePaid,
     PaymentFailed,
+    /// An open invoice was voided.
+    InvoiceVoided,
     /// Use of a limit changed (a member, team or workflow added).
     UsageUpdated,
 }
@@ -57,6 +59,12 @@ pub struct BillingEvent {
 pub(super) fn event(tx: &mut TenantTx<'_>, kind: BillingEventKind, invoice_id: Option<Uuid>) {
     let tenant_id = tx.scope().tenant_id();
     let occurred_at = tx.ctx().now();
+    if kind == BillingEventKind::SubscriptionChanged {
+        // The metering's plan cache: forgotten here before the commit, and on every
+        // instance once the commit is announced.
+        super::metering::forget_plan(tenant_id);
+        tx.emit(super::metering::plan_topic(), &tenant_id);
+    }
     tx.emit(topic(tenant_id), &BillingEvent { kind, tenant_id, invoice_id, occurred_at });
 }
 
@@ -73,10 +81,10 @@ pub async fn current(
         .await?)
 }
 
-/// The plan a subscription grants now: Free when there is none or it was canceled, and for
-/// a plan the catalog no longer has.
+/// The plan a subscription grants now: Free when there is none or it was canceled or is
+/// paused, and for a plan the catalog no longer has.
 pub fn effective_plan(catalog: &'static Catalog, sub: Option<&subscription::Model>) -> &'static Plan {
-    sub.filter(|s| s.status != SubscriptionStatus::Canceled)
+    sub.filter(|s| !matches!(s.status, SubscriptionStatus::Canceled | SubscriptionStatus::Paused))
         .and_then(|s| catalog.plan(&s.plan_key))
         .unwrap_or_else(|| catalog.free())
 }

@@ -118,6 +118,11 @@ impl Plan {
     async fn contact_sales(&self) -> bool {
         self.0.contact_sales
     }
+    /// Operations per minute the organisation's API keys share (null: the instance's
+    /// default).
+    async fn requests_per_minute(&self) -> Option<i32> {
+        self.0.requests_per_minute.map(|n| n.min(i32::MAX as u32) as i32)
+    }
 }
 
 fn plan_or_free(ctx: &Context<'_>, key: &str) -> Result<Plan> {
@@ -322,6 +327,11 @@ impl BillingAccount {
     async fn credit_balance(&self) -> i64 {
         self.0.credit_balance
     }
+    /// A payment method is saved with the provider (renewals are charged to it); Zygo keeps
+    /// only the provider's reference, never the card.
+    async fn payment_method_saved(&self) -> bool {
+        self.0.provider_payment_method_id.is_some()
+    }
 }
 
 /// What a plan change would cost now.
@@ -400,6 +410,14 @@ impl PlanChangePreview {
     }
 }
 
+/// One day of a limit's use (`Tenant.usageHistory`).
+#[derive(SimpleObject)]
+pub struct UsagePoint {
+    /// The UTC day, `YYYY-MM-DD`.
+    pub day: String,
+    pub used: i64,
+}
+
 /// The billing part of `Tenant`: plan, features, usage, invoices and settings.
 #[derive(Clone)]
 pub struct TenantBilling(pub TenantRow);
@@ -439,6 +457,32 @@ impl TenantBilling {
         let app = app(ctx);
         let uses = usage::usage(&tctx.on(&app.db), app, tctx.scope()).await?;
         Ok(Some(uses.into_iter().map(LimitUsage::from).collect()))
+    }
+    /// The use of `limit` per UTC day from `from` to `to` (`YYYY-MM-DD`, inclusive, at most
+    /// 400 days), oldest first: each day's closing figure as the billing worker stored it,
+    /// and today's use so far when the range reaches today (needs `BILLING_READ`).
+    async fn usage_history(
+        &self,
+        ctx: &Context<'_>,
+        limit: Limit,
+        from: String,
+        to: String,
+    ) -> Result<Option<Vec<UsagePoint>>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        tctx.require(Permission::BillingRead)?;
+        let day = |field: &str, v: &str| {
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|_| crate::error::AppError::validation(field, "must be a date as YYYY-MM-DD"))
+        };
+        let (from, to) = (day("from", &from)?, day("to", &to)?);
+        let app = app(ctx);
+        let points = super::history::history(&tctx.on(&app.db), app, tctx.scope(), limit, from, to).await?;
+        Ok(Some(
+            points
+                .into_iter()
+                .map(|p| UsagePoint { day: p.day.format("%Y-%m-%d").to_string(), used: p.used })
+                .collect(),
+        ))
     }
     /// Invoices, newest last (needs `BILLING_READ`).
     #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]

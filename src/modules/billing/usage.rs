@@ -44,9 +44,35 @@ pub fn period_of(limit: Limit, now: DateTime<Utc>) -> Option<(String, DateTime<U
 }
 
 /// Whether Zygo counts `limit` yet (servers, storage and collected records belong to areas
-/// still to come; their use reads 0 and is reported as not metered).
+/// still to come; their use reads 0 and is reported as not metered). API operations are
+/// counted per operation served (see [`super::metering`]); outbound mails when an
+/// organisation's mail is queued (`mail::enqueue_for_tenant`).
 pub fn metered(limit: Limit) -> bool {
-    matches!(limit, Limit::Members | Limit::Teams | Limit::Workflows | Limit::ExecutionsPerMonth)
+    matches!(
+        limit,
+        Limit::Members
+            | Limit::Teams
+            | Limit::Workflows
+            | Limit::ExecutionsPerMonth
+            | Limit::ApiOperationsPerMonth
+            | Limit::OutboundMailsPerDay
+    )
+}
+
+/// The value of the organisation's `usage_counters` row of `limit` in `period` (0 without).
+pub async fn counter(
+    db: &impl ConnectionTrait,
+    scope: TenantScope,
+    limit: Limit,
+    period: &str,
+) -> AppResult<i64> {
+    Ok(scope
+        .find::<usage_counter::Entity>()
+        .filter(usage_counter::Column::Metric.eq(limit.key()))
+        .filter(usage_counter::Column::Period.eq(period))
+        .one(db)
+        .await?
+        .map_or(0, |c| c.value))
 }
 
 /// What the organisation uses of `limit` now (members: active and suspended memberships).
@@ -61,19 +87,36 @@ pub async fn used(
         Limit::Teams => scope.find::<team::Entity>().count(db).await?,
         Limit::Workflows => scope.find::<workflow::Entity>().count(db).await?,
         _ => match period_of(limit, now) {
-            Some((period, _)) => {
-                return Ok(scope
-                    .find::<usage_counter::Entity>()
-                    .filter(usage_counter::Column::Metric.eq(limit.key()))
-                    .filter(usage_counter::Column::Period.eq(period))
-                    .one(db)
-                    .await?
-                    .map_or(0, |c| c.value));
-            }
+            Some((period, _)) => return counter(db, scope, limit, &period).await,
             None => 0,
         },
     };
     Ok(n as i64)
+}
+
+/// [`used`] at `at`, reading the API operations' counter where it lives (Redis when
+/// configured, see [`super::metering`]).
+pub async fn used_at(
+    db: &impl ConnectionTrait,
+    ctx: &Ctx,
+    scope: TenantScope,
+    limit: Limit,
+    at: DateTime<Utc>,
+) -> AppResult<i64> {
+    match (limit, period_of(limit, at)) {
+        (Limit::ApiOperationsPerMonth, Some((period, _))) => {
+            super::metering::operations_used(ctx, db, scope, &period).await
+        }
+        _ => used(db, scope, limit, at).await,
+    }
+}
+
+/// The allowance of `limit` past which a use is refused: the plan's limit, unless the plan
+/// sells use beyond it in the subscription's currency (then it is billed as overage on the
+/// next renewal instead, see `invoices::overage_lines`).
+pub fn hard_limit(plan: &Plan, sub: Option<&entity::subscription::Model>, limit: Limit) -> Option<i64> {
+    let priced = sub.is_some_and(|s| plan.overage_price(limit, &s.currency).is_some());
+    plan.limit(limit).filter(|_| !priced)
 }
 
 /// Pending invitations hold a seat until they are accepted or revoked.
@@ -189,8 +232,8 @@ pub async fn record(
 ) -> AppResult<Result<(), Exceeded>> {
     let Some((period, resets_at)) = period_of(limit, now) else { return Ok(Ok(())) };
     let sub = service::current(db, scope).await?;
-    let allowed =
-        service::granted_plan(super::plans::catalog(config)?, sub.as_ref(), now, config).limit(limit);
+    let plan = service::granted_plan(super::plans::catalog(config)?, sub.as_ref(), now, config);
+    let allowed = hard_limit(plan, sub.as_ref(), limit);
     let increment = || {
         let mut update = scope
             .update_many::<usage_counter::Entity>()
@@ -284,7 +327,7 @@ pub async fn usage(db: &impl ConnectionTrait, ctx: &Ctx, scope: TenantScope) -> 
     for &limit in Limit::ALL {
         out.push(LimitUse {
             limit,
-            used: used(db, scope, limit, now).await?,
+            used: used_at(db, ctx, scope, limit, now).await?,
             allowed: plan.limit(limit),
             metered: metered(limit),
             resets_at: period_of(limit, now).map(|(_, end)| end),

@@ -68,7 +68,7 @@ impl User {
             .map_err(crate::graphql::loaders::loader_err)?
             .unwrap_or_default();
         for t in tenants {
-            if let Ok(tctx) = loaders.tenant_access(t).await
+            if let Ok(tctx) = loaders.tenant_access_unmetered(t).await
                 && tctx.has(crate::auth::Permission::MembersManage)
             {
                 return Ok(Some(Email::from_stored(&self.0.email)));
@@ -167,6 +167,8 @@ impl ViewerCore {
         let rows =
             tenancy::viewer_tenants(app(ctx), viewer, relay::PageArgs::new(after, before, first, last))
                 .await?;
+        // Listing one's organisations is not an operation served for each of them.
+        crate::graphql::loaders::loaders(ctx).unmetered(rows.rows.iter().map(|t| t.id));
         Ok(relay::to_connection(rows, |t| t.id, Tenant::new))
     }
 }

@@ -4,6 +4,7 @@
 pub mod events;
 pub mod mfa;
 pub mod oauth;
+pub mod platform;
 pub mod schema;
 pub mod sessions;
 pub mod throttle;

@@ -9,6 +9,7 @@
 
 pub mod catalog;
 pub mod delivery;
+pub mod loaders;
 pub mod schema;
 pub mod service;
 pub mod types;

@@ -65,6 +65,8 @@ documents! {
     StartCheckout = "graphql/billing/StartCheckout.graphql";
     TenantBilling = "graphql/billing/TenantBilling.graphql";
     UpdateBillingSettings = "graphql/billing/UpdateBillingSettings.graphql";
+    UsageHistory = "graphql/billing/UsageHistory.graphql";
+    VoidInvoice = "graphql/billing/VoidInvoice.graphql";
     UsageUpdated = "graphql/billing/UsageUpdated.graphql";
     ChangePassword = "graphql/identity/ChangePassword.graphql";
     LogIn = "graphql/identity/LogIn.graphql";
@@ -122,6 +124,7 @@ documents! {
     StartTotpEnrollment = "graphql/security/StartTotpEnrollment.graphql";
     UnlinkOAuthAccount = "graphql/security/UnlinkOAuthAccount.graphql";
     UnlockAccount = "graphql/security/UnlockAccount.graphql";
+    PlatformSecurityEvents = "graphql/security/PlatformSecurityEvents.graphql";
     ViewerSecurity = "graphql/security/ViewerSecurity.graphql";
     CreateTeam = "graphql/teams/CreateTeam.graphql";
     DeleteTeam = "graphql/teams/DeleteTeam.graphql";

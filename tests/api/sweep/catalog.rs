@@ -172,6 +172,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("cancelSubscription", Tenant(&[BILLING_MANAGE])),
     ("resumeSubscription", Tenant(&[BILLING_MANAGE])),
     ("updateBillingSettings", Tenant(&[BILLING_MANAGE])),
+    ("voidInvoice", Tenant(&[BILLING_MANAGE])),
     ("markInvoicePaid", PlatformAdmin),
     // Mutation: webhooks
     ("createWebhookEndpoint", Tenant(&[WEBHOOKS_MANAGE])),
@@ -205,6 +206,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("releaseSectionLock", Tenant(&[DOCUMENTS_WRITE])),
     // The document's creator (the fixture's owner, who holds it anyway) or DOCUMENTS_MANAGE.
     ("forceReleaseSectionLock", Tenant(&[DOCUMENTS_MANAGE])),
+    ("platformSecurityEvents", PlatformAdmin),
     // Subscription (users only; checked when the subscription starts)
     ("tenantEvents", Tenant(&[TENANT_READ])),
     ("auditLogAdded", Tenant(&[AUDIT_READ])),
@@ -234,6 +236,7 @@ pub(super) const NESTED: &[(&str, Rule, Scope)] = &[
     ("Tenant.subscription", Tenant(&[BILLING_READ]), Scope::Ctx),
     ("Tenant.billingAccount", Tenant(&[BILLING_READ]), Scope::Ctx),
     ("Tenant.usage", Tenant(&[BILLING_READ]), Scope::Ctx),
+    ("Tenant.usageHistory", Tenant(&[BILLING_READ]), Scope::Ctx),
     ("Tenant.invoices", Tenant(&[BILLING_READ]), Scope::Ctx),
     ("Tenant.webhookEndpoints", Tenant(&[WEBHOOKS_MANAGE]), Scope::Ctx),
     ("Tenant.documents", Tenant(&[DOCUMENTS_READ]), Scope::Ctx),

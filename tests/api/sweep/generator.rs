@@ -164,6 +164,7 @@ impl Fixture {
             "nodeId" | "target" => "step".into(),
             "edgeId" => "e1".into(),
             "plan" => "pro".into(),
+            "from" | "to" => "2026-12-01".into(),
             _ => "sweep".into(),
         }
     }

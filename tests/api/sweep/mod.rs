@@ -285,13 +285,18 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         .save_workflow_as_template
         .template
         .id;
-    // A paid plan: a billing account, a subscription and an invoice of A.
-    app.op_json::<ChangePlan>(
-        owner,
-        json!({ "input": { "tenantId": tenant, "plan": "pro", "interval": "MONTH" } }),
-    )
-    .await
-    .data();
+    // A paid plan: a billing account, a subscription and an (open) invoice of A.
+    let invoice = app
+        .op_json::<ChangePlan>(
+            owner,
+            json!({ "input": { "tenantId": tenant, "plan": "pro", "interval": "MONTH" } }),
+        )
+        .await
+        .into_data()
+        .change_plan
+        .invoice
+        .expect("the upgrade's invoice")
+        .id;
     // A document of the team with a section, published once.
     let created = app
         .gql(
@@ -379,7 +384,7 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         template,
         session: outsiders_session,
         connected_account: global_id("ConnectedAccount", uuid::Uuid::new_v4()),
-        invoice: global_id("Invoice", uuid::Uuid::new_v4()),
+        invoice,
         webhook_endpoint,
         webhook_delivery,
         document,

@@ -13,8 +13,10 @@ import {
   StartCheckoutDocument,
   TenantBillingDocument,
   UpdateBillingSettingsDocument,
+  UsageHistoryDocument,
   UsageUpdatedDocument,
   type BillingInterval,
+  type Limit,
   type PaymentProviderKind,
   type TenantBillingQuery,
 } from '../../gql/graphql';
@@ -84,6 +86,7 @@ function BillingView() {
       {checkout === 'success' && <Alert kind="success">Your payment method was saved.</Alert>}
       {checkout === 'cancel' && <Alert kind="info">The checkout was cancelled; nothing changed.</Alert>}
       <CurrentPlan billing={b} onChanged={reload} />
+      <PaymentMethod billing={b} />
       <Usage billing={b} />
       {tenant.can('billing.manage') && <ChangePlan billing={b} onChanged={reload} />}
       <Invoices billing={b} />
@@ -117,6 +120,12 @@ function CurrentPlan({ billing, onChanged }: { billing: Billing; onChanged: () =
           Changes to {sub.scheduledPlan.key} on {formatDate(sub.currentPeriodEnd, false)}.
         </Alert>
       )}
+      {sub.status === 'PAUSED' && (
+        <Alert kind="warning">
+          The trial ended without a payment method: the plan is paused and the organisation has the Free plan&apos;s
+          limits until it resumes.
+        </Alert>
+      )}
       {sub.status === 'PAST_DUE' && (
         <Alert kind="warning">
           A payment is overdue{sub.nextRetryAt ? `; next attempt on ${formatDate(sub.nextRetryAt, false)}` : ''}.
@@ -125,7 +134,7 @@ function CurrentPlan({ billing, onChanged }: { billing: Billing; onChanged: () =
       {error && <Alert>{errorMessage(error)}</Alert>}
       {tenant.can('billing.manage') && paid && (
         <div className="card-links">
-          {sub.cancelAtPeriodEnd || sub.scheduledPlan ? (
+          {sub.cancelAtPeriodEnd || sub.scheduledPlan || sub.status === 'PAUSED' ? (
             <Button
               busy={resumeRes.fetching}
               onClick={async () => {
@@ -133,7 +142,7 @@ function CurrentPlan({ billing, onChanged }: { billing: Billing; onChanged: () =
                 if (!r.error) onChanged();
               }}
             >
-              Keep {sub.plan.name}
+              {sub.status === 'PAUSED' ? `Resume ${sub.plan.name}` : `Keep ${sub.plan.name}`}
             </Button>
           ) : (
             <ConfirmButton
@@ -150,6 +159,49 @@ function CurrentPlan({ billing, onChanged }: { billing: Billing; onChanged: () =
         </div>
       )}
     </div>
+  );
+}
+
+/** How the organisation pays: the saved payment method's provider, or transfers. */
+function PaymentMethod({ billing }: { billing: Billing }) {
+  const account = billing.billingAccount;
+  if (!account) return null;
+  const provider = account.provider.charAt(0).toUpperCase() + account.provider.slice(1);
+  return (
+    <div className="card" aria-labelledby="payment-method">
+      <h2 id="payment-method">Payment method</h2>
+      <p>
+        {account.paymentMethodSaved
+          ? `Saved with ${provider}; renewals are charged to it.`
+          : account.provider === 'manual'
+            ? 'Invoices are paid by bank transfer.'
+            : `No payment method saved with ${provider}.`}
+      </p>
+    </div>
+  );
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The last 30 days of one limit's use, as a small line (`Tenant.usageHistory`). */
+function UsageChart({ limit, label }: { limit: Limit; label: string }) {
+  const tenant = useTenant();
+  const today = new Date();
+  const to = today.toISOString().slice(0, 10);
+  const from = new Date(today.getTime() - 29 * DAY_MS).toISOString().slice(0, 10);
+  const [res] = useQuery({ query: UsageHistoryDocument, variables: { id: tenant.id, limit, from, to } });
+  const points = res.data?.tenant?.usageHistory ?? [];
+  if (points.length < 2) return null;
+  const [w, h] = [160, 32];
+  const max = Math.max(1, ...points.map((p) => p.used));
+  const line = points
+    .map((p, i) => `${((i / (points.length - 1)) * w).toFixed(1)},${(h - (p.used / max) * (h - 2) - 1).toFixed(1)}`)
+    .join(' ');
+  return (
+    <svg className="usage-chart" viewBox={`0 0 ${w} ${h}`} role="img" aria-label={`${label}, ${from} to ${to}`}>
+      <title>{points.map((p) => `${p.day}: ${p.used}`).join('\n')}</title>
+      <polyline points={line} fill="none" stroke="currentColor" strokeWidth="1.5" />
+    </svg>
   );
 }
 
@@ -184,6 +236,7 @@ function Usage({ billing }: { billing: Billing }) {
                   <span style={{ width: `${Math.min(pct, 100)}%` }} />
                 </div>
               )}
+              <UsageChart limit={u.limit} label={LIMIT_NAMES[u.limit] ?? u.limit} />
             </li>
           );
         })}
