@@ -143,7 +143,7 @@ pub struct Schedule {
     pub every: Duration,
 }
 
-/// The handlers and schedules of every area, built at start-up (`crate::modules::jobs`).
+/// The handlers and schedules of every area, built at start-up (each area registers its own).
 #[derive(Clone, Default)]
 pub struct Registry {
     handlers: HashMap<&'static str, Arc<dyn Handler>>,

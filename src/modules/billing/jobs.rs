@@ -164,9 +164,13 @@ async fn apply(ctx: &Ctx, tctx: &TenantCtx, p: CollectJob, outcome: ChargeOutcom
     tx.commit().await
 }
 
-/// Whether a charge of invoice `id` is queued or running (a new attempt waits for it).
-pub(super) async fn collect_pending(db: &impl ConnectionTrait, id: Uuid) -> AppResult<bool> {
+/// Whether a charge of invoice `id` of `tenant` is queued or running (a new attempt waits
+/// for it).
+pub(super) async fn collect_pending(db: &impl ConnectionTrait, tenant: Uuid, id: Uuid) -> AppResult<bool> {
+    // `jobs` has a nullable tenant (system jobs), so it has no scoped helper: the tenant is
+    // named here, and the wall holds it on PostgreSQL as well.
     let n = job::Entity::find()
+        .filter(job::Column::TenantId.eq(tenant))
         .filter(job::Column::Kind.eq(COLLECT))
         .filter(job::Column::Key.starts_with(format!("collect:{id}:")))
         .filter(job::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]))

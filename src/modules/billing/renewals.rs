@@ -200,7 +200,7 @@ async fn retry(tx: &mut TenantTx<'_>, sub: subscription::Model, now: DateTime<Ut
     }
     // The previous attempt's charge has not answered yet (a provider slow or down): a new
     // attempt now could charge twice; look again later.
-    if super::jobs::collect_pending(&*tx, inv.id).await? {
+    if super::jobs::collect_pending(&*tx, tx.scope().tenant_id(), inv.id).await? {
         let mut am: subscription::ActiveModel = sub.clone().into();
         am.next_retry_at = Set(Some(now + chrono::Duration::hours(1)));
         service::save(tx, &sub, am, None).await?;

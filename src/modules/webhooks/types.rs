@@ -46,8 +46,9 @@ impl WebhookEndpoint {
         self.0.consecutive_failures
     }
     /// Until when the secret before the last rotation still signs (beside the new one).
-    async fn previous_secret_expires_at(&self) -> Option<DateTime<Utc>> {
-        self.0.previous_secret_expires_at.filter(|t| *t > app_now())
+    async fn previous_secret_expires_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        let now = app(ctx).now();
+        self.0.previous_secret_expires_at.filter(|t| *t > now)
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -71,11 +72,6 @@ impl WebhookEndpoint {
                 .await?;
         Ok(relay::to_connection(rows, |d| d.id, WebhookDelivery))
     }
-}
-
-/// The wall clock, for display only (expiry is decided by the instance's clock when signing).
-fn app_now() -> DateTime<Utc> {
-    Utc::now()
 }
 
 /// One attempt to deliver one event to an endpoint.
