@@ -26,6 +26,8 @@ pub mod membership;
 pub mod memory_record;
 pub mod mfa_challenge;
 pub mod node_execution;
+pub mod notification;
+pub mod notification_preference;
 pub mod oauth_identity;
 pub mod oauth_state;
 pub mod payment_webhook_event;

@@ -10,6 +10,7 @@ use secrecy::SecretString;
 
 mod billing;
 mod jobs;
+mod notifications;
 mod oauth;
 mod retention;
 mod webhooks;
@@ -17,6 +18,7 @@ mod workflows;
 
 pub use billing::{Billing, PaypalConfig, PaypalMode, RevolutConfig, StripeConfig};
 pub use jobs::JobSettings;
+pub use notifications::NotificationSettings;
 use oauth::oauth_providers;
 pub use oauth::{OAuthKind, OAuthProvider};
 pub use retention::RetentionSettings;
@@ -169,6 +171,8 @@ pub struct Config {
     pub jobs: JobSettings,
     /// Outbound webhooks.
     pub webhooks: WebhookSettings,
+    /// Notifications.
+    pub notifications: NotificationSettings,
     /// Data retention maxima.
     pub retention: RetentionSettings,
 }
@@ -470,6 +474,7 @@ impl Config {
             workflows: workflows::read(&get, environment)?,
             jobs: jobs::read(&get)?,
             webhooks: webhooks::read(&get)?,
+            notifications: notifications::read(&get)?,
             retention: retention::read(&get)?,
             limits: Limits {
                 depth: positive("ZYGO_MAX_QUERY_DEPTH", get("ZYGO_MAX_QUERY_DEPTH"), "15")?,

@@ -17,6 +17,8 @@ pub struct RetentionSettings {
     pub webhook_delivery_days: u32,
     /// `ZYGO_RETENTION_SECURITY_EVENT_DAYS` (default 365): account security events.
     pub security_event_days: u32,
+    /// `ZYGO_RETENTION_NOTIFICATION_DAYS` (default 90): notifications in people's inboxes.
+    pub notification_days: u32,
     /// `ZYGO_RETENTION_INTERVAL` (seconds, default 3600): how often the cleanup runs.
     pub interval: Duration,
 }
@@ -34,6 +36,7 @@ pub(super) fn read(get: Lookup<'_>) -> Result<RetentionSettings, ConfigError> {
         execution_days: days("ZYGO_RETENTION_EXECUTION_DAYS", "90")?,
         webhook_delivery_days: days("ZYGO_RETENTION_WEBHOOK_DELIVERY_DAYS", "30")?,
         security_event_days: days("ZYGO_RETENTION_SECURITY_EVENT_DAYS", "365")?,
+        notification_days: days("ZYGO_RETENTION_NOTIFICATION_DAYS", "90")?,
         interval: secs(get, "ZYGO_RETENTION_INTERVAL", 3600)?.max(Duration::from_secs(60)),
     })
 }

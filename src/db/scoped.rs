@@ -361,6 +361,15 @@ pub fn across_tenants(db: &DatabaseConnection) -> ScopedConn<'_> {
     ScopedConn::new(db, Wall::AcrossTenants)
 }
 
+/// Starts a write transaction that sees every tenant's rows: for the workers' own
+/// bookkeeping that spans tenants (a person's notifications and the system jobs that mail
+/// them), never for a request's reads. Callers say why.
+pub async fn begin_across_tenants_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let txn = super::begin_write(db).await?;
+    Wall::AcrossTenants.raise(&txn).await?;
+    Ok(txn)
+}
+
 /// Starts a transaction for work inside one tenant. On PostgreSQL the tenant is set as the
 /// transaction-local setting `zygo.tenant_ids`, which the row-level security policies check.
 pub async fn begin_tenant_txn(

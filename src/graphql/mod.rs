@@ -28,6 +28,7 @@ use crate::{
         billing::{BillingMutation, BillingQuery, BillingSubscription},
         identity::{IdentityMutation, IdentityQuery},
         members::{MembersMutation, MembersQuery},
+        notifications::{NotificationsMutation, NotificationsSubscription},
         roles::{RolesMutation, RolesQuery},
         secrets::SecretsMutation,
         security::{
@@ -74,6 +75,7 @@ pub struct Mutation(
     BillingMutation,
     WebhooksMutation,
     StudioMutation,
+    NotificationsMutation,
 );
 
 /// The root subscription.
@@ -84,6 +86,7 @@ pub struct Subscription(
     WorkflowsSubscription,
     BillingSubscription,
     StudioSubscription,
+    NotificationsSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

@@ -43,6 +43,7 @@ pub enum Node {
     DocumentPage(crate::modules::studio::types::DocumentPage),
     DocumentSection(crate::modules::studio::types::DocumentSection),
     DocumentVersion(crate::modules::studio::types::DocumentVersion),
+    Notification(crate::modules::notifications::types::Notification),
 }
 
 #[derive(Default)]
@@ -248,6 +249,13 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
         kind::SESSION | kind::SECURITY_EVENT | kind::CONNECTED_ACCOUNT => {
             let Some(viewer) = rctx(ctx).viewer.as_ref() else { return Err(AppError::NotFound("node")) };
             own_record(app, viewer, ty.as_str(), uuid).await?.ok_or(AppError::NotFound("node"))
+        }
+        kind::NOTIFICATION => {
+            let Some(viewer) = rctx(ctx).viewer.as_ref() else { return Err(AppError::NotFound("node")) };
+            crate::modules::notifications::service::get(app, viewer, uuid)
+                .await?
+                .map(|n| Node::Notification(crate::modules::notifications::types::Notification(n)))
+                .ok_or(AppError::NotFound("node"))
         }
         _ => Err(AppError::NotFound("node")),
     }

@@ -33,6 +33,7 @@ pub mod kind {
     pub const INVITATION: &str = "Invitation";
     pub const INVOICE: &str = "Invoice";
     pub const MEMBERSHIP: &str = "Membership";
+    pub const NOTIFICATION: &str = "Notification";
     pub const ROLE: &str = "Role";
     pub const SECRET: &str = "Secret";
     pub const SECURITY_EVENT: &str = "SecurityEvent";

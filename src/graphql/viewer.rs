@@ -7,16 +7,18 @@ use std::sync::Arc;
 use async_graphql::MergedObject;
 use entity::user;
 
-use crate::modules::{identity::types::ViewerCore, security::types::ViewerSecurity};
+use crate::modules::{
+    identity::types::ViewerCore, notifications::types::ViewerNotifications, security::types::ViewerSecurity,
+};
 
 /// The signed-in user, with what only they may see.
 #[derive(MergedObject, Clone)]
 #[graphql(name = "Viewer")]
-pub struct Viewer(ViewerCore, ViewerSecurity);
+pub struct Viewer(ViewerCore, ViewerSecurity, ViewerNotifications);
 
 impl Viewer {
     pub fn new(model: user::Model) -> Self {
         let row = Arc::new(model);
-        Viewer(ViewerCore(row.clone()), ViewerSecurity(row))
+        Viewer(ViewerCore(row.clone()), ViewerSecurity(row.clone()), ViewerNotifications(row))
     }
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod billing;
 pub mod identity;
 pub mod members;
+pub mod notifications;
 pub mod retention;
 pub mod roles;
 pub mod secrets;
@@ -20,5 +21,6 @@ pub mod workflows;
 pub fn jobs(config: &crate::config::Config) -> crate::jobs::Registry {
     let registry = billing::jobs::register(crate::jobs::Registry::new(), config.billing.worker_interval);
     let registry = retention::register(registry, config.retention.interval);
+    let registry = notifications::register(registry);
     webhooks::register(registry)
 }

@@ -128,7 +128,7 @@ async fn preferences_have_defaults_and_keep_what_the_client_stores() {
     let r = app
         .op_json::<UpdatePreferences>(
             Some(&s.access),
-            json!({ "input": { "theme": "DARK", "language": "de", "dashboardLayout": layout, "notifications": { "weeklyDigest": false } } }),
+            json!({ "input": { "theme": "DARK", "language": "de", "dashboardLayout": layout } }),
         )
         .await;
     let p = &r.data().update_preferences.preferences;
@@ -138,13 +138,13 @@ async fn preferences_have_defaults_and_keep_what_the_client_stores() {
         .gql(
             Some(&s.access),
             doc!("identity/UpdatePreferences"),
-            json!({ "input": { "notifications": [1, 2] } }),
+            json!({ "input": { "dashboardLayout": "x".repeat(70 * 1024) } }),
         )
         .await;
-    assert_eq!(r.field(), "input.notifications");
+    assert_eq!(r.field(), "input.dashboardLayout");
     let p = account(&app, &s).await.preferences;
     assert_eq!((p.theme, p.language.as_deref()), (viewer_account::Theme::DARK, Some("de")));
-    assert_eq!(p.notifications["weeklyDigest"], false);
+    assert_eq!(p.dashboard_layout, layout);
 }
 
 #[tokio::test]

@@ -30,6 +30,7 @@ mod loaders;
 mod mail;
 mod members;
 mod nodes;
+mod notifications;
 mod oauth;
 mod permissions;
 mod retention;

@@ -225,7 +225,6 @@ pub enum Theme {
 pub struct Preferences {
     pub theme: Theme,
     pub language: Option<String>,
-    pub notifications: serde_json::Value,
     pub dashboard_layout: serde_json::Value,
 }
 
@@ -239,7 +238,6 @@ pub fn preferences(user: &user::Model) -> Preferences {
 pub struct PreferencesUpdate {
     pub theme: Option<Theme>,
     pub language: Option<Option<String>>,
-    pub notifications: Option<serde_json::Value>,
     pub dashboard_layout: Option<serde_json::Value>,
 }
 
@@ -269,10 +267,6 @@ pub async fn update_preferences(
     }
     if let Some(language) = update.language {
         prefs.language = language.as_deref().map(|l| validate_locale("input.language", l)).transpose()?;
-    }
-    if let Some(n) = update.notifications {
-        check_json("input.notifications", &n, true)?;
-        prefs.notifications = n;
     }
     if let Some(d) = update.dashboard_layout {
         check_json("input.dashboardLayout", &d, false)?;

@@ -71,8 +71,6 @@ pub struct UpdatePreferencesInput {
     pub theme: Option<Theme>,
     /// BCP 47 language tag; `null` clears it.
     pub language: MaybeUndefined<String>,
-    /// Notification choices (a JSON object, at most 64 KiB).
-    pub notifications: Option<Json<serde_json::Value>>,
     /// Dashboard layout (any JSON, at most 64 KiB).
     pub dashboard_layout: Option<Json<serde_json::Value>>,
 }
@@ -249,7 +247,6 @@ impl IdentityMutation {
         let update = account::PreferencesUpdate {
             theme: input.theme,
             language: maybe(input.language),
-            notifications: input.notifications.map(|j| j.0),
             dashboard_layout: input.dashboard_layout.map(|j| j.0),
         };
         Ok(PreferencesPayload {

@@ -185,10 +185,6 @@ impl Preferences {
     async fn language(&self) -> Option<&str> {
         self.0.language.as_deref()
     }
-    /// Notification choices, as the client stores them (a JSON object).
-    async fn notifications(&self) -> async_graphql::Json<serde_json::Value> {
-        async_graphql::Json(self.0.notifications.clone())
-    }
     /// Dashboard layout, as the client stores it.
     async fn dashboard_layout(&self) -> async_graphql::Json<serde_json::Value> {
         async_graphql::Json(self.0.dashboard_layout.clone())

@@ -96,6 +96,17 @@ pub async fn sweep(ctx: &Ctx) -> AppResult<u64> {
         n += tenant_rows(&all, Some(id), (days(a), days(e), days(w))).await?;
     }
     n += platform_rows(&all, now, days(max.security_event_days)).await?;
+    // People's notifications (not an organisation's rows): by age alone; one still waiting
+    // for its mail or digest is kept until that has gone.
+    n += delete_batch::<entity::notification::Entity>(
+        &ctx.db,
+        entity::notification::Column::Id,
+        Condition::all()
+            .add(entity::notification::Column::CreatedAt.lt(days(max.notification_days)))
+            .add(entity::notification::Column::EmailPending.eq(false))
+            .add(entity::notification::Column::DigestPending.eq(false)),
+    )
+    .await?;
     Ok(n)
 }
 

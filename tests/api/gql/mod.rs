@@ -78,6 +78,12 @@ documents! {
     SetActiveTenant = "graphql/identity/SetActiveTenant.graphql";
     SignUp = "graphql/identity/SignUp.graphql";
     UpdatePreferences = "graphql/identity/UpdatePreferences.graphql";
+    MarkNotificationsRead = "graphql/notifications/MarkNotificationsRead.graphql";
+    NotificationAdded = "graphql/notifications/NotificationAdded.graphql";
+    NotificationSettings = "graphql/notifications/NotificationSettings.graphql";
+    UnreadNotificationCount = "graphql/notifications/UnreadNotificationCount.graphql";
+    UpdateNotificationSettings = "graphql/notifications/UpdateNotificationSettings.graphql";
+    ViewerNotifications = "graphql/notifications/ViewerNotifications.graphql";
     UpdateProfile = "graphql/identity/UpdateProfile.graphql";
     VerifyEmail = "graphql/identity/VerifyEmail.graphql";
     Viewer = "graphql/identity/Viewer.graphql";

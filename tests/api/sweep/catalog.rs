@@ -103,6 +103,9 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("updateProfile", SignedIn),
     ("changePassword", SignedIn),
     ("updatePreferences", SignedIn),
+    ("markNotificationsRead", SignedIn),
+    // With `organisationId`: a member of it (NOT_FOUND otherwise), like `Viewer.permissions`.
+    ("updateNotificationSettings", SignedIn),
     ("setActiveTenant", Tenant(&[])), // signed in, and a member of the organisation picked
     ("logOut", SignedIn),
     ("startTotpEnrollment", SignedIn),
@@ -216,11 +219,13 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("billingEvents", Tenant(&[BILLING_READ])),
     ("usageUpdated", Tenant(&[BILLING_READ])),
     ("documentEvents", Tenant(&[DOCUMENTS_READ])),
+    ("notificationAdded", SignedIn),
 ];
 
 /// Guarded fields below the root, as `Type.field`.
 pub(super) const NESTED: &[(&str, Rule, Scope)] = &[
     ("Viewer.permissions", Tenant(&[]), Scope::Arg), // NOT_FOUND unless a member of `tenantId`
+    ("Viewer.notificationSettings", Tenant(&[]), Scope::Arg), // with `organisationId`: a member
     ("Tenant.viewerRole", Tenant(&[]), Scope::Ctx),
     ("Tenant.viewerPermissions", Tenant(&[]), Scope::Ctx),
     ("Tenant.members", Tenant(&[MEMBERS_READ]), Scope::Ctx),

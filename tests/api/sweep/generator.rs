@@ -101,7 +101,7 @@ impl Fixture {
     /// operation whose root field is `root`.
     pub(super) fn id(&self, root: &str, name: &str) -> Option<String> {
         let v = match name {
-            "tenantId" => &self.tenant,
+            "tenantId" | "organisationId" => &self.tenant,
             "invoiceId" => &self.invoice,
             "workflowId" | "errorWorkflowId" => &self.workflow,
             "executionId" => &self.execution,

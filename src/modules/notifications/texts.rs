@@ -1,0 +1,67 @@
+//! What a notice produced from an audited action says: its title, body and link, worded from
+//! the entry's details and the organisation's name.
+
+use serde_json::Value;
+
+use super::{catalog::NotificationKind, service::Notice};
+
+/// (title, body, link) of `notice`.
+pub fn describe(notice: &Notice, org: Option<&entity::tenant::Model>) -> (String, String, Option<String>) {
+    let name = org.map(|o| o.name.as_str()).unwrap_or("an organisation");
+    let slug = org.map(|o| o.slug.as_str()).unwrap_or("");
+    let after = &notice.data["after"];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let action = notice.data["action"].as_str().unwrap_or_default();
+    let (title, body, link) = match notice.kind {
+        NotificationKind::InvitationReceived => (
+            format!("You were invited to join {name}"),
+            format!(
+                "You were invited to {name} as {}. Accept the invitation from the mail it came in.",
+                text(&after["role"])
+            ),
+            None,
+        ),
+        NotificationKind::RoleChanged => (
+            format!("Your role in {name} changed"),
+            format!("You are now {} in {name}.", text(&after["role"])),
+            Some(format!("/o/{slug}")),
+        ),
+        NotificationKind::MembershipChanged if action == "member.suspended" => (
+            format!("Your membership of {name} was suspended"),
+            format!("You cannot use {name} until an administrator reactivates you."),
+            None,
+        ),
+        NotificationKind::MembershipChanged => (
+            format!("Your membership of {name} was reactivated"),
+            format!("You can use {name} again."),
+            Some(format!("/o/{slug}")),
+        ),
+        NotificationKind::AddedToTeam => (
+            format!("You were added to a team in {name}"),
+            format!("You are a {} of a team in {name}.", text(&after["role"])),
+            Some(format!("/o/{slug}/teams")),
+        ),
+        NotificationKind::PaymentFailed => (
+            format!("A payment of {name} failed"),
+            format!(
+                "The renewal payment for invoice {} could not be collected; it will be retried.",
+                text(&after["invoice"])
+            ),
+            Some(format!("/o/{slug}/billing")),
+        ),
+        NotificationKind::WebhookEndpointDisabled => (
+            format!("A webhook endpoint of {name} was switched off"),
+            format!(
+                "Its last {} events could not be delivered.",
+                after["failures"].as_i64().unwrap_or_default()
+            ),
+            Some(format!("/o/{slug}/settings/webhooks")),
+        ),
+        NotificationKind::SecurityEvent
+        | NotificationKind::ExecutionFailed
+        | NotificationKind::PlanLimitNear => {
+            (super::catalog::entry(notice.kind).description.to_string(), String::new(), None)
+        }
+    };
+    (title, body, link)
+}
