@@ -384,6 +384,20 @@ async fn the_plan_refuses_the_next_team_with_the_limit_named_and_changes_nothing
     let mail = app.mail_about("b-quota@example.com", "has used 100 % of its teams", 1).await;
     assert!(mail.contains("uses 3 of the 3 teams"), "{mail}");
     assert!(!app.mails_to("b-quota@example.com").iter().any(|m| m.contains("80 %")));
+    // And in their notification centre.
+    let told = eventually(10, || async {
+        let r = app
+            .gql(
+                Some(&owner.access),
+                doc!("notifications/ViewerNotifications"),
+                json!({ "kind": "PLAN_LIMIT_NEAR" }),
+            )
+            .await;
+        let edges = r.data()["viewer"]["notifications"]["edges"].as_array().cloned().unwrap_or_default();
+        edges.first().map(|e| e["node"]["title"].as_str().unwrap_or_default().to_string())
+    })
+    .await;
+    assert!(told.contains("has used 100 % of its teams"), "{told}");
     let r = create("D").await;
     assert_eq!(r.code(), "QUOTA_EXCEEDED");
     let ext = &r.0["errors"][0]["extensions"];

@@ -1250,6 +1250,17 @@ async fn data_source_and_email_nodes_run_and_failures_start_the_error_workflow()
     })
     .await;
     assert_eq!(runs[0].node.trigger, "error");
+    // Whoever started the run is told in the app.
+    let told = eventually(10, || async {
+        let r = app
+            .gql(Some(&t), doc!("notifications/ViewerNotifications"), json!({ "kind": "EXECUTION_FAILED" }))
+            .await;
+        let edges = r.data()["viewer"]["notifications"]["edges"].as_array().cloned().unwrap_or_default();
+        edges.first().map(|e| e["node"].clone())
+    })
+    .await;
+    assert_eq!(told["title"], "A run of Digest failed", "{told}");
+    assert!(told["body"].as_str().unwrap().contains("exceeded its timeout"), "{told}");
     // An invalid address fails the node, naming it.
     let exec = execute(&app, &t, &id, json!({ "to": "not-an-address" })).await;
     let e = finished(&app, &t, &exec).await;

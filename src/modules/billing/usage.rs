@@ -164,7 +164,9 @@ pub async fn require_room(tx: &mut TenantTx<'_>, limit: Limit, adding: i64) -> A
     if used + adding > allowed {
         return Err(quota_exceeded(limit, used, allowed, None));
     }
-    if notify_owners(&*tx, &tx.ctx().config, scope, limit, used, used + adding, allowed).await? {
+    if notify_owners(&*tx, &tx.ctx().config, tx.ctx().now(), scope, limit, used, used + adding, allowed)
+        .await?
+    {
         tx.wake_mail();
     }
     // Published only if the use commits.
@@ -178,9 +180,11 @@ const THRESHOLDS: &[i64] = &[100, 80];
 /// Queues a mail to the organisation's owners (in `db`'s transaction: it is sent only if the
 /// use commits) when going from `before` to `after` crosses 80 % or 100 % of `allowed` (the
 /// highest threshold crossed). Returns whether a mail was queued.
+#[allow(clippy::too_many_arguments)]
 async fn notify_owners(
     db: &impl ConnectionTrait,
     config: &crate::config::Config,
+    now: DateTime<Utc>,
     scope: TenantScope,
     limit: Limit,
     before: i64,
@@ -200,6 +204,19 @@ async fn notify_owners(
         let mail = crate::mail::templates::usage_threshold(&org.name, what, after, allowed, percent, &link);
         crate::mail::enqueue(db, email, mail).await?;
     }
+    // And in the owners' notification centres (the mail above is the e-mail channel's).
+    use crate::modules::notifications::{catalog::NotificationKind, service as notifications};
+    let notice = notifications::Notice {
+        kind: NotificationKind::PlanLimitNear,
+        organisation: Some(scope.tenant_id()),
+        recipients: notifications::Recipients::Owners,
+        title: format!("{} has used {percent} % of its {what}", org.name),
+        body: format!("{after} of the {allowed} {what} its plan allows are used."),
+        link: Some(format!("/o/{}/billing", org.slug)),
+        data: serde_json::json!({ "limit": limit.key(), "used": after, "allowed": allowed, "percent": percent }),
+        except: None,
+    };
+    notifications::notify(db, now, &notice).await?;
     Ok(!emails.is_empty())
 }
 
@@ -277,7 +294,7 @@ pub async fn record(
     }
     match (counted.first(), allowed) {
         (Some(counter), Some(allowed)) => {
-            notify_owners(db, config, scope, limit, counter.value - n, counter.value, allowed).await?;
+            notify_owners(db, config, now, scope, limit, counter.value - n, counter.value, allowed).await?;
             Ok(Ok(()))
         }
         (Some(_), None) => Ok(Ok(())),

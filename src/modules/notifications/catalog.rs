@@ -16,8 +16,6 @@ pub enum NotificationKind {
     MembershipChanged,
     /// You were added to a team.
     AddedToTeam,
-    /// Something happened to your account's security (new sign-in, password, second factor).
-    SecurityEvent,
     /// A workflow run you started or own failed.
     ExecutionFailed,
     /// The organisation is close to (or at) a limit of its plan.
@@ -87,13 +85,6 @@ pub const CATALOG: &[Entry] = &[
         key: "team.member_added",
         description: "You were added to a team",
         defaults: [true, false, true],
-    },
-    Entry {
-        kind: NotificationKind::SecurityEvent,
-        key: "security.event",
-        description: "A change to your account's security",
-        // Sign-in alerts are mailed by account security itself.
-        defaults: [true, false, false],
     },
     Entry {
         kind: NotificationKind::ExecutionFailed,

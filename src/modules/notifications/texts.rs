@@ -57,9 +57,7 @@ pub fn describe(notice: &Notice, org: Option<&entity::tenant::Model>) -> (String
             ),
             Some(format!("/o/{slug}/settings/webhooks")),
         ),
-        NotificationKind::SecurityEvent
-        | NotificationKind::ExecutionFailed
-        | NotificationKind::PlanLimitNear => {
+        NotificationKind::ExecutionFailed | NotificationKind::PlanLimitNear => {
             (super::catalog::entry(notice.kind).description.to_string(), String::new(), None)
         }
     };

@@ -380,6 +380,7 @@ impl Runner {
             && self.exec.trigger != ExecutionTrigger::Error
         {
             self.start_error_workflow(&txn, error).await?;
+            self.notify_failure(&txn, error).await?;
             // What it logged goes with this last write.
             logs.append(&mut self.pending_logs.lock().expect("lock"));
         }
@@ -387,6 +388,39 @@ impl Runner {
             self.scope.insert_many(logs).exec(&txn).await?;
         }
         txn.commit().await?;
+        Ok(())
+    }
+
+    /// Tells whoever started the run (else the workflow's author) that it failed, with the
+    /// run's last write.
+    async fn notify_failure(&self, txn: &impl ConnectionTrait, error: &str) -> Result<(), Stop> {
+        use crate::modules::notifications::{catalog::NotificationKind, service as notifications};
+        let wf = self.scope.find_by_id::<entity::workflow::Entity, _>(txn, self.exec.workflow_id).await?;
+        let Some(user) = self.exec.created_by.or(wf.as_ref().and_then(|w| w.created_by)) else {
+            return Ok(());
+        };
+        let name = wf.as_ref().map(|w| w.name.as_str()).unwrap_or("A workflow");
+        let notice = notifications::Notice {
+            kind: NotificationKind::ExecutionFailed,
+            organisation: Some(self.scope.tenant_id()),
+            recipients: notifications::Recipients::Users { ids: vec![user] },
+            title: format!("A run of {name} failed"),
+            body: error.chars().take(300).collect(),
+            link: Some(format!(
+                "/workflows/{}/executions/{}",
+                crate::graphql::relay::to_global_id(
+                    crate::graphql::relay::kind::WORKFLOW,
+                    self.exec.workflow_id
+                )
+                .0,
+                crate::graphql::relay::to_global_id(crate::graphql::relay::kind::EXECUTION, self.exec.id).0
+            )),
+            data: serde_json::json!({ "executionId": self.exec.id, "workflowId": self.exec.workflow_id }),
+            except: None,
+        };
+        notifications::notify(txn, self.app.now(), &notice)
+            .await
+            .map_err(|e| Stop::Internal(e.to_string()))?;
         Ok(())
     }
 
