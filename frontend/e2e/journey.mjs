@@ -277,6 +277,32 @@ try {
   await shot('member-sees-audit-log', page2);
   checkProblems();
 
+  // The member is told about the role change: the bell counts it live (notificationAdded), the
+  // centre lists it and marks it read, and the settings matrix keeps a choice.
+  step('notifications');
+  await page2.getByRole('link', { name: 'Notifications, 1 unread' }).click();
+  await page2.waitForURL(/\/notifications$/);
+  const item = page2.getByRole('list', { name: 'Notifications' }).getByRole('listitem').filter({ hasText: `Your role in ${orgName} changed` });
+  await item.waitFor();
+  await item.getByText(`You are now ${roleName}`).waitFor();
+  await shot('notifications', page2);
+  await page2.getByRole('button', { name: 'Mark all read' }).click();
+  await page2.getByRole('link', { name: 'Notifications, 0 unread' }).waitFor();
+  await page2.getByRole('link', { name: 'Notification settings' }).click();
+  await page2.waitForURL(/\/settings\/notifications$/);
+  const roleMail = page2.getByRole('checkbox', { name: 'Your role in an organisation changed: E-mail' });
+  await roleMail.waitFor();
+  assert(await roleMail.isChecked(), 'role-change mail is on by default');
+  // Saved once the server answered the change; a reload then shows what it kept.
+  const saved = page2.waitForResponse((r) => r.url().endsWith('/graphql') && (r.request().postData() ?? '').includes('UpdateNotificationSettings'));
+  await roleMail.uncheck();
+  await saved;
+  await page2.reload();
+  await roleMail.waitFor();
+  assert(!(await roleMail.isChecked()), 'the role-change mail choice was not kept');
+  await shot('notification-settings', page2);
+  checkProblems();
+
   // 8. Workflows (F2's steps).
   step('workflow journey');
   // A missing workflow-steps.mjs fails the journey (reported at the end), but the remaining steps

@@ -165,6 +165,22 @@ impl Handler for Produce {
             None => None,
         };
         let users = audience(ctx, &notice, org.as_ref()).await.map_err(retry)?;
+        if let (Some(org), Some(key)) = (&org, notice.data["after"]["role"].as_str()) {
+            // Entries name roles by key; people know them by name.
+            let tctx = TenantCtx::system(org.id);
+            let db = tctx.on(&ctx.db);
+            let role = tctx
+                .scope()
+                .find::<entity::role::Entity>()
+                .filter(entity::role::Column::Key.eq(key))
+                .one(&db)
+                .await
+                .map_err(retry)?;
+            tctx.reads.release().await;
+            if let Some(role) = role {
+                notice.data["roleName"] = Value::String(role.name);
+            }
+        }
         if notice.title.is_empty() {
             let (title, body, link) = super::texts::describe(&notice, org.as_ref());
             (notice.title, notice.body, notice.link) = (title, body, link);

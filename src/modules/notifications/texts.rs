@@ -11,19 +11,17 @@ pub fn describe(notice: &Notice, org: Option<&entity::tenant::Model>) -> (String
     let slug = org.map(|o| o.slug.as_str()).unwrap_or("");
     let after = &notice.data["after"];
     let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let role = notice.data["roleName"].as_str().map(str::to_string).unwrap_or_else(|| text(&after["role"]));
     let action = notice.data["action"].as_str().unwrap_or_default();
     let (title, body, link) = match notice.kind {
         NotificationKind::InvitationReceived => (
             format!("You were invited to join {name}"),
-            format!(
-                "You were invited to {name} as {}. Accept the invitation from the mail it came in.",
-                text(&after["role"])
-            ),
+            format!("You were invited to {name} as {role}. Accept the invitation from the mail it came in."),
             None,
         ),
         NotificationKind::RoleChanged => (
             format!("Your role in {name} changed"),
-            format!("You are now {} in {name}.", text(&after["role"])),
+            format!("You are now {role} in {name}."),
             Some(format!("/o/{slug}")),
         ),
         NotificationKind::MembershipChanged if action == "member.suspended" => (

@@ -6,6 +6,7 @@ export function SettingsNav() {
       <NavLink to="/settings/profile">Profile</NavLink>
       <NavLink to="/settings/security">Security</NavLink>
       <NavLink to="/settings/preferences">Preferences</NavLink>
+      <NavLink to="/settings/notifications">Notifications</NavLink>
     </nav>
   );
 }

@@ -7,6 +7,7 @@ import { can } from '../../app/tenant';
 import { useViewer } from '../../app/viewer';
 import { applyTheme, type ThemeChoice } from '../../app/theme';
 import { Loading } from '../../ui';
+import { Bell } from '../notifications/Bell';
 
 export default function Shell() {
   const location = useLocation();
@@ -92,6 +93,7 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
           </select>
         </div>
         <div className="spacer" />
+        {viewer && <Bell />}
         {viewer && <UserMenu name={viewer.name} email={viewer.email} onLogOut={logOut} busy={logout.fetching} />}
       </header>
       <div className="layout">
@@ -164,6 +166,9 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
             </li>
             <li>
               <NavLink to="/settings/preferences">Preferences</NavLink>
+            </li>
+            <li>
+              <NavLink to="/notifications">Notifications</NavLink>
             </li>
           </ul>
         </nav>

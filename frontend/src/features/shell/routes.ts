@@ -8,6 +8,7 @@ import { apiKeyRoutes } from '../api-keys/routes';
 import { auditRoutes } from '../audit/routes';
 import { billingRoutes } from '../billing/routes';
 import { memberRoutes } from '../members/routes';
+import { notificationRoutes } from '../notifications/routes';
 import { organisationRoutes } from '../organisation/routes';
 import { roleRoutes } from '../roles/routes';
 import { teamRoutes } from '../teams/routes';
@@ -36,6 +37,7 @@ export const shellRoutes: RouteObject[] = [
       { index: true, lazy: page(() => import('./Dashboard')) },
       { path: 'organisations/new', lazy: page(() => import('./CreateOrganisation')) },
       ...accountRoutes,
+      ...notificationRoutes,
       { path: 'o/:slug', Component: TenantRoute, ErrorBoundary: RouteError, children: orgRoutes },
       { path: '*', lazy: page(() => import('./NotFound')) },
     ],
