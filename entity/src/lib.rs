@@ -9,6 +9,7 @@ pub mod audit_entry;
 pub mod auth_throttle;
 pub mod backup_code;
 pub mod billing_account;
+pub mod data_export;
 pub mod document;
 pub mod document_page;
 pub mod document_section;

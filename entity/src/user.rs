@@ -28,6 +28,8 @@ pub struct Model {
     pub totp_enabled_at: Option<DateTimeUtc>,
     /// The last accepted TOTP time step: a code is never accepted twice.
     pub totp_last_step: Option<i64>,
+    /// When the account is to be erased (the person asked to delete it; cancellable until then).
+    pub deletion_scheduled_at: Option<DateTimeUtc>,
 }
 
 impl Model {

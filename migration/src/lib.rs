@@ -25,6 +25,7 @@ mod m20261204_000016_platform_security_events;
 mod m20261204_000017_refunds_and_provider_plans;
 mod m20261204_000018_webhooks;
 mod m20261204_000019_notifications;
+mod m20261204_000020_privacy;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000015_studio::Migration),
             Box::new(m20261204_000016_platform_security_events::Migration),
             Box::new(m20261204_000019_notifications::Migration),
+            Box::new(m20261204_000020_privacy::Migration),
         ]
     }
 }

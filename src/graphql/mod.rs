@@ -29,6 +29,7 @@ use crate::{
         identity::{IdentityMutation, IdentityQuery},
         members::{MembersMutation, MembersQuery},
         notifications::{NotificationsMutation, NotificationsSubscription},
+        privacy::PrivacyMutation,
         roles::{RolesMutation, RolesQuery},
         secrets::SecretsMutation,
         security::{
@@ -76,6 +77,7 @@ pub struct Mutation(
     WebhooksMutation,
     StudioMutation,
     NotificationsMutation,
+    PrivacyMutation,
 );
 
 /// The root subscription.

@@ -44,6 +44,7 @@ pub enum Node {
     DocumentSection(crate::modules::studio::types::DocumentSection),
     DocumentVersion(crate::modules::studio::types::DocumentVersion),
     Notification(crate::modules::notifications::types::Notification),
+    DataExport(crate::modules::privacy::types::DataExport),
 }
 
 #[derive(Default)]
@@ -255,6 +256,16 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
             crate::modules::notifications::service::get(app, viewer, uuid)
                 .await?
                 .map(|n| Node::Notification(crate::modules::notifications::types::Notification(n)))
+                .ok_or(AppError::NotFound("node"))
+        }
+        kind::DATA_EXPORT => {
+            let Some(viewer) = rctx(ctx).viewer.as_ref() else { return Err(AppError::NotFound("node")) };
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            entity::data_export::Entity::find_by_id(uuid)
+                .filter(entity::data_export::Column::UserId.eq(viewer.user_id))
+                .one(&app.db)
+                .await?
+                .map(|e| Node::DataExport(crate::modules::privacy::types::DataExport(e)))
                 .ok_or(AppError::NotFound("node"))
         }
         _ => Err(AppError::NotFound("node")),

@@ -23,6 +23,7 @@ pub mod kind {
     pub const API_KEY: &str = "ApiKey";
     pub const AUDIT_ENTRY: &str = "AuditEntry";
     pub const CONNECTED_ACCOUNT: &str = "ConnectedAccount";
+    pub const DATA_EXPORT: &str = "DataExport";
     pub const DOCUMENT: &str = "Document";
     pub const DOCUMENT_PAGE: &str = "DocumentPage";
     pub const DOCUMENT_SECTION: &str = "DocumentSection";

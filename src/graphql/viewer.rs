@@ -8,17 +8,23 @@ use async_graphql::MergedObject;
 use entity::user;
 
 use crate::modules::{
-    identity::types::ViewerCore, notifications::types::ViewerNotifications, security::types::ViewerSecurity,
+    identity::types::ViewerCore, notifications::types::ViewerNotifications, privacy::types::ViewerPrivacy,
+    security::types::ViewerSecurity,
 };
 
 /// The signed-in user, with what only they may see.
 #[derive(MergedObject, Clone)]
 #[graphql(name = "Viewer")]
-pub struct Viewer(ViewerCore, ViewerSecurity, ViewerNotifications);
+pub struct Viewer(ViewerCore, ViewerSecurity, ViewerNotifications, ViewerPrivacy);
 
 impl Viewer {
     pub fn new(model: user::Model) -> Self {
         let row = Arc::new(model);
-        Viewer(ViewerCore(row.clone()), ViewerSecurity(row.clone()), ViewerNotifications(row))
+        Viewer(
+            ViewerCore(row.clone()),
+            ViewerSecurity(row.clone()),
+            ViewerNotifications(row.clone()),
+            ViewerPrivacy(row),
+        )
     }
 }

@@ -64,6 +64,7 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
             get(crate::modules::notifications::mailing::unsubscribe_page)
                 .post(crate::modules::notifications::mailing::unsubscribe),
         )
+        .route("/privacy/exports/{id}", get(crate::modules::privacy::export::download))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     // Metrics tell a lot about a deployment: on their own listener when ZYGO_METRICS_LISTEN is

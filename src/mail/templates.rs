@@ -294,3 +294,39 @@ mod tests {
         assert_eq!(m.subject, "You are invited to <Acme & Co> on Zygo");
     }
 }
+
+/// The person who asked: their data export is ready to download.
+pub fn data_export_ready(name: &str, link: &str, days: i64) -> Mail {
+    Layout {
+        subject: "Your Zygo data export is ready".into(),
+        greeting: format!("Hello {name},"),
+        paragraphs: vec![
+            "the data export you asked for is ready: a ZIP of JSON files, one per kind of record.".into(),
+        ],
+        action: Some(("Download the export", link)),
+        mutation: None,
+        footer: format!(
+            "The link works for {days} days. If you did not ask for an export, change your password."
+        ),
+    }
+    .render()
+}
+
+/// The person who asked: their account will be deleted on `on` unless they cancel.
+pub fn account_deletion_scheduled(name: &str, on: DateTime<Utc>, link: &str) -> Mail {
+    Layout {
+        subject: "Your Zygo account will be deleted".into(),
+        greeting: format!("Hello {name},"),
+        paragraphs: vec![
+            format!(
+                "your account is scheduled for deletion on {}. Until then you can sign in and cancel it.",
+                on.format("%-d %B %Y")
+            ),
+            "On that day your personal data is deleted or anonymised; this cannot be undone.".into(),
+        ],
+        action: Some(("Keep my account", link)),
+        mutation: Some("  mutation {\n    cancelAccountDeletion { scheduledAt }\n  }".into()),
+        footer: "If you did not ask for this, sign in, cancel it and change your password.".into(),
+    }
+    .render()
+}

@@ -7,6 +7,7 @@ pub mod billing;
 pub mod identity;
 pub mod members;
 pub mod notifications;
+pub mod privacy;
 pub mod retention;
 pub mod roles;
 pub mod secrets;
@@ -22,5 +23,6 @@ pub fn jobs(config: &crate::config::Config) -> crate::jobs::Registry {
     let registry = billing::jobs::register(crate::jobs::Registry::new(), config.billing.worker_interval);
     let registry = retention::register(registry, config.retention.interval);
     let registry = notifications::register(registry);
+    let registry = privacy::register(registry);
     webhooks::register(registry)
 }

@@ -82,6 +82,7 @@ pub async fn sign_up(app: &AppState, input: SignUp) -> AppResult<user::Model> {
         totp_pending_secret: None,
         totp_enabled_at: None,
         totp_last_step: None,
+        deletion_scheduled_at: None,
     };
     let existing = user::Entity::find().filter(user::Column::Email.eq(&new.email)).one(&app.db).await?;
     let password_hash = app.passwords.hash(input.password).await?;

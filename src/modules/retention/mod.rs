@@ -107,6 +107,18 @@ pub async fn sweep(ctx: &Ctx) -> AppResult<u64> {
             .add(entity::notification::Column::DigestPending.eq(false)),
     )
     .await?;
+    // Data exports past their week: the archive goes, the record of the request stays.
+    n += entity::data_export::Entity::update_many()
+        .col_expr(entity::data_export::Column::Status, sea_orm::sea_query::Expr::value("EXPIRED"))
+        .col_expr(
+            entity::data_export::Column::Archive,
+            sea_orm::sea_query::Expr::value(Option::<Vec<u8>>::None),
+        )
+        .filter(entity::data_export::Column::Status.eq("READY"))
+        .filter(entity::data_export::Column::ExpiresAt.lt(now))
+        .exec(&crate::db::across_tenants(&ctx.db))
+        .await?
+        .rows_affected;
     Ok(n)
 }
 

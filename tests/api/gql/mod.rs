@@ -84,6 +84,10 @@ documents! {
     UnreadNotificationCount = "graphql/notifications/UnreadNotificationCount.graphql";
     UpdateNotificationSettings = "graphql/notifications/UpdateNotificationSettings.graphql";
     ViewerNotifications = "graphql/notifications/ViewerNotifications.graphql";
+    CancelAccountDeletion = "graphql/privacy/CancelAccountDeletion.graphql";
+    RequestDataExport = "graphql/privacy/RequestDataExport.graphql";
+    ScheduleAccountDeletion = "graphql/privacy/ScheduleAccountDeletion.graphql";
+    ViewerPrivacy = "graphql/privacy/ViewerPrivacy.graphql";
     UpdateProfile = "graphql/identity/UpdateProfile.graphql";
     VerifyEmail = "graphql/identity/VerifyEmail.graphql";
     Viewer = "graphql/identity/Viewer.graphql";

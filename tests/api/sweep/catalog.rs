@@ -106,6 +106,11 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("markNotificationsRead", SignedIn),
     // With `organisationId`: a member of it (NOT_FOUND otherwise), like `Viewer.permissions`.
     ("updateNotificationSettings", SignedIn),
+    // Its own data by default (the sweep sends no input); with `organisationId`, an owner of it
+    // (TENANT_DELETE and the owner role), which tests/api/privacy.rs checks for every other caller.
+    ("requestDataExport", SignedIn),
+    ("scheduleAccountDeletion", SignedIn),
+    ("cancelAccountDeletion", SignedIn),
     ("setActiveTenant", Tenant(&[])), // signed in, and a member of the organisation picked
     ("logOut", SignedIn),
     ("startTotpEnrollment", SignedIn),

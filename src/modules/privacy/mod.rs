@@ -1,0 +1,20 @@
+//! Privacy (GDPR): data exports (articles 15 and 20: a person's data, or an owner's whole
+//! organisation, as a ZIP of JSON files mailed as a signed link valid seven days) and account
+//! deletion (article 17: a 30-day grace period, then the person's own rows deleted and their
+//! address and name scrubbed from what stays).
+//!
+//! Owns `data_exports` and `users.deletion_scheduled_at`. Where a person's data lives is read
+//! off the database ([`catalog`]), so a new area's tables are covered without being listed.
+
+pub mod catalog;
+pub mod erasure;
+pub mod export;
+pub mod schema;
+pub mod types;
+
+pub use schema::PrivacyMutation;
+
+/// Privacy's job handlers.
+pub fn register(registry: crate::jobs::Registry) -> crate::jobs::Registry {
+    registry.handler(export::Export).handler(erasure::Erase)
+}
