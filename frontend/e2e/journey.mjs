@@ -303,6 +303,35 @@ try {
   await shot('notification-settings', page2);
   checkProblems();
 
+  // Privacy: the member exports their data (ready once the job ran; the link downloads a ZIP),
+  // then asks for their account's deletion and takes it back.
+  step('privacy');
+  await page2.getByRole('link', { name: 'Privacy' }).first().click();
+  await page2.waitForURL(/\/settings\/privacy$/);
+  await page2.getByRole('button', { name: 'Export my data' }).click();
+  const exports = page2.getByRole('table', { name: 'Data exports' });
+  await exports.waitFor();
+  await waitUntil(async () => {
+    if (await exports.getByRole('link', { name: /Download/ }).count()) return true;
+    await page2.reload();
+    await exports.waitFor();
+    return false;
+  }, 'the export to be ready');
+  const href = await exports.getByRole('link', { name: /Download/ }).first().getAttribute('href');
+  // The link carries the public URL (ZYGO_PUBLIC_URL); the test server answers it here.
+  const url = new URL(href);
+  const zip = await page2.request.get(`${base}${url.pathname}${url.search}`);
+  assert(zip.ok() && zip.headers()['content-type'] === 'application/zip', `the export download answered ${zip.status()}`);
+  const deletion = page2.getByRole('form', { name: 'Delete account' });
+  await deletion.getByLabel('Type your e-mail address').fill(invitee.email);
+  await deletion.getByLabel('Password').fill(invitee.password);
+  await deletion.getByRole('button', { name: 'Delete my account' }).click();
+  await page2.getByText('Your account will be deleted on').waitFor();
+  await shot('privacy', page2);
+  await page2.getByRole('button', { name: 'Keep my account' }).click();
+  await page2.getByRole('form', { name: 'Delete account' }).waitFor();
+  checkProblems();
+
   // 8. Workflows (F2's steps).
   step('workflow journey');
   // A missing workflow-steps.mjs fails the journey (reported at the end), but the remaining steps

@@ -7,6 +7,7 @@ export function SettingsNav() {
       <NavLink to="/settings/security">Security</NavLink>
       <NavLink to="/settings/preferences">Preferences</NavLink>
       <NavLink to="/settings/notifications">Notifications</NavLink>
+      <NavLink to="/settings/privacy">Privacy</NavLink>
     </nav>
   );
 }

@@ -170,6 +170,9 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
             <li>
               <NavLink to="/notifications">Notifications</NavLink>
             </li>
+            <li>
+              <NavLink to="/settings/privacy">Privacy</NavLink>
+            </li>
           </ul>
         </nav>
         <main id="main" className="content" tabIndex={-1}>

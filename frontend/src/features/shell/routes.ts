@@ -9,6 +9,7 @@ import { auditRoutes } from '../audit/routes';
 import { billingRoutes } from '../billing/routes';
 import { memberRoutes } from '../members/routes';
 import { notificationRoutes } from '../notifications/routes';
+import { privacyRoutes } from '../privacy/routes';
 import { organisationRoutes } from '../organisation/routes';
 import { roleRoutes } from '../roles/routes';
 import { teamRoutes } from '../teams/routes';
@@ -38,6 +39,7 @@ export const shellRoutes: RouteObject[] = [
       { path: 'organisations/new', lazy: page(() => import('./CreateOrganisation')) },
       ...accountRoutes,
       ...notificationRoutes,
+      ...privacyRoutes,
       { path: 'o/:slug', Component: TenantRoute, ErrorBoundary: RouteError, children: orgRoutes },
       { path: '*', lazy: page(() => import('./NotFound')) },
     ],
