@@ -12,6 +12,8 @@ pub struct Model {
     /// The event types it receives (JSON array of strings; empty: none).
     pub event_types: Json,
     pub enabled: bool,
+    /// Deliver one event at a time, in order (each after the previous one was delivered or given up).
+    pub ordered: bool,
     /// Why it was switched off by the platform (repeated failures), if it was.
     pub disabled_reason: Option<String>,
     /// The signing secret (`whsec_…`), encrypted under the tenant's key.

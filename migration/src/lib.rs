@@ -26,6 +26,7 @@ mod m20261204_000017_refunds_and_provider_plans;
 mod m20261204_000018_webhooks;
 mod m20261204_000019_notifications;
 mod m20261204_000020_privacy;
+mod m20261204_000021_webhook_ordering;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -71,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000016_platform_security_events::Migration),
             Box::new(m20261204_000019_notifications::Migration),
             Box::new(m20261204_000020_privacy::Migration),
+            Box::new(m20261204_000021_webhook_ordering::Migration),
         ]
     }
 }

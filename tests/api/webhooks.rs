@@ -344,3 +344,62 @@ async fn the_background_workers_log_a_refused_private_address() {
     .await;
     assert!(d.node.error.unwrap().contains("private"));
 }
+
+#[tokio::test]
+async fn an_ordered_endpoint_gets_one_event_at_a_time_in_order_and_an_unordered_one_does_not_wait() {
+    let (app, clock) = hook_app(&[]).await;
+    let ordered = Receiver::start();
+    let parallel = Receiver::start();
+    let owner = app.verified_user("hooks-order@example.com").await;
+    let tenant = app.create_tenant(&owner, "hooks-order").await;
+    let mut ids = Vec::new();
+    for (receiver, in_order) in [(&ordered, true), (&parallel, false)] {
+        let r = app
+            .op_json::<CreateWebhookEndpoint>(
+                Some(&owner.access),
+                json!({ "input": { "tenantId": tenant, "url": format!("{}/in", receiver.base), "eventTypes": ["team.created"], "ordered": in_order } }),
+            )
+            .await
+            .into_data()
+            .create_webhook_endpoint;
+        assert_eq!(r.endpoint.ordered, in_order);
+        receiver.control("/_config", json!({ "secrets": [r.secret] })).await;
+        // The first event's first attempt is refused by both.
+        receiver.control("/_fail", json!({ "requests": 1, "status": 503 })).await;
+        ids.push(r.endpoint.id);
+    }
+    for name in ["First", "Second", "Third"] {
+        create_team(&app, &owner, &tenant, name).await;
+    }
+    drain(&app.ctx).await.unwrap();
+    let names = |got: Vec<Value>| -> Vec<String> {
+        got.iter()
+            .map(|g| g["body"]["data"]["after"]["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    // In order: nothing after the refused first event until it is delivered.
+    assert_eq!(names(ordered.received().await), ["First"]);
+    // Not in order: the others went meanwhile.
+    assert_eq!(parallel.received().await.len(), 3);
+
+    clock.advance(Duration::seconds(6));
+    drain(&app.ctx).await.unwrap();
+    assert_eq!(names(ordered.received().await), ["First", "First", "Second", "Third"]);
+    let mut late = names(parallel.received().await);
+    assert_eq!(late.pop().as_deref(), Some("First"), "the unordered endpoint's retry comes last");
+
+    // Turning order off lets whatever waits go at once.
+    ordered.control("/_fail", json!({ "requests": 1, "status": 503 })).await;
+    create_team(&app, &owner, &tenant, "Fourth").await;
+    create_team(&app, &owner, &tenant, "Fifth").await;
+    drain(&app.ctx).await.unwrap();
+    assert_eq!(ordered.received().await.len(), 5, "Fifth waits for Fourth");
+    app.op_json::<UpdateWebhookEndpoint>(
+        Some(&owner.access),
+        json!({ "input": { "endpointId": ids[0], "ordered": false } }),
+    )
+    .await
+    .data();
+    drain(&app.ctx).await.unwrap();
+    assert_eq!(names(ordered.received().await).last().map(String::as_str), Some("Fifth"));
+}

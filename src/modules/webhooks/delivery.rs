@@ -100,6 +100,8 @@ impl CommitHook for Fanout {
             .all(txn)
             .await?;
         let mut added = false;
+        // Ordered endpoints: locked, and whether their next delivery must wait its turn.
+        let mut waiting: std::collections::HashMap<Uuid, bool> = std::collections::HashMap::new();
         for e in entries {
             for ep in endpoints.iter().filter(|ep| wants(ep, &e.action)) {
                 let message_id = format!("msg_{}", e.id.simple());
@@ -111,6 +113,19 @@ impl CommitHook for Fanout {
                     body: event_body(e),
                 }
                 .job(key);
+                let job = if ep.ordered {
+                    let parked = match waiting.get(&ep.id) {
+                        Some(_) => true,
+                        None => {
+                            super::ordering::lock(txn, ep.id).await?;
+                            super::ordering::busy(txn, ep.id).await?
+                        }
+                    };
+                    waiting.insert(ep.id, true);
+                    if parked { job.at(super::ordering::parked_at(ctx.now())) } else { job }
+                } else {
+                    job
+                };
                 added |= crate::jobs::enqueue(txn, ctx.now(), Some(tenant), job).await?;
             }
         }
@@ -207,8 +222,12 @@ impl Handler for Deliver {
             tctx.reads.release().await;
             found
         };
-        // Deleted or switched off since: nothing to send (a replay of it enables nothing).
-        let Some(ep) = endpoint.filter(|e| e.enabled) else { return Ok(()) };
+        // Deleted or switched off since: nothing to send (a replay of it enables nothing); an
+        // ordered endpoint's next delivery takes its turn (and ends the same way).
+        let Some(ep) = endpoint.filter(|e| e.enabled) else {
+            next_in_order(ctx, &tctx, p.endpoint, job.id).await?;
+            return Ok(());
+        };
         let now = ctx.now();
         let body = p.body.to_string();
         let signatures: Vec<String> = signing_secrets(ctx, &ep, now)?
@@ -257,6 +276,11 @@ impl Handler for Deliver {
             last,
         )
         .await?;
+        if succeeded || last {
+            if ep.ordered {
+                next_in_order(ctx, &tctx, ep.id, job.id).await?;
+            }
+        }
         if succeeded {
             return Ok(());
         }
@@ -267,6 +291,15 @@ impl Handler for Deliver {
         let wait = SCHEDULE.get((job.attempts - 1).max(0) as usize).copied().unwrap_or(36_000);
         Err(JobError::RetryAfter(chrono::Duration::seconds(wait), why))
     }
+}
+
+/// Lets an ordered endpoint's next delivery go once delivery `done` has ended.
+async fn next_in_order(ctx: &Ctx, tctx: &TenantCtx, endpoint: Uuid, done: Uuid) -> AppResult<()> {
+    let tx = TenantTx::open(ctx, tctx).await?;
+    super::ordering::release(&tx, endpoint, ctx.now(), Some(done), false).await?;
+    tx.commit().await?;
+    crate::jobs::wake(ctx).await;
+    Ok(())
 }
 
 /// A reqwest error without the URL (which the delivery log already names).

@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod delivery;
 pub mod loaders;
+pub mod ordering;
 pub mod schema;
 pub mod service;
 pub mod types;

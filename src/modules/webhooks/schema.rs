@@ -41,6 +41,8 @@ pub struct CreateWebhookEndpointInput {
     pub event_types: Vec<String>,
     /// Default true.
     pub enabled: Option<bool>,
+    /// Deliver one event at a time, in order (default false: in parallel, faster).
+    pub ordered: Option<bool>,
 }
 
 #[derive(InputObject)]
@@ -51,6 +53,8 @@ pub struct UpdateWebhookEndpointInput {
     pub event_types: Option<Vec<String>>,
     /// Enabling clears the failure count and the reason it was switched off.
     pub enabled: Option<bool>,
+    /// Deliver one event at a time, in order; turning it off lets every waiting event go.
+    pub ordered: Option<bool>,
 }
 
 #[derive(Default)]
@@ -88,6 +92,7 @@ impl WebhooksMutation {
             description: input.description,
             event_types: Some(input.event_types),
             enabled: input.enabled,
+            ordered: input.ordered,
         };
         let (endpoint, secret) = service::create_endpoint(app(ctx), &tctx, fields).await?;
         Ok(CreateWebhookEndpointPayload { endpoint: WebhookEndpoint(endpoint), secret })
@@ -105,6 +110,7 @@ impl WebhooksMutation {
             description: input.description,
             event_types: input.event_types,
             enabled: input.enabled,
+            ordered: input.ordered,
         };
         let endpoint = service::update_endpoint(app(ctx), &tctx, id, fields).await?;
         Ok(WebhookEndpointPayload { endpoint: WebhookEndpoint(endpoint) })

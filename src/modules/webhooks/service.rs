@@ -25,10 +25,11 @@ pub struct EndpointFields {
     pub description: Option<String>,
     pub event_types: Option<Vec<String>>,
     pub enabled: Option<bool>,
+    pub ordered: Option<bool>,
 }
 
 fn summary(e: &webhook_endpoint::Model) -> Value {
-    json!({ "url": e.url, "description": e.description, "eventTypes": e.event_types, "enabled": e.enabled })
+    json!({ "url": e.url, "description": e.description, "eventTypes": e.event_types, "enabled": e.enabled, "ordered": e.ordered })
 }
 
 /// A receiver's URL: absolute http(s) with a host, no credentials, at most 2,000 characters.
@@ -110,6 +111,7 @@ pub async fn create_endpoint(
                 description: Set(description),
                 event_types: Set(event_types),
                 enabled: Set(fields.enabled.unwrap_or(true)),
+                ordered: Set(fields.ordered.unwrap_or(false)),
                 disabled_reason: Set(None),
                 secret: Set(ctx.keys.encrypt(scope.tenant_id(), &delivery::secret_aad(id), &secret)),
                 previous_secret: Set(None),
@@ -162,8 +164,15 @@ pub async fn update_endpoint(
             am.consecutive_failures = Set(0);
         }
     }
+    if let Some(ordered) = fields.ordered {
+        am.ordered = Set(ordered);
+    }
     am.updated_at = Set(ctx.now());
     let after = tx.scope().update(&tx, am).await?;
+    if before.ordered && !after.ordered {
+        // No longer in order: whatever waited its turn goes now.
+        super::ordering::release(&tx, id, ctx.now(), None, true).await?;
+    }
     tx.commit_with(Change {
         action: "webhook_endpoint.updated",
         target_type: "WebhookEndpoint",

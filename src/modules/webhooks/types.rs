@@ -37,6 +37,11 @@ impl WebhookEndpoint {
     async fn enabled(&self) -> bool {
         self.0.enabled
     }
+    /// Events are delivered one at a time, in the order they happened: each after the previous
+    /// one was delivered or given up.
+    async fn ordered(&self) -> bool {
+        self.0.ordered
+    }
     /// Why the platform switched it off (repeated failures), if it did.
     async fn disabled_reason(&self) -> Option<&str> {
         self.0.disabled_reason.as_deref()

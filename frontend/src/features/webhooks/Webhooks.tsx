@@ -105,11 +105,12 @@ function CreateEndpoint({ onCreated }: { onCreated: (url: string, secret: string
   const [url, setUrl] = useState('');
   const [description, setDescription] = useState('');
   const [types, setTypes] = useState<string[]>([]);
+  const [ordered, setOrdered] = useState(false);
   const [res, create] = useMutation(CreateWebhookEndpointDocument);
   const errs = fieldErrors(res.error);
   async function submit(ev: FormEvent) {
     ev.preventDefault();
-    const r = await create({ input: { tenantId: tenant.id, url, description, eventTypes: types } });
+    const r = await create({ input: { tenantId: tenant.id, url, description, eventTypes: types, ordered } });
     const p = r.data?.createWebhookEndpoint;
     if (p) {
       onCreated(p.endpoint.url, p.secret);
@@ -130,6 +131,9 @@ function CreateEndpoint({ onCreated }: { onCreated: (url: string, secret: string
         </div>
         <EventTypePicker value={types} onChange={setTypes} />
         {errs.eventTypes && <Alert>{errs.eventTypes}</Alert>}
+        <label className="checkbox">
+          <input type="checkbox" checked={ordered} onChange={(e) => setOrdered(e.target.checked)} /> Deliver in order (one event at a time)
+        </label>
         <Alert>{errs['']}</Alert>
         <Button type="submit" busy={res.fetching} busyLabel="Adding…">
           Add endpoint
@@ -160,6 +164,7 @@ function EndpointCard({ endpoint: e, onChanged, onSecret }: { endpoint: Endpoint
           <p>
             {e.enabled ? <span className="status status-active">enabled</span> : <span className="status status-revoked">disabled</span>}
             {e.disabledReason && <span className="muted"> — {e.disabledReason}</span>}
+            {e.ordered && <span className="badge"> in order</span>}
           </p>
           <p className="muted small">{e.eventTypes.length ? e.eventTypes.join(', ') : 'No event types (test events only)'}</p>
         </div>
