@@ -33,6 +33,7 @@ pub mod oauth_identity;
 pub mod oauth_state;
 pub mod payment_webhook_event;
 pub mod platform_security_event;
+pub mod policy_acceptance;
 pub mod provider_plan;
 pub mod refresh_token;
 pub mod role;

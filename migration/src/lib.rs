@@ -27,6 +27,7 @@ mod m20261204_000018_webhooks;
 mod m20261204_000019_notifications;
 mod m20261204_000020_privacy;
 mod m20261204_000021_webhook_ordering;
+mod m20261204_000022_policy_acceptances;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -73,6 +74,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000019_notifications::Migration),
             Box::new(m20261204_000020_privacy::Migration),
             Box::new(m20261204_000021_webhook_ordering::Migration),
+            Box::new(m20261204_000022_policy_acceptances::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ mod billing;
 mod jobs;
 mod notifications;
 mod oauth;
+mod privacy;
 mod retention;
 mod webhooks;
 mod workflows;
@@ -21,6 +22,7 @@ pub use jobs::JobSettings;
 pub use notifications::NotificationSettings;
 use oauth::oauth_providers;
 pub use oauth::{OAuthKind, OAuthProvider};
+pub use privacy::{PolicyKind, PolicyVersion};
 pub use retention::RetentionSettings;
 pub use webhooks::WebhookSettings;
 pub use workflows::WorkflowSettings;
@@ -173,6 +175,8 @@ pub struct Config {
     pub webhooks: WebhookSettings,
     /// Notifications.
     pub notifications: NotificationSettings,
+    /// The policy documents people accept, current versions (none: nothing to accept).
+    pub policies: Vec<PolicyVersion>,
     /// Data retention maxima.
     pub retention: RetentionSettings,
 }
@@ -475,6 +479,7 @@ impl Config {
             jobs: jobs::read(&get)?,
             webhooks: webhooks::read(&get)?,
             notifications: notifications::read(&get)?,
+            policies: privacy::read(&get)?,
             retention: retention::read(&get)?,
             limits: Limits {
                 depth: positive("ZYGO_MAX_QUERY_DEPTH", get("ZYGO_MAX_QUERY_DEPTH"), "15")?,

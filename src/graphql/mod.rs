@@ -29,7 +29,7 @@ use crate::{
         identity::{IdentityMutation, IdentityQuery},
         members::{MembersMutation, MembersQuery},
         notifications::{NotificationsMutation, NotificationsSubscription},
-        privacy::PrivacyMutation,
+        privacy::{ConsentsMutation, ConsentsQuery, PrivacyMutation},
         roles::{RolesMutation, RolesQuery},
         secrets::SecretsMutation,
         security::{
@@ -59,6 +59,7 @@ pub struct Query(
     WebhooksQuery,
     StudioQuery,
     PlatformSecurityQuery,
+    ConsentsQuery,
 );
 
 /// The root mutation.
@@ -78,6 +79,7 @@ pub struct Mutation(
     StudioMutation,
     NotificationsMutation,
     PrivacyMutation,
+    ConsentsMutation,
 );
 
 /// The root subscription.

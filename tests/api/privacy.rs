@@ -307,3 +307,63 @@ async fn deletion_waits_thirty_days_can_be_cancelled_and_then_leaves_no_trace_of
     let teams = app.tenant(&owner.access, &tenant).await;
     assert!(serde_json::to_string(&teams).unwrap().contains("Org del"));
 }
+
+#[tokio::test]
+async fn a_new_policy_version_is_asked_for_again_and_acceptances_are_recorded() {
+    let backend = Backend::fresh().await;
+    let data_dir = std::env::temp_dir().join(format!("zygo-test-policies-{}", uuid::Uuid::new_v4().simple()));
+    let env = |terms: &str| {
+        vec![
+            ("ZYGO_TERMS_VERSION", terms.to_string()),
+            ("ZYGO_TERMS_URL", "https://zygo.test/terms".to_string()),
+            ("ZYGO_PRIVACY_POLICY_VERSION", "2026-01".to_string()),
+            ("ZYGO_PRIVACY_POLICY_URL", "https://zygo.test/privacy".to_string()),
+        ]
+    };
+    let v1 = spawn_app_on(
+        backend.clone(),
+        Options { data_dir: Some(data_dir.clone()), env: env("1"), ..Default::default() },
+    )
+    .await;
+    let public = v1.gql(None, doc!("privacy/Policies"), json!({})).await;
+    assert_eq!(public.data()["policies"].as_array().unwrap().len(), 2);
+    let s = v1.verified_user("consent@example.com").await;
+    let pending = v1.gql(Some(&s.access), doc!("privacy/PoliciesToAccept"), json!({})).await;
+    assert_eq!(pending.data()["viewer"]["policiesToAccept"].as_array().unwrap().len(), 2);
+
+    // A stale version is refused, naming it; nothing is recorded.
+    let stale = v1
+        .gql(
+            Some(&s.access),
+            doc!("privacy/AcceptPolicies"),
+            json!({ "input": { "policies": [{ "kind": "PRIVACY", "version": "2026-01" }, { "kind": "TERMS", "version": "0" }] } }),
+        )
+        .await;
+    assert_eq!(stale.field(), "input.policies.1.version");
+    let pending = v1.gql(Some(&s.access), doc!("privacy/PoliciesToAccept"), json!({})).await;
+    assert_eq!(pending.data()["viewer"]["policyAcceptances"], json!([]));
+
+    let ok = v1
+        .gql(
+            Some(&s.access),
+            doc!("privacy/AcceptPolicies"),
+            json!({ "input": { "policies": [{ "kind": "PRIVACY", "version": "2026-01" }, { "kind": "TERMS", "version": "1" }] } }),
+        )
+        .await;
+    assert_eq!(ok.data()["acceptPolicies"]["policiesToAccept"], json!([]));
+
+    // Version 2 of the terms is published: only it is asked for again.
+    let v2 = spawn_app_on(backend, Options { data_dir: Some(data_dir), env: env("2"), ..Default::default() })
+        .await;
+    let s2 = v2.log_in("consent@example.com").await;
+    let pending = v2.gql(Some(&s2.access), doc!("privacy/PoliciesToAccept"), json!({})).await;
+    let viewer = &pending.data()["viewer"];
+    assert_eq!(
+        viewer["policiesToAccept"],
+        json!([{ "kind": "TERMS", "version": "2", "url": "https://zygo.test/terms" }])
+    );
+    assert_eq!(viewer["policyAcceptances"].as_array().unwrap().len(), 2);
+    let anonymous =
+        v2.gql(None, doc!("privacy/AcceptPolicies"), json!({ "input": { "policies": [] } })).await;
+    assert_eq!(anonymous.code(), "UNAUTHENTICATED");
+}

@@ -40,6 +40,7 @@ const OWN_TABLES: &[&str] = &[
     "notifications",
     "notification_preferences",
     "data_exports",
+    "policy_acceptances",
     "memberships",
 ];
 

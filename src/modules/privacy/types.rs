@@ -85,6 +85,17 @@ impl ViewerPrivacy {
             .collect())
     }
 
+    /// The platform's current policies you have not accepted yet (the web app asks before
+    /// anything else).
+    async fn policies_to_accept(&self, ctx: &Context<'_>) -> Result<Vec<super::consents::Policy>> {
+        Ok(super::consents::to_accept(app(ctx), rctx(ctx).viewer()?.user_id).await?)
+    }
+
+    /// Which versions of the policies you accepted, and when.
+    async fn policy_acceptances(&self, ctx: &Context<'_>) -> Result<Vec<super::consents::PolicyAcceptance>> {
+        Ok(super::consents::acceptances(app(ctx), rctx(ctx).viewer()?.user_id).await?)
+    }
+
     /// When your account is to be deleted, if you asked for it (cancel before then).
     async fn account_deletion_scheduled_at(&self) -> Option<DateTime<Utc>> {
         self.0.deletion_scheduled_at

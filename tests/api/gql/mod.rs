@@ -84,7 +84,10 @@ documents! {
     UnreadNotificationCount = "graphql/notifications/UnreadNotificationCount.graphql";
     UpdateNotificationSettings = "graphql/notifications/UpdateNotificationSettings.graphql";
     ViewerNotifications = "graphql/notifications/ViewerNotifications.graphql";
+    AcceptPolicies = "graphql/privacy/AcceptPolicies.graphql";
     CancelAccountDeletion = "graphql/privacy/CancelAccountDeletion.graphql";
+    Policies = "graphql/privacy/Policies.graphql";
+    PoliciesToAccept = "graphql/privacy/PoliciesToAccept.graphql";
     RequestDataExport = "graphql/privacy/RequestDataExport.graphql";
     ScheduleAccountDeletion = "graphql/privacy/ScheduleAccountDeletion.graphql";
     ViewerPrivacy = "graphql/privacy/ViewerPrivacy.graphql";

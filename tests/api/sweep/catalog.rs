@@ -73,6 +73,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("node", Tenant(&[TENANT_READ])), // the sweep points it at tenant A: `tenancy::get_tenant`
     ("nodes", HiddenAsNull(&TENANT_READ)), // likewise; hidden ones are null (node.rs)
     ("viewer", ViewerOrNull),
+    ("policies", Public),
     ("tenant", Tenant(&[TENANT_READ])),
     ("permissions", Public),
     ("invitationPreview", Public), // by token alone; an unknown token is null
@@ -110,6 +111,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     // (TENANT_DELETE and the owner role), which tests/api/privacy.rs checks for every other caller.
     ("requestDataExport", SignedIn),
     ("scheduleAccountDeletion", SignedIn),
+    ("acceptPolicies", SignedIn),
     ("cancelAccountDeletion", SignedIn),
     ("setActiveTenant", Tenant(&[])), // signed in, and a member of the organisation picked
     ("logOut", SignedIn),

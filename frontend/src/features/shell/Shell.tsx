@@ -8,6 +8,7 @@ import { useViewer } from '../../app/viewer';
 import { applyTheme, type ThemeChoice } from '../../app/theme';
 import { Loading } from '../../ui';
 import { Bell } from '../notifications/Bell';
+import { PolicyGate } from '../privacy/PolicyGate';
 
 export default function Shell() {
   const location = useLocation();
@@ -183,6 +184,7 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
           )}
           <Outlet />
         </main>
+        {viewer && <PolicyGate />}
       </div>
     </div>
   );
