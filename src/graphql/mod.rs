@@ -34,7 +34,7 @@ use crate::{
             platform::PlatformSecurityQuery,
             schema::{SecurityMutation, SecurityQuery},
         },
-        studio::{StudioMutation, StudioQuery, StudioSubscription},
+        studio::{PresenceMutation, PresenceSubscription, StudioMutation, StudioQuery, StudioSubscription},
         teams::TeamsMutation,
         tenancy::{TenancyMutation, TenancyQuery, TenancySubscription},
         webhooks::{WebhooksMutation, WebhooksQuery},
@@ -74,6 +74,7 @@ pub struct Mutation(
     BillingMutation,
     WebhooksMutation,
     StudioMutation,
+    PresenceMutation,
 );
 
 /// The root subscription.
@@ -84,6 +85,7 @@ pub struct Subscription(
     WorkflowsSubscription,
     BillingSubscription,
     StudioSubscription,
+    PresenceSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
