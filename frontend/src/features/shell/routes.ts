@@ -10,6 +10,7 @@ import { billingRoutes } from '../billing/routes';
 import { memberRoutes } from '../members/routes';
 import { organisationRoutes } from '../organisation/routes';
 import { roleRoutes } from '../roles/routes';
+import { studioRoutes } from '../studio/routes';
 import { teamRoutes } from '../teams/routes';
 import { webhookRoutes } from '../webhooks/routes';
 import { workflowRoutes } from '../workflows/routes';
@@ -26,6 +27,7 @@ export const orgRoutes: RouteObject[] = [
   ...billingRoutes,
   ...webhookRoutes,
   ...workflowRoutes,
+  ...studioRoutes,
 ];
 
 export const shellRoutes: RouteObject[] = [
