@@ -1,7 +1,7 @@
 // The collaborative editor of one document: the pages in a sidebar, the chosen page's sections
 // (see SectionEditor), the autosave status, the conflict dialog, and who else is here — a
 // presence bar and their cursors and selections in the sections, live from `documentPresence`.
-import { useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useMutation } from 'urql';
 import { AddPageDocument, AddSectionDocument } from '../../gql/graphql';
@@ -32,6 +32,8 @@ export default function Editor() {
   const presence = usePresence(id);
   const [pageId, setPageId] = useState<string | null>(null);
   const [refusals, setRefusals] = useState(new Map<string, string>());
+  /** Sections whose lock this tab is asking for right now. */
+  const asking = useRef(new Set<string>());
   const [actionError, setActionError] = useState<string | null>(null);
   const [, addPage] = useMutation(AddPageDocument);
   const [, addSection] = useMutation(AddSectionDocument);
@@ -120,8 +122,10 @@ export default function Editor() {
                 cursors={cursorsBySection.get(s.id) ?? []}
                 refusal={refusals.get(s.id) ?? null}
                 onFocus={async () => {
-                  if (!canEdit || lockedBy) return;
+                  if (!canEdit || lockedBy || draft.mine.has(s.id) || asking.current.has(s.id)) return;
+                  asking.current.add(s.id);
                   const refused = await draft.lock(s.id);
+                  asking.current.delete(s.id);
                   setRefusals((m) => {
                     const next = new Map(m);
                     if (refused) next.set(s.id, refused);

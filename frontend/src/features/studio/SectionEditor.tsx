@@ -3,7 +3,7 @@
 // exactly like the textarea), and its lock badge. A section locked by someone else is read only;
 // IMAGE and EMBED sections show a placeholder naming their resource version (files are another
 // part of the studio).
-import { useLayoutEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef } from 'react';
 import { rangeOf, segments, type RemoteCursor } from './text';
 import type { Section } from './useDraft';
 
@@ -33,6 +33,23 @@ export function SectionEditor(p: SectionEditorProps) {
     el.style.height = 'auto';
     el.style.height = `${el.scrollHeight}px`;
   }, [p.text]);
+  // Every selection change of this textarea (keyboard, mouse, script) is reported: React's
+  // onSelect misses some, the document's `selectionchange` and the element's `select` do not.
+  const onCursor = useRef(p.onCursor);
+  onCursor.current = p.onCursor;
+  useEffect(() => {
+    const el = area.current;
+    if (!el) return;
+    const changed = () => {
+      if (document.activeElement === el) onCursor.current(rangeOf(el), false);
+    };
+    document.addEventListener('selectionchange', changed);
+    el.addEventListener('select', changed);
+    return () => {
+      document.removeEventListener('selectionchange', changed);
+      el.removeEventListener('select', changed);
+    };
+  }, [p.text === null]);
   const label = `Section ${p.index + 1}`;
   const readOnly = !p.canEdit || p.lockedBy != null;
   const report = (typing: boolean) => {
@@ -72,8 +89,11 @@ export function SectionEditor(p: SectionEditorProps) {
               if (!readOnly) p.onChange(e.target.value);
               report(true);
             }}
-            onSelect={() => report(false)}
             onClick={() => report(false)}
+            onKeyDown={() => {
+              // Focused while someone else held it: the first key takes the lock now it is free.
+              if (!p.mine && !readOnly) p.onFocus();
+            }}
             onKeyUp={(e) => {
               if (e.key.startsWith('Arrow') || e.key === 'Home' || e.key === 'End') report(false);
             }}
@@ -87,7 +107,7 @@ export function SectionEditor(p: SectionEditorProps) {
                   {s.text}
                 </span>
               ) : (
-                <span key={`c-${s.id}`} className="studio-caret" style={{ borderColor: s.colour }} data-testid="remote-cursor" data-name={s.name}>
+                <span key={`c-${s.id}`} className="studio-caret" style={{ borderColor: s.colour }} data-testid="remote-cursor" data-name={s.name} data-head={s.head}>
                   <span className="studio-caret-label" style={{ background: s.colour }}>
                     {s.name}
                   </span>

@@ -22,9 +22,9 @@ describe('section text', () => {
     ]);
     expect(segs).toEqual([
       { kind: 'selected', text: 'hello', colour: '#f00' },
-      { kind: 'caret', id: 'p1', name: 'Ann', colour: '#f00' },
+      { kind: 'caret', id: 'p1', name: 'Ann', colour: '#f00', head: 5 },
       { kind: 'text', text: ' world' },
-      { kind: 'caret', id: 'p2', name: 'Bob', colour: '#00f' },
+      { kind: 'caret', id: 'p2', name: 'Bob', colour: '#00f', head: 11 },
     ]);
   });
 

@@ -52,7 +52,7 @@ export interface RemoteCursor {
 export type Segment =
   | { kind: 'text'; text: string }
   | { kind: 'selected'; text: string; colour: string }
-  | { kind: 'caret'; id: string; name: string; colour: string };
+  | { kind: 'caret'; id: string; name: string; colour: string; head: number };
 
 /**
  * Splits `text` into the overlay's runs: each cursor's selection highlighted in its colour and
@@ -80,7 +80,7 @@ export function segments(text: string, cursors: RemoteCursor[]): Segment[] {
     else out.push({ kind: 'selected', text, colour });
   };
   for (let i = 0; i <= n; i++) {
-    for (const c of caretsAt.get(i) ?? []) out.push({ kind: 'caret', id: c.id, name: c.name, colour: c.colour });
+    for (const c of caretsAt.get(i) ?? []) out.push({ kind: 'caret', id: c.id, name: c.name, colour: c.colour, head: i });
     if (i < n) push(text[i], colourAt[i]);
   }
   return out;
