@@ -272,7 +272,8 @@ impl PresenceSubscription {
         let live = merged
             .then(move |signal| {
                 let app = check_app.clone();
-                async move {
+                // Boxed: idle, the stream holds a pointer instead of room for the access check.
+                Box::pin(async move {
                     match signal {
                         Signal::Event(e) => Some(Some(e)),
                         Signal::End => None,
@@ -285,7 +286,7 @@ impl PresenceSubscription {
                             }
                         }
                     }
-                }
+                })
             })
             .take_while(|s| futures::future::ready(s.is_some()))
             .filter_map(|s| futures::future::ready(s.flatten()))
