@@ -9,7 +9,18 @@ use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use zygo::{ctx::Clock, jobs::drain};
 
-use crate::{doc, event_bus::redis_url, helpers::*};
+use crate::{
+    doc,
+    event_bus::redis_url,
+    gql::{
+        DocumentPresence, UpdatePresence,
+        document_presence::{
+            DocumentPresenceDocumentPresence as Event, ParticipantFields as Participant,
+            PresenceEventKind as Kind,
+        },
+    },
+    helpers::*,
+};
 
 /// An organisation with a document of one section; `reader` is a member (read only).
 struct Room {
@@ -69,18 +80,18 @@ async fn room(slug: &str, env: Vec<(&'static str, String)>) -> Room {
 
 /// A socket of `who` subscribed to the document's presence; returns it and the first
 /// event's participants (PRESENT).
-async fn present(app: &TestApp, who: &Session, document: &str) -> (WsClient, Vec<Value>) {
+async fn present(app: &TestApp, who: &Session, document: &str) -> (WsClient, Vec<Participant>) {
     let mut ws = WsClient::connect(app, "graphql-transport-ws").await;
     assert_eq!(ws.init(Some(&who.access)).await.unwrap()["type"], "connection_ack");
     ws.subscribe("p", doc!("studio/DocumentPresence"), json!({ "documentId": document })).await;
     let first = next_presence(&mut ws).await.expect("the first event");
-    assert_eq!(first["kind"], "PRESENT", "{first}");
-    (ws, first["participants"].as_array().unwrap().clone())
+    assert_eq!(first.kind, Kind::PRESENT);
+    (ws, first.participants)
 }
 
 /// The next presence event on `ws` (other operations' answers skipped); `None` when the
 /// subscription completed or the socket closed.
-async fn next_presence(ws: &mut WsClient) -> Option<Value> {
+async fn next_presence(ws: &mut WsClient) -> Option<Event> {
     loop {
         let msg = ws.next_json().await?;
         if msg["id"] != "p" {
@@ -89,7 +100,7 @@ async fn next_presence(ws: &mut WsClient) -> Option<Value> {
         match msg["type"].as_str() {
             Some("next") => {
                 assert!(msg["payload"]["errors"].is_null(), "{msg}");
-                return Some(msg["payload"]["data"]["documentPresence"].clone());
+                return Some(event_data::<DocumentPresence>(&msg).expect("presence data").document_presence);
             }
             Some("complete") => return None,
             _ => panic!("unexpected message: {msg}"),
@@ -97,18 +108,21 @@ async fn next_presence(ws: &mut WsClient) -> Option<Value> {
     }
 }
 
-/// The next presence event about someone else than the socket's own participant.
-async fn next_other(ws: &mut WsClient) -> Value {
+/// The next presence event about someone else than the socket's own participant: its kind
+/// and the participant.
+async fn next_other(ws: &mut WsClient) -> (Kind, Participant) {
     loop {
-        let e = next_presence(ws).await.expect("a presence event");
-        if e["participants"][0]["isYou"] != true {
-            return e;
+        let mut e = next_presence(ws).await.expect("a presence event");
+        assert_eq!(e.participants.len(), 1, "one participant per change");
+        let p = e.participants.remove(0);
+        if !p.is_you {
+            return (e.kind, p);
         }
     }
 }
 
-fn one(e: &Value) -> &Value {
-    &e["participants"][0]
+fn head(p: &Participant) -> Option<i64> {
+    p.cursor.as_ref().map(|c| c.head)
 }
 
 /// Sends `updatePresence` as a light message on the socket itself.
@@ -138,69 +152,71 @@ async fn a_subscriber_sees_who_is_present_then_joins_moves_and_leaves() {
     let (mut a, present_a) = present(&r.app, &r.owner, &r.document).await;
     assert_eq!(present_a.len(), 1, "alone: {present_a:?}");
     let me = &present_a[0];
-    assert_eq!(me["isYou"], true);
-    assert_eq!(me["userId"], r.owner.user_id.as_str());
-    assert!(me["colour"].as_str().unwrap().starts_with('#'));
-    assert!(me["instanceId"].as_str().unwrap().starts_with("zygo-"));
+    assert!(me.is_you);
+    assert_eq!(me.user_id, r.owner.user_id);
+    assert!(me.colour.starts_with('#') && me.colour.len() == 7, "{}", me.colour);
+    assert!(me.instance_id.starts_with("zygo-"));
 
     let (mut b, present_b) = present(&r.app, &r.reader, &r.document).await;
     assert_eq!(present_b.len(), 2, "both: {present_b:?}");
-    let joined = next_other(&mut a).await;
-    assert_eq!(joined["kind"], "JOINED");
-    let reader_id = one(&joined)["id"].clone();
-    assert_eq!(one(&joined)["userId"], r.reader.user_id.as_str());
-    assert_eq!(one(&joined)["displayName"].as_str().is_some(), true);
+    let (kind, joined) = next_other(&mut a).await;
+    assert_eq!(kind, Kind::JOINED);
+    assert_eq!(joined.user_id, r.reader.user_id);
+    assert!(!joined.display_name.is_empty());
+    assert_ne!(joined.id, me.id, "a participant of its own");
 
     // A light message on B's own socket moves B's own participant.
     move_on_socket(&mut b, "m1", &r.document, &r.section, 3).await;
-    let moved = next_other(&mut a).await;
-    assert_eq!(moved["kind"], "UPDATED");
-    assert_eq!(one(&moved)["id"], reader_id, "the socket's participant, not a new one");
-    assert_eq!(one(&moved)["sectionId"], r.section.as_str());
-    assert_eq!(one(&moved)["cursor"], json!({ "anchor": 0, "head": 3 }));
-    assert_eq!(one(&moved)["status"], "TYPING");
+    let (kind, moved) = next_other(&mut a).await;
+    assert_eq!(kind, Kind::UPDATED);
+    assert_eq!(moved.id, joined.id, "the socket's participant, not a new one");
+    assert_eq!(moved.section_id.as_deref(), Some(r.section.as_str()));
+    assert_eq!(moved.cursor.as_ref().map(|c| (c.anchor, c.head)), Some((0, 3)));
+    assert_eq!(enum_name(&moved.status), "TYPING");
 
     // Over HTTP it moves the user's participant too.
     let set = move_over_http(&r.app, &r.reader, &r.document, &r.section, 5).await;
-    assert_eq!(set.data()["updatePresence"]["participants"][0]["id"], reader_id);
-    let moved = next_other(&mut a).await;
-    assert_eq!((moved["kind"].clone(), one(&moved)["cursor"]["head"].clone()), (json!("UPDATED"), json!(5)));
+    assert_eq!(set.data()["updatePresence"]["participants"][0]["id"], joined.id.as_str());
+    let (kind, moved) = next_other(&mut a).await;
+    assert_eq!((kind, head(&moved)), (Kind::UPDATED, Some(5)));
 
     // Unsubscribing leaves.
     b.send(json!({ "id": "p", "type": "complete" })).await;
-    let left = next_other(&mut a).await;
-    assert_eq!((left["kind"].clone(), one(&left)["id"].clone()), (json!("LEFT"), reader_id));
+    let (kind, left) = next_other(&mut a).await;
+    assert_eq!((kind, left.id), (Kind::LEFT, joined.id));
 
     // So does a socket that just goes away.
     let (c, _) = present(&r.app, &r.reader, &r.document).await;
-    let joined = next_other(&mut a).await;
-    assert_eq!(joined["kind"], "JOINED");
+    let (kind, joined) = next_other(&mut a).await;
+    assert_eq!(kind, Kind::JOINED);
     drop(c);
-    let left = next_other(&mut a).await;
-    assert_eq!((left["kind"].clone(), one(&left)["id"].clone()), (json!("LEFT"), one(&joined)["id"].clone()));
+    let (kind, left) = next_other(&mut a).await;
+    assert_eq!((kind, left.id), (Kind::LEFT, joined.id));
 }
 
 #[tokio::test]
 async fn bad_presence_input_is_refused_naming_the_field_and_outsiders_see_nothing() {
     let r = room("presence-input", vec![]).await;
-    let bad = r
-        .app
-        .gql(
-            Some(&r.reader.access),
-            doc!("studio/UpdatePresence"),
-            json!({ "documentId": r.document, "input": { "sectionId": r.section, "cursor": { "anchor": -1, "head": 0 } } }),
-        )
-        .await;
+    let update = |input: Value| {
+        let (app, reader, document) = (&r.app, &r.reader, &r.document);
+        async move {
+            app.gql(
+                Some(&reader.access),
+                doc!("studio/UpdatePresence"),
+                json!({ "documentId": document, "input": input }),
+            )
+            .await
+        }
+    };
+    let bad = update(json!({ "sectionId": r.section, "cursor": { "anchor": -1, "head": 0 } })).await;
     assert_eq!((bad.code(), bad.field()), ("BAD_USER_INPUT".to_string(), "input.cursor.anchor".to_string()));
-    let bad = r
-        .app
-        .gql(
-            Some(&r.reader.access),
-            doc!("studio/UpdatePresence"),
-            json!({ "documentId": r.document, "input": { "sectionId": r.document } }),
-        )
-        .await;
-    assert_eq!(bad.field(), "input.sectionId");
+    let bad = update(json!({ "cursor": { "anchor": 1, "head": 1 } })).await;
+    assert_eq!(bad.field(), "input.sectionId", "a cursor needs its section");
+    let bad = update(json!({ "sectionId": r.document })).await;
+    assert_eq!(bad.field(), "input.sectionId", "a document's ID is no section's");
+    let big = "x".repeat(3000);
+    let bad = update(json!({ "selection": { "text": big } })).await;
+    assert_eq!(bad.field(), "input.selection");
     let (_a, present_a) = present(&r.app, &r.owner, &r.document).await;
     assert_eq!(present_a.len(), 1, "a refused update made nobody present");
 
@@ -220,22 +236,22 @@ async fn a_participant_without_a_heartbeat_expires_and_the_sweep_tells_the_other
     let r = room("presence-expiry", vec![("ZYGO_PRESENCE_TTL", "10".into())]).await;
     let (mut a, _) = present(&r.app, &r.owner, &r.document).await;
     let (mut b, _) = present(&r.app, &r.reader, &r.document).await;
-    let reader_id = one(&next_other(&mut a).await)["id"].clone();
+    let (_, reader) = next_other(&mut a).await;
 
     r.clock.advance(Duration::seconds(6));
     // A's heartbeat (over HTTP: it finds A's participant by user).
     move_over_http(&r.app, &r.owner, &r.document, &r.section, 1).await.data();
-    assert_eq!(next_other(&mut b).await["kind"], "UPDATED");
+    assert_eq!(next_other(&mut b).await.0, Kind::UPDATED);
     r.clock.advance(Duration::seconds(5));
     drain(&r.app.ctx).await.unwrap();
-    let left = next_other(&mut a).await;
-    assert_eq!((left["kind"].clone(), one(&left)["id"].clone()), (json!("LEFT"), reader_id.clone()));
+    let (kind, left) = next_other(&mut a).await;
+    assert_eq!((kind, left.id), (Kind::LEFT, reader.id.clone()));
 
     // A heartbeat on B's still open socket brings B back.
     move_on_socket(&mut b, "m1", &r.document, &r.section, 2).await;
-    let back = next_other(&mut a).await;
-    assert_eq!((back["kind"].clone(), one(&back)["id"].clone()), (json!("JOINED"), reader_id));
-    // A is still there for a newcomer; nobody else is.
+    let (kind, back) = next_other(&mut a).await;
+    assert_eq!((kind, back.id), (Kind::JOINED, reader.id));
+    // A is still there for a newcomer, and so is B.
     let (_c, present_c) = present(&r.app, &r.reader, &r.document).await;
     assert_eq!(present_c.len(), 3, "A, B and the newcomer: {present_c:?}");
 }
@@ -245,7 +261,7 @@ async fn losing_access_ends_the_subscription_and_the_participant_leaves() {
     let r = room("presence-access", vec![]).await;
     let (mut a, _) = present(&r.app, &r.owner, &r.document).await;
     let (mut b, _) = present(&r.app, &r.reader, &r.document).await;
-    let reader_id = one(&next_other(&mut a).await)["id"].clone();
+    let (_, reader) = next_other(&mut a).await;
 
     r.app
         .gql(
@@ -258,8 +274,8 @@ async fn losing_access_ends_the_subscription_and_the_participant_leaves() {
     // B's stream ends (any presence events it still got are before the end)…
     while next_presence(&mut b).await.is_some() {}
     // …and A sees B leave.
-    let left = next_other(&mut a).await;
-    assert_eq!((left["kind"].clone(), one(&left)["id"].clone()), (json!("LEFT"), reader_id));
+    let (kind, left) = next_other(&mut a).await;
+    assert_eq!((kind, left.id), (Kind::LEFT, reader.id));
 }
 
 #[tokio::test]
@@ -267,13 +283,13 @@ async fn a_revoked_session_closes_the_socket_and_its_participant_leaves() {
     let r = room("presence-session", vec![]).await;
     let (mut a, _) = present(&r.app, &r.owner, &r.document).await;
     let (mut b, _) = present(&r.app, &r.reader, &r.document).await;
-    let reader_id = one(&next_other(&mut a).await)["id"].clone();
+    let (_, reader) = next_other(&mut a).await;
 
     let other = r.app.log_in("presence-session-reader@example.com").await;
     r.app.gql(Some(&other.access), doc!("security/RevokeOtherSessions"), json!({})).await.data();
     assert_eq!(b.close_code().await, Some(4401));
-    let left = next_other(&mut a).await;
-    assert_eq!((left["kind"].clone(), one(&left)["id"].clone()), (json!("LEFT"), reader_id));
+    let (kind, left) = next_other(&mut a).await;
+    assert_eq!((kind, left.id), (Kind::LEFT, reader.id));
 }
 
 #[tokio::test]
@@ -281,25 +297,29 @@ async fn a_burst_of_moves_reaches_the_others_coalesced_and_ends_on_the_last() {
     let r = room("presence-burst", vec![]).await;
     let (mut a, _) = present(&r.app, &r.owner, &r.document).await;
     let (_b, _) = present(&r.app, &r.reader, &r.document).await;
-    assert_eq!(next_other(&mut a).await["kind"], "JOINED");
+    assert_eq!(next_other(&mut a).await.0, Kind::JOINED);
 
     const MOVES: i64 = 60;
-    for head in 1..=MOVES {
-        move_over_http(&r.app, &r.reader, &r.document, &r.section, head).await.data();
+    for h in 1..=MOVES {
+        let set = r.app.op_json::<UpdatePresence>(
+            Some(&r.reader.access),
+            json!({ "documentId": r.document, "input": { "sectionId": r.section, "cursor": { "anchor": h, "head": h } } }),
+        );
+        assert_eq!(set.await.data().update_presence.participants[0].cursor.as_ref().map(|c| c.head), Some(h));
     }
     let mut seen = 0;
     loop {
-        let e = next_other(&mut a).await;
-        assert_eq!(e["kind"], "UPDATED");
+        let (kind, p) = next_other(&mut a).await;
+        assert_eq!(kind, Kind::UPDATED);
         seen += 1;
-        if one(&e)["cursor"]["head"] == MOVES {
+        if head(&p) == Some(MOVES) {
             break;
         }
     }
     assert!(seen < MOVES, "{MOVES} moves in a burst reached the others as {seen} updates");
     // Nothing is left over after the last: a fresh move is the very next event.
     move_over_http(&r.app, &r.reader, &r.document, &r.section, 1000).await.data();
-    assert_eq!(one(&next_other(&mut a).await)["cursor"]["head"], 1000);
+    assert_eq!(head(&next_other(&mut a).await.1), Some(1000));
 }
 
 #[tokio::test]
@@ -352,27 +372,26 @@ async fn a_participant_on_one_instance_sees_one_on_another_join_move_and_leave()
     backend.redis_url = Some(redis_url());
     let data_dir = std::env::temp_dir().join(format!("zygo-test-shared-{}", uuid::Uuid::new_v4().simple()));
     let opts = Options { data_dir: Some(data_dir), ..Default::default() };
-    let one_app = spawn_app_on(backend.clone(), opts.clone()).await;
-    let two = spawn_app_on(backend, opts).await;
-    let r = room_on(one_app, Clock::system(), "presence-cross").await;
+    let first = spawn_app_on(backend.clone(), opts.clone()).await;
+    let second = spawn_app_on(backend, opts).await;
+    let r = room_on(first, Clock::system(), "presence-cross").await;
 
     let (mut a, present_a) = present(&r.app, &r.owner, &r.document).await;
-    let here = present_a[0]["instanceId"].clone();
-    let (mut b, present_b) = present(&two, &r.reader, &r.document).await;
+    let (mut b, present_b) = present(&second, &r.reader, &r.document).await;
     assert_eq!(present_b.len(), 2, "B on the other instance sees A: {present_b:?}");
-    let joined = next_other(&mut a).await;
-    assert_eq!(joined["kind"], "JOINED");
-    assert_ne!(one(&joined)["instanceId"], here, "B is connected elsewhere");
+    let (kind, joined) = next_other(&mut a).await;
+    assert_eq!(kind, Kind::JOINED);
+    assert_ne!(joined.instance_id, present_a[0].instance_id, "B is connected elsewhere");
 
     move_on_socket(&mut b, "m1", &r.document, &r.section, 4).await;
-    let moved = next_other(&mut a).await;
-    assert_eq!((moved["kind"].clone(), one(&moved)["cursor"]["head"].clone()), (json!("UPDATED"), json!(4)));
+    let (kind, moved) = next_other(&mut a).await;
+    assert_eq!((kind, head(&moved)), (Kind::UPDATED, Some(4)));
     // And the other way round.
     move_on_socket(&mut a, "m1", &r.document, &r.section, 7).await;
-    let moved = next_other(&mut b).await;
-    assert_eq!((moved["kind"].clone(), one(&moved)["cursor"]["head"].clone()), (json!("UPDATED"), json!(7)));
+    let (kind, moved) = next_other(&mut b).await;
+    assert_eq!((kind, head(&moved)), (Kind::UPDATED, Some(7)));
 
     drop(b);
-    let left = next_other(&mut a).await;
-    assert_eq!((left["kind"].clone(), one(&left)["id"].clone()), (json!("LEFT"), one(&joined)["id"].clone()));
+    let (kind, left) = next_other(&mut a).await;
+    assert_eq!((kind, left.id), (Kind::LEFT, joined.id));
 }
