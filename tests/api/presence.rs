@@ -29,6 +29,7 @@ struct Room {
     owner: Session,
     reader: Session,
     reader_membership: String,
+    tenant: String,
     document: String,
     section: String,
 }
@@ -67,7 +68,7 @@ async fn room_on(app: TestApp, clock: Clock, slug: &str) -> Room {
         )
         .await;
     let section = added.data()["addSection"]["section"]["id"].as_str().unwrap().to_string();
-    Room { app, clock, owner, reader, reader_membership, document, section }
+    Room { app, clock, owner, reader, reader_membership, tenant, document, section }
 }
 
 /// A room on a fresh app on a manual clock (background jobs run when the test drains them).
@@ -276,6 +277,29 @@ async fn losing_access_ends_the_subscription_and_the_participant_leaves() {
     // …and A sees B leave.
     let (kind, left) = next_other(&mut a).await;
     assert_eq!((kind, left.id), (Kind::LEFT, reader.id));
+}
+
+#[tokio::test]
+async fn deleting_the_document_ends_everyones_presence() {
+    let r = room("presence-deleted", vec![]).await;
+    let (mut a, _) = present(&r.app, &r.owner, &r.document).await;
+    let (mut b, _) = present(&r.app, &r.reader, &r.document).await;
+    assert_eq!(next_other(&mut a).await.0, Kind::JOINED);
+    r.app.gql(Some(&r.owner.access), doc!("studio/DeleteDocument"), json!({ "id": r.document })).await.data();
+    while next_presence(&mut a).await.is_some() {}
+    while next_presence(&mut b).await.is_some() {}
+    // Both left with their subscriptions: a newcomer cannot even open it.
+    let refused = move_over_http(&r.app, &r.owner, &r.document, &r.section, 1).await;
+    assert_eq!(refused.code(), "NOT_FOUND");
+    // And nothing of them stays in the store (Redis or memory).
+    let uuid = |id: &str| {
+        zygo::graphql::relay::from_global_id(&async_graphql::ID(id.into())).expect("a global ID").1
+    };
+    let room = zygo::modules::studio::service::presence::room(uuid(&r.tenant), uuid(&r.document));
+    eventually(10, || async {
+        r.app.ctx.presence.store.members(&room, r.clock.now()).await.unwrap().is_empty().then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

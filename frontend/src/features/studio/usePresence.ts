@@ -1,7 +1,7 @@
 // Live presence of one document: who is here (the PRESENT snapshot, then JOINED / LEFT /
 // UPDATED from `documentPresence`), and this tab's own cursor sent as `updatePresence` on the
 // subscription's own WebSocket — a light message the server ties to this tab's participant.
-// Sends are paced to at most ten a second (the server coalesces further), the latest winning;
+// Sends are paced to at most five a second (the server coalesces to twenty), the latest winning;
 // a heartbeat repeats the last state while the tab is open, and a hidden tab turns IDLE.
 import { useCallback, useEffect, useRef } from 'react';
 import { print } from 'graphql';
@@ -23,8 +23,9 @@ export interface PresenceState {
   status: PresenceStatus;
 }
 
-/** Sends at most this often (ms). */
-const PACE = 100;
+/** Sends at most this often (ms): five a second keeps a fast typist well inside the API's
+ * per-user rate limit (ZYGO_RATE_LIMIT_PER_MINUTE, 600 by default) with room for autosaves. */
+const PACE = 200;
 /** Repeats the last state this often (ms): well within the server's 30 s TTL. */
 const HEARTBEAT = 10_000;
 
