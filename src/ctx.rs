@@ -53,6 +53,8 @@ pub struct CtxParts {
     pub jobs: Arc<crate::jobs::Jobs>,
     /// The shared Redis connection when `ZYGO_REDIS_URL` is set (usage counters).
     pub redis: Option<crate::pubsub::redis::SharedRedis>,
+    /// Who is present where (documents' participants): Redis when configured, else memory.
+    pub presence: Arc<crate::pubsub::presence::Presence>,
 }
 
 impl CtxParts {

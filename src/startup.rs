@@ -110,6 +110,17 @@ impl Application {
         let passwords =
             crate::auth::password::Gate::new(config.password_hash_concurrency, config.password_hash_queue);
         let jobs = Arc::new(crate::jobs::Jobs::new(crate::modules::jobs(&config)));
+        // Presence goes where the events go: Redis when configured, this process otherwise.
+        let presence_store: Arc<dyn crate::pubsub::presence::PresenceStore> = match &shared_redis {
+            Some(redis) => Arc::new(crate::pubsub::presence::redis::RedisPresence::new(redis.clone())),
+            None => Arc::new(crate::pubsub::presence::memory::MemoryPresence::default()),
+        };
+        let presence = Arc::new(crate::pubsub::presence::Presence::new(
+            presence_store,
+            format!("zygo-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+            // At most ~20 updates a second per participant reach the others.
+            std::time::Duration::from_millis(50),
+        ));
         let state = AppState(Arc::new(AppStateParts {
             ctx: Ctx::new(crate::ctx::CtxParts {
                 config: Arc::new(config),
@@ -122,6 +133,7 @@ impl Application {
                 access: Arc::new(crate::access::AccessCache::new(config_access_ttl)),
                 jobs,
                 redis: shared_redis,
+                presence,
             }),
             passwords,
             engine,

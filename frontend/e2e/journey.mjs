@@ -10,7 +10,9 @@
 // Sign up → verify e-mail → log in → create an organisation → invite a member, who accepts in a
 // second browser context by signing up through the invitation → create a custom role with the
 // permission matrix and give it to the member → the workflow journey (e2e/workflow-steps.mjs) →
-// the audit log shows the invitation, the role change and the workflow actions. Also a 375 px
+// the audit log shows the invitation, the role change and the workflow actions → billing,
+// webhooks, retention → the studio (e2e/studio-steps.mjs: one document in both contexts, each
+// seeing the other's cursor, a lock, a closed tab). Also a 375 px
 // screenshot of the dashboard. Any console error, page error or failed assertion fails the run.
 import { chromium } from 'playwright-core';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -437,6 +439,14 @@ try {
   await retention.getByRole('button', { name: 'Save retention' }).click();
   await retention.getByText('Saved.').waitFor();
   checkProblems();
+
+  // The studio: one document in two contexts — presence, cursors, a lock, a closed tab.
+  step('studio');
+  {
+    const { studioJourney } = await import('./studio-steps.mjs');
+    await studioJourney({ page, page2, base, slug, owner, invitee, shot });
+    checkProblems();
+  }
 
   // 10. The dashboard at 375 px.
   step('dashboard at 375 px');

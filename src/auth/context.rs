@@ -36,6 +36,10 @@ pub struct RequestCtx {
     pub auth_error: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// Over a WebSocket, the connection's own id (the same for every operation on it): what
+    /// ties a light message on the socket (e.g. `updatePresence`) to the socket's
+    /// subscriptions. `None` over HTTP.
+    pub connection_id: Option<String>,
 }
 
 impl RequestCtx {

@@ -130,6 +130,9 @@ pub struct Config {
     /// `ZYGO_STUDIO_LOCK_SECONDS`: how long a studio section lock is held without a heartbeat
     /// (`renewSectionLock`); default 60.
     pub studio_lock_ttl: Duration,
+    /// `ZYGO_PRESENCE_TTL`: seconds a document's participant stays present without a heartbeat
+    /// (`updatePresence`); default 30. The presence sweep runs every third of it.
+    pub presence_ttl: Duration,
     /// `ZYGO_PLATFORM_ADMINS`: e-mail addresses (comma-separated) of the platform's
     /// administrators (mark invoices paid).
     pub platform_admins: Vec<String>,
@@ -450,6 +453,7 @@ impl Config {
                 .unwrap_or_default(),
             billing: billing::read(&get)?,
             studio_lock_ttl: secs("ZYGO_STUDIO_LOCK_SECONDS", 60)?,
+            presence_ttl: secs("ZYGO_PRESENCE_TTL", 30)?,
             listen,
             data_dir,
             database_url: database_url.map(SecretString::from),

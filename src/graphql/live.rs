@@ -48,12 +48,14 @@ pub fn guarded(
         .subscribe(&topic)
         .then(move |event: Arc<Event>| {
             let (app, viewer, _alive) = (app.clone(), viewer.clone(), alive.clone());
-            async move {
+            // Boxed: an idle subscription then holds a pointer, not room for the whole access
+            // check's future (measured per idle presence participant, issue 18).
+            Box::pin(async move {
                 match crate::access::access_one(&app, viewer.user_id, tenant).await {
                     Ok(tctx) if tctx.has(permission) => Some((event, tctx)),
                     _ => None,
                 }
-            }
+            })
         })
         .take_while(|allowed| futures::future::ready(allowed.is_some()))
         .filter_map(|allowed| async move { allowed })

@@ -36,7 +36,7 @@ use crate::{
             platform::PlatformSecurityQuery,
             schema::{SecurityMutation, SecurityQuery},
         },
-        studio::{StudioMutation, StudioQuery, StudioSubscription},
+        studio::{PresenceMutation, PresenceSubscription, StudioMutation, StudioQuery, StudioSubscription},
         teams::TeamsMutation,
         tenancy::{TenancyMutation, TenancyQuery, TenancySubscription},
         webhooks::{WebhooksMutation, WebhooksQuery},
@@ -80,6 +80,7 @@ pub struct Mutation(
     NotificationsMutation,
     PrivacyMutation,
     ConsentsMutation,
+    PresenceMutation,
 );
 
 /// The root subscription.
@@ -91,6 +92,7 @@ pub struct Subscription(
     BillingSubscription,
     StudioSubscription,
     NotificationsSubscription,
+    PresenceSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

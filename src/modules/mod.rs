@@ -24,5 +24,6 @@ pub fn jobs(config: &crate::config::Config) -> crate::jobs::Registry {
     let registry = retention::register(registry, config.retention.interval);
     let registry = notifications::register(registry);
     let registry = privacy::register(registry);
+    let registry = studio::jobs::register(registry, config);
     webhooks::register(registry)
 }

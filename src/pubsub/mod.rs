@@ -10,6 +10,7 @@
 
 pub mod hub;
 pub mod memory;
+pub mod presence;
 pub mod redis;
 
 use std::sync::Arc;

@@ -33,6 +33,7 @@ mod nodes;
 mod notifications;
 mod oauth;
 mod permissions;
+mod presence;
 mod privacy;
 mod retention;
 mod rls;

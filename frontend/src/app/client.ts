@@ -70,6 +70,11 @@ const keys = new Proxy({} as Record<string, (data: Record<string, unknown>) => s
 export interface ZygoClient extends Client {
   /** Closes the client's WebSocket and stops listening for token changes. */
   dispose(): void;
+  /**
+   * Runs one operation on the client's WebSocket — the socket its subscriptions use — instead
+   * of over HTTP: a light message the server ties to that socket's subscriptions (presence).
+   */
+  overSocket(query: string, variables: Record<string, unknown>): Promise<{ errors?: readonly { message: string }[] }>;
 }
 
 export function createClient(onSessionEnded: () => void): ZygoClient {
@@ -153,6 +158,20 @@ export function createClient(onSessionEnded: () => void): ZygoClient {
       }),
     ],
   }) as ZygoClient;
+  client.overSocket = (query, variables) =>
+    new Promise((resolve) => {
+      let result: { errors?: readonly { message: string }[] } = {};
+      ws.subscribe(
+        { query, variables },
+        {
+          next: (r) => {
+            result = r as typeof result;
+          },
+          error: (e) => resolve({ errors: [{ message: String((e as Error)?.message ?? e) }] }),
+          complete: () => resolve(result),
+        },
+      );
+    });
   client.dispose = () => {
     stopListening();
     void ws.dispose();

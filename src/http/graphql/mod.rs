@@ -88,6 +88,7 @@ async fn request_ctx(
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(512).collect()),
+        connection_id: None,
     };
     if let Some(token) = token {
         match credential(app, token).await {

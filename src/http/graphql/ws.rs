@@ -150,6 +150,8 @@ async fn serve_websocket(
     header_token: Option<String>,
 ) {
     let _open = GaugeGuard::new(&s.app.metrics.websockets_open);
+    let mut base = base;
+    base.connection_id = Some(uuid::Uuid::now_v7().to_string());
     let (mut sink, stream) = socket.split();
     let auth: SharedAuth = Arc::default();
     let (app, reauth) = (s.app.clone(), auth.clone());

@@ -5,7 +5,9 @@
 //! the live `documentEvents` of a document.
 //!
 //! Owns the `documents`, `document_pages`, `document_sections` and `document_versions`
-//! tables. Files ("resources") and presence are other work: an IMAGE or EMBED section names a
+//! tables, and presence (who is in a document, their cursors), which is never in the database
+//! but in the instance's presence store (`service/presence.rs`, `presence.rs`; the sweep and
+//! the lock expiry run as jobs, `jobs.rs`). Files ("resources") are other work: an IMAGE or EMBED section names a
 //! resource version by id (`resourceVersionId`, nullable), which is not checked until
 //! resources exist. Teams are read (a document belongs to one), never changed.
 //!
@@ -14,11 +16,14 @@
 //! - `loaders.rs`: the per-request loaders of documents, pages, sections and versions;
 //! - `types.rs`, `schema.rs`, `mutations.rs`: the GraphQL face.
 
+pub mod jobs;
 pub mod loaders;
 pub mod mutations;
+pub mod presence;
 pub mod schema;
 pub mod service;
 pub mod types;
 
 pub use mutations::StudioMutation;
+pub use presence::{PresenceMutation, PresenceSubscription};
 pub use schema::{StudioQuery, StudioSubscription};

@@ -24,7 +24,7 @@ use crate::{
 #[derive(Default)]
 pub struct StudioQuery;
 
-async fn document_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+pub(super) async fn document_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
     owned_row::<document::Entity>(ctx, field, id, kind::DOCUMENT, "document", document::Column::Id).await
 }
 

@@ -139,6 +139,8 @@ documents! {
     UnlockAccount = "graphql/security/UnlockAccount.graphql";
     PlatformSecurityEvents = "graphql/security/PlatformSecurityEvents.graphql";
     ViewerSecurity = "graphql/security/ViewerSecurity.graphql";
+    DocumentPresence = "graphql/studio/DocumentPresence.graphql";
+    UpdatePresence = "graphql/studio/UpdatePresence.graphql";
     CreateTeam = "graphql/teams/CreateTeam.graphql";
     DeleteTeam = "graphql/teams/DeleteTeam.graphql";
     RemoveTeamMember = "graphql/teams/RemoveTeamMember.graphql";

@@ -216,6 +216,8 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("releaseSectionLock", Tenant(&[DOCUMENTS_WRITE])),
     // The document's creator (the fixture's owner, who holds it anyway) or DOCUMENTS_MANAGE.
     ("forceReleaseSectionLock", Tenant(&[DOCUMENTS_MANAGE])),
+    // Presence: reading the document is enough (`studio::presence`); users only.
+    ("updatePresence", Tenant(&[DOCUMENTS_READ])),
     ("platformSecurityEvents", PlatformAdmin),
     // Subscription (users only; checked when the subscription starts)
     ("tenantEvents", Tenant(&[TENANT_READ])),
@@ -227,6 +229,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("usageUpdated", Tenant(&[BILLING_READ])),
     ("documentEvents", Tenant(&[DOCUMENTS_READ])),
     ("notificationAdded", SignedIn),
+    ("documentPresence", Tenant(&[DOCUMENTS_READ])),
 ];
 
 /// Guarded fields below the root, as `Type.field`.

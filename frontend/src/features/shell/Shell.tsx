@@ -141,6 +141,11 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
                     <NavLink to={`/o/${slug}/audit`}>Audit log</NavLink>
                   </li>
                 )}
+                {current && can(current, 'documents.read') && (
+                  <li>
+                    <NavLink to={`/o/${slug}/documents`}>Documents</NavLink>
+                  </li>
+                )}
                 {current && can(current, 'webhooks.manage') && (
                   <li>
                     <NavLink to={`/o/${slug}/webhooks`}>Webhooks</NavLink>

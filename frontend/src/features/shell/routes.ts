@@ -12,6 +12,7 @@ import { notificationRoutes } from '../notifications/routes';
 import { privacyRoutes } from '../privacy/routes';
 import { organisationRoutes } from '../organisation/routes';
 import { roleRoutes } from '../roles/routes';
+import { studioRoutes } from '../studio/routes';
 import { teamRoutes } from '../teams/routes';
 import { webhookRoutes } from '../webhooks/routes';
 import { workflowRoutes } from '../workflows/routes';
@@ -28,6 +29,7 @@ export const orgRoutes: RouteObject[] = [
   ...billingRoutes,
   ...webhookRoutes,
   ...workflowRoutes,
+  ...studioRoutes,
 ];
 
 export const shellRoutes: RouteObject[] = [

@@ -17,7 +17,8 @@ pub enum DocumentEventKind {
     LockAcquired,
     /// The holder released the lock, or it was force-released.
     LockReleased,
-    /// A lock's time ran out (noticed when the section was next locked or edited).
+    /// A lock's time ran out (announced at its expiry by a job, or by the next lock or edit of
+    /// the section if that comes first).
     LockExpired,
     /// A version was published.
     Published,

@@ -1,8 +1,10 @@
 //! Section locks: one editor per section at a time. A lock is held for the configured time
 //! (`ZYGO_STUDIO_LOCK_SECONDS`, 60 s by default) from its last heartbeat; whether it still
 //! holds is decided by the clock (`ctx.now()`), never by a timer, so an expired lock is simply
-//! one whose time is past: anyone may take it over, and the next lock or edit of the section
-//! clears it and tells the document's viewers (LOCK_EXPIRED).
+//! one whose time is past: anyone may take it over. The expiry announces itself: every lock
+//! taken or renewed queues a job at its expiry instant ([`LOCK_EXPIRY`], see `jobs.rs`) that
+//! clears it, if it was not renewed meanwhile, and tells the document's viewers
+//! (LOCK_EXPIRED); the next lock or edit of the section does the same if it comes first.
 //!
 //! Locks do not change the draft: they neither need nor advance a revision. Taking, releasing
 //! and force-releasing are audited; heartbeats are not (they only move the expiry).
@@ -25,6 +27,45 @@ use crate::{
     error::{AppError, AppResult},
     graphql::relay::{self, kind},
 };
+
+/// The job kind that clears a lock at its expiry instant.
+pub const LOCK_EXPIRY: &str = "studio.lock_expiry";
+
+/// What a [`LOCK_EXPIRY`] job names: the section, whose lock, until when.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct LockExpiry {
+    pub section: Uuid,
+    pub holder: Uuid,
+    pub until: DateTime<Utc>,
+}
+
+/// Queues the [`LOCK_EXPIRY`] job of `holder`'s lock of `section`, held until `until`.
+async fn expire_at(
+    tx: &mut TenantTx<'_>,
+    section: Uuid,
+    holder: Uuid,
+    until: DateTime<Utc>,
+) -> AppResult<()> {
+    let job = crate::jobs::NewJob::new(LOCK_EXPIRY, &LockExpiry { section, holder, until })
+        .key(format!("{section}:{}", until.timestamp_millis()))
+        .at(until);
+    tx.enqueue(job).await?;
+    Ok(())
+}
+
+/// The [`LOCK_EXPIRY`] job: clears `holder`'s lock of `section` and announces LOCK_EXPIRED,
+/// unless it was renewed, released or taken over since (then nothing happens, so a repeated
+/// run changes nothing).
+pub async fn expire_lock(ctx: &Ctx, tctx: &TenantCtx, job: &LockExpiry) -> AppResult<()> {
+    let mut tx = TenantTx::open(ctx, tctx).await?;
+    let Ok(section) = section_of(&tx, tx.scope(), job.section).await else { return Ok(()) };
+    if section.lock_holder != Some(job.holder) || live_lock(&section, ctx.now()).is_some() {
+        return Ok(());
+    }
+    let Ok(doc) = document_of(&tx, tx.scope(), section.document_id).await else { return Ok(()) };
+    clear_expired(&mut tx, ctx, &doc, &section).await?;
+    tx.commit().await
+}
 
 /// The lock of `section` as it stands at `now`: its holder and expiry, `None` when free or
 /// expired.
@@ -172,6 +213,7 @@ pub async fn acquire_section_lock(
         let (holder, until) = live_lock(&now_held, now).unwrap_or((me, until));
         return Err(locked(&tx, holder, until).await);
     }
+    expire_at(&mut tx, id, me, until).await?;
     let section = section_of(&tx, tx.scope(), id).await?;
     if held.is_some() {
         // Already ours: a renewal, which is not audited.
@@ -201,7 +243,7 @@ pub async fn acquire_section_lock(
 pub async fn renew_section_lock(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<document_section::Model> {
     tctx.require(Permission::DocumentsWrite)?;
     let me = person(tctx)?;
-    let (tx, _doc, section) = open(ctx, tctx, id, Some(Permission::DocumentsWrite)).await?;
+    let (mut tx, _doc, section) = open(ctx, tctx, id, Some(Permission::DocumentsWrite)).await?;
     let now = ctx.now();
     if let Some((holder, until)) = live_lock(&section, now).filter(|(h, _)| *h != me) {
         return Err(locked(&tx, holder, until).await);
@@ -222,6 +264,7 @@ pub async fn renew_section_lock(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppRes
         .filter(document_section::Column::LockHolder.eq(me))
         .exec(&tx)
         .await?;
+    expire_at(&mut tx, id, me, until).await?;
     let section = section_of(&tx, tx.scope(), id).await?;
     // A heartbeat changes nothing anyone else sees but the expiry: no audit entry, no event.
     tx.commit().await?;
