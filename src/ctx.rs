@@ -53,6 +53,8 @@ pub struct CtxParts {
     pub jobs: Arc<crate::jobs::Jobs>,
     /// The shared Redis connection when `ZYGO_REDIS_URL` is set (usage counters).
     pub redis: Option<crate::pubsub::redis::SharedRedis>,
+    /// Where uploaded files are kept (`ZYGO_STORAGE_URL`).
+    pub storage: crate::storage::Storage,
 }
 
 impl CtxParts {

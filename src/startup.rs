@@ -110,6 +110,7 @@ impl Application {
         let passwords =
             crate::auth::password::Gate::new(config.password_hash_concurrency, config.password_hash_queue);
         let jobs = Arc::new(crate::jobs::Jobs::new(crate::modules::jobs(&config)));
+        let storage = crate::storage::Storage::open(&config.storage)?;
         let state = AppState(Arc::new(AppStateParts {
             ctx: Ctx::new(crate::ctx::CtxParts {
                 config: Arc::new(config),
@@ -122,6 +123,7 @@ impl Application {
                 access: Arc::new(crate::access::AccessCache::new(config_access_ttl)),
                 jobs,
                 redis: shared_redis,
+                storage,
             }),
             passwords,
             engine,

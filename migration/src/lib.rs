@@ -24,6 +24,7 @@ mod m20261204_000015_studio;
 mod m20261204_000016_platform_security_events;
 mod m20261204_000017_refunds_and_provider_plans;
 mod m20261204_000018_webhooks;
+mod m20261204_000035_resources;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -34,6 +35,7 @@ pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
         m20261204_000017_refunds_and_provider_plans::TENANT_TABLES,
         m20261204_000018_webhooks::TENANT_TABLES,
         m20261204_000015_studio::TENANT_TABLES,
+        m20261204_000035_resources::TENANT_TABLES,
     ]
     .concat()
 }
@@ -67,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000018_webhooks::Migration),
             Box::new(m20261204_000015_studio::Migration),
             Box::new(m20261204_000016_platform_security_events::Migration),
+            Box::new(m20261204_000035_resources::Migration),
         ]
     }
 }

@@ -28,6 +28,7 @@ use crate::{
         billing::{BillingMutation, BillingQuery, BillingSubscription},
         identity::{IdentityMutation, IdentityQuery},
         members::{MembersMutation, MembersQuery},
+        resources::{ResourcesMutation, ResourcesQuery},
         roles::{RolesMutation, RolesQuery},
         secrets::SecretsMutation,
         security::{
@@ -56,6 +57,7 @@ pub struct Query(
     BillingQuery,
     WebhooksQuery,
     StudioQuery,
+    ResourcesQuery,
     PlatformSecurityQuery,
 );
 
@@ -74,6 +76,7 @@ pub struct Mutation(
     BillingMutation,
     WebhooksMutation,
     StudioMutation,
+    ResourcesMutation,
 );
 
 /// The root subscription.

@@ -59,6 +59,8 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
             axum::routing::post(crate::modules::billing::http::provider_webhook)
                 .layer(axum::extract::DefaultBodyLimit::max(crate::modules::billing::http::MAX_WEBHOOK_BODY)),
         )
+        .route("/resources/versions/{id}/download", get(crate::modules::resources::http::download_version))
+        .route("/resources/share/{token}", get(crate::modules::resources::http::download_shared))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     // Metrics tell a lot about a deployment: on their own listener when ZYGO_METRICS_LISTEN is
@@ -94,7 +96,14 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
             tower_http::cors::CorsLayer::new()
                 .allow_origin(tower_http::cors::AllowOrigin::list(origins))
                 .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
-                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, REQUEST_ID])
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    header::ACCEPT,
+                    REQUEST_ID,
+                    HeaderName::from_static("apollo-require-preflight"),
+                    HeaderName::from_static("x-apollo-operation-name"),
+                ])
                 .expose_headers([REQUEST_ID])
                 .max_age(std::time::Duration::from_secs(600)),
         )

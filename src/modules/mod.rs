@@ -6,6 +6,7 @@ pub mod audit;
 pub mod billing;
 pub mod identity;
 pub mod members;
+pub mod resources;
 pub mod retention;
 pub mod roles;
 pub mod secrets;
