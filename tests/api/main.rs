@@ -32,6 +32,7 @@ mod members;
 mod nodes;
 mod oauth;
 mod permissions;
+mod resources;
 mod retention;
 mod rls;
 mod roles;

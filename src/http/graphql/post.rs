@@ -63,9 +63,14 @@ pub async fn http_post(
     let parsed = if multipart {
         use futures::TryStreamExt;
         use tokio_util::compat::TokioAsyncReadCompatExt;
-        // One file per request, of at most the configured size (+1 so a file of exactly the
-        // maximum is accepted and one byte more is refused by the service with its field).
-        let max = usize::try_from(s.app.config.storage.max_bytes).unwrap_or(usize::MAX).saturating_add(1);
+        // Every part (the file, and the `operations` and `map` fields) is capped at the
+        // configured file size, or at the JSON body limit when that is larger; a file between
+        // the two is refused by the service, naming its field. One byte over the cap is read
+        // so a file of exactly the maximum passes.
+        let max = usize::try_from(s.app.config.storage.max_bytes)
+            .unwrap_or(usize::MAX)
+            .max(crate::http::MAX_BODY_BYTES)
+            .saturating_add(1);
         let opts = async_graphql::http::MultipartOptions::default().max_file_size(max).max_num_files(2);
         let body = req.into_body().into_data_stream().map_err(std::io::Error::other);
         let reader = tokio_util::io::StreamReader::new(body).compat();
