@@ -89,6 +89,9 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("document", Tenant(&[DOCUMENTS_READ])),
     ("documentVersions", Tenant(&[DOCUMENTS_READ])),
     ("compareDocumentVersions", Tenant(&[DOCUMENTS_READ])),
+    // The fixture's file is LINK-visible, so every holder of the permission sees it.
+    ("resource", Tenant(&[RESOURCES_READ])),
+    ("sharedResource", Public), // by token alone; a link that does not open is null
     // Mutation: identity and account security
     ("signUp", Public),
     ("verifyEmail", Public),
@@ -206,6 +209,14 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("releaseSectionLock", Tenant(&[DOCUMENTS_WRITE])),
     // The document's creator (the fixture's owner, who holds it anyway) or DOCUMENTS_MANAGE.
     ("forceReleaseSectionLock", Tenant(&[DOCUMENTS_MANAGE])),
+    // Mutation: resources (the uploads are sent as GraphQL multipart requests)
+    ("uploadResource", Tenant(&[RESOURCES_WRITE])),
+    ("uploadResourceVersion", Tenant(&[RESOURCES_WRITE])),
+    ("updateResource", Tenant(&[RESOURCES_WRITE])),
+    ("deleteResource", Tenant(&[RESOURCES_DELETE])),
+    ("restoreResource", Tenant(&[RESOURCES_DELETE])),
+    ("createResourceShareLink", Tenant(&[RESOURCES_SHARE])),
+    ("revokeResourceShareLink", Tenant(&[RESOURCES_SHARE])),
     ("platformSecurityEvents", PlatformAdmin),
     // Subscription (users only; checked when the subscription starts)
     ("tenantEvents", Tenant(&[TENANT_READ])),
@@ -240,6 +251,8 @@ pub(super) const NESTED: &[(&str, Rule, Scope)] = &[
     ("Tenant.invoices", Tenant(&[BILLING_READ]), Scope::Ctx),
     ("Tenant.webhookEndpoints", Tenant(&[WEBHOOKS_MANAGE]), Scope::Ctx),
     ("Tenant.documents", Tenant(&[DOCUMENTS_READ]), Scope::Ctx),
+    ("Tenant.resources", Tenant(&[RESOURCES_READ]), Scope::Ctx),
+    ("Resource.shareLinks", Tenant(&[RESOURCES_SHARE]), Scope::Ctx),
     ("TenantEvent.tenant", Tenant(&[TENANT_READ]), Scope::Ctx),
     ("TenantEvent.membership", Tenant(&[MEMBERS_READ]), Scope::Ctx),
     ("Team.members", Tenant(&[MEMBERS_READ]), Scope::Ctx),

@@ -358,6 +358,24 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         .remove(0)
         .node
         .id;
+    // A LINK-visible file with a share link.
+    let uploaded = crate::resources::upload(
+        app,
+        owner.unwrap(),
+        &tenant,
+        json!({ "visibility": "LINK" }),
+        "sweep.txt",
+        b"sweep",
+    )
+    .await;
+    let resource = uploaded.data()["uploadResource"]["resource"]["id"].as_str().unwrap().to_string();
+    let share_link = app
+        .gql(owner, doc!("resources/CreateResourceShareLink"), json!({ "input": { "resourceId": resource } }))
+        .await
+        .data()["createResourceShareLink"]["shareLink"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // The run must be over before the snapshot.
     eventually(30, || async {
         let vars = execution::Variables { id: execution.clone(), logs: None };
@@ -391,6 +409,8 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         page,
         section,
         version,
+        resource,
+        share_link,
     };
     let principals = vec![
         Principal {
@@ -464,6 +484,21 @@ async fn snapshot(app: &TestApp, owner: &str, fx: &Fixture) -> BTreeMap<&'static
         ("webhook endpoints", doc!("webhooks/TenantWebhookEndpoints"), json!({ "id": t, "deliveries": 20 })),
         ("documents", doc!("studio/Documents"), json!({ "tenantId": t, "first": 100 })),
         ("document", doc!("studio/Document"), json!({ "id": fx.document })),
+        (
+            "resources",
+            doc!("resources/Resources"),
+            json!({ "tenantId": t, "first": 100, "withDownloadUrls": false }),
+        ),
+        (
+            "resource",
+            doc!("resources/Resource"),
+            json!({ "id": fx.resource, "withShareLinks": true, "withDownloadUrls": false }),
+        ),
+        (
+            "bin",
+            doc!("resources/Resources"),
+            json!({ "tenantId": t, "deleted": true, "withDownloadUrls": false }),
+        ),
     ];
     let mut out = BTreeMap::new();
     for (name, query, vars) in reads {
@@ -481,6 +516,25 @@ fn verbose(op: &Operation, p: &Principal, resp: &Value) {
 }
 
 async fn post(app: &TestApp, token: Option<&str>, op: &Operation) -> Value {
+    // An upload (`input.file`) goes as a GraphQL multipart request with a small file.
+    if op.variables.get("input").and_then(|i| i.get("file")).is_some_and(Value::is_null) {
+        let vars = Value::Object(op.variables.clone());
+        let (status, body) = crate::resources::multipart(
+            app,
+            token,
+            &op.text,
+            vars,
+            "sweep.txt",
+            "text/plain",
+            b"sweep",
+            true,
+        )
+        .await;
+        if status.is_server_error() {
+            return json!({ "errors": [{ "message": format!("HTTP {status}: {body}") }] });
+        }
+        return body;
+    }
     let mut req = app.http.post(app.url("/graphql")).json(&json!({
         "query": op.text,
         "operationName": op.operation_name,
