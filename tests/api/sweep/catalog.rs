@@ -277,6 +277,8 @@ pub(super) fn overrides(doc: &str) -> Vec<(&'static str, Value)> {
     match doc {
         // The access log is the guarded part of this document.
         "secrets/Secrets" => vec![("withAccessLog", json!(true))],
+        // Share links are the guarded part of this document.
+        "resources/Resource" => vec![("withShareLinks", json!(true))],
         _ => vec![],
     }
 }

@@ -369,13 +369,20 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
     )
     .await;
     let resource = uploaded.data()["uploadResource"]["resource"]["id"].as_str().unwrap().to_string();
-    let share_link = app
+    let link = app
         .gql(owner, doc!("resources/CreateResourceShareLink"), json!({ "input": { "resourceId": resource } }))
         .await
-        .data()["createResourceShareLink"]["shareLink"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .data()["createResourceShareLink"]["shareLink"]
+        .clone();
+    let share_link = link["id"].as_str().unwrap().to_string();
+    // One download through it, so the download log has a row of A's.
+    let downloaded = app
+        .http
+        .get(app.url(&format!("/resources/share/{}", link["token"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(downloaded.status(), 200);
     // The run must be over before the snapshot.
     eventually(30, || async {
         let vars = execution::Variables { id: execution.clone(), logs: None };
