@@ -499,3 +499,61 @@ async fn files_live_in_an_s3_bucket_when_one_is_configured() {
         reqwest::get(format!("{}/zygo-files?list-type=2", s3.endpoint)).await.unwrap().text().await.unwrap();
     assert_eq!(listing.matches("<Key>tenants/").count(), 2, "both versions in the bucket: {listing}");
 }
+
+#[tokio::test]
+async fn studio_image_and_embed_sections_reference_versions_the_editor_may_see() {
+    let f = files("res-studio", vec![]).await;
+    let a = f.owner.access.clone();
+    let team = f
+        .app
+        .gql(
+            Some(&a),
+            doc!("teams/CreateTeam"),
+            json!({ "input": { "tenantId": f.tenant, "name": "Design" } }),
+        )
+        .await
+        .data()["createTeam"]["team"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let created = f
+        .app
+        .gql(
+            Some(&a),
+            doc!("studio/CreateDocument"),
+            json!({ "input": { "teamId": team, "title": "Brand" } }),
+        )
+        .await;
+    let page = created.data()["createDocument"]["document"]["pages"][0]["id"].as_str().unwrap().to_string();
+    let mut revision = created.data()["createDocument"]["document"]["revision"].as_i64().unwrap();
+    let png = upload(&f.app, &a, &f.tenant, json!({}), "logo.png", PNG).await;
+    let png_version = png.data()["uploadResource"]["version"]["id"].as_str().unwrap().to_string();
+    let text = upload(&f.app, &a, &f.tenant, json!({}), "notes.txt", b"plain words").await;
+    let text_version = text.data()["uploadResource"]["version"]["id"].as_str().unwrap().to_string();
+    let private =
+        upload(&f.app, &f.member.access, &f.tenant, json!({ "visibility": "PRIVATE" }), "p.png", PNG).await;
+    let private_version = private.data()["uploadResource"]["version"]["id"].as_str().unwrap().to_string();
+    let mut add = async |kind: &str, version: &str| {
+        let input = json!({ "pageId": page, "baseRevision": revision, "kind": kind,
+            "content": { "resourceVersionId": version, "alt": "logo" } });
+        let r = f.app.gql(Some(&a), doc!("studio/AddSection"), json!({ "input": input })).await;
+        if r.0.get("errors").is_none() {
+            revision = r.data()["addSection"]["document"]["revision"].as_i64().unwrap();
+        }
+        r
+    };
+    let r = add("IMAGE", &png_version).await;
+    assert_eq!(r.data()["addSection"]["section"]["content"]["resourceVersionId"], png_version.as_str());
+    add("EMBED", &text_version).await.data();
+    let r = add("IMAGE", &text_version).await;
+    assert_eq!(r.field(), "input.content.resourceVersionId", "an IMAGE shows images only");
+    let r = add("EMBED", &private_version).await;
+    assert_eq!(r.field(), "input.content.resourceVersionId", "another's private file is not embedded");
+    let r = add("EMBED", &png.data()["uploadResource"]["resource"]["id"].as_str().unwrap().to_string()).await;
+    assert_eq!(r.field(), "input.content.resourceVersionId", "a resource is not a version");
+    // Another organisation's version is unknown here.
+    let other = f.app.create_tenant(&f.owner, "res-studio-b").await;
+    let foreign = upload(&f.app, &a, &other, json!({}), "x.png", PNG).await;
+    let foreign_version = foreign.data()["uploadResource"]["version"]["id"].as_str().unwrap().to_string();
+    assert_eq!(add("IMAGE", &foreign_version).await.field(), "input.content.resourceVersionId");
+}

@@ -244,3 +244,32 @@ pub async fn visible_version(
         .map_err(|_| AppError::NotFound("resource version"))?;
     Ok((r, v))
 }
+
+/// Checks the resource version an IMAGE or EMBED section names (`content.resourceVersionId`,
+/// a `ResourceVersion` global ID, or null for none yet): a version of this organisation that
+/// the editor may see, of a file not in the bin; an image for an IMAGE section. Errors name
+/// `field.resourceVersionId`.
+pub async fn check_section_reference(
+    db: &impl ConnectionTrait,
+    tctx: &TenantCtx,
+    field: &str,
+    image: bool,
+    content: &Value,
+) -> AppResult<()> {
+    let field = format!("{field}.resourceVersionId");
+    let Some(raw) = content.get("resourceVersionId").and_then(Value::as_str) else { return Ok(()) };
+    let id = match crate::graphql::relay::from_global_id(&async_graphql::ID(raw.to_string())) {
+        Some((kind, id)) if kind == crate::graphql::relay::kind::RESOURCE_VERSION => id,
+        _ => return Err(AppError::validation(field, "not a ResourceVersion ID")),
+    };
+    let (_, version) = visible_version(db, tctx, id)
+        .await
+        .map_err(|_| AppError::validation(field.clone(), "no such file version that you may see"))?;
+    if image && !version.mime_type.starts_with("image/") {
+        return Err(AppError::validation(
+            field,
+            format!("an IMAGE section shows images; this is {}", version.mime_type),
+        ));
+    }
+    Ok(())
+}
