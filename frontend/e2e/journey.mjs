@@ -10,7 +10,8 @@
 // Sign up → verify e-mail → log in → create an organisation → invite a member, who accepts in a
 // second browser context by signing up through the invitation → create a custom role with the
 // permission matrix and give it to the member → the workflow journey (e2e/workflow-steps.mjs) →
-// the audit log shows the invitation, the role change and the workflow actions. Also a 375 px
+// billing, webhooks and the files journey (e2e/resources-steps.mjs: drop a file, share it with a
+// password, download it signed out through the link) → the audit log shows the invitation, the role change and the workflow actions. Also a 375 px
 // screenshot of the dashboard. Any console error, page error or failed assertion fails the run.
 import { chromium } from 'playwright-core';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -370,6 +371,14 @@ try {
   }, 'the test event to appear in the delivery log');
   await shot('webhooks');
   checkProblems();
+
+  // Files: drop a file, share it with a password, download it signed out through the link.
+  step('files');
+  {
+    const { resourcesJourney } = await import('./resources-steps.mjs');
+    await resourcesJourney({ page, browser, base, slug, watch, shot });
+    checkProblems();
+  }
 
   // Retention: beyond the platform's maximum is refused with the reason; within it, saved.
   step('retention');

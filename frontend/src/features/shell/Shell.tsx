@@ -138,6 +138,11 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
                     <NavLink to={`/o/${slug}/audit`}>Audit log</NavLink>
                   </li>
                 )}
+                {current && can(current, 'resources.read') && (
+                  <li>
+                    <NavLink to={`/o/${slug}/resources`}>Files</NavLink>
+                  </li>
+                )}
                 {current && can(current, 'webhooks.manage') && (
                   <li>
                     <NavLink to={`/o/${slug}/webhooks`}>Webhooks</NavLink>

@@ -9,6 +9,7 @@ import { auditRoutes } from '../audit/routes';
 import { billingRoutes } from '../billing/routes';
 import { memberRoutes } from '../members/routes';
 import { organisationRoutes } from '../organisation/routes';
+import { resourceRoutes } from '../resources/routes';
 import { roleRoutes } from '../roles/routes';
 import { teamRoutes } from '../teams/routes';
 import { webhookRoutes } from '../webhooks/routes';
@@ -25,6 +26,7 @@ export const orgRoutes: RouteObject[] = [
   ...auditRoutes,
   ...billingRoutes,
   ...webhookRoutes,
+  ...resourceRoutes,
   ...workflowRoutes,
 ];
 
