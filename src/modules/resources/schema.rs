@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, InputObject, Object, Result, Upload};
 use chrono::{DateTime, Utc};
-use entity::{resource, resource_share_link};
+use entity::{resource, resource_share_link, resource_version};
 
 use super::{
     service::{self, ResourceFields},
@@ -27,6 +27,23 @@ impl ResourcesQuery {
     async fn resource(&self, ctx: &Context<'_>, id: ID) -> Result<Resource> {
         let (id, tctx) = resource_access(ctx, "id", &id).await?;
         Ok(Resource(service::get(app(ctx), &tctx, id).await?))
+    }
+
+    /// A file version the viewer may see (what IMAGE and EMBED sections name): its
+    /// `downloadUrl` shows an image in a page.
+    async fn resource_version(&self, ctx: &Context<'_>, id: ID) -> Result<ResourceVersion> {
+        let (id, tctx) = owned_row::<resource_version::Entity>(
+            ctx,
+            "id",
+            &id,
+            relay::kind::RESOURCE_VERSION,
+            "resource version",
+            resource_version::Column::Id,
+        )
+        .await?;
+        let db = tctx.on(&app(ctx).db);
+        let (_, v) = service::visible_version(&db, &tctx, id).await?;
+        Ok(ResourceVersion(v))
     }
 
     /// What a share link opens (anyone holding its token); null for a link that no longer

@@ -91,6 +91,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("compareDocumentVersions", Tenant(&[DOCUMENTS_READ])),
     // The fixture's file is LINK-visible, so every holder of the permission sees it.
     ("resource", Tenant(&[RESOURCES_READ])),
+    ("resourceVersion", Tenant(&[RESOURCES_READ])),
     ("sharedResource", Public), // by token alone; a link that does not open is null
     // Mutation: identity and account security
     ("signUp", Public),

@@ -62,6 +62,7 @@ pub(crate) struct Fixture {
     pub(super) version: String,
     /// A LINK-visible file with one version and one share link.
     pub(super) resource: String,
+    pub(super) resource_version: String,
     pub(super) share_link: String,
 }
 
@@ -98,6 +99,7 @@ impl Fixture {
             section: id("DocumentSection"),
             version: id("DocumentVersion"),
             resource: id("Resource"),
+            resource_version: id("ResourceVersion"),
             share_link: id("ResourceShareLink"),
         }
     }
@@ -152,6 +154,7 @@ impl Fixture {
                 "updateSection" | "moveSection" | "duplicateSection" | "deleteSection" => &self.section,
                 "resource" | "deleteResource" | "restoreResource" => &self.resource,
                 "revokeResourceShareLink" => &self.share_link,
+                "resourceVersion" => &self.resource_version,
                 _ => return None,
             },
             _ => return None,

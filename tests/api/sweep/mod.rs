@@ -369,6 +369,7 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
     )
     .await;
     let resource = uploaded.data()["uploadResource"]["resource"]["id"].as_str().unwrap().to_string();
+    let resource_version = uploaded.data()["uploadResource"]["version"]["id"].as_str().unwrap().to_string();
     let link = app
         .gql(owner, doc!("resources/CreateResourceShareLink"), json!({ "input": { "resourceId": resource } }))
         .await
@@ -417,6 +418,7 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         section,
         version,
         resource,
+        resource_version,
         share_link,
     };
     let principals = vec![
