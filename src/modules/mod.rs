@@ -21,5 +21,6 @@ pub mod workflows;
 pub fn jobs(config: &crate::config::Config) -> crate::jobs::Registry {
     let registry = billing::jobs::register(crate::jobs::Registry::new(), config.billing.worker_interval);
     let registry = retention::register(registry, config.retention.interval);
+    let registry = resources::register(registry);
     webhooks::register(registry)
 }

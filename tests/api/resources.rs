@@ -452,6 +452,36 @@ async fn a_deleted_file_goes_to_the_bin_and_comes_back() {
     assert_eq!(f.get(&path, Some(&a), &[]).await.status(), 200);
 }
 
+#[tokio::test]
+async fn purging_a_file_from_the_bin_removes_its_bytes_and_frees_the_quota() {
+    let plans = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/plans-storage.json").to_string();
+    let f = files("res-purge", vec![("ZYGO_BILLING_PLANS_FILE", plans)]).await;
+    let a = f.owner.access.clone();
+    let r = upload(&f.app, &a, &f.tenant, json!({}), "big.bin", &[3u8; 900]).await;
+    let id = r.data()["uploadResource"]["resource"]["id"].as_str().unwrap().to_string();
+    let dir = f.app.data_dir.join("files");
+    let purge = |id: String| {
+        let (app, a) = (&f.app, a.clone());
+        async move { app.gql(Some(&a), doc!("resources/PurgeResource"), json!({ "id": id })).await }
+    };
+    assert_eq!(purge(id.clone()).await.code(), "NOT_DELETED", "only from the bin");
+    f.app.gql(Some(&a), doc!("resources/DeleteResource"), json!({ "id": id })).await.data();
+    // In the bin it still counts: restorable.
+    assert_eq!(
+        upload(&f.app, &a, &f.tenant, json!({}), "more.bin", &[3u8; 200]).await.code(),
+        "QUOTA_EXCEEDED"
+    );
+    let r = f.app.gql(Some(&f.member.access), doc!("resources/PurgeResource"), json!({ "id": id })).await;
+    assert_eq!(r.code(), "FORBIDDEN");
+    purge(id.clone()).await.data();
+    assert_eq!(f.resource(&f.owner, &id).await.code(), "NOT_FOUND");
+    // The bytes leave storage through the job queued with the purge.
+    assert_eq!(stored_files(&dir), 1);
+    zygo::jobs::drain(&f.app.ctx).await.unwrap();
+    assert_eq!(stored_files(&dir), 0);
+    upload(&f.app, &a, &f.tenant, json!({}), "more.bin", &[3u8; 200]).await.data();
+}
+
 /// `moto_server` on a free port with a bucket; killed when dropped.
 struct Moto {
     child: std::process::Child,

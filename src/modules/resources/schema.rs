@@ -193,6 +193,13 @@ impl ResourcesMutation {
         Ok(ResourcePayload { resource: Resource(service::set_deleted(app(ctx), &tctx, id, false).await?) })
     }
 
+    /// Deletes a file in the bin for good, with its versions, links and log (needs
+    /// `RESOURCES_DELETE`); its stored bytes are removed and no longer count against the plan.
+    async fn purge_resource(&self, ctx: &Context<'_>, id: ID) -> Result<ResourcePayload> {
+        let (id, tctx) = resource_access(ctx, "id", &id).await?;
+        Ok(ResourcePayload { resource: Resource(super::purge::purge(app(ctx), &tctx, id).await?) })
+    }
+
     /// A share link of a LINK-visible resource (needs `RESOURCES_SHARE`).
     async fn create_resource_share_link(
         &self,

@@ -33,8 +33,8 @@ pub const MAX_TAGS: usize = 20;
 
 /// Checks and normalises `f`: a name of 1–255 characters, a folder path of `/`-separated
 /// names (`/` the root), at most [`MAX_TAGS`] tags of 1–50 characters each once, and TEAM
-/// visibility only for a team's resource (`team` is whether it has or will have one).
-pub fn check_fields(mut f: ResourceFields, _filename: Option<&str>) -> AppResult<ResourceFields> {
+/// visibility only for a team's resource.
+pub fn check_fields(mut f: ResourceFields) -> AppResult<ResourceFields> {
     if let Some(name) = &f.name {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
@@ -160,7 +160,7 @@ pub async fn update(
     tctx.require(Permission::ResourcesWrite)?;
     let tx = TenantTx::begin(ctx, tctx, Permission::ResourcesWrite).await?;
     let before = visible_resource(&tx, tctx, id, false).await?;
-    let fields = check_fields(ResourceFields { team_id: fields.team_id.or(before.team_id), ..fields }, None)?;
+    let fields = check_fields(ResourceFields { team_id: fields.team_id.or(before.team_id), ..fields })?;
     let mine = before.created_by.is_some() && before.created_by == tctx.acting_user();
     if fields.visibility.is_some_and(|v| v != before.visibility)
         && !mine

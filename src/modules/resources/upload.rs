@@ -195,7 +195,7 @@ pub async fn create(
 ) -> AppResult<(resource::Model, resource_version::Model)> {
     tctx.require(Permission::ResourcesWrite)?;
     let filename = checked_filename(&incoming.filename);
-    let checked = service::check_fields(fields, Some(&filename))?;
+    let checked = service::check_fields(fields)?;
     let size = checked_size(ctx, "input.file", &incoming)?;
     {
         let db = tctx.on(&ctx.db);

@@ -92,6 +92,7 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("resource.updated", "A file's name, folder, tags or visibility changed"),
     ("resource.deleted", "A file was moved to the bin"),
     ("resource.restored", "A file was restored from the bin"),
+    ("resource.purged", "A file was deleted from the bin for good"),
     ("resource.share_link_created", "A share link of a file was created"),
     ("resource.share_link_revoked", "A share link of a file was revoked"),
     ("webhook_endpoint.created", "A webhook endpoint was created"),

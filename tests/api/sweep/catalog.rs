@@ -216,6 +216,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("updateResource", Tenant(&[RESOURCES_WRITE])),
     ("deleteResource", Tenant(&[RESOURCES_DELETE])),
     ("restoreResource", Tenant(&[RESOURCES_DELETE])),
+    ("purgeResource", Tenant(&[RESOURCES_DELETE])),
     ("createResourceShareLink", Tenant(&[RESOURCES_SHARE])),
     ("revokeResourceShareLink", Tenant(&[RESOURCES_SHARE])),
     ("platformSecurityEvents", PlatformAdmin),

@@ -152,7 +152,7 @@ impl Fixture {
                 "document" | "updateDocument" | "deleteDocument" | "publishDocument" => &self.document,
                 "updatePage" | "movePage" | "duplicatePage" | "deletePage" => &self.page,
                 "updateSection" | "moveSection" | "duplicateSection" | "deleteSection" => &self.section,
-                "resource" | "deleteResource" | "restoreResource" => &self.resource,
+                "resource" | "deleteResource" | "restoreResource" | "purgeResource" => &self.resource,
                 "revokeResourceShareLink" => &self.share_link,
                 "resourceVersion" => &self.resource_version,
                 _ => return None,

@@ -2,11 +2,12 @@
 // by drag and drop), its details (name, folder, tags, who may see it), the share dialog (links
 // with an expiry and an optional password, copied or revoked), the download log, and the bin.
 import { useState, type FormEvent } from 'react';
-import { Link, useParams } from 'react-router';
+import { Link, useNavigate, useParams } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import {
   CreateResourceShareLinkDocument,
   DeleteResourceDocument,
+  PurgeResourceDocument,
   ResourceDocument,
   RestoreResourceDocument,
   RevokeResourceShareLinkDocument,
@@ -272,21 +273,36 @@ function Downloads({ resource: r }: { resource: Res }) {
 }
 
 function Bin({ resource: r, onChanged }: { resource: Res; onChanged: () => void }) {
+  const tenant = useTenant();
+  const navigate = useNavigate();
   const [delRes, del] = useMutation(DeleteResourceDocument);
   const [restoreRes, restore] = useMutation(RestoreResourceDocument);
-  const error = delRes.error ?? restoreRes.error;
+  const [purgeRes, purge] = useMutation(PurgeResourceDocument);
+  const error = delRes.error ?? restoreRes.error ?? purgeRes.error;
   return (
     <div className="card">
       {r.deletedAt ? (
-        <Button
-          busy={restoreRes.fetching}
-          onClick={async () => {
-            await restore({ id: r.id });
-            onChanged();
-          }}
-        >
-          Restore from the bin
-        </Button>
+        <div className="actions">
+          <Button
+            busy={restoreRes.fetching}
+            onClick={async () => {
+              await restore({ id: r.id });
+              onChanged();
+            }}
+          >
+            Restore from the bin
+          </Button>
+          <ConfirmButton
+            confirmLabel="Delete for good"
+            busy={purgeRes.fetching}
+            onConfirm={async () => {
+              const out = await purge({ id: r.id });
+              if (out.data) navigate(`/o/${tenant.slug}/resources`);
+            }}
+          >
+            Delete for good
+          </ConfirmButton>
+        </div>
       ) : (
         <ConfirmButton
           confirmLabel="Move to the bin"
