@@ -35,7 +35,7 @@ async fn a_custom_role_inherits_its_parent_and_grants_what_it_says() {
     assert_eq!(strs(&role.granted_permissions), ["AUDIT_READ"]);
     assert_eq!(
         strs(&role.permissions),
-        ["TENANT_READ", "MEMBERS_READ", "AUDIT_READ", "WORKFLOW_READ", "DOCUMENTS_READ"]
+        ["TENANT_READ", "MEMBERS_READ", "AUDIT_READ", "WORKFLOW_READ", "DOCUMENTS_READ", "RESOURCES_READ"]
     );
     assert_eq!(role.parent.as_ref().map(|p| p.key.as_str()), Some("viewer"));
     assert!(!role.is_builtin);
