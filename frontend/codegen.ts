@@ -13,7 +13,7 @@ const config: CodegenConfig = {
       config: {
         useTypeImports: true,
         enumsAsTypes: true,
-        scalars: { DateTime: 'string', UUID: 'string', Email: 'string', JSON: 'unknown' },
+        scalars: { DateTime: 'string', UUID: 'string', Email: 'string', JSON: 'unknown', Upload: 'File' },
       },
       presetConfig: { fragmentMasking: false },
     },

@@ -12,6 +12,7 @@ export default defineConfig({
       '/graphql': api,
       '/auth': api,
       '/hooks': api,
+      '/resources': api,
     },
   },
   build: {

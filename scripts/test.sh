@@ -36,6 +36,11 @@ npm ci --prefix frontend --no-audit --no-fund --loglevel=error
 echo "== frontend: build and component tests"
 npm run build --prefix frontend --silent
 npm test --prefix frontend --silent
+# moto's S3 server, the object store the resource tests run against (they fail without it).
+if ! command -v moto_server >/dev/null; then
+  echo "test.sh: installing moto's S3 server for the resource tests" >&2
+  pip install --quiet 'moto[server]'
+fi
 if ! command -v chromium >/dev/null; then
   echo "test.sh: installing Debian's chromium for the browser tests" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null

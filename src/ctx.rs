@@ -55,6 +55,8 @@ pub struct CtxParts {
     pub redis: Option<crate::pubsub::redis::SharedRedis>,
     /// Who is present where (documents' participants): Redis when configured, else memory.
     pub presence: Arc<crate::pubsub::presence::Presence>,
+    /// Where uploaded files are kept (`ZYGO_STORAGE_URL`).
+    pub storage: crate::storage::Storage,
 }
 
 impl CtxParts {

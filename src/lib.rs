@@ -21,4 +21,5 @@ pub mod pdf;
 pub mod pubsub;
 pub mod ratelimit;
 pub mod startup;
+pub mod storage;
 pub mod telemetry;

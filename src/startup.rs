@@ -121,6 +121,7 @@ impl Application {
             // At most ~20 updates a second per participant reach the others.
             std::time::Duration::from_millis(50),
         ));
+        let storage = crate::storage::Storage::open(&config.storage)?;
         let state = AppState(Arc::new(AppStateParts {
             ctx: Ctx::new(crate::ctx::CtxParts {
                 config: Arc::new(config),
@@ -134,6 +135,7 @@ impl Application {
                 jobs,
                 redis: shared_redis,
                 presence,
+                storage,
             }),
             passwords,
             engine,

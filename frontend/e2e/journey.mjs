@@ -11,8 +11,10 @@
 // second browser context by signing up through the invitation → create a custom role with the
 // permission matrix and give it to the member → the workflow journey (e2e/workflow-steps.mjs) →
 // the audit log shows the invitation, the role change and the workflow actions → billing,
-// webhooks, retention → the studio (e2e/studio-steps.mjs: one document in both contexts, each
-// seeing the other's cursor, a lock, a closed tab). Also a 375 px
+// webhooks, retention, notifications, privacy → the files journey (e2e/resources-steps.mjs: drop
+// a file, share it with a password, download it signed out through the link) → the studio
+// (e2e/studio-steps.mjs: one document in both contexts, each seeing the other's cursor, a lock,
+// a closed tab). Also a 375 px
 // screenshot of the dashboard. Any console error, page error or failed assertion fails the run.
 import { chromium } from 'playwright-core';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -427,6 +429,14 @@ try {
   }, 'the test event to appear in the delivery log');
   await shot('webhooks');
   checkProblems();
+
+  // Files: drop a file, share it with a password, download it signed out through the link.
+  step('files');
+  {
+    const { resourcesJourney } = await import('./resources-steps.mjs');
+    await resourcesJourney({ page, browser, base, slug, watch, shot });
+    checkProblems();
+  }
 
   // Retention: beyond the platform's maximum is refused with the reason; within it, saved.
   step('retention');

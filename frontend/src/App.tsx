@@ -7,10 +7,11 @@ import { Provider } from 'urql';
 import { createClient, type ZygoClient } from './app/client';
 import { loadTokens, onTokens } from './app/session';
 import { authRoutes, isPublicPath } from './features/auth/routes';
+import { sharedRoutes } from './features/resources/routes';
 import { shellRoutes } from './features/shell/routes';
 import { RouteError, RouteLoading } from './features/shell/RouteStates';
 
-const appRoutes: RouteObject[] = [...authRoutes, ...shellRoutes];
+const appRoutes: RouteObject[] = [...authRoutes, ...sharedRoutes, ...shellRoutes];
 
 export const routes: RouteObject[] = [{ HydrateFallback: RouteLoading, ErrorBoundary: RouteError, children: appRoutes }];
 
@@ -33,7 +34,7 @@ export function App() {
     () =>
       createClient(() => {
         const back = location.pathname + location.search;
-        if (!isPublicPath(location.pathname)) router.navigate(`/login?next=${encodeURIComponent(back)}`);
+        if (!isPublicPath(location.pathname) && !location.pathname.startsWith('/share/')) router.navigate(`/login?next=${encodeURIComponent(back)}`);
       }),
     [router, epoch],
   );

@@ -28,6 +28,7 @@ mod m20261204_000019_notifications;
 mod m20261204_000020_privacy;
 mod m20261204_000021_webhook_ordering;
 mod m20261204_000022_policy_acceptances;
+mod m20261204_000035_resources;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -38,6 +39,7 @@ pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
         m20261204_000017_refunds_and_provider_plans::TENANT_TABLES,
         m20261204_000018_webhooks::TENANT_TABLES,
         m20261204_000015_studio::TENANT_TABLES,
+        m20261204_000035_resources::TENANT_TABLES,
     ]
     .concat()
 }
@@ -75,6 +77,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000020_privacy::Migration),
             Box::new(m20261204_000021_webhook_ordering::Migration),
             Box::new(m20261204_000022_policy_acceptances::Migration),
+            Box::new(m20261204_000035_resources::Migration),
         ]
     }
 }

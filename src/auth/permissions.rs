@@ -49,6 +49,14 @@ pub enum Permission {
     DocumentsPublish,
     /// Any team's documents: edit, publish, delete them and force-release section locks.
     DocumentsManage,
+    /// See and download the files one may see (by their visibility) and their download logs.
+    ResourcesRead,
+    /// Upload files and new versions, and change their name, folder, tags and visibility.
+    ResourcesWrite,
+    /// Create and revoke share links of files.
+    ResourcesShare,
+    /// Delete files (to the bin) and restore them.
+    ResourcesDelete,
 }
 
 impl Permission {
@@ -74,6 +82,10 @@ impl Permission {
         Self::DocumentsWrite,
         Self::DocumentsPublish,
         Self::DocumentsManage,
+        Self::ResourcesRead,
+        Self::ResourcesWrite,
+        Self::ResourcesShare,
+        Self::ResourcesDelete,
     ];
 
     /// The stable key stored in role definitions.
@@ -99,6 +111,10 @@ impl Permission {
             Self::DocumentsWrite => "documents.write",
             Self::DocumentsPublish => "documents.publish",
             Self::DocumentsManage => "documents.manage",
+            Self::ResourcesRead => "resources.read",
+            Self::ResourcesWrite => "resources.write",
+            Self::ResourcesShare => "resources.share",
+            Self::ResourcesDelete => "resources.delete",
         }
     }
 
@@ -128,6 +144,10 @@ impl Permission {
             Self::DocumentsWrite => "Create and edit documents of one's teams and take section locks",
             Self::DocumentsPublish => "Publish documents of one's teams and restore their versions",
             Self::DocumentsManage => "Edit, publish and delete any team's documents and force-release locks",
+            Self::ResourcesRead => "See and download files and their download logs",
+            Self::ResourcesWrite => "Upload files and new versions and change their details",
+            Self::ResourcesShare => "Create and revoke share links of files",
+            Self::ResourcesDelete => "Delete files to the bin and restore them",
         }
     }
 }
@@ -173,6 +193,10 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             DocumentsWrite,
             DocumentsPublish,
             DocumentsManage,
+            ResourcesRead,
+            ResourcesWrite,
+            ResourcesShare,
+            ResourcesDelete,
         ],
     },
     BuiltinRole {
@@ -188,13 +212,16 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             DocumentsRead,
             DocumentsWrite,
             DocumentsPublish,
+            ResourcesRead,
+            ResourcesWrite,
+            ResourcesShare,
         ],
     },
     BuiltinRole {
         key: "viewer",
         name: "Viewer",
         description: "Read-only access",
-        permissions: &[TenantRead, MembersRead, WorkflowRead, DocumentsRead],
+        permissions: &[TenantRead, MembersRead, WorkflowRead, DocumentsRead, ResourcesRead],
     },
 ];
 

@@ -14,6 +14,7 @@ mod notifications;
 mod oauth;
 mod privacy;
 mod retention;
+mod storage;
 mod webhooks;
 mod workflows;
 
@@ -24,6 +25,7 @@ use oauth::oauth_providers;
 pub use oauth::{OAuthKind, OAuthProvider};
 pub use privacy::{PolicyKind, PolicyVersion};
 pub use retention::RetentionSettings;
+pub use storage::{S3Settings, StorageBackend, StorageSettings};
 pub use webhooks::WebhookSettings;
 pub use workflows::WorkflowSettings;
 
@@ -182,6 +184,8 @@ pub struct Config {
     pub policies: Vec<PolicyVersion>,
     /// Data retention maxima.
     pub retention: RetentionSettings,
+    /// File storage and resources' limits.
+    pub storage: StorageSettings,
 }
 
 /// Bounds of the automatic-persisted-query store: a text is kept only after its request
@@ -270,6 +274,7 @@ impl Config {
         };
         let listen = parse("ZYGO_LISTEN", get("ZYGO_LISTEN"), "127.0.0.1:8080")?;
         let data_dir = PathBuf::from(get("ZYGO_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let storage = storage::read(&get, &data_dir)?;
         let database_url = get("ZYGO_DATABASE_URL");
         if let Some(url) = &database_url
             && !(url.starts_with("sqlite:")
@@ -485,6 +490,7 @@ impl Config {
             notifications: notifications::read(&get)?,
             policies: privacy::read(&get)?,
             retention: retention::read(&get)?,
+            storage,
             limits: Limits {
                 depth: positive("ZYGO_MAX_QUERY_DEPTH", get("ZYGO_MAX_QUERY_DEPTH"), "15")?,
                 complexity: positive("ZYGO_MAX_QUERY_COMPLEXITY", get("ZYGO_MAX_QUERY_COMPLEXITY"), "5000")?,

@@ -273,6 +273,7 @@ pub struct Loaders {
     pub invoice_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::invoice::Entity>>,
     /// Webhook endpoints and their deliveries.
     pub webhooks: crate::modules::webhooks::loaders::WebhookLoaders,
+    pub resources: crate::modules::resources::loaders::ResourceLoaders,
     /// The studio's documents, pages, sections, versions and their teams.
     pub studio: crate::modules::studio::loaders::StudioLoaders,
     access: DataLoader<TenantAccessLoader, HashMapCache>,
@@ -441,6 +442,7 @@ impl Loaders {
                 d(),
             ),
             webhooks: crate::modules::webhooks::loaders::WebhookLoaders::new(&db, &reads, &dispatcher),
+            resources: crate::modules::resources::loaders::ResourceLoaders::new(&db, &reads, &dispatcher),
             studio: crate::modules::studio::loaders::StudioLoaders::new(&db, &reads, &dispatcher),
             access: DataLoader::with_cache(
                 TenantAccessLoader {

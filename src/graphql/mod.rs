@@ -30,6 +30,7 @@ use crate::{
         members::{MembersMutation, MembersQuery},
         notifications::{NotificationsMutation, NotificationsSubscription},
         privacy::{ConsentsMutation, ConsentsQuery, PrivacyMutation},
+        resources::{ResourcesMutation, ResourcesQuery},
         roles::{RolesMutation, RolesQuery},
         secrets::SecretsMutation,
         security::{
@@ -58,6 +59,7 @@ pub struct Query(
     BillingQuery,
     WebhooksQuery,
     StudioQuery,
+    ResourcesQuery,
     PlatformSecurityQuery,
     ConsentsQuery,
 );
@@ -81,6 +83,7 @@ pub struct Mutation(
     PrivacyMutation,
     ConsentsMutation,
     PresenceMutation,
+    ResourcesMutation,
 );
 
 /// The root subscription.

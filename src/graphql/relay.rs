@@ -46,6 +46,10 @@ pub mod kind {
     pub const WORKFLOW: &str = "Workflow";
     pub const WORKFLOW_TEMPLATE: &str = "WorkflowTemplate";
     pub const WORKFLOW_VERSION: &str = "WorkflowVersion";
+    pub const RESOURCE: &str = "Resource";
+    pub const RESOURCE_DOWNLOAD: &str = "ResourceDownload";
+    pub const RESOURCE_SHARE_LINK: &str = "ResourceShareLink";
+    pub const RESOURCE_VERSION: &str = "ResourceVersion";
     pub const WEBHOOK_DELIVERY: &str = "WebhookDelivery";
     pub const WEBHOOK_ENDPOINT: &str = "WebhookEndpoint";
 }

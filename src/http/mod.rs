@@ -65,6 +65,8 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
                 .post(crate::modules::notifications::mailing::unsubscribe),
         )
         .route("/privacy/exports/{id}", get(crate::modules::privacy::export::download))
+        .route("/resources/versions/{id}/download", get(crate::modules::resources::http::download_version))
+        .route("/resources/share/{token}", get(crate::modules::resources::http::download_shared))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     // Metrics tell a lot about a deployment: on their own listener when ZYGO_METRICS_LISTEN is
@@ -100,7 +102,14 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
             tower_http::cors::CorsLayer::new()
                 .allow_origin(tower_http::cors::AllowOrigin::list(origins))
                 .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
-                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, REQUEST_ID])
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    header::ACCEPT,
+                    REQUEST_ID,
+                    HeaderName::from_static("apollo-require-preflight"),
+                    HeaderName::from_static("x-apollo-operation-name"),
+                ])
                 .expose_headers([REQUEST_ID])
                 .max_age(std::time::Duration::from_secs(600)),
         )

@@ -8,6 +8,7 @@ pub mod identity;
 pub mod members;
 pub mod notifications;
 pub mod privacy;
+pub mod resources;
 pub mod retention;
 pub mod roles;
 pub mod secrets;
@@ -25,5 +26,6 @@ pub fn jobs(config: &crate::config::Config) -> crate::jobs::Registry {
     let registry = notifications::register(registry);
     let registry = privacy::register(registry);
     let registry = studio::jobs::register(registry, config);
+    let registry = resources::register(registry);
     webhooks::register(registry)
 }

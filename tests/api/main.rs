@@ -35,6 +35,7 @@ mod oauth;
 mod permissions;
 mod presence;
 mod privacy;
+mod resources;
 mod retention;
 mod rls;
 mod roles;

@@ -3,8 +3,18 @@
 #[allow(unused_imports)]
 use super::*;
 
+/// Whether a request carries a header a cross-site form cannot set (as Apollo Server asks of
+/// multipart requests): a non-empty `x-apollo-operation-name`, or `apollo-require-preflight`.
+fn has_preflight_header(headers: &HeaderMap) -> bool {
+    let set =
+        |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).is_some_and(|v| !v.trim().is_empty());
+    set("x-apollo-operation-name") || set("apollo-require-preflight")
+}
+
 /// Refuses a `POST /graphql` whose body is not declared as JSON, before anything parses it:
 /// a cross-site form or `text/plain` POST (which browsers send without a preflight) never runs.
+/// A GraphQL multipart request (file uploads) is a form a browser may send cross-site: it is
+/// accepted only with a preflight-forcing header ([`has_preflight_header`]).
 pub async fn require_json(req: axum::extract::Request, next: axum::middleware::Next) -> HttpResponse {
     if req.method() == axum::http::Method::POST {
         let ct = req
@@ -14,26 +24,77 @@ pub async fn require_json(req: axum::extract::Request, next: axum::middleware::N
             .and_then(|v| v.split(';').next())
             .map(|v| v.trim().to_ascii_lowercase())
             .unwrap_or_default();
-        if ct != "application/json" && ct != GRAPHQL_RESPONSE_JSON {
+        if ct == "multipart/form-data" {
+            if !has_preflight_header(req.headers()) {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    req.headers(),
+                    "PREFLIGHT_REQUIRED",
+                    "a multipart request must carry a non-empty `x-apollo-operation-name` or \
+                     `apollo-require-preflight` header (CSRF protection)"
+                        .into(),
+                );
+            }
+        } else if ct != "application/json" && ct != GRAPHQL_RESPONSE_JSON {
             return request_error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 req.headers(),
                 "UNSUPPORTED_MEDIA_TYPE",
-                "POST bodies must be sent as application/json".into(),
+                "POST bodies must be sent as application/json (or multipart/form-data for uploads)".into(),
             );
         }
     }
     next.run(req).await
 }
 
-/// `POST /graphql`.
+/// `POST /graphql`: JSON, or a GraphQL multipart request (files written to temporary files
+/// as they arrive, at most one of `ZYGO_RESOURCE_MAX_BYTES`).
 pub async fn http_post(
     State(s): State<GraphqlState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    req: Result<GraphQLBatchRequest, GraphQLRejection>,
+    req: axum::extract::Request,
 ) -> HttpResponse {
-    execute_http(s, headers, addr, req, false).await
+    use axum::extract::FromRequest;
+    let headers = req.headers().clone();
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let multipart = content_type
+        .as_deref()
+        .is_some_and(|c| c.trim_start().to_ascii_lowercase().starts_with("multipart/"));
+    let parsed = if multipart {
+        use futures::TryStreamExt;
+        use tokio_util::compat::TokioAsyncReadCompatExt;
+        // Every part (the file, and the `operations` and `map` fields) is capped at the
+        // configured file size, or at the JSON body limit when that is larger; a file between
+        // the two is refused by the service, naming its field. One byte over the cap is read
+        // so a file of exactly the maximum passes.
+        let max = usize::try_from(s.app.config.storage.max_bytes)
+            .unwrap_or(usize::MAX)
+            .max(crate::http::MAX_BODY_BYTES)
+            .saturating_add(1);
+        let opts = async_graphql::http::MultipartOptions::default().max_file_size(max).max_num_files(2);
+        let body = req.into_body().into_data_stream().map_err(std::io::Error::other);
+        let reader = tokio_util::io::StreamReader::new(body).compat();
+        match async_graphql::http::receive_batch_body(content_type, reader, opts).await {
+            Ok(batch) => Ok(batch),
+            Err(async_graphql::ParseRequestError::PayloadTooLarge) => {
+                return request_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &headers,
+                    "FILE_TOO_LARGE",
+                    format!(
+                        "a file may hold at most {} bytes (ZYGO_RESOURCE_MAX_BYTES)",
+                        s.app.config.storage.max_bytes
+                    ),
+                );
+            }
+            Err(e) => Err(GraphQLRejection(e)),
+        }
+    } else {
+        GraphQLBatchRequest::<GraphQLRejection>::from_request(req, &())
+            .await
+            .map(GraphQLBatchRequest::into_inner)
+    };
+    execute_http(s, headers, addr, parsed, false).await
 }
 
 /// `GET /graphql`: queries only; mutations and subscriptions get 405.
@@ -43,7 +104,7 @@ pub async fn http_get(
     headers: HeaderMap,
     req: Result<GraphQLBatchRequest, GraphQLRejection>,
 ) -> HttpResponse {
-    execute_http(s, headers, addr, req, true).await
+    execute_http(s, headers, addr, req.map(GraphQLBatchRequest::into_inner), true).await
 }
 
 fn request_error(status: StatusCode, headers: &HeaderMap, code: &str, message: String) -> HttpResponse {
@@ -89,11 +150,11 @@ async fn execute_http(
     s: GraphqlState,
     headers: HeaderMap,
     addr: SocketAddr,
-    req: Result<GraphQLBatchRequest, GraphQLRejection>,
+    req: Result<BatchRequest, GraphQLRejection>,
     is_get: bool,
 ) -> HttpResponse {
     let batch = match req {
-        Ok(req) => req.into_inner(),
+        Ok(req) => req,
         Err(rejection) => {
             let message = match rejection.0 {
                 async_graphql::ParseRequestError::PayloadTooLarge => "request body too large".to_string(),

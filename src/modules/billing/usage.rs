@@ -43,10 +43,11 @@ pub fn period_of(limit: Limit, now: DateTime<Utc>) -> Option<(String, DateTime<U
     }
 }
 
-/// Whether Zygo counts `limit` yet (servers, storage and collected records belong to areas
-/// still to come; their use reads 0 and is reported as not metered). API operations are
-/// counted per operation served (see [`super::metering`]); outbound mails when an
-/// organisation's mail is queued (`mail::enqueue_for_tenant`).
+/// Whether Zygo counts `limit` yet (servers and collected records belong to areas still to
+/// come; their use reads 0 and is reported as not metered). API operations are counted per
+/// operation served (see [`super::metering`]); outbound mails when an organisation's mail is
+/// queued (`mail::enqueue_for_tenant`); storage is the bytes of every stored resource version
+/// (resources in the bin included: they can be restored).
 pub fn metered(limit: Limit) -> bool {
     matches!(
         limit,
@@ -56,7 +57,22 @@ pub fn metered(limit: Limit) -> bool {
             | Limit::ExecutionsPerMonth
             | Limit::ApiOperationsPerMonth
             | Limit::OutboundMailsPerDay
+            | Limit::StorageBytes
     )
+}
+
+/// Bytes of every stored resource version of the organisation.
+async fn storage_bytes(db: &impl ConnectionTrait, scope: TenantScope) -> AppResult<i64> {
+    use sea_orm::QuerySelect;
+    // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back so both backends decode an i64.
+    let total: Option<i64> = scope
+        .find::<entity::resource_version::Entity>()
+        .select_only()
+        .expr(sea_orm::sea_query::Expr::cust("CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT)"))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(total.unwrap_or(0))
 }
 
 /// The value of the organisation's `usage_counters` row of `limit` in `period` (0 without).
@@ -86,6 +102,7 @@ pub async fn used(
         Limit::Members => scope.find::<membership::Entity>().count(db).await?,
         Limit::Teams => scope.find::<team::Entity>().count(db).await?,
         Limit::Workflows => scope.find::<workflow::Entity>().count(db).await?,
+        Limit::StorageBytes => return storage_bytes(db, scope).await,
         _ => match period_of(limit, now) {
             Some((period, _)) => return counter(db, scope, limit, &period).await,
             None => 0,
@@ -150,7 +167,7 @@ pub async fn plan_of(db: &impl ConnectionTrait, ctx: &Ctx, scope: TenantScope) -
 
 /// Refuses with `QUOTA_EXCEEDED` unless `adding` more of a counted-now `limit` fit the plan.
 /// Takes the tenant's write lock first, so two concurrent creations cannot both take the
-/// last place.
+/// last place (see [`check_room`] for a check before work that must not hold the lock).
 pub async fn require_room(tx: &mut TenantTx<'_>, limit: Limit, adding: i64) -> AppResult<()> {
     let scope = tx.scope();
     lock_tenant(&*tx, scope).await?;
@@ -171,6 +188,25 @@ pub async fn require_room(tx: &mut TenantTx<'_>, limit: Limit, adding: i64) -> A
     }
     // Published only if the use commits.
     service::event(tx, service::BillingEventKind::UsageUpdated, None);
+    Ok(())
+}
+
+/// [`require_room`]'s refusal without the lock, the owners' mail or the event: an early,
+/// cheap check before long work (an upload streamed to storage), which `require_room`
+/// confirms in the transaction that records the use.
+pub async fn check_room(
+    db: &impl ConnectionTrait,
+    ctx: &Ctx,
+    scope: TenantScope,
+    limit: Limit,
+    adding: i64,
+) -> AppResult<()> {
+    let plan = plan_of(db, ctx, scope).await?;
+    let Some(allowed) = plan.limit(limit) else { return Ok(()) };
+    let used = used(db, scope, limit, ctx.now()).await?;
+    if used + adding > allowed {
+        return Err(quota_exceeded(limit, used, allowed, None));
+    }
     Ok(())
 }
 

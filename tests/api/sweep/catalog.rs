@@ -90,6 +90,10 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("document", Tenant(&[DOCUMENTS_READ])),
     ("documentVersions", Tenant(&[DOCUMENTS_READ])),
     ("compareDocumentVersions", Tenant(&[DOCUMENTS_READ])),
+    // The fixture's file is LINK-visible, so every holder of the permission sees it.
+    ("resource", Tenant(&[RESOURCES_READ])),
+    ("resourceVersion", Tenant(&[RESOURCES_READ])),
+    ("sharedResource", Public), // by token alone; a link that does not open is null
     // Mutation: identity and account security
     ("signUp", Public),
     ("verifyEmail", Public),
@@ -218,6 +222,15 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("forceReleaseSectionLock", Tenant(&[DOCUMENTS_MANAGE])),
     // Presence: reading the document is enough (`studio::presence`); users only.
     ("updatePresence", Tenant(&[DOCUMENTS_READ])),
+    // Mutation: resources (the uploads are sent as GraphQL multipart requests)
+    ("uploadResource", Tenant(&[RESOURCES_WRITE])),
+    ("uploadResourceVersion", Tenant(&[RESOURCES_WRITE])),
+    ("updateResource", Tenant(&[RESOURCES_WRITE])),
+    ("deleteResource", Tenant(&[RESOURCES_DELETE])),
+    ("restoreResource", Tenant(&[RESOURCES_DELETE])),
+    ("purgeResource", Tenant(&[RESOURCES_DELETE])),
+    ("createResourceShareLink", Tenant(&[RESOURCES_SHARE])),
+    ("revokeResourceShareLink", Tenant(&[RESOURCES_SHARE])),
     ("platformSecurityEvents", PlatformAdmin),
     // Subscription (users only; checked when the subscription starts)
     ("tenantEvents", Tenant(&[TENANT_READ])),
@@ -255,6 +268,8 @@ pub(super) const NESTED: &[(&str, Rule, Scope)] = &[
     ("Tenant.invoices", Tenant(&[BILLING_READ]), Scope::Ctx),
     ("Tenant.webhookEndpoints", Tenant(&[WEBHOOKS_MANAGE]), Scope::Ctx),
     ("Tenant.documents", Tenant(&[DOCUMENTS_READ]), Scope::Ctx),
+    ("Tenant.resources", Tenant(&[RESOURCES_READ]), Scope::Ctx),
+    ("Resource.shareLinks", Tenant(&[RESOURCES_SHARE]), Scope::Ctx),
     ("TenantEvent.tenant", Tenant(&[TENANT_READ]), Scope::Ctx),
     ("TenantEvent.membership", Tenant(&[MEMBERS_READ]), Scope::Ctx),
     ("Team.members", Tenant(&[MEMBERS_READ]), Scope::Ctx),
@@ -279,6 +294,8 @@ pub(super) fn overrides(doc: &str) -> Vec<(&'static str, Value)> {
     match doc {
         // The access log is the guarded part of this document.
         "secrets/Secrets" => vec![("withAccessLog", json!(true))],
+        // Share links are the guarded part of this document.
+        "resources/Resource" => vec![("withShareLinks", json!(true))],
         _ => vec![],
     }
 }

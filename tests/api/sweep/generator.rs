@@ -60,6 +60,10 @@ pub(crate) struct Fixture {
     pub(super) page: String,
     pub(super) section: String,
     pub(super) version: String,
+    /// A LINK-visible file with one version and one share link.
+    pub(super) resource: String,
+    pub(super) resource_version: String,
+    pub(super) share_link: String,
 }
 
 pub(super) fn global_id(ty: &str, id: uuid::Uuid) -> String {
@@ -94,6 +98,9 @@ impl Fixture {
             page: id("DocumentPage"),
             section: id("DocumentSection"),
             version: id("DocumentVersion"),
+            resource: id("Resource"),
+            resource_version: id("ResourceVersion"),
+            share_link: id("ResourceShareLink"),
         }
     }
 
@@ -112,6 +119,7 @@ impl Fixture {
             "secretId" => &self.secret,
             "endpointId" => &self.webhook_endpoint,
             "documentId" => &self.document,
+            "resourceId" => &self.resource,
             "pageId" => &self.page,
             "sectionId" => &self.section,
             "versionId" | "a" | "b" => &self.version,
@@ -144,6 +152,9 @@ impl Fixture {
                 "document" | "updateDocument" | "deleteDocument" | "publishDocument" => &self.document,
                 "updatePage" | "movePage" | "duplicatePage" | "deletePage" => &self.page,
                 "updateSection" | "moveSection" | "duplicateSection" | "deleteSection" => &self.section,
+                "resource" | "deleteResource" | "restoreResource" | "purgeResource" => &self.resource,
+                "revokeResourceShareLink" => &self.share_link,
+                "resourceVersion" => &self.resource_version,
                 _ => return None,
             },
             _ => return None,
@@ -621,6 +632,8 @@ impl Gen<'_> {
             "JSON" => json!({}),
             "Email" => json!(fresh_email()),
             "DateTime" => json!("2030-01-01T00:00:00Z"),
+            // A file travels in the multipart request's own part (see `post`).
+            "Upload" => Value::Null,
             other => match self.schema.types.get(other) {
                 Some(TypeKind::Enum(e)) => json!(e.values[0].node.value.node.as_str()),
                 Some(TypeKind::InputObject(io)) => {

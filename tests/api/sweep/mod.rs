@@ -358,6 +358,32 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         .remove(0)
         .node
         .id;
+    // A LINK-visible file with a share link.
+    let uploaded = crate::resources::upload(
+        app,
+        owner.unwrap(),
+        &tenant,
+        json!({ "visibility": "LINK" }),
+        "sweep.txt",
+        b"sweep",
+    )
+    .await;
+    let resource = uploaded.data()["uploadResource"]["resource"]["id"].as_str().unwrap().to_string();
+    let resource_version = uploaded.data()["uploadResource"]["version"]["id"].as_str().unwrap().to_string();
+    let link = app
+        .gql(owner, doc!("resources/CreateResourceShareLink"), json!({ "input": { "resourceId": resource } }))
+        .await
+        .data()["createResourceShareLink"]["shareLink"]
+        .clone();
+    let share_link = link["id"].as_str().unwrap().to_string();
+    // One download through it, so the download log has a row of A's.
+    let downloaded = app
+        .http
+        .get(app.url(&format!("/resources/share/{}", link["token"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(downloaded.status(), 200);
     // The run must be over before the snapshot.
     eventually(30, || async {
         let vars = execution::Variables { id: execution.clone(), logs: None };
@@ -391,6 +417,9 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         page,
         section,
         version,
+        resource,
+        resource_version,
+        share_link,
     };
     let principals = vec![
         Principal {
@@ -464,6 +493,21 @@ async fn snapshot(app: &TestApp, owner: &str, fx: &Fixture) -> BTreeMap<&'static
         ("webhook endpoints", doc!("webhooks/TenantWebhookEndpoints"), json!({ "id": t, "deliveries": 20 })),
         ("documents", doc!("studio/Documents"), json!({ "tenantId": t, "first": 100 })),
         ("document", doc!("studio/Document"), json!({ "id": fx.document })),
+        (
+            "resources",
+            doc!("resources/Resources"),
+            json!({ "tenantId": t, "first": 100, "withDownloadUrls": false }),
+        ),
+        (
+            "resource",
+            doc!("resources/Resource"),
+            json!({ "id": fx.resource, "withShareLinks": true, "withDownloadUrls": false }),
+        ),
+        (
+            "bin",
+            doc!("resources/Resources"),
+            json!({ "tenantId": t, "deleted": true, "withDownloadUrls": false }),
+        ),
     ];
     let mut out = BTreeMap::new();
     for (name, query, vars) in reads {
@@ -481,6 +525,25 @@ fn verbose(op: &Operation, p: &Principal, resp: &Value) {
 }
 
 async fn post(app: &TestApp, token: Option<&str>, op: &Operation) -> Value {
+    // An upload (`input.file`) goes as a GraphQL multipart request with a small file.
+    if op.variables.get("input").and_then(|i| i.get("file")).is_some_and(Value::is_null) {
+        let vars = Value::Object(op.variables.clone());
+        let (status, body) = crate::resources::multipart(
+            app,
+            token,
+            &op.text,
+            vars,
+            "sweep.txt",
+            "text/plain",
+            b"sweep",
+            true,
+        )
+        .await;
+        if status.is_server_error() {
+            return json!({ "errors": [{ "message": format!("HTTP {status}: {body}") }] });
+        }
+        return body;
+    }
     let mut req = app.http.post(app.url("/graphql")).json(&json!({
         "query": op.text,
         "operationName": op.operation_name,

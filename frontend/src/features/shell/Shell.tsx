@@ -146,6 +146,11 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
                     <NavLink to={`/o/${slug}/documents`}>Documents</NavLink>
                   </li>
                 )}
+                {current && can(current, 'resources.read') && (
+                  <li>
+                    <NavLink to={`/o/${slug}/resources`}>Files</NavLink>
+                  </li>
+                )}
                 {current && can(current, 'webhooks.manage') && (
                   <li>
                     <NavLink to={`/o/${slug}/webhooks`}>Webhooks</NavLink>

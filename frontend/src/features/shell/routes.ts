@@ -11,6 +11,7 @@ import { memberRoutes } from '../members/routes';
 import { notificationRoutes } from '../notifications/routes';
 import { privacyRoutes } from '../privacy/routes';
 import { organisationRoutes } from '../organisation/routes';
+import { resourceRoutes } from '../resources/routes';
 import { roleRoutes } from '../roles/routes';
 import { studioRoutes } from '../studio/routes';
 import { teamRoutes } from '../teams/routes';
@@ -28,6 +29,7 @@ export const orgRoutes: RouteObject[] = [
   ...auditRoutes,
   ...billingRoutes,
   ...webhookRoutes,
+  ...resourceRoutes,
   ...workflowRoutes,
   ...studioRoutes,
 ];

@@ -23,6 +23,21 @@ use crate::{
 
 pub use entity::document_section::SectionKind;
 
+/// An IMAGE or EMBED section's file version must be one the editor may see (resources decide).
+async fn check_reference(
+    db: &impl sea_orm::ConnectionTrait,
+    tctx: &TenantCtx,
+    kind: SectionKind,
+    content: &Value,
+) -> AppResult<()> {
+    if !matches!(kind, SectionKind::Image | SectionKind::Embed) {
+        return Ok(());
+    }
+    let image = kind == SectionKind::Image;
+    crate::modules::resources::service::check_section_reference(db, tctx, "input.content", image, content)
+        .await
+}
+
 /// Adds a section of `kind` to a page at `position` (the end by default), with `content` or
 /// the kind's empty content.
 pub async fn add_section(
@@ -40,6 +55,7 @@ pub async fn add_section(
     };
     let position = check_position("input.position", position)?;
     let (tx, doc, page) = edit_page(ctx, tctx, page_id, base_revision).await?;
+    check_reference(&tx, tctx, kind, &content).await?;
     let scope = tx.scope();
     let current = sections_of_page(&tx, scope, page.id).await?;
     let id = Uuid::now_v7();
@@ -91,6 +107,7 @@ pub async fn update_section(
     let (tx, doc, section) = edit_section(ctx, tctx, section_id, base_revision).await?;
     let kind = kind.unwrap_or(section.kind);
     let content = validate_content("input.content", kind, content)?;
+    check_reference(&tx, tctx, kind, &content).await?;
     let mut am: document_section::ActiveModel = section.into();
     am.kind = Set(kind);
     am.content = Set(content);

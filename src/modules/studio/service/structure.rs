@@ -52,8 +52,8 @@ pub fn validate_content(field: &str, kind: SectionKind, content: &Value) -> AppR
                 return Err(AppError::validation(field, "a CODE section holds only `language` and `source`"));
             }
         }
-        // The resource version is not checked: resources are not built yet (a later part of
-        // issue 18); until then any ID or null is kept as given.
+        // The shape only; the version it names is checked in the edit's transaction
+        // (`sections::check_reference`, by resources).
         SectionKind::Image | SectionKind::Embed => {
             string("resourceVersionId", false)?;
             string("alt", false)?;
