@@ -118,8 +118,8 @@ impl Application {
         let presence = Arc::new(crate::pubsub::presence::Presence::new(
             presence_store,
             format!("zygo-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
-            // At most ~20 updates a second per participant reach the others.
-            std::time::Duration::from_millis(50),
+            // At most `ZYGO_PRESENCE_MAX_RATE` updates a second per participant reach the others.
+            std::time::Duration::from_secs(1) / config.presence_max_rate.max(1),
         ));
         let storage = crate::storage::Storage::open(&config.storage)?;
         let state = AppState(Arc::new(AppStateParts {

@@ -53,6 +53,8 @@ export async function studioJourney({ page, page2, base, slug, owner, invitee, s
     await page.goto(`${base}/o/${slug}`);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Documents' }).click();
     await page.getByRole('heading', { name: 'Documents', level: 1 }).waitFor(wait);
+    // The team list loads with the form: the document goes to the team made above.
+    await page.getByLabel('Team').locator('option', { hasText: 'Writers' }).waitFor({ state: 'attached', timeout: STEP_TIMEOUT });
     await page.getByLabel('Title').fill('Launch plan');
     await page.getByRole('button', { name: 'Create document' }).click();
     await page.waitForURL(/\/documents\/[^/]+$/, wait);

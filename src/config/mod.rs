@@ -135,6 +135,9 @@ pub struct Config {
     /// `ZYGO_PRESENCE_TTL`: seconds a document's participant stays present without a heartbeat
     /// (`updatePresence`); default 30. The presence sweep runs every third of it.
     pub presence_ttl: Duration,
+    /// `ZYGO_PRESENCE_MAX_RATE`: at most this many updates a second of one participant reach
+    /// the others (the latest of a burst always does); default 20.
+    pub presence_max_rate: u32,
     /// `ZYGO_PLATFORM_ADMINS`: e-mail addresses (comma-separated) of the platform's
     /// administrators (mark invoices paid).
     pub platform_admins: Vec<String>,
@@ -459,6 +462,8 @@ impl Config {
             billing: billing::read(&get)?,
             studio_lock_ttl: secs("ZYGO_STUDIO_LOCK_SECONDS", 60)?,
             presence_ttl: secs("ZYGO_PRESENCE_TTL", 30)?,
+            presence_max_rate: positive("ZYGO_PRESENCE_MAX_RATE", get("ZYGO_PRESENCE_MAX_RATE"), "20")?
+                as u32,
             listen,
             data_dir,
             database_url: database_url.map(SecretString::from),

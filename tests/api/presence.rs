@@ -318,7 +318,9 @@ async fn a_revoked_session_closes_the_socket_and_its_participant_leaves() {
 
 #[tokio::test]
 async fn a_burst_of_moves_reaches_the_others_coalesced_and_ends_on_the_last() {
-    let r = room("presence-burst", vec![]).await;
+    // One update a second: however slowly this machine answers, a burst of sequential moves
+    // falls within a few intervals.
+    let r = room("presence-burst", vec![("ZYGO_PRESENCE_MAX_RATE", "1".into())]).await;
     let (mut a, _) = present(&r.app, &r.owner, &r.document).await;
     let (_b, _) = present(&r.app, &r.reader, &r.document).await;
     assert_eq!(next_other(&mut a).await.0, Kind::JOINED);

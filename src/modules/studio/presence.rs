@@ -136,7 +136,7 @@ pub struct PresenceMutation;
 #[Object]
 impl PresenceMutation {
     /// Sets your cursor and status in a document and keeps you present (needs
-    /// `DOCUMENTS_READ`; signed-in users only). Coalesced: the others see at most about 20
+    /// `DOCUMENTS_READ`; signed-in users only). Coalesced: the others see at most `ZYGO_PRESENCE_MAX_RATE` (20)
     /// updates a second of one participant, the latest always.
     async fn update_presence(
         &self,

@@ -95,7 +95,7 @@ function NewDocument() {
         ))}
       </SelectField>
       {errors[''] && <Alert>{errors['']}</Alert>}
-      <Button type="submit" busy={state.fetching}>
+      <Button type="submit" busy={state.fetching} disabled={list.length === 0}>
         Create document
       </Button>
     </form>

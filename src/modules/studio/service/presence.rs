@@ -5,7 +5,7 @@
 //!
 //! A participant is one connection's presence in one document (two tabs are two
 //! participants); it joins when its `documentPresence` subscription starts, moves with
-//! `updatePresence` (coalesced to about 20 a second), and leaves when its last subscription on
+//! `updatePresence` (coalesced to `ZYGO_PRESENCE_MAX_RATE`, 20 a second), and leaves when its last subscription on
 //! the connection ends (unsubscribe, socket closed, access lost, session revoked) or when
 //! `ZYGO_PRESENCE_TTL` passes without a heartbeat — noticed by the presence sweep (a job every
 //! third of the TTL), which announces each departure once whichever instance runs it.
@@ -264,7 +264,7 @@ pub async fn leave(ctx: &Ctx, tenant: Uuid, document: Uuid, id: &str) {
 /// `documentPresence` subscription of the document, that connection's participant; otherwise
 /// every participant of the user in the document, or — none being present — a participant of
 /// the user alone, which lives as long as its heartbeats. The change reaches the others
-/// coalesced (at most one update per 50 ms per participant, the latest winning). Returns the
+/// coalesced (by default at most one update per 50 ms per participant, the latest winning). Returns the
 /// participants as set.
 pub async fn update(
     ctx: &Ctx,
