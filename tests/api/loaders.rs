@@ -6,9 +6,14 @@ use crate::{doc, gql::*, helpers::*};
 /// costs for a user in `n` organisations.
 async fn statements_for(n: usize) -> f64 {
     // No background polling while counting: mail is sent on wake-up only, and this instance
-    // runs no workflow workers or scheduler (they poll the queue).
+    // runs no workflow workers, scheduler or job workers (they poll their queues; the job
+    // schedules, e.g. the presence sweep, run every few seconds).
     let opts = Options {
-        env: vec![("ZYGO_MAIL_POLL_INTERVAL", "3600".into()), ("ZYGO_WORKFLOW_WORKERS", "0".into())],
+        env: vec![
+            ("ZYGO_MAIL_POLL_INTERVAL", "3600".into()),
+            ("ZYGO_WORKFLOW_WORKERS", "0".into()),
+            ("ZYGO_JOB_WORKERS", "0".into()),
+        ],
         ..Default::default()
     };
     let app = spawn_app_on(Backend::fresh().await, opts).await;
@@ -70,7 +75,11 @@ async fn a_nested_list_costs_the_same_statements_whatever_its_length() {
 /// organisation of three members and `n` teams, each holding all three.
 async fn team_statements_for(n: usize) -> f64 {
     let opts = Options {
-        env: vec![("ZYGO_MAIL_POLL_INTERVAL", "3600".into()), ("ZYGO_WORKFLOW_WORKERS", "0".into())],
+        env: vec![
+            ("ZYGO_MAIL_POLL_INTERVAL", "3600".into()),
+            ("ZYGO_WORKFLOW_WORKERS", "0".into()),
+            ("ZYGO_JOB_WORKERS", "0".into()),
+        ],
         ..Default::default()
     };
     let app = spawn_app_on(Backend::fresh().await, opts).await;
@@ -150,7 +159,11 @@ async fn node_statements(app: &TestApp, s: &Session, id: &str) -> (f64, node::No
 #[tokio::test]
 async fn a_lookup_by_id_costs_at_most_two_statements() {
     let opts = Options {
-        env: vec![("ZYGO_MAIL_POLL_INTERVAL", "3600".into()), ("ZYGO_WORKFLOW_WORKERS", "0".into())],
+        env: vec![
+            ("ZYGO_MAIL_POLL_INTERVAL", "3600".into()),
+            ("ZYGO_WORKFLOW_WORKERS", "0".into()),
+            ("ZYGO_JOB_WORKERS", "0".into()),
+        ],
         ..Default::default()
     };
     let app = spawn_app_on(Backend::fresh().await, opts).await;
@@ -186,6 +199,7 @@ async fn a_mutation_never_holds_two_connections() {
         env: vec![
             ("ZYGO_MAIL_POLL_INTERVAL", "3600".into()),
             ("ZYGO_WORKFLOW_WORKERS", "0".into()),
+            ("ZYGO_JOB_WORKERS", "0".into()),
             ("ZYGO_DB_MAX_CONNECTIONS", "1".into()),
             ("ZYGO_ACCESS_CACHE_TTL", "0".into()),
         ],
@@ -237,6 +251,7 @@ async fn billing_statements_for(n: usize) -> f64 {
         env: vec![
             ("ZYGO_MAIL_POLL_INTERVAL", "3600".into()),
             ("ZYGO_WORKFLOW_WORKERS", "0".into()),
+            ("ZYGO_JOB_WORKERS", "0".into()),
             (SHIPPED_PLANS.0, SHIPPED_PLANS.1.into()),
         ],
         ..Default::default()
@@ -282,7 +297,11 @@ async fn billing_fields_of_many_organisations_cost_the_same_statements_as_of_two
 /// stay queued and nothing else reads the database meanwhile).
 async fn workflow_statements_for(n: usize) -> f64 {
     let opts = Options {
-        env: vec![("ZYGO_MAIL_POLL_INTERVAL", "3600".into()), ("ZYGO_WORKFLOW_WORKERS", "0".into())],
+        env: vec![
+            ("ZYGO_MAIL_POLL_INTERVAL", "3600".into()),
+            ("ZYGO_WORKFLOW_WORKERS", "0".into()),
+            ("ZYGO_JOB_WORKERS", "0".into()),
+        ],
         ..Default::default()
     };
     let app = spawn_app_on(Backend::fresh().await, opts).await;

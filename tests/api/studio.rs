@@ -565,7 +565,11 @@ async fn the_subscription_delivers_edits_and_lock_events_to_a_reader() {
 /// Statements of one `Documents` query over `n` documents of two pages with two sections each.
 async fn document_statements_for(n: usize) -> f64 {
     // No background polling while counting (as in `loaders.rs`).
-    let quiet = vec![("ZYGO_MAIL_POLL_INTERVAL", "3600".into()), ("ZYGO_WORKFLOW_WORKERS", "0".into())];
+    let quiet = vec![
+        ("ZYGO_MAIL_POLL_INTERVAL", "3600".into()),
+        ("ZYGO_WORKFLOW_WORKERS", "0".into()),
+        ("ZYGO_JOB_WORKERS", "0".into()),
+    ];
     let s = studio_with(&format!("studio-sql-{n}"), quiet).await;
     for i in 0..n {
         let (id, page) = s.document(&s.owner, &format!("Doc {i}")).await;
