@@ -24,6 +24,10 @@ mod m20261204_000015_studio;
 mod m20261204_000016_platform_security_events;
 mod m20261204_000017_refunds_and_provider_plans;
 mod m20261204_000018_webhooks;
+mod m20261204_000045_collection_catalog;
+mod m20261204_000046_projects;
+mod m20261204_000047_collection_records;
+mod m20261204_000048_collection_jobs;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -34,6 +38,9 @@ pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
         m20261204_000017_refunds_and_provider_plans::TENANT_TABLES,
         m20261204_000018_webhooks::TENANT_TABLES,
         m20261204_000015_studio::TENANT_TABLES,
+        m20261204_000046_projects::TENANT_TABLES,
+        m20261204_000047_collection_records::TENANT_TABLES,
+        m20261204_000048_collection_jobs::TENANT_TABLES,
     ]
     .concat()
 }
@@ -67,6 +74,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000018_webhooks::Migration),
             Box::new(m20261204_000015_studio::Migration),
             Box::new(m20261204_000016_platform_security_events::Migration),
+            Box::new(m20261204_000045_collection_catalog::Migration),
+            Box::new(m20261204_000046_projects::Migration),
+            Box::new(m20261204_000047_collection_records::Migration),
+            Box::new(m20261204_000048_collection_jobs::Migration),
         ]
     }
 }
