@@ -49,6 +49,14 @@ pub enum Permission {
     DocumentsPublish,
     /// Any team's documents: edit, publish, delete them and force-release section locks.
     DocumentsManage,
+    /// See the collection catalog offered to the organisation and the projects one belongs
+    /// to, with their folders, records and collection jobs (what one may change in a project
+    /// is its project role).
+    CollectionRead,
+    /// Every project as its owner: members, folders, records and collection jobs.
+    CollectionManage,
+    /// Create projects (the creator becomes their owner).
+    ProjectsManage,
 }
 
 impl Permission {
@@ -74,6 +82,9 @@ impl Permission {
         Self::DocumentsWrite,
         Self::DocumentsPublish,
         Self::DocumentsManage,
+        Self::CollectionRead,
+        Self::CollectionManage,
+        Self::ProjectsManage,
     ];
 
     /// The stable key stored in role definitions.
@@ -99,6 +110,9 @@ impl Permission {
             Self::DocumentsWrite => "documents.write",
             Self::DocumentsPublish => "documents.publish",
             Self::DocumentsManage => "documents.manage",
+            Self::CollectionRead => "collection.read",
+            Self::CollectionManage => "collection.manage",
+            Self::ProjectsManage => "projects.manage",
         }
     }
 
@@ -128,6 +142,9 @@ impl Permission {
             Self::DocumentsWrite => "Create and edit documents of one's teams and take section locks",
             Self::DocumentsPublish => "Publish documents of one's teams and restore their versions",
             Self::DocumentsManage => "Edit, publish and delete any team's documents and force-release locks",
+            Self::CollectionRead => "See collectors and one's projects with their folders, records and jobs",
+            Self::CollectionManage => "Every project as its owner: members, folders, records and jobs",
+            Self::ProjectsManage => "Create projects (becoming their owner)",
         }
     }
 }
@@ -173,6 +190,9 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             DocumentsWrite,
             DocumentsPublish,
             DocumentsManage,
+            CollectionRead,
+            CollectionManage,
+            ProjectsManage,
         ],
     },
     BuiltinRole {
@@ -188,13 +208,15 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             DocumentsRead,
             DocumentsWrite,
             DocumentsPublish,
+            CollectionRead,
+            ProjectsManage,
         ],
     },
     BuiltinRole {
         key: "viewer",
         name: "Viewer",
         description: "Read-only access",
-        permissions: &[TenantRead, MembersRead, WorkflowRead, DocumentsRead],
+        permissions: &[TenantRead, MembersRead, WorkflowRead, DocumentsRead, CollectionRead],
     },
 ];
 

@@ -9,6 +9,7 @@ use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 use secrecy::SecretString;
 
 mod billing;
+mod collection;
 mod jobs;
 mod oauth;
 mod retention;
@@ -16,6 +17,7 @@ mod webhooks;
 mod workflows;
 
 pub use billing::{Billing, PaypalConfig, PaypalMode, RevolutConfig, StripeConfig};
+pub use collection::CollectionSettings;
 pub use jobs::JobSettings;
 use oauth::oauth_providers;
 pub use oauth::{OAuthKind, OAuthProvider};
@@ -171,6 +173,8 @@ pub struct Config {
     pub webhooks: WebhookSettings,
     /// Data retention maxima.
     pub retention: RetentionSettings,
+    /// Data collection (BrightData, polling).
+    pub collection: CollectionSettings,
 }
 
 /// Bounds of the automatic-persisted-query store: a text is kept only after its request
@@ -470,6 +474,7 @@ impl Config {
             workflows: workflows::read(&get, environment)?,
             jobs: jobs::read(&get)?,
             webhooks: webhooks::read(&get)?,
+            collection: collection::read(&get)?,
             retention: retention::read(&get)?,
             limits: Limits {
                 depth: positive("ZYGO_MAX_QUERY_DEPTH", get("ZYGO_MAX_QUERY_DEPTH"), "15")?,

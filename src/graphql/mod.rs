@@ -26,6 +26,7 @@ use crate::{
         api_keys::ApiKeysMutation,
         audit::AuditSubscription,
         billing::{BillingMutation, BillingQuery, BillingSubscription},
+        collection::{CollectionMutation, CollectionQuery, CollectionSubscription},
         identity::{IdentityMutation, IdentityQuery},
         members::{MembersMutation, MembersQuery},
         roles::{RolesMutation, RolesQuery},
@@ -57,6 +58,7 @@ pub struct Query(
     WebhooksQuery,
     StudioQuery,
     PlatformSecurityQuery,
+    CollectionQuery,
 );
 
 /// The root mutation.
@@ -74,6 +76,7 @@ pub struct Mutation(
     BillingMutation,
     WebhooksMutation,
     StudioMutation,
+    CollectionMutation,
 );
 
 /// The root subscription.
@@ -84,6 +87,7 @@ pub struct Subscription(
     WorkflowsSubscription,
     BillingSubscription,
     StudioSubscription,
+    CollectionSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

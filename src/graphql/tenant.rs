@@ -10,9 +10,9 @@ use entity::tenant;
 use super::relay;
 use crate::modules::{
     api_keys::types::TenantApiKeys, audit::types::TenantAuditLog, billing::types::TenantBilling,
-    members::types::TenantMembers, roles::types::TenantRoles, secrets::types::TenantSecrets,
-    studio::types::TenantDocuments, teams::types::TenantTeams, tenancy::types::TenantCore,
-    webhooks::types::TenantWebhooks, workflows::types::TenantWorkflows,
+    collection::types::TenantCollection, members::types::TenantMembers, roles::types::TenantRoles,
+    secrets::types::TenantSecrets, studio::types::TenantDocuments, teams::types::TenantTeams,
+    tenancy::types::TenantCore, webhooks::types::TenantWebhooks, workflows::types::TenantWorkflows,
 };
 
 /// The organisation row every part reads (one allocation shared by the parts).
@@ -33,6 +33,7 @@ pub struct Tenant(
     TenantBilling,
     TenantWebhooks,
     TenantDocuments,
+    TenantCollection,
 );
 
 impl Tenant {
@@ -49,7 +50,8 @@ impl Tenant {
             TenantAuditLog(row.clone()),
             TenantBilling(row.clone()),
             TenantWebhooks(row.clone()),
-            TenantDocuments(row),
+            TenantDocuments(row.clone()),
+            TenantCollection(row),
         )
     }
 

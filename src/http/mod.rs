@@ -59,6 +59,11 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
             axum::routing::post(crate::modules::billing::http::provider_webhook)
                 .layer(axum::extract::DefaultBodyLimit::max(crate::modules::billing::http::MAX_WEBHOOK_BODY)),
         )
+        .route(
+            "/collection/brightdata/notify",
+            axum::routing::post(crate::modules::collection::http::notify)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::modules::collection::http::MAX_BODY)),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     // Metrics tell a lot about a deployment: on their own listener when ZYGO_METRICS_LISTEN is

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod billing;
+pub mod collection;
 pub mod identity;
 pub mod members;
 pub mod retention;
@@ -20,5 +21,6 @@ pub mod workflows;
 pub fn jobs(config: &crate::config::Config) -> crate::jobs::Registry {
     let registry = billing::jobs::register(crate::jobs::Registry::new(), config.billing.worker_interval);
     let registry = retention::register(registry, config.retention.interval);
+    let registry = collection::register(registry);
     webhooks::register(registry)
 }

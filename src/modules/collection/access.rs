@@ -1,0 +1,92 @@
+//! Project-scoped access on top of the tenant roles: `collection.manage` acts as the owner
+//! of every project; anyone else needs `collection.read` and a project membership, whose
+//! project role decides what they may change. A project one cannot see is NOT_FOUND.
+
+use entity::{project, project_member, project_member::ProjectRole};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::{
+    access::TenantCtx,
+    auth::Permission,
+    error::{AppError, AppResult},
+};
+
+/// Rank of a project role: lower may do more.
+fn rank(role: ProjectRole) -> u8 {
+    match role {
+        ProjectRole::Owner => 0,
+        ProjectRole::Editor => 1,
+        ProjectRole::Viewer => 2,
+    }
+}
+
+/// The caller's role in `project` (owner for `collection.manage`), if they may see it.
+pub async fn role_in(
+    db: &impl ConnectionTrait,
+    tctx: &TenantCtx,
+    project: Uuid,
+) -> AppResult<Option<ProjectRole>> {
+    tctx.require(Permission::CollectionRead)?;
+    if tctx.has(Permission::CollectionManage) {
+        return Ok(Some(ProjectRole::Owner));
+    }
+    let row = tctx
+        .scope()
+        .find::<project_member::Entity>()
+        .filter(project_member::Column::ProjectId.eq(project))
+        .filter(project_member::Column::UserId.eq(tctx.user_id))
+        .one(db)
+        .await?;
+    Ok(row.map(|m| m.role))
+}
+
+/// The project, when the caller holds at least `needed` in it: NOT_FOUND when they cannot see
+/// it at all, FORBIDDEN when their project role is below `needed`.
+pub async fn require_project(
+    db: &impl ConnectionTrait,
+    tctx: &TenantCtx,
+    project_id: Uuid,
+    needed: ProjectRole,
+) -> AppResult<(project::Model, ProjectRole)> {
+    let project = tctx
+        .scope()
+        .find_by_id::<project::Entity, _>(db, project_id)
+        .await?
+        .ok_or(AppError::NotFound("project"))?;
+    let role = role_in(db, tctx, project_id).await?.ok_or(AppError::NotFound("project"))?;
+    if rank(role) > rank(needed) {
+        return Err(AppError::ForbiddenWith(format!(
+            "needs the project role {} (yours is {})",
+            role_name(needed),
+            role_name(role)
+        )));
+    }
+    Ok((project, role))
+}
+
+/// The projects the caller may see (every one with `collection.manage`).
+pub async fn visible_projects(db: &impl ConnectionTrait, tctx: &TenantCtx) -> AppResult<Vec<Uuid>> {
+    tctx.require(Permission::CollectionRead)?;
+    let ids = if tctx.has(Permission::CollectionManage) {
+        tctx.scope().find::<project::Entity>().all(db).await?.into_iter().map(|p| p.id).collect()
+    } else {
+        tctx.scope()
+            .find::<project_member::Entity>()
+            .filter(project_member::Column::UserId.eq(tctx.user_id))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|m| m.project_id)
+            .collect()
+    };
+    Ok(ids)
+}
+
+pub fn role_name(r: ProjectRole) -> &'static str {
+    match r {
+        ProjectRole::Owner => "OWNER",
+        ProjectRole::Editor => "EDITOR",
+        ProjectRole::Viewer => "VIEWER",
+    }
+}
