@@ -47,6 +47,92 @@ pub(crate) fn fk(from: &'static str, col: &'static str, to: &'static str) -> For
         .to_owned()
 }
 
+/// The embedded default's catalog: the six platforms, and a sample posts collector for
+/// Instagram and TikTok open to every organisation (no provider account needed).
+async fn seed(m: &SchemaManager<'_>) -> Result<(), DbErr> {
+    use sea_orm_migration::sea_orm::{JsonValue, prelude::Uuid};
+    let platforms = [
+        ("0193a000-0000-7000-8000-000000000001", "instagram", "Instagram", "#e1306c"),
+        ("0193a000-0000-7000-8000-000000000002", "tiktok", "TikTok", "#000000"),
+        ("0193a000-0000-7000-8000-000000000003", "facebook", "Facebook", "#1877f2"),
+        ("0193a000-0000-7000-8000-000000000004", "linkedin", "LinkedIn", "#0a66c2"),
+        ("0193a000-0000-7000-8000-000000000005", "x", "X", "#111111"),
+        ("0193a000-0000-7000-8000-000000000006", "youtube", "YouTube", "#ff0000"),
+    ];
+    let id = |s: &str| Uuid::parse_str(s).expect("a literal UUID");
+    let mut q = Query::insert();
+    q.into_table(c("collection_platforms")).columns(
+        ["id", "key", "name", "description", "icon", "colour", "enabled", "created_at", "updated_at"].map(c),
+    );
+    for (uuid, key, name, colour) in platforms {
+        q.values_panic([
+            id(uuid).into(),
+            key.into(),
+            name.into(),
+            format!("Public {name} data").into(),
+            key.into(),
+            colour.into(),
+            true.into(),
+            Expr::current_timestamp(),
+            Expr::current_timestamp(),
+        ]);
+    }
+    m.exec_stmt(q).await?;
+    let schema: JsonValue = serde_json::json!({
+        "type": "object",
+        "properties": { "num_of_posts": { "type": "integer", "minimum": 1, "maximum": 100 } },
+        "additionalProperties": false
+    });
+    let services = [
+        ("0193a000-0000-7000-8000-000000000101", platforms[0].0, "Instagram posts (sample)"),
+        ("0193a000-0000-7000-8000-000000000102", platforms[1].0, "TikTok posts (sample)"),
+    ];
+    let mut q = Query::insert();
+    q.into_table(c("collection_services")).columns(
+        [
+            "id",
+            "platform_id",
+            "service_type",
+            "name",
+            "provider",
+            "dataset_id",
+            "input_schema",
+            "output_mapping",
+            "enabled",
+            "created_at",
+            "updated_at",
+        ]
+        .map(c),
+    );
+    let mut g = Query::insert();
+    g.into_table(c("collection_grants"))
+        .columns(["id", "service_id", "plan", "allowed", "created_at"].map(c));
+    for (i, (uuid, platform, name)) in services.into_iter().enumerate() {
+        q.values_panic([
+            id(uuid).into(),
+            id(platform).into(),
+            "posts".into(),
+            name.into(),
+            "sample".into(),
+            "sample".into(),
+            schema.clone().into(),
+            serde_json::json!({}).into(),
+            true.into(),
+            Expr::current_timestamp(),
+            Expr::current_timestamp(),
+        ]);
+        g.values_panic([
+            id(&format!("0193a000-0000-7000-8000-00000000020{}", i + 1)).into(),
+            id(uuid).into(),
+            "*".into(),
+            true.into(),
+            Expr::current_timestamp(),
+        ]);
+    }
+    m.exec_stmt(q).await?;
+    m.exec_stmt(g).await
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -132,7 +218,8 @@ impl MigrationTrait for Migration {
             &["environment"],
             true,
         ))
-        .await
+        .await?;
+        seed(m).await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {

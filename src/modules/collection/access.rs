@@ -1,6 +1,8 @@
 //! Project-scoped access on top of the tenant roles: `collection.manage` acts as the owner
 //! of every project; anyone else needs `collection.read` and a project membership, whose
-//! project role decides what they may change. A project one cannot see is NOT_FOUND.
+//! project role decides what they may change — capped at VIEWER without `projects.manage`
+//! (a tenant role that may not change projects cannot be given more inside one). A project
+//! one cannot see is NOT_FOUND.
 
 use entity::{project, project_member, project_member::ProjectRole};
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
@@ -38,7 +40,8 @@ pub async fn role_in(
         .filter(project_member::Column::UserId.eq(tctx.user_id))
         .one(db)
         .await?;
-    Ok(row.map(|m| m.role))
+    let cap = |r: ProjectRole| if tctx.has(Permission::ProjectsManage) { r } else { ProjectRole::Viewer };
+    Ok(row.map(|m| cap(m.role)))
 }
 
 /// The project, when the caller holds at least `needed` in it: NOT_FOUND when they cannot see

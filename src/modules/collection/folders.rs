@@ -123,14 +123,14 @@ pub async fn insert_folder(
     if let Some(p) = parent {
         let pf = folder_in(tx, scope, p)
             .await
-            .map_err(|_| AppError::validation("input.parentId", "no such folder"))?;
+            .map_err(|_| AppError::validation("input.parentFolderId", "no such folder"))?;
         if pf.project_id != project_id {
-            return Err(AppError::validation("input.parentId", "the parent is in another project"));
+            return Err(AppError::validation("input.parentFolderId", "the parent is in another project"));
         }
         let all = tree(tx, scope, project_id).await?;
         if depth(&all, Some(p)) >= MAX_DEPTH {
             return Err(AppError::validation(
-                "input.parentId",
+                "input.parentFolderId",
                 format!("folders nest at most {MAX_DEPTH} deep"),
             ));
         }
@@ -173,19 +173,19 @@ pub async fn update_folder(
         if let Some(p) = parent {
             let all = tree(&tx, scope, before.project_id).await?;
             if !all.iter().any(|f| f.id == p) {
-                return Err(AppError::validation("input.parentId", "no such folder in this project"));
+                return Err(AppError::validation("input.parentFolderId", "no such folder in this project"));
             }
             // A folder cannot go under itself or any folder beneath it.
             if subtree(&all, id).contains(&p) {
                 return Err(AppError::validation(
-                    "input.parentId",
+                    "input.parentFolderId",
                     "a folder cannot move into itself or its own subfolders",
                 ));
             }
             let below = subtree(&all, id).iter().map(|f| depth(&all, Some(*f)) - depth(&all, Some(id))).max();
             if depth(&all, Some(p)) + below.unwrap_or(0) >= MAX_DEPTH {
                 return Err(AppError::validation(
-                    "input.parentId",
+                    "input.parentFolderId",
                     format!("folders nest at most {MAX_DEPTH} deep"),
                 ));
             }

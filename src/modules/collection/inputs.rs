@@ -52,7 +52,7 @@ pub fn normalise_url(platform: &str, raw: &str) -> Result<String, String> {
     if let Some(known) = hosts(platform) {
         let bare = host.trim_start_matches("www.");
         if !known.iter().any(|h| h.trim_start_matches("www.") == bare) {
-            return Err(format!("not a {} address", platform_label(platform)));
+            return Err(format!("not an address of {}", platform_label(platform)));
         }
         if platform == "youtube" && bare == "youtu.be" {
             let id = url.path().trim_matches('/').to_string();

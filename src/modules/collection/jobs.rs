@@ -71,6 +71,12 @@ fn service_label(t: &str) -> &'static str {
 /// Bad URLs are reported by line (`input.urls`), bad parameters by place
 /// (`input.parameters…`); nothing is created then.
 pub async fn start_job(ctx: &Ctx, tctx: &TenantCtx, req: StartJob) -> AppResult<collection_job::Model> {
+    // Who may collect here is decided before the input is looked at.
+    {
+        let db = tctx.on(&ctx.db);
+        require_project(&db, tctx, req.project, ProjectRole::Editor).await?;
+        tctx.reads.release().await;
+    }
     let (service, platform) = catalog::usable_service(ctx, tctx, req.service).await?;
     let urls = inputs::parse(&platform.key, &req.urls).map_err(|errors| {
         let lines: Vec<String> =

@@ -198,7 +198,7 @@ pub struct RemoveProjectMemberInput {
 pub struct CreateCollectionFolderInput {
     pub project_id: ID,
     /// Null: a top-level folder.
-    pub parent_id: Option<ID>,
+    pub parent_folder_id: Option<ID>,
     pub name: String,
     pub tags: Option<Vec<String>>,
 }
@@ -208,7 +208,7 @@ pub struct UpdateCollectionFolderInput {
     pub folder_id: ID,
     pub name: Option<String>,
     /// Moves the folder under this one (never under itself or its subfolders).
-    pub parent_id: Option<ID>,
+    pub parent_folder_id: Option<ID>,
     /// Moves the folder to the top of the tree.
     pub to_top: Option<bool>,
     pub tags: Option<Vec<String>>,
@@ -316,7 +316,9 @@ impl CollectionMutation {
                 catalog::Grantee::Organisation(relay::decode_id("input.organisationId", &o, kind::TENANT)?)
             }
             _ => {
-                return Err(AppError::validation("input.plan", "give either a plan or an organisation").into());
+                return Err(
+                    AppError::validation("input.plan", "give either a plan or an organisation").into()
+                );
             }
         };
         catalog::set_grant(app(ctx), service, who, input.allowed).await?;
@@ -397,8 +399,8 @@ impl CollectionMutation {
     ) -> Result<CollectionFolderPayload> {
         let (project, tctx) = project_access(ctx, "input.projectId", &input.project_id).await?;
         let parent = input
-            .parent_id
-            .map(|p| relay::decode_id("input.parentId", &p, kind::COLLECTION_FOLDER))
+            .parent_folder_id
+            .map(|p| relay::decode_id("input.parentFolderId", &p, kind::COLLECTION_FOLDER))
             .transpose()?;
         let f = folders::create_folder(
             app(ctx),
@@ -419,8 +421,10 @@ impl CollectionMutation {
         input: UpdateCollectionFolderInput,
     ) -> Result<CollectionFolderPayload> {
         let (id, tctx) = folder_access(ctx, "input.folderId", &input.folder_id).await?;
-        let parent = match (input.parent_id, input.to_top) {
-            (Some(p), _) => Some(Some(relay::decode_id("input.parentId", &p, kind::COLLECTION_FOLDER)?)),
+        let parent = match (input.parent_folder_id, input.to_top) {
+            (Some(p), _) => {
+                Some(Some(relay::decode_id("input.parentFolderId", &p, kind::COLLECTION_FOLDER)?))
+            }
             (None, Some(true)) => Some(None),
             (None, _) => None,
         };

@@ -60,6 +60,16 @@ pub(crate) struct Fixture {
     pub(super) page: String,
     pub(super) section: String,
     pub(super) version: String,
+    /// A project every member of the organisation owns, with a folder holding the records of
+    /// a finished sample collection job.
+    pub(crate) project: String,
+    pub(super) folder: String,
+    pub(super) collection_job: String,
+    pub(super) record: String,
+    /// The sample collector the organisation may use.
+    pub(super) collector: String,
+    /// A member's user (project members are users).
+    pub(super) user: String,
 }
 
 pub(super) fn global_id(ty: &str, id: uuid::Uuid) -> String {
@@ -94,6 +104,12 @@ impl Fixture {
             page: id("DocumentPage"),
             section: id("DocumentSection"),
             version: id("DocumentVersion"),
+            project: id("Project"),
+            folder: id("CollectionFolder"),
+            collection_job: id("CollectionJob"),
+            record: id("CollectedRecord"),
+            collector: id("PlatformService"),
+            user: id("User"),
         }
     }
 
@@ -115,6 +131,13 @@ impl Fixture {
             "pageId" => &self.page,
             "sectionId" => &self.section,
             "versionId" | "a" | "b" => &self.version,
+            "projectId" => &self.project,
+            "folderId" | "parentFolderId" => &self.folder,
+            "collectorId" | "serviceId" | "serviceIds" => &self.collector,
+            "recordIds" => &self.record,
+            "userId" => &self.user,
+            "platformId" => return Some(global_id("CollectionPlatform", uuid::Uuid::nil())),
+            "organisationId" => &self.tenant,
             "id" | "ids" => match root {
                 "node" | "nodes" | "tenant" | "updateTenant" | "suspendTenant" | "reactivateTenant"
                 | "deleteTenant" => &self.tenant,
@@ -144,6 +167,9 @@ impl Fixture {
                 "document" | "updateDocument" | "deleteDocument" | "publishDocument" => &self.document,
                 "updatePage" | "movePage" | "duplicatePage" | "deletePage" => &self.page,
                 "updateSection" | "moveSection" | "duplicateSection" | "deleteSection" => &self.section,
+                "project" | "deleteProject" => &self.project,
+                "collectionFolder" | "deleteCollectionFolder" => &self.folder,
+                "collectionJob" | "cancelCollectionJob" => &self.collection_job,
                 _ => return None,
             },
             _ => return None,

@@ -12,6 +12,7 @@ import { organisationRoutes } from '../organisation/routes';
 import { roleRoutes } from '../roles/routes';
 import { teamRoutes } from '../teams/routes';
 import { webhookRoutes } from '../webhooks/routes';
+import { collectionRoutes } from '../collection/routes';
 import { workflowRoutes } from '../workflows/routes';
 import { RouteError } from './RouteStates';
 
@@ -25,6 +26,7 @@ export const orgRoutes: RouteObject[] = [
   ...auditRoutes,
   ...billingRoutes,
   ...webhookRoutes,
+  ...collectionRoutes,
   ...workflowRoutes,
 ];
 
