@@ -10,7 +10,8 @@
 // Sign up → verify e-mail → log in → create an organisation → invite a member, who accepts in a
 // second browser context by signing up through the invitation → create a custom role with the
 // permission matrix and give it to the member → the workflow journey (e2e/workflow-steps.mjs) →
-// the audit log shows the invitation, the role change and the workflow actions. Also a 375 px
+// the audit log shows the invitation, the role change and the workflow actions → a sample data
+// collection into a project's folder, searched (e2e/collection-steps.mjs). Also a 375 px
 // screenshot of the dashboard. Any console error, page error or failed assertion fails the run.
 import { chromium } from 'playwright-core';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -370,6 +371,14 @@ try {
   }, 'the test event to appear in the delivery log');
   await shot('webhooks');
   checkProblems();
+
+  // Data collection: a sample collection into a project's folder, then a search of it.
+  step('collection');
+  {
+    const { collectionJourney } = await import('./collection-steps.mjs');
+    await collectionJourney({ page, base, slug, shot });
+    checkProblems();
+  }
 
   // Retention: beyond the platform's maximum is refused with the reason; within it, saved.
   step('retention');

@@ -24,12 +24,13 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(vec![]).await
+}
+
+async fn world_with(mut env: Vec<(&'static str, String)>) -> World {
     let clock = Clock::manual(Utc::now());
-    let opts = Options {
-        clock: Some(clock.clone()),
-        env: vec![("ZYGO_PLATFORM_ADMINS", ADMIN.to_string())],
-        ..Default::default()
-    };
+    env.push(("ZYGO_PLATFORM_ADMINS", ADMIN.to_string()));
+    let opts = Options { clock: Some(clock.clone()), env, ..Default::default() };
     let app = spawn_app_on(Backend::fresh().await, opts).await;
     let admin = app.verified_user(ADMIN).await;
     let owner = app.verified_user("owner@example.com").await;
@@ -95,11 +96,9 @@ impl World {
         drain(&self.app.ctx).await.unwrap();
     }
 
-    /// A BrightData Instagram posts service granted to every organisation, credentials set,
+    /// A BrightData Instagram reels service granted to every organisation, credentials set,
     /// and the fake told where the app listens.
-    async fn brightdata(&self) -> (NodeService, String, reqwest::Client) {
-        let fake = NodeService::start("brightdata-fake.mjs", &[], &[("TOKEN", TOKEN)]);
-        let base = format!("http://127.0.0.1:{}", fake.info["port"]);
+    async fn brightdata(&self, base: &str) -> reqwest::Client {
         let http = reqwest::Client::new();
         http.post(format!("{base}/_config"))
             .json(&json!({ "notifyBase": self.app.url("") .trim_end_matches('/') }))
@@ -121,7 +120,7 @@ impl World {
         )
         .await
         .data();
-        (fake, base, http)
+        http
     }
 
     async fn brightdata_service(&self) -> String {
@@ -147,6 +146,14 @@ impl World {
             .await;
         r.data()["createPlatformService"]["id"].as_str().unwrap().to_string()
     }
+}
+
+/// An app using the BrightData fake (started first: the app reads its URL at start).
+async fn brightdata_world() -> (World, NodeService, String) {
+    let fake = NodeService::start("brightdata-fake.mjs", &[], &[("TOKEN", TOKEN)]);
+    let base = format!("http://127.0.0.1:{}", fake.info["port"]);
+    let w = world_with(vec![("ZYGO_BRIGHTDATA_API_URL", base.clone())]).await;
+    (w, fake, base)
 }
 
 async fn fake_state(http: &reqwest::Client, base: &str) -> Vec<Value> {
@@ -178,7 +185,7 @@ async fn the_catalog_is_administered_by_platform_admins_and_organisations_see_on
                 "datasetId": "s", "inputSchema": { "type": "nonsense" } } }),
         )
         .await;
-    assert_eq!((bad.code().as_str(), bad.field().as_str()), ("VALIDATION", "input.inputSchema"));
+    assert_eq!((bad.code().as_str(), bad.field().as_str()), ("BAD_USER_INPUT", "input.inputSchema"));
     let bad = w
         .gql(
             &w.admin,
@@ -276,6 +283,16 @@ async fn a_sample_collection_fills_a_folder_and_collecting_again_updates_metrics
     let same =
         after["records"]["edges"].as_array().unwrap().iter().find(|e| e["node"]["id"] == id_before).unwrap();
     assert!(same["node"]["likes"].as_i64().unwrap() > likes_before, "metrics updated");
+    // New records are metered; seen-again ones are not.
+    let billing = w.gql(&w.owner, doc!("billing/TenantBilling"), json!({ "id": w.tenant })).await;
+    let usage = billing.data()["tenant"]["usage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["limit"] == "COLLECTED_RECORDS_PER_MONTH")
+        .unwrap()
+        .clone();
+    assert_eq!((usage["used"].as_i64(), usage["metered"].as_bool()), (Some(6), Some(true)), "{usage}");
 }
 
 #[tokio::test]
@@ -291,7 +308,7 @@ async fn bad_urls_are_reported_by_line_and_nothing_is_created() {
             "https://www.instagram.com/p/OK\nnot a url\nhttps://www.tiktok.com/@x/video/1",
         )
         .await;
-    assert_eq!((r.code().as_str(), r.field().as_str()), ("VALIDATION", "input.urls"));
+    assert_eq!((r.code().as_str(), r.field().as_str()), ("BAD_USER_INPUT", "input.urls"));
     assert!(
         r.message().contains("line 2: not a URL")
             && r.message().contains("line 3: not an address of Instagram"),
@@ -314,8 +331,8 @@ async fn bad_urls_are_reported_by_line_and_nothing_is_created() {
 #[tokio::test]
 async fn a_brightdata_job_ends_through_its_authenticated_notification_and_a_replay_or_forgery_changes_nothing()
  {
-    let w = world().await;
-    let (_fake, base, http) = w.brightdata().await;
+    let (w, _fake, base) = brightdata_world().await;
+    let http = w.brightdata(&base).await;
     let project = w.project(&w.owner, "P").await;
     let reels = w.collector(&w.owner, "Instagram reels").await;
     let r = w
@@ -384,8 +401,8 @@ async fn a_brightdata_job_ends_through_its_authenticated_notification_and_a_repl
 
 #[tokio::test]
 async fn a_brightdata_job_without_a_notification_ends_by_polling_and_dead_inputs_make_it_partial() {
-    let w = world().await;
-    let (_fake, base, http) = w.brightdata().await;
+    let (w, _fake, base) = brightdata_world().await;
+    let http = w.brightdata(&base).await;
     let project = w.project(&w.owner, "P").await;
     let reels = w.collector(&w.owner, "Instagram reels").await;
     let r = w
@@ -427,8 +444,8 @@ async fn a_brightdata_job_without_a_notification_ends_by_polling_and_dead_inputs
 
 #[tokio::test]
 async fn a_failed_brightdata_collection_fails_the_job_with_its_message() {
-    let w = world().await;
-    let (_fake, base, http) = w.brightdata().await;
+    let (w, _fake, base) = brightdata_world().await;
+    let http = w.brightdata(&base).await;
     let project = w.project(&w.owner, "P").await;
     let reels = w.collector(&w.owner, "Instagram reels").await;
     let r = w.start(&w.owner, &project, &reels, "https://www.instagram.com/reel/X").await;
@@ -536,7 +553,7 @@ async fn folders_move_without_cycles_and_a_non_empty_folder_is_deleted_only_with
             json!({ "input": { "folderId": a, "parentFolderId": c } }),
         )
         .await;
-    assert_eq!((r.code().as_str(), r.field().as_str()), ("VALIDATION", "input.parentFolderId"));
+    assert_eq!((r.code().as_str(), r.field().as_str()), ("BAD_USER_INPUT", "input.parentFolderId"));
     let r = w
         .gql(
             &w.owner,

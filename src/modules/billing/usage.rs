@@ -43,10 +43,10 @@ pub fn period_of(limit: Limit, now: DateTime<Utc>) -> Option<(String, DateTime<U
     }
 }
 
-/// Whether Zygo counts `limit` yet (servers, storage and collected records belong to areas
-/// still to come; their use reads 0 and is reported as not metered). API operations are
-/// counted per operation served (see [`super::metering`]); outbound mails when an
-/// organisation's mail is queued (`mail::enqueue_for_tenant`).
+/// Whether Zygo counts `limit` yet (servers and storage belong to areas still to come; their
+/// use reads 0 and is reported as not metered). API operations are counted per operation
+/// served (see [`super::metering`]); outbound mails when an organisation's mail is queued
+/// (`mail::enqueue_for_tenant`); collected records as a collection job ingests new ones.
 pub fn metered(limit: Limit) -> bool {
     matches!(
         limit,
@@ -56,6 +56,7 @@ pub fn metered(limit: Limit) -> bool {
             | Limit::ExecutionsPerMonth
             | Limit::ApiOperationsPerMonth
             | Limit::OutboundMailsPerDay
+            | Limit::CollectedRecordsPerMonth
     )
 }
 

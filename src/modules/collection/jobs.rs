@@ -542,6 +542,20 @@ async fn ingest(
         records::save(&tx, job.folder_id, Some(job.id), &platform.key, &service.service_type, good, now)
             .await?;
     let total = saved.inserted + saved.updated;
+    // New records are billable usage; past the plan's monthly allowance nothing is kept.
+    let metered = crate::modules::billing::usage::record(
+        &tx,
+        &ctx.config,
+        scope,
+        crate::modules::billing::plans::Limit::CollectedRecordsPerMonth,
+        saved.inserted as i64,
+        now,
+    )
+    .await?;
+    if let Err(exceeded) = metered {
+        drop(tx);
+        return fail(ctx, tctx, job.id, exceeded.error().to_string()).await;
+    }
     for (url, err) in &failed_inputs {
         scope
             .update_many::<collection_job_input::Entity>()

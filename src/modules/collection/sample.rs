@@ -30,7 +30,11 @@ pub fn items_for(platform: &str, service_type: &str, url: &str, now: DateTime<Ut
         .map(|i| {
             let s = seed(&format!("{url}#{i}"));
             let (w1, w2) = (WORDS[(s % 15) as usize], WORDS[((s >> 8) % 15) as usize]);
-            let posted = now - Duration::hours(((s >> 16) % 720) as i64 + 1);
+            // A fixed posting time per post, so later collections see the same post older.
+            let epoch = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+                .map(|d| d.with_timezone(&Utc))
+                .unwrap_or(now);
+            let posted = epoch + Duration::hours(((s >> 16) % 7_000) as i64);
             // Engagement grows with the post's age in hours.
             let age = (now - posted).num_hours().max(1);
             let likes = (s >> 24) % 500 + age as u64 * 3;
