@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{catalog, jobs};
+use super::{catalog, steps};
 use crate::startup::AppState;
 
 /// Largest notification body, in bytes.
@@ -74,7 +74,7 @@ pub async fn notify(
     if job.snapshot_id.as_deref() != Some(snapshot) {
         return answer(StatusCode::BAD_REQUEST, json!({ "error": "the snapshot is not this job's" }));
     }
-    match jobs::queue_ingest(&app, job.tenant_id, job.id, snapshot).await {
+    match steps::queue_ingest(&app, job.tenant_id, job.id, snapshot).await {
         Ok(true) => answer(StatusCode::OK, json!({ "received": true })),
         Ok(false) => answer(StatusCode::OK, json!({ "received": true, "duplicate": true })),
         Err(e) => {

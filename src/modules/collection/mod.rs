@@ -20,11 +20,12 @@ pub mod projects;
 pub mod records;
 pub mod sample;
 pub mod schema;
+pub mod steps;
 pub mod types;
 
 pub use schema::{CollectionMutation, CollectionQuery, CollectionSubscription};
 
 /// Collection's job handlers: trigger, poll and ingest.
 pub fn register(registry: crate::jobs::Registry) -> crate::jobs::Registry {
-    registry.handler(jobs::Trigger).handler(jobs::Poll).handler(jobs::Ingest)
+    registry.handler(steps::Trigger).handler(steps::Poll).handler(steps::Ingest)
 }

@@ -280,7 +280,13 @@ fn condition(f: &RecordFilter) -> AppResult<Condition> {
     }
     if let Some(h) = &f.hashtag {
         let tag = h.trim_start_matches('#').to_lowercase();
-        c = c.add(Expr::cust_with_values("CAST(hashtags AS TEXT) LIKE ?", [format!("%\"{tag}\"%")]));
+        // Tags are stored as a JSON array of strings: match the quoted tag in its text.
+        let pat = format!("%\"{}\"%", tag.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        c = c.add(
+            Expr::col(C::Hashtags)
+                .cast_as(sea_orm::sea_query::Alias::new("TEXT"))
+                .like(sea_orm::sea_query::LikeExpr::new(pat).escape('\\')),
+        );
     }
     if let Some(j) = f.job {
         c = c.add(C::JobId.eq(j));
