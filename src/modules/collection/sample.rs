@@ -29,7 +29,9 @@ pub fn items_for(platform: &str, service_type: &str, url: &str, now: DateTime<Ut
     (0..per)
         .map(|i| {
             let s = seed(&format!("{url}#{i}"));
-            let (w1, w2) = (WORDS[(s % 15) as usize], WORDS[((s >> 8) % 15) as usize]);
+            let (a, b) = ((s % 15) as usize, ((s >> 8) % 14) as usize);
+            // Two different words: the second skips over the first.
+            let (w1, w2) = (WORDS[a], WORDS[if b >= a { b + 1 } else { b }]);
             // A fixed posting time per post, so later collections see the same post older.
             let epoch = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
                 .map(|d| d.with_timezone(&Utc))
