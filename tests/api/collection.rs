@@ -641,3 +641,37 @@ async fn records_are_filtered_by_words_hashtag_engagement_and_author() {
     let r = w.records(&w.owner, &folder, json!({ "search": "100%_nothing" })).await;
     assert_eq!(r["records"]["totalCount"], 0, "LIKE wildcards are matched literally");
 }
+
+#[tokio::test]
+async fn collection_job_updated_streams_a_projects_job_through_its_states() {
+    const GAUGE: &str = "zygo_subscriptions_active";
+    let w = world().await;
+    let project = w.project(&w.owner, "Live").await;
+    let other = w.project(&w.owner, "Elsewhere").await;
+    let sample = w.collector(&w.owner, "Instagram posts (sample)").await;
+    let base = w.app.metric(GAUGE).await;
+    let mut ws = WsClient::connect(&w.app, "graphql-transport-ws").await;
+    ws.init(Some(&w.owner.access)).await.expect("ack");
+    ws.subscribe("1", doc!("collection/CollectionJobUpdated"), json!({ "projectId": project })).await;
+    eventually(10, || async { (w.app.metric(GAUGE).await > base).then_some(()) }).await;
+    // Another project's job is not this stream's.
+    w.start(&w.owner, &other, &sample, "https://www.instagram.com/p/else").await.data();
+    let r = w.start(&w.owner, &project, &sample, "https://www.instagram.com/p/live").await;
+    let id = r.data()["startCollectionJob"]["job"]["id"].clone();
+    let mut next = async || {
+        let msg = ws.next_json().await.expect("an event");
+        assert_eq!(msg["type"], "next", "{msg}");
+        msg["payload"]["data"]["collectionJobUpdated"]["job"].clone()
+    };
+    // Nothing runs until the test drains the jobs: the start is seen as it is.
+    let started = next().await;
+    assert_eq!(
+        (&started["id"], started["status"].as_str()),
+        (&id, Some("PENDING")),
+        "only this project's jobs"
+    );
+    w.drain().await;
+    let done = next().await;
+    assert_eq!((&done["id"], done["status"].as_str()), (&id, Some("SUCCEEDED")));
+    assert_eq!(done["recordCount"], 3);
+}

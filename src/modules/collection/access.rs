@@ -68,22 +68,33 @@ pub async fn require_project(
     Ok((project, role))
 }
 
-/// The projects the caller may see (every one with `collection.manage`).
-pub async fn visible_projects(db: &impl ConnectionTrait, tctx: &TenantCtx) -> AppResult<Vec<Uuid>> {
+/// The projects the caller may see (every one with `collection.manage`) with their role in
+/// each, in one statement.
+pub async fn visible_projects(
+    db: &impl ConnectionTrait,
+    tctx: &TenantCtx,
+) -> AppResult<std::collections::HashMap<Uuid, ProjectRole>> {
     tctx.require(Permission::CollectionRead)?;
-    let ids = if tctx.has(Permission::CollectionManage) {
-        tctx.scope().find::<project::Entity>().all(db).await?.into_iter().map(|p| p.id).collect()
+    let roles = if tctx.has(Permission::CollectionManage) {
+        tctx.scope()
+            .find::<project::Entity>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, ProjectRole::Owner))
+            .collect()
     } else {
+        let cap = |r: ProjectRole| if tctx.has(Permission::ProjectsManage) { r } else { ProjectRole::Viewer };
         tctx.scope()
             .find::<project_member::Entity>()
             .filter(project_member::Column::UserId.eq(tctx.user_id))
             .all(db)
             .await?
             .into_iter()
-            .map(|m| m.project_id)
+            .map(|m| (m.project_id, cap(m.role)))
             .collect()
     };
-    Ok(ids)
+    Ok(roles)
 }
 
 pub fn role_name(r: ProjectRole) -> &'static str {

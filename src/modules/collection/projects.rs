@@ -231,17 +231,18 @@ pub async fn remove_member(ctx: &Ctx, tctx: &TenantCtx, project_id: Uuid, user: 
     .await
 }
 
-/// The projects the caller may see, by name.
-pub async fn list_projects(ctx: &Ctx, tctx: &TenantCtx) -> AppResult<Vec<project::Model>> {
+/// The projects the caller may see, by name, with their role in each.
+pub async fn list_projects(ctx: &Ctx, tctx: &TenantCtx) -> AppResult<Vec<(project::Model, ProjectRole)>> {
     let db = tctx.on(&ctx.db);
-    let ids = visible_projects(&db, tctx).await?;
-    Ok(tctx
+    let roles = visible_projects(&db, tctx).await?;
+    let list = tctx
         .scope()
         .find::<project::Entity>()
-        .filter(project::Column::Id.is_in(ids))
+        .filter(project::Column::Id.is_in(roles.keys().copied()))
         .order_by_asc(project::Column::Name)
         .all(&db)
-        .await?)
+        .await?;
+    Ok(list.into_iter().filter_map(|p| roles.get(&p.id).map(|r| (p.clone(), *r))).collect())
 }
 
 /// One project the caller may see, with their role in it.

@@ -489,14 +489,6 @@ impl TenantCollection {
     async fn projects(&self, ctx: &Context<'_>) -> Result<Vec<Project>> {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         let list = projects::list_projects(app(ctx), &tctx).await?;
-        let db = tctx.on(&app(ctx).db);
-        let mut out = Vec::with_capacity(list.len());
-        for p in list {
-            let role = super::access::role_in(&db, &tctx, p.id)
-                .await?
-                .unwrap_or(entity::project_member::ProjectRole::Viewer);
-            out.push(Project(p, role));
-        }
-        Ok(out)
+        Ok(list.into_iter().map(|(p, role)| Project(p, role)).collect())
     }
 }
