@@ -4,6 +4,8 @@
 //! process up, [`startup`] builds an instance, [`http`] is the axum surface, [`graphql`]
 //! the schema, [`modules`] the domain areas, [`crypto`] the keys secrets are sealed with, [`db`] the database door, [`pubsub`] the event
 //! bus and [`mail`] the outbox.
+// The merged GraphQL roots (one part per area) nest deeper than the default limit allows.
+#![recursion_limit = "256"]
 
 pub mod access;
 pub mod auth;

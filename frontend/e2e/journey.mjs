@@ -12,7 +12,8 @@
 // permission matrix and give it to the member → the workflow journey (e2e/workflow-steps.mjs) →
 // the audit log shows the invitation, the role change and the workflow actions → billing,
 // webhooks, retention, notifications, privacy → the files journey (e2e/resources-steps.mjs: drop
-// a file, share it with a password, download it signed out through the link) → the studio
+// a file, share it with a password, download it signed out through the link) → a sample data
+// collection into a project's folder, searched (e2e/collection-steps.mjs) → the studio
 // (e2e/studio-steps.mjs: one document in both contexts, each seeing the other's cursor, a lock,
 // a closed tab). Also a 375 px
 // screenshot of the dashboard. Any console error, page error or failed assertion fails the run.
@@ -435,6 +436,14 @@ try {
   {
     const { resourcesJourney } = await import('./resources-steps.mjs');
     await resourcesJourney({ page, browser, base, slug, watch, shot });
+  }
+  checkProblems();
+
+  // Data collection: a sample collection into a project's folder, then a search of it.
+  step('collection');
+  {
+    const { collectionJourney } = await import('./collection-steps.mjs');
+    await collectionJourney({ page, base, slug, shot });
     checkProblems();
   }
 

@@ -29,6 +29,10 @@ mod m20261204_000020_privacy;
 mod m20261204_000021_webhook_ordering;
 mod m20261204_000022_policy_acceptances;
 mod m20261204_000035_resources;
+mod m20261204_000045_collection_catalog;
+mod m20261204_000046_projects;
+mod m20261204_000047_collection_records;
+mod m20261204_000048_collection_jobs;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -40,6 +44,9 @@ pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
         m20261204_000018_webhooks::TENANT_TABLES,
         m20261204_000015_studio::TENANT_TABLES,
         m20261204_000035_resources::TENANT_TABLES,
+        m20261204_000046_projects::TENANT_TABLES,
+        m20261204_000047_collection_records::TENANT_TABLES,
+        m20261204_000048_collection_jobs::TENANT_TABLES,
     ]
     .concat()
 }
@@ -78,6 +85,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000021_webhook_ordering::Migration),
             Box::new(m20261204_000022_policy_acceptances::Migration),
             Box::new(m20261204_000035_resources::Migration),
+            Box::new(m20261204_000045_collection_catalog::Migration),
+            Box::new(m20261204_000046_projects::Migration),
+            Box::new(m20261204_000047_collection_records::Migration),
+            Box::new(m20261204_000048_collection_jobs::Migration),
         ]
     }
 }

@@ -57,6 +57,14 @@ pub enum Permission {
     ResourcesShare,
     /// Delete files (to the bin) and restore them.
     ResourcesDelete,
+    /// See the collection catalog offered to the organisation and the projects one belongs
+    /// to, with their folders, records and collection jobs (what one may change in a project
+    /// is its project role).
+    CollectionRead,
+    /// Every project as its owner: members, folders, records and collection jobs.
+    CollectionManage,
+    /// Create projects (the creator becomes their owner).
+    ProjectsManage,
 }
 
 impl Permission {
@@ -86,6 +94,9 @@ impl Permission {
         Self::ResourcesWrite,
         Self::ResourcesShare,
         Self::ResourcesDelete,
+        Self::CollectionRead,
+        Self::CollectionManage,
+        Self::ProjectsManage,
     ];
 
     /// The stable key stored in role definitions.
@@ -115,6 +126,9 @@ impl Permission {
             Self::ResourcesWrite => "resources.write",
             Self::ResourcesShare => "resources.share",
             Self::ResourcesDelete => "resources.delete",
+            Self::CollectionRead => "collection.read",
+            Self::CollectionManage => "collection.manage",
+            Self::ProjectsManage => "projects.manage",
         }
     }
 
@@ -148,6 +162,9 @@ impl Permission {
             Self::ResourcesWrite => "Upload files and new versions and change their details",
             Self::ResourcesShare => "Create and revoke share links of files",
             Self::ResourcesDelete => "Delete files to the bin and restore them",
+            Self::CollectionRead => "See collectors and one's projects with their folders, records and jobs",
+            Self::CollectionManage => "Every project as its owner: members, folders, records and jobs",
+            Self::ProjectsManage => "Create projects (becoming their owner)",
         }
     }
 }
@@ -197,6 +214,9 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             ResourcesWrite,
             ResourcesShare,
             ResourcesDelete,
+            CollectionRead,
+            CollectionManage,
+            ProjectsManage,
         ],
     },
     BuiltinRole {
@@ -215,13 +235,15 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             ResourcesRead,
             ResourcesWrite,
             ResourcesShare,
+            CollectionRead,
+            ProjectsManage,
         ],
     },
     BuiltinRole {
         key: "viewer",
         name: "Viewer",
         description: "Read-only access",
-        permissions: &[TenantRead, MembersRead, WorkflowRead, DocumentsRead, ResourcesRead],
+        permissions: &[TenantRead, MembersRead, WorkflowRead, DocumentsRead, ResourcesRead, CollectionRead],
     },
 ];
 

@@ -9,6 +9,7 @@ use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 use secrecy::SecretString;
 
 mod billing;
+mod collection;
 mod jobs;
 mod notifications;
 mod oauth;
@@ -19,6 +20,7 @@ mod webhooks;
 mod workflows;
 
 pub use billing::{Billing, PaypalConfig, PaypalMode, RevolutConfig, StripeConfig};
+pub use collection::CollectionSettings;
 pub use jobs::JobSettings;
 pub use notifications::NotificationSettings;
 use oauth::oauth_providers;
@@ -189,6 +191,8 @@ pub struct Config {
     pub retention: RetentionSettings,
     /// File storage and resources' limits.
     pub storage: StorageSettings,
+    /// Data collection (BrightData, polling).
+    pub collection: CollectionSettings,
 }
 
 /// Bounds of the automatic-persisted-query store: a text is kept only after its request
@@ -494,6 +498,7 @@ impl Config {
             webhooks: webhooks::read(&get)?,
             notifications: notifications::read(&get)?,
             policies: privacy::read(&get)?,
+            collection: collection::read(&get)?,
             retention: retention::read(&get)?,
             storage,
             limits: Limits {

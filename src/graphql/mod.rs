@@ -26,6 +26,7 @@ use crate::{
         api_keys::ApiKeysMutation,
         audit::AuditSubscription,
         billing::{BillingMutation, BillingQuery, BillingSubscription},
+        collection::{CollectionMutation, CollectionQuery, CollectionSubscription},
         identity::{IdentityMutation, IdentityQuery},
         members::{MembersMutation, MembersQuery},
         notifications::{NotificationsMutation, NotificationsSubscription},
@@ -62,6 +63,7 @@ pub struct Query(
     ResourcesQuery,
     PlatformSecurityQuery,
     ConsentsQuery,
+    CollectionQuery,
 );
 
 /// The root mutation.
@@ -84,6 +86,7 @@ pub struct Mutation(
     ConsentsMutation,
     PresenceMutation,
     ResourcesMutation,
+    CollectionMutation,
 );
 
 /// The root subscription.
@@ -96,6 +99,7 @@ pub struct Subscription(
     StudioSubscription,
     NotificationsSubscription,
     PresenceSubscription,
+    CollectionSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

@@ -22,6 +22,12 @@ use crate::{
 pub mod kind {
     pub const API_KEY: &str = "ApiKey";
     pub const AUDIT_ENTRY: &str = "AuditEntry";
+    pub const COLLECTED_RECORD: &str = "CollectedRecord";
+    pub const COLLECTION_JOB: &str = "CollectionJob";
+    pub const COLLECTION_PLATFORM: &str = "CollectionPlatform";
+    pub const COLLECTION_FOLDER: &str = "CollectionFolder";
+    pub const PLATFORM_SERVICE: &str = "PlatformService";
+    pub const PROJECT: &str = "Project";
     pub const CONNECTED_ACCOUNT: &str = "ConnectedAccount";
     pub const DATA_EXPORT: &str = "DataExport";
     pub const DOCUMENT: &str = "Document";

@@ -10,9 +10,10 @@ use entity::tenant;
 use super::relay;
 use crate::modules::{
     api_keys::types::TenantApiKeys, audit::types::TenantAuditLog, billing::types::TenantBilling,
-    members::types::TenantMembers, resources::types::TenantResources, roles::types::TenantRoles,
-    secrets::types::TenantSecrets, studio::types::TenantDocuments, teams::types::TenantTeams,
-    tenancy::types::TenantCore, webhooks::types::TenantWebhooks, workflows::types::TenantWorkflows,
+    collection::types::TenantCollection, members::types::TenantMembers, resources::types::TenantResources,
+    roles::types::TenantRoles, secrets::types::TenantSecrets, studio::types::TenantDocuments,
+    teams::types::TenantTeams, tenancy::types::TenantCore, webhooks::types::TenantWebhooks,
+    workflows::types::TenantWorkflows,
 };
 
 /// The organisation row every part reads (one allocation shared by the parts).
@@ -34,6 +35,7 @@ pub struct Tenant(
     TenantWebhooks,
     TenantDocuments,
     TenantResources,
+    TenantCollection,
 );
 
 impl Tenant {
@@ -51,7 +53,8 @@ impl Tenant {
             TenantBilling(row.clone()),
             TenantWebhooks(row.clone()),
             TenantDocuments(row.clone()),
-            TenantResources(row),
+            TenantResources(row.clone()),
+            TenantCollection(row),
         )
     }
 

@@ -67,6 +67,11 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         .route("/privacy/exports/{id}", get(crate::modules::privacy::export::download))
         .route("/resources/versions/{id}/download", get(crate::modules::resources::http::download_version))
         .route("/resources/share/{token}", get(crate::modules::resources::http::download_shared))
+        .route(
+            "/collection/brightdata/notify",
+            axum::routing::post(crate::modules::collection::http::notify)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::modules::collection::http::MAX_BODY)),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     // Metrics tell a lot about a deployment: on their own listener when ZYGO_METRICS_LISTEN is

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod billing;
+pub mod collection;
 pub mod identity;
 pub mod members;
 pub mod notifications;
@@ -27,5 +28,6 @@ pub fn jobs(config: &crate::config::Config) -> crate::jobs::Registry {
     let registry = privacy::register(registry);
     let registry = studio::jobs::register(registry, config);
     let registry = resources::register(registry);
+    let registry = collection::register(registry);
     webhooks::register(registry)
 }

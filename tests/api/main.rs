@@ -17,6 +17,7 @@ mod billing_refunds;
 mod billing_subscriptions_paypal;
 mod browser;
 mod clients;
+mod collection;
 mod conformance;
 mod event_bus;
 mod frontend;

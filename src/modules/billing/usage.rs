@@ -43,11 +43,12 @@ pub fn period_of(limit: Limit, now: DateTime<Utc>) -> Option<(String, DateTime<U
     }
 }
 
-/// Whether Zygo counts `limit` yet (servers and collected records belong to areas still to
-/// come; their use reads 0 and is reported as not metered). API operations are counted per
-/// operation served (see [`super::metering`]); outbound mails when an organisation's mail is
-/// queued (`mail::enqueue_for_tenant`); storage is the bytes of every stored resource version
-/// (resources in the bin included: they can be restored).
+/// Whether Zygo counts `limit` yet (servers belong to an area still to come; their use reads 0
+/// and is reported as not metered). API operations are counted per operation served (see
+/// [`super::metering`]); outbound mails when an organisation's mail is queued
+/// (`mail::enqueue_for_tenant`); storage is the bytes of every stored resource version
+/// (resources in the bin included: they can be restored); collected records as a collection
+/// job ingests new ones.
 pub fn metered(limit: Limit) -> bool {
     matches!(
         limit,
@@ -58,6 +59,7 @@ pub fn metered(limit: Limit) -> bool {
             | Limit::ApiOperationsPerMonth
             | Limit::OutboundMailsPerDay
             | Limit::StorageBytes
+            | Limit::CollectedRecordsPerMonth
     )
 }
 

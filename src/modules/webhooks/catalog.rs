@@ -100,6 +100,18 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("webhook_endpoint.deleted", "A webhook endpoint was deleted"),
     ("webhook_endpoint.secret_rotated", "A webhook endpoint's secret was rotated"),
     ("webhook_endpoint.disabled", "A webhook endpoint was switched off after repeated failures"),
+    ("project.created", "A collection project was created"),
+    ("project.updated", "A project was renamed or re-described"),
+    ("project.deleted", "A project was deleted with its folders, records and jobs"),
+    ("project.member_set", "Someone was given a role in a project"),
+    ("project.member_removed", "Someone was taken out of a project"),
+    ("folder.created", "A folder was created"),
+    ("folder.updated", "A folder was renamed or re-tagged"),
+    ("folder.moved", "A folder moved in its project's tree"),
+    ("folder.deleted", "A folder was deleted"),
+    ("records.moved", "Collected records moved to another folder"),
+    ("collection_job.started", "A collection job was started"),
+    ("collection_job.cancelled", "A collection job was cancelled"),
 ];
 
 /// The type of the event `sendTestWebhookEvent` sends (to the endpoint whatever it chose).

@@ -87,6 +87,11 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("paymentProviders", Public),
     ("previewPlanChange", Tenant(&[BILLING_READ])),
     ("webhookEventTypes", Public),
+    ("collectionPlatforms", PlatformAdmin),
+    ("platformServices", PlatformAdmin),
+    ("project", Tenant(&[COLLECTION_READ])),
+    ("collectionFolder", Tenant(&[COLLECTION_READ])),
+    ("collectionJob", Tenant(&[COLLECTION_READ])),
     ("document", Tenant(&[DOCUMENTS_READ])),
     ("documentVersions", Tenant(&[DOCUMENTS_READ])),
     ("compareDocumentVersions", Tenant(&[DOCUMENTS_READ])),
@@ -188,6 +193,25 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("updateBillingSettings", Tenant(&[BILLING_MANAGE])),
     ("voidInvoice", Tenant(&[BILLING_MANAGE])),
     ("markInvoicePaid", PlatformAdmin),
+    // Mutation: data collection. The catalog is the platform administrators'; inside a
+    // project the project role decides (capped at VIEWER without PROJECTS_MANAGE) and the
+    // fixture makes every member an owner of its project, so the tenant rule is exact here.
+    ("createCollectionPlatform", PlatformAdmin),
+    ("createPlatformService", PlatformAdmin),
+    ("setPlatformServicesEnabled", PlatformAdmin),
+    ("setCollectorGrant", PlatformAdmin),
+    ("setBrightDataCredentials", PlatformAdmin),
+    ("createProject", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
+    ("updateProject", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
+    ("deleteProject", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
+    ("setProjectMember", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
+    ("removeProjectMember", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
+    ("createCollectionFolder", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
+    ("updateCollectionFolder", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
+    ("deleteCollectionFolder", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
+    ("moveCollectedRecords", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
+    ("startCollectionJob", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
+    ("cancelCollectionJob", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
     // Mutation: webhooks
     ("createWebhookEndpoint", Tenant(&[WEBHOOKS_MANAGE])),
     ("updateWebhookEndpoint", Tenant(&[WEBHOOKS_MANAGE])),
@@ -243,6 +267,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("documentEvents", Tenant(&[DOCUMENTS_READ])),
     ("notificationAdded", SignedIn),
     ("documentPresence", Tenant(&[DOCUMENTS_READ])),
+    ("collectionJobUpdated", Tenant(&[COLLECTION_READ])),
 ];
 
 /// Guarded fields below the root, as `Type.field`.
@@ -270,6 +295,8 @@ pub(super) const NESTED: &[(&str, Rule, Scope)] = &[
     ("Tenant.documents", Tenant(&[DOCUMENTS_READ]), Scope::Ctx),
     ("Tenant.resources", Tenant(&[RESOURCES_READ]), Scope::Ctx),
     ("Resource.shareLinks", Tenant(&[RESOURCES_SHARE]), Scope::Ctx),
+    ("Tenant.availableCollectors", Tenant(&[COLLECTION_READ]), Scope::Ctx),
+    ("Tenant.projects", Tenant(&[COLLECTION_READ]), Scope::Ctx),
     ("TenantEvent.tenant", Tenant(&[TENANT_READ]), Scope::Ctx),
     ("TenantEvent.membership", Tenant(&[MEMBERS_READ]), Scope::Ctx),
     ("Team.members", Tenant(&[MEMBERS_READ]), Scope::Ctx),

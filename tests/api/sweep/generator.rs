@@ -64,6 +64,16 @@ pub(crate) struct Fixture {
     pub(super) resource: String,
     pub(super) resource_version: String,
     pub(super) share_link: String,
+    /// A project every member of the organisation owns, with a folder holding the records of
+    /// a finished sample collection job.
+    pub(crate) project: String,
+    pub(super) folder: String,
+    pub(super) collection_job: String,
+    pub(super) record: String,
+    /// The sample collector the organisation may use.
+    pub(super) collector: String,
+    /// A member's user (project members are users).
+    pub(super) user: String,
 }
 
 pub(super) fn global_id(ty: &str, id: uuid::Uuid) -> String {
@@ -101,6 +111,12 @@ impl Fixture {
             resource: id("Resource"),
             resource_version: id("ResourceVersion"),
             share_link: id("ResourceShareLink"),
+            project: id("Project"),
+            folder: id("CollectionFolder"),
+            collection_job: id("CollectionJob"),
+            record: id("CollectedRecord"),
+            collector: id("PlatformService"),
+            user: id("User"),
         }
     }
 
@@ -123,6 +139,12 @@ impl Fixture {
             "pageId" => &self.page,
             "sectionId" => &self.section,
             "versionId" | "a" | "b" => &self.version,
+            "projectId" => &self.project,
+            "folderId" | "parentFolderId" => &self.folder,
+            "collectorId" | "serviceId" | "serviceIds" => &self.collector,
+            "recordIds" => &self.record,
+            "userId" => &self.user,
+            "platformId" => return Some(global_id("CollectionPlatform", uuid::Uuid::nil())),
             "id" | "ids" => match root {
                 "node" | "nodes" | "tenant" | "updateTenant" | "suspendTenant" | "reactivateTenant"
                 | "deleteTenant" => &self.tenant,
@@ -155,6 +177,9 @@ impl Fixture {
                 "resource" | "deleteResource" | "restoreResource" | "purgeResource" => &self.resource,
                 "revokeResourceShareLink" => &self.share_link,
                 "resourceVersion" => &self.resource_version,
+                "project" | "deleteProject" => &self.project,
+                "collectionFolder" | "deleteCollectionFolder" => &self.folder,
+                "collectionJob" | "cancelCollectionJob" => &self.collection_job,
                 _ => return None,
             },
             _ => return None,

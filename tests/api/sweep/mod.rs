@@ -384,6 +384,54 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         .await
         .unwrap();
     assert_eq!(downloaded.status(), 200);
+    // A project every member owns, with a folder holding a finished sample collection.
+    let gq = |query: &'static str, vars: Value| {
+        let o = o.clone();
+        async move { app.gql(Some(&o), query, vars).await.data().clone() }
+    };
+    let project = gq(
+        doc!("collection/CreateProject"),
+        json!({ "input": { "tenantId": tenant, "name": "Sweep project" } }),
+    )
+    .await["createProject"]["project"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for role in ["admin", "member", "viewer"] {
+        let user = joined[role].0.user_id.clone();
+        gq(
+            doc!("collection/SetProjectMember"),
+            json!({ "input": { "projectId": project, "userId": user, "role": "OWNER" } }),
+        )
+        .await;
+    }
+    let collector = gq(doc!("collection/AvailableCollectors"), json!({ "id": tenant })).await["tenant"]
+        ["availableCollectors"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let collection_job = gq(
+        doc!("collection/StartCollectionJob"),
+        json!({ "input": { "projectId": project, "collectorId": collector, "urls": "https://www.instagram.com/p/sweep" } }),
+    )
+    .await["startCollectionJob"]["job"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    zygo::jobs::drain(&app.ctx).await.unwrap();
+    let folder = eventually(30, || async {
+        let job = gq(doc!("collection/CollectionJob"), json!({ "id": collection_job })).await;
+        (job["collectionJob"]["status"] == "SUCCEEDED")
+            .then(|| job["collectionJob"]["folderId"].as_str().unwrap().to_string())
+    })
+    .await;
+    let record = gq(doc!("collection/FolderRecords"), json!({ "id": folder, "first": 1 })).await["collectionFolder"]
+        ["records"]["edges"][0]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let user = joined["target"].0.user_id.clone();
+
     // The run must be over before the snapshot.
     eventually(30, || async {
         let vars = execution::Variables { id: execution.clone(), logs: None };
@@ -420,6 +468,12 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         resource,
         resource_version,
         share_link,
+        project,
+        folder,
+        collection_job,
+        record,
+        collector,
+        user,
     };
     let principals = vec![
         Principal {
@@ -508,6 +562,8 @@ async fn snapshot(app: &TestApp, owner: &str, fx: &Fixture) -> BTreeMap<&'static
             doc!("resources/Resources"),
             json!({ "tenantId": t, "deleted": true, "withDownloadUrls": false }),
         ),
+        ("project", doc!("collection/Project"), json!({ "id": fx.project })),
+        ("records", doc!("collection/FolderRecords"), json!({ "id": fx.folder, "first": 100 })),
     ];
     let mut out = BTreeMap::new();
     for (name, query, vars) in reads {

@@ -156,6 +156,11 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
                     <NavLink to={`/o/${slug}/webhooks`}>Webhooks</NavLink>
                   </li>
                 )}
+                {current && can(current, 'collection.read') && (
+                  <li>
+                    <NavLink to={`/o/${slug}/collection`}>Collection</NavLink>
+                  </li>
+                )}
                 {current && can(current, 'billing.read') && (
                   <li>
                     <NavLink to={`/o/${slug}/billing`}>Billing</NavLink>

@@ -16,6 +16,7 @@ import { roleRoutes } from '../roles/routes';
 import { studioRoutes } from '../studio/routes';
 import { teamRoutes } from '../teams/routes';
 import { webhookRoutes } from '../webhooks/routes';
+import { collectionRoutes } from '../collection/routes';
 import { workflowRoutes } from '../workflows/routes';
 import { RouteError } from './RouteStates';
 
@@ -30,6 +31,7 @@ export const orgRoutes: RouteObject[] = [
   ...billingRoutes,
   ...webhookRoutes,
   ...resourceRoutes,
+  ...collectionRoutes,
   ...workflowRoutes,
   ...studioRoutes,
 ];

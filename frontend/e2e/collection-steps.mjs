@@ -1,0 +1,50 @@
+// The data-collection part of the end-to-end journey, through the UI only: create a project,
+// run the sample Instagram collector over two URLs (a bad line first shows its error by line
+// number), watch the job end, open its folder and search its records.
+//
+// `page` is a playwright-core Page signed in as an owner of the organisation `slug`; `shot(name)`
+// saves a screenshot. Throws with a clear message when a step fails.
+
+const STEP_TIMEOUT = 20_000;
+
+export async function collectionJourney({ page, base, slug, shot = async () => {} }) {
+  const step = async (what, fn) => {
+    try {
+      return await fn();
+    } catch (e) {
+      throw new Error(`collection journey: ${what} failed: ${e.message.split('\n')[0]}`);
+    }
+  };
+  await step('creating a project', async () => {
+    await page.goto(`${base}/o/${slug}`);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Collection' }).click();
+    await page.waitForURL(/\/collection$/, { timeout: STEP_TIMEOUT });
+    await page.getByLabel('New project').fill('Summer campaign');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('heading', { name: 'Summer campaign', level: 2 }).waitFor({ timeout: STEP_TIMEOUT });
+  });
+  await step('seeing a bad line named', async () => {
+    await page.getByLabel('Collector').selectOption({ label: 'Instagram posts (sample)' });
+    await page.getByLabel('URLs (one a line, or CSV rows)').fill('https://www.instagram.com/p/sunset\nhttps://www.tiktok.com/@x');
+    await page.getByRole('button', { name: 'Start collection' }).click();
+    await page.getByText('line 2: not an address of Instagram').waitFor({ timeout: STEP_TIMEOUT });
+  });
+  await step('running the sample collection', async () => {
+    await page.getByLabel('URLs (one a line, or CSV rows)').fill('https://www.instagram.com/p/sunset\nhttps://www.instagram.com/p/harbour');
+    await page.getByRole('button', { name: 'Start collection' }).click();
+    const jobs = page.getByRole('table', { name: 'Collection jobs' });
+    await jobs.getByRole('row').filter({ hasText: 'SUCCEEDED' }).first().waitFor({ timeout: STEP_TIMEOUT });
+  });
+  await shot('collection-job');
+  await step('opening the job folder and searching it', async () => {
+    await page.getByRole('button', { name: /^Instagram posts · / }).click();
+    const table = page.getByRole('table', { name: 'Collected records' });
+    await table.locator('tbody tr').nth(5).waitFor({ timeout: STEP_TIMEOUT });
+    const rows = await table.locator('tbody tr').count();
+    if (rows !== 6) throw new Error(`expected 6 records (3 per URL), saw ${rows}`);
+    await page.getByLabel('Search records').fill('harbour');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.getByText(/^3 of 6 records/).waitFor({ timeout: STEP_TIMEOUT });
+  });
+  await shot('collection-search');
+}

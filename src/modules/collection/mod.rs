@@ -1,0 +1,31 @@
+//! Data collection: the platform's catalog of collectors (platforms, platform services with
+//! their provider dataset, input JSON Schema and output mapping, grants by plan and per
+//! organisation, provider credentials), an organisation's projects with their members and
+//! project roles, folders of normalised records, and collection jobs run through BrightData's
+//! Datasets API (or the sample provider of the embedded default) on the job machinery.
+//!
+//! Owns `collection_platforms`, `collection_services`, `collection_grants`,
+//! `collection_credentials` (platform tables, no tenant), and the tenant tables `projects`,
+//! `project_members`, `collection_folders`, `collection_records`, `collection_jobs` and
+//! `collection_job_inputs`.
+
+pub mod access;
+pub mod brightdata;
+pub mod catalog;
+pub mod folders;
+pub mod http;
+pub mod inputs;
+pub mod jobs;
+pub mod projects;
+pub mod records;
+pub mod sample;
+pub mod schema;
+pub mod steps;
+pub mod types;
+
+pub use schema::{CollectionMutation, CollectionQuery, CollectionSubscription};
+
+/// Collection's job handlers: trigger, poll and ingest.
+pub fn register(registry: crate::jobs::Registry) -> crate::jobs::Registry {
+    registry.handler(steps::Trigger).handler(steps::Poll).handler(steps::Ingest)
+}
