@@ -35,7 +35,15 @@ async fn a_custom_role_inherits_its_parent_and_grants_what_it_says() {
     assert_eq!(strs(&role.granted_permissions), ["AUDIT_READ"]);
     assert_eq!(
         strs(&role.permissions),
-        ["TENANT_READ", "MEMBERS_READ", "AUDIT_READ", "WORKFLOW_READ", "DOCUMENTS_READ", "RESOURCES_READ"]
+        [
+            "TENANT_READ",
+            "MEMBERS_READ",
+            "AUDIT_READ",
+            "WORKFLOW_READ",
+            "DOCUMENTS_READ",
+            "RESOURCES_READ",
+            "COLLECTION_READ"
+        ]
     );
     assert_eq!(role.parent.as_ref().map(|p| p.key.as_str()), Some("viewer"));
     assert!(!role.is_builtin);
@@ -53,7 +61,15 @@ async fn a_custom_role_inherits_its_parent_and_grants_what_it_says() {
     let perms = app.op::<ViewerPermissions>(Some(&member.access), vars).await.into_data();
     assert_eq!(
         strs(&perms.viewer.expect("a viewer").permissions),
-        ["TENANT_READ", "MEMBERS_READ", "AUDIT_READ", "WORKFLOW_READ", "DOCUMENTS_READ", "RESOURCES_READ"]
+        [
+            "TENANT_READ",
+            "MEMBERS_READ",
+            "AUDIT_READ",
+            "WORKFLOW_READ",
+            "DOCUMENTS_READ",
+            "RESOURCES_READ",
+            "COLLECTION_READ"
+        ]
     );
     let log = app.op_json::<TenantAuditLog>(Some(&member.access), json!({ "id": tenant })).await;
     assert!(
@@ -70,7 +86,14 @@ async fn a_custom_role_inherits_its_parent_and_grants_what_it_says() {
         .await;
     assert_eq!(
         strs(&r.data().set_role_permissions.role.permissions),
-        ["TENANT_READ", "MEMBERS_READ", "WORKFLOW_READ", "DOCUMENTS_READ", "RESOURCES_READ"]
+        [
+            "TENANT_READ",
+            "MEMBERS_READ",
+            "WORKFLOW_READ",
+            "DOCUMENTS_READ",
+            "RESOURCES_READ",
+            "COLLECTION_READ"
+        ]
     );
     let denied = app.gql(Some(&member.access), doc!("audit/TenantAuditLog"), json!({ "id": tenant })).await;
     assert_eq!(denied.code(), "FORBIDDEN", "revoked permissions stop working at once");
@@ -84,7 +107,14 @@ async fn a_custom_role_inherits_its_parent_and_grants_what_it_says() {
     assert_eq!(strs(&auditor.granted), Vec::<String>::new());
     assert_eq!(
         strs(&auditor.effective),
-        ["TENANT_READ", "MEMBERS_READ", "WORKFLOW_READ", "DOCUMENTS_READ", "RESOURCES_READ"]
+        [
+            "TENANT_READ",
+            "MEMBERS_READ",
+            "WORKFLOW_READ",
+            "DOCUMENTS_READ",
+            "RESOURCES_READ",
+            "COLLECTION_READ"
+        ]
     );
 }
 
