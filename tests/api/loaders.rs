@@ -272,9 +272,19 @@ async fn billing_statements_for(n: usize) -> f64 {
     // commit) before counting; the warm-up request below covers its last look at the queue.
     app.mail_about(&format!("bn{n}@example.com"), "Invoice", n).await;
     app.gql(Some(&s.access), doc!("billing/MyOrganisationsBilling"), json!({ "first": 25 })).await.data();
-    let before = app.metric("zygo_db_statements_total").await;
-    let r = app.gql(Some(&s.access), doc!("billing/MyOrganisationsBilling"), json!({ "first": 25 })).await;
-    let after = app.metric("zygo_db_statements_total").await;
+    // The counter is the process's: the mail worker's last look at its queue may still land in
+    // a window on a loaded machine. Background work only ever adds statements, so the least of
+    // three identical requests is the request's own count.
+    let mut counts = Vec::new();
+    let mut last = None;
+    for _ in 0..3 {
+        let before = app.metric("zygo_db_statements_total").await;
+        let r =
+            app.gql(Some(&s.access), doc!("billing/MyOrganisationsBilling"), json!({ "first": 25 })).await;
+        counts.push(app.metric("zygo_db_statements_total").await - before);
+        last = Some(r);
+    }
+    let (r, before, after) = (last.unwrap(), 0.0, counts.into_iter().fold(f64::INFINITY, f64::min));
     let edges = r.typed::<MyOrganisationsBilling>().into_data().viewer.expect("a viewer").tenants.edges;
     assert_eq!(edges.len(), n);
     for e in &edges {
