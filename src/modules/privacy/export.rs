@@ -226,8 +226,8 @@ async fn organisation_archive(ctx: &Ctx, org: Uuid) -> AppResult<Vec<u8>> {
             files.push((table.to_string(), found));
         }
     }
-    let members: Vec<Uuid> = entity::membership::Entity::find()
-        .filter(entity::membership::Column::TenantId.eq(org))
+    let members: Vec<Uuid> = crate::db::TenantScope::new(org)
+        .find::<entity::membership::Entity>()
         .all(&txn)
         .await?
         .into_iter()
