@@ -55,7 +55,25 @@ pub fn describe(notice: &Notice, org: Option<&entity::tenant::Model>) -> (String
             ),
             Some(format!("/o/{slug}/settings/webhooks")),
         ),
-        NotificationKind::ExecutionFailed | NotificationKind::PlanLimitNear => {
+        NotificationKind::OrganisationDeletion if action == "tenant.deletion_scheduled" => (
+            format!("{name} is scheduled for deletion"),
+            format!(
+                "{name} is read-only now, and its data will be removed on {}. An owner can take the \
+                 deletion back until then.",
+                text(&after["deletionDueAt"]).get(..10).unwrap_or_default()
+            ),
+            Some(format!("/o/{slug}/settings")),
+        ),
+        NotificationKind::OrganisationDeletion => (
+            format!("The deletion of {name} was taken back"),
+            format!("{name} is no longer scheduled for deletion."),
+            Some(format!("/o/{slug}")),
+        ),
+        NotificationKind::ExecutionFailed
+        | NotificationKind::PlanLimitNear
+        | NotificationKind::SecurityEvent
+        | NotificationKind::CollectionFinished
+        | NotificationKind::MentionedInDocument => {
             (super::catalog::entry(notice.kind).description.to_string(), String::new(), None)
         }
     };

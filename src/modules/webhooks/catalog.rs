@@ -10,6 +10,8 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("tenant.settings_updated", "Its settings changed"),
     ("tenant.suspended", "It was suspended"),
     ("tenant.reactivated", "It was reactivated"),
+    ("tenant.deletion_scheduled", "An owner deleted it: its data goes after the grace period"),
+    ("tenant.deletion_cancelled", "An owner took its deletion back"),
     ("member.joined", "Someone joined (accepted an invitation)"),
     ("member.left", "A member left"),
     ("member.removed", "A member was removed"),

@@ -146,8 +146,14 @@ impl Fixture {
             "userId" => &self.user,
             "platformId" => return Some(global_id("CollectionPlatform", uuid::Uuid::nil())),
             "id" | "ids" => match root {
-                "node" | "nodes" | "tenant" | "updateTenant" | "suspendTenant" | "reactivateTenant"
-                | "deleteTenant" => &self.tenant,
+                "node"
+                | "nodes"
+                | "tenant"
+                | "updateTenant"
+                | "suspendTenant"
+                | "reactivateTenant"
+                | "deleteTenant"
+                | "cancelTenantDeletion" => &self.tenant,
                 "workflow"
                 | "validateWorkflow"
                 | "updateWorkflow"
