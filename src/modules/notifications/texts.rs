@@ -69,10 +69,23 @@ pub fn describe(notice: &Notice, org: Option<&entity::tenant::Model>) -> (String
             format!("{name} is no longer scheduled for deletion."),
             Some(format!("/o/{slug}")),
         ),
+        NotificationKind::CollectionFinished => {
+            let records = notice.data["records"].as_i64().unwrap_or_default();
+            let errors = notice.data["errors"].as_i64().unwrap_or_default();
+            let title = match notice.data["status"].as_str() {
+                Some("failed") => format!("A data collection in {name} failed"),
+                Some("partial") => format!("A data collection in {name} finished with errors"),
+                _ => format!("A data collection in {name} finished"),
+            };
+            let body = match errors {
+                0 => format!("{records} records collected."),
+                n => format!("{records} records collected; {n} inputs failed."),
+            };
+            (title, body, Some(format!("/o/{slug}/collection")))
+        }
         NotificationKind::ExecutionFailed
         | NotificationKind::PlanLimitNear
         | NotificationKind::SecurityEvent
-        | NotificationKind::CollectionFinished
         | NotificationKind::MentionedInDocument => {
             (super::catalog::entry(notice.kind).description.to_string(), String::new(), None)
         }
