@@ -83,10 +83,14 @@ pub fn describe(notice: &Notice, org: Option<&entity::tenant::Model>) -> (String
             };
             (title, body, Some(format!("/o/{slug}/collection")))
         }
+        NotificationKind::MentionedInDocument => (
+            format!("You were mentioned in “{}”", text(&notice.data["documentTitle"])),
+            format!("Someone mentioned you in a document of {name}."),
+            notice.data["documentId"].as_str().map(|d| format!("/o/{slug}/documents/{d}")),
+        ),
         NotificationKind::ExecutionFailed
         | NotificationKind::PlanLimitNear
-        | NotificationKind::SecurityEvent
-        | NotificationKind::MentionedInDocument => {
+        | NotificationKind::SecurityEvent => {
             (super::catalog::entry(notice.kind).description.to_string(), String::new(), None)
         }
     };
