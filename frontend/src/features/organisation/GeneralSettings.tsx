@@ -4,6 +4,7 @@ import { useMutation, useQuery } from 'urql';
 import {
   CancelTenantDeletionDocument,
   DeleteTenantDocument,
+  RequestDataExportDocument,
   ReactivateTenantDocument,
   SuspendTenantDocument,
   TenantSettingsDocument,
@@ -40,6 +41,7 @@ export default function GeneralSettings() {
           <GeneralForm settings={settings} disabled={!canEdit} />
           <BrandingForm settings={settings} disabled={!canEdit} />
           <RetentionForm settings={settings} disabled={!canEdit} />
+          {tenant.can('tenant.delete') && <OrganisationExport />}
           {tenant.can('tenant.delete') && <DangerZone status={settings.status} deletionDueAt={settings.deletionDueAt ?? null} />}
         </>
       )}
@@ -247,6 +249,27 @@ function ColorField({ label, value, onChange, error }: { label: string; value: s
         onChange={(e) => onChange(e.target.value.toUpperCase())}
       />
     </div>
+  );
+}
+
+// An owner's export of the whole organisation: prepared in the background, mailed as a link and
+// listed under Settings → Privacy for seven days.
+function OrganisationExport() {
+  const tenant = useTenant();
+  const [res, request] = useMutation(RequestDataExportDocument);
+  return (
+    <section className="card" aria-labelledby="org-export-title">
+      <h2 id="org-export-title">Export the organisation's data</h2>
+      <p className="muted">
+        A ZIP of JSON files with everything the organisation owns and its members' names and addresses. We mail you a link when it is ready; it is also listed
+        under Settings → Privacy for seven days.
+      </p>
+      {res.error && <Alert>{errorMessage(res.error)}</Alert>}
+      {res.data && <Alert kind="success">The export is being prepared; we will mail you a link.</Alert>}
+      <Button variant="secondary" busy={res.fetching} onClick={() => request({ input: { organisationId: tenant.id } })}>
+        Export organisation data
+      </Button>
+    </section>
   );
 }
 
