@@ -60,6 +60,7 @@ pub mod subscription;
 pub mod team;
 pub mod team_member;
 pub mod tenant;
+pub mod tenant_domain;
 pub mod usage_counter;
 pub mod user;
 pub mod user_token;

@@ -459,6 +459,21 @@ try {
   await retention.getByText('Saved.').waitFor();
   checkProblems();
 
+  // Domains: a custom domain shows the TXT record to create; checking it before the record
+  // exists says so and leaves it pending.
+  step('domains');
+  await page.goto(`${base}/o/${slug}/domains`);
+  await page.getByRole('heading', { name: 'Domains', level: 1 }).waitFor();
+  await page.getByLabel('Domain', { exact: true }).fill('app.journey.example');
+  await page.getByRole('button', { name: 'Add domain' }).click();
+  const domainRow = page.getByRole('row').filter({ hasText: 'app.journey.example' });
+  await domainRow.getByText('_zygo-challenge.app.journey.example TXT').waitFor();
+  await domainRow.getByRole('button', { name: 'Check now' }).click();
+  await domainRow.getByRole('status').waitFor();
+  await domainRow.getByText('Pending').waitFor();
+  await shot('domains');
+  checkProblems();
+
   // The studio: one document in two contexts — presence, cursors, a lock, a closed tab.
   step('studio');
   {

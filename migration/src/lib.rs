@@ -29,6 +29,7 @@ mod m20261204_000020_privacy;
 mod m20261204_000021_webhook_ordering;
 mod m20261204_000022_policy_acceptances;
 mod m20261204_000023_tenant_deletion;
+mod m20261204_000024_tenant_domains;
 mod m20261204_000035_resources;
 mod m20261204_000045_collection_catalog;
 mod m20261204_000046_projects;
@@ -44,6 +45,7 @@ pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
         m20261204_000017_refunds_and_provider_plans::TENANT_TABLES,
         m20261204_000018_webhooks::TENANT_TABLES,
         m20261204_000015_studio::TENANT_TABLES,
+        m20261204_000024_tenant_domains::TENANT_TABLES,
         m20261204_000035_resources::TENANT_TABLES,
         m20261204_000046_projects::TENANT_TABLES,
         m20261204_000047_collection_records::TENANT_TABLES,
@@ -86,6 +88,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000021_webhook_ordering::Migration),
             Box::new(m20261204_000022_policy_acceptances::Migration),
             Box::new(m20261204_000023_tenant_deletion::Migration),
+            Box::new(m20261204_000024_tenant_domains::Migration),
             Box::new(m20261204_000035_resources::Migration),
             Box::new(m20261204_000045_collection_catalog::Migration),
             Box::new(m20261204_000046_projects::Migration),

@@ -10,6 +10,7 @@ use secrecy::SecretString;
 
 mod billing;
 mod collection;
+mod domains;
 mod jobs;
 mod notifications;
 mod oauth;
@@ -21,6 +22,7 @@ mod workflows;
 
 pub use billing::{Billing, PaypalConfig, PaypalMode, RevolutConfig, StripeConfig};
 pub use collection::CollectionSettings;
+pub use domains::DomainSettings;
 pub use jobs::JobSettings;
 pub use notifications::NotificationSettings;
 use oauth::oauth_providers;
@@ -193,6 +195,8 @@ pub struct Config {
     pub storage: StorageSettings,
     /// Data collection (BrightData, polling).
     pub collection: CollectionSettings,
+    /// Organisation addresses: subdomains and custom domains.
+    pub domains: DomainSettings,
 }
 
 /// Bounds of the automatic-persisted-query store: a text is kept only after its request
@@ -499,6 +503,7 @@ impl Config {
             notifications: notifications::read(&get)?,
             policies: privacy::read(&get)?,
             collection: collection::read(&get)?,
+            domains: domains::read(&get)?,
             retention: retention::read(&get)?,
             storage,
             limits: Limits {

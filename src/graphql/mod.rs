@@ -27,6 +27,7 @@ use crate::{
         audit::AuditSubscription,
         billing::{BillingMutation, BillingQuery, BillingSubscription},
         collection::{CollectionMutation, CollectionQuery, CollectionSubscription},
+        domains::DomainsMutation,
         identity::{IdentityMutation, IdentityQuery},
         members::{MembersMutation, MembersQuery},
         notifications::{NotificationsMutation, NotificationsSubscription},
@@ -87,6 +88,7 @@ pub struct Mutation(
     PresenceMutation,
     ResourcesMutation,
     CollectionMutation,
+    DomainsMutation,
 );
 
 /// The root subscription.

@@ -48,6 +48,7 @@ pub mod kind {
     pub const SUBSCRIPTION: &str = "Subscription";
     pub const TEAM: &str = "Team";
     pub const TENANT: &str = "Tenant";
+    pub const TENANT_DOMAIN: &str = "TenantDomain";
     pub const USER: &str = "User";
     pub const WORKFLOW: &str = "Workflow";
     pub const WORKFLOW_TEMPLATE: &str = "WorkflowTemplate";

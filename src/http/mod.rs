@@ -5,6 +5,7 @@
 mod graphiql;
 mod graphql;
 mod health;
+pub mod hosts;
 pub use health::metrics_router;
 mod oauth;
 pub mod persisted;
@@ -72,6 +73,7 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
             axum::routing::post(crate::modules::collection::http::notify)
                 .layer(axum::extract::DefaultBodyLimit::max(crate::modules::collection::http::MAX_BODY)),
         )
+        .route("/tls/ask", get(hosts::ask))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     // Metrics tell a lot about a deployment: on their own listener when ZYGO_METRICS_LISTEN is
@@ -99,7 +101,8 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
     let origins: Vec<HeaderValue> =
         state.config.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
     let frontend = spa::router(&state.config.frontend_dir);
-    let router = router.with_state(state).merge(frontend);
+    let by_host = axum::middleware::from_fn_with_state(state.clone(), hosts::route);
+    let router = router.with_state(state).merge(frontend).layer(by_host);
     let router = if origins.is_empty() {
         router
     } else {

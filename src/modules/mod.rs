@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod billing;
 pub mod collection;
+pub mod domains;
 pub mod identity;
 pub mod members;
 pub mod notifications;
@@ -30,5 +31,6 @@ pub fn jobs(config: &crate::config::Config) -> crate::jobs::Registry {
     let registry = resources::register(registry);
     let registry = collection::register(registry);
     let registry = tenancy::deletion::register(registry);
+    let registry = domains::register(registry, config.domains.recheck_interval);
     webhooks::register(registry)
 }

@@ -19,6 +19,7 @@ mod browser;
 mod clients;
 mod collection;
 mod conformance;
+mod domains;
 mod event_bus;
 mod frontend;
 mod fuzz;

@@ -28,7 +28,39 @@ fn validate_tenant_name(field: &str, name: &str) -> AppResult<String> {
     Ok(name.to_string())
 }
 
-/// Slugs: 3–40 characters of `a-z`, `0-9` and `-`, starting and ending with a letter or digit.
+/// Slugs that cannot name an organisation: they are, or may become, the platform's own
+/// subdomains (`{slug}.{ZYGO_BASE_DOMAIN}`).
+pub const RESERVED_SLUGS: &[&str] = &[
+    "www",
+    "api",
+    "admin",
+    "app",
+    "mail",
+    "smtp",
+    "static",
+    "assets",
+    "cdn",
+    "status",
+    "docs",
+    "help",
+    "support",
+    "billing",
+    "auth",
+    "login",
+    "signup",
+    "graphql",
+    "graphiql",
+    "health",
+    "metrics",
+    "dev",
+    "staging",
+    "console",
+    "dashboard",
+    "blog",
+];
+
+/// Slugs: 3–40 characters of `a-z`, `0-9` and `-`, starting and ending with a letter or digit,
+/// not one of [`RESERVED_SLUGS`].
 pub fn validate_slug(field: &str, slug: &str) -> AppResult<String> {
     let slug = slug.trim();
     let ok_chars = slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
@@ -37,6 +69,12 @@ pub fn validate_slug(field: &str, slug: &str) -> AppResult<String> {
         return Err(AppError::validation(
             field,
             "must be 3 to 40 characters of a-z, 0-9 and '-', starting and ending with a letter or digit",
+        ));
+    }
+    if RESERVED_SLUGS.contains(&slug) {
+        return Err(AppError::validation(
+            field,
+            format!("`{slug}` is reserved for the platform's own addresses"),
         ));
     }
     Ok(slug.to_string())

@@ -141,6 +141,10 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("reactivateTenant", Owner),
     ("deleteTenant", Owner),
     ("cancelTenantDeletion", Owner),
+    ("addTenantDomain", Tenant(&[TENANT_UPDATE])),
+    ("verifyTenantDomain", Tenant(&[TENANT_UPDATE])),
+    ("setPrimaryTenantDomain", Tenant(&[TENANT_UPDATE])),
+    ("removeTenantDomain", Tenant(&[TENANT_UPDATE])),
     ("inviteMember", Outranks(&MEMBERS_MANAGE, "sweep-custom")), // check_grant of the role invited to
     ("resendInvitation", Outranks(&MEMBERS_MANAGE, "member")),   // check_grant of the invitation's role
     ("revokeInvitation", Tenant(&[MEMBERS_MANAGE])),

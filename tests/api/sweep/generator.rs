@@ -74,6 +74,8 @@ pub(crate) struct Fixture {
     pub(super) collector: String,
     /// A member's user (project members are users).
     pub(super) user: String,
+    /// A custom domain of the organisation (pending).
+    pub(super) domain: String,
 }
 
 pub(super) fn global_id(ty: &str, id: uuid::Uuid) -> String {
@@ -117,6 +119,7 @@ impl Fixture {
             record: id("CollectedRecord"),
             collector: id("PlatformService"),
             user: id("User"),
+            domain: id("TenantDomain"),
         }
     }
 
@@ -186,6 +189,7 @@ impl Fixture {
                 "project" | "deleteProject" => &self.project,
                 "collectionFolder" | "deleteCollectionFolder" => &self.folder,
                 "collectionJob" | "cancelCollectionJob" => &self.collection_job,
+                "verifyTenantDomain" | "setPrimaryTenantDomain" | "removeTenantDomain" => &self.domain,
                 _ => return None,
             },
             _ => return None,
@@ -206,6 +210,9 @@ impl Fixture {
             "nodeId" | "target" => "step".into(),
             "edgeId" => "e1".into(),
             "plan" => "pro".into(),
+            "domain" => {
+                format!("sweep-{}.example.com", EMAILS.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+            }
             "from" | "to" => "2026-12-01".into(),
             _ => "sweep".into(),
         }

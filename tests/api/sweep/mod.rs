@@ -431,6 +431,14 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         .unwrap()
         .to_string();
     let user = joined["target"].0.user_id.clone();
+    let domain = gq(
+        doc!("domains/AddTenantDomain"),
+        json!({ "input": { "tenantId": tenant, "domain": "sweep-fixture.example.com" } }),
+    )
+    .await["addTenantDomain"]["domain"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     // The run must be over before the snapshot.
     eventually(30, || async {
@@ -474,6 +482,7 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         record,
         collector,
         user,
+        domain,
     };
     let principals = vec![
         Principal {

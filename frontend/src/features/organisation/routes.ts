@@ -5,4 +5,5 @@ import { page } from '../../app/lazyPage';
 export const organisationRoutes: RouteObject[] = [
   { index: true, lazy: page(() => import('./Overview')) },
   { path: 'settings', lazy: page(() => import('./GeneralSettings')) },
+  { path: 'domains', lazy: page(() => import('./Domains')) },
 ];

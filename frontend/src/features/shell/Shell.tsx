@@ -167,6 +167,9 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
                   </li>
                 )}
                 <li>
+                  <NavLink to={`/o/${slug}/domains`}>Domains</NavLink>
+                </li>
+                <li>
                   <NavLink to={`/o/${slug}/settings`}>Settings</NavLink>
                 </li>
               </ul>
