@@ -475,3 +475,44 @@ async fn a_trial_that_ends_without_a_payment_method_pauses_and_resumes_with_a_ne
     );
     assert_eq!(b.invoice(0).total, 29000);
 }
+
+#[tokio::test]
+async fn a_plan_cancelled_at_its_period_end_still_bills_that_periods_overage_once() {
+    let (app, clock) = metered_app().await;
+    let owner = app.verified_user("m-final@example.com").await;
+    let tenant = app.create_tenant(&owner, "m-final").await;
+    app.gql(
+        Some(&owner.access),
+        doc!("billing/ChangePlan"),
+        json!({ "input": { "tenantId": tenant, "plan": "pro", "interval": "MONTH" } }),
+    )
+    .await
+    .data();
+    app.gql(
+        Some(&owner.access),
+        doc!("billing/CancelSubscription"),
+        json!({ "input": { "tenantId": tenant, "atPeriodEnd": true } }),
+    )
+    .await
+    .data();
+    let before = billing(&app, &owner, &tenant).await.invoices().edges.len();
+    for _ in 0..24 {
+        settings(&app, &owner.access, &tenant).await.data();
+    }
+    // The last read of December (it counts itself).
+    let over = operations_used(&app, &owner, &tenant).await - 20;
+    assert!(over > 0);
+
+    // The period ends on 1 January: back to Free, and December's overage on an invoice of its
+    // own (no plan line); the sweep running again issues nothing more.
+    clock.set(Utc.with_ymd_and_hms(2027, 1, 1, 12, 0, 1).unwrap());
+    settle(&app).await;
+    settle(&app).await;
+    let b = billing(&app, &owner, &tenant).await;
+    assert_eq!(b.invoices().edges.len(), before + 1);
+    let last = b.invoice(b.invoices().edges.len() - 1);
+    let lines: Vec<(String, i64, i64)> =
+        last.lines.iter().map(|l| (enum_name(&l.kind), l.quantity, l.amount)).collect();
+    assert_eq!(lines, [("USAGE_OVERAGE".into(), over, over * 7)]);
+    assert_eq!(last.total, last.subtotal + last.tax);
+}

@@ -110,8 +110,25 @@ async fn period_end(
     let ctx = tx.ctx();
     let start = sub.current_period_end;
     if sub.cancel_at_period_end {
+        // Its last period's use beyond the allowance is still owed: billed now, on its own.
+        let overage = invoices::overage_lines(tx, &sub).await?;
+        let overage_total: i64 = overage.iter().map(|l| l.amount).sum();
         service::end_and_start_free(tx, &sub, start, &account.currency, "billing.canceled").await?;
         enqueue_cancel_recurring(tx, &sub).await?;
+        if overage_total > 0 {
+            let inv = invoices::issue(
+                tx,
+                Some(sub.id),
+                Amounts::renewal(overage_total, account),
+                overage,
+                (sub.current_period_start, start),
+                &format!("final-usage:{}:{}", sub.id, start.timestamp()),
+            )
+            .await?;
+            if inv.status == InvoiceStatus::Open {
+                enqueue_collect(tx, &inv, 0).await?;
+            }
+        }
         return Ok(true);
     }
     if sub.status == SubscriptionStatus::Trialing && super::plan_changes::lacks_payment_method(ctx, account) {
