@@ -23,6 +23,7 @@ use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBui
 use crate::{
     auth::RequestCtx,
     modules::{
+        admin::{AdminMutation, AdminQuery},
         api_keys::ApiKeysMutation,
         audit::AuditSubscription,
         billing::{BillingMutation, BillingQuery, BillingSubscription},
@@ -64,6 +65,7 @@ pub struct Query(
     PlatformSecurityQuery,
     ConsentsQuery,
     CollectionQuery,
+    AdminQuery,
 );
 
 /// The root mutation.
@@ -87,6 +89,7 @@ pub struct Mutation(
     PresenceMutation,
     ResourcesMutation,
     CollectionMutation,
+    AdminMutation,
 );
 
 /// The root subscription.

@@ -10,6 +10,8 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("tenant.settings_updated", "Its settings changed"),
     ("tenant.suspended", "It was suspended"),
     ("tenant.reactivated", "It was reactivated"),
+    ("job.retried", "A platform operator retried one of its failed background jobs"),
+    ("job.cancelled", "A platform operator cancelled one of its waiting background jobs"),
     ("member.joined", "Someone joined (accepted an invitation)"),
     ("member.left", "A member left"),
     ("member.removed", "A member was removed"),

@@ -146,8 +146,17 @@ impl Fixture {
             "userId" => &self.user,
             "platformId" => return Some(global_id("CollectionPlatform", uuid::Uuid::nil())),
             "id" | "ids" => match root {
-                "node" | "nodes" | "tenant" | "updateTenant" | "suspendTenant" | "reactivateTenant"
-                | "deleteTenant" => &self.tenant,
+                "node"
+                | "nodes"
+                | "tenant"
+                | "updateTenant"
+                | "suspendTenant"
+                | "reactivateTenant"
+                | "deleteTenant"
+                | "adminSuspendTenant"
+                | "adminReactivateTenant" => &self.tenant,
+                // Refused before the lookup: a well-formed ID of nothing.
+                "adminRetryJob" | "adminCancelJob" => return Some(global_id("Job", uuid::Uuid::nil())),
                 "workflow"
                 | "validateWorkflow"
                 | "updateWorkflow"
