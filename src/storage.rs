@@ -89,6 +89,21 @@ impl Storage {
         Ok(Download { size, body })
     }
 
+    /// Removes every object whose key starts with `prefix/` (an organisation's files once it
+    /// is purged); returns how many went. Removing what is already gone is not an error, so a
+    /// retry finishes what a failed run began.
+    pub async fn delete_prefix(&self, prefix: &str) -> object_store::Result<usize> {
+        let mut listed = self.store.list(Some(&Path::from(prefix)));
+        let mut removed = 0;
+        while let Some(meta) = listed.next().await {
+            match self.store.delete(&meta?.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => removed += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(removed)
+    }
+
     /// Removes `key` (nothing happens when it does not exist).
     pub async fn delete(&self, key: &str) -> object_store::Result<()> {
         match self.store.delete(&Path::from(key)).await {

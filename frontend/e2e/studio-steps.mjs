@@ -146,4 +146,41 @@ export async function studioJourney({ page, page2, base, slug, owner, invitee, s
     await presenceOf(page, invitee.name).waitFor({ state: 'detached', timeout: STEP_TIMEOUT });
   });
   await shot('studio-member-left');
+
+  await step('duplicating and reordering a section', async () => {
+    // The member has left: the owner copies the section, edits the copy and moves it first.
+    await page.getByRole('button', { name: 'Duplicate section 1' }).click();
+    await page.getByRole('article', { name: 'Section 2' }).waitFor(wait);
+    await page.getByRole('heading', { name: 'Launch plan', level: 1 }).click();
+    const second = page.getByLabel('Section 2 text');
+    await second.click();
+    await second.press('End');
+    await second.pressSequentially(' (copy)');
+    await page.getByRole('status', { name: 'Autosave' }).getByText('All changes saved').waitFor(wait);
+    await page.getByRole('heading', { name: 'Launch plan', level: 1 }).click();
+    await page.getByRole('button', { name: 'Move section 2 up' }).click();
+    await until(async () => (await text(page).inputValue()).endsWith(' (copy)'), 'the copy as the first section');
+  });
+
+  await step('publishing, comparing and restoring a version', async () => {
+    await page.getByLabel('What changed').fill('First plan');
+    await page.getByRole('button', { name: 'Publish', exact: true }).click();
+    await page.getByRole('list', { name: 'Published versions' }).getByText('Version 1', { exact: true }).waitFor(wait);
+    // A change after publishing shows in the comparison, and restoring brings version 1 back.
+    log('version 1 published');
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Delete section 1' }).click();
+    log('the copy deleted');
+    await page.getByRole('article', { name: 'Section 2' }).waitFor({ state: 'detached', timeout: STEP_TIMEOUT });
+    await page.getByRole('button', { name: 'Compare version 1 with the draft' }).click();
+    await page.getByLabel('Changes since version 1').getByText('Removed').waitFor(wait);
+    log('the comparison shows the removed section');
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Restore version 1' }).click();
+    await page.getByRole('article', { name: 'Section 2' }).waitFor(wait).catch(async (e) => {
+      const alerts = await page.getByRole('alert').allInnerTexts().catch(() => []);
+      throw new Error(`version 1 not restored (${alerts.join(' / ') || e.message.split('\n')[0]})`);
+    });
+  });
+  await shot('studio-versions');
 }

@@ -28,6 +28,7 @@ mod m20261204_000019_notifications;
 mod m20261204_000020_privacy;
 mod m20261204_000021_webhook_ordering;
 mod m20261204_000022_policy_acceptances;
+mod m20261204_000023_tenant_deletion;
 mod m20261204_000035_resources;
 mod m20261204_000045_collection_catalog;
 mod m20261204_000046_projects;
@@ -85,6 +86,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000020_privacy::Migration),
             Box::new(m20261204_000021_webhook_ordering::Migration),
             Box::new(m20261204_000022_policy_acceptances::Migration),
+            Box::new(m20261204_000023_tenant_deletion::Migration),
             Box::new(m20261204_000035_resources::Migration),
             Box::new(m20261204_000045_collection_catalog::Migration),
             Box::new(m20261204_000046_projects::Migration),

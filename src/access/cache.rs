@@ -180,6 +180,7 @@ mod tests {
             role_key: "member".into(),
             permissions: Default::default(),
             suspended: false,
+            pending_deletion: false,
             roles: Default::default(),
             mfa_missing: false,
             actor: std::sync::Arc::new(crate::access::Actor::user(user)),

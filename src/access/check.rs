@@ -101,27 +101,32 @@ async fn read(
     // From here on only the tenants the user is a member of.
     let db = &reads.tenants(pool, tenants.iter().copied());
     let mut graphs = super::role_graph::role_graphs(db, &tenants).await?;
-    let states: Vec<(Uuid, tenant::TenantStatus, Option<serde_json::Value>)> = tenant::Entity::find()
+    type State =
+        (Uuid, tenant::TenantStatus, Option<serde_json::Value>, Option<chrono::DateTime<chrono::Utc>>);
+    let states: Vec<State> = tenant::Entity::find()
         .select_only()
         .column(tenant::Column::Id)
         .column(tenant::Column::Status)
         .column(tenant::Column::Settings)
+        .column(tenant::Column::DeletionDueAt)
         .filter(tenant::Column::Id.is_in(tenants.iter().copied()))
         .into_tuple()
         .all(db)
         .await?;
     let suspended: HashSet<Uuid> = states
         .iter()
-        .filter(|(_, status, _)| *status == tenant::TenantStatus::Suspended)
-        .map(|(id, _, _)| *id)
+        .filter(|(_, status, _, _)| *status == tenant::TenantStatus::Suspended)
+        .map(|(id, _, _, _)| *id)
         .collect();
+    let pending_deletion: HashSet<Uuid> =
+        states.iter().filter(|(_, _, _, due)| due.is_some()).map(|(id, _, _, _)| *id).collect();
     let requiring_mfa: HashSet<Uuid> = states
         .iter()
-        .filter(|(_, _, settings)| {
+        .filter(|(_, _, settings, _)| {
             settings.as_ref().and_then(|s| s.pointer("/security/requireMfa")).and_then(|v| v.as_bool())
                 == Some(true)
         })
-        .map(|(id, _, _)| *id)
+        .map(|(id, _, _, _)| *id)
         .collect();
     // Only asked when some organisation requires MFA.
     let has_mfa = if requiring_mfa.is_empty() {
@@ -145,6 +150,7 @@ async fn read(
                     role_key: role.key.clone(),
                     permissions: graph.effective(role.id),
                     suspended: suspended.contains(&m.tenant_id),
+                    pending_deletion: pending_deletion.contains(&m.tenant_id),
                     roles: graph.clone(),
                     mfa_missing: !has_mfa && requiring_mfa.contains(&m.tenant_id),
                     actor: actor.clone(),

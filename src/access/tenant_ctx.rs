@@ -23,6 +23,9 @@ pub struct TenantCtx {
     /// The organisation is suspended: only reading, and the owner's reactivation or
     /// deletion, remain possible.
     pub suspended: bool,
+    /// An owner deleted the organisation and its grace period runs: as while suspended, only
+    /// reading, and the owner's taking the deletion back, remain possible.
+    pub pending_deletion: bool,
     /// The tenant's roles and grants, as read for this access check: role lookups of the
     /// same request use it instead of querying again.
     pub roles: std::sync::Arc<crate::access::RoleGraph>,
@@ -50,6 +53,7 @@ impl TenantCtx {
             role_key: String::new(),
             permissions: Default::default(),
             suspended: false,
+            pending_deletion: false,
             roles: Default::default(),
             mfa_missing: false,
             actor: std::sync::Arc::new(actor),
@@ -105,6 +109,13 @@ impl TenantCtx {
                 | Permission::AuditRead
                 | Permission::TenantDelete
         );
+        if self.pending_deletion && !allowed_while_suspended {
+            return Err(AppError::ForbiddenWith(
+                "the organisation is scheduled for deletion; an owner can take the deletion back \
+                 (cancelTenantDeletion)"
+                    .into(),
+            ));
+        }
         if self.suspended && !allowed_while_suspended {
             return Err(AppError::ForbiddenWith(
                 "the organisation is suspended; an owner can reactivate it".into(),

@@ -117,6 +117,18 @@ impl<'c> TenantTx<'c> {
         Ok(added)
     }
 
+    /// Adds a system `job` (no tenant: it outlives the tenant's rows, or works across tenants)
+    /// in this transaction; see [`crate::db::with_system_rows`].
+    pub async fn enqueue_system(&mut self, job: crate::jobs::NewJob) -> AppResult<bool> {
+        let now = self.ctx.now();
+        let added = crate::db::with_system_rows(&self.txn, Some(self.scope().tenant_id()), async |txn| {
+            crate::jobs::enqueue(txn, now, None, job).await
+        })
+        .await?;
+        self.wake_jobs |= added;
+        Ok(added)
+    }
+
     /// Records `change` (the mutation's one audit entry) and commits: the usual end of a
     /// mutation, [`Self::audit`] then [`Self::commit`].
     pub async fn commit_with(mut self, change: Change<'_>) -> AppResult<()> {

@@ -19,6 +19,9 @@ pub struct RetentionSettings {
     pub security_event_days: u32,
     /// `ZYGO_RETENTION_NOTIFICATION_DAYS` (default 90): notifications in people's inboxes.
     pub notification_days: u32,
+    /// `ZYGO_TENANT_DELETION_GRACE_DAYS` (default 30): days between an owner's deletion of an
+    /// organisation and the removal of its data, during which an owner can take it back.
+    pub tenant_deletion_grace_days: u32,
     /// `ZYGO_RETENTION_INTERVAL` (seconds, default 3600): how often the cleanup runs.
     pub interval: Duration,
 }
@@ -37,6 +40,7 @@ pub(super) fn read(get: Lookup<'_>) -> Result<RetentionSettings, ConfigError> {
         webhook_delivery_days: days("ZYGO_RETENTION_WEBHOOK_DELIVERY_DAYS", "30")?,
         security_event_days: days("ZYGO_RETENTION_SECURITY_EVENT_DAYS", "365")?,
         notification_days: days("ZYGO_RETENTION_NOTIFICATION_DAYS", "90")?,
+        tenant_deletion_grace_days: days("ZYGO_TENANT_DELETION_GRACE_DAYS", "30")?,
         interval: secs(get, "ZYGO_RETENTION_INTERVAL", 3600)?.max(Duration::from_secs(60)),
     })
 }

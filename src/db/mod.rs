@@ -14,6 +14,7 @@
 //! `SET LOCAL`; a statement sent to the bare pool sees no tenant row at all. The few
 //! cross-tenant reads use [`across_tenants`], each with its reason.
 
+pub mod catalog;
 pub mod page;
 mod scoped;
 
@@ -27,7 +28,7 @@ use secrecy::ExposeSecret;
 pub use scoped::{
     Reads, ScopedConn, TenantScope, across_tenants, begin_across_tenants_txn, begin_tenant_txn,
     load_for_tenants, load_scoped_by_ids, load_scoped_children, lock_tenant, owned_by_id, owning_tenant,
-    tenants_conn,
+    tenants_conn, with_system_rows,
 };
 
 use crate::{config::Config, telemetry::Metrics};

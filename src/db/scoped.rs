@@ -370,6 +370,22 @@ pub async fn begin_across_tenants_txn(db: &DatabaseConnection) -> Result<Databas
     Ok(txn)
 }
 
+/// Runs `write` — an insert of system rows (no tenant: a system job, say) — inside `txn`, a
+/// write transaction behind `restore`'s wall or none: the across-tenants wall is raised for
+/// `write` alone and `txn` is put back behind `tenant` (or behind no tenant's wall) right after,
+/// so nothing else the transaction does sees across tenants. The rows commit or roll back with
+/// `txn`. No-op walls on SQLite.
+pub async fn with_system_rows<T>(
+    txn: &DatabaseTransaction,
+    tenant: Option<Uuid>,
+    write: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, DbErr>,
+) -> Result<T, DbErr> {
+    Wall::AcrossTenants.raise(txn).await?;
+    let out = write(txn).await;
+    Wall::tenants(tenant).raise(txn).await?;
+    out
+}
+
 /// Starts a transaction for work inside one tenant. On PostgreSQL the tenant is set as the
 /// transaction-local setting `zygo.tenant_ids`, which the row-level security policies check.
 pub async fn begin_tenant_txn(

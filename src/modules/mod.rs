@@ -30,5 +30,6 @@ pub fn jobs(config: &crate::config::Config) -> crate::jobs::Registry {
     let registry = studio::jobs::register(registry, config);
     let registry = resources::register(registry);
     let registry = collection::register(registry);
+    let registry = tenancy::deletion::register(registry);
     webhooks::register(registry)
 }

@@ -34,6 +34,8 @@ fn admin_operations(tenant: &str) -> Vec<(&'static str, Value)> {
         (doc!("admin/AdminRevokePlatformRole"), json!({ "email": "owner@example.com" })),
         (doc!("admin/AdminSuspendTenant"), json!({ "id": tenant, "reason": "because" })),
         (doc!("admin/AdminReactivateTenant"), json!({ "id": tenant, "reason": "because" })),
+        (doc!("admin/AdminDeleteTenant"), json!({ "id": tenant, "reason": "because" })),
+        (doc!("admin/AdminCancelTenantDeletion"), json!({ "id": tenant, "reason": "because" })),
         (doc!("admin/AdminRetryJob"), json!({ "id": job })),
         (doc!("admin/AdminCancelJob"), json!({ "id": job })),
     ]
@@ -217,6 +219,49 @@ async fn a_suspension_by_an_operator_is_seen_by_members_and_audited_in_both_logs
             ("admin.tenant_reactivated".to_string(), "paid".to_string())
         ]
     );
+}
+
+#[tokio::test]
+async fn an_operator_schedules_an_organisations_deletion_and_takes_it_back_audited_in_both_logs() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("owner@example.com").await;
+    let tenant = app.create_tenant(&owner, "acme").await;
+    let (ops, _) = app.platform_operator("ops@example.com", "super-admin").await;
+    let d = app
+        .gql(
+            Some(&ops.access),
+            doc!("admin/AdminDeleteTenant"),
+            json!({ "id": tenant, "reason": "customer asked" }),
+        )
+        .await;
+    assert!(d.data()["adminDeleteTenant"]["deletionDueAt"].is_string(), "{:?}", d.0);
+    let t = app.gql(Some(&owner.access), doc!("tenancy/Tenant"), json!({ "id": tenant })).await;
+    assert!(t.data()["tenant"]["deletionDueAt"].is_string(), "the members see the deletion coming");
+    let c = app
+        .gql(
+            Some(&ops.access),
+            doc!("admin/AdminCancelTenantDeletion"),
+            json!({ "id": tenant, "reason": "changed mind" }),
+        )
+        .await;
+    assert_eq!(c.data()["adminCancelTenantDeletion"]["deletionDueAt"], Value::Null);
+    let log = app
+        .gql(Some(&owner.access), doc!("audit/TenantAuditLog"), json!({ "id": tenant, "first": 50 }))
+        .await;
+    let entries: Vec<&Value> =
+        log.data()["tenant"]["auditLog"]["edges"].as_array().unwrap().iter().map(|e| &e["node"]).collect();
+    for action in ["tenant.deletion_scheduled", "tenant.deletion_cancelled"] {
+        let e =
+            entries.iter().find(|e| e["action"] == action).unwrap_or_else(|| panic!("{action} in its log"));
+        assert_eq!(e["actorType"], "platform_admin", "{action}");
+    }
+    let platform = audit_actions(&app, &ops).await;
+    for (action, reason) in [
+        ("admin.tenant_deletion_scheduled", "customer asked"),
+        ("admin.tenant_deletion_cancelled", "changed mind"),
+    ] {
+        assert!(platform.iter().any(|e| e["action"] == action && e["reason"] == reason), "{action}");
+    }
 }
 
 /// A receiver on `port` answering 200 to everything, counting requests.

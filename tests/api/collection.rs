@@ -253,6 +253,14 @@ async fn a_sample_collection_fills_a_folder_and_collecting_again_updates_metrics
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
     assert_eq!(done["recordCount"], 6);
     assert!(done["inputs"].as_array().unwrap().iter().all(|i| i["status"] == "collected"));
+    // Whoever started it is told.
+    let told = crate::notifications::inbox(&w.app, &w.owner).await;
+    assert!(
+        told.iter().any(|n| n["kind"] == "COLLECTION_FINISHED"
+            && n["title"].as_str().unwrap().ends_with("finished")
+            && n["body"] == "6 records collected."),
+        "{told:?}"
+    );
     let folder = done["folderId"].as_str().unwrap().to_string();
     let first = w.records(&w.owner, &folder, json!(null)).await;
     assert_eq!(first["records"]["totalCount"], 6);
@@ -462,6 +470,12 @@ async fn a_failed_brightdata_collection_fails_the_job_with_its_message() {
     let done = w.job(&w.owner, &job).await;
     assert_eq!(done["status"], "FAILED");
     assert!(done["error"].as_str().unwrap().contains("target blocked"), "{done}");
+    let told = crate::notifications::inbox(&w.app, &w.owner).await;
+    assert!(
+        told.iter()
+            .any(|n| n["kind"] == "COLLECTION_FINISHED" && n["title"].as_str().unwrap().ends_with("failed")),
+        "{told:?}"
+    );
 }
 
 #[tokio::test]

@@ -48,6 +48,7 @@ mod subscriptions;
 mod sweep;
 mod teams;
 mod tenancy;
+mod tenant_deletion;
 mod webhooks;
 mod workflow_queue;
 mod workflow_security;

@@ -64,6 +64,17 @@ impl World {
     }
 }
 
+/// The first 50 notifications in `s`'s inbox, as their nodes.
+pub async fn inbox(app: &TestApp, s: &Session) -> Vec<Value> {
+    let r = app.gql(Some(&s.access), doc!("notifications/ViewerNotifications"), json!({ "first": 50 })).await;
+    r.data()["viewer"]["notifications"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect()
+}
+
 fn notification_mails(app: &TestApp, to: &str) -> Vec<String> {
     app.mails_to(to).into_iter().filter(|m| m.contains("/notifications/unsubscribe?")).collect()
 }

@@ -421,3 +421,40 @@ async fn a_participant_on_one_instance_sees_one_on_another_join_move_and_leave()
     let (kind, left) = next_other(&mut a).await;
     assert_eq!((kind, left.id), (Kind::LEFT, joined.id));
 }
+
+#[tokio::test]
+async fn leaving_a_document_releases_ones_section_locks_unless_another_tab_stays() {
+    let r = room("presence-locks", vec![]).await;
+    let lock = || {
+        let (app, token, section) = (&r.app, r.owner.access.clone(), r.section.clone());
+        async move {
+            app.gql(Some(&token), doc!("studio/AcquireSectionLock"), json!({ "sectionId": section })).await
+        }
+    };
+    let holder = || {
+        let (app, token, document) = (&r.app, r.reader.access.clone(), r.document.clone());
+        async move {
+            let d = app.gql(Some(&token), doc!("studio/Document"), json!({ "id": document })).await;
+            d.data()["document"]["pages"][0]["sections"][0]["lock"]["holderId"].as_str().map(str::to_string)
+        }
+    };
+    let (mut watcher, _) = present(&r.app, &r.reader, &r.document).await;
+    let (first_tab, _) = present(&r.app, &r.owner, &r.document).await;
+    let (second_tab, _) = present(&r.app, &r.owner, &r.document).await;
+    lock().await.data();
+    assert_eq!(holder().await.as_deref(), Some(r.owner.user_id.as_str()));
+
+    // One tab closes: the other keeps the owner here, and the lock stays.
+    let (kind, _) = next_other(&mut watcher).await;
+    assert_eq!(kind, Kind::JOINED);
+    let (kind, _) = next_other(&mut watcher).await;
+    assert_eq!(kind, Kind::JOINED);
+    drop(first_tab);
+    assert_eq!(next_other(&mut watcher).await.0, Kind::LEFT);
+    assert_eq!(holder().await.as_deref(), Some(r.owner.user_id.as_str()));
+
+    // The last one closes: the lock goes at once, not when it would expire.
+    drop(second_tab);
+    assert_eq!(next_other(&mut watcher).await.0, Kind::LEFT);
+    eventually(10, || async { holder().await.is_none().then_some(()) }).await;
+}

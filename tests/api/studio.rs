@@ -609,3 +609,50 @@ async fn a_page_of_documents_with_pages_and_sections_costs_the_same_statements_w
     assert_eq!(small, large, "statement count changed with the list length");
     assert!(large <= 9.0, "{large} statements");
 }
+
+#[tokio::test]
+async fn a_mention_in_rich_text_tells_the_member_once_and_no_one_outside_the_organisation() {
+    let s = studio("studio-mentions").await;
+    let stranger = s.app.verified_user("studio-mentions-stranger@example.com").await;
+    let (_, page) = s.document(&s.editor, "Launch notes").await;
+    let mention =
+        |who: &Session| json!({ "type": "mention", "attrs": { "userId": who.user_id, "label": "x" } });
+    let content = |people: Vec<Value>| json!({ "type": "doc", "content": [{ "type": "paragraph", "content": people }] });
+    let r = s
+        .call(
+            &s.editor,
+            doc!("studio/AddSection"),
+            json!({ "input": { "pageId": page, "baseRevision": 1, "kind": "TEXT",
+                "content": content(vec![mention(&s.viewer), mention(&stranger), mention(&s.editor)]) } }),
+        )
+        .await;
+    let section = r.data()["addSection"]["section"]["id"].as_str().unwrap().to_string();
+    let told = |who: &Session| {
+        let (app, who) = (&s.app, who.clone());
+        async move {
+            zygo::jobs::drain(&app.ctx).await.unwrap();
+            crate::notifications::inbox(app, &who)
+                .await
+                .into_iter()
+                .filter(|n| n["kind"] == "MENTIONED_IN_DOCUMENT")
+                .collect::<Vec<_>>()
+        }
+    };
+    let viewer = told(&s.viewer).await;
+    assert_eq!(viewer.len(), 1, "{viewer:?}");
+    assert_eq!(viewer[0]["title"], "You were mentioned in “Launch notes”");
+    assert!(told(&s.editor).await.is_empty(), "not of one's own mention");
+    assert!(told(&stranger).await.is_empty(), "not someone outside the organisation");
+
+    // The autosave keeps the viewer's mention and adds one: only the new one is told.
+    s.call(
+        &s.editor,
+        doc!("studio/UpdateSection"),
+        json!({ "input": { "id": section, "baseRevision": 2,
+            "content": content(vec![mention(&s.viewer), mention(&s.outside)]) } }),
+    )
+    .await
+    .data();
+    assert_eq!(told(&s.viewer).await.len(), 1);
+    assert_eq!(told(&s.outside).await.len(), 1);
+}

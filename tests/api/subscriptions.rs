@@ -166,7 +166,9 @@ async fn a_removed_member_stops_receiving_and_an_ended_session_cannot_start_oper
 
 #[tokio::test]
 async fn members_watching_an_organisation_receive_its_deletion_and_then_the_stream_completes() {
-    let app = spawn_app().await;
+    let clock = zygo::ctx::Clock::manual(chrono::Utc::now());
+    let opts = Options { clock: Some(clock.clone()), ..Default::default() };
+    let app = spawn_app_on(Backend::fresh().await, opts).await;
     let s = app.verified_user("deleter@example.com").await;
     let id = app.create_tenant(&s, "doomed-org").await;
     let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
@@ -177,6 +179,12 @@ async fn members_watching_an_organisation_receive_its_deletion_and_then_the_stre
     app.gql(Some(&s.access), doc!("tenancy/DeleteTenant"), json!({ "id": id, "confirmSlug": "doomed-org" }))
         .await
         .data();
+    // The owner's deletion starts the grace period: an update (the organisation now shows its
+    // deletion date), then, once its data is removed, the deletion.
+    let event = ws.next_json().await.expect("the scheduling event");
+    assert_eq!(event["payload"]["data"]["tenantEvents"]["kind"], "TENANT_UPDATED", "{event}");
+    clock.advance(chrono::Duration::days(31));
+    zygo::jobs::drain(&app.ctx).await.unwrap();
     let event = ws.next_json().await.expect("the deletion event");
     assert_eq!(event["type"], "next", "{event}");
     let payload = &event["payload"];
@@ -184,7 +192,7 @@ async fn members_watching_an_organisation_receive_its_deletion_and_then_the_stre
     let deleted = &payload["data"]["tenantEvents"];
     assert_eq!(deleted["kind"], "TENANT_DELETED", "{event}");
     assert_eq!(deleted["tenantId"], id);
-    assert_eq!(deleted["actorId"], s.user_id);
+    assert_eq!(deleted["actorId"], serde_json::Value::Null, "the platform removed it: {event}");
     assert!(deleted.as_object().unwrap().contains_key("tenant") && deleted["tenant"].is_null(), "{event}");
     let end = ws.next_json().await.expect("the end of the stream");
     assert_eq!(end, json!({ "id": "1", "type": "complete" }));

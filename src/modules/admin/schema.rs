@@ -68,6 +68,8 @@ pub struct AdminTenantPayload {
     pub name: String,
     pub slug: String,
     pub status: OrganisationStatusGql,
+    /// When its data goes, if its deletion is scheduled.
+    pub deletion_due_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A job an operator retried or cancelled.
@@ -99,6 +101,33 @@ impl AdminMutation {
             name: t.name,
             slug: t.slug,
             status: t.status.into(),
+            deletion_due_at: t.deletion_due_at,
+        })
+    }
+
+    async fn deletion(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+        schedule: bool,
+    ) -> Result<AdminTenantPayload> {
+        let (user, _) = operator(ctx, platform::SUPER_ADMIN).await?;
+        let tenant_id = relay::decode_id("id", &id, relay::kind::TENANT)?;
+        let reason = checked_reason(&reason)?;
+        let app = app(ctx);
+        let tctx = TenantCtx::platform_operator(tenant_id, user, &Actor::from_request(rctx(ctx)));
+        let t = if schedule {
+            crate::modules::tenancy::deletion::schedule_by_platform(app, &tctx, &reason).await?
+        } else {
+            crate::modules::tenancy::deletion::cancel_by_platform(app, &tctx, &reason).await?
+        };
+        Ok(AdminTenantPayload {
+            id: relay::to_global_id(relay::kind::TENANT, t.id),
+            name: t.name,
+            slug: t.slug,
+            status: t.status.into(),
+            deletion_due_at: t.deletion_due_at,
         })
     }
 
@@ -172,6 +201,28 @@ impl AdminMutation {
         reason: String,
     ) -> Result<AdminTenantPayload> {
         self.set_suspended(ctx, id, reason, false).await
+    }
+
+    /// Schedules an organisation's deletion after the grace period
+    /// (`ZYGO_TENANT_DELETION_GRACE_DAYS`), with a written reason; read-only until then, and
+    /// `adminCancelTenantDeletion` (or an owner) can take it back. Audited in both logs.
+    async fn admin_delete_tenant(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+    ) -> Result<AdminTenantPayload> {
+        self.deletion(ctx, id, reason, true).await
+    }
+
+    /// Takes a scheduled deletion back, with a written reason. Audited in both logs.
+    async fn admin_cancel_tenant_deletion(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+    ) -> Result<AdminTenantPayload> {
+        self.deletion(ctx, id, reason, false).await
     }
 
     /// Runs a failed (or cancelled) background job again now, its attempts counted afresh.

@@ -81,6 +81,16 @@ pub async fn current(
         .await?)
 }
 
+/// Whether the organisation has a paid plan that will renew (not Free, not canceled, not
+/// ending with its period): what must stop before the organisation can be deleted.
+pub async fn renews(db: &impl ConnectionTrait, scope: TenantScope) -> AppResult<bool> {
+    Ok(current(db, scope).await?.is_some_and(|s| {
+        s.plan_key != super::plans::FREE
+            && !s.cancel_at_period_end
+            && !matches!(s.status, SubscriptionStatus::Canceled)
+    }))
+}
+
 /// The plan a subscription grants now: Free when there is none or it was canceled or is
 /// paused, and for a plan the catalog no longer has.
 pub fn effective_plan(catalog: &'static Catalog, sub: Option<&subscription::Model>) -> &'static Plan {

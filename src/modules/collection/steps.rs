@@ -25,6 +25,7 @@ use crate::{
     ctx::Ctx,
     error::AppResult,
     jobs::{Handler, JobError, JobResult, NewJob},
+    modules::notifications::{catalog::NotificationKind, service as notifications},
 };
 
 pub const TRIGGER: &str = "collection.trigger";
@@ -80,9 +81,40 @@ async fn advance(
     }
     change(&mut am);
     scope.update(&tx, am).await?;
+    if status.is_final() && status != CollectionJobStatus::Cancelled {
+        tell_starter(&mut tx, &job, status, job.record_count as i64, job.error_count as i64).await?;
+    }
     tx.emit(topic(scope.tenant_id()), &JobEvent { job_id: id, project_id: job.project_id });
     tx.commit().await?;
     Ok(true)
+}
+
+/// Tells whoever started `job` that it ended with `status` (`records` collected, `errors`
+/// inputs failed), in the transaction that ends it.
+async fn tell_starter(
+    tx: &mut TenantTx<'_>,
+    job: &collection_job::Model,
+    status: CollectionJobStatus,
+    records: i64,
+    errors: i64,
+) -> AppResult<()> {
+    let Some(starter) = job.created_by else { return Ok(()) };
+    let notice = notifications::Notice {
+        kind: NotificationKind::CollectionFinished,
+        organisation: Some(tx.scope().tenant_id()),
+        recipients: notifications::Recipients::Users { ids: vec![starter] },
+        title: String::new(),
+        body: String::new(),
+        link: None,
+        data: serde_json::json!({
+            "jobId": job.id,
+            "status": sea_orm::ActiveEnum::to_value(&status),
+            "records": records,
+            "errors": errors,
+        }),
+        except: None,
+    };
+    notifications::notify_tx(tx, &notice).await
 }
 
 async fn fail(ctx: &Ctx, tctx: &TenantCtx, id: Uuid, why: String) -> JobResult {
@@ -374,6 +406,7 @@ async fn ingest(
     am.updated_at = Set(now);
     am.finished_at = Set(Some(now));
     scope.update(&tx, am).await?;
+    tell_starter(&mut tx, &current, status, total as i64, failed_inputs.len() as i64).await?;
     // The folder shows when it last changed.
     scope
         .update_many::<collection_folder::Entity>()

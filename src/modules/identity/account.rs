@@ -127,6 +127,7 @@ pub async fn change_password(
     set_password(&txn, user, hash).await?;
     sessions::revoke_all(&txn, viewer.user_id, Some(viewer.session_id), "password changed").await?;
     events::record(
+        app,
         &txn,
         viewer.user_id,
         SecurityEventKind::PasswordChanged,
@@ -136,6 +137,7 @@ pub async fn change_password(
     )
     .await?;
     txn.commit().await?;
+    crate::jobs::wake(app).await;
     sessions::notify(
         app,
         viewer.user_id,
@@ -199,8 +201,9 @@ pub async fn reset_password(app: &AppState, rctx: &RequestCtx, token: &str, new:
     sessions::revoke_all(&txn, row.user_id, None, "password reset").await?;
     // Whoever holds the reset link holds the mailbox: a sign-in lockout ends too.
     crate::modules::security::throttle::Throttle::clear_in(&txn, &keys::login_account(&user_email)).await?;
-    events::record(&txn, row.user_id, SecurityEventKind::PasswordReset, Some(rctx), None, None).await?;
+    events::record(app, &txn, row.user_id, SecurityEventKind::PasswordReset, Some(rctx), None, None).await?;
     txn.commit().await?;
+    crate::jobs::wake(app).await;
     sessions::notify(
         app,
         row.user_id,

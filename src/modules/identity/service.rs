@@ -261,14 +261,21 @@ pub async fn log_in(
                 // unknown one.
                 let (app, rctx, user_id) = (app.clone(), rctx.clone(), user.id);
                 tokio::spawn(async move {
-                    let r = events::record(
-                        &app.db,
-                        user_id,
-                        SecurityEventKind::LoginFailed,
-                        Some(&rctx),
-                        None,
-                        None,
-                    );
+                    let r = async {
+                        let txn = crate::db::begin_write(&app.db).await?;
+                        events::record(
+                            &app,
+                            &txn,
+                            user_id,
+                            SecurityEventKind::LoginFailed,
+                            Some(&rctx),
+                            None,
+                            None,
+                        )
+                        .await?;
+                        txn.commit().await?;
+                        AppResult::Ok(())
+                    };
                     if let Err(e) = r.await {
                         tracing::error!(error = ?e, "security event not recorded");
                     }
@@ -304,6 +311,7 @@ async fn account_locked(
     let txn = crate::db::begin_write(&ctx.db).await?;
     let token = user_tokens::issue(&txn, user.id, ACCOUNT_UNLOCK, Duration::hours(24)).await?;
     events::record(
+        ctx,
         &txn,
         user.id,
         SecurityEventKind::AccountLocked,
@@ -316,6 +324,7 @@ async fn account_locked(
     mail::enqueue(&txn, &user.email, mail::templates::account_unlock(&user.name, &link, &token, until))
         .await?;
     txn.commit().await?;
+    crate::jobs::wake(ctx).await;
     ctx.mail.wake();
     Ok(())
 }
@@ -326,7 +335,7 @@ pub async fn unlock_account(ctx: &Ctx, rctx: &RequestCtx, token: &str) -> AppRes
     let txn = crate::db::begin_write(&ctx.db).await?;
     let row = user_tokens::claim(&txn, token, ACCOUNT_UNLOCK).await?.ok_or_else(invalid)?;
     let user = user::Entity::find_by_id(row.user_id).one(&txn).await?.ok_or_else(invalid)?;
-    events::record(&txn, user.id, SecurityEventKind::AccountUnlocked, Some(rctx), None, None).await?;
+    events::record(ctx, &txn, user.id, SecurityEventKind::AccountUnlocked, Some(rctx), None, None).await?;
     txn.commit().await?;
     Throttle::clear(ctx, &throttle::keys::login_account(&user.email)).await?;
     Throttle::clear(ctx, &throttle::keys::mfa_user(user.id)).await?;
@@ -337,7 +346,7 @@ pub async fn unlock_account(ctx: &Ctx, rctx: &RequestCtx, token: &str) -> AppRes
 /// `backup_code`, `oauth:{provider}`) and records the sign-in.
 pub(crate) async fn open_session(
     app: &AppState,
-    txn: &impl ConnectionTrait,
+    txn: &sea_orm::DatabaseTransaction,
     rctx: &RequestCtx,
     user: user::Model,
     method: &str,
@@ -360,6 +369,7 @@ pub(crate) async fn open_session(
     .insert(txn)
     .await?;
     events::record(
+        app,
         txn,
         user.id,
         SecurityEventKind::LoginSucceeded,

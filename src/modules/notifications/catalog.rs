@@ -24,6 +24,15 @@ pub enum NotificationKind {
     PaymentFailed,
     /// A webhook endpoint of the organisation was switched off after repeated failures.
     WebhookEndpointDisabled,
+    /// Something changed in your account's security: password, two-factor authentication,
+    /// a linked sign-in provider, a lockout.
+    SecurityEvent,
+    /// An organisation you own was scheduled for deletion, or its deletion was taken back.
+    OrganisationDeletion,
+    /// A data collection you started finished (or failed).
+    CollectionFinished,
+    /// Someone mentioned you in a document.
+    MentionedInDocument,
 }
 
 /// Where a notification can reach you.
@@ -112,6 +121,30 @@ pub const CATALOG: &[Entry] = &[
         // The owners' mail goes out from webhooks itself.
         defaults: [true, false, true],
     },
+    Entry {
+        kind: NotificationKind::SecurityEvent,
+        key: "account.security_event",
+        description: "Your password, two-factor authentication or sign-in methods changed, or your account was locked",
+        defaults: [true, true, false],
+    },
+    Entry {
+        kind: NotificationKind::OrganisationDeletion,
+        key: "tenant.deletion",
+        description: "An organisation you own was scheduled for deletion, or its deletion was taken back",
+        defaults: [true, true, false],
+    },
+    Entry {
+        kind: NotificationKind::CollectionFinished,
+        key: "collection.finished",
+        description: "A data collection you started finished",
+        defaults: [true, false, true],
+    },
+    Entry {
+        kind: NotificationKind::MentionedInDocument,
+        key: "studio.mentioned",
+        description: "Someone mentioned you in a document",
+        defaults: [true, true, false],
+    },
 ];
 
 pub fn entry(kind: NotificationKind) -> &'static Entry {
@@ -155,6 +188,9 @@ pub fn for_action(action: &str) -> Option<(NotificationKind, Audience)> {
         "team.member_added" => (K::AddedToTeam, Audience::MembershipInEntry),
         "billing.past_due" => (K::PaymentFailed, Audience::Owners),
         "webhook_endpoint.disabled" => (K::WebhookEndpointDisabled, Audience::Owners),
+        "tenant.deletion_scheduled" | "tenant.deletion_cancelled" => {
+            (K::OrganisationDeletion, Audience::Owners)
+        }
         _ => return None,
     })
 }

@@ -55,7 +55,42 @@ pub fn describe(notice: &Notice, org: Option<&entity::tenant::Model>) -> (String
             ),
             Some(format!("/o/{slug}/settings/webhooks")),
         ),
-        NotificationKind::ExecutionFailed | NotificationKind::PlanLimitNear => {
+        NotificationKind::OrganisationDeletion if action == "tenant.deletion_scheduled" => (
+            format!("{name} is scheduled for deletion"),
+            format!(
+                "{name} is read-only now, and its data will be removed on {}. An owner can take the \
+                 deletion back until then.",
+                text(&after["deletionDueAt"]).get(..10).unwrap_or_default()
+            ),
+            Some(format!("/o/{slug}/settings")),
+        ),
+        NotificationKind::OrganisationDeletion => (
+            format!("The deletion of {name} was taken back"),
+            format!("{name} is no longer scheduled for deletion."),
+            Some(format!("/o/{slug}")),
+        ),
+        NotificationKind::CollectionFinished => {
+            let records = notice.data["records"].as_i64().unwrap_or_default();
+            let errors = notice.data["errors"].as_i64().unwrap_or_default();
+            let title = match notice.data["status"].as_str() {
+                Some("failed") => format!("A data collection in {name} failed"),
+                Some("partial") => format!("A data collection in {name} finished with errors"),
+                _ => format!("A data collection in {name} finished"),
+            };
+            let body = match errors {
+                0 => format!("{records} records collected."),
+                n => format!("{records} records collected; {n} inputs failed."),
+            };
+            (title, body, Some(format!("/o/{slug}/collection")))
+        }
+        NotificationKind::MentionedInDocument => (
+            format!("You were mentioned in “{}”", text(&notice.data["documentTitle"])),
+            format!("Someone mentioned you in a document of {name}."),
+            notice.data["documentId"].as_str().map(|d| format!("/o/{slug}/documents/{d}")),
+        ),
+        NotificationKind::ExecutionFailed
+        | NotificationKind::PlanLimitNear
+        | NotificationKind::SecurityEvent => {
             (super::catalog::entry(notice.kind).description.to_string(), String::new(), None)
         }
     };

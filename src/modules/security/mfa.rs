@@ -260,9 +260,18 @@ pub async fn confirm_enrollment(
         return Err(AppError::conflict("code", "the enrollment changed meanwhile; start again"));
     }
     let codes = new_backup_codes(&txn, user.id).await?;
-    events::record(&txn, user.id, SecurityEventKind::MfaEnabled, Some(rctx), Some(viewer.session_id), None)
-        .await?;
+    events::record(
+        ctx,
+        &txn,
+        user.id,
+        SecurityEventKind::MfaEnabled,
+        Some(rctx),
+        Some(viewer.session_id),
+        None,
+    )
+    .await?;
     txn.commit().await?;
+    crate::jobs::wake(ctx).await;
     // An organisation's MFA rule reads this setting.
     ctx.access_changed(crate::access::AccessChanged::User(user.id)).await;
     Ok(codes)
@@ -307,9 +316,18 @@ pub async fn disable(
         .exec(&txn)
         .await?;
     backup_code::Entity::delete_many().filter(backup_code::Column::UserId.eq(user.id)).exec(&txn).await?;
-    events::record(&txn, user.id, SecurityEventKind::MfaDisabled, Some(rctx), Some(viewer.session_id), None)
-        .await?;
+    events::record(
+        app,
+        &txn,
+        user.id,
+        SecurityEventKind::MfaDisabled,
+        Some(rctx),
+        Some(viewer.session_id),
+        None,
+    )
+    .await?;
     txn.commit().await?;
+    crate::jobs::wake(app).await;
     // An organisation's MFA rule reads this setting.
     app.access_changed(crate::access::AccessChanged::User(user.id)).await;
     Ok(())
@@ -335,6 +353,7 @@ pub async fn regenerate_backup_codes(
     }
     let codes = new_backup_codes(&txn, user.id).await?;
     events::record(
+        ctx,
         &txn,
         user.id,
         SecurityEventKind::BackupCodesRegenerated,
@@ -344,6 +363,7 @@ pub async fn regenerate_backup_codes(
     )
     .await?;
     txn.commit().await?;
+    crate::jobs::wake(ctx).await;
     Ok(codes)
 }
 
@@ -358,33 +378,30 @@ async fn throttled(ctx: &Ctx, rctx: &RequestCtx, user_id: Uuid) -> AppResult<()>
         Attempt::Allowed => Ok(()),
         refused @ Attempt::Refused { newly_locked, .. } => {
             if newly_locked {
-                events::record(
-                    &ctx.db,
-                    user_id,
-                    SecurityEventKind::AccountLocked,
-                    Some(rctx),
-                    None,
-                    Some(serde_json::json!({ "by": "mfa" })),
-                )
-                .await?;
+                locked(ctx, rctx, user_id).await?;
             }
             refused.into_result()
         }
     }
 }
 
-async fn mfa_failed(ctx: &Ctx, rctx: &RequestCtx, user_id: Uuid) -> AppResult<()> {
-    events::record(&ctx.db, user_id, SecurityEventKind::MfaChallengeFailed, Some(rctx), None, None).await?;
-    if mfa_throttle(ctx, user_id).failed(ctx).await?.is_some() {
-        events::record(
-            &ctx.db,
-            user_id,
-            SecurityEventKind::AccountLocked,
-            Some(rctx),
-            None,
-            Some(serde_json::json!({ "by": "mfa" })),
-        )
+/// Records a lockout by failed second-factor codes (and tells the person).
+async fn locked(ctx: &Ctx, rctx: &RequestCtx, user_id: Uuid) -> AppResult<()> {
+    let txn = crate::db::begin_write(&ctx.db).await?;
+    let details = serde_json::json!({ "by": "mfa" });
+    events::record(ctx, &txn, user_id, SecurityEventKind::AccountLocked, Some(rctx), None, Some(details))
         .await?;
+    txn.commit().await?;
+    crate::jobs::wake(ctx).await;
+    Ok(())
+}
+
+async fn mfa_failed(ctx: &Ctx, rctx: &RequestCtx, user_id: Uuid) -> AppResult<()> {
+    let txn = crate::db::begin_write(&ctx.db).await?;
+    events::record(ctx, &txn, user_id, SecurityEventKind::MfaChallengeFailed, Some(rctx), None, None).await?;
+    txn.commit().await?;
+    if mfa_throttle(ctx, user_id).failed(ctx).await?.is_some() {
+        locked(ctx, rctx, user_id).await?;
     }
     Ok(())
 }
@@ -473,11 +490,12 @@ pub async fn complete_challenge(
         return Err(invalid());
     }
     if field == "backupCode" {
-        events::record(&txn, user.id, SecurityEventKind::BackupCodeUsed, Some(rctx), None, None).await?;
+        events::record(app, &txn, user.id, SecurityEventKind::BackupCodeUsed, Some(rctx), None, None).await?;
     }
     let method = if field == "code" { "totp" } else { "backup_code" };
     let tokens = identity::open_session(app, &txn, rctx, user, method).await?;
     txn.commit().await?;
+    crate::jobs::wake(app).await;
     mfa_throttle(app, challenge.user_id).succeeded(app, true).await?;
     identity::after_sign_in(app, rctx, &tokens).await;
     Ok(tokens)

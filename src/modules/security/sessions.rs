@@ -107,6 +107,7 @@ pub async fn revoke(app: &AppState, rctx: &RequestCtx, viewer: &Viewer, id: Uuid
         .ok_or(AppError::NotFound("Session"))?;
     revoke_one(&txn, found.id, "revoked by the user").await?;
     events::record(
+        app,
         &txn,
         viewer.user_id,
         SecurityEventKind::SessionRevoked,
@@ -131,6 +132,7 @@ pub async fn revoke_others(app: &AppState, rctx: &RequestCtx, viewer: &Viewer) -
     let n = revoke_all(&txn, viewer.user_id, Some(viewer.session_id), "revoked by the user").await?;
     if n > 0 {
         events::record(
+            app,
             &txn,
             viewer.user_id,
             SecurityEventKind::SessionRevoked,

@@ -1,18 +1,19 @@
 //! An organisation's settings and lifecycle: general and branding settings, notification
-//! defaults, suspension and deletion (owner-only, confirmed by typing the slug back).
+//! defaults, suspension (owner-only, confirmed by typing the slug back; or a platform
+//! operator's, with a reason); deletion is [`super::deletion`]'s.
 
-use entity::{audit_entry, invitation, membership, role, role_permission, tenant, tenant::TenantStatus};
-use sea_orm::{ColumnTrait, QueryFilter, Set};
+use entity::{tenant, tenant::TenantStatus};
+use sea_orm::Set;
 use serde::{Deserialize, Serialize};
 
 use super::{
+    deletion::check_owner_confirmation,
     events::TenantEventKind,
     service::{change_tenant, event},
 };
 use crate::ctx::Ctx;
 use crate::{
-    access::TenantCtx,
-    access::TenantTx,
+    access::{TenantCtx, TenantTx},
     auth::Permission,
     db::lock_tenant,
     error::{AppError, AppResult},
@@ -221,18 +222,6 @@ pub async fn update_settings(
     .await
 }
 
-/// Owner-only, and the slug must be typed back.
-fn check_owner_confirmation(tctx: &TenantCtx, t: &tenant::Model, confirm_slug: &str) -> AppResult<()> {
-    tctx.require(Permission::TenantDelete)?;
-    if tctx.role_key != "owner" {
-        return Err(AppError::ForbiddenWith("only an owner can do this".into()));
-    }
-    if confirm_slug.trim() != t.slug {
-        return Err(AppError::validation("confirmSlug", "type the organisation's slug to confirm"));
-    }
-    Ok(())
-}
-
 /// Suspends (`true`) or reactivates the organisation.
 pub async fn set_suspended(
     ctx: &Ctx,
@@ -307,34 +296,6 @@ pub async fn set_suspended_by_platform(
     );
     tx.commit().await?;
     Ok(updated)
-}
-
-/// Deletes the organisation and everything it owns.
-pub async fn delete_tenant(ctx: &Ctx, tctx: &TenantCtx, confirm_slug: &str) -> AppResult<tenant::Model> {
-    let current = super::service::get_tenant(ctx, tctx).await?;
-    check_owner_confirmation(tctx, &current, confirm_slug)?;
-    // The owner's confirmation above is the rule.
-    let mut tx = TenantTx::open(ctx, tctx).await?;
-    let scope = tx.scope();
-    lock_tenant(&tx, scope).await?;
-    // Children first, in an order every backend's foreign keys accept.
-    scope.delete_many::<entity::team_member::Entity>().exec(&tx).await?;
-    scope.delete_many::<entity::team::Entity>().exec(&tx).await?;
-    scope.delete_many::<entity::api_key::Entity>().exec(&tx).await?;
-    scope.delete_many::<invitation::Entity>().exec(&tx).await?;
-    scope.delete_many::<membership::Entity>().exec(&tx).await?;
-    scope.delete_many::<role_permission::Entity>().exec(&tx).await?;
-    scope.delete_many::<role::Entity>().exec(&tx).await?;
-    scope.delete_many::<audit_entry::Entity>().exec(&tx).await?;
-    scope.delete_many::<tenant::Entity>().filter(tenant::Column::Id.eq(current.id)).exec(&tx).await?;
-    tx.emit(
-        super::events::topic(tctx.tenant_id),
-        &event(TenantEventKind::TenantDeleted, tctx.tenant_id, None, Some(tctx.user_id), ctx.now()),
-    );
-    tx.commit().await?;
-    ctx.access_changed(crate::access::AccessChanged::Tenant(current.id)).await;
-    tracing::info!(tenant_id = %current.id, slug = %current.slug, user_id = %tctx.user_id, "organisation deleted");
-    Ok(current)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! NOT_FOUND, the same answer as for a tenant that does not exist.
 
 pub mod admin;
+pub mod deletion;
 pub mod events;
 pub mod loaders;
 pub mod schema;

@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject, Subs
 use futures::{Stream, StreamExt};
 
 use super::{
-    admin,
+    admin, deletion,
     events::{self, TenantEventKind, TenantEventPayload},
     service,
     types::TenantEvent,
@@ -114,7 +114,11 @@ pub struct TenantSecuritySettingsInput {
 
 #[derive(SimpleObject)]
 pub struct DeleteTenantPayload {
+    /// The organisation scheduled for deletion.
     pub deleted_tenant_id: ID,
+    /// It, read-only until its data is removed at `deletionDueAt` (unless an owner takes the
+    /// deletion back with `cancelTenantDeletion`).
+    pub tenant: Tenant,
 }
 
 #[derive(SimpleObject)]
@@ -219,8 +223,10 @@ impl TenancyMutation {
         Ok(UpdateTenantPayload { tenant: Tenant::new(tenant) })
     }
 
-    /// Deletes the organisation and everything it owns. Owner-only; type the slug back as
-    /// `confirmSlug`.
+    /// Deletes the organisation: it becomes read-only at once, and everything it owns is removed
+    /// after the grace period (`Tenant.deletionDueAt`, `ZYGO_TENANT_DELETION_GRACE_DAYS`) unless an
+    /// owner takes it back with `cancelTenantDeletion`. Owner-only; type the slug back as
+    /// `confirmSlug`. Refused (PAID_PLAN_ACTIVE) while a paid plan still renews.
     async fn delete_tenant(
         &self,
         ctx: &Context<'_>,
@@ -228,9 +234,26 @@ impl TenancyMutation {
         confirm_slug: String,
     ) -> Result<DeleteTenantPayload> {
         let tctx = tenant_ctx(ctx, "id", &id).await?;
-        let tenant = admin::delete_tenant(app(ctx), &tctx, &confirm_slug).await?;
+        let tenant = deletion::schedule(app(ctx), &tctx, &confirm_slug).await?;
         loaders(ctx).forget_access();
-        Ok(DeleteTenantPayload { deleted_tenant_id: relay::to_global_id(relay::kind::TENANT, tenant.id) })
+        Ok(DeleteTenantPayload {
+            deleted_tenant_id: relay::to_global_id(relay::kind::TENANT, tenant.id),
+            tenant: Tenant::new(tenant),
+        })
+    }
+
+    /// Takes back a scheduled deletion of the organisation. Owner-only; type the slug back as
+    /// `confirmSlug`.
+    async fn cancel_tenant_deletion(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        confirm_slug: String,
+    ) -> Result<UpdateTenantPayload> {
+        let tctx = tenant_ctx(ctx, "id", &id).await?;
+        let tenant = deletion::cancel(app(ctx), &tctx, &confirm_slug).await?;
+        loaders(ctx).forget_access();
+        Ok(UpdateTenantPayload { tenant: Tenant::new(tenant) })
     }
 }
 

@@ -85,6 +85,7 @@ pub async fn create_tenant(ctx: &Ctx, rctx: &RequestCtx, name: &str, slug: &str)
         updated_at: Set(now),
         settings: Set(None),
         features: Set(None),
+        deletion_due_at: Set(None),
     }
     .insert(&tx)
     .await

@@ -39,6 +39,11 @@ impl TenantCore {
     async fn status(&self) -> String {
         sea_orm::ActiveEnum::to_value(&self.0.status)
     }
+    /// When an owner deleted the organisation: the moment its data will be removed. Until then
+    /// it is read-only and an owner can take the deletion back (`cancelTenantDeletion`).
+    async fn deletion_due_at(&self) -> Option<DateTime<Utc>> {
+        self.0.deletion_due_at
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }

@@ -12,6 +12,8 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("tenant.reactivated", "It was reactivated"),
     ("job.retried", "A platform operator retried one of its failed background jobs"),
     ("job.cancelled", "A platform operator cancelled one of its waiting background jobs"),
+    ("tenant.deletion_scheduled", "An owner deleted it: its data goes after the grace period"),
+    ("tenant.deletion_cancelled", "An owner took its deletion back"),
     ("member.joined", "Someone joined (accepted an invitation)"),
     ("member.left", "A member left"),
     ("member.removed", "A member was removed"),

@@ -149,6 +149,7 @@ documents! {
     UpdateTeam = "graphql/teams/UpdateTeam.graphql";
     CreateTenant = "graphql/tenancy/CreateTenant.graphql";
     DeleteTenant = "graphql/tenancy/DeleteTenant.graphql";
+    CancelTenantDeletion = "graphql/tenancy/CancelTenantDeletion.graphql";
     MyOrganisations = "graphql/tenancy/MyOrganisations.graphql";
     ReactivateTenant = "graphql/tenancy/ReactivateTenant.graphql";
     SuspendTenant = "graphql/tenancy/SuspendTenant.graphql";

@@ -141,6 +141,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("suspendTenant", Owner),
     ("reactivateTenant", Owner),
     ("deleteTenant", Owner),
+    ("cancelTenantDeletion", Owner),
     ("inviteMember", Outranks(&MEMBERS_MANAGE, "sweep-custom")), // check_grant of the role invited to
     ("resendInvitation", Outranks(&MEMBERS_MANAGE, "member")),   // check_grant of the invitation's role
     ("revokeInvitation", Tenant(&[MEMBERS_MANAGE])),
@@ -263,6 +264,8 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("adminRevokePlatformRole", PlatformAdmin),
     ("adminSuspendTenant", PlatformAdmin),
     ("adminReactivateTenant", PlatformAdmin),
+    ("adminDeleteTenant", PlatformAdmin),
+    ("adminCancelTenantDeletion", PlatformAdmin),
     ("adminRetryJob", PlatformAdmin),
     ("adminCancelJob", PlatformAdmin),
     // Subscription (users only; checked when the subscription starts)

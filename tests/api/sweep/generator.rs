@@ -153,8 +153,11 @@ impl Fixture {
                 | "suspendTenant"
                 | "reactivateTenant"
                 | "deleteTenant"
+                | "cancelTenantDeletion"
                 | "adminSuspendTenant"
-                | "adminReactivateTenant" => &self.tenant,
+                | "adminReactivateTenant"
+                | "adminDeleteTenant"
+                | "adminCancelTenantDeletion" => &self.tenant,
                 // Refused before the lookup: a well-formed ID of nothing.
                 "adminRetryJob" | "adminCancelJob" => return Some(global_id("Job", uuid::Uuid::nil())),
                 "workflow"

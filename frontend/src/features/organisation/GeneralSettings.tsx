@@ -2,7 +2,9 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import {
+  CancelTenantDeletionDocument,
   DeleteTenantDocument,
+  RequestDataExportDocument,
   ReactivateTenantDocument,
   SuspendTenantDocument,
   TenantSettingsDocument,
@@ -39,7 +41,8 @@ export default function GeneralSettings() {
           <GeneralForm settings={settings} disabled={!canEdit} />
           <BrandingForm settings={settings} disabled={!canEdit} />
           <RetentionForm settings={settings} disabled={!canEdit} />
-          {tenant.can('tenant.delete') && <DangerZone status={settings.status} />}
+          {tenant.can('tenant.delete') && <OrganisationExport />}
+          {tenant.can('tenant.delete') && <DangerZone status={settings.status} deletionDueAt={settings.deletionDueAt ?? null} />}
         </>
       )}
     </section>
@@ -249,22 +252,70 @@ function ColorField({ label, value, onChange, error }: { label: string; value: s
   );
 }
 
-function DangerZone({ status }: { status: string }) {
+// An owner's export of the whole organisation: prepared in the background, mailed as a link and
+// listed under Settings → Privacy for seven days.
+function OrganisationExport() {
   const tenant = useTenant();
-  const navigate = useNavigate();
+  const [res, request] = useMutation(RequestDataExportDocument);
+  return (
+    <section className="card" aria-labelledby="org-export-title">
+      <h2 id="org-export-title">Export the organisation's data</h2>
+      <p className="muted">
+        A ZIP of JSON files with everything the organisation owns and its members' names and addresses. We mail you a link when it is ready; it is also listed
+        under Settings → Privacy for seven days.
+      </p>
+      {res.error && <Alert>{errorMessage(res.error)}</Alert>}
+      {res.data && <Alert kind="success">The export is being prepared; we will mail you a link.</Alert>}
+      <Button variant="secondary" busy={res.fetching} onClick={() => request({ input: { organisationId: tenant.id } })}>
+        Export organisation data
+      </Button>
+    </section>
+  );
+}
+
+function DangerZone({ status, deletionDueAt }: { status: string; deletionDueAt: string | null }) {
+  const tenant = useTenant();
   const { refresh } = useViewer();
   const [confirm, setConfirm] = useState('');
   const [suspendRes, suspend] = useMutation(SuspendTenantDocument);
   const [reactivateRes, reactivate] = useMutation(ReactivateTenantDocument);
   const [deleteRes, del] = useMutation(DeleteTenantDocument);
-  const error = suspendRes.error ?? reactivateRes.error ?? deleteRes.error;
+  const [cancelRes, cancel] = useMutation(CancelTenantDeletionDocument);
+  const error = suspendRes.error ?? reactivateRes.error ?? deleteRes.error ?? cancelRes.error;
   const ok = confirm === tenant.slug;
-  useEffect(() => setConfirm(''), [status]);
+  useEffect(() => setConfirm(''), [status, deletionDueAt]);
+  if (deletionDueAt) {
+    return (
+      <div className="danger-zone">
+        <h2>Scheduled for deletion</h2>
+        <p>
+          This organisation is read-only. Its data will be removed on <strong>{new Date(deletionDueAt).toLocaleDateString()}</strong>. Until then an owner can take the
+          deletion back. Type <code>{tenant.slug}</code> to confirm.
+        </p>
+        <Field label="Type the URL name to confirm" value={confirm} onChange={(e) => setConfirm(e.target.value)} autoComplete="off" />
+        <div className="form-actions">
+          <Button
+            variant="secondary"
+            disabled={!ok}
+            busy={cancelRes.fetching}
+            onClick={async () => {
+              const r = await cancel({ id: tenant.id, confirmSlug: confirm });
+              if (r.data) await refresh();
+            }}
+          >
+            Cancel deletion
+          </Button>
+        </div>
+        {error && <Alert>{errorMessage(error)}</Alert>}
+      </div>
+    );
+  }
   return (
     <div className="danger-zone">
       <h2>Danger zone</h2>
       <p className="muted">
-        Suspending keeps read access only; deleting removes the organisation and everything it owns. Type <code>{tenant.slug}</code> to confirm.
+        Suspending keeps read access only. Deleting makes the organisation read-only at once and removes it with everything it owns after a grace period, during
+        which an owner can take it back. Type <code>{tenant.slug}</code> to confirm.
       </p>
       <Field label="Type the URL name to confirm" value={confirm} onChange={(e) => setConfirm(e.target.value)} autoComplete="off" />
       <div className="form-actions">
@@ -283,10 +334,7 @@ function DangerZone({ status }: { status: string }) {
           busy={deleteRes.fetching}
           onClick={async () => {
             const r = await del({ id: tenant.id, confirmSlug: confirm });
-            if (r.data) {
-              await refresh();
-              navigate('/', { replace: true });
-            }
+            if (r.data) await refresh();
           }}
         >
           Delete organisation

@@ -4,7 +4,17 @@
 import { useMemo, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useMutation } from 'urql';
-import { AddPageDocument, AddSectionDocument } from '../../gql/graphql';
+import {
+  AddPageDocument,
+  AddSectionDocument,
+  DeletePageDocument,
+  DeleteSectionDocument,
+  DuplicatePageDocument,
+  DuplicateSectionDocument,
+  MovePageDocument,
+  MoveSectionDocument,
+  UpdatePageDocument,
+} from '../../gql/graphql';
 import { errorMessage } from '../../app/client';
 import { useTenant } from '../../app/tenant';
 import { useDocumentTitle } from '../../app/theme';
@@ -14,6 +24,7 @@ import { SectionEditor } from './SectionEditor';
 import type { RemoteCursor } from './text';
 import { useDraft, type Conflict, type SaveStatus } from './useDraft';
 import { usePresence, type Participant } from './usePresence';
+import { Versions } from './Versions';
 
 const STATUS_TEXT: Record<SaveStatus, string> = {
   saved: 'All changes saved',
@@ -37,6 +48,13 @@ export default function Editor() {
   const [actionError, setActionError] = useState<string | null>(null);
   const [, addPage] = useMutation(AddPageDocument);
   const [, addSection] = useMutation(AddSectionDocument);
+  const [, movePage] = useMutation(MovePageDocument);
+  const [, renamePage] = useMutation(UpdatePageDocument);
+  const [, duplicatePage] = useMutation(DuplicatePageDocument);
+  const [, deletePage] = useMutation(DeletePageDocument);
+  const [, moveSection] = useMutation(MoveSectionDocument);
+  const [, duplicateSection] = useMutation(DuplicateSectionDocument);
+  const [, deleteSection] = useMutation(DeleteSectionDocument);
   const doc = draft.doc;
   useDocumentTitle(`${doc?.title ?? 'Document'} · ${tenant.name}`);
   const canEdit = tenant.can('documents.write');
@@ -104,6 +122,49 @@ export default function Editor() {
               Add page
             </Button>
           )}
+          {canEdit && page && (
+            <div className="studio-page-actions" aria-label={`Actions of page ${page.title}`} role="group">
+              <Button
+                variant="ghost"
+                onClick={() => {
+                  const title = window.prompt('New title of the page', page.title)?.trim();
+                  if (title && title !== page.title)
+                    void structural(() => renamePage({ input: { id: page.id, baseRevision: draft.currentRevision(), title } }));
+                }}
+              >
+                Rename page
+              </Button>
+              <Button
+                variant="ghost"
+                disabled={page.position === 0}
+                onClick={() => structural(() => movePage({ input: { id: page.id, baseRevision: draft.currentRevision(), position: page.position - 1 } }))}
+              >
+                Move page up
+              </Button>
+              <Button
+                variant="ghost"
+                disabled={page.position >= doc.pages.length - 1}
+                onClick={() => structural(() => movePage({ input: { id: page.id, baseRevision: draft.currentRevision(), position: page.position + 1 } }))}
+              >
+                Move page down
+              </Button>
+              <Button variant="ghost" onClick={() => structural(() => duplicatePage({ input: { id: page.id, baseRevision: draft.currentRevision() } }))}>
+                Duplicate page
+              </Button>
+              <Button
+                variant="ghost"
+                disabled={doc.pages.length < 2}
+                onClick={() => {
+                  if (window.confirm(`Delete the page “${page.title}” and its sections?`)) {
+                    setPageId(null);
+                    void structural(() => deletePage({ input: { id: page.id, baseRevision: draft.currentRevision() } }));
+                  }
+                }}
+              >
+                Delete page
+              </Button>
+            </div>
+          )}
         </nav>
         <div className="studio-sections">
           {page && page.sections.length === 0 && <p className="muted">This page is empty.</p>}
@@ -139,6 +200,46 @@ export default function Editor() {
                 }}
                 onChange={(t) => draft.edit(s.id, t)}
                 onCursor={(cursor, typing) => presence.update({ sectionId: s.id, cursor, status: typing ? 'TYPING' : 'ACTIVE' })}
+                actions={
+                  canEdit ? (
+                    <>
+                      <Button
+                        variant="ghost"
+                        aria-label={`Move section ${i + 1} up`}
+                        disabled={i === 0}
+                        onClick={() => structural(() => moveSection({ input: { id: s.id, baseRevision: draft.currentRevision(), position: i - 1 } }))}
+                      >
+                        ↑
+                      </Button>
+                      <Button
+                        variant="ghost"
+                        aria-label={`Move section ${i + 1} down`}
+                        disabled={i === page.sections.length - 1}
+                        onClick={() => structural(() => moveSection({ input: { id: s.id, baseRevision: draft.currentRevision(), position: i + 1 } }))}
+                      >
+                        ↓
+                      </Button>
+                      <Button
+                        variant="ghost"
+                        aria-label={`Duplicate section ${i + 1}`}
+                        onClick={() => structural(() => duplicateSection({ input: { id: s.id, baseRevision: draft.currentRevision() } }))}
+                      >
+                        Duplicate
+                      </Button>
+                      <Button
+                        variant="ghost"
+                        aria-label={`Delete section ${i + 1}`}
+                        disabled={lockedBy != null}
+                        onClick={() => {
+                          if (window.confirm(`Delete section ${i + 1}?`))
+                            void structural(() => deleteSection({ input: { id: s.id, baseRevision: draft.currentRevision() } }));
+                        }}
+                      >
+                        Delete
+                      </Button>
+                    </>
+                  ) : undefined
+                }
               />
             );
           })}
@@ -154,6 +255,7 @@ export default function Editor() {
           )}
         </div>
       </div>
+      <Versions doc={doc} canPublish={canEdit} baseRevision={() => draft.currentRevision()} onChanged={() => draft.reload()} />
       {draft.conflict && <ConflictDialog conflict={draft.conflict} onChoose={(c) => void draft.resolve(c)} />}
     </section>
   );

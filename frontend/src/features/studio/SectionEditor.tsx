@@ -22,6 +22,8 @@ export interface SectionEditorProps {
   onBlur(): void;
   onChange(text: string): void;
   onCursor(range: { anchor: number; head: number }, typing: boolean): void;
+  /** Move, duplicate and delete buttons, when the viewer may change the structure. */
+  actions?: React.ReactNode;
 }
 
 export function SectionEditor(p: SectionEditorProps) {
@@ -65,6 +67,7 @@ export function SectionEditor(p: SectionEditorProps) {
           </span>
         )}
         {p.mine && <span className="badge badge-accent">You are editing</span>}
+        {p.actions && <span className="studio-section-actions">{p.actions}</span>}
       </header>
       {p.text === null ? (
         <p className="studio-placeholder">

@@ -250,6 +250,7 @@ pub async fn callback(
             };
             insert_identity(&txn, user_id, p, &ext.subject, Some(&email)).await?;
             events::record(
+                ctx,
                 &txn,
                 user_id,
                 SecurityEventKind::OauthAccountLinked,
@@ -264,6 +265,7 @@ pub async fn callback(
     let code =
         user_tokens::issue(&txn, user_id, SIGN_IN_CODE, Duration::seconds(SIGN_IN_CODE_TTL_SECS)).await?;
     txn.commit().await?;
+    crate::jobs::wake(ctx).await;
     Ok(CallbackResult::SignedIn { code })
 }
 
@@ -332,6 +334,7 @@ pub async fn complete_link(ctx: &Ctx, rctx: &RequestCtx, viewer: &Viewer, code: 
         None => {
             insert_identity(&txn, viewer.user_id, p, &subject, row.linked_email.as_deref()).await?;
             events::record(
+                ctx,
                 &txn,
                 viewer.user_id,
                 SecurityEventKind::OauthAccountLinked,
@@ -343,6 +346,7 @@ pub async fn complete_link(ctx: &Ctx, rctx: &RequestCtx, viewer: &Viewer, code: 
         }
     }
     txn.commit().await?;
+    crate::jobs::wake(ctx).await;
     Ok(p.name.clone())
 }
 
@@ -393,6 +397,7 @@ pub async fn unlink(ctx: &Ctx, rctx: &RequestCtx, viewer: &Viewer, id: Uuid) -> 
     }
     oauth_identity::Entity::delete_by_id(identity.id).exec(&txn).await?;
     events::record(
+        ctx,
         &txn,
         viewer.user_id,
         SecurityEventKind::OauthAccountUnlinked,
@@ -402,5 +407,6 @@ pub async fn unlink(ctx: &Ctx, rctx: &RequestCtx, viewer: &Viewer, id: Uuid) -> 
     )
     .await?;
     txn.commit().await?;
+    crate::jobs::wake(ctx).await;
     Ok(())
 }

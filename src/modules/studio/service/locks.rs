@@ -127,6 +127,39 @@ async fn clear_expired(
     Ok(())
 }
 
+/// Releases every lock `holder` holds in `document` of `tenant` (LOCK_RELEASED for each): they
+/// left it — closed their last tab, lost their connection, or stopped sending heartbeats — so
+/// the others need not wait for the locks to expire. Run by the platform, not audited.
+pub async fn release_departed(ctx: &Ctx, tenant: Uuid, document: Uuid, holder: Uuid) -> AppResult<usize> {
+    let tctx = TenantCtx::system(tenant);
+    let mut tx = TenantTx::open(ctx, &tctx).await?;
+    let Ok(doc) = document_of(&tx, tx.scope(), document).await else { return Ok(0) };
+    let held = tx
+        .scope()
+        .find::<document_section::Entity>()
+        .filter(document_section::Column::DocumentId.eq(document))
+        .filter(document_section::Column::LockHolder.eq(holder))
+        .all(&tx)
+        .await?;
+    for section in &held {
+        tx.scope()
+            .update_many::<document_section::Entity>()
+            .col_expr(document_section::Column::LockHolder, Expr::value(Option::<Uuid>::None))
+            .col_expr(document_section::Column::LockExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(document_section::Column::Id.eq(section.id))
+            .filter(document_section::Column::LockHolder.eq(holder))
+            .exec(&tx)
+            .await?;
+        let mut e = event(ctx, &tctx, &doc, DocumentEventKind::LockReleased);
+        e.page_id = Some(section.page_id);
+        e.section_id = Some(section.id);
+        e.user_id = Some(holder);
+        emit(&mut tx, e);
+    }
+    tx.commit().await?;
+    Ok(held.len())
+}
+
 /// Refuses an edit of `section` (LOCKED) while someone other than the acting user holds its
 /// lock; an expired lock is cleared (and announced) on the way. Returns the section as it is
 /// now.

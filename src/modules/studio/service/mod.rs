@@ -5,6 +5,7 @@ pub mod compare;
 pub mod documents;
 pub mod events;
 pub mod locks;
+pub mod mentions;
 pub mod presence;
 pub mod sections;
 pub mod structure;

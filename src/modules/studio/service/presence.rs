@@ -250,13 +250,29 @@ pub async fn leave(ctx: &Ctx, tenant: Uuid, document: Uuid, id: &str) {
     match ctx.presence.store.remove(&room, id).await {
         Ok(Some(value)) => {
             if let Ok(p) = serde_json::from_str::<Participant>(&value) {
+                let user = p.user_id;
                 announce(ctx, tenant, document, PresenceEventKind::Left, p).await;
+                release_if_gone(ctx, tenant, document, user).await;
             }
         }
         Ok(None) => {}
         Err(e) => {
             tracing::warn!(error = %e, room, "a participant's departure could not be recorded; it expires")
         }
+    }
+}
+
+/// Releases `user`'s section locks in the document once they have no participant left in it
+/// (another tab of theirs keeps them).
+async fn release_if_gone(ctx: &Ctx, tenant: Uuid, document: Uuid, user: Uuid) {
+    match present(ctx, tenant, document).await {
+        Ok(others) if others.iter().any(|p| p.user_id == user) => {}
+        Ok(_) => {
+            if let Err(e) = super::locks::release_departed(ctx, tenant, document, user).await {
+                tracing::warn!(error = %e, %document, "the locks of a departed participant were left to expire");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, %document, "presence unreadable; locks are left to expire"),
     }
 }
 

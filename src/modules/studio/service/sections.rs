@@ -54,7 +54,7 @@ pub async fn add_section(
         None => empty_content(kind),
     };
     let position = check_position("input.position", position)?;
-    let (tx, doc, page) = edit_page(ctx, tctx, page_id, base_revision).await?;
+    let (mut tx, doc, page) = edit_page(ctx, tctx, page_id, base_revision).await?;
     check_reference(&tx, tctx, kind, &content).await?;
     let scope = tx.scope();
     let current = sections_of_page(&tx, scope, page.id).await?;
@@ -82,6 +82,9 @@ pub async fn add_section(
             },
         )
         .await?;
+    if kind == SectionKind::Text {
+        super::mentions::tell_new_mentions(&mut tx, &doc, section.id, None, &section.content).await?;
+    }
     finish(
         tx,
         ctx,
@@ -104,10 +107,14 @@ pub async fn update_section(
     kind: Option<SectionKind>,
     content: &Value,
 ) -> AppResult<(document::Model, document_section::Model)> {
-    let (tx, doc, section) = edit_section(ctx, tctx, section_id, base_revision).await?;
+    let (mut tx, doc, section) = edit_section(ctx, tctx, section_id, base_revision).await?;
     let kind = kind.unwrap_or(section.kind);
     let content = validate_content("input.content", kind, content)?;
     check_reference(&tx, tctx, kind, &content).await?;
+    if kind == SectionKind::Text {
+        let before = (section.kind == SectionKind::Text).then_some(&section.content);
+        super::mentions::tell_new_mentions(&mut tx, &doc, section.id, before, &content).await?;
+    }
     let mut am: document_section::ActiveModel = section.into();
     am.kind = Set(kind);
     am.content = Set(content);

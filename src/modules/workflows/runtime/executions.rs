@@ -52,6 +52,8 @@ impl Snapshot {
 pub enum Refusal {
     /// The organisation is suspended: nothing of it runs until an owner reactivates it.
     TenantSuspended,
+    /// The organisation is scheduled for deletion: nothing of it runs any more.
+    TenantDeletionPending,
     /// The workflow is archived: it neither runs nor changes until it is restored.
     WorkflowArchived,
     /// The plan's executions for this month are used up.
@@ -63,6 +65,9 @@ impl Refusal {
     pub fn message(self) -> &'static str {
         match self {
             Self::TenantSuspended => "the organisation is suspended; an owner can reactivate it",
+            Self::TenantDeletionPending => {
+                "the organisation is scheduled for deletion; an owner can take the deletion back"
+            }
             Self::WorkflowArchived => "the workflow is archived; restore it to run it",
             Self::QuotaExceeded(_) => "the plan's executions for this month are used up",
         }
@@ -71,15 +76,20 @@ impl Refusal {
     /// The refusal as a client sees it; `field` names the input that chose the workflow.
     pub fn error(self, field: &str) -> AppError {
         match self {
-            Self::TenantSuspended => AppError::ForbiddenWith(self.message().into()),
+            Self::TenantSuspended | Self::TenantDeletionPending => {
+                AppError::ForbiddenWith(self.message().into())
+            }
             Self::WorkflowArchived => AppError::rejected("WORKFLOW_ARCHIVED", field, self.message()),
             Self::QuotaExceeded(e) => e.error(),
         }
     }
 
-    /// The refusal of a run of `workflow` (status column) in a tenant of status `tenant`.
-    pub fn of(tenant: TenantStatus, workflow: WorkflowStatus) -> Option<Self> {
-        if tenant == TenantStatus::Suspended {
+    /// The refusal of a run of `workflow` (status column) in a tenant of status `tenant`,
+    /// `deleting` when an owner deleted it (its grace period runs).
+    pub fn of(tenant: TenantStatus, deleting: bool, workflow: WorkflowStatus) -> Option<Self> {
+        if deleting {
+            Some(Self::TenantDeletionPending)
+        } else if tenant == TenantStatus::Suspended {
             Some(Self::TenantSuspended)
         } else if workflow == WorkflowStatus::Archived {
             Some(Self::WorkflowArchived)
@@ -106,9 +116,10 @@ pub async fn enqueue(
     use sea_orm::{EntityTrait, QuerySelect};
     // The queue's one entry check, read in the caller's transaction so that it sees the
     // same state the insert commits with.
-    let tenant: Option<TenantStatus> = entity::tenant::Entity::find()
+    let tenant: Option<(TenantStatus, Option<chrono::DateTime<Utc>>)> = entity::tenant::Entity::find()
         .select_only()
         .column(entity::tenant::Column::Status)
+        .column(entity::tenant::Column::DeletionDueAt)
         .filter(entity::tenant::Column::Id.eq(scope.tenant_id()))
         .into_tuple()
         .one(db)
@@ -122,7 +133,7 @@ pub async fn enqueue(
         .one(db)
         .await?;
     let (Some(tenant), Some(status)) = (tenant, status) else { return Err(AppError::NotFound("workflow")) };
-    if let Some(refusal) = Refusal::of(tenant, status) {
+    if let Some(refusal) = Refusal::of(tenant.0, tenant.1.is_some(), status) {
         return Ok(Err(refusal));
     }
     let now = Utc::now();

@@ -252,15 +252,18 @@ pub(super) async fn refuse_at_claim(
     use entity::{tenant, workflow};
     let tenants: BTreeSet<Uuid> = claimed.iter().map(|e| e.tenant_id).collect();
     let workflows: BTreeSet<Uuid> = claimed.iter().map(|e| e.workflow_id).collect();
-    let tenant_status: HashMap<Uuid, tenant::TenantStatus> = tenant::Entity::find()
+    type State = (tenant::TenantStatus, Option<chrono::DateTime<chrono::Utc>>);
+    let tenant_status: HashMap<Uuid, State> = tenant::Entity::find()
         .select_only()
         .column(tenant::Column::Id)
         .column(tenant::Column::Status)
+        .column(tenant::Column::DeletionDueAt)
         .filter(tenant::Column::Id.is_in(tenants))
-        .into_tuple()
+        .into_tuple::<(Uuid, tenant::TenantStatus, Option<chrono::DateTime<chrono::Utc>>)>()
         .all(queue)
         .await?
         .into_iter()
+        .map(|(id, status, due)| (id, (status, due)))
         .collect();
     let workflow_status: HashMap<Uuid, workflow::WorkflowStatus> = workflow::Entity::find()
         .select_only()
@@ -275,7 +278,8 @@ pub(super) async fn refuse_at_claim(
     let mut keep = Vec::with_capacity(claimed.len());
     for e in claimed {
         let refusal = crate::modules::workflows::runtime::executions::Refusal::of(
-            tenant_status.get(&e.tenant_id).copied().unwrap_or(tenant::TenantStatus::Active),
+            tenant_status.get(&e.tenant_id).map_or(tenant::TenantStatus::Active, |s| s.0),
+            tenant_status.get(&e.tenant_id).is_some_and(|s| s.1.is_some()),
             workflow_status.get(&e.workflow_id).copied().unwrap_or(workflow::WorkflowStatus::Active),
         );
         let error = if e.claims > MAX_CLAIMS {
