@@ -1,4 +1,4 @@
-//! The `zygo` binary: `serve` (default), `migrate`, `export-schema`.
+//! The `zygo` binary: `serve` (default), `migrate`, `export-schema`, `admin grant|revoke`.
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -26,6 +26,19 @@ enum Command {
     Migrate,
     /// Print the GraphQL SDL, or write it to PATH.
     ExportSchema { path: Option<PathBuf> },
+    /// Platform roles: the first super administrator is granted here.
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Give the account with EMAIL a platform role: `super-admin` or `support`.
+    Grant { email: String, role: String },
+    /// Take the platform role of the account with EMAIL away.
+    Revoke { email: String },
 }
 
 fn main() -> ExitCode {
@@ -63,6 +76,33 @@ fn main() -> ExitCode {
                 zygo::db::migrate(&db).await?;
                 tracing::info!("migrations applied");
                 Ok(())
+            }
+            Some(Command::Admin { action }) => {
+                std::fs::create_dir_all(&config.data_dir)?;
+                let db = zygo::db::connect_owner(&config).await?;
+                zygo::db::migrate(&db).await?;
+                let now = chrono::Utc::now();
+                use zygo::modules::admin::roles;
+                let done = match action {
+                    AdminCommand::Grant { email, role } => {
+                        let Some(kind) = roles::parse_role(&role) else {
+                            anyhow::bail!("unknown platform role {role:?}: use super-admin or support");
+                        };
+                        roles::grant(&db, &email, kind, None, now)
+                            .await
+                            .map(|u| format!("granted {role} to {}", u.email))
+                    }
+                    AdminCommand::Revoke { email } => roles::revoke(&db, &email, None, now)
+                        .await
+                        .map(|u| format!("revoked the platform role of {}", u.email)),
+                };
+                match done {
+                    Ok(line) => {
+                        println!("{line}");
+                        Ok(())
+                    }
+                    Err(e) => Err(anyhow::anyhow!("{e}")),
+                }
             }
             _ => {
                 let app = Application::build(config).await?;

@@ -15,6 +15,8 @@ pub enum JobStatus {
     Succeeded,
     /// Gave up: a permanent error, or its last attempt failed. Kept for the operator.
     Failed,
+    /// A platform operator cancelled it before it ran (`adminCancelJob`).
+    Cancelled,
 }
 
 /// One unit of background work (a renewal, a charge, a delivery…), run by `zygo::jobs`.

@@ -40,6 +40,8 @@ pub mod notification_preference;
 pub mod oauth_identity;
 pub mod oauth_state;
 pub mod payment_webhook_event;
+pub mod platform_audit_entry;
+pub mod platform_role;
 pub mod platform_security_event;
 pub mod policy_acceptance;
 pub mod project;

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod cache;
 pub mod check;
 pub mod loader;
+pub mod platform;
 pub mod role_graph;
 pub mod tenant_ctx;
 pub mod tx;

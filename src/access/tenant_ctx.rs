@@ -73,6 +73,20 @@ impl TenantCtx {
         )
     }
 
+    /// A platform operator (`operator`, holding a platform role) acting on `tenant_id` from
+    /// the admin API: no membership, no permission, audit entries by `platform_admin` with the
+    /// request's address. Open its work with [`crate::access::TenantTx::open`] after checking
+    /// the platform role.
+    pub fn platform_operator(tenant_id: Uuid, operator: Uuid, request: &Actor) -> Self {
+        Self::joining(
+            operator,
+            tenant_id,
+            Uuid::nil(),
+            Uuid::nil(),
+            Actor { kind: "platform_admin", id: Some(operator), ..request.clone() },
+        )
+    }
+
     /// The user acting, when a user acts (not an API key, not a worker): who a created row
     /// records as its creator.
     pub fn acting_user(&self) -> Option<Uuid> {

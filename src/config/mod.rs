@@ -142,9 +142,6 @@ pub struct Config {
     /// `ZYGO_PRESENCE_MAX_RATE`: at most this many updates a second of one participant reach
     /// the others (the latest of a burst always does); default 20.
     pub presence_max_rate: u32,
-    /// `ZYGO_PLATFORM_ADMINS`: e-mail addresses (comma-separated) of the platform's
-    /// administrators (mark invoices paid).
-    pub platform_admins: Vec<String>,
     /// `ZYGO_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser;
     /// empty means same-origin only.
     pub cors_origins: Vec<String>,
@@ -464,9 +461,6 @@ impl Config {
                         as u32,
                 },
             },
-            platform_admins: get("ZYGO_PLATFORM_ADMINS")
-                .map(|v| v.split(',').map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()).collect())
-                .unwrap_or_default(),
             billing: billing::read(&get)?,
             studio_lock_ttl: secs("ZYGO_STUDIO_LOCK_SECONDS", 60)?,
             presence_ttl: secs("ZYGO_PRESENCE_TTL", 30)?,

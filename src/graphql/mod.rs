@@ -23,6 +23,7 @@ use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBui
 use crate::{
     auth::RequestCtx,
     modules::{
+        admin::{AdminMutation, AdminQuery},
         api_keys::ApiKeysMutation,
         audit::AuditSubscription,
         billing::{BillingMutation, BillingQuery, BillingSubscription},
@@ -65,6 +66,7 @@ pub struct Query(
     PlatformSecurityQuery,
     ConsentsQuery,
     CollectionQuery,
+    AdminQuery,
 );
 
 /// The root mutation.
@@ -89,6 +91,7 @@ pub struct Mutation(
     ResourcesMutation,
     CollectionMutation,
     DomainsMutation,
+    AdminMutation,
 );
 
 /// The root subscription.

@@ -224,6 +224,13 @@ impl Jobs {
         Self { registry, instance: format!("jobs-{}", Uuid::now_v7()), wake: Notify::new() }
     }
 
+    /// Every job kind a handler is registered for, sorted (the job dashboard lists them all).
+    pub fn kinds(&self) -> Vec<&'static str> {
+        let mut kinds: Vec<_> = self.registry.handlers.keys().copied().collect();
+        kinds.sort_unstable();
+        kinds
+    }
+
     /// The areas' commit hooks.
     pub fn hooks(&self) -> &[Arc<dyn CommitHook>] {
         &self.registry.hooks

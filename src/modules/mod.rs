@@ -1,6 +1,7 @@
 //! Domain areas, one folder each: `schema.rs` (thin resolvers), `types.rs` (GraphQL types),
 //! `service.rs` (business logic and permission decisions), `loaders.rs`, `events.rs`.
 
+pub mod admin;
 pub mod api_keys;
 pub mod audit;
 pub mod billing;

@@ -16,7 +16,6 @@ async fn app_at_dec_1() -> (TestApp, Clock) {
     let opts = Options {
         clock: Some(clock.clone()),
         env: vec![
-            ("ZYGO_PLATFORM_ADMINS", ADMIN.to_string()),
             (SHIPPED_PLANS.0, SHIPPED_PLANS.1.to_string()),
             ("ZYGO_BILLING_GRACE_DAYS", "2".to_string()),
         ],
@@ -291,7 +290,7 @@ async fn an_unpaid_renewal_goes_past_due_is_restored_by_payment_and_after_the_la
     let (app, clock) = app_at_dec_1().await;
     let owner = app.verified_user("b-dun@example.com").await;
     let tenant = app.create_tenant(&owner, "b-dun").await;
-    let admin = app.verified_user(ADMIN).await;
+    let (admin, admin_codes) = app.platform_operator(ADMIN, "super-admin").await;
     change(&app, &owner, &tenant, "pro", "MONTH").await.data();
     let first = billing(&app, &owner, &tenant).await.invoice(0).id.clone();
     let paid =
@@ -321,7 +320,7 @@ async fn an_unpaid_renewal_goes_past_due_is_restored_by_payment_and_after_the_la
     let b = billing(&app, &owner, &tenant).await;
     assert_eq!(b.sub().status, SubscriptionStatus::PAST_DUE);
     // Paying restores it.
-    let admin = app.log_in(ADMIN).await;
+    let admin = app.log_in_with_backup_code(ADMIN, &admin_codes[0]).await;
     app.gql(
         Some(&admin.access),
         doc!("billing/MarkInvoicePaid"),
@@ -475,7 +474,7 @@ async fn a_trial_becomes_the_paid_plan_at_its_end_and_a_cancellation_takes_effec
     assert_eq!((enum_name(&b.sub().status).as_str(), b.sub().plan.key.as_str()), ("ACTIVE", "pro"));
     assert_eq!(b.sub().current_period_end, "2027-01-15T12:00:00+00:00");
     assert_eq!(b.invoice(0).total, 2900);
-    let admin = app.verified_user(ADMIN).await;
+    let admin = app.platform_operator(ADMIN, "super-admin").await.0;
     let first = b.invoice(0).id.clone();
     app.gql(Some(&admin.access), doc!("billing/MarkInvoicePaid"), json!({ "input": { "invoiceId": first } }))
         .await

@@ -19,11 +19,7 @@ fn metered_plans() -> (&'static str, String) {
 
 /// Options for an app on the metered catalog and a manual clock at 1 December 2026, noon.
 fn metered_opts(clock: &Clock) -> Options {
-    Options {
-        clock: Some(clock.clone()),
-        env: vec![metered_plans(), ("ZYGO_PLATFORM_ADMINS", ADMIN.to_string())],
-        ..Default::default()
-    }
+    Options { clock: Some(clock.clone()), env: vec![metered_plans()], ..Default::default() }
 }
 
 fn dec_1() -> Clock {
@@ -79,7 +75,7 @@ async fn a_webhook_with_a_forged_signature_is_refused_and_recorded_in_the_platfo
         .unwrap();
     assert_eq!(res.status(), 400);
 
-    let admin = app.verified_user(ADMIN).await;
+    let admin = app.platform_operator(ADMIN, "super-admin").await.0;
     let events = app
         .op::<PlatformSecurityEvents>(
             Some(&admin.access),
@@ -311,7 +307,7 @@ async fn the_renewal_invoice_bills_the_api_operations_over_the_plan_in_the_month
 
     // Paid by transfer (a platform administrator marks it), the next renewal bills January
     // only, where nothing was over: the plan alone.
-    let admin = app.verified_user(ADMIN).await;
+    let admin = app.platform_operator(ADMIN, "super-admin").await.0;
     for e in &b.invoices().edges {
         if enum_name(&e.node.status) == "OPEN" {
             app.gql(

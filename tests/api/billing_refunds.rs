@@ -148,17 +148,11 @@ async fn a_paypal_capture_refund_whose_answer_is_lost_is_retried_with_its_reques
 #[tokio::test]
 async fn a_manual_invoice_refund_is_recorded_without_a_provider_and_never_exceeds_what_was_paid() {
     const ADMIN: &str = "ops@zygo.example";
-    let opts = Options {
-        env: vec![
-            (SHIPPED_PLANS.0, SHIPPED_PLANS.1.to_string()),
-            ("ZYGO_PLATFORM_ADMINS", ADMIN.to_string()),
-        ],
-        ..Default::default()
-    };
+    let opts = Options { env: vec![(SHIPPED_PLANS.0, SHIPPED_PLANS.1.to_string())], ..Default::default() };
     let app = spawn_app_on(Backend::fresh().await, opts).await;
     let owner = app.verified_user("m-ref@example.com").await;
     let tenant = app.create_tenant(&owner, "m-ref").await;
-    let admin = app.verified_user(ADMIN).await;
+    let admin = app.platform_operator(ADMIN, "super-admin").await.0;
     let changed = app
         .op_json::<ChangePlan>(
             Some(&owner.access),

@@ -27,12 +27,11 @@ async fn world() -> World {
     world_with(vec![]).await
 }
 
-async fn world_with(mut env: Vec<(&'static str, String)>) -> World {
+async fn world_with(env: Vec<(&'static str, String)>) -> World {
     let clock = Clock::manual(Utc::now());
-    env.push(("ZYGO_PLATFORM_ADMINS", ADMIN.to_string()));
     let opts = Options { clock: Some(clock.clone()), env, ..Default::default() };
     let app = spawn_app_on(Backend::fresh().await, opts).await;
-    let admin = app.verified_user(ADMIN).await;
+    let admin = app.platform_operator(ADMIN, "super-admin").await.0;
     let owner = app.verified_user("owner@example.com").await;
     let tenant = app.create_tenant(&owner, "acme").await;
     World { app, clock, admin, owner, tenant }

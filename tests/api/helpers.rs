@@ -341,6 +341,63 @@ impl TestApp {
         Session { access: tokens.access_token, refresh: tokens.refresh_token, user_id: tokens.viewer.id }
     }
 
+    /// Turns two-factor authentication on for `s` through the API (with the code of the
+    /// previous time step, so the current and next stay free); returns the backup codes, one
+    /// per later sign-in ([`Self::log_in_with_backup_code`]).
+    pub async fn enable_mfa(&self, s: &Session) -> Vec<String> {
+        let e = self.gql(Some(&s.access), doc!("security/StartTotpEnrollment"), json!({})).await;
+        let secret = e.data()["startTotpEnrollment"]["secret"].as_str().expect("a TOTP secret").to_string();
+        let r = self
+            .gql(
+                Some(&s.access),
+                doc!("security/ConfirmTotpEnrollment"),
+                json!({ "code": totp_code(&secret, -30) }),
+            )
+            .await;
+        serde_json::from_value(r.data()["confirmTotpEnrollment"]["backupCodes"].clone())
+            .expect("backup codes")
+    }
+
+    /// Gives the account `email` the platform role `role` (`super-admin` or `support`)
+    /// through the service `zygo admin grant` runs.
+    pub async fn grant_platform_role(&self, email: &str, role: &str) {
+        let kind = zygo::modules::admin::roles::parse_role(role).expect("a platform role");
+        zygo::modules::admin::roles::grant(&self.ctx.db, email, kind, None, self.ctx.now())
+            .await
+            .expect("platform role granted");
+    }
+
+    /// A verified user holding the platform role `role`, granted like `zygo admin grant`
+    /// does, with two-factor authentication on (a platform role is used with it only).
+    /// Returns the session and the backup codes for later sign-ins.
+    pub async fn platform_operator(&self, email: &str, role: &str) -> (Session, Vec<String>) {
+        let s = self.verified_user(email).await;
+        let codes = self.enable_mfa(&s).await;
+        self.grant_platform_role(email, role).await;
+        (s, codes)
+    }
+
+    /// Signs in an account with two-factor authentication on, passing the challenge with
+    /// one of its backup codes.
+    pub async fn log_in_with_backup_code(&self, email: &str, backup_code: &str) -> Session {
+        let r = self.log_in_as(email, PASSWORD, "test").await;
+        let challenge =
+            r.data()["logIn"]["mfaChallenge"]["challenge"].as_str().expect("an MFA challenge").to_string();
+        let t = self
+            .gql(
+                None,
+                doc!("security/CompleteMfaChallenge"),
+                json!({ "challenge": challenge, "backupCode": backup_code }),
+            )
+            .await;
+        let t = &t.data()["completeMfaChallenge"];
+        Session {
+            access: t["accessToken"].as_str().unwrap().into(),
+            refresh: t["refreshToken"].as_str().unwrap().into(),
+            user_id: t["viewer"]["id"].as_str().unwrap().into(),
+        }
+    }
+
     /// Creates an organisation as `session`; returns its global ID.
     pub async fn create_tenant(&self, session: &Session, slug: &str) -> String {
         let input = create_tenant::CreateTenantInput { name: format!("Org {slug}"), slug: slug.into() };

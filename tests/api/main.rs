@@ -7,6 +7,7 @@ mod helpers;
 
 mod access_cache;
 mod account;
+mod admin;
 mod admission;
 mod api_keys;
 mod architecture;

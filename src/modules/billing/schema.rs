@@ -15,7 +15,7 @@ use crate::{
     error::AppError,
     graphql::{
         app, live,
-        loaders::{loaders, tenant_arg, tenant_arg_unmetered},
+        loaders::{tenant_arg, tenant_arg_unmetered},
         rctx, relay,
     },
 };
@@ -315,8 +315,8 @@ impl BillingMutation {
         Ok(InvoicePayload { invoice: Invoice(invoices::void_invoice(app(ctx), &tctx, id).await?) })
     }
 
-    /// Marks an open invoice paid, for invoices paid by transfer (platform administrators
-    /// only: `ZYGO_PLATFORM_ADMINS`).
+    /// Marks an open invoice paid, for invoices paid by transfer (platform
+    /// super administrators only).
     async fn mark_invoice_paid(
         &self,
         ctx: &Context<'_>,
@@ -325,15 +325,8 @@ impl BillingMutation {
         let viewer = rctx(ctx).viewer()?;
         let id = relay::decode_id("input.invoiceId", &input.invoice_id, relay::kind::INVOICE)?;
         let app = app(ctx);
-        let user = loaders(ctx)
-            .users
-            .load_one(viewer.user_id)
-            .await
-            .map_err(crate::graphql::loaders::loader_err)?
-            .ok_or(AppError::NotFound("user"))?;
-        if !app.config.platform_admins.iter().any(|a| a.eq_ignore_ascii_case(&user.email)) {
-            return Err(AppError::ForbiddenWith("platform administrators only".into()).into());
-        }
+        crate::access::platform::require(&app.db, viewer.user_id, crate::access::platform::SUPER_ADMIN)
+            .await?;
         let tenant = invoices::owner_of(&app.db, id).await?.ok_or(AppError::NotFound("invoice"))?;
         let tctx = crate::access::TenantCtx::system(tenant);
         Ok(InvoicePayload { invoice: Invoice(invoices::mark_invoice_paid(app, &tctx, id).await?) })

@@ -2,7 +2,7 @@
 //! service type, the provider and dataset that collect it, the JSON Schema of a job's
 //! parameters and the output field mapping), grants by plan with per-organisation overrides,
 //! and the provider's credentials per environment, sealed. Administered by platform
-//! administrators only ([`is_platform_admin`]); organisations see what they were granted
+//! super administrators only ([`require_platform_admin`]); organisations see what they were granted
 //! ([`available_collectors`]).
 
 use entity::{
@@ -20,20 +20,11 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-/// Whether the user with `email` administers the platform's catalog. The one place that
-/// decides it: today the `ZYGO_PLATFORM_ADMINS` allow-list; a platform-admin role replaces
-/// this body when it exists.
-pub fn is_platform_admin(ctx: &Ctx, email: &str) -> bool {
-    ctx.config.platform_admins.iter().any(|a| a.eq_ignore_ascii_case(email))
-}
-
-/// FORBIDDEN unless [`is_platform_admin`].
-pub fn require_platform_admin(ctx: &Ctx, email: &str) -> AppResult<()> {
-    if is_platform_admin(ctx, email) {
-        Ok(())
-    } else {
-        Err(AppError::ForbiddenWith("platform administrators only".into()))
-    }
+/// FORBIDDEN unless `user_id` is a platform super administrator (MFA_REQUIRED without
+/// two-factor authentication): the catalog's one rule, decided by [`crate::access::platform`].
+pub async fn require_platform_admin(ctx: &Ctx, user_id: Uuid) -> AppResult<()> {
+    crate::access::platform::require(&ctx.db, user_id, crate::access::platform::SUPER_ADMIN).await?;
+    Ok(())
 }
 
 /// The service types the catalog knows, with how a normalised record reads for each.

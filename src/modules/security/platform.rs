@@ -1,7 +1,7 @@
 //! The platform's security log: events that belong to no user and no organisation (a
 //! payment provider's webhook refused for a bad signature), kept in
-//! `platform_security_events` and read by platform administrators
-//! (`ZYGO_PLATFORM_ADMINS`) through `platformSecurityEvents`. Per-account events are
+//! `platform_security_events` and read by holders of a platform
+//! role through `platformSecurityEvents`. Per-account events are
 //! [`super::events`]'s.
 
 use async_graphql::{Context, Object, Result, SimpleObject};
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::{
     error::{AppError, AppResult},
-    graphql::{app, loaders::loaders, rctx},
+    graphql::{app, rctx},
 };
 
 pub use entity::platform_security_event::PlatformSecurityEventKind;
@@ -58,19 +58,12 @@ pub async fn recent(db: &impl ConnectionTrait, limit: u64) -> AppResult<Vec<plat
         .await?)
 }
 
-/// Refuses unless the signed-in caller is a platform administrator (`ZYGO_PLATFORM_ADMINS`):
-/// UNAUTHENTICATED when anonymous, FORBIDDEN otherwise.
+/// Refuses unless the signed-in caller holds a platform role (see
+/// [`crate::access::platform`]): UNAUTHENTICATED when anonymous, FORBIDDEN without a role,
+/// MFA_REQUIRED without two-factor authentication.
 pub async fn require_platform_admin(ctx: &Context<'_>) -> Result<()> {
     let viewer = rctx(ctx).viewer()?;
-    let user = loaders(ctx)
-        .users
-        .load_one(viewer.user_id)
-        .await
-        .map_err(crate::graphql::loaders::loader_err)?
-        .ok_or(AppError::NotFound("user"))?;
-    if !app(ctx).config.platform_admins.iter().any(|a| a.eq_ignore_ascii_case(&user.email)) {
-        return Err(AppError::ForbiddenWith("platform administrators only".into()).into());
-    }
+    crate::access::platform::require(&app(ctx).db, viewer.user_id, crate::access::platform::ANY).await?;
     Ok(())
 }
 
@@ -104,7 +97,7 @@ pub struct PlatformSecurityQuery;
 #[Object]
 impl PlatformSecurityQuery {
     /// The platform's security log, newest first (`first`: 1 to 200, default 50). Platform
-    /// administrators only (`ZYGO_PLATFORM_ADMINS`).
+    /// roles only.
     async fn platform_security_events(
         &self,
         ctx: &Context<'_>,

@@ -1,16 +1,21 @@
 //! An organisation's settings and lifecycle: general and branding settings, notification
-//! defaults, suspension (owner-only, confirmed by typing the slug back); deletion is
-//! [`super::deletion`]'s.
+//! defaults, suspension (owner-only, confirmed by typing the slug back; or a platform
+//! operator's, with a reason); deletion is [`super::deletion`]'s.
 
 use entity::{tenant, tenant::TenantStatus};
 use sea_orm::Set;
 use serde::{Deserialize, Serialize};
 
-use super::{deletion::check_owner_confirmation, service::change_tenant};
+use super::{
+    deletion::check_owner_confirmation,
+    events::TenantEventKind,
+    service::{change_tenant, event},
+};
 use crate::ctx::Ctx;
 use crate::{
-    access::TenantCtx,
+    access::{TenantCtx, TenantTx},
     auth::Permission,
+    db::lock_tenant,
     error::{AppError, AppResult},
     modules::identity::account::validate_locale,
 };
@@ -236,6 +241,61 @@ pub async fn set_suspended(
         Ok(())
     })
     .await
+}
+
+/// A platform operator suspends (`true`) or reactivates the organisation with a written
+/// `reason`: `tctx` is [`TenantCtx::platform_operator`] (the caller checked the platform
+/// role). One transaction writes the change, the organisation's audit entry (actor
+/// `platform_admin`) and the platform audit entry.
+pub async fn set_suspended_by_platform(
+    ctx: &Ctx,
+    tctx: &TenantCtx,
+    suspend: bool,
+    reason: &str,
+) -> AppResult<tenant::Model> {
+    let (action, platform_action, status) = if suspend {
+        ("tenant.suspended", "admin.tenant_suspended", TenantStatus::Suspended)
+    } else {
+        ("tenant.reactivated", "admin.tenant_reactivated", TenantStatus::Active)
+    };
+    let mut tx = TenantTx::open(ctx, tctx).await?;
+    let scope = tx.scope();
+    lock_tenant(&tx, scope).await?;
+    let current = scope.find::<tenant::Entity>().one(&tx).await?.ok_or(AppError::NotFound("tenant"))?;
+    let before = serde_json::json!({ "status": current.status });
+    let mut am: tenant::ActiveModel = current.clone().into();
+    am.status = Set(status);
+    let now = ctx.now();
+    am.updated_at = Set(now);
+    let updated = sea_orm::ActiveModelTrait::update(am, &tx).await?;
+    tx.audit(crate::access::Change {
+        action,
+        target_type: "Tenant",
+        target_id: Some(updated.id),
+        before: Some(before),
+        after: Some(serde_json::json!({ "status": updated.status, "reason": reason })),
+    })
+    .await?;
+    crate::access::platform::audit(
+        &tx,
+        crate::access::platform::PlatformEntry {
+            actor_id: Some(tctx.user_id),
+            action: platform_action,
+            organisation_id: Some(updated.id),
+            target_type: "Tenant",
+            target_id: Some(updated.id.to_string()),
+            reason: Some(reason.to_string()),
+            metadata: Some(serde_json::json!({ "slug": updated.slug, "name": updated.name })),
+        },
+        now,
+    )
+    .await?;
+    tx.emit(
+        super::events::topic(tctx.tenant_id),
+        &event(TenantEventKind::TenantUpdated, tctx.tenant_id, None, Some(tctx.user_id), now),
+    );
+    tx.commit().await?;
+    Ok(updated)
 }
 
 #[cfg(test)]

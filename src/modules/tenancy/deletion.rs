@@ -62,12 +62,63 @@ fn summary(t: &tenant::Model) -> serde_json::Value {
     serde_json::json!({ "name": t.name, "slug": t.slug, "deletionDueAt": t.deletion_due_at })
 }
 
+/// `summary` with the operator's reason, when a platform operator acts.
+fn with_reason(mut v: serde_json::Value, reason: Option<&str>) -> serde_json::Value {
+    if let (Some(r), Some(map)) = (reason, v.as_object_mut()) {
+        map.insert("reason".into(), r.into());
+    }
+    v
+}
+
+/// The platform audit entry of an operator's action (none for an owner's).
+async fn platform_entry(
+    db: &impl ConnectionTrait,
+    tctx: &TenantCtx,
+    action: &str,
+    t: &tenant::Model,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let Some(reason) = reason else { return Ok(()) };
+    crate::access::platform::audit(
+        db,
+        crate::access::platform::PlatformEntry {
+            actor_id: Some(tctx.user_id),
+            action,
+            organisation_id: Some(t.id),
+            target_type: "Tenant",
+            target_id: Some(t.id.to_string()),
+            reason: Some(reason.to_string()),
+            metadata: Some(serde_json::json!({ "slug": t.slug, "deletionDueAt": t.deletion_due_at })),
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 /// Schedules the organisation's deletion after the grace period
 /// (`ZYGO_TENANT_DELETION_GRACE_DAYS`). Refused while a paid plan still renews (cancel it
 /// first, so nothing is charged for an organisation on its way out) or when already scheduled.
 pub async fn schedule(ctx: &Ctx, tctx: &TenantCtx, confirm_slug: &str) -> AppResult<tenant::Model> {
     let current = super::service::get_tenant(ctx, tctx).await?;
     check_owner_confirmation(tctx, &current, confirm_slug)?;
+    schedule_checked(ctx, tctx, None).await
+}
+
+/// [`schedule`] by a platform operator (`adminDeleteTenant`): `tctx` is
+/// [`TenantCtx::platform_operator`] (the caller checked the platform role), `reason` is
+/// recorded in the organisation's audit entry (actor `platform_admin`) and in the platform
+/// audit log, in the same transaction.
+pub async fn schedule_by_platform(ctx: &Ctx, tctx: &TenantCtx, reason: &str) -> AppResult<tenant::Model> {
+    schedule_checked(ctx, tctx, Some(reason)).await
+}
+
+async fn schedule_checked(
+    ctx: &Ctx,
+    tctx: &TenantCtx,
+    platform_reason: Option<&str>,
+) -> AppResult<tenant::Model> {
     let mut tx = TenantTx::open(ctx, tctx).await?;
     let scope = tx.scope();
     lock_tenant(&tx, scope).await?;
@@ -104,9 +155,10 @@ pub async fn schedule(ctx: &Ctx, tctx: &TenantCtx, confirm_slug: &str) -> AppRes
         target_type: "Tenant",
         target_id: Some(updated.id),
         before: Some(summary(&current)),
-        after: Some(summary(&updated)),
+        after: Some(with_reason(summary(&updated), platform_reason)),
     })
     .await?;
+    platform_entry(&tx, tctx, "admin.tenant_deletion_scheduled", &updated, platform_reason, now).await?;
     tx.emit(
         events::topic(updated.id),
         &event(TenantEventKind::TenantUpdated, updated.id, None, Some(tctx.user_id), now),
@@ -120,6 +172,20 @@ pub async fn schedule(ctx: &Ctx, tctx: &TenantCtx, confirm_slug: &str) -> AppRes
 pub async fn cancel(ctx: &Ctx, tctx: &TenantCtx, confirm_slug: &str) -> AppResult<tenant::Model> {
     let current = super::service::get_tenant(ctx, tctx).await?;
     check_owner_confirmation(tctx, &current, confirm_slug)?;
+    cancel_checked(ctx, tctx, None).await
+}
+
+/// [`cancel`] by a platform operator (`adminCancelTenantDeletion`); audited like
+/// [`schedule_by_platform`].
+pub async fn cancel_by_platform(ctx: &Ctx, tctx: &TenantCtx, reason: &str) -> AppResult<tenant::Model> {
+    cancel_checked(ctx, tctx, Some(reason)).await
+}
+
+async fn cancel_checked(
+    ctx: &Ctx,
+    tctx: &TenantCtx,
+    platform_reason: Option<&str>,
+) -> AppResult<tenant::Model> {
     let mut tx = TenantTx::open(ctx, tctx).await?;
     let scope = tx.scope();
     lock_tenant(&tx, scope).await?;
@@ -141,9 +207,10 @@ pub async fn cancel(ctx: &Ctx, tctx: &TenantCtx, confirm_slug: &str) -> AppResul
         target_type: "Tenant",
         target_id: Some(updated.id),
         before: Some(summary(&current)),
-        after: Some(summary(&updated)),
+        after: Some(with_reason(summary(&updated), platform_reason)),
     })
     .await?;
+    platform_entry(&tx, tctx, "admin.tenant_deletion_cancelled", &updated, platform_reason, now).await?;
     tx.emit(
         events::topic(updated.id),
         &event(TenantEventKind::TenantUpdated, updated.id, None, Some(tctx.user_id), now),

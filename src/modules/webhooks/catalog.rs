@@ -10,6 +10,8 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("tenant.settings_updated", "Its settings changed"),
     ("tenant.suspended", "It was suspended"),
     ("tenant.reactivated", "It was reactivated"),
+    ("job.retried", "A platform operator retried one of its failed background jobs"),
+    ("job.cancelled", "A platform operator cancelled one of its waiting background jobs"),
     ("tenant.deletion_scheduled", "An owner deleted it: its data goes after the grace period"),
     ("tenant.deletion_cancelled", "An owner took its deletion back"),
     ("domain.added", "A custom domain was added"),

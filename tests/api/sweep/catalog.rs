@@ -50,8 +50,9 @@ pub(super) enum Rule {
     /// Like `Tenant(permission)`, but an object the caller cannot reach is a `null` entry
     /// without an error (`nodes`).
     HiddenAsNull(&'static Permission),
-    /// A platform administrator (`ZYGO_PLATFORM_ADMINS`; none of the sweep's callers is):
-    /// anonymous UNAUTHENTICATED, anyone else FORBIDDEN.
+    /// A holder of a platform role (`access::platform::require`; none of the sweep's callers
+    /// is, and no organisation role, owner included, leads to one): anonymous
+    /// UNAUTHENTICATED, anyone else FORBIDDEN.
     PlatformAdmin,
 }
 
@@ -261,6 +262,16 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("createResourceShareLink", Tenant(&[RESOURCES_SHARE])),
     ("revokeResourceShareLink", Tenant(&[RESOURCES_SHARE])),
     ("platformSecurityEvents", PlatformAdmin),
+    // The admin API: platform roles only, never an organisation's owner.
+    ("admin", PlatformAdmin),
+    ("adminGrantPlatformRole", PlatformAdmin),
+    ("adminRevokePlatformRole", PlatformAdmin),
+    ("adminSuspendTenant", PlatformAdmin),
+    ("adminReactivateTenant", PlatformAdmin),
+    ("adminDeleteTenant", PlatformAdmin),
+    ("adminCancelTenantDeletion", PlatformAdmin),
+    ("adminRetryJob", PlatformAdmin),
+    ("adminCancelJob", PlatformAdmin),
     // Subscription (users only; checked when the subscription starts)
     ("tenantEvents", Tenant(&[TENANT_READ])),
     ("auditLogAdded", Tenant(&[AUDIT_READ])),

@@ -156,7 +156,13 @@ impl Fixture {
                 | "suspendTenant"
                 | "reactivateTenant"
                 | "deleteTenant"
-                | "cancelTenantDeletion" => &self.tenant,
+                | "cancelTenantDeletion"
+                | "adminSuspendTenant"
+                | "adminReactivateTenant"
+                | "adminDeleteTenant"
+                | "adminCancelTenantDeletion" => &self.tenant,
+                // Refused before the lookup: a well-formed ID of nothing.
+                "adminRetryJob" | "adminCancelJob" => return Some(global_id("Job", uuid::Uuid::nil())),
                 "workflow"
                 | "validateWorkflow"
                 | "updateWorkflow"
