@@ -13,7 +13,7 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, ModelTrait, QueryFilter,
     QuerySelect, Select,
 };
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::OnceLock};
 use uuid::Uuid;
 
 use crate::{
@@ -252,8 +252,8 @@ macro_rules! tenant_rows {
 }
 tenant_rows!(team_member, workflow_version, execution, execution_log, secret_access, webhook_delivery);
 
-/// All loaders of one operation.
-pub struct Loaders {
+/// The batched loaders of one operation, made on its first load (see [`Loaders`]).
+pub struct LoaderSet {
     pub users: Batched<Uuid, UserLoader>,
     pub memberships: Batched<(Uuid, Uuid), TenantRowsLoader<entity::membership::Entity>>,
     pub user_tenants: Batched<Uuid, UserTenantsLoader>,
@@ -276,7 +276,17 @@ pub struct Loaders {
     pub resources: crate::modules::resources::loaders::ResourceLoaders,
     /// The studio's documents, pages, sections, versions and their teams.
     pub studio: crate::modules::studio::loaders::StudioLoaders,
-    access: DataLoader<TenantAccessLoader, HashMapCache>,
+}
+
+/// All loaders of one operation. Most operations use few of them and many use none (a
+/// `{ __typename }`, a lookup answered by the access check, an idle subscription that lives
+/// for hours), so the batched loaders ([`LoaderSet`], reached through `Deref`) and the access
+/// loader are made on first use: an operation that never loads allocates none of them.
+pub struct Loaders {
+    set: OnceLock<Box<LoaderSet>>,
+    access: OnceLock<DataLoader<TenantAccessLoader, HashMapCache>>,
+    /// What the loaders are made from.
+    seed: Seed,
     /// Counts the operation once per organisation it is served for (see
     /// `modules::billing::metering`); `None` outside a request.
     meter: Option<crate::modules::billing::metering::OperationMeter>,
@@ -285,41 +295,25 @@ pub struct Loaders {
     pub reads: Reads,
 }
 
-impl Loaders {
-    /// Loaders for the principal of `rctx` (a user, an API key, or nobody), reading through
-    /// `reads` ([`Reads::shared`] for a query or mutation over HTTP, which ends with its
-    /// response; separate for WebSocket operations, which may live for hours and must not
-    /// hold a connection meanwhile). With a `dispatcher` the operation runs [`Driven`]
-    /// by it and its batches are sent per turn (HTTP); without, by timer (WebSocket).
-    ///
-    /// [`Driven`]: super::batch::Driven
-    pub fn for_request(
-        ctx: &Ctx,
-        rctx: &crate::auth::RequestCtx,
-        reads: Reads,
-        dispatcher: Option<Arc<Dispatcher>>,
-    ) -> Self {
-        let mut loaders = Self::new(
-            ctx,
-            reads,
-            dispatcher,
-            rctx.viewer.as_ref().map(|v| v.user_id),
-            rctx.api_key.clone(),
-            crate::access::Actor::from_request(rctx),
-        );
-        loaders.meter = Some(crate::modules::billing::metering::OperationMeter::new(ctx.clone()));
-        loaders
-    }
+struct Seed {
+    ctx: Ctx,
+    dispatcher: Option<Arc<Dispatcher>>,
+    viewer: Option<Uuid>,
+    api_key: Option<crate::auth::context::ApiKeyPrincipal>,
+    actor: crate::access::Actor,
+}
 
-    pub fn new(
-        ctx: &Ctx,
-        reads: Reads,
-        dispatcher: Option<Arc<Dispatcher>>,
-        viewer: Option<Uuid>,
-        api_key: Option<crate::auth::context::ApiKeyPrincipal>,
-        actor: crate::access::Actor,
-    ) -> Self {
-        let db = ctx.db.clone();
+impl std::ops::Deref for Loaders {
+    type Target = LoaderSet;
+
+    fn deref(&self) -> &LoaderSet {
+        self.set
+            .get_or_init(|| Box::new(LoaderSet::new(&self.seed.ctx.db, &self.reads, &self.seed.dispatcher)))
+    }
+}
+
+impl LoaderSet {
+    fn new(db: &DatabaseConnection, reads: &Reads, dispatcher: &Option<Arc<Dispatcher>>) -> Self {
         let d = || dispatcher.clone();
         Self {
             users: Batched::new(UserLoader { db: db.clone(), reads: reads.clone() }, d()),
@@ -441,23 +435,72 @@ impl Loaders {
                 },
                 d(),
             ),
-            webhooks: crate::modules::webhooks::loaders::WebhookLoaders::new(&db, &reads, &dispatcher),
-            resources: crate::modules::resources::loaders::ResourceLoaders::new(&db, &reads, &dispatcher),
-            studio: crate::modules::studio::loaders::StudioLoaders::new(&db, &reads, &dispatcher),
-            access: DataLoader::with_cache(
-                TenantAccessLoader {
-                    ctx: ctx.clone(),
-                    user_id: viewer,
-                    api_key,
-                    actor: Arc::new(actor),
-                    reads: reads.clone(),
-                },
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
+            webhooks: crate::modules::webhooks::loaders::WebhookLoaders::new(db, reads, dispatcher),
+            resources: crate::modules::resources::loaders::ResourceLoaders::new(db, reads, dispatcher),
+            studio: crate::modules::studio::loaders::StudioLoaders::new(db, reads, dispatcher),
+        }
+    }
+}
+
+impl Loaders {
+    /// Loaders for the principal of `rctx` (a user, an API key, or nobody), reading through
+    /// `reads` ([`Reads::shared`] for a query or mutation over HTTP, which ends with its
+    /// response; separate for WebSocket operations, which may live for hours and must not
+    /// hold a connection meanwhile). With a `dispatcher` the operation runs [`Driven`]
+    /// by it and its batches are sent per turn (HTTP); without, by timer (WebSocket).
+    ///
+    /// [`Driven`]: super::batch::Driven
+    pub fn for_request(
+        ctx: &Ctx,
+        rctx: &crate::auth::RequestCtx,
+        reads: Reads,
+        dispatcher: Option<Arc<Dispatcher>>,
+    ) -> Self {
+        let mut loaders = Self::new(
+            ctx,
+            reads,
+            dispatcher,
+            rctx.viewer.as_ref().map(|v| v.user_id),
+            rctx.api_key.clone(),
+            crate::access::Actor::from_request(rctx),
+        );
+        loaders.meter = Some(crate::modules::billing::metering::OperationMeter::new(ctx.clone()));
+        loaders
+    }
+
+    pub fn new(
+        ctx: &Ctx,
+        reads: Reads,
+        dispatcher: Option<Arc<Dispatcher>>,
+        viewer: Option<Uuid>,
+        api_key: Option<crate::auth::context::ApiKeyPrincipal>,
+        actor: crate::access::Actor,
+    ) -> Self {
+        Self {
+            set: OnceLock::new(),
+            access: OnceLock::new(),
+            seed: Seed { ctx: ctx.clone(), dispatcher, viewer, api_key, actor },
             meter: None,
             reads,
         }
+    }
+
+    /// The access loader, made on first use.
+    fn access(&self) -> &DataLoader<TenantAccessLoader, HashMapCache> {
+        self.access.get_or_init(|| {
+            let seed = &self.seed;
+            DataLoader::with_cache(
+                TenantAccessLoader {
+                    ctx: seed.ctx.clone(),
+                    user_id: seed.viewer,
+                    api_key: seed.api_key.clone(),
+                    actor: Arc::new(seed.actor.clone()),
+                    reads: self.reads.clone(),
+                },
+                tokio::spawn,
+                HashMapCache::default(),
+            )
+        })
     }
 
     /// Role `role_id` of tenant `tenant_id`, from the role graph read by the viewer's
@@ -487,7 +530,9 @@ impl Loaders {
     /// Forgets cached access checks (and the role graphs read with them). Mutations that
     /// change roles or memberships call it so their payload shows the new state.
     pub fn forget_access(&self) {
-        self.access.clear::<Uuid>();
+        if let Some(access) = self.access.get() {
+            access.clear::<Uuid>();
+        }
     }
 
     /// The viewer's access to `tenant_id`: UNAUTHENTICATED without a viewer (reported by the
@@ -517,7 +562,7 @@ impl Loaders {
     /// allowance: for the billing operations that are the way out of a quota (changing the
     /// plan, paying for it).
     pub async fn tenant_access_unmetered(&self, tenant_id: Uuid) -> AppResult<TenantCtx> {
-        self.access
+        self.access()
             .load_one(tenant_id)
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
