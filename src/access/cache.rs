@@ -112,6 +112,21 @@ impl AccessCache {
         ReadTicket(self.state.lock().unwrap().generation)
     }
 
+    /// Whether an access decided from a read begun at `ticket`, as of `checked`, still holds
+    /// without reading again: nothing changed access on this instance since (no change
+    /// announced, no reconnection of the bus) and it is younger than an entry may be. A
+    /// subscriber keeps its decision while this holds instead of asking for every event.
+    pub fn unchanged_since(&self, ticket: ReadTicket, checked: Instant) -> bool {
+        !self.ttl.is_zero()
+            && checked.elapsed() < self.ttl
+            && self.state.lock().unwrap().generation == ticket.0
+    }
+
+    /// When the entry of `user`'s access to `tenant` was read from the database, if cached.
+    pub fn checked_at(&self, user: Uuid, tenant: Uuid) -> Option<Instant> {
+        self.state.lock().unwrap().entries.get(&(user, tenant)).map(|e| e.checked)
+    }
+
     /// Stores what a read begun at `ticket` found for `user` — unless access changed since.
     pub fn store(
         &self,

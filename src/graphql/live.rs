@@ -1,8 +1,8 @@
 //! Guarded subscription streams (DESIGN §4.7): access is decided when a subscription starts
-//! and checked again for every event it would deliver (the access cache makes that cheap); the
-//! stream ends when the viewer loses the permission or the membership.
+//! and decided again only when it may have changed ([`Watch`]); the stream ends when the
+//! viewer loses the permission or the membership.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use async_graphql::{Context, ID};
 use futures::{Stream, StreamExt};
@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{app, rctx, relay};
 use crate::{
-    access::TenantCtx,
+    access::{TenantCtx, cache::ReadTicket},
     auth::{Permission, Viewer},
     error::AppResult,
     pubsub::{Event, Topic},
@@ -30,8 +30,52 @@ pub async fn open(
     let viewer = rctx(ctx).viewer()?.clone();
     let tenant = relay::decode_id(field, tenant_id, relay::kind::TENANT)?;
     let app = app(ctx).clone();
-    crate::access::access_one(&app, viewer.user_id, tenant).await?.require(permission)?;
+    // Boxed: async-graphql keeps the resolver's future beside the subscription's stream for
+    // the subscription's life, so it should be a pointer, not room for the whole check.
+    Box::pin(crate::access::access_one(&app, viewer.user_id, tenant)).await?.require(permission)?;
     Ok((app, viewer, tenant))
+}
+
+/// A subscriber's access to one organisation, decided when it starts and decided again only
+/// when access may have changed since: the instance's access cache saw a change (a
+/// membership, role, organisation or two-factor change announced by any instance, or the
+/// bus reconnecting) or the decision is older than a cache entry may be
+/// (`ZYGO_ACCESS_CACHE_TTL`; with the cache off, every time). An event that changes no one's
+/// access (a rename) is therefore delivered without looking at access at all, yet a member
+/// removed or stripped of a permission is refused at their next event, as before.
+pub struct Watch {
+    app: AppState,
+    user: Uuid,
+    tenant: Uuid,
+    tctx: TenantCtx,
+    ticket: ReadTicket,
+    checked: Instant,
+}
+
+impl Watch {
+    /// Decides `user`'s access to `tenant` now (NOT_FOUND unless a member).
+    pub async fn start(app: AppState, user: Uuid, tenant: Uuid) -> AppResult<Self> {
+        // Taken before the read: a change while it runs makes the next event decide again.
+        let (ticket, started) = (app.access.ticket(), Instant::now());
+        let tctx = Box::pin(crate::access::access_one(&app, user, tenant)).await?;
+        // An answer from the cache is as old as its entry.
+        let checked = app.access.checked_at(user, tenant).map_or(started, |c| c.min(started));
+        Ok(Self { app, user, tenant, tctx, ticket, checked })
+    }
+
+    /// The access as last decided.
+    pub fn tctx(&self) -> &TenantCtx {
+        &self.tctx
+    }
+
+    /// The access now: the last decision while it holds, else decided again (an error when
+    /// the subscriber is no longer a member).
+    pub async fn current(&mut self) -> AppResult<&TenantCtx> {
+        if !self.app.access.unchanged_since(self.ticket, self.checked) {
+            *self = Box::pin(Self::start(self.app.clone(), self.user, self.tenant)).await?;
+        }
+        Ok(&self.tctx)
+    }
 }
 
 /// The events of `topic`, each with the viewer's access to `tenant` at the time, while that
@@ -43,20 +87,30 @@ pub fn guarded(
     permission: Permission,
     topic: Topic,
 ) -> impl Stream<Item = (Arc<Event>, TenantCtx)> + use<> {
-    let alive = Arc::new(GaugeGuard::new(&app.metrics.subscriptions_active));
-    app.bus
-        .subscribe(&topic)
-        .then(move |event: Arc<Event>| {
-            let (app, viewer, _alive) = (app.clone(), viewer.clone(), alive.clone());
-            // Boxed: an idle subscription then holds a pointer, not room for the whole access
-            // check's future (measured per idle presence participant, issue 18).
-            Box::pin(async move {
-                match crate::access::access_one(&app, viewer.user_id, tenant).await {
-                    Ok(tctx) if tctx.has(permission) => Some((event, tctx)),
-                    _ => None,
-                }
-            })
-        })
-        .take_while(|allowed| futures::future::ready(allowed.is_some()))
-        .filter_map(|allowed| async move { allowed })
+    struct Guarded {
+        events: futures::stream::BoxStream<'static, Arc<Event>>,
+        /// Decided at the first event, then kept while it holds.
+        watch: Option<Watch>,
+        app: AppState,
+        user: Uuid,
+        _alive: GaugeGuard,
+    }
+    let state = Guarded {
+        events: app.bus.subscribe(&topic),
+        watch: None,
+        _alive: GaugeGuard::new(&app.metrics.subscriptions_active),
+        app,
+        user: viewer.user_id,
+    };
+    futures::stream::unfold(state, move |mut state| async move {
+        let event = state.events.next().await?;
+        let tctx = match &mut state.watch {
+            Some(watch) => watch.current().await.ok()?.clone(),
+            None => {
+                let watch = Watch::start(state.app.clone(), state.user, tenant).await.ok()?;
+                state.watch.insert(watch).tctx().clone()
+            }
+        };
+        tctx.has(permission).then_some(((event, tctx), state))
+    })
 }

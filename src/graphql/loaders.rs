@@ -8,12 +8,14 @@ use async_graphql::{
     Context,
     dataloader::{DataLoader, HashMapCache, Loader},
 };
-use entity::{TenantOwned, invitation, role, user};
+use entity::{TenantOwned, user};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, ModelTrait, QueryFilter,
     QuerySelect, Select,
 };
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::OnceLock};
+
+pub use super::loader_set::LoaderSet;
 use uuid::Uuid;
 
 use crate::{
@@ -24,7 +26,6 @@ use crate::{
     db::page::{Rows, Window, load_scoped_pages},
     error::{AppError, AppResult},
     graphql::batch::{Batched, Dispatcher},
-    modules::tenancy::loaders::{MemberFilter, MemberPagesLoader},
 };
 
 /// Users by id. Users are not tenant-owned; who may reach a user is decided by the
@@ -252,37 +253,38 @@ macro_rules! tenant_rows {
 }
 tenant_rows!(team_member, workflow_version, execution, execution_log, secret_access, webhook_delivery);
 
-/// All loaders of one operation.
+/// All loaders of one operation. Most operations use few of them and many use none (a
+/// `{ __typename }`, a lookup answered by the access check, an idle subscription that lives
+/// for hours), so the batched loaders ([`LoaderSet`], reached through `Deref`) and the access
+/// loader are made on first use: an operation that never loads allocates none of them.
 pub struct Loaders {
-    pub users: Batched<Uuid, UserLoader>,
-    pub memberships: Batched<(Uuid, Uuid), TenantRowsLoader<entity::membership::Entity>>,
-    pub user_tenants: Batched<Uuid, UserTenantsLoader>,
-    pub member_pages: Batched<(Uuid, Window, MemberFilter), MemberPagesLoader>,
-    pub role_pages: Batched<(Uuid, Window), TenantPagesLoader<role::Entity>>,
-    pub invitation_pages: Batched<(Uuid, Window), TenantPagesLoader<invitation::Entity>>,
-    pub api_key_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::api_key::Entity>>,
-    pub team_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::team::Entity>>,
-    pub team_member_pages: Batched<ChildKey, ChildPagesLoader<entity::team_member::Entity>>,
-    pub version_pages: Batched<ChildKey, ChildPagesLoader<entity::workflow_version::Entity>>,
-    pub execution_pages: Batched<ChildKey, ChildPagesLoader<entity::execution::Entity>>,
-    pub execution_log_pages: Batched<ChildKey, ChildPagesLoader<entity::execution_log::Entity>>,
-    pub secret_access_pages: Batched<ChildKey, ChildPagesLoader<entity::secret_access::Entity>>,
-    pub secret_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::secret::Entity>>,
-    pub subscriptions: Batched<Uuid, PerTenantLoader<entity::subscription::Entity>>,
-    pub billing_accounts: Batched<Uuid, PerTenantLoader<entity::billing_account::Entity>>,
-    pub invoice_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::invoice::Entity>>,
-    /// Webhook endpoints and their deliveries.
-    pub webhooks: crate::modules::webhooks::loaders::WebhookLoaders,
-    pub resources: crate::modules::resources::loaders::ResourceLoaders,
-    /// The studio's documents, pages, sections, versions and their teams.
-    pub studio: crate::modules::studio::loaders::StudioLoaders,
-    access: DataLoader<TenantAccessLoader, HashMapCache>,
+    set: OnceLock<Box<LoaderSet>>,
+    access: OnceLock<DataLoader<TenantAccessLoader, HashMapCache>>,
+    /// What the loaders are made from.
+    seed: Seed,
     /// Counts the operation once per organisation it is served for (see
     /// `modules::billing::metering`); `None` outside a request.
     meter: Option<crate::modules::billing::metering::OperationMeter>,
     /// The operation's reads (see [`Reads`]): every loader, and every access-checked read of
     /// a service through [`TenantCtx::on`], goes through them.
     pub reads: Reads,
+}
+
+struct Seed {
+    ctx: Ctx,
+    dispatcher: Option<Arc<Dispatcher>>,
+    viewer: Option<Uuid>,
+    api_key: Option<crate::auth::context::ApiKeyPrincipal>,
+    actor: crate::access::Actor,
+}
+
+impl std::ops::Deref for Loaders {
+    type Target = LoaderSet;
+
+    fn deref(&self) -> &LoaderSet {
+        self.set
+            .get_or_init(|| Box::new(LoaderSet::new(&self.seed.ctx.db, &self.reads, &self.seed.dispatcher)))
+    }
 }
 
 impl Loaders {
@@ -319,145 +321,31 @@ impl Loaders {
         api_key: Option<crate::auth::context::ApiKeyPrincipal>,
         actor: crate::access::Actor,
     ) -> Self {
-        let db = ctx.db.clone();
-        let d = || dispatcher.clone();
         Self {
-            users: Batched::new(UserLoader { db: db.clone(), reads: reads.clone() }, d()),
-            memberships: Batched::new(
-                TenantRowsLoader {
-                    db: db.clone(),
-                    reads: reads.clone(),
-                    id_col: entity::membership::Column::Id,
-                },
-                d(),
-            ),
-            user_tenants: Batched::new(UserTenantsLoader { db: db.clone(), reads: reads.clone() }, d()),
-            member_pages: Batched::new(MemberPagesLoader { db: db.clone(), reads: reads.clone() }, d()),
-            role_pages: Batched::new(
-                TenantPagesLoader { db: db.clone(), reads: reads.clone(), id_col: role::Column::Id },
-                d(),
-            ),
-            invitation_pages: Batched::new(
-                TenantPagesLoader { db: db.clone(), reads: reads.clone(), id_col: invitation::Column::Id },
-                d(),
-            ),
-            api_key_pages: Batched::new(
-                TenantPagesLoader {
-                    db: db.clone(),
-                    reads: reads.clone(),
-                    id_col: entity::api_key::Column::Id,
-                },
-                d(),
-            ),
-            team_pages: Batched::new(
-                TenantPagesLoader { db: db.clone(), reads: reads.clone(), id_col: entity::team::Column::Id },
-                d(),
-            ),
-            team_member_pages: Batched::new(
-                ChildPagesLoader {
-                    db: db.clone(),
-                    reads: reads.clone(),
-                    parent: entity::team_member::Column::TeamId,
-                    id_col: entity::team_member::Column::Id,
-                    filter: None,
-                },
-                d(),
-            ),
-            version_pages: Batched::new(
-                ChildPagesLoader {
-                    db: db.clone(),
-                    reads: reads.clone(),
-                    parent: entity::workflow_version::Column::WorkflowId,
-                    id_col: entity::workflow_version::Column::Id,
-                    filter: None,
-                },
-                d(),
-            ),
-            execution_pages: Batched::new(
-                ChildPagesLoader {
-                    db: db.clone(),
-                    reads: reads.clone(),
-                    parent: entity::execution::Column::WorkflowId,
-                    id_col: entity::execution::Column::Id,
-                    filter: Some(|select, status| {
-                        select.filter(entity::execution::Column::Status.eq(status.to_string()))
-                    }),
-                },
-                d(),
-            ),
-            execution_log_pages: Batched::new(
-                ChildPagesLoader {
-                    db: db.clone(),
-                    reads: reads.clone(),
-                    parent: entity::execution_log::Column::ExecutionId,
-                    id_col: entity::execution_log::Column::Id,
-                    filter: None,
-                },
-                d(),
-            ),
-            secret_access_pages: Batched::new(
-                ChildPagesLoader {
-                    db: db.clone(),
-                    reads: reads.clone(),
-                    parent: entity::secret_access::Column::SecretId,
-                    id_col: entity::secret_access::Column::Id,
-                    filter: None,
-                },
-                d(),
-            ),
-            secret_pages: Batched::new(
-                TenantPagesLoader {
-                    db: db.clone(),
-                    reads: reads.clone(),
-                    id_col: entity::secret::Column::Id,
-                },
-                d(),
-            ),
-            subscriptions: Batched::new(
-                PerTenantLoader {
-                    db: db.clone(),
-                    reads: reads.clone(),
-                    current: Some(
-                        sea_orm::Condition::all().add(entity::subscription::Column::CurrentFor.is_not_null()),
-                    ),
-                    _entity: std::marker::PhantomData,
-                },
-                d(),
-            ),
-            billing_accounts: Batched::new(
-                PerTenantLoader {
-                    db: db.clone(),
-                    reads: reads.clone(),
-                    current: None,
-                    _entity: std::marker::PhantomData,
-                },
-                d(),
-            ),
-            invoice_pages: Batched::new(
-                TenantPagesLoader {
-                    db: db.clone(),
-                    reads: reads.clone(),
-                    id_col: entity::invoice::Column::Id,
-                },
-                d(),
-            ),
-            webhooks: crate::modules::webhooks::loaders::WebhookLoaders::new(&db, &reads, &dispatcher),
-            resources: crate::modules::resources::loaders::ResourceLoaders::new(&db, &reads, &dispatcher),
-            studio: crate::modules::studio::loaders::StudioLoaders::new(&db, &reads, &dispatcher),
-            access: DataLoader::with_cache(
-                TenantAccessLoader {
-                    ctx: ctx.clone(),
-                    user_id: viewer,
-                    api_key,
-                    actor: Arc::new(actor),
-                    reads: reads.clone(),
-                },
-                tokio::spawn,
-                HashMapCache::default(),
-            ),
+            set: OnceLock::new(),
+            access: OnceLock::new(),
+            seed: Seed { ctx: ctx.clone(), dispatcher, viewer, api_key, actor },
             meter: None,
             reads,
         }
+    }
+
+    /// The access loader, made on first use.
+    fn access(&self) -> &DataLoader<TenantAccessLoader, HashMapCache> {
+        self.access.get_or_init(|| {
+            let seed = &self.seed;
+            DataLoader::with_cache(
+                TenantAccessLoader {
+                    ctx: seed.ctx.clone(),
+                    user_id: seed.viewer,
+                    api_key: seed.api_key.clone(),
+                    actor: Arc::new(seed.actor.clone()),
+                    reads: self.reads.clone(),
+                },
+                tokio::spawn,
+                HashMapCache::default(),
+            )
+        })
     }
 
     /// Role `role_id` of tenant `tenant_id`, from the role graph read by the viewer's
@@ -487,7 +375,9 @@ impl Loaders {
     /// Forgets cached access checks (and the role graphs read with them). Mutations that
     /// change roles or memberships call it so their payload shows the new state.
     pub fn forget_access(&self) {
-        self.access.clear::<Uuid>();
+        if let Some(access) = self.access.get() {
+            access.clear::<Uuid>();
+        }
     }
 
     /// The viewer's access to `tenant_id`: UNAUTHENTICATED without a viewer (reported by the
@@ -517,7 +407,7 @@ impl Loaders {
     /// allowance: for the billing operations that are the way out of a quota (changing the
     /// plan, paying for it).
     pub async fn tenant_access_unmetered(&self, tenant_id: Uuid) -> AppResult<TenantCtx> {
-        self.access
+        self.access()
             .load_one(tenant_id)
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?

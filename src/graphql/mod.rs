@@ -10,6 +10,7 @@ pub mod batch;
 pub mod enums;
 pub mod extensions;
 pub mod live;
+pub mod loader_set;
 pub mod loaders;
 pub mod node;
 pub mod nulls;

@@ -245,6 +245,16 @@ async fn serve_websocket(
     keepalive.tick().await;
     // Ended sessions and access changes of the connection's user, from every instance.
     let mut ended: Option<BoxStream<'static, Arc<crate::pubsub::Event>>> = None;
+    // The timers and the shutdown signal live as long as the connection: made afresh on
+    // every turn of the loop (every frame sent), they registered a timer and a waiter on the
+    // one shutdown token per frame, which a fan-out to thousands of sockets paid thousands
+    // of times per event.
+    let shutdown = shutdown.cancelled();
+    let init_timeout = tokio::time::sleep_until(init_deadline);
+    let expiry = tokio::time::sleep(std::time::Duration::ZERO);
+    tokio::pin!(shutdown, init_timeout, expiry);
+    // The token expiry the `expiry` timer is set for.
+    let mut armed: Option<i64> = None;
     loop {
         let viewer = auth.lock().unwrap().viewer.clone();
         if ended.is_none()
@@ -265,10 +275,16 @@ async fn serve_websocket(
                 break;
             }
         }
-        let until_expiry = viewer.as_ref().map(|v| {
-            let secs = v.token_expires_at - chrono::Utc::now().timestamp();
-            std::time::Duration::from_secs(secs.max(0) as u64)
-        });
+        let expires_at = viewer.as_ref().map(|v| v.token_expires_at);
+        if expires_at != armed {
+            armed = expires_at;
+            if let Some(at) = expires_at {
+                let secs = at - chrono::Utc::now().timestamp();
+                expiry
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + std::time::Duration::from_secs(secs.max(0) as u64));
+            }
+        }
         let close =
             |code: u16, reason: String| Message::Close(Some(CloseFrame { code, reason: reason.into() }));
         tokio::select! {
@@ -317,13 +333,9 @@ async fn serve_websocket(
                     break;
                 }
             }
-            _ = async {
-                match until_expiry {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => futures::future::pending().await,
-                }
-            } => {
-                // Renewed meanwhile? Then the loop goes on with the new expiry.
+            _ = &mut expiry, if armed.is_some() => {
+                // Renewed meanwhile? Then the loop goes on with the new expiry (set again).
+                armed = None;
                 let still = auth.lock().unwrap().viewer.as_ref().map(|v| v.token_expires_at);
                 if still.is_some_and(|exp| exp <= chrono::Utc::now().timestamp()) {
                     let _ = sink.send(close(CLOSE_UNAUTHORIZED, "access token expired".into())).await;
@@ -340,7 +352,7 @@ async fn serve_websocket(
                     break;
                 }
             }
-            _ = tokio::time::sleep_until(init_deadline), if !acked => {
+            _ = &mut init_timeout, if !acked => {
                 // graphql-transport-ws: 4408 Connection initialisation timeout.
                 let _ = sink.send(close(4408, "connection initialisation timeout".into())).await;
                 break;
@@ -351,7 +363,7 @@ async fn serve_websocket(
                     break;
                 }
             }
-            _ = shutdown.cancelled() => {
+            _ = &mut shutdown => {
                 let _ = sink.send(close(1001, "server shutting down".into())).await;
                 break;
             }

@@ -208,6 +208,19 @@ impl PresenceSubscription {
         ctx: &Context<'_>,
         document_id: ID,
     ) -> Result<impl Stream<Item = DocumentPresenceEvent> + use<>> {
+        // Boxed: async-graphql keeps the resolver's future beside the stream for the
+        // subscription's life; boxed, an idle participant holds a pointer instead of room for
+        // every read and store call made while joining.
+        Box::pin(open_presence(ctx, document_id)).await
+    }
+}
+
+/// Opens a `documentPresence` stream (see [`PresenceSubscription::document_presence`]).
+async fn open_presence(
+    ctx: &Context<'_>,
+    document_id: ID,
+) -> Result<impl Stream<Item = DocumentPresenceEvent> + use<>> {
+    {
         let rc = rctx(ctx);
         let viewer = rc.viewer()?.clone();
         let id = relay::decode_id("documentId", &document_id, kind::DOCUMENT)?;

@@ -14,7 +14,7 @@ use super::{
 use crate::{
     auth::Permission,
     error::AppError,
-    graphql::{app, loaders::loaders, rctx, relay, tenant::Tenant},
+    graphql::{app, live::Watch, loaders::loaders, rctx, relay, tenant::Tenant},
     pubsub::Event,
     telemetry::GaugeGuard,
 };
@@ -260,17 +260,6 @@ impl TenancyMutation {
 #[derive(Default)]
 pub struct TenancySubscription;
 
-/// What becomes of one event on a `tenantEvents` stream.
-enum Decided {
-    Deliver(TenantEvent),
-    /// Delivered, then the stream ends (the organisation was deleted).
-    Last(TenantEvent),
-    /// Not for this stream.
-    Skip,
-    /// The subscriber may no longer see the organisation: the stream ends.
-    AccessLost,
-}
-
 #[Subscription]
 impl TenancySubscription {
     /// Live changes of an organisation and its memberships, for its members only. Access
@@ -283,56 +272,39 @@ impl TenancySubscription {
         let viewer = rctx(ctx).viewer()?;
         let id = relay::decode_id("tenantId", &tenant_id, relay::kind::TENANT)?;
         let app = app(ctx).clone();
-        let tctx = crate::access::access_one(&app, viewer.user_id, id).await?;
-        tctx.require(Permission::TenantRead)?;
-        let guard = Arc::new(GaugeGuard::new(&app.metrics.subscriptions_active));
-        let viewer = viewer.clone();
-        let at_start = tctx.clone();
-        // Access is checked again for every event: a member removed, suspended or stripped
-        // of the permission stops receiving at once, and the stream ends. The organisation's
-        // deletion ends everyone's access, so that one event cannot pass the check: it is
-        // delivered under the access the subscriber held until then, and the stream ends.
-        let decided = app
-            .bus
-            .subscribe(&events::topic(id))
-            .then(move |event: Arc<Event>| {
-                let (app, viewer, at_start, _alive) =
-                    (app.clone(), viewer.clone(), at_start.clone(), guard.clone());
-                async move {
-                    let payload = match serde_json::from_value::<TenantEventPayload>(event.payload.clone()) {
-                        Ok(payload) => payload,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "undecodable tenant event ignored");
-                            return Decided::Skip;
-                        }
-                    };
-                    if payload.tenant_id != id {
-                        return Decided::Skip;
-                    }
-                    if payload.kind == TenantEventKind::TenantDeleted {
-                        return Decided::Last(TenantEvent { payload, tctx: at_start });
-                    }
-                    match crate::access::access_one(&app, viewer.user_id, id).await {
-                        Ok(tctx) if tctx.has(Permission::TenantRead) => {
-                            Decided::Deliver(TenantEvent { payload, tctx })
-                        }
-                        _ => Decided::AccessLost,
-                    }
-                }
-            })
-            .boxed();
-        let stream = futures::stream::unfold(Some(decided), |decided| async move {
-            let mut decided = decided?;
+        let watch = Watch::start(app.clone(), viewer.user_id, id).await?;
+        watch.tctx().require(Permission::TenantRead)?;
+        let alive = GaugeGuard::new(&app.metrics.subscriptions_active);
+        let events = app.bus.subscribe(&events::topic(id));
+        // Access is decided again whenever it may have changed (see `Watch`): a member
+        // removed, suspended or stripped of the permission stops receiving at once, and the
+        // stream ends. The organisation's deletion ends everyone's access, so that one event
+        // cannot pass the check: it is delivered under the access the subscriber held until
+        // then, and the stream ends. The payload is read in place (no copy per subscriber).
+        let stream = futures::stream::unfold(Some((events, watch, alive)), move |state| async move {
+            let (mut events, mut watch, alive) = state?;
             loop {
-                match decided.next().await? {
-                    Decided::Skip => continue,
-                    Decided::AccessLost => return None,
-                    Decided::Deliver(event) => return Some((event, Some(decided))),
-                    Decided::Last(event) => return Some((event, None)),
+                let event: Arc<Event> = events.next().await?;
+                let payload = match <TenantEventPayload as serde::Deserialize>::deserialize(&event.payload) {
+                    Ok(payload) => payload,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "undecodable tenant event ignored");
+                        continue;
+                    }
+                };
+                if payload.tenant_id != id {
+                    continue;
                 }
+                if payload.kind == TenantEventKind::TenantDeleted {
+                    return Some((TenantEvent { payload, tctx: watch.tctx().clone() }, None));
+                }
+                let tctx = match watch.current().await {
+                    Ok(tctx) if tctx.has(Permission::TenantRead) => tctx.clone(),
+                    _ => return None,
+                };
+                return Some((TenantEvent { payload, tctx }, Some((events, watch, alive))));
             }
         });
-        drop(tctx);
         Ok(stream)
     }
 }
