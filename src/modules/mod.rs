@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod billing;
 pub mod collection;
+pub mod flags;
 pub mod identity;
 pub mod members;
 pub mod notifications;
