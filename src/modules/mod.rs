@@ -7,6 +7,7 @@ pub mod audit;
 pub mod billing;
 pub mod collection;
 pub mod domains;
+pub mod flags;
 pub mod identity;
 pub mod members;
 pub mod notifications;
