@@ -44,7 +44,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ux_cloud_providers_name", "cloud_providers", &["tenant_id", "name"], true)).await?;
+        m.create_index(index("ux_cloud_providers_name", "cloud_providers", &["tenant_id", "name"], true))
+            .await?;
         m.create_table(
             Table::create()
                 .table(c("cloud_servers"))
@@ -65,7 +66,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ux_cloud_servers_name", "cloud_servers", &["provider_id", "name"], true)).await?;
+        m.create_index(index("ux_cloud_servers_name", "cloud_servers", &["provider_id", "name"], true))
+            .await?;
         m.create_table(
             Table::create()
                 .table(c("cloud_volumes"))
@@ -85,7 +87,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ux_cloud_volumes_name", "cloud_volumes", &["provider_id", "name"], true)).await?;
+        m.create_index(index("ux_cloud_volumes_name", "cloud_volumes", &["provider_id", "name"], true))
+            .await?;
         m.create_table(
             Table::create()
                 .table(c("dns_zones"))
@@ -152,8 +155,13 @@ impl MigrationTrait for Migration {
             true,
         ))
         .await?;
-        m.create_index(index("ix_infrastructure_actions_target", "infrastructure_actions", &["target_id"], false))
-            .await?;
+        m.create_index(index(
+            "ix_infrastructure_actions_target",
+            "infrastructure_actions",
+            &["target_id"],
+            false,
+        ))
+        .await?;
         m.create_table(
             Table::create()
                 .table(c("local_cloud_objects"))

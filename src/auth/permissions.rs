@@ -177,7 +177,9 @@ impl Permission {
             Self::CollectionRead => "See collectors and one's projects with their folders, records and jobs",
             Self::CollectionManage => "Every project as its owner: members, folders, records and jobs",
             Self::ProjectsManage => "Create projects (becoming their owner)",
-            Self::InfrastructureRead => "See cloud providers, servers, volumes, DNS and infrastructure actions",
+            Self::InfrastructureRead => {
+                "See cloud providers, servers, volumes, DNS and infrastructure actions"
+            }
             Self::InfrastructureManage => "Connect cloud providers and change servers, volumes and DNS",
             Self::InfrastructureConsole => "Open a server's console",
         }

@@ -10,6 +10,7 @@ use secrecy::SecretString;
 
 mod billing;
 mod collection;
+mod infrastructure;
 mod jobs;
 mod notifications;
 mod oauth;
@@ -21,6 +22,7 @@ mod workflows;
 
 pub use billing::{Billing, PaypalConfig, PaypalMode, RevolutConfig, StripeConfig};
 pub use collection::CollectionSettings;
+pub use infrastructure::InfrastructureSettings;
 pub use jobs::JobSettings;
 pub use notifications::NotificationSettings;
 use oauth::oauth_providers;
@@ -193,6 +195,8 @@ pub struct Config {
     pub storage: StorageSettings,
     /// Data collection (BrightData, polling).
     pub collection: CollectionSettings,
+    /// Infrastructure (Hetzner endpoints, provider action polling).
+    pub infrastructure: InfrastructureSettings,
 }
 
 /// Bounds of the automatic-persisted-query store: a text is kept only after its request
@@ -499,6 +503,7 @@ impl Config {
             notifications: notifications::read(&get)?,
             policies: privacy::read(&get)?,
             collection: collection::read(&get)?,
+            infrastructure: infrastructure::read(&get)?,
             retention: retention::read(&get)?,
             storage,
             limits: Limits {

@@ -28,6 +28,7 @@ use crate::{
         billing::{BillingMutation, BillingQuery, BillingSubscription},
         collection::{CollectionMutation, CollectionQuery, CollectionSubscription},
         identity::{IdentityMutation, IdentityQuery},
+        infrastructure::{InfrastructureMutation, InfrastructureSubscription},
         members::{MembersMutation, MembersQuery},
         notifications::{NotificationsMutation, NotificationsSubscription},
         privacy::{ConsentsMutation, ConsentsQuery, PrivacyMutation},
@@ -87,6 +88,7 @@ pub struct Mutation(
     PresenceMutation,
     ResourcesMutation,
     CollectionMutation,
+    InfrastructureMutation,
 );
 
 /// The root subscription.
@@ -100,6 +102,7 @@ pub struct Subscription(
     NotificationsSubscription,
     PresenceSubscription,
     CollectionSubscription,
+    InfrastructureSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

@@ -10,10 +10,10 @@ use entity::tenant;
 use super::relay;
 use crate::modules::{
     api_keys::types::TenantApiKeys, audit::types::TenantAuditLog, billing::types::TenantBilling,
-    collection::types::TenantCollection, members::types::TenantMembers, resources::types::TenantResources,
-    roles::types::TenantRoles, secrets::types::TenantSecrets, studio::types::TenantDocuments,
-    teams::types::TenantTeams, tenancy::types::TenantCore, webhooks::types::TenantWebhooks,
-    workflows::types::TenantWorkflows,
+    collection::types::TenantCollection, infrastructure::types::TenantInfrastructure,
+    members::types::TenantMembers, resources::types::TenantResources, roles::types::TenantRoles,
+    secrets::types::TenantSecrets, studio::types::TenantDocuments, teams::types::TenantTeams,
+    tenancy::types::TenantCore, webhooks::types::TenantWebhooks, workflows::types::TenantWorkflows,
 };
 
 /// The organisation row every part reads (one allocation shared by the parts).
@@ -36,6 +36,7 @@ pub struct Tenant(
     TenantDocuments,
     TenantResources,
     TenantCollection,
+    TenantInfrastructure,
 );
 
 impl Tenant {
@@ -54,7 +55,8 @@ impl Tenant {
             TenantWebhooks(row.clone()),
             TenantDocuments(row.clone()),
             TenantResources(row.clone()),
-            TenantCollection(row),
+            TenantCollection(row.clone()),
+            TenantInfrastructure(row),
         )
     }
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod billing;
 pub mod collection;
 pub mod identity;
+pub mod infrastructure;
 pub mod members;
 pub mod notifications;
 pub mod privacy;
@@ -29,5 +30,6 @@ pub fn jobs(config: &crate::config::Config) -> crate::jobs::Registry {
     let registry = studio::jobs::register(registry, config);
     let registry = resources::register(registry);
     let registry = collection::register(registry);
+    let registry = infrastructure::register(registry);
     webhooks::register(registry)
 }

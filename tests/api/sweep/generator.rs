@@ -74,6 +74,12 @@ pub(crate) struct Fixture {
     pub(super) collector: String,
     /// A member's user (project members are users).
     pub(super) user: String,
+    /// A LOCAL cloud account with a running server, a volume, a DNS zone and a record.
+    pub(super) cloud_provider: String,
+    pub(super) server: String,
+    pub(super) volume: String,
+    pub(super) dns_zone: String,
+    pub(super) dns_record: String,
 }
 
 pub(super) fn global_id(ty: &str, id: uuid::Uuid) -> String {
@@ -117,6 +123,11 @@ impl Fixture {
             record: id("CollectedRecord"),
             collector: id("PlatformService"),
             user: id("User"),
+            cloud_provider: id("CloudProvider"),
+            server: id("Server"),
+            volume: id("Volume"),
+            dns_zone: id("DnsZone"),
+            dns_record: id("DnsRecord"),
         }
     }
 
@@ -144,6 +155,11 @@ impl Fixture {
             "collectorId" | "serviceId" | "serviceIds" => &self.collector,
             "recordIds" => &self.record,
             "userId" => &self.user,
+            "providerId" => &self.cloud_provider,
+            "serverId" | "targetId" => &self.server,
+            "volumeId" => &self.volume,
+            "zoneId" => &self.dns_zone,
+            "recordId" => &self.dns_record,
             "platformId" => return Some(global_id("CollectionPlatform", uuid::Uuid::nil())),
             "id" | "ids" => match root {
                 "node" | "nodes" | "tenant" | "updateTenant" | "suspendTenant" | "reactivateTenant"
@@ -180,6 +196,10 @@ impl Fixture {
                 "project" | "deleteProject" => &self.project,
                 "collectionFolder" | "deleteCollectionFolder" => &self.folder,
                 "collectionJob" | "cancelCollectionJob" => &self.collection_job,
+                "validateCloudProvider" | "removeCloudProvider" => &self.cloud_provider,
+                "deleteServer" => &self.server,
+                "deleteVolume" => &self.volume,
+                "deleteDnsRecord" => &self.dns_record,
                 _ => return None,
             },
             _ => return None,
