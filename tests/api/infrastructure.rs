@@ -225,7 +225,10 @@ async fn a_hetzner_server_lives_its_life_through_the_cloud_api() {
         labels["zygo-id"].as_str().unwrap(),
         "the zygo-id label names the server's own id"
     );
-    w.gql(&w.owner, doc!("infrastructure/DeleteServer"), json!({ "id": id })).await.data();
+    let (_, a) =
+        w.change(doc!("infrastructure/DeleteServer"), "deleteServer", "server", json!({ "id": id })).await;
+    w.succeeded(&a).await;
+    assert_eq!(fake_state(&base).await["servers"], json!([]));
     server_lifecycle(&w, &p).await;
     assert_eq!(fake_state(&base).await["servers"].as_array().unwrap().len(), 0);
 }
