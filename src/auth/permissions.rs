@@ -65,6 +65,12 @@ pub enum Permission {
     CollectionManage,
     /// Create projects (the creator becomes their owner).
     ProjectsManage,
+    /// See cloud provider accounts, servers, volumes, DNS zones and infrastructure actions.
+    InfrastructureRead,
+    /// Connect and remove cloud provider accounts and change servers, volumes and DNS.
+    InfrastructureManage,
+    /// Open a server's console (sensitive).
+    InfrastructureConsole,
 }
 
 impl Permission {
@@ -97,6 +103,9 @@ impl Permission {
         Self::CollectionRead,
         Self::CollectionManage,
         Self::ProjectsManage,
+        Self::InfrastructureRead,
+        Self::InfrastructureManage,
+        Self::InfrastructureConsole,
     ];
 
     /// The stable key stored in role definitions.
@@ -129,6 +138,9 @@ impl Permission {
             Self::CollectionRead => "collection.read",
             Self::CollectionManage => "collection.manage",
             Self::ProjectsManage => "projects.manage",
+            Self::InfrastructureRead => "infrastructure.read",
+            Self::InfrastructureManage => "infrastructure.manage",
+            Self::InfrastructureConsole => "infrastructure.console",
         }
     }
 
@@ -165,6 +177,11 @@ impl Permission {
             Self::CollectionRead => "See collectors and one's projects with their folders, records and jobs",
             Self::CollectionManage => "Every project as its owner: members, folders, records and jobs",
             Self::ProjectsManage => "Create projects (becoming their owner)",
+            Self::InfrastructureRead => {
+                "See cloud providers, servers, volumes, DNS and infrastructure actions"
+            }
+            Self::InfrastructureManage => "Connect cloud providers and change servers, volumes and DNS",
+            Self::InfrastructureConsole => "Open a server's console",
         }
     }
 }
@@ -217,6 +234,8 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             CollectionRead,
             CollectionManage,
             ProjectsManage,
+            InfrastructureRead,
+            InfrastructureManage,
         ],
     },
     BuiltinRole {
@@ -237,6 +256,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             ResourcesShare,
             CollectionRead,
             ProjectsManage,
+            InfrastructureRead,
         ],
     },
     BuiltinRole {

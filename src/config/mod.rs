@@ -11,6 +11,7 @@ use secrecy::SecretString;
 mod billing;
 mod collection;
 mod domains;
+mod infrastructure;
 mod jobs;
 mod notifications;
 mod oauth;
@@ -23,6 +24,7 @@ mod workflows;
 pub use billing::{Billing, PaypalConfig, PaypalMode, RevolutConfig, StripeConfig};
 pub use collection::CollectionSettings;
 pub use domains::DomainSettings;
+pub use infrastructure::InfrastructureSettings;
 pub use jobs::JobSettings;
 pub use notifications::NotificationSettings;
 use oauth::oauth_providers;
@@ -194,6 +196,8 @@ pub struct Config {
     pub collection: CollectionSettings,
     /// Organisation addresses: subdomains and custom domains.
     pub domains: DomainSettings,
+    /// Infrastructure (Hetzner endpoints, provider action polling).
+    pub infrastructure: InfrastructureSettings,
 }
 
 /// Bounds of the automatic-persisted-query store: a text is kept only after its request
@@ -498,6 +502,7 @@ impl Config {
             policies: privacy::read(&get)?,
             collection: collection::read(&get)?,
             domains: domains::read(&get)?,
+            infrastructure: infrastructure::read(&get)?,
             retention: retention::read(&get)?,
             storage,
             limits: Limits {

@@ -31,6 +31,7 @@ use crate::{
         collection::{CollectionMutation, CollectionQuery, CollectionSubscription},
         domains::DomainsMutation,
         identity::{IdentityMutation, IdentityQuery},
+        infrastructure::{InfrastructureMutation, InfrastructureSubscription},
         members::{MembersMutation, MembersQuery},
         notifications::{NotificationsMutation, NotificationsSubscription},
         privacy::{ConsentsMutation, ConsentsQuery, PrivacyMutation},
@@ -93,6 +94,7 @@ pub struct Mutation(
     CollectionMutation,
     DomainsMutation,
     AdminMutation,
+    InfrastructureMutation,
 );
 
 /// The root subscription.
@@ -106,6 +108,7 @@ pub struct Subscription(
     NotificationsSubscription,
     PresenceSubscription,
     CollectionSubscription,
+    InfrastructureSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

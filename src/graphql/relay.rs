@@ -21,6 +21,12 @@ use crate::{
 /// checked through these, never as a string literal.
 pub mod kind {
     pub const API_KEY: &str = "ApiKey";
+    pub const CLOUD_PROVIDER: &str = "CloudProvider";
+    pub const DNS_RECORD: &str = "DnsRecord";
+    pub const DNS_ZONE: &str = "DnsZone";
+    pub const INFRASTRUCTURE_ACTION: &str = "InfrastructureAction";
+    pub const SERVER: &str = "Server";
+    pub const VOLUME: &str = "Volume";
     pub const AUDIT_ENTRY: &str = "AuditEntry";
     pub const COLLECTED_RECORD: &str = "CollectedRecord";
     pub const COLLECTION_JOB: &str = "CollectionJob";

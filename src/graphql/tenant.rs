@@ -10,7 +10,8 @@ use entity::tenant;
 use super::relay;
 use crate::modules::{
     api_keys::types::TenantApiKeys, audit::types::TenantAuditLog, billing::types::TenantBilling,
-    collection::types::TenantCollection, domains::types::TenantAddresses, members::types::TenantMembers,
+    collection::types::TenantCollection, domains::types::TenantAddresses,
+    infrastructure::types::TenantInfrastructure, members::types::TenantMembers,
     resources::types::TenantResources, roles::types::TenantRoles, secrets::types::TenantSecrets,
     studio::types::TenantDocuments, teams::types::TenantTeams, tenancy::types::TenantCore,
     webhooks::types::TenantWebhooks, workflows::types::TenantWorkflows,
@@ -37,6 +38,7 @@ pub struct Tenant(
     TenantResources,
     TenantCollection,
     TenantAddresses,
+    TenantInfrastructure,
 );
 
 impl Tenant {
@@ -56,7 +58,8 @@ impl Tenant {
             TenantDocuments(row.clone()),
             TenantResources(row.clone()),
             TenantCollection(row.clone()),
-            TenantAddresses(row),
+            TenantAddresses(row.clone()),
+            TenantInfrastructure(row),
         )
     }
 

@@ -9,6 +9,7 @@ pub mod collection;
 pub mod domains;
 pub mod flags;
 pub mod identity;
+pub mod infrastructure;
 pub mod members;
 pub mod notifications;
 pub mod privacy;
@@ -34,5 +35,6 @@ pub fn jobs(config: &crate::config::Config) -> crate::jobs::Registry {
     let registry = collection::register(registry);
     let registry = tenancy::deletion::register(registry);
     let registry = domains::register(registry, config.domains.recheck_interval);
+    let registry = infrastructure::register(registry);
     webhooks::register(registry)
 }

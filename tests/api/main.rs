@@ -26,6 +26,7 @@ mod frontend;
 mod fuzz;
 mod http;
 mod identity;
+mod infrastructure;
 mod integrity;
 mod jobs;
 mod limits;

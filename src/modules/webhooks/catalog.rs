@@ -121,6 +121,20 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("records.moved", "Collected records moved to another folder"),
     ("collection_job.started", "A collection job was started"),
     ("collection_job.cancelled", "A collection job was cancelled"),
+    ("cloud_provider.connected", "A cloud provider account was connected"),
+    ("cloud_provider.validated", "A cloud provider account's credentials were checked again"),
+    ("cloud_provider.removed", "A cloud provider account was removed"),
+    ("server.created", "A server was asked for"),
+    ("server.deleted", "A server's deletion was asked for"),
+    ("server.action_requested", "A server was asked to start, stop, reboot or resize"),
+    ("volume.created", "A volume was asked for"),
+    ("volume.attached", "A volume was asked to attach to a server"),
+    ("volume.detached", "A volume was asked to detach"),
+    ("volume.resized", "A volume was asked to grow"),
+    ("volume.deleted", "A volume's deletion was asked for"),
+    ("dns_zone.created", "A DNS zone was asked for"),
+    ("dns_record.upserted", "A DNS record was added or changed"),
+    ("dns_record.deleted", "A DNS record's deletion was asked for"),
 ];
 
 /// The type of the event `sendTestWebhookEvent` sends (to the endpoint whatever it chose).

@@ -261,6 +261,22 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("purgeResource", Tenant(&[RESOURCES_DELETE])),
     ("createResourceShareLink", Tenant(&[RESOURCES_SHARE])),
     ("revokeResourceShareLink", Tenant(&[RESOURCES_SHARE])),
+    // Mutation: infrastructure (every change needs INFRASTRUCTURE_MANAGE, checked in the
+    // service before anything is read or sent to a provider).
+    ("connectCloudProvider", Tenant(&[INFRASTRUCTURE_MANAGE])),
+    ("validateCloudProvider", Tenant(&[INFRASTRUCTURE_MANAGE])),
+    ("removeCloudProvider", Tenant(&[INFRASTRUCTURE_MANAGE])),
+    ("createServer", Tenant(&[INFRASTRUCTURE_MANAGE])),
+    ("deleteServer", Tenant(&[INFRASTRUCTURE_MANAGE])),
+    ("serverAction", Tenant(&[INFRASTRUCTURE_MANAGE])),
+    ("createVolume", Tenant(&[INFRASTRUCTURE_MANAGE])),
+    ("attachVolume", Tenant(&[INFRASTRUCTURE_MANAGE])),
+    ("detachVolume", Tenant(&[INFRASTRUCTURE_MANAGE])),
+    ("resizeVolume", Tenant(&[INFRASTRUCTURE_MANAGE])),
+    ("deleteVolume", Tenant(&[INFRASTRUCTURE_MANAGE])),
+    ("createDnsZone", Tenant(&[INFRASTRUCTURE_MANAGE])),
+    ("upsertDnsRecord", Tenant(&[INFRASTRUCTURE_MANAGE])),
+    ("deleteDnsRecord", Tenant(&[INFRASTRUCTURE_MANAGE])),
     ("platformSecurityEvents", PlatformAdmin),
     // The admin API: platform roles only, never an organisation's owner.
     ("admin", PlatformAdmin),
@@ -284,6 +300,8 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("notificationAdded", SignedIn),
     ("documentPresence", Tenant(&[DOCUMENTS_READ])),
     ("collectionJobUpdated", Tenant(&[COLLECTION_READ])),
+    ("infrastructureActionUpdated", Tenant(&[INFRASTRUCTURE_READ])),
+    ("cloudResourceChanged", Tenant(&[INFRASTRUCTURE_READ])),
 ];
 
 /// Guarded fields below the root, as `Type.field`.
@@ -313,6 +331,11 @@ pub(super) const NESTED: &[(&str, Rule, Scope)] = &[
     ("Resource.shareLinks", Tenant(&[RESOURCES_SHARE]), Scope::Ctx),
     ("Tenant.availableCollectors", Tenant(&[COLLECTION_READ]), Scope::Ctx),
     ("Tenant.projects", Tenant(&[COLLECTION_READ]), Scope::Ctx),
+    ("Tenant.cloudProviders", Tenant(&[INFRASTRUCTURE_READ]), Scope::Ctx),
+    ("Tenant.servers", Tenant(&[INFRASTRUCTURE_READ]), Scope::Ctx),
+    ("Tenant.volumes", Tenant(&[INFRASTRUCTURE_READ]), Scope::Ctx),
+    ("Tenant.dnsZones", Tenant(&[INFRASTRUCTURE_READ]), Scope::Ctx),
+    ("Tenant.infrastructureActions", Tenant(&[INFRASTRUCTURE_READ]), Scope::Ctx),
     ("TenantEvent.tenant", Tenant(&[TENANT_READ]), Scope::Ctx),
     ("TenantEvent.membership", Tenant(&[MEMBERS_READ]), Scope::Ctx),
     ("Team.members", Tenant(&[MEMBERS_READ]), Scope::Ctx),

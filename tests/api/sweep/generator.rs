@@ -76,6 +76,12 @@ pub(crate) struct Fixture {
     pub(super) user: String,
     /// A custom domain of the organisation (pending).
     pub(super) domain: String,
+    /// A LOCAL cloud account with a running server, a volume, a DNS zone and a record.
+    pub(super) cloud_provider: String,
+    pub(super) server: String,
+    pub(super) volume: String,
+    pub(super) dns_zone: String,
+    pub(super) dns_record: String,
 }
 
 pub(super) fn global_id(ty: &str, id: uuid::Uuid) -> String {
@@ -120,6 +126,11 @@ impl Fixture {
             collector: id("PlatformService"),
             user: id("User"),
             domain: id("TenantDomain"),
+            cloud_provider: id("CloudProvider"),
+            server: id("Server"),
+            volume: id("Volume"),
+            dns_zone: id("DnsZone"),
+            dns_record: id("DnsRecord"),
         }
     }
 
@@ -147,6 +158,11 @@ impl Fixture {
             "collectorId" | "serviceId" | "serviceIds" => &self.collector,
             "recordIds" => &self.record,
             "userId" => &self.user,
+            "providerId" => &self.cloud_provider,
+            "serverId" | "targetId" => &self.server,
+            "volumeId" => &self.volume,
+            "zoneId" => &self.dns_zone,
+            "recordId" => &self.dns_record,
             "platformId" => return Some(global_id("CollectionPlatform", uuid::Uuid::nil())),
             "id" | "ids" => match root {
                 "node"
@@ -196,6 +212,10 @@ impl Fixture {
                 "collectionFolder" | "deleteCollectionFolder" => &self.folder,
                 "collectionJob" | "cancelCollectionJob" => &self.collection_job,
                 "verifyTenantDomain" | "setPrimaryTenantDomain" | "removeTenantDomain" => &self.domain,
+                "validateCloudProvider" | "removeCloudProvider" => &self.cloud_provider,
+                "deleteServer" => &self.server,
+                "deleteVolume" => &self.volume,
+                "deleteDnsRecord" => &self.dns_record,
                 _ => return None,
             },
             _ => return None,

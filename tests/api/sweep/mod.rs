@@ -440,6 +440,61 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         .unwrap()
         .to_string();
 
+    // Infrastructure: a LOCAL account with a server, a volume, a zone and a record, every
+    // action ended before the snapshot.
+    let cloud_provider = gq(
+        doc!("infrastructure/ConnectCloudProvider"),
+        json!({ "input": { "tenantId": tenant, "kind": "LOCAL", "name": "sweep cloud" } }),
+    )
+    .await["connectCloudProvider"]["provider"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let server = gq(
+        doc!("infrastructure/CreateServer"),
+        json!({ "input": { "providerId": cloud_provider, "name": "sweep-1", "serverType": "cx22",
+            "image": "ubuntu-24.04", "location": "fsn1", "labels": { "env": "sweep" } } }),
+    )
+    .await["createServer"]["server"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let volume = gq(
+        doc!("infrastructure/CreateVolume"),
+        json!({ "input": { "providerId": cloud_provider, "name": "sweep-data", "sizeGb": 10, "location": "fsn1" } }),
+    )
+    .await["createVolume"]["volume"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dns_zone = gq(
+        doc!("infrastructure/CreateDnsZone"),
+        json!({ "input": { "providerId": cloud_provider, "name": "sweep.example" } }),
+    )
+    .await["createDnsZone"]["zone"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dns_record = gq(
+        doc!("infrastructure/UpsertDnsRecord"),
+        json!({ "input": { "zoneId": dns_zone, "type": "A", "name": "www", "value": "203.0.113.9" } }),
+    )
+    .await["upsertDnsRecord"]["record"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    eventually(60, || async {
+        zygo::jobs::drain(&app.ctx).await.unwrap();
+        let r = gq(doc!("infrastructure/InfrastructureActions"), json!({ "id": tenant, "first": 50 })).await;
+        r["tenant"]["infrastructureActions"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["node"]["status"] == "SUCCEEDED")
+            .then_some(())
+    })
+    .await;
+
     // The run must be over before the snapshot.
     eventually(30, || async {
         let vars = execution::Variables { id: execution.clone(), logs: None };
@@ -483,6 +538,11 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         collector,
         user,
         domain,
+        cloud_provider,
+        server,
+        volume,
+        dns_zone,
+        dns_record,
     };
     let principals = vec![
         Principal {

@@ -1,0 +1,238 @@
+//! The one interface every cloud sits behind ([`CloudDriver`]) and the driver of a connected
+//! provider account ([`for_provider`]): `local.rs` (the simulated cloud of the embedded
+//! default) and `hetzner.rs` (Hetzner Cloud and DNS APIs). Drivers speak to their provider
+//! only; they never touch Zygo's own tables (the local driver's simulated cloud is its own).
+
+pub mod hetzner;
+pub mod local;
+
+use std::collections::BTreeMap;
+
+use entity::cloud_provider::{self, CloudProviderKind};
+use serde::{Deserialize, Serialize};
+
+use crate::{ctx::Ctx, error::AppError};
+
+/// Labels of a provider resource.
+pub type Labels = BTreeMap<String, String>;
+
+/// Why a provider call did not work.
+#[derive(Debug, Clone)]
+pub enum DriverError {
+    /// Worth trying again: unreachable, 5xx, or rate-limited (then `retry_after` seconds).
+    Transient { message: String, retry_after: Option<u64> },
+    /// The provider refused: trying again changes nothing. `code` is the provider's own.
+    Provider { code: String, message: String },
+}
+
+impl DriverError {
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self::Transient { message: message.into(), retry_after: None }
+    }
+    pub fn provider(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Provider { code: code.into(), message: message.into() }
+    }
+}
+
+impl std::fmt::Display for DriverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Transient { message, .. } => f.write_str(message),
+            Self::Provider { code, message } => write!(f, "{code}: {message}"),
+        }
+    }
+}
+
+impl From<DriverError> for AppError {
+    fn from(e: DriverError) -> Self {
+        let (code, message) = match e {
+            DriverError::Provider { code, message } => (code, message),
+            DriverError::Transient { message, .. } => ("unavailable".to_string(), message),
+        };
+        AppError::RejectedWith {
+            code: "PROVIDER_ERROR",
+            message: format!("the provider refused: {message}"),
+            details: serde_json::json!({ "providerCode": code }),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for DriverError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Self::transient(e.to_string())
+    }
+}
+
+impl From<AppError> for DriverError {
+    fn from(e: AppError) -> Self {
+        Self::transient(e.to_string())
+    }
+}
+
+pub type DriverResult<T> = Result<T, DriverError>;
+
+/// A server to create.
+#[derive(Clone, Debug)]
+pub struct ServerSpec {
+    pub name: String,
+    pub server_type: String,
+    pub image: String,
+    pub location: String,
+    pub labels: Labels,
+}
+
+/// A server as the provider has it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RemoteServer {
+    pub id: String,
+    pub name: String,
+    /// The provider's state: initializing, starting, running, stopping, off, deleting …
+    pub status: String,
+    pub server_type: String,
+    pub ipv4: Option<String>,
+    pub labels: Labels,
+}
+
+/// A change to a server.
+#[derive(Clone, Debug)]
+pub enum ServerOp {
+    Start,
+    Stop,
+    Reboot,
+    Resize { server_type: String },
+}
+
+/// A volume to create.
+#[derive(Clone, Debug)]
+pub struct VolumeSpec {
+    pub name: String,
+    pub size_gb: i32,
+    pub location: String,
+    pub labels: Labels,
+}
+
+/// A volume as the provider has it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RemoteVolume {
+    pub id: String,
+    pub name: String,
+    pub size_gb: i32,
+    /// The provider's id of the server it is attached to.
+    pub server: Option<String>,
+    /// creating, available …
+    pub status: String,
+    pub labels: Labels,
+}
+
+/// A DNS zone as the provider has it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RemoteZone {
+    pub id: String,
+    pub name: String,
+    pub ttl: i32,
+}
+
+/// A DNS record (to write, or as the provider has it: then with its id).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RemoteRecord {
+    pub id: Option<String>,
+    pub record_type: String,
+    pub name: String,
+    pub value: String,
+    pub ttl: i32,
+}
+
+/// Where a provider's own asynchronous action stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ActionState {
+    Running { progress: i32 },
+    Succeeded,
+    Failed { code: String, message: String },
+}
+
+/// What a change started: the provider's action to wait for, when it has one.
+pub type Pending = Option<String>;
+
+/// One cloud. Every create first looks for what carries its `zygo-id` label (see
+/// [`crate::modules::infrastructure::actions`]), so these calls need not be idempotent
+/// themselves.
+#[async_trait::async_trait]
+pub trait CloudDriver: Send + Sync {
+    /// Checks the credentials with a harmless read.
+    async fn validate(&self) -> DriverResult<()>;
+    /// Servers carrying every label of `selector` (`key=value`, comma-separated).
+    async fn list_servers(&self, selector: &str) -> DriverResult<Vec<RemoteServer>>;
+    async fn create_server(&self, spec: &ServerSpec) -> DriverResult<(RemoteServer, Pending)>;
+    /// `None`: the provider does not have it (any more).
+    async fn get_server(&self, id: &str) -> DriverResult<Option<RemoteServer>>;
+    async fn delete_server(&self, id: &str) -> DriverResult<Pending>;
+    async fn server_action(&self, id: &str, op: &ServerOp) -> DriverResult<Pending>;
+    async fn list_volumes(&self, selector: &str) -> DriverResult<Vec<RemoteVolume>>;
+    async fn create_volume(&self, spec: &VolumeSpec) -> DriverResult<(RemoteVolume, Pending)>;
+    async fn get_volume(&self, id: &str) -> DriverResult<Option<RemoteVolume>>;
+    async fn attach_volume(&self, id: &str, server: &str) -> DriverResult<Pending>;
+    async fn detach_volume(&self, id: &str) -> DriverResult<Pending>;
+    async fn resize_volume(&self, id: &str, size_gb: i32) -> DriverResult<Pending>;
+    async fn delete_volume(&self, id: &str) -> DriverResult<()>;
+    /// The zone named `name`, if the provider hosts it.
+    async fn find_zone(&self, name: &str) -> DriverResult<Option<RemoteZone>>;
+    async fn create_zone(&self, name: &str, ttl: i32) -> DriverResult<RemoteZone>;
+    async fn list_records(&self, zone: &str) -> DriverResult<Vec<RemoteRecord>>;
+    /// Creates `record` in `zone`, or replaces record `record.id`.
+    async fn put_record(&self, zone: &str, record: &RemoteRecord) -> DriverResult<RemoteRecord>;
+    async fn delete_record(&self, id: &str) -> DriverResult<()>;
+    /// The state of a provider action returned by a change.
+    async fn action(&self, id: &str) -> DriverResult<ActionState>;
+    /// How long to wait between two looks at a running action.
+    fn poll_interval(&self) -> std::time::Duration;
+}
+
+/// The credentials of a provider account (sealed as JSON).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Credentials {
+    /// Hetzner Cloud API token.
+    #[serde(default)]
+    pub api_token: Option<String>,
+    /// Hetzner DNS API token (the Cloud token when absent).
+    #[serde(default)]
+    pub dns_api_token: Option<String>,
+}
+
+/// What the sealed credentials of provider `id` are bound to.
+pub fn credentials_aad(id: uuid::Uuid) -> String {
+    format!("cloud_provider:{id}")
+}
+
+/// The driver of `kind` with `creds` for provider account `provider` of `tenant`.
+pub fn driver(
+    ctx: &Ctx,
+    tenant: uuid::Uuid,
+    provider: uuid::Uuid,
+    kind: CloudProviderKind,
+    creds: &Credentials,
+) -> Result<Box<dyn CloudDriver>, DriverError> {
+    match kind {
+        CloudProviderKind::Local => Ok(Box::new(local::Local::new(ctx.clone(), tenant, provider))),
+        CloudProviderKind::Hetzner => {
+            let token = creds
+                .api_token
+                .clone()
+                .ok_or_else(|| DriverError::provider("invalid_input", "a Hetzner API token is required"))?;
+            let dns = creds.dns_api_token.clone().unwrap_or_else(|| token.clone());
+            Ok(Box::new(hetzner::Hetzner::new(&ctx.config.infrastructure, token, dns)))
+        }
+        CloudProviderKind::Aws => {
+            Err(DriverError::provider("not_supported", "AWS accounts cannot be driven yet"))
+        }
+    }
+}
+
+/// The driver of a saved provider account (its credentials unsealed).
+pub fn for_provider(ctx: &Ctx, p: &cloud_provider::Model) -> Result<Box<dyn CloudDriver>, DriverError> {
+    let raw = ctx.keys.decrypt(p.tenant_id, &credentials_aad(p.id), &p.credentials).map_err(|_| {
+        DriverError::provider("credentials_unreadable", "the stored credentials cannot be read")
+    })?;
+    let creds: Credentials = serde_json::from_str(&raw).unwrap_or_default();
+    driver(ctx, p.tenant_id, p.id, p.kind, &creds)
+}

@@ -1,0 +1,55 @@
+//! Infrastructure (issue 20, first slice): organisations connect their own cloud accounts
+//! (Hetzner, or the local simulated cloud of the embedded default) and run servers, volumes
+//! and DNS from Zygo. Every change is an `infrastructure_actions` row carried out by the job
+//! machinery (`actions.rs`), through one [`drivers::CloudDriver`] per cloud.
+//!
+//! Owns the tenant tables `cloud_providers`, `cloud_servers`, `cloud_volumes`, `dns_zones`,
+//! `dns_records`, `infrastructure_actions` and `local_cloud_objects` (the local driver's).
+//!
+//! Layout: `providers.rs` (accounts), `servers.rs`, `volumes.rs`, `dns.rs` (what members ask
+//! for), `actions.rs` (requests and the job that executes them), `drivers/` (the clouds),
+//! `types.rs` / `schema.rs` (GraphQL).
+
+pub mod actions;
+mod apply;
+pub mod dns;
+pub mod drivers;
+pub mod providers;
+pub mod schema;
+pub mod servers;
+pub mod types;
+pub mod volumes;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use schema::{InfrastructureMutation, InfrastructureSubscription};
+
+use crate::pubsub::Topic;
+
+/// The topic of an organisation's infrastructure changes.
+pub fn topic(tenant: Uuid) -> Topic {
+    Topic::tenant(tenant, "infrastructure")
+}
+
+/// What the infrastructure topic carries: an action changed, a resource changed, or both.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct InfraEvent {
+    pub action: Option<Uuid>,
+    /// `server`, `volume`, `dns_zone`, `dns_record` or `cloud_provider`.
+    pub resource_type: String,
+    pub resource_id: Uuid,
+    /// The resource is gone.
+    pub deleted: bool,
+}
+
+impl InfraEvent {
+    pub fn resource(resource_type: &str, id: Uuid) -> Self {
+        Self { action: None, resource_type: resource_type.into(), resource_id: id, deleted: false }
+    }
+}
+
+/// Infrastructure's job handler: provider actions.
+pub fn register(registry: crate::jobs::Registry) -> crate::jobs::Registry {
+    registry.handler(actions::Execute)
+}

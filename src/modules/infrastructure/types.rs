@@ -1,0 +1,467 @@
+//! GraphQL types of infrastructure: provider accounts, servers, volumes, DNS zones and
+//! records, actions, the live-update event, mutation payloads, and the infrastructure part
+//! of `Tenant`.
+
+use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{cloud_provider, cloud_server, cloud_volume, dns_record, dns_zone, infrastructure_action};
+use uuid::Uuid;
+
+use super::{actions, dns, providers, servers, volumes};
+use crate::{
+    db::page::PageArgs,
+    graphql::{
+        app,
+        loaders::loaders,
+        relay::{self, kind},
+    },
+};
+
+/// Which cloud an account is on.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::cloud_provider::CloudProviderKind")]
+pub enum CloudProviderKind {
+    /// Hetzner Cloud (servers, volumes) and Hetzner DNS.
+    Hetzner,
+    /// Amazon Web Services (not connectable yet).
+    Aws,
+    /// A cloud simulated inside Zygo: no account needed.
+    Local,
+}
+
+/// A server's state.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::cloud_server::ServerStatus")]
+pub enum ServerStatus {
+    /// Asked for; the provider does not have it yet.
+    Pending,
+    Initializing,
+    Starting,
+    Running,
+    Stopping,
+    Off,
+    Rebooting,
+    Resizing,
+    Deleting,
+    Deleted,
+    /// Its creation failed (see its action's error).
+    Error,
+}
+
+/// A volume's state.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::cloud_volume::VolumeStatus")]
+pub enum VolumeStatus {
+    Pending,
+    Creating,
+    Available,
+    /// Being attached, detached or resized.
+    Busy,
+    Deleting,
+    Deleted,
+    Error,
+}
+
+/// Where a DNS zone or record stands with its provider.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::dns_zone::DnsStatus")]
+pub enum DnsStatus {
+    Pending,
+    Active,
+    Deleting,
+    Error,
+}
+
+/// An infrastructure action's state.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::infrastructure_action::ActionStatus")]
+pub enum InfrastructureActionStatus {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// A power or size change of a server.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ServerActionKind {
+    Start,
+    /// Graceful shutdown.
+    Stop,
+    Reboot,
+    /// Another server type (the server must be off).
+    Resize,
+}
+
+/// A cloud account of the organisation. Its credentials are never returned.
+pub struct CloudProvider(pub cloud_provider::Model);
+
+#[Object]
+impl CloudProvider {
+    async fn id(&self) -> ID {
+        relay::to_global_id(kind::CLOUD_PROVIDER, self.0.id)
+    }
+    async fn kind(&self) -> CloudProviderKind {
+        self.0.kind.into()
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// When the provider last accepted its credentials.
+    async fn validated_at(&self) -> Option<DateTime<Utc>> {
+        self.0.validated_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A server made through a provider account.
+pub struct Server(pub cloud_server::Model);
+
+#[Object]
+impl Server {
+    async fn id(&self) -> ID {
+        relay::to_global_id(kind::SERVER, self.0.id)
+    }
+    async fn provider_id(&self) -> ID {
+        relay::to_global_id(kind::CLOUD_PROVIDER, self.0.provider_id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn status(&self) -> ServerStatus {
+        self.0.status.into()
+    }
+    async fn server_type(&self) -> &str {
+        &self.0.server_type
+    }
+    async fn image(&self) -> &str {
+        &self.0.image
+    }
+    async fn location(&self) -> &str {
+        &self.0.location
+    }
+    async fn ipv4(&self) -> Option<&str> {
+        self.0.ipv4.as_deref()
+    }
+    /// The provider's id, once it has the server.
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
+    /// The member's labels (the provider's copy also has `zygo-tenant` and `zygo-id`).
+    async fn labels(&self) -> Json<serde_json::Value> {
+        Json(self.0.labels.clone())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// A block-storage volume.
+pub struct Volume(pub cloud_volume::Model);
+
+#[Object]
+impl Volume {
+    async fn id(&self) -> ID {
+        relay::to_global_id(kind::VOLUME, self.0.id)
+    }
+    async fn provider_id(&self) -> ID {
+        relay::to_global_id(kind::CLOUD_PROVIDER, self.0.provider_id)
+    }
+    /// The server it is attached to.
+    async fn server_id(&self) -> Option<ID> {
+        self.0.server_id.map(|s| relay::to_global_id(kind::SERVER, s))
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn size_gb(&self) -> i32 {
+        self.0.size_gb
+    }
+    async fn location(&self) -> &str {
+        &self.0.location
+    }
+    async fn status(&self) -> VolumeStatus {
+        self.0.status.into()
+    }
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
+    async fn labels(&self) -> Json<serde_json::Value> {
+        Json(self.0.labels.clone())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A DNS zone with its records.
+pub struct DnsZone(pub dns_zone::Model, pub Vec<dns_record::Model>);
+
+#[Object]
+impl DnsZone {
+    async fn id(&self) -> ID {
+        relay::to_global_id(kind::DNS_ZONE, self.0.id)
+    }
+    async fn provider_id(&self) -> ID {
+        relay::to_global_id(kind::CLOUD_PROVIDER, self.0.provider_id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The default TTL of its records, in seconds.
+    async fn ttl(&self) -> i32 {
+        self.0.ttl
+    }
+    async fn status(&self) -> DnsStatus {
+        self.0.status.into()
+    }
+    async fn records(&self) -> Vec<DnsRecord> {
+        self.1.iter().cloned().map(DnsRecord).collect()
+    }
+}
+
+/// A record of a DNS zone.
+pub struct DnsRecord(pub dns_record::Model);
+
+#[Object]
+impl DnsRecord {
+    async fn id(&self) -> ID {
+        relay::to_global_id(kind::DNS_RECORD, self.0.id)
+    }
+    async fn zone_id(&self) -> ID {
+        relay::to_global_id(kind::DNS_ZONE, self.0.zone_id)
+    }
+    /// A, AAAA, CNAME, MX, TXT, NS, SRV or CAA.
+    #[graphql(name = "type")]
+    async fn record_type(&self) -> &str {
+        &self.0.record_type
+    }
+    /// Relative to the zone; `@` is its apex.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn value(&self) -> &str {
+        &self.0.value
+    }
+    async fn ttl(&self) -> i32 {
+        self.0.ttl
+    }
+    async fn status(&self) -> DnsStatus {
+        self.0.status.into()
+    }
+}
+
+/// The global ID of an action's target.
+fn target_id(target_type: &str, id: Uuid) -> ID {
+    let k = match target_type {
+        "server" => kind::SERVER,
+        "volume" => kind::VOLUME,
+        "dns_zone" => kind::DNS_ZONE,
+        "dns_record" => kind::DNS_RECORD,
+        _ => kind::CLOUD_PROVIDER,
+    };
+    relay::to_global_id(k, id)
+}
+
+/// One change asked of a provider, carried out in the background.
+pub struct InfrastructureAction(pub infrastructure_action::Model);
+
+#[Object]
+impl InfrastructureAction {
+    async fn id(&self) -> ID {
+        relay::to_global_id(kind::INFRASTRUCTURE_ACTION, self.0.id)
+    }
+    /// `server.create`, `server.stop`, `volume.resize`, `dns_record.upsert` …
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    /// `server`, `volume`, `dns_zone` or `dns_record`.
+    async fn target_type(&self) -> &str {
+        &self.0.target_type
+    }
+    async fn target_id(&self) -> ID {
+        target_id(&self.0.target_type, self.0.target_id)
+    }
+    async fn status(&self) -> InfrastructureActionStatus {
+        self.0.status.into()
+    }
+    /// 0 to 100.
+    async fn progress(&self) -> i32 {
+        self.0.progress
+    }
+    /// The provider's error code when FAILED (`unauthorized`, `invalid_input` …).
+    async fn error_code(&self) -> Option<&str> {
+        self.0.error_code.as_deref()
+    }
+    /// The provider's message (FAILED), or why the last attempt will be repeated.
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+}
+
+/// A resource of the organisation changed (`cloudResourceChanged`).
+#[derive(SimpleObject)]
+pub struct CloudResourceEvent {
+    /// `server`, `volume`, `dns_zone`, `dns_record` or `cloud_provider`.
+    pub resource_type: String,
+    pub resource_id: ID,
+    /// It is gone.
+    pub deleted: bool,
+    /// The server as it is now (for server events).
+    pub server: Option<Server>,
+    /// The volume as it is now (for volume events).
+    pub volume: Option<Volume>,
+}
+
+impl CloudResourceEvent {
+    pub fn new(resource_type: &str, id: Uuid, deleted: bool) -> Self {
+        Self {
+            resource_type: resource_type.into(),
+            resource_id: target_id(resource_type, id),
+            deleted,
+            server: None,
+            volume: None,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct CloudProviderPayload {
+    pub provider: CloudProvider,
+}
+
+#[derive(SimpleObject)]
+pub struct RemoveCloudProviderPayload {
+    pub removed_provider_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct ServerPayload {
+    pub server: Server,
+    /// The action that carries the change out.
+    pub action: InfrastructureAction,
+}
+
+#[derive(SimpleObject)]
+pub struct VolumePayload {
+    pub volume: Volume,
+    pub action: InfrastructureAction,
+}
+
+#[derive(SimpleObject)]
+pub struct DnsZonePayload {
+    pub zone: DnsZone,
+    pub action: InfrastructureAction,
+}
+
+#[derive(SimpleObject)]
+pub struct DnsRecordPayload {
+    pub record: DnsRecord,
+    pub action: InfrastructureAction,
+}
+
+fn window(
+    ctx: &Context<'_>,
+    after: Option<String>,
+    first: Option<i32>,
+    last: Option<i32>,
+) -> Result<crate::db::page::Window> {
+    Ok(PageArgs::new(after, None, first, last).window(app(ctx).config.max_page_size)?)
+}
+
+/// The infrastructure part of `Tenant` (all need `INFRASTRUCTURE_READ`).
+#[derive(Clone)]
+pub struct TenantInfrastructure(pub crate::graphql::tenant::TenantRow);
+
+#[Object]
+impl TenantInfrastructure {
+    /// The organisation's cloud accounts.
+    async fn cloud_providers(&self, ctx: &Context<'_>) -> Result<Vec<CloudProvider>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        Ok(providers::list(app(ctx), &tctx).await?.into_iter().map(CloudProvider).collect())
+    }
+
+    /// Servers, oldest first; narrowed by account, status or label (`key` or `key=value`).
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn servers(
+        &self,
+        ctx: &Context<'_>,
+        provider_id: Option<ID>,
+        status: Option<ServerStatus>,
+        label: Option<String>,
+        after: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<Server>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        let w = window(ctx, after, first, last)?;
+        let provider =
+            provider_id.map(|p| relay::decode_id("providerId", &p, kind::CLOUD_PROVIDER)).transpose()?;
+        let f = servers::ServerFilter { provider, status: status.map(Into::into), label };
+        Ok(relay::to_connection(servers::list(app(ctx), &tctx, f, w).await?, |s| s.id, Server))
+    }
+
+    /// Volumes, oldest first; narrowed by account.
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
+    async fn volumes(
+        &self,
+        ctx: &Context<'_>,
+        provider_id: Option<ID>,
+        after: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<Volume>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        let w = window(ctx, after, first, last)?;
+        let provider =
+            provider_id.map(|p| relay::decode_id("providerId", &p, kind::CLOUD_PROVIDER)).transpose()?;
+        Ok(relay::to_connection(volumes::list(app(ctx), &tctx, provider, w).await?, |v| v.id, Volume))
+    }
+
+    /// DNS zones with their records.
+    async fn dns_zones(&self, ctx: &Context<'_>) -> Result<Vec<DnsZone>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        Ok(dns::zones(app(ctx), &tctx).await?.into_iter().map(|(z, r)| DnsZone(z, r)).collect())
+    }
+
+    /// Infrastructure actions, oldest first; `targetId` narrows to one resource's.
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
+    async fn infrastructure_actions(
+        &self,
+        ctx: &Context<'_>,
+        target_id: Option<ID>,
+        after: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<InfrastructureAction>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        let w = window(ctx, after, first, last)?;
+        let target = target_id
+            .map(|t| {
+                relay::from_global_id(&t)
+                    .map(|(_, id)| id)
+                    .ok_or_else(|| crate::error::AppError::validation("targetId", "not an ID"))
+            })
+            .transpose()?;
+        Ok(relay::to_connection(
+            actions::list(app(ctx), &tctx, target, w).await?,
+            |a| a.id,
+            InfrastructureAction,
+        ))
+    }
+}

@@ -1,0 +1,378 @@
+// A fake of the Hetzner Cloud API (/v1) and the Hetzner DNS API (/dns/api/v1) speaking their
+// request, response and error shapes, for tests only.
+//
+// Cloud (Authorization: Bearer <TOKEN>): GET/POST /v1/servers (label_selector, page,
+// per_page; meta.pagination), GET/DELETE /v1/servers/:id, POST
+// /v1/servers/:id/actions/{poweron,shutdown,reboot,change_type}, GET /v1/actions/:id, GET/POST
+// /v1/volumes, GET/DELETE /v1/volumes/:id, POST /v1/volumes/:id/actions/{attach,detach,resize}.
+// Changes answer {action: {id, command, status: "running", progress: 0, error: null, …}}; an
+// action moves on by 50 % each time it (or its resource) is read, and its effect lands when it
+// reaches 100 % ("success"). Errors are {"error": {"code", "message"}} with Hetzner's codes
+// (401 unauthorized, 404 not_found, 409 uniqueness_error, 422 invalid_input); every answer has
+// RateLimit-Limit / RateLimit-Remaining / RateLimit-Reset.
+// DNS (Auth-API-Token: <DNS_TOKEN>): GET/POST /dns/api/v1/zones (name filter), GET/POST
+// /dns/api/v1/records (zone_id filter), PUT/DELETE /dns/api/v1/records/:id.
+//
+// Usage:  TOKEN=… DNS_TOKEN=… node hetzner-fake.mjs    Stdout: {"port":N}; exits when stdin closes.
+// Test controls:
+//   POST /_control/drop-next-create {"resource": "servers"|"volumes"}  the next create is carried
+//        out but its answer is lost (the connection is destroyed), as when a call dies mid-way
+//   POST /_control/rate-limit-next {}  the next cloud call answers 429 rate_limit_exceeded
+//   GET  /_state  {servers, volumes, zones, records, actions, creates: {servers, volumes}}
+import { createServer } from 'node:http';
+
+const TOKEN = process.env.TOKEN ?? 'hetzner-test-token';
+const DNS_TOKEN = process.env.DNS_TOKEN ?? TOKEN;
+const state = {
+  seq: 1000,
+  servers: new Map(),
+  volumes: new Map(),
+  actions: new Map(),
+  zones: new Map(),
+  records: new Map(),
+  creates: { servers: 0, volumes: 0 },
+  drop: new Set(),
+  rateLimitNext: false,
+};
+const nextId = () => ++state.seq;
+
+const readBody = (req) =>
+  new Promise((resolve) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      try {
+        resolve(raw ? JSON.parse(raw) : {});
+      } catch {
+        resolve(null);
+      }
+    });
+  });
+
+const send = (res, status, body) => {
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'ratelimit-limit': '3600',
+    'ratelimit-remaining': '3599',
+    'ratelimit-reset': String(Math.floor(Date.now() / 1000) + 1),
+  });
+  res.end(body === undefined ? '' : JSON.stringify(body));
+};
+const error = (res, status, code, message) => send(res, status, { error: { code, message, details: {} } });
+
+const now = () => new Date().toISOString();
+
+const newAction = (command, resources, effect) => {
+  const a = {
+    id: nextId(),
+    command,
+    status: 'running',
+    progress: 0,
+    started: now(),
+    finished: null,
+    resources,
+    error: null,
+    effect,
+  };
+  state.actions.set(a.id, a);
+  return a;
+};
+const actionView = (a) => {
+  const { effect, ...rest } = a;
+  return rest;
+};
+const advance = (a) => {
+  if (a.status !== 'running') return;
+  a.progress = Math.min(100, a.progress + 50);
+  if (a.progress === 100) {
+    a.status = 'success';
+    a.finished = now();
+    a.effect?.();
+  }
+};
+const advanceFor = (type, id) => {
+  for (const a of state.actions.values()) {
+    if (a.resources.some((r) => r.type === type && r.id === id)) advance(a);
+  }
+};
+
+const matchesSelector = (labels, selector) => {
+  if (!selector) return true;
+  return selector
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)
+    .every((t) => {
+      const [k, v] = t.split('=');
+      return v === undefined ? k in labels : labels[k] === v;
+    });
+};
+
+const paged = (res, url, key, items) => {
+  const page = Math.max(1, Number(url.searchParams.get('page') ?? 1));
+  const perPage = Math.min(50, Math.max(1, Number(url.searchParams.get('per_page') ?? 25)));
+  const last = Math.max(1, Math.ceil(items.length / perPage));
+  send(res, 200, {
+    [key]: items.slice((page - 1) * perPage, page * perPage),
+    meta: {
+      pagination: {
+        page,
+        per_page: perPage,
+        previous_page: page > 1 ? page - 1 : null,
+        next_page: page < last ? page + 1 : null,
+        last_page: last,
+        total_entries: items.length,
+      },
+    },
+  });
+};
+
+const serverView = (s) => s;
+const volumeView = (v) => v;
+
+const cloud = async (req, res, url) => {
+  if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+    return error(res, 401, 'unauthorized', 'unable to authenticate');
+  }
+  if (state.rateLimitNext) {
+    state.rateLimitNext = false;
+    return error(res, 429, 'rate_limit_exceeded', 'limit of 3600 requests per hour reached');
+  }
+  const p = url.pathname.replace(/^\/v1/, '');
+  const body = req.method === 'POST' || req.method === 'PUT' ? await readBody(req) : {};
+  if (body === null) return error(res, 400, 'json_error', 'invalid JSON');
+  let m;
+  if (p === '/servers' && req.method === 'GET') {
+    const sel = url.searchParams.get('label_selector');
+    const items = [...state.servers.values()].filter((s) => matchesSelector(s.labels, sel));
+    items.forEach((s) => advanceFor('server', s.id));
+    return paged(res, url, 'servers', items.map(serverView));
+  }
+  if (p === '/servers' && req.method === 'POST') {
+    for (const f of ['name', 'server_type', 'image']) {
+      if (typeof body[f] !== 'string' || !body[f]) return error(res, 422, 'invalid_input', `invalid input in field '${f}'`);
+    }
+    if ([...state.servers.values()].some((s) => s.name === body.name)) {
+      return error(res, 409, 'uniqueness_error', 'server name is already used');
+    }
+    const id = nextId();
+    const n = state.servers.size + 2;
+    const s = {
+      id,
+      name: body.name,
+      status: 'initializing',
+      created: now(),
+      public_net: { ipv4: { ip: `203.0.113.${n}`, blocked: false }, ipv6: { ip: `2001:db8:${n}::/64` } },
+      server_type: { name: body.server_type, cores: 2, memory: 4, disk: 40 },
+      image: { name: body.image },
+      datacenter: { name: `${body.location ?? 'fsn1'}-dc14`, location: { name: body.location ?? 'fsn1' } },
+      labels: body.labels ?? {},
+      volumes: [],
+    };
+    state.servers.set(id, s);
+    state.creates.servers += 1;
+    const action = newAction('create_server', [{ id, type: 'server' }], () => {
+      s.status = 'running';
+    });
+    if (state.drop.delete('servers')) return res.socket.destroy();
+    return send(res, 201, {
+      server: serverView(s),
+      action: actionView(action),
+      next_actions: [],
+      root_password: 'fake-root-password',
+    });
+  }
+  if ((m = p.match(/^\/servers\/(\d+)$/))) {
+    const s = state.servers.get(Number(m[1]));
+    if (!s) return error(res, 404, 'not_found', 'server not found');
+    if (req.method === 'GET') {
+      advanceFor('server', s.id);
+      return send(res, 200, { server: serverView(s) });
+    }
+    if (req.method === 'DELETE') {
+      state.servers.delete(s.id);
+      for (const v of state.volumes.values()) if (v.server === s.id) v.server = null;
+      const a = newAction('delete_server', [{ id: s.id, type: 'server' }]);
+      advance(a);
+      advance(a);
+      return send(res, 200, { action: actionView(a) });
+    }
+  }
+  if ((m = p.match(/^\/servers\/(\d+)\/actions\/([a-z_]+)$/)) && req.method === 'POST') {
+    const s = state.servers.get(Number(m[1]));
+    if (!s) return error(res, 404, 'not_found', 'server not found');
+    const res1 = [{ id: s.id, type: 'server' }];
+    switch (m[2]) {
+      case 'poweron':
+        s.status = 'starting';
+        return send(res, 201, { action: actionView(newAction('start_server', res1, () => (s.status = 'running'))) });
+      case 'shutdown':
+        s.status = 'stopping';
+        return send(res, 201, { action: actionView(newAction('shutdown_server', res1, () => (s.status = 'off'))) });
+      case 'reboot':
+        return send(res, 201, { action: actionView(newAction('reboot_server', res1, () => (s.status = 'running'))) });
+      case 'change_type':
+        if (s.status !== 'off') return error(res, 409, 'server_not_stopped', 'server must be stopped before changing type');
+        if (typeof body.server_type !== 'string') return error(res, 422, 'invalid_input', "invalid input in field 'server_type'");
+        return send(res, 201, {
+          action: actionView(newAction('change_server_type', res1, () => (s.server_type = { ...s.server_type, name: body.server_type }))),
+        });
+      default:
+        return error(res, 404, 'not_found', 'action not found');
+    }
+  }
+  if ((m = p.match(/^\/actions\/(\d+)$/)) && req.method === 'GET') {
+    const a = state.actions.get(Number(m[1]));
+    if (!a) return error(res, 404, 'not_found', 'action not found');
+    advance(a);
+    return send(res, 200, { action: actionView(a) });
+  }
+  if (p === '/volumes' && req.method === 'GET') {
+    const sel = url.searchParams.get('label_selector');
+    const items = [...state.volumes.values()].filter((v) => matchesSelector(v.labels, sel));
+    items.forEach((v) => advanceFor('volume', v.id));
+    return paged(res, url, 'volumes', items.map(volumeView));
+  }
+  if (p === '/volumes' && req.method === 'POST') {
+    if (typeof body.name !== 'string' || !Number.isInteger(body.size) || body.size < 10) {
+      return error(res, 422, 'invalid_input', "invalid input in field 'size'");
+    }
+    const id = nextId();
+    const v = {
+      id,
+      name: body.name,
+      size: body.size,
+      server: null,
+      status: 'creating',
+      location: { name: body.location ?? 'fsn1' },
+      labels: body.labels ?? {},
+      linux_device: `/dev/disk/by-id/scsi-0HC_Volume_${id}`,
+      created: now(),
+    };
+    state.volumes.set(id, v);
+    state.creates.volumes += 1;
+    const action = newAction('create_volume', [{ id, type: 'volume' }], () => (v.status = 'available'));
+    if (state.drop.delete('volumes')) return res.socket.destroy();
+    return send(res, 201, { volume: volumeView(v), action: actionView(action), next_actions: [] });
+  }
+  if ((m = p.match(/^\/volumes\/(\d+)$/))) {
+    const v = state.volumes.get(Number(m[1]));
+    if (!v) return error(res, 404, 'not_found', 'volume not found');
+    if (req.method === 'GET') {
+      advanceFor('volume', v.id);
+      return send(res, 200, { volume: volumeView(v) });
+    }
+    if (req.method === 'DELETE') {
+      if (v.server) return error(res, 423, 'locked', 'volume is attached');
+      state.volumes.delete(v.id);
+      return send(res, 204);
+    }
+  }
+  if ((m = p.match(/^\/volumes\/(\d+)\/actions\/([a-z_]+)$/)) && req.method === 'POST') {
+    const v = state.volumes.get(Number(m[1]));
+    if (!v) return error(res, 404, 'not_found', 'volume not found');
+    const rs = [{ id: v.id, type: 'volume' }];
+    switch (m[2]) {
+      case 'attach': {
+        const s = state.servers.get(Number(body.server));
+        if (!s) return error(res, 422, 'invalid_input', "invalid input in field 'server'");
+        if (v.server) return error(res, 422, 'volume_already_attached', 'volume is already attached to a server');
+        return send(res, 201, { action: actionView(newAction('attach_volume', rs, () => (v.server = s.id))) });
+      }
+      case 'detach':
+        return send(res, 201, { action: actionView(newAction('detach_volume', rs, () => (v.server = null))) });
+      case 'resize':
+        if (!Number.isInteger(body.size) || body.size < v.size) {
+          return error(res, 422, 'invalid_input', 'volume size can only be increased');
+        }
+        return send(res, 201, { action: actionView(newAction('resize_volume', rs, () => (v.size = body.size))) });
+      default:
+        return error(res, 404, 'not_found', 'action not found');
+    }
+  }
+  return error(res, 404, 'not_found', 'not found');
+};
+
+const dns = async (req, res, url) => {
+  if (req.headers['auth-api-token'] !== DNS_TOKEN) {
+    return send(res, 401, { message: 'Invalid authentication credentials' });
+  }
+  const p = url.pathname.replace(/^\/dns\/api\/v1/, '');
+  const body = req.method === 'POST' || req.method === 'PUT' ? await readBody(req) : {};
+  if (body === null) return send(res, 400, { error: { message: 'invalid JSON', code: 400 } });
+  let m;
+  if (p === '/zones' && req.method === 'GET') {
+    const name = url.searchParams.get('name');
+    const zones = [...state.zones.values()].filter((z) => !name || z.name === name);
+    return send(res, 200, {
+      zones,
+      meta: { pagination: { page: 1, per_page: 100, last_page: 1, total_entries: zones.length } },
+    });
+  }
+  if (p === '/zones' && req.method === 'POST') {
+    if (typeof body.name !== 'string') return send(res, 422, { error: { message: 'invalid name', code: 422 } });
+    if ([...state.zones.values()].some((z) => z.name === body.name)) {
+      return send(res, 422, { error: { message: 'zone already exists', code: 422 } });
+    }
+    const id = `z${nextId()}`;
+    const z = { id, name: body.name, ttl: body.ttl ?? 86400, created: now(), status: 'verified', records_count: 0 };
+    state.zones.set(id, z);
+    return send(res, 200, { zone: z });
+  }
+  if (p === '/records' && req.method === 'GET') {
+    const zone = url.searchParams.get('zone_id');
+    return send(res, 200, { records: [...state.records.values()].filter((r) => !zone || r.zone_id === zone) });
+  }
+  const upsert = (id) => {
+    if (!state.zones.has(body.zone_id)) return send(res, 404, { error: { message: 'zone not found', code: 404 } });
+    for (const f of ['type', 'name', 'value']) {
+      if (typeof body[f] !== 'string' || !body[f]) return send(res, 422, { error: { message: `invalid ${f}`, code: 422 } });
+    }
+    const r = { id, zone_id: body.zone_id, type: body.type, name: body.name, value: body.value, ttl: body.ttl, created: now(), modified: now() };
+    state.records.set(id, r);
+    return send(res, 200, { record: r });
+  };
+  if (p === '/records' && req.method === 'POST') return upsert(`r${nextId()}`);
+  if ((m = p.match(/^\/records\/([^/]+)$/))) {
+    if (!state.records.has(m[1])) return send(res, 404, { error: { message: 'record not found', code: 404 } });
+    if (req.method === 'PUT') return upsert(m[1]);
+    if (req.method === 'DELETE') {
+      state.records.delete(m[1]);
+      return send(res, 200);
+    }
+  }
+  return send(res, 404, { error: { message: 'not found', code: 404 } });
+};
+
+const server = createServer(async (req, res) => {
+  const url = new URL(req.url, 'http://fake');
+  if (url.pathname === '/_state' && req.method === 'GET') {
+    return send(res, 200, {
+      servers: [...state.servers.values()],
+      volumes: [...state.volumes.values()],
+      zones: [...state.zones.values()],
+      records: [...state.records.values()],
+      actions: [...state.actions.values()].map(actionView),
+      creates: state.creates,
+    });
+  }
+  if (url.pathname === '/_control/drop-next-create' && req.method === 'POST') {
+    const body = (await readBody(req)) ?? {};
+    state.drop.add(body.resource ?? 'servers');
+    return send(res, 200, { ok: true });
+  }
+  if (url.pathname === '/_control/rate-limit-next' && req.method === 'POST') {
+    state.rateLimitNext = true;
+    return send(res, 200, { ok: true });
+  }
+  if (url.pathname.startsWith('/v1/')) return cloud(req, res, url);
+  if (url.pathname.startsWith('/dns/api/v1/')) return dns(req, res, url);
+  return error(res, 404, 'not_found', 'not found');
+});
+
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
+});
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
