@@ -33,6 +33,7 @@ mod m20261204_000045_collection_catalog;
 mod m20261204_000046_projects;
 mod m20261204_000047_collection_records;
 mod m20261204_000048_collection_jobs;
+mod m20261204_000055_collection_search;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -47,6 +48,7 @@ pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
         m20261204_000046_projects::TENANT_TABLES,
         m20261204_000047_collection_records::TENANT_TABLES,
         m20261204_000048_collection_jobs::TENANT_TABLES,
+        m20261204_000055_collection_search::TENANT_TABLES,
     ]
     .concat()
 }
@@ -89,6 +91,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000046_projects::Migration),
             Box::new(m20261204_000047_collection_records::Migration),
             Box::new(m20261204_000048_collection_jobs::Migration),
+            Box::new(m20261204_000055_collection_search::Migration),
         ]
     }
 }

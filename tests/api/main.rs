@@ -18,6 +18,7 @@ mod billing_subscriptions_paypal;
 mod browser;
 mod clients;
 mod collection;
+mod collection_search;
 mod conformance;
 mod event_bus;
 mod frontend;

@@ -110,6 +110,9 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("folder.moved", "A folder moved in its project's tree"),
     ("folder.deleted", "A folder was deleted"),
     ("records.moved", "Collected records moved to another folder"),
+    ("saved_search.created", "A saved search of collected records was created"),
+    ("saved_search.updated", "A saved search was renamed or changed"),
+    ("saved_search.deleted", "A saved search was deleted"),
     ("collection_job.started", "A collection job was started"),
     ("collection_job.cancelled", "A collection job was cancelled"),
 ];

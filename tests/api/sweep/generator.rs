@@ -70,6 +70,8 @@ pub(crate) struct Fixture {
     pub(super) folder: String,
     pub(super) collection_job: String,
     pub(super) record: String,
+    /// A saved search of `project`.
+    pub(super) saved_search: String,
     /// The sample collector the organisation may use.
     pub(super) collector: String,
     /// A member's user (project members are users).
@@ -115,6 +117,7 @@ impl Fixture {
             folder: id("CollectionFolder"),
             collection_job: id("CollectionJob"),
             record: id("CollectedRecord"),
+            saved_search: id("SavedSearch"),
             collector: id("PlatformService"),
             user: id("User"),
         }
@@ -143,6 +146,7 @@ impl Fixture {
             "folderId" | "parentFolderId" => &self.folder,
             "collectorId" | "serviceId" | "serviceIds" => &self.collector,
             "recordIds" => &self.record,
+            "savedSearchId" => &self.saved_search,
             "userId" => &self.user,
             "platformId" => return Some(global_id("CollectionPlatform", uuid::Uuid::nil())),
             "id" | "ids" => match root {
@@ -180,6 +184,7 @@ impl Fixture {
                 "project" | "deleteProject" => &self.project,
                 "collectionFolder" | "deleteCollectionFolder" => &self.folder,
                 "collectionJob" | "cancelCollectionJob" => &self.collection_job,
+                "savedSearch" | "deleteSavedSearch" => &self.saved_search,
                 _ => return None,
             },
             _ => return None,
