@@ -247,10 +247,12 @@ pub async fn remember(ctx: &Ctx, tctx: &TenantCtx, project: Uuid, q: &str) -> Ap
                 .filter(history::Column::ProjectId.eq(project))
                 .filter(history::Column::UserId.eq(tctx.user_id))
                 .order_by_desc(history::Column::LastUsedAt)
-                .offset(HISTORY_KEPT as u64)
-                .into_tuple()
+                .into_tuple::<Uuid>()
                 .all(&tx)
-                .await?;
+                .await?
+                .into_iter()
+                .skip(HISTORY_KEPT)
+                .collect();
             if !old.is_empty() {
                 scope
                     .delete_many::<history::Entity>()

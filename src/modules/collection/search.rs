@@ -335,9 +335,10 @@ fn matching(
             q.push(&format!(" AND r.folder_id = {v}"));
         }
         Within::Project(id) => {
-            let v = q.bind(id);
+            // Placeholders are positional on SQLite: bind the tenant again.
+            let (t2, v) = (q.bind(tenant), q.bind(id));
             q.push(&format!(
-                " AND r.folder_id IN (SELECT id FROM collection_folders WHERE tenant_id = {t} AND project_id = {v})"
+                " AND r.folder_id IN (SELECT id FROM collection_folders WHERE tenant_id = {t2} AND project_id = {v})"
             ));
         }
     }
@@ -414,13 +415,14 @@ fn key_value(field: SortField, k: &serde_json::Value) -> Option<Value> {
 /// `(key, id)` beyond `c` in direction `greater`.
 fn beyond(q: &mut Sql, field: SortField, c: &Cursor, greater: bool, name: &str) -> AppResult<()> {
     let op = if greater { ">" } else { "<" };
-    let id = q.bind(c.i);
     if field == SortField::Collected {
+        let id = q.bind(c.i);
         q.push(&format!(" AND q.id {op} {id}"));
         return Ok(());
     }
     let v = key_value(field, &c.k).ok_or_else(|| AppError::validation(name, "not a valid cursor"))?;
-    let (a, b) = (q.bind(v.clone()), q.bind(v));
+    // Bound in the order they appear: SQLite's placeholders are positional.
+    let (a, b, id) = (q.bind(v.clone()), q.bind(v), q.bind(c.i));
     q.push(&format!(" AND (q.zkey {op} {a} OR (q.zkey = {b} AND q.id {op} {id}))"));
     Ok(())
 }
