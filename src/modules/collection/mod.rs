@@ -22,6 +22,7 @@ pub mod sample;
 pub mod saved;
 pub mod schema;
 pub mod search;
+pub mod search_page;
 pub mod search_schema;
 pub mod steps;
 pub mod types;

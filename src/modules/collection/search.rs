@@ -7,13 +7,13 @@
 //! One statement for the page, one for the total, one for the page's snippets. Owns no
 //! table; reads `collection_records` of one project (optionally one folder).
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, TimeZone, Utc};
 use entity::collection_record;
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use super::search_page::{Cursor, SearchWindow};
 use crate::error::{AppError, AppResult};
 
 /// Marks around a matched term inside a snippet (private-use characters: never shown).
@@ -70,7 +70,7 @@ pub struct Sort {
 }
 
 impl SortField {
-    fn tag(self) -> &'static str {
+    pub(super) fn tag(self) -> &'static str {
         match self {
             Self::Collected => "c",
             Self::PostedAt => "p",
@@ -80,73 +80,6 @@ impl SortField {
             Self::Views => "v",
             Self::Relevance => "r",
         }
-    }
-}
-
-/// Where a cursor points: the sort key of a row and its id.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Cursor {
-    /// The sort's tag: a cursor of another sort is refused.
-    s: String,
-    /// The key: an integer, an RFC 3339 date or a float, as the sort says.
-    k: serde_json::Value,
-    i: Uuid,
-}
-
-impl Cursor {
-    pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
-    }
-
-    pub fn decode(field: &str, s: &str, sort: Sort) -> AppResult<Self> {
-        let c: Cursor = URL_SAFE_NO_PAD
-            .decode(s)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| AppError::validation(field, "not a valid cursor"))?;
-        if c.s != sort.field.tag() {
-            return Err(AppError::validation(field, "a cursor of another sort"));
-        }
-        Ok(c)
-    }
-}
-
-/// A page request over a search.
-#[derive(Clone, Debug)]
-pub struct SearchWindow {
-    pub limit: usize,
-    pub backward: bool,
-    pub after: Option<Cursor>,
-    pub before: Option<Cursor>,
-}
-
-impl SearchWindow {
-    /// Validates Relay arguments for `sort` (sizes within `0..=max`, cursors of this sort).
-    pub fn new(args: &crate::db::page::PageArgs, sort: Sort, max: usize) -> AppResult<Self> {
-        let size = |field: &str, v: Option<i32>| -> AppResult<Option<usize>> {
-            match v {
-                None => Ok(None),
-                Some(n) if n < 0 || n as usize > max => {
-                    Err(AppError::validation(field, format!("must be between 0 and {max}")))
-                }
-                Some(n) => Ok(Some(n as usize)),
-            }
-        };
-        let (first, last) = (size("first", args.first)?, size("last", args.last)?);
-        if first.is_some() && last.is_some() {
-            return Err(AppError::validation("last", "cannot be combined with `first`"));
-        }
-        Ok(Self {
-            limit: last.or(first).unwrap_or(crate::db::page::DEFAULT_PAGE_SIZE.min(max)),
-            backward: last.is_some(),
-            after: args.after.as_deref().map(|c| Cursor::decode("after", c, sort)).transpose()?,
-            before: args.before.as_deref().map(|c| Cursor::decode("before", c, sort)).transpose()?,
-        })
-    }
-
-    /// Everything from the start, `limit` rows a page (exports and workflow nodes).
-    pub fn first(limit: usize) -> Self {
-        Self { limit, backward: false, after: None, before: None }
     }
 }
 
@@ -416,13 +349,13 @@ fn key_value(field: SortField, k: &serde_json::Value) -> Option<Value> {
 fn beyond(q: &mut Sql, field: SortField, c: &Cursor, greater: bool, name: &str) -> AppResult<()> {
     let op = if greater { ">" } else { "<" };
     if field == SortField::Collected {
-        let id = q.bind(c.i);
+        let id = q.bind(c.id());
         q.push(&format!(" AND q.id {op} {id}"));
         return Ok(());
     }
-    let v = key_value(field, &c.k).ok_or_else(|| AppError::validation(name, "not a valid cursor"))?;
+    let v = key_value(field, c.key()).ok_or_else(|| AppError::validation(name, "not a valid cursor"))?;
     // Bound in the order they appear: SQLite's placeholders are positional.
-    let (a, b, id) = (q.bind(v.clone()), q.bind(v), q.bind(c.i));
+    let (a, b, id) = (q.bind(v.clone()), q.bind(v), q.bind(c.id()));
     q.push(&format!(" AND (q.zkey {op} {a} OR (q.zkey = {b} AND q.id {op} {id}))"));
     Ok(())
 }
@@ -478,7 +411,7 @@ pub async fn search(
             SortField::Views => record.views.into(),
             SortField::Relevance => serde_json::json!(row.try_get::<f64>("", "zkey")?),
         };
-        let cursor = Cursor { s: sort.field.tag().into(), k, i: record.id };
+        let cursor = Cursor::new(sort.field, k, record.id);
         hits.push(Hit { record, cursor, snippet: None });
     }
     let has_more = hits.len() > window.limit;
@@ -604,7 +537,7 @@ mod tests {
 
     #[test]
     fn a_cursor_of_another_sort_is_refused() {
-        let c = Cursor { s: "l".into(), k: 5.into(), i: Uuid::nil() };
+        let c = Cursor::new(SortField::Likes, 5.into(), Uuid::nil());
         let s = Sort { field: SortField::Likes, descending: true };
         assert_eq!(Cursor::decode("after", &c.encode(), s).unwrap(), c);
         assert!(
