@@ -19,6 +19,8 @@ pub mod collection_job;
 pub mod collection_job_input;
 pub mod collection_platform;
 pub mod collection_record;
+pub mod collection_saved_search;
+pub mod collection_search_history;
 pub mod collection_service;
 pub mod data_export;
 pub mod dns_record;

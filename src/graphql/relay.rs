@@ -32,6 +32,8 @@ pub mod kind {
     pub const COLLECTION_JOB: &str = "CollectionJob";
     pub const COLLECTION_PLATFORM: &str = "CollectionPlatform";
     pub const COLLECTION_FOLDER: &str = "CollectionFolder";
+    pub const COLLECTION_EXPORT: &str = "CollectionExport";
+    pub const SAVED_SEARCH: &str = "SavedSearch";
     pub const PLATFORM_SERVICE: &str = "PlatformService";
     pub const PROJECT: &str = "Project";
     pub const CONNECTED_ACCOUNT: &str = "ConnectedAccount";

@@ -15,15 +15,15 @@ const ADMIN: &str = "platform@example.com";
 const TOKEN: &str = "bd-test-token";
 const HOOK_SECRET: &str = "notify-secret-0123456789";
 
-struct World {
-    app: TestApp,
-    clock: Clock,
-    admin: Session,
-    owner: Session,
-    tenant: String,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) clock: Clock,
+    pub(crate) admin: Session,
+    pub(crate) owner: Session,
+    pub(crate) tenant: String,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     world_with(vec![]).await
 }
 
@@ -38,11 +38,11 @@ async fn world_with(env: Vec<(&'static str, String)>) -> World {
 }
 
 impl World {
-    async fn gql(&self, who: &Session, path: &str, vars: Value) -> Gql {
+    pub(crate) async fn gql(&self, who: &Session, path: &str, vars: Value) -> Gql {
         self.app.gql(Some(&who.access), path, vars).await
     }
 
-    async fn project(&self, who: &Session, name: &str) -> String {
+    pub(crate) async fn project(&self, who: &Session, name: &str) -> String {
         let r = self
             .gql(
                 who,
@@ -53,7 +53,7 @@ impl World {
         r.data()["createProject"]["project"]["id"].as_str().unwrap().to_string()
     }
 
-    async fn collector(&self, who: &Session, name: &str) -> String {
+    pub(crate) async fn collector(&self, who: &Session, name: &str) -> String {
         let r = self.gql(who, doc!("collection/AvailableCollectors"), json!({ "id": self.tenant })).await;
         r.data()["tenant"]["availableCollectors"]
             .as_array()
@@ -66,7 +66,7 @@ impl World {
             .to_string()
     }
 
-    async fn start(&self, who: &Session, project: &str, collector: &str, urls: &str) -> Gql {
+    pub(crate) async fn start(&self, who: &Session, project: &str, collector: &str, urls: &str) -> Gql {
         self.gql(
             who,
             doc!("collection/StartCollectionJob"),
@@ -75,12 +75,12 @@ impl World {
         .await
     }
 
-    async fn job(&self, who: &Session, id: &str) -> Value {
+    pub(crate) async fn job(&self, who: &Session, id: &str) -> Value {
         self.gql(who, doc!("collection/CollectionJob"), json!({ "id": id })).await.data()["collectionJob"]
             .clone()
     }
 
-    async fn records(&self, who: &Session, folder: &str, filter: Value) -> Value {
+    pub(crate) async fn records(&self, who: &Session, folder: &str, filter: Value) -> Value {
         self.gql(
             who,
             doc!("collection/FolderRecords"),
@@ -91,7 +91,7 @@ impl World {
             .clone()
     }
 
-    async fn drain(&self) {
+    pub(crate) async fn drain(&self) {
         drain(&self.app.ctx).await.unwrap();
     }
 

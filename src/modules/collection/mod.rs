@@ -6,8 +6,8 @@
 //!
 //! Owns `collection_platforms`, `collection_services`, `collection_grants`,
 //! `collection_credentials` (platform tables, no tenant), and the tenant tables `projects`,
-//! `project_members`, `collection_folders`, `collection_records`, `collection_jobs` and
-//! `collection_job_inputs`.
+//! `project_members`, `collection_folders`, `collection_records`, `collection_jobs`,
+//! `collection_job_inputs`, `collection_saved_searches` and `collection_search_history`.
 
 pub mod access;
 pub mod brightdata;
@@ -19,11 +19,23 @@ pub mod jobs;
 pub mod projects;
 pub mod records;
 pub mod sample;
+pub mod saved;
 pub mod schema;
+pub mod search;
+pub mod search_page;
+pub mod search_schema;
 pub mod steps;
 pub mod types;
 
-pub use schema::{CollectionMutation, CollectionQuery, CollectionSubscription};
+pub use schema::CollectionSubscription;
+
+/// Collection's queries.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct CollectionQuery(schema::CoreQuery, search_schema::SearchQuery);
+
+/// Collection's mutations.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct CollectionMutation(schema::CoreMutation, search_schema::SearchMutation);
 
 /// Collection's job handlers: trigger, poll and ingest.
 pub fn register(registry: crate::jobs::Registry) -> crate::jobs::Registry {

@@ -1,21 +1,24 @@
 //! Records: normalising a provider's item into the one record shape (through the service's
 //! output mapping), saving a batch with de-duplication on (organisation, platform, service
 //! type, external id) — a record seen again gets its new metrics — and reading a folder's
-//! records with filters, text search and paging, and moving records between folders.
+//! records (through `search`), and moving records between folders.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{collection_record, project_member::ProjectRole};
-use sea_orm::{ColumnTrait, Condition, QueryFilter, Set};
+use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{access::require_project, folders::folder_in};
+use super::{
+    access::require_project,
+    folders::folder_in,
+    search::{self, Hits, SearchWindow, Sort, Within},
+};
 use crate::{
     access::{Change, TenantCtx, TenantTx},
     ctx::Ctx,
-    db::page::{Rows, Window},
     error::{AppError, AppResult},
 };
 
@@ -225,107 +228,54 @@ pub async fn save(
     Ok(saved)
 }
 
-/// Filters of a records query.
-#[derive(Clone, Debug, Default)]
-pub struct RecordFilter {
-    /// Words that must all appear in the text, author or hashtags.
-    pub search: Option<String>,
-    pub platform: Option<String>,
-    pub service_type: Option<String>,
-    pub author: Option<String>,
-    pub hashtag: Option<String>,
-    pub job: Option<Uuid>,
-    pub posted_from: Option<DateTime<Utc>>,
-    pub posted_to: Option<DateTime<Utc>>,
-    pub min_likes: Option<i64>,
-    pub max_likes: Option<i64>,
-    pub min_views: Option<i64>,
-}
+pub use super::search::RecordFilter;
 
-fn like_escaped(s: &str) -> String {
-    format!("%{}%", s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
-}
-
-fn condition(f: &RecordFilter) -> AppResult<Condition> {
-    use collection_record::Column as C;
-    use sea_orm::sea_query::{Expr, ExprTrait, Func};
-    let mut c = Condition::all();
-    if let Some(q) = f.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        if q.len() > 200 {
-            return Err(AppError::validation("filter.search", "at most 200 characters"));
-        }
-        for word in q.split_whitespace().take(10) {
-            let pat = like_escaped(word);
-            c = c.add(
-                Condition::any()
-                    .add(
-                        Expr::expr(Func::lower(Expr::col(C::Text)))
-                            .like(sea_orm::sea_query::LikeExpr::new(pat.clone()).escape('\\')),
-                    )
-                    .add(
-                        Expr::expr(Func::lower(Expr::col(C::Author)))
-                            .like(sea_orm::sea_query::LikeExpr::new(pat).escape('\\')),
-                    ),
-            );
-        }
-    }
-    if let Some(p) = &f.platform {
-        c = c.add(C::Platform.eq(p.clone()));
-    }
-    if let Some(s) = &f.service_type {
-        c = c.add(C::ServiceType.eq(s.clone()));
-    }
-    if let Some(a) = &f.author {
-        c = c.add(C::Author.eq(a.clone()));
-    }
-    if let Some(h) = &f.hashtag {
-        let tag = h.trim_start_matches('#').to_lowercase();
-        // Tags are stored as a JSON array of strings: match the quoted tag in its text.
-        let pat = format!("%\"{}\"%", tag.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        c = c.add(
-            Expr::col(C::Hashtags)
-                .cast_as(sea_orm::sea_query::Alias::new("TEXT"))
-                .like(sea_orm::sea_query::LikeExpr::new(pat).escape('\\')),
-        );
-    }
-    if let Some(j) = f.job {
-        c = c.add(C::JobId.eq(j));
-    }
-    if let Some(t) = f.posted_from {
-        c = c.add(C::PostedAt.gte(t));
-    }
-    if let Some(t) = f.posted_to {
-        c = c.add(C::PostedAt.lt(t));
-    }
-    if let Some(n) = f.min_likes {
-        c = c.add(C::Likes.gte(n));
-    }
-    if let Some(n) = f.max_likes {
-        c = c.add(C::Likes.lte(n));
-    }
-    if let Some(n) = f.min_views {
-        c = c.add(C::Views.gte(n));
-    }
-    Ok(c)
-}
-
-/// A page of a folder's records matching `filter`, oldest first.
+/// A page of a folder's records matching `filter`, in `sort` order (project viewers).
 pub async fn list(
     ctx: &Ctx,
     tctx: &TenantCtx,
     folder: Uuid,
     filter: &RecordFilter,
-    window: Window,
-) -> AppResult<Rows<collection_record::Model>> {
+    sort: Sort,
+    window: &SearchWindow,
+) -> AppResult<Hits> {
     let db = tctx.on(&ctx.db);
     let f = folder_in(&db, tctx.scope(), folder).await?;
     require_project(&db, tctx, f.project_id, ProjectRole::Viewer).await?;
-    let select = tctx
-        .scope()
-        .find::<collection_record::Entity>()
-        .filter(collection_record::Column::FolderId.eq(folder))
-        .filter(condition(filter)?);
-    Ok(crate::db::page::page(&db, select, collection_record::Column::Id, window).await?)
+    search::search(&db, tctx.tenant_id, Within::Folder(folder), filter, sort, window).await
+}
+
+/// A page of a project's records (optionally one folder's) matching `filter` (project
+/// viewers). Searching words is remembered in the caller's history for suggestions.
+pub async fn search_project(
+    ctx: &Ctx,
+    tctx: &TenantCtx,
+    project: Uuid,
+    folder: Option<Uuid>,
+    filter: &RecordFilter,
+    sort: Sort,
+    window: &SearchWindow,
+) -> AppResult<Hits> {
+    let db = tctx.on(&ctx.db);
+    require_project(&db, tctx, project, ProjectRole::Viewer).await?;
+    let within = match folder {
+        Some(id) => {
+            let f = folder_in(&db, tctx.scope(), id)
+                .await
+                .map_err(|_| AppError::validation("folderId", "no such folder"))?;
+            if f.project_id != project {
+                return Err(AppError::validation("folderId", "a folder of another project"));
+            }
+            Within::Folder(id)
+        }
+        None => Within::Project(project),
+    };
+    let hits = search::search(&db, tctx.tenant_id, within, filter, sort, window).await?;
+    drop(db);
+    if window.after.is_none() && window.before.is_none() {
+        super::saved::remember(ctx, tctx, project, filter.search.as_deref().unwrap_or("")).await?;
+    }
+    Ok(hits)
 }
 
 /// Moves records into `target` (a folder of the same project; editors of it).

@@ -67,10 +67,10 @@ async fn folder_view(
 }
 
 #[derive(Default)]
-pub struct CollectionQuery;
+pub struct CoreQuery;
 
 #[Object]
-impl CollectionQuery {
+impl CoreQuery {
     /// Every platform of the catalog (platform administrators only).
     async fn collection_platforms(&self, ctx: &Context<'_>) -> Result<Vec<CollectionPlatform>> {
         platform_admin(ctx).await?;
@@ -229,10 +229,10 @@ pub struct StartCollectionJobInput {
 }
 
 #[derive(Default)]
-pub struct CollectionMutation;
+pub struct CoreMutation;
 
 #[Object]
-impl CollectionMutation {
+impl CoreMutation {
     /// Adds a platform to the catalog (platform administrators only).
     async fn create_collection_platform(
         &self,

@@ -9,7 +9,11 @@ use entity::{
 };
 use uuid::Uuid;
 
-use super::{folders, jobs, projects, records};
+use super::{
+    folders, jobs, projects, records, saved,
+    search::SearchWindow,
+    search_schema::{RecordConn, RecordFilter, RecordSort, SavedSearch, to_conn},
+};
 use crate::{
     db::page::PageArgs,
     graphql::{app, loaders::loaders, relay, relay::kind},
@@ -188,6 +192,50 @@ impl Project {
             })
             .collect())
     }
+    /// Records of the project (or of `folderId`) matching `filter`, in `sort` order; with
+    /// search words each edge has a highlighted snippet and the words join the caller's
+    /// search history.
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn record_search(
+        &self,
+        ctx: &Context<'_>,
+        folder_id: Option<ID>,
+        filter: Option<RecordFilter>,
+        sort: Option<RecordSort>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<RecordConn> {
+        let app = app(ctx);
+        let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
+        let folder =
+            folder_id.map(|f| relay::decode_id("folderId", &f, kind::COLLECTION_FOLDER)).transpose()?;
+        let sort = sort.unwrap_or_default().into_sort();
+        let window =
+            SearchWindow::new(&PageArgs::new(after, before, first, last), sort, app.config.max_page_size)?;
+        let filter = filter.map(|f| f.into_filter("filter")).transpose()?.unwrap_or_default();
+        let hits = records::search_project(app, &tctx, self.0.id, folder, &filter, sort, &window).await?;
+        Ok(to_conn(hits))
+    }
+    /// The project's saved searches, by name.
+    async fn saved_searches(&self, ctx: &Context<'_>) -> Result<Vec<SavedSearch>> {
+        let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
+        Ok(saved::list(app(ctx), &tctx, self.0.id).await?.into_iter().map(SavedSearch).collect())
+    }
+    /// The caller's earlier searches in this project starting with `prefix`, most recent
+    /// first (at most `first`, default 10).
+    async fn search_suggestions(
+        &self,
+        ctx: &Context<'_>,
+        prefix: Option<String>,
+        first: Option<i32>,
+    ) -> Result<Vec<String>> {
+        let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
+        let n = first.unwrap_or(10).max(1) as usize;
+        Ok(saved::suggestions(app(ctx), &tctx, self.0.id, prefix.as_deref().unwrap_or(""), n).await?)
+    }
     /// The project's collection jobs, newest first.
     async fn collection_jobs(&self, ctx: &Context<'_>) -> Result<Vec<CollectionJob>> {
         let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
@@ -237,63 +285,28 @@ impl CollectionFolder {
     async fn last_updated_at(&self) -> DateTime<Utc> {
         self.2.map_or(self.0.updated_at, |r| r.max(self.0.updated_at))
     }
-    /// The folder's records matching `filter`, oldest first.
+    /// The folder's records matching `filter`, in `sort` order (collection order by
+    /// default); with search words each edge has a highlighted snippet.
     #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn records(
         &self,
         ctx: &Context<'_>,
-        filter: Option<RecordFilterInput>,
+        filter: Option<RecordFilter>,
+        sort: Option<RecordSort>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
-    ) -> Result<relay::Conn<CollectedRecord>> {
+    ) -> Result<RecordConn> {
         let app = app(ctx);
         let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
-        let window = PageArgs::new(after, before, first, last).window(app.config.max_page_size)?;
-        let filter = filter.map(RecordFilterInput::into_filter).transpose()?.unwrap_or_default();
-        let rows = records::list(app, &tctx, self.0.id, &filter, window).await?;
-        Ok(relay::to_connection(rows, |r| r.id, CollectedRecord))
-    }
-}
-
-/// Filters of a folder's records (all given ones apply).
-#[derive(async_graphql::InputObject, Default)]
-pub struct RecordFilterInput {
-    /// Words that must each appear in the text or the author.
-    pub search: Option<String>,
-    pub platform: Option<String>,
-    pub service_type: Option<String>,
-    pub author: Option<String>,
-    /// With or without `#`.
-    pub hashtag: Option<String>,
-    pub job_id: Option<ID>,
-    pub posted_from: Option<DateTime<Utc>>,
-    pub posted_to: Option<DateTime<Utc>>,
-    pub min_likes: Option<i64>,
-    pub max_likes: Option<i64>,
-    pub min_views: Option<i64>,
-}
-
-impl RecordFilterInput {
-    fn into_filter(self) -> crate::error::AppResult<records::RecordFilter> {
-        Ok(records::RecordFilter {
-            search: self.search,
-            platform: self.platform,
-            service_type: self.service_type,
-            author: self.author,
-            hashtag: self.hashtag,
-            job: self
-                .job_id
-                .map(|j| relay::decode_id("filter.jobId", &j, kind::COLLECTION_JOB))
-                .transpose()?,
-            posted_from: self.posted_from,
-            posted_to: self.posted_to,
-            min_likes: self.min_likes,
-            max_likes: self.max_likes,
-            min_views: self.min_views,
-        })
+        let sort = sort.unwrap_or_default().into_sort();
+        let window =
+            SearchWindow::new(&PageArgs::new(after, before, first, last), sort, app.config.max_page_size)?;
+        let filter = filter.map(|f| f.into_filter("filter")).transpose()?.unwrap_or_default();
+        let hits = records::list(app, &tctx, self.0.id, &filter, sort, &window).await?;
+        Ok(to_conn(hits))
     }
 }
 

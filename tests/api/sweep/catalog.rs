@@ -93,6 +93,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("project", Tenant(&[COLLECTION_READ])),
     ("collectionFolder", Tenant(&[COLLECTION_READ])),
     ("collectionJob", Tenant(&[COLLECTION_READ])),
+    ("savedSearch", Tenant(&[COLLECTION_READ])),
     ("document", Tenant(&[DOCUMENTS_READ])),
     ("documentVersions", Tenant(&[DOCUMENTS_READ])),
     ("compareDocumentVersions", Tenant(&[DOCUMENTS_READ])),
@@ -218,6 +219,9 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("moveCollectedRecords", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
     ("startCollectionJob", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
     ("cancelCollectionJob", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
+    ("createSavedSearch", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
+    ("updateSavedSearch", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
+    ("deleteSavedSearch", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
     // Mutation: webhooks
     ("createWebhookEndpoint", Tenant(&[WEBHOOKS_MANAGE])),
     ("updateWebhookEndpoint", Tenant(&[WEBHOOKS_MANAGE])),

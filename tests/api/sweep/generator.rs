@@ -70,6 +70,8 @@ pub(crate) struct Fixture {
     pub(super) folder: String,
     pub(super) collection_job: String,
     pub(super) record: String,
+    /// A saved search of `project`.
+    pub(super) saved_search: String,
     /// The sample collector the organisation may use.
     pub(super) collector: String,
     /// A member's user (project members are users).
@@ -123,6 +125,7 @@ impl Fixture {
             folder: id("CollectionFolder"),
             collection_job: id("CollectionJob"),
             record: id("CollectedRecord"),
+            saved_search: id("SavedSearch"),
             collector: id("PlatformService"),
             user: id("User"),
             domain: id("TenantDomain"),
@@ -157,6 +160,7 @@ impl Fixture {
             "folderId" | "parentFolderId" => &self.folder,
             "collectorId" | "serviceId" | "serviceIds" => &self.collector,
             "recordIds" => &self.record,
+            "savedSearchId" => &self.saved_search,
             "userId" => &self.user,
             "providerId" => &self.cloud_provider,
             "serverId" | "targetId" => &self.server,
@@ -216,6 +220,7 @@ impl Fixture {
                 "deleteServer" => &self.server,
                 "deleteVolume" => &self.volume,
                 "deleteDnsRecord" => &self.dns_record,
+                "savedSearch" | "deleteSavedSearch" => &self.saved_search,
                 _ => return None,
             },
             _ => return None,

@@ -430,6 +430,14 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         .as_str()
         .unwrap()
         .to_string();
+    let saved_search = gq(
+        doc!("collection/CreateSavedSearch"),
+        json!({ "input": { "projectId": project, "name": "sweep", "filter": { "search": "sweep" } } }),
+    )
+    .await["createSavedSearch"]["savedSearch"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let user = joined["target"].0.user_id.clone();
     let domain = gq(
         doc!("domains/AddTenantDomain"),
@@ -535,6 +543,7 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         folder,
         collection_job,
         record,
+        saved_search,
         collector,
         user,
         domain,
