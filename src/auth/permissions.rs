@@ -283,15 +283,18 @@ impl Permission {
         Self::ALL.iter().copied().find(|p| p.key() == key)
     }
 
-    const fn bit(self) -> u32 {
-        1 << self as u32
+    const fn bit(self) -> u64 {
+        1 << self as u64
     }
 }
 
 /// A set of permissions (a bit per catalog entry): what a role grants, a member holds or a
 /// key may do. Copying it costs nothing, so every field's access check can carry one.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Permissions(u32);
+pub struct Permissions(u64);
+
+// A bit per catalog entry: the catalog must fit the word.
+const _: () = assert!(Permission::ALL.len() <= 64);
 
 impl Permissions {
     pub const EMPTY: Self = Self(0);
