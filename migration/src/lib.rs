@@ -35,9 +35,9 @@ mod m20261204_000045_collection_catalog;
 mod m20261204_000046_projects;
 mod m20261204_000047_collection_records;
 mod m20261204_000048_collection_jobs;
-mod m20261204_000060_platform_roles;
-mod m20261204_000060_infrastructure;
 mod m20261204_000055_collection_search;
+mod m20261204_000060_infrastructure;
+mod m20261204_000060_platform_roles;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
