@@ -438,6 +438,9 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         .as_str()
         .unwrap()
         .to_string();
+    // A search with words, so the search history has a row of A's.
+    gq(doc!("collection/SearchRecords"), json!({ "projectId": project, "filter": { "search": "sweep" } }))
+        .await;
     let user = joined["target"].0.user_id.clone();
     let domain = gq(
         doc!("domains/AddTenantDomain"),
