@@ -1,11 +1,12 @@
 //! Organisation addresses at the HTTP edge: a request to `{slug}.{ZYGO_BASE_DOMAIN}` or to a
 //! verified custom domain is the organisation's (the web app opens on its pages), a verified
 //! domain that is not primary redirects to the primary one, an unknown subdomain gets a page
-//! saying so; and `/tls/ask` answers Caddy's on-demand TLS question.
+//! saying so; and `/tls/ask` answers Caddy's on-demand TLS question. The API itself
+//! (`/graphql`, its WebSocket) answers on any host and costs no lookup.
 
 use axum::{
     extract::{Query, Request, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{StatusCode, header},
     middleware::Next,
     response::{Html, IntoResponse, Redirect, Response},
 };
@@ -15,13 +16,6 @@ use crate::{
     modules::domains::hosts::{self, HostTarget},
     startup::AppState,
 };
-
-/// The organisation a request's host named (a request extension for later layers).
-#[derive(Clone, Debug)]
-pub struct HostTenant {
-    pub id: uuid::Uuid,
-    pub slug: String,
-}
 
 /// Whether `host` can only be the platform's own: an address, `localhost`, or the host of
 /// `ZYGO_PUBLIC_URL` — answered without a database lookup.
@@ -34,7 +28,7 @@ fn plainly_platform(state: &AppState, host: &str) -> bool {
         || bare == hosts::bare(public.split('/').next().unwrap_or_default())
 }
 
-pub async fn route(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn route(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(host) = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string) else {
         return next.run(req).await;
     };
@@ -63,16 +57,11 @@ pub async fn route(State(state): State<AppState>, mut req: Request, next: Next) 
             let rest = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
             Redirect::permanent(&format!("{scheme}://{to}{rest}")).into_response()
         }
-        Ok(HostTarget::Tenant { id, slug }) => {
+        Ok(HostTarget::Tenant { slug, .. }) => {
             if req.uri().path() == "/" {
                 return Redirect::temporary(&format!("/o/{slug}")).into_response();
             }
-            req.extensions_mut().insert(HostTenant { id, slug: slug.clone() });
-            let mut res = next.run(req).await;
-            if let Ok(v) = HeaderValue::from_str(&slug) {
-                res.headers_mut().insert("x-zygo-organisation", v);
-            }
-            res
+            next.run(req).await
         }
         Err(e) => {
             tracing::error!(error = %e, "host lookup failed");

@@ -119,18 +119,43 @@ async fn schedule_checked(
     tctx: &TenantCtx,
     platform_reason: Option<&str>,
 ) -> AppResult<tenant::Model> {
+    let updated = change_deletion(ctx, tctx, platform_reason, true).await?;
+    let due = updated.deletion_due_at.unwrap_or_default();
+    tracing::info!(tenant_id = %updated.id, due = %due, user_id = %tctx.user_id, "organisation deletion scheduled");
+    Ok(updated)
+}
+
+/// Schedules (`schedule`) or takes back the deletion in one transaction: the checks, the row,
+/// for a schedule the purge job, the organisation's audit entry (and the platform's when an
+/// operator acts), the live event.
+async fn change_deletion(
+    ctx: &Ctx,
+    tctx: &TenantCtx,
+    platform_reason: Option<&str>,
+    schedule: bool,
+) -> AppResult<tenant::Model> {
     let mut tx = TenantTx::open(ctx, tctx).await?;
     let scope = tx.scope();
     lock_tenant(&tx, scope).await?;
     let current = scope.find::<tenant::Entity>().one(&tx).await?.ok_or(AppError::NotFound("tenant"))?;
-    if current.deletion_due_at.is_some() {
-        return Err(AppError::rejected(
-            "DELETION_SCHEDULED",
-            "id",
-            "the organisation is already scheduled for deletion",
-        ));
+    match (schedule, current.deletion_due_at.is_some()) {
+        (true, true) => {
+            return Err(AppError::rejected(
+                "DELETION_SCHEDULED",
+                "id",
+                "the organisation is already scheduled for deletion",
+            ));
+        }
+        (false, false) => {
+            return Err(AppError::rejected(
+                "NOT_SCHEDULED",
+                "id",
+                "the organisation is not scheduled for deletion",
+            ));
+        }
+        _ => {}
     }
-    if crate::modules::billing::service::renews(&tx, scope).await? {
+    if schedule && crate::modules::billing::service::renews(&tx, scope).await? {
         return Err(AppError::rejected(
             "PAID_PLAN_ACTIVE",
             "id",
@@ -139,32 +164,40 @@ async fn schedule_checked(
     }
     let now = ctx.now();
     // To the microsecond PostgreSQL keeps, so the job's copy equals the stored one.
-    let due = (now + chrono::Duration::days(ctx.config.retention.tenant_deletion_grace_days as i64))
-        .trunc_subsecs(6);
+    let due = schedule.then(|| {
+        (now + chrono::Duration::days(ctx.config.retention.tenant_deletion_grace_days as i64))
+            .trunc_subsecs(6)
+    });
     let mut am: tenant::ActiveModel = current.clone().into();
-    am.deletion_due_at = Set(Some(due));
+    am.deletion_due_at = Set(due);
     am.updated_at = Set(now);
     let updated = am.update(&tx).await?;
-    let job = NewJob::new(PURGE, &PurgeJob { tenant: updated.id, due })
-        .key(format!("{}:{}", updated.id, due.timestamp()))
-        .at(due)
-        .attempts(60);
-    tx.enqueue_system(job).await?;
+    if let Some(due) = due {
+        let job = NewJob::new(PURGE, &PurgeJob { tenant: updated.id, due })
+            .key(format!("{}:{}", updated.id, due.timestamp()))
+            .at(due)
+            .attempts(60);
+        tx.enqueue_system(job).await?;
+    }
+    let (action, platform_action) = if schedule {
+        ("tenant.deletion_scheduled", "admin.tenant_deletion_scheduled")
+    } else {
+        ("tenant.deletion_cancelled", "admin.tenant_deletion_cancelled")
+    };
     tx.audit(Change {
-        action: "tenant.deletion_scheduled",
+        action,
         target_type: "Tenant",
         target_id: Some(updated.id),
         before: Some(summary(&current)),
         after: Some(with_reason(summary(&updated), platform_reason)),
     })
     .await?;
-    platform_entry(&tx, tctx, "admin.tenant_deletion_scheduled", &updated, platform_reason, now).await?;
+    platform_entry(&tx, tctx, platform_action, &updated, platform_reason, now).await?;
     tx.emit(
         events::topic(updated.id),
         &event(TenantEventKind::TenantUpdated, updated.id, None, Some(tctx.user_id), now),
     );
     tx.commit().await?;
-    tracing::info!(tenant_id = %updated.id, due = %due, user_id = %tctx.user_id, "organisation deletion scheduled");
     Ok(updated)
 }
 
@@ -186,37 +219,7 @@ async fn cancel_checked(
     tctx: &TenantCtx,
     platform_reason: Option<&str>,
 ) -> AppResult<tenant::Model> {
-    let mut tx = TenantTx::open(ctx, tctx).await?;
-    let scope = tx.scope();
-    lock_tenant(&tx, scope).await?;
-    let current = scope.find::<tenant::Entity>().one(&tx).await?.ok_or(AppError::NotFound("tenant"))?;
-    if current.deletion_due_at.is_none() {
-        return Err(AppError::rejected(
-            "NOT_SCHEDULED",
-            "id",
-            "the organisation is not scheduled for deletion",
-        ));
-    }
-    let now = ctx.now();
-    let mut am: tenant::ActiveModel = current.clone().into();
-    am.deletion_due_at = Set(None);
-    am.updated_at = Set(now);
-    let updated = am.update(&tx).await?;
-    tx.audit(Change {
-        action: "tenant.deletion_cancelled",
-        target_type: "Tenant",
-        target_id: Some(updated.id),
-        before: Some(summary(&current)),
-        after: Some(with_reason(summary(&updated), platform_reason)),
-    })
-    .await?;
-    platform_entry(&tx, tctx, "admin.tenant_deletion_cancelled", &updated, platform_reason, now).await?;
-    tx.emit(
-        events::topic(updated.id),
-        &event(TenantEventKind::TenantUpdated, updated.id, None, Some(tctx.user_id), now),
-    );
-    tx.commit().await?;
-    Ok(updated)
+    change_deletion(ctx, tctx, platform_reason, false).await
 }
 
 /// Removes a deleted organisation's data when its grace period is over.
