@@ -897,7 +897,19 @@ impl Drop for NodeService {
 
 /// The TOTP code of `secret` at now + `offset_secs`, computed by an independent
 /// implementation (otplib, Node).
+///
+/// The server judges a code by its own clock a moment later, allowing one 30 s step either
+/// side; a code taken in the last seconds of a step, with an offset, could be judged in the
+/// next step and fall outside that window. So near the end of a step this first waits for
+/// the next one to begin (a clock event, not a guess at how long something takes).
 pub fn totp_code(secret: &str, offset_secs: i64) -> String {
+    const STEP_MS: u128 = 30_000;
+    const MARGIN_MS: u128 = 5_000;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let into_step = now % STEP_MS;
+    if into_step > STEP_MS - MARGIN_MS {
+        std::thread::sleep(std::time::Duration::from_millis((STEP_MS - into_step + 50) as u64));
+    }
     let out = std::process::Command::new("node")
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients"))
         .args(["totp.mjs", secret, &offset_secs.to_string()])
