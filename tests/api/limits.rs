@@ -316,6 +316,39 @@ async fn instances_sharing_redis_enforce_one_limit() {
     assert_eq!(viewer_status(&one, &s.access, "{ viewer { id } }").await.status(), 429);
 }
 
+/// A bucket of 100 tokens or more hands the instance asking a lease (1 % of it) while it is
+/// over half full, spent without a Redis round trip; the two instances together still allow
+/// the limit, give or take what refilled meanwhile, and never more.
+#[tokio::test]
+async fn leases_from_a_large_shared_bucket_keep_the_limit_across_instances() {
+    let mut backend = Backend::fresh().await;
+    backend.redis_url = Some(crate::event_bus::redis_url());
+    let data_dir = std::env::temp_dir().join(format!("zygo-test-lease-{}", uuid::Uuid::new_v4().simple()));
+    let opts = Options {
+        env: vec![("ZYGO_RATE_LIMIT_PER_MINUTE", "200".into())],
+        data_dir: Some(data_dir),
+        ..Default::default()
+    };
+    let one = spawn_app_on(backend.clone(), opts.clone()).await;
+    let two = spawn_app_on(backend, opts).await;
+    let s = one.verified_user("leased-bucket@example.com").await;
+    let started = std::time::Instant::now();
+    let mut allowed = 0;
+    for i in 0..400 {
+        let app = if i % 2 == 0 { &one } else { &two };
+        match viewer_status(app, &s.access, "{ viewer { id } }").await.status().as_u16() {
+            200 => allowed += 1,
+            429 => break,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    // 200 a minute refill 3.33 tokens a second while the loop ran.
+    let refilled = (started.elapsed().as_secs_f64() * 200.0 / 60.0).ceil() as usize;
+    assert!(allowed <= 200 + refilled, "{allowed} allowed, limit 200 + {refilled} refilled");
+    // (The sign-up above may have drawn a few tokens of the same bucket.)
+    assert!(allowed >= 190, "{allowed} allowed: leases must not waste more than they hold");
+}
+
 fn sha256_hex(text: &str) -> String {
     use sha2::Digest;
     format!("{:x}", sha2::Sha256::digest(text.as_bytes()))

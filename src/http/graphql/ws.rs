@@ -72,7 +72,9 @@ impl Executor for WsExecutor {
         // Every operation re-checks the connection's credential (an expired token, an ended
         // session or a revoked API key stops new operations at once), then takes the same
         // admission path as an HTTP request: persisted queries, caps, limits, rate limits.
-        futures::stream::once(async move {
+        // Boxed: `once` keeps its future's slot for the stream's whole life, which for a
+        // subscription is the life of the operation.
+        futures::stream::once(Box::pin(async move {
             let mut request = request;
             if let Some(token) = token {
                 credential(&app, &token).await.map_err(|why| admission::Refusal {
@@ -89,7 +91,7 @@ impl Executor for WsExecutor {
                 Reads::default(),
                 None,
             )))
-        })
+        }))
         .flat_map(move |checked| match checked {
             Ok(request) => schema.execute_stream_with_session_data(request, session_data.clone()),
             Err(refusal) => {
@@ -171,7 +173,9 @@ async fn serve_websocket(
         .filter_map(move |frame| {
             let (app, auth, active, refused) =
                 (app.clone(), reauth.clone(), active_in.clone(), refused_tx.clone());
-            async move {
+            // Boxed: `filter_map` keeps its pending future inline, so an unboxed one (with the
+            // session check inside) would be part of every connection's memory for its life.
+            Box::pin(async move {
                 // A ping carrying a new access token renews the connection's credential
                 // (same session only); an invalid one is ignored and the old one runs out.
                 if let Some(token) = reauth_token(&frame)
@@ -202,7 +206,7 @@ async fn serve_websocket(
                     }
                 }
                 Some(frame)
-            }
+            })
         })
         .boxed();
     let app = s.app.clone();
@@ -264,7 +268,7 @@ async fn serve_websocket(
             // A session that ended between connection_init and this subscription: close now.
             let token = auth.lock().unwrap().token.clone();
             if let Some(token) = token
-                && authenticate(&s.app, &token).await.is_err()
+                && Box::pin(authenticate(&s.app, &token)).await.is_err()
             {
                 let _ = sink
                     .send(Message::Close(Some(CloseFrame {
