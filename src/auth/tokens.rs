@@ -34,11 +34,24 @@ pub struct AccessClaims {
 pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// What an access token must satisfy, built once (its sets of issuers, audiences and
+    /// required claims were otherwise allocated again for every request).
+    validation: std::sync::Arc<Validation>,
 }
 
 impl JwtKeys {
     pub fn new(secret: &[u8]) -> Self {
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.validate_nbf = true;
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "nbf", "iat", "sub", "iss", "aud"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation: std::sync::Arc::new(validation),
+        }
     }
 
     /// Signs an access token for `user_id` in `session_id`, valid until `expires_at`.
@@ -70,19 +83,12 @@ impl JwtKeys {
 
     /// [`Self::verify_access`], also returning the token's expiry (Unix seconds).
     pub fn verify_access_until(&self, token: &str) -> Result<(Uuid, Uuid, i64), &'static str> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_audience(&[AUDIENCE]);
-        validation.validate_nbf = true;
-        validation.leeway = 5;
-        validation.set_required_spec_claims(&["exp", "nbf", "iat", "sub", "iss", "aud"]);
-        let data =
-            jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &validation).map_err(|e| match e
-                .kind()
-            {
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation).map_err(
+            |e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => "access token expired",
                 _ => "invalid access token",
-            })?;
+            },
+        )?;
         if data.claims.typ != ACCESS_TYP {
             return Err("invalid access token");
         }

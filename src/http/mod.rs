@@ -20,7 +20,7 @@ use axum::{
 };
 use tower::ServiceBuilder;
 use tower_http::{
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     set_header::SetResponseHeaderLayer,
     trace::{DefaultOnFailure, TraceLayer},
 };
@@ -138,7 +138,7 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         ))
         .layer(
             ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                     let request_id = req
                         .headers()
@@ -154,6 +154,19 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
 }
 
 /// The request id set by [`SetRequestIdLayer`] (or sent by the client).
+/// A random (version 4) UUID per request, from the thread's userspace generator: tower-http's
+/// `MakeRequestUuid` asks the kernel (`getrandom`) for every request, a system call and often
+/// a context switch on the hot path.
+#[derive(Clone, Copy)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        HeaderValue::from_str(&id.to_string()).ok().map(RequestId::new)
+    }
+}
+
 pub(crate) fn request_id(headers: &axum::http::HeaderMap) -> String {
     headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
 }

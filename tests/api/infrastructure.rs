@@ -530,3 +530,46 @@ async fn a_server_coming_up_is_announced_live() {
     }
     assert!(statuses.iter().any(|s| s == "INITIALIZING"), "seen coming up: {statuses:?}");
 }
+
+/// The plan's server allowance counts the organisation's servers: one past it is refused with
+/// QUOTA_EXCEEDED naming the limit, creates nothing and starts no action; a server deleted at
+/// the provider gives its place back. The billing page lists servers among the metered uses.
+#[tokio::test]
+async fn servers_past_the_plans_allowance_are_refused_until_one_is_deleted() {
+    let plans = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/plans-servers.json");
+    let w = world(vec![("ZYGO_BILLING_PLANS_FILE", plans.into())]).await;
+    let p = w.provider("LOCAL").await;
+    let (first, created) = w.create_server(&p, "web-1").await;
+    w.succeeded(&created).await;
+    let actions_before =
+        w.gql(&w.owner, doc!("infrastructure/InfrastructureActions"), json!({ "id": w.tenant })).await;
+    let input = json!({ "input": { "providerId": p, "name": "web-2", "serverType": "cx22", "image": "ubuntu-24.04", "location": "fsn1" } });
+    let refused = w.gql(&w.owner, doc!("infrastructure/CreateServer"), input.clone()).await;
+    assert_eq!(refused.code(), "QUOTA_EXCEEDED", "{:?}", refused.0);
+    let ext = &refused.0["errors"][0]["extensions"];
+    assert_eq!(
+        (ext["limit"].clone(), ext["used"].clone(), ext["allowed"].clone()),
+        (json!("servers"), json!(1), json!(1))
+    );
+    assert_eq!(w.servers(json!({})).await.len(), 1);
+    let actions_after =
+        w.gql(&w.owner, doc!("infrastructure/InfrastructureActions"), json!({ "id": w.tenant })).await;
+    assert_eq!(actions_before.0["data"], actions_after.0["data"], "no action was requested");
+    let usage = w.gql(&w.owner, doc!("billing/TenantBilling"), json!({ "id": w.tenant })).await;
+    let servers = usage.data()["tenant"]["usage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["limit"] == "SERVERS")
+        .cloned()
+        .expect("servers are listed");
+    assert_eq!((servers["used"].clone(), servers["metered"].clone()), (json!(1), json!(true)));
+
+    // Deleted at the provider, the server frees its place.
+    let (_, deleting) =
+        w.change(doc!("infrastructure/DeleteServer"), "deleteServer", "server", json!({ "id": first })).await;
+    w.succeeded(&deleting).await;
+    assert!(w.servers(json!({})).await.is_empty());
+    let again = w.gql(&w.owner, doc!("infrastructure/CreateServer"), input).await;
+    assert_eq!(again.data()["createServer"]["server"]["name"], "web-2");
+}

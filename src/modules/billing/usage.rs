@@ -8,7 +8,7 @@
 //! and checked in the caller's transaction (a refused use rolls back with it).
 
 use chrono::{DateTime, Datelike, TimeZone, Utc};
-use entity::{invitation, membership, team, usage_counter, workflow};
+use entity::{cloud_server, invitation, membership, team, usage_counter, workflow};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, PaginatorTrait, QueryFilter, Set,
     sea_query::{ExprTrait, OnConflict},
@@ -43,8 +43,8 @@ pub fn period_of(limit: Limit, now: DateTime<Utc>) -> Option<(String, DateTime<U
     }
 }
 
-/// Whether Zygo counts `limit` yet (servers belong to an area still to come; their use reads 0
-/// and is reported as not metered). API operations are counted per operation served (see
+/// Whether Zygo counts `limit` (every limit now). Servers are the organisation's cloud
+/// servers until their deletion at the provider removes them. API operations are counted per operation served (see
 /// [`super::metering`]); outbound mails when an organisation's mail is queued
 /// (`mail::enqueue_for_tenant`); storage is the bytes of every stored resource version
 /// (resources in the bin included: they can be restored); collected records as a collection
@@ -60,6 +60,7 @@ pub fn metered(limit: Limit) -> bool {
             | Limit::OutboundMailsPerDay
             | Limit::StorageBytes
             | Limit::CollectedRecordsPerMonth
+            | Limit::Servers
     )
 }
 
@@ -104,6 +105,13 @@ pub async fn used(
         Limit::Members => scope.find::<membership::Entity>().count(db).await?,
         Limit::Teams => scope.find::<team::Entity>().count(db).await?,
         Limit::Workflows => scope.find::<workflow::Entity>().count(db).await?,
+        Limit::Servers => {
+            scope
+                .find::<cloud_server::Entity>()
+                .filter(cloud_server::Column::Status.ne(cloud_server::ServerStatus::Deleted))
+                .count(db)
+                .await?
+        }
         Limit::StorageBytes => return storage_bytes(db, scope).await,
         _ => match period_of(limit, now) {
             Some((period, _)) => return counter(db, scope, limit, &period).await,

@@ -141,6 +141,10 @@ pub async fn create(
         }
     }
     provider_in(&tx, req.provider).await?;
+    // Counted under the organisation's write lock: two creations at once cannot both take
+    // the plan's last server.
+    crate::modules::billing::usage::require_room(&mut tx, crate::modules::billing::plans::Limit::Servers, 1)
+        .await?;
     let id = Uuid::now_v7();
     let now = ctx.now();
     let server = scope
