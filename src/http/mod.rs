@@ -153,7 +153,6 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
         )
 }
 
-/// The request id set by [`SetRequestIdLayer`] (or sent by the client).
 /// A random (version 4) UUID per request, from the thread's userspace generator: tower-http's
 /// `MakeRequestUuid` asks the kernel (`getrandom`) for every request, a system call and often
 /// a context switch on the hot path.
@@ -167,6 +166,7 @@ impl MakeRequestId for RandomRequestId {
     }
 }
 
+/// The request id set by [`SetRequestIdLayer`] (or sent by the client).
 pub(crate) fn request_id(headers: &axum::http::HeaderMap) -> String {
     headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
 }

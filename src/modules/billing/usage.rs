@@ -43,8 +43,8 @@ pub fn period_of(limit: Limit, now: DateTime<Utc>) -> Option<(String, DateTime<U
     }
 }
 
-/// Whether Zygo counts `limit` (every limit now). Servers are the organisation's cloud
-/// servers until their deletion at the provider removes them. API operations are counted per operation served (see
+/// Whether Zygo counts `limit` (every limit now). Servers are the organisation's cloud servers
+/// until their deletion at the provider removes them; API operations are counted per operation served (see
 /// [`super::metering`]); outbound mails when an organisation's mail is queued
 /// (`mail::enqueue_for_tenant`); storage is the bytes of every stored resource version
 /// (resources in the bin included: they can be restored); collected records as a collection
