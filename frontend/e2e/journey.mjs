@@ -407,6 +407,15 @@ try {
     checkProblems();
   }
 
+  // Infrastructure (on the Business plan the billing step left): the local provider, a server
+  // coming up live, a DNS record pointing at it.
+  step('infrastructure');
+  {
+    const { infrastructureJourney } = await import('./infrastructure-steps.mjs');
+    await infrastructureJourney({ page, base, slug, shot });
+    checkProblems();
+  }
+
   // Webhooks: add an endpoint (its secret shown once), send a test event, see it in the log.
   step('webhooks');
   await page.goto(`${base}/o/${slug}/webhooks`);

@@ -161,6 +161,11 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
                     <NavLink to={`/o/${slug}/collection`}>Collection</NavLink>
                   </li>
                 )}
+                {current && can(current, 'infrastructure.read') && (
+                  <li>
+                    <NavLink to={`/o/${slug}/infrastructure`}>Infrastructure</NavLink>
+                  </li>
+                )}
                 {current && can(current, 'billing.read') && (
                   <li>
                     <NavLink to={`/o/${slug}/billing`}>Billing</NavLink>

@@ -17,6 +17,7 @@ import { studioRoutes } from '../studio/routes';
 import { teamRoutes } from '../teams/routes';
 import { webhookRoutes } from '../webhooks/routes';
 import { collectionRoutes } from '../collection/routes';
+import { infrastructureRoutes } from '../infrastructure/routes';
 import { workflowRoutes } from '../workflows/routes';
 import { RouteError } from './RouteStates';
 
@@ -32,6 +33,7 @@ export const orgRoutes: RouteObject[] = [
   ...webhookRoutes,
   ...resourceRoutes,
   ...collectionRoutes,
+  ...infrastructureRoutes,
   ...workflowRoutes,
   ...studioRoutes,
 ];
