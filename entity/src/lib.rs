@@ -11,6 +11,7 @@ pub mod backup_code;
 pub mod billing_account;
 pub mod cloud_provider;
 pub mod cloud_server;
+pub mod cloud_snapshot;
 pub mod cloud_volume;
 pub mod collection_credential;
 pub mod collection_folder;

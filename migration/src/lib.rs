@@ -39,6 +39,7 @@ mod m20261204_000048_collection_jobs;
 mod m20261204_000055_collection_search;
 mod m20261204_000060_infrastructure;
 mod m20261204_000060_platform_roles;
+mod m20261204_000075_cloud_snapshots;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -55,6 +56,7 @@ pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
         m20261204_000047_collection_records::TENANT_TABLES,
         m20261204_000048_collection_jobs::TENANT_TABLES,
         m20261204_000060_infrastructure::TENANT_TABLES,
+        m20261204_000075_cloud_snapshots::TENANT_TABLES,
         m20261204_000055_collection_search::TENANT_TABLES,
     ]
     .concat()
@@ -104,6 +106,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000060_platform_roles::Migration),
             Box::new(m20261204_000060_infrastructure::Migration),
             Box::new(m20261204_000055_collection_search::Migration),
+            Box::new(m20261204_000075_cloud_snapshots::Migration),
         ]
     }
 }

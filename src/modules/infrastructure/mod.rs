@@ -17,6 +17,7 @@ pub mod drivers;
 pub mod providers;
 pub mod schema;
 pub mod servers;
+pub mod snapshots;
 pub mod types;
 pub mod volumes;
 

@@ -82,6 +82,8 @@ pub(crate) struct Fixture {
     pub(super) cloud_provider: String,
     pub(super) server: String,
     pub(super) volume: String,
+    /// A snapshot of the server.
+    pub(super) snapshot: String,
     pub(super) dns_zone: String,
     pub(super) dns_record: String,
 }
@@ -132,6 +134,7 @@ impl Fixture {
             cloud_provider: id("CloudProvider"),
             server: id("Server"),
             volume: id("Volume"),
+            snapshot: id("Snapshot"),
             dns_zone: id("DnsZone"),
             dns_record: id("DnsRecord"),
         }
@@ -165,6 +168,7 @@ impl Fixture {
             "providerId" => &self.cloud_provider,
             "serverId" | "targetId" => &self.server,
             "volumeId" => &self.volume,
+            "snapshotId" => &self.snapshot,
             "zoneId" => &self.dns_zone,
             "recordId" => &self.dns_record,
             "platformId" => return Some(global_id("CollectionPlatform", uuid::Uuid::nil())),
@@ -219,6 +223,7 @@ impl Fixture {
                 "validateCloudProvider" | "removeCloudProvider" => &self.cloud_provider,
                 "deleteServer" => &self.server,
                 "deleteVolume" => &self.volume,
+                "deleteSnapshot" => &self.snapshot,
                 "deleteDnsRecord" => &self.dns_record,
                 "savedSearch" | "deleteSavedSearch" => &self.saved_search,
                 _ => return None,
