@@ -1,6 +1,6 @@
 // The infrastructure part of the end-to-end journey, through the UI only: connect the local
-// provider (a cloud simulated inside Zygo), create a server and watch it come up live, and
-// point a DNS record of a new zone at it.
+// provider (a cloud simulated inside Zygo), create a server and watch it come up live, snapshot
+// it and watch the snapshot become available, and point a DNS record of a new zone at it.
 //
 // `page` is a playwright-core Page signed in as an owner of the organisation `slug` (on a plan
 // with servers); `shot(name)` saves a screenshot. Throws with a clear message when a step fails.
@@ -48,6 +48,17 @@ export async function infrastructureJourney({ page, base, slug, shot = async () 
     log(`web-1 is running at ${ipv4}`);
   });
   await shot('infrastructure-server-running');
+
+  await step('snapshotting the server', async () => {
+    const row = page.getByRole('table', { name: 'Servers' }).getByRole('row', { name: /web-1/ });
+    await row.getByRole('button', { name: 'Snapshot' }).click();
+    await page.getByText('A snapshot of web-1 is being taken').waitFor({ timeout: STEP_TIMEOUT });
+    await tab('Snapshots');
+    const snap = page.getByRole('table', { name: 'Snapshots' }).getByRole('row', { name: /web-1/ });
+    await snap.locator('.status', { hasText: 'available' }).waitFor({ timeout: STEP_TIMEOUT });
+    log(`snapshot: ${(await snap.locator('th').textContent())?.trim()}`);
+  });
+  await shot('infrastructure-snapshot');
 
   await step('adding a DNS record for the server', async () => {
     await tab('DNS');

@@ -20,6 +20,7 @@ import { useDocumentTitle } from '../../app/theme';
 import { Alert, Button, ConfirmButton, Empty, Field, formatDate, Loading, PageHeader, SelectField } from '../../ui';
 import { Dns } from './Dns';
 import { Servers } from './Servers';
+import { Snapshots } from './Snapshots';
 import { Volumes } from './Volumes';
 import './infrastructure.css';
 
@@ -28,6 +29,7 @@ export type Provider = NonNullable<CloudProvidersQuery['tenant']>['cloudProvider
 const TABS = [
   ['servers', 'Servers'],
   ['volumes', 'Volumes'],
+  ['snapshots', 'Snapshots'],
   ['dns', 'DNS'],
   ['providers', 'Providers'],
 ] as const;
@@ -90,6 +92,7 @@ function InfrastructureView() {
       )}
       {tab === 'servers' && <Servers providers={providers} />}
       {tab === 'volumes' && <Volumes providers={providers} />}
+      {tab === 'snapshots' && <Snapshots />}
       {tab === 'dns' && <Dns providers={providers} />}
       {tab === 'providers' && (
         <Providers

@@ -5,6 +5,7 @@ import { useMutation, useQuery, useSubscription } from 'urql';
 import {
   CloudResourceChangedDocument,
   CreateServerDocument,
+  CreateSnapshotDocument,
   DeleteServerDocument,
   ServerActionDocument,
   TenantServersDocument,
@@ -21,7 +22,7 @@ const ACTIONS: Partial<Record<ServerStatus, ServerActionKind[]>> = {
   RUNNING: ['STOP', 'REBOOT'],
   OFF: ['START'],
 };
-const LABELS: Record<ServerActionKind, string> = { START: 'Start', STOP: 'Stop', REBOOT: 'Reboot', RESIZE: 'Resize' };
+const LABELS: Record<ServerActionKind, string> = { START: 'Start', STOP: 'Stop', REBOOT: 'Reboot', RESIZE: 'Resize', REBUILD: 'Rebuild' };
 
 /** Re-reads `reload` whenever a resource of the organisation changes. */
 export function useLiveResources(reload: () => void) {
@@ -39,6 +40,8 @@ export function Servers({ providers }: { providers: Provider[] }) {
   useLiveResources(reload);
   const [actRes, act] = useMutation(ServerActionDocument);
   const [delRes, del] = useMutation(DeleteServerDocument);
+  const [snapRes, snapshot] = useMutation(CreateSnapshotDocument);
+  const [taken, setTaken] = useState<string | null>(null);
   if (res.error && !res.data) return <Alert>{errorMessage(res.error)}</Alert>;
   if (!res.data?.tenant) return <Loading label="Loading servers…" />;
   const servers = (res.data.tenant.servers?.edges ?? []).map((e) => e.node).filter((s) => s.status !== 'DELETED');
@@ -83,6 +86,18 @@ export function Servers({ providers }: { providers: Provider[] }) {
                           {LABELS[a]}
                         </Button>
                       ))}
+                    {manage && (s.status === 'RUNNING' || s.status === 'OFF') && (
+                      <Button
+                        variant="secondary"
+                        busy={snapRes.fetching}
+                        onClick={async () => {
+                          const r = await snapshot({ input: { serverId: s.id } });
+                          if (!r.error) setTaken(s.name);
+                        }}
+                      >
+                        Snapshot
+                      </Button>
+                    )}
                     {manage && s.status !== 'DELETING' && (
                       <ConfirmButton busy={delRes.fetching} confirmLabel={`Delete ${s.name}`} onConfirm={() => del({ id: s.id })}>
                         Delete
@@ -94,7 +109,8 @@ export function Servers({ providers }: { providers: Provider[] }) {
             </tbody>
           </table>
         )}
-        {(actRes.error || delRes.error) && <Alert>{errorMessage(actRes.error ?? delRes.error)}</Alert>}
+        {(actRes.error || delRes.error || snapRes.error) && <Alert>{errorMessage(actRes.error ?? delRes.error ?? snapRes.error)}</Alert>}
+        {taken && <Alert kind="success">A snapshot of {taken} is being taken: see Snapshots.</Alert>}
       </div>
       {manage && providers.length > 0 && <CreateServer providers={providers} onCreated={reload} />}
     </>
