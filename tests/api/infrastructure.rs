@@ -245,7 +245,7 @@ async fn a_hetzner_server_lives_its_life_through_the_cloud_api() {
 }
 
 /// The UUID inside a global ID.
-fn zygo_id_of(global: &str) -> String {
+pub(crate) fn zygo_id_of(global: &str) -> String {
     use base64::Engine;
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(global).unwrap();
     String::from_utf8(raw).unwrap().split_once(':').unwrap().1.to_string()

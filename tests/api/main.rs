@@ -29,6 +29,7 @@ mod fuzz;
 mod http;
 mod identity;
 mod infrastructure;
+mod infrastructure_drift;
 mod infrastructure_snapshots;
 mod integrity;
 mod jobs;

@@ -135,6 +135,8 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("volume.detached", "A volume was asked to detach"),
     ("volume.resized", "A volume was asked to grow"),
     ("volume.deleted", "A volume's deletion was asked for"),
+    ("server.drift_detected", "A server was found changed or deleted outside Zygo"),
+    ("volume.drift_detected", "A volume was found changed or deleted outside Zygo"),
     ("snapshot.created", "A snapshot of a server was asked for"),
     ("snapshot.deleted", "A snapshot's deletion was asked for"),
     ("dns_zone.created", "A DNS zone was asked for"),

@@ -44,7 +44,8 @@ export function Servers({ providers }: { providers: Provider[] }) {
   const [taken, setTaken] = useState<string | null>(null);
   if (res.error && !res.data) return <Alert>{errorMessage(res.error)}</Alert>;
   if (!res.data?.tenant) return <Loading label="Loading servers…" />;
-  const servers = (res.data.tenant.servers?.edges ?? []).map((e) => e.node).filter((s) => s.status !== 'DELETED');
+  // A server deleted outside Zygo (found by the drift reconciler) shows as deleted until removed here.
+  const servers = (res.data.tenant.servers?.edges ?? []).map((e) => e.node);
   const manage = tenant.can('infrastructure.manage');
   const providerName = (id: string) => providers.find((p) => p.id === id)?.name ?? '—';
   return (
