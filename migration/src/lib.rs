@@ -38,6 +38,7 @@ mod m20261204_000048_collection_jobs;
 mod m20261204_000055_collection_search;
 mod m20261204_000060_infrastructure;
 mod m20261204_000060_platform_roles;
+mod m20261204_000070_feature_flags;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -102,6 +103,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000060_platform_roles::Migration),
             Box::new(m20261204_000060_infrastructure::Migration),
             Box::new(m20261204_000055_collection_search::Migration),
+            Box::new(m20261204_000070_feature_flags::Migration),
         ]
     }
 }
