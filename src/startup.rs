@@ -122,9 +122,11 @@ impl Application {
             std::time::Duration::from_secs(1) / config.presence_max_rate.max(1),
         ));
         let storage = crate::storage::Storage::open(&config.storage)?;
-        // The platform's feature flags: what the access check and the feature gate ask.
-        let features: Arc<dyn crate::access::features::FeatureFlags> =
-            Arc::new(crate::modules::flags::store::Flags::new(config_access_ttl));
+        // The platform's feature flags: what the access check and the feature gate ask, read
+        // once here and again on every announced change (never inside a request).
+        let flags = crate::modules::flags::store::Flags::new();
+        flags.load(&db).await.context("reading the feature flags")?;
+        let features: Arc<dyn crate::access::features::FeatureFlags> = Arc::new(flags);
         let state = AppState(Arc::new(AppStateParts {
             ctx: Ctx::new(crate::ctx::CtxParts {
                 config: Arc::new(config),

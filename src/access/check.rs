@@ -53,7 +53,7 @@ pub async fn access_in(
     if !found.is_empty() {
         // The modules the platform switched off there (nothing read while no flag gates one).
         let member_of: Vec<Uuid> = found.keys().copied().collect();
-        let off = ctx.features.switched_off(ctx, user_id, &member_of).await?;
+        let off = ctx.features.switched_off(ctx, reads, user_id, &member_of).await?;
         for (tenant, permissions) in off {
             if let Some(tctx) = found.get_mut(&tenant) {
                 tctx.switched_off = permissions;

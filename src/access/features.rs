@@ -14,7 +14,7 @@ use futures::future::BoxFuture;
 use sea_orm::DbErr;
 use uuid::Uuid;
 
-use crate::{auth::Permissions, ctx::Ctx};
+use crate::{auth::Permissions, ctx::Ctx, db::Reads};
 
 /// Every flag's value for one organisation (and viewer): `true`/`false` for boolean flags, the
 /// variant's name for variant flags.
@@ -24,9 +24,11 @@ pub type Evaluated = Arc<BTreeMap<String, serde_json::Value>>;
 pub trait FeatureFlags: Send + Sync {
     /// The flags of `tenant` for `user` (their platform role may match a rule; `None`: no
     /// viewer), the organisation on plan `plan` (`None`: its current plan, looked up).
+    /// Whatever must be read is read through `reads` (the operation's shared transaction).
     fn evaluate<'a>(
         &'a self,
         ctx: &'a Ctx,
+        reads: &'a Reads,
         tenant: Uuid,
         plan: Option<&'a str>,
         user: Option<Uuid>,
@@ -37,13 +39,17 @@ pub trait FeatureFlags: Send + Sync {
     fn switched_off<'a>(
         &'a self,
         ctx: &'a Ctx,
+        reads: &'a Reads,
         user: Uuid,
         tenants: &'a [Uuid],
     ) -> BoxFuture<'a, Result<HashMap<Uuid, Permissions>, DbErr>>;
 
-    /// Forgets what this instance cached of the flags (a flag changed, or the bus
-    /// reconnected and an announcement may have been lost).
-    fn forget(&self) {}
+    /// Reads the flags again (a flag changed, or the bus reconnected and an announcement
+    /// may have been lost). Called outside any request, so requests read them from memory
+    /// and never wait for a second connection.
+    fn reload<'a>(&'a self, _ctx: &'a Ctx) -> BoxFuture<'a, Result<(), DbErr>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// No flags at all: every module on, nothing beyond the plan (an instance built without the
@@ -54,6 +60,7 @@ impl FeatureFlags for NoFlags {
     fn evaluate<'a>(
         &'a self,
         _: &'a Ctx,
+        _: &'a Reads,
         _: Uuid,
         _: Option<&'a str>,
         _: Option<Uuid>,
@@ -64,6 +71,7 @@ impl FeatureFlags for NoFlags {
     fn switched_off<'a>(
         &'a self,
         _: &'a Ctx,
+        _: &'a Reads,
         _: Uuid,
         _: &'a [Uuid],
     ) -> BoxFuture<'a, Result<HashMap<Uuid, Permissions>, DbErr>> {

@@ -429,11 +429,12 @@ impl TenantBilling {
     /// switched off) as `{"feature": true, …}`; any member may read it, to render by plan.
     async fn features(&self, ctx: &Context<'_>) -> Result<Json<serde_json::Value>> {
         let plan = self.plan(ctx).await?;
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         let app = app(ctx);
         let viewer = crate::graphql::rctx(ctx).viewer.as_ref().map(|v| v.user_id);
         let flags = app
             .features
-            .evaluate(app, self.0.id, Some(&plan.key), viewer)
+            .evaluate(app, &tctx.reads, self.0.id, Some(&plan.key), viewer)
             .await
             .map_err(crate::error::AppError::from)?;
         let features = service::with_flags(service::features_with(plan, self.0.features.as_ref()), &flags);

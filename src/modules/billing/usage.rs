@@ -361,7 +361,9 @@ pub async fn require_feature(
 ) -> AppResult<()> {
     let plan = plan_of(db, ctx, scope).await?;
     // The platform's feature flags win over the plan for their keys.
-    let flags = ctx.features.evaluate(ctx, scope.tenant_id(), Some(&plan.key), None).await?;
+    // (From memory: the plan is known and no viewer's platform role is asked.)
+    let reads = crate::db::Reads::default();
+    let flags = ctx.features.evaluate(ctx, &reads, scope.tenant_id(), Some(&plan.key), None).await?;
     let features = service::with_flags(service::features_of(plan, db, scope).await?, &flags);
     if features.get(feature).copied().unwrap_or(false) {
         return Ok(());

@@ -230,8 +230,8 @@ fn check_kept(field: &str, value: &FlagValue, variants: &[String]) -> AppResult<
     }
 }
 
-/// After a committed change from `before` to `after`: every instance forgets its flags and
-/// cached access decisions, and each organisation whose value of the flag changed hears
+/// After a committed change from `before` to `after`: every instance reads the flags again
+/// and forgets its cached access decisions, and each organisation whose value of the flag changed hears
 /// `FEATURES_CHANGED`. A platform change spans organisations, so it publishes here rather
 /// than through one organisation's `TenantTx`.
 async fn announce(
@@ -241,7 +241,7 @@ async fn announce(
     after: Option<&Flag>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    ctx.features.forget();
+    ctx.features.reload(ctx).await?;
     ctx.access.clear();
     let key = after.or(before).map(|f| f.key.clone()).unwrap_or_default();
     ctx.publish(&store::topic(), &serde_json::json!({ "key": key })).await;

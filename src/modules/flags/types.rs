@@ -169,10 +169,11 @@ impl TenantFlags {
     /// Every platform feature flag's value for this organisation and the viewer, variants
     /// included (any member); `features` has the boolean ones merged with the plan's.
     async fn feature_flags(&self, ctx: &Context<'_>) -> Result<Vec<TenantFeatureFlag>> {
-        loaders(ctx).tenant_access(self.0.id).await?;
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         let app = app(ctx);
         let viewer = rctx(ctx).viewer.as_ref().map(|v| v.user_id);
-        let flags = app.features.evaluate(app, self.0.id, None, viewer).await.map_err(AppError::from)?;
+        let flags =
+            app.features.evaluate(app, &tctx.reads, self.0.id, None, viewer).await.map_err(AppError::from)?;
         Ok(flags
             .iter()
             .map(|(k, v)| TenantFeatureFlag {
