@@ -420,3 +420,36 @@ async fn a_module_switched_off_on_one_instance_is_refused_at_once_on_another() {
     .await;
     assert_eq!(code, "FEATURE_DISABLED");
 }
+
+#[tokio::test]
+async fn a_plan_rule_switches_a_module_off_when_the_organisation_changes_plan() {
+    // Access decisions trusted for an hour: only the plan change's announcement can make the
+    // instance look at the gate again.
+    let opts = Options { env: vec![("ZYGO_ACCESS_CACHE_TTL", "3600".into())], ..Default::default() };
+    let app = spawn_app_on(Backend::fresh().await, opts).await;
+    let (op, _) = app.platform_operator("plan-gate-op@example.com", "super-admin").await;
+    let owner = app.verified_user("plan-gate-owner@example.com").await;
+    let org = app.create_tenant(&owner, "plan-gate").await;
+    created(
+        &app,
+        &op,
+        json!({
+            "key": "module.infrastructure", "kind": "BOOLEAN", "default": value(json!(true)),
+            "rules": [{ "kind": "PLAN", "plan": "pro", "value": value(json!(false)) }],
+        }),
+    )
+    .await;
+    let providers = || {
+        let (app, token, org) = (&app, owner.access.clone(), org.clone());
+        async move { app.gql(Some(&token), doc!("infrastructure/CloudProviders"), json!({ "id": org })).await }
+    };
+    assert!(providers().await.0["errors"].is_null(), "on Free the module is on");
+    go_pro(&app, &owner, &org).await;
+    let code = eventually(10, || async {
+        let r = providers().await;
+        (!r.0["errors"].is_null()).then(|| r.code())
+    })
+    .await;
+    assert_eq!(code, "FEATURE_DISABLED");
+    assert_eq!(features(&app, &owner, &org).await.features["module.infrastructure"], false);
+}

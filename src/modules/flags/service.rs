@@ -241,7 +241,11 @@ async fn announce(
     after: Option<&Flag>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    ctx.features.reload(ctx).await?;
+    // The change is committed: a failed read here is retried when the announcement below
+    // reaches this instance's follower too.
+    if let Err(e) = ctx.features.reload(ctx).await {
+        tracing::warn!(error = %e, "reading the feature flags again failed");
+    }
     ctx.access.clear();
     let key = after.or(before).map(|f| f.key.clone()).unwrap_or_default();
     ctx.publish(&store::topic(), &serde_json::json!({ "key": key })).await;
