@@ -71,6 +71,7 @@ documents! {
     CreateFeatureFlag = "graphql/flags/CreateFeatureFlag.graphql";
     DeleteFeatureFlag = "graphql/flags/DeleteFeatureFlag.graphql";
     FeatureFlags = "graphql/flags/FeatureFlags.graphql";
+    MyOrganisationsFlags = "graphql/flags/MyOrganisationsFlags.graphql";
     TenantFeatures = "graphql/flags/TenantFeatures.graphql";
     UpdateFeatureFlag = "graphql/flags/UpdateFeatureFlag.graphql";
     ChangePassword = "graphql/identity/ChangePassword.graphql";
