@@ -404,6 +404,31 @@ async fn a_module_switched_off_refuses_its_operations_live_and_audited_until_swi
     assert_eq!(updated["metadata"]["before"]["rules"][0]["kind"], "organisation");
     assert_eq!(updated["metadata"]["after"]["rules"], json!([]));
     assert_eq!(updated["actorId"], op.user_id);
+
+    // The organisation's own log: its override given, then taken, by a platform operator; the
+    // other organisation, which no rule named, has no such entry.
+    let own = |tenant: &str| {
+        let (app, token, tenant) = (&app, owner.access.clone(), tenant.to_string());
+        async move {
+            let log = app
+                .gql(Some(&token), doc!("audit/TenantAuditLog"), json!({ "id": tenant, "first": 50 }))
+                .await;
+            log.data()["tenant"]["auditLog"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"].clone())
+                .filter(|e| e["action"] == "tenant.features_changed")
+                .collect::<Vec<Value>>()
+        }
+    };
+    let entries = own(&off).await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(entries.iter().all(|e| e["actorType"] == "platform_admin"), "{entries:?}");
+    let given = entries.iter().find(|e| e["before"].is_null()).expect("the override given");
+    assert_eq!(given["after"], json!({ "key": "module.workflows", "value": false }));
+    assert!(entries.iter().any(|e| e["after"].is_null()), "the override taken: {entries:?}");
+    assert!(own(&other).await.is_empty());
 }
 
 #[tokio::test]

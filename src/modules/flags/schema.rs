@@ -12,7 +12,7 @@ use super::{
     validate::{RuleInput, RuleKind, ValueInput},
 };
 use crate::{
-    access::platform,
+    access::{Actor, platform},
     error::AppResult,
     graphql::{app, rctx, relay},
     modules::admin::types::PlatformRoleGql,
@@ -156,7 +156,9 @@ impl FlagsMutation {
             default: input.default.into(),
             rules: rules(input.rules)?,
         };
-        Ok(FeatureFlagPayload { flag: FeatureFlag(service::create(app(ctx), user, new).await?) })
+        Ok(FeatureFlagPayload {
+            flag: FeatureFlag(service::create(app(ctx), user, &Actor::from_request(rctx(ctx)), new).await?),
+        })
     }
 
     /// Changes a flag's description, variants, default or rules (super administrators).
@@ -174,14 +176,18 @@ impl FlagsMutation {
             default: input.default.map(Into::into),
             rules: input.rules.map(rules).transpose()?,
         };
-        Ok(FeatureFlagPayload { flag: FeatureFlag(service::update(app(ctx), user, id, change).await?) })
+        Ok(FeatureFlagPayload {
+            flag: FeatureFlag(
+                service::update(app(ctx), user, &Actor::from_request(rctx(ctx)), id, change).await?,
+            ),
+        })
     }
 
     /// Deletes a flag (super administrators). Audited and live like `createFeatureFlag`.
     async fn delete_feature_flag(&self, ctx: &Context<'_>, id: ID) -> Result<DeleteFeatureFlagPayload> {
         let user = operator(ctx, platform::SUPER_ADMIN).await?;
         let id = relay::decode_id("id", &id, FEATURE_FLAG)?;
-        let gone = service::delete(app(ctx), user, id).await?;
+        let gone = service::delete(app(ctx), user, &Actor::from_request(rctx(ctx)), id).await?;
         Ok(DeleteFeatureFlagPayload { deleted_id: relay::to_global_id(FEATURE_FLAG, gone.id), key: gone.key })
     }
 }

@@ -18,7 +18,10 @@ use super::{
     validate::{self, RuleInput, ValueInput},
 };
 use crate::{
-    access::platform::{PlatformEntry, audit},
+    access::{
+        Actor, Change, TenantCtx, TenantTx,
+        platform::{PlatformEntry, audit},
+    },
     ctx::Ctx,
     db::{across_tenants, begin_write},
     error::{AppError, AppResult},
@@ -66,7 +69,12 @@ fn summary(m: &feature_flag::Model) -> serde_json::Value {
 }
 
 /// Creates a flag (`operator` acts).
-pub async fn create(ctx: &Ctx, operator: Uuid, input: NewFlag) -> AppResult<feature_flag::Model> {
+pub async fn create(
+    ctx: &Ctx,
+    operator: Uuid,
+    actor: &Actor,
+    input: NewFlag,
+) -> AppResult<feature_flag::Model> {
     let key = validate::key(&input.key, input.kind)?;
     let description = validate::description(&input.description)?;
     let variants = validate::variants(input.kind, &input.variants)?;
@@ -105,7 +113,7 @@ pub async fn create(ctx: &Ctx, operator: Uuid, input: NewFlag) -> AppResult<feat
     )
     .await?;
     txn.commit().await?;
-    announce(ctx, operator, None, Flag::from_model(&created).as_ref(), now).await?;
+    announce(ctx, operator, actor, None, Flag::from_model(&created).as_ref(), now).await?;
     Ok(created)
 }
 
@@ -113,6 +121,7 @@ pub async fn create(ctx: &Ctx, operator: Uuid, input: NewFlag) -> AppResult<feat
 pub async fn update(
     ctx: &Ctx,
     operator: Uuid,
+    actor: &Actor,
     id: Uuid,
     change: FlagChange,
 ) -> AppResult<feature_flag::Model> {
@@ -176,13 +185,13 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
-    announce(ctx, operator, before.as_ref(), Flag::from_model(&updated).as_ref(), now).await?;
+    announce(ctx, operator, actor, before.as_ref(), Flag::from_model(&updated).as_ref(), now).await?;
     Ok(updated)
 }
 
 /// Deletes flag `id`: every organisation gets the plan's features (and the default of
 /// nothing) for its key again.
-pub async fn delete(ctx: &Ctx, operator: Uuid, id: Uuid) -> AppResult<feature_flag::Model> {
+pub async fn delete(ctx: &Ctx, operator: Uuid, actor: &Actor, id: Uuid) -> AppResult<feature_flag::Model> {
     let txn = begin_write(&ctx.db).await?;
     let current =
         feature_flag::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("feature flag"))?;
@@ -203,7 +212,7 @@ pub async fn delete(ctx: &Ctx, operator: Uuid, id: Uuid) -> AppResult<feature_fl
     )
     .await?;
     txn.commit().await?;
-    announce(ctx, operator, Flag::from_model(&current).as_ref(), None, now).await?;
+    announce(ctx, operator, actor, Flag::from_model(&current).as_ref(), None, now).await?;
     Ok(current)
 }
 
@@ -230,17 +239,20 @@ fn check_kept(field: &str, value: &FlagValue, variants: &[String]) -> AppResult<
     }
 }
 
-/// After a committed change from `before` to `after`: every instance reads the flags again
-/// and forgets its cached access decisions, and each organisation whose value of the flag changed hears
+/// After a committed change from `before` to `after`: each organisation whose own override
+/// changed gets an entry in its audit log ([`audit_overrides`]), every instance reads the
+/// flags again and forgets its cached access decisions, and each organisation whose value of the flag changed hears
 /// `FEATURES_CHANGED`. A platform change spans organisations, so it publishes here rather
 /// than through one organisation's `TenantTx`.
 async fn announce(
     ctx: &Ctx,
     operator: Uuid,
+    actor: &Actor,
     before: Option<&Flag>,
     after: Option<&Flag>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    audit_overrides(ctx, operator, actor, before, after).await;
     // The change is committed: a failed read here is retried when the announcement below
     // reaches this instance's follower too.
     if let Err(e) = ctx.features.reload(ctx).await {
@@ -314,4 +326,54 @@ async fn affected(ctx: &Ctx, before: Option<&Flag>, after: Option<&Flag>) -> App
             before.map(|f| f.value_for(&subject)) != after.map(|f| f.value_for(&subject))
         })
         .collect())
+}
+
+/// The value each organisation an ORGANISATION rule names gets from it (the first such rule:
+/// the first match decides).
+fn overrides(flag: Option<&Flag>) -> std::collections::BTreeMap<Uuid, FlagValue> {
+    let mut out = std::collections::BTreeMap::new();
+    for rule in flag.map(|f| f.rules.as_slice()).unwrap_or_default() {
+        if let super::evaluate::Rule::Organisation { organisation_id, value } = rule {
+            out.entry(*organisation_id).or_insert_with(|| value.clone());
+        }
+    }
+    out
+}
+
+/// Writes `tenant.features_changed` (actor `platform_admin`) in the audit log of each
+/// organisation whose own override changed from `before` to `after` — what concerns one
+/// organisation is in its log too, which its webhooks and live audit view see. One
+/// transaction per organisation after the flag's own: the flag change stands whatever
+/// happens here (an organisation deleted meanwhile is skipped, logged).
+async fn audit_overrides(
+    ctx: &Ctx,
+    operator: Uuid,
+    actor: &Actor,
+    before: Option<&Flag>,
+    after: Option<&Flag>,
+) {
+    let Some(flag) = after.or(before) else { return };
+    let (was, is) = (overrides(before), overrides(after));
+    let concerned: std::collections::BTreeSet<Uuid> =
+        was.keys().chain(is.keys()).copied().filter(|org| was.get(org) != is.get(org)).collect();
+    for org in concerned {
+        let tctx = TenantCtx::platform_operator(org, operator, actor);
+        let value = |v: Option<&FlagValue>| v.map(|v| serde_json::json!({ "key": flag.key, "value": v }));
+        let result = async {
+            let mut tx = TenantTx::open(ctx, &tctx).await?;
+            tx.audit(Change {
+                action: "tenant.features_changed",
+                target_type: "FeatureFlag",
+                target_id: Some(flag.id),
+                before: value(was.get(&org)),
+                after: value(is.get(&org)),
+            })
+            .await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, organisation = %org, key = %flag.key, "the organisation's audit entry of a flag change failed");
+        }
+    }
 }
