@@ -151,9 +151,9 @@ function ValueSelect(props: { label: string; kind: FeatureFlagKind; variants: st
 }
 
 /** A rule as the form edits it: every parameter as text. */
-type DraftRule = { kind: FeatureFlagRuleKind; param: string; value: string };
+export type DraftRule = { kind: FeatureFlagRuleKind; param: string; value: string };
 
-function draftOf(flag: Flag): DraftRule[] {
+export function draftOf(flag: Pick<Flag, 'rules'>): DraftRule[] {
   return flag.rules.map((r) => ({
     kind: r.kind,
     param: r.organisationId ?? r.plan ?? (r.percent != null ? String(r.percent) : null) ?? r.role ?? '',
@@ -161,7 +161,7 @@ function draftOf(flag: Flag): DraftRule[] {
   }));
 }
 
-function toInput(kind: FeatureFlagKind, r: DraftRule): FeatureFlagRuleInput {
+export function toInput(kind: FeatureFlagKind, r: DraftRule): FeatureFlagRuleInput {
   const value = kind === 'VARIANT' ? { variant: r.value } : { enabled: r.value === 'true' };
   switch (r.kind) {
     case 'ORGANISATION':
