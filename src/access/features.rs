@@ -47,34 +47,5 @@ pub trait FeatureFlags: Send + Sync {
     /// Reads the flags again (a flag changed, or the bus reconnected and an announcement
     /// may have been lost). Called outside any request, so requests read them from memory
     /// and never wait for a second connection.
-    fn reload<'a>(&'a self, _ctx: &'a Ctx) -> BoxFuture<'a, Result<(), DbErr>> {
-        Box::pin(async { Ok(()) })
-    }
-}
-
-/// No flags at all: every module on, nothing beyond the plan (an instance built without the
-/// flags module, e.g. a command-line tool).
-pub struct NoFlags;
-
-impl FeatureFlags for NoFlags {
-    fn evaluate<'a>(
-        &'a self,
-        _: &'a Ctx,
-        _: &'a Reads,
-        _: Uuid,
-        _: Option<&'a str>,
-        _: Option<Uuid>,
-    ) -> BoxFuture<'a, Result<Evaluated, DbErr>> {
-        Box::pin(async { Ok(Evaluated::default()) })
-    }
-
-    fn switched_off<'a>(
-        &'a self,
-        _: &'a Ctx,
-        _: &'a Reads,
-        _: Uuid,
-        _: &'a [Uuid],
-    ) -> BoxFuture<'a, Result<HashMap<Uuid, Permissions>, DbErr>> {
-        Box::pin(async { Ok(HashMap::new()) })
-    }
+    fn reload<'a>(&'a self, ctx: &'a Ctx) -> BoxFuture<'a, Result<(), DbErr>>;
 }
