@@ -33,6 +33,7 @@ pub mod document_version;
 pub mod environment_variable;
 pub mod execution;
 pub mod execution_log;
+pub mod feature_flag;
 pub mod infrastructure_action;
 pub mod invitation;
 pub mod invoice;

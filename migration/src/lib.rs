@@ -39,6 +39,7 @@ mod m20261204_000048_collection_jobs;
 mod m20261204_000055_collection_search;
 mod m20261204_000060_infrastructure;
 mod m20261204_000060_platform_roles;
+mod m20261204_000070_feature_flags;
 mod m20261204_000075_cloud_snapshots;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
@@ -106,6 +107,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000060_platform_roles::Migration),
             Box::new(m20261204_000060_infrastructure::Migration),
             Box::new(m20261204_000055_collection_search::Migration),
+            Box::new(m20261204_000070_feature_flags::Migration),
             Box::new(m20261204_000075_cloud_snapshots::Migration),
         ]
     }

@@ -24,6 +24,7 @@ mod collection_search;
 mod conformance;
 mod domains;
 mod event_bus;
+mod flags;
 mod frontend;
 mod fuzz;
 mod http;

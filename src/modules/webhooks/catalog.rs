@@ -10,6 +10,10 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("tenant.settings_updated", "Its settings changed"),
     ("tenant.suspended", "It was suspended"),
     ("tenant.reactivated", "It was reactivated"),
+    (
+        "tenant.features_changed",
+        "A platform operator changed a feature flag's rule about it (a feature or module given or taken)",
+    ),
     ("job.retried", "A platform operator retried one of its failed background jobs"),
     ("job.cancelled", "A platform operator cancelled one of its waiting background jobs"),
     ("tenant.deletion_scheduled", "An owner deleted it: its data goes after the grace period"),

@@ -295,6 +295,11 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("adminCancelTenantDeletion", PlatformAdmin),
     ("adminRetryJob", PlatformAdmin),
     ("adminCancelJob", PlatformAdmin),
+    // Feature flags: the platform operators' (support reads, super admins change).
+    ("featureFlags", PlatformAdmin),
+    ("createFeatureFlag", PlatformAdmin),
+    ("updateFeatureFlag", PlatformAdmin),
+    ("deleteFeatureFlag", PlatformAdmin),
     // Subscription (users only; checked when the subscription starts)
     ("tenantEvents", Tenant(&[TENANT_READ])),
     ("auditLogAdded", Tenant(&[AUDIT_READ])),

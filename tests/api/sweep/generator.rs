@@ -187,6 +187,9 @@ impl Fixture {
                 | "adminCancelTenantDeletion" => &self.tenant,
                 // Refused before the lookup: a well-formed ID of nothing.
                 "adminRetryJob" | "adminCancelJob" => return Some(global_id("Job", uuid::Uuid::nil())),
+                "updateFeatureFlag" | "deleteFeatureFlag" => {
+                    return Some(global_id("FeatureFlag", uuid::Uuid::nil()));
+                }
                 "workflow"
                 | "validateWorkflow"
                 | "updateWorkflow"

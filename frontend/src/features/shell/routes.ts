@@ -4,6 +4,7 @@ import type { RouteObject } from 'react-router';
 import { page } from '../../app/lazyPage';
 import { TenantRoute } from '../../app/tenant';
 import { accountRoutes } from '../account/routes';
+import { adminRoutes } from '../admin/routes';
 import { apiKeyRoutes } from '../api-keys/routes';
 import { auditRoutes } from '../audit/routes';
 import { billingRoutes } from '../billing/routes';
@@ -48,6 +49,7 @@ export const shellRoutes: RouteObject[] = [
       ...accountRoutes,
       ...notificationRoutes,
       ...privacyRoutes,
+      ...adminRoutes,
       { path: 'o/:slug', Component: TenantRoute, ErrorBoundary: RouteError, children: orgRoutes },
       { path: '*', lazy: page(() => import('./NotFound')) },
     ],
