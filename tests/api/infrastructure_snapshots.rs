@@ -1,7 +1,8 @@
 //! Snapshots end to end, on the local provider and through the Hetzner fake (its
 //! `create_image`, `/images` and `rebuild` calls): taken of a running server, made by a durable
 //! action, restored onto the server (a rebuild), kept when the server is deleted, deleted;
-//! bad input names its field and changes nothing.
+//! bad input names its field and changes nothing. And the infrastructure objects as Relay
+//! nodes, for their organisation only.
 
 use serde_json::{Value, json};
 
@@ -132,4 +133,45 @@ async fn a_hetzner_snapshot_goes_through_create_image_rebuild_and_the_images_api
     assert!(images[0]["description"].as_str().unwrap().starts_with("probe "), "{images}");
     assert_eq!(images[0]["labels"]["zygo-id"].as_str().map(str::len), Some(36), "{images}");
     assert_eq!(images[0]["description"], snap["description"]);
+}
+
+#[tokio::test]
+async fn servers_volumes_snapshots_accounts_and_actions_are_nodes_for_their_organisation_only() {
+    let w = world(vec![]).await;
+    let p = w.provider("LOCAL").await;
+    let (server, a) = w.create_server(&p, "node-1").await;
+    w.succeeded(&a).await;
+    let (volume, _) = w
+        .change(
+            doc!("infrastructure/CreateVolume"),
+            "createVolume",
+            "volume",
+            json!({ "input": { "providerId": p, "name": "node-data", "sizeGb": 10, "location": "fsn1" } }),
+        )
+        .await;
+    let (snap, snap_action) = w
+        .change(
+            doc!("infrastructure/CreateSnapshot"),
+            "createSnapshot",
+            "snapshot",
+            json!({ "input": { "serverId": server } }),
+        )
+        .await;
+    let outsider = w.app.verified_user("node-outsider@example.com").await;
+    let query = "query($id: ID!) { node(id: $id) { __typename id } }";
+    for (id, ty) in [
+        (p.clone(), "CloudProvider"),
+        (server.clone(), "Server"),
+        (volume["id"].as_str().unwrap().to_string(), "Volume"),
+        (snap["id"].as_str().unwrap().to_string(), "Snapshot"),
+        (snap_action, "InfrastructureAction"),
+    ] {
+        let r = w.app.gql(Some(&w.owner.access), query, json!({ "id": id })).await;
+        assert_eq!(
+            (r.data()["node"]["__typename"].as_str(), r.data()["node"]["id"].as_str()),
+            (Some(ty), Some(id.as_str()))
+        );
+        let r = w.app.gql(Some(&outsider.access), query, json!({ "id": id })).await;
+        assert_eq!(r.code(), "NOT_FOUND", "{ty} for an outsider");
+    }
 }

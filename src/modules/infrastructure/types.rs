@@ -115,7 +115,7 @@ pub struct Snapshot(pub entity::cloud_snapshot::Model);
 
 #[Object]
 impl Snapshot {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id(kind::SNAPSHOT, self.0.id)
     }
     async fn provider_id(&self) -> ID {
@@ -157,7 +157,7 @@ pub struct CloudProvider(pub cloud_provider::Model);
 
 #[Object]
 impl CloudProvider {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id(kind::CLOUD_PROVIDER, self.0.id)
     }
     async fn kind(&self) -> CloudProviderKind {
@@ -180,7 +180,7 @@ pub struct Server(pub cloud_server::Model);
 
 #[Object]
 impl Server {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id(kind::SERVER, self.0.id)
     }
     async fn provider_id(&self) -> ID {
@@ -225,7 +225,7 @@ pub struct Volume(pub cloud_volume::Model);
 
 #[Object]
 impl Volume {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id(kind::VOLUME, self.0.id)
     }
     async fn provider_id(&self) -> ID {
@@ -263,7 +263,7 @@ pub struct DnsZone(pub dns_zone::Model, pub Vec<dns_record::Model>);
 
 #[Object]
 impl DnsZone {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id(kind::DNS_ZONE, self.0.id)
     }
     async fn provider_id(&self) -> ID {
@@ -289,7 +289,7 @@ pub struct DnsRecord(pub dns_record::Model);
 
 #[Object]
 impl DnsRecord {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id(kind::DNS_RECORD, self.0.id)
     }
     async fn zone_id(&self) -> ID {
@@ -333,7 +333,7 @@ pub struct InfrastructureAction(pub infrastructure_action::Model);
 
 #[Object]
 impl InfrastructureAction {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id(kind::INFRASTRUCTURE_ACTION, self.0.id)
     }
     /// `server.create`, `server.stop`, `volume.resize`, `dns_record.upsert` …
