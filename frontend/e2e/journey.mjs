@@ -491,6 +491,17 @@ try {
     checkProblems();
   }
 
+  // The platform console: a super administrator suspends and reactivates the organisation.
+  step('platform console');
+  if (process.env.ZYGO_JOURNEY_OPERATOR) {
+    const { adminJourney } = await import('./admin-steps.mjs');
+    const [email, password, backupCode] = process.env.ZYGO_JOURNEY_OPERATOR.split('\n');
+    await adminJourney({ browser, base, operator: { email, password, backupCode }, orgName, watch, shot });
+    checkProblems();
+  } else {
+    throw new JourneyError('ZYGO_JOURNEY_OPERATOR (e-mail, password and a backup code of a super administrator, one per line) is not set');
+  }
+
   // 10. The dashboard at 375 px.
   step('dashboard at 375 px');
   const mobile = await browser.newContext({

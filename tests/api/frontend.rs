@@ -74,6 +74,10 @@ async fn the_whole_journey_works_in_a_real_browser() {
     ];
     let app = spawn_app_on(Backend::fresh().await, Options { env, ..Default::default() }).await;
     let base = app.url("");
+    // A super administrator for the console part (granted like `zygo admin grant`, two-factor
+    // on); the journey signs in with one of the backup codes.
+    let (_, codes) = app.platform_operator("ops@journey.test", "super-admin").await;
+    let operator = format!("ops@journey.test\n{PASSWORD}\n{}", codes[0]);
     let configured = app
         .http
         .post(format!("{stripe_base}/_config"))
@@ -94,6 +98,7 @@ async fn the_whole_journey_works_in_a_real_browser() {
         Command::new("node")
             .current_dir(FRONTEND)
             .arg("e2e/journey.mjs")
+            .env("ZYGO_JOURNEY_OPERATOR", operator)
             .arg(base)
             .arg(mail_dir)
             .arg(artifacts)

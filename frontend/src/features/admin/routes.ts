@@ -3,4 +3,7 @@
 import type { RouteObject } from 'react-router';
 import { page } from '../../app/lazyPage';
 
-export const adminRoutes: RouteObject[] = [{ path: 'admin/flags', lazy: page(() => import('./FeatureFlags')) }];
+export const adminRoutes: RouteObject[] = [
+  { path: 'admin', lazy: page(() => import('./Admin')) },
+  { path: 'admin/flags', lazy: page(() => import('./FeatureFlags')) },
+];

@@ -188,6 +188,11 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
               <h2 className="nav-heading">Platform</h2>
               <ul>
                 <li>
+                  <NavLink to="/admin" end>
+                    Console
+                  </NavLink>
+                </li>
+                <li>
                   <NavLink to="/admin/flags">Feature flags</NavLink>
                 </li>
               </ul>
