@@ -8,6 +8,7 @@ mod helpers;
 mod access_cache;
 mod account;
 mod admin;
+mod admin_organisations;
 mod admission;
 mod api_keys;
 mod architecture;

@@ -290,6 +290,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("adminGrantPlatformRole", PlatformAdmin),
     ("adminRevokePlatformRole", PlatformAdmin),
     ("adminSuspendTenant", PlatformAdmin),
+    ("adminCreateOrganisation", PlatformAdmin),
     ("adminReactivateTenant", PlatformAdmin),
     ("adminDeleteTenant", PlatformAdmin),
     ("adminCancelTenantDeletion", PlatformAdmin),

@@ -8,6 +8,7 @@ import { Link, useSearchParams } from 'react-router';
 import { useMutation, useQuery } from 'urql';
 import {
   AdminCancelJobDocument,
+  AdminCreateOrganisationDocument,
   AdminFailedJobsDocument,
   AdminJobQueuesDocument,
   AdminOrganisationsDocument,
@@ -114,7 +115,47 @@ function Organisations({ superAdmin }: { superAdmin: boolean }) {
         </table>
       )}
       {orgs && <p className="muted">{orgs.totalCount} organisation(s)</p>}
+      {superAdmin && <CreateOrganisation onCreated={() => reexecute({ requestPolicy: 'network-only' })} />}
     </div>
+  );
+}
+
+/** An organisation for a customer, its first owner invited by e-mail. */
+function CreateOrganisation({ onCreated }: { onCreated: () => void }) {
+  const [name, setName] = useState('');
+  const [slug, setSlug] = useState('');
+  const [ownerEmail, setOwnerEmail] = useState('');
+  const [reason, setReason] = useState('');
+  const [res, create] = useMutation(AdminCreateOrganisationDocument);
+  const [done, setDone] = useState<string | null>(null);
+  const errors = fieldErrors(res.error);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const r = await create({ input: { name, slug, ownerEmail, reason } });
+    if (r.data) {
+      setDone(`${r.data.adminCreateOrganisation.organisation.name} was created; ${r.data.adminCreateOrganisation.invitedEmail} is invited as its owner.`);
+      setName('');
+      setSlug('');
+      setOwnerEmail('');
+      setReason('');
+      onCreated();
+    }
+  };
+  return (
+    <form aria-label="Create an organisation" onSubmit={submit}>
+      <h3>Create an organisation for a customer</h3>
+      <div className="row">
+        <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} error={errors.name} required />
+        <Field label="Slug" value={slug} onChange={(e) => setSlug(e.target.value)} error={errors.slug} required />
+        <Field label="Owner's e-mail" type="email" value={ownerEmail} onChange={(e) => setOwnerEmail(e.target.value)} error={errors.ownerEmail} required />
+      </div>
+      <Field label="Reason" value={reason} onChange={(e) => setReason(e.target.value)} error={errors.reason} required maxLength={500} />
+      {res.error && !Object.keys(errors).length && <Alert>{errorMessage(res.error)}</Alert>}
+      {done && <Alert kind="success">{done}</Alert>}
+      <Button type="submit" busy={res.fetching}>
+        Create and invite
+      </Button>
+    </form>
   );
 }
 
