@@ -25,6 +25,9 @@ pub struct Model {
     pub settings: Option<Json>,
     /// What the plan turns on (`{"feature": true}`); billing fills it.
     pub features: Option<Json>,
+    /// Limits a platform operator set over the plan's (`{"servers": 20, "members": null}`;
+    /// null: no limit). Absent keys: the plan's.
+    pub limit_overrides: Option<Json>,
     /// When an owner deleted it: the moment its data is removed (the `tenancy.purge` job),
     /// unless an owner takes the deletion back before. Until then it is read-only.
     pub deletion_due_at: Option<DateTimeUtc>,

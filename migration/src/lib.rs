@@ -41,6 +41,7 @@ mod m20261204_000060_infrastructure;
 mod m20261204_000060_platform_roles;
 mod m20261204_000070_feature_flags;
 mod m20261204_000075_cloud_snapshots;
+mod m20261204_000076_limit_overrides;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -109,6 +110,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000055_collection_search::Migration),
             Box::new(m20261204_000070_feature_flags::Migration),
             Box::new(m20261204_000075_cloud_snapshots::Migration),
+            Box::new(m20261204_000076_limit_overrides::Migration),
         ]
     }
 }

@@ -94,3 +94,102 @@ async fn an_operator_creates_an_organisation_whose_invited_owner_takes_it_over()
     assert_eq!(create(&app, &user, "user-co", "x@customer.test", "try").await.code(), "FORBIDDEN");
     assert_eq!(organisations(&app, &ops, "co").await.len(), 1);
 }
+
+#[tokio::test]
+async fn an_operator_sets_an_organisations_own_limits_over_its_plans_and_takes_them_back() {
+    let opts = Options { env: vec![(SHIPPED_PLANS.0, SHIPPED_PLANS.1.to_string())], ..Default::default() };
+    let app = spawn_app_on(Backend::fresh().await, opts).await;
+    let (ops, _) = app.platform_operator("ops@example.com", "super-admin").await;
+    let owner = app.verified_user("owner@small.test").await;
+    let tenant = app.create_tenant(&owner, "small").await;
+    let mut made = 0;
+    let mut team = || {
+        made += 1;
+        let name = format!("T{made}");
+        let (app, owner, tenant) = (&app, &owner, tenant.clone());
+        async move {
+            app.gql(
+                Some(&owner.access),
+                doc!("teams/CreateTeam"),
+                json!({ "input": { "tenantId": tenant, "name": name } }),
+            )
+            .await
+        }
+    };
+    let teams_limit = || {
+        let (app, owner, tenant) = (&app, &owner, tenant.clone());
+        async move {
+            let r =
+                app.gql(Some(&owner.access), doc!("billing/TenantBilling"), json!({ "id": tenant })).await;
+            r.data()["tenant"]["limits"].as_array().unwrap().iter().find(|l| l["limit"] == "TEAMS").unwrap()["value"].clone()
+        }
+    };
+    let set = |limits: Value| {
+        let (app, ops, tenant) = (&app, &ops, tenant.clone());
+        async move {
+            app.gql(
+                Some(&ops.access),
+                doc!("admin/AdminSetOrganisationLimits"),
+                json!({ "input": { "id": tenant, "limits": limits, "reason": "contract 42" } }),
+            )
+            .await
+        }
+    };
+    // Free allows three teams.
+    for _ in 0..3 {
+        team().await.data();
+    }
+    assert_eq!(team().await.code(), "QUOTA_EXCEEDED");
+    assert_eq!(teams_limit().await, json!(3));
+
+    set(json!([{ "limit": "TEAMS", "value": 5 }])).await.data();
+    assert_eq!(teams_limit().await, json!(5));
+    for _ in 0..2 {
+        team().await.data();
+    }
+    assert_eq!(team().await.code(), "QUOTA_EXCEEDED");
+
+    // Bad input names its entry and changes nothing.
+    for (limits, field) in [
+        (json!([{ "limit": "TEAMS", "value": -1 }]), "input.limits[0].value"),
+        (json!([{ "limit": "TEAMS", "value": 9, "unlimited": true }]), "input.limits[0].value"),
+        (
+            json!([{ "limit": "TEAMS", "value": 9 }, { "limit": "TEAMS", "value": 8 }]),
+            "input.limits[1].limit",
+        ),
+    ] {
+        let r = set(limits).await;
+        assert_eq!((r.code().as_str(), r.field().as_str()), ("BAD_USER_INPUT", field), "{r:?}");
+    }
+    assert_eq!(teams_limit().await, json!(5));
+
+    set(json!([{ "limit": "TEAMS", "unlimited": true }])).await.data();
+    assert_eq!(teams_limit().await, Value::Null);
+    team().await.data();
+
+    // Taken back: the plan's three again (the teams made stay).
+    set(json!([])).await.data();
+    assert_eq!(teams_limit().await, json!(3));
+    assert_eq!(team().await.code(), "QUOTA_EXCEEDED");
+
+    // Support cannot; the organisation's log shows each change by the platform.
+    let (support, _) = app.platform_operator("support@example.com", "support").await;
+    let r = app
+        .gql(
+            Some(&support.access),
+            doc!("admin/AdminSetOrganisationLimits"),
+            json!({ "input": { "id": tenant, "limits": [], "reason": "try" } }),
+        )
+        .await;
+    assert_eq!(r.code(), "FORBIDDEN");
+    let log = app
+        .gql(
+            Some(&owner.access),
+            doc!("audit/TenantAuditLog"),
+            json!({ "id": tenant, "filter": { "action": "tenant.limits_overridden" } }),
+        )
+        .await;
+    let entries = log.data()["tenant"]["auditLog"]["edges"].as_array().unwrap().clone();
+    assert_eq!(entries.len(), 3);
+    assert!(entries.iter().all(|e| e["node"]["actorType"] == "platform_admin"));
+}

@@ -1,9 +1,10 @@
-//! An organisation created by a platform operator for a customer: the organisation with its
-//! built-in roles and no member, and an invitation of its first owner by e-mail — in one
-//! transaction, audited in the organisation's log (actor `platform_admin`) and the platform's.
+//! What platform operators do to organisations beyond suspending and deleting them: create
+//! one for a customer (built-in roles, no member, its first owner invited by e-mail) and set
+//! its own limits over its plan's — each in one transaction, audited in the organisation's log
+//! (actor `platform_admin`) and the platform's.
 
 use entity::{invitation, role, tenant};
-use sea_orm::{ColumnTrait, QueryFilter};
+use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -11,7 +12,14 @@ use crate::{
     access::{Actor, Change, TenantCtx, TenantTx, platform},
     ctx::Ctx,
     error::{AppError, AppResult},
-    modules::{members::service::invite_in, tenancy::service as tenancy},
+    modules::{
+        billing::{
+            metering,
+            plans::{Limit, Overrides},
+        },
+        members::service::invite_in,
+        tenancy::service as tenancy,
+    },
 };
 
 /// What the operator asks for.
@@ -79,4 +87,53 @@ pub async fn create(
     tx.wake_mail();
     tx.commit().await?;
     Ok((org, inv))
+}
+
+/// Sets an organisation's own limits over its plan's, replacing those set before (an empty
+/// map: the plan's again), with a written reason (the caller checked the super
+/// administrator's role); every instance forgets its cached allowance at the commit.
+pub async fn set_limits(
+    ctx: &Ctx,
+    tctx: &TenantCtx,
+    limits: std::collections::BTreeMap<Limit, Option<i64>>,
+    reason: String,
+) -> AppResult<tenant::Model> {
+    let mut tx = TenantTx::open(ctx, tctx).await?;
+    let scope = tx.scope();
+    crate::db::lock_tenant(&tx, scope).await?;
+    let current = scope.find::<tenant::Entity>().one(&tx).await?.ok_or(AppError::NotFound("tenant"))?;
+    let before = current.limit_overrides.clone();
+    let overrides = Overrides::new(limits);
+    let mut am: tenant::ActiveModel = current.into();
+    am.limit_overrides = Set(overrides.to_json());
+    let now = ctx.now();
+    am.updated_at = Set(now);
+    let updated = sea_orm::ActiveModelTrait::update(am, &tx).await?;
+    tx.audit(Change {
+        action: "tenant.limits_overridden",
+        target_type: "Tenant",
+        target_id: Some(updated.id),
+        before: Some(json!({ "limits": before })),
+        after: Some(json!({ "limits": updated.limit_overrides, "reason": reason })),
+    })
+    .await?;
+    platform::audit(
+        &tx,
+        platform::PlatformEntry {
+            actor_id: Some(tctx.user_id),
+            action: "admin.limits_overridden",
+            organisation_id: Some(updated.id),
+            target_type: "Tenant",
+            target_id: Some(updated.id.to_string()),
+            reason: Some(reason),
+            metadata: Some(json!({ "limits": updated.limit_overrides })),
+        },
+        now,
+    )
+    .await?;
+    // The allowance caches: this instance's now, every instance's at the commit.
+    metering::forget_plan(updated.id);
+    tx.emit(metering::plan_topic(), &updated.id);
+    tx.commit().await?;
+    Ok(updated)
 }

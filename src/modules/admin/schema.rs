@@ -83,6 +83,25 @@ pub struct AdminCreateOrganisationInput {
     pub reason: String,
 }
 
+#[derive(InputObject)]
+pub struct LimitOverrideInput {
+    pub limit: crate::modules::billing::plans::Limit,
+    /// The allowance (0 or more); leave out with `unlimited: true`.
+    pub value: Option<i64>,
+    #[graphql(default)]
+    pub unlimited: bool,
+}
+
+#[derive(InputObject)]
+pub struct AdminSetOrganisationLimitsInput {
+    /// The organisation (`Tenant` global ID).
+    pub id: ID,
+    /// Every limit to override (the others follow the plan); empty: the plan's again.
+    pub limits: Vec<LimitOverrideInput>,
+    /// Why (1 to 500 characters), kept in both audit logs.
+    pub reason: String,
+}
+
 #[derive(SimpleObject)]
 pub struct AdminCreateOrganisationPayload {
     pub organisation: AdminTenantPayload,
@@ -196,6 +215,50 @@ impl AdminMutation {
             },
             invited_email: inv.email,
             invitation_expires_at: inv.expires_at,
+        })
+    }
+
+    /// Sets an organisation's own limits over its plan's (super administrators only, with a
+    /// written reason), replacing those set before; an empty list gives it its plan's again.
+    /// `Tenant.limits`, the quota checks and the usage bars follow at once on every instance.
+    async fn admin_set_organisation_limits(
+        &self,
+        ctx: &Context<'_>,
+        input: AdminSetOrganisationLimitsInput,
+    ) -> Result<AdminTenantPayload> {
+        let (user, _) = operator(ctx, platform::SUPER_ADMIN).await?;
+        let tenant_id = relay::decode_id("input.id", &input.id, relay::kind::TENANT)?;
+        let reason = checked_reason(&input.reason)?;
+        let mut limits = std::collections::BTreeMap::new();
+        for (i, l) in input.limits.iter().enumerate() {
+            let field = |f: &str| format!("input.limits[{i}].{f}");
+            let value = match (l.value, l.unlimited) {
+                (Some(v), false) if v >= 0 => Some(v),
+                (Some(_), false) => {
+                    return Err(AppError::validation(field("value"), "must be 0 or more").into());
+                }
+                (None, true) => None,
+                _ => {
+                    return Err(AppError::validation(
+                        field("value"),
+                        "give a value, or unlimited: true (not both)",
+                    )
+                    .into());
+                }
+            };
+            if limits.insert(l.limit, value).is_some() {
+                return Err(AppError::validation(field("limit"), "is given twice").into());
+            }
+        }
+        let app = app(ctx);
+        let tctx = TenantCtx::platform_operator(tenant_id, user, &Actor::from_request(rctx(ctx)));
+        let t = super::organisations::set_limits(app, &tctx, limits, reason).await?;
+        Ok(AdminTenantPayload {
+            id: relay::to_global_id(relay::kind::TENANT, t.id),
+            name: t.name,
+            slug: t.slug,
+            status: t.status.into(),
+            deletion_due_at: t.deletion_due_at,
         })
     }
 

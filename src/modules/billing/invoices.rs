@@ -135,9 +135,10 @@ pub async fn overage_lines(tx: &TenantTx<'_>, sub: &subscription::Model) -> AppR
     let catalog = super::plans::catalog(&ctx.config)?;
     let Some(plan) = catalog.plan(&sub.plan_key) else { return Ok(Vec::new()) };
     let (start, end) = (sub.current_period_start, sub.current_period_end);
+    let overrides = super::usage::overrides_of(tx, tx.scope()).await?;
     let mut out = Vec::new();
     for price in plan.overage.iter().filter(|o| o.currency == sub.currency) {
-        let Some(allowed) = plan.limit(price.limit) else { continue };
+        let Some(allowed) = overrides.limit(plan, price.limit) else { continue };
         let mut month = chrono::Utc
             .with_ymd_and_hms(start.year(), start.month(), 1, 0, 0, 0)
             .single()

@@ -58,7 +58,7 @@ pub fn plan_topic() -> Topic {
 #[derive(Default)]
 struct PlanCache {
     generation: u64,
-    entries: HashMap<Uuid, (Option<subscription::Model>, Instant)>,
+    entries: HashMap<Uuid, (Option<subscription::Model>, plans::Overrides, Instant)>,
 }
 
 /// Entries kept at most; past that the cache starts afresh.
@@ -97,35 +97,41 @@ pub async fn follow_plan_changes(bus: std::sync::Arc<dyn EventBus>) {
     }
 }
 
-/// The organisation's current subscription, from the cache when fresh.
-async fn current_cached(ctx: &Ctx, tctx: &TenantCtx) -> AppResult<Option<subscription::Model>> {
+/// The organisation's current subscription and its own limits, from the cache when fresh.
+async fn current_cached(
+    ctx: &Ctx,
+    tctx: &TenantCtx,
+) -> AppResult<(Option<subscription::Model>, plans::Overrides)> {
     let ttl = ctx.config.access_cache_ttl;
     let tenant = tctx.tenant_id;
     let ticket = {
         let cache = PLANS.lock().expect("plan cache");
-        if let Some((sub, _)) = cache.entries.get(&tenant).filter(|(_, at)| at.elapsed() < ttl) {
-            return Ok(sub.clone());
+        if let Some((sub, overrides, _)) = cache.entries.get(&tenant).filter(|(_, _, at)| at.elapsed() < ttl)
+        {
+            return Ok((sub.clone(), overrides.clone()));
         }
         cache.generation
     };
-    let sub = service::current(&tctx.on(&ctx.db), tctx.scope()).await?;
+    let db = tctx.on(&ctx.db);
+    let sub = service::current(&db, tctx.scope()).await?;
+    let overrides = super::usage::overrides_of(&db, tctx.scope()).await?;
     if !ttl.is_zero() {
         let mut cache = PLANS.lock().expect("plan cache");
         if cache.generation == ticket {
             if cache.entries.len() >= MAX_ENTRIES {
                 cache.entries.clear();
             }
-            cache.entries.insert(tenant, (sub.clone(), Instant::now()));
+            cache.entries.insert(tenant, (sub.clone(), overrides.clone(), Instant::now()));
         }
     }
-    Ok(sub)
+    Ok((sub, overrides))
 }
 
 /// The plan whose limits the organisation has now (see [`service::granted_plan`]), read
 /// through the cache.
 pub async fn granted_plan_cached(ctx: &Ctx, tctx: &TenantCtx) -> AppResult<&'static Plan> {
     let catalog = plans::catalog(&ctx.config)?;
-    let sub = current_cached(ctx, tctx).await?;
+    let (sub, _) = current_cached(ctx, tctx).await?;
     Ok(service::granted_plan(catalog, sub.as_ref(), ctx.now(), &ctx.config))
 }
 
@@ -135,9 +141,9 @@ pub async fn count_operation(ctx: &Ctx, tctx: &TenantCtx) -> AppResult<Result<()
     let limit = Limit::ApiOperationsPerMonth;
     let now = ctx.now();
     let Some((period, resets_at)) = period_of(limit, now) else { return Ok(Ok(())) };
-    let sub = current_cached(ctx, tctx).await?;
+    let (sub, overrides) = current_cached(ctx, tctx).await?;
     let plan = service::granted_plan(plans::catalog(&ctx.config)?, sub.as_ref(), now, &ctx.config);
-    let allowed = super::usage::hard_limit(plan, sub.as_ref(), limit);
+    let allowed = super::usage::hard_limit(plan, &overrides, sub.as_ref(), limit);
     let counted = match &ctx.redis {
         Some(redis) => redis_count(redis, tctx.tenant_id, limit, &period, allowed, resets_at, now).await,
         None => db_count(&tctx.on(&ctx.db), tctx.scope(), limit, &period, allowed, now).await?,

@@ -161,6 +161,59 @@ impl OveragePrice {
     }
 }
 
+/// An organisation's own limits over its plan's, set by a platform operator
+/// (`tenants.limit_overrides`): a number, or none for no limit. A limit not overridden is
+/// the plan's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Overrides(BTreeMap<Limit, Option<i64>>);
+
+impl Overrides {
+    /// From the stored JSON object (unknown keys and non-numbers are ignored).
+    pub fn from_json(v: Option<&serde_json::Value>) -> Self {
+        let mut out = BTreeMap::new();
+        if let Some(serde_json::Value::Object(map)) = v {
+            for &limit in Limit::ALL {
+                match map.get(limit.key()) {
+                    Some(serde_json::Value::Null) => {
+                        out.insert(limit, None);
+                    }
+                    Some(n) => {
+                        if let Some(n) = n.as_i64() {
+                            out.insert(limit, Some(n));
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+        Self(out)
+    }
+
+    pub fn new(values: BTreeMap<Limit, Option<i64>>) -> Self {
+        Self(values)
+    }
+
+    pub fn to_json(&self) -> Option<serde_json::Value> {
+        (!self.0.is_empty()).then(|| {
+            serde_json::Value::Object(
+                self.0.iter().map(|(l, v)| (l.key().to_string(), serde_json::json!(v))).collect(),
+            )
+        })
+    }
+
+    /// `limit` for an organisation on `plan`: the override, else the plan's (`None`: no limit).
+    pub fn limit(&self, plan: &Plan, limit: Limit) -> Option<i64> {
+        match self.0.get(&limit) {
+            Some(v) => *v,
+            None => plan.limit(limit),
+        }
+    }
+
+    pub fn is_overridden(&self, limit: Limit) -> bool {
+        self.0.contains_key(&limit)
+    }
+}
+
 impl Plan {
     pub fn price(&self, currency: &str, interval: BillingInterval) -> Option<&Price> {
         self.prices.iter().find(|p| p.currency == currency && p.interval == interval)

@@ -514,10 +514,11 @@ impl TenantBilling {
         let account = loaders(ctx).billing_accounts.load_one(self.0.id).await.map_err(loader_err)?;
         Ok(Some(BillingAccount(account.unwrap_or_else(|| service::default_account(app(ctx), self.0.id)))))
     }
-    /// The plan's limits (any member).
+    /// The organisation's limits (any member): its plan's, or a platform operator's override.
     async fn limits(&self, ctx: &Context<'_>) -> Result<Vec<PlanLimit>> {
         let plan = self.plan(ctx).await?;
-        Ok(Limit::ALL.iter().map(|&limit| PlanLimit { limit, value: plan.limit(limit) }).collect())
+        let overrides = super::plans::Overrides::from_json(self.0.limit_overrides.as_ref());
+        Ok(Limit::ALL.iter().map(|&limit| PlanLimit { limit, value: overrides.limit(plan, limit) }).collect())
     }
     /// Use of each limit now (needs `BILLING_READ`).
     async fn usage(&self, ctx: &Context<'_>) -> Result<Option<Vec<LimitUsage>>> {

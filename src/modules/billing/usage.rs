@@ -17,7 +17,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    plans::{Catalog, Limit, Period, Plan},
+    plans::{Catalog, Limit, Overrides, Period, Plan},
     service,
 };
 use crate::{
@@ -141,9 +141,20 @@ pub async fn used_at(
 /// The allowance of `limit` past which a use is refused: the plan's limit, unless the plan
 /// sells use beyond it in the subscription's currency (then it is billed as overage on the
 /// next renewal instead, see `invoices::overage_lines`).
-pub fn hard_limit(plan: &Plan, sub: Option<&entity::subscription::Model>, limit: Limit) -> Option<i64> {
+pub fn hard_limit(
+    plan: &Plan,
+    overrides: &Overrides,
+    sub: Option<&entity::subscription::Model>,
+    limit: Limit,
+) -> Option<i64> {
     let priced = sub.is_some_and(|s| plan.overage_price(limit, &s.currency).is_some());
-    plan.limit(limit).filter(|_| !priced)
+    overrides.limit(plan, limit).filter(|_| !priced)
+}
+
+/// The organisation's own limits over its plan's (see [`Overrides`]).
+pub async fn overrides_of(db: &impl ConnectionTrait, scope: TenantScope) -> AppResult<Overrides> {
+    let t = scope.find_by_id::<entity::tenant::Entity, _>(db, scope.tenant_id()).await?;
+    Ok(Overrides::from_json(t.and_then(|t| t.limit_overrides).as_ref()))
 }
 
 /// Pending invitations hold a seat until they are accepted or revoked.
@@ -182,7 +193,7 @@ pub async fn require_room(tx: &mut TenantTx<'_>, limit: Limit, adding: i64) -> A
     let scope = tx.scope();
     lock_tenant(&*tx, scope).await?;
     let plan = plan_of(&*tx, tx.ctx(), scope).await?;
-    let Some(allowed) = plan.limit(limit) else { return Ok(()) };
+    let Some(allowed) = overrides_of(&*tx, scope).await?.limit(plan, limit) else { return Ok(()) };
     let now = tx.ctx().now();
     let mut used = used(&*tx, scope, limit, now).await?;
     if limit == Limit::Members {
@@ -212,7 +223,7 @@ pub async fn check_room(
     adding: i64,
 ) -> AppResult<()> {
     let plan = plan_of(db, ctx, scope).await?;
-    let Some(allowed) = plan.limit(limit) else { return Ok(()) };
+    let Some(allowed) = overrides_of(db, scope).await?.limit(plan, limit) else { return Ok(()) };
     let used = used(db, scope, limit, ctx.now()).await?;
     if used + adding > allowed {
         return Err(quota_exceeded(limit, used, allowed, None));
@@ -296,7 +307,7 @@ pub async fn record(
     let Some((period, resets_at)) = period_of(limit, now) else { return Ok(Ok(())) };
     let sub = service::current(db, scope).await?;
     let plan = service::granted_plan(super::plans::catalog(config)?, sub.as_ref(), now, config);
-    let allowed = hard_limit(plan, sub.as_ref(), limit);
+    let allowed = hard_limit(plan, &overrides_of(db, scope).await?, sub.as_ref(), limit);
     let increment = || {
         let mut update = scope
             .update_many::<usage_counter::Entity>()
@@ -391,13 +402,14 @@ pub struct LimitUse {
 
 pub async fn usage(db: &impl ConnectionTrait, ctx: &Ctx, scope: TenantScope) -> AppResult<Vec<LimitUse>> {
     let plan = plan_of(db, ctx, scope).await?;
+    let overrides = overrides_of(db, scope).await?;
     let now = ctx.now();
     let mut out = Vec::new();
     for &limit in Limit::ALL {
         out.push(LimitUse {
             limit,
             used: used_at(db, ctx, scope, limit, now).await?,
-            allowed: plan.limit(limit),
+            allowed: overrides.limit(plan, limit),
             metered: metered(limit),
             resets_at: period_of(limit, now).map(|(_, end)| end),
         });
@@ -412,10 +424,11 @@ pub async fn over_limits(
     plan: &Plan,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<LimitUse>> {
+    let overrides = overrides_of(db, scope).await?;
     let mut out = Vec::new();
     for &limit in Limit::ALL.iter().filter(|l| l.period() == Period::Current && metered(**l)) {
         let used = used(db, scope, limit, now).await?;
-        if let Some(allowed) = plan.limit(limit).filter(|a| used > *a) {
+        if let Some(allowed) = overrides.limit(plan, limit).filter(|a| used > *a) {
             out.push(LimitUse { limit, used, allowed: Some(allowed), metered: true, resets_at: None });
         }
     }

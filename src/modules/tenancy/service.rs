@@ -121,6 +121,7 @@ pub async fn seed_tenant(
         updated_at: Set(now),
         settings: Set(None),
         features: Set(None),
+        limit_overrides: Set(None),
         deletion_due_at: Set(None),
     }
     .insert(tx)

@@ -10,6 +10,7 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("tenant.settings_updated", "Its settings changed"),
     ("tenant.suspended", "It was suspended"),
     ("tenant.reactivated", "It was reactivated"),
+    ("tenant.limits_overridden", "A platform operator set its own limits over its plan's"),
     (
         "tenant.features_changed",
         "A platform operator changed a feature flag's rule about it (a feature or module given or taken)",

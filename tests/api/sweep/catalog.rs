@@ -291,6 +291,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("adminRevokePlatformRole", PlatformAdmin),
     ("adminSuspendTenant", PlatformAdmin),
     ("adminCreateOrganisation", PlatformAdmin),
+    ("adminSetOrganisationLimits", PlatformAdmin),
     ("adminReactivateTenant", PlatformAdmin),
     ("adminDeleteTenant", PlatformAdmin),
     ("adminCancelTenantDeletion", PlatformAdmin),

@@ -184,7 +184,8 @@ impl Fixture {
                 | "adminSuspendTenant"
                 | "adminReactivateTenant"
                 | "adminDeleteTenant"
-                | "adminCancelTenantDeletion" => &self.tenant,
+                | "adminCancelTenantDeletion"
+                | "adminSetOrganisationLimits" => &self.tenant,
                 // Refused before the lookup: a well-formed ID of nothing.
                 "adminRetryJob" | "adminCancelJob" => return Some(global_id("Job", uuid::Uuid::nil())),
                 "updateFeatureFlag" | "deleteFeatureFlag" => {
