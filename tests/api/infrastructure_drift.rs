@@ -179,3 +179,62 @@ async fn workflow_nodes_stop_and_snapshot_a_server_write_a_record_and_read_the_s
     assert!(format!("{e:?}").contains("infrastructure.manage"), "{e:?}");
     assert_eq!(w.server(&server).await["status"], "OFF");
 }
+
+#[tokio::test]
+async fn a_webhook_run_changes_infrastructure_only_from_a_version_published_by_someone_allowed_to() {
+    use crate::{
+        gql::*,
+        workflows::{ExecutionStatus, Org, create, edge, finished, node},
+    };
+    let w = world(vec![]).await;
+    let p = w.provider("LOCAL").await;
+    let (server, a) = w.create_server(&p, "cron-1").await;
+    w.succeeded(&a).await;
+    let o = Org { owner: w.owner.clone(), tenant: w.tenant.clone() };
+    let (id, _) = create(
+        &w.app,
+        &o,
+        "Nightly reboot",
+        vec![
+            node("hook", "trigger.webhook", json!({})),
+            node("reboot", "infrastructure.action", json!({ "action": "reboot", "server": "cron-1" })),
+        ],
+        vec![edge("e1", "hook", "main", "reboot")],
+    )
+    .await;
+    let url = w
+        .app
+        .op::<WorkflowWebhook>(Some(&w.owner.access), workflow_webhook::Variables { id: id.clone() })
+        .await;
+    let url = url.into_data().workflow.webhook_url;
+    let path = url.strip_prefix("http://zygo.test").unwrap().to_string();
+    let fire = || async {
+        let resp = w.app.http.post(w.app.url(&path)).json(&json!({})).send().await.unwrap();
+        assert_eq!(resp.status(), 202);
+        let exec = resp.json::<Value>().await.unwrap()["executionId"].as_str().unwrap().to_string();
+        finished(&w.app, &w.owner.access, &exec).await
+    };
+    let publish = |who: Session| {
+        let (app, id) = (&w.app, id.clone());
+        async move {
+            app.op_json::<PublishWorkflowVersion>(
+                Some(&who.access),
+                json!({ "input": { "workflowId": id, "note": "n" } }),
+            )
+            .await
+            .data();
+        }
+    };
+    // A member may edit and publish the owner's workflow, but not borrow the owner's right to
+    // change infrastructure: the run (acting as the creator, the owner) is refused.
+    let (member, _) = w.app.join_as(&w.owner, &w.tenant, "editor@example.com", "member").await;
+    publish(member).await;
+    let e = fire().await;
+    assert_eq!(e.status, ExecutionStatus::FAILED, "{e:?}");
+    assert!(format!("{e:?}").contains("published by someone with `infrastructure.manage`"), "{e:?}");
+    // Published by the owner: it runs.
+    publish(w.owner.clone()).await;
+    let e = fire().await;
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED, "{e:?}");
+    assert_eq!(w.server(&server).await["status"], "RUNNING");
+}
