@@ -8,6 +8,7 @@
 //        sets (or, with "values": [], removes) the records of one name and type
 //   GET /_queries  the questions asked so far: [{name, type}]
 import { createServer as createHttp } from 'node:http';
+import dgram from 'node:dgram';
 import dns2 from 'dns2';
 
 const { Packet } = dns2;
@@ -16,7 +17,7 @@ const queries = [];
 const TYPES = { TXT: Packet.TYPE.TXT, CNAME: Packet.TYPE.CNAME };
 const key = (name, type) => `${name.toLowerCase().replace(/\.$/, '')}|${type}`;
 
-const dns = dns2.createServer({
+const makeDns = () => dns2.createServer({
   udp: true,
   tcp: true,
   handle: (request, send) => {
@@ -59,17 +60,27 @@ const http = createHttp(async (req, res) => {
   }
 });
 
-dns.on('listening', () => {
-  const dnsPort = dns.addresses().udp.port;
-  http.listen(0, '127.0.0.1', () => {
-    process.stdout.write(`${JSON.stringify({ port: http.address().port, dnsPort })}\n`);
+// One port for both transports: a free UDP port is probed, then UDP and TCP listen on it. The
+// TCP side of that number may be taken meanwhile: then a new server tries another port.
+const start = (attempt) => {
+  const dns = makeDns();
+  dns.on('error', (e) => {
+    if (attempt >= 20) throw e;
+    dns.close().catch(() => {});
+    start(attempt + 1);
   });
-});
-// One port for both transports: UDP first, then TCP on the same number.
-const udpProbe = (await import('node:dgram')).createSocket('udp4');
-udpProbe.bind(0, '127.0.0.1', () => {
-  const port = udpProbe.address().port;
-  udpProbe.close(() => dns.listen({ udp: { port, address: '127.0.0.1' }, tcp: { port, address: '127.0.0.1' } }));
-});
+  dns.on('listening', () => {
+    const dnsPort = dns.addresses().udp.port;
+    http.listen(0, '127.0.0.1', () => {
+      process.stdout.write(`${JSON.stringify({ port: http.address().port, dnsPort })}\n`);
+    });
+  });
+  const udpProbe = dgram.createSocket('udp4');
+  udpProbe.bind(0, '127.0.0.1', () => {
+    const port = udpProbe.address().port;
+    udpProbe.close(() => dns.listen({ udp: { port, address: '127.0.0.1' }, tcp: { port, address: '127.0.0.1' } }));
+  });
+};
+start(1);
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
