@@ -144,6 +144,10 @@ async fn an_operator_sets_an_organisations_own_limits_over_its_plans_and_takes_t
 
     set(json!([{ "limit": "TEAMS", "value": 5 }])).await.data();
     assert_eq!(teams_limit().await, json!(5));
+    assert_eq!(
+        organisations(&app, &ops, "small").await[0]["limitOverrides"],
+        json!([{ "limit": "TEAMS", "value": 5 }])
+    );
     for _ in 0..2 {
         team().await.data();
     }

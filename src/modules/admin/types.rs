@@ -74,6 +74,23 @@ impl AdminOrganisation {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.tenant.created_at
     }
+    /// The limits an operator set over its plan's (`adminSetOrganisationLimits`).
+    async fn limit_overrides(&self) -> Vec<LimitOverride> {
+        let o = crate::modules::billing::plans::Overrides::from_json(self.0.tenant.limit_overrides.as_ref());
+        crate::modules::billing::plans::Limit::ALL
+            .iter()
+            .filter(|l| o.is_overridden(**l))
+            .map(|&limit| LimitOverride { limit, value: o.get(limit) })
+            .collect()
+    }
+}
+
+/// One limit an operator set for an organisation.
+#[derive(async_graphql::SimpleObject)]
+pub struct LimitOverride {
+    pub limit: crate::modules::billing::plans::Limit,
+    /// None: no limit.
+    pub value: Option<i64>,
 }
 
 /// A user account as the operators see it.

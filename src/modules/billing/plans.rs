@@ -212,6 +212,11 @@ impl Overrides {
     pub fn is_overridden(&self, limit: Limit) -> bool {
         self.0.contains_key(&limit)
     }
+
+    /// The override of `limit` (`None`: not overridden, or overridden to no limit).
+    pub fn get(&self, limit: Limit) -> Option<i64> {
+        self.0.get(&limit).copied().flatten()
+    }
 }
 
 impl Plan {

@@ -16,9 +16,11 @@ import {
   AdminReactivateTenantDocument,
   AdminRetryJobDocument,
   AdminStatisticsDocument,
+  AdminSetOrganisationLimitsDocument,
   AdminSuspendTenantDocument,
   AdminUsersDocument,
   type AdminOrganisationsQuery,
+  type Limit,
   type OrganisationStatus,
 } from '../../gql/graphql';
 import { errorMessage, fieldErrors } from '../../app/client';
@@ -184,7 +186,14 @@ function OrganisationRow({ org, superAdmin, onChanged }: { org: Organisation; su
       <td>
         <span className={`status status-${org.status.toLowerCase()}`}>{org.status.toLowerCase()}</span>
       </td>
-      <td>{org.plan}</td>
+      <td>
+        {org.plan}
+        {org.limitOverrides.length > 0 && (
+          <div className="muted" title="Limits set by an operator over the plan's">
+            {org.limitOverrides.map((o) => `${o.limit.toLowerCase().replace(/_/g, ' ')}: ${o.value ?? 'no limit'}`).join(', ')}
+          </div>
+        )}
+      </td>
       <td>{org.memberCount}</td>
       <td>{org.workflowExecutions}</td>
       <td>{formatDate(org.lastActivity)}</td>
@@ -194,6 +203,7 @@ function OrganisationRow({ org, superAdmin, onChanged }: { org: Organisation; su
             {suspended ? 'Reactivate' : 'Suspend'}
           </Button>
         )}
+        {superAdmin && !asking && <LimitsEditor org={org} onChanged={onChanged} />}
         {asking && (
           <form className="row" aria-label={`${suspended ? 'Reactivate' : 'Suspend'} ${org.name}`} onSubmit={submit}>
             <Field label="Reason" value={reason} onChange={(e) => setReason(e.target.value)} error={errors.reason} required maxLength={500} />
@@ -208,6 +218,54 @@ function OrganisationRow({ org, superAdmin, onChanged }: { org: Organisation; su
         )}
       </td>
     </tr>
+  );
+}
+
+const LIMITS: Limit[] = ['MEMBERS', 'TEAMS', 'WORKFLOWS', 'EXECUTIONS_PER_MONTH', 'API_OPERATIONS_PER_MONTH', 'STORAGE_BYTES', 'COLLECTED_RECORDS_PER_MONTH', 'SERVERS', 'OUTBOUND_MAILS_PER_DAY'];
+
+/** An organisation's own limits over its plan's: blank follows the plan, "none" is no limit. */
+function LimitsEditor({ org, onChanged }: { org: Organisation; onChanged: () => void }) {
+  const [open, setOpen] = useState(false);
+  const initial = Object.fromEntries(org.limitOverrides.map((o) => [o.limit, o.value == null ? 'none' : String(o.value)]));
+  const [values, setValues] = useState<Record<string, string>>(initial);
+  const [reason, setReason] = useState('');
+  const [res, save] = useMutation(AdminSetOrganisationLimitsDocument);
+  const errors = fieldErrors(res.error);
+  if (!open) {
+    return (
+      <Button variant="ghost" onClick={() => setOpen(true)}>
+        Limits
+      </Button>
+    );
+  }
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const limits = LIMITS.filter((l) => (values[l] ?? '').trim() !== '').map((l) =>
+      values[l].trim() === 'none' ? { limit: l, unlimited: true } : { limit: l, value: Number(values[l]) },
+    );
+    const r = await save({ input: { id: org.id, limits, reason } });
+    if (!r.error) {
+      setOpen(false);
+      onChanged();
+    }
+  };
+  return (
+    <form aria-label={`Limits of ${org.name}`} onSubmit={submit}>
+      <p className="muted">Blank: the plan's. A number, or "none" for no limit.</p>
+      <div className="row">
+        {LIMITS.map((l) => (
+          <Field key={l} label={l.toLowerCase().replace(/_/g, ' ')} value={values[l] ?? ''} onChange={(e) => setValues({ ...values, [l]: e.target.value })} size={8} />
+        ))}
+      </div>
+      <Field label="Reason" value={reason} onChange={(e) => setReason(e.target.value)} error={errors.reason} required maxLength={500} />
+      {res.error && <Alert>{errorMessage(res.error)}</Alert>}
+      <Button type="submit" busy={res.fetching}>
+        Save limits
+      </Button>
+      <Button variant="ghost" onClick={() => setOpen(false)}>
+        Cancel
+      </Button>
+    </form>
   );
 }
 
