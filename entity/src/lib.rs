@@ -13,6 +13,7 @@ pub mod cloud_provider;
 pub mod cloud_server;
 pub mod cloud_volume;
 pub mod collection_credential;
+pub mod collection_export;
 pub mod collection_folder;
 pub mod collection_grant;
 pub mod collection_job;

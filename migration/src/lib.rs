@@ -36,6 +36,7 @@ mod m20261204_000046_projects;
 mod m20261204_000047_collection_records;
 mod m20261204_000048_collection_jobs;
 mod m20261204_000055_collection_search;
+mod m20261204_000056_collection_exports;
 mod m20261204_000060_infrastructure;
 mod m20261204_000060_platform_roles;
 
@@ -55,6 +56,7 @@ pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
         m20261204_000048_collection_jobs::TENANT_TABLES,
         m20261204_000060_infrastructure::TENANT_TABLES,
         m20261204_000055_collection_search::TENANT_TABLES,
+        m20261204_000056_collection_exports::TENANT_TABLES,
     ]
     .concat()
 }
@@ -102,6 +104,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000060_platform_roles::Migration),
             Box::new(m20261204_000060_infrastructure::Migration),
             Box::new(m20261204_000055_collection_search::Migration),
+            Box::new(m20261204_000056_collection_exports::Migration),
         ]
     }
 }
