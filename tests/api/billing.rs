@@ -592,8 +592,9 @@ async fn billing_events_stream_plan_changes_and_invoices_to_holders_of_billing_r
     // Whatever arrives first proves the subscription registered. It may still be one of the
     // Pro change's own events: the Redis bus publishes through a queue after the commit, so
     // they can reach Redis after the subscription did.
-    let event_of =
-        |v: &Value| event_data::<BillingEvents>(v).unwrap_or_else(|| panic!("an event: {v}")).billing_events;
+    let event_of = |v: &Value| {
+        event_data::<BillingEvents>(v).unwrap_or_else(|| panic!("an event: {v}")).billing_events
+    };
     let mut before_upgrade = vec![event_of(&first)];
     if !cancel {
         // The last call scheduled a cancellation: take it back.
