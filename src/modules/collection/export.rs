@@ -58,11 +58,27 @@ pub fn topic(tenant: Uuid) -> Topic {
     Topic::tenant(tenant, "collection_exports")
 }
 
-/// What `recordExportUpdated` carries.
+/// What `recordExportUpdated` carries: the export and where it was at that moment (a
+/// subscriber reading the row later may already find it further on).
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct ExportEvent {
     pub export_id: Uuid,
     pub project_id: Uuid,
+    pub status: ExportStatus,
+    pub written_rows: i64,
+    pub total_rows: i64,
+}
+
+impl ExportEvent {
+    fn of(e: &collection_export::Model) -> Self {
+        Self {
+            export_id: e.id,
+            project_id: e.project_id,
+            status: e.status,
+            written_rows: e.written_rows,
+            total_rows: e.total_rows,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -110,7 +126,7 @@ pub async fn start_export(
         )
         .await?;
     tx.enqueue(NewJob::new(EXPORT, &Step { export: id }).key(format!("export:{id}")).attempts(3)).await?;
-    tx.emit(topic(scope.tenant_id()), &ExportEvent { export_id: id, project_id: f.project_id });
+    tx.emit(topic(scope.tenant_id()), &ExportEvent::of(&row));
     tx.commit_with(Change {
         action: "records.export_started",
         target_type: "Folder",
@@ -205,7 +221,7 @@ async fn update(
     change(&mut am);
     am.updated_at = Set(ctx.now());
     let after = scope.update(&tx, am).await?;
-    tx.emit(topic(scope.tenant_id()), &ExportEvent { export_id: id, project_id: e.project_id });
+    tx.emit(topic(scope.tenant_id()), &ExportEvent::of(&after));
     tx.commit().await?;
     Ok(Some(after))
 }
@@ -388,9 +404,12 @@ async fn fill(
     Ok(Some((size, rows)))
 }
 
+/// A link's query; anything missing makes it invalid (a 404 like any other bad link).
 #[derive(Deserialize)]
 pub struct LinkQuery {
+    #[serde(default)]
     expires: i64,
+    #[serde(default)]
     sig: String,
 }
 

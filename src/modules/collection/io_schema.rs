@@ -290,8 +290,10 @@ impl IoSubscription {
                 if e.export_id != id {
                     return None;
                 }
-                // Read as the subscriber: a project they left shows nothing.
-                export::get_export(&app, &tctx, id).await.ok()
+                // Read as the subscriber (a project they left shows nothing), as it was then.
+                let mut now = export::get_export(&app, &tctx, id).await.ok()?;
+                (now.status, now.written_rows, now.total_rows) = (e.status, e.written_rows, e.total_rows);
+                Some(now)
             }
         });
         Ok(futures::stream::iter([now]).chain(updates).map(RecordExport))
