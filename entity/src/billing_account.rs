@@ -13,6 +13,9 @@ pub struct Model {
     pub provider_customer_id: Option<String>,
     /// The saved payment method charged for renewals (a provider token, never a card number).
     pub provider_payment_method_id: Option<String>,
+    /// JSON: what the provider tells of that method (kind, brand, last4, expMonth, expYear,
+    /// email); absent for a method saved before Zygo kept it.
+    pub payment_method: Option<String>,
     /// ISO 4217.
     pub currency: String,
     /// Tax rate in basis points (2000 = 20 %).

@@ -45,6 +45,8 @@ pub struct Model {
     /// What the charge is sent with: a retry never charges twice.
     pub idempotency_key: String,
     pub provider_payment_id: Option<String>,
+    /// The provider that took the payment (`provider_payment_id` is its id): refunds go there.
+    pub payment_provider: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -30,6 +30,7 @@ mod m20261204_000021_webhook_ordering;
 mod m20261204_000022_policy_acceptances;
 mod m20261204_000023_tenant_deletion;
 mod m20261204_000024_tenant_domains;
+mod m20261204_000025_payment_method_details;
 mod m20261204_000035_resources;
 mod m20261204_000045_collection_catalog;
 mod m20261204_000046_projects;
@@ -96,6 +97,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000022_policy_acceptances::Migration),
             Box::new(m20261204_000023_tenant_deletion::Migration),
             Box::new(m20261204_000024_tenant_domains::Migration),
+            Box::new(m20261204_000025_payment_method_details::Migration),
             Box::new(m20261204_000035_resources::Migration),
             Box::new(m20261204_000045_collection_catalog::Migration),
             Box::new(m20261204_000046_projects::Migration),

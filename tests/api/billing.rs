@@ -592,9 +592,8 @@ async fn billing_events_stream_plan_changes_and_invoices_to_holders_of_billing_r
     // Whatever arrives first proves the subscription registered. It may still be one of the
     // Pro change's own events: the Redis bus publishes through a queue after the commit, so
     // they can reach Redis after the subscription did.
-    let event_of = |v: &Value| {
-        event_data::<BillingEvents>(v).unwrap_or_else(|| panic!("an event: {v}")).billing_events
-    };
+    let event_of =
+        |v: &Value| event_data::<BillingEvents>(v).unwrap_or_else(|| panic!("an event: {v}")).billing_events;
     let mut before_upgrade = vec![event_of(&first)];
     if !cancel {
         // The last call scheduled a cancellation: take it back.
@@ -608,7 +607,7 @@ async fn billing_events_stream_plan_changes_and_invoices_to_holders_of_billing_r
     }
     // An upgrade: its invoice, then its subscription change. Events arrive in the order they
     // were published, so everything before the upgrade's invoice belongs to the changes above.
-    let upgrade = change(&app, &owner, &tenant, "business", "MONTH").await.data();
+    let upgrade = change(&app, &owner, &tenant, "business", "MONTH").await.into_data();
     let invoice = upgrade.change_plan.invoice.expect("the upgrade's invoice").id;
     loop {
         let event = event_of(&ws.next_json().await.unwrap());

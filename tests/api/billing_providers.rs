@@ -14,12 +14,12 @@ use crate::{
     helpers::*,
 };
 
-const KEY: &str = "sk_test_zygo";
-const SECRET: &str = "whsec_zygo";
+pub(crate) const KEY: &str = "sk_test_zygo";
+pub(crate) const SECRET: &str = "whsec_zygo";
 
 /// A provider fake and an HTTP client that does not follow redirects.
 pub(crate) struct Fake {
-    _fake: NodeService,
+    pub(crate) _fake: NodeService,
     pub(crate) base: String,
     pub(crate) http: reqwest::Client,
 }
@@ -268,8 +268,8 @@ async fn a_declined_card_changes_no_plan_and_declined_renewals_are_dunned_until_
 // Revolut
 // --------------------------------------------------------------------------------------
 
-const REVOLUT_KEY: &str = "sk_revolut_zygo";
-const REVOLUT_SECRET: &str = "wsk_revolut_zygo";
+pub(crate) const REVOLUT_KEY: &str = "sk_revolut_zygo";
+pub(crate) const REVOLUT_SECRET: &str = "wsk_revolut_zygo";
 
 pub(crate) async fn revolut_app() -> (TestApp, Fake) {
     let (app, fake, _) = app_with_fake(

@@ -13,6 +13,7 @@ mod api_keys;
 mod architecture;
 mod billing;
 mod billing_metering;
+mod billing_payment_methods;
 mod billing_providers;
 mod billing_refunds;
 mod billing_subscriptions_paypal;

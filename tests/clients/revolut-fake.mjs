@@ -11,7 +11,8 @@
 //                                           redirect_url, save_payment_method_for, metadata}
 //                                          -> {id, token, type:"payment", state:"pending", amount, currency,
 //                                              capture_mode, customer:{id}, metadata, checkout_url, payments:[]}
-//   GET  /api/orders/:id                   -> the order, with `payments` [{id, state, payment_method:{id, type:"card"}}]
+//   GET  /api/orders/:id                   -> the order, with `payments` [{id, state, payment_method:{id, type:"card",
+//                                              card_brand, card_last_four, card_expiry:"MM/YY", card_bin, card_country_code}}]
 //   POST /api/orders/:id/cancel            an authorised (manual capture) order -> state "cancelled"
 //   POST /api/orders/:id/payments          {saved_payment_method:{type:"card", id, initiator:"merchant"}}
 //                                          -> {id, order_id, state:"completed"} or, for a card that
@@ -130,7 +131,7 @@ function api(method, path, body, idem) {
     const pm = state.methods.get(saved.id);
     if (!pm || !o.customer || pm.customer !== o.customer.id) return [404, { code: 'not_found', message: 'Payment method not found' }];
     if (saved.initiator === 'merchant' && pm.saved_for !== 'MERCHANT') return [422, { code: 'not_allowed', message: 'saved for the customer only' }];
-    const p = { id: randomUUID(), order_id: o.id, payment_method: { id: pm.id, type: 'card' } };
+    const p = { id: randomUUID(), order_id: o.id, payment_method: { id: pm.id, type: 'card', ...pm.card } };
     if (pm.declines) {
       Object.assign(p, { state: 'declined', decline_reason: 'do_not_honour' });
     } else {
@@ -160,9 +161,11 @@ function api(method, path, body, idem) {
   return [404, { code: 'not_found', message: `No route ${method} ${path}` }];
 }
 
+/** The card network Revolut names (upper case) for a test number. */
+const brandOf = (n) => (/^3[47]/.test(n) ? 'AMERICAN_EXPRESS' : /^(5[1-5]|2[2-7])/.test(n) ? 'MASTERCARD' : /^4/.test(n) ? 'VISA' : 'UNKNOWN');
 const page = (o) => `<!doctype html><html><head><title>Revolut Pay (fake)</title></head><body>
 <h1>Pay ${o.amount} ${o.currency}</h1><form method="post" action="/pay/${o.id}">
-<label>Card number <input name="card" value="4929420573595709"></label><button type="submit">Pay</button></form></body></html>`;
+<label>Card number <input name="card" value="4929420573595709"></label><label>Expiry <input name="expiry" value="12/30"></label><button type="submit">Pay</button></form></body></html>`;
 
 const server = createServer(async (req, res) => {
   const url = new URL(req.url, 'http://x');
@@ -188,12 +191,16 @@ const server = createServer(async (req, res) => {
       return res.end(page(o));
     }
     if (o.state !== 'pending') return send(res, 422, { code: 'invalid_state' });
-    const card = (new URLSearchParams(text).get('card') ?? '').replace(/\s/g, '');
-    const pm = { id: randomUUID(), customer: o.customer?.id ?? null, saved_for: o.save_payment_method_for === 'merchant' ? 'MERCHANT' : 'CUSTOMER', declines: card === '4000000000000002' };
+    const entered = new URLSearchParams(text);
+    const card = (entered.get('card') ?? '').replace(/\s/g, '');
+    const pm = {
+      id: randomUUID(), customer: o.customer?.id ?? null, saved_for: o.save_payment_method_for === 'merchant' ? 'MERCHANT' : 'CUSTOMER', declines: card === '4000000000000002',
+      card: { card_brand: brandOf(card), card_last_four: card.slice(-4), card_expiry: entered.get('expiry') ?? '12/30', card_bin: card.slice(0, 6), card_country_code: 'GB' },
+    };
     state.methods.set(pm.id, pm);
     const manual = o.capture_mode === 'manual';
     o.state = manual ? 'authorised' : 'completed';
-    o.payments.push({ id: randomUUID(), state: manual ? 'authorised' : 'completed', payment_method: { id: pm.id, type: 'card' } });
+    o.payments.push({ id: randomUUID(), state: manual ? 'authorised' : 'completed', payment_method: { id: pm.id, type: 'card', ...pm.card } });
     await deliver(manual ? 'ORDER_AUTHORISED' : 'ORDER_COMPLETED', o.id);
     res.writeHead(303, { location: o.redirect_url ?? '/' });
     return res.end();

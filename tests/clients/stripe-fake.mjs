@@ -10,6 +10,9 @@
 //   POST /v1/checkout/sessions    mode=setup only -> {id:"cs_…", object:"checkout.session",
 //                                   mode, status:"open", customer, url, metadata, setup_intent:null}
 //   GET  /v1/setup_intents/:id    -> {id:"seti_…", object:"setup_intent", status, customer, payment_method}
+//                                 with `expand[]=payment_method`: payment_method is the object
+//                                 {id:"pm_…", object:"payment_method", type:"card", customer,
+//                                 card:{brand, last4, exp_month, exp_year, funding, country}}
 //   POST /v1/payment_intents      off_session+confirm -> 200 {id:"pi_…", object:"payment_intent",
 //                                   status:"succeeded", amount, currency, customer, metadata}
 //                                 or, for a card that declines, 402 {error:{type:"card_error",
@@ -23,7 +26,7 @@
 //   does nothing twice (Stripe's idempotency).
 // Hosted page:
 //   GET  /pay/:session            an HTML form asking for a card number
-//   POST /pay/:session            card=<number>: saves the card (pm_…, seti_… succeeded), completes
+//   POST /pay/:session            card=<number>, expiry=MM/YY (default 12/30): saves the card (pm_…, seti_… succeeded), completes
 //                                 the session, delivers `checkout.session.completed` to the webhook
 //                                 URL signed `Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")`,
 //                                 waits for the answer, then 303 to success_url. Cards:
@@ -117,7 +120,7 @@ async function deliver(type, object) {
   return status;
 }
 
-function api(method, path, form) {
+function api(method, path, form, query = new URLSearchParams()) {
   let m;
   if (method === 'POST' && path === '/v1/customers') {
     const c = { id: rid('cus'), object: 'customer', name: form.name ?? null, metadata: form.metadata ?? {} };
@@ -147,6 +150,10 @@ function api(method, path, form) {
   }
   if (method === 'GET' && (m = path.match(/^\/v1\/setup_intents\/([\w-]+)$/))) {
     const si = state.setupIntents.get(m[1]);
+    if (si && query.getAll('expand[]').includes('payment_method')) {
+      const { declines, ...pm } = state.paymentMethods.get(si.payment_method);
+      return [200, { ...si, payment_method: pm }];
+    }
     return si ? [200, si] : [404, { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such setupintent: '${m[1]}'` } }];
   }
   if (method === 'POST' && path === '/v1/payment_intents') {
@@ -191,9 +198,12 @@ function api(method, path, form) {
   return [404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path})` } }];
 }
 
+/** The card network Stripe names for a test number. */
+const brandOf = (n) => (/^3[47]/.test(n) ? 'amex' : /^(5[1-5]|2[2-7])/.test(n) ? 'mastercard' : /^4/.test(n) ? 'visa' : 'unknown');
 const page = (s) => `<!doctype html><html><head><title>Stripe Checkout (fake)</title></head><body>
 <h1>Save a card</h1><p>Session ${s.id}</p>
 <form method="post" action="/pay/${s.id}"><label>Card number <input name="card" value="4242424242424242"></label>
+<label>Expiry <input name="expiry" value="12/30"></label>
 <button type="submit">Save card</button></form><a href="${s.cancel_url}">Cancel</a></body></html>`;
 
 let base = '';
@@ -232,9 +242,12 @@ const server = createServer(async (req, res) => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       return res.end(page(s));
     }
-    const card = (new URLSearchParams(text).get('card') ?? '').replace(/\s/g, '');
+    const entered = new URLSearchParams(text);
+    const card = (entered.get('card') ?? '').replace(/\s/g, '');
+    const [expMonth, expYear] = (entered.get('expiry') ?? '12/30').split('/').map(Number);
     if (s.status !== 'open') return send(res, 400, { error: 'session already completed' });
-    const pm = { id: rid('pm'), object: 'payment_method', type: 'card', customer: s.customer, card: { last4: card.slice(-4), brand: 'visa' }, declines: card === '4000000000000341' };
+    const details = { brand: brandOf(card), last4: card.slice(-4), exp_month: expMonth, exp_year: 2000 + expYear, funding: 'credit', country: 'US' };
+    const pm = { id: rid('pm'), object: 'payment_method', type: 'card', customer: s.customer, card: details, declines: card === '4000000000000341' };
     state.paymentMethods.set(pm.id, pm);
     const si = { id: rid('seti'), object: 'setup_intent', status: 'succeeded', customer: s.customer, payment_method: pm.id, usage: 'off_session' };
     state.setupIntents.set(si.id, si);
@@ -259,7 +272,7 @@ const server = createServer(async (req, res) => {
       const [status, body] = state.idempotent.get(cacheKey);
       return send(res, status, body, { 'idempotent-replayed': 'true' });
     }
-    const [status, body] = api(req.method, url.pathname, form);
+    const [status, body] = api(req.method, url.pathname, form, url.searchParams);
     if (cacheKey) state.idempotent.set(cacheKey, [status, body]);
     // Done, and the answer lost on the way back.
     if (loses(url.pathname)) return req.socket.destroy();

@@ -36,14 +36,22 @@ fn return_url(ctx: &Ctx, field: &str, given: Option<&str>, outcome: &str) -> App
     }
 }
 
-/// Opens the provider's hosted checkout for `plan` billed every `interval` (`billing.manage`);
-/// the plan applies when the provider reports the payment method saved.
+/// What a hosted checkout saves a payment method for.
+#[derive(Clone, Copy)]
+pub enum Purpose<'a> {
+    /// `plan` billed every `interval` applies once the method is saved.
+    Plan(&'a str, subscription::BillingInterval),
+    /// The method replaces the one renewals are charged to; the plan stays.
+    ReplaceMethod,
+}
+
+/// Opens the provider's hosted checkout (`billing.manage`) where the organisation saves a
+/// payment method for `purpose`; it applies when the provider reports the method saved.
 pub async fn start_checkout(
     ctx: &Ctx,
     tctx: &TenantCtx,
     provider_key: &str,
-    plan: &str,
-    interval: subscription::BillingInterval,
+    purpose: Purpose<'_>,
     success_url: Option<&str>,
     cancel_url: Option<&str>,
 ) -> AppResult<String> {
@@ -55,10 +63,31 @@ pub async fn start_checkout(
     lock_tenant(&tx, scope).await?;
     let account = service::ensure_account(&tx, ctx, scope).await?;
     let catalog = super::plans::catalog(&ctx.config)?;
-    let (target, price) = service::plan_and_price(catalog, plan, interval, &account.currency)?;
-    if target.key == super::plans::FREE {
-        return Err(AppError::validation("input.plan", "the Free plan needs no checkout"));
-    }
+    let (target, interval, price) = match purpose {
+        Purpose::Plan(plan, interval) => {
+            let (target, price) = service::plan_and_price(catalog, plan, interval, &account.currency)?;
+            if target.key == super::plans::FREE {
+                return Err(AppError::validation("input.plan", "the Free plan needs no checkout"));
+            }
+            (Some(target), interval, price)
+        }
+        Purpose::ReplaceMethod => {
+            if provider.recurring() {
+                return Err(AppError::validation(
+                    "input.provider",
+                    "this provider collects renewals by its own subscription: start a checkout for a plan to switch to it",
+                ));
+            }
+            let current = service::current(&tx, scope).await?;
+            let Some(current) = current.filter(|s| s.unit_amount > 0) else {
+                return Err(AppError::validation(
+                    "input.tenantId",
+                    "the organisation pays for no plan: a payment method is saved with a plan's checkout",
+                ));
+            };
+            (None, current.interval, current.unit_amount)
+        }
+    };
     let customer = match (&account.provider_customer_id, account.provider.as_str() == provider_key) {
         (Some(c), true) => c.clone(),
         _ => {
@@ -78,24 +107,30 @@ pub async fn start_checkout(
                     idempotency_key: &format!("customer:{}:{provider_key}", account.id),
                 })
                 .await?;
-            let mut am: billing_account::ActiveModel = account.clone().into();
-            am.provider_customer_id = Set(Some(customer.clone()));
-            am.updated_at = Set(ctx.now());
-            scope.update(&tx, am).await?;
+            // Kept now only for the account's own provider: the customer of another one is
+            // kept when its checkout completes (an abandoned switch must not leave the
+            // current provider's renewals charged to another provider's customer).
+            if account.provider == provider_key {
+                let mut am: billing_account::ActiveModel = account.clone().into();
+                am.provider_customer_id = Set(Some(customer.clone()));
+                am.updated_at = Set(ctx.now());
+                scope.update(&tx, am).await?;
+            }
             customer
         }
     };
     let interval_key = super::recurring::interval_key(interval);
+    let plan_key = target.map_or("", |t| t.key.as_str());
     // A provider that collects renewals itself subscribes the customer to its own plan.
-    let provider_plan = match provider.recurring() {
-        true => Some(
+    let provider_plan = match (provider.recurring(), target) {
+        (true, Some(target)) => Some(
             super::recurring::provider_plan(&tx, ctx, &*provider, target, interval, &account.currency, price)
                 .await?,
         ),
-        false => None,
+        _ => None,
     };
     let return_url =
-        signed_return(ctx, provider_key, scope.tenant_id(), &target.key, interval_key, &success, &cancel);
+        signed_return(ctx, provider_key, scope.tenant_id(), plan_key, interval_key, &success, &cancel);
     let url = provider
         .checkout(CheckoutRequest {
             return_url: &return_url,
@@ -103,7 +138,7 @@ pub async fn start_checkout(
             customer_id: &customer,
             currency: &account.currency,
             amount: price,
-            plan: &target.key,
+            plan: plan_key,
             interval: interval_key,
             success_url: &success,
             cancel_url: &cancel,
@@ -116,7 +151,9 @@ pub async fn start_checkout(
         target_type: "BillingAccount",
         target_id: Some(account.id),
         before: None,
-        after: Some(json!({ "provider": provider_key, "plan": target.key, "interval": interval_key })),
+        after: Some(
+            json!({ "provider": provider_key, "plan": target.map(|t| &t.key), "interval": interval_key }),
+        ),
     })
     .await?;
     Ok(url)
@@ -202,6 +239,7 @@ pub async fn complete_return(
             tenant_id: state.tenant,
             customer_id: returned.customer_id,
             payment_method_id: returned.payment_method_id,
+            method: returned.method,
             plan: state.plan,
             interval: state.interval,
         },
@@ -312,59 +350,53 @@ async fn apply(ctx: &Ctx, provider_key: &str, delivery: Delivery) -> AppResult<R
         return Ok(Receipt::Duplicate);
     }
     let outcome = match &delivery.event {
-        ProviderEvent::CheckoutCompleted { customer_id, payment_method_id, plan, interval, .. } => {
-            let interval = match interval.as_str() {
-                "year" => subscription::BillingInterval::Year,
-                _ => subscription::BillingInterval::Month,
-            };
-            let scope = tx.scope();
-            let account = service::ensure_account(&tx, ctx, scope).await?;
-            let mut am: billing_account::ActiveModel = account.clone().into();
-            am.provider = Set(provider_key.into());
-            am.provider_customer_id = Set(Some(customer_id.clone()));
-            am.provider_payment_method_id = Set(Some(payment_method_id.clone()));
-            am.updated_at = Set(ctx.now());
-            scope.update(&tx, am).await?;
-            tx.audit(Change {
-                action: "billing.payment_method_saved",
-                target_type: "BillingAccount",
-                target_id: Some(account.id),
-                before: Some(json!({ "provider": account.provider })),
-                after: Some(json!({ "provider": provider_key })),
-            })
-            .await?;
-            match super::plan_changes::apply_plan_change(&mut tx, plan, interval, false).await {
-                Ok(change) => {
-                    // A provider subscription this checkout replaces stops collecting.
-                    if account.provider == provider_key
-                        && account
-                            .provider_payment_method_id
-                            .as_ref()
-                            .is_some_and(|old| old != payment_method_id)
-                    {
-                        super::recurring::cancelled(ctx, &account, &change.subscription, false).await?;
+        ProviderEvent::CheckoutCompleted {
+            customer_id, payment_method_id, method, plan, interval, ..
+        } => {
+            let account = save_method(&mut tx, provider_key, customer_id, payment_method_id, method).await?;
+            // A provider subscription collecting with the method this one replaces stops.
+            let replaced = account.provider != provider_key
+                || account.provider_payment_method_id.as_ref().is_some_and(|old| old != payment_method_id);
+            if plan.is_empty() {
+                // A new payment method for the plan the organisation is on.
+                if replaced && let Some(current) = service::current(&tx, tx.scope()).await? {
+                    super::recurring::cancelled(ctx, &account, &current, false).await?;
+                }
+                None
+            } else {
+                let interval = match interval.as_str() {
+                    "year" => subscription::BillingInterval::Year,
+                    _ => subscription::BillingInterval::Month,
+                };
+                match super::plan_changes::apply_plan_change(&mut tx, plan, interval, false).await {
+                    Ok(change) => {
+                        if replaced {
+                            super::recurring::cancelled(ctx, &account, &change.subscription, false).await?;
+                        }
+                        None
                     }
-                    None
+                    // The plan change did not happen (declined, already on the plan, over the
+                    // limits): recorded with the reason, nothing else kept.
+                    Err(e @ (AppError::Plan { .. } | AppError::Validation { .. })) => {
+                        // A provider subscription made for it must not go on collecting.
+                        let mut unused = account.clone();
+                        unused.provider = provider_key.into();
+                        unused.provider_payment_method_id = Some(payment_method_id.clone());
+                        let current =
+                            service::ensure_current(&tx, ctx, tx.scope(), &account.currency).await?;
+                        super::recurring::cancelled(ctx, &unused, &current, false).await?;
+                        Some(format!("not applied: {e}"))
+                    }
+                    Err(e) => return Err(e),
                 }
-                // The card is saved; the plan change itself did not happen (declined, already
-                // on the plan, over the limits): recorded with the reason, nothing else kept.
-                Err(e @ (AppError::Plan { .. } | AppError::Validation { .. })) => {
-                    // A provider subscription made for it must not go on collecting.
-                    let mut unused = account.clone();
-                    unused.provider = provider_key.into();
-                    unused.provider_payment_method_id = Some(payment_method_id.clone());
-                    let current = service::ensure_current(&tx, ctx, scope, &account.currency).await?;
-                    super::recurring::cancelled(ctx, &unused, &current, false).await?;
-                    Some(format!("not applied: {e}"))
-                }
-                Err(e) => return Err(e),
             }
         }
         ProviderEvent::PaymentSucceeded { invoice_id, payment_id } => {
             let found = tx.scope().find_by_id::<invoice::Entity, _>(&tx, *invoice_id).await?;
             match found {
                 Some(inv) if inv.status == InvoiceStatus::Open => {
-                    invoices::mark_paid_in(&mut tx, inv, Some(payment_id.clone())).await?;
+                    let payment = invoices::Payment { provider: provider_key.into(), id: payment_id.clone() };
+                    invoices::mark_paid_in(&mut tx, inv, Some(payment)).await?;
                     None
                 }
                 _ => Some("ignored: the invoice is not open".to_string()),
@@ -398,4 +430,36 @@ async fn apply(ctx: &Ctx, provider_key: &str, delivery: Delivery) -> AppResult<R
             Ok(if recorded { Receipt::Recorded(outcome) } else { Receipt::Duplicate })
         }
     }
+}
+
+/// Makes `payment_method_id` of `provider_key` (described by `method`) the one the
+/// organisation's renewals are charged to, in `tx`, audited; returns the account as it was.
+async fn save_method(
+    tx: &mut TenantTx<'_>,
+    provider_key: &str,
+    customer_id: &str,
+    payment_method_id: &str,
+    method: &providers::MethodDetails,
+) -> AppResult<billing_account::Model> {
+    let scope = tx.scope();
+    let ctx = tx.ctx();
+    let account = service::ensure_account(&*tx, ctx, scope).await?;
+    let mut am: billing_account::ActiveModel = account.clone().into();
+    am.provider = Set(provider_key.into());
+    am.provider_customer_id = Set(Some(customer_id.into()));
+    am.provider_payment_method_id = Set(Some(payment_method_id.into()));
+    am.payment_method = Set(Some(serde_json::to_string(method).expect("details serialise")));
+    am.updated_at = Set(ctx.now());
+    scope.update(&*tx, am).await?;
+    let before =
+        account.payment_method.as_deref().and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok());
+    tx.audit(Change {
+        action: "billing.payment_method_saved",
+        target_type: "BillingAccount",
+        target_id: Some(account.id),
+        before: Some(json!({ "provider": account.provider, "method": before })),
+        after: Some(json!({ "provider": provider_key, "method": method })),
+    })
+    .await?;
+    Ok(account)
 }

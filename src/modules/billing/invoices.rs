@@ -218,6 +218,7 @@ pub async fn issue(
                 paid_at: Set(paid.then_some(now)),
                 idempotency_key: Set(idempotency_key.into()),
                 provider_payment_id: Set(None),
+                payment_provider: Set(None),
                 created_at: Set(now),
             },
         )
@@ -325,7 +326,9 @@ pub async fn apply_charge(
     outcome: ChargeOutcome,
 ) -> AppResult<(invoice::Model, Option<String>)> {
     match outcome {
-        ChargeOutcome::Paid { payment_id } => Ok((mark_paid_in(tx, inv, Some(payment_id)).await?, None)),
+        ChargeOutcome::Paid { provider, payment_id } => {
+            Ok((mark_paid_in(tx, inv, Some(Payment { provider, id: payment_id })).await?, None))
+        }
         ChargeOutcome::Failed { reason } => {
             tracing::info!(invoice = %inv.number, %reason, "charge refused");
             service::event(tx, BillingEventKind::PaymentFailed, Some(inv.id));
@@ -335,19 +338,26 @@ pub async fn apply_charge(
     }
 }
 
-/// Marks `inv` PAID in `tx` and, when its subscription was past due for it, makes the
-/// subscription ACTIVE again.
+/// A payment taken by a provider: which one, and its id there.
+pub struct Payment {
+    pub provider: String,
+    pub id: String,
+}
+
+/// Marks `inv` PAID in `tx` (by `payment`, or outside any provider) and, when its
+/// subscription was past due for it, makes the subscription ACTIVE again.
 pub async fn mark_paid_in(
     tx: &mut TenantTx<'_>,
     inv: invoice::Model,
-    payment_id: Option<String>,
+    payment: Option<Payment>,
 ) -> AppResult<invoice::Model> {
     let scope = tx.scope();
     let now = tx.ctx().now();
     let mut am: invoice::ActiveModel = inv.clone().into();
     am.status = Set(InvoiceStatus::Paid);
     am.paid_at = Set(Some(now));
-    am.provider_payment_id = Set(payment_id);
+    am.payment_provider = Set(payment.as_ref().map(|p| p.provider.clone()));
+    am.provider_payment_id = Set(payment.map(|p| p.id));
     let paid = scope.update(&*tx, am).await?;
     tx.audit(Change {
         action: "billing.invoice_paid",

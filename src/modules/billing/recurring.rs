@@ -221,7 +221,8 @@ pub(super) async fn apply(
             let Some(inv) = inv else {
                 return Ok(Applied::Later("no open invoice for this payment yet".into()));
             };
-            invoices::mark_paid_in(tx, inv, Some(payment_id.clone())).await?;
+            let payment = invoices::Payment { provider: provider_key.to_string(), id: payment_id.clone() };
+            invoices::mark_paid_in(tx, inv, Some(payment)).await?;
             Ok(Applied::Done)
         }
         ProviderEvent::RecurringFailed { reason, .. } => {

@@ -76,9 +76,10 @@ pub async fn refund_invoice(
         ));
     }
     let account = service::ensure_account(&tx, ctx, scope).await?;
-    // Paid through the account's provider, or (no payment id) outside Zygo.
+    // Back through the provider that took the payment (the account may have switched since),
+    // or, with no payment id, outside Zygo.
     let (provider_key, payment_id) = match &inv.provider_payment_id {
-        Some(id) => (account.provider.as_str(), id.as_str()),
+        Some(id) => (inv.payment_provider.as_deref().unwrap_or(account.provider.as_str()), id.as_str()),
         None => ("manual", ""),
     };
     let key = format!("refund:{}:{before}", inv.id);

@@ -6,6 +6,7 @@ use async_graphql::{
 use futures::{Stream, StreamExt};
 
 use super::{
+    checkout::Purpose,
     invoices, plan_changes, plans,
     service::{self, BillingEvent, BillingEventKind, SettingsUpdate},
     types::{BillingAccount, BillingInterval, Invoice, Plan, PlanChangePreview, PlanSubscription as Sub},
@@ -143,6 +144,24 @@ pub struct StartCheckoutInput {
     pub cancel_url: Option<String>,
 }
 
+#[derive(InputObject)]
+pub struct StartPaymentMethodUpdateInput {
+    pub tenant_id: ID,
+    pub provider: PaymentProviderKind,
+    /// As in `StartCheckoutInput`.
+    pub success_url: Option<String>,
+    pub cancel_url: Option<String>,
+}
+
+fn provider_key(kind: PaymentProviderKind) -> &'static str {
+    match kind {
+        PaymentProviderKind::Manual => "manual",
+        PaymentProviderKind::Stripe => "stripe",
+        PaymentProviderKind::Revolut => "revolut",
+        PaymentProviderKind::Paypal => "paypal",
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct StartCheckoutPayload {
     /// The provider's hosted page to send the customer to.
@@ -216,18 +235,33 @@ impl BillingMutation {
         input: StartCheckoutInput,
     ) -> Result<StartCheckoutPayload> {
         let tctx = tenant_arg_unmetered(ctx, "input.tenantId", &input.tenant_id).await?;
-        let provider = match input.provider {
-            PaymentProviderKind::Manual => "manual",
-            PaymentProviderKind::Stripe => "stripe",
-            PaymentProviderKind::Revolut => "revolut",
-            PaymentProviderKind::Paypal => "paypal",
-        };
         let url = super::checkout::start_checkout(
             app(ctx),
             &tctx,
-            provider,
-            &input.plan,
-            input.interval.into(),
+            provider_key(input.provider),
+            Purpose::Plan(&input.plan, input.interval.into()),
+            input.success_url.as_deref(),
+            input.cancel_url.as_deref(),
+        )
+        .await?;
+        Ok(StartCheckoutPayload { checkout_url: url })
+    }
+
+    /// Opens a provider's hosted page where the organisation saves a new payment method for
+    /// the plan it is on (needs `BILLING_MANAGE`); renewals and dunning retries are charged to
+    /// it once the provider confirms. The provider may differ from the current one: invoices
+    /// already paid are refunded through the provider that took them.
+    async fn start_payment_method_update(
+        &self,
+        ctx: &Context<'_>,
+        input: StartPaymentMethodUpdateInput,
+    ) -> Result<StartCheckoutPayload> {
+        let tctx = tenant_arg_unmetered(ctx, "input.tenantId", &input.tenant_id).await?;
+        let url = super::checkout::start_checkout(
+            app(ctx),
+            &tctx,
+            provider_key(input.provider),
+            Purpose::ReplaceMethod,
             input.success_url.as_deref(),
             input.cancel_url.as_deref(),
         )

@@ -243,6 +243,7 @@ pub fn default_account(ctx: &Ctx, tenant_id: Uuid) -> billing_account::Model {
         provider: "manual".into(),
         provider_customer_id: None,
         provider_payment_method_id: None,
+        payment_method: None,
         currency: ctx.config.billing.currency.clone(),
         tax_rate_bps: 0,
         tax_id: None,

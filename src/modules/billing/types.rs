@@ -332,6 +332,66 @@ impl BillingAccount {
     async fn payment_method_saved(&self) -> bool {
         self.0.provider_payment_method_id.is_some()
     }
+    /// The saved payment method as the provider describes it (null when none is saved, or it
+    /// was saved before Zygo kept its description).
+    async fn payment_method(&self) -> Option<PaymentMethod> {
+        self.0.provider_payment_method_id.as_ref()?;
+        let details = serde_json::from_str(self.0.payment_method.as_deref()?).ok()?;
+        Some(PaymentMethod { provider: self.0.provider.clone(), details })
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum PaymentMethodKind {
+    Card,
+    Paypal,
+}
+
+/// A saved payment method: never its number, only what recognises it.
+pub struct PaymentMethod {
+    provider: String,
+    details: super::providers::MethodDetails,
+}
+
+#[Object]
+impl PaymentMethod {
+    /// The provider keeping it (`stripe`, `revolut`, `paypal`).
+    async fn provider(&self) -> &str {
+        &self.provider
+    }
+    async fn kind(&self) -> PaymentMethodKind {
+        match self.details.kind.as_str() {
+            "paypal" => PaymentMethodKind::Paypal,
+            _ => PaymentMethodKind::Card,
+        }
+    }
+    /// A card's network as the provider names it (`visa`, `mastercard`, `amex`…).
+    async fn brand(&self) -> Option<&str> {
+        self.details.brand.as_deref()
+    }
+    /// A card's last four digits.
+    async fn last4(&self) -> Option<&str> {
+        self.details.last4.as_deref()
+    }
+    async fn exp_month(&self) -> Option<u32> {
+        self.details.exp_month
+    }
+    async fn exp_year(&self) -> Option<i32> {
+        self.details.exp_year
+    }
+    /// A card past its expiry month: renewals charged to it will fail.
+    async fn expired(&self, ctx: &Context<'_>) -> bool {
+        use chrono::Datelike;
+        let now = crate::graphql::app(ctx).now();
+        match (self.details.exp_year, self.details.exp_month) {
+            (Some(y), Some(m)) => (y, m) < (now.year(), now.month()),
+            _ => false,
+        }
+    }
+    /// A PayPal account's address.
+    async fn email(&self) -> Option<&str> {
+        self.details.email.as_deref()
+    }
 }
 
 /// What a plan change would cost now.

@@ -63,6 +63,7 @@ documents! {
     RefundInvoice = "graphql/billing/RefundInvoice.graphql";
     ResumeSubscription = "graphql/billing/ResumeSubscription.graphql";
     StartCheckout = "graphql/billing/StartCheckout.graphql";
+    StartPaymentMethodUpdate = "graphql/billing/StartPaymentMethodUpdate.graphql";
     TenantBilling = "graphql/billing/TenantBilling.graphql";
     UpdateBillingSettings = "graphql/billing/UpdateBillingSettings.graphql";
     UsageHistory = "graphql/billing/UsageHistory.graphql";

@@ -196,6 +196,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     // Mutation: billing
     ("changePlan", Tenant(&[BILLING_MANAGE])),
     ("startCheckout", Tenant(&[BILLING_MANAGE])),
+    ("startPaymentMethodUpdate", Tenant(&[BILLING_MANAGE])),
     ("cancelSubscription", Tenant(&[BILLING_MANAGE])),
     ("resumeSubscription", Tenant(&[BILLING_MANAGE])),
     ("updateBillingSettings", Tenant(&[BILLING_MANAGE])),

@@ -17,7 +17,6 @@ import {
   UsageUpdatedDocument,
   type BillingInterval,
   type Limit,
-  type PaymentProviderKind,
   type TenantBillingQuery,
 } from '../../gql/graphql';
 import { errorMessage, fieldErrors } from '../../app/client';
@@ -25,6 +24,7 @@ import { RequirePermission, useTenant } from '../../app/tenant';
 import { useDocumentTitle } from '../../app/theme';
 import { Alert, Button, ConfirmButton, Field, formatDate, Loading, PageHeader } from '../../ui';
 import { ConnectionTable } from '../../ui/ConnectionTable';
+import { PaymentMethod, PROVIDER_LABELS, type HostedProvider } from './PaymentMethod';
 import './billing.css';
 
 type Billing = NonNullable<TenantBillingQuery['tenant']>;
@@ -40,13 +40,6 @@ function sameOrigin(url: string): string {
   const u = new URL(url, window.location.origin);
   return `${u.pathname}${u.search}`;
 }
-
-type HostedProvider = Exclude<PaymentProviderKind, 'MANUAL'>;
-const PROVIDER_LABELS: Record<HostedProvider, string> = {
-  STRIPE: 'Pay by card (Stripe)',
-  REVOLUT: 'Pay by card (Revolut)',
-  PAYPAL: 'Pay with PayPal',
-};
 
 const LIMIT_NAMES: Record<string, string> = {
   MEMBERS: 'Members',
@@ -158,25 +151,6 @@ function CurrentPlan({ billing, onChanged }: { billing: Billing; onChanged: () =
           )}
         </div>
       )}
-    </div>
-  );
-}
-
-/** How the organisation pays: the saved payment method's provider, or transfers. */
-function PaymentMethod({ billing }: { billing: Billing }) {
-  const account = billing.billingAccount;
-  if (!account) return null;
-  const provider = account.provider.charAt(0).toUpperCase() + account.provider.slice(1);
-  return (
-    <div className="card" aria-labelledby="payment-method">
-      <h2 id="payment-method">Payment method</h2>
-      <p>
-        {account.paymentMethodSaved
-          ? `Saved with ${provider}; renewals are charged to it.`
-          : account.provider === 'manual'
-            ? 'Invoices are paid by bank transfer.'
-            : `No payment method saved with ${provider}.`}
-      </p>
     </div>
   );
 }

@@ -41,8 +41,8 @@ use crate::{
 /// What a charge attempt came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChargeOutcome {
-    /// Paid; the provider's payment id.
-    Paid { payment_id: String },
+    /// Paid through `provider` (its key); the provider's payment id.
+    Paid { provider: String, payment_id: String },
     /// Refused (card declined, insufficient funds…): dunning retries later.
     Failed { reason: String },
     /// Nothing to do now: the invoice is paid outside the provider (bank transfer) and
@@ -93,6 +93,49 @@ pub struct CheckoutRequest<'a> {
     pub tax_rate_bps: i32,
 }
 
+/// A saved payment method as its provider describes it — never the number: enough for the
+/// organisation to recognise it and to see when a card expires.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodDetails {
+    /// `card` or `paypal`.
+    pub kind: String,
+    /// A card's network as the provider names it (`visa`, `mastercard`, `amex`…).
+    pub brand: Option<String>,
+    pub last4: Option<String>,
+    pub exp_month: Option<u32>,
+    pub exp_year: Option<i32>,
+    /// A PayPal account's address.
+    pub email: Option<String>,
+}
+
+impl MethodDetails {
+    /// A card, from the fields every provider has in some shape.
+    pub fn card(
+        brand: Option<&str>,
+        last4: Option<&str>,
+        exp_month: Option<u32>,
+        exp_year: Option<i32>,
+    ) -> Self {
+        Self {
+            kind: "card".into(),
+            brand: brand.map(|b| match b.to_ascii_lowercase().as_str() {
+                "american_express" | "american express" => "amex".to_string(),
+                other => other.replace(['_', ' '], ""),
+            }),
+            last4: last4.map(str::to_string),
+            exp_month,
+            exp_year,
+            email: None,
+        }
+    }
+
+    /// A PayPal account.
+    pub fn paypal(email: Option<&str>) -> Self {
+        Self { kind: "paypal".into(), email: email.map(str::to_string), ..Self::default() }
+    }
+}
+
 /// What a verified webhook tells.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProviderEvent {
@@ -101,6 +144,8 @@ pub enum ProviderEvent {
         tenant_id: Uuid,
         customer_id: String,
         payment_method_id: String,
+        method: MethodDetails,
+        /// Empty: the checkout replaces the payment method and changes no plan.
         plan: String,
         interval: String,
     },
@@ -186,6 +231,7 @@ pub struct Returned {
     pub id: String,
     pub customer_id: String,
     pub payment_method_id: String,
+    pub method: MethodDetails,
     /// The organisation the provider's object was made for, when it names one: the return leg
     /// is refused when it is not the one Zygo signed the checkout for.
     pub for_tenant: Option<Uuid>,

@@ -33,8 +33,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
-    Cancel, Charge, ChargeOutcome, CheckoutRequest, Delivery, NewCustomer, PaymentProvider, PlanSpec,
-    ProviderEvent, Refund, RefundOutcome, Returned,
+    Cancel, Charge, ChargeOutcome, CheckoutRequest, Delivery, MethodDetails, NewCustomer, PaymentProvider,
+    PlanSpec, ProviderEvent, Refund, RefundOutcome, Returned,
 };
 use crate::{
     config::{PaypalConfig, PaypalMode},
@@ -182,6 +182,7 @@ impl PaymentProvider for Paypal {
                 id: format!("activated:{id}"),
                 customer_id: v["subscriber"]["payer_id"].as_str().unwrap_or_default().to_string(),
                 payment_method_id: id.clone(),
+                method: MethodDetails::paypal(v["subscriber"]["email_address"].as_str()),
                 for_tenant: Some(custom(&v).ok_or("a subscription without Zygo's custom_id")?.0),
             });
         }
@@ -197,6 +198,7 @@ impl PaymentProvider for Paypal {
             id: format!("setup:{setup}"),
             customer_id: v["customer"]["id"].as_str().unwrap_or_default().to_string(),
             payment_method_id: v["id"].as_str().ok_or("a payment token without an id")?.to_string(),
+            method: MethodDetails::paypal(v["payment_source"]["paypal"]["email_address"].as_str()),
             for_tenant: None,
         })
     }
@@ -227,6 +229,7 @@ impl PaymentProvider for Paypal {
                 let capture = &v["purchase_units"][0]["payments"]["captures"][0];
                 if v["status"] == "COMPLETED" && capture["status"] == "COMPLETED" {
                     Ok(ChargeOutcome::Paid {
+                        provider: self.key().into(),
                         payment_id: capture["id"]
                             .as_str()
                             .or(v["id"].as_str())

@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
-    Cancel, Charge, ChargeOutcome, CheckoutRequest, Delivery, NewCustomer, PaymentProvider, ProviderEvent,
-    Refund, RefundOutcome,
+    Cancel, Charge, ChargeOutcome, CheckoutRequest, Delivery, MethodDetails, NewCustomer, PaymentProvider,
+    ProviderEvent, Refund, RefundOutcome,
 };
 use crate::{
     config::RevolutConfig,
@@ -164,7 +164,7 @@ impl PaymentProvider for Revolut {
         let order_id = id_of(&order)?;
         // A repeated attempt finds its order already paid: nothing is paid twice.
         if order["state"] == "completed" {
-            return Ok(ChargeOutcome::Paid { payment_id: order_id });
+            return Ok(ChargeOutcome::Paid { provider: self.key().into(), payment_id: order_id });
         }
         let pay =
             json!({ "saved_payment_method": { "type": "card", "id": method, "initiator": "merchant" } });
@@ -173,7 +173,7 @@ impl PaymentProvider for Revolut {
             .await?
         {
             Ok(p) if matches!(p["state"].as_str(), Some("completed" | "captured" | "authorised")) => {
-                Ok(ChargeOutcome::Paid { payment_id: order_id })
+                Ok(ChargeOutcome::Paid { provider: self.key().into(), payment_id: order_id })
             }
             Ok(p) => Ok(ChargeOutcome::Failed {
                 reason: p["decline_reason"]
@@ -235,11 +235,21 @@ impl PaymentProvider for Revolut {
         let event = match event_type.as_str() {
             "ORDER_AUTHORISED" if meta["purpose"] == CARD_CHECK => {
                 let tenant_id = uuid(&meta["tenant_id"]).ok_or("a card check without its tenant")?;
-                let method = order["payments"]
+                let saved = order["payments"]
                     .as_array()
-                    .and_then(|ps| ps.iter().find_map(|p| p["payment_method"]["id"].as_str()))
-                    .ok_or("a card check without a saved payment method")?
-                    .to_string();
+                    .and_then(|ps| ps.iter().map(|p| &p["payment_method"]).find(|m| m["id"].is_string()))
+                    .ok_or("a card check without a saved payment method")?;
+                let method = saved["id"].as_str().unwrap_or_default().to_string();
+                // `card_expiry` is "MM/YY".
+                let expiry = saved["card_expiry"].as_str().and_then(|e| e.split_once('/'));
+                let details = MethodDetails::card(
+                    saved["card_brand"].as_str(),
+                    saved["card_last_four"].as_str(),
+                    expiry.and_then(|(m, _)| m.parse().ok()),
+                    expiry
+                        .and_then(|(_, y)| y.parse::<i32>().ok())
+                        .map(|y| if y < 100 { 2000 + y } else { y }),
+                );
                 // Release the hold: the card check charges nothing.
                 self.call(reqwest::Method::POST, &format!("/api/orders/{order_id}/cancel"), None, None)
                     .await
@@ -249,6 +259,7 @@ impl PaymentProvider for Revolut {
                     tenant_id,
                     customer_id: order["customer"]["id"].as_str().unwrap_or_default().to_string(),
                     payment_method_id: method,
+                    method: details,
                     plan: meta["plan"].as_str().unwrap_or_default().to_string(),
                     interval: meta["interval"].as_str().unwrap_or_default().to_string(),
                 }

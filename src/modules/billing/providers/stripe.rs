@@ -17,8 +17,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    Cancel, Charge, ChargeOutcome, CheckoutRequest, Delivery, NewCustomer, PaymentProvider, ProviderEvent,
-    Refund, RefundOutcome,
+    Cancel, Charge, ChargeOutcome, CheckoutRequest, Delivery, MethodDetails, NewCustomer, PaymentProvider,
+    ProviderEvent, Refund, RefundOutcome,
 };
 use crate::{
     config::StripeConfig,
@@ -155,7 +155,9 @@ impl PaymentProvider for Stripe {
             ("metadata[invoice_id]", charge.invoice_id.to_string()),
         ];
         match self.post("/v1/payment_intents", &form, Some(charge.idempotency_key)).await? {
-            Ok(v) if v["status"] == "succeeded" => Ok(ChargeOutcome::Paid { payment_id: id_of(&v)? }),
+            Ok(v) if v["status"] == "succeeded" => {
+                Ok(ChargeOutcome::Paid { provider: self.key().into(), payment_id: id_of(&v)? })
+            }
             Ok(v) => Ok(ChargeOutcome::Failed {
                 reason: format!("payment {}", v["status"].as_str().unwrap_or("not completed")),
             }),
@@ -215,15 +217,26 @@ impl PaymentProvider for Stripe {
                 else {
                     return Err("a checkout session without its tenant or setup intent".into());
                 };
-                let intent =
-                    self.get(&format!("/v1/setup_intents/{setup}")).await.map_err(|e| e.to_string())?;
+                let intent = self
+                    .get(&format!("/v1/setup_intents/{setup}?expand[]=payment_method"))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let pm = &intent["payment_method"];
+                let card = &pm["card"];
                 ProviderEvent::CheckoutCompleted {
                     tenant_id,
                     customer_id: o["customer"].as_str().unwrap_or_default().to_string(),
-                    payment_method_id: intent["payment_method"]
+                    payment_method_id: pm["id"]
                         .as_str()
+                        .or(pm.as_str())
                         .ok_or("a setup intent without a payment method")?
                         .to_string(),
+                    method: MethodDetails::card(
+                        card["brand"].as_str(),
+                        card["last4"].as_str(),
+                        card["exp_month"].as_u64().map(|m| m as u32),
+                        card["exp_year"].as_i64().map(|y| y as i32),
+                    ),
                     plan: o["metadata"]["plan"].as_str().unwrap_or_default().to_string(),
                     interval: o["metadata"]["interval"].as_str().unwrap_or_default().to_string(),
                 }

@@ -10,7 +10,7 @@ use crate::{
     error::{AppError, AppResult},
     modules::billing::{
         documents::{decimal, minor_digits},
-        providers::{CheckoutRequest, PlanSpec, ProviderEvent},
+        providers::{CheckoutRequest, MethodDetails, PlanSpec, ProviderEvent},
     },
 };
 
@@ -148,6 +148,7 @@ impl Paypal {
                         tenant_id,
                         customer_id: r["subscriber"]["payer_id"].as_str().unwrap_or_default().to_string(),
                         payment_method_id: reference(),
+                        method: MethodDetails::paypal(r["subscriber"]["email_address"].as_str()),
                         plan,
                         interval,
                     },
