@@ -321,8 +321,9 @@ async fn another_organisations_export_and_link_are_refused() {
     ws.init(Some(&other.access)).await.expect("ack");
     ws.subscribe("1", doc!("collection/RecordExportUpdated"), json!({ "id": id })).await;
     let msg = ws.next_json().await.expect("an answer");
-    assert_eq!(msg["type"], "error", "{msg}");
-    assert_eq!(msg["payload"][0]["extensions"]["code"], "NOT_FOUND", "{msg}");
+    // Refused when it starts: an error answer, never data.
+    assert!(msg["payload"]["data"].is_null(), "{msg}");
+    assert_eq!(msg["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{msg}");
     // Their signed link pointed at this organisation's export is refused.
     let a_tenant = path_of(e["downloadUrl"].as_str().unwrap()).split('/').nth(3).unwrap().to_string();
     let b_tenant = path_of(&their_url).split('/').nth(3).unwrap().to_string();

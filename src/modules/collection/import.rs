@@ -11,12 +11,14 @@
 //! record starts on) and column. With any error nothing is imported, unless `skip_invalid`:
 //! then the good rows land and the bad ones are reported. Rows are saved like collected
 //! records ([`super::records::save`]): one already known in the organisation (same platform,
-//! service type and external id) gets its metrics and text updated where it is.
+//! service type and external id) gets its metrics and text updated where it is; new records
+//! count towards the plan's monthly allowance of collected records (past it, nothing lands).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use entity::project_member::ProjectRole;
+use entity::{collection_folder, project_member::ProjectRole};
+use sea_orm::{ColumnTrait, QueryFilter};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -354,6 +356,25 @@ pub async fn import_records(
         report.imported += saved.inserted as u64;
         report.updated += saved.updated as u64;
     }
+    // New records count towards the plan's monthly allowance like collected ones: past it,
+    // nothing is imported.
+    crate::modules::billing::usage::record(
+        &tx,
+        &ctx.config,
+        tx.scope(),
+        crate::modules::billing::plans::Limit::CollectedRecordsPerMonth,
+        report.imported as i64,
+        now,
+    )
+    .await?
+    .map_err(|exceeded| exceeded.error())?;
+    // The folder shows when it last changed.
+    tx.scope()
+        .update_many::<collection_folder::Entity>()
+        .col_expr(collection_folder::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(collection_folder::Column::Id.eq(folder))
+        .exec(&tx)
+        .await?;
     tx.commit_with(Change {
         action: "records.imported",
         target_type: "Folder",
