@@ -313,6 +313,16 @@ fn parse(
     Ok((good, valid, errors))
 }
 
+/// Refuses unless the caller may import into `folder` (an editor of its project): decided
+/// before the file is looked at.
+pub async fn require_editor(ctx: &Ctx, tctx: &TenantCtx, folder: Uuid) -> AppResult<()> {
+    let db = tctx.on(&ctx.db);
+    let f = folder_in(&db, tctx.scope(), folder).await?;
+    require_project(&db, tctx, f.project_id, ProjectRole::Editor).await?;
+    tctx.reads.release().await;
+    Ok(())
+}
+
 /// Imports the records of `csv` into `folder` (project editors); `field` names the input
 /// the file came in (`input.csv`, `input.file`).
 pub async fn import_records(
@@ -323,13 +333,7 @@ pub async fn import_records(
     csv: &[u8],
     skip_invalid: bool,
 ) -> AppResult<ImportReport> {
-    // Who may import here is decided before the file is looked at.
-    {
-        let db = tctx.on(&ctx.db);
-        let f = folder_in(&db, tctx.scope(), folder).await?;
-        require_project(&db, tctx, f.project_id, ProjectRole::Editor).await?;
-        tctx.reads.release().await;
-    }
+    require_editor(ctx, tctx, folder).await?;
     if csv.len() > MAX_BYTES {
         return Err(AppError::validation(field, format!("at most {MAX_BYTES} bytes")));
     }

@@ -219,6 +219,8 @@ impl IoMutation {
         let (folder, tctx) = folder_access(ctx, "input.folderId", &input.folder_id).await?;
         let skip = input.skip_invalid.unwrap_or(false);
         let app = app(ctx);
+        // Who may import here is decided before the input is looked at.
+        import::require_editor(app, &tctx, folder).await?;
         let report = match (input.csv, input.file) {
             (Some(csv), None) => {
                 import::import_records(app, &tctx, folder, "input.csv", csv.as_bytes(), skip).await?
