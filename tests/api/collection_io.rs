@@ -3,7 +3,8 @@
 //! `calamine`: header row, typed cells, frozen header), progress events of an export, links
 //! altered, expired or of another organisation refused, and CSV imports checked per line —
 //! nothing imported when a row is bad, the good rows with `skipInvalid`, re-imports updating
-//! the records they name rather than duplicating them, and an upload as a multipart file.
+//! the records they name rather than duplicating them, an upload as a multipart file, an export
+//! paging through a folder larger than one read, and imports stopped at the plan's allowance.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -457,4 +458,57 @@ async fn an_exported_csv_uploaded_as_a_file_imports_back_onto_the_same_records()
     // Known records stay in the folder they were collected into.
     assert_eq!(w.records(&w.owner, &target, json!({})).await["records"]["totalCount"], 0);
     assert_eq!(by_external_id(&w, &folder).await.len(), 12);
+}
+
+/// `n` records from `from` on, as CSV.
+fn bulk(from: usize, n: usize) -> String {
+    let mut csv = String::from("platform,serviceType,externalId,author,text,likes\n");
+    for i in from..from + n {
+        csv.push_str(&format!("instagram,posts,bulk-{i},author {},\"text, number {i}\",{i}\n", i % 7));
+    }
+    csv
+}
+
+async fn upload(w: &World, folder: &str, csv: &str) -> (reqwest::StatusCode, Value) {
+    crate::resources::multipart(
+        &w.app,
+        Some(&w.owner.access),
+        doc!("collection/ImportRecords"),
+        json!({ "input": { "folderId": folder } }),
+        "bulk.csv",
+        "text/csv",
+        csv.as_bytes(),
+        true,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_export_pages_through_a_large_folder_and_imports_stop_at_the_plan_allowance() {
+    let w = world().await;
+    let folder = empty_folder(&w).await;
+    let (status, body) = upload(&w, &folder, &bulk(0, 1_234)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "QUOTA_EXCEEDED",
+        "the free plan allows 1,000: {body}"
+    );
+    assert_eq!(w.records(&w.owner, &folder, json!({})).await["records"]["totalCount"], 0, "nothing imported");
+    let (_, body) = upload(&w, &folder, &bulk(0, 1_000)).await;
+    assert_eq!(body["data"]["importRecords"]["imported"], 1_000, "{body}");
+    // More than one page of the export's reads, every record once.
+    let e = exported(&w, &folder, "JSON", json!(null)).await;
+    assert_eq!(e["totalRows"], 1_000);
+    let (_, bytes) = file(&w, &e).await;
+    let lines: Vec<Value> =
+        String::from_utf8(bytes).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let ids: HashSet<String> = lines.iter().map(|l| l["externalId"].as_str().unwrap().to_string()).collect();
+    assert_eq!((lines.len(), ids.len()), (1_000, 1_000));
+    assert_eq!(lines.iter().map(|l| l["likes"].as_i64().unwrap()).sum::<i64>(), (0..1_000).sum::<i64>());
+    // Known records again cost nothing of the allowance; one new one is past it.
+    let (_, body) = upload(&w, &folder, &bulk(0, 1_000)).await;
+    assert_eq!(body["data"]["importRecords"]["updated"], 1_000, "{body}");
+    let (_, body) = upload(&w, &folder, &bulk(999, 2)).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "QUOTA_EXCEEDED", "{body}");
+    assert_eq!(w.records(&w.owner, &folder, json!({})).await["records"]["totalCount"], 1_000);
 }
