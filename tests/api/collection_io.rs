@@ -485,7 +485,8 @@ async fn upload(w: &World, folder: &str, csv: &str) -> (reqwest::StatusCode, Val
 
 #[tokio::test]
 async fn an_export_pages_through_a_large_folder_and_imports_stop_at_the_plan_allowance() {
-    let w = world().await;
+    // The shipped Free plan: 1,000 collected records a month.
+    let w = crate::collection::world_with(vec![(SHIPPED_PLANS.0, SHIPPED_PLANS.1.to_string())]).await;
     let folder = empty_folder(&w).await;
     let (status, body) = upload(&w, &folder, &bulk(0, 1_234)).await;
     assert_eq!(status, 200);
