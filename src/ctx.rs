@@ -57,6 +57,9 @@ pub struct CtxParts {
     pub presence: Arc<crate::pubsub::presence::Presence>,
     /// Where uploaded files are kept (`ZYGO_STORAGE_URL`).
     pub storage: crate::storage::Storage,
+    /// The platform's feature flags, as the access check and the feature gate ask for them
+    /// (`modules::flags`, plugged in by the composition root).
+    pub features: Arc<dyn crate::access::features::FeatureFlags>,
 }
 
 impl CtxParts {

@@ -122,6 +122,11 @@ impl Application {
             std::time::Duration::from_secs(1) / config.presence_max_rate.max(1),
         ));
         let storage = crate::storage::Storage::open(&config.storage)?;
+        // The platform's feature flags: what the access check and the feature gate ask, read
+        // once here and again on every announced change (never inside a request).
+        let flags = crate::modules::flags::store::Flags::new();
+        flags.load(&db).await.context("reading the feature flags")?;
+        let features: Arc<dyn crate::access::features::FeatureFlags> = Arc::new(flags);
         let state = AppState(Arc::new(AppStateParts {
             ctx: Ctx::new(crate::ctx::CtxParts {
                 config: Arc::new(config),
@@ -136,6 +141,7 @@ impl Application {
                 redis: shared_redis,
                 presence,
                 storage,
+                features: features.clone(),
             }),
             passwords,
             engine,
@@ -185,6 +191,17 @@ impl Application {
             tokio::spawn(async move {
                 tokio::select! {
                     _ = crate::modules::billing::metering::follow_plan_changes(bus) => {}
+                    _ = stop.cancelled() => {}
+                }
+            });
+        }
+        // Flag changes (and plan changes, which plan rules may turn into module gates),
+        // announced by any instance, leave this one's caches.
+        {
+            let (ctx, bus, stop) = (state.ctx.clone(), state.bus.clone(), state.shutdown.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = crate::modules::flags::store::follow(ctx, bus) => {}
                     _ = stop.cancelled() => {}
                 }
             });

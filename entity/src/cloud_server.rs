@@ -50,6 +50,7 @@ pub enum ServerStatus {
     Off,
     Rebooting,
     Resizing,
+    Rebuilding,
     Deleting,
     Deleted,
     Error,

@@ -407,6 +407,15 @@ try {
     checkProblems();
   }
 
+  // Infrastructure (on the Business plan the billing step left): the local provider, a server
+  // coming up live, a DNS record pointing at it.
+  step('infrastructure');
+  {
+    const { infrastructureJourney } = await import('./infrastructure-steps.mjs');
+    await infrastructureJourney({ page, base, slug, shot });
+    checkProblems();
+  }
+
   // Webhooks: add an endpoint (its secret shown once), send a test event, see it in the log.
   step('webhooks');
   await page.goto(`${base}/o/${slug}/webhooks`);
@@ -480,6 +489,17 @@ try {
     const { studioJourney } = await import('./studio-steps.mjs');
     await studioJourney({ page, page2, base, slug, owner, invitee, shot });
     checkProblems();
+  }
+
+  // The platform console: a super administrator suspends and reactivates the organisation.
+  step('platform console');
+  if (process.env.ZYGO_JOURNEY_OPERATOR) {
+    const { adminJourney } = await import('./admin-steps.mjs');
+    const [email, password, backupCode] = process.env.ZYGO_JOURNEY_OPERATOR.split('\n');
+    await adminJourney({ browser, base, operator: { email, password, backupCode }, orgName, watch, shot });
+    checkProblems();
+  } else {
+    throw new JourneyError('ZYGO_JOURNEY_OPERATOR (e-mail, password and a backup code of a super administrator, one per line) is not set');
   }
 
   // 10. The dashboard at 375 px.

@@ -40,6 +40,8 @@ mod m20261204_000055_collection_search;
 mod m20261204_000056_collection_exports;
 mod m20261204_000060_infrastructure;
 mod m20261204_000060_platform_roles;
+mod m20261204_000070_feature_flags;
+mod m20261204_000075_cloud_snapshots;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -56,6 +58,7 @@ pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
         m20261204_000047_collection_records::TENANT_TABLES,
         m20261204_000048_collection_jobs::TENANT_TABLES,
         m20261204_000060_infrastructure::TENANT_TABLES,
+        m20261204_000075_cloud_snapshots::TENANT_TABLES,
         m20261204_000055_collection_search::TENANT_TABLES,
         m20261204_000056_collection_exports::TENANT_TABLES,
     ]
@@ -106,6 +109,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000060_platform_roles::Migration),
             Box::new(m20261204_000060_infrastructure::Migration),
             Box::new(m20261204_000055_collection_search::Migration),
+            Box::new(m20261204_000070_feature_flags::Migration),
+            Box::new(m20261204_000075_cloud_snapshots::Migration),
             Box::new(m20261204_000056_collection_exports::Migration),
         ]
     }

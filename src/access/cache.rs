@@ -198,6 +198,7 @@ mod tests {
             pending_deletion: false,
             roles: Default::default(),
             mfa_missing: false,
+            switched_off: Default::default(),
             actor: std::sync::Arc::new(crate::access::Actor::user(user)),
             reads: Default::default(),
         }

@@ -1,7 +1,8 @@
 //! The access check: is this user an active member of these tenants, with which role and
 //! permissions, is the organisation suspended, does its MFA rule hold for them. Answers come
 //! from the instance's [`AccessCache`](super::cache::AccessCache) when it has them, else from
-//! three to five statements whatever the number of tenants.
+//! three to five statements whatever the number of tenants (and, when a feature flag gates a
+//! module, what the flags module needs to evaluate it).
 
 use std::collections::{HashMap, HashSet};
 
@@ -48,7 +49,17 @@ pub async fn access_in(
         return Ok(out);
     }
     let ticket = ctx.access.ticket();
-    let found = read(&ctx.db, reads, user_id, &missing).await?;
+    let mut found = read(&ctx.db, reads, user_id, &missing).await?;
+    if !found.is_empty() {
+        // The modules the platform switched off there (nothing read while no flag gates one).
+        let member_of: Vec<Uuid> = found.keys().copied().collect();
+        let off = ctx.features.switched_off(ctx, reads, user_id, &member_of).await?;
+        for (tenant, permissions) in off {
+            if let Some(tctx) = found.get_mut(&tenant) {
+                tctx.switched_off = permissions;
+            }
+        }
+    }
     ctx.access.store(ticket, user_id, missing.iter().map(|t| (*t, found.get(t).cloned())));
     out.extend(found);
     Ok(out)
@@ -153,6 +164,7 @@ async fn read(
                     pending_deletion: pending_deletion.contains(&m.tenant_id),
                     roles: graph.clone(),
                     mfa_missing: !has_mfa && requiring_mfa.contains(&m.tenant_id),
+                    switched_off: Default::default(),
                     actor: actor.clone(),
                     reads: Reads::default(),
                 },

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod cache;
 pub mod check;
+pub mod features;
 pub mod loader;
 pub mod platform;
 pub mod role_graph;

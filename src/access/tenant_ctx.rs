@@ -35,6 +35,10 @@ pub struct TenantCtx {
     /// Who acts, as audit entries record it (the request's user or API key, address and
     /// request id; `system` for workers).
     pub actor: std::sync::Arc<Actor>,
+    /// Permissions of the modules the platform switched off for this organisation (a
+    /// `module.<name>` feature flag set false): [`TenantCtx::require`] answers FEATURE_DISABLED
+    /// naming the module, [`TenantCtx::has`] says no.
+    pub switched_off: Permissions,
     /// The operation's shared read transaction ([`crate::db::Reads`]) that [`TenantCtx::on`]
     /// reads through; separate transactions outside a GraphQL operation over HTTP.
     pub reads: crate::db::Reads,
@@ -56,6 +60,7 @@ impl TenantCtx {
             pending_deletion: false,
             roles: Default::default(),
             mfa_missing: false,
+            switched_off: Permissions::EMPTY,
             actor: std::sync::Arc::new(actor),
             reads: Default::default(),
         }
@@ -94,11 +99,22 @@ impl TenantCtx {
     }
 
     pub fn has(&self, permission: Permission) -> bool {
-        self.permissions.contains(permission)
+        self.permissions.contains(permission) && !self.switched_off.contains(permission)
     }
 
-    /// FORBIDDEN naming the permission unless the member's role grants it.
+    /// FORBIDDEN naming the permission unless the member's role grants it; FEATURE_DISABLED
+    /// naming the module (and its flag) when the platform switched that module off for the
+    /// organisation — the one gate every operation of a module passes.
     pub fn require(&self, permission: Permission) -> AppResult<()> {
+        if self.switched_off.contains(permission)
+            && let Some(module) = permission.module()
+        {
+            return Err(AppError::RejectedWith {
+                code: "FEATURE_DISABLED",
+                message: format!("the {module} module is switched off for this organisation"),
+                details: serde_json::json!({ "module": module, "flag": format!("module.{module}") }),
+            });
+        }
         if !self.has(permission) {
             return Err(AppError::Forbidden { permission: permission.key() });
         }

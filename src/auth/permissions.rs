@@ -186,6 +186,15 @@ impl Permission {
     }
 }
 
+/// The modules a platform operator can switch off per organisation, each by the boolean
+/// feature flag `module.<name>` (see [`Permission::module`]).
+pub const MODULES: &[&str] = &["collection", "infrastructure", "resources", "studio", "workflows"];
+
+/// The permissions of `module` (see [`Permission::module`]).
+pub fn module_permissions(module: &str) -> Permissions {
+    Permission::ALL.iter().copied().filter(|p| p.module() == Some(module)).collect()
+}
+
 /// A built-in role every tenant gets when it is created.
 pub struct BuiltinRole {
     pub key: &'static str,
@@ -281,6 +290,20 @@ impl Permission {
     /// The permission stored under `key`, if the catalog still has it.
     pub fn from_key(key: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|p| p.key() == key)
+    }
+
+    /// The module whose gate (the boolean feature flag `module.<name>`) holds this permission
+    /// back when the platform switches the module off for an organisation; `None` for the
+    /// organisation's own administration, which no flag switches off.
+    pub fn module(self) -> Option<&'static str> {
+        match self {
+            WorkflowRead | WorkflowEdit | WorkflowExecute => Some("workflows"),
+            DocumentsRead | DocumentsWrite | DocumentsPublish | DocumentsManage => Some("studio"),
+            ResourcesRead | ResourcesWrite | ResourcesShare | ResourcesDelete => Some("resources"),
+            CollectionRead | CollectionManage | ProjectsManage => Some("collection"),
+            InfrastructureRead | InfrastructureManage | InfrastructureConsole => Some("infrastructure"),
+            _ => None,
+        }
     }
 
     const fn bit(self) -> u64 {

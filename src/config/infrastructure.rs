@@ -18,6 +18,9 @@ pub struct InfrastructureSettings {
     /// `ZYGO_INFRASTRUCTURE_ACTION_TIMEOUT_SECONDS`: how long one attempt waits for a provider
     /// action before trying again (default 600).
     pub action_timeout_seconds: u64,
+    /// `ZYGO_INFRASTRUCTURE_RECONCILE_INTERVAL`: seconds between two looks of the drift
+    /// reconciler at every provider account (default 300, at least 1).
+    pub reconcile_interval: std::time::Duration,
 }
 
 fn url(get: Lookup<'_>, var: &'static str, default: &str) -> Result<String, ConfigError> {
@@ -38,5 +41,13 @@ pub(super) fn read(get: Lookup<'_>) -> Result<InfrastructureSettings, ConfigErro
             get("ZYGO_INFRASTRUCTURE_ACTION_TIMEOUT_SECONDS"),
             "600",
         )?,
+        reconcile_interval: std::time::Duration::from_secs(
+            parse::<u64>(
+                "ZYGO_INFRASTRUCTURE_RECONCILE_INTERVAL",
+                get("ZYGO_INFRASTRUCTURE_RECONCILE_INTERVAL"),
+                "300",
+            )?
+            .max(1),
+        ),
     })
 }

@@ -30,6 +30,7 @@ use crate::{
         billing::{BillingMutation, BillingQuery, BillingSubscription},
         collection::{CollectionMutation, CollectionQuery, CollectionSubscription},
         domains::DomainsMutation,
+        flags::{FlagsMutation, FlagsQuery},
         identity::{IdentityMutation, IdentityQuery},
         infrastructure::{InfrastructureMutation, InfrastructureSubscription},
         members::{MembersMutation, MembersQuery},
@@ -69,6 +70,7 @@ pub struct Query(
     ConsentsQuery,
     CollectionQuery,
     AdminQuery,
+    FlagsQuery,
 );
 
 /// The root mutation.
@@ -95,6 +97,7 @@ pub struct Mutation(
     DomainsMutation,
     AdminMutation,
     InfrastructureMutation,
+    FlagsMutation,
 );
 
 /// The root subscription.

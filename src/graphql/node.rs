@@ -45,6 +45,11 @@ pub enum Node {
     DocumentVersion(crate::modules::studio::types::DocumentVersion),
     Notification(crate::modules::notifications::types::Notification),
     DataExport(crate::modules::privacy::types::DataExport),
+    CloudProvider(crate::modules::infrastructure::types::CloudProvider),
+    Server(crate::modules::infrastructure::types::Server),
+    Volume(crate::modules::infrastructure::types::Volume),
+    Snapshot(crate::modules::infrastructure::types::Snapshot),
+    InfrastructureAction(crate::modules::infrastructure::types::InfrastructureAction),
 }
 
 #[derive(Default)]
@@ -84,6 +89,52 @@ async fn studio_node(ctx: &Context<'_>, ty: &str, uuid: uuid::Uuid) -> AppResult
                     .await?;
             let v = studio::versions::get_version(app, &tctx, uuid).await.map_err(hidden)?;
             Node::DocumentVersion(types::DocumentVersion(v))
+        }
+    })
+}
+
+/// An infrastructure object by ID: its tenant's access, then the service's read (which needs
+/// `infrastructure.read`); without it, like an unknown ID.
+async fn infrastructure_node(ctx: &Context<'_>, ty: &str, uuid: uuid::Uuid) -> AppResult<Node> {
+    use crate::modules::infrastructure::{actions, providers, servers, snapshots, types as t, volumes};
+    use entity::{cloud_provider, cloud_server, cloud_snapshot, cloud_volume, infrastructure_action};
+    let app = app(ctx);
+    let hidden = |e: AppError| match e {
+        AppError::NotFound(_) | AppError::Forbidden { .. } => AppError::NotFound("node"),
+        e => e,
+    };
+    Ok(match ty {
+        kind::CLOUD_PROVIDER => {
+            let tctx =
+                row_access::<cloud_provider::Entity>(ctx, cloud_provider::Column::Id, uuid, "node").await?;
+            Node::CloudProvider(t::CloudProvider(providers::get(app, &tctx, uuid).await.map_err(hidden)?))
+        }
+        kind::SERVER => {
+            let tctx =
+                row_access::<cloud_server::Entity>(ctx, cloud_server::Column::Id, uuid, "node").await?;
+            Node::Server(t::Server(servers::get(app, &tctx, uuid).await.map_err(hidden)?))
+        }
+        kind::VOLUME => {
+            let tctx =
+                row_access::<cloud_volume::Entity>(ctx, cloud_volume::Column::Id, uuid, "node").await?;
+            Node::Volume(t::Volume(volumes::get(app, &tctx, uuid).await.map_err(hidden)?))
+        }
+        kind::SNAPSHOT => {
+            let tctx =
+                row_access::<cloud_snapshot::Entity>(ctx, cloud_snapshot::Column::Id, uuid, "node").await?;
+            Node::Snapshot(t::Snapshot(snapshots::get(app, &tctx, uuid).await.map_err(hidden)?))
+        }
+        _ => {
+            let tctx = row_access::<infrastructure_action::Entity>(
+                ctx,
+                infrastructure_action::Column::Id,
+                uuid,
+                "node",
+            )
+            .await?;
+            Node::InfrastructureAction(t::InfrastructureAction(
+                actions::get(app, &tctx, uuid).await.map_err(hidden)?,
+            ))
         }
     })
 }
@@ -257,6 +308,9 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
                 .await?
                 .map(|n| Node::Notification(crate::modules::notifications::types::Notification(n)))
                 .ok_or(AppError::NotFound("node"))
+        }
+        kind::CLOUD_PROVIDER | kind::SERVER | kind::VOLUME | kind::SNAPSHOT | kind::INFRASTRUCTURE_ACTION => {
+            infrastructure_node(ctx, ty.as_str(), uuid).await
         }
         kind::DATA_EXPORT => {
             let Some(viewer) = rctx(ctx).viewer.as_ref() else { return Err(AppError::NotFound("node")) };

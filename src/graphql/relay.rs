@@ -27,6 +27,7 @@ pub mod kind {
     pub const INFRASTRUCTURE_ACTION: &str = "InfrastructureAction";
     pub const SERVER: &str = "Server";
     pub const VOLUME: &str = "Volume";
+    pub const SNAPSHOT: &str = "Snapshot";
     pub const AUDIT_ENTRY: &str = "AuditEntry";
     pub const COLLECTED_RECORD: &str = "CollectedRecord";
     pub const COLLECTION_JOB: &str = "CollectionJob";

@@ -10,7 +10,7 @@ use entity::tenant;
 use super::relay;
 use crate::modules::{
     api_keys::types::TenantApiKeys, audit::types::TenantAuditLog, billing::types::TenantBilling,
-    collection::types::TenantCollection, domains::types::TenantAddresses,
+    collection::types::TenantCollection, domains::types::TenantAddresses, flags::types::TenantFlags,
     infrastructure::types::TenantInfrastructure, members::types::TenantMembers,
     resources::types::TenantResources, roles::types::TenantRoles, secrets::types::TenantSecrets,
     studio::types::TenantDocuments, teams::types::TenantTeams, tenancy::types::TenantCore,
@@ -39,6 +39,7 @@ pub struct Tenant(
     TenantCollection,
     TenantAddresses,
     TenantInfrastructure,
+    TenantFlags,
 );
 
 impl Tenant {
@@ -59,7 +60,8 @@ impl Tenant {
             TenantResources(row.clone()),
             TenantCollection(row.clone()),
             TenantAddresses(row.clone()),
-            TenantInfrastructure(row),
+            TenantInfrastructure(row.clone()),
+            TenantFlags(row),
         )
     }
 

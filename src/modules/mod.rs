@@ -35,6 +35,6 @@ pub fn jobs(config: &crate::config::Config) -> crate::jobs::Registry {
     let registry = collection::register(registry);
     let registry = tenancy::deletion::register(registry);
     let registry = domains::register(registry, config.domains.recheck_interval);
-    let registry = infrastructure::register(registry);
+    let registry = infrastructure::register(registry, config.infrastructure.reconcile_interval);
     webhooks::register(registry)
 }

@@ -5,7 +5,10 @@
 
 use std::{path::Path, process::Command};
 
-use crate::helpers::*;
+use crate::{
+    billing_providers::{KEY as STRIPE_KEY, SECRET as STRIPE_SECRET},
+    helpers::*,
+};
 
 const FRONTEND: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/frontend");
 
@@ -54,10 +57,35 @@ async fn the_whole_journey_works_in_a_real_browser() {
         Path::new(FRONTEND).join("node_modules/playwright-core").exists(),
         "frontend has no node_modules: run `npm ci --prefix frontend` (the README's test command does)"
     );
-    // The shipped plans: the journey subscribes and upgrades.
-    let opts = Options { env: vec![(SHIPPED_PLANS.0, SHIPPED_PLANS.1.to_string())], ..Default::default() };
-    let app = spawn_app_on(Backend::fresh().await, opts).await;
+    // The shipped plans and Stripe (its fake): the journey subscribes on Stripe's page,
+    // upgrades and replaces the card. The public URL is the app's real address: Stripe's page
+    // sends the browser back to it.
+    let stripe =
+        NodeService::start("stripe-fake.mjs", &["--key", STRIPE_KEY, "--webhook-secret", STRIPE_SECRET], &[]);
+    let stripe_base = format!("http://127.0.0.1:{}", stripe.info["port"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let env = vec![
+        (SHIPPED_PLANS.0, SHIPPED_PLANS.1.to_string()),
+        ("ZYGO_LISTEN", format!("127.0.0.1:{port}")),
+        ("ZYGO_PUBLIC_URL", format!("http://127.0.0.1:{port}")),
+        ("ZYGO_STRIPE_API_BASE", stripe_base.clone()),
+        ("ZYGO_STRIPE_SECRET_KEY", STRIPE_KEY.to_string()),
+        ("ZYGO_STRIPE_WEBHOOK_SECRET", STRIPE_SECRET.to_string()),
+    ];
+    let app = spawn_app_on(Backend::fresh().await, Options { env, ..Default::default() }).await;
     let base = app.url("");
+    // A super administrator for the console part (granted like `zygo admin grant`, two-factor
+    // on); the journey signs in with one of the backup codes.
+    let (_, codes) = app.platform_operator("ops@journey.test", "super-admin").await;
+    let operator = format!("ops@journey.test\n{PASSWORD}\n{}", codes[0]);
+    let configured = app
+        .http
+        .post(format!("{stripe_base}/_config"))
+        .json(&serde_json::json!({ "webhookUrl": app.url("/billing/webhooks/stripe") }))
+        .send()
+        .await
+        .unwrap();
+    assert!(configured.status().is_success());
     let mail_dir = app.data_dir.join("mail");
     let backend = if std::env::var("ZYGO_TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty()) {
         "postgres"
@@ -70,6 +98,7 @@ async fn the_whole_journey_works_in_a_real_browser() {
         Command::new("node")
             .current_dir(FRONTEND)
             .arg("e2e/journey.mjs")
+            .env("ZYGO_JOURNEY_OPERATOR", operator)
             .arg(base)
             .arg(mail_dir)
             .arg(artifacts)

@@ -9,15 +9,15 @@ use serde_json::{Value, json};
 
 use crate::{doc, helpers::*};
 
-const TOKEN: &str = "hetzner-test-token";
+pub(crate) const TOKEN: &str = "hetzner-test-token";
 
-struct World {
-    app: TestApp,
-    owner: Session,
-    tenant: String,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) owner: Session,
+    pub(crate) tenant: String,
 }
 
-async fn world(env: Vec<(&'static str, String)>) -> World {
+pub(crate) async fn world(env: Vec<(&'static str, String)>) -> World {
     let mut env = env;
     env.push(("ZYGO_INFRASTRUCTURE_POLL_MS", "20".into()));
     let app = spawn_app_on(Backend::fresh().await, Options { env, ..Default::default() }).await;
@@ -27,7 +27,7 @@ async fn world(env: Vec<(&'static str, String)>) -> World {
 }
 
 /// A running Hetzner fake and the environment that points the app at it.
-fn hetzner_fake() -> (NodeService, String, Vec<(&'static str, String)>) {
+pub(crate) fn hetzner_fake() -> (NodeService, String, Vec<(&'static str, String)>) {
     let fake = NodeService::start("hetzner-fake.mjs", &[], &[("TOKEN", TOKEN), ("DNS_TOKEN", TOKEN)]);
     let base = format!("http://127.0.0.1:{}", fake.info["port"]);
     let env = vec![
@@ -37,7 +37,7 @@ fn hetzner_fake() -> (NodeService, String, Vec<(&'static str, String)>) {
     (fake, base, env)
 }
 
-async fn fake_state(base: &str) -> Value {
+pub(crate) async fn fake_state(base: &str) -> Value {
     reqwest::get(format!("{base}/_state")).await.unwrap().json().await.unwrap()
 }
 
@@ -47,11 +47,11 @@ async fn fake_control(base: &str, path: &str, body: Value) {
 }
 
 impl World {
-    async fn gql(&self, who: &Session, path: &str, vars: Value) -> Gql {
+    pub(crate) async fn gql(&self, who: &Session, path: &str, vars: Value) -> Gql {
         self.app.gql(Some(&who.access), path, vars).await
     }
 
-    async fn connect(&self, kind: &str, creds: Value) -> Gql {
+    pub(crate) async fn connect(&self, kind: &str, creds: Value) -> Gql {
         self.gql(
             &self.owner,
             doc!("infrastructure/ConnectCloudProvider"),
@@ -60,7 +60,7 @@ impl World {
         .await
     }
 
-    async fn provider(&self, kind: &str) -> String {
+    pub(crate) async fn provider(&self, kind: &str) -> String {
         let creds = if kind == "HETZNER" { json!({ "apiToken": TOKEN }) } else { json!({}) };
         self.connect(kind, creds).await.data()["connectCloudProvider"]["provider"]["id"]
             .as_str()
@@ -69,13 +69,19 @@ impl World {
     }
 
     /// Sends a mutation as the owner and returns `(resource, action id)` of its payload.
-    async fn change(&self, path: &str, root: &str, resource: &str, vars: Value) -> (Value, String) {
+    pub(crate) async fn change(
+        &self,
+        path: &str,
+        root: &str,
+        resource: &str,
+        vars: Value,
+    ) -> (Value, String) {
         let r = self.gql(&self.owner, path, vars).await;
         let d = &r.data()[root];
         (d[resource].clone(), d["action"]["id"].as_str().unwrap().to_string())
     }
 
-    async fn action(&self, id: &str) -> Value {
+    pub(crate) async fn action(&self, id: &str) -> Value {
         let r = self
             .gql(
                 &self.owner,
@@ -93,7 +99,7 @@ impl World {
     }
 
     /// Waits for action `id` to end and returns it.
-    async fn ended(&self, id: &str) -> Value {
+    pub(crate) async fn ended(&self, id: &str) -> Value {
         eventually(60, || async {
             let a = self.action(id).await;
             matches!(a["status"].as_str(), Some("SUCCEEDED" | "FAILED")).then_some(a)
@@ -101,20 +107,20 @@ impl World {
         .await
     }
 
-    async fn succeeded(&self, id: &str) {
+    pub(crate) async fn succeeded(&self, id: &str) {
         let a = self.ended(id).await;
         assert_eq!(a["status"], "SUCCEEDED", "{a}");
         assert_eq!(a["progress"], 100);
     }
 
-    async fn servers(&self, vars: Value) -> Vec<Value> {
+    pub(crate) async fn servers(&self, vars: Value) -> Vec<Value> {
         let mut v = json!({ "id": self.tenant, "first": 50 });
         v.as_object_mut().unwrap().extend(vars.as_object().unwrap().clone());
         let r = self.gql(&self.owner, doc!("infrastructure/TenantServers"), v).await;
         r.data()["tenant"]["servers"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect()
     }
 
-    async fn server(&self, id: &str) -> Value {
+    pub(crate) async fn server(&self, id: &str) -> Value {
         self.servers(json!({}))
             .await
             .into_iter()
@@ -122,19 +128,19 @@ impl World {
             .unwrap_or_else(|| panic!("no server {id}"))
     }
 
-    async fn volumes(&self) -> Vec<Value> {
+    pub(crate) async fn volumes(&self) -> Vec<Value> {
         let r = self
             .gql(&self.owner, doc!("infrastructure/TenantVolumes"), json!({ "id": self.tenant, "first": 50 }))
             .await;
         r.data()["tenant"]["volumes"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect()
     }
 
-    async fn zones(&self) -> Vec<Value> {
+    pub(crate) async fn zones(&self) -> Vec<Value> {
         let r = self.gql(&self.owner, doc!("infrastructure/DnsZones"), json!({ "id": self.tenant })).await;
         r.data()["tenant"]["dnsZones"].as_array().unwrap().clone()
     }
 
-    async fn create_server(&self, provider: &str, name: &str) -> (String, String) {
+    pub(crate) async fn create_server(&self, provider: &str, name: &str) -> (String, String) {
         let (s, a) = self
             .change(
                 doc!("infrastructure/CreateServer"),
@@ -148,7 +154,12 @@ impl World {
         (s["id"].as_str().unwrap().to_string(), a)
     }
 
-    async fn server_action(&self, server: &str, action: &str, server_type: Option<&str>) -> String {
+    pub(crate) async fn server_action(
+        &self,
+        server: &str,
+        action: &str,
+        server_type: Option<&str>,
+    ) -> String {
         self.change(
             doc!("infrastructure/ServerAction"),
             "serverAction",
@@ -234,7 +245,7 @@ async fn a_hetzner_server_lives_its_life_through_the_cloud_api() {
 }
 
 /// The UUID inside a global ID.
-fn zygo_id_of(global: &str) -> String {
+pub(crate) fn zygo_id_of(global: &str) -> String {
     use base64::Engine;
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(global).unwrap();
     String::from_utf8(raw).unwrap().split_once(':').unwrap().1.to_string()

@@ -4,7 +4,11 @@
 // Cloud (Authorization: Bearer <TOKEN>): GET/POST /v1/servers (label_selector, page,
 // per_page; meta.pagination), GET/DELETE /v1/servers/:id, POST
 // /v1/servers/:id/actions/{poweron,shutdown,reboot,change_type}, GET /v1/actions/:id, GET/POST
-// /v1/volumes, GET/DELETE /v1/volumes/:id, POST /v1/volumes/:id/actions/{attach,detach,resize}.
+// /v1/volumes, GET/DELETE /v1/volumes/:id, POST /v1/volumes/:id/actions/{attach,detach,resize},
+// POST /v1/servers/:id/actions/create_image ({description, type: "snapshot", labels} -> {image,
+// action}), POST /v1/servers/:id/actions/rebuild ({image} -> {action, root_password}), GET
+// /v1/images (type, label_selector), GET/DELETE /v1/images/:id (images of type "snapshot",
+// `status` creating -> available, `image_size` in GB once made).
 // Changes answer {action: {id, command, status: "running", progress: 0, error: null, …}}; an
 // action moves on by 50 % each time it (or its resource) is read, and its effect lands when it
 // reaches 100 % ("success"). Errors are {"error": {"code", "message"}} with Hetzner's codes
@@ -18,7 +22,7 @@
 //   POST /_control/drop-next-create {"resource": "servers"|"volumes"}  the next create is carried
 //        out but its answer is lost (the connection is destroyed), as when a call dies mid-way
 //   POST /_control/rate-limit-next {}  the next cloud call answers 429 rate_limit_exceeded
-//   GET  /_state  {servers, volumes, zones, records, actions, creates: {servers, volumes}}
+//   GET  /_state  {servers, volumes, images, zones, records, actions, creates: {servers, volumes}}
 import { createServer } from 'node:http';
 
 const TOKEN = process.env.TOKEN ?? 'hetzner-test-token';
@@ -27,6 +31,7 @@ const state = {
   seq: 1000,
   servers: new Map(),
   volumes: new Map(),
+  images: new Map(),
   actions: new Map(),
   zones: new Map(),
   records: new Map(),
@@ -212,6 +217,37 @@ const cloud = async (req, res, url) => {
         return send(res, 201, { action: actionView(newAction('shutdown_server', res1, () => (s.status = 'off'))) });
       case 'reboot':
         return send(res, 201, { action: actionView(newAction('reboot_server', res1, () => (s.status = 'running'))) });
+      case 'create_image': {
+        if (body.type !== undefined && body.type !== 'snapshot' && body.type !== 'backup') {
+          return error(res, 422, 'invalid_input', "invalid input in field 'type'");
+        }
+        const img = {
+          id: nextId(),
+          type: body.type ?? 'snapshot',
+          status: 'creating',
+          name: null,
+          description: body.description ?? '',
+          image_size: null,
+          disk_size: 40,
+          created: now(),
+          created_from: { id: s.id, name: s.name },
+          os_flavor: 'ubuntu',
+          labels: body.labels ?? {},
+          protection: { delete: false },
+        };
+        state.images.set(img.id, img);
+        const rs = [{ id: s.id, type: 'server' }, { id: img.id, type: 'image' }];
+        const action = newAction('create_image', rs, () => Object.assign(img, { status: 'available', image_size: 1.8 }));
+        return send(res, 201, { image: img, action: actionView(action) });
+      }
+      case 'rebuild': {
+        const image = [...state.images.values()].find((i) => String(i.id) === String(body.image) || i.name === body.image);
+        if (!image && !/^[a-z]+-[\d.]+$/.test(String(body.image ?? ''))) return error(res, 422, 'invalid_input', "invalid input in field 'image'");
+        const before = s.status;
+        s.status = 'rebuilding';
+        const action = newAction('rebuild_server', res1, () => Object.assign(s, { status: before === 'off' ? 'off' : 'running', image: image ?? { name: body.image } }));
+        return send(res, 201, { action: actionView(action), root_password: null });
+      }
       case 'change_type':
         if (s.status !== 'off') return error(res, 409, 'server_not_stopped', 'server must be stopped before changing type');
         if (typeof body.server_type !== 'string') return error(res, 422, 'invalid_input', "invalid input in field 'server_type'");
@@ -227,6 +263,24 @@ const cloud = async (req, res, url) => {
     if (!a) return error(res, 404, 'not_found', 'action not found');
     advance(a);
     return send(res, 200, { action: actionView(a) });
+  }
+  if (p === '/images' && req.method === 'GET') {
+    const type = url.searchParams.get('type');
+    const sel = url.searchParams.get('label_selector');
+    const items = [...state.images.values()].filter((i) => (!type || i.type === type) && matchesSelector(i.labels, sel));
+    return paged(res, url, 'images', items);
+  }
+  if ((m = p.match(/^\/images\/(\d+)$/))) {
+    const img = state.images.get(Number(m[1]));
+    if (!img) return error(res, 404, 'not_found', 'image not found');
+    if (req.method === 'GET') {
+      advanceFor('image', img.id);
+      return send(res, 200, { image: img });
+    }
+    if (req.method === 'DELETE') {
+      state.images.delete(img.id);
+      return send(res, 204);
+    }
   }
   if (p === '/volumes' && req.method === 'GET') {
     const sel = url.searchParams.get('label_selector');
@@ -351,6 +405,7 @@ const server = createServer(async (req, res) => {
     return send(res, 200, {
       servers: [...state.servers.values()],
       volumes: [...state.volumes.values()],
+      images: [...state.images.values()],
       zones: [...state.zones.values()],
       records: [...state.records.values()],
       actions: [...state.actions.values()].map(actionView),

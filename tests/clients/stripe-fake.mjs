@@ -200,7 +200,7 @@ function api(method, path, form, query = new URLSearchParams()) {
 
 /** The card network Stripe names for a test number. */
 const brandOf = (n) => (/^3[47]/.test(n) ? 'amex' : /^(5[1-5]|2[2-7])/.test(n) ? 'mastercard' : /^4/.test(n) ? 'visa' : 'unknown');
-const page = (s) => `<!doctype html><html><head><title>Stripe Checkout (fake)</title></head><body>
+const page = (s) => `<!doctype html><html><head><title>Stripe Checkout (fake)</title><link rel="icon" href="data:,"></head><body>
 <h1>Save a card</h1><p>Session ${s.id}</p>
 <form method="post" action="/pay/${s.id}"><label>Card number <input name="card" value="4242424242424242"></label>
 <label>Expiry <input name="expiry" value="12/30"></label>

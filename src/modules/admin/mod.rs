@@ -8,6 +8,7 @@
 
 pub mod directory;
 pub mod jobs;
+pub mod organisations;
 pub mod roles;
 pub mod schema;
 pub mod stats;

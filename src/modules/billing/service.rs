@@ -130,6 +130,20 @@ pub fn features_with(plan: &Plan, overrides: Option<&serde_json::Value>) -> BTre
     out
 }
 
+/// `features` with the platform's evaluated boolean feature flags on top: a flag wins for
+/// its key (variant flags are not features; `Tenant.featureFlags` has them).
+pub fn with_flags(
+    mut features: BTreeMap<String, bool>,
+    flags: &crate::access::features::Evaluated,
+) -> BTreeMap<String, bool> {
+    for (key, value) in flags.iter() {
+        if let Some(on) = value.as_bool() {
+            features.insert(key.clone(), on);
+        }
+    }
+    features
+}
+
 /// [`features_with`] for the organisation of `scope`.
 pub async fn features_of(
     plan: &Plan,

@@ -484,11 +484,20 @@ pub struct TenantBilling(pub TenantRow);
 
 #[Object]
 impl TenantBilling {
-    /// What the organisation's plan turns on, with the platform's overrides
-    /// (`{"feature": true, …}`); any member may read it, to render by plan.
+    /// What the organisation's plan turns on, with the platform's overrides and its boolean
+    /// feature flags on top (a flag wins for its key; `module.<name>: false` is a module
+    /// switched off) as `{"feature": true, …}`; any member may read it, to render by plan.
     async fn features(&self, ctx: &Context<'_>) -> Result<Json<serde_json::Value>> {
         let plan = self.plan(ctx).await?;
-        let features = service::features_with(plan, self.0.features.as_ref());
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        let app = app(ctx);
+        let viewer = crate::graphql::rctx(ctx).viewer.as_ref().map(|v| v.user_id);
+        let flags = app
+            .features
+            .evaluate(app, &tctx.reads, self.0.id, Some(&plan.key), viewer)
+            .await
+            .map_err(crate::error::AppError::from)?;
+        let features = service::with_flags(service::features_with(plan, self.0.features.as_ref()), &flags);
         Ok(Json(serde_json::Value::Object(features.into_iter().map(|(k, v)| (k, v.into())).collect())))
     }
     /// The current subscription (needs `BILLING_READ`; null with a FORBIDDEN error otherwise).

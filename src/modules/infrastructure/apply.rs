@@ -45,7 +45,8 @@ pub fn server_status(s: &str) -> ServerStatus {
         "stopping" => ServerStatus::Stopping,
         "off" => ServerStatus::Off,
         "deleting" => ServerStatus::Deleting,
-        "rebuilding" | "migrating" => ServerStatus::Resizing,
+        "rebuilding" => ServerStatus::Rebuilding,
+        "migrating" => ServerStatus::Resizing,
         _ => ServerStatus::Error,
     }
 }
@@ -141,6 +142,16 @@ async fn remove(ctx: &Ctx, tctx: &TenantCtx, kind: &str, id: Uuid) -> DriverResu
                 .filter(cloud_volume::Column::ServerId.eq(id))
                 .exec(&tx)
                 .await?;
+            // Its snapshots stay, no longer tied to it.
+            scope
+                .update_many::<entity::cloud_snapshot::Entity>()
+                .col_expr(
+                    entity::cloud_snapshot::Column::ServerId,
+                    sea_orm::sea_query::Expr::value(Option::<Uuid>::None),
+                )
+                .filter(entity::cloud_snapshot::Column::ServerId.eq(id))
+                .exec(&tx)
+                .await?;
             scope
                 .delete_many::<cloud_server::Entity>()
                 .filter(cloud_server::Column::Id.eq(id))
@@ -172,7 +183,7 @@ async fn settle_server(ctx: &Ctx, driver: &dyn CloudDriver, ext: &str) -> Driver
         + std::time::Duration::from_secs(ctx.config.infrastructure.action_timeout_seconds);
     loop {
         let s = driver.get_server(ext).await?.ok_or_else(|| gone("server"))?;
-        if !matches!(s.status.as_str(), "initializing" | "starting" | "stopping") {
+        if !matches!(s.status.as_str(), "initializing" | "starting" | "stopping" | "rebuilding") {
             return Ok(s);
         }
         if std::time::Instant::now() > deadline {
@@ -221,6 +232,7 @@ pub(super) async fn run(ctx: &Ctx, tctx: &TenantCtx, a: &action::Model) -> Drive
         "volume" => volume(ctx, tctx, driver, a).await,
         "dns_zone" => zone(ctx, tctx, driver, a).await,
         "dns_record" => record(ctx, tctx, driver, a).await,
+        "snapshot" => super::snapshots::apply(ctx, tctx, driver, a).await,
         other => Err(DriverError::provider("invalid_input", format!("unknown target {other}"))),
     }
 }
@@ -282,6 +294,9 @@ async fn server(
         "server.reboot" => ServerOp::Reboot,
         "server.resize" => {
             ServerOp::Resize { server_type: param(a, "serverType").as_str().unwrap_or_default().to_string() }
+        }
+        "server.rebuild" => {
+            ServerOp::Rebuild { image: param(a, "image").as_str().unwrap_or_default().to_string() }
         }
         other => return Err(DriverError::provider("invalid_input", format!("unknown action {other}"))),
     };
@@ -464,6 +479,7 @@ pub(super) async fn failed(ctx: &Ctx, tctx: &TenantCtx, a: &action::Model) -> Dr
         ("volume", _) => {
             set_volume(ctx, tctx, a.target_id, |am| am.status = Set(VolumeStatus::Available)).await
         }
+        ("snapshot", _) => super::snapshots::failed(ctx, tctx, a).await,
         ("dns_zone", _) => set_zone(ctx, tctx, a.target_id, |am| am.status = Set(DnsStatus::Error)).await,
         ("dns_record", _) => set_record(ctx, tctx, a.target_id, |am| am.status = Set(DnsStatus::Error)).await,
         _ => Ok(()),

@@ -15,8 +15,10 @@ mod apply;
 pub mod dns;
 pub mod drivers;
 pub mod providers;
+pub mod reconcile;
 pub mod schema;
 pub mod servers;
+pub mod snapshots;
 pub mod types;
 pub mod volumes;
 
@@ -49,7 +51,7 @@ impl InfraEvent {
     }
 }
 
-/// Infrastructure's job handler: provider actions.
-pub fn register(registry: crate::jobs::Registry) -> crate::jobs::Registry {
-    registry.handler(actions::Execute)
+/// Infrastructure's job handlers: provider actions, and the drift reconciler every `every`.
+pub fn register(registry: crate::jobs::Registry, every: std::time::Duration) -> crate::jobs::Registry {
+    registry.handler(actions::Execute).handler(reconcile::Reconcile).every(reconcile::RECONCILE, every)
 }

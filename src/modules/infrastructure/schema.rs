@@ -3,11 +3,13 @@
 //! service function; the services check permissions.
 
 use async_graphql::{Context, ID, InputObject, Json, Object, Result, Subscription};
-use entity::{cloud_provider, cloud_server, cloud_volume, dns_record, dns_zone};
+use entity::{cloud_provider, cloud_server, cloud_snapshot, cloud_volume, dns_record, dns_zone};
 use futures::{Stream, StreamExt};
 use uuid::Uuid;
 
-use super::{InfraEvent, actions, dns, drivers::Credentials, providers, servers, topic, types::*, volumes};
+use super::{
+    InfraEvent, actions, dns, drivers::Credentials, providers, servers, snapshots, topic, types::*, volumes,
+};
 use crate::{
     access::TenantCtx,
     auth::Permission,
@@ -28,6 +30,18 @@ async fn provider_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uui
 
 async fn server_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
     owned_row::<cloud_server::Entity>(ctx, field, id, kind::SERVER, "server", cloud_server::Column::Id).await
+}
+
+async fn snapshot_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+    owned_row::<cloud_snapshot::Entity>(
+        ctx,
+        field,
+        id,
+        kind::SNAPSHOT,
+        "snapshot",
+        cloud_snapshot::Column::Id,
+    )
+    .await
 }
 
 async fn volume_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
@@ -77,6 +91,17 @@ pub struct ServerActionInput {
     pub action: ServerActionKind,
     /// For RESIZE: the new server type.
     pub server_type: Option<String>,
+    /// For REBUILD: the snapshot to reinstall from.
+    pub snapshot_id: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct CreateSnapshotInput {
+    pub server_id: ID,
+    /// At most 200 characters; the server's name and the time when absent.
+    pub description: Option<String>,
+    /// Labels: an object of strings.
+    pub labels: Option<Json<serde_json::Value>>,
 }
 
 #[derive(InputObject)]
@@ -200,9 +225,35 @@ impl InfrastructureMutation {
             ServerActionKind::Reboot => servers::ServerChange::Reboot,
             // A missing type is the service's validation error (after its permission check).
             ServerActionKind::Resize => servers::ServerChange::Resize(input.server_type.unwrap_or_default()),
+            ServerActionKind::Rebuild => {
+                let snapshot = input.snapshot_id.ok_or_else(|| {
+                    crate::error::AppError::validation("input.snapshotId", "a snapshot to rebuild from")
+                })?;
+                let (snapshot, _) = snapshot_access(ctx, "input.snapshotId", &snapshot).await?;
+                servers::ServerChange::Rebuild(snapshot)
+            }
         };
         let (s, a) = servers::change(app(ctx), &tctx, id, what).await?;
         Ok(ServerPayload { server: Server(s), action: InfrastructureAction(a) })
+    }
+
+    /// Asks for a snapshot of a running or stopped server (`INFRASTRUCTURE_MANAGE`).
+    async fn create_snapshot(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateSnapshotInput,
+    ) -> Result<SnapshotPayload> {
+        let (server, tctx) = server_access(ctx, "input.serverId", &input.server_id).await?;
+        let labels = input.labels.map(|l| l.0).unwrap_or(serde_json::Value::Null);
+        let (s, a) = snapshots::create(app(ctx), &tctx, server, input.description, labels).await?;
+        Ok(SnapshotPayload { snapshot: Snapshot(s), action: InfrastructureAction(a) })
+    }
+
+    /// Asks to delete a snapshot (`INFRASTRUCTURE_MANAGE`).
+    async fn delete_snapshot(&self, ctx: &Context<'_>, id: ID) -> Result<SnapshotPayload> {
+        let (id, tctx) = snapshot_access(ctx, "id", &id).await?;
+        let (s, a) = snapshots::delete(app(ctx), &tctx, id).await?;
+        Ok(SnapshotPayload { snapshot: Snapshot(s), action: InfrastructureAction(a) })
     }
 
     /// Asks for a volume (`INFRASTRUCTURE_MANAGE`).
@@ -361,6 +412,9 @@ impl InfrastructureSubscription {
                         }
                         "volume" => {
                             out.volume = volumes::get(&app, &tctx, e.resource_id).await.ok().map(Volume)
+                        }
+                        "snapshot" => {
+                            out.snapshot = snapshots::get(&app, &tctx, e.resource_id).await.ok().map(Snapshot)
                         }
                         _ => {}
                     }

@@ -42,6 +42,8 @@ pub enum ServerChange {
     Stop,
     Reboot,
     Resize(String),
+    /// Reinstall the disk from this snapshot (of the same account).
+    Rebuild(Uuid),
 }
 
 /// A server name as clouds take it: letters, digits, `-` and `.`, at most 63, starting and
@@ -242,15 +244,20 @@ pub async fn change(
         ServerChange::Stop => ("server.stop", ServerStatus::Stopping),
         ServerChange::Reboot => ("server.reboot", ServerStatus::Rebooting),
         ServerChange::Resize(_) => ("server.resize", ServerStatus::Resizing),
+        ServerChange::Rebuild(_) => ("server.rebuild", ServerStatus::Rebuilding),
     };
     let allowed = match &what {
         ServerChange::Start => s.status == ServerStatus::Off,
         ServerChange::Stop | ServerChange::Reboot => s.status == ServerStatus::Running,
         ServerChange::Resize(_) => s.status == ServerStatus::Off,
+        ServerChange::Rebuild(_) => matches!(s.status, ServerStatus::Running | ServerStatus::Off),
     };
     if !allowed {
-        let need =
-            if matches!(what, ServerChange::Start | ServerChange::Resize(_)) { "off" } else { "running" };
+        let need = match what {
+            ServerChange::Start | ServerChange::Resize(_) => "off",
+            ServerChange::Rebuild(_) => "running or off",
+            _ => "running",
+        };
         return Err(AppError::conflict(
             "input.action",
             format!("the server must be {need} (it is {:?})", s.status),
@@ -259,18 +266,30 @@ pub async fn change(
     if resize_to.as_deref() == Some(s.server_type.as_str()) {
         return Err(AppError::validation("input.serverType", "the server has this type already"));
     }
+    // A rebuild's image: a snapshot of the same account, made.
+    let image = match &what {
+        ServerChange::Rebuild(snapshot) => {
+            Some(super::snapshots::image_for(&tx, *snapshot, s.provider_id).await?)
+        }
+        _ => None,
+    };
     let mut am: cloud_server::ActiveModel = s.clone().into();
     am.status = Set(transitional);
     am.updated_at = Set(ctx.now());
     let s2 = tx.scope().update(&tx, am).await?;
-    let params = json!({ "previousStatus": s.status, "serverType": resize_to });
+    let snapshot = match &what {
+        ServerChange::Rebuild(id) => Some(*id),
+        _ => None,
+    };
+    let params =
+        json!({ "previousStatus": s.status, "serverType": resize_to, "image": image, "snapshot": snapshot });
     let a = actions::request(&mut tx, s.provider_id, kind, "server", id, params.clone(), None).await?;
     tx.commit_with(Change {
         action: "server.action_requested",
         target_type: "Server",
         target_id: Some(id),
         before: Some(json!({ "status": s.status, "serverType": s.server_type })),
-        after: Some(json!({ "action": kind, "serverType": resize_to })),
+        after: Some(json!({ "action": kind, "serverType": resize_to, "snapshot": snapshot })),
     })
     .await?;
     Ok((s2, a))

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use entity::{cloud_provider, cloud_server, cloud_volume, dns_record, dns_zone, infrastructure_action};
 use uuid::Uuid;
 
-use super::{actions, dns, providers, servers, volumes};
+use super::{actions, dns, providers, servers, snapshots, volumes};
 use crate::{
     db::page::PageArgs,
     graphql::{
@@ -42,6 +42,8 @@ pub enum ServerStatus {
     Off,
     Rebooting,
     Resizing,
+    /// Its disk is being reinstalled from an image or snapshot.
+    Rebuilding,
     Deleting,
     Deleted,
     /// Its creation failed (see its action's error).
@@ -91,6 +93,63 @@ pub enum ServerActionKind {
     Reboot,
     /// Another server type (the server must be off).
     Resize,
+    /// Reinstall the disk from a snapshot (`snapshotId`) of the same account.
+    Rebuild,
+}
+
+/// A snapshot's state.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entity::cloud_snapshot::SnapshotStatus")]
+pub enum SnapshotStatus {
+    /// Asked for; the provider does not have it yet.
+    Pending,
+    Creating,
+    Available,
+    Deleting,
+    /// It could not be made (see its action's error).
+    Error,
+}
+
+/// An image of a server's disk; it outlives the server and can be restored onto one.
+pub struct Snapshot(pub entity::cloud_snapshot::Model);
+
+#[Object]
+impl Snapshot {
+    pub async fn id(&self) -> ID {
+        relay::to_global_id(kind::SNAPSHOT, self.0.id)
+    }
+    async fn provider_id(&self) -> ID {
+        relay::to_global_id(kind::CLOUD_PROVIDER, self.0.provider_id)
+    }
+    /// The server it was taken of, while that server exists.
+    async fn server_id(&self) -> Option<ID> {
+        self.0.server_id.map(|s| relay::to_global_id(kind::SERVER, s))
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn status(&self) -> SnapshotStatus {
+        self.0.status.into()
+    }
+    /// The image's size once made, in GB.
+    async fn size_gb(&self) -> Option<f64> {
+        self.0.size_gb
+    }
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
+    async fn labels(&self) -> Json<serde_json::Value> {
+        Json(self.0.labels.clone())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct SnapshotPayload {
+    pub snapshot: Snapshot,
+    pub action: InfrastructureAction,
 }
 
 /// A cloud account of the organisation. Its credentials are never returned.
@@ -98,7 +157,7 @@ pub struct CloudProvider(pub cloud_provider::Model);
 
 #[Object]
 impl CloudProvider {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id(kind::CLOUD_PROVIDER, self.0.id)
     }
     async fn kind(&self) -> CloudProviderKind {
@@ -121,7 +180,7 @@ pub struct Server(pub cloud_server::Model);
 
 #[Object]
 impl Server {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id(kind::SERVER, self.0.id)
     }
     async fn provider_id(&self) -> ID {
@@ -166,7 +225,7 @@ pub struct Volume(pub cloud_volume::Model);
 
 #[Object]
 impl Volume {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id(kind::VOLUME, self.0.id)
     }
     async fn provider_id(&self) -> ID {
@@ -204,7 +263,7 @@ pub struct DnsZone(pub dns_zone::Model, pub Vec<dns_record::Model>);
 
 #[Object]
 impl DnsZone {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id(kind::DNS_ZONE, self.0.id)
     }
     async fn provider_id(&self) -> ID {
@@ -230,7 +289,7 @@ pub struct DnsRecord(pub dns_record::Model);
 
 #[Object]
 impl DnsRecord {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id(kind::DNS_RECORD, self.0.id)
     }
     async fn zone_id(&self) -> ID {
@@ -261,6 +320,7 @@ fn target_id(target_type: &str, id: Uuid) -> ID {
     let k = match target_type {
         "server" => kind::SERVER,
         "volume" => kind::VOLUME,
+        "snapshot" => kind::SNAPSHOT,
         "dns_zone" => kind::DNS_ZONE,
         "dns_record" => kind::DNS_RECORD,
         _ => kind::CLOUD_PROVIDER,
@@ -273,7 +333,7 @@ pub struct InfrastructureAction(pub infrastructure_action::Model);
 
 #[Object]
 impl InfrastructureAction {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         relay::to_global_id(kind::INFRASTRUCTURE_ACTION, self.0.id)
     }
     /// `server.create`, `server.stop`, `volume.resize`, `dns_record.upsert` …
@@ -325,6 +385,8 @@ pub struct CloudResourceEvent {
     pub server: Option<Server>,
     /// The volume as it is now (for volume events).
     pub volume: Option<Volume>,
+    /// The snapshot as it is now (for snapshot events).
+    pub snapshot: Option<Snapshot>,
 }
 
 impl CloudResourceEvent {
@@ -335,6 +397,7 @@ impl CloudResourceEvent {
             deleted,
             server: None,
             volume: None,
+            snapshot: None,
         }
     }
 }
@@ -431,6 +494,22 @@ impl TenantInfrastructure {
         let provider =
             provider_id.map(|p| relay::decode_id("providerId", &p, kind::CLOUD_PROVIDER)).transpose()?;
         Ok(relay::to_connection(volumes::list(app(ctx), &tctx, provider, w).await?, |v| v.id, Volume))
+    }
+
+    /// Snapshots, oldest first; `serverId` narrows to one server's.
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
+    async fn snapshots(
+        &self,
+        ctx: &Context<'_>,
+        server_id: Option<ID>,
+        after: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<Snapshot>> {
+        let tctx = loaders(ctx).tenant_access(self.0.id).await?;
+        let w = window(ctx, after, first, last)?;
+        let server = server_id.map(|s| relay::decode_id("serverId", &s, kind::SERVER)).transpose()?;
+        Ok(relay::to_connection(snapshots::list(app(ctx), &tctx, server, w).await?, |s| s.id, Snapshot))
     }
 
     /// DNS zones with their records.

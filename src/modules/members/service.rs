@@ -149,45 +149,7 @@ pub async fn invite_member(
     {
         return Err(AppError::conflict("input.email", "this person is already a member"));
     }
-    let now = ctx.now();
-    let pending = scope
-        .find::<invitation::Entity>()
-        .filter(invitation::Column::Email.eq(&email))
-        .filter(invitation::Column::Status.eq(InvitationState::Pending))
-        .filter(invitation::Column::ExpiresAt.gt(now))
-        .one(&tx)
-        .await?;
-    if pending.is_some() {
-        return Err(AppError::conflict(
-            "input.email",
-            "an invitation to this address is pending; resend or revoke it",
-        ));
-    }
-    // A pending invitation holds a seat of the plan.
-    crate::modules::billing::usage::require_room(&mut tx, crate::modules::billing::plans::Limit::Members, 1)
-        .await?;
-    let token = tokens::random_token();
-    let inv = scope
-        .insert(
-            &tx,
-            invitation::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                tenant_id: Set(scope.tenant_id()),
-                email: Set(email.clone()),
-                role_id: Set(role.id),
-                token_hash: Set(tokens::hash_token(&token)),
-                invited_by: Set(tctx.user_id),
-                status: Set(InvitationState::Pending),
-                expires_at: Set(now + Duration::days(INVITATION_TTL_DAYS)),
-                created_at: Set(now),
-                accepted_at: Set(None),
-                accepted_by: Set(None),
-                teams: Set(teams_json),
-            },
-        )
-        .await?;
-    let tenant = tenant_name(&tx, scope).await?;
-    queue_invitation_mail(ctx, &tx, &tenant, &email, &role.name, &token).await?;
+    let inv = invite_in(&mut tx, &email, &role, teams_json).await?;
     tx.wake_mail();
     tx.commit_with(Change {
         action: "invitation.created",
@@ -210,6 +172,59 @@ async fn pending_invitation(
     if inv.status != InvitationState::Pending {
         return Err(AppError::conflict("id", format!("the invitation is {}", inv.status.to_value())));
     }
+    Ok(inv)
+}
+
+/// Invites `email` with `role` (and `teams`) in `tx` — no pending invitation to the address,
+/// a seat of the plan held — and queues the mail with the link; the caller audits and commits
+/// (waking the mail worker). The inviter is `tx`'s acting user.
+pub(crate) async fn invite_in(
+    tx: &mut TenantTx<'_>,
+    email: &str,
+    role: &role::Model,
+    teams: Option<serde_json::Value>,
+) -> AppResult<invitation::Model> {
+    let ctx = tx.ctx();
+    let scope = tx.scope();
+    let now = ctx.now();
+    let pending = scope
+        .find::<invitation::Entity>()
+        .filter(invitation::Column::Email.eq(email))
+        .filter(invitation::Column::Status.eq(InvitationState::Pending))
+        .filter(invitation::Column::ExpiresAt.gt(now))
+        .one(&*tx)
+        .await?;
+    if pending.is_some() {
+        return Err(AppError::conflict(
+            "input.email",
+            "an invitation to this address is pending; resend or revoke it",
+        ));
+    }
+    // A pending invitation holds a seat of the plan.
+    crate::modules::billing::usage::require_room(tx, crate::modules::billing::plans::Limit::Members, 1)
+        .await?;
+    let token = tokens::random_token();
+    let inv = scope
+        .insert(
+            &*tx,
+            invitation::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tenant_id: Set(scope.tenant_id()),
+                email: Set(email.to_string()),
+                role_id: Set(role.id),
+                token_hash: Set(tokens::hash_token(&token)),
+                invited_by: Set(tx.tctx().user_id),
+                status: Set(InvitationState::Pending),
+                expires_at: Set(now + Duration::days(INVITATION_TTL_DAYS)),
+                created_at: Set(now),
+                accepted_at: Set(None),
+                accepted_by: Set(None),
+                teams: Set(teams),
+            },
+        )
+        .await?;
+    let tenant = tenant_name(&*tx, scope).await?;
+    queue_invitation_mail(ctx, &*tx, &tenant, email, &role.name, &token).await?;
     Ok(inv)
 }
 

@@ -19,6 +19,9 @@ pub enum TenantEventKind {
     MemberRemoved,
     /// The organisation was deleted; no further events follow.
     TenantDeleted,
+    /// A platform feature flag changed what the organisation has (`Tenant.features`,
+    /// `Tenant.featureFlags`, the modules switched on).
+    FeaturesChanged,
 }
 
 /// The payload published on [`topic`].

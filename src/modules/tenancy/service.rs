@@ -80,40 +80,38 @@ pub fn validate_slug(field: &str, slug: &str) -> AppResult<String> {
     Ok(slug.to_string())
 }
 
-/// Creates an organisation with its built-in roles and makes the viewer its owner.
-pub async fn create_tenant(ctx: &Ctx, rctx: &RequestCtx, name: &str, slug: &str) -> AppResult<tenant::Model> {
-    let viewer = rctx.viewer()?;
-    let name = validate_tenant_name("input.name", name)?;
-    let slug = validate_slug("input.slug", slug)?;
-    let user = crate::modules::identity::service::viewer_user(ctx, viewer).await?;
-    if user.email_verified_at.is_none() {
-        return Err(AppError::EmailNotVerified);
-    }
-    // Slugs are unique across all organisations.
-    if tenant::Entity::find()
-        .filter(tenant::Column::Slug.eq(&slug))
+/// A new organisation's name and slug, checked (`input.name`, `input.slug`).
+pub fn checked_name_and_slug(name: &str, slug: &str) -> AppResult<(String, String)> {
+    Ok((validate_tenant_name("input.name", name)?, validate_slug("input.slug", slug)?))
+}
+
+/// CONFLICT on `input.slug` when an organisation has `slug`: slugs are unique across all.
+pub async fn slug_free(ctx: &Ctx, slug: &str) -> AppResult<()> {
+    let taken = tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq(slug))
         .one(&crate::db::across_tenants(&ctx.db))
-        .await?
-        .is_some()
-    {
-        return Err(AppError::conflict("input.slug", "this slug is taken"));
+        .await?;
+    match taken {
+        Some(_) => Err(AppError::conflict("input.slug", "this slug is taken")),
+        None => Ok(()),
     }
-    let now = ctx.now();
-    let tenant_id = Uuid::now_v7();
-    let roles: Vec<(Uuid, &crate::auth::permissions::BuiltinRole)> =
-        BUILTIN_ROLES.iter().map(|b| (Uuid::now_v7(), b)).collect();
-    let owner_role = roles.iter().find(|(_, b)| b.key == "owner").map(|(id, _)| *id);
-    // The founder acts as the owner they are about to become.
-    let founder = TenantCtx::joining(
-        viewer.user_id,
-        tenant_id,
-        Uuid::now_v7(),
-        owner_role.ok_or_else(|| anyhow::anyhow!("no owner role defined"))?,
-        crate::access::Actor::from_request(rctx),
-    );
-    // Creating an organisation needs no permission in it: any verified user may.
-    let mut tx = TenantTx::open(ctx, &founder).await?;
-    let scope = tx.scope();
+}
+
+/// The built-in roles a new organisation gets, each with the id it will have.
+pub fn builtin_roles() -> Vec<(Uuid, &'static crate::auth::permissions::BuiltinRole)> {
+    BUILTIN_ROLES.iter().map(|b| (Uuid::now_v7(), b)).collect()
+}
+
+/// Writes organisation `tenant_id` (active) with its built-in `roles`, in `tx` (the new
+/// organisation's): no member yet.
+pub async fn seed_tenant(
+    tx: &TenantTx<'_>,
+    tenant_id: Uuid,
+    name: String,
+    slug: String,
+    roles: Vec<(Uuid, &'static crate::auth::permissions::BuiltinRole)>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<tenant::Model> {
     let tenant = tenant::ActiveModel {
         id: Set(tenant_id),
         name: Set(name),
@@ -125,13 +123,14 @@ pub async fn create_tenant(ctx: &Ctx, rctx: &RequestCtx, name: &str, slug: &str)
         features: Set(None),
         deletion_due_at: Set(None),
     }
-    .insert(&tx)
+    .insert(tx)
     .await
     .map_err(|e| AppError::from_db_unique(e, "input.slug", "this slug is taken"))?;
+    let scope = tx.scope();
     for (id, builtin) in roles {
         scope
             .insert(
-                &tx,
+                tx,
                 role::ActiveModel {
                     id: Set(id),
                     tenant_id: Set(tenant_id),
@@ -145,6 +144,39 @@ pub async fn create_tenant(ctx: &Ctx, rctx: &RequestCtx, name: &str, slug: &str)
             )
             .await?;
     }
+    Ok(tenant)
+}
+
+/// What the audit log keeps of a new organisation.
+pub fn created_summary(t: &tenant::Model) -> serde_json::Value {
+    tenant_summary(t)
+}
+
+/// Creates an organisation with its built-in roles and makes the viewer its owner.
+pub async fn create_tenant(ctx: &Ctx, rctx: &RequestCtx, name: &str, slug: &str) -> AppResult<tenant::Model> {
+    let viewer = rctx.viewer()?;
+    let (name, slug) = checked_name_and_slug(name, slug)?;
+    let user = crate::modules::identity::service::viewer_user(ctx, viewer).await?;
+    if user.email_verified_at.is_none() {
+        return Err(AppError::EmailNotVerified);
+    }
+    slug_free(ctx, &slug).await?;
+    let now = ctx.now();
+    let tenant_id = Uuid::now_v7();
+    let roles = builtin_roles();
+    let owner_role = roles.iter().find(|(_, b)| b.key == "owner").map(|(id, _)| *id);
+    // The founder acts as the owner they are about to become.
+    let founder = TenantCtx::joining(
+        viewer.user_id,
+        tenant_id,
+        Uuid::now_v7(),
+        owner_role.ok_or_else(|| anyhow::anyhow!("no owner role defined"))?,
+        crate::access::Actor::from_request(rctx),
+    );
+    // Creating an organisation needs no permission in it: any verified user may.
+    let mut tx = TenantTx::open(ctx, &founder).await?;
+    let scope = tx.scope();
+    let tenant = seed_tenant(&tx, tenant_id, name, slug, roles, now).await?;
     let membership = scope
         .insert(
             &tx,

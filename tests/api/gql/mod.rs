@@ -69,6 +69,12 @@ documents! {
     UsageHistory = "graphql/billing/UsageHistory.graphql";
     VoidInvoice = "graphql/billing/VoidInvoice.graphql";
     UsageUpdated = "graphql/billing/UsageUpdated.graphql";
+    CreateFeatureFlag = "graphql/flags/CreateFeatureFlag.graphql";
+    DeleteFeatureFlag = "graphql/flags/DeleteFeatureFlag.graphql";
+    FeatureFlags = "graphql/flags/FeatureFlags.graphql";
+    MyOrganisationsFlags = "graphql/flags/MyOrganisationsFlags.graphql";
+    TenantFeatures = "graphql/flags/TenantFeatures.graphql";
+    UpdateFeatureFlag = "graphql/flags/UpdateFeatureFlag.graphql";
     ChangePassword = "graphql/identity/ChangePassword.graphql";
     LogIn = "graphql/identity/LogIn.graphql";
     LogOut = "graphql/identity/LogOut.graphql";

@@ -84,6 +84,8 @@ pub(crate) struct Fixture {
     pub(super) cloud_provider: String,
     pub(super) server: String,
     pub(super) volume: String,
+    /// A snapshot of the server.
+    pub(super) snapshot: String,
     pub(super) dns_zone: String,
     pub(super) dns_record: String,
 }
@@ -135,6 +137,7 @@ impl Fixture {
             cloud_provider: id("CloudProvider"),
             server: id("Server"),
             volume: id("Volume"),
+            snapshot: id("Snapshot"),
             dns_zone: id("DnsZone"),
             dns_record: id("DnsRecord"),
         }
@@ -168,6 +171,7 @@ impl Fixture {
             "providerId" => &self.cloud_provider,
             "serverId" | "targetId" => &self.server,
             "volumeId" => &self.volume,
+            "snapshotId" => &self.snapshot,
             "zoneId" => &self.dns_zone,
             "recordId" => &self.dns_record,
             "platformId" => return Some(global_id("CollectionPlatform", uuid::Uuid::nil())),
@@ -186,6 +190,9 @@ impl Fixture {
                 | "adminCancelTenantDeletion" => &self.tenant,
                 // Refused before the lookup: a well-formed ID of nothing.
                 "adminRetryJob" | "adminCancelJob" => return Some(global_id("Job", uuid::Uuid::nil())),
+                "updateFeatureFlag" | "deleteFeatureFlag" => {
+                    return Some(global_id("FeatureFlag", uuid::Uuid::nil()));
+                }
                 "workflow"
                 | "validateWorkflow"
                 | "updateWorkflow"
@@ -222,6 +229,7 @@ impl Fixture {
                 "validateCloudProvider" | "removeCloudProvider" => &self.cloud_provider,
                 "deleteServer" => &self.server,
                 "deleteVolume" => &self.volume,
+                "deleteSnapshot" => &self.snapshot,
                 "deleteDnsRecord" => &self.dns_record,
                 "savedSearch" | "deleteSavedSearch" => &self.saved_search,
                 "recordExport" | "recordExportUpdated" => &self.record_export,

@@ -514,6 +514,22 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
     })
     .await;
 
+    // A snapshot of the (now running) server, made before the snapshot of the world.
+    let snapshot = gq(
+        doc!("infrastructure/CreateSnapshot"),
+        json!({ "input": { "serverId": server, "description": "sweep" } }),
+    )
+    .await["createSnapshot"]["snapshot"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    eventually(60, || async {
+        zygo::jobs::drain(&app.ctx).await.unwrap();
+        let r = gq(doc!("infrastructure/TenantSnapshots"), json!({ "id": tenant, "first": 5 })).await;
+        (r["tenant"]["snapshots"]["edges"][0]["node"]["status"] == "AVAILABLE").then_some(())
+    })
+    .await;
+
     // The run must be over before the snapshot.
     eventually(30, || async {
         let vars = execution::Variables { id: execution.clone(), logs: None };
@@ -562,6 +578,7 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         cloud_provider,
         server,
         volume,
+        snapshot,
         dns_zone,
         dns_record,
     };

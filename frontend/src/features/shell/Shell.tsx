@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { Link, Navigate, NavLink, Outlet, useLocation, useMatch, useNavigate } from 'react-router';
 import { useMutation, useQuery } from 'urql';
-import { LogOutDocument, SetActiveTenantDocument, ViewerAccountDocument } from '../../gql/graphql';
+import { AdminOverviewDocument, LogOutDocument, SetActiveTenantDocument, ViewerAccountDocument } from '../../gql/graphql';
 import { isSignedIn, onTokens, saveTokens } from '../../app/session';
 import { can } from '../../app/tenant';
 import { useViewer } from '../../app/viewer';
@@ -26,6 +26,9 @@ export default function Shell() {
 function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> }) {
   const { viewer, tenants, fetching } = useViewer();
   const [account] = useQuery({ query: ViewerAccountDocument });
+  // Holders of a platform role see the operators' pages (everyone else is refused: no link).
+  const [platform] = useQuery({ query: AdminOverviewDocument });
+  const operator = platform.data?.admin.role != null;
   const theme = account.data?.viewer?.preferences.theme as ThemeChoice | undefined;
   useEffect(() => {
     if (theme) applyTheme(theme);
@@ -161,6 +164,11 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
                     <NavLink to={`/o/${slug}/collection`}>Collection</NavLink>
                   </li>
                 )}
+                {current && can(current, 'infrastructure.read') && (
+                  <li>
+                    <NavLink to={`/o/${slug}/infrastructure`}>Infrastructure</NavLink>
+                  </li>
+                )}
                 {current && can(current, 'billing.read') && (
                   <li>
                     <NavLink to={`/o/${slug}/billing`}>Billing</NavLink>
@@ -171,6 +179,21 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
                 </li>
                 <li>
                   <NavLink to={`/o/${slug}/settings`}>Settings</NavLink>
+                </li>
+              </ul>
+            </>
+          )}
+          {operator && (
+            <>
+              <h2 className="nav-heading">Platform</h2>
+              <ul>
+                <li>
+                  <NavLink to="/admin" end>
+                    Console
+                  </NavLink>
+                </li>
+                <li>
+                  <NavLink to="/admin/flags">Feature flags</NavLink>
                 </li>
               </ul>
             </>

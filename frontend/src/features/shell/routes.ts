@@ -4,6 +4,7 @@ import type { RouteObject } from 'react-router';
 import { page } from '../../app/lazyPage';
 import { TenantRoute } from '../../app/tenant';
 import { accountRoutes } from '../account/routes';
+import { adminRoutes } from '../admin/routes';
 import { apiKeyRoutes } from '../api-keys/routes';
 import { auditRoutes } from '../audit/routes';
 import { billingRoutes } from '../billing/routes';
@@ -17,6 +18,7 @@ import { studioRoutes } from '../studio/routes';
 import { teamRoutes } from '../teams/routes';
 import { webhookRoutes } from '../webhooks/routes';
 import { collectionRoutes } from '../collection/routes';
+import { infrastructureRoutes } from '../infrastructure/routes';
 import { workflowRoutes } from '../workflows/routes';
 import { RouteError } from './RouteStates';
 
@@ -32,6 +34,7 @@ export const orgRoutes: RouteObject[] = [
   ...webhookRoutes,
   ...resourceRoutes,
   ...collectionRoutes,
+  ...infrastructureRoutes,
   ...workflowRoutes,
   ...studioRoutes,
 ];
@@ -46,6 +49,7 @@ export const shellRoutes: RouteObject[] = [
       ...accountRoutes,
       ...notificationRoutes,
       ...privacyRoutes,
+      ...adminRoutes,
       { path: 'o/:slug', Component: TenantRoute, ErrorBoundary: RouteError, children: orgRoutes },
       { path: '*', lazy: page(() => import('./NotFound')) },
     ],

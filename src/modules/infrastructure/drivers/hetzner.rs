@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::{
     ActionState, CloudDriver, DriverError, DriverResult, Labels, Pending, RemoteRecord, RemoteServer,
-    RemoteVolume, RemoteZone, ServerOp, ServerSpec, VolumeSpec,
+    RemoteSnapshot, RemoteVolume, RemoteZone, ServerOp, ServerSpec, VolumeSpec,
 };
 use crate::config::InfrastructureSettings;
 
@@ -119,6 +119,17 @@ fn volume_of(v: &Value) -> RemoteVolume {
         size_gb: v["size"].as_i64().unwrap_or_default() as i32,
         server: (!v["server"].is_null()).then(|| id_of(&v["server"])),
         status: v["status"].as_str().unwrap_or("available").into(),
+        labels: labels_of(&v["labels"]),
+    }
+}
+
+/// A Hetzner image of type `snapshot` (`image_size` in GB, null while it is being made).
+fn snapshot_of(v: &Value) -> RemoteSnapshot {
+    RemoteSnapshot {
+        id: id_of(&v["id"]),
+        description: v["description"].as_str().unwrap_or_default().into(),
+        status: v["status"].as_str().unwrap_or("creating").into(),
+        size_gb: v["image_size"].as_f64(),
         labels: labels_of(&v["labels"]),
     }
 }
@@ -241,6 +252,7 @@ impl CloudDriver for Hetzner {
             ServerOp::Resize { server_type } => {
                 ("change_type", json!({ "server_type": server_type, "upgrade_disk": false }))
             }
+            ServerOp::Rebuild { image } => ("rebuild", json!({ "image": image })),
         };
         self.action_post(&format!("/servers/{id}/actions/{name}"), body).await
     }
@@ -294,6 +306,47 @@ impl CloudDriver for Hetzner {
 
     async fn delete_volume(&self, id: &str) -> DriverResult<()> {
         match self.send(self.cloud(Method::DELETE, &format!("/volumes/{id}"))).await {
+            Ok(_) => Ok(()),
+            Err(DriverError::Provider { code, .. }) if code == "not_found" => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create_snapshot(
+        &self,
+        server: &str,
+        description: &str,
+        labels: &Labels,
+    ) -> DriverResult<(RemoteSnapshot, Pending)> {
+        let v = self
+            .send(self.cloud(Method::POST, &format!("/servers/{server}/actions/create_image")).json(&json!({
+                "description": description,
+                "type": "snapshot",
+                "labels": labels,
+            })))
+            .await?;
+        Ok((snapshot_of(&v["image"]), action_id(&v)))
+    }
+
+    async fn list_snapshots(&self, selector: &str) -> DriverResult<Vec<RemoteSnapshot>> {
+        Ok(self
+            .list_all("/images", "images", &[("type", "snapshot"), ("label_selector", selector)])
+            .await?
+            .iter()
+            .map(snapshot_of)
+            .collect())
+    }
+
+    async fn get_snapshot(&self, id: &str) -> DriverResult<Option<RemoteSnapshot>> {
+        match self.send(self.cloud(Method::GET, &format!("/images/{id}"))).await {
+            Ok(v) => Ok(Some(snapshot_of(&v["image"]))),
+            Err(DriverError::Provider { code, .. }) if code == "not_found" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn delete_snapshot(&self, id: &str) -> DriverResult<()> {
+        match self.send(self.cloud(Method::DELETE, &format!("/images/{id}"))).await {
             Ok(_) => Ok(()),
             Err(DriverError::Provider { code, .. }) if code == "not_found" => Ok(()),
             Err(e) => Err(e),

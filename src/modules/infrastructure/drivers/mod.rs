@@ -99,7 +99,13 @@ pub enum ServerOp {
     Start,
     Stop,
     Reboot,
-    Resize { server_type: String },
+    Resize {
+        server_type: String,
+    },
+    /// Reinstalls the disk from `image` (an image name or a snapshot's id).
+    Rebuild {
+        image: String,
+    },
 }
 
 /// A volume to create.
@@ -125,6 +131,17 @@ pub struct RemoteVolume {
 }
 
 /// A DNS zone as the provider has it.
+/// A snapshot image at the provider.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RemoteSnapshot {
+    pub id: String,
+    pub description: String,
+    /// `creating` until it can be used, then `available`.
+    pub status: String,
+    pub size_gb: Option<f64>,
+    pub labels: Labels,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RemoteZone {
     pub id: String,
@@ -174,6 +191,17 @@ pub trait CloudDriver: Send + Sync {
     async fn detach_volume(&self, id: &str) -> DriverResult<Pending>;
     async fn resize_volume(&self, id: &str, size_gb: i32) -> DriverResult<Pending>;
     async fn delete_volume(&self, id: &str) -> DriverResult<()>;
+    /// Images server `server`'s disk as a snapshot carrying `labels`.
+    async fn create_snapshot(
+        &self,
+        server: &str,
+        description: &str,
+        labels: &Labels,
+    ) -> DriverResult<(RemoteSnapshot, Pending)>;
+    async fn list_snapshots(&self, selector: &str) -> DriverResult<Vec<RemoteSnapshot>>;
+    async fn get_snapshot(&self, id: &str) -> DriverResult<Option<RemoteSnapshot>>;
+    /// Deletes a snapshot; one already gone is not an error.
+    async fn delete_snapshot(&self, id: &str) -> DriverResult<()>;
     /// The zone named `name`, if the provider hosts it.
     async fn find_zone(&self, name: &str) -> DriverResult<Option<RemoteZone>>;
     async fn create_zone(&self, name: &str, ttl: i32) -> DriverResult<RemoteZone>;

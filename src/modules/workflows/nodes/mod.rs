@@ -24,6 +24,7 @@ mod delay;
 mod email;
 mod filter;
 mod http_request;
+mod infrastructure;
 mod kind;
 mod llm;
 mod loops;
@@ -41,6 +42,7 @@ pub(crate) use delay::Delay;
 pub(crate) use email::SendEmail;
 pub(crate) use filter::Filter;
 pub(crate) use http_request::HttpRequest;
+pub(crate) use infrastructure::{InfrastructureAction, InfrastructureStatus};
 pub(crate) use kind::{DynNodeKind, NodeCtx, NodeKind};
 pub(crate) use llm::Llm;
 pub(crate) use loops::Loop;
@@ -66,6 +68,8 @@ pub(crate) static KINDS: &[&dyn DynNodeKind] = &[
     &Delay,
     &SendEmail,
     &DataSource,
+    &InfrastructureStatus,
+    &InfrastructureAction,
     &Llm,
     &MemoryStore,
     &MemorySearch,

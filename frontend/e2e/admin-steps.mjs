@@ -1,0 +1,62 @@
+// The platform console part of the end-to-end journey, through the UI only: a super
+// administrator (granted like `zygo admin grant` does, with two-factor authentication on)
+// signs in with a backup code, finds the journey's organisation, suspends it with a reason and
+// reactivates it.
+//
+// `browser` is the playwright-core Browser; `operator` = { email, password, backupCode };
+// `watch(context, label)` reports the context's console errors; `shot(name, page)` saves a
+// screenshot. Throws with a clear message when a step fails.
+
+const STEP_TIMEOUT = 20_000;
+
+export async function adminJourney({ browser, base, operator, orgName, watch, shot }) {
+  const step = async (what, fn) => {
+    try {
+      return await fn();
+    } catch (e) {
+      throw new Error(`admin journey: ${what} failed: ${e.message.split('\n')[0]}`);
+    }
+  };
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  watch(ctx, 'operator');
+  const page = await ctx.newPage();
+
+  await step('signing in with a backup code', async () => {
+    await page.goto(`${base}/login`);
+    await page.getByLabel('E-mail').fill(operator.email);
+    await page.getByLabel('Password').fill(operator.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('button', { name: 'Use a backup code' }).click();
+    await page.getByLabel('Backup code').fill(operator.backupCode);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Console' }).click();
+    await page.getByRole('heading', { name: 'Platform console', level: 1 }).waitFor({ timeout: STEP_TIMEOUT });
+  });
+
+  const row = () => page.getByRole('table', { name: 'Organisations' }).getByRole('row', { name: new RegExp(orgName) });
+  await step('suspending the organisation', async () => {
+    await page.getByLabel('Search').fill(orgName);
+    await row().getByRole('button', { name: 'Suspend' }).click();
+    const form = page.getByRole('form', { name: `Suspend ${orgName}` });
+    await form.getByLabel('Reason').fill('Journey: a reported abuse, under review');
+    await form.getByRole('button', { name: `Suspend ${orgName}` }).click();
+    await row().locator('.status', { hasText: 'suspended' }).waitFor({ timeout: STEP_TIMEOUT });
+  });
+  await shot('admin-suspended', page);
+
+  await step('reactivating the organisation', async () => {
+    await row().getByRole('button', { name: 'Reactivate' }).click();
+    const form = page.getByRole('form', { name: `Reactivate ${orgName}` });
+    await form.getByLabel('Reason').fill('Journey: the review found nothing');
+    await form.getByRole('button', { name: `Reactivate ${orgName}` }).click();
+    await row().locator('.status', { hasText: 'active' }).waitFor({ timeout: STEP_TIMEOUT });
+  });
+  await shot('admin-reactivated', page);
+
+  await step('opening the job dashboard', async () => {
+    await page.getByRole('tab', { name: 'Jobs' }).click();
+    await page.getByRole('table', { name: 'Job queues' }).getByRole('row', { name: /workflow|mail|billing/ }).first().waitFor({ timeout: STEP_TIMEOUT });
+  });
+  await shot('admin-jobs', page);
+  await ctx.close();
+}

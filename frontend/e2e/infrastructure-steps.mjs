@@ -1,0 +1,80 @@
+// The infrastructure part of the end-to-end journey, through the UI only: connect the local
+// provider (a cloud simulated inside Zygo), create a server and watch it come up live, snapshot
+// it and watch the snapshot become available, and point a DNS record of a new zone at it.
+//
+// `page` is a playwright-core Page signed in as an owner of the organisation `slug` (on a plan
+// with servers); `shot(name)` saves a screenshot. Throws with a clear message when a step fails.
+
+const STEP_TIMEOUT = 30_000;
+
+export async function infrastructureJourney({ page, base, slug, shot = async () => {} }) {
+  const log = (m) => console.log(`  [infrastructure] ${m}`);
+  const step = async (what, fn) => {
+    try {
+      return await fn();
+    } catch (e) {
+      await shot('infrastructure-failed').catch(() => {});
+      throw new Error(`infrastructure journey: ${what} failed: ${e.message.split('\n')[0]}`);
+    }
+  };
+  const tab = (name) => page.getByRole('tab', { name }).click();
+
+  await step('connecting the local provider', async () => {
+    await page.goto(`${base}/o/${slug}`);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Infrastructure' }).click();
+    await page.waitForURL(/\/infrastructure/, { timeout: STEP_TIMEOUT });
+    const form = page.getByRole('form', { name: 'Connect a provider' });
+    await form.getByLabel('Kind').selectOption('LOCAL');
+    await form.getByLabel('Name').fill('Local lab');
+    await form.getByRole('button', { name: 'Connect' }).click();
+    // The first account connected, the page goes on to servers, creatable on it.
+    const provider = page.getByRole('form', { name: 'Create a server' }).getByLabel('Provider');
+    await provider.locator('option', { hasText: 'Local lab (local)' }).waitFor({ state: 'attached', timeout: STEP_TIMEOUT });
+  });
+
+  let ipv4 = '';
+  await step('creating a server and watching it come up', async () => {
+    await tab('Servers');
+    const form = page.getByRole('form', { name: 'Create a server' });
+    await form.getByLabel('Name').fill('web-1');
+    await form.getByRole('button', { name: 'Create server' }).click();
+    const row = page.getByRole('table', { name: 'Servers' }).getByRole('row', { name: /web-1/ });
+    await row.waitFor({ timeout: STEP_TIMEOUT });
+    log(`web-1 is ${(await row.locator('.status').textContent())?.trim()}`);
+    // The status changes arrive on the subscription: no reload.
+    await row.locator('.status', { hasText: 'running' }).waitFor({ timeout: STEP_TIMEOUT });
+    ipv4 = ((await row.locator('td').nth(4).textContent()) ?? '').trim();
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(ipv4)) throw new Error(`web-1 has no IPv4 address: ${ipv4}`);
+    log(`web-1 is running at ${ipv4}`);
+  });
+  await shot('infrastructure-server-running');
+
+  await step('snapshotting the server', async () => {
+    const row = page.getByRole('table', { name: 'Servers' }).getByRole('row', { name: /web-1/ });
+    await row.getByRole('button', { name: 'Snapshot' }).click();
+    await page.getByText('A snapshot of web-1 is being taken').waitFor({ timeout: STEP_TIMEOUT });
+    await tab('Snapshots');
+    const snap = page.getByRole('table', { name: 'Snapshots' }).getByRole('row', { name: /web-1/ });
+    await snap.locator('.status', { hasText: 'available' }).waitFor({ timeout: STEP_TIMEOUT });
+    log(`snapshot: ${(await snap.locator('th').textContent())?.trim()}`);
+  });
+  await shot('infrastructure-snapshot');
+
+  await step('adding a DNS record for the server', async () => {
+    await tab('DNS');
+    const zoneForm = page.getByRole('form', { name: 'Create a DNS zone' });
+    await zoneForm.getByLabel('Domain').fill('journey.example');
+    await zoneForm.getByRole('button', { name: 'Create zone' }).click();
+    const zone = page.getByRole('heading', { name: /journey\.example/ });
+    await zone.locator('.status', { hasText: 'active' }).waitFor({ timeout: STEP_TIMEOUT });
+    const recordForm = page.getByRole('form', { name: 'Add a record to journey.example' });
+    await recordForm.getByLabel('Type').selectOption('A');
+    await recordForm.getByLabel('Record name').fill('www');
+    await recordForm.getByLabel('Value').fill(ipv4);
+    await recordForm.getByRole('button', { name: 'Add record' }).click();
+    const record = page.getByRole('table', { name: 'Records of journey.example' }).getByRole('row', { name: /www/ });
+    await record.filter({ hasText: 'active' }).waitFor({ timeout: STEP_TIMEOUT });
+    log(`www.journey.example → ${ipv4}`);
+  });
+  await shot('infrastructure-dns');
+}
