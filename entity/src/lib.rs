@@ -14,6 +14,7 @@ pub mod cloud_server;
 pub mod cloud_snapshot;
 pub mod cloud_volume;
 pub mod collection_credential;
+pub mod collection_export;
 pub mod collection_folder;
 pub mod collection_grant;
 pub mod collection_job;

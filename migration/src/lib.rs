@@ -37,6 +37,7 @@ mod m20261204_000046_projects;
 mod m20261204_000047_collection_records;
 mod m20261204_000048_collection_jobs;
 mod m20261204_000055_collection_search;
+mod m20261204_000056_collection_exports;
 mod m20261204_000060_infrastructure;
 mod m20261204_000060_platform_roles;
 mod m20261204_000070_feature_flags;
@@ -60,6 +61,7 @@ pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
         m20261204_000060_infrastructure::TENANT_TABLES,
         m20261204_000075_cloud_snapshots::TENANT_TABLES,
         m20261204_000055_collection_search::TENANT_TABLES,
+        m20261204_000056_collection_exports::TENANT_TABLES,
     ]
     .concat()
 }
@@ -111,6 +113,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000070_feature_flags::Migration),
             Box::new(m20261204_000075_cloud_snapshots::Migration),
             Box::new(m20261204_000076_limit_overrides::Migration),
+            Box::new(m20261204_000056_collection_exports::Migration),
         ]
     }
 }

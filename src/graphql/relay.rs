@@ -34,6 +34,7 @@ pub mod kind {
     pub const COLLECTION_PLATFORM: &str = "CollectionPlatform";
     pub const COLLECTION_FOLDER: &str = "CollectionFolder";
     pub const COLLECTION_EXPORT: &str = "CollectionExport";
+    pub const RECORD_EXPORT: &str = "RecordExport";
     pub const SAVED_SEARCH: &str = "SavedSearch";
     pub const PLATFORM_SERVICE: &str = "PlatformService";
     pub const PROJECT: &str = "Project";

@@ -73,6 +73,7 @@ pub fn router(state: AppState, schema: AppSchema) -> Router {
             axum::routing::post(crate::modules::collection::http::notify)
                 .layer(axum::extract::DefaultBodyLimit::max(crate::modules::collection::http::MAX_BODY)),
         )
+        .route("/collection/exports/{tenant}/{id}", get(crate::modules::collection::export::download))
         .route("/tls/ask", get(hosts::ask))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));

@@ -27,7 +27,7 @@ pub(crate) async fn world() -> World {
     world_with(vec![]).await
 }
 
-async fn world_with(env: Vec<(&'static str, String)>) -> World {
+pub(crate) async fn world_with(env: Vec<(&'static str, String)>) -> World {
     let clock = Clock::manual(Utc::now());
     let opts = Options { clock: Some(clock.clone()), env, ..Default::default() };
     let app = spawn_app_on(Backend::fresh().await, opts).await;

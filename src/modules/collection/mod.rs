@@ -7,14 +7,19 @@
 //! Owns `collection_platforms`, `collection_services`, `collection_grants`,
 //! `collection_credentials` (platform tables, no tenant), and the tenant tables `projects`,
 //! `project_members`, `collection_folders`, `collection_records`, `collection_jobs`,
-//! `collection_job_inputs`, `collection_saved_searches` and `collection_search_history`.
+//! `collection_job_inputs`, `collection_saved_searches`, `collection_search_history` and
+//! `collection_exports` (with the export files in the file store).
 
 pub mod access;
 pub mod brightdata;
 pub mod catalog;
+pub mod export;
+pub mod export_file;
 pub mod folders;
 pub mod http;
+pub mod import;
 pub mod inputs;
+pub mod io_schema;
 pub mod jobs;
 pub mod projects;
 pub mod records;
@@ -27,17 +32,19 @@ pub mod search_schema;
 pub mod steps;
 pub mod types;
 
-pub use schema::CollectionSubscription;
-
 /// Collection's queries.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct CollectionQuery(schema::CoreQuery, search_schema::SearchQuery);
+pub struct CollectionQuery(schema::CoreQuery, search_schema::SearchQuery, io_schema::IoQuery);
 
 /// Collection's mutations.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct CollectionMutation(schema::CoreMutation, search_schema::SearchMutation);
+pub struct CollectionMutation(schema::CoreMutation, search_schema::SearchMutation, io_schema::IoMutation);
 
-/// Collection's job handlers: trigger, poll and ingest.
+/// Collection's subscriptions.
+#[derive(async_graphql::MergedSubscription, Default)]
+pub struct CollectionSubscription(schema::CoreSubscription, io_schema::IoSubscription);
+
+/// Collection's job handlers: trigger, poll, ingest and export.
 pub fn register(registry: crate::jobs::Registry) -> crate::jobs::Registry {
-    registry.handler(steps::Trigger).handler(steps::Poll).handler(steps::Ingest)
+    registry.handler(steps::Trigger).handler(steps::Poll).handler(steps::Ingest).handler(export::Export)
 }

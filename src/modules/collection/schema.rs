@@ -491,10 +491,10 @@ impl CoreMutation {
 }
 
 #[derive(Default)]
-pub struct CollectionSubscription;
+pub struct CoreSubscription;
 
 #[Subscription]
-impl CollectionSubscription {
+impl CoreSubscription {
     /// A project's collection jobs as they change state and progress (anyone who may see the
     /// project; checked when it starts and with every event).
     async fn collection_job_updated(

@@ -433,6 +433,45 @@ pub async fn search(
     Ok(Hits { hits, total, has_previous, has_next })
 }
 
+/// How many records of `folder` match `filter` (exports count once, then page).
+pub async fn count(
+    db: &impl ConnectionTrait,
+    tenant: Uuid,
+    folder: Uuid,
+    filter: &RecordFilter,
+) -> AppResult<u64> {
+    let backend = db.get_database_backend();
+    let words = terms(filter.search.as_deref().unwrap_or(""));
+    let inner = matching(backend, tenant, Within::Folder(folder), filter, Sort::default(), &words)?;
+    let sql = format!("SELECT COUNT(*) AS n FROM ({}) q", inner.text);
+    let row = db.query_one_raw(Statement::from_sql_and_values(backend, sql, inner.values)).await?;
+    Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0) as u64)
+}
+
+/// Up to `limit` records of `folder` matching `filter` in collection order after the record
+/// `after` (keyset paging without a total: what an export reads page by page).
+pub async fn page_after(
+    db: &impl ConnectionTrait,
+    tenant: Uuid,
+    folder: Uuid,
+    filter: &RecordFilter,
+    after: Option<Uuid>,
+    limit: usize,
+) -> AppResult<Vec<collection_record::Model>> {
+    let backend = db.get_database_backend();
+    let words = terms(filter.search.as_deref().unwrap_or(""));
+    let inner = matching(backend, tenant, Within::Folder(folder), filter, Sort::default(), &words)?;
+    let mut q =
+        Sql { backend, text: format!("SELECT * FROM ({}) q WHERE 1 = 1", inner.text), values: inner.values };
+    if let Some(id) = after {
+        let p = q.bind(id);
+        q.push(&format!(" AND q.id > {p}"));
+    }
+    q.push(&format!(" ORDER BY q.id LIMIT {limit}"));
+    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, q.text, q.values)).await?;
+    rows.iter().map(|r| Ok(collection_record::Model::from_query_result(r, "")?)).collect()
+}
+
 /// Highlighted extracts of the text of `ids` for `words`, in one statement.
 async fn snippets(
     db: &impl ConnectionTrait,

@@ -94,6 +94,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("collectionFolder", Tenant(&[COLLECTION_READ])),
     ("collectionJob", Tenant(&[COLLECTION_READ])),
     ("savedSearch", Tenant(&[COLLECTION_READ])),
+    ("recordExport", Tenant(&[COLLECTION_READ])),
     ("document", Tenant(&[DOCUMENTS_READ])),
     ("documentVersions", Tenant(&[DOCUMENTS_READ])),
     ("compareDocumentVersions", Tenant(&[DOCUMENTS_READ])),
@@ -223,6 +224,9 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("createSavedSearch", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
     ("updateSavedSearch", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
     ("deleteSavedSearch", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
+    // Exporting reads the records (project viewers); importing writes them (editors).
+    ("startRecordExport", Tenant(&[COLLECTION_READ])),
+    ("importRecords", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
     // Mutation: webhooks
     ("createWebhookEndpoint", Tenant(&[WEBHOOKS_MANAGE])),
     ("updateWebhookEndpoint", Tenant(&[WEBHOOKS_MANAGE])),
@@ -314,6 +318,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("notificationAdded", SignedIn),
     ("documentPresence", Tenant(&[DOCUMENTS_READ])),
     ("collectionJobUpdated", Tenant(&[COLLECTION_READ])),
+    ("recordExportUpdated", Tenant(&[COLLECTION_READ])),
     ("infrastructureActionUpdated", Tenant(&[INFRASTRUCTURE_READ])),
     ("cloudResourceChanged", Tenant(&[INFRASTRUCTURE_READ])),
 ];

@@ -72,6 +72,8 @@ pub(crate) struct Fixture {
     pub(super) record: String,
     /// A saved search of `project`.
     pub(super) saved_search: String,
+    /// A finished CSV export of `folder`.
+    pub(super) record_export: String,
     /// The sample collector the organisation may use.
     pub(super) collector: String,
     /// A member's user (project members are users).
@@ -128,6 +130,7 @@ impl Fixture {
             collection_job: id("CollectionJob"),
             record: id("CollectedRecord"),
             saved_search: id("SavedSearch"),
+            record_export: id("RecordExport"),
             collector: id("PlatformService"),
             user: id("User"),
             domain: id("TenantDomain"),
@@ -230,6 +233,7 @@ impl Fixture {
                 "deleteSnapshot" => &self.snapshot,
                 "deleteDnsRecord" => &self.dns_record,
                 "savedSearch" | "deleteSavedSearch" => &self.saved_search,
+                "recordExport" | "recordExportUpdated" => &self.record_export,
                 _ => return None,
             },
             _ => return None,

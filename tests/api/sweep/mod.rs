@@ -438,6 +438,14 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         .as_str()
         .unwrap()
         .to_string();
+    // A finished export of the folder.
+    let record_export =
+        gq(doc!("collection/StartRecordExport"), json!({ "input": { "folderId": folder, "format": "CSV" } }))
+            .await["startRecordExport"]["export"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    zygo::jobs::drain(&app.ctx).await.unwrap();
     // A search with words, so the search history has a row of A's.
     gq(doc!("collection/SearchRecords"), json!({ "projectId": project, "filter": { "search": "sweep" } }))
         .await;
@@ -563,6 +571,7 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         collection_job,
         record,
         saved_search,
+        record_export,
         collector,
         user,
         domain,

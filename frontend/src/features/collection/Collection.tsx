@@ -1,6 +1,6 @@
 // Data collection: the organisation's projects, a project's folder tree and collection jobs
 // (live while they run), a "new collection" form (collector, URLs; bad lines named), and a
-// folder's records with word search and filters.
+// folder's records with word search and filters, export buttons and CSV import (RecordsIo).
 import { useEffect, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import {
@@ -16,6 +16,7 @@ import { errorMessage, fieldErrors } from '../../app/client';
 import { RequirePermission, useTenant } from '../../app/tenant';
 import { useDocumentTitle } from '../../app/theme';
 import { Alert, Button, Field, formatDate, PageHeader, SelectField, TextAreaField } from '../../ui';
+import { ExportButtons, ImportCsv } from './RecordsIo';
 
 type Folder = ProjectQuery['project']['folders'][number];
 const RUNNING = ['PENDING', 'TRIGGERED', 'RUNNING', 'INGESTING'];
@@ -131,7 +132,7 @@ function ProjectView({ id }: { id: string }) {
       </table>
       <h3>Folders</h3>
       <FolderTree folders={project.folders} parent={null} selected={folder} onSelect={setFolder} />
-      {folder && <Records key={folder} folderId={folder} />}
+      {folder && <Records key={folder} folderId={folder} canEdit={canEdit} />}
     </div>
   );
 }
@@ -212,12 +213,13 @@ function NewCollection({ projectId, onStarted }: { projectId: string; onStarted:
   );
 }
 
-function Records({ folderId }: { folderId: string }) {
+function Records({ folderId, canEdit }: { folderId: string; canEdit: boolean }) {
   const [search, setSearch] = useState('');
   const [applied, setApplied] = useState('');
-  const [res] = useQuery({
+  const filter = applied ? { search: applied } : null;
+  const [res, reexecute] = useQuery({
     query: FolderRecordsDocument,
-    variables: { id: folderId, first: 50, filter: applied ? { search: applied } : null },
+    variables: { id: folderId, first: 50, filter },
     requestPolicy: 'cache-and-network',
   });
   const folder = res.data?.collectionFolder;
@@ -235,6 +237,8 @@ function Records({ folderId }: { folderId: string }) {
           Search
         </Button>
       </form>
+      <ExportButtons folderId={folderId} filter={filter} />
+      {canEdit && <ImportCsv folderId={folderId} onImported={() => reexecute({ requestPolicy: 'network-only' })} />}
       {res.error && <Alert>{errorMessage(res.error)}</Alert>}
       {folder && (
         <>
