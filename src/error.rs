@@ -3,7 +3,7 @@
 //! Services return [`AppError`]; resolvers turn it into an `async_graphql::Error` with
 //! `extensions.code` (and `field` for validation errors). Internal errors reach the client
 //! as a generic message and the log with their whole cause chain. The request id is added
-//! to every error by [`crate::graphql::extensions::ErrorShaping`].
+//! to every error by [`crate::graphql::answer::shape_errors`].
 
 use async_graphql::ErrorExtensions;
 use sea_orm::{DbErr, SqlErr};

@@ -1,19 +1,21 @@
 //! Admission: the one path every GraphQL operation takes before it runs, over HTTP and
 //! WebSocket alike. The transports only frame requests and answers; what may run is decided
-//! here, in this order:
+//! here, in this order, all before the schema sees the request:
 //!
-//! 1. [`admit`], before the schema sees the request: persisted queries are looked up (never
-//!    stored yet) and the persisted-only mode enforced, every variable string is held to
-//!    `ZYGO_MAX_STRING_LENGTH`, and a [`Ticket`] naming the caller's rate-limit buckets is
-//!    attached. The caller's credential (bearer JWT, API key, or `connection_init`) was
-//!    resolved by the transport into the [`RequestCtx`] passed in.
-//! 2. In the schema's [`Observability`](super::extensions::Observability) extension: the
-//!    document size, the parse, the alias count (fragments expanded, see [`measure`]), then
-//!    async-graphql's validation with depth, directive and cost limits.
-//! 3. [`charge`], from the same extension once every limit passed: the rate limiter takes
-//!    the operation's cost (root fields with fragments expanded), and only then is a new
-//!    persisted-query text stored. A refused document therefore costs nothing and leaves
-//!    nothing behind.
+//! 1. The request: persisted queries are looked up (never stored yet) and the
+//!    persisted-only mode enforced, every variable string is held to
+//!    `ZYGO_MAX_STRING_LENGTH`, and a [`Ticket`] names the caller's rate-limit buckets. The
+//!    caller's credential (bearer JWT, API key, or `connection_init`) was resolved by the
+//!    transport into the [`RequestCtx`] passed in.
+//! 2. The document ([`super::limits`]): its size, the parse, the alias count (fragments
+//!    expanded, see [`measure`]), its depth and cost against the schema's shape.
+//! 3. [`charge`], once every limit passed: the rate limiter takes the operation's cost (root
+//!    fields with fragments expanded). A new persisted-query text is stored only after the
+//!    schema validated and ran it. A document refused by a limit costs nothing, and no
+//!    refused document leaves anything behind.
+//!
+//! The schema has no extension (see [`super::shape`]): async-graphql's own validation runs
+//! after these stages, and the transports shape the answers ([`super::answer`]).
 //!
 //! This module decides and measures; it does not execute, and it does not know about HTTP
 //! status codes or WebSocket frames.
@@ -35,11 +37,19 @@ pub struct Refusal {
     pub message: String,
     pub field: Option<String>,
     pub retry_after: Option<u64>,
+    /// Refused for its document (stage 2 or 3: a limit, the parse, the rate limit) rather
+    /// than for the request around it: the answer is a GraphQL response like a validation
+    /// error's, and in a batch the other operations still run.
+    pub document: bool,
 }
 
 impl Refusal {
-    fn new(code: &'static str, message: String) -> Self {
-        Self { code, message, field: None, retry_after: None }
+    pub(super) fn new(code: &'static str, message: String) -> Self {
+        Self { code, message, field: None, retry_after: None, document: false }
+    }
+
+    pub(super) fn document(code: &'static str, message: String) -> Self {
+        Self { document: true, ..Self::new(code, message) }
     }
 
     /// The refusal as a GraphQL error with `extensions.code` (and `field` / `retryAfter`).
@@ -58,8 +68,8 @@ impl Refusal {
     }
 }
 
-/// What [`admit`] hands to the second stage through the request's data: whose buckets the
-/// operation draws from, and the persisted-query text to keep once it is admitted.
+/// What the request stage hands to the charge: whose buckets the operation draws from, and
+/// the persisted-query text to keep once it is admitted.
 #[derive(Clone, Debug)]
 pub struct Ticket {
     principals: Vec<Principal>,
@@ -80,10 +90,14 @@ pub fn principals(ctx: &RequestCtx) -> Vec<Principal> {
     }
 }
 
-/// Stage one of admission (see the module docs): resolves persisted queries, enforces the
-/// string cap and attaches the [`Ticket`] for [`charge`]. `ctx` is the caller as the
-/// transport authenticated it.
-pub async fn admit(app: &AppState, ctx: &RequestCtx, req: &mut Request) -> Result<(), Refusal> {
+/// Admits `req` (see the module docs): resolves persisted queries, enforces the string cap,
+/// checks the document and charges the caller. `ctx` is the caller as the transport
+/// authenticated it.
+pub async fn admit(
+    app: &AppState,
+    ctx: &RequestCtx,
+    req: &mut Request,
+) -> Result<super::limits::Admitted, Refusal> {
     let mut registration = app.persisted.resolve(req).await.map_err(|(code, why)| Refusal::new(code, why))?;
     // No string anywhere in the variables may exceed the global cap; fields have tighter
     // limits of their own.
@@ -98,13 +112,14 @@ pub async fn admit(app: &AppState, ctx: &RequestCtx, req: &mut Request) -> Resul
         (None, Some(v)) => format!("user:{}", v.user_id),
         (None, None) => "anonymous".to_string(),
     };
-    req.data.insert(Ticket { principals: principals(ctx), owner, registration });
-    Ok(())
+    let ticket = Ticket { principals: principals(ctx), owner, registration };
+    super::limits::check(app, req, &ticket).await
 }
 
-/// Stage three of admission, run by the schema extension after every validation limit
-/// passed: takes `cost` tokens from the ticket's buckets, then keeps a new persisted text.
-pub async fn charge(app: &AppState, ticket: &Ticket, cost: u32) -> Result<(), Refusal> {
+/// Stage three of admission, once every limit passed: takes `cost` tokens from the ticket's
+/// buckets. A new persisted text is kept only once the schema has validated and run it
+/// ([`super::answer::Pending::keep`]).
+pub(super) async fn charge(app: &AppState, ticket: &Ticket, cost: u32) -> Result<(), Refusal> {
     // A tenant's bucket (its API keys') holds what its plan allows per minute.
     let tenant_per_minute = match ticket.principals.iter().find_map(|p| match p {
         Principal::Tenant(t) => Some(*t),
@@ -121,13 +136,17 @@ pub async fn charge(app: &AppState, ticket: &Ticket, cost: u32) -> Result<(), Re
     app.rate_limiter.take_with(&ticket.principals, cost, tenant_per_minute).await.map_err(|retry| {
         Refusal {
             retry_after: Some(retry),
-            ..Refusal::new("RATE_LIMITED", format!("too many requests; retry in {retry} s"))
+            ..Refusal::document("RATE_LIMITED", format!("too many requests; retry in {retry} s"))
         }
     })?;
-    if let Some(registration) = &ticket.registration {
-        app.persisted.store(registration, &ticket.owner).await;
-    }
     Ok(())
+}
+
+impl Ticket {
+    /// The persisted text to keep once the operation ran, with the budget it draws from.
+    pub(super) fn registration(&self) -> Option<(Registration, String)> {
+        self.registration.clone().map(|r| (r, self.owner.clone()))
+    }
 }
 
 /// Finds a string longer than `max` characters in the request's variables; the refusal names
@@ -173,6 +192,8 @@ pub struct Measure {
     pub aliases: usize,
     /// Root fields (aliases included): the operation's rate-limit cost.
     pub root_fields: usize,
+    /// A spread names an unknown fragment or closes a cycle (validation refuses the document).
+    pub broken: bool,
 }
 
 impl Measure {
@@ -193,11 +214,11 @@ pub fn measure(doc: &ExecutableDocument, operation_name: Option<&str>) -> Measur
         }
         None => doc.operations.iter().next().map(|(_, o)| o),
     };
-    let Some(op) = op else { return Measure { aliases: 0, root_fields: 0 } };
+    let Some(op) = op else { return Measure { aliases: 0, root_fields: 0, broken: false } };
     let mut walker = Walker::new(&doc.fragments);
     let op: &OperationDefinition = &op.node;
     let counts = walker.set(&op.selection_set.node);
-    Measure { aliases: counts.aliases, root_fields: counts.top }
+    Measure { aliases: counts.aliases, root_fields: counts.top, broken: walker.broken }
 }
 
 type Fragments = HashMap<async_graphql::Name, async_graphql::Positioned<FragmentDefinition>>;
@@ -360,34 +381,37 @@ mod tests {
 
     #[test]
     fn plain_fields_and_aliases() {
-        assert_eq!(m("{ viewer { id } }", None), Measure { aliases: 0, root_fields: 1 });
+        assert_eq!(m("{ viewer { id } }", None), Measure { aliases: 0, root_fields: 1, broken: false });
         assert_eq!(
             m("{ a: viewer { id } b: viewer { id } c: __typename }", None),
-            Measure { aliases: 3, root_fields: 3 }
+            Measure { aliases: 3, root_fields: 3, broken: false }
         );
-        assert_eq!(m("{ viewer { a: id b: id } }", None), Measure { aliases: 2, root_fields: 1 });
+        assert_eq!(
+            m("{ viewer { a: id b: id } }", None),
+            Measure { aliases: 2, root_fields: 1, broken: false }
+        );
     }
 
     #[test]
     fn nested_inline_fragments_count_their_fields() {
         let q = "{ ... { ... { ... { a: __typename b: __typename c: __typename } } } }";
-        assert_eq!(m(q, None), Measure { aliases: 3, root_fields: 3 });
+        assert_eq!(m(q, None), Measure { aliases: 3, root_fields: 3, broken: false });
     }
 
     #[test]
     fn a_fragment_counts_every_time_it_is_spread() {
         let q = "query Q { x: viewer { ...F } y: viewer { ...F } z: viewer { ...F } }
                  fragment F on User { a: id b: id c: id }";
-        assert_eq!(m(q, Some("Q")), Measure { aliases: 12, root_fields: 3 });
+        assert_eq!(m(q, Some("Q")), Measure { aliases: 12, root_fields: 3, broken: false });
         let q = "mutation { ...G } fragment G on Mutation { ...H ...I } fragment H on Mutation { a: x b: x }
                  fragment I on Mutation { c: x d: x e: x }";
-        assert_eq!(m(q, None), Measure { aliases: 5, root_fields: 5 });
+        assert_eq!(m(q, None), Measure { aliases: 5, root_fields: 5, broken: false });
     }
 
     #[test]
     fn only_the_chosen_operation_counts() {
         let q = "query A { a: __typename b: __typename } query B { __typename }";
-        assert_eq!(m(q, Some("B")), Measure { aliases: 0, root_fields: 1 });
+        assert_eq!(m(q, Some("B")), Measure { aliases: 0, root_fields: 1, broken: false });
         assert_eq!(m(q, Some("A")).cost(), 2);
         assert_eq!(m(q, Some("C")).cost(), 1);
     }

@@ -6,9 +6,10 @@
 //! HTTP and WebSocket handlers.
 
 pub mod admission;
+pub mod answer;
 pub mod batch;
 pub mod enums;
-pub mod extensions;
+pub mod limits;
 pub mod live;
 pub mod loader_set;
 pub mod loaders;
@@ -16,6 +17,7 @@ pub mod node;
 pub mod nulls;
 pub mod relay;
 pub mod scalars;
+pub mod shape;
 pub mod tenant;
 pub mod viewer;
 
@@ -138,11 +140,10 @@ pub fn build_schema(app: AppState) -> AppSchema {
         builder = builder.disable_introspection().disable_suggestions();
     }
     builder
-        // Depth and cost limits: checked by the Observability extension after validation.
+        // Depth, cost and alias limits are admission's (`limits`), before the schema runs; the
+        // schema has no extension, since async-graphql wraps every field in each one it has
+        // (see `shape`).
         .limit_directives(limits.directives_per_field)
-        // The one extension: with any extension async-graphql wraps every field's resolution
-        // in each, so error shaping, limits, metrics and field errors share one.
-        .extension(extensions::ObservabilityFactory { metrics: app.metrics.clone(), limits })
         .data(app)
         .finish()
 }

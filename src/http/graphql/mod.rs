@@ -40,7 +40,7 @@ use crate::{
     auth::RequestCtx,
     db::Reads,
     graphql::{
-        AppSchema, admission,
+        AppSchema, admission, answer,
         batch::{Dispatcher, Driven},
         loaders::Loaders,
     },

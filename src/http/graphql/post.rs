@@ -134,18 +134,6 @@ fn content_type(headers: &HeaderMap) -> &'static str {
     if accept.contains(GRAPHQL_RESPONSE_JSON) { GRAPHQL_RESPONSE_JSON } else { "application/json" }
 }
 
-fn operation_type(req: &Request) -> Option<OperationType> {
-    let doc = async_graphql::parser::parse_query(&req.query).ok()?;
-    match &req.operation_name {
-        Some(name) => doc
-            .operations
-            .iter()
-            .find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str()))
-            .map(|(_, op)| op.node.ty),
-        None => doc.operations.iter().next().map(|(_, op)| op.node.ty),
-    }
-}
-
 async fn execute_http(
     s: GraphqlState,
     headers: HeaderMap,
@@ -178,78 +166,119 @@ async fn execute_http(
         }
     }
     let ctx = request_ctx(&s.app, &headers, addr, header_token(&headers)).await;
-    // Every member goes through the one admission path (persisted queries, string caps; the
-    // limits and the rate limit follow in the schema, after parsing and validation).
-    let mut batch = batch;
-    let members: Vec<&mut Request> = match &mut batch {
-        BatchRequest::Single(r) => vec![r],
-        BatchRequest::Batch(rs) => rs.iter_mut().collect(),
+    // Every member goes through the one admission path (persisted queries, string caps, the
+    // document's limits, the rate limit). A refused request fails the whole batch; a refused
+    // document answers for its own member only, as a GraphQL error.
+    let (single, requests) = match batch {
+        BatchRequest::Single(r) => (true, vec![r]),
+        BatchRequest::Batch(rs) => (false, rs),
     };
-    for r in members {
-        if let Err(refusal) = admission::admit(&s.app, &ctx, r).await {
-            let status = match refusal.code {
-                "PERSISTED_QUERY_NOT_FOUND" => StatusCode::OK,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            let mut ext = serde_json::Map::new();
-            if let Some(field) = refusal.field {
-                ext.insert("field".into(), field.into());
+    let mut members = Vec::with_capacity(requests.len());
+    for mut r in requests {
+        match admission::admit(&s.app, &ctx, &mut r).await {
+            Ok(admitted) => members.push(Ok((r, admitted))),
+            Err(refusal) if refusal.document => members.push(Err(refusal)),
+            Err(refusal) => {
+                let status = match refusal.code {
+                    "PERSISTED_QUERY_NOT_FOUND" => StatusCode::OK,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                let mut ext = serde_json::Map::new();
+                if let Some(field) = refusal.field {
+                    ext.insert("field".into(), field.into());
+                }
+                return request_error_with(status, &headers, refusal.code, refusal.message, ext);
             }
-            return request_error_with(status, &headers, refusal.code, refusal.message, ext);
         }
     }
     // After admission, which turned persisted hashes into texts: a mutation sent by hash
     // alone is still a mutation.
-    if is_get {
-        let requests: Vec<&Request> = match &batch {
-            BatchRequest::Single(r) => vec![r],
-            BatchRequest::Batch(rs) => rs.iter().collect(),
-        };
-        if requests
+    if is_get
+        && members
             .iter()
-            .any(|r| matches!(operation_type(r), Some(OperationType::Mutation | OperationType::Subscription)))
-        {
-            let mut resp = request_error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                &headers,
-                "METHOD_NOT_ALLOWED",
-                "mutations and subscriptions must use POST (or the WebSocket endpoint)".into(),
-            );
-            resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return resp;
-        }
+            .flatten()
+            .any(|(_, a)| matches!(a.op_type, Some(OperationType::Mutation | OperationType::Subscription)))
+    {
+        let mut resp = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &headers,
+            "METHOD_NOT_ALLOWED",
+            "mutations and subscriptions must use POST (or the WebSocket endpoint)".into(),
+        );
+        resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return resp;
     }
     let span = tracing::info_span!(
         "graphql",
         request_id = %ctx.request_id,
         user_id = ctx.viewer.as_ref().map(|v| v.user_id.to_string()).unwrap_or_default(),
     );
-    // Every load of the request is batched per turn of its execution (see `graphql::batch`).
+    // Every load of the request is batched per turn of its execution (see `graphql::batch`);
+    // each member of a batch gets its own loaders, like separate requests would.
     let dispatcher = Arc::new(Dispatcher::default());
-    let loaders =
-        |ctx: &RequestCtx| Loaders::for_request(&s.app, ctx, Reads::shared(), Some(dispatcher.clone()));
-    let batch = match batch {
-        BatchRequest::Single(r) => {
-            let loaders = loaders(&ctx);
-            BatchRequest::Single(r.data(ctx).data(loaders))
+    let mut pending = Vec::new();
+    let mut runnable = Vec::new();
+    let mut refused = Vec::with_capacity(members.len());
+    for member in members {
+        match member {
+            Ok((r, admitted)) => {
+                pending.push(answer::Pending::new(&ctx.request_id, &r, admitted));
+                let loaders = Loaders::for_request(&s.app, &ctx, Reads::shared(), Some(dispatcher.clone()));
+                runnable.push(r.data(ctx.clone()).data(loaders));
+                refused.push(None);
+            }
+            Err(refusal) => refused.push(Some(refusal)),
         }
-        // Each member of a batch gets its own loaders, like separate requests would.
-        BatchRequest::Batch(rs) => {
-            BatchRequest::Batch(rs.into_iter().map(|r| r.data(ctx.clone()).data(loaders(&ctx))).collect())
+    }
+    let limit = s.app.config.request_timeout;
+    let executed = if runnable.is_empty() {
+        Vec::new()
+    } else {
+        let batch = if single {
+            BatchRequest::Single(runnable.pop().expect("one request"))
+        } else {
+            BatchRequest::Batch(runnable)
+        };
+        let execution = Driven::new(dispatcher, s.schema.execute_batch(batch));
+        match tokio::time::timeout(limit, execution.instrument(span)).await {
+            Ok(BatchResponse::Single(r)) => vec![r],
+            Ok(BatchResponse::Batch(rs)) => rs,
+            // Dropping the future cancels the work; a transaction in flight rolls back.
+            Err(_) => {
+                return request_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &headers,
+                    "REQUEST_TIMEOUT",
+                    format!("the request ran longer than {} s (ZYGO_REQUEST_TIMEOUT)", limit.as_secs()),
+                );
+            }
         }
     };
-    let limit = s.app.config.request_timeout;
-    let execution = Driven::new(dispatcher, s.schema.execute_batch(batch));
-    match tokio::time::timeout(limit, execution.instrument(span)).await {
-        Ok(resp) => respond(resp, &headers),
-        // Dropping the future cancels the work; a transaction in flight rolls back.
-        Err(_) => request_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &headers,
-            "REQUEST_TIMEOUT",
-            format!("the request ran longer than {} s (ZYGO_REQUEST_TIMEOUT)", limit.as_secs()),
-        ),
+    let mut executed = executed.into_iter().zip(pending);
+    let mut answers = Vec::with_capacity(refused.len());
+    for refusal in refused {
+        answers.push(match refusal {
+            None => {
+                let (mut resp, mut pending) = executed.next().expect("an answer per executed operation");
+                pending.complete(&mut resp);
+                pending.keep(&s.app, &resp).await;
+                pending.measured(&s.app, resp.errors.is_empty());
+                resp
+            }
+            Some(refusal) => {
+                let mut resp = Response::from_errors(vec![refusal.into_server_error()]);
+                answer::shape_errors(&mut resp, Some(&ctx.request_id));
+                s.app.metrics.graphql_requests.with_label_values(&["invalid", "error"]).inc();
+                resp
+            }
+        });
     }
+    let resp = if single {
+        BatchResponse::Single(answers.pop().expect("one answer"))
+    } else {
+        BatchResponse::Batch(answers)
+    };
+    respond(resp, &headers)
 }
 
 /// `extensions.retryAfter` of a single response refused by the rate limiter before it ran.

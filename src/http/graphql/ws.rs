@@ -69,6 +69,7 @@ impl Executor for WsExecutor {
             .and_then(|b| b.downcast_ref::<SharedAuth>())
             .and_then(|a| a.lock().unwrap().token.clone());
         let (schema, app) = (self.schema.clone(), self.app.clone());
+        let request_id = ctx.request_id.clone();
         // Every operation re-checks the connection's credential (an expired token, an ended
         // session or a revoked API key stops new operations at once), then takes the same
         // admission path as an HTTP request: persisted queries, caps, limits, rate limits.
@@ -82,21 +83,41 @@ impl Executor for WsExecutor {
                     message: why,
                     field: None,
                     retry_after: None,
+                    document: false,
                 })?;
             }
-            admission::admit(&app, &ctx, &mut request).await?;
-            Ok::<_, admission::Refusal>(request.data(Loaders::for_request(
-                &app,
-                &ctx,
-                Reads::default(),
-                None,
-            )))
+            let admitted = admission::admit(&app, &ctx, &mut request).await?;
+            let pending = answer::Pending::new(&ctx.request_id, &request, admitted);
+            let request = request.data(Loaders::for_request(&app, &ctx, Reads::default(), None));
+            Ok::<_, admission::Refusal>((request, pending, app))
         }))
         .flat_map(move |checked| match checked {
-            Ok(request) => schema.execute_stream_with_session_data(request, session_data.clone()),
+            Ok((request, pending, app)) => {
+                let subscription = pending.admitted.op_type == Some(OperationType::Subscription);
+                if subscription {
+                    pending.measured(&app, true);
+                }
+                let pending = Arc::new(tokio::sync::Mutex::new(pending));
+                schema
+                    .execute_stream_with_session_data(request, session_data.clone())
+                    .then(move |mut resp| {
+                        let (pending, app) = (pending.clone(), app.clone());
+                        Box::pin(async move {
+                            let mut pending = pending.lock().await;
+                            pending.complete(&mut resp);
+                            pending.keep(&app, &resp).await;
+                            if !subscription {
+                                pending.measured(&app, resp.errors.is_empty());
+                            }
+                            resp
+                        })
+                    })
+                    .boxed()
+            }
             Err(refusal) => {
-                let err = refusal.into_server_error();
-                futures::stream::once(futures::future::ready(Response::from_errors(vec![err]))).boxed()
+                let mut resp = Response::from_errors(vec![refusal.into_server_error()]);
+                answer::shape_errors(&mut resp, Some(&request_id));
+                futures::stream::once(futures::future::ready(resp)).boxed()
             }
         })
         .boxed()

@@ -1,0 +1,131 @@
+//! Stage two of admission (see [`super::admission`]): the document itself. Its size, the
+//! parse, the alias count and the field count with fragments expanded, its depth and cost
+//! against the schema's [`Shape`], then the rate-limit charge — all before the schema sees
+//! the request, which receives the parsed document and does not parse it again.
+//!
+//! async-graphql's own validation (unknown fields, argument types, …) runs after this, in
+//! the schema. A document refused here costs nothing; one that passes the limits is charged
+//! even if that validation then refuses it (it did cost the server a parse and a check),
+//! but its persisted text is kept only if it ran.
+
+use async_graphql::{Request, parser::types::OperationType};
+
+use super::{
+    admission::{self, Refusal},
+    shape::Shape,
+};
+use crate::startup::AppState;
+
+/// What the checks learnt of an admitted operation, for the transport's answer.
+#[derive(Clone, Debug, Default)]
+pub struct Admitted {
+    /// The operation's type (`None` when the document names no runnable operation;
+    /// the schema then answers with its error).
+    pub op_type: Option<OperationType>,
+    /// A new persisted-query text and its owner's budget, kept once the operation ran.
+    pub registration: Option<(crate::http::persisted::Registration, String)>,
+}
+
+impl Admitted {
+    /// The operation type as metrics label it.
+    pub fn label(&self) -> &'static str {
+        match self.op_type {
+            Some(OperationType::Query) => "query",
+            Some(OperationType::Mutation) => "mutation",
+            Some(OperationType::Subscription) => "subscription",
+            None => "invalid",
+        }
+    }
+}
+
+/// The schema's shape, read once from its SDL.
+pub fn shape() -> &'static Shape {
+    static SHAPE: std::sync::OnceLock<Shape> = std::sync::OnceLock::new();
+    SHAPE.get_or_init(|| Shape::from_sdl(&super::sdl()))
+}
+
+/// Checks the document of `req` against the limits, hands the parsed document to the
+/// request, and charges the caller's rate limits (see the module docs).
+pub(super) async fn check(
+    app: &AppState,
+    req: &mut Request,
+    ticket: &admission::Ticket,
+) -> Result<Admitted, Refusal> {
+    let limits = &app.config.limits;
+    if req.query.len() > limits.document_bytes {
+        return Err(Refusal::document(
+            "DOCUMENT_TOO_LARGE",
+            format!(
+                "the document is {} bytes; the limit is {} (ZYGO_MAX_DOCUMENT_BYTES)",
+                req.query.len(),
+                limits.document_bytes
+            ),
+        ));
+    }
+    let doc = async_graphql::parser::parse_query(&req.query)
+        .map_err(|e| Refusal::document("GRAPHQL_PARSE_FAILED", e.to_string()))?;
+    // Counted as the executor will run the operation: every fragment expanded where used.
+    let measured = admission::measure(&doc, req.operation_name.as_deref());
+    if measured.aliases > limits.aliases {
+        return Err(Refusal::document(
+            "TOO_MANY_ALIASES",
+            format!(
+                "the document uses {} aliases; the limit is {} (ZYGO_MAX_ALIASES)",
+                measured.aliases, limits.aliases
+            ),
+        ));
+    }
+    // Spreads become typed inline fragments; a document that would expand past the cost
+    // limit is refused without expanding it (every field costs at least 1).
+    let doc = admission::inline_fragments(doc, limits.complexity).map_err(|fields| {
+        Refusal::document(
+            "QUERY_TOO_COMPLEX",
+            format!(
+                "the document holds {fields} fields once its fragments are spread; the limit is {} \
+                 (ZYGO_MAX_QUERY_COMPLEXITY)",
+                limits.complexity
+            ),
+        )
+    })?;
+    let op = match &req.operation_name {
+        Some(name) => doc.operations.iter().find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())),
+        None if doc.operations.iter().count() == 1 => doc.operations.iter().next(),
+        None => None,
+    }
+    .map(|(_, op)| &op.node);
+    let mut admitted = Admitted::default();
+    // A document with an unknown fragment or a fragment cycle keeps its spreads; validation
+    // refuses it, and it is not walked here.
+    if let Some(op) = op.filter(|_| !measured.broken) {
+        admitted.op_type = Some(op.ty);
+        let size = shape().measure(&doc, op, &req.variables);
+        if size.depth > limits.depth {
+            return Err(Refusal::document(
+                "QUERY_TOO_DEEP",
+                format!(
+                    "the document nests {} levels deep; the limit is {} (ZYGO_MAX_QUERY_DEPTH)",
+                    size.depth, limits.depth
+                ),
+            ));
+        }
+        if size.cost > limits.complexity {
+            return Err(Refusal::document(
+                "QUERY_TOO_COMPLEX",
+                format!(
+                    "the document costs {}; the limit is {} (ZYGO_MAX_QUERY_COMPLEXITY). Every field \
+                     costs 1 and a connection costs its page size (first/last, default {}) times its \
+                     selection: ask for smaller pages or fewer nested lists",
+                    size.cost,
+                    limits.complexity,
+                    crate::graphql::relay::DEFAULT_PAGE_SIZE
+                ),
+            ));
+        }
+    }
+    req.set_parsed_query(doc);
+    // Every limit passed: only now does the operation draw from the rate limits (and a new
+    // persisted text get stored), so a refused document costs nothing.
+    admission::charge(app, ticket, measured.cost()).await?;
+    admitted.registration = ticket.registration();
+    Ok(admitted)
+}
