@@ -37,7 +37,15 @@ pub struct JwtKeys {
     /// What an access token must satisfy, built once (its sets of issuers, audiences and
     /// required claims were otherwise allocated again for every request).
     validation: std::sync::Arc<Validation>,
+    /// Tokens this process verified, with what they stand for: a token is sent with every
+    /// request of its holder for its whole life, and checking its signature, decoding it and
+    /// parsing its claims again each time was most of what authentication cost. Keyed by the
+    /// whole token (an exact match, never a hash of it); expiry is checked on every use.
+    verified: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<Box<str>, (Uuid, Uuid, i64)>>>,
 }
+
+/// Tokens [`JwtKeys`] remembers before it starts over (each entry is a few hundred bytes).
+const MAX_VERIFIED: usize = 20_000;
 
 impl JwtKeys {
     pub fn new(secret: &[u8]) -> Self {
@@ -51,6 +59,7 @@ impl JwtKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation: std::sync::Arc::new(validation),
+            verified: Default::default(),
         }
     }
 
@@ -83,6 +92,25 @@ impl JwtKeys {
 
     /// [`Self::verify_access`], also returning the token's expiry (Unix seconds).
     pub fn verify_access_until(&self, token: &str) -> Result<(Uuid, Uuid, i64), &'static str> {
+        let now = Utc::now().timestamp();
+        let leeway = self.validation.leeway as i64;
+        if let Some(&(user, session, exp)) = self.verified.lock().unwrap().get(token) {
+            // As jsonwebtoken judges `exp` (its `nbf` passed when the token was verified).
+            return if exp < now - leeway { Err("access token expired") } else { Ok((user, session, exp)) };
+        }
+        let verified = self.verify_uncached(token)?;
+        let mut cache = self.verified.lock().unwrap();
+        if cache.len() >= MAX_VERIFIED {
+            cache.retain(|_, (_, _, exp)| *exp >= now - leeway);
+            if cache.len() >= MAX_VERIFIED {
+                cache.clear();
+            }
+        }
+        cache.insert(token.into(), verified);
+        Ok(verified)
+    }
+
+    fn verify_uncached(&self, token: &str) -> Result<(Uuid, Uuid, i64), &'static str> {
         let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation).map_err(
             |e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => "access token expired",
@@ -138,5 +166,23 @@ mod tests {
             .issue_access(u, s, now - chrono::Duration::hours(2), now - chrono::Duration::hours(1))
             .unwrap();
         assert_eq!(keys.verify_access(&expired), Err("access token expired"));
+    }
+
+    #[test]
+    fn a_remembered_token_is_still_judged_by_its_expiry_and_only_by_exact_match() {
+        let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef");
+        let (u, s) = (Uuid::new_v4(), Uuid::new_v4());
+        let now = Utc::now();
+        let t = keys.issue_access(u, s, now, now + chrono::Duration::minutes(5)).unwrap();
+        assert_eq!(keys.verify_access(&t).unwrap(), (u, s));
+        assert!(keys.verified.lock().unwrap().contains_key(t.as_str()), "remembered");
+        assert_eq!(keys.verify_access(&t).unwrap(), (u, s), "and answered from memory");
+        // A token one character off is verified, not matched.
+        let mut tampered = t.clone();
+        tampered.pop();
+        assert!(keys.verify_access(&tampered).is_err());
+        // Expiry is judged on every use, remembered or not.
+        keys.verified.lock().unwrap().insert(t.as_str().into(), (u, s, now.timestamp() - 60));
+        assert_eq!(keys.verify_access(&t), Err("access token expired"));
     }
 }
