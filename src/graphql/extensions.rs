@@ -238,6 +238,11 @@ impl Extension for Observability {
         operation_name: Option<&str>,
         next: NextExecute<'_>,
     ) -> Response {
+        // What a support session's audit entry names (see `Loaders::tenant_access`).
+        if let Some(loaders) = ctx.data_opt::<crate::graphql::loaders::Loaders>() {
+            let op_type = self.op_type.lock().expect("lock").unwrap_or("query");
+            let _ = loaders.operation.set((op_type, operation_name.map(str::to_string)));
+        }
         self.fields.execute(ctx, operation_name, next).await
     }
 
@@ -257,6 +262,10 @@ impl Extension for Observability {
         next: NextSubscribe<'_>,
     ) -> BoxStream<'s, Response> {
         let request_id = ctx.data_opt::<RequestCtx>().map(|c| c.request_id.clone());
+        if let Some(loaders) = ctx.data_opt::<crate::graphql::loaders::Loaders>() {
+            let name = self.operation_name.lock().expect("lock").clone();
+            let _ = loaders.operation.set(("subscription", name));
+        }
         let metrics = self.metrics.clone();
         metrics.graphql_requests.with_label_values(&["subscription", "ok"]).inc();
         self.fields

@@ -44,6 +44,7 @@ use crate::{
             schema::{SecurityMutation, SecurityQuery},
         },
         studio::{PresenceMutation, PresenceSubscription, StudioMutation, StudioQuery, StudioSubscription},
+        support::SupportMutation,
         teams::TeamsMutation,
         tenancy::{TenancyMutation, TenancyQuery, TenancySubscription},
         webhooks::{WebhooksMutation, WebhooksQuery},
@@ -98,6 +99,7 @@ pub struct Mutation(
     AdminMutation,
     InfrastructureMutation,
     FlagsMutation,
+    SupportMutation,
 );
 
 /// The root subscription.
