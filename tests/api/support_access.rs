@@ -198,6 +198,13 @@ async fn with_approval_required_a_session_waits_for_an_owner_and_a_writable_one_
         audit_log(&app, &owner, &tenant).await.iter().any(|e| e["action"] == "support_session.requested"),
         "the owners see the request in their log"
     );
+    // The owners are told, with the reason and where to answer.
+    let notice = eventually(20, || async {
+        crate::notifications::inbox(&app, &owner).await.into_iter().find(|n| n["kind"] == "SUPPORT_ACCESS")
+    })
+    .await;
+    assert!(notice["title"].as_str().unwrap().contains("asks to enter"), "{notice}");
+    assert!(notice["body"].as_str().unwrap().contains("ticket 4711"), "{notice}");
     // The operator cannot approve it themselves (they reach nothing of the organisation).
     let r = decide(&app, &ops, doc!("support/ApproveSupportSession"), "approveSupportSession", &id).await;
     assert_eq!(r.code(), "NOT_FOUND");
