@@ -4,12 +4,13 @@
 // across the app (shell/SupportBanner) shows it with an exit button.
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
-import { useMutation, useQuery } from 'urql';
+import { useClient, useMutation, useQuery } from 'urql';
 import {
   AdminEndSupportSessionDocument,
   AdminOrganisationsDocument,
   AdminStartSupportSessionDocument,
   AdminSupportSessionsDocument,
+  ViewerSupportSessionsDocument,
 } from '../../gql/graphql';
 import { errorMessage, fieldErrors } from '../../app/client';
 import { useDocumentTitle } from '../../app/theme';
@@ -36,6 +37,9 @@ export default function SupportSessions() {
   const [minutes, setMinutes] = useState('60');
   const [readOnly, setReadOnly] = useState(true);
   const errors = fieldErrors(startRes.error);
+  const client = useClient();
+  // The banner reads the viewer's sessions: fetched again so it appears (or goes) at once.
+  const refreshBanner = () => client.query(ViewerSupportSessionsDocument, {}, { requestPolicy: 'network-only' }).toPromise();
   const options = orgs.data?.admin.organisations.edges.map((e) => e.node) ?? [];
 
   async function submit(e: FormEvent) {
@@ -44,6 +48,7 @@ export default function SupportSessions() {
     if (!r.error) {
       setReason('');
       refetch({ requestPolicy: 'network-only' });
+      await refreshBanner();
     }
   }
 
@@ -119,7 +124,12 @@ export default function SupportSessions() {
                 <td>{s.expiresAt ? formatDate(s.expiresAt) : '—'}</td>
                 <td>
                   {(s.status === 'ACTIVE' || s.status === 'PENDING_APPROVAL') && (
-                    <Button variant="ghost" busy={endRes.fetching} onClick={() => void end({ id: s.id }).then(() => refetch({ requestPolicy: 'network-only' }))}>
+                    <Button variant="ghost" busy={endRes.fetching} onClick={() =>
+                        void end({ id: s.id }).then(() => {
+                          refetch({ requestPolicy: 'network-only' });
+                          return refreshBanner();
+                        })
+                      }>
                       End
                     </Button>
                   )}
