@@ -277,3 +277,34 @@ async fn a_session_gives_no_access_once_its_time_has_run_out() {
     let r = start(&app, &ops, &tenant, REASON, Some(5), true).await;
     assert_eq!(r.data()["adminStartSupportSession"]["session"]["status"], "ACTIVE");
 }
+
+#[tokio::test]
+async fn a_subscription_made_in_a_session_ends_at_the_first_event_after_it_expired() {
+    let clock = Clock::manual(Utc::now());
+    let app =
+        spawn_app_on(Backend::fresh().await, Options { clock: Some(clock.clone()), ..Default::default() })
+            .await;
+    let owner = app.verified_user("owner@example.com").await;
+    let tenant = app.create_tenant(&owner, "acme").await;
+    let (ops, _) = app.platform_operator("ops@example.com", "super-admin").await;
+    let r = start(&app, &ops, &tenant, REASON, Some(5), true).await;
+    assert_eq!(r.data()["adminStartSupportSession"]["session"]["status"], "ACTIVE");
+
+    let mut ws = WsClient::connect(&app, "graphql-transport-ws").await;
+    assert_eq!(ws.init(Some(&ops.access)).await.unwrap()["type"], "connection_ack");
+    ws.subscribe("1", doc!("tenancy/TenantEvents"), json!({ "tenantId": tenant })).await;
+    let event = crate::subscriptions::mutate_until_event(&app, &owner, &tenant, "Renamed", &mut ws).await;
+    assert_eq!(event["type"], "next", "the operator follows the organisation live: {event}");
+
+    // A rename changes no one's access, yet the session's end is compared at every event.
+    clock.advance(Duration::minutes(6));
+    app.gql(
+        Some(&owner.access),
+        doc!("tenancy/UpdateTenant"),
+        json!({ "input": { "id": tenant, "name": "Later" } }),
+    )
+    .await
+    .data();
+    let end = ws.next_json().await.expect("the end of the stream");
+    assert_eq!(end, json!({ "id": "1", "type": "complete" }));
+}
