@@ -71,6 +71,7 @@ pub mod secret_access;
 pub mod security_event;
 pub mod session;
 pub mod subscription;
+pub mod support_session;
 pub mod team;
 pub mod team_member;
 pub mod tenant;

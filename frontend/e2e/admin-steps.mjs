@@ -1,7 +1,8 @@
 // The platform console part of the end-to-end journey, through the UI only: a super
 // administrator (granted like `zygo admin grant` does, with two-factor authentication on)
 // signs in with a backup code, finds the journey's organisation, suspends it with a reason and
-// reactivates it.
+// reactivates it, then enters it in developer mode (a read-only support session), sees the
+// banner and exits.
 //
 // `browser` is the playwright-core Browser; `operator` = { email, password, backupCode };
 // `watch(context, label)` reports the context's console errors; `shot(name, page)` saves a
@@ -58,5 +59,34 @@ export async function adminJourney({ browser, base, operator, orgName, watch, sh
     await page.getByRole('table', { name: 'Job queues' }).getByRole('row', { name: /workflow|mail|billing/ }).first().waitFor({ timeout: STEP_TIMEOUT });
   });
   await shot('admin-jobs', page);
+
+  // Developer mode: a read-only support session into the organisation, its banner, and out.
+  const banner = () => page.getByRole('status', { name: 'Developer mode' });
+  await step('starting a read-only support session', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Support sessions' }).click();
+    await page.getByRole('heading', { name: 'Support sessions', level: 1 }).waitFor({ timeout: STEP_TIMEOUT });
+    const form = page.getByRole('form', { name: 'Enter an organisation' });
+    await form.getByLabel('Find an organisation').fill(orgName);
+    const select = form.getByLabel('Organisation', { exact: true });
+    const option = select.locator('option', { hasText: orgName }).first();
+    await option.waitFor({ state: 'attached', timeout: STEP_TIMEOUT });
+    await select.selectOption(await option.getAttribute('value'));
+    await form.getByLabel('Reason', { exact: true }).fill('Journey: ticket 42, the customer asked us to look at their settings');
+    await form.getByRole('button', { name: 'Start session' }).click();
+    await banner().waitFor({ timeout: STEP_TIMEOUT });
+    if (!(await banner().textContent()).includes('read-only')) throw new Error('the banner does not say read-only');
+  });
+  await step('opening the organisation in developer mode', async () => {
+    await banner().getByRole('link', { name: `Open ${orgName}` }).click();
+    await page.waitForURL(/\/o\//, { timeout: STEP_TIMEOUT });
+    await banner().waitFor({ timeout: STEP_TIMEOUT });
+  });
+  await shot('admin-developer-mode', page);
+  await step('exiting developer mode', async () => {
+    await banner().getByRole('button', { name: 'Exit developer mode' }).click();
+    await page.waitForURL(/\/admin\/support/, { timeout: STEP_TIMEOUT });
+    await banner().waitFor({ state: 'detached', timeout: STEP_TIMEOUT });
+    await page.getByRole('table', { name: 'Support sessions' }).getByRole('row', { name: /Ended/ }).first().waitFor({ timeout: STEP_TIMEOUT });
+  });
   await ctx.close();
 }

@@ -43,6 +43,7 @@ mod m20261204_000060_platform_roles;
 mod m20261204_000070_feature_flags;
 mod m20261204_000075_cloud_snapshots;
 mod m20261204_000076_limit_overrides;
+mod m20261205_000026_support_sessions;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -62,6 +63,7 @@ pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
         m20261204_000075_cloud_snapshots::TENANT_TABLES,
         m20261204_000055_collection_search::TENANT_TABLES,
         m20261204_000056_collection_exports::TENANT_TABLES,
+        m20261205_000026_support_sessions::TENANT_TABLES,
     ]
     .concat()
 }
@@ -114,6 +116,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000075_cloud_snapshots::Migration),
             Box::new(m20261204_000076_limit_overrides::Migration),
             Box::new(m20261204_000056_collection_exports::Migration),
+            Box::new(m20261205_000026_support_sessions::Migration),
         ]
     }
 }

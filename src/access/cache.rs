@@ -35,13 +35,17 @@ pub fn topic() -> Topic {
 /// Whether a committed audit entry of `action` may change who reaches the tenant or with
 /// which permissions: memberships (`member.*`: joined, left, removed, role changed,
 /// suspended, reactivated), roles and their grants (`role.*`), and the organisation itself
-/// (`tenant.*`: status, settings such as the MFA rule, deletion) — except a rename
+/// (`tenant.*`: status, settings such as the MFA rule, deletion), support sessions
+/// (`support_session.*`: started, approved, ended — not the entry of each request made in
+/// one) — except a rename
 /// (`tenant.updated`: name and slug, which no access check reads), so renaming an
 /// organisation does not make every member's next read, and every subscriber's next event,
 /// go back to the database. A new action that changes access must be named under one of
 /// these nouns.
 pub fn changes_access(action: &str) -> bool {
-    action != "tenant.updated" && ["member.", "role.", "tenant."].iter().any(|p| action.starts_with(p))
+    action != "tenant.updated"
+        && action != "support_session.request"
+        && ["member.", "role.", "tenant.", "support_session."].iter().any(|p| action.starts_with(p))
 }
 
 /// What may have changed, as announced on [`topic`].
@@ -201,6 +205,7 @@ mod tests {
             switched_off: Default::default(),
             actor: std::sync::Arc::new(crate::access::Actor::user(user)),
             reads: Default::default(),
+            support: None,
         }
     }
 
@@ -243,12 +248,23 @@ mod tests {
 
     #[test]
     fn access_changing_actions_are_recognised() {
-        for a in ["member.joined", "member.role_changed", "role.permissions_set", "tenant.suspended"] {
+        for a in [
+            "member.joined",
+            "member.role_changed",
+            "role.permissions_set",
+            "tenant.suspended",
+            "support_session.started",
+            "support_session.ended",
+        ] {
             assert!(changes_access(a), "{a}");
         }
-        for a in
-            ["team.created", "workflow.updated", "secret.deleted", "invitation.created", "tenant.updated"]
-        {
+        for a in [
+            "team.created",
+            "workflow.updated",
+            "secret.deleted",
+            "tenant.updated",
+            "support_session.request",
+        ] {
             assert!(!changes_access(a), "{a}");
         }
     }

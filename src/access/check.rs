@@ -36,8 +36,11 @@ pub async fn access_in(
 ) -> Result<HashMap<Uuid, TenantCtx>, DbErr> {
     let mut out = HashMap::new();
     let mut missing = Vec::new();
+    let now = ctx.now();
     for &tenant in tenant_ids {
         match ctx.access.get(user_id, tenant) {
+            // A support session's end is checked at every access, whatever the cache holds.
+            Some(Some(tctx)) if tctx.support.as_ref().is_some_and(|s| !s.live(now)) => missing.push(tenant),
             Some(Some(tctx)) => {
                 out.insert(tenant, tctx);
             }
@@ -49,7 +52,7 @@ pub async fn access_in(
         return Ok(out);
     }
     let ticket = ctx.access.ticket();
-    let mut found = read(&ctx.db, reads, user_id, &missing).await?;
+    let mut found = read(&ctx.db, reads, user_id, &missing, now).await?;
     if !found.is_empty() {
         // The modules the platform switched off there (nothing read while no flag gates one).
         let member_of: Vec<Uuid> = found.keys().copied().collect();
@@ -88,7 +91,8 @@ pub fn require_mfa_met(tctx: TenantCtx) -> AppResult<TenantCtx> {
     Ok(tctx)
 }
 
-/// The access check from the database: the active memberships, then (behind the wall of
+/// The access check from the database: the active memberships and, for the other tenants,
+/// live support sessions (developer mode, see [`super::support`]), then (behind the wall of
 /// those tenants only) their role graphs and states, and the user's two-factor setting when
 /// some organisation requires it.
 async fn read(
@@ -96,6 +100,7 @@ async fn read(
     reads: &Reads,
     user_id: Uuid,
     tenant_ids: &[Uuid],
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<HashMap<Uuid, TenantCtx>, DbErr> {
     // The membership lookup *is* the access check, so it filters by user, not by a scope,
     // and looks across tenants.
@@ -105,10 +110,16 @@ async fn read(
         .filter(membership::Column::Status.eq(membership::MembershipStatus::Active))
         .all(&reads.across(pool))
         .await?;
-    if memberships.is_empty() {
+    // Where the user is no member, a support session may let them in (one statement, and
+    // only for a user who has sessions at all).
+    let others: Vec<Uuid> =
+        tenant_ids.iter().copied().filter(|t| !memberships.iter().any(|m| m.tenant_id == *t)).collect();
+    let sessions = super::support::active(&reads.across(pool), user_id, &others, now).await?;
+    if memberships.is_empty() && sessions.is_empty() {
         return Ok(HashMap::new());
     }
-    let tenants: Vec<Uuid> = memberships.iter().map(|m| m.tenant_id).collect();
+    let tenants: Vec<Uuid> =
+        memberships.iter().map(|m| m.tenant_id).chain(sessions.keys().copied()).collect();
     // From here on only the tenants the user is a member of.
     let db = &reads.tenants(pool, tenants.iter().copied());
     let mut graphs = super::role_graph::role_graphs(db, &tenants).await?;
@@ -146,6 +157,39 @@ async fn read(
         entity::user::Entity::find_by_id(user_id).one(db).await?.is_some_and(|u| u.mfa_enabled())
     };
     let actor = std::sync::Arc::new(Actor::user(user_id));
+    // The operator acts as an owner (only reading in a read-only session); the owner role
+    // of every organisation holds the whole catalog.
+    let operator = std::sync::Arc::new(Actor { kind: "platform_admin", ..Actor::user(user_id) });
+    let mut supported: HashMap<Uuid, TenantCtx> = HashMap::new();
+    for (tenant_id, access) in sessions {
+        let Some(graph) = graphs.remove(&tenant_id) else { continue };
+        let Some(owner) = graph.roles.values().find(|r| r.key == "owner").cloned() else { continue };
+        let permissions = if access.read_only {
+            graph.effective(owner.id).and(super::support::read_permissions())
+        } else {
+            graph.effective(owner.id)
+        };
+        supported.insert(
+            tenant_id,
+            TenantCtx {
+                user_id,
+                tenant_id,
+                membership_id: Uuid::nil(),
+                role_id: owner.id,
+                role_key: owner.key.clone(),
+                permissions,
+                suspended: suspended.contains(&tenant_id),
+                pending_deletion: pending_deletion.contains(&tenant_id),
+                roles: std::sync::Arc::new(graph),
+                // Checked when the session started (a platform role requires MFA).
+                mfa_missing: false,
+                switched_off: Default::default(),
+                actor: operator.clone(),
+                reads: Reads::default(),
+                support: Some(access),
+            },
+        );
+    }
     Ok(memberships
         .into_iter()
         .filter_map(|m| {
@@ -167,8 +211,10 @@ async fn read(
                     switched_off: Default::default(),
                     actor: actor.clone(),
                     reads: Reads::default(),
+                    support: None,
                 },
             ))
         })
+        .chain(supported)
         .collect())
 }

@@ -10,6 +10,7 @@ pub mod features;
 pub mod loader;
 pub mod platform;
 pub mod role_graph;
+pub mod support;
 pub mod tenant_ctx;
 pub mod tx;
 

@@ -42,6 +42,9 @@ pub struct TenantCtx {
     /// The operation's shared read transaction ([`crate::db::Reads`]) that [`TenantCtx::on`]
     /// reads through; separate transactions outside a GraphQL operation over HTTP.
     pub reads: crate::db::Reads,
+    /// Set when a platform operator reaches the organisation through a support session
+    /// (developer mode) instead of a membership: see [`crate::access::support`].
+    pub support: Option<crate::access::support::SupportAccess>,
 }
 
 impl TenantCtx {
@@ -63,6 +66,7 @@ impl TenantCtx {
             switched_off: Permissions::EMPTY,
             actor: std::sync::Arc::new(actor),
             reads: Default::default(),
+            support: None,
         }
     }
 

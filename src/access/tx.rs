@@ -48,6 +48,12 @@ impl<'c> TenantTx<'c> {
     /// on the rows (a team's own owner, one's own membership): the caller checks inside the
     /// transaction, before any write, and says so where it calls this.
     pub async fn open(ctx: &'c Ctx, tctx: &'c TenantCtx) -> AppResult<Self> {
+        // A read-only support session changes nothing, whatever permission it may hold.
+        if tctx.support.as_ref().is_some_and(|s| s.read_only) {
+            return Err(crate::error::AppError::ForbiddenWith(
+                "this support session is read-only: nothing of the organisation can be changed in it".into(),
+            ));
+        }
         // The operation's read transaction gives its connection back first: a request
         // never holds one connection while waiting for another.
         tctx.reads.release().await;

@@ -22,6 +22,8 @@ pub struct Admitted {
     /// The operation's type (`None` when the document names no runnable operation;
     /// the schema then answers with its error).
     pub op_type: Option<OperationType>,
+    /// The operation's name, as the request gives it or the document's only operation has it.
+    pub operation_name: Option<String>,
     /// A new persisted-query text and its owner's budget, kept once the operation ran.
     pub registration: Option<(crate::http::persisted::Registration, String)>,
 }
@@ -91,9 +93,12 @@ pub(super) async fn check(
         Some(name) => doc.operations.iter().find(|(n, _)| n.map(|n| n.as_str()) == Some(name.as_str())),
         None if doc.operations.iter().count() == 1 => doc.operations.iter().next(),
         None => None,
-    }
-    .map(|(_, op)| &op.node);
-    let mut admitted = Admitted::default();
+    };
+    let mut admitted = Admitted {
+        operation_name: op.and_then(|(name, _)| name.map(|n| n.to_string())),
+        ..Default::default()
+    };
+    let op = op.map(|(_, op)| &op.node);
     // A document with an unknown fragment or a fragment cycle keeps its spreads; validation
     // refuses it, and it is not walked here.
     if let Some(op) = op.filter(|_| !measured.broken) {

@@ -71,7 +71,9 @@ impl Watch {
     /// The access now: the last decision while it holds, else decided again (an error when
     /// the subscriber is no longer a member).
     pub async fn current(&mut self) -> AppResult<&TenantCtx> {
-        if !self.app.access.unchanged_since(self.ticket, self.checked) {
+        // A support session's end comes with no event: compared at every event.
+        let session_over = self.tctx.support.as_ref().is_some_and(|s| !s.live(self.app.now()));
+        if session_over || !self.app.access.unchanged_since(self.ticket, self.checked) {
             *self = Box::pin(Self::start(self.app.clone(), self.user, self.tenant)).await?;
         }
         Ok(&self.tctx)

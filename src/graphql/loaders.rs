@@ -268,6 +268,12 @@ pub struct Loaders {
     /// The operation's reads (see [`Reads`]): every loader, and every access-checked read of
     /// a service through [`TenantCtx::on`], goes through them.
     pub reads: Reads,
+    /// The operation's type and name (set by the transport once admission named them):
+    /// what a support session's audit entry names.
+    pub operation: OnceLock<(&'static str, Option<String>)>,
+    /// The organisations this operation reached through a support session: each gets one
+    /// audit entry of the operation, written before the first field there is answered.
+    support_reached: std::sync::Mutex<HashMap<Uuid, Arc<tokio::sync::OnceCell<()>>>>,
 }
 
 struct Seed {
@@ -327,6 +333,8 @@ impl Loaders {
             seed: Seed { ctx: ctx.clone(), dispatcher, viewer, api_key, actor },
             meter: None,
             reads,
+            operation: OnceLock::new(),
+            support_reached: Default::default(),
         }
     }
 
@@ -407,12 +415,33 @@ impl Loaders {
     /// allowance: for the billing operations that are the way out of a quota (changing the
     /// plan, paying for it).
     pub async fn tenant_access_unmetered(&self, tenant_id: Uuid) -> AppResult<TenantCtx> {
-        self.access()
+        let tctx = self
+            .access()
             .load_one(tenant_id)
             .await
             .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
             .ok_or(AppError::NotFound("tenant"))
-            .and_then(crate::access::require_mfa_met)
+            .and_then(crate::access::require_mfa_met)?;
+        if let Some(support) = &tctx.support {
+            // Developer mode: the operation is audited in the organisation's log (actor
+            // `platform_admin`) before anything of it is answered; no entry, no answer.
+            let once =
+                self.support_reached.lock().expect("support lock").entry(tenant_id).or_default().clone();
+            once.get_or_try_init(|| async {
+                let (op_type, op_name) = self.operation.get().cloned().unwrap_or(("unknown", None));
+                crate::access::support::record_request(
+                    &self.seed.ctx,
+                    tenant_id,
+                    support.session_id,
+                    &tctx.actor,
+                    op_type,
+                    op_name.as_deref(),
+                )
+                .await
+            })
+            .await?;
+        }
+        Ok(tctx)
     }
 }
 

@@ -46,6 +46,7 @@ use crate::{
             schema::{SecurityMutation, SecurityQuery},
         },
         studio::{PresenceMutation, PresenceSubscription, StudioMutation, StudioQuery, StudioSubscription},
+        support::SupportMutation,
         teams::TeamsMutation,
         tenancy::{TenancyMutation, TenancyQuery, TenancySubscription},
         webhooks::{WebhooksMutation, WebhooksQuery},
@@ -100,6 +101,7 @@ pub struct Mutation(
     AdminMutation,
     InfrastructureMutation,
     FlagsMutation,
+    SupportMutation,
 );
 
 /// The root subscription.

@@ -56,6 +56,7 @@ pub mod kind {
     pub const SECURITY_EVENT: &str = "SecurityEvent";
     pub const SESSION: &str = "Session";
     pub const SUBSCRIPTION: &str = "Subscription";
+    pub const SUPPORT_SESSION: &str = "SupportSession";
     pub const TEAM: &str = "Team";
     pub const TENANT: &str = "Tenant";
     pub const TENANT_DOMAIN: &str = "TenantDomain";

@@ -13,8 +13,8 @@ use crate::modules::{
     collection::types::TenantCollection, domains::types::TenantAddresses, flags::types::TenantFlags,
     infrastructure::types::TenantInfrastructure, members::types::TenantMembers,
     resources::types::TenantResources, roles::types::TenantRoles, secrets::types::TenantSecrets,
-    studio::types::TenantDocuments, teams::types::TenantTeams, tenancy::types::TenantCore,
-    webhooks::types::TenantWebhooks, workflows::types::TenantWorkflows,
+    studio::types::TenantDocuments, support::types::TenantSupport, teams::types::TenantTeams,
+    tenancy::types::TenantCore, webhooks::types::TenantWebhooks, workflows::types::TenantWorkflows,
 };
 
 /// The organisation row every part reads (one allocation shared by the parts).
@@ -40,6 +40,7 @@ pub struct Tenant(
     TenantAddresses,
     TenantInfrastructure,
     TenantFlags,
+    TenantSupport,
 );
 
 impl Tenant {
@@ -61,7 +62,8 @@ impl Tenant {
             TenantCollection(row.clone()),
             TenantAddresses(row.clone()),
             TenantInfrastructure(row.clone()),
-            TenantFlags(row),
+            TenantFlags(row.clone()),
+            TenantSupport(row),
         )
     }
 

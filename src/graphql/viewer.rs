@@ -9,13 +9,13 @@ use entity::user;
 
 use crate::modules::{
     identity::types::ViewerCore, notifications::types::ViewerNotifications, privacy::types::ViewerPrivacy,
-    security::types::ViewerSecurity,
+    security::types::ViewerSecurity, support::types::ViewerSupport,
 };
 
 /// The signed-in user, with what only they may see.
 #[derive(MergedObject, Clone)]
 #[graphql(name = "Viewer")]
-pub struct Viewer(ViewerCore, ViewerSecurity, ViewerNotifications, ViewerPrivacy);
+pub struct Viewer(ViewerCore, ViewerSecurity, ViewerNotifications, ViewerPrivacy, ViewerSupport);
 
 impl Viewer {
     pub fn new(model: user::Model) -> Self {
@@ -24,7 +24,8 @@ impl Viewer {
             ViewerCore(row.clone()),
             ViewerSecurity(row.clone()),
             ViewerNotifications(row.clone()),
-            ViewerPrivacy(row),
+            ViewerPrivacy(row.clone()),
+            ViewerSupport(row),
         )
     }
 }

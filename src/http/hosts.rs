@@ -1,6 +1,7 @@
 //! Organisation addresses at the HTTP edge: a request to `{slug}.{ZYGO_BASE_DOMAIN}` or to a
 //! verified custom domain is the organisation's (the web app opens on its pages), a verified
-//! domain that is not primary redirects to the primary one, an unknown subdomain gets a page
+//! domain that is not primary redirects to the primary one, signing in there goes on to the
+//! organisation (`/login` gets `next=/o/{slug}`), an unknown subdomain gets a page
 //! saying so; and `/tls/ask` answers Caddy's on-demand TLS question. The API itself
 //! (`/graphql`, its WebSocket) answers on any host and costs no lookup.
 
@@ -60,6 +61,16 @@ pub async fn route(State(state): State<AppState>, req: Request, next: Next) -> R
         Ok(HostTarget::Tenant { slug, .. }) => {
             if req.uri().path() == "/" {
                 return Redirect::temporary(&format!("/o/{slug}")).into_response();
+            }
+            // Signing in at the organisation's address joins its context: the sign-in page
+            // goes on to the organisation unless it was told where to go already.
+            if req.uri().path() == "/login" {
+                let query = req.uri().query().unwrap_or_default();
+                if !query.split('&').any(|p| p.starts_with("next=")) {
+                    let sep = if query.is_empty() { "" } else { "&" };
+                    return Redirect::temporary(&format!("/login?{query}{sep}next=%2Fo%2F{slug}"))
+                        .into_response();
+                }
             }
             next.run(req).await
         }

@@ -19,6 +19,7 @@ pub mod roles;
 pub mod secrets;
 pub mod security;
 pub mod studio;
+pub mod support;
 pub mod teams;
 pub mod tenancy;
 pub mod webhooks;

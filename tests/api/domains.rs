@@ -174,6 +174,17 @@ async fn each_organisation_is_reachable_at_its_subdomain_and_reserved_names_cann
     assert_eq!(r.data()["tenant"]["subdomainUrl"], "https://acme.zygo.test");
     let (status, location, _) = w.get_as("acme.zygo.test", "/").await;
     assert_eq!((status, location.as_deref()), (307, Some("/o/acme")));
+    // Signing in there joins the organisation's context: the sign-in page goes on to it.
+    let (status, location, _) = w.get_as("acme.zygo.test", "/login").await;
+    assert_eq!((status, location.as_deref()), (307, Some("/login?next=%2Fo%2Facme")));
+    let (status, location, _) = w.get_as("acme.zygo.test", "/login?email=a%40b.test").await;
+    assert_eq!((status, location.as_deref()), (307, Some("/login?email=a%40b.test&next=%2Fo%2Facme")));
+    // Told where to go already: the page is served as it is.
+    let (status, location, _) = w.get_as("acme.zygo.test", "/login?next=%2Fo%2Facme%2Fworkflows").await;
+    assert_eq!((status, location), (200, None));
+    // On the platform's own address nothing changes.
+    let (status, location, _) = w.get_as("zygo.test", "/login").await;
+    assert_eq!((status, location), (200, None));
     let (status, _, body) = w.get_as("nobody.zygo.test", "/o/nobody").await;
     assert_eq!(status, 404);
     assert!(body.contains("No organisation is reachable at <b>nobody.zygo.test</b>"), "{body}");

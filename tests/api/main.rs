@@ -54,6 +54,7 @@ mod schema;
 mod security;
 mod studio;
 mod subscriptions;
+mod support_access;
 mod sweep;
 mod teams;
 mod tenancy;

@@ -88,7 +88,11 @@ impl Executor for WsExecutor {
             }
             let admitted = admission::admit(&app, &ctx, &mut request).await?;
             let pending = answer::Pending::new(&ctx.request_id, &request, admitted);
-            let request = request.data(Loaders::for_request(&app, &ctx, Reads::default(), None));
+            let loaders = Loaders::for_request(&app, &ctx, Reads::default(), None);
+            // What a support session's audit entry names (see `Loaders::tenant_access`).
+            let _ =
+                loaders.operation.set((pending.admitted.label(), pending.admitted.operation_name.clone()));
+            let request = request.data(loaders);
             Ok::<_, admission::Refusal>((request, pending, app))
         }))
         .flat_map(move |checked| match checked {

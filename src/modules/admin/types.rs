@@ -293,6 +293,17 @@ impl Admin {
         self.role.into()
     }
 
+    /// Support sessions (developer mode) into every organisation, newest first; `openOnly`
+    /// keeps the pending and live ones.
+    async fn support_sessions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] open_only: bool,
+    ) -> Result<Vec<crate::modules::support::types::SupportSession>> {
+        let views = crate::modules::support::service::all(app(ctx), open_only).await?;
+        Ok(crate::modules::support::types::sessions(views))
+    }
+
     /// Every organisation, oldest first; `search` matches name or slug.
     #[graphql(complexity = "relay::cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]

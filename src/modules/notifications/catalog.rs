@@ -33,6 +33,8 @@ pub enum NotificationKind {
     CollectionFinished,
     /// Someone mentioned you in a document.
     MentionedInDocument,
+    /// Platform support asked to enter, or entered, an organisation you own (developer mode).
+    SupportAccess,
 }
 
 /// Where a notification can reach you.
@@ -134,6 +136,12 @@ pub const CATALOG: &[Entry] = &[
         defaults: [true, true, false],
     },
     Entry {
+        kind: NotificationKind::SupportAccess,
+        key: "support.access",
+        description: "Platform support asked to enter, or entered, an organisation you own",
+        defaults: [true, true, false],
+    },
+    Entry {
         kind: NotificationKind::CollectionFinished,
         key: "collection.finished",
         description: "A data collection you started finished",
@@ -188,6 +196,7 @@ pub fn for_action(action: &str) -> Option<(NotificationKind, Audience)> {
         "team.member_added" => (K::AddedToTeam, Audience::MembershipInEntry),
         "billing.past_due" => (K::PaymentFailed, Audience::Owners),
         "webhook_endpoint.disabled" => (K::WebhookEndpointDisabled, Audience::Owners),
+        "support_session.requested" | "support_session.started" => (K::SupportAccess, Audience::Owners),
         "tenant.deletion_scheduled" | "tenant.deletion_cancelled" => {
             (K::OrganisationDeletion, Audience::Owners)
         }

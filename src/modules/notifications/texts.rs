@@ -83,6 +83,23 @@ pub fn describe(notice: &Notice, org: Option<&entity::tenant::Model>) -> (String
             };
             (title, body, Some(format!("/o/{slug}/collection")))
         }
+        NotificationKind::SupportAccess if action == "support_session.requested" => (
+            format!("Platform support asks to enter {name}"),
+            format!(
+                "Reason: {}. Nothing is visible to them until an owner approves the session.",
+                text(&after["reason"])
+            ),
+            Some(format!("/o/{slug}/settings/support")),
+        ),
+        NotificationKind::SupportAccess => (
+            format!("Platform support entered {name}"),
+            format!(
+                "Reason: {}. The session ends by itself after {} minutes; an owner can end it at any time.",
+                text(&after["reason"]),
+                after["minutes"].as_i64().unwrap_or_default()
+            ),
+            Some(format!("/o/{slug}/settings/support")),
+        ),
         NotificationKind::MentionedInDocument => (
             format!("You were mentioned in “{}”", text(&notice.data["documentTitle"])),
             format!("Someone mentioned you in a document of {name}."),

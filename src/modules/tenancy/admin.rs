@@ -51,6 +51,15 @@ pub struct Settings {
     pub notification_defaults: serde_json::Value,
     pub security: SecuritySettings,
     pub retention: Retention,
+    pub support: SupportSettings,
+}
+
+/// How platform support may enter the organisation (developer mode).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SupportSettings {
+    /// A support session waits for an owner's approval before it gives any access.
+    pub require_approval: bool,
 }
 
 /// Days the organisation keeps what accumulates; `None`: the platform's maximum. Never more
@@ -158,6 +167,7 @@ pub fn validate(new: Settings) -> AppResult<Settings> {
     Ok(Settings {
         security: new.security.clone(),
         retention: new.retention.clone(),
+        support: new.support.clone(),
         general: General {
             description: opt(g.description, &|s| check_text("input.general.description", s, 500))?,
             website: opt(g.website, &|s| check_url("input.general.website", s))?,
@@ -216,6 +226,18 @@ pub async fn update_settings(
             s.retention = r;
         }
         let s = validate(s)?;
+        am.settings = Set(Some(serde_json::to_value(&s).map_err(anyhow::Error::from)?));
+        Ok(())
+    })
+    .await
+}
+
+/// Whether platform support sessions wait for an owner's approval (`tenant.update`).
+pub async fn set_support_approval(ctx: &Ctx, tctx: &TenantCtx, required: bool) -> AppResult<tenant::Model> {
+    tctx.require(Permission::TenantUpdate)?;
+    change_tenant(ctx, tctx, "tenant.support_approval_set", |current, am| {
+        let mut s = settings(current);
+        s.support.require_approval = required;
         am.settings = Set(Some(serde_json::to_value(&s).map_err(anyhow::Error::from)?));
         Ok(())
     })

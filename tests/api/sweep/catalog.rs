@@ -301,6 +301,13 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("adminCancelTenantDeletion", PlatformAdmin),
     ("adminRetryJob", PlatformAdmin),
     ("adminCancelJob", PlatformAdmin),
+    // Developer mode: operators start and end sessions; the organisation answers for itself.
+    ("adminStartSupportSession", PlatformAdmin),
+    ("adminEndSupportSession", PlatformAdmin),
+    ("approveSupportSession", Tenant(&[TENANT_UPDATE])),
+    ("denySupportSession", Tenant(&[TENANT_UPDATE])),
+    ("endSupportSession", Tenant(&[TENANT_UPDATE])),
+    ("setSupportAccessApproval", Tenant(&[TENANT_UPDATE])),
     // Feature flags: the platform operators' (support reads, super admins change).
     ("featureFlags", PlatformAdmin),
     ("createFeatureFlag", PlatformAdmin),
@@ -339,6 +346,8 @@ pub(super) const NESTED: &[(&str, Rule, Scope)] = &[
     ("Tenant.environmentVariables", Tenant(&[WORKFLOW_READ]), Scope::Ctx),
     ("Tenant.apiKeys", Tenant(&[API_KEYS_MANAGE]), Scope::Ctx),
     ("Tenant.auditLog", Tenant(&[AUDIT_READ]), Scope::Ctx),
+    ("Tenant.supportSessions", Tenant(&[AUDIT_READ]), Scope::Ctx),
+    ("Tenant.supportRequiresApproval", Tenant(&[TENANT_READ]), Scope::Ctx),
     ("Tenant.subscription", Tenant(&[BILLING_READ]), Scope::Ctx),
     ("Tenant.billingAccount", Tenant(&[BILLING_READ]), Scope::Ctx),
     ("Tenant.usage", Tenant(&[BILLING_READ]), Scope::Ctx),

@@ -80,6 +80,9 @@ pub(crate) struct Fixture {
     pub(super) user: String,
     /// A custom domain of the organisation (pending).
     pub(super) domain: String,
+    /// A support session of a platform operator into the organisation (ended: the operator
+    /// reaches nothing of it).
+    pub(super) support_session: String,
     /// A LOCAL cloud account with a running server, a volume, a DNS zone and a record.
     pub(super) cloud_provider: String,
     pub(super) server: String,
@@ -134,6 +137,7 @@ impl Fixture {
             collector: id("PlatformService"),
             user: id("User"),
             domain: id("TenantDomain"),
+            support_session: id("SupportSession"),
             cloud_provider: id("CloudProvider"),
             server: id("Server"),
             volume: id("Volume"),
@@ -227,6 +231,10 @@ impl Fixture {
                 "collectionFolder" | "deleteCollectionFolder" => &self.folder,
                 "collectionJob" | "cancelCollectionJob" => &self.collection_job,
                 "verifyTenantDomain" | "setPrimaryTenantDomain" | "removeTenantDomain" => &self.domain,
+                "approveSupportSession"
+                | "denySupportSession"
+                | "endSupportSession"
+                | "adminEndSupportSession" => &self.support_session,
                 "validateCloudProvider" | "removeCloudProvider" => &self.cloud_provider,
                 "deleteServer" => &self.server,
                 "deleteVolume" => &self.volume,

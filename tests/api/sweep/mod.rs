@@ -459,6 +459,22 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         .unwrap()
         .to_string();
 
+    // Developer mode: an operator's session into A, ended at once — a platform role alone
+    // must give nothing of the organisation.
+    let (operator, _) = app.platform_operator("sweep-operator@example.com", "super-admin").await;
+    let started = app
+        .gql(
+            Some(&operator.access),
+            doc!("support/AdminStartSupportSession"),
+            json!({ "input": { "tenantId": tenant, "reason": "sweep fixture: a session to refer to", "readOnly": true } }),
+        )
+        .await;
+    let support_session =
+        started.data()["adminStartSupportSession"]["session"]["id"].as_str().unwrap().to_string();
+    app.gql(Some(&operator.access), doc!("support/AdminEndSupportSession"), json!({ "id": support_session }))
+        .await
+        .data();
+
     // Infrastructure: a LOCAL account with a server, a volume, a zone and a record, every
     // action ended before the snapshot.
     let cloud_provider = gq(
@@ -575,6 +591,7 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         collector,
         user,
         domain,
+        support_session,
         cloud_provider,
         server,
         volume,
@@ -623,6 +640,13 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
             kind: Kind::Member("viewer"),
             token: Some(joined["viewer"].0.access.clone()),
             perms: held("viewer"),
+            team_owner: false,
+        },
+        Principal {
+            name: "operator",
+            kind: Kind::Operator,
+            token: Some(operator.access.clone()),
+            perms: Vec::new(),
             team_owner: false,
         },
     ];

@@ -13,6 +13,9 @@ pub(super) enum Kind {
     Outsider,
     /// An active member of A with this built-in role.
     Member(&'static str),
+    /// A super administrator (two-factor authentication on) with no membership and no live
+    /// support session: the admin API answers, nothing of any organisation does.
+    Operator,
 }
 
 pub(super) struct Principal {
@@ -61,6 +64,15 @@ pub(super) fn verdict(rule: Rule, scope: Scope, p: &Principal) -> Verdict {
                 PlatformAdmin => Deny("FORBIDDEN"),
                 HiddenAsNull(_) => NullEntries,
                 // Reached only through their own organisation (B, which they own).
+                _ if scope == Scope::Ctx => Allow,
+                _ => Deny("NOT_FOUND"),
+            };
+        }
+        Kind::Operator => {
+            return match rule {
+                Public | SignedIn | ViewerOrNull | PlatformAdmin => Allow,
+                HiddenAsNull(_) => NullEntries,
+                // Lists of their own organisations: they have none.
                 _ if scope == Scope::Ctx => Allow,
                 _ => Deny("NOT_FOUND"),
             };

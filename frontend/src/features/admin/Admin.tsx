@@ -55,7 +55,7 @@ export default function Admin() {
   return (
     <section className="page">
       <PageHeader title="Platform console">
-        <Link to="/admin/flags">Feature flags</Link>
+        <Link to="/admin/flags">Feature flags</Link> <Link to="/admin/support">Support sessions</Link>
       </PageHeader>
       <nav className="tabs" aria-label="Console">
         {TABS.map(([key, label]) => (

@@ -6,4 +6,5 @@ import { page } from '../../app/lazyPage';
 export const adminRoutes: RouteObject[] = [
   { path: 'admin', lazy: page(() => import('./Admin')) },
   { path: 'admin/flags', lazy: page(() => import('./FeatureFlags')) },
+  { path: 'admin/support', lazy: page(() => import('./SupportSessions')) },
 ];

@@ -6,4 +6,5 @@ export const organisationRoutes: RouteObject[] = [
   { index: true, lazy: page(() => import('./Overview')) },
   { path: 'settings', lazy: page(() => import('./GeneralSettings')) },
   { path: 'domains', lazy: page(() => import('./Domains')) },
+  { path: 'settings/support', lazy: page(() => import('./SupportAccess')) },
 ];

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { Link, Navigate, NavLink, Outlet, useLocation, useMatch, useNavigate } from 'react-router';
+import { SupportBanner } from './SupportBanner';
 import { useMutation, useQuery } from 'urql';
 import { AdminOverviewDocument, LogOutDocument, SetActiveTenantDocument, ViewerAccountDocument } from '../../gql/graphql';
 import { isSignedIn, onTokens, saveTokens } from '../../app/session';
@@ -178,8 +179,15 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
                   <NavLink to={`/o/${slug}/domains`}>Domains</NavLink>
                 </li>
                 <li>
-                  <NavLink to={`/o/${slug}/settings`}>Settings</NavLink>
+                  <NavLink to={`/o/${slug}/settings`} end>
+                    Settings
+                  </NavLink>
                 </li>
+                {current && can(current, 'audit.read') && (
+                  <li>
+                    <NavLink to={`/o/${slug}/settings/support`}>Support access</NavLink>
+                  </li>
+                )}
               </ul>
             </>
           )}
@@ -194,6 +202,9 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
                 </li>
                 <li>
                   <NavLink to="/admin/flags">Feature flags</NavLink>
+                </li>
+                <li>
+                  <NavLink to="/admin/support">Support sessions</NavLink>
                 </li>
               </ul>
             </>
@@ -218,6 +229,7 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
           </ul>
         </nav>
         <main id="main" className="content" tabIndex={-1}>
+          <SupportBanner operator={operator} />
           {viewer && !viewer.emailVerified && (
             <div className="alert alert-warning" role="status">
               Please confirm your e-mail address: open the link we mailed to {viewer.email}.
