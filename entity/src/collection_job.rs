@@ -24,6 +24,12 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
+    /// Auto-update: collect the same inputs again every so many hours (`None`: once).
+    pub repeat_every_hours: Option<i32>,
+    /// When the next run of its schedule is due, once this run ended (`None`: none planned).
+    pub next_run_at: Option<DateTimeUtc>,
+    /// The first job of its schedule (`None` on that first job, or without a schedule).
+    pub repeat_of: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

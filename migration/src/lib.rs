@@ -44,6 +44,7 @@ mod m20261204_000070_feature_flags;
 mod m20261204_000075_cloud_snapshots;
 mod m20261204_000076_limit_overrides;
 mod m20261205_000026_support_sessions;
+mod m20261205_000027_collection_schedules;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -117,6 +118,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000076_limit_overrides::Migration),
             Box::new(m20261204_000056_collection_exports::Migration),
             Box::new(m20261205_000026_support_sessions::Migration),
+            Box::new(m20261205_000027_collection_schedules::Migration),
         ]
     }
 }

@@ -33,7 +33,7 @@ use uuid::Uuid;
 
 pub use self::{
     fairness::fair_pick,
-    store::enqueue,
+    store::{enqueue, hasten},
     worker::{drain, run_workers},
 };
 use crate::{ctx::Ctx, error::AppError, pubsub::Topic};

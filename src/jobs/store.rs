@@ -177,3 +177,22 @@ pub(super) async fn prune(ctx: &Ctx, before: DateTime<Utc>) -> Result<u64, DbErr
         .await?;
     Ok(gone.rows_affected)
 }
+
+/// Makes the waiting job of `kind` and `key` due now (an operator's "run now"): only a queued
+/// job due later is moved, so a running one is never started twice. `Ok(false)`: none waits.
+pub async fn hasten(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let moved = job::Entity::update_many()
+        .col_expr(job::Column::RunAt, Expr::value(now))
+        .filter(job::Column::Kind.eq(kind))
+        .filter(job::Column::Key.eq(key))
+        .filter(job::Column::Status.eq(JobStatus::Queued))
+        .filter(job::Column::RunAt.gt(now))
+        .exec(db)
+        .await?;
+    Ok(moved.rows_affected > 0)
+}

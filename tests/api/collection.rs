@@ -97,7 +97,7 @@ impl World {
 
     /// A BrightData Instagram reels service granted to every organisation, credentials set,
     /// and the fake told where the app listens.
-    async fn brightdata(&self, base: &str) -> reqwest::Client {
+    pub(crate) async fn brightdata(&self, base: &str) -> reqwest::Client {
         let http = reqwest::Client::new();
         http.post(format!("{base}/_config"))
             .json(&json!({ "notifyBase": self.app.url("") .trim_end_matches('/') }))
@@ -148,7 +148,7 @@ impl World {
 }
 
 /// An app using the BrightData fake (started first: the app reads its URL at start).
-async fn brightdata_world() -> (World, NodeService, String) {
+pub(crate) async fn brightdata_world() -> (World, NodeService, String) {
     let fake = NodeService::start("brightdata-fake.mjs", &[], &[("TOKEN", TOKEN)]);
     let base = format!("http://127.0.0.1:{}", fake.info["port"]);
     let w = world_with(vec![("ZYGO_BRIGHTDATA_API_URL", base.clone())]).await;
@@ -160,7 +160,7 @@ async fn fake_state(http: &reqwest::Client, base: &str) -> Vec<Value> {
     r["triggers"].as_array().unwrap().clone()
 }
 
-async fn fake_post(http: &reqwest::Client, base: &str, path: &str, body: Value) -> Value {
+pub(crate) async fn fake_post(http: &reqwest::Client, base: &str, path: &str, body: Value) -> Value {
     http.post(format!("{base}{path}")).json(&body).send().await.unwrap().json().await.unwrap()
 }
 

@@ -513,3 +513,29 @@ async fn an_export_pages_through_a_large_folder_and_imports_stop_at_the_plan_all
     assert_eq!(body["errors"][0]["extensions"]["code"], "QUOTA_EXCEEDED", "{body}");
     assert_eq!(w.records(&w.owner, &folder, json!({})).await["records"]["totalCount"], 1_000);
 }
+
+#[tokio::test]
+async fn deleting_a_folder_removes_its_export_files_from_the_store() {
+    use sea_orm::EntityTrait;
+    let w = world().await;
+    let (_, folder) = collected(&w).await;
+    let e = exported(&w, &folder, "CSV", json!(null)).await;
+    let keys: Vec<String> = entity::collection_export::Entity::find()
+        .all(&w.app.db().await)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|x| x.storage_key)
+        .collect();
+    assert_eq!(keys.len(), 1);
+    assert!(w.app.ctx.storage.get(&keys[0], None).await.is_ok(), "the file is stored");
+    w.gql(&w.owner, doc!("collection/DeleteCollectionFolder"), json!({ "id": folder, "withContents": true }))
+        .await
+        .data();
+    assert_eq!(download(&w, e["downloadUrl"].as_str().unwrap()).await.status(), 404, "the link is dead");
+    w.drain().await;
+    assert!(
+        matches!(w.app.ctx.storage.get(&keys[0], None).await, Err(object_store::Error::NotFound { .. })),
+        "the file left the store"
+    );
+}

@@ -22,6 +22,7 @@ mod browser;
 mod clients;
 mod collection;
 mod collection_io;
+mod collection_schedule;
 mod collection_search;
 mod conformance;
 mod domains;

@@ -334,6 +334,15 @@ pub async fn available_collectors(
     tctx: &TenantCtx,
 ) -> AppResult<Vec<(collection_service::Model, collection_platform::Model)>> {
     tctx.require(Permission::CollectionRead)?;
+    granted_collectors(ctx, tctx).await
+}
+
+/// The collectors the organisation of `tctx` is granted now, whoever asks (a scheduled run
+/// acting as the system checks its collector is still granted).
+pub async fn granted_collectors(
+    ctx: &Ctx,
+    tctx: &TenantCtx,
+) -> AppResult<Vec<(collection_service::Model, collection_platform::Model)>> {
     let plan = crate::modules::billing::metering::granted_plan_cached(ctx, tctx).await?.key.clone();
     let grants = collection_grant::Entity::find().all(&ctx.db).await?;
     let platforms = platforms(ctx).await?;

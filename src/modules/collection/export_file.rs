@@ -87,7 +87,7 @@ fn rfc3339(d: &DateTime<Utc>) -> String {
 }
 
 /// A record as one JSON Lines object.
-fn json_line(r: &collection_record::Model) -> Value {
+pub(crate) fn json_line(r: &collection_record::Model) -> Value {
     json!({
         "id": relay::to_global_id(kind::COLLECTED_RECORD, r.id).to_string(),
         "platform": r.platform,

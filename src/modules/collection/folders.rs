@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use entity::{
-    collection_folder, collection_job, collection_job_input, collection_record, project_member::ProjectRole,
+    collection_export, collection_folder, collection_job, collection_job_input, collection_record,
+    project_member::ProjectRole,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::{Value, json};
@@ -212,46 +213,66 @@ pub async fn update_folder(
     Ok(after)
 }
 
-/// Deletes the folders `ids` with their records, jobs and job inputs.
-async fn delete_folders(tx: &TenantTx<'_>, ids: Vec<Uuid>) -> AppResult<()> {
+/// Deletes the folders `ids` with their records, jobs, job inputs and exports; the exports'
+/// files leave the file store by a durable job enqueued here, so they go exactly when the
+/// rows do.
+async fn delete_folders(tx: &mut TenantTx<'_>, ids: Vec<Uuid>) -> AppResult<()> {
     let scope = tx.scope();
+    let files: Vec<Option<String>> = scope
+        .find::<collection_export::Entity>()
+        .filter(collection_export::Column::FolderId.is_in(ids.clone()))
+        .select_only()
+        .column(collection_export::Column::StorageKey)
+        .into_tuple()
+        .all(&*tx)
+        .await?;
+    let files: Vec<String> = files.into_iter().flatten().collect();
+    if !files.is_empty() {
+        let key = format!("collection-folders:{}", ids[0]);
+        tx.enqueue(crate::modules::resources::purge::remove_objects(files, key)).await?;
+    }
+    scope
+        .delete_many::<collection_export::Entity>()
+        .filter(collection_export::Column::FolderId.is_in(ids.clone()))
+        .exec(&*tx)
+        .await?;
     let jobs: Vec<Uuid> = scope
         .find::<collection_job::Entity>()
         .filter(collection_job::Column::FolderId.is_in(ids.clone()))
         .select_only()
         .column(collection_job::Column::Id)
         .into_tuple()
-        .all(tx)
+        .all(&*tx)
         .await?;
     scope
         .delete_many::<collection_job_input::Entity>()
         .filter(collection_job_input::Column::JobId.is_in(jobs.clone()))
-        .exec(tx)
+        .exec(&*tx)
         .await?;
     scope
         .delete_many::<collection_record::Entity>()
         .filter(collection_record::Column::FolderId.is_in(ids.clone()))
-        .exec(tx)
+        .exec(&*tx)
         .await?;
     scope
         .delete_many::<collection_job::Entity>()
         .filter(collection_job::Column::Id.is_in(jobs))
-        .exec(tx)
+        .exec(&*tx)
         .await?;
     // Children first: a parent row is referenced by its children.
     for id in ids.into_iter().rev() {
         scope
             .delete_many::<collection_folder::Entity>()
             .filter(collection_folder::Column::Id.eq(id))
-            .exec(tx)
+            .exec(&*tx)
             .await?;
     }
     Ok(())
 }
 
 /// Every folder of a project, with its contents (the project is being deleted).
-pub async fn delete_all_of_project(tx: &TenantTx<'_>, project: Uuid) -> AppResult<()> {
-    let all = tree(tx, tx.scope(), project).await?;
+pub async fn delete_all_of_project(tx: &mut TenantTx<'_>, project: Uuid) -> AppResult<()> {
+    let all = tree(&*tx, tx.scope(), project).await?;
     let mut order = Vec::new();
     for root in all.iter().filter(|f| f.parent_id.is_none()) {
         order.extend(subtree(&all, root.id));
@@ -267,7 +288,7 @@ pub async fn delete_folder(
     id: Uuid,
     with_contents: bool,
 ) -> AppResult<collection_folder::Model> {
-    let tx = TenantTx::open(ctx, tctx).await?;
+    let mut tx = TenantTx::open(ctx, tctx).await?;
     let scope = tx.scope();
     let f = folder_in(&tx, scope, id).await?;
     require_project(&tx, tctx, f.project_id, ProjectRole::Editor).await?;
@@ -286,7 +307,7 @@ pub async fn delete_folder(
             ));
         }
     }
-    delete_folders(&tx, ids).await?;
+    delete_folders(&mut tx, ids).await?;
     tx.commit_with(Change {
         action: "folder.deleted",
         target_type: "Folder",

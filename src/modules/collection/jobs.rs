@@ -42,6 +42,8 @@ pub struct StartJob {
     pub parameters: Value,
     /// Collect into this folder rather than a new one.
     pub folder: Option<Uuid>,
+    /// Auto-update: collect again every so many hours.
+    pub repeat_every_hours: Option<i32>,
 }
 
 fn service_label(t: &str) -> &'static str {
@@ -66,6 +68,9 @@ pub async fn start_job(ctx: &Ctx, tctx: &TenantCtx, req: StartJob) -> AppResult<
     })?;
     let parameters = if req.parameters.is_null() { json!({}) } else { req.parameters };
     catalog::check_parameters(&service, &parameters)?;
+    if let Some(h) = req.repeat_every_hours {
+        super::schedule::check_every(h)?;
+    }
     let now = ctx.now();
     let mut tx = TenantTx::open(ctx, tctx).await?;
     require_project(&tx, tctx, req.project, ProjectRole::Editor).await?;
@@ -101,32 +106,79 @@ pub async fn start_job(ctx: &Ctx, tctx: &TenantCtx, req: StartJob) -> AppResult<
                 .id
         }
     };
+    let job = insert_job(
+        &mut tx,
+        NewRun {
+            project: req.project,
+            folder,
+            service: &service,
+            parameters,
+            urls: &urls,
+            repeat_every_hours: req.repeat_every_hours,
+            repeat_of: None,
+            created_by: tctx.acting_user(),
+        },
+    )
+    .await?;
+    let id = job.id;
+    tx.emit(topic(scope.tenant_id()), &JobEvent { job_id: id, project_id: req.project });
+    tx.commit_with(Change {
+        action: "collection_job.started",
+        target_type: "CollectionJob",
+        target_id: Some(id),
+        before: None,
+        after: Some(json!({ "service": service.name, "platform": platform.key, "inputs": urls.len() })),
+    })
+    .await?;
+    Ok(job)
+}
+
+/// A run to add: a job and its inputs.
+pub(super) struct NewRun<'a> {
+    pub project: Uuid,
+    pub folder: Uuid,
+    pub service: &'a entity::collection_service::Model,
+    pub parameters: Value,
+    pub urls: &'a [String],
+    pub repeat_every_hours: Option<i32>,
+    pub repeat_of: Option<Uuid>,
+    pub created_by: Option<Uuid>,
+}
+
+/// Adds a PENDING job with its inputs and queues its trigger step, in `tx`.
+pub(super) async fn insert_job(tx: &mut TenantTx<'_>, run: NewRun<'_>) -> AppResult<collection_job::Model> {
+    let scope = tx.scope();
+    let now = tx.ctx().now();
     let id = Uuid::now_v7();
     let job = scope
         .insert(
-            &tx,
+            &*tx,
             collection_job::ActiveModel {
                 id: Set(id),
                 tenant_id: Set(scope.tenant_id()),
-                project_id: Set(req.project),
-                folder_id: Set(folder),
-                service_id: Set(service.id),
-                provider: Set(service.provider),
+                project_id: Set(run.project),
+                folder_id: Set(run.folder),
+                service_id: Set(run.service.id),
+                provider: Set(run.service.provider),
                 status: Set(CollectionJobStatus::Pending),
                 snapshot_id: Set(None),
-                parameters: Set(parameters),
-                input_count: Set(urls.len() as i32),
+                parameters: Set(run.parameters),
+                input_count: Set(run.urls.len() as i32),
                 record_count: Set(0),
                 error_count: Set(0),
                 error: Set(None),
-                created_by: Set(tctx.acting_user()),
+                created_by: Set(run.created_by),
                 created_at: Set(now),
                 updated_at: Set(now),
                 finished_at: Set(None),
+                repeat_every_hours: Set(run.repeat_every_hours),
+                next_run_at: Set(None),
+                repeat_of: Set(run.repeat_of),
             },
         )
         .await?;
-    let rows: Vec<collection_job_input::ActiveModel> = urls
+    let rows: Vec<collection_job_input::ActiveModel> = run
+        .urls
         .iter()
         .enumerate()
         .map(|(i, u)| collection_job_input::ActiveModel {
@@ -142,7 +194,7 @@ pub async fn start_job(ctx: &Ctx, tctx: &TenantCtx, req: StartJob) -> AppResult<
     for chunk in rows.chunks(500) {
         scope
             .insert_many::<collection_job_input::Entity, _>(chunk.to_vec())
-            .exec_without_returning(&tx)
+            .exec_without_returning(&*tx)
             .await?;
     }
     tx.enqueue(
@@ -150,15 +202,6 @@ pub async fn start_job(ctx: &Ctx, tctx: &TenantCtx, req: StartJob) -> AppResult<
             .key(format!("trigger:{id}"))
             .attempts(8),
     )
-    .await?;
-    tx.emit(topic(scope.tenant_id()), &JobEvent { job_id: id, project_id: req.project });
-    tx.commit_with(Change {
-        action: "collection_job.started",
-        target_type: "CollectionJob",
-        target_id: Some(id),
-        before: None,
-        after: Some(json!({ "service": service.name, "platform": platform.key, "inputs": urls.len() })),
-    })
     .await?;
     Ok(job)
 }
@@ -179,6 +222,8 @@ pub async fn cancel_job(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<coll
     am.status = Set(CollectionJobStatus::Cancelled);
     am.updated_at = Set(ctx.now());
     am.finished_at = Set(Some(ctx.now()));
+    // A cancelled run ends its schedule too: nothing collects again unless asked.
+    am.repeat_every_hours = Set(None);
     let after = scope.update(&tx, am).await?;
     tx.emit(topic(scope.tenant_id()), &JobEvent { job_id: id, project_id: job.project_id });
     tx.commit_with(Change {

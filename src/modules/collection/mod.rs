@@ -25,6 +25,7 @@ pub mod projects;
 pub mod records;
 pub mod sample;
 pub mod saved;
+pub mod schedule;
 pub mod schema;
 pub mod search;
 pub mod search_page;
@@ -44,7 +45,12 @@ pub struct CollectionMutation(schema::CoreMutation, search_schema::SearchMutatio
 #[derive(async_graphql::MergedSubscription, Default)]
 pub struct CollectionSubscription(schema::CoreSubscription, io_schema::IoSubscription);
 
-/// Collection's job handlers: trigger, poll, ingest and export.
+/// Collection's job handlers: trigger, poll, ingest, the next run of a schedule and export.
 pub fn register(registry: crate::jobs::Registry) -> crate::jobs::Registry {
-    registry.handler(steps::Trigger).handler(steps::Poll).handler(steps::Ingest).handler(export::Export)
+    registry
+        .handler(steps::Trigger)
+        .handler(steps::Poll)
+        .handler(steps::Ingest)
+        .handler(schedule::Repeat)
+        .handler(export::Export)
 }

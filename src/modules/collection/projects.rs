@@ -124,9 +124,9 @@ pub async fn update_project(
 
 /// Deletes a project with its folders, records and jobs (project owners).
 pub async fn delete_project(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<project::Model> {
-    let tx = TenantTx::open(ctx, tctx).await?;
+    let mut tx = TenantTx::open(ctx, tctx).await?;
     let (p, _) = require_project(&tx, tctx, id, ProjectRole::Owner).await?;
-    super::folders::delete_all_of_project(&tx, id).await?;
+    super::folders::delete_all_of_project(&mut tx, id).await?;
     tx.scope().delete_many::<project::Entity>().filter(project::Column::Id.eq(id)).exec(&tx).await?;
     tx.commit_with(Change {
         action: "project.deleted",

@@ -6,7 +6,7 @@ use futures::{Stream, StreamExt};
 use uuid::Uuid;
 
 use super::{
-    catalog, folders, jobs, projects, records,
+    catalog, folders, jobs, projects, records, schedule,
     types::{
         CollectionFolder, CollectionFolderPayload, CollectionJob, CollectionJobEvent, CollectionJobPayload,
         CollectionPlatform, CollectionProvider, MoveRecordsPayload, PlatformService, Project, ProjectMember,
@@ -226,6 +226,9 @@ pub struct StartCollectionJobInput {
     pub parameters: Option<async_graphql::Json<serde_json::Value>>,
     /// Collect into this folder instead of a new one.
     pub folder_id: Option<ID>,
+    /// Auto-update: collect the same inputs again every so many hours (1–720) into the same
+    /// folder, records seen again updated.
+    pub repeat_every_hours: Option<i32>,
 }
 
 #[derive(Default)]
@@ -477,10 +480,31 @@ impl CoreMutation {
                 urls: input.urls,
                 parameters: input.parameters.map(|p| p.0).unwrap_or(serde_json::Value::Null),
                 folder,
+                repeat_every_hours: input.repeat_every_hours,
             },
         )
         .await?;
         Ok(CollectionJobPayload { job: CollectionJob(job) })
+    }
+
+    /// Sets how often a job collects again (`everyHours`, 1–720) or stops its auto-update
+    /// (null) — project editors. On a job that ended, its next run is planned at once.
+    async fn set_collection_job_schedule(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        every_hours: Option<i32>,
+    ) -> Result<CollectionJobPayload> {
+        let (id, tctx) = job_access(ctx, "id", &id).await?;
+        let job = schedule::set_schedule(app(ctx), &tctx, id, every_hours).await?;
+        Ok(CollectionJobPayload { job: CollectionJob(job) })
+    }
+
+    /// Makes what a job waits for happen now — its planned next run, or a step waiting to be
+    /// tried again (`collection.manage`; CONFLICT when nothing waits).
+    async fn run_collection_job_now(&self, ctx: &Context<'_>, id: ID) -> Result<CollectionJobPayload> {
+        let (id, tctx) = job_access(ctx, "id", &id).await?;
+        Ok(CollectionJobPayload { job: CollectionJob(schedule::run_now(app(ctx), &tctx, id).await?) })
     }
 
     /// Cancels a job that has not ended (project editors).

@@ -80,6 +80,9 @@ async fn advance(
         am.finished_at = Set(Some(ctx.now()));
     }
     change(&mut am);
+    if status.is_final() && status != CollectionJobStatus::Cancelled {
+        super::schedule::plan_next(&mut tx, &job, &mut am).await?;
+    }
     scope.update(&tx, am).await?;
     if status.is_final() && status != CollectionJobStatus::Cancelled {
         tell_starter(&mut tx, &job, status, job.record_count as i64, job.error_count as i64).await?;
@@ -405,6 +408,7 @@ async fn ingest(
     }
     am.updated_at = Set(now);
     am.finished_at = Set(Some(now));
+    super::schedule::plan_next(&mut tx, &current, &mut am).await?;
     scope.update(&tx, am).await?;
     tell_starter(&mut tx, &current, status, total as i64, failed_inputs.len() as i64).await?;
     // The folder shows when it last changed.

@@ -425,6 +425,21 @@ impl CollectionJob {
     async fn finished_at(&self) -> Option<DateTime<Utc>> {
         self.0.finished_at
     }
+
+    /// Auto-update: hours between runs (null: collected once).
+    async fn repeat_every_hours(&self) -> Option<i32> {
+        self.0.repeat_every_hours
+    }
+
+    /// When the next run of its auto-update starts, once this run ended.
+    async fn next_run_at(&self) -> Option<DateTime<Utc>> {
+        self.0.next_run_at
+    }
+
+    /// The first job of its auto-update (null on that first one).
+    async fn repeat_of_id(&self) -> Option<ID> {
+        self.0.repeat_of.map(|id| gid(kind::COLLECTION_JOB, id))
+    }
     /// The job's inputs, in order.
     async fn inputs(&self, ctx: &Context<'_>) -> Result<Vec<CollectionJobInput>> {
         let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;

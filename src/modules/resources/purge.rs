@@ -49,8 +49,7 @@ pub async fn purge(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<resource:
         .await?;
     // Versions, share links and downloads go with it (ON DELETE CASCADE).
     scope.delete_many::<resource::Entity>().filter(resource::Column::Id.eq(id)).exec(&tx).await?;
-    let job = NewJob::new(REMOVE_OBJECTS, &RemoveObjects { keys }).key(format!("purge:{id}"));
-    tx.enqueue(job).await?;
+    tx.enqueue(remove_objects(keys, format!("purge:{id}"))).await?;
     tx.commit_with(Change {
         action: "resource.purged",
         target_type: "Resource",
@@ -60,6 +59,13 @@ pub async fn purge(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<resource:
     })
     .await?;
     Ok(r)
+}
+
+/// The durable job that removes the stored objects `keys` (named `key`, so asking twice
+/// removes once): enqueue it in the transaction that deletes the rows naming them — other
+/// areas' stored files too (collection exports going with their folder).
+pub fn remove_objects(keys: Vec<String>, key: String) -> NewJob {
+    NewJob::new(REMOVE_OBJECTS, &RemoveObjects { keys }).key(key)
 }
 
 /// Removes stored objects of purged files.

@@ -140,6 +140,8 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("saved_search.deleted", "A saved search was deleted"),
     ("collection_job.started", "A collection job was started"),
     ("collection_job.cancelled", "A collection job was cancelled"),
+    ("collection_job.schedule_changed", "A collection job's auto-update was set, changed or stopped"),
+    ("collection_job.run_now", "What a collection job waited for was made to happen now"),
     ("cloud_provider.connected", "A cloud provider account was connected"),
     ("cloud_provider.validated", "A cloud provider account's credentials were checked again"),
     ("cloud_provider.removed", "A cloud provider account was removed"),

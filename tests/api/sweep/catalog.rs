@@ -221,6 +221,9 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("moveCollectedRecords", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
     ("startCollectionJob", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
     ("cancelCollectionJob", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
+    ("setCollectionJobSchedule", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
+    // "Run now" is the organisation's collection administrators'.
+    ("runCollectionJobNow", Tenant(&[COLLECTION_READ, COLLECTION_MANAGE])),
     ("createSavedSearch", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
     ("updateSavedSearch", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
     ("deleteSavedSearch", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),

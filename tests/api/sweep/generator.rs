@@ -229,7 +229,10 @@ impl Fixture {
                 "resourceVersion" => &self.resource_version,
                 "project" | "deleteProject" => &self.project,
                 "collectionFolder" | "deleteCollectionFolder" => &self.folder,
-                "collectionJob" | "cancelCollectionJob" => &self.collection_job,
+                "collectionJob"
+                | "cancelCollectionJob"
+                | "setCollectionJobSchedule"
+                | "runCollectionJobNow" => &self.collection_job,
                 "verifyTenantDomain" | "setPrimaryTenantDomain" | "removeTenantDomain" => &self.domain,
                 "approveSupportSession"
                 | "denySupportSession"

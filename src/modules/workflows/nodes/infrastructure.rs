@@ -17,7 +17,7 @@ use super::{
     NodeError, Out, config,
     kind::{MAIN, MAIN_ERR, NodeCtx, NodeKind},
     main,
-    support::access::{acting_access, require},
+    support::access::{acting_access, publisher_holds, require},
 };
 use crate::{
     access::TenantCtx,
@@ -125,7 +125,7 @@ impl NodeKind for InfrastructureAction {
         let app = &runner.app;
         let tctx = acting_access(&runner).await?;
         require(&tctx, Permission::InfrastructureManage, "infrastructure")?;
-        publisher_may_change(&runner).await?;
+        publisher_holds(&runner, Permission::InfrastructureManage, "an infrastructure action").await?;
         let action = config.action.as_deref().unwrap_or_default();
         let server_name = || config.server.as_deref().ok_or_else(|| config::not_a_string("server"));
         let (a, subject) = match action {
@@ -203,37 +203,6 @@ impl NodeKind for InfrastructureAction {
         merge(&mut out, subject);
         main(out)
     }
-}
-
-/// A run no one started (a schedule, a webhook, an error) acts as the workflow's creator; the
-/// version it runs must also have been published by someone who may change infrastructure,
-/// so an editor of the workflow cannot borrow its creator's rights through this node.
-async fn publisher_may_change(runner: &crate::modules::workflows::runtime::Runner) -> Result<(), NodeError> {
-    if runner.exec.created_by.is_some() {
-        return Ok(());
-    }
-    let refused = || {
-        NodeError::new(
-            "config",
-            "an infrastructure action in a run no one started needs a version published by someone with `infrastructure.manage`",
-        )
-    };
-    let version = runner.exec.version.ok_or_else(refused)?;
-    let published = runner
-        .scope
-        .find::<entity::workflow_version::Entity>()
-        .filter(entity::workflow_version::Column::WorkflowId.eq(runner.exec.workflow_id))
-        .filter(entity::workflow_version::Column::Version.eq(version))
-        .one(&runner.scope.on(&runner.app.db))
-        .await?
-        .and_then(|v| v.created_by)
-        .ok_or_else(refused)?;
-    let tenant = runner.scope.tenant_id();
-    let access = crate::access::access(&runner.app, published, &[tenant])
-        .await?
-        .remove(&tenant)
-        .ok_or_else(refused)?;
-    if access.has(Permission::InfrastructureManage) { Ok(()) } else { Err(refused()) }
 }
 
 fn merge(out: &mut Value, more: Value) {

@@ -17,6 +17,7 @@ use super::{
 
 mod agent;
 mod code;
+mod collection;
 mod conditional;
 mod config;
 mod data_source;
@@ -36,6 +37,7 @@ pub mod trigger;
 
 pub(crate) use agent::Agent;
 pub(crate) use code::Code;
+pub(crate) use collection::{CollectionCollect, CollectionRecords};
 pub(crate) use conditional::Conditional;
 pub(crate) use data_source::DataSource;
 pub(crate) use delay::Delay;
@@ -70,6 +72,8 @@ pub(crate) static KINDS: &[&dyn DynNodeKind] = &[
     &DataSource,
     &InfrastructureStatus,
     &InfrastructureAction,
+    &CollectionRecords,
+    &CollectionCollect,
     &Llm,
     &MemoryStore,
     &MemorySearch,

@@ -45,3 +45,43 @@ pub(crate) fn require(
         ))
     }
 }
+
+/// A run no one started (a schedule, a webhook, an error) acts as the workflow's creator; for
+/// a node that changes things (`what`, e.g. "an infrastructure action"), the version it runs
+/// must also have been published by someone holding `permission`, so an editor of the
+/// workflow cannot borrow its creator's rights through the node.
+pub(crate) async fn publisher_holds(
+    runner: &Runner,
+    permission: crate::auth::Permission,
+    what: &str,
+) -> Result<(), NodeError> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    if runner.exec.created_by.is_some() {
+        return Ok(());
+    }
+    let refused = || {
+        NodeError::new(
+            "config",
+            format!(
+                "{what} in a run no one started needs a version published by someone with `{}`",
+                permission.key()
+            ),
+        )
+    };
+    let version = runner.exec.version.ok_or_else(refused)?;
+    let published = runner
+        .scope
+        .find::<entity::workflow_version::Entity>()
+        .filter(entity::workflow_version::Column::WorkflowId.eq(runner.exec.workflow_id))
+        .filter(entity::workflow_version::Column::Version.eq(version))
+        .one(&runner.scope.on(&runner.app.db))
+        .await?
+        .and_then(|v| v.created_by)
+        .ok_or_else(refused)?;
+    let tenant = runner.scope.tenant_id();
+    let access = crate::access::access(&runner.app, published, &[tenant])
+        .await?
+        .remove(&tenant)
+        .ok_or_else(refused)?;
+    if access.has(permission) { Ok(()) } else { Err(refused()) }
+}
