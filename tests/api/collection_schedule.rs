@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::{
     collection::{World, brightdata_world, world},
     doc,
+    helpers::{Backend, Options, spawn_app_on},
 };
 
 async fn jobs(w: &World, project: &str) -> Vec<Value> {
@@ -168,4 +169,80 @@ async fn run_now_makes_a_waiting_brightdata_poll_happen_at_once() {
     w.gql(&w.owner, doc!("collection/RunCollectionJobNow"), json!({ "id": job })).await.data();
     w.drain().await;
     assert_eq!(w.job(&w.owner, &job).await["status"], "RUNNING", "polled at once");
+}
+
+#[tokio::test]
+async fn workflow_nodes_collect_into_a_project_and_read_its_records_as_the_user_they_act_for() {
+    use crate::workflows::{ExecutionStatus, Org, create, edge, execute, finished, node, node_state};
+    // The system clock: the run waits for the collection job, which the workers run beside it.
+    let app = spawn_app_on(Backend::fresh().await, Options::default()).await;
+    let owner = app.verified_user("owner@example.com").await;
+    let tenant = app.create_tenant(&owner, "acme").await;
+    app.gql(
+        Some(&owner.access),
+        doc!("collection/CreateProject"),
+        json!({ "input": { "tenantId": tenant, "name": "Feeds" } }),
+    )
+    .await
+    .data();
+    let o = Org { owner: owner.clone(), tenant: tenant.clone() };
+    let (id, _) = create(
+        &app,
+        &o,
+        "Collect",
+        vec![
+            node("start", "trigger.manual", json!({})),
+            node(
+                "collect",
+                "collection.collect",
+                json!({
+                    "project": "Feeds", "collector": "Instagram posts (sample)",
+                    "urls": ["https://www.instagram.com/p/AAA", "https://www.instagram.com/p/BBB"]
+                }),
+            ),
+            node(
+                "top",
+                "collection.records",
+                json!({ "project": "Feeds", "sort": { "field": "LIKES", "descending": true }, "limit": 2 }),
+            ),
+        ],
+        vec![edge("e1", "start", "main", "collect"), edge("e2", "collect", "main", "top")],
+    )
+    .await;
+    let run = execute(&app, &owner.access, &id, json!({})).await;
+    let e = finished(&app, &owner.access, &run).await;
+    assert_eq!(e.status, ExecutionStatus::SUCCEEDED, "{e:?}");
+    let out = |n: &str| node_state(&e, n).output.clone().unwrap();
+    let collected = out("collect");
+    assert_eq!(collected["job"]["status"], "succeeded", "{collected}");
+    assert_eq!((collected["count"].as_i64(), collected["items"].as_array().unwrap().len()), (Some(6), 6));
+    // What the node collected is what the API shows.
+    let job = app
+        .gql(Some(&owner.access), doc!("collection/CollectionJob"), json!({ "id": collected["job"]["id"] }))
+        .await
+        .data()["collectionJob"]
+        .clone();
+    assert_eq!((job["recordCount"].as_i64(), job["folderId"].clone()), (Some(6), collected["folderId"].clone()));
+    let top = out("top");
+    let items = top["items"].as_array().unwrap();
+    assert_eq!((top["count"].as_i64(), items.len()), (Some(6), 2));
+    assert!(items[0]["likes"].as_i64() >= items[1]["likes"].as_i64(), "{top}");
+
+    // A member outside the project reads nothing of it through a node either.
+    let (member, _) = app.join_as(&owner, &tenant, "member@example.com", "member").await;
+    let (id, _) = create(
+        &app,
+        &Org { owner: member.clone(), tenant: tenant.clone() },
+        "Peek",
+        vec![
+            node("start", "trigger.manual", json!({})),
+            node("read", "collection.records", json!({ "project": "Feeds" })),
+        ],
+        vec![edge("e1", "start", "main", "read")],
+    )
+    .await;
+    let run = execute(&app, &member.access, &id, json!({})).await;
+    let e = finished(&app, &member.access, &run).await;
+    assert_eq!(e.status, ExecutionStatus::FAILED, "{e:?}");
+    assert!(format!("{e:?}").contains("project"), "{e:?}");
 }
