@@ -29,7 +29,8 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 use tokio_util::sync::CancellationToken;
 use zygo::{config::Config, startup::Application};
 
-const PASSWORD: &str = "correct horse battery staple";
+mod support;
+use support::{gql, owner_with_tenant};
 
 struct Instance {
     base: String,
@@ -71,85 +72,9 @@ impl Instance {
     }
 }
 
-async fn gql(
-    http: &reqwest::Client,
-    base: &str,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-) -> Value {
-    let mut req =
-        http.post(format!("{base}/graphql")).json(&json!({ "query": query, "variables": variables }));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let v: Value = req.send().await.expect("request").json().await.expect("json");
-    assert!(v.get("errors").is_none(), "{v}");
-    v["data"].clone()
-}
-
-fn verification_token(data_dir: &Path) -> String {
-    for _ in 0..200 {
-        if let Ok(rd) = std::fs::read_dir(data_dir.join("mail")) {
-            for e in rd.flatten() {
-                let body = std::fs::read_to_string(e.path())
-                    .unwrap_or_default()
-                    .replace("=\r\n", "")
-                    .replace("=\n", "")
-                    .replace("=3D", "=");
-                if let Some(i) = body.find("token=") {
-                    let t: String = body[i + 6..]
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-                        .collect();
-                    if t.len() >= 40 && body.len() > i + 6 + t.len() {
-                        return t;
-                    }
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    panic!("no verification mail");
-}
-
 /// Signs a user up, creates an organisation and the 3-node workflow; returns (token, workflow).
 async fn setup(http: &reqwest::Client, base: &str, data_dir: &Path) -> (String, String) {
-    gql(
-        http,
-        base,
-        None,
-        "mutation($i: SignUpInput!) { signUp(input: $i) { user { id } } }",
-        json!({ "i": { "email": "bench@example.com", "password": PASSWORD, "name": "Bench" } }),
-    )
-    .await;
-    let token = verification_token(data_dir);
-    gql(
-        http,
-        base,
-        None,
-        "mutation($t: String!) { verifyEmail(token: $t) { user { id } } }",
-        json!({ "t": token }),
-    )
-    .await;
-    let d = gql(
-        http,
-        base,
-        None,
-        "mutation($i: LogInInput!) { logIn(input: $i) { tokens { accessToken } } }",
-        json!({ "i": { "email": "bench@example.com", "password": PASSWORD } }),
-    )
-    .await;
-    let access = d["logIn"]["tokens"]["accessToken"].as_str().unwrap().to_string();
-    let d = gql(
-        http,
-        base,
-        Some(&access),
-        "mutation($i: CreateTenantInput!) { createTenant(input: $i) { tenant { id } } }",
-        json!({ "i": { "name": "Bench", "slug": "bench" } }),
-    )
-    .await;
-    let tenant = d["createTenant"]["tenant"]["id"].as_str().unwrap().to_string();
+    let (access, tenant) = owner_with_tenant(http, base, data_dir).await;
     let graph = json!({
         "nodes": [
             { "id": "start", "type": "trigger.manual", "config": {} },

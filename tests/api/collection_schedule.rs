@@ -222,7 +222,10 @@ async fn workflow_nodes_collect_into_a_project_and_read_its_records_as_the_user_
         .await
         .data()["collectionJob"]
         .clone();
-    assert_eq!((job["recordCount"].as_i64(), job["folderId"].clone()), (Some(6), collected["folderId"].clone()));
+    assert_eq!(
+        (job["recordCount"].as_i64(), job["folderId"].clone()),
+        (Some(6), collected["folderId"].clone())
+    );
     let top = out("top");
     let items = top["items"].as_array().unwrap();
     assert_eq!((top["count"].as_i64(), items.len()), (Some(6), 2));
