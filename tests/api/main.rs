@@ -21,6 +21,7 @@ mod billing_subscriptions_paypal;
 mod browser;
 mod clients;
 mod collection;
+mod collection_catalog;
 mod collection_io;
 mod collection_schedule;
 mod collection_search;

@@ -51,6 +51,28 @@ const itemFor = (input, i) => {
   };
 };
 
+// The datasets the fake account has, with their fields as `/datasets/{id}/metadata` gives them.
+const field = (type, description, extra = {}) => ({ type, active: true, description, ...extra });
+const DATASETS = new Map(
+  [
+    {
+      id: 'gd_lk5ns7kz21pck8jpis',
+      name: 'Instagram - Reels',
+      fields: {
+        url: field('url', 'URL of the reel', { required: true }),
+        post_id: field('text', 'The post id'),
+        user_posted: field('text', 'Who posted it'),
+        description: field('text', 'The caption'),
+        hashtags: field('array', 'Hashtags of the caption'),
+        num_comments: field('number', 'Comments'),
+        date_posted: field('date', 'When it was posted'),
+        likes: field('number', 'Likes'),
+        views: field('number', 'Views'),
+      },
+    },
+  ].map((d) => [d.id, d]),
+);
+
 const notify = async (snap, authorization) => {
   const target = new URL(snap.notify);
   const url = state.notifyBase ? `${state.notifyBase}${target.pathname}${target.search}` : snap.notify;
@@ -135,6 +157,16 @@ const server = createServer(async (req, res) => {
     }
     snap.downloads += 1;
     return send(res, 200, snap.inputs.map(itemFor));
+  }
+  // The account's datasets (what a credentials check reads) and one dataset's fields.
+  if (p === '/datasets/list' && req.method === 'GET') {
+    return send(res, 200, [...DATASETS.values()].map((d) => ({ id: d.id, name: d.name, size: 120000 })));
+  }
+  const metadata = p.match(/^\/datasets\/([^/]+)\/metadata$/);
+  if (metadata && req.method === 'GET') {
+    const d = DATASETS.get(metadata[1]);
+    if (!d) return send(res, 404, { error: 'dataset does not exist' });
+    return send(res, 200, { id: d.id, fields: d.fields });
   }
   return send(res, 404, { error: 'not found' });
 });

@@ -180,3 +180,38 @@ impl Client {
         }
     }
 }
+
+impl Client {
+    /// How many datasets the account reaches (`GET /datasets/list`): the harmless read that
+    /// checks a token.
+    pub async fn list_datasets(&self) -> Result<usize, CallError> {
+        let body = self.get_json("datasets/list").await?;
+        body.as_array()
+            .map(Vec::len)
+            .ok_or_else(|| CallError::Transient("the dataset list is not a list".into()))
+    }
+
+    /// The field names of dataset `dataset` (`GET /datasets/{id}/metadata`).
+    pub async fn dataset_fields(&self, dataset: &str) -> Result<Vec<String>, CallError> {
+        let body = self.get_json(&format!("datasets/{dataset}/metadata")).await?;
+        let fields = body
+            .get("fields")
+            .and_then(Value::as_object)
+            .ok_or_else(|| CallError::Transient("the dataset's metadata has no fields".into()))?;
+        Ok(fields.keys().cloned().collect())
+    }
+
+    async fn get_json(&self, path: &str) -> Result<Value, CallError> {
+        let res = self
+            .http
+            .get(format!("{}/{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if !res.status().is_success() {
+            return Err(error_of(res).await);
+        }
+        res.json().await.map_err(|e| CallError::Transient(format!("unreadable answer: {e}")))
+    }
+}

@@ -281,9 +281,13 @@ pub async fn set_credentials(
 
 /// The API token and webhook secret of this instance's environment, opened.
 pub async fn credentials(ctx: &Ctx) -> AppResult<Option<(String, String)>> {
-    let env = &ctx.config.collection.environment;
+    credentials_of(ctx, &ctx.config.collection.environment).await
+}
+
+/// The API token and webhook secret of `env`, opened.
+pub async fn credentials_of(ctx: &Ctx, env: &str) -> AppResult<Option<(String, String)>> {
     let Some(row) = collection_credential::Entity::find()
-        .filter(collection_credential::Column::Environment.eq(env.as_str()))
+        .filter(collection_credential::Column::Environment.eq(env))
         .one(&ctx.db)
         .await?
     else {

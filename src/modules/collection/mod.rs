@@ -13,6 +13,8 @@
 pub mod access;
 pub mod brightdata;
 pub mod catalog;
+pub mod catalog_checks;
+pub mod catalog_schema;
 pub mod export;
 pub mod export_file;
 pub mod folders;
@@ -35,11 +37,21 @@ pub mod types;
 
 /// Collection's queries.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct CollectionQuery(schema::CoreQuery, search_schema::SearchQuery, io_schema::IoQuery);
+pub struct CollectionQuery(
+    schema::CoreQuery,
+    search_schema::SearchQuery,
+    io_schema::IoQuery,
+    catalog_schema::CatalogQuery,
+);
 
 /// Collection's mutations.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct CollectionMutation(schema::CoreMutation, search_schema::SearchMutation, io_schema::IoMutation);
+pub struct CollectionMutation(
+    schema::CoreMutation,
+    search_schema::SearchMutation,
+    io_schema::IoMutation,
+    catalog_schema::CatalogMutation,
+);
 
 /// Collection's subscriptions.
 #[derive(async_graphql::MergedSubscription, Default)]

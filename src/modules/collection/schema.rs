@@ -21,7 +21,7 @@ use crate::{
 };
 
 /// Refuses unless the signed-in caller is a platform super administrator.
-async fn platform_admin(ctx: &Context<'_>) -> Result<()> {
+pub(super) async fn platform_admin(ctx: &Context<'_>) -> Result<()> {
     let viewer = rctx(ctx).viewer()?;
     catalog::require_platform_admin(app(ctx), viewer.user_id).await?;
     Ok(())

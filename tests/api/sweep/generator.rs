@@ -195,6 +195,7 @@ impl Fixture {
                 | "adminSetOrganisationLimits" => &self.tenant,
                 // Refused before the lookup: a well-formed ID of nothing.
                 "adminRetryJob" | "adminCancelJob" => return Some(global_id("Job", uuid::Uuid::nil())),
+                "testPlatformService" => &self.collector,
                 "updateFeatureFlag" | "deleteFeatureFlag" => {
                     return Some(global_id("FeatureFlag", uuid::Uuid::nil()));
                 }
