@@ -60,6 +60,16 @@ export async function adminJourney({ browser, base, operator, orgName, watch, sh
   });
   await shot('admin-jobs', page);
 
+  await step('testing a collector of the collection catalog', async () => {
+    await page.goto(`${base}/admin/collection`);
+    const matrix = page.getByRole('table', { name: 'Platform services' });
+    const row = matrix.getByRole('row', { name: /Instagram/ });
+    await row.getByRole('checkbox', { name: 'Instagram posts (sample)' }).waitFor({ timeout: STEP_TIMEOUT });
+    await row.getByRole('button', { name: 'Test dataset' }).first().click();
+    await page.getByText(/there is no dataset to test/).waitFor({ timeout: STEP_TIMEOUT });
+  });
+  await shot('admin-collection-catalog', page);
+
   // Developer mode: a read-only support session into the organisation, its banner, and out.
   const banner = () => page.getByRole('status', { name: 'Developer mode' });
   await step('starting a read-only support session', async () => {

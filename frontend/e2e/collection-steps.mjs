@@ -1,6 +1,7 @@
 // The data-collection part of the end-to-end journey, through the UI only: create a project,
 // run the sample Instagram collector over two URLs (a bad line first shows its error by line
-// number), watch the job end, open its folder and search its records.
+// number) with a daily auto-update, watch the job end live, open its folder, search its
+// records, save the search, apply it again, and export the matches to CSV.
 //
 // `page` is a playwright-core Page signed in as an owner of the organisation `slug`; `shot(name)`
 // saves a screenshot. Throws with a clear message when a step fails.
@@ -31,9 +32,13 @@ export async function collectionJourney({ page, base, slug, shot = async () => {
   });
   await step('running the sample collection', async () => {
     await page.getByLabel('URLs (one a line, or CSV rows)').fill('https://www.instagram.com/p/sunset\nhttps://www.instagram.com/p/harbour');
+    await page.getByLabel('Auto-update').selectOption({ label: 'Every day' });
     await page.getByRole('button', { name: 'Start collection' }).click();
     const jobs = page.getByRole('table', { name: 'Collection jobs' });
-    await jobs.getByRole('row').filter({ hasText: 'SUCCEEDED' }).first().waitFor({ timeout: STEP_TIMEOUT });
+    const done = jobs.getByRole('row').filter({ hasText: 'SUCCEEDED' }).first();
+    await done.waitFor({ timeout: STEP_TIMEOUT });
+    // The next run is planned a day later.
+    await done.getByText(/Every day · next /).waitFor({ timeout: STEP_TIMEOUT });
   });
   await shot('collection-job');
   await step('opening the job folder and searching it', async () => {
@@ -45,6 +50,28 @@ export async function collectionJourney({ page, base, slug, shot = async () => {
     await page.getByLabel('Search records').fill('harbour');
     await page.getByRole('button', { name: 'Search', exact: true }).click();
     await page.getByText(/^3 of 6 records/).waitFor({ timeout: STEP_TIMEOUT });
+    await page.getByRole('table', { name: 'Collected records' }).locator('mark', { hasText: /harbour/i }).first().waitFor({ timeout: STEP_TIMEOUT });
   });
   await shot('collection-search');
+  await step('saving the search and applying it again', async () => {
+    const saved = page.getByLabel('Saved searches');
+    await saved.getByLabel('Save this search as').fill('Harbour posts');
+    await saved.getByRole('button', { name: 'Save search' }).click();
+    await saved.getByRole('button', { name: 'Harbour posts', exact: true }).waitFor({ timeout: STEP_TIMEOUT });
+    await page.getByLabel('Search records').fill('');
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.getByText(/^6 of 6 records/).waitFor({ timeout: STEP_TIMEOUT });
+    await saved.getByRole('button', { name: 'Harbour posts', exact: true }).click();
+    await page.getByText(/^3 of 6 records/).waitFor({ timeout: STEP_TIMEOUT });
+  });
+  await step('exporting the matches to CSV', async () => {
+    await page.getByRole('group', { name: 'Export records' }).getByRole('button', { name: 'CSV' }).click();
+    const link = page.getByRole('link', { name: /^Download records-.*\.csv/ });
+    await link.waitFor({ timeout: STEP_TIMEOUT });
+    const res = await page.request.get(await link.getAttribute('href'));
+    const csv = await res.text();
+    const lines = csv.trim().split('\n');
+    if (res.status() !== 200 || lines.length !== 4) throw new Error(`expected a header and 3 rows, got ${res.status()}: ${csv.slice(0, 200)}`);
+  });
+  await shot('collection-export');
 }

@@ -55,7 +55,8 @@ export default function Admin() {
   return (
     <section className="page">
       <PageHeader title="Platform console">
-        <Link to="/admin/flags">Feature flags</Link> <Link to="/admin/support">Support sessions</Link>
+        <Link to="/admin/flags">Feature flags</Link> <Link to="/admin/support">Support sessions</Link>{' '}
+        <Link to="/admin/collection">Collection catalog</Link>
       </PageHeader>
       <nav className="tabs" aria-label="Console">
         {TABS.map(([key, label]) => (

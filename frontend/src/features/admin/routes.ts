@@ -7,4 +7,5 @@ export const adminRoutes: RouteObject[] = [
   { path: 'admin', lazy: page(() => import('./Admin')) },
   { path: 'admin/flags', lazy: page(() => import('./FeatureFlags')) },
   { path: 'admin/support', lazy: page(() => import('./SupportSessions')) },
+  { path: 'admin/collection', lazy: page(() => import('./CollectionCatalog')) },
 ];

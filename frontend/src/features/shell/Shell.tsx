@@ -206,6 +206,9 @@ function SignedInShell({ navigate }: { navigate: ReturnType<typeof useNavigate> 
                 <li>
                   <NavLink to="/admin/support">Support sessions</NavLink>
                 </li>
+                <li>
+                  <NavLink to="/admin/collection">Collection catalog</NavLink>
+                </li>
               </ul>
             </>
           )}
