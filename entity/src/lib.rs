@@ -21,6 +21,7 @@ pub mod collection_job;
 pub mod collection_job_input;
 pub mod collection_platform;
 pub mod collection_record;
+pub mod collection_record_copy;
 pub mod collection_saved_search;
 pub mod collection_search_history;
 pub mod collection_service;

@@ -259,3 +259,86 @@ async fn saved_searches_are_kept_per_project_and_history_suggests_queries() {
     let r = w.gql(&w.owner, doc!("collection/SavedSearch"), json!({ "id": s["id"] })).await;
     assert_eq!(r.code(), "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn copied_records_show_in_both_folders_once_in_the_project_and_go_with_their_folder() {
+    let w = world().await;
+    let (project, home) = collected(&w).await;
+    let other_folder = |name: &str| {
+        let name = name.to_string();
+        let project = project.clone();
+        let w = &w;
+        async move {
+            let r = w
+                .gql(
+                    &w.owner,
+                    doc!("collection/CreateCollectionFolder"),
+                    json!({ "input": { "projectId": project, "name": name } }),
+                )
+                .await;
+            r.data()["createCollectionFolder"]["folder"]["id"].as_str().unwrap().to_string()
+        }
+    };
+    let picks = other_folder("Picks").await;
+    let first = w.records(&w.owner, &home, json!(null)).await;
+    let ids: Vec<Value> =
+        first["records"]["edges"].as_array().unwrap()[..4].iter().map(|e| e["node"]["id"].clone()).collect();
+    let copy = |ids: Vec<Value>, folder: String| {
+        let w = &w;
+        async move {
+            w.gql(
+                &w.owner,
+                doc!("collection/CopyCollectedRecords"),
+                json!({ "input": { "recordIds": ids, "folderId": folder } }),
+            )
+            .await
+        }
+    };
+    assert_eq!(copy(ids.clone(), picks.clone()).await.data()["copyCollectedRecords"]["moved"], 4);
+    // Copying again adds nothing.
+    assert_eq!(copy(ids.clone(), picks.clone()).await.data()["copyCollectedRecords"]["moved"], 0);
+    let in_picks = w.records(&w.owner, &picks, json!(null)).await;
+    assert_eq!(
+        (in_picks["records"]["totalCount"].as_i64(), in_picks["recordCount"].as_i64()),
+        (Some(4), Some(4))
+    );
+    let got: HashSet<Value> =
+        in_picks["records"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].clone()).collect();
+    assert_eq!(got, ids.iter().cloned().collect::<HashSet<_>>());
+    assert_eq!(w.records(&w.owner, &home, json!(null)).await["records"]["totalCount"], 18, "still at home");
+    assert_eq!(all(&w, &project).await.len(), 18, "once in the project");
+
+    // A folder holding copies is not empty; deleted with its contents, only the copies go.
+    let r = w.gql(&w.owner, doc!("collection/DeleteCollectionFolder"), json!({ "id": picks })).await;
+    assert_eq!(r.code(), "CONFLICT");
+    w.gql(&w.owner, doc!("collection/DeleteCollectionFolder"), json!({ "id": picks, "withContents": true }))
+        .await
+        .data();
+    assert_eq!(w.records(&w.owner, &home, json!(null)).await["records"]["totalCount"], 18);
+
+    // Moved home to a folder it was copied into, a record is no longer a copy there.
+    let shelf = other_folder("Shelf").await;
+    copy(ids[..2].to_vec(), shelf.clone()).await.data();
+    w.gql(
+        &w.owner,
+        doc!("collection/MoveCollectedRecords"),
+        json!({ "input": { "recordIds": [ids[0].clone()], "folderId": shelf } }),
+    )
+    .await
+    .data();
+    let on_shelf = w.records(&w.owner, &shelf, json!(null)).await;
+    assert_eq!(on_shelf["records"]["totalCount"], 2, "one moved, one copied, each once");
+
+    // Not into another project's folder.
+    let elsewhere = w.project(&w.owner, "Elsewhere").await;
+    let r = w
+        .gql(
+            &w.owner,
+            doc!("collection/CreateCollectionFolder"),
+            json!({ "input": { "projectId": elsewhere, "name": "Theirs" } }),
+        )
+        .await;
+    let theirs = r.data()["createCollectionFolder"]["folder"]["id"].as_str().unwrap().to_string();
+    let r = copy(ids.clone(), theirs).await;
+    assert_eq!((r.code(), r.field()), ("BAD_USER_INPUT".to_string(), "input.recordIds".to_string()));
+}

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use entity::{
     collection_export, collection_folder, collection_job, collection_job_input, collection_record,
-    project_member::ProjectRole,
+    collection_record_copy, project_member::ProjectRole,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::{Value, json};
@@ -231,6 +231,27 @@ async fn delete_folders(tx: &mut TenantTx<'_>, ids: Vec<Uuid>) -> AppResult<()> 
         let key = format!("collection-folders:{}", ids[0]);
         tx.enqueue(crate::modules::resources::purge::remove_objects(files, key)).await?;
     }
+    // Copies shown in these folders, and copies elsewhere of the records that go.
+    let gone: Vec<Uuid> = scope
+        .find::<collection_record::Entity>()
+        .filter(collection_record::Column::FolderId.is_in(ids.clone()))
+        .select_only()
+        .column(collection_record::Column::Id)
+        .into_tuple()
+        .all(&*tx)
+        .await?;
+    for chunk in gone.chunks(500) {
+        scope
+            .delete_many::<collection_record_copy::Entity>()
+            .filter(collection_record_copy::Column::RecordId.is_in(chunk.iter().copied()))
+            .exec(&*tx)
+            .await?;
+    }
+    scope
+        .delete_many::<collection_record_copy::Entity>()
+        .filter(collection_record_copy::Column::FolderId.is_in(ids.clone()))
+        .exec(&*tx)
+        .await?;
     scope
         .delete_many::<collection_export::Entity>()
         .filter(collection_export::Column::FolderId.is_in(ids.clone()))
@@ -300,7 +321,12 @@ pub async fn delete_folder(
             .filter(collection_record::Column::FolderId.eq(id))
             .one(&tx)
             .await?;
-        if ids.len() > 1 || records.is_some() {
+        let copies = scope
+            .find::<collection_record_copy::Entity>()
+            .filter(collection_record_copy::Column::FolderId.eq(id))
+            .one(&tx)
+            .await?;
+        if ids.len() > 1 || records.is_some() || copies.is_some() {
             return Err(AppError::conflict(
                 "withContents",
                 "the folder is not empty; delete it with its contents",
@@ -328,7 +354,7 @@ pub async fn counts(
     use sea_orm::sea_query::{Expr, Func};
     let rows: Vec<(Uuid, i64, Option<chrono::DateTime<chrono::Utc>>)> = scope
         .find::<collection_record::Entity>()
-        .filter(collection_record::Column::FolderId.is_in(folders))
+        .filter(collection_record::Column::FolderId.is_in(folders.clone()))
         .select_only()
         .column(collection_record::Column::FolderId)
         .column_as(Expr::expr(Func::count(Expr::col(collection_record::Column::Id))), "n")
@@ -337,7 +363,25 @@ pub async fn counts(
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(|(f, n, l)| (f, (n, l))).collect())
+    let copies: Vec<(Uuid, i64, Option<chrono::DateTime<chrono::Utc>>)> = scope
+        .find::<collection_record_copy::Entity>()
+        .filter(collection_record_copy::Column::FolderId.is_in(folders))
+        .select_only()
+        .column(collection_record_copy::Column::FolderId)
+        .column_as(Expr::expr(Func::count(Expr::col(collection_record_copy::Column::Id))), "n")
+        .column_as(Expr::expr(Func::max(Expr::col(collection_record_copy::Column::CreatedAt))), "last")
+        .group_by(collection_record_copy::Column::FolderId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out: HashMap<Uuid, (i64, Option<chrono::DateTime<chrono::Utc>>)> =
+        rows.into_iter().map(|(f, n, l)| (f, (n, l))).collect();
+    for (f, n, l) in copies {
+        let e = out.entry(f).or_insert((0, None));
+        e.0 += n;
+        e.1 = e.1.max(l);
+    }
+    Ok(out)
 }
 
 /// A project's folders (anyone who may see it).

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::{collection_record, project_member::ProjectRole};
-use sea_orm::{ColumnTrait, QueryFilter, Set};
+use entity::{collection_record, collection_record_copy, project_member::ProjectRole};
+use sea_orm::{ColumnTrait, QueryFilter, Set, sea_query::OnConflict};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -304,6 +304,13 @@ pub async fn move_records(ctx: &Ctx, tctx: &TenantCtx, ids: &[Uuid], target: Uui
             return Err(AppError::validation("input.recordIds", "records move within their project only"));
         }
     }
+    // A record moved home to a folder it was copied into is no longer a copy there.
+    scope
+        .delete_many::<collection_record_copy::Entity>()
+        .filter(collection_record_copy::Column::FolderId.eq(target))
+        .filter(collection_record_copy::Column::RecordId.is_in(ids.iter().copied()))
+        .exec(&tx)
+        .await?;
     let moved = scope
         .update_many::<collection_record::Entity>()
         .col_expr(collection_record::Column::FolderId, sea_orm::sea_query::Expr::value(target))
@@ -321,6 +328,68 @@ pub async fn move_records(ctx: &Ctx, tctx: &TenantCtx, ids: &[Uuid], target: Uui
     })
     .await?;
     Ok(moved)
+}
+
+/// Copies records into `target`, a further folder of their project, where they show besides
+/// their home folder (project editors of it). Records already there are left as they are;
+/// how many were added.
+pub async fn copy_records(ctx: &Ctx, tctx: &TenantCtx, ids: &[Uuid], target: Uuid) -> AppResult<u64> {
+    if ids.is_empty() || ids.len() > 1000 {
+        return Err(AppError::validation("input.recordIds", "1 to 1000 records"));
+    }
+    let tx = TenantTx::open(ctx, tctx).await?;
+    let scope = tx.scope();
+    let to = folder_in(&tx, scope, target)
+        .await
+        .map_err(|_| AppError::validation("input.folderId", "no such folder"))?;
+    require_project(&tx, tctx, to.project_id, ProjectRole::Editor).await?;
+    let rows = scope
+        .find::<collection_record::Entity>()
+        .filter(collection_record::Column::Id.is_in(ids.iter().copied()))
+        .all(&tx)
+        .await?;
+    if rows.len() != ids.len() {
+        return Err(AppError::validation("input.recordIds", "some records do not exist"));
+    }
+    let sources: std::collections::HashSet<Uuid> = rows.iter().map(|r| r.folder_id).collect();
+    for s in sources {
+        if folder_in(&tx, scope, s).await?.project_id != to.project_id {
+            return Err(AppError::validation(
+                "input.recordIds",
+                "records are copied within their project only",
+            ));
+        }
+    }
+    let now = ctx.now();
+    let copies: Vec<collection_record_copy::ActiveModel> = rows
+        .iter()
+        .filter(|r| r.folder_id != target)
+        .map(|r| collection_record_copy::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: Set(scope.tenant_id()),
+            record_id: Set(r.id),
+            folder_id: Set(target),
+            created_at: Set(now),
+        })
+        .collect();
+    let mut added = 0;
+    if !copies.is_empty() {
+        use collection_record_copy::Column as C;
+        added = scope
+            .insert_many::<collection_record_copy::Entity, _>(copies)
+            .on_conflict(OnConflict::columns([C::FolderId, C::RecordId]).do_nothing().to_owned())
+            .exec_without_returning(&tx)
+            .await?;
+    }
+    tx.commit_with(Change {
+        action: "records.copied",
+        target_type: "Folder",
+        target_id: Some(target),
+        before: None,
+        after: Some(json!({ "records": added })),
+    })
+    .await?;
+    Ok(added)
 }
 
 #[cfg(test)]

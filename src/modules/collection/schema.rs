@@ -459,6 +459,23 @@ impl CoreMutation {
         Ok(MoveRecordsPayload { moved: moved as i64 })
     }
 
+    /// Copies records into a further folder of their project, where they show besides their
+    /// home folder (project editors); `moved` counts the copies added.
+    async fn copy_collected_records(
+        &self,
+        ctx: &Context<'_>,
+        input: MoveRecordsInput,
+    ) -> Result<MoveRecordsPayload> {
+        let (folder, tctx) = folder_access(ctx, "input.folderId", &input.folder_id).await?;
+        let ids = input
+            .record_ids
+            .iter()
+            .map(|i| relay::decode_id("input.recordIds", i, kind::COLLECTED_RECORD))
+            .collect::<Result<Vec<_>, _>>()?;
+        let added = records::copy_records(app(ctx), &tctx, &ids, folder).await?;
+        Ok(MoveRecordsPayload { moved: added as i64 })
+    }
+
     /// Starts collecting (project editors, a collector the organisation was granted).
     async fn start_collection_job(
         &self,

@@ -264,8 +264,12 @@ fn matching(
     q.push(&format!(" WHERE r.tenant_id = {t}"));
     match within {
         Within::Folder(id) => {
-            let v = q.bind(id);
-            q.push(&format!(" AND r.folder_id = {v}"));
+            // Its own records and those copied into it.
+            let (v, t2, v2) = (q.bind(id), q.bind(tenant), q.bind(id));
+            q.push(&format!(
+                " AND (r.folder_id = {v} OR r.id IN (SELECT record_id FROM collection_record_copies \
+                 WHERE tenant_id = {t2} AND folder_id = {v2}))"
+            ));
         }
         Within::Project(id) => {
             // Placeholders are positional on SQLite: bind the tenant again.

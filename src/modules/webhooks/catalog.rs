@@ -133,6 +133,7 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("folder.moved", "A folder moved in its project's tree"),
     ("folder.deleted", "A folder was deleted"),
     ("records.moved", "Collected records moved to another folder"),
+    ("records.copied", "Collected records were copied into a further folder"),
     ("records.imported", "Records were imported into a folder from CSV"),
     ("records.export_started", "An export of a folder's records was started"),
     ("saved_search.created", "A saved search of collected records was created"),

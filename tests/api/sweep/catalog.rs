@@ -222,6 +222,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("updateCollectionFolder", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
     ("deleteCollectionFolder", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
     ("moveCollectedRecords", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
+    ("copyCollectedRecords", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
     ("startCollectionJob", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
     ("cancelCollectionJob", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),
     ("setCollectionJobSchedule", Tenant(&[COLLECTION_READ, PROJECTS_MANAGE])),

@@ -430,6 +430,18 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         .as_str()
         .unwrap()
         .to_string();
+    // The record copied into a second folder (a row of `collection_record_copies`).
+    let picks = gq(
+        doc!("collection/CreateCollectionFolder"),
+        json!({ "input": { "projectId": project, "name": "sweep picks" } }),
+    )
+    .await["createCollectionFolder"]["folder"]["id"]
+        .clone();
+    gq(
+        doc!("collection/CopyCollectedRecords"),
+        json!({ "input": { "recordIds": [record], "folderId": picks } }),
+    )
+    .await;
     let saved_search = gq(
         doc!("collection/CreateSavedSearch"),
         json!({ "input": { "projectId": project, "name": "sweep", "filter": { "search": "sweep" } } }),
