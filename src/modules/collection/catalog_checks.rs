@@ -4,7 +4,7 @@
 //! from the dataset's metadata, and which fields the output mapping reads that the dataset
 //! does not have).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use entity::{collection_credential, collection_job::CollectionProvider};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr};
 use serde_json::Value;
@@ -63,7 +63,8 @@ pub async fn validate_credentials(ctx: &Ctx, environment: &str) -> AppResult<Cre
     let client = Client::new(&ctx.config.collection.brightdata_url, &token);
     let outcome = client.list_datasets().await;
     let stamp = match &outcome {
-        Ok(_) => Some(ctx.now()),
+        // Microseconds: what PostgreSQL keeps, so the answer equals what is stored.
+        Ok(_) => Some(ctx.now().trunc_subsecs(6)),
         // Refused: the token no longer works. Unreachable says nothing about the token.
         Err(CallError::Refused(_)) => None,
         Err(CallError::Transient(_)) => {
