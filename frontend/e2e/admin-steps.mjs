@@ -15,6 +15,7 @@ export async function adminJourney({ browser, base, operator, orgName, watch, sh
     try {
       return await fn();
     } catch (e) {
+      await page.screenshot({ path: '/tmp/admin-fail.png', fullPage: true }).catch(() => {});
       throw new Error(`admin journey: ${what} failed: ${e.message.split('\n')[0]}`);
     }
   };

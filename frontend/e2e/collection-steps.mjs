@@ -1,7 +1,8 @@
 // The data-collection part of the end-to-end journey, through the UI only: create a project,
 // run the sample Instagram collector over two URLs (a bad line first shows its error by line
 // number) with a daily auto-update, watch the job end live, open its folder, search its
-// records, save the search, apply it again, and export the matches to CSV.
+// records, save the search, apply it again, export the matches to CSV, and copy a record
+// into another folder.
 //
 // `page` is a playwright-core Page signed in as an owner of the organisation `slug`; `shot(name)`
 // saves a screenshot. Throws with a clear message when a step fails.
@@ -74,4 +75,12 @@ export async function collectionJourney({ page, base, slug, shot = async () => {
     if (res.status() !== 200 || lines.length !== 4) throw new Error(`expected a header and 3 rows, got ${res.status()}: ${csv.slice(0, 200)}`);
   });
   await shot('collection-export');
+  await step('copying a record into the service type folder', async () => {
+    await page.getByRole('table', { name: 'Collected records' }).getByRole('checkbox', { name: /^Select / }).first().check();
+    const group = page.getByRole('group', { name: 'Selected records' });
+    await group.getByLabel('To folder').selectOption({ label: 'Posts' });
+    await group.getByRole('button', { name: 'Copy to folder' }).click();
+    await page.getByRole('button', { name: 'Posts', exact: true }).click();
+    await page.getByText(/^1 of 1 records in Posts/).waitFor({ timeout: STEP_TIMEOUT });
+  });
 }

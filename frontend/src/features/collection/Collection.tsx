@@ -96,7 +96,7 @@ function ProjectView({ id }: { id: string }) {
       <JobsTable jobs={project.collectionJobs} canEdit={canEdit} onChanged={reload} />
       <h3>Folders</h3>
       <FolderTree folders={project.folders} parent={null} selected={folder} onSelect={setFolder} />
-      {folder && <Records key={folder} projectId={project.id} folderId={folder} canEdit={canEdit} />}
+      {folder && <Records key={folder} projectId={project.id} folderId={folder} folders={project.folders} canEdit={canEdit} />}
     </div>
   );
 }

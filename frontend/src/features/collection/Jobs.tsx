@@ -13,7 +13,27 @@ import {
 } from '../../gql/graphql';
 import { errorMessage, fieldErrors } from '../../app/client';
 import { useCan, useTenant } from '../../app/tenant';
-import { Alert, Button, formatDate, SelectField, TextAreaField } from '../../ui';
+import { Alert, Button, Field, formatDate, SelectField, TextAreaField } from '../../ui';
+
+/** The part of a collector's JSON Schema the form renders: one field a property. */
+type Schema = { properties?: Record<string, { type?: string; format?: string; title?: string; description?: string }> };
+
+function inputType(p: { type?: string; format?: string }): string {
+  if (p.type === 'integer' || p.type === 'number') return 'number';
+  if (p.format === 'date' || p.format === 'date-time') return 'date';
+  return 'text';
+}
+
+/** The parameters a job is asked with: filled fields only, typed as the schema says. */
+export function toParameters(schema: Schema | undefined, values: Record<string, string>): Record<string, unknown> | null {
+  const out: Record<string, unknown> = {};
+  for (const [name, p] of Object.entries(schema?.properties ?? {})) {
+    const v = values[name]?.trim();
+    if (!v) continue;
+    out[name] = p.type === 'integer' || p.type === 'number' ? Number(v) : p.type === 'boolean' ? v === 'true' : v;
+  }
+  return Object.keys(out).length ? out : null;
+}
 
 type Job = ProjectQuery['project']['collectionJobs'][number];
 
@@ -47,13 +67,16 @@ export function NewCollection({ projectId, onStarted }: { projectId: string; onS
   const [collector, setCollector] = useState('');
   const [urls, setUrls] = useState('');
   const [every, setEvery] = useState('');
+  const [params, setParams] = useState<Record<string, string>>({});
   const [res, start] = useMutation(StartCollectionJobDocument);
   const errs = fieldErrors(res.error);
   const chosen = collector || list[0]?.id || '';
+  const schema = list.find((c) => c.id === chosen)?.inputSchema as Schema | undefined;
   async function submit(ev: FormEvent) {
     ev.preventDefault();
     const repeatEveryHours = every ? Number(every) : null;
-    const r = await start({ input: { projectId, collectorId: chosen, urls, repeatEveryHours } });
+    const parameters = toParameters(schema, params);
+    const r = await start({ input: { projectId, collectorId: chosen, urls, repeatEveryHours, parameters } });
     if (r.data?.startCollectionJob) {
       setUrls('');
       onStarted();
@@ -79,6 +102,17 @@ export function NewCollection({ projectId, onStarted }: { projectId: string; onS
           error={errs.urls}
           rows={4}
         />
+        {Object.entries(schema?.properties ?? {}).map(([name, p]) => (
+          <Field
+            key={name}
+            label={p.title ?? name.replace(/_/g, ' ')}
+            type={inputType(p)}
+            value={params[name] ?? ''}
+            onChange={(e) => setParams({ ...params, [name]: e.target.value })}
+            error={errs[`parameters.${name}`]}
+            hint={p.description}
+          />
+        ))}
         <SelectField label="Auto-update" value={every} onChange={(e) => setEvery(e.target.value)} error={errs.repeatEveryHours}>
           {EVERY.map(([h, label]) => (
             <option key={h} value={h}>

@@ -4,9 +4,11 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import {
+  CopyCollectedRecordsDocument,
   CreateSavedSearchDocument,
   DeleteSavedSearchDocument,
   FolderRecordsDocument,
+  MoveCollectedRecordsDocument,
   SavedSearchesDocument,
   type RecordFilterInput,
   type RecordSortField,
@@ -15,7 +17,17 @@ import {
 import { errorMessage, fieldErrors } from '../../app/client';
 import { useDebounced } from '../../ui';
 import { Alert, Button, Field, formatDate, SelectField } from '../../ui';
+import { useJobEvents } from './Jobs';
 import { ExportButtons, ImportCsv } from './RecordsIo';
+
+type Metric = 'likes' | 'comments' | 'shares' | 'views';
+/** The engagement columns of each service type. */
+const COLUMNS: Record<string, [Metric, string][]> = {
+  posts: [['likes', 'Likes'], ['comments', 'Comments'], ['shares', 'Shares']],
+  reels: [['likes', 'Likes'], ['comments', 'Comments'], ['views', 'Views']],
+  comments: [['likes', 'Likes']],
+  profiles: [['views', 'Followers']],
+};
 
 const SORTS: [RecordSortField, string][] = [
   ['COLLECTED', 'Collection order'],
@@ -26,8 +38,35 @@ const SORTS: [RecordSortField, string][] = [
   ['RELEVANCE', 'Best match'],
 ];
 
-type Form = { search: string; platform: string; author: string; hashtag: string; minLikes: string; postedFrom: string; postedTo: string };
-const EMPTY: Form = { search: '', platform: '', author: '', hashtag: '', minLikes: '', postedFrom: '', postedTo: '' };
+type Form = {
+  search: string;
+  platform: string;
+  serviceType: string;
+  author: string;
+  hashtag: string;
+  url: string;
+  minLikes: string;
+  maxLikes: string;
+  minComments: string;
+  minViews: string;
+  postedFrom: string;
+  postedTo: string;
+};
+const EMPTY: Form = {
+  search: '',
+  platform: '',
+  serviceType: '',
+  author: '',
+  hashtag: '',
+  url: '',
+  minLikes: '',
+  maxLikes: '',
+  minComments: '',
+  minViews: '',
+  postedFrom: '',
+  postedTo: '',
+};
+const NUMBERS = ['minLikes', 'maxLikes', 'minComments', 'minViews'] as const;
 
 /** The API's filter from the form (empty fields left out; dates as whole days). */
 export function toFilter(f: Form): RecordFilterInput | null {
@@ -35,8 +74,10 @@ export function toFilter(f: Form): RecordFilterInput | null {
   if (f.search.trim()) out.search = f.search.trim();
   if (f.platform.trim()) out.platform = f.platform.trim().toLowerCase();
   if (f.author.trim()) out.author = f.author.trim();
+  if (f.serviceType) out.serviceType = f.serviceType;
   if (f.hashtag.trim()) out.hashtag = f.hashtag.trim().replace(/^#/, '');
-  if (f.minLikes.trim()) out.minLikes = Number(f.minLikes);
+  if (f.url.trim()) out.url = f.url.trim();
+  for (const k of NUMBERS) if (f[k].trim()) out[k] = Number(f[k]);
   if (f.postedFrom) out.postedFrom = new Date(`${f.postedFrom}T00:00:00Z`).toISOString();
   if (f.postedTo) out.postedTo = new Date(`${f.postedTo}T23:59:59Z`).toISOString();
   return Object.keys(out).length ? out : null;
@@ -48,14 +89,29 @@ function toForm(f: RecordFilterInput | null | undefined): Form {
     search: f?.search ?? '',
     platform: f?.platform ?? '',
     author: f?.author ?? '',
+    serviceType: f?.serviceType ?? '',
     hashtag: f?.hashtag ?? '',
+    url: f?.url ?? '',
     minLikes: f?.minLikes != null ? String(f.minLikes) : '',
+    maxLikes: f?.maxLikes != null ? String(f.maxLikes) : '',
+    minComments: f?.minComments != null ? String(f.minComments) : '',
+    minViews: f?.minViews != null ? String(f.minViews) : '',
     postedFrom: f?.postedFrom ? f.postedFrom.slice(0, 10) : '',
     postedTo: f?.postedTo ? f.postedTo.slice(0, 10) : '',
   };
 }
 
-export function Records({ projectId, folderId, canEdit }: { projectId: string; folderId: string; canEdit: boolean }) {
+export function Records({
+  projectId,
+  folderId,
+  folders,
+  canEdit,
+}: {
+  projectId: string;
+  folderId: string;
+  folders: { id: string; name: string }[];
+  canEdit: boolean;
+}) {
   const [form, setForm] = useState<Form>(EMPTY);
   const [sortField, setSortField] = useState<RecordSortField>('COLLECTED');
   const [descending, setDescending] = useState(false);
@@ -69,6 +125,12 @@ export function Records({ projectId, folderId, canEdit }: { projectId: string; f
   const [saved, reloadSaved] = useQuery({ query: SavedSearchesDocument, variables: { projectId, prefix: prefix || null } });
   const suggestions = saved.data?.project.searchSuggestions ?? [];
   const folder = res.data?.collectionFolder;
+  const reload = () => reexecute({ requestPolicy: 'network-only' });
+  // Live rows: a job of the project ingesting reads the page again.
+  useJobEvents(projectId, reload);
+  const [selected, setSelected] = useState<string[]>([]);
+  const kind = folder?.records.edges[0]?.node.serviceType ?? 'posts';
+  const columns = COLUMNS[kind] ?? COLUMNS.posts;
   const set = (k: keyof Form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
   function apply(ev?: FormEvent) {
     ev?.preventDefault();
@@ -85,9 +147,21 @@ export function Records({ projectId, folderId, canEdit }: { projectId: string; f
           ))}
         </datalist>
         <Field label="Platform" value={form.platform} onChange={set('platform')} />
+        <SelectField label="Service" value={form.serviceType} onChange={set('serviceType')}>
+          <option value="">Any</option>
+          {Object.keys(COLUMNS).map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </SelectField>
         <Field label="Author" value={form.author} onChange={set('author')} />
         <Field label="Hashtag" value={form.hashtag} onChange={set('hashtag')} />
+        <Field label="URL contains" value={form.url} onChange={set('url')} />
         <Field label="At least likes" type="number" min={0} value={form.minLikes} onChange={set('minLikes')} />
+        <Field label="At most likes" type="number" min={0} value={form.maxLikes} onChange={set('maxLikes')} />
+        <Field label="At least comments" type="number" min={0} value={form.minComments} onChange={set('minComments')} />
+        <Field label="At least views" type="number" min={0} value={form.minViews} onChange={set('minViews')} />
         <Field label="Posted from" type="date" value={form.postedFrom} onChange={set('postedFrom')} />
         <Field label="Posted to" type="date" value={form.postedTo} onChange={set('postedTo')} />
         <SelectField label="Sort by" value={sortField} onChange={(e) => setSortField(e.target.value as RecordSortField)}>
@@ -118,7 +192,17 @@ export function Records({ projectId, folderId, canEdit }: { projectId: string; f
         }}
       />
       <ExportButtons folderId={folderId} filter={applied.filter} />
-      {canEdit && <ImportCsv folderId={folderId} onImported={() => reexecute({ requestPolicy: 'network-only' })} />}
+      {canEdit && <ImportCsv folderId={folderId} onImported={reload} />}
+      {canEdit && selected.length > 0 && (
+        <CopyOrMove
+          ids={selected}
+          folders={folders.filter((f) => f.id !== folderId)}
+          onDone={() => {
+            setSelected([]);
+            reload();
+          }}
+        />
+      )}
       {res.error && <Alert>{errorMessage(res.error)}</Alert>}
       {folder && (
         <>
@@ -128,17 +212,28 @@ export function Records({ projectId, folderId, canEdit }: { projectId: string; f
           <table aria-label="Collected records">
             <thead>
               <tr>
+                {canEdit && <th aria-label="Selected" />}
                 <th>Author</th>
                 <th>Text</th>
                 <th>Posted</th>
-                <th>Likes</th>
-                <th>Comments</th>
-                <th>Views</th>
+                {columns.map(([k, label]) => (
+                  <th key={k}>{label}</th>
+                ))}
               </tr>
             </thead>
             <tbody>
               {folder.records.edges.map(({ node: r, snippet }) => (
                 <tr key={r.id}>
+                  {canEdit && (
+                    <td>
+                      <input
+                        type="checkbox"
+                        aria-label={`Select ${r.author}: ${r.text.slice(0, 40)}`}
+                        checked={selected.includes(r.id)}
+                        onChange={(e) => setSelected(e.target.checked ? [...selected, r.id] : selected.filter((x) => x !== r.id))}
+                      />
+                    </td>
+                  )}
                   <td>{r.author}</td>
                   <td>
                     <a href={r.url} target="_blank" rel="noreferrer">
@@ -146,9 +241,9 @@ export function Records({ projectId, folderId, canEdit }: { projectId: string; f
                     </a>
                   </td>
                   <td>{formatDate(r.postedAt, false)}</td>
-                  <td>{r.likes}</td>
-                  <td>{r.comments}</td>
-                  <td>{r.views}</td>
+                  {columns.map(([k]) => (
+                    <td key={k}>{r[k]}</td>
+                  ))}
                 </tr>
               ))}
             </tbody>
@@ -228,4 +323,37 @@ function strip(f: RecordFilterInput | null | undefined): RecordFilterInput | nul
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(f)) if (v != null && k !== '__typename') out[k] = v;
   return Object.keys(out).length ? (out as RecordFilterInput) : null;
+}
+
+/** Copies or moves the selected records into another folder of the project. */
+function CopyOrMove({ ids, folders, onDone }: { ids: string[]; folders: { id: string; name: string }[]; onDone: () => void }) {
+  const [target, setTarget] = useState('');
+  const [copyRes, copy] = useMutation(CopyCollectedRecordsDocument);
+  const [moveRes, move] = useMutation(MoveCollectedRecordsDocument);
+  const chosen = target || folders[0]?.id || '';
+  const error = copyRes.error ?? moveRes.error;
+  const run = async (how: 'copy' | 'move') => {
+    const input = { recordIds: ids, folderId: chosen };
+    const r = how === 'copy' ? await copy({ input }) : await move({ input });
+    if (r.data) onDone();
+  };
+  return (
+    <div className="row" role="group" aria-label="Selected records">
+      <span className="muted">{ids.length} selected</span>
+      <SelectField label="To folder" value={chosen} onChange={(e) => setTarget(e.target.value)}>
+        {folders.map((f) => (
+          <option key={f.id} value={f.id}>
+            {f.name}
+          </option>
+        ))}
+      </SelectField>
+      <Button variant="secondary" disabled={!chosen} onClick={() => run('copy')}>
+        Copy to folder
+      </Button>
+      <Button variant="secondary" disabled={!chosen} onClick={() => run('move')}>
+        Move to folder
+      </Button>
+      {error && <Alert>{errorMessage(error)}</Alert>}
+    </div>
+  );
 }
