@@ -249,3 +249,24 @@ async fn workflow_nodes_collect_into_a_project_and_read_its_records_as_the_user_
     assert_eq!(e.status, ExecutionStatus::FAILED, "{e:?}");
     assert!(format!("{e:?}").contains("project"), "{e:?}");
 }
+
+#[tokio::test]
+async fn cancelling_a_brightdata_job_cancels_its_snapshot_there_once() {
+    let (w, _fake, base) = brightdata_world().await;
+    let http = w.brightdata(&base).await;
+    let project = w.project(&w.owner, "P").await;
+    let reels = w.collector(&w.owner, "Instagram reels").await;
+    let r = w.start(&w.owner, &project, &reels, "https://www.instagram.com/reel/OK1").await;
+    let job = r.data()["startCollectionJob"]["job"]["id"].as_str().unwrap().to_string();
+    w.drain().await;
+    assert_eq!(w.job(&w.owner, &job).await["status"], "TRIGGERED");
+    w.gql(&w.owner, doc!("collection/CancelCollectionJob"), json!({ "id": job })).await.data();
+    w.drain().await;
+    let state: Value = http.get(format!("{base}/_state")).send().await.unwrap().json().await.unwrap();
+    let snap = &state["triggers"][0];
+    assert_eq!((snap["status"].as_str(), snap["cancelled"].as_i64()), (Some("canceled"), Some(1)), "{state}");
+    // The later poll does nothing, and the job stays cancelled.
+    w.clock.advance(Duration::seconds(61));
+    w.drain().await;
+    assert_eq!(w.job(&w.owner, &job).await["status"], "CANCELLED");
+}

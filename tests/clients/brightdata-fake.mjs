@@ -158,6 +158,15 @@ const server = createServer(async (req, res) => {
     snap.downloads += 1;
     return send(res, 200, snap.inputs.map(itemFor));
   }
+  const cancel = p.match(/^\/datasets\/v3\/snapshot\/([^/]+)\/cancel$/);
+  if (cancel && req.method === 'POST') {
+    const snap = state.snapshots.get(cancel[1]);
+    if (!snap) return send(res, 404, { error: 'Snapshot not found' });
+    snap.status = 'canceled';
+    snap.cancelled = (snap.cancelled ?? 0) + 1;
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    return res.end('OK');
+  }
   // The account's datasets (what a credentials check reads) and one dataset's fields.
   if (p === '/datasets/list' && req.method === 'GET') {
     return send(res, 200, [...DATASETS.values()].map((d) => ({ id: d.id, name: d.name, size: 120000 })));

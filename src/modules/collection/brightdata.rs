@@ -201,6 +201,21 @@ impl Client {
         Ok(fields.keys().cloned().collect())
     }
 
+    /// Cancels the running collection `snapshot` (`POST /datasets/v3/snapshot/{id}/cancel`).
+    pub async fn cancel(&self, snapshot: &str) -> Result<(), CallError> {
+        let res = self
+            .http
+            .post(format!("{}/datasets/v3/snapshot/{snapshot}/cancel", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if !res.status().is_success() {
+            return Err(error_of(res).await);
+        }
+        Ok(())
+    }
+
     async fn get_json(&self, path: &str) -> Result<Value, CallError> {
         let res = self
             .http

@@ -206,7 +206,8 @@ pub(super) async fn insert_job(tx: &mut TenantTx<'_>, run: NewRun<'_>) -> AppRes
     Ok(job)
 }
 
-/// Cancels a job that has not ended (project editors); its later steps do nothing.
+/// Cancels a job that has not ended (project editors); its later steps do nothing, and a
+/// snapshot BrightData is collecting is cancelled there too (`collection.cancel`).
 pub async fn cancel_job(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<collection_job::Model> {
     let mut tx = TenantTx::open(ctx, tctx).await?;
     let scope = tx.scope();
@@ -225,6 +226,15 @@ pub async fn cancel_job(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<coll
     // A cancelled run ends its schedule too: nothing collects again unless asked.
     am.repeat_every_hours = Set(None);
     let after = scope.update(&tx, am).await?;
+    // BrightData is collecting for it: told to stop, durably (after the commit, by the job).
+    if job.provider == entity::collection_job::CollectionProvider::Brightdata && job.snapshot_id.is_some() {
+        tx.enqueue(
+            NewJob::new(super::steps::CANCEL, &super::steps::Step { job: id })
+                .key(format!("cancel:{id}"))
+                .attempts(8),
+        )
+        .await?;
+    }
     tx.emit(topic(scope.tenant_id()), &JobEvent { job_id: id, project_id: job.project_id });
     tx.commit_with(Change {
         action: "collection_job.cancelled",

@@ -57,12 +57,14 @@ pub struct CollectionMutation(
 #[derive(async_graphql::MergedSubscription, Default)]
 pub struct CollectionSubscription(schema::CoreSubscription, io_schema::IoSubscription);
 
-/// Collection's job handlers: trigger, poll, ingest, the next run of a schedule and export.
+/// Collection's job handlers: trigger, poll, ingest, provider-side cancel, the next run of a
+/// schedule and export.
 pub fn register(registry: crate::jobs::Registry) -> crate::jobs::Registry {
     registry
         .handler(steps::Trigger)
         .handler(steps::Poll)
         .handler(steps::Ingest)
+        .handler(steps::Cancel)
         .handler(schedule::Repeat)
         .handler(export::Export)
 }

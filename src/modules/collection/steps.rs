@@ -31,6 +31,7 @@ use crate::{
 pub const TRIGGER: &str = "collection.trigger";
 pub const POLL: &str = "collection.poll";
 pub const INGEST: &str = "collection.ingest";
+pub const CANCEL: &str = "collection.cancel";
 
 /// The payload of every collection step: the job.
 #[derive(Serialize, Deserialize)]
@@ -422,4 +423,34 @@ async fn ingest(
     tx.commit().await?;
     tracing::info!(job = %job.id, inserted = saved.inserted, updated = saved.updated, errors = failed_inputs.len(), "collection ingested");
     Ok(())
+}
+
+/// `collection.cancel`: asks BrightData to stop collecting a cancelled job's snapshot, so the
+/// organisation is not billed for what it no longer wants (a snapshot that ended meanwhile
+/// is nothing to cancel).
+pub struct Cancel;
+
+#[async_trait::async_trait]
+impl Handler for Cancel {
+    fn kind(&self) -> &'static str {
+        CANCEL
+    }
+
+    async fn run(&self, ctx: &Ctx, row: &job::Model) -> JobResult {
+        let (tenant, id) = payload(row)?;
+        let tctx = TenantCtx::system(tenant);
+        let Some((job, _, _)) = load(ctx, &tctx, id).await? else { return Ok(()) };
+        let Some(snapshot) = job.snapshot_id.filter(|_| job.status == CollectionJobStatus::Cancelled) else {
+            return Ok(());
+        };
+        let (client, _) = brightdata_client(ctx).await?;
+        match client.cancel(&snapshot).await {
+            Ok(()) => Ok(()),
+            Err(CallError::Refused(m)) => {
+                tracing::info!(job = %id, snapshot, reason = %m, "BrightData had nothing to cancel");
+                Ok(())
+            }
+            Err(CallError::Transient(m)) => Err(JobError::Retry(m)),
+        }
+    }
 }
