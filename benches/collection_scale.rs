@@ -64,9 +64,19 @@ impl Lcg {
     }
 }
 
-/// Record `i`: realistic text of 12 words, two hashtags, one of 5,000 authors, engagement.
+/// Record `i`: text of 12 words (one in ten from `WORDS`, the rest from 2,000 others, so a
+/// word of `WORDS` is in about 6% of the records), two hashtags, one of 5,000 authors,
+/// engagement.
 fn record(i: u64, rng: &mut Lcg) -> Normalised {
-    let text: Vec<&str> = (0..12).map(|_| rng.pick(WORDS)).collect();
+    let text: Vec<String> = (0..12)
+        .map(|_| {
+            if rng.next() % 10 == 0 {
+                rng.pick(WORDS).to_string()
+            } else {
+                format!("word{}", rng.next() % 2000)
+            }
+        })
+        .collect();
     let tags = vec![rng.pick(TAGS).to_string(), rng.pick(TAGS).to_string()];
     let author = format!("author{}", rng.next() % 5000);
     Normalised {

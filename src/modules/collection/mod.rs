@@ -32,6 +32,7 @@ pub mod schema;
 pub mod search;
 pub mod search_page;
 pub mod search_schema;
+pub mod search_snippets;
 pub mod steps;
 pub mod types;
 

@@ -9,11 +9,15 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use entity::collection_record;
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, Statement, Value,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use super::search_page::{Cursor, SearchWindow};
+pub use super::search_snippets::parts;
+use super::search_snippets::snippets;
 use crate::error::{AppError, AppResult};
 
 /// Marks around a matched term inside a snippet (private-use characters: never shown).
@@ -134,14 +138,14 @@ pub fn terms(q: &str) -> Vec<Term> {
     out
 }
 
-fn fts5_query(t: &[Term]) -> String {
+pub(super) fn fts5_query(t: &[Term]) -> String {
     t.iter()
         .map(|t| format!("\"{}\"{}", t.word, if t.prefix { "*" } else { "" }))
         .collect::<Vec<_>>()
         .join(" ")
 }
 
-fn tsquery(t: &[Term]) -> String {
+pub(super) fn tsquery(t: &[Term]) -> String {
     t.iter()
         .map(|t| format!("{}{}", t.word, if t.prefix { ":*" } else { "" }))
         .collect::<Vec<_>>()
@@ -196,21 +200,21 @@ pub fn validate(prefix: &str, f: &RecordFilter) -> AppResult<()> {
 }
 
 /// A statement under construction: SQL text and its values, placeholders per backend.
-struct Sql {
-    backend: DbBackend,
-    text: String,
-    values: Vec<Value>,
+pub(super) struct Sql {
+    pub(super) backend: DbBackend,
+    pub(super) text: String,
+    pub(super) values: Vec<Value>,
 }
 
 impl Sql {
-    fn bind(&mut self, v: impl Into<Value>) -> String {
+    pub(super) fn bind(&mut self, v: impl Into<Value>) -> String {
         self.values.push(v.into());
         match self.backend {
             DbBackend::Postgres => format!("${}", self.values.len()),
             _ => "?".to_string(),
         }
     }
-    fn push(&mut self, s: &str) {
+    pub(super) fn push(&mut self, s: &str) {
         self.text.push_str(s);
     }
 }
@@ -228,8 +232,9 @@ const COLUMNS: &str = "r.id, r.tenant_id, r.folder_id, r.job_id, r.platform, r.s
                        r.url, r.author, r.text, r.hashtags, r.mentions, r.posted_at, r.likes, r.comments, \
                        r.shares, r.views, r.raw, r.created_at, r.updated_at";
 
-/// The inner statement: the matching records with their sort key `zkey`.
+/// The inner statement: `columns` of the matching records with their sort key `zkey`.
 fn matching(
+    columns: &str,
     backend: DbBackend,
     tenant: Uuid,
     within: Within,
@@ -256,7 +261,7 @@ fn matching(
         }
         SortField::Relevance => "(0.0 - bm25(collection_records_fts))".into(),
     };
-    q.push(&format!("SELECT {COLUMNS}, {key} AS zkey FROM collection_records r"));
+    q.push(&format!("SELECT {columns}, {key} AS zkey FROM collection_records r"));
     if !words.is_empty() && !pg {
         q.push(" JOIN collection_records_fts ON collection_records_fts.rowid = r.rowid");
     }
@@ -376,7 +381,9 @@ pub async fn search(
     validate("filter", filter)?;
     let backend = db.get_database_backend();
     let words = terms(filter.search.as_deref().unwrap_or(""));
-    let inner = matching(backend, tenant, within, filter, sort, &words)?;
+    // Only ids and keys are sorted; the page's rows are read afterwards (late
+    // materialisation: a common word matching half the records sorts ids, not payloads).
+    let inner = matching("r.id", backend, tenant, within, filter, sort, &words)?;
 
     let count = Statement::from_sql_and_values(
         backend,
@@ -403,9 +410,27 @@ pub async fn search(
     q.push(&format!(" ORDER BY q.zkey {dir}, q.id {dir} LIMIT {limit}"));
     let rows = db.query_all_raw(Statement::from_sql_and_values(backend, q.text, q.values)).await?;
 
-    let mut hits = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let record = collection_record::Model::from_query_result(row, "")?;
+    let keyed: Vec<(Uuid, Option<f64>)> = rows
+        .iter()
+        .map(|row| {
+            let id = row.try_get::<Uuid>("", "id")?;
+            let rank =
+                if sort.field == SortField::Relevance { Some(row.try_get::<f64>("", "zkey")?) } else { None };
+            Ok((id, rank))
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()?;
+    let mut found: std::collections::HashMap<Uuid, collection_record::Model> =
+        collection_record::Entity::find()
+            .filter(collection_record::Column::TenantId.eq(tenant))
+            .filter(collection_record::Column::Id.is_in(keyed.iter().map(|(id, _)| *id)))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+    let mut hits = Vec::with_capacity(keyed.len());
+    for (id, rank) in keyed {
+        let Some(record) = found.remove(&id) else { continue };
         let k = match sort.field {
             SortField::Collected => serde_json::Value::Null,
             SortField::PostedAt => serde_json::json!(record.posted_at.unwrap_or_else(no_date).to_rfc3339()),
@@ -413,7 +438,7 @@ pub async fn search(
             SortField::Comments => record.comments.into(),
             SortField::Shares => record.shares.into(),
             SortField::Views => record.views.into(),
-            SortField::Relevance => serde_json::json!(row.try_get::<f64>("", "zkey")?),
+            SortField::Relevance => serde_json::json!(rank.unwrap_or_default()),
         };
         let cursor = Cursor::new(sort.field, k, record.id);
         hits.push(Hit { record, cursor, snippet: None });
@@ -446,7 +471,7 @@ pub async fn count(
 ) -> AppResult<u64> {
     let backend = db.get_database_backend();
     let words = terms(filter.search.as_deref().unwrap_or(""));
-    let inner = matching(backend, tenant, Within::Folder(folder), filter, Sort::default(), &words)?;
+    let inner = matching("r.id", backend, tenant, Within::Folder(folder), filter, Sort::default(), &words)?;
     let sql = format!("SELECT COUNT(*) AS n FROM ({}) q", inner.text);
     let row = db.query_one_raw(Statement::from_sql_and_values(backend, sql, inner.values)).await?;
     Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0) as u64)
@@ -464,7 +489,7 @@ pub async fn page_after(
 ) -> AppResult<Vec<collection_record::Model>> {
     let backend = db.get_database_backend();
     let words = terms(filter.search.as_deref().unwrap_or(""));
-    let inner = matching(backend, tenant, Within::Folder(folder), filter, Sort::default(), &words)?;
+    let inner = matching(COLUMNS, backend, tenant, Within::Folder(folder), filter, Sort::default(), &words)?;
     let mut q =
         Sql { backend, text: format!("SELECT * FROM ({}) q WHERE 1 = 1", inner.text), values: inner.values };
     if let Some(id) = after {
@@ -474,67 +499,6 @@ pub async fn page_after(
     q.push(&format!(" ORDER BY q.id LIMIT {limit}"));
     let rows = db.query_all_raw(Statement::from_sql_and_values(backend, q.text, q.values)).await?;
     rows.iter().map(|r| Ok(collection_record::Model::from_query_result(r, "")?)).collect()
-}
-
-/// Highlighted extracts of the text of `ids` for `words`, in one statement.
-async fn snippets(
-    db: &impl ConnectionTrait,
-    tenant: Uuid,
-    words: &[Term],
-    ids: Vec<Uuid>,
-) -> AppResult<std::collections::HashMap<Uuid, String>> {
-    let backend = db.get_database_backend();
-    let mut q = Sql { backend, text: String::new(), values: Vec::new() };
-    if backend == DbBackend::Postgres {
-        let w = q.bind(tsquery(words));
-        let opts = q.bind(format!(
-            "StartSel={MARK_START}, StopSel={MARK_END}, MaxWords=24, MinWords=8, ShortWord=1, MaxFragments=2, FragmentDelimiter=\" … \""
-        ));
-        let t = q.bind(tenant);
-        q.push(&format!(
-            "SELECT r.id, ts_headline('simple', r.text, to_tsquery('simple', {w}), {opts}) AS snippet \
-             FROM collection_records r WHERE r.tenant_id = {t} AND r.id IN ("
-        ));
-    } else {
-        let (a, b) = (q.bind(MARK_START.to_string()), q.bind(MARK_END.to_string()));
-        let w = q.bind(fts5_query(words));
-        let t = q.bind(tenant);
-        q.push(&format!(
-            "SELECT r.id, snippet(collection_records_fts, 0, {a}, {b}, '…', 16) AS snippet \
-             FROM collection_records_fts JOIN collection_records r ON r.rowid = collection_records_fts.rowid \
-             WHERE collection_records_fts MATCH {w} AND r.tenant_id = {t} AND r.id IN ("
-        ));
-    }
-    let placeholders: Vec<String> = ids.into_iter().map(|i| q.bind(i)).collect();
-    q.push(&placeholders.join(", "));
-    q.push(")");
-    let rows = db.query_all_raw(Statement::from_sql_and_values(backend, q.text, q.values)).await?;
-    let mut out = std::collections::HashMap::new();
-    for r in rows {
-        out.insert(r.try_get::<Uuid>("", "id")?, r.try_get::<String>("", "snippet")?);
-    }
-    Ok(out)
-}
-
-/// A snippet split into plain and highlighted parts, in order.
-pub fn parts(snippet: &str) -> Vec<(String, bool)> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut marked = false;
-    for ch in snippet.chars() {
-        if ch == MARK_START || ch == MARK_END {
-            if !cur.is_empty() {
-                out.push((std::mem::take(&mut cur), marked));
-            }
-            marked = ch == MARK_START;
-        } else {
-            cur.push(ch);
-        }
-    }
-    if !cur.is_empty() {
-        out.push((cur, marked));
-    }
-    out
 }
 
 #[cfg(test)]
