@@ -688,3 +688,56 @@ async fn collection_job_updated_streams_a_projects_job_through_its_states() {
     assert_eq!((&done["id"], done["status"].as_str()), (&id, Some("SUCCEEDED")));
     assert_eq!(done["recordCount"], 3);
 }
+
+#[tokio::test]
+async fn project_settings_and_folder_metadata_are_json_objects_their_editors_set() {
+    let w = world().await;
+    let project = w.project(&w.owner, "Settings").await;
+    let r = w
+        .gql(
+            &w.owner,
+            doc!("collection/UpdateProject"),
+            json!({ "input": { "projectId": project, "settings": { "defaultExport": "XLSX", "language": "en" } } }),
+        )
+        .await;
+    assert_eq!(r.data()["updateProject"]["project"]["settings"]["defaultExport"], "XLSX");
+    let r = w
+        .gql(
+            &w.owner,
+            doc!("collection/UpdateProject"),
+            json!({ "input": { "projectId": project, "settings": [1, 2] } }),
+        )
+        .await;
+    assert_eq!((r.code(), r.field()), ("BAD_USER_INPUT".to_string(), "input.settings".to_string()));
+    let r = w
+        .gql(
+            &w.owner,
+            doc!("collection/CreateCollectionFolder"),
+            json!({ "input": { "projectId": project, "name": "Briefs" } }),
+        )
+        .await;
+    let folder = r.data()["createCollectionFolder"]["folder"]["id"].clone();
+    // Over 16 KiB in all, each string short enough for the request's own limits.
+    let big: serde_json::Map<String, Value> =
+        (0..300).map(|i| (format!("k{i}"), json!("y".repeat(60)))).collect();
+    let r = w
+        .gql(
+            &w.owner,
+            doc!("collection/UpdateCollectionFolder"),
+            json!({ "input": { "folderId": folder, "metadata": big } }),
+        )
+        .await;
+    assert_eq!(r.field(), "input.metadata");
+    let r = w
+        .gql(
+            &w.owner,
+            doc!("collection/UpdateCollectionFolder"),
+            json!({ "input": { "folderId": folder, "metadata": { "client": "Acme", "budget": 1200 } } }),
+        )
+        .await;
+    assert_eq!(r.data()["updateCollectionFolder"]["folder"]["metadata"]["client"], "Acme");
+    let p = w.gql(&w.owner, doc!("collection/Project"), json!({ "id": project })).await;
+    let d = p.data();
+    assert_eq!(d["project"]["settings"]["language"], "en", "the refused change changed nothing");
+    assert_eq!(d["project"]["folders"][0]["metadata"]["budget"], 1200);
+}

@@ -111,6 +111,17 @@ pub async fn create_folder(
     Ok(folder)
 }
 
+/// A caller's free-form JSON (project settings, folder metadata): an object of at most 16 KiB.
+pub(super) fn checked_object(field: &str, v: Value) -> AppResult<Value> {
+    if !v.is_object() {
+        return Err(AppError::validation(field, "must be a JSON object"));
+    }
+    if v.to_string().len() > 16 * 1024 {
+        return Err(AppError::validation(field, "must be at most 16 KiB"));
+    }
+    Ok(v)
+}
+
 /// Adds a folder inside an open transaction (also for the folder a job creates).
 pub async fn insert_folder(
     tx: &TenantTx<'_>,
@@ -162,14 +173,19 @@ pub async fn update_folder(
     name: Option<&str>,
     parent: Option<Option<Uuid>>,
     tags: Option<&[String]>,
+    metadata: Option<Value>,
 ) -> AppResult<collection_folder::Model> {
     let name = name.map(checked_name).transpose()?;
     let tags = tags.map(checked_tags).transpose()?;
+    let metadata = metadata.map(|m| checked_object("input.metadata", m)).transpose()?;
     let tx = TenantTx::open(ctx, tctx).await?;
     let scope = tx.scope();
     let before = folder_in(&tx, scope, id).await?;
     require_project(&tx, tctx, before.project_id, ProjectRole::Editor).await?;
     let mut am: collection_folder::ActiveModel = before.clone().into();
+    if let Some(m) = metadata {
+        am.metadata = Set(m);
+    }
     if let Some(parent) = parent {
         if let Some(p) = parent {
             let all = tree(&tx, scope, before.project_id).await?;

@@ -92,9 +92,11 @@ pub async fn update_project(
     id: Uuid,
     name: Option<&str>,
     description: Option<&str>,
+    settings: Option<serde_json::Value>,
 ) -> AppResult<project::Model> {
     let name = name.map(checked_name).transpose()?;
     let description = description.map(checked_description).transpose()?;
+    let settings = settings.map(|s| super::folders::checked_object("input.settings", s)).transpose()?;
     // The rule is the project role, checked inside before any write.
     let tx = TenantTx::open(ctx, tctx).await?;
     let (before, _) = require_project(&tx, tctx, id, ProjectRole::Owner).await?;
@@ -104,6 +106,9 @@ pub async fn update_project(
     }
     if let Some(d) = description {
         am.description = Set(d);
+    }
+    if let Some(s) = settings {
+        am.settings = Set(s);
     }
     am.updated_at = Set(ctx.now());
     let after = tx

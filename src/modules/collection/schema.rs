@@ -173,6 +173,8 @@ pub struct UpdateProjectInput {
     pub project_id: ID,
     pub name: Option<String>,
     pub description: Option<String>,
+    /// The project's settings, replaced (a JSON object of at most 16 KiB).
+    pub settings: Option<async_graphql::Json<serde_json::Value>>,
 }
 
 #[derive(InputObject)]
@@ -206,6 +208,8 @@ pub struct UpdateCollectionFolderInput {
     /// Moves the folder to the top of the tree.
     pub to_top: Option<bool>,
     pub tags: Option<Vec<String>>,
+    /// The folder's metadata, replaced (a JSON object of at most 16 KiB).
+    pub metadata: Option<async_graphql::Json<serde_json::Value>>,
 }
 
 #[derive(InputObject)]
@@ -352,6 +356,7 @@ impl CoreMutation {
             id,
             input.name.as_deref(),
             input.description.as_deref(),
+            input.settings.map(|s| s.0),
         )
         .await?;
         Ok(ProjectPayload { project: Project(p, entity::project_member::ProjectRole::Owner) })
@@ -425,9 +430,16 @@ impl CoreMutation {
             (None, Some(true)) => Some(None),
             (None, _) => None,
         };
-        let f =
-            folders::update_folder(app(ctx), &tctx, id, input.name.as_deref(), parent, input.tags.as_deref())
-                .await?;
+        let f = folders::update_folder(
+            app(ctx),
+            &tctx,
+            id,
+            input.name.as_deref(),
+            parent,
+            input.tags.as_deref(),
+            input.metadata.map(|m| m.0),
+        )
+        .await?;
         Ok(CollectionFolderPayload { folder: folder_view(ctx, &tctx, f).await? })
     }
 

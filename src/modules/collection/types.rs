@@ -167,6 +167,10 @@ impl Project {
     async fn description(&self) -> &str {
         &self.0.description
     }
+    /// The project's settings (a JSON object its owners set).
+    async fn settings(&self) -> Json<serde_json::Value> {
+        Json(self.0.settings.clone())
+    }
     /// The caller's role in it (OWNER for `COLLECTION_MANAGE`).
     async fn viewer_role(&self) -> ProjectRole {
         self.1.into()
@@ -273,6 +277,10 @@ impl CollectionFolder {
     }
     async fn name(&self) -> &str {
         &self.0.name
+    }
+    /// The folder's metadata (a JSON object its editors set).
+    async fn metadata(&self) -> Json<serde_json::Value> {
+        Json(self.0.metadata.clone())
     }
     async fn tags(&self) -> Vec<String> {
         serde_json::from_value(self.0.tags.clone()).unwrap_or_default()
