@@ -261,9 +261,15 @@ fn matching(
         }
         SortField::Relevance => "(0.0 - bm25(collection_records_fts))".into(),
     };
-    q.push(&format!("SELECT {columns}, {key} AS zkey FROM collection_records r"));
     if !words.is_empty() && !pg {
-        q.push(" JOIN collection_records_fts ON collection_records_fts.rowid = r.rowid");
+        // The index drives: CROSS JOIN keeps SQLite from walking every record of the
+        // organisation and asking the index about each (1M records: 110 s against 20 ms).
+        q.push(&format!(
+            "SELECT {columns}, {key} AS zkey FROM collection_records_fts \
+             CROSS JOIN collection_records r ON collection_records_fts.rowid = r.rowid"
+        ));
+    } else {
+        q.push(&format!("SELECT {columns}, {key} AS zkey FROM collection_records r"));
     }
     let t = q.bind(tenant);
     q.push(&format!(" WHERE r.tenant_id = {t}"));
