@@ -42,7 +42,7 @@ use zygo::{
 };
 
 mod support;
-use support::{gql, owner_with_tenant};
+use support::{gql, log_in, owner_with_tenant};
 
 const SEARCH: &str = include_str!("../graphql/collection/SearchRecords.graphql");
 const WORDS: &[&str] = &[
@@ -121,8 +121,10 @@ async fn ingest(ctx: &zygo::ctx::Ctx, tenant: Uuid, folder: Uuid, from: u64, to:
 }
 
 /// Exports the whole folder to CSV through the API and the export job; the growth of resident
-/// memory while it ran.
-async fn export_growth(http: &reqwest::Client, base: &str, token: &str, folder: &str) -> u64 {
+/// memory while it ran. Logs in afresh now and then: a long export outlives an access token.
+async fn export_growth(http: &reqwest::Client, base: &str, folder: &str) -> u64 {
+    let mut token = log_in(http, base).await;
+    let mut since = Instant::now();
     let before = rss();
     let peak = Arc::new(AtomicU64::new(before));
     let done = Arc::new(AtomicBool::new(false));
@@ -138,7 +140,7 @@ async fn export_growth(http: &reqwest::Client, base: &str, token: &str, folder: 
     let d = gql(
         http,
         base,
-        Some(token),
+        Some(&token),
         "mutation($i: StartRecordExportInput!) { startRecordExport(input: $i) { export { id } } }",
         json!({ "i": { "folderId": folder, "format": "CSV" } }),
     )
@@ -148,7 +150,7 @@ async fn export_growth(http: &reqwest::Client, base: &str, token: &str, folder: 
         let d = gql(
             http,
             base,
-            Some(token),
+            Some(&token),
             "query($id: ID!) { recordExport(id: $id) { state error } }",
             json!({ "id": id }),
         )
@@ -230,7 +232,7 @@ async fn main() {
     let tenth = total / 10;
     let started = Instant::now();
     ingest(&ctx, tenant_id, folder_id, 0, tenth, &mut rng).await;
-    let small_export = export_growth(&http, &base, &token, &folder).await;
+    let small_export = export_growth(&http, &base, &folder).await;
     let t0 = started.elapsed();
     let resumed = Instant::now();
     ingest(&ctx, tenant_id, folder_id, tenth, total, &mut rng).await;
@@ -269,7 +271,7 @@ async fn main() {
         );
     }
 
-    let full_export = export_growth(&http, &base, &token, &folder).await;
+    let full_export = export_growth(&http, &base, &folder).await;
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     println!(
         "CSV export, resident memory growth: {:.1} MiB at {tenth} records, {:.1} MiB at {total} records ({:.2}x for {}x the records)",

@@ -74,15 +74,7 @@ pub async fn owner_with_tenant(http: &reqwest::Client, base: &str, data_dir: &Pa
         json!({ "t": token }),
     )
     .await;
-    let d = gql(
-        http,
-        base,
-        None,
-        "mutation($i: LogInInput!) { logIn(input: $i) { tokens { accessToken } } }",
-        json!({ "i": { "email": "bench@example.com", "password": PASSWORD } }),
-    )
-    .await;
-    let access = d["logIn"]["tokens"]["accessToken"].as_str().unwrap().to_string();
+    let access = log_in(http, base).await;
     let d = gql(
         http,
         base,
@@ -93,4 +85,17 @@ pub async fn owner_with_tenant(http: &reqwest::Client, base: &str, data_dir: &Pa
     .await;
     let tenant = d["createTenant"]["tenant"]["id"].as_str().unwrap().to_string();
     (access, tenant)
+}
+
+/// A fresh access token of `bench@example.com` (they expire: a long bench logs in again).
+pub async fn log_in(http: &reqwest::Client, base: &str) -> String {
+    let d = gql(
+        http,
+        base,
+        None,
+        "mutation($i: LogInInput!) { logIn(input: $i) { tokens { accessToken } } }",
+        json!({ "i": { "email": "bench@example.com", "password": PASSWORD } }),
+    )
+    .await;
+    d["logIn"]["tokens"]["accessToken"].as_str().unwrap().to_string()
 }
