@@ -15,8 +15,13 @@ export async function adminJourney({ browser, base, operator, orgName, watch, sh
     try {
       return await fn();
     } catch (e) {
-      await page.screenshot({ path: '/tmp/admin-fail.png', fullPage: true }).catch(() => {});
-      throw new Error(`admin journey: ${what} failed: ${e.message.split('\n')[0]}`);
+      await shot(`admin-failed-${what}`, page).catch(() => {});
+      // What the page showed: its address and any alert, so a failure in CI explains itself.
+      const alerts = await page.getByRole('alert').allTextContents().catch(() => []);
+      const waitingFor = e.message.split('\n').find((l) => l.includes('waiting for')) ?? '';
+      throw new Error(
+        `admin journey: ${what} failed: ${e.message.split('\n')[0]} ${waitingFor.trim()} at ${page.url()}; alerts: ${JSON.stringify(alerts)}`,
+      );
     }
   };
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
