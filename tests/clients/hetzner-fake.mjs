@@ -8,7 +8,10 @@
 // POST /v1/servers/:id/actions/create_image ({description, type: "snapshot", labels} -> {image,
 // action}), POST /v1/servers/:id/actions/rebuild ({image} -> {action, root_password}), GET
 // /v1/images (type, label_selector), GET/DELETE /v1/images/:id (images of type "snapshot",
-// `status` creating -> available, `image_size` in GB once made).
+// `status` creating -> available, `image_size` in GB once made), GET
+// /v1/servers/:id/metrics (type cpu|disk|network, start, end, step; at most 500 samples; values
+// are strings), POST /v1/servers/:id/actions/request_console ({wss_url, password, action}),
+// GET /v1/pricing.
 // Changes answer {action: {id, command, status: "running", progress: 0, error: null, …}}; an
 // action moves on by 50 % each time it (or its resource) is read, and its effect lands when it
 // reaches 100 % ("success"). Errors are {"error": {"code", "message"}} with Hetzner's codes
@@ -22,7 +25,8 @@
 //   POST /_control/drop-next-create {"resource": "servers"|"volumes"}  the next create is carried
 //        out but its answer is lost (the connection is destroyed), as when a call dies mid-way
 //   POST /_control/rate-limit-next {}  the next cloud call answers 429 rate_limit_exceeded
-//   GET  /_state  {servers, volumes, images, zones, records, actions, creates: {servers, volumes}}
+//   GET  /_state  {servers, volumes, images, zones, records, actions, creates: {servers, volumes},
+//        consoles: [{server, token}]}
 import { createServer } from 'node:http';
 
 const TOKEN = process.env.TOKEN ?? 'hetzner-test-token';
@@ -36,10 +40,35 @@ const state = {
   zones: new Map(),
   records: new Map(),
   creates: { servers: 0, volumes: 0 },
+  consoles: [],
   drop: new Set(),
   rateLimitNext: false,
 };
 const nextId = () => ++state.seq;
+
+// The series of each metrics type (GET /v1/servers/:id/metrics?type=…).
+const METRICS = {
+  cpu: ['cpu'],
+  disk: ['disk.0.iops.read', 'disk.0.iops.write', 'disk.0.bandwidth.read', 'disk.0.bandwidth.write'],
+  network: ['network.0.pps.in', 'network.0.pps.out', 'network.0.bandwidth.in', 'network.0.bandwidth.out'],
+};
+// GET /v1/pricing (an excerpt of the real list: prices are strings, per location).
+const price = (location, net) => ({
+  location,
+  price_hourly: { net: (net / 730).toFixed(4), gross: ((net / 730) * 1.19).toFixed(4) },
+  price_monthly: { net: net.toFixed(4), gross: (net * 1.19).toFixed(4) },
+  included_traffic: 21990232555520,
+  price_per_tb_traffic: { net: '1.0000', gross: '1.1900' },
+});
+const PRICING = {
+  currency: 'EUR',
+  vat_rate: '19.00',
+  server_types: [
+    { id: 104, name: 'cx22', prices: [price('fsn1', 3.79), price('nbg1', 3.79), price('hel1', 3.79)] },
+    { id: 105, name: 'cx32', prices: [price('fsn1', 6.8), price('nbg1', 6.8), price('hel1', 6.8)] },
+  ],
+  volume: { price_per_gb_month: { net: '0.0440', gross: '0.0524' } },
+};
 
 const readBody = (req) =>
   new Promise((resolve) => {
@@ -248,6 +277,15 @@ const cloud = async (req, res, url) => {
         const action = newAction('rebuild_server', res1, () => Object.assign(s, { status: before === 'off' ? 'off' : 'running', image: image ?? { name: body.image } }));
         return send(res, 201, { action: actionView(action), root_password: null });
       }
+      case 'request_console': {
+        const token = `${s.id}-${nextId()}`;
+        state.consoles.push({ server: s.id, token });
+        return send(res, 201, {
+          action: actionView(newAction('request_console', res1, () => {})),
+          wss_url: `wss://console.hetzner.cloud/?server_id=${s.id}&token=${token}`,
+          password: `pw-${token}`,
+        });
+      }
       case 'change_type':
         if (s.status !== 'off') return error(res, 409, 'server_not_stopped', 'server must be stopped before changing type');
         if (typeof body.server_type !== 'string') return error(res, 422, 'invalid_input', "invalid input in field 'server_type'");
@@ -257,6 +295,35 @@ const cloud = async (req, res, url) => {
       default:
         return error(res, 404, 'not_found', 'action not found');
     }
+  }
+  if ((m = p.match(/^\/servers\/(\d+)\/metrics$/)) && req.method === 'GET') {
+    const s = state.servers.get(Number(m[1]));
+    if (!s) return error(res, 404, 'not_found', 'server not found');
+    const types = (url.searchParams.get('type') ?? '').split(',').filter(Boolean);
+    const start = Date.parse(url.searchParams.get('start') ?? '');
+    const end = Date.parse(url.searchParams.get('end') ?? '');
+    if (!types.length || types.some((t) => !METRICS[t])) return error(res, 422, 'invalid_input', "invalid input in field 'type'");
+    if (Number.isNaN(start) || Number.isNaN(end) || start >= end) return error(res, 422, 'invalid_input', "invalid input in field 'start'");
+    // At most 500 samples: a finer step is coarsened, as the real API does.
+    const span = (end - start) / 1000;
+    const step = Math.max(Number(url.searchParams.get('step') ?? 60) || 60, Math.ceil(span / 500));
+    const time_series = {};
+    for (const t of types) {
+      for (const name of METRICS[t]) {
+        const values = [];
+        for (let at = start / 1000; at <= end / 1000; at += step) {
+          // Steady per server, series and instant; nothing while the server is off.
+          values.push([at, s.status === 'running' ? String(((s.id * 7 + name.length * 13 + Math.floor(at)) % 97) + 1) : '0']);
+        }
+        time_series[name] = { values };
+      }
+    }
+    return send(res, 200, {
+      metrics: { start: new Date(start).toISOString(), end: new Date(end).toISOString(), step, time_series },
+    });
+  }
+  if (p === '/pricing' && req.method === 'GET') {
+    return send(res, 200, { pricing: PRICING });
   }
   if ((m = p.match(/^\/actions\/(\d+)$/)) && req.method === 'GET') {
     const a = state.actions.get(Number(m[1]));
@@ -410,6 +477,7 @@ const server = createServer(async (req, res) => {
       records: [...state.records.values()],
       actions: [...state.actions.values()].map(actionView),
       creates: state.creates,
+      consoles: state.consoles,
     });
   }
   if (url.pathname === '/_control/drop-next-create' && req.method === 'POST') {

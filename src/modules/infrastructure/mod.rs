@@ -14,6 +14,8 @@ pub mod actions;
 mod apply;
 pub mod dns;
 pub mod drivers;
+pub mod insight;
+mod insight_schema;
 pub mod providers;
 pub mod reconcile;
 pub mod schema;
@@ -25,7 +27,11 @@ pub mod volumes;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use schema::{InfrastructureMutation, InfrastructureSubscription};
+pub use schema::InfrastructureSubscription;
+
+/// Infrastructure's mutations.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct InfrastructureMutation(schema::InfrastructureCoreMutation, insight_schema::InsightMutation);
 
 use crate::pubsub::Topic;
 

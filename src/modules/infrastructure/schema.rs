@@ -154,10 +154,10 @@ pub struct UpsertDnsRecordInput {
 }
 
 #[derive(Default)]
-pub struct InfrastructureMutation;
+pub struct InfrastructureCoreMutation;
 
 #[Object]
-impl InfrastructureMutation {
+impl InfrastructureCoreMutation {
     /// Connects a cloud account once the provider accepted its credentials
     /// (`INFRASTRUCTURE_MANAGE`; `PROVIDER_ERROR` with `providerCode` when refused).
     async fn connect_cloud_provider(

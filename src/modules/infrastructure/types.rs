@@ -7,7 +7,11 @@ use chrono::{DateTime, Utc};
 use entity::{cloud_provider, cloud_server, cloud_volume, dns_record, dns_zone, infrastructure_action};
 use uuid::Uuid;
 
-use super::{actions, dns, providers, servers, snapshots, volumes};
+use super::{
+    actions, dns,
+    insight_schema::{MonthlyCost, ServerMetricFamily, ServerMetrics},
+    providers, servers, snapshots, volumes,
+};
 use crate::{
     db::page::PageArgs,
     graphql::{
@@ -217,6 +221,25 @@ impl Server {
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+    /// CPU, disk or network time series read from the provider, over `start`–`end` (default:
+    /// the last hour; at most 30 days back) every `step` seconds (default: about 60 samples).
+    #[graphql(complexity = 20)]
+    async fn metrics(
+        &self,
+        ctx: &Context<'_>,
+        family: ServerMetricFamily,
+        start: Option<DateTime<Utc>>,
+        end: Option<DateTime<Utc>>,
+        step: Option<i32>,
+    ) -> Result<ServerMetrics> {
+        super::insight_schema::metrics(ctx, &self.0, family, start, end, step).await
+    }
+    /// What the server costs a month at its type and location, from the provider's price
+    /// list; null when the list does not have them.
+    #[graphql(complexity = 20)]
+    async fn monthly_cost(&self, ctx: &Context<'_>) -> Result<Option<MonthlyCost>> {
+        super::insight_schema::monthly_cost(ctx, &self.0).await
     }
 }
 

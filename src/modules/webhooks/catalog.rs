@@ -155,6 +155,7 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("volume.resized", "A volume was asked to grow"),
     ("volume.deleted", "A volume's deletion was asked for"),
     ("server.drift_detected", "A server was found changed or deleted outside Zygo"),
+    ("server.console_opened", "A console session to a server was opened, with the reason given"),
     ("volume.drift_detected", "A volume was found changed or deleted outside Zygo"),
     ("snapshot.created", "A snapshot of a server was asked for"),
     ("snapshot.deleted", "A snapshot's deletion was asked for"),

@@ -285,6 +285,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("createServer", Tenant(&[INFRASTRUCTURE_MANAGE])),
     ("deleteServer", Tenant(&[INFRASTRUCTURE_MANAGE])),
     ("serverAction", Tenant(&[INFRASTRUCTURE_MANAGE])),
+    ("openServerConsole", Tenant(&[INFRASTRUCTURE_CONSOLE])),
     ("createVolume", Tenant(&[INFRASTRUCTURE_MANAGE])),
     ("attachVolume", Tenant(&[INFRASTRUCTURE_MANAGE])),
     ("detachVolume", Tenant(&[INFRASTRUCTURE_MANAGE])),

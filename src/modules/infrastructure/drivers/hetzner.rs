@@ -11,8 +11,9 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
 
 use super::{
-    ActionState, CloudDriver, DriverError, DriverResult, Labels, Pending, RemoteRecord, RemoteServer,
-    RemoteSnapshot, RemoteVolume, RemoteZone, ServerOp, ServerSpec, VolumeSpec,
+    ActionState, CloudDriver, DriverError, DriverResult, Labels, MetricSeries, MetricWindow, MonthlyPrice,
+    Pending, RemoteConsole, RemoteRecord, RemoteServer, RemoteSnapshot, RemoteVolume, RemoteZone, ServerOp,
+    ServerSpec, VolumeSpec,
 };
 use crate::config::InfrastructureSettings;
 
@@ -391,6 +392,75 @@ impl CloudDriver for Hetzner {
             Err(DriverError::Provider { code, .. }) if code == "not_found" || code == "404" => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    async fn server_metrics(&self, id: &str, w: &MetricWindow) -> DriverResult<Vec<MetricSeries>> {
+        let (start, end, step) = (w.start.to_rfc3339(), w.end.to_rfc3339(), w.step.to_string());
+        let v = self
+            .send(self.cloud(Method::GET, &format!("/servers/{id}/metrics")).query(&[
+                ("type", w.family.as_str()),
+                ("start", start.as_str()),
+                ("end", end.as_str()),
+                ("step", step.as_str()),
+            ]))
+            .await?;
+        // `{"metrics": {"time_series": {"cpu": {"values": [[1435781470.622, "42"], …]}}}}`:
+        // values are strings.
+        let series = v["metrics"]["time_series"].as_object().cloned().unwrap_or_default();
+        Ok(series
+            .into_iter()
+            .map(|(name, s)| {
+                let points = s["values"]
+                    .as_array()
+                    .map(|vals| {
+                        vals.iter()
+                            .filter_map(|p| {
+                                let t = p[0].as_f64()?;
+                                let y = match &p[1] {
+                                    Value::String(s) => s.parse().ok()?,
+                                    other => other.as_f64()?,
+                                };
+                                Some((t, y))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                MetricSeries { name, points }
+            })
+            .collect())
+    }
+
+    async fn request_console(&self, id: &str) -> DriverResult<RemoteConsole> {
+        let v = self
+            .send(
+                self.cloud(Method::POST, &format!("/servers/{id}/actions/request_console")).json(&json!({})),
+            )
+            .await?;
+        match (v["wss_url"].as_str(), v["password"].as_str()) {
+            (Some(url), Some(password)) => Ok(RemoteConsole { url: url.into(), password: password.into() }),
+            _ => Err(DriverError::transient("Hetzner's console answer has no wss_url or password")),
+        }
+    }
+
+    async fn server_price(&self, server_type: &str, location: &str) -> DriverResult<Option<MonthlyPrice>> {
+        // `{"pricing": {"currency": "EUR", "server_types": [{"name": "cx22", "prices":
+        // [{"location": "fsn1", "price_monthly": {"net": "3.7900", "gross": "4.5101"}}]}]}}`
+        let v = self.send(self.cloud(Method::GET, "/pricing")).await?;
+        let pricing = &v["pricing"];
+        let num = |v: &Value| v.as_str().and_then(|s| s.parse::<f64>().ok()).or_else(|| v.as_f64());
+        let price = pricing["server_types"]
+            .as_array()
+            .and_then(|types| types.iter().find(|t| t["name"].as_str() == Some(server_type)))
+            .and_then(|t| t["prices"].as_array())
+            .and_then(|ps| ps.iter().find(|p| p["location"].as_str() == Some(location)))
+            .and_then(|p| {
+                Some(MonthlyPrice {
+                    net: num(&p["price_monthly"]["net"])?,
+                    gross: num(&p["price_monthly"]["gross"])?,
+                    currency: pricing["currency"].as_str().unwrap_or("EUR").to_string(),
+                })
+            });
+        Ok(price)
     }
 
     async fn action(&self, id: &str) -> DriverResult<ActionState> {

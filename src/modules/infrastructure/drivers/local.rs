@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
-    ActionState, CloudDriver, DriverError, DriverResult, Labels, Pending, RemoteRecord, RemoteServer,
-    RemoteSnapshot, RemoteVolume, RemoteZone, ServerOp, ServerSpec, VolumeSpec,
+    ActionState, CloudDriver, DriverError, DriverResult, Labels, MetricSeries, MetricWindow, MonthlyPrice,
+    Pending, RemoteConsole, RemoteRecord, RemoteServer, RemoteSnapshot, RemoteVolume, RemoteZone, ServerOp,
+    ServerSpec, VolumeSpec, local_sim,
 };
 use crate::{access::TenantCtx, ctx::Ctx, db::begin_tenant_txn};
 
@@ -435,6 +436,20 @@ impl CloudDriver for Local {
     async fn delete_record(&self, id: &str) -> DriverResult<()> {
         let row = self.one("record", id).await?.ok_or_else(|| not_found("record"))?;
         self.remove(&row).await
+    }
+
+    async fn server_metrics(&self, id: &str, window: &MetricWindow) -> DriverResult<Vec<MetricSeries>> {
+        let row = self.server(id).await?;
+        Ok(local_sim::metrics(id, row.data["status"] == "running", window))
+    }
+
+    async fn request_console(&self, _id: &str) -> DriverResult<RemoteConsole> {
+        // A simulated server has no screen to show: saying so beats a URL that leads nowhere.
+        Err(DriverError::provider("not_supported", "servers of the local cloud have no console"))
+    }
+
+    async fn server_price(&self, server_type: &str, _location: &str) -> DriverResult<Option<MonthlyPrice>> {
+        Ok(local_sim::price(server_type))
     }
 
     async fn action(&self, id: &str) -> DriverResult<ActionState> {

@@ -5,6 +5,7 @@
 
 pub mod hetzner;
 pub mod local;
+mod local_sim;
 
 use std::collections::BTreeMap;
 
@@ -159,6 +160,60 @@ pub struct RemoteRecord {
     pub ttl: i32,
 }
 
+/// A family of server metrics, as the providers group them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricFamily {
+    /// `cpu` (percent of one vCPU).
+    Cpu,
+    /// `disk.0.iops.read|write` (operations/s), `disk.0.bandwidth.read|write` (bytes/s).
+    Disk,
+    /// `network.0.pps.in|out` (packets/s), `network.0.bandwidth.in|out` (bytes/s).
+    Network,
+}
+
+impl MetricFamily {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Disk => "disk",
+            Self::Network => "network",
+        }
+    }
+}
+
+/// A window of server metrics to read: `[start, end]` every `step` seconds.
+#[derive(Clone, Copy, Debug)]
+pub struct MetricWindow {
+    pub family: MetricFamily,
+    pub start: chrono::DateTime<chrono::Utc>,
+    pub end: chrono::DateTime<chrono::Utc>,
+    pub step: i64,
+}
+
+/// One named time series: (unix seconds, value) points, oldest first.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MetricSeries {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A console session the provider opened for a server: where to connect and its one-time
+/// password.
+#[derive(Clone, Debug)]
+pub struct RemoteConsole {
+    pub url: String,
+    pub password: String,
+}
+
+/// What a server type costs a month at a location, as the provider prices it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MonthlyPrice {
+    pub net: f64,
+    pub gross: f64,
+    /// ISO 4217 (`EUR`).
+    pub currency: String,
+}
+
 /// Where a provider's own asynchronous action stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ActionState {
@@ -209,6 +264,12 @@ pub trait CloudDriver: Send + Sync {
     /// Creates `record` in `zone`, or replaces record `record.id`.
     async fn put_record(&self, zone: &str, record: &RemoteRecord) -> DriverResult<RemoteRecord>;
     async fn delete_record(&self, id: &str) -> DriverResult<()>;
+    /// The time series of `window.family` for server `id`.
+    async fn server_metrics(&self, id: &str, window: &MetricWindow) -> DriverResult<Vec<MetricSeries>>;
+    /// Opens a console session to server `id`.
+    async fn request_console(&self, id: &str) -> DriverResult<RemoteConsole>;
+    /// The monthly price of `server_type` at `location`; `None` when the provider lists none.
+    async fn server_price(&self, server_type: &str, location: &str) -> DriverResult<Option<MonthlyPrice>>;
     /// The state of a provider action returned by a change.
     async fn action(&self, id: &str) -> DriverResult<ActionState>;
     /// How long to wait between two looks at a running action.

@@ -1,0 +1,144 @@
+//! GraphQL of what is read live from the provider about a server: `Server.metrics`,
+//! `Server.monthlyCost` (resolved here, declared on `Server`) and `openServerConsole`.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, TimeZone, Utc};
+use entity::cloud_server;
+
+use super::{drivers::MetricFamily, insight};
+use crate::graphql::{app, loaders::loaders, owned_row, relay::kind};
+
+/// A family of server metrics.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ServerMetricFamily {
+    /// `cpu`: percent of one vCPU (a 2-vCPU server busy on both shows 200).
+    Cpu,
+    /// `disk.0.iops.read|write` (operations/s) and `disk.0.bandwidth.read|write` (bytes/s).
+    Disk,
+    /// `network.0.pps.in|out` (packets/s) and `network.0.bandwidth.in|out` (bytes/s).
+    Network,
+}
+
+impl From<ServerMetricFamily> for MetricFamily {
+    fn from(f: ServerMetricFamily) -> Self {
+        match f {
+            ServerMetricFamily::Cpu => Self::Cpu,
+            ServerMetricFamily::Disk => Self::Disk,
+            ServerMetricFamily::Network => Self::Network,
+        }
+    }
+}
+
+/// One sample.
+#[derive(SimpleObject)]
+pub struct MetricPoint {
+    pub time: DateTime<Utc>,
+    pub value: f64,
+}
+
+/// One named series (`cpu`, `disk.0.iops.read`, …), oldest sample first.
+#[derive(SimpleObject)]
+pub struct MetricTimeSeries {
+    pub name: String,
+    pub points: Vec<MetricPoint>,
+}
+
+/// A server's metrics over a window.
+#[derive(SimpleObject)]
+pub struct ServerMetrics {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// Seconds between samples (coarsened by the provider when the window is long).
+    pub step: i32,
+    pub series: Vec<MetricTimeSeries>,
+}
+
+/// A monthly price from the provider's price list.
+#[derive(SimpleObject)]
+pub struct MonthlyCost {
+    /// Before VAT.
+    pub net: f64,
+    /// With the provider's VAT.
+    pub gross: f64,
+    /// ISO 4217 (`EUR`).
+    pub currency: String,
+}
+
+pub(super) async fn metrics(
+    ctx: &Context<'_>,
+    server: &cloud_server::Model,
+    family: ServerMetricFamily,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+    step: Option<i32>,
+) -> Result<ServerMetrics> {
+    let tctx = loaders(ctx).tenant_access(server.tenant_id).await?;
+    let app = app(ctx);
+    let w = insight::window(app.now(), family.into(), start, end, step)?;
+    let series = insight::metrics(app, &tctx, server.id, &w).await?;
+    let at = |t: f64| Utc.timestamp_opt(t as i64, 0).single().unwrap_or(w.start);
+    Ok(ServerMetrics {
+        start: w.start,
+        end: w.end,
+        step: w.step as i32,
+        series: series
+            .into_iter()
+            .map(|s| MetricTimeSeries {
+                name: s.name,
+                points: s.points.into_iter().map(|(t, value)| MetricPoint { time: at(t), value }).collect(),
+            })
+            .collect(),
+    })
+}
+
+pub(super) async fn monthly_cost(
+    ctx: &Context<'_>,
+    server: &cloud_server::Model,
+) -> Result<Option<MonthlyCost>> {
+    let tctx = loaders(ctx).tenant_access(server.tenant_id).await?;
+    Ok(insight::monthly_cost(app(ctx), &tctx, server.id).await?.map(|p| MonthlyCost {
+        net: p.net,
+        gross: p.gross,
+        currency: p.currency,
+    }))
+}
+
+#[derive(InputObject)]
+pub struct OpenServerConsoleInput {
+    pub server_id: ID,
+    /// Why (5 to 500 characters): written to the audit log.
+    pub reason: String,
+}
+
+/// A console session: connect to `url` (a WebSocket VNC address) with `password`, once.
+#[derive(SimpleObject)]
+pub struct ServerConsole {
+    pub url: String,
+    pub password: String,
+}
+
+#[derive(Default)]
+pub struct InsightMutation;
+
+#[Object]
+impl InsightMutation {
+    /// Opens a console session to a server (`INFRASTRUCTURE_CONSOLE`; audited with the reason;
+    /// `PROVIDER_ERROR` `not_supported` on the local cloud, whose servers have no screen).
+    async fn open_server_console(
+        &self,
+        ctx: &Context<'_>,
+        input: OpenServerConsoleInput,
+    ) -> Result<ServerConsole> {
+        let (id, tctx) = owned_row::<cloud_server::Entity>(
+            ctx,
+            "input.serverId",
+            &input.server_id,
+            kind::SERVER,
+            "server",
+            cloud_server::Column::Id,
+        )
+        .await?;
+        let c = insight::open_console(app(ctx), &tctx, id, &input.reason).await?;
+        Ok(ServerConsole { url: c.url, password: c.password })
+    }
+}
