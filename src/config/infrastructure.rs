@@ -21,6 +21,9 @@ pub struct InfrastructureSettings {
     /// `ZYGO_INFRASTRUCTURE_RECONCILE_INTERVAL`: seconds between two looks of the drift
     /// reconciler at every provider account (default 300, at least 1).
     pub reconcile_interval: std::time::Duration,
+    /// `ZYGO_DNS_AUTHORITY_PORT`: the port the DNS propagation check asks authoritative name
+    /// servers on (default 53; tests use a local DNS server's).
+    pub dns_authority_port: u16,
 }
 
 fn url(get: Lookup<'_>, var: &'static str, default: &str) -> Result<String, ConfigError> {
@@ -49,5 +52,6 @@ pub(super) fn read(get: Lookup<'_>) -> Result<InfrastructureSettings, ConfigErro
             )?
             .max(1),
         ),
+        dns_authority_port: parse("ZYGO_DNS_AUTHORITY_PORT", get("ZYGO_DNS_AUTHORITY_PORT"), "53")?,
     })
 }

@@ -49,6 +49,7 @@ pub enum Node {
     Server(crate::modules::infrastructure::types::Server),
     Volume(crate::modules::infrastructure::types::Volume),
     Snapshot(crate::modules::infrastructure::types::Snapshot),
+    DnsRecord(crate::modules::infrastructure::types::DnsRecord),
     InfrastructureAction(crate::modules::infrastructure::types::InfrastructureAction),
 }
 
@@ -96,8 +97,10 @@ async fn studio_node(ctx: &Context<'_>, ty: &str, uuid: uuid::Uuid) -> AppResult
 /// An infrastructure object by ID: its tenant's access, then the service's read (which needs
 /// `infrastructure.read`); without it, like an unknown ID.
 async fn infrastructure_node(ctx: &Context<'_>, ty: &str, uuid: uuid::Uuid) -> AppResult<Node> {
-    use crate::modules::infrastructure::{actions, providers, servers, snapshots, types as t, volumes};
-    use entity::{cloud_provider, cloud_server, cloud_snapshot, cloud_volume, infrastructure_action};
+    use crate::modules::infrastructure::{actions, dns, providers, servers, snapshots, types as t, volumes};
+    use entity::{
+        cloud_provider, cloud_server, cloud_snapshot, cloud_volume, dns_record, infrastructure_action,
+    };
     let app = app(ctx);
     let hidden = |e: AppError| match e {
         AppError::NotFound(_) | AppError::Forbidden { .. } => AppError::NotFound("node"),
@@ -123,6 +126,10 @@ async fn infrastructure_node(ctx: &Context<'_>, ty: &str, uuid: uuid::Uuid) -> A
             let tctx =
                 row_access::<cloud_snapshot::Entity>(ctx, cloud_snapshot::Column::Id, uuid, "node").await?;
             Node::Snapshot(t::Snapshot(snapshots::get(app, &tctx, uuid).await.map_err(hidden)?))
+        }
+        kind::DNS_RECORD => {
+            let tctx = row_access::<dns_record::Entity>(ctx, dns_record::Column::Id, uuid, "node").await?;
+            Node::DnsRecord(t::DnsRecord(dns::record(app, &tctx, uuid).await.map_err(hidden)?))
         }
         _ => {
             let tctx = row_access::<infrastructure_action::Entity>(
@@ -309,9 +316,12 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
                 .map(|n| Node::Notification(crate::modules::notifications::types::Notification(n)))
                 .ok_or(AppError::NotFound("node"))
         }
-        kind::CLOUD_PROVIDER | kind::SERVER | kind::VOLUME | kind::SNAPSHOT | kind::INFRASTRUCTURE_ACTION => {
-            infrastructure_node(ctx, ty.as_str(), uuid).await
-        }
+        kind::CLOUD_PROVIDER
+        | kind::SERVER
+        | kind::VOLUME
+        | kind::SNAPSHOT
+        | kind::DNS_RECORD
+        | kind::INFRASTRUCTURE_ACTION => infrastructure_node(ctx, ty.as_str(), uuid).await,
         kind::DATA_EXPORT => {
             let Some(viewer) = rctx(ctx).viewer.as_ref() else { return Err(AppError::NotFound("node")) };
             use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};

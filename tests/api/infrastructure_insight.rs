@@ -149,3 +149,148 @@ async fn the_local_cloud_simulates_metrics_and_prices_and_says_it_has_no_console
     assert_eq!(r.code(), "PROVIDER_ERROR");
     assert!(r.message().contains("no console"), "{}", r.message());
 }
+
+/// Sets (or with no values removes) the local DNS server's answers for one name and type.
+async fn serve(dns: &NodeService, name: &str, record_type: &str, values: &[&str]) {
+    let r = reqwest::Client::new()
+        .put(format!("http://127.0.0.1:{}/_records", dns.info["port"]))
+        .json(&json!({ "name": name, "type": record_type, "values": values }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+async fn propagation(w: &World, record: &str) -> Value {
+    let r = w.gql(&w.owner, doc!("infrastructure/DnsPropagation"), json!({ "id": record })).await;
+    r.data()["node"]["propagation"].clone()
+}
+
+fn statuses(p: &Value) -> Vec<(String, String)> {
+    p["nameServers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["nameServer"].as_str().unwrap().to_string(), s["status"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+async fn upsert(w: &World, zone: &str, t: &str, name: &str, value: &str) -> String {
+    let (r, a) = w
+        .change(
+            doc!("infrastructure/UpsertDnsRecord"),
+            "upsertDnsRecord",
+            "record",
+            json!({ "input": { "zoneId": zone, "type": t, "name": name, "value": value } }),
+        )
+        .await;
+    w.succeeded(&a).await;
+    r["id"].as_str().unwrap().to_string()
+}
+
+async fn zone(w: &World, provider: &str) -> String {
+    let (z, a) = w
+        .change(
+            doc!("infrastructure/CreateDnsZone"),
+            "createDnsZone",
+            "zone",
+            json!({ "input": { "providerId": provider, "name": "example.com" } }),
+        )
+        .await;
+    w.succeeded(&a).await;
+    z["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_propagation_check_asks_each_of_the_zones_name_servers_at_hetzner() {
+    let dns = NodeService::start("dns-server.mjs", &[], &[]);
+    let dns_port = dns.info["dnsPort"].to_string();
+    let fake = NodeService::start(
+        "hetzner-fake.mjs",
+        &[],
+        &[
+            ("TOKEN", crate::infrastructure::TOKEN),
+            ("DNS_TOKEN", crate::infrastructure::TOKEN),
+            ("NS", "ns1.zygo-test.net,ns2.zygo-test.net"),
+        ],
+    );
+    let base = format!("http://127.0.0.1:{}", fake.info["port"]);
+    let w = world(vec![
+        ("ZYGO_HETZNER_API_URL", format!("{base}/v1")),
+        ("ZYGO_HETZNER_DNS_API_URL", format!("{base}/dns/api/v1")),
+        ("ZYGO_DNS_RESOLVER", format!("127.0.0.1:{dns_port}")),
+        ("ZYGO_DNS_AUTHORITY_PORT", dns_port.clone()),
+    ])
+    .await;
+    let p = w.provider("HETZNER").await;
+    let z = zone(&w, &p).await;
+    let record = upsert(&w, &z, "A", "www", "203.0.113.10").await;
+    serve(&dns, "ns1.zygo-test.net", "A", &["127.0.0.1"]).await;
+
+    // ns1 is asked and has nothing yet; ns2's name has no address.
+    let p1 = propagation(&w, &record).await;
+    assert_eq!(p1["fqdn"], "www.example.com");
+    assert_eq!(p1["propagated"], false);
+    assert_eq!(
+        statuses(&p1),
+        [("ns1.zygo-test.net".into(), "MISSING".into()), ("ns2.zygo-test.net".into(), "UNREACHABLE".into())]
+    );
+    assert_eq!(p1["nameServers"][0]["address"], "127.0.0.1");
+    assert!(p1["nameServers"][1]["error"].as_str().unwrap().contains("no address"), "{p1}");
+
+    // An older value is told apart from a missing one.
+    serve(&dns, "www.example.com", "A", &["203.0.113.9"]).await;
+    let p2 = propagation(&w, &record).await;
+    assert_eq!(statuses(&p2)[0].1, "OUTDATED");
+    assert_eq!(p2["nameServers"][0]["values"], json!(["203.0.113.9"]));
+
+    // Once every name server answers with the value, the record has propagated.
+    serve(&dns, "www.example.com", "A", &["203.0.113.10"]).await;
+    serve(&dns, "ns2.zygo-test.net", "A", &["127.0.0.1"]).await;
+    let p3 = propagation(&w, &record).await;
+    assert_eq!(
+        statuses(&p3),
+        [
+            ("ns1.zygo-test.net".into(), "PROPAGATED".into()),
+            ("ns2.zygo-test.net".into(), "PROPAGATED".into())
+        ]
+    );
+    assert_eq!(p3["propagated"], true);
+    // The questions really went to the name server.
+    let asked: Value = reqwest::get(format!("http://127.0.0.1:{}/_queries", dns.info["port"]))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(asked.as_array().unwrap().iter().any(|q| q["name"] == "www.example.com" && q["type"] == "A"));
+}
+
+#[tokio::test]
+async fn on_the_local_cloud_the_zones_own_ns_records_name_the_servers_asked() {
+    let dns = NodeService::start("dns-server.mjs", &[], &[]);
+    let dns_port = dns.info["dnsPort"].to_string();
+    let w = world(vec![
+        ("ZYGO_DNS_RESOLVER", format!("127.0.0.1:{dns_port}")),
+        ("ZYGO_DNS_AUTHORITY_PORT", dns_port.clone()),
+    ])
+    .await;
+    let p = w.provider("LOCAL").await;
+    let z = zone(&w, &p).await;
+    let record = upsert(&w, &z, "TXT", "_check", "hello propagation").await;
+    // No name server known yet: nothing to ask, not propagated.
+    let p0 = propagation(&w, &record).await;
+    assert_eq!((p0["propagated"].clone(), p0["nameServers"].clone()), (json!(false), json!([])));
+
+    upsert(&w, &z, "NS", "@", "ns1.zygo-test.net").await;
+    serve(&dns, "ns1.zygo-test.net", "A", &["127.0.0.1"]).await;
+    serve(&dns, "_check.example.com", "TXT", &["hello propagation"]).await;
+    let p1 = propagation(&w, &record).await;
+    assert_eq!(statuses(&p1), [("ns1.zygo-test.net".into(), "PROPAGATED".into())]);
+    assert_eq!(p1["propagated"], true);
+
+    // A member reads it too (infrastructure.read).
+    let (member, _) = w.app.join_as(&w.owner, &w.tenant, "member@example.com", "member").await;
+    let r = w.gql(&member, doc!("infrastructure/DnsPropagation"), json!({ "id": record })).await;
+    assert_eq!(r.data()["node"]["propagation"]["propagated"], true);
+}

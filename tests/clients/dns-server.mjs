@@ -1,6 +1,7 @@
 // A small authoritative DNS server (the `dns2` package) for the tests of custom domain
-// verification: it answers TXT (and CNAME) questions over UDP and TCP from records the test
-// sets, NXDOMAIN for names it has none for. Only for tests.
+// verification and of the DNS propagation check: it answers A, AAAA, TXT and CNAME questions
+// over UDP and TCP from records the test sets, NXDOMAIN for names it has none for. Only for
+// tests.
 //
 // Usage:  node dns-server.mjs      Stdout: {"port":N,"dnsPort":M}; exits when stdin closes.
 // Test controls (HTTP on `port`):
@@ -14,7 +15,7 @@ import dns2 from 'dns2';
 const { Packet } = dns2;
 const records = new Map(); // `${name}|${type}` → [values]
 const queries = [];
-const TYPES = { TXT: Packet.TYPE.TXT, CNAME: Packet.TYPE.CNAME };
+const TYPES = { A: Packet.TYPE.A, AAAA: Packet.TYPE.AAAA, TXT: Packet.TYPE.TXT, CNAME: Packet.TYPE.CNAME };
 const key = (name, type) => `${name.toLowerCase().replace(/\.$/, '')}|${type}`;
 
 const makeDns = () => dns2.createServer({
@@ -32,6 +33,7 @@ const makeDns = () => dns2.createServer({
     for (const value of values) {
       const answer = { name: question.name, type: question.type, class: Packet.CLASS.IN, ttl: 60 };
       if (type === 'TXT') answer.data = value;
+      else if (type === 'A' || type === 'AAAA') answer.address = value;
       else answer.domain = value;
       response.answers.push(answer);
     }

@@ -20,7 +20,7 @@
 // DNS (Auth-API-Token: <DNS_TOKEN>): GET/POST /dns/api/v1/zones (name filter), GET/POST
 // /dns/api/v1/records (zone_id filter), PUT/DELETE /dns/api/v1/records/:id.
 //
-// Usage:  TOKEN=… DNS_TOKEN=… node hetzner-fake.mjs    Stdout: {"port":N}; exits when stdin closes.
+// Usage:  TOKEN=… DNS_TOKEN=… [NS=ns1,ns2] node hetzner-fake.mjs    Stdout: {"port":N}; exits when stdin closes.
 // Test controls:
 //   POST /_control/drop-next-create {"resource": "servers"|"volumes"}  the next create is carried
 //        out but its answer is lost (the connection is destroyed), as when a call dies mid-way
@@ -31,6 +31,8 @@ import { createServer } from 'node:http';
 
 const TOKEN = process.env.TOKEN ?? 'hetzner-test-token';
 const DNS_TOKEN = process.env.DNS_TOKEN ?? TOKEN;
+// The name servers a zone reports (`ns`), as Hetzner's three unless the test names others.
+const NS = (process.env.NS ?? 'hydrogen.ns.hetzner.com,oxygen.ns.hetzner.com,helium.ns.hetzner.de').split(',');
 const state = {
   seq: 1000,
   servers: new Map(),
@@ -437,7 +439,7 @@ const dns = async (req, res, url) => {
       return send(res, 422, { error: { message: 'zone already exists', code: 422 } });
     }
     const id = `z${nextId()}`;
-    const z = { id, name: body.name, ttl: body.ttl ?? 86400, created: now(), status: 'verified', records_count: 0 };
+    const z = { id, name: body.name, ttl: body.ttl ?? 86400, created: now(), status: 'verified', records_count: 0, ns: NS };
     state.zones.set(id, z);
     return send(res, 200, { zone: z });
   }

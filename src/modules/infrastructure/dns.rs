@@ -295,6 +295,15 @@ pub async fn delete_record(
     Ok((r, a))
 }
 
+/// One record (`infrastructure.read`).
+pub async fn record(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<dns_record::Model> {
+    tctx.require(Permission::InfrastructureRead)?;
+    tctx.scope()
+        .find_by_id::<dns_record::Entity, _>(&tctx.on(&ctx.db), id)
+        .await?
+        .ok_or(AppError::NotFound("DNS record"))
+}
+
 /// The organisation's zones with their records, in two statements (`infrastructure.read`).
 pub async fn zones(ctx: &Ctx, tctx: &TenantCtx) -> AppResult<Vec<(dns_zone::Model, Vec<dns_record::Model>)>> {
     tctx.require(Permission::InfrastructureRead)?;

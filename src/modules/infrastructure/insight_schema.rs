@@ -1,5 +1,5 @@
-//! GraphQL of what is read live from the provider about a server: `Server.metrics`,
-//! `Server.monthlyCost` (resolved here, declared on `Server`) and `openServerConsole`.
+//! GraphQL of what is read live from the provider: `Server.metrics`, `Server.monthlyCost`,
+//! `DnsRecord.propagation` (resolved here, declared on their types) and `openServerConsole`.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, TimeZone, Utc};
@@ -141,4 +141,72 @@ impl InsightMutation {
         let c = insight::open_console(app(ctx), &tctx, id, &input.reason).await?;
         Ok(ServerConsole { url: c.url, password: c.password })
     }
+}
+
+/// What one authoritative name server answers for a record.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum DnsPropagationStatus {
+    /// It answers with the record's value.
+    Propagated,
+    /// It answers for the name and type, but not with this value (yet).
+    Outdated,
+    /// It has no such record.
+    Missing,
+    /// It could not be asked (no address, no answer in time, an error).
+    Unreachable,
+}
+
+/// One authoritative name server's part of a propagation check.
+#[derive(SimpleObject)]
+pub struct NameServerAnswer {
+    /// Its host name (or address).
+    pub name_server: String,
+    /// The address asked.
+    pub address: Option<String>,
+    pub status: DnsPropagationStatus,
+    /// The values it answered with.
+    pub values: Vec<String>,
+    /// Why it could not be asked.
+    pub error: Option<String>,
+}
+
+/// A record asked for at every authoritative name server of its zone.
+#[derive(SimpleObject)]
+pub struct DnsPropagation {
+    /// The fully qualified name asked for.
+    pub fqdn: String,
+    /// Every name server answers with the value.
+    pub propagated: bool,
+    pub name_servers: Vec<NameServerAnswer>,
+    pub checked_at: DateTime<Utc>,
+}
+
+pub(super) async fn propagation(
+    ctx: &Context<'_>,
+    record: &entity::dns_record::Model,
+) -> Result<DnsPropagation> {
+    use super::propagation::{Answer, check};
+    let tctx = loaders(ctx).tenant_access(record.tenant_id).await?;
+    let r = check(app(ctx), &tctx, record.id).await?;
+    Ok(DnsPropagation {
+        propagated: r.propagated(),
+        fqdn: r.fqdn,
+        checked_at: r.checked_at,
+        name_servers: r
+            .servers
+            .into_iter()
+            .map(|s| NameServerAnswer {
+                name_server: s.name_server,
+                address: s.address.map(|a| a.to_string()),
+                status: match s.answer {
+                    Answer::Propagated => DnsPropagationStatus::Propagated,
+                    Answer::Outdated => DnsPropagationStatus::Outdated,
+                    Answer::Missing => DnsPropagationStatus::Missing,
+                    Answer::Unreachable => DnsPropagationStatus::Unreachable,
+                },
+                values: s.values,
+                error: s.error,
+            })
+            .collect(),
+    })
 }

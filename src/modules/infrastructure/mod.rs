@@ -16,6 +16,7 @@ pub mod dns;
 pub mod drivers;
 pub mod insight;
 mod insight_schema;
+pub mod propagation;
 pub mod providers;
 pub mod reconcile;
 pub mod schema;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{
     actions, dns,
-    insight_schema::{MonthlyCost, ServerMetricFamily, ServerMetrics},
+    insight_schema::{DnsPropagation, MonthlyCost, ServerMetricFamily, ServerMetrics},
     providers, servers, snapshots, volumes,
 };
 use crate::{
@@ -312,6 +312,7 @@ pub struct DnsRecord(pub dns_record::Model);
 
 #[Object]
 impl DnsRecord {
+    /// Global ID.
     pub async fn id(&self) -> ID {
         relay::to_global_id(kind::DNS_RECORD, self.0.id)
     }
@@ -335,6 +336,12 @@ impl DnsRecord {
     }
     async fn status(&self) -> DnsStatus {
         self.0.status.into()
+    }
+    /// Asks every authoritative name server of the zone for this record now and reports what
+    /// each answers (the provider's name servers and those of the zone's apex NS records).
+    #[graphql(complexity = 50)]
+    async fn propagation(&self, ctx: &Context<'_>) -> Result<DnsPropagation> {
+        super::insight_schema::propagation(ctx, &self.0).await
     }
 }
 

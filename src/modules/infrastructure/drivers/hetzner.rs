@@ -360,6 +360,10 @@ impl CloudDriver for Hetzner {
             id: id_of(&z["id"]),
             name: name.to_string(),
             ttl: z["ttl"].as_i64().unwrap_or(86400) as i32,
+            name_servers: z["ns"]
+                .as_array()
+                .map(|ns| ns.iter().filter_map(|n| n.as_str().map(str::to_string)).collect())
+                .unwrap_or_default(),
         }))
     }
 
@@ -367,7 +371,7 @@ impl CloudDriver for Hetzner {
         let v = self
             .send(self.dns_req(Method::POST, "/zones").json(&json!({ "name": name, "ttl": ttl })))
             .await?;
-        Ok(RemoteZone { id: id_of(&v["zone"]["id"]), name: name.to_string(), ttl })
+        Ok(RemoteZone { id: id_of(&v["zone"]["id"]), name: name.to_string(), ttl, name_servers: vec![] })
     }
 
     async fn list_records(&self, zone: &str) -> DriverResult<Vec<RemoteRecord>> {

@@ -401,6 +401,8 @@ impl CloudDriver for Local {
             id: o.external_id,
             name: name.to_string(),
             ttl: o.data["ttl"].as_i64().unwrap_or(3600) as i32,
+            // The simulated cloud serves no DNS: the zone's own NS records name its servers.
+            name_servers: vec![],
         }))
     }
 
@@ -409,7 +411,7 @@ impl CloudDriver for Local {
             return Err(DriverError::provider("zone_exists", "the zone exists already"));
         }
         let row = self.insert("zone", json!({}), json!({ "name": name, "ttl": ttl })).await?;
-        Ok(RemoteZone { id: row.external_id, name: name.to_string(), ttl })
+        Ok(RemoteZone { id: row.external_id, name: name.to_string(), ttl, name_servers: vec![] })
     }
 
     async fn list_records(&self, zone: &str) -> DriverResult<Vec<RemoteRecord>> {

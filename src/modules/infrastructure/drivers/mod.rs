@@ -131,7 +131,6 @@ pub struct RemoteVolume {
     pub labels: Labels,
 }
 
-/// A DNS zone as the provider has it.
 /// A snapshot image at the provider.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RemoteSnapshot {
@@ -143,11 +142,15 @@ pub struct RemoteSnapshot {
     pub labels: Labels,
 }
 
+/// A DNS zone as the provider has it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RemoteZone {
     pub id: String,
     pub name: String,
     pub ttl: i32,
+    /// The provider's authoritative name servers of the zone (host names), when it says.
+    #[serde(default)]
+    pub name_servers: Vec<String>,
 }
 
 /// A DNS record (to write, or as the provider has it: then with its id).
