@@ -1,6 +1,7 @@
 // The infrastructure part of the end-to-end journey, through the UI only: connect the local
-// provider (a cloud simulated inside Zygo), create a server and watch it come up live, snapshot
-// it and watch the snapshot become available, and point a DNS record of a new zone at it.
+// provider (a cloud simulated inside Zygo), create a server and watch it come up live, read its
+// cost and metrics (and be told its cloud has no console), snapshot it and watch the snapshot
+// become available, point a DNS record of a new zone at it and check its propagation.
 //
 // `page` is a playwright-core Page signed in as an owner of the organisation `slug` (on a plan
 // with servers); `shot(name)` saves a screenshot. Throws with a clear message when a step fails.
@@ -49,6 +50,23 @@ export async function infrastructureJourney({ page, base, slug, shot = async () 
   });
   await shot('infrastructure-server-running');
 
+  await step("reading the server's cost and metrics", async () => {
+    const row = page.getByRole('table', { name: 'Servers' }).getByRole('row', { name: /web-1/ });
+    await row.getByRole('button', { name: 'Details' }).click();
+    const detail = page.getByRole('region', { name: 'Details of web-1' });
+    await detail.getByRole('img', { name: 'CPU of web-1' }).waitFor({ timeout: STEP_TIMEOUT });
+    await detail.getByText(/Monthly cost/).waitFor({ timeout: STEP_TIMEOUT });
+    await detail.getByLabel('Metrics').selectOption('NETWORK');
+    await detail.getByRole('img', { name: 'Network of web-1' }).waitFor({ timeout: STEP_TIMEOUT });
+    log(`web-1: ${(await detail.getByText(/Monthly cost/).textContent())?.trim()}`);
+    // The local cloud's servers have no screen: asking for a console says so.
+    const form = detail.getByRole('form', { name: 'Open a console' });
+    await form.getByLabel('Reason').fill('Journey: looking at the boot log');
+    await form.getByRole('button', { name: 'Open console' }).click();
+    await form.getByText(/no console/).waitFor({ timeout: STEP_TIMEOUT });
+  });
+  await shot('infrastructure-server-metrics');
+
   await step('snapshotting the server', async () => {
     const row = page.getByRole('table', { name: 'Servers' }).getByRole('row', { name: /web-1/ });
     await row.getByRole('button', { name: 'Snapshot' }).click();
@@ -75,6 +93,9 @@ export async function infrastructureJourney({ page, base, slug, shot = async () 
     const record = page.getByRole('table', { name: 'Records of journey.example' }).getByRole('row', { name: /www/ });
     await record.filter({ hasText: 'active' }).waitFor({ timeout: STEP_TIMEOUT });
     log(`www.journey.example → ${ipv4}`);
+    // The simulated cloud serves no DNS: the checker says which name servers it would ask.
+    await record.getByRole('button', { name: 'Check propagation' }).click();
+    await page.getByRole('region', { name: 'Propagation' }).getByText(/No authoritative name server is known/).waitFor({ timeout: STEP_TIMEOUT });
   });
   await shot('infrastructure-dns');
 }

@@ -153,7 +153,7 @@ function CreateOrganisation({ onCreated }: { onCreated: () => void }) {
         <Field label="Owner's e-mail" type="email" value={ownerEmail} onChange={(e) => setOwnerEmail(e.target.value)} error={errors.ownerEmail} required />
       </div>
       <Field label="Reason" value={reason} onChange={(e) => setReason(e.target.value)} error={errors.reason} required maxLength={500} />
-      {res.error && !Object.keys(errors).length && <Alert>{errorMessage(res.error)}</Alert>}
+      {errors[''] && <Alert>{errors['']}</Alert>}
       {done && <Alert kind="success">{done}</Alert>}
       <Button type="submit" busy={res.fetching}>
         Create and invite
@@ -214,7 +214,7 @@ function OrganisationRow({ org, superAdmin, onChanged }: { org: Organisation; su
             <Button variant="ghost" onClick={() => setAsking(false)}>
               Cancel
             </Button>
-            {res.error && !Object.keys(errors).length && <Alert>{errorMessage(res.error)}</Alert>}
+            {errors[''] && <Alert>{errors['']}</Alert>}
           </form>
         )}
       </td>

@@ -77,7 +77,7 @@ export default function SupportSessions() {
         <label className="checkbox">
           <input type="checkbox" checked={readOnly} onChange={(e) => setReadOnly(e.target.checked)} /> Read-only (nothing can be changed)
         </label>
-        {startRes.error && Object.keys(errors).length === 0 && <Alert>{errorMessage(startRes.error)}</Alert>}
+        {errors[''] && <Alert>{errors['']}</Alert>}
         {startRes.data && (
           <Alert kind="success">
             {startRes.data.adminStartSupportSession.session.status === 'ACTIVE' ? (

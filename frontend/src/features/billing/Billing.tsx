@@ -463,7 +463,7 @@ function Settings({ billing, onSaved }: { billing: Billing; onSaved: () => void 
   return (
     <form className="card" onSubmit={submit}>
       <h2>Billing details</h2>
-      {res.error && !Object.keys(errors).length && <Alert>{errorMessage(res.error)}</Alert>}
+      {errors[''] && <Alert>{errors['']}</Alert>}
       {saved && <Alert kind="success">Saved.</Alert>}
       <Field label="Tax ID" value={taxId} onChange={(e) => setTaxId(e.target.value)} error={errors['input.taxId']} />
       <Field

@@ -1,5 +1,5 @@
 // DNS: zones on a provider account and their records (A, AAAA, CNAME, MX, TXT, NS, SRV, CAA),
-// added, changed and deleted as provider actions.
+// added, changed and deleted as provider actions, each with a propagation checker.
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import {
@@ -14,6 +14,7 @@ import { errorMessage, fieldErrors } from '../../app/client';
 import { useTenant } from '../../app/tenant';
 import { Alert, Button, ConfirmButton, Empty, Field, Loading, SelectField } from '../../ui';
 import { ProviderSelect, type Provider } from './Infrastructure';
+import { Propagation } from './Propagation';
 
 type Zone = NonNullable<DnsZonesQuery['tenant']>['dnsZones'][number];
 const TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS', 'SRV', 'CAA'];
@@ -49,6 +50,7 @@ export function Dns({ providers }: { providers: Provider[] }) {
 
 function ZoneCard({ zone, manage, onChanged }: { zone: Zone; manage: boolean; onChanged: () => void }) {
   const [delRes, del] = useMutation(DeleteDnsRecordDocument);
+  const [checking, setChecking] = useState<string | null>(null);
   return (
     <div className="card" aria-labelledby={`zone-${zone.id}`}>
       <h2 id={`zone-${zone.id}`}>
@@ -76,7 +78,10 @@ function ZoneCard({ zone, manage, onChanged }: { zone: Zone; manage: boolean; on
                 <td className="mono">{r.value}</td>
                 <td>{r.ttl ?? zone.ttl}</td>
                 <td>{r.status.toLowerCase()}</td>
-                <td>
+                <td className="actions">
+                  <Button variant="ghost" aria-expanded={checking === r.id} onClick={() => setChecking(checking === r.id ? null : r.id)}>
+                    Check propagation
+                  </Button>
                   {manage && (
                     <ConfirmButton busy={delRes.fetching} confirmLabel="Delete record" onConfirm={async () => (await del({ id: r.id })).error || onChanged()}>
                       Delete
@@ -88,6 +93,7 @@ function ZoneCard({ zone, manage, onChanged }: { zone: Zone; manage: boolean; on
           </tbody>
         </table>
       )}
+      {checking && zone.records.some((r) => r.id === checking) && <Propagation recordId={checking} onClose={() => setChecking(null)} />}
       {delRes.error && <Alert>{errorMessage(delRes.error)}</Alert>}
       {manage && <RecordForm zone={zone} onSaved={onChanged} />}
     </div>
@@ -120,7 +126,7 @@ function RecordForm({ zone, onSaved }: { zone: Zone; onSaved: () => void }) {
       <Field label="Record name" value={name} onChange={(e) => setName(e.target.value)} error={errors.name} required placeholder="www or @" />
       <Field label="Value" value={value} onChange={(e) => setValue(e.target.value)} error={errors.value} required />
       <Field label="TTL" type="number" value={ttl} onChange={(e) => setTtl(e.target.value)} error={errors.ttl} placeholder={String(zone.ttl)} />
-      {res.error && !Object.keys(errors).length && <Alert>{errorMessage(res.error)}</Alert>}
+      {errors[''] && <Alert>{errors['']}</Alert>}
       <Button type="submit" busy={res.fetching}>
         Add record
       </Button>
@@ -146,7 +152,7 @@ function CreateZone({ providers, onCreated }: { providers: Provider[]; onCreated
       <h2>Create a DNS zone</h2>
       <ProviderSelect providers={providers} value={providerId} onChange={setProviderId} error={errors.providerId} />
       <Field label="Domain" value={name} onChange={(e) => setName(e.target.value)} error={errors.name} required placeholder="example.com" />
-      {res.error && !Object.keys(errors).length && <Alert>{errorMessage(res.error)}</Alert>}
+      {errors[''] && <Alert>{errors['']}</Alert>}
       <Button type="submit" busy={res.fetching}>
         Create zone
       </Button>

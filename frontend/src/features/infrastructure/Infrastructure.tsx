@@ -208,7 +208,7 @@ function Providers({
               />
             </>
           )}
-          {connectRes.error && !Object.keys(errors).length && <Alert>{errorMessage(connectRes.error)}</Alert>}
+          {errors[''] && <Alert>{errors['']}</Alert>}
           <Button type="submit" busy={connectRes.fetching}>
             Connect
           </Button>

@@ -1,5 +1,5 @@
 // Servers: the list with live status (every change arrives on `cloudResourceChanged`), power
-// actions, deletion and the create form.
+// actions, deletion, each server's details (cost, metrics, console) and the create form.
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import {
@@ -16,6 +16,7 @@ import { errorMessage, fieldErrors } from '../../app/client';
 import { useTenant } from '../../app/tenant';
 import { Alert, Button, ConfirmButton, Empty, Field, Loading } from '../../ui';
 import { ProviderSelect, type Provider } from './Infrastructure';
+import { ServerDetail } from './ServerDetail';
 
 /** Which power actions make sense in a status. */
 const ACTIONS: Partial<Record<ServerStatus, ServerActionKind[]>> = {
@@ -42,6 +43,7 @@ export function Servers({ providers }: { providers: Provider[] }) {
   const [delRes, del] = useMutation(DeleteServerDocument);
   const [snapRes, snapshot] = useMutation(CreateSnapshotDocument);
   const [taken, setTaken] = useState<string | null>(null);
+  const [open, setOpen] = useState<string | null>(null);
   if (res.error && !res.data) return <Alert>{errorMessage(res.error)}</Alert>;
   if (!res.data?.tenant) return <Loading label="Loading servers…" />;
   // A server deleted outside Zygo (found by the drift reconciler) shows as deleted until removed here.
@@ -81,6 +83,11 @@ export function Servers({ providers }: { providers: Provider[] }) {
                   <td>{s.ipv4 ?? '—'}</td>
                   <td>{providerName(s.providerId)}</td>
                   <td className="actions">
+                    {s.externalId && (
+                      <Button variant="ghost" aria-expanded={open === s.id} onClick={() => setOpen(open === s.id ? null : s.id)}>
+                        Details
+                      </Button>
+                    )}
                     {manage &&
                       (ACTIONS[s.status] ?? []).map((a) => (
                         <Button key={a} variant="secondary" busy={actRes.fetching} onClick={() => act({ input: { serverId: s.id, action: a } })}>
@@ -113,6 +120,11 @@ export function Servers({ providers }: { providers: Provider[] }) {
         {(actRes.error || delRes.error || snapRes.error) && <Alert>{errorMessage(actRes.error ?? delRes.error ?? snapRes.error)}</Alert>}
         {taken && <Alert kind="success">A snapshot of {taken} is being taken: see Snapshots.</Alert>}
       </div>
+      {servers
+        .filter((s) => s.id === open)
+        .map((s) => (
+          <ServerDetail key={s.id} server={s} />
+        ))}
       {manage && providers.length > 0 && <CreateServer providers={providers} onCreated={reload} />}
     </>
   );
@@ -148,7 +160,7 @@ function CreateServer({ providers, onCreated }: { providers: Provider[]; onCreat
         <Field label="Image" value={image} onChange={(e) => setImage(e.target.value)} error={errors.image} required />
         <Field label="Location" value={location} onChange={(e) => setLocation(e.target.value)} error={errors.location} required />
       </div>
-      {res.error && !Object.keys(errors).length && <Alert>{errorMessage(res.error)}</Alert>}
+      {errors[''] && <Alert>{errors['']}</Alert>}
       <Button type="submit" busy={res.fetching}>
         Create server
       </Button>

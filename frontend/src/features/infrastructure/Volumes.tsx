@@ -134,7 +134,7 @@ function CreateVolume({ providers, onCreated }: { providers: Provider[]; onCreat
         <Field label="Size (GB)" type="number" min={10} max={10240} value={sizeGb} onChange={(e) => setSize(Number(e.target.value))} error={errors.sizeGb} required />
         <Field label="Location" value={location} onChange={(e) => setLocation(e.target.value)} error={errors.location} required />
       </div>
-      {res.error && !Object.keys(errors).length && <Alert>{errorMessage(res.error)}</Alert>}
+      {errors[''] && <Alert>{errors['']}</Alert>}
       <Button type="submit" busy={res.fetching}>
         Create volume
       </Button>
