@@ -24,6 +24,9 @@ pub struct InfrastructureSettings {
     /// `ZYGO_DNS_AUTHORITY_PORT`: the port the DNS propagation check asks authoritative name
     /// servers on (default 53; tests use a local DNS server's).
     pub dns_authority_port: u16,
+    /// `ZYGO_INFRASTRUCTURE_SHUTDOWN_TIMEOUT_SECONDS`: how long a stop waits for the system to
+    /// shut down gracefully before the power is cut (default 120).
+    pub shutdown_timeout_seconds: u64,
 }
 
 fn url(get: Lookup<'_>, var: &'static str, default: &str) -> Result<String, ConfigError> {
@@ -53,5 +56,10 @@ pub(super) fn read(get: Lookup<'_>) -> Result<InfrastructureSettings, ConfigErro
             .max(1),
         ),
         dns_authority_port: parse("ZYGO_DNS_AUTHORITY_PORT", get("ZYGO_DNS_AUTHORITY_PORT"), "53")?,
+        shutdown_timeout_seconds: parse(
+            "ZYGO_INFRASTRUCTURE_SHUTDOWN_TIMEOUT_SECONDS",
+            get("ZYGO_INFRASTRUCTURE_SHUTDOWN_TIMEOUT_SECONDS"),
+            "120",
+        )?,
     })
 }

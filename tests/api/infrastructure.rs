@@ -41,7 +41,7 @@ pub(crate) async fn fake_state(base: &str) -> Value {
     reqwest::get(format!("{base}/_state")).await.unwrap().json().await.unwrap()
 }
 
-async fn fake_control(base: &str, path: &str, body: Value) {
+pub(crate) async fn fake_control(base: &str, path: &str, body: Value) {
     let r = reqwest::Client::new().post(format!("{base}/_control/{path}")).json(&body).send().await.unwrap();
     assert!(r.status().is_success());
 }
@@ -583,4 +583,45 @@ async fn servers_past_the_plans_allowance_are_refused_until_one_is_deleted() {
     assert!(w.servers(json!({})).await.is_empty());
     let again = w.gql(&w.owner, doc!("infrastructure/CreateServer"), input).await;
     assert_eq!(again.data()["createServer"]["server"]["name"], "web-2");
+}
+
+#[tokio::test]
+async fn a_shutdown_the_system_ignores_ends_in_a_power_off_and_a_reset_power_cycles() {
+    let (_fake, base, mut env) = hetzner_fake();
+    env.push(("ZYGO_INFRASTRUCTURE_SHUTDOWN_TIMEOUT_SECONDS", "1".into()));
+    let w = world(env).await;
+    let p = w.provider("HETZNER").await;
+    let (id, a) = w.create_server(&p, "web-1").await;
+    w.succeeded(&a).await;
+
+    let a = w.server_action(&id, "RESET", None).await;
+    w.succeeded(&a).await;
+    assert_eq!(w.server(&id).await["status"], "RUNNING");
+    let st = fake_state(&base).await;
+    assert!(st["actions"].as_array().unwrap().iter().any(|a| a["command"] == "reset_server"), "{st}");
+
+    // The system ignores the shutdown: after the timeout the power is cut, once.
+    fake_control(&base, "ignore-next-shutdown", json!({})).await;
+    let a = w.server_action(&id, "STOP", None).await;
+    w.succeeded(&a).await;
+    assert_eq!(w.server(&id).await["status"], "OFF");
+    assert_eq!(fake_state(&base).await["powerOffs"], 1);
+
+    // A heeded shutdown needs no power cut.
+    let a = w.server_action(&id, "START", None).await;
+    w.succeeded(&a).await;
+    let a = w.server_action(&id, "STOP", None).await;
+    w.succeeded(&a).await;
+    assert_eq!(w.server(&id).await["status"], "OFF");
+    assert_eq!(fake_state(&base).await["powerOffs"], 1);
+
+    // A reset needs a running server.
+    let r = w
+        .gql(
+            &w.owner,
+            doc!("infrastructure/ServerAction"),
+            json!({ "input": { "serverId": id, "action": "RESET" } }),
+        )
+        .await;
+    assert_eq!((r.code().as_str(), r.field().as_str()), ("CONFLICT", "input.action"));
 }

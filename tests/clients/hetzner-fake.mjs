@@ -3,7 +3,7 @@
 //
 // Cloud (Authorization: Bearer <TOKEN>): GET/POST /v1/servers (label_selector, page,
 // per_page; meta.pagination), GET/DELETE /v1/servers/:id, POST
-// /v1/servers/:id/actions/{poweron,shutdown,reboot,change_type}, GET /v1/actions/:id, GET/POST
+// /v1/servers/:id/actions/{poweron,shutdown,poweroff,reboot,reset,change_type}, GET /v1/actions/:id, GET/POST
 // /v1/volumes, GET/DELETE /v1/volumes/:id, POST /v1/volumes/:id/actions/{attach,detach,resize},
 // POST /v1/servers/:id/actions/create_image ({description, type: "snapshot", labels} -> {image,
 // action}), POST /v1/servers/:id/actions/rebuild ({image} -> {action, root_password}), GET
@@ -25,6 +25,8 @@
 //   POST /_control/drop-next-create {"resource": "servers"|"volumes"}  the next create is carried
 //        out but its answer is lost (the connection is destroyed), as when a call dies mid-way
 //   POST /_control/rate-limit-next {}  the next cloud call answers 429 rate_limit_exceeded
+//   POST /_control/ignore-next-shutdown {}  the next shutdown succeeds but the server runs on
+//        (a system ignoring ACPI); `powerOffs` in /_state counts poweroff calls
 //   GET  /_state  {servers, volumes, images, zones, records, actions, creates: {servers, volumes},
 //        consoles: [{server, token}]}
 import { createServer } from 'node:http';
@@ -43,6 +45,8 @@ const state = {
   records: new Map(),
   creates: { servers: 0, volumes: 0 },
   consoles: [],
+  ignoreShutdown: false,
+  powerOffs: 0,
   drop: new Set(),
   rateLimitNext: false,
 };
@@ -244,8 +248,18 @@ const cloud = async (req, res, url) => {
         s.status = 'starting';
         return send(res, 201, { action: actionView(newAction('start_server', res1, () => (s.status = 'running'))) });
       case 'shutdown':
+        // A system that ignores the ACPI signal: the action succeeds, the server runs on.
+        if (state.ignoreShutdown) {
+          state.ignoreShutdown = false;
+          return send(res, 201, { action: actionView(newAction('shutdown_server', res1, () => {})) });
+        }
         s.status = 'stopping';
         return send(res, 201, { action: actionView(newAction('shutdown_server', res1, () => (s.status = 'off'))) });
+      case 'poweroff':
+        state.powerOffs += 1;
+        return send(res, 201, { action: actionView(newAction('stop_server', res1, () => (s.status = 'off'))) });
+      case 'reset':
+        return send(res, 201, { action: actionView(newAction('reset_server', res1, () => (s.status = 'running'))) });
       case 'reboot':
         return send(res, 201, { action: actionView(newAction('reboot_server', res1, () => (s.status = 'running'))) });
       case 'create_image': {
@@ -480,11 +494,16 @@ const server = createServer(async (req, res) => {
       actions: [...state.actions.values()].map(actionView),
       creates: state.creates,
       consoles: state.consoles,
+      powerOffs: state.powerOffs,
     });
   }
   if (url.pathname === '/_control/drop-next-create' && req.method === 'POST') {
     const body = (await readBody(req)) ?? {};
     state.drop.add(body.resource ?? 'servers');
+    return send(res, 200, { ok: true });
+  }
+  if (url.pathname === '/_control/ignore-next-shutdown' && req.method === 'POST') {
+    state.ignoreShutdown = true;
     return send(res, 200, { ok: true });
   }
   if (url.pathname === '/_control/rate-limit-next' && req.method === 'POST') {

@@ -196,6 +196,20 @@ async fn settle_server(ctx: &Ctx, driver: &dyn CloudDriver, ext: &str) -> Driver
     }
 }
 
+/// Looks at a server after a shutdown until it is off or the shutdown timeout has passed.
+async fn off_or_timeout(ctx: &Ctx, driver: &dyn CloudDriver, ext: &str) -> DriverResult<RemoteServer> {
+    let deadline = std::time::Instant::now()
+        + std::time::Duration::from_secs(ctx.config.infrastructure.shutdown_timeout_seconds);
+    loop {
+        let s = driver.get_server(ext).await?.ok_or_else(|| gone("server"))?;
+        if s.status == "off" || std::time::Instant::now() > deadline {
+            return Ok(s);
+        }
+        let pause = driver.poll_interval().max(std::time::Duration::from_millis(200));
+        tokio::time::sleep(pause).await;
+    }
+}
+
 async fn settle_volume(
     ctx: &Ctx,
     driver: &dyn CloudDriver,
@@ -292,6 +306,7 @@ async fn server(
         "server.start" => ServerOp::Start,
         "server.stop" => ServerOp::Stop,
         "server.reboot" => ServerOp::Reboot,
+        "server.reset" => ServerOp::Reset,
         "server.resize" => {
             ServerOp::Resize { server_type: param(a, "serverType").as_str().unwrap_or_default().to_string() }
         }
@@ -302,7 +317,17 @@ async fn server(
     };
     let pending = driver.server_action(&ext, &op).await?;
     actions::wait(ctx, tctx, a.id, driver, pending).await?;
-    let r = settle_server(ctx, driver, &ext).await?;
+    let mut r = settle_server(ctx, driver, &ext).await?;
+    if matches!(op, ServerOp::Stop) && r.status != "off" {
+        // A graceful shutdown the system did not heed in time: the power is cut.
+        r = off_or_timeout(ctx, driver, &ext).await?;
+        if r.status != "off" {
+            tracing::info!(server = %s.id, "shutdown not heeded in time: powering off");
+            let pending = driver.server_action(&ext, &ServerOp::PowerOff).await?;
+            actions::wait(ctx, tctx, a.id, driver, pending).await?;
+            r = settle_server(ctx, driver, &ext).await?;
+        }
+    }
     set_server(ctx, tctx, s.id, |am| {
         am.status = Set(server_status(&r.status));
         am.ipv4 = Set(r.ipv4);

@@ -223,6 +223,7 @@ impl InfrastructureCoreMutation {
             ServerActionKind::Start => servers::ServerChange::Start,
             ServerActionKind::Stop => servers::ServerChange::Stop,
             ServerActionKind::Reboot => servers::ServerChange::Reboot,
+            ServerActionKind::Reset => servers::ServerChange::Reset,
             // A missing type is the service's validation error (after its permission check).
             ServerActionKind::Resize => servers::ServerChange::Resize(input.server_type.unwrap_or_default()),
             ServerActionKind::Rebuild => {

@@ -41,6 +41,8 @@ pub enum ServerChange {
     Start,
     Stop,
     Reboot,
+    /// A hard reset: the power cycled without a shutdown.
+    Reset,
     Resize(String),
     /// Reinstall the disk from this snapshot (of the same account).
     Rebuild(Uuid),
@@ -243,12 +245,13 @@ pub async fn change(
         ServerChange::Start => ("server.start", ServerStatus::Starting),
         ServerChange::Stop => ("server.stop", ServerStatus::Stopping),
         ServerChange::Reboot => ("server.reboot", ServerStatus::Rebooting),
+        ServerChange::Reset => ("server.reset", ServerStatus::Rebooting),
         ServerChange::Resize(_) => ("server.resize", ServerStatus::Resizing),
         ServerChange::Rebuild(_) => ("server.rebuild", ServerStatus::Rebuilding),
     };
     let allowed = match &what {
         ServerChange::Start => s.status == ServerStatus::Off,
-        ServerChange::Stop | ServerChange::Reboot => s.status == ServerStatus::Running,
+        ServerChange::Stop | ServerChange::Reboot | ServerChange::Reset => s.status == ServerStatus::Running,
         ServerChange::Resize(_) => s.status == ServerStatus::Off,
         ServerChange::Rebuild(_) => matches!(s.status, ServerStatus::Running | ServerStatus::Off),
     };

@@ -92,9 +92,12 @@ pub enum InfrastructureActionStatus {
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum ServerActionKind {
     Start,
-    /// Graceful shutdown.
+    /// Graceful shutdown; the power is cut when the system has not shut down within
+    /// `ZYGO_INFRASTRUCTURE_SHUTDOWN_TIMEOUT_SECONDS`.
     Stop,
     Reboot,
+    /// A hard reset: the power cycled without a shutdown.
+    Reset,
     /// Another server type (the server must be off).
     Resize,
     /// Reinstall the disk from a snapshot (`snapshotId`) of the same account.

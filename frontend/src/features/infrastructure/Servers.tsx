@@ -20,10 +20,10 @@ import { ServerDetail } from './ServerDetail';
 
 /** Which power actions make sense in a status. */
 const ACTIONS: Partial<Record<ServerStatus, ServerActionKind[]>> = {
-  RUNNING: ['STOP', 'REBOOT'],
+  RUNNING: ['STOP', 'REBOOT', 'RESET'],
   OFF: ['START'],
 };
-const LABELS: Record<ServerActionKind, string> = { START: 'Start', STOP: 'Stop', REBOOT: 'Reboot', RESIZE: 'Resize', REBUILD: 'Rebuild' };
+const LABELS: Record<ServerActionKind, string> = { START: 'Start', STOP: 'Stop', REBOOT: 'Reboot', RESET: 'Reset', RESIZE: 'Resize', REBUILD: 'Rebuild' };
 
 /** Re-reads `reload` whenever a resource of the organisation changes. */
 export function useLiveResources(reload: () => void) {

@@ -250,6 +250,8 @@ impl CloudDriver for Hetzner {
             ServerOp::Start => ("poweron", json!({})),
             ServerOp::Stop => ("shutdown", json!({})),
             ServerOp::Reboot => ("reboot", json!({})),
+            ServerOp::Reset => ("reset", json!({})),
+            ServerOp::PowerOff => ("poweroff", json!({})),
             ServerOp::Resize { server_type } => {
                 ("change_type", json!({ "server_type": server_type, "upgrade_disk": false }))
             }

@@ -272,6 +272,8 @@ impl CloudDriver for Local {
                 ("shutdown_server", json!({ "status": "stopping" }), json!({ "status": "off" }))
             }
             ServerOp::Reboot => ("reboot_server", json!({}), json!({ "status": "running" })),
+            ServerOp::Reset => ("reset_server", json!({}), json!({ "status": "running" })),
+            ServerOp::PowerOff => ("poweroff_server", json!({}), json!({ "status": "off" })),
             ServerOp::Resize { server_type } => {
                 if status != "off" {
                     return Err(DriverError::provider(

@@ -100,6 +100,10 @@ pub enum ServerOp {
     Start,
     Stop,
     Reboot,
+    /// A hard reset (the power cycled, no shutdown).
+    Reset,
+    /// Power cut off at once (after a graceful shutdown was not heeded).
+    PowerOff,
     Resize {
         server_type: String,
     },
