@@ -46,6 +46,7 @@ mod m20261204_000076_limit_overrides;
 mod m20261205_000026_support_sessions;
 mod m20261205_000027_collection_schedules;
 mod m20261205_000028_collection_record_copies;
+mod m20261205_000029_floating_ips;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -67,6 +68,7 @@ pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
         m20261204_000056_collection_exports::TENANT_TABLES,
         m20261205_000026_support_sessions::TENANT_TABLES,
         m20261205_000028_collection_record_copies::TENANT_TABLES,
+        m20261205_000029_floating_ips::TENANT_TABLES,
     ]
     .concat()
 }
@@ -122,6 +124,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000026_support_sessions::Migration),
             Box::new(m20261205_000027_collection_schedules::Migration),
             Box::new(m20261205_000028_collection_record_copies::Migration),
+            Box::new(m20261205_000029_floating_ips::Migration),
         ]
     }
 }

@@ -50,6 +50,7 @@ pub enum Node {
     Volume(crate::modules::infrastructure::types::Volume),
     Snapshot(crate::modules::infrastructure::types::Snapshot),
     DnsRecord(crate::modules::infrastructure::types::DnsRecord),
+    FloatingIp(crate::modules::infrastructure::floating_ips_schema::FloatingIp),
     InfrastructureAction(crate::modules::infrastructure::types::InfrastructureAction),
 }
 
@@ -126,6 +127,17 @@ async fn infrastructure_node(ctx: &Context<'_>, ty: &str, uuid: uuid::Uuid) -> A
             let tctx =
                 row_access::<cloud_snapshot::Entity>(ctx, cloud_snapshot::Column::Id, uuid, "node").await?;
             Node::Snapshot(t::Snapshot(snapshots::get(app, &tctx, uuid).await.map_err(hidden)?))
+        }
+        kind::FLOATING_IP => {
+            use crate::modules::infrastructure::{floating_ips, floating_ips_schema::FloatingIp};
+            let tctx = row_access::<entity::cloud_floating_ip::Entity>(
+                ctx,
+                entity::cloud_floating_ip::Column::Id,
+                uuid,
+                "node",
+            )
+            .await?;
+            Node::FloatingIp(FloatingIp(floating_ips::get(app, &tctx, uuid).await.map_err(hidden)?))
         }
         kind::DNS_RECORD => {
             let tctx = row_access::<dns_record::Entity>(ctx, dns_record::Column::Id, uuid, "node").await?;
@@ -321,6 +333,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
         | kind::VOLUME
         | kind::SNAPSHOT
         | kind::DNS_RECORD
+        | kind::FLOATING_IP
         | kind::INFRASTRUCTURE_ACTION => infrastructure_node(ctx, ty.as_str(), uuid).await,
         kind::DATA_EXPORT => {
             let Some(viewer) = rctx(ctx).viewer.as_ref() else { return Err(AppError::NotFound("node")) };

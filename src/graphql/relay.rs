@@ -28,6 +28,7 @@ pub mod kind {
     pub const SERVER: &str = "Server";
     pub const VOLUME: &str = "Volume";
     pub const SNAPSHOT: &str = "Snapshot";
+    pub const FLOATING_IP: &str = "FloatingIp";
     pub const AUDIT_ENTRY: &str = "AuditEntry";
     pub const COLLECTED_RECORD: &str = "CollectedRecord";
     pub const COLLECTION_JOB: &str = "CollectionJob";

@@ -11,7 +11,9 @@
 // `status` creating -> available, `image_size` in GB once made), GET
 // /v1/servers/:id/metrics (type cpu|disk|network, start, end, step; at most 500 samples; values
 // are strings), POST /v1/servers/:id/actions/request_console ({wss_url, password, action}),
-// GET /v1/pricing.
+// GET /v1/pricing, GET/POST /v1/floating_ips (created with `action: null`), GET/DELETE
+// /v1/floating_ips/:id, POST /v1/floating_ips/:id/actions/{assign,unassign,change_dns_ptr}
+// (`dns_ptr` is a list of {ip, dns_ptr}, Hetzner's default name until one is set).
 // Changes answer {action: {id, command, status: "running", progress: 0, error: null, …}}; an
 // action moves on by 50 % each time it (or its resource) is read, and its effect lands when it
 // reaches 100 % ("success"). Errors are {"error": {"code", "message"}} with Hetzner's codes
@@ -22,7 +24,7 @@
 //
 // Usage:  TOKEN=… DNS_TOKEN=… [NS=ns1,ns2] node hetzner-fake.mjs    Stdout: {"port":N}; exits when stdin closes.
 // Test controls:
-//   POST /_control/drop-next-create {"resource": "servers"|"volumes"}  the next create is carried
+//   POST /_control/drop-next-create {"resource": "servers"|"volumes"|"floating_ips"}  the next create is carried
 //        out but its answer is lost (the connection is destroyed), as when a call dies mid-way
 //   POST /_control/rate-limit-next {}  the next cloud call answers 429 rate_limit_exceeded
 //   POST /_control/ignore-next-shutdown {}  the next shutdown succeeds but the server runs on
@@ -39,11 +41,12 @@ const state = {
   seq: 1000,
   servers: new Map(),
   volumes: new Map(),
+  floatingIps: new Map(),
   images: new Map(),
   actions: new Map(),
   zones: new Map(),
   records: new Map(),
-  creates: { servers: 0, volumes: 0 },
+  creates: { servers: 0, volumes: 0, floating_ips: 0 },
   consoles: [],
   ignoreShutdown: false,
   powerOffs: 0,
@@ -233,6 +236,7 @@ const cloud = async (req, res, url) => {
     if (req.method === 'DELETE') {
       state.servers.delete(s.id);
       for (const v of state.volumes.values()) if (v.server === s.id) v.server = null;
+      for (const f of state.floatingIps.values()) if (f.server === s.id) f.server = null;
       const a = newAction('delete_server', [{ id: s.id, type: 'server' }]);
       advance(a);
       advance(a);
@@ -340,6 +344,72 @@ const cloud = async (req, res, url) => {
   }
   if (p === '/pricing' && req.method === 'GET') {
     return send(res, 200, { pricing: PRICING });
+  }
+  if (p === '/floating_ips' && req.method === 'GET') {
+    const sel = url.searchParams.get('label_selector');
+    return paged(res, url, 'floating_ips', [...state.floatingIps.values()].filter((f) => matchesSelector(f.labels, sel)));
+  }
+  if (p === '/floating_ips' && req.method === 'POST') {
+    if (body.type !== 'ipv4' && body.type !== 'ipv6') return error(res, 422, 'invalid_input', "invalid input in field 'type'");
+    if (!body.home_location && !body.server) return error(res, 422, 'invalid_input', "invalid input in field 'home_location'");
+    if (body.name && [...state.floatingIps.values()].some((f) => f.name === body.name)) {
+      return error(res, 409, 'uniqueness_error', 'floating IP name is already used');
+    }
+    const id = nextId();
+    const n = state.floatingIps.size + 10;
+    const ip = body.type === 'ipv6' ? `2001:db8:f${n}::/64` : `192.0.2.${n}`;
+    const f = {
+      id,
+      name: body.name ?? `floating-ip-${id}`,
+      description: body.description ?? null,
+      ip,
+      type: body.type,
+      server: body.server ?? null,
+      dns_ptr: [{ ip: ip.split('/')[0], dns_ptr: `static.${id}.clients.your-server.de` }],
+      home_location: { name: body.home_location },
+      blocked: false,
+      protection: { delete: false },
+      labels: body.labels ?? {},
+      created: now(),
+    };
+    state.floatingIps.set(id, f);
+    state.creates.floating_ips += 1;
+    // Hetzner answers `action: null` unless the address is assigned on creation.
+    if (state.drop.delete('floating_ips')) return res.socket.destroy();
+    return send(res, 201, { floating_ip: f, action: null });
+  }
+  if ((m = p.match(/^\/floating_ips\/(\d+)$/))) {
+    const f = state.floatingIps.get(Number(m[1]));
+    if (!f) return error(res, 404, 'not_found', 'floating IP not found');
+    if (req.method === 'GET') {
+      advanceFor('floating_ip', f.id);
+      return send(res, 200, { floating_ip: f });
+    }
+    if (req.method === 'DELETE') {
+      state.floatingIps.delete(f.id);
+      return send(res, 204);
+    }
+  }
+  if ((m = p.match(/^\/floating_ips\/(\d+)\/actions\/([a-z_]+)$/)) && req.method === 'POST') {
+    const f = state.floatingIps.get(Number(m[1]));
+    if (!f) return error(res, 404, 'not_found', 'floating IP not found');
+    const rs = [{ id: f.id, type: 'floating_ip' }];
+    switch (m[2]) {
+      case 'assign': {
+        const s = state.servers.get(Number(body.server));
+        if (!s) return error(res, 422, 'invalid_input', "invalid input in field 'server'");
+        return send(res, 201, { action: actionView(newAction('assign_floating_ip', [...rs, { id: s.id, type: 'server' }], () => (f.server = s.id))) });
+      }
+      case 'unassign':
+        return send(res, 201, { action: actionView(newAction('unassign_floating_ip', rs, () => (f.server = null))) });
+      case 'change_dns_ptr': {
+        if (typeof body.ip !== 'string' || body.ip !== f.ip.split('/')[0]) return error(res, 422, 'invalid_input', "invalid input in field 'ip'");
+        const ptr = body.dns_ptr ?? `static.${f.id}.clients.your-server.de`;
+        return send(res, 201, { action: actionView(newAction('change_dns_ptr', rs, () => (f.dns_ptr = [{ ip: body.ip, dns_ptr: ptr }]))) });
+      }
+      default:
+        return error(res, 404, 'not_found', 'action not found');
+    }
   }
   if ((m = p.match(/^\/actions\/(\d+)$/)) && req.method === 'GET') {
     const a = state.actions.get(Number(m[1]));
@@ -488,6 +558,7 @@ const server = createServer(async (req, res) => {
     return send(res, 200, {
       servers: [...state.servers.values()],
       volumes: [...state.volumes.values()],
+      floating_ips: [...state.floatingIps.values()],
       images: [...state.images.values()],
       zones: [...state.zones.values()],
       records: [...state.records.values()],

@@ -127,7 +127,7 @@ async fn set_record(
     Ok(())
 }
 
-/// Deletes row `id` (a server also frees its volumes) and announces it gone.
+/// Deletes row `id` (a server also frees its volumes and floating IPs) and announces it gone.
 async fn remove(ctx: &Ctx, tctx: &TenantCtx, kind: &str, id: Uuid) -> DriverResult<()> {
     let mut tx = TenantTx::open(ctx, tctx).await?;
     let scope = tx.scope();
@@ -140,6 +140,16 @@ async fn remove(ctx: &Ctx, tctx: &TenantCtx, kind: &str, id: Uuid) -> DriverResu
                     sea_orm::sea_query::Expr::value(Option::<Uuid>::None),
                 )
                 .filter(cloud_volume::Column::ServerId.eq(id))
+                .exec(&tx)
+                .await?;
+            // Its floating IPs are unassigned with it (as the provider does).
+            scope
+                .update_many::<entity::cloud_floating_ip::Entity>()
+                .col_expr(
+                    entity::cloud_floating_ip::Column::ServerId,
+                    sea_orm::sea_query::Expr::value(Option::<Uuid>::None),
+                )
+                .filter(entity::cloud_floating_ip::Column::ServerId.eq(id))
                 .exec(&tx)
                 .await?;
             // Its snapshots stay, no longer tied to it.
@@ -247,6 +257,7 @@ pub(super) async fn run(ctx: &Ctx, tctx: &TenantCtx, a: &action::Model) -> Drive
         "dns_zone" => zone(ctx, tctx, driver, a).await,
         "dns_record" => record(ctx, tctx, driver, a).await,
         "snapshot" => super::snapshots::apply(ctx, tctx, driver, a).await,
+        "floating_ip" => super::floating_ips::apply(ctx, tctx, driver, a).await,
         other => Err(DriverError::provider("invalid_input", format!("unknown target {other}"))),
     }
 }
@@ -505,6 +516,7 @@ pub(super) async fn failed(ctx: &Ctx, tctx: &TenantCtx, a: &action::Model) -> Dr
             set_volume(ctx, tctx, a.target_id, |am| am.status = Set(VolumeStatus::Available)).await
         }
         ("snapshot", _) => super::snapshots::failed(ctx, tctx, a).await,
+        ("floating_ip", _) => super::floating_ips::failed(ctx, tctx, a).await,
         ("dns_zone", _) => set_zone(ctx, tctx, a.target_id, |am| am.status = Set(DnsStatus::Error)).await,
         ("dns_record", _) => set_record(ctx, tctx, a.target_id, |am| am.status = Set(DnsStatus::Error)).await,
         _ => Ok(()),

@@ -14,6 +14,8 @@ pub mod actions;
 mod apply;
 pub mod dns;
 pub mod drivers;
+pub mod floating_ips;
+pub mod floating_ips_schema;
 pub mod insight;
 mod insight_schema;
 pub mod propagation;
@@ -32,7 +34,11 @@ pub use schema::InfrastructureSubscription;
 
 /// Infrastructure's mutations.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct InfrastructureMutation(schema::InfrastructureCoreMutation, insight_schema::InsightMutation);
+pub struct InfrastructureMutation(
+    schema::InfrastructureCoreMutation,
+    insight_schema::InsightMutation,
+    floating_ips_schema::FloatingIpMutation,
+);
 
 use crate::pubsub::Topic;
 

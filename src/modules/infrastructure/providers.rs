@@ -148,8 +148,8 @@ pub async fn validate(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<cloud_
     Ok(row)
 }
 
-/// Removes an account (`infrastructure.manage`): CONFLICT while servers, volumes or DNS zones
-/// made through it remain.
+/// Removes an account (`infrastructure.manage`): CONFLICT while servers, volumes, snapshots,
+/// floating IPs or DNS zones made through it remain.
 pub async fn remove(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
     let mut tx = TenantTx::begin(ctx, tctx, Permission::InfrastructureManage).await?;
     let scope = tx.scope();
@@ -169,11 +169,22 @@ pub async fn remove(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
         .await?;
     let zones =
         scope.find::<dns_zone::Entity>().filter(dns_zone::Column::ProviderId.eq(id)).count(&tx).await?;
-    if servers + volumes + zones > 0 {
+    let ips = scope
+        .find::<entity::cloud_floating_ip::Entity>()
+        .filter(entity::cloud_floating_ip::Column::ProviderId.eq(id))
+        .count(&tx)
+        .await?;
+    let snapshots = scope
+        .find::<entity::cloud_snapshot::Entity>()
+        .filter(entity::cloud_snapshot::Column::ProviderId.eq(id))
+        .count(&tx)
+        .await?;
+    if servers + volumes + zones + ips + snapshots > 0 {
         return Err(AppError::conflict(
             "id",
             format!(
-                "{servers} server(s), {volumes} volume(s) and {zones} DNS zone(s) still use this account"
+                "{servers} server(s), {volumes} volume(s), {snapshots} snapshot(s), {ips} floating IP(s) \
+                 and {zones} DNS zone(s) still use this account"
             ),
         ));
     }

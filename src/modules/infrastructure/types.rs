@@ -356,6 +356,7 @@ fn target_id(target_type: &str, id: Uuid) -> ID {
         "snapshot" => kind::SNAPSHOT,
         "dns_zone" => kind::DNS_ZONE,
         "dns_record" => kind::DNS_RECORD,
+        "floating_ip" => kind::FLOATING_IP,
         _ => kind::CLOUD_PROVIDER,
     };
     relay::to_global_id(k, id)
@@ -543,6 +544,18 @@ impl TenantInfrastructure {
         let w = window(ctx, after, first, last)?;
         let server = server_id.map(|s| relay::decode_id("serverId", &s, kind::SERVER)).transpose()?;
         Ok(relay::to_connection(snapshots::list(app(ctx), &tctx, server, w).await?, |s| s.id, Snapshot))
+    }
+
+    /// Floating IPs, oldest first.
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
+    async fn floating_ips(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<super::floating_ips_schema::FloatingIp>> {
+        super::floating_ips_schema::list(ctx, self.0.id, after, first, last).await
     }
 
     /// DNS zones with their records.

@@ -89,6 +89,8 @@ pub(crate) struct Fixture {
     pub(super) volume: String,
     /// A snapshot of the server.
     pub(super) snapshot: String,
+    /// A floating IP reserved on the account (not assigned).
+    pub(super) floating_ip: String,
     pub(super) dns_zone: String,
     pub(super) dns_record: String,
 }
@@ -142,6 +144,7 @@ impl Fixture {
             server: id("Server"),
             volume: id("Volume"),
             snapshot: id("Snapshot"),
+            floating_ip: id("FloatingIp"),
             dns_zone: id("DnsZone"),
             dns_record: id("DnsRecord"),
         }
@@ -176,6 +179,7 @@ impl Fixture {
             "serverId" | "targetId" => &self.server,
             "volumeId" => &self.volume,
             "snapshotId" => &self.snapshot,
+            "floatingIpId" => &self.floating_ip,
             "zoneId" => &self.dns_zone,
             "recordId" => &self.dns_record,
             "platformId" => return Some(global_id("CollectionPlatform", uuid::Uuid::nil())),
@@ -243,6 +247,7 @@ impl Fixture {
                 "deleteServer" => &self.server,
                 "deleteVolume" => &self.volume,
                 "deleteSnapshot" => &self.snapshot,
+                "deleteFloatingIp" => &self.floating_ip,
                 "deleteDnsRecord" => &self.dns_record,
                 "savedSearch" | "deleteSavedSearch" => &self.saved_search,
                 "recordExport" | "recordExportUpdated" => &self.record_export,

@@ -558,6 +558,22 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
     })
     .await;
 
+    // A floating IP reserved on the account.
+    let floating_ip = gq(
+        doc!("infrastructure/CreateFloatingIp"),
+        json!({ "input": { "providerId": cloud_provider, "name": "sweep-ip", "type": "IPV4", "homeLocation": "fsn1" } }),
+    )
+    .await["createFloatingIp"]["floatingIp"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    eventually(60, || async {
+        zygo::jobs::drain(&app.ctx).await.unwrap();
+        let r = gq(doc!("infrastructure/TenantFloatingIps"), json!({ "id": tenant, "first": 5 })).await;
+        (r["tenant"]["floatingIps"]["edges"][0]["node"]["status"] == "READY").then_some(())
+    })
+    .await;
+
     // The run must be over before the snapshot.
     eventually(30, || async {
         let vars = execution::Variables { id: execution.clone(), logs: None };
@@ -608,6 +624,7 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         server,
         volume,
         snapshot,
+        floating_ip,
         dns_zone,
         dns_record,
     };

@@ -11,9 +11,9 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
 
 use super::{
-    ActionState, CloudDriver, DriverError, DriverResult, Labels, MetricSeries, MetricWindow, MonthlyPrice,
-    Pending, RemoteConsole, RemoteRecord, RemoteServer, RemoteSnapshot, RemoteVolume, RemoteZone, ServerOp,
-    ServerSpec, VolumeSpec,
+    ActionState, CloudDriver, DriverError, DriverResult, FloatingIpSpec, Labels, MetricSeries, MetricWindow,
+    MonthlyPrice, Pending, RemoteConsole, RemoteFloatingIp, RemoteRecord, RemoteServer, RemoteSnapshot,
+    RemoteVolume, RemoteZone, ServerOp, ServerSpec, VolumeSpec,
 };
 use crate::config::InfrastructureSettings;
 
@@ -125,6 +125,24 @@ fn volume_of(v: &Value) -> RemoteVolume {
 }
 
 /// A Hetzner image of type `snapshot` (`image_size` in GB, null while it is being made).
+fn floating_ip_of(v: &Value) -> RemoteFloatingIp {
+    let ip = v["ip"].as_str().unwrap_or_default().to_string();
+    // `dns_ptr` is a list of {ip, dns_ptr}: the name of the address itself (for IPv6, of its
+    // first address) is the one shown.
+    let dns_ptr = v["dns_ptr"]
+        .as_array()
+        .and_then(|l| l.iter().find(|p| p["ip"].as_str() == Some(ip.as_str())).or_else(|| l.first()))
+        .and_then(|p| p["dns_ptr"].as_str())
+        .map(str::to_string);
+    RemoteFloatingIp {
+        id: id_of(&v["id"]),
+        ip,
+        server: (!v["server"].is_null()).then(|| id_of(&v["server"])),
+        dns_ptr,
+        labels: labels_of(&v["labels"]),
+    }
+}
+
 fn snapshot_of(v: &Value) -> RemoteSnapshot {
     RemoteSnapshot {
         id: id_of(&v["id"]),
@@ -350,6 +368,58 @@ impl CloudDriver for Hetzner {
 
     async fn delete_snapshot(&self, id: &str) -> DriverResult<()> {
         match self.send(self.cloud(Method::DELETE, &format!("/images/{id}"))).await {
+            Ok(_) => Ok(()),
+            Err(DriverError::Provider { code, .. }) if code == "not_found" => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_floating_ips(&self, selector: &str) -> DriverResult<Vec<RemoteFloatingIp>> {
+        Ok(self
+            .list_all("/floating_ips", "floating_ips", &[("label_selector", selector)])
+            .await?
+            .iter()
+            .map(floating_ip_of)
+            .collect())
+    }
+
+    async fn create_floating_ip(&self, spec: &FloatingIpSpec) -> DriverResult<(RemoteFloatingIp, Pending)> {
+        let v = self
+            .send(self.cloud(Method::POST, "/floating_ips").json(&json!({
+                "type": spec.ip_type, "home_location": spec.home_location, "name": spec.name,
+                "description": spec.description, "labels": spec.labels,
+            })))
+            .await?;
+        Ok((floating_ip_of(&v["floating_ip"]), action_id(&v)))
+    }
+
+    async fn get_floating_ip(&self, id: &str) -> DriverResult<Option<RemoteFloatingIp>> {
+        match self.send(self.cloud(Method::GET, &format!("/floating_ips/{id}"))).await {
+            Ok(v) => Ok(Some(floating_ip_of(&v["floating_ip"]))),
+            Err(DriverError::Provider { code, .. }) if code == "not_found" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn assign_floating_ip(&self, id: &str, server: &str) -> DriverResult<Pending> {
+        let server: Value = server.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(server));
+        self.action_post(&format!("/floating_ips/{id}/actions/assign"), json!({ "server": server })).await
+    }
+
+    async fn unassign_floating_ip(&self, id: &str) -> DriverResult<Pending> {
+        self.action_post(&format!("/floating_ips/{id}/actions/unassign"), json!({})).await
+    }
+
+    async fn set_floating_ip_dns_ptr(&self, id: &str, ip: &str, ptr: Option<&str>) -> DriverResult<Pending> {
+        self.action_post(
+            &format!("/floating_ips/{id}/actions/change_dns_ptr"),
+            json!({ "ip": ip, "dns_ptr": ptr }),
+        )
+        .await
+    }
+
+    async fn delete_floating_ip(&self, id: &str) -> DriverResult<()> {
+        match self.send(self.cloud(Method::DELETE, &format!("/floating_ips/{id}"))).await {
             Ok(_) => Ok(()),
             Err(DriverError::Provider { code, .. }) if code == "not_found" => Ok(()),
             Err(e) => Err(e),

@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
-    ActionState, CloudDriver, DriverError, DriverResult, Labels, MetricSeries, MetricWindow, MonthlyPrice,
-    Pending, RemoteConsole, RemoteRecord, RemoteServer, RemoteSnapshot, RemoteVolume, RemoteZone, ServerOp,
-    ServerSpec, VolumeSpec, local_sim,
+    ActionState, CloudDriver, DriverError, DriverResult, FloatingIpSpec, Labels, MetricSeries, MetricWindow,
+    MonthlyPrice, Pending, RemoteConsole, RemoteFloatingIp, RemoteRecord, RemoteServer, RemoteSnapshot,
+    RemoteVolume, RemoteZone, ServerOp, ServerSpec, VolumeSpec, local_sim,
 };
 use crate::{access::TenantCtx, ctx::Ctx, db::begin_tenant_txn};
 
@@ -78,6 +78,17 @@ fn snapshot_of(o: &obj::Model) -> RemoteSnapshot {
         description: d["description"].as_str().unwrap_or_default().into(),
         status: d["status"].as_str().unwrap_or("available").into(),
         size_gb: d["size"].as_f64(),
+        labels: labels_of(&o.labels),
+    }
+}
+
+fn floating_ip_of(o: &obj::Model) -> RemoteFloatingIp {
+    let d = &o.data;
+    RemoteFloatingIp {
+        id: o.external_id.clone(),
+        ip: d["ip"].as_str().unwrap_or_default().into(),
+        server: d["server"].as_str().map(str::to_string),
+        dns_ptr: d["dns_ptr"].as_str().map(str::to_string),
         labels: labels_of(&o.labels),
     }
 }
@@ -250,7 +261,9 @@ impl CloudDriver for Local {
 
     async fn delete_server(&self, id: &str) -> DriverResult<Pending> {
         let row = self.server(id).await?;
-        for v in self.all("volume").await? {
+        let mut held = self.all("volume").await?;
+        held.extend(self.all("floating_ip").await?);
+        for v in held {
             if v.data["server"] == id {
                 let mut d = v.data.clone();
                 d["server"] = Value::Null;
@@ -398,6 +411,52 @@ impl CloudDriver for Local {
         self.remove(&row).await
     }
 
+    async fn list_floating_ips(&self, selector: &str) -> DriverResult<Vec<RemoteFloatingIp>> {
+        let all = self.all("floating_ip").await?;
+        Ok(all.iter().filter(|o| matches(&o.labels, selector)).map(floating_ip_of).collect())
+    }
+
+    async fn create_floating_ip(&self, spec: &FloatingIpSpec) -> DriverResult<(RemoteFloatingIp, Pending)> {
+        // Addresses of the documentation ranges, one more for each reserved.
+        let n = self.all("floating_ip").await?.len() + 10;
+        let ip = match spec.ip_type.as_str() {
+            "ipv6" => format!("2001:db8:{n:x}::/64"),
+            _ => format!("198.51.100.{}", n % 250 + 2),
+        };
+        let data =
+            json!({ "name": spec.name, "ip": ip, "type": spec.ip_type, "server": null, "dns_ptr": null });
+        let row = self.insert("floating_ip", json!(spec.labels), data).await?;
+        Ok((floating_ip_of(&row), None))
+    }
+
+    async fn get_floating_ip(&self, id: &str) -> DriverResult<Option<RemoteFloatingIp>> {
+        self.advance_actions_on(id).await?;
+        Ok(self.one("floating_ip", id).await?.as_ref().map(floating_ip_of))
+    }
+
+    async fn assign_floating_ip(&self, id: &str, server: &str) -> DriverResult<Pending> {
+        self.server(server).await?;
+        let row = self.one("floating_ip", id).await?.ok_or_else(|| not_found("floating IP"))?;
+        self.start_action("assign_floating_ip", &row, json!({}), json!({ "server": server })).await
+    }
+
+    async fn unassign_floating_ip(&self, id: &str) -> DriverResult<Pending> {
+        let row = self.one("floating_ip", id).await?.ok_or_else(|| not_found("floating IP"))?;
+        self.start_action("unassign_floating_ip", &row, json!({}), json!({ "server": null })).await
+    }
+
+    async fn set_floating_ip_dns_ptr(&self, id: &str, _ip: &str, ptr: Option<&str>) -> DriverResult<Pending> {
+        let row = self.one("floating_ip", id).await?.ok_or_else(|| not_found("floating IP"))?;
+        self.start_action("change_dns_ptr", &row, json!({}), json!({ "dns_ptr": ptr })).await
+    }
+
+    async fn delete_floating_ip(&self, id: &str) -> DriverResult<()> {
+        match self.one("floating_ip", id).await? {
+            Some(row) => self.remove(&row).await,
+            None => Ok(()),
+        }
+    }
+
     async fn find_zone(&self, name: &str) -> DriverResult<Option<RemoteZone>> {
         Ok(self.all("zone").await?.into_iter().find(|o| o.data["name"] == name).map(|o| RemoteZone {
             id: o.external_id,
@@ -468,7 +527,7 @@ impl CloudDriver for Local {
         if progress >= 100 {
             data["status"] = json!("success");
             let target = data["target"].as_str().unwrap_or_default().to_string();
-            for kind in ["server", "volume", "snapshot"] {
+            for kind in ["server", "volume", "snapshot", "floating_ip"] {
                 if let Some(t) = self.one(kind, &target).await? {
                     let mut td = t.data.clone();
                     merge(&mut td, &data["then"]);

@@ -135,6 +135,29 @@ pub struct RemoteVolume {
     pub labels: Labels,
 }
 
+/// A floating IP to reserve.
+#[derive(Clone, Debug)]
+pub struct FloatingIpSpec {
+    pub name: String,
+    /// `ipv4` or `ipv6`.
+    pub ip_type: String,
+    pub home_location: String,
+    pub description: String,
+    pub labels: Labels,
+}
+
+/// A floating IP as the provider has it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RemoteFloatingIp {
+    pub id: String,
+    pub ip: String,
+    /// The provider's id of the server it is assigned to.
+    pub server: Option<String>,
+    /// The reverse DNS name of `ip`.
+    pub dns_ptr: Option<String>,
+    pub labels: Labels,
+}
+
 /// A snapshot image at the provider.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RemoteSnapshot {
@@ -264,6 +287,15 @@ pub trait CloudDriver: Send + Sync {
     async fn get_snapshot(&self, id: &str) -> DriverResult<Option<RemoteSnapshot>>;
     /// Deletes a snapshot; one already gone is not an error.
     async fn delete_snapshot(&self, id: &str) -> DriverResult<()>;
+    async fn list_floating_ips(&self, selector: &str) -> DriverResult<Vec<RemoteFloatingIp>>;
+    async fn create_floating_ip(&self, spec: &FloatingIpSpec) -> DriverResult<(RemoteFloatingIp, Pending)>;
+    async fn get_floating_ip(&self, id: &str) -> DriverResult<Option<RemoteFloatingIp>>;
+    async fn assign_floating_ip(&self, id: &str, server: &str) -> DriverResult<Pending>;
+    async fn unassign_floating_ip(&self, id: &str) -> DriverResult<Pending>;
+    /// Sets (or with `None` resets) the reverse DNS name of address `ip` of floating IP `id`.
+    async fn set_floating_ip_dns_ptr(&self, id: &str, ip: &str, ptr: Option<&str>) -> DriverResult<Pending>;
+    /// Releases a floating IP; one already gone is not an error.
+    async fn delete_floating_ip(&self, id: &str) -> DriverResult<()>;
     /// The zone named `name`, if the provider hosts it.
     async fn find_zone(&self, name: &str) -> DriverResult<Option<RemoteZone>>;
     async fn create_zone(&self, name: &str, ttl: i32) -> DriverResult<RemoteZone>;
