@@ -1,7 +1,7 @@
 // The infrastructure part of the end-to-end journey, through the UI only: connect the local
 // provider (a cloud simulated inside Zygo), create a server and watch it come up live, read its
 // cost and metrics (and be told its cloud has no console), snapshot it and watch the snapshot
-// become available, point a DNS record of a new zone at it and check its propagation.
+// become available, reserve a floating IP and assign it to the server, point a DNS record of a new zone at it and check its propagation.
 //
 // `page` is a playwright-core Page signed in as an owner of the organisation `slug` (on a plan
 // with servers); `shot(name)` saves a screenshot. Throws with a clear message when a step fails.
@@ -77,6 +77,27 @@ export async function infrastructureJourney({ page, base, slug, shot = async () 
     log(`snapshot: ${(await snap.locator('th').textContent())?.trim()}`);
   });
   await shot('infrastructure-snapshot');
+
+  await step('reserving a floating IP and assigning it to the server', async () => {
+    await tab('Floating IPs');
+    const form = page.getByRole('form', { name: 'Reserve a floating IP' });
+    await form.getByLabel('Name').fill('web-ip');
+    await form.getByRole('button', { name: 'Reserve' }).click();
+    const row = page.getByRole('table', { name: 'Floating IPs' }).getByRole('row', { name: /web-ip/ });
+    await row.locator('.status', { hasText: 'ready' }).waitFor({ timeout: STEP_TIMEOUT });
+    await row.getByLabel('Assign web-ip to').selectOption({ label: 'web-1' });
+    // The assignment is an action: the row is busy, then shows the server (arriving live).
+    await page.waitForFunction(
+      () => {
+        const select = document.querySelector('select[aria-label="Assign web-ip to"]');
+        return select && select.selectedOptions[0]?.textContent === 'web-1';
+      },
+      null,
+      { timeout: STEP_TIMEOUT },
+    );
+    log(`web-ip ${(await row.locator('td.mono').first().textContent())?.trim()} is on web-1`);
+  });
+  await shot('infrastructure-floating-ip');
 
   await step('adding a DNS record for the server', async () => {
     await tab('DNS');

@@ -22,6 +22,7 @@ import { Dns } from './Dns';
 import { Servers } from './Servers';
 import { Snapshots } from './Snapshots';
 import { Volumes } from './Volumes';
+import { FloatingIps } from './FloatingIps';
 import './infrastructure.css';
 
 export type Provider = NonNullable<CloudProvidersQuery['tenant']>['cloudProviders'][number];
@@ -30,6 +31,7 @@ const TABS = [
   ['servers', 'Servers'],
   ['volumes', 'Volumes'],
   ['snapshots', 'Snapshots'],
+  ['floating-ips', 'Floating IPs'],
   ['dns', 'DNS'],
   ['providers', 'Providers'],
 ] as const;
@@ -93,6 +95,7 @@ function InfrastructureView() {
       {tab === 'servers' && <Servers providers={providers} />}
       {tab === 'volumes' && <Volumes providers={providers} />}
       {tab === 'snapshots' && <Snapshots />}
+      {tab === 'floating-ips' && <FloatingIps providers={providers} />}
       {tab === 'dns' && <Dns providers={providers} />}
       {tab === 'providers' && (
         <Providers
