@@ -147,6 +147,11 @@ async fn export_growth(http: &reqwest::Client, base: &str, folder: &str) -> u64 
     .await;
     let id = d["startRecordExport"]["export"]["id"].as_str().unwrap().to_string();
     loop {
+        // An access token lives 15 minutes; an export of a million records may take longer.
+        if since.elapsed() > Duration::from_secs(300) {
+            token = log_in(http, base).await;
+            since = Instant::now();
+        }
         let d = gql(
             http,
             base,
