@@ -28,6 +28,22 @@ pub async fn gql(
     v["data"].clone()
 }
 
+/// A GraphQL call's whole answer (data and errors), for callers that handle errors.
+pub async fn gql_answer(
+    http: &reqwest::Client,
+    base: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut req =
+        http.post(format!("{base}/graphql")).json(&json!({ "query": query, "variables": variables }));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.expect("request").json().await.expect("json")
+}
+
 /// The token of the first verification mail written under `data_dir`.
 pub fn verification_token(data_dir: &Path) -> String {
     for _ in 0..200 {

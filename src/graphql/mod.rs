@@ -197,7 +197,7 @@ where
     let (tenant, row) = crate::db::owned_by_id::<E>(&loaders.reads.across(&app(ctx).db), id_col, id)
         .await?
         .ok_or(AppError::NotFound(what))?;
-    let tctx = loaders.tenant_access(tenant).await.map_err(|_| AppError::NotFound(what))?;
+    let tctx = loaders.tenant_access(tenant).await.map_err(hidden(what))?;
     Ok((row, tctx))
 }
 
@@ -214,5 +214,16 @@ pub async fn row_access<E: entity::TenantOwned>(
     let tenant = crate::db::owning_tenant::<E>(&loaders.reads.across(&app(ctx).db), id_col, id)
         .await?
         .ok_or(AppError::NotFound(what))?;
-    loaders.tenant_access(tenant).await.map_err(|_| AppError::NotFound(what))
+    loaders.tenant_access(tenant).await.map_err(hidden(what))
+}
+
+/// A refused access to a row's tenant looks like a missing row (NOT_FOUND `what`); a failure
+/// (the database unreachable or busy, a rate limit) stays what it is, so a client retries it
+/// instead of believing the row gone.
+fn hidden(what: &'static str) -> impl FnOnce(crate::error::AppError) -> crate::error::AppError {
+    use crate::error::AppError;
+    move |e| match e {
+        AppError::Internal(_) | AppError::RateLimited { .. } => e,
+        _ => AppError::NotFound(what),
+    }
 }
