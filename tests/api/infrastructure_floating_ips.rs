@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 
 use crate::{
     doc,
-    helpers::*,
     infrastructure::{World, fake_control, fake_state, hetzner_fake, world},
 };
 

@@ -349,7 +349,8 @@ async fn server(
     .await
 }
 
-async fn server_ext(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> DriverResult<String> {
+/// The provider's id of server `id`.
+pub(super) async fn server_ext(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> DriverResult<String> {
     read_row!(ctx, tctx, cloud_server::Entity, id)
         .and_then(|s| s.external_id)
         .ok_or_else(|| DriverError::provider("not_found", "the server is not (or no longer) at the provider"))

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{
     InfraEvent, actions,
-    apply::zygo_labels,
+    apply::{server_ext, zygo_labels},
     dns::is_hostname,
     drivers::{CloudDriver, DriverError, DriverResult, FloatingIpSpec},
     servers::{check_labels, provider_in},
@@ -292,14 +292,6 @@ async fn set(
 
 fn gone() -> DriverError {
     DriverError::provider("not_found", "the floating IP no longer exists at the provider")
-}
-
-/// The provider's id of server `id`.
-async fn server_ext(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> DriverResult<String> {
-    let s = tctx.scope().find_by_id::<cloud_server::Entity, _>(&tctx.on(&ctx.db), id).await?;
-    tctx.reads.release().await;
-    s.and_then(|s| s.external_id)
-        .ok_or_else(|| DriverError::provider("not_found", "the server is not (or no longer) at the provider"))
 }
 
 /// Carries out floating IP action `a` with its account's `driver`. A create first looks for an

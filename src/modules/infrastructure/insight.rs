@@ -21,13 +21,13 @@ use crate::{
 /// The longest window metrics are read for (providers keep 30 days).
 const MAX_WINDOW_DAYS: i64 = 30;
 
-/// Server `id`, its account's driver and the provider's id of the server; the request's read
+/// Server `id` (`infrastructure.read`) and its account's driver; the request's read
 /// transaction is ended before the caller talks to the provider.
-async fn at_provider(
+async fn with_driver(
     ctx: &Ctx,
     tctx: &TenantCtx,
     id: Uuid,
-) -> AppResult<(cloud_server::Model, Box<dyn CloudDriver>, String)> {
+) -> AppResult<(cloud_server::Model, Box<dyn CloudDriver>)> {
     let server = servers::get(ctx, tctx, id).await?;
     let provider = tctx
         .scope()
@@ -35,10 +35,20 @@ async fn at_provider(
         .await?
         .ok_or(AppError::NotFound("cloud provider"))?;
     tctx.reads.release().await;
+    Ok((server, drivers::for_provider(ctx, &provider)?))
+}
+
+/// As [`with_driver`], with the provider's id of the server (CONFLICT until it has one).
+async fn at_provider(
+    ctx: &Ctx,
+    tctx: &TenantCtx,
+    id: Uuid,
+) -> AppResult<(cloud_server::Model, Box<dyn CloudDriver>, String)> {
+    let (server, driver) = with_driver(ctx, tctx, id).await?;
     let external = server.external_id.clone().ok_or_else(|| {
         AppError::conflict("serverId", "the provider has not made this server yet: wait for its action")
     })?;
-    Ok((server, drivers::for_provider(ctx, &provider)?, external))
+    Ok((server, driver, external))
 }
 
 /// The window to read: `start`/`end` default to the last hour, at most 30 days back and not
@@ -82,15 +92,8 @@ pub async fn metrics(
 /// What server `id` costs a month at its type and location (`infrastructure.read`); `None`
 /// when the provider's price list does not have them.
 pub async fn monthly_cost(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<Option<MonthlyPrice>> {
-    tctx.require(Permission::InfrastructureRead)?;
-    let server = servers::get(ctx, tctx, id).await?;
-    let provider = tctx
-        .scope()
-        .find_by_id::<cloud_provider::Entity, _>(&tctx.on(&ctx.db), server.provider_id)
-        .await?
-        .ok_or(AppError::NotFound("cloud provider"))?;
-    tctx.reads.release().await;
-    Ok(drivers::for_provider(ctx, &provider)?.server_price(&server.server_type, &server.location).await?)
+    let (server, driver) = with_driver(ctx, tctx, id).await?;
+    Ok(driver.server_price(&server.server_type, &server.location).await?)
 }
 
 /// Opens a console session to server `id` (`infrastructure.console`). The reason (5 to 500

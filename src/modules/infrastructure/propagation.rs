@@ -4,19 +4,11 @@
 //! names are resolved through the configured resolver (`ZYGO_DNS_RESOLVER`); they are asked on
 //! `ZYGO_DNS_AUTHORITY_PORT` (53), so tests point both at a local DNS server.
 
-use std::{net::IpAddr, str::FromStr, time::Duration};
+use std::{net::IpAddr, str::FromStr};
 
 use chrono::{DateTime, Utc};
 use entity::{cloud_provider, dns_record, dns_zone};
-use hickory_resolver::{
-    Resolver, TokioResolver,
-    config::{NameServerConfig, ResolverConfig, ResolverOpts},
-    name_server::TokioConnectionProvider,
-    proto::{
-        rr::{RData, RecordType},
-        xfer::Protocol,
-    },
-};
+use hickory_resolver::proto::rr::{RData, RecordType};
 use sea_orm::{ColumnTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -91,26 +83,12 @@ fn value_of(data: &RData) -> String {
     }
 }
 
-fn resolver_to(addr: std::net::SocketAddr) -> TokioResolver {
-    let mut config = ResolverConfig::new();
-    config.add_name_server(NameServerConfig::new(addr, Protocol::Udp));
-    config.add_name_server(NameServerConfig::new(addr, Protocol::Tcp));
-    let mut opts = ResolverOpts::default();
-    opts.cache_size = 0;
-    opts.timeout = Duration::from_secs(3);
-    opts.attempts = 1;
-    Resolver::builder_with_config(config, TokioConnectionProvider::default()).with_options(opts).build()
-}
-
 /// The addresses of name server `host` (itself when it is an address).
 async fn addresses(ctx: &Ctx, host: &str) -> Result<Vec<IpAddr>, String> {
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(vec![ip]);
     }
-    let resolver = match ctx.config.domains.resolver {
-        Some(addr) => resolver_to(addr),
-        None => Resolver::builder_tokio().map_err(|e| format!("no system resolver: {e}"))?.build(),
-    };
+    let resolver = crate::modules::domains::dns::configured(&ctx.config.domains)?;
     match resolver.lookup_ip(format!("{}.", host.trim_end_matches('.'))).await {
         Ok(found) => Ok(found.iter().collect()),
         Err(e) if e.is_no_records_found() || e.is_nx_domain() => Ok(vec![]),
@@ -131,7 +109,10 @@ async fn ask(ctx: &Ctx, ns: &str, ip: IpAddr, fqdn: &str, rtype: &str, expected:
     let Ok(record_type) = RecordType::from_str(rtype) else {
         return report(Answer::Unreachable, vec![], Some(format!("{rtype} cannot be asked for")));
     };
-    match resolver_to((ip, port).into()).lookup(format!("{fqdn}."), record_type).await {
+    match crate::modules::domains::dns::resolver_at((ip, port).into(), 1)
+        .lookup(format!("{fqdn}."), record_type)
+        .await
+    {
         Ok(found) => {
             let values: Vec<String> = found
                 .record_iter()
