@@ -10,6 +10,7 @@ pub mod auth_throttle;
 pub mod backup_code;
 pub mod billing_account;
 pub mod cloud_floating_ip;
+pub mod cloud_network_resource;
 pub mod cloud_provider;
 pub mod cloud_server;
 pub mod cloud_snapshot;

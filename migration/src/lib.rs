@@ -47,6 +47,7 @@ mod m20261205_000026_support_sessions;
 mod m20261205_000027_collection_schedules;
 mod m20261205_000028_collection_record_copies;
 mod m20261205_000029_floating_ips;
+mod m20261205_000030_network_resources;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -69,6 +70,7 @@ pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
         m20261205_000026_support_sessions::TENANT_TABLES,
         m20261205_000028_collection_record_copies::TENANT_TABLES,
         m20261205_000029_floating_ips::TENANT_TABLES,
+        m20261205_000030_network_resources::TENANT_TABLES,
     ]
     .concat()
 }
@@ -125,6 +127,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000027_collection_schedules::Migration),
             Box::new(m20261205_000028_collection_record_copies::Migration),
             Box::new(m20261205_000029_floating_ips::Migration),
+            Box::new(m20261205_000030_network_resources::Migration),
         ]
     }
 }

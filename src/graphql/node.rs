@@ -51,6 +51,9 @@ pub enum Node {
     Snapshot(crate::modules::infrastructure::types::Snapshot),
     DnsRecord(crate::modules::infrastructure::types::DnsRecord),
     FloatingIp(crate::modules::infrastructure::floating_ips_schema::FloatingIp),
+    Network(crate::modules::infrastructure::networking_schema::Network),
+    Firewall(crate::modules::infrastructure::networking_schema::Firewall),
+    LoadBalancer(crate::modules::infrastructure::networking_schema::LoadBalancer),
     InfrastructureAction(crate::modules::infrastructure::types::InfrastructureAction),
 }
 
@@ -138,6 +141,22 @@ async fn infrastructure_node(ctx: &Context<'_>, ty: &str, uuid: uuid::Uuid) -> A
             )
             .await?;
             Node::FloatingIp(FloatingIp(floating_ips::get(app, &tctx, uuid).await.map_err(hidden)?))
+        }
+        kind::NETWORK | kind::FIREWALL | kind::LOAD_BALANCER => {
+            use crate::modules::infrastructure::{networking, networking_schema as ns};
+            use entity::cloud_network_resource::{self as net, NetworkResourceKind as K};
+            let tctx = row_access::<net::Entity>(ctx, net::Column::Id, uuid, "node").await?;
+            let k = match ty {
+                kind::NETWORK => K::Network,
+                kind::FIREWALL => K::Firewall,
+                _ => K::LoadBalancer,
+            };
+            let row = networking::get(app, &tctx, uuid, k).await.map_err(hidden)?;
+            match k {
+                K::Network => Node::Network(ns::Network::of(row)),
+                K::Firewall => Node::Firewall(ns::Firewall::of(row)),
+                K::LoadBalancer => Node::LoadBalancer(ns::LoadBalancer::of(row)),
+            }
         }
         kind::DNS_RECORD => {
             let tctx = row_access::<dns_record::Entity>(ctx, dns_record::Column::Id, uuid, "node").await?;
@@ -334,6 +353,9 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
         | kind::SNAPSHOT
         | kind::DNS_RECORD
         | kind::FLOATING_IP
+        | kind::NETWORK
+        | kind::FIREWALL
+        | kind::LOAD_BALANCER
         | kind::INFRASTRUCTURE_ACTION => infrastructure_node(ctx, ty.as_str(), uuid).await,
         kind::DATA_EXPORT => {
             let Some(viewer) = rctx(ctx).viewer.as_ref() else { return Err(AppError::NotFound("node")) };

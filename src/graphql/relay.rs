@@ -29,6 +29,9 @@ pub mod kind {
     pub const VOLUME: &str = "Volume";
     pub const SNAPSHOT: &str = "Snapshot";
     pub const FLOATING_IP: &str = "FloatingIp";
+    pub const NETWORK: &str = "Network";
+    pub const FIREWALL: &str = "Firewall";
+    pub const LOAD_BALANCER: &str = "LoadBalancer";
     pub const AUDIT_ENTRY: &str = "AuditEntry";
     pub const COLLECTED_RECORD: &str = "CollectedRecord";
     pub const COLLECTION_JOB: &str = "CollectionJob";

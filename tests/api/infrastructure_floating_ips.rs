@@ -196,6 +196,29 @@ async fn a_floating_ip_whose_answer_was_lost_is_adopted_not_reserved_twice() {
 }
 
 #[tokio::test]
+async fn a_floating_ip_the_provider_refused_is_released_without_asking_it() {
+    let (_fake, base, env) = hetzner_fake();
+    let w = world(env).await;
+    let p = w.provider("HETZNER").await;
+    let (f, a) = w
+        .change(
+            doc!("infrastructure/CreateFloatingIp"),
+            "createFloatingIp",
+            "floatingIp",
+            json!({ "input": { "providerId": p, "name": "nowhere", "type": "IPV4", "homeLocation": "mars1" } }),
+        )
+        .await;
+    let ended = w.ended(&a).await;
+    assert_eq!(ended["status"], "FAILED", "{ended}");
+    let ip = f["id"].as_str().unwrap();
+    let row = floating_ip(&w, ip).await;
+    assert_eq!(row["status"], "ERROR", "{row}");
+    assert!(row["ip"].is_null(), "{row}");
+    release(&w, ip).await;
+    assert_eq!(fake_state(&base).await["creates"]["floating_ips"], 0);
+}
+
+#[tokio::test]
 async fn members_see_floating_ips_but_cannot_change_them() {
     let w = world(vec![]).await;
     let p = w.provider("LOCAL").await;

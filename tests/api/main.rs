@@ -37,6 +37,7 @@ mod infrastructure;
 mod infrastructure_drift;
 mod infrastructure_floating_ips;
 mod infrastructure_insight;
+mod infrastructure_networking;
 mod infrastructure_snapshots;
 mod integrity;
 mod jobs;

@@ -13,7 +13,13 @@
 // are strings), POST /v1/servers/:id/actions/request_console ({wss_url, password, action}),
 // GET /v1/pricing, GET/POST /v1/floating_ips (created with `action: null`), GET/DELETE
 // /v1/floating_ips/:id, POST /v1/floating_ips/:id/actions/{assign,unassign,change_dns_ptr}
-// (`dns_ptr` is a list of {ip, dns_ptr}, Hetzner's default name until one is set).
+// (`dns_ptr` is a list of {ip, dns_ptr}, Hetzner's default name until one is set), GET/POST
+// /v1/networks, GET/DELETE /v1/networks/:id, POST /v1/networks/:id/actions/{add_subnet,delete_subnet},
+// POST /v1/servers/:id/actions/{attach_to_network,detach_from_network}, GET/POST /v1/firewalls
+// (created with `actions`, one per `apply_to` entry), GET/DELETE /v1/firewalls/:id, POST
+// /v1/firewalls/:id/actions/{set_rules,apply_to_resources,remove_from_resources} (answer
+// `actions`), GET/POST /v1/load_balancers, GET/DELETE /v1/load_balancers/:id, POST
+// /v1/load_balancers/:id/actions/{change_algorithm,add_service,delete_service,add_target,remove_target}.
 // Changes answer {action: {id, command, status: "running", progress: 0, error: null, …}}; an
 // action moves on by 50 % each time it (or its resource) is read, and its effect lands when it
 // reaches 100 % ("success"). Errors are {"error": {"code", "message"}} with Hetzner's codes
@@ -24,7 +30,7 @@
 //
 // Usage:  TOKEN=… DNS_TOKEN=… [NS=ns1,ns2] node hetzner-fake.mjs    Stdout: {"port":N}; exits when stdin closes.
 // Test controls:
-//   POST /_control/drop-next-create {"resource": "servers"|"volumes"|"floating_ips"}  the next create is carried
+//   POST /_control/drop-next-create {"resource": "servers"|"volumes"|"floating_ips"|"networks"|"firewalls"|"load_balancers"}  the next create is carried
 //        out but its answer is lost (the connection is destroyed), as when a call dies mid-way
 //   POST /_control/rate-limit-next {}  the next cloud call answers 429 rate_limit_exceeded
 //   POST /_control/ignore-next-shutdown {}  the next shutdown succeeds but the server runs on
@@ -42,6 +48,9 @@ const state = {
   servers: new Map(),
   volumes: new Map(),
   floatingIps: new Map(),
+  networks: new Map(),
+  firewalls: new Map(),
+  loadBalancers: new Map(),
   images: new Map(),
   actions: new Map(),
   zones: new Map(),
@@ -235,6 +244,10 @@ const cloud = async (req, res, url) => {
     }
     if (req.method === 'DELETE') {
       state.servers.delete(s.id);
+      // Hetzner takes a deleted server out of its networks, firewalls and load balancers.
+      for (const n of state.networks.values()) n.servers = n.servers.filter((x) => x !== s.id);
+      for (const f of state.firewalls.values()) f.applied_to = f.applied_to.filter((t) => t.type !== 'server' || Number(t.server.id) !== s.id);
+      for (const l of state.loadBalancers.values()) l.targets = l.targets.filter((t) => t.type !== 'server' || Number(t.server.id) !== s.id);
       for (const v of state.volumes.values()) if (v.server === s.id) v.server = null;
       for (const f of state.floatingIps.values()) if (f.server === s.id) f.server = null;
       const a = newAction('delete_server', [{ id: s.id, type: 'server' }]);
@@ -242,6 +255,21 @@ const cloud = async (req, res, url) => {
       advance(a);
       return send(res, 200, { action: actionView(a) });
     }
+  }
+  if ((m = p.match(/^\/servers\/(\d+)\/actions\/(attach_to_network|detach_from_network)$/)) && req.method === 'POST') {
+    const s = state.servers.get(Number(m[1]));
+    if (!s) return error(res, 404, 'not_found', 'server not found');
+    const n = state.networks.get(Number(body.network));
+    if (!n) return error(res, 422, 'invalid_input', "invalid input in field 'network'");
+    const attach = m[2] === 'attach_to_network';
+    if (attach && n.servers.includes(s.id)) return error(res, 422, 'server_already_attached', 'server is already attached to the network');
+    if (!attach && !n.servers.includes(s.id)) return error(res, 422, 'server_not_attached', 'server is not attached to the network');
+    const rs = [{ id: s.id, type: 'server' }, { id: n.id, type: 'network' }];
+    const effect = () => {
+      n.servers = attach ? [...n.servers, s.id] : n.servers.filter((x) => x !== s.id);
+      s.private_net = attach ? [...(s.private_net ?? []), { network: n.id, ip: `10.0.0.${n.servers.length + 1}` }] : (s.private_net ?? []).filter((x) => x.network !== n.id);
+    };
+    return send(res, 201, { action: actionView(newAction(m[2], rs, effect)) });
   }
   if ((m = p.match(/^\/servers\/(\d+)\/actions\/([a-z_]+)$/)) && req.method === 'POST') {
     const s = state.servers.get(Number(m[1]));
@@ -352,6 +380,9 @@ const cloud = async (req, res, url) => {
   if (p === '/floating_ips' && req.method === 'POST') {
     if (body.type !== 'ipv4' && body.type !== 'ipv6') return error(res, 422, 'invalid_input', "invalid input in field 'type'");
     if (!body.home_location && !body.server) return error(res, 422, 'invalid_input', "invalid input in field 'home_location'");
+    if (body.home_location && !['fsn1', 'nbg1', 'hel1', 'ash', 'hil', 'sin'].includes(body.home_location)) {
+      return error(res, 404, 'not_found', 'location not found');
+    }
     if (body.name && [...state.floatingIps.values()].some((f) => f.name === body.name)) {
       return error(res, 409, 'uniqueness_error', 'floating IP name is already used');
     }
@@ -409,6 +440,109 @@ const cloud = async (req, res, url) => {
       }
       default:
         return error(res, 404, 'not_found', 'action not found');
+    }
+  }
+  // Networks, firewalls and load balancers.
+  for (const [path, key, one, store] of [
+    ['/networks', 'networks', 'network', state.networks],
+    ['/firewalls', 'firewalls', 'firewall', state.firewalls],
+    ['/load_balancers', 'load_balancers', 'load_balancer', state.loadBalancers],
+  ]) {
+    if (p === path && req.method === 'GET') {
+      const sel = url.searchParams.get('label_selector');
+      const items = [...store.values()].filter((x) => matchesSelector(x.labels, sel));
+      items.forEach((x) => advanceFor(one, x.id));
+      return paged(res, url, key, items);
+    }
+    if (p === path && req.method === 'POST') {
+      if (typeof body.name !== 'string' || !body.name) return error(res, 422, 'invalid_input', "invalid input in field 'name'");
+      if ([...store.values()].some((x) => x.name === body.name)) return error(res, 409, 'uniqueness_error', `${one} name is already used`);
+      const id = nextId();
+      const base = { id, name: body.name, labels: body.labels ?? {}, created: now() };
+      let x;
+      const acts = [];
+      if (one === 'network') {
+        if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(body.ip_range ?? '')) return error(res, 422, 'invalid_input', "invalid input in field 'ip_range'");
+        x = { ...base, ip_range: body.ip_range, subnets: (body.subnets ?? []).map((s) => ({ ...s, gateway: s.ip_range.replace(/\.\d+\/\d+$/, '.1') })), servers: [], routes: [], load_balancers: [], protection: { delete: false } };
+      } else if (one === 'firewall') {
+        x = { ...base, rules: body.rules ?? [], applied_to: [] };
+        for (const t of body.apply_to ?? []) acts.push(newAction('apply_firewall', [{ id, type: 'firewall' }], () => x.applied_to.push(t)));
+      } else {
+        if (!['lb11', 'lb21', 'lb31'].includes(body.load_balancer_type)) return error(res, 422, 'invalid_input', "invalid input in field 'load_balancer_type'");
+        x = {
+          ...base,
+          load_balancer_type: { name: body.load_balancer_type },
+          location: { name: body.location },
+          algorithm: body.algorithm ?? { type: 'round_robin' },
+          services: body.services ?? [],
+          targets: (body.targets ?? []).map((t) => ({ ...t, use_private_ip: false })),
+          public_net: { enabled: true, ipv4: { ip: `203.0.113.${(id % 200) + 10}` }, ipv6: { ip: null } },
+          protection: { delete: false },
+        };
+        acts.push(newAction('create_load_balancer', [{ id, type: 'load_balancer' }]));
+      }
+      store.set(id, x);
+      state.creates[key] = (state.creates[key] ?? 0) + 1;
+      if (state.drop.delete(key)) return res.socket.destroy();
+      const answer = { [one]: x };
+      if (one === 'firewall') answer.actions = acts.map(actionView);
+      else answer.action = acts[0] ? actionView(acts[0]) : null;
+      return send(res, 201, answer);
+    }
+    const rx = new RegExp(`^${path}/(\\d+)$`);
+    if ((m = p.match(rx))) {
+      const x = store.get(Number(m[1]));
+      if (!x) return error(res, 404, 'not_found', `${one} not found`);
+      if (req.method === 'GET') {
+        advanceFor(one, x.id);
+        return send(res, 200, { [one]: x });
+      }
+      if (req.method === 'DELETE') {
+        if (one === 'network') for (const s of state.servers.values()) s.private_net = (s.private_net ?? []).filter((n) => n.network !== x.id);
+        store.delete(x.id);
+        return send(res, 204);
+      }
+    }
+    const ax = new RegExp(`^${path}/(\\d+)/actions/([a-z_]+)$`);
+    if ((m = p.match(ax)) && req.method === 'POST') {
+      const x = store.get(Number(m[1]));
+      if (!x) return error(res, 404, 'not_found', `${one} not found`);
+      const rs = [{ id: x.id, type: one }];
+      const act = (effect) => actionView(newAction(m[2], rs, effect));
+      const targetKey = (t) => (t.type === 'server' ? `s${t.server.id}` : `l${t.label_selector.selector}`);
+      switch (`${one}:${m[2]}`) {
+        case 'network:add_subnet':
+          if (x.subnets.some((s) => s.ip_range === body.ip_range)) return error(res, 422, 'invalid_input', 'subnet exists');
+          return send(res, 201, { action: act(() => x.subnets.push({ type: body.type, ip_range: body.ip_range, network_zone: body.network_zone, gateway: body.ip_range.replace(/\.\d+\/\d+$/, '.1') })) });
+        case 'network:delete_subnet':
+          if (!x.subnets.some((s) => s.ip_range === body.ip_range)) return error(res, 422, 'invalid_input', 'no such subnet');
+          return send(res, 201, { action: act(() => (x.subnets = x.subnets.filter((s) => s.ip_range !== body.ip_range))) });
+        case 'firewall:set_rules':
+          if (!Array.isArray(body.rules)) return error(res, 422, 'invalid_input', "invalid input in field 'rules'");
+          return send(res, 201, { actions: [act(() => (x.rules = body.rules))] });
+        case 'firewall:apply_to_resources':
+          for (const t of body.apply_to ?? []) if (x.applied_to.some((a) => targetKey(a) === targetKey(t))) return error(res, 422, 'firewall_already_applied', 'firewall already applied');
+          return send(res, 201, { actions: [act(() => x.applied_to.push(...body.apply_to))] });
+        case 'firewall:remove_from_resources': {
+          const gone = new Set((body.remove_from ?? []).map(targetKey));
+          return send(res, 201, { actions: [act(() => (x.applied_to = x.applied_to.filter((a) => !gone.has(targetKey(a)))))] });
+        }
+        case 'load_balancer:change_algorithm':
+          if (!['round_robin', 'least_connections'].includes(body.type)) return error(res, 422, 'invalid_input', "invalid input in field 'type'");
+          return send(res, 201, { action: act(() => (x.algorithm = { type: body.type })) });
+        case 'load_balancer:add_service':
+          if (x.services.some((s) => s.listen_port === body.listen_port)) return error(res, 422, 'source_port_already_used', 'listen port already used');
+          return send(res, 201, { action: act(() => x.services.push(body)) });
+        case 'load_balancer:delete_service':
+          return send(res, 201, { action: act(() => (x.services = x.services.filter((s) => s.listen_port !== body.listen_port))) });
+        case 'load_balancer:add_target':
+          if (x.targets.some((t) => targetKey(t) === targetKey(body))) return error(res, 422, 'target_already_defined', 'target already defined');
+          return send(res, 201, { action: act(() => x.targets.push({ ...body, use_private_ip: false })) });
+        case 'load_balancer:remove_target':
+          return send(res, 201, { action: act(() => (x.targets = x.targets.filter((t) => targetKey(t) !== targetKey(body)))) });
+        default:
+          return error(res, 404, 'not_found', 'action not found');
+      }
     }
   }
   if ((m = p.match(/^\/actions\/(\d+)$/)) && req.method === 'GET') {
@@ -559,6 +693,9 @@ const server = createServer(async (req, res) => {
       servers: [...state.servers.values()],
       volumes: [...state.volumes.values()],
       floating_ips: [...state.floatingIps.values()],
+      networks: [...state.networks.values()],
+      firewalls: [...state.firewalls.values()],
+      load_balancers: [...state.loadBalancers.values()],
       images: [...state.images.values()],
       zones: [...state.zones.values()],
       records: [...state.records.values()],

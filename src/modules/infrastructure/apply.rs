@@ -152,6 +152,8 @@ async fn remove(ctx: &Ctx, tctx: &TenantCtx, kind: &str, id: Uuid) -> DriverResu
                 .filter(entity::cloud_floating_ip::Column::ServerId.eq(id))
                 .exec(&tx)
                 .await?;
+            // The provider took it out of its networks, firewalls and load balancers.
+            super::networking::forget_server(&tx, id).await?;
             // Its snapshots stay, no longer tied to it.
             scope
                 .update_many::<entity::cloud_snapshot::Entity>()
@@ -258,6 +260,7 @@ pub(super) async fn run(ctx: &Ctx, tctx: &TenantCtx, a: &action::Model) -> Drive
         "dns_record" => record(ctx, tctx, driver, a).await,
         "snapshot" => super::snapshots::apply(ctx, tctx, driver, a).await,
         "floating_ip" => super::floating_ips::apply(ctx, tctx, driver, a).await,
+        "network" | "firewall" | "load_balancer" => super::networking::apply(ctx, tctx, driver, a).await,
         other => Err(DriverError::provider("invalid_input", format!("unknown target {other}"))),
     }
 }
@@ -518,6 +521,7 @@ pub(super) async fn failed(ctx: &Ctx, tctx: &TenantCtx, a: &action::Model) -> Dr
         }
         ("snapshot", _) => super::snapshots::failed(ctx, tctx, a).await,
         ("floating_ip", _) => super::floating_ips::failed(ctx, tctx, a).await,
+        ("network" | "firewall" | "load_balancer", _) => super::networking::failed(ctx, tctx, a).await,
         ("dns_zone", _) => set_zone(ctx, tctx, a.target_id, |am| am.status = Set(DnsStatus::Error)).await,
         ("dns_record", _) => set_record(ctx, tctx, a.target_id, |am| am.status = Set(DnsStatus::Error)).await,
         _ => Ok(()),

@@ -37,7 +37,7 @@ pub struct NewFloatingIp {
     pub labels: Value,
 }
 
-fn check_name(field: &str, name: &str) -> AppResult<String> {
+pub(super) fn check_name(field: &str, name: &str) -> AppResult<String> {
     let n = name.trim();
     if n.is_empty()
         || n.len() > 64
@@ -231,6 +231,7 @@ pub async fn delete(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<(fip::Mo
     let marked = if f.status == FloatingIpStatus::Error {
         let mut am: fip::ActiveModel = f.clone().into();
         am.status = Set(FloatingIpStatus::Deleting);
+        am.updated_at = Set(tx.ctx().now());
         tx.scope().update(&tx, am).await?
     } else {
         mark(&tx, &f, FloatingIpStatus::Deleting).await?
@@ -331,6 +332,10 @@ pub(super) async fn apply(
         return set(ctx, tctx, f.id, false, |am| am.status = Set(FloatingIpStatus::Ready)).await;
     }
     let Some(ext) = f.external_id.clone() else {
+        if a.kind == "floating_ip.delete" {
+            // Never reserved (its create failed): nothing to release at the provider.
+            return set(ctx, tctx, f.id, true, |_| {}).await;
+        }
         return Err(DriverError::provider(
             "not_created",
             "the floating IP was never reserved at the provider",

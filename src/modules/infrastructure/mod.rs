@@ -18,6 +18,9 @@ pub mod floating_ips;
 pub mod floating_ips_schema;
 pub mod insight;
 mod insight_schema;
+pub mod networking;
+pub mod networking_schema;
+mod networking_spec;
 pub mod propagation;
 pub mod providers;
 pub mod reconcile;
@@ -38,6 +41,7 @@ pub struct InfrastructureMutation(
     schema::InfrastructureCoreMutation,
     insight_schema::InsightMutation,
     floating_ips_schema::FloatingIpMutation,
+    networking_schema::NetworkingMutation,
 );
 
 use crate::pubsub::Topic;
@@ -51,7 +55,8 @@ pub fn topic(tenant: Uuid) -> Topic {
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct InfraEvent {
     pub action: Option<Uuid>,
-    /// `server`, `volume`, `dns_zone`, `dns_record` or `cloud_provider`.
+    /// `server`, `volume`, `snapshot`, `floating_ip`, `network`, `firewall`, `load_balancer`,
+    /// `dns_zone`, `dns_record` or `cloud_provider`.
     pub resource_type: String,
     pub resource_id: Uuid,
     /// The resource is gone.

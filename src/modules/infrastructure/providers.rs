@@ -149,7 +149,7 @@ pub async fn validate(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<cloud_
 }
 
 /// Removes an account (`infrastructure.manage`): CONFLICT while servers, volumes, snapshots,
-/// floating IPs or DNS zones made through it remain.
+/// floating IPs, networks, firewalls, load balancers or DNS zones made through it remain.
 pub async fn remove(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
     let mut tx = TenantTx::begin(ctx, tctx, Permission::InfrastructureManage).await?;
     let scope = tx.scope();
@@ -179,12 +179,17 @@ pub async fn remove(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
         .filter(entity::cloud_snapshot::Column::ProviderId.eq(id))
         .count(&tx)
         .await?;
-    if servers + volumes + zones + ips + snapshots > 0 {
+    let nets = scope
+        .find::<entity::cloud_network_resource::Entity>()
+        .filter(entity::cloud_network_resource::Column::ProviderId.eq(id))
+        .count(&tx)
+        .await?;
+    if servers + volumes + zones + ips + snapshots + nets > 0 {
         return Err(AppError::conflict(
             "id",
             format!(
-                "{servers} server(s), {volumes} volume(s), {snapshots} snapshot(s), {ips} floating IP(s) \
-                 and {zones} DNS zone(s) still use this account"
+                "{servers} server(s), {volumes} volume(s), {snapshots} snapshot(s), {ips} floating IP(s), \
+                 {nets} network(s), firewall(s) or load balancer(s) and {zones} DNS zone(s) still use this account"
             ),
         ));
     }

@@ -1,5 +1,6 @@
 //! The drift reconciler: every `ZYGO_INFRASTRUCTURE_RECONCILE_INTERVAL` it asks each provider
-//! account for the servers and volumes carrying the organisation's `zygo-tenant` label and
+//! account for the servers, volumes, floating IPs, networks, firewalls and load balancers
+//! (the last three in [`super::networking::drift`]) carrying the organisation's `zygo-tenant` label and
 //! compares them with what Zygo holds. A resource deleted, powered, resized, grown or
 //! re-attached outside Zygo is brought up to date and recorded as drift — an audit entry
 //! (`server.drift_detected`, `volume.drift_detected`, also a webhook event) and a
@@ -200,6 +201,9 @@ async fn account(ctx: &Ctx, p: &cloud_provider::Model, driver: &dyn CloudDriver)
         drifts += usize::from(written);
     }
 
+    drifts += floating_ips(ctx, &tctx, p, driver, &by_ext).await?;
+    drifts += super::networking::drift(ctx, &tctx, p.id, driver).await?;
+
     // Labelled as this organisation's but unknown (made by a create whose row is gone, or
     // copied by hand): left alone, and logged rather than audited on every look.
     let known: Vec<String> =
@@ -211,6 +215,73 @@ async fn account(ctx: &Ctx, p: &cloud_provider::Model, driver: &dyn CloudDriver)
         .filter(|(_, _, id)| id.is_some_and(|id| !known.contains(id)));
     for (kind, ext, _) in strays {
         tracing::warn!(provider = %p.id, kind, external_id = %ext, "reconciler: a labelled resource Zygo does not know");
+    }
+    Ok(drifts)
+}
+
+/// Floating IPs moved, renamed (reverse DNS) or released outside Zygo.
+async fn floating_ips(
+    ctx: &Ctx,
+    tctx: &TenantCtx,
+    p: &cloud_provider::Model,
+    driver: &dyn CloudDriver,
+    by_ext: &HashMap<&str, Uuid>,
+) -> DriverResult<usize> {
+    use entity::cloud_floating_ip::{self as fip, FloatingIpStatus};
+    let rows = {
+        let rows = tctx
+            .scope()
+            .find::<fip::Entity>()
+            .filter(fip::Column::ProviderId.eq(p.id))
+            .all(&tctx.on(&ctx.db))
+            .await?;
+        tctx.reads.release().await;
+        rows
+    };
+    let rows: Vec<_> =
+        rows.into_iter().filter(|f| f.external_id.is_some() && f.status == FloatingIpStatus::Ready).collect();
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let remote = driver.list_floating_ips(&format!("zygo-tenant={}", p.tenant_id)).await?;
+    let mut drifts = 0;
+    for row in rows {
+        let ext = row.external_id.as_deref().unwrap_or_default();
+        let (status, server, ptr, what) = match remote.iter().find(|r| r.id == ext) {
+            None => (FloatingIpStatus::Error, None, row.dns_ptr.clone(), "released outside Zygo"),
+            Some(r) => {
+                let server = r.server.as_deref().and_then(|e| by_ext.get(e).copied());
+                if server == row.server_id && r.dns_ptr == row.dns_ptr {
+                    continue;
+                }
+                (FloatingIpStatus::Ready, server, r.dns_ptr.clone(), "changed outside Zygo")
+            }
+        };
+        let before = json!({ "status": row.status, "serverId": row.server_id, "dnsPtr": row.dns_ptr });
+        let after = json!({ "status": status, "serverId": server, "dnsPtr": ptr, "drift": what });
+        let audit = Change {
+            action: "floating_ip.drift_detected",
+            target_type: "FloatingIp",
+            target_id: Some(row.id),
+            before: Some(before),
+            after: Some(after),
+        };
+        let written = write_if_unchanged!(
+            ctx,
+            tctx,
+            fip::Entity,
+            fip::ActiveModel,
+            "floating_ip",
+            row.id,
+            row.updated_at,
+            |am: &mut fip::ActiveModel| {
+                am.status = Set(status);
+                am.server_id = Set(server);
+                am.dns_ptr = Set(ptr);
+            },
+            audit
+        );
+        drifts += usize::from(written);
     }
     Ok(drifts)
 }

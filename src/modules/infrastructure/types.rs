@@ -357,6 +357,9 @@ fn target_id(target_type: &str, id: Uuid) -> ID {
         "dns_zone" => kind::DNS_ZONE,
         "dns_record" => kind::DNS_RECORD,
         "floating_ip" => kind::FLOATING_IP,
+        "network" => kind::NETWORK,
+        "firewall" => kind::FIREWALL,
+        "load_balancer" => kind::LOAD_BALANCER,
         _ => kind::CLOUD_PROVIDER,
     };
     relay::to_global_id(k, id)
@@ -556,6 +559,66 @@ impl TenantInfrastructure {
         last: Option<i32>,
     ) -> Result<relay::Conn<super::floating_ips_schema::FloatingIp>> {
         super::floating_ips_schema::list(ctx, self.0.id, after, first, last).await
+    }
+
+    /// Private networks, oldest first.
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
+    async fn networks(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<super::networking_schema::Network>> {
+        use super::networking_schema::{Network, list};
+        list(
+            ctx,
+            self.0.id,
+            entity::cloud_network_resource::NetworkResourceKind::Network,
+            (after, first, last),
+            Network::of,
+        )
+        .await
+    }
+
+    /// Firewalls, oldest first.
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
+    async fn firewalls(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<super::networking_schema::Firewall>> {
+        use super::networking_schema::{Firewall, list};
+        list(
+            ctx,
+            self.0.id,
+            entity::cloud_network_resource::NetworkResourceKind::Firewall,
+            (after, first, last),
+            Firewall::of,
+        )
+        .await
+    }
+
+    /// Load balancers, oldest first.
+    #[graphql(complexity = "crate::graphql::relay::cost(first, last, child_complexity)")]
+    async fn load_balancers(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<relay::Conn<super::networking_schema::LoadBalancer>> {
+        use super::networking_schema::{LoadBalancer, list};
+        list(
+            ctx,
+            self.0.id,
+            entity::cloud_network_resource::NetworkResourceKind::LoadBalancer,
+            (after, first, last),
+            LoadBalancer::of,
+        )
+        .await
     }
 
     /// DNS zones with their records.

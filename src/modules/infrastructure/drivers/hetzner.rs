@@ -88,13 +88,13 @@ async fn body(res: Response) -> DriverResult<Value> {
     serde_json::from_str(&text).map_err(|e| DriverError::transient(format!("unreadable answer: {e}")))
 }
 
-fn labels_of(v: &Value) -> Labels {
+pub(super) fn labels_of(v: &Value) -> Labels {
     v.as_object()
         .map(|o| o.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
         .unwrap_or_default()
 }
 
-fn id_of(v: &Value) -> String {
+pub(super) fn id_of(v: &Value) -> String {
     match v {
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.clone(),
@@ -163,7 +163,7 @@ fn record_of(v: &Value) -> RemoteRecord {
     }
 }
 
-fn action_id(v: &Value) -> Pending {
+pub(super) fn action_id(v: &Value) -> Pending {
     (!v["action"].is_null()).then(|| id_of(&v["action"]["id"]))
 }
 
@@ -179,7 +179,7 @@ impl Hetzner {
         }
     }
 
-    fn cloud(&self, method: Method, path: &str) -> RequestBuilder {
+    pub(super) fn cloud(&self, method: Method, path: &str) -> RequestBuilder {
         self.http.request(method, format!("{}{path}", self.api)).bearer_auth(&self.token)
     }
 
@@ -187,12 +187,17 @@ impl Hetzner {
         self.http.request(method, format!("{}{path}", self.dns)).header("Auth-API-Token", &self.dns_token)
     }
 
-    async fn send(&self, req: RequestBuilder) -> DriverResult<Value> {
+    pub(super) async fn send(&self, req: RequestBuilder) -> DriverResult<Value> {
         body(req.send().await.map_err(unreachable)?).await
     }
 
     /// Every item of a paged Cloud API list (`meta.pagination.next_page`).
-    async fn list_all(&self, path: &str, key: &str, query: &[(&str, &str)]) -> DriverResult<Vec<Value>> {
+    pub(super) async fn list_all(
+        &self,
+        path: &str,
+        key: &str,
+        query: &[(&str, &str)],
+    ) -> DriverResult<Vec<Value>> {
         let mut out = Vec::new();
         let mut page = 1u32;
         loop {
@@ -212,7 +217,7 @@ impl Hetzner {
         }
     }
 
-    async fn action_post(&self, path: &str, body: Value) -> DriverResult<Pending> {
+    pub(super) async fn action_post(&self, path: &str, body: Value) -> DriverResult<Pending> {
         Ok(action_id(&self.send(self.cloud(Method::POST, path).json(&body)).await?))
     }
 }
@@ -554,5 +559,9 @@ impl CloudDriver for Hetzner {
 
     fn poll_interval(&self) -> Duration {
         self.poll
+    }
+
+    fn net(&self) -> Option<&dyn super::net::NetDriver> {
+        Some(self)
     }
 }

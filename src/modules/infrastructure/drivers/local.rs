@@ -30,14 +30,14 @@ pub struct Local {
     provider: Uuid,
 }
 
-fn matches(labels: &Value, selector: &str) -> bool {
+pub(super) fn matches(labels: &Value, selector: &str) -> bool {
     selector.split(',').map(str::trim).filter(|s| !s.is_empty()).all(|term| match term.split_once('=') {
         Some((k, v)) => labels.get(k).and_then(Value::as_str) == Some(v),
         None => labels.get(term).is_some(),
     })
 }
 
-fn labels_of(v: &Value) -> Labels {
+pub(super) fn labels_of(v: &Value) -> Labels {
     v.as_object()
         .map(|o| o.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
         .unwrap_or_default()
@@ -121,7 +121,7 @@ impl Local {
         TenantCtx::system(self.tenant)
     }
 
-    async fn all(&self, kind: &str) -> DriverResult<Vec<obj::Model>> {
+    pub(super) async fn all(&self, kind: &str) -> DriverResult<Vec<obj::Model>> {
         let tctx = self.tctx();
         let txn = begin_tenant_txn(&self.ctx.db, tctx.scope()).await?;
         let rows = tctx
@@ -136,11 +136,11 @@ impl Local {
         Ok(rows)
     }
 
-    async fn one(&self, kind: &str, id: &str) -> DriverResult<Option<obj::Model>> {
+    pub(super) async fn one(&self, kind: &str, id: &str) -> DriverResult<Option<obj::Model>> {
         Ok(self.all(kind).await?.into_iter().find(|o| o.external_id == id))
     }
 
-    async fn insert(&self, kind: &str, labels: Value, data: Value) -> DriverResult<obj::Model> {
+    pub(super) async fn insert(&self, kind: &str, labels: Value, data: Value) -> DriverResult<obj::Model> {
         let tctx = self.tctx();
         let txn = begin_tenant_txn(&self.ctx.db, tctx.scope()).await?;
         let row = tctx
@@ -173,7 +173,7 @@ impl Local {
         Ok(())
     }
 
-    async fn remove(&self, row: &obj::Model) -> DriverResult<()> {
+    pub(super) async fn remove(&self, row: &obj::Model) -> DriverResult<()> {
         let tctx = self.tctx();
         let txn = begin_tenant_txn(&self.ctx.db, tctx.scope()).await?;
         tctx.scope().delete_many::<obj::Entity>().filter(obj::Column::Id.eq(row.id)).exec(&txn).await?;
@@ -182,7 +182,7 @@ impl Local {
     }
 
     /// Puts `target` in state `now` and records an action that, once done, applies `then`.
-    async fn start_action(
+    pub(super) async fn start_action(
         &self,
         kind: &str,
         target: &obj::Model,
@@ -204,7 +204,7 @@ impl Local {
 
     /// A look at a resource moves its running actions on too (as a look at the action does):
     /// a resource adopted after a lost answer settles the same way.
-    async fn advance_actions_on(&self, target: &str) -> DriverResult<()> {
+    pub(super) async fn advance_actions_on(&self, target: &str) -> DriverResult<()> {
         for a in self.all("action").await? {
             if a.data["target"] == target && a.data["status"] == "running" {
                 self.action(&a.external_id).await?;
@@ -527,7 +527,9 @@ impl CloudDriver for Local {
         if progress >= 100 {
             data["status"] = json!("success");
             let target = data["target"].as_str().unwrap_or_default().to_string();
-            for kind in ["server", "volume", "snapshot", "floating_ip"] {
+            for kind in
+                ["server", "volume", "snapshot", "floating_ip", "network", "firewall", "load_balancer"]
+            {
                 if let Some(t) = self.one(kind, &target).await? {
                     let mut td = t.data.clone();
                     merge(&mut td, &data["then"]);
@@ -543,5 +545,9 @@ impl CloudDriver for Local {
 
     fn poll_interval(&self) -> Duration {
         Duration::ZERO
+    }
+
+    fn net(&self) -> Option<&dyn super::net::NetDriver> {
+        Some(self)
     }
 }

@@ -4,8 +4,11 @@
 //! only; they never touch Zygo's own tables (the local driver's simulated cloud is its own).
 
 pub mod hetzner;
+mod hetzner_net;
 pub mod local;
+mod local_net;
 mod local_sim;
+pub mod net;
 
 use std::collections::BTreeMap;
 
@@ -313,6 +316,11 @@ pub trait CloudDriver: Send + Sync {
     async fn action(&self, id: &str) -> DriverResult<ActionState>;
     /// How long to wait between two looks at a running action.
     fn poll_interval(&self) -> std::time::Duration;
+
+    /// Its networks, firewalls and load balancers, when it has them.
+    fn net(&self) -> Option<&dyn net::NetDriver> {
+        None
+    }
 }
 
 /// The credentials of a provider account (sealed as JSON).
