@@ -91,6 +91,10 @@ pub(crate) struct Fixture {
     pub(super) snapshot: String,
     /// A floating IP reserved on the account (not assigned).
     pub(super) floating_ip: String,
+    /// A network, a firewall and a load balancer on the account.
+    pub(super) network: String,
+    pub(super) firewall: String,
+    pub(super) load_balancer: String,
     pub(super) dns_zone: String,
     pub(super) dns_record: String,
 }
@@ -145,6 +149,9 @@ impl Fixture {
             volume: id("Volume"),
             snapshot: id("Snapshot"),
             floating_ip: id("FloatingIp"),
+            network: id("Network"),
+            firewall: id("Firewall"),
+            load_balancer: id("LoadBalancer"),
             dns_zone: id("DnsZone"),
             dns_record: id("DnsRecord"),
         }
@@ -180,6 +187,9 @@ impl Fixture {
             "volumeId" => &self.volume,
             "snapshotId" => &self.snapshot,
             "floatingIpId" => &self.floating_ip,
+            "networkId" => &self.network,
+            "firewallId" => &self.firewall,
+            "loadBalancerId" => &self.load_balancer,
             "zoneId" => &self.dns_zone,
             "recordId" => &self.dns_record,
             "platformId" => return Some(global_id("CollectionPlatform", uuid::Uuid::nil())),
@@ -248,6 +258,9 @@ impl Fixture {
                 "deleteVolume" => &self.volume,
                 "deleteSnapshot" => &self.snapshot,
                 "deleteFloatingIp" => &self.floating_ip,
+                "deleteNetwork" => &self.network,
+                "deleteFirewall" => &self.firewall,
+                "deleteLoadBalancer" => &self.load_balancer,
                 "deleteDnsRecord" => &self.dns_record,
                 "savedSearch" | "deleteSavedSearch" => &self.saved_search,
                 "recordExport" | "recordExportUpdated" => &self.record_export,

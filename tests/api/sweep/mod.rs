@@ -574,6 +574,42 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
     })
     .await;
 
+    // A network, a firewall and a load balancer on the account.
+    let mut nets = Vec::new();
+    for (path, root, key, input) in [
+        (
+            doc!("infrastructure/CreateNetwork"),
+            "createNetwork",
+            "network",
+            json!({ "providerId": cloud_provider, "name": "sweep-net", "ipRange": "10.0.0.0/16" }),
+        ),
+        (
+            doc!("infrastructure/CreateFirewall"),
+            "createFirewall",
+            "firewall",
+            json!({ "providerId": cloud_provider, "name": "sweep-fw", "rules": [] }),
+        ),
+        (
+            doc!("infrastructure/CreateLoadBalancer"),
+            "createLoadBalancer",
+            "loadBalancer",
+            json!({ "providerId": cloud_provider, "name": "sweep-lb", "type": "lb11", "location": "fsn1", "services": [] }),
+        ),
+    ] {
+        let id = gq(path, json!({ "input": input })).await[root][key]["id"].as_str().unwrap().to_string();
+        nets.push(id);
+    }
+    eventually(60, || async {
+        zygo::jobs::drain(&app.ctx).await.unwrap();
+        let r = gq(doc!("infrastructure/TenantNetworking"), json!({ "id": tenant, "first": 5 })).await;
+        ["networks", "firewalls", "loadBalancers"]
+            .iter()
+            .all(|l| r["tenant"][*l]["edges"][0]["node"]["status"] == "READY")
+            .then_some(())
+    })
+    .await;
+    let [network, firewall, load_balancer]: [String; 3] = nets.try_into().unwrap();
+
     // The run must be over before the snapshot.
     eventually(30, || async {
         let vars = execution::Variables { id: execution.clone(), logs: None };
@@ -625,6 +661,9 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         volume,
         snapshot,
         floating_ip,
+        network,
+        firewall,
+        load_balancer,
         dns_zone,
         dns_record,
     };
