@@ -1,7 +1,9 @@
 // The infrastructure part of the end-to-end journey, through the UI only: connect the local
 // provider (a cloud simulated inside Zygo), create a server and watch it come up live, read its
 // cost and metrics (and be told its cloud has no console), snapshot it and watch the snapshot
-// become available, reserve a floating IP and assign it to the server, point a DNS record of a new zone at it and check its propagation.
+// become available, reserve a floating IP and assign it to the server, put it on a network
+// behind a firewall (a bad port refused first) and a load balancer and see them in the topology,
+// point a DNS record of a new zone at it and check its propagation.
 //
 // `page` is a playwright-core Page signed in as an owner of the organisation `slug` (on a plan
 // with servers); `shot(name)` saves a screenshot. Throws with a clear message when a step fails.
@@ -98,6 +100,52 @@ export async function infrastructureJourney({ page, base, slug, shot = async () 
     log(`web-ip ${(await row.locator('td.mono').first().textContent())?.trim()} is on web-1`);
   });
   await shot('infrastructure-floating-ip');
+
+  await step('putting the server on a network behind a firewall and a load balancer', async () => {
+    await tab('Networks');
+    const net = page.getByRole('form', { name: 'Create a network' });
+    await net.getByLabel('Name').fill('backend');
+    await net.getByLabel('web-1').check();
+    await net.getByRole('button', { name: 'Create network' }).click();
+    const netRow = page.getByRole('table', { name: 'Networks' }).getByRole('row', { name: /backend/ });
+    await netRow.locator('.status', { hasText: 'ready' }).waitFor({ timeout: STEP_TIMEOUT });
+    await netRow.getByText('web-1').waitFor({ timeout: STEP_TIMEOUT });
+
+    await tab('Firewalls');
+    const fw = page.getByRole('form', { name: 'Create a firewall' });
+    await fw.getByLabel('Name').fill('web');
+    // A bad port is refused and named; nothing is made.
+    await fw.getByRole('group', { name: 'Rule 1' }).getByLabel('Port').fill('70000');
+    await fw.getByRole('button', { name: 'Create firewall' }).click();
+    await fw.getByText(/1 to 65535/).waitFor({ timeout: STEP_TIMEOUT });
+    await fw.getByRole('group', { name: 'Rule 1' }).getByLabel('Port').fill('22');
+    await fw.getByRole('button', { name: 'Add a rule' }).click();
+    const rule2 = fw.getByRole('group', { name: 'Rule 2' });
+    await rule2.getByLabel('Port').fill('443');
+    await fw.getByLabel('web-1').check();
+    await fw.getByRole('button', { name: 'Create firewall' }).click();
+    const fwRow = page.getByRole('table', { name: 'Firewalls' }).getByRole('row', { name: /web/ });
+    await fwRow.locator('.status', { hasText: 'ready' }).waitFor({ timeout: STEP_TIMEOUT });
+    await fwRow.getByText(/IN TCP 443/).waitFor({ timeout: STEP_TIMEOUT });
+
+    await tab('Load balancers');
+    const lb = page.getByRole('form', { name: 'Create a load balancer' });
+    await lb.getByLabel('Name').fill('front');
+    await lb.getByLabel('web-1').check();
+    await lb.getByRole('button', { name: 'Create load balancer' }).click();
+    const lbRow = page.getByRole('table', { name: 'Load balancers' }).getByRole('row', { name: /front/ });
+    await lbRow.locator('.status', { hasText: 'ready' }).waitFor({ timeout: STEP_TIMEOUT });
+    log(`load balancer front at ${(await lbRow.locator('td.mono').first().textContent())?.trim()} → web-1`);
+
+    // The topology draws the load balancer and the firewall joined to the server on its network.
+    await tab('Networks');
+    const topology = page.getByRole('figure', { name: 'Topology' });
+    await topology.getByText(/web-1 · backend/).waitFor({ timeout: STEP_TIMEOUT });
+    await topology.getByText(/front/).waitFor({ timeout: STEP_TIMEOUT });
+    const edges = await topology.locator('line.edge').count();
+    if (edges !== 2) throw new Error(`the topology joins ${edges} lines, not the load balancer's and the firewall's`);
+  });
+  await shot('infrastructure-topology');
 
   await step('adding a DNS record for the server', async () => {
     await tab('DNS');

@@ -1,6 +1,7 @@
 // The organisation's infrastructure: its cloud provider accounts (a Hetzner project, or the
 // local provider that simulates a cloud inside Zygo), servers with live status and power
-// actions, volumes, and DNS zones with their records. Every change is a durable provider
+// actions, volumes, snapshots, floating IPs, networks (with a topology view), firewalls, load
+// balancers, and DNS zones with their records. Every change is a durable provider
 // action; the page follows them live (`cloudResourceChanged`, `infrastructureActionUpdated`).
 // Reading needs `infrastructure.read`, changing `infrastructure.manage`.
 import { useState, type FormEvent } from 'react';
@@ -23,6 +24,9 @@ import { Servers } from './Servers';
 import { Snapshots } from './Snapshots';
 import { Volumes } from './Volumes';
 import { FloatingIps } from './FloatingIps';
+import { Firewalls } from './Firewalls';
+import { LoadBalancers } from './LoadBalancers';
+import { Networks } from './Networking';
 import './infrastructure.css';
 
 export type Provider = NonNullable<CloudProvidersQuery['tenant']>['cloudProviders'][number];
@@ -32,6 +36,9 @@ const TABS = [
   ['volumes', 'Volumes'],
   ['snapshots', 'Snapshots'],
   ['floating-ips', 'Floating IPs'],
+  ['networks', 'Networks'],
+  ['firewalls', 'Firewalls'],
+  ['load-balancers', 'Load balancers'],
   ['dns', 'DNS'],
   ['providers', 'Providers'],
 ] as const;
@@ -96,6 +103,9 @@ function InfrastructureView() {
       {tab === 'volumes' && <Volumes providers={providers} />}
       {tab === 'snapshots' && <Snapshots />}
       {tab === 'floating-ips' && <FloatingIps providers={providers} />}
+      {tab === 'networks' && <Networks providers={providers} />}
+      {tab === 'firewalls' && <Firewalls providers={providers} />}
+      {tab === 'load-balancers' && <LoadBalancers providers={providers} />}
       {tab === 'dns' && <Dns providers={providers} />}
       {tab === 'providers' && (
         <Providers
