@@ -19,6 +19,8 @@ pub struct Model {
     /// Labels as a JSON object of strings (besides `zygo-tenant`/`zygo-id`, which the
     /// provider copy always has).
     pub labels: Json,
+    /// Rescue mode was enabled: the server boots into the provider's rescue system next.
+    pub rescue_enabled: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

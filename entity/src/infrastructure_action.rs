@@ -25,6 +25,9 @@ pub struct Model {
     /// Unique per tenant: asking twice for the same change adds nothing.
     pub idempotency_key: String,
     pub requested_by: Option<Uuid>,
+    /// A root password the provider returned (rescue, reset), sealed with the organisation's
+    /// key until its requester reveals it once.
+    pub sealed_secret: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,

@@ -1,6 +1,7 @@
 // The infrastructure part of the end-to-end journey, through the UI only: connect the local
 // provider (a cloud simulated inside Zygo), create a server and watch it come up live, read its
-// cost and metrics (and be told its cloud has no console), snapshot it and watch the snapshot
+// cost and metrics (and be told its cloud has no console), enable rescue mode and reveal its root
+// password once, snapshot it and watch the snapshot
 // become available, reserve a floating IP and assign it to the server, put it on a network
 // behind a firewall (a bad port refused first) and a load balancer and see them in the topology,
 // point a DNS record of a new zone at it and check its propagation.
@@ -68,6 +69,19 @@ export async function infrastructureJourney({ page, base, slug, shot = async () 
     await form.getByText(/no console/).waitFor({ timeout: STEP_TIMEOUT });
   });
   await shot('infrastructure-server-metrics');
+
+  await step('enabling rescue mode and revealing its root password once', async () => {
+    const access = page.getByRole('region', { name: 'Details of web-1' }).getByRole('region', { name: 'Root access' });
+    await access.getByRole('button', { name: 'Enable rescue' }).click();
+    await access.getByRole('button', { name: 'Reveal root password' }).click({ timeout: STEP_TIMEOUT });
+    await access.getByText(/shown this once/).waitFor({ timeout: STEP_TIMEOUT });
+    await access.getByText(/Rescue mode is enabled/).waitFor({ timeout: STEP_TIMEOUT });
+    // Revealed once: the offer is gone.
+    await access.getByRole('button', { name: 'Reveal root password' }).waitFor({ state: 'detached', timeout: STEP_TIMEOUT });
+    await access.getByRole('button', { name: 'Disable rescue' }).click();
+    await access.getByText('Rescue mode is off.').waitFor({ timeout: STEP_TIMEOUT });
+  });
+  await shot('infrastructure-rescue');
 
   await step('snapshotting the server', async () => {
     const row = page.getByRole('table', { name: 'Servers' }).getByRole('row', { name: /web-1/ });

@@ -48,6 +48,7 @@ mod m20261205_000027_collection_schedules;
 mod m20261205_000028_collection_record_copies;
 mod m20261205_000029_floating_ips;
 mod m20261205_000030_network_resources;
+mod m20261205_000031_server_root_access;
 
 /// Every tenant-owned table with the column naming its tenant, across the migrations.
 pub fn tenant_tables() -> Vec<(&'static str, &'static str)> {
@@ -128,6 +129,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000028_collection_record_copies::Migration),
             Box::new(m20261205_000029_floating_ips::Migration),
             Box::new(m20261205_000030_network_resources::Migration),
+            Box::new(m20261205_000031_server_root_access::Migration),
         ]
     }
 }

@@ -38,6 +38,7 @@ mod infrastructure_drift;
 mod infrastructure_floating_ips;
 mod infrastructure_insight;
 mod infrastructure_networking;
+mod infrastructure_root_access;
 mod infrastructure_snapshots;
 mod integrity;
 mod jobs;

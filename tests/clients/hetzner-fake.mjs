@@ -11,6 +11,7 @@
 // `status` creating -> available, `image_size` in GB once made), GET
 // /v1/servers/:id/metrics (type cpu|disk|network, start, end, step; at most 500 samples; values
 // are strings), POST /v1/servers/:id/actions/request_console ({wss_url, password, action}),
+// POST /v1/servers/:id/actions/{enable_rescue,disable_rescue,reset_password} ({root_password, action}),
 // GET /v1/pricing, GET/POST /v1/floating_ips (created with `action: null`), GET/DELETE
 // /v1/floating_ips/:id, POST /v1/floating_ips/:id/actions/{assign,unassign,change_dns_ptr}
 // (`dns_ptr` is a list of {ip, dns_ptr}, Hetzner's default name until one is set), GET/POST
@@ -57,6 +58,7 @@ const state = {
   records: new Map(),
   creates: { servers: 0, volumes: 0, floating_ips: 0 },
   consoles: [],
+  passwords: [],
   ignoreShutdown: false,
   powerOffs: 0,
   drop: new Set(),
@@ -221,6 +223,8 @@ const cloud = async (req, res, url) => {
       datacenter: { name: `${body.location ?? 'fsn1'}-dc14`, location: { name: body.location ?? 'fsn1' } },
       labels: body.labels ?? {},
       volumes: [],
+      rescue_enabled: false,
+      private_net: [],
     };
     state.servers.set(id, s);
     state.creates.servers += 1;
@@ -324,6 +328,21 @@ const cloud = async (req, res, url) => {
         s.status = 'rebuilding';
         const action = newAction('rebuild_server', res1, () => Object.assign(s, { status: before === 'off' ? 'off' : 'running', image: image ?? { name: body.image } }));
         return send(res, 201, { action: actionView(action), root_password: null });
+      }
+      case 'enable_rescue': {
+        if (s.rescue_enabled) return error(res, 409, 'conflict', 'rescue mode is already enabled');
+        if (body.type && !['linux64'].includes(body.type)) return error(res, 422, 'invalid_input', "invalid input in field 'type'");
+        const password = `rescue-${nextId()}`;
+        return send(res, 201, { root_password: password, action: actionView(newAction('enable_rescue', res1, () => (s.rescue_enabled = true))) });
+      }
+      case 'disable_rescue':
+        if (!s.rescue_enabled) return error(res, 409, 'conflict', 'rescue mode is not enabled');
+        return send(res, 201, { action: actionView(newAction('disable_rescue', res1, () => (s.rescue_enabled = false))) });
+      case 'reset_password': {
+        if (s.status !== 'running') return error(res, 409, 'server_not_running', 'the server must be running');
+        const password = `root-${nextId()}`;
+        state.passwords.push({ server: s.id, password });
+        return send(res, 201, { root_password: password, action: actionView(newAction('reset_password', res1, () => {})) });
       }
       case 'request_console': {
         const token = `${s.id}-${nextId()}`;
@@ -702,6 +721,7 @@ const server = createServer(async (req, res) => {
       actions: [...state.actions.values()].map(actionView),
       creates: state.creates,
       consoles: state.consoles,
+      passwords: state.passwords,
       powerOffs: state.powerOffs,
     });
   }

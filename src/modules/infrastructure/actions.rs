@@ -67,6 +67,7 @@ pub(super) async fn request(
                 error: Set(None),
                 idempotency_key: Set(key.unwrap_or_else(|| format!("{kind}:{id}"))),
                 requested_by: Set(tx.tctx().acting_user()),
+                sealed_secret: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
                 finished_at: Set(None),
@@ -119,7 +120,7 @@ pub async fn list(
 }
 
 /// Changes action `id` with `change` and announces it.
-async fn update(
+pub(super) async fn update(
     ctx: &Ctx,
     tctx: &TenantCtx,
     id: Uuid,

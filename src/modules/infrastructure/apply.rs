@@ -15,8 +15,8 @@ use uuid::Uuid;
 use super::{
     InfraEvent, actions,
     drivers::{
-        self, CloudDriver, DriverError, DriverResult, Labels, RemoteRecord, RemoteServer, ServerOp,
-        ServerSpec, VolumeSpec,
+        self, CloudDriver, DriverError, DriverResult, Labels, RemoteRecord, RemoteServer, RootAccessOp,
+        ServerOp, ServerSpec, VolumeSpec,
     },
     topic,
 };
@@ -315,6 +315,27 @@ async fn server(
         let pending = driver.delete_server(&ext).await?;
         actions::wait(ctx, tctx, a.id, driver, pending).await?;
         return remove(ctx, tctx, "server", s.id).await;
+    }
+    let access = match a.kind.as_str() {
+        "server.enable_rescue" => Some(RootAccessOp::EnableRescue),
+        "server.disable_rescue" => Some(RootAccessOp::DisableRescue),
+        "server.reset_password" => Some(RootAccessOp::ResetPassword),
+        _ => None,
+    };
+    if let Some(op) = access {
+        let (pending, password) = driver.root_access(&ext, op).await?;
+        if let Some(pw) = password {
+            // Sealed at once: a retry after a crash asks again and replaces it.
+            let sealed = ctx.keys.encrypt(s.tenant_id, &super::insight::secret_aad(a.id), &pw);
+            actions::update(ctx, tctx, a.id, |am| am.sealed_secret = Set(Some(sealed))).await?;
+        }
+        actions::wait(ctx, tctx, a.id, driver, pending).await?;
+        return set_server(ctx, tctx, s.id, |am| match op {
+            RootAccessOp::EnableRescue => am.rescue_enabled = Set(true),
+            RootAccessOp::DisableRescue => am.rescue_enabled = Set(false),
+            RootAccessOp::ResetPassword => {}
+        })
+        .await;
     }
     let op = match a.kind.as_str() {
         "server.start" => ServerOp::Start,

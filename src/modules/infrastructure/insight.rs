@@ -116,3 +116,47 @@ pub async fn open_console(ctx: &Ctx, tctx: &TenantCtx, id: Uuid, reason: &str) -
     .await?;
     Ok(driver.request_console(&external).await?)
 }
+
+/// What the root password sealed on action `id` is bound to.
+pub fn secret_aad(action: Uuid) -> String {
+    format!("infrastructure_action:{action}")
+}
+
+/// The root password a rescue or reset action got from the provider, revealed once to the
+/// member who asked for the action (`infrastructure.manage`), then erased; audited as
+/// `server.root_password_revealed` (without the password). NOT_FOUND for anyone else and once
+/// revealed.
+pub async fn reveal_root_password(
+    ctx: &Ctx,
+    tctx: &TenantCtx,
+    action_id: Uuid,
+) -> AppResult<(String, entity::infrastructure_action::Model)> {
+    use entity::infrastructure_action as action;
+    use sea_orm::Set;
+    tctx.require(Permission::InfrastructureManage)?;
+    let tx = TenantTx::begin(ctx, tctx, Permission::InfrastructureManage).await?;
+    let scope = tx.scope();
+    let row = scope
+        .find_by_id::<action::Entity, _>(&tx, action_id)
+        .await?
+        .filter(|a| a.requested_by.is_some() && a.requested_by == tctx.acting_user())
+        .ok_or(AppError::NotFound("root password"))?;
+    let Some(sealed) = row.sealed_secret.clone() else { return Err(AppError::NotFound("root password")) };
+    let password = ctx
+        .keys
+        .decrypt(row.tenant_id, &secret_aad(row.id), &sealed)
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("the sealed root password cannot be read")))?;
+    let mut am: action::ActiveModel = row.clone().into();
+    am.sealed_secret = Set(None);
+    am.updated_at = Set(ctx.now());
+    let updated = scope.update(&tx, am).await?;
+    tx.commit_with(Change {
+        action: "server.root_password_revealed",
+        target_type: "Server",
+        target_id: Some(row.target_id),
+        before: None,
+        after: Some(json!({ "action": row.id, "kind": row.kind })),
+    })
+    .await?;
+    Ok((password, updated))
+}

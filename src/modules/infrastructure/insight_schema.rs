@@ -117,11 +117,36 @@ pub struct ServerConsole {
     pub password: String,
 }
 
+/// A root password, revealed once.
+#[derive(SimpleObject)]
+pub struct RevealedRootPassword {
+    /// The action, which holds no password any more.
+    pub action: super::types::InfrastructureAction,
+    pub password: String,
+}
+
 #[derive(Default)]
 pub struct InsightMutation;
 
 #[Object]
 impl InsightMutation {
+    /// The root password a rescue or reset action (`serverAction` ENABLE_RESCUE or
+    /// RESET_ROOT_PASSWORD) got from the provider: shown once, only to the member who asked
+    /// for the action (`INFRASTRUCTURE_MANAGE`), then erased; audited without the password.
+    async fn reveal_root_password(&self, ctx: &Context<'_>, action_id: ID) -> Result<RevealedRootPassword> {
+        let (id, tctx) = owned_row::<entity::infrastructure_action::Entity>(
+            ctx,
+            "actionId",
+            &action_id,
+            kind::INFRASTRUCTURE_ACTION,
+            "root password",
+            entity::infrastructure_action::Column::Id,
+        )
+        .await?;
+        let (password, action) = insight::reveal_root_password(app(ctx), &tctx, id).await?;
+        Ok(RevealedRootPassword { action: super::types::InfrastructureAction(action), password })
+    }
+
     /// Opens a console session to a server (`INFRASTRUCTURE_CONSOLE`; audited with the reason;
     /// `PROVIDER_ERROR` `not_supported` on the local cloud, whose servers have no screen).
     async fn open_server_console(

@@ -216,7 +216,8 @@ impl InfrastructureCoreMutation {
         Ok(ServerPayload { server: Server(s), action: InfrastructureAction(a) })
     }
 
-    /// Starts, stops, reboots or resizes a server (`INFRASTRUCTURE_MANAGE`).
+    /// Starts, stops, reboots, resets, resizes or rebuilds a server, enables or disables its
+    /// rescue mode or resets its root password (`INFRASTRUCTURE_MANAGE`).
     async fn server_action(&self, ctx: &Context<'_>, input: ServerActionInput) -> Result<ServerPayload> {
         let (id, tctx) = server_access(ctx, "input.serverId", &input.server_id).await?;
         let what = match input.action {
@@ -233,6 +234,9 @@ impl InfrastructureCoreMutation {
                 let (snapshot, _) = snapshot_access(ctx, "input.snapshotId", &snapshot).await?;
                 servers::ServerChange::Rebuild(snapshot)
             }
+            ServerActionKind::EnableRescue => servers::ServerChange::EnableRescue,
+            ServerActionKind::DisableRescue => servers::ServerChange::DisableRescue,
+            ServerActionKind::ResetRootPassword => servers::ServerChange::ResetRootPassword,
         };
         let (s, a) = servers::change(app(ctx), &tctx, id, what).await?;
         Ok(ServerPayload { server: Server(s), action: InfrastructureAction(a) })

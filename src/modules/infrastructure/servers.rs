@@ -46,6 +46,11 @@ pub enum ServerChange {
     Resize(String),
     /// Reinstall the disk from this snapshot (of the same account).
     Rebuild(Uuid),
+    /// Boot into the provider's rescue system next; the action gets a root password for it.
+    EnableRescue,
+    DisableRescue,
+    /// A new root password for the running system (the action gets it).
+    ResetRootPassword,
 }
 
 /// A server name as clouds take it: letters, digits, `-` and `.`, at most 63, starting and
@@ -166,6 +171,7 @@ pub async fn create(
                 external_id: Set(None),
                 ipv4: Set(None),
                 labels: Set(labels),
+                rescue_enabled: Set(false),
                 created_at: Set(now),
                 updated_at: Set(now),
             },
@@ -226,8 +232,11 @@ pub async fn delete(
     Ok((s2, a))
 }
 
-/// Asks for a power or size change (`infrastructure.manage`). A resize needs the server off
-/// and another type; the server shows the transitional state until the action ends.
+/// Asks for a power, size, image or root access change (`infrastructure.manage`). A resize
+/// needs the server off and another type; the server shows the transitional state until the
+/// action ends. Enabling rescue mode or resetting the root password gets a root password from
+/// the provider, kept sealed on the action until its requester reveals it
+/// ([`super::insight::reveal_root_password`]).
 pub async fn change(
     ctx: &Ctx,
     tctx: &TenantCtx,
@@ -248,17 +257,31 @@ pub async fn change(
         ServerChange::Reset => ("server.reset", ServerStatus::Rebooting),
         ServerChange::Resize(_) => ("server.resize", ServerStatus::Resizing),
         ServerChange::Rebuild(_) => ("server.rebuild", ServerStatus::Rebuilding),
+        // The power state does not change.
+        ServerChange::EnableRescue => ("server.enable_rescue", s.status),
+        ServerChange::DisableRescue => ("server.disable_rescue", s.status),
+        ServerChange::ResetRootPassword => ("server.reset_password", s.status),
     };
     let allowed = match &what {
         ServerChange::Start => s.status == ServerStatus::Off,
         ServerChange::Stop | ServerChange::Reboot | ServerChange::Reset => s.status == ServerStatus::Running,
         ServerChange::Resize(_) => s.status == ServerStatus::Off,
         ServerChange::Rebuild(_) => matches!(s.status, ServerStatus::Running | ServerStatus::Off),
+        ServerChange::EnableRescue => {
+            matches!(s.status, ServerStatus::Running | ServerStatus::Off) && !s.rescue_enabled
+        }
+        ServerChange::DisableRescue => {
+            matches!(s.status, ServerStatus::Running | ServerStatus::Off) && s.rescue_enabled
+        }
+        // The provider sets it through the running system's guest agent.
+        ServerChange::ResetRootPassword => s.status == ServerStatus::Running,
     };
     if !allowed {
         let need = match what {
             ServerChange::Start | ServerChange::Resize(_) => "off",
             ServerChange::Rebuild(_) => "running or off",
+            ServerChange::EnableRescue => "running or off, without rescue mode enabled",
+            ServerChange::DisableRescue => "running or off, with rescue mode enabled",
             _ => "running",
         };
         return Err(AppError::conflict(

@@ -102,6 +102,12 @@ pub enum ServerActionKind {
     Resize,
     /// Reinstall the disk from a snapshot (`snapshotId`) of the same account.
     Rebuild,
+    /// Boot into the provider's rescue system next (running or off); the action gets a root
+    /// password for it (`revealRootPassword`).
+    EnableRescue,
+    DisableRescue,
+    /// A new root password for the running system (`revealRootPassword`).
+    ResetRootPassword,
 }
 
 /// A snapshot's state.
@@ -207,6 +213,10 @@ impl Server {
     }
     async fn location(&self) -> &str {
         &self.0.location
+    }
+    /// Rescue mode is enabled: the server boots into the provider's rescue system next.
+    async fn rescue_enabled(&self) -> bool {
+        self.0.rescue_enabled
     }
     async fn ipv4(&self) -> Option<&str> {
         self.0.ipv4.as_deref()
@@ -390,6 +400,11 @@ impl InfrastructureAction {
     /// 0 to 100.
     async fn progress(&self) -> i32 {
         self.0.progress
+    }
+    /// The action got a root password from the provider that its requester has not revealed
+    /// yet (`revealRootPassword`).
+    async fn has_root_password(&self) -> bool {
+        self.0.sealed_secret.is_some()
     }
     /// The provider's error code when FAILED (`unauthorized`, `invalid_input` …).
     async fn error_code(&self) -> Option<&str> {

@@ -174,6 +174,10 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("load_balancer.drift_detected", "A load balancer was found changed or deleted outside Zygo"),
     ("floating_ip.drift_detected", "A floating IP was found changed or released outside Zygo"),
     ("server.console_opened", "A console session to a server was opened, with the reason given"),
+    (
+        "server.root_password_revealed",
+        "The root password a rescue or reset action got was revealed to its requester",
+    ),
     ("volume.drift_detected", "A volume was found changed or deleted outside Zygo"),
     ("snapshot.created", "A snapshot of a server was asked for"),
     ("snapshot.deleted", "A snapshot's deletion was asked for"),

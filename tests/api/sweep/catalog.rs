@@ -286,6 +286,7 @@ pub(super) const ROOT: &[(&str, Rule)] = &[
     ("deleteServer", Tenant(&[INFRASTRUCTURE_MANAGE])),
     ("serverAction", Tenant(&[INFRASTRUCTURE_MANAGE])),
     ("openServerConsole", Tenant(&[INFRASTRUCTURE_CONSOLE])),
+    ("revealRootPassword", Tenant(&[INFRASTRUCTURE_MANAGE])),
     ("createVolume", Tenant(&[INFRASTRUCTURE_MANAGE])),
     ("attachVolume", Tenant(&[INFRASTRUCTURE_MANAGE])),
     ("detachVolume", Tenant(&[INFRASTRUCTURE_MANAGE])),

@@ -91,6 +91,8 @@ pub(crate) struct Fixture {
     pub(super) snapshot: String,
     /// A floating IP reserved on the account (not assigned).
     pub(super) floating_ip: String,
+    /// The action that created the server (asked for by the owner).
+    pub(super) infrastructure_action: String,
     /// A network, a firewall and a load balancer on the account.
     pub(super) network: String,
     pub(super) firewall: String,
@@ -149,6 +151,7 @@ impl Fixture {
             volume: id("Volume"),
             snapshot: id("Snapshot"),
             floating_ip: id("FloatingIp"),
+            infrastructure_action: id("InfrastructureAction"),
             network: id("Network"),
             firewall: id("Firewall"),
             load_balancer: id("LoadBalancer"),
@@ -187,6 +190,7 @@ impl Fixture {
             "volumeId" => &self.volume,
             "snapshotId" => &self.snapshot,
             "floatingIpId" => &self.floating_ip,
+            "actionId" => &self.infrastructure_action,
             "networkId" => &self.network,
             "firewallId" => &self.firewall,
             "loadBalancerId" => &self.load_balancer,

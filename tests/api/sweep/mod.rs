@@ -502,10 +502,9 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         json!({ "input": { "providerId": cloud_provider, "name": "sweep-1", "serverType": "cx22",
             "image": "ubuntu-24.04", "location": "fsn1", "labels": { "env": "sweep" } } }),
     )
-    .await["createServer"]["server"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    .await;
+    let infrastructure_action = server["createServer"]["action"]["id"].as_str().unwrap().to_string();
+    let server = server["createServer"]["server"]["id"].as_str().unwrap().to_string();
     let volume = gq(
         doc!("infrastructure/CreateVolume"),
         json!({ "input": { "providerId": cloud_provider, "name": "sweep-data", "sizeGb": 10, "location": "fsn1" } }),
@@ -661,6 +660,7 @@ pub(crate) async fn build_world(app: &TestApp) -> World {
         volume,
         snapshot,
         floating_ip,
+        infrastructure_action,
         network,
         firewall,
         load_balancer,

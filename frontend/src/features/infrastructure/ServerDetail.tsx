@@ -1,12 +1,21 @@
 // One server's live details read from its provider: the monthly cost, a metrics chart (CPU,
 // disk or network over a chosen window) and, for holders of infrastructure.console, a console
-// session opened with a written reason (audited).
+// session opened with a written reason (audited), and root access: rescue mode and root password
+// resets, whose password the provider gives once and only the member who asked can reveal.
 import { useMemo, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
-import { OpenServerConsoleDocument, ServerMetricsDocument, type ServerMetricFamily } from '../../gql/graphql';
+import {
+  InfrastructureActionsDocument,
+  OpenServerConsoleDocument,
+  RevealRootPasswordDocument,
+  ServerActionDocument,
+  ServerMetricsDocument,
+  type ServerMetricFamily,
+} from '../../gql/graphql';
 import { errorMessage, fieldErrors } from '../../app/client';
 import { useTenant } from '../../app/tenant';
 import { Alert, Button, CopyButton, Loading, SelectField, TextAreaField } from '../../ui';
+import { useLiveResources } from './Servers';
 
 const WINDOWS: { label: string; hours: number }[] = [
   { label: 'Last hour', hours: 1 },
@@ -50,7 +59,9 @@ export function MetricsChart({ series, label }: { series: Series[]; label: strin
   );
 }
 
-export function ServerDetail({ server }: { server: { id: string; name: string } }) {
+type ServerSummary = { id: string; name: string; status: string; rescueEnabled: boolean };
+
+export function ServerDetail({ server }: { server: ServerSummary }) {
   const tenant = useTenant();
   const [family, setFamily] = useState<ServerMetricFamily>('CPU');
   const [hours, setHours] = useState(1);
@@ -89,6 +100,7 @@ export function ServerDetail({ server }: { server: { id: string; name: string } 
       {res.error && <Alert>{errorMessage(res.error)}</Alert>}
       {res.fetching && !node && <Loading label="Reading metrics…" />}
       {node?.metrics && <MetricsChart series={node.metrics.series} label={`${FAMILIES.find((f) => f.value === family)?.label} of ${server.name}`} />}
+      {tenant.can('infrastructure.manage') && <RootAccess server={server} />}
       {tenant.can('infrastructure.console') && <Console serverId={server.id} />}
     </section>
   );
@@ -117,5 +129,61 @@ function Console({ serverId }: { serverId: string }) {
         Open console
       </Button>
     </form>
+  );
+}
+
+function RootAccess({ server }: { server: ServerSummary }) {
+  const tenant = useTenant();
+  const [actions, reexecute] = useQuery({
+    query: InfrastructureActionsDocument,
+    variables: { id: tenant.id, targetId: server.id, first: 50 },
+    requestPolicy: 'network-only',
+  });
+  useLiveResources(() => reexecute({ requestPolicy: 'network-only' }));
+  const [actRes, act] = useMutation(ServerActionDocument);
+  const [revealRes, reveal] = useMutation(RevealRootPasswordDocument);
+  const waiting = (actions.data?.tenant?.infrastructureActions.edges ?? [])
+    .map((e) => e.node)
+    .filter((a) => a.hasRootPassword && a.status === 'SUCCEEDED');
+  const powered = server.status === 'RUNNING' || server.status === 'OFF';
+  const run = (action: 'ENABLE_RESCUE' | 'DISABLE_RESCUE' | 'RESET_ROOT_PASSWORD') => act({ input: { serverId: server.id, action } });
+  const revealed = revealRes.data?.revealRootPassword;
+  return (
+    <section aria-label="Root access">
+      <h3>Root access</h3>
+      <p className="muted">{server.rescueEnabled ? 'Rescue mode is enabled: the server boots into the rescue system next.' : 'Rescue mode is off.'}</p>
+      <div className="actions">
+        {!server.rescueEnabled && powered && (
+          <Button variant="secondary" busy={actRes.fetching} onClick={() => run('ENABLE_RESCUE')}>
+            Enable rescue
+          </Button>
+        )}
+        {server.rescueEnabled && powered && (
+          <Button variant="secondary" busy={actRes.fetching} onClick={() => run('DISABLE_RESCUE')}>
+            Disable rescue
+          </Button>
+        )}
+        {server.status === 'RUNNING' && (
+          <Button variant="secondary" busy={actRes.fetching} onClick={() => run('RESET_ROOT_PASSWORD')}>
+            Reset root password
+          </Button>
+        )}
+      </div>
+      {actRes.error && <Alert>{errorMessage(actRes.error)}</Alert>}
+      {waiting.map((a) => (
+        <p key={a.id}>
+          {a.kind === 'server.enable_rescue' ? 'The rescue system' : 'The server'} has a new root password.{' '}
+          <Button variant="ghost" busy={revealRes.fetching} onClick={() => reveal({ actionId: a.id })}>
+            Reveal root password
+          </Button>
+        </p>
+      ))}
+      {revealRes.error && <Alert>{errorMessage(revealRes.error)}</Alert>}
+      {revealed && (
+        <Alert kind="warning">
+          Root password (shown this once): <span className="mono">{revealed.password}</span> <CopyButton text={revealed.password} label="Copy password" />
+        </Alert>
+      )}
+    </section>
   );
 }

@@ -23,7 +23,11 @@ const ACTIONS: Partial<Record<ServerStatus, ServerActionKind[]>> = {
   RUNNING: ['STOP', 'REBOOT', 'RESET'],
   OFF: ['START'],
 };
-const LABELS: Record<ServerActionKind, string> = { START: 'Start', STOP: 'Stop', REBOOT: 'Reboot', RESET: 'Reset', RESIZE: 'Resize', REBUILD: 'Rebuild' };
+const LABELS: Record<ServerActionKind, string> = { START: 'Start', STOP: 'Stop', REBOOT: 'Reboot', RESET: 'Reset', RESIZE: 'Resize', REBUILD: 'Rebuild',
+  ENABLE_RESCUE: 'Enable rescue',
+  DISABLE_RESCUE: 'Disable rescue',
+  RESET_ROOT_PASSWORD: 'Reset root password',
+};
 
 /** Re-reads `reload` whenever a resource of the organisation changes. */
 export function useLiveResources(reload: () => void) {

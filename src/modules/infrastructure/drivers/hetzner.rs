@@ -561,6 +561,21 @@ impl CloudDriver for Hetzner {
         self.poll
     }
 
+    async fn root_access(
+        &self,
+        id: &str,
+        op: super::RootAccessOp,
+    ) -> DriverResult<(Pending, Option<String>)> {
+        let (name, body) = match op {
+            super::RootAccessOp::EnableRescue => ("enable_rescue", json!({ "type": "linux64" })),
+            super::RootAccessOp::DisableRescue => ("disable_rescue", json!({})),
+            super::RootAccessOp::ResetPassword => ("reset_password", json!({})),
+        };
+        let v =
+            self.send(self.cloud(Method::POST, &format!("/servers/{id}/actions/{name}")).json(&body)).await?;
+        Ok((action_id(&v), v["root_password"].as_str().map(str::to_string)))
+    }
+
     fn net(&self) -> Option<&dyn super::net::NetDriver> {
         Some(self)
     }

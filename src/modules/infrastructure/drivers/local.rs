@@ -547,6 +547,23 @@ impl CloudDriver for Local {
         Duration::ZERO
     }
 
+    async fn root_access(
+        &self,
+        id: &str,
+        op: super::RootAccessOp,
+    ) -> DriverResult<(Pending, Option<String>)> {
+        use rand::distr::{Alphanumeric, SampleString};
+        let row = self.server(id).await?;
+        let password = (op != super::RootAccessOp::DisableRescue)
+            .then(|| Alphanumeric.sample_string(&mut rand::rng(), 20));
+        let (kind, then) = match op {
+            super::RootAccessOp::EnableRescue => ("enable_rescue", json!({ "rescue_enabled": true })),
+            super::RootAccessOp::DisableRescue => ("disable_rescue", json!({ "rescue_enabled": false })),
+            super::RootAccessOp::ResetPassword => ("reset_password", json!({})),
+        };
+        Ok((self.start_action(kind, &row, json!({}), then).await?, password))
+    }
+
     fn net(&self) -> Option<&dyn super::net::NetDriver> {
         Some(self)
     }

@@ -116,6 +116,16 @@ pub enum ServerOp {
     },
 }
 
+/// A change to how a server is reached as root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RootAccessOp {
+    /// Boot into the provider's rescue system next (a new root password for it).
+    EnableRescue,
+    DisableRescue,
+    /// A new root password for the running system.
+    ResetPassword,
+}
+
 /// A volume to create.
 #[derive(Clone, Debug)]
 pub struct VolumeSpec {
@@ -316,6 +326,13 @@ pub trait CloudDriver: Send + Sync {
     async fn action(&self, id: &str) -> DriverResult<ActionState>;
     /// How long to wait between two looks at a running action.
     fn poll_interval(&self) -> std::time::Duration;
+
+    /// Enables or disables rescue mode, or resets the root password; the provider's action and
+    /// the new root password when it gives one.
+    async fn root_access(&self, id: &str, op: RootAccessOp) -> DriverResult<(Pending, Option<String>)> {
+        let _ = (id, op);
+        Err(DriverError::provider("not_supported", "this provider has no rescue mode or password reset here"))
+    }
 
     /// Its networks, firewalls and load balancers, when it has them.
     fn net(&self) -> Option<&dyn net::NetDriver> {
