@@ -11,6 +11,7 @@
 //! `types.rs` / `schema.rs` (GraphQL).
 
 pub mod actions;
+pub mod actions_schema;
 mod apply;
 pub mod dns;
 pub mod drivers;
@@ -19,6 +20,7 @@ pub mod floating_ips_schema;
 pub mod insight;
 mod insight_schema;
 pub mod networking;
+pub mod networking_inputs;
 pub mod networking_schema;
 mod networking_spec;
 pub mod propagation;
@@ -27,6 +29,7 @@ pub mod reconcile;
 pub mod schema;
 pub mod servers;
 pub mod snapshots;
+pub mod snapshots_schema;
 pub mod types;
 pub mod volumes;
 

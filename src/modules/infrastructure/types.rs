@@ -4,13 +4,17 @@
 
 use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{cloud_provider, cloud_server, cloud_volume, dns_record, dns_zone, infrastructure_action};
+use entity::{cloud_provider, cloud_server, cloud_volume, dns_record, dns_zone};
 use uuid::Uuid;
 
 use super::{
     actions, dns,
     insight_schema::{DnsPropagation, MonthlyCost, ServerMetricFamily, ServerMetrics},
     providers, servers, snapshots, volumes,
+};
+pub use super::{
+    actions_schema::{InfrastructureAction, InfrastructureActionStatus},
+    snapshots_schema::{Snapshot, SnapshotPayload, SnapshotStatus},
 };
 use crate::{
     db::page::PageArgs,
@@ -78,16 +82,6 @@ pub enum DnsStatus {
     Error,
 }
 
-/// An infrastructure action's state.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "entity::infrastructure_action::ActionStatus")]
-pub enum InfrastructureActionStatus {
-    Pending,
-    Running,
-    Succeeded,
-    Failed,
-}
-
 /// A power or size change of a server.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum ServerActionKind {
@@ -108,61 +102,6 @@ pub enum ServerActionKind {
     DisableRescue,
     /// A new root password for the running system (`revealRootPassword`).
     ResetRootPassword,
-}
-
-/// A snapshot's state.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "entity::cloud_snapshot::SnapshotStatus")]
-pub enum SnapshotStatus {
-    /// Asked for; the provider does not have it yet.
-    Pending,
-    Creating,
-    Available,
-    Deleting,
-    /// It could not be made (see its action's error).
-    Error,
-}
-
-/// An image of a server's disk; it outlives the server and can be restored onto one.
-pub struct Snapshot(pub entity::cloud_snapshot::Model);
-
-#[Object]
-impl Snapshot {
-    pub async fn id(&self) -> ID {
-        relay::to_global_id(kind::SNAPSHOT, self.0.id)
-    }
-    async fn provider_id(&self) -> ID {
-        relay::to_global_id(kind::CLOUD_PROVIDER, self.0.provider_id)
-    }
-    /// The server it was taken of, while that server exists.
-    async fn server_id(&self) -> Option<ID> {
-        self.0.server_id.map(|s| relay::to_global_id(kind::SERVER, s))
-    }
-    async fn description(&self) -> &str {
-        &self.0.description
-    }
-    async fn status(&self) -> SnapshotStatus {
-        self.0.status.into()
-    }
-    /// The image's size once made, in GB.
-    async fn size_gb(&self) -> Option<f64> {
-        self.0.size_gb
-    }
-    async fn external_id(&self) -> Option<&str> {
-        self.0.external_id.as_deref()
-    }
-    async fn labels(&self) -> Json<serde_json::Value> {
-        Json(self.0.labels.clone())
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-}
-
-#[derive(SimpleObject)]
-pub struct SnapshotPayload {
-    pub snapshot: Snapshot,
-    pub action: InfrastructureAction,
 }
 
 /// A cloud account of the organisation. Its credentials are never returned.
@@ -358,73 +297,6 @@ impl DnsRecord {
     }
 }
 
-/// The global ID of an action's target.
-fn target_id(target_type: &str, id: Uuid) -> ID {
-    let k = match target_type {
-        "server" => kind::SERVER,
-        "volume" => kind::VOLUME,
-        "snapshot" => kind::SNAPSHOT,
-        "dns_zone" => kind::DNS_ZONE,
-        "dns_record" => kind::DNS_RECORD,
-        "floating_ip" => kind::FLOATING_IP,
-        "network" => kind::NETWORK,
-        "firewall" => kind::FIREWALL,
-        "load_balancer" => kind::LOAD_BALANCER,
-        _ => kind::CLOUD_PROVIDER,
-    };
-    relay::to_global_id(k, id)
-}
-
-/// One change asked of a provider, carried out in the background.
-pub struct InfrastructureAction(pub infrastructure_action::Model);
-
-#[Object]
-impl InfrastructureAction {
-    pub async fn id(&self) -> ID {
-        relay::to_global_id(kind::INFRASTRUCTURE_ACTION, self.0.id)
-    }
-    /// `server.create`, `server.stop`, `volume.resize`, `dns_record.upsert` …
-    async fn kind(&self) -> &str {
-        &self.0.kind
-    }
-    /// `server`, `volume`, `dns_zone` or `dns_record`.
-    async fn target_type(&self) -> &str {
-        &self.0.target_type
-    }
-    async fn target_id(&self) -> ID {
-        target_id(&self.0.target_type, self.0.target_id)
-    }
-    async fn status(&self) -> InfrastructureActionStatus {
-        self.0.status.into()
-    }
-    /// 0 to 100.
-    async fn progress(&self) -> i32 {
-        self.0.progress
-    }
-    /// The action got a root password from the provider that its requester has not revealed
-    /// yet (`revealRootPassword`).
-    async fn has_root_password(&self) -> bool {
-        self.0.sealed_secret.is_some()
-    }
-    /// The provider's error code when FAILED (`unauthorized`, `invalid_input` …).
-    async fn error_code(&self) -> Option<&str> {
-        self.0.error_code.as_deref()
-    }
-    /// The provider's message (FAILED), or why the last attempt will be repeated.
-    async fn error(&self) -> Option<&str> {
-        self.0.error.as_deref()
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-    async fn finished_at(&self) -> Option<DateTime<Utc>> {
-        self.0.finished_at
-    }
-}
-
 /// A resource of the organisation changed (`cloudResourceChanged`).
 #[derive(SimpleObject)]
 pub struct CloudResourceEvent {
@@ -445,7 +317,7 @@ impl CloudResourceEvent {
     pub fn new(resource_type: &str, id: Uuid, deleted: bool) -> Self {
         Self {
             resource_type: resource_type.into(),
-            resource_id: target_id(resource_type, id),
+            resource_id: super::actions_schema::target_id(resource_type, id),
             deleted,
             server: None,
             volume: None,
