@@ -437,7 +437,8 @@ async fn changes_made_outside_zygo_are_found_as_drift_and_an_update_converges_ag
     let set =
         hetzner_call(&base, reqwest::Method::POST, &format!("/firewalls/{fx}/actions/set_rules"), open).await;
     hetzner_call(&base, reqwest::Method::DELETE, &format!("/networks/{nx}"), Value::Null).await;
-    let e1 = st["servers"][0]["id"].clone();
+    // The provider made the two servers in whichever order their jobs ran: web-1 by its id.
+    let e1: Value = w.server(&s1).await["externalId"].as_str().unwrap().parse::<u64>().unwrap().into();
     let assign = hetzner_call(
         &base,
         reqwest::Method::POST,
