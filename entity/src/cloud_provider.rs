@@ -37,7 +37,7 @@ impl crate::TenantOwned for Entity {
 pub enum CloudProviderKind {
     /// Hetzner Cloud and Hetzner DNS.
     Hetzner,
-    /// Amazon Web Services (not driven yet).
+    /// Amazon Web Services (EC2, EBS, Elastic IPs, Route 53).
     Aws,
     /// The simulated cloud inside Zygo (the embedded default; no account needed).
     Local,

@@ -1,5 +1,5 @@
-//! Settings of infrastructure (`modules::infrastructure`): the Hetzner endpoints and how the
-//! provider-action jobs wait for a provider's own actions.
+//! Settings of infrastructure (`modules::infrastructure`): the Hetzner and AWS endpoints and
+//! how the provider-action jobs wait for a provider's own actions.
 
 use super::{ConfigError, Lookup, parse};
 
@@ -12,6 +12,10 @@ pub struct InfrastructureSettings {
     /// `ZYGO_HETZNER_DNS_API_URL`: the Hetzner DNS API (default
     /// `https://dns.hetzner.com/api/v1`).
     pub hetzner_dns_api_url: String,
+    /// `ZYGO_AWS_ENDPOINT`: one endpoint for every AWS service the AWS driver calls (EC2,
+    /// Route 53, CloudWatch, STS), e.g. moto or LocalStack; plain `http://` is allowed only
+    /// here. Unset: AWS's own regional endpoints over HTTPS.
+    pub aws_endpoint: Option<String>,
     /// `ZYGO_INFRASTRUCTURE_POLL_MS`: between two looks at a provider action still running
     /// (default 1000).
     pub poll_ms: u64,
@@ -41,6 +45,10 @@ pub(super) fn read(get: Lookup<'_>) -> Result<InfrastructureSettings, ConfigErro
     Ok(InfrastructureSettings {
         hetzner_api_url: url(get, "ZYGO_HETZNER_API_URL", "https://api.hetzner.cloud/v1")?,
         hetzner_dns_api_url: url(get, "ZYGO_HETZNER_DNS_API_URL", "https://dns.hetzner.com/api/v1")?,
+        aws_endpoint: match get("ZYGO_AWS_ENDPOINT").filter(|v| !v.trim().is_empty()) {
+            Some(_) => Some(url(get, "ZYGO_AWS_ENDPOINT", "")?),
+            None => None,
+        },
         poll_ms: parse("ZYGO_INFRASTRUCTURE_POLL_MS", get("ZYGO_INFRASTRUCTURE_POLL_MS"), "1000")?,
         action_timeout_seconds: parse(
             "ZYGO_INFRASTRUCTURE_ACTION_TIMEOUT_SECONDS",

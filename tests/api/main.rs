@@ -34,6 +34,7 @@ mod fuzz;
 mod http;
 mod identity;
 mod infrastructure;
+mod infrastructure_aws;
 mod infrastructure_drift;
 mod infrastructure_floating_ips;
 mod infrastructure_insight;

@@ -27,6 +27,8 @@ pub enum Limit {
     CollectedRecordsPerMonth,
     Servers,
     OutboundMailsPerDay,
+    /// Cloud provider accounts connected (infrastructure).
+    CloudProviders,
 }
 
 /// How a limit is counted.
@@ -49,6 +51,7 @@ impl Limit {
         Limit::CollectedRecordsPerMonth,
         Limit::Servers,
         Limit::OutboundMailsPerDay,
+        Limit::CloudProviders,
     ];
 
     /// The stable key used in counters and error extensions.
@@ -63,6 +66,7 @@ impl Limit {
             Limit::CollectedRecordsPerMonth => "collectedRecordsPerMonth",
             Limit::Servers => "servers",
             Limit::OutboundMailsPerDay => "outboundMailsPerDay",
+            Limit::CloudProviders => "cloudProviders",
         }
     }
 
@@ -78,6 +82,7 @@ impl Limit {
             Limit::CollectedRecordsPerMonth => "collected records this month",
             Limit::Servers => "servers",
             Limit::OutboundMailsPerDay => "outbound mails today",
+            Limit::CloudProviders => "cloud provider accounts",
         }
     }
 
@@ -328,7 +333,7 @@ impl Catalog {
             }
             out
         };
-        let limits = |l: [Option<i64>; 9]| Limit::ALL.iter().copied().zip(l).collect();
+        let limits = |l: [Option<i64>; 10]| Limit::ALL.iter().copied().zip(l).collect();
         let features = |f: &[&str]| f.iter().map(|k| (k.to_string(), true)).collect();
         // Per 1000 API operations and per 100 executions beyond the allowance, in each currency.
         let overage = |per_thousand_ops: i64, per_hundred_runs: i64| {
@@ -370,6 +375,7 @@ impl Catalog {
                         Some(1_000),
                         Some(0),
                         Some(50),
+                        Some(1),
                     ]),
                     features: features(&[]),
                     contact_sales: false,
@@ -394,6 +400,7 @@ impl Catalog {
                         Some(50_000),
                         Some(5),
                         Some(1_000),
+                        Some(3),
                     ]),
                     features: features(&["apiKeys", "webhooks", "customRoles"]),
                     contact_sales: false,
@@ -418,6 +425,7 @@ impl Catalog {
                         Some(500_000),
                         Some(50),
                         Some(10_000),
+                        Some(20),
                     ]),
                     features: features(&["apiKeys", "webhooks", "customRoles", "auditExport", "sso"]),
                     contact_sales: false,
@@ -432,7 +440,7 @@ impl Catalog {
                     rank: 3,
                     prices: vec![],
                     trial_days: 0,
-                    limits: limits([None, None, None, None, None, None, None, None, None]),
+                    limits: limits([None, None, None, None, None, None, None, None, None, None]),
                     features: features(&["apiKeys", "webhooks", "customRoles", "auditExport", "sso", "sla"]),
                     contact_sales: true,
                     requests_per_minute: None,

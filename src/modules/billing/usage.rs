@@ -61,6 +61,7 @@ pub fn metered(limit: Limit) -> bool {
             | Limit::StorageBytes
             | Limit::CollectedRecordsPerMonth
             | Limit::Servers
+            | Limit::CloudProviders
     )
 }
 
@@ -112,6 +113,7 @@ pub async fn used(
                 .count(db)
                 .await?
         }
+        Limit::CloudProviders => scope.find::<entity::cloud_provider::Entity>().count(db).await?,
         Limit::StorageBytes => return storage_bytes(db, scope).await,
         _ => match period_of(limit, now) {
             Some((period, _)) => return counter(db, scope, limit, &period).await,

@@ -39,6 +39,43 @@ pub(super) fn check_name(field: &str, name: &str) -> AppResult<String> {
     Ok(n.to_string())
 }
 
+/// Checks (and trims) the keys and region of an AWS account, naming the field at fault.
+fn check_aws(creds: &mut Credentials) -> AppResult<()> {
+    let trim = |v: &mut Option<String>| *v = v.take().map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+    trim(&mut creds.access_key_id);
+    trim(&mut creds.secret_access_key);
+    trim(&mut creds.region);
+    let key = creds.access_key_id.as_deref().unwrap_or_default();
+    if key.len() < 16 || key.len() > 128 || !key.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(AppError::validation(
+            "input.credentials.accessKeyId",
+            "an AWS access key id (16 to 128 letters and digits) is required",
+        ));
+    }
+    let secret = creds.secret_access_key.as_deref().unwrap_or_default();
+    if secret.len() < 16 || secret.len() > 128 || !secret.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(AppError::validation(
+            "input.credentials.secretAccessKey",
+            "an AWS secret access key is required",
+        ));
+    }
+    // `eu-central-1`, `us-gov-west-1`: lower-case words and a number.
+    let region = creds.region.as_deref().unwrap_or_default();
+    let parts: Vec<&str> = region.split('-').collect();
+    let valid = parts.len() >= 3
+        && parts.last().is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase()));
+    if !valid {
+        return Err(AppError::validation("input.credentials.region", "an AWS region such as eu-central-1"));
+    }
+    // Only what AWS needs is kept.
+    creds.api_token = None;
+    creds.dns_api_token = None;
+    Ok(())
+}
+
 /// Connects a provider account (`infrastructure.manage`) once the provider accepted its
 /// credentials (`PROVIDER_ERROR` with the provider's code otherwise, nothing saved).
 pub async fn connect(ctx: &Ctx, tctx: &TenantCtx, req: Connect) -> AppResult<cloud_provider::Model> {
@@ -54,9 +91,7 @@ pub async fn connect(ctx: &Ctx, tctx: &TenantCtx, req: Connect) -> AppResult<clo
                 "a Hetzner API token is required",
             ));
         }
-        CloudProviderKind::Aws => {
-            return Err(AppError::validation("input.kind", "AWS accounts cannot be connected yet"));
-        }
+        CloudProviderKind::Aws => check_aws(&mut creds)?,
         _ => {}
     }
     let id = Uuid::now_v7();
@@ -64,6 +99,13 @@ pub async fn connect(ctx: &Ctx, tctx: &TenantCtx, req: Connect) -> AppResult<clo
     drivers::driver(ctx, tenant, id, req.kind, &creds)?.validate().await?;
     let now = ctx.now();
     let mut tx = TenantTx::begin(ctx, tctx, Permission::InfrastructureManage).await?;
+    // Counted under the organisation's write lock, as servers are.
+    crate::modules::billing::usage::require_room(
+        &mut tx,
+        crate::modules::billing::plans::Limit::CloudProviders,
+        1,
+    )
+    .await?;
     let scope = tx.scope();
     let sealed = ctx.keys.encrypt(
         tenant,

@@ -55,6 +55,12 @@ pub struct CloudCredentialsInput {
     pub api_token: Option<String>,
     /// Hetzner DNS API token, when DNS is used and it differs from the Cloud token.
     pub dns_api_token: Option<String>,
+    /// AWS access key id (of an IAM user allowed EC2, Route 53 and CloudWatch reads).
+    pub access_key_id: Option<String>,
+    /// AWS secret access key.
+    pub secret_access_key: Option<String>,
+    /// AWS region (`eu-central-1`); locations are its availability zones (`eu-central-1a`).
+    pub region: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -174,6 +180,9 @@ impl InfrastructureCoreMutation {
             credentials: Credentials {
                 api_token: input.credentials.api_token,
                 dns_api_token: input.credentials.dns_api_token,
+                access_key_id: input.credentials.access_key_id,
+                secret_access_key: input.credentials.secret_access_key,
+                region: input.credentials.region,
             },
         };
         Ok(CloudProviderPayload { provider: CloudProvider(providers::connect(app(ctx), &tctx, req).await?) })

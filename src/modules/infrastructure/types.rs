@@ -31,7 +31,7 @@ use crate::{
 pub enum CloudProviderKind {
     /// Hetzner Cloud (servers, volumes) and Hetzner DNS.
     Hetzner,
-    /// Amazon Web Services (not connectable yet).
+    /// Amazon Web Services (EC2, EBS, Elastic IPs, Route 53).
     Aws,
     /// A cloud simulated inside Zygo: no account needed.
     Local,

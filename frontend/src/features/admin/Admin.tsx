@@ -222,7 +222,7 @@ function OrganisationRow({ org, superAdmin, onChanged }: { org: Organisation; su
   );
 }
 
-const LIMITS: Limit[] = ['MEMBERS', 'TEAMS', 'WORKFLOWS', 'EXECUTIONS_PER_MONTH', 'API_OPERATIONS_PER_MONTH', 'STORAGE_BYTES', 'COLLECTED_RECORDS_PER_MONTH', 'SERVERS', 'OUTBOUND_MAILS_PER_DAY'];
+const LIMITS: Limit[] = ['MEMBERS', 'TEAMS', 'WORKFLOWS', 'EXECUTIONS_PER_MONTH', 'API_OPERATIONS_PER_MONTH', 'STORAGE_BYTES', 'COLLECTED_RECORDS_PER_MONTH', 'SERVERS', 'OUTBOUND_MAILS_PER_DAY', 'CLOUD_PROVIDERS'];
 
 /** An organisation's own limits over its plan's: blank follows the plan, "none" is no limit. */
 function LimitsEditor({ org, onChanged }: { org: Organisation; onChanged: () => void }) {

@@ -51,6 +51,7 @@ const LIMIT_NAMES: Record<string, string> = {
   COLLECTED_RECORDS_PER_MONTH: 'Collected records this month',
   SERVERS: 'Servers',
   OUTBOUND_MAILS_PER_DAY: 'Mails today',
+  CLOUD_PROVIDERS: 'Cloud provider accounts',
 };
 
 export default function BillingPage() {

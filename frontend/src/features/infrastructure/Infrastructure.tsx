@@ -122,6 +122,7 @@ function InfrastructureView() {
 const KINDS: [CloudProviderKind, string][] = [
   ['LOCAL', 'Local (simulated, no account)'],
   ['HETZNER', 'Hetzner Cloud'],
+  ['AWS', 'Amazon Web Services'],
 ];
 
 function Providers({
@@ -138,16 +139,25 @@ function Providers({
   const [name, setName] = useState('');
   const [apiToken, setApiToken] = useState('');
   const [dnsApiToken, setDnsApiToken] = useState('');
+  const [accessKeyId, setAccessKeyId] = useState('');
+  const [secretAccessKey, setSecretAccessKey] = useState('');
+  const [region, setRegion] = useState('eu-central-1');
   const [connectRes, connect] = useMutation(ConnectCloudProviderDocument);
   const [removeRes, remove] = useMutation(RemoveCloudProviderDocument);
   const errors = fieldErrors(connectRes.error);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const credentials = kind === 'HETZNER' ? { apiToken: apiToken || null, dnsApiToken: dnsApiToken || null } : undefined;
+    const credentials =
+      kind === 'HETZNER'
+        ? { apiToken: apiToken || null, dnsApiToken: dnsApiToken || null }
+        : kind === 'AWS'
+          ? { accessKeyId: accessKeyId || null, secretAccessKey: secretAccessKey || null, region: region || null }
+          : undefined;
     const r = await connect({ input: { tenantId: tenant.id, kind, name, ...(credentials ? { credentials } : {}) } });
     if (!r.error) {
       setName('');
       setApiToken('');
+      setSecretAccessKey('');
       setDnsApiToken('');
       onChanged();
       onConnected();
@@ -219,6 +229,21 @@ function Providers({
                 onChange={(e) => setDnsApiToken(e.target.value)}
                 error={errors.dnsApiToken}
               />
+            </>
+          )}
+          {kind === 'AWS' && (
+            <>
+              <Field label="Access key ID" autoComplete="off" value={accessKeyId} onChange={(e) => setAccessKeyId(e.target.value)} error={errors.accessKeyId} />
+              <Field
+                label="Secret access key"
+                type="password"
+                autoComplete="off"
+                value={secretAccessKey}
+                onChange={(e) => setSecretAccessKey(e.target.value)}
+                error={errors.secretAccessKey}
+                hint="Of an IAM user allowed EC2, Route 53 and CloudWatch reads; checked before it is saved, never shown again."
+              />
+              <Field label="Region" value={region} onChange={(e) => setRegion(e.target.value)} error={errors.region} placeholder="eu-central-1" />
             </>
           )}
           {errors[''] && <Alert>{errors['']}</Alert>}

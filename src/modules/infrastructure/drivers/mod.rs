@@ -1,8 +1,14 @@
 //! The one interface every cloud sits behind ([`CloudDriver`]) and the driver of a connected
 //! provider account ([`for_provider`]): `local.rs` (the simulated cloud of the embedded
-//! default) and `hetzner.rs` (Hetzner Cloud and DNS APIs). Drivers speak to their provider
-//! only; they never touch Zygo's own tables (the local driver's simulated cloud is its own).
+//! default), `hetzner.rs` (Hetzner Cloud and DNS APIs) and `aws.rs` (EC2, Route 53 and
+//! CloudWatch). Drivers speak to their provider only; they never touch Zygo's own tables (the
+//! local driver's simulated cloud is its own).
 
+pub mod aws;
+mod aws_dns;
+mod aws_ec2;
+mod aws_sign;
+mod aws_xml;
 pub mod hetzner;
 mod hetzner_net;
 pub mod local;
@@ -350,6 +356,15 @@ pub struct Credentials {
     /// Hetzner DNS API token (the Cloud token when absent).
     #[serde(default)]
     pub dns_api_token: Option<String>,
+    /// AWS access key id (of an IAM user).
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    /// AWS secret access key.
+    #[serde(default)]
+    pub secret_access_key: Option<String>,
+    /// AWS region (`eu-central-1`).
+    #[serde(default)]
+    pub region: Option<String>,
 }
 
 /// What the sealed credentials of provider `id` are bound to.
@@ -376,7 +391,21 @@ pub fn driver(
             Ok(Box::new(hetzner::Hetzner::new(&ctx.config.infrastructure, token, dns)))
         }
         CloudProviderKind::Aws => {
-            Err(DriverError::provider("not_supported", "AWS accounts cannot be driven yet"))
+            let (Some(id), Some(secret), Some(region)) =
+                (creds.access_key_id.clone(), creds.secret_access_key.clone(), creds.region.clone())
+            else {
+                return Err(DriverError::provider(
+                    "invalid_input",
+                    "an AWS access key id, secret access key and region are required",
+                ));
+            };
+            let cfg = &ctx.config.infrastructure;
+            Ok(Box::new(aws::Aws::new(
+                aws::AwsKeys { access_key_id: id, secret_access_key: secret, region },
+                cfg.aws_endpoint.clone(),
+                std::time::Duration::from_millis(cfg.poll_ms),
+                std::time::Duration::from_secs(cfg.shutdown_timeout_seconds),
+            )))
         }
     }
 }
