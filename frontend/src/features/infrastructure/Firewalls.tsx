@@ -13,9 +13,9 @@ import {
 } from '../../gql/graphql';
 import { errorMessage, fieldErrors } from '../../app/client';
 import { useTenant } from '../../app/tenant';
-import { Alert, Button, ConfirmButton, Empty, Field, Loading } from '../../ui';
+import { Alert, Button, Empty, Field, Loading } from '../../ui';
 import { ProviderSelect, type Provider } from './Infrastructure';
-import { FormErrors, ServerPicker, StatusBadge, useNetworking, type FirewallRow, type ServerRow } from './Networking';
+import { FormErrors, RowActions, ServerPicker, StatusBadge, useNetworking, type FirewallRow, type ServerRow } from './Networking';
 
 type RuleDraft = { direction: FirewallDirection; protocol: FirewallProtocol; port: string; ips: string; description: string };
 
@@ -85,18 +85,15 @@ export function Firewalls({ providers }: { providers: Provider[] }) {
                     ))}
                   </td>
                   <td>{[...fw.serverIds.map(name), ...fw.labelSelectors.map((s) => `label ${s}`)].join(', ') || '—'}</td>
-                  <td className="actions">
-                    {manage && (fw.status === 'READY' || fw.status === 'DRIFTED') && (
-                      <Button variant="ghost" aria-expanded={editing === fw.id} onClick={() => setEditing(editing === fw.id ? null : fw.id)}>
-                        Edit rules
-                      </Button>
-                    )}
-                    {manage && !['PENDING', 'UPDATING', 'DELETING'].includes(fw.status) && (
-                      <ConfirmButton busy={delRes.fetching} confirmLabel={`Delete ${fw.name}`} onConfirm={() => del({ id: fw.id })}>
-                        Delete
-                      </ConfirmButton>
-                    )}
-                  </td>
+                  <RowActions
+                    manage={manage}
+                    row={fw}
+                    editing={editing === fw.id}
+                    onEdit={() => setEditing(editing === fw.id ? null : fw.id)}
+                    editLabel="Edit rules"
+                    deleting={delRes.fetching}
+                    onDelete={() => del({ id: fw.id })}
+                  />
                 </tr>
               ))}
             </tbody>

@@ -12,9 +12,9 @@ import {
 } from '../../gql/graphql';
 import { errorMessage, fieldErrors } from '../../app/client';
 import { useTenant } from '../../app/tenant';
-import { Alert, Button, ConfirmButton, Empty, Field, Loading, SelectField } from '../../ui';
+import { Alert, Button, Empty, Field, Loading, SelectField } from '../../ui';
 import { ProviderSelect, type Provider } from './Infrastructure';
-import { FormErrors, ServerPicker, StatusBadge, useNetworking, type LoadBalancerRow, type ServerRow } from './Networking';
+import { FormErrors, RowActions, ServerPicker, StatusBadge, useNetworking, type LoadBalancerRow, type ServerRow } from './Networking';
 
 const ALGORITHMS: [LoadBalancerAlgorithm, string][] = [
   ['ROUND_ROBIN', 'Round robin'],
@@ -60,18 +60,14 @@ export function LoadBalancers({ providers }: { providers: Provider[] }) {
                     {lb.services.map((s) => `${s.protocol} ${s.listenPort}→${s.destinationPort}`).join(', ') || '—'}
                   </td>
                   <td>{[...lb.serverIds.map(name), ...lb.labelSelectors.map((s) => `label ${s}`)].join(', ') || '—'}</td>
-                  <td className="actions">
-                    {manage && (lb.status === 'READY' || lb.status === 'DRIFTED') && (
-                      <Button variant="ghost" aria-expanded={editing === lb.id} onClick={() => setEditing(editing === lb.id ? null : lb.id)}>
-                        Edit
-                      </Button>
-                    )}
-                    {manage && !['PENDING', 'UPDATING', 'DELETING'].includes(lb.status) && (
-                      <ConfirmButton busy={delRes.fetching} confirmLabel={`Delete ${lb.name}`} onConfirm={() => del({ id: lb.id })}>
-                        Delete
-                      </ConfirmButton>
-                    )}
-                  </td>
+                  <RowActions
+                    manage={manage}
+                    row={lb}
+                    editing={editing === lb.id}
+                    onEdit={() => setEditing(editing === lb.id ? null : lb.id)}
+                    deleting={delRes.fetching}
+                    onDelete={() => del({ id: lb.id })}
+                  />
                 </tr>
               ))}
             </tbody>

@@ -84,6 +84,40 @@ export function ServerPicker({
   );
 }
 
+/** A networking resource's row actions: edit (while it rests) and delete (unless an action runs). */
+export function RowActions({
+  manage,
+  row,
+  editing,
+  onEdit,
+  editLabel = 'Edit',
+  deleting,
+  onDelete,
+}: {
+  manage: boolean;
+  row: { id: string; name: string; status: string };
+  editing: boolean;
+  onEdit: () => void;
+  editLabel?: string;
+  deleting: boolean;
+  onDelete: () => void;
+}) {
+  return (
+    <td className="actions">
+      {manage && (row.status === 'READY' || row.status === 'DRIFTED') && (
+        <Button variant="ghost" aria-expanded={editing} onClick={onEdit}>
+          {editLabel}
+        </Button>
+      )}
+      {manage && !['PENDING', 'UPDATING', 'DELETING'].includes(row.status) && (
+        <ConfirmButton busy={deleting} confirmLabel={`Delete ${row.name}`} onConfirm={onDelete}>
+          Delete
+        </ConfirmButton>
+      )}
+    </td>
+  );
+}
+
 /** The first error of a form that names a field no input shows (`rules.1.port`). */
 export function FormErrors({ errors, shown }: { errors: Record<string, string>; shown: string[] }) {
   const rest = Object.entries(errors).find(([k]) => k !== '' && k.includes('.') && !shown.includes(k));
@@ -129,18 +163,14 @@ export function Networks({ providers }: { providers: Provider[] }) {
                   <td className="mono">{net.ipRange}</td>
                   <td className="mono">{net.subnets.map((s) => `${s.ipRange} (${s.networkZone})`).join(', ') || '—'}</td>
                   <td>{net.serverIds.map(name).join(', ') || '—'}</td>
-                  <td className="actions">
-                    {manage && (net.status === 'READY' || net.status === 'DRIFTED') && (
-                      <Button variant="ghost" aria-expanded={editing === net.id} onClick={() => setEditing(editing === net.id ? null : net.id)}>
-                        Edit
-                      </Button>
-                    )}
-                    {manage && !['PENDING', 'UPDATING', 'DELETING'].includes(net.status) && (
-                      <ConfirmButton busy={delRes.fetching} confirmLabel={`Delete ${net.name}`} onConfirm={() => del({ id: net.id })}>
-                        Delete
-                      </ConfirmButton>
-                    )}
-                  </td>
+                  <RowActions
+                    manage={manage}
+                    row={net}
+                    editing={editing === net.id}
+                    onEdit={() => setEditing(editing === net.id ? null : net.id)}
+                    deleting={delRes.fetching}
+                    onDelete={() => del({ id: net.id })}
+                  />
                 </tr>
               ))}
             </tbody>
