@@ -527,8 +527,10 @@ async fn a_server_coming_up_is_announced_live() {
         let data = &m["payload"]["data"];
         if m["id"] == "r" {
             let e = &data["cloudResourceChanged"];
-            if e["resourceType"] == "server" && e["server"]["id"] == id.as_str() {
-                statuses.push(e["server"]["status"].as_str().unwrap().to_string());
+            // The status a change gave the server (the server itself may have moved on by now);
+            // an event about its action alone carries none.
+            if let (true, Some(s)) = (e["resourceId"] == id.as_str(), e["status"].as_str()) {
+                statuses.push(s.to_string());
             }
         } else {
             let e = &data["infrastructureActionUpdated"];

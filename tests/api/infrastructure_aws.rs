@@ -29,13 +29,13 @@ use crate::{
     infrastructure::{World, world, zygo_id_of},
 };
 
-const REGION: &str = "us-east-1";
-const AMI: &str = "ami-0123456789abcdef0";
-const KEY: &str = "AKIAZYGOTESTKEY00001";
-const SECRET: &str = "zygo-test-secret-key-0000000000000000";
+pub(crate) const REGION: &str = "us-east-1";
+pub(crate) const AMI: &str = "ami-0123456789abcdef0";
+pub(crate) const KEY: &str = "AKIAZYGOTESTKEY00001";
+pub(crate) const SECRET: &str = "zygo-test-secret-key-0000000000000000";
 
 /// `moto_server` on a free port; killed when dropped.
-struct Moto {
+pub(crate) struct Moto {
     child: std::process::Child,
 }
 
@@ -48,13 +48,13 @@ impl Drop for Moto {
 
 /// What the proxy in front of moto saw and is to do with the next calls (by `Action`).
 #[derive(Default)]
-struct Faults {
+pub(crate) struct Faults {
     /// Each call's action and body.
-    calls: Vec<(String, String)>,
+    pub(crate) calls: Vec<(String, String)>,
     /// The next call of this action is forwarded, then answered 503: its answer is lost.
-    lose: Option<String>,
+    pub(crate) lose: Option<String>,
     /// The next call of this action is answered (status, AWS error code) without reaching moto.
-    refuse: Option<(String, u16, &'static str)>,
+    pub(crate) refuse: Option<(String, u16, &'static str)>,
 }
 
 #[derive(Clone)]
@@ -109,14 +109,19 @@ async fn forward(
 }
 
 /// moto, the proxy in front of it, and the app pointed at the proxy.
-struct Cloud {
-    w: World,
+pub(crate) struct Cloud {
+    pub(crate) w: World,
     _moto: Moto,
-    faults: Arc<Mutex<Faults>>,
-    endpoint: String,
+    pub(crate) faults: Arc<Mutex<Faults>>,
+    pub(crate) endpoint: String,
 }
 
-async fn aws_world() -> Cloud {
+pub(crate) async fn aws_world() -> Cloud {
+    aws_world_with(vec![]).await
+}
+
+/// [`aws_world`] with more of the app's environment.
+pub(crate) async fn aws_world_with(mut env: Vec<(&'static str, String)>) -> Cloud {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = std::process::Command::new("moto_server")
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -135,50 +140,51 @@ async fn aws_world() -> Cloud {
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     let app = axum::Router::new().fallback(forward).with_state(proxy);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let w = world(vec![("ZYGO_AWS_ENDPOINT", endpoint.clone())]).await;
+    env.push(("ZYGO_AWS_ENDPOINT", endpoint.clone()));
+    let w = world(env).await;
     Cloud { w, _moto: moto, faults, endpoint }
 }
 
 impl Cloud {
     /// The driver, as the test's own window on moto.
-    fn driver(&self) -> Aws {
+    pub(crate) fn driver(&self) -> Aws {
         let keys =
             AwsKeys { access_key_id: KEY.into(), secret_access_key: SECRET.into(), region: REGION.into() };
         Aws::new(keys, Some(self.endpoint.clone()), Duration::from_millis(20), Duration::from_secs(5))
     }
 
     /// Sends a mutation as the owner and waits for its action to succeed; the resource.
-    async fn done(&self, path: &str, root: &str, resource: &str, vars: Value) -> Value {
+    pub(crate) async fn done(&self, path: &str, root: &str, resource: &str, vars: Value) -> Value {
         let (r, a) = self.w.change(path, root, resource, vars).await;
         self.w.succeeded(&a).await;
         r
     }
 
-    fn calls(&self, action: &str) -> usize {
+    pub(crate) fn calls(&self, action: &str) -> usize {
         self.faults.lock().unwrap().calls.iter().filter(|c| c.0 == action).count()
     }
 
     /// The body of the `n`th call of `action`.
-    fn body(&self, action: &str, n: usize) -> String {
+    pub(crate) fn body(&self, action: &str, n: usize) -> String {
         let f = self.faults.lock().unwrap();
         f.calls.iter().filter(|c| c.0 == action).nth(n).map(|c| c.1.clone()).unwrap_or_default()
     }
 
-    async fn connect(&self, creds: Value) -> Gql {
+    pub(crate) async fn connect(&self, creds: Value) -> Gql {
         self.w.connect("AWS", creds).await
     }
 
-    async fn provider(&self) -> String {
+    pub(crate) async fn provider(&self) -> String {
         let r =
             self.connect(json!({ "accessKeyId": KEY, "secretAccessKey": SECRET, "region": REGION })).await;
         r.data()["connectCloudProvider"]["provider"]["id"].as_str().unwrap().to_string()
     }
 
-    fn tenant_selector(&self) -> String {
+    pub(crate) fn tenant_selector(&self) -> String {
         format!("zygo-tenant={}", zygo_id_of(&self.w.tenant))
     }
 
-    async fn create_server(&self, provider: &str, name: &str) -> (String, String) {
+    pub(crate) async fn create_server(&self, provider: &str, name: &str) -> (String, String) {
         let (s, a) = self
             .w
             .change(
@@ -192,7 +198,7 @@ impl Cloud {
         (s["id"].as_str().unwrap().to_string(), a)
     }
 
-    async fn running(&self, provider: &str, name: &str) -> (String, String) {
+    pub(crate) async fn running(&self, provider: &str, name: &str) -> (String, String) {
         let (id, a) = self.create_server(provider, name).await;
         self.w.succeeded(&a).await;
         let ext = self.w.server(&id).await["externalId"].as_str().unwrap().to_string();

@@ -178,6 +178,18 @@ async fn a_hetzner_floating_ip_goes_through_the_cloud_api() {
     assert_eq!(remote["labels"]["zygo-id"], crate::infrastructure::zygo_id_of(&ip));
     assert_eq!(remote["dns_ptr"][0]["dns_ptr"], "mail.example.com");
     assert_eq!(remote["ip"], floating_ip(&w, &ip).await["ip"]);
+    // A reset gives the address the provider's default name back, and the row shows it.
+    let (_, a) = w
+        .change(
+            doc!("infrastructure/SetFloatingIpReverseDns"),
+            "setFloatingIpReverseDns",
+            "floatingIp",
+            json!({ "input": { "floatingIpId": ip, "dnsPtr": null } }),
+        )
+        .await;
+    w.succeeded(&a).await;
+    let default = format!("static.{}.clients.your-server.de", remote["id"]);
+    assert_eq!(floating_ip(&w, &ip).await["dnsPtr"], default.as_str());
     release(&w, &ip).await;
     assert_eq!(fake_state(&base).await["floating_ips"], json!([]));
 }
@@ -192,7 +204,10 @@ async fn a_floating_ip_whose_answer_was_lost_is_adopted_not_reserved_twice() {
     w.succeeded(&a).await;
     let st = fake_state(&base).await;
     assert_eq!(st["creates"]["floating_ips"], 1, "{st}");
-    assert_eq!(floating_ip(&w, &ip).await["ip"], st["floating_ips"][0]["ip"]);
+    let f = floating_ip(&w, &ip).await;
+    assert_eq!(f["ip"], st["floating_ips"][0]["ip"]);
+    // The provider's own reverse DNS name is recorded, so the reconciler sees no drift in it.
+    assert_eq!(f["dnsPtr"], st["floating_ips"][0]["dns_ptr"][0]["dns_ptr"], "{f}");
 }
 
 #[tokio::test]

@@ -35,6 +35,7 @@ mod http;
 mod identity;
 mod infrastructure;
 mod infrastructure_aws;
+mod infrastructure_aws_net;
 mod infrastructure_drift;
 mod infrastructure_floating_ips;
 mod infrastructure_insight;

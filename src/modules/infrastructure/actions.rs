@@ -84,6 +84,7 @@ pub(super) async fn request(
             resource_type: target_type.into(),
             resource_id: target,
             deleted: false,
+            status: None,
         },
     );
     Ok(row)
@@ -140,6 +141,7 @@ pub(super) async fn update(
             resource_type: row.target_type,
             resource_id: row.target_id,
             deleted: false,
+            status: None,
         },
     );
     tx.commit().await

@@ -71,17 +71,21 @@ macro_rules! read_row {
     }};
 }
 
-/// Writes `change` to row `id` of `$entity` and announces the resource.
+/// Writes `change` to row `id` of `$entity` and announces the resource (with the status the
+/// change gave it, for rows that have one).
 macro_rules! write_row {
-    ($ctx:expr, $tctx:expr, $entity:ty, $am:ty, $kind:expr, $id:expr, $change:expr) => {{
+    ($ctx:expr, $tctx:expr, $entity:ty, $am:ty, $kind:expr, $id:expr, $change:expr) => {
+        write_row!($ctx, $tctx, $entity, $am, $kind, $id, $change, |_| InfraEvent::resource($kind, $id))
+    };
+    ($ctx:expr, $tctx:expr, $entity:ty, $am:ty, $kind:expr, $id:expr, $change:expr, $event:expr) => {{
         let mut tx = TenantTx::open($ctx, $tctx).await?;
         let scope = tx.scope();
         if let Some(row) = scope.find_by_id::<$entity, _>(&tx, $id).await? {
             let mut am: $am = row.into();
             am.updated_at = Set($ctx.now());
             ($change)(&mut am);
-            scope.update(&tx, am).await?;
-            tx.emit(topic(scope.tenant_id()), &InfraEvent::resource($kind, $id));
+            let row = scope.update(&tx, am).await?;
+            tx.emit(topic(scope.tenant_id()), &($event)(&row));
             tx.commit().await?;
         }
     }};
@@ -93,7 +97,16 @@ async fn set_server(
     id: Uuid,
     change: impl FnOnce(&mut cloud_server::ActiveModel),
 ) -> DriverResult<()> {
-    write_row!(ctx, tctx, cloud_server::Entity, cloud_server::ActiveModel, "server", id, change);
+    write_row!(
+        ctx,
+        tctx,
+        cloud_server::Entity,
+        cloud_server::ActiveModel,
+        "server",
+        id,
+        change,
+        |r: &cloud_server::Model| { InfraEvent::resource_in("server", id, r.status) }
+    );
     Ok(())
 }
 
@@ -103,7 +116,16 @@ async fn set_volume(
     id: Uuid,
     change: impl FnOnce(&mut cloud_volume::ActiveModel),
 ) -> DriverResult<()> {
-    write_row!(ctx, tctx, cloud_volume::Entity, cloud_volume::ActiveModel, "volume", id, change);
+    write_row!(
+        ctx,
+        tctx,
+        cloud_volume::Entity,
+        cloud_volume::ActiveModel,
+        "volume",
+        id,
+        change,
+        |r: &cloud_volume::Model| { InfraEvent::resource_in("volume", id, r.status) }
+    );
     Ok(())
 }
 
@@ -183,7 +205,13 @@ async fn remove(ctx: &Ctx, tctx: &TenantCtx, kind: &str, id: Uuid) -> DriverResu
     }
     tx.emit(
         topic(scope.tenant_id()),
-        &InfraEvent { action: None, resource_type: kind.into(), resource_id: id, deleted: true },
+        &InfraEvent {
+            action: None,
+            resource_type: kind.into(),
+            resource_id: id,
+            deleted: true,
+            status: None,
+        },
     );
     tx.commit().await?;
     Ok(())

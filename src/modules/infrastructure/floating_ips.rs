@@ -276,16 +276,17 @@ async fn set(
 ) -> DriverResult<()> {
     let mut tx = TenantTx::open(ctx, tctx).await?;
     let scope = tx.scope();
+    let mut event = InfraEvent::resource("floating_ip", id);
     if gone {
         scope.delete_many::<fip::Entity>().filter(fip::Column::Id.eq(id)).exec(&tx).await?;
+        event.deleted = true;
     } else if let Some(row) = scope.find_by_id::<fip::Entity, _>(&tx, id).await? {
         let mut am: fip::ActiveModel = row.into();
         am.updated_at = Set(ctx.now());
         change(&mut am);
-        scope.update(&tx, am).await?;
+        let row = scope.update(&tx, am).await?;
+        event = InfraEvent::resource_in("floating_ip", id, row.status);
     }
-    let event =
-        InfraEvent { action: None, resource_type: "floating_ip".into(), resource_id: id, deleted: gone };
     tx.emit(topic(scope.tenant_id()), &event);
     tx.commit().await?;
     Ok(())
@@ -322,10 +323,13 @@ pub(super) async fn apply(
                 }
             },
         };
-        let (ext, ip) = (remote.id.clone(), remote.ip.clone());
+        let (ext, ip, ptr) = (remote.id.clone(), remote.ip.clone(), remote.dns_ptr.clone());
         set(ctx, tctx, f.id, false, |am| {
             am.external_id = Set(Some(ext));
             am.ip = Set(Some(ip));
+            // The provider's own reverse DNS (Hetzner's `static.….your-server.de`): recorded,
+            // or the reconciler would take it for a change made outside Zygo.
+            am.dns_ptr = Set(ptr);
         })
         .await?;
         actions::wait(ctx, tctx, a.id, driver, pending).await?;
@@ -379,6 +383,11 @@ pub(super) async fn apply(
                 let pending = driver.set_floating_ip_dns_ptr(&ext, &ip, ptr.as_deref()).await?;
                 actions::wait(ctx, tctx, a.id, driver, pending).await?;
             }
+            // A reset puts the provider's default name back: the row records that name.
+            let ptr = match ptr {
+                Some(p) => Some(p),
+                None => driver.get_floating_ip(&ext).await?.and_then(|r| r.dns_ptr),
+            };
             set(ctx, tctx, f.id, false, |am| {
                 am.dns_ptr = Set(ptr);
                 am.status = Set(FloatingIpStatus::Ready);

@@ -64,11 +64,27 @@ pub struct InfraEvent {
     pub resource_id: Uuid,
     /// The resource is gone.
     pub deleted: bool,
+    /// The status the change gave the resource (`INITIALIZING`, `RUNNING` …), where it has one:
+    /// a subscriber reading the resource later may find it has moved on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
 }
 
 impl InfraEvent {
     pub fn resource(resource_type: &str, id: Uuid) -> Self {
-        Self { action: None, resource_type: resource_type.into(), resource_id: id, deleted: false }
+        Self {
+            action: None,
+            resource_type: resource_type.into(),
+            resource_id: id,
+            deleted: false,
+            status: None,
+        }
+    }
+
+    /// A resource changed to `status` (a row's status enum, named as GraphQL names it).
+    pub fn resource_in(resource_type: &str, id: Uuid, status: impl Serialize) -> Self {
+        let status = serde_json::to_value(status).ok().and_then(|v| v.as_str().map(str::to_ascii_uppercase));
+        Self { status, ..Self::resource(resource_type, id) }
     }
 }
 

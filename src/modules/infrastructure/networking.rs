@@ -159,10 +159,11 @@ pub async fn create(
     tctx.require(Permission::InfrastructureManage)?;
     let name = check_name("input.name", &req.name)?;
     let labels = check_labels("input.labels", &req.labels)?;
-    let spec = networking_spec::check(req.spec)?;
-    let kind = kind_of(&spec);
     let mut tx = TenantTx::begin(ctx, tctx, Permission::InfrastructureManage).await?;
-    provider_in(&tx, req.provider).await?;
+    // Checked in the vocabulary of the account's cloud.
+    let provider = provider_in(&tx, req.provider).await?;
+    let spec = networking_spec::check(req.spec, &networking_spec::Cloud::of(ctx, &provider))?;
+    let kind = kind_of(&spec);
     check_servers(&tx, req.provider, &spec).await?;
     let scope = tx.scope();
     let (id, now) = (Uuid::now_v7(), ctx.now());
@@ -230,7 +231,8 @@ pub async fn update(
     let before = spec_of(&r)?;
     let mut spec = before.clone();
     patch(&mut spec);
-    let spec = networking_spec::check(spec)?;
+    let provider = provider_in(&tx, r.provider_id).await?;
+    let spec = networking_spec::check(spec, &networking_spec::Cloud::of(ctx, &provider))?;
     check_servers(&tx, r.provider_id, &spec).await?;
     let mut am: net::ActiveModel = r.clone().into();
     am.status = Set(Status::Updating);
@@ -358,7 +360,8 @@ async fn set(
         change(&mut am);
         scope.update(&tx, am).await?;
     }
-    let event = InfraEvent { action: None, resource_type: kind.into(), resource_id: id, deleted: gone };
+    let event =
+        InfraEvent { action: None, resource_type: kind.into(), resource_id: id, deleted: gone, status: None };
     tx.emit(topic(scope.tenant_id()), &event);
     tx.commit().await?;
     Ok(())

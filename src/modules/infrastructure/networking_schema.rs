@@ -321,7 +321,8 @@ net_object!(LoadBalancer, kind::LOAD_BALANCER, {
             _ => vec![],
         }
     }
-    /// Its public IPv4 address, once made.
+    /// Its public IPv4 address once made (on AWS, which gives load balancers no fixed address,
+    /// its DNS name).
     async fn public_ip(&self) -> Option<&str> {
         self.0.public_ip.as_deref()
     }

@@ -238,7 +238,13 @@ pub async fn remove(ctx: &Ctx, tctx: &TenantCtx, id: Uuid) -> AppResult<()> {
     scope.delete_many::<cloud_provider::Entity>().filter(cloud_provider::Column::Id.eq(id)).exec(&tx).await?;
     tx.emit(
         topic(scope.tenant_id()),
-        &InfraEvent { action: None, resource_type: "cloud_provider".into(), resource_id: id, deleted: true },
+        &InfraEvent {
+            action: None,
+            resource_type: "cloud_provider".into(),
+            resource_id: id,
+            deleted: true,
+            status: None,
+        },
     );
     tx.commit_with(Change {
         action: "cloud_provider.removed",

@@ -47,8 +47,8 @@ macro_rules! write_if_unchanged {
                 let mut am: $am = row.into();
                 ($change)(&mut am);
                 am.updated_at = Set($ctx.now());
-                scope.update(&tx, am).await?;
-                tx.emit(topic(scope.tenant_id()), &InfraEvent::resource($kind, $id));
+                let row = scope.update(&tx, am).await?;
+                tx.emit(topic(scope.tenant_id()), &InfraEvent::resource_in($kind, $id, row.status));
                 tx.commit_with($audit).await?;
                 true
             }

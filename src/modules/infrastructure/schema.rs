@@ -418,7 +418,7 @@ impl InfrastructureSubscription {
             let app = app.clone();
             async move {
                 let e: InfraEvent = serde_json::from_value(event.payload.clone()).ok()?;
-                let mut out = CloudResourceEvent::new(&e.resource_type, e.resource_id, e.deleted);
+                let mut out = CloudResourceEvent::new(&e.resource_type, e.resource_id, e.deleted, e.status);
                 if !e.deleted {
                     match e.resource_type.as_str() {
                         "server" => {

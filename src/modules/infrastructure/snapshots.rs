@@ -226,6 +226,7 @@ pub(super) async fn apply(
                 resource_type: "snapshot".into(),
                 resource_id: snap.id,
                 deleted: true,
+                status: None,
             },
         );
         tx.commit().await?;

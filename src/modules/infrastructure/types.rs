@@ -305,6 +305,10 @@ pub struct CloudResourceEvent {
     pub resource_id: ID,
     /// It is gone.
     pub deleted: bool,
+    /// The status this change gave it (servers, volumes and floating IPs); `server`, `volume`
+    /// and `snapshot` show the resource as it is when the event is delivered, which may be
+    /// later.
+    pub status: Option<String>,
     /// The server as it is now (for server events).
     pub server: Option<Server>,
     /// The volume as it is now (for volume events).
@@ -314,11 +318,12 @@ pub struct CloudResourceEvent {
 }
 
 impl CloudResourceEvent {
-    pub fn new(resource_type: &str, id: Uuid, deleted: bool) -> Self {
+    pub fn new(resource_type: &str, id: Uuid, deleted: bool, status: Option<String>) -> Self {
         Self {
             resource_type: resource_type.into(),
             resource_id: super::actions_schema::target_id(resource_type, id),
             deleted,
+            status,
             server: None,
             volume: None,
             snapshot: None,

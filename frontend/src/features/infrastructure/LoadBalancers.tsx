@@ -128,6 +128,15 @@ function CreateLoadBalancer({ providers, servers, onCreated }: { providers: Prov
   const [serverIds, setServerIds] = useState<string[]>([]);
   const [res, create] = useMutation(CreateLoadBalancerDocument);
   const errors = fieldErrors(res.error);
+  // AWS: an ELBv2 application (HTTP) or network (TCP) load balancer in the account's region.
+  const aws = providers.find((p) => p.id === providerId)?.kind === 'AWS';
+  const chooseProvider = (id: string) => {
+    setProviderId(id);
+    const onAws = providers.find((p) => p.id === id)?.kind === 'AWS';
+    setType(onAws ? 'application' : 'lb11');
+    setLocation(onAws ? '' : 'fsn1');
+    setProtocol(onAws ? 'HTTP' : protocol);
+  };
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const dest = Number(destinationPort);
@@ -148,15 +157,40 @@ function CreateLoadBalancer({ providers, servers, onCreated }: { providers: Prov
   return (
     <form className="card" aria-label="Create a load balancer" onSubmit={submit}>
       <h2>Create a load balancer</h2>
-      <ProviderSelect providers={providers} value={providerId} onChange={setProviderId} error={errors.providerId} />
+      <ProviderSelect providers={providers} value={providerId} onChange={chooseProvider} error={errors.providerId} />
       <div className="row">
         <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} error={errors['input.name']} required />
-        <SelectField label="Type" value={type} onChange={(e) => setType(e.target.value)} error={errors['input.type']}>
-          <option value="lb11">lb11 (5 services, 25 targets)</option>
-          <option value="lb21">lb21 (15 services, 75 targets)</option>
-          <option value="lb31">lb31 (30 services, 150 targets)</option>
+        <SelectField
+          label="Type"
+          value={type}
+          onChange={(e) => {
+            setType(e.target.value);
+            if (e.target.value === 'application') setProtocol('HTTP');
+            if (e.target.value === 'network') setProtocol('TCP');
+          }}
+          error={errors['input.type']}
+        >
+          {aws ? (
+            <>
+              <option value="application">Application (HTTP)</option>
+              <option value="network">Network (TCP)</option>
+            </>
+          ) : (
+            <>
+              <option value="lb11">lb11 (5 services, 25 targets)</option>
+              <option value="lb21">lb21 (15 services, 75 targets)</option>
+              <option value="lb31">lb31 (30 services, 150 targets)</option>
+            </>
+          )}
         </SelectField>
-        <Field label="Location" value={location} onChange={(e) => setLocation(e.target.value)} error={errors['input.location']} required />
+        <Field
+          label={aws ? 'Region' : 'Location'}
+          value={location}
+          onChange={(e) => setLocation(e.target.value)}
+          error={errors['input.location']}
+          hint={aws ? "The account's region, such as us-east-1" : undefined}
+          required
+        />
         <SelectField label="Algorithm" value={algorithm} onChange={(e) => setAlgorithm(e.target.value as LoadBalancerAlgorithm)}>
           {ALGORITHMS.map(([v, l]) => (
             <option key={v} value={v}>

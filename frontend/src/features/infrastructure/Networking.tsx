@@ -220,6 +220,12 @@ function CreateNetwork({ providers, servers, onCreated }: { providers: Provider[
   const [zone, setZone] = useState('eu-central');
   const [serverIds, setServerIds] = useState<string[]>([]);
   const [res, create] = useMutation(CreateNetworkDocument);
+  // AWS places a subnet in an availability zone of the account's region; Hetzner in a zone.
+  const aws = providers.find((p) => p.id === providerId)?.kind === 'AWS';
+  const chooseProvider = (id: string) => {
+    setProviderId(id);
+    setZone(providers.find((p) => p.id === id)?.kind === 'AWS' ? '' : 'eu-central');
+  };
   const errors = fieldErrors(res.error);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -234,20 +240,24 @@ function CreateNetwork({ providers, servers, onCreated }: { providers: Provider[
   return (
     <form className="card" aria-label="Create a network" onSubmit={submit}>
       <h2>Create a network</h2>
-      <ProviderSelect providers={providers} value={providerId} onChange={setProviderId} error={errors.providerId} />
+      <ProviderSelect providers={providers} value={providerId} onChange={chooseProvider} error={errors.providerId} />
       <div className="row">
         <Field label="Name" value={name} onChange={(e) => setName(e.target.value)} error={errors['input.name']} required />
         <Field label="IP range" value={ipRange} onChange={(e) => setIpRange(e.target.value)} error={errors['input.ipRange']} hint="A private range of at least /24" required />
       </div>
       <div className="row">
         <Field label="Subnet" value={subnet} onChange={(e) => setSubnet(e.target.value)} error={errors['input.subnets.0.ipRange']} hint="Empty for none" />
-        <SelectField label="Network zone" value={zone} onChange={(e) => setZone(e.target.value)} error={errors['input.subnets.0.networkZone']}>
-          {ZONES.map((z) => (
-            <option key={z} value={z}>
-              {z}
-            </option>
-          ))}
-        </SelectField>
+        {aws ? (
+          <Field label="Availability zone" value={zone} onChange={(e) => setZone(e.target.value)} error={errors['input.subnets.0.networkZone']} hint="One of the account's region, such as us-east-1a" />
+        ) : (
+          <SelectField label="Network zone" value={zone} onChange={(e) => setZone(e.target.value)} error={errors['input.subnets.0.networkZone']}>
+            {ZONES.map((z) => (
+              <option key={z} value={z}>
+                {z}
+              </option>
+            ))}
+          </SelectField>
+        )}
       </div>
       <ServerPicker servers={servers} providerId={providerId} value={serverIds} onChange={setServerIds} label="Attach servers" />
       <FormErrors errors={errors} shown={['input.name', 'input.ipRange', 'input.subnets.0.ipRange', 'input.subnets.0.networkZone']} />

@@ -4,15 +4,22 @@
 //! Route 53's REST API and metrics CloudWatch's `GetMetricData` (`aws_dns.rs`). Requests are
 //! signed with SigV4 (`aws_sign.rs`); answers and error bodies read with `aws_xml.rs`.
 //!
+//! Networks, firewalls and load balancers ([`CloudDriver::net`]): a network is a VPC with a
+//! subnet per availability zone asked for, servers joining it through a secondary ENI; a
+//! firewall a security group of the default VPC (`aws_net.rs`); a load balancer an ELBv2
+//! application or network load balancer with a target group and listener per service, its DNS
+//! name standing in for a public IP (`aws_elb.rs`, Query API `Version=2015-12-01`).
+//!
 //! Endpoints: AWS's own (`https://ec2.{region}.amazonaws.com`, `https://route53.amazonaws.com`,
 //! …), or every service at `ZYGO_AWS_ENDPOINT` (moto, LocalStack; the only place plain http is
 //! allowed), set by the operator, so the client is a plain one without redirects, like
 //! Hetzner's. Resources carry Zygo's labels as tags and are looked up by tag filters.
 //!
 //! AWS changes are mostly synchronous state changes; where one goes on at AWS (an instance
-//! starting, a volume attaching, an image being made) the driver returns a [`Pending`] that
-//! names the resource and the state it is waiting for (`instance:i-…:running`), and
-//! [`CloudDriver::action`] looks at the resource until it is there.
+//! starting, a volume attaching, an image being made, an interface attaching) the driver
+//! returns a [`Pending`] that names the resource and the state it is waiting for
+//! (`instance:i-…:running`), and [`CloudDriver::action`] looks at the resource until it is
+//! there.
 //!
 //! Not supported here (`PROVIDER_ERROR` `not_supported`): rebuilding a server from an image,
 //! reverse DNS of Elastic IPs, IPv6 Elastic IPs, consoles, rescue mode; prices are not listed.
@@ -28,6 +35,7 @@ use super::{
     aws_ec2::{self, Params},
     aws_sign::{Signable, Signer, canonical_query},
     aws_xml::{self, Node},
+    net,
 };
 
 /// AWS's codes of a refusal worth trying again later.
@@ -225,6 +233,11 @@ impl Aws {
             }
         }
         Ok(out)
+    }
+
+    /// The account's region (`eu-central-1`).
+    pub(super) fn region(&self) -> &str {
+        &self.keys.region
     }
 
     /// The availability zone of `location`: itself when it is one of the account's region
@@ -501,10 +514,17 @@ impl CloudDriver for Aws {
     }
 
     async fn action(&self, id: &str) -> DriverResult<ActionState> {
+        if let Some(state) = self.net_pending(id).await? {
+            return Ok(state);
+        }
         self.pending_state(id).await
     }
 
     fn poll_interval(&self) -> Duration {
         self.poll
+    }
+
+    fn net(&self) -> Option<&dyn net::NetDriver> {
+        Some(self)
     }
 }

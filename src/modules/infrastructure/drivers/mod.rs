@@ -1,12 +1,15 @@
 //! The one interface every cloud sits behind ([`CloudDriver`]) and the driver of a connected
 //! provider account ([`for_provider`]): `local.rs` (the simulated cloud of the embedded
-//! default), `hetzner.rs` (Hetzner Cloud and DNS APIs) and `aws.rs` (EC2, Route 53 and
-//! CloudWatch). Drivers speak to their provider only; they never touch Zygo's own tables (the
-//! local driver's simulated cloud is its own).
+//! default), `hetzner.rs` (Hetzner Cloud and DNS APIs) and `aws.rs` (EC2, Route 53,
+//! CloudWatch and ELBv2). Drivers speak to their provider only; they never touch Zygo's own
+//! tables (the local driver's simulated cloud is its own).
 
 pub mod aws;
 mod aws_dns;
 mod aws_ec2;
+mod aws_elb;
+mod aws_net;
+pub mod aws_sg;
 mod aws_sign;
 mod aws_xml;
 pub mod hetzner;
