@@ -9,7 +9,7 @@ use entity::cloud_provider::{self, CloudProviderKind};
 use ipnet::{IpNet, Ipv4Net};
 
 use super::drivers::{
-    Credentials, aws_sg, credentials_aad,
+    aws_sg, credentials_of,
     net::{FirewallRule, LbService, NetSpec, Target},
 };
 use crate::{
@@ -38,9 +38,7 @@ impl Cloud {
     pub fn of(ctx: &Ctx, p: &cloud_provider::Model) -> Self {
         match p.kind {
             CloudProviderKind::Aws => {
-                let raw = ctx.keys.decrypt(p.tenant_id, &credentials_aad(p.id), &p.credentials).ok();
-                let creds: Option<Credentials> = raw.and_then(|r| serde_json::from_str(&r).ok());
-                Self::Aws { region: creds.and_then(|c| c.region) }
+                Self::Aws { region: credentials_of(ctx, p).ok().and_then(|c| c.region) }
             }
             CloudProviderKind::Hetzner | CloudProviderKind::Local => Self::Hetzner,
         }

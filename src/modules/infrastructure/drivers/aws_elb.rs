@@ -18,7 +18,7 @@ use super::{
     DriverError, DriverResult, Labels,
     aws::Aws,
     aws_ec2::Params,
-    aws_net::{SELECTOR_TAG, labels_and_name, matches, selector_tag, settling},
+    aws_net::{labels_and_name, matches, selector_tag_changes, settling},
     aws_xml::Node,
     net::{HealthCheck, LbService, NetSpec, RemoteNet, Target},
 };
@@ -376,28 +376,19 @@ impl Aws {
     /// Adds or removes the `zygo-selector-…` tags of balancer `arn` so they name `targets`'.
     async fn elb_selector_tags(&self, arn: &str, targets: &[Target]) -> DriverResult<()> {
         let have = self.elb_tags(&[arn.to_string()]).await?.remove(arn).unwrap_or_default();
-        let want: Labels = targets
-            .iter()
-            .filter_map(|t| match t {
-                Target::LabelSelector(s) => Some(selector_tag(s)),
-                Target::Server(_) => None,
-            })
-            .collect();
-        let gone: Vec<&String> =
-            have.keys().filter(|k| k.starts_with(SELECTOR_TAG) && !want.contains_key(*k)).collect();
+        let (gone, new) = selector_tag_changes(&have, targets);
         if !gone.is_empty() {
             let mut p = Params::one("ResourceArns.member.1", arn);
             for (i, k) in gone.iter().enumerate() {
-                p.push(format!("TagKeys.member.{}", i + 1), *k);
+                p.push(format!("TagKeys.member.{}", i + 1), k);
             }
             self.elb("RemoveTags", p).await?;
         }
-        let new: Vec<(&String, &String)> = want.iter().filter(|(k, _)| !have.contains_key(*k)).collect();
         if !new.is_empty() {
             let mut p = Params::one("ResourceArns.member.1", arn);
             for (i, (k, v)) in new.iter().enumerate() {
-                p.push(format!("Tags.member.{}.Key", i + 1), *k);
-                p.push(format!("Tags.member.{}.Value", i + 1), *v);
+                p.push(format!("Tags.member.{}.Key", i + 1), k);
+                p.push(format!("Tags.member.{}.Value", i + 1), v);
             }
             self.elb("AddTags", p).await?;
         }

@@ -46,6 +46,25 @@ pub(super) fn selector_tag(s: &str) -> (String, String) {
     (format!("{SELECTOR_TAG}{hash}"), s.replace(',', " ").replace('!', "@"))
 }
 
+/// The selector tags to remove from a resource tagged `have` and those to add, so its tags
+/// remember exactly the label selectors among `targets`.
+pub(super) fn selector_tag_changes(
+    have: &Labels,
+    targets: &[Target],
+) -> (Vec<String>, Vec<(String, String)>) {
+    let want: Labels = targets
+        .iter()
+        .filter_map(|t| match t {
+            Target::LabelSelector(s) => Some(selector_tag(s)),
+            Target::Server(_) => None,
+        })
+        .collect();
+    let gone =
+        have.keys().filter(|k| k.starts_with(SELECTOR_TAG) && !want.contains_key(*k)).cloned().collect();
+    let new = want.into_iter().filter(|(k, _)| !have.contains_key(k)).collect();
+    (gone, new)
+}
+
 /// The label selectors remembered in `tags`.
 pub(super) fn selectors_of(tags: &Labels) -> Vec<String> {
     let mut out: Vec<String> = tags

@@ -17,7 +17,7 @@ use super::{
     DriverError, DriverResult, Labels,
     aws::{Aws, absent},
     aws_ec2::Params,
-    aws_net::{SELECTOR_TAG, labels_and_name, selector_tag, settling, tags_of},
+    aws_net::{labels_and_name, selector_tag_changes, settling, tags_of},
     aws_xml::Node,
     net::{FirewallRule, NetSpec, RemoteNet, Target},
 };
@@ -250,28 +250,19 @@ impl Aws {
 
     /// Adds or removes the `zygo-selector-…` tags of EC2 resource `id` so they name `want`.
     async fn ec2_selector_tags(&self, id: &str, have: &Labels, want: &[Target]) -> DriverResult<()> {
-        let want: Labels = want
-            .iter()
-            .filter_map(|t| match t {
-                Target::LabelSelector(s) => Some(selector_tag(s)),
-                Target::Server(_) => None,
-            })
-            .collect();
-        let gone: Vec<&String> =
-            have.keys().filter(|k| k.starts_with(SELECTOR_TAG) && !want.contains_key(*k)).collect();
+        let (gone, new) = selector_tag_changes(have, want);
         if !gone.is_empty() {
             let mut p = Params::one("ResourceId.1", id);
             for (i, k) in gone.iter().enumerate() {
-                p.push(format!("Tag.{}.Key", i + 1), *k);
+                p.push(format!("Tag.{}.Key", i + 1), k);
             }
             self.ec2("DeleteTags", p).await?;
         }
-        let new: Vec<(&String, &String)> = want.iter().filter(|(k, _)| !have.contains_key(*k)).collect();
         if !new.is_empty() {
             let mut p = Params::one("ResourceId.1", id);
             for (i, (k, v)) in new.iter().enumerate() {
-                p.push(format!("Tag.{}.Key", i + 1), *k);
-                p.push(format!("Tag.{}.Value", i + 1), *v);
+                p.push(format!("Tag.{}.Key", i + 1), k);
+                p.push(format!("Tag.{}.Value", i + 1), v);
             }
             self.ec2("CreateTags", p).await?;
         }

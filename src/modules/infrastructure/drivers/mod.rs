@@ -413,11 +413,15 @@ pub fn driver(
     }
 }
 
-/// The driver of a saved provider account (its credentials unsealed).
-pub fn for_provider(ctx: &Ctx, p: &cloud_provider::Model) -> Result<Box<dyn CloudDriver>, DriverError> {
+/// The unsealed credentials of a saved provider account.
+pub fn credentials_of(ctx: &Ctx, p: &cloud_provider::Model) -> Result<Credentials, DriverError> {
     let raw = ctx.keys.decrypt(p.tenant_id, &credentials_aad(p.id), &p.credentials).map_err(|_| {
         DriverError::provider("credentials_unreadable", "the stored credentials cannot be read")
     })?;
-    let creds: Credentials = serde_json::from_str(&raw).unwrap_or_default();
-    driver(ctx, p.tenant_id, p.id, p.kind, &creds)
+    Ok(serde_json::from_str(&raw).unwrap_or_default())
+}
+
+/// The driver of a saved provider account (its credentials unsealed).
+pub fn for_provider(ctx: &Ctx, p: &cloud_provider::Model) -> Result<Box<dyn CloudDriver>, DriverError> {
+    driver(ctx, p.tenant_id, p.id, p.kind, &credentials_of(ctx, p)?)
 }
