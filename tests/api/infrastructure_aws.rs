@@ -1,5 +1,5 @@
-//! AWS accounts end to end against `moto` in server mode (started by each test on a free port;
-//! a missing moto fails the test): connecting (fields checked, the keys tried with EC2 before
+//! AWS accounts end to end against `moto` in server mode, with the EC2 actions it lacks added
+//! by `moto_extras.py` (started by each test on a free port; a missing moto fails the test): connecting (fields checked, the keys tried with EC2 before
 //! anything is saved, a refusal saving nothing), EC2 instances through their life, EBS volumes,
 //! AMIs and EBS snapshots, Elastic IPs, Route 53 zones and records, what AWS does not offer
 //! here refused plainly, throttling waited out, and a RunInstances whose answer was lost
@@ -80,9 +80,12 @@ async fn forward(
     body: Bytes,
 ) -> Response {
     let text = String::from_utf8_lossy(&body).to_string();
+    // A Query API call's `Action`; a JSON one's operation (`X-Amz-Target: Service.Operation`).
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
     let action = url::form_urlencoded::parse(text.as_bytes())
         .find(|(k, _)| k == "Action")
         .map(|(_, v)| v.to_string())
+        .or_else(|| target.and_then(|t| t.rsplit('.').next()).map(str::to_string))
         .unwrap_or_else(|| format!("{method} {}", uri.path()));
     let (refused, lose) = {
         let mut f = p.faults.lock().unwrap();
@@ -123,12 +126,15 @@ pub(crate) async fn aws_world() -> Cloud {
 /// [`aws_world`] with more of the app's environment.
 pub(crate) async fn aws_world_with(mut env: Vec<(&'static str, String)>) -> Cloud {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = std::process::Command::new("moto_server")
+    // moto, with the EC2 actions it lacks (root volume replacement, Elastic IP reverse DNS,
+    // the serial console's key) added by `moto_extras.py`.
+    let child = std::process::Command::new("python3")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/moto_extras.py"))
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .expect("moto_server must be installed (pip install 'moto[server]'; scripts/test.sh does)");
+        .expect("python3 with moto must be installed (pip install 'moto[server]'; scripts/test.sh does)");
     let moto = Moto { child };
     let moto_url = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
@@ -367,7 +373,7 @@ async fn an_ebs_volume_is_created_attached_grown_detached_and_deleted() {
     assert!(d.get_volume(&vext).await.unwrap().is_none(), "deleted at AWS");
 }
 
-async fn snapshots(t: &Cloud) -> Vec<Value> {
+pub(crate) async fn snapshots(t: &Cloud) -> Vec<Value> {
     let r =
         t.w.gql(&t.w.owner, doc!("infrastructure/TenantSnapshots"), json!({ "id": t.w.tenant, "first": 50 }))
             .await;
@@ -416,7 +422,7 @@ async fn a_server_is_imaged_to_an_ami_and_a_volume_copied_to_an_ebs_snapshot() {
     d.delete_volume(&vol.id).await.unwrap();
 }
 
-async fn floating_ip(t: &Cloud, id: &str) -> Value {
+pub(crate) async fn floating_ip(t: &Cloud, id: &str) -> Value {
     let r = t
         .w
         .gql(&t.w.owner, doc!("infrastructure/TenantFloatingIps"), json!({ "id": t.w.tenant, "first": 50 }))
@@ -465,23 +471,6 @@ async fn an_elastic_ip_is_allocated_associated_moved_unassigned_and_released() {
     assert_eq!(d.get_floating_ip(&alloc).await.unwrap().unwrap().server.as_deref(), Some(e1.as_str()));
     t.done(doc!("infrastructure/AssignFloatingIp"), "assignFloatingIp", "floatingIp", assign(&s2)).await;
     assert_eq!(d.get_floating_ip(&alloc).await.unwrap().unwrap().server.as_deref(), Some(e2.as_str()));
-
-    // Reverse DNS is not offered for AWS: the action fails plainly and nothing changes.
-    let (_, a) =
-        t.w.change(
-            doc!("infrastructure/SetFloatingIpReverseDns"),
-            "setFloatingIpReverseDns",
-            "floatingIp",
-            json!({ "input": { "floatingIpId": ip, "dnsPtr": "mail.example.com" } }),
-        )
-        .await;
-    let ended = t.w.ended(&a).await;
-    assert_eq!(
-        (ended["status"].as_str(), ended["errorCode"].as_str()),
-        (Some("FAILED"), Some("not_supported"))
-    );
-    let row = floating_ip(&t, &ip).await;
-    assert_eq!((row["status"].as_str(), row["dnsPtr"].as_str()), (Some("READY"), None));
 
     t.done(
         doc!("infrastructure/UnassignFloatingIp"),
@@ -582,13 +571,20 @@ async fn metrics_come_from_cloudwatch_and_what_aws_does_not_offer_is_refused_pla
     );
     assert_eq!(t.calls("GetMetricData"), 1);
     assert!(node["monthlyCost"].is_null(), "no price listed for AWS");
-    let r =
-        t.w.gql(
-            &t.w.owner,
-            doc!("infrastructure/OpenServerConsole"),
-            json!({ "input": { "serverId": id, "reason": "checking the boot log" } }),
+    // AWS has no rescue system: the action fails plainly and the server is as it was.
+    let (_, a) =
+        t.w.change(
+            doc!("infrastructure/ServerAction"),
+            "serverAction",
+            "server",
+            json!({ "input": { "serverId": id, "action": "ENABLE_RESCUE" } }),
         )
         .await;
-    assert_eq!(r.code(), "PROVIDER_ERROR");
-    assert_eq!(r.0["errors"][0]["extensions"]["providerCode"], "not_supported");
+    let ended = t.w.ended(&a).await;
+    assert_eq!(
+        (ended["status"].as_str(), ended["errorCode"].as_str()),
+        (Some("FAILED"), Some("not_supported"))
+    );
+    let s = t.w.server(&id).await;
+    assert_eq!((s["status"].as_str(), s["rescueEnabled"].as_bool()), (Some("RUNNING"), Some(false)), "{s}");
 }

@@ -1,8 +1,8 @@
 //! Snapshots end to end, on the local provider and through the Hetzner fake (its
 //! `create_image`, `/images` and `rebuild` calls): taken of a running server, made by a durable
 //! action, restored onto the server (a rebuild), kept when the server is deleted, deleted;
-//! bad input names its field and changes nothing. And the infrastructure objects as Relay
-//! nodes, for their organisation only.
+//! bad input names its field and changes nothing; a rebuild from one of Hetzner's images. And
+//! the infrastructure objects as Relay nodes, for their organisation only.
 
 use serde_json::{Value, json};
 
@@ -174,4 +174,40 @@ async fn servers_volumes_snapshots_accounts_and_actions_are_nodes_for_their_orga
         let r = w.app.gql(Some(&outsider.access), query, json!({ "id": id })).await;
         assert_eq!(r.code(), "NOT_FOUND", "{ty} for an outsider");
     }
+}
+
+#[tokio::test]
+async fn a_hetzner_server_is_rebuilt_from_one_of_hetzners_images() {
+    let (_fake, base, env) = hetzner_fake();
+    let w = world(env).await;
+    let p = w.provider("HETZNER").await;
+    let (server, a) = w.create_server(&p, "web-1").await;
+    w.succeeded(&a).await;
+    let rebuild =
+        |image: &str| json!({ "input": { "serverId": server, "action": "REBUILD", "image": image } });
+    let r = w.gql(&w.owner, doc!("infrastructure/ServerAction"), rebuild("debian 12")).await;
+    assert_eq!((r.code().as_str(), r.field().as_str()), ("BAD_USER_INPUT", "input.image"));
+
+    let (s, a) =
+        w.change(doc!("infrastructure/ServerAction"), "serverAction", "server", rebuild("debian-12")).await;
+    assert_eq!(s["status"], "REBUILDING");
+    w.succeeded(&a).await;
+    let s = w.server(&server).await;
+    assert_eq!((s["status"].as_str(), s["image"].as_str()), (Some("RUNNING"), Some("debian-12")), "{s}");
+    let state = fake_state(&base).await;
+    let at_hetzner =
+        state["servers"].as_array().unwrap().iter().find(|h| h["name"] == "web-1").unwrap().clone();
+    assert_eq!(at_hetzner["image"]["name"], "debian-12", "{at_hetzner}");
+
+    // An image Hetzner does not have: the action fails with Hetzner's error; the server is
+    // as it was.
+    let (_, a) =
+        w.change(doc!("infrastructure/ServerAction"), "serverAction", "server", rebuild("nosuch")).await;
+    let ended = w.ended(&a).await;
+    assert_eq!(
+        (ended["status"].as_str(), ended["errorCode"].as_str()),
+        (Some("FAILED"), Some("invalid_input"))
+    );
+    let s = w.server(&server).await;
+    assert_eq!((s["status"].as_str(), s["image"].as_str()), (Some("RUNNING"), Some("debian-12")), "{s}");
 }

@@ -397,6 +397,10 @@ async fn server(
         if !r.server_type.is_empty() {
             am.server_type = Set(r.server_type);
         }
+        // A rebuilt server runs what it was rebuilt from.
+        if let ServerOp::Rebuild { image } = &op {
+            am.image = Set(image.clone());
+        }
     })
     .await
 }

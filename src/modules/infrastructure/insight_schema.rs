@@ -110,11 +110,17 @@ pub struct OpenServerConsoleInput {
     pub reason: String,
 }
 
-/// A console session: connect to `url` (a WebSocket VNC address) with `password`, once.
+/// A console session, shown once. Hetzner: `url` is a WebSocket VNC address to open with
+/// `password`. AWS: `url` is the instance's serial console over SSH
+/// (`ssh://<instance>.port0@serial-console.ec2-instance-connect.<region>.aws`), reached with
+/// `privateKey` unlocked by `password` within 60 seconds.
 #[derive(SimpleObject)]
 pub struct ServerConsole {
     pub url: String,
     pub password: String,
+    /// The one-time private key of an SSH console (OpenSSH format, encrypted with
+    /// `password`); null for a VNC console.
+    pub private_key: Option<String>,
 }
 
 /// A root password, revealed once.
@@ -149,6 +155,8 @@ impl InsightMutation {
 
     /// Opens a console session to a server (`INFRASTRUCTURE_CONSOLE`; audited with the reason;
     /// `PROVIDER_ERROR` `not_supported` on the local cloud, whose servers have no screen).
+    /// The session is opened at the provider at once: an AWS console's key is accepted for
+    /// 60 seconds.
     async fn open_server_console(
         &self,
         ctx: &Context<'_>,
@@ -164,7 +172,7 @@ impl InsightMutation {
         )
         .await?;
         let c = insight::open_console(app(ctx), &tctx, id, &input.reason).await?;
-        Ok(ServerConsole { url: c.url, password: c.password })
+        Ok(ServerConsole { url: c.url, password: c.password, private_key: c.private_key })
     }
 }
 

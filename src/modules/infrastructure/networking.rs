@@ -509,7 +509,7 @@ pub(super) async fn drift(
         let found = remote[&r.kind].iter().find(|n| n.id == ext);
         let (status, observed, what) = match found {
             None => (Status::Deleted, None, "deleted outside Zygo"),
-            Some(n) if n.spec == desired => {
+            Some(n) if n.has(&desired) => {
                 if r.status == Status::Drifted {
                     // Put back as specified outside Zygo: in step again.
                     set(ctx, tctx, r.id, false, |am| {

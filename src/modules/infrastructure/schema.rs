@@ -97,8 +97,11 @@ pub struct ServerActionInput {
     pub action: ServerActionKind,
     /// For RESIZE: the new server type.
     pub server_type: Option<String>,
-    /// For REBUILD: the snapshot to reinstall from.
+    /// For REBUILD: the snapshot to reinstall from (or `image`).
     pub snapshot_id: Option<ID>,
+    /// For REBUILD: the provider's image to reinstall from, by name or id (`ubuntu-24.04`,
+    /// `ami-…`; or `snapshotId`).
+    pub image: Option<String>,
 }
 
 #[derive(InputObject)]
@@ -236,13 +239,27 @@ impl InfrastructureCoreMutation {
             ServerActionKind::Reset => servers::ServerChange::Reset,
             // A missing type is the service's validation error (after its permission check).
             ServerActionKind::Resize => servers::ServerChange::Resize(input.server_type.unwrap_or_default()),
-            ServerActionKind::Rebuild => {
-                let snapshot = input.snapshot_id.ok_or_else(|| {
-                    crate::error::AppError::validation("input.snapshotId", "a snapshot to rebuild from")
-                })?;
-                let (snapshot, _) = snapshot_access(ctx, "input.snapshotId", &snapshot).await?;
-                servers::ServerChange::Rebuild(snapshot)
-            }
+            ServerActionKind::Rebuild => match (input.snapshot_id, input.image) {
+                (Some(snapshot), None) => {
+                    let (snapshot, _) = snapshot_access(ctx, "input.snapshotId", &snapshot).await?;
+                    servers::ServerChange::Rebuild(servers::RebuildFrom::Snapshot(snapshot))
+                }
+                (None, Some(image)) => servers::ServerChange::Rebuild(servers::RebuildFrom::Image(image)),
+                (Some(_), Some(_)) => {
+                    return Err(crate::error::AppError::validation(
+                        "input.image",
+                        "a snapshot or an image to rebuild from, not both",
+                    )
+                    .into());
+                }
+                (None, None) => {
+                    return Err(crate::error::AppError::validation(
+                        "input.snapshotId",
+                        "a snapshot or an image to rebuild from",
+                    )
+                    .into());
+                }
+            },
             ServerActionKind::EnableRescue => servers::ServerChange::EnableRescue,
             ServerActionKind::DisableRescue => servers::ServerChange::DisableRescue,
             ServerActionKind::ResetRootPassword => servers::ServerChange::ResetRootPassword,

@@ -44,13 +44,22 @@ pub enum ServerChange {
     /// A hard reset: the power cycled without a shutdown.
     Reset,
     Resize(String),
-    /// Reinstall the disk from this snapshot (of the same account).
-    Rebuild(Uuid),
+    /// Reinstall the disk.
+    Rebuild(RebuildFrom),
     /// Boot into the provider's rescue system next; the action gets a root password for it.
     EnableRescue,
     DisableRescue,
     /// A new root password for the running system (the action gets it).
     ResetRootPassword,
+}
+
+/// What a rebuild reinstalls a server's disk from.
+#[derive(Clone, Debug)]
+pub enum RebuildFrom {
+    /// A snapshot of the same account.
+    Snapshot(Uuid),
+    /// One of the provider's images, by name or id (`ubuntu-24.04`, `ami-…`).
+    Image(String),
 }
 
 /// A server name as clouds take it: letters, digits, `-` and `.`, at most 63, starting and
@@ -294,9 +303,10 @@ pub async fn change(
     }
     // A rebuild's image: a snapshot of the same account, made.
     let image = match &what {
-        ServerChange::Rebuild(snapshot) => {
+        ServerChange::Rebuild(RebuildFrom::Snapshot(snapshot)) => {
             Some(super::snapshots::image_for(&tx, *snapshot, s.provider_id).await?)
         }
+        ServerChange::Rebuild(RebuildFrom::Image(image)) => Some(check_word("input.image", image)?),
         _ => None,
     };
     let mut am: cloud_server::ActiveModel = s.clone().into();
@@ -304,7 +314,7 @@ pub async fn change(
     am.updated_at = Set(ctx.now());
     let s2 = tx.scope().update(&tx, am).await?;
     let snapshot = match &what {
-        ServerChange::Rebuild(id) => Some(*id),
+        ServerChange::Rebuild(RebuildFrom::Snapshot(id)) => Some(*id),
         _ => None,
     };
     let params =

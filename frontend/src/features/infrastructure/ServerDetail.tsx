@@ -1,7 +1,8 @@
 // One server's live details read from its provider: the monthly cost, a metrics chart (CPU,
 // disk or network over a chosen window) and, for holders of infrastructure.console, a console
-// session opened with a written reason (audited), and root access: rescue mode and root password
-// resets, whose password the provider gives once and only the member who asked can reveal.
+// session opened with a written reason (audited: a VNC address and password, or an SSH serial
+// console with a one-time key), a rebuild from an image, and root access: rescue mode and root
+// password resets, whose password the provider gives once and only the member who asked can reveal.
 import { useMemo, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import {
@@ -14,7 +15,7 @@ import {
 } from '../../gql/graphql';
 import { errorMessage, fieldErrors } from '../../app/client';
 import { useTenant } from '../../app/tenant';
-import { Alert, Button, CopyButton, Loading, SelectField, TextAreaField } from '../../ui';
+import { Alert, Button, ConfirmButton, CopyButton, Field, Loading, SelectField, TextAreaField } from '../../ui';
 import { useLiveResources } from './Servers';
 
 const WINDOWS: { label: string; hours: number }[] = [
@@ -59,7 +60,7 @@ export function MetricsChart({ series, label }: { series: Series[]; label: strin
   );
 }
 
-type ServerSummary = { id: string; name: string; status: string; rescueEnabled: boolean };
+type ServerSummary = { id: string; name: string; status: string; image: string; rescueEnabled: boolean };
 
 export function ServerDetail({ server }: { server: ServerSummary }) {
   const tenant = useTenant();
@@ -100,6 +101,7 @@ export function ServerDetail({ server }: { server: ServerSummary }) {
       {res.error && <Alert>{errorMessage(res.error)}</Alert>}
       {res.fetching && !node && <Loading label="Reading metrics…" />}
       {node?.metrics && <MetricsChart series={node.metrics.series} label={`${FAMILIES.find((f) => f.value === family)?.label} of ${server.name}`} />}
+      {tenant.can('infrastructure.manage') && <Rebuild server={server} />}
       {tenant.can('infrastructure.manage') && <RootAccess server={server} />}
       {tenant.can('infrastructure.console') && <Console serverId={server.id} />}
     </section>
@@ -119,15 +121,54 @@ function Console({ serverId }: { serverId: string }) {
       <h3>Console</h3>
       <TextAreaField label="Reason" hint="Why you need the console (recorded in the audit log)" value={reason} onChange={(e) => setReason(e.target.value)} error={errors['input.reason']} required />
       {errors[''] && <Alert>{errors['']}</Alert>}
-      {res.data && (
-        <Alert kind="success">
-          Console open: connect a VNC client to <span className="mono">{res.data.openServerConsole.url}</span> with the one-time password{' '}
-          <span className="mono">{res.data.openServerConsole.password}</span> <CopyButton text={res.data.openServerConsole.password} label="Copy password" />
-        </Alert>
-      )}
+      {res.data && <OpenedConsole console={res.data.openServerConsole} serverId={serverId} />}
       <Button type="submit" variant="secondary" busy={res.fetching}>
         Open console
       </Button>
+    </form>
+  );
+}
+
+/** A console just opened: a VNC address and password, or (AWS) an SSH serial console with a
+ * one-time key encrypted with the password, to save and use within a minute. */
+function OpenedConsole({ console: c, serverId }: { console: { url: string; password: string; privateKey?: string | null }; serverId: string }) {
+  const href = useMemo(() => (c.privateKey ? URL.createObjectURL(new Blob([c.privateKey], { type: 'application/x-pem-file' })) : ''), [c.privateKey]);
+  if (!c.privateKey) {
+    return (
+      <Alert kind="success">
+        Console open: connect a VNC client to <span className="mono">{c.url}</span> with the one-time password{' '}
+        <span className="mono">{c.password}</span> <CopyButton text={c.password} label="Copy password" />
+      </Alert>
+    );
+  }
+  const keyFile = `zygo-console-${serverId.slice(-8)}`;
+  const command = `chmod 600 ${keyFile} && ssh -i ${keyFile} ${c.url.replace(/^ssh:\/\//, '')}`;
+  return (
+    <Alert kind="success">
+      Serial console open for 60 seconds: save the one-time key, then run{' '}
+      <span className="mono">{command}</span> <CopyButton text={command} label="Copy command" /> and unlock the key with{' '}
+      <span className="mono">{c.password}</span> <CopyButton text={c.password} label="Copy password" />{' '}
+      <a href={href} download={keyFile}>
+        Save key
+      </a>
+    </Alert>
+  );
+}
+
+/** Reinstalls the server's disk from one of the provider's images (snapshots are rebuilt
+ * from the Snapshots page). */
+function Rebuild({ server }: { server: ServerSummary }) {
+  const [image, setImage] = useState(server.image);
+  const [res, act] = useMutation(ServerActionDocument);
+  const errors = fieldErrors(res.error);
+  if (server.status !== 'RUNNING' && server.status !== 'OFF') return null;
+  return (
+    <form aria-label="Rebuild from an image" className="row" onSubmit={(e: FormEvent) => e.preventDefault()}>
+      <Field label="Rebuild from image" hint="Erases the disk; the server keeps its addresses" value={image} onChange={(e) => setImage(e.target.value)} error={errors['input.image']} required />
+      <ConfirmButton busy={res.fetching} confirmLabel={`Erase and rebuild ${server.name}`} onConfirm={() => act({ input: { serverId: server.id, action: 'REBUILD', image } })}>
+        Rebuild
+      </ConfirmButton>
+      {errors[''] && <Alert>{errors['']}</Alert>}
     </form>
   );
 }

@@ -21,8 +21,12 @@
 //! (`instance:i-…:running`), and [`CloudDriver::action`] looks at the resource until it is
 //! there.
 //!
-//! Not supported here (`PROVIDER_ERROR` `not_supported`): rebuilding a server from an image,
-//! reverse DNS of Elastic IPs, IPv6 Elastic IPs, consoles, rescue mode; prices are not listed.
+//! A console is EC2's serial console over SSH with a one-time key (`aws_console.rs`); a
+//! rebuild replaces the root volume (`CreateReplaceRootVolumeTask`).
+//!
+//! What AWS does not have is `PROVIDER_ERROR` `not_supported`: IPv6 Elastic IPs (Elastic IPs
+//! are IPv4 only), rescue mode and root password resets (AWS has no such thing outside the
+//! guest); prices are not listed.
 
 use std::time::Duration;
 
@@ -113,6 +117,40 @@ impl Aws {
         body: Vec<u8>,
         content_type: Option<&str>,
     ) -> DriverResult<Node> {
+        let headers: Vec<(&str, &str)> = content_type.map(|c| ("content-type", c)).into_iter().collect();
+        let text = self.send(service, method, path, query, body, &headers).await?;
+        if text.trim().is_empty() {
+            return Ok(Node::default());
+        }
+        aws_xml::parse(&text).map_err(|e| DriverError::transient(format!("unreadable AWS answer: {e}")))
+    }
+
+    /// An action of a JSON 1.1 service (EC2 Instance Connect): `target` is its
+    /// `X-Amz-Target` (`Service.Operation`).
+    pub(super) async fn json11(
+        &self,
+        service: &str,
+        target: &str,
+        body: &serde_json::Value,
+    ) -> DriverResult<serde_json::Value> {
+        let headers = [("content-type", "application/x-amz-json-1.1"), ("x-amz-target", target)];
+        let text =
+            self.send(service, Method::POST, "/", &[], body.to_string().into_bytes(), &headers).await?;
+        serde_json::from_str(&text).map_err(|e| DriverError::transient(format!("unreadable AWS answer: {e}")))
+    }
+
+    /// Sends a request to `service` signed with `headers`, and returns the body of a
+    /// success; refusals become [`DriverError`]s (throttling and 5xx transient, others with
+    /// AWS's code, read from an XML or a JSON error).
+    async fn send(
+        &self,
+        service: &str,
+        method: Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> DriverResult<String> {
         let base = self.base(service);
         let url = reqwest::Url::parse(&format!("{base}{path}"))
             .map_err(|e| DriverError::provider("invalid_endpoint", e.to_string()))?;
@@ -129,14 +167,13 @@ impl Aws {
             region,
             service,
         };
-        let extra: Vec<(&str, &str)> = content_type.map(|c| ("content-type", c)).into_iter().collect();
         let signed = signer.sign(
             &Signable {
                 method: method.as_str(),
                 host: &host,
                 path: url.path(),
                 query: &query,
-                headers: &extra,
+                headers,
                 body: &body,
             },
             chrono::Utc::now(),
@@ -147,7 +184,7 @@ impl Aws {
             format!("{}?{query}", url.as_str().trim_end_matches('?'))
         };
         let mut req = self.http.request(method, full).header("host", host);
-        for (k, v) in extra.iter().map(|(k, v)| (*k, v.to_string())).chain(signed) {
+        for (k, v) in headers.iter().map(|(k, v)| (*k, v.to_string())).chain(signed) {
             req = req.header(k, v);
         }
         let res = req.body(body).send().await.map_err(unreachable)?;
@@ -159,13 +196,10 @@ impl Aws {
             .and_then(|v| v.parse::<u64>().ok());
         let text = res.text().await.map_err(unreachable)?;
         if status.is_success() {
-            if text.trim().is_empty() {
-                return Ok(Node::default());
-            }
-            return aws_xml::parse(&text)
-                .map_err(|e| DriverError::transient(format!("unreadable AWS answer: {e}")));
+            return Ok(text);
         }
         let (code, message) = aws_xml::error_of(&text)
+            .or_else(|| json_error_of(&text))
             .unwrap_or_else(|| (status.as_u16().to_string(), text.chars().take(200).collect()));
         if status.is_server_error() || status.as_u16() == 429 || TRANSIENT.contains(&code.as_str()) {
             return Err(DriverError::Transient {
@@ -262,6 +296,15 @@ impl Aws {
     }
 }
 
+/// The code and message of a JSON protocol error (`{"__type": "…#Code", "message": …}`).
+fn json_error_of(body: &str) -> Option<(String, String)> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    let code = v.get("__type")?.as_str()?;
+    let code = code.rsplit('#').next().unwrap_or(code).to_string();
+    let message = v.get("message").or_else(|| v.get("Message")).and_then(|m| m.as_str()).unwrap_or_default();
+    Some((code, message.to_string()))
+}
+
 /// `true` when a refusal means the resource is not (any more) there.
 pub(super) fn not_found(e: &DriverError) -> bool {
     matches!(e, DriverError::Provider { code, .. }
@@ -340,7 +383,7 @@ impl CloudDriver for Aws {
                 self.ec2("ModifyInstanceAttribute", p).await?;
                 Ok(None)
             }
-            ServerOp::Rebuild { .. } => Err(not_supported("rebuilding a server from an image")),
+            ServerOp::Rebuild { image } => self.rebuild(id, image).await,
         }
     }
 
@@ -424,7 +467,7 @@ impl CloudDriver for Aws {
 
     async fn list_floating_ips(&self, selector: &str) -> DriverResult<Vec<RemoteFloatingIp>> {
         let v = self.ec2("DescribeAddresses", aws_ec2::filters(selector)).await?;
-        Ok(v.items("addressesSet").into_iter().map(aws_ec2::address_of).collect())
+        self.with_ptrs(v.items("addressesSet").into_iter().map(aws_ec2::address_of).collect()).await
     }
 
     async fn create_floating_ip(&self, spec: &FloatingIpSpec) -> DriverResult<(RemoteFloatingIp, Pending)> {
@@ -436,11 +479,14 @@ impl CloudDriver for Aws {
         let v = self.ec2("AllocateAddress", p).await?;
         let mut ip = aws_ec2::address_of(&v);
         ip.labels = spec.labels.clone();
+        // Recorded with AWS's own reverse DNS name (else the first look would see drift).
+        let ip = self.with_ptrs(vec![ip]).await?.remove(0);
         Ok((ip, None))
     }
 
     async fn get_floating_ip(&self, id: &str) -> DriverResult<Option<RemoteFloatingIp>> {
-        self.address(id).await.map(|a| a.map(|(ip, _)| ip))
+        let Some((ip, _)) = self.address(id).await? else { return Ok(None) };
+        Ok(self.with_ptrs(vec![ip]).await?.pop())
     }
 
     async fn assign_floating_ip(&self, id: &str, server: &str) -> DriverResult<Pending> {
@@ -459,15 +505,8 @@ impl CloudDriver for Aws {
         Ok(None)
     }
 
-    async fn set_floating_ip_dns_ptr(
-        &self,
-        _id: &str,
-        _ip: &str,
-        _ptr: Option<&str>,
-    ) -> DriverResult<Pending> {
-        // EC2's ModifyAddressAttribute (DomainName) exists, but the test double (moto) does
-        // not implement it, so it is not offered untested.
-        Err(not_supported("reverse DNS of an Elastic IP"))
+    async fn set_floating_ip_dns_ptr(&self, id: &str, _ip: &str, ptr: Option<&str>) -> DriverResult<Pending> {
+        self.set_ptr(id, ptr).await
     }
 
     async fn delete_floating_ip(&self, id: &str) -> DriverResult<()> {
@@ -502,10 +541,8 @@ impl CloudDriver for Aws {
         self.metrics(id, window).await
     }
 
-    async fn request_console(&self, _id: &str) -> DriverResult<RemoteConsole> {
-        // EC2's serial console is reached over SSH (EC2 Instance Connect), not through a
-        // URL and password Zygo could hand out.
-        Err(not_supported("a console session"))
+    async fn request_console(&self, id: &str) -> DriverResult<RemoteConsole> {
+        self.serial_console(id).await
     }
 
     async fn server_price(&self, _server_type: &str, _location: &str) -> DriverResult<Option<MonthlyPrice>> {

@@ -3,7 +3,10 @@
 //! the calls that take more than one request (running an instance, picking a free device
 //! name, imaging, deleting an image with its EBS snapshots) and the state of a [`Pending`]
 //! (`instance:<id>:<state>`, `stop:<id>:<since>`, `volume:<id>:<state>`,
-//! `modify:<id>:<size>`, `image:<id>`, `snapshot:<id>`).
+//! `modify:<id>:<size>`, `image:<id>`, `snapshot:<id>`, `rebuild:<task>`, `ptr:<id>`); root
+//! volume replacement (rebuild) and the reverse DNS names of Elastic IPs.
+
+use std::collections::HashMap;
 
 use super::{
     ActionState, DriverError, DriverResult, Labels, Pending, RemoteFloatingIp, RemoteServer, RemoteSnapshot,
@@ -166,6 +169,11 @@ pub fn address_of(a: &Node) -> RemoteFloatingIp {
         dns_ptr: None,
         labels: labels_of(a),
     }
+}
+
+/// A reverse DNS name as Zygo keeps it (AWS writes it with the root's dot).
+fn ptr_name(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
 }
 
 /// The instance states that still count as a server (terminated ones linger in listings).
@@ -339,6 +347,77 @@ impl Aws {
         }))
     }
 
+    /// Replaces the root volume of instance `id` from `image` (an AMI, or an EBS snapshot
+    /// `snap-…`), deleting the old one: the instance keeps its id, addresses and interfaces.
+    /// A replacement from the same source already under way (an earlier attempt whose answer
+    /// was lost) is taken over rather than started twice.
+    pub(super) async fn rebuild(&self, id: &str, image: &str) -> DriverResult<Pending> {
+        let mut p = Params::default();
+        p.push("Filter.1.Name", "instance-id");
+        p.push("Filter.1.Value.1", id);
+        let tasks = self.ec2("DescribeReplaceRootVolumeTasks", p).await?;
+        let under_way = tasks.items("replaceRootVolumeTaskSet").into_iter().find(|t| {
+            matches!(t.text("taskState"), Some("pending" | "in-progress"))
+                && (t.text("imageId") == Some(image) || t.text("snapshotId") == Some(image))
+        });
+        let task = match under_way {
+            Some(t) => t.text("replaceRootVolumeTaskId").unwrap_or_default().to_string(),
+            None => {
+                let mut p = Params::one("InstanceId", id);
+                p.push(if image.starts_with("snap-") { "SnapshotId" } else { "ImageId" }, image);
+                p.push("DeleteReplacedRootVolume", "true");
+                let v = self.ec2("CreateReplaceRootVolumeTask", p).await?;
+                v.text("replaceRootVolumeTask/replaceRootVolumeTaskId").unwrap_or_default().to_string()
+            }
+        };
+        Ok(Some(format!("rebuild:{task}")))
+    }
+
+    /// Sets (`Some`) or resets to AWS's own name the reverse DNS name of Elastic IP `id`.
+    /// AWS checks the name (its forward record must point at the address) and applies it a
+    /// little later, so the change is waited for (`ptr:<id>`).
+    pub(super) async fn set_ptr(&self, id: &str, ptr: Option<&str>) -> DriverResult<Pending> {
+        let mut p = Params::one("AllocationId", id);
+        match ptr {
+            Some(name) => {
+                p.push("DomainName", name);
+                self.ec2("ModifyAddressAttribute", p).await?;
+            }
+            None => {
+                p.push("Attribute", "domain-name");
+                self.ec2("ResetAddressAttribute", p).await?;
+            }
+        }
+        Ok(Some(format!("ptr:{id}")))
+    }
+
+    /// The `domain-name` attribute of Elastic IPs `ids` (of all the region's when empty),
+    /// by allocation id.
+    async fn ptr_attributes(&self, ids: &[&str]) -> DriverResult<HashMap<String, Node>> {
+        let mut p = Params::one("Attribute", "domain-name");
+        for (i, id) in ids.iter().enumerate() {
+            p.push(format!("AllocationId.{}", i + 1), *id);
+        }
+        let items = self.ec2_all("DescribeAddressesAttribute", p, "addressSet", None).await?;
+        Ok(items.into_iter().filter_map(|a| Some((a.text("allocationId")?.to_string(), a))).collect())
+    }
+
+    /// `ips` with their reverse DNS names (one request for all of them).
+    pub(super) async fn with_ptrs(
+        &self,
+        mut ips: Vec<RemoteFloatingIp>,
+    ) -> DriverResult<Vec<RemoteFloatingIp>> {
+        if ips.is_empty() {
+            return Ok(ips);
+        }
+        let ids: Vec<&str> = ips.iter().map(|ip| ip.id.as_str()).collect();
+        let attrs = self.ptr_attributes(&ids).await?;
+        for ip in &mut ips {
+            ip.dns_ptr = attrs.get(&ip.id).and_then(|a| a.text("ptrRecord")).map(ptr_name);
+        }
+        Ok(ips)
+    }
+
     /// Where a [`Pending`] of this driver stands, from the resource it waits for.
     pub(super) async fn pending_state(&self, pending: &str) -> DriverResult<ActionState> {
         let mut parts = pending.splitn(3, ':');
@@ -433,6 +512,38 @@ impl Aws {
                         "snapshot_failed",
                         s.text("stateMessage").unwrap_or("the snapshot failed").into(),
                     ),
+                }
+            }
+            "rebuild" => {
+                let v = absent(
+                    self.ec2("DescribeReplaceRootVolumeTasks", Params::one("ReplaceRootVolumeTaskId.1", id))
+                        .await,
+                )?;
+                let task = v
+                    .as_ref()
+                    .and_then(|v| v.items("replaceRootVolumeTaskSet").first().map(|t| (*t).clone()));
+                let Some(task) = task else {
+                    return failed("not_found", format!("the root volume replacement {id} no longer exists"));
+                };
+                match task.text("taskState").unwrap_or_default() {
+                    "succeeded" => Ok(ActionState::Succeeded),
+                    "pending" => running(10),
+                    "in-progress" => running(50),
+                    other => failed("rebuild_failed", format!("the root volume replacement {id} is {other}")),
+                }
+            }
+            "ptr" => {
+                let attrs = absent(self.ptr_attributes(&[id]).await)?.unwrap_or_default();
+                let Some(a) = attrs.get(id) else {
+                    return failed("not_found", format!("the Elastic IP {id} no longer exists"));
+                };
+                match a.text("ptrRecordUpdate/status") {
+                    Some("PENDING") => running(50),
+                    Some("UNSUCCESSFUL") => failed(
+                        "ptr_refused",
+                        a.text("ptrRecordUpdate/reason").unwrap_or("AWS refused the reverse DNS name").into(),
+                    ),
+                    _ => Ok(ActionState::Succeeded),
                 }
             }
             _ => failed("invalid_input", format!("unknown AWS action {pending}")),

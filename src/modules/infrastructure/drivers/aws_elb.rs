@@ -235,6 +235,7 @@ impl Aws {
             }
         }
         let (labels, _) = labels_and_name(tags, &arn);
+        let (targets, matched) = self.targets_of(tags, &holders).await?;
         let spec = NetSpec::LoadBalancer {
             load_balancer_type: kind,
             // Regional: the balancer is in the region's zones.
@@ -245,7 +246,7 @@ impl Aws {
             }
             .into(),
             services: pairs.iter().map(|(l, tg)| service_of(l, tg)).collect(),
-            targets: self.targets_of(tags, &holders).await?,
+            targets,
         };
         Ok(RemoteNet {
             name: lb.text("LoadBalancerName").unwrap_or_default().into(),
@@ -253,6 +254,7 @@ impl Aws {
             spec: spec.canonical(),
             public_ip: lb.text("DNSName").map(str::to_string),
             id: arn,
+            matched,
         })
     }
 

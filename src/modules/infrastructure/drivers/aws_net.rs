@@ -227,18 +227,19 @@ impl Aws {
     }
 
     /// What a resource applies to, as read back: the selectors remembered in `tags` and the
-    /// instances in `holders` that no selector explains.
+    /// instances in `holders` that no selector explains; and the holders a selector explains
+    /// (see [`RemoteNet::matched`]).
     pub(super) async fn targets_of(
         &self,
         tags: &Labels,
         holders: &BTreeSet<String>,
-    ) -> DriverResult<Vec<Target>> {
+    ) -> DriverResult<(Vec<Target>, Vec<String>)> {
         let selectors = selectors_of(tags);
         let explained =
             self.resolve(&selectors.iter().cloned().map(Target::LabelSelector).collect::<Vec<_>>()).await?;
         let mut out: Vec<Target> = selectors.into_iter().map(Target::LabelSelector).collect();
         out.extend(holders.iter().filter(|h| !explained.contains(*h)).cloned().map(Target::Server));
-        Ok(out)
+        Ok((out, holders.intersection(&explained).cloned().collect()))
     }
 
     async fn vpc_net(&self, v: &Node) -> DriverResult<RemoteNet> {
@@ -252,7 +253,7 @@ impl Aws {
             subnets,
             servers: servers.into_iter().collect(),
         };
-        Ok(RemoteNet { id, name, labels, spec: spec.canonical(), public_ip: None })
+        Ok(RemoteNet { id, name, labels, spec: spec.canonical(), public_ip: None, matched: vec![] })
     }
 
     async fn converge_network(

@@ -86,8 +86,10 @@ pub fn canonical_rules(rules: &[FirewallRule]) -> Vec<FirewallRule> {
     rules_of_perms(&perms_of_rules(rules))
 }
 
-/// The permissions of a `DescribeSecurityGroups` item (rules naming other groups or prefix
-/// lists are not Zygo's and left out).
+/// The permissions of a `DescribeSecurityGroups` item. Zygo's rules name address ranges; one
+/// made outside Zygo that names another security group or a prefix list is read with that
+/// group's or list's id in place of a range (`sg-…`, `pl-…`), so it shows as drift and a
+/// converge revokes it.
 fn perms_of_group(g: &Node) -> BTreeSet<Perm> {
     let mut out = BTreeSet::new();
     for (egress, list) in [(false, "ipPermissions"), (true, "ipPermissionsEgress")] {
@@ -109,8 +111,15 @@ fn perms_of_group(g: &Node) -> BTreeSet<Perm> {
                 ("icmp", Some(a), Some(b)) if a != -1 || b != -1 => Some(format!("{a}/{b}")),
                 _ => None,
             };
-            let ranges = p.items("ipRanges").into_iter().map(|r| (r, "cidrIp"));
-            for (r, field) in ranges.chain(p.items("ipv6Ranges").into_iter().map(|r| (r, "cidrIpv6"))) {
+            let ranges = [
+                ("ipRanges", "cidrIp"),
+                ("ipv6Ranges", "cidrIpv6"),
+                ("groups", "groupId"),
+                ("prefixListIds", "prefixListId"),
+            ]
+            .into_iter()
+            .flat_map(|(list, field)| p.items(list).into_iter().map(move |r| (r, field)));
+            for (r, field) in ranges {
                 let Some(ip) = r.text(field) else { continue };
                 out.insert(Perm {
                     egress,
@@ -150,8 +159,12 @@ fn permission_params(group: &str, perms: &[&Perm]) -> Params {
             p.push(format!("{n}.FromPort"), a);
             p.push(format!("{n}.ToPort"), b);
         }
-        let (list, field) =
-            if perm.ip.contains(':') { ("Ipv6Ranges", "CidrIpv6") } else { ("IpRanges", "CidrIp") };
+        let (list, field) = match perm.ip.as_str() {
+            ip if ip.starts_with("sg-") => ("Groups", "GroupId"),
+            ip if ip.starts_with("pl-") => ("PrefixListIds", "PrefixListId"),
+            ip if ip.contains(':') => ("Ipv6Ranges", "CidrIpv6"),
+            _ => ("IpRanges", "CidrIp"),
+        };
         p.push(format!("{n}.{list}.1.{field}"), &perm.ip);
         if let Some(d) = &perm.description {
             p.push(format!("{n}.{list}.1.Description"), d);
@@ -195,12 +208,10 @@ impl Aws {
         let tags = tags_of(g);
         let (labels, _) = labels_and_name(&tags, &id);
         let holders: BTreeSet<String> = self.holders(&id).await?.into_iter().map(|h| h.instance).collect();
-        let spec = NetSpec::Firewall {
-            rules: rules_of_perms(&perms_of_group(g)),
-            apply_to: self.targets_of(&tags, &holders).await?,
-        };
+        let (apply_to, matched) = self.targets_of(&tags, &holders).await?;
+        let spec = NetSpec::Firewall { rules: rules_of_perms(&perms_of_group(g)), apply_to };
         let name = g.text("groupName").unwrap_or(&id).to_string();
-        Ok(RemoteNet { id, name, labels, spec: spec.canonical(), public_ip: None })
+        Ok(RemoteNet { id, name, labels, spec: spec.canonical(), public_ip: None, matched })
     }
 
     /// The instances whose primary interface holds security group `group`.

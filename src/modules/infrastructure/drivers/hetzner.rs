@@ -518,7 +518,9 @@ impl CloudDriver for Hetzner {
             )
             .await?;
         match (v["wss_url"].as_str(), v["password"].as_str()) {
-            (Some(url), Some(password)) => Ok(RemoteConsole { url: url.into(), password: password.into() }),
+            (Some(url), Some(password)) => {
+                Ok(RemoteConsole { url: url.into(), password: password.into(), private_key: None })
+            }
             _ => Err(DriverError::transient("Hetzner's console answer has no wss_url or password")),
         }
     }

@@ -130,6 +130,8 @@ fn net_of(kind: NetKind, v: &Value) -> RemoteNet {
         labels: labels_of(&v["labels"]),
         spec: spec.canonical(),
         public_ip: v["public_net"]["ipv4"]["ip"].as_str().map(str::to_string),
+        // Hetzner lists explicit servers and label selectors apart.
+        matched: vec![],
     }
 }
 

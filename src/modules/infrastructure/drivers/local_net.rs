@@ -29,6 +29,7 @@ fn net_of(o: &obj::Model) -> DriverResult<RemoteNet> {
         labels: labels_of(&o.labels),
         spec: spec.canonical(),
         public_ip: o.data["public_ip"].as_str().map(str::to_string),
+        matched: vec![],
     })
 }
 

@@ -5,6 +5,7 @@
 //! tables (the local driver's simulated cloud is its own).
 
 pub mod aws;
+mod aws_console;
 mod aws_dns;
 mod aws_ec2;
 mod aws_elb;
@@ -255,6 +256,9 @@ pub struct MetricSeries {
 pub struct RemoteConsole {
     pub url: String,
     pub password: String,
+    /// For a console reached over SSH: the one-time private key (OpenSSH format, encrypted
+    /// with `password`).
+    pub private_key: Option<String>,
 }
 
 /// What a server type costs a month at a location, as the provider prices it.

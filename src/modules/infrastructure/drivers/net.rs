@@ -132,6 +132,28 @@ pub struct RemoteNet {
     pub spec: NetSpec,
     /// A load balancer's public IPv4 address.
     pub public_ip: Option<String>,
+    /// The servers it applies to through one of its label selectors, where the provider
+    /// cannot tell them from servers named explicitly (AWS: both are just holders of the
+    /// group or targets of the balancer). A server the spec names is then present when it is
+    /// among these, though `spec` shows only the selector.
+    #[serde(default)]
+    pub matched: Vec<String>,
+}
+
+impl RemoteNet {
+    /// Whether the provider has `desired` (in provider ids).
+    pub fn has(&self, desired: &NetSpec) -> bool {
+        if self.spec == *desired {
+            return true;
+        }
+        let mut named_and_matched = desired.clone();
+        if let NetSpec::Firewall { apply_to: t, .. } | NetSpec::LoadBalancer { targets: t, .. } =
+            &mut named_and_matched
+        {
+            t.retain(|t| !matches!(t, Target::Server(s) if self.matched.contains(s)));
+        }
+        self.spec == named_and_matched.canonical()
+    }
 }
 
 /// The kinds of network resource.
