@@ -11,9 +11,11 @@
 #    its arrival at every other participant: p50/p99/max, with everyone on one instance and
 #    with the receivers on the other instance (the move crossing Redis).
 # 2. Memory: a third instance on the same database without Redis (presence and events in its
-#    own memory, so the entries count too); its RSS before and after BENCH_IDLE (default 2000)
-#    idle participants (documents of BENCH_IDLE_PER_DOCUMENT, default 50), and the difference
-#    per participant. Set BENCH_LATENCY=0 to run only this part.
+#    own memory, so the entries count too): BENCH_IDLE_WARMUP (default 200) idle participants
+#    first (what an instance grows once whatever its load: its database connections, thread
+#    heaps, caches), then twice BENCH_IDLE (default 2000) more (documents of
+#    BENCH_IDLE_PER_DOCUMENT, default 50); what each of the last batch adds to its RSS (the
+#    first may still reuse memory the warm-up freed), and the figures counted from earlier. Set BENCH_LATENCY=0 to run only this part.
 #
 # Uses target/release/zygo (cargo build --release; ZYGO_BIN overrides, e.g. target/debug/zygo
 # for a quick check at small scale), node, PostgreSQL (BENCH_PG, default
@@ -21,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PARTICIPANTS="${BENCH_PARTICIPANTS:-50}"; UPDATES="${BENCH_UPDATES:-200}"; IDLE="${BENCH_IDLE:-2000}"
-PER_DOC="${BENCH_IDLE_PER_DOCUMENT:-50}"
+PER_DOC="${BENCH_IDLE_PER_DOCUMENT:-50}"; WARM="${BENCH_IDLE_WARMUP:-200}"
 PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"; REDIS="${BENCH_REDIS:-redis://127.0.0.1:6379}"
 BIN="${ZYGO_BIN:-target/release/zygo}"
 [ -x "$BIN" ] || { echo "build Zygo first: cargo build --release" >&2; exit 1; }
@@ -60,16 +62,32 @@ done
 
 start "$C" ""
 server=${PIDS[-1]}
-before=$(awk '/VmRSS/{print $2}' "/proc/$server/status")
-mkfifo "$WORK/hold"
-# The documents are made through A (same database), so C's figure is only the participants'.
-node benches/ws/presence.mjs idle "ws://127.0.0.1:$C/graphql/ws" "http://127.0.0.1:$A/graphql" "$TOKEN" "$TENANT" "$IDLE" "$PER_DOC" \
-  <"$WORK/hold" >"$WORK/idle.out" 2>&1 & PIDS+=($!)
-exec 3>"$WORK/hold"
-for _ in $(seq 1 1500); do grep -q PRESENT "$WORK/idle.out" && break; sleep 0.2; done
-grep -q PRESENT "$WORK/idle.out" || { cat "$WORK/idle.out" >&2; exit 1; }
-sleep 1 # let the last sockets' tasks settle
-after=$(awk '/VmRSS/{print $2}' "/proc/$server/status")
-echo "  $IDLE idle participants, $PER_DOC per document (connection + subscription + presence entry, one instance, no Redis):" \
-  "RSS ${before} KiB -> ${after} KiB, $(( (after - before) / IDLE )) KiB each"
-exec 3>&-
+rss() { awk '/VmRSS/{print $2}' "/proc/$server/status"; }
+per() { awk -v kib="$1" -v n="$2" 'BEGIN { printf "%.1f", kib / n }'; } # KiB, count
+# idle <name> <participants>: that many idle participants on C, held open until the end.
+idle() {
+  mkfifo "$WORK/hold-$1"
+  # The documents are made through A (same database), so C's figure is only the participants'.
+  node benches/ws/presence.mjs idle "ws://127.0.0.1:$C/graphql/ws" "http://127.0.0.1:$A/graphql" "$TOKEN" "$TENANT" "$2" "$PER_DOC" \
+    <"$WORK/hold-$1" >"$WORK/idle-$1.out" 2>&1 & PIDS+=($!)
+  eval "exec $3>\"$WORK/hold-$1\""
+  for _ in $(seq 1 1500); do grep -q PRESENT "$WORK/idle-$1.out" && break; sleep 0.2; done
+  grep -q PRESENT "$WORK/idle-$1.out" || { cat "$WORK/idle-$1.out" >&2; exit 1; }
+  sleep 1 # let the last sockets' tasks settle
+}
+before=$(rss)
+# A first batch warms what every instance grows once whatever the load (the database pool's
+# connections and their statement caches, worker threads' heaps, caches); then two batches of
+# BENCH_IDLE: the first may still reuse memory the warm-up freed, the second is what each
+# further participant costs.
+idle warm "$WARM" 3
+warm=$(rss)
+idle first "$IDLE" 4
+first=$(rss)
+idle second "$IDLE" 5
+after=$(rss)
+echo "  idle participants, $PER_DOC per document (connection + subscription + presence entry, one instance, no Redis):" \
+  "RSS ${before} KiB fresh, ${warm} KiB after $WARM, ${first} KiB after $IDLE more, ${after} KiB after another $IDLE:" \
+  "$(per $((after - first)) "$IDLE") KiB each (the last $IDLE), $(per $((first - warm)) "$IDLE") KiB each (the $IDLE before)," \
+  "$(per $((after - before)) $((2 * IDLE + WARM))) KiB each counted from the fresh instance"
+exec 3>&- 4>&- 5>&-

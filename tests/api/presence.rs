@@ -458,3 +458,147 @@ async fn leaving_a_document_releases_ones_section_locks_unless_another_tab_stays
     assert_eq!(next_other(&mut watcher).await.0, Kind::LEFT);
     eventually(10, || async { holder().await.is_none().then_some(()) }).await;
 }
+
+/// A selection with an alias, `__typename`, a variable's `@include` and an inline fragment.
+const SHAPED: &str = "subscription Shaped($d: ID!, $cursors: Boolean!) {
+  seen: documentPresence(documentId: $d) {
+    __typename kind
+    who: participants { userId name: displayName isYou cursor @include(if: $cursors) { head } ... on Participant { colour } }
+  }
+}";
+
+/// The next answer to operation `id` on `ws` (`next`, or the legacy protocol's `data`), its
+/// payload as sent; `None` once it completed.
+async fn next_answer(ws: &mut WsClient, id: &str) -> Option<Value> {
+    loop {
+        let msg = ws.next_json().await?;
+        if msg["id"] != id {
+            continue;
+        }
+        match msg["type"].as_str() {
+            Some("next" | "data") => return Some(msg["payload"].clone()),
+            Some("complete") => return None,
+            _ => panic!("unexpected message: {msg}"),
+        }
+    }
+}
+
+/// A `graphql-transport-ws` socket's presence subscription is served by the document's room,
+/// the legacy protocol's by a running operation of the schema; both answer alike, whatever the
+/// selection, and a selection the schema refuses is refused alike without anyone joining.
+#[tokio::test]
+async fn presence_answers_the_same_selection_alike_over_either_protocol() {
+    let r = room("presence-shapes", vec![]).await;
+    let vars = json!({ "d": r.document, "cursors": true });
+    let mut sockets = vec![];
+    for protocol in ["graphql-transport-ws", "graphql-ws"] {
+        let mut ws = WsClient::connect(&r.app, protocol).await;
+        assert!(ws.init(Some(&r.reader.access)).await.is_some());
+        ws.subscribe("s", SHAPED, vars.clone()).await;
+        let first = next_answer(&mut ws, "s").await.expect("PRESENT");
+        let seen = &first["data"]["seen"];
+        assert_eq!(
+            (seen["__typename"].as_str(), seen["kind"].as_str()),
+            (Some("DocumentPresenceEvent"), Some("PRESENT"))
+        );
+        assert!(seen["who"].as_array().unwrap().iter().any(|p| p["isYou"] == true), "{first}");
+        sockets.push(ws);
+    }
+    // The owner joins and moves: each socket gets the same answers.
+    let (_owner, ps) = present(&r.app, &r.owner, &r.document).await;
+    assert!(ps.iter().any(|p| p.is_you));
+    let owner = r.owner.user_id.clone();
+    let mut joined = vec![];
+    for ws in &mut sockets {
+        loop {
+            let a = next_answer(ws, "s").await.unwrap();
+            if a["data"]["seen"]["kind"] == "JOINED"
+                && a["data"]["seen"]["who"][0]["userId"] == owner.as_str()
+            {
+                joined.push(a);
+                break;
+            }
+        }
+    }
+    assert_eq!(joined[0], joined[1]);
+    assert_eq!(joined[0]["data"]["seen"]["who"][0]["isYou"], false);
+    move_over_http(&r.app, &r.owner, &r.document, &r.section, 7).await;
+    let a = next_answer(&mut sockets[0], "s").await.unwrap();
+    let b = next_answer(&mut sockets[1], "s").await.unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a["data"]["seen"]["kind"], "UPDATED");
+    assert_eq!(a["data"]["seen"]["who"][0]["cursor"]["head"], 7, "{a}");
+    assert!(a["data"]["seen"]["who"][0]["colour"].is_string(), "{a}");
+
+    // A field the schema does not have: the same refusal, and nobody joined.
+    let bad = SHAPED.replace("name: displayName", "name: nickname");
+    let mut refusals = vec![];
+    for protocol in ["graphql-transport-ws", "graphql-ws"] {
+        let mut ws = WsClient::connect(&r.app, protocol).await;
+        assert!(ws.init(Some(&r.reader.access)).await.is_some());
+        ws.subscribe("bad", &bad, vars.clone()).await;
+        let refused = next_answer(&mut ws, "bad").await.expect("the refusal");
+        assert!(next_answer(&mut ws, "bad").await.is_none(), "then complete");
+        let e = &refused["errors"][0];
+        assert_eq!(e["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED", "{refused}");
+        refusals.push(e["message"].clone());
+    }
+    assert_eq!(refusals[0], refusals[1]);
+    let (_third, present) = present(&r.app, &r.owner, &r.document).await;
+    assert_eq!(present.len(), 4, "two readers' sockets and the owner's two: {present:?}");
+
+    // A document the caller may not read: NOT_FOUND alike, with the field's path.
+    let outsider = r.app.verified_user("presence-shapes-outsider@example.com").await;
+    let mut answers = vec![];
+    for protocol in ["graphql-transport-ws", "graphql-ws"] {
+        let mut ws = WsClient::connect(&r.app, protocol).await;
+        assert!(ws.init(Some(&outsider.access)).await.is_some());
+        ws.subscribe("x", SHAPED, vars.clone()).await;
+        let mut refused = next_answer(&mut ws, "x").await.expect("the refusal");
+        assert_eq!(refused["errors"][0]["extensions"]["code"], "NOT_FOUND", "{refused}");
+        assert_eq!(refused["errors"][0]["path"], json!(["seen"]), "{refused}");
+        refused["errors"][0]["extensions"]["requestId"] = Value::Null;
+        answers.push(refused);
+    }
+    assert_eq!(answers[0], answers[1]);
+}
+
+/// Two presence subscriptions on one socket are one participant: completing one keeps it
+/// present, completing the other makes it leave, and the document's room closes with its last
+/// subscriber.
+#[tokio::test]
+async fn two_subscriptions_on_one_socket_are_one_participant_and_the_room_closes_after_them() {
+    const ROOMS: &str = "zygo_presence_rooms";
+    let r = room("presence-two-ops", vec![]).await;
+    let (mut owner, _) = present(&r.app, &r.owner, &r.document).await;
+    let mut ws = WsClient::connect(&r.app, "graphql-transport-ws").await;
+    assert!(ws.init(Some(&r.reader.access)).await.is_some());
+    let vars = json!({ "d": r.document, "cursors": false });
+    let mut mine = vec![];
+    for id in ["s1", "s2"] {
+        ws.subscribe(id, SHAPED, vars.clone()).await;
+        let first = next_answer(&mut ws, id).await.expect("PRESENT");
+        let who = first["data"]["seen"]["who"].as_array().unwrap().clone();
+        mine.push(who.into_iter().filter(|p| p["isYou"] == true).collect::<Vec<_>>());
+    }
+    assert_eq!(mine[0].len(), 1, "{mine:?}");
+    assert_eq!(mine[0], mine[1], "the same participant");
+    assert_eq!(r.app.metric(ROOMS).await, 1.0, "one room for the document");
+    let (kind, joined) = next_other(&mut owner).await;
+    assert_eq!(kind, Kind::JOINED);
+
+    // One completed: still present (the next thing the owner hears is a move, not a leave).
+    ws.send(json!({ "id": "s1", "type": "complete" })).await;
+    // Events already on their way (the reader's own arrival) may come before the completion.
+    while next_answer(&mut ws, "s1").await.is_some() {}
+    move_on_socket(&mut ws, "m1", &r.document, &r.section, 4).await;
+    let (kind, moved) = next_other(&mut owner).await;
+    assert_eq!((kind, moved.id.as_str(), head(&moved)), (Kind::UPDATED, joined.id.as_str(), Some(4)));
+
+    // Both completed: it leaves.
+    ws.send(json!({ "id": "s2", "type": "complete" })).await;
+    let (kind, left) = next_other(&mut owner).await;
+    assert_eq!((kind, left.id), (Kind::LEFT, joined.id));
+    drop(owner);
+    eventually(10, || async { (r.app.metric(ROOMS).await == 0.0).then_some(()) }).await;
+}

@@ -52,10 +52,11 @@ use crate::{
 /// Largest WebSocket message accepted.
 pub const MAX_WS_MESSAGE_BYTES: usize = 64 * 1024;
 
-/// Read buffer of one WebSocket. tungstenite allocates it eagerly (128 KiB by default, most
-/// of an idle subscriber's memory); GraphQL-over-WebSocket messages are small, and a larger
-/// one (up to [`MAX_WS_MESSAGE_BYTES`]) is still read, in more than one chunk.
-const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Read buffer of one WebSocket. tungstenite allocates it eagerly and keeps it for the
+/// socket's life (128 KiB by default, most of an idle subscriber's memory). What clients send
+/// on a GraphQL socket is small (`connection_init` with a token, `subscribe`, a presence move:
+/// well under 1 KiB); a larger frame (up to [`MAX_WS_MESSAGE_BYTES`]) grows the buffer to fit.
+const WS_READ_BUFFER_BYTES: usize = 1024;
 
 /// Outgoing frames are written as they are sent (each send flushes anyway) instead of being
 /// gathered in a 128 KiB buffer first.
@@ -125,6 +126,7 @@ fn header_token(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(bearer).filter(|t| !t.is_empty())
 }
 
+mod light;
 mod post;
 mod ws;
 

@@ -1,8 +1,10 @@
 //! GraphQL over WebSocket (`graphql-transport-ws` and the legacy `graphql-ws`): authentication at
 //! init and on re-auth frames, small per-socket buffers, close codes.
 
+use super::light::{self, Control};
 #[allow(unused_imports)]
 use super::*;
+use crate::modules::studio::rooms::Delivery;
 
 /// `GET /graphql/ws`: upgrades to a GraphQL WebSocket.
 pub async fn websocket(
@@ -78,13 +80,7 @@ impl Executor for WsExecutor {
         futures::stream::once(Box::pin(async move {
             let mut request = request;
             if let Some(token) = token {
-                credential(&app, &token).await.map_err(|why| admission::Refusal {
-                    code: "UNAUTHENTICATED",
-                    message: why,
-                    field: None,
-                    retry_after: None,
-                    document: false,
-                })?;
+                still_valid(&app, &token).await?;
             }
             let admitted = admission::admit(&app, &ctx, &mut request).await?;
             let pending = answer::Pending::new(&ctx.request_id, &request, admitted);
@@ -128,6 +124,18 @@ impl Executor for WsExecutor {
     }
 }
 
+/// Checks a connection's credential again before an operation (UNAUTHENTICATED once the token
+/// expired, its session ended or the API key was revoked).
+pub(super) async fn still_valid(app: &AppState, token: &str) -> Result<(), admission::Refusal> {
+    credential(app, token).await.map(|_| ()).map_err(|why| admission::Refusal {
+        code: "UNAUTHENTICATED",
+        message: why,
+        field: None,
+        retry_after: None,
+        document: false,
+    })
+}
+
 /// Reads the access token from a `connection_init` payload: `Authorization`
 /// (`Bearer …` or bare), `authorization`, `token` or `accessToken`.
 fn init_token(payload: &serde_json::Value) -> Option<String> {
@@ -166,6 +174,14 @@ fn frame_type_and_id(frame: &[u8]) -> Option<(String, String)> {
     Some((f.ty, f.id?))
 }
 
+/// The `error` frame of an operation refused for the socket's operation limit.
+fn refused_frame(id: &str, max_subscriptions: usize) -> String {
+    let message =
+        format!("this connection already runs {max_subscriptions} operations (ZYGO_WS_MAX_SUBSCRIPTIONS)");
+    let payload = json!([{ "message": message, "extensions": { "code": "TOO_MANY_SUBSCRIPTIONS" } }]);
+    json!({ "id": id, "type": "error", "payload": payload }).to_string()
+}
+
 /// Close code for a connection whose credential ended (graphql-ws' "Unauthorized").
 const CLOSE_UNAUTHORIZED: u16 = 4401;
 
@@ -185,7 +201,21 @@ async fn serve_websocket(
     let max_subscriptions = s.app.config.ws_max_subscriptions;
     let active: Arc<std::sync::Mutex<std::collections::HashSet<String>>> = Arc::default();
     let active_in = active.clone();
-    let (refused_tx, mut refused_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    // What the loop is told besides the schema's frames: refusals, presence subscriptions
+    // (started, completed, answered by their room).
+    // futures' channel, not tokio's: tokio's allocates its slots 32 at a time (over 1 KiB with
+    // these messages, two blocks once a room has delivered a few), kept for the socket's life.
+    let (control_tx, mut control) = futures::channel::mpsc::unbounded::<Control>();
+    let deliver: crate::modules::studio::rooms::Deliver = {
+        let tx = control_tx.clone();
+        Arc::new(move |d| {
+            let _ = tx.unbounded_send(Control::Room(d));
+        })
+    };
+    // The presence subscriptions the rooms serve for this socket.
+    let mut served: std::collections::HashMap<String, crate::modules::studio::rooms::Ticket> =
+        std::collections::HashMap::new();
+    let light_base = base.clone();
     let input = stream
         .take_while(|m| ready(m.is_ok()))
         .filter_map(|m| {
@@ -196,8 +226,8 @@ async fn serve_websocket(
             })
         })
         .filter_map(move |frame| {
-            let (app, auth, active, refused) =
-                (app.clone(), reauth.clone(), active_in.clone(), refused_tx.clone());
+            let (app, auth, active, control) =
+                (app.clone(), reauth.clone(), active_in.clone(), control_tx.clone());
             // Boxed: `filter_map` keeps its pending future inline, so an unboxed one (with the
             // session check inside) would be part of every connection's memory for its life.
             Box::pin(async move {
@@ -219,16 +249,26 @@ async fn serve_websocket(
                     match ty.as_str() {
                         "subscribe" | "start" if !running.contains(&id) => {
                             if running.len() >= max_subscriptions {
-                                let _ = refused.send(id);
+                                let _ = control.unbounded_send(Control::Refused(id));
                                 return None;
                             }
                             running.insert(id);
                         }
                         "complete" | "stop" => {
                             running.remove(&id);
+                            let _ = control.unbounded_send(Control::Complete(id));
                         }
                         _ => {}
                     }
+                }
+                // A signed-in socket's presence subscription goes to its document's room.
+                let signed_in = auth.lock().unwrap().viewer.is_some();
+                if signed_in
+                    && protocol == WebSocketProtocols::GraphQLWS
+                    && let Some(asked) = light::light(&frame)
+                {
+                    let _ = control.unbounded_send(Control::Subscribe(Box::new(asked)));
+                    return None;
                 }
                 Some(frame)
             })
@@ -371,13 +411,50 @@ async fn serve_websocket(
                     break;
                 }
             }
-            Some(id) = refused_rx.recv() => {
-                let message = format!(
-                    "this connection already runs {max_subscriptions} operations (ZYGO_WS_MAX_SUBSCRIPTIONS)"
-                );
-                let payload = json!([{ "message": message, "extensions": { "code": "TOO_MANY_SUBSCRIPTIONS" } }]);
-                let frame = json!({ "id": id, "type": "error", "payload": payload });
-                if sink.send(Message::Text(frame.to_string().into())).await.is_err() {
+            Some(told) = control.next() => {
+                let frames = match told {
+                    Control::Refused(id) => vec![refused_frame(&id, max_subscriptions)],
+                    Control::Subscribe(asked) => {
+                        let id = asked.id.clone();
+                        let (viewer, token) = {
+                            let a = auth.lock().unwrap();
+                            (a.viewer.clone(), a.token.clone())
+                        };
+                        let mut ctx = light_base.clone();
+                        ctx.viewer = viewer;
+                        let (frames, ticket) =
+                            Box::pin(light::start(&s.app, &ctx, token, *asked, deliver.clone())).await;
+                        match ticket {
+                            Some(ticket) => {
+                                served.insert(id, ticket);
+                            }
+                            None => {
+                                active.lock().unwrap().remove(&id);
+                            }
+                        }
+                        frames
+                    }
+                    Control::Complete(id) => match served.remove(&id) {
+                        Some(_) => vec![light::complete_frame(&id)],
+                        None => vec![],
+                    },
+                    Control::Room(Delivery::Next { id, payload }) if served.contains_key(&*id) => {
+                        vec![light::next_text(&id, &payload)]
+                    }
+                    Control::Room(Delivery::End { id }) if served.remove(&*id).is_some() => {
+                        active.lock().unwrap().remove(&*id);
+                        vec![light::complete_frame(&id)]
+                    }
+                    Control::Room(_) => vec![],
+                };
+                let mut gone = false;
+                for frame in frames {
+                    if sink.send(Message::Text(frame.into())).await.is_err() {
+                        gone = true;
+                        break;
+                    }
+                }
+                if gone {
                     break;
                 }
             }

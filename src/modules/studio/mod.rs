@@ -14,12 +14,16 @@
 //! - `service/`: documents (access, revisions, snapshots), structure (pages and sections),
 //!   locks, versions (publish, restore, compare), events;
 //! - `loaders.rs`: the per-request loaders of documents, pages, sections and versions;
-//! - `types.rs`, `schema.rs`, `mutations.rs`: the GraphQL face.
+//! - `types.rs`, `schema.rs`, `mutations.rs`: the GraphQL face;
+//! - `presence.rs`: presence's GraphQL face (`documentPresence`, `updatePresence`) and the
+//!   projection of an event through a subscriber's selection; `rooms.rs`: the per-document
+//!   task that serves WebSocket `documentPresence` subscribers as entries, not operations.
 
 pub mod jobs;
 pub mod loaders;
 pub mod mutations;
 pub mod presence;
+pub mod rooms;
 pub mod schema;
 pub mod service;
 pub mod types;

@@ -7,13 +7,12 @@
 
 use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
-use entity::document;
 use futures::{Stream, StreamExt};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::{
-    schema::document_ctx,
+    schema::{document_ctx, subscribed_document},
     service::{
         self,
         presence::{self as svc, PresenceEventKind, PresenceState, PresenceStatus, Range},
@@ -223,21 +222,8 @@ async fn open_presence(
     {
         let rc = rctx(ctx);
         let viewer = rc.viewer()?.clone();
-        let id = relay::decode_id("documentId", &document_id, kind::DOCUMENT)?;
         let app = app(ctx).clone();
-        let tenant = crate::db::owning_tenant::<document::Entity>(
-            // By id, across tenants: the access check that follows decides.
-            &crate::db::across_tenants(&app.db),
-            document::Column::Id,
-            id,
-        )
-        .await
-        .map_err(AppError::from)?
-        .ok_or(AppError::NotFound("document"))?;
-        let tctx = crate::access::access_one(&app, viewer.user_id, tenant).await.map_err(|e| {
-            if matches!(e, AppError::NotFound(_)) { AppError::NotFound("document") } else { e }
-        })?;
-        service::get_document(&app, &tctx, id).await?;
+        let (tenant, id) = subscribed_document(&app, &viewer, &document_id).await?;
         let connection = rc.connection_id.clone().unwrap_or_else(|| format!("req-{}", rc.request_id));
         // Listen before joining and reading who is there, so nothing falls in between.
         let events = crate::graphql::live::guarded(
@@ -316,5 +302,97 @@ async fn open_presence(
                 }
             });
         Ok(futures::stream::once(async move { first }).chain(live))
+    }
+}
+
+/// One answer to a `documentPresence` subscriber served by a presence room (`rooms.rs`): an
+/// event as the subscriber sees it, or the error its start failed with.
+#[derive(Clone)]
+pub enum Projected {
+    Event(std::sync::Arc<PresenceAnswer>),
+    Failed(async_graphql::Error),
+}
+
+/// An event of a document's presence, before a subscriber's selection is applied.
+pub struct PresenceAnswer {
+    pub kind: PresenceEventKind,
+    pub document: Uuid,
+    /// Who joined, left or moved (none for PRESENT).
+    pub participant: Option<svc::Participant>,
+    pub participants: Vec<svc::Participant>,
+    /// The subscriber's own participant, if it is among them.
+    pub you: Option<String>,
+}
+
+impl PresenceAnswer {
+    fn event(&self) -> DocumentPresenceEvent {
+        let of = |p: &svc::Participant| Participant { p: p.clone(), you: self.you.as_ref() == Some(&p.id) };
+        DocumentPresenceEvent {
+            kind: self.kind,
+            document_id: relay::to_global_id(kind::DOCUMENT, self.document),
+            participant: self.participant.as_ref().map(of),
+            participants: self.participants.iter().map(of).collect(),
+        }
+    }
+}
+
+/// A schema of `documentPresence`'s types alone. It executes a subscriber's selection against
+/// one [`Projected`] answer, so what a presence room hands out is exactly what the serving
+/// schema would answer for the same document (aliases, fragments, `@skip`, errors and all),
+/// without a running operation per subscriber.
+pub struct Projection(async_graphql::Schema<ProjectionQuery, async_graphql::EmptyMutation, ProjectionRoot>);
+
+impl Projection {
+    /// Built with the serving schema's settings (`graphql::build_schema`).
+    pub fn new(config: &crate::config::Config) -> Self {
+        let mut builder =
+            async_graphql::Schema::build(ProjectionQuery, async_graphql::EmptyMutation, ProjectionRoot);
+        if !config.introspection {
+            builder = builder.disable_introspection().disable_suggestions();
+        }
+        Self(builder.limit_directives(config.limits.directives_per_field).finish())
+    }
+
+    /// The answer `selection` gives for `answer` (validated as the serving schema would).
+    pub async fn project(
+        &self,
+        query: &str,
+        variables: &async_graphql::Variables,
+        operation_name: Option<&str>,
+        answer: Projected,
+    ) -> async_graphql::Response {
+        let mut request = async_graphql::Request::new(query).variables(variables.clone()).data(answer);
+        if let Some(name) = operation_name {
+            request = request.operation_name(name);
+        }
+        self.0.execute_stream(request).next().await.unwrap_or_default()
+    }
+}
+
+/// The query root a schema must have; never asked.
+pub struct ProjectionQuery;
+
+#[Object]
+impl ProjectionQuery {
+    async fn projection(&self) -> bool {
+        true
+    }
+}
+
+pub struct ProjectionRoot;
+
+#[Subscription]
+impl ProjectionRoot {
+    /// The same field as [`PresenceSubscription::document_presence`], answering one event.
+    async fn document_presence(
+        &self,
+        ctx: &Context<'_>,
+        document_id: ID,
+    ) -> Result<impl Stream<Item = DocumentPresenceEvent> + use<>> {
+        let _ = document_id;
+        match ctx.data::<Projected>()? {
+            Projected::Event(answer) => Ok(futures::stream::once(futures::future::ready(answer.event()))),
+            Projected::Failed(e) => Err(e.clone()),
+        }
     }
 }

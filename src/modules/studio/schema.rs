@@ -105,21 +105,8 @@ impl StudioSubscription {
         document_id: ID,
     ) -> Result<impl Stream<Item = DocumentEvent> + use<>> {
         let viewer = rctx(ctx).viewer()?.clone();
-        let id = relay::decode_id("documentId", &document_id, kind::DOCUMENT)?;
         let app = app(ctx).clone();
-        let tenant = crate::db::owning_tenant::<document::Entity>(
-            // By id, across tenants: the access check that follows decides.
-            &crate::db::across_tenants(&app.db),
-            document::Column::Id,
-            id,
-        )
-        .await
-        .map_err(AppError::from)?
-        .ok_or(AppError::NotFound("document"))?;
-        let tctx = crate::access::access_one(&app, viewer.user_id, tenant).await.map_err(|e| {
-            if matches!(e, AppError::NotFound(_)) { AppError::NotFound("document") } else { e }
-        })?;
-        service::get_document(&app, &tctx, id).await?;
+        let (tenant, id) = subscribed_document(&app, &viewer, &document_id).await?;
         let topic = service::document_topic(tenant, id);
         Ok(crate::graphql::live::guarded(app, viewer, tenant, Permission::DocumentsRead, topic)
             .filter_map(|(event, _)| async move {
@@ -136,4 +123,28 @@ impl StudioSubscription {
                 futures::future::ready(out)
             }))
     }
+}
+
+/// The document a subscription of `viewer` asks for (`documentEvents`, `documentPresence`):
+/// its organisation and id, NOT_FOUND unless the viewer may read it.
+pub async fn subscribed_document(
+    app: &crate::startup::AppState,
+    viewer: &crate::auth::Viewer,
+    document_id: &ID,
+) -> crate::error::AppResult<(Uuid, Uuid)> {
+    let id = relay::decode_id("documentId", document_id, kind::DOCUMENT)?;
+    let tenant = crate::db::owning_tenant::<document::Entity>(
+        // By id, across tenants: the access check that follows decides.
+        &crate::db::across_tenants(&app.db),
+        document::Column::Id,
+        id,
+    )
+    .await
+    .map_err(AppError::from)?
+    .ok_or(AppError::NotFound("document"))?;
+    let tctx = crate::access::access_one(app, viewer.user_id, tenant)
+        .await
+        .map_err(|e| if matches!(e, AppError::NotFound(_)) { AppError::NotFound("document") } else { e })?;
+    service::get_document(app, &tctx, id).await?;
+    Ok((tenant, id))
 }
