@@ -32,6 +32,11 @@ use zygo::{config::Config, startup::Application};
 mod support;
 use support::{gql, owner_with_tenant};
 
+/// The server's allocator (`src/main.rs`), so the instances measured here allocate as the
+/// shipped binary does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Instance {
     base: String,
     ws: String,
@@ -50,6 +55,12 @@ impl Instance {
             ("ZYGO_WORKFLOW_TENANT_CONCURRENCY", "1000".into()),
             ("ZYGO_RATE_LIMIT_PER_MINUTE", "100000000".into()),
             ("ZYGO_DB_MAX_CONNECTIONS", "20".into()),
+            // A plan without limits: the shipped free plan's 1,000 executions a month would
+            // stop the benchmark a third of the way in.
+            (
+                "ZYGO_BILLING_PLANS_FILE",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/benches/api/plans.json").into(),
+            ),
         ]);
         if let Some(u) = db {
             vars.insert("ZYGO_DATABASE_URL", u.clone());

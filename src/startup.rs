@@ -47,6 +47,8 @@ pub struct AppStateParts {
     pub engine: crate::modules::workflows::runtime::Engine,
     /// Sessions this instance recently found open (see `auth::session_cache`).
     pub sessions: Arc<crate::auth::session_cache::SessionCache>,
+    /// The documents whose presence this instance serves to WebSocket subscribers.
+    pub rooms: crate::modules::studio::rooms::Rooms,
 }
 
 impl std::ops::Deref for AppStateParts {
@@ -122,6 +124,7 @@ impl Application {
             std::time::Duration::from_secs(1) / config.presence_max_rate.max(1),
         ));
         let storage = crate::storage::Storage::open(&config.storage)?;
+        let rooms = crate::modules::studio::rooms::Rooms::new(&config);
         // The platform's feature flags: what the access check and the feature gate ask, read
         // once here and again on every announced change (never inside a request).
         let flags = crate::modules::flags::store::Flags::new();
@@ -149,6 +152,7 @@ impl Application {
             rate_limiter,
             jwt: JwtKeys::new(jwt_secret.expose_secret().as_bytes()),
             sessions: Arc::new(crate::auth::session_cache::SessionCache::new(config_session_ttl)),
+            rooms,
             shutdown,
         }));
         // Ended sessions, announced by any instance, leave this one's cache at once.

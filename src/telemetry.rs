@@ -48,6 +48,8 @@ pub struct MetricSet {
     pub websockets_open: IntGauge,
     /// Active GraphQL subscriptions (streams currently running).
     pub subscriptions_active: IntGauge,
+    /// Documents whose presence this instance serves to WebSocket subscribers (its rooms).
+    pub presence_rooms: IntGauge,
     /// SQL statements sent to the database.
     pub db_statements: IntCounter,
     /// Failed SQL statements.
@@ -56,6 +58,11 @@ pub struct MetricSet {
     pub db_pool_connections: prometheus::IntGaugeVec,
     /// Events published on the event bus.
     pub events_published: IntCounter,
+    /// Workflow runs' last writes by `path`: `group` (committed with the other runs finishing
+    /// meanwhile) or `alone` (failed runs, and a group that failed).
+    pub workflow_finishes: IntCounterVec,
+    /// Groups of runs' last writes committed together (see `workflows::runtime::finish`).
+    pub workflow_finish_groups: IntCounter,
 }
 
 impl Metrics {
@@ -75,6 +82,8 @@ impl Metrics {
         let websockets_open = IntGauge::new("websockets_open", "Open WebSocket connections").unwrap();
         let subscriptions_active =
             IntGauge::new("subscriptions_active", "Active GraphQL subscriptions").unwrap();
+        let presence_rooms =
+            IntGauge::new("presence_rooms", "Documents whose presence this instance serves").unwrap();
         let db_statements = IntCounter::new("db_statements_total", "SQL statements executed").unwrap();
         let db_statement_errors =
             IntCounter::new("db_statement_errors_total", "SQL statements that failed").unwrap();
@@ -85,11 +94,24 @@ impl Metrics {
         .unwrap();
         let events_published =
             IntCounter::new("events_published_total", "Events published on the event bus").unwrap();
+        let workflow_finishes = IntCounterVec::new(
+            Opts::new("workflow_finishes_total", "Workflow runs' last writes by how they were committed"),
+            &["path"],
+        )
+        .unwrap();
+        let workflow_finish_groups = IntCounter::new(
+            "workflow_finish_groups_total",
+            "Groups of workflow runs' last writes committed in one transaction",
+        )
+        .unwrap();
         for c in [
-            Box::new(graphql_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(workflow_finishes.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(workflow_finish_groups.clone()),
+            Box::new(graphql_requests.clone()),
             Box::new(graphql_latency.clone()),
             Box::new(websockets_open.clone()),
             Box::new(subscriptions_active.clone()),
+            Box::new(presence_rooms.clone()),
             Box::new(db_statements.clone()),
             Box::new(db_statement_errors.clone()),
             Box::new(db_pool_connections.clone()),
@@ -103,10 +125,13 @@ impl Metrics {
             graphql_latency,
             websockets_open,
             subscriptions_active,
+            presence_rooms,
             db_statements,
             db_statement_errors,
             db_pool_connections,
             events_published,
+            workflow_finishes,
+            workflow_finish_groups,
         }))
     }
 

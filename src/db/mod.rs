@@ -27,8 +27,8 @@ use secrecy::ExposeSecret;
 
 pub use scoped::{
     Reads, ScopedConn, TenantScope, across_tenants, begin_across_tenants_txn, begin_tenant_txn,
-    load_for_tenants, load_scoped_by_ids, load_scoped_children, lock_tenant, owned_by_id, owning_tenant,
-    tenants_conn, with_system_rows,
+    begin_tenants_txn, load_for_tenants, load_scoped_by_ids, load_scoped_children, lock_tenant, owned_by_id,
+    owning_tenant, tenants_conn, with_system_rows,
 };
 
 use crate::{config::Config, telemetry::Metrics};

@@ -397,6 +397,18 @@ pub async fn begin_tenant_txn(
     Ok(txn)
 }
 
+/// Starts a write transaction behind the walls of several tenants at once: for a worker
+/// writing what several tenants' runs produced in one commit. Each statement in it must
+/// still name its rows' tenants.
+pub async fn begin_tenants_txn(
+    db: &DatabaseConnection,
+    tenants: impl IntoIterator<Item = Uuid>,
+) -> Result<DatabaseTransaction, DbErr> {
+    let txn = super::begin_write(db).await?;
+    Wall::tenants(tenants).raise(&txn).await?;
+    Ok(txn)
+}
+
 /// Loads rows of several tenants by `(tenant_id, id)` keys in one statement, for
 /// DataLoaders. A row whose tenant differs from its key's tenant is left out, so a key
 /// never yields another tenant's row. `db` must see the keys' tenants ([`tenants_conn`]).

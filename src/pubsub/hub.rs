@@ -29,6 +29,12 @@ impl Hub {
         }
     }
 
+    /// Whether this process has a subscriber of `topic` (an event nobody here listens to
+    /// need not be decoded).
+    pub fn listens(&self, topic: &str) -> bool {
+        self.topics.lock().expect("hub lock").contains_key(topic)
+    }
+
     /// A stream of the events of `topic`. When it is dropped and no other subscriber is left,
     /// the topic's channel is removed.
     pub fn subscribe(&self, topic: &str) -> BoxStream<'static, Arc<Event>> {

@@ -2,7 +2,7 @@
 //!
 //! One background task per instance holds a pattern subscription on `{prefix}:*` and hands
 //! every message to the local [`Hub`]; publishing goes through a queue drained by a second
-//! task. When Redis goes away both tasks retry with exponential back-off, queries and
+//! task, what queued up meanwhile in one pipeline. When Redis goes away both tasks retry with exponential back-off, queries and
 //! mutations keep working, `/readyz` reports Redis down, and local subscribers simply
 //! resume receiving once the subscription is back. Events published meanwhile wait in the
 //! queue (bounded; the oldest are dropped with a log line if it fills up).
@@ -138,6 +138,10 @@ async fn subscriber_task(
                     let Some(topic) = channel.strip_prefix(&prefix).and_then(Topic::from_wire) else {
                         continue;
                     };
+                    // Every instance hears every event; most have nobody listening here.
+                    if !hub.listens(topic.as_str()) {
+                        continue;
+                    }
                     match msg.get_payload::<String>().map(|p| serde_json::from_str(&p)) {
                         Ok(Ok(payload)) => hub.deliver(Event { topic: topic.as_str().into(), payload }),
                         _ => tracing::warn!(channel, "undecodable event on the bus ignored"),
@@ -157,21 +161,33 @@ async fn subscriber_task(
     }
 }
 
+/// Events sent to Redis in one pipeline at most: what queued up while the previous pipeline
+/// was on its way goes together, in order.
+const PIPELINE: usize = 256;
+
 async fn publisher_task(
     mut conn: ConnectionManager,
     prefix: String,
     mut rx: mpsc::Receiver<Event>,
     shutdown: CancellationToken,
 ) {
-    while let Some(event) = rx.recv().await {
-        let channel = format!("{prefix}{}", event.topic);
-        let payload = event.payload.to_string();
+    let mut batch = Vec::with_capacity(PIPELINE);
+    // One round trip per pipeline instead of per event: a busy engine publishes thousands
+    // of events a second, which one at a time kept Redis and this task busy with the
+    // round trips alone.
+    while rx.recv_many(&mut batch, PIPELINE).await > 0 {
+        let mut pipe = redis::pipe();
+        for event in batch.drain(..) {
+            pipe.cmd("PUBLISH")
+                .arg(format!("{prefix}{}", event.topic))
+                .arg(event.payload.to_string())
+                .ignore();
+        }
         let mut backoff = MIN_BACKOFF;
         loop {
-            let sent: redis::RedisResult<i64> =
-                redis::cmd("PUBLISH").arg(&channel).arg(&payload).query_async(&mut conn).await;
+            let sent: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
             match sent {
-                Ok(_) => break,
+                Ok(()) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, retry_in = ?backoff, "redis publish failed; will retry");
                     tokio::select! {

@@ -36,6 +36,7 @@ mod identity;
 mod infrastructure;
 mod infrastructure_aws;
 mod infrastructure_aws_net;
+mod infrastructure_aws_ops;
 mod infrastructure_drift;
 mod infrastructure_floating_ips;
 mod infrastructure_insight;

@@ -607,3 +607,64 @@ async fn an_error_workflow_of_another_organisation_is_refused_and_not_stored() {
         .await;
     assert_eq!(r.data().create_workflow.workflow.settings.error_workflow_id.as_deref(), Some(own.as_str()));
 }
+
+/// Runs of two organisations that finish together are written in groups (one transaction
+/// for what finished while the previous group was written), and each run still gets its own
+/// output and node states, and no statement failed on the way.
+#[tokio::test]
+async fn runs_finishing_together_are_written_in_groups_each_with_its_own_output() {
+    // The runs are queued on an instance without workers, then claimed all at once by a
+    // second instance on the same database, so they finish together.
+    let backend = Backend::fresh().await;
+    let data_dir = std::env::temp_dir().join(format!("zygo-group-{}", Uuid::new_v4().simple()));
+    let opts = |workers: &str| Options {
+        data_dir: Some(data_dir.clone()),
+        env: vec![("ZYGO_WORKFLOW_WORKERS", workers.into())],
+        ..Default::default()
+    };
+    let api = spawn_app_on(backend.clone(), opts("0")).await;
+    let orgs = [org(&api, "group-a").await, org(&api, "group-b").await];
+    let mut runs = vec![];
+    for (k, o) in orgs.iter().enumerate() {
+        let w = create(
+            &api,
+            o,
+            "Triple",
+            vec![
+                node("start", "trigger.manual", json!({})),
+                node("triple", "code", json!({ "source": "input.n * 3" })),
+            ],
+            vec![edge("e1", "start", "triple")],
+        )
+        .await;
+        for i in 0..6 {
+            let n = 10 * k as i64 + i;
+            let r = api
+                .op_json::<ExecuteWorkflow>(
+                    Some(&o.owner.access),
+                    json!({ "input": { "workflowId": w, "input": { "n": n } } }),
+                )
+                .await;
+            runs.push((k, n, r.into_data().execute_workflow.execution.id));
+        }
+    }
+    let workers = spawn_app_on(backend, opts("16")).await;
+    for (k, n, id) in &runs {
+        let e = finished(&workers, &orgs[*k], id).await;
+        assert_eq!(e.status, ExecutionStatus::SUCCEEDED, "{e:?}");
+        assert_eq!(e.output, Some(json!(n * 3)), "run {id} has its own output");
+        let triple = node_state(&e, "triple").expect("the node's state was written with the run");
+        assert_eq!((triple.status, triple.output), (NodeStatus::SUCCEEDED, Some(json!(n * 3))));
+    }
+    let metrics = workers.http.get(workers.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let grouped = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"zygo_workflow_finishes_total{path="group"} "#))
+        .and_then(|v| v.parse::<f64>().ok());
+    assert_eq!(grouped, Some(runs.len() as f64), "every run's last write went through a group");
+    assert!(!metrics.contains(r#"zygo_workflow_finishes_total{path="alone"}"#), "none was written alone");
+    let grouped = runs.len() as f64;
+    let groups = workers.metric("zygo_workflow_finish_groups_total").await;
+    assert!(groups < grouped, "runs finishing together shared a commit ({groups} groups for {grouped} runs)");
+    assert_eq!(workers.metric("zygo_db_statement_errors_total").await, 0.0, "no statement failed");
+}

@@ -31,8 +31,9 @@
 //!   agent nodes are interrupted, not waited for.
 //!
 //! Files: `events` (statuses, events and topics), `queue` (workers, fair claims, refusals at
-//! claim), `runner` (one run's state, durability points, leases, parking), `interpreter` (the
-//! graph's flows, loops and branches, one node's attempts).
+//! claim), `runner` (one run's state, durability points, leases, parking), `finish` (succeeded
+//! runs' last writes, committed in groups), `interpreter` (the graph's flows, loops and
+//! branches, one node's attempts).
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -82,6 +83,8 @@ pub const PARK_AFTER: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Engine {
     wake: Arc<Notify>,
+    /// Writes succeeded runs' last writes in groups ([`finish`]).
+    finisher: Arc<finish::Finisher>,
     /// This instance's name in `lease_owner`.
     pub instance: Arc<str>,
     /// For URLs a tenant's graph names: public hosts only unless the operator allows more.
@@ -95,6 +98,7 @@ impl Engine {
     pub fn new(allow_private: bool) -> Self {
         Self {
             wake: Arc::new(Notify::new()),
+            finisher: Default::default(),
             instance: format!("{}-{}", std::process::id(), Uuid::new_v4().simple()).into(),
             http: nodes::http_client(allow_private),
             operator_http: nodes::http_client(true),
@@ -111,6 +115,7 @@ pub mod budget;
 mod events;
 pub mod executions;
 pub mod expr;
+mod finish;
 mod interpreter;
 mod queue;
 mod runner;

@@ -3,6 +3,9 @@
 #[allow(unused_imports)]
 use super::*;
 
+/// How long a claim under a backlog waits for more free workers (see [`run_workers`]).
+const GATHER_FOR: Duration = Duration::from_millis(3);
+
 /// Runs the workers of this instance until shutdown.
 pub async fn run_workers(app: AppState) {
     let cfg = app.config.workflows.clone();
@@ -11,9 +14,25 @@ pub async fn run_workers(app: AppState) {
     }
     let slots = Arc::new(Semaphore::new(cfg.workers));
     let engine = app.engine.clone();
+    engine.finisher.start(app.clone());
     // Runs in progress on this instance per tenant: what fairness weighs claims against.
     let active: Arc<std::sync::Mutex<HashMap<Uuid, usize>>> = Default::default();
+    // Under a backlog every finished run would free one slot and cost a whole claim (seven
+    // statements for one run); so while the last claim took all it asked for, a claim waits
+    // briefly for a quarter of the workers to be free.
+    let gather = (cfg.workers / 4).max(1);
+    let mut backlog = false;
     loop {
+        if backlog && (1..gather).contains(&slots.available_permits()) {
+            let until = tokio::time::Instant::now() + GATHER_FOR;
+            while slots.available_permits() < gather {
+                tokio::select! {
+                    _ = app.shutdown.cancelled() => return,
+                    _ = engine.wake.notified() => {}
+                    _ = tokio::time::sleep_until(until) => break,
+                }
+            }
+        }
         let free = slots.available_permits();
         let mut full_batch = false;
         if free > 0 {
@@ -22,6 +41,7 @@ pub async fn run_workers(app: AppState) {
             match claim(&app, want, &busy).await {
                 Ok(runs) => {
                     full_batch = runs.len() == want;
+                    backlog = full_batch;
                     for run in runs {
                         let permit = slots.clone().acquire_owned().await.expect("semaphore is never closed");
                         let (app, wake, active) = (app.clone(), engine.wake.clone(), active.clone());
@@ -43,7 +63,10 @@ pub async fn run_workers(app: AppState) {
                         });
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "claiming workflow executions failed"),
+                Err(e) => {
+                    backlog = false;
+                    tracing::warn!(error = %e, "claiming workflow executions failed")
+                }
             }
         }
         if full_batch {

@@ -325,6 +325,22 @@ impl Runner {
         let nodes = std::mem::take(&mut *self.pending_nodes.lock().expect("lock"));
         let logs = std::mem::take(&mut *self.pending_logs.lock().expect("lock"));
         *self.last_flush.lock().expect("lock") = Instant::now();
+        let (nodes, logs) = match &write {
+            Write::Finish(ExecutionStatus::Succeeded, output, None) => {
+                match self.finish_in_group(output.clone(), nodes, logs).await {
+                    Ok(()) => {
+                        self.app.metrics.workflow_finishes.with_label_values(&["group"]).inc();
+                        return Ok(());
+                    }
+                    Err(Ok(stop)) => return Err(stop),
+                    Err(Err(rows)) => (rows.nodes, rows.logs),
+                }
+            }
+            _ => (nodes, logs),
+        };
+        if let Write::Finish(..) = write {
+            self.app.metrics.workflow_finishes.with_label_values(&["alone"]).inc();
+        }
         let txn = crate::db::begin_tenant_txn(&self.app.db, self.scope).await?;
         let mut cas = self.while_ours();
         match &write {
@@ -355,25 +371,7 @@ impl Runner {
             return Err(Stop::Lost);
         }
         if !nodes.is_empty() {
-            use node_execution::Column as N;
-            self.scope
-                .insert_many(nodes)
-                .on_conflict(
-                    OnConflict::columns([N::ExecutionId, N::NodeId, N::Iteration])
-                        .update_columns([
-                            N::Status,
-                            N::Port,
-                            N::Input,
-                            N::Output,
-                            N::Error,
-                            N::Attempt,
-                            N::StartedAt,
-                            N::FinishedAt,
-                        ])
-                        .to_owned(),
-                )
-                .exec(&txn)
-                .await?;
+            self.scope.insert_many(nodes).on_conflict(super::finish::node_upsert()).exec(&txn).await?;
         }
         let mut logs = logs;
         if let Write::Finish(ExecutionStatus::Failed, _, Some(error)) = &write

@@ -37,6 +37,20 @@ pub struct ScriptLimits {
     pub budget: expr::Budget,
 }
 
+/// A fresh engine with the language's standard package, built once per process and shared:
+/// `Engine::new` builds that package (hundreds of functions) anew for every engine, which
+/// was a large part of a trivial Code node's time.
+fn engine() -> rhai::Engine {
+    use rhai::packages::Package;
+    static STANDARD: std::sync::OnceLock<rhai::Shared<rhai::Module>> = std::sync::OnceLock::new();
+    let mut engine = rhai::Engine::new_raw();
+    engine.set_max_strings_interned(256);
+    engine.register_global_module(
+        STANDARD.get_or_init(|| rhai::packages::StandardPackage::new().as_shared_module()).clone(),
+    );
+    engine
+}
+
 /// Runs a Rhai script with no access to files, network or the host: only the language's
 /// core packages, with caps on operations, call depth and the size of strings, arrays and
 /// maps (the script's memory), and a wall-clock deadline. Running out of time is "timed out
@@ -49,7 +63,7 @@ pub fn run_script(
     stop: Arc<AtomicBool>,
 ) -> Result<(Value, Vec<String>), NodeError> {
     let ScriptLimits { max_ops, deadline, timeout, budget } = limits;
-    let mut engine = rhai::Engine::new();
+    let mut engine = engine();
     engine
         .set_max_operations(max_ops)
         .set_max_call_levels(32)
