@@ -52,7 +52,7 @@ use entity::{
 };
 use futures::StreamExt;
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
     sea_query::{Expr, Func, LockBehavior, LockType, OnConflict, Query},
 };
 use serde::{Deserialize, Serialize};

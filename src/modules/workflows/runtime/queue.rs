@@ -6,6 +6,28 @@ use super::*;
 /// How long a claim under a backlog waits for more free workers (see [`run_workers`]).
 const GATHER_FOR: Duration = Duration::from_millis(3);
 
+/// How long candidates read ahead serve later claims (see [`Candidates`]).
+const FRESH_FOR: Duration = Duration::from_millis(100);
+
+/// Due runs read ahead of the claims that take them. Finding candidates ranks every due
+/// run by tenant, which under a backlog of thousands was the costliest statement of a
+/// claim, and it ran for every claim of a few runs. One read now serves the claims of the
+/// next [`FRESH_FOR`] (each claim re-checks in the database that its runs are still due,
+/// so a run another instance took meanwhile is simply not claimed); a run that became due
+/// since waits at most that long, and only while older runs are still waiting.
+#[derive(Default)]
+pub(super) struct Candidates {
+    /// (run, tenant, was already running), oldest first.
+    rows: Vec<(Uuid, Uuid, bool)>,
+    read_at: Option<Instant>,
+}
+
+impl Candidates {
+    fn stale(&self) -> bool {
+        self.rows.is_empty() || self.read_at.is_none_or(|t| t.elapsed() > FRESH_FOR)
+    }
+}
+
 /// Runs the workers of this instance until shutdown.
 pub async fn run_workers(app: AppState) {
     let cfg = app.config.workflows.clone();
@@ -22,6 +44,7 @@ pub async fn run_workers(app: AppState) {
     // briefly for a quarter of the workers to be free.
     let gather = (cfg.workers / 4).max(1);
     let mut backlog = false;
+    let mut candidates = Candidates::default();
     loop {
         if backlog && (1..gather).contains(&slots.available_permits()) {
             let until = tokio::time::Instant::now() + GATHER_FOR;
@@ -38,7 +61,7 @@ pub async fn run_workers(app: AppState) {
         if free > 0 {
             let want = free.min(64);
             let busy = active.lock().expect("lock").clone();
-            match claim(&app, want, &busy).await {
+            match claim(&app, want, &busy, &mut candidates).await {
                 Ok(runs) => {
                     full_batch = runs.len() == want;
                     backlog = full_batch;
@@ -100,55 +123,36 @@ pub(super) fn due(now: chrono::DateTime<Utc>) -> sea_orm::Condition {
 }
 
 /// Claims up to `n` runnable executions for this instance, `active` being the runs it has per
-/// tenant. The queue is shared by every tenant, so these statements are the engine's only
-/// ones outside a [`TenantScope`]; each claimed run is then worked on through its own
-/// tenant's scope.
+/// tenant, from `read` (re-read when stale). The queue is shared by every tenant, so these
+/// statements are the engine's only ones outside a [`TenantScope`]; each claimed run is then
+/// worked on through its own tenant's scope.
 pub(super) async fn claim(
     app: &AppState,
     n: usize,
     active: &HashMap<Uuid, usize>,
+    read: &mut Candidates,
 ) -> Result<Vec<Claimed>, sea_orm::DbErr> {
     use execution::Column as C;
-    use sea_orm::sea_query::{Alias, ExprTrait, WindowStatement};
+    use sea_orm::sea_query::ExprTrait;
     let now = Utc::now();
     let lease = chrono::Duration::from_std(app.config.workflows.lease).unwrap_or_default();
     // The queue is shared by every tenant: the workers claim across tenants, then run each
     // execution behind its own tenant's wall.
     let queue = crate::db::across_tenants(&app.db);
-    // Candidates: the `n` oldest due runs of each waiting tenant, so one tenant's backlog
-    // cannot hide another tenant's run from the fair choice.
-    let mut ranked = Query::select();
-    ranked
-        .columns([C::Id, C::TenantId, C::Status, C::RunAfter])
-        .expr_window_as(
-            Expr::cust("ROW_NUMBER()"),
-            WindowStatement::partition_by(C::TenantId).order_by(C::RunAfter, sea_orm::Order::Asc).to_owned(),
-            Alias::new("rn"),
-        )
-        .from(execution::Entity)
-        .cond_where(due(now));
-    let mut waiting = Query::select();
-    waiting
-        .columns([Alias::new("id"), Alias::new("tenant_id"), Alias::new("status")])
-        .from_subquery(ranked, Alias::new("ranked"))
-        .and_where(Expr::col(Alias::new("rn")).lte(n as i64))
-        .order_by(Alias::new("run_after"), sea_orm::Order::Asc)
-        .limit((n * 64).min(4096) as u64);
-    let rows: Vec<(Uuid, Uuid, String)> = {
-        let stmt = queue.get_database_backend().build(&waiting);
-        let mut out = Vec::new();
-        for row in queue.query_all_raw(stmt).await? {
-            out.push((row.try_get("", "id")?, row.try_get("", "tenant_id")?, row.try_get("", "status")?));
-        }
-        out
-    };
-    let was_running: BTreeSet<Uuid> =
-        rows.iter().filter(|r| r.2 == ExecutionStatus::Running.to_value()).map(|r| r.0).collect();
-    let candidates: Vec<(Uuid, Uuid)> = rows.iter().map(|r| (r.0, r.1)).collect();
-    let picked = crate::jobs::fair_pick(&candidates, active, app.config.workflows.workers, n);
+    if read.stale() {
+        read.rows = read_candidates(&queue, now, app.config.workflows.workers).await?;
+        read.read_at = Some(Instant::now());
+    }
+    let pairs: Vec<(Uuid, Uuid)> = read.rows.iter().map(|r| (r.0, r.1)).collect();
+    let picked = crate::jobs::fair_pick(&pairs, active, app.config.workflows.workers, n);
     if picked.is_empty() {
         return Ok(Vec::new());
     }
+    let was_running: BTreeSet<Uuid> = read.rows.iter().filter(|r| r.2).map(|r| r.0).collect();
+    // Whether claimed now or taken by another instance since the read, a picked run is no
+    // longer a candidate.
+    let taken: BTreeSet<Uuid> = picked.iter().copied().collect();
+    read.rows.retain(|r| !taken.contains(&r.0));
     // The claim itself re-checks that each picked run is still due: another instance may
     // have taken it since it was read.
     let mut still_due = Query::select();
@@ -174,24 +178,12 @@ pub(super) async fn claim(
     if claimed.is_empty() {
         return Ok(Vec::new());
     }
-    let claimed = refuse_at_claim(app, &queue, claimed).await?;
+    // The tenant cap: what runs per tenant now (this claim included, the refused not) —
+    // over it, the newest claims go back.
+    let (claimed, running) = refuse_at_claim(app, &queue, claimed, now).await?;
     if claimed.is_empty() {
         return Ok(Vec::new());
     }
-    // The tenant cap: count what runs per tenant now (this claim included) and hand back
-    // the newest claims of tenants over it.
-    let tenants: BTreeSet<Uuid> = claimed.iter().map(|e| e.tenant_id).collect();
-    let running: Vec<(Uuid, i64)> = execution::Entity::find()
-        .select_only()
-        .column(C::TenantId)
-        .column_as(C::Id.count(), "n")
-        .filter(C::Status.eq(ExecutionStatus::Running))
-        .filter(C::LeaseExpiresAt.gte(now))
-        .filter(C::TenantId.is_in(tenants))
-        .group_by(C::TenantId)
-        .into_tuple()
-        .all(&queue)
-        .await?;
     let cap = app.config.workflows.tenant_concurrency as i64;
     let mut over: HashMap<Uuid, i64> =
         running.into_iter().filter(|(_, n)| *n > cap).map(|(t, n)| (t, n - cap)).collect();
@@ -234,6 +226,41 @@ pub(super) async fn claim(
     with_start_state(&queue, keep).await
 }
 
+/// Candidates: the oldest due runs of each waiting tenant (enough for several claims of a
+/// full pool), so one tenant's backlog cannot hide another tenant's run from the fair choice.
+async fn read_candidates(
+    queue: &impl ConnectionTrait,
+    now: chrono::DateTime<Utc>,
+    workers: usize,
+) -> Result<Vec<(Uuid, Uuid, bool)>, sea_orm::DbErr> {
+    use execution::Column as C;
+    use sea_orm::sea_query::{Alias, ExprTrait, WindowStatement};
+    let mut ranked = Query::select();
+    ranked
+        .columns([C::Id, C::TenantId, C::Status, C::RunAfter])
+        .expr_window_as(
+            Expr::cust("ROW_NUMBER()"),
+            WindowStatement::partition_by(C::TenantId).order_by(C::RunAfter, sea_orm::Order::Asc).to_owned(),
+            Alias::new("rn"),
+        )
+        .from(execution::Entity)
+        .cond_where(due(now));
+    let mut waiting = Query::select();
+    waiting
+        .columns([Alias::new("id"), Alias::new("tenant_id"), Alias::new("status")])
+        .from_subquery(ranked, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("rn")).lte((workers * 8) as i64))
+        .order_by(Alias::new("run_after"), sea_orm::Order::Asc)
+        .limit((workers * 64).min(4096) as u64);
+    let running = ExecutionStatus::Running.to_value();
+    let mut out = Vec::new();
+    for row in queue.query_all_raw(queue.get_database_backend().build(&waiting)).await? {
+        let status: String = row.try_get("", "status")?;
+        out.push((row.try_get("", "id")?, row.try_get("", "tenant_id")?, status == running));
+    }
+    Ok(out)
+}
+
 /// What the claimed runs start from — their recorded node states and their tenants'
 /// environment variables — read in two statements for the whole claim instead of a walled
 /// read transaction per run. Like the claim, these read across tenants, and only rows of
@@ -266,43 +293,61 @@ async fn with_start_state(
 
 /// Fails the claimed runs that must not run — quarantined ones (a worker lost
 /// [`MAX_CLAIMS`] times) and those of a suspended organisation or an archived workflow — and
-/// returns the others.
+/// returns the others, with how many runs their tenants have running now (`now`: leases
+/// not expired), the refused ones not counted. One statement reads all of it.
 pub(super) async fn refuse_at_claim(
     app: &AppState,
     queue: &impl ConnectionTrait,
     claimed: Vec<execution::Model>,
-) -> Result<Vec<execution::Model>, sea_orm::DbErr> {
+    now: chrono::DateTime<Utc>,
+) -> Result<(Vec<execution::Model>, HashMap<Uuid, i64>), sea_orm::DbErr> {
     use entity::{tenant, workflow};
+    use execution::Column as C;
+    use sea_orm::sea_query::{Alias, ExprTrait, JoinType};
     let tenants: BTreeSet<Uuid> = claimed.iter().map(|e| e.tenant_id).collect();
     let workflows: BTreeSet<Uuid> = claimed.iter().map(|e| e.workflow_id).collect();
-    type State = (tenant::TenantStatus, Option<chrono::DateTime<chrono::Utc>>);
-    let tenant_status: HashMap<Uuid, State> = tenant::Entity::find()
-        .select_only()
-        .column(tenant::Column::Id)
-        .column(tenant::Column::Status)
-        .column(tenant::Column::DeletionDueAt)
-        .filter(tenant::Column::Id.is_in(tenants))
-        .into_tuple::<(Uuid, tenant::TenantStatus, Option<chrono::DateTime<chrono::Utc>>)>()
-        .all(queue)
-        .await?
-        .into_iter()
-        .map(|(id, status, due)| (id, (status, due)))
-        .collect();
-    let workflow_status: HashMap<Uuid, workflow::WorkflowStatus> = workflow::Entity::find()
-        .select_only()
-        .column(workflow::Column::Id)
-        .column(workflow::Column::Status)
-        .filter(workflow::Column::Id.is_in(workflows))
-        .into_tuple()
-        .all(queue)
-        .await?
-        .into_iter()
-        .collect();
+    let r = Alias::new("r");
+    let mut running = Query::select();
+    running
+        .expr(Expr::col((r.clone(), C::Id)).count())
+        .from_as(execution::Entity, r.clone())
+        .and_where(Expr::col((r.clone(), C::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
+        .and_where(Expr::col((r.clone(), C::Status)).eq(ExecutionStatus::Running.to_value()))
+        .and_where(Expr::col((r, C::LeaseExpiresAt)).gte(now));
+    let mut q = Query::select();
+    q.expr_as(Expr::col((tenant::Entity, tenant::Column::Id)), Alias::new("tenant_id"))
+        .expr_as(Expr::col((tenant::Entity, tenant::Column::Status)), Alias::new("tenant_status"))
+        .expr_as(Expr::col((tenant::Entity, tenant::Column::DeletionDueAt)), Alias::new("deletion_due_at"))
+        .expr_as(Expr::from(running), Alias::new("running"))
+        .expr_as(Expr::col((workflow::Entity, workflow::Column::Id)), Alias::new("workflow_id"))
+        .expr_as(Expr::col((workflow::Entity, workflow::Column::Status)), Alias::new("workflow_status"))
+        .from(tenant::Entity)
+        .join(
+            JoinType::LeftJoin,
+            workflow::Entity,
+            sea_orm::Condition::all()
+                .add(Expr::col((workflow::Entity, workflow::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
+                .add(Expr::col((workflow::Entity, workflow::Column::Id)).is_in(workflows)),
+        )
+        .and_where(Expr::col((tenant::Entity, tenant::Column::Id)).is_in(tenants));
+    type State = (tenant::TenantStatus, bool);
+    let mut tenant_status: HashMap<Uuid, State> = HashMap::new();
+    let mut workflow_status: HashMap<Uuid, workflow::WorkflowStatus> = HashMap::new();
+    let mut running: HashMap<Uuid, i64> = HashMap::new();
+    for row in queue.query_all_raw(queue.get_database_backend().build(&q)).await? {
+        let t: Uuid = row.try_get("", "tenant_id")?;
+        let due: Option<chrono::DateTime<Utc>> = row.try_get("", "deletion_due_at")?;
+        tenant_status.insert(t, (row.try_get("", "tenant_status")?, due.is_some()));
+        running.insert(t, row.try_get("", "running")?);
+        if let Some(w) = row.try_get::<Option<Uuid>>("", "workflow_id")? {
+            workflow_status.insert(w, row.try_get("", "workflow_status")?);
+        }
+    }
     let mut keep = Vec::with_capacity(claimed.len());
     for e in claimed {
         let refusal = crate::modules::workflows::runtime::executions::Refusal::of(
             tenant_status.get(&e.tenant_id).map_or(tenant::TenantStatus::Active, |s| s.0),
-            tenant_status.get(&e.tenant_id).is_some_and(|s| s.1.is_some()),
+            tenant_status.get(&e.tenant_id).is_some_and(|s| s.1),
             workflow_status.get(&e.workflow_id).copied().unwrap_or(workflow::WorkflowStatus::Active),
         );
         let error = if e.claims > MAX_CLAIMS {
@@ -316,11 +361,14 @@ pub(super) async fn refuse_at_claim(
             keep.push(e);
             continue;
         };
+        if let Some(n) = running.get_mut(&e.tenant_id) {
+            *n -= 1;
+        }
         if let Err(err) = fail_claimed(app, &e, &error).await {
             tracing::warn!(execution = %e.id, error = %err, "failing a refused run failed; its lease will expire");
         }
     }
-    Ok(keep)
+    Ok((keep, running))
 }
 
 /// Ends a run this instance just claimed as failed with `error`, without running anything:
