@@ -5,8 +5,9 @@
 //!
 //! 1. **Engine throughput**: `BENCH_RUNS` (default 3000) executions of a 3-node workflow of
 //!    trivial nodes (manual trigger → conditional → code) are queued through the API while no
-//!    worker runs; then one instance with workers starts and the time until all have
-//!    succeeded gives completed executions per second.
+//!    worker runs; then one instance with workers (`BENCH_WORKERS`, default 16 like the
+//!    server) starts and the time until all have succeeded gives completed executions per
+//!    second.
 //! 2. **API + engine throughput**: the same number queued by 32 concurrent `executeWorkflow`
 //!    calls to an instance that also runs them, until all have succeeded.
 //! 3. **Latency**: `BENCH_SAMPLES` (default 200) sequential `executeWorkflow` calls on an
@@ -159,6 +160,8 @@ async fn main() {
     let env_n = |k: &str, d: usize| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
     let (runs, samples) =
         if bench { (env_n("BENCH_RUNS", 3000), env_n("BENCH_SAMPLES", 200)) } else { (40, 10) };
+    // The server's default pool of workers unless BENCH_WORKERS says otherwise.
+    let workers = env_n("BENCH_WORKERS", 16);
     let db_url = std::env::var("ZYGO_BENCH_DATABASE_URL").ok().filter(|s| !s.is_empty());
     let redis = std::env::var("ZYGO_BENCH_REDIS_URL").ok().filter(|s| !s.is_empty());
     let data_dir: PathBuf =
@@ -191,7 +194,7 @@ async fn main() {
     let enqueue_secs = t.elapsed().as_secs_f64();
     api.stop().await;
     let t = Instant::now();
-    let worker = Instance::start(&data_dir, &db_url, &redis, 16).await;
+    let worker = Instance::start(&data_dir, &db_url, &redis, workers).await;
     wait_all(&db, runs as i64).await;
     let engine_rate = runs as f64 / t.elapsed().as_secs_f64();
 
@@ -271,7 +274,7 @@ async fn main() {
         "  queueing via executeWorkflow (32 concurrent clients): {:.0} calls/s",
         runs as f64 / enqueue_secs
     );
-    println!("  engine throughput (pre-queued, 16 workers):          {engine_rate:.0} executions/s");
+    println!("  engine throughput (pre-queued, {workers} workers):          {engine_rate:.0} executions/s");
     println!("  API + engine on one instance:                         {combined_rate:.0} executions/s");
     println!("  latency over {samples} sequential runs (p50 / p95, ms):");
     println!(

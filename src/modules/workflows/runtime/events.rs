@@ -85,6 +85,14 @@ pub fn execution_topic(tenant: Uuid, execution: Uuid) -> Topic {
     Topic::tenant(tenant, &format!("execution:{execution}"))
 }
 
+/// Where a cancel is announced to every instance: the one running the run stops it at
+/// once (its heartbeat would find out within a third of the lease). One topic for all runs,
+/// so a run in progress does not hold a subscription of its own; the payload is the run's
+/// id only.
+pub fn cancels_topic() -> Topic {
+    Topic::platform("workflow-cancels")
+}
+
 pub fn workflow_topic(tenant: Uuid, workflow: Uuid) -> Topic {
     Topic::tenant(tenant, &format!("workflow:{workflow}:executions"))
 }

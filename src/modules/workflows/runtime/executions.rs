@@ -252,6 +252,7 @@ pub async fn cancel_execution(app: &AppState, tctx: &TenantCtx, id: Uuid) -> App
         after: None,
     })
     .await?;
+    app.publish(&engine::cancels_topic(), &serde_json::json!({ "executionId": id })).await;
     announce(app, &e).await;
     for (node_id, iteration, attempt) in in_flight {
         let event = ExecutionEvent {

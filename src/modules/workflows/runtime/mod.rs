@@ -85,6 +85,8 @@ pub struct Engine {
     wake: Arc<Notify>,
     /// Writes succeeded runs' last writes in groups ([`finish`]).
     finisher: Arc<finish::Finisher>,
+    /// The runs in progress on this instance, for a cancel heard on [`cancels_topic`].
+    running: Arc<std::sync::Mutex<HashMap<Uuid, CancellationToken>>>,
     /// This instance's name in `lease_owner`.
     pub instance: Arc<str>,
     /// For URLs a tenant's graph names: public hosts only unless the operator allows more.
@@ -99,6 +101,7 @@ impl Engine {
         Self {
             wake: Arc::new(Notify::new()),
             finisher: Default::default(),
+            running: Default::default(),
             instance: format!("{}-{}", std::process::id(), Uuid::new_v4().simple()).into(),
             http: nodes::http_client(allow_private),
             operator_http: nodes::http_client(true),
@@ -108,6 +111,31 @@ impl Engine {
     /// Tells the local workers that runs are waiting.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Makes the run `id` in progress here stoppable by a cancel until the guard drops.
+    fn register(&self, id: Uuid, cancel: CancellationToken) -> Registered {
+        self.running.lock().expect("lock").insert(id, cancel);
+        Registered { running: self.running.clone(), id }
+    }
+
+    /// Stops the run `id` if it is in progress on this instance.
+    fn cancel(&self, id: Uuid) {
+        if let Some(token) = self.running.lock().expect("lock").get(&id) {
+            token.cancel();
+        }
+    }
+}
+
+/// A run's entry among the runs in progress here; removed when dropped.
+struct Registered {
+    running: Arc<std::sync::Mutex<HashMap<Uuid, CancellationToken>>>,
+    id: Uuid,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.running.lock().expect("lock").remove(&self.id);
     }
 }
 

@@ -37,6 +37,25 @@ pub async fn run_workers(app: AppState) {
     let slots = Arc::new(Semaphore::new(cfg.workers));
     let engine = app.engine.clone();
     engine.finisher.start(app.clone());
+    // Cancels announced by any instance, for the runs in progress here.
+    let mut cancels = app.bus.subscribe(&cancels_topic());
+    tokio::spawn({
+        let (engine, shutdown) = (engine.clone(), app.shutdown.clone());
+        async move {
+            loop {
+                let ev = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    ev = cancels.next() => ev,
+                };
+                let Some(ev) = ev else { return };
+                if let Some(id) = ev.payload.get("executionId").and_then(Value::as_str)
+                    && let Ok(id) = Uuid::parse_str(id)
+                {
+                    engine.cancel(id);
+                }
+            }
+        }
+    });
     // Runs in progress on this instance per tenant: what fairness weighs claims against.
     let active: Arc<std::sync::Mutex<HashMap<Uuid, usize>>> = Default::default();
     // Under a backlog every finished run would free one slot and cost a whole claim (seven
@@ -138,8 +157,8 @@ pub(super) async fn claim(
     let lease = chrono::Duration::from_std(app.config.workflows.lease).unwrap_or_default();
     // The queue is shared by every tenant: the workers claim across tenants, then run each
     // execution behind its own tenant's wall.
-    let queue = crate::db::across_tenants(&app.db);
     if read.stale() {
+        let queue = crate::db::across_tenants(&app.db);
         read.rows = read_candidates(&queue, now, app.config.workflows.workers).await?;
         read.read_at = Some(Instant::now());
     }
@@ -160,6 +179,8 @@ pub(super) async fn claim(
     if crate::db::is_postgres(&app.db) {
         still_due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
+    // The claim, and the reads of what the claimed runs need, in one transaction.
+    let txn = crate::db::begin_across_tenants_txn(&app.db).await?;
     // Waking a parked run (running, no lease owner) is not a new claim; anything else is.
     let woken =
         sea_orm::Condition::all().add(C::Status.eq(ExecutionStatus::Running)).add(C::LeaseOwner.is_null());
@@ -173,14 +194,19 @@ pub(super) async fn claim(
         )
         .col_expr(C::StartedAt, Func::coalesce([Expr::col(C::StartedAt), Expr::value(now)]).into())
         .filter(C::Id.in_subquery(still_due))
-        .exec_with_returning(&queue)
+        .exec_with_returning(&txn)
         .await?;
     if claimed.is_empty() {
         return Ok(Vec::new());
     }
+    // What decides each run's fate, and what it starts from, read in the claim's
+    // transaction (the count of running runs sees this claim).
+    let states = claim_states(&txn, &claimed, now).await?;
+    let claimed = with_start_state(&txn, claimed).await?;
+    txn.commit().await?;
     // The tenant cap: what runs per tenant now (this claim included, the refused not) —
     // over it, the newest claims go back.
-    let (claimed, running) = refuse_at_claim(app, &queue, claimed, now).await?;
+    let (claimed, running) = refuse_at_claim(app, claimed, states).await;
     if claimed.is_empty() {
         return Ok(Vec::new());
     }
@@ -189,15 +215,17 @@ pub(super) async fn claim(
         running.into_iter().filter(|(_, n)| *n > cap).map(|(t, n)| (t, n - cap)).collect();
     let mut keep = Vec::with_capacity(claimed.len());
     let (mut back_queued, mut back_parked) = (Vec::new(), Vec::new());
-    for e in claimed.into_iter().rev() {
+    for run in claimed.into_iter().rev() {
+        let e = &run.exec;
         match over.get_mut(&e.tenant_id) {
             Some(n) if *n > 0 => {
                 *n -= 1;
                 if was_running.contains(&e.id) { back_parked.push(e.id) } else { back_queued.push(e.id) }
             }
-            _ => keep.push(e),
+            _ => keep.push(run),
         }
     }
+    let queue = crate::db::across_tenants(&app.db);
     let retry_at = now + chrono::Duration::milliseconds(200);
     if !back_queued.is_empty() {
         execution::Entity::update_many()
@@ -223,7 +251,7 @@ pub(super) async fn claim(
             .await?;
     }
     keep.reverse();
-    with_start_state(&queue, keep).await
+    Ok(keep)
 }
 
 /// Candidates: the oldest due runs of each waiting tenant (enough for several claims of a
@@ -291,16 +319,19 @@ async fn with_start_state(
         .collect())
 }
 
-/// Fails the claimed runs that must not run — quarantined ones (a worker lost
-/// [`MAX_CLAIMS`] times) and those of a suspended organisation or an archived workflow — and
-/// returns the others, with how many runs their tenants have running now (`now`: leases
-/// not expired), the refused ones not counted. One statement reads all of it.
-pub(super) async fn refuse_at_claim(
-    app: &AppState,
+/// What decides the fate of claimed runs: their tenants' and workflows' states and how
+/// many runs each tenant has running (leases not expired at `now`), in one statement.
+pub(super) struct ClaimStates {
+    tenants: HashMap<Uuid, (entity::tenant::TenantStatus, bool)>,
+    workflows: HashMap<Uuid, entity::workflow::WorkflowStatus>,
+    running: HashMap<Uuid, i64>,
+}
+
+pub(super) async fn claim_states(
     queue: &impl ConnectionTrait,
-    claimed: Vec<execution::Model>,
+    claimed: &[execution::Model],
     now: chrono::DateTime<Utc>,
-) -> Result<(Vec<execution::Model>, HashMap<Uuid, i64>), sea_orm::DbErr> {
+) -> Result<ClaimStates, sea_orm::DbErr> {
     use entity::{tenant, workflow};
     use execution::Column as C;
     use sea_orm::sea_query::{Alias, ExprTrait, JoinType};
@@ -326,29 +357,45 @@ pub(super) async fn refuse_at_claim(
             JoinType::LeftJoin,
             workflow::Entity,
             sea_orm::Condition::all()
-                .add(Expr::col((workflow::Entity, workflow::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
+                .add(
+                    Expr::col((workflow::Entity, workflow::Column::TenantId))
+                        .equals((tenant::Entity, tenant::Column::Id)),
+                )
                 .add(Expr::col((workflow::Entity, workflow::Column::Id)).is_in(workflows)),
         )
         .and_where(Expr::col((tenant::Entity, tenant::Column::Id)).is_in(tenants));
-    type State = (tenant::TenantStatus, bool);
-    let mut tenant_status: HashMap<Uuid, State> = HashMap::new();
-    let mut workflow_status: HashMap<Uuid, workflow::WorkflowStatus> = HashMap::new();
-    let mut running: HashMap<Uuid, i64> = HashMap::new();
+    let mut states =
+        ClaimStates { tenants: HashMap::new(), workflows: HashMap::new(), running: HashMap::new() };
     for row in queue.query_all_raw(queue.get_database_backend().build(&q)).await? {
         let t: Uuid = row.try_get("", "tenant_id")?;
         let due: Option<chrono::DateTime<Utc>> = row.try_get("", "deletion_due_at")?;
-        tenant_status.insert(t, (row.try_get("", "tenant_status")?, due.is_some()));
-        running.insert(t, row.try_get("", "running")?);
+        states.tenants.insert(t, (row.try_get("", "tenant_status")?, due.is_some()));
+        states.running.insert(t, row.try_get("", "running")?);
         if let Some(w) = row.try_get::<Option<Uuid>>("", "workflow_id")? {
-            workflow_status.insert(w, row.try_get("", "workflow_status")?);
+            states.workflows.insert(w, row.try_get("", "workflow_status")?);
         }
     }
+    Ok(states)
+}
+
+/// Fails the claimed runs that must not run — quarantined ones (a worker lost
+/// [`MAX_CLAIMS`] times) and those of a suspended organisation or an archived workflow — and
+/// returns the others, with how many runs their tenants have running, the refused ones not
+/// counted.
+pub(super) async fn refuse_at_claim(
+    app: &AppState,
+    claimed: Vec<Claimed>,
+    states: ClaimStates,
+) -> (Vec<Claimed>, HashMap<Uuid, i64>) {
+    use entity::{tenant, workflow};
+    let ClaimStates { tenants, workflows, mut running } = states;
     let mut keep = Vec::with_capacity(claimed.len());
-    for e in claimed {
+    for run in claimed {
+        let e = &run.exec;
         let refusal = crate::modules::workflows::runtime::executions::Refusal::of(
-            tenant_status.get(&e.tenant_id).map_or(tenant::TenantStatus::Active, |s| s.0),
-            tenant_status.get(&e.tenant_id).is_some_and(|s| s.1),
-            workflow_status.get(&e.workflow_id).copied().unwrap_or(workflow::WorkflowStatus::Active),
+            tenants.get(&e.tenant_id).map_or(tenant::TenantStatus::Active, |s| s.0),
+            tenants.get(&e.tenant_id).is_some_and(|s| s.1),
+            workflows.get(&e.workflow_id).copied().unwrap_or(workflow::WorkflowStatus::Active),
         );
         let error = if e.claims > MAX_CLAIMS {
             format!(
@@ -358,17 +405,17 @@ pub(super) async fn refuse_at_claim(
         } else if let Some(r) = refusal {
             format!("not run: {}", r.message())
         } else {
-            keep.push(e);
+            keep.push(run);
             continue;
         };
         if let Some(n) = running.get_mut(&e.tenant_id) {
             *n -= 1;
         }
-        if let Err(err) = fail_claimed(app, &e, &error).await {
+        if let Err(err) = fail_claimed(app, e, &error).await {
             tracing::warn!(execution = %e.id, error = %err, "failing a refused run failed; its lease will expire");
         }
     }
-    Ok((keep, running))
+    (keep, running)
 }
 
 /// Ends a run this instance just claimed as failed with `error`, without running anything:

@@ -140,10 +140,12 @@ pub(super) async fn run_claimed(app: AppState, run: Claimed) -> anyhow::Result<(
         deadline,
         exec,
     });
-    // Watch for cancellation (from any instance) and keep the lease alive.
+    // A cancel from any instance reaches the run through this instance's registry (see
+    // `cancels_topic`); the heartbeat keeps the lease alive and notices a run that is no
+    // longer ours.
+    let _registered = app.engine.register(runner.exec.id, runner.cancel.clone());
     let watcher = {
         let r = runner.clone();
-        let mut events = app.bus.subscribe(&execution_topic(r.exec.tenant_id, r.exec.id));
         tokio::spawn(async move {
             let mut beat = tokio::time::interval(r.app.config.workflows.lease / 3);
             beat.tick().await;
@@ -151,15 +153,6 @@ pub(super) async fn run_claimed(app: AppState, run: Claimed) -> anyhow::Result<(
                 tokio::select! {
                     _ = r.cancel.cancelled() => return,
                     _ = r.app.shutdown.cancelled() => { r.cancel.cancel(); return }
-                    ev = events.next() => match ev {
-                        Some(ev) => {
-                            if ev.payload.get("status").and_then(Value::as_str) == Some("cancelled") {
-                                r.cancel.cancel();
-                                return;
-                            }
-                        }
-                        None => return,
-                    },
                     _ = beat.tick() => {
                         match r.heartbeat().await {
                             Ok(true) => {}
