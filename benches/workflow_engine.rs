@@ -5,7 +5,7 @@
 //!
 //! 1. **Engine throughput**: `BENCH_RUNS` (default 3000) executions of a 3-node workflow of
 //!    trivial nodes (manual trigger → conditional → code) are queued through the API while no
-//!    worker runs; then one instance with workers (`BENCH_WORKERS`, default 16 like the
+//!    worker runs; then one instance with workers (`BENCH_WORKERS`, default 32 like the
 //!    server) starts and the time until all have succeeded gives completed executions per
 //!    second.
 //! 2. **API + engine throughput**: the same number queued by 32 concurrent `executeWorkflow`
@@ -161,7 +161,7 @@ async fn main() {
     let (runs, samples) =
         if bench { (env_n("BENCH_RUNS", 3000), env_n("BENCH_SAMPLES", 200)) } else { (40, 10) };
     // The server's default pool of workers unless BENCH_WORKERS says otherwise.
-    let workers = env_n("BENCH_WORKERS", 16);
+    let workers = env_n("BENCH_WORKERS", 32);
     let db_url = std::env::var("ZYGO_BENCH_DATABASE_URL").ok().filter(|s| !s.is_empty());
     let redis = std::env::var("ZYGO_BENCH_REDIS_URL").ok().filter(|s| !s.is_empty());
     let data_dir: PathBuf =

@@ -13,7 +13,9 @@ pub struct WorkflowSettings {
     /// `ZYGO_MASTER_KEY`: 32 bytes as 64 hex digits or base64; each tenant's secret key is
     /// derived from it. `None` in development means "generate once and keep in the data dir".
     pub master_key: Option<SecretString>,
-    /// `ZYGO_WORKFLOW_WORKERS`: executions one instance runs at once; 0 runs none here.
+    /// `ZYGO_WORKFLOW_WORKERS`: executions one instance runs at once; 0 runs none here. A
+    /// worker is a task, not a thread: a run mostly waits (on its nodes' calls, on the
+    /// database), so the pool is sized for waiting runs, not for cores.
     pub workers: usize,
     /// `ZYGO_WORKFLOW_TENANT_CONCURRENCY`: running executions of one tenant, all instances.
     pub tenant_concurrency: usize,
@@ -62,7 +64,7 @@ pub(super) fn read(get: Lookup<'_>, environment: Environment) -> Result<Workflow
             }
             key.map(SecretString::from)
         },
-        workers: parse("ZYGO_WORKFLOW_WORKERS", get("ZYGO_WORKFLOW_WORKERS"), "16")?,
+        workers: parse("ZYGO_WORKFLOW_WORKERS", get("ZYGO_WORKFLOW_WORKERS"), "32")?,
         tenant_concurrency: positive(
             "ZYGO_WORKFLOW_TENANT_CONCURRENCY",
             get("ZYGO_WORKFLOW_TENANT_CONCURRENCY"),
