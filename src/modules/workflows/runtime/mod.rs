@@ -86,7 +86,7 @@ pub struct Engine {
     /// Writes succeeded runs' last writes in groups ([`finish`]).
     finisher: Arc<finish::Finisher>,
     /// The runs in progress on this instance, for a cancel heard on [`cancels_topic`].
-    running: Arc<std::sync::Mutex<HashMap<Uuid, CancellationToken>>>,
+    running: InProgress,
     /// This instance's name in `lease_owner`.
     pub instance: Arc<str>,
     /// For URLs a tenant's graph names: public hosts only unless the operator allows more.
@@ -127,9 +127,12 @@ impl Engine {
     }
 }
 
+/// The runs in progress on an instance, each with what stops it.
+type InProgress = Arc<std::sync::Mutex<HashMap<Uuid, CancellationToken>>>;
+
 /// A run's entry among the runs in progress here; removed when dropped.
 struct Registered {
-    running: Arc<std::sync::Mutex<HashMap<Uuid, CancellationToken>>>,
+    running: InProgress,
     id: Uuid,
 }
 

@@ -167,11 +167,17 @@ pub(super) async fn claim(
     if picked.is_empty() {
         return Ok(Vec::new());
     }
-    let was_running: BTreeSet<Uuid> = read.rows.iter().filter(|r| r.2).map(|r| r.0).collect();
     // Whether claimed now or taken by another instance since the read, a picked run is no
     // longer a candidate.
     let taken: BTreeSet<Uuid> = picked.iter().copied().collect();
-    read.rows.retain(|r| !taken.contains(&r.0));
+    let mut was_running = BTreeSet::new();
+    read.rows.retain(|r| {
+        let picked = taken.contains(&r.0);
+        if picked && r.2 {
+            was_running.insert(r.0);
+        }
+        !picked
+    });
     // The claim itself re-checks that each picked run is still due: another instance may
     // have taken it since it was read.
     let mut still_due = Query::select();
