@@ -19,7 +19,7 @@ command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)" >&2; exi
 [ -d benches/api/postgraphile/node_modules/postgraphile ] ||
   npm install --prefix benches/api/postgraphile --no-audit --no-fund --loglevel=error >/dev/null
 cargo build --release --quiet --bench api_floor 2>/dev/null || true
-FLOOR=$(ls -t target/release/deps/api_floor-* 2>/dev/null | grep -v '\.d$' | head -1)
+FLOOR=$(ls -t target/release/deps/api_floor-* 2>/dev/null | grep -v '\.d$' | head -1 || true) # none: no floor row
 
 DB="zygo_bench_$$"; WORK=$(mktemp -d); PIDS=()
 cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true

@@ -274,6 +274,10 @@ pub struct Loaders {
     /// The organisations this operation reached through a support session: each gets one
     /// audit entry of the operation, written before the first field there is answered.
     support_reached: std::sync::Mutex<HashMap<Uuid, Arc<tokio::sync::OnceCell<()>>>>,
+    /// Access already granted, counted and (in a support session) audited in this operation,
+    /// by tenant: the answer of [`Self::tenant_access`] for every later field of that tenant,
+    /// without a wait. A field of a long list asks for it once per item.
+    granted: std::sync::Mutex<HashMap<Uuid, TenantCtx>>,
 }
 
 struct Seed {
@@ -335,6 +339,7 @@ impl Loaders {
             reads,
             operation: OnceLock::new(),
             support_reached: Default::default(),
+            granted: Default::default(),
         }
     }
 
@@ -386,6 +391,7 @@ impl Loaders {
         if let Some(access) = self.access.get() {
             access.clear::<Uuid>();
         }
+        self.granted.lock().expect("granted lock").clear();
     }
 
     /// The viewer's access to `tenant_id`: UNAUTHENTICATED without a viewer (reported by the
@@ -393,11 +399,20 @@ impl Loaders {
     /// The operation is counted for the organisation the first time (see [`crate::modules::billing::metering::OperationMeter`]):
     /// QUOTA_EXCEEDED once the plan's API operations of the month are used up.
     pub async fn tenant_access(&self, tenant_id: Uuid) -> AppResult<TenantCtx> {
-        let tctx = self.tenant_access_unmetered(tenant_id).await?;
-        if let Some(meter) = &self.meter {
-            meter.count(&tctx).await?;
+        if let Some(tctx) = self.granted.lock().expect("granted lock").get(&tenant_id) {
+            return Ok(tctx.clone());
         }
-        Ok(tctx)
+        // Boxed: the first ask's future (the access check, the metering, a support session's
+        // audit entry) is large, and every resolver that asks would otherwise carry it.
+        Box::pin(async {
+            let tctx = self.tenant_access_unmetered(tenant_id).await?;
+            if let Some(meter) = &self.meter {
+                meter.count(&tctx).await?;
+            }
+            self.granted.lock().expect("granted lock").insert(tenant_id, tctx.clone());
+            Ok(tctx)
+        })
+        .await
     }
 
     /// Marks `tenants` as reached by listing them (the viewer's organisations): their fields

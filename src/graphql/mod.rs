@@ -8,7 +8,9 @@
 pub mod admission;
 pub mod answer;
 pub mod batch;
+pub mod connection;
 pub mod enums;
+pub mod inline;
 pub mod limits;
 pub mod live;
 pub mod loader_set;

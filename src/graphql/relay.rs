@@ -4,10 +4,7 @@
 //! entity uses time-ordered UUID v7 ids, so id order is creation order and a cursor is
 //! simply an encoded id.
 
-use async_graphql::{
-    ID, SimpleObject,
-    connection::{Connection, Edge, EmptyFields},
-};
+use async_graphql::{ID, SimpleObject};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{ConnectionTrait, EntityTrait, Select};
 use uuid::Uuid;
@@ -110,11 +107,10 @@ pub struct ConnectionFields {
     pub total_count: u64,
 }
 
-/// A Relay connection of `T` with `totalCount`.
+pub use super::connection::Conn;
+/// A Relay connection of `T` with `totalCount` ([`super::connection`]).
 pub use crate::db::page::PageArgs;
 use crate::db::page::encode_cursor;
-
-pub type Conn<T> = Connection<String, T, ConnectionFields, EmptyFields>;
 
 pub use crate::db::page::DEFAULT_PAGE_SIZE;
 
@@ -127,17 +123,16 @@ pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> u
 }
 
 /// Turns a page of rows into a Relay connection.
-pub fn to_connection<M, T: async_graphql::OutputType>(
+pub fn to_connection<M, T: async_graphql::ContainerType>(
     rows: Rows<M>,
     id_of: impl Fn(&M) -> Uuid,
     to_node: impl Fn(M) -> T,
 ) -> Conn<T> {
-    let mut conn = Connection::with_additional_fields(
-        rows.has_previous,
-        rows.has_next,
-        ConnectionFields { total_count: rows.total },
-    );
-    conn.edges.extend(rows.rows.into_iter().map(|row| Edge::new(encode_cursor(id_of(&row)), to_node(row))));
+    let mut conn = Conn::new(rows.has_previous, rows.has_next, rows.total);
+    conn.edges.reserve(rows.rows.len());
+    for row in rows.rows {
+        conn.push(encode_cursor(id_of(&row)), to_node(row));
+    }
     conn
 }
 
@@ -156,7 +151,7 @@ where
     E: EntityTrait,
     E::Model: Sync,
     C: ConnectionTrait,
-    T: async_graphql::OutputType,
+    T: async_graphql::ContainerType,
 {
     let window = args.window(max_page_size)?;
     let rows = crate::db::page::page(db, select, id_col, window).await?;

@@ -110,3 +110,68 @@ async fn teams_group_members_with_team_roles_and_invitations_can_place_people_in
         app.op::<TenantTeams>(Some(&owner.access), tenant_teams::Variables { id: tenant.clone() }).await;
     assert_eq!(teams.data().tenant.teams.total_count, 0);
 }
+
+/// Team members' fields are answered inline (`graphql::inline`: ready fields without the
+/// executor's per-field futures) when selected plainly, and through async-graphql's own
+/// resolution when selected through fragments: both give the same data, the same nulls and
+/// the same errors at the same paths — here a member's view, where only their own e-mail
+/// address is visible and every other one is a FORBIDDEN error inside the list.
+#[tokio::test]
+async fn team_members_answer_the_same_selected_plainly_or_through_fragments() {
+    let app = spawn_app().await;
+    let owner = app.verified_user("ti-own@example.com").await;
+    let tenant = app.create_tenant(&owner, "inline-org").await;
+    let (alice, alice_m) = app.join_as(&owner, &tenant, "ti-alice@example.com", "member").await;
+    let (_bob, bob_m) = app.join_as(&owner, &tenant, "ti-bob@example.com", "member").await;
+    let team = app
+        .op_json::<CreateTeam>(
+            Some(&owner.access),
+            json!({ "input": { "tenantId": tenant, "name": "Design", "description": "d" } }),
+        )
+        .await
+        .into_data()
+        .create_team
+        .team
+        .id;
+    for (m, role) in [(&alice_m, "OWNER"), (&bob_m, "EDITOR")] {
+        app.gql(
+            Some(&owner.access),
+            doc!("teams/SetTeamMember"),
+            json!({ "input": { "teamId": team, "membershipId": m, "role": role } }),
+        )
+        .await
+        .data();
+    }
+    let plain = "query($id: ID!) { tenant(id: $id) { teams(first: 10) { edges { node { __typename id name \
+        members(first: 10) { totalCount edges { node { role addedAt \
+        membership { id status user { __typename id name email } } } } } } } } } }";
+    let fragments = "query($id: ID!) { tenant(id: $id) { teams(first: 10) { edges { node { ...T } } } } } \
+        fragment T on Team { __typename id name members(first: 10) { totalCount edges { node { \
+        ... on TeamMember { role addedAt membership { ...M } } } } } } \
+        fragment M on Membership { id status user { ... on User { __typename id name email } } }";
+    let vars = json!({ "id": tenant });
+    let a = app.gql(Some(&alice.access), plain, vars.clone()).await;
+    let b = app.gql(Some(&alice.access), fragments, vars).await;
+    assert_eq!(a.0["data"], b.0["data"], "the same data either way");
+    let errors = |r: &Gql| {
+        let mut e: Vec<(String, String)> = r.0["errors"]
+            .as_array()
+            .map(|a| a.iter().map(|e| (e["path"].to_string(), e["extensions"]["code"].to_string())).collect())
+            .unwrap_or_default();
+        e.sort();
+        e
+    };
+    assert_eq!(errors(&a), errors(&b), "the same errors at the same paths");
+    // What the answer holds: two members, Alice's own address, Bob's refused in place.
+    let members = &a.0["data"]["tenant"]["teams"]["edges"][0]["node"]["members"];
+    assert_eq!(a.0["data"]["tenant"]["teams"]["edges"][0]["node"]["__typename"], "Team");
+    assert_eq!(members["totalCount"], 2);
+    let users: Vec<&serde_json::Value> =
+        members["edges"].as_array().unwrap().iter().map(|e| &e["node"]["membership"]["user"]).collect();
+    assert!(users.iter().all(|u| u["__typename"] == "User"));
+    assert!(users.iter().any(|u| u["email"] == "ti-alice@example.com"));
+    assert!(users.iter().any(|u| u["email"].is_null()));
+    let e = errors(&a);
+    assert_eq!(e.len(), 1, "Bob's address only: {e:?}");
+    assert!(e[0].0.ends_with(r#""membership","user","email"]"#) && e[0].1 == r#""FORBIDDEN""#, "{e:?}");
+}

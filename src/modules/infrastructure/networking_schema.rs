@@ -328,7 +328,7 @@ net_object!(LoadBalancer, kind::LOAD_BALANCER, {
     }
 });
 
-pub(super) async fn list<T: async_graphql::OutputType>(
+pub(super) async fn list<T: async_graphql::ContainerType>(
     ctx: &Context<'_>,
     tenant: Uuid,
     k: Kind,

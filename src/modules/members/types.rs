@@ -188,9 +188,9 @@ impl Membership {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
-    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+    async fn user(&self, ctx: &Context<'_>) -> Result<crate::graphql::inline::Inline<User>> {
         let user = loaders(ctx).users.load_one(self.0.user_id).await.map_err(loader_err)?;
-        Ok(User::new(user.ok_or(AppError::NotFound("user"))?))
+        Ok(crate::graphql::inline::Inline(User::new(user.ok_or(AppError::NotFound("user"))?)))
     }
     async fn role(&self, ctx: &Context<'_>) -> Result<Role> {
         let role = loaders(ctx).role(self.0.tenant_id, self.0.role_id).await?;

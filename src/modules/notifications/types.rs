@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, Object, Result, SimpleObject, connection::Edge};
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{notification, user};
 
@@ -15,7 +15,7 @@ use crate::{
     auth::Viewer as SignedIn,
     graphql::{
         app, rctx,
-        relay::{self, Conn, ConnectionFields, kind},
+        relay::{self, Conn, kind},
     },
 };
 
@@ -110,12 +110,10 @@ impl ViewerNotifications {
             organisation_id.map(|id| relay::decode_id("organisationId", &id, kind::TENANT)).transpose()?;
         let filter = InboxFilter { unread_only: unread_only.unwrap_or(false), kind, organisation };
         let page = service::page(app, signed_in(ctx)?, &filter, first, after.as_deref()).await?;
-        let mut conn = Conn::with_additional_fields(
-            after.is_some(),
-            page.has_next,
-            ConnectionFields { total_count: page.total },
-        );
-        conn.edges.extend(page.rows.into_iter().map(|r| Edge::new(service::cursor_of(&r), Notification(r))));
+        let mut conn = Conn::new(after.is_some(), page.has_next, page.total);
+        for r in page.rows {
+            conn.push(service::cursor_of(&r), Notification(r));
+        }
         Ok(conn)
     }
 

@@ -8,6 +8,7 @@ use entity::{team, team_member};
 use crate::{
     graphql::{
         app,
+        inline::Inline,
         loaders::{empty_rows, loader_err, loaders},
         relay,
     },
@@ -57,9 +58,9 @@ pub struct TeamMember(pub team_member::Model);
 #[Object]
 impl TeamMember {
     /// The organisation membership.
-    async fn membership(&self, ctx: &Context<'_>) -> Result<Membership> {
+    async fn membership(&self, ctx: &Context<'_>) -> Result<Inline<Membership>> {
         let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
-        Ok(Membership(loaders(ctx).membership(&tctx, self.0.membership_id).await?))
+        Ok(Inline(Membership(loaders(ctx).membership(&tctx, self.0.membership_id).await?)))
     }
     async fn role(&self) -> crate::graphql::enums::TeamRole {
         self.0.role.into()
