@@ -136,6 +136,8 @@ pub async fn resolve_inline<T: ContainerType + ?Sized>(
         if waiting { Poll::Pending } else { Poll::Ready(()) }
     })
     .await;
+    // Left out from the last, so each index still names its field (they failed in any order).
+    failed.sort_unstable();
     for i in failed.into_iter().rev() {
         object.shift_remove_index(i);
     }
