@@ -12,9 +12,10 @@
 //! `resolve_field`, so arguments, guards and errors are the type's) is polled where it
 //! stands, all of an object's in one allocation; a field that is ready is answered at once,
 //! and only those still waiting — a relation behind a loader — are polled again, together,
-//! on the object's own task. The answer keeps the selection's order. Selections it does not handle in this way — fragments, directives,
-//! a response key given twice — go through async-graphql's
-//! `resolve_container` unchanged, so what a client gets is the same either way.
+//! on the object's own task. The answer keeps the selection's order. Selections it does not
+//! handle in this way — fragments, directives, a response key given twice — go through
+//! async-graphql's `resolve_container` unchanged, so what a client gets is the same either
+//! way.
 
 use std::{
     borrow::Cow,

@@ -107,8 +107,8 @@ pub struct ConnectionFields {
     pub total_count: u64,
 }
 
-pub use super::connection::Conn;
 /// A Relay connection of `T` with `totalCount` ([`super::connection`]).
+pub use super::connection::Conn;
 pub use crate::db::page::PageArgs;
 use crate::db::page::encode_cursor;
 

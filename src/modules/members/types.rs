@@ -9,6 +9,7 @@ use crate::{
     error::AppError,
     graphql::{
         app,
+        inline::Inline,
         loaders::{empty_rows, loader_err, loaders},
         relay,
         tenant::Tenant,
@@ -188,9 +189,9 @@ impl Membership {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
-    async fn user(&self, ctx: &Context<'_>) -> Result<crate::graphql::inline::Inline<User>> {
+    async fn user(&self, ctx: &Context<'_>) -> Result<Inline<User>> {
         let user = loaders(ctx).users.load_one(self.0.user_id).await.map_err(loader_err)?;
-        Ok(crate::graphql::inline::Inline(User::new(user.ok_or(AppError::NotFound("user"))?)))
+        Ok(Inline(User::new(user.ok_or(AppError::NotFound("user"))?)))
     }
     async fn role(&self, ctx: &Context<'_>) -> Result<Role> {
         let role = loaders(ctx).role(self.0.tenant_id, self.0.role_id).await?;
