@@ -16,6 +16,7 @@
 
 pub mod catalog;
 pub mod page;
+mod read_txn;
 mod scoped;
 
 use std::time::Duration;
@@ -105,15 +106,8 @@ async fn open(
         );
     }
     if let Some(metrics) = metrics {
-        let statements = metrics.db_statements.clone();
-        let errors = metrics.db_statement_errors.clone();
-        db.set_metric_callback(move |info| {
-            tracing::debug!(target: "zygo::sql", elapsed = ?info.elapsed, failed = info.failed, "{}", info.statement);
-            statements.inc();
-            if info.failed {
-                errors.inc();
-            }
-        });
+        let log = read_txn::StatementLog::new(metrics);
+        db.set_metric_callback(move |info| log.record(info.statement, info.elapsed, info.failed));
     }
     Ok(db)
 }

@@ -10,6 +10,9 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use super::read_txn::{PgTxn, StatementLog, Txn, WallSettings};
+use crate::telemetry::Metrics;
+
 /// A proof that the caller acts inside one tenant. Obtained only from a
 /// [`crate::access::TenantCtx`] (after the membership check) or by internal workers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,18 +135,34 @@ impl Wall {
         if !super::is_postgres(txn) {
             return Ok(());
         }
-        let (ids, across) = match self {
-            Wall::Tenants(ids) => (ids.clone(), "off"),
-            Wall::AcrossTenants => (String::new(), "on"),
-            Wall::Outside => return Ok(()),
-        };
+        let Some(settings) = self.settings()? else { return Ok(()) };
         txn.execute_raw(Statement::from_sql_and_values(
             sea_orm::DbBackend::Postgres,
             "SELECT set_config('zygo.tenant_ids', $1, true), set_config('zygo.across_tenants', $2, true)",
-            [ids.into(), across.into()],
+            [settings.tenant_ids.into(), settings.across.into()],
         ))
         .await?;
         Ok(())
+    }
+
+    /// The settings this wall stands for; `None` for [`Wall::Outside`], which sets none.
+    fn settings(&self) -> Result<Option<WallSettings>, DbErr> {
+        match self {
+            Wall::Tenants(ids) => WallSettings::new(ids.clone(), "off").map(Some),
+            Wall::AcrossTenants => WallSettings::new(String::new(), "on").map(Some),
+            Wall::Outside => Ok(None),
+        }
+    }
+
+    /// Moves the open transaction `txn` behind this wall.
+    async fn raise_on(&self, txn: &mut Txn) -> Result<(), DbErr> {
+        match txn {
+            Txn::Orm(t) => self.raise(t).await,
+            Txn::Pg(t) => match self.settings()? {
+                Some(settings) => t.set(settings).await,
+                None => Ok(()),
+            },
+        }
     }
 }
 
@@ -167,19 +186,22 @@ pub struct ScopedConn<'a> {
     db: &'a DatabaseConnection,
     wall: Wall,
     slot: Arc<Slot>,
+    /// Set for an operation's shared reads: their transaction is a [`PgTxn`], whose
+    /// statements are counted here.
+    log: Option<StatementLog>,
 }
 
 /// Where an open read transaction lives, with the wall it is behind.
 type Slot = tokio::sync::Mutex<Option<Open>>;
 
 struct Open {
-    txn: DatabaseTransaction,
+    txn: Txn,
     wall: Wall,
 }
 
 impl<'a> ScopedConn<'a> {
     fn new(db: &'a DatabaseConnection, wall: Wall) -> Self {
-        Self { db, wall, slot: Arc::default() }
+        Self { db, wall, slot: Arc::default(), log: None }
     }
 
     fn walled(&self) -> bool {
@@ -192,15 +214,24 @@ impl<'a> ScopedConn<'a> {
         match open.as_mut() {
             Some(o) if o.wall == self.wall || self.wall == Wall::Outside => {}
             Some(o) => {
-                if let Err(e) = self.wall.raise(&o.txn).await {
+                if let Err(e) = self.wall.raise_on(&mut o.txn).await {
                     open.take();
                     return Err(e);
                 }
                 o.wall = self.wall.clone();
             }
             None => {
-                let txn = super::begin(self.db, Default::default()).await?;
-                self.wall.raise(&txn).await?;
+                let txn = match &self.log {
+                    Some(log) => {
+                        let pool = self.db.get_postgres_connection_pool();
+                        Txn::Pg(PgTxn::begin(pool, self.wall.settings()?, log).await?)
+                    }
+                    None => {
+                        let txn = super::begin(self.db, Default::default()).await?;
+                        self.wall.raise(&txn).await?;
+                        Txn::Orm(txn)
+                    }
+                };
                 *open = Some(Open { txn, wall: self.wall.clone() });
             }
         }
@@ -218,17 +249,18 @@ impl<'a> ScopedConn<'a> {
 /// [`releases`](Reads::release) it, so a request never waits for a second connection while
 /// holding one.
 #[derive(Clone, Default)]
-pub struct Reads(Option<Arc<Slot>>);
+pub struct Reads(Option<(Arc<Slot>, StatementLog)>);
 
 impl Reads {
-    /// Reads that share one transaction.
-    pub fn shared() -> Self {
-        Self(Some(Arc::default()))
+    /// Reads that share one transaction; on PostgreSQL a [`PgTxn`], whose statements are
+    /// counted into `metrics`.
+    pub fn shared(metrics: &Metrics) -> Self {
+        Self(Some((Arc::default(), StatementLog::new(metrics))))
     }
 
     fn conn<'a>(&self, db: &'a DatabaseConnection, wall: Wall) -> ScopedConn<'a> {
         match &self.0 {
-            Some(slot) => ScopedConn { db, wall, slot: slot.clone() },
+            Some((slot, log)) => ScopedConn { db, wall, slot: slot.clone(), log: Some(log.clone()) },
             None => ScopedConn::new(db, wall),
         }
     }
@@ -261,7 +293,7 @@ impl Reads {
     /// Ends the shared read transaction, if one is open, and gives its connection back to
     /// the pool (the next read opens another).
     pub async fn release(&self) {
-        if let Some(slot) = &self.0 {
+        if let Some((slot, _)) = &self.0 {
             if let Some(open) = slot.lock().await.take() {
                 if let Err(e) = open.txn.rollback().await {
                     tracing::warn!(error = %e, "ending a request's read transaction failed");
@@ -284,7 +316,7 @@ macro_rules! walled {
     ($self:ident, $select:expr, |$txn:ident| $call:expr) => {{
         let mut open = $self.txn().await?;
         let result = {
-            let $txn = &open.as_ref().expect("an open transaction").txn;
+            let $txn = &mut open.as_mut().expect("an open transaction").txn;
             $call.await
         };
         match result {
@@ -316,7 +348,7 @@ impl ConnectionTrait for ScopedConn<'_> {
         if !self.walled() {
             return self.db.execute_raw(stmt).await;
         }
-        walled!(self, false, |txn| txn.execute_raw(stmt))
+        walled!(self, false, |txn| txn.execute(stmt))
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
@@ -331,7 +363,7 @@ impl ConnectionTrait for ScopedConn<'_> {
             return self.db.query_one_raw(stmt).await;
         }
         let select = is_plain_select(&stmt.sql);
-        walled!(self, select, |txn| txn.query_one_raw(stmt))
+        walled!(self, select, |txn| txn.query_one(stmt))
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
@@ -339,7 +371,7 @@ impl ConnectionTrait for ScopedConn<'_> {
             return self.db.query_all_raw(stmt).await;
         }
         let select = is_plain_select(&stmt.sql);
-        walled!(self, select, |txn| txn.query_all_raw(stmt))
+        walled!(self, select, |txn| txn.query_all(stmt))
     }
 
     fn support_returning(&self) -> bool {

@@ -4,10 +4,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{
-    Context,
-    dataloader::{DataLoader, HashMapCache, Loader},
-};
+use async_graphql::{Context, dataloader::Loader};
 use entity::{TenantOwned, user};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, ModelTrait, QueryFilter,
@@ -259,7 +256,12 @@ tenant_rows!(team_member, workflow_version, execution, execution_log, secret_acc
 /// loader are made on first use: an operation that never loads allocates none of them.
 pub struct Loaders {
     set: OnceLock<Box<LoaderSet>>,
-    access: OnceLock<DataLoader<TenantAccessLoader, HashMapCache>>,
+    /// Batched per turn of the operation like the other loaders (async-graphql's
+    /// `DataLoader` waited 1 ms on a timer thread of its own before every first check).
+    access: OnceLock<Batched<Uuid, TenantAccessLoader>>,
+    /// The access checks this operation has answered, by tenant: every later ask is
+    /// answered from here (refusals are not kept, and are checked again).
+    access_found: std::sync::Mutex<HashMap<Uuid, TenantCtx>>,
     /// What the loaders are made from.
     seed: Seed,
     /// Counts the operation once per organisation it is served for (see
@@ -334,6 +336,7 @@ impl Loaders {
         Self {
             set: OnceLock::new(),
             access: OnceLock::new(),
+            access_found: Default::default(),
             seed: Seed { ctx: ctx.clone(), dispatcher, viewer, api_key, actor },
             meter: None,
             reads,
@@ -344,10 +347,10 @@ impl Loaders {
     }
 
     /// The access loader, made on first use.
-    fn access(&self) -> &DataLoader<TenantAccessLoader, HashMapCache> {
+    fn access(&self) -> &Batched<Uuid, TenantAccessLoader> {
         self.access.get_or_init(|| {
             let seed = &self.seed;
-            DataLoader::with_cache(
+            Batched::new(
                 TenantAccessLoader {
                     ctx: seed.ctx.clone(),
                     user_id: seed.viewer,
@@ -355,10 +358,26 @@ impl Loaders {
                     actor: Arc::new(seed.actor.clone()),
                     reads: self.reads.clone(),
                 },
-                tokio::spawn,
-                HashMapCache::default(),
+                seed.dispatcher.clone(),
             )
         })
+    }
+
+    /// The viewer's access to `tenant_id` as checked in this operation, checked now if it
+    /// has not been yet; `None` when refused.
+    async fn checked_access(&self, tenant_id: Uuid) -> AppResult<Option<TenantCtx>> {
+        if let Some(tctx) = self.access_found.lock().expect("access lock").get(&tenant_id) {
+            return Ok(Some(tctx.clone()));
+        }
+        let found = self
+            .access()
+            .load_one(tenant_id)
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+        if let Some(tctx) = &found {
+            self.access_found.lock().expect("access lock").insert(tenant_id, tctx.clone());
+        }
+        Ok(found)
     }
 
     /// Role `role_id` of tenant `tenant_id`, from the role graph read by the viewer's
@@ -388,9 +407,7 @@ impl Loaders {
     /// Forgets cached access checks (and the role graphs read with them). Mutations that
     /// change roles or memberships call it so their payload shows the new state.
     pub fn forget_access(&self) {
-        if let Some(access) = self.access.get() {
-            access.clear::<Uuid>();
-        }
+        self.access_found.lock().expect("access lock").clear();
         self.granted.lock().expect("granted lock").clear();
     }
 
@@ -431,10 +448,8 @@ impl Loaders {
     /// plan, paying for it).
     pub async fn tenant_access_unmetered(&self, tenant_id: Uuid) -> AppResult<TenantCtx> {
         let tctx = self
-            .access()
-            .load_one(tenant_id)
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
+            .checked_access(tenant_id)
+            .await?
             .ok_or(AppError::NotFound("tenant"))
             .and_then(crate::access::require_mfa_met)?;
         if let Some(support) = &tctx.support {

@@ -222,7 +222,12 @@ async fn execute_http(
     for member in members {
         match member {
             Ok((r, admitted)) => {
-                let loaders = Loaders::for_request(&s.app, &ctx, Reads::shared(), Some(dispatcher.clone()));
+                let loaders = Loaders::for_request(
+                    &s.app,
+                    &ctx,
+                    Reads::shared(&s.app.metrics),
+                    Some(dispatcher.clone()),
+                );
                 // What a support session's audit entry names (see `Loaders::tenant_access`).
                 let _ = loaders.operation.set((admitted.label(), admitted.operation_name.clone()));
                 pending.push(answer::Pending::new(&ctx.request_id, &r, admitted));
