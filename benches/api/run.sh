@@ -27,7 +27,10 @@ cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true
 trap cleanup EXIT
 psql "$PG/postgres" -qc "CREATE DATABASE $DB" >/dev/null
 ZP=$((20000 + RANDOM % 10000)); GP=$((ZP + 1)); FP=$((ZP + 2))
-ZYGO_DATABASE_URL="$PG/$DB" ZYGO_REDIS_URL="$REDIS" ZYGO_LISTEN="127.0.0.1:$ZP" ZYGO_DATA_DIR="$WORK/data" \
+# Both servers talk to PostgreSQL in plain text: node-postgres (PostGraphile) does not ask for
+# TLS unless told to, while sqlx (Zygo) prefers it whenever the server offers it, which would
+# add TLS records to every Zygo statement and to none of PostGraphile's.
+ZYGO_DATABASE_URL="$PG/$DB?sslmode=disable" ZYGO_REDIS_URL="$REDIS" ZYGO_LISTEN="127.0.0.1:$ZP" ZYGO_DATA_DIR="$WORK/data" \
   ZYGO_BILLING_PLANS_FILE=benches/api/plans.json ZYGO_WORKFLOW_WORKERS=0 ZYGO_LOG="${BENCH_ZYGO_LOG:-error}" ZYGO_RATE_LIMIT_PER_MINUTE=100000000 ZYGO_RATE_LIMIT_ANONYMOUS_PER_MINUTE=100000000 ZYGO_MAX_PAGE_SIZE=100 ZYGO_MAX_QUERY_COMPLEXITY=20000 \
   "$BIN" >"$WORK/zygo.log" 2>&1 & PIDS+=($!)
 for _ in $(seq 1 150); do curl -sf "127.0.0.1:$ZP/readyz" >/dev/null && break; sleep 0.2; done
