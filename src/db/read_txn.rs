@@ -13,7 +13,7 @@
 use std::{fmt::Display, sync::Arc, time::Instant};
 
 use sea_orm::{
-    DatabaseTransaction, DbErr, ExecResult, QueryResult, RuntimeErr, Statement,
+    ConnectionTrait, DatabaseTransaction, DbErr, ExecResult, QueryResult, RuntimeErr, Statement,
     error::ConnAcquireErr,
     sqlx::{self, AssertSqlSafe, Executor as _, SqlSafeStr as _, pool::PoolConnection, postgres::Postgres},
 };
@@ -75,10 +75,7 @@ impl PgTxn {
     ) -> Result<Self, DbErr> {
         let sql = match &settings {
             None => "BEGIN".to_owned(),
-            Some(s) => format!(
-                "BEGIN; SELECT set_config('zygo.tenant_ids', '{}', true), set_config('zygo.across_tenants', '{}', true)",
-                s.tenant_ids, s.across
-            ),
+            Some(s) => s.begin_sql(),
         };
         let mut unsettled = Unsettled(Some(pool.acquire().await.map_err(acquire_err)?));
         let started = Instant::now();
@@ -97,20 +94,9 @@ impl PgTxn {
                 if unsettled.conn().execute("ROLLBACK").await.is_ok() {
                     unsettled.settle();
                 }
-                Err(DbErr::Query(RuntimeErr::SqlxError(Arc::new(e))))
+                Err(query_err(e))
             }
         }
-    }
-
-    /// Moves the open transaction behind another wall.
-    pub(super) async fn set(&mut self, settings: WallSettings) -> Result<(), DbErr> {
-        self.execute(Statement::from_sql_and_values(
-            sea_orm::DbBackend::Postgres,
-            "SELECT set_config('zygo.tenant_ids', $1, true), set_config('zygo.across_tenants', $2, true)",
-            [settings.tenant_ids.into(), settings.across.into()],
-        ))
-        .await
-        .map(|_| ())
     }
 
     fn timed<T>(
@@ -198,6 +184,23 @@ impl WallSettings {
         }
         Ok(Self { tenant_ids, across })
     }
+
+    /// The statement that puts an open transaction behind these settings.
+    pub(super) fn statement(self) -> Statement {
+        Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT set_config('zygo.tenant_ids', $1, true), set_config('zygo.across_tenants', $2, true)",
+            [self.tenant_ids.into(), self.across.into()],
+        )
+    }
+
+    /// `BEGIN` and [`Self::statement`] as one simple query, the values written in (see `new`).
+    fn begin_sql(&self) -> String {
+        format!(
+            "BEGIN; SELECT set_config('zygo.tenant_ids', '{}', true), set_config('zygo.across_tenants', '{}', true)",
+            self.tenant_ids, self.across
+        )
+    }
 }
 
 fn bound(stmt: &Statement) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
@@ -226,7 +229,6 @@ fn acquire_err(e: sqlx::Error) -> DbErr {
 
 impl Txn {
     pub(super) async fn execute(&mut self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        use sea_orm::ConnectionTrait;
         match self {
             Txn::Orm(t) => t.execute_raw(stmt).await,
             Txn::Pg(t) => t.execute(stmt).await,
@@ -234,7 +236,6 @@ impl Txn {
     }
 
     pub(super) async fn execute_unprepared(&mut self, sql: &str) -> Result<ExecResult, DbErr> {
-        use sea_orm::ConnectionTrait;
         match self {
             Txn::Orm(t) => t.execute_unprepared(sql).await,
             Txn::Pg(t) => t.execute_unprepared(sql).await,
@@ -242,7 +243,6 @@ impl Txn {
     }
 
     pub(super) async fn query_one(&mut self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        use sea_orm::ConnectionTrait;
         match self {
             Txn::Orm(t) => t.query_one_raw(stmt).await,
             Txn::Pg(t) => t.query_one(stmt).await,
@@ -250,7 +250,6 @@ impl Txn {
     }
 
     pub(super) async fn query_all(&mut self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        use sea_orm::ConnectionTrait;
         match self {
             Txn::Orm(t) => t.query_all_raw(stmt).await,
             Txn::Pg(t) => t.query_all(stmt).await,

@@ -136,12 +136,7 @@ impl Wall {
             return Ok(());
         }
         let Some(settings) = self.settings()? else { return Ok(()) };
-        txn.execute_raw(Statement::from_sql_and_values(
-            sea_orm::DbBackend::Postgres,
-            "SELECT set_config('zygo.tenant_ids', $1, true), set_config('zygo.across_tenants', $2, true)",
-            [settings.tenant_ids.into(), settings.across.into()],
-        ))
-        .await?;
+        txn.execute_raw(settings.statement()).await?;
         Ok(())
     }
 
@@ -154,14 +149,11 @@ impl Wall {
         }
     }
 
-    /// Moves the open transaction `txn` behind this wall.
+    /// Moves the open transaction `txn` (on PostgreSQL) behind this wall.
     async fn raise_on(&self, txn: &mut Txn) -> Result<(), DbErr> {
-        match txn {
-            Txn::Orm(t) => self.raise(t).await,
-            Txn::Pg(t) => match self.settings()? {
-                Some(settings) => t.set(settings).await,
-                None => Ok(()),
-            },
+        match self.settings()? {
+            Some(settings) => txn.execute(settings.statement()).await.map(|_| ()),
+            None => Ok(()),
         }
     }
 }
@@ -186,13 +178,16 @@ pub struct ScopedConn<'a> {
     db: &'a DatabaseConnection,
     wall: Wall,
     slot: Arc<Slot>,
-    /// Set for an operation's shared reads: their transaction is a [`PgTxn`], whose
-    /// statements are counted here.
-    log: Option<StatementLog>,
 }
 
 /// Where an open read transaction lives, with the wall it is behind.
-type Slot = tokio::sync::Mutex<Option<Open>>;
+#[derive(Default)]
+struct Slot {
+    open: tokio::sync::Mutex<Option<Open>>,
+    /// Set for an operation's shared reads: on PostgreSQL their transaction is a [`PgTxn`],
+    /// whose statements are counted here.
+    log: Option<StatementLog>,
+}
 
 struct Open {
     txn: Txn,
@@ -201,7 +196,7 @@ struct Open {
 
 impl<'a> ScopedConn<'a> {
     fn new(db: &'a DatabaseConnection, wall: Wall) -> Self {
-        Self { db, wall, slot: Arc::default(), log: None }
+        Self { db, wall, slot: Arc::default() }
     }
 
     fn walled(&self) -> bool {
@@ -210,7 +205,7 @@ impl<'a> ScopedConn<'a> {
 
     /// The open transaction, begun if needed and behind this connection's wall.
     async fn txn(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Open>>, DbErr> {
-        let mut open = self.slot.lock().await;
+        let mut open = self.slot.open.lock().await;
         match open.as_mut() {
             Some(o) if o.wall == self.wall || self.wall == Wall::Outside => {}
             Some(o) => {
@@ -221,7 +216,7 @@ impl<'a> ScopedConn<'a> {
                 o.wall = self.wall.clone();
             }
             None => {
-                let txn = match &self.log {
+                let txn = match &self.slot.log {
                     Some(log) => {
                         let pool = self.db.get_postgres_connection_pool();
                         Txn::Pg(PgTxn::begin(pool, self.wall.settings()?, log).await?)
@@ -249,18 +244,18 @@ impl<'a> ScopedConn<'a> {
 /// [`releases`](Reads::release) it, so a request never waits for a second connection while
 /// holding one.
 #[derive(Clone, Default)]
-pub struct Reads(Option<(Arc<Slot>, StatementLog)>);
+pub struct Reads(Option<Arc<Slot>>);
 
 impl Reads {
     /// Reads that share one transaction; on PostgreSQL a [`PgTxn`], whose statements are
     /// counted into `metrics`.
     pub fn shared(metrics: &Metrics) -> Self {
-        Self(Some((Arc::default(), StatementLog::new(metrics))))
+        Self(Some(Arc::new(Slot { open: Default::default(), log: Some(StatementLog::new(metrics)) })))
     }
 
     fn conn<'a>(&self, db: &'a DatabaseConnection, wall: Wall) -> ScopedConn<'a> {
         match &self.0 {
-            Some((slot, log)) => ScopedConn { db, wall, slot: slot.clone(), log: Some(log.clone()) },
+            Some(slot) => ScopedConn { db, wall, slot: slot.clone() },
             None => ScopedConn::new(db, wall),
         }
     }
@@ -293,8 +288,8 @@ impl Reads {
     /// Ends the shared read transaction, if one is open, and gives its connection back to
     /// the pool (the next read opens another).
     pub async fn release(&self) {
-        if let Some((slot, _)) = &self.0 {
-            if let Some(open) = slot.lock().await.take() {
+        if let Some(slot) = &self.0 {
+            if let Some(open) = slot.open.lock().await.take() {
                 if let Err(e) = open.txn.rollback().await {
                     tracing::warn!(error = %e, "ending a request's read transaction failed");
                 }
