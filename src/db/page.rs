@@ -108,7 +108,8 @@ where
     E: TenantOwned,
     E::Model: FromQueryResult + ModelTrait<Entity = E> + Sync,
 {
-    let select = select.filter(E::tenant_column().is_in(tenants.iter().copied()));
+    let select =
+        select.filter(super::key_in(db.get_database_backend(), E::tenant_column(), tenants.iter().copied()));
     let db = &reads.tenants(db, tenants.iter().copied());
     load_pages_by(db, select, E::tenant_column(), id_col, tenants, window).await
 }
@@ -128,7 +129,7 @@ where
     E::Model: FromQueryResult + ModelTrait<Entity = E> + Sync,
     C: ConnectionTrait,
 {
-    let base = select.filter(partition.is_in(parents.iter().copied()));
+    let base = select.filter(super::key_in(db.get_database_backend(), partition, parents.iter().copied()));
     let totals: HashMap<Uuid, i64> = base
         .clone()
         .select_only()

@@ -452,7 +452,7 @@ where
     use sea_orm::{ModelTrait, sea_query::ValueType};
     let wanted: std::collections::HashSet<(Uuid, Uuid)> = keys.iter().copied().collect();
     let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
-    let rows = E::find().filter(id_col.is_in(ids)).all(db).await?;
+    let rows = E::find().filter(super::key_in(db.get_database_backend(), id_col, ids)).all(db).await?;
     Ok(rows
         .into_iter()
         .filter_map(|m| {
@@ -480,7 +480,7 @@ where
     let mut out: std::collections::HashMap<(Uuid, Uuid), Vec<E::Model>> =
         keys.iter().map(|k| (*k, Vec::new())).collect();
     let parents: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
-    for m in E::find().filter(parent_col.is_in(parents)).all(db).await? {
+    for m in E::find().filter(super::key_in(db.get_database_backend(), parent_col, parents)).all(db).await? {
         let (Ok(tenant), Ok(parent)) = (
             <Uuid as ValueType>::try_from(m.get(E::tenant_column())),
             <Uuid as ValueType>::try_from(m.get(parent_col)),

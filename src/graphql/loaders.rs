@@ -7,8 +7,7 @@ use std::sync::Arc;
 use async_graphql::{Context, dataloader::Loader};
 use entity::{TenantOwned, user};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, ModelTrait, QueryFilter,
-    QuerySelect, Select,
+    DatabaseConnection, DbErr, EntityTrait, FromQueryResult, ModelTrait, QueryFilter, QuerySelect, Select,
 };
 use std::{collections::HashMap, sync::OnceLock};
 
@@ -37,12 +36,14 @@ impl Loader<Uuid> for UserLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, user::Model>, Self::Error> {
-        let rows = user::Entity::find()
-            .filter(user::Column::Id.is_in(keys.iter().copied()))
-            .all(&self.reads.outside(&self.db))
-            .await
-            .map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|u| (u.id, u)).collect())
+        use sea_orm::{ConnectionTrait, QueryTrait};
+        let backend = self.db.get_database_backend();
+        let select =
+            user::Entity::find().filter(crate::db::key_in(backend, user::Column::Id, keys.iter().copied()));
+        let rows =
+            self.reads.outside(&self.db).query_all_raw(select.build(backend)).await.map_err(Arc::new)?;
+        let users: Vec<user::Model> = crate::db::positional::decode_all(rows).map_err(Arc::new)?;
+        Ok(users.into_iter().map(|u| (u.id, u)).collect())
     }
 }
 
@@ -128,7 +129,11 @@ where
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, Self::Error> {
         use sea_orm::ModelTrait;
         let conn = self.reads.tenants(&self.db, keys.iter().copied());
-        let mut q = E::find().filter(E::tenant_column().is_in(keys.iter().copied()));
+        let mut q = E::find().filter(crate::db::key_in(
+            self.db.get_database_backend(),
+            E::tenant_column(),
+            keys.iter().copied(),
+        ));
         if let Some(c) = &self.current {
             q = q.filter(c.clone());
         }
@@ -161,7 +166,11 @@ impl Loader<Uuid> for UserTenantsLoader {
             .select_only()
             .column(membership::Column::UserId)
             .column(membership::Column::TenantId)
-            .filter(membership::Column::UserId.is_in(keys.iter().copied()))
+            .filter(crate::db::key_in(
+                self.db.get_database_backend(),
+                membership::Column::UserId,
+                keys.iter().copied(),
+            ))
             .into_tuple()
             // By user, across tenants: the viewer's access check that follows decides.
             .all(&self.reads.across(&self.db))
@@ -216,7 +225,11 @@ where
             let tenants: Vec<Uuid> = pairs.iter().map(|p| p.0).collect();
             let parents: Vec<Uuid> = pairs.iter().map(|p| p.1).collect();
             let db = self.reads.tenants(&self.db, tenants.iter().copied());
-            let mut select = E::find().filter(E::tenant_column().is_in(tenants));
+            let mut select = E::find().filter(crate::db::key_in(
+                self.db.get_database_backend(),
+                E::tenant_column(),
+                tenants,
+            ));
             if let (Some(apply), Some(value)) = (self.filter, filter.as_deref()) {
                 select = apply(select, value);
             }
