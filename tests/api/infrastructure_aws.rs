@@ -34,18 +34,6 @@ pub(crate) const AMI: &str = "ami-0123456789abcdef0";
 pub(crate) const KEY: &str = "AKIAZYGOTESTKEY00001";
 pub(crate) const SECRET: &str = "zygo-test-secret-key-0000000000000000";
 
-/// `moto_server` on a free port; killed when dropped.
-pub(crate) struct Moto {
-    child: std::process::Child,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// What the proxy in front of moto saw and is to do with the next calls (by `Action`).
 #[derive(Default)]
 pub(crate) struct Faults {
@@ -114,7 +102,7 @@ async fn forward(
 /// moto, the proxy in front of it, and the app pointed at the proxy.
 pub(crate) struct Cloud {
     pub(crate) w: World,
-    _moto: Moto,
+    _moto: crate::moto::Moto,
     pub(crate) faults: Arc<Mutex<Faults>>,
     pub(crate) endpoint: String,
 }
@@ -125,23 +113,18 @@ pub(crate) async fn aws_world() -> Cloud {
 
 /// [`aws_world`] with more of the app's environment.
 pub(crate) async fn aws_world_with(mut env: Vec<(&'static str, String)>) -> Cloud {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     // moto, with the EC2 actions it lacks (root volume replacement, Elastic IP reverse DNS,
     // the serial console's key) added by `moto_extras.py`.
-    let child = std::process::Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/moto_extras.py"))
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("python3 with moto must be installed (pip install 'moto[server]'; scripts/test.sh does)");
-    let moto = Moto { child };
-    let moto_url = format!("http://127.0.0.1:{port}");
+    let mut command = std::process::Command::new("python3");
+    command.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/moto_extras.py"));
+    let moto = crate::moto::start(
+        command,
+        "python3 with moto must be installed (pip install 'moto[server]'; scripts/test.sh does)",
+    )
+    .await;
     let http = reqwest::Client::new();
-    // Waits for moto to answer (an event, not a fixed sleep).
-    eventually(30, || async { http.get(format!("{moto_url}/")).send().await.ok().map(|_| ()) }).await;
     let faults = Arc::new(Mutex::new(Faults::default()));
-    let proxy = Proxy { moto: moto_url, faults: faults.clone(), http };
+    let proxy = Proxy { moto: moto.endpoint.clone(), faults: faults.clone(), http };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     let app = axum::Router::new().fallback(forward).with_state(proxy);

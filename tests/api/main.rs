@@ -49,6 +49,7 @@ mod limits;
 mod loaders;
 mod mail;
 mod members;
+mod moto;
 mod nodes;
 mod notifications;
 mod oauth;

@@ -482,33 +482,14 @@ async fn purging_a_file_from_the_bin_removes_its_bytes_and_frees_the_quota() {
     upload(&f.app, &a, &f.tenant, json!({}), "more.bin", &[3u8; 200]).await.data();
 }
 
-/// `moto_server` on a free port with a bucket; killed when dropped.
-struct Moto {
-    child: std::process::Child,
-    endpoint: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn moto(bucket: &str) -> Moto {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = std::process::Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("moto_server must be installed (pip install 'moto[server]'; scripts/test.sh does)");
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let moto = Moto { child, endpoint };
-    let http = reqwest::Client::new();
-    // Waits for the server to answer (an event, not a fixed sleep), then creates the bucket.
-    eventually(30, || async { http.get(format!("{}/", moto.endpoint)).send().await.ok().map(|_| ()) }).await;
-    let r = http.put(format!("{}/{bucket}", moto.endpoint)).send().await.unwrap();
+/// `moto_server` with a bucket; killed when dropped.
+async fn moto(bucket: &str) -> crate::moto::Moto {
+    let moto = crate::moto::start(
+        std::process::Command::new("moto_server"),
+        "moto_server must be installed (pip install 'moto[server]'; scripts/test.sh does)",
+    )
+    .await;
+    let r = reqwest::Client::new().put(format!("{}/{bucket}", moto.endpoint)).send().await.unwrap();
     assert!(r.status().is_success(), "bucket created: {}", r.status());
     moto
 }
