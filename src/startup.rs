@@ -269,6 +269,11 @@ impl Application {
             Ok(joined) => joined.context("server task failed")?.context("server failed")?,
             Err(_) => tracing::warn!(?grace, "grace period over; closing remaining connections"),
         }
+        if let Some(redis) = &self.state.ctx.redis
+            && !redis.tally.flush(redis).await
+        {
+            tracing::error!("counters added since the last flush could not reach Redis");
+        }
         self.state.db.clone().close().await.ok();
         tracing::info!("stopped");
         Ok(())

@@ -12,6 +12,7 @@ pub mod hub;
 pub mod memory;
 pub mod presence;
 pub mod redis;
+pub mod tally;
 
 use std::sync::Arc;
 

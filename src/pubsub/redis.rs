@@ -212,11 +212,18 @@ pub struct SharedRedis {
     conn: std::sync::Arc<tokio::sync::OnceCell<redis::aio::ConnectionManager>>,
     /// The deployment's key prefix (`ZYGO_REDIS_PREFIX`).
     pub prefix: String,
+    /// Counters this instance adds to by group commit ([`super::tally`]).
+    pub tally: super::tally::Tally,
 }
 
 impl SharedRedis {
     pub fn open(url: &str, prefix: &str) -> redis::RedisResult<Self> {
-        Ok(Self { client: redis::Client::open(url)?, conn: Default::default(), prefix: prefix.to_string() })
+        Ok(Self {
+            client: redis::Client::open(url)?,
+            conn: Default::default(),
+            prefix: prefix.to_string(),
+            tally: Default::default(),
+        })
     }
 
     /// The connection, or `None` (logged for `what`) while Redis cannot be reached.
