@@ -121,4 +121,5 @@ echo "nested list          Zygo / PostGraphile: $(ratio zygo_nested pg_nested)  
 echo "tenant by ID         Zygo / PostGraphile: $(ratio zygo_tenant pg_tenant)   (target >= 1)"
 echo "membership by ID     Zygo / PostGraphile: $(ratio zygo_membership pg_membership)   (target >= 1)"
 echo "__typename           authenticated / anonymous: $(ratio zygo_typename_auth zygo_typename_anon)   (target >= 0.9)"
-[ -n "$FLOOR" ] && echo "__typename           anonymous / raw axum: $(ratio zygo_typename_anon axum_floor)   (target >= 0.3)"
+if [ -n "$FLOOR" ]; then echo "__typename           anonymous / raw axum: $(ratio zygo_typename_anon axum_floor)   (target >= 0.3)"
+else echo "__typename           anonymous / raw axum: not measured (no floor binary: cargo build --release --bench api_floor)"; fi
