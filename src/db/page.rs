@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use entity::TenantOwned;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, ModelTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IdenStatic, ModelTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Select,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, ValueType},
 };
 use uuid::Uuid;
@@ -106,7 +106,7 @@ pub async fn load_scoped_pages<E>(
 ) -> Result<HashMap<Uuid, Rows<E::Model>>, DbErr>
 where
     E: TenantOwned,
-    E::Model: FromQueryResult + ModelTrait<Entity = E> + Sync,
+    E::Model: super::positional::Decode + ModelTrait<Entity = E> + Sync,
 {
     let select =
         select.filter(super::key_in(db.get_database_backend(), E::tenant_column(), tenants.iter().copied()));
@@ -126,7 +126,7 @@ pub async fn load_pages_by<E, C>(
 ) -> Result<HashMap<Uuid, Rows<E::Model>>, DbErr>
 where
     E: EntityTrait,
-    E::Model: FromQueryResult + ModelTrait<Entity = E> + Sync,
+    E::Model: super::positional::Decode + ModelTrait<Entity = E> + Sync,
     C: ConnectionTrait,
 {
     let base = select.filter(super::key_in(db.get_database_backend(), partition, parents.iter().copied()));
@@ -160,7 +160,7 @@ where
         .order_by(Alias::new(id_col.as_str()), window.order())
         .to_owned();
     let stmt = db.get_database_backend().build(&outer);
-    let rows = E::Model::find_by_statement(stmt).all(db).await?;
+    let rows = <E::Model as super::positional::Decode>::decode_all(db.query_all_raw(stmt).await?)?;
 
     let mut grouped: HashMap<Uuid, Vec<E::Model>> = parents.iter().map(|t| (*t, Vec::new())).collect();
     for row in rows {

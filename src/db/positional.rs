@@ -1,5 +1,5 @@
 //! Positional decoding of PostgreSQL rows for the models a request loads by the thousand
-//! (the users of a list of members).
+//! (the users, memberships and team members of a list of members).
 //!
 //! SeaORM's derived `FromQueryResult` finds every column by name and, for every NULL in an
 //! optional column, formats an error message that it then discards: for a page of 1,000
@@ -20,6 +20,23 @@ pub trait Positional: FromQueryResult {
     fn from_pg(res: &QueryResult) -> Result<Self, TryGetError>;
 }
 
+/// How the batch loaders read a model from the rows of a select of all its columns (in
+/// order, possibly followed by others): by position where the model is [`Positional`]
+/// ([`positional!`] implements both), by name through SeaORM for the models listed in
+/// [`by_name!`].
+pub trait Decode: FromQueryResult + Sized {
+    fn decode_all(rows: Vec<QueryResult>) -> Result<Vec<Self>, DbErr> {
+        rows.iter().map(|row| Self::from_query_result(row, "")).collect()
+    }
+}
+
+/// [`Decode`] by name (SeaORM's) for each model given.
+macro_rules! by_name {
+    ($($model:ty),+ $(,)?) => {
+        $(impl $crate::db::positional::Decode for $model {})+
+    };
+}
+
 /// Whether column `i` of a PostgreSQL row is NULL.
 pub fn is_null(res: &QueryResult, i: usize) -> Result<bool, TryGetError> {
     let row = res.try_as_pg_row().expect("called for PostgreSQL rows only");
@@ -37,6 +54,12 @@ macro_rules! positional {
             fn from_pg(res: &sea_orm::QueryResult) -> Result<Self, sea_orm::TryGetError> {
                 let mut at = 0usize..;
                 Ok(Self { $($field: positional!(@$kind res, at.next().expect("a column index"))),+ })
+            }
+        }
+
+        impl $crate::db::positional::Decode for $model {
+            fn decode_all(rows: Vec<sea_orm::QueryResult>) -> Result<Vec<Self>, sea_orm::DbErr> {
+                $crate::db::positional::decode_all(rows)
             }
         }
     };
@@ -72,6 +95,45 @@ positional!(entity::user::Model {
     opt deletion_scheduled_at,
 });
 
+positional!(entity::membership::Model {
+    req id,
+    req tenant_id,
+    req user_id,
+    req role_id,
+    req status,
+    req created_at,
+    req updated_at,
+});
+
+positional!(entity::team_member::Model {
+    req id,
+    req tenant_id,
+    req team_id,
+    req membership_id,
+    req role,
+    req created_at,
+});
+
+by_name!(
+    entity::role::Model,
+    entity::invitation::Model,
+    entity::api_key::Model,
+    entity::team::Model,
+    entity::workflow_version::Model,
+    entity::execution::Model,
+    entity::execution_log::Model,
+    entity::secret_access::Model,
+    entity::secret::Model,
+    entity::invoice::Model,
+    entity::resource_version::Model,
+    entity::resource_share_link::Model,
+    entity::resource_download::Model,
+    entity::webhook_endpoint::Model,
+    entity::webhook_delivery::Model,
+    entity::document_version::Model,
+    entity::document::Model,
+);
+
 /// Decodes the rows of a select of all of `M`'s columns.
 pub fn decode_all<M: Positional>(rows: Vec<QueryResult>) -> Result<Vec<M>, DbErr> {
     rows.iter()
@@ -88,9 +150,20 @@ mod tests {
 
     use super::Positional;
 
+    fn columns<C: Iterable + Iden>() -> Vec<String> {
+        C::iter().map(|c| c.to_string()).collect()
+    }
+
     #[test]
     fn positional_fields_are_the_selected_columns_in_order() {
-        let columns: Vec<String> = entity::user::Column::iter().map(|c| c.to_string()).collect();
-        assert_eq!(<entity::user::Model as Positional>::FIELDS, columns);
+        assert_eq!(<entity::user::Model as Positional>::FIELDS, columns::<entity::user::Column>());
+        assert_eq!(
+            <entity::membership::Model as Positional>::FIELDS,
+            columns::<entity::membership::Column>()
+        );
+        assert_eq!(
+            <entity::team_member::Model as Positional>::FIELDS,
+            columns::<entity::team_member::Column>()
+        );
     }
 }

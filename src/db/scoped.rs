@@ -446,13 +446,17 @@ pub async fn load_scoped_by_ids<E, C>(
 ) -> Result<std::collections::HashMap<(Uuid, Uuid), E::Model>, DbErr>
 where
     E: TenantOwned,
-    E::Model: sea_orm::ModelTrait<Entity = E>,
+    E::Model: sea_orm::ModelTrait<Entity = E> + super::positional::Decode,
     C: ConnectionTrait,
 {
     use sea_orm::{ModelTrait, sea_query::ValueType};
     let wanted: std::collections::HashSet<(Uuid, Uuid)> = keys.iter().copied().collect();
     let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
-    let rows = E::find().filter(super::key_in(db.get_database_backend(), id_col, ids)).all(db).await?;
+    let backend = db.get_database_backend();
+    let select = E::find().filter(super::key_in(backend, id_col, ids));
+    let rows = <E::Model as super::positional::Decode>::decode_all(
+        db.query_all_raw(sea_orm::QueryTrait::build(&select, backend)).await?,
+    )?;
     Ok(rows
         .into_iter()
         .filter_map(|m| {

@@ -6,9 +6,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, dataloader::Loader};
 use entity::{TenantOwned, user};
-use sea_orm::{
-    DatabaseConnection, DbErr, EntityTrait, FromQueryResult, ModelTrait, QueryFilter, QuerySelect, Select,
-};
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait, ModelTrait, QueryFilter, QuerySelect, Select};
 use std::{collections::HashMap, sync::OnceLock};
 
 pub use super::loader_set::LoaderSet;
@@ -60,7 +58,7 @@ impl<E> Loader<(Uuid, Window)> for TenantPagesLoader<E>
 where
     E: TenantOwned + Sync,
     E::Column: Send + Sync,
-    E::Model: sea_orm::FromQueryResult + sea_orm::ModelTrait<Entity = E> + Clone + Send + Sync,
+    E::Model: crate::db::positional::Decode + sea_orm::ModelTrait<Entity = E> + Clone + Send + Sync,
 {
     type Value = Rows<E::Model>;
     type Error = Arc<DbErr>;
@@ -97,7 +95,7 @@ impl<E> Loader<(Uuid, Uuid)> for TenantRowsLoader<E>
 where
     E: TenantOwned + Sync,
     E::Column: Send + Sync,
-    E::Model: sea_orm::FromQueryResult + sea_orm::ModelTrait<Entity = E> + Clone + Send + Sync,
+    E::Model: crate::db::positional::Decode + sea_orm::ModelTrait<Entity = E> + Clone + Send + Sync,
 {
     type Value = E::Model;
     type Error = Arc<DbErr>;
@@ -207,7 +205,7 @@ pub type ChildKey = (Uuid, Uuid, Window, Option<Arc<str>>);
 impl<E> Loader<ChildKey> for ChildPagesLoader<E>
 where
     E: TenantOwned + Send + Sync,
-    E::Model: FromQueryResult + ModelTrait<Entity = E> + Clone + Send + Sync + TenantRow,
+    E::Model: crate::db::positional::Decode + ModelTrait<Entity = E> + Clone + Send + Sync + TenantRow,
     E::Column: Send + Sync,
 {
     type Value = Rows<E::Model>;
@@ -529,7 +527,7 @@ pub async fn child_page<E>(
 ) -> async_graphql::Result<Rows<E::Model>>
 where
     E: TenantOwned + Send + Sync,
-    E::Model: FromQueryResult + ModelTrait<Entity = E> + Clone + Send + Sync + TenantRow,
+    E::Model: crate::db::positional::Decode + ModelTrait<Entity = E> + Clone + Send + Sync + TenantRow,
     E::Column: Send + Sync,
 {
     Ok(loader
