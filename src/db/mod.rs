@@ -16,7 +16,6 @@
 
 pub mod catalog;
 pub mod page;
-#[macro_use]
 pub mod positional;
 mod read_txn;
 mod scoped;

@@ -1,13 +1,14 @@
 //! Counters in Redis, added to by group commit: an operation adds to a local tally and goes
-//! on; what was added within [`DELAY`] reaches Redis as one pipeline (`INCRBY` and `EXPIRE`
-//! per key) instead of one round trip per addition.
+//! on; what was added within [`DELAY`] reaches Redis as one script call (`INCRBY` and
+//! `EXPIRE` per key) instead of one round trip per addition.
 //!
 //! For counts nobody is refused on (an organisation's API operations under a plan without a
 //! hard limit, see `modules::billing::metering`). A reader calls [`Tally::flush`] first, so
 //! what this instance added is in Redis before it reads; what other instances added arrives
-//! within their `DELAY`. A failed pipeline puts its counts back and is retried: nothing is
-//! lost while the process lives, and a graceful shutdown flushes. A crash loses at most the
-//! last `DELAY` of additions, never counts one twice.
+//! within their `DELAY`. Each batch carries an id that the script records, so a batch whose
+//! sending failed is kept as it is and sent again without counting twice: nothing is lost
+//! while the process lives, and a graceful shutdown flushes. A crash loses at most the last
+//! `DELAY` of additions.
 
 use std::{
     collections::HashMap,

@@ -16,7 +16,7 @@
 //! allowance) on a key per organisation and month; without, one conditional upsert of the
 //! `usage_counters` row. Where none applies (no limit, or overage priced) nobody is refused,
 //! and with Redis the operation is added to the instance's [`crate::pubsub::tally`]: one
-//! pipeline per 100 ms for all organisations instead of a round trip per operation. Readers
+//! script call per 100 ms for all organisations instead of a round trip per operation. Readers
 //! ([`operations_used`]) flush this instance's tally first; another instance's additions
 //! arrive within its 100 ms, and a crash loses at most those (a graceful stop flushes).
 //!
