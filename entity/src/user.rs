@@ -43,6 +43,37 @@ impl Model {
     }
 }
 
+/// What others may learn of a user (the API's `User`): no password hash, no TOTP secrets, no
+/// preferences. Lists of people load profiles, never whole accounts, so the secrets of a
+/// thousand members are neither read nor held in memory to show their names.
+#[derive(Clone, Debug, PartialEq, Eq, DerivePartialModel)]
+#[sea_orm(entity = "Entity")]
+pub struct Profile {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub email_verified_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+}
+
+impl Profile {
+    /// The columns a profile is read from, in the order of its fields.
+    pub const COLUMNS: [Column; 5] =
+        [Column::Id, Column::Email, Column::Name, Column::EmailVerifiedAt, Column::CreatedAt];
+}
+
+impl From<&Model> for Profile {
+    fn from(m: &Model) -> Self {
+        Self {
+            id: m.id,
+            email: m.email.clone(),
+            name: m.name.clone(),
+            email_verified_at: m.email_verified_at,
+            created_at: m.created_at,
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

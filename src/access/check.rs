@@ -75,11 +75,11 @@ pub async fn access_one(ctx: &Ctx, user_id: Uuid, tenant_id: Uuid) -> AppResult<
         .await?
         .remove(&tenant_id)
         .ok_or(AppError::NotFound("tenant"))
-        .and_then(require_mfa_met)
+        .and_then(|tctx| require_mfa_met(&tctx).map(|()| tctx))
 }
 
 /// MFA_REQUIRED when the organisation requires two-factor authentication the member lacks.
-pub fn require_mfa_met(tctx: TenantCtx) -> AppResult<TenantCtx> {
+pub fn require_mfa_met(tctx: &TenantCtx) -> AppResult<()> {
     if tctx.mfa_missing {
         return Err(AppError::rejected(
             "MFA_REQUIRED",
@@ -88,7 +88,7 @@ pub fn require_mfa_met(tctx: TenantCtx) -> AppResult<TenantCtx> {
              (startTotpEnrollment) to reach its data",
         ));
     }
-    Ok(tctx)
+    Ok(())
 }
 
 /// The access check from the database: the active memberships and, for the other tenants,

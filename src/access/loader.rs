@@ -2,9 +2,11 @@
 //! needs a tenant's access asks here, so many fields cost one check (itself usually answered
 //! by the instance's access cache).
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
+use crate::db::FastMap;
+
+use crate::graphql::batch::Loader;
 use sea_orm::DbErr;
 use uuid::Uuid;
 
@@ -26,12 +28,12 @@ impl Loader<Uuid> for TenantAccessLoader {
     type Value = TenantCtx;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, TenantCtx>, Self::Error> {
+    async fn load(&self, keys: &[Uuid]) -> Result<FastMap<Uuid, TenantCtx>, Self::Error> {
         if let Some(key) = &self.api_key {
             // A key reaches its own tenant only, with its permissions cut down to what its
             // creator holds there now.
             if !keys.contains(&key.tenant_id) {
-                return Ok(HashMap::new());
+                return Ok(FastMap::default());
             }
             let mut creator =
                 super::check::access_in(&self.ctx, &self.reads, key.created_by, &[key.tenant_id])
@@ -57,7 +59,7 @@ impl Loader<Uuid> for TenantAccessLoader {
                 .collect());
         }
         match self.user_id {
-            None => Ok(HashMap::new()),
+            None => Ok(FastMap::default()),
             Some(user) => {
                 let mut found =
                     super::check::access_in(&self.ctx, &self.reads, user, keys).await.map_err(Arc::new)?;
@@ -74,7 +76,7 @@ impl Loader<Uuid> for TenantAccessLoader {
                     tctx.actor = self.actor.clone();
                     tctx.reads = self.reads.clone();
                 }
-                Ok(found)
+                Ok(found.into_iter().collect())
             }
         }
     }

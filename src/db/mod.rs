@@ -22,6 +22,15 @@ mod scoped;
 
 use std::time::Duration;
 
+/// The maps the batch loaders build by the thousand (keyed by ids, windows, filters):
+/// foldhash instead of the standard library's SipHash, whose hashing of every key several
+/// times over was a few percent of a long list's CPU. A batch is one operation's and its
+/// keys are mostly ids read from the database, so colliding keys would only slow the
+/// operation that sent them.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// The set counterpart of [`FastMap`].
+pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 use anyhow::Context as _;
 use migration::MigratorTrait;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};

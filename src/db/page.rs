@@ -6,7 +6,7 @@
 //! statements (a `ROW_NUMBER() OVER (PARTITION BY tenant_id …)` query and a grouped count),
 //! so a nested connection costs the same whatever the number of parents.
 
-use std::collections::HashMap;
+use super::FastMap;
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use entity::TenantOwned;
@@ -31,18 +31,27 @@ pub struct Window {
     pub backward: bool,
     pub after: Option<Uuid>,
     pub before: Option<Uuid>,
+    /// Whether the list's total is wanted (a connection's `totalCount` is selected). Without
+    /// it the count statement is skipped and [`Rows::total`] is 0.
+    pub total: bool,
 }
 
 /// One page of rows with what a connection needs besides them.
 #[derive(Clone, Debug)]
 pub struct Rows<M> {
     pub rows: Vec<M>,
+    /// Rows in the whole list; 0 when the [`Window`] did not want it.
     pub total: u64,
     pub has_previous: bool,
     pub has_next: bool,
 }
 
 impl Window {
+    /// This window, counting the whole list only if `wanted`.
+    pub fn with_total(self, wanted: bool) -> Self {
+        Self { total: wanted, ..self }
+    }
+
     fn filter<E: EntityTrait>(&self, mut select: Select<E>, id_col: E::Column) -> Select<E> {
         if let Some(a) = self.after {
             select = select.filter(id_col.gt(a));
@@ -82,7 +91,7 @@ where
     E::Model: Sync,
     C: ConnectionTrait,
 {
-    let total = select.clone().count(db).await?;
+    let total = if window.total { select.clone().count(db).await? } else { 0 };
     let rows = window
         .filter(select, id_col)
         .order_by(id_col, window.order())
@@ -92,7 +101,8 @@ where
     Ok(window.finish(rows, total))
 }
 
-/// The same page of the lists of several tenants, in two statements. `select` may carry
+/// The same page of the lists of several tenants, in two statements (one if the window
+/// does not want the totals). `select` may carry
 /// further filters; it is restricted here to `tenants`, and every row is returned under its
 /// own tenant, so no list ever holds another tenant's rows. The statements run behind the
 /// wall of exactly those tenants.
@@ -103,7 +113,7 @@ pub async fn load_scoped_pages<E>(
     id_col: E::Column,
     tenants: &[Uuid],
     window: Window,
-) -> Result<HashMap<Uuid, Rows<E::Model>>, DbErr>
+) -> Result<FastMap<Uuid, Rows<E::Model>>, DbErr>
 where
     E: TenantOwned,
     E::Model: super::positional::Decode + ModelTrait<Entity = E> + Sync,
@@ -115,7 +125,7 @@ where
 }
 
 /// The same page of the lists of several parents (rows grouped by `partition`, e.g. a team
-/// id), in two statements. The caller scopes `select` to the tenants concerned.
+/// id), in two statements (one if the window does not want the totals). The caller scopes `select` to the tenants concerned.
 pub async fn load_pages_by<E, C>(
     db: &C,
     select: Select<E>,
@@ -123,24 +133,27 @@ pub async fn load_pages_by<E, C>(
     id_col: E::Column,
     parents: &[Uuid],
     window: Window,
-) -> Result<HashMap<Uuid, Rows<E::Model>>, DbErr>
+) -> Result<FastMap<Uuid, Rows<E::Model>>, DbErr>
 where
     E: EntityTrait,
     E::Model: super::positional::Decode + ModelTrait<Entity = E> + Sync,
     C: ConnectionTrait,
 {
     let base = select.filter(super::key_in(db.get_database_backend(), partition, parents.iter().copied()));
-    let totals: HashMap<Uuid, i64> = base
-        .clone()
-        .select_only()
-        .column(partition)
-        .column_as(id_col.count(), "total")
-        .group_by(partition)
-        .into_tuple::<(Uuid, i64)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let totals: FastMap<Uuid, i64> = if window.total {
+        base.clone()
+            .select_only()
+            .column(partition)
+            .column_as(id_col.count(), "total")
+            .group_by(partition)
+            .into_tuple::<(Uuid, i64)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect()
+    } else {
+        FastMap::default()
+    };
 
     let dir = if window.backward { "DESC" } else { "ASC" };
     let mut inner = window.filter(base, id_col).into_query();
@@ -162,7 +175,7 @@ where
     let stmt = db.get_database_backend().build(&outer);
     let rows = <E::Model as super::positional::Decode>::decode_all(db.query_all_raw(stmt).await?)?;
 
-    let mut grouped: HashMap<Uuid, Vec<E::Model>> = parents.iter().map(|t| (*t, Vec::new())).collect();
+    let mut grouped: FastMap<Uuid, Vec<E::Model>> = parents.iter().map(|t| (*t, Vec::new())).collect();
     for row in rows {
         if let Ok(parent) = <Uuid as ValueType>::try_from(row.get(partition))
             && let Some(list) = grouped.get_mut(&parent)
@@ -234,6 +247,7 @@ impl PageArgs {
             backward: last.is_some(),
             after: self.after.as_deref().map(|c| decode_cursor("after", c)).transpose()?,
             before: self.before.as_deref().map(|c| decode_cursor("before", c)).transpose()?,
+            total: true,
         })
     }
 }

@@ -1,5 +1,5 @@
 //! Positional decoding of PostgreSQL rows for the models a request loads by the thousand
-//! (the users, memberships and team members of a list of members).
+//! (the user profiles, memberships and team members of a list of members).
 //!
 //! SeaORM's derived `FromQueryResult` finds every column by name and, for every NULL in an
 //! optional column, formats an error message that it then discards: for a page of 1,000
@@ -95,6 +95,14 @@ positional!(entity::user::Model {
     opt deletion_scheduled_at,
 });
 
+positional!(entity::user::Profile {
+    req id,
+    req email,
+    req name,
+    opt email_verified_at,
+    req created_at,
+});
+
 positional!(entity::membership::Model {
     req id,
     req tenant_id,
@@ -157,6 +165,8 @@ mod tests {
     #[test]
     fn positional_fields_are_the_selected_columns_in_order() {
         assert_eq!(<entity::user::Model as Positional>::FIELDS, columns::<entity::user::Column>());
+        let profile: Vec<String> = entity::user::Profile::COLUMNS.iter().map(|c| c.to_string()).collect();
+        assert_eq!(<entity::user::Profile as Positional>::FIELDS, profile);
         assert_eq!(
             <entity::membership::Model as Positional>::FIELDS,
             columns::<entity::membership::Column>()

@@ -443,7 +443,7 @@ pub async fn load_scoped_by_ids<E, C>(
     db: &C,
     id_col: E::Column,
     keys: &[(Uuid, Uuid)],
-) -> Result<std::collections::HashMap<(Uuid, Uuid), E::Model>, DbErr>
+) -> Result<crate::db::FastMap<(Uuid, Uuid), E::Model>, DbErr>
 where
     E: TenantOwned,
     E::Model: sea_orm::ModelTrait<Entity = E> + super::positional::Decode,
@@ -474,14 +474,14 @@ pub async fn load_scoped_children<E, C>(
     db: &C,
     parent_col: E::Column,
     keys: &[(Uuid, Uuid)],
-) -> Result<std::collections::HashMap<(Uuid, Uuid), Vec<E::Model>>, DbErr>
+) -> Result<crate::db::FastMap<(Uuid, Uuid), Vec<E::Model>>, DbErr>
 where
     E: TenantOwned,
     E::Model: sea_orm::ModelTrait<Entity = E>,
     C: ConnectionTrait,
 {
     use sea_orm::{ModelTrait, sea_query::ValueType};
-    let mut out: std::collections::HashMap<(Uuid, Uuid), Vec<E::Model>> =
+    let mut out: crate::db::FastMap<(Uuid, Uuid), Vec<E::Model>> =
         keys.iter().map(|k| (*k, Vec::new())).collect();
     let parents: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
     for m in E::find().filter(super::key_in(db.get_database_backend(), parent_col, parents)).all(db).await? {
@@ -553,7 +553,7 @@ pub async fn lock_tenant(txn: &impl ConnectionTrait, scope: TenantScope) -> Resu
 pub async fn load_for_tenants<E, C>(
     db: &C,
     tenants: &[Uuid],
-) -> Result<std::collections::HashMap<Uuid, Vec<E::Model>>, DbErr>
+) -> Result<crate::db::FastMap<Uuid, Vec<E::Model>>, DbErr>
 where
     E: TenantOwned,
     E::Model: sea_orm::ModelTrait<Entity = E>,

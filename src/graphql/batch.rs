@@ -18,7 +18,6 @@
 //! of work, and send a partial batch.
 
 use std::{
-    collections::{HashMap, HashSet},
     future::Future,
     hash::Hash,
     pin::Pin,
@@ -27,8 +26,9 @@ use std::{
     time::Duration,
 };
 
-use async_graphql::dataloader::Loader;
 use futures::task::AtomicWaker;
+
+use crate::db::{FastMap, FastSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 // Not tokio's: its channels count against a task's cooperative budget (128 per poll), so the
 // execution would stop taking answers after the 128th and send a partial batch.
@@ -40,6 +40,16 @@ pub const TIMER: Duration = Duration::from_millis(1);
 /// Keys per load at most; a larger batch is loaded in parts of this size (bound parameters
 /// stay far below PostgreSQL's and SQLite's limits).
 pub const MAX_BATCH: usize = 5_000;
+
+/// Loads the values of many keys at once, for [`Batched`] (async-graphql's `Loader`, with
+/// a [`FastMap`]).
+pub trait Loader<K: Send + Sync + Hash + Eq + Clone + 'static>: Send + Sync + 'static {
+    type Value: Send + Sync + Clone + 'static;
+    type Error: Send + Clone + 'static;
+
+    /// The values of `keys` that exist (a key missing from the map has none).
+    fn load(&self, keys: &[K]) -> impl Future<Output = Result<FastMap<K, Self::Value>, Self::Error>> + Send;
+}
 
 type Dispatch = Box<dyn FnOnce() + Send>;
 
@@ -127,10 +137,10 @@ impl<F: Future> Future for Driven<F> {
     }
 }
 
-type Answer<K, V, E> = Result<Arc<HashMap<K, V>>, E>;
+type Answer<K, V, E> = Result<Arc<FastMap<K, V>>, E>;
 
 struct Waiting<K, V, E> {
-    keys: HashSet<K>,
+    keys: FastSet<K>,
     waiters: Vec<oneshot::Sender<Answer<K, V, E>>>,
 }
 
@@ -153,7 +163,7 @@ where
     pub fn new(loader: L, dispatcher: Option<Arc<Dispatcher>>) -> Self {
         Self {
             loader: Arc::new(loader),
-            waiting: Arc::new(Mutex::new(Waiting { keys: HashSet::new(), waiters: Vec::new() })),
+            waiting: Arc::new(Mutex::new(Waiting { keys: FastSet::default(), waiters: Vec::new() })),
             dispatcher,
         }
     }
@@ -210,21 +220,28 @@ where
         return;
     }
     let keys: Vec<K> = keys.into_iter().collect();
-    let mut found = HashMap::with_capacity(keys.len());
-    let mut answer = Ok(());
-    for part in keys.chunks(MAX_BATCH) {
-        match loader.load(part).await {
-            Ok(rows) => found.extend(rows),
-            Err(e) => {
-                answer = Err(e);
-                break;
-            }
-        }
-    }
-    let answer = answer.map(|()| Arc::new(found));
+    let answer = load_parts(&*loader, &keys).await.map(Arc::new);
     for waiter in waiters {
         let _ = waiter.send(answer.clone());
     }
+}
+
+/// The values of `keys`, loaded in parts of at most [`MAX_BATCH`] (the loader's own map when
+/// one part holds them all, as it nearly always does).
+async fn load_parts<K, L>(loader: &L, keys: &[K]) -> Result<FastMap<K, L::Value>, L::Error>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K>,
+{
+    let mut parts = keys.chunks(MAX_BATCH);
+    let mut found = match parts.next() {
+        Some(part) => loader.load(part).await?,
+        None => FastMap::default(),
+    };
+    for part in parts {
+        found.extend(loader.load(part).await?);
+    }
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -239,7 +256,7 @@ mod tests {
         type Value = u32;
         type Error = Arc<String>;
 
-        async fn load(&self, keys: &[u32]) -> Result<HashMap<u32, u32>, Self::Error> {
+        async fn load(&self, keys: &[u32]) -> Result<FastMap<u32, u32>, Self::Error> {
             self.loads.fetch_add(1, Ordering::SeqCst);
             // Slow enough that a 1 ms timer would have split the batch.
             std::thread::sleep(Duration::from_millis(2));

@@ -27,14 +27,35 @@ impl<T> Conn<T> {
 
     /// Appends `node` at `cursor`.
     pub fn push(&mut self, cursor: String, node: T) {
-        self.edges.push(Inline(Edge { cursor, node: Inline(node) }));
+        self.edges.push(Inline(Edge { cursor: Cursor::Text(cursor), node: Inline(node) }));
+    }
+
+    /// Appends `node`, whose cursor is its id (encoded only if a client asks for it).
+    pub fn push_id(&mut self, id: uuid::Uuid, node: T) {
+        self.edges.push(Inline(Edge { cursor: Cursor::Id(id), node: Inline(node) }));
     }
 }
 
 /// One item of a [`Conn`] with its cursor.
 pub struct Edge<T> {
-    pub cursor: String,
+    pub cursor: Cursor,
     pub node: Inline<T>,
+}
+
+/// An edge's cursor: most pages are of rows paged by id, whose cursor is encoded when asked
+/// for (a page of a thousand members selected without cursors encodes none).
+pub enum Cursor {
+    Id(uuid::Uuid),
+    Text(String),
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        match self {
+            Cursor::Id(id) => crate::db::page::encode_cursor(*id),
+            Cursor::Text(text) => text.clone(),
+        }
+    }
 }
 
 impl<T: OutputType> TypeName for Conn<T> {
@@ -56,8 +77,8 @@ impl<T: ContainerType> Conn<T> {
         PageInfo {
             has_previous_page: self.has_previous_page,
             has_next_page: self.has_next_page,
-            start_cursor: self.edges.first().map(|e| e.0.cursor.clone()),
-            end_cursor: self.edges.last().map(|e| e.0.cursor.clone()),
+            start_cursor: self.edges.first().map(|e| e.0.cursor.encode()),
+            end_cursor: self.edges.last().map(|e| e.0.cursor.encode()),
         }
     }
 
@@ -86,7 +107,7 @@ impl<T: ContainerType> Edge<T> {
     }
 
     /// A cursor for use in pagination
-    async fn cursor(&self) -> &str {
-        &self.cursor
+    async fn cursor(&self) -> String {
+        self.cursor.encode()
     }
 }

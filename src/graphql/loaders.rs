@@ -4,10 +4,13 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, dataloader::Loader};
+use crate::graphql::batch::Loader;
+use async_graphql::Context;
 use entity::{TenantOwned, user};
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait, ModelTrait, QueryFilter, QuerySelect, Select};
-use std::{collections::HashMap, sync::OnceLock};
+use std::sync::OnceLock;
+
+use crate::db::FastMap;
 
 pub use super::loader_set::LoaderSet;
 use uuid::Uuid;
@@ -22,26 +25,29 @@ use crate::{
     graphql::batch::{Batched, Dispatcher},
 };
 
-/// Users by id. Users are not tenant-owned; who may reach a user is decided by the
-/// relation that leads to it (a membership of a tenant the viewer can read).
+/// Users' profiles by id (never whole accounts: see [`user::Profile`]). Users are not
+/// tenant-owned; who may reach a user is decided by the relation that leads to it (a
+/// membership of a tenant the viewer can read).
 pub struct UserLoader {
     pub db: DatabaseConnection,
     pub reads: Reads,
 }
 
 impl Loader<Uuid> for UserLoader {
-    type Value = user::Model;
+    type Value = Arc<user::Profile>;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, user::Model>, Self::Error> {
+    async fn load(&self, keys: &[Uuid]) -> Result<FastMap<Uuid, Self::Value>, Self::Error> {
         use sea_orm::{ConnectionTrait, QueryTrait};
         let backend = self.db.get_database_backend();
-        let select =
-            user::Entity::find().filter(crate::db::key_in(backend, user::Column::Id, keys.iter().copied()));
+        let select = user::Entity::find()
+            .select_only()
+            .columns(user::Profile::COLUMNS)
+            .filter(crate::db::key_in(backend, user::Column::Id, keys.iter().copied()));
         let rows =
             self.reads.outside(&self.db).query_all_raw(select.build(backend)).await.map_err(Arc::new)?;
-        let users: Vec<user::Model> = crate::db::positional::decode_all(rows).map_err(Arc::new)?;
-        Ok(users.into_iter().map(|u| (u.id, u)).collect())
+        let users: Vec<user::Profile> = crate::db::positional::decode_all(rows).map_err(Arc::new)?;
+        Ok(users.into_iter().map(|u| (u.id, Arc::new(u))).collect())
     }
 }
 
@@ -66,12 +72,12 @@ where
     async fn load(
         &self,
         keys: &[(Uuid, Window)],
-    ) -> Result<HashMap<(Uuid, Window), Self::Value>, Self::Error> {
-        let mut by_window: HashMap<Window, Vec<Uuid>> = HashMap::new();
+    ) -> Result<FastMap<(Uuid, Window), Self::Value>, Self::Error> {
+        let mut by_window: FastMap<Window, Vec<Uuid>> = FastMap::default();
         for (tenant, window) in keys {
             by_window.entry(*window).or_default().push(*tenant);
         }
-        let mut out = HashMap::new();
+        let mut out = FastMap::default();
         for (window, tenants) in by_window {
             let pages = load_scoped_pages(&self.db, &self.reads, E::find(), self.id_col, &tenants, window)
                 .await
@@ -100,7 +106,7 @@ where
     type Value = E::Model;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), E::Model>, Self::Error> {
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<FastMap<(Uuid, Uuid), E::Model>, Self::Error> {
         let conn = self.reads.tenants(&self.db, keys.iter().map(|k| k.0));
         crate::db::load_scoped_by_ids::<E, _>(&conn, self.id_col, keys).await.map_err(Arc::new)
     }
@@ -124,7 +130,7 @@ where
     type Value = E::Model;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, Self::Error> {
+    async fn load(&self, keys: &[Uuid]) -> Result<FastMap<Uuid, E::Model>, Self::Error> {
         use sea_orm::ModelTrait;
         let conn = self.reads.tenants(&self.db, keys.iter().copied());
         let mut q = E::find().filter(crate::db::key_in(
@@ -158,7 +164,7 @@ impl Loader<Uuid> for UserTenantsLoader {
     type Value = Vec<Uuid>;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<Uuid>>, Self::Error> {
+    async fn load(&self, keys: &[Uuid]) -> Result<FastMap<Uuid, Vec<Uuid>>, Self::Error> {
         use entity::membership;
         let rows: Vec<(Uuid, Uuid)> = membership::Entity::find()
             .select_only()
@@ -174,7 +180,7 @@ impl Loader<Uuid> for UserTenantsLoader {
             .all(&self.reads.across(&self.db))
             .await
             .map_err(Arc::new)?;
-        let mut out: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        let mut out: FastMap<Uuid, Vec<Uuid>> = FastMap::default();
         for (user, tenant) in rows {
             out.entry(user).or_default().push(tenant);
         }
@@ -211,14 +217,14 @@ where
     type Value = Rows<E::Model>;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[ChildKey]) -> Result<HashMap<ChildKey, Self::Value>, Self::Error> {
+    async fn load(&self, keys: &[ChildKey]) -> Result<FastMap<ChildKey, Self::Value>, Self::Error> {
         // (tenant, parent) pairs by the window and filter they ask for.
         type Pairs = Vec<(Uuid, Uuid)>;
-        let mut groups: HashMap<(Window, Option<Arc<str>>), Pairs> = HashMap::new();
+        let mut groups: FastMap<(Window, Option<Arc<str>>), Pairs> = FastMap::default();
         for (tenant, parent, window, filter) in keys {
             groups.entry((*window, filter.clone())).or_default().push((*tenant, *parent));
         }
-        let mut out = HashMap::new();
+        let mut out = FastMap::default();
         for ((window, filter), pairs) in groups {
             let tenants: Vec<Uuid> = pairs.iter().map(|p| p.0).collect();
             let parents: Vec<Uuid> = pairs.iter().map(|p| p.1).collect();
@@ -272,7 +278,7 @@ pub struct Loaders {
     access: OnceLock<Batched<Uuid, TenantAccessLoader>>,
     /// The access checks this operation has answered, by tenant: every later ask is
     /// answered from here (refusals are not kept, and are checked again).
-    access_found: std::sync::Mutex<HashMap<Uuid, TenantCtx>>,
+    access_found: std::sync::Mutex<FastMap<Uuid, Arc<TenantCtx>>>,
     /// What the loaders are made from.
     seed: Seed,
     /// Counts the operation once per organisation it is served for (see
@@ -286,11 +292,11 @@ pub struct Loaders {
     pub operation: OnceLock<(&'static str, Option<String>)>,
     /// The organisations this operation reached through a support session: each gets one
     /// audit entry of the operation, written before the first field there is answered.
-    support_reached: std::sync::Mutex<HashMap<Uuid, Arc<tokio::sync::OnceCell<()>>>>,
+    support_reached: std::sync::Mutex<FastMap<Uuid, Arc<tokio::sync::OnceCell<()>>>>,
     /// Access already granted, counted and (in a support session) audited in this operation,
     /// by tenant: the answer of [`Self::tenant_access`] for every later field of that tenant,
     /// without a wait. A field of a long list asks for it once per item.
-    granted: std::sync::Mutex<HashMap<Uuid, TenantCtx>>,
+    granted: std::sync::Mutex<FastMap<Uuid, Arc<TenantCtx>>>,
 }
 
 struct Seed {
@@ -376,7 +382,7 @@ impl Loaders {
 
     /// The viewer's access to `tenant_id` as checked in this operation, checked now if it
     /// has not been yet; `None` when refused.
-    async fn checked_access(&self, tenant_id: Uuid) -> AppResult<Option<TenantCtx>> {
+    async fn checked_access(&self, tenant_id: Uuid) -> AppResult<Option<Arc<TenantCtx>>> {
         if let Some(tctx) = self.access_found.lock().expect("access lock").get(&tenant_id) {
             return Ok(Some(tctx.clone()));
         }
@@ -384,7 +390,8 @@ impl Loaders {
             .access()
             .load_one(tenant_id)
             .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
+            .map(Arc::new);
         if let Some(tctx) = &found {
             self.access_found.lock().expect("access lock").insert(tenant_id, tctx.clone());
         }
@@ -399,7 +406,7 @@ impl Loaders {
 
     /// The role graph of `tenant_id`, as read by the viewer's access check.
     pub async fn role_graph(&self, tenant_id: Uuid) -> AppResult<std::sync::Arc<RoleGraph>> {
-        Ok(self.tenant_access(tenant_id).await?.roles)
+        Ok(self.tenant_access(tenant_id).await?.roles.clone())
     }
 
     /// Membership `id` of the tenant of `tctx`, batched with every other one this operation
@@ -425,8 +432,9 @@ impl Loaders {
     /// The viewer's access to `tenant_id`: UNAUTHENTICATED without a viewer (reported by the
     /// caller), NOT_FOUND when not an active member.
     /// The operation is counted for the organisation the first time (see [`crate::modules::billing::metering::OperationMeter`]):
-    /// QUOTA_EXCEEDED once the plan's API operations of the month are used up.
-    pub async fn tenant_access(&self, tenant_id: Uuid) -> AppResult<TenantCtx> {
+    /// QUOTA_EXCEEDED once the plan's API operations of the month are used up. Shared: a
+    /// field of a long list asks for it once per item.
+    pub async fn tenant_access(&self, tenant_id: Uuid) -> AppResult<Arc<TenantCtx>> {
         if let Some(tctx) = self.granted.lock().expect("granted lock").get(&tenant_id) {
             return Ok(tctx.clone());
         }
@@ -457,12 +465,9 @@ impl Loaders {
     /// [`Self::tenant_access`] without counting the operation or refusing it over the plan's
     /// allowance: for the billing operations that are the way out of a quota (changing the
     /// plan, paying for it).
-    pub async fn tenant_access_unmetered(&self, tenant_id: Uuid) -> AppResult<TenantCtx> {
-        let tctx = self
-            .checked_access(tenant_id)
-            .await?
-            .ok_or(AppError::NotFound("tenant"))
-            .and_then(crate::access::require_mfa_met)?;
+    pub async fn tenant_access_unmetered(&self, tenant_id: Uuid) -> AppResult<Arc<TenantCtx>> {
+        let tctx = self.checked_access(tenant_id).await?.ok_or(AppError::NotFound("tenant"))?;
+        crate::access::require_mfa_met(&tctx)?;
         if let Some(support) = &tctx.support {
             // Developer mode: the operation is audited in the organisation's log (actor
             // `platform_admin`) before anything of it is answered; no entry, no answer.
@@ -488,7 +493,7 @@ impl Loaders {
 
 /// The caller's access to the organisation named by the argument `field`: UNAUTHENTICATED
 /// without a principal, BAD_USER_INPUT for an ID of another kind, NOT_FOUND unless a member.
-pub async fn tenant_arg(ctx: &Context<'_>, field: &str, id: &async_graphql::ID) -> AppResult<TenantCtx> {
+pub async fn tenant_arg(ctx: &Context<'_>, field: &str, id: &async_graphql::ID) -> AppResult<Arc<TenantCtx>> {
     super::rctx(ctx).require_principal()?;
     let tenant = super::relay::decode_id(field, id, super::relay::kind::TENANT)?;
     loaders(ctx).tenant_access(tenant).await
@@ -499,7 +504,7 @@ pub async fn tenant_arg_unmetered(
     ctx: &Context<'_>,
     field: &str,
     id: &async_graphql::ID,
-) -> AppResult<TenantCtx> {
+) -> AppResult<Arc<TenantCtx>> {
     super::rctx(ctx).require_principal()?;
     let tenant = super::relay::decode_id(field, id, super::relay::kind::TENANT)?;
     loaders(ctx).tenant_access_unmetered(tenant).await
@@ -515,10 +520,10 @@ pub(crate) fn loader_err(e: std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Er
     crate::error::AppError::Internal(anyhow::anyhow!("{e}")).into()
 }
 
-/// The page of a parent the loader found no rows for.
 /// One page of a child list of `parent` (see [`ChildPagesLoader`]), batched with the same
 /// list of the other parents the operation resolves.
 pub async fn child_page<E>(
+    ctx: &Context<'_>,
     loader: &Batched<ChildKey, ChildPagesLoader<E>>,
     tenant: Uuid,
     parent: Uuid,
@@ -531,12 +536,13 @@ where
     E::Column: Send + Sync,
 {
     Ok(loader
-        .load_one((tenant, parent, window, filter))
+        .load_one((tenant, parent, crate::graphql::relay::counted(ctx, window), filter))
         .await
         .map_err(loader_err)?
         .unwrap_or_else(empty_rows))
 }
 
+/// The page of a parent the loader found no rows for.
 pub(crate) fn empty_rows<M>() -> crate::db::page::Rows<M> {
     crate::db::page::Rows { rows: Vec::new(), total: 0, has_previous: false, has_next: false }
 }

@@ -173,7 +173,7 @@ pub async fn owned_row<E: entity::TenantOwned>(
     type_name: &'static str,
     what: &'static str,
     id_col: E::Column,
-) -> async_graphql::Result<(uuid::Uuid, crate::access::TenantCtx)> {
+) -> async_graphql::Result<(uuid::Uuid, std::sync::Arc<crate::access::TenantCtx>)> {
     rctx(ctx).require_principal()?;
     let uuid = relay::decode_id(field, id, type_name)?;
     Ok((uuid, row_access::<E>(ctx, id_col, uuid, what).await?))
@@ -189,7 +189,7 @@ pub async fn row_with_access<E>(
     id_col: E::Column,
     id: uuid::Uuid,
     what: &'static str,
-) -> crate::error::AppResult<(E::Model, crate::access::TenantCtx)>
+) -> crate::error::AppResult<(E::Model, std::sync::Arc<crate::access::TenantCtx>)>
 where
     E: entity::TenantOwned,
     E::Model: sea_orm::ModelTrait<Entity = E>,
@@ -210,7 +210,7 @@ pub async fn row_access<E: entity::TenantOwned>(
     id_col: E::Column,
     id: uuid::Uuid,
     what: &'static str,
-) -> crate::error::AppResult<crate::access::TenantCtx> {
+) -> crate::error::AppResult<std::sync::Arc<crate::access::TenantCtx>> {
     use crate::error::AppError;
     let loaders = loaders::loaders(ctx);
     let tenant = crate::db::owning_tenant::<E>(&loaders.reads.across(&app(ctx).db), id_col, id)

@@ -71,9 +71,9 @@ async fn a_nested_list_costs_the_same_statements_whatever_its_length() {
     assert_eq!((small, large), (expected, expected), "statement count changed with the list length");
 }
 
-/// Statements of `TenantTeams` (tenant → teams → members → membership → user) for an
-/// organisation of three members and `n` teams, each holding all three.
-async fn team_statements_for(n: usize) -> f64 {
+/// An organisation of three members and `n` teams, each holding two of them (a member and a
+/// viewer): the app, the owner and the organisation's ID.
+async fn organisation_with_teams(n: usize) -> (TestApp, Session, String) {
     let opts = Options {
         env: vec![
             ("ZYGO_MAIL_POLL_INTERVAL", "3600".into()),
@@ -105,11 +105,25 @@ async fn team_statements_for(n: usize) -> f64 {
             .data();
         }
     }
-    // Warm the access cache, as in `statements_for`.
-    app.gql(Some(&owner.access), doc!("teams/TenantTeams"), json!({ "id": tenant })).await.data();
+    (app, owner, tenant)
+}
+
+/// The statements `document` costs once the access cache is warm (as in `statements_for`),
+/// and its answer.
+async fn statements_of(app: &TestApp, s: &Session, document: &str, vars: serde_json::Value) -> (f64, Gql) {
+    app.gql(Some(&s.access), document, vars.clone()).await.data();
     let before = app.metric("zygo_db_statements_total").await;
-    let r = app.gql(Some(&owner.access), doc!("teams/TenantTeams"), json!({ "id": tenant })).await;
+    let r = app.gql(Some(&s.access), document, vars).await;
     let after = app.metric("zygo_db_statements_total").await;
+    (after - before, r)
+}
+
+/// Statements of `TenantTeams` (tenant → teams → members → membership → user) for an
+/// organisation of three members and `n` teams, each holding two of them.
+async fn team_statements_for(n: usize) -> f64 {
+    let (app, owner, tenant) = organisation_with_teams(n).await;
+    let (statements, r) =
+        statements_of(&app, &owner, doc!("teams/TenantTeams"), json!({ "id": tenant })).await;
     let teams = r.typed::<TenantTeams>().into_data().tenant.teams.edges;
     assert_eq!(teams.len(), n);
     for t in &teams {
@@ -117,7 +131,38 @@ async fn team_statements_for(n: usize) -> f64 {
         assert_eq!(members.len(), 2);
         assert!(members.iter().all(|m| !m.node.membership.user.name.is_empty()), "{members:?}");
     }
-    after - before
+    statements
+}
+
+#[tokio::test]
+async fn a_connection_counts_its_list_only_when_its_total_count_is_selected() {
+    let (app, owner, tenant) = organisation_with_teams(3).await;
+    let (counted, r) = statements_of(&app, &owner, doc!("teams/TenantTeams"), json!({ "id": tenant })).await;
+    let teams = &r.data()["tenant"]["teams"];
+    assert_eq!(teams["totalCount"], 3);
+    assert!(teams["edges"].as_array().unwrap().iter().all(|t| t["node"]["members"]["totalCount"] == 2));
+    // The same lists without `totalCount`: neither the teams nor their members are counted,
+    // and the pages still know whether more follow (they read one row past the page).
+    let vars = json!({ "id": tenant, "membersFirst": 1 });
+    let (uncounted, r) = statements_of(&app, &owner, doc!("teams/TenantTeamNames"), vars).await;
+    assert_eq!(counted - uncounted, 2.0, "one count statement fewer per connection");
+    let teams = &r.data()["tenant"]["teams"];
+    assert_eq!(teams["pageInfo"]["hasNextPage"], false);
+    let edges = teams["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 3);
+    for t in edges {
+        let members = &t["node"]["members"];
+        assert_eq!(members["pageInfo"]["hasNextPage"], true, "{t}");
+        assert!(members["pageInfo"]["endCursor"].is_string(), "the cursor is encoded when asked for: {t}");
+        assert_eq!(members["edges"].as_array().unwrap().len(), 1);
+        assert!(members["edges"][0]["node"]["membership"]["user"]["name"].is_string(), "{t}");
+    }
+    // Both in one operation: each connection is counted as its own selection asks.
+    let both = "query Both($id: ID!) { a: tenant(id: $id) { teams(first: 5) { totalCount } } \
+                b: tenant(id: $id) { teams(first: 5) { edges { node { name } } } } }";
+    let r = app.gql(Some(&owner.access), both, json!({ "id": tenant })).await;
+    assert_eq!(r.data()["a"]["teams"]["totalCount"], 3);
+    assert_eq!(r.data()["b"]["teams"]["edges"].as_array().unwrap().len(), 3);
 }
 
 #[tokio::test]

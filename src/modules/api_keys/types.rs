@@ -84,7 +84,11 @@ impl TenantApiKeys {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         let args = relay::PageArgs::new(after, before, first, last);
         let window = crate::modules::api_keys::service::keys_window(app(ctx), &tctx, &args)?;
-        let rows = loaders(ctx).api_key_pages.load_one((self.0.id, window)).await.map_err(loader_err)?;
+        let rows = loaders(ctx)
+            .api_key_pages
+            .load_one((self.0.id, crate::graphql::relay::counted(ctx, window)))
+            .await
+            .map_err(loader_err)?;
         Ok(Some(relay::to_connection(
             rows.unwrap_or_else(empty_rows),
             |k| k.id,

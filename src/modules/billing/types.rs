@@ -568,7 +568,11 @@ impl TenantBilling {
         tctx.require(Permission::BillingRead)?;
         let window =
             relay::PageArgs::new(after, before, first, last).window(app(ctx).config.max_page_size)?;
-        let rows = loaders(ctx).invoice_pages.load_one((self.0.id, window)).await.map_err(loader_err)?;
+        let rows = loaders(ctx)
+            .invoice_pages
+            .load_one((self.0.id, crate::graphql::relay::counted(ctx, window)))
+            .await
+            .map_err(loader_err)?;
         Ok(Some(relay::to_connection(rows.unwrap_or_else(empty_rows), |i| i.id, Invoice)))
     }
 }

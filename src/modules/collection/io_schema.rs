@@ -109,7 +109,7 @@ impl RecordExport {
     }
 }
 
-async fn folder_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn folder_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<collection_folder::Entity>(
         ctx,
         field,
@@ -121,7 +121,7 @@ async fn folder_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid,
     .await
 }
 
-async fn export_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn export_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<collection_export::Entity>(
         ctx,
         field,

@@ -27,11 +27,15 @@ pub(super) async fn platform_admin(ctx: &Context<'_>) -> Result<()> {
     Ok(())
 }
 
-async fn project_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn project_access(
+    ctx: &Context<'_>,
+    field: &str,
+    id: &ID,
+) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<project::Entity>(ctx, field, id, kind::PROJECT, "project", project::Column::Id).await
 }
 
-async fn folder_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn folder_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<collection_folder::Entity>(
         ctx,
         field,
@@ -43,7 +47,7 @@ async fn folder_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid,
     .await
 }
 
-async fn job_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn job_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<collection_job::Entity>(
         ctx,
         field,

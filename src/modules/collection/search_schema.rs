@@ -320,7 +320,7 @@ async fn saved_access(
     ctx: &Context<'_>,
     field: &str,
     id: &ID,
-) -> Result<(uuid::Uuid, crate::access::TenantCtx)> {
+) -> Result<(uuid::Uuid, std::sync::Arc<crate::access::TenantCtx>)> {
     owned_row::<collection_saved_search::Entity>(
         ctx,
         field,

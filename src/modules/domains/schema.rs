@@ -28,7 +28,10 @@ pub struct VerifyTenantDomainPayload {
 #[derive(Default)]
 pub struct DomainsMutation;
 
-async fn domain_access(ctx: &Context<'_>, id: &ID) -> Result<(uuid::Uuid, crate::access::TenantCtx)> {
+async fn domain_access(
+    ctx: &Context<'_>,
+    id: &ID,
+) -> Result<(uuid::Uuid, std::sync::Arc<crate::access::TenantCtx>)> {
     owned_row::<tenant_domain::Entity>(
         ctx,
         "id",

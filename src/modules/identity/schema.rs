@@ -161,12 +161,12 @@ impl IdentityMutation {
             },
         )
         .await?;
-        Ok(SignUpPayload { user: User::own(user), verification_mail_sent: true })
+        Ok(SignUpPayload { user: User::own(&user), verification_mail_sent: true })
     }
 
     /// Confirms an e-mail address with the token from the verification mail.
     async fn verify_email(&self, ctx: &Context<'_>, token: String) -> Result<VerifyEmailPayload> {
-        Ok(VerifyEmailPayload { user: User::own(service::verify_email(app(ctx), &token).await?) })
+        Ok(VerifyEmailPayload { user: User::own(&service::verify_email(app(ctx), &token).await?) })
     }
 
     /// Sends a fresh verification mail if the address belongs to an unverified account.

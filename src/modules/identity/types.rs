@@ -16,9 +16,10 @@ use crate::{
 
 /// A person with a Zygo account. Visible to the person and to fellow members of their
 /// organisations; the e-mail address only to the person and to those who manage members of
-/// an organisation they share.
+/// an organisation they share. Built from the user's [`user::Profile`], never from the whole
+/// account.
 #[derive(Clone)]
-pub struct User(pub user::Model, EmailAccess);
+pub struct User(pub std::sync::Arc<user::Profile>, EmailAccess);
 
 /// Whether `User.email` still needs its guard.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -31,13 +32,13 @@ enum EmailAccess {
 
 impl User {
     /// A user reached through a relation; `email` is guarded.
-    pub fn new(model: user::Model) -> Self {
-        Self(model, EmailAccess::Guarded)
+    pub fn new(profile: std::sync::Arc<user::Profile>) -> Self {
+        Self(profile, EmailAccess::Guarded)
     }
 
     /// The caller's own account, proven by the operation itself.
-    pub fn own(model: user::Model) -> Self {
-        Self(model, EmailAccess::Own)
+    pub fn own(model: &user::Model) -> Self {
+        Self(std::sync::Arc::new(user::Profile::from(model)), EmailAccess::Own)
     }
 }
 
@@ -144,7 +145,7 @@ impl ViewerCore {
     }
     /// The viewer as a `User` node.
     async fn user(&self) -> User {
-        User::own((*self.0).clone())
+        User::own(&self.0)
     }
     /// What the viewer may do in organisation `tenantId`, so a client can render by
     /// permission. NOT_FOUND when the viewer is not a member.

@@ -108,7 +108,7 @@ pub(super) async fn list(
     Ok(relay::to_connection(floating_ips::list(app(ctx), &tctx, w).await?, |f| f.id, FloatingIp))
 }
 
-async fn access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<fip::Entity>(ctx, field, id, kind::FLOATING_IP, "floating IP", fip::Column::Id).await
 }
 

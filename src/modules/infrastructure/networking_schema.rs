@@ -358,7 +358,7 @@ pub struct LoadBalancerPayload {
     pub action: InfrastructureAction,
 }
 
-async fn provider_of(ctx: &Context<'_>, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn provider_of(ctx: &Context<'_>, id: &ID) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<entity::cloud_provider::Entity>(
         ctx,
         "input.providerId",
@@ -370,7 +370,12 @@ async fn provider_of(ctx: &Context<'_>, id: &ID) -> Result<(Uuid, TenantCtx)> {
     .await
 }
 
-async fn access(ctx: &Context<'_>, field: &str, id: &ID, k: Kind) -> Result<(Uuid, TenantCtx)> {
+async fn access(
+    ctx: &Context<'_>,
+    field: &str,
+    id: &ID,
+    k: Kind,
+) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     let (type_name, what) = match k {
         Kind::Network => (kind::NETWORK, "network"),
         Kind::Firewall => (kind::FIREWALL, "firewall"),

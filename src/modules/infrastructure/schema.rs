@@ -16,7 +16,11 @@ use crate::{
     graphql::{app, loaders::loaders, owned_row, rctx, relay, relay::kind},
 };
 
-async fn provider_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn provider_access(
+    ctx: &Context<'_>,
+    field: &str,
+    id: &ID,
+) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<cloud_provider::Entity>(
         ctx,
         field,
@@ -28,11 +32,15 @@ async fn provider_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uui
     .await
 }
 
-async fn server_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn server_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<cloud_server::Entity>(ctx, field, id, kind::SERVER, "server", cloud_server::Column::Id).await
 }
 
-async fn snapshot_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn snapshot_access(
+    ctx: &Context<'_>,
+    field: &str,
+    id: &ID,
+) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<cloud_snapshot::Entity>(
         ctx,
         field,
@@ -44,7 +52,7 @@ async fn snapshot_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uui
     .await
 }
 
-async fn volume_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn volume_access(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<cloud_volume::Entity>(ctx, field, id, kind::VOLUME, "volume", cloud_volume::Column::Id).await
 }
 

@@ -238,8 +238,11 @@ impl TenantMembers {
             role_id,
             status: status.map(|s| s.as_str().to_string()),
         };
-        let rows =
-            loaders(ctx).member_pages.load_one((self.0.id, window, filter)).await.map_err(loader_err)?;
+        let rows = loaders(ctx)
+            .member_pages
+            .load_one((self.0.id, crate::graphql::relay::counted(ctx, window), filter))
+            .await
+            .map_err(loader_err)?;
         Ok(Some(relay::to_connection(rows.unwrap_or_else(empty_rows), |r| r.id, Membership)))
     }
     /// Invitations sent by the organisation, oldest first (needs `MEMBERS_MANAGE`; null with a
@@ -256,7 +259,11 @@ impl TenantMembers {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         let args = relay::PageArgs::new(after, before, first, last);
         let window = crate::modules::members::service::invitations_window(app(ctx), &tctx, &args)?;
-        let rows = loaders(ctx).invitation_pages.load_one((self.0.id, window)).await.map_err(loader_err)?;
+        let rows = loaders(ctx)
+            .invitation_pages
+            .load_one((self.0.id, crate::graphql::relay::counted(ctx, window)))
+            .await
+            .map_err(loader_err)?;
         Ok(Some(relay::to_connection(
             rows.unwrap_or_else(empty_rows),
             |r| r.id,

@@ -68,7 +68,7 @@ async fn resource_access(
     ctx: &Context<'_>,
     field: &str,
     id: &ID,
-) -> Result<(uuid::Uuid, crate::access::TenantCtx)> {
+) -> Result<(uuid::Uuid, std::sync::Arc<crate::access::TenantCtx>)> {
     owned_row::<resource::Entity>(ctx, field, id, relay::kind::RESOURCE, "resource", resource::Column::Id)
         .await
 }

@@ -112,7 +112,8 @@ impl Resource {
         last: Option<i32>,
     ) -> Result<relay::Conn<ResourceVersion>> {
         let w = window(ctx, after, first, last)?;
-        let rows = child_page(&loaders(ctx).resources.versions, self.0.tenant_id, self.0.id, w, None).await?;
+        let rows =
+            child_page(ctx, &loaders(ctx).resources.versions, self.0.tenant_id, self.0.id, w, None).await?;
         Ok(relay::to_connection(rows, |v| v.id, ResourceVersion))
     }
     /// Its share links, revoked and expired ones too (needs `RESOURCES_SHARE`).
@@ -126,8 +127,8 @@ impl Resource {
     ) -> Result<relay::Conn<ResourceShareLink>> {
         loaders(ctx).tenant_access(self.0.tenant_id).await?.require(Permission::ResourcesShare)?;
         let w = window(ctx, after, first, last)?;
-        let rows =
-            child_page(&loaders(ctx).resources.share_links, self.0.tenant_id, self.0.id, w, None).await?;
+        let rows = child_page(ctx, &loaders(ctx).resources.share_links, self.0.tenant_id, self.0.id, w, None)
+            .await?;
         Ok(relay::to_connection(rows, |l| l.id, ResourceShareLink))
     }
     /// The download log, oldest first (`last: n` for the newest).
@@ -141,7 +142,7 @@ impl Resource {
     ) -> Result<relay::Conn<ResourceDownload>> {
         let w = window(ctx, after, first, last)?;
         let rows =
-            child_page(&loaders(ctx).resources.downloads, self.0.tenant_id, self.0.id, w, None).await?;
+            child_page(ctx, &loaders(ctx).resources.downloads, self.0.tenant_id, self.0.id, w, None).await?;
         Ok(relay::to_connection(rows, |d| d.id, ResourceDownload))
     }
 }

@@ -69,7 +69,11 @@ pub struct DeleteRolePayload {
 #[derive(Default)]
 pub struct RolesMutation;
 
-async fn role_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(uuid::Uuid, crate::access::TenantCtx)> {
+async fn role_ctx(
+    ctx: &Context<'_>,
+    field: &str,
+    id: &ID,
+) -> Result<(uuid::Uuid, std::sync::Arc<crate::access::TenantCtx>)> {
     crate::graphql::owned_row::<role::Entity>(ctx, field, id, relay::kind::ROLE, "role", role::Column::Id)
         .await
 }

@@ -167,7 +167,11 @@ impl TenantRoles {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         let args = relay::PageArgs::new(after, before, first, last);
         let window = tenancy::roles_window(app(ctx), &tctx, &args)?;
-        let rows = loaders(ctx).role_pages.load_one((self.0.id, window)).await.map_err(loader_err)?;
+        let rows = loaders(ctx)
+            .role_pages
+            .load_one((self.0.id, crate::graphql::relay::counted(ctx, window)))
+            .await
+            .map_err(loader_err)?;
         Ok(relay::to_connection(rows.unwrap_or_else(empty_rows), |r| r.id, Role))
     }
 }

@@ -49,6 +49,7 @@ impl Secret {
         let window =
             relay::PageArgs::new(after, before, first, last).window(app(ctx).config.max_page_size)?;
         let rows = crate::graphql::loaders::child_page(
+            ctx,
             &loaders(ctx).secret_access_pages,
             self.0.tenant_id,
             self.0.id,
@@ -146,7 +147,7 @@ impl TenantSecrets {
             relay::PageArgs::new(after, before, first, last).window(app(ctx).config.max_page_size)?;
         let rows = loaders(ctx)
             .secret_pages
-            .load_one((self.0.id, window))
+            .load_one((self.0.id, crate::graphql::relay::counted(ctx, window)))
             .await
             .map_err(crate::graphql::loaders::loader_err)?
             .unwrap_or_else(crate::graphql::loaders::empty_rows);

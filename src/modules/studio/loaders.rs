@@ -3,9 +3,11 @@
 //! document's pages, every page's sections, each document's versions and teams — each a
 //! constant number of statements whatever the number of parents.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
+use crate::db::FastMap;
+
+use crate::graphql::batch::Loader;
 use entity::{TenantOwned, document, document_page, document_section, document_version, team};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -42,12 +44,12 @@ impl Loader<(Uuid, Window, DocumentFilter)> for DocumentPagesLoader {
     async fn load(
         &self,
         keys: &[(Uuid, Window, DocumentFilter)],
-    ) -> Result<HashMap<(Uuid, Window, DocumentFilter), Self::Value>, Self::Error> {
-        let mut groups: HashMap<(Window, DocumentFilter), Vec<Uuid>> = HashMap::new();
+    ) -> Result<FastMap<(Uuid, Window, DocumentFilter), Self::Value>, Self::Error> {
+        let mut groups: FastMap<(Window, DocumentFilter), Vec<Uuid>> = FastMap::default();
         for (tenant, window, filter) in keys {
             groups.entry((*window, filter.clone())).or_default().push(*tenant);
         }
-        let mut out = HashMap::new();
+        let mut out = FastMap::default();
         for ((window, filter), tenants) in groups {
             let mut select = document::Entity::find().filter(document::Column::DeletedAt.is_null());
             if let Some(team) = filter.team_id {
@@ -90,7 +92,7 @@ where
     type Value = Vec<E::Model>;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<HashMap<(Uuid, Uuid), Vec<E::Model>>, Self::Error> {
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Result<FastMap<(Uuid, Uuid), Vec<E::Model>>, Self::Error> {
         let conn = self.reads.tenants(&self.db, keys.iter().map(|k| k.0));
         let mut out =
             crate::db::load_scoped_children::<E, _>(&conn, self.parent, keys).await.map_err(Arc::new)?;

@@ -117,16 +117,16 @@ pub struct RestoreDocumentVersionInput {
 #[derive(Default)]
 pub struct StudioMutation;
 
-async fn document_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn document_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<document::Entity>(ctx, field, id, kind::DOCUMENT, "document", document::Column::Id).await
 }
 
-async fn page_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn page_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<document_page::Entity>(ctx, field, id, kind::DOCUMENT_PAGE, "page", document_page::Column::Id)
         .await
 }
 
-async fn section_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn section_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<document_section::Entity>(
         ctx,
         field,

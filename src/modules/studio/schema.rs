@@ -24,11 +24,15 @@ use crate::{
 #[derive(Default)]
 pub struct StudioQuery;
 
-pub(super) async fn document_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+pub(super) async fn document_ctx(
+    ctx: &Context<'_>,
+    field: &str,
+    id: &ID,
+) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<document::Entity>(ctx, field, id, kind::DOCUMENT, "document", document::Column::Id).await
 }
 
-async fn version_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn version_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<document_version::Entity>(
         ctx,
         field,
@@ -63,7 +67,8 @@ impl StudioQuery {
         let doc = service::get_document(app(ctx), &tctx, id).await?;
         let window =
             relay::PageArgs::new(after, before, first, last).window(app(ctx).config.max_page_size)?;
-        let rows = child_page(&loaders(ctx).studio.versions, doc.tenant_id, doc.id, window, None).await?;
+        let rows =
+            child_page(ctx, &loaders(ctx).studio.versions, doc.tenant_id, doc.id, window, None).await?;
         Ok(relay::to_connection(rows, |v| v.id, DocumentVersion))
     }
 

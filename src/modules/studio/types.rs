@@ -113,7 +113,7 @@ impl Document {
         let args = relay::PageArgs::new(after, before, first, last);
         let window = args.window(app(ctx).config.max_page_size)?;
         let rows =
-            child_page(&loaders(ctx).studio.versions, self.0.tenant_id, self.0.id, window, None).await?;
+            child_page(ctx, &loaders(ctx).studio.versions, self.0.tenant_id, self.0.id, window, None).await?;
         Ok(relay::to_connection(rows, |v| v.id, DocumentVersion))
     }
 }
@@ -403,8 +403,12 @@ impl TenantDocuments {
         let window = service::documents_window(app(ctx), &tctx, &args)?;
         let team_id = team_id.map(|t| relay::decode_id("teamId", &t, kind::TEAM)).transpose()?;
         let filter = DocumentFilter { team_id, status: status.map(Into::into) };
-        let rows =
-            loaders(ctx).studio.documents.load_one((self.0.id, window, filter)).await.map_err(loader_err)?;
+        let rows = loaders(ctx)
+            .studio
+            .documents
+            .load_one((self.0.id, crate::graphql::relay::counted(ctx, window), filter))
+            .await
+            .map_err(loader_err)?;
         Ok(relay::to_connection(rows.unwrap_or_else(crate::graphql::loaders::empty_rows), |d| d.id, Document))
     }
 }

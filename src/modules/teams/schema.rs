@@ -47,7 +47,7 @@ pub struct RemoveTeamMemberInput {
 #[derive(Default)]
 pub struct TeamsMutation;
 
-async fn team_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn team_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<team::Entity>(ctx, field, id, relay::kind::TEAM, "team", team::Column::Id).await
 }
 

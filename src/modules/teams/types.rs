@@ -47,7 +47,8 @@ impl Team {
         let args = relay::PageArgs::new(after, before, first, last);
         let window = super::service::team_members_window(app(ctx), &tctx, &args)?;
         let rows =
-            child_page(&loaders(ctx).team_member_pages, self.0.tenant_id, self.0.id, window, None).await?;
+            child_page(ctx, &loaders(ctx).team_member_pages, self.0.tenant_id, self.0.id, window, None)
+                .await?;
         Ok(relay::to_connection(rows, |r| r.id, TeamMember))
     }
 }
@@ -99,7 +100,11 @@ impl TenantTeams {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         let args = relay::PageArgs::new(after, before, first, last);
         let window = crate::modules::teams::service::teams_window(app(ctx), &tctx, &args)?;
-        let rows = loaders(ctx).team_pages.load_one((self.0.id, window)).await.map_err(loader_err)?;
+        let rows = loaders(ctx)
+            .team_pages
+            .load_one((self.0.id, crate::graphql::relay::counted(ctx, window)))
+            .await
+            .map_err(loader_err)?;
         Ok(relay::to_connection(
             rows.unwrap_or_else(empty_rows),
             |t| t.id,

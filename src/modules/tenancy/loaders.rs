@@ -1,9 +1,11 @@
 //! Per-request DataLoaders of the tenancy module. Built fresh for every operation (see
 //! [`crate::graphql::loaders::Loaders`]), so batches never mix viewers.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
+use crate::db::FastMap;
+
+use crate::graphql::batch::Loader;
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
@@ -72,13 +74,13 @@ impl Loader<(Uuid, crate::db::page::Window, MemberFilter)> for MemberPagesLoader
     async fn load(
         &self,
         keys: &[(Uuid, crate::db::page::Window, MemberFilter)],
-    ) -> Result<HashMap<(Uuid, crate::db::page::Window, MemberFilter), Self::Value>, Self::Error> {
+    ) -> Result<FastMap<(Uuid, crate::db::page::Window, MemberFilter), Self::Value>, Self::Error> {
         use sea_orm::EntityTrait;
-        let mut groups: HashMap<(crate::db::page::Window, MemberFilter), Vec<Uuid>> = HashMap::new();
+        let mut groups: FastMap<(crate::db::page::Window, MemberFilter), Vec<Uuid>> = FastMap::default();
         for (tenant, window, filter) in keys {
             groups.entry((*window, filter.clone())).or_default().push(*tenant);
         }
-        let mut out = HashMap::new();
+        let mut out = FastMap::default();
         for ((window, filter), tenants) in groups {
             let select = filter.apply(entity::membership::Entity::find());
             let pages = crate::db::page::load_scoped_pages(

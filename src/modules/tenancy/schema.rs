@@ -129,7 +129,11 @@ pub struct UpdateTenantPayload {
 #[derive(Default)]
 pub struct TenancyMutation;
 
-async fn tenant_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<crate::access::TenantCtx> {
+async fn tenant_ctx(
+    ctx: &Context<'_>,
+    field: &str,
+    id: &ID,
+) -> Result<std::sync::Arc<crate::access::TenantCtx>> {
     rctx(ctx).require_principal()?;
     let tenant_id = relay::decode_id(field, id, relay::kind::TENANT)?;
     Ok(loaders(ctx).tenant_access(tenant_id).await?)

@@ -64,7 +64,7 @@ async fn endpoint_access(
     ctx: &Context<'_>,
     field: &str,
     id: &ID,
-) -> Result<(uuid::Uuid, crate::access::TenantCtx)> {
+) -> Result<(uuid::Uuid, std::sync::Arc<crate::access::TenantCtx>)> {
     owned_row::<webhook_endpoint::Entity>(
         ctx,
         field,

@@ -73,7 +73,7 @@ impl WebhookEndpoint {
     ) -> Result<relay::Conn<WebhookDelivery>> {
         let window = PageArgs::new(after, before, first, last).window(app(ctx).config.max_page_size)?;
         let rows =
-            child_page(&loaders(ctx).webhooks.delivery_pages, self.0.tenant_id, self.0.id, window, None)
+            child_page(ctx, &loaders(ctx).webhooks.delivery_pages, self.0.tenant_id, self.0.id, window, None)
                 .await?;
         Ok(relay::to_connection(rows, |d| d.id, WebhookDelivery))
     }
@@ -181,8 +181,12 @@ impl TenantWebhooks {
         let tctx = loaders(ctx).tenant_access(self.0.id).await?;
         let args = PageArgs::new(after, before, first, last);
         let window = super::service::window(app(ctx), &tctx, &args)?;
-        let rows =
-            loaders(ctx).webhooks.endpoint_pages.load_one((self.0.id, window)).await.map_err(loader_err)?;
+        let rows = loaders(ctx)
+            .webhooks
+            .endpoint_pages
+            .load_one((self.0.id, crate::graphql::relay::counted(ctx, window)))
+            .await
+            .map_err(loader_err)?;
         Ok(Some(relay::to_connection(rows.unwrap_or_else(empty_rows), |e| e.id, WebhookEndpoint)))
     }
 }

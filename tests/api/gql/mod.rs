@@ -153,6 +153,7 @@ documents! {
     RemoveTeamMember = "graphql/teams/RemoveTeamMember.graphql";
     SetTeamMember = "graphql/teams/SetTeamMember.graphql";
     TenantTeams = "graphql/teams/TenantTeams.graphql";
+    TenantTeamNames = "graphql/teams/TenantTeamNames.graphql";
     UpdateTeam = "graphql/teams/UpdateTeam.graphql";
     CreateTenant = "graphql/tenancy/CreateTenant.graphql";
     DeleteTenant = "graphql/tenancy/DeleteTenant.graphql";

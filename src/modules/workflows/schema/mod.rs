@@ -25,7 +25,7 @@ use crate::{
     pubsub::Event,
 };
 
-async fn workflow_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn workflow_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<workflow::Entity>(ctx, field, id, relay::kind::WORKFLOW, "workflow", workflow::Column::Id)
         .await
 }
@@ -45,7 +45,7 @@ async fn edit_graph(
     Ok(WorkflowPayload { workflow: Workflow(w) })
 }
 
-async fn execution_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, TenantCtx)> {
+async fn execution_ctx(ctx: &Context<'_>, field: &str, id: &ID) -> Result<(Uuid, std::sync::Arc<TenantCtx>)> {
     owned_row::<execution::Entity>(ctx, field, id, relay::kind::EXECUTION, "execution", execution::Column::Id)
         .await
 }

@@ -226,7 +226,8 @@ impl Workflow {
         tctx.require(Permission::WorkflowRead)?;
         let window =
             relay::PageArgs::new(after, before, first, last).window(app(ctx).config.max_page_size)?;
-        let rows = child_page(&loaders(ctx).version_pages, self.0.tenant_id, self.0.id, window, None).await?;
+        let rows =
+            child_page(ctx, &loaders(ctx).version_pages, self.0.tenant_id, self.0.id, window, None).await?;
         Ok(relay::to_connection(rows, |v| v.id, WorkflowVersion))
     }
     /// Its executions, oldest first (`last: n` for the newest).
@@ -246,7 +247,8 @@ impl Workflow {
             relay::PageArgs::new(after, before, first, last).window(app(ctx).config.max_page_size)?;
         let status = status.map(|s| Arc::from(execution::ExecutionStatus::from(s).to_value()));
         let rows =
-            child_page(&loaders(ctx).execution_pages, self.0.tenant_id, self.0.id, window, status).await?;
+            child_page(ctx, &loaders(ctx).execution_pages, self.0.tenant_id, self.0.id, window, status)
+                .await?;
         Ok(relay::to_connection(rows, |e| e.id, Execution))
     }
 }

@@ -115,7 +115,8 @@ impl Execution {
         let window =
             relay::PageArgs::new(after, before, first, last).window(app(ctx).config.max_page_size)?;
         let rows =
-            child_page(&loaders(ctx).execution_log_pages, self.0.tenant_id, self.0.id, window, None).await?;
+            child_page(ctx, &loaders(ctx).execution_log_pages, self.0.tenant_id, self.0.id, window, None)
+                .await?;
         Ok(relay::to_connection(rows, |l| l.id, ExecutionLog))
     }
 }
