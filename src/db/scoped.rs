@@ -437,7 +437,7 @@ pub async fn begin_tenants_txn(
 }
 
 /// Loads rows of several tenants by `(tenant_id, id)` keys in one statement, for
-/// DataLoaders. A row whose tenant differs from its key's tenant is left out, so a key
+/// batch loaders. A row whose tenant differs from its key's tenant is left out, so a key
 /// never yields another tenant's row. `db` must see the keys' tenants ([`tenants_conn`]).
 pub async fn load_scoped_by_ids<E, C>(
     db: &C,
@@ -468,7 +468,7 @@ where
 }
 
 /// Loads the child rows of several `(tenant_id, parent id)` keys in one statement, grouped by
-/// key, for DataLoaders. As in [`load_scoped_by_ids`], a row is returned only under a key
+/// key, for batch loaders. As in [`load_scoped_by_ids`], a row is returned only under a key
 /// naming its own tenant. Every key is present in the result, with an empty list if needed.
 pub async fn load_scoped_children<E, C>(
     db: &C,

@@ -1,4 +1,4 @@
-//! The per-request set of DataLoaders. A fresh [`Loaders`] is attached to every operation
+//! The per-request set of batch loaders ([`Batched`]). A fresh [`Loaders`] is attached to every operation
 //! (HTTP request or WebSocket operation), never to the schema, so a batch never mixes
 //! viewers or tenants.
 

@@ -1,4 +1,4 @@
-//! Per-request DataLoaders of the tenancy module. Built fresh for every operation (see
+//! Per-request batch loaders of the tenancy module. Built fresh for every operation (see
 //! [`crate::graphql::loaders::Loaders`]), so batches never mix viewers.
 
 use std::sync::Arc;
