@@ -79,7 +79,8 @@ impl Window {
     }
 }
 
-/// One page of `select`: one statement for the rows, one for the total.
+/// One page of `select`: one statement for the rows, one for the total (if the window wants
+/// it).
 pub async fn page<E, C>(
     db: &C,
     select: Select<E>,
@@ -101,11 +102,10 @@ where
     Ok(window.finish(rows, total))
 }
 
-/// The same page of the lists of several tenants, in two statements (one if the window
-/// does not want the totals). `select` may carry
-/// further filters; it is restricted here to `tenants`, and every row is returned under its
-/// own tenant, so no list ever holds another tenant's rows. The statements run behind the
-/// wall of exactly those tenants.
+/// The same page of the lists of several tenants, in two statements (one if the window does
+/// not want the totals). `select` may carry further filters; it is restricted here to
+/// `tenants`, and every row is returned under its own tenant, so no list ever holds another
+/// tenant's rows. The statements run behind the wall of exactly those tenants.
 pub async fn load_scoped_pages<E>(
     db: &sea_orm::DatabaseConnection,
     reads: &super::Reads,
@@ -125,7 +125,8 @@ where
 }
 
 /// The same page of the lists of several parents (rows grouped by `partition`, e.g. a team
-/// id), in two statements (one if the window does not want the totals). The caller scopes `select` to the tenants concerned.
+/// id), in two statements (one if the window does not want the totals). The caller scopes
+/// `select` to the tenants concerned.
 pub async fn load_pages_by<E, C>(
     db: &C,
     select: Select<E>,

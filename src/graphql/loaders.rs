@@ -1,6 +1,6 @@
-//! The per-request set of batch loaders ([`Batched`]). A fresh [`Loaders`] is attached to every operation
-//! (HTTP request or WebSocket operation), never to the schema, so a batch never mixes
-//! viewers or tenants.
+//! The per-request set of batch loaders ([`Batched`]). A fresh [`Loaders`] is attached to
+//! every operation (HTTP request or WebSocket operation), never to the schema, so a batch
+//! never mixes viewers or tenants.
 
 use std::sync::Arc;
 
