@@ -42,13 +42,16 @@ fn admin_operations(tenant: &str) -> Vec<(&'static str, Value)> {
 }
 
 /// Runs `zygo admin <args>` against the database of `app`, as an operator would.
-fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_zygo"));
+/// Runs `zygo admin …` against the test server's database. The child is awaited, never
+/// waited on by blocking: the server runs on this test's runtime, and a blocked runtime
+/// would freeze a server task holding SQLite's write lock until the child gave up on it.
+async fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_zygo"));
     cmd.arg("admin").args(args).env("ZYGO_DATA_DIR", &app.data_dir).env("ZYGO_LOG", "error");
     if let Some(url) = &app.backend.database_url {
         cmd.env("ZYGO_DATABASE_URL", url);
     }
-    cmd.output().expect("zygo runs")
+    cmd.output().await.expect("zygo runs")
 }
 
 async fn audit_actions(app: &TestApp, who: &Session) -> Vec<Value> {
@@ -63,9 +66,9 @@ async fn a_role_granted_from_the_command_line_opens_the_console_only_with_two_fa
     let r = app.gql(Some(&ops.access), doc!("admin/AdminOverview"), json!({})).await;
     assert_eq!(r.code(), "FORBIDDEN", "no role yet");
 
-    let out = cli(&app, &["grant", "ops@example.com", "super-admin"]);
+    let out = cli(&app, &["grant", "ops@example.com", "super-admin"]).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let bad = cli(&app, &["grant", "ops@example.com", "owner"]);
+    let bad = cli(&app, &["grant", "ops@example.com", "owner"]).await;
     assert!(!bad.status.success(), "an unknown role is refused");
 
     let r = app.gql(Some(&ops.access), doc!("admin/AdminOverview"), json!({})).await;
@@ -104,7 +107,7 @@ async fn a_role_granted_from_the_command_line_opens_the_console_only_with_two_fa
         .await;
     assert_eq!(r.code(), "FORBIDDEN", "support changes nothing");
 
-    let out = cli(&app, &["revoke", "ops@example.com"]);
+    let out = cli(&app, &["revoke", "ops@example.com"]).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let r = app.gql(Some(&ops.access), doc!("admin/AdminOverview"), json!({})).await;
     assert_eq!(r.code(), "FORBIDDEN", "revoked");

@@ -351,7 +351,7 @@ impl TestApp {
             .gql(
                 Some(&s.access),
                 doc!("security/ConfirmTotpEnrollment"),
-                json!({ "code": totp_code(&secret, -30) }),
+                json!({ "code": totp_code(&secret, -30).await }),
             )
             .await;
         serde_json::from_value(r.data()["confirmTotpEnrollment"]["backupCodes"].clone())
@@ -902,18 +902,21 @@ impl Drop for NodeService {
 /// side; a code taken in the last seconds of a step, with an offset, could be judged in the
 /// next step and fall outside that window. So near the end of a step this first waits for
 /// the next one to begin (a clock event, not a guess at how long something takes).
-pub fn totp_code(secret: &str, offset_secs: i64) -> String {
+///
+/// Awaited, never blocking: the servers under test run on the test's own runtime.
+pub async fn totp_code(secret: &str, offset_secs: i64) -> String {
     const STEP_MS: u128 = 30_000;
     const MARGIN_MS: u128 = 5_000;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
     let into_step = now % STEP_MS;
     if into_step > STEP_MS - MARGIN_MS {
-        std::thread::sleep(std::time::Duration::from_millis((STEP_MS - into_step + 50) as u64));
+        tokio::time::sleep(std::time::Duration::from_millis((STEP_MS - into_step + 50) as u64)).await;
     }
-    let out = std::process::Command::new("node")
+    let out = tokio::process::Command::new("node")
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients"))
         .args(["totp.mjs", secret, &offset_secs.to_string()])
         .output()
+        .await
         .expect("node runs");
     assert!(out.status.success(), "totp.mjs failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().trim().to_string()

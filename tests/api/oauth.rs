@@ -266,7 +266,7 @@ async fn an_oauth_sign_in_still_asks_for_the_second_factor() {
         .gql(
             Some(&session.access),
             doc!("security/ConfirmTotpEnrollment"),
-            json!({ "code": totp_code(&secret, 0) }),
+            json!({ "code": totp_code(&secret, 0).await }),
         )
         .await
         .data();

@@ -42,7 +42,7 @@ async fn enroll_with_code(app: &TestApp, s: &Session) -> (String, Vec<String>, S
     let secret = e.secret.clone();
     assert!(e.otpauth_uri.starts_with("otpauth://totp/Zygo:"), "{e:?}");
     assert!(e.qr_code.starts_with("data:image/svg+xml;base64,"));
-    let used = totp_code(&secret, -30);
+    let used = totp_code(&secret, -30).await;
     let vars = confirm_totp_enrollment::Variables { code: used.clone() };
     let r = app.op::<ConfirmTotpEnrollment>(Some(&s.access), vars).await;
     let codes: Vec<String> = r.into_data().confirm_totp_enrollment.backup_codes;
@@ -80,7 +80,7 @@ async fn totp_codes_from_another_implementation_sign_in_once_each_and_backup_cod
         .gql(None, doc!("security/CompleteMfaChallenge"), json!({ "challenge": c, "code": enrollment_code }))
         .await;
     assert_eq!(replay.field(), "code", "{:?}", replay.0);
-    let code = totp_code(&secret, 30);
+    let code = totp_code(&secret, 30).await;
     let ok = app
         .op_json::<CompleteMfaChallenge>(None, json!({ "challenge": c, "code": code }))
         .await
@@ -172,7 +172,7 @@ async fn totp_seeds_are_sealed_at_rest_and_ones_stored_in_clear_are_sealed_at_st
         .gql(
             None,
             doc!("security/CompleteMfaChallenge"),
-            json!({ "challenge": c, "code": totp_code(&secret, 30) }),
+            json!({ "challenge": c, "code": totp_code(&secret, 30).await }),
         )
         .await;
     ok.data();
@@ -203,7 +203,7 @@ async fn totp_seeds_are_sealed_at_rest_and_ones_stored_in_clear_are_sealed_at_st
         .gql(
             None,
             doc!("security/CompleteMfaChallenge"),
-            json!({ "challenge": c.clone(), "code": totp_code(&secret, 0) }),
+            json!({ "challenge": c.clone(), "code": totp_code(&secret, 0).await }),
         )
         .await;
     assert_eq!(r.field(), "code", "{:?}", r.0);
@@ -225,7 +225,7 @@ async fn backup_codes_can_be_regenerated_with_a_current_code() {
         .gql(
             Some(&s.access),
             doc!("security/RegenerateBackupCodes"),
-            json!({ "code": totp_code(&secret, 0) }),
+            json!({ "code": totp_code(&secret, 0).await }),
         )
         .await;
     let new = r.typed::<RegenerateBackupCodes>().into_data().regenerate_backup_codes.backup_codes;
@@ -502,7 +502,7 @@ async fn parallel_wrong_codes_cannot_pass_a_challenges_attempt_cap() {
         .gql(
             None,
             doc!("security/CompleteMfaChallenge"),
-            json!({ "challenge": c, "code": totp_code(&secret, 0) }),
+            json!({ "challenge": c, "code": totp_code(&secret, 0).await }),
         )
         .await;
     assert_eq!(right.code(), "UNAUTHENTICATED");
