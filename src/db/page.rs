@@ -140,57 +140,99 @@ where
     E::Model: super::positional::Decode + ModelTrait<Entity = E> + Sync,
     C: ConnectionTrait,
 {
-    let base = select.filter(super::key_in(db.get_database_backend(), partition, parents.iter().copied()));
-    let totals: FastMap<Uuid, i64> = if window.total {
-        base.clone()
-            .select_only()
-            .column(partition)
-            .column_as(id_col.count(), "total")
-            .group_by(partition)
-            .into_tuple::<(Uuid, i64)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect()
-    } else {
-        FastMap::default()
-    };
+    let pages = PagesBy { partition, id_col, parents, window };
+    pages
+        .load(
+            db,
+            select,
+            |_| {},
+            <E::Model as super::positional::Decode>::decode_all,
+            |row| <Uuid as ValueType>::try_from(row.get(partition)).ok(),
+        )
+        .await
+}
 
-    let dir = if window.backward { "DESC" } else { "ASC" };
-    let mut inner = window.filter(base, id_col).into_query();
-    inner.expr_as(
-        Expr::cust(format!(
-            r#"ROW_NUMBER() OVER (PARTITION BY "{}" ORDER BY "{}" {dir})"#,
-            partition.as_str(),
-            id_col.as_str()
-        )),
-        Alias::new("zygo_row"),
-    );
-    let outer = Query::select()
-        .column(Asterisk)
-        .from_subquery(inner, Alias::new("page"))
-        .and_where(Expr::col(Alias::new("zygo_row")).lte(window.limit as i64 + 1))
-        .order_by(Alias::new(partition.as_str()), Order::Asc)
-        .order_by(Alias::new(id_col.as_str()), window.order())
-        .to_owned();
-    let stmt = db.get_database_backend().build(&outer);
-    let rows = <E::Model as super::positional::Decode>::decode_all(db.query_all_raw(stmt).await?)?;
+/// The page of each of several parents' lists, for [`load_pages_by`] and for lists whose rows
+/// come with rows of other tables joined to them (e.g. a team's members with their
+/// memberships): the joins are added to the statement that reads the pages, after the window
+/// has picked each page's rows, so they read only the rows handed out.
+pub struct PagesBy<'a, E: EntityTrait> {
+    /// The column naming the parent (`team_id`, …).
+    pub partition: E::Column,
+    pub id_col: E::Column,
+    pub parents: &'a [Uuid],
+    pub window: Window,
+}
 
-    let mut grouped: FastMap<Uuid, Vec<E::Model>> = parents.iter().map(|t| (*t, Vec::new())).collect();
-    for row in rows {
-        if let Ok(parent) = <Uuid as ValueType>::try_from(row.get(partition))
-            && let Some(list) = grouped.get_mut(&parent)
-        {
-            list.push(row);
+/// The name of the sub-select holding each page's own rows, for the joins of [`PagesBy::load`].
+pub const PAGE: &str = "page";
+
+impl<E: EntityTrait> PagesBy<'_, E> {
+    /// Reads the pages: `join` adds joins and columns to the outer select (the list's own
+    /// columns come first, as `PAGE.*`, followed by a row number; name joined columns so they
+    /// cannot clash), `decode` turns the rows into items, `parent` names an item's parent.
+    pub async fn load<C: ConnectionTrait, T>(
+        &self,
+        db: &C,
+        select: Select<E>,
+        join: impl FnOnce(&mut sea_orm::sea_query::SelectStatement),
+        decode: impl FnOnce(Vec<sea_orm::QueryResult>) -> Result<Vec<T>, DbErr>,
+        parent: impl Fn(&T) -> Option<Uuid>,
+    ) -> Result<FastMap<Uuid, Rows<T>>, DbErr> {
+        let Self { partition, id_col, parents, window } = *self;
+        let base =
+            select.filter(super::key_in(db.get_database_backend(), partition, parents.iter().copied()));
+        let totals: FastMap<Uuid, i64> = if window.total {
+            base.clone()
+                .select_only()
+                .column(partition)
+                .column_as(id_col.count(), "total")
+                .group_by(partition)
+                .into_tuple::<(Uuid, i64)>()
+                .all(db)
+                .await?
+                .into_iter()
+                .collect()
+        } else {
+            FastMap::default()
+        };
+
+        let dir = if window.backward { "DESC" } else { "ASC" };
+        let mut inner = window.filter(base, id_col).into_query();
+        inner.expr_as(
+            Expr::cust(format!(
+                r#"ROW_NUMBER() OVER (PARTITION BY "{}" ORDER BY "{}" {dir})"#,
+                partition.as_str(),
+                id_col.as_str()
+            )),
+            Alias::new("zygo_row"),
+        );
+        let page = Alias::new(PAGE);
+        let mut outer = Query::select()
+            .column((page.clone(), Asterisk))
+            .from_subquery(inner, page.clone())
+            .and_where(Expr::col((page.clone(), Alias::new("zygo_row"))).lte(window.limit as i64 + 1))
+            .order_by((page.clone(), Alias::new(partition.as_str())), Order::Asc)
+            .order_by((page, Alias::new(id_col.as_str())), window.order())
+            .to_owned();
+        join(&mut outer);
+        let stmt = db.get_database_backend().build(&outer);
+        let rows = decode(db.query_all_raw(stmt).await?)?;
+
+        let mut grouped: FastMap<Uuid, Vec<T>> = parents.iter().map(|t| (*t, Vec::new())).collect();
+        for row in rows {
+            if let Some(list) = parent(&row).and_then(|p| grouped.get_mut(&p)) {
+                list.push(row);
+            }
         }
+        Ok(grouped
+            .into_iter()
+            .map(|(parent, rows)| {
+                let total = totals.get(&parent).copied().unwrap_or(0) as u64;
+                (parent, window.finish(rows, total))
+            })
+            .collect())
     }
-    Ok(grouped
-        .into_iter()
-        .map(|(parent, rows)| {
-            let total = totals.get(&parent).copied().unwrap_or(0) as u64;
-            (parent, window.finish(rows, total))
-        })
-        .collect())
 }
 
 // Relay paging arguments, validated into a [`Window`] (the GraphQL layer passes them through;

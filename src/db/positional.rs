@@ -17,7 +17,13 @@ pub trait Positional: FromQueryResult {
     const FIELDS: &'static [&'static str];
 
     /// Decodes a PostgreSQL row; [`decode_all`] calls it only for those.
-    fn from_pg(res: &QueryResult) -> Result<Self, TryGetError>;
+    fn from_pg(res: &QueryResult) -> Result<Self, TryGetError> {
+        Self::from_pg_at(res, 0)
+    }
+
+    /// Decodes the model from the columns of a PostgreSQL row that begin at `start` (a row
+    /// of several models joined).
+    fn from_pg_at(res: &QueryResult, start: usize) -> Result<Self, TryGetError>;
 }
 
 /// How the batch loaders read a model from the rows of a select of all its columns (in
@@ -51,8 +57,8 @@ macro_rules! positional {
         impl $crate::db::positional::Positional for $model {
             const FIELDS: &'static [&'static str] = &[$(stringify!($field)),+];
 
-            fn from_pg(res: &sea_orm::QueryResult) -> Result<Self, sea_orm::TryGetError> {
-                let mut at = 0usize..;
+            fn from_pg_at(res: &sea_orm::QueryResult, start: usize) -> Result<Self, sea_orm::TryGetError> {
+                let mut at = start..;
                 Ok(Self { $($field: positional!(@$kind res, at.next().expect("a column index"))),+ })
             }
         }

@@ -15,6 +15,7 @@ use crate::{
     db::Reads,
     db::page::Window,
     graphql::batch::{Batched, Dispatcher},
+    modules::teams::loaders::{TeamMemberPageKey, TeamMemberPagesLoader},
     modules::tenancy::loaders::{MemberFilter, MemberPagesLoader},
 };
 
@@ -28,7 +29,7 @@ pub struct LoaderSet {
     pub invitation_pages: Batched<(Uuid, Window), TenantPagesLoader<invitation::Entity>>,
     pub api_key_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::api_key::Entity>>,
     pub team_pages: Batched<(Uuid, Window), TenantPagesLoader<entity::team::Entity>>,
-    pub team_member_pages: Batched<ChildKey, ChildPagesLoader<entity::team_member::Entity>>,
+    pub team_member_pages: Batched<TeamMemberPageKey, TeamMemberPagesLoader>,
     pub version_pages: Batched<ChildKey, ChildPagesLoader<entity::workflow_version::Entity>>,
     pub execution_pages: Batched<ChildKey, ChildPagesLoader<entity::execution::Entity>>,
     pub execution_log_pages: Batched<ChildKey, ChildPagesLoader<entity::execution_log::Entity>>,
@@ -80,13 +81,7 @@ impl LoaderSet {
                 d(),
             ),
             team_member_pages: Batched::new(
-                ChildPagesLoader {
-                    db: db.clone(),
-                    reads: reads.clone(),
-                    parent: entity::team_member::Column::TeamId,
-                    id_col: entity::team_member::Column::Id,
-                    filter: None,
-                },
+                TeamMemberPagesLoader { db: db.clone(), reads: reads.clone() },
                 d(),
             ),
             version_pages: Batched::new(

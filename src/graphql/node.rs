@@ -237,7 +237,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> AppResult<Node> {
             )
             .await?;
             tenancy::may_read_membership(&tctx, &m)?;
-            Ok(Node::Membership(Membership(m)))
+            Ok(Node::Membership(Membership::new(m)))
         }
         // The rest are read as their lists are: the row once, then the permission its list
         // needs (`Tenant.teams`, `Tenant.apiKeys`, `Tenant.secrets`, `Workflow.versions`).

@@ -147,7 +147,7 @@ impl MembersMutation {
             .remove(&m.tenant_id)
             .ok_or(AppError::NotFound("tenant"))?;
         let tenant = tenancy::get_tenant(app(ctx), &tctx).await?;
-        Ok(AcceptInvitationPayload { membership: Membership(m), tenant: Tenant::new(tenant) })
+        Ok(AcceptInvitationPayload { membership: Membership::new(m), tenant: Tenant::new(tenant) })
     }
 
     /// Gives a member another role (needs `MEMBERS_MANAGE` and a rank above theirs).
@@ -159,19 +159,19 @@ impl MembersMutation {
         let role_id = relay::decode_id("input.roleId", &input.role_id, relay::kind::ROLE)
             .map_err(|_| AppError::validation("input.roleId", "no such role in this organisation"))?;
         let m = change(ctx, &input.membership_id, "input.membershipId", MemberChange::Role(role_id)).await?;
-        Ok(MembershipPayload { membership: Membership(m) })
+        Ok(MembershipPayload { membership: Membership::new(m) })
     }
 
     /// Suspends a member: they lose access to the organisation until reactivated.
     async fn suspend_member(&self, ctx: &Context<'_>, membership_id: ID) -> Result<MembershipPayload> {
         let m = change(ctx, &membership_id, "membershipId", MemberChange::Suspend).await?;
-        Ok(MembershipPayload { membership: Membership(m) })
+        Ok(MembershipPayload { membership: Membership::new(m) })
     }
 
     /// Gives a suspended member their access back.
     async fn reactivate_member(&self, ctx: &Context<'_>, membership_id: ID) -> Result<MembershipPayload> {
         let m = change(ctx, &membership_id, "membershipId", MemberChange::Reactivate).await?;
-        Ok(MembershipPayload { membership: Membership(m) })
+        Ok(MembershipPayload { membership: Membership::new(m) })
     }
 
     /// Removes a member (or, with one's own membership, leaves the organisation).

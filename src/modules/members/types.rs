@@ -167,7 +167,19 @@ impl MemberStatus {
 
 /// A user's membership in an organisation, with their role.
 #[derive(Clone)]
-pub struct Membership(pub membership::Model);
+pub struct Membership(pub membership::Model, Option<std::sync::Arc<entity::user::Profile>>);
+
+impl Membership {
+    pub fn new(model: membership::Model) -> Self {
+        Self(model, None)
+    }
+
+    /// A membership read together with its user's profile (a list of people), whose `user`
+    /// answers without a load.
+    pub fn with_user(model: membership::Model, user: std::sync::Arc<entity::user::Profile>) -> Self {
+        Self(model, Some(user))
+    }
+}
 
 #[Object]
 impl Membership {
@@ -190,6 +202,9 @@ impl Membership {
         self.0.created_at
     }
     async fn user(&self, ctx: &Context<'_>) -> Result<Inline<User>> {
+        if let Some(user) = &self.1 {
+            return Ok(Inline(User::new(user.clone())));
+        }
         let user = loaders(ctx).users.load_one(self.0.user_id).await.map_err(loader_err)?;
         Ok(Inline(User::new(user.ok_or(AppError::NotFound("user"))?)))
     }
@@ -243,7 +258,7 @@ impl TenantMembers {
             .load_one((self.0.id, crate::graphql::relay::counted(ctx, window), filter))
             .await
             .map_err(loader_err)?;
-        Ok(Some(relay::to_connection(rows.unwrap_or_else(empty_rows), |r| r.id, Membership)))
+        Ok(Some(relay::to_connection(rows.unwrap_or_else(empty_rows), |r| r.id, Membership::new)))
     }
     /// Invitations sent by the organisation, oldest first (needs `MEMBERS_MANAGE`; null with a
     /// FORBIDDEN error otherwise).

@@ -5,6 +5,7 @@
 //! `teams.manage` in the tenant and by the team's own owners; deleting a team needs
 //! `teams.manage`.
 
+pub mod loaders;
 pub mod schema;
 pub mod service;
 pub mod types;

@@ -1,9 +1,8 @@
 //! GraphQL types of teams.
 
-use crate::graphql::loaders::child_page;
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{team, team_member};
+use entity::team;
 
 use crate::{
     graphql::{
@@ -12,7 +11,7 @@ use crate::{
         loaders::{empty_rows, loader_err, loaders},
         relay,
     },
-    modules::members::types::Membership,
+    modules::{members::types::Membership, teams::loaders::TeamMemberRow},
 };
 
 /// A group of members inside an organisation.
@@ -46,28 +45,31 @@ impl Team {
         let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
         let args = relay::PageArgs::new(after, before, first, last);
         let window = super::service::team_members_window(app(ctx), &tctx, &args)?;
-        let rows =
-            child_page(ctx, &loaders(ctx).team_member_pages, self.0.tenant_id, self.0.id, window, None)
-                .await?;
-        Ok(relay::to_connection(rows, |r| r.id, TeamMember))
+        let rows = loaders(ctx)
+            .team_member_pages
+            .load_one((self.0.tenant_id, self.0.id, relay::counted(ctx, window)))
+            .await
+            .map_err(loader_err)?
+            .unwrap_or_else(empty_rows);
+        Ok(relay::to_connection(rows, |r| r.member.id, TeamMember))
     }
 }
 
-/// A member's place in a team.
-pub struct TeamMember(pub team_member::Model);
+/// A member's place in a team, read with the membership and its user (a team's members
+/// are listed only to those who may read the organisation's members).
+pub struct TeamMember(pub TeamMemberRow);
 
 #[Object]
 impl TeamMember {
     /// The organisation membership.
-    async fn membership(&self, ctx: &Context<'_>) -> Result<Inline<Membership>> {
-        let tctx = loaders(ctx).tenant_access(self.0.tenant_id).await?;
-        Ok(Inline(Membership(loaders(ctx).membership(&tctx, self.0.membership_id).await?)))
+    async fn membership(&self) -> Inline<Membership> {
+        Inline(Membership::with_user(self.0.membership.clone(), self.0.user.clone()))
     }
     async fn role(&self) -> crate::graphql::enums::TeamRole {
-        self.0.role.into()
+        self.0.member.role.into()
     }
     async fn added_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.0.member.created_at
     }
 }
 

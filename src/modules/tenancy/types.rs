@@ -90,7 +90,7 @@ impl TenantEvent {
             return Ok(None);
         };
         match service::get_membership(app(ctx), &self.tctx, id).await {
-            Ok(m) => Ok(Some(Membership(m))),
+            Ok(m) => Ok(Some(Membership::new(m))),
             Err(AppError::NotFound(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
