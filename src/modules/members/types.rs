@@ -258,7 +258,11 @@ impl TenantMembers {
             .load_one((self.0.id, crate::graphql::relay::counted(ctx, window), filter))
             .await
             .map_err(loader_err)?;
-        Ok(Some(relay::to_connection(rows.unwrap_or_else(empty_rows), |r| r.id, Membership::new)))
+        Ok(Some(relay::to_connection(
+            rows.unwrap_or_else(empty_rows),
+            |r| r.0.id,
+            |(m, user)| Membership::with_user(m, user),
+        )))
     }
     /// Invitations sent by the organisation, oldest first (needs `MEMBERS_MANAGE`; null with a
     /// FORBIDDEN error otherwise).
