@@ -118,10 +118,40 @@ where
     E: TenantOwned,
     E::Model: super::positional::Decode + ModelTrait<Entity = E> + Sync,
 {
-    let select =
-        select.filter(super::key_in(db.get_database_backend(), E::tenant_column(), tenants.iter().copied()));
+    let tenant = E::tenant_column();
+    load_scoped_pages_with(
+        db,
+        reads,
+        select,
+        id_col,
+        tenants,
+        window,
+        |_| {},
+        <E::Model as super::positional::Decode>::decode_all,
+        |row| <Uuid as ValueType>::try_from(row.get(tenant)).ok(),
+    )
+    .await
+}
+
+/// [`load_scoped_pages`] for rows read with rows of other tables joined to them (see
+/// [`PagesBy::load`] for `join`, `decode` and `tenant`, which names an item's tenant).
+#[allow(clippy::too_many_arguments)]
+pub async fn load_scoped_pages_with<E: TenantOwned, T>(
+    db: &sea_orm::DatabaseConnection,
+    reads: &super::Reads,
+    select: Select<E>,
+    id_col: E::Column,
+    tenants: &[Uuid],
+    window: Window,
+    join: impl FnOnce(&mut sea_orm::sea_query::SelectStatement),
+    decode: impl FnOnce(Vec<sea_orm::QueryResult>) -> Result<Vec<T>, DbErr>,
+    tenant: impl Fn(&T) -> Option<Uuid>,
+) -> Result<FastMap<Uuid, Rows<T>>, DbErr> {
+    // Partitioned by tenant, so the pages' statements are restricted to `tenants`.
     let db = &reads.tenants(db, tenants.iter().copied());
-    load_pages_by(db, select, E::tenant_column(), id_col, tenants, window).await
+    PagesBy { partition: E::tenant_column(), id_col, parents: tenants, window }
+        .load(db, select, join, decode, tenant)
+        .await
 }
 
 /// The same page of the lists of several parents (rows grouped by `partition`, e.g. a team
@@ -166,6 +196,33 @@ pub struct PagesBy<'a, E: EntityTrait> {
 
 /// The name of the sub-select holding each page's own rows, for the joins of [`PagesBy::load`].
 pub const PAGE: &str = "page";
+
+/// Where the first joined column stands in a PostgreSQL row of a page of a model with `own`
+/// columns: after them and the window's row number.
+pub const fn joined_at(own: usize) -> usize {
+    own + 1
+}
+
+/// Columns of a user's profile joined to a page are named with this prefix.
+pub const PROFILE: &str = "user_";
+
+/// Joins the profile of the user that `user_id` names (a column of the page or of a table
+/// joined before) to the select of a page, its columns named with [`PROFILE`] before theirs.
+/// Users are outside the tenants' wall; the row that names the user is inside it.
+pub fn join_profile(
+    select: &mut sea_orm::sea_query::SelectStatement,
+    user_id: impl sea_orm::sea_query::IntoColumnRef,
+) {
+    use entity::user;
+    use sea_orm::Iden;
+    select.inner_join(user::Entity, Expr::col((user::Entity, user::Column::Id)).equals(user_id));
+    for column in user::Profile::COLUMNS {
+        select.expr_as(
+            Expr::col((user::Entity, column)),
+            Alias::new(format!("{PROFILE}{}", column.to_string())),
+        );
+    }
+}
 
 impl<E: EntityTrait> PagesBy<'_, E> {
     /// Reads the pages: `join` adds joins and columns to the outer select (the list's own

@@ -148,6 +148,15 @@ by_name!(
     entity::document::Model,
 );
 
+/// `M` from a row of several models joined: on PostgreSQL from the columns that begin at
+/// `start`, elsewhere from the columns whose names begin with `prefix`.
+pub fn decode_joined<M: Positional>(row: &QueryResult, start: usize, prefix: &str) -> Result<M, DbErr> {
+    match row.try_as_pg_row() {
+        Some(_) => M::from_pg_at(row, start).map_err(DbErr::from),
+        None => M::from_query_result(row, prefix),
+    }
+}
+
 /// Decodes the rows of a select of all of `M`'s columns.
 pub fn decode_all<M: Positional>(rows: Vec<QueryResult>) -> Result<Vec<M>, DbErr> {
     rows.iter()

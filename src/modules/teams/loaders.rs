@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use entity::{membership, team_member, user};
 use sea_orm::{
-    DatabaseConnection, DbErr, EntityTrait, FromQueryResult, Iden, Iterable, QueryFilter, QueryResult,
+    DatabaseConnection, DbErr, EntityTrait, Iden, Iterable, QueryFilter, QueryResult,
     sea_query::{Alias, Expr, ExprTrait, SelectStatement},
 };
 use uuid::Uuid;
@@ -19,8 +19,8 @@ use uuid::Uuid;
 use crate::{
     db::{
         FastMap, Reads,
-        page::{PAGE, PagesBy, Rows, Window},
-        positional::Positional,
+        page::{self, PAGE, PagesBy, Rows, Window},
+        positional::{Positional, decode_joined},
     },
     graphql::{batch::Loader, loaders::empty_rows},
 };
@@ -89,54 +89,41 @@ impl Loader<TeamMemberPageKey> for TeamMemberPagesLoader {
     }
 }
 
-/// Joined columns are named with these prefixes (the page's own keep their names).
+/// Joined membership columns are named with this prefix (the page's own keep their names).
 const MEMBERSHIP: &str = "membership_";
-const USER: &str = "user_";
 
-/// Adds each row's membership and its user's profile to the select of the pages.
+/// Adds each row's membership (of the row's own tenant) and its user's profile to the select
+/// of the pages.
 fn join_membership_and_user(select: &mut SelectStatement) {
-    select
-        .inner_join(
-            membership::Entity,
-            Expr::col((membership::Entity, membership::Column::Id))
-                .equals((Alias::new(PAGE), team_member::Column::MembershipId)),
-        )
-        .inner_join(
-            user::Entity,
-            Expr::col((user::Entity, user::Column::Id))
-                .equals((membership::Entity, membership::Column::UserId)),
-        );
+    let page = Alias::new(PAGE);
+    select.inner_join(
+        membership::Entity,
+        Expr::col((membership::Entity, membership::Column::Id))
+            .equals((page.clone(), team_member::Column::MembershipId))
+            .and(
+                Expr::col((membership::Entity, membership::Column::TenantId))
+                    .equals((page, team_member::Column::TenantId)),
+            ),
+    );
     for column in membership::Column::iter() {
         select.expr_as(
             Expr::col((membership::Entity, column)),
             Alias::new(format!("{MEMBERSHIP}{}", column.to_string())),
         );
     }
-    for column in user::Profile::COLUMNS {
-        select
-            .expr_as(Expr::col((user::Entity, column)), Alias::new(format!("{USER}{}", column.to_string())));
-    }
+    page::join_profile(select, (membership::Entity, membership::Column::UserId));
 }
 
-/// The rows of [`join_membership_and_user`]'s select: on PostgreSQL by position (the page's
-/// columns, its row number, the membership's, the profile's), elsewhere by name.
+/// The rows of [`join_membership_and_user`]'s select.
 fn decode(rows: Vec<QueryResult>) -> Result<Vec<TeamMemberRow>, DbErr> {
-    // The page's columns are followed by the row number of the window that picked them.
-    const MEMBERSHIP_AT: usize = <team_member::Model as Positional>::FIELDS.len() + 1;
+    const MEMBERSHIP_AT: usize = page::joined_at(<team_member::Model as Positional>::FIELDS.len());
     const USER_AT: usize = MEMBERSHIP_AT + <membership::Model as Positional>::FIELDS.len();
     rows.iter()
         .map(|row| {
-            Ok(match row.try_as_pg_row() {
-                Some(_) => TeamMemberRow {
-                    member: team_member::Model::from_pg_at(row, 0)?,
-                    membership: membership::Model::from_pg_at(row, MEMBERSHIP_AT)?,
-                    user: Arc::new(user::Profile::from_pg_at(row, USER_AT)?),
-                },
-                None => TeamMemberRow {
-                    member: team_member::Model::from_query_result(row, "")?,
-                    membership: membership::Model::from_query_result(row, MEMBERSHIP)?,
-                    user: Arc::new(user::Profile::from_query_result(row, USER)?),
-                },
+            Ok(TeamMemberRow {
+                member: decode_joined(row, 0, "")?,
+                membership: decode_joined(row, MEMBERSHIP_AT, MEMBERSHIP)?,
+                user: Arc::new(decode_joined(row, USER_AT, page::PROFILE)?),
             })
         })
         .collect()

@@ -81,26 +81,24 @@ impl Loader<(Uuid, crate::db::page::Window, MemberFilter)> for MemberPagesLoader
         keys: &[(Uuid, crate::db::page::Window, MemberFilter)],
     ) -> Result<FastMap<(Uuid, crate::db::page::Window, MemberFilter), Self::Value>, Self::Error> {
         use entity::membership;
-        use sea_orm::{EntityTrait, QueryFilter};
+        use sea_orm::EntityTrait;
         let mut groups: FastMap<(crate::db::page::Window, MemberFilter), Vec<Uuid>> = FastMap::default();
         for (tenant, window, filter) in keys {
             groups.entry((*window, filter.clone())).or_default().push(*tenant);
         }
         let mut out = FastMap::default();
         for ((window, filter), tenants) in groups {
-            let select = filter.apply(membership::Entity::find()).filter(crate::db::key_in(
-                self.db.get_database_backend(),
-                membership::Column::TenantId,
-                tenants.iter().copied(),
-            ));
-            let db = self.reads.tenants(&self.db, tenants.iter().copied());
-            let pages = crate::db::page::PagesBy {
-                partition: membership::Column::TenantId,
-                id_col: membership::Column::Id,
-                parents: &tenants,
+            let pages = crate::db::page::load_scoped_pages_with(
+                &self.db,
+                &self.reads,
+                filter.apply(membership::Entity::find()),
+                membership::Column::Id,
+                &tenants,
                 window,
-            }
-            .load(&db, select, join_user, decode, |row: &MemberRow| Some(row.0.tenant_id))
+                join_user,
+                decode,
+                |row: &MemberRow| Some(row.0.tenant_id),
+            )
             .await
             .map_err(Arc::new)?;
             out.extend(pages.into_iter().map(|(t, rows)| ((t, window, filter.clone()), rows)));
@@ -109,46 +107,23 @@ impl Loader<(Uuid, crate::db::page::Window, MemberFilter)> for MemberPagesLoader
     }
 }
 
-/// Joined user columns are named with this prefix (the page's own keep their names).
-const USER: &str = "user_";
-
 /// Adds each membership's user profile to the select of the pages.
 fn join_user(select: &mut sea_orm::sea_query::SelectStatement) {
-    use entity::{membership, user};
-    use sea_orm::{
-        Iden,
-        sea_query::{Alias, Expr, ExprTrait},
-    };
-    select.inner_join(
-        user::Entity,
-        Expr::col((user::Entity, user::Column::Id))
-            .equals((Alias::new(crate::db::page::PAGE), membership::Column::UserId)),
+    use sea_orm::sea_query::Alias;
+    crate::db::page::join_profile(
+        select,
+        (Alias::new(crate::db::page::PAGE), entity::membership::Column::UserId),
     );
-    for column in user::Profile::COLUMNS {
-        select
-            .expr_as(Expr::col((user::Entity, column)), Alias::new(format!("{USER}{}", column.to_string())));
-    }
 }
 
-/// The rows of [`join_user`]'s select: on PostgreSQL by position (the membership's columns,
-/// the window's row number, the profile's), elsewhere by name.
+/// The rows of [`join_user`]'s select.
 fn decode(rows: Vec<sea_orm::QueryResult>) -> Result<Vec<MemberRow>, DbErr> {
-    use crate::db::positional::Positional;
-    use entity::{membership, user};
-    use sea_orm::FromQueryResult;
-    const USER_AT: usize = <membership::Model as Positional>::FIELDS.len() + 1;
+    use crate::db::{
+        page,
+        positional::{Positional, decode_joined},
+    };
+    const USER_AT: usize = page::joined_at(<entity::membership::Model as Positional>::FIELDS.len());
     rows.iter()
-        .map(|row| {
-            Ok(match row.try_as_pg_row() {
-                Some(_) => (
-                    membership::Model::from_pg_at(row, 0)?,
-                    Arc::new(user::Profile::from_pg_at(row, USER_AT)?),
-                ),
-                None => (
-                    membership::Model::from_query_result(row, "")?,
-                    Arc::new(user::Profile::from_query_result(row, USER)?),
-                ),
-            })
-        })
+        .map(|row| Ok((decode_joined(row, 0, "")?, Arc::new(decode_joined(row, USER_AT, page::PROFILE)?))))
         .collect()
 }
