@@ -49,6 +49,8 @@ pub struct AppStateParts {
     pub sessions: Arc<crate::auth::session_cache::SessionCache>,
     /// The documents whose presence this instance serves to WebSocket subscribers.
     pub rooms: crate::modules::studio::rooms::Rooms,
+    /// GraphQL documents this instance admitted recently, parsed (see `graphql::limits`).
+    pub documents: crate::graphql::limits::Documents,
 }
 
 impl std::ops::Deref for AppStateParts {
@@ -154,6 +156,7 @@ impl Application {
             sessions: Arc::new(crate::auth::session_cache::SessionCache::new(config_session_ttl)),
             rooms,
             shutdown,
+            documents: Default::default(),
         }));
         // Ended sessions, announced by any instance, leave this one's cache at once.
         {

@@ -156,6 +156,32 @@ async fn the_rate_limit_charges_root_fields_behind_fragments() {
 }
 
 #[tokio::test]
+async fn a_document_sent_again_is_measured_again_for_its_variables_and_its_operation() {
+    let app =
+        app_with(vec![("ZYGO_MAX_QUERY_COMPLEXITY", "60".into()), ("ZYGO_MAX_ALIASES", "3".into())]).await;
+    let s = app.verified_user("documents-seen-before@example.com").await;
+    let text = "query Page($n: Int) { viewer { tenants(first: $n) { edges { node { id name slug } } } } } \
+                query Aliased { a: viewer { id } b: viewer { id } c: viewer { id } d: viewer { id } }";
+    let send = |operation: &'static str, n: i64| {
+        post(
+            &app,
+            Some(&s.access),
+            json!({ "query": text, "operationName": operation, "variables": { "n": n } }),
+        )
+    };
+    // The instance keeps the parsed text once admitted; every round must answer as the first.
+    for round in 0..3 {
+        let (status, r) = send("Page", 1).await;
+        assert_eq!(status, 200, "round {round}: {r}");
+        assert!(r["data"]["viewer"]["tenants"]["edges"].is_array(), "round {round}: {r}");
+        let (_, r) = send("Page", 50).await;
+        assert_eq!(r["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "round {round}: {r}");
+        let (_, r) = send("Aliased", 1).await;
+        assert_eq!(r["errors"][0]["extensions"]["code"], "TOO_MANY_ALIASES", "round {round}: {r}");
+    }
+}
+
+#[tokio::test]
 async fn a_document_over_a_validation_limit_gets_that_limit_not_a_rate_limit() {
     let app = app_with(vec![("ZYGO_RATE_LIMIT_ANONYMOUS_PER_MINUTE", "5".into())]).await;
     // 20 aliases cost more than the whole bucket; the answer is still the alias limit, every time.
