@@ -50,9 +50,16 @@ impl Admitted {
 /// before skips the parse and both walks (an eighth of a lookup's CPU in `benches/api`). What
 /// depends on the variables (depth and cost) is measured for every request all the same. Only
 /// what passed the checks that do not depend on them is kept, so a hit is admitted exactly as
-/// a miss would be (the limits are the instance's own). At most [`Self::CAPACITY`] documents,
-/// each at most [`Self::MAX_BYTES`] long, least recently used out first.
-pub struct Documents(std::sync::Mutex<lru::LruCache<String, Arc<Seen>>>);
+/// a miss would be (the limits are the instance's own). Texts of at most [`Self::MAX_BYTES`]
+/// are kept, [`Self::BUDGET_BYTES`] of text in all (the web app's 313 documents take about a
+/// third of it), least recently used out first: a parsed document is up to about a hundred
+/// times its text, so the cache stays within a few dozen MB whatever callers send.
+pub struct Documents(std::sync::Mutex<Kept>);
+
+struct Kept {
+    texts: lru::LruCache<String, Arc<Seen>>,
+    bytes: usize,
+}
 
 /// A document as [`check`] left it, for the operation name it was measured for.
 struct Seen {
@@ -62,13 +69,11 @@ struct Seen {
 }
 
 impl Documents {
-    pub const CAPACITY: usize = 256;
     pub const MAX_BYTES: usize = 4096;
+    pub const BUDGET_BYTES: usize = 256 * 1024;
 
     pub fn new() -> Self {
-        Self(std::sync::Mutex::new(lru::LruCache::new(
-            std::num::NonZeroUsize::new(Self::CAPACITY).expect("a capacity"),
-        )))
+        Self(std::sync::Mutex::new(Kept { texts: lru::LruCache::unbounded(), bytes: 0 }))
     }
 
     /// The document of `text`, measured for `operation_name`, if it was kept.
@@ -77,7 +82,7 @@ impl Documents {
         text: &str,
         operation_name: Option<&str>,
     ) -> Option<(ExecutableDocument, admission::Measure)> {
-        let seen = self.0.lock().expect("documents").get(text).cloned()?;
+        let seen = self.0.lock().expect("documents").texts.get(text).cloned()?;
         (seen.operation_name.as_deref() == operation_name).then(|| (seen.doc.clone(), seen.measured))
     }
 
@@ -88,9 +93,19 @@ impl Documents {
         doc: &ExecutableDocument,
         measured: admission::Measure,
     ) {
-        if text.len() <= Self::MAX_BYTES {
-            let seen = Seen { operation_name: operation_name.map(str::to_owned), doc: doc.clone(), measured };
-            self.0.lock().expect("documents").put(text.to_owned(), Arc::new(seen));
+        if text.len() > Self::MAX_BYTES {
+            return;
+        }
+        let seen = Seen { operation_name: operation_name.map(str::to_owned), doc: doc.clone(), measured };
+        let mut kept = self.0.lock().expect("documents");
+        if kept.texts.put(text.to_owned(), Arc::new(seen)).is_none() {
+            kept.bytes += text.len();
+        }
+        while kept.bytes > Self::BUDGET_BYTES {
+            match kept.texts.pop_lru() {
+                Some((out, _)) => kept.bytes -= out.len(),
+                None => break,
+            }
         }
     }
 }
@@ -213,4 +228,34 @@ fn parse_and_count(
         )
     })?;
     Ok((doc, measured))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Documents, admission};
+
+    #[test]
+    fn kept_documents_stay_within_their_budget_least_recently_used_out_first() {
+        let docs = Documents::new();
+        let text = |i: usize| format!("query Q{i:05} {{ {} }}", "__typename ".repeat(350));
+        let keep = |i: usize| {
+            let t = text(i);
+            let doc = async_graphql::parser::parse_query(&t).unwrap();
+            docs.keep(&t, None, &doc, admission::measure(&doc, None));
+        };
+        let per = text(0).len();
+        let fit = Documents::BUDGET_BYTES / per;
+        (0..fit + 10).for_each(keep);
+        let kept = docs.0.lock().unwrap();
+        assert_eq!((kept.texts.len(), kept.bytes), (fit, fit * per));
+        drop(kept);
+        assert!(docs.get(&text(0), None).is_none(), "the oldest went first");
+        assert!(docs.get(&text(fit + 9), None).is_some());
+        assert!(docs.get(&text(fit + 9), Some("Q00001")).is_none(), "measured for another operation");
+        // A text over the per-document bound is not kept.
+        let long = format!("{{ {} }}", "__typename ".repeat(Documents::MAX_BYTES / 10));
+        let doc = async_graphql::parser::parse_query(&long).unwrap();
+        docs.keep(&long, None, &doc, admission::measure(&doc, None));
+        assert!(docs.get(&long, None).is_none());
+    }
 }
