@@ -118,19 +118,9 @@ where
     E: TenantOwned,
     E::Model: super::positional::Decode + ModelTrait<Entity = E> + Sync,
 {
-    let tenant = E::tenant_column();
-    load_scoped_pages_with(
-        db,
-        reads,
-        select,
-        id_col,
-        tenants,
-        window,
-        |_| {},
-        <E::Model as super::positional::Decode>::decode_all,
-        |row| <Uuid as ValueType>::try_from(row.get(tenant)).ok(),
-    )
-    .await
+    // Partitioned by tenant, so the pages' statements are restricted to `tenants`.
+    let db = &reads.tenants(db, tenants.iter().copied());
+    load_pages_by(db, select, E::tenant_column(), id_col, tenants, window).await
 }
 
 /// [`load_scoped_pages`] for rows read with rows of other tables joined to them (see
